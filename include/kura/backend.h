@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * backend.h - the interface a storage backend implements.
+ *
+ * A repository is a set of write-once files, each named by the lowercase
+ * hex SHA-256 of its own bytes and filed under a type (config, keys, index,
+ * snapshots, data).  A backend stores and returns those files; it never
+ * needs a key.  Implementations embed `kura_backend` as their first member
+ * (see lib/backend/local.c) and fill in the function pointers.
+ *
+ * Rules every backend keeps:
+ *  - put() makes the file visible only when all its bytes are durable (for
+ *    a local disk: written, fsynced, renamed, directory fsynced);
+ *  - put() never replaces an existing file: if the name exists it returns 0
+ *    without writing (the same name means the same bytes);
+ *  - a crash during put() leaves either nothing or the whole file visible.
+ */
+#ifndef KURA_BACKEND_H
+#define KURA_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KURA_BACKEND_VERSION 1
+
+typedef enum {
+	KURA_FILE_CONFIG = 0,
+	KURA_FILE_KEY = 1,
+	KURA_FILE_SNAPSHOT = 2,
+	KURA_FILE_INDEX = 3,
+	KURA_FILE_PACK = 4,
+} kura_file_type;
+
+#define KURA_FILE_TYPES 5
+
+/* Called once per file by list(); return non-zero to stop listing. */
+typedef int (*kura_backend_list_fn)(const char *name, uint64_t size, void *ctx);
+
+typedef struct kura_backend kura_backend;
+
+struct kura_backend {
+	unsigned version; /* KURA_BACKEND_VERSION */
+
+	/* Store `len` bytes under `name` (64 hex digits, the SHA-256 of data). */
+	int (*put)(kura_backend *b, kura_file_type type, const char *name, const void *data,
+		   size_t len);
+
+	/* Read a whole file into a malloc'd buffer (*out, owned by the caller). */
+	int (*get)(kura_backend *b, kura_file_type type, const char *name, uint8_t **out,
+		   size_t *out_len);
+
+	/* Read `len` bytes at `offset` into `buf`; short files are KURA_ECORRUPT. */
+	int (*get_range)(kura_backend *b, kura_file_type type, const char *name, uint64_t offset,
+			 size_t len, uint8_t *buf);
+
+	/* Call fn for every file of `type`, in no particular order. */
+	int (*list)(kura_backend *b, kura_file_type type, kura_backend_list_fn fn, void *ctx);
+
+	void (*free)(kura_backend *b);
+};
+
+/* The directory name of each file type ("config", "keys", ...). */
+const char *kura_file_type_name(kura_file_type type);
+
+/* Open an existing local repository directory. KURA_ENOTFOUND if it is not one. */
+int kura_backend_local_open(kura_backend **out, const char *path);
+
+/* Create the directory layout of a new local repository (empty or missing dir). */
+int kura_backend_local_create(kura_backend **out, const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

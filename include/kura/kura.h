@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kura.h - the public API of libkura, the library behind the `kura` client.
+ *
+ * A repository is opened with a key: either the *restore key* (full access,
+ * stored in the repository wrapped under a passphrase with Argon2id, and
+ * exportable to a file) or a *backup key* (write-only: it can deduplicate
+ * and add snapshots, but cannot decrypt any existing chunk, tree or
+ * snapshot).  Functions that need to decrypt return KURA_ENEEDKEY when the
+ * repository was opened with a backup key.
+ *
+ * Conventions: every function returns 0 or a negative KURA_E* code, with a
+ * message for the calling thread in kura_error_message().  Results passed
+ * back through `out` pointers belong to the caller and are released with the
+ * matching _free function, all of which accept NULL.  Snapshot and blob ids
+ * cross this API as 64-character lowercase hex strings.
+ */
+#ifndef KURA_KURA_H
+#define KURA_KURA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KURA_VERSION "0.1.0"
+#define KURA_ID_HEX 65 /* 64 hex digits and a NUL */
+
+enum {
+	KURA_OK = 0,
+	KURA_ERROR = -1,        /* unspecified failure */
+	KURA_ENOMEM = -2,       /* out of memory */
+	KURA_EINVAL = -3,       /* invalid argument from the caller */
+	KURA_ENOTFOUND = -4,    /* no such repository, snapshot, path, file */
+	KURA_EEXISTS = -5,      /* refusing to overwrite */
+	KURA_ECORRUPT = -6,     /* stored data fails a structural or hash check */
+	KURA_EAUTH = -7,        /* wrong passphrase or failed authentication tag */
+	KURA_EDENIED = -8,      /* the store or OS refused the operation */
+	KURA_EIO = -9,          /* I/O error from the OS */
+	KURA_EUNSUPPORTED = -10,/* format version or feature not understood */
+	KURA_ENEEDKEY = -11,    /* the operation needs the restore key */
+	KURA_EWEAK = -12,       /* passphrase refused as weak or common */
+	KURA_EAMBIGUOUS = -13,  /* snapshot prefix names more than one */
+	KURA_ECANCELED = -14,   /* interrupted by the caller */
+};
+
+/* The calling thread's last error message; never NULL. */
+const char *kura_error_message(void);
+/* The code that went with it. */
+int kura_error_code(void);
+/* A short, static name for a code ("corrupt data"). */
+const char *kura_error_name(int code);
+
+/* The library version string, e.g. "0.1.0". */
+const char *kura_version(void);
+
+/* -------------------------------------------------------------------- */
+/* Passphrases                                                           */
+
+/*
+ * 0 if `passphrase` is acceptable for a restore key; KURA_EWEAK with a
+ * message saying why not (too short, a dictionary word, too simple).
+ * Long passphrases are welcome; no complexity rules are imposed.
+ */
+int kura_passphrase_check(const char *passphrase);
+
+/* -------------------------------------------------------------------- */
+/* Repositories                                                          */
+
+typedef struct kura_repo kura_repo;
+
+enum { KURA_KDF_INTERACTIVE = 0, KURA_KDF_MODERATE = 1, KURA_KDF_SENSITIVE = 2 };
+
+typedef struct {
+	uint32_t chunk_min;      /* bytes; default 256 KiB */
+	uint32_t chunk_avg;      /* bytes, a power of two; default 1 MiB */
+	uint32_t chunk_max;      /* bytes; default 4 MiB */
+	uint32_t pack_size;      /* target pack file size; default 16 MiB */
+	int compression_level;   /* zstd level 1..19, 0 = store uncompressed; default 3 */
+	int kdf_profile;         /* KURA_KDF_*; default KURA_KDF_MODERATE */
+} kura_init_options;
+
+/* Fill `opts` with the defaults listed above. */
+void kura_init_options_default(kura_init_options *opts);
+
+/*
+ * Create a new repository at `location` (a local directory that must not
+ * exist or be empty), generate its keys, and store the restore key wrapped
+ * under `passphrase`.  The passphrase is checked with
+ * kura_passphrase_check() first.  On success *out is the open repository.
+ */
+int kura_repo_init(kura_repo **out, const char *location, const char *passphrase,
+		   const kura_init_options *opts);
+
+/* Open with the passphrase of a restore key stored in the repository. */
+int kura_repo_open_passphrase(kura_repo **out, const char *location, const char *passphrase);
+
+/*
+ * Open with a key file: a backup key (no passphrase needed) or an exported
+ * restore key (then `passphrase` unwraps it).
+ */
+int kura_repo_open_keyfile(kura_repo **out, const char *location, const char *key_path,
+			   const char *passphrase);
+
+/* true if the repository was opened with the restore key. */
+bool kura_repo_can_read(const kura_repo *repo);
+
+/* The repository id as hex; borrowed. */
+const char *kura_repo_id(const kura_repo *repo);
+
+/* Write the backup key to `path` (created with mode 0600, never overwritten). */
+int kura_repo_export_backup_key(const kura_repo *repo, const char *path);
+
+/* Write the passphrase-wrapped restore key to `path` (mode 0600, never overwritten). */
+int kura_repo_export_restore_key(const kura_repo *repo, const char *path);
+
+void kura_repo_free(kura_repo *repo);
+
+/* -------------------------------------------------------------------- */
+/* Progress and warnings                                                 */
+
+typedef struct {
+	uint64_t files_done;
+	uint64_t files_total;    /* 0 when not known yet */
+	uint64_t bytes_done;
+	uint64_t bytes_total;    /* 0 when not known yet */
+	double elapsed;          /* seconds since the operation began */
+	const char *current;     /* a path being worked on, or NULL */
+} kura_progress;
+
+/* Called from the caller's thread at most a few times per second. */
+typedef void (*kura_progress_fn)(const kura_progress *progress, void *ctx);
+
+/* A non-fatal problem with one path (unreadable file, failed chmod...). */
+typedef void (*kura_warning_fn)(const char *path, const char *message, void *ctx);
+
+/* -------------------------------------------------------------------- */
+/* Snapshots                                                             */
+
+typedef struct {
+	char id[KURA_ID_HEX];     /* the snapshot file's name */
+	int64_t time_ns;          /* nanoseconds since the epoch, UTC */
+	size_t npacks;            /* pack files the snapshot references */
+	bool readable;            /* false with a backup key: fields below are empty */
+	char tree[KURA_ID_HEX];
+	char *hostname;
+	char *username;
+	char **paths;
+	size_t npaths;
+	char **tags;
+	size_t ntags;
+	uint64_t files;           /* regular files in the snapshot */
+	uint64_t bytes;           /* their total size */
+} kura_snapshot_info;
+
+/* All snapshots, oldest first. */
+int kura_snapshots_list(kura_repo *repo, kura_snapshot_info **out, size_t *out_count);
+void kura_snapshots_free(kura_snapshot_info *list, size_t count);
+
+/*
+ * Resolve "latest" or a unique prefix (at least 4 hex digits) of a
+ * snapshot id.  KURA_ENOTFOUND, KURA_EAMBIGUOUS.
+ */
+int kura_snapshot_resolve(kura_repo *repo, const char *name, char out[KURA_ID_HEX]);
+
+/* -------------------------------------------------------------------- */
+/* Backup                                                                */
+
+typedef struct {
+	const char *const *paths;       /* what to back up */
+	size_t npaths;
+	const char *const *tags;
+	size_t ntags;
+	const char *const *excludes;    /* fnmatch patterns (see kura(1)) */
+	size_t nexcludes;
+	int stdin_fd;                   /* with stdin_filename: read this fd */
+	const char *stdin_filename;     /* non-NULL: back up stdin as this name */
+	const char *hostname;           /* NULL: gethostname() */
+	const char *cache_dir;          /* NULL: $KURA_CACHE_DIR, $XDG_CACHE_HOME/kura, ~/.cache/kura */
+	int threads;                    /* 0: one per online CPU */
+	kura_progress_fn progress;
+	void *progress_ctx;
+	kura_warning_fn warning;
+	void *warning_ctx;
+} kura_backup_options;
+
+typedef struct {
+	char snapshot_id[KURA_ID_HEX];
+	uint64_t files_new;
+	uint64_t files_changed;
+	uint64_t files_unmodified;      /* skipped through the cache */
+	uint64_t files_unreadable;      /* warned about and left out */
+	uint64_t dirs;
+	uint64_t others;                /* symlinks, devices, fifos, hard links */
+	uint64_t bytes_total;           /* size of all regular files */
+	uint64_t bytes_read;            /* bytes actually read */
+	uint64_t blobs_new;
+	uint64_t bytes_new_raw;         /* new blobs before compression */
+	uint64_t bytes_new_stored;      /* new bytes written to the repository */
+	double seconds;
+} kura_backup_result;
+
+/*
+ * Back up and write a snapshot.  Returns 0 even when some files could not
+ * be read (counted in files_unreadable and reported through `warning`);
+ * the snapshot is written only when everything else succeeded.
+ */
+int kura_backup(kura_repo *repo, const kura_backup_options *opts, kura_backup_result *out);
+
+/* -------------------------------------------------------------------- */
+/* Browsing                                                              */
+
+enum {
+	KURA_NODE_FILE = 1,
+	KURA_NODE_DIR = 2,
+	KURA_NODE_SYMLINK = 3,
+	KURA_NODE_HARDLINK = 4,   /* another name for an earlier file */
+	KURA_NODE_FIFO = 5,
+	KURA_NODE_CHARDEV = 6,
+	KURA_NODE_BLOCKDEV = 7,
+	KURA_NODE_SOCKET = 8,
+};
+
+typedef struct {
+	const char *path;         /* "/dir/name" within the snapshot */
+	int type;                 /* KURA_NODE_* */
+	uint32_t mode;            /* permission bits (07777) */
+	uint32_t uid, gid;
+	const char *user, *group; /* "" when unknown */
+	int64_t mtime_sec;
+	uint32_t mtime_nsec;
+	uint64_t size;
+	uint64_t rdev;
+	const char *target;       /* symlink target or hard-link path, else "" */
+	const uint8_t *content_digest; /* 32 bytes summarising the content ids, or NULL */
+} kura_node_info;
+
+/* Return non-zero to stop the walk (that value is returned). */
+typedef int (*kura_node_fn)(const kura_node_info *node, void *ctx);
+
+/*
+ * Walk the snapshot below `path` ("/" or NULL for everything), parents
+ * before children, names in byte order.
+ */
+int kura_ls(kura_repo *repo, const char *snapshot_id, const char *path, kura_node_fn fn,
+	    void *ctx);
+
+typedef enum { KURA_DIFF_ADDED = '+', KURA_DIFF_REMOVED = '-', KURA_DIFF_MODIFIED = 'M',
+	       KURA_DIFF_TYPE = 'T' } kura_diff_kind;
+
+typedef int (*kura_diff_fn)(kura_diff_kind kind, const kura_node_info *old_node,
+			    const kura_node_info *new_node, void *ctx);
+
+/* Compare two snapshots, reporting each path that differs. */
+int kura_diff(kura_repo *repo, const char *old_id, const char *new_id, kura_diff_fn fn, void *ctx);
+
+/* -------------------------------------------------------------------- */
+/* Restore                                                               */
+
+typedef struct {
+	const char *target;             /* directory to restore into (created if needed) */
+	const char *subpath;            /* restore only this path of the snapshot; NULL = all */
+	const char *const *includes;    /* fnmatch patterns on snapshot paths; none = all */
+	size_t nincludes;
+	bool numeric_owner;             /* ignore user/group names */
+	int threads;
+	kura_progress_fn progress;
+	void *progress_ctx;
+	kura_warning_fn warning;
+	void *warning_ctx;
+} kura_restore_options;
+
+typedef struct {
+	uint64_t files, dirs, others;
+	uint64_t bytes;
+	uint64_t warnings;              /* metadata that could not be applied */
+	uint64_t errors;                /* files whose content could not be restored */
+	double seconds;
+} kura_restore_result;
+
+/*
+ * Restore a snapshot below opts->target.  Never writes outside the target:
+ * planted symlinks are not followed and hostile names are refused.  Returns
+ * KURA_ECORRUPT if some content could not be restored (the rest is).
+ */
+int kura_restore(kura_repo *repo, const char *snapshot_id, const kura_restore_options *opts,
+		 kura_restore_result *out);
+
+/* -------------------------------------------------------------------- */
+/* Check                                                                 */
+
+/* One problem found by check: `object` is "pack <id>", "snapshot <id>"... */
+typedef void (*kura_problem_fn)(const char *object, const char *message,
+				const char *snapshot_id, const char *path, void *ctx);
+
+typedef struct {
+	bool read_data;                 /* decrypt and verify every blob */
+	int threads;
+	kura_progress_fn progress;
+	void *progress_ctx;
+	kura_problem_fn problem;
+	void *problem_ctx;
+} kura_check_options;
+
+typedef struct {
+	uint64_t files_checked;         /* repository files hashed or parsed */
+	uint64_t packs, indexes, snapshots, trees;
+	uint64_t blobs_checked;
+	uint64_t bytes_read;
+	uint64_t problems;
+	double seconds;
+} kura_check_result;
+
+/*
+ * Check the repository.  Returns 0 when no problem was found, KURA_ECORRUPT
+ * when some were (each reported through opts->problem), or another error if
+ * the check itself could not run.  --read-data needs the restore key.
+ */
+int kura_check(kura_repo *repo, const kura_check_options *opts, kura_check_result *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

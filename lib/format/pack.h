@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * pack.h - pack files and the blobs inside them (docs/FORMAT.md, "Pack
+ * files").
+ *
+ * A pack holds encrypted blobs (chunks of file data, or trees).  Every pack
+ * has its own random data key, sealed to the repository public key in the
+ * header, so a backup key can write packs but never read one back.  The
+ * pack's trailer lists its blobs, encrypted under a subkey of the index key
+ * so that indexes can be rebuilt from packs by either key.
+ *
+ * A blob's id is HMAC-SHA256(id_key, plaintext): the stored bytes are
+ * AES-256-GCM(nonce, data_key, payload, aad = type || id) where payload is
+ * the plaintext, zstd-compressed when that makes it smaller.
+ */
+#ifndef KURA_FORMAT_PACK_H
+#define KURA_FORMAT_PACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/keyfile.h"
+
+enum { KURA_BLOB_DATA = 1, KURA_BLOB_TREE = 2 };
+#define KURA_BLOB_FLAG_ZSTD 0x01
+
+#define KURA_PACK_HEADER_SIZE 124
+#define KURA_PACK_MAX_SIZE 0xFFFFFFFFu
+#define KURA_BLOB_MAX_RAW (64u * 1024 * 1024) /* no blob decompresses larger */
+
+typedef struct {
+	uint8_t type;                   /* KURA_BLOB_* */
+	uint8_t flags;                  /* KURA_BLOB_FLAG_* */
+	uint8_t id[KURA_HASH_SIZE];
+	uint32_t offset;                /* of the stored bytes, from the start of the pack */
+	uint32_t stored_len;            /* nonce + ciphertext + tag */
+	uint32_t raw_len;               /* plaintext length */
+} kura_pack_entry;
+
+/*
+ * Compress (at `level`, 0 = never) and encrypt one blob's plaintext.  The
+ * id must already be computed.  *out is malloc'd, stored form; *out_flags
+ * says whether zstd was used.
+ */
+int kura_blob_encode(uint8_t **out, size_t *out_len, uint8_t *out_flags,
+		     const uint8_t data_key[KURA_KEY_SIZE], uint8_t type,
+		     const uint8_t id[KURA_HASH_SIZE], const void *plain, size_t plain_len,
+		     int level);
+
+/*
+ * Decrypt and decompress one blob; checks the tag, the raw length, and that
+ * HMAC(id_key, plaintext) == e->id (unless mac is NULL).  *out is malloc'd
+ * with e->raw_len bytes.  KURA_EAUTH, KURA_ECORRUPT.
+ */
+__attribute__((warn_unused_result)) int
+kura_blob_decode(uint8_t **out, const uint8_t data_key[KURA_KEY_SIZE], const struct kura_mac *mac,
+		 const kura_pack_entry *e, const uint8_t *stored, size_t stored_len);
+
+typedef struct kura_pack_writer kura_pack_writer;
+
+/* Start a pack with a fresh data key sealed to keys->repo_pk. */
+int kura_pack_writer_new(kura_pack_writer **out, const kura_keys *keys);
+
+/* This pack's data key, to encrypt blobs with kura_blob_encode(); borrowed. */
+const uint8_t *kura_pack_writer_key(const kura_pack_writer *w);
+
+/* Append an encoded blob (the output of kura_blob_encode). */
+int kura_pack_writer_add(kura_pack_writer *w, uint8_t type, uint8_t flags,
+			 const uint8_t id[KURA_HASH_SIZE], const uint8_t *stored, size_t stored_len,
+			 uint32_t raw_len);
+
+/* Bytes so far and blobs so far. */
+size_t kura_pack_writer_size(const kura_pack_writer *w);
+size_t kura_pack_writer_count(const kura_pack_writer *w);
+
+/*
+ * Write the trailer and footer.  Returns the whole file (borrowed until
+ * _free), its name (SHA-256 of the bytes) and its blob entries (borrowed).
+ */
+int kura_pack_writer_finish(kura_pack_writer *w, const uint8_t **out_data, size_t *out_len,
+			    uint8_t out_name[KURA_HASH_SIZE], const kura_pack_entry **out_entries,
+			    size_t *out_count);
+void kura_pack_writer_free(kura_pack_writer *w);
+
+/*
+ * Parse a pack's header and decrypt its trailer (needs only the index key).
+ * Validates every entry lies within the blob area, in order, without
+ * overlap.  *out is malloc'd.
+ */
+int kura_pack_read_entries(kura_pack_entry **out, size_t *out_count, const kura_keys *keys,
+			   const uint8_t *file, size_t len);
+
+/*
+ * Open the pack's data key from its header (needs the restore key:
+ * KURA_ENEEDKEY with a backup key).  `header` is the first
+ * KURA_PACK_HEADER_SIZE bytes.
+ */
+__attribute__((warn_unused_result)) int kura_pack_open_key(uint8_t out[KURA_KEY_SIZE],
+							   const kura_keys *keys,
+							   const uint8_t *header, size_t len);
+
+#endif

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# scripts/deps.sh - install what kura needs to build and test on Debian 12.
+# Safe to run again: installs only what is missing.
+set -euo pipefail
+PKGS=(build-essential pkg-config clang libsodium-dev libzstd-dev libssl-dev libjansson-dev
+      libpwquality-dev cracklib-runtime libcmocka-dev rsync attr acl libarchive-tools python3)
+[ "${WITH_BENCH:-0}" = 1 ] && PKGS+=(restic borgbackup zstd lz4 bc time)
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+	echo "installing: ${missing[*]}"
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
