@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * repo.h - the open repository, shared by the backup, restore, browse and
+ * check code (semi-private: kura_repo__*).
+ *
+ * A kura_repo holds the backend, the config, the key material and, once
+ * loaded, the index of every blob in the repository.  Packs are numbered
+ * by ordinal in `packs`; blob locations refer to packs by ordinal.
+ * Reading functions are safe from several threads at once (the index and
+ * the cache of opened pack keys are guarded by `lock`).
+ */
+#ifndef KURA_REPO_REPO_H
+#define KURA_REPO_REPO_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "kura/backend.h"
+#include "kura/kura.h"
+#include "crypto/keyfile.h"
+#include "format/config.h"
+#include "format/snapshot.h"
+#include "format/tree.h"
+#include "repo/idmap.h"
+
+typedef struct {
+	uint8_t name[KURA_HASH_SIZE];
+	uint8_t key[KURA_KEY_SIZE];
+} kura_pack_key_slot;
+
+struct kura_repo {
+	kura_backend *backend;
+	kura_config config;
+	kura_keys keys;
+	char id_hex[KURA_ID_HEX];
+	kura_mac *mac;                   /* HMAC with keys.id_key */
+	uint8_t *keyfile;                /* the wrapped restore key, for export; may be NULL */
+	size_t keyfile_len;
+
+	pthread_mutex_t lock;
+	bool index_loaded;
+	kura_idmap *index;
+	uint8_t (*packs)[KURA_HASH_SIZE];/* pack table: ordinal -> name */
+	size_t npacks, packs_cap;
+	kura_idmap *pack_ordinals;       /* pack name -> ordinal (in .pack), for dedup of names */
+	kura_pack_key_slot *key_cache;   /* opened data keys, small direct-mapped cache */
+	size_t key_cache_size;
+};
+
+/* Load every index file (once); records of packs that do not exist are dropped. */
+int kura_repo__load_index(kura_repo *repo);
+
+/* Ordinal of a pack name, adding it to the table if new. */
+int kura_repo__pack_ordinal(kura_repo *repo, const uint8_t name[KURA_HASH_SIZE], uint32_t *out);
+
+/* Location of a blob; KURA_ENOTFOUND (with a message naming the id) if not indexed. */
+int kura_repo__lookup(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], kura_blob_loc *out);
+
+/* The data key of a pack (restore key only), through the cache. */
+int kura_repo__pack_key(kura_repo *repo, uint32_t pack, uint8_t out[KURA_KEY_SIZE]);
+
+/*
+ * Decrypt, decompress and verify one blob whose stored bytes are `stored`.
+ * *out is malloc'd with loc->raw_len bytes.
+ */
+int kura_repo__decode_blob(kura_repo *repo, const kura_blob_loc *loc, const uint8_t *stored,
+			   uint8_t **out);
+
+/* Read one blob by id (fetches its byte range from the backend). */
+int kura_repo__read_blob(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], uint8_t **out,
+			 size_t *out_len);
+
+/* Read and decode a tree blob. */
+int kura_repo__load_tree(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], kura_tree **out);
+
+/* Read and decode a snapshot by full hex name. */
+int kura_repo__load_snapshot(kura_repo *repo, const char *id_hex, kura_snapshot **out);
+
+/* KURA_ENEEDKEY with a clear message unless the repository was opened with the restore key. */
+int kura_repo__need_restore_key(const kura_repo *repo, const char *what);
+
+#endif
