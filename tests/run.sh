@@ -37,6 +37,7 @@ for t in "$BUILD"/tests/replay_*; do
 	fi
 done
 for t in tests/e2e/*.sh; do
+	[ "$(basename "$t")" = lib.sh ] && continue
 	[ -f "$t" ] || continue
 	if [ "${QUICK:-}" = 1 ] && grep -q '^# slow' "$t"; then skipped=$((skipped + 1)); continue; fi
 	run_one "e2e/$(basename "$t" .sh)" bash "$t"

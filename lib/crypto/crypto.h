@@ -54,7 +54,9 @@ void kura_mac_free(kura_mac *mac);
 /*
  * AES-256-GCM.  seal writes nonce || ciphertext || tag (len + 28 bytes) to
  * `out`, with a fresh random nonce.  open reverses it: `in_len` must be at
- * least 28 and `out` holds in_len - 28 bytes.  KURA_EAUTH on a bad tag.
+ * least 28 and `out` holds in_len - 28 bytes.  KURA_EAUTH on a bad tag
+ * (`out` is then zeroed), KURA_ECORRUPT if in_len < 28.  `out` must not
+ * overlap `in`.
  */
 int kura_aead_seal(uint8_t *out, const uint8_t key[KURA_KEY_SIZE], const void *aad, size_t aad_len,
 		   const void *in, size_t len);

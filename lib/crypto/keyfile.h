@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "crypto/crypto.h"
+#include "kura/kura.h" /* KURA_KDF_* */
 
 enum { KURA_KEY_RESTORE = 1, KURA_KEY_BACKUP = 2 };
 

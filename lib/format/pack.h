@@ -27,6 +27,8 @@ enum { KURA_BLOB_DATA = 1, KURA_BLOB_TREE = 2 };
 #define KURA_PACK_HEADER_SIZE 124
 #define KURA_PACK_MAX_SIZE 0xFFFFFFFFu
 #define KURA_BLOB_MAX_RAW (64u * 1024 * 1024) /* no blob decompresses larger */
+#define KURA_PACK_ENTRY_SIZE 48                /* one entry in a trailer or index record */
+#define KURA_PACK_FOOTER_SIZE 12               /* trailer length and "KURAPEND" */
 
 typedef struct {
 	uint8_t type;                   /* KURA_BLOB_* */
@@ -98,5 +100,17 @@ int kura_pack_read_entries(kura_pack_entry **out, size_t *out_count, const kura_
 __attribute__((warn_unused_result)) int kura_pack_open_key(uint8_t out[KURA_KEY_SIZE],
 							   const kura_keys *keys,
 							   const uint8_t *header, size_t len);
+
+/*
+ * Semi-private, shared with indexfile.c: the 48-byte entry layout of pack
+ * trailers and index records.  _decode validates the fields that do not
+ * depend on the surrounding file (type, flags, reserved, lengths) and names
+ * `where` ("pack: entry 3") in its error.  KURA_ECORRUPT.
+ */
+void kura_pack__entry_encode(uint8_t out[KURA_PACK_ENTRY_SIZE], const kura_pack_entry *e);
+int kura_pack__entry_decode(kura_pack_entry *out, const uint8_t in[KURA_PACK_ENTRY_SIZE],
+			    const char *where);
+/* The same checks on an entry already in memory. */
+int kura_pack__entry_check(const kura_pack_entry *e, const char *where);
 
 #endif

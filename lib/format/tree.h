@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kura/kura.h"
 #include "common/buf.h"
 #include "crypto/crypto.h"
 
@@ -56,7 +57,7 @@ typedef struct {
 } kura_tree;
 
 #define KURA_NAME_MAX 255
-#define KURA_TARGET_MAX 65535
+#define KURA_TARGET_MAX 4095 /* symlink and hard-link targets, like PATH_MAX - 1 */
 #define KURA_XATTR_NAME_MAX 255
 #define KURA_XATTR_VALUE_MAX (64u * 1024)
 

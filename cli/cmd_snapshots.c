@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cmd_snapshots.c - `kura snapshots`: list the snapshots, oldest first.
+ *
+ * With the restore key every column is known.  With a backup key only the
+ * id and the time are (the rest of a snapshot is encrypted to the restore
+ * key), and the table says so instead of leaving the operator to wonder
+ * whether the host name was empty.  A snapshot with several paths takes one
+ * line per path, as restic users expect.  JSON is one array; fields that a
+ * backup key cannot read are null, never a misleading zero.
+ */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char locked[] = "(restore key needed)";
+
+static const char *row_host(const kura_snapshot_info *s)
+{
+	return s->readable ? (s->hostname ? s->hostname : "") : locked;
+}
+
+static const char *row_path(const kura_snapshot_info *s, size_t i)
+{
+	if (!s->readable)
+		return i == 0 ? locked : "";
+	return i < s->npaths ? s->paths[i] : "";
+}
+
+/* The tags joined with commas; malloc'd. */
+static char *join_tags(const kura_snapshot_info *s)
+{
+	size_t len = 1, i;
+	char *out;
+
+	for (i = 0; s->readable && i < s->ntags; i++)
+		len += strlen(s->tags[i]) + 1;
+	if (!(out = malloc(len)))
+		return NULL;
+	out[0] = '\0';
+	for (i = 0; s->readable && i < s->ntags; i++) {
+		if (i)
+			strcat(out, ",");
+		strcat(out, s->tags[i]);
+	}
+	return out;
+}
+
+static int max_int(int a, size_t b)
+{
+	return (size_t)a > b ? a : (int)b;
+}
+
+static int print_table(const kura_snapshot_info *list, size_t n)
+{
+	char **tags = calloc(n ? n : 1, sizeof(*tags));
+	char tbuf[CLI_FMT_MAX], sbuf[CLI_FMT_MAX];
+	int wh = 4, wt = 4, wp = 5, rc = CLI_EXIT_OK;
+	size_t i, j, rows;
+
+	if (!tags)
+		goto oom;
+	for (i = 0; i < n; i++) {
+		if (!(tags[i] = join_tags(&list[i])))
+			goto oom;
+		wh = max_int(wh, strlen(row_host(&list[i])));
+		wt = max_int(wt, strlen(tags[i]));
+		rows = list[i].readable && list[i].npaths > 1 ? list[i].npaths : 1;
+		for (j = 0; j < rows; j++)
+			wp = max_int(wp, strlen(row_path(&list[i], j)));
+	}
+	printf("%-8s  %-19s  %-*s  %-*s  %-*s  %10s\n", "ID", "Time", wh, "Host", wt, "Tags", wp,
+	       "Paths", "Size");
+	for (i = 0; i < (size_t)(8 + 2 + 19 + 2 + wh + 2 + wt + 2 + wp + 2 + 10); i++)
+		putchar('-');
+	putchar('\n');
+	for (i = 0; i < n; i++) {
+		const kura_snapshot_info *s = &list[i];
+
+		printf("%.8s  %-19s  %-*s  %-*s  %-*s  %10s\n", s->id,
+		       cli_fmt_time_local(tbuf, s->time_ns / 1000000000), wh, row_host(s), wt,
+		       tags[i], wp, row_path(s, 0),
+		       s->readable ? cli_fmt_size(sbuf, s->bytes) : "");
+		for (j = 1; s->readable && j < s->npaths; j++)
+			printf("%*s%s\n", 8 + 2 + 19 + 2 + wh + 2 + wt + 2, "", s->paths[j]);
+	}
+	for (i = 0; i < (size_t)(8 + 2 + 19 + 2 + wh + 2 + wt + 2 + wp + 2 + 10); i++)
+		putchar('-');
+	printf("\n%zu snapshot%s\n", n, n == 1 ? "" : "s");
+	goto done;
+oom:
+	fputs("kura: out of memory\n", stderr);
+	rc = CLI_EXIT_FATAL;
+done:
+	for (i = 0; tags && i < n; i++)
+		free(tags[i]);
+	free(tags);
+	return rc;
+}
+
+static json_t *str_array(char *const *items, size_t n)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a && i < n; i++)
+		json_array_append_new(a, cli_json_str(items[i]));
+	return a;
+}
+
+static json_t *snapshot_json(const kura_snapshot_info *s)
+{
+	char tbuf[CLI_FMT_MAX], short_id[9];
+	int64_t sec = s->time_ns / 1000000000, ns = s->time_ns % 1000000000;
+	json_t *o = json_object();
+
+	if (ns < 0) {
+		sec--;
+		ns += 1000000000;
+	}
+	snprintf(short_id, sizeof(short_id), "%.8s", s->id);
+	json_object_set_new(o, "id", json_string(s->id));
+	json_object_set_new(o, "short_id", json_string(short_id));
+	json_object_set_new(o, "time", json_string(cli_fmt_time_rfc3339(tbuf, sec, (uint32_t)ns)));
+	json_object_set_new(o, "readable", json_boolean(s->readable));
+	json_object_set_new(o, "packs", cli_json_u64(s->npacks));
+	if (s->readable) {
+		json_object_set_new(o, "hostname", cli_json_str(s->hostname ? s->hostname : ""));
+		json_object_set_new(o, "username", cli_json_str(s->username ? s->username : ""));
+		json_object_set_new(o, "paths", str_array(s->paths, s->npaths));
+		json_object_set_new(o, "tags", str_array(s->tags, s->ntags));
+		json_object_set_new(o, "files", cli_json_u64(s->files));
+		json_object_set_new(o, "bytes", cli_json_u64(s->bytes));
+		json_object_set_new(o, "tree", json_string(s->tree));
+	} else {
+		json_object_set_new(o, "hostname", json_null());
+		json_object_set_new(o, "username", json_null());
+		json_object_set_new(o, "paths", json_null());
+		json_object_set_new(o, "tags", json_null());
+		json_object_set_new(o, "files", json_null());
+		json_object_set_new(o, "bytes", json_null());
+		json_object_set_new(o, "tree", json_null());
+	}
+	return o;
+}
+
+static int run(struct cli_global *g, int argc, char **argv)
+{
+	struct cli_getopt p;
+	kura_repo *repo = NULL;
+	kura_snapshot_info *list = NULL;
+	size_t n = 0, i;
+	json_t *arr;
+	int c, rc, err;
+
+	cli_getopt_init(&p, g, &cli_cmd_snapshots, argc, argv, "", NULL);
+	while ((c = cli_getopt_next(&p)) != -1)
+		if (c == CLI_OPT_STOP)
+			return p.status;
+	if (optind < argc)
+		return cli_usage_error(&cli_cmd_snapshots, "unexpected argument '%s'",
+				       argv[optind]);
+	if ((rc = cli_repo_open(&repo, g, &cli_cmd_snapshots)) != CLI_EXIT_OK)
+		return rc;
+	if ((err = kura_snapshots_list(repo, &list, &n)) < 0) {
+		rc = cli_fail(err, NULL);
+		goto done;
+	}
+	if (g->json) {
+		arr = json_array();
+		for (i = 0; arr && i < n; i++)
+			json_array_append_new(arr, snapshot_json(&list[i]));
+		rc = cli_json_print(arr);
+	} else {
+		rc = print_table(list, n);
+	}
+done:
+	kura_snapshots_free(list, n);
+	kura_repo_free(repo);
+	return rc;
+}
+
+const struct cli_command cli_cmd_snapshots = {
+	.name = "snapshots",
+	.summary = "list the snapshots",
+	.usage = "kura snapshots",
+	.help = "List the snapshots, oldest first: id, time (local), host, tags, paths and\n"
+		"the total size of their files.  With a backup key only the id and the time\n"
+		"can be read; the other columns show '(restore key needed)'.\n",
+	.run = run,
+};

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * repo_open.c - how a command gets its repository, its key and its
+ * snapshot, and how library errors become messages and exit statuses.
+ *
+ * The location comes from --repo or KURA_REPOSITORY.  The key comes from
+ * KURA_KEY_FILE when it is set (a backup key on a backup client, or an
+ * exported restore key), else from the restore key stored in the
+ * repository, unwrapped with the passphrase.  A key file is first tried
+ * without a passphrase: a backup key needs none, and the library answers
+ * KURA_EAUTH for a restore key that does, so only then is one asked for.
+ *
+ * Every error names what to do next: an operator at 3 a.m. with a
+ * ransomed hospital should not have to guess which variable is wrong.
+ */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static const char *default_hint(int err)
+{
+	switch (err) {
+	case KURA_ENEEDKEY:
+		return "this needs the restore key; you opened the repository with a backup key "
+		       "(KURA_KEY_FILE), which can only add backups. Unset KURA_KEY_FILE to use "
+		       "the passphrase, or point it at an exported restore key";
+	case KURA_ECORRUPT:
+		return "the repository holds damaged data; run 'kura check --read-data' to see "
+		       "what is affected";
+	case KURA_EUNSUPPORTED:
+		return "this repository needs a newer version of kura";
+	case KURA_EAMBIGUOUS:
+		return "give more hex digits of the snapshot id (see 'kura snapshots')";
+	case KURA_EWEAK:
+		return "choose a longer passphrase: four or more unrelated words work well";
+	case KURA_ENOMEM:
+		return "free some memory, or lower --threads";
+	default:
+		return NULL;
+	}
+}
+
+int cli_exit_status(int err)
+{
+	switch (err) {
+	case 0:
+		return CLI_EXIT_OK;
+	case KURA_EAUTH:
+		return CLI_EXIT_AUTH;
+	case KURA_ENEEDKEY:
+		return CLI_EXIT_NEEDKEY;
+	case KURA_ECORRUPT:
+		return CLI_EXIT_INTEGRITY;
+	default:
+		return CLI_EXIT_FATAL;
+	}
+}
+
+int cli_fail(int err, const char *hint)
+{
+	fprintf(stderr, "kura: %s\n", kura_error_message());
+	if (!hint)
+		hint = default_hint(err);
+	if (hint)
+		fprintf(stderr, "hint: %s\n", hint);
+	return cli_exit_status(err);
+}
+
+const char *cli_repo_location(const struct cli_global *g, const struct cli_command *cmd)
+{
+	const char *loc = g->repo;
+
+	if (!loc || !*loc)
+		loc = getenv("KURA_REPOSITORY");
+	if (!loc || !*loc) {
+		cli_usage_error(cmd, "no repository given: use --repo PATH or set KURA_REPOSITORY");
+		return NULL;
+	}
+	return loc;
+}
+
+/* The library's answer to an open, as an exit status. */
+static int open_failed(int err, const char *loc, const char *keyfile)
+{
+	char hint[512];
+
+	if (err == KURA_EAUTH && keyfile) {
+		snprintf(hint, sizeof(hint),
+			 "check that KURA_KEY_FILE (%s) is a key of this repository and, for an "
+			 "exported restore key, its passphrase",
+			 keyfile);
+		return cli_fail(err, hint);
+	}
+	if (err == KURA_EAUTH)
+		return cli_fail(err, "check the passphrase (typed, or the first line of "
+				     "KURA_PASSWORD_FILE); to use a key file, set KURA_KEY_FILE");
+
+	if (err == KURA_ENOTFOUND) {
+		snprintf(hint, sizeof(hint),
+			 "check --repo / KURA_REPOSITORY (now %s), or create a repository there "
+			 "with 'kura init'",
+			 loc);
+		cli_fail(err, hint);
+		return CLI_EXIT_NOREPO;
+	}
+	return cli_fail(err, NULL);
+}
+
+static int open_keyfile(kura_repo **out, const char *loc, const char *keyfile)
+{
+	char *pass = NULL;
+	char prompt[512];
+	int err, rc;
+
+	err = kura_repo_open_keyfile(out, loc, keyfile, NULL);
+	if (err != KURA_EAUTH)
+		return err < 0 ? open_failed(err, loc, keyfile) : CLI_EXIT_OK;
+
+	/* A restore key exported to a file: it is wrapped under a passphrase. */
+	if (!(pass = malloc(CLI_PASSPHRASE_MAX))) {
+		fputs("kura: out of memory\n", stderr);
+		return CLI_EXIT_FATAL;
+	}
+	snprintf(prompt, sizeof(prompt), "enter the passphrase for key file %s: ", keyfile);
+	rc = cli_passphrase_read(pass, CLI_PASSPHRASE_MAX, prompt, false);
+	if (rc != CLI_EXIT_OK) {
+		fprintf(stderr, "hint: KURA_KEY_FILE %s needs a passphrase (it is an exported "
+				"restore key), or it does not belong to this repository\n",
+			keyfile);
+		goto done;
+	}
+	err = kura_repo_open_keyfile(out, loc, keyfile, pass);
+	rc = err < 0 ? open_failed(err, loc, keyfile) : CLI_EXIT_OK;
+done:
+	cli_passphrase_wipe(pass, CLI_PASSPHRASE_MAX);
+	free(pass);
+	return rc;
+}
+
+static int open_passphrase(kura_repo **out, const char *loc)
+{
+	char *pass;
+	int err, rc;
+
+	if (!(pass = malloc(CLI_PASSPHRASE_MAX))) {
+		fputs("kura: out of memory\n", stderr);
+		return CLI_EXIT_FATAL;
+	}
+	rc = cli_passphrase_read(pass, CLI_PASSPHRASE_MAX, "enter the repository passphrase: ",
+				 false);
+	if (rc == CLI_EXIT_OK) {
+		err = kura_repo_open_passphrase(out, loc, pass);
+		rc = err < 0 ? open_failed(err, loc, NULL) : CLI_EXIT_OK;
+	}
+	cli_passphrase_wipe(pass, CLI_PASSPHRASE_MAX);
+	free(pass);
+	return rc;
+}
+
+int cli_repo_open(kura_repo **out, const struct cli_global *g, const struct cli_command *cmd)
+{
+	const char *loc, *keyfile;
+
+	*out = NULL;
+	if (!(loc = cli_repo_location(g, cmd)))
+		return CLI_EXIT_USAGE;
+	keyfile = getenv("KURA_KEY_FILE");
+	if (keyfile && *keyfile)
+		return open_keyfile(out, loc, keyfile);
+	return open_passphrase(out, loc);
+}
+
+int cli_snapshot_resolve(kura_repo *repo, const char *name, char out[KURA_ID_HEX])
+{
+	int err = kura_snapshot_resolve(repo, name, out);
+
+	if (err == KURA_ENOTFOUND)
+		return cli_fail(err, "name a snapshot by 'latest' or by 4 or more hex digits of "
+				     "its id; 'kura snapshots' lists them");
+	if (err < 0)
+		return cli_fail(err, NULL);
+	return CLI_EXIT_OK;
+}

@@ -1,0 +1,688 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * local.c - the local directory backend (docs/FORMAT.md, "Repository
+ * layout").
+ *
+ * A repository is a directory holding config/ keys/ snapshots/ index/
+ * data/00..data/ff and tmp/.  Every file name is 64 lowercase hex digits;
+ * validating that before touching the file system is what keeps a hostile
+ * name ("../../etc/passwd") out of every path we build.
+ *
+ * put() writes to tmp/<random>, fsyncs it, then link()s it into place.
+ * link() never replaces an existing name (unlike rename()), so a file
+ * that is visible is complete and durable, and is never overwritten.  The
+ * directory is fsynced afterwards so the new name survives a crash.
+ *
+ * The backend keeps only open directory fds, which are never changed
+ * after open; every call uses its own local state, so put/get/get_range/
+ * list may run concurrently from several threads.
+ */
+#include "kura/backend.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+
+#define NAME_LEN 64
+#define DIR_MODE 0700
+#define FILE_MODE 0400
+
+static const char *const type_dirs[KURA_FILE_TYPES] = {
+    [KURA_FILE_CONFIG] = "config", [KURA_FILE_KEY] = "keys",  [KURA_FILE_SNAPSHOT] = "snapshots",
+    [KURA_FILE_INDEX] = "index",   [KURA_FILE_PACK] = "data",
+};
+
+/* What one file of each type is called in messages. */
+static const char *const type_what[KURA_FILE_TYPES] = {
+    [KURA_FILE_CONFIG] = "config", [KURA_FILE_KEY] = "key",   [KURA_FILE_SNAPSHOT] = "snapshot",
+    [KURA_FILE_INDEX] = "index",   [KURA_FILE_PACK] = "pack",
+};
+
+typedef struct {
+	kura_backend parent;
+	char *path;
+	int root_fd;
+	int tmp_fd;
+	int type_fd[KURA_FILE_TYPES];
+} local_backend;
+
+const char *kura_file_type_name(kura_file_type type)
+{
+	if ((unsigned)type >= KURA_FILE_TYPES)
+		return "unknown";
+	return type_dirs[type];
+}
+
+static int errno_code(int e)
+{
+	switch (e) {
+	case ENOENT:
+		return KURA_ENOTFOUND;
+	case EEXIST:
+		return KURA_EEXISTS;
+	case EACCES:
+	case EPERM:
+	case EROFS:
+		return KURA_EDENIED;
+	case ENOMEM:
+		return KURA_ENOMEM;
+	default:
+		return KURA_EIO;
+	}
+}
+
+static bool name_ok(const char *name)
+{
+	size_t i;
+
+	if (!name)
+		return false;
+	for (i = 0; i < NAME_LEN; i++) {
+		char c = name[i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return false;
+	}
+	return name[NAME_LEN] == '\0';
+}
+
+static int check_args(kura_file_type type, const char *name)
+{
+	if ((unsigned)type >= KURA_FILE_TYPES)
+		return kura_error_set(KURA_EINVAL, "local backend: bad file type %d", (int)type);
+	if (!name_ok(name))
+		return kura_error_set(
+		    KURA_EINVAL,
+		    "local backend: bad %s file name \"%.80s\" (want 64 lowercase hex digits)",
+		    type_what[type], name ? name : "(null)");
+	return 0;
+}
+
+/*
+ * The path of a file relative to its type directory: the name itself, or
+ * "ab/<name>" for packs.  `out` holds at least NAME_LEN + 4 bytes.
+ */
+static void rel_path(char *out, kura_file_type type, const char *name)
+{
+	if (type == KURA_FILE_PACK)
+		snprintf(out, NAME_LEN + 4, "%.2s/%s", name, name);
+	else
+		snprintf(out, NAME_LEN + 4, "%s", name);
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int fsync_dir_at(local_backend *lb, kura_file_type type, const char *name)
+{
+	char sub[3];
+	int fd, err = 0;
+
+	if (type == KURA_FILE_PACK) {
+		snprintf(sub, sizeof(sub), "%.2s", name);
+		fd = openat(lb->type_fd[type], sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	} else {
+		fd = openat(lb->type_fd[type], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (fd < 0)
+		return kura_error_errno(errno_code(errno), errno, "%s/%s: open directory", lb->path,
+					type_dirs[type]);
+	if (fsync(fd) < 0)
+		err = kura_error_errno(KURA_EIO, errno, "%s/%s: fsync directory", lb->path,
+				       type_dirs[type]);
+	close(fd);
+	return err;
+}
+
+/* Move the finished tmp file into place without ever replacing a name. */
+static int link_into_place(local_backend *lb, const char *tmp_name, kura_file_type type,
+			   const char *rel)
+{
+	int e;
+
+	if (linkat(lb->tmp_fd, tmp_name, lb->type_fd[type], rel, 0) == 0)
+		return 0;
+	e = errno;
+	if (e == EEXIST)
+		return 0;
+	/* File systems without hard links: an exclusive rename does the same. */
+	if (e == EPERM || e == EOPNOTSUPP || e == ENOSYS) {
+		if (renameat2(lb->tmp_fd, tmp_name, lb->type_fd[type], rel, RENAME_NOREPLACE) == 0)
+			return 0;
+		if (errno == EEXIST)
+			return 0;
+		e = errno;
+	}
+	return kura_error_errno(errno_code(e) == KURA_EEXISTS ? KURA_EIO : errno_code(e), e,
+				"%s/%s/%s: link into place", lb->path, type_dirs[type], rel);
+}
+
+static int local_put(kura_backend *b, kura_file_type type, const char *name, const void *data,
+		     size_t len)
+{
+	local_backend *lb = (local_backend *)b;
+	char rel[NAME_LEN + 4], tmp_name[40];
+	uint8_t rnd[16];
+	struct stat st;
+	bool tmp_made = false;
+	int fd = -1, err;
+
+	if ((err = check_args(type, name)) < 0)
+		return err;
+	if (!data && len > 0)
+		return kura_error_set(KURA_EINVAL, "local backend: put of %zu bytes from NULL",
+				      len);
+	rel_path(rel, type, name);
+
+	/* The same name means the same bytes: nothing to write. */
+	if (fstatat(lb->type_fd[type], rel, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+	if (errno != ENOENT)
+		return kura_error_errno(errno_code(errno), errno, "%s/%s/%s: stat", lb->path,
+					type_dirs[type], rel);
+
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return kura_error_errno(KURA_EIO, errno, "local backend: getrandom");
+	kura_hex(tmp_name, rnd, sizeof(rnd));
+	memcpy(tmp_name + 2 * sizeof(rnd), ".tmp", 5);
+
+	fd = openat(lb->tmp_fd, tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		    FILE_MODE);
+	if (fd < 0) {
+		err = kura_error_errno(errno_code(errno) == KURA_EEXISTS ? KURA_EIO
+									 : errno_code(errno),
+				       errno, "%s/tmp/%s: create", lb->path, tmp_name);
+		goto done;
+	}
+	tmp_made = true;
+	if (write_all(fd, data, len) < 0) {
+		err = kura_error_errno(errno_code(errno), errno, "%s/tmp/%s: write", lb->path,
+				       tmp_name);
+		goto done;
+	}
+	if (fsync(fd) < 0) {
+		err = kura_error_errno(KURA_EIO, errno, "%s/tmp/%s: fsync", lb->path, tmp_name);
+		goto done;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		err = kura_error_errno(KURA_EIO, errno, "%s/tmp/%s: close", lb->path, tmp_name);
+		goto done;
+	}
+	fd = -1;
+	if ((err = link_into_place(lb, tmp_name, type, rel)) < 0)
+		goto done;
+	err = fsync_dir_at(lb, type, name);
+
+done:
+	if (fd >= 0)
+		close(fd);
+	/* After a rename fallback the tmp name is gone already; ENOENT is fine. */
+	if (tmp_made)
+		unlinkat(lb->tmp_fd, tmp_name, 0);
+	return err;
+}
+
+static int open_file(local_backend *lb, kura_file_type type, const char *name, int *out_fd)
+{
+	char rel[NAME_LEN + 4];
+	int fd;
+
+	rel_path(rel, type, name);
+	fd = openat(lb->type_fd[type], rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return kura_error_set(KURA_ENOTFOUND, "%s %s: not found in %s",
+					      type_what[type], name, lb->path);
+		return kura_error_errno(errno_code(errno), errno, "%s %s: open %s/%s/%s",
+					type_what[type], name, lb->path, type_dirs[type], rel);
+	}
+	*out_fd = fd;
+	return 0;
+}
+
+static int local_get(kura_backend *b, kura_file_type type, const char *name, uint8_t **out,
+		     size_t *out_len)
+{
+	local_backend *lb = (local_backend *)b;
+	uint8_t *data = NULL;
+	struct stat st;
+	size_t size, got = 0;
+	int fd = -1, err;
+
+	*out = NULL;
+	*out_len = 0;
+	if ((err = check_args(type, name)) < 0)
+		return err;
+	if ((err = open_file(lb, type, name, &fd)) < 0)
+		goto done;
+	if (fstat(fd, &st) < 0) {
+		err = kura_error_errno(KURA_EIO, errno, "%s %s: fstat", type_what[type], name);
+		goto done;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err = kura_error_set(KURA_ECORRUPT, "%s %s: not a regular file", type_what[type],
+				     name);
+		goto done;
+	}
+	if ((uint64_t)st.st_size > SIZE_MAX) {
+		err = kura_error_set(KURA_ENOMEM, "%s %s: %lld bytes do not fit in memory",
+				     type_what[type], name, (long long)st.st_size);
+		goto done;
+	}
+	size = (size_t)st.st_size;
+	data = malloc(size ? size : 1);
+	if (!data) {
+		err = kura_error_set(KURA_ENOMEM, "%s %s: cannot allocate %zu bytes",
+				     type_what[type], name, size);
+		goto done;
+	}
+	while (got < size) {
+		ssize_t n = read(fd, data + got, size - got);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err = kura_error_errno(KURA_EIO, errno, "%s %s: read at offset %zu",
+					       type_what[type], name, got);
+			goto done;
+		}
+		if (n == 0) {
+			err = kura_error_set(KURA_ECORRUPT,
+					     "%s %s: file shrank to %zu bytes while read",
+					     type_what[type], name, got);
+			goto done;
+		}
+		got += (size_t)n;
+	}
+	*out = data;
+	*out_len = size;
+	data = NULL;
+
+done:
+	free(data);
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+static int local_get_range(kura_backend *b, kura_file_type type, const char *name, uint64_t offset,
+			   size_t len, uint8_t *buf)
+{
+	local_backend *lb = (local_backend *)b;
+	struct stat st;
+	size_t got = 0;
+	int fd = -1, err;
+
+	if ((err = check_args(type, name)) < 0)
+		return err;
+	if (offset > (uint64_t)INT64_MAX || len > (uint64_t)INT64_MAX - offset)
+		return kura_error_set(KURA_EINVAL, "%s %s: range %llu+%zu is out of bounds",
+				      type_what[type], name, (unsigned long long)offset, len);
+	if ((err = open_file(lb, type, name, &fd)) < 0)
+		goto done;
+	while (got < len) {
+		ssize_t n = pread(fd, buf + got, len - got, (off_t)(offset + got));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err = kura_error_errno(KURA_EIO, errno, "%s %s: read at offset %llu",
+					       type_what[type], name,
+					       (unsigned long long)(offset + got));
+			goto done;
+		}
+		if (n == 0) {
+			long long size = fstat(fd, &st) == 0 ? (long long)st.st_size : -1;
+
+			err = kura_error_set(
+			    KURA_ECORRUPT, "%s %s: file is %lld bytes, wanted range %llu..%llu",
+			    type_what[type], name, size, (unsigned long long)offset,
+			    (unsigned long long)(offset + len));
+			goto done;
+		}
+		got += (size_t)n;
+	}
+
+done:
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+/*
+ * Report the files of one directory.  Returns 0, a negative error, or 1
+ * when the callback asked to stop (its value is kept in *cb_rc).
+ */
+static int list_dir(local_backend *lb, int dfd, const char *where, const char *prefix,
+		    kura_backend_list_fn fn, void *ctx, int *cb_rc)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int fd, err = 0;
+
+	fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return kura_error_errno(errno_code(errno), errno, "%s/%s: open", lb->path, where);
+	d = fdopendir(fd);
+	if (!d) {
+		err = kura_error_errno(errno_code(errno), errno, "%s/%s: opendir", lb->path, where);
+		close(fd);
+		return err;
+	}
+	for (;;) {
+		errno = 0;
+		de = readdir(d);
+		if (!de) {
+			if (errno)
+				err = kura_error_errno(KURA_EIO, errno, "%s/%s: readdir", lb->path,
+						       where);
+			break;
+		}
+		/* Anything else is not ours: tmp leftovers, editor files... */
+		if (!name_ok(de->d_name))
+			continue;
+		/* A pack in the wrong subdirectory could never be fetched. */
+		if (prefix && memcmp(de->d_name, prefix, 2) != 0)
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT)
+				continue;
+			err = kura_error_errno(KURA_EIO, errno, "%s/%s/%s: stat", lb->path, where,
+					       de->d_name);
+			break;
+		}
+		if (!S_ISREG(st.st_mode))
+			continue;
+		*cb_rc = fn(de->d_name, (uint64_t)st.st_size, ctx);
+		if (*cb_rc != 0) {
+			err = 1;
+			break;
+		}
+	}
+	closedir(d);
+	return err;
+}
+
+/*
+ * Calls fn for each file; a non-zero return from fn stops the listing, and
+ * a negative one is passed back to the caller (so a callback can fail with
+ * its own KURA_E* code and message).
+ */
+static int local_list(kura_backend *b, kura_file_type type, kura_backend_list_fn fn, void *ctx)
+{
+	local_backend *lb = (local_backend *)b;
+	char sub[3], where[16];
+	int cb_rc = 0, err = 0, sfd;
+
+	if ((unsigned)type >= KURA_FILE_TYPES)
+		return kura_error_set(KURA_EINVAL, "local backend: bad file type %d", (int)type);
+	if (type != KURA_FILE_PACK) {
+		err = list_dir(lb, lb->type_fd[type], type_dirs[type], NULL, fn, ctx, &cb_rc);
+		goto done;
+	}
+	for (int i = 0; i < 256; i++) {
+		snprintf(sub, sizeof(sub), "%02x", i);
+		snprintf(where, sizeof(where), "data/%s", sub);
+		sfd =
+		    openat(lb->type_fd[type], sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sfd < 0) {
+			if (errno == ENOENT)
+				continue;
+			err = kura_error_errno(errno_code(errno), errno, "%s/%s: open", lb->path,
+					       where);
+			goto done;
+		}
+		err = list_dir(lb, sfd, where, sub, fn, ctx, &cb_rc);
+		close(sfd);
+		if (err != 0)
+			goto done;
+	}
+
+done:
+	if (err == 1)
+		return cb_rc < 0 ? cb_rc : 0;
+	return err;
+}
+
+static void local_free(kura_backend *b)
+{
+	local_backend *lb = (local_backend *)b;
+
+	if (!lb)
+		return;
+	for (int i = 0; i < KURA_FILE_TYPES; i++)
+		if (lb->type_fd[i] >= 0)
+			close(lb->type_fd[i]);
+	if (lb->tmp_fd >= 0)
+		close(lb->tmp_fd);
+	if (lb->root_fd >= 0)
+		close(lb->root_fd);
+	free(lb->path);
+	free(lb);
+}
+
+static int open_subdir(int root_fd, const char *path, const char *sub, int *out_fd)
+{
+	struct stat st;
+	int fd;
+
+	fd = openat(root_fd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
+			return kura_error_set(KURA_ENOTFOUND, "no kura repository at %s (no %s/)",
+					      path, sub);
+		return kura_error_errno(errno_code(errno), errno, "%s/%s: open", path, sub);
+	}
+	if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		close(fd);
+		return kura_error_set(
+		    KURA_ENOTFOUND, "no kura repository at %s (%s/ is not a directory)", path, sub);
+	}
+	*out_fd = fd;
+	return 0;
+}
+
+/* Build a backend on an open repository root fd (taken over, even on error). */
+static int open_fd(kura_backend **out, const char *path, int root_fd)
+{
+	local_backend *lb;
+	int err;
+
+	lb = calloc(1, sizeof(*lb));
+	if (!lb) {
+		close(root_fd);
+		return kura_error_set(KURA_ENOMEM, "local backend: out of memory");
+	}
+	lb->root_fd = root_fd;
+	lb->tmp_fd = -1;
+	for (int i = 0; i < KURA_FILE_TYPES; i++)
+		lb->type_fd[i] = -1;
+	lb->path = strdup(path);
+	if (!lb->path) {
+		err = kura_error_set(KURA_ENOMEM, "local backend: out of memory");
+		goto done;
+	}
+	for (int i = 0; i < KURA_FILE_TYPES; i++)
+		if ((err = open_subdir(root_fd, path, type_dirs[i], &lb->type_fd[i])) < 0)
+			goto done;
+	if ((err = open_subdir(root_fd, path, "tmp", &lb->tmp_fd)) < 0)
+		goto done;
+
+	lb->parent.version = KURA_BACKEND_VERSION;
+	lb->parent.put = local_put;
+	lb->parent.get = local_get;
+	lb->parent.get_range = local_get_range;
+	lb->parent.list = local_list;
+	lb->parent.free = local_free;
+	*out = &lb->parent;
+	lb = NULL;
+
+done:
+	local_free(lb ? &lb->parent : NULL);
+	return err;
+}
+
+int kura_backend_local_open(kura_backend **out, const char *path)
+{
+	int fd;
+
+	*out = NULL;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return kura_error_set(KURA_ENOTFOUND, "no kura repository at %s", path);
+		return kura_error_errno(errno_code(errno), errno, "%s: open", path);
+	}
+	return open_fd(out, path, fd);
+}
+
+static int dir_is_empty(int fd, const char *path)
+{
+	struct dirent *de;
+	DIR *d;
+	int dfd, err = 0;
+
+	dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return kura_error_errno(errno_code(errno), errno, "%s: open", path);
+	d = fdopendir(dfd);
+	if (!d) {
+		err = kura_error_errno(errno_code(errno), errno, "%s: opendir", path);
+		close(dfd);
+		return err;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			err = kura_error_set(KURA_EEXISTS, "%s is not empty", path);
+			break;
+		}
+	}
+	closedir(d);
+	return err;
+}
+
+static int make_dir(int at, const char *path, const char *sub)
+{
+	if (mkdirat(at, sub, DIR_MODE) < 0 && errno != EEXIST)
+		return kura_error_errno(errno_code(errno), errno, "%s/%s: mkdir", path, sub);
+	return 0;
+}
+
+static int fsync_fd(int fd, const char *path)
+{
+	if (fsync(fd) < 0)
+		return kura_error_errno(KURA_EIO, errno, "%s: fsync", path);
+	return 0;
+}
+
+/* Make the new repository directory itself durable in its parent. */
+static int fsync_parent(const char *path)
+{
+	char *copy, *slash;
+	int fd, err = 0;
+
+	copy = strdup(path);
+	if (!copy)
+		return kura_error_set(KURA_ENOMEM, "local backend: out of memory");
+	while ((slash = strrchr(copy, '/')) && slash != copy && slash[1] == '\0')
+		*slash = '\0';
+	slash = strrchr(copy, '/');
+	if (!slash)
+		strcpy(copy, ".");
+	else if (slash == copy)
+		copy[1] = '\0';
+	else
+		*slash = '\0';
+	fd = open(copy, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		err = kura_error_errno(errno_code(errno), errno, "%s: open", copy);
+		goto done;
+	}
+	err = fsync_fd(fd, copy);
+	close(fd);
+
+done:
+	free(copy);
+	return err;
+}
+
+int kura_backend_local_create(kura_backend **out, const char *path)
+{
+	char sub[3], where[16];
+	bool made = false;
+	int fd = -1, data_fd = -1, err;
+
+	*out = NULL;
+	if (mkdir(path, DIR_MODE) == 0)
+		made = true;
+	else if (errno != EEXIST)
+		return kura_error_errno(errno_code(errno), errno, "%s: mkdir", path);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		err = kura_error_errno(errno == ENOTDIR ? KURA_EEXISTS : errno_code(errno), errno,
+				       "%s: open", path);
+		goto done;
+	}
+	if ((err = dir_is_empty(fd, path)) < 0)
+		goto done;
+	for (int i = 0; i < KURA_FILE_TYPES; i++)
+		if ((err = make_dir(fd, path, type_dirs[i])) < 0)
+			goto done;
+	if ((err = make_dir(fd, path, "tmp")) < 0)
+		goto done;
+	data_fd = openat(fd, "data", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (data_fd < 0) {
+		err = kura_error_errno(errno_code(errno), errno, "%s/data: open", path);
+		goto done;
+	}
+	for (int i = 0; i < 256; i++) {
+		snprintf(sub, sizeof(sub), "%02x", i);
+		snprintf(where, sizeof(where), "data/%s", sub);
+		if (mkdirat(data_fd, sub, DIR_MODE) < 0 && errno != EEXIST) {
+			err =
+			    kura_error_errno(errno_code(errno), errno, "%s/%s: mkdir", path, where);
+			goto done;
+		}
+	}
+	if ((err = fsync_fd(data_fd, path)) < 0 || (err = fsync_fd(fd, path)) < 0)
+		goto done;
+	if (made && (err = fsync_parent(path)) < 0)
+		goto done;
+	err = open_fd(out, path, fd);
+	fd = -1;
+
+done:
+	if (data_fd >= 0)
+		close(data_fd);
+	if (fd >= 0)
+		close(fd);
+	return err;
+}

@@ -1,0 +1,561 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * pack.c - blobs and pack files (docs/FORMAT.md, "Blobs" and "Pack files").
+ *
+ * A pack is built in memory by a kura_pack_writer: a 124-byte header (magic,
+ * version, trailer salt, the pack's data key sealed to the repository public
+ * key), the stored blobs back to back, then the trailer (the entry table,
+ * AES-GCM under HKDF(index_key, salt) with the header as AAD) and a 12-byte
+ * footer giving the trailer's length.  Binding the header into the trailer's
+ * AAD means a header cannot be swapped onto another pack's blobs unnoticed.
+ *
+ * Readers trust nothing: every length is checked against the bytes actually
+ * present before anything is allocated from it, entries must tile the blob
+ * area exactly (no gaps, no overlaps), and a decoded blob is accepted only if
+ * its plaintext hashes to its id.  Plaintext and keys are wiped before they
+ * are freed.
+ */
+#include "format/pack.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+
+#define PACK_MAGIC "KURAPACK"
+#define PACK_END_MAGIC "KURAPEND"
+#define PACK_VERSION 1
+#define PACK_SALT_OFFSET 12
+#define PACK_SEALED_OFFSET 44
+#define TRAILER_INFO "kura pack trailer v1"
+#define BLOB_AAD_SIZE (1 + KURA_HASH_SIZE)
+
+struct kura_pack_writer {
+	kura_buf buf; /* header, blobs, and after finish the rest */
+	kura_pack_entry *entries;
+	size_t count;
+	size_t cap;
+	uint8_t data_key[KURA_KEY_SIZE];
+	uint8_t index_key[KURA_KEY_SIZE];
+	uint8_t salt[32];
+	bool finished;
+	uint8_t name[KURA_HASH_SIZE];
+};
+
+/* -------------------------------------------------------------------- */
+/* Entries                                                               */
+
+void kura_pack__entry_encode(uint8_t out[KURA_PACK_ENTRY_SIZE], const kura_pack_entry *e)
+{
+	out[0] = e->type;
+	out[1] = e->flags;
+	out[2] = 0;
+	out[3] = 0;
+	memcpy(out + 4, e->id, KURA_HASH_SIZE);
+	kura_le32(out + 36, e->offset);
+	kura_le32(out + 40, e->stored_len);
+	kura_le32(out + 44, e->raw_len);
+}
+
+int kura_pack__entry_check(const kura_pack_entry *e, const char *where)
+{
+	if (e->type != KURA_BLOB_DATA && e->type != KURA_BLOB_TREE)
+		return kura_error_set(KURA_ECORRUPT, "%s: unknown blob type %u", where, e->type);
+	if (e->flags & ~KURA_BLOB_FLAG_ZSTD)
+		return kura_error_set(KURA_ECORRUPT, "%s: unknown flags 0x%02x", where, e->flags);
+	if (e->stored_len < KURA_AEAD_OVERHEAD)
+		return kura_error_set(KURA_ECORRUPT, "%s: stored length %u is below the minimum %d",
+				      where, e->stored_len, KURA_AEAD_OVERHEAD);
+	if (e->raw_len > KURA_BLOB_MAX_RAW)
+		return kura_error_set(KURA_ECORRUPT, "%s: raw length %u exceeds the limit %u",
+				      where, e->raw_len, KURA_BLOB_MAX_RAW);
+	/* The payload is the plaintext itself unless zstd made it strictly smaller. */
+	if (!(e->flags & KURA_BLOB_FLAG_ZSTD) &&
+	    (uint64_t)e->stored_len != (uint64_t)e->raw_len + KURA_AEAD_OVERHEAD)
+		return kura_error_set(
+		    KURA_ECORRUPT, "%s: uncompressed blob stored in %u bytes but raw length is %u",
+		    where, e->stored_len, e->raw_len);
+	if ((e->flags & KURA_BLOB_FLAG_ZSTD) && e->stored_len - KURA_AEAD_OVERHEAD >= e->raw_len)
+		return kura_error_set(
+		    KURA_ECORRUPT,
+		    "%s: compressed payload of %u bytes is not smaller than raw length %u", where,
+		    e->stored_len - KURA_AEAD_OVERHEAD, e->raw_len);
+	return 0;
+}
+
+int kura_pack__entry_decode(kura_pack_entry *out, const uint8_t in[KURA_PACK_ENTRY_SIZE],
+			    const char *where)
+{
+	memset(out, 0, sizeof(*out));
+	out->type = in[0];
+	out->flags = in[1];
+	if (in[2] || in[3])
+		return kura_error_set(KURA_ECORRUPT, "%s: reserved bytes are not zero", where);
+	memcpy(out->id, in + 4, KURA_HASH_SIZE);
+	out->offset = kura_get_le32(in + 36);
+	out->stored_len = kura_get_le32(in + 40);
+	out->raw_len = kura_get_le32(in + 44);
+	return kura_pack__entry_check(out, where);
+}
+
+/* -------------------------------------------------------------------- */
+/* Blobs                                                                 */
+
+static void blob_aad(uint8_t aad[BLOB_AAD_SIZE], uint8_t type, const uint8_t id[KURA_HASH_SIZE])
+{
+	aad[0] = type;
+	memcpy(aad + 1, id, KURA_HASH_SIZE);
+}
+
+int kura_blob_encode(uint8_t **out, size_t *out_len, uint8_t *out_flags,
+		     const uint8_t data_key[KURA_KEY_SIZE], uint8_t type,
+		     const uint8_t id[KURA_HASH_SIZE], const void *plain, size_t plain_len,
+		     int level)
+{
+	uint8_t aad[BLOB_AAD_SIZE];
+	uint8_t *comp = NULL, *stored = NULL;
+	size_t comp_cap = 0;
+	const void *payload = plain;
+	size_t payload_len = plain_len;
+	uint8_t flags = 0;
+	int err = 0;
+
+	*out = NULL;
+	*out_len = 0;
+	*out_flags = 0;
+	if (type != KURA_BLOB_DATA && type != KURA_BLOB_TREE)
+		return kura_error_set(KURA_EINVAL, "blob: unknown type %u", type);
+	if (plain_len > KURA_BLOB_MAX_RAW)
+		return kura_error_set(KURA_EINVAL, "blob: %zu bytes exceeds the limit %u",
+				      plain_len, KURA_BLOB_MAX_RAW);
+
+	if (level > 0 && plain_len > 0) {
+		size_t n;
+
+		comp_cap = ZSTD_compressBound(plain_len);
+		if (!(comp = malloc(comp_cap))) {
+			err = kura_error_set(KURA_ENOMEM, "blob: out of memory (%zu bytes)",
+					     comp_cap);
+			goto done;
+		}
+		if (level > ZSTD_maxCLevel())
+			level = ZSTD_maxCLevel();
+		n = ZSTD_compress(comp, comp_cap, plain, plain_len, level);
+		/* A failed compression only costs space: store the plaintext. */
+		if (!ZSTD_isError(n) && n < plain_len) {
+			payload = comp;
+			payload_len = n;
+			flags = KURA_BLOB_FLAG_ZSTD;
+		}
+	}
+
+	if (!(stored = malloc(payload_len + KURA_AEAD_OVERHEAD))) {
+		err = kura_error_set(KURA_ENOMEM, "blob: out of memory (%zu bytes)",
+				     payload_len + KURA_AEAD_OVERHEAD);
+		goto done;
+	}
+	blob_aad(aad, type, id);
+	if ((err = kura_aead_seal(stored, data_key, aad, sizeof(aad), payload, payload_len)) < 0)
+		goto done;
+	*out = stored;
+	*out_len = payload_len + KURA_AEAD_OVERHEAD;
+	*out_flags = flags;
+	stored = NULL;
+done:
+	if (comp) {
+		kura_wipe(comp, comp_cap);
+		free(comp);
+	}
+	free(stored);
+	return err;
+}
+
+int kura_blob_decode(uint8_t **out, const uint8_t data_key[KURA_KEY_SIZE],
+		     const struct kura_mac *mac, const kura_pack_entry *e, const uint8_t *stored,
+		     size_t stored_len)
+{
+	char hex[2 * KURA_HASH_SIZE + 1];
+	char where[2 * KURA_HASH_SIZE + 8];
+	uint8_t aad[BLOB_AAD_SIZE];
+	uint8_t id[KURA_HASH_SIZE];
+	uint8_t *payload = NULL, *plain = NULL;
+	size_t payload_len = 0;
+	int err = 0;
+
+	*out = NULL;
+	kura_hex(hex, e->id, KURA_HASH_SIZE);
+	snprintf(where, sizeof(where), "blob %s", hex);
+	if ((err = kura_pack__entry_check(e, where)) < 0)
+		goto done;
+	if (stored_len != e->stored_len) {
+		err =
+		    kura_error_set(KURA_ECORRUPT, "blob %s: %zu stored bytes but the entry says %u",
+				   hex, stored_len, e->stored_len);
+		goto done;
+	}
+	payload_len = stored_len - KURA_AEAD_OVERHEAD;
+	if (!(payload = malloc(payload_len ? payload_len : 1))) {
+		err = kura_error_set(KURA_ENOMEM, "blob %s: out of memory", hex);
+		goto done;
+	}
+	blob_aad(aad, e->type, e->id);
+	if ((err = kura_aead_open(payload, data_key, aad, sizeof(aad), stored, stored_len)) < 0) {
+		err = kura_error_wrap(err, "blob %s", hex);
+		goto done;
+	}
+
+	if (!(e->flags & KURA_BLOB_FLAG_ZSTD)) {
+		/* entry_check guaranteed payload_len == raw_len */
+		plain = payload;
+		payload = NULL;
+	} else {
+		unsigned long long size = ZSTD_getFrameContentSize(payload, payload_len);
+		size_t n;
+
+		if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN) {
+			err = kura_error_set(KURA_ECORRUPT,
+					     "blob %s: payload is not a zstd frame of known size",
+					     hex);
+			goto done;
+		}
+		if (size != e->raw_len) {
+			err = kura_error_set(
+			    KURA_ECORRUPT,
+			    "blob %s: zstd frame holds %llu bytes but raw length is %u", hex, size,
+			    e->raw_len);
+			goto done;
+		}
+		if (!(plain = malloc(e->raw_len ? e->raw_len : 1))) {
+			err = kura_error_set(KURA_ENOMEM, "blob %s: out of memory (%u bytes)", hex,
+					     e->raw_len);
+			goto done;
+		}
+		/* The output buffer bounds what a hostile frame can produce. */
+		n = ZSTD_decompress(plain, e->raw_len, payload, payload_len);
+		if (ZSTD_isError(n)) {
+			err = kura_error_set(KURA_ECORRUPT, "blob %s: zstd: %s", hex,
+					     ZSTD_getErrorName(n));
+			goto done;
+		}
+		if (n != e->raw_len) {
+			err = kura_error_set(
+			    KURA_ECORRUPT,
+			    "blob %s: decompressed to %zu bytes but raw length is %u", hex, n,
+			    e->raw_len);
+			goto done;
+		}
+	}
+
+	if (mac) {
+		if ((err = kura_mac_compute(mac, id, plain, e->raw_len)) < 0)
+			goto done;
+		if (!kura_ct_equal(id, e->id, KURA_HASH_SIZE)) {
+			err = kura_error_set(KURA_ECORRUPT,
+					     "blob %s: content does not match its id", hex);
+			goto done;
+		}
+	}
+	*out = plain;
+	plain = NULL;
+done:
+	if (payload) {
+		kura_wipe(payload, payload_len);
+		free(payload);
+	}
+	if (plain) {
+		kura_wipe(plain, e->raw_len);
+		free(plain);
+	}
+	return err;
+}
+
+/* -------------------------------------------------------------------- */
+/* Writing                                                               */
+
+int kura_pack_writer_new(kura_pack_writer **out, const kura_keys *keys)
+{
+	kura_pack_writer *w;
+	uint8_t head[12] = PACK_MAGIC;
+	uint8_t sealed[KURA_SEALED_KEY_SIZE];
+	int err = 0;
+
+	*out = NULL;
+	if (!(w = calloc(1, sizeof(*w))))
+		return kura_error_set(KURA_ENOMEM, "pack writer: out of memory");
+	kura_random(w->data_key, sizeof(w->data_key));
+	kura_random(w->salt, sizeof(w->salt));
+	memcpy(w->index_key, keys->index_key, KURA_KEY_SIZE);
+	head[8] = PACK_VERSION;
+	if ((err = kura_seal_key(sealed, w->data_key, keys->repo_pk)) < 0)
+		goto done;
+	if ((err = kura_buf_put(&w->buf, head, sizeof(head))) < 0 ||
+	    (err = kura_buf_put(&w->buf, w->salt, sizeof(w->salt))) < 0 ||
+	    (err = kura_buf_put(&w->buf, sealed, sizeof(sealed))) < 0)
+		goto done;
+	*out = w;
+	w = NULL;
+done:
+	kura_pack_writer_free(w);
+	return err;
+}
+
+const uint8_t *kura_pack_writer_key(const kura_pack_writer *w)
+{
+	return w->data_key;
+}
+
+int kura_pack_writer_add(kura_pack_writer *w, uint8_t type, uint8_t flags,
+			 const uint8_t id[KURA_HASH_SIZE], const uint8_t *stored, size_t stored_len,
+			 uint32_t raw_len)
+{
+	kura_pack_entry e;
+	char where[32];
+	int err;
+
+	if (w->finished)
+		return kura_error_set(KURA_EINVAL, "pack writer: add after finish");
+	if ((uint64_t)w->buf.len + stored_len > KURA_PACK_MAX_SIZE)
+		return kura_error_set(KURA_EINVAL,
+				      "pack writer: blob %zu would pass the 4 GiB limit", w->count);
+	memset(&e, 0, sizeof(e));
+	e.type = type;
+	e.flags = flags;
+	memcpy(e.id, id, KURA_HASH_SIZE);
+	e.offset = (uint32_t)w->buf.len;
+	e.stored_len = (uint32_t)stored_len;
+	e.raw_len = raw_len;
+	snprintf(where, sizeof(where), "blob %zu", w->count);
+	if ((err = kura_pack__entry_check(&e, where)) < 0)
+		return kura_error_wrap(KURA_EINVAL, "pack writer");
+	if (w->count == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 64;
+		kura_pack_entry *p = realloc(w->entries, cap * sizeof(*p));
+
+		if (!p)
+			return kura_error_set(KURA_ENOMEM, "pack writer: out of memory");
+		w->entries = p;
+		w->cap = cap;
+	}
+	if ((err = kura_buf_put(&w->buf, stored, stored_len)) < 0)
+		return err;
+	w->entries[w->count++] = e;
+	return 0;
+}
+
+size_t kura_pack_writer_size(const kura_pack_writer *w)
+{
+	return w->buf.len;
+}
+
+size_t kura_pack_writer_count(const kura_pack_writer *w)
+{
+	return w->count;
+}
+
+int kura_pack_writer_finish(kura_pack_writer *w, const uint8_t **out_data, size_t *out_len,
+			    uint8_t out_name[KURA_HASH_SIZE], const kura_pack_entry **out_entries,
+			    size_t *out_count)
+{
+	kura_buf plain = KURA_BUF_INIT;
+	uint8_t key[KURA_KEY_SIZE];
+	uint8_t end[KURA_PACK_FOOTER_SIZE];
+	uint64_t total;
+	size_t trailer_len;
+	int err = 0;
+
+	memset(key, 0, sizeof(key));
+	if (w->finished)
+		goto out;
+	if (w->count > UINT32_MAX / KURA_PACK_ENTRY_SIZE)
+		return kura_error_set(KURA_EINVAL, "pack writer: too many blobs (%zu)", w->count);
+	trailer_len = 4 + w->count * KURA_PACK_ENTRY_SIZE + KURA_AEAD_OVERHEAD;
+	total = (uint64_t)w->buf.len + trailer_len + KURA_PACK_FOOTER_SIZE;
+	if (total > KURA_PACK_MAX_SIZE)
+		return kura_error_set(KURA_EINVAL, "pack writer: %llu bytes pass the 4 GiB limit",
+				      (unsigned long long)total);
+
+	if ((err = kura_buf_put_u32(&plain, (uint32_t)w->count)) < 0)
+		goto done;
+	for (size_t i = 0; i < w->count; i++) {
+		uint8_t raw[KURA_PACK_ENTRY_SIZE];
+
+		kura_pack__entry_encode(raw, &w->entries[i]);
+		if ((err = kura_buf_put(&plain, raw, sizeof(raw))) < 0)
+			goto done;
+	}
+	if ((err = kura_buf_reserve(&w->buf, trailer_len + KURA_PACK_FOOTER_SIZE)) < 0)
+		goto done;
+	if ((err = kura_hkdf(key, w->index_key, w->salt, TRAILER_INFO)) < 0)
+		goto done;
+	if ((err = kura_aead_seal(w->buf.data + w->buf.len, key, w->buf.data, KURA_PACK_HEADER_SIZE,
+				  plain.data, plain.len)) < 0)
+		goto done;
+	w->buf.len += trailer_len;
+	kura_le32(end, (uint32_t)trailer_len);
+	memcpy(end + 4, PACK_END_MAGIC, 8);
+	if ((err = kura_buf_put(&w->buf, end, sizeof(end))) < 0)
+		goto done;
+	kura_sha256(w->name, w->buf.data, w->buf.len);
+	w->finished = true;
+out:
+	*out_data = w->buf.data;
+	*out_len = w->buf.len;
+	memcpy(out_name, w->name, KURA_HASH_SIZE);
+	if (out_entries)
+		*out_entries = w->entries;
+	if (out_count)
+		*out_count = w->count;
+done:
+	kura_wipe(key, sizeof(key));
+	kura_buf_free(&plain);
+	return err;
+}
+
+void kura_pack_writer_free(kura_pack_writer *w)
+{
+	if (!w)
+		return;
+	kura_buf_free(&w->buf);
+	free(w->entries);
+	kura_wipe(w->data_key, sizeof(w->data_key));
+	kura_wipe(w->index_key, sizeof(w->index_key));
+	free(w);
+}
+
+/* -------------------------------------------------------------------- */
+/* Reading                                                               */
+
+static int header_check(const uint8_t *p, size_t len)
+{
+	if (len < KURA_PACK_HEADER_SIZE)
+		return kura_error_set(KURA_ECORRUPT, "pack: %zu bytes is shorter than the header",
+				      len);
+	if (memcmp(p, PACK_MAGIC, 8) != 0)
+		return kura_error_set(KURA_ECORRUPT, "pack: bad magic (not a kura pack file)");
+	if (p[8] != PACK_VERSION)
+		return kura_error_set(KURA_EUNSUPPORTED, "pack: version %u is not supported", p[8]);
+	if (p[9] || p[10] || p[11])
+		return kura_error_set(KURA_ECORRUPT, "pack: reserved header bytes are not zero");
+	return 0;
+}
+
+int kura_pack_read_entries(kura_pack_entry **out, size_t *out_count, const kura_keys *keys,
+			   const uint8_t *file, size_t len)
+{
+	kura_pack_entry *entries = NULL;
+	uint8_t key[KURA_KEY_SIZE];
+	uint8_t *plain = NULL;
+	size_t plain_len = 0, trailer_start, count;
+	uint64_t pos;
+	uint32_t trailer_len, n;
+	char where[48];
+	int err = 0;
+
+	*out = NULL;
+	*out_count = 0;
+	memset(key, 0, sizeof(key));
+	if (len < KURA_PACK_HEADER_SIZE + KURA_AEAD_OVERHEAD + 4 + KURA_PACK_FOOTER_SIZE)
+		return kura_error_set(KURA_ECORRUPT, "pack: %zu bytes is too short for a pack",
+				      len);
+	if (len > KURA_PACK_MAX_SIZE)
+		return kura_error_set(KURA_ECORRUPT, "pack: %zu bytes exceeds the 4 GiB limit",
+				      len);
+	if ((err = header_check(file, len)) < 0)
+		return err;
+	if (memcmp(file + len - 8, PACK_END_MAGIC, 8) != 0)
+		return kura_error_set(KURA_ECORRUPT,
+				      "pack: bad end magic at offset %zu (truncated?)", len - 8);
+	trailer_len = kura_get_le32(file + len - KURA_PACK_FOOTER_SIZE);
+	if (trailer_len < KURA_AEAD_OVERHEAD + 4 ||
+	    trailer_len > len - KURA_PACK_FOOTER_SIZE - KURA_PACK_HEADER_SIZE)
+		return kura_error_set(KURA_ECORRUPT, "pack: trailer length %u out of range",
+				      trailer_len);
+	trailer_start = len - KURA_PACK_FOOTER_SIZE - trailer_len;
+
+	/* Bounded by the file's own size, checked above. */
+	plain_len = trailer_len - KURA_AEAD_OVERHEAD;
+	if (!(plain = malloc(plain_len))) {
+		err = kura_error_set(KURA_ENOMEM, "pack: out of memory (%zu bytes)", plain_len);
+		goto done;
+	}
+	if ((err = kura_hkdf(key, keys->index_key, file + PACK_SALT_OFFSET, TRAILER_INFO)) < 0)
+		goto done;
+	if ((err = kura_aead_open(plain, key, file, KURA_PACK_HEADER_SIZE, file + trailer_start,
+				  trailer_len)) < 0) {
+		err = kura_error_wrap(err, "pack: trailer at offset %zu", trailer_start);
+		goto done;
+	}
+	n = kura_get_le32(plain);
+	if ((uint64_t)n * KURA_PACK_ENTRY_SIZE != plain_len - 4) {
+		err = kura_error_set(KURA_ECORRUPT,
+				     "pack: trailer holds %zu bytes of entries, not %u entries",
+				     plain_len - 4, n);
+		goto done;
+	}
+	count = n;
+	if (!(entries = calloc(count ? count : 1, sizeof(*entries)))) {
+		err = kura_error_set(KURA_ENOMEM, "pack: out of memory (%zu entries)", count);
+		goto done;
+	}
+	pos = KURA_PACK_HEADER_SIZE;
+	for (size_t i = 0; i < count; i++) {
+		kura_pack_entry *e = &entries[i];
+
+		snprintf(where, sizeof(where), "pack: entry %zu", i);
+		if ((err = kura_pack__entry_decode(e, plain + 4 + i * KURA_PACK_ENTRY_SIZE,
+						   where)) < 0)
+			goto done;
+		if (e->offset != pos) {
+			err = kura_error_set(
+			    KURA_ECORRUPT,
+			    "pack: entry %zu: offset %u %s previous blob (expected %llu)", i,
+			    e->offset, e->offset < pos ? "overlaps" : "leaves a gap after",
+			    (unsigned long long)pos);
+			goto done;
+		}
+		pos += e->stored_len;
+		if (pos > trailer_start) {
+			err = kura_error_set(
+			    KURA_ECORRUPT, "pack: entry %zu: ends at %llu, past the trailer at %zu",
+			    i, (unsigned long long)pos, trailer_start);
+			goto done;
+		}
+	}
+	if (pos != trailer_start) {
+		err = kura_error_set(KURA_ECORRUPT,
+				     "pack: blobs end at %llu but the trailer starts at %zu",
+				     (unsigned long long)pos, trailer_start);
+		goto done;
+	}
+	*out = entries;
+	*out_count = count;
+	entries = NULL;
+done:
+	kura_wipe(key, sizeof(key));
+	if (plain) {
+		kura_wipe(plain, plain_len);
+		free(plain);
+	}
+	free(entries);
+	return err;
+}
+
+int kura_pack_open_key(uint8_t out[KURA_KEY_SIZE], const kura_keys *keys, const uint8_t *header,
+		       size_t len)
+{
+	int err;
+
+	memset(out, 0, KURA_KEY_SIZE);
+	if (!keys || keys->kind != KURA_KEY_RESTORE)
+		return kura_error_set(KURA_ENEEDKEY, "restore key needed to decrypt pack data");
+	if ((err = header_check(header, len)) < 0)
+		return err;
+	if ((err = kura_unseal_key(out, header + PACK_SEALED_OFFSET, keys->repo_pk,
+				   keys->repo_sk)) < 0)
+		return kura_error_wrap(err, "pack: sealed data key");
+	return 0;
+}

@@ -1,0 +1,1007 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * archiver.c - kura_backup: walk the source, chunk files, store blobs,
+ * build trees bottom-up and write the snapshot.
+ *
+ * The pipeline.  The calling thread walks directories in name order and
+ * reads each file once, cutting it into chunks; every chunk becomes a job
+ * for a bounded thread pool whose workers hash, deduplicate, compress,
+ * encrypt and pack it (blobstore.c).  The pool's queue bound is the
+ * back-pressure that keeps memory independent of the size of the data:
+ * at most (threads + queue) chunks, plus one pack per worker, are in
+ * memory at once.
+ *
+ * Trees are built as their contents complete, in whatever order that is:
+ * each directory counts its outstanding children (plus one token while it
+ * is still being walked); whoever brings the count to zero - a worker
+ * finishing a file's last chunk, or the walker - encodes the directory's
+ * tree, stores it, writes its id into the parent's node and counts the
+ * parent down.  When the root completes, every blob of the snapshot is
+ * stored; the packs are flushed, index files written, then the snapshot.
+ *
+ * Only complete snapshots become visible: the snapshot file is written
+ * last, and a crash before that leaves only unreferenced packs.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/pool.h"
+#include "repo/blobstore.h"
+#include "repo/filecache.h"
+#include "repo/fsmeta.h"
+#include "repo/repo.h"
+#include "repo/walkpaths.h"
+
+typedef struct dir_state dir_state;
+
+struct dir_state {
+	dir_state *parent;
+	size_t slot;        /* our node in parent->nodes */
+	kura_node *nodes;   /* fixed size: no realloc while workers complete files */
+	size_t count;
+	int pending;        /* children outstanding, plus 1 while walking */
+};
+
+typedef struct {
+	dir_state *dir;
+	size_t slot;
+	char *path;
+	struct stat st;
+	kura_extent *extents;
+	uint32_t count, cap;
+	int pending;        /* chunk jobs outstanding, plus 1 while reading */
+	int failed;
+} file_state;
+
+typedef struct archiver archiver;
+
+typedef struct {
+	archiver *arch;
+	file_state *file;
+	uint32_t index;
+	uint8_t *data;
+	size_t len;
+} chunk_job;
+
+struct archiver {
+	kura_repo *repo;
+	const kura_backup_options *opts;
+	kura_chunker *chunker;
+	kura_pool *pool;
+	kura_blobstore *store;
+	kura_filecache *cache;
+	kura_idmap *hardlinks;  /* (dev, ino) -> ordinal in link_paths */
+	char **link_paths;
+	size_t nlinks, links_cap;
+
+	pthread_mutex_t lock;
+	int err;
+	char errmsg[1024];
+	uint8_t root_id[KURA_HASH_SIZE];
+	int root_done;
+
+	uint8_t *buf;
+	size_t buf_cap;
+
+	kura_backup_result result;
+	atomic_uint_fast64_t scan_files, scan_bytes;
+	atomic_int scan_stop;
+	struct timespec start, last_progress;
+	const char *current;
+};
+
+/* ---------------------------------------------------------------------- */
+
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void set_error(archiver *a, int err)
+{
+	pthread_mutex_lock(&a->lock);
+	if (!a->err) {
+		a->err = err;
+		snprintf(a->errmsg, sizeof(a->errmsg), "%s", kura_error_message());
+	}
+	pthread_mutex_unlock(&a->lock);
+}
+
+static int failed(archiver *a)
+{
+	int err;
+
+	pthread_mutex_lock(&a->lock);
+	err = a->err;
+	pthread_mutex_unlock(&a->lock);
+	return err;
+}
+
+static void warn(archiver *a, const char *path, const char *msg)
+{
+	if (a->opts->warning)
+		a->opts->warning(path, msg, a->opts->warning_ctx);
+}
+
+static void progress(archiver *a, int force)
+{
+	kura_progress p;
+
+	if (!a->opts->progress)
+		return;
+	if (!force && seconds_since(&a->last_progress) < 0.25)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &a->last_progress);
+	pthread_mutex_lock(&a->lock);
+	p.files_done = a->result.files_new + a->result.files_changed + a->result.files_unmodified;
+	p.bytes_done = a->result.bytes_total;
+	pthread_mutex_unlock(&a->lock);
+	p.files_total = atomic_load(&a->scan_files);
+	p.bytes_total = atomic_load(&a->scan_bytes);
+	if (p.files_total < p.files_done)
+		p.files_total = 0;
+	if (p.bytes_total < p.bytes_done)
+		p.bytes_total = 0;
+	p.elapsed = seconds_since(&a->start);
+	p.current = a->current;
+	a->opts->progress(&p, a->opts->progress_ctx);
+}
+
+static int excluded(const archiver *a, const char *path, const char *name)
+{
+	for (size_t i = 0; i < a->opts->nexcludes; i++) {
+		const char *pat = a->opts->excludes[i];
+
+		if (fnmatch(pat, strchr(pat, '/') ? path : name, 0) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Completion: files and directories finish in any order.                 */
+
+static void child_done(archiver *a, dir_state *dir);
+
+static int node_cmp(const void *x, const void *y)
+{
+	return strcmp(((const kura_node *)x)->name, ((const kura_node *)y)->name);
+}
+
+static void dir_complete(archiver *a, dir_state *dir)
+{
+	kura_tree tree;
+	kura_buf enc = KURA_BUF_INIT;
+	uint8_t id[KURA_HASH_SIZE] = {0};
+	size_t n = 0;
+	int err;
+
+	/* drop the slots of entries that could not be read */
+	for (size_t i = 0; i < dir->count; i++)
+		if (dir->nodes[i].name)
+			dir->nodes[n++] = dir->nodes[i];
+	qsort(dir->nodes, n, sizeof(*dir->nodes), node_cmp);
+	tree.nodes = dir->nodes;
+	tree.count = n;
+	if (!failed(a)) {
+		if ((err = kura_tree_encode(&enc, &tree)) < 0 ||
+		    (err = kura_blobstore_add(a->store, KURA_BLOB_TREE, enc.data, enc.len, id)) < 0)
+			set_error(a, err);
+	}
+	kura_buf_free(&enc);
+	for (size_t i = 0; i < n; i++)
+		kura_node_clear(&dir->nodes[i]);
+	free(dir->nodes);
+	if (dir->parent) {
+		pthread_mutex_lock(&a->lock);
+		memcpy(dir->parent->nodes[dir->slot].subtree, id, KURA_HASH_SIZE);
+		pthread_mutex_unlock(&a->lock);
+		child_done(a, dir->parent);
+	} else {
+		pthread_mutex_lock(&a->lock);
+		memcpy(a->root_id, id, KURA_HASH_SIZE);
+		a->root_done = 1;
+		pthread_mutex_unlock(&a->lock);
+	}
+	free(dir);
+}
+
+static void child_done(archiver *a, dir_state *dir)
+{
+	int zero;
+
+	pthread_mutex_lock(&a->lock);
+	zero = --dir->pending == 0;
+	pthread_mutex_unlock(&a->lock);
+	if (zero)
+		dir_complete(a, dir);
+}
+
+static void child_started(archiver *a, dir_state *dir)
+{
+	pthread_mutex_lock(&a->lock);
+	dir->pending++;
+	pthread_mutex_unlock(&a->lock);
+}
+
+static void file_complete(archiver *a, file_state *f)
+{
+	kura_node *node = &f->dir->nodes[f->slot];
+	uint64_t size = 0;
+
+	if (f->failed) {
+		kura_node_clear(node);
+		free(f->extents);
+		pthread_mutex_lock(&a->lock);
+		a->result.files_unreadable++;
+		pthread_mutex_unlock(&a->lock);
+	} else {
+		for (uint32_t i = 0; i < f->count; i++)
+			size += f->extents[i].len;
+		node->extents = f->extents;
+		node->nextents = f->count;
+		node->size = size;
+		if (a->cache && !failed(a) &&
+		    kura_filecache_record(a->cache, f->path, &f->st, f->extents, f->count) < 0)
+			set_error(a, KURA_ENOMEM);
+	}
+	free(f->path);
+	child_done(a, f->dir);
+	free(f);
+}
+
+static void file_done_one(archiver *a, file_state *f)
+{
+	int zero;
+
+	pthread_mutex_lock(&a->lock);
+	zero = --f->pending == 0;
+	pthread_mutex_unlock(&a->lock);
+	if (zero)
+		file_complete(a, f);
+}
+
+static void chunk_worker(void *job_ptr, void *ctx)
+{
+	chunk_job *job = job_ptr;
+	archiver *a = job->arch;
+	uint8_t id[KURA_HASH_SIZE] = {0};
+	int err;
+
+	if (!failed(a) &&
+	    (err = kura_blobstore_add(a->store, KURA_BLOB_DATA, job->data, job->len, id)) < 0)
+		set_error(a, err);
+	free(job->data);
+	pthread_mutex_lock(&a->lock);
+	memcpy(job->file->extents[job->index].id, id, KURA_HASH_SIZE);
+	pthread_mutex_unlock(&a->lock);
+	file_done_one(a, job->file);
+	free(job);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Reading files                                                           */
+
+static int add_extent(archiver *a, file_state *f, uint8_t kind, uint64_t len, uint32_t *out_index)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&a->lock);
+	if (f->count == f->cap) {
+		uint32_t cap = f->cap ? f->cap * 2 : 4;
+		void *p = realloc(f->extents, cap * sizeof(*f->extents));
+
+		if (!p) {
+			err = kura_error_set(KURA_ENOMEM, "out of memory");
+			goto done;
+		}
+		f->extents = p;
+		f->cap = cap;
+	}
+	memset(&f->extents[f->count], 0, sizeof(*f->extents));
+	f->extents[f->count].kind = kind;
+	f->extents[f->count].len = len;
+	*out_index = f->count++;
+	if (kind == KURA_EXTENT_CHUNK)
+		f->pending++;
+done:
+	pthread_mutex_unlock(&a->lock);
+	return err;
+}
+
+static int emit_chunk(archiver *a, file_state *f, const uint8_t *data, size_t len)
+{
+	chunk_job *job = malloc(sizeof(*job));
+	uint32_t index;
+	int err;
+
+	if (!job || !(job->data = malloc(len ? len : 1))) {
+		free(job);
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	}
+	memcpy(job->data, data, len);
+	if ((err = add_extent(a, f, KURA_EXTENT_CHUNK, len, &index)) < 0) {
+		free(job->data);
+		free(job);
+		return err;
+	}
+	job->arch = a;
+	job->file = f;
+	job->index = index;
+	job->len = len;
+	a->result.bytes_read += len;
+	return kura_pool_add(a->pool, chunk_worker, job, a);
+}
+
+/*
+ * Chunk the bytes of fd from `offset` to `end` (UINT64_MAX: to EOF).
+ * `stream` fds (stdin) are read with read(), others with pread().
+ * Returns the offset reached; a read error marks the file unreadable.
+ */
+static int chunk_region(archiver *a, file_state *f, int fd, int stream, uint64_t offset,
+			uint64_t end, uint64_t *out_reached)
+{
+	uint32_t max = a->repo->config.chunker.max;
+	size_t avail = 0;
+	int eof = 0, err;
+
+	while (!eof || avail > 0) {
+		size_t pos = 0;
+
+		while (!eof && avail < a->buf_cap) {
+			size_t want = a->buf_cap - avail;
+			ssize_t n;
+
+			if (end != UINT64_MAX && want > end - offset)
+				want = (size_t)(end - offset);
+			if (want == 0) {
+				eof = 1;
+				break;
+			}
+			n = stream ? read(fd, a->buf + avail, want)
+				   : pread(fd, a->buf + avail, want, (off_t)offset);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return kura_error_errno(KURA_EIO, errno, "read at offset %llu",
+							(unsigned long long)offset);
+			if (n == 0)
+				eof = 1;
+			avail += (size_t)n;
+			offset += (uint64_t)n;
+			if (avail >= max)
+				break;
+		}
+		while (pos < avail) {
+			size_t c = kura_chunker_next(a->chunker, a->buf + pos, avail - pos, eof);
+
+			if (c == 0)
+				break;
+			if ((err = emit_chunk(a, f, a->buf + pos, c)) < 0)
+				return err;
+			pos += c;
+			if (failed(a))
+				return failed(a);
+		}
+		memmove(a->buf, a->buf + pos, avail - pos);
+		avail -= pos;
+		progress(a, 0);
+	}
+	*out_reached = offset;
+	return 0;
+}
+
+/* Read a file, skipping holes that the filesystem reports. */
+static int read_file(archiver *a, file_state *f, int fd, int stream)
+{
+	uint64_t pos = 0, size = (uint64_t)f->st.st_size, reached;
+	uint32_t index;
+	int sparse = !stream && (uint64_t)f->st.st_blocks * 512 < size, err;
+
+	if (!sparse)
+		return chunk_region(a, f, fd, stream, 0, UINT64_MAX, &reached);
+	while (pos < size) {
+		off_t data = lseek(fd, (off_t)pos, SEEK_DATA), hole;
+
+		if (data < 0 && errno == ENXIO)
+			break; /* only a hole remains */
+		if (data < 0)
+			return kura_error_errno(KURA_EIO, errno, "seek");
+		hole = lseek(fd, data, SEEK_HOLE);
+		if (hole < 0)
+			return kura_error_errno(KURA_EIO, errno, "seek");
+		if ((uint64_t)data > pos &&
+		    (err = add_extent(a, f, KURA_EXTENT_HOLE, (uint64_t)data - pos, &index)) < 0)
+			return err;
+		if ((uint64_t)hole > size)
+			hole = (off_t)size;
+		if ((err = chunk_region(a, f, fd, 0, (uint64_t)data, (uint64_t)hole, &reached)) < 0)
+			return err;
+		pos = reached;
+	}
+	if (pos < size && (err = add_extent(a, f, KURA_EXTENT_HOLE, size - pos, &index)) < 0)
+		return err;
+	return 0;
+}
+
+/* Use the cached extents if every chunk is still in the repository. */
+static int try_cache(archiver *a, kura_node *node, const char *path, const struct stat *st,
+		     int *out_known)
+{
+	const kura_extent *ext;
+	uint32_t count;
+
+	*out_known = 0;
+	if (!a->cache || kura_filecache_lookup(a->cache, path, st, &ext, &count, out_known) != 1)
+		return 0;
+	for (uint32_t i = 0; i < count; i++)
+		if (ext[i].kind == KURA_EXTENT_CHUNK && kura_blobstore_use(a->store, ext[i].id) < 0)
+			return 0;
+	if (count && !(node->extents = malloc(count * sizeof(*ext))))
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	memcpy(node->extents, ext, count * sizeof(*ext));
+	node->nextents = count;
+	if (kura_filecache_record(a->cache, path, st, ext, count) < 0)
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	return 1;
+}
+
+static int process_file(archiver *a, dir_state *dir, size_t slot, int fd, int stream,
+			const char *path, const struct stat *st)
+{
+	file_state *f = calloc(1, sizeof(*f));
+	int err;
+
+	if (!f || !(f->path = strdup(path))) {
+		free(f);
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	}
+	f->dir = dir;
+	f->slot = slot;
+	f->st = *st;
+	f->pending = 1;
+	child_started(a, dir);
+	a->current = path;
+	if ((err = read_file(a, f, fd, stream)) < 0) {
+		if (failed(a))
+			err = failed(a);
+		else {
+			warn(a, path, kura_error_message());
+			f->failed = 1;
+			err = 0;
+		}
+	}
+	a->result.bytes_total += (uint64_t)st->st_size;
+	file_done_one(a, f);
+	return err;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Walking                                                                 */
+
+static int walk_dir(archiver *a, dir_state *dir, int dirfd, const char *path);
+
+/* Hard links: the second and later names of a file point to the first. */
+static int note_hardlink(archiver *a, kura_node *node, const struct stat *st, const char *path)
+{
+	kura_blob_loc key = {0}, *found;
+	int err;
+
+	kura_le64(key.id, (uint64_t)st->st_dev);
+	kura_le64(key.id + 8, (uint64_t)st->st_ino);
+	if ((found = kura_idmap_get(a->hardlinks, key.id))) {
+		node->type = KURA_NODE_HARDLINK;
+		if (!(node->target = strdup(a->link_paths[found->pack])))
+			return kura_error_set(KURA_ENOMEM, "out of memory");
+		return 0;
+	}
+	if (a->nlinks == a->links_cap) {
+		size_t cap = a->links_cap ? a->links_cap * 2 : 64;
+		void *p = realloc(a->link_paths, cap * sizeof(char *));
+
+		if (!p)
+			return kura_error_set(KURA_ENOMEM, "out of memory");
+		a->link_paths = p;
+		a->links_cap = cap;
+	}
+	/* targets are relative to the snapshot root */
+	if (!(a->link_paths[a->nlinks] = strdup(path + 1)))
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	key.pack = (uint32_t)a->nlinks++;
+	if ((err = kura_idmap_put(a->hardlinks, &key)) < 0)
+		return err;
+	return 0;
+}
+
+static int open_nofollow(int dirfd, const char *name, int flags)
+{
+	int fd = openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+
+	/* O_NOATIME is refused for files we do not own unless we are root */
+	if (fd < 0 && errno == EPERM)
+		fd = openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC);
+	return fd;
+}
+
+/* Fill dir->nodes[slot] for `name` in dirfd; `path` is its absolute path. */
+static int process_entry(archiver *a, dir_state *dir, size_t slot, int dirfd, const char *name,
+			 const char *path)
+{
+	kura_node *node = &dir->nodes[slot];
+	struct stat st;
+	int err = 0, fd, known;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		kura_error_errno(KURA_EIO, errno, "stat");
+		goto unreadable;
+	}
+	if ((err = kura_fsmeta_capture(node, dirfd, name, &st)) < 0) {
+		if (err == KURA_ENOMEM)
+			return err;
+		goto unreadable;
+	}
+	if (!(node->name = strdup(name)))
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	switch (node->type) {
+	case KURA_NODE_DIR:
+		if ((fd = open_nofollow(dirfd, name, O_RDONLY | O_DIRECTORY)) < 0) {
+			kura_error_errno(KURA_EIO, errno, "open directory");
+			goto unreadable;
+		} else {
+			dir_state *sub = calloc(1, sizeof(*sub));
+
+			if (!sub) {
+				close(fd);
+				return kura_error_set(KURA_ENOMEM, "out of memory");
+			}
+			sub->parent = dir;
+			sub->slot = slot;
+			child_started(a, dir);
+			a->result.dirs++;
+			err = walk_dir(a, sub, fd, path);
+			close(fd);
+			return err;
+		}
+	case KURA_NODE_FILE:
+		if (st.st_nlink > 1 && (err = note_hardlink(a, node, &st, path)) < 0)
+			return err;
+		if ((err = try_cache(a, node, path, &st, &known)) < 0)
+			return err;
+		if (err == 1) {
+			a->result.files_unmodified++;
+			a->result.bytes_total += (uint64_t)st.st_size;
+			return 0;
+		}
+		if (known)
+			a->result.files_changed++;
+		else
+			a->result.files_new++;
+		if ((fd = open_nofollow(dirfd, name, O_RDONLY | O_NOCTTY)) < 0) {
+			kura_error_errno(KURA_EIO, errno, "open");
+			goto unreadable;
+		}
+		err = process_file(a, dir, slot, fd, 0, path, &st);
+		close(fd);
+		return err;
+	default:
+		a->result.others++;
+		return 0;
+	}
+unreadable:
+	warn(a, path, kura_error_message());
+	kura_node_clear(node);
+	a->result.files_unreadable++;
+	return 0;
+}
+
+static int name_cmp(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+static char *join_path(const char *dir, const char *name)
+{
+	char *out;
+
+	if (asprintf(&out, "%s%s%s", dir, strcmp(dir, "/") == 0 ? "" : "/", name) < 0)
+		return NULL;
+	return out;
+}
+
+static int walk_dir(archiver *a, dir_state *dir, int dirfd, const char *path)
+{
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *d;
+	int fd, err = 0;
+
+	dir->pending = 1;
+	if ((fd = dup(dirfd)) < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		warn(a, path, "cannot list directory");
+		a->result.files_unreadable++;
+		goto done;
+	}
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 32;
+			void *p = realloc(names, ncap * sizeof(char *));
+
+			if (!p) {
+				err = kura_error_set(KURA_ENOMEM, "out of memory");
+				break;
+			}
+			names = p;
+			cap = ncap;
+		}
+		if (!(names[n] = strdup(de->d_name))) {
+			err = kura_error_set(KURA_ENOMEM, "out of memory");
+			break;
+		}
+		n++;
+	}
+	closedir(d);
+	if (err < 0)
+		goto done;
+	qsort(names, n, sizeof(char *), name_cmp);
+	if (n && !(dir->nodes = calloc(n, sizeof(*dir->nodes)))) {
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	dir->count = n;
+	for (size_t i = 0; i < n && !err; i++) {
+		char *child = join_path(path, names[i]);
+
+		if (!child) {
+			err = kura_error_set(KURA_ENOMEM, "out of memory");
+			break;
+		}
+		if (!excluded(a, child, names[i]))
+			err = process_entry(a, dir, i, dirfd, names[i], child);
+		free(child);
+		if (!err)
+			err = failed(a);
+		progress(a, 0);
+	}
+done:
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	child_done(a, dir);
+	return err;
+}
+
+/* The nodes above and at the paths given on the command line. */
+static int walk_vdir(archiver *a, dir_state *dir, const kura_walkpath *vdir)
+{
+	int err = 0;
+
+	dir->pending = 1;
+	if (vdir->nchildren && !(dir->nodes = calloc(vdir->nchildren, sizeof(*dir->nodes)))) {
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	dir->count = vdir->nchildren;
+	for (size_t i = 0; i < vdir->nchildren && !err; i++) {
+		const kura_walkpath *c = vdir->children[i];
+		int pfd = open(vdir->real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		struct stat st;
+
+		if (pfd < 0) {
+			err = kura_error_errno(KURA_ENOTFOUND, errno, "%s", vdir->real);
+			break;
+		}
+		if (c->leaf) {
+			err = process_entry(a, dir, i, pfd, c->name, c->real);
+		} else if (fstatat(pfd, c->name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)) {
+			err = kura_error_set(KURA_ENOTFOUND, "%s is not a directory", c->real);
+		} else if ((err = kura_fsmeta_capture(&dir->nodes[i], pfd, c->name, &st)) == 0) {
+			dir_state *sub = calloc(1, sizeof(*sub));
+
+			if (!(dir->nodes[i].name = strdup(c->name)) || !sub) {
+				free(sub);
+				err = kura_error_set(KURA_ENOMEM, "out of memory");
+			} else {
+				sub->parent = dir;
+				sub->slot = i;
+				child_started(a, dir);
+				err = walk_vdir(a, sub, c);
+			}
+		}
+		close(pfd);
+		if (!err)
+			err = failed(a);
+	}
+done:
+	child_done(a, dir);
+	return err;
+}
+
+static int backup_stdin(archiver *a, dir_state *root)
+{
+	const kura_backup_options *o = a->opts;
+	kura_node *node;
+	struct stat st = {0};
+	struct timespec now;
+	int err;
+
+	if (kura_tree_name_ok(o->stdin_filename, strlen(o->stdin_filename)) < 0)
+		return kura_error_set(KURA_EINVAL, "--stdin-filename '%s' is not a valid file name",
+				      o->stdin_filename);
+	root->pending = 1;
+	if (!(root->nodes = calloc(1, sizeof(*root->nodes))))
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	root->count = 1;
+	node = &root->nodes[0];
+	clock_gettime(CLOCK_REALTIME, &now);
+	node->type = KURA_NODE_FILE;
+	node->mode = 0600;
+	node->uid = (uint32_t)getuid();
+	node->gid = (uint32_t)getgid();
+	node->user = strdup(kura_fsmeta_user_name(node->uid));
+	node->group = strdup(kura_fsmeta_group_name(node->gid));
+	node->mtime_sec = now.tv_sec;
+	node->mtime_nsec = (uint32_t)now.tv_nsec;
+	node->name = strdup(o->stdin_filename);
+	if (!node->user || !node->group || !node->name)
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	a->result.files_new++;
+	err = process_file(a, root, 0, o->stdin_fd, 1, o->stdin_filename, &st);
+	child_done(a, root);
+	return err;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Scanner: counts what is to be backed up, for the progress ETA.          */
+
+typedef struct {
+	archiver *arch;
+	kura_walkpath *paths;
+	pthread_t thread;
+} scanner;
+
+static void scan_dir(archiver *a, int dirfd, const char *path, int depth)
+{
+	DIR *d;
+	struct dirent *de;
+	int fd = dup(dirfd);
+
+	if (fd < 0 || depth > 256)
+		return;
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d)) && !atomic_load(&a->scan_stop)) {
+		struct stat st;
+		char *child;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (!(child = join_path(path, de->d_name)))
+			break;
+		if (!excluded(a, child, de->d_name) &&
+		    fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			if (S_ISREG(st.st_mode)) {
+				atomic_fetch_add(&a->scan_files, 1);
+				atomic_fetch_add(&a->scan_bytes, (uint64_t)st.st_size);
+			} else if (S_ISDIR(st.st_mode)) {
+				int sub = openat(dirfd, de->d_name,
+						 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				if (sub >= 0) {
+					scan_dir(a, sub, child, depth + 1);
+					close(sub);
+				}
+			}
+		}
+		free(child);
+	}
+	closedir(d);
+}
+
+static void scan_vdir(archiver *a, const kura_walkpath *v)
+{
+	for (size_t i = 0; i < v->nchildren && !atomic_load(&a->scan_stop); i++) {
+		const kura_walkpath *c = v->children[i];
+		struct stat st;
+
+		if (!c->leaf) {
+			scan_vdir(a, c);
+		} else if (lstat(c->real, &st) == 0) {
+			if (S_ISREG(st.st_mode)) {
+				atomic_fetch_add(&a->scan_files, 1);
+				atomic_fetch_add(&a->scan_bytes, (uint64_t)st.st_size);
+			} else if (S_ISDIR(st.st_mode)) {
+				int fd = open(c->real, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				if (fd >= 0) {
+					scan_dir(a, fd, c->real, 0);
+					close(fd);
+				}
+			}
+		}
+	}
+}
+
+static void *scanner_main(void *arg)
+{
+	scanner *s = arg;
+
+	scan_vdir(s->arch, s->paths);
+	return NULL;
+}
+
+/* ---------------------------------------------------------------------- */
+
+static int write_snapshot(archiver *a, const kura_walkpath *paths)
+{
+	const kura_backup_options *o = a->opts;
+	kura_snapshot snap = {0};
+	struct timespec now;
+	char host[256] = "", *user;
+	uint8_t *data = NULL, name[KURA_HASH_SIZE];
+	char hex[KURA_ID_HEX];
+	size_t len;
+	int err;
+
+	if ((err = kura_blobstore_packs(a->store, &snap.packs, &snap.npacks)) < 0)
+		return err;
+	clock_gettime(CLOCK_REALTIME, &now);
+	snap.time_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	snap.readable = true;
+	memcpy(snap.tree, a->root_id, KURA_HASH_SIZE);
+	if (o->hostname)
+		snprintf(host, sizeof(host), "%s", o->hostname);
+	else
+		gethostname(host, sizeof(host) - 1);
+	snap.hostname = host;
+	user = (char *)kura_fsmeta_user_name((uint32_t)getuid());
+	snap.username = user;
+	if (o->stdin_filename) {
+		snap.paths = (char **)&o->stdin_filename;
+		snap.npaths = 1;
+	} else {
+		snap.paths = paths->given;
+		snap.npaths = paths->ngiven;
+	}
+	snap.tags = (char **)o->tags;
+	snap.ntags = o->ntags;
+	snap.excludes = (char **)o->excludes;
+	snap.nexcludes = o->nexcludes;
+	snap.program = "kura " KURA_VERSION;
+	snap.files = a->result.files_new + a->result.files_changed + a->result.files_unmodified;
+	snap.dirs = a->result.dirs;
+	snap.bytes = a->result.bytes_total;
+	if ((err = kura_snapshot_encode(&data, &len, name, &a->repo->keys, &snap)) < 0)
+		goto done;
+	kura_hex(hex, name, sizeof(name));
+	if ((err = a->repo->backend->put(a->repo->backend, KURA_FILE_SNAPSHOT, hex, data, len)) < 0) {
+		kura_error_wrap(err, "writing snapshot %s", hex);
+		goto done;
+	}
+	snprintf(a->result.snapshot_id, sizeof(a->result.snapshot_id), "%s", hex);
+done:
+	free(data);
+	free(snap.packs);
+	return err;
+}
+
+int kura_backup(kura_repo *repo, const kura_backup_options *opts, kura_backup_result *out)
+{
+	archiver a = {0};
+	kura_walkpath *paths = NULL;
+	kura_blobstore_stats stats;
+	scanner scan = {0};
+	dir_state *root = NULL;
+	int threads = opts->threads > 0 ? opts->threads : kura_cpu_count(), err, scanning = 0;
+
+	memset(out, 0, sizeof(*out));
+	a.repo = repo;
+	a.opts = opts;
+	pthread_mutex_init(&a.lock, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &a.start);
+	if (!opts->stdin_filename && opts->npaths == 0) {
+		err = kura_error_set(KURA_EINVAL, "nothing to back up: give at least one path");
+		goto done;
+	}
+	if (!opts->stdin_filename &&
+	    (err = kura_walkpaths_build(&paths, opts->paths, opts->npaths)) < 0)
+		goto done;
+	if ((err = kura_repo__load_index(repo)) < 0)
+		goto done;
+	if ((err = kura_chunker_new(&a.chunker, &repo->config.chunker, repo->keys.chunker_seed)) < 0 ||
+	    (err = kura_blobstore_new(&a.store, repo)) < 0 || (err = kura_idmap_new(&a.hardlinks)) < 0)
+		goto done;
+	if (!opts->stdin_filename &&
+	    kura_filecache_open(&a.cache, opts->cache_dir, repo->id_hex) < 0) {
+		warn(&a, "(cache)", kura_error_message()); /* the cache only saves time */
+		a.cache = NULL;
+	}
+	a.buf_cap = (size_t)repo->config.chunker.max * 2;
+	if (!(a.buf = malloc(a.buf_cap))) {
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	/* queue bound: two chunks per worker waiting, so readers stay ahead but memory is bounded */
+	if ((err = kura_pool_new(&a.pool, threads, (size_t)threads * 2)) < 0)
+		goto done;
+	if (!(root = calloc(1, sizeof(*root)))) {
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (paths) {
+		scan.arch = &a;
+		scan.paths = paths;
+		scanning = pthread_create(&scan.thread, NULL, scanner_main, &scan) == 0;
+	}
+	if (opts->stdin_filename)
+		err = backup_stdin(&a, root);
+	else if (paths->leaf) {
+		int fd = open(paths->real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (fd < 0) {
+			err = kura_error_errno(KURA_ENOTFOUND, errno, "%s", paths->real);
+			root->pending = 1;
+			child_done(&a, root);
+		} else {
+			err = walk_dir(&a, root, fd, paths->real);
+			close(fd);
+		}
+	} else
+		err = walk_vdir(&a, root, paths);
+	root = NULL; /* freed by its completion */
+	kura_pool_wait(a.pool);
+	if (!err && a.err)
+		err = kura_error_set(a.err, "%s", a.errmsg);
+	if (err < 0)
+		goto done;
+	if (!a.root_done) {
+		err = kura_error_set(KURA_ERROR, "internal error: the root tree did not complete");
+		goto done;
+	}
+	if ((err = kura_blobstore_flush(a.store)) < 0 || (err = write_snapshot(&a, paths)) < 0)
+		goto done;
+	if (a.cache && kura_filecache_commit(a.cache) < 0)
+		warn(&a, "(cache)", kura_error_message());
+	kura_blobstore_stats_get(a.store, &stats);
+	a.result.blobs_new = stats.blobs_new;
+	a.result.bytes_new_raw = stats.bytes_new_raw;
+	a.result.bytes_new_stored = stats.bytes_new_stored;
+	a.result.seconds = seconds_since(&a.start);
+	progress(&a, 1);
+	*out = a.result;
+done:
+	atomic_store(&a.scan_stop, 1);
+	if (scanning)
+		pthread_join(scan.thread, NULL);
+	kura_pool_free(a.pool);
+	free(root);
+	free(a.buf);
+	kura_filecache_free(a.cache);
+	kura_blobstore_free(a.store);
+	kura_chunker_free(a.chunker);
+	kura_idmap_free(a.hardlinks);
+	for (size_t i = 0; i < a.nlinks; i++)
+		free(a.link_paths[i]);
+	free(a.link_paths);
+	kura_walkpaths_free(paths);
+	pthread_mutex_destroy(&a.lock);
+	return err;
+}

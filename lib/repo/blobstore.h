@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * blobstore.h - the write side of a backup: deduplicate, compress,
+ * encrypt, pack and upload blobs, and write index files for the new packs.
+ *
+ * Thread-safe: many pipeline workers add blobs at once.  Each worker takes
+ * a pack writer of its own from a free list, so encryption and compression
+ * run in parallel and only the index lookup is serialised.  A blob is
+ * claimed in the index (as pending) before it is encoded, so two workers
+ * never store the same blob twice.  The store also records which packs the
+ * backup references, for the snapshot's plaintext pack list.
+ */
+#ifndef KURA_REPO_BLOBSTORE_H
+#define KURA_REPO_BLOBSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "repo/repo.h"
+
+typedef struct kura_blobstore kura_blobstore;
+
+typedef struct {
+	uint64_t blobs_new;
+	uint64_t bytes_new_raw;
+	uint64_t bytes_new_stored;
+	uint64_t packs_written;
+} kura_blobstore_stats;
+
+/* The index must be loaded (kura_repo__load_index). */
+int kura_blobstore_new(kura_blobstore **out, kura_repo *repo);
+
+/* Store `data` as a blob of `type` unless it is already stored; its id goes to out_id. */
+int kura_blobstore_add(kura_blobstore *s, uint8_t type, const uint8_t *data, size_t len,
+		       uint8_t out_id[KURA_HASH_SIZE]);
+
+/* Note that the backup references an existing blob. KURA_ENOTFOUND if it is not indexed. */
+int kura_blobstore_use(kura_blobstore *s, const uint8_t id[KURA_HASH_SIZE]);
+
+/* Upload the partly filled packs and the last index file. */
+int kura_blobstore_flush(kura_blobstore *s);
+
+/* The sorted names of every pack the backup references (after flush). *out is malloc'd. */
+int kura_blobstore_packs(kura_blobstore *s, uint8_t (**out)[KURA_HASH_SIZE], size_t *out_count);
+
+void kura_blobstore_stats_get(kura_blobstore *s, kura_blobstore_stats *out);
+
+void kura_blobstore_free(kura_blobstore *s);
+
+#endif

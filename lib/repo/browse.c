@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * browse.c - kura_ls and kura_diff: reading a snapshot's trees without
+ * touching the local file system.
+ *
+ * ls walks depth first, a directory before its contents, names in byte
+ * order (the order trees are stored in).  diff walks two trees side by
+ * side, merging their sorted names, and never descends into a pair of
+ * directories whose tree ids are equal: ids are MACs of the encoded trees,
+ * so equal ids mean equal contents all the way down, and a diff of two
+ * mostly unchanged snapshots loads only the trees on the changed paths.
+ * Both need the restore key (trees are encrypted) and stop after
+ * KURA_WALK_MAX_DEPTH levels, so a hostile repository cannot exhaust the
+ * stack.  At most one tree per level is held in memory.
+ */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "repo/walk.h"
+
+/* -------------------------------------------------------------------- */
+/* ls                                                                    */
+
+typedef struct {
+	kura_repo *repo;
+	kura_node_fn fn;
+	void *ctx;
+	kura_walk_path path;
+} ls_walk;
+
+static int ls_node(ls_walk *w, const kura_node *n, unsigned depth);
+
+static int ls_tree(ls_walk *w, const uint8_t id[KURA_HASH_SIZE], unsigned depth)
+{
+	kura_tree *tree = NULL;
+	size_t len = w->path.len;
+	int err;
+
+	if (depth > KURA_WALK_MAX_DEPTH)
+		return kura_error_set(KURA_ECORRUPT, "%s: directories nested deeper than %d levels",
+				      w->path.s, KURA_WALK_MAX_DEPTH);
+	if ((err = kura_repo__load_tree(w->repo, id, &tree)) < 0) {
+		kura_error_wrap(err, "%s", w->path.len ? w->path.s : "/");
+		goto done;
+	}
+	for (size_t i = 0; i < tree->count; i++) {
+		if ((err = kura_walk__push(&w->path, tree->nodes[i].name)) < 0)
+			goto done;
+		err = ls_node(w, &tree->nodes[i], depth);
+		kura_walk__pop(&w->path, len);
+		if (err != 0)
+			goto done;
+	}
+done:
+	kura_tree_free(tree);
+	return err;
+}
+
+static int ls_node(ls_walk *w, const kura_node *n, unsigned depth)
+{
+	uint8_t digest[KURA_HASH_SIZE];
+	kura_node_info info;
+	bool file = n->type == KURA_NODE_FILE || n->type == KURA_NODE_HARDLINK;
+	int rc;
+
+	if (file)
+		kura_walk__digest(digest, n);
+	kura_walk__info(&info, n, w->path.s, file ? digest : NULL);
+	if ((rc = w->fn(&info, w->ctx)) != 0)
+		return rc;
+	if (n->type == KURA_NODE_DIR)
+		return ls_tree(w, n->subtree, depth + 1);
+	return 0;
+}
+
+int kura_ls(kura_repo *repo, const char *snapshot_id, const char *path, kura_node_fn fn,
+	    void *ctx)
+{
+	ls_walk w = {repo, fn, ctx, {0}};
+	kura_snapshot *snap = NULL;
+	kura_tree *tree = NULL;
+	kura_node *node;
+	char *norm = NULL;
+	int err;
+
+	if (!fn)
+		return kura_error_set(KURA_EINVAL, "ls: no callback given");
+	if ((err = kura_walk__snapshot(&snap, NULL, repo, snapshot_id, "listing a snapshot")) < 0)
+		goto done;
+	if ((err = kura_walk__normalize(&norm, path)) < 0)
+		goto done;
+	if ((err = kura_walk__find(&tree, &node, repo, snap->tree, norm)) < 0)
+		goto done;
+	if ((err = kura_walk__append(&w.path, norm)) < 0)
+		goto done;
+	err = node ? ls_node(&w, node, 1) : ls_tree(&w, snap->tree, 1);
+done:
+	kura_walk__path_free(&w.path);
+	kura_tree_free(tree);
+	kura_snapshot_free(snap);
+	free(norm);
+	return err;
+}
+
+/* -------------------------------------------------------------------- */
+/* diff                                                                  */
+
+typedef struct {
+	kura_repo *repo;
+	kura_diff_fn fn;
+	void *ctx;
+	kura_walk_path path;
+} diff_walk;
+
+static int diff_trees(diff_walk *w, const uint8_t *old_id, const uint8_t *new_id,
+		      unsigned depth);
+
+static int diff_report(diff_walk *w, kura_diff_kind kind, const kura_node *o, const kura_node *n)
+{
+	uint8_t od[KURA_HASH_SIZE], nd[KURA_HASH_SIZE];
+	kura_node_info oi, ni;
+
+	if (o) {
+		kura_walk__digest(od, o);
+		kura_walk__info(&oi, o, w->path.s, od);
+	}
+	if (n) {
+		kura_walk__digest(nd, n);
+		kura_walk__info(&ni, n, w->path.s, nd);
+	}
+	return w->fn(kind, o ? &oi : NULL, n ? &ni : NULL, w->ctx);
+}
+
+/* A file and a hard link to one are the same kind of thing: both carry content. */
+static int kind_of(const kura_node *n)
+{
+	return n->type == KURA_NODE_HARDLINK ? KURA_NODE_FILE : n->type;
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+static bool meta_equal(const kura_node *a, const kura_node *b)
+{
+	if (a->type != b->type || a->mode != b->mode || a->uid != b->uid || a->gid != b->gid ||
+	    !str_eq(a->user, b->user) || !str_eq(a->group, b->group) ||
+	    a->mtime_sec != b->mtime_sec || a->mtime_nsec != b->mtime_nsec ||
+	    a->size != b->size || a->rdev != b->rdev || !str_eq(a->target, b->target) ||
+	    a->nxattrs != b->nxattrs)
+		return false;
+	for (uint32_t i = 0; i < a->nxattrs; i++) {
+		const kura_xattr *x = &a->xattrs[i], *y = &b->xattrs[i];
+
+		if (strcmp(x->name, y->name) != 0 || x->len != y->len ||
+		    (x->len && memcmp(x->value, y->value, x->len) != 0))
+			return false;
+	}
+	return true;
+}
+
+static bool content_equal(const kura_node *a, const kura_node *b)
+{
+	if (a->nextents != b->nextents)
+		return false;
+	for (uint32_t i = 0; i < a->nextents; i++) {
+		const kura_extent *x = &a->extents[i], *y = &b->extents[i];
+
+		if (x->kind != y->kind || x->len != y->len ||
+		    (x->kind == KURA_EXTENT_CHUNK && memcmp(x->id, y->id, KURA_HASH_SIZE) != 0))
+			return false;
+	}
+	return true;
+}
+
+/* Report `n` as added or removed, and everything below it too. */
+static int diff_whole(diff_walk *w, kura_diff_kind kind, const kura_node *n, unsigned depth)
+{
+	bool added = kind == KURA_DIFF_ADDED;
+	int rc;
+
+	if ((rc = diff_report(w, kind, added ? NULL : n, added ? n : NULL)) != 0)
+		return rc;
+	if (n->type != KURA_NODE_DIR)
+		return 0;
+	return diff_trees(w, added ? NULL : n->subtree, added ? n->subtree : NULL, depth + 1);
+}
+
+static int diff_nodes(diff_walk *w, const kura_node *o, const kura_node *n, unsigned depth)
+{
+	int rc;
+
+	if (kind_of(o) != kind_of(n)) {
+		if ((rc = diff_report(w, KURA_DIFF_TYPE, o, n)) != 0)
+			return rc;
+		return diff_trees(w, o->type == KURA_NODE_DIR ? o->subtree : NULL,
+				  n->type == KURA_NODE_DIR ? n->subtree : NULL, depth + 1);
+	}
+	if (n->type == KURA_NODE_DIR) {
+		if (!meta_equal(o, n) && (rc = diff_report(w, KURA_DIFF_MODIFIED, o, n)) != 0)
+			return rc;
+		return diff_trees(w, o->subtree, n->subtree, depth + 1);
+	}
+	if (!meta_equal(o, n) || !content_equal(o, n))
+		return diff_report(w, KURA_DIFF_MODIFIED, o, n);
+	return 0;
+}
+
+/* Compare two trees by id; either may be NULL (absent: everything in the other is new or gone). */
+static int diff_trees(diff_walk *w, const uint8_t *old_id, const uint8_t *new_id,
+		      unsigned depth)
+{
+	kura_tree *ot = NULL, *nt = NULL;
+	size_t i = 0, j = 0, ocount, ncount, len = w->path.len;
+	int err = 0;
+
+	if (old_id && new_id && memcmp(old_id, new_id, KURA_HASH_SIZE) == 0)
+		return 0;
+	if (!old_id && !new_id)
+		return 0;
+	if (depth > KURA_WALK_MAX_DEPTH)
+		return kura_error_set(KURA_ECORRUPT, "%s: directories nested deeper than %d levels",
+				      w->path.s, KURA_WALK_MAX_DEPTH);
+	if ((old_id && (err = kura_repo__load_tree(w->repo, old_id, &ot)) < 0) ||
+	    (new_id && (err = kura_repo__load_tree(w->repo, new_id, &nt)) < 0)) {
+		kura_error_wrap(err, "%s", w->path.len ? w->path.s : "/");
+		goto done;
+	}
+	ocount = ot ? ot->count : 0;
+	ncount = nt ? nt->count : 0;
+	while (i < ocount || j < ncount) {
+		const kura_node *o = i < ocount ? &ot->nodes[i] : NULL;
+		const kura_node *n = j < ncount ? &nt->nodes[j] : NULL;
+		int c = !o ? 1 : !n ? -1 : strcmp(o->name, n->name);
+
+		if ((err = kura_walk__push(&w->path, c <= 0 ? o->name : n->name)) < 0)
+			goto done;
+		if (c < 0) {
+			err = diff_whole(w, KURA_DIFF_REMOVED, o, depth);
+			i++;
+		} else if (c > 0) {
+			err = diff_whole(w, KURA_DIFF_ADDED, n, depth);
+			j++;
+		} else {
+			err = diff_nodes(w, o, n, depth);
+			i++;
+			j++;
+		}
+		kura_walk__pop(&w->path, len);
+		if (err != 0)
+			goto done;
+	}
+done:
+	kura_tree_free(ot);
+	kura_tree_free(nt);
+	return err;
+}
+
+int kura_diff(kura_repo *repo, const char *old_id, const char *new_id, kura_diff_fn fn, void *ctx)
+{
+	diff_walk w = {repo, fn, ctx, {0}};
+	kura_snapshot *os = NULL, *ns = NULL;
+	int err;
+
+	if (!fn)
+		return kura_error_set(KURA_EINVAL, "diff: no callback given");
+	if ((err = kura_walk__snapshot(&os, NULL, repo, old_id, "comparing snapshots")) < 0 ||
+	    (err = kura_walk__snapshot(&ns, NULL, repo, new_id, "comparing snapshots")) < 0)
+		goto done;
+	if ((err = kura_walk__append(&w.path, "")) < 0)
+		goto done;
+	err = diff_trees(&w, os->tree, ns->tree, 1);
+done:
+	kura_walk__path_free(&w.path);
+	kura_snapshot_free(os);
+	kura_snapshot_free(ns);
+	return err;
+}

@@ -1,0 +1,823 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * repo.c - creating and opening repositories, the snapshot list, and the
+ * shared read path (index, pack keys, blobs, trees) used by backup,
+ * restore, browse and check.
+ *
+ * Opening never trusts the store: the config must be the only one and
+ * must hash to its name, and it must carry the repository id and public
+ * key of the key we hold, so a planted config cannot redirect new backups
+ * to an attacker's public key.
+ */
+#include "repo/repo.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+#include "format/indexfile.h"
+
+#define KEY_FILE_MAX 4096
+#define KEY_CACHE_SLOTS 256
+
+void kura_init_options_default(kura_init_options *opts)
+{
+	opts->chunk_min = KURA_CHUNK_MIN_DEFAULT;
+	opts->chunk_avg = KURA_CHUNK_AVG_DEFAULT;
+	opts->chunk_max = KURA_CHUNK_MAX_DEFAULT;
+	opts->pack_size = 16u * 1024 * 1024;
+	opts->compression_level = 3;
+	opts->kdf_profile = KURA_KDF_MODERATE;
+}
+
+static int repo_new(kura_repo **out, kura_backend *backend)
+{
+	kura_repo *repo = calloc(1, sizeof(*repo));
+
+	*out = NULL;
+	if (!repo)
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	repo->backend = backend;
+	pthread_mutex_init(&repo->lock, NULL);
+	*out = repo;
+	return 0;
+}
+
+void kura_repo_free(kura_repo *repo)
+{
+	if (!repo)
+		return;
+	if (repo->backend)
+		repo->backend->free(repo->backend);
+	kura_mac_free(repo->mac);
+	kura_idmap_free(repo->index);
+	kura_idmap_free(repo->pack_ordinals);
+	free(repo->packs);
+	if (repo->key_cache) {
+		kura_wipe(repo->key_cache, repo->key_cache_size * sizeof(*repo->key_cache));
+		free(repo->key_cache);
+	}
+	free(repo->keyfile);
+	kura_keys_wipe(&repo->keys);
+	pthread_mutex_destroy(&repo->lock);
+	free(repo);
+}
+
+/* Called once the keys are in place: derived state shared by every operation. */
+static int repo_finish_open(kura_repo *repo)
+{
+	int err;
+
+	if (memcmp(repo->keys.repo_id, repo->config.repo_id, 32) != 0 ||
+	    memcmp(repo->keys.repo_pk, repo->config.repo_pk, KURA_PUBKEY_SIZE) != 0)
+		return kura_error_set(KURA_EAUTH, "the key does not belong to this repository");
+	kura_hex(repo->id_hex, repo->config.repo_id, 32);
+	if ((err = kura_mac_new(&repo->mac, repo->keys.id_key)) < 0)
+		return err;
+	repo->key_cache = calloc(KEY_CACHE_SLOTS, sizeof(*repo->key_cache));
+	if (!repo->key_cache)
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	repo->key_cache_size = KEY_CACHE_SLOTS;
+	return 0;
+}
+
+/* Fetch a small repository file and check it hashes to its name. */
+static int get_verified(kura_repo *repo, kura_file_type type, const char *name, uint8_t **out,
+			size_t *out_len)
+{
+	uint8_t hash[KURA_HASH_SIZE];
+	char hex[KURA_ID_HEX];
+	int err;
+
+	if ((err = repo->backend->get(repo->backend, type, name, out, out_len)) < 0)
+		return err;
+	kura_sha256(hash, *out, *out_len);
+	kura_hex(hex, hash, sizeof(hash));
+	if (strcmp(hex, name) != 0) {
+		free(*out);
+		*out = NULL;
+		return kura_error_set(KURA_ECORRUPT, "%s/%s: content does not match its name",
+				      kura_file_type_name(type), name);
+	}
+	return 0;
+}
+
+typedef struct {
+	char (*names)[KURA_ID_HEX];
+	size_t count, cap;
+} name_list;
+
+static int collect_name(const char *name, uint64_t size, void *ctx)
+{
+	name_list *l = ctx;
+
+	if (l->count == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		void *p = realloc(l->names, cap * sizeof(*l->names));
+
+		if (!p)
+			return kura_error_set(KURA_ENOMEM, "out of memory");
+		l->names = p;
+		l->cap = cap;
+	}
+	snprintf(l->names[l->count++], KURA_ID_HEX, "%s", name);
+	return 0;
+}
+
+static int list_names(kura_repo *repo, kura_file_type type, name_list *out)
+{
+	memset(out, 0, sizeof(*out));
+	return repo->backend->list(repo->backend, type, collect_name, out);
+}
+
+static int load_config(kura_repo *repo)
+{
+	name_list names;
+	uint8_t *data = NULL;
+	size_t len;
+	int err;
+
+	if ((err = list_names(repo, KURA_FILE_CONFIG, &names)) < 0)
+		goto done;
+	if (names.count != 1) {
+		err = kura_error_set(names.count ? KURA_ECORRUPT : KURA_ENOTFOUND,
+				     "repository has %zu config files, expected exactly one",
+				     names.count);
+		goto done;
+	}
+	if ((err = get_verified(repo, KURA_FILE_CONFIG, names.names[0], &data, &len)) < 0)
+		goto done;
+	if ((err = kura_config_decode(&repo->config, data, len)) < 0)
+		kura_error_wrap(err, "config %s", names.names[0]);
+done:
+	free(data);
+	free(names.names);
+	return err;
+}
+
+int kura_repo_init(kura_repo **out, const char *location, const char *passphrase,
+		   const kura_init_options *opts)
+{
+	kura_init_options defaults;
+	kura_repo *repo = NULL;
+	kura_backend *backend = NULL;
+	uint8_t config_bytes[KURA_CONFIG_SIZE], hash[KURA_HASH_SIZE];
+	char name[KURA_ID_HEX];
+	int err;
+
+	*out = NULL;
+	if (!opts) {
+		kura_init_options_default(&defaults);
+		opts = &defaults;
+	}
+	if ((err = kura_crypto_init()) < 0)
+		return err;
+	if ((err = kura_passphrase_check(passphrase)) < 0)
+		return err;
+	if (opts->compression_level < 0 || opts->compression_level > 19)
+		return kura_error_set(KURA_EINVAL, "compression level %d is not in 0..19",
+				      opts->compression_level);
+	if ((err = kura_backend_local_create(&backend, location)) < 0)
+		return err;
+	if ((err = repo_new(&repo, backend)) < 0) {
+		backend->free(backend);
+		return err;
+	}
+	if ((err = kura_keys_generate(&repo->keys)) < 0)
+		goto done;
+	repo->config.version = KURA_FORMAT_VERSION;
+	memcpy(repo->config.repo_id, repo->keys.repo_id, 32);
+	memcpy(repo->config.repo_pk, repo->keys.repo_pk, KURA_PUBKEY_SIZE);
+	repo->config.chunker = (kura_chunker_params){opts->chunk_min, opts->chunk_avg, opts->chunk_max};
+	repo->config.pack_size = opts->pack_size;
+	repo->config.compression = opts->compression_level ? KURA_COMPRESS_ZSTD : KURA_COMPRESS_NONE;
+	repo->config.level = (int8_t)opts->compression_level;
+	kura_config_encode(config_bytes, &repo->config);
+	/* decoding what we encoded validates every parameter in one place */
+	if ((err = kura_config_decode(&repo->config, config_bytes, sizeof(config_bytes))) < 0)
+		goto done;
+	if ((err = kura_keyfile_encode_restore(&repo->keyfile, &repo->keyfile_len, &repo->keys,
+					       passphrase, opts->kdf_profile)) < 0)
+		goto done;
+	kura_sha256(hash, repo->keyfile, repo->keyfile_len);
+	kura_hex(name, hash, sizeof(hash));
+	if ((err = backend->put(backend, KURA_FILE_KEY, name, repo->keyfile, repo->keyfile_len)) < 0)
+		goto done;
+	/* the config last: a repository without one is not a repository yet */
+	kura_sha256(hash, config_bytes, sizeof(config_bytes));
+	kura_hex(name, hash, sizeof(hash));
+	if ((err = backend->put(backend, KURA_FILE_CONFIG, name, config_bytes, sizeof(config_bytes))) < 0)
+		goto done;
+	err = repo_finish_open(repo);
+done:
+	if (err < 0)
+		kura_repo_free(repo);
+	else
+		*out = repo;
+	return err;
+}
+
+static int open_backend(kura_repo **out, const char *location)
+{
+	kura_backend *backend;
+	int err;
+
+	if ((err = kura_crypto_init()) < 0)
+		return err;
+	if ((err = kura_backend_local_open(&backend, location)) < 0)
+		return err;
+	if ((err = repo_new(out, backend)) < 0) {
+		backend->free(backend);
+		return err;
+	}
+	if ((err = load_config(*out)) < 0) {
+		kura_repo_free(*out);
+		*out = NULL;
+	}
+	return err;
+}
+
+int kura_repo_open_passphrase(kura_repo **out, const char *location, const char *passphrase)
+{
+	kura_repo *repo;
+	name_list names = {0};
+	int err;
+
+	*out = NULL;
+	if ((err = open_backend(&repo, location)) < 0)
+		return err;
+	if ((err = list_names(repo, KURA_FILE_KEY, &names)) < 0)
+		goto done;
+	err = kura_error_set(KURA_EAUTH, "wrong passphrase: no key of the repository opens with it");
+	for (size_t i = 0; i < names.count; i++) {
+		uint8_t *data = NULL;
+		size_t len;
+		int rc;
+
+		if (get_verified(repo, KURA_FILE_KEY, names.names[i], &data, &len) < 0)
+			continue;
+		rc = kura_keyfile_decode(&repo->keys, data, len, passphrase);
+		if (rc == 0 && memcmp(repo->keys.repo_id, repo->config.repo_id, 32) == 0) {
+			repo->keyfile = data;
+			repo->keyfile_len = len;
+			err = repo_finish_open(repo);
+			break;
+		}
+		kura_keys_wipe(&repo->keys);
+		free(data);
+		if (rc != KURA_EAUTH)
+			err = kura_error_wrap(rc, "key %s", names.names[i]);
+		else
+			kura_error_set(KURA_EAUTH,
+				       "wrong passphrase: no key of the repository opens with it");
+	}
+done:
+	free(names.names);
+	if (err < 0)
+		kura_repo_free(repo);
+	else
+		*out = repo;
+	return err;
+}
+
+static int read_small_file(const char *path, uint8_t **out, size_t *out_len)
+{
+	uint8_t *buf = NULL;
+	ssize_t n;
+	size_t len = 0;
+	int fd, err = 0;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return kura_error_errno(errno == ENOENT ? KURA_ENOTFOUND : KURA_EIO, errno,
+					"key file %s", path);
+	if (!(buf = malloc(KEY_FILE_MAX + 1))) {
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	while ((n = read(fd, buf + len, KEY_FILE_MAX + 1 - len)) > 0 && len < KEY_FILE_MAX + 1)
+		len += (size_t)n;
+	if (n < 0) {
+		err = kura_error_errno(KURA_EIO, errno, "key file %s", path);
+		goto done;
+	}
+	if (len > KEY_FILE_MAX) {
+		err = kura_error_set(KURA_ECORRUPT, "key file %s: too large to be a kura key", path);
+		goto done;
+	}
+	*out = buf;
+	*out_len = len;
+	buf = NULL;
+done:
+	free(buf);
+	close(fd);
+	return err;
+}
+
+int kura_repo_open_keyfile(kura_repo **out, const char *location, const char *key_path,
+			   const char *passphrase)
+{
+	kura_repo *repo = NULL;
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int kind, err;
+
+	*out = NULL;
+	if ((err = kura_crypto_init()) < 0)
+		return err;
+	if ((err = read_small_file(key_path, &data, &len)) < 0)
+		return err;
+	if ((kind = kura_keyfile_kind(data, len)) < 0) {
+		err = kura_error_wrap(kind, "key file %s", key_path);
+		goto done;
+	}
+	if (kind == KURA_KEY_RESTORE && !passphrase) {
+		err = kura_error_set(KURA_EAUTH, "key file %s is a restore key: its passphrase is needed",
+				     key_path);
+		goto done;
+	}
+	if ((err = open_backend(&repo, location)) < 0)
+		goto done;
+	if ((err = kura_keyfile_decode(&repo->keys, data, len, passphrase)) < 0) {
+		kura_error_wrap(err, "key file %s", key_path);
+		goto done;
+	}
+	if (kind == KURA_KEY_RESTORE) {
+		repo->keyfile = data;
+		repo->keyfile_len = len;
+		data = NULL;
+	}
+	if ((err = repo_finish_open(repo)) < 0)
+		kura_error_wrap(err, "key file %s", key_path);
+done:
+	free(data);
+	if (err < 0)
+		kura_repo_free(repo);
+	else
+		*out = repo;
+	return err;
+}
+
+bool kura_repo_can_read(const kura_repo *repo) { return repo->keys.kind == KURA_KEY_RESTORE; }
+
+const char *kura_repo_id(const kura_repo *repo) { return repo->id_hex; }
+
+int kura_repo__need_restore_key(const kura_repo *repo, const char *what)
+{
+	if (kura_repo_can_read(repo))
+		return 0;
+	return kura_error_set(KURA_ENEEDKEY,
+			      "%s needs the restore key: the repository was opened with a backup "
+			      "key, which can add backups but never read them",
+			      what);
+}
+
+static int write_new_file(const char *path, const uint8_t *data, size_t len)
+{
+	int fd, err = 0;
+	size_t done = 0;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
+		return kura_error_errno(errno == EEXIST ? KURA_EEXISTS : KURA_EIO, errno,
+					"cannot create %s", path);
+	while (done < len) {
+		ssize_t n = write(fd, data + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = kura_error_errno(KURA_EIO, errno, "writing %s", path);
+			break;
+		}
+		done += (size_t)n;
+	}
+	if (!err && fsync(fd) < 0)
+		err = kura_error_errno(KURA_EIO, errno, "fsync %s", path);
+	close(fd);
+	if (err)
+		unlink(path);
+	return err;
+}
+
+int kura_repo_export_backup_key(const kura_repo *repo, const char *path)
+{
+	kura_keys backup;
+	uint8_t *data = NULL;
+	size_t len;
+	int err;
+
+	kura_keys_to_backup(&backup, &repo->keys);
+	err = kura_keyfile_encode_backup(&data, &len, &backup);
+	kura_keys_wipe(&backup);
+	if (err < 0)
+		return err;
+	err = write_new_file(path, data, len);
+	kura_wipe(data, len);
+	free(data);
+	return err;
+}
+
+int kura_repo_export_restore_key(const kura_repo *repo, const char *path)
+{
+	int err;
+
+	if ((err = kura_repo__need_restore_key(repo, "exporting the restore key")) < 0)
+		return err;
+	if (!repo->keyfile)
+		return kura_error_set(KURA_ENOTFOUND, "no wrapped restore key is loaded");
+	return write_new_file(path, repo->keyfile, repo->keyfile_len);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Index                                                                   */
+
+int kura_repo__pack_ordinal(kura_repo *repo, const uint8_t name[KURA_HASH_SIZE], uint32_t *out)
+{
+	kura_blob_loc *found, loc = {0};
+	int err;
+
+	if ((found = kura_idmap_get(repo->pack_ordinals, name))) {
+		*out = found->pack;
+		return 0;
+	}
+	if (repo->npacks == repo->packs_cap) {
+		size_t cap = repo->packs_cap ? repo->packs_cap * 2 : 256;
+		void *p = realloc(repo->packs, cap * sizeof(*repo->packs));
+
+		if (!p)
+			return kura_error_set(KURA_ENOMEM, "out of memory");
+		repo->packs = p;
+		repo->packs_cap = cap;
+	}
+	memcpy(repo->packs[repo->npacks], name, KURA_HASH_SIZE);
+	memcpy(loc.id, name, KURA_HASH_SIZE);
+	loc.pack = (uint32_t)repo->npacks;
+	if ((err = kura_idmap_put(repo->pack_ordinals, &loc)) < 0)
+		return err;
+	*out = (uint32_t)repo->npacks++;
+	return 0;
+}
+
+typedef struct {
+	kura_repo *repo;
+	int err;
+} pack_scan;
+
+static int add_listed_pack(const char *name, uint64_t size, void *ctx)
+{
+	pack_scan *scan = ctx;
+	uint8_t id[KURA_HASH_SIZE];
+	uint32_t ordinal;
+
+	if (kura_unhex(id, name, sizeof(id)) < 0)
+		return 0;
+	if ((scan->err = kura_repo__pack_ordinal(scan->repo, id, &ordinal)) < 0)
+		return scan->err;
+	return 0;
+}
+
+static int load_index_file(kura_repo *repo, const char *name, kura_idmap *existing)
+{
+	kura_indexfile *idx = NULL;
+	uint8_t *data = NULL;
+	size_t len;
+	int err;
+
+	if ((err = get_verified(repo, KURA_FILE_INDEX, name, &data, &len)) < 0)
+		goto done;
+	if ((err = kura_indexfile_decode(&idx, &repo->keys, data, len)) < 0) {
+		kura_error_wrap(err, "index %s", name);
+		goto done;
+	}
+	for (size_t i = 0; i < idx->nrecords; i++) {
+		const kura_index_record *r = &idx->records[i];
+		kura_blob_loc *pack = kura_idmap_get(existing, idx->packs[r->pack]), loc;
+
+		if (!pack)
+			continue; /* pack removed by garbage collection, or never finished */
+		memcpy(loc.id, r->blob.id, KURA_HASH_SIZE);
+		loc.pack = pack->pack;
+		loc.offset = r->blob.offset;
+		loc.stored_len = r->blob.stored_len;
+		loc.raw_len = r->blob.raw_len;
+		loc.type = r->blob.type;
+		loc.flags = r->blob.flags;
+		if ((err = kura_idmap_put(repo->index, &loc)) < 0)
+			goto done;
+	}
+done:
+	kura_indexfile_free(idx);
+	free(data);
+	return err;
+}
+
+int kura_repo__load_index(kura_repo *repo)
+{
+	name_list names = {0};
+	pack_scan scan = {repo, 0};
+	int err;
+
+	pthread_mutex_lock(&repo->lock);
+	if (repo->index_loaded) {
+		pthread_mutex_unlock(&repo->lock);
+		return 0;
+	}
+	if ((err = kura_idmap_new(&repo->index)) < 0 ||
+	    (err = kura_idmap_new(&repo->pack_ordinals)) < 0)
+		goto done;
+	if ((err = repo->backend->list(repo->backend, KURA_FILE_PACK, add_listed_pack, &scan)) < 0)
+		goto done;
+	if ((err = list_names(repo, KURA_FILE_INDEX, &names)) < 0)
+		goto done;
+	for (size_t i = 0; i < names.count; i++)
+		if ((err = load_index_file(repo, names.names[i], repo->pack_ordinals)) < 0)
+			goto done;
+	repo->index_loaded = true;
+done:
+	if (err < 0) {
+		kura_idmap_free(repo->index);
+		kura_idmap_free(repo->pack_ordinals);
+		repo->index = repo->pack_ordinals = NULL;
+		repo->npacks = 0;
+	}
+	free(names.names);
+	pthread_mutex_unlock(&repo->lock);
+	return err;
+}
+
+int kura_repo__lookup(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], kura_blob_loc *out)
+{
+	kura_blob_loc *loc;
+	char hex[KURA_ID_HEX];
+	int err = 0;
+
+	pthread_mutex_lock(&repo->lock);
+	loc = repo->index ? kura_idmap_get(repo->index, id) : NULL;
+	if (loc && loc->pack != KURA_PACK_PENDING)
+		*out = *loc;
+	else {
+		kura_hex(hex, id, KURA_HASH_SIZE);
+		err = kura_error_set(KURA_ENOTFOUND, "blob %s is not in the index", hex);
+	}
+	pthread_mutex_unlock(&repo->lock);
+	return err;
+}
+
+int kura_repo__pack_key(kura_repo *repo, uint32_t pack, uint8_t out[KURA_KEY_SIZE])
+{
+	uint8_t header[KURA_PACK_HEADER_SIZE], name_bytes[KURA_HASH_SIZE];
+	kura_pack_key_slot *slot;
+	char name[KURA_ID_HEX];
+	int err;
+
+	if ((err = kura_repo__need_restore_key(repo, "reading data")) < 0)
+		return err;
+	pthread_mutex_lock(&repo->lock);
+	if (pack >= repo->npacks) {
+		pthread_mutex_unlock(&repo->lock);
+		return kura_error_set(KURA_EINVAL, "pack ordinal %u out of range", pack);
+	}
+	memcpy(name_bytes, repo->packs[pack], KURA_HASH_SIZE);
+	slot = &repo->key_cache[pack % repo->key_cache_size];
+	if (memcmp(slot->name, name_bytes, KURA_HASH_SIZE) == 0) {
+		memcpy(out, slot->key, KURA_KEY_SIZE);
+		pthread_mutex_unlock(&repo->lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&repo->lock);
+
+	kura_hex(name, name_bytes, KURA_HASH_SIZE);
+	if ((err = repo->backend->get_range(repo->backend, KURA_FILE_PACK, name, 0, sizeof(header),
+					    header)) < 0)
+		return err;
+	if ((err = kura_pack_open_key(out, &repo->keys, header, sizeof(header))) < 0)
+		return kura_error_wrap(err, "pack %s", name);
+	pthread_mutex_lock(&repo->lock);
+	memcpy(slot->name, name_bytes, KURA_HASH_SIZE);
+	memcpy(slot->key, out, KURA_KEY_SIZE);
+	pthread_mutex_unlock(&repo->lock);
+	return 0;
+}
+
+int kura_repo__decode_blob(kura_repo *repo, const kura_blob_loc *loc, const uint8_t *stored,
+			   uint8_t **out)
+{
+	uint8_t key[KURA_KEY_SIZE];
+	kura_pack_entry e;
+	int err;
+
+	if ((err = kura_repo__pack_key(repo, loc->pack, key)) < 0)
+		return err;
+	e.type = loc->type;
+	e.flags = loc->flags;
+	memcpy(e.id, loc->id, KURA_HASH_SIZE);
+	e.offset = loc->offset;
+	e.stored_len = loc->stored_len;
+	e.raw_len = loc->raw_len;
+	err = kura_blob_decode(out, key, repo->mac, &e, stored, loc->stored_len);
+	kura_wipe(key, sizeof(key));
+	return err;
+}
+
+int kura_repo__read_blob(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], uint8_t **out,
+			 size_t *out_len)
+{
+	kura_blob_loc loc;
+	uint8_t *stored = NULL;
+	char name[KURA_ID_HEX];
+	int err;
+
+	*out = NULL;
+	if ((err = kura_repo__load_index(repo)) < 0 || (err = kura_repo__lookup(repo, id, &loc)) < 0)
+		return err;
+	if (!(stored = malloc(loc.stored_len)))
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	pthread_mutex_lock(&repo->lock);
+	kura_hex(name, repo->packs[loc.pack], KURA_HASH_SIZE);
+	pthread_mutex_unlock(&repo->lock);
+	if ((err = repo->backend->get_range(repo->backend, KURA_FILE_PACK, name, loc.offset,
+					    loc.stored_len, stored)) < 0)
+		goto done;
+	if ((err = kura_repo__decode_blob(repo, &loc, stored, out)) < 0) {
+		kura_error_wrap(err, "pack %s", name);
+		goto done;
+	}
+	if (out_len)
+		*out_len = loc.raw_len;
+done:
+	free(stored);
+	return err;
+}
+
+int kura_repo__load_tree(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], kura_tree **out)
+{
+	uint8_t *data;
+	size_t len;
+	char hex[KURA_ID_HEX];
+	int err;
+
+	*out = NULL;
+	if ((err = kura_repo__need_restore_key(repo, "reading trees")) < 0)
+		return err;
+	if ((err = kura_repo__read_blob(repo, id, &data, &len)) < 0)
+		return err;
+	if ((err = kura_tree_decode(out, data, len)) < 0) {
+		kura_hex(hex, id, KURA_HASH_SIZE);
+		kura_error_wrap(err, "tree %s", hex);
+	}
+	kura_wipe(data, len);
+	free(data);
+	return err;
+}
+
+int kura_repo__load_snapshot(kura_repo *repo, const char *id_hex, kura_snapshot **out)
+{
+	uint8_t *data;
+	size_t len;
+	int err;
+
+	*out = NULL;
+	if ((err = get_verified(repo, KURA_FILE_SNAPSHOT, id_hex, &data, &len)) < 0)
+		return err;
+	if ((err = kura_snapshot_decode(out, &repo->keys, data, len)) < 0)
+		kura_error_wrap(err, "snapshot %s", id_hex);
+	free(data);
+	return err;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Snapshot list                                                           */
+
+static int info_cmp(const void *a, const void *b)
+{
+	const kura_snapshot_info *x = a, *y = b;
+
+	if (x->time_ns != y->time_ns)
+		return x->time_ns < y->time_ns ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+static char *dup_or_empty(const char *s) { return strdup(s ? s : ""); }
+
+static int fill_info(kura_snapshot_info *info, const char *id, const kura_snapshot *s)
+{
+	snprintf(info->id, sizeof(info->id), "%s", id);
+	info->time_ns = s->time_ns;
+	info->npacks = s->npacks;
+	info->readable = s->readable;
+	if (!s->readable)
+		return 0;
+	kura_hex(info->tree, s->tree, KURA_HASH_SIZE);
+	info->hostname = dup_or_empty(s->hostname);
+	info->username = dup_or_empty(s->username);
+	info->paths = calloc(s->npaths + 1, sizeof(char *));
+	info->tags = calloc(s->ntags + 1, sizeof(char *));
+	if (!info->hostname || !info->username || !info->paths || !info->tags)
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	for (size_t i = 0; i < s->npaths; i++)
+		if (!(info->paths[info->npaths++] = strdup(s->paths[i])))
+			return kura_error_set(KURA_ENOMEM, "out of memory");
+	for (size_t i = 0; i < s->ntags; i++)
+		if (!(info->tags[info->ntags++] = strdup(s->tags[i])))
+			return kura_error_set(KURA_ENOMEM, "out of memory");
+	info->files = s->files;
+	info->bytes = s->bytes;
+	return 0;
+}
+
+int kura_snapshots_list(kura_repo *repo, kura_snapshot_info **out, size_t *out_count)
+{
+	name_list names = {0};
+	kura_snapshot_info *list = NULL;
+	size_t n = 0;
+	int err;
+
+	*out = NULL;
+	*out_count = 0;
+	if ((err = list_names(repo, KURA_FILE_SNAPSHOT, &names)) < 0)
+		goto done;
+	if (names.count && !(list = calloc(names.count, sizeof(*list)))) {
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < names.count; i++) {
+		kura_snapshot *s;
+
+		if ((err = kura_repo__load_snapshot(repo, names.names[i], &s)) < 0)
+			goto done;
+		err = fill_info(&list[n++], names.names[i], s);
+		kura_snapshot_free(s);
+		if (err < 0)
+			goto done;
+	}
+	qsort(list, n, sizeof(*list), info_cmp);
+done:
+	free(names.names);
+	if (err < 0) {
+		kura_snapshots_free(list, n);
+		return err;
+	}
+	*out = list;
+	*out_count = n;
+	return 0;
+}
+
+void kura_snapshots_free(kura_snapshot_info *list, size_t count)
+{
+	if (!list)
+		return;
+	for (size_t i = 0; i < count; i++) {
+		free(list[i].hostname);
+		free(list[i].username);
+		for (size_t j = 0; j < list[i].npaths; j++)
+			free(list[i].paths[j]);
+		for (size_t j = 0; j < list[i].ntags; j++)
+			free(list[i].tags[j]);
+		free(list[i].paths);
+		free(list[i].tags);
+	}
+	free(list);
+}
+
+int kura_snapshot_resolve(kura_repo *repo, const char *name, char out[KURA_ID_HEX])
+{
+	name_list names = {0};
+	size_t len = strlen(name), matches = 0;
+	int err;
+
+	if (strcmp(name, "latest") == 0) {
+		kura_snapshot_info *list;
+		size_t n;
+
+		if ((err = kura_snapshots_list(repo, &list, &n)) < 0)
+			return err;
+		if (n == 0)
+			err = kura_error_set(KURA_ENOTFOUND, "the repository has no snapshots yet");
+		else
+			snprintf(out, KURA_ID_HEX, "%s", list[n - 1].id);
+		kura_snapshots_free(list, n);
+		return err;
+	}
+	if (len < 4 || len > 64 || strspn(name, "0123456789abcdef") != len)
+		return kura_error_set(KURA_EINVAL,
+				      "'%s' is not a snapshot name: use 'latest' or at least 4 hex "
+				      "digits of a snapshot id",
+				      name);
+	if ((err = list_names(repo, KURA_FILE_SNAPSHOT, &names)) < 0)
+		return err;
+	for (size_t i = 0; i < names.count; i++)
+		if (strncmp(names.names[i], name, len) == 0 && matches++ == 0)
+			snprintf(out, KURA_ID_HEX, "%s", names.names[i]);
+	free(names.names);
+	if (matches == 0)
+		return kura_error_set(KURA_ENOTFOUND, "no snapshot %s", name);
+	if (matches > 1)
+		return kura_error_set(KURA_EAMBIGUOUS, "%zu snapshots start with %s: give more digits",
+				      matches, name);
+	return 0;
+}

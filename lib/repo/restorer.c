@@ -1,0 +1,1225 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * restorer.c - kura_restore: write a snapshot (or part of it) below a
+ * target directory, reading packs in order and writing files in parallel.
+ *
+ * Staying inside the target.  The target is opened once with open()
+ * (created with mkdir -p, mode 0700, if missing); the user chose that
+ * path, so symlinks in it are followed.  From then on nothing is opened by
+ * an absolute path: directories are opened with openat(..., O_NOFOLLOW |
+ * O_DIRECTORY) relative to their parent's fd, and files and directories
+ * reopened later are resolved from the target fd with openat2() and
+ * RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS (or, on a
+ * kernel without openat2, one component at a time with O_NOFOLLOW).  Every
+ * name comes from a decoded tree and is checked again with
+ * kura_tree_name_ok.  So a symlink planted in the target is never
+ * followed: where a directory should be it makes that subtree fail with a
+ * warning, where a file should be O_CREAT | O_EXCL fails with a warning.
+ * Nothing the user had is unlinked or overwritten: an existing file is
+ * left alone with a warning.  A file is created by us with O_EXCL and its
+ * (device, inode) recorded; when it is reopened to write content or apply
+ * metadata the pair is checked, so a file swapped in during the restore is
+ * not written through.
+ *
+ * Order and parallelism.  (a) One walk over the selected trees creates the
+ * directories and special files, creates each regular file empty and
+ * truncated to its size (holes cost nothing) and records a plan entry per
+ * chunk extent: (blob, file, offset).  (b) Every blob is looked up; the
+ * plan is sorted by (pack, offset in pack), cut into jobs that each cover
+ * one span of one pack (at most RS_SPAN_MAX bytes, or one blob if that is
+ * larger), and handed in pack order to a kura_pool of `threads` workers.
+ * A worker reads its span with get_range, decodes each blob once and
+ * pwrites it to every place that uses it, so reads are large and in order
+ * and files are written out of order.  Memory is bounded: a span is
+ * allocated only by the worker running its job, and a job holds one span
+ * and one decoded blob, so at most `threads` spans exist at once; the
+ * submitting loop waits while 3 * threads jobs (a few dozen bytes each)
+ * are pending.  The plan itself is about 64 bytes per chunk.  Progress is reported from the calling
+ * thread only, at most four times a second, and so are warnings: workers
+ * queue their messages.  (c) Hard links are made, then metadata is applied
+ * to files and finally to directories, deepest first, so that writing into
+ * a directory never changes its restored mtime and a read-only directory
+ * is made read-only only after it has been filled.
+ *
+ * Failures to restore content (missing or corrupt blobs, write errors) are
+ * errors: the file is reported, everything else is still restored, and
+ * kura_restore returns KURA_ECORRUPT.  Failures to apply metadata or to
+ * create an object that is in the way are warnings.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/pool.h"
+#include "repo/fsmeta.h"
+#include "repo/walk.h"
+
+#define RS_SPAN_MAX (32u << 20)        /* bytes of one pack a job reads at once */
+#define RS_SPAN_GAP (1u << 20)         /* unneeded bytes worth reading to save a request */
+#define RS_PROGRESS_NS 250000000LL     /* at most four progress reports a second */
+
+typedef struct {
+	char *rel;                      /* path below the target */
+	kura_node node;                 /* moved out of its tree; extents freed once planned */
+	dev_t dev;
+	ino_t ino;
+	atomic_uint_fast32_t remaining; /* chunk writes still to do */
+	atomic_bool failed;
+} rs_file;
+
+typedef struct {
+	char *rel;
+	kura_node node;                 /* filled when the walk leaves the directory */
+	unsigned depth;
+} rs_dir;
+
+typedef struct {
+	char *rel;
+	kura_node node;
+	size_t file;                    /* the restored first name, or SIZE_MAX */
+} rs_link;
+
+typedef struct {
+	kura_blob_loc loc;              /* id from the plan, the rest from the index */
+	uint32_t file;
+	uint32_t len;                   /* the extent's length: must equal loc.raw_len */
+	uint64_t off;                   /* where in the file */
+} rs_use;
+
+typedef struct rs_msg {
+	struct rs_msg *next;
+	uint32_t file;
+	char text[];
+} rs_msg;
+
+typedef struct {
+	kura_repo *repo;
+	const kura_restore_options *opts;
+	kura_restore_result *res;
+	int rootfd;
+	char *root_snap;                /* snapshot path the target stands for ("" = the root) */
+
+	rs_file *files;
+	size_t nfiles, files_cap;
+	rs_dir *dirs;
+	size_t ndirs, dirs_cap;
+	rs_link *links;
+	size_t nlinks, links_cap;
+	rs_use *uses;
+	size_t nuses, uses_cap;
+
+	/* shared with the workers */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;            /* a job finished */
+	size_t jobs_pending;
+	rs_msg *msgs, **msgs_tail;
+	atomic_uint_fast64_t bytes_done, files_done, errors;
+	uint64_t files_total, bytes_total;
+
+	struct timespec start;
+	int64_t last_progress;
+} rs;
+
+typedef struct rs_frame {
+	struct rs_frame *parent;
+	kura_node *node;                /* NULL for the frame that stands for the target */
+	char *rel, *snap;
+	unsigned depth;
+	bool included, created, skipped;
+	int fd;                         /* -1 when closed; reopened on demand */
+	size_t dir;                     /* index in rs.dirs once created */
+} rs_frame;
+
+typedef struct {
+	rs *r;
+	size_t first, end;              /* uses[first..end) */
+	char pack[KURA_ID_HEX];
+	uint64_t start;
+	size_t len;
+} rs_job;
+
+/* -------------------------------------------------------------------- */
+/* Small helpers                                                         */
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static double elapsed(const rs *r)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)(ts.tv_sec - r->start.tv_sec) + (ts.tv_nsec - r->start.tv_nsec) / 1e9;
+}
+
+/* Report a problem with `rel` (below the target); from the calling thread only. */
+__attribute__((format(printf, 3, 4))) static void rs_say(rs *r, const char *rel,
+							  const char *fmt, ...)
+{
+	char path[PATH_MAX + 256], msg[1024];
+	va_list ap;
+
+	if (!r->opts->warning)
+		return;
+	snprintf(path, sizeof(path), "%s%s%s", r->opts->target, *rel ? "/" : "", rel);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	r->opts->warning(path, msg, r->opts->warning_ctx);
+}
+
+#define rs_warn(r, rel, ...)                     \
+	do {                                     \
+		(r)->res->warnings++;            \
+		rs_say((r), (rel), __VA_ARGS__); \
+	} while (0)
+
+#define rs_fail(r, rel, ...)                     \
+	do {                                     \
+		atomic_fetch_add(&(r)->errors, 1); \
+		rs_say((r), (rel), __VA_ARGS__); \
+	} while (0)
+
+static void rs_progress(rs *r, bool force)
+{
+	kura_progress p;
+	int64_t now;
+
+	if (!r->opts->progress)
+		return;
+	now = now_ns();
+	if (!force && now - r->last_progress < RS_PROGRESS_NS)
+		return;
+	r->last_progress = now;
+	p.files_done = atomic_load(&r->files_done);
+	p.files_total = r->files_total;
+	p.bytes_done = atomic_load(&r->bytes_done);
+	p.bytes_total = r->bytes_total;
+	p.elapsed = elapsed(r);
+	p.current = NULL;
+	r->opts->progress(&p, r->opts->progress_ctx);
+}
+
+/* Grow an array by one element; KURA_ENOMEM. */
+static int grow(void **arr, size_t *cap, size_t count, size_t size)
+{
+	size_t ncap;
+	void *p;
+
+	if (count < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 64;
+	if (!(p = realloc(*arr, ncap * size)))
+		return kura_error_set(KURA_ENOMEM, "restore: out of memory for %zu plan entries",
+				      ncap);
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+/* Take a node out of its tree, leaving an empty node behind for kura_tree_free. */
+static void node_move(kura_node *dst, kura_node *src)
+{
+	*dst = *src;
+	memset(src, 0, sizeof(*src));
+}
+
+static char *join(const char *dir, const char *name)
+{
+	size_t dl = strlen(dir), nl = strlen(name);
+	char *s = malloc(dl + nl + 2);
+
+	if (!s)
+		return NULL;
+	memcpy(s, dir, dl);
+	s[dl] = '/';
+	memcpy(s + dl + 1, name, nl + 1);
+	return *dir ? s : memmove(s, s + 1, nl + 1);
+}
+
+/*
+ * Open `rel` below rootfd without following any symlink or leaving the
+ * tree.  Returns the fd or -errno.
+ */
+static int open_beneath(int rootfd, const char *rel, int flags)
+{
+	static atomic_bool no_openat2;
+	const char *c, *end;
+	int cur, fd;
+
+	if (!*rel)
+		rel = ".";
+	flags |= O_NOFOLLOW | O_CLOEXEC;
+	if (!atomic_load(&no_openat2) && strlen(rel) < PATH_MAX) {
+		struct open_how how = {
+			.flags = (uint64_t)flags,
+			.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+		};
+
+		for (int tries = 0; tries < 8; tries++) {
+			fd = (int)syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
+			if (fd >= 0)
+				return fd;
+			if (errno != EAGAIN) /* EAGAIN: a rename raced with the lookup */
+				break;
+		}
+		if (errno == ENOSYS)
+			atomic_store(&no_openat2, true);
+		/* ENOSYS and EPERM (seccomp) fall back; the walk below is just as strict. */
+		if (errno != ENOSYS && errno != EPERM && errno != ENAMETOOLONG)
+			return -errno;
+	}
+	cur = rootfd;
+	for (c = rel;; c = end + 1) {
+		char name[NAME_MAX + 1];
+		size_t len;
+
+		end = strchrnul(c, '/');
+		len = (size_t)(end - c);
+		if (len == 0 || len > NAME_MAX) {
+			fd = -EINVAL;
+			break;
+		}
+		memcpy(name, c, len);
+		name[len] = '\0';
+		fd = openat(cur, name, *end ? O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC : flags);
+		if (fd < 0)
+			fd = -errno;
+		if (cur != rootfd)
+			close(cur);
+		if (fd < 0 || !*end)
+			break;
+		cur = fd;
+	}
+	return fd;
+}
+
+/* The directory part of `rel` and its last component ("" and rel for top-level names). */
+static int open_parent(rs *r, const char *rel, const char **out_name)
+{
+	const char *slash = strrchr(rel, '/');
+	char *dir;
+	int fd;
+
+	*out_name = slash ? slash + 1 : rel;
+	if (!slash)
+		return open_beneath(r->rootfd, "", O_RDONLY | O_DIRECTORY);
+	if (!(dir = strndup(rel, (size_t)(slash - rel))))
+		return -ENOMEM;
+	fd = open_beneath(r->rootfd, dir, O_RDONLY | O_DIRECTORY);
+	free(dir);
+	return fd;
+}
+
+static bool included(const rs *r, const char *snap)
+{
+	for (size_t i = 0; i < r->opts->nincludes; i++)
+		if (fnmatch(r->opts->includes[i], snap, 0) == 0)
+			return true;
+	return false;
+}
+
+/* -------------------------------------------------------------------- */
+/* (a) The walk: create everything but content, and plan the content    */
+
+static int frame_fd(rs *r, rs_frame *f);
+
+/* Create the directory of frame f (and any missing parents). 0, 1 if skipped, or < 0. */
+static int frame_ensure(rs *r, rs_frame *f)
+{
+	rs_frame *p = f->parent;
+	int err, fd;
+
+	if (f->skipped)
+		return 1;
+	if (f->created)
+		return 0;
+	if ((err = frame_fd(r, p)) != 0) {
+		f->skipped = true;
+		return err;
+	}
+	if ((err = kura_fsmeta_create(p->fd, f->node)) < 0) {
+		rs_warn(r, f->rel, "cannot create directory, skipping its contents: %s",
+			kura_error_message());
+		f->skipped = true;
+		return 1;
+	}
+	fd = openat(p->fd, f->node->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		rs_warn(r, f->rel, "%s, skipping its contents",
+			errno == ELOOP || errno == ENOTDIR ? "something that is not a directory (a "
+							     "symlink?) is in the way"
+							   : strerror(errno));
+		f->skipped = true;
+		return 1;
+	}
+	if ((err = grow((void **)&r->dirs, &r->dirs_cap, r->ndirs, sizeof(*r->dirs))) < 0 ||
+	    !(r->dirs[r->ndirs].rel = strdup(f->rel))) {
+		close(fd);
+		return err < 0 ? err : kura_error_set(KURA_ENOMEM, "restore: out of memory");
+	}
+	memset(&r->dirs[r->ndirs].node, 0, sizeof(kura_node));
+	r->dirs[r->ndirs].depth = f->depth;
+	f->dir = r->ndirs++;
+	f->created = true;
+	f->fd = fd;
+	r->res->dirs++;
+	/* Keep few fds open however deep the tree: the parent is reopened when needed. */
+	if (p->node && p->fd >= 0) {
+		close(p->fd);
+		p->fd = -1;
+	}
+	return 0;
+}
+
+/* Make f->fd an open fd of f's directory (creating it if needed). 0, 1 if skipped, or < 0. */
+static int frame_fd(rs *r, rs_frame *f)
+{
+	int err;
+
+	if (!f->created && (err = frame_ensure(r, f)) != 0)
+		return err;
+	if (f->skipped)
+		return 1;
+	if (f->fd >= 0)
+		return 0;
+	if ((f->fd = open_beneath(r->rootfd, f->rel, O_RDONLY | O_DIRECTORY)) < 0) {
+		rs_warn(r, f->rel, "cannot reopen directory, skipping the rest of it: %s",
+			strerror(-f->fd));
+		f->fd = -1;
+		f->skipped = true;
+		return 1;
+	}
+	return 0;
+}
+
+/* Record a created file and plan its content; takes `rel` and the node. */
+static int add_file(rs *r, char *rel, kura_node *n, const struct stat *st)
+{
+	uint64_t off = 0, chunks = 0;
+	rs_file *f;
+	size_t idx = r->nfiles;
+	int err;
+
+	if ((err = grow((void **)&r->files, &r->files_cap, r->nfiles, sizeof(*r->files))) < 0) {
+		free(rel);
+		return err;
+	}
+	f = &r->files[idx];
+	memset(f, 0, sizeof(*f));
+	f->rel = rel;
+	node_move(&f->node, n);
+	f->dev = st->st_dev;
+	f->ino = st->st_ino;
+	r->nfiles++;
+	r->res->files++;
+	for (uint32_t i = 0; i < f->node.nextents; i++) {
+		const kura_extent *e = &f->node.extents[i];
+
+		if (e->kind == KURA_EXTENT_CHUNK) {
+			rs_use *u;
+
+			if (e->len > KURA_BLOB_MAX_RAW)
+				break; /* caught by the size check below */
+			if ((err = grow((void **)&r->uses, &r->uses_cap, r->nuses,
+					sizeof(*r->uses))) < 0)
+				return err;
+			u = &r->uses[r->nuses++];
+			memset(u, 0, sizeof(*u));
+			memcpy(u->loc.id, e->id, KURA_HASH_SIZE);
+			u->file = (uint32_t)idx;
+			u->len = (uint32_t)e->len;
+			u->off = off;
+			chunks++;
+			r->bytes_total += e->len;
+		}
+		off += e->len;
+	}
+	if (off != f->node.size) {
+		/* The planned uses stay; they are never written because the file failed. */
+		atomic_store(&f->failed, true);
+		rs_fail(r, f->rel, "corrupt tree: extents add up to %llu bytes, not %llu",
+			(unsigned long long)off, (unsigned long long)f->node.size);
+	}
+	free(f->node.extents);
+	f->node.extents = NULL;
+	f->node.nextents = 0;
+	atomic_store(&f->remaining, chunks);
+	r->files_total++;
+	if (chunks == 0 && !atomic_load(&f->failed))
+		atomic_fetch_add(&r->files_done, 1);
+	return 0;
+}
+
+/* Create a regular file empty, at its size, in dirfd; takes `rel`. */
+static int create_file(rs *r, int dirfd, char *rel, kura_node *n)
+{
+	struct stat st;
+	int fd;
+
+	fd = openat(dirfd, n->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		if (errno == EEXIST)
+			rs_warn(r, rel, "already exists: not overwritten");
+		else
+			rs_fail(r, rel, "cannot create: %s", strerror(errno));
+		free(rel);
+		return 0;
+	}
+	if (ftruncate(fd, (off_t)n->size) < 0 || fstat(fd, &st) < 0) {
+		rs_fail(r, rel, "cannot set the size to %llu bytes: %s",
+			(unsigned long long)n->size, strerror(errno));
+		close(fd);
+		free(rel);
+		return 0;
+	}
+	close(fd);
+	return add_file(r, rel, n, &st);
+}
+
+/* Everything that is not a directory. */
+static int restore_leaf(rs *r, rs_frame *f, kura_node *n, char *rel)
+{
+	int err;
+
+	if ((err = frame_fd(r, f)) != 0) {
+		free(rel);
+		return err < 0 ? err : 0;
+	}
+	switch (n->type) {
+	case KURA_NODE_FILE:
+		return create_file(r, f->fd, rel, n);
+	case KURA_NODE_HARDLINK:
+		/* Decided after the walk, once we know whether the first name is restored. */
+		if ((err = grow((void **)&r->links, &r->links_cap, r->nlinks,
+				sizeof(*r->links))) < 0) {
+			free(rel);
+			return err;
+		}
+		r->links[r->nlinks].rel = rel;
+		r->links[r->nlinks].file = SIZE_MAX;
+		node_move(&r->links[r->nlinks++].node, n);
+		return 0;
+	default:
+		if (kura_fsmeta_create(f->fd, n) < 0)
+			rs_warn(r, rel, "cannot create: %s", kura_error_message());
+		else if (r->res->others++, kura_fsmeta_apply(f->fd, n, r->opts->numeric_owner) < 0)
+			rs_warn(r, rel, "%s", kura_error_message());
+		free(rel);
+		return 0;
+	}
+}
+
+static int walk_nodes(rs *r, rs_frame *f, kura_node *nodes, size_t count);
+
+static int walk_dir(rs *r, rs_frame *f, kura_node *n)
+{
+	rs_frame c = {f, n, NULL, NULL, f->depth + 1, false, false, false, -1, 0};
+	kura_tree *tree = NULL;
+	int err = 0;
+
+	if (!(c.rel = join(f->rel, n->name)) || asprintf(&c.snap, "%s/%s", f->snap, n->name) < 0) {
+		c.snap = NULL;
+		err = kura_error_set(KURA_ENOMEM, "restore: out of memory");
+		goto done;
+	}
+	c.included = f->included || included(r, c.snap);
+	if (c.depth > KURA_WALK_MAX_DEPTH) {
+		rs_fail(r, c.rel, "directories nested deeper than %d levels: skipped",
+			KURA_WALK_MAX_DEPTH);
+		goto done;
+	}
+	if (c.included && (err = frame_ensure(r, &c)) != 0) {
+		err = err < 0 ? err : 0;
+		goto done;
+	}
+	/* Our own fd is reopened after the subtree: a deep tree keeps few fds open. */
+	if (f->node && f->fd >= 0) {
+		close(f->fd);
+		f->fd = -1;
+	}
+	if ((err = kura_repo__load_tree(r->repo, n->subtree, &tree)) < 0) {
+		if (err == KURA_ENOMEM)
+			goto done;
+		rs_fail(r, c.rel, "cannot read the directory's tree: %s", kura_error_message());
+		err = 0;
+		goto done;
+	}
+	err = walk_nodes(r, &c, tree->nodes, tree->count);
+done:
+	if (c.fd >= 0)
+		close(c.fd);
+	if (c.created)
+		node_move(&r->dirs[c.dir].node, n);
+	kura_tree_free(tree);
+	free(c.rel);
+	free(c.snap);
+	return err;
+}
+
+static int walk_nodes(rs *r, rs_frame *f, kura_node *nodes, size_t count)
+{
+	int err = 0;
+
+	/* Files first, then subdirectories, so each directory is opened about once. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < count && !f->skipped; i++) {
+			kura_node *n = &nodes[i];
+			char *rel, *snap;
+			bool inc;
+
+			if ((n->type == KURA_NODE_DIR) != (pass == 1))
+				continue;
+			if (kura_tree_name_ok(n->name, strlen(n->name)) < 0) {
+				rs_warn(r, f->rel, "refusing a hostile name in the snapshot");
+				continue;
+			}
+			if (pass == 1) {
+				if ((err = walk_dir(r, f, n)) < 0)
+					return err;
+				rs_progress(r, false);
+				continue;
+			}
+			if (!(inc = f->included)) {
+				if (asprintf(&snap, "%s/%s", f->snap, n->name) < 0)
+					return kura_error_set(KURA_ENOMEM, "restore: out of memory");
+				inc = included(r, snap);
+				free(snap);
+			}
+			if (!inc)
+				continue;
+			if (!(rel = join(f->rel, n->name)))
+				return kura_error_set(KURA_ENOMEM, "restore: out of memory");
+			if ((err = restore_leaf(r, f, n, rel)) < 0)
+				return err;
+		}
+	}
+	return 0;
+}
+
+static int rel_cmp(const void *a, const void *b, void *files)
+{
+	const rs_file *f = files;
+
+	return strcmp(f[*(const size_t *)a].rel, f[*(const size_t *)b].rel);
+}
+
+/* Hard links: link to the first name if we restored it, else restore the content again. */
+static int resolve_links(rs *r)
+{
+	size_t *order = NULL, nplain = r->nfiles, base_len = strlen(r->root_snap);
+	int err = 0;
+
+	if (r->nlinks == 0)
+		return 0;
+	if (nplain && !(order = malloc(nplain * sizeof(*order))))
+		return kura_error_set(KURA_ENOMEM, "restore: out of memory");
+	for (size_t i = 0; i < nplain; i++)
+		order[i] = i;
+	if (nplain)
+		qsort_r(order, nplain, sizeof(*order), rel_cmp, r->files);
+	for (size_t i = 0; i < r->nlinks; i++) {
+		rs_link *l = &r->links[i];
+		const char *t = l->node.target ? l->node.target : "", *name;
+		size_t lo = 0, hi = nplain;
+		int fd;
+
+		/* Targets are relative to the snapshot root; the target dir stands for root_snap. */
+		while (*t == '/')
+			t++;
+		if (base_len && strncmp(t, r->root_snap + 1, base_len - 1) == 0 &&
+		    t[base_len - 1] == '/')
+			t += base_len;
+		else if (base_len)
+			t = NULL;
+		while (t && lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			int c = strcmp(r->files[order[mid]].rel, t);
+
+			if (c == 0) {
+				l->file = order[mid];
+				break;
+			}
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (l->file != SIZE_MAX)
+			continue;
+		if ((fd = open_parent(r, l->rel, &name)) < 0) {
+			rs_fail(r, l->rel, "cannot open its directory: %s", strerror(-fd));
+			continue;
+		}
+		l->node.type = KURA_NODE_FILE;
+		err = create_file(r, fd, l->rel, &l->node);
+		l->rel = NULL;
+		close(fd);
+		if (err < 0)
+			break;
+	}
+	free(order);
+	return err;
+}
+
+/* -------------------------------------------------------------------- */
+/* (b) Content: workers read pack spans and write blobs                 */
+
+/* Mark a file failed (once) and queue the message for the calling thread. */
+static void file_failed(rs *r, uint32_t file, const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+	rs_msg *m;
+	size_t len;
+
+	if (atomic_exchange(&r->files[file].failed, true))
+		return;
+	atomic_fetch_add(&r->errors, 1);
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	len = strlen(text) + 1;
+	if (!(m = malloc(sizeof(*m) + len)))
+		return; /* the error is counted; only its message is lost */
+	m->next = NULL;
+	m->file = file;
+	memcpy(m->text, text, len);
+	pthread_mutex_lock(&r->lock);
+	*r->msgs_tail = m;
+	r->msgs_tail = &m->next;
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void drain_messages(rs *r)
+{
+	rs_msg *m, *next;
+
+	pthread_mutex_lock(&r->lock);
+	m = r->msgs;
+	r->msgs = NULL;
+	r->msgs_tail = &r->msgs;
+	pthread_mutex_unlock(&r->lock);
+	for (; m; m = next) {
+		next = m->next;
+		rs_say(r, r->files[m->file].rel, "%s", m->text);
+		free(m);
+	}
+}
+
+typedef struct {
+	uint32_t file;
+	int fd;                         /* -1: none yet, or the file could not be opened */
+	bool valid;
+} fd_cache;
+
+static int open_for_write(rs *r, uint32_t file, fd_cache *c)
+{
+	const rs_file *f = &r->files[file];
+	struct stat st;
+	int fd;
+
+	if (c->valid && c->file == file)
+		return c->fd;
+	if (c->valid && c->fd >= 0)
+		close(c->fd);
+	c->valid = true;
+	c->file = file;
+	c->fd = -1;
+	if ((fd = open_beneath(r->rootfd, f->rel, O_WRONLY)) < 0) {
+		file_failed(r, file, "cannot open to write: %s", strerror(-fd));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_dev != f->dev ||
+	    st.st_ino != f->ino) {
+		file_failed(r, file, "was replaced by something else during the restore: not "
+			    "written");
+		close(fd);
+		return -1;
+	}
+	return c->fd = fd;
+}
+
+static void write_use(rs *r, const rs_use *u, const uint8_t *data, fd_cache *c)
+{
+	rs_file *f = &r->files[u->file];
+	size_t done = 0;
+	int fd;
+
+	if (atomic_load(&f->failed) || (fd = open_for_write(r, u->file, c)) < 0)
+		return;
+	while (done < u->len) {
+		ssize_t n = pwrite(fd, data + done, u->len - done, (off_t)(u->off + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			file_failed(r, u->file, "write at offset %llu failed: %s",
+				    (unsigned long long)(u->off + done),
+				    n < 0 ? strerror(errno) : "no progress");
+			return;
+		}
+		done += (size_t)n;
+	}
+	atomic_fetch_add(&r->bytes_done, u->len);
+	if (atomic_fetch_sub(&f->remaining, 1) == 1 && !atomic_load(&f->failed))
+		atomic_fetch_add(&r->files_done, 1);
+}
+
+static void job_run(void *arg, void *ctx)
+{
+	rs_job *job = arg;
+	rs *r = ctx;
+	fd_cache cache = {0, -1, false};
+	uint8_t *span = NULL, *plain = NULL;
+	int err = 0;
+
+	if (!(span = malloc(job->len)))
+		err = kura_error_set(KURA_ENOMEM, "out of memory for %zu bytes of pack %s",
+				     job->len, job->pack);
+	else
+		err = r->repo->backend->get_range(r->repo->backend, KURA_FILE_PACK, job->pack,
+						  job->start, job->len, span);
+	for (size_t k = job->first; k < job->end; k++) {
+		const rs_use *u = &r->uses[k];
+
+		if (err < 0) {
+			file_failed(r, u->file, "pack %s: %s", job->pack, kura_error_message());
+			continue;
+		}
+		if (k == job->first || u->loc.offset != r->uses[k - 1].loc.offset) {
+			free(plain);
+			plain = NULL;
+			if (kura_repo__decode_blob(r->repo, &u->loc, span + (u->loc.offset - job->start),
+						   &plain) < 0)
+				plain = NULL;
+		}
+		if (!plain)
+			file_failed(r, u->file, "pack %s, offset %u: %s", job->pack, u->loc.offset,
+				    kura_error_message());
+		else
+			write_use(r, u, plain, &cache);
+	}
+	free(plain);
+	free(span);
+	if (cache.valid && cache.fd >= 0)
+		close(cache.fd);
+	free(job);
+	pthread_mutex_lock(&r->lock);
+	r->jobs_pending--;
+	pthread_cond_signal(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+}
+
+static int use_cmp(const void *a, const void *b)
+{
+	const rs_use *x = a, *y = b;
+
+	if (x->loc.pack != y->loc.pack)
+		return x->loc.pack < y->loc.pack ? -1 : 1;
+	if (x->loc.offset != y->loc.offset)
+		return x->loc.offset < y->loc.offset ? -1 : 1;
+	if (x->file != y->file)
+		return x->file < y->file ? -1 : 1;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Find every blob; a blob that is missing or does not fit fails its files. */
+static void lookup_all(rs *r)
+{
+	char hex[KURA_ID_HEX];
+
+	for (size_t i = 0; i < r->nuses; i++) {
+		rs_use *u = &r->uses[i];
+		kura_blob_loc loc;
+
+		if (atomic_load(&r->files[u->file].failed)) {
+			u->loc.pack = KURA_PACK_PENDING;
+			continue;
+		}
+		if (kura_repo__lookup(r->repo, u->loc.id, &loc) < 0) {
+			file_failed(r, u->file, "%s", kura_error_message());
+			u->loc.pack = KURA_PACK_PENDING;
+		} else if (loc.type != KURA_BLOB_DATA || loc.raw_len != u->len) {
+			kura_hex(hex, u->loc.id, KURA_HASH_SIZE);
+			file_failed(r, u->file, "blob %s is indexed as type %u with %u bytes, but the "
+				    "file needs %u bytes of data", hex, loc.type, loc.raw_len, u->len);
+			u->loc.pack = KURA_PACK_PENDING;
+		} else {
+			u->loc = loc;
+		}
+		if ((i & 0xfff) == 0) {
+			drain_messages(r);
+			rs_progress(r, false);
+		}
+	}
+}
+
+static void wait_jobs(rs *r, size_t below)
+{
+	pthread_mutex_lock(&r->lock);
+	while (r->jobs_pending > below) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += RS_PROGRESS_NS;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&r->cond, &r->lock, &ts);
+		pthread_mutex_unlock(&r->lock);
+		drain_messages(r);
+		rs_progress(r, false);
+		pthread_mutex_lock(&r->lock);
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+static int restore_content(rs *r)
+{
+	kura_pool *pool = NULL;
+	int threads = r->opts->threads > 0 ? r->opts->threads : kura_cpu_count();
+	size_t i = 0, queue = (size_t)threads * 2;
+	int err;
+
+	lookup_all(r);
+	qsort(r->uses, r->nuses, sizeof(*r->uses), use_cmp);
+	if ((err = kura_pool_new(&pool, threads, queue)) < 0)
+		return err;
+	while (i < r->nuses && r->uses[i].loc.pack != KURA_PACK_PENDING) {
+		uint32_t pack = r->uses[i].loc.pack;
+		uint64_t start = r->uses[i].loc.offset;
+		uint64_t end = start + r->uses[i].loc.stored_len;
+		size_t j = i + 1;
+		rs_job *job;
+
+		for (; j < r->nuses && r->uses[j].loc.pack == pack; j++) {
+			const kura_blob_loc *l = &r->uses[j].loc;
+			uint64_t e = (uint64_t)l->offset + l->stored_len;
+
+			if (l->offset == r->uses[j - 1].loc.offset)
+				continue; /* the same blob: decoded once, in the same job */
+			if (l->offset > end + RS_SPAN_GAP || e - start > RS_SPAN_MAX)
+				break;
+			if (e > end)
+				end = e;
+		}
+		if (!(job = calloc(1, sizeof(*job)))) {
+			err = kura_error_set(KURA_ENOMEM, "restore: out of memory");
+			break;
+		}
+		job->r = r;
+		job->first = i;
+		job->end = j;
+		job->start = start;
+		job->len = (size_t)(end - start);
+		pthread_mutex_lock(&r->repo->lock);
+		if (pack < r->repo->npacks)
+			kura_hex(job->pack, r->repo->packs[pack], KURA_HASH_SIZE);
+		pthread_mutex_unlock(&r->repo->lock);
+		/* Wait here rather than in kura_pool_add so progress keeps flowing. */
+		wait_jobs(r, queue + (size_t)threads - 1);
+		pthread_mutex_lock(&r->lock);
+		r->jobs_pending++;
+		pthread_mutex_unlock(&r->lock);
+		kura_pool_add(pool, job_run, job, r);
+		i = j;
+		rs_progress(r, false);
+	}
+	wait_jobs(r, 0);
+	kura_pool_free(pool);
+	drain_messages(r);
+	return err;
+}
+
+/* -------------------------------------------------------------------- */
+/* (c) Hard links, then metadata: files, then directories deepest first */
+
+static void make_links(rs *r)
+{
+	for (size_t i = 0; i < r->nlinks; i++) {
+		const rs_link *l = &r->links[i];
+		const char *from, *to;
+		int ffd, tfd;
+
+		if (l->file == SIZE_MAX)
+			continue;
+		if ((ffd = open_parent(r, r->files[l->file].rel, &from)) < 0) {
+			rs_warn(r, l->rel, "cannot link: %s", strerror(-ffd));
+			continue;
+		}
+		if ((tfd = open_parent(r, l->rel, &to)) < 0) {
+			rs_warn(r, l->rel, "cannot link: %s", strerror(-tfd));
+		} else {
+			/* Flags 0: linkat never follows a symlink at the old name. */
+			if (linkat(ffd, from, tfd, to, 0) < 0)
+				rs_warn(r, l->rel, "cannot link to %s: %s", r->files[l->file].rel,
+					errno == EEXIST ? "the name already exists" : strerror(errno));
+			else
+				r->res->others++;
+			close(tfd);
+		}
+		close(ffd);
+	}
+}
+
+static int depth_cmp(const void *a, const void *b)
+{
+	const rs_dir *x = a, *y = b;
+
+	return x->depth < y->depth ? 1 : x->depth > y->depth ? -1 : strcmp(x->rel, y->rel);
+}
+
+static void apply_meta(rs *r)
+{
+	char *last_dir = NULL;
+	int dfd = -1;
+
+	for (size_t i = 0; i < r->nfiles; i++) {
+		const rs_file *f = &r->files[i];
+		const char *slash = strrchr(f->rel, '/');
+		size_t dlen = slash ? (size_t)(slash - f->rel) : 0;
+		struct stat st;
+
+		/* Files of one directory are consecutive: open each directory once. */
+		if (!last_dir || strlen(last_dir) != dlen || strncmp(last_dir, f->rel, dlen) != 0) {
+			const char *name;
+
+			if (dfd >= 0)
+				close(dfd);
+			free(last_dir);
+			last_dir = strndup(f->rel, dlen);
+			if ((dfd = open_parent(r, f->rel, &name)) < 0 || !last_dir) {
+				rs_warn(r, f->rel, "cannot open its directory to set metadata: %s",
+					strerror(dfd < 0 ? -dfd : ENOMEM));
+				continue;
+			}
+		}
+		if (dfd < 0) {
+			rs_warn(r, f->rel, "cannot open its directory to set metadata");
+			continue;
+		}
+		if (fstatat(dfd, f->node.name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    st.st_dev != f->dev || st.st_ino != f->ino) {
+			rs_warn(r, f->rel, "was replaced during the restore: metadata not applied");
+			continue;
+		}
+		if (kura_fsmeta_apply(dfd, &f->node, r->opts->numeric_owner) < 0)
+			rs_warn(r, f->rel, "%s", kura_error_message());
+	}
+	if (dfd >= 0)
+		close(dfd);
+	free(last_dir);
+
+	qsort(r->dirs, r->ndirs, sizeof(*r->dirs), depth_cmp);
+	for (size_t i = 0; i < r->ndirs; i++) {
+		const rs_dir *d = &r->dirs[i];
+		const char *name;
+
+		if (!d->node.name)
+			continue;
+		if ((dfd = open_parent(r, d->rel, &name)) < 0) {
+			rs_warn(r, d->rel, "cannot open its parent to set metadata: %s",
+				strerror(-dfd));
+			continue;
+		}
+		if (kura_fsmeta_apply(dfd, &d->node, r->opts->numeric_owner) < 0)
+			rs_warn(r, d->rel, "%s", kura_error_message());
+		close(dfd);
+	}
+}
+
+/* -------------------------------------------------------------------- */
+
+/* Open the target, creating it (and its parents) with mode 0700 if missing. */
+static int open_target(const char *target, int *out)
+{
+	char *p = NULL;
+	int fd, err = 0;
+
+	if ((fd = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0 || errno != ENOENT)
+		goto done;
+	if (!(p = strdup(target)))
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+			err = kura_error_errno(KURA_EIO, errno, "cannot create %s", p);
+			goto done;
+		}
+		*s = '/';
+	}
+	if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+		err = kura_error_errno(KURA_EIO, errno, "cannot create the target %s", target);
+		goto done;
+	}
+	fd = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+done:
+	if (!err && fd < 0)
+		err = kura_error_errno(errno == EACCES ? KURA_EDENIED : KURA_EIO, errno,
+				       "cannot open the target %s", target);
+	free(p);
+	*out = fd;
+	return err;
+}
+
+static void rs_free(rs *r)
+{
+	for (size_t i = 0; i < r->nfiles; i++) {
+		free(r->files[i].rel);
+		kura_node_clear(&r->files[i].node);
+	}
+	for (size_t i = 0; i < r->ndirs; i++) {
+		free(r->dirs[i].rel);
+		kura_node_clear(&r->dirs[i].node);
+	}
+	for (size_t i = 0; i < r->nlinks; i++) {
+		free(r->links[i].rel);
+		kura_node_clear(&r->links[i].node);
+	}
+	free(r->files);
+	free(r->dirs);
+	free(r->links);
+	free(r->uses);
+	free(r->root_snap);
+	for (rs_msg *m = r->msgs, *next; m; m = next) {
+		next = m->next;
+		free(m);
+	}
+}
+
+/* Walk what the options select: a whole snapshot, a directory of it, or one node. */
+static int restore_walk(rs *r, const kura_snapshot *snap, const char *subpath)
+{
+	rs_frame root = {NULL, NULL, "", NULL, 0, true, true, false, r->rootfd, 0};
+	kura_tree *tree = NULL, *holder = NULL;
+	kura_node *node = NULL;
+	char *slash;
+	int err;
+
+	if ((err = kura_walk__find(&holder, &node, r->repo, snap->tree, subpath)) < 0)
+		return err;
+	if (!(r->root_snap = strdup(subpath))) {
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (node && node->type != KURA_NODE_DIR) {
+		/* One node: it goes into the target under its own name. */
+		if ((slash = strrchr(r->root_snap, '/')))
+			*slash = '\0';
+	}
+	root.snap = r->root_snap;
+	if (r->opts->nincludes) {
+		/* Included if the restore root or any directory above it matches. */
+		char *p = r->root_snap;
+
+		root.included = false;
+		for (char *s = p; *s && *++s && !root.included;) {
+			if (*s != '/')
+				continue;
+			*s = '\0';
+			root.included = included(r, p);
+			*s = '/';
+		}
+		if (*p && !root.included)
+			root.included = included(r, p);
+	}
+	if (node && node->type != KURA_NODE_DIR) {
+		err = walk_nodes(r, &root, node, 1);
+		goto done;
+	}
+	if ((err = kura_repo__load_tree(r->repo, node ? node->subtree : snap->tree, &tree)) < 0)
+		goto done;
+	err = walk_nodes(r, &root, tree->nodes, tree->count);
+done:
+	kura_tree_free(tree);
+	kura_tree_free(holder);
+	return err;
+}
+
+int kura_restore(kura_repo *repo, const char *snapshot_id, const kura_restore_options *opts,
+		 kura_restore_result *out)
+{
+	kura_restore_result res = {0};
+	kura_snapshot *snap = NULL;
+	pthread_condattr_t attr;
+	char *subpath = NULL;
+	rs r = {0};
+	int err;
+
+	if (out)
+		memset(out, 0, sizeof(*out));
+	if (!opts || !opts->target || !*opts->target)
+		return kura_error_set(KURA_EINVAL, "restore: no target directory given");
+	r.repo = repo;
+	r.opts = opts;
+	r.res = &res;
+	r.rootfd = -1;
+	r.msgs_tail = &r.msgs;
+	clock_gettime(CLOCK_MONOTONIC, &r.start);
+	pthread_mutex_init(&r.lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&r.cond, &attr);
+	pthread_condattr_destroy(&attr);
+
+	if ((err = kura_walk__snapshot(&snap, NULL, repo, snapshot_id, "restoring")) < 0)
+		goto done;
+	if ((err = kura_walk__normalize(&subpath, opts->subpath)) < 0)
+		goto done;
+	if ((err = kura_repo__load_index(repo)) < 0)
+		goto done;
+	if ((err = open_target(opts->target, &r.rootfd)) < 0)
+		goto done;
+	if ((err = restore_walk(&r, snap, subpath)) < 0 || (err = resolve_links(&r)) < 0)
+		goto done;
+	rs_progress(&r, true);
+	if ((err = restore_content(&r)) < 0)
+		goto done;
+	make_links(&r);
+	apply_meta(&r);
+	for (size_t i = 0; i < r.nfiles; i++)
+		if (!atomic_load(&r.files[i].failed))
+			res.bytes += r.files[i].node.size;
+	rs_progress(&r, true);
+done:
+	res.errors = atomic_load(&r.errors);
+	res.seconds = elapsed(&r);
+	if (out)
+		*out = res;
+	if (err == 0 && res.errors)
+		err = kura_error_set(KURA_ECORRUPT,
+				     "restore into %s: %llu file(s) or director(ies) could not be "
+				     "restored completely; everything else was",
+				     opts->target, (unsigned long long)res.errors);
+	if (r.rootfd >= 0)
+		close(r.rootfd);
+	rs_free(&r);
+	pthread_cond_destroy(&r.cond);
+	pthread_mutex_destroy(&r.lock);
+	kura_snapshot_free(snap);
+	free(subpath);
+	return err;
+}

@@ -1,0 +1,281 @@
+# tests/e2e/lib.sh - common setup for the end-to-end scripts.  Source it
+# first thing:  . "$(dirname "$0")/lib.sh"
+#
+# It makes a private work directory ($WORK, removed on exit), a passphrase
+# file ($PASSFILE), and exports KURA_REPOSITORY=$WORK/repo,
+# KURA_CACHE_DIR=$WORK/cache and KURA_PASSWORD_FILE=$PASSFILE.
+#
+# Helpers:
+#   fail MSG...             print "FAIL: MSG" and exit 1
+#   note MSG...             print a progress line
+#   kura ARGS...            run the binary under test (stdin from /dev/null)
+#   expect_exit CODE CMD... run CMD; fail unless it exits with CODE.  Its
+#                           output is left in $OUT (stdout) and $ERR (stderr)
+#   expect_fail CMD...      run CMD; fail unless it exits non-zero and < 128
+#   json_get JSON EXPR      evaluate the python expression EXPR with d = the
+#                           parsed JSON and print the result (JSON for
+#                           non-strings)
+#   ndjson_get TEXT EXPR    the same with d = the list of objects, one a line
+#   gen_random FILE BYTES SEED   deterministic incompressible content
+#   gen_text FILE LINES SEED     deterministic compressible text
+#   make_tree DIR           a varied sample tree (see below)
+#   count_files DIR         number of regular files (every name counts)
+#   same_tree A B           fail unless B is an identical copy of A,
+#                           including A's own metadata
+#   same_contents A B       like same_tree but ignores the metadata of the
+#                           two top directories themselves
+#   du_bytes PATH           apparent size in bytes (du -sb)
+#   assert_eq WHAT EXPECTED ACTUAL
+#   assert_contains WHAT NEEDLE HAYSTACK
+#   assert_not_contains WHAT NEEDLE HAYSTACK
+set -euo pipefail
+export LC_ALL=C.UTF-8
+
+_lib_root=${KURA_TEST_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+KURA=${KURA:-$_lib_root/build/kura}
+case $KURA in /*) ;; *) KURA=$PWD/$KURA ;; esac
+[ -x "$KURA" ] || { echo "FAIL: kura binary not found at $KURA (set KURA=...)" >&2; exit 1; }
+export KURA
+
+TEST_NAME=$(basename "$0" .sh)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/kura-e2e-$TEST_NAME.XXXXXX")
+_cleanup_hooks=()
+at_exit() { _cleanup_hooks+=("$*"); }
+_lib_cleanup() {
+	local rc=$? h
+	for h in "${_cleanup_hooks[@]+"${_cleanup_hooks[@]}"}"; do eval "$h" || true; done
+	if [ "$rc" -ne 0 ] && [ "${KEEP_WORK:-0}" = 1 ]; then
+		echo "(work directory kept: $WORK)" >&2
+	else
+		# restored trees may hold immutable-looking modes; make sure rm works
+		chmod -R u+rwx "$WORK" 2>/dev/null || true
+		rm -rf "$WORK"
+	fi
+	exit "$rc"
+}
+trap _lib_cleanup EXIT
+
+PASSPHRASE="correct horse battery staple kura test"
+PASSFILE=$WORK/passphrase
+printf '%s\n' "$PASSPHRASE" >"$PASSFILE"
+chmod 600 "$PASSFILE"
+export KURA_REPOSITORY=$WORK/repo
+export KURA_CACHE_DIR=$WORK/cache
+export KURA_PASSWORD_FILE=$PASSFILE
+unset KURA_KEY_FILE KURA_PASSWORD || true
+
+OUT= ERR=
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+note() { echo "== $*"; }
+
+kura() { "$KURA" "$@" </dev/null; }
+
+_show_output() {
+	echo "--- command: $1" >&2
+	echo "--- stdout (last 30 lines):" >&2
+	printf '%s\n' "$OUT" | tail -n 30 >&2
+	echo "--- stderr (last 30 lines):" >&2
+	printf '%s\n' "$ERR" | tail -n 30 >&2
+}
+
+# expect_exit CODE CMD...: OUT/ERR hold the output afterwards.
+expect_exit() {
+	local want=$1; shift
+	local rc=0 of ef
+	of=$WORK/.out.$$ ef=$WORK/.err.$$
+	"$@" >"$of" 2>"$ef" || rc=$?
+	OUT=$(cat "$of") ERR=$(cat "$ef")
+	rm -f "$of" "$ef"
+	if [ "$rc" -ne "$want" ]; then
+		_show_output "$*"
+		fail "expected exit status $want from: $*; got $rc"
+	fi
+	if [ "$rc" -ge 128 ] || grep -qE 'AddressSanitizer|UndefinedBehaviorSanitizer|runtime error:' <<<"$ERR"; then
+		_show_output "$*"
+		fail "crash or sanitizer report from: $*"
+	fi
+	return 0
+}
+
+# expect_fail CMD...: any exit status 1..127 (a clean refusal, not a crash).
+expect_fail() {
+	local rc=0 of ef
+	of=$WORK/.out.$$ ef=$WORK/.err.$$
+	"$@" >"$of" 2>"$ef" || rc=$?
+	OUT=$(cat "$of") ERR=$(cat "$ef")
+	rm -f "$of" "$ef"
+	if [ "$rc" -eq 0 ]; then
+		_show_output "$*"
+		fail "expected a failure from: $*; it exited 0"
+	fi
+	if [ "$rc" -ge 128 ] || grep -qE 'AddressSanitizer|UndefinedBehaviorSanitizer|runtime error:' <<<"$ERR"; then
+		_show_output "$*"
+		fail "crash (exit $rc) or sanitizer report from: $*"
+	fi
+	LAST_RC=$rc
+	return 0
+}
+
+json_get() {
+	python3 -c '
+import json, sys
+try:
+    text = sys.stdin.read()
+    d = json.loads(text)
+except Exception as e:
+    sys.stderr.write("FAIL: not valid JSON (%s): %r\n" % (e, text[:2000]))
+    sys.exit(1)
+v = eval(sys.argv[1])
+print(v if isinstance(v, str) else json.dumps(v))
+' "$2" <<<"$1" || fail "json_get '$2' failed"
+}
+
+ndjson_get() {
+	python3 -c '
+import json, sys
+d = []
+for n, line in enumerate(sys.stdin.read().splitlines(), 1):
+    if not line.strip():
+        continue
+    try:
+        d.append(json.loads(line))
+    except Exception as e:
+        sys.stderr.write("FAIL: line %d is not valid JSON (%s): %r\n" % (n, e, line[:500]))
+        sys.exit(1)
+v = eval(sys.argv[1])
+print(v if isinstance(v, str) else json.dumps(v))
+' "$2" <<<"$1" || fail "ndjson_get '$2' failed"
+}
+
+assert_eq() {
+	[ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"
+}
+
+assert_contains() {
+	grep -qF -- "$2" <<<"$3" || fail "$1: expected to find '$2' in:
+$3"
+}
+
+assert_not_contains() {
+	! grep -qF -- "$2" <<<"$3" || fail "$1: did not expect '$2' in:
+$3"
+}
+
+gen_random() { # FILE BYTES SEED
+	python3 - "$1" "$2" "$3" <<'EOF'
+import random, sys
+path, n, seed = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+r = random.Random(seed)
+with open(path, "wb") as f:
+    while n > 0:
+        k = min(n, 1 << 20)
+        f.write(r.randbytes(k))
+        n -= k
+EOF
+}
+
+gen_text() { # FILE LINES SEED
+	python3 - "$1" "$2" "$3" <<'EOF'
+import random, sys
+path, n, seed = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+r = random.Random(seed)
+words = ("patient record ward admission discharge dose nurse chart "
+         "radiology image archive pharmacy schedule allergy").split()
+with open(path, "w") as f:
+    for i in range(n):
+        f.write("%06d %s\n" % (i, " ".join(r.choice(words) for _ in range(10))))
+EOF
+}
+
+# make_tree DIR: nested directories, an empty file, a 5 MiB random file,
+# compressible text, symlinks, a hard-link pair, names with spaces, unicode
+# and a leading dash, an empty directory, various modes, fixed mtimes.
+make_tree() {
+	local d=$1
+	mkdir -p "$d/sub/deeper/deepest" "$d/empty dir" "$d/docs" "$d/日本語"
+	gen_random "$d/big.bin" $((5 * 1024 * 1024)) big
+	gen_text "$d/docs/notes.txt" 20000 notes
+	gen_text "$d/sub/deeper/file.txt" 50 file
+	gen_text "$d/sub/deeper/deepest/leaf.txt" 10 leaf
+	gen_random "$d/sub/small.bin" 3000 small
+	: >"$d/empty"
+	printf 'spaces\n' >"$d/name with spaces.txt"
+	printf 'unicode\n' >"$d/日本語/ファイル.txt"
+	printf 'cafe\n' >"$d/café.txt"
+	printf 'dash\n' >"$d/-leading-dash"
+	printf 'hard link content\n' >"$d/hardlink-a"
+	ln "$d/hardlink-a" "$d/sub/hardlink-b"
+	ln -s sub/deeper/file.txt "$d/link-to-file"
+	ln -s ../docs "$d/sub/link-to-dir"
+	ln -s /nonexistent/target "$d/dangling-link"
+	printf '#!/bin/sh\necho hi\n' >"$d/sub/script.sh"
+	chmod 755 "$d/sub/script.sh"
+	chmod 600 "$d/docs/notes.txt"
+	chmod 750 "$d/sub/deeper"
+	local f
+	for f in $(seq -w 1 20); do printf 'file %s\n' "$f" >"$d/docs/doc$f.txt"; done
+	# fixed, past mtimes with nanoseconds (directories last)
+	find "$d" ! -type d -exec touch -h -d '2021-03-04 05:06:07.123456789' {} +
+	find "$d" -depth -type d -exec touch -d '2021-03-04 05:06:08.987654321' {} +
+}
+
+count_files() { find "$1" -type f | wc -l; }
+
+du_bytes() { du -sb "$1" | cut -f1; }
+
+_rsync_cmp() { # A B
+	rsync -aHAXn --checksum --itemize-changes --numeric-ids --delete "$1/" "$2/"
+}
+
+# _listing DIR: every entry with type, mode, owner, nanosecond mtime, size
+# (not for directories) and link target; rsync does not compare nanoseconds.
+_listing() {
+	(cd "$1" && find . -printf '%y %m %U %G %T@ %s %l\t%p\n' | awk -F'\t' '
+		{ n = split($1, a, " "); if (a[1] == "d") a[6] = "-"
+		  printf "%s %s %s %s %s %s %s\t%s\n", a[1], a[2], a[3], a[4], a[5], a[6], a[7], $2 }' | LC_ALL=C sort)
+}
+
+_compare_trees() { # A B IGNORE_ROOT
+	local a=$1 b=$2 out la lb
+	[ -d "$b" ] || fail "$b does not exist (expected a copy of $a)"
+	out=$(_rsync_cmp "$a" "$b" 2>&1) || fail "rsync compare of $a and $b failed: $out"
+	[ "$3" = 1 ] && out=$(grep -v -E '^\.d[^ ]* \./$' <<<"$out" || true)
+	[ -z "$out" ] || fail "restored tree $b differs from $a (rsync -i):
+$out"
+	la=$(_listing "$a") lb=$(_listing "$b")
+	if [ "$3" = 1 ]; then
+		la=$(grep -v -P '\t\.$' <<<"$la" || true)
+		lb=$(grep -v -P '\t\.$' <<<"$lb" || true)
+	fi
+	[ "$la" = "$lb" ] || fail "restored tree $b differs from $a (type mode uid gid mtime size target):
+$(diff <(echo "$la") <(echo "$lb") | head -n 40)"
+	out=$(diff -r --no-dereference "$a" "$b" 2>&1 |
+		grep -v -E '^File .* is a (fifo|character special file|block special file|socket) while file .* is a (fifo|character special file|block special file|socket)$' || true)
+	[ -z "$out" ] || fail "diff -r $a $b:
+$out"
+}
+
+same_tree() { _compare_trees "$1" "$2" 0; }     # A B
+same_contents() { _compare_trees "$1" "$2" 1; } # A B (ignores A's and B's own metadata)
+
+# init_repo [ARGS...]: kura init --kdf interactive ARGS
+init_repo() {
+	expect_exit 0 kura init --kdf interactive "$@"
+	[ -f "$(ls -d "$KURA_REPOSITORY"/config/* 2>/dev/null | head -n1)" ] ||
+		fail "init succeeded but $KURA_REPOSITORY/config/ holds no config file"
+}
+
+# backup_json ARGS...: kura --json backup ARGS; prints the snapshot id.
+# The whole JSON object is left in $OUT.
+backup_json() {
+	expect_exit 0 kura --json backup "$@"
+	local id
+	id=$(json_get "$OUT" 'd["snapshot_id"]')
+	[[ $id =~ ^[0-9a-f]{64}$ ]] || fail "backup --json: snapshot_id is not 64 hex digits: '$id'"
+	SNAP_ID=$id
+}
