@@ -156,6 +156,9 @@ int cli_passphrase_read(char *buf, size_t size, const char *prompt, bool confirm
 
 void cli_passphrase_wipe(char *buf, size_t size);
 
+/* true if cli_passphrase_read() has a file or a terminal to read from. */
+bool cli_passphrase_available(void);
+
 /* ------------------------------------------------------------------ */
 /* progress.c                                                           */
 

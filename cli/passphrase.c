@@ -198,6 +198,21 @@ done:
 	return rc;
 }
 
+bool cli_passphrase_available(void)
+{
+	const char *file = getenv("KURA_PASSWORD_FILE");
+	int fd;
+	bool ok;
+
+	if (file && *file)
+		return true;
+	if ((fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
+		return false;
+	ok = isatty(fd);
+	close(fd);
+	return ok;
+}
+
 int cli_passphrase_read(char *buf, size_t size, const char *prompt, bool confirm)
 {
 	const char *file = getenv("KURA_PASSWORD_FILE");

@@ -110,26 +110,34 @@ static int open_failed(int err, const char *loc, const char *keyfile)
 static int open_keyfile(kura_repo **out, const char *loc, const char *keyfile)
 {
 	char *pass = NULL;
-	char prompt[512];
+	char text[512];
 	int err, rc;
 
 	err = kura_repo_open_keyfile(out, loc, keyfile, NULL);
 	if (err != KURA_EAUTH)
 		return err < 0 ? open_failed(err, loc, keyfile) : CLI_EXIT_OK;
 
-	/* A restore key exported to a file: it is wrapped under a passphrase. */
+	/*
+	 * An exported restore key, wrapped under a passphrase; or a key of
+	 * another repository, which the same code reports.  With no way to
+	 * ask, the library's answer stands.
+	 */
+	if (!cli_passphrase_available()) {
+		snprintf(
+		    text, sizeof(text),
+		    "if KURA_KEY_FILE (%s) is an exported restore key, its passphrase is "
+		    "needed: set KURA_PASSWORD_FILE or run on a terminal; otherwise check that "
+		    "it is a key of this repository",
+		    keyfile);
+		return cli_fail(err, text);
+	}
 	if (!(pass = malloc(CLI_PASSPHRASE_MAX))) {
 		fputs("kura: out of memory\n", stderr);
 		return CLI_EXIT_FATAL;
 	}
-	snprintf(prompt, sizeof(prompt), "enter the passphrase for key file %s: ", keyfile);
-	rc = cli_passphrase_read(pass, CLI_PASSPHRASE_MAX, prompt, false);
-	if (rc != CLI_EXIT_OK) {
-		fprintf(stderr, "hint: KURA_KEY_FILE %s needs a passphrase (it is an exported "
-				"restore key), or it does not belong to this repository\n",
-			keyfile);
+	snprintf(text, sizeof(text), "enter the passphrase for key file %s: ", keyfile);
+	if ((rc = cli_passphrase_read(pass, CLI_PASSPHRASE_MAX, text, false)) != CLI_EXIT_OK)
 		goto done;
-	}
 	err = kura_repo_open_keyfile(out, loc, keyfile, pass);
 	rc = err < 0 ? open_failed(err, loc, keyfile) : CLI_EXIT_OK;
 done:

@@ -169,6 +169,16 @@ static int link_into_place(local_backend *lb, const char *tmp_name, kura_file_ty
 	if (linkat(lb->tmp_fd, tmp_name, lb->type_fd[type], rel, 0) == 0)
 		return 0;
 	e = errno;
+	if (e == ENOENT && type == KURA_FILE_PACK) {
+		char sub[3] = {rel[0], rel[1], '\0'};
+
+		/* a data/xx directory lost by a copy that drops empty directories */
+		if (mkdirat(lb->type_fd[type], sub, 0700) == 0 || errno == EEXIST) {
+			if (linkat(lb->tmp_fd, tmp_name, lb->type_fd[type], rel, 0) == 0)
+				return 0;
+			e = errno;
+		}
+	}
 	if (e == EEXIST)
 		return 0;
 	/* File systems without hard links: an exclusive rename does the same. */
@@ -530,9 +540,22 @@ static int open_fd(kura_backend **out, const char *path, int root_fd)
 		err = kura_error_set(KURA_ENOMEM, "local backend: out of memory");
 		goto done;
 	}
-	for (int i = 0; i < KURA_FILE_TYPES; i++)
+	/*
+	 * Only config/ marks a repository.  The other directories may be
+	 * missing from a copy that dropped empty directories (git, some sync
+	 * tools): recreate them where we can.
+	 */
+	if ((err = open_subdir(root_fd, path, type_dirs[KURA_FILE_CONFIG],
+			       &lb->type_fd[KURA_FILE_CONFIG])) < 0)
+		goto done;
+	for (int i = 0; i < KURA_FILE_TYPES; i++) {
+		if (i == KURA_FILE_CONFIG)
+			continue;
+		(void)mkdirat(root_fd, type_dirs[i], 0700);
 		if ((err = open_subdir(root_fd, path, type_dirs[i], &lb->type_fd[i])) < 0)
 			goto done;
+	}
+	(void)mkdirat(root_fd, "tmp", 0700);
 	if ((err = open_subdir(root_fd, path, "tmp", &lb->tmp_fd)) < 0)
 		goto done;
 

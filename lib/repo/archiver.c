@@ -194,7 +194,8 @@ static void dir_complete(archiver *a, dir_state *dir)
 	for (size_t i = 0; i < dir->count; i++)
 		if (dir->nodes[i].name)
 			dir->nodes[n++] = dir->nodes[i];
-	qsort(dir->nodes, n, sizeof(*dir->nodes), node_cmp);
+	if (n > 1)
+		qsort(dir->nodes, n, sizeof(*dir->nodes), node_cmp);
 	tree.nodes = dir->nodes;
 	tree.count = n;
 	if (!failed(a)) {
@@ -451,9 +452,11 @@ static int try_cache(archiver *a, kura_node *node, const char *path, const struc
 	for (uint32_t i = 0; i < count; i++)
 		if (ext[i].kind == KURA_EXTENT_CHUNK && kura_blobstore_use(a->store, ext[i].id) < 0)
 			return 0;
-	if (count && !(node->extents = malloc(count * sizeof(*ext))))
-		return kura_error_set(KURA_ENOMEM, "out of memory");
-	memcpy(node->extents, ext, count * sizeof(*ext));
+	if (count) {
+		if (!(node->extents = malloc(count * sizeof(*ext))))
+			return kura_error_set(KURA_ENOMEM, "out of memory");
+		memcpy(node->extents, ext, count * sizeof(*ext));
+	}
 	node->nextents = count;
 	if (kura_filecache_record(a->cache, path, st, ext, count) < 0)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
@@ -661,7 +664,8 @@ static int walk_dir(archiver *a, dir_state *dir, int dirfd, const char *path)
 	closedir(d);
 	if (err < 0)
 		goto done;
-	qsort(names, n, sizeof(char *), name_cmp);
+	if (n > 1)
+		qsort(names, n, sizeof(char *), name_cmp);
 	if (n && !(dir->nodes = calloc(n, sizeof(*dir->nodes)))) {
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;

@@ -755,7 +755,8 @@ int kura_snapshots_list(kura_repo *repo, kura_snapshot_info **out, size_t *out_c
 		if (err < 0)
 			goto done;
 	}
-	qsort(list, n, sizeof(*list), info_cmp);
+	if (n > 1)
+		qsort(list, n, sizeof(*list), info_cmp);
 done:
 	free(names.names);
 	if (err < 0) {

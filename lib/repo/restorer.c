@@ -145,7 +145,6 @@ typedef struct rs_frame {
 } rs_frame;
 
 typedef struct {
-	rs *r;
 	size_t first, end;              /* uses[first..end) */
 	char pack[KURA_ID_HEX];
 	uint64_t start;
@@ -520,10 +519,14 @@ static int restore_leaf(rs *r, rs_frame *f, kura_node *n, char *rel)
 		node_move(&r->links[r->nlinks++].node, n);
 		return 0;
 	default:
-		if (kura_fsmeta_create(f->fd, n) < 0)
+		/* Nothing is written into these later, so their metadata can go on now. */
+		if (kura_fsmeta_create(f->fd, n) < 0) {
 			rs_warn(r, rel, "cannot create: %s", kura_error_message());
-		else if (r->res->others++, kura_fsmeta_apply(f->fd, n, r->opts->numeric_owner) < 0)
-			rs_warn(r, rel, "%s", kura_error_message());
+		} else {
+			r->res->others++;
+			if (kura_fsmeta_apply(f->fd, n, r->opts->numeric_owner) < 0)
+				rs_warn(r, rel, "%s", kura_error_message());
+		}
 		free(rel);
 		return 0;
 	}
@@ -903,7 +906,8 @@ static int restore_content(rs *r)
 	int err;
 
 	lookup_all(r);
-	qsort(r->uses, r->nuses, sizeof(*r->uses), use_cmp);
+	if (r->nuses)
+		qsort(r->uses, r->nuses, sizeof(*r->uses), use_cmp);
 	if ((err = kura_pool_new(&pool, threads, queue)) < 0)
 		return err;
 	while (i < r->nuses && r->uses[i].loc.pack != KURA_PACK_PENDING) {
@@ -928,7 +932,6 @@ static int restore_content(rs *r)
 			err = kura_error_set(KURA_ENOMEM, "restore: out of memory");
 			break;
 		}
-		job->r = r;
 		job->first = i;
 		job->end = j;
 		job->start = start;
@@ -1031,7 +1034,8 @@ static void apply_meta(rs *r)
 		close(dfd);
 	free(last_dir);
 
-	qsort(r->dirs, r->ndirs, sizeof(*r->dirs), depth_cmp);
+	if (r->ndirs)
+		qsort(r->dirs, r->ndirs, sizeof(*r->dirs), depth_cmp);
 	for (size_t i = 0; i < r->ndirs; i++) {
 		const rs_dir *d = &r->dirs[i];
 		const char *name;

@@ -129,7 +129,8 @@ static int child_cmp(const void *a, const void *b)
 
 static void sort_tree(kura_walkpath *n)
 {
-	qsort(n->children, n->nchildren, sizeof(*n->children), child_cmp);
+	if (n->nchildren > 1)
+		qsort(n->children, n->nchildren, sizeof(*n->children), child_cmp);
 	for (size_t i = 0; i < n->nchildren; i++)
 		sort_tree(n->children[i]);
 }

@@ -71,9 +71,10 @@ alloc_kib() { du -k "$1" | cut -f1; }
 src_alloc=$(alloc_kib "$C/sparse.img")
 [ "$src_alloc" -lt 10240 ] || fail "this file system does not keep $C/sparse.img sparse ($src_alloc KiB); cannot test"
 
-# FIDELITY_EXTRA="/usr/include /usr/share/locale" adds more trees
+# FIDELITY_EXTRA="/usr/lib/x86_64-linux-gnu ..." adds more trees
 # shellcheck disable=SC2206
-SOURCES=(/etc /usr/share/doc /usr/share/zoneinfo /usr/share/man ${FIDELITY_EXTRA:-} "$C")
+SOURCES=(/etc /usr/share/doc /usr/share/zoneinfo /usr/share/man /usr/include /usr/share/locale
+	/usr/share/i18n /usr/lib/python3 ${FIDELITY_EXTRA:-} "$C")
 present=()
 for s in "${SOURCES[@]}"; do [ -d "$s" ] && present+=("$s"); done
 # the system trees must not change under us: take a copy-free fingerprint now

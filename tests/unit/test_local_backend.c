@@ -114,11 +114,34 @@ static void test_open_not_repo(void **state)
 	assert_non_null(strstr(kura_error_message(), "no kura repository at"));
 	snprintf(path, sizeof(path), "%s/missing", f->dir);
 	assert_int_equal(kura_backend_local_open(&b, path), KURA_ENOTFOUND);
-	/* A repository without its tmp/ is not complete. */
+	/* A copy that dropped empty directories (git, rsync filters) still opens ... */
 	snprintf(path, sizeof(path), "%s/tmp", f->repo);
 	assert_int_equal(rmdir(path), 0);
-	assert_int_equal(kura_backend_local_open(&b, f->repo), KURA_ENOTFOUND);
+	snprintf(path, sizeof(path), "%s/data/ab", f->repo);
+	assert_int_equal(rmdir(path), 0);
+	assert_ok(kura_backend_local_open(&b, f->repo));
+	snprintf(path, sizeof(path), "%s/tmp", f->repo);
+	assert_int_equal(access(path, F_OK), 0);
+	/* ... and a pack whose data/ab is gone can still be stored */
+	{
+		char name[65];
+		uint8_t *got = NULL;
+		size_t len = 0;
+
+		memset(name, 'a', 64);
+		name[1] = 'b';
+		name[64] = '\0';
+		assert_ok(b->put(b, KURA_FILE_PACK, name, "xyz", 3));
+		assert_ok(b->get(b, KURA_FILE_PACK, name, &got, &len));
+		assert_int_equal(len, 3);
+		free(got);
+	}
+	b->free(b);
+	/* ... but without config/ it is not a repository */
+	snprintf(path, sizeof(path), "%s/plain/data", f->dir);
 	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/plain", f->dir);
+	assert_int_equal(kura_backend_local_open(&b, path), KURA_ENOTFOUND);
 }
 
 static void test_create_not_empty(void **state)

@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test_checker.c - kura_check (lib/repo/checker.c): a clean repository
+ * passes at every level; damage is found and named down to the snapshot
+ * and file; a snapshot that omits a pack it needs from its plaintext list
+ * is caught; a backup key gets the keyless checks and is refused
+ * --read-data.
+ */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+#include "format/snapshot.h"
+#include "kura/backend.h"
+#include "repo/repo.h"
+
+#define PASSPHRASE "correct horse battery staple vertically integrated marmalade"
+
+typedef struct {
+	char dir[64];
+	char repo[96];
+	char src[96];
+	char cache[96];
+	kura_repo *r;
+	char snap[KURA_ID_HEX];
+} fixture;
+
+typedef struct {
+	int count;
+	int with_path;         /* problems naming a snapshot and a path */
+	char paths[2048];      /* every path reported, '\n'-separated */
+	char messages[8192];
+} problems;
+
+static void on_problem(const char *object, const char *message, const char *snapshot_id,
+		       const char *path, void *ctx)
+{
+	problems *p = ctx;
+	size_t n;
+
+	p->count++;
+	if (snapshot_id && path) {
+		p->with_path++;
+		n = strlen(p->paths);
+		snprintf(p->paths + n, sizeof(p->paths) - n, "%s\n", path);
+	}
+	n = strlen(p->messages);
+	snprintf(p->messages + n, sizeof(p->messages) - n, "%s: %s\n", object, message);
+}
+
+static void write_file(const char *path, size_t len, unsigned seed)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	srand(seed);
+	for (size_t i = 0; i < len; i++)
+		fputc(rand() & 0xff, f);
+	fclose(f);
+}
+
+static int setup(void **state)
+{
+	fixture *f = calloc(1, sizeof(*f));
+	kura_init_options io;
+	kura_backup_options bo;
+	kura_backup_result br;
+	char path[160];
+	const char *paths[1];
+
+	if (!f)
+		return -1;
+	strcpy(f->dir, "/tmp/kura-test-checker-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->repo, sizeof(f->repo), "%s/repo", f->dir);
+	snprintf(f->src, sizeof(f->src), "%s/src", f->dir);
+	snprintf(f->cache, sizeof(f->cache), "%s/cache", f->dir);
+	if (mkdir(f->src, 0700) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/big.bin", f->src);
+	write_file(path, 3u << 20, 1);
+	snprintf(path, sizeof(path), "%s/small.txt", f->src);
+	write_file(path, 1000, 2);
+	snprintf(path, sizeof(path), "%s/sub", f->src);
+	if (mkdir(path, 0700) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/sub/other.bin", f->src);
+	write_file(path, 300000, 3);
+
+	kura_init_options_default(&io);
+	io.kdf_profile = KURA_KDF_INTERACTIVE;
+	if (kura_repo_init(&f->r, f->repo, PASSPHRASE, &io) < 0)
+		return -1;
+	memset(&bo, 0, sizeof(bo));
+	paths[0] = f->src;
+	bo.paths = paths;
+	bo.npaths = 1;
+	bo.hostname = "test";
+	bo.cache_dir = f->cache;
+	bo.threads = 2;
+	bo.stdin_fd = -1;
+	if (kura_backup(f->r, &bo, &br) < 0) {
+		print_error("backup: %s\n", kura_error_message());
+		return -1;
+	}
+	memcpy(f->snap, br.snapshot_id, KURA_ID_HEX);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+	char cmd[192];
+
+	kura_repo_free(f->r);
+	snprintf(cmd, sizeof(cmd), "chmod -R u+w '%s'; rm -rf '%s'", f->dir, f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+static int run_check(kura_repo *r, bool read_data, problems *p, kura_check_result *res)
+{
+	kura_check_options o;
+
+	memset(&o, 0, sizeof(o));
+	memset(p, 0, sizeof(*p));
+	o.read_data = read_data;
+	o.threads = 3;
+	o.problem = on_problem;
+	o.problem_ctx = p;
+	return kura_check(r, &o, res);
+}
+
+/* The name and size of the largest pack. */
+static int largest(const char *name, uint64_t size, void *ctx)
+{
+	char *best = ctx;
+	uint64_t best_size;
+
+	memcpy(&best_size, best + KURA_ID_HEX, sizeof(best_size));
+	if (size > best_size) {
+		memcpy(best, name, KURA_ID_HEX);
+		memcpy(best + KURA_ID_HEX, &size, sizeof(size));
+	}
+	return 0;
+}
+
+static void pack_path(const fixture *f, char *out, size_t len, const char *name)
+{
+	snprintf(out, len, "%s/data/%.2s/%s", f->repo, name, name);
+}
+
+static void test_clean(void **state)
+{
+	fixture *f = *state;
+	kura_check_result res;
+	problems p;
+
+	assert_ok(run_check(f->r, false, &p, &res));
+	assert_int_equal(p.count, 0);
+	assert_int_equal(res.snapshots, 1);
+	assert_true(res.trees >= 2);
+	assert_true(res.packs >= 1);
+	assert_int_equal(res.bytes_read, 0);
+
+	assert_ok(run_check(f->r, true, &p, &res));
+	assert_int_equal(p.count, 0);
+	assert_true(res.blobs_checked >= 5);
+	assert_true(res.bytes_read > 3u << 20);
+}
+
+static void test_flip_in_pack_names_the_file(void **state)
+{
+	fixture *f = *state;
+	kura_backend *b = f->r->backend;
+	char best[KURA_ID_HEX + 8] = {0}, path[256];
+	kura_check_result res;
+	uint64_t size;
+	problems p;
+	FILE *fp;
+	int c;
+
+	assert_ok(b->list(b, KURA_FILE_PACK, largest, best));
+	memcpy(&size, best + KURA_ID_HEX, sizeof(size));
+	pack_path(f, path, sizeof(path), best);
+	chmod(path, 0600);
+	fp = fopen(path, "r+b");
+	assert_non_null(fp);
+	fseek(fp, (long)(size / 3), SEEK_SET);
+	c = fgetc(fp);
+	fseek(fp, (long)(size / 3), SEEK_SET);
+	fputc(c ^ 0x20, fp);
+	fclose(fp);
+
+	assert_int_equal(run_check(f->r, true, &p, &res), KURA_ECORRUPT);
+	assert_int_equal((int)res.problems, p.count);
+	assert_non_null(strstr(p.messages, "content hash does not match"));
+	assert_true(p.with_path >= 1);
+	assert_non_null(strstr(p.paths, "/src/big.bin\n"));
+	assert_null(strstr(p.paths, "small.txt"));
+}
+
+static void test_missing_pack(void **state)
+{
+	fixture *f = *state;
+	kura_backend *b = f->r->backend;
+	char best[KURA_ID_HEX + 8] = {0}, path[256];
+	kura_check_result res;
+	problems p;
+
+	assert_ok(b->list(b, KURA_FILE_PACK, largest, best));
+	pack_path(f, path, sizeof(path), best);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(run_check(f->r, false, &p, &res), KURA_ECORRUPT);
+	assert_non_null(strstr(p.messages, "does not exist"));
+	/* big.bin, or a directory above it if its tree shared the pack. */
+	assert_true(p.with_path >= 1);
+}
+
+static int first_name(const char *name, uint64_t size, void *ctx)
+{
+	memcpy(ctx, name, KURA_ID_HEX);
+	return 1;
+}
+
+/* Rewrite the snapshot without the first pack in its plaintext list. */
+static void test_snapshot_omits_pack(void **state)
+{
+	fixture *f = *state;
+	kura_backend *b = f->r->backend;
+	char name[KURA_ID_HEX], hex[KURA_ID_HEX], path[256];
+	uint8_t *data = NULL, *out = NULL, newname[KURA_HASH_SIZE];
+	size_t len, out_len;
+	kura_snapshot *s = NULL;
+	kura_check_result res;
+	problems p;
+
+	assert_ok(b->list(b, KURA_FILE_SNAPSHOT, first_name, name));
+	assert_ok(b->get(b, KURA_FILE_SNAPSHOT, name, &data, &len));
+	assert_ok(kura_snapshot_decode(&s, &f->r->keys, data, len));
+	assert_true(s->npacks >= 1);
+	memmove(s->packs[0], s->packs[1], (s->npacks - 1) * KURA_HASH_SIZE);
+	s->npacks--;
+	assert_ok(kura_snapshot_encode(&out, &out_len, newname, &f->r->keys, s));
+	kura_hex(hex, newname, KURA_HASH_SIZE);
+	assert_ok(b->put(b, KURA_FILE_SNAPSHOT, hex, out, out_len));
+	snprintf(path, sizeof(path), "%s/snapshots/%s", f->repo, name);
+	assert_int_equal(unlink(path), 0);
+
+	assert_int_equal(run_check(f->r, false, &p, &res), KURA_ECORRUPT);
+	assert_non_null(strstr(p.messages, "does not list it"));
+	kura_snapshot_free(s);
+	free(data);
+	free(out);
+}
+
+static void test_backup_key(void **state)
+{
+	fixture *f = *state;
+	kura_repo *r = NULL;
+	kura_check_result res;
+	char key[160];
+	problems p;
+
+	snprintf(key, sizeof(key), "%s/backup.key", f->dir);
+	assert_ok(kura_repo_export_backup_key(f->r, key));
+	assert_ok(kura_repo_open_keyfile(&r, f->repo, key, NULL));
+	assert_ok(run_check(r, false, &p, &res));
+	assert_int_equal(p.count, 0);
+	assert_int_equal(res.trees, 0);
+	assert_int_equal(run_check(r, true, &p, &res), KURA_ENEEDKEY);
+	kura_repo_free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_clean, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flip_in_pack_names_the_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_pack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_omits_pack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backup_key, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

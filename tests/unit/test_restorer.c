@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test_restorer.c - restore, ls and diff through the public API on a real
+ * repository in a temporary directory, and the path helpers of walk.c.
+ * The restore tests plant symlinks in the target to check that nothing is
+ * ever written outside it.
+ */
+#include "testutil.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "repo/walk.h"
+
+typedef struct {
+	char dir[64];
+	char src[96], repo[96], cache[96];
+	char snap[KURA_ID_HEX];
+	kura_repo *r;
+	int warnings;
+} fixture;
+
+static void put(const char *dir, const char *rel, const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static char *get(const char *dir, const char *rel)
+{
+	static char buf[256];
+	char path[256];
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	if (!(f = fopen(path, "r")))
+		return NULL;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static void backup(fixture *f)
+{
+	const char *paths[] = {f->src};
+	kura_backup_options o = {0};
+	kura_backup_result res;
+
+	o.paths = paths;
+	o.npaths = 1;
+	o.cache_dir = f->cache;
+	o.hostname = "test";
+	o.threads = 2;
+	assert_ok(kura_backup(f->r, &o, &res));
+	memcpy(f->snap, res.snapshot_id, KURA_ID_HEX);
+}
+
+static int setup(void **state)
+{
+	kura_init_options io;
+	fixture *f = calloc(1, sizeof(*f));
+	char path[160];
+
+	if (!f)
+		return -1;
+	strcpy(f->dir, "/tmp/kura-test-restorer-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->src, sizeof(f->src), "%s/src", f->dir);
+	snprintf(f->repo, sizeof(f->repo), "%s/repo", f->dir);
+	snprintf(f->cache, sizeof(f->cache), "%s/cache", f->dir);
+	mkdir(f->src, 0755);
+	snprintf(path, sizeof(path), "%s/a", f->src);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/a/b", f->src);
+	mkdir(path, 0750);
+	put(f->src, "top", "top file\n");
+	put(f->src, "a/one", "one\n");
+	put(f->src, "a/b/two", "two\n");
+	snprintf(path, sizeof(path), "%s/a/b/link", f->src);
+	if (symlink("../one", path) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/a/hard", f->src);
+	{
+		char first[160];
+
+		snprintf(first, sizeof(first), "%s/top", f->src);
+		if (link(first, path) < 0)
+			return -1;
+	}
+	kura_init_options_default(&io);
+	io.kdf_profile = KURA_KDF_INTERACTIVE;
+	if (kura_repo_init(&f->r, f->repo, "correct horse battery staple restorer", &io) < 0)
+		return -1;
+	backup(f);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+	char cmd[200];
+
+	kura_repo_free(f->r);
+	snprintf(cmd, sizeof(cmd), "chmod -R u+rwx '%s'; rm -rf '%s'", f->dir, f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+static void on_warning(const char *path, const char *message, void *ctx)
+{
+	fixture *f = ctx;
+
+	(void)path;
+	(void)message;
+	f->warnings++;
+}
+
+static int restore(fixture *f, const char *target, const char *subpath, const char *include,
+		   kura_restore_result *res)
+{
+	const char *incs[] = {include};
+	kura_restore_options o = {0};
+
+	o.target = target;
+	o.subpath = subpath;
+	o.includes = include ? incs : NULL;
+	o.nincludes = include ? 1 : 0;
+	o.threads = 3;
+	o.warning = on_warning;
+	o.warning_ctx = f;
+	return kura_restore(f->r, f->snap, &o, res);
+}
+
+static void test_normalize(void **state)
+{
+	char *s;
+
+	(void)state;
+	assert_ok(kura_walk__normalize(&s, "//a/./b//"));
+	assert_string_equal(s, "/a/b");
+	free(s);
+	assert_ok(kura_walk__normalize(&s, NULL));
+	assert_string_equal(s, "");
+	free(s);
+	assert_ok(kura_walk__normalize(&s, "/"));
+	assert_string_equal(s, "");
+	free(s);
+	assert_int_equal(kura_walk__normalize(&s, "/a/../etc"), KURA_EINVAL);
+	assert_null(s);
+}
+
+static void test_roundtrip(void **state)
+{
+	fixture *f = *state;
+	kura_restore_result res;
+	char target[128], path[192], buf[64];
+	struct stat a, b;
+	ssize_t n;
+
+	snprintf(target, sizeof(target), "%s/t/new", f->dir); /* created with its parent */
+	assert_ok(restore(f, target, f->src, NULL, &res));
+	assert_int_equal(res.files, 3);
+	assert_int_equal(res.errors, 0);
+	assert_string_equal(get(target, "top"), "top file\n");
+	assert_string_equal(get(target, "a/b/two"), "two\n");
+	snprintf(path, sizeof(path), "%s/a/b/link", target);
+	n = readlink(path, buf, sizeof(buf) - 1);
+	assert_int_equal(n, 6);
+	snprintf(path, sizeof(path), "%s/top", target);
+	assert_int_equal(stat(path, &a), 0);
+	snprintf(path, sizeof(path), "%s/a/hard", target);
+	assert_int_equal(stat(path, &b), 0);
+	assert_true(a.st_ino == b.st_ino); /* the hard link is a link again */
+	snprintf(path, sizeof(path), "%s/a/b", target);
+	assert_int_equal(stat(path, &a), 0);
+	assert_int_equal(a.st_mode & 07777, 0750);
+}
+
+static void test_planted_symlinks(void **state)
+{
+	fixture *f = *state;
+	kura_restore_result res;
+	char target[128], outside[128], path[192];
+
+	snprintf(target, sizeof(target), "%s/t2", f->dir);
+	snprintf(outside, sizeof(outside), "%s/outside", f->dir);
+	mkdir(target, 0700);
+	mkdir(outside, 0700);
+	snprintf(path, sizeof(path), "%s/a", target);
+	assert_int_equal(symlink(outside, path), 0); /* where a directory goes */
+	snprintf(path, sizeof(path), "%s/top", target);
+	snprintf(outside + strlen(outside), sizeof(outside) - strlen(outside), "/victim");
+	assert_int_equal(symlink(outside, path), 0); /* where a file goes */
+	f->warnings = 0;
+	assert_ok(restore(f, target, f->src, NULL, &res));
+	assert_true(res.warnings >= 2);
+	assert_int_equal(f->warnings, (int)res.warnings);
+	assert_null(get(f->dir, "outside/victim"));
+	assert_null(get(f->dir, "outside/one"));
+	assert_null(get(f->dir, "outside/b/two"));
+}
+
+static void test_subpath_include(void **state)
+{
+	fixture *f = *state;
+	kura_restore_result res;
+	char target[128], pattern[160], sub[160];
+
+	snprintf(target, sizeof(target), "%s/t3", f->dir);
+	snprintf(pattern, sizeof(pattern), "%s/a/b", f->src);
+	assert_ok(restore(f, target, NULL, pattern, &res));
+	assert_string_equal(get(target, f->src + 1), "");
+	snprintf(sub, sizeof(sub), "%s/a/b/two", f->src + 1);
+	assert_string_equal(get(target, sub), "two\n");
+	snprintf(sub, sizeof(sub), "%s/a/one", f->src + 1);
+	assert_null(get(target, sub));
+
+	snprintf(target, sizeof(target), "%s/t4", f->dir);
+	snprintf(sub, sizeof(sub), "%s/a/one", f->src);
+	assert_ok(restore(f, target, sub, NULL, &res));
+	assert_string_equal(get(target, "one"), "one\n");
+	assert_int_equal(res.files, 1);
+
+	/* The hard link alone: its first name is not restored, so it gets the content. */
+	snprintf(target, sizeof(target), "%s/t5", f->dir);
+	snprintf(sub, sizeof(sub), "%s/a", f->src);
+	assert_ok(restore(f, target, sub, NULL, &res));
+	assert_string_equal(get(target, "hard"), "top file\n");
+}
+
+typedef struct {
+	int seen;
+	char paths[8][160];
+} ls_state;
+
+static int ls_cb(const kura_node_info *n, void *ctx)
+{
+	ls_state *s = ctx;
+
+	if (s->seen < 8)
+		snprintf(s->paths[s->seen], sizeof(s->paths[0]), "%s", n->path);
+	return ++s->seen == 3 ? 7 : 0;
+}
+
+static void test_ls(void **state)
+{
+	fixture *f = *state;
+	ls_state s = {0};
+	char want[160];
+
+	assert_int_equal(kura_ls(f->r, f->snap, f->src, ls_cb, &s), 7);
+	assert_int_equal(s.seen, 3);
+	assert_string_equal(s.paths[0], f->src);
+	snprintf(want, sizeof(want), "%s/a", f->src);
+	assert_string_equal(s.paths[1], want);
+	snprintf(want, sizeof(want), "%s/a/b", f->src);
+	assert_string_equal(s.paths[2], want);
+	assert_int_equal(kura_ls(f->r, f->snap, "/no/such/path", ls_cb, &s), KURA_ENOTFOUND);
+}
+
+typedef struct {
+	int n;
+	char kinds[16];
+	char paths[16][160];
+} diff_state;
+
+static int diff_cb(kura_diff_kind kind, const kura_node_info *o, const kura_node_info *n,
+		   void *ctx)
+{
+	diff_state *s = ctx;
+
+	if (s->n < 16) {
+		s->kinds[s->n] = (char)kind;
+		snprintf(s->paths[s->n], sizeof(s->paths[0]), "%s", (n ? n : o)->path);
+	}
+	s->n++;
+	return 0;
+}
+
+static void test_diff(void **state)
+{
+	fixture *f = *state;
+	char old[KURA_ID_HEX], want[160];
+	diff_state s = {0};
+	bool changed = false, added = false;
+
+	memcpy(old, f->snap, KURA_ID_HEX);
+	put(f->src, "a/b/two", "two, changed\n");
+	put(f->src, "new", "new\n");
+	backup(f);
+	assert_ok(kura_diff(f->r, old, f->snap, diff_cb, &s));
+	for (int i = 0; i < s.n && i < 16; i++) {
+		snprintf(want, sizeof(want), "%s/a/b/two", f->src);
+		if (s.kinds[i] == 'M' && strcmp(s.paths[i], want) == 0)
+			changed = true;
+		snprintf(want, sizeof(want), "%s/new", f->src);
+		if (s.kinds[i] == '+' && strcmp(s.paths[i], want) == 0)
+			added = true;
+		snprintf(want, sizeof(want), "%s/a/one", f->src);
+		assert_string_not_equal(s.paths[i], want);
+	}
+	assert_true(changed);
+	assert_true(added);
+	s.n = 0;
+	assert_ok(kura_diff(f->r, f->snap, f->snap, diff_cb, &s));
+	assert_int_equal(s.n, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_normalize),
+	    cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_planted_symlinks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_subpath_include, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ls, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_diff, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
