@@ -9,9 +9,11 @@
  *    SHA-256 compared with its name, and parsed (index files with the index
  *    key, which backup keys hold too).  There must be exactly one config,
  *    equal to the one the repository was opened with.  Every pack an index
- *    or a snapshot's plaintext pack list names must exist, and every index
- *    record must lie inside its pack as the listing sizes it.  Packs that no
- *    index names are normal after a crashed backup and are not problems.
+ *    or a snapshot's plaintext pack list names must exist, every index
+ *    record must lie inside its pack as the listing sizes it, and a pack
+ *    whose records tile it must have exactly the size they imply (which
+ *    catches truncation without reading it).  Packs that no index names
+ *    are normal after a crashed backup and are not problems.
  *  - Restore key.  Every snapshot's trees are decrypted and walked; every
  *    chunk and tree they reference must be indexed in a pack that exists,
  *    and that pack must be in the snapshot's plaintext pack list, or a
