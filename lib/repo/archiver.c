@@ -488,7 +488,8 @@ static int process_file(archiver *a, dir_state *dir, size_t slot, int fd, int st
 			err = 0;
 		}
 	}
-	a->result.bytes_total += (uint64_t)st->st_size;
+	/* stdin has no size until it is read */
+	a->result.bytes_total += stream ? a->result.bytes_read : (uint64_t)st->st_size;
 	file_done_one(a, f);
 	return err;
 }
@@ -706,7 +707,8 @@ static int walk_vdir(archiver *a, dir_state *dir, const kura_walkpath *vdir)
 	dir->count = vdir->nchildren;
 	for (size_t i = 0; i < vdir->nchildren && !err; i++) {
 		const kura_walkpath *c = vdir->children[i];
-		int pfd = open(vdir->real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		/* O_PATH: a parent we may search but not list (mode 0711) is fine */
+		int pfd = open(vdir->real, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		struct stat st;
 
 		if (pfd < 0) {

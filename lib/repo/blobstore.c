@@ -14,11 +14,14 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/error.h"
 #include "format/indexfile.h"
 
 #define INDEX_PACKS_PER_FILE 64
+/* also write an index at least this often, so an interrupted backup keeps its progress */
+#define INDEX_SECONDS 30
 
 struct kura_blobstore {
 	kura_repo *repo;
@@ -33,6 +36,7 @@ struct kura_blobstore {
 	size_t used_cap;
 
 	kura_blobstore_stats stats;
+	time_t last_index;
 };
 
 int kura_blobstore_new(kura_blobstore **out, kura_repo *repo)
@@ -43,6 +47,7 @@ int kura_blobstore_new(kura_blobstore **out, kura_repo *repo)
 	if (!s)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	s->repo = repo;
+	s->last_index = time(NULL);
 	pthread_mutex_init(&s->lock, NULL);
 	*out = s;
 	return 0;
@@ -99,6 +104,7 @@ static int write_index_file(kura_blobstore *s)
 		return kura_error_wrap(err, "writing index %s", hex);
 	s->pending.npacks = 0;
 	s->pending.nrecords = 0;
+	s->last_index = time(NULL);
 	return 0;
 }
 
@@ -163,7 +169,7 @@ unlock_repo:
 	}
 	s->pending.npacks++;
 	s->stats.packs_written++;
-	if (s->pending.npacks >= INDEX_PACKS_PER_FILE)
+	if (s->pending.npacks >= INDEX_PACKS_PER_FILE || time(NULL) - s->last_index >= INDEX_SECONDS)
 		err = write_index_file(s);
 unlock:
 	pthread_mutex_unlock(&s->lock);

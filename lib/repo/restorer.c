@@ -41,10 +41,12 @@
  * a directory never changes its restored mtime and a read-only directory
  * is made read-only only after it has been filled.
  *
- * Failures to restore content (missing or corrupt blobs, write errors) are
- * errors: the file is reported, everything else is still restored, and
- * kura_restore returns KURA_ECORRUPT.  Failures to apply metadata or to
- * create an object that is in the way are warnings.
+ * Anything of the snapshot that is not restored (missing or corrupt blobs,
+ * write errors, an object in the way, a subtree skipped because of a
+ * planted symlink, a link that cannot be made) is an error: it is reported,
+ * everything else is still restored, and kura_restore returns
+ * KURA_ECORRUPT, so a restore drill never counts a partial restore as a
+ * success.  Failures to apply metadata are warnings.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -357,14 +359,14 @@ static int frame_ensure(rs *r, rs_frame *f)
 		return err;
 	}
 	if ((err = kura_fsmeta_create(p->fd, f->node)) < 0) {
-		rs_warn(r, f->rel, "cannot create directory, skipping its contents: %s",
+		rs_fail(r, f->rel, "cannot create directory, skipping its contents: %s",
 			kura_error_message());
 		f->skipped = true;
 		return 1;
 	}
 	fd = openat(p->fd, f->node->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
-		rs_warn(r, f->rel, "%s, skipping its contents",
+		rs_fail(r, f->rel, "%s, skipping its contents",
 			errno == ELOOP || errno == ENOTDIR ? "something that is not a directory (a "
 							     "symlink?) is in the way"
 							   : strerror(errno));
@@ -402,7 +404,7 @@ static int frame_fd(rs *r, rs_frame *f)
 	if (f->fd >= 0)
 		return 0;
 	if ((f->fd = open_beneath(r->rootfd, f->rel, O_RDONLY | O_DIRECTORY)) < 0) {
-		rs_warn(r, f->rel, "cannot reopen directory, skipping the rest of it: %s",
+		rs_fail(r, f->rel, "cannot reopen directory, skipping the rest of it: %s",
 			strerror(-f->fd));
 		f->fd = -1;
 		f->skipped = true;
@@ -478,7 +480,7 @@ static int create_file(rs *r, int dirfd, char *rel, kura_node *n)
 	fd = openat(dirfd, n->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		if (errno == EEXIST)
-			rs_warn(r, rel, "already exists: not overwritten");
+			rs_fail(r, rel, "already exists: not overwritten");
 		else
 			rs_fail(r, rel, "cannot create: %s", strerror(errno));
 		free(rel);
@@ -521,7 +523,7 @@ static int restore_leaf(rs *r, rs_frame *f, kura_node *n, char *rel)
 	default:
 		/* Nothing is written into these later, so their metadata can go on now. */
 		if (kura_fsmeta_create(f->fd, n) < 0) {
-			rs_warn(r, rel, "cannot create: %s", kura_error_message());
+			rs_fail(r, rel, "cannot create: %s", kura_error_message());
 		} else {
 			r->res->others++;
 			if (kura_fsmeta_apply(f->fd, n, r->opts->numeric_owner) < 0)
@@ -593,7 +595,7 @@ static int walk_nodes(rs *r, rs_frame *f, kura_node *nodes, size_t count)
 			if ((n->type == KURA_NODE_DIR) != (pass == 1))
 				continue;
 			if (kura_tree_name_ok(n->name, strlen(n->name)) < 0) {
-				rs_warn(r, f->rel, "refusing a hostile name in the snapshot");
+				rs_fail(r, f->rel, "refusing a hostile name in the snapshot");
 				continue;
 			}
 			if (pass == 1) {
@@ -968,15 +970,15 @@ static void make_links(rs *r)
 		if (l->file == SIZE_MAX)
 			continue;
 		if ((ffd = open_parent(r, r->files[l->file].rel, &from)) < 0) {
-			rs_warn(r, l->rel, "cannot link: %s", strerror(-ffd));
+			rs_fail(r, l->rel, "cannot link: %s", strerror(-ffd));
 			continue;
 		}
 		if ((tfd = open_parent(r, l->rel, &to)) < 0) {
-			rs_warn(r, l->rel, "cannot link: %s", strerror(-tfd));
+			rs_fail(r, l->rel, "cannot link: %s", strerror(-tfd));
 		} else {
 			/* Flags 0: linkat never follows a symlink at the old name. */
 			if (linkat(ffd, from, tfd, to, 0) < 0)
-				rs_warn(r, l->rel, "cannot link to %s: %s", r->files[l->file].rel,
+				rs_fail(r, l->rel, "cannot link to %s: %s", r->files[l->file].rel,
 					errno == EEXIST ? "the name already exists" : strerror(errno));
 			else
 				r->res->others++;

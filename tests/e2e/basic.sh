@@ -109,6 +109,12 @@ expect_exit 0 kura restore "$snap1:$SRC/sub" --target "$WORK/r2"
 [ -f "$WORK/r2/deeper/file.txt" ] || fail "restore SNAP:$SRC/sub did not put deeper/file.txt at the top of the target: $(find "$WORK/r2" | head)"
 same_contents "$SRC/sub" "$WORK/r2"
 
+note "restore --include of the second name of a hard link alone"
+expect_exit 0 kura restore "$snap1" --target "$WORK/r-hl" --include "$SRC/sub/hardlink-b"
+cmp "$SRC/sub/hardlink-b" "$WORK/r-hl$SRC/sub/hardlink-b" ||
+	fail "the second name of a hard link, restored without the first, lost its content"
+[ ! -e "$WORK/r-hl$SRC/hardlink-a" ] || fail "--include of hardlink-b also restored hardlink-a"
+
 note "second backup after modifying one file"
 sleep 1.1 # a clear mtime change even on coarse clocks
 printf 'a changed line\n' >>"$SRC/sub/deeper/file.txt"

@@ -68,6 +68,7 @@ naff=$(wc -l <<<"$affected"); nall=$(wc -l <<<"$all_files")
 note "restore from the damaged repository: exit 4, everything else intact"
 rc=0
 kura -r "$R" restore latest --target "$WORK/r" >"$WORK/o" 2>"$WORK/e" || rc=$?
+no_crash $rc "$WORK/e" "restore from a repository with a damaged pack"
 [ $rc -eq 4 ] || fail "restore from a repository with a damaged pack: expected exit 4, got $rc: $(tail -n 5 "$WORK/e")"
 [ -s "$WORK/e" ] || fail "restore exit 4 without saying what was lost"
 lost=0
@@ -118,7 +119,8 @@ rm "$R/$victim"
 expect_exit 4 kura -r "$R" check
 grep -qF "$(basename "$victim" | head -c 12)" <<<"$OUT$ERR" || fail "check does not name the missing pack"
 rc=0
-kura -r "$R" restore latest --target "$WORK/r-missing" >/dev/null 2>&1 || rc=$?
+kura -r "$R" restore latest --target "$WORK/r-missing" >/dev/null 2>"$WORK/e" || rc=$?
+no_crash $rc "$WORK/e" "restore with a missing pack"
 assert_eq "restore with a missing pack: exit status" 4 "$rc"
 
 

@@ -12,6 +12,7 @@
 #   expect_exit CODE CMD... run CMD; fail unless it exits with CODE.  Its
 #                           output is left in $OUT (stdout) and $ERR (stderr)
 #   expect_fail CMD...      run CMD; fail unless it exits non-zero and < 128
+#   no_crash RC ERRFILE WHAT  fail if RC >= 128 or ERRFILE holds a sanitizer report
 #   json_get JSON EXPR      evaluate the python expression EXPR with d = the
 #                           parsed JSON and print the result (JSON for
 #                           non-strings)
@@ -95,7 +96,7 @@ expect_exit() {
 		_show_output "$*"
 		fail "expected exit status $want from: $*; got $rc"
 	fi
-	if [ "$rc" -ge 128 ] || grep -qE 'AddressSanitizer|UndefinedBehaviorSanitizer|runtime error:' <<<"$ERR"; then
+	if [ "$rc" -ge 128 ] || grep -qE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' <<<"$ERR"; then
 		_show_output "$*"
 		fail "crash or sanitizer report from: $*"
 	fi
@@ -113,12 +114,21 @@ expect_fail() {
 		_show_output "$*"
 		fail "expected a failure from: $*; it exited 0"
 	fi
-	if [ "$rc" -ge 128 ] || grep -qE 'AddressSanitizer|UndefinedBehaviorSanitizer|runtime error:' <<<"$ERR"; then
+	if [ "$rc" -ge 128 ] || grep -qE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' <<<"$ERR"; then
 		_show_output "$*"
 		fail "crash (exit $rc) or sanitizer report from: $*"
 	fi
 	LAST_RC=$rc
 	return 0
+}
+
+# no_crash RC ERRFILE WHAT: fail on a signal exit or a sanitizer report
+# (ASan exits 1 by default, so a report can hide behind an expected failure)
+no_crash() {
+	if [ "$1" -ge 128 ] || grep -qE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' "$2" 2>/dev/null; then
+		tail -n 40 "$2" >&2 2>/dev/null || true
+		fail "$3: crash (exit $1) or sanitizer report"
+	fi
 }
 
 json_get() {
