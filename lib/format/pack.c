@@ -24,6 +24,7 @@
 #include <zstd.h>
 
 #include "common/buf.h"
+#include "common/array.h"
 #include "common/error.h"
 
 #define PACK_MAGIC "KURAPACK"
@@ -331,15 +332,8 @@ int kura_pack_writer_add(kura_pack_writer *w, uint8_t type, uint8_t flags,
 	snprintf(where, sizeof(where), "blob %zu", w->count);
 	if ((err = kura_pack__entry_check(&e, where)) < 0)
 		return kura_error_wrap(KURA_EINVAL, "pack writer");
-	if (w->count == w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 64;
-		kura_pack_entry *p = realloc(w->entries, cap * sizeof(*p));
-
-		if (!p)
-			return kura_error_set(KURA_ENOMEM, "pack writer: out of memory");
-		w->entries = p;
-		w->cap = cap;
-	}
+	if ((err = KURA_ARRAY_GROW(w->entries, w->cap, w->count + 1)) < 0)
+		return err;
 	if ((err = kura_buf_put(&w->buf, stored, stored_len)) < 0)
 		return err;
 	w->entries[w->count++] = e;

@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/array.h"
 #include "common/error.h"
 #include "common/pool.h"
 #include "repo/blobstore.h"
@@ -513,15 +514,8 @@ static int note_hardlink(archiver *a, kura_node *node, const struct stat *st, co
 			return kura_error_set(KURA_ENOMEM, "out of memory");
 		return 0;
 	}
-	if (a->nlinks == a->links_cap) {
-		size_t cap = a->links_cap ? a->links_cap * 2 : 64;
-		void *p = realloc(a->link_paths, cap * sizeof(char *));
-
-		if (!p)
-			return kura_error_set(KURA_ENOMEM, "out of memory");
-		a->link_paths = p;
-		a->links_cap = cap;
-	}
+	if ((err = KURA_ARRAY_GROW(a->link_paths, a->links_cap, a->nlinks + 1)) < 0)
+		return err;
 	/* targets are relative to the snapshot root */
 	if (!(a->link_paths[a->nlinks] = strdup(path + 1)))
 		return kura_error_set(KURA_ENOMEM, "out of memory");
@@ -645,17 +639,8 @@ static int walk_dir(archiver *a, dir_state *dir, int dirfd, const char *path)
 	while ((de = readdir(d))) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 32;
-			void *p = realloc(names, ncap * sizeof(char *));
-
-			if (!p) {
-				err = kura_error_set(KURA_ENOMEM, "out of memory");
-				break;
-			}
-			names = p;
-			cap = ncap;
-		}
+		if ((err = KURA_ARRAY_GROW(names, cap, n + 1)) < 0)
+			break;
 		if (!(names[n] = strdup(de->d_name))) {
 			err = kura_error_set(KURA_ENOMEM, "out of memory");
 			break;

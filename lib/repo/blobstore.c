@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/array.h"
 #include "common/error.h"
 #include "format/indexfile.h"
 
@@ -138,30 +139,10 @@ unlock_repo:
 		return err;
 
 	pthread_mutex_lock(&s->lock);
-	if (s->pending.npacks == s->pending_cap_packs) {
-		size_t cap = s->pending_cap_packs ? s->pending_cap_packs * 2 : 16;
-		void *p = realloc(s->pending.packs, cap * sizeof(*s->pending.packs));
-
-		if (!p) {
-			err = kura_error_set(KURA_ENOMEM, "out of memory");
-			goto unlock;
-		}
-		s->pending.packs = p;
-		s->pending_cap_packs = cap;
-	}
-	if (s->pending.nrecords + count > s->pending_cap_records) {
-		size_t cap = s->pending_cap_records ? s->pending_cap_records : 256;
-		void *p;
-
-		while (cap < s->pending.nrecords + count)
-			cap *= 2;
-		if (!(p = realloc(s->pending.records, cap * sizeof(*s->pending.records)))) {
-			err = kura_error_set(KURA_ENOMEM, "out of memory");
-			goto unlock;
-		}
-		s->pending.records = p;
-		s->pending_cap_records = cap;
-	}
+	if ((err = KURA_ARRAY_GROW(s->pending.packs, s->pending_cap_packs, s->pending.npacks + 1)) < 0 ||
+	    (err = KURA_ARRAY_GROW(s->pending.records, s->pending_cap_records,
+				   s->pending.nrecords + count)) < 0)
+		goto unlock;
 	memcpy(s->pending.packs[s->pending.npacks], name, KURA_HASH_SIZE);
 	for (size_t i = 0; i < count; i++) {
 		s->pending.records[s->pending.nrecords].pack = (uint32_t)s->pending.npacks;
@@ -208,17 +189,8 @@ static int return_writer(kura_blobstore *s, kura_pack_writer *w)
 	int err = 0;
 
 	pthread_mutex_lock(&s->lock);
-	if (s->nfree == s->free_cap) {
-		size_t cap = s->free_cap ? s->free_cap * 2 : 8;
-		void *p = realloc(s->free_writers, cap * sizeof(*s->free_writers));
-
-		if (!p) {
-			err = kura_error_set(KURA_ENOMEM, "out of memory");
-			goto done;
-		}
-		s->free_writers = p;
-		s->free_cap = cap;
-	}
+	if ((err = KURA_ARRAY_GROW(s->free_writers, s->free_cap, s->nfree + 1)) < 0)
+		goto done;
 	s->free_writers[s->nfree++] = w;
 	w = NULL;
 done:

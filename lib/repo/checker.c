@@ -45,6 +45,7 @@
 #include <time.h>
 
 #include "common/buf.h"
+#include "common/array.h"
 #include "common/error.h"
 #include "common/pool.h"
 #include "crypto/crypto.h"
@@ -255,15 +256,10 @@ static double ck_elapsed(const checker *ck)
 
 static int ck_u32s_push(ck_u32s *s, uint32_t v)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		uint32_t *nv = realloc(s->v, cap * sizeof(*nv));
+	int err;
 
-		if (!nv)
-			return kura_error_set(KURA_ENOMEM, "check: out of memory");
-		s->v = nv;
-		s->cap = cap;
-	}
+	if ((err = KURA_ARRAY_GROW(s->v, s->cap, s->n + 1)) < 0)
+		return err;
 	s->v[s->n++] = v;
 	return 0;
 }
@@ -301,16 +297,10 @@ static void ck_u32s_sort_unique(ck_u32s *s)
 static int names_add(const char *name, uint64_t size, void *ctx)
 {
 	ck_names *nm = ctx;
+	int err;
 
-	if (nm->n == nm->cap) {
-		size_t cap = nm->cap ? nm->cap * 2 : 64;
-		ck_name *v = realloc(nm->v, cap * sizeof(*v));
-
-		if (!v)
-			return kura_error_set(KURA_ENOMEM, "check: out of memory");
-		nm->v = v;
-		nm->cap = cap;
-	}
+	if ((err = KURA_ARRAY_GROW(nm->v, nm->cap, nm->n + 1)) < 0)
+		return err;
 	snprintf(nm->v[nm->n].name, KURA_ID_HEX, "%s", name);
 	nm->v[nm->n].size = size;
 	nm->n++;
@@ -1250,15 +1240,8 @@ static int memo_add(checker *ck, const uint8_t id[KURA_HASH_SIZE], bool clean, c
 	ck_memo *m;
 	int err;
 
-	if (ck->nmemos == ck->memos_cap) {
-		size_t cap = ck->memos_cap ? ck->memos_cap * 2 : 256;
-		ck_memo *nm = realloc(ck->memos, cap * sizeof(*nm));
-
-		if (!nm)
-			return kura_error_set(KURA_ENOMEM, "check: out of memory");
-		ck->memos = nm;
-		ck->memos_cap = cap;
-	}
+	if ((err = KURA_ARRAY_GROW(ck->memos, ck->memos_cap, ck->nmemos + 1)) < 0)
+		return err;
 	memset(&loc, 0, sizeof(loc));
 	memcpy(loc.id, id, KURA_HASH_SIZE);
 	loc.offset = (uint32_t)ck->nmemos;

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/array.h"
 #include "common/buf.h"
 #include "common/error.h"
 #include "format/indexfile.h"
@@ -117,15 +118,10 @@ static int collect_name(const char *name, uint64_t size, void *ctx)
 {
 	name_list *l = ctx;
 
-	if (l->count == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		void *p = realloc(l->names, cap * sizeof(*l->names));
+	int err;
 
-		if (!p)
-			return kura_error_set(KURA_ENOMEM, "out of memory");
-		l->names = p;
-		l->cap = cap;
-	}
+	if ((err = KURA_ARRAY_GROW(l->names, l->cap, l->count + 1)) < 0)
+		return err;
 	snprintf(l->names[l->count++], KURA_ID_HEX, "%s", name);
 	return 0;
 }
@@ -445,15 +441,8 @@ int kura_repo__pack_ordinal(kura_repo *repo, const uint8_t name[KURA_HASH_SIZE],
 		*out = found->pack;
 		return 0;
 	}
-	if (repo->npacks == repo->packs_cap) {
-		size_t cap = repo->packs_cap ? repo->packs_cap * 2 : 256;
-		void *p = realloc(repo->packs, cap * sizeof(*repo->packs));
-
-		if (!p)
-			return kura_error_set(KURA_ENOMEM, "out of memory");
-		repo->packs = p;
-		repo->packs_cap = cap;
-	}
+	if ((err = KURA_ARRAY_GROW(repo->packs, repo->packs_cap, repo->npacks + 1)) < 0)
+		return err;
 	memcpy(repo->packs[repo->npacks], name, KURA_HASH_SIZE);
 	memcpy(loc.id, name, KURA_HASH_SIZE);
 	loc.pack = (uint32_t)repo->npacks;

@@ -65,6 +65,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/array.h"
 #include "common/error.h"
 #include "common/pool.h"
 #include "repo/fsmeta.h"
@@ -221,22 +222,6 @@ static void rs_progress(rs *r, bool force)
 }
 
 /* Grow an array by one element; KURA_ENOMEM. */
-static int grow(void **arr, size_t *cap, size_t count, size_t size)
-{
-	size_t ncap;
-	void *p;
-
-	if (count < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 64;
-	if (!(p = realloc(*arr, ncap * size)))
-		return kura_error_set(KURA_ENOMEM, "restore: out of memory for %zu plan entries",
-				      ncap);
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
-
 /* Take a node out of its tree, leaving an empty node behind for kura_tree_free. */
 static void node_move(kura_node *dst, kura_node *src)
 {
@@ -373,7 +358,7 @@ static int frame_ensure(rs *r, rs_frame *f)
 		f->skipped = true;
 		return 1;
 	}
-	if ((err = grow((void **)&r->dirs, &r->dirs_cap, r->ndirs, sizeof(*r->dirs))) < 0 ||
+	if ((err = KURA_ARRAY_GROW(r->dirs, r->dirs_cap, r->ndirs + 1)) < 0 ||
 	    !(r->dirs[r->ndirs].rel = strdup(f->rel))) {
 		close(fd);
 		return err < 0 ? err : kura_error_set(KURA_ENOMEM, "restore: out of memory");
@@ -421,7 +406,7 @@ static int add_file(rs *r, char *rel, kura_node *n, const struct stat *st)
 	size_t idx = r->nfiles;
 	int err;
 
-	if ((err = grow((void **)&r->files, &r->files_cap, r->nfiles, sizeof(*r->files))) < 0) {
+	if ((err = KURA_ARRAY_GROW(r->files, r->files_cap, r->nfiles + 1)) < 0) {
 		free(rel);
 		return err;
 	}
@@ -441,8 +426,7 @@ static int add_file(rs *r, char *rel, kura_node *n, const struct stat *st)
 
 			if (e->len > KURA_BLOB_MAX_RAW)
 				break; /* caught by the size check below */
-			if ((err = grow((void **)&r->uses, &r->uses_cap, r->nuses,
-					sizeof(*r->uses))) < 0)
+			if ((err = KURA_ARRAY_GROW(r->uses, r->uses_cap, r->nuses + 1)) < 0)
 				return err;
 			u = &r->uses[r->nuses++];
 			memset(u, 0, sizeof(*u));
@@ -511,8 +495,7 @@ static int restore_leaf(rs *r, rs_frame *f, kura_node *n, char *rel)
 		return create_file(r, f->fd, rel, n);
 	case KURA_NODE_HARDLINK:
 		/* Decided after the walk, once we know whether the first name is restored. */
-		if ((err = grow((void **)&r->links, &r->links_cap, r->nlinks,
-				sizeof(*r->links))) < 0) {
+		if ((err = KURA_ARRAY_GROW(r->links, r->links_cap, r->nlinks + 1)) < 0) {
 			free(rel);
 			return err;
 		}
