@@ -4,6 +4,7 @@
 #   make                      build/kura and build/libkura.a
 #   make check                unit tests, fuzz corpus replay, end-to-end tests
 #   make SANITIZE=address,undefined check   the same under ASan+UBSan (in build/san)
+#   make SANITIZE=thread check               under TSan (in build/tsan)
 #   make fuzz                 libFuzzer binaries (clang) in build/fuzz
 #   make QUICK=1 check        skip the slowest end-to-end tests
 
@@ -16,7 +17,7 @@ ifeq ($(SANITIZE),)
 BUILD ?= build
 OPT ?= -O2
 else
-BUILD ?= build/san
+BUILD ?= build/$(if $(findstring thread,$(SANITIZE)),tsan,san)
 OPT ?= -O1
 SAN_FLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
