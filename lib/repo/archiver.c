@@ -38,6 +38,7 @@
 #include "common/array.h"
 #include "common/error.h"
 #include "common/pool.h"
+#include "common/utf8.h"
 #include "repo/blobstore.h"
 #include "repo/filecache.h"
 #include "repo/fsmeta.h"
@@ -841,12 +842,34 @@ static void *scanner_main(void *arg)
 
 /* ---------------------------------------------------------------------- */
 
+/* Copies of strings made safe for the snapshot's JSON body (see utf8.h). */
+static char **text_list(const char *const *in, size_t n)
+{
+	char **out = calloc(n + 1, sizeof(char *));
+
+	for (size_t i = 0; out && i < n; i++)
+		if (!(out[i] = kura_utf8_sanitize(in[i]))) {
+			for (size_t j = 0; j < i; j++)
+				free(out[j]);
+			free(out);
+			return NULL;
+		}
+	return out;
+}
+
+static void text_list_free(char **list, size_t n)
+{
+	for (size_t i = 0; list && i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
 static int write_snapshot(archiver *a, const kura_walkpath *paths)
 {
 	const kura_backup_options *o = a->opts;
 	kura_snapshot snap = {0};
 	struct timespec now;
-	char host[256] = "", *user;
+	char host[256] = "";
 	uint8_t *data = NULL, name[KURA_HASH_SIZE];
 	char hex[KURA_ID_HEX];
 	size_t len;
@@ -862,20 +885,19 @@ static int write_snapshot(archiver *a, const kura_walkpath *paths)
 		snprintf(host, sizeof(host), "%s", o->hostname);
 	else
 		gethostname(host, sizeof(host) - 1);
-	snap.hostname = host;
-	user = (char *)kura_fsmeta_user_name((uint32_t)getuid());
-	snap.username = user;
-	if (o->stdin_filename) {
-		snap.paths = (char **)&o->stdin_filename;
-		snap.npaths = 1;
-	} else {
-		snap.paths = paths->given;
-		snap.npaths = paths->ngiven;
-	}
-	snap.tags = (char **)o->tags;
+	snap.npaths = o->stdin_filename ? 1 : paths->ngiven;
 	snap.ntags = o->ntags;
-	snap.excludes = (char **)o->excludes;
 	snap.nexcludes = o->nexcludes;
+	snap.hostname = kura_utf8_sanitize(host);
+	snap.username = kura_utf8_sanitize(kura_fsmeta_user_name((uint32_t)getuid()));
+	snap.paths = o->stdin_filename ? text_list(&o->stdin_filename, 1)
+				       : text_list((const char *const *)paths->given, paths->ngiven);
+	snap.tags = text_list(o->tags, o->ntags);
+	snap.excludes = text_list(o->excludes, o->nexcludes);
+	if (!snap.hostname || !snap.username || !snap.paths || !snap.tags || !snap.excludes) {
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
 	snap.program = "kura " KURA_VERSION;
 	snap.files = a->result.files_new + a->result.files_changed + a->result.files_unmodified;
 	snap.dirs = a->result.dirs;
@@ -891,6 +913,11 @@ static int write_snapshot(archiver *a, const kura_walkpath *paths)
 done:
 	free(data);
 	free(snap.packs);
+	free(snap.hostname);
+	free(snap.username);
+	text_list_free(snap.paths, snap.npaths);
+	text_list_free(snap.tags, snap.ntags);
+	text_list_free(snap.excludes, snap.nexcludes);
 	return err;
 }
 

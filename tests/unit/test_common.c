@@ -3,11 +3,13 @@
 #include "testutil.h"
 
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/pool.h"
+#include "common/utf8.h"
 
 static void test_buf_roundtrip(void **state)
 {
@@ -76,6 +78,25 @@ static void test_pool(void **state)
 	kura_pool_free(pool);
 }
 
+static void test_utf8(void **state)
+{
+	char *s;
+
+	assert_true(kura_utf8_valid("plain", 5));
+	assert_true(kura_utf8_valid("K\xc3\xa4tze \xe8\x94\xb5 \xf0\x9f\x98\x80", 15));
+	assert_false(kura_utf8_valid("caf\xe9", 4));          /* Latin-1 */
+	assert_false(kura_utf8_valid("\xc0\xaf", 2));         /* overlong '/' */
+	assert_false(kura_utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
+	assert_false(kura_utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
+	assert_false(kura_utf8_valid("\xe8\x94", 2));         /* truncated */
+	s = kura_utf8_sanitize("/data/caf\xe9/x");
+	assert_string_equal(s, "/data/caf\xef\xbf\xbd/x");
+	free(s);
+	s = kura_utf8_sanitize("ok \xe8\x94\xb5");
+	assert_string_equal(s, "ok \xe8\x94\xb5");
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -83,6 +104,7 @@ int main(void)
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_error_wrap),
 		cmocka_unit_test(test_pool),
+		cmocka_unit_test(test_utf8),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
