@@ -133,6 +133,13 @@ static int failed(archiver *a)
 	return err;
 }
 
+static void count_unreadable(archiver *a)
+{
+	pthread_mutex_lock(&a->lock); /* workers count too, in file_complete */
+	a->result.files_unreadable++;
+	pthread_mutex_unlock(&a->lock);
+}
+
 static void warn(archiver *a, const char *path, const char *msg)
 {
 	if (a->opts->warning)
@@ -249,9 +256,7 @@ static void file_complete(archiver *a, file_state *f)
 	if (f->failed) {
 		kura_node_clear(node);
 		free(f->extents);
-		pthread_mutex_lock(&a->lock);
-		a->result.files_unreadable++;
-		pthread_mutex_unlock(&a->lock);
+		count_unreadable(a);
 	} else {
 		for (uint32_t i = 0; i < f->count; i++)
 			size += f->extents[i].len;
@@ -492,6 +497,7 @@ static int process_file(archiver *a, dir_state *dir, size_t slot, int fd, int st
 	}
 	/* stdin has no size until it is read */
 	a->result.bytes_total += stream ? a->result.bytes_read : (uint64_t)st->st_size;
+	a->current = NULL; /* `path` belongs to the caller */
 	file_done_one(a, f);
 	return err;
 }
@@ -585,14 +591,14 @@ static int process_entry(archiver *a, dir_state *dir, size_t slot, int dirfd, co
 			a->result.bytes_total += (uint64_t)st.st_size;
 			return 0;
 		}
-		if (known)
-			a->result.files_changed++;
-		else
-			a->result.files_new++;
 		if ((fd = open_nofollow(dirfd, name, O_RDONLY | O_NOCTTY)) < 0) {
 			kura_error_errno(KURA_EIO, errno, "open");
 			goto unreadable;
 		}
+		if (known)
+			a->result.files_changed++;
+		else
+			a->result.files_new++;
 		err = process_file(a, dir, slot, fd, 0, path, &st);
 		close(fd);
 		return err;
@@ -603,7 +609,7 @@ static int process_entry(archiver *a, dir_state *dir, size_t slot, int dirfd, co
 unreadable:
 	warn(a, path, kura_error_message());
 	kura_node_clear(node);
-	a->result.files_unreadable++;
+	count_unreadable(a);
 	return 0;
 }
 
@@ -634,7 +640,7 @@ static int walk_dir(archiver *a, dir_state *dir, int dirfd, const char *path)
 		if (fd >= 0)
 			close(fd);
 		warn(a, path, "cannot list directory");
-		a->result.files_unreadable++;
+		count_unreadable(a);
 		goto done;
 	}
 	while ((de = readdir(d))) {
