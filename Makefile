@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # kura - one non-recursive Makefile.
 #
-#   make                      build/kura and build/libkura.a
+#   make                      build/kura, build/kurad and build/libkura.a
 #   make check                unit tests, fuzz corpus replay, end-to-end tests
 #   make SANITIZE=address,undefined check   the same under ASan+UBSan (in build/san)
 #   make SANITIZE=thread check               under TSan (in build/tsan)
@@ -9,9 +9,10 @@
 #   make QUICK=1 check        skip the slowest end-to-end tests
 
 CC ?= cc
-PKGS := libsodium libzstd jansson pwquality libcrypto
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKGS := libsodium libzstd jansson pwquality libcrypto libcurl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libmicrohttpd)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
+SERVER_LIBS := $(shell pkg-config --libs libmicrohttpd)
 
 ifeq ($(SANITIZE),)
 BUILD ?= build
@@ -29,17 +30,19 @@ LIBS := $(PKG_LIBS) -lpthread
 
 LIB_SRC := $(sort $(wildcard lib/*/*.c))
 CLI_SRC := $(sort $(wildcard cli/*.c))
+SERVER_SRC := $(sort $(wildcard server/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/replay_%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
 .PHONY: all check fuzz clean tests
-all: $(BUILD)/kura $(BUILD)/libkura.a
+all: $(BUILD)/kura $(BUILD)/kurad $(BUILD)/libkura.a
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -52,6 +55,9 @@ $(BUILD)/libkura.a: $(LIB_OBJ)
 $(BUILD)/kura: $(CLI_OBJ) $(BUILD)/libkura.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(BUILD)/libkura.a $(LIBS)
 
+$(BUILD)/kurad: $(SERVER_OBJ) $(BUILD)/libkura.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $(SERVER_OBJ) $(BUILD)/libkura.a $(LIBS) $(SERVER_LIBS)
+
 $(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/testutil.h $(BUILD)/libkura.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(BUILD)/libkura.a $(LIBS) -lcmocka $(LDFLAGS_ALL)
@@ -62,7 +68,7 @@ $(BUILD)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay_main.c $(BUILD)/libkur
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< tests/fuzz/replay_main.c $(BUILD)/libkura.a $(LIBS) $(LDFLAGS_ALL)
 
-tests: $(BUILD)/kura $(UNIT_BIN) $(REPLAY_BIN)
+tests: $(BUILD)/kura $(BUILD)/kurad $(UNIT_BIN) $(REPLAY_BIN)
 
 check: tests
 	BUILD=$(BUILD) QUICK=$(QUICK) tests/run.sh
@@ -72,9 +78,9 @@ FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -Iinclude -Ilib $(PKG_CFLAGS) \
 fuzz: $(FUZZ_BIN)
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LIBS)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LIBS) $(SERVER_LIBS)
 
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SERVER_OBJ:.o=.d)

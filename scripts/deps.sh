@@ -3,7 +3,8 @@
 # Safe to run again: installs only what is missing.
 set -euo pipefail
 PKGS=(build-essential pkg-config clang libsodium-dev libzstd-dev libssl-dev libjansson-dev
-      libpwquality-dev cracklib-runtime libcmocka-dev rsync attr acl libarchive-tools python3)
+      libpwquality-dev cracklib-runtime libcmocka-dev libcurl4-openssl-dev libmicrohttpd-dev
+      e2fsprogs rsync attr acl libarchive-tools python3)
 [ "${WITH_BENCH:-0}" = 1 ] && PKGS+=(restic borgbackup zstd lz4 bc time)
 missing=()
 for p in "${PKGS[@]}"; do

@@ -72,6 +72,20 @@ int kura_backend_local_open(kura_backend **out, const char *path);
 /* Create the directory layout of a new local repository (empty or missing dir). */
 int kura_backend_local_create(kura_backend **out, const char *path);
 
+/*
+ * Streaming uploads into a local repository (the vault stores what it
+ * receives without holding it in memory): tmpfile() creates a private
+ * temporary file in the repository's tmp/ and returns its fd and name;
+ * commit() fsyncs it, links it into place as `name` of `type` without
+ * replacing an existing file (an existing name is success: same bytes),
+ * fsyncs the directory and removes the temporary name.  The caller must
+ * have checked that the content hashes to `name`.  abort() removes it.
+ */
+int kura_backend_local_tmpfile(kura_backend *b, int *out_fd, char out_tmp[48]);
+int kura_backend_local_commit(kura_backend *b, kura_file_type type, const char *name, int fd,
+			      const char *tmp);
+void kura_backend_local_abort(kura_backend *b, int fd, const char *tmp);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * audit.h - the vault's tamper-evident audit log (docs/PROTOCOL.md,
+ * "Audit log"): JSON lines chained by SHA-256, with checkpoints signed by
+ * the vault's Ed25519 key every 64 entries and at shutdown.
+ */
+#ifndef KURA_SERVER_AUDIT_H
+#define KURA_SERVER_AUDIT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "server/vault.h"
+
+typedef struct {
+	const char *peer;     /* "127.0.0.1" or "::1" */
+	const char *client;   /* "" when unauthenticated */
+	const char *role;     /* "" when unauthenticated */
+	const char *method;
+	const char *path;
+	int status;
+	uint64_t bytes;
+} vault_audit_entry;
+
+/* Open DIR/audit/log.jsonl for appending, continuing its chain. */
+int vault_audit_open(vault_audit **out, const char *vault_dir, const uint8_t signing_sk[64]);
+
+/* Append one entry (thread-safe; fdatasync'd before returning). */
+int vault_audit_append(vault_audit *a, const vault_audit_entry *e);
+
+/* Write a signed checkpoint now. */
+int vault_audit_checkpoint(vault_audit *a);
+
+/* Checkpoint and close; NULL is fine. */
+void vault_audit_close(vault_audit *a);
+
+/*
+ * Verify the log of the vault in `vault_dir` against its public signing
+ * key: every hash, every link, every checkpoint signature.  Problems are
+ * printed to `report`, one per line, naming the line number.  0 if intact,
+ * KURA_ECORRUPT otherwise.
+ */
+int vault_audit_verify(const char *vault_dir, FILE *report);
+
+#endif
