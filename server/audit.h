@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "server/vault.h"
+#include "vault.h"
 
 typedef struct {
 	const char *peer;     /* "127.0.0.1" or "::1" */
