@@ -58,13 +58,15 @@ $(BUILD)/kura: $(CLI_OBJ) $(BUILD)/libkura.a
 $(BUILD)/kurad: $(SERVER_OBJ) $(BUILD)/libkura.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $(SERVER_OBJ) $(BUILD)/libkura.a $(LIBS) $(SERVER_LIBS)
 
-$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/testutil.h $(BUILD)/libkura.a
+# Server unit tests #include the server sources they test, so depend on them too.
+$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/testutil.h $(BUILD)/libkura.a $(SERVER_SRC) \
+		$(wildcard server/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(BUILD)/libkura.a $(LIBS) -lcmocka $(LDFLAGS_ALL)
 
 # Every fuzz target is also built with a small driver that replays its corpus,
 # so the normal test run exercises what the fuzzers found.
-$(BUILD)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay_main.c $(BUILD)/libkura.a
+$(BUILD)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay_main.c $(BUILD)/libkura.a $(SERVER_SRC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< tests/fuzz/replay_main.c $(BUILD)/libkura.a $(LIBS) $(LDFLAGS_ALL)
 

@@ -17,6 +17,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const char *default_hint(int err)
 {
@@ -36,6 +37,9 @@ static const char *default_hint(int err)
 		return "choose a longer passphrase: four or more unrelated words work well";
 	case KURA_ENOMEM:
 		return "free some memory, or lower --threads";
+	case KURA_EDENIED:
+		return "the store refused: through a vault, a writer credential can only add "
+		       "backups; listing, restoring and checking need a reader credential";
 	default:
 		return NULL;
 	}
@@ -85,6 +89,15 @@ static int open_failed(int err, const char *loc, const char *keyfile)
 {
 	char hint[512];
 
+	/* the vault answers before any key is tried: its refusals are about the credential */
+	if (strncmp(loc, "vault://", 8) == 0 && (err == KURA_EAUTH || err == KURA_EDENIED) &&
+	    strstr(kura_error_message(), "vault")) {
+		snprintf(hint, sizeof(hint),
+			 "check KURA_VAULT_CREDENTIALS: the credential's token, role (a writer "
+			 "can only add backups; restores need a reader), repository and the "
+			 "vault's pinned key");
+		return cli_fail(err, hint);
+	}
 	if (err == KURA_EAUTH && keyfile) {
 		snprintf(hint, sizeof(hint),
 			 "check that KURA_KEY_FILE (%s) is a key of this repository and, for an "

@@ -1,11 +1,474 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* main.c - placeholder for kurad until the vault lands. */
+/*
+ * main.c - the `kurad` command: create a vault, issue credentials, serve,
+ * show status and verify the audit log.
+ *
+ *	kurad init DIR [--listen ADDR:PORT]
+ *	kurad serve DIR [--listen ADDR:PORT]
+ *	kurad client add DIR NAME --role writer|reader|auditor [--repo REPO] --output FILE
+ *	kurad status DIR [--json]
+ *	kurad log verify DIR
+ *	kurad version
+ *
+ * Every command takes --help (printed to stdout, status 0).  Exit status:
+ * 0 success, 1 error, 2 usage error, 4 the audit log failed verification.
+ * Errors go to stderr as "kurad: message"; nothing secret is ever printed
+ * except the credential written to the file the operator names.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-#include "kura/kura.h"
+#include <jansson.h>
 
-int main(void)
+#include "audit.h"
+#include "common/error.h"
+#include "http.h"
+#include "vault.h"
+
+enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_LOG_BAD = 4 };
+
+static const char usage_all[] =
+	"Usage: kurad COMMAND [ARGS...]\n"
+	"\n"
+	"kurad is the kura vault: it stores repositories that backup clients can only\n"
+	"add to, holds no key that decrypts them, and logs every request in a\n"
+	"tamper-evident audit log.\n"
+	"\n"
+	"Commands:\n"
+	"  init DIR [--listen ADDR:PORT]        create a vault (default 127.0.0.1:7443)\n"
+	"  serve DIR [--listen ADDR:PORT]       serve the vault over HTTPS\n"
+	"  client add DIR NAME --role ROLE [--repo REPO] --output FILE\n"
+	"                                       issue a credential (writer, reader, auditor)\n"
+	"  status DIR [--json]                  repositories and clients\n"
+	"  log verify DIR                       check the audit log's chain and signatures\n"
+	"  version                              print the version\n"
+	"\n"
+	"Exit status: 0 success, 1 error, 2 usage error, 4 audit log verification failed.\n"
+	"See kurad(8) for details.\n";
+
+static const char usage_init[] =
+	"Usage: kurad init DIR [--listen ADDR:PORT]\n"
+	"\n"
+	"Create a vault in DIR (missing or empty): settings, a TLS key and self-signed\n"
+	"certificate, an Ed25519 key that signs the audit log's checkpoints, and empty\n"
+	"clients, repos, meta and audit directories.  Prints the TLS pin that client\n"
+	"credentials carry.  There are no default credentials: issue them with\n"
+	"'kurad client add'.\n"
+	"\n"
+	"  --listen ADDR:PORT  where 'serve' listens: A.B.C.D:PORT or [IPv6]:PORT\n"
+	"                      (default 127.0.0.1:7443)\n";
+
+static const char usage_serve[] =
+	"Usage: kurad serve DIR [--listen ADDR:PORT]\n"
+	"\n"
+	"Serve the vault in DIR over HTTPS until SIGINT or SIGTERM; then finish the\n"
+	"running requests and close the audit log with a signed checkpoint.\n"
+	"\n"
+	"  --listen ADDR:PORT  listen here instead of the address in DIR/vault.json\n";
+
+static const char usage_client[] =
+	"Usage: kurad client add DIR NAME --role ROLE [--repo REPO] --output FILE\n"
+	"\n"
+	"Issue a credential for client NAME and write it to FILE (mode 0600; never\n"
+	"overwritten).  The vault keeps only the SHA-256 of its token, so the file is\n"
+	"the only copy: move it to the client and delete it here.\n"
+	"\n"
+	"  --role ROLE    writer   adds backups to REPO; cannot read, change or delete them\n"
+	"                 reader   reads REPO (restore hosts and restore drills)\n"
+	"                 auditor  reads the audit log and the status\n"
+	"  --repo REPO    the repository (writer and reader); created when new\n"
+	"  --output FILE  where the credential is written\n";
+
+static const char usage_status[] =
+	"Usage: kurad status DIR [--json]\n"
+	"\n"
+	"Show the vault's repositories (files, bytes, snapshots, when the last snapshot\n"
+	"was received) and its clients.  Safe to run while 'kurad serve' is running.\n"
+	"\n"
+	"  --json  print JSON for scripts\n";
+
+static const char usage_log[] =
+	"Usage: kurad log verify DIR\n"
+	"\n"
+	"Recompute the hash chain of DIR/audit/log.jsonl and check every checkpoint's\n"
+	"signature with DIR/signing.pub.  Each problem is printed with its line number;\n"
+	"entries after the last checkpoint are reported as not yet covered.  Exit\n"
+	"status 4 if a problem was found.\n";
+
+static int usage_error(const char *usage, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int usage_error(const char *usage, const char *fmt, ...)
 {
-	fprintf(stderr, "kurad %s: not built yet\n", kura_version());
-	return 1;
+	va_list ap;
+
+	fputs("kurad: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\n\n", stderr);
+	fputs(usage, stderr);
+	return EXIT_USAGE;
+}
+
+static int fail(const char *what)
+{
+	if (what)
+		fprintf(stderr, "kurad: %s: %s\n", what, kura_error_message());
+	else
+		fprintf(stderr, "kurad: %s\n", kura_error_message());
+	return EXIT_ERROR;
+}
+
+/* ------------------------------------------------------------------ */
+/* Options                                                             */
+
+typedef struct {
+	const char *name; /* "--listen" */
+	bool has_value;
+	const char **value; /* has_value: where the value goes */
+	bool *flag;         /* !has_value: set when given */
+} option;
+
+/*
+ * Split argv (after the command words) into options and positional
+ * arguments.  "--opt VALUE" and "--opt=VALUE" both work; "--" ends the
+ * options.  *help is set by -h/--help.  Returns EXIT_OK or EXIT_USAGE
+ * (message printed).
+ */
+static int parse_args(int argc, char **argv, const option *opts, const char **pos, int max_pos,
+		      int *npos, bool *help, const char *usage)
+{
+	bool only_pos = false;
+	int i, j;
+
+	*npos = 0;
+	*help = false;
+	for (i = 0; i < argc; i++) {
+		const char *a = argv[i], *eq;
+		size_t nlen;
+
+		if (only_pos || a[0] != '-' || a[1] == '\0') {
+			if (*npos >= max_pos)
+				return usage_error(usage, "unexpected argument '%s'", a);
+			pos[(*npos)++] = a;
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			only_pos = true;
+			continue;
+		}
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			*help = true;
+			return EXIT_OK;
+		}
+		eq = strchr(a, '=');
+		nlen = eq ? (size_t)(eq - a) : strlen(a);
+		for (j = 0; opts && opts[j].name; j++)
+			if (strlen(opts[j].name) == nlen && strncmp(opts[j].name, a, nlen) == 0)
+				break;
+		if (!opts || !opts[j].name)
+			return usage_error(usage, "unknown option '%s'", a);
+		if (!opts[j].has_value) {
+			if (eq)
+				return usage_error(usage, "%s takes no value", opts[j].name);
+			*opts[j].flag = true;
+		} else if (eq) {
+			*opts[j].value = eq + 1;
+		} else if (i + 1 < argc) {
+			*opts[j].value = argv[++i];
+		} else {
+			return usage_error(usage, "%s needs a value", opts[j].name);
+		}
+	}
+	return EXIT_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Commands                                                            */
+
+static int cmd_init(int argc, char **argv)
+{
+	const char *listen = NULL, *pos[1];
+	const option opts[] = {{"--listen", true, &listen, NULL}, {NULL, false, NULL, NULL}};
+	char *pin = NULL;
+	bool help;
+	int npos, rc;
+
+	if ((rc = parse_args(argc, argv, opts, pos, 1, &npos, &help, usage_init)) || help) {
+		if (help)
+			fputs(usage_init, stdout);
+		return rc;
+	}
+	if (npos != 1)
+		return usage_error(usage_init, "init needs the vault directory");
+	if (vault_init(pos[0], listen, &pin) < 0)
+		return fail(pos[0]);
+	printf("Created the vault in %s (it will listen on %s).\n"
+	       "TLS pin: %s\n"
+	       "\n"
+	       "Next steps:\n"
+	       "  kurad client add %s NAME --role writer --repo REPO --output NAME.credential\n"
+	       "      and move the credential to the backup client (then delete it here);\n"
+	       "  kurad serve %s\n",
+	       pos[0], listen ? listen : "127.0.0.1:7443", pin, pos[0], pos[0]);
+	free(pin);
+	return EXIT_OK;
+}
+
+static volatile int stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+	const char *listen = NULL, *pos[1];
+	const option opts[] = {{"--listen", true, &listen, NULL}, {NULL, false, NULL, NULL}};
+	struct sigaction sa;
+	vault *v = NULL;
+	bool help;
+	int npos, rc, err;
+
+	if ((rc = parse_args(argc, argv, opts, pos, 1, &npos, &help, usage_serve)) || help) {
+		if (help)
+			fputs(usage_serve, stdout);
+		return rc;
+	}
+	if (npos != 1)
+		return usage_error(usage_serve, "serve needs the vault directory");
+	if (vault_open(&v, pos[0]) < 0)
+		return fail(pos[0]);
+	if (listen && vault_set_listen(v, listen) < 0) {
+		vault_free(v);
+		return usage_error(usage_serve, "%s", kura_error_message());
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	fprintf(stderr, "kurad: serving %s on %s\n", pos[0], vault_listen_addr(v));
+	err = vault_http_serve(v, &stop_flag);
+	if (err < 0)
+		fail("serve");
+	else
+		fprintf(stderr, "kurad: stopped\n");
+	/* Closes the audit log with a signed checkpoint. */
+	vault_free(v);
+	return err < 0 ? EXIT_ERROR : EXIT_OK;
+}
+
+static int cmd_client(int argc, char **argv)
+{
+	const char *role_s = NULL, *repo = NULL, *output = NULL, *pos[3];
+	const option opts[] = {{"--role", true, &role_s, NULL},
+			       {"--repo", true, &repo, NULL},
+			       {"--output", true, &output, NULL},
+			       {NULL, false, NULL, NULL}};
+	vault_role role;
+	bool help;
+	int npos, rc;
+
+	if ((rc = parse_args(argc, argv, opts, pos, 3, &npos, &help, usage_client)) || help) {
+		if (help)
+			fputs(usage_client, stdout);
+		return rc;
+	}
+	if (npos == 0)
+		return usage_error(usage_client, "client needs a subcommand: add");
+	if (strcmp(pos[0], "add") != 0)
+		return usage_error(usage_client, "no client subcommand '%s'", pos[0]);
+	if (npos != 3)
+		return usage_error(usage_client, "client add needs the vault directory and a name");
+	if (!role_s)
+		return usage_error(usage_client, "--role is required");
+	if (!(role = vault_role_parse(role_s)))
+		return usage_error(usage_client, "unknown role '%s' (writer, reader, auditor)",
+				   role_s);
+	if (role != VAULT_ROLE_AUDITOR && !repo)
+		return usage_error(usage_client, "a %s needs --repo", role_s);
+	if (role == VAULT_ROLE_AUDITOR && repo)
+		return usage_error(usage_client, "an auditor has no repository: drop --repo");
+	if (!output)
+		return usage_error(usage_client, "--output is required (the credential is shown "
+				   "only once)");
+	if (!vault_name_ok(pos[2]))
+		return usage_error(usage_client, "bad client name '%s' (lowercase letters, digits, "
+				   ". _ -; starting with a letter or digit; at most %d)", pos[2],
+				   VAULT_NAME_MAX);
+	if (repo && !vault_name_ok(repo))
+		return usage_error(usage_client, "bad repository name '%s' (lowercase letters, "
+				   "digits, . _ -; starting with a letter or digit; at most %d)",
+				   repo, VAULT_NAME_MAX);
+	if (vault_client_add(pos[1], pos[2], role, repo, output) < 0)
+		return fail(NULL);
+	printf("Issued %s credential '%s'%s%s to %s.\n"
+	       "It is the only copy of the token: move it to the client and delete it here.\n",
+	       role_s, pos[2], repo ? " for repository " : "", repo ? repo : "", output);
+	return EXIT_OK;
+}
+
+static void human_bytes(char out[32], uint64_t n)
+{
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+	double d = (double)n;
+	int u = 0;
+
+	while (d >= 1024 && u < 5) {
+		d /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(out, 32, "%" PRIu64 " B", n);
+	else
+		snprintf(out, 32, "%.1f %s", d, units[u]);
+}
+
+static void print_status(const vault *v, const json_t *doc)
+{
+	const json_t *repos = json_object_get(doc, "repositories");
+	const json_t *clients = json_object_get(doc, "clients");
+	const json_t *r;
+	const char *when;
+	char size[32];
+	size_t i;
+
+	printf("Vault %s, listening on %s\n\n", vault_dir(v), vault_listen_addr(v));
+	if (json_array_size(repos) == 0)
+		printf("No repositories yet.\n");
+	else
+		printf("%-24s %10s %12s %10s  %s\n", "REPOSITORY", "FILES", "SIZE", "SNAPSHOTS",
+		       "LAST SNAPSHOT RECEIVED");
+	json_array_foreach(repos, i, r) {
+		human_bytes(size, (uint64_t)json_integer_value(json_object_get(r, "bytes")));
+		when = json_string_value(json_object_get(r, "last_snapshot_received"));
+		printf("%-24s %10" JSON_INTEGER_FORMAT " %12s %10" JSON_INTEGER_FORMAT "  %s\n",
+		       json_string_value(json_object_get(r, "name")),
+		       json_integer_value(json_object_get(r, "files")), size,
+		       json_integer_value(json_object_get(r, "snapshots")), when ? when : "never");
+	}
+	putchar('\n');
+	if (json_array_size(clients) == 0)
+		printf("No clients yet: issue one with 'kurad client add'.\n");
+	else
+		printf("%-24s %-8s  %s\n", "CLIENT", "ROLE", "REPOSITORY");
+	json_array_foreach(clients, i, r) {
+		const char *repo = json_string_value(json_object_get(r, "repo"));
+
+		printf("%-24s %-8s  %s\n", json_string_value(json_object_get(r, "name")),
+		       json_string_value(json_object_get(r, "role")), repo ? repo : "-");
+	}
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	const char *pos[1];
+	bool json = false, help;
+	const option opts[] = {{"--json", false, NULL, &json}, {NULL, false, NULL, NULL}};
+	vault *v = NULL;
+	json_t *doc = NULL;
+	char *text = NULL;
+	int npos, rc = EXIT_OK;
+
+	if ((rc = parse_args(argc, argv, opts, pos, 1, &npos, &help, usage_status)) || help) {
+		if (help)
+			fputs(usage_status, stdout);
+		return rc;
+	}
+	if (npos != 1)
+		return usage_error(usage_status, "status needs the vault directory");
+	if (vault_open_readonly(&v, pos[0]) < 0)
+		return fail(pos[0]);
+	if (vault_status_json(v, &text) < 0) {
+		rc = fail(pos[0]);
+		goto done;
+	}
+	if (json) {
+		printf("%s\n", text);
+		goto done;
+	}
+	if (!(doc = json_loads(text, 0, NULL))) {
+		fprintf(stderr, "kurad: status: cannot read back the status\n");
+		rc = EXIT_ERROR;
+		goto done;
+	}
+	print_status(v, doc);
+done:
+	json_decref(doc);
+	free(text);
+	vault_free(v);
+	return rc;
+}
+
+static int cmd_log(int argc, char **argv)
+{
+	const char *pos[2];
+	bool help;
+	int npos, rc, err;
+
+	if ((rc = parse_args(argc, argv, NULL, pos, 2, &npos, &help, usage_log)) || help) {
+		if (help)
+			fputs(usage_log, stdout);
+		return rc;
+	}
+	if (npos == 0)
+		return usage_error(usage_log, "log needs a subcommand: verify");
+	if (strcmp(pos[0], "verify") != 0)
+		return usage_error(usage_log, "no log subcommand '%s'", pos[0]);
+	if (npos != 2)
+		return usage_error(usage_log, "log verify needs the vault directory");
+	err = vault_audit_verify(pos[1], stdout);
+	if (err == KURA_ECORRUPT) {
+		fprintf(stderr, "kurad: %s\n", kura_error_message());
+		return EXIT_LOG_BAD;
+	}
+	return err < 0 ? fail(pos[1]) : EXIT_OK;
+}
+
+static int finish(int rc)
+{
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		perror("kurad: cannot write to standard output");
+		return rc ? rc : EXIT_ERROR;
+	}
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+	int rc;
+
+	if (!cmd)
+		return usage_error(usage_all, "no command given");
+	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+		fputs(usage_all, stdout);
+		return finish(EXIT_OK);
+	}
+	if (strcmp(cmd, "init") == 0)
+		rc = cmd_init(argc - 2, argv + 2);
+	else if (strcmp(cmd, "serve") == 0)
+		rc = cmd_serve(argc - 2, argv + 2);
+	else if (strcmp(cmd, "client") == 0)
+		rc = cmd_client(argc - 2, argv + 2);
+	else if (strcmp(cmd, "status") == 0)
+		rc = cmd_status(argc - 2, argv + 2);
+	else if (strcmp(cmd, "log") == 0)
+		rc = cmd_log(argc - 2, argv + 2);
+	else if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("kurad %s\n", kura_version());
+		rc = EXIT_OK;
+	} else
+		rc = usage_error(usage_all, "no command '%s'", cmd);
+	return finish(rc);
 }

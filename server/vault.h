@@ -57,6 +57,16 @@ int vault_client_add(const char *dir, const char *name, vault_role role, const c
 
 /* Load a vault for serving (or for status). */
 int vault_open(vault **out, const char *dir);
+
+/*
+ * As vault_open, without opening the audit log (vault_get_audit() returns
+ * NULL): for `kurad status`, which may run while `kurad serve` holds it.
+ */
+int vault_open_readonly(vault **out, const char *dir);
+
+/* Serve on `listen` ("ADDR:PORT", "[V6]:PORT") instead of vault.json's address. */
+int vault_set_listen(vault *v, const char *listen);
+
 void vault_free(vault *v);
 
 const char *vault_dir(const vault *v);

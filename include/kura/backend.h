@@ -73,13 +73,25 @@ int kura_backend_local_open(kura_backend **out, const char *path);
 int kura_backend_local_create(kura_backend **out, const char *path);
 
 /*
+ * Open the repository `url` ("vault://HOST:PORT/REPO") held by a kurad
+ * vault, with the credential file at `credentials_path` (from `kurad
+ * client add`; docs/PROTOCOL.md).  The location must match the
+ * credential's vault and repository (KURA_EINVAL otherwise).  Nothing is
+ * sent until the first call; the vault then decides what the credential's
+ * role may do.  *out belongs to the caller (free with ->free).
+ */
+int kura_backend_vault_open(kura_backend **out, const char *url, const char *credentials_path);
+
+/*
  * Streaming uploads into a local repository (the vault stores what it
  * receives without holding it in memory): tmpfile() creates a private
  * temporary file in the repository's tmp/ and returns its fd and name;
  * commit() fsyncs it, links it into place as `name` of `type` without
- * replacing an existing file (an existing name is success: same bytes),
- * fsyncs the directory and removes the temporary name.  The caller must
- * have checked that the content hashes to `name`.  abort() removes it.
+ * replacing an existing file, fsyncs the directory and removes the
+ * temporary name; it returns 0 when it stored the file, 1 when the name
+ * already existed (nothing replaced), or a negative error, and leaves the
+ * fd open for the caller.  The caller must have checked that the content
+ * hashes to `name`.  abort() closes the fd and removes the temporary file.
  */
 int kura_backend_local_tmpfile(kura_backend *b, int *out_fd, char out_tmp[48]);
 int kura_backend_local_commit(kura_backend *b, kura_file_type type, const char *name, int fd,

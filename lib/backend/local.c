@@ -160,12 +160,17 @@ static int fsync_dir_at(local_backend *lb, kura_file_type type, const char *name
 	return err;
 }
 
-/* Move the finished tmp file into place without ever replacing a name. */
+/*
+ * Move the finished tmp file into place without ever replacing a name.
+ * *existed (when not NULL) tells whether the name was already taken.
+ */
 static int link_into_place(local_backend *lb, const char *tmp_name, kura_file_type type,
-			   const char *rel)
+			   const char *rel, bool *existed)
 {
 	int e;
 
+	if (existed)
+		*existed = false;
 	if (linkat(lb->tmp_fd, tmp_name, lb->type_fd[type], rel, 0) == 0)
 		return 0;
 	e = errno;
@@ -180,17 +185,22 @@ static int link_into_place(local_backend *lb, const char *tmp_name, kura_file_ty
 		}
 	}
 	if (e == EEXIST)
-		return 0;
+		goto exists;
 	/* File systems without hard links: an exclusive rename does the same. */
 	if (e == EPERM || e == EOPNOTSUPP || e == ENOSYS) {
 		if (renameat2(lb->tmp_fd, tmp_name, lb->type_fd[type], rel, RENAME_NOREPLACE) == 0)
 			return 0;
 		if (errno == EEXIST)
-			return 0;
+			goto exists;
 		e = errno;
 	}
 	return kura_error_errno(errno_code(e) == KURA_EEXISTS ? KURA_EIO : errno_code(e), e,
 				"%s/%s/%s: link into place", lb->path, type_dirs[type], rel);
+
+exists:
+	if (existed)
+		*existed = true;
+	return 0;
 }
 
 static int local_put(kura_backend *b, kura_file_type type, const char *name, const void *data,
@@ -246,7 +256,7 @@ static int local_put(kura_backend *b, kura_file_type type, const char *name, con
 		goto done;
 	}
 	fd = -1;
-	if ((err = link_into_place(lb, tmp_name, type, rel)) < 0)
+	if ((err = link_into_place(lb, tmp_name, type, rel, NULL)) < 0)
 		goto done;
 	err = fsync_dir_at(lb, type, name);
 
@@ -257,6 +267,109 @@ done:
 	if (tmp_made)
 		unlinkat(lb->tmp_fd, tmp_name, 0);
 	return err;
+}
+
+/* "<32 hex>.tmp": the only temporary names tmpfile() makes. */
+static bool tmp_name_ok(const char *tmp)
+{
+	if (!tmp)
+		return false;
+	for (int i = 0; i < 32; i++)
+		if (!((tmp[i] >= '0' && tmp[i] <= '9') || (tmp[i] >= 'a' && tmp[i] <= 'f')))
+			return false;
+	return strcmp(tmp + 32, ".tmp") == 0;
+}
+
+/*
+ * Streaming uploads (the vault).  The temporary file is created with mode
+ * 0400 like every stored file, opened read-write so the caller can read
+ * it back (a snapshot's pack list) before committing it.
+ */
+int kura_backend_local_tmpfile(kura_backend *b, int *out_fd, char out_tmp[48])
+{
+	local_backend *lb = (local_backend *)b;
+	uint8_t rnd[16];
+	int fd;
+
+	*out_fd = -1;
+	out_tmp[0] = '\0';
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return kura_error_errno(KURA_EIO, errno, "local backend: getrandom");
+	kura_hex(out_tmp, rnd, sizeof(rnd));
+	memcpy(out_tmp + 2 * sizeof(rnd), ".tmp", 5);
+	fd = openat(lb->tmp_fd, out_tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		    FILE_MODE);
+	if (fd < 0) {
+		int e = errno;
+
+		out_tmp[0] = '\0';
+		return kura_error_errno(errno_code(e) == KURA_EEXISTS ? KURA_EIO : errno_code(e), e,
+					"%s/tmp: create temporary file", lb->path);
+	}
+	*out_fd = fd;
+	return 0;
+}
+
+/*
+ * Returns 0 when the file was stored, 1 when a file of that name was
+ * already there (nothing written: the same name means the same bytes), or
+ * a negative code.  Whatever the result, the temporary name is gone
+ * afterwards and `fd` is still the caller's to close: after a 0 it refers
+ * to the stored file (the vault sets its immutable flag through it).
+ */
+int kura_backend_local_commit(kura_backend *b, kura_file_type type, const char *name, int fd,
+			      const char *tmp)
+{
+	local_backend *lb = (local_backend *)b;
+	char rel[NAME_LEN + 4];
+	struct stat st;
+	bool existed = false;
+	int err;
+
+	if (!tmp_name_ok(tmp))
+		return kura_error_set(KURA_EINVAL,
+				      "local backend: bad temporary file name \"%.60s\"",
+				      tmp ? tmp : "(null)");
+	if ((err = check_args(type, name)) < 0)
+		goto done;
+	rel_path(rel, type, name);
+
+	/* Already stored: no need to make this copy durable. */
+	if (fstatat(lb->type_fd[type], rel, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		existed = true;
+		goto done;
+	}
+	if (errno != ENOENT) {
+		err = kura_error_errno(errno_code(errno), errno, "%s/%s/%s: stat", lb->path,
+				       type_dirs[type], rel);
+		goto done;
+	}
+	if (fsync(fd) < 0) {
+		err = kura_error_errno(KURA_EIO, errno, "%s/tmp/%s: fsync", lb->path, tmp);
+		goto done;
+	}
+	if ((err = link_into_place(lb, tmp, type, rel, &existed)) < 0)
+		goto done;
+	if (!existed)
+		err = fsync_dir_at(lb, type, name);
+
+done:
+	/* After a rename fallback the tmp name is gone already; ENOENT is fine. */
+	unlinkat(lb->tmp_fd, tmp, 0);
+	if (err < 0)
+		return err;
+	return existed ? 1 : 0;
+}
+
+/* Drop an upload that will not be stored: close fd (if >= 0), remove tmp. */
+void kura_backend_local_abort(kura_backend *b, int fd, const char *tmp)
+{
+	local_backend *lb = (local_backend *)b;
+
+	if (fd >= 0)
+		close(fd);
+	if (lb && tmp_name_ok(tmp))
+		unlinkat(lb->tmp_fd, tmp, 0);
 }
 
 static int open_file(local_backend *lb, kura_file_type type, const char *name, int *out_fd)

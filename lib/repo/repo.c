@@ -37,6 +37,57 @@ void kura_init_options_default(kura_init_options *opts)
 	opts->kdf_profile = KURA_KDF_MODERATE;
 }
 
+#define VAULT_SCHEME "vault://"
+
+static bool is_vault(const char *location)
+{
+	return strncmp(location, VAULT_SCHEME, sizeof(VAULT_SCHEME) - 1) == 0;
+}
+
+/* A vault repository: its credential comes from KURA_VAULT_CREDENTIALS. */
+static int vault_backend_open(kura_backend **out, const char *location)
+{
+	const char *cred = getenv("KURA_VAULT_CREDENTIALS");
+
+	*out = NULL;
+	if (!cred || !*cred)
+		return kura_error_set(KURA_EINVAL,
+				      "KURA_VAULT_CREDENTIALS must name the credential file for %s "
+				      "(issued by 'kurad client add')",
+				      location);
+	return kura_backend_vault_open(out, location, cred);
+}
+
+static int config_seen(const char *name, uint64_t size, void *ctx)
+{
+	*(bool *)ctx = true;
+	return 1;
+}
+
+/*
+ * The vault makes the repository's directory when it issues the first
+ * credential for it; "new" there means no config yet.
+ */
+static int vault_backend_create(kura_backend **out, const char *location)
+{
+	kura_backend *backend;
+	bool has_config = false;
+	int err;
+
+	if ((err = vault_backend_open(&backend, location)) < 0)
+		return err;
+	if ((err = backend->list(backend, KURA_FILE_CONFIG, config_seen, &has_config)) < 0)
+		goto done;
+	if (has_config)
+		err = kura_error_set(KURA_EEXISTS, "%s already holds a repository", location);
+done:
+	if (err < 0)
+		backend->free(backend);
+	else
+		*out = backend;
+	return err;
+}
+
 static int repo_new(kura_repo **out, kura_backend *backend)
 {
 	kura_repo *repo = calloc(1, sizeof(*repo));
@@ -179,7 +230,11 @@ int kura_repo_init(kura_repo **out, const char *location, const char *passphrase
 	if (opts->compression_level < 0 || opts->compression_level > 19)
 		return kura_error_set(KURA_EINVAL, "compression level %d is not in 0..19",
 				      opts->compression_level);
-	if ((err = kura_backend_local_create(&backend, location)) < 0)
+	if (is_vault(location))
+		err = vault_backend_create(&backend, location);
+	else
+		err = kura_backend_local_create(&backend, location);
+	if (err < 0)
 		return err;
 	if ((err = repo_new(&repo, backend)) < 0) {
 		backend->free(backend);
@@ -226,7 +281,11 @@ static int open_backend(kura_repo **out, const char *location)
 
 	if ((err = kura_crypto_init()) < 0)
 		return err;
-	if ((err = kura_backend_local_open(&backend, location)) < 0)
+	if (is_vault(location))
+		err = vault_backend_open(&backend, location);
+	else
+		err = kura_backend_local_open(&backend, location);
+	if (err < 0)
 		return err;
 	if ((err = repo_new(out, backend)) < 0) {
 		backend->free(backend);

@@ -1,0 +1,685 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * audit.c - the vault's tamper-evident audit log (docs/PROTOCOL.md,
+ * "Audit log").
+ *
+ * DIR/audit/log.jsonl holds one JSON object per line.  An entry records one
+ * request; its members come in a fixed order and the line is jansson's
+ * compact output, so the bytes that are hashed are exactly the bytes on
+ * disk:
+ *
+ *	{"seq":S,"time":…,"peer":…,"client":…,"role":…,"method":…,"path":…,
+ *	 "status":N,"bytes":N,"prev":"<hex>","hash":"<hex>"}
+ *
+ *	hash = SHA-256(prev as 32 raw bytes || the line up to "prev"'s value, closed by '}')
+ *
+ * that is, the line with its final `,"hash":"…"` member removed.  Entries
+ * are numbered from 0; the first one's prev is 32 zero bytes, every other
+ * one's is the hash of the entry before it.  After every 64 entries, and
+ * when the log is closed with entries not yet covered, a checkpoint line
+ *
+ *	{"seq":N,"checkpoint":"<hex of entry N-1's hash>","sig":"<base64>"}
+ *
+ * is appended, where N is the number of entries so far (checkpoints take no
+ * number of their own) and sig is the Ed25519 signature (libsodium
+ * crypto_sign_detached) by DIR/signing.key over the 32 raw hash bytes.
+ *
+ * What this gives: an entry edited, removed or moved breaks its own hash
+ * or the next entry's link, and a rewrite of the chain from some point on
+ * is caught by the first signed checkpoint after that point, since only
+ * the signing key's holder can sign a new one.  Entries after the last
+ * checkpoint can be cut off unnoticed; the verifier says how many there
+ * are.  Root on the vault host holds the signing key, so the log is
+ * tamper-evident against everyone else, not tamper-proof.
+ *
+ * Invariants: one writer per log (an exclusive flock held while open, so a
+ * second `kurad serve` on the same directory is refused); every line is
+ * written by one write() of the whole line and its newline, under the
+ * mutex, then fdatasync'd; a write that fails part-way is cut back off, so
+ * the file always ends at a line boundary.  On open the last line must be
+ * intact (a valid entry or a correctly signed checkpoint), else the log is
+ * refused: an operator must look at it before anything is appended.
+ */
+#include "audit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+#include "common/utf8.h"
+#include "crypto/crypto.h"
+
+#define CHECKPOINT_EVERY 64
+#define HASH_HEX (2 * KURA_HASH_SIZE + 1)
+#define MAX_LINE (1 << 20)
+/* The final member of an entry line: ,"hash":"<64 hex>"} */
+#define HASH_SUFFIX_LEN (sizeof(",\"hash\":\"") - 1 + 64 + 2)
+#define SIG_B64 sodium_base64_ENCODED_LEN(crypto_sign_BYTES, sodium_base64_VARIANT_ORIGINAL)
+
+struct vault_audit {
+	pthread_mutex_t lock;
+	int fd;
+	char *path;
+	uint8_t sk[crypto_sign_SECRETKEYBYTES];
+	uint64_t seq;		      /* the next entry's number */
+	uint8_t prev[KURA_HASH_SIZE]; /* the last entry's hash */
+	unsigned uncovered;	      /* entries since the last checkpoint */
+	off_t size;		      /* where the file ends */
+};
+
+static void time_now(char out[40])
+{
+	struct timespec ts;
+	struct tm tm;
+	char date[24];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, 40, "%s.%09ldZ", date, ts.tv_nsec);
+}
+
+/*
+ * The hash of an entry: `body` is its JSON without the hash member and
+ * without the closing brace, which is hashed after it.
+ */
+static int entry_hash(uint8_t out[KURA_HASH_SIZE], const uint8_t prev[KURA_HASH_SIZE],
+		      const char *body, size_t len)
+{
+	kura_sha256_ctx *ctx = NULL;
+	int err;
+
+	if ((err = kura_sha256_new(&ctx)) < 0)
+		return err;
+	kura_sha256_update(ctx, prev, KURA_HASH_SIZE);
+	kura_sha256_update(ctx, body, len);
+	kura_sha256_update(ctx, "}", 1);
+	kura_sha256_final(ctx, out);
+	kura_sha256_free(ctx);
+	return 0;
+}
+
+/* 1 if the line ends with a well-formed ,"hash":"<hex>"} member. */
+static int has_hash_suffix(const char *line, size_t len)
+{
+	const char *s;
+
+	if (len < HASH_SUFFIX_LEN + 1)
+		return 0;
+	s = line + len - HASH_SUFFIX_LEN;
+	return memcmp(s, ",\"hash\":\"", 9) == 0 && memcmp(s + 9 + 64, "\"}", 2) == 0;
+}
+
+/* Append one whole line (with its newline) and make it durable. Lock held. */
+static int write_line(vault_audit *a, const char *line, size_t len)
+{
+	ssize_t n;
+
+	n = write(a->fd, line, len);
+	if (n != (ssize_t)len) {
+		int e = n < 0 ? errno : ENOSPC;
+
+		/* Cut a partial line off so the log still ends at a line boundary. */
+		if (n > 0 && ftruncate(a->fd, a->size) < 0)
+			return kura_error_errno(KURA_EIO, errno,
+						"%s: short write, and cannot cut it off: the log's "
+						"last line is broken",
+						a->path);
+		return kura_error_errno(KURA_EIO, e, "%s: cannot append", a->path);
+	}
+	a->size += (off_t)len;
+	if (fdatasync(a->fd) < 0)
+		return kura_error_errno(KURA_EIO, errno, "%s: cannot sync", a->path);
+	return 0;
+}
+
+/* Dump `obj` compactly, members in insertion order; malloc'd. */
+static char *dump(const json_t *obj)
+{
+	return json_dumps(obj, JSON_PRESERVE_ORDER | JSON_COMPACT);
+}
+
+/* Lock held. */
+static int checkpoint_locked(vault_audit *a)
+{
+	uint8_t sig[crypto_sign_BYTES];
+	char hex[HASH_HEX], b64[SIG_B64];
+	json_t *obj = NULL;
+	char *text = NULL;
+	kura_buf line = KURA_BUF_INIT;
+	int err = 0;
+
+	if (a->uncovered == 0)
+		return 0;
+	crypto_sign_detached(sig, NULL, a->prev, sizeof(a->prev), a->sk);
+	kura_hex(hex, a->prev, sizeof(a->prev));
+	sodium_bin2base64(b64, sizeof(b64), sig, sizeof(sig), sodium_base64_VARIANT_ORIGINAL);
+	obj =
+	    json_pack("{s:I, s:s, s:s}", "seq", (json_int_t)a->seq, "checkpoint", hex, "sig", b64);
+	if (!obj || !(text = dump(obj))) {
+		err = kura_error_set(KURA_ENOMEM, "audit checkpoint: out of memory");
+		goto done;
+	}
+	if ((err = kura_buf_put(&line, text, strlen(text))) < 0 ||
+	    (err = kura_buf_put_u8(&line, '\n')) < 0)
+		goto done;
+	if ((err = write_line(a, (const char *)line.data, line.len)) < 0)
+		goto done;
+	a->uncovered = 0;
+done:
+	kura_buf_free(&line);
+	free(text);
+	json_decref(obj);
+	return err;
+}
+
+int vault_audit_checkpoint(vault_audit *a)
+{
+	int err;
+
+	pthread_mutex_lock(&a->lock);
+	err = checkpoint_locked(a);
+	pthread_mutex_unlock(&a->lock);
+	return err;
+}
+
+/* A JSON string for text that may be any bytes (a path from the network). */
+static json_t *safe_string(const char *s)
+{
+	char *clean;
+	json_t *j;
+
+	if (!s)
+		s = "";
+	if (kura_utf8_valid(s, strlen(s)))
+		return json_string(s);
+	if (!(clean = kura_utf8_sanitize(s)))
+		return NULL;
+	j = json_string(clean);
+	free(clean);
+	return j;
+}
+
+int vault_audit_append(vault_audit *a, const vault_audit_entry *e)
+{
+	char now[40], prev_hex[HASH_HEX], hash_hex[HASH_HEX];
+	uint8_t hash[KURA_HASH_SIZE];
+	json_t *obj = NULL;
+	char *text = NULL;
+	kura_buf line = KURA_BUF_INIT;
+	bool locked = false;
+	int err = 0;
+
+	time_now(now);
+	pthread_mutex_lock(&a->lock);
+	locked = true;
+	kura_hex(prev_hex, a->prev, sizeof(a->prev));
+	obj = json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:i, s:I, s:s}", "seq",
+			(json_int_t)a->seq, "time", now, "peer", safe_string(e->peer), "client",
+			safe_string(e->client), "role", safe_string(e->role), "method",
+			safe_string(e->method), "path", safe_string(e->path), "status", e->status,
+			"bytes", (json_int_t)(e->bytes > INT64_MAX ? INT64_MAX : e->bytes), "prev",
+			prev_hex);
+	if (!obj || !(text = dump(obj))) {
+		err = kura_error_set(KURA_ENOMEM, "audit entry: out of memory");
+		goto done;
+	}
+	/* The line is that text with the hash member added before its '}'. */
+	if ((err = entry_hash(hash, a->prev, text, strlen(text) - 1)) < 0)
+		goto done;
+	kura_hex(hash_hex, hash, sizeof(hash));
+	if ((err = kura_buf_put(&line, text, strlen(text) - 1)) < 0 ||
+	    (err = kura_buf_put(&line, ",\"hash\":\"", 9)) < 0 ||
+	    (err = kura_buf_put(&line, hash_hex, 64)) < 0 ||
+	    (err = kura_buf_put(&line, "\"}\n", 3)) < 0)
+		goto done;
+	if ((err = write_line(a, (const char *)line.data, line.len)) < 0)
+		goto done;
+	memcpy(a->prev, hash, sizeof(hash));
+	a->seq++;
+	if (++a->uncovered >= CHECKPOINT_EVERY)
+		err = checkpoint_locked(a);
+done:
+	if (locked)
+		pthread_mutex_unlock(&a->lock);
+	kura_buf_free(&line);
+	free(text);
+	json_decref(obj);
+	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading lines back                                                  */
+
+typedef struct {
+	bool checkpoint;
+	uint64_t seq;
+	uint8_t prev[KURA_HASH_SIZE];	/* entries */
+	uint8_t hash[KURA_HASH_SIZE];	/* entries: as stored; checkpoints: the covered hash */
+	uint8_t sig[crypto_sign_BYTES]; /* checkpoints */
+} parsed_line;
+
+static int hex_member(uint8_t out[KURA_HASH_SIZE], json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	return s && strlen(s) == 64 && kura_unhex(out, s, KURA_HASH_SIZE) == 0 ? 0 : -1;
+}
+
+/*
+ * Parse one line (without its newline).  On failure *why says what is
+ * wrong and KURA_ECORRUPT is returned (no error message is set: the caller
+ * words it with the line number).
+ */
+static int parse_line(parsed_line *out, const char *line, size_t len, const char **why)
+{
+	json_t *obj = NULL, *seq;
+	const char *sig;
+	size_t siglen;
+	int err = KURA_ECORRUPT;
+
+	memset(out, 0, sizeof(*out));
+	if (!(obj = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL)) || !json_is_object(obj)) {
+		*why = "not a JSON object";
+		goto done;
+	}
+	seq = json_object_get(obj, "seq");
+	if (!json_is_integer(seq) || json_integer_value(seq) < 0) {
+		*why = "no valid \"seq\"";
+		goto done;
+	}
+	out->seq = (uint64_t)json_integer_value(seq);
+	if (json_object_get(obj, "checkpoint")) {
+		out->checkpoint = true;
+		sig = json_string_value(json_object_get(obj, "sig"));
+		if (json_object_size(obj) != 3 || hex_member(out->hash, obj, "checkpoint") < 0 ||
+		    !sig ||
+		    sodium_base642bin(out->sig, sizeof(out->sig), sig, strlen(sig), NULL, &siglen,
+				      NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+		    siglen != sizeof(out->sig)) {
+			*why = "malformed checkpoint";
+			goto done;
+		}
+	} else {
+		if (json_object_size(obj) != 11 || hex_member(out->prev, obj, "prev") < 0 ||
+		    hex_member(out->hash, obj, "hash") < 0 || !has_hash_suffix(line, len)) {
+			*why = "malformed entry";
+			goto done;
+		}
+	}
+	err = 0;
+done:
+	json_decref(obj);
+	return err;
+}
+
+/* 1 if an entry line's stored hash is the hash of its text. */
+static int entry_hash_ok(const parsed_line *p, const char *line, size_t len)
+{
+	uint8_t h[KURA_HASH_SIZE];
+
+	if (entry_hash(h, p->prev, line, len - HASH_SUFFIX_LEN) < 0)
+		return 0;
+	return kura_ct_equal(h, p->hash, sizeof(h));
+}
+
+static int checkpoint_sig_ok(const parsed_line *p, const uint8_t pk[crypto_sign_PUBLICKEYBYTES])
+{
+	return crypto_sign_verify_detached(p->sig, p->hash, sizeof(p->hash), pk) == 0;
+}
+
+/*
+ * The last line of a log of `size` bytes that ends in a newline, without
+ * reading the whole log: a window from the end that doubles until it holds
+ * a whole line.  *out is malloc'd and NUL-terminated, without the newline.
+ */
+static int read_last_line(const char *path, int fd, off_t size, char **out, size_t *out_len)
+{
+	size_t win = 4096, total = (size_t)size;
+	char *buf = NULL, *nl;
+	ssize_t n;
+	int err = 0;
+
+	for (;;) {
+		if (win > total)
+			win = total;
+		free(buf);
+		if (!(buf = malloc(win + 1))) {
+			err = kura_error_set(KURA_ENOMEM, "%s: out of memory", path);
+			goto done;
+		}
+		n = pread(fd, buf, win, size - (off_t)win);
+		if (n != (ssize_t)win) {
+			err = kura_error_errno(KURA_EIO, n < 0 ? errno : EIO, "%s: cannot read",
+					       path);
+			goto done;
+		}
+		nl = win > 1 ? memrchr(buf, '\n', win - 1) : NULL;
+		if (nl || win == total) {
+			size_t start = nl ? (size_t)(nl - buf) + 1 : 0;
+
+			*out_len = win - 1 - start;
+			memmove(buf, buf + start, *out_len);
+			buf[*out_len] = '\0';
+			*out = buf;
+			buf = NULL;
+			goto done;
+		}
+		if (win >= MAX_LINE) {
+			err = kura_error_set(KURA_ECORRUPT, "%s: last line longer than %d bytes",
+					     path, MAX_LINE);
+			goto done;
+		}
+		win *= 2;
+	}
+done:
+	free(buf);
+	return err;
+}
+
+/* Continue the chain from the log's last line; refuse a broken tail. */
+static int load_tail(vault_audit *a)
+{
+	uint8_t pk[crypto_sign_PUBLICKEYBYTES];
+	parsed_line p;
+	const char *why = NULL;
+	char last = 0, *line = NULL;
+	size_t len = 0;
+	int err = 0;
+
+	if (a->size == 0)
+		return 0;
+	if (pread(a->fd, &last, 1, a->size - 1) != 1) {
+		err = kura_error_errno(KURA_EIO, errno, "%s: cannot read", a->path);
+		goto done;
+	}
+	if (last != '\n') {
+		err = kura_error_set(KURA_ECORRUPT,
+				     "%s: ends in a partial line (a crash during a write, or an "
+				     "edit): check it with `kurad log verify` before serving",
+				     a->path);
+		goto done;
+	}
+	if ((err = read_last_line(a->path, a->fd, a->size, &line, &len)) < 0)
+		goto done;
+	if (parse_line(&p, line, len, &why) < 0) {
+		err = kura_error_set(KURA_ECORRUPT,
+				     "%s: last line: %s; check it with `kurad log verify` before "
+				     "serving",
+				     a->path, why);
+		goto done;
+	}
+	if (p.checkpoint) {
+		crypto_sign_ed25519_sk_to_pk(pk, a->sk);
+		if (!checkpoint_sig_ok(&p, pk)) {
+			err = kura_error_set(KURA_ECORRUPT,
+					     "%s: last line: checkpoint signature does not verify; "
+					     "check it with `kurad log verify` before serving",
+					     a->path);
+			goto done;
+		}
+		a->seq = p.seq;
+		memcpy(a->prev, p.hash, sizeof(a->prev));
+		a->uncovered = 0;
+	} else {
+		if (!entry_hash_ok(&p, line, len) || p.seq == UINT64_MAX) {
+			err =
+			    kura_error_set(KURA_ECORRUPT,
+					   "%s: last line: entry %" PRIu64 " does not match its "
+					   "hash; check it with `kurad log verify` before serving",
+					   a->path, p.seq);
+			goto done;
+		}
+		a->seq = p.seq + 1;
+		memcpy(a->prev, p.hash, sizeof(a->prev));
+		/* Unknown how many came before without a checkpoint: make sure one follows. */
+		a->uncovered = 1;
+	}
+done:
+	free(line);
+	return err;
+}
+
+int vault_audit_open(vault_audit **out, const char *vault_dir, const uint8_t signing_sk[64])
+{
+	vault_audit *a = NULL;
+	struct stat st;
+	int err = 0;
+
+	*out = NULL;
+	if ((err = kura_crypto_init()) < 0)
+		return err;
+	if (!(a = calloc(1, sizeof(*a))) ||
+	    asprintf(&a->path, "%s/audit/log.jsonl", vault_dir) < 0) {
+		if (a)
+			a->path = NULL;
+		err = kura_error_set(KURA_ENOMEM, "audit log: out of memory");
+		goto done;
+	}
+	a->fd = -1;
+	pthread_mutex_init(&a->lock, NULL);
+	memcpy(a->sk, signing_sk, sizeof(a->sk));
+	a->fd = open(a->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (a->fd < 0) {
+		err = kura_error_errno(KURA_EIO, errno, "%s: cannot open", a->path);
+		goto done;
+	}
+	if (flock(a->fd, LOCK_EX | LOCK_NB) < 0) {
+		err = errno == EWOULDBLOCK
+			  ? kura_error_set(KURA_EDENIED, "%s: in use by another kurad process",
+					   a->path)
+			  : kura_error_errno(KURA_EIO, errno, "%s: cannot lock", a->path);
+		goto done;
+	}
+	if (fstat(a->fd, &st) < 0) {
+		err = kura_error_errno(KURA_EIO, errno, "%s", a->path);
+		goto done;
+	}
+	a->size = st.st_size;
+	if ((err = load_tail(a)) < 0)
+		goto done;
+	*out = a;
+	a = NULL;
+done:
+	if (a) {
+		if (a->fd >= 0)
+			close(a->fd);
+		pthread_mutex_destroy(&a->lock);
+		kura_wipe(a->sk, sizeof(a->sk));
+		free(a->path);
+		free(a);
+	}
+	return err;
+}
+
+void vault_audit_close(vault_audit *a)
+{
+	if (!a)
+		return;
+	/* Nothing to report to here: a failed final checkpoint shows in verify. */
+	vault_audit_checkpoint(a);
+	close(a->fd);
+	pthread_mutex_destroy(&a->lock);
+	kura_wipe(a->sk, sizeof(a->sk));
+	free(a->path);
+	free(a);
+}
+
+/* ------------------------------------------------------------------ */
+/* Verification                                                        */
+
+typedef struct {
+	FILE *report;
+	const char *path;
+	uint64_t problems;
+} verifier;
+
+static void problem(verifier *v, uint64_t lineno, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void problem(verifier *v, uint64_t lineno, const char *fmt, ...)
+{
+	va_list ap;
+
+	v->problems++;
+	if (!v->report)
+		return;
+	fprintf(v->report, "%s: line %" PRIu64 ": ", v->path, lineno);
+	va_start(ap, fmt);
+	vfprintf(v->report, fmt, ap);
+	va_end(ap);
+	fputc('\n', v->report);
+}
+
+static int read_pub(const char *vault_dir, uint8_t pk[crypto_sign_PUBLICKEYBYTES])
+{
+	char *path = NULL;
+	FILE *f = NULL;
+	int err = 0;
+	char extra;
+
+	if (asprintf(&path, "%s/signing.pub", vault_dir) < 0)
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	if (!(f = fopen(path, "rb"))) {
+		err = kura_error_errno(errno == ENOENT ? KURA_ENOTFOUND : KURA_EIO, errno, "%s",
+				       path);
+		goto done;
+	}
+	if (fread(pk, 1, crypto_sign_PUBLICKEYBYTES, f) != crypto_sign_PUBLICKEYBYTES ||
+	    fread(&extra, 1, 1, f) != 0) {
+		err = kura_error_set(KURA_ECORRUPT, "%s: not a %d-byte Ed25519 public key", path,
+				     crypto_sign_PUBLICKEYBYTES);
+		goto done;
+	}
+done:
+	if (f)
+		fclose(f);
+	free(path);
+	return err;
+}
+
+int vault_audit_verify(const char *vault_dir, FILE *report)
+{
+	uint8_t pk[crypto_sign_PUBLICKEYBYTES], prev[KURA_HASH_SIZE] = {0};
+	verifier v = {report, NULL, 0};
+	char *path = NULL, *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	FILE *f = NULL;
+	parsed_line p;
+	const char *why;
+	uint64_t lineno = 0, expect = 0, entries = 0, checkpoints = 0, uncovered = 0;
+	uint64_t first_uncovered = 0;
+	bool known = true; /* the chain state (expect, prev) is trustworthy */
+	int err = 0;
+
+	if ((err = kura_crypto_init()) < 0)
+		return err;
+	if ((err = read_pub(vault_dir, pk)) < 0)
+		return err;
+	if (asprintf(&path, "%s/audit/log.jsonl", vault_dir) < 0)
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	v.path = path;
+	if (!(f = fopen(path, "rb"))) {
+		err = errno == ENOENT ? kura_error_set(KURA_ECORRUPT, "%s: missing", path)
+				      : kura_error_errno(KURA_EIO, errno, "%s", path);
+		goto done;
+	}
+	while ((n = getline(&line, &cap, f)) > 0) {
+		size_t len = (size_t)n;
+
+		lineno++;
+		if (line[len - 1] != '\n') {
+			problem(&v, lineno, "partial line at the end (cut off during a write?)");
+			break;
+		}
+		line[--len] = '\0';
+		if (parse_line(&p, line, len, &why) < 0) {
+			problem(&v, lineno, "%s", why);
+			known = false;
+			continue;
+		}
+		if (p.checkpoint) {
+			checkpoints++;
+			if (!checkpoint_sig_ok(&p, pk))
+				problem(&v, lineno,
+					"checkpoint at entry %" PRIu64 ": signature does "
+					"not verify (forged or edited)",
+					p.seq);
+			else if (known &&
+				 (p.seq != expect || !kura_ct_equal(p.hash, prev, sizeof(prev))))
+				problem(&v, lineno,
+					"checkpoint at entry %" PRIu64 " does not match "
+					"the entries before it (they were changed, removed or "
+					"reordered)",
+					p.seq);
+			/* A valid signature vouches for the chain state from here on. */
+			if (checkpoint_sig_ok(&p, pk)) {
+				expect = p.seq;
+				memcpy(prev, p.hash, sizeof(prev));
+				known = true;
+			}
+			uncovered = 0;
+			continue;
+		}
+		entries++;
+		if (uncovered++ == 0)
+			first_uncovered = lineno;
+		if (!entry_hash_ok(&p, line, len))
+			problem(&v, lineno, "entry %" PRIu64 " does not match its hash (edited)",
+				p.seq);
+		else if (known && p.seq != expect)
+			problem(&v, lineno,
+				"entry %" PRIu64 " where entry %" PRIu64 " was expected "
+				"(entries removed or reordered)",
+				p.seq, expect);
+		else if (known && !kura_ct_equal(p.prev, prev, sizeof(prev)))
+			problem(&v, lineno,
+				"entry %" PRIu64 " does not link to the entry before it "
+				"(that one was changed, removed or reordered)",
+				p.seq);
+		expect = p.seq + 1;
+		memcpy(prev, p.hash, sizeof(prev));
+		known = true;
+	}
+	if (ferror(f)) {
+		err = kura_error_errno(KURA_EIO, errno, "%s: cannot read", path);
+		goto done;
+	}
+	if (report) {
+		if (uncovered)
+			fprintf(report,
+				"%s: lines %" PRIu64 "-%" PRIu64 ": %" PRIu64 " entr%s not yet "
+				"covered by a signed checkpoint (a truncation there would not be "
+				"detected)\n",
+				path, first_uncovered, lineno, uncovered,
+				uncovered == 1 ? "y" : "ies");
+		fprintf(report, "%s: %" PRIu64 " entr%s, %" PRIu64 " checkpoint%s, %s\n", path,
+			entries, entries == 1 ? "y" : "ies", checkpoints,
+			checkpoints == 1 ? "" : "s", v.problems ? "PROBLEMS FOUND" : "intact");
+	}
+	if (v.problems)
+		err = kura_error_set(KURA_ECORRUPT, "%s: %" PRIu64 " problem%s found", path,
+				     v.problems, v.problems == 1 ? "" : "s");
+done:
+	if (f)
+		fclose(f);
+	free(line);
+	free(path);
+	return err;
+}

@@ -1,0 +1,1153 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vault.c - the vault directory (docs/PROTOCOL.md, "Vault directory"):
+ * `kurad init`, issuing client credentials, and the state `kurad serve`
+ * works from.
+ *
+ *	DIR/vault.json            {"listen": "ADDR:PORT", "version": 1}
+ *	DIR/tls/cert.pem, key.pem TLS identity (tls.c; key mode 0600)
+ *	DIR/signing.key           Ed25519 secret key, 64 bytes (mode 0600)
+ *	DIR/signing.pub           its public key, 32 bytes (for `kurad log verify`)
+ *	DIR/clients/NAME.json     {"name", "role", "repo", "token_sha256", "created"}
+ *	DIR/repos/REPO/           a repository in the local backend's layout
+ *	DIR/meta/REPO/            snapshot-times: "NAME RECEIVED_NS CLIENT" lines
+ *	DIR/audit/log.jsonl       the audit log (audit.c)
+ *
+ * Invariants: every directory is mode 0700 and every secret file 0600 from
+ * the moment it is created.  vault.json is written last by vault_init, so
+ * a directory without it is not a vault (an interrupted init is refused,
+ * not half-used).  Nothing here overwrites a file: client records and
+ * credential files are created with O_EXCL or link(), so two `client add`
+ * runs for one name cannot both succeed.  The vault never sees a token
+ * after issuing it, only its SHA-256.
+ *
+ * Reading is strict: a client record with an unknown role, a bad name or
+ * an unexpected member stops vault_open with an error naming the file,
+ * since guessing at a credential's meaning is how access widens.
+ *
+ * After vault_open the client table is immutable; the only shared mutable
+ * state is the per-repository backend cache, behind the mutex, and the
+ * audit log, which has its own.
+ */
+#include "vault.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "audit.h"
+#include "common/array.h"
+#include "common/buf.h"
+#include "common/error.h"
+#include "crypto/crypto.h"
+#include "kura/keyless.h"
+#include "tls.h"
+
+#define DEFAULT_LISTEN "127.0.0.1:7443"
+#define SETTINGS_VERSION 1
+#define TOKEN_BYTES 32
+#define TOKEN_MAX 128 /* longer presented tokens are refused before hashing */
+#define SMALL_FILE_MAX (1 << 20)
+
+typedef struct {
+	char name[VAULT_NAME_MAX + 1];
+	kura_backend *b; /* opened on first use */
+} repo_slot;
+
+struct vault {
+	char *dir;
+	char *listen;
+	char *cert_pem;
+	char *key_pem;
+	uint8_t sign_sk[crypto_sign_SECRETKEYBYTES];
+	vault_client *clients;
+	size_t nclients;
+	repo_slot *repos;
+	size_t nrepos;
+	pthread_mutex_t lock; /* repos[].b and meta/ appends */
+	vault_audit *audit;
+};
+
+/* ------------------------------------------------------------------ */
+/* Names                                                               */
+
+vault_role vault_role_parse(const char *s)
+{
+	if (!s)
+		return 0;
+	if (strcmp(s, "writer") == 0)
+		return VAULT_ROLE_WRITER;
+	if (strcmp(s, "reader") == 0)
+		return VAULT_ROLE_READER;
+	if (strcmp(s, "auditor") == 0)
+		return VAULT_ROLE_AUDITOR;
+	return 0;
+}
+
+const char *vault_role_name(vault_role r)
+{
+	switch (r) {
+	case VAULT_ROLE_WRITER:
+		return "writer";
+	case VAULT_ROLE_READER:
+		return "reader";
+	case VAULT_ROLE_AUDITOR:
+		return "auditor";
+	}
+	return NULL;
+}
+
+int vault_name_ok(const char *s)
+{
+	size_t i;
+
+	if (!s || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
+		return 0;
+	for (i = 1; s[i]; i++) {
+		char c = s[i];
+
+		if (i > VAULT_NAME_MAX - 1)
+			return 0;
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * "A.B.C.D:PORT" or "[IPv6]:PORT" with a port in 1..65535: an address,
+ * never a host name, so what `serve` binds to is what the operator wrote.
+ */
+static int listen_ok(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	char host[INET6_ADDRSTRLEN + 1];
+	unsigned char addr[sizeof(struct in6_addr)];
+	size_t hlen;
+	char *end;
+	long port;
+
+	if (!colon || colon[1] < '0' || colon[1] > '9')
+		return 0;
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (*end || errno || port < 1 || port > 65535)
+		return 0;
+	hlen = (size_t)(colon - s);
+	if (s[0] == '[') {
+		if (hlen < 3 || colon[-1] != ']' || hlen - 2 >= sizeof(host))
+			return 0;
+		memcpy(host, s + 1, hlen - 2);
+		host[hlen - 2] = '\0';
+		return inet_pton(AF_INET6, host, addr) == 1;
+	}
+	if (hlen == 0 || hlen >= sizeof(host))
+		return 0;
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+	return inet_pton(AF_INET, host, addr) == 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Files                                                               */
+
+static int errno_code(int e)
+{
+	switch (e) {
+	case ENOENT:
+		return KURA_ENOTFOUND;
+	case EEXIST:
+		return KURA_EEXISTS;
+	case EACCES:
+	case EPERM:
+	case EROFS:
+		return KURA_EDENIED;
+	case ENOMEM:
+		return KURA_ENOMEM;
+	}
+	return KURA_EIO;
+}
+
+/* A whole small file, NUL-terminated; *out is malloc'd. */
+static int read_small(const char *path, char **out, size_t *out_len)
+{
+	struct stat st;
+	char *buf = NULL;
+	ssize_t n;
+	int fd, err = 0;
+
+	*out = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return kura_error_errno(errno_code(errno), errno, "%s", path);
+	if (fstat(fd, &st) < 0) {
+		err = kura_error_errno(KURA_EIO, errno, "%s", path);
+		goto done;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > SMALL_FILE_MAX) {
+		err = kura_error_set(KURA_ECORRUPT, "%s: not a regular file of at most %d bytes",
+				     path, SMALL_FILE_MAX);
+		goto done;
+	}
+	if (!(buf = malloc((size_t)st.st_size + 1))) {
+		err = kura_error_set(KURA_ENOMEM, "%s: out of memory", path);
+		goto done;
+	}
+	n = read(fd, buf, (size_t)st.st_size);
+	if (n != st.st_size) {
+		err = kura_error_errno(KURA_EIO, n < 0 ? errno : EIO, "%s: cannot read", path);
+		goto done;
+	}
+	buf[n] = '\0';
+	if (out_len)
+		*out_len = (size_t)n;
+	*out = buf;
+	buf = NULL;
+done:
+	free(buf);
+	close(fd);
+	return err;
+}
+
+/* Create `path` (must not exist) with `len` bytes, mode `mode`, fsynced. */
+static int write_new(const char *path, const void *data, size_t len, mode_t mode)
+{
+	ssize_t n;
+	int fd, err = 0;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return kura_error_errno(errno_code(errno), errno, "%s: cannot create", path);
+	n = write(fd, data, len);
+	if (n != (ssize_t)len || fsync(fd) < 0) {
+		err = kura_error_errno(KURA_EIO, n < 0 || n == (ssize_t)len ? errno : ENOSPC,
+				       "%s: cannot write", path);
+		goto done;
+	}
+done:
+	if (close(fd) < 0 && err == 0)
+		err = kura_error_errno(KURA_EIO, errno, "%s: cannot write", path);
+	if (err < 0)
+		unlink(path);
+	return err;
+}
+
+static int fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return kura_error_errno(KURA_EIO, errno, "%s", path);
+	if (fsync(fd) < 0)
+		err = kura_error_errno(KURA_EIO, errno, "%s: fsync", path);
+	close(fd);
+	return err;
+}
+
+static int make_dir(const char *dir, const char *sub)
+{
+	char *path = NULL;
+	int err = 0;
+
+	if (asprintf(&path, "%s/%s", dir, sub) < 0)
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		err = kura_error_errno(errno_code(errno), errno, "%s: mkdir", path);
+	free(path);
+	return err;
+}
+
+/* RFC 3339 UTC with nanoseconds. */
+static void format_time(char out[40], int64_t ns)
+{
+	time_t sec = (time_t)(ns / 1000000000);
+	long frac = (long)(ns % 1000000000);
+	struct tm tm;
+	char date[24];
+
+	if (frac < 0) {
+		frac += 1000000000;
+		sec--;
+	}
+	gmtime_r(&sec, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, 40, "%s.%09ldZ", date, frac);
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Serialise and write a JSON document as a new file. */
+static int write_json(const char *path, const json_t *doc, mode_t mode)
+{
+	char *text = json_dumps(doc, JSON_PRESERVE_ORDER | JSON_INDENT(2));
+	size_t len;
+	int err;
+
+	if (!text)
+		return kura_error_set(KURA_ENOMEM, "%s: out of memory", path);
+	len = strlen(text);
+	text[len] = '\n'; /* json_dumps leaves no newline: use the NUL's place */
+	err = write_new(path, text, len + 1, mode);
+	free(text);
+	return err;
+}
+
+/* vault.json: the listen address.  *out_listen is malloc'd. */
+static int load_settings(const char *dir, char **out_listen)
+{
+	char *path = NULL, *text = NULL;
+	json_t *doc = NULL;
+	json_error_t jerr;
+	const char *listen;
+	json_int_t version;
+	int err = 0;
+
+	*out_listen = NULL;
+	if (asprintf(&path, "%s/vault.json", dir) < 0)
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	if ((err = read_small(path, &text, NULL)) < 0) {
+		if (err == KURA_ENOTFOUND)
+			err = kura_error_set(KURA_ENOTFOUND, "%s: no vault here (no vault.json)",
+					     dir);
+		goto done;
+	}
+	if (!(doc = json_loads(text, JSON_REJECT_DUPLICATES, &jerr))) {
+		err = kura_error_set(KURA_ECORRUPT, "%s: line %d: %s", path, jerr.line, jerr.text);
+		goto done;
+	}
+	if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:s, s:I}", "listen", &listen, "version",
+			   &version) < 0) {
+		err = kura_error_set(KURA_ECORRUPT, "%s: %s", path, jerr.text);
+		goto done;
+	}
+	if (version != SETTINGS_VERSION) {
+		err = kura_error_set(KURA_EUNSUPPORTED,
+				     "%s: version %" JSON_INTEGER_FORMAT
+				     " not understood (this kurad knows %d)",
+				     path, version, SETTINGS_VERSION);
+		goto done;
+	}
+	if (!listen_ok(listen)) {
+		err = kura_error_set(KURA_ECORRUPT, "%s: bad listen address '%s'", path, listen);
+		goto done;
+	}
+	if (!(*out_listen = strdup(listen)))
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+done:
+	json_decref(doc);
+	free(text);
+	free(path);
+	return err;
+}
+
+/* The pin of DIR/tls/cert.pem; malloc'd. */
+static int load_pin(const char *dir, char **out_pin)
+{
+	char *path = NULL, *pem = NULL;
+	int err;
+
+	if (asprintf(&path, "%s/tls/cert.pem", dir) < 0)
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	if ((err = read_small(path, &pem, NULL)) == 0 && (err = vault_tls_pin(pem, out_pin)) < 0)
+		kura_error_wrap(err, "%s", path);
+	free(pem);
+	free(path);
+	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* Creating a vault                                                    */
+
+/* Make `dir` (missing, or an empty directory) ours: mode 0700. */
+static int claim_dir(const char *dir)
+{
+	struct dirent *de;
+	DIR *d;
+	int err = 0;
+
+	if (mkdir(dir, 0700) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return kura_error_errno(errno_code(errno), errno, "%s: mkdir", dir);
+	if (!(d = opendir(dir)))
+		return kura_error_errno(errno == ENOTDIR ? KURA_EEXISTS : errno_code(errno), errno,
+					"%s", dir);
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			err = kura_error_set(KURA_EEXISTS,
+					     "%s: not empty; a vault is created in a "
+					     "new or empty directory",
+					     dir);
+			break;
+		}
+	closedir(d);
+	if (err == 0 && chmod(dir, 0700) < 0)
+		err = kura_error_errno(errno_code(errno), errno, "%s: chmod", dir);
+	return err;
+}
+
+static int write_signing_key(const char *dir)
+{
+	uint8_t pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+	char *skp = NULL, *pkp = NULL;
+	int err = 0;
+
+	if (asprintf(&skp, "%s/signing.key", dir) < 0 ||
+	    asprintf(&pkp, "%s/signing.pub", dir) < 0) {
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	crypto_sign_keypair(pk, sk);
+	if ((err = write_new(skp, sk, sizeof(sk), 0600)) < 0 ||
+	    (err = write_new(pkp, pk, sizeof(pk), 0644)) < 0)
+		goto done;
+done:
+	kura_wipe(sk, sizeof(sk));
+	free(skp);
+	free(pkp);
+	return err;
+}
+
+int vault_init(const char *dir, const char *listen, char **out_pin)
+{
+	static const char *const subdirs[] = {"tls", "clients", "repos", "meta", "audit"};
+	char *cert = NULL, *key = NULL, *settings = NULL, *log = NULL;
+	json_t *doc = NULL;
+	size_t i;
+	int err;
+
+	*out_pin = NULL;
+	if (!listen)
+		listen = DEFAULT_LISTEN;
+	if (!listen_ok(listen))
+		return kura_error_set(KURA_EINVAL,
+				      "bad listen address '%s' (ADDR:PORT, or [V6]:PORT)", listen);
+	if ((err = kura_crypto_init()) < 0)
+		return err;
+	if ((err = claim_dir(dir)) < 0)
+		return err;
+	for (i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++)
+		if ((err = make_dir(dir, subdirs[i])) < 0)
+			goto done;
+	if (asprintf(&cert, "%s/tls/cert.pem", dir) < 0 ||
+	    asprintf(&key, "%s/tls/key.pem", dir) < 0 ||
+	    asprintf(&settings, "%s/vault.json", dir) < 0 ||
+	    asprintf(&log, "%s/audit/log.jsonl", dir) < 0) {
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	if ((err = write_signing_key(dir)) < 0 || (err = vault_tls_create(cert, key)) < 0 ||
+	    (err = write_new(log, "", 0, 0600)) < 0)
+		goto done;
+	if (!(doc = json_pack("{s:s, s:i}", "listen", listen, "version", SETTINGS_VERSION))) {
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	/* Last: its presence says the vault is complete. */
+	if ((err = write_json(settings, doc, 0600)) < 0 || (err = fsync_dir(dir)) < 0)
+		goto done;
+	err = load_pin(dir, out_pin);
+done:
+	json_decref(doc);
+	free(cert);
+	free(key);
+	free(settings);
+	free(log);
+	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* Issuing credentials                                                 */
+
+/* Create DIR/repos/REPO (as an empty repository) and DIR/meta/REPO if missing. */
+static int ensure_repo(const char *dir, const char *repo)
+{
+	kura_backend *b = NULL;
+	char *path = NULL, *meta = NULL;
+	struct stat st;
+	int err = 0;
+
+	if (asprintf(&path, "%s/repos/%s", dir, repo) < 0 || asprintf(&meta, "meta/%s", repo) < 0) {
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (lstat(path, &st) < 0) {
+		if (errno != ENOENT) {
+			err = kura_error_errno(errno_code(errno), errno, "%s", path);
+			goto done;
+		}
+		if ((err = kura_backend_local_create(&b, path)) < 0)
+			goto done;
+	} else if (!S_ISDIR(st.st_mode)) {
+		err = kura_error_set(KURA_ECORRUPT, "%s: not a directory", path);
+		goto done;
+	}
+	err = make_dir(dir, meta);
+done:
+	if (b)
+		b->free(b);
+	free(meta);
+	free(path);
+	return err;
+}
+
+/* The credential file handed to the client (mode 0600, never overwritten). */
+static int write_credential(const char *output, const char *listen, const char *name,
+			    vault_role role, const char *repo, const char *token, const char *pin)
+{
+	json_t *doc;
+	int err;
+
+	doc = json_pack("{s:i, s:s, s:s?, s:s, s:s, s:s, s:s}", "kura_vault_credential", 1, "vault",
+			listen, "repo", role == VAULT_ROLE_AUDITOR ? NULL : repo, "client", name,
+			"role", vault_role_name(role), "token", token, "pin", pin);
+	if (!doc)
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	err = write_json(output, doc, 0600);
+	/* The token sits in the document's string; jansson frees it unwiped. */
+	sodium_memzero((char *)json_string_value(json_object_get(doc, "token")), strlen(token));
+	json_decref(doc);
+	return err;
+}
+
+/*
+ * The client's record: written to a temporary name, then link()ed into
+ * place, so it appears whole or not at all and a taken name is refused.
+ */
+static int write_client_record(const char *dir, const char *name, vault_role role, const char *repo,
+			       const uint8_t hash[32])
+{
+	char *tmp = NULL, *path = NULL, hex[65], created[40];
+	json_t *doc = NULL;
+	int err = 0;
+
+	if (asprintf(&path, "%s/clients/%s.json", dir, name) < 0 ||
+	    asprintf(&tmp, "%s/clients/.%s.json.%ld", dir, name, (long)getpid()) < 0) {
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	kura_hex(hex, hash, 32);
+	format_time(created, now_ns());
+	doc = json_pack("{s:s, s:s, s:s?, s:s, s:s}", "name", name, "role", vault_role_name(role),
+			"repo", role == VAULT_ROLE_AUDITOR ? NULL : repo, "token_sha256", hex,
+			"created", created);
+	if (!doc) {
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	unlink(tmp); /* a leftover of a crashed run with our pid */
+	if ((err = write_json(tmp, doc, 0600)) < 0)
+		goto done;
+	if (link(tmp, path) < 0)
+		err = errno == EEXIST
+			  ? kura_error_set(KURA_EEXISTS, "client '%s' already exists", name)
+			  : kura_error_errno(errno_code(errno), errno, "%s", path);
+	unlink(tmp);
+	if (err == 0) {
+		free(tmp);
+		tmp = NULL;
+		if (asprintf(&tmp, "%s/clients", dir) < 0)
+			err = kura_error_set(KURA_ENOMEM, "out of memory");
+		else
+			err = fsync_dir(tmp);
+	}
+done:
+	json_decref(doc);
+	free(tmp);
+	free(path);
+	return err;
+}
+
+int vault_client_add(const char *dir, const char *name, vault_role role, const char *repo,
+		     const char *output)
+{
+	uint8_t raw[TOKEN_BYTES], hash[KURA_HASH_SIZE];
+	char
+	    token[sodium_base64_ENCODED_LEN(TOKEN_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+	char *listen = NULL, *pin = NULL, *path = NULL;
+	bool wrote_output = false;
+	int err = 0;
+
+	if (!vault_name_ok(name))
+		return kura_error_set(KURA_EINVAL,
+				      "bad client name '%s' (lowercase letters, digits, "
+				      ". _ -; at most %d characters)",
+				      name ? name : "", VAULT_NAME_MAX);
+	if (!vault_role_name(role))
+		return kura_error_set(KURA_EINVAL, "bad role %d", (int)role);
+	if (role == VAULT_ROLE_AUDITOR)
+		repo = NULL;
+	else if (!repo || !vault_name_ok(repo))
+		return kura_error_set(KURA_EINVAL,
+				      "a %s needs a repository name (lowercase letters, "
+				      "digits, . _ -; at most %d characters)%s%s%s",
+				      vault_role_name(role), VAULT_NAME_MAX, repo ? ": '" : "",
+				      repo ? repo : "", repo ? "' is not one" : "");
+	if ((err = kura_crypto_init()) < 0)
+		return err;
+	if ((err = load_settings(dir, &listen)) < 0 || (err = load_pin(dir, &pin)) < 0)
+		goto done;
+	if (asprintf(&path, "%s/clients/%s.json", dir, name) < 0) {
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (access(path, F_OK) == 0) {
+		err = kura_error_set(KURA_EEXISTS, "client '%s' already exists", name);
+		goto done;
+	}
+	if (repo && (err = ensure_repo(dir, repo)) < 0)
+		goto done;
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2base64(token, sizeof(token), raw, sizeof(raw),
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	kura_sha256(hash, token, strlen(token));
+	/* The credential first: a record nobody holds the token for is useless. */
+	if ((err = write_credential(output, listen, name, role, repo, token, pin)) < 0)
+		goto done;
+	wrote_output = true;
+	if ((err = write_client_record(dir, name, role, repo, hash)) < 0)
+		goto done;
+done:
+	if (err < 0 && wrote_output)
+		unlink(output);
+	kura_wipe(raw, sizeof(raw));
+	kura_wipe(token, sizeof(token));
+	free(path);
+	free(pin);
+	free(listen);
+	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* Loading a vault                                                     */
+
+static int parse_client(vault_client *c, const char *path, const char *stem)
+{
+	char *text = NULL;
+	json_t *doc = NULL, *repo_j;
+	json_error_t jerr;
+	const char *name, *role, *hex, *created;
+	int err = 0;
+
+	memset(c, 0, sizeof(*c));
+	if ((err = read_small(path, &text, NULL)) < 0)
+		return err;
+	if (!(doc = json_loads(text, JSON_REJECT_DUPLICATES, &jerr))) {
+		err = kura_error_set(KURA_ECORRUPT, "%s: line %d: %s", path, jerr.line, jerr.text);
+		goto done;
+	}
+	if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:s, s:s, s:o, s:s, s:s}", "name", &name,
+			   "role", &role, "repo", &repo_j, "token_sha256", &hex, "created",
+			   &created) < 0) {
+		err = kura_error_set(KURA_ECORRUPT, "%s: %s", path, jerr.text);
+		goto done;
+	}
+	if (!vault_name_ok(name) || strcmp(name, stem) != 0) {
+		err = kura_error_set(KURA_ECORRUPT,
+				     "%s: bad client name '%s' (must be valid and "
+				     "match the file name)",
+				     path, name);
+		goto done;
+	}
+	if (!(c->role = vault_role_parse(role))) {
+		err = kura_error_set(KURA_ECORRUPT, "%s: unknown role '%s'", path, role);
+		goto done;
+	}
+	if (c->role == VAULT_ROLE_AUDITOR ? !json_is_null(repo_j)
+					  : !vault_name_ok(json_string_value(repo_j))) {
+		err = kura_error_set(KURA_ECORRUPT, "%s: bad \"repo\" for a %s", path, role);
+		goto done;
+	}
+	if (strlen(hex) != 64 || kura_unhex(c->token_sha256, hex, 32) < 0) {
+		err = kura_error_set(KURA_ECORRUPT, "%s: bad token_sha256", path);
+		goto done;
+	}
+	strcpy(c->name, name);
+	if (c->role != VAULT_ROLE_AUDITOR)
+		strcpy(c->repo, json_string_value(repo_j));
+done:
+	json_decref(doc);
+	free(text);
+	return err;
+}
+
+static int cmp_client(const void *a, const void *b)
+{
+	return strcmp(((const vault_client *)a)->name, ((const vault_client *)b)->name);
+}
+
+static int load_clients(vault *v)
+{
+	char *dir = NULL, *path = NULL;
+	size_t cap = 0, len;
+	struct dirent *de;
+	DIR *d = NULL;
+	int err = 0;
+
+	if (asprintf(&dir, "%s/clients", v->dir) < 0)
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	if (!(d = opendir(dir))) {
+		err = kura_error_errno(errno_code(errno), errno, "%s", dir);
+		goto done;
+	}
+	while ((de = readdir(d)) != NULL) {
+		char stem[VAULT_NAME_MAX + 1];
+
+		if (de->d_name[0] == '.')
+			continue; /* ".", "..", and records being written */
+		free(path);
+		if (asprintf(&path, "%s/%s", dir, de->d_name) < 0) {
+			path = NULL;
+			err = kura_error_set(KURA_ENOMEM, "out of memory");
+			goto done;
+		}
+		len = strlen(de->d_name);
+		if (len <= 5 || len - 5 > VAULT_NAME_MAX || strcmp(de->d_name + len - 5, ".json")) {
+			err = kura_error_set(KURA_ECORRUPT, "%s: not a client record (NAME.json)",
+					     path);
+			goto done;
+		}
+		memcpy(stem, de->d_name, len - 5);
+		stem[len - 5] = '\0';
+		if ((err = KURA_ARRAY_GROW(v->clients, cap, v->nclients + 1)) < 0)
+			goto done;
+		if ((err = parse_client(&v->clients[v->nclients], path, stem)) < 0)
+			goto done;
+		v->nclients++;
+	}
+	qsort(v->clients, v->nclients, sizeof(*v->clients), cmp_client);
+done:
+	if (d)
+		closedir(d);
+	free(path);
+	free(dir);
+	return err;
+}
+
+static int cmp_repo(const void *a, const void *b)
+{
+	return strcmp(((const repo_slot *)a)->name, ((const repo_slot *)b)->name);
+}
+
+/* The repositories that clients name, each once, in name order. */
+static int collect_repos(vault *v)
+{
+	size_t cap = 0, i, j;
+	int err;
+
+	for (i = 0; i < v->nclients; i++) {
+		const char *r = v->clients[i].repo;
+
+		if (!r[0])
+			continue;
+		for (j = 0; j < v->nrepos && strcmp(v->repos[j].name, r); j++)
+			;
+		if (j < v->nrepos)
+			continue;
+		if ((err = KURA_ARRAY_GROW(v->repos, cap, v->nrepos + 1)) < 0)
+			return err;
+		memset(&v->repos[v->nrepos], 0, sizeof(v->repos[0]));
+		strcpy(v->repos[v->nrepos++].name, r);
+	}
+	qsort(v->repos, v->nrepos, sizeof(*v->repos), cmp_repo);
+	return 0;
+}
+
+static int load_secrets(vault *v)
+{
+	char *path = NULL, *sk = NULL;
+	size_t len = 0;
+	int err = 0;
+
+	if (asprintf(&path, "%s/signing.key", v->dir) < 0)
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	if ((err = read_small(path, &sk, &len)) < 0)
+		goto done;
+	if (len != sizeof(v->sign_sk)) {
+		err = kura_error_set(KURA_ECORRUPT, "%s: not a %zu-byte Ed25519 secret key", path,
+				     sizeof(v->sign_sk));
+		goto done;
+	}
+	memcpy(v->sign_sk, sk, len);
+	free(path);
+	if (asprintf(&path, "%s/tls/cert.pem", v->dir) < 0) {
+		path = NULL;
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	if ((err = read_small(path, &v->cert_pem, NULL)) < 0)
+		goto done;
+	free(path);
+	if (asprintf(&path, "%s/tls/key.pem", v->dir) < 0) {
+		path = NULL;
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	err = read_small(path, &v->key_pem, NULL);
+done:
+	if (sk) {
+		kura_wipe(sk, len);
+		free(sk);
+	}
+	free(path);
+	return err;
+}
+
+static int open_vault(vault **out, const char *dir, bool with_audit)
+{
+	vault *v = NULL;
+	int err;
+
+	*out = NULL;
+	if ((err = kura_crypto_init()) < 0)
+		return err;
+	if (!(v = calloc(1, sizeof(*v))) || !(v->dir = strdup(dir))) {
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	pthread_mutex_init(&v->lock, NULL);
+	if ((err = load_settings(dir, &v->listen)) < 0 || (err = load_secrets(v)) < 0 ||
+	    (err = load_clients(v)) < 0 || (err = collect_repos(v)) < 0)
+		goto done;
+	if (with_audit && (err = vault_audit_open(&v->audit, dir, v->sign_sk)) < 0)
+		goto done;
+	*out = v;
+	v = NULL;
+done:
+	vault_free(v);
+	return err;
+}
+
+int vault_open(vault **out, const char *dir)
+{
+	return open_vault(out, dir, true);
+}
+
+int vault_open_readonly(vault **out, const char *dir)
+{
+	return open_vault(out, dir, false);
+}
+
+void vault_free(vault *v)
+{
+	size_t i;
+
+	if (!v)
+		return;
+	vault_audit_close(v->audit);
+	for (i = 0; i < v->nrepos; i++)
+		if (v->repos[i].b)
+			v->repos[i].b->free(v->repos[i].b);
+	free(v->repos);
+	free(v->clients);
+	if (v->key_pem) {
+		kura_wipe(v->key_pem, strlen(v->key_pem));
+		free(v->key_pem);
+	}
+	kura_wipe(v->sign_sk, sizeof(v->sign_sk));
+	free(v->cert_pem);
+	free(v->listen);
+	free(v->dir);
+	pthread_mutex_destroy(&v->lock);
+	free(v);
+}
+
+const char *vault_dir(const vault *v)
+{
+	return v->dir;
+}
+const char *vault_listen_addr(const vault *v)
+{
+	return v->listen;
+}
+const char *vault_tls_cert(const vault *v)
+{
+	return v->cert_pem;
+}
+const char *vault_tls_key(const vault *v)
+{
+	return v->key_pem;
+}
+vault_audit *vault_get_audit(vault *v)
+{
+	return v->audit;
+}
+
+/* For `kurad serve --listen`: settings on the command line win. */
+int vault_set_listen(vault *v, const char *listen)
+{
+	char *copy;
+
+	if (!listen_ok(listen))
+		return kura_error_set(KURA_EINVAL,
+				      "bad listen address '%s' (ADDR:PORT, or [V6]:PORT)", listen);
+	if (!(copy = strdup(listen)))
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	free(v->listen);
+	v->listen = copy;
+	return 0;
+}
+
+const vault_client *vault_authenticate(const vault *v, const char *token)
+{
+	uint8_t hash[KURA_HASH_SIZE];
+	const vault_client *found = NULL;
+	size_t len, i;
+
+	if (!token || (len = strnlen(token, TOKEN_MAX + 1)) == 0 || len > TOKEN_MAX)
+		return NULL;
+	kura_sha256(hash, token, len);
+	/* Every client is compared, whichever matches: the time says nothing. */
+	for (i = 0; i < v->nclients; i++) {
+		int eq = sodium_memcmp(hash, v->clients[i].token_sha256, sizeof(hash)) == 0;
+
+		found = eq ? &v->clients[i] : found;
+	}
+	return found;
+}
+
+/* ------------------------------------------------------------------ */
+/* Repositories                                                        */
+
+static repo_slot *find_repo(vault *v, const char *repo)
+{
+	size_t i;
+
+	if (!repo)
+		return NULL;
+	for (i = 0; i < v->nrepos; i++)
+		if (strcmp(v->repos[i].name, repo) == 0)
+			return &v->repos[i];
+	return NULL;
+}
+
+int vault_repo(vault *v, const char *repo, kura_backend **out)
+{
+	repo_slot *s = find_repo(v, repo);
+	char *path = NULL;
+	int err = 0;
+
+	*out = NULL;
+	if (!s)
+		return kura_error_set(KURA_ENOTFOUND, "no repository '%s' in this vault",
+				      repo ? repo : "");
+	pthread_mutex_lock(&v->lock);
+	if (!s->b) {
+		if (asprintf(&path, "%s/repos/%s", v->dir, s->name) < 0) {
+			path = NULL;
+			err = kura_error_set(KURA_ENOMEM, "out of memory");
+			goto done;
+		}
+		if ((err = kura_backend_local_open(&s->b, path)) < 0)
+			goto done;
+	}
+	*out = s->b;
+done:
+	pthread_mutex_unlock(&v->lock);
+	free(path);
+	return err;
+}
+
+static int stop_at_first(const char *name, uint64_t size, void *ctx)
+{
+	*(bool *)ctx = true;
+	return 1;
+}
+
+int vault_repo_initialised(vault *v, const char *repo)
+{
+	kura_backend *b;
+	bool any = false;
+
+	/* When in doubt, closed: config and keys are refused to writers. */
+	if (vault_repo(v, repo, &b) < 0 || b->list(b, KURA_FILE_CONFIG, stop_at_first, &any) < 0)
+		return 1;
+	return any ? 1 : 0;
+}
+
+int vault_record_snapshot(vault *v, const char *repo, const char *name, int64_t received_ns,
+			  const char *client)
+{
+	char *path = NULL, *line = NULL;
+	int fd = -1, len, err = 0;
+	ssize_t n;
+
+	if (!find_repo(v, repo))
+		return kura_error_set(KURA_ENOTFOUND, "no repository '%s' in this vault",
+				      repo ? repo : "");
+	if (!kura_file_name_ok(name) || !vault_name_ok(client))
+		return kura_error_set(KURA_EINVAL, "snapshot record: bad snapshot or client name");
+	if (asprintf(&path, "%s/meta/%s/snapshot-times", v->dir, repo) < 0 ||
+	    (len = asprintf(&line, "%s %" PRId64 " %s\n", name, received_ns, client)) < 0) {
+		path = line = NULL;
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	pthread_mutex_lock(&v->lock);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 && errno == ENOENT) {
+		char *meta = NULL;
+
+		if (asprintf(&meta, "meta/%s", repo) >= 0 && make_dir(v->dir, meta) == 0)
+			fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+				  0600);
+		free(meta);
+	}
+	if (fd < 0) {
+		err = kura_error_errno(errno_code(errno), errno, "%s", path);
+	} else {
+		n = write(fd, line, (size_t)len);
+		if (n != len || fsync(fd) < 0)
+			err = kura_error_errno(KURA_EIO, n < 0 || n == len ? errno : ENOSPC,
+					       "%s: cannot append", path);
+		close(fd);
+	}
+	pthread_mutex_unlock(&v->lock);
+done:
+	free(line);
+	free(path);
+	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* Status                                                              */
+
+typedef struct {
+	uint64_t files;
+	uint64_t bytes;
+} tally;
+
+static int count_file(const char *name, uint64_t size, void *ctx)
+{
+	tally *t = ctx;
+
+	t->files++;
+	t->bytes += size;
+	return 0;
+}
+
+/* The receive time on the last line of meta/REPO/snapshot-times; 0 if none. */
+static int last_snapshot_time(vault *v, const char *repo, int64_t *out)
+{
+	char *path = NULL, *text = NULL, *line, *end;
+	size_t len = 0;
+	long long ns;
+	int err;
+
+	*out = 0;
+	if (asprintf(&path, "%s/meta/%s/snapshot-times", v->dir, repo) < 0)
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	err = read_small(path, &text, &len);
+	if (err == KURA_ENOTFOUND) {
+		kura_error_clear();
+		err = 0;
+		goto done;
+	}
+	if (err < 0 || len == 0)
+		goto done;
+	if (text[len - 1] == '\n')
+		text[--len] = '\0';
+	line = strrchr(text, '\n');
+	line = line ? line + 1 : text;
+	if (!(line = strchr(line, ' '))) {
+		err = kura_error_set(KURA_ECORRUPT, "%s: last line malformed", path);
+		goto done;
+	}
+	errno = 0;
+	ns = strtoll(line + 1, &end, 10);
+	if (errno || end == line + 1 || *end != ' ' || ns <= 0) {
+		err = kura_error_set(KURA_ECORRUPT, "%s: last line malformed", path);
+		goto done;
+	}
+	*out = (int64_t)ns;
+done:
+	free(text);
+	free(path);
+	return err;
+}
+
+static int repo_status(vault *v, const char *repo, json_t **out)
+{
+	kura_backend *b;
+	tally all = {0, 0}, snaps = {0, 0};
+	int64_t last;
+	char when[40];
+	int err, t;
+
+	*out = NULL;
+	if ((err = vault_repo(v, repo, &b)) < 0)
+		return err;
+	for (t = 0; t < KURA_FILE_TYPES; t++)
+		if ((err = b->list(b, (kura_file_type)t, count_file,
+				   t == KURA_FILE_SNAPSHOT ? (void *)&snaps : (void *)&all)) < 0)
+			return err;
+	if ((err = last_snapshot_time(v, repo, &last)) < 0)
+		return err;
+	if (last)
+		format_time(when, last);
+	*out = json_pack("{s:s, s:I, s:I, s:I, s:s?}", "name", repo, "files",
+			 (json_int_t)(all.files + snaps.files), "bytes",
+			 (json_int_t)(all.bytes + snaps.bytes), "snapshots",
+			 (json_int_t)snaps.files, "last_snapshot_received", last ? when : NULL);
+	return *out ? 0 : kura_error_set(KURA_ENOMEM, "out of memory");
+}
+
+int vault_status_json(vault *v, char **out)
+{
+	json_t *doc = NULL, *repos, *clients, *item;
+	size_t i;
+	int err = 0;
+
+	*out = NULL;
+	if (!(doc = json_pack("{s:[], s:[]}", "repositories", "clients"))) {
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	repos = json_object_get(doc, "repositories");
+	clients = json_object_get(doc, "clients");
+	for (i = 0; i < v->nrepos; i++) {
+		if ((err = repo_status(v, v->repos[i].name, &item)) < 0) {
+			kura_error_wrap(err, "repository '%s'", v->repos[i].name);
+			goto done;
+		}
+		if (json_array_append_new(repos, item) < 0) {
+			err = kura_error_set(KURA_ENOMEM, "out of memory");
+			goto done;
+		}
+	}
+	for (i = 0; i < v->nclients; i++) {
+		const vault_client *c = &v->clients[i];
+
+		item = json_pack("{s:s, s:s, s:s?}", "name", c->name, "role",
+				 vault_role_name(c->role), "repo", c->repo[0] ? c->repo : NULL);
+		if (!item || json_array_append_new(clients, item) < 0) {
+			err = kura_error_set(KURA_ENOMEM, "out of memory");
+			goto done;
+		}
+	}
+	if (!(*out = json_dumps(doc, JSON_PRESERVE_ORDER | JSON_INDENT(2))))
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+done:
+	json_decref(doc);
+	return err;
+}

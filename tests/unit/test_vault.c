@@ -1,0 +1,342 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test_vault.c - the vault directory (server/vault.c, server/tls.c):
+ * init, credentials, authentication, status.
+ *
+ * Unit tests are linked only with libkura.a, not with the server's
+ * objects, so the files under test are included here directly.
+ *
+ * The pin is checked against the openssl command line (the recipe curl's
+ * documentation gives for CURLOPT_PINNEDPUBLICKEY), run through popen.
+ */
+#include "testutil.h"
+
+#include "../../server/audit.c"
+#include "../../server/tls.c"
+#include "../../server/vault.c"
+
+typedef struct {
+	char dir[64];	/* the mkdtemp directory */
+	char vault[96]; /* dir/v */
+	char *pin;
+} fixture;
+
+static int setup(void **state)
+{
+	fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	strcpy(f->dir, "/tmp/kura-test-vault-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->vault, sizeof(f->vault), "%s/v", f->dir);
+	if (vault_init(f->vault, NULL, &f->pin) < 0) {
+		print_error("vault_init: %s\n", kura_error_message());
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f->pin);
+	free(f);
+	return 0;
+}
+
+static char *path_in(const fixture *f, const char *rel)
+{
+	char *p;
+
+	assert_true(asprintf(&p, "%s/%s", f->dir, rel) > 0);
+	return p;
+}
+
+static mode_t mode_of(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_mode & 07777;
+}
+
+static json_t *load_json(const char *path)
+{
+	json_error_t jerr;
+	json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+
+	if (!doc)
+		print_error("%s: %s\n", path, jerr.text);
+	assert_non_null(doc);
+	return doc;
+}
+
+static void test_init_layout(void **state)
+{
+	fixture *f = *state;
+	char *p, *pin = NULL;
+
+	assert_int_equal(mode_of(f->vault), 0700);
+	p = path_in(f, "v/signing.key");
+	assert_int_equal(mode_of(p), 0600);
+	free(p);
+	p = path_in(f, "v/tls/key.pem");
+	assert_int_equal(mode_of(p), 0600);
+	free(p);
+	p = path_in(f, "v/clients");
+	assert_int_equal(mode_of(p), 0700);
+	free(p);
+	assert_true(strncmp(f->pin, "sha256//", 8) == 0);
+	assert_int_equal(strlen(f->pin), 8 + 44);
+
+	/* Never over an existing vault, or with an address that is not one. */
+	assert_int_equal(vault_init(f->vault, NULL, &pin), KURA_EEXISTS);
+	p = path_in(f, "w");
+	assert_int_equal(vault_init(p, "localhost:7443", &pin), KURA_EINVAL);
+	assert_int_equal(vault_init(p, "127.0.0.1:0", &pin), KURA_EINVAL);
+	assert_int_equal(vault_init(p, "::1:7443", &pin), KURA_EINVAL);
+	assert_ok(vault_init(p, "[::1]:7443", &pin));
+	free(pin);
+	free(p);
+}
+
+static void test_pin_matches_openssl(void **state)
+{
+	fixture *f = *state;
+	char cmd[512], out[128] = "", *nl;
+	FILE *pipe;
+
+	snprintf(cmd, sizeof(cmd),
+		 "openssl x509 -in '%s/tls/cert.pem' -pubkey -noout | openssl pkey -pubin "
+		 "-outform der | openssl dgst -sha256 -binary | openssl enc -base64",
+		 f->vault);
+	pipe = popen(cmd, "r");
+	assert_non_null(pipe);
+	assert_non_null(fgets(out, sizeof(out), pipe));
+	assert_int_equal(pclose(pipe), 0);
+	if ((nl = strchr(out, '\n')))
+		*nl = '\0';
+	assert_string_equal(f->pin + 8, out);
+
+	/* The certificate names what the protocol says. */
+	snprintf(cmd, sizeof(cmd), "openssl x509 -in '%s/tls/cert.pem' -noout -text", f->vault);
+	pipe = popen(cmd, "r");
+	assert_non_null(pipe);
+	{
+		char line[512];
+		int san = 0, cn = 0, ec = 0;
+
+		while (fgets(line, sizeof(line), pipe)) {
+			san |= strstr(line, "IP Address:127.0.0.1") &&
+			       strstr(line, "DNS:localhost") &&
+			       strstr(line, "IP Address:0:0:0:0:0:0:0:1");
+			cn |= strstr(line, "Subject: CN = kurad") != NULL;
+			ec |= strstr(line, "NIST CURVE: P-256") != NULL;
+		}
+		assert_int_equal(pclose(pipe), 0);
+		assert_true(san && cn && ec);
+	}
+}
+
+static void test_client_add_and_authenticate(void **state)
+{
+	fixture *f = *state;
+	char *cred = path_in(f, "ward4.cred"), *p;
+	const vault_client *c;
+	kura_backend *b;
+	json_t *doc;
+	vault *v = NULL;
+	char token[200], *text;
+
+	assert_ok(vault_client_add(f->vault, "ward4", VAULT_ROLE_WRITER, "clinic", cred));
+	assert_int_equal(mode_of(cred), 0600);
+	doc = load_json(cred);
+	assert_int_equal(json_integer_value(json_object_get(doc, "kura_vault_credential")), 1);
+	assert_string_equal(json_string_value(json_object_get(doc, "vault")), "127.0.0.1:7443");
+	assert_string_equal(json_string_value(json_object_get(doc, "repo")), "clinic");
+	assert_string_equal(json_string_value(json_object_get(doc, "client")), "ward4");
+	assert_string_equal(json_string_value(json_object_get(doc, "role")), "writer");
+	assert_string_equal(json_string_value(json_object_get(doc, "pin")), f->pin);
+	assert_int_equal(strlen(json_string_value(json_object_get(doc, "token"))), 43);
+	strcpy(token, json_string_value(json_object_get(doc, "token")));
+	json_decref(doc);
+
+	/* The vault keeps the hash, never the token. */
+	p = path_in(f, "v/clients/ward4.json");
+	doc = load_json(p);
+	assert_int_equal(json_object_size(doc), 5);
+	text = json_dumps(doc, 0);
+	assert_null(strstr(text, token));
+	free(text);
+	json_decref(doc);
+	free(p);
+	p = path_in(f, "v/meta/clinic");
+	assert_int_equal(mode_of(p), 0700);
+	free(p);
+
+	assert_ok(vault_open(&v, f->vault));
+	c = vault_authenticate(v, token);
+	assert_non_null(c);
+	assert_string_equal(c->name, "ward4");
+	assert_int_equal(c->role, VAULT_ROLE_WRITER);
+	assert_string_equal(c->repo, "clinic");
+	token[10] ^= 1;
+	assert_null(vault_authenticate(v, token));
+	assert_null(vault_authenticate(v, ""));
+	assert_null(vault_authenticate(v, NULL));
+	memset(token, 'a', 199);
+	token[199] = '\0';
+	assert_null(vault_authenticate(v, token));
+
+	assert_ok(vault_repo(v, "clinic", &b));
+	assert_non_null(b);
+	assert_int_equal(vault_repo(v, "other", &b), KURA_ENOTFOUND);
+	assert_int_equal(vault_repo_initialised(v, "clinic"), 0);
+	assert_int_equal(vault_repo_initialised(v, "other"), 1);
+	assert_string_equal(vault_listen_addr(v), "127.0.0.1:7443");
+	assert_non_null(strstr(vault_tls_cert(v), "BEGIN CERTIFICATE"));
+	assert_non_null(strstr(vault_tls_key(v), "PRIVATE KEY"));
+	assert_non_null(vault_get_audit(v));
+	assert_int_equal(vault_set_listen(v, "nonsense"), KURA_EINVAL);
+	assert_ok(vault_set_listen(v, "[::1]:8443"));
+	assert_string_equal(vault_listen_addr(v), "[::1]:8443");
+	vault_free(v);
+	free(cred);
+}
+
+static void test_refusals(void **state)
+{
+	fixture *f = *state;
+	char *cred = path_in(f, "a.cred"), *cred2 = path_in(f, "b.cred"), name[80];
+
+	assert_ok(vault_client_add(f->vault, "ward4", VAULT_ROLE_WRITER, "clinic", cred));
+	/* A taken name, and an existing output file. */
+	assert_int_equal(vault_client_add(f->vault, "ward4", VAULT_ROLE_READER, "clinic", cred2),
+			 KURA_EEXISTS);
+	assert_int_equal(access(cred2, F_OK), -1);
+	assert_int_equal(vault_client_add(f->vault, "ward5", VAULT_ROLE_WRITER, "clinic", cred),
+			 KURA_EEXISTS);
+
+	static const char *const bad[] = {"", "Ward4", "../x", "-x", ".x", "a/b", "a b", "é"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(
+		    vault_client_add(f->vault, bad[i], VAULT_ROLE_WRITER, "clinic", cred2),
+		    KURA_EINVAL);
+		assert_int_equal(vault_client_add(f->vault, "ok", VAULT_ROLE_WRITER, bad[i], cred2),
+				 KURA_EINVAL);
+	}
+	memset(name, 'a', 64);
+	name[64] = '\0';
+	assert_int_equal(vault_client_add(f->vault, name, VAULT_ROLE_WRITER, "clinic", cred2),
+			 KURA_EINVAL);
+	name[63] = '\0';
+	assert_ok(vault_client_add(f->vault, name, VAULT_ROLE_READER, "clinic", cred2));
+	unlink(cred2);
+	assert_int_equal(vault_client_add(f->vault, "r", VAULT_ROLE_READER, NULL, cred2),
+			 KURA_EINVAL);
+	assert_int_equal(vault_client_add(f->vault, "x", (vault_role)9, "clinic", cred2),
+			 KURA_EINVAL);
+	assert_int_equal(access(cred2, F_OK), -1);
+	free(cred);
+	free(cred2);
+}
+
+static void test_strict_client_records(void **state)
+{
+	fixture *f = *state;
+	char *p = path_in(f, "v/clients/evil.json");
+	vault *v = NULL;
+	FILE *out;
+
+	out = fopen(p, "w");
+	assert_non_null(out);
+	fputs("{\"name\":\"evil\",\"role\":\"admin\",\"repo\":\"clinic\",\"token_sha256\":"
+	      "\"0000000000000000000000000000000000000000000000000000000000000000\","
+	      "\"created\":\"now\"}\n",
+	      out);
+	fclose(out);
+	assert_int_equal(vault_open(&v, f->vault), KURA_ECORRUPT);
+	assert_non_null(strstr(kura_error_message(), "evil.json: unknown role 'admin'"));
+
+	out = fopen(p, "w");
+	fputs("{\"name\":\"other\",\"role\":\"writer\",\"repo\":\"clinic\",\"token_sha256\":"
+	      "\"0000000000000000000000000000000000000000000000000000000000000000\","
+	      "\"created\":\"now\"}\n",
+	      out);
+	fclose(out);
+	assert_int_equal(vault_open(&v, f->vault), KURA_ECORRUPT);
+	assert_non_null(strstr(kura_error_message(), "evil.json: bad client name 'other'"));
+	free(p);
+}
+
+static void test_status(void **state)
+{
+	fixture *f = *state;
+	char *cred = path_in(f, "a.cred"), *cred2 = path_in(f, "b.cred"), *text = NULL;
+	vault *v = NULL, *ro = NULL;
+	json_t *doc, *r;
+	char name[65];
+
+	assert_ok(vault_client_add(f->vault, "ward4", VAULT_ROLE_WRITER, "clinic", cred));
+	assert_ok(vault_client_add(f->vault, "audit1", VAULT_ROLE_AUDITOR, NULL, cred2));
+	assert_ok(vault_open(&v, f->vault));
+	/* Status may run beside `serve`, which holds the audit log. */
+	assert_ok(vault_open_readonly(&ro, f->vault));
+	assert_null(vault_get_audit(ro));
+	vault_free(ro);
+
+	assert_ok(vault_status_json(v, &text));
+	doc = json_loads(text, 0, NULL);
+	assert_non_null(doc);
+	r = json_array_get(json_object_get(doc, "repositories"), 0);
+	assert_string_equal(json_string_value(json_object_get(r, "name")), "clinic");
+	assert_int_equal(json_integer_value(json_object_get(r, "snapshots")), 0);
+	assert_true(json_is_null(json_object_get(r, "last_snapshot_received")));
+	assert_int_equal(json_array_size(json_object_get(doc, "clients")), 2);
+	assert_string_equal(json_string_value(json_object_get(
+				json_array_get(json_object_get(doc, "clients"), 0), "role")),
+			    "auditor");
+	json_decref(doc);
+	free(text);
+
+	memset(name, 'a', 64);
+	name[64] = '\0';
+	assert_ok(vault_record_snapshot(v, "clinic", name, 1764106800123456789LL, "ward4"));
+	assert_int_equal(vault_record_snapshot(v, "nope", name, 1, "ward4"), KURA_ENOTFOUND);
+	assert_int_equal(vault_record_snapshot(v, "clinic", "../x", 1, "ward4"), KURA_EINVAL);
+	assert_ok(vault_status_json(v, &text));
+	doc = json_loads(text, 0, NULL);
+	r = json_array_get(json_object_get(doc, "repositories"), 0);
+	assert_string_equal(json_string_value(json_object_get(r, "last_snapshot_received")),
+			    "2025-11-25T21:40:00.123456789Z");
+	json_decref(doc);
+	free(text);
+	vault_free(v);
+
+	/* The served vault's log verifies (nothing appended: no entries). */
+	assert_ok(vault_audit_verify(f->vault, NULL));
+	free(cred);
+	free(cred2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_init_layout, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pin_matches_openssl, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_client_add_and_authenticate, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_strict_client_records, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_status, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
