@@ -54,7 +54,8 @@ struct cli_command {
 };
 
 extern const struct cli_command cli_cmd_init, cli_cmd_key, cli_cmd_backup, cli_cmd_snapshots,
-	cli_cmd_ls, cli_cmd_restore, cli_cmd_diff, cli_cmd_check, cli_cmd_version;
+	cli_cmd_ls, cli_cmd_restore, cli_cmd_diff, cli_cmd_check, cli_cmd_version, cli_cmd_log,
+	cli_cmd_vault;
 
 /* main.c: help text */
 void cli_help_command(const struct cli_command *cmd);
@@ -139,6 +140,18 @@ int cli_fail(int err, const char *hint);
 
 /* The exit status that goes with a library error code. */
 int cli_exit_status(int err);
+
+/* ------------------------------------------------------------------ */
+/* cmd_log.c: auditor requests to a vault (also used by cmd_vault.c)    */
+
+/* KURA_VAULT_CREDENTIALS, or NULL after printing a usage error. */
+const char *cli_vault_credential(const struct cli_command *cmd);
+
+/*
+ * Fetch "log" or "status" from the vault with the credential `cred`;
+ * *out is malloc'd.  Returns an exit status, the error already printed.
+ */
+int cli_vault_fetch(const char *cred, const char *what, uint8_t **out, size_t *out_len);
 
 /* ------------------------------------------------------------------ */
 /* passphrase.c                                                         */

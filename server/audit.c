@@ -35,10 +35,17 @@
  * Invariants: one writer per log (an exclusive flock held while open, so a
  * second `kurad serve` on the same directory is refused); every line is
  * written by one write() of the whole line and its newline, under the
- * mutex, then fdatasync'd; a write that fails part-way is cut back off, so
- * the file always ends at a line boundary.  On open the last line must be
- * intact (a valid entry or a correctly signed checkpoint), else the log is
- * refused: an operator must look at it before anything is appended.
+ * mutex; every entry that changes or refuses something, and every
+ * checkpoint, is then fdatasync'd before the request is answered.  A
+ * successful read's entry is made durable by the next flush (the next
+ * upload or refusal, checkpoint, an append more than a second later, or
+ * the kernel's writeback): a restore makes thousands of reads, a disk
+ * flush for each would dominate it, and a power cut that loses the last
+ * read records loses no evidence of tampering.  A write that fails
+ * part-way is cut back off, so the file always ends at a line boundary.
+ * On open the last line must be intact (a valid entry or a correctly
+ * signed checkpoint), else the log is refused: an operator must look at
+ * it before anything is appended.
  */
 #include "audit.h"
 
@@ -80,6 +87,7 @@ struct vault_audit {
 	uint8_t prev[KURA_HASH_SIZE]; /* the last entry's hash */
 	unsigned uncovered;	      /* entries since the last checkpoint */
 	off_t size;		      /* where the file ends */
+	time_t synced;		      /* when the file was last made durable */
 };
 
 static void time_now(char out[40])
@@ -125,8 +133,8 @@ static int has_hash_suffix(const char *line, size_t len)
 	return memcmp(s, ",\"hash\":\"", 9) == 0 && memcmp(s + 9 + 64, "\"}", 2) == 0;
 }
 
-/* Append one whole line (with its newline) and make it durable. Lock held. */
-static int write_line(vault_audit *a, const char *line, size_t len)
+/* Append one whole line (with its newline), durable now if `sync`. Lock held. */
+static int write_line(vault_audit *a, const char *line, size_t len, bool sync)
 {
 	ssize_t n;
 
@@ -143,8 +151,11 @@ static int write_line(vault_audit *a, const char *line, size_t len)
 		return kura_error_errno(KURA_EIO, e, "%s: cannot append", a->path);
 	}
 	a->size += (off_t)len;
+	if (!sync && time(NULL) - a->synced < 1)
+		return 0;
 	if (fdatasync(a->fd) < 0)
 		return kura_error_errno(KURA_EIO, errno, "%s: cannot sync", a->path);
+	a->synced = time(NULL);
 	return 0;
 }
 
@@ -178,7 +189,7 @@ static int checkpoint_locked(vault_audit *a)
 	if ((err = kura_buf_put(&line, text, strlen(text))) < 0 ||
 	    (err = kura_buf_put_u8(&line, '\n')) < 0)
 		goto done;
-	if ((err = write_line(a, (const char *)line.data, line.len)) < 0)
+	if ((err = write_line(a, (const char *)line.data, line.len, true)) < 0)
 		goto done;
 	a->uncovered = 0;
 done:
@@ -248,7 +259,9 @@ int vault_audit_append(vault_audit *a, const vault_audit_entry *e)
 	    (err = kura_buf_put(&line, hash_hex, 64)) < 0 ||
 	    (err = kura_buf_put(&line, "\"}\n", 3)) < 0)
 		goto done;
-	if ((err = write_line(a, (const char *)line.data, line.len)) < 0)
+	/* reads that succeeded may wait for the next sync (see the top of the file) */
+	if ((err = write_line(a, (const char *)line.data, line.len,
+			      !(e->method && strcmp(e->method, "GET") == 0 && e->status < 400))) < 0)
 		goto done;
 	memcpy(a->prev, hash, sizeof(hash));
 	a->seq++;

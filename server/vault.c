@@ -511,16 +511,45 @@ done:
 	return err;
 }
 
+/*
+ * The vault's public signing key as base64 (for the credential, so that an
+ * auditor can check the log's checkpoints without access to the vault host).
+ */
+static int load_signing_pub(const char *dir, char out[64])
+{
+	char *path = NULL, *pk = NULL;
+	size_t len = 0;
+	int err;
+
+	if (asprintf(&path, "%s/signing.pub", dir) < 0)
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	if ((err = read_small(path, &pk, &len)) < 0)
+		goto done;
+	if (len != crypto_sign_PUBLICKEYBYTES) {
+		err = kura_error_set(KURA_ECORRUPT, "%s: not a %d-byte Ed25519 public key", path,
+				     crypto_sign_PUBLICKEYBYTES);
+		goto done;
+	}
+	sodium_bin2base64(out, 64, (const unsigned char *)pk, len,
+			  sodium_base64_VARIANT_ORIGINAL);
+done:
+	free(pk);
+	free(path);
+	return err;
+}
+
 /* The credential file handed to the client (mode 0600, never overwritten). */
 static int write_credential(const char *output, const char *listen, const char *name,
-			    vault_role role, const char *repo, const char *token, const char *pin)
+			    vault_role role, const char *repo, const char *token, const char *pin,
+			    const char *signing_key)
 {
 	json_t *doc;
 	int err;
 
-	doc = json_pack("{s:i, s:s, s:s?, s:s, s:s, s:s, s:s}", "kura_vault_credential", 1, "vault",
-			listen, "repo", role == VAULT_ROLE_AUDITOR ? NULL : repo, "client", name,
-			"role", vault_role_name(role), "token", token, "pin", pin);
+	doc = json_pack("{s:i, s:s, s:s?, s:s, s:s, s:s, s:s, s:s}", "kura_vault_credential", 1,
+			"vault", listen, "repo", role == VAULT_ROLE_AUDITOR ? NULL : repo, "client",
+			name, "role", vault_role_name(role), "token", token, "pin", pin,
+			"signing_key", signing_key);
 	if (!doc)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	err = write_json(output, doc, 0600);
@@ -584,7 +613,7 @@ int vault_client_add(const char *dir, const char *name, vault_role role, const c
 	uint8_t raw[TOKEN_BYTES], hash[KURA_HASH_SIZE];
 	char
 	    token[sodium_base64_ENCODED_LEN(TOKEN_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
-	char *listen = NULL, *pin = NULL, *path = NULL;
+	char *listen = NULL, *pin = NULL, *path = NULL, signing_key[64];
 	bool wrote_output = false;
 	int err = 0;
 
@@ -605,7 +634,8 @@ int vault_client_add(const char *dir, const char *name, vault_role role, const c
 				      repo ? repo : "", repo ? "' is not one" : "");
 	if ((err = kura_crypto_init()) < 0)
 		return err;
-	if ((err = load_settings(dir, &listen)) < 0 || (err = load_pin(dir, &pin)) < 0)
+	if ((err = load_settings(dir, &listen)) < 0 || (err = load_pin(dir, &pin)) < 0 ||
+	    (err = load_signing_pub(dir, signing_key)) < 0)
 		goto done;
 	if (asprintf(&path, "%s/clients/%s.json", dir, name) < 0) {
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
@@ -622,7 +652,8 @@ int vault_client_add(const char *dir, const char *name, vault_role role, const c
 			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	kura_sha256(hash, token, strlen(token));
 	/* The credential first: a record nobody holds the token for is useless. */
-	if ((err = write_credential(output, listen, name, role, repo, token, pin)) < 0)
+	if ((err = write_credential(output, listen, name, role, repo, token, pin, signing_key)) <
+	    0)
 		goto done;
 	wrote_output = true;
 	if ((err = write_client_record(dir, name, role, repo, hash)) < 0)

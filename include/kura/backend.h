@@ -82,6 +82,26 @@ int kura_backend_local_create(kura_backend **out, const char *path);
  */
 int kura_backend_vault_open(kura_backend **out, const char *url, const char *credentials_path);
 
+#define KURA_VAULT_SIGNING_KEY_SIZE 32 /* an Ed25519 public key */
+
+/*
+ * An auditor's request to the vault named by the credential at
+ * `credentials_path`: `what` is "log" (GET /v1/log, the audit log as JSON
+ * lines) or "status" (GET /v1/status, JSON).  The vault decides whether
+ * the credential's role may ask (KURA_EDENIED for its 403).  *out is the
+ * body, malloc'd and owned by the caller, with *out_len bytes (not
+ * NUL-terminated).
+ */
+int kura_vault_fetch(const char *credentials_path, const char *what, uint8_t **out,
+		     size_t *out_len);
+
+/*
+ * The vault's public signing key (which signs the audit log's
+ * checkpoints) from the credential's "signing_key".  KURA_ENOTFOUND if
+ * the credential has none (issued by an older kurad).
+ */
+int kura_vault_signing_key(uint8_t out[KURA_VAULT_SIGNING_KEY_SIZE], const char *credentials_path);
+
 /*
  * Streaming uploads into a local repository (the vault stores what it
  * receives without holding it in memory): tmpfile() creates a private

@@ -31,6 +31,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -970,5 +971,198 @@ int kura_backend_vault_open(kura_backend **out, const char *url, const char *cre
 
 done:
 	vault_free(vb ? &vb->parent : NULL);
+	return err;
+}
+
+/* -------------------------------------------------------------------- */
+/* Auditor requests: the log and the status                              */
+
+/* The largest audit log taken into memory; beyond it, verify on the vault host. */
+#define AUDIT_MAX ((size_t)1 << 30)
+#define STATUS_MAX ((size_t)64 << 20)
+
+/*
+ * Read a credential for a request that names no repository (an auditor's)
+ * into vb: the location "vault://HOST:PORT", the pin and the token header.
+ * The role is the vault's business: a writer asking for the log gets the
+ * vault's 403, which says more than a refusal here would.  When
+ * `signing_key` is not NULL the credential's "signing_key" is decoded into
+ * it (KURA_ENOTFOUND if the credential has none).
+ */
+static int load_vault_credential(vault_backend *vb, const char *path,
+				 uint8_t signing_key[KURA_VAULT_SIGNING_KEY_SIZE])
+{
+	char hostport[HOSTPORT_MAX + 1], repo[REPO_NAME_MAX + 1], *text = NULL, *probe = NULL;
+	char *auth = NULL;
+	const char *vault, *token, *pin, *sk;
+	json_error_t jerr;
+	json_t *root = NULL, *version;
+	size_t len = 0, auth_len = 0, sk_len;
+	int err;
+
+	if ((err = read_credential(path, &text, &len)) < 0)
+		return err;
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(root)) {
+		err = kura_error_set(KURA_EINVAL,
+				     "vault credential %s: not a JSON object (line %d: %s)", path,
+				     jerr.line, root ? "another JSON value" : jerr.text);
+		goto done;
+	}
+	version = json_object_get(root, "kura_vault_credential");
+	if (!json_is_integer(version) || json_integer_value(version) != 1) {
+		err = kura_error_set(KURA_EINVAL,
+				     "vault credential %s: \"kura_vault_credential\" is not 1 (not a "
+				     "kura vault credential, or a version this kura does not know)",
+				     path);
+		goto done;
+	}
+	vault = cred_string(root, "vault");
+	token = cred_string(root, "token");
+	pin = cred_string(root, "pin");
+	if (!vault || !token || !pin) {
+		err = kura_error_set(KURA_EINVAL,
+				     "vault credential %s: \"vault\", \"token\" and \"pin\" must all "
+				     "be strings",
+				     path);
+		goto done;
+	}
+	/* the address rules of a location, with a placeholder repository */
+	if (asprintf(&probe, "vault://%.300s/audit", vault) < 0) {
+		probe = NULL;
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (parse_location(probe, hostport, repo) < 0) {
+		err = kura_error_set(KURA_EINVAL,
+				     "vault credential %s: \"%.300s\" is not a vault address "
+				     "(HOST:PORT)",
+				     path, vault);
+		goto done;
+	}
+	if (!token_ok(token) || !pin_ok(pin)) {
+		err = kura_error_set(KURA_EINVAL,
+				     "vault credential %s: the token is not 43 base64url characters, "
+				     "or the pin is not \"sha256//\" and the base64 of a SHA-256",
+				     path);
+		goto done;
+	}
+	if (signing_key) {
+		if (!(sk = cred_string(root, "signing_key"))) {
+			err = kura_error_set(KURA_ENOTFOUND,
+					     "vault credential %s has no \"signing_key\" (issued "
+					     "by an older kurad: issue a new one with 'kurad "
+					     "client add')",
+					     path);
+			goto done;
+		}
+		if (sodium_base642bin(signing_key, KURA_VAULT_SIGNING_KEY_SIZE, sk, strlen(sk),
+				      NULL, &sk_len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+		    sk_len != KURA_VAULT_SIGNING_KEY_SIZE) {
+			err = kura_error_set(KURA_EINVAL,
+					     "vault credential %s: \"signing_key\" is not the "
+					     "base64 of a %d-byte Ed25519 public key",
+					     path, KURA_VAULT_SIGNING_KEY_SIZE);
+			goto done;
+		}
+	}
+	auth_len = sizeof("Authorization: Bearer ") + TOKEN_LEN;
+	if (asprintf(&vb->location, "vault://%s", hostport) < 0) {
+		vb->location = NULL;
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (asprintf(&vb->base, "https://%s/v1/", hostport) < 0) {
+		vb->base = NULL;
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (!(vb->pin = strdup(pin)) || !(auth = malloc(auth_len))) {
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	snprintf(auth, auth_len, "Authorization: Bearer %s", token);
+	if (!(vb->headers = curl_slist_append(NULL, auth)))
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+
+done:
+	/* as in load_credential: jansson's copy of the token is wiped before it is freed */
+	token = json_is_object(root) ? cred_string(root, "token") : NULL;
+	if (token)
+		kura_wipe((char *)token, strlen(token));
+	json_decref(root);
+	free(probe);
+	if (auth) {
+		kura_wipe(auth, auth_len);
+		free(auth);
+	}
+	if (text) {
+		kura_wipe(text, CREDENTIAL_MAX + 1);
+		free(text);
+	}
+	return err;
+}
+
+int kura_vault_fetch(const char *credentials_path, const char *what, uint8_t **out,
+		     size_t *out_len)
+{
+	vault_backend *vb = NULL;
+	response r = {.want_status = 200};
+	char *url = NULL, target[32];
+	long status;
+	int err;
+
+	*out = NULL;
+	*out_len = 0;
+	if (!what || (strcmp(what, "log") != 0 && strcmp(what, "status") != 0))
+		return kura_error_set(KURA_EINVAL, "vault: no auditor request \"%s\"",
+				      what ? what : "(null)");
+	if (!credentials_path || !*credentials_path)
+		return kura_error_set(KURA_EINVAL,
+				      "no vault credential given (KURA_VAULT_CREDENTIALS names the "
+				      "auditor credential from 'kurad client add --role auditor')");
+	r.max = strcmp(what, "log") == 0 ? AUDIT_MAX : STATUS_MAX;
+	if ((err = curl_ready()) < 0)
+		return err;
+	if (!(vb = calloc(1, sizeof(*vb))))
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	pthread_mutex_init(&vb->lock, NULL);
+	if ((err = load_vault_credential(vb, credentials_path, NULL)) < 0)
+		goto done;
+	if (asprintf(&url, "%s%s", vb->base, what) < 0) {
+		url = NULL;
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	if ((err = perform(vb, "GET", url, NULL, NULL, &r, &status)) < 0)
+		goto done;
+	if (status != 200) {
+		snprintf(target, sizeof(target), "/v1/%s", what);
+		err = status_error(vb, &r, status, "GET", target);
+		goto done;
+	}
+	if (!r.data.data && (err = kura_buf_reserve(&r.data, 1)) < 0)
+		goto done;
+	*out = kura_buf_detach(&r.data, out_len);
+
+done:
+	kura_buf_free(&r.data);
+	free(url);
+	vault_free(vb ? &vb->parent : NULL);
+	return err;
+}
+
+int kura_vault_signing_key(uint8_t out[KURA_VAULT_SIGNING_KEY_SIZE], const char *credentials_path)
+{
+	vault_backend *vb = NULL;
+	int err;
+
+	if (!credentials_path || !*credentials_path)
+		return kura_error_set(KURA_EINVAL, "no vault credential given");
+	if (!(vb = calloc(1, sizeof(*vb))))
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	pthread_mutex_init(&vb->lock, NULL);
+	err = load_vault_credential(vb, credentials_path, out);
+	vault_free(&vb->parent);
 	return err;
 }
