@@ -39,6 +39,11 @@ int kura_fsmeta_create(int dirfd, const kura_node *node);
  * Ownership uses user/group names when they exist here, unless
  * numeric_owner.  Failures are KURA_EDENIED/KURA_EIO with a message; the
  * caller turns them into warnings.
+ *
+ * Contract with the caller: metadata is applied to an object's children
+ * before the object itself.  ACLs a new object inherited from its parent's
+ * default ACL are removed only when that parent has one at the time of the
+ * call, which is why a parent's own ACLs must not be in place yet.
  */
 int kura_fsmeta_apply(int dirfd, const kura_node *node, bool numeric_owner);
 

@@ -39,7 +39,11 @@
  * queue their messages.  (c) Hard links are made, then metadata is applied
  * to files and finally to directories, deepest first, so that writing into
  * a directory never changes its restored mtime and a read-only directory
- * is made read-only only after it has been filled.
+ * is made read-only only after it has been filled.  This is mostly system
+ * calls, so it runs on a pool too: the files in contiguous ranges (each
+ * opens the directories of its range), then the directories one depth at
+ * a time, each depth finished before the next shallower one starts.
+ * Workers queue their warnings like the content workers.
  *
  * Anything of the snapshot that is not restored (missing or corrupt blobs,
  * write errors, an object in the way, a subtree skipped because of a
@@ -74,6 +78,7 @@
 #define RS_SPAN_MAX (32u << 20)        /* bytes of one pack a job reads at once */
 #define RS_SPAN_GAP (1u << 20)         /* unneeded bytes worth reading to save a request */
 #define RS_PROGRESS_NS 250000000LL     /* at most four progress reports a second */
+#define RS_META_MIN 64                 /* the fewest files or directories worth a metadata job */
 
 typedef struct {
 	char *rel;                      /* path below the target */
@@ -105,7 +110,7 @@ typedef struct {
 
 typedef struct rs_msg {
 	struct rs_msg *next;
-	uint32_t file;
+	const char *rel;                /* borrowed from files[] or dirs[], which no longer move */
 	char text[];
 } rs_msg;
 
@@ -131,6 +136,7 @@ typedef struct {
 	size_t jobs_pending;
 	rs_msg *msgs, **msgs_tail;
 	atomic_uint_fast64_t bytes_done, files_done, errors;
+	atomic_uint_fast64_t warnings;  /* from workers; added to res->warnings at the end */
 	uint64_t files_total, bytes_total;
 
 	struct timespec start;
@@ -672,30 +678,50 @@ static int resolve_links(rs *r)
 /* -------------------------------------------------------------------- */
 /* (b) Content: workers read pack spans and write blobs                 */
 
-/* Mark a file failed (once) and queue the message for the calling thread. */
-static void file_failed(rs *r, uint32_t file, const char *fmt, ...)
+/* Queue a message about `rel` for the calling thread, which says it in drain_messages. */
+static void queue_msg(rs *r, const char *rel, const char *fmt, va_list ap)
 {
 	char text[1024];
-	va_list ap;
 	rs_msg *m;
 	size_t len;
 
-	if (atomic_exchange(&r->files[file].failed, true))
-		return;
-	atomic_fetch_add(&r->errors, 1);
-	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
 	len = strlen(text) + 1;
 	if (!(m = malloc(sizeof(*m) + len)))
-		return; /* the error is counted; only its message is lost */
+		return; /* the caller has counted it; only its message is lost */
 	m->next = NULL;
-	m->file = file;
+	m->rel = rel;
 	memcpy(m->text, text, len);
 	pthread_mutex_lock(&r->lock);
 	*r->msgs_tail = m;
 	r->msgs_tail = &m->next;
 	pthread_mutex_unlock(&r->lock);
+}
+
+/* Mark a file failed (once) and queue the message for the calling thread. */
+__attribute__((format(printf, 3, 4))) static void file_failed(rs *r, uint32_t file,
+							       const char *fmt, ...)
+{
+	va_list ap;
+
+	if (atomic_exchange(&r->files[file].failed, true))
+		return;
+	atomic_fetch_add(&r->errors, 1);
+	va_start(ap, fmt);
+	queue_msg(r, r->files[file].rel, fmt, ap);
+	va_end(ap);
+}
+
+/* rs_warn for workers: counted at once, said by the calling thread. */
+__attribute__((format(printf, 3, 4))) static void queue_warn(rs *r, const char *rel,
+							      const char *fmt, ...)
+{
+	va_list ap;
+
+	atomic_fetch_add(&r->warnings, 1);
+	va_start(ap, fmt);
+	queue_msg(r, rel, fmt, ap);
+	va_end(ap);
 }
 
 static void drain_messages(rs *r)
@@ -709,7 +735,7 @@ static void drain_messages(rs *r)
 	pthread_mutex_unlock(&r->lock);
 	for (; m; m = next) {
 		next = m->next;
-		rs_say(r, r->files[m->file].rel, "%s", m->text);
+		rs_say(r, m->rel, "%s", m->text);
 		free(m);
 	}
 }
@@ -883,10 +909,15 @@ static void wait_jobs(rs *r, size_t below)
 	pthread_mutex_unlock(&r->lock);
 }
 
+static int rs_threads(const rs *r)
+{
+	return r->opts->threads > 0 ? r->opts->threads : kura_cpu_count();
+}
+
 static int restore_content(rs *r)
 {
 	kura_pool *pool = NULL;
-	int threads = r->opts->threads > 0 ? r->opts->threads : kura_cpu_count();
+	int threads = rs_threads(r);
 	size_t i = 0, queue = (size_t)threads * 2;
 	int err;
 
@@ -978,12 +1009,13 @@ static int depth_cmp(const void *a, const void *b)
 	return x->depth < y->depth ? 1 : x->depth > y->depth ? -1 : strcmp(x->rel, y->rel);
 }
 
-static void apply_meta(rs *r)
+/* Apply the metadata of files[first..end); runs on a worker. */
+static void meta_files(rs *r, size_t first, size_t end)
 {
 	char *last_dir = NULL;
 	int dfd = -1;
 
-	for (size_t i = 0; i < r->nfiles; i++) {
+	for (size_t i = first; i < end; i++) {
 		const rs_file *f = &r->files[i];
 		const char *slash = strrchr(f->rel, '/');
 		size_t dlen = slash ? (size_t)(slash - f->rel) : 0;
@@ -998,44 +1030,133 @@ static void apply_meta(rs *r)
 			free(last_dir);
 			last_dir = strndup(f->rel, dlen);
 			if ((dfd = open_parent(r, f->rel, &name)) < 0 || !last_dir) {
-				rs_warn(r, f->rel, "cannot open its directory to set metadata: %s",
-					strerror(dfd < 0 ? -dfd : ENOMEM));
+				queue_warn(r, f->rel, "cannot open its directory to set metadata: %s",
+					   strerror(dfd < 0 ? -dfd : ENOMEM));
 				continue;
 			}
 		}
 		if (dfd < 0) {
-			rs_warn(r, f->rel, "cannot open its directory to set metadata");
+			queue_warn(r, f->rel, "cannot open its directory to set metadata");
 			continue;
 		}
 		if (fstatat(dfd, f->node.name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    st.st_dev != f->dev || st.st_ino != f->ino) {
-			rs_warn(r, f->rel, "was replaced during the restore: metadata not applied");
+			queue_warn(r, f->rel, "was replaced during the restore: metadata not applied");
 			continue;
 		}
 		if (kura_fsmeta_apply(dfd, &f->node, r->opts->numeric_owner) < 0)
-			rs_warn(r, f->rel, "%s", kura_error_message());
+			queue_warn(r, f->rel, "%s", kura_error_message());
 	}
 	if (dfd >= 0)
 		close(dfd);
 	free(last_dir);
+}
 
-	if (r->ndirs)
-		qsort(r->dirs, r->ndirs, sizeof(*r->dirs), depth_cmp);
-	for (size_t i = 0; i < r->ndirs; i++) {
+/* Apply the metadata of dirs[first..end), all of one depth; runs on a worker. */
+static void meta_dirs(rs *r, size_t first, size_t end)
+{
+	for (size_t i = first; i < end; i++) {
 		const rs_dir *d = &r->dirs[i];
 		const char *name;
+		int dfd;
 
 		if (!d->node.name)
 			continue;
 		if ((dfd = open_parent(r, d->rel, &name)) < 0) {
-			rs_warn(r, d->rel, "cannot open its parent to set metadata: %s",
-				strerror(-dfd));
+			queue_warn(r, d->rel, "cannot open its parent to set metadata: %s",
+				   strerror(-dfd));
 			continue;
 		}
 		if (kura_fsmeta_apply(dfd, &d->node, r->opts->numeric_owner) < 0)
-			rs_warn(r, d->rel, "%s", kura_error_message());
+			queue_warn(r, d->rel, "%s", kura_error_message());
 		close(dfd);
 	}
+}
+
+typedef struct {
+	size_t first, end;
+	bool dirs;                      /* dirs[first..end), else files[first..end) */
+} rs_meta_job;
+
+static void meta_job_run(void *arg, void *ctx)
+{
+	rs_meta_job *job = arg;
+	rs *r = ctx;
+
+	if (job->dirs)
+		meta_dirs(r, job->first, job->end);
+	else
+		meta_files(r, job->first, job->end);
+	free(job);
+	pthread_mutex_lock(&r->lock);
+	r->jobs_pending--;
+	pthread_cond_signal(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/*
+ * Cut [first, end) into about `parts` ranges of at least RS_META_MIN
+ * entries and queue each as a job.  Without a pool (or out of memory) the
+ * range is done here; either way the messages go through the queue.
+ */
+static void meta_queue(rs *r, kura_pool *pool, int threads, size_t first, size_t end, bool dirs)
+{
+	size_t parts = (size_t)threads * 4, step = (end - first + parts - 1) / parts;
+
+	if (step < RS_META_MIN)
+		step = RS_META_MIN;
+	for (size_t i = first; i < end; i += step) {
+		size_t stop = end - i > step ? i + step : end;
+		rs_meta_job *job;
+
+		if (!pool || !(job = malloc(sizeof(*job)))) {
+			if (dirs)
+				meta_dirs(r, i, stop);
+			else
+				meta_files(r, i, stop);
+			continue;
+		}
+		job->first = i;
+		job->end = stop;
+		job->dirs = dirs;
+		wait_jobs(r, (size_t)threads * 3 - 1);
+		pthread_mutex_lock(&r->lock);
+		r->jobs_pending++;
+		pthread_mutex_unlock(&r->lock);
+		kura_pool_add(pool, meta_job_run, job, r);
+	}
+}
+
+/*
+ * Files in parallel, then directories one depth at a time, deepest first:
+ * a directory's metadata goes on only once everything below it is done, so
+ * nothing written or chmod-ed inside it later changes its mtime, and a
+ * read-only directory is still writable while its contents are finished.
+ * Directories of one depth are independent: each is reached through
+ * shallower ones, which are not touched until that depth is done.
+ */
+static void apply_meta(rs *r)
+{
+	int threads = rs_threads(r);
+	kura_pool *pool = NULL;
+
+	/* Without a pool everything is done on this thread, as before. */
+	if (threads > 1 && r->nfiles + r->ndirs > RS_META_MIN &&
+	    kura_pool_new(&pool, threads, (size_t)threads * 2) < 0)
+		pool = NULL;
+	meta_queue(r, pool, threads, 0, r->nfiles, false);
+	wait_jobs(r, 0);
+	if (r->ndirs)
+		qsort(r->dirs, r->ndirs, sizeof(*r->dirs), depth_cmp);
+	for (size_t i = 0, j; i < r->ndirs; i = j) {
+		for (j = i + 1; j < r->ndirs && r->dirs[j].depth == r->dirs[i].depth; j++)
+			;
+		meta_queue(r, pool, threads, i, j, true);
+		wait_jobs(r, 0);
+	}
+	kura_pool_free(pool);
+	drain_messages(r);
+	r->res->warnings += atomic_load(&r->warnings);
 }
 
 /* -------------------------------------------------------------------- */
