@@ -48,8 +48,10 @@
  * it before anything is appended.
  */
 #include "audit.h"
+#include "kura/auditlog.h"
 
 #include <errno.h>
+#include <sys/mman.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -586,20 +588,23 @@ done:
 	return err;
 }
 
+static void report_problem(uint64_t line, const char *message, void *ctx)
+{
+	verifier *v = ctx;
+
+	problem(v, line, "%s", message);
+}
+
+/* The chain and signature rules live in lib/repo/auditlog.c, shared with `kura log verify`. */
 int vault_audit_verify(const char *vault_dir, FILE *report)
 {
-	uint8_t pk[crypto_sign_PUBLICKEYBYTES], prev[KURA_HASH_SIZE] = {0};
+	uint8_t pk[crypto_sign_PUBLICKEYBYTES];
 	verifier v = {report, NULL, 0};
-	char *path = NULL, *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	FILE *f = NULL;
-	parsed_line p;
-	const char *why;
-	uint64_t lineno = 0, expect = 0, entries = 0, checkpoints = 0, uncovered = 0;
-	uint64_t first_uncovered = 0;
-	bool known = true; /* the chain state (expect, prev) is trustworthy */
-	int err = 0;
+	kura_auditlog_summary sum;
+	struct stat st;
+	char *path = NULL;
+	void *map = NULL;
+	int fd = -1, err = 0;
 
 	if ((err = kura_crypto_init()) < 0)
 		return err;
@@ -608,91 +613,45 @@ int vault_audit_verify(const char *vault_dir, FILE *report)
 	if (asprintf(&path, "%s/audit/log.jsonl", vault_dir) < 0)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	v.path = path;
-	if (!(f = fopen(path, "rb"))) {
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		err = errno == ENOENT ? kura_error_set(KURA_ECORRUPT, "%s: missing", path)
 				      : kura_error_errno(KURA_EIO, errno, "%s", path);
 		goto done;
 	}
-	while ((n = getline(&line, &cap, f)) > 0) {
-		size_t len = (size_t)n;
-
-		lineno++;
-		if (line[len - 1] != '\n') {
-			problem(&v, lineno, "partial line at the end (cut off during a write?)");
-			break;
-		}
-		line[--len] = '\0';
-		if (parse_line(&p, line, len, &why) < 0) {
-			problem(&v, lineno, "%s", why);
-			known = false;
-			continue;
-		}
-		if (p.checkpoint) {
-			checkpoints++;
-			if (!checkpoint_sig_ok(&p, pk))
-				problem(&v, lineno,
-					"checkpoint at entry %" PRIu64 ": signature does "
-					"not verify (forged or edited)",
-					p.seq);
-			else if (known &&
-				 (p.seq != expect || !kura_ct_equal(p.hash, prev, sizeof(prev))))
-				problem(&v, lineno,
-					"checkpoint at entry %" PRIu64 " does not match "
-					"the entries before it (they were changed, removed or "
-					"reordered)",
-					p.seq);
-			/* A valid signature vouches for the chain state from here on. */
-			if (checkpoint_sig_ok(&p, pk)) {
-				expect = p.seq;
-				memcpy(prev, p.hash, sizeof(prev));
-				known = true;
-			}
-			uncovered = 0;
-			continue;
-		}
-		entries++;
-		if (uncovered++ == 0)
-			first_uncovered = lineno;
-		if (!entry_hash_ok(&p, line, len))
-			problem(&v, lineno, "entry %" PRIu64 " does not match its hash (edited)",
-				p.seq);
-		else if (known && p.seq != expect)
-			problem(&v, lineno,
-				"entry %" PRIu64 " where entry %" PRIu64 " was expected "
-				"(entries removed or reordered)",
-				p.seq, expect);
-		else if (known && !kura_ct_equal(p.prev, prev, sizeof(prev)))
-			problem(&v, lineno,
-				"entry %" PRIu64 " does not link to the entry before it "
-				"(that one was changed, removed or reordered)",
-				p.seq);
-		expect = p.seq + 1;
-		memcpy(prev, p.hash, sizeof(prev));
-		known = true;
-	}
-	if (ferror(f)) {
-		err = kura_error_errno(KURA_EIO, errno, "%s: cannot read", path);
+	if (fstat(fd, &st) < 0) {
+		err = kura_error_errno(KURA_EIO, errno, "%s", path);
 		goto done;
 	}
+	if (st.st_size > 0 &&
+	    (map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED) {
+		map = NULL;
+		err = kura_error_errno(KURA_EIO, errno, "%s: cannot map", path);
+		goto done;
+	}
+	err = kura_auditlog_verify(&sum, map, (size_t)st.st_size, pk, report_problem, &v);
+	if (err < 0 && err != KURA_ECORRUPT)
+		goto done;
 	if (report) {
-		if (uncovered)
+		if (sum.uncovered)
 			fprintf(report,
 				"%s: lines %" PRIu64 "-%" PRIu64 ": %" PRIu64 " entr%s not yet "
 				"covered by a signed checkpoint (a truncation there would not be "
 				"detected)\n",
-				path, first_uncovered, lineno, uncovered,
-				uncovered == 1 ? "y" : "ies");
+				path, sum.first_uncovered, sum.lines, sum.uncovered,
+				sum.uncovered == 1 ? "y" : "ies");
 		fprintf(report, "%s: %" PRIu64 " entr%s, %" PRIu64 " checkpoint%s, %s\n", path,
-			entries, entries == 1 ? "y" : "ies", checkpoints,
-			checkpoints == 1 ? "" : "s", v.problems ? "PROBLEMS FOUND" : "intact");
+			sum.entries, sum.entries == 1 ? "y" : "ies", sum.checkpoints,
+			sum.checkpoints == 1 ? "" : "s", v.problems ? "PROBLEMS FOUND" : "intact");
 	}
+	err = 0;
 	if (v.problems)
 		err = kura_error_set(KURA_ECORRUPT, "%s: %" PRIu64 " problem%s found", path,
 				     v.problems, v.problems == 1 ? "" : "s");
 done:
-	if (f)
-		fclose(f);
-	free(line);
+	if (map)
+		munmap(map, (size_t)st.st_size);
+	if (fd >= 0)
+		close(fd);
 	free(path);
 	return err;
 }

@@ -97,7 +97,7 @@ grep -qF "${snap:0:12}" <<<"$OUT$ERR" || fail "check does not name the damaged s
 note "flip one byte in an index file"
 R=$WORK/repo-index
 cp -a "$KURA_REPOSITORY" "$R"
-idx=$(find "$R/index" -type f | head -n 1)
+idx=$(find "$R/index" -type f -print -quit)
 iname=$(basename "$idx")
 flip "$idx"
 expect_exit 4 kura -r "$R" check

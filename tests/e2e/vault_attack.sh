@@ -34,7 +34,7 @@ backup_json "$SRC"
 clean_snap=$SNAP_ID
 unset KURA_KEY_FILE
 
-first() { find "$REPO_DIR/$1" -type f | head -n 1; }
+first() { find "$REPO_DIR/$1" -type f -print -quit; }
 PACK_FILE=$(first data) SNAP_FILE=$(first snapshots) KEY_FILE=$(first keys)
 INDEX_FILE=$(first index) CONFIG_FILE=$(first config)
 PACK=$(basename "$PACK_FILE") SNAP=$(basename "$SNAP_FILE") KEY=$(basename "$KEY_FILE")
@@ -249,7 +249,7 @@ expect_exit 0 "$KURAD" log verify "$VAULT_DIR"
 logf=$VAULT_DIR/audit/log.jsonl
 chmod u+w "$logf" 2>/dev/null || true
 cp "$logf" "$WORK/log.orig"
-line=$(grep -n '"status": *403' "$logf" | head -n 1 | cut -d: -f1)
+line=$(grep -n -m1 '"status": *403' "$logf" | cut -d: -f1)
 [ -n "$line" ] || fail "no 403 entry to edit in $logf"
 # one byte: the refused request now claims to have succeeded (403 -> 203)
 python3 - "$logf" "$line" <<'EOF'

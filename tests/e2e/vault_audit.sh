@@ -96,7 +96,7 @@ expect_exit 0 "$KURAD" log verify "$VAULT_DIR"
 logf=$VAULT_DIR/audit/log.jsonl
 # the first PUT 201 entry's status becomes 202, a one-byte edit of a byte
 # that is neither the hash nor a link
-line=$(grep -n '"method":"PUT".*"status":201' "$logf" | head -n1 | cut -d: -f1)
+line=$(grep -n -m1 '"method":"PUT".*"status":201' "$logf" | cut -d: -f1)
 [ -n "$line" ] || fail "no PUT 201 entry in $logf"
 chattr -i "$logf" 2>/dev/null || true
 sed -i "${line}s/\"status\":201/\"status\":202/" "$logf"
