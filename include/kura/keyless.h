@@ -26,7 +26,7 @@ void kura_hasher_update(kura_hasher *h, const void *data, size_t len);
 void kura_hasher_final(kura_hasher *h, char out[KURA_ID_HEX]);
 void kura_hasher_free(kura_hasher *h);
 
-/* 1 if `name` is a valid repository file name (64 lowercase hex digits). */
+/* 1 if `name` is a valid repository file name (64 lowercase hex digits); 0 for NULL. */
 int kura_file_name_ok(const char *name);
 
 /*

@@ -18,6 +18,7 @@
  * list may run concurrently from several threads.
  */
 #include "kura/backend.h"
+#include "kura/keyless.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -82,26 +83,11 @@ static int errno_code(int e)
 	}
 }
 
-static bool name_ok(const char *name)
-{
-	size_t i;
-
-	if (!name)
-		return false;
-	for (i = 0; i < NAME_LEN; i++) {
-		char c = name[i];
-
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-			return false;
-	}
-	return name[NAME_LEN] == '\0';
-}
-
 static int check_args(kura_file_type type, const char *name)
 {
 	if ((unsigned)type >= KURA_FILE_TYPES)
 		return kura_error_set(KURA_EINVAL, "local backend: bad file type %d", (int)type);
-	if (!name_ok(name))
+	if (!kura_file_name_ok(name))
 		return kura_error_set(
 		    KURA_EINVAL,
 		    "local backend: bad %s file name \"%.80s\" (want 64 lowercase hex digits)",
@@ -530,7 +516,7 @@ static int list_dir(local_backend *lb, int dfd, const char *where, const char *p
 			break;
 		}
 		/* Anything else is not ours: tmp leftovers, editor files... */
-		if (!name_ok(de->d_name))
+		if (!kura_file_name_ok(de->d_name))
 			continue;
 		/* A pack in the wrong subdirectory could never be fetched. */
 		if (prefix && memcmp(de->d_name, prefix, 2) != 0)

@@ -25,6 +25,7 @@
  * backend changes after open.
  */
 #include "kura/backend.h"
+#include "kura/keyless.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -357,21 +358,11 @@ static char *file_url(const vault_backend *vb, kura_file_type type, const char *
 	return url;
 }
 
-static bool name_ok(const char *name)
-{
-	if (!name)
-		return false;
-	for (size_t i = 0; i < NAME_LEN; i++)
-		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
-			return false;
-	return name[NAME_LEN] == '\0';
-}
-
 static int check_args(kura_file_type type, const char *name)
 {
 	if ((unsigned)type >= KURA_FILE_TYPES)
 		return kura_error_set(KURA_EINVAL, "vault backend: bad file type %d", (int)type);
-	if (!name_ok(name))
+	if (!kura_file_name_ok(name))
 		return kura_error_set(
 		    KURA_EINVAL,
 		    "vault backend: bad %s file name \"%.80s\" (want 64 lowercase hex digits)",
@@ -588,7 +579,7 @@ static int list_entries(vault_backend *vb, kura_file_type type, const response *
 		json_t *size = json_object_get(e, "size");
 		int rc;
 
-		if (!name_ok(name) || !json_is_integer(size) || json_integer_value(size) < 0)
+		if (!kura_file_name_ok(name) || !json_is_integer(size) || json_integer_value(size) < 0)
 			continue;
 		rc = fn(name, (uint64_t)json_integer_value(size), ctx);
 		if (rc != 0) {
@@ -814,6 +805,74 @@ static const char *cred_string(json_t *root, const char *key)
 }
 
 /*
+ * Read a credential file and check it is one this kura understands:
+ * *out_root is its JSON object.  Release with credential_release().
+ */
+static int credential_parse(json_t **out_root, char **out_text, const char *path)
+{
+	json_error_t jerr;
+	json_t *root, *version;
+	size_t len = 0;
+	int err;
+
+	*out_root = NULL;
+	if ((err = read_credential(path, out_text, &len)) < 0)
+		return err;
+	root = json_loadb(*out_text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(root)) {
+		err = kura_error_set(KURA_EINVAL,
+				     "vault credential %s: not a JSON object (line %d: %s)", path,
+				     jerr.line, root ? "another JSON value" : jerr.text);
+		json_decref(root);
+		return err;
+	}
+	*out_root = root;
+	version = json_object_get(root, "kura_vault_credential");
+	if (!json_is_integer(version) || json_integer_value(version) != 1)
+		return kura_error_set(KURA_EINVAL,
+				      "vault credential %s: \"kura_vault_credential\" is not 1 (not "
+				      "a kura vault credential, or a version this kura does not "
+				      "know)",
+				      path);
+	return 0;
+}
+
+/* Keep the pin and the token's Authorization header in vb. */
+static int credential_use(vault_backend *vb, const char *pin, const char *token)
+{
+	size_t auth_len = sizeof("Authorization: Bearer ") + TOKEN_LEN;
+	char *auth;
+	int err = 0;
+
+	if (!(vb->pin = strdup(pin)) || !(auth = malloc(auth_len)))
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	snprintf(auth, auth_len, "Authorization: Bearer %s", token);
+	if (!(vb->headers = curl_slist_append(NULL, auth)))
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+	kura_wipe(auth, auth_len);
+	free(auth);
+	return err;
+}
+
+/*
+ * Free what credential_parse() made.  jansson keeps its own copy of the
+ * token in a malloc'd string; wipe it before it is freed (writing through
+ * the const view is fine: the bytes are jansson's heap memory).
+ */
+static void credential_release(json_t *root, char *text)
+{
+	const char *token = root ? cred_string(root, "token") : NULL;
+
+	if (token)
+		kura_wipe((char *)token, strlen(token));
+	json_decref(root);
+	if (text) {
+		kura_wipe(text, CREDENTIAL_MAX + 1);
+		free(text);
+	}
+}
+
+/*
  * Parse and check the credential against the location; fills vb->pin and
  * vb->headers.  Unknown members are ignored (a later kurad may add some);
  * the version number says when the meaning of the file changes.
@@ -821,31 +880,13 @@ static const char *cred_string(json_t *root, const char *key)
 static int load_credential(vault_backend *vb, const char *path, const char *hostport,
 			   const char *repo)
 {
-	json_error_t jerr;
-	json_t *root = NULL, *version;
-	char *text = NULL, *auth = NULL;
+	json_t *root = NULL;
+	char *text = NULL;
 	const char *vault, *crepo, *role, *token, *pin;
-	size_t len = 0, auth_len;
 	int err;
 
-	if ((err = read_credential(path, &text, &len)) < 0)
-		return err;
-	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!json_is_object(root)) {
-		err = kura_error_set(KURA_EINVAL,
-				     "vault credential %s: not a JSON object (line %d: %s)", path,
-				     jerr.line, root ? "another JSON value" : jerr.text);
+	if ((err = credential_parse(&root, &text, path)) < 0)
 		goto done;
-	}
-	version = json_object_get(root, "kura_vault_credential");
-	if (!json_is_integer(version) || json_integer_value(version) != 1) {
-		err =
-		    kura_error_set(KURA_EINVAL,
-				   "vault credential %s: \"kura_vault_credential\" is not 1 (not a "
-				   "kura vault credential, or a version this kura does not know)",
-				   path);
-		goto done;
-	}
 	vault = cred_string(root, "vault");
 	crepo = cred_string(root, "repo");
 	role = cred_string(root, "role");
@@ -893,39 +934,9 @@ static int load_credential(vault_backend *vb, const char *path, const char *host
 		    path);
 		goto done;
 	}
-	if (!(vb->pin = strdup(pin))) {
-		err = kura_error_set(KURA_ENOMEM, "out of memory");
-		goto done;
-	}
-	auth_len = sizeof("Authorization: Bearer ") + TOKEN_LEN;
-	if (!(auth = malloc(auth_len))) {
-		err = kura_error_set(KURA_ENOMEM, "out of memory");
-		goto done;
-	}
-	snprintf(auth, auth_len, "Authorization: Bearer %s", token);
-	if (!(vb->headers = curl_slist_append(NULL, auth))) {
-		err = kura_error_set(KURA_ENOMEM, "out of memory");
-		goto done;
-	}
-
+	err = credential_use(vb, pin, token);
 done:
-	/*
-	 * jansson keeps its own copy of the token in a malloc'd string; wipe
-	 * it before it is freed (writing through the const view is fine: the
-	 * bytes are jansson's heap memory, not a literal).
-	 */
-	token = json_is_object(root) ? cred_string(root, "token") : NULL;
-	if (token)
-		kura_wipe((char *)token, strlen(token));
-	json_decref(root);
-	if (auth) {
-		kura_wipe(auth, auth_len);
-		free(auth);
-	}
-	if (text) {
-		kura_wipe(text, CREDENTIAL_MAX + 1);
-		free(text);
-	}
+	credential_release(root, text);
 	return err;
 }
 
@@ -993,30 +1004,13 @@ static int load_vault_credential(vault_backend *vb, const char *path,
 				 uint8_t signing_key[KURA_VAULT_SIGNING_KEY_SIZE])
 {
 	char hostport[HOSTPORT_MAX + 1], repo[REPO_NAME_MAX + 1], *text = NULL, *probe = NULL;
-	char *auth = NULL;
 	const char *vault, *token, *pin, *sk;
-	json_error_t jerr;
-	json_t *root = NULL, *version;
-	size_t len = 0, auth_len = 0, sk_len;
+	json_t *root = NULL;
+	size_t sk_len;
 	int err;
 
-	if ((err = read_credential(path, &text, &len)) < 0)
-		return err;
-	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!json_is_object(root)) {
-		err = kura_error_set(KURA_EINVAL,
-				     "vault credential %s: not a JSON object (line %d: %s)", path,
-				     jerr.line, root ? "another JSON value" : jerr.text);
+	if ((err = credential_parse(&root, &text, path)) < 0)
 		goto done;
-	}
-	version = json_object_get(root, "kura_vault_credential");
-	if (!json_is_integer(version) || json_integer_value(version) != 1) {
-		err = kura_error_set(KURA_EINVAL,
-				     "vault credential %s: \"kura_vault_credential\" is not 1 (not a "
-				     "kura vault credential, or a version this kura does not know)",
-				     path);
-		goto done;
-	}
 	vault = cred_string(root, "vault");
 	token = cred_string(root, "token");
 	pin = cred_string(root, "pin");
@@ -1066,7 +1060,6 @@ static int load_vault_credential(vault_backend *vb, const char *path,
 			goto done;
 		}
 	}
-	auth_len = sizeof("Authorization: Bearer ") + TOKEN_LEN;
 	if (asprintf(&vb->location, "vault://%s", hostport) < 0) {
 		vb->location = NULL;
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
@@ -1077,29 +1070,10 @@ static int load_vault_credential(vault_backend *vb, const char *path,
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
-	if (!(vb->pin = strdup(pin)) || !(auth = malloc(auth_len))) {
-		err = kura_error_set(KURA_ENOMEM, "out of memory");
-		goto done;
-	}
-	snprintf(auth, auth_len, "Authorization: Bearer %s", token);
-	if (!(vb->headers = curl_slist_append(NULL, auth)))
-		err = kura_error_set(KURA_ENOMEM, "out of memory");
-
+	err = credential_use(vb, pin, token);
 done:
-	/* as in load_credential: jansson's copy of the token is wiped before it is freed */
-	token = json_is_object(root) ? cred_string(root, "token") : NULL;
-	if (token)
-		kura_wipe((char *)token, strlen(token));
-	json_decref(root);
+	credential_release(root, text);
 	free(probe);
-	if (auth) {
-		kura_wipe(auth, auth_len);
-		free(auth);
-	}
-	if (text) {
-		kura_wipe(text, CREDENTIAL_MAX + 1);
-		free(text);
-	}
 	return err;
 }
 

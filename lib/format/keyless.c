@@ -57,6 +57,8 @@ int kura_file_name_ok(const char *name)
 {
 	size_t i;
 
+	if (!name)
+		return 0;
 	for (i = 0; i < 64; i++)
 		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
 			return 0;
