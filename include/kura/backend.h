@@ -118,6 +118,19 @@ int kura_backend_local_commit(kura_backend *b, kura_file_type type, const char *
 			      const char *tmp);
 void kura_backend_local_abort(kura_backend *b, int fd, const char *tmp);
 
+/*
+ * Remove a stored file of a local repository: `kura prune` on a local
+ * repository and the vault's garbage collection, never a client of the
+ * vault.  Clears the immutable attribute first where it is set (which
+ * needs CAP_LINUX_IMMUTABLE), then unlinks and fsyncs the directory.
+ * KURA_ENOTFOUND if the file is not there.
+ */
+int kura_backend_local_remove(kura_backend *b, kura_file_type type, const char *name);
+
+/* When a stored file of a local repository was written (its mtime, ns since the epoch). */
+int kura_backend_local_mtime(kura_backend *b, kura_file_type type, const char *name,
+			     int64_t *out_ns);
+
 #ifdef __cplusplus
 }
 #endif

@@ -38,6 +38,29 @@ int kura_file_name_ok(const char *name);
 int kura_snapshot_peek(const uint8_t *data, size_t len, int64_t *out_client_time_ns,
 		       char (**out_packs)[KURA_ID_HEX], size_t *out_count);
 
+/* Pack names with their sizes (malloc'd; free with kura_pack_list_free). */
+typedef struct {
+	char (*names)[KURA_ID_HEX];
+	uint64_t *sizes;
+	size_t count;
+} kura_pack_list;
+
+void kura_pack_list_free(kura_pack_list *l);
+
+struct kura_backend;
+
+/*
+ * Keyless garbage collection's plan: the packs stored in `b` that no
+ * snapshot's plaintext pack list names, counting the snapshots in `gone`
+ * (which the caller is about to remove) as removed already.  Every other
+ * snapshot is read, its SHA-256 compared with its name and its header
+ * parsed; a snapshot that fails makes the whole plan fail (KURA_ECORRUPT
+ * naming it), because its packs are then unknown and nothing may be
+ * collected.  The result is sorted by name.
+ */
+int kura_gc_unreferenced(struct kura_backend *b, const char (*gone)[KURA_ID_HEX], size_t ngone,
+			 kura_pack_list *out);
+
 #ifdef __cplusplus
 }
 #endif

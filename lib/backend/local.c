@@ -24,10 +24,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/fs.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -807,4 +809,61 @@ done:
 	if (fd >= 0)
 		close(fd);
 	return err;
+}
+
+int kura_backend_local_mtime(kura_backend *b, kura_file_type type, const char *name,
+			     int64_t *out_ns)
+{
+	local_backend *lb = (local_backend *)b;
+	char rel[NAME_LEN + 4];
+	struct stat st;
+	int err;
+
+	if ((err = check_args(type, name)) < 0)
+		return err;
+	rel_path(rel, type, name);
+	if (fstatat(lb->type_fd[type], rel, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return kura_error_errno(errno_code(errno), errno, "%s %s: stat in %s",
+					type_what[type], name, lb->path);
+	*out_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	return 0;
+}
+
+/* Clear chattr +i; quietly nothing where the file system has no such flag. */
+static int clear_immutable(local_backend *lb, kura_file_type type, const char *rel,
+			   const char *name)
+{
+	int fd, flags, err = 0;
+
+	fd = openat(lb->type_fd[type], rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return kura_error_errno(errno_code(errno), errno, "%s %s: open in %s",
+					type_what[type], name, lb->path);
+	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && (flags & FS_IMMUTABLE_FL)) {
+		flags &= ~FS_IMMUTABLE_FL;
+		if (ioctl(fd, FS_IOC_SETFLAGS, &flags) < 0)
+			err = kura_error_errno(KURA_EDENIED, errno,
+					       "%s %s: cannot clear the immutable attribute "
+					       "(needs CAP_LINUX_IMMUTABLE)",
+					       type_what[type], name);
+	}
+	close(fd);
+	return err;
+}
+
+int kura_backend_local_remove(kura_backend *b, kura_file_type type, const char *name)
+{
+	local_backend *lb = (local_backend *)b;
+	char rel[NAME_LEN + 4];
+	int err;
+
+	if ((err = check_args(type, name)) < 0)
+		return err;
+	rel_path(rel, type, name);
+	if ((err = clear_immutable(lb, type, rel, name)) < 0)
+		return err;
+	if (unlinkat(lb->type_fd[type], rel, 0) < 0)
+		return kura_error_errno(errno_code(errno), errno, "%s %s: remove from %s",
+					type_what[type], name, lb->path);
+	return fsync_dir_at(lb, type, name);
 }

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * gc.c - which packs no snapshot needs, decided without a key (keyless.h).
+ *
+ * A snapshot's plaintext header lists every pack its trees reach (the
+ * checker enforces that with the restore key), so the union of those
+ * lists is exactly what must be kept.  The vault's garbage collection and
+ * `kura prune` on a local repository both ask this question; what they do
+ * with the answer (age limits, approval, logging) is theirs.
+ */
+#include "kura/backend.h"
+#include "kura/keyless.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/array.h"
+#include "common/buf.h"
+#include "common/error.h"
+#include "crypto/crypto.h"
+
+typedef struct {
+	char name[KURA_ID_HEX];
+	uint64_t size;
+} named;
+
+typedef struct {
+	named *v;
+	size_t n, cap;
+	int err;
+} name_set;
+
+static int collect(const char *name, uint64_t size, void *ctx)
+{
+	name_set *s = ctx;
+
+	if (!kura_file_name_ok(name))
+		return 0; /* backends list only valid names; be sure anyway */
+	if ((s->err = KURA_ARRAY_GROW(s->v, s->cap, s->n + 1)) < 0)
+		return s->err;
+	memcpy(s->v[s->n].name, name, KURA_ID_HEX);
+	s->v[s->n++].size = size;
+	return 0;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return memcmp(((const named *)a)->name, ((const named *)b)->name, KURA_ID_HEX - 1);
+}
+
+/* Add the pack list of snapshot `name` to `live`. */
+static int add_snapshot_packs(struct kura_backend *b, const char *name, name_set *live)
+{
+	uint8_t *data = NULL, hash[KURA_HASH_SIZE];
+	char hex[KURA_ID_HEX], (*packs)[KURA_ID_HEX] = NULL;
+	size_t len, npacks = 0;
+	int64_t t;
+	int err;
+
+	if ((err = b->get(b, KURA_FILE_SNAPSHOT, name, &data, &len)) < 0)
+		return kura_error_wrap(err, "garbage collection: snapshot %s", name);
+	kura_sha256(hash, data, len);
+	kura_hex(hex, hash, sizeof(hash));
+	if (strcmp(hex, name) != 0) {
+		err = kura_error_set(KURA_ECORRUPT,
+				     "garbage collection: snapshot %s does not hash to its name, so "
+				     "its packs are unknown and nothing is collected",
+				     name);
+		goto done;
+	}
+	if ((err = kura_snapshot_peek(data, len, &t, &packs, &npacks)) < 0) {
+		kura_error_wrap(err, "garbage collection: snapshot %s (nothing is collected)", name);
+		goto done;
+	}
+	if ((err = KURA_ARRAY_GROW(live->v, live->cap, live->n + npacks)) < 0)
+		goto done;
+	for (size_t i = 0; i < npacks; i++)
+		memcpy(live->v[live->n++].name, packs[i], KURA_ID_HEX);
+done:
+	free(packs);
+	free(data);
+	return err;
+}
+
+static bool listed(const char (*names)[KURA_ID_HEX], size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return true;
+	return false;
+}
+
+int kura_gc_unreferenced(struct kura_backend *b, const char (*gone)[KURA_ID_HEX], size_t ngone,
+			 kura_pack_list *out)
+{
+	name_set snaps = {0}, live = {0}, stored = {0};
+	size_t n = 0;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if ((err = b->list(b, KURA_FILE_SNAPSHOT, collect, &snaps)) < 0 || (err = snaps.err) < 0)
+		goto done;
+	for (size_t i = 0; i < snaps.n; i++)
+		if (!listed(gone, ngone, snaps.v[i].name) &&
+		    (err = add_snapshot_packs(b, snaps.v[i].name, &live)) < 0)
+			goto done;
+	if ((err = b->list(b, KURA_FILE_PACK, collect, &stored)) < 0 || (err = stored.err) < 0)
+		goto done;
+	if (live.n)
+		qsort(live.v, live.n, sizeof(*live.v), cmp_name);
+	if (stored.n)
+		qsort(stored.v, stored.n, sizeof(*stored.v), cmp_name);
+	out->names = malloc((stored.n ? stored.n : 1) * sizeof(*out->names));
+	out->sizes = malloc((stored.n ? stored.n : 1) * sizeof(*out->sizes));
+	if (!out->names || !out->sizes) {
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < stored.n; i++) {
+		if (live.n && bsearch(&stored.v[i], live.v, live.n, sizeof(*live.v), cmp_name))
+			continue;
+		memcpy(out->names[n], stored.v[i].name, KURA_ID_HEX);
+		out->sizes[n++] = stored.v[i].size;
+	}
+	out->count = n;
+done:
+	if (err < 0)
+		kura_pack_list_free(out);
+	free(snaps.v);
+	free(live.v);
+	free(stored.v);
+	return err;
+}
+
+void kura_pack_list_free(kura_pack_list *l)
+{
+	if (!l)
+		return;
+	free(l->names);
+	free(l->sizes);
+	memset(l, 0, sizeof(*l));
+}

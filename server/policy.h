@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * policy.h - the vault's deletion policy (docs/PROTOCOL.md, "Deletion"):
+ * retention windows computed on the vault's own receive times, and the
+ * approval quorum and delay that every deletion request must pass.
+ *
+ * The policy lives in DIR/policy.json, written by `kurad init` with the
+ * defaults below and changed only with `kurad policy set` on the vault
+ * host.  Everything here except load/save is pure (no I/O, no clock), so
+ * it is unit-tested and fuzzed on its own.
+ */
+#ifndef KURA_SERVER_POLICY_H
+#define KURA_SERVER_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+	int64_t min_age_s;   /* snapshots received less than this long ago are kept */
+	unsigned keep_daily; /* keep the newest snapshot of each of the last N days... */
+	unsigned keep_weekly;  /* ...ISO weeks (Monday to Sunday)... */
+	unsigned keep_monthly; /* ...calendar months that have snapshots (UTC) */
+	unsigned quorum;     /* approvals a deletion needs; always >= 1 */
+	int64_t delay_s;     /* from the approval that completes the quorum to effect */
+} vault_policy;
+
+/* Defaults: min age 30 days, keep 7 daily, 4 weekly, 12 monthly, quorum 2, delay 7 days. */
+void vault_policy_default(vault_policy *p);
+
+/*
+ * Parse policy JSON: an object with exactly the members
+ *   {"min_age": DURATION, "keep_daily": N, "keep_weekly": N, "keep_monthly": N,
+ *    "quorum": N, "delay": DURATION}
+ * (DURATION a string for vault_duration_parse; N an integer 0..100000;
+ * quorum 1..100).  Unknown or missing members, wrong types and values out
+ * of range are KURA_EINVAL with a message naming the member.
+ */
+int vault_policy_parse(const char *text, size_t len, vault_policy *out);
+
+/* The policy as that JSON (malloc'd, pretty-printed, ends in a newline). */
+char *vault_policy_format(const vault_policy *p);
+
+/* DIR/policy.json; a vault without one (made by an older kurad) has the defaults. */
+int vault_policy_load(const char *vault_dir, vault_policy *out);
+/* Replace DIR/policy.json atomically (temp file, fsync, rename, fsync dir). */
+int vault_policy_save(const char *vault_dir, const vault_policy *p);
+
+/*
+ * "0", or a positive integer with a unit: s, m, h, d ("90s", "15m",
+ * "12h", "7d"), at most 100 years.  KURA_EINVAL otherwise.
+ */
+int vault_duration_parse(const char *s, int64_t *out_s);
+/* The shortest exact form: "7d", "36h", "90s", "0". */
+void vault_duration_format(int64_t s, char out[32]);
+
+/* Why retention keeps a snapshot: a bit set of these (0: it may be deleted). */
+enum {
+	VAULT_KEEP_MIN_AGE = 1,
+	VAULT_KEEP_DAILY = 2,
+	VAULT_KEEP_WEEKLY = 4,
+	VAULT_KEEP_MONTHLY = 8,
+};
+
+typedef struct {
+	const char *name;    /* the snapshot file's name */
+	int64_t received_ns; /* the vault's receive time */
+} vault_snapshot_time;
+
+/*
+ * For each of the n snapshots of one repository, the reasons retention
+ * keeps it at `now_ns`, into out_reasons[i].  Windows count calendar
+ * periods in UTC by receive time, newest first, counting only periods
+ * that have snapshots (restic's semantics): keep_daily 7 keeps the newest
+ * snapshot of each of the 7 newest days that have one.  Snapshots
+ * received in the future (clock set back) count as younger than the
+ * minimum age.  Order of `snaps` does not matter; ties in time are broken
+ * by name so the answer is deterministic.
+ */
+void vault_retention(const vault_policy *p, const vault_snapshot_time *snaps, size_t n,
+		     int64_t now_ns, unsigned *out_reasons);
+
+/* A short English reason for a non-zero reasons set, e.g. "received 2 days ago, younger than the minimum age of 30d; the newest of its day". */
+void vault_retention_explain(unsigned reasons, const vault_policy *p, int64_t received_ns,
+			     int64_t now_ns, char *out, size_t len);
+
+#endif
