@@ -55,7 +55,7 @@ struct cli_command {
 
 extern const struct cli_command cli_cmd_init, cli_cmd_key, cli_cmd_backup, cli_cmd_snapshots,
 	cli_cmd_ls, cli_cmd_restore, cli_cmd_diff, cli_cmd_check, cli_cmd_version, cli_cmd_log,
-	cli_cmd_vault;
+	cli_cmd_vault, cli_cmd_forget, cli_cmd_prune;
 
 /* main.c: help text */
 void cli_help_command(const struct cli_command *cmd);
@@ -106,6 +106,11 @@ int cli_parse_size(uint64_t *out, const char *s);
 /* A decimal integer in [min, max]. */
 int cli_parse_int(int *out, const char *s, int min, int max);
 
+#define CLI_DURATION_MAX ((int64_t)100 * 366 * 86400) /* a century, in seconds */
+
+/* "0", "90", "90s", "15m", "1h", "7d" (at most CLI_DURATION_MAX) into seconds. */
+int cli_parse_duration(int64_t *out, const char *s);
+
 /* A growable list of option arguments (--tag, --exclude...), borrowed from argv. */
 struct cli_strlist {
 	const char **items;
@@ -152,6 +157,44 @@ const char *cli_vault_credential(const struct cli_command *cmd);
  * *out is malloc'd.  Returns an exit status, the error already printed.
  */
 int cli_vault_fetch(const char *cred, const char *what, uint8_t **out, size_t *out_len);
+
+/* ------------------------------------------------------------------ */
+/* deletion.c and cmd_prune.c: what `kura forget` and `kura prune` share */
+
+/*
+ * Resolve the SNAPSHOT operands (full ids or unique prefixes; `latest` only
+ * with a key that can read snapshots) against the listing, without
+ * duplicates.  *out is malloc'd.  Returns an exit status, the error
+ * already printed; nothing is resolved unless every name is.
+ */
+int cli_snapshots_resolve_all(kura_repo *repo, char *const *names, size_t n,
+			      char (**out)[KURA_ID_HEX], size_t *out_count);
+
+struct kura_backend;
+
+/*
+ * Ask the vault to delete the snapshots `ids` and, with `prune`, the
+ * data no remaining snapshot lists; with `dry_run` only say what would be
+ * asked.  Prints the vault's answer (or its refusal, with each protected
+ * snapshot and the reason); returns an exit status.
+ */
+int cli_vault_request_deletion(const struct cli_global *g, struct kura_backend *b,
+			       const char *location, const char (*ids)[KURA_ID_HEX], size_t n,
+			       bool prune, bool dry_run);
+
+/*
+ * Prune a local repository: remove every pack that no snapshot lists
+ * (counting the snapshots `gone` as removed already: forget --dry-run)
+ * and that was written at least `grace_s` seconds ago.  With `dry_run`
+ * only report.  A snapshot that cannot be read removes nothing.  Returns
+ * an exit status; `json` adds the result to that object instead of
+ * printing it.
+ */
+int cli_prune_local(const struct cli_global *g, struct kura_backend *b,
+		    const char (*gone)[KURA_ID_HEX], size_t ngone, int64_t grace_s, bool dry_run,
+		    json_t *json);
+
+#define CLI_GRACE_DEFAULT 3600 /* prune keeps unreferenced packs younger than this */
 
 /* ------------------------------------------------------------------ */
 /* passphrase.c                                                         */
@@ -205,6 +248,8 @@ const char *cli_fmt_time_local(char buf[CLI_FMT_MAX], int64_t sec);
 const char *cli_fmt_time_rfc3339(char buf[CLI_FMT_MAX], int64_t sec, uint32_t nsec);
 /* "M:SS", or "H:MM:SS" from an hour on */
 const char *cli_fmt_duration(char buf[CLI_FMT_MAX], double seconds);
+/* The shortest exact form of a duration in seconds: "7d", "36h", "90s", "0" */
+const char *cli_fmt_duration_short(char buf[CLI_FMT_MAX], int64_t seconds);
 /* "drwxr-xr-x" */
 const char *cli_fmt_mode(char buf[CLI_FMT_MAX], int type, uint32_t mode);
 /* "file", "dir", "symlink"... */

@@ -9,6 +9,8 @@
  * Each problem is printed on stderr as it is found, naming the snapshot
  * and path it affects when known, so the operator learns which backups
  * are hurt and not only which pack.  Problems found: exit status 4.
+ * Packs removed by a prune that index files still name are counted as
+ * information ("packs_pruned"), not problems.
  */
 #include "cli.h"
 
@@ -63,6 +65,7 @@ static int print_json(const kura_check_result *r, json_t *errors)
 	json_object_set_new(o, "problems", cli_json_u64(r->problems));
 	json_object_set_new(o, "files_checked", cli_json_u64(r->files_checked));
 	json_object_set_new(o, "packs", cli_json_u64(r->packs));
+	json_object_set_new(o, "packs_pruned", cli_json_u64(r->packs_pruned));
 	json_object_set_new(o, "indexes", cli_json_u64(r->indexes));
 	json_object_set_new(o, "snapshots", cli_json_u64(r->snapshots));
 	json_object_set_new(o, "trees", cli_json_u64(r->trees));
@@ -84,6 +87,11 @@ static void print_human(const kura_check_result *r)
 		printf(", %llu blobs", (unsigned long long)r->blobs_checked);
 	printf(" (%s read in %s)\n", cli_fmt_size(size, r->bytes_read),
 	       cli_fmt_duration(took, r->seconds));
+	if (r->packs_pruned)
+		printf("%llu pack%s named by index files were removed by a prune; no snapshot "
+		       "needs %s\n",
+		       (unsigned long long)r->packs_pruned, r->packs_pruned == 1 ? "" : "s",
+		       r->packs_pruned == 1 ? "it" : "them");
 	if (r->problems == 0)
 		printf("no errors were found\n");
 	else

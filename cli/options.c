@@ -193,3 +193,44 @@ void cli_strlist_free(struct cli_strlist *l)
 	l->items = NULL;
 	l->count = 0;
 }
+
+int cli_parse_duration(int64_t *out, const char *s)
+{
+	unsigned long long v;
+	int64_t unit = 1;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	switch (*end) {
+	case '\0': break;
+	case 's': unit = 1; end++; break;
+	case 'm': unit = 60; end++; break;
+	case 'h': unit = 3600; end++; break;
+	case 'd': unit = 86400; end++; break;
+	default: return -1;
+	}
+	if (*end || v > (unsigned long long)CLI_DURATION_MAX / (unsigned long long)unit)
+		return -1;
+	*out = (int64_t)v * unit;
+	return 0;
+}
+
+const char *cli_fmt_duration_short(char buf[CLI_FMT_MAX], int64_t s)
+{
+	if (s <= 0)
+		snprintf(buf, CLI_FMT_MAX, "0");
+	else if (s % 86400 == 0)
+		snprintf(buf, CLI_FMT_MAX, "%lldd", (long long)(s / 86400));
+	else if (s % 3600 == 0)
+		snprintf(buf, CLI_FMT_MAX, "%lldh", (long long)(s / 3600));
+	else if (s % 60 == 0)
+		snprintf(buf, CLI_FMT_MAX, "%lldm", (long long)(s / 60));
+	else
+		snprintf(buf, CLI_FMT_MAX, "%llds", (long long)s);
+	return buf;
+}

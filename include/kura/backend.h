@@ -82,6 +82,42 @@ int kura_backend_local_create(kura_backend **out, const char *path);
  */
 int kura_backend_vault_open(kura_backend **out, const char *url, const char *credentials_path);
 
+/* 1 if `b` is a vault's repository (kura_backend_vault_open), else 0; 0 for NULL. */
+int kura_backend_is_vault(const kura_backend *b);
+
+struct kura_repo;
+
+/*
+ * The backend an open repository reads and writes through; borrowed, it
+ * lives as long as the repository.  Commands that act on stored files
+ * without a key (`kura forget`, `kura prune`) reach it this way after the
+ * repository was opened with a key.
+ */
+kura_backend *kura_repo_backend(struct kura_repo *repo);
+
+/*
+ * Ask the vault holding the repository of `b` (a vault backend) to delete:
+ * POST /v1/repos/REPO/deletions with `body_json` (docs/PROTOCOL.md,
+ * "Deletion requests": {"snapshots": [...], "prune": true|false}, at most
+ * 1 MiB).  The vault only files the request; it takes effect after its
+ * approvals and delay.  Returns 0 whenever the vault answered, whatever
+ * the answer: *out_status is the HTTP status (202 when filed) and *out_body
+ * (malloc'd, owned by the caller, *out_len bytes, NUL-terminated for
+ * convenience but not counted) the JSON it sent, so the caller can show
+ * the vault's own explanation.  A negative code only when no answer came
+ * (transport, pin, memory) or the arguments are wrong (KURA_EINVAL: not a
+ * vault backend, body too large).
+ */
+int kura_vault_request_deletion(kura_backend *b, const char *body_json, long *out_status,
+				uint8_t **out_body, size_t *out_len);
+
+/*
+ * GET /v1/repos/REPO/deletions: the repository's deletion requests as a
+ * JSON array, with the same conventions as kura_vault_request_deletion().
+ */
+int kura_vault_list_deletions(kura_backend *b, long *out_status, uint8_t **out_body,
+			      size_t *out_len);
+
 #define KURA_VAULT_SIGNING_KEY_SIZE 32 /* an Ed25519 public key */
 
 /*
@@ -127,7 +163,11 @@ void kura_backend_local_abort(kura_backend *b, int fd, const char *tmp);
  */
 int kura_backend_local_remove(kura_backend *b, kura_file_type type, const char *name);
 
-/* When a stored file of a local repository was written (its mtime, ns since the epoch). */
+/*
+ * When a stored file of a local repository was written (its mtime, ns
+ * since the epoch).  Both remove() and mtime() refuse a backend that is
+ * not local (KURA_EINVAL).
+ */
 int kura_backend_local_mtime(kura_backend *b, kura_file_type type, const char *name,
 			     int64_t *out_ns);
 

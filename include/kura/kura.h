@@ -312,6 +312,8 @@ typedef struct {
 	uint64_t bytes_read;
 	uint64_t problems;
 	double seconds;
+	uint64_t packs_pruned;          /* indexed packs removed by a prune that no
+					   snapshot lists: information, not a problem */
 } kura_check_result;
 
 /*

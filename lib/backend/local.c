@@ -811,6 +811,17 @@ done:
 	return err;
 }
 
+/* remove() and mtime() act on the files of a local repository only. */
+static int check_local(const kura_backend *b, const char *what)
+{
+	if (!b || b->get != local_get)
+		return kura_error_set(KURA_EINVAL,
+				      "%s: not a local repository (a vault removes files only "
+				      "through approved deletion requests)",
+				      what);
+	return 0;
+}
+
 int kura_backend_local_mtime(kura_backend *b, kura_file_type type, const char *name,
 			     int64_t *out_ns)
 {
@@ -819,7 +830,8 @@ int kura_backend_local_mtime(kura_backend *b, kura_file_type type, const char *n
 	struct stat st;
 	int err;
 
-	if ((err = check_args(type, name)) < 0)
+	if ((err = check_local(b, "local backend: mtime")) < 0 ||
+	    (err = check_args(type, name)) < 0)
 		return err;
 	rel_path(rel, type, name);
 	if (fstatat(lb->type_fd[type], rel, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -857,7 +869,8 @@ int kura_backend_local_remove(kura_backend *b, kura_file_type type, const char *
 	char rel[NAME_LEN + 4];
 	int err;
 
-	if ((err = check_args(type, name)) < 0)
+	if ((err = check_local(b, "local backend: remove")) < 0 ||
+	    (err = check_args(type, name)) < 0)
 		return err;
 	rel_path(rel, type, name);
 	if ((err = clear_immutable(lb, type, rel, name)) < 0)

@@ -132,6 +132,7 @@ typedef struct {
 	bool decided;	  /* the status is known and `to_data` is set */
 	bool to_data;	  /* the body is the file we asked for */
 	long want_status; /* 200 (get, list) or 206 (get_range) */
+	bool any_status;  /* every answer's body goes to `data` (deletion requests) */
 	kura_buf data;	  /* get, list: the whole body */
 	uint8_t *fixed;	  /* get_range: the caller's buffer ... */
 	size_t fixed_len; /* ... its size ... */
@@ -157,7 +158,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 
 	if (!r->decided) {
 		curl_easy_getinfo(r->h, CURLINFO_RESPONSE_CODE, &status);
-		r->to_data = status == r->want_status;
+		r->to_data = r->any_status || status == r->want_status;
 		r->decided = true;
 		if (r->to_data && !r->fixed) {
 			curl_off_t cl = -1;
@@ -370,15 +371,51 @@ static int check_args(kura_file_type type, const char *name)
 	return 0;
 }
 
+/* Free a header list that may hold the token, wiping it first. */
+static void headers_free(struct curl_slist *list)
+{
+	for (struct curl_slist *s = list; s; s = s->next)
+		kura_wipe(s->data, strlen(s->data));
+	curl_slist_free_all(list);
+}
+
 /*
- * Perform one request.  `up` is the body of a PUT (NULL for a GET);
- * `range` a "A-B" byte range or NULL.  On return *out_status holds the
- * HTTP status (0 on a transport failure, which is already an error).
+ * The headers of a POST with a JSON body: the credential's Authorization
+ * header (copied: it is wiped with the list) and the content type.  No
+ * "Expect: 100-continue": the body is small.
+ */
+static struct curl_slist *json_post_headers(const vault_backend *vb)
+{
+	struct curl_slist *list = NULL, *next;
+
+	for (const struct curl_slist *s = vb->headers; s; s = s->next) {
+		if (!(next = curl_slist_append(list, s->data)))
+			goto fail;
+		list = next;
+	}
+	if (!(next = curl_slist_append(list, "Content-Type: application/json")))
+		goto fail;
+	list = next;
+	if (!(next = curl_slist_append(list, "Expect:")))
+		goto fail;
+	return next;
+fail:
+	headers_free(list);
+	return NULL;
+}
+
+/*
+ * Perform one request.  `up` is the body of a PUT, or of a POST when
+ * `method` is "POST" (sent as JSON); NULL for a GET.  `range` is an "A-B"
+ * byte range or NULL.  On return *out_status holds the HTTP status (0 on
+ * a transport failure, which is already an error).
  */
 static int perform(vault_backend *vb, const char *method, const char *url, upload *up,
 		   const char *range, response *r, long *out_status)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
+	struct curl_slist *post_headers = NULL;
+	bool post = up && strcmp(method, "POST") == 0;
 	CURLcode rc = CURLE_OK;
 	CURL *h;
 	int err;
@@ -394,7 +431,19 @@ static int perform(vault_backend *vb, const char *method, const char *url, uploa
 		rc = curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
 	if (rc == CURLE_OK && range)
 		rc = curl_easy_setopt(h, CURLOPT_RANGE, range);
-	if (rc == CURLE_OK && up) {
+	if (rc == CURLE_OK && post) {
+		if (!(post_headers = json_post_headers(vb))) {
+			err = kura_error_set(KURA_ENOMEM, "vault backend: out of memory");
+			goto done;
+		}
+		rc = curl_easy_setopt(h, CURLOPT_HTTPHEADER, post_headers);
+		if (rc == CURLE_OK)
+			rc = curl_easy_setopt(h, CURLOPT_POST, 1L);
+		if (rc == CURLE_OK)
+			rc = curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)up->len);
+		if (rc == CURLE_OK)
+			rc = curl_easy_setopt(h, CURLOPT_POSTFIELDS, up->data);
+	} else if (rc == CURLE_OK && up) {
 		rc = curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
 		if (rc == CURLE_OK)
 			rc = curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)up->len);
@@ -439,6 +488,7 @@ static int perform(vault_backend *vb, const char *method, const char *url, uploa
 
 done:
 	handle_give(vb, h);
+	headers_free(post_headers);
 	r->h = NULL;
 	return err;
 }
@@ -630,9 +680,7 @@ static void vault_free(kura_backend *b)
 	for (size_t i = 0; i < vb->pooled; i++)
 		curl_easy_cleanup(vb->pool[i]);
 	/* the token lives in the header text */
-	for (struct curl_slist *s = vb->headers; s; s = s->next)
-		kura_wipe(s->data, strlen(s->data));
-	curl_slist_free_all(vb->headers);
+	headers_free(vb->headers);
 	pthread_mutex_destroy(&vb->lock);
 	free(vb->location);
 	free(vb->base);
@@ -1139,4 +1187,77 @@ int kura_vault_signing_key(uint8_t out[KURA_VAULT_SIGNING_KEY_SIZE], const char 
 	err = load_vault_credential(vb, credentials_path, out);
 	vault_free(&vb->parent);
 	return err;
+}
+
+/* -------------------------------------------------------------------- */
+/* Deletion requests                                                     */
+
+/* The most a deletion request may carry (PROTOCOL.md, "Deletion requests"). */
+#define DELETION_BODY_MAX ((size_t)1 << 20)
+/* Answers: one request object, or every request of a repository. */
+#define DELETIONS_ANSWER_MAX ((size_t)64 << 20)
+
+/* POST (body_json) or GET the repository's deletions; any answer is kept. */
+static int deletions(kura_backend *b, const char *body_json, long *out_status, uint8_t **out_body,
+		     size_t *out_len)
+{
+	vault_backend *vb = (vault_backend *)b;
+	response r = {.any_status = true, .max = DELETIONS_ANSWER_MAX};
+	upload up = {0};
+	char *url = NULL;
+	int err;
+
+	*out_status = 0;
+	*out_body = NULL;
+	*out_len = 0;
+	if (!kura_backend_is_vault(b))
+		return kura_error_set(KURA_EINVAL,
+				      "deletion requests go to a vault; this repository is not on one");
+	if (body_json) {
+		up.data = (const uint8_t *)body_json;
+		up.len = strlen(body_json);
+		if (up.len > DELETION_BODY_MAX)
+			return kura_error_set(KURA_EINVAL,
+					      "%s: a deletion request of %zu bytes is more than the "
+					      "vault takes (1 MiB): name fewer snapshots at a time",
+					      vb->location, up.len);
+	}
+	if (asprintf(&url, "%sdeletions", vb->base) < 0)
+		return kura_error_set(KURA_ENOMEM, "vault backend: out of memory");
+	if ((err = perform(vb, body_json ? "POST" : "GET", url, body_json ? &up : NULL, NULL, &r,
+			   out_status)) < 0)
+		goto done;
+	/* an error answer went to `data` too, so the whole explanation is here */
+	if ((err = kura_buf_reserve(&r.data, 1)) < 0)
+		goto done;
+	r.data.data[r.data.len] = '\0';
+	*out_body = kura_buf_detach(&r.data, out_len);
+
+done:
+	kura_buf_free(&r.data);
+	free(url);
+	return err;
+}
+
+int kura_vault_request_deletion(kura_backend *b, const char *body_json, long *out_status,
+				uint8_t **out_body, size_t *out_len)
+{
+	if (!body_json) {
+		*out_status = 0;
+		*out_body = NULL;
+		*out_len = 0;
+		return kura_error_set(KURA_EINVAL, "vault: a deletion request needs a body");
+	}
+	return deletions(b, body_json, out_status, out_body, out_len);
+}
+
+int kura_vault_list_deletions(kura_backend *b, long *out_status, uint8_t **out_body,
+			      size_t *out_len)
+{
+	return deletions(b, NULL, out_status, out_body, out_len);
+}
+
+int kura_backend_is_vault(const kura_backend *b)
+{
+	return b && b->get == vault_get;
 }

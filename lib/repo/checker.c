@@ -13,7 +13,13 @@
  *    record must lie inside its pack as the listing sizes it, and a pack
  *    whose records tile it must have exactly the size they imply (which
  *    catches truncation without reading it).  Packs that no index names
- *    are normal after a crashed backup and are not problems.
+ *    are normal after a crashed backup and are not problems.  A pack an
+ *    index names but that does not exist is a problem only while some
+ *    snapshot's plaintext pack list names it: otherwise it was removed by
+ *    a prune (index files are never rewritten, and a vault could not
+ *    rewrite them) and is counted as pruned, for information.  A tree a
+ *    snapshot reaches that needs a blob only such a pack held is still
+ *    damage, found by the walk below.
  *  - Restore key.  Every snapshot's trees are decrypted and walked; every
  *    chunk and tree they reference must be indexed in a pack that exists,
  *    and that pack must be in the snapshot's plaintext pack list, or a
@@ -70,6 +76,7 @@ typedef struct {
 	uint64_t size;
 	bool present;            /* in the data listing */
 	bool indexed;            /* named by some index file */
+	bool snap_listed;        /* named by some snapshot's plaintext pack list */
 	size_t first_index;      /* the first index file naming it, into ck->index_names */
 	int key_state;           /* 0 not tried, 1 key valid, -1 cannot be opened */
 	uint8_t key[KURA_KEY_SIZE];
@@ -144,7 +151,7 @@ typedef struct {
 	uint64_t lost_problems;
 	uint64_t blobs_checked;
 
-	uint64_t files_checked, bytes_read, trees, problems, unindexed_packs;
+	uint64_t files_checked, bytes_read, trees, problems, unindexed_packs, pruned_packs;
 } checker;
 
 typedef struct {
@@ -746,6 +753,10 @@ static void check_pack_table(checker *ck)
 			ck->unindexed_packs++; /* a crashed backup leaves these: not a problem */
 			continue;
 		}
+		if (!p->present && !p->snap_listed) {
+			ck->pruned_packs++; /* removed by a prune: no snapshot needs it */
+			continue;
+		}
 		if (!p->present) {
 			ck_problem(ck, NULL, NULL, object,
 				   "is named by index %s but does not exist (%zu blobs lost)",
@@ -773,6 +784,18 @@ static void check_pack_table(checker *ck)
 		else
 			check_pack_size(ck, p, object);
 	}
+}
+
+/* Note which packs some snapshot's plaintext list names (see check_pack_table). */
+static void mark_snapshot_packs(checker *ck)
+{
+	for (size_t i = 0; i < ck->nsnaps; i++)
+		for (size_t j = 0; j < ck->snaps[i].s->npacks; j++) {
+			ck_pack *p = find_pack(ck, ck->snaps[i].s->packs[j]);
+
+			if (p)
+				p->snap_listed = true;
+		}
 }
 
 /* Every pack a snapshot lists in plaintext must exist and be indexed. */
@@ -1463,6 +1486,7 @@ int kura_check(kura_repo *repo, const kura_check_options *opts, kura_check_resul
 		goto done;
 	if ((err = build_pack_table(&ck, &packs_listed)) < 0 || (err = build_copies(&ck)) < 0)
 		goto done;
+	mark_snapshot_packs(&ck);
 	check_pack_table(&ck);
 	check_snapshot_packs(&ck);
 
@@ -1507,6 +1531,7 @@ done:
 		out->blobs_checked = ck.blobs_checked;
 		out->bytes_read = ck.bytes_read;
 		out->problems = ck.problems;
+		out->packs_pruned = ck.pruned_packs;
 		out->seconds = ck_elapsed(&ck);
 	}
 	if (err == 0 && ck.problems)

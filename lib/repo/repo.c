@@ -422,6 +422,8 @@ bool kura_repo_can_read(const kura_repo *repo) { return repo->keys.kind == KURA_
 
 const char *kura_repo_id(const kura_repo *repo) { return repo->id_hex; }
 
+kura_backend *kura_repo_backend(kura_repo *repo) { return repo ? repo->backend : NULL; }
+
 int kura_repo__need_restore_key(const kura_repo *repo, const char *what)
 {
 	if (kura_repo_can_read(repo))

@@ -4,7 +4,8 @@
  * passes at every level; damage is found and named down to the snapshot
  * and file; a snapshot that omits a pack it needs from its plaintext list
  * is caught; a backup key gets the keyless checks and is refused
- * --read-data.
+ * --read-data; a pack removed by a prune is information while no
+ * snapshot lists it, and a problem again once one does.
  */
 #include "testutil.h"
 
@@ -18,6 +19,7 @@
 #include "common/error.h"
 #include "format/snapshot.h"
 #include "kura/backend.h"
+#include "kura/keyless.h"
 #include "repo/repo.h"
 
 #define PASSPHRASE "correct horse battery staple vertically integrated marmalade"
@@ -282,6 +284,66 @@ static void test_backup_key(void **state)
 	kura_repo_free(r);
 }
 
+/*
+ * A second backup of new data, then that snapshot forgotten and its packs
+ * pruned: the index still names them, which is not a problem while no
+ * snapshot lists them.  Putting the snapshot back makes it one again.
+ */
+static void test_pruned_pack(void **state)
+{
+	fixture *f = *state;
+	kura_backend *b = kura_repo_backend(f->r);
+	kura_backup_options bo;
+	kura_backup_result br;
+	kura_check_result res;
+	kura_pack_list plan;
+	char src[160], path[192], gone[1][KURA_ID_HEX];
+	const char *paths[1];
+	uint8_t *snap = NULL;
+	size_t snap_len;
+	problems p;
+
+	snprintf(src, sizeof(src), "%s/src2", f->dir);
+	assert_int_equal(mkdir(src, 0700), 0);
+	snprintf(path, sizeof(path), "%s/new.bin", src);
+	write_file(path, 500000, 7);
+	memset(&bo, 0, sizeof(bo));
+	paths[0] = src;
+	bo.paths = paths;
+	bo.npaths = 1;
+	bo.hostname = "test";
+	bo.cache_dir = f->cache;
+	bo.threads = 2;
+	bo.stdin_fd = -1;
+	assert_ok(kura_backup(f->r, &bo, &br));
+	memcpy(gone[0], br.snapshot_id, KURA_ID_HEX);
+
+	assert_ok(kura_gc_unreferenced(b, (const char (*)[KURA_ID_HEX])gone, 1, &plan));
+	assert_true(plan.count >= 1);
+	assert_ok(b->get(b, KURA_FILE_SNAPSHOT, gone[0], &snap, &snap_len));
+	assert_ok(kura_backend_local_remove(b, KURA_FILE_SNAPSHOT, gone[0]));
+	for (size_t i = 0; i < plan.count; i++)
+		assert_ok(kura_backend_local_remove(b, KURA_FILE_PACK, plan.names[i]));
+
+	assert_ok(run_check(f->r, false, &p, &res));
+	assert_int_equal(p.count, 0);
+	assert_int_equal(res.packs_pruned, plan.count);
+	assert_ok(run_check(f->r, true, &p, &res));
+	assert_int_equal(p.count, 0);
+	assert_int_equal(res.packs_pruned, plan.count);
+
+	/* the snapshot back: the packs it lists are missing, which is damage */
+	assert_ok(b->put(b, KURA_FILE_SNAPSHOT, gone[0], snap, snap_len));
+	assert_int_equal(run_check(f->r, false, &p, &res), KURA_ECORRUPT);
+	assert_int_equal(res.packs_pruned, 0);
+	assert_non_null(strstr(p.messages, "which does not exist"));
+	assert_non_null(strstr(p.messages, plan.names[0]));
+	/* and its files cannot be restored, which the walk names */
+	assert_true(p.with_path >= 1);
+	kura_pack_list_free(&plan);
+	free(snap);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -290,6 +352,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_missing_pack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_omits_pack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pruned_pack, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cmd_forget.c - `kura forget`: remove snapshots (on a vault: ask to).
+ *
+ *	kura forget [--prune] [--dry-run] [--grace DURATION] SNAPSHOT...
+ *
+ * Every name is resolved before anything is removed, so a typo in the
+ * third name does not leave the first two forgotten.  On a local
+ * repository the snapshot files are removed, after the repository was
+ * opened with one of its keys (so that not just anyone who can write the
+ * directory runs this by mistake); their data stays until a prune, which
+ * --prune runs at once.  On a vault the snapshots and, with --prune, the
+ * data they leave unreferenced are the subject of one deletion request
+ * that the vault's approvers must sign (deletion.c).
+ */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kura/backend.h"
+
+enum {
+	OPT_DRY_RUN = CLI_OPT_LONG,
+	OPT_PRUNE,
+	OPT_GRACE,
+};
+
+static const struct option longs[] = {
+	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
+	{"prune", no_argument, NULL, OPT_PRUNE},
+	{"grace", required_argument, NULL, OPT_GRACE},
+	{NULL, 0, NULL, 0},
+};
+
+/* Remove the snapshot files; on an error, say which were removed. */
+static int remove_snapshots(const struct cli_global *g, struct kura_backend *b,
+			    const char (*ids)[KURA_ID_HEX], size_t n, bool dry_run, json_t *o)
+{
+	json_t *list = json_array();
+	int err;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!dry_run && (err = kura_backend_local_remove(b, KURA_FILE_SNAPSHOT, ids[i])) < 0) {
+			json_decref(list);
+			cli_fail(err, NULL);
+			fprintf(stderr, "kura: %zu of %zu snapshots were forgotten before the error\n",
+				i, n);
+			return CLI_EXIT_FATAL;
+		}
+		json_array_append_new(list, json_string(ids[i]));
+		if (!o && !g->quiet)
+			printf("%s snapshot %s\n", dry_run ? "would forget" : "forgot", ids[i]);
+	}
+	if (o)
+		json_object_set_new(o, dry_run ? "would_forget" : "forgotten", list);
+	else
+		json_decref(list);
+	return CLI_EXIT_OK;
+}
+
+static int run(struct cli_global *g, int argc, char **argv)
+{
+	struct cli_getopt p;
+	kura_repo *repo = NULL;
+	struct kura_backend *b;
+	char (*ids)[KURA_ID_HEX] = NULL;
+	size_t n = 0;
+	int64_t grace = CLI_GRACE_DEFAULT;
+	bool dry_run = false, prune = false, grace_given = false;
+	const char *loc;
+	json_t *o = NULL;
+	int c, rc;
+
+	cli_getopt_init(&p, g, &cli_cmd_forget, argc, argv, "n", longs);
+	while ((c = cli_getopt_next(&p)) != -1) {
+		if (c == CLI_OPT_STOP)
+			return p.status;
+		if (c == OPT_DRY_RUN || c == 'n')
+			dry_run = true;
+		else if (c == OPT_PRUNE)
+			prune = true;
+		else if (c == OPT_GRACE) {
+			if (cli_parse_duration(&grace, p.arg) < 0)
+				return cli_usage_error(&cli_cmd_forget,
+						       "--grace wants a duration such as 0, 90s, "
+						       "30m, 1h or 2d, not '%s'",
+						       p.arg);
+			grace_given = true;
+		}
+	}
+	if (optind >= argc)
+		return cli_usage_error(&cli_cmd_forget, "which snapshots? Name at least one");
+	if (grace_given && !prune)
+		return cli_usage_error(&cli_cmd_forget, "--grace goes with --prune");
+	if (!(loc = cli_repo_location(g, &cli_cmd_forget)))
+		return CLI_EXIT_USAGE;
+	if ((rc = cli_repo_open(&repo, g, &cli_cmd_forget)) != CLI_EXIT_OK)
+		return rc;
+	if ((rc = cli_snapshots_resolve_all(repo, argv + optind, (size_t)(argc - optind), &ids,
+					    &n)) != CLI_EXIT_OK)
+		goto done;
+	b = kura_repo_backend(repo);
+	if (kura_backend_is_vault(b)) {
+		if (grace_given) {
+			rc = cli_usage_error(&cli_cmd_forget,
+					     "--grace is for local repositories: a vault removes "
+					     "only packs it stored before the request was made");
+			goto done;
+		}
+		rc = cli_vault_request_deletion(g, b, loc, (const char (*)[KURA_ID_HEX])ids, n,
+						prune, dry_run);
+		goto done;
+	}
+	if (g->json && !(o = json_object())) {
+		rc = cli_json_print(NULL);
+		goto done;
+	}
+	if (o)
+		json_object_set_new(o, "dry_run", json_boolean(dry_run));
+	if ((rc = remove_snapshots(g, b, (const char (*)[KURA_ID_HEX])ids, n, dry_run, o)) !=
+	    CLI_EXIT_OK)
+		goto done;
+	if (prune) {
+		json_t *po = o ? json_object() : NULL;
+
+		if (o && !po) {
+			rc = cli_json_print(NULL);
+			goto done;
+		}
+		/* a dry run counts the snapshots as gone; a real one removed them already */
+		rc = cli_prune_local(g, b, dry_run ? (const char (*)[KURA_ID_HEX])ids : NULL,
+				     dry_run ? n : 0, grace, dry_run, po);
+		if (po)
+			json_object_set_new(o, "prune", po);
+		if (rc != CLI_EXIT_OK)
+			goto done;
+	}
+	if (o)
+		rc = cli_json_print(json_incref(o));
+	else if (!g->quiet && !prune && !dry_run)
+		printf("their data stays until 'kura prune' removes what no snapshot needs\n");
+done:
+	json_decref(o);
+	free(ids);
+	kura_repo_free(repo);
+	return rc;
+}
+
+const struct cli_command cli_cmd_forget = {
+	.name = "forget",
+	.summary = "remove snapshots (on a vault: request it)",
+	.usage = "kura forget [--prune [--grace DURATION]] [--dry-run] SNAPSHOT...",
+	.help = "Remove the named snapshots.  A SNAPSHOT is its id or 4 or more hex digits of\n"
+		"it ('kura snapshots' lists them); 'latest' only with the restore key.  Any\n"
+		"key of the repository may forget, a backup key included.  Nothing is removed\n"
+		"unless every name resolves to a snapshot.\n"
+		"\n"
+		"On a local repository the snapshot files are removed at once; the data only\n"
+		"they needed stays until 'kura prune' (or --prune) removes it.\n"
+		"\n"
+		"On a vault (vault://...) nothing is removed here: forget files one deletion\n"
+		"request for the snapshots (and, with --prune, the data they leave\n"
+		"unreferenced).  The vault carries it out only after its approvers signed it\n"
+		"and its delay passed; it refuses snapshots its retention protects.\n"
+		"\n"
+		"Options:\n"
+		"      --prune            then remove the data no snapshot needs ('kura prune')\n"
+		"      --grace DURATION   with --prune: keep unreferenced packs written less\n"
+		"                         than this long ago (default 1h: a backup running now\n"
+		"                         may need them; local repositories only)\n"
+		"  -n, --dry-run          only show what would be removed (or requested)\n",
+	.run = run,
+};
