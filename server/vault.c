@@ -50,6 +50,7 @@
 #include <sodium.h>
 
 #include "audit.h"
+#include "policy.h"
 #include "common/array.h"
 #include "common/buf.h"
 #include "common/error.h"
@@ -432,6 +433,7 @@ int vault_init(const char *dir, const char *listen, char **out_pin)
 {
 	static const char *const subdirs[] = {"tls", "clients", "repos", "meta", "audit"};
 	char *cert = NULL, *key = NULL, *settings = NULL, *log = NULL;
+	vault_policy policy;
 	json_t *doc = NULL;
 	size_t i;
 	int err;
@@ -456,8 +458,9 @@ int vault_init(const char *dir, const char *listen, char **out_pin)
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
+	vault_policy_default(&policy);
 	if ((err = write_signing_key(dir)) < 0 || (err = vault_tls_create(cert, key)) < 0 ||
-	    (err = write_new(log, "", 0, 0600)) < 0)
+	    (err = write_new(log, "", 0, 0600)) < 0 || (err = vault_policy_save(dir, &policy)) < 0)
 		goto done;
 	if (!(doc = json_pack("{s:s, s:i}", "listen", listen, "version", SETTINGS_VERSION))) {
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
