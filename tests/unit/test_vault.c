@@ -15,6 +15,7 @@
 #include "../../server/tls.c"
 #include "../../server/policy.c"
 #include "../../server/vault.c"
+#include "../../server/deletion.c"
 
 typedef struct {
 	char dir[64];	/* the mkdtemp directory */
