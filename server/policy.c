@@ -489,15 +489,24 @@ void vault_retention(const vault_policy *p, const vault_snapshot_time *snaps, si
 	free(it);
 }
 
-/* "3 days", "1 hour", "45 seconds": the largest unit that gives at least 2 (or exact 1). */
-static void policy_span(int64_t ns, char out[48])
+/*
+ * later - earlier (later >= earlier) as "3 days", "1 hour", "45 seconds":
+ * the largest unit that gives at least 2 (or exactly 1).  Saturates rather
+ * than overflow, for times no real clock gives.
+ */
+static void policy_span(int64_t later, int64_t earlier, char out[48])
 {
 	static const struct {
 		int64_t secs;
 		const char *unit;
 	} units[] = {{POLICY_DAY_S, "day"}, {3600, "hour"}, {60, "minute"}, {1, "second"}};
-	int64_t s = ns / POLICY_NS;
+	int64_t s;
 	size_t i;
+
+	if (earlier < 0 && later > INT64_MAX + earlier)
+		s = INT64_MAX / POLICY_NS;
+	else
+		s = (later - earlier) / POLICY_NS;
 
 	for (i = 0; i < sizeof(units) / sizeof(units[0]) - 1; i++)
 		if (s >= 2 * units[i].secs || s == units[i].secs)
@@ -544,13 +553,12 @@ void vault_retention_explain(unsigned reasons, const vault_policy *p, int64_t re
 	if (reasons & VAULT_KEEP_MIN_AGE) {
 		vault_duration_format(p->min_age_s, min_age);
 		if (received_ns > now_ns) {
-			policy_span(received_ns - now_ns, span);
+			policy_span(received_ns, now_ns, span);
 			policy_append(out, len, &off, "received %s in the future by the vault's "
 				      "clock (was it set back?), so counted as younger than the "
 				      "minimum age of %s", span, min_age);
 		} else {
-			/* received <= now and both vault times: no overflow in practice */
-			policy_span(now_ns - received_ns, span);
+			policy_span(now_ns, received_ns, span);
 			policy_append(out, len, &off, "received %s ago, younger than the minimum "
 				      "age of %s", span, min_age);
 		}

@@ -79,13 +79,21 @@ typedef struct {
  * that have snapshots (restic's semantics): keep_daily 7 keeps the newest
  * snapshot of each of the 7 newest days that have one.  Snapshots
  * received in the future (clock set back) count as younger than the
- * minimum age.  Order of `snaps` does not matter; ties in time are broken
- * by name so the answer is deterministic.
+ * minimum age (with any min_age, even 0); one received exactly min_age
+ * ago no longer does.  Order of `snaps` does not matter; of snapshots
+ * received at the same nanosecond, the one whose name sorts first counts
+ * as the newer, so the answer is deterministic.  Allocates a working
+ * array; if that fails, every snapshot gets VAULT_KEEP_NOMEM (kept).
  */
 void vault_retention(const vault_policy *p, const vault_snapshot_time *snaps, size_t n,
 		     int64_t now_ns, unsigned *out_reasons);
 
-/* A short English reason for a non-zero reasons set, e.g. "received 2 days ago, younger than the minimum age of 30d; the newest of its day". */
+/*
+ * A short English reason for a reasons set, into out (len bytes, always
+ * NUL-terminated, cut short if needed), e.g. "received 2 days ago, younger
+ * than the minimum age of 30d; the newest of its day (UTC), one of the 7
+ * newest days with snapshots".  For 0: "not protected by retention".
+ */
 void vault_retention_explain(unsigned reasons, const vault_policy *p, int64_t received_ns,
 			     int64_t now_ns, char *out, size_t len);
 
