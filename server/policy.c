@@ -85,13 +85,16 @@ int vault_duration_parse(const char *s, int64_t *out_s)
 	if (!mul || p[1] != '\0')
 		goto bad;
 	if (n > POLICY_DURATION_MAX / mul)
-		return kura_error_set(KURA_EINVAL, "duration '%.40s' is longer than 100 years (%" PRId64
-				      "d)", s, POLICY_DURATION_MAX / POLICY_DAY_S);
+		return kura_error_set(KURA_EINVAL,
+				      "duration '%.40s' is longer than 100 years (%" PRId64 "d)", s,
+				      POLICY_DURATION_MAX / POLICY_DAY_S);
 	*out_s = n * mul;
 	return 0;
 bad:
-	return kura_error_set(KURA_EINVAL, "'%.40s' is not a duration (0, or a positive whole "
-			      "number with s, m, h or d, such as 30d)", s);
+	return kura_error_set(KURA_EINVAL,
+			      "'%.40s' is not a duration (0, or a positive whole "
+			      "number with s, m, h or d, such as 30d)",
+			      s);
 }
 
 void vault_duration_format(int64_t s, char out[32])
@@ -111,8 +114,8 @@ void vault_duration_format(int64_t s, char out[32])
 /* ------------------------------------------------------------------ */
 /* policy.json                                                         */
 
-static const char *const policy_members[] = {"min_age", "keep_daily", "keep_weekly",
-					      "keep_monthly", "quorum", "delay"};
+static const char *const policy_members[] = {"min_age",	     "keep_daily", "keep_weekly",
+					     "keep_monthly", "quorum",	   "delay"};
 
 static int policy_duration_member(const json_t *doc, const char *name, int64_t *out)
 {
@@ -122,8 +125,10 @@ static int policy_duration_member(const json_t *doc, const char *name, int64_t *
 	if (!v)
 		return kura_error_set(KURA_EINVAL, "policy: missing member '%s'", name);
 	if (!json_is_string(v))
-		return kura_error_set(KURA_EINVAL, "policy: '%s' must be a duration string such "
-				      "as \"30d\"", name);
+		return kura_error_set(KURA_EINVAL,
+				      "policy: '%s' must be a duration string such "
+				      "as \"30d\"",
+				      name);
 	if ((err = vault_duration_parse(json_string_value(v), out)) < 0)
 		return kura_error_wrap(err, "policy: '%s'", name);
 	return 0;
@@ -141,8 +146,10 @@ static int policy_count_member(const json_t *doc, const char *name, unsigned lo,
 		return kura_error_set(KURA_EINVAL, "policy: '%s' must be a whole number", name);
 	n = json_integer_value(v);
 	if (n < (json_int_t)lo || n > (json_int_t)hi)
-		return kura_error_set(KURA_EINVAL, "policy: '%s' must be between %u and %u, not %"
-				      JSON_INTEGER_FORMAT, name, lo, hi, n);
+		return kura_error_set(
+		    KURA_EINVAL,
+		    "policy: '%s' must be between %u and %u, not %" JSON_INTEGER_FORMAT, name, lo,
+		    hi, n);
 	*out = (unsigned)n;
 	return 0;
 }
@@ -163,7 +170,8 @@ int vault_policy_parse(const char *text, size_t len, vault_policy *out)
 		goto done;
 	}
 	/* A member we do not know may be a rule we would silently not apply. */
-	json_object_foreach(doc, key, val) {
+	json_object_foreach(doc, key, val)
+	{
 		for (i = 0; i < sizeof(policy_members) / sizeof(policy_members[0]); i++)
 			if (strcmp(key, policy_members[i]) == 0)
 				break;
@@ -381,7 +389,7 @@ done:
 /* Retention                                                           */
 
 typedef struct {
-	size_t index;       /* into the caller's array */
+	size_t index; /* into the caller's array */
 	int64_t received_ns;
 	const char *name;
 	int64_t day, week, month; /* the calendar periods it falls in (UTC) */
@@ -440,16 +448,17 @@ enum { POLICY_DAY, POLICY_WEEK, POLICY_MONTH };
  * Walking newest first, the first snapshot of each period is the newest
  * of it; mark those of the first `keep` distinct periods.
  */
-static void policy_window(const policy_item *it, size_t n, unsigned keep, int which,
-			  unsigned bit, unsigned *out)
+static void policy_window(const policy_item *it, size_t n, unsigned keep, int which, unsigned bit,
+			  unsigned *out)
 {
 	unsigned count = 0;
 	int64_t key, last = 0;
 	size_t i;
 
 	for (i = 0; i < n && count < keep; i++) {
-		key = which == POLICY_DAY ? it[i].day : which == POLICY_WEEK ? it[i].week
-									      : it[i].month;
+		key = which == POLICY_DAY    ? it[i].day
+		      : which == POLICY_WEEK ? it[i].week
+					     : it[i].month;
 		if (i > 0 && key == last)
 			continue;
 		last = key;
@@ -466,8 +475,8 @@ void vault_retention(const vault_policy *p, const vault_snapshot_time *snaps, si
 
 	for (i = 0; i < n; i++)
 		out_reasons[i] = policy_young(snaps[i].received_ns, now_ns, p->min_age_s)
-					 ? VAULT_KEEP_MIN_AGE
-					 : 0;
+				     ? VAULT_KEEP_MIN_AGE
+				     : 0;
 	if (n == 0)
 		return;
 	if (!(it = calloc(n, sizeof(*it)))) {
@@ -516,7 +525,7 @@ static void policy_span(int64_t later, int64_t earlier, char out[48])
 }
 
 static void policy_append(char *out, size_t len, size_t *off, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static void policy_append(char *out, size_t len, size_t *off, const char *fmt, ...)
 {
@@ -554,26 +563,37 @@ void vault_retention_explain(unsigned reasons, const vault_policy *p, int64_t re
 		vault_duration_format(p->min_age_s, min_age);
 		if (received_ns > now_ns) {
 			policy_span(received_ns, now_ns, span);
-			policy_append(out, len, &off, "received %s in the future by the vault's "
+			policy_append(out, len, &off,
+				      "received %s in the future by the vault's "
 				      "clock (was it set back?), so counted as younger than the "
-				      "minimum age of %s", span, min_age);
+				      "minimum age of %s",
+				      span, min_age);
 		} else {
 			policy_span(now_ns, received_ns, span);
-			policy_append(out, len, &off, "received %s ago, younger than the minimum "
-				      "age of %s", span, min_age);
+			policy_append(out, len, &off,
+				      "received %s ago, younger than the minimum "
+				      "age of %s",
+				      span, min_age);
 		}
 	}
 	if (reasons & VAULT_KEEP_DAILY)
-		policy_append(out, len, &off, "the newest of its day (UTC), one of the %u newest "
-			      "days with snapshots", p->keep_daily);
+		policy_append(out, len, &off,
+			      "the newest of its day (UTC), one of the %u newest "
+			      "days with snapshots",
+			      p->keep_daily);
 	if (reasons & VAULT_KEEP_WEEKLY)
-		policy_append(out, len, &off, "the newest of its ISO week, one of the %u newest "
-			      "weeks with snapshots", p->keep_weekly);
+		policy_append(out, len, &off,
+			      "the newest of its ISO week, one of the %u newest "
+			      "weeks with snapshots",
+			      p->keep_weekly);
 	if (reasons & VAULT_KEEP_MONTHLY)
-		policy_append(out, len, &off, "the newest of its month (UTC), one of the %u newest "
-			      "months with snapshots", p->keep_monthly);
+		policy_append(out, len, &off,
+			      "the newest of its month (UTC), one of the %u newest "
+			      "months with snapshots",
+			      p->keep_monthly);
 	if (reasons & VAULT_KEEP_NOMEM)
-		policy_append(out, len, &off, "kept because retention could not be computed (out "
+		policy_append(out, len, &off,
+			      "kept because retention could not be computed (out "
 			      "of memory)");
 }
 
@@ -707,8 +727,7 @@ int vault_snapshot_times(const char *vault_dir, const char *repo, kura_backend *
 	*out_count = 0;
 	if (!repo || !*repo || repo[0] == '.' || strchr(repo, '/'))
 		return kura_error_set(KURA_EINVAL, "bad repository name '%s'", repo ? repo : "");
-	if ((err = b->list(b, KURA_FILE_SNAPSHOT, policy_collect, &l)) < 0 ||
-	    (err = l.err) < 0)
+	if ((err = b->list(b, KURA_FILE_SNAPSHOT, policy_collect, &l)) < 0 || (err = l.err) < 0)
 		goto done;
 	if (l.n == 0)
 		goto done;

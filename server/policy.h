@@ -18,12 +18,12 @@
 #include "kura/backend.h"
 
 typedef struct {
-	int64_t min_age_s;   /* snapshots received less than this long ago are kept */
-	unsigned keep_daily; /* keep the newest snapshot of each of the last N days... */
+	int64_t min_age_s;     /* snapshots received less than this long ago are kept */
+	unsigned keep_daily;   /* keep the newest snapshot of each of the last N days... */
 	unsigned keep_weekly;  /* ...ISO weeks (Monday to Sunday)... */
 	unsigned keep_monthly; /* ...calendar months that have snapshots (UTC) */
-	unsigned quorum;     /* approvals a deletion needs; always >= 1 */
-	int64_t delay_s;     /* from the approval that completes the quorum to effect */
+	unsigned quorum;       /* approvals a deletion needs; always >= 1 */
+	int64_t delay_s;       /* from the approval that completes the quorum to effect */
 } vault_policy;
 
 #define VAULT_POLICY_KEEP_MAX 100000 /* keep_daily, keep_weekly, keep_monthly: 0..this */

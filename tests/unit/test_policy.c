@@ -32,7 +32,7 @@ static int64_t utc(int y, int mon, int d, int h, int min, int s)
 	return (int64_t)timegm(&tm);
 }
 
-#define NS(sec) ((int64_t)(sec) * 1000000000)
+#define NS(sec) ((int64_t)(sec)*1000000000)
 
 /* A 64-hex-digit snapshot name made from a number. */
 static void snap_name(char out[65], unsigned i)
@@ -44,8 +44,8 @@ static void snap_name(char out[65], unsigned i)
 static char *policy_json(const char *skip, const char *repl_name, const char *repl_value,
 			 const char *extra)
 {
-	static const char *const names[] = {"min_age", "keep_daily", "keep_weekly",
-					    "keep_monthly", "quorum", "delay"};
+	static const char *const names[] = {"min_age",	    "keep_daily", "keep_weekly",
+					    "keep_monthly", "quorum",	  "delay"};
 	static const char *const values[] = {"\"30d\"", "7", "4", "12", "2", "\"7d\""};
 	char buf[1024];
 	size_t off = 0, i;
@@ -128,14 +128,14 @@ static void test_parse_accepts(void **state)
 
 static void test_parse_rejects_members(void **state)
 {
-	static const char *const members[] = {"min_age", "keep_daily", "keep_weekly",
-					      "keep_monthly", "quorum", "delay"};
+	static const char *const members[] = {"min_age",      "keep_daily", "keep_weekly",
+					      "keep_monthly", "quorum",	    "delay"};
 	/* Wrong for every member: the wrong JSON type or an impossible value. */
 	static const char *const wrong_any[] = {"null", "true", "[]", "{}", "\"\""};
-	static const char *const wrong_count[] = {"\"7\"", "7.0", "-1", "100001", "1e3",
-						  "9223372036854775807"};
-	static const char *const wrong_duration[] = {"7", "0", "\"7x\"", "\"-1d\"", "\"36501d\"",
-						     "\"0d\"", "\"7d \"", "\"99999999999d\""};
+	static const char *const wrong_count[] = {"\"7\"",  "7.0", "-1",
+						  "100001", "1e3", "9223372036854775807"};
+	static const char *const wrong_duration[] = {
+	    "7", "0", "\"7x\"", "\"-1d\"", "\"36501d\"", "\"0d\"", "\"7d \"", "\"99999999999d\""};
 	vault_policy p, orig;
 	char *text;
 	size_t i, j;
@@ -213,7 +213,13 @@ static void test_parse_rejects_members(void **state)
 static void test_parse_rejects_documents(void **state)
 {
 	static const char *const bad[] = {
-	    "", " ", "{", "[]", "null", "7", "\"x\"",
+	    "",
+	    " ",
+	    "{",
+	    "[]",
+	    "null",
+	    "7",
+	    "\"x\"",
 	    "[{\"min_age\": \"30d\", \"keep_daily\": 7, \"keep_weekly\": 4, \"keep_monthly\": 12, "
 	    "\"quorum\": 2, \"delay\": \"7d\"}]",
 	    "{\"min_age\": \"30d\", \"keep_daily\": 7, \"keep_weekly\": 4, \"keep_monthly\": 12, "
@@ -299,9 +305,32 @@ static void test_duration_parse(void **state)
 	    {"10d", 864000},
 	};
 	static const char *const bad[] = {
-	    "", "-1d", "1x", "99999999999d", "36501d", "876001h", "3153600001s", "0d", "0s",
-	    "00", "07d", "d", "7", " 7d", "7d ", "7 d", "+7d", "7D", "7dd", "1.5d", "1e3s",
-	    "9223372036854775807s", "99999999999999999999999999999s", "-0", "0x10s", "7d\n",
+	    "",
+	    "-1d",
+	    "1x",
+	    "99999999999d",
+	    "36501d",
+	    "876001h",
+	    "3153600001s",
+	    "0d",
+	    "0s",
+	    "00",
+	    "07d",
+	    "d",
+	    "7",
+	    " 7d",
+	    "7d ",
+	    "7 d",
+	    "+7d",
+	    "7D",
+	    "7dd",
+	    "1.5d",
+	    "1e3s",
+	    "9223372036854775807s",
+	    "99999999999999999999999999999s",
+	    "-0",
+	    "0x10s",
+	    "7d\n",
 	};
 	int64_t v;
 	size_t i;
@@ -330,9 +359,9 @@ static void test_duration_format(void **state)
 		int64_t s;
 		const char *want;
 	} cases[] = {
-	    {0, "0"},	      {1, "1s"},	{59, "59s"},	   {60, "1m"},
-	    {90, "90s"},      {3600, "1h"},	{5400, "90m"},	   {86400, "1d"},
-	    {129600, "36h"},  {604800, "7d"},	{86401, "86401s"}, {36500LL * 86400, "36500d"},
+	    {0, "0"},	     {1, "1s"},	     {59, "59s"},	{60, "1m"},
+	    {90, "90s"},     {3600, "1h"},   {5400, "90m"},	{86400, "1d"},
+	    {129600, "36h"}, {604800, "7d"}, {86401, "86401s"}, {36500LL * 86400, "36500d"},
 	};
 	char buf[32];
 	int64_t back;
@@ -424,7 +453,7 @@ static void test_retention_sixty_days(void **state)
 	now = utc(2024, 1, 11, 18, 0, 0);
 	run_retention(&p, s, N, NS(now), out);
 	assert_int_equal(out[N - 1], VAULT_KEEP_MIN_AGE | VAULT_KEEP_DAILY | VAULT_KEEP_WEEKLY |
-					     VAULT_KEEP_MONTHLY);
+					 VAULT_KEEP_MONTHLY);
 	assert_int_equal(out[N - 2], VAULT_KEEP_MIN_AGE); /* Jan 10 12:00 */
 	assert_int_equal(out[N - 3], 0);		  /* Jan 10 06:00: exactly 36 h */
 }
@@ -438,7 +467,7 @@ static void test_retention_sparse(void **state)
 	unsigned out[5];
 	const int64_t t[5] = {
 	    utc(2022, 11, 30, 12, 0, 0), utc(2023, 1, 1, 9, 0, 0), utc(2023, 1, 15, 9, 0, 0),
-	    utc(2023, 3, 3, 9, 0, 0), utc(2023, 3, 3, 8, 0, 0),
+	    utc(2023, 3, 3, 9, 0, 0),	 utc(2023, 3, 3, 8, 0, 0),
 	};
 	size_t i;
 
@@ -550,7 +579,7 @@ static void test_retention_min_age(void **state)
 	s[0].received_ns = now - NS(30 * 86400);     /* exactly at the limit: old enough */
 	s[1].received_ns = now - NS(30 * 86400) + 1; /* one nanosecond younger */
 	s[2].received_ns = now;
-	s[3].received_ns = now + 1;                  /* the vault's clock was set back */
+	s[3].received_ns = now + 1;		     /* the vault's clock was set back */
 	s[4].received_ns = now + NS(3650LL * 86400); /* far in the future */
 	run_retention(&p, s, 5, now, out);
 	assert_int_equal(out[0], 0);
@@ -637,7 +666,7 @@ static void test_retention_empty_and_zero(void **state)
 	vault_policy_default(&p);
 	run_retention(&p, s, 1, now, out);
 	assert_int_equal(out[0], VAULT_KEEP_MIN_AGE | VAULT_KEEP_DAILY | VAULT_KEEP_WEEKLY |
-					 VAULT_KEEP_MONTHLY);
+				     VAULT_KEEP_MONTHLY);
 }
 
 static void test_explain(void **state)
@@ -648,8 +677,8 @@ static void test_explain(void **state)
 
 	(void)state;
 	vault_policy_default(&p);
-	vault_retention_explain(VAULT_KEEP_MIN_AGE | VAULT_KEEP_DAILY, &p, now - NS(2 * 86400),
-				now, buf, sizeof(buf));
+	vault_retention_explain(VAULT_KEEP_MIN_AGE | VAULT_KEEP_DAILY, &p, now - NS(2 * 86400), now,
+				buf, sizeof(buf));
 	assert_string_equal(buf, "received 2 days ago, younger than the minimum age of 30d; "
 				 "the newest of its day (UTC), one of the 7 newest days with "
 				 "snapshots");
@@ -827,20 +856,20 @@ static void test_snapshot_times(void **state)
 	snprintf(meta, sizeof(meta), "%s/meta/r1", t->dir);
 	assert_int_equal(mkdir(meta, 0700), 0);
 	snprintf(lines, sizeof(lines),
-		 "%s 1000 w1\n"      /* gone: not stored, ignored */
-		 "%s 2000 w1\n"      /* a: first line wins */
-		 "%s 2500 w2\n"      /* a again */
-		 "%s 0 w1\n"         /* b: malformed (zero) */
-		 "%s -5 w1\n"        /* b: malformed (negative) */
-		 "%s 12x w1\n"       /* b: malformed */
-		 "%s 3000\n"         /* b: no client */
-		 "%s 3000 w 1\n"     /* b: two words for a client */
-		 "%.63s 3000 w1\n"   /* a short name */
+		 "%s 1000 w1\n"	   /* gone: not stored, ignored */
+		 "%s 2000 w1\n"	   /* a: first line wins */
+		 "%s 2500 w2\n"	   /* a again */
+		 "%s 0 w1\n"	   /* b: malformed (zero) */
+		 "%s -5 w1\n"	   /* b: malformed (negative) */
+		 "%s 12x w1\n"	   /* b: malformed */
+		 "%s 3000\n"	   /* b: no client */
+		 "%s 3000 w 1\n"   /* b: two words for a client */
+		 "%.63s 3000 w1\n" /* a short name */
 		 "garbage\n"
 		 "\n"
-		 "%s 4000 w1\n"      /* c */
+		 "%s 4000 w1\n"			/* c */
 		 "%s 99999999999999999999 w1\n" /* d: out of range */
-		 "%s 5000 w1",        /* d: torn last line, no newline */
+		 "%s 5000 w1",			/* d: torn last line, no newline */
 		 gone, a, a, b, b, b, b, b, d, c, d, d);
 	write_file(t->dir, "meta/r1/snapshot-times", lines);
 
