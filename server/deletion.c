@@ -231,17 +231,20 @@ static int dl_write_new(const char *path, const char *data, size_t len, mode_t m
 static int dl_write_atomic(const char *dirpath, const char *name, const char *text, bool fresh)
 {
 	char *tmp = NULL, *path = NULL;
+	bool made = false; /* the temporary name exists */
 	int fd = -1, err = 0;
 
-	if (asprintf(&tmp, "%s/.tmp-XXXXXX", dirpath) < 0 ||
-	    asprintf(&path, "%s/%s", dirpath, name) < 0) {
-		tmp = path = NULL;
+	if (asprintf(&tmp, "%s/.tmp-XXXXXX", dirpath) < 0)
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	if (asprintf(&path, "%s/%s", dirpath, name) < 0) {
+		free(tmp);
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	}
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
 		err = kura_error_errno(dl_errno_code(errno), errno, "%s: cannot create", dirpath);
 		goto done;
 	}
+	made = true;
 	if ((err = dl_write_fd(fd, tmp, text, strlen(text))) < 0)
 		goto done;
 	if (close(fd) < 0) {
@@ -257,14 +260,16 @@ static int dl_write_atomic(const char *dirpath, const char *name, const char *te
 								 path);
 	} else if (rename(tmp, path) < 0) {
 		err = kura_error_errno(dl_errno_code(errno), errno, "%s", path);
+	} else {
+		made = false;
 	}
 	if (err == 0)
 		err = dl_fsync_dir(dirpath);
 done:
 	if (fd >= 0)
 		close(fd);
-	if (tmp[strlen(tmp) - 1] != 'X')
-		unlink(tmp); /* after link() or a failure; after rename() it is gone already */
+	if (made)
+		unlink(tmp); /* after link(), or a failure */
 	free(tmp);
 	free(path);
 	return err;
@@ -414,9 +419,13 @@ int vault_approver_add(const char *dir, const char *name, const char *output)
 		return err;
 	if ((err = dl_subdir(dir, "approvers", &adir)) < 0)
 		return err;
-	if (asprintf(&path, "%s/%s.json", adir, name) < 0 ||
-	    asprintf(&name_json, "%s.json", name) < 0) {
-		path = name_json = NULL;
+	if (asprintf(&path, "%s/%s.json", adir, name) < 0) {
+		path = NULL;
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (asprintf(&name_json, "%s.json", name) < 0) {
+		name_json = NULL;
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
