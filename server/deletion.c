@@ -56,8 +56,10 @@
 #define DL_ID_MAX 999999999UL
 #define DL_NS 1000000000LL
 
-#define DL_PK_B64 sodium_base64_ENCODED_LEN(crypto_sign_PUBLICKEYBYTES, sodium_base64_VARIANT_ORIGINAL)
-#define DL_SK_B64 sodium_base64_ENCODED_LEN(crypto_sign_SECRETKEYBYTES, sodium_base64_VARIANT_ORIGINAL)
+#define DL_PK_B64                                                                                  \
+	sodium_base64_ENCODED_LEN(crypto_sign_PUBLICKEYBYTES, sodium_base64_VARIANT_ORIGINAL)
+#define DL_SK_B64                                                                                  \
+	sodium_base64_ENCODED_LEN(crypto_sign_SECRETKEYBYTES, sodium_base64_VARIANT_ORIGINAL)
 #define DL_SIG_B64 sodium_base64_ENCODED_LEN(crypto_sign_BYTES, sodium_base64_VARIANT_ORIGINAL)
 
 typedef enum { DL_PENDING = 1, DL_CANCELLED = 2, DL_DONE = 3 } dl_state;
@@ -162,7 +164,8 @@ static int dl_read(const char *path, size_t max, char **out, size_t *out_len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			err = kura_error_errno(KURA_EIO, n < 0 ? errno : EIO, "%s: cannot read", path);
+			err = kura_error_errno(KURA_EIO, n < 0 ? errno : EIO, "%s: cannot read",
+					       path);
 			goto done;
 		}
 		got += (size_t)n;
@@ -185,8 +188,8 @@ static int dl_write_fd(int fd, const char *path, const char *data, size_t len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return kura_error_errno(KURA_EIO, n < 0 ? errno : ENOSPC, "%s: cannot write",
-						path);
+			return kura_error_errno(KURA_EIO, n < 0 ? errno : ENOSPC,
+						"%s: cannot write", path);
 		data += n;
 		len -= (size_t)n;
 	}
@@ -255,9 +258,9 @@ static int dl_write_atomic(const char *dirpath, const char *name, const char *te
 	fd = -1;
 	if (fresh) {
 		if (link(tmp, path) < 0)
-			err = errno == EEXIST ? kura_error_set(KURA_EEXISTS, "%s exists", path)
-					      : kura_error_errno(dl_errno_code(errno), errno, "%s",
-								 path);
+			err = errno == EEXIST
+				  ? kura_error_set(KURA_EEXISTS, "%s exists", path)
+				  : kura_error_errno(dl_errno_code(errno), errno, "%s", path);
 	} else if (rename(tmp, path) < 0) {
 		err = kura_error_errno(dl_errno_code(errno), errno, "%s", path);
 	} else {
@@ -350,15 +353,17 @@ static int dl_unbase64(uint8_t *out, size_t len, const char *b64)
 {
 	size_t got = 0;
 
-	if (!b64 || sodium_base642bin(out, len, b64, strlen(b64), NULL, &got, NULL,
-				      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	if (!b64 ||
+	    sodium_base642bin(out, len, b64, strlen(b64), NULL, &got, NULL,
+			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    got != len)
 		return -1;
 	return 0;
 }
 
 /* The public key of approver `name` (DIR/approvers/NAME.json). */
-static int dl_approver_load(const char *dir, const char *name, uint8_t pk[crypto_sign_PUBLICKEYBYTES])
+static int dl_approver_load(const char *dir, const char *name,
+			    uint8_t pk[crypto_sign_PUBLICKEYBYTES])
 {
 	char *path = NULL, *text = NULL;
 	const char *jname, *jpk, *created;
@@ -373,15 +378,16 @@ static int dl_approver_load(const char *dir, const char *name, uint8_t pk[crypto
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	if ((err = dl_read(path, DL_SMALL_MAX, &text, &len)) < 0) {
 		if (err == KURA_ENOTFOUND)
-			err = kura_error_set(KURA_ENOTFOUND, "no approver '%s' in this vault", name);
+			err =
+			    kura_error_set(KURA_ENOTFOUND, "no approver '%s' in this vault", name);
 		goto done;
 	}
 	if (!(doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr))) {
 		err = kura_error_set(KURA_ECORRUPT, "%s: line %d: %s", path, jerr.line, jerr.text);
 		goto done;
 	}
-	if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:s, s:s, s:s}", "name", &jname,
-			   "public_key", &jpk, "created", &created) < 0) {
+	if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:s, s:s, s:s}", "name", &jname, "public_key",
+			   &jpk, "created", &created) < 0) {
 		err = kura_error_set(KURA_ECORRUPT, "%s: %s", path, jerr.text);
 		goto done;
 	}
@@ -504,8 +510,10 @@ static int dl_key_load(const char *dir, const char *key_path, char name[VAULT_NA
 		goto done;
 	}
 	if (version != 1) {
-		err = kura_error_set(KURA_EUNSUPPORTED, "%s: approver key version %" JSON_INTEGER_FORMAT
-				     " not understood", key_path, version);
+		err = kura_error_set(KURA_EUNSUPPORTED,
+				     "%s: approver key version %" JSON_INTEGER_FORMAT
+				     " not understood",
+				     key_path, version);
 		goto done;
 	}
 	if (!vault_name_ok(jname) || dl_unbase64(sk, crypto_sign_SECRETKEYBYTES, jsk) < 0) {
@@ -562,8 +570,7 @@ static int dl_sig_parse(const json_t *o, const char *path, const char *what, dl_
 	if (json_unpack_ex((json_t *)o, &jerr, JSON_STRICT, "{s:s, s:I, s:s, s:b}", "approver",
 			   &approver, "time_ns", &t, "sig", &sig, "logged", &logged) < 0)
 		return kura_error_set(KURA_ECORRUPT, "%s: %s: %s", path, what, jerr.text);
-	if (!vault_name_ok(approver) || t <= 0 ||
-	    dl_unbase64(out->sig, sizeof(out->sig), sig) < 0)
+	if (!vault_name_ok(approver) || t <= 0 || dl_unbase64(out->sig, sizeof(out->sig), sig) < 0)
 		return kura_error_set(KURA_ECORRUPT, "%s: %s: bad approver, time_ns or sig", path,
 				      what);
 	strcpy(out->approver, approver);
@@ -584,8 +591,7 @@ static int dl_opt_time(const json_t *j, int64_t *out)
 	return 0;
 }
 
-static int dl_req_parse(dl_req *r, const char *text, size_t len, const char *path,
-			unsigned long id)
+static int dl_req_parse(dl_req *r, const char *text, size_t len, const char *path, unsigned long id)
 {
 	json_t *doc = NULL, *snaps, *apps, *cancel, *quorum, *done_j, *result, *item;
 	const char *repo, *by, *state;
@@ -601,8 +607,8 @@ static int dl_req_parse(dl_req *r, const char *text, size_t len, const char *pat
 	if (json_unpack_ex(doc, &jerr, JSON_STRICT,
 			   "{s:I, s:s, s:s, s:I, s:o, s:b, s:s, s:o, s:o, s:o, s:o, s:o}", "id",
 			   &jid, "repo", &repo, "requested_by", &by, "requested_ns", &rns,
-			   "snapshots", &snaps, "prune", &prune, "state", &state, "approvals", &apps,
-			   "cancellation", &cancel, "quorum_ns", &quorum, "done_ns", &done_j,
+			   "snapshots", &snaps, "prune", &prune, "state", &state, "approvals",
+			   &apps, "cancellation", &cancel, "quorum_ns", &quorum, "done_ns", &done_j,
 			   "result", &result) < 0) {
 		err = kura_error_set(KURA_ECORRUPT, "%s: %s", path, jerr.text);
 		goto done;
@@ -678,10 +684,10 @@ static int dl_req_parse(dl_req *r, const char *text, size_t len, const char *pat
 	}
 	if (json_is_object(result))
 		r->result = json_incref(result);
-	r->state = strcmp(state, "pending") == 0	? DL_PENDING
+	r->state = strcmp(state, "pending") == 0     ? DL_PENDING
 		   : strcmp(state, "cancelled") == 0 ? DL_CANCELLED
-		   : strcmp(state, "done") == 0	? DL_DONE
-							: 0;
+		   : strcmp(state, "done") == 0	     ? DL_DONE
+						     : 0;
 	/* A state that contradicts the rest is a sign of editing: refuse it. */
 	if (!r->state || (r->state == DL_CANCELLED) != r->has_cancel ||
 	    (r->state == DL_DONE) != (r->done_ns != 0 && r->result != NULL)) {
@@ -731,10 +737,10 @@ static json_t *dl_req_json(const dl_req *r)
 	o = json_pack("{s:I, s:s, s:s, s:I, s:o, s:b, s:s, s:o, s:o, s:o, s:o, s:o}", "id",
 		      (json_int_t)r->id, "repo", r->repo, "requested_by", r->requested_by,
 		      "requested_ns", (json_int_t)r->requested_ns, "snapshots", snaps, "prune",
-		      r->prune, "state", dl_state_name(r->state), "approvals", apps,
-		      "cancellation", r->has_cancel ? dl_sig_json(&r->cancel) : json_null(),
-		      "quorum_ns", dl_opt_int(r->quorum_ns), "done_ns", dl_opt_int(r->done_ns),
-		      "result", r->result ? json_incref(r->result) : json_null());
+		      r->prune, "state", dl_state_name(r->state), "approvals", apps, "cancellation",
+		      r->has_cancel ? dl_sig_json(&r->cancel) : json_null(), "quorum_ns",
+		      dl_opt_int(r->quorum_ns), "done_ns", dl_opt_int(r->done_ns), "result",
+		      r->result ? json_incref(r->result) : json_null());
 	return o; /* json_pack's "o" took the references, even when it failed */
 fail:
 	json_decref(snaps);
@@ -906,8 +912,7 @@ static void dl_unlock(int fd)
 /* Signatures                                                          */
 
 /* The bytes an approver signs (deletion.h); *out malloc'd. */
-static int dl_statement(const dl_req *r, const char *vkey, bool cancel, char **out,
-			size_t *out_len)
+static int dl_statement(const dl_req *r, const char *vkey, bool cancel, char **out, size_t *out_len)
 {
 	size_t cap = 256 + strlen(vkey) + r->nsnaps * KURA_ID_HEX, len;
 	char *s = malloc(cap);
@@ -940,7 +945,8 @@ static bool dl_sig_ok(const char *dir, const char *vkey, const dl_req *r, const 
 	size_t len;
 	bool ok;
 
-	if (dl_approver_load(dir, s->approver, pk) < 0 || dl_statement(r, vkey, cancel, &st, &len) < 0) {
+	if (dl_approver_load(dir, s->approver, pk) < 0 ||
+	    dl_statement(r, vkey, cancel, &st, &len) < 0) {
 		kura_error_clear();
 		return false;
 	}
@@ -987,8 +993,7 @@ static size_t dl_count_valid(const char *dir, const char *vkey, const dl_req *r,
 /* Listing                                                             */
 
 /* The request as GET .../deletions shows it: the file plus what it means now. */
-static json_t *dl_listing(const char *dir, const char *vkey, const vault_policy *p,
-			  const dl_req *r)
+static json_t *dl_listing(const char *dir, const char *vkey, const vault_policy *p, const dl_req *r)
 {
 	bool valid[DL_APPROVALS_MAX];
 	int64_t complete = 0, effective = 0;
@@ -1165,8 +1170,10 @@ int vault_deletion_request(vault *v, const char *repo, const char *client,
 	}
 	for (i = 0; i < n; i++) {
 		if (!kura_file_name_ok(snapshots[i])) {
-			err = kura_error_set(KURA_EINVAL, "snapshot %zu is not a snapshot name (64 "
-					     "lowercase hex digits)", i);
+			err = kura_error_set(KURA_EINVAL,
+					     "snapshot %zu is not a snapshot name (64 "
+					     "lowercase hex digits)",
+					     i);
 			goto done;
 		}
 		memcpy(r.snaps[i], snapshots[i], KURA_ID_HEX);
@@ -1189,8 +1196,8 @@ int vault_deletion_request(vault *v, const char *repo, const char *client,
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
-	if (n && (err = dl_retention(v, repo, b, &p, (const char(*)[KURA_ID_HEX])r.snaps, n,
-				     now_ns, reasons, received)) < 0)
+	if (n && (err = dl_retention(v, repo, b, &p, (const char(*)[KURA_ID_HEX])r.snaps, n, now_ns,
+				     reasons, received)) < 0)
 		goto done;
 	for (i = 0; i < n; i++) {
 		char why[256];
@@ -1207,9 +1214,9 @@ int vault_deletion_request(vault *v, const char *repo, const char *client,
 		}
 	}
 	if (prot) {
-		err = kura_error_set(KURA_EDENIED,
-				     "retention protects %zu of the snapshots; nothing was requested",
-				     json_array_size(prot));
+		err = kura_error_set(
+		    KURA_EDENIED, "retention protects %zu of the snapshots; nothing was requested",
+		    json_array_size(prot));
 		if (out_protected) {
 			*out_protected = prot;
 			prot = NULL;
@@ -1261,8 +1268,8 @@ static void dl_duration(int64_t s, char out[32])
 }
 
 /* What `r` does and what happens next, for the approver; malloc'd. */
-static char *dl_summary(const char *dir, const char *vkey, const vault_policy *p,
-			const dl_req *r, const char *who, bool cancel)
+static char *dl_summary(const char *dir, const char *vkey, const vault_policy *p, const dl_req *r,
+			const char *who, bool cancel)
 {
 	char when[40], delay[32], *text = NULL, *snaps = NULL;
 	int64_t complete = 0;
@@ -1279,11 +1286,12 @@ static char *dl_summary(const char *dir, const char *vkey, const vault_policy *p
 		sprintf(snaps, "    (none)\n");
 	valid = dl_count_valid(dir, vkey, r, p->quorum, NULL, &complete);
 	if (cancel) {
-		if (asprintf(&text,
-			     "Cancelled deletion request %lu on repository %s (filed by %s at %s) "
-			     "as %s.\n  snapshots:\n%s  prune: %s\nNothing will be deleted for it.\n",
-			     r->id, r->repo, r->requested_by, when, who, snaps,
-			     r->prune ? "yes" : "no") < 0)
+		if (asprintf(
+			&text,
+			"Cancelled deletion request %lu on repository %s (filed by %s at %s) "
+			"as %s.\n  snapshots:\n%s  prune: %s\nNothing will be deleted for it.\n",
+			r->id, r->repo, r->requested_by, when, who, snaps,
+			r->prune ? "yes" : "no") < 0)
 			text = NULL;
 	} else {
 		char next[256], eff[40];
@@ -1350,8 +1358,10 @@ int vault_deletion_sign(const char *dir, unsigned long id, const char *key_path,
 				goto done;
 			}
 		if (r.napprovals >= DL_APPROVALS_MAX) {
-			err = kura_error_set(KURA_EINVAL, "request %lu has the most approvals a "
-					     "request may have", id);
+			err = kura_error_set(KURA_EINVAL,
+					     "request %lu has the most approvals a "
+					     "request may have",
+					     id);
 			goto done;
 		}
 	}
@@ -1568,8 +1578,8 @@ static int dl_execute(vault *v, vault_audit *a, const vault_policy *p, dl_req *r
 				continue;
 			}
 		}
-		json_array_append_new(kept,
-				      json_pack("{s:s, s:s}", "snapshot", r->snaps[i], "reason", why));
+		json_array_append_new(
+		    kept, json_pack("{s:s, s:s}", "snapshot", r->snaps[i], "reason", why));
 	}
 	if (r->prune && (err = dl_prune(a, b, r, result, &bytes)) < 0)
 		goto done;
@@ -1654,7 +1664,7 @@ int vault_deletions_run(vault *v, int64_t now_ns)
 
 	if (!a)
 		return kura_error_set(KURA_EINVAL, "deletions run only in a vault opened for "
-				      "serving (with its audit log)");
+						   "serving (with its audit log)");
 	if ((err = vault_policy_load(dir, &p)) < 0 || (err = dl_vault_key(dir, vkey)) < 0)
 		return err;
 	if ((err = dl_lock(dir, &fd, &ddir)) < 0 || (err = dl_load_all(dir, &rs, &n)) < 0)
@@ -1664,8 +1674,10 @@ int vault_deletions_run(vault *v, int64_t now_ns)
 
 		if (rs[i].corrupt) {
 			if (!first)
-				first = kura_error_set(KURA_ECORRUPT, "deletion request %lu is not "
-						       "carried out: %s", rs[i].id, rs[i].corrupt);
+				first = kura_error_set(KURA_ECORRUPT,
+						       "deletion request %lu is not "
+						       "carried out: %s",
+						       rs[i].id, rs[i].corrupt);
 			continue;
 		}
 		err = dl_tick(v, a, vkey, &p, &rs[i], now_ns, &dirty);

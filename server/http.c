@@ -576,7 +576,8 @@ static void post_data(request *rq, const char *data, size_t len)
 	if (len > rq->expected - rq->received) {
 		if (!rq->fail_status) {
 			rq->fail_status = MHD_HTTP_BAD_REQUEST;
-			snprintf(rq->fail_msg, sizeof(rq->fail_msg), "more bytes than Content-Length");
+			snprintf(rq->fail_msg, sizeof(rq->fail_msg),
+				 "more bytes than Content-Length");
 		}
 		rq->received = rq->expected;
 		return;
@@ -616,7 +617,8 @@ static int post_parse(request *rq, char (**out)[KURA_ID_HEX], size_t *out_n, boo
 	json_array_foreach(snaps, i, item) {
 		if (!kura_file_name_ok(json_string_value(item))) {
 			snprintf(rq->fail_msg, sizeof(rq->fail_msg),
-				 "snapshot %zu is not a snapshot name (64 lowercase hex digits)", i);
+				 "snapshot %zu is not a snapshot name (64 lowercase hex digits)",
+				 i);
 			goto done;
 		}
 		memcpy((*out)[i], json_string_value(item), KURA_ID_HEX);
@@ -668,8 +670,7 @@ static enum MHD_Result post_finish(request *rq, struct MHD_Connection *con)
 		return respond_error(rq, con, MHD_HTTP_BAD_REQUEST, NULL, "%s",
 				     kura_error_message());
 	case KURA_ENOTFOUND:
-		return respond_error(rq, con, MHD_HTTP_NOT_FOUND, NULL, "%s",
-				     kura_error_message());
+		return respond_error(rq, con, MHD_HTTP_NOT_FOUND, NULL, "%s", kura_error_message());
 	case KURA_EEXISTS:
 		return respond_error(rq, con, MHD_HTTP_TOO_MANY_REQUESTS, NULL, "%s",
 				     kura_error_message());
@@ -865,7 +866,8 @@ static int put_store(request *rq)
 		if (vault_repo_lock_shared(srv->v, r->repo) < 0) {
 			fprintf(stderr, "kurad: %s %s from %s: %s\n", rq->method, rq->path,
 				rq->peer, kura_error_message());
-			snprintf(rq->fail_msg, sizeof(rq->fail_msg), "the vault cannot store the upload");
+			snprintf(rq->fail_msg, sizeof(rq->fail_msg),
+				 "the vault cannot store the upload");
 			return MHD_HTTP_INTERNAL_SERVER_ERROR;
 		}
 		pthread_mutex_lock(&srv->snapshot_lock);

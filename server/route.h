@@ -23,10 +23,10 @@
 #include "vault.h"
 
 typedef enum {
-	VAULT_ROUTE_LIST = 1,	/* /v1/repos/REPO/TYPE/ */
-	VAULT_ROUTE_FILE = 2,	/* /v1/repos/REPO/TYPE/NAME */
-	VAULT_ROUTE_STATUS = 3, /* /v1/status */
-	VAULT_ROUTE_LOG = 4,	/* /v1/log */
+	VAULT_ROUTE_LIST = 1,	   /* /v1/repos/REPO/TYPE/ */
+	VAULT_ROUTE_FILE = 2,	   /* /v1/repos/REPO/TYPE/NAME */
+	VAULT_ROUTE_STATUS = 3,	   /* /v1/status */
+	VAULT_ROUTE_LOG = 4,	   /* /v1/log */
 	VAULT_ROUTE_DELETIONS = 5, /* /v1/repos/REPO/deletions */
 } vault_route_kind;
 

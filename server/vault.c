@@ -81,7 +81,7 @@ struct vault {
 	size_t nclients;
 	repo_slot *repos;
 	size_t nrepos;
-	bool repo_locks; /* repos[].gc_lock initialised */
+	bool repo_locks;      /* repos[].gc_lock initialised */
 	pthread_mutex_t lock; /* repos[].b and meta/ appends */
 	vault_audit *audit;
 };

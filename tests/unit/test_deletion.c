@@ -31,16 +31,16 @@
 #include "crypto/keyfile.h"
 #include "format/snapshot.h"
 
-#define S(x) ((int64_t)(x) * 1000000000LL)
+#define S(x) ((int64_t)(x)*1000000000LL)
 #define DELAY 5
 
 typedef struct {
-	char dir[64];	 /* the mkdtemp directory */
-	char vault[96];	 /* dir/v */
+	char dir[64];	   /* the mkdtemp directory */
+	char vault[96];	   /* dir/v */
 	char keys[3][128]; /* approver key files: alice, bob, carol */
 	vault *v;
 	kura_backend *b;
-	int64_t t; /* when the request is filed */
+	int64_t t;		    /* when the request is filed */
 	char packs[6][KURA_ID_HEX]; /* [1]..[5] */
 	char s1[KURA_ID_HEX], s2[KURA_ID_HEX];
 } fixture;
@@ -208,9 +208,10 @@ static json_t *listed(fixture *f, unsigned long id)
 	size_t i;
 
 	assert_ok(vault_deletions_list(f->v, NULL, &arr));
-	json_array_foreach(arr, i, d)
+	json_array_foreach(arr, i, d) {
 		if ((unsigned long)json_integer_value(json_object_get(d, "id")) == id)
 			found = json_incref(d);
+	}
 	json_decref(arr);
 	assert_non_null(found);
 	return found;
@@ -352,8 +353,8 @@ static void test_quorum_and_delay_remove_exactly(void **state)
 	assert_true(json_integer_value(json_object_get(d, "done_ns")) == f->t + S(2 + DELAY));
 	res = json_object_get(d, "result");
 	assert_int_equal(json_array_size(json_object_get(res, "snapshots_removed")), 1);
-	assert_string_equal(json_string_value(json_array_get(json_object_get(res, "snapshots_removed"), 0)),
-			    f->s1);
+	assert_string_equal(
+	    json_string_value(json_array_get(json_object_get(res, "snapshots_removed"), 0)), f->s1);
 	assert_int_equal(json_array_size(json_object_get(res, "snapshots_kept")), 0);
 	assert_int_equal(json_integer_value(json_object_get(res, "packs_removed")), 2);
 	assert_int_equal(json_integer_value(json_object_get(res, "packs_kept_recent")), 1);
@@ -367,8 +368,10 @@ static void test_quorum_and_delay_remove_exactly(void **state)
 		 "\"APPROVE\",\"path\":\"/v1/deletions/%lu\",\"status\":200",
 		 id);
 	assert_non_null(strstr(log, needle));
-	snprintf(needle, sizeof(needle), "\"client\":\"kurad\",\"role\":\"vault\",\"method\":"
-		 "\"DELETE\",\"path\":\"/v1/repos/clinic/snapshots/%s\",\"status\":200", f->s1);
+	snprintf(needle, sizeof(needle),
+		 "\"client\":\"kurad\",\"role\":\"vault\",\"method\":"
+		 "\"DELETE\",\"path\":\"/v1/repos/clinic/snapshots/%s\",\"status\":200",
+		 f->s1);
 	assert_non_null(strstr(log, needle));
 	for (int i = 1; i <= 5; i++) {
 		snprintf(needle, sizeof(needle), "/v1/repos/clinic/data/%s", f->packs[i]);
@@ -468,8 +471,7 @@ static void test_foreign_keys_refused(void **state)
 			 KURA_EDENIED);
 	assert_non_null(strstr(kura_error_message(), "not the key registered"));
 	/* Not a key file at all; a key file that is missing. */
-	assert_int_equal(vault_deletion_sign(f->vault, id, f->vault, false, f->t, &summary) < 0,
-			 1);
+	assert_int_equal(vault_deletion_sign(f->vault, id, f->vault, false, f->t, &summary) < 0, 1);
 	snprintf(key2, sizeof(key2), "%s/deletions/%lu.json", f->vault, id);
 	assert_int_equal(vault_deletion_sign(f->vault, id, key2, false, f->t, &summary),
 			 KURA_EINVAL);
@@ -485,9 +487,9 @@ static void test_double_approval_refused(void **state)
 	json_t *d;
 
 	sign(f, id, 0, false, f->t + S(1));
-	assert_int_equal(vault_deletion_sign(f->vault, id, f->keys[0], false, f->t + S(2),
-					     &summary),
-			 KURA_EEXISTS);
+	assert_int_equal(
+	    vault_deletion_sign(f->vault, id, f->keys[0], false, f->t + S(2), &summary),
+	    KURA_EEXISTS);
 	assert_null(summary);
 	d = listed(f, id);
 	assert_int_equal(json_array_size(json_object_get(d, "approvals")), 1);
@@ -518,8 +520,8 @@ static void test_retention_refuses_request(void **state)
 	json_decref(prot);
 	prot = NULL;
 	/* Old enough now: accepted. */
-	assert_ok(vault_deletion_request(f->v, "clinic", "w", (const char(*)[KURA_ID_HEX])names,
-					 2, false, f->t + S(2 * 3600), &out, &prot));
+	assert_ok(vault_deletion_request(f->v, "clinic", "w", (const char(*)[KURA_ID_HEX])names, 2,
+					 false, f->t + S(2 * 3600), &out, &prot));
 	json_decref(out);
 }
 
@@ -582,9 +584,9 @@ static void test_bad_requests(void **state)
 	json_t *out = NULL, *prot = NULL;
 
 	/* nothing requested */
-	assert_int_equal(vault_deletion_request(f->v, "clinic", "w", NULL, 0, false, f->t, &out,
-						&prot),
-			 KURA_EINVAL);
+	assert_int_equal(
+	    vault_deletion_request(f->v, "clinic", "w", NULL, 0, false, f->t, &out, &prot),
+	    KURA_EINVAL);
 	/* named twice */
 	memcpy(names[0], f->s1, KURA_ID_HEX);
 	memcpy(names[1], f->s1, KURA_ID_HEX);
@@ -607,31 +609,27 @@ static void test_bad_requests(void **state)
 			 KURA_ENOTFOUND);
 	assert_non_null(strstr(kura_error_message(), f->packs[1]));
 	/* unknown repository */
-	assert_int_equal(vault_deletion_request(f->v, "other", "w", NULL, 0, true, f->t, &out,
-						&prot),
-			 KURA_ENOTFOUND);
+	assert_int_equal(
+	    vault_deletion_request(f->v, "other", "w", NULL, 0, true, f->t, &out, &prot),
+	    KURA_ENOTFOUND);
 	assert_null(out);
 	assert_null(prot);
 	/* too many pending */
 	for (int i = 0; i < VAULT_PENDING_MAX; i++) {
-		assert_ok(vault_deletion_request(f->v, "clinic", "w", NULL, 0, true, f->t, &out,
-						 &prot));
+		assert_ok(
+		    vault_deletion_request(f->v, "clinic", "w", NULL, 0, true, f->t, &out, &prot));
 		json_decref(out);
 	}
-	assert_int_equal(vault_deletion_request(f->v, "clinic", "w", NULL, 0, true, f->t, &out,
-						&prot),
-			 KURA_EEXISTS);
+	assert_int_equal(
+	    vault_deletion_request(f->v, "clinic", "w", NULL, 0, true, f->t, &out, &prot),
+	    KURA_EEXISTS);
 }
 
 static void test_hostile_request_files(void **state)
 {
 	fixture *f = *state;
 	static const char *const bodies[] = {
-	    "",
-	    "{",
-	    "[]",
-	    "{\"id\": 2}",
-	    "\x01\x02\x03",
+	    "", "{", "[]", "{\"id\": 2}", "\x01\x02\x03",
 	};
 	unsigned long id = request_s1(f);
 	char path[160], *text = NULL;
