@@ -29,7 +29,8 @@
  *   "cancellation": null | {"approver", "time_ns", "sig", "logged": bool},
  *   "quorum_ns": null | N, "done_ns": null | N,
  *   "result": null | {"snapshots_removed": [...], "snapshots_kept": [{"snapshot", "reason"}],
- *                     "packs_removed": N, "bytes_removed": N}}
+ *                     "packs_removed": N, "bytes_removed": N, "packs_kept_recent": N,
+ *                     "prune_error": null | "why no pack was collected"}}
  * Approvals and cancellations are written by `kurad approve`/`kurad
  * cancel` (separate processes, under an flock on DIR/deletions/.lock);
  * `kurad serve` writes their audit entries ("logged") on its next tick.
@@ -68,7 +69,13 @@ int vault_deletion_request(vault *v, const char *repo, const char *client,
 			   const char (*snapshots)[KURA_ID_HEX], size_t n, bool prune,
 			   int64_t now_ns, json_t **out, json_t **out_protected);
 
-/* The requests of `repo` (NULL: all), oldest first, as a JSON array; with "quorum", "approvals_valid", "effective_ns" filled in. */
+/*
+ * The requests of `repo` (NULL: all), oldest first, as a JSON array; with
+ * "quorum", "delay_s", "approvals_valid", "effective_ns" and a "valid"
+ * flag on each approval and cancellation filled in.  A file that cannot
+ * be read is listed (only when `repo` is NULL) as {"id", "state":
+ * "corrupt", "error"}.
+ */
 int vault_deletions_list(vault *v, const char *repo, json_t **out);
 
 /*
@@ -86,7 +93,9 @@ int vault_deletion_sign(const char *dir, unsigned long id, const char *key_path,
  * `kurad serve`'s tick (every second): write audit entries for approvals
  * and cancellations not logged yet, then carry out every pending request
  * whose quorum of valid signatures is complete and whose delay has
- * passed.  Errors in one request are logged and leave it pending.
+ * passed.  Errors in one request leave it pending and do not stop the
+ * others; the first is returned (the caller prints it).  An approval or
+ * cancellation whose signature does not verify is logged with status 403.
  */
 int vault_deletions_run(vault *v, int64_t now_ns);
 

@@ -6,8 +6,9 @@
  * Every request goes through the same gate, in this order: a peer that
  * failed authentication too often gets 429; a request without a valid
  * bearer token gets 401 (and counts as a failure); the path must parse
- * exactly (server/route.c: 400 or 404); the method must be GET or PUT
- * (405; method-override headers are never read); the client's role and
+ * exactly (server/route.c: 400 or 404); the method must be GET, PUT for
+ * a file or POST for deletion requests (405; method-override headers
+ * are never read); the client's role and
  * repository must allow the request (403).  Only then is anything of the
  * repository touched.  Every request that reaches the handler is written
  * to the audit log once, before its answer is queued; if the log cannot
@@ -59,6 +60,7 @@
 
 #include "audit.h"
 #include "common/error.h"
+#include "deletion.h"
 #include "kura/keyless.h"
 #include "route.h"
 
@@ -68,6 +70,7 @@
 #define CONNECTION_MEMORY (64 * 1024)
 #define LISTEN_BACKLOG 64
 #define UPLOAD_MAX (((uint64_t)1 << 30) + 64 * 1024)
+#define POST_MAX ((uint64_t)1 << 20) /* a deletion request's JSON body */
 
 #define NS_PER_S 1000000000LL
 #define AUTH_FAIL_MAX 10 /* failures within the window... */
@@ -122,6 +125,10 @@ typedef struct {
 	uint64_t received;
 	int fail_status; /* an error met while reading the body */
 	char fail_msg[384];
+
+	/* POST: the body, held whole (at most POST_MAX bytes) */
+	bool posting;
+	char *body;
 } request;
 
 /* -------------------------------------------------------------------- */
@@ -518,6 +525,170 @@ static enum MHD_Result get_list(request *rq, struct MHD_Connection *con)
 }
 
 /* -------------------------------------------------------------------- */
+/* Deletion requests (docs/PROTOCOL.md, "Deletion")                      */
+
+static enum MHD_Result get_deletions(request *rq, struct MHD_Connection *con)
+{
+	json_t *arr = NULL;
+	char *text;
+
+	if (vault_deletions_list(rq->srv->v, rq->route.repo, &arr) < 0)
+		return respond_internal(rq, con, "cannot list the deletion requests");
+	text = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	if (!text) {
+		kura_error_set(KURA_ENOMEM, "out of memory");
+		return respond_internal(rq, con, "cannot list the deletion requests");
+	}
+	return respond_buffer(rq, con, MHD_HTTP_OK, text, "application/json", BYTES_BODY);
+}
+
+static enum MHD_Result post_begin(request *rq, struct MHD_Connection *con)
+{
+	const char *cl;
+
+	if (MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+		return respond_error(rq, con, MHD_HTTP_LENGTH_REQUIRED, NULL,
+				     "requests must have a Content-Length (Transfer-Encoding is "
+				     "refused)");
+	cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (!cl)
+		return respond_error(rq, con, MHD_HTTP_LENGTH_REQUIRED, NULL,
+				     "requests must have a Content-Length");
+	if (vault_length_parse(cl, &rq->expected) < 0)
+		return respond_error(rq, con, MHD_HTTP_BAD_REQUEST, NULL,
+				     "Content-Length is not a number");
+	if (rq->expected > POST_MAX)
+		return respond_error(rq, con, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
+				     "a deletion request is limited to %llu bytes",
+				     (unsigned long long)POST_MAX);
+	if (!(rq->body = malloc(rq->expected + 1))) {
+		kura_error_set(KURA_ENOMEM, "out of memory");
+		return respond_internal(rq, con, "cannot take the request");
+	}
+	rq->posting = true;
+	rq->uploading = true;
+	return MHD_YES;
+}
+
+static void post_data(request *rq, const char *data, size_t len)
+{
+	if (len > rq->expected - rq->received) {
+		if (!rq->fail_status) {
+			rq->fail_status = MHD_HTTP_BAD_REQUEST;
+			snprintf(rq->fail_msg, sizeof(rq->fail_msg),
+				 "more bytes than Content-Length");
+		}
+		rq->received = rq->expected;
+		return;
+	}
+	memcpy(rq->body + rq->received, data, len);
+	rq->received += len;
+}
+
+/*
+ * The body {"snapshots": [NAME, ...], "prune": BOOL}, exactly: *out is
+ * malloc'd (NULL when there are no names).  0, or a message in rq->fail_msg.
+ */
+static int post_parse(request *rq, char (**out)[KURA_ID_HEX], size_t *out_n, bool *prune)
+{
+	json_t *doc, *snaps, *item;
+	json_error_t jerr;
+	int p, err = -1;
+	size_t i;
+
+	*out = NULL;
+	*out_n = 0;
+	if (!(doc = json_loadb(rq->body, rq->received, JSON_REJECT_DUPLICATES, &jerr))) {
+		snprintf(rq->fail_msg, sizeof(rq->fail_msg), "the body is not JSON: %s", jerr.text);
+		return -1;
+	}
+	if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:o, s:b}", "snapshots", &snaps, "prune",
+			   &p) < 0 ||
+	    !json_is_array(snaps)) {
+		snprintf(rq->fail_msg, sizeof(rq->fail_msg),
+			 "the body must be {\"snapshots\": [NAME, ...], \"prune\": true|false}");
+		goto done;
+	}
+	if (json_array_size(snaps) && !(*out = calloc(json_array_size(snaps), sizeof(**out)))) {
+		snprintf(rq->fail_msg, sizeof(rq->fail_msg), "out of memory");
+		goto done;
+	}
+	json_array_foreach(snaps, i, item) {
+		if (!kura_file_name_ok(json_string_value(item))) {
+			snprintf(rq->fail_msg, sizeof(rq->fail_msg),
+				 "snapshot %zu is not a snapshot name (64 lowercase hex digits)",
+				 i);
+			goto done;
+		}
+		memcpy((*out)[i], json_string_value(item), KURA_ID_HEX);
+	}
+	*out_n = json_array_size(snaps);
+	*prune = p != 0;
+	err = 0;
+done:
+	if (err < 0) {
+		free(*out);
+		*out = NULL;
+	}
+	json_decref(doc);
+	return err;
+}
+
+static enum MHD_Result post_finish(request *rq, struct MHD_Connection *con)
+{
+	char(*names)[KURA_ID_HEX] = NULL;
+	json_t *made = NULL, *prot = NULL, *o;
+	char *text;
+	size_t n = 0;
+	bool prune = false;
+	int err;
+
+	if (rq->fail_status)
+		return respond_error(rq, con, (unsigned)rq->fail_status, NULL, "%s", rq->fail_msg);
+	if (rq->received != rq->expected)
+		return respond_error(
+		    rq, con, MHD_HTTP_BAD_REQUEST, NULL, "got %llu bytes, Content-Length said %llu",
+		    (unsigned long long)rq->received, (unsigned long long)rq->expected);
+	if (post_parse(rq, &names, &n, &prune) < 0)
+		return respond_error(rq, con, MHD_HTTP_BAD_REQUEST, NULL, "%s", rq->fail_msg);
+	err = vault_deletion_request(rq->srv->v, rq->route.repo, rq->client->name,
+				     (const char(*)[KURA_ID_HEX])names, n, prune,
+				     now_ns(CLOCK_REALTIME), &made, &prot);
+	free(names);
+	switch (err) {
+	case 0:
+		text = json_dumps(made, JSON_COMPACT);
+		json_decref(made);
+		if (!text) {
+			kura_error_set(KURA_ENOMEM, "out of memory");
+			return respond_internal(rq, con, "cannot answer");
+		}
+		return respond_buffer(rq, con, MHD_HTTP_ACCEPTED, text, "application/json",
+				      rq->received);
+	case KURA_EINVAL:
+		return respond_error(rq, con, MHD_HTTP_BAD_REQUEST, NULL, "%s",
+				     kura_error_message());
+	case KURA_ENOTFOUND:
+		return respond_error(rq, con, MHD_HTTP_NOT_FOUND, NULL, "%s", kura_error_message());
+	case KURA_EEXISTS:
+		return respond_error(rq, con, MHD_HTTP_TOO_MANY_REQUESTS, NULL, "%s",
+				     kura_error_message());
+	case KURA_EDENIED:
+		o = json_pack("{s:s, s:o}", "error", kura_error_message(), "protected",
+			      prot ? prot : json_array());
+		text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		json_decref(o);
+		if (!text)
+			return MHD_NO;
+		return respond_buffer(rq, con, MHD_HTTP_CONFLICT, text, "application/json",
+				      rq->received);
+	}
+	json_decref(prot);
+	return respond_internal(rq, con, "cannot file the deletion request");
+}
+
+/* -------------------------------------------------------------------- */
 /* PUT                                                                   */
 
 static bool file_stored(request *rq, kura_file_type type, const char *name)
@@ -686,11 +857,23 @@ static int put_store(request *rq)
 		 * visible: a stored snapshot always has a vault time (retention
 		 * depends on it); a failed commit leaves at most a line for a
 		 * name that is not stored, which readers ignore.  The lock keeps
-		 * two uploads of one snapshot from recording it twice.
+		 * two uploads of one snapshot from recording it twice.  The
+		 * repository's lock, held shared from the pack check to the
+		 * commit, keeps garbage collection (exclusive) from removing a
+		 * pack between the two; it is taken first so that a collection
+		 * in one repository does not stall snapshots of the others.
 		 */
+		if (vault_repo_lock_shared(srv->v, r->repo) < 0) {
+			fprintf(stderr, "kurad: %s %s from %s: %s\n", rq->method, rq->path,
+				rq->peer, kura_error_message());
+			snprintf(rq->fail_msg, sizeof(rq->fail_msg),
+				 "the vault cannot store the upload");
+			return MHD_HTTP_INTERNAL_SERVER_ERROR;
+		}
 		pthread_mutex_lock(&srv->snapshot_lock);
 		if ((rc = snapshot_check(rq)) != 0) {
 			pthread_mutex_unlock(&srv->snapshot_lock);
+			vault_repo_unlock(srv->v, r->repo);
 			return rc;
 		}
 		rc = 0;
@@ -702,6 +885,7 @@ static int put_store(request *rq)
 			rc = kura_backend_local_commit(rq->backend, r->type, r->name, rq->fd,
 						       rq->tmp);
 		pthread_mutex_unlock(&srv->snapshot_lock);
+		vault_repo_unlock(srv->v, r->repo);
 	} else {
 		rc = kura_backend_local_commit(rq->backend, r->type, r->name, rq->fd, rq->tmp);
 	}
@@ -781,6 +965,9 @@ static const char *denied(const vault_client *c, const vault_route *r, bool put)
 		return "auditors may read only /v1/status and /v1/log";
 	if (strcmp(c->repo, r->repo) != 0)
 		return "this client may not use that repository";
+	/* Writers and readers may file and list requests; approvers decide. */
+	if (r->kind == VAULT_ROUTE_DELETIONS)
+		return NULL;
 	if (c->role == VAULT_ROLE_READER)
 		return put ? "readers may not upload" : NULL;
 	/* writer */
@@ -799,6 +986,8 @@ static enum MHD_Result begin(request *rq, struct MHD_Connection *con)
 	const char *auth, *token, *why;
 	bool get = strcmp(rq->method, MHD_HTTP_METHOD_GET) == 0;
 	bool put = strcmp(rq->method, MHD_HTTP_METHOD_PUT) == 0;
+	bool post = strcmp(rq->method, MHD_HTTP_METHOD_POST) == 0;
+	bool dels;
 	int err;
 
 	if (peer_blocked(srv, rq->peer))
@@ -823,13 +1012,16 @@ static enum MHD_Result begin(request *rq, struct MHD_Connection *con)
 		return respond_error(rq, con, MHD_HTTP_NOT_FOUND, NULL, "no such path");
 	if (err < 0)
 		return respond_error(rq, con, MHD_HTTP_BAD_REQUEST, NULL,
-				     "bad path: want /v1/repos/REPO/TYPE/ or /v1/repos/REPO/TYPE/"
+				     "bad path: want /v1/repos/REPO/TYPE/, /v1/repos/REPO/TYPE/"
 				     "NAME (TYPE config, keys, snapshots, index or data; NAME 64 "
-				     "lowercase hex digits)");
+				     "lowercase hex digits) or /v1/repos/REPO/deletions");
+	dels = rq->route.kind == VAULT_ROUTE_DELETIONS;
 	/* X-HTTP-Method-Override and its kin are deliberately never read. */
-	if (!get && !(put && rq->route.kind == VAULT_ROUTE_FILE))
+	if (!get && !(put && rq->route.kind == VAULT_ROUTE_FILE) && !(post && dels))
 		return respond_error(rq, con, MHD_HTTP_METHOD_NOT_ALLOWED,
-				     rq->route.kind == VAULT_ROUTE_FILE ? "GET, PUT" : "GET",
+				     rq->route.kind == VAULT_ROUTE_FILE ? "GET, PUT"
+				     : dels				? "GET, POST"
+									: "GET",
 				     "method %s is not allowed here", rq->method);
 	if ((why = denied(rq->client, &rq->route, put)) != NULL)
 		return respond_error(rq, con, MHD_HTTP_FORBIDDEN, NULL, "%s", why);
@@ -845,6 +1037,8 @@ static enum MHD_Result begin(request *rq, struct MHD_Connection *con)
 					     rq->route.repo);
 		return respond_internal(rq, con, "cannot open the repository");
 	}
+	if (dels)
+		return post ? post_begin(rq, con) : get_deletions(rq, con);
 	if (put) {
 		if ((rq->route.type == KURA_FILE_CONFIG || rq->route.type == KURA_FILE_KEY) &&
 		    vault_repo_initialised(srv->v, rq->route.repo))
@@ -883,6 +1077,7 @@ static void request_free(request *rq)
 		return;
 	put_drop(rq);
 	kura_hasher_free(rq->hasher);
+	free(rq->body);
 	free(rq->path);
 	free(rq);
 }
@@ -912,11 +1107,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
-		put_data(rq, upload_data, *upload_data_size);
+		if (rq->posting)
+			post_data(rq, upload_data, *upload_data_size);
+		else
+			put_data(rq, upload_data, *upload_data_size);
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	return put_finish(rq, con);
+	return rq->posting ? post_finish(rq, con) : put_finish(rq, con);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
@@ -940,6 +1138,24 @@ static size_t on_unescape(void *cls, struct MHD_Connection *con, char *s)
 
 /* -------------------------------------------------------------------- */
 /* Serving                                                               */
+
+/*
+ * The deletion tick: approvals to log, quora to record, requests whose
+ * delay has passed to carry out.  A failure is printed when it is new,
+ * not once a second for as long as it lasts; `last` holds the previous
+ * message.
+ */
+static void deletions_tick(vault *v, char *last, size_t len)
+{
+	if (vault_deletions_run(v, now_ns(CLOCK_REALTIME)) == 0) {
+		last[0] = '\0';
+		return;
+	}
+	if (strncmp(last, kura_error_message(), len - 1) == 0)
+		return;
+	snprintf(last, len, "%s", kura_error_message());
+	fprintf(stderr, "kurad: deletions: %s\n", last);
+}
 
 /* Our own listening socket, so that a failure says exactly why. */
 static int listen_on(const char *addr, int *out_fd, bool *out_v6)
@@ -974,6 +1190,7 @@ int vault_http_serve(vault *v, volatile int *stop)
 {
 	const struct timespec tick = {0, 100 * 1000 * 1000};
 	const char *addr = vault_listen_addr(v);
+	char last_tick_error[512] = "";
 	struct MHD_Daemon *d = NULL;
 	unsigned int flags;
 	server *srv;
@@ -1015,8 +1232,12 @@ int vault_http_serve(vault *v, volatile int *stop)
 				     addr, vault_dir(v));
 		goto done;
 	}
-	while (!*stop)
+	deletions_tick(v, last_tick_error, sizeof(last_tick_error));
+	for (unsigned n = 1; !*stop; n++) {
 		nanosleep(&tick, NULL);
+		if (n % 10 == 0)
+			deletions_tick(v, last_tick_error, sizeof(last_tick_error));
+	}
 
 	/*
 	 * Take no new connections, then give the running requests up to one

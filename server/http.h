@@ -13,7 +13,9 @@
  * becomes non-zero (a SIGINT/SIGTERM handler sets it), then stop taking
  * connections, let the running requests finish and return 0.  Sets
  * SIGPIPE to be ignored for the process (a client that goes away must not
- * kill the vault).  Returns KURA_EINVAL for a listen address that is not
+ * kill the vault).  While serving, about once a second (and once at the
+ * start), runs vault_deletions_run: approved deletions whose delay has
+ * passed are carried out by this loop.  Returns KURA_EINVAL for a listen address that is not
  * "A.B.C.D:PORT" or "[IPv6]:PORT", KURA_EIO when it cannot listen there
  * (address in use, no permission) or TLS cannot start; the message says
  * which.  The caller still owns `v`, and must free it only after return.

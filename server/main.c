@@ -7,6 +7,11 @@
  *	kurad serve DIR [--listen ADDR:PORT]
  *	kurad client add DIR NAME --role writer|reader|auditor [--repo REPO] --output FILE
  *	kurad status DIR [--json]
+ *	kurad approver add DIR NAME --output FILE
+ *	kurad approve DIR ID --key FILE
+ *	kurad cancel DIR ID --key FILE
+ *	kurad deletions DIR [--json]
+ *	kurad policy [set] DIR [--json] [--min-age D] [--keep-daily N] ... [--delay D]
  *	kurad log verify DIR
  *	kurad version
  *
@@ -15,6 +20,7 @@
  * Errors go to stderr as "kurad: message"; nothing secret is ever printed
  * except the credential written to the file the operator names.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -23,12 +29,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include <jansson.h>
 
 #include "audit.h"
 #include "common/error.h"
+#include "deletion.h"
 #include "http.h"
+#include "policy.h"
 #include "vault.h"
 
 enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_LOG_BAD = 4 };
@@ -45,8 +55,13 @@ static const char usage_all[] =
 	"  serve DIR [--listen ADDR:PORT]       serve the vault over HTTPS\n"
 	"  client add DIR NAME --role ROLE [--repo REPO] --output FILE\n"
 	"                                       issue a credential (writer, reader, auditor)\n"
-	"  status DIR [--json]                  repositories and clients\n"
+	"  status DIR [--json]                  repositories, clients, pending deletions\n"
 	"  log verify DIR                       check the audit log's chain and signatures\n"
+	"  approver add DIR NAME --output FILE  create an approver key for deletions\n"
+	"  approve DIR ID --key FILE            approve deletion request ID\n"
+	"  cancel DIR ID --key FILE             cancel deletion request ID\n"
+	"  deletions DIR [--json]               list deletion requests\n"
+	"  policy [set] DIR [OPTIONS]           show or change the deletion policy\n"
 	"  version                              print the version\n"
 	"\n"
 	"Exit status: 0 success, 1 error, 2 usage error, 4 audit log verification failed.\n"
@@ -93,6 +108,33 @@ static const char usage_status[] =
 	"\n"
 	"  --json  print JSON for scripts\n";
 
+static const char usage_policy[] =
+	"Usage: kurad policy DIR [--json]\n"
+	"       kurad policy set DIR [--min-age D] [--keep-daily N] [--keep-weekly N]\n"
+	"                            [--keep-monthly N] [--quorum N] [--delay D] [--json]\n"
+	"\n"
+	"Show or change the vault's deletion policy (DIR/policy.json).  Clients can\n"
+	"only ask for deletions; a request takes effect when QUORUM approvers have\n"
+	"approved it and DELAY has passed since the approval that completed the\n"
+	"quorum, and even then retention keeps:\n"
+	"  - every snapshot received less than MIN-AGE ago;\n"
+	"  - the newest snapshot of each of the KEEP-DAILY newest days, KEEP-WEEKLY\n"
+	"    newest ISO weeks (Monday to Sunday) and KEEP-MONTHLY newest months that\n"
+	"    have snapshots.\n"
+	"Ages and calendar periods are taken in UTC from the time the vault received\n"
+	"each snapshot, never from the client's clock.  'set' changes only the values\n"
+	"given and prints the new policy.  A running 'kurad serve' applies a change\n"
+	"at its next deletion tick (it re-reads DIR/policy.json): no restart needed.\n"
+	"\n"
+	"  --min-age D       D is 0 or a whole number with s, m, h or d (default 30d)\n"
+	"  --keep-daily N    0 to 100000 (default 7)\n"
+	"  --keep-weekly N   0 to 100000 (default 4)\n"
+	"  --keep-monthly N  0 to 100000 (default 12)\n"
+	"  --quorum N        approvals each deletion needs, 1 to 100 (default 2)\n"
+	"  --delay D         from the approval that completes the quorum until the\n"
+	"                    deletion is carried out (default 7d)\n"
+	"  --json            print the policy as JSON\n";
+
 static const char usage_log[] =
 	"Usage: kurad log verify DIR\n"
 	"\n"
@@ -100,6 +142,48 @@ static const char usage_log[] =
 	"signature with DIR/signing.pub.  Each problem is printed with its line number;\n"
 	"entries after the last checkpoint are reported as not yet covered.  Exit\n"
 	"status 4 if a problem was found.\n";
+
+static const char usage_approver[] =
+	"Usage: kurad approver add DIR NAME --output FILE\n"
+	"\n"
+	"Create approver NAME: an Ed25519 key pair whose public half is registered in\n"
+	"DIR/approvers/NAME.json and whose secret half is written to FILE (mode 0600;\n"
+	"never overwritten).  A deletion takes effect only when a quorum of approvers\n"
+	"(the policy's \"quorum\") have approved it with their keys, and the policy's\n"
+	"delay has passed; any one of them can cancel it until then.  Give each\n"
+	"approver their own key and keep it off the vault host and off the backed-up\n"
+	"hosts: whoever holds a quorum of keys can delete backups.\n"
+	"\n"
+	"  --output FILE  where the approver key is written\n";
+
+static const char usage_approve[] =
+	"Usage: kurad approve DIR ID --key FILE\n"
+	"\n"
+	"Sign deletion request ID (see 'kurad deletions DIR') with the approver key in\n"
+	"FILE and record the approval.  Prints what the request deletes and when it\n"
+	"takes effect: 'kurad serve' carries it out once the quorum is complete and\n"
+	"the policy's delay has passed.  Each approver approves a request once.\n"
+	"\n"
+	"  --key FILE  an approver key from 'kurad approver add'\n";
+
+static const char usage_cancel[] =
+	"Usage: kurad cancel DIR ID --key FILE\n"
+	"\n"
+	"Cancel pending deletion request ID with the approver key in FILE: nothing it\n"
+	"names is deleted.  One approver is enough to cancel; a cancelled request\n"
+	"stays on record.\n"
+	"\n"
+	"  --key FILE  an approver key from 'kurad approver add'\n";
+
+static const char usage_deletions[] =
+	"Usage: kurad deletions DIR [--json]\n"
+	"\n"
+	"List the vault's deletion requests, oldest first: what each deletes, who filed\n"
+	"it, its approvals (valid ones counted against the quorum), when it takes\n"
+	"effect, and for finished ones what was removed.  Safe to run while 'kurad\n"
+	"serve' is running.\n"
+	"\n"
+	"  --json  print JSON for scripts\n";
 
 static int usage_error(const char *usage, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -334,6 +418,60 @@ static void human_bytes(char out[32], uint64_t n)
 		snprintf(out, 32, "%.1f %s", d, units[u]);
 }
 
+/* RFC 3339 UTC, to the second, of a JSON integer of nanoseconds. */
+static const char *ns_time(const json_t *ns, char out[40])
+{
+	time_t sec;
+	struct tm tm;
+
+	if (!json_is_integer(ns))
+		return NULL;
+	sec = (time_t)(json_integer_value(ns) / 1000000000);
+	gmtime_r(&sec, &tm);
+	strftime(out, 40, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return out;
+}
+
+static const char *jstr(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "?";
+}
+
+/* One line per pending request (the table of `kurad status`). */
+static void print_pending(const json_t *dels)
+{
+	const json_t *d;
+	size_t i, shown = 0;
+	char when[40];
+
+	json_array_foreach(dels, i, d) {
+		const char *eff = ns_time(json_object_get(d, "effective_ns"), when);
+		char approvals[32];
+
+		if (strcmp(jstr(d, "state"), "pending") != 0)
+			continue;
+		if (shown++ == 0)
+			printf("%-6s %-16s %-16s %9s %5s %9s  %s\n", "ID", "REPOSITORY",
+			       "REQUESTED BY", "SNAPSHOTS", "PRUNE", "APPROVALS", "TAKES EFFECT");
+		snprintf(approvals, sizeof(approvals), "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT,
+			 json_integer_value(json_object_get(d, "approvals_valid")),
+			 json_integer_value(json_object_get(d, "quorum")));
+		printf("%-6" JSON_INTEGER_FORMAT " %-16s %-16s %9zu %5s %9s  %s\n",
+		       json_integer_value(json_object_get(d, "id")), jstr(d, "repo"),
+		       jstr(d, "requested_by"), json_array_size(json_object_get(d, "snapshots")),
+		       json_is_true(json_object_get(d, "prune")) ? "yes" : "no", approvals,
+		       eff ? eff : "waiting for approvals");
+	}
+	json_array_foreach(dels, i, d)
+		if (strcmp(jstr(d, "state"), "corrupt") == 0)
+			printf("deletion request %" JSON_INTEGER_FORMAT " cannot be read: %s\n",
+			       json_integer_value(json_object_get(d, "id")), jstr(d, "error"));
+	if (!shown)
+		printf("No pending deletion requests.\n");
+}
+
 static void print_status(const vault *v, const json_t *doc)
 {
 	const json_t *repos = json_object_get(doc, "repositories");
@@ -361,13 +499,17 @@ static void print_status(const vault *v, const json_t *doc)
 	if (json_array_size(clients) == 0)
 		printf("No clients yet: issue one with 'kurad client add'.\n");
 	else
-		printf("%-24s %-8s  %s\n", "CLIENT", "ROLE", "REPOSITORY");
+		printf("%-24s %-8s  %-24s %s\n", "CLIENT", "ROLE", "REPOSITORY", "LAST BACKUP");
 	json_array_foreach(clients, i, r) {
 		const char *repo = json_string_value(json_object_get(r, "repo"));
+		const char *last = json_string_value(json_object_get(r, "last_backup"));
+		const char *role = jstr(r, "role");
 
-		printf("%-24s %-8s  %s\n", json_string_value(json_object_get(r, "name")),
-		       json_string_value(json_object_get(r, "role")), repo ? repo : "-");
+		printf("%-24s %-8s  %-24s %s\n", jstr(r, "name"), role, repo ? repo : "-",
+		       last ? last : strcmp(role, "writer") == 0 ? "never" : "-");
 	}
+	putchar('\n');
+	print_pending(json_object_get(doc, "deletions"));
 }
 
 static int cmd_status(int argc, char **argv)
@@ -408,6 +550,343 @@ done:
 	free(text);
 	vault_free(v);
 	return rc;
+}
+
+static int cmd_approver(int argc, char **argv)
+{
+	const char *output = NULL, *pos[3];
+	const option opts[] = {{"--output", true, &output, NULL}, {NULL, false, NULL, NULL}};
+	bool help;
+	int npos, rc;
+
+	if ((rc = parse_args(argc, argv, opts, pos, 3, &npos, &help, usage_approver)) || help) {
+		if (help)
+			fputs(usage_approver, stdout);
+		return rc;
+	}
+	if (npos == 0)
+		return usage_error(usage_approver, "approver needs a subcommand: add");
+	if (strcmp(pos[0], "add") != 0)
+		return usage_error(usage_approver, "no approver subcommand '%s'", pos[0]);
+	if (npos != 3)
+		return usage_error(usage_approver,
+				   "approver add needs the vault directory and a name");
+	if (!output)
+		return usage_error(usage_approver, "--output is required (the key is shown only "
+				   "once)");
+	if (!vault_name_ok(pos[2]))
+		return usage_error(usage_approver, "bad approver name '%s' (lowercase letters, "
+				   "digits, . _ -; starting with a letter or digit; at most %d)",
+				   pos[2], VAULT_NAME_MAX);
+	if (vault_approver_add(pos[1], pos[2], output) < 0)
+		return fail(NULL);
+	printf("Created approver '%s'; the key is in %s.\n"
+	       "It is the only copy: give it to the approver, keep it off the vault host and\n"
+	       "the backed-up hosts, and delete it here.\n",
+	       pos[2], output);
+	return EXIT_OK;
+}
+
+/* A request id: 1 to 999999999, decimal digits only. */
+static bool parse_id(const char *s, unsigned long *out)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	for (i = 0; s[i]; i++) {
+		if (s[i] < '0' || s[i] > '9' || i >= 9)
+			return false;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	*out = v;
+	return i > 0 && v > 0;
+}
+
+static int sign_command(int argc, char **argv, bool cancel)
+{
+	const char *usage = cancel ? usage_cancel : usage_approve, *key = NULL, *pos[2];
+	const option opts[] = {{"--key", true, &key, NULL}, {NULL, false, NULL, NULL}};
+	struct timespec ts;
+	unsigned long id;
+	char *summary = NULL;
+	bool help;
+	int npos, rc;
+
+	if ((rc = parse_args(argc, argv, opts, pos, 2, &npos, &help, usage)) || help) {
+		if (help)
+			fputs(usage, stdout);
+		return rc;
+	}
+	if (npos != 2)
+		return usage_error(usage, "%s needs the vault directory and a request id",
+				   cancel ? "cancel" : "approve");
+	if (!parse_id(pos[1], &id))
+		return usage_error(usage, "bad request id '%s'", pos[1]);
+	if (!key)
+		return usage_error(usage, "--key is required (an approver key)");
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (vault_deletion_sign(pos[0], id, key, cancel,
+				(int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, &summary) < 0)
+		return fail(NULL);
+	fputs(summary, stdout);
+	free(summary);
+	return EXIT_OK;
+}
+
+static int cmd_approve(int argc, char **argv)
+{
+	return sign_command(argc, argv, false);
+}
+
+static int cmd_cancel(int argc, char **argv)
+{
+	return sign_command(argc, argv, true);
+}
+
+static void print_deletion(const json_t *d)
+{
+	const json_t *snaps = json_object_get(d, "snapshots"), *item, *res;
+	const char *state = jstr(d, "state");
+	char when[40];
+	size_t i;
+
+	if (strcmp(state, "corrupt") == 0) {
+		printf("Request %" JSON_INTEGER_FORMAT ": cannot be read: %s\n\n",
+		       json_integer_value(json_object_get(d, "id")), jstr(d, "error"));
+		return;
+	}
+	printf("Request %" JSON_INTEGER_FORMAT ", repository %s, %s\n",
+	       json_integer_value(json_object_get(d, "id")), jstr(d, "repo"), state);
+	printf("  requested by %s at %s\n", jstr(d, "requested_by"),
+	       ns_time(json_object_get(d, "requested_ns"), when) ? when : "?");
+	printf("  snapshots: %s\n", json_array_size(snaps) ? "" : "none");
+	json_array_foreach(snaps, i, item)
+		printf("    %s\n", json_string_value(item));
+	printf("  prune: %s\n", json_is_true(json_object_get(d, "prune")) ? "yes" : "no");
+	printf("  approvals: %" JSON_INTEGER_FORMAT " valid of %" JSON_INTEGER_FORMAT " needed\n",
+	       json_integer_value(json_object_get(d, "approvals_valid")),
+	       json_integer_value(json_object_get(d, "quorum")));
+	json_array_foreach(json_object_get(d, "approvals"), i, item)
+		printf("    %s at %s%s\n", jstr(item, "approver"),
+		       ns_time(json_object_get(item, "time_ns"), when) ? when : "?",
+		       json_is_true(json_object_get(item, "valid")) ? ""
+								 : " (INVALID signature)");
+	if ((item = json_object_get(d, "cancellation")) && json_is_object(item))
+		printf("  cancelled by %s at %s%s\n", jstr(item, "approver"),
+		       ns_time(json_object_get(item, "time_ns"), when) ? when : "?",
+		       json_is_true(json_object_get(item, "valid")) ? "" : " (INVALID signature)");
+	if (strcmp(state, "pending") == 0)
+		printf("  takes effect: %s\n", ns_time(json_object_get(d, "effective_ns"), when)
+						    ? when
+						    : "waiting for approvals");
+	res = json_object_get(d, "result");
+	if (json_is_object(res)) {
+		printf("  done at %s: %zu snapshot(s) removed, %" JSON_INTEGER_FORMAT
+		       " pack(s) removed, %" JSON_INTEGER_FORMAT " bytes\n",
+		       ns_time(json_object_get(d, "done_ns"), when) ? when : "?",
+		       json_array_size(json_object_get(res, "snapshots_removed")),
+		       json_integer_value(json_object_get(res, "packs_removed")),
+		       json_integer_value(json_object_get(res, "bytes_removed")));
+		json_array_foreach(json_object_get(res, "snapshots_kept"), i, item)
+			printf("    kept %s: %s\n", jstr(item, "snapshot"), jstr(item, "reason"));
+		if (json_is_string(json_object_get(res, "prune_error")))
+			printf("    no packs collected: %s\n", jstr(res, "prune_error"));
+	}
+	putchar('\n');
+}
+
+static int cmd_deletions(int argc, char **argv)
+{
+	const char *pos[1];
+	bool json = false, help;
+	const option opts[] = {{"--json", false, NULL, &json}, {NULL, false, NULL, NULL}};
+	const json_t *d;
+	json_t *arr = NULL;
+	vault *v = NULL;
+	size_t i;
+	int npos, rc;
+
+	if ((rc = parse_args(argc, argv, opts, pos, 1, &npos, &help, usage_deletions)) || help) {
+		if (help)
+			fputs(usage_deletions, stdout);
+		return rc;
+	}
+	if (npos != 1)
+		return usage_error(usage_deletions, "deletions needs the vault directory");
+	if (vault_open_readonly(&v, pos[0]) < 0)
+		return fail(pos[0]);
+	if (vault_deletions_list(v, NULL, &arr) < 0) {
+		rc = fail(pos[0]);
+		goto done;
+	}
+	if (json) {
+		char *text = json_dumps(arr, JSON_PRESERVE_ORDER | JSON_INDENT(2));
+
+		if (text)
+			printf("%s\n", text);
+		free(text);
+		goto done;
+	}
+	if (json_array_size(arr) == 0)
+		printf("No deletion requests.\n");
+	json_array_foreach(arr, i, d)
+		print_deletion(d);
+done:
+	json_decref(arr);
+	vault_free(v);
+	return rc;
+}
+
+/* A whole number lo..hi: digits only, so "-1", "+3" and "7x" are refused. */
+static int parse_count(const char *s, unsigned lo, unsigned hi, unsigned *out)
+{
+	unsigned long n = 0;
+	const char *p;
+
+	if (!*s)
+		return -1;
+	for (p = s; *p; p++) {
+		if (*p < '0' || *p > '9' || n > hi)
+			return -1;
+		n = n * 10 + (unsigned long)(*p - '0');
+	}
+	if (n < lo || n > hi)
+		return -1;
+	*out = (unsigned)n;
+	return 0;
+}
+
+/* Registered approvers (DIR/approvers/NAME.json); 0 when there is no such directory. */
+static unsigned count_approvers(const char *dir)
+{
+	char path[4096];
+	struct dirent *e;
+	unsigned n = 0;
+	size_t len;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/approvers", dir);
+	if (!(d = opendir(path)))
+		return 0;
+	while ((e = readdir(d))) {
+		len = strlen(e->d_name);
+		if (e->d_name[0] != '.' && len > 5 && strcmp(e->d_name + len - 5, ".json") == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static void print_policy(const char *dir, const vault_policy *p)
+{
+	char min_age[32], delay[32];
+
+	vault_duration_format(p->min_age_s, min_age);
+	vault_duration_format(p->delay_s, delay);
+	printf("Deletion policy of the vault in %s\n\n", dir);
+	if (p->min_age_s)
+		printf("  min age       %-7s snapshots received less than %s ago are kept\n",
+		       min_age, min_age);
+	else
+		printf("  min age       %-7s no minimum age\n", min_age);
+	printf("  keep daily    %-7u %s\n", p->keep_daily,
+	       p->keep_daily ? "the newest snapshot of each of that many newest days"
+			     : "no daily window");
+	printf("  keep weekly   %-7u %s\n", p->keep_weekly,
+	       p->keep_weekly ? "... ISO weeks (Monday to Sunday)" : "no weekly window");
+	printf("  keep monthly  %-7u %s\n", p->keep_monthly,
+	       p->keep_monthly ? "... calendar months" : "no monthly window");
+	printf("  quorum        %-7u approvals each deletion request needs\n", p->quorum);
+	if (p->delay_s)
+		printf("  delay         %-7s wait between the quorum and the deletion\n", delay);
+	else
+		printf("  delay         %-7s the deletion follows the quorum at once\n", delay);
+	printf("\nDays, weeks and months count only those with snapshots, in UTC, by the time\n"
+	       "the vault received each snapshot.\n");
+}
+
+static int cmd_policy(int argc, char **argv)
+{
+	const char *min_age = NULL, *daily = NULL, *weekly = NULL, *monthly = NULL, *quorum = NULL,
+		   *delay = NULL, *pos[3], *dir;
+	bool json = false, help, set;
+	const option opts[] = {{"--min-age", true, &min_age, NULL},
+			       {"--keep-daily", true, &daily, NULL},
+			       {"--keep-weekly", true, &weekly, NULL},
+			       {"--keep-monthly", true, &monthly, NULL},
+			       {"--quorum", true, &quorum, NULL},
+			       {"--delay", true, &delay, NULL},
+			       {"--json", false, NULL, &json},
+			       {NULL, false, NULL, NULL}};
+	struct stat st;
+	vault_policy p;
+	char *text, path[4096];
+	unsigned approvers;
+	int npos, rc;
+
+	if ((rc = parse_args(argc, argv, opts, pos, 3, &npos, &help, usage_policy)) || help) {
+		if (help)
+			fputs(usage_policy, stdout);
+		return rc;
+	}
+	set = npos > 0 && strcmp(pos[0], "set") == 0;
+	if (npos == 0 || (set && npos == 1))
+		return usage_error(usage_policy, "policy needs the vault directory");
+	if (npos > (set ? 2 : 1))
+		return usage_error(usage_policy, "unexpected argument '%s'", pos[set ? 2 : 1]);
+	dir = pos[set ? 1 : 0];
+	if (!set && (min_age || daily || weekly || monthly || quorum || delay))
+		return usage_error(usage_policy, "to change the policy use 'kurad policy set'");
+	if (set && !(min_age || daily || weekly || monthly || quorum || delay))
+		return usage_error(usage_policy, "policy set needs at least one value to change");
+	snprintf(path, sizeof(path), "%s/policy.json", dir);
+	if (vault_policy_load(dir, &p) < 0) {
+		rc = fail(NULL);
+		if (lstat(path, &st) == 0)
+			fprintf(stderr, "kurad: fix or remove %s (without it the vault has the "
+				"default policy)\n", path);
+		return rc;
+	}
+	if (set) {
+		if (min_age && vault_duration_parse(min_age, &p.min_age_s) < 0)
+			return usage_error(usage_policy, "--min-age: %s", kura_error_message());
+		if (delay && vault_duration_parse(delay, &p.delay_s) < 0)
+			return usage_error(usage_policy, "--delay: %s", kura_error_message());
+		if (daily && parse_count(daily, 0, VAULT_POLICY_KEEP_MAX, &p.keep_daily) < 0)
+			return usage_error(usage_policy, "--keep-daily: '%s' is not a whole number "
+					   "from 0 to %d", daily, VAULT_POLICY_KEEP_MAX);
+		if (weekly && parse_count(weekly, 0, VAULT_POLICY_KEEP_MAX, &p.keep_weekly) < 0)
+			return usage_error(usage_policy, "--keep-weekly: '%s' is not a whole number "
+					   "from 0 to %d", weekly, VAULT_POLICY_KEEP_MAX);
+		if (monthly && parse_count(monthly, 0, VAULT_POLICY_KEEP_MAX, &p.keep_monthly) < 0)
+			return usage_error(usage_policy, "--keep-monthly: '%s' is not a whole "
+					   "number from 0 to %d", monthly, VAULT_POLICY_KEEP_MAX);
+		if (quorum && parse_count(quorum, 1, VAULT_POLICY_QUORUM_MAX, &p.quorum) < 0)
+			return usage_error(usage_policy, "--quorum: '%s' is not a whole number from "
+					   "1 to %d", quorum, VAULT_POLICY_QUORUM_MAX);
+		if (vault_policy_save(dir, &p) < 0)
+			return fail(dir);
+	}
+	if (json) {
+		if (!(text = vault_policy_format(&p)))
+			return fail(NULL);
+		fputs(text, stdout);
+		free(text);
+		return EXIT_OK;
+	}
+	print_policy(dir, &p);
+	if (!set && lstat(path, &st) < 0)
+		printf("\n%s does not exist (the vault predates policies): these are the "
+		       "defaults.\n", path);
+	if (set)
+		printf("\nSaved to %s.  A running 'kurad serve' applies it at its next deletion "
+		       "tick.\n", path);
+	approvers = count_approvers(dir);
+	if (approvers < p.quorum)
+		printf("\nNote: %u approver%s registered and the quorum is %u: no deletion can take "
+		       "effect\nuntil there are more ('kurad approver add').\n", approvers,
+		       approvers == 1 ? " is" : "s are", p.quorum);
+	return EXIT_OK;
 }
 
 static int cmd_log(int argc, char **argv)
@@ -463,8 +942,18 @@ int main(int argc, char **argv)
 		rc = cmd_client(argc - 2, argv + 2);
 	else if (strcmp(cmd, "status") == 0)
 		rc = cmd_status(argc - 2, argv + 2);
+	else if (strcmp(cmd, "policy") == 0)
+		rc = cmd_policy(argc - 2, argv + 2);
 	else if (strcmp(cmd, "log") == 0)
 		rc = cmd_log(argc - 2, argv + 2);
+	else if (strcmp(cmd, "approver") == 0)
+		rc = cmd_approver(argc - 2, argv + 2);
+	else if (strcmp(cmd, "approve") == 0)
+		rc = cmd_approve(argc - 2, argv + 2);
+	else if (strcmp(cmd, "cancel") == 0)
+		rc = cmd_cancel(argc - 2, argv + 2);
+	else if (strcmp(cmd, "deletions") == 0)
+		rc = cmd_deletions(argc - 2, argv + 2);
 	else if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("kurad %s\n", kura_version());
 		rc = EXIT_OK;

@@ -15,14 +15,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kura/backend.h"
+
 typedef struct {
-	int64_t min_age_s;   /* snapshots received less than this long ago are kept */
-	unsigned keep_daily; /* keep the newest snapshot of each of the last N days... */
+	int64_t min_age_s;     /* snapshots received less than this long ago are kept */
+	unsigned keep_daily;   /* keep the newest snapshot of each of the last N days... */
 	unsigned keep_weekly;  /* ...ISO weeks (Monday to Sunday)... */
 	unsigned keep_monthly; /* ...calendar months that have snapshots (UTC) */
-	unsigned quorum;     /* approvals a deletion needs; always >= 1 */
-	int64_t delay_s;     /* from the approval that completes the quorum to effect */
+	unsigned quorum;       /* approvals a deletion needs; always >= 1 */
+	int64_t delay_s;       /* from the approval that completes the quorum to effect */
 } vault_policy;
+
+#define VAULT_POLICY_KEEP_MAX 100000 /* keep_daily, keep_weekly, keep_monthly: 0..this */
+#define VAULT_POLICY_QUORUM_MAX 100  /* quorum: 1..this */
 
 /* Defaults: min age 30 days, keep 7 daily, 4 weekly, 12 monthly, quorum 2, delay 7 days. */
 void vault_policy_default(vault_policy *p);
@@ -59,6 +64,7 @@ enum {
 	VAULT_KEEP_DAILY = 2,
 	VAULT_KEEP_WEEKLY = 4,
 	VAULT_KEEP_MONTHLY = 8,
+	VAULT_KEEP_NOMEM = 16, /* out of memory while computing: kept, to be safe */
 };
 
 typedef struct {
@@ -73,14 +79,35 @@ typedef struct {
  * that have snapshots (restic's semantics): keep_daily 7 keeps the newest
  * snapshot of each of the 7 newest days that have one.  Snapshots
  * received in the future (clock set back) count as younger than the
- * minimum age.  Order of `snaps` does not matter; ties in time are broken
- * by name so the answer is deterministic.
+ * minimum age (with any min_age, even 0); one received exactly min_age
+ * ago no longer does.  Order of `snaps` does not matter; of snapshots
+ * received at the same nanosecond, the one whose name sorts first counts
+ * as the newer, so the answer is deterministic.  Allocates a working
+ * array; if that fails, every snapshot gets VAULT_KEEP_NOMEM (kept).
  */
 void vault_retention(const vault_policy *p, const vault_snapshot_time *snaps, size_t n,
 		     int64_t now_ns, unsigned *out_reasons);
 
-/* A short English reason for a non-zero reasons set, e.g. "received 2 days ago, younger than the minimum age of 30d; the newest of its day". */
+/*
+ * A short English reason for a reasons set, into out (len bytes, always
+ * NUL-terminated, cut short if needed), e.g. "received 2 days ago, younger
+ * than the minimum age of 30d; the newest of its day (UTC), one of the 7
+ * newest days with snapshots".  For 0: "not protected by retention".
+ */
 void vault_retention_explain(unsigned reasons, const vault_policy *p, int64_t received_ns,
 			     int64_t now_ns, char *out, size_t len);
+
+/*
+ * The stored snapshots of `repo` (b->list on KURA_FILE_SNAPSHOT, b a local
+ * backend on DIR/repos/REPO) with their receive times: for each, the first
+ * line naming it in DIR/meta/REPO/snapshot-times, else (no line names it)
+ * the file's mtime.  Malformed lines, a last line without its newline (a
+ * torn append) and lines naming snapshots that are not stored are ignored.
+ * *out is sorted by name; it and each name are malloc'd: free with
+ * vault_snapshot_times_free.
+ */
+int vault_snapshot_times(const char *vault_dir, const char *repo, kura_backend *b,
+			 vault_snapshot_time **out, size_t *out_count);
+void vault_snapshot_times_free(vault_snapshot_time *t, size_t n);
 
 #endif

@@ -104,7 +104,13 @@ int vault_route_parse(const char *url, vault_route *out)
 	}
 	if (!eat(&p, "/v1/repos/"))
 		return KURA_ENOTFOUND;
-	if ((err = parse_repo(&p, out->repo)) < 0 || (err = parse_type(&p, &out->type)) < 0)
+	if ((err = parse_repo(&p, out->repo)) < 0)
+		goto bad;
+	if (strcmp(p, "deletions") == 0) {
+		out->kind = VAULT_ROUTE_DELETIONS;
+		return 0;
+	}
+	if ((err = parse_type(&p, &out->type)) < 0)
 		goto bad;
 	if (*p == '\0') {
 		out->kind = VAULT_ROUTE_LIST;

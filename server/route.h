@@ -23,15 +23,16 @@
 #include "vault.h"
 
 typedef enum {
-	VAULT_ROUTE_LIST = 1,	/* /v1/repos/REPO/TYPE/ */
-	VAULT_ROUTE_FILE = 2,	/* /v1/repos/REPO/TYPE/NAME */
-	VAULT_ROUTE_STATUS = 3, /* /v1/status */
-	VAULT_ROUTE_LOG = 4,	/* /v1/log */
+	VAULT_ROUTE_LIST = 1,	   /* /v1/repos/REPO/TYPE/ */
+	VAULT_ROUTE_FILE = 2,	   /* /v1/repos/REPO/TYPE/NAME */
+	VAULT_ROUTE_STATUS = 3,	   /* /v1/status */
+	VAULT_ROUTE_LOG = 4,	   /* /v1/log */
+	VAULT_ROUTE_DELETIONS = 5, /* /v1/repos/REPO/deletions */
 } vault_route_kind;
 
 typedef struct {
 	vault_route_kind kind;
-	char repo[VAULT_NAME_MAX + 1]; /* LIST and FILE, else "" */
+	char repo[VAULT_NAME_MAX + 1]; /* LIST, FILE and DELETIONS, else "" */
 	kura_file_type type;	       /* LIST and FILE */
 	char name[KURA_ID_HEX];	       /* FILE, else "" */
 } vault_route;
@@ -43,7 +44,7 @@ typedef struct {
  *   /v1/status | /v1/log
  *   /v1/repos/REPO/TYPE/        REPO = [a-z0-9][a-z0-9._-]{0,62}
  *   /v1/repos/REPO/TYPE/NAME    TYPE = config|keys|snapshots|index|data
- *                               NAME = [0-9a-f]{64}
+ *   /v1/repos/REPO/deletions    NAME = [0-9a-f]{64}
  *
  * So "..", ".", empty components, double or trailing slashes, upper case,
  * query strings and percent signs are all refused.  Returns 0 and fills

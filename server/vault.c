@@ -50,10 +50,12 @@
 #include <sodium.h>
 
 #include "audit.h"
+#include "policy.h"
 #include "common/array.h"
 #include "common/buf.h"
 #include "common/error.h"
 #include "crypto/crypto.h"
+#include "deletion.h"
 #include "kura/keyless.h"
 #include "tls.h"
 
@@ -66,6 +68,7 @@
 typedef struct {
 	char name[VAULT_NAME_MAX + 1];
 	kura_backend *b; /* opened on first use */
+	pthread_rwlock_t gc_lock; /* vault_repo_lock_*(): uploads shared, GC exclusive */
 } repo_slot;
 
 struct vault {
@@ -78,6 +81,7 @@ struct vault {
 	size_t nclients;
 	repo_slot *repos;
 	size_t nrepos;
+	bool repo_locks;      /* repos[].gc_lock initialised */
 	pthread_mutex_t lock; /* repos[].b and meta/ appends */
 	vault_audit *audit;
 };
@@ -432,6 +436,7 @@ int vault_init(const char *dir, const char *listen, char **out_pin)
 {
 	static const char *const subdirs[] = {"tls", "clients", "repos", "meta", "audit"};
 	char *cert = NULL, *key = NULL, *settings = NULL, *log = NULL;
+	vault_policy policy;
 	json_t *doc = NULL;
 	size_t i;
 	int err;
@@ -456,8 +461,9 @@ int vault_init(const char *dir, const char *listen, char **out_pin)
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
+	vault_policy_default(&policy);
 	if ((err = write_signing_key(dir)) < 0 || (err = vault_tls_create(cert, key)) < 0 ||
-	    (err = write_new(log, "", 0, 0600)) < 0)
+	    (err = write_new(log, "", 0, 0600)) < 0 || (err = vault_policy_save(dir, &policy)) < 0)
 		goto done;
 	if (!(doc = json_pack("{s:s, s:i}", "listen", listen, "version", SETTINGS_VERSION))) {
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
@@ -801,6 +807,10 @@ static int collect_repos(vault *v)
 		strcpy(v->repos[v->nrepos++].name, r);
 	}
 	qsort(v->repos, v->nrepos, sizeof(*v->repos), cmp_repo);
+	/* Only now: a pthread lock must not move, and the array is final. */
+	for (i = 0; i < v->nrepos; i++)
+		pthread_rwlock_init(&v->repos[i].gc_lock, NULL);
+	v->repo_locks = true;
 	return 0;
 }
 
@@ -886,9 +896,12 @@ void vault_free(vault *v)
 	if (!v)
 		return;
 	vault_audit_close(v->audit);
-	for (i = 0; i < v->nrepos; i++)
+	for (i = 0; i < v->nrepos; i++) {
 		if (v->repos[i].b)
 			v->repos[i].b->free(v->repos[i].b);
+		if (v->repo_locks)
+			pthread_rwlock_destroy(&v->repos[i].gc_lock);
+	}
 	free(v->repos);
 	free(v->clients);
 	if (v->key_pem) {
@@ -997,6 +1010,38 @@ done:
 	pthread_mutex_unlock(&v->lock);
 	free(path);
 	return err;
+}
+
+static int repo_lock(vault *v, const char *repo, bool exclusive)
+{
+	repo_slot *s = find_repo(v, repo);
+	int rc;
+
+	if (!s)
+		return kura_error_set(KURA_ENOTFOUND, "no repository '%s' in this vault",
+				      repo ? repo : "");
+	rc = exclusive ? pthread_rwlock_wrlock(&s->gc_lock) : pthread_rwlock_rdlock(&s->gc_lock);
+	if (rc != 0)
+		return kura_error_errno(KURA_EIO, rc, "repository '%s': lock", repo);
+	return 0;
+}
+
+int vault_repo_lock_shared(vault *v, const char *repo)
+{
+	return repo_lock(v, repo, false);
+}
+
+int vault_repo_lock_exclusive(vault *v, const char *repo)
+{
+	return repo_lock(v, repo, true);
+}
+
+void vault_repo_unlock(vault *v, const char *repo)
+{
+	repo_slot *s = find_repo(v, repo);
+
+	if (s)
+		pthread_rwlock_unlock(&s->gc_lock);
 }
 
 static int stop_at_first(const char *name, uint64_t size, void *ctx)
@@ -1143,13 +1188,67 @@ static int repo_status(vault *v, const char *repo, json_t **out)
 	return *out ? 0 : kura_error_set(KURA_ENOMEM, "out of memory");
 }
 
+/*
+ * For each client, the receive time of the newest snapshot it uploaded
+ * (0: none), from every repository's meta/REPO/snapshot-times.  Read line
+ * by line: the file grows with every backup.  Lines that do not parse are
+ * skipped (a torn append leaves one).
+ */
+static int client_last_backups(vault *v, int64_t *last)
+{
+	char *path = NULL, *line = NULL;
+	size_t cap = 0, r, c;
+	FILE *f;
+	int err = 0;
+
+	for (r = 0; r < v->nrepos; r++) {
+		free(path);
+		if (asprintf(&path, "%s/meta/%s/snapshot-times", v->dir, v->repos[r].name) < 0) {
+			path = NULL;
+			err = kura_error_set(KURA_ENOMEM, "out of memory");
+			break;
+		}
+		if (!(f = fopen(path, "re"))) {
+			if (errno == ENOENT)
+				continue;
+			err = kura_error_errno(errno_code(errno), errno, "%s", path);
+			break;
+		}
+		while (getline(&line, &cap, f) > 0) {
+			char name[KURA_ID_HEX + 1], client[VAULT_NAME_MAX + 2];
+			long long ns;
+
+			if (sscanf(line, "%65s %lld %64s", name, &ns, client) != 3 || ns <= 0)
+				continue;
+			for (c = 0; c < v->nclients; c++)
+				if (strcmp(v->clients[c].name, client) == 0 &&
+				    strcmp(v->clients[c].repo, v->repos[r].name) == 0 &&
+				    ns > last[c])
+					last[c] = (int64_t)ns;
+		}
+		fclose(f);
+	}
+	free(line);
+	free(path);
+	return err;
+}
+
 int vault_status_json(vault *v, char **out)
 {
-	json_t *doc = NULL, *repos, *clients, *item;
+	json_t *doc = NULL, *repos, *clients, *item, *dels = NULL;
+	int64_t *last = NULL;
+	char when[40];
 	size_t i;
 	int err = 0;
 
 	*out = NULL;
+	if (!(last = calloc(v->nclients ? v->nclients : 1, sizeof(*last)))) {
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	if ((err = client_last_backups(v, last)) < 0 ||
+	    (err = vault_deletions_list(v, NULL, &dels)) < 0)
+		goto done;
 	if (!(doc = json_pack("{s:[], s:[]}", "repositories", "clients"))) {
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
@@ -1169,16 +1268,27 @@ int vault_status_json(vault *v, char **out)
 	for (i = 0; i < v->nclients; i++) {
 		const vault_client *c = &v->clients[i];
 
-		item = json_pack("{s:s, s:s, s:s?}", "name", c->name, "role",
-				 vault_role_name(c->role), "repo", c->repo[0] ? c->repo : NULL);
+		if (last[i])
+			format_time(when, last[i]);
+		item = json_pack("{s:s, s:s, s:s?, s:s?}", "name", c->name, "role",
+				 vault_role_name(c->role), "repo", c->repo[0] ? c->repo : NULL,
+				 "last_backup", last[i] ? when : NULL);
 		if (!item || json_array_append_new(clients, item) < 0) {
 			err = kura_error_set(KURA_ENOMEM, "out of memory");
 			goto done;
 		}
 	}
+	if (json_object_set_new(doc, "deletions", dels) < 0) {
+		dels = NULL;
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	dels = NULL;
 	if (!(*out = json_dumps(doc, JSON_PRESERVE_ORDER | JSON_INDENT(2))))
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 done:
+	json_decref(dels);
 	json_decref(doc);
+	free(last);
 	return err;
 }

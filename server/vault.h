@@ -85,6 +85,17 @@ const vault_client *vault_authenticate(const vault *v, const char *token);
  */
 int vault_repo(vault *v, const char *repo, kura_backend **out);
 
+/*
+ * The repository's reader-writer lock: a snapshot upload holds it shared
+ * from checking the snapshot's pack list until the snapshot is stored;
+ * garbage collection holds it exclusive while it removes packs, so a
+ * snapshot is never stored with packs collected under it.
+ * KURA_ENOTFOUND if no client names that repo.
+ */
+int vault_repo_lock_shared(vault *v, const char *repo);
+int vault_repo_lock_exclusive(vault *v, const char *repo);
+void vault_repo_unlock(vault *v, const char *repo);
+
 /* 1 if the repository has a config file (then config and keys are closed to writers). */
 int vault_repo_initialised(vault *v, const char *repo);
 

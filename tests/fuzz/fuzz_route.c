@@ -27,6 +27,10 @@ static void check_route(const char *url)
 			abort();
 		if (strstr(url, "//") || strstr(url, "/.") || strchr(url, '%'))
 			abort();
+	} else if (r.kind == VAULT_ROUTE_DELETIONS) {
+		if (!r.repo[0] || r.repo[0] == '.' || strchr(r.repo, '/') || r.name[0] ||
+		    strchr(url, '%') || strcmp(url + strlen(url) - 10, "/deletions") != 0)
+			abort();
 	} else if (r.kind != VAULT_ROUTE_STATUS && r.kind != VAULT_ROUTE_LOG) {
 		abort();
 	}

@@ -52,6 +52,11 @@ static void test_route_valid(void **state)
 		assert_int_equal(r.type, types[i].type);
 	}
 
+	assert_int_equal(vault_route_parse("/v1/repos/clinic/deletions", &r), 0);
+	assert_int_equal(r.kind, VAULT_ROUTE_DELETIONS);
+	assert_string_equal(r.repo, "clinic");
+	assert_string_equal(r.name, "");
+
 	/* a 63-character repository name is the longest */
 	char url[200];
 	snprintf(url, sizeof(url), "/v1/repos/%s/index/",
@@ -136,6 +141,16 @@ static void test_route_rejects(void **state)
 	    "/v1/repos/r/data/ 123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
 	    "/v1/repos/r/data/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde",
 	    "/v1/repos/r/data/.",
+	    /* deletion requests: exactly that word, no slash, no id */
+	    "/v1/repos/r/deletions/",
+	    "/v1/repos/r/deletions/1",
+	    "/v1/repos/r/deletion",
+	    "/v1/repos/r/deletionsx",
+	    "/v1/repos/r/Deletions",
+	    "/v1/repos/r/deletions%00",
+	    "/v1/repos/r//deletions",
+	    "/v1/repos/../deletions",
+	    "/v1/repos/R/deletions",
 	};
 	vault_route r;
 

@@ -13,7 +13,9 @@
 
 #include "../../server/audit.c"
 #include "../../server/tls.c"
+#include "../../server/policy.c"
 #include "../../server/vault.c"
+#include "../../server/deletion.c"
 
 typedef struct {
 	char dir[64];	/* the mkdtemp directory */
