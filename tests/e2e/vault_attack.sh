@@ -2,8 +2,9 @@
 # vault_attack.sh - the ransomware scenario at the protocol level.  A thief
 # holds the backup client: its writer credential (token and pin) and its
 # backup key.  Speaking HTTP to the vault directly, they try to delete,
-# overwrite, shorten, read, re-key and escape the repository, and to plant a
-# snapshot that points at data the vault does not hold.  Every attempt must
+# overwrite, shorten, read, re-key and escape the repository, to plant a
+# snapshot that points at data the vault does not hold, and to back-date a
+# snapshot and request deletion of the good ones.  Every attempt must
 # be refused with the documented status, change no stored byte, and land in
 # the audit log; the vault keeps serving, the last clean snapshot restores,
 # and an edit of the audit log is detected.
@@ -195,6 +196,40 @@ printf 'after the attack\n' >"$WORK/data/later/note.txt"
 export KURA_KEY_FILE=$WORK/backup.key
 backup_json "$WORK/data/later"
 unset KURA_KEY_FILE
+
+note "back-dating: a snapshot claiming 2001 is received now, and retention protects the good ones"
+# The thief crafts a snapshot from the one it planted above: the claimed
+# time set to 2001 and the pack list cut to one pack the vault holds.  The
+# body no longer decrypts (the header is its AEAD's associated data), but
+# the vault cannot tell: it takes the upload and records its own time.
+python3 - "$WORK/thief-repo/snapshots/$thief_snap" "$PACK" "$WORK/backdated" <<'EOF'
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+assert d[:8] == b"KURASNAP"
+n, = struct.unpack_from("<I", d, 20)
+head = bytearray(d[:24])
+struct.pack_into("<q", head, 12, 978307200 * 10**9)  # 2001-01-01
+struct.pack_into("<I", head, 20, 1)
+open(sys.argv[3], "wb").write(bytes(head) + bytes.fromhex(sys.argv[2]) + d[24 + 32 * n:])
+EOF
+backdated=$(sha256sum "$WORK/backdated" | cut -c1-64)
+vreq 201 PUT "$R/snapshots/$backdated" --data-binary @"$WORK/backdated"
+received=$(awk -v n="$backdated" '$1 == n { print $2; exit }' "$VAULT_DIR/meta/clinic/snapshot-times")
+[ -n "$received" ] && [ $(($(date +%s) - received / 1000000000)) -lt 600 ] ||
+	fail "the vault recorded '$received' for the back-dated snapshot, not its own receive time"
+# Deleting the good snapshots (or anything) is only a request, and the
+# default retention refuses it: everything was received minutes ago.
+vreq 409 POST "$R/deletions" -H 'Content-Type: application/json' \
+	--data-binary '{"snapshots": ["'"$clean_snap"'", "'"$backdated"'"], "prune": true}'
+assert_contains "409 explains the minimum age" "minimum age" "$(cat "$WORK/body")"
+expect_exit 1 env KURA_KEY_FILE="$WORK/backup.key" "$KURA" forget --prune "$clean_snap"
+assert_contains "kura forget is refused by retention" "minimum age" "$ERR"
+# There is no approval over HTTP: approvers sign on the vault host.
+vreq '404|405' POST "/v1/deletions/1/approve" --data-binary '{}'
+vreq '400|404|405' POST "$R/deletions/1" --data-binary '{}'
+vreq 200 GET "$R/deletions"
+assert_eq "no deletion request exists" "[]" "$(cat "$WORK/body")"
+assert_eq "the clean snapshot is still stored" 1 "$(find "$REPO_DIR/snapshots" -name "$clean_snap" | wc -l)"
 
 note "the last clean snapshot restores with the reader credential and the restore key"
 expect_exit 0 env KURA_VAULT_CREDENTIALS="$WORK/reader.cred" KURA_KEY_FILE="$WORK/restore.key" \
