@@ -35,7 +35,8 @@ static void make_id(uint8_t id[KURA_HASH_SIZE], int family, uint64_t i)
 		id[1] = 0xa5;
 		id[2] &= 0x0f;
 		break;
-	case HIGH_BITS: /* the leading 12 bits are the same, so one region of the directory */
+	case HIGH_BITS: /* bytes 4-7 (the old hash's high bits) and the leading 12 bits alike */
+		memset(id + 4, 0xee, 4);
 		id[0] = 0xc3;
 		id[1] = (uint8_t)((id[1] & 0x0f) | 0x70);
 		break;
