@@ -7,6 +7,7 @@
 #   make SANITIZE=thread check               under TSan (in build/tsan)
 #   make fuzz                 libFuzzer binaries (clang) in build/fuzz
 #   make QUICK=1 check        skip the slowest end-to-end tests
+#   make index-cost           build/bench/index_cost: memory and speed of the index
 
 CC ?= cc
 PKGS := libsodium libzstd jansson pwquality libcrypto libcurl
@@ -41,7 +42,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/replay_%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
-.PHONY: all check fuzz clean tests
+.PHONY: all check fuzz clean tests index-cost
 all: $(BUILD)/kura $(BUILD)/kurad $(BUILD)/libkura.a
 
 $(BUILD)/obj/%.o: %.c
@@ -70,7 +71,14 @@ $(BUILD)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay_main.c $(BUILD)/libkur
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< tests/fuzz/replay_main.c $(BUILD)/libkura.a $(LIBS) $(LDFLAGS_ALL)
 
-tests: $(BUILD)/kura $(BUILD)/kurad $(UNIT_BIN) $(REPLAY_BIN)
+# What the in-memory index costs per chunk (bench/README.md); built with the
+# tests so that it keeps compiling.
+$(BUILD)/bench/index_cost: bench/index_cost.c $(BUILD)/libkura.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libkura.a $(LIBS) $(LDFLAGS_ALL)
+index-cost: $(BUILD)/bench/index_cost
+
+tests: $(BUILD)/kura $(BUILD)/kurad $(UNIT_BIN) $(REPLAY_BIN) $(BUILD)/bench/index_cost
 
 check: tests
 	BUILD=$(BUILD) QUICK=$(QUICK) tests/run.sh

@@ -507,17 +507,30 @@ static int process_file(archiver *a, dir_state *dir, size_t slot, int fd, int st
 
 static int walk_dir(archiver *a, dir_state *dir, int dirfd, const char *path);
 
+/* A bijection of 64-bit values (splitmix64's finaliser: xor-shifts and odd multipliers). */
+static uint64_t mix_ino(uint64_t x)
+{
+	x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+	x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+	return x ^ (x >> 31);
+}
+
 /* Hard links: the second and later names of a file point to the first. */
 static int note_hardlink(archiver *a, kura_node *node, const struct stat *st, const char *path)
 {
-	kura_blob_loc key = {0}, *found;
+	kura_blob_loc key = {0}, found;
 	int err;
 
-	kura_le64(key.id, (uint64_t)st->st_dev);
-	kura_le64(key.id + 8, (uint64_t)st->st_ino);
-	if ((found = kura_idmap_get(a->hardlinks, key.id))) {
+	/*
+	 * The map wants uniform leading bytes and st_dev is the same for most
+	 * files, so the key leads with a bijective mix of st_ino: still one key
+	 * per (dev, ino), never a collision.
+	 */
+	kura_le64(key.id, mix_ino((uint64_t)st->st_ino));
+	kura_le64(key.id + 8, (uint64_t)st->st_dev);
+	if (kura_idmap_get(&found, a->hardlinks, key.id)) {
 		node->type = KURA_NODE_HARDLINK;
-		if (!(node->target = strdup(a->link_paths[found->pack])))
+		if (!(node->target = strdup(a->link_paths[found.pack])))
 			return kura_error_set(KURA_ENOMEM, "out of memory");
 		return 0;
 	}

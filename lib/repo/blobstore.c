@@ -204,7 +204,7 @@ int kura_blobstore_add(kura_blobstore *s, uint8_t type, const uint8_t *data, siz
 {
 	kura_repo *repo = s->repo;
 	kura_pack_writer *w = NULL;
-	kura_blob_loc *found, claim = {0};
+	kura_blob_loc found, claim = {0};
 	uint8_t *stored = NULL, flags;
 	size_t stored_len;
 	int err;
@@ -212,8 +212,8 @@ int kura_blobstore_add(kura_blobstore *s, uint8_t type, const uint8_t *data, siz
 	if ((err = kura_mac_compute(repo->mac, out_id, data, len)) < 0)
 		return err;
 	pthread_mutex_lock(&repo->lock);
-	if ((found = kura_idmap_get(repo->index, out_id))) {
-		err = found->pack == KURA_PACK_PENDING ? 0 : mark_used(s, found->pack);
+	if (kura_idmap_get(&found, repo->index, out_id)) {
+		err = found.pack == KURA_PACK_PENDING ? 0 : mark_used(s, found.pack);
 		pthread_mutex_unlock(&repo->lock);
 		return err;
 	}
@@ -253,15 +253,14 @@ done:
 
 int kura_blobstore_use(kura_blobstore *s, const uint8_t id[KURA_HASH_SIZE])
 {
-	kura_blob_loc *found;
+	kura_blob_loc found;
 	int err = 0;
 
 	pthread_mutex_lock(&s->repo->lock);
-	found = kura_idmap_get(s->repo->index, id);
-	if (!found)
+	if (!kura_idmap_get(&found, s->repo->index, id))
 		err = KURA_ENOTFOUND;
-	else if (found->pack != KURA_PACK_PENDING)
-		err = mark_used(s, found->pack);
+	else if (found.pack != KURA_PACK_PENDING)
+		err = mark_used(s, found.pack);
 	pthread_mutex_unlock(&s->repo->lock);
 	return err;
 }

@@ -1328,7 +1328,7 @@ static int walk_tree(ck_walk *w, const uint8_t id[KURA_HASH_SIZE], ck_u32s *out,
 		     unsigned depth)
 {
 	checker *ck = w->ck;
-	const kura_blob_loc *loc;
+	kura_blob_loc memo;
 	const ck_copy *cp;
 	kura_tree *t = NULL;
 	ck_u32s mine = {0};
@@ -1337,19 +1337,18 @@ static int walk_tree(ck_walk *w, const uint8_t id[KURA_HASH_SIZE], ck_u32s *out,
 	char why[160], object[96], hex[KURA_ID_HEX];
 	int err;
 
-	loc = kura_idmap_get(ck->memo_map, id);
-	memoised = loc != NULL;
-	if (loc) {
-		const ck_memo *m = &ck->memos[loc->offset];
+	memoised = kura_idmap_get(&memo, ck->memo_map, id);
+	if (memoised) {
+		const ck_memo *m = &ck->memos[memo.offset];
 
 		if (m->clean && memo_all_listed(w, m))
 			return ck_u32s_append(out, m->packs, m->npacks);
 	}
-	if (kura_idmap_get(w->seen, id)) {
+	if (kura_idmap_get(NULL, w->seen, id)) {
 		/* Walked already in this snapshot; its problems are reported. */
-		if (loc && ck->memos[loc->offset].clean)
-			return ck_u32s_append(out, ck->memos[loc->offset].packs,
-					      ck->memos[loc->offset].npacks);
+		if (memoised && ck->memos[memo.offset].clean)
+			return ck_u32s_append(out, ck->memos[memo.offset].packs,
+					      ck->memos[memo.offset].npacks);
 		*clean = false;
 		return 0;
 	}

@@ -495,11 +495,11 @@ int kura_repo_export_restore_key(const kura_repo *repo, const char *path)
 
 int kura_repo__pack_ordinal(kura_repo *repo, const uint8_t name[KURA_HASH_SIZE], uint32_t *out)
 {
-	kura_blob_loc *found, loc = {0};
+	kura_blob_loc found, loc = {0};
 	int err;
 
-	if ((found = kura_idmap_get(repo->pack_ordinals, name))) {
-		*out = found->pack;
+	if (kura_idmap_get(&found, repo->pack_ordinals, name)) {
+		*out = found.pack;
 		return 0;
 	}
 	if ((err = KURA_ARRAY_GROW(repo->packs, repo->packs_cap, repo->npacks + 1)) < 0)
@@ -546,12 +546,12 @@ static int load_index_file(kura_repo *repo, const char *name, kura_idmap *existi
 	}
 	for (size_t i = 0; i < idx->nrecords; i++) {
 		const kura_index_record *r = &idx->records[i];
-		kura_blob_loc *pack = kura_idmap_get(existing, idx->packs[r->pack]), loc;
+		kura_blob_loc pack, loc;
 
-		if (!pack)
+		if (!kura_idmap_get(&pack, existing, idx->packs[r->pack]))
 			continue; /* pack removed by garbage collection, or never finished */
 		memcpy(loc.id, r->blob.id, KURA_HASH_SIZE);
-		loc.pack = pack->pack;
+		loc.pack = pack.pack;
 		loc.offset = r->blob.offset;
 		loc.stored_len = r->blob.stored_len;
 		loc.raw_len = r->blob.raw_len;
@@ -602,14 +602,13 @@ done:
 
 int kura_repo__lookup(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], kura_blob_loc *out)
 {
-	kura_blob_loc *loc;
+	kura_blob_loc loc;
 	char hex[KURA_ID_HEX];
 	int err = 0;
 
 	pthread_mutex_lock(&repo->lock);
-	loc = repo->index ? kura_idmap_get(repo->index, id) : NULL;
-	if (loc && loc->pack != KURA_PACK_PENDING)
-		*out = *loc;
+	if (repo->index && kura_idmap_get(&loc, repo->index, id) && loc.pack != KURA_PACK_PENDING)
+		*out = loc;
 	else {
 		kura_hex(hex, id, KURA_HASH_SIZE);
 		err = kura_error_set(KURA_ENOTFOUND, "blob %s is not in the index", hex);
