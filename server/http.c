@@ -23,6 +23,13 @@
  * hashes to its name, and never over an existing name.  A snapshot is
  * stored only if every pack it names is stored already.
  *
+ * Connections are kept alive: a restore makes thousands of small reads,
+ * and a TCP and TLS handshake for each cost more than the read.  So a
+ * request without a body is answered only once libmicrohttpd has read all
+ * of it (an answer queued earlier makes it close the connection), and
+ * files are sent in large pieces rather than 4 KiB TLS records.  An upload
+ * refused before its body is read still closes its connection.
+ *
  * Threads: one thread per connection (MHD_USE_THREAD_PER_CONNECTION),
  * not a thread pool.  Handlers block on disk (fsync of a 1 GiB pack, the
  * audit log's fdatasync, reading a snapshot back), and in a pool such a
@@ -71,6 +78,7 @@
 #define LISTEN_BACKLOG 64
 #define UPLOAD_MAX (((uint64_t)1 << 30) + 64 * 1024)
 #define POST_MAX ((uint64_t)1 << 20) /* a deletion request's JSON body */
+#define FILE_BLOCK (256 * 1024) /* read and sent at a time (several TLS records) */
 
 #define NS_PER_S 1000000000LL
 #define AUTH_FAIL_MAX 10 /* failures within the window... */
@@ -114,6 +122,7 @@ typedef struct {
 	vault_route route;
 	kura_backend *backend;
 	bool answered;
+	bool deferred; /* no body: begin() waits for the call that ends the request */
 
 	/* PUT */
 	bool uploading;
@@ -398,6 +407,40 @@ static enum MHD_Result get_status(request *rq, struct MHD_Connection *con)
 	return respond_buffer(rq, con, MHD_HTTP_OK, json, "application/json", BYTES_BODY);
 }
 
+/*
+ * A file answer, read by libmicrohttpd in FILE_BLOCK pieces.  Its own
+ * file responses read 4 KiB at a time, and over TLS (no sendfile) every
+ * piece becomes one TLS record and one send(): a 16 MiB pack took 4096
+ * of each.  Stored files are immutable, so a short read is an error.
+ */
+typedef struct {
+	int fd;
+	uint64_t start, len;
+} file_body;
+
+static ssize_t file_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	file_body *b = cls;
+	ssize_t n;
+
+	if (pos >= b->len)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	if (max > b->len - pos)
+		max = (size_t)(b->len - pos);
+	do
+		n = pread(b->fd, buf, max, (off_t)(b->start + pos));
+	while (n < 0 && errno == EINTR);
+	return n > 0 ? n : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void file_free(void *cls)
+{
+	file_body *b = cls;
+
+	close(b->fd);
+	free(b);
+}
+
 /* Stream an open regular file (fd consumed), whole or the Range asked for. */
 static enum MHD_Result send_fd(request *rq, struct MHD_Connection *con, int fd, const char *type,
 			       bool ranges)
@@ -407,6 +450,7 @@ static enum MHD_Result send_fd(request *rq, struct MHD_Connection *con, int fd, 
 	char content_range[96];
 	uint64_t size, start = 0, len;
 	unsigned status = MHD_HTTP_OK;
+	file_body *body;
 	struct stat st;
 	int err;
 
@@ -442,9 +486,18 @@ static enum MHD_Result send_fd(request *rq, struct MHD_Connection *con, int fd, 
 			 (unsigned long long)start, (unsigned long long)(start + len - 1),
 			 (unsigned long long)size);
 	}
-	resp = MHD_create_response_from_fd_at_offset64(len, fd, start);
-	if (!resp) {
+	if (!(body = malloc(sizeof(*body)))) {
 		close(fd);
+		return MHD_NO;
+	}
+	body->fd = fd;
+	body->start = start;
+	body->len = len;
+	/* a small range needs no 256 KiB buffer (and a block of 0 is invalid) */
+	resp = MHD_create_response_from_callback(
+	    len, len < FILE_BLOCK ? (size_t)len + 1 : FILE_BLOCK, file_read, body, file_free);
+	if (!resp) {
+		file_free(body);
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
@@ -1082,6 +1135,13 @@ static void request_free(request *rq)
 	free(rq);
 }
 
+/* Does the request announce a body (any Content-Length or Transfer-Encoding)? */
+static bool has_body(struct MHD_Connection *con)
+{
+	return MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH) ||
+	       MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **con_cls)
@@ -1100,6 +1160,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		*con_cls = rq;
 		if (!rq->path)
 			return MHD_NO;
+		/*
+		 * An answer queued on this first call makes libmicrohttpd close
+		 * the connection after it (it does not yet know whether a body
+		 * follows), and a new TCP and TLS connection for every read made
+		 * restores slow.  A request without a body is therefore answered
+		 * on the next call, which ends it; an upload is still judged
+		 * here, so a refused body is never read.
+		 */
+		if (!has_body(con)) {
+			rq->deferred = true;
+			return MHD_YES;
+		}
+		return begin(rq, con);
+	}
+	if (rq->deferred) {
+		rq->deferred = false;
+		*upload_data_size = 0;
 		return begin(rq, con);
 	}
 	if (!rq->uploading || rq->answered) {

@@ -87,6 +87,29 @@ assert_eq "check --read-data problems/errors" '[0, []]' "$(json_get "$OUT" '[d["
 expect_exit 0 kura --json ls latest
 ls_vault=$OUT
 
+note "requests share kept-alive connections"
+# One curl run, one connection: a listing, a whole pack, a range of it, a
+# 404 and a 401 (--next keeps curl's connections); %{num_connects} is the
+# number of connections each transfer had to open.
+R_TOKEN=$(cred_get "$WORK/reader.cred" token)
+PIN=$(cred_get "$WORK/reader.cred" pin)
+# the largest pack: kurad sends files in 256 KiB pieces
+PACK_FILE=$(find "$VAULT_DIR/repos/clinic/data" -type f -printf '%s %p\n' | sort -n | tail -n 1 | cut -d' ' -f2-)
+[ "$(stat -c %s "$PACK_FILE")" -gt 300000 ] || fail "no pack of more than 300000 bytes on the vault"
+PACK=$(basename "$PACK_FILE")
+U=https://$VAULT_ADDR/v1/repos/clinic/data
+copt=(-sS --noproxy '*' --max-time 20 --pinnedpubkey "$PIN" --insecure -w '%{http_code}:%{num_connects} ')
+got=$(curl "${copt[@]}" -H "Authorization: Bearer $R_TOKEN" -o "$WORK/ka-list" "$U/" \
+	--next "${copt[@]}" -H "Authorization: Bearer $R_TOKEN" -o "$WORK/ka-pack" "$U/$PACK" \
+	--next "${copt[@]}" -H "Authorization: Bearer $R_TOKEN" -r 262000-263999 -o "$WORK/ka-range" "$U/$PACK" \
+	--next "${copt[@]}" -H "Authorization: Bearer $R_TOKEN" -o /dev/null "$U/$(printf '0%.0s' {1..64})" \
+	--next "${copt[@]}" -H "Authorization: Bearer not-a-token" -o /dev/null "$U/$PACK" \
+	2>"$WORK/curl.err") || fail "curl: $(cat "$WORK/curl.err")"
+assert_eq "status:new connections of five requests in one curl run" "200:1 200:0 206:0 404:0 401:0 " "$got"
+cmp -s "$WORK/ka-pack" "$PACK_FILE" || fail "GET of pack $PACK differs from the stored file"
+cmp -s "$WORK/ka-range" <(tail -c +262001 "$PACK_FILE" | head -c 2000) ||
+	fail "GET of bytes 262000-263999 of pack $PACK differs from the stored file"
+
 note "the same tree through a local repository restores the same"
 (
 	export KURA_REPOSITORY=$WORK/local
