@@ -1217,21 +1217,32 @@ static size_t on_unescape(void *cls, struct MHD_Connection *con, char *s)
 /* Serving                                                               */
 
 /*
- * The deletion tick: approvals to log, quora to record, requests whose
- * delay has passed to carry out.  A failure is printed when it is new,
- * not once a second for as long as it lasts; `last` holds the previous
- * message.
+ * A failure of a periodic job is printed when it is new, not once a
+ * second for as long as it lasts; `last` holds the previous message.
  */
-static void deletions_tick(vault *v, char *last, size_t len)
+static void report_once(const char *job, int err, char *last, size_t len)
 {
-	if (vault_deletions_run(v, now_ns(CLOCK_REALTIME)) == 0) {
+	if (err == 0) {
 		last[0] = '\0';
 		return;
 	}
 	if (strncmp(last, kura_error_message(), len - 1) == 0)
 		return;
 	snprintf(last, len, "%s", kura_error_message());
-	fprintf(stderr, "kurad: deletions: %s\n", last);
+	fprintf(stderr, "kurad: %s: %s\n", job, last);
+}
+
+/*
+ * The once-a-second tick: first what the operator changed on the vault
+ * host (clients issued or revoked, approvers, policy: in effect and in the
+ * audit log from now on), then the deletion requests (approvals to log,
+ * quora to record, requests whose delay has passed to carry out).
+ */
+static void tick(vault *v, char last[2][512])
+{
+	report_once("reload", vault_reload(v), last[0], sizeof(last[0]));
+	report_once("deletions", vault_deletions_run(v, now_ns(CLOCK_REALTIME)), last[1],
+		    sizeof(last[1]));
 }
 
 /* Our own listening socket, so that a failure says exactly why. */
@@ -1265,9 +1276,9 @@ static int listen_on(const char *addr, int *out_fd, bool *out_v6)
 
 int vault_http_serve(vault *v, volatile int *stop)
 {
-	const struct timespec tick = {0, 100 * 1000 * 1000};
+	const struct timespec tick_sleep = {0, 100 * 1000 * 1000};
 	const char *addr = vault_listen_addr(v);
-	char last_tick_error[512] = "";
+	char last_tick_error[2][512] = {"", ""};
 	struct MHD_Daemon *d = NULL;
 	unsigned int flags;
 	server *srv;
@@ -1309,11 +1320,11 @@ int vault_http_serve(vault *v, volatile int *stop)
 				     addr, vault_dir(v));
 		goto done;
 	}
-	deletions_tick(v, last_tick_error, sizeof(last_tick_error));
+	tick(v, last_tick_error);
 	for (unsigned n = 1; !*stop; n++) {
-		nanosleep(&tick, NULL);
+		nanosleep(&tick_sleep, NULL);
 		if (n % 10 == 0)
-			deletions_tick(v, last_tick_error, sizeof(last_tick_error));
+			tick(v, last_tick_error);
 	}
 
 	/*
@@ -1328,7 +1339,7 @@ int vault_http_serve(vault *v, volatile int *stop)
 
 		if (!di || di->num_connections == 0)
 			break;
-		nanosleep(&tick, NULL);
+		nanosleep(&tick_sleep, NULL);
 	}
 	MHD_stop_daemon(d);
 	d = NULL;

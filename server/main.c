@@ -6,6 +6,7 @@
  *	kurad init DIR [--listen ADDR:PORT]
  *	kurad serve DIR [--listen ADDR:PORT]
  *	kurad client add DIR NAME --role writer|reader|auditor [--repo REPO] --output FILE
+ *	kurad client revoke DIR NAME
  *	kurad status DIR [--json]
  *	kurad approver add DIR NAME --output FILE
  *	kurad approve DIR ID --key FILE
@@ -55,6 +56,7 @@ static const char usage_all[] =
 	"  serve DIR [--listen ADDR:PORT]       serve the vault over HTTPS\n"
 	"  client add DIR NAME --role ROLE [--repo REPO] --output FILE\n"
 	"                                       issue a credential (writer, reader, auditor)\n"
+	"  client revoke DIR NAME               void a client's token for good\n"
 	"  status DIR [--json]                  repositories, clients, pending deletions\n"
 	"  log verify DIR                       check the audit log's chain and signatures\n"
 	"  approver add DIR NAME --output FILE  create an approver key for deletions\n"
@@ -89,6 +91,7 @@ static const char usage_serve[] =
 
 static const char usage_client[] =
 	"Usage: kurad client add DIR NAME --role ROLE [--repo REPO] --output FILE\n"
+	"       kurad client revoke DIR NAME\n"
 	"\n"
 	"Issue a credential for client NAME and write it to FILE (mode 0600; never\n"
 	"overwritten).  The vault keeps only the SHA-256 of its token, so the file is\n"
@@ -98,7 +101,12 @@ static const char usage_client[] =
 	"                 reader   reads REPO (restore hosts and restore drills)\n"
 	"                 auditor  reads the audit log and the status\n"
 	"  --repo REPO    the repository (writer and reader); created when new\n"
-	"  --output FILE  where the credential is written\n";
+	"  --output FILE  where the credential is written\n"
+	"\n"
+	"'revoke' voids client NAME's token for good (a stolen backup client's, say):\n"
+	"its record stays, marked revoked, so the name is never issued again.  A\n"
+	"running 'kurad serve' takes new and revoked clients into effect within a\n"
+	"second, and writes both to the audit log.\n";
 
 static const char usage_status[] =
 	"Usage: kurad status DIR [--json]\n"
@@ -369,7 +377,20 @@ static int cmd_client(int argc, char **argv)
 		return rc;
 	}
 	if (npos == 0)
-		return usage_error(usage_client, "client needs a subcommand: add");
+		return usage_error(usage_client, "client needs a subcommand: add or revoke");
+	if (strcmp(pos[0], "revoke") == 0) {
+		if (npos != 3)
+			return usage_error(usage_client,
+					   "client revoke needs the vault directory and a name");
+		if (role_s || repo || output)
+			return usage_error(usage_client, "client revoke takes no options");
+		if (vault_client_revoke(pos[1], pos[2]) < 0)
+			return fail(NULL);
+		printf("Revoked client '%s': its token opens nothing from now on (a running "
+		       "kurad serve\nrefuses it within a second).\n",
+		       pos[2]);
+		return EXIT_OK;
+	}
 	if (strcmp(pos[0], "add") != 0)
 		return usage_error(usage_client, "no client subcommand '%s'", pos[0]);
 	if (npos != 3)
@@ -505,8 +526,9 @@ static void print_status(const vault *v, const json_t *doc)
 		const char *last = json_string_value(json_object_get(r, "last_backup"));
 		const char *role = jstr(r, "role");
 
-		printf("%-24s %-8s  %-24s %s\n", jstr(r, "name"), role, repo ? repo : "-",
-		       last ? last : strcmp(role, "writer") == 0 ? "never" : "-");
+		printf("%-24s %-8s  %-24s %s%s\n", jstr(r, "name"), role, repo ? repo : "-",
+		       last ? last : strcmp(role, "writer") == 0 ? "never" : "-",
+		       json_is_true(json_object_get(r, "revoked")) ? "  (revoked)" : "");
 	}
 	putchar('\n');
 	print_pending(json_object_get(doc, "deletions"));

@@ -25,9 +25,12 @@
  * an unexpected member stops vault_open with an error naming the file,
  * since guessing at a credential's meaning is how access widens.
  *
- * After vault_open the client table is immutable; the only shared mutable
- * state is the per-repository backend cache, behind the mutex, and the
- * audit log, which has its own.
+ * The client and repository tables have fixed room from vault_open on and
+ * only grow at the end (vault_reload, from one thread): an entry is filled
+ * in before the atomic count that publishes it, and never moves, so request
+ * threads read them without a lock.  Revocation is an atomic flag.  The
+ * other shared mutable state is the per-repository backend cache, behind
+ * the mutex, and the audit log, which has its own.
  */
 #include "vault.h"
 
@@ -38,6 +41,7 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,13 +81,25 @@ struct vault {
 	char *cert_pem;
 	char *key_pem;
 	uint8_t sign_sk[crypto_sign_SECRETKEYBYTES];
-	vault_client *clients;
-	size_t nclients;
-	repo_slot *repos;
-	size_t nrepos;
-	bool repo_locks;      /* repos[].gc_lock initialised */
+	vault_client *clients; /* VAULT_CLIENTS_MAX slots; entries never move */
+	_Atomic size_t nclients;
+	repo_slot *repos; /* as many slots: each client names at most one */
+	_Atomic size_t nrepos; /* every published slot has its gc_lock initialised */
 	pthread_mutex_t lock; /* repos[].b and meta/ appends */
 	vault_audit *audit;
+	/* vault_reload's stock of approvers and policy (its thread only) */
+	bool stock_taken;
+	struct file_seen *approvers_seen;
+	size_t napprovers_seen;
+	uint8_t policy_seen[KURA_HASH_SIZE];
+	struct timespec clients_mtime; /* of DIR/clients when last scanned */
+	int clients_error;
+};
+
+struct file_seen {
+	char name[VAULT_NAME_MAX + 1];
+	uint8_t hash[KURA_HASH_SIZE];
+	bool present; /* scratch for one reload */
 };
 
 /* ------------------------------------------------------------------ */
@@ -683,7 +699,7 @@ static int parse_client(vault_client *c, const char *path, const char *stem)
 	char *text = NULL;
 	json_t *doc = NULL, *repo_j;
 	json_error_t jerr;
-	const char *name, *role, *hex, *created;
+	const char *name, *role, *hex, *created, *revoked = NULL;
 	int err = 0;
 
 	memset(c, 0, sizeof(*c));
@@ -693,9 +709,9 @@ static int parse_client(vault_client *c, const char *path, const char *stem)
 		err = kura_error_set(KURA_ECORRUPT, "%s: line %d: %s", path, jerr.line, jerr.text);
 		goto done;
 	}
-	if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:s, s:s, s:o, s:s, s:s}", "name", &name,
-			   "role", &role, "repo", &repo_j, "token_sha256", &hex, "created",
-			   &created) < 0) {
+	if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:s, s:s, s:o, s:s, s:s, s?:s}", "name",
+			   &name, "role", &role, "repo", &repo_j, "token_sha256", &hex, "created",
+			   &created, "revoked", &revoked) < 0) {
 		err = kura_error_set(KURA_ECORRUPT, "%s: %s", path, jerr.text);
 		goto done;
 	}
@@ -722,6 +738,7 @@ static int parse_client(vault_client *c, const char *path, const char *stem)
 	strcpy(c->name, name);
 	if (c->role != VAULT_ROLE_AUDITOR)
 		strcpy(c->repo, json_string_value(repo_j));
+	atomic_init(&c->revoked, revoked != NULL);
 done:
 	json_decref(doc);
 	free(text);
@@ -736,7 +753,7 @@ static int cmp_client(const void *a, const void *b)
 static int load_clients(vault *v)
 {
 	char *dir = NULL, *path = NULL;
-	size_t cap = 0, len;
+	size_t len, n = 0;
 	struct dirent *de;
 	DIR *d = NULL;
 	int err = 0;
@@ -766,13 +783,17 @@ static int load_clients(vault *v)
 		}
 		memcpy(stem, de->d_name, len - 5);
 		stem[len - 5] = '\0';
-		if ((err = KURA_ARRAY_GROW(v->clients, cap, v->nclients + 1)) < 0)
+		if (n == VAULT_CLIENTS_MAX) {
+			err = kura_error_set(KURA_EUNSUPPORTED, "%s: more than %d clients", dir,
+					     VAULT_CLIENTS_MAX);
 			goto done;
-		if ((err = parse_client(&v->clients[v->nclients], path, stem)) < 0)
+		}
+		if ((err = parse_client(&v->clients[n], path, stem)) < 0)
 			goto done;
-		v->nclients++;
+		n++;
 	}
-	qsort(v->clients, v->nclients, sizeof(*v->clients), cmp_client);
+	qsort(v->clients, n, sizeof(*v->clients), cmp_client);
+	v->nclients = n;
 done:
 	if (d)
 		closedir(d);
@@ -786,32 +807,38 @@ static int cmp_repo(const void *a, const void *b)
 	return strcmp(((const repo_slot *)a)->name, ((const repo_slot *)b)->name);
 }
 
-/* The repositories that clients name, each once, in name order. */
-static int collect_repos(vault *v)
+/* The slot of repository `repo`, or NULL. */
+static repo_slot *find_repo(vault *v, const char *repo)
 {
-	size_t cap = 0, i, j;
-	int err;
+	size_t i, n = v->nrepos;
 
-	for (i = 0; i < v->nclients; i++) {
-		const char *r = v->clients[i].repo;
+	if (!repo)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (strcmp(v->repos[i].name, repo) == 0)
+			return &v->repos[i];
+	return NULL;
+}
 
-		if (!r[0])
-			continue;
-		for (j = 0; j < v->nrepos && strcmp(v->repos[j].name, r); j++)
-			;
-		if (j < v->nrepos)
-			continue;
-		if ((err = KURA_ARRAY_GROW(v->repos, cap, v->nrepos + 1)) < 0)
-			return err;
-		memset(&v->repos[v->nrepos], 0, sizeof(v->repos[0]));
-		strcpy(v->repos[v->nrepos++].name, r);
-	}
-	qsort(v->repos, v->nrepos, sizeof(*v->repos), cmp_repo);
-	/* Only now: a pthread lock must not move, and the array is final. */
-	for (i = 0; i < v->nrepos; i++)
-		pthread_rwlock_init(&v->repos[i].gc_lock, NULL);
-	v->repo_locks = true;
-	return 0;
+/* Publish a slot for `repo` if it has none (one thread at a time). */
+static void add_repo(vault *v, const char *repo)
+{
+	size_t n = v->nrepos;
+
+	if (!repo[0] || find_repo(v, repo))
+		return;
+	memset(&v->repos[n], 0, sizeof(v->repos[n]));
+	strcpy(v->repos[n].name, repo);
+	pthread_rwlock_init(&v->repos[n].gc_lock, NULL);
+	v->nrepos = n + 1; /* seq_cst store: the slot is complete before it is seen */
+}
+
+/* The repositories that clients name, each once, in name order. */
+static void collect_repos(vault *v)
+{
+	for (size_t i = 0; i < v->nclients; i++)
+		add_repo(v, v->clients[i].repo);
+	qsort(v->repos, v->nrepos, sizeof(*v->repos), cmp_repo); /* before any lock is used */
 }
 
 static int load_secrets(vault *v)
@@ -867,9 +894,15 @@ static int open_vault(vault **out, const char *dir, bool with_audit)
 		goto done;
 	}
 	pthread_mutex_init(&v->lock, NULL);
-	if ((err = load_settings(dir, &v->listen)) < 0 || (err = load_secrets(v)) < 0 ||
-	    (err = load_clients(v)) < 0 || (err = collect_repos(v)) < 0)
+	if (!(v->clients = calloc(VAULT_CLIENTS_MAX, sizeof(*v->clients))) ||
+	    !(v->repos = calloc(VAULT_CLIENTS_MAX, sizeof(*v->repos)))) {
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
+	}
+	if ((err = load_settings(dir, &v->listen)) < 0 || (err = load_secrets(v)) < 0 ||
+	    (err = load_clients(v)) < 0)
+		goto done;
+	collect_repos(v);
 	if (with_audit && (err = vault_audit_open(&v->audit, dir, v->sign_sk)) < 0)
 		goto done;
 	*out = v;
@@ -899,11 +932,11 @@ void vault_free(vault *v)
 	for (i = 0; i < v->nrepos; i++) {
 		if (v->repos[i].b)
 			v->repos[i].b->free(v->repos[i].b);
-		if (v->repo_locks)
-			pthread_rwlock_destroy(&v->repos[i].gc_lock);
+		pthread_rwlock_destroy(&v->repos[i].gc_lock);
 	}
 	free(v->repos);
 	free(v->clients);
+	free(v->approvers_seen);
 	if (v->key_pem) {
 		kura_wipe(v->key_pem, strlen(v->key_pem));
 		free(v->key_pem);
@@ -956,34 +989,22 @@ const vault_client *vault_authenticate(const vault *v, const char *token)
 {
 	uint8_t hash[KURA_HASH_SIZE];
 	const vault_client *found = NULL;
-	size_t len, i;
+	size_t len, i, n = v->nclients;
 
 	if (!token || (len = strnlen(token, TOKEN_MAX + 1)) == 0 || len > TOKEN_MAX)
 		return NULL;
 	kura_sha256(hash, token, len);
 	/* Every client is compared, whichever matches: the time says nothing. */
-	for (i = 0; i < v->nclients; i++) {
+	for (i = 0; i < n; i++) {
 		int eq = sodium_memcmp(hash, v->clients[i].token_sha256, sizeof(hash)) == 0;
 
 		found = eq ? &v->clients[i] : found;
 	}
-	return found;
+	return found && !atomic_load(&found->revoked) ? found : NULL;
 }
 
 /* ------------------------------------------------------------------ */
 /* Repositories                                                        */
-
-static repo_slot *find_repo(vault *v, const char *repo)
-{
-	size_t i;
-
-	if (!repo)
-		return NULL;
-	for (i = 0; i < v->nrepos; i++)
-		if (strcmp(v->repos[i].name, repo) == 0)
-			return &v->repos[i];
-	return NULL;
-}
 
 int vault_repo(vault *v, const char *repo, kura_backend **out)
 {
@@ -1194,7 +1215,7 @@ static int repo_status(vault *v, const char *repo, json_t **out)
  * by line: the file grows with every backup.  Lines that do not parse are
  * skipped (a torn append leaves one).
  */
-static int client_last_backups(vault *v, int64_t *last)
+static int client_last_backups(vault *v, int64_t *last, size_t nclients)
 {
 	char *path = NULL, *line = NULL;
 	size_t cap = 0, r, c;
@@ -1220,7 +1241,7 @@ static int client_last_backups(vault *v, int64_t *last)
 
 			if (sscanf(line, "%65s %lld %64s", name, &ns, client) != 3 || ns <= 0)
 				continue;
-			for (c = 0; c < v->nclients; c++)
+			for (c = 0; c < nclients; c++)
 				if (strcmp(v->clients[c].name, client) == 0 &&
 				    strcmp(v->clients[c].repo, v->repos[r].name) == 0 &&
 				    ns > last[c])
@@ -1238,15 +1259,15 @@ int vault_status_json(vault *v, char **out)
 	json_t *doc = NULL, *repos, *clients, *item, *dels = NULL;
 	int64_t *last = NULL;
 	char when[40];
-	size_t i;
+	size_t i, nclients = v->nclients; /* vault_reload may add more meanwhile */
 	int err = 0;
 
 	*out = NULL;
-	if (!(last = calloc(v->nclients ? v->nclients : 1, sizeof(*last)))) {
+	if (!(last = calloc(nclients ? nclients : 1, sizeof(*last)))) {
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((err = client_last_backups(v, last)) < 0 ||
+	if ((err = client_last_backups(v, last, nclients)) < 0 ||
 	    (err = vault_deletions_list(v, NULL, &dels)) < 0)
 		goto done;
 	if (!(doc = json_pack("{s:[], s:[]}", "repositories", "clients"))) {
@@ -1265,14 +1286,15 @@ int vault_status_json(vault *v, char **out)
 			goto done;
 		}
 	}
-	for (i = 0; i < v->nclients; i++) {
+	for (i = 0; i < nclients; i++) {
 		const vault_client *c = &v->clients[i];
 
 		if (last[i])
 			format_time(when, last[i]);
-		item = json_pack("{s:s, s:s, s:s?, s:s?}", "name", c->name, "role",
+		item = json_pack("{s:s, s:s, s:s?, s:s?, s:b}", "name", c->name, "role",
 				 vault_role_name(c->role), "repo", c->repo[0] ? c->repo : NULL,
-				 "last_backup", last[i] ? when : NULL);
+				 "last_backup", last[i] ? when : NULL, "revoked",
+				 atomic_load(&c->revoked));
 		if (!item || json_array_append_new(clients, item) < 0) {
 			err = kura_error_set(KURA_ENOMEM, "out of memory");
 			goto done;
@@ -1290,5 +1312,287 @@ done:
 	json_decref(dels);
 	json_decref(doc);
 	free(last);
+	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* Revocation and reload                                               */
+
+int vault_client_revoke(const char *dir, const char *name)
+{
+	char *path = NULL, *tmp = NULL, *text = NULL, *cdir = NULL, when[40];
+	vault_client c;
+	json_t *doc = NULL;
+	int err;
+
+	if (!vault_name_ok(name))
+		return kura_error_set(KURA_EINVAL, "bad client name '%s'", name ? name : "");
+	if (asprintf(&path, "%s/clients/%s.json", dir, name) < 0 ||
+	    asprintf(&tmp, "%s/clients/.%s.json.revoke.%ld", dir, name, (long)getpid()) < 0 ||
+	    asprintf(&cdir, "%s/clients", dir) < 0) {
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (access(path, F_OK) < 0) {
+		err = kura_error_set(KURA_ENOTFOUND, "no client '%s' in %s", name, dir);
+		goto done;
+	}
+	if ((err = parse_client(&c, path, name)) < 0)
+		goto done;
+	if (atomic_load(&c.revoked)) {
+		err = kura_error_set(KURA_EEXISTS, "client '%s' is revoked already", name);
+		goto done;
+	}
+	if ((err = read_small(path, &text, NULL)) < 0)
+		goto done;
+	if (!(doc = json_loads(text, JSON_REJECT_DUPLICATES, NULL))) {
+		err = kura_error_set(KURA_ECORRUPT, "%s: cannot parse", path);
+		goto done;
+	}
+	format_time(when, now_ns());
+	if (json_object_set_new(doc, "revoked", json_string(when)) < 0) {
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	unlink(tmp);
+	if ((err = write_json(tmp, doc, 0600)) < 0)
+		goto done;
+	/* Replacing is the point here: the record now says the token is void. */
+	if (rename(tmp, path) < 0) {
+		err = kura_error_errno(errno_code(errno), errno, "%s", path);
+		unlink(tmp);
+		goto done;
+	}
+	err = fsync_dir(cdir);
+done:
+	json_decref(doc);
+	free(text);
+	free(cdir);
+	free(tmp);
+	free(path);
+	return err;
+}
+
+/* One audit entry for a change made on the vault host (not a request). */
+static int audit_admin(vault *v, const char *who, const char *role, const char *method,
+		       const char *path, uint64_t bytes)
+{
+	vault_audit_entry e = {.peer = "local", .client = who, .role = role, .method = method,
+			       .path = path, .status = 200, .bytes = bytes};
+
+	return v->audit ? vault_audit_append(v->audit, &e) : 0;
+}
+
+static const vault_client *find_client(const vault *v, const char *name)
+{
+	size_t i, n = v->nclients;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v->clients[i].name, name) == 0)
+			return &v->clients[i];
+	return NULL;
+}
+
+/*
+ * The stem of a NAME.json directory entry into `stem`, or false for
+ * entries that are not records (dot files, other names).
+ */
+static bool record_stem(const char *entry, char stem[VAULT_NAME_MAX + 1])
+{
+	size_t len = strlen(entry);
+
+	if (entry[0] == '.' || len <= 5 || len - 5 > VAULT_NAME_MAX ||
+	    strcmp(entry + len - 5, ".json") != 0)
+		return false;
+	memcpy(stem, entry, len - 5);
+	stem[len - 5] = '\0';
+	return vault_name_ok(stem);
+}
+
+/* Clients issued or revoked since the last look. */
+static int reload_clients(vault *v, bool log)
+{
+	char *dir = NULL, *path = NULL, stem[VAULT_NAME_MAX + 1], apath[VAULT_NAME_MAX + 16];
+	struct dirent *de;
+	struct stat st = {0};
+	DIR *d;
+	int err = 0, e;
+
+	if (asprintf(&dir, "%s/clients", v->dir) < 0)
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	/* Records appear by link() and change by rename(): both touch the directory. */
+	if (stat(dir, &st) == 0 && st.st_mtim.tv_sec == v->clients_mtime.tv_sec &&
+	    st.st_mtim.tv_nsec == v->clients_mtime.tv_nsec && v->clients_error == 0) {
+		free(dir);
+		return 0;
+	}
+	if (!(d = opendir(dir))) {
+		err = kura_error_errno(errno_code(errno), errno, "%s", dir);
+		free(dir);
+		return err;
+	}
+	while ((de = readdir(d)) != NULL) {
+		const vault_client *known;
+		size_t n = v->nclients;
+
+		if (!record_stem(de->d_name, stem))
+			continue;
+		free(path);
+		if (asprintf(&path, "%s/%s", dir, de->d_name) < 0) {
+			path = NULL;
+			err = kura_error_set(KURA_ENOMEM, "out of memory");
+			break;
+		}
+		snprintf(apath, sizeof(apath), "/v1/clients/%s", stem);
+		known = find_client(v, stem);
+		if (known && atomic_load(&known->revoked))
+			continue; /* revocation is final */
+		if (known) {
+			vault_client now;
+
+			if ((e = parse_client(&now, path, stem)) < 0) {
+				err = e;
+				continue;
+			}
+			if (!atomic_load(&now.revoked))
+				continue;
+			if (log && (e = audit_admin(v, stem, vault_role_name(known->role), "REVOKE",
+						    apath, 0)) < 0)
+				err = e;
+			atomic_store(&((vault_client *)known)->revoked, true);
+			continue;
+		}
+		if (n == VAULT_CLIENTS_MAX) {
+			err = kura_error_set(KURA_EUNSUPPORTED, "%s: more than %d clients", dir,
+					     VAULT_CLIENTS_MAX);
+			continue;
+		}
+		if ((e = parse_client(&v->clients[n], path, stem)) < 0) {
+			err = e;
+			continue;
+		}
+		/* Logged before the token works: no request of it precedes its issue. */
+		if (log && (e = audit_admin(v, stem, vault_role_name(v->clients[n].role),
+					    atomic_load(&v->clients[n].revoked) ? "REVOKE" : "ISSUE",
+					    apath, 0)) < 0) {
+			err = e;
+			continue;
+		}
+		add_repo(v, v->clients[n].repo);
+		v->nclients = n + 1;
+	}
+	closedir(d);
+	free(path);
+	free(dir);
+	v->clients_mtime = st.st_mtim;
+	v->clients_error = err; /* look again next time until every record reads */
+	return err;
+}
+
+/* SHA-256 of a small file's bytes; false if it cannot be read. */
+static bool hash_file(const char *path, uint8_t out[KURA_HASH_SIZE], size_t *len)
+{
+	char *text = NULL;
+
+	if (read_small(path, &text, len) < 0)
+		return false;
+	kura_sha256(out, text, *len);
+	free(text);
+	return true;
+}
+
+/* Approvers added, replaced or removed, and policy changes, since the last look. */
+static int reload_approvers_policy(vault *v, bool log)
+{
+	char *dir = NULL, *path = NULL, stem[VAULT_NAME_MAX + 1], apath[VAULT_NAME_MAX + 20];
+	uint8_t h[KURA_HASH_SIZE];
+	struct dirent *de;
+	size_t len, i;
+	DIR *d;
+	int err = 0, e;
+
+	for (i = 0; i < v->napprovers_seen; i++)
+		v->approvers_seen[i].present = false;
+	if (asprintf(&dir, "%s/approvers", v->dir) < 0)
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	d = opendir(dir);
+	while (d && (de = readdir(d)) != NULL) {
+		struct file_seen *f = NULL;
+		const char *what;
+
+		if (!record_stem(de->d_name, stem))
+			continue;
+		free(path);
+		if (asprintf(&path, "%s/%s", dir, de->d_name) < 0) {
+			path = NULL;
+			err = kura_error_set(KURA_ENOMEM, "out of memory");
+			break;
+		}
+		if (!hash_file(path, h, &len))
+			continue;
+		for (i = 0; i < v->napprovers_seen && !f; i++)
+			if (strcmp(v->approvers_seen[i].name, stem) == 0)
+				f = &v->approvers_seen[i];
+		if (f && memcmp(f->hash, h, sizeof(h)) == 0) {
+			f->present = true;
+			continue;
+		}
+		what = f ? "REPLACE-APPROVER" : "ADD-APPROVER";
+		if (!f) {
+			size_t cap = v->napprovers_seen;
+
+			if ((e = kura_array_grow((void **)&v->approvers_seen, &cap,
+						 v->napprovers_seen + 1,
+						 sizeof(*v->approvers_seen))) < 0) {
+				err = e;
+				break;
+			}
+			f = &v->approvers_seen[v->napprovers_seen++];
+			snprintf(f->name, sizeof(f->name), "%s", stem);
+		}
+		memcpy(f->hash, h, sizeof(h));
+		f->present = true;
+		snprintf(apath, sizeof(apath), "/v1/approvers/%s", stem);
+		if (log && (e = audit_admin(v, stem, "approver", what, apath, len)) < 0)
+			err = e;
+	}
+	if (d)
+		closedir(d);
+	for (i = 0; i < v->napprovers_seen;) {
+		if (v->approvers_seen[i].present) {
+			i++;
+			continue;
+		}
+		snprintf(apath, sizeof(apath), "/v1/approvers/%s", v->approvers_seen[i].name);
+		if (log && (e = audit_admin(v, v->approvers_seen[i].name, "approver",
+					    "REMOVE-APPROVER", apath, 0)) < 0)
+			err = e;
+		v->approvers_seen[i] = v->approvers_seen[--v->napprovers_seen];
+	}
+	free(path);
+	path = NULL;
+	if (asprintf(&path, "%s/policy.json", v->dir) < 0) {
+		free(dir);
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	}
+	if (hash_file(path, h, &len) && memcmp(h, v->policy_seen, sizeof(h)) != 0) {
+		memcpy(v->policy_seen, h, sizeof(h));
+		if (log && (e = audit_admin(v, "kurad", "vault", "POLICY", "/v1/policy", len)) < 0)
+			err = e;
+	}
+	free(path);
+	free(dir);
+	return err;
+}
+
+int vault_reload(vault *v)
+{
+	bool log = v->stock_taken;
+	int err, e;
+
+	v->stock_taken = true;
+	err = reload_clients(v, log);
+	if ((e = reload_approvers_policy(v, log)) < 0 && err == 0)
+		err = e;
 	return err;
 }

@@ -11,6 +11,7 @@
 #ifndef KURA_SERVER_VAULT_H
 #define KURA_SERVER_VAULT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,7 +27,15 @@ typedef struct {
 	vault_role role;
 	char repo[VAULT_NAME_MAX + 1];     /* "" for auditors */
 	uint8_t token_sha256[32];
+	_Atomic bool revoked;              /* `kurad client revoke`: the token opens nothing */
 } vault_client;
+
+/*
+ * The client and repository tables of a serving vault have fixed room, so
+ * that `kurad client add` can take effect while `kurad serve` runs
+ * (vault_reload) without moving an entry a request is using.
+ */
+#define VAULT_CLIENTS_MAX 4096
 
 typedef struct vault vault;
 typedef struct vault_audit vault_audit;
@@ -54,6 +63,23 @@ int vault_init(const char *dir, const char *listen, char **out_pin);
  */
 int vault_client_add(const char *dir, const char *name, vault_role role, const char *repo,
 		     const char *output);
+
+/*
+ * `kurad client revoke`: mark client NAME's record revoked (rewritten
+ * atomically; the record stays, so the name is never issued again).  A
+ * running `kurad serve` refuses the token from its next reload on.
+ * KURA_ENOTFOUND for an unknown client, KURA_EEXISTS if already revoked.
+ */
+int vault_client_revoke(const char *dir, const char *name);
+
+/*
+ * `kurad serve`'s reload, once a second: clients issued or revoked, and
+ * approvers and the policy changed, since the last call take effect and
+ * are written to the audit log (the first call only takes stock).  A
+ * record that cannot be read is reported (KURA_ECORRUPT naming it) and
+ * skipped; the rest still loads.
+ */
+int vault_reload(vault *v);
 
 /* Load a vault for serving (or for status). */
 int vault_open(vault **out, const char *dir);
