@@ -63,6 +63,16 @@ typedef struct kura_pack_writer kura_pack_writer;
 /* Start a pack with a fresh data key sealed to keys->repo_pk. */
 int kura_pack_writer_new(kura_pack_writer **out, const kura_keys *keys);
 
+/*
+ * Make w an empty new pack with a fresh data key and salt, keeping its
+ * buffers and compression contexts (cheaper than _free and _new).  `keys`
+ * given to _new must still be valid.
+ */
+int kura_pack_writer_reset(kura_pack_writer *w);
+
+/* Make room for a pack of `bytes` in all, so that adding blobs never moves the buffer. */
+int kura_pack_writer_reserve(kura_pack_writer *w, size_t bytes);
+
 /* This pack's data key, to encrypt blobs with kura_blob_encode(); borrowed. */
 const uint8_t *kura_pack_writer_key(const kura_pack_writer *w);
 
@@ -70,6 +80,17 @@ const uint8_t *kura_pack_writer_key(const kura_pack_writer *w);
 int kura_pack_writer_add(kura_pack_writer *w, uint8_t type, uint8_t flags,
 			 const uint8_t id[KURA_HASH_SIZE], const uint8_t *stored, size_t stored_len,
 			 uint32_t raw_len);
+
+/*
+ * kura_blob_encode() and kura_pack_writer_add() in one step, without the
+ * intermediate copy: compress `plain` (at `level`, 0 = never; also not when
+ * a sample shows it does not compress, see pack.c) with the writer's
+ * reused zstd context and encrypt it straight into the pack.  The stored
+ * length goes to *out_stored_len.
+ */
+int kura_pack_writer_add_plain(kura_pack_writer *w, uint8_t type, const uint8_t id[KURA_HASH_SIZE],
+			       const void *plain, size_t plain_len, int level,
+			       size_t *out_stored_len);
 
 /* Bytes so far and blobs so far. */
 size_t kura_pack_writer_size(const kura_pack_writer *w);

@@ -176,12 +176,26 @@ static int upload_pack(kura_blobstore *s, kura_pack_writer *w)
 
 static int take_writer(kura_blobstore *s, kura_pack_writer **out)
 {
+	kura_repo *repo = s->repo;
+	int err;
+
 	pthread_mutex_lock(&s->lock);
 	*out = s->nfree ? s->free_writers[--s->nfree] : NULL;
 	pthread_mutex_unlock(&s->lock);
 	if (*out)
 		return 0;
-	return kura_pack_writer_new(out, &s->repo->keys);
+	if ((err = kura_pack_writer_new(out, &repo->keys)) < 0)
+		return err;
+	/*
+	 * Room for a full pack, the blob that passes pack_size and the
+	 * trailer, so that the buffer never moves while blobs are sealed into it.
+	 */
+	if ((err = kura_pack_writer_reserve(*out, (size_t)repo->config.pack_size +
+						      repo->config.chunker.max + 65536)) < 0) {
+		kura_pack_writer_free(*out);
+		*out = NULL;
+	}
+	return err;
 }
 
 static int return_writer(kura_blobstore *s, kura_pack_writer *w)
@@ -205,7 +219,6 @@ int kura_blobstore_add(kura_blobstore *s, uint8_t type, const uint8_t *data, siz
 	kura_repo *repo = s->repo;
 	kura_pack_writer *w = NULL;
 	kura_blob_loc found, claim = {0};
-	uint8_t *stored = NULL, flags;
 	size_t stored_len;
 	int err;
 
@@ -226,23 +239,20 @@ int kura_blobstore_add(kura_blobstore *s, uint8_t type, const uint8_t *data, siz
 
 	if ((err = take_writer(s, &w)) < 0)
 		return err;
-	if ((err = kura_blob_encode(&stored, &stored_len, &flags, kura_pack_writer_key(w), type, out_id,
-				    data, len, repo->config.compression ? repo->config.level : 0)) < 0)
-		goto done;
-	if ((err = kura_pack_writer_add(w, type, flags, out_id, stored, stored_len, (uint32_t)len)) < 0)
+	if ((err = kura_pack_writer_add_plain(w, type, out_id, data, len,
+					      repo->config.compression ? repo->config.level : 0,
+					      &stored_len)) < 0)
 		goto done;
 	pthread_mutex_lock(&s->lock);
 	s->stats.blobs_new++;
 	s->stats.bytes_new_raw += len;
 	s->stats.bytes_new_stored += stored_len;
 	pthread_mutex_unlock(&s->lock);
-	if (kura_pack_writer_size(w) >= repo->config.pack_size) {
-		err = upload_pack(s, w);
-		kura_pack_writer_free(w);
-		w = NULL;
-	}
+	/* the writer, its buffers and zstd context go on to the next pack */
+	if (kura_pack_writer_size(w) >= repo->config.pack_size &&
+	    (err = upload_pack(s, w)) == 0)
+		err = kura_pack_writer_reset(w);
 done:
-	free(stored);
 	if (w) {
 		int rc = return_writer(s, w);
 		if (!err)
