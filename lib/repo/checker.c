@@ -54,6 +54,7 @@
 #include <time.h>
 
 #include <pthread.h>
+#include <sys/mman.h>
 #include <zstd.h>
 
 #include "common/buf.h"
@@ -898,22 +899,42 @@ static bool entries_agree(const kura_pack_entry *a, const kura_pack_entry *b)
 	       memcmp(a->id, b->id, KURA_HASH_SIZE) == 0;
 }
 
-static int grow_scratch(uint8_t **buf, size_t *cap, size_t need, const char *hex)
+/*
+ * The buffers of the pass are mapped, not malloc'd: one that grows gives
+ * its old pages back at once instead of leaving them resident in some
+ * thread's malloc arena, so peak memory is what the buffers hold now.
+ */
+static void big_free(uint8_t **buf, size_t *cap, bool wipe)
 {
-	uint8_t *nb;
+	if (*buf) {
+		if (wipe)
+			kura_wipe(*buf, *cap);
+		munmap(*buf, *cap);
+	}
+	*buf = NULL;
+	*cap = 0;
+}
+
+static int big_grow(uint8_t **buf, size_t *cap, size_t need, bool wipe)
+{
+	void *nb;
 
 	if (need <= *cap)
 		return 0;
-	if (*buf) {
-		kura_wipe(*buf, *cap);
-		free(*buf);
-		*buf = NULL;
-		*cap = 0;
-	}
-	if (!(nb = malloc(need)))
-		return kura_error_set(KURA_ENOMEM, "blob %s: out of memory (%zu bytes)", hex, need);
+	big_free(buf, cap, wipe);
+	need = (need + 65535) & ~(size_t)65535;
+	nb = mmap(NULL, need, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (nb == MAP_FAILED)
+		return KURA_ENOMEM;
 	*buf = nb;
 	*cap = need;
+	return 0;
+}
+
+static int grow_scratch(uint8_t **buf, size_t *cap, size_t need, const char *hex)
+{
+	if (big_grow(buf, cap, need, true) < 0)
+		return kura_error_set(KURA_ENOMEM, "blob %s: out of memory (%zu bytes)", hex, need);
 	return 0;
 }
 
@@ -1187,13 +1208,8 @@ static int read_pack(checker *ck, const ck_pack *p, const char *name, ck_slot *s
 	kura_backend *b = ck->repo->backend;
 	size_t want = (size_t)p->size;
 
-	if (want > s->cap) {
-		free(s->buf);
-		s->cap = 0;
-		s->buf = malloc(want ? want : 1);
-		if (s->buf)
-			s->cap = want;
-	}
+	if (want > s->cap)
+		(void)big_grow(&s->buf, &s->cap, want ? want : 1, false);
 	if (s->buf && want <= s->cap &&
 	    b->get_range(b, KURA_FILE_PACK, name, 0, want, s->buf) == 0) {
 		job->data = s->buf;
@@ -1282,16 +1298,12 @@ done:
 	kura_pool_free(pool);
 	ck_drain(ck);
 	for (size_t i = 0; rd.slots && i < rd.nslots; i++)
-		free(rd.slots[i].buf);
+		big_free(&rd.slots[i].buf, &rd.slots[i].cap, false);
 	for (size_t i = 0; rd.scratch && i < rd.nscratch; i++) {
 		ck_scratch *s = &rd.scratch[i];
 
-		if (s->payload)
-			kura_wipe(s->payload, s->payload_cap);
-		if (s->plain)
-			kura_wipe(s->plain, s->plain_cap);
-		free(s->payload);
-		free(s->plain);
+		big_free(&s->payload, &s->payload_cap, true);
+		big_free(&s->plain, &s->plain_cap, true);
 		ZSTD_freeDCtx(s->dctx);
 	}
 	free(rd.slots);
