@@ -36,8 +36,11 @@
  * Packs are read in name order by the calling thread alone, one at a time,
  * and only the CPU work (hashing, decryption, decompression) is spread over
  * worker threads: parallel readers turn a sequential scan of a disk into
- * seeks and run several times slower.  The pool's queue is bounded, so at
- * most threads + 3 packs are in memory.
+ * seeks and run several times slower.  Packs are read into threads + 1
+ * reusable buffers, so at most that many are in memory.  A worker hashes a
+ * pack blob by blob, decrypting and verifying each blob right after the
+ * hash has passed over it (while it is in the cache), and hashes the rest
+ * at the end: every byte is still hashed, once and in order.
  *
  * Damaged input never stops the check: each parse or hash failure is one
  * problem report (through opts->problem, always from the calling thread)
@@ -49,6 +52,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <pthread.h>
+#include <sys/mman.h>
+#include <zstd.h>
 
 #include "common/buf.h"
 #include "common/array.h"
@@ -188,39 +195,6 @@ ck_problem(checker *ck, const char *snap, const char *path, const char *object, 
 	vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
 	ck_report(ck, snap, path, object, message);
-}
-
-/* Queue a problem found by a worker; the calling thread reports it. */
-__attribute__((format(printf, 3, 4))) static void ck_problem_queued(checker *ck,
-								    const char *object,
-								    const char *fmt, ...)
-{
-	char message[1024];
-	ck_pending *p;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(message, sizeof(message), fmt, ap);
-	va_end(ap);
-	p = calloc(1, sizeof(*p));
-	if (p) {
-		p->object = strdup(object);
-		p->message = strdup(message);
-	}
-	pthread_mutex_lock(&ck->lock);
-	if (!p || !p->object || !p->message) {
-		/* Still counted, so the check cannot pass by running out of memory. */
-		ck->lost_problems++;
-		if (p) {
-			free(p->object);
-			free(p->message);
-			free(p);
-		}
-	} else {
-		*ck->pending_tail = p;
-		ck->pending_tail = &p->next;
-	}
-	pthread_mutex_unlock(&ck->lock);
 }
 
 static void ck_drain(checker *ck)
@@ -824,11 +798,91 @@ static void check_snapshot_packs(checker *ck)
 /* ------------------------------------------------------------------ */
 /* --read-data: every pack, read in order, verified by the workers      */
 
+/*
+ * A slot holds one pack in flight; there are threads + 1 (one being filled
+ * while each worker verifies one).  A scratch is what one worker decrypts
+ * and decompresses blobs into; there is one per worker.  Both are allocated
+ * once and reused, so the pass neither faults in fresh pages for every pack
+ * nor creates a zstd context for every blob, and they bound its memory.
+ */
+typedef struct ck_slot {
+	struct ck_slot *next_free;
+	uint8_t *buf;            /* the pack, when read into the slot */
+	size_t cap;
+} ck_slot;
+
+typedef struct ck_scratch {
+	struct ck_scratch *next_free;
+	uint8_t *payload, *plain;/* one blob, decrypted and decompressed */
+	size_t payload_cap, plain_cap;
+	ZSTD_DCtx *dctx;
+} ck_scratch;
+
 typedef struct {
 	uint32_t pack;
 	uint8_t *data;
 	size_t len;
+	uint8_t *owned;          /* data, when it did not fit the slot's own buffer */
+	ck_slot *slot;
+	ck_scratch *scratch;     /* the worker's, while it runs the job */
 } ck_job;
+
+/* Problems of one pack, queued together so their order is the same as ever. */
+typedef struct {
+	ck_pending *head, **tail;
+	uint64_t lost;
+} ck_plist;
+
+typedef struct {
+	checker *ck;
+	pthread_mutex_t lock;
+	pthread_cond_t freed;
+	ck_slot *slots, *free;
+	size_t nslots;
+	ck_scratch *scratch, *free_scratch;
+	size_t nscratch;
+} ck_reader;
+
+__attribute__((format(printf, 3, 4))) static void ck_plist_add(ck_plist *l, const char *object,
+							       const char *fmt, ...)
+{
+	char message[1024];
+	ck_pending *p;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	p = calloc(1, sizeof(*p));
+	if (p) {
+		p->object = strdup(object);
+		p->message = strdup(message);
+	}
+	if (!p || !p->object || !p->message) {
+		/* Still counted, so the check cannot pass by running out of memory. */
+		l->lost++;
+		if (p) {
+			free(p->object);
+			free(p->message);
+			free(p);
+		}
+		return;
+	}
+	*l->tail = p;
+	l->tail = &p->next;
+}
+
+/* Hand a pack's problems to the calling thread, which reports them. */
+static void ck_plist_queue(checker *ck, ck_plist *l)
+{
+	pthread_mutex_lock(&ck->lock);
+	ck->lost_problems += l->lost;
+	if (l->head) {
+		*ck->pending_tail = l->head;
+		ck->pending_tail = l->tail;
+	}
+	pthread_mutex_unlock(&ck->lock);
+}
 
 static int cmp_entry_offset(const void *key, const void *elem)
 {
@@ -845,13 +899,116 @@ static bool entries_agree(const kura_pack_entry *a, const kura_pack_entry *b)
 	       memcmp(a->id, b->id, KURA_HASH_SIZE) == 0;
 }
 
-/* Decrypt and verify one blob of a pack in memory; 0 or the decoder's error. */
+/*
+ * The buffers of the pass are mapped, not malloc'd: one that grows gives
+ * its old pages back at once instead of leaving them resident in some
+ * thread's malloc arena, so peak memory is what the buffers hold now.
+ */
+static void big_free(uint8_t **buf, size_t *cap, bool wipe)
+{
+	if (*buf) {
+		if (wipe)
+			kura_wipe(*buf, *cap);
+		munmap(*buf, *cap);
+	}
+	*buf = NULL;
+	*cap = 0;
+}
+
+static int big_grow(uint8_t **buf, size_t *cap, size_t need, bool wipe)
+{
+	void *nb;
+
+	if (need <= *cap)
+		return 0;
+	big_free(buf, cap, wipe);
+	need = (need + 65535) & ~(size_t)65535;
+	nb = mmap(NULL, need, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (nb == MAP_FAILED)
+		return KURA_ENOMEM;
+	*buf = nb;
+	*cap = need;
+	return 0;
+}
+
+static int grow_scratch(uint8_t **buf, size_t *cap, size_t need, const char *hex)
+{
+	if (big_grow(buf, cap, need, true) < 0)
+		return kura_error_set(KURA_ENOMEM, "blob %s: out of memory (%zu bytes)", hex, need);
+	return 0;
+}
+
+/*
+ * Decrypt and verify one blob in memory, into the slot's scratch: the same
+ * checks, in the same order and with the same messages, as
+ * kura_blob_decode(), which allocates its buffers and a zstd context for
+ * every blob.  Returns 0 or the error.
+ */
+static int ck_blob_verify(ck_scratch *s, const uint8_t key[KURA_KEY_SIZE], const kura_mac *mac,
+			  const kura_pack_entry *e, const uint8_t *stored)
+{
+	char hex[KURA_ID_HEX];
+	char where[KURA_ID_HEX + 8];
+	uint8_t aad[1 + KURA_HASH_SIZE]; /* type, id: FORMAT.md "Blobs" */
+	uint8_t id[KURA_HASH_SIZE];
+	const uint8_t *plain;
+	size_t payload_len;
+	int err;
+
+	kura_hex(hex, e->id, KURA_HASH_SIZE);
+	snprintf(where, sizeof(where), "blob %s", hex);
+	if ((err = kura_pack__entry_check(e, where)) < 0)
+		return err;
+	payload_len = e->stored_len - KURA_AEAD_OVERHEAD;
+	if ((err = grow_scratch(&s->payload, &s->payload_cap, payload_len ? payload_len : 1,
+				hex)) < 0)
+		return err;
+	aad[0] = e->type;
+	memcpy(aad + 1, e->id, KURA_HASH_SIZE);
+	if ((err = kura_aead_open(s->payload, key, aad, sizeof(aad), stored, e->stored_len)) < 0)
+		return kura_error_wrap(err, "blob %s", hex);
+
+	if (!(e->flags & KURA_BLOB_FLAG_ZSTD)) {
+		plain = s->payload; /* entry_check guaranteed payload_len == raw_len */
+	} else {
+		unsigned long long size = ZSTD_getFrameContentSize(s->payload, payload_len);
+		size_t n;
+
+		if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN)
+			return kura_error_set(KURA_ECORRUPT,
+					      "blob %s: payload is not a zstd frame of known size",
+					      hex);
+		if (size != e->raw_len)
+			return kura_error_set(
+			    KURA_ECORRUPT, "blob %s: zstd frame holds %llu bytes but raw length is %u",
+			    hex, size, e->raw_len);
+		if ((err = grow_scratch(&s->plain, &s->plain_cap, e->raw_len ? e->raw_len : 1,
+					hex)) < 0)
+			return err;
+		if (!s->dctx && !(s->dctx = ZSTD_createDCtx()))
+			return kura_error_set(KURA_ENOMEM, "blob %s: out of memory", hex);
+		/* The output buffer bounds what a hostile frame can produce. */
+		n = ZSTD_decompressDCtx(s->dctx, s->plain, e->raw_len, s->payload, payload_len);
+		if (ZSTD_isError(n))
+			return kura_error_set(KURA_ECORRUPT, "blob %s: zstd: %s", hex,
+					      ZSTD_getErrorName(n));
+		if (n != e->raw_len)
+			return kura_error_set(
+			    KURA_ECORRUPT, "blob %s: decompressed to %zu bytes but raw length is %u",
+			    hex, n, e->raw_len);
+		plain = s->plain;
+	}
+	if ((err = kura_mac_compute(mac, id, plain, e->raw_len)) < 0)
+		return err;
+	if (!kura_ct_equal(id, e->id, KURA_HASH_SIZE))
+		return kura_error_set(KURA_ECORRUPT, "blob %s: content does not match its id", hex);
+	return 0;
+}
+
+/* Bounds, then the blob itself; 0 or the error. */
 static int verify_blob(checker *ck, const uint8_t key[KURA_KEY_SIZE], const kura_pack_entry *e,
 		       const ck_job *job)
 {
-	uint8_t *plain = NULL;
-	int err;
-
 	if ((uint64_t)e->offset + e->stored_len > job->len) {
 		char hex[KURA_ID_HEX];
 
@@ -859,34 +1016,59 @@ static int verify_blob(checker *ck, const uint8_t key[KURA_KEY_SIZE], const kura
 		return kura_error_set(KURA_ECORRUPT, "blob %s: %u bytes run past the end of the pack",
 				      hex, e->stored_len);
 	}
-	err = kura_blob_decode(&plain, key, ck->repo->mac, e, job->data + e->offset,
-			       e->stored_len);
-	if (err == 0 && plain) {
-		kura_wipe(plain, e->raw_len);
-		free(plain);
+	return ck_blob_verify(job->scratch, key, ck->repo->mac, e, job->data + e->offset);
+}
+
+/*
+ * Hash the pack up to `end` (where the next blob ends), so each blob is
+ * decrypted while the hash has just brought it into the cache.  Every byte
+ * is hashed once, in order, whatever the records claim.
+ */
+static void hash_to(kura_sha256_ctx *h, const ck_job *job, size_t *hashed, uint64_t end)
+{
+	if (end > job->len)
+		end = job->len;
+	if (end > *hashed) {
+		kura_sha256_update(h, job->data + *hashed, (size_t)end - *hashed);
+		*hashed = (size_t)end;
 	}
-	return err;
+}
+
+static void slot_release(ck_reader *rd, ck_slot *s)
+{
+	pthread_mutex_lock(&rd->lock);
+	s->next_free = rd->free;
+	rd->free = s;
+	pthread_cond_signal(&rd->freed);
+	pthread_mutex_unlock(&rd->lock);
 }
 
 static void pack_job(void *arg, void *ctx)
 {
-	checker *ck = ctx;
+	ck_reader *rd = ctx;
+	checker *ck = rd->ck;
 	ck_job *job = arg;
 	const ck_pack *p = &ck->packs[job->pack];
 	kura_pack_entry *entries = NULL;
-	size_t nentries = 0;
+	kura_sha256_ctx *h = NULL;
+	ck_plist pl = {.tail = &pl.head};
+	size_t nentries = 0, hashed = 0;
 	uint8_t hash[KURA_HASH_SIZE], key[KURA_KEY_SIZE];
 	uint8_t *matched = NULL;
 	uint64_t checked = 0;
 	bool have_key;
 	char object[96], hex[KURA_ID_HEX];
 
+	/* At most `threads` jobs run at once, so there is always a scratch. */
+	pthread_mutex_lock(&rd->lock);
+	job->scratch = rd->free_scratch;
+	rd->free_scratch = job->scratch->next_free;
+	pthread_mutex_unlock(&rd->lock);
 	ck_object(object, "pack", p->name);
-	kura_sha256(hash, job->data, job->len);
-	if (memcmp(hash, p->name, KURA_HASH_SIZE) != 0)
-		ck_problem_queued(ck, object, "content hash does not match its name");
+	if (kura_sha256_new(&h) < 0)
+		h = NULL; /* hashed in one go at the end */
 	if (kura_pack_read_entries(&entries, &nentries, &ck->repo->keys, job->data, job->len) < 0) {
-		ck_problem_queued(ck, object, "trailer: %s", kura_error_message());
+		ck_plist_add(&pl, object, "trailer: %s", kura_error_message());
 		entries = NULL;
 		nentries = 0;
 	} else if (nentries) {
@@ -894,8 +1076,8 @@ static void pack_job(void *arg, void *ctx)
 	}
 	have_key = kura_pack_open_key(key, &ck->repo->keys, job->data, job->len) == 0;
 	if (!have_key)
-		ck_problem_queued(ck, object, "data key: %s (no blob in it can be read)",
-				  kura_error_message());
+		ck_plist_add(&pl, object, "data key: %s (no blob in it can be read)",
+			     kura_error_message());
 
 	for (size_t i = 0; i < p->rec_count; i++) {
 		ck_copy *cp = &ck->copies[ck->by_pack[p->rec_start + i]];
@@ -906,15 +1088,15 @@ static void pack_job(void *arg, void *ctx)
 			e = bsearch(&cp->e.offset, entries, nentries, sizeof(*entries),
 				    cmp_entry_offset);
 			if (!e)
-				ck_problem_queued(ck, object,
-						  "blob %s is indexed at offset %u, where the "
-						  "pack's trailer has no blob",
-						  hex, cp->e.offset);
+				ck_plist_add(&pl, object,
+					     "blob %s is indexed at offset %u, where the "
+					     "pack's trailer has no blob",
+					     hex, cp->e.offset);
 			else if (!entries_agree(e, &cp->e))
-				ck_problem_queued(ck, object,
-						  "the index and the pack's trailer disagree "
-						  "about the blob at offset %u (%s)",
-						  cp->e.offset, hex);
+				ck_plist_add(&pl, object,
+					     "the index and the pack's trailer disagree "
+					     "about the blob at offset %u (%s)",
+					     cp->e.offset, hex);
 			if (e && matched)
 				matched[e - entries] = 1;
 		}
@@ -923,10 +1105,12 @@ static void pack_job(void *arg, void *ctx)
 			continue;
 		}
 		checked++;
+		if (h)
+			hash_to(h, job, &hashed, (uint64_t)cp->e.offset + cp->e.stored_len);
 		if (verify_blob(ck, key, &cp->e, job) < 0) {
 			/* The decoder's message names the blob. */
-			ck_problem_queued(ck, object, "at offset %u: %s", cp->e.offset,
-					  kura_error_message());
+			ck_plist_add(&pl, object, "at offset %u: %s", cp->e.offset,
+				     kura_error_message());
 			cp->state = CK_BAD;
 		} else {
 			cp->state = CK_GOOD;
@@ -937,17 +1121,45 @@ static void pack_job(void *arg, void *ctx)
 		if (matched && matched[i])
 			continue;
 		checked++;
+		if (h)
+			hash_to(h, job, &hashed, (uint64_t)entries[i].offset + entries[i].stored_len);
 		if (verify_blob(ck, key, &entries[i], job) < 0)
-			ck_problem_queued(ck, object, "unindexed, at offset %u: %s",
-					  entries[i].offset, kura_error_message());
+			ck_plist_add(&pl, object, "unindexed, at offset %u: %s", entries[i].offset,
+				     kura_error_message());
+	}
+	if (h) {
+		hash_to(h, job, &hashed, job->len);
+		kura_sha256_final(h, hash);
+		kura_sha256_free(h);
+	} else {
+		kura_sha256(hash, job->data, job->len);
+	}
+	if (memcmp(hash, p->name, KURA_HASH_SIZE) != 0) {
+		/* Reported first, as it always was: it says the most. */
+		ck_plist pre = {.tail = &pre.head};
+
+		ck_plist_add(&pre, object, "content hash does not match its name");
+		if (pre.head) {
+			*pre.tail = pl.head;
+			if (!pl.head)
+				pl.tail = pre.tail;
+			pl.head = pre.head;
+		}
+		pl.lost += pre.lost;
 	}
 	kura_wipe(key, sizeof(key));
+	ck_plist_queue(ck, &pl);
 	pthread_mutex_lock(&ck->lock);
 	ck->blobs_checked += checked;
 	pthread_mutex_unlock(&ck->lock);
 	free(matched);
 	free(entries);
-	free(job->data);
+	free(job->owned);
+	pthread_mutex_lock(&rd->lock);
+	job->scratch->next_free = rd->free_scratch;
+	rd->free_scratch = job->scratch;
+	pthread_mutex_unlock(&rd->lock);
+	slot_release(rd, job->slot);
 	free(job);
 }
 
@@ -972,27 +1184,83 @@ static void ck_progress(checker *ck, uint64_t done, uint64_t total, uint64_t pac
 	ck->opts->progress(&pr, ck->opts->progress_ctx);
 }
 
-static int read_packs(checker *ck)
+static ck_slot *slot_take(ck_reader *rd)
+{
+	ck_slot *s;
+
+	pthread_mutex_lock(&rd->lock);
+	while (!rd->free)
+		pthread_cond_wait(&rd->freed, &rd->lock);
+	s = rd->free;
+	rd->free = s->next_free;
+	pthread_mutex_unlock(&rd->lock);
+	return s;
+}
+
+/*
+ * Read pack `name` into slot `s`: into its own buffer when the listing's
+ * size fits (it is the size the pack had when listed), else (the pack
+ * changed since, or the slot cannot grow) the backend's whole-file read,
+ * which reports exactly what it finds.
+ */
+static int read_pack(checker *ck, const ck_pack *p, const char *name, ck_slot *s, ck_job *job)
 {
 	kura_backend *b = ck->repo->backend;
+	size_t want = (size_t)p->size;
+
+	if (want > s->cap)
+		(void)big_grow(&s->buf, &s->cap, want ? want : 1, false);
+	if (s->buf && want <= s->cap &&
+	    b->get_range(b, KURA_FILE_PACK, name, 0, want, s->buf) == 0) {
+		job->data = s->buf;
+		job->len = want;
+		return 0;
+	}
+	if (b->get(b, KURA_FILE_PACK, name, &job->owned, &job->len) < 0)
+		return -1;
+	job->data = job->owned;
+	return 0;
+}
+
+static int read_packs(checker *ck)
+{
+	ck_reader rd = {.ck = ck};
 	kura_pool *pool = NULL;
 	uint64_t total = 0, packs_done = 0;
 	double last = -1.0;
 	int threads = ck->opts->threads > 0 ? ck->opts->threads : kura_cpu_count();
 	int err;
 
+	pthread_mutex_init(&rd.lock, NULL);
+	pthread_cond_init(&rd.freed, NULL);
 	for (size_t i = 0; i < ck->npacks; i++)
 		if (ck->packs[i].present)
 			total += ck->packs[i].size;
-	if ((err = kura_pool_new(&pool, threads, 2)) < 0)
-		return err;
+	rd.nslots = (size_t)threads + 1;
+	rd.nscratch = (size_t)threads;
+	rd.slots = calloc(rd.nslots, sizeof(*rd.slots));
+	rd.scratch = calloc(rd.nscratch, sizeof(*rd.scratch));
+	if (!rd.slots || !rd.scratch) {
+		err = kura_error_set(KURA_ENOMEM, "check: out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < rd.nslots; i++) {
+		rd.slots[i].next_free = rd.free;
+		rd.free = &rd.slots[i];
+	}
+	for (size_t i = 0; i < rd.nscratch; i++) {
+		rd.scratch[i].next_free = rd.free_scratch;
+		rd.free_scratch = &rd.scratch[i];
+	}
+	/* The slots bound the packs in flight; the queue needs no more room. */
+	if ((err = kura_pool_new(&pool, threads, 1)) < 0)
+		goto done;
 	ck_progress(ck, 0, total, 0, &last, true);
 	for (size_t i = 0; i < ck->npacks; i++) {
 		ck_pack *p = &ck->packs[i];
 		char object[96], name[KURA_ID_HEX];
 		ck_job *job;
-		uint8_t *data = NULL;
-		size_t len = 0;
+		ck_slot *s;
 
 		if (!p->present)
 			continue;
@@ -1004,22 +1272,22 @@ static int read_packs(checker *ck)
 				   (unsigned long long)p->size);
 			continue;
 		}
-		if (b->get(b, KURA_FILE_PACK, name, &data, &len) < 0) {
-			ck_problem(ck, NULL, NULL, object, "cannot read: %s", kura_error_message());
-			continue;
-		}
-		ck->files_checked++;
-		ck->bytes_read += len;
-		job = malloc(sizeof(*job));
-		if (!job) {
-			free(data);
+		if (!(job = calloc(1, sizeof(*job)))) {
 			err = kura_error_set(KURA_ENOMEM, "check: out of memory");
 			goto done;
 		}
+		s = slot_take(&rd);
+		if (read_pack(ck, p, name, s, job) < 0) {
+			ck_problem(ck, NULL, NULL, object, "cannot read: %s", kura_error_message());
+			slot_release(&rd, s);
+			free(job);
+			continue;
+		}
+		ck->files_checked++;
+		ck->bytes_read += job->len;
 		job->pack = (uint32_t)i;
-		job->data = data;
-		job->len = len;
-		kura_pool_add(pool, pack_job, job, ck); /* blocks while the queue is full */
+		job->slot = s;
+		kura_pool_add(pool, pack_job, job, &rd); /* blocks while the queue is full */
 		ck_drain(ck);
 		ck_progress(ck, ck->bytes_read, total, packs_done, &last, false);
 	}
@@ -1029,6 +1297,19 @@ static int read_packs(checker *ck)
 done:
 	kura_pool_free(pool);
 	ck_drain(ck);
+	for (size_t i = 0; rd.slots && i < rd.nslots; i++)
+		big_free(&rd.slots[i].buf, &rd.slots[i].cap, false);
+	for (size_t i = 0; rd.scratch && i < rd.nscratch; i++) {
+		ck_scratch *s = &rd.scratch[i];
+
+		big_free(&s->payload, &s->payload_cap, true);
+		big_free(&s->plain, &s->plain_cap, true);
+		ZSTD_freeDCtx(s->dctx);
+	}
+	free(rd.slots);
+	free(rd.scratch);
+	pthread_cond_destroy(&rd.freed);
+	pthread_mutex_destroy(&rd.lock);
 	return err;
 }
 

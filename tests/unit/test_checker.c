@@ -212,6 +212,55 @@ static void test_flip_in_pack_names_the_file(void **state)
 	assert_null(strstr(p.paths, "small.txt"));
 }
 
+/* Flip one byte at `off` of `path` (and flip it back with a second call). */
+static void flip_at(const char *path, long off)
+{
+	FILE *fp = fopen(path, "r+b");
+	int c;
+
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, off, SEEK_SET), 0);
+	c = fgetc(fp);
+	assert_true(c != EOF);
+	assert_int_equal(fseek(fp, off, SEEK_SET), 0);
+	fputc(c ^ 0x04, fp);
+	fclose(fp);
+}
+
+/*
+ * The pack hash covers every byte, wherever it lies (header, sealed key,
+ * blobs, the last blob, trailer, footer), and its report comes first.
+ */
+static void test_flip_anywhere_in_pack(void **state)
+{
+	fixture *f = *state;
+	kura_backend *b = f->r->backend;
+	char best[KURA_ID_HEX + 8] = {0}, path[256], first[160];
+	kura_check_result res;
+	uint64_t size;
+	problems p;
+
+	assert_ok(b->list(b, KURA_FILE_PACK, largest, best));
+	memcpy(&size, best + KURA_ID_HEX, sizeof(size));
+	pack_path(f, path, sizeof(path), best);
+	chmod(path, 0600);
+	const long offs[] = {0, 11, 60, 123, 124, 200, (long)(size / 2), (long)(size * 9 / 10),
+			     (long)size - 200, (long)size - 13, (long)size - 1};
+	for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+		flip_at(path, offs[i]);
+		assert_int_equal(run_check(f->r, true, &p, &res), KURA_ECORRUPT);
+		assert_int_equal((int)res.problems, p.count);
+		snprintf(first, sizeof(first), "pack %.64s: content hash does not match its name\n",
+			 best);
+		if (strncmp(p.messages, first, strlen(first)) != 0)
+			fail_msg("flip at %ld of %llu: first problem is not the pack hash:\n%s",
+				 offs[i], (unsigned long long)size, p.messages);
+		flip_at(path, offs[i]);
+	}
+	assert_ok(run_check(f->r, true, &p, &res));
+	assert_int_equal(p.count, 0);
+}
+
 static void test_missing_pack(void **state)
 {
 	fixture *f = *state;
@@ -349,6 +398,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_clean, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flip_in_pack_names_the_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flip_anywhere_in_pack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_pack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_omits_pack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_key, setup, teardown),
