@@ -635,16 +635,26 @@ static int type_matches(const kura_node *node, mode_t mode)
 	return t == node->type;
 }
 
+/* The owner to give the node here: its names where they exist, unless numeric_owner. */
+static void owner_of(uint32_t *uid, uint32_t *gid, const kura_node *node, bool numeric_owner)
+{
+	uint32_t id;
+
+	*uid = node->uid;
+	*gid = node->gid;
+	if (numeric_owner)
+		return;
+	if (node->user && node->user[0] && name_to_id(KIND_USER, node->user, &id))
+		*uid = id;
+	if (node->group && node->group[0] && name_to_id(KIND_GROUP, node->group, &id))
+		*gid = id;
+}
+
 static int apply_owner(int dirfd, const kura_node *node, const struct stat *st, bool numeric_owner)
 {
-	uint32_t uid = node->uid, gid = node->gid, id;
+	uint32_t uid, gid;
 
-	if (!numeric_owner) {
-		if (node->user && node->user[0] && name_to_id(KIND_USER, node->user, &id))
-			uid = id;
-		if (node->group && node->group[0] && name_to_id(KIND_GROUP, node->group, &id))
-			gid = id;
-	}
+	owner_of(&uid, &gid, node, numeric_owner);
 	/* Already right (the usual case for an unprivileged restore): no error. */
 	if (st->st_uid == (uid_t)uid && st->st_gid == (gid_t)gid)
 		return 0;
@@ -682,8 +692,13 @@ static int may_have_inherited(int dirfd, const kura_node *node)
 {
 	if (node->type == KURA_NODE_DIR || !strcmp(node->name, "."))
 		return 1;
+	return kura_fsmeta_may_inherit(dirfd);
+}
+
+bool kura_fsmeta_may_inherit(int dirfd)
+{
 	if (fgetxattr(dirfd, "system.posix_acl_default", NULL, 0) >= 0)
-		return 1;
+		return true;
 	return errno != ENODATA && errno != ENOTSUP && errno != EOPNOTSUPP;
 }
 
@@ -777,4 +792,58 @@ done:
 	if (fd >= 0)
 		close(fd);
 	return err;
+}
+
+int kura_fsmeta_apply_fd(int fd, const struct stat *st, const kura_node *node, bool numeric_owner,
+			 bool strip_inherited)
+{
+	static const char *const acls[] = {"system.posix_acl_access", "system.posix_acl_default"};
+	first_error fe = {0};
+	struct timespec ts[2];
+	uint32_t uid, gid;
+	bool chowned = false;
+
+	if (!S_ISREG(st->st_mode) || !type_matches(node, st->st_mode))
+		return kura_error_set(KURA_EDENIED, "%s: not applying metadata, not a regular file",
+				      node->name);
+	owner_of(&uid, &gid, node, numeric_owner);
+	if (st->st_uid != (uid_t)uid || st->st_gid != (gid_t)gid) {
+		if (fchown(fd, (uid_t)uid, (gid_t)gid) < 0)
+			keep_error(&fe, kura_error_errno(os_code(errno), errno,
+							 "%s: chown to %u:%u", node->name, uid,
+							 gid));
+		else
+			chowned = true;
+	}
+	for (uint32_t i = 0; i < node->nxattrs; i++) {
+		const kura_xattr *x = &node->xattrs[i];
+
+		if (fsetxattr(fd, x->name, x->value, x->len, 0) < 0)
+			keep_error(&fe,
+				   kura_error_errno(os_code(errno), errno, "%s: setting xattr %s",
+						    node->name, x->name));
+	}
+	for (size_t i = 0; strip_inherited && i < sizeof(acls) / sizeof(acls[0]); i++) {
+		if (has_xattr(node, acls[i]))
+			continue;
+		if (fremovexattr(fd, acls[i]) < 0 && errno != ENODATA && errno != ENOTSUP &&
+		    errno != EOPNOTSUPP && errno != EACCES)
+			keep_error(&fe, kura_error_errno(os_code(errno), errno,
+							"%s: removing inherited %s", node->name,
+							acls[i]));
+	}
+	/* An ACL or a chown may have changed the mode bits: only an untouched match is skipped. */
+	if (chowned || node->nxattrs || strip_inherited ||
+	    (st->st_mode & 07777) != (node->mode & 07777)) {
+		if (fchmod(fd, (mode_t)(node->mode & 07777)) < 0)
+			keep_error(&fe, kura_error_errno(os_code(errno), errno, "%s: chmod 0%o",
+							 node->name, node->mode & 07777));
+	}
+	ts[0].tv_sec = (time_t)node->mtime_sec;
+	ts[0].tv_nsec = (long)node->mtime_nsec;
+	ts[1] = ts[0];
+	if (futimens(fd, ts) < 0)
+		keep_error(
+		    &fe, kura_error_errno(os_code(errno), errno, "%s: setting mtime", node->name));
+	return report_error(&fe);
 }

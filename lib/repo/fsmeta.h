@@ -47,4 +47,22 @@ int kura_fsmeta_create(int dirfd, const kura_node *node);
  */
 int kura_fsmeta_apply(int dirfd, const kura_node *node, bool numeric_owner);
 
+/*
+ * kura_fsmeta_apply for a regular file the restorer created and holds open
+ * as `fd` (checked by device and inode), whose fstat is `st`: every step
+ * goes through the fd, so no name is looked up again.  With
+ * strip_inherited (the parent had a default ACL when the file was
+ * created, see kura_fsmeta_may_inherit) the ACLs the node does not have
+ * are removed.  Steps that would change nothing (the owner, a mode that is
+ * already right) are skipped.  Errors as kura_fsmeta_apply.
+ */
+int kura_fsmeta_apply_fd(int fd, const struct stat *st, const kura_node *node, bool numeric_owner,
+			 bool strip_inherited);
+
+/*
+ * Whether objects created in `dirfd` now may inherit ACLs from it: it has
+ * a default ACL, or that cannot be told.
+ */
+bool kura_fsmeta_may_inherit(int dirfd);
+
 #endif

@@ -22,15 +22,25 @@
  * not written through.
  *
  * Order and parallelism.  (a) One walk over the selected trees creates the
- * directories and special files, creates each regular file empty and
- * truncated to its size (holes cost nothing) and records a plan entry per
- * chunk extent: (blob, file, offset).  (b) Every blob is looked up; the
+ * directories and special files, records each regular file with a plan
+ * entry per chunk extent: (blob, file, offset), and creates at once only
+ * the files without content (empty, or all holes), applying their
+ * metadata through the creating fd.  (b) Every blob is looked up; the
  * plan is sorted by (pack, offset in pack), cut into jobs that each cover
  * one span of one pack (at most RS_SPAN_MAX bytes, or one blob if that is
  * larger), and handed in pack order to a kura_pool of `threads` workers.
  * A worker reads its span with get_range, decodes each blob once and
  * pwrites it to every place that uses it, so reads are large and in order
- * and files are written out of order.  Memory is bounded: a span is
+ * and files are written out of order.  The worker that first writes to a
+ * file creates it (O_CREAT | O_EXCL | O_NOFOLLOW in its directory, opened
+ * beneath the target; truncated to its size only if it ends in a hole),
+ * so creation runs on all workers and the file is not opened twice; a
+ * worker needing a file another is creating waits for it (state RS_NEW ->
+ * RS_CREATING -> RS_CREATED or RS_NOFILE).  The worker that writes a
+ * file's last chunk applies its metadata through the fd it holds (no name
+ * is resolved again) and starts its writeback (sync_file_range WRITE, no
+ * waiting; per chunk for big files) so that the disk works during the
+ * restore and a final sync has little left.  Memory is bounded: a span is
  * allocated only by the worker running its job, and a job holds one span
  * and one decoded blob, so at most `threads` spans exist at once; the
  * submitting loop waits while 3 * threads jobs (a few dozen bytes each)
@@ -40,9 +50,11 @@
  * to files and finally to directories, deepest first, so that writing into
  * a directory never changes its restored mtime and a read-only directory
  * is made read-only only after it has been filled.  This is mostly system
- * calls, so it runs on a pool too: the files in contiguous ranges (each
- * opens the directories of its range), then the directories one depth at
- * a time, each depth finished before the next shallower one starts.
+ * calls, so it runs on a pool too: the files not finished in (b) (their
+ * content failed; one no worker reached is created here, as planned) in
+ * contiguous ranges (each opens the directories of its range), then the
+ * directories one depth at a time, each depth finished before the next
+ * shallower one starts.
  * Workers queue their warnings like the content workers.
  *
  * Anything of the snapshot that is not restored (missing or corrupt blobs,
@@ -58,6 +70,7 @@
 #include <limits.h>
 #include <linux/openat2.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -79,14 +92,24 @@
 #define RS_SPAN_GAP (1u << 20)         /* unneeded bytes worth reading to save a request */
 #define RS_PROGRESS_NS 250000000LL     /* at most four progress reports a second */
 #define RS_META_MIN 64                 /* the fewest files or directories worth a metadata job */
+#define RS_FLUSH_FILE (64u << 10)      /* a finished file this large is queued for writeback */
+#define RS_FLUSH_BIG (8u << 20)        /* a file this large has each chunk queued as written */
+
+/* rs_file.state: a file with content is created by the worker that writes its first chunk. */
+enum { RS_NEW, RS_CREATING, RS_CREATED, RS_NOFILE };
 
 typedef struct {
 	char *rel;                      /* path below the target */
 	kura_node node;                 /* moved out of its tree; extents freed once planned */
-	dev_t dev;
+	dev_t dev;                      /* dev and ino are set before state becomes RS_CREATED */
 	ino_t ino;
+	size_t dir;                     /* index in dirs of its directory; SIZE_MAX: the target */
+	atomic_int state;
 	atomic_uint_fast32_t remaining; /* chunk writes still to do */
 	atomic_bool failed;
+	atomic_bool meta_done;          /* applied through the fd that wrote the last chunk */
+	bool strip_acls;                /* its directory had a default ACL when it was created */
+	bool tail_hole;                 /* the last chunk ends before the size: truncate */
 } rs_file;
 
 typedef struct {
@@ -149,6 +172,7 @@ typedef struct rs_frame {
 	char *rel, *snap;
 	unsigned depth;
 	bool included, created, skipped;
+	signed char inherit;            /* kura_fsmeta_may_inherit of the directory; -1 not asked */
 	int fd;                         /* -1 when closed; reopened on demand */
 	size_t dir;                     /* index in rs.dirs once created */
 } rs_frame;
@@ -334,6 +358,8 @@ static bool included(const rs *r, const char *snap)
 /* (a) The walk: create everything but content, and plan the content    */
 
 static int frame_fd(rs *r, rs_frame *f);
+__attribute__((format(printf, 3, 4))) static void file_failed(rs *r, uint32_t file,
+							       const char *fmt, ...);
 
 /* Create the directory of frame f (and any missing parents). 0, 1 if skipped, or < 0. */
 static int frame_ensure(rs *r, rs_frame *f)
@@ -404,10 +430,10 @@ static int frame_fd(rs *r, rs_frame *f)
 	return 0;
 }
 
-/* Record a created file and plan its content; takes `rel` and the node. */
-static int add_file(rs *r, char *rel, kura_node *n, const struct stat *st)
+/* Record a file (not created yet) and plan its content; takes `rel` and the node. */
+static int add_file(rs *r, char *rel, kura_node *n, size_t dir, bool strip_acls)
 {
-	uint64_t off = 0, chunks = 0;
+	uint64_t off = 0, chunks = 0, data_end = 0;
 	rs_file *f;
 	size_t idx = r->nfiles;
 	int err;
@@ -420,10 +446,9 @@ static int add_file(rs *r, char *rel, kura_node *n, const struct stat *st)
 	memset(f, 0, sizeof(*f));
 	f->rel = rel;
 	node_move(&f->node, n);
-	f->dev = st->st_dev;
-	f->ino = st->st_ino;
+	f->dir = dir;
+	f->strip_acls = strip_acls;
 	r->nfiles++;
-	r->res->files++;
 	for (uint32_t i = 0; i < f->node.nextents; i++) {
 		const kura_extent *e = &f->node.extents[i];
 
@@ -442,9 +467,11 @@ static int add_file(rs *r, char *rel, kura_node *n, const struct stat *st)
 			u->off = off;
 			chunks++;
 			r->bytes_total += e->len;
+			data_end = off + e->len;
 		}
 		off += e->len;
 	}
+	f->tail_hole = f->node.size > data_end;
 	if (off != f->node.size) {
 		/* The planned uses stay; they are never written because the file failed. */
 		atomic_store(&f->failed, true);
@@ -461,30 +488,69 @@ static int add_file(rs *r, char *rel, kura_node *n, const struct stat *st)
 	return 0;
 }
 
-/* Create a regular file empty, at its size, in dirfd; takes `rel`. */
-static int create_file(rs *r, int dirfd, char *rel, kura_node *n)
+/*
+ * Create files[i] in dirfd, empty and at its size (holes cost nothing),
+ * with O_EXCL so that nothing already there is written through, and
+ * record its (device, inode).  Returns the open fd with its fstat in *st,
+ * or -1 with the file failed and its message queued.  Any thread.
+ */
+static int create_now(rs *r, int dirfd, size_t i, struct stat *st)
 {
-	struct stat st;
+	rs_file *f = &r->files[i];
 	int fd;
 
-	fd = openat(dirfd, n->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	fd = openat(dirfd, f->node.name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		    0600);
 	if (fd < 0) {
 		if (errno == EEXIST)
-			rs_fail(r, rel, "already exists: not overwritten");
+			file_failed(r, (uint32_t)i, "already exists: not overwritten");
 		else
-			rs_fail(r, rel, "cannot create: %s", strerror(errno));
-		free(rel);
-		return 0;
+			file_failed(r, (uint32_t)i, "cannot create: %s", strerror(errno));
+		atomic_store(&f->state, RS_NOFILE);
+		return -1;
 	}
-	if (ftruncate(fd, (off_t)n->size) < 0 || fstat(fd, &st) < 0) {
-		rs_fail(r, rel, "cannot set the size to %llu bytes: %s",
-			(unsigned long long)n->size, strerror(errno));
+	if ((f->tail_hole && ftruncate(fd, (off_t)f->node.size) < 0) || fstat(fd, st) < 0) {
+		file_failed(r, (uint32_t)i, "cannot set the size to %llu bytes: %s",
+			    (unsigned long long)f->node.size, strerror(errno));
 		close(fd);
-		free(rel);
+		atomic_store(&f->state, RS_NOFILE);
+		return -1;
+	}
+	f->dev = st->st_dev;
+	f->ino = st->st_ino;
+	atomic_store(&f->state, RS_CREATED);
+	return fd;
+}
+
+/*
+ * Record a regular file of directory `dir` (open as dirfd); takes `rel`.
+ * A file with content is created later by the worker that writes its
+ * first chunk (no reopening, and creation runs in parallel); one without
+ * (or with `now`) is created here and, when complete, gets its metadata
+ * at once through the fd.
+ */
+static int create_file(rs *r, int dirfd, size_t dir, char *rel, kura_node *n, bool strip_acls,
+		       bool now)
+{
+	size_t idx = r->nfiles;
+	struct stat st;
+	rs_file *f;
+	int fd, err;
+
+	if ((err = add_file(r, rel, n, dir, strip_acls)) < 0)
+		return err;
+	f = &r->files[idx];
+	if (!now && atomic_load(&f->remaining) > 0 && !atomic_load(&f->failed))
 		return 0;
+	if ((fd = create_now(r, dirfd, idx, &st)) < 0)
+		return 0;
+	if (atomic_load(&f->remaining) == 0 && !atomic_load(&f->failed)) {
+		if (kura_fsmeta_apply_fd(fd, &st, &f->node, r->opts->numeric_owner, strip_acls) < 0)
+			rs_warn(r, f->rel, "%s", kura_error_message());
+		atomic_store(&f->meta_done, true);
 	}
 	close(fd);
-	return add_file(r, rel, n, &st);
+	return 0;
 }
 
 /* Everything that is not a directory. */
@@ -498,7 +564,10 @@ static int restore_leaf(rs *r, rs_frame *f, kura_node *n, char *rel)
 	}
 	switch (n->type) {
 	case KURA_NODE_FILE:
-		return create_file(r, f->fd, rel, n);
+		if (f->inherit < 0)
+			f->inherit = kura_fsmeta_may_inherit(f->fd);
+		return create_file(r, f->fd, f->node ? f->dir : SIZE_MAX, rel, n, f->inherit,
+				   false);
 	case KURA_NODE_HARDLINK:
 		/* Decided after the walk, once we know whether the first name is restored. */
 		if ((err = KURA_ARRAY_GROW(r->links, r->links_cap, r->nlinks + 1)) < 0) {
@@ -527,7 +596,7 @@ static int walk_nodes(rs *r, rs_frame *f, kura_node *nodes, size_t count);
 
 static int walk_dir(rs *r, rs_frame *f, kura_node *n)
 {
-	rs_frame c = {f, n, NULL, NULL, f->depth + 1, false, false, false, -1, 0};
+	rs_frame c = {f, n, NULL, NULL, f->depth + 1, false, false, false, -1, -1, 0};
 	kura_tree *tree = NULL;
 	int err = 0;
 
@@ -665,7 +734,8 @@ static int resolve_links(rs *r)
 			continue;
 		}
 		l->node.type = KURA_NODE_FILE;
-		err = create_file(r, fd, l->rel, &l->node);
+		err = create_file(r, fd, SIZE_MAX, l->rel, &l->node, kura_fsmeta_may_inherit(fd),
+				  true);
 		l->rel = NULL;
 		close(fd);
 		if (err < 0)
@@ -744,11 +814,27 @@ typedef struct {
 	uint32_t file;
 	int fd;                         /* -1: none yet, or the file could not be opened */
 	bool valid;
+	struct stat st;                 /* of fd, taken when it was opened */
+	size_t dir;                     /* the directory dirfd is open on */
+	int dirfd;                      /* -1: none */
 } fd_cache;
+
+/* An fd of dirs[dir] (the target for SIZE_MAX), kept in the cache; -errno. */
+static int dir_fd(rs *r, size_t dir, fd_cache *c)
+{
+	if (dir == SIZE_MAX)
+		return r->rootfd;
+	if (c->dirfd >= 0 && c->dir == dir)
+		return c->dirfd;
+	if (c->dirfd >= 0)
+		close(c->dirfd);
+	c->dir = dir;
+	return c->dirfd = open_beneath(r->rootfd, r->dirs[dir].rel, O_RDONLY | O_DIRECTORY);
+}
 
 static int open_for_write(rs *r, uint32_t file, fd_cache *c)
 {
-	const rs_file *f = &r->files[file];
+	rs_file *f = &r->files[file];
 	struct stat st;
 	int fd;
 
@@ -759,6 +845,24 @@ static int open_for_write(rs *r, uint32_t file, fd_cache *c)
 	c->valid = true;
 	c->file = file;
 	c->fd = -1;
+	for (;;) {
+		int state = RS_NEW, dfd;
+
+		if (atomic_compare_exchange_strong(&f->state, &state, RS_CREATING)) {
+			if ((dfd = dir_fd(r, f->dir, c)) < 0) {
+				file_failed(r, file, "cannot open its directory: %s", strerror(-dfd));
+				atomic_store(&f->state, RS_NOFILE);
+				return -1;
+			}
+			return c->fd = create_now(r, dfd, file, &c->st);
+		}
+		if (state == RS_NOFILE)
+			return -1;
+		if (state == RS_CREATED)
+			break;
+		sched_yield(); /* another worker is creating it: a few microseconds */
+	}
+	/* Created by another worker: reopen it, and make sure it is still ours. */
 	if ((fd = open_beneath(r->rootfd, f->rel, O_WRONLY)) < 0) {
 		file_failed(r, file, "cannot open to write: %s", strerror(-fd));
 		return -1;
@@ -770,6 +874,7 @@ static int open_for_write(rs *r, uint32_t file, fd_cache *c)
 		close(fd);
 		return -1;
 	}
+	c->st = st;
 	return c->fd = fd;
 }
 
@@ -795,15 +900,33 @@ static void write_use(rs *r, const rs_use *u, const uint8_t *data, fd_cache *c)
 		done += (size_t)n;
 	}
 	atomic_fetch_add(&r->bytes_done, u->len);
-	if (atomic_fetch_sub(&f->remaining, 1) == 1 && !atomic_load(&f->failed))
-		atomic_fetch_add(&r->files_done, 1);
+	/*
+	 * Start writing back now what is written (asynchronously: WRITE
+	 * without WAIT), so that the disk works while we decode and a final
+	 * sync, which a restore is usually followed by, has little left.
+	 */
+	if (f->node.size >= RS_FLUSH_BIG)
+		sync_file_range(fd, (off_t)u->off, (off_t)u->len, SYNC_FILE_RANGE_WRITE);
+	if (atomic_fetch_sub(&f->remaining, 1) != 1 || atomic_load(&f->failed))
+		return;
+	/*
+	 * The last chunk is written: the fd we hold is the file's (checked by
+	 * device and inode), so its metadata goes on through it now rather
+	 * than by name in phase (c).
+	 */
+	atomic_fetch_add(&r->files_done, 1);
+	if (kura_fsmeta_apply_fd(fd, &c->st, &f->node, r->opts->numeric_owner, f->strip_acls) < 0)
+		queue_warn(r, f->rel, "%s", kura_error_message());
+	atomic_store(&f->meta_done, true);
+	if (f->node.size >= RS_FLUSH_FILE && f->node.size < RS_FLUSH_BIG)
+		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 }
 
 static void job_run(void *arg, void *ctx)
 {
 	rs_job *job = arg;
 	rs *r = ctx;
-	fd_cache cache = {0, -1, false};
+	fd_cache cache = {.fd = -1, .dirfd = -1};
 	uint8_t *span = NULL, *plain = NULL;
 	int err = 0;
 
@@ -837,6 +960,8 @@ static void job_run(void *arg, void *ctx)
 	free(span);
 	if (cache.valid && cache.fd >= 0)
 		close(cache.fd);
+	if (cache.dirfd >= 0)
+		close(cache.dirfd);
 	free(job);
 	pthread_mutex_lock(&r->lock);
 	r->jobs_pending--;
@@ -983,6 +1108,10 @@ static void make_links(rs *r)
 
 		if (l->file == SIZE_MAX)
 			continue;
+		if (atomic_load(&r->files[l->file].state) != RS_CREATED) {
+			rs_fail(r, l->rel, "cannot link: %s was not restored", r->files[l->file].rel);
+			continue;
+		}
 		if ((ffd = open_parent(r, r->files[l->file].rel, &from)) < 0) {
 			rs_fail(r, l->rel, "cannot link: %s", strerror(-ffd));
 			continue;
@@ -1021,6 +1150,8 @@ static void meta_files(rs *r, size_t first, size_t end)
 		size_t dlen = slash ? (size_t)(slash - f->rel) : 0;
 		struct stat st;
 
+		if (atomic_load(&f->meta_done) || atomic_load(&f->state) == RS_NOFILE)
+			continue;
 		/* Files of one directory are consecutive: open each directory once. */
 		if (!last_dir || strlen(last_dir) != dlen || strncmp(last_dir, f->rel, dlen) != 0) {
 			const char *name;
@@ -1037,6 +1168,17 @@ static void meta_files(rs *r, size_t first, size_t end)
 		}
 		if (dfd < 0) {
 			queue_warn(r, f->rel, "cannot open its directory to set metadata");
+			continue;
+		}
+		if (atomic_load(&f->state) == RS_NEW) {
+			/* Nothing of it was written (its blobs failed): created here, as planned. */
+			int fd = create_now(r, dfd, i, &st);
+
+			if (fd >= 0 && kura_fsmeta_apply_fd(fd, &st, &f->node, r->opts->numeric_owner,
+							    f->strip_acls) < 0)
+				queue_warn(r, f->rel, "%s", kura_error_message());
+			if (fd >= 0)
+				close(fd);
 			continue;
 		}
 		if (fstatat(dfd, f->node.name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
@@ -1223,7 +1365,7 @@ static void rs_free(rs *r)
 /* Walk what the options select: a whole snapshot, a directory of it, or one node. */
 static int restore_walk(rs *r, const kura_snapshot *snap, const char *subpath)
 {
-	rs_frame root = {NULL, NULL, "", NULL, 0, true, true, false, r->rootfd, 0};
+	rs_frame root = {NULL, NULL, "", NULL, 0, true, true, false, -1, r->rootfd, 0};
 	kura_tree *tree = NULL, *holder = NULL;
 	kura_node *node = NULL;
 	char *slash;
@@ -1310,9 +1452,12 @@ int kura_restore(kura_repo *repo, const char *snapshot_id, const kura_restore_op
 		goto done;
 	make_links(&r);
 	apply_meta(&r);
-	for (size_t i = 0; i < r.nfiles; i++)
+	for (size_t i = 0; i < r.nfiles; i++) {
+		if (atomic_load(&r.files[i].state) == RS_CREATED)
+			res.files++;
 		if (!atomic_load(&r.files[i].failed))
 			res.bytes += r.files[i].node.size;
+	}
 	rs_progress(&r, true);
 done:
 	res.errors = atomic_load(&r.errors);
