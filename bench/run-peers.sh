@@ -48,16 +48,10 @@ LIMITS=${LIMITS:-1}
 CLEAN=${CLEAN:-1}
 RANSOM=${RANSOM:-1}
 
-case "$BASE" in /tmp/bench-*) ;; *) echo "BASE must be /tmp/bench-*" >&2; exit 2 ;; esac
-for t in "$KURA" restic borg /usr/bin/time python3 bc diff zstd lz4 openssl; do command -v "$t" >/dev/null || { echo "missing $t" >&2; exit 2; }; done
-
-export RESTIC_PASSWORD=bench-password-not-secret
-mkdir -p "$BASE"; echo "bench passphrase kura not secret quokka" >"$BASE/kura-pass"
-export KURA_PASSWORD_FILE=$BASE/kura-pass
-export BORG_PASSPHRASE=bench-password-not-secret
-export BORG_DISPLAY_PASSPHRASE=no
-export BORG_RELOCATED_REPO_ACCESS_IS_OK=yes
-export BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
+need "$KURA" restic borg /usr/bin/time python3 bc diff zstd lz4 openssl
+bench_prepare
 
 SRC=$BASE/src
 RESTORE=$BASE/restore
@@ -67,78 +61,8 @@ mkdir -p "$BASE/repos" "$BASE/home" "$OUT/logs"
 RAW=$OUT/raw.tsv
 printf 'phase\tcfg\trep\twall_s\tuser_s\tsys_s\tmaxrss_kb\tfs_in_blocks\tsrc_bytes\trepo_bytes\trepo_delta\tcache_bytes\tsync_s\tverify\n' >"$RAW"
 T_START=$(date +%s)
-log() { echo "[$(date +%T) +$(( $(date +%s) - T_START ))s] $*" | tee -a "$OUT/progress.log"; }
 
-# ---------------------------------------------------------------------------------------------
-{
-  echo "date: $(date -u +%FT%TZ)"
-  echo "host: $(uname -a)"
-  echo "nproc: $(nproc)"
-  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-  echo "cpu flags of interest: $(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -xE 'avx2|sha_ni|aes|vaes|avx512f|avx512bw|avx512vl|pclmulqdq|vpclmulqdq' | sort | tr '\n' ' ')"
-  echo "mem: $(free -b | awk '/Mem:/{printf "%.1f GiB", $2/2^30}')"
-  echo "fs for $BASE: $(df -T /tmp | awk 'NR==2{print $1" "$2}')"
-  echo "kura: $("$KURA" version)"
-  echo "restic: $(restic version)"
-  echo "borg: $(borg --version)"
-  echo "python: $(python3 --version)"
-  echo "SIZE=$SIZE SEED=$SEED MUTATE=$MUTATE REPS=$REPS CHECK_REPS=$CHECK_REPS RANSOM=$RANSOM CONFIGS=$CONFIGS"
-} >"$OUT/meta.txt"
-cat "$OUT/meta.txt"
-
-# ---------------------------------------------------------------------------------------------
-M_WALL=0 M_USER=0 M_SYS=0 M_RSS=0 M_FSIN=0
-measure() {   # measure NAME cmd...   -> sets M_WALL M_USER M_SYS M_RSS
-  local name=$1; shift
-  local lf=$OUT/logs/$name
-  sync
-  local t0 t1
-  t0=$(date +%s.%N)
-  if ! /usr/bin/time -v -o "$lf.time" "$@" >"$lf.out" 2>&1; then
-    log "FAILED: $name: $*"; tail -30 "$lf.out"; exit 1
-  fi
-  t1=$(date +%s.%N)
-  M_WALL=$(echo "$t1 - $t0" | bc)
-  M_USER=$(awk -F': ' '/User time \(seconds\)/{print $2}' "$lf.time")
-  M_SYS=$(awk -F': ' '/System time \(seconds\)/{print $2}' "$lf.time")
-  M_RSS=$(awk -F': ' '/Maximum resident set size/{print $2}' "$lf.time")
-  M_FSIN=$(awk -F': ' '/File system inputs/{print $2}' "$lf.time")
-}
-record() {  # record phase cfg rep src_bytes repo_bytes repo_delta cache_bytes sync_s verify
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$M_WALL" "$M_USER" "$M_SYS" "$M_RSS" \
-    "$M_FSIN" "$4" "$5" "$6" "$7" "$8" "$9" >>"$RAW"
-  log "$1 $2 #$3: wall=${M_WALL}s user=${M_USER}s sys=${M_SYS}s rss=${M_RSS}kB fs_in=${M_FSIN}blk src=$4 repo=$5 delta=$6 sync=$8 verify=$9"
-}
-src_bytes() { find "$SRC" -type f -printf '%s\n' | awk '{s+=$1} END{printf "%.0f", s}'; }   # not %d: mawk clamps it to 2^31-1
-dsize() { if [ -e "$1" ]; then du -sb "$1" | cut -f1; else echo 0; fi; }
-# borg posix_fadvise(DONTNEED)s every source file it reads and every repo segment it writes, so the
-# page cache state depends on what ran before; warm the inputs explicitly before every timed command.
-warm() { tar cf - -C "$BASE" src | cat >/dev/null; }
-warm_repo() { find "$1" -type f -print0 | xargs -0 cat >/dev/null; }
-
-repo() { echo "$BASE/repos/$1.$2"; }
-cache_of() { echo "$BASE/home/$1.$2"; }   # restic --cache-dir, or BORG_BASE_DIR (holds borg's cache+security dir)
-
-do_init_repo() { # cfg rep
-  local cfg=$1 rep=$2 r; r=$(repo "$cfg" "$rep")
-  case $cfg in
-    kura)   { "$KURA" -r "$r" init && mkdir -p "$(cache_of "$cfg" "$rep")" &&
-              "$KURA" -r "$r" key backup-key --output "$(cache_of "$cfg" "$rep")/backup.key"; } \
-              >"$OUT/logs/repoinit.$cfg.$rep.out" 2>&1 ;;
-    restic) restic -r "$r" --cache-dir "$(cache_of "$cfg" "$rep")" init >"$OUT/logs/repoinit.$cfg.$rep.out" 2>&1 ;;
-    borg-*) BORG_BASE_DIR=$(cache_of "$cfg" "$rep") borg init --encryption=repokey-blake2 "$r" \
-              >"$OUT/logs/repoinit.$cfg.$rep.out" 2>&1 ;;
-  esac
-}
-backup_cmd() { # cfg rep archive-name -> prints the command words into BCMD array
-  local cfg=$1 rep=$2 name=$3 r; r=$(repo "$cfg" "$rep")
-  case $cfg in
-    kura)       BCMD=(env KURA_CACHE_DIR="$(cache_of "$cfg" "$rep")" KURA_KEY_FILE="$(cache_of "$cfg" "$rep")/backup.key" "$KURA" -q -r "$r" backup --host bench "$SRC") ;;
-    restic)     BCMD=(restic -r "$r" --cache-dir "$(cache_of "$cfg" "$rep")" --compression auto backup --host bench "$SRC") ;;
-    borg-lz4)   BCMD=(env BORG_BASE_DIR="$(cache_of "$cfg" "$rep")" borg create --stats "$r::$name" "$SRC") ;;
-    borg-zstd3) BCMD=(env BORG_BASE_DIR="$(cache_of "$cfg" "$rep")" borg create --stats --compression zstd,3 "$r::$name" "$SRC") ;;
-  esac
-}
+write_meta "$CONFIGS" "SIZE=$SIZE SEED=$SEED MUTATE=$MUTATE REPS=$REPS CHECK_REPS=$CHECK_REPS RANSOM=$RANSOM"
 
 # ---------------------------------------------------------------------------------------------
 log "generating dataset SIZE=$SIZE SEED=$SEED into $SRC"
@@ -189,27 +113,16 @@ for rep in $(seq 1 "$REPS"); do
 done
 
 # phase restore -----------------------------------------------------------------------------------
-(cd "$SRC" && find . -printf '%y %P %s %T@ %m\n' | grep -v '^d' | sort) >"$BASE/src.list"
+tree_list "$SRC" >"$BASE/src.list"
 for rep in $(seq 1 "$REPS"); do
   for cfg in $CONFIGS; do
     r=$(repo "$cfg" "$rep")
     rm -rf "$RESTORE"; mkdir -p "$RESTORE"; sync
     warm_repo "$r"
-    case $cfg in
-      kura)   measure "restore.$cfg.$rep" "$KURA" -q -r "$r" restore latest --target "$RESTORE" ;;
-      restic) measure "restore.$cfg.$rep" restic -r "$r" --cache-dir "$(cache_of "$cfg" "$rep")" restore latest --target "$RESTORE" ;;
-      borg-*) measure "restore.$cfg.$rep" env BORG_BASE_DIR="$(cache_of "$cfg" "$rep")" \
-                bash -c 'cd "$1" && exec borg extract "$2::day1"' _ "$RESTORE" "$r" ;;
-    esac
-    ts0=$(date +%s.%N); sync; ts1=$(date +%s.%N); syncs=$(echo "$ts1 - $ts0" | bc)
-    got=$RESTORE$SRC
-    verify=ok
-    if ! diff -r -q --no-dereference "$SRC" "$got" >"$OUT/logs/verify.$cfg.$rep.diff" 2>&1; then verify=DIFF; fi
-    (cd "$got" && find . -printf '%y %P %s %T@ %m\n' | grep -v '^d' | sort) >"$BASE/rst.list"
-    if ! cmp -s "$BASE/src.list" "$BASE/rst.list"; then
-      diff "$BASE/src.list" "$BASE/rst.list" | head -20 >"$OUT/logs/verify.$cfg.$rep.meta" || true
-      [ "$verify" = ok ] && verify=content-ok/meta-differs
-    fi
+    restore_cmd "$cfg" "$rep" "$RESTORE" day1
+    measure "restore.$cfg.$rep" "${RCMD[@]}"
+    syncs=$(timed_sync)
+    verify=$(verify_tree "$SRC" "$RESTORE$SRC" "$cfg.$rep" "$BASE/src.list")
     record restore "$cfg" "$rep" "$SRC1" "$(dsize "$r")" - - "$syncs" "$verify"
   done
 done
@@ -220,11 +133,8 @@ for rep in $(seq 1 "$CHECK_REPS"); do
   for cfg in $CONFIGS; do
     r=$(repo "$cfg" "$rep")
     warm_repo "$r"
-    case $cfg in
-      kura)   measure "check.$cfg.$rep" "$KURA" -q -r "$r" check --read-data ;;
-      restic) measure "check.$cfg.$rep" restic -r "$r" --cache-dir "$(cache_of "$cfg" "$rep")" check --read-data ;;
-      borg-*) measure "check.$cfg.$rep" env BORG_BASE_DIR="$(cache_of "$cfg" "$rep")" borg check --verify-data "$r" ;;
-    esac
+    check_cmd "$cfg" "$rep"
+    measure "check.$cfg.$rep" "${CCMD[@]}"
     record check "$cfg" "$rep" "$SRC1" "$(dsize "$r")" - - - -
   done
 done
