@@ -205,100 +205,114 @@ done:
 	return err;
 }
 
-int kura_blob_decode(uint8_t **out, const uint8_t data_key[KURA_KEY_SIZE],
-		     const struct kura_mac *mac, const kura_pack_entry *e, const uint8_t *stored,
-		     size_t stored_len)
+int kura_blob_sizes(const kura_pack_entry *e, size_t *payload_len, size_t *plain_len)
 {
-	char hex[2 * KURA_HASH_SIZE + 1];
-	char where[2 * KURA_HASH_SIZE + 8];
-	uint8_t aad[BLOB_AAD_SIZE];
-	uint8_t id[KURA_HASH_SIZE];
-	uint8_t *payload = NULL, *plain = NULL;
-	size_t payload_len = 0;
-	int err = 0;
+	char where[2 * KURA_HASH_SIZE + 8], hex[2 * KURA_HASH_SIZE + 1];
+	int err;
 
-	*out = NULL;
 	kura_hex(hex, e->id, KURA_HASH_SIZE);
 	snprintf(where, sizeof(where), "blob %s", hex);
 	if ((err = kura_pack__entry_check(e, where)) < 0)
-		goto done;
-	if (stored_len != e->stored_len) {
-		err =
-		    kura_error_set(KURA_ECORRUPT, "blob %s: %zu stored bytes but the entry says %u",
-				   hex, stored_len, e->stored_len);
-		goto done;
-	}
-	payload_len = stored_len - KURA_AEAD_OVERHEAD;
-	if (!(payload = malloc(payload_len ? payload_len : 1))) {
-		err = kura_error_set(KURA_ENOMEM, "blob %s: out of memory", hex);
-		goto done;
-	}
+		return err;
+	*payload_len = e->stored_len - KURA_AEAD_OVERHEAD;
+	*plain_len = (e->flags & KURA_BLOB_FLAG_ZSTD) ? e->raw_len : 0;
+	return 0;
+}
+
+int kura_blob_decode_into(const uint8_t **out, uint8_t *payload, uint8_t *plain,
+			  struct ZSTD_DCtx_s *dctx, const uint8_t data_key[KURA_KEY_SIZE],
+			  const struct kura_mac *mac, const kura_pack_entry *e,
+			  const uint8_t *stored, size_t stored_len)
+{
+	char hex[2 * KURA_HASH_SIZE + 1];
+	uint8_t aad[BLOB_AAD_SIZE];
+	uint8_t id[KURA_HASH_SIZE];
+	size_t payload_len, plain_len;
+	int err;
+
+	*out = NULL;
+	kura_hex(hex, e->id, KURA_HASH_SIZE);
+	if ((err = kura_blob_sizes(e, &payload_len, &plain_len)) < 0)
+		return err;
+	if (stored_len != e->stored_len)
+		return kura_error_set(KURA_ECORRUPT,
+				      "blob %s: %zu stored bytes but the entry says %u", hex,
+				      stored_len, e->stored_len);
 	blob_aad(aad, e->type, e->id);
-	if ((err = kura_aead_open(payload, data_key, aad, sizeof(aad), stored, stored_len)) < 0) {
-		err = kura_error_wrap(err, "blob %s", hex);
-		goto done;
-	}
+	if ((err = kura_aead_open(payload, data_key, aad, sizeof(aad), stored, stored_len)) < 0)
+		return kura_error_wrap(err, "blob %s", hex);
 
 	if (!(e->flags & KURA_BLOB_FLAG_ZSTD)) {
-		/* entry_check guaranteed payload_len == raw_len */
-		plain = payload;
-		payload = NULL;
+		plain = payload; /* entry_check guaranteed payload_len == raw_len */
 	} else {
 		unsigned long long size = ZSTD_getFrameContentSize(payload, payload_len);
 		size_t n;
 
-		if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN) {
-			err = kura_error_set(KURA_ECORRUPT,
-					     "blob %s: payload is not a zstd frame of known size",
-					     hex);
-			goto done;
-		}
-		if (size != e->raw_len) {
-			err = kura_error_set(
-			    KURA_ECORRUPT,
-			    "blob %s: zstd frame holds %llu bytes but raw length is %u", hex, size,
-			    e->raw_len);
-			goto done;
-		}
-		if (!(plain = malloc(e->raw_len ? e->raw_len : 1))) {
-			err = kura_error_set(KURA_ENOMEM, "blob %s: out of memory (%u bytes)", hex,
-					     e->raw_len);
-			goto done;
-		}
+		if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN)
+			return kura_error_set(KURA_ECORRUPT,
+					      "blob %s: payload is not a zstd frame of known size",
+					      hex);
+		if (size != e->raw_len)
+			return kura_error_set(
+			    KURA_ECORRUPT, "blob %s: zstd frame holds %llu bytes but raw length is %u",
+			    hex, size, e->raw_len);
 		/* The output buffer bounds what a hostile frame can produce. */
-		n = ZSTD_decompress(plain, e->raw_len, payload, payload_len);
-		if (ZSTD_isError(n)) {
-			err = kura_error_set(KURA_ECORRUPT, "blob %s: zstd: %s", hex,
-					     ZSTD_getErrorName(n));
-			goto done;
-		}
-		if (n != e->raw_len) {
-			err = kura_error_set(
-			    KURA_ECORRUPT,
-			    "blob %s: decompressed to %zu bytes but raw length is %u", hex, n,
-			    e->raw_len);
-			goto done;
-		}
+		n = dctx ? ZSTD_decompressDCtx(dctx, plain, e->raw_len, payload, payload_len)
+			 : ZSTD_decompress(plain, e->raw_len, payload, payload_len);
+		if (ZSTD_isError(n))
+			return kura_error_set(KURA_ECORRUPT, "blob %s: zstd: %s", hex,
+					      ZSTD_getErrorName(n));
+		if (n != e->raw_len)
+			return kura_error_set(
+			    KURA_ECORRUPT, "blob %s: decompressed to %zu bytes but raw length is %u",
+			    hex, n, e->raw_len);
 	}
-
 	if (mac) {
 		if ((err = kura_mac_compute(mac, id, plain, e->raw_len)) < 0)
-			goto done;
-		if (!kura_ct_equal(id, e->id, KURA_HASH_SIZE)) {
-			err = kura_error_set(KURA_ECORRUPT,
-					     "blob %s: content does not match its id", hex);
-			goto done;
-		}
+			return err;
+		if (!kura_ct_equal(id, e->id, KURA_HASH_SIZE))
+			return kura_error_set(KURA_ECORRUPT,
+					      "blob %s: content does not match its id", hex);
 	}
 	*out = plain;
-	plain = NULL;
+	return 0;
+}
+
+int kura_blob_decode(uint8_t **out, const uint8_t data_key[KURA_KEY_SIZE],
+		     const struct kura_mac *mac, const kura_pack_entry *e, const uint8_t *stored,
+		     size_t stored_len)
+{
+	uint8_t *payload = NULL, *plain = NULL;
+	const uint8_t *result;
+	size_t payload_len = 0, plain_len = 0;
+	int err;
+
+	*out = NULL;
+	if ((err = kura_blob_sizes(e, &payload_len, &plain_len)) < 0)
+		return err;
+	if (!(payload = malloc(payload_len ? payload_len : 1)) ||
+	    (plain_len && !(plain = malloc(plain_len)))) {
+		err = kura_error_set(KURA_ENOMEM, "blob: out of memory (%zu bytes)",
+				     payload_len + plain_len);
+		goto done;
+	}
+	if ((err = kura_blob_decode_into(&result, payload, plain, NULL, data_key, mac, e, stored,
+					 stored_len)) < 0)
+		goto done;
+	if (result == payload) {
+		*out = payload;
+		payload = NULL;
+	} else {
+		*out = plain;
+		plain = NULL;
+	}
 done:
 	if (payload) {
 		kura_wipe(payload, payload_len);
 		free(payload);
 	}
 	if (plain) {
-		kura_wipe(plain, e->raw_len);
+		kura_wipe(plain, plain_len);
 		free(plain);
 	}
 	return err;

@@ -50,6 +50,22 @@ int kura_blob_encode(uint8_t **out, size_t *out_len, uint8_t *out_flags,
 		     int level);
 
 /*
+ * For callers that decode many blobs into buffers they reuse (check
+ * --read-data): kura_blob_sizes() validates the entry and says how large
+ * the buffers must be (plain_len 0: the blob is stored uncompressed and
+ * decodes in place in the payload buffer); kura_blob_decode_into() then
+ * makes every check kura_blob_decode() makes, and *out points at the
+ * plaintext, in `payload` or `plain`.  dctx may be NULL.
+ */
+struct ZSTD_DCtx_s;
+int kura_blob_sizes(const kura_pack_entry *e, size_t *payload_len, size_t *plain_len);
+__attribute__((warn_unused_result)) int
+kura_blob_decode_into(const uint8_t **out, uint8_t *payload, uint8_t *plain,
+		      struct ZSTD_DCtx_s *dctx, const uint8_t data_key[KURA_KEY_SIZE],
+		      const struct kura_mac *mac, const kura_pack_entry *e, const uint8_t *stored,
+		      size_t stored_len);
+
+/*
  * Decrypt and decompress one blob; checks the tag, the raw length, and that
  * HMAC(id_key, plaintext) == e->id (unless mac is NULL).  *out is malloc'd
  * with e->raw_len bytes.  KURA_EAUTH, KURA_ECORRUPT.

@@ -938,71 +938,25 @@ static int grow_scratch(uint8_t **buf, size_t *cap, size_t need, const char *hex
 	return 0;
 }
 
-/*
- * Decrypt and verify one blob in memory, into the slot's scratch: the same
- * checks, in the same order and with the same messages, as
- * kura_blob_decode(), which allocates its buffers and a zstd context for
- * every blob.  Returns 0 or the error.
- */
+/* Decrypt and verify one blob in memory, into the worker's reused buffers. */
 static int ck_blob_verify(ck_scratch *s, const uint8_t key[KURA_KEY_SIZE], const kura_mac *mac,
 			  const kura_pack_entry *e, const uint8_t *stored)
 {
 	char hex[KURA_ID_HEX];
-	char where[KURA_ID_HEX + 8];
-	uint8_t aad[1 + KURA_HASH_SIZE]; /* type, id: FORMAT.md "Blobs" */
-	uint8_t id[KURA_HASH_SIZE];
 	const uint8_t *plain;
-	size_t payload_len;
+	size_t payload_len, plain_len;
 	int err;
 
 	kura_hex(hex, e->id, KURA_HASH_SIZE);
-	snprintf(where, sizeof(where), "blob %s", hex);
-	if ((err = kura_pack__entry_check(e, where)) < 0)
+	if ((err = kura_blob_sizes(e, &payload_len, &plain_len)) < 0 ||
+	    (err = grow_scratch(&s->payload, &s->payload_cap, payload_len ? payload_len : 1,
+				hex)) < 0 ||
+	    (plain_len && (err = grow_scratch(&s->plain, &s->plain_cap, plain_len, hex)) < 0))
 		return err;
-	payload_len = e->stored_len - KURA_AEAD_OVERHEAD;
-	if ((err = grow_scratch(&s->payload, &s->payload_cap, payload_len ? payload_len : 1,
-				hex)) < 0)
-		return err;
-	aad[0] = e->type;
-	memcpy(aad + 1, e->id, KURA_HASH_SIZE);
-	if ((err = kura_aead_open(s->payload, key, aad, sizeof(aad), stored, e->stored_len)) < 0)
-		return kura_error_wrap(err, "blob %s", hex);
-
-	if (!(e->flags & KURA_BLOB_FLAG_ZSTD)) {
-		plain = s->payload; /* entry_check guaranteed payload_len == raw_len */
-	} else {
-		unsigned long long size = ZSTD_getFrameContentSize(s->payload, payload_len);
-		size_t n;
-
-		if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN)
-			return kura_error_set(KURA_ECORRUPT,
-					      "blob %s: payload is not a zstd frame of known size",
-					      hex);
-		if (size != e->raw_len)
-			return kura_error_set(
-			    KURA_ECORRUPT, "blob %s: zstd frame holds %llu bytes but raw length is %u",
-			    hex, size, e->raw_len);
-		if ((err = grow_scratch(&s->plain, &s->plain_cap, e->raw_len ? e->raw_len : 1,
-					hex)) < 0)
-			return err;
-		if (!s->dctx && !(s->dctx = ZSTD_createDCtx()))
-			return kura_error_set(KURA_ENOMEM, "blob %s: out of memory", hex);
-		/* The output buffer bounds what a hostile frame can produce. */
-		n = ZSTD_decompressDCtx(s->dctx, s->plain, e->raw_len, s->payload, payload_len);
-		if (ZSTD_isError(n))
-			return kura_error_set(KURA_ECORRUPT, "blob %s: zstd: %s", hex,
-					      ZSTD_getErrorName(n));
-		if (n != e->raw_len)
-			return kura_error_set(
-			    KURA_ECORRUPT, "blob %s: decompressed to %zu bytes but raw length is %u",
-			    hex, n, e->raw_len);
-		plain = s->plain;
-	}
-	if ((err = kura_mac_compute(mac, id, plain, e->raw_len)) < 0)
-		return err;
-	if (!kura_ct_equal(id, e->id, KURA_HASH_SIZE))
-		return kura_error_set(KURA_ECORRUPT, "blob %s: content does not match its id", hex);
-	return 0;
+	if (plain_len && !s->dctx && !(s->dctx = ZSTD_createDCtx()))
+		return kura_error_set(KURA_ENOMEM, "blob %s: out of memory", hex);
+	return kura_blob_decode_into(&plain, s->payload, s->plain, s->dctx, key, mac, e, stored,
+				     e->stored_len);
 }
 
 /* Bounds, then the blob itself; 0 or the error. */
