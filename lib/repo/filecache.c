@@ -6,8 +6,10 @@
  * starts with the magic "KURAFC01"; then per file: u16 path length, path,
  * u64 dev, u64 ino, u64 size, i64 mtime ns, i64 ctime ns, u32 extent count,
  * extents as in trees (u8 kind, u64 length, 32-byte id for chunks).  The
- * old cache is loaded into a hash table of path -> record; new records are
- * appended to a temporary file that replaces the old one on commit.
+ * old cache is read in 1 MiB windows (not slurped: at a million files it is
+ * over 100 MB) into a hash table of path -> record, one allocation per
+ * record; new records are appended to a temporary file that replaces the
+ * old one on commit.
  */
 #include "repo/filecache.h"
 
@@ -15,6 +17,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +29,9 @@
 
 #define CACHE_MAGIC "KURAFC01"
 #define CACHE_MAX_BYTES (4ull << 30)
+#define LOAD_WINDOW ((size_t)1 << 20)
 
+/* One allocation: the entry, then its extents, then its path. */
 typedef struct cache_entry {
 	struct cache_entry *next;
 	char *path;
@@ -34,6 +39,7 @@ typedef struct cache_entry {
 	int64_t mtime_ns, ctime_ns;
 	kura_extent *extents;
 	uint32_t count;
+	kura_extent tail[];
 } cache_entry;
 
 struct kura_filecache {
@@ -93,96 +99,134 @@ static char *default_dir(void)
 	return out;
 }
 
-static void free_entry(cache_entry *e)
-{
-	free(e->path);
-	free(e->extents);
-	free(e);
-}
-
-/* Parse one record; any damage ends loading (what was read stays usable). */
+/*
+ * Parse one record.  A failure means damage, or (when the window ends
+ * inside the record) that more of the file is needed: the caller decides.
+ */
 static int read_entry(kura_reader *r, cache_entry **out)
 {
-	cache_entry *e = calloc(1, sizeof(*e));
+	cache_entry h = {0}, *e;
 	uint16_t plen;
 	const uint8_t *p;
 	int err;
 
-	if (!e)
-		return kura_error_set(KURA_ENOMEM, "out of memory");
 	if ((err = kura_reader_u16(r, &plen, "path length")) < 0 ||
 	    (err = kura_reader_view(r, &p, plen, "path")) < 0 ||
-	    (err = kura_reader_u64(r, &e->dev, "dev")) < 0 ||
-	    (err = kura_reader_u64(r, &e->ino, "ino")) < 0 ||
-	    (err = kura_reader_u64(r, &e->size, "size")) < 0 ||
-	    (err = kura_reader_u64(r, (uint64_t *)&e->mtime_ns, "mtime")) < 0 ||
-	    (err = kura_reader_u64(r, (uint64_t *)&e->ctime_ns, "ctime")) < 0 ||
-	    (err = kura_reader_u32(r, &e->count, "extent count")) < 0)
-		goto done;
-	if (memchr(p, 0, plen) || e->count > kura_reader_left(r) / 9) {
-		err = kura_error_set(KURA_ECORRUPT, "cache record damaged");
-		goto done;
-	}
-	if (!(e->path = strndup((const char *)p, plen)) ||
-	    (e->count && !(e->extents = calloc(e->count, sizeof(*e->extents))))) {
-		err = kura_error_set(KURA_ENOMEM, "out of memory");
-		goto done;
-	}
+	    (err = kura_reader_u64(r, &h.dev, "dev")) < 0 ||
+	    (err = kura_reader_u64(r, &h.ino, "ino")) < 0 ||
+	    (err = kura_reader_u64(r, &h.size, "size")) < 0 ||
+	    (err = kura_reader_u64(r, (uint64_t *)&h.mtime_ns, "mtime")) < 0 ||
+	    (err = kura_reader_u64(r, (uint64_t *)&h.ctime_ns, "ctime")) < 0 ||
+	    (err = kura_reader_u32(r, &h.count, "extent count")) < 0)
+		return err;
+	if (memchr(p, 0, plen) || h.count > kura_reader_left(r) / 9)
+		return kura_error_set(KURA_ECORRUPT, "cache record damaged");
+	if (!(e = malloc(sizeof(*e) + h.count * sizeof(kura_extent) + plen + 1)))
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	*e = h;
+	e->extents = h.count ? e->tail : NULL;
+	e->path = (char *)(e->tail + h.count);
+	memcpy(e->path, p, plen);
+	e->path[plen] = '\0';
 	for (uint32_t i = 0; i < e->count; i++) {
 		kura_extent *x = &e->extents[i];
 
+		memset(x, 0, sizeof(*x));
 		if ((err = kura_reader_u8(r, &x->kind, "extent kind")) < 0 ||
 		    (err = kura_reader_u64(r, &x->len, "extent length")) < 0)
-			goto done;
+			break;
 		if (x->kind == KURA_EXTENT_CHUNK) {
 			if ((err = kura_reader_bytes(r, x->id, KURA_HASH_SIZE, "extent id")) < 0)
-				goto done;
+				break;
 		} else if (x->kind != KURA_EXTENT_HOLE) {
 			err = kura_error_set(KURA_ECORRUPT, "cache record damaged");
-			goto done;
+			break;
 		}
 	}
+	if (err < 0) {
+		free(e);
+		return err;
+	}
 	*out = e;
-	e = NULL;
-done:
-	if (e)
-		free_entry(e);
-	return err;
+	return 0;
 }
 
+/* Fill buf[*len..cap) from fd; *eof at the end of the file.  -1 on a read error. */
+static int fill(int fd, uint8_t *buf, size_t cap, size_t *len, bool *eof)
+{
+	while (!*eof && *len < cap) {
+		ssize_t n = read(fd, buf + *len, cap - *len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			*eof = true;
+		*len += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Load the old cache.  Records that parse are kept; at the first damaged
+ * one loading stops (a record that does not fit the window grows it, so
+ * only damage or the end of the file stops it).
+ */
 static void load_old(kura_filecache *c)
 {
-	kura_reader r;
-	uint8_t *data = NULL;
+	uint8_t *buf = NULL, magic[8];
+	size_t cap = LOAD_WINDOW, len = 0;
+	bool eof = false;
 	struct stat st;
 	int fd = open(c->path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return;
 	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size > CACHE_MAX_BYTES || st.st_size < 8 ||
-	    !(data = malloc((size_t)st.st_size)) ||
-	    read(fd, data, (size_t)st.st_size) != st.st_size ||
-	    memcmp(data, CACHE_MAGIC, 8) != 0)
+	    read(fd, magic, 8) != 8 || memcmp(magic, CACHE_MAGIC, 8) != 0 ||
+	    !(buf = malloc(cap)))
 		goto done;
 	c->nbuckets = 1;
 	while (c->nbuckets < (size_t)st.st_size / 64)
 		c->nbuckets *= 2;
 	if (!(c->buckets = calloc(c->nbuckets, sizeof(*c->buckets))))
 		goto done;
-	kura_reader_init(&r, data + 8, (size_t)st.st_size - 8, "file cache");
-	while (kura_reader_left(&r) > 0) {
-		cache_entry *e = NULL;
-		size_t b;
+	for (;;) {
+		size_t used = 0;
 
-		if (read_entry(&r, &e) < 0)
+		if (fill(fd, buf, cap, &len, &eof) < 0)
 			break;
-		b = path_hash(e->path) & (c->nbuckets - 1);
-		e->next = c->buckets[b];
-		c->buckets[b] = e;
+		while (used < len) {
+			kura_reader r;
+			cache_entry *e = NULL;
+			size_t b;
+
+			kura_reader_init(&r, buf + used, len - used, "file cache");
+			if (read_entry(&r, &e) < 0)
+				break;
+			used += r.pos;
+			b = path_hash(e->path) & (c->nbuckets - 1);
+			e->next = c->buckets[b];
+			c->buckets[b] = e;
+		}
+		if (eof)
+			break; /* all read, or the rest is damaged */
+		if (used == 0) { /* one record larger than the window */
+			uint8_t *bigger = cap < CACHE_MAX_BYTES ? realloc(buf, cap * 2) : NULL;
+
+			if (!bigger)
+				break;
+			buf = bigger;
+			cap *= 2;
+			continue;
+		}
+		memmove(buf, buf + used, len - used);
+		len -= used;
 	}
 	kura_error_clear();
 done:
-	free(data);
+	free(buf);
 	close(fd);
 }
 
@@ -324,7 +368,7 @@ void kura_filecache_free(kura_filecache *c)
 
 		while (e) {
 			cache_entry *next = e->next;
-			free_entry(e);
+			free(e);
 			e = next;
 		}
 	}
