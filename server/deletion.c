@@ -45,6 +45,7 @@
 #include "audit.h"
 #include "common/error.h"
 #include "crypto/crypto.h"
+#include "files.h"
 #include "kura/keyless.h"
 #include "policy.h"
 
@@ -116,168 +117,6 @@ static void dl_reqs_free(dl_req *rs, size_t n)
 /* ------------------------------------------------------------------ */
 /* Files                                                               */
 
-static int dl_errno_code(int e)
-{
-	switch (e) {
-	case ENOENT:
-		return KURA_ENOTFOUND;
-	case EEXIST:
-		return KURA_EEXISTS;
-	case EACCES:
-	case EPERM:
-	case EROFS:
-		return KURA_EDENIED;
-	case ENOMEM:
-		return KURA_ENOMEM;
-	}
-	return KURA_EIO;
-}
-
-/* A whole regular file of at most `max` bytes, NUL-terminated; *out malloc'd. */
-static int dl_read(const char *path, size_t max, char **out, size_t *out_len)
-{
-	struct stat st;
-	char *buf = NULL;
-	size_t got = 0;
-	int fd, err = 0;
-
-	*out = NULL;
-	*out_len = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) < 0)
-		return kura_error_errno(dl_errno_code(errno), errno, "%s", path);
-	if (fstat(fd, &st) < 0) {
-		err = kura_error_errno(KURA_EIO, errno, "%s", path);
-		goto done;
-	}
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
-		err = kura_error_set(KURA_ECORRUPT, "%s: not a regular file of at most %zu bytes",
-				     path, max);
-		goto done;
-	}
-	if (!(buf = malloc((size_t)st.st_size + 1))) {
-		err = kura_error_set(KURA_ENOMEM, "%s: out of memory", path);
-		goto done;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			err = kura_error_errno(KURA_EIO, n < 0 ? errno : EIO, "%s: cannot read",
-					       path);
-			goto done;
-		}
-		got += (size_t)n;
-	}
-	buf[got] = '\0';
-	*out_len = got;
-	*out = buf;
-	buf = NULL;
-done:
-	free(buf);
-	close(fd);
-	return err;
-}
-
-static int dl_write_fd(int fd, const char *path, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return kura_error_errno(KURA_EIO, n < 0 ? errno : ENOSPC,
-						"%s: cannot write", path);
-		data += n;
-		len -= (size_t)n;
-	}
-	if (fsync(fd) < 0)
-		return kura_error_errno(KURA_EIO, errno, "%s: fsync", path);
-	return 0;
-}
-
-static int dl_fsync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
-
-	if (fd < 0)
-		return kura_error_errno(KURA_EIO, errno, "%s", path);
-	if (fsync(fd) < 0)
-		err = kura_error_errno(KURA_EIO, errno, "%s: fsync", path);
-	close(fd);
-	return err;
-}
-
-/* Create `path` (must not exist) with `len` bytes and `mode`, fsynced. */
-static int dl_write_new(const char *path, const char *data, size_t len, mode_t mode)
-{
-	int fd, err;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-	if (fd < 0)
-		return kura_error_errno(dl_errno_code(errno), errno, "%s: cannot create", path);
-	err = dl_write_fd(fd, path, data, len);
-	if (close(fd) < 0 && err == 0)
-		err = kura_error_errno(KURA_EIO, errno, "%s: cannot write", path);
-	if (err < 0)
-		unlink(path);
-	return err;
-}
-
-/*
- * Put `text` at DIRPATH/NAME through a fsynced temporary file: renamed
- * over the old file, or (`fresh`) linked into place only if NAME is free
- * (KURA_EEXISTS otherwise); then the directory is fsynced.
- */
-static int dl_write_atomic(const char *dirpath, const char *name, const char *text, bool fresh)
-{
-	char *tmp = NULL, *path = NULL;
-	bool made = false; /* the temporary name exists */
-	int fd = -1, err = 0;
-
-	if (asprintf(&tmp, "%s/.tmp-XXXXXX", dirpath) < 0)
-		return kura_error_set(KURA_ENOMEM, "out of memory");
-	if (asprintf(&path, "%s/%s", dirpath, name) < 0) {
-		free(tmp);
-		return kura_error_set(KURA_ENOMEM, "out of memory");
-	}
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
-		err = kura_error_errno(dl_errno_code(errno), errno, "%s: cannot create", dirpath);
-		goto done;
-	}
-	made = true;
-	if ((err = dl_write_fd(fd, tmp, text, strlen(text))) < 0)
-		goto done;
-	if (close(fd) < 0) {
-		fd = -1;
-		err = kura_error_errno(KURA_EIO, errno, "%s: cannot write", tmp);
-		goto done;
-	}
-	fd = -1;
-	if (fresh) {
-		if (link(tmp, path) < 0)
-			err = errno == EEXIST
-				  ? kura_error_set(KURA_EEXISTS, "%s exists", path)
-				  : kura_error_errno(dl_errno_code(errno), errno, "%s", path);
-	} else if (rename(tmp, path) < 0) {
-		err = kura_error_errno(dl_errno_code(errno), errno, "%s", path);
-	} else {
-		made = false;
-	}
-	if (err == 0)
-		err = dl_fsync_dir(dirpath);
-done:
-	if (fd >= 0)
-		close(fd);
-	if (made)
-		unlink(tmp); /* after link(), or a failure */
-	free(tmp);
-	free(path);
-	return err;
-}
-
 /* DIR/SUB, made (mode 0700) if missing; *out malloc'd. */
 static int dl_subdir(const char *dir, const char *sub, char **out)
 {
@@ -286,7 +125,7 @@ static int dl_subdir(const char *dir, const char *sub, char **out)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	}
 	if (mkdir(*out, 0700) < 0 && errno != EEXIST) {
-		int err = kura_error_errno(dl_errno_code(errno), errno, "%s: mkdir", *out);
+		int err = kura_error_errno(vault_errno_code(errno), errno, "%s: mkdir", *out);
 
 		free(*out);
 		*out = NULL;
@@ -329,7 +168,7 @@ static int dl_vault_key(const char *dir, char out[DL_PK_B64])
 
 	if (asprintf(&path, "%s/signing.pub", dir) < 0)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
-	if ((err = dl_read(path, DL_SMALL_MAX, &pk, &len)) < 0) {
+	if ((err = vault_read_file(path, DL_SMALL_MAX, &pk, &len)) < 0) {
 		if (err == KURA_ENOTFOUND)
 			err = kura_error_set(KURA_ENOTFOUND, "%s: no vault here (no signing.pub)",
 					     dir);
@@ -376,7 +215,7 @@ static int dl_approver_load(const char *dir, const char *name,
 		return kura_error_set(KURA_EINVAL, "bad approver name");
 	if (asprintf(&path, "%s/approvers/%s.json", dir, name) < 0)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
-	if ((err = dl_read(path, DL_SMALL_MAX, &text, &len)) < 0) {
+	if ((err = vault_read_file(path, DL_SMALL_MAX, &text, &len)) < 0) {
 		if (err == KURA_ENOTFOUND)
 			err =
 			    kura_error_set(KURA_ENOTFOUND, "no approver '%s' in this vault", name);
@@ -451,10 +290,10 @@ int vault_approver_add(const char *dir, const char *name, const char *output)
 		goto done;
 	}
 	/* The key first: a registered approver whose key nobody holds is useless. */
-	if ((err = dl_write_new(output, keytext, strlen(keytext), 0600)) < 0)
+	if ((err = vault_write_new(output, keytext, strlen(keytext), 0600)) < 0)
 		goto done;
 	wrote_output = true;
-	if ((err = dl_write_atomic(adir, name_json, rectext, true)) < 0) {
+	if ((err = vault_write_atomic(adir, name_json, rectext, true)) < 0) {
 		if (err == KURA_EEXISTS)
 			err = kura_error_set(KURA_EEXISTS, "approver '%s' already exists", name);
 		goto done;
@@ -495,7 +334,7 @@ static int dl_key_load(const char *dir, const char *key_path, char name[VAULT_NA
 
 	if ((err = dl_vault_key(dir, vkey)) < 0)
 		return err;
-	if ((err = dl_read(key_path, DL_SMALL_MAX, &text, &len)) < 0)
+	if ((err = vault_read_file(key_path, DL_SMALL_MAX, &text, &len)) < 0)
 		return err;
 	if (!(doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr))) {
 		err = kura_error_set(KURA_EINVAL, "%s: not an approver key file (line %d: %s)",
@@ -759,7 +598,7 @@ static int dl_req_save(const char *ddir, const dl_req *r, bool fresh)
 	json_decref(doc);
 	if (!text)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
-	err = dl_write_atomic(ddir, name, text, fresh);
+	err = vault_write_atomic(ddir, name, text, fresh);
 	free(text);
 	return err;
 }
@@ -787,7 +626,7 @@ static int dl_load_one(const char *ddir, unsigned long id, dl_req *out)
 	out->id = id;
 	if (asprintf(&path, "%s/%lu.json", ddir, id) < 0)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
-	if ((err = dl_read(path, DL_REQUEST_MAX, &text, &len)) == 0)
+	if ((err = vault_read_file(path, DL_REQUEST_MAX, &text, &len)) == 0)
 		err = dl_req_parse(out, text, len, path, id);
 	else if (err == KURA_ENOTFOUND)
 		err = kura_error_set(KURA_ENOTFOUND, "no deletion request %lu", id);
@@ -823,7 +662,7 @@ static int dl_load_all(const char *dir, dl_req **out, size_t *out_n)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	if (!(d = opendir(ddir))) {
 		if (errno != ENOENT)
-			err = kura_error_errno(dl_errno_code(errno), errno, "%s", ddir);
+			err = kura_error_errno(vault_errno_code(errno), errno, "%s", ddir);
 		goto done;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -882,7 +721,7 @@ static int dl_lock(const char *dir, int *out_fd, char **out_ddir)
 	}
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
-		err = kura_error_errno(dl_errno_code(errno), errno, "%s", path);
+		err = kura_error_errno(vault_errno_code(errno), errno, "%s", path);
 	} else {
 		while ((err = flock(fd, LOCK_EX)) < 0 && errno == EINTR)
 			;

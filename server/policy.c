@@ -34,6 +34,7 @@
 #include <jansson.h>
 
 #include "common/error.h"
+#include "files.h"
 #include "kura/keyless.h"
 #include "policy.h"
 
@@ -228,46 +229,6 @@ static char *policy_path(const char *vault_dir, const char *file)
 	return path;
 }
 
-/* Read a small regular file (not through a symlink); KURA_ENOTFOUND if absent. */
-static int policy_read(const char *path, char **out, size_t *out_len)
-{
-	struct stat st;
-	char *buf = NULL;
-	ssize_t n;
-	int fd, err = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return kura_error_errno(errno == ENOENT ? KURA_ENOTFOUND : KURA_EIO, errno, "%s",
-					path);
-	if (fstat(fd, &st) < 0) {
-		err = kura_error_errno(KURA_EIO, errno, "%s", path);
-		goto done;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > POLICY_FILE_MAX) {
-		err = kura_error_set(KURA_ECORRUPT, "%s: not a regular file of at most %d bytes",
-				     path, POLICY_FILE_MAX);
-		goto done;
-	}
-	if (!(buf = malloc((size_t)st.st_size + 1))) {
-		err = kura_error_set(KURA_ENOMEM, "%s: out of memory", path);
-		goto done;
-	}
-	n = read(fd, buf, (size_t)st.st_size);
-	if (n != st.st_size) {
-		err = kura_error_errno(KURA_EIO, n < 0 ? errno : EIO, "%s: cannot read", path);
-		goto done;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*out_len = (size_t)n;
-	buf = NULL;
-done:
-	free(buf);
-	close(fd);
-	return err;
-}
-
 int vault_policy_load(const char *vault_dir, vault_policy *out)
 {
 	char *path = NULL, *text = NULL;
@@ -277,7 +238,7 @@ int vault_policy_load(const char *vault_dir, vault_policy *out)
 
 	if (!(path = policy_path(vault_dir, "policy.json")))
 		return KURA_ENOMEM;
-	err = policy_read(path, &text, &len);
+	err = vault_read_file(path, POLICY_FILE_MAX, &text, &len);
 	if (err == KURA_ENOTFOUND) {
 		/*
 		 * Vaults made before policies existed have none: they get the
@@ -304,18 +265,6 @@ int vault_policy_load(const char *vault_dir, vault_policy *out)
 done:
 	free(text);
 	free(path);
-	return err;
-}
-
-static int policy_fsync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
-
-	if (fd < 0)
-		return kura_error_errno(KURA_EIO, errno, "%s", path);
-	if (fsync(fd) < 0)
-		err = kura_error_errno(KURA_EIO, errno, "%s: fsync", path);
-	close(fd);
 	return err;
 }
 
@@ -373,7 +322,7 @@ int vault_policy_save(const char *vault_dir, const vault_policy *p)
 	}
 	free(tmp);
 	tmp = NULL;
-	err = policy_fsync_dir(vault_dir);
+	err = vault_fsync_dir(vault_dir);
 done:
 	if (fd >= 0)
 		close(fd);

@@ -60,6 +60,7 @@
 #include "common/error.h"
 #include "crypto/crypto.h"
 #include "deletion.h"
+#include "files.h"
 #include "kura/keyless.h"
 #include "tls.h"
 
@@ -186,98 +187,6 @@ static int listen_ok(const char *s)
 /* ------------------------------------------------------------------ */
 /* Files                                                               */
 
-static int errno_code(int e)
-{
-	switch (e) {
-	case ENOENT:
-		return KURA_ENOTFOUND;
-	case EEXIST:
-		return KURA_EEXISTS;
-	case EACCES:
-	case EPERM:
-	case EROFS:
-		return KURA_EDENIED;
-	case ENOMEM:
-		return KURA_ENOMEM;
-	}
-	return KURA_EIO;
-}
-
-/* A whole small file, NUL-terminated; *out is malloc'd. */
-static int read_small(const char *path, char **out, size_t *out_len)
-{
-	struct stat st;
-	char *buf = NULL;
-	ssize_t n;
-	int fd, err = 0;
-
-	*out = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
-		return kura_error_errno(errno_code(errno), errno, "%s", path);
-	if (fstat(fd, &st) < 0) {
-		err = kura_error_errno(KURA_EIO, errno, "%s", path);
-		goto done;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > SMALL_FILE_MAX) {
-		err = kura_error_set(KURA_ECORRUPT, "%s: not a regular file of at most %d bytes",
-				     path, SMALL_FILE_MAX);
-		goto done;
-	}
-	if (!(buf = malloc((size_t)st.st_size + 1))) {
-		err = kura_error_set(KURA_ENOMEM, "%s: out of memory", path);
-		goto done;
-	}
-	n = read(fd, buf, (size_t)st.st_size);
-	if (n != st.st_size) {
-		err = kura_error_errno(KURA_EIO, n < 0 ? errno : EIO, "%s: cannot read", path);
-		goto done;
-	}
-	buf[n] = '\0';
-	if (out_len)
-		*out_len = (size_t)n;
-	*out = buf;
-	buf = NULL;
-done:
-	free(buf);
-	close(fd);
-	return err;
-}
-
-/* Create `path` (must not exist) with `len` bytes, mode `mode`, fsynced. */
-static int write_new(const char *path, const void *data, size_t len, mode_t mode)
-{
-	ssize_t n;
-	int fd, err = 0;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-	if (fd < 0)
-		return kura_error_errno(errno_code(errno), errno, "%s: cannot create", path);
-	n = write(fd, data, len);
-	if (n != (ssize_t)len || fsync(fd) < 0) {
-		err = kura_error_errno(KURA_EIO, n < 0 || n == (ssize_t)len ? errno : ENOSPC,
-				       "%s: cannot write", path);
-		goto done;
-	}
-done:
-	if (close(fd) < 0 && err == 0)
-		err = kura_error_errno(KURA_EIO, errno, "%s: cannot write", path);
-	if (err < 0)
-		unlink(path);
-	return err;
-}
-
-static int fsync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
-
-	if (fd < 0)
-		return kura_error_errno(KURA_EIO, errno, "%s", path);
-	if (fsync(fd) < 0)
-		err = kura_error_errno(KURA_EIO, errno, "%s: fsync", path);
-	close(fd);
-	return err;
-}
-
 static int make_dir(const char *dir, const char *sub)
 {
 	char *path = NULL;
@@ -286,26 +195,9 @@ static int make_dir(const char *dir, const char *sub)
 	if (asprintf(&path, "%s/%s", dir, sub) < 0)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	if (mkdir(path, 0700) < 0 && errno != EEXIST)
-		err = kura_error_errno(errno_code(errno), errno, "%s: mkdir", path);
+		err = kura_error_errno(vault_errno_code(errno), errno, "%s: mkdir", path);
 	free(path);
 	return err;
-}
-
-/* RFC 3339 UTC with nanoseconds. */
-static void format_time(char out[40], int64_t ns)
-{
-	time_t sec = (time_t)(ns / 1000000000);
-	long frac = (long)(ns % 1000000000);
-	struct tm tm;
-	char date[24];
-
-	if (frac < 0) {
-		frac += 1000000000;
-		sec--;
-	}
-	gmtime_r(&sec, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, 40, "%s.%09ldZ", date, frac);
 }
 
 static int64_t now_ns(void)
@@ -327,7 +219,7 @@ static int write_json(const char *path, const json_t *doc, mode_t mode)
 		return kura_error_set(KURA_ENOMEM, "%s: out of memory", path);
 	len = strlen(text);
 	text[len] = '\n'; /* json_dumps leaves no newline: use the NUL's place */
-	err = write_new(path, text, len + 1, mode);
+	err = vault_write_new(path, text, len + 1, mode);
 	free(text);
 	return err;
 }
@@ -345,7 +237,7 @@ static int load_settings(const char *dir, char **out_listen)
 	*out_listen = NULL;
 	if (asprintf(&path, "%s/vault.json", dir) < 0)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
-	if ((err = read_small(path, &text, NULL)) < 0) {
+	if ((err = vault_read_file(path, SMALL_FILE_MAX, &text, NULL)) < 0) {
 		if (err == KURA_ENOTFOUND)
 			err = kura_error_set(KURA_ENOTFOUND, "%s: no vault here (no vault.json)",
 					     dir);
@@ -388,7 +280,7 @@ static int load_pin(const char *dir, char **out_pin)
 
 	if (asprintf(&path, "%s/tls/cert.pem", dir) < 0)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
-	if ((err = read_small(path, &pem, NULL)) == 0 && (err = vault_tls_pin(pem, out_pin)) < 0)
+	if ((err = vault_read_file(path, SMALL_FILE_MAX, &pem, NULL)) == 0 && (err = vault_tls_pin(pem, out_pin)) < 0)
 		kura_error_wrap(err, "%s", path);
 	free(pem);
 	free(path);
@@ -408,9 +300,9 @@ static int claim_dir(const char *dir)
 	if (mkdir(dir, 0700) == 0)
 		return 0;
 	if (errno != EEXIST)
-		return kura_error_errno(errno_code(errno), errno, "%s: mkdir", dir);
+		return kura_error_errno(vault_errno_code(errno), errno, "%s: mkdir", dir);
 	if (!(d = opendir(dir)))
-		return kura_error_errno(errno == ENOTDIR ? KURA_EEXISTS : errno_code(errno), errno,
+		return kura_error_errno(errno == ENOTDIR ? KURA_EEXISTS : vault_errno_code(errno), errno,
 					"%s", dir);
 	while ((de = readdir(d)) != NULL)
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
@@ -422,7 +314,7 @@ static int claim_dir(const char *dir)
 		}
 	closedir(d);
 	if (err == 0 && chmod(dir, 0700) < 0)
-		err = kura_error_errno(errno_code(errno), errno, "%s: chmod", dir);
+		err = kura_error_errno(vault_errno_code(errno), errno, "%s: chmod", dir);
 	return err;
 }
 
@@ -438,8 +330,8 @@ static int write_signing_key(const char *dir)
 		goto done;
 	}
 	crypto_sign_keypair(pk, sk);
-	if ((err = write_new(skp, sk, sizeof(sk), 0600)) < 0 ||
-	    (err = write_new(pkp, pk, sizeof(pk), 0644)) < 0)
+	if ((err = vault_write_new(skp, sk, sizeof(sk), 0600)) < 0 ||
+	    (err = vault_write_new(pkp, pk, sizeof(pk), 0644)) < 0)
 		goto done;
 done:
 	kura_wipe(sk, sizeof(sk));
@@ -479,14 +371,14 @@ int vault_init(const char *dir, const char *listen, char **out_pin)
 	}
 	vault_policy_default(&policy);
 	if ((err = write_signing_key(dir)) < 0 || (err = vault_tls_create(cert, key)) < 0 ||
-	    (err = write_new(log, "", 0, 0600)) < 0 || (err = vault_policy_save(dir, &policy)) < 0)
+	    (err = vault_write_new(log, "", 0, 0600)) < 0 || (err = vault_policy_save(dir, &policy)) < 0)
 		goto done;
 	if (!(doc = json_pack("{s:s, s:i}", "listen", listen, "version", SETTINGS_VERSION))) {
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
 	/* Last: its presence says the vault is complete. */
-	if ((err = write_json(settings, doc, 0600)) < 0 || (err = fsync_dir(dir)) < 0)
+	if ((err = write_json(settings, doc, 0600)) < 0 || (err = vault_fsync_dir(dir)) < 0)
 		goto done;
 	err = load_pin(dir, out_pin);
 done:
@@ -515,7 +407,7 @@ static int ensure_repo(const char *dir, const char *repo)
 	}
 	if (lstat(path, &st) < 0) {
 		if (errno != ENOENT) {
-			err = kura_error_errno(errno_code(errno), errno, "%s", path);
+			err = kura_error_errno(vault_errno_code(errno), errno, "%s", path);
 			goto done;
 		}
 		if ((err = kura_backend_local_create(&b, path)) < 0)
@@ -545,7 +437,7 @@ static int load_signing_pub(const char *dir, char out[64])
 
 	if (asprintf(&path, "%s/signing.pub", dir) < 0)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
-	if ((err = read_small(path, &pk, &len)) < 0)
+	if ((err = vault_read_file(path, SMALL_FILE_MAX, &pk, &len)) < 0)
 		goto done;
 	if (len != crypto_sign_PUBLICKEYBYTES) {
 		err = kura_error_set(KURA_ECORRUPT, "%s: not a %d-byte Ed25519 public key", path,
@@ -598,7 +490,7 @@ static int write_client_record(const char *dir, const char *name, vault_role rol
 		goto done;
 	}
 	kura_hex(hex, hash, 32);
-	format_time(created, now_ns());
+	vault_format_time(created, now_ns());
 	doc = json_pack("{s:s, s:s, s:s?, s:s, s:s}", "name", name, "role", vault_role_name(role),
 			"repo", role == VAULT_ROLE_AUDITOR ? NULL : repo, "token_sha256", hex,
 			"created", created);
@@ -612,7 +504,7 @@ static int write_client_record(const char *dir, const char *name, vault_role rol
 	if (link(tmp, path) < 0)
 		err = errno == EEXIST
 			  ? kura_error_set(KURA_EEXISTS, "client '%s' already exists", name)
-			  : kura_error_errno(errno_code(errno), errno, "%s", path);
+			  : kura_error_errno(vault_errno_code(errno), errno, "%s", path);
 	unlink(tmp);
 	if (err == 0) {
 		free(tmp);
@@ -620,7 +512,7 @@ static int write_client_record(const char *dir, const char *name, vault_role rol
 		if (asprintf(&tmp, "%s/clients", dir) < 0)
 			err = kura_error_set(KURA_ENOMEM, "out of memory");
 		else
-			err = fsync_dir(tmp);
+			err = vault_fsync_dir(tmp);
 	}
 done:
 	json_decref(doc);
@@ -703,7 +595,7 @@ static int parse_client(vault_client *c, const char *path, const char *stem)
 	int err = 0;
 
 	memset(c, 0, sizeof(*c));
-	if ((err = read_small(path, &text, NULL)) < 0)
+	if ((err = vault_read_file(path, SMALL_FILE_MAX, &text, NULL)) < 0)
 		return err;
 	if (!(doc = json_loads(text, JSON_REJECT_DUPLICATES, &jerr))) {
 		err = kura_error_set(KURA_ECORRUPT, "%s: line %d: %s", path, jerr.line, jerr.text);
@@ -761,7 +653,7 @@ static int load_clients(vault *v)
 	if (asprintf(&dir, "%s/clients", v->dir) < 0)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	if (!(d = opendir(dir))) {
-		err = kura_error_errno(errno_code(errno), errno, "%s", dir);
+		err = kura_error_errno(vault_errno_code(errno), errno, "%s", dir);
 		goto done;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -849,7 +741,7 @@ static int load_secrets(vault *v)
 
 	if (asprintf(&path, "%s/signing.key", v->dir) < 0)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
-	if ((err = read_small(path, &sk, &len)) < 0)
+	if ((err = vault_read_file(path, SMALL_FILE_MAX, &sk, &len)) < 0)
 		goto done;
 	if (len != sizeof(v->sign_sk)) {
 		err = kura_error_set(KURA_ECORRUPT, "%s: not a %zu-byte Ed25519 secret key", path,
@@ -863,7 +755,7 @@ static int load_secrets(vault *v)
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((err = read_small(path, &v->cert_pem, NULL)) < 0)
+	if ((err = vault_read_file(path, SMALL_FILE_MAX, &v->cert_pem, NULL)) < 0)
 		goto done;
 	free(path);
 	if (asprintf(&path, "%s/tls/key.pem", v->dir) < 0) {
@@ -871,7 +763,7 @@ static int load_secrets(vault *v)
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
-	err = read_small(path, &v->key_pem, NULL);
+	err = vault_read_file(path, SMALL_FILE_MAX, &v->key_pem, NULL);
 done:
 	if (sk) {
 		kura_wipe(sk, len);
@@ -1111,7 +1003,7 @@ int vault_record_snapshot(vault *v, const char *repo, const char *name, int64_t 
 		free(meta);
 	}
 	if (fd < 0) {
-		err = kura_error_errno(errno_code(errno), errno, "%s", path);
+		err = kura_error_errno(vault_errno_code(errno), errno, "%s", path);
 	} else {
 		n = write(fd, line, (size_t)len);
 		if (n != len || fsync(fd) < 0)
@@ -1154,7 +1046,7 @@ static int last_snapshot_time(vault *v, const char *repo, int64_t *out)
 	*out = 0;
 	if (asprintf(&path, "%s/meta/%s/snapshot-times", v->dir, repo) < 0)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
-	err = read_small(path, &text, &len);
+	err = vault_read_file(path, SMALL_FILE_MAX, &text, &len);
 	if (err == KURA_ENOTFOUND) {
 		kura_error_clear();
 		err = 0;
@@ -1201,7 +1093,7 @@ static int repo_status(vault *v, const char *repo, json_t **out)
 	if ((err = last_snapshot_time(v, repo, &last)) < 0)
 		return err;
 	if (last)
-		format_time(when, last);
+		vault_format_time(when, last);
 	*out = json_pack("{s:s, s:I, s:I, s:I, s:s?}", "name", repo, "files",
 			 (json_int_t)(all.files + snaps.files), "bytes",
 			 (json_int_t)(all.bytes + snaps.bytes), "snapshots",
@@ -1232,7 +1124,7 @@ static int client_last_backups(vault *v, int64_t *last, size_t nclients)
 		if (!(f = fopen(path, "re"))) {
 			if (errno == ENOENT)
 				continue;
-			err = kura_error_errno(errno_code(errno), errno, "%s", path);
+			err = kura_error_errno(vault_errno_code(errno), errno, "%s", path);
 			break;
 		}
 		while (getline(&line, &cap, f) > 0) {
@@ -1290,7 +1182,7 @@ int vault_status_json(vault *v, char **out)
 		const vault_client *c = &v->clients[i];
 
 		if (last[i])
-			format_time(when, last[i]);
+			vault_format_time(when, last[i]);
 		item = json_pack("{s:s, s:s, s:s?, s:s?, s:b}", "name", c->name, "role",
 				 vault_role_name(c->role), "repo", c->repo[0] ? c->repo : NULL,
 				 "last_backup", last[i] ? when : NULL, "revoked",
@@ -1343,13 +1235,13 @@ int vault_client_revoke(const char *dir, const char *name)
 		err = kura_error_set(KURA_EEXISTS, "client '%s' is revoked already", name);
 		goto done;
 	}
-	if ((err = read_small(path, &text, NULL)) < 0)
+	if ((err = vault_read_file(path, SMALL_FILE_MAX, &text, NULL)) < 0)
 		goto done;
 	if (!(doc = json_loads(text, JSON_REJECT_DUPLICATES, NULL))) {
 		err = kura_error_set(KURA_ECORRUPT, "%s: cannot parse", path);
 		goto done;
 	}
-	format_time(when, now_ns());
+	vault_format_time(when, now_ns());
 	if (json_object_set_new(doc, "revoked", json_string(when)) < 0) {
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
@@ -1359,11 +1251,11 @@ int vault_client_revoke(const char *dir, const char *name)
 		goto done;
 	/* Replacing is the point here: the record now says the token is void. */
 	if (rename(tmp, path) < 0) {
-		err = kura_error_errno(errno_code(errno), errno, "%s", path);
+		err = kura_error_errno(vault_errno_code(errno), errno, "%s", path);
 		unlink(tmp);
 		goto done;
 	}
-	err = fsync_dir(cdir);
+	err = vault_fsync_dir(cdir);
 done:
 	json_decref(doc);
 	free(text);
@@ -1427,7 +1319,7 @@ static int reload_clients(vault *v, bool log)
 		return 0;
 	}
 	if (!(d = opendir(dir))) {
-		err = kura_error_errno(errno_code(errno), errno, "%s", dir);
+		err = kura_error_errno(vault_errno_code(errno), errno, "%s", dir);
 		free(dir);
 		return err;
 	}
@@ -1494,7 +1386,7 @@ static bool hash_file(const char *path, uint8_t out[KURA_HASH_SIZE], size_t *len
 {
 	char *text = NULL;
 
-	if (read_small(path, &text, len) < 0)
+	if (vault_read_file(path, SMALL_FILE_MAX, &text, len) < 0)
 		return false;
 	kura_sha256(out, text, *len);
 	free(text);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../server/files.c"
 #include "../../server/policy.c"
 
 #define FUZZ_SNAPS 32

@@ -24,6 +24,7 @@
 
 #include "../../server/audit.c"
 #include "../../server/tls.c"
+#include "../../server/files.c"
 #include "../../server/policy.c"
 #include "../../server/vault.c"
 #include "../../server/deletion.c"
@@ -241,7 +242,7 @@ static char *audit_text(fixture *f)
 	size_t len;
 
 	assert_true(asprintf(&path, "%s/audit/log.jsonl", f->vault) > 0);
-	assert_ok(dl_read(path, 1 << 24, &text, &len));
+	assert_ok(vault_read_file(path, 1 << 24, &text, &len));
 	free(path);
 	return text;
 }
@@ -257,7 +258,7 @@ static void test_approver_key_file(void **state)
 
 	assert_int_equal(stat(f->keys[0], &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
-	assert_ok(dl_read(f->keys[0], 65536, &text, &len));
+	assert_ok(vault_read_file(f->keys[0], 65536, &text, &len));
 	assert_non_null(strstr(text, "\"kura_approver_key\": 1"));
 	assert_non_null(strstr(text, "\"secret_key\""));
 	free(text);
@@ -396,11 +397,11 @@ static void test_tampered_request_voids_approvals(void **state)
 	sign(f, id, 1, false, f->t + S(2));
 	/* Someone with write access to the vault directory swaps S1 for S2. */
 	snprintf(path, sizeof(path), "%s/deletions/%lu.json", f->vault, id);
-	assert_ok(dl_read(path, 1 << 20, &text, &len));
+	assert_ok(vault_read_file(path, 1 << 20, &text, &len));
 	assert_non_null(at = strstr(text, f->s1));
 	memcpy(at, f->s2, KURA_ID_HEX - 1);
 	assert_int_equal(unlink(path), 0);
-	assert_ok(dl_write_new(path, text, len, 0600));
+	assert_ok(vault_write_new(path, text, len, 0600));
 	free(text);
 
 	d = listed(f, id);
@@ -461,11 +462,11 @@ static void test_foreign_keys_refused(void **state)
 	/* The same key relabelled for this vault: not the registered key. */
 	assert_ok(dl_vault_key(f->vault, mine));
 	assert_ok(dl_vault_key(vault2, theirs));
-	assert_ok(dl_read(key2, 65536, &text, &len));
+	assert_ok(vault_read_file(key2, 65536, &text, &len));
 	assert_non_null(at = strstr(text, theirs));
 	memcpy(at, mine, strlen(mine));
 	assert_int_equal(unlink(key2), 0);
-	assert_ok(dl_write_new(key2, text, len, 0600));
+	assert_ok(vault_write_new(key2, text, len, 0600));
 	free(text);
 	assert_int_equal(vault_deletion_sign(f->vault, id, key2, false, f->t, &summary),
 			 KURA_EDENIED);
@@ -639,7 +640,7 @@ static void test_hostile_request_files(void **state)
 	sign(f, id, 0, false, f->t + S(1));
 	sign(f, id, 1, false, f->t + S(2));
 	snprintf(path, sizeof(path), "%s/deletions/%lu.json", f->vault, id);
-	assert_ok(dl_read(path, 1 << 20, &text, &len));
+	assert_ok(vault_read_file(path, 1 << 20, &text, &len));
 	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]) + 3; i++) {
 		char *edited = NULL;
 
@@ -656,7 +657,7 @@ static void test_hostile_request_files(void **state)
 			/* a duplicate member */
 			assert_true(asprintf(&edited, "{\"state\": \"done\",%s", text + 1) > 0);
 		assert_int_equal(unlink(path), 0);
-		assert_ok(dl_write_new(path, edited, strlen(edited), 0600));
+		assert_ok(vault_write_new(path, edited, strlen(edited), 0600));
 		free(edited);
 		assert_ok(vault_deletions_list(f->v, NULL, &arr));
 		d = json_array_get(arr, 0);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "../../server/files.c"
 #include "../../server/policy.c"
 
 /* ------------------------------------------------------------------ */

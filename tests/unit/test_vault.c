@@ -13,6 +13,7 @@
 
 #include "../../server/audit.c"
 #include "../../server/tls.c"
+#include "../../server/files.c"
 #include "../../server/policy.c"
 #include "../../server/vault.c"
 #include "../../server/deletion.c"

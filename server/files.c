@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * files.c - the small-file chores of the vault directory (files.h), done
+ * one way for vault.c, policy.c and deletion.c: bounded reads that never
+ * follow a symlink, creation that never replaces, atomic replacement, and
+ * an fsync of the directory after every change of a name.
+ */
+#include "files.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/error.h"
+
+int vault_errno_code(int e)
+{
+	switch (e) {
+	case ENOENT:
+		return KURA_ENOTFOUND;
+	case EEXIST:
+		return KURA_EEXISTS;
+	case EACCES:
+	case EPERM:
+	case EROFS:
+		return KURA_EDENIED;
+	case ENOMEM:
+		return KURA_ENOMEM;
+	}
+	return KURA_EIO;
+}
+
+/* A whole regular file of at most `max` bytes, NUL-terminated; *out malloc'd. */
+int vault_read_file(const char *path, size_t max, char **out, size_t *out_len)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t got = 0;
+	int fd, err = 0;
+
+	*out = NULL;
+	if (out_len)
+		*out_len = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) < 0)
+		return kura_error_errno(vault_errno_code(errno), errno, "%s", path);
+	if (fstat(fd, &st) < 0) {
+		err = kura_error_errno(KURA_EIO, errno, "%s", path);
+		goto done;
+	}
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
+		err = kura_error_set(KURA_ECORRUPT, "%s: not a regular file of at most %zu bytes",
+				     path, max);
+		goto done;
+	}
+	if (!(buf = malloc((size_t)st.st_size + 1))) {
+		err = kura_error_set(KURA_ENOMEM, "%s: out of memory", path);
+		goto done;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = kura_error_errno(KURA_EIO, n < 0 ? errno : EIO, "%s: cannot read",
+					       path);
+			goto done;
+		}
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	if (out_len)
+		*out_len = got;
+	*out = buf;
+	buf = NULL;
+done:
+	free(buf);
+	close(fd);
+	return err;
+}
+
+static int write_all_sync(int fd, const char *path, const void *buf, size_t len)
+{
+	const char *data = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return kura_error_errno(KURA_EIO, n < 0 ? errno : ENOSPC,
+						"%s: cannot write", path);
+		data += n;
+		len -= (size_t)n;
+	}
+	if (fsync(fd) < 0)
+		return kura_error_errno(KURA_EIO, errno, "%s: fsync", path);
+	return 0;
+}
+
+int vault_fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return kura_error_errno(KURA_EIO, errno, "%s", path);
+	if (fsync(fd) < 0)
+		err = kura_error_errno(KURA_EIO, errno, "%s: fsync", path);
+	close(fd);
+	return err;
+}
+
+/* Create `path` (must not exist) with `len` bytes and `mode`, fsynced. */
+int vault_write_new(const char *path, const void *data, size_t len, mode_t mode)
+{
+	int fd, err;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return kura_error_errno(vault_errno_code(errno), errno, "%s: cannot create", path);
+	err = write_all_sync(fd, path, data, len);
+	if (close(fd) < 0 && err == 0)
+		err = kura_error_errno(KURA_EIO, errno, "%s: cannot write", path);
+	if (err < 0)
+		unlink(path);
+	return err;
+}
+
+/*
+ * Put `text` at DIRPATH/NAME through a fsynced temporary file: renamed
+ * over the old file, or (`fresh`) linked into place only if NAME is free
+ * (KURA_EEXISTS otherwise); then the directory is fsynced.
+ */
+int vault_write_atomic(const char *dirpath, const char *name, const char *text, bool fresh)
+{
+	char *tmp = NULL, *path = NULL;
+	bool made = false; /* the temporary name exists */
+	int fd = -1, err = 0;
+
+	if (asprintf(&tmp, "%s/.tmp-XXXXXX", dirpath) < 0)
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	if (asprintf(&path, "%s/%s", dirpath, name) < 0) {
+		free(tmp);
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	}
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
+		err = kura_error_errno(vault_errno_code(errno), errno, "%s: cannot create", dirpath);
+		goto done;
+	}
+	made = true;
+	if ((err = write_all_sync(fd, tmp, text, strlen(text))) < 0)
+		goto done;
+	if (close(fd) < 0) {
+		fd = -1;
+		err = kura_error_errno(KURA_EIO, errno, "%s: cannot write", tmp);
+		goto done;
+	}
+	fd = -1;
+	if (fresh) {
+		if (link(tmp, path) < 0)
+			err = errno == EEXIST
+				  ? kura_error_set(KURA_EEXISTS, "%s exists", path)
+				  : kura_error_errno(vault_errno_code(errno), errno, "%s", path);
+	} else if (rename(tmp, path) < 0) {
+		err = kura_error_errno(vault_errno_code(errno), errno, "%s", path);
+	} else {
+		made = false;
+	}
+	if (err == 0)
+		err = vault_fsync_dir(dirpath);
+done:
+	if (fd >= 0)
+		close(fd);
+	if (made)
+		unlink(tmp); /* after link(), or a failure */
+	free(tmp);
+	free(path);
+	return err;
+}
+
+/* RFC 3339 UTC with nanoseconds. */
+void vault_format_time(char out[40], int64_t ns)
+{
+	time_t sec = (time_t)(ns / 1000000000);
+	long frac = (long)(ns % 1000000000);
+	struct tm tm;
+	char date[24];
+
+	if (frac < 0) {
+		frac += 1000000000;
+		sec--;
+	}
+	gmtime_r(&sec, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, 40, "%s.%09ldZ", date, frac);
+}
+
