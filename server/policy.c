@@ -270,66 +270,16 @@ done:
 
 int vault_policy_save(const char *vault_dir, const vault_policy *p)
 {
-	char *text = NULL, *path = NULL, *tmp = NULL;
 	vault_policy check;
-	size_t len, off = 0;
-	ssize_t n;
-	int fd = -1, err = 0;
+	char *text;
+	int err;
 
 	if (!(text = vault_policy_format(p)))
 		return KURA_ENOMEM;
-	len = strlen(text);
 	/* Never write a file that load would refuse (and serve then ignore). */
-	if ((err = vault_policy_parse(text, len, &check)) < 0)
-		goto done;
-	if (!(path = policy_path(vault_dir, "policy.json")) ||
-	    !(tmp = policy_path(vault_dir, ".policy.json.XXXXXX"))) {
-		err = KURA_ENOMEM;
-		goto done;
-	}
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
-		err = kura_error_errno(errno == ENOENT ? KURA_ENOTFOUND : KURA_EIO, errno,
-				       "%s: cannot create a temporary file", vault_dir);
-		free(tmp);
-		tmp = NULL;
-		goto done;
-	}
-	while (off < len) {
-		n = write(fd, text + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			err = kura_error_errno(KURA_EIO, n < 0 ? errno : ENOSPC, "%s: cannot write",
-					       tmp);
-			goto done;
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) < 0) {
-		err = kura_error_errno(KURA_EIO, errno, "%s: cannot write", tmp);
-		goto done;
-	}
-	n = close(fd);
-	fd = -1;
-	if (n < 0) {
-		err = kura_error_errno(KURA_EIO, errno, "%s: cannot write", tmp);
-		goto done;
-	}
-	/* rename replaces atomically: a reader sees the old policy or the new one. */
-	if (rename(tmp, path) < 0) {
-		err = kura_error_errno(KURA_EIO, errno, "%s: cannot replace", path);
-		goto done;
-	}
-	free(tmp);
-	tmp = NULL;
-	err = vault_fsync_dir(vault_dir);
-done:
-	if (fd >= 0)
-		close(fd);
-	if (tmp)
-		unlink(tmp);
-	free(tmp);
-	free(path);
+	if ((err = vault_policy_parse(text, strlen(text), &check)) == 0)
+		/* replaced atomically: a reader sees the old policy or the new one */
+		err = vault_write_atomic(vault_dir, "policy.json", text, false);
 	free(text);
 	return err;
 }

@@ -47,7 +47,7 @@ expect_exit 2 "$KURAD" policy
 expect_exit 2 "$KURAD" policy set
 expect_exit 2 "$KURAD" policy "$V" extra
 assert_eq "policy.json unchanged" "$before" "$(cat "$V/policy.json")"
-[ -z "$(ls -A "$V" | grep '^\.policy' || true)" ] || fail "a temporary policy file was left"
+[ -z "$(ls -A "$V" | grep '^\.\(policy\|tmp-\)' || true)" ] || fail "a temporary policy file was left"
 
 note "a broken file is an error, not the defaults"
 echo '{"min_age": "30d", "keep_daily": 7}' >"$V/policy.json"
