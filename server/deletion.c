@@ -125,7 +125,7 @@ static int dl_subdir(const char *dir, const char *sub, char **out)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	}
 	if (mkdir(*out, 0700) < 0 && errno != EEXIST) {
-		int err = kura_error_errno(vault_errno_code(errno), errno, "%s: mkdir", *out);
+		int err = kura_error_errno(kura_errno_code(errno), errno, "%s: mkdir", *out);
 
 		free(*out);
 		*out = NULL;
@@ -662,7 +662,7 @@ static int dl_load_all(const char *dir, dl_req **out, size_t *out_n)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	if (!(d = opendir(ddir))) {
 		if (errno != ENOENT)
-			err = kura_error_errno(vault_errno_code(errno), errno, "%s", ddir);
+			err = kura_error_errno(kura_errno_code(errno), errno, "%s", ddir);
 		goto done;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -721,7 +721,7 @@ static int dl_lock(const char *dir, int *out_fd, char **out_ddir)
 	}
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
-		err = kura_error_errno(vault_errno_code(errno), errno, "%s", path);
+		err = kura_error_errno(kura_errno_code(errno), errno, "%s", path);
 	} else {
 		while ((err = flock(fd, LOCK_EX)) < 0 && errno == EINTR)
 			;

@@ -18,23 +18,6 @@
 
 #include "common/error.h"
 
-int vault_errno_code(int e)
-{
-	switch (e) {
-	case ENOENT:
-		return KURA_ENOTFOUND;
-	case EEXIST:
-		return KURA_EEXISTS;
-	case EACCES:
-	case EPERM:
-	case EROFS:
-		return KURA_EDENIED;
-	case ENOMEM:
-		return KURA_ENOMEM;
-	}
-	return KURA_EIO;
-}
-
 /* A whole regular file of at most `max` bytes, NUL-terminated; *out malloc'd. */
 int vault_read_file(const char *path, size_t max, char **out, size_t *out_len)
 {
@@ -47,7 +30,7 @@ int vault_read_file(const char *path, size_t max, char **out, size_t *out_len)
 	if (out_len)
 		*out_len = 0;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) < 0)
-		return kura_error_errno(vault_errno_code(errno), errno, "%s", path);
+		return kura_error_errno(kura_errno_code(errno), errno, "%s", path);
 	if (fstat(fd, &st) < 0) {
 		err = kura_error_errno(KURA_EIO, errno, "%s", path);
 		goto done;
@@ -123,7 +106,7 @@ int vault_write_new(const char *path, const void *data, size_t len, mode_t mode)
 
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
-		return kura_error_errno(vault_errno_code(errno), errno, "%s: cannot create", path);
+		return kura_error_errno(kura_errno_code(errno), errno, "%s: cannot create", path);
 	err = write_all_sync(fd, path, data, len);
 	if (close(fd) < 0 && err == 0)
 		err = kura_error_errno(KURA_EIO, errno, "%s: cannot write", path);
@@ -150,7 +133,7 @@ int vault_write_atomic(const char *dirpath, const char *name, const char *text, 
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	}
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
-		err = kura_error_errno(vault_errno_code(errno), errno, "%s: cannot create", dirpath);
+		err = kura_error_errno(kura_errno_code(errno), errno, "%s: cannot create", dirpath);
 		goto done;
 	}
 	made = true;
@@ -166,9 +149,9 @@ int vault_write_atomic(const char *dirpath, const char *name, const char *text, 
 		if (link(tmp, path) < 0)
 			err = errno == EEXIST
 				  ? kura_error_set(KURA_EEXISTS, "%s exists", path)
-				  : kura_error_errno(vault_errno_code(errno), errno, "%s", path);
+				  : kura_error_errno(kura_errno_code(errno), errno, "%s", path);
 	} else if (rename(tmp, path) < 0) {
-		err = kura_error_errno(vault_errno_code(errno), errno, "%s", path);
+		err = kura_error_errno(kura_errno_code(errno), errno, "%s", path);
 	} else {
 		made = false;
 	}

@@ -11,9 +11,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* errno -> KURA_E* (ENOENT: KURA_ENOTFOUND, EEXIST: KURA_EEXISTS, ...). */
-int vault_errno_code(int e);
-
 /*
  * A whole regular file of at most `max` bytes, NUL-terminated, never
  * through a symlink; *out malloc'd, *out_len (may be NULL) its length.

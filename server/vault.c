@@ -195,7 +195,7 @@ static int make_dir(const char *dir, const char *sub)
 	if (asprintf(&path, "%s/%s", dir, sub) < 0)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	if (mkdir(path, 0700) < 0 && errno != EEXIST)
-		err = kura_error_errno(vault_errno_code(errno), errno, "%s: mkdir", path);
+		err = kura_error_errno(kura_errno_code(errno), errno, "%s: mkdir", path);
 	free(path);
 	return err;
 }
@@ -300,9 +300,9 @@ static int claim_dir(const char *dir)
 	if (mkdir(dir, 0700) == 0)
 		return 0;
 	if (errno != EEXIST)
-		return kura_error_errno(vault_errno_code(errno), errno, "%s: mkdir", dir);
+		return kura_error_errno(kura_errno_code(errno), errno, "%s: mkdir", dir);
 	if (!(d = opendir(dir)))
-		return kura_error_errno(errno == ENOTDIR ? KURA_EEXISTS : vault_errno_code(errno), errno,
+		return kura_error_errno(errno == ENOTDIR ? KURA_EEXISTS : kura_errno_code(errno), errno,
 					"%s", dir);
 	while ((de = readdir(d)) != NULL)
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
@@ -314,7 +314,7 @@ static int claim_dir(const char *dir)
 		}
 	closedir(d);
 	if (err == 0 && chmod(dir, 0700) < 0)
-		err = kura_error_errno(vault_errno_code(errno), errno, "%s: chmod", dir);
+		err = kura_error_errno(kura_errno_code(errno), errno, "%s: chmod", dir);
 	return err;
 }
 
@@ -407,7 +407,7 @@ static int ensure_repo(const char *dir, const char *repo)
 	}
 	if (lstat(path, &st) < 0) {
 		if (errno != ENOENT) {
-			err = kura_error_errno(vault_errno_code(errno), errno, "%s", path);
+			err = kura_error_errno(kura_errno_code(errno), errno, "%s", path);
 			goto done;
 		}
 		if ((err = kura_backend_local_create(&b, path)) < 0)
@@ -504,7 +504,7 @@ static int write_client_record(const char *dir, const char *name, vault_role rol
 	if (link(tmp, path) < 0)
 		err = errno == EEXIST
 			  ? kura_error_set(KURA_EEXISTS, "client '%s' already exists", name)
-			  : kura_error_errno(vault_errno_code(errno), errno, "%s", path);
+			  : kura_error_errno(kura_errno_code(errno), errno, "%s", path);
 	unlink(tmp);
 	if (err == 0) {
 		free(tmp);
@@ -653,7 +653,7 @@ static int load_clients(vault *v)
 	if (asprintf(&dir, "%s/clients", v->dir) < 0)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	if (!(d = opendir(dir))) {
-		err = kura_error_errno(vault_errno_code(errno), errno, "%s", dir);
+		err = kura_error_errno(kura_errno_code(errno), errno, "%s", dir);
 		goto done;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -1003,7 +1003,7 @@ int vault_record_snapshot(vault *v, const char *repo, const char *name, int64_t 
 		free(meta);
 	}
 	if (fd < 0) {
-		err = kura_error_errno(vault_errno_code(errno), errno, "%s", path);
+		err = kura_error_errno(kura_errno_code(errno), errno, "%s", path);
 	} else {
 		n = write(fd, line, (size_t)len);
 		if (n != len || fsync(fd) < 0)
@@ -1124,7 +1124,7 @@ static int client_last_backups(vault *v, int64_t *last, size_t nclients)
 		if (!(f = fopen(path, "re"))) {
 			if (errno == ENOENT)
 				continue;
-			err = kura_error_errno(vault_errno_code(errno), errno, "%s", path);
+			err = kura_error_errno(kura_errno_code(errno), errno, "%s", path);
 			break;
 		}
 		while (getline(&line, &cap, f) > 0) {
@@ -1251,7 +1251,7 @@ int vault_client_revoke(const char *dir, const char *name)
 		goto done;
 	/* Replacing is the point here: the record now says the token is void. */
 	if (rename(tmp, path) < 0) {
-		err = kura_error_errno(vault_errno_code(errno), errno, "%s", path);
+		err = kura_error_errno(kura_errno_code(errno), errno, "%s", path);
 		unlink(tmp);
 		goto done;
 	}
@@ -1319,7 +1319,7 @@ static int reload_clients(vault *v, bool log)
 		return 0;
 	}
 	if (!(d = opendir(dir))) {
-		err = kura_error_errno(vault_errno_code(errno), errno, "%s", dir);
+		err = kura_error_errno(kura_errno_code(errno), errno, "%s", dir);
 		free(dir);
 		return err;
 	}

@@ -67,24 +67,6 @@ const char *kura_file_type_name(kura_file_type type)
 	return type_dirs[type];
 }
 
-static int errno_code(int e)
-{
-	switch (e) {
-	case ENOENT:
-		return KURA_ENOTFOUND;
-	case EEXIST:
-		return KURA_EEXISTS;
-	case EACCES:
-	case EPERM:
-	case EROFS:
-		return KURA_EDENIED;
-	case ENOMEM:
-		return KURA_ENOMEM;
-	default:
-		return KURA_EIO;
-	}
-}
-
 static int check_args(kura_file_type type, const char *name)
 {
 	if ((unsigned)type >= KURA_FILE_TYPES)
@@ -139,7 +121,7 @@ static int fsync_dir_at(local_backend *lb, kura_file_type type, const char *name
 		fd = openat(lb->type_fd[type], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	}
 	if (fd < 0)
-		return kura_error_errno(errno_code(errno), errno, "%s/%s: open directory", lb->path,
+		return kura_error_errno(kura_errno_code(errno), errno, "%s/%s: open directory", lb->path,
 					type_dirs[type]);
 	if (fsync(fd) < 0)
 		err = kura_error_errno(KURA_EIO, errno, "%s/%s: fsync directory", lb->path,
@@ -182,7 +164,7 @@ static int link_into_place(local_backend *lb, const char *tmp_name, kura_file_ty
 			goto exists;
 		e = errno;
 	}
-	return kura_error_errno(errno_code(e) == KURA_EEXISTS ? KURA_EIO : errno_code(e), e,
+	return kura_error_errno(kura_errno_code(e) == KURA_EEXISTS ? KURA_EIO : kura_errno_code(e), e,
 				"%s/%s/%s: link into place", lb->path, type_dirs[type], rel);
 
 exists:
@@ -212,7 +194,7 @@ static int local_put(kura_backend *b, kura_file_type type, const char *name, con
 	if (fstatat(lb->type_fd[type], rel, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		return 0;
 	if (errno != ENOENT)
-		return kura_error_errno(errno_code(errno), errno, "%s/%s/%s: stat", lb->path,
+		return kura_error_errno(kura_errno_code(errno), errno, "%s/%s/%s: stat", lb->path,
 					type_dirs[type], rel);
 
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
@@ -223,14 +205,14 @@ static int local_put(kura_backend *b, kura_file_type type, const char *name, con
 	fd = openat(lb->tmp_fd, tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		    FILE_MODE);
 	if (fd < 0) {
-		err = kura_error_errno(errno_code(errno) == KURA_EEXISTS ? KURA_EIO
-									 : errno_code(errno),
+		err = kura_error_errno(kura_errno_code(errno) == KURA_EEXISTS ? KURA_EIO
+									 : kura_errno_code(errno),
 				       errno, "%s/tmp/%s: create", lb->path, tmp_name);
 		goto done;
 	}
 	tmp_made = true;
 	if (write_all(fd, data, len) < 0) {
-		err = kura_error_errno(errno_code(errno), errno, "%s/tmp/%s: write", lb->path,
+		err = kura_error_errno(kura_errno_code(errno), errno, "%s/tmp/%s: write", lb->path,
 				       tmp_name);
 		goto done;
 	}
@@ -291,7 +273,7 @@ int kura_backend_local_tmpfile(kura_backend *b, int *out_fd, char out_tmp[48])
 		int e = errno;
 
 		out_tmp[0] = '\0';
-		return kura_error_errno(errno_code(e) == KURA_EEXISTS ? KURA_EIO : errno_code(e), e,
+		return kura_error_errno(kura_errno_code(e) == KURA_EEXISTS ? KURA_EIO : kura_errno_code(e), e,
 					"%s/tmp: create temporary file", lb->path);
 	}
 	*out_fd = fd;
@@ -328,7 +310,7 @@ int kura_backend_local_commit(kura_backend *b, kura_file_type type, const char *
 		goto done;
 	}
 	if (errno != ENOENT) {
-		err = kura_error_errno(errno_code(errno), errno, "%s/%s/%s: stat", lb->path,
+		err = kura_error_errno(kura_errno_code(errno), errno, "%s/%s/%s: stat", lb->path,
 				       type_dirs[type], rel);
 		goto done;
 	}
@@ -371,7 +353,7 @@ static int open_file(local_backend *lb, kura_file_type type, const char *name, i
 		if (errno == ENOENT)
 			return kura_error_set(KURA_ENOTFOUND, "%s %s: not found in %s",
 					      type_what[type], name, lb->path);
-		return kura_error_errno(errno_code(errno), errno, "%s %s: open %s/%s/%s",
+		return kura_error_errno(kura_errno_code(errno), errno, "%s %s: open %s/%s/%s",
 					type_what[type], name, lb->path, type_dirs[type], rel);
 	}
 	*out_fd = fd;
@@ -501,10 +483,10 @@ static int list_dir(local_backend *lb, int dfd, const char *where, const char *p
 
 	fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return kura_error_errno(errno_code(errno), errno, "%s/%s: open", lb->path, where);
+		return kura_error_errno(kura_errno_code(errno), errno, "%s/%s: open", lb->path, where);
 	d = fdopendir(fd);
 	if (!d) {
-		err = kura_error_errno(errno_code(errno), errno, "%s/%s: opendir", lb->path, where);
+		err = kura_error_errno(kura_errno_code(errno), errno, "%s/%s: opendir", lb->path, where);
 		close(fd);
 		return err;
 	}
@@ -567,7 +549,7 @@ static int local_list(kura_backend *b, kura_file_type type, kura_backend_list_fn
 		if (sfd < 0) {
 			if (errno == ENOENT)
 				continue;
-			err = kura_error_errno(errno_code(errno), errno, "%s/%s: open", lb->path,
+			err = kura_error_errno(kura_errno_code(errno), errno, "%s/%s: open", lb->path,
 					       where);
 			goto done;
 		}
@@ -610,7 +592,7 @@ static int open_subdir(int root_fd, const char *path, const char *sub, int *out_
 		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
 			return kura_error_set(KURA_ENOTFOUND, "no kura repository at %s (no %s/)",
 					      path, sub);
-		return kura_error_errno(errno_code(errno), errno, "%s/%s: open", path, sub);
+		return kura_error_errno(kura_errno_code(errno), errno, "%s/%s: open", path, sub);
 	}
 	if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		close(fd);
@@ -683,7 +665,7 @@ int kura_backend_local_open(kura_backend **out, const char *path)
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return kura_error_set(KURA_ENOTFOUND, "no kura repository at %s", path);
-		return kura_error_errno(errno_code(errno), errno, "%s: open", path);
+		return kura_error_errno(kura_errno_code(errno), errno, "%s: open", path);
 	}
 	return open_fd(out, path, fd);
 }
@@ -696,10 +678,10 @@ static int dir_is_empty(int fd, const char *path)
 
 	dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
-		return kura_error_errno(errno_code(errno), errno, "%s: open", path);
+		return kura_error_errno(kura_errno_code(errno), errno, "%s: open", path);
 	d = fdopendir(dfd);
 	if (!d) {
-		err = kura_error_errno(errno_code(errno), errno, "%s: opendir", path);
+		err = kura_error_errno(kura_errno_code(errno), errno, "%s: opendir", path);
 		close(dfd);
 		return err;
 	}
@@ -716,7 +698,7 @@ static int dir_is_empty(int fd, const char *path)
 static int make_dir(int at, const char *path, const char *sub)
 {
 	if (mkdirat(at, sub, DIR_MODE) < 0 && errno != EEXIST)
-		return kura_error_errno(errno_code(errno), errno, "%s/%s: mkdir", path, sub);
+		return kura_error_errno(kura_errno_code(errno), errno, "%s/%s: mkdir", path, sub);
 	return 0;
 }
 
@@ -747,7 +729,7 @@ static int fsync_parent(const char *path)
 		*slash = '\0';
 	fd = open(copy, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
-		err = kura_error_errno(errno_code(errno), errno, "%s: open", copy);
+		err = kura_error_errno(kura_errno_code(errno), errno, "%s: open", copy);
 		goto done;
 	}
 	err = fsync_fd(fd, copy);
@@ -768,10 +750,10 @@ int kura_backend_local_create(kura_backend **out, const char *path)
 	if (mkdir(path, DIR_MODE) == 0)
 		made = true;
 	else if (errno != EEXIST)
-		return kura_error_errno(errno_code(errno), errno, "%s: mkdir", path);
+		return kura_error_errno(kura_errno_code(errno), errno, "%s: mkdir", path);
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
-		err = kura_error_errno(errno == ENOTDIR ? KURA_EEXISTS : errno_code(errno), errno,
+		err = kura_error_errno(errno == ENOTDIR ? KURA_EEXISTS : kura_errno_code(errno), errno,
 				       "%s: open", path);
 		goto done;
 	}
@@ -784,7 +766,7 @@ int kura_backend_local_create(kura_backend **out, const char *path)
 		goto done;
 	data_fd = openat(fd, "data", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (data_fd < 0) {
-		err = kura_error_errno(errno_code(errno), errno, "%s/data: open", path);
+		err = kura_error_errno(kura_errno_code(errno), errno, "%s/data: open", path);
 		goto done;
 	}
 	for (int i = 0; i < 256; i++) {
@@ -792,7 +774,7 @@ int kura_backend_local_create(kura_backend **out, const char *path)
 		snprintf(where, sizeof(where), "data/%s", sub);
 		if (mkdirat(data_fd, sub, DIR_MODE) < 0 && errno != EEXIST) {
 			err =
-			    kura_error_errno(errno_code(errno), errno, "%s/%s: mkdir", path, where);
+			    kura_error_errno(kura_errno_code(errno), errno, "%s/%s: mkdir", path, where);
 			goto done;
 		}
 	}
@@ -835,7 +817,7 @@ int kura_backend_local_mtime(kura_backend *b, kura_file_type type, const char *n
 		return err;
 	rel_path(rel, type, name);
 	if (fstatat(lb->type_fd[type], rel, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return kura_error_errno(errno_code(errno), errno, "%s %s: stat in %s",
+		return kura_error_errno(kura_errno_code(errno), errno, "%s %s: stat in %s",
 					type_what[type], name, lb->path);
 	*out_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
 	return 0;
@@ -849,7 +831,7 @@ static int clear_immutable(local_backend *lb, kura_file_type type, const char *r
 
 	fd = openat(lb->type_fd[type], rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return kura_error_errno(errno_code(errno), errno, "%s %s: open in %s",
+		return kura_error_errno(kura_errno_code(errno), errno, "%s %s: open in %s",
 					type_what[type], name, lb->path);
 	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && (flags & FS_IMMUTABLE_FL)) {
 		flags &= ~FS_IMMUTABLE_FL;
@@ -876,7 +858,7 @@ int kura_backend_local_remove(kura_backend *b, kura_file_type type, const char *
 	if ((err = clear_immutable(lb, type, rel, name)) < 0)
 		return err;
 	if (unlinkat(lb->type_fd[type], rel, 0) < 0)
-		return kura_error_errno(errno_code(errno), errno, "%s %s: remove from %s",
+		return kura_error_errno(kura_errno_code(errno), errno, "%s %s: remove from %s",
 					type_what[type], name, lb->path);
 	return fsync_dir_at(lb, type, name);
 }

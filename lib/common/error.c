@@ -4,6 +4,7 @@
  */
 #include "common/error.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -99,5 +100,23 @@ const char *kura_error_name(int code)
 	case KURA_EAMBIGUOUS: return "ambiguous";
 	case KURA_ECANCELED: return "canceled";
 	default: return "unknown error";
+	}
+}
+
+int kura_errno_code(int errno_value)
+{
+	switch (errno_value) {
+	case ENOENT:
+		return KURA_ENOTFOUND;
+	case EEXIST:
+		return KURA_EEXISTS;
+	case EACCES:
+	case EPERM:
+	case EROFS:
+		return KURA_EDENIED;
+	case ENOMEM:
+		return KURA_ENOMEM;
+	default:
+		return KURA_EIO;
 	}
 }

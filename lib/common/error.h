@@ -25,6 +25,13 @@ int kura_error_set(int code, const char *fmt, ...)
 int kura_error_errno(int code, int errno_value, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * The KURA_E* code for an errno value: ENOENT -> KURA_ENOTFOUND, EEXIST ->
+ * KURA_EEXISTS, EACCES/EPERM/EROFS -> KURA_EDENIED, ENOMEM -> KURA_ENOMEM,
+ * anything else KURA_EIO.
+ */
+int kura_errno_code(int errno_value);
+
 /* Prefix the current message with "context: " and return `code`. */
 int kura_error_wrap(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

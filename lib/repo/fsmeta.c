@@ -199,24 +199,6 @@ static int os_code(int e)
 	return e == EPERM || e == EACCES || e == EROFS ? KURA_EDENIED : KURA_EIO;
 }
 
-static int errno_code(int e)
-{
-	switch (e) {
-	case EPERM:
-	case EACCES:
-	case EROFS:
-		return KURA_EDENIED;
-	case ENOENT:
-		return KURA_ENOTFOUND;
-	case EEXIST:
-		return KURA_EEXISTS;
-	case ENOMEM:
-		return KURA_ENOMEM;
-	default:
-		return KURA_EIO;
-	}
-}
-
 /*
  * Names we act on at restore time come from a tree, which the decoder has
  * checked; check again here since a mistake would act outside dirfd.
@@ -291,7 +273,7 @@ static int read_target(char **out, int dirfd, const char *name, const struct sta
 		buf = nb;
 		n = readlinkat(dirfd, name, buf, size);
 		if (n < 0) {
-			err = kura_error_errno(errno_code(errno), errno, "%s: readlink", name);
+			err = kura_error_errno(kura_errno_code(errno), errno, "%s: readlink", name);
 			goto done;
 		}
 		if ((size_t)n < size)
@@ -616,7 +598,7 @@ int kura_fsmeta_create(int dirfd, const kura_node *node)
 	if (rc == 0)
 		return 0;
 	if (errno != EEXIST)
-		return kura_error_errno(errno_code(errno), errno, "%s: create", name);
+		return kura_error_errno(kura_errno_code(errno), errno, "%s: create", name);
 	if (node->type == KURA_NODE_DIR && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    S_ISDIR(st.st_mode))
 		return 0;
