@@ -76,8 +76,6 @@
 #define CHECKPOINT_EVERY 64
 #define HASH_HEX (2 * KURA_HASH_SIZE + 1)
 #define MAX_LINE (1 << 20)
-/* The final member of an entry line: ,"hash":"<64 hex>"} */
-#define HASH_SUFFIX_LEN (sizeof(",\"hash\":\"") - 1 + 64 + 2)
 #define SIG_B64 sodium_base64_ENCODED_LEN(crypto_sign_BYTES, sodium_base64_VARIANT_ORIGINAL)
 
 struct vault_audit {
@@ -122,17 +120,6 @@ static int entry_hash(uint8_t out[KURA_HASH_SIZE], const uint8_t prev[KURA_HASH_
 	kura_sha256_final(ctx, out);
 	kura_sha256_free(ctx);
 	return 0;
-}
-
-/* 1 if the line ends with a well-formed ,"hash":"<hex>"} member. */
-static int has_hash_suffix(const char *line, size_t len)
-{
-	const char *s;
-
-	if (len < HASH_SUFFIX_LEN + 1)
-		return 0;
-	s = line + len - HASH_SUFFIX_LEN;
-	return memcmp(s, ",\"hash\":\"", 9) == 0 && memcmp(s + 9 + 64, "\"}", 2) == 0;
 }
 
 /* Append one whole line (with its newline), durable now if `sync`. Lock held. */
@@ -281,83 +268,6 @@ done:
 /* ------------------------------------------------------------------ */
 /* Reading lines back                                                  */
 
-typedef struct {
-	bool checkpoint;
-	uint64_t seq;
-	uint8_t prev[KURA_HASH_SIZE];	/* entries */
-	uint8_t hash[KURA_HASH_SIZE];	/* entries: as stored; checkpoints: the covered hash */
-	uint8_t sig[crypto_sign_BYTES]; /* checkpoints */
-} parsed_line;
-
-static int hex_member(uint8_t out[KURA_HASH_SIZE], json_t *obj, const char *key)
-{
-	const char *s = json_string_value(json_object_get(obj, key));
-
-	return s && strlen(s) == 64 && kura_unhex(out, s, KURA_HASH_SIZE) == 0 ? 0 : -1;
-}
-
-/*
- * Parse one line (without its newline).  On failure *why says what is
- * wrong and KURA_ECORRUPT is returned (no error message is set: the caller
- * words it with the line number).
- */
-static int parse_line(parsed_line *out, const char *line, size_t len, const char **why)
-{
-	json_t *obj = NULL, *seq;
-	const char *sig;
-	size_t siglen;
-	int err = KURA_ECORRUPT;
-
-	memset(out, 0, sizeof(*out));
-	if (!(obj = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL)) || !json_is_object(obj)) {
-		*why = "not a JSON object";
-		goto done;
-	}
-	seq = json_object_get(obj, "seq");
-	if (!json_is_integer(seq) || json_integer_value(seq) < 0) {
-		*why = "no valid \"seq\"";
-		goto done;
-	}
-	out->seq = (uint64_t)json_integer_value(seq);
-	if (json_object_get(obj, "checkpoint")) {
-		out->checkpoint = true;
-		sig = json_string_value(json_object_get(obj, "sig"));
-		if (json_object_size(obj) != 3 || hex_member(out->hash, obj, "checkpoint") < 0 ||
-		    !sig ||
-		    sodium_base642bin(out->sig, sizeof(out->sig), sig, strlen(sig), NULL, &siglen,
-				      NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
-		    siglen != sizeof(out->sig)) {
-			*why = "malformed checkpoint";
-			goto done;
-		}
-	} else {
-		if (json_object_size(obj) != 11 || hex_member(out->prev, obj, "prev") < 0 ||
-		    hex_member(out->hash, obj, "hash") < 0 || !has_hash_suffix(line, len)) {
-			*why = "malformed entry";
-			goto done;
-		}
-	}
-	err = 0;
-done:
-	json_decref(obj);
-	return err;
-}
-
-/* 1 if an entry line's stored hash is the hash of its text. */
-static int entry_hash_ok(const parsed_line *p, const char *line, size_t len)
-{
-	uint8_t h[KURA_HASH_SIZE];
-
-	if (entry_hash(h, p->prev, line, len - HASH_SUFFIX_LEN) < 0)
-		return 0;
-	return kura_ct_equal(h, p->hash, sizeof(h));
-}
-
-static int checkpoint_sig_ok(const parsed_line *p, const uint8_t pk[crypto_sign_PUBLICKEYBYTES])
-{
-	return crypto_sign_verify_detached(p->sig, p->hash, sizeof(p->hash), pk) == 0;
-}
-
 /*
  * The last line of a log of `size` bytes that ends in a newline, without
  * reading the whole log: a window from the end that doubles until it holds
@@ -411,7 +321,7 @@ done:
 static int load_tail(vault_audit *a)
 {
 	uint8_t pk[crypto_sign_PUBLICKEYBYTES];
-	parsed_line p;
+	kura_auditlog_line p;
 	const char *why = NULL;
 	char last = 0, *line = NULL;
 	size_t len = 0;
@@ -432,7 +342,7 @@ static int load_tail(vault_audit *a)
 	}
 	if ((err = read_last_line(a->path, a->fd, a->size, &line, &len)) < 0)
 		goto done;
-	if (parse_line(&p, line, len, &why) < 0) {
+	if (kura_auditlog_parse_line(&p, line, len, &why) < 0) {
 		err = kura_error_set(KURA_ECORRUPT,
 				     "%s: last line: %s; check it with `kurad log verify` before "
 				     "serving",
@@ -441,7 +351,7 @@ static int load_tail(vault_audit *a)
 	}
 	if (p.checkpoint) {
 		crypto_sign_ed25519_sk_to_pk(pk, a->sk);
-		if (!checkpoint_sig_ok(&p, pk)) {
+		if (!kura_auditlog_sig_ok(&p, pk)) {
 			err = kura_error_set(KURA_ECORRUPT,
 					     "%s: last line: checkpoint signature does not verify; "
 					     "check it with `kurad log verify` before serving",
@@ -452,7 +362,7 @@ static int load_tail(vault_audit *a)
 		memcpy(a->prev, p.hash, sizeof(a->prev));
 		a->uncovered = 0;
 	} else {
-		if (!entry_hash_ok(&p, line, len) || p.seq == UINT64_MAX) {
+		if (kura_auditlog_entry_ok(&p, line, len) != 1 || p.seq == UINT64_MAX) {
 			err =
 			    kura_error_set(KURA_ECORRUPT,
 					   "%s: last line: entry %" PRIu64 " does not match its "

@@ -11,6 +11,7 @@
 #ifndef KURA_AUDITLOG_H
 #define KURA_AUDITLOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,6 +44,28 @@ typedef struct {
 int kura_auditlog_verify(kura_auditlog_summary *out, const uint8_t *log, size_t len,
 			 const uint8_t pk[KURA_AUDITLOG_KEY_SIZE], kura_auditlog_problem_fn fn,
 			 void *ctx);
+
+/* One line of the log, parsed (its JSON checked for shape, not its hash). */
+typedef struct {
+	bool checkpoint;
+	uint64_t seq;
+	uint8_t prev[32]; /* entries */
+	uint8_t hash[32]; /* entries: as stored; checkpoints: the hash they cover */
+	uint8_t sig[64];  /* checkpoints */
+} kura_auditlog_line;
+
+/*
+ * Parse one line (without its newline).  Returns 0, KURA_ECORRUPT with
+ * *why set (no error message: the caller words it with the line number),
+ * or KURA_ENOMEM.  kurad uses it too, to continue the chain from the last
+ * line when it reopens the log.
+ */
+int kura_auditlog_parse_line(kura_auditlog_line *out, const char *line, size_t len,
+			     const char **why);
+/* 1 if an entry line's stored hash is the hash of its text, 0 if not, or KURA_ENOMEM. */
+int kura_auditlog_entry_ok(const kura_auditlog_line *p, const char *line, size_t len);
+/* Whether a checkpoint's signature verifies under the vault's key `pk`. */
+bool kura_auditlog_sig_ok(const kura_auditlog_line *p, const uint8_t pk[KURA_AUDITLOG_KEY_SIZE]);
 
 #ifdef __cplusplus
 }

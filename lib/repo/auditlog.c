@@ -42,13 +42,7 @@
 #define HASH_SUFFIX_LEN (sizeof(",\"hash\":\"") - 1 + 64 + 2)
 #define ENTRY_MEMBERS 11
 
-typedef struct {
-	bool checkpoint;
-	uint64_t seq;
-	uint8_t prev[KURA_HASH_SIZE];	/* entries */
-	uint8_t hash[KURA_HASH_SIZE];	/* entries: as stored; checkpoints: the covered hash */
-	uint8_t sig[crypto_sign_BYTES]; /* checkpoints */
-} audit_line;
+typedef kura_auditlog_line audit_line;
 
 typedef struct {
 	kura_auditlog_summary *sum;
@@ -95,7 +89,8 @@ static bool has_hash_suffix(const char *line, size_t len)
  * *why set (no error message: the caller words it with the line number),
  * or KURA_ENOMEM.
  */
-static int parse_line(audit_line *out, const char *line, size_t len, const char **why)
+int kura_auditlog_parse_line(kura_auditlog_line *out, const char *line, size_t len,
+			     const char **why)
 {
 	json_t *obj, *seq;
 	const char *sig;
@@ -136,7 +131,7 @@ done:
 }
 
 /* 1 if an entry's stored hash is the hash of its text, 0 if not, or KURA_ENOMEM. */
-static int entry_hash_ok(const audit_line *p, const char *line, size_t len)
+int kura_auditlog_entry_ok(const kura_auditlog_line *p, const char *line, size_t len)
 {
 	uint8_t h[KURA_HASH_SIZE];
 	kura_sha256_ctx *ctx = NULL;
@@ -152,7 +147,7 @@ static int entry_hash_ok(const audit_line *p, const char *line, size_t len)
 	return kura_ct_equal(h, p->hash, sizeof(h)) ? 1 : 0;
 }
 
-static bool sig_ok(const audit_line *p, const uint8_t pk[KURA_AUDITLOG_KEY_SIZE])
+bool kura_auditlog_sig_ok(const kura_auditlog_line *p, const uint8_t pk[KURA_AUDITLOG_KEY_SIZE])
 {
 	return crypto_sign_verify_detached(p->sig, p->hash, sizeof(p->hash), pk) == 0;
 }
@@ -184,7 +179,7 @@ int kura_auditlog_verify(kura_auditlog_summary *out, const uint8_t *log, size_t 
 		}
 		n = (size_t)(nl - line);
 		pos += n + 1;
-		if ((err = parse_line(&p, line, n, &why)) < 0) {
+		if ((err = kura_auditlog_parse_line(&p, line, n, &why)) < 0) {
 			if (err != KURA_ECORRUPT)
 				goto done;
 			err = 0;
@@ -193,7 +188,7 @@ int kura_auditlog_verify(kura_auditlog_summary *out, const uint8_t *log, size_t 
 			continue;
 		}
 		if (p.checkpoint) {
-			bool good = sig_ok(&p, pk);
+			bool good = kura_auditlog_sig_ok(&p, pk);
 
 			sum.checkpoints++;
 			if (!good)
@@ -219,7 +214,7 @@ int kura_auditlog_verify(kura_auditlog_summary *out, const uint8_t *log, size_t 
 		sum.entries++;
 		if (sum.uncovered++ == 0)
 			sum.first_uncovered = sum.lines;
-		if ((ok = entry_hash_ok(&p, line, n)) < 0) {
+		if ((ok = kura_auditlog_entry_ok(&p, line, n)) < 0) {
 			err = ok;
 			goto done;
 		}

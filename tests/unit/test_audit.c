@@ -192,7 +192,7 @@ static void test_edit_and_rehash(void **state)
 	memcpy(hex, p + 8, 64);
 	hex[64] = '\0';
 	assert_ok(kura_unhex(prev, hex, 32));
-	assert_ok(entry_hash(h, prev, lines[9], strlen(lines[9]) - 1 - HASH_SUFFIX_LEN));
+	assert_ok(entry_hash(h, prev, lines[9], strlen(lines[9]) - 1 - (sizeof(",\"hash\":\"\"}") - 1 + 64)));
 	kura_hex(hex, h, 32);
 	memcpy(lines[9] + strlen(lines[9]) - 1 - 2 - 64, hex, 64);
 	write_lines(f, lines, n);
