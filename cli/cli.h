@@ -196,6 +196,12 @@ int cli_prune_local(const struct cli_global *g, struct kura_backend *b,
 
 #define CLI_GRACE_DEFAULT 3600 /* prune keeps unreferenced packs younger than this */
 
+/* --grace's argument into *out: CLI_EXIT_OK, or the usage error for `cmd`. */
+int cli_grace_arg(const struct cli_command *cmd, const char *arg, int64_t *out);
+
+/* The usage error for `cmd` when --grace is given for a vault. */
+int cli_grace_on_vault(const struct cli_command *cmd);
+
 /* ------------------------------------------------------------------ */
 /* passphrase.c                                                         */
 

@@ -82,11 +82,8 @@ static int run(struct cli_global *g, int argc, char **argv)
 		else if (c == OPT_PRUNE)
 			prune = true;
 		else if (c == OPT_GRACE) {
-			if (cli_parse_duration(&grace, p.arg) < 0)
-				return cli_usage_error(&cli_cmd_forget,
-						       "--grace wants a duration such as 0, 90s, "
-						       "30m, 1h or 2d, not '%s'",
-						       p.arg);
+			if ((rc = cli_grace_arg(&cli_cmd_forget, p.arg, &grace)) != CLI_EXIT_OK)
+				return rc;
 			grace_given = true;
 		}
 	}
@@ -104,9 +101,7 @@ static int run(struct cli_global *g, int argc, char **argv)
 	b = kura_repo_backend(repo);
 	if (kura_backend_is_vault(b)) {
 		if (grace_given) {
-			rc = cli_usage_error(&cli_cmd_forget,
-					     "--grace is for local repositories: a vault removes "
-					     "only packs it stored before the request was made");
+			rc = cli_grace_on_vault(&cli_cmd_forget);
 			goto done;
 		}
 		rc = cli_vault_request_deletion(g, b, loc, (const char (*)[KURA_ID_HEX])ids, n,

@@ -191,6 +191,20 @@ done:
 	return rc;
 }
 
+int cli_grace_arg(const struct cli_command *cmd, const char *arg, int64_t *out)
+{
+	if (cli_parse_duration(out, arg) < 0)
+		return cli_usage_error(cmd, "--grace wants a duration such as 0, 90s, 30m, 1h or 2d, "
+				       "not '%s'", arg);
+	return CLI_EXIT_OK;
+}
+
+int cli_grace_on_vault(const struct cli_command *cmd)
+{
+	return cli_usage_error(cmd, "--grace is for local repositories: a vault removes only "
+			       "packs it stored before the request was made");
+}
+
 static int run(struct cli_global *g, int argc, char **argv)
 {
 	struct cli_getopt p;
@@ -209,11 +223,8 @@ static int run(struct cli_global *g, int argc, char **argv)
 		if (c == OPT_DRY_RUN || c == 'n')
 			dry_run = true;
 		else if (c == OPT_GRACE) {
-			if (cli_parse_duration(&grace, p.arg) < 0)
-				return cli_usage_error(&cli_cmd_prune,
-						       "--grace wants a duration such as 0, 90s, "
-						       "30m, 1h or 2d, not '%s'",
-						       p.arg);
+			if ((rc = cli_grace_arg(&cli_cmd_prune, p.arg, &grace)) != CLI_EXIT_OK)
+				return rc;
 			grace_given = true;
 		}
 	}
@@ -226,9 +237,7 @@ static int run(struct cli_global *g, int argc, char **argv)
 	b = kura_repo_backend(repo);
 	if (kura_backend_is_vault(b)) {
 		if (grace_given) {
-			rc = cli_usage_error(&cli_cmd_prune,
-					     "--grace is for local repositories: a vault removes "
-					     "only packs it stored before the request was made");
+			rc = cli_grace_on_vault(&cli_cmd_prune);
 			goto done;
 		}
 		rc = cli_vault_request_deletion(g, b, loc, NULL, 0, true, dry_run);
