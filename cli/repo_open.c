@@ -109,6 +109,13 @@ static int open_failed(int err, const char *loc, const char *keyfile)
 		return cli_fail(err, "check the passphrase (typed, or the first line of "
 				     "KURA_PASSWORD_FILE); to use a key file, set KURA_KEY_FILE");
 
+	if (err == KURA_ENOTFOUND && keyfile && strstr(kura_error_message(), keyfile)) {
+		snprintf(hint, sizeof(hint),
+			 "check KURA_KEY_FILE (%s); 'kura key backup-key --output FILE' makes a "
+			 "backup key, 'kura key export' a restore key",
+			 keyfile);
+		return cli_fail(err, hint);
+	}
 	if (err == KURA_ENOTFOUND) {
 		snprintf(hint, sizeof(hint),
 			 "check --repo / KURA_REPOSITORY (now %s), or create a repository there "

@@ -67,6 +67,7 @@ keyfile_refused "$WORK/k-short" "a truncated backup key"
 : >"$WORK/k-empty"
 keyfile_refused "$WORK/k-empty" "an empty key file"
 keyfile_refused "$WORK/k-missing" "a missing key file"
+case $ERR in *"hint: check KURA_KEY_FILE"*) ;; *) fail "a missing key file: hint does not name KURA_KEY_FILE: $ERR" ;; esac
 flip() { # FILE OFFSET: invert one byte in place
 	python3 -c '
 import sys
