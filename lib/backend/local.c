@@ -12,6 +12,7 @@
  * link() never replaces an existing name (unlike rename()), so a file
  * that is visible is complete and durable, and is never overwritten.  The
  * directory is fsynced afterwards so the new name survives a crash.
+ * A pack's pages are dropped from the page cache once it is durable.
  *
  * The backend keeps only open directory fds, which are never changed
  * after open; every call uses its own local state, so put/get/get_range/
@@ -107,6 +108,20 @@ static int write_all(int fd, const void *data, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+/*
+ * A pack just made durable is not read again soon, so its now clean pages
+ * leave the page cache at once (as borg does with its segments).  The
+ * freed page frames are the next ones the kernel hands out, and reusing
+ * warm frames is far cheaper than touching fresh ones: on a virtual
+ * machine first-touch faults made the page-cache copy of pack writes a
+ * fifth of a backup's CPU.  Advice only: its failure changes nothing.
+ */
+static void drop_written_pack(int fd, kura_file_type type)
+{
+	if (type == KURA_FILE_PACK)
+		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 }
 
 static int fsync_dir_at(local_backend *lb, kura_file_type type, const char *name)
@@ -220,6 +235,7 @@ static int local_put(kura_backend *b, kura_file_type type, const char *name, con
 		err = kura_error_errno(KURA_EIO, errno, "%s/tmp/%s: fsync", lb->path, tmp_name);
 		goto done;
 	}
+	drop_written_pack(fd, type);
 	if (close(fd) < 0) {
 		fd = -1;
 		err = kura_error_errno(KURA_EIO, errno, "%s/tmp/%s: close", lb->path, tmp_name);
@@ -318,6 +334,7 @@ int kura_backend_local_commit(kura_backend *b, kura_file_type type, const char *
 		err = kura_error_errno(KURA_EIO, errno, "%s/tmp/%s: fsync", lb->path, tmp);
 		goto done;
 	}
+	drop_written_pack(fd, type);
 	if ((err = link_into_place(lb, tmp, type, rel, &existed)) < 0)
 		goto done;
 	if (!existed)
