@@ -394,7 +394,16 @@ int kura_pack_writer_reset(kura_pack_writer *w)
 
 int kura_pack_writer_reserve(kura_pack_writer *w, size_t bytes)
 {
-	return kura_buf_reserve(&w->buf, bytes > w->buf.len ? bytes - w->buf.len : 0);
+	uint8_t *p;
+
+	if (bytes <= w->buf.cap)
+		return 0;
+	/* exactly `bytes`: kura_buf_reserve() would double to a power of two */
+	if (!(p = realloc(w->buf.data, bytes)))
+		return kura_error_set(KURA_ENOMEM, "pack writer: out of memory (%zu bytes)", bytes);
+	w->buf.data = p;
+	w->buf.cap = bytes;
+	return 0;
 }
 
 const uint8_t *kura_pack_writer_pending(const kura_pack_writer *w, size_t *out_len)

@@ -252,6 +252,9 @@ static int upload_pack(kura_blobstore *s, pack_slot *p)
 	size_t len, count;
 	int err;
 
+	/* streamed: the trailer then starts in an empty buffer */
+	if (s->stream && (err = write_pending(s, p)) < 0)
+		return err;
 	if ((err = kura_pack_writer_finish(p->w, &data, &len, name, &entries, &count)) < 0)
 		return err;
 	kura_hex(hex, name, sizeof(name));
@@ -284,8 +287,9 @@ static int take_slot(kura_blobstore *s, pack_slot **out)
 		goto done;
 	/*
 	 * Room for what the writer holds at most (streamed: a piece or the
-	 * largest chunk; buffered: a full pack and the blob that passes
-	 * pack_size), and the trailer, so that the buffer never moves.
+	 * largest chunk, and later the trailer alone; buffered: a full pack,
+	 * the blob that passes pack_size and the trailer), so that the buffer
+	 * rarely moves.
 	 */
 	room = (size_t)repo->config.chunker.max + KURA_AEAD_OVERHEAD + 65536;
 	if (s->stream)
