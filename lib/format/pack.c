@@ -44,6 +44,9 @@
 #define PACK_SEALED_OFFSET 44
 #define TRAILER_INFO "kura pack trailer v1"
 #define BLOB_AAD_SIZE (1 + KURA_HASH_SIZE)
+_Static_assert(PACK_SEALED_OFFSET == PACK_SALT_OFFSET + 32 &&
+		   PACK_SEALED_OFFSET + KURA_SEALED_KEY_SIZE == KURA_PACK_HEADER_SIZE,
+	       "pack header layout");
 
 /*
  * Incompressible data (35 % of a typical file server: images, video,
@@ -340,12 +343,10 @@ done:
 /* Begin a new pack in w: fresh data key and salt, header, running hash. */
 static int writer_begin(kura_pack_writer *w)
 {
-	uint8_t head[12] = PACK_MAGIC;
+	uint8_t head[PACK_SALT_OFFSET] = PACK_MAGIC;
 	uint8_t sealed[KURA_SEALED_KEY_SIZE];
 	int err;
 
-	_Static_assert(sizeof(head) + 32 + KURA_SEALED_KEY_SIZE == KURA_PACK_HEADER_SIZE,
-		       "pack header layout");
 	w->buf.len = 0;
 	w->taken = 0;
 	w->count = 0;
