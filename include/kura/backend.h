@@ -85,6 +85,9 @@ int kura_backend_vault_open(kura_backend **out, const char *url, const char *cre
 /* 1 if `b` is a vault's repository (kura_backend_vault_open), else 0; 0 for NULL. */
 int kura_backend_is_vault(const kura_backend *b);
 
+/* 1 if `b` is a local repository (kura_backend_local_open/_create), else 0; 0 for NULL. */
+int kura_backend_is_local(const kura_backend *b);
+
 struct kura_repo;
 
 /*
@@ -140,16 +143,21 @@ int kura_vault_signing_key(uint8_t out[KURA_VAULT_SIGNING_KEY_SIZE], const char 
 
 /*
  * Streaming uploads into a local repository (the vault stores what it
- * receives without holding it in memory): tmpfile() creates a private
- * temporary file in the repository's tmp/ and returns its fd and name;
- * commit() fsyncs it, links it into place as `name` of `type` without
- * replacing an existing file, fsyncs the directory and removes the
- * temporary name; it returns 0 when it stored the file, 1 when the name
- * already existed (nothing replaced), or a negative error, and leaves the
- * fd open for the caller.  The caller must have checked that the content
- * hashes to `name`.  abort() closes the fd and removes the temporary file.
+ * receives without holding it in memory, a backup streams its packs):
+ * tmpfile() creates a private temporary file in the repository's tmp/ and
+ * returns its fd and name; append() writes `len` bytes at the fd's offset
+ * (an error, such as a full disk, names the temporary file); commit()
+ * fsyncs it, links it into place as `name` of `type` without replacing an
+ * existing file, fsyncs the directory and removes the temporary name; it
+ * returns 0 when it stored the file, 1 when the name already existed
+ * (nothing replaced), or a negative error, and leaves the fd open for the
+ * caller.  The caller must have checked that the content hashes to
+ * `name`.  abort() closes the fd and removes the temporary file.  A crash
+ * leaves the temporary file in tmp/, where anything may be deleted.
  */
 int kura_backend_local_tmpfile(kura_backend *b, int *out_fd, char out_tmp[48]);
+int kura_backend_local_append(kura_backend *b, int fd, const char *tmp, const void *data,
+			      size_t len);
 int kura_backend_local_commit(kura_backend *b, kura_file_type type, const char *name, int fd,
 			      const char *tmp);
 void kura_backend_local_abort(kura_backend *b, int fd, const char *tmp);

@@ -12,6 +12,10 @@
  * link() never replaces an existing name (unlike rename()), so a file
  * that is visible is complete and durable, and is never overwritten.  The
  * directory is fsynced afterwards so the new name survives a crash.
+ * tmpfile()/append()/commit() do the same for a file written piece by
+ * piece (the vault's uploads, a backup's packs).  A crash leaves its
+ * temporary file in tmp/: nothing reads or lists tmp/, nothing cleans it
+ * up either, and anything in it may be deleted (docs/FORMAT.md).
  * A pack's pages are dropped from the page cache once it is durable.
  *
  * The backend keeps only open directory fds, which are never changed
@@ -293,6 +297,17 @@ int kura_backend_local_tmpfile(kura_backend *b, int *out_fd, char out_tmp[48])
 					"%s/tmp: create temporary file", lb->path);
 	}
 	*out_fd = fd;
+	return 0;
+}
+
+int kura_backend_local_append(kura_backend *b, int fd, const char *tmp, const void *data,
+			      size_t len)
+{
+	local_backend *lb = (local_backend *)b;
+
+	if (write_all(fd, data, len) < 0)
+		return kura_error_errno(kura_errno_code(errno), errno, "%s/tmp/%s: write", lb->path,
+					tmp);
 	return 0;
 }
 
@@ -810,10 +825,15 @@ done:
 	return err;
 }
 
+int kura_backend_is_local(const kura_backend *b)
+{
+	return b && b->get == local_get;
+}
+
 /* remove() and mtime() act on the files of a local repository only. */
 static int check_local(const kura_backend *b, const char *what)
 {
-	if (!b || b->get != local_get)
+	if (!kura_backend_is_local(b))
 		return kura_error_set(KURA_EINVAL,
 				      "%s: not a local repository (a vault removes files only "
 				      "through approved deletion requests)",

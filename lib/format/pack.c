@@ -2,12 +2,22 @@
 /*
  * pack.c - blobs and pack files (docs/FORMAT.md, "Blobs" and "Pack files").
  *
- * A pack is built in memory by a kura_pack_writer: a 124-byte header (magic,
- * version, trailer salt, the pack's data key sealed to the repository public
- * key), the stored blobs back to back, then the trailer (the entry table,
- * AES-GCM under HKDF(index_key, salt) with the header as AAD) and a 12-byte
- * footer giving the trailer's length.  Binding the header into the trailer's
- * AAD means a header cannot be swapped onto another pack's blobs unnoticed.
+ * A kura_pack_writer builds a pack: a 124-byte header (magic, version,
+ * trailer salt, the pack's data key sealed to the repository public key),
+ * the stored blobs back to back, then the trailer (the entry table, AES-GCM
+ * under HKDF(index_key, salt) with the header as AAD) and a 12-byte footer
+ * giving the trailer's length.  Binding the header into the trailer's AAD
+ * means a header cannot be swapped onto another pack's blobs unnoticed.
+ *
+ * Memory: the writer holds only the bytes its caller has not taken yet
+ * (kura_pack_writer_pending/_consume), a copy of the header for the
+ * trailer's AAD, and the trailer's entries (48 bytes a blob).  A caller
+ * that writes the pending bytes to a file every MiB or so streams a pack of
+ * any size through a buffer of about one blob; one that never takes them
+ * gets the whole file from _finish (the vault, whose upload needs the name
+ * before the first byte).  Either way the bytes are the same: the name
+ * (SHA-256) is computed as bytes are appended, and every offset counts
+ * from the start of the pack, not of the buffer.
  *
  * Readers trust nothing: every length is checked against the bytes actually
  * present before anything is allocated from it, entries must tile the blob
@@ -34,6 +44,9 @@
 #define PACK_SEALED_OFFSET 44
 #define TRAILER_INFO "kura pack trailer v1"
 #define BLOB_AAD_SIZE (1 + KURA_HASH_SIZE)
+_Static_assert(PACK_SEALED_OFFSET == PACK_SALT_OFFSET + 32 &&
+		   PACK_SEALED_OFFSET + KURA_SEALED_KEY_SIZE == KURA_PACK_HEADER_SIZE,
+	       "pack header layout");
 
 /*
  * Incompressible data (35 % of a typical file server: images, video,
@@ -53,7 +66,13 @@
 
 struct kura_pack_writer {
 	const kura_keys *keys;
-	kura_buf buf; /* header, blobs, and after finish the rest */
+	/*
+	 * The bytes from pack offset `taken` on that the caller has not taken
+	 * yet: at first the header and blobs, after finish also the trailer.
+	 */
+	kura_buf buf;
+	size_t taken;
+	uint8_t header[KURA_PACK_HEADER_SIZE]; /* the trailer's AAD */
 	kura_pack_entry *entries;
 	size_t count;
 	size_t cap;
@@ -324,11 +343,12 @@ done:
 /* Begin a new pack in w: fresh data key and salt, header, running hash. */
 static int writer_begin(kura_pack_writer *w)
 {
-	uint8_t head[12] = PACK_MAGIC;
+	uint8_t head[PACK_SALT_OFFSET] = PACK_MAGIC;
 	uint8_t sealed[KURA_SEALED_KEY_SIZE];
 	int err;
 
 	w->buf.len = 0;
+	w->taken = 0;
 	w->count = 0;
 	w->finished = false;
 	kura_random(w->data_key, sizeof(w->data_key));
@@ -336,15 +356,16 @@ static int writer_begin(kura_pack_writer *w)
 	head[8] = PACK_VERSION;
 	if ((err = kura_seal_key(sealed, w->data_key, w->keys->repo_pk)) < 0)
 		return err;
-	if ((err = kura_buf_put(&w->buf, head, sizeof(head))) < 0 ||
-	    (err = kura_buf_put(&w->buf, w->salt, sizeof(w->salt))) < 0 ||
-	    (err = kura_buf_put(&w->buf, sealed, sizeof(sealed))) < 0)
+	memcpy(w->header, head, sizeof(head));
+	memcpy(w->header + PACK_SALT_OFFSET, w->salt, sizeof(w->salt));
+	memcpy(w->header + PACK_SEALED_OFFSET, sealed, sizeof(sealed));
+	if ((err = kura_buf_put(&w->buf, w->header, sizeof(w->header))) < 0)
 		return err;
 	kura_sha256_free(w->sha);
 	w->sha = NULL;
 	if ((err = kura_sha256_new(&w->sha)) < 0)
 		return err;
-	kura_sha256_update(w->sha, w->buf.data, w->buf.len);
+	kura_sha256_update(w->sha, w->header, sizeof(w->header));
 	return 0;
 }
 
@@ -374,7 +395,28 @@ int kura_pack_writer_reset(kura_pack_writer *w)
 
 int kura_pack_writer_reserve(kura_pack_writer *w, size_t bytes)
 {
-	return kura_buf_reserve(&w->buf, bytes > w->buf.len ? bytes - w->buf.len : 0);
+	uint8_t *p;
+
+	if (bytes <= w->buf.cap)
+		return 0;
+	/* exactly `bytes`: kura_buf_reserve() would double to a power of two */
+	if (!(p = realloc(w->buf.data, bytes)))
+		return kura_error_set(KURA_ENOMEM, "pack writer: out of memory (%zu bytes)", bytes);
+	w->buf.data = p;
+	w->buf.cap = bytes;
+	return 0;
+}
+
+const uint8_t *kura_pack_writer_pending(const kura_pack_writer *w, size_t *out_len)
+{
+	*out_len = w->buf.len;
+	return w->buf.data;
+}
+
+void kura_pack_writer_consume(kura_pack_writer *w)
+{
+	w->taken += w->buf.len;
+	w->buf.len = 0;
 }
 
 const uint8_t *kura_pack_writer_key(const kura_pack_writer *w)
@@ -382,7 +424,7 @@ const uint8_t *kura_pack_writer_key(const kura_pack_writer *w)
 	return w->data_key;
 }
 
-/* Check and record the entry for stored_len bytes about to be appended at w->buf.len. */
+/* Check and record the entry for stored_len bytes about to be appended at the end. */
 static int writer_entry(kura_pack_writer *w, kura_pack_entry *e, uint8_t type, uint8_t flags,
 			const uint8_t id[KURA_HASH_SIZE], size_t stored_len, uint32_t raw_len)
 {
@@ -391,14 +433,14 @@ static int writer_entry(kura_pack_writer *w, kura_pack_entry *e, uint8_t type, u
 
 	if (w->finished)
 		return kura_error_set(KURA_EINVAL, "pack writer: add after finish");
-	if ((uint64_t)w->buf.len + stored_len > KURA_PACK_MAX_SIZE)
+	if ((uint64_t)kura_pack_writer_size(w) + stored_len > KURA_PACK_MAX_SIZE)
 		return kura_error_set(KURA_EINVAL,
 				      "pack writer: blob %zu would pass the 4 GiB limit", w->count);
 	memset(e, 0, sizeof(*e));
 	e->type = type;
 	e->flags = flags;
 	memcpy(e->id, id, KURA_HASH_SIZE);
-	e->offset = (uint32_t)w->buf.len;
+	e->offset = (uint32_t)kura_pack_writer_size(w);
 	e->stored_len = (uint32_t)stored_len;
 	e->raw_len = raw_len;
 	snprintf(where, sizeof(where), "blob %zu", w->count);
@@ -503,7 +545,7 @@ int kura_pack_writer_add_plain(kura_pack_writer *w, uint8_t type, const uint8_t 
 
 size_t kura_pack_writer_size(const kura_pack_writer *w)
 {
-	return w->buf.len;
+	return w->taken + w->buf.len;
 }
 
 size_t kura_pack_writer_count(const kura_pack_writer *w)
@@ -528,7 +570,7 @@ int kura_pack_writer_finish(kura_pack_writer *w, const uint8_t **out_data, size_
 	if (w->count > UINT32_MAX / KURA_PACK_ENTRY_SIZE)
 		return kura_error_set(KURA_EINVAL, "pack writer: too many blobs (%zu)", w->count);
 	trailer_len = 4 + w->count * KURA_PACK_ENTRY_SIZE + KURA_AEAD_OVERHEAD;
-	total = (uint64_t)w->buf.len + trailer_len + KURA_PACK_FOOTER_SIZE;
+	total = (uint64_t)kura_pack_writer_size(w) + trailer_len + KURA_PACK_FOOTER_SIZE;
 	if (total > KURA_PACK_MAX_SIZE)
 		return kura_error_set(KURA_EINVAL, "pack writer: %llu bytes pass the 4 GiB limit",
 				      (unsigned long long)total);
@@ -546,7 +588,7 @@ int kura_pack_writer_finish(kura_pack_writer *w, const uint8_t **out_data, size_
 		goto done;
 	if ((err = kura_hkdf(key, w->index_key, w->salt, TRAILER_INFO)) < 0)
 		goto done;
-	if ((err = kura_aead_seal(w->buf.data + w->buf.len, key, w->buf.data, KURA_PACK_HEADER_SIZE,
+	if ((err = kura_aead_seal(w->buf.data + w->buf.len, key, w->header, sizeof(w->header),
 				  plain.data, plain.len)) < 0)
 		goto done;
 	w->buf.len += trailer_len;

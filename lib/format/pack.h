@@ -86,8 +86,24 @@ int kura_pack_writer_new(kura_pack_writer **out, const kura_keys *keys);
  */
 int kura_pack_writer_reset(kura_pack_writer *w);
 
-/* Make room for a pack of `bytes` in all, so that adding blobs never moves the buffer. */
+/*
+ * Make room for `bytes` pending bytes in all (see below), so that adding
+ * blobs never moves the buffer while fewer are pending.
+ */
 int kura_pack_writer_reserve(kura_pack_writer *w, size_t bytes);
+
+/*
+ * Streaming a pack out as it is built.  _pending() returns the bytes the
+ * caller has not taken yet (borrowed, valid until the next call on w):
+ * they start at pack offset kura_pack_writer_size(w) - *out_len.
+ * _consume() tells the writer the caller has stored them, so it may forget
+ * them and reuse its buffer.  Taking the pending bytes after every few
+ * blobs and once more after _finish yields, end to end, exactly the file a
+ * writer that was never drained returns from _finish, with the same name;
+ * only the entries (48 bytes a blob) and the header stay in memory.
+ */
+const uint8_t *kura_pack_writer_pending(const kura_pack_writer *w, size_t *out_len);
+void kura_pack_writer_consume(kura_pack_writer *w);
 
 /* This pack's data key, to encrypt blobs with kura_blob_encode(); borrowed. */
 const uint8_t *kura_pack_writer_key(const kura_pack_writer *w);
@@ -108,13 +124,16 @@ int kura_pack_writer_add_plain(kura_pack_writer *w, uint8_t type, const uint8_t 
 			       const void *plain, size_t plain_len, int level,
 			       size_t *out_stored_len);
 
-/* Bytes so far and blobs so far. */
+/* Bytes so far (taken or pending) and blobs so far. */
 size_t kura_pack_writer_size(const kura_pack_writer *w);
 size_t kura_pack_writer_count(const kura_pack_writer *w);
 
 /*
- * Write the trailer and footer.  Returns the whole file (borrowed until
- * _free), its name (SHA-256 of the bytes) and its blob entries (borrowed).
+ * Write the trailer and footer.  Returns the pending bytes, trailer and
+ * footer included (the whole file if nothing was ever consumed; borrowed
+ * until the next call on w), the pack's name (SHA-256 of all its bytes)
+ * and its blob entries (borrowed).  Calling it again returns the same,
+ * less what was consumed since.
  */
 int kura_pack_writer_finish(kura_pack_writer *w, const uint8_t **out_data, size_t *out_len,
 			    uint8_t out_name[KURA_HASH_SIZE], const kura_pack_entry **out_entries,

@@ -9,12 +9,24 @@
  * Durability order: a pack is uploaded (durable) before it is added to an
  * index file, and index files are uploaded before the snapshot that needs
  * them, so a crash leaves only unreferenced files behind.
+ *
+ * Memory: each worker fills a pack of its own (a pack_slot).  On a local
+ * repository a pack streams to a temporary file in the repository's tmp/
+ * as blobs are sealed, so a slot holds about one blob (STREAM_PIECE or the
+ * largest chunk, whichever is more) plus 48 bytes a blob for the trailer;
+ * the file is fsynced and linked into place under its name only when the
+ * pack is finished, and removed if the backup fails first.  On a vault the
+ * upload's URL carries the pack's name, known only when the last byte is
+ * written, so there a slot buffers the whole pack (pack_size plus a chunk)
+ * and put() sends it.
  */
 #include "repo/blobstore.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/array.h"
 #include "common/error.h"
@@ -23,11 +35,21 @@
 #define INDEX_PACKS_PER_FILE 64
 /* also write an index at least this often, so an interrupted backup keeps its progress */
 #define INDEX_SECONDS 30
+/* a streamed pack is written out in pieces of about this much (or one blob, if larger) */
+#define STREAM_PIECE (1u << 20)
+
+/* A pack in the making, used by one worker at a time. */
+typedef struct {
+	kura_pack_writer *w;
+	int fd;        /* streamed: the temporary file, -1 until the first piece */
+	char tmp[48];  /* its name in tmp/ */
+} pack_slot;
 
 struct kura_blobstore {
 	kura_repo *repo;
+	bool stream;                  /* packs go to temporary files (a local repository) */
 	pthread_mutex_t lock;
-	kura_pack_writer **free_writers;
+	pack_slot **free_slots;
 	size_t nfree, free_cap;
 
 	kura_indexfile pending;       /* new packs not yet in an index file */
@@ -40,6 +62,17 @@ struct kura_blobstore {
 	time_t last_index;
 };
 
+/* Drop a slot and its unfinished pack: the temporary file goes too. */
+static void slot_free(kura_blobstore *s, pack_slot *p)
+{
+	if (!p)
+		return;
+	if (p->fd >= 0)
+		kura_backend_local_abort(s->repo->backend, p->fd, p->tmp);
+	kura_pack_writer_free(p->w);
+	free(p);
+}
+
 int kura_blobstore_new(kura_blobstore **out, kura_repo *repo)
 {
 	kura_blobstore *s = calloc(1, sizeof(*s));
@@ -48,6 +81,7 @@ int kura_blobstore_new(kura_blobstore **out, kura_repo *repo)
 	if (!s)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	s->repo = repo;
+	s->stream = kura_backend_is_local(repo->backend);
 	s->last_index = time(NULL);
 	pthread_mutex_init(&s->lock, NULL);
 	*out = s;
@@ -59,8 +93,8 @@ void kura_blobstore_free(kura_blobstore *s)
 	if (!s)
 		return;
 	for (size_t i = 0; i < s->nfree; i++)
-		kura_pack_writer_free(s->free_writers[i]);
-	free(s->free_writers);
+		slot_free(s, s->free_slots[i]);
+	free(s->free_slots);
 	free(s->pending.packs);
 	free(s->pending.records);
 	free(s->used);
@@ -157,7 +191,59 @@ unlock:
 	return err;
 }
 
-static int upload_pack(kura_blobstore *s, kura_pack_writer *w)
+/* Streaming: append the writer's pending bytes to the pack's temporary file. */
+static int write_pending(kura_blobstore *s, pack_slot *p)
+{
+	kura_backend *b = s->repo->backend;
+	const uint8_t *data;
+	size_t len;
+	int err;
+
+	data = kura_pack_writer_pending(p->w, &len);
+	if (len == 0)
+		return 0;
+	if (p->fd < 0 && (err = kura_backend_local_tmpfile(b, &p->fd, p->tmp)) < 0)
+		return kura_error_wrap(err, "writing a new pack");
+	if ((err = kura_backend_local_append(b, p->fd, p->tmp, data, len)) < 0)
+		return kura_error_wrap(err, "writing a new pack (%zu bytes so far)",
+				       kura_pack_writer_size(p->w) - len);
+	kura_pack_writer_consume(p->w);
+	return 0;
+}
+
+/*
+ * Streaming: keep the buffer to about one blob by writing out what is
+ * pending before a blob of `len` bytes could take it past STREAM_PIECE.
+ */
+static int make_room(kura_blobstore *s, pack_slot *p, size_t len)
+{
+	size_t pending;
+
+	kura_pack_writer_pending(p->w, &pending);
+	if (pending + len + KURA_AEAD_OVERHEAD <= STREAM_PIECE)
+		return 0;
+	return write_pending(s, p);
+}
+
+/* Streaming: the rest of the pack, then fsync, link as `hex`, fsync the directory. */
+static int commit_streamed(kura_blobstore *s, pack_slot *p, const char *hex)
+{
+	int err;
+
+	if ((err = write_pending(s, p)) < 0)
+		return err;
+	err = kura_backend_local_commit(s->repo->backend, KURA_FILE_PACK, hex, p->fd, p->tmp);
+	/* whatever the outcome, the temporary name is gone now */
+	close(p->fd);
+	p->fd = -1;
+	p->tmp[0] = '\0';
+	if (err < 0)
+		return kura_error_wrap(err, "writing pack %s", hex);
+	return 0;
+}
+
+/* Finish the slot's pack, make it durable, then index it. */
+static int upload_pack(kura_blobstore *s, pack_slot *p)
 {
 	const kura_pack_entry *entries;
 	const uint8_t *data;
@@ -166,50 +252,71 @@ static int upload_pack(kura_blobstore *s, kura_pack_writer *w)
 	size_t len, count;
 	int err;
 
-	if ((err = kura_pack_writer_finish(w, &data, &len, name, &entries, &count)) < 0)
+	/* streamed: the trailer then starts in an empty buffer */
+	if (s->stream && (err = write_pending(s, p)) < 0)
+		return err;
+	if ((err = kura_pack_writer_finish(p->w, &data, &len, name, &entries, &count)) < 0)
 		return err;
 	kura_hex(hex, name, sizeof(name));
-	if ((err = s->repo->backend->put(s->repo->backend, KURA_FILE_PACK, hex, data, len)) < 0)
-		return kura_error_wrap(err, "writing pack %s", hex);
+	if (s->stream)
+		err = commit_streamed(s, p, hex);
+	else if ((err = s->repo->backend->put(s->repo->backend, KURA_FILE_PACK, hex, data,
+					      len)) < 0)
+		err = kura_error_wrap(err, "writing pack %s", hex);
+	if (err < 0)
+		return err;
 	return register_pack(s, name, entries, count);
 }
 
-static int take_writer(kura_blobstore *s, kura_pack_writer **out)
+static int take_slot(kura_blobstore *s, pack_slot **out)
 {
 	kura_repo *repo = s->repo;
+	pack_slot *p;
+	size_t room;
 	int err;
 
 	pthread_mutex_lock(&s->lock);
-	*out = s->nfree ? s->free_writers[--s->nfree] : NULL;
+	*out = s->nfree ? s->free_slots[--s->nfree] : NULL;
 	pthread_mutex_unlock(&s->lock);
 	if (*out)
 		return 0;
-	if ((err = kura_pack_writer_new(out, &repo->keys)) < 0)
-		return err;
+	if (!(p = calloc(1, sizeof(*p))))
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	p->fd = -1;
+	if ((err = kura_pack_writer_new(&p->w, &repo->keys)) < 0)
+		goto done;
 	/*
-	 * Room for a full pack, the blob that passes pack_size and the
-	 * trailer, so that the buffer never moves while blobs are sealed into it.
+	 * Room for what the writer holds at most (streamed: a piece or the
+	 * largest chunk, and later the trailer alone; buffered: a full pack,
+	 * the blob that passes pack_size and the trailer), so that the buffer
+	 * rarely moves.
 	 */
-	if ((err = kura_pack_writer_reserve(*out, (size_t)repo->config.pack_size +
-						      repo->config.chunker.max + 65536)) < 0) {
-		kura_pack_writer_free(*out);
-		*out = NULL;
-	}
+	room = (size_t)repo->config.chunker.max + KURA_AEAD_OVERHEAD + 65536;
+	if (s->stream)
+		room += room < STREAM_PIECE ? STREAM_PIECE - room : 0;
+	else
+		room += repo->config.pack_size;
+	if ((err = kura_pack_writer_reserve(p->w, room)) < 0)
+		goto done;
+	*out = p;
+	p = NULL;
+done:
+	slot_free(s, p);
 	return err;
 }
 
-static int return_writer(kura_blobstore *s, kura_pack_writer *w)
+static int return_slot(kura_blobstore *s, pack_slot *p)
 {
 	int err = 0;
 
 	pthread_mutex_lock(&s->lock);
-	if ((err = KURA_ARRAY_GROW(s->free_writers, s->free_cap, s->nfree + 1)) < 0)
+	if ((err = KURA_ARRAY_GROW(s->free_slots, s->free_cap, s->nfree + 1)) < 0)
 		goto done;
-	s->free_writers[s->nfree++] = w;
-	w = NULL;
+	s->free_slots[s->nfree++] = p;
+	p = NULL;
 done:
 	pthread_mutex_unlock(&s->lock);
-	kura_pack_writer_free(w);
+	slot_free(s, p);
 	return err;
 }
 
@@ -217,7 +324,7 @@ int kura_blobstore_add(kura_blobstore *s, uint8_t type, const uint8_t *data, siz
 		       uint8_t out_id[KURA_HASH_SIZE])
 {
 	kura_repo *repo = s->repo;
-	kura_pack_writer *w = NULL;
+	pack_slot *p = NULL;
 	kura_blob_loc found, claim = {0};
 	size_t stored_len;
 	int err;
@@ -237,9 +344,11 @@ int kura_blobstore_add(kura_blobstore *s, uint8_t type, const uint8_t *data, siz
 	if (err < 0)
 		return err;
 
-	if ((err = take_writer(s, &w)) < 0)
+	if ((err = take_slot(s, &p)) < 0)
 		return err;
-	if ((err = kura_pack_writer_add_plain(w, type, out_id, data, len,
+	if (s->stream && (err = make_room(s, p, len)) < 0)
+		goto done;
+	if ((err = kura_pack_writer_add_plain(p->w, type, out_id, data, len,
 					      repo->config.compression ? repo->config.level : 0,
 					      &stored_len)) < 0)
 		goto done;
@@ -249,16 +358,16 @@ int kura_blobstore_add(kura_blobstore *s, uint8_t type, const uint8_t *data, siz
 	s->stats.bytes_new_stored += stored_len;
 	pthread_mutex_unlock(&s->lock);
 	/* the writer, its buffers and zstd context go on to the next pack */
-	if (kura_pack_writer_size(w) >= repo->config.pack_size &&
-	    (err = upload_pack(s, w)) == 0)
-		err = kura_pack_writer_reset(w);
+	if (kura_pack_writer_size(p->w) >= repo->config.pack_size &&
+	    (err = upload_pack(s, p)) == 0)
+		err = kura_pack_writer_reset(p->w);
 done:
-	if (w) {
-		int rc = return_writer(s, w);
-		if (!err)
-			err = rc;
+	/* a failed pack is never finished later: the backup fails, its file goes */
+	if (err < 0) {
+		slot_free(s, p);
+		return err;
 	}
-	return err;
+	return return_slot(s, p);
 }
 
 int kura_blobstore_use(kura_blobstore *s, const uint8_t id[KURA_HASH_SIZE])
@@ -281,11 +390,11 @@ int kura_blobstore_flush(kura_blobstore *s)
 
 	/* no worker runs any more: the free list is ours */
 	while (s->nfree > 0) {
-		kura_pack_writer *w = s->free_writers[--s->nfree];
+		pack_slot *p = s->free_slots[--s->nfree];
 
-		if (!err && kura_pack_writer_count(w) > 0)
-			err = upload_pack(s, w);
-		kura_pack_writer_free(w);
+		if (!err && kura_pack_writer_count(p->w) > 0)
+			err = upload_pack(s, p);
+		slot_free(s, p);
 	}
 	if (err < 0)
 		return err;
