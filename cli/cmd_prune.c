@@ -14,7 +14,9 @@
  * stores its packs before the snapshot that lists them, so a young
  * unreferenced pack may be about to be needed.  Index files are left as
  * they are; their entries for removed packs are ignored when the index is
- * loaded, and `kura check` counts those packs as pruned.
+ * loaded, and `kura check` counts those packs as pruned.  Files left in
+ * tmp/ by crashed writers (a backup's pack in progress) go too, once
+ * untouched for a day.
  *
  * On a vault the client may only ask: prune files a deletion request that
  * the vault's approvers must sign (deletion.c).
@@ -50,7 +52,15 @@ static int64_t now_ns(int clock)
 
 struct prune_totals {
 	uint64_t removed, removed_bytes, young, young_bytes, gone;
+	uint64_t tmp_files, tmp_bytes; /* leftovers of crashed writers in tmp/ */
 };
+
+/*
+ * A file in tmp/ untouched this long is a crashed writer's leftover: a
+ * backup's half-filled pack can wait there while unchanged files are
+ * walked, but not for a day.
+ */
+#define TMP_STALE_SECONDS (24 * 3600)
 
 static void prune_progress(struct cli_progress *prog, const struct prune_totals *t, size_t done,
 			   size_t total, uint64_t bytes_total, int64_t start, int64_t *last,
@@ -99,6 +109,10 @@ static void print_summary(const struct prune_totals *t, int64_t grace_s, bool dr
 		       (unsigned long long)t->young, t->young == 1 ? "" : "s",
 		       cli_fmt_size(b, t->young_bytes), cli_fmt_duration_short(a, grace_s),
 		       t->young == 1 ? "it" : "them");
+	if (t->tmp_files)
+		printf("%s %llu temporary file%s (%s) left in tmp/ by interrupted writers\n",
+		       dry_run ? "would remove" : "removed", (unsigned long long)t->tmp_files,
+		       t->tmp_files == 1 ? "" : "s", cli_fmt_size(a, t->tmp_bytes));
 }
 
 int cli_prune_local(const struct cli_global *g, struct kura_backend *b,
@@ -170,8 +184,17 @@ int cli_prune_local(const struct cli_global *g, struct kura_backend *b,
 			cli_fmt_size(size, t.removed_bytes));
 		goto done;
 	}
+	if ((err = kura_backend_local_clean_tmp(b, TMP_STALE_SECONDS, dry_run, &t.tmp_files,
+						&t.tmp_bytes)) < 0) {
+		rc = cli_fail(err, NULL);
+		goto done;
+	}
 	if (json) {
 		json_object_set_new(json, "packs_unreferenced", cli_json_u64(plan.count));
+		json_object_set_new(json, dry_run ? "tmp_files_would_remove" : "tmp_files_removed",
+				    cli_json_u64(t.tmp_files));
+		json_object_set_new(json, dry_run ? "tmp_bytes_would_remove" : "tmp_bytes_removed",
+				    cli_json_u64(t.tmp_bytes));
 		json_object_set_new(json, dry_run ? "packs_would_remove" : "packs_removed",
 				    cli_json_u64(t.removed));
 		json_object_set_new(json, dry_run ? "bytes_would_remove" : "bytes_removed",
@@ -272,7 +295,8 @@ const struct cli_command cli_cmd_prune = {
 		"running right now may have stored packs no snapshot lists yet: packs written\n"
 		"less than --grace ago are kept.  A backup that started before the prune may\n"
 		"also reuse data of a forgotten snapshot; prune when no backup runs, or run\n"
-		"'kura check' after both.\n"
+		"'kura check' after both.  Files that interrupted backups left in the\n"
+		"repository's tmp/ are removed once untouched for a day.\n"
 		"\n"
 		"On a vault (vault://...) nothing is removed here: prune files a deletion\n"
 		"request, which the vault carries out only after its approvers signed it and\n"

@@ -898,6 +898,23 @@ const vault_client *vault_authenticate(const vault *v, const char *token)
 /* ------------------------------------------------------------------ */
 /* Repositories                                                        */
 
+/*
+ * Uploads that a crash or a dropped connection cut short leave their
+ * temporary files in tmp/; an upload is one request, so an hour-old one
+ * is nobody's.  Cleared when the repository is first used.
+ */
+static void clean_stale_uploads(kura_backend *b, const char *name)
+{
+	uint64_t files, bytes;
+
+	if (kura_backend_local_clean_tmp(b, 3600, 0, &files, &bytes) < 0)
+		fprintf(stderr, "kurad: repository %s: %s\n", name, kura_error_message());
+	else if (files)
+		fprintf(stderr, "kurad: repository %s: removed %llu interrupted upload%s (%llu bytes)\n",
+			name, (unsigned long long)files, files == 1 ? "" : "s",
+			(unsigned long long)bytes);
+}
+
 int vault_repo(vault *v, const char *repo, kura_backend **out)
 {
 	repo_slot *s = find_repo(v, repo);
@@ -917,6 +934,7 @@ int vault_repo(vault *v, const char *repo, kura_backend **out)
 		}
 		if ((err = kura_backend_local_open(&s->b, path)) < 0)
 			goto done;
+		clean_stale_uploads(s->b, s->name);
 	}
 	*out = s->b;
 done:

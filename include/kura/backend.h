@@ -179,6 +179,16 @@ int kura_backend_local_remove(kura_backend *b, kura_file_type type, const char *
 int kura_backend_local_mtime(kura_backend *b, kura_file_type type, const char *name,
 			     int64_t *out_ns);
 
+/*
+ * Remove what crashes left in a local repository's tmp/: regular files not
+ * modified for `older_than_s` seconds.  Callers keep a wide margin: a
+ * backup's half-filled pack waits in tmp/, untouched, while the backup
+ * walks files that did not change.  *out_files and *out_bytes count what was (with
+ * dry_run: would be) removed.  Refuses a backend that is not local.
+ */
+int kura_backend_local_clean_tmp(kura_backend *b, int64_t older_than_s, int dry_run,
+				 uint64_t *out_files, uint64_t *out_bytes);
+
 #ifdef __cplusplus
 }
 #endif

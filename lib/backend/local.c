@@ -37,6 +37,7 @@
 #include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/buf.h"
@@ -898,4 +899,47 @@ int kura_backend_local_remove(kura_backend *b, kura_file_type type, const char *
 		return kura_error_errno(kura_errno_code(errno), errno, "%s %s: remove from %s",
 					type_what[type], name, lb->path);
 	return fsync_dir_at(lb, type, name);
+}
+
+int kura_backend_local_clean_tmp(kura_backend *b, int64_t older_than_s, int dry_run,
+				 uint64_t *out_files, uint64_t *out_bytes)
+{
+	local_backend *lb = (local_backend *)b;
+	struct timespec now;
+	struct dirent *de;
+	DIR *dir;
+	int fd, err = 0;
+
+	*out_files = *out_bytes = 0;
+	if ((err = check_local(b, "local backend: clean tmp")) < 0)
+		return err;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if ((fd = dup(lb->tmp_fd)) < 0 || !(dir = fdopendir(fd))) {
+		err = kura_error_errno(kura_errno_code(errno), errno, "%s/tmp: open", lb->path);
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	rewinddir(dir); /* the dup shares its position with tmp_fd */
+	while ((errno = 0, de = readdir(dir))) {
+		struct stat st;
+
+		if (de->d_name[0] == '.' ||
+		    fstatat(lb->tmp_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode) || now.tv_sec - st.st_mtim.tv_sec < older_than_s)
+			continue;
+		if (!dry_run && unlinkat(lb->tmp_fd, de->d_name, 0) < 0) {
+			if (errno == ENOENT)
+				continue; /* another cleaner was first */
+			err = kura_error_errno(kura_errno_code(errno), errno, "%s/tmp/%s: remove",
+					       lb->path, de->d_name);
+			break;
+		}
+		(*out_files)++;
+		*out_bytes += (uint64_t)st.st_size;
+	}
+	if (!err && errno)
+		err = kura_error_errno(KURA_EIO, errno, "%s/tmp: read", lb->path);
+	closedir(dir);
+	return err;
 }

@@ -127,6 +127,21 @@ assert_contains "prune explains the kept packs" "a backup running now may still 
 expect_exit 0 kura --json prune --grace 0
 assert_eq "--grace 0 removes them" "$nyoung" "$(json_get "$OUT" 'd["packs_removed"]')"
 
+note "prune removes what crashed writers left in tmp/ once a day old, and nothing younger"
+head -c 70000 /dev/urandom >"$KURA_REPOSITORY/tmp/stale.tmp"
+touch -d '2 days ago' "$KURA_REPOSITORY/tmp/stale.tmp"
+head -c 500 /dev/urandom >"$KURA_REPOSITORY/tmp/fresh.tmp"
+touch -d '23 hours ago' "$KURA_REPOSITORY/tmp/fresh.tmp"
+expect_exit 0 kura --json prune --dry-run
+assert_eq "dry run counts the stale file" 1 "$(json_get "$OUT" 'd["tmp_files_would_remove"]')"
+[ -e "$KURA_REPOSITORY/tmp/stale.tmp" ] || fail "a dry run removed a temporary file"
+expect_exit 0 kura --json prune
+assert_eq "stale temporary files removed" 1 "$(json_get "$OUT" 'd["tmp_files_removed"]')"
+assert_eq "their bytes" 70000 "$(json_get "$OUT" 'd["tmp_bytes_removed"]')"
+[ ! -e "$KURA_REPOSITORY/tmp/stale.tmp" ] || fail "the day-old temporary file is still there"
+[ -e "$KURA_REPOSITORY/tmp/fresh.tmp" ] || fail "prune removed a temporary file younger than a day"
+rm -f "$KURA_REPOSITORY/tmp/fresh.tmp"
+
 note "a snapshot that cannot be read stops prune before it removes anything"
 backup_json "$D/four"; s6=$SNAP_ID
 expect_exit 0 kura forget "$s6"

@@ -143,4 +143,15 @@ assert_eq "the reader's refused PUT is logged" true "$v"
 v=$(ndjson_get "$log" 'any(e.get("status") == 201 and e.get("path") == "/v1/repos/clinic/snapshots/'"$snap2"'" for e in d)')
 assert_eq "snapshot 2's upload is logged" true "$v"
 
+note "serve clears interrupted uploads an hour old from tmp/, and nothing younger"
+head -c 4096 /dev/urandom >"$VAULT_DIR/repos/clinic/tmp/stale-upload.tmp"
+touch -d '2 hours ago' "$VAULT_DIR/repos/clinic/tmp/stale-upload.tmp"
+head -c 100 /dev/urandom >"$VAULT_DIR/repos/clinic/tmp/fresh-upload.tmp"
+start_vault
+KURA_VAULT_CREDENTIALS=$WORK/reader.cred expect_exit 0 kura snapshots
+[ ! -e "$VAULT_DIR/repos/clinic/tmp/stale-upload.tmp" ] || fail "kurad left an hour-old upload in tmp/"
+[ -e "$VAULT_DIR/repos/clinic/tmp/fresh-upload.tmp" ] || fail "kurad removed a fresh file from tmp/"
+assert_contains "kurad says what it removed" "removed 1 interrupted upload" "$(cat "$WORK/kurad.err")"
+stop_vault
+
 echo "PASS vault_roundtrip"
