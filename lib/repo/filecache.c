@@ -5,17 +5,22 @@
  * File format (private to this implementation, little-endian): the magic
  * "KURAFC02", then one record per file:
  *
- *   u32 body length, then the body:
+ *   u32 body length, 8-byte check, then the body:
  *   u16 path length, path (no NUL), u64 dev, u64 ino, u64 size,
  *   i64 mtime ns, i64 ctime ns, u32 extent count,
  *   extents as in trees (u8 kind, u64 length, 32-byte id for chunks)
  *
+ * The check is SipHash-2-4 (libsodium's crypto_shorthash) of the body
+ * under an all-zero key: it catches damage, not an attacker (who could
+ * write the file could compute it; see THREATS.md on the file cache).
  * Records are strictly ascending in walk order (kura_filecache_path_cmp).
  * A reader stops at the first record that is cut short, longer than the
  * rest of the file, out of order or otherwise damaged: the records before
- * it stay usable.  A record is trusted only if its extents parse to
- * exactly its body and add up to its size.  "KURAFC01" (unsorted, without
- * body lengths) is an old cache: not parsed, so treated as empty.
+ * it stay usable.  A record is trusted only if its check matches, its
+ * extents parse to exactly its body and add up to its size (only a hit is
+ * checked: records passed over cost no hashing).  "KURAFC01" (unsorted,
+ * without lengths or checks) is an old cache: not parsed, so treated as
+ * empty.
  *
  * Memory.  The old file is read forward through one window (1 MiB, grown
  * only for a single record larger than that), each lookup advancing the
@@ -34,6 +39,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +53,8 @@
 #define CACHE_MAGIC "KURAFC02"
 #define CACHE_MAX_BYTES (4ull << 30)
 #define WINDOW ((size_t)1 << 20)
+#define CHECK_BYTES crypto_shorthash_BYTES
+#define HEAD_BYTES (4 + CHECK_BYTES) /* body length, check */
 #define FIXED_BYTES 44 /* dev, ino, size, mtime, ctime, extent count */
 #define HOLE_BYTES 9
 #define CHUNK_BYTES (HOLE_BYTES + KURA_HASH_SIZE)
@@ -227,7 +235,7 @@ static bool window_ensure(cache_cursor *k, size_t need)
 	return true;
 }
 
-static const uint8_t *rec_body(const cache_cursor *k) { return k->buf + k->pos + 4; }
+static const uint8_t *rec_body(const cache_cursor *k) { return k->buf + k->pos + HEAD_BYTES; }
 static size_t rec_path_len(const cache_cursor *k) { return kura_get_le16(rec_body(k)); }
 static const uint8_t *rec_path(const cache_cursor *k) { return rec_body(k) + 2; }
 static const uint8_t *rec_fixed(const cache_cursor *k) { return rec_path(k) + rec_path_len(k); }
@@ -245,10 +253,10 @@ static bool cursor_load(cache_cursor *k)
 	if (!k->ok)
 		return false;
 	k->ok = false;
-	if (!window_ensure(k, 4))
+	if (!window_ensure(k, HEAD_BYTES))
 		return false;
 	k->body = kura_get_le32(k->buf + k->pos);
-	if (k->body < 2 + FIXED_BYTES || !window_ensure(k, 4 + (size_t)k->body))
+	if (k->body < 2 + FIXED_BYTES || !window_ensure(k, HEAD_BYTES + (size_t)k->body))
 		return false;
 	plen = rec_path_len(k);
 	if (2 + plen + FIXED_BYTES > k->body || memchr(rec_path(k), 0, plen))
@@ -268,7 +276,7 @@ static bool cursor_load(cache_cursor *k)
 
 static void cursor_advance(cache_cursor *k)
 {
-	k->pos += 4 + (size_t)k->body;
+	k->pos += HEAD_BYTES + (size_t)k->body;
 	k->have = false;
 }
 
@@ -287,6 +295,22 @@ static bool stat_matches(const uint8_t *fixed, const struct stat *st)
 	       kura_get_le64(fixed + 16) == (uint64_t)st->st_size &&
 	       (int64_t)kura_get_le64(fixed + 24) == ns_of(st->st_mtim) &&
 	       (int64_t)kura_get_le64(fixed + 32) == ns_of(st->st_ctim);
+}
+
+/* The check of a record's body (the key only fills SipHash's argument). */
+static void body_check(uint8_t out[CHECK_BYTES], const uint8_t *body, size_t len)
+{
+	static const uint8_t zero_key[crypto_shorthash_KEYBYTES];
+
+	crypto_shorthash(out, body, len, zero_key);
+}
+
+static bool check_matches(const cache_cursor *k)
+{
+	uint8_t check[CHECK_BYTES];
+
+	body_check(check, rec_body(k), k->body);
+	return memcmp(check, k->buf + k->pos + 4, CHECK_BYTES) == 0;
 }
 
 /* Decode the current record's extents into k->ext; false if they are damaged. */
@@ -399,7 +423,7 @@ int kura_filecache_lookup(kura_filecache *c, const char *path, const struct stat
 	*out_known = 1;
 	if (!stat_matches(rec_fixed(k), st))
 		return 0;
-	if (!decode_extents(k)) {
+	if (!check_matches(k) || !decode_extents(k)) {
 		k->ok = k->have = false; /* damaged: trust nothing after it either */
 		return 0;
 	}
@@ -427,8 +451,8 @@ uint64_t kura_filecache_reserve(kura_filecache *c)
 /* Append one record if it sorts after the last one (caller holds the lock). */
 static void write_record(kura_filecache *c, const uint8_t *rec, size_t len)
 {
-	size_t plen = kura_get_le16(rec + 4);
-	const uint8_t *path = rec + 6;
+	size_t plen = kura_get_le16(rec + HEAD_BYTES);
+	const uint8_t *path = rec + HEAD_BYTES + 2;
 
 	if (c->has_last && walk_cmp((const uint8_t *)c->last, c->last_len, path, plen) >= 0)
 		return; /* out of walk order: the reader would stop here, so leave it out */
@@ -465,20 +489,22 @@ static void finish(kura_filecache *c, uint64_t ticket, uint8_t *rec, size_t len)
 
 static size_t record_size(size_t plen, const kura_extent *extents, uint32_t count)
 {
-	size_t n = 4 + 2 + plen + FIXED_BYTES;
+	size_t n = HEAD_BYTES + 2 + plen + FIXED_BYTES;
 
 	for (uint32_t i = 0; i < count; i++)
 		n += extents[i].kind == KURA_EXTENT_CHUNK ? CHUNK_BYTES : HOLE_BYTES;
 	return n;
 }
 
-static void encode_record(uint8_t *p, size_t size, const char *path, size_t plen,
+static void encode_record(uint8_t *rec, size_t size, const char *path, size_t plen,
 			  const struct stat *st, const kura_extent *extents, uint32_t count)
 {
-	kura_le32(p, (uint32_t)(size - 4));
-	kura_le16(p + 4, (uint16_t)plen);
-	memcpy(p + 6, path, plen);
-	p += 6 + plen;
+	uint8_t *p = rec + HEAD_BYTES;
+
+	kura_le32(rec, (uint32_t)(size - HEAD_BYTES));
+	kura_le16(p, (uint16_t)plen);
+	memcpy(p + 2, path, plen);
+	p += 2 + plen;
 	kura_le64(p, (uint64_t)st->st_dev);
 	kura_le64(p + 8, (uint64_t)st->st_ino);
 	kura_le64(p + 16, (uint64_t)st->st_size);
@@ -495,6 +521,7 @@ static void encode_record(uint8_t *p, size_t size, const char *path, size_t plen
 			p += KURA_HASH_SIZE;
 		}
 	}
+	body_check(rec + 4, rec + HEAD_BYTES, size - HEAD_BYTES);
 }
 
 int kura_filecache_record(kura_filecache *c, uint64_t ticket, const char *path,
@@ -504,7 +531,7 @@ int kura_filecache_record(kura_filecache *c, uint64_t ticket, const char *path,
 	uint8_t *rec;
 
 	size = record_size(plen, extents, count);
-	if (plen > PATH_MAX_BYTES || size - 4 > UINT32_MAX) {
+	if (plen > PATH_MAX_BYTES || size - HEAD_BYTES > UINT32_MAX) {
 		finish(c, ticket, NULL, 0); /* not cacheable; the file is simply read next time */
 		return 0;
 	}
