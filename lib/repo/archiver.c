@@ -19,6 +19,11 @@
  * parent down.  When the root completes, every blob of the snapshot is
  * stored; the packs are flushed, index files written, then the snapshot.
  *
+ * The file cache follows the walk: each regular file takes a ticket (its
+ * place in the new cache, in walk order) before it is looked up in the
+ * old one, and whoever completes the file closes the ticket with its
+ * extents, or with nothing when it could not be stored (filecache.h).
+ *
  * Only complete snapshots become visible: the snapshot file is written
  * last, and a crash before that leaves only unreferenced packs.
  */
@@ -64,6 +69,7 @@ typedef struct {
 	uint32_t count, cap;
 	int pending;        /* chunk jobs outstanding, plus 1 while reading */
 	int failed;
+	uint64_t ticket;    /* its place in the new file cache */
 } file_state;
 
 typedef struct archiver archiver;
@@ -248,11 +254,23 @@ static void child_started(archiver *a, dir_state *dir)
 	pthread_mutex_unlock(&a->lock);
 }
 
+/* Close the file's place in the new cache: its extents, or nothing if it was not stored. */
+static void cache_file_done(archiver *a, file_state *f)
+{
+	if (!a->cache)
+		return;
+	if (f->failed || failed(a))
+		kura_filecache_skip(a->cache, f->ticket);
+	else if (kura_filecache_record(a->cache, f->ticket, f->path, &f->st, f->extents, f->count) < 0)
+		set_error(a, KURA_ENOMEM);
+}
+
 static void file_complete(archiver *a, file_state *f)
 {
 	kura_node *node = &f->dir->nodes[f->slot];
 	uint64_t size = 0;
 
+	cache_file_done(a, f);
 	if (f->failed) {
 		kura_node_clear(node);
 		free(f->extents);
@@ -263,9 +281,6 @@ static void file_complete(archiver *a, file_state *f)
 		node->extents = f->extents;
 		node->nextents = f->count;
 		node->size = size;
-		if (a->cache && !failed(a) &&
-		    kura_filecache_record(a->cache, f->path, &f->st, f->extents, f->count) < 0)
-			set_error(a, KURA_ENOMEM);
 	}
 	free(f->path);
 	child_done(a, f->dir);
@@ -446,9 +461,12 @@ static int read_file(archiver *a, file_state *f, int fd, int stream)
 	return 0;
 }
 
-/* Use the cached extents if every chunk is still in the repository. */
+/*
+ * Use the cached extents if every chunk is still in the repository.  A hit
+ * (1) or an error uses up `ticket`; a miss (0) leaves it to the caller.
+ */
 static int try_cache(archiver *a, kura_node *node, const char *path, const struct stat *st,
-		     int *out_known)
+		     uint64_t ticket, int *out_known)
 {
 	const kura_extent *ext;
 	uint32_t count;
@@ -460,26 +478,37 @@ static int try_cache(archiver *a, kura_node *node, const char *path, const struc
 		if (ext[i].kind == KURA_EXTENT_CHUNK && kura_blobstore_use(a->store, ext[i].id) < 0)
 			return 0;
 	if (count) {
-		if (!(node->extents = malloc(count * sizeof(*ext))))
+		if (!(node->extents = malloc(count * sizeof(*ext)))) {
+			kura_filecache_skip(a->cache, ticket);
 			return kura_error_set(KURA_ENOMEM, "out of memory");
+		}
 		memcpy(node->extents, ext, count * sizeof(*ext));
 	}
 	node->nextents = count;
-	if (kura_filecache_record(a->cache, path, st, ext, count) < 0)
+	if (kura_filecache_record(a->cache, ticket, path, st, ext, count) < 0)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	return 1;
 }
 
+static void cache_skip(archiver *a, uint64_t ticket)
+{
+	if (a->cache)
+		kura_filecache_skip(a->cache, ticket);
+}
+
+/* Read and store a file; `ticket` (its place in the new cache) is used up. */
 static int process_file(archiver *a, dir_state *dir, size_t slot, int fd, int stream,
-			const char *path, const struct stat *st)
+			const char *path, const struct stat *st, uint64_t ticket)
 {
 	file_state *f = calloc(1, sizeof(*f));
 	int err;
 
 	if (!f || !(f->path = strdup(path))) {
 		free(f);
+		cache_skip(a, ticket);
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	}
+	f->ticket = ticket;
 	f->dir = dir;
 	f->slot = slot;
 	f->st = *st;
@@ -561,6 +590,7 @@ static int process_entry(archiver *a, dir_state *dir, size_t slot, int dirfd, co
 {
 	kura_node *node = &dir->nodes[slot];
 	struct stat st;
+	uint64_t ticket;
 	int err = 0, fd, known;
 
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -597,7 +627,9 @@ static int process_entry(archiver *a, dir_state *dir, size_t slot, int dirfd, co
 	case KURA_NODE_FILE:
 		if (st.st_nlink > 1 && (err = note_hardlink(a, node, &st, path)) < 0)
 			return err;
-		if ((err = try_cache(a, node, path, &st, &known)) < 0)
+		/* walk order: the cache's lookups and records follow it */
+		ticket = a->cache ? kura_filecache_reserve(a->cache) : 0;
+		if ((err = try_cache(a, node, path, &st, ticket, &known)) < 0)
 			return err;
 		if (err == 1) {
 			a->result.files_unmodified++;
@@ -606,13 +638,14 @@ static int process_entry(archiver *a, dir_state *dir, size_t slot, int dirfd, co
 		}
 		if ((fd = open_nofollow(dirfd, name, O_RDONLY | O_NOCTTY)) < 0) {
 			kura_error_errno(KURA_EIO, errno, "open");
+			cache_skip(a, ticket);
 			goto unreadable;
 		}
 		if (known)
 			a->result.files_changed++;
 		else
 			a->result.files_new++;
-		err = process_file(a, dir, slot, fd, 0, path, &st);
+		err = process_file(a, dir, slot, fd, 0, path, &st, ticket);
 		close(fd);
 		return err;
 	default:
@@ -775,7 +808,7 @@ static int backup_stdin(archiver *a, dir_state *root)
 	if (!node->user || !node->group || !node->name)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	a->result.files_new++;
-	err = process_file(a, root, 0, o->stdin_fd, 1, o->stdin_filename, &st);
+	err = process_file(a, root, 0, o->stdin_fd, 1, o->stdin_filename, &st, 0); /* no cache */
 	child_done(a, root);
 	return err;
 }

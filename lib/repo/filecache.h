@@ -9,6 +9,15 @@
  *
  * Layout: <cache dir>/<repository id>/files, rewritten (atomically) by each
  * successful backup with the files that backup stored.
+ *
+ * Walk order.  The file is sorted in the order the archiver walks: depth
+ * first, each directory's names in strcmp order, which is the order of
+ * kura_filecache_path_cmp.  Memory is therefore independent of the number
+ * of files: lookups are a merge join with the old file (a forward cursor,
+ * so a path looked up out of order is a miss, never a wrong record), and
+ * the new file is written in walk order through tickets handed out by the
+ * walker (kura_filecache_reserve) while records come back from worker
+ * threads in any order.
  */
 #ifndef KURA_REPO_FILECACHE_H
 #define KURA_REPO_FILECACHE_H
@@ -24,18 +33,44 @@ typedef struct kura_filecache kura_filecache;
 int kura_filecache_open(kura_filecache **out, const char *dir, const char *repo_id_hex);
 
 /*
+ * Walk order of two absolute paths: component by component, each compared
+ * with strcmp, an ancestor before what is below it ("/a/b" < "/a.c"
+ * because "a" < "a.c").  Returns <0, 0 or >0 like strcmp.
+ */
+int kura_filecache_path_cmp(const char *a, const char *b);
+
+/*
  * Extents recorded for `path` if its stat matches; borrowed, valid until
- * _free.  Returns 1 on a match, 0 when the file is unknown (*out_known = 0)
- * or changed (*out_known = 1).
+ * the next lookup or _free.  Returns 1 on a match, 0 when the file is
+ * unknown (*out_known = 0) or changed (*out_known = 1).  Lookups must come
+ * in walk order from one thread; a path that sorts before one looked up
+ * earlier is reported unknown.
  */
 int kura_filecache_lookup(kura_filecache *c, const char *path, const struct stat *st,
 			  const kura_extent **out, uint32_t *out_count, int *out_known);
 
-/* Record what was stored for `path` in the new cache (thread-safe). */
-int kura_filecache_record(kura_filecache *c, const char *path, const struct stat *st,
-			  const kura_extent *extents, uint32_t count);
+/*
+ * The place of the next file in the new cache, in walk order (the walking
+ * thread only).  Every ticket must then be given to exactly one call of
+ * _record or _skip, from any thread.  Blocks while too many places handed
+ * out earlier are still open: they must not depend on the caller to close.
+ */
+uint64_t kura_filecache_reserve(kura_filecache *c);
 
-/* Replace the old cache with the new records (after a successful backup). */
+/*
+ * Record what was stored for `path` at `ticket` (thread-safe).  The ticket
+ * is used up even when this fails (KURA_ENOMEM).
+ */
+int kura_filecache_record(kura_filecache *c, uint64_t ticket, const char *path,
+			  const struct stat *st, const kura_extent *extents, uint32_t count);
+
+/* Nothing to record at `ticket` (the file could not be stored; thread-safe). */
+void kura_filecache_skip(kura_filecache *c, uint64_t ticket);
+
+/*
+ * Replace the old cache with the new records (after a successful backup,
+ * with every ticket recorded or skipped).
+ */
 int kura_filecache_commit(kura_filecache *c);
 
 void kura_filecache_free(kura_filecache *c);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # incremental.sh - unchanged files are not read again; changed ones are;
-# without the cache, deduplication still keeps the repository from growing.
+# without the cache, deduplication still keeps the repository from growing;
+# sources given in reverse order are still served by the cache.
 . "$(dirname "$0")/lib.sh"
 
 SRC=$WORK/data/src
@@ -69,5 +70,15 @@ expect_exit 0 kura restore "$snap3" --target "$WORK/r3"
 [ ! -e "$WORK/r3$SRC/sub/new.txt" ] || fail "snapshot 3 holds a file created after it"
 cmp "$SRC/docs/notes.txt" "$WORK/r3$SRC/docs/notes.txt" || fail "snapshot 3 restored a wrong notes.txt"
 expect_exit 0 kura check --read-data
+
+# The cache is read and written in walk order: sources given in any order
+# are walked sorted, and a cache of the whole tree serves a part of it.
+note "two sources in reverse order, after a backup of the whole tree, read nothing"
+n2=$(($(count_files "$SRC/sub") + $(count_files "$SRC/docs")))
+for run in 1 2; do
+	backup_json "$SRC/sub" "$SRC/docs"
+	v=$(json_get "$OUT" '(d["files_new"], d["files_changed"], d["files_unmodified"], d["bytes_read"])')
+	assert_eq "sources in reverse order, run $run: files_new/changed/unmodified/bytes_read" "[0, 0, $n2, 0]" "$v"
+done
 
 echo "PASS incremental"
