@@ -33,6 +33,8 @@
 #include "format/indexfile.h"
 
 #define INDEX_PACKS_PER_FILE 64
+/* and at most this many records, which wait in memory (~52 bytes each) until written */
+#define INDEX_RECORDS_PER_FILE 65536
 /* also write an index at least this often, so an interrupted backup keeps its progress */
 #define INDEX_SECONDS 30
 /* a streamed pack is written out in pieces of about this much (or one blob, if larger) */
@@ -184,7 +186,9 @@ unlock_repo:
 	}
 	s->pending.npacks++;
 	s->stats.packs_written++;
-	if (s->pending.npacks >= INDEX_PACKS_PER_FILE || time(NULL) - s->last_index >= INDEX_SECONDS)
+	if (s->pending.npacks >= INDEX_PACKS_PER_FILE ||
+	    s->pending.nrecords >= INDEX_RECORDS_PER_FILE ||
+	    time(NULL) - s->last_index >= INDEX_SECONDS)
 		err = write_index_file(s);
 unlock:
 	pthread_mutex_unlock(&s->lock);
