@@ -38,9 +38,11 @@
  * worker needing a file another is creating waits for it (state RS_NEW ->
  * RS_CREATING -> RS_CREATED or RS_NOFILE).  The worker that writes a
  * file's last chunk applies its metadata through the fd it holds (no name
- * is resolved again) and starts its writeback (sync_file_range WRITE, no
- * waiting; per chunk for big files) so that the disk works during the
- * restore and a final sync has little left.  Memory is bounded: a span is
+ * is resolved again) and hands it to the write-behind queue (writeback.h;
+ * per chunk for big files): written back at once without waiting, and
+ * dropped from the page cache once 64 MiB more wait, so that the disk
+ * works during the restore, warm page frames are reused, and a final sync
+ * has little left.  Memory is bounded: a span is
  * allocated only by the worker running its job, and a job holds one span
  * and one decoded blob, so at most `threads` spans exist at once; the
  * submitting loop waits while 3 * threads jobs (a few dozen bytes each)
@@ -87,6 +89,7 @@
 #include "common/pool.h"
 #include "repo/fsmeta.h"
 #include "repo/walk.h"
+#include "repo/writeback.h"
 
 #define RS_SPAN_MAX (32u << 20)        /* bytes of one pack a job reads at once */
 #define RS_SPAN_GAP (1u << 20)         /* unneeded bytes worth reading to save a request */
@@ -94,6 +97,8 @@
 #define RS_META_MIN 64                 /* the fewest files or directories worth a metadata job */
 #define RS_FLUSH_FILE (64u << 10)      /* a finished file this large is queued for writeback */
 #define RS_FLUSH_BIG (8u << 20)        /* a file this large has each chunk queued as written */
+#define RS_WRITEBACK_BYTES (64u << 20) /* written bytes waiting for the disk before they are dropped */
+#define RS_WRITEBACK_RANGES 256        /* and ranges (each holds an fd) */
 
 /* rs_file.state: a file with content is created by the worker that writes its first chunk. */
 enum { RS_NEW, RS_CREATING, RS_CREATED, RS_NOFILE };
@@ -161,6 +166,7 @@ typedef struct {
 	atomic_uint_fast64_t bytes_done, files_done, errors;
 	atomic_uint_fast64_t warnings;  /* from workers; added to res->warnings at the end */
 	uint64_t files_total, bytes_total;
+	kura_writeback *wb;             /* what is written goes to disk, then out of the cache */
 
 	struct timespec start;
 	int64_t last_progress;
@@ -906,7 +912,7 @@ static void write_use(rs *r, const rs_use *u, const uint8_t *data, fd_cache *c)
 	 * sync, which a restore is usually followed by, has little left.
 	 */
 	if (f->node.size >= RS_FLUSH_BIG)
-		sync_file_range(fd, (off_t)u->off, (off_t)u->len, SYNC_FILE_RANGE_WRITE);
+		kura_writeback_add(r->wb, fd, u->off, u->len);
 	if (atomic_fetch_sub(&f->remaining, 1) != 1 || atomic_load(&f->failed))
 		return;
 	/*
@@ -919,7 +925,7 @@ static void write_use(rs *r, const rs_use *u, const uint8_t *data, fd_cache *c)
 		queue_warn(r, f->rel, "%s", kura_error_message());
 	atomic_store(&f->meta_done, true);
 	if (f->node.size >= RS_FLUSH_FILE && f->node.size < RS_FLUSH_BIG)
-		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+		kura_writeback_add(r->wb, fd, 0, f->node.size);
 }
 
 static void job_run(void *arg, void *ctx)
@@ -1049,8 +1055,12 @@ static int restore_content(rs *r)
 	lookup_all(r);
 	if (r->nuses)
 		qsort(r->uses, r->nuses, sizeof(*r->uses), use_cmp);
-	if ((err = kura_pool_new(&pool, threads, queue)) < 0)
+	if ((err = kura_writeback_new(&r->wb, RS_WRITEBACK_BYTES, RS_WRITEBACK_RANGES)) < 0 ||
+	    (err = kura_pool_new(&pool, threads, queue)) < 0) {
+		kura_writeback_free(r->wb);
+		r->wb = NULL;
 		return err;
+	}
 	while (i < r->nuses && r->uses[i].loc.pack != KURA_PACK_PENDING) {
 		uint32_t pack = r->uses[i].loc.pack;
 		uint64_t start = r->uses[i].loc.offset;
@@ -1092,6 +1102,8 @@ static int restore_content(rs *r)
 	}
 	wait_jobs(r, 0);
 	kura_pool_free(pool);
+	kura_writeback_free(r->wb);
+	r->wb = NULL;
 	drain_messages(r);
 	return err;
 }
