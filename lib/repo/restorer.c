@@ -56,7 +56,9 @@
  * Progress is reported from the calling thread only, at most four times a
  * second, and so are warnings: workers
  * queue their messages, which are said before the batch they name is
- * freed.  The total of files and bytes grows as the walk goes on.
+ * freed.  Since batches start before the walk has counted everything,
+ * the totals reported are the snapshot's statistics until it has (a whole
+ * snapshot), or grow as the walk goes on (a part of one).
  * (c) Metadata is applied to the batch's files not finished in (b) (their
  * content failed; one no worker reached is created here, as planned), on
  * the same pool, in contiguous ranges (each opens the directories of its
@@ -188,6 +190,7 @@ typedef struct {
 	atomic_uint_fast64_t bytes_done, files_done, errors;
 	atomic_uint_fast64_t warnings;  /* from workers; added to res->warnings at the end */
 	uint64_t files_total, bytes_total;
+	uint64_t files_hint, bytes_hint; /* the snapshot's statistics: totals while walking */
 
 	struct timespec start;
 	int64_t last_progress;
@@ -270,9 +273,9 @@ static void rs_progress(rs *r, bool force)
 		return;
 	r->last_progress = now;
 	p.files_done = atomic_load(&r->files_done);
-	p.files_total = r->files_total;
+	p.files_total = r->files_total > r->files_hint ? r->files_total : r->files_hint;
 	p.bytes_done = atomic_load(&r->bytes_done);
-	p.bytes_total = r->bytes_total;
+	p.bytes_total = r->bytes_total > r->bytes_hint ? r->bytes_total : r->bytes_hint;
 	p.elapsed = elapsed(r);
 	p.current = NULL;
 	r->opts->progress(&p, r->opts->progress_ctx);
@@ -1548,8 +1551,15 @@ int kura_restore(kura_repo *repo, const char *snapshot_id, const kura_restore_op
 		goto done;
 	if ((err = open_target(opts->target, &r.rootfd)) < 0)
 		goto done;
-	if ((err = restore_walk(&r, snap, subpath)) < 0 || (err = run_batch(&r)) < 0 ||
-	    (err = resolve_links(&r)) < 0)
+	if (!*subpath && !opts->nincludes) {
+		/* Batches start before the walk has counted everything. */
+		r.files_hint = snap->files;
+		r.bytes_hint = snap->bytes;
+	}
+	if ((err = restore_walk(&r, snap, subpath)) < 0)
+		goto done;
+	r.files_hint = r.bytes_hint = 0;
+	if ((err = run_batch(&r)) < 0 || (err = resolve_links(&r)) < 0)
 		goto done;
 	make_links(&r);
 	apply_dir_meta(&r);
