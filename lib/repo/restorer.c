@@ -748,12 +748,12 @@ static const char *link_source(const rs *r, const rs_link *l)
 }
 
 /*
- * Whether `rel` is a regular file this restore created: the batches that
- * held its record are gone, but the (device, inode) of every file created
- * is kept, and the name is looked up beneath the target without
- * following a symlink.
+ * Whether `rel` is a regular file the walk's batches created: their
+ * records are gone, but the (device, inode) of every file created is kept
+ * (the first `known` sorted), and the name is looked up beneath the target
+ * without following a symlink.
  */
-static bool restored_here(rs *r, const char *rel)
+static bool restored_here(rs *r, const char *rel, size_t known)
 {
 	const char *name;
 	struct stat st;
@@ -768,7 +768,7 @@ static bool restored_here(rs *r, const char *rel)
 		return false;
 	key.dev = st.st_dev;
 	key.ino = st.st_ino;
-	return bsearch(&key, r->inodes, r->ninodes, sizeof(key), inode_cmp) != NULL;
+	return bsearch(&key, r->inodes, known, sizeof(key), inode_cmp) != NULL;
 }
 
 /*
@@ -777,18 +777,19 @@ static bool restored_here(rs *r, const char *rel)
  */
 static int resolve_links(rs *r)
 {
+	size_t known = r->ninodes; /* copies made below are never first names */
 	int err = 0;
 
 	if (r->nlinks == 0)
 		return 0;
-	if (r->ninodes)
-		qsort(r->inodes, r->ninodes, sizeof(*r->inodes), inode_cmp);
+	if (known)
+		qsort(r->inodes, known, sizeof(*r->inodes), inode_cmp);
 	for (size_t i = 0; i < r->nlinks; i++) {
 		rs_link *l = &r->links[i];
 		const char *t = link_source(r, l), *name;
 		int fd;
 
-		if (t && restored_here(r, t)) {
+		if (t && restored_here(r, t, known)) {
 			l->from = t;
 			continue;
 		}
