@@ -1156,7 +1156,7 @@ static int restore_content(rs *r, kura_pool *pool)
 }
 
 /* -------------------------------------------------------------------- */
-/* (c) Hard links, then metadata: files, then directories deepest first */
+/* (c) Metadata of a batch's files; at the end hard links, then directories */
 
 static void make_links(rs *r)
 {
@@ -1325,10 +1325,11 @@ static void meta_queue(rs *r, kura_pool *pool, int threads, size_t first, size_t
 }
 
 /*
- * Files in parallel, then directories one depth at a time, deepest first:
- * a directory's metadata goes on only once everything below it is done, so
- * nothing written or chmod-ed inside it later changes its mtime, and a
- * read-only directory is still writable while its contents are finished.
+ * After the last batch and the links: directories one depth at a time,
+ * deepest first: a directory's metadata goes on only once everything
+ * below it is done (files, by their batches; links), so nothing written
+ * or chmod-ed inside it later changes its mtime, and a read-only
+ * directory is still writable while its contents are finished.
  * Directories of one depth are independent: each is reached through
  * shallower ones, which are not touched until that depth is done.
  */
