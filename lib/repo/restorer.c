@@ -25,14 +25,22 @@
  * directories and special files, records each regular file with a plan
  * entry per chunk extent: (blob, file, offset), and creates at once only
  * the files without content (empty, or all holes), applying their
- * metadata through the creating fd.  (b) Every blob is looked up; the
+ * metadata through the creating fd.  Whenever kura_restore__batch_files
+ * files or kura_restore__batch_chunks plan entries are recorded (a file is
+ * never split between batches), the walk pauses and that batch is
+ * restored by (b) and the first half of (c), and its records are freed:
+ * memory stays bounded however many files the snapshot has.  What is kept
+ * until the end is small per file: the (device, inode) of each file
+ * created (16 bytes, to decide hard links), and the directories and hard
+ * links with their nodes.  (b) Every blob of the batch is looked up; the
  * plan is sorted by (pack, offset in pack), cut into jobs that each cover
  * one span of one pack (at most RS_SPAN_MAX bytes, or one blob if that is
  * larger), and handed in pack order to a kura_pool of `threads` workers.
  * A worker reads its span with get_range, decodes each blob once and
  * pwrites it to every place that uses it, so reads are large and in order
- * and files are written out of order.  The worker that first writes to a
- * file creates it (O_CREAT | O_EXCL | O_NOFOLLOW in its directory, opened
+ * and files are written out of order.  (A chunk used by files of two
+ * batches is read and decoded once per batch.)  The worker that first
+ * writes to a file creates it (O_CREAT | O_EXCL | O_NOFOLLOW in its directory, opened
  * beneath the target; truncated to its size only if it ends in a hole),
  * so creation runs on all workers and the file is not opened twice; a
  * worker needing a file another is creating waits for it (state RS_NEW ->
@@ -46,16 +54,25 @@
  * allocated only by the worker running its job, and a job holds one span
  * and one decoded blob, so at most `threads` spans exist at once; the
  * submitting loop waits while 3 * threads jobs (a few dozen bytes each)
- * are pending.  The plan itself is about 64 bytes per chunk.  Progress is reported from the calling
- * thread only, at most four times a second, and so are warnings: workers
- * queue their messages.  (c) Hard links are made, then metadata is applied
- * to files and finally to directories, deepest first, so that writing into
- * a directory never changes its restored mtime and a read-only directory
- * is made read-only only after it has been filled.  This is mostly system
- * calls, so it runs on a pool too: the files not finished in (b) (their
- * content failed; one no worker reached is created here, as planned) in
- * contiguous ranges (each opens the directories of its range), then the
- * directories one depth at a time, each depth finished before the next
+ * are pending.  The plan is about 64 bytes per chunk of the batch.
+ * Progress is reported from the calling thread only, at most four times a
+ * second, and so are warnings: workers
+ * queue their messages, which are said before the batch they name is
+ * freed.  Since batches start before the walk has counted everything,
+ * the totals reported are the snapshot's statistics until it has (a whole
+ * snapshot), or grow as the walk goes on (a part of one).
+ * (c) Metadata is applied to the batch's files not finished in (b) (their
+ * content failed; one no worker reached is created here, as planned), on
+ * the same pool, in contiguous ranges (each opens the directories of its
+ * range), before the batch's records go.  After the last batch, hard
+ * links are decided: one whose first name is a regular file this restore
+ * created (looked up beneath the target, its (device, inode) among those
+ * kept) is linked to it, any other is restored as a copy of its content in
+ * one more batch (its node carries the content).  Then the links are
+ * made, and finally metadata is applied to directories, deepest first, so
+ * that writing into a directory never changes its restored mtime and a
+ * read-only directory is made read-only only after it has been filled:
+ * one depth at a time on a pool, each depth finished before the next
  * shallower one starts.
  * Workers queue their warnings like the content workers.
  *
@@ -88,6 +105,7 @@
 #include "common/error.h"
 #include "common/pool.h"
 #include "repo/fsmeta.h"
+#include "repo/restorer.h"
 #include "repo/walk.h"
 #include "repo/writeback.h"
 
@@ -99,6 +117,10 @@
 #define RS_FLUSH_BIG (8u << 20)        /* a file this large has each chunk queued as written */
 #define RS_WRITEBACK_BYTES (64u << 20) /* written bytes waiting for the disk before they are dropped */
 #define RS_WRITEBACK_RANGES 256        /* and ranges (each holds an fd) */
+
+/* A batch: about 10 MiB of records and plan at most, and enough jobs to keep workers busy. */
+size_t kura_restore__batch_files = 32768;
+size_t kura_restore__batch_chunks = 65536;
 
 /* rs_file.state: a file with content is created by the worker that writes its first chunk. */
 enum { RS_NEW, RS_CREATING, RS_CREATED, RS_NOFILE };
@@ -124,10 +146,15 @@ typedef struct {
 } rs_dir;
 
 typedef struct {
-	char *rel;
+	char *rel;                      /* NULL once restored as a copy */
 	kura_node node;
-	size_t file;                    /* the restored first name, or SIZE_MAX */
+	const char *from;               /* the first name, restored by us (in node.target), or NULL */
 } rs_link;
+
+typedef struct {
+	dev_t dev;
+	ino_t ino;
+} rs_inode;
 
 typedef struct {
 	kura_blob_loc loc;              /* id from the plan, the rest from the index */
@@ -138,7 +165,7 @@ typedef struct {
 
 typedef struct rs_msg {
 	struct rs_msg *next;
-	const char *rel;                /* borrowed from files[] or dirs[], which no longer move */
+	const char *rel;                /* borrowed from files[] or dirs[]; said before the batch is freed */
 	char text[];
 } rs_msg;
 
@@ -157,6 +184,8 @@ typedef struct {
 	size_t nlinks, links_cap;
 	rs_use *uses;
 	size_t nuses, uses_cap;
+	rs_inode *inodes;               /* files created by earlier batches, for hard links */
+	size_t ninodes, inodes_cap;
 
 	/* shared with the workers */
 	pthread_mutex_t lock;
@@ -167,6 +196,7 @@ typedef struct {
 	atomic_uint_fast64_t warnings;  /* from workers; added to res->warnings at the end */
 	uint64_t files_total, bytes_total;
 	kura_writeback *wb;             /* what is written goes to disk, then out of the cache */
+	uint64_t files_hint, bytes_hint; /* the snapshot's statistics: totals while walking */
 
 	struct timespec start;
 	int64_t last_progress;
@@ -249,9 +279,9 @@ static void rs_progress(rs *r, bool force)
 		return;
 	r->last_progress = now;
 	p.files_done = atomic_load(&r->files_done);
-	p.files_total = r->files_total;
+	p.files_total = r->files_total > r->files_hint ? r->files_total : r->files_hint;
 	p.bytes_done = atomic_load(&r->bytes_done);
-	p.bytes_total = r->bytes_total;
+	p.bytes_total = r->bytes_total > r->bytes_hint ? r->bytes_total : r->bytes_hint;
 	p.elapsed = elapsed(r);
 	p.current = NULL;
 	r->opts->progress(&p, r->opts->progress_ctx);
@@ -364,6 +394,13 @@ static bool included(const rs *r, const char *snap)
 /* (a) The walk: create everything but content, and plan the content    */
 
 static int frame_fd(rs *r, rs_frame *f);
+static int run_batch(rs *r);
+
+/* The files recorded so far are restored before more are: memory stays bounded. */
+static bool batch_full(const rs *r)
+{
+	return r->nfiles >= kura_restore__batch_files || r->nuses >= kura_restore__batch_chunks;
+}
 __attribute__((format(printf, 3, 4))) static void file_failed(rs *r, uint32_t file,
 							       const char *fmt, ...);
 
@@ -581,7 +618,7 @@ static int restore_leaf(rs *r, rs_frame *f, kura_node *n, char *rel)
 			return err;
 		}
 		r->links[r->nlinks].rel = rel;
-		r->links[r->nlinks].file = SIZE_MAX;
+		r->links[r->nlinks].from = NULL;
 		node_move(&r->links[r->nlinks++].node, n);
 		return 0;
 	default:
@@ -680,61 +717,88 @@ static int walk_nodes(rs *r, rs_frame *f, kura_node *nodes, size_t count)
 				return kura_error_set(KURA_ENOMEM, "restore: out of memory");
 			if ((err = restore_leaf(r, f, n, rel)) < 0)
 				return err;
+			if (batch_full(r) && (err = run_batch(r)) < 0)
+				return err;
 		}
 	}
 	return 0;
 }
 
-static int rel_cmp(const void *a, const void *b, void *files)
+static int inode_cmp(const void *a, const void *b)
 {
-	const rs_file *f = files;
+	const rs_inode *x = a, *y = b;
 
-	return strcmp(f[*(const size_t *)a].rel, f[*(const size_t *)b].rel);
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
 }
 
-/* Hard links: link to the first name if we restored it, else restore the content again. */
+/*
+ * The first name of link l below the target, or NULL if it is outside what
+ * is restored (targets are relative to the snapshot root, and the target
+ * directory stands for root_snap).  Borrowed from l->node.target.
+ */
+static const char *link_source(const rs *r, const rs_link *l)
+{
+	const char *t = l->node.target ? l->node.target : "";
+	size_t base_len = strlen(r->root_snap);
+
+	while (*t == '/')
+		t++;
+	if (!base_len)
+		return *t ? t : NULL;
+	if (strncmp(t, r->root_snap + 1, base_len - 1) == 0 && t[base_len - 1] == '/' &&
+	    t[base_len])
+		return t + base_len;
+	return NULL;
+}
+
+/*
+ * Whether `rel` is a regular file the walk's batches created: their
+ * records are gone, but the (device, inode) of every file created is kept
+ * (the first `known` sorted), and the name is looked up beneath the target
+ * without following a symlink.
+ */
+static bool restored_here(rs *r, const char *rel, size_t known)
+{
+	const char *name;
+	struct stat st;
+	rs_inode key;
+	int dfd, rc;
+
+	if ((dfd = open_parent(r, rel, &name)) < 0)
+		return false;
+	rc = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW);
+	close(dfd);
+	if (rc < 0 || !S_ISREG(st.st_mode))
+		return false;
+	key.dev = st.st_dev;
+	key.ino = st.st_ino;
+	return bsearch(&key, r->inodes, known, sizeof(key), inode_cmp) != NULL;
+}
+
+/*
+ * Hard links, once every file of the walk is restored: link to the first
+ * name if we restored it, else restore the content again (a last batch).
+ */
 static int resolve_links(rs *r)
 {
-	size_t *order = NULL, nplain = r->nfiles, base_len = strlen(r->root_snap);
+	size_t known = r->ninodes; /* copies made below are never first names */
 	int err = 0;
 
 	if (r->nlinks == 0)
 		return 0;
-	if (nplain && !(order = malloc(nplain * sizeof(*order))))
-		return kura_error_set(KURA_ENOMEM, "restore: out of memory");
-	for (size_t i = 0; i < nplain; i++)
-		order[i] = i;
-	if (nplain)
-		qsort_r(order, nplain, sizeof(*order), rel_cmp, r->files);
+	if (known)
+		qsort(r->inodes, known, sizeof(*r->inodes), inode_cmp);
 	for (size_t i = 0; i < r->nlinks; i++) {
 		rs_link *l = &r->links[i];
-		const char *t = l->node.target ? l->node.target : "", *name;
-		size_t lo = 0, hi = nplain;
+		const char *t = link_source(r, l), *name;
 		int fd;
 
-		/* Targets are relative to the snapshot root; the target dir stands for root_snap. */
-		while (*t == '/')
-			t++;
-		if (base_len && strncmp(t, r->root_snap + 1, base_len - 1) == 0 &&
-		    t[base_len - 1] == '/')
-			t += base_len;
-		else if (base_len)
-			t = NULL;
-		while (t && lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			int c = strcmp(r->files[order[mid]].rel, t);
-
-			if (c == 0) {
-				l->file = order[mid];
-				break;
-			}
-			if (c < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if (l->file != SIZE_MAX)
+		if (t && restored_here(r, t, known)) {
+			l->from = t;
 			continue;
+		}
 		if ((fd = open_parent(r, l->rel, &name)) < 0) {
 			rs_fail(r, l->rel, "cannot open its directory: %s", strerror(-fd));
 			continue;
@@ -744,11 +808,10 @@ static int resolve_links(rs *r)
 				  true);
 		l->rel = NULL;
 		close(fd);
-		if (err < 0)
-			break;
+		if (err < 0 || (batch_full(r) && (err = run_batch(r)) < 0))
+			return err;
 	}
-	free(order);
-	return err;
+	return run_batch(r);
 }
 
 /* -------------------------------------------------------------------- */
@@ -1045,22 +1108,15 @@ static int rs_threads(const rs *r)
 	return r->opts->threads > 0 ? r->opts->threads : kura_cpu_count();
 }
 
-static int restore_content(rs *r)
+/* Read and write the content of the batch's files on `pool`; returns when all is written. */
+static int restore_content(rs *r, kura_pool *pool)
 {
-	kura_pool *pool = NULL;
-	int threads = rs_threads(r);
+	int threads = rs_threads(r), err = 0;
 	size_t i = 0, queue = (size_t)threads * 2;
-	int err;
 
 	lookup_all(r);
 	if (r->nuses)
 		qsort(r->uses, r->nuses, sizeof(*r->uses), use_cmp);
-	if ((err = kura_writeback_new(&r->wb, RS_WRITEBACK_BYTES, RS_WRITEBACK_RANGES)) < 0 ||
-	    (err = kura_pool_new(&pool, threads, queue)) < 0) {
-		kura_writeback_free(r->wb);
-		r->wb = NULL;
-		return err;
-	}
 	while (i < r->nuses && r->uses[i].loc.pack != KURA_PACK_PENDING) {
 		uint32_t pack = r->uses[i].loc.pack;
 		uint64_t start = r->uses[i].loc.offset;
@@ -1101,15 +1157,12 @@ static int restore_content(rs *r)
 		rs_progress(r, false);
 	}
 	wait_jobs(r, 0);
-	kura_pool_free(pool);
-	kura_writeback_free(r->wb);
-	r->wb = NULL;
 	drain_messages(r);
 	return err;
 }
 
 /* -------------------------------------------------------------------- */
-/* (c) Hard links, then metadata: files, then directories deepest first */
+/* (c) Metadata of a batch's files; at the end hard links, then directories */
 
 static void make_links(rs *r)
 {
@@ -1118,13 +1171,9 @@ static void make_links(rs *r)
 		const char *from, *to;
 		int ffd, tfd;
 
-		if (l->file == SIZE_MAX)
+		if (!l->from || !l->rel)
 			continue;
-		if (atomic_load(&r->files[l->file].state) != RS_CREATED) {
-			rs_fail(r, l->rel, "cannot link: %s was not restored", r->files[l->file].rel);
-			continue;
-		}
-		if ((ffd = open_parent(r, r->files[l->file].rel, &from)) < 0) {
+		if ((ffd = open_parent(r, l->from, &from)) < 0) {
 			rs_fail(r, l->rel, "cannot link: %s", strerror(-ffd));
 			continue;
 		}
@@ -1133,7 +1182,7 @@ static void make_links(rs *r)
 		} else {
 			/* Flags 0: linkat never follows a symlink at the old name. */
 			if (linkat(ffd, from, tfd, to, 0) < 0)
-				rs_fail(r, l->rel, "cannot link to %s: %s", r->files[l->file].rel,
+				rs_fail(r, l->rel, "cannot link to %s: %s", l->from,
 					errno == EEXIST ? "the name already exists" : strerror(errno));
 			else
 				r->res->others++;
@@ -1282,24 +1331,23 @@ static void meta_queue(rs *r, kura_pool *pool, int threads, size_t first, size_t
 }
 
 /*
- * Files in parallel, then directories one depth at a time, deepest first:
- * a directory's metadata goes on only once everything below it is done, so
- * nothing written or chmod-ed inside it later changes its mtime, and a
- * read-only directory is still writable while its contents are finished.
+ * After the last batch and the links: directories one depth at a time,
+ * deepest first: a directory's metadata goes on only once everything
+ * below it is done (files, by their batches; links), so nothing written
+ * or chmod-ed inside it later changes its mtime, and a read-only
+ * directory is still writable while its contents are finished.
  * Directories of one depth are independent: each is reached through
  * shallower ones, which are not touched until that depth is done.
  */
-static void apply_meta(rs *r)
+static void apply_dir_meta(rs *r)
 {
 	int threads = rs_threads(r);
 	kura_pool *pool = NULL;
 
 	/* Without a pool everything is done on this thread, as before. */
-	if (threads > 1 && r->nfiles + r->ndirs > RS_META_MIN &&
+	if (threads > 1 && r->ndirs > RS_META_MIN &&
 	    kura_pool_new(&pool, threads, (size_t)threads * 2) < 0)
 		pool = NULL;
-	meta_queue(r, pool, threads, 0, r->nfiles, false);
-	wait_jobs(r, 0);
 	if (r->ndirs)
 		qsort(r->dirs, r->ndirs, sizeof(*r->dirs), depth_cmp);
 	for (size_t i = 0, j; i < r->ndirs; i = j) {
@@ -1311,6 +1359,62 @@ static void apply_meta(rs *r)
 	kura_pool_free(pool);
 	drain_messages(r);
 	r->res->warnings += atomic_load(&r->warnings);
+}
+
+/*
+ * Count the batch's files, keep the (device, inode) of those created
+ * (hard links are resolved against them at the end) and free the records.
+ */
+static int batch_free(rs *r)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < r->nfiles; i++) {
+		rs_file *f = &r->files[i];
+
+		if (atomic_load(&f->state) == RS_CREATED) {
+			r->res->files++;
+			if (!err && (err = KURA_ARRAY_GROW(r->inodes, r->inodes_cap, r->ninodes + 1)) == 0)
+				r->inodes[r->ninodes++] = (rs_inode){f->dev, f->ino};
+		}
+		if (!atomic_load(&f->failed))
+			r->res->bytes += f->node.size;
+		free(f->rel);
+		kura_node_clear(&f->node);
+	}
+	r->nfiles = 0;
+	r->nuses = 0;
+	return err;
+}
+
+/*
+ * Restore the files recorded since the last batch: their content (b), then
+ * the metadata of those no worker finished (c); then their records go.
+ * Called by the walk whenever a batch is full, so memory does not grow
+ * with the number of files.
+ */
+static int run_batch(rs *r)
+{
+	int threads = rs_threads(r), err;
+	kura_pool *pool = NULL;
+
+	if (r->nfiles == 0) {
+		drain_messages(r);
+		return 0;
+	}
+	if ((err = kura_writeback_new(&r->wb, RS_WRITEBACK_BYTES, RS_WRITEBACK_RANGES)) < 0)
+		return err;
+	if ((err = kura_pool_new(&pool, threads, (size_t)threads * 2)) == 0 &&
+	    (err = restore_content(r, pool)) == 0) {
+		meta_queue(r, pool, threads, 0, r->nfiles, false);
+		wait_jobs(r, 0);
+	}
+	kura_pool_free(pool);
+	kura_writeback_free(r->wb); /* waits for the batch's last writes */
+	r->wb = NULL;
+	drain_messages(r);
+	rs_progress(r, false);
+	return err < 0 ? err : batch_free(r);
 }
 
 /* -------------------------------------------------------------------- */
@@ -1367,6 +1471,7 @@ static void rs_free(rs *r)
 	free(r->dirs);
 	free(r->links);
 	free(r->uses);
+	free(r->inodes);
 	free(r->root_snap);
 	for (rs_msg *m = r->msgs, *next; m; m = next) {
 		next = m->next;
@@ -1457,19 +1562,18 @@ int kura_restore(kura_repo *repo, const char *snapshot_id, const kura_restore_op
 		goto done;
 	if ((err = open_target(opts->target, &r.rootfd)) < 0)
 		goto done;
-	if ((err = restore_walk(&r, snap, subpath)) < 0 || (err = resolve_links(&r)) < 0)
+	if (!*subpath && !opts->nincludes) {
+		/* Batches start before the walk has counted everything. */
+		r.files_hint = snap->files;
+		r.bytes_hint = snap->bytes;
+	}
+	if ((err = restore_walk(&r, snap, subpath)) < 0)
 		goto done;
-	rs_progress(&r, true);
-	if ((err = restore_content(&r)) < 0)
+	r.files_hint = r.bytes_hint = 0;
+	if ((err = run_batch(&r)) < 0 || (err = resolve_links(&r)) < 0)
 		goto done;
 	make_links(&r);
-	apply_meta(&r);
-	for (size_t i = 0; i < r.nfiles; i++) {
-		if (atomic_load(&r.files[i].state) == RS_CREATED)
-			res.files++;
-		if (!atomic_load(&r.files[i].failed))
-			res.bytes += r.files[i].node.size;
-	}
+	apply_dir_meta(&r);
 	rs_progress(&r, true);
 done:
 	res.errors = atomic_load(&r.errors);

@@ -3,7 +3,9 @@
  * test_restorer.c - restore, ls and diff through the public API on a real
  * repository in a temporary directory, and the path helpers of walk.c.
  * The restore tests plant symlinks in the target to check that nothing is
- * ever written outside it.
+ * ever written outside it; the restore tests run again with batches of one
+ * file and one chunk, so that files, shared chunks and hard links cross
+ * batch boundaries.
  */
 #include "testutil.h"
 
@@ -14,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "repo/restorer.h"
 #include "repo/walk.h"
 
 typedef struct {
@@ -120,6 +123,21 @@ static int teardown(void **state)
 		return -1;
 	free(f);
 	return 0;
+}
+
+/* The same setup, but the restorer cuts its work into the smallest batches. */
+static int setup_tiny(void **state)
+{
+	kura_restore__batch_files = 1;
+	kura_restore__batch_chunks = 1;
+	return setup(state);
+}
+
+static int teardown_tiny(void **state)
+{
+	kura_restore__batch_files = 32768;
+	kura_restore__batch_chunks = 65536;
+	return teardown(state);
 }
 
 static void on_warning(const char *path, const char *message, void *ctx)
@@ -245,6 +263,111 @@ static void test_subpath_include(void **state)
 	assert_string_equal(get(target, "hard"), "top file\n");
 }
 
+/* `size` pseudo-random bytes (xorshift from `seed`) written to dir/rel. */
+static void put_random(const char *dir, const char *rel, size_t size, uint64_t seed)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	for (size_t i = 0; i < size; i++) {
+		seed ^= seed << 13;
+		seed ^= seed >> 7;
+		seed ^= seed << 17;
+		fputc((int)(seed & 0xff), f);
+	}
+	fclose(f);
+}
+
+/* Whether a/rel and b/rel hold the same bytes. */
+static bool same_content(const char *a, const char *b, const char *rel)
+{
+	char pa[256], pb[256];
+	FILE *fa, *fb;
+	bool same = false;
+	int ca, cb;
+
+	snprintf(pa, sizeof(pa), "%s/%s", a, rel);
+	snprintf(pb, sizeof(pb), "%s/%s", b, rel);
+	fa = fopen(pa, "r");
+	fb = fopen(pb, "r");
+	if (fa && fb) {
+		do {
+			ca = fgetc(fa);
+			cb = fgetc(fb);
+		} while (ca == cb && ca != EOF);
+		same = ca == cb;
+	}
+	if (fa)
+		fclose(fa);
+	if (fb)
+		fclose(fb);
+	return same;
+}
+
+static ino_t inode_of(const char *dir, const char *rel)
+{
+	char path[256];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_ino;
+}
+
+/*
+ * With batches of one file and one chunk (setup_tiny): a file of several
+ * chunks, a chunk shared by files of different batches, hard links whose
+ * first name is restored in an earlier or a later batch than the link, and
+ * a directory whose mtime must survive files being written into it by
+ * later batches.
+ */
+static void test_batches(void **state)
+{
+	const char *rels[] = {"top", "a/one", "a/b/two", "big", "dup", "a/b/dup", "zlink",
+			      "c/n0", "c/n1", "c/n2", "c/n3", "c/n4", "c/n5"};
+	struct timespec times[2] = {{1000000000, 0}, {1000000000, 0}};
+	fixture *f = *state;
+	kura_restore_result res;
+	char target[128], path[192], name[16];
+	struct stat st;
+
+	put_random(f->src, "big", 6u << 20, 1); /* about six chunks */
+	put_random(f->src, "dup", 512u << 10, 2);
+	put_random(f->src, "a/b/dup", 512u << 10, 2);
+	snprintf(path, sizeof(path), "%s/c", f->src);
+	assert_int_equal(mkdir(path, 0755), 0);
+	for (int i = 0; i < 6; i++) {
+		snprintf(name, sizeof(name), "c/n%d", i);
+		put(f->src, name, name);
+	}
+	assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+	{
+		char first[160];
+
+		snprintf(first, sizeof(first), "%s/a/one", f->src);
+		snprintf(path, sizeof(path), "%s/zlink", f->src);
+		assert_int_equal(link(first, path), 0);
+	}
+	backup(f);
+
+	snprintf(target, sizeof(target), "%s/tb", f->dir);
+	assert_ok(restore(f, target, f->src, NULL, &res));
+	assert_int_equal(res.errors, 0);
+	assert_int_equal(res.files, 12); /* the 13 names less one of each link pair... */
+	assert_int_equal(res.others, 3); /* ...plus a/hard: two links and a symlink */
+	for (size_t i = 0; i < sizeof(rels) / sizeof(rels[0]); i++)
+		assert_true(same_content(f->src, target, rels[i]));
+	assert_true(same_content(f->src, target, "a/hard"));
+	assert_true(inode_of(target, "top") == inode_of(target, "a/hard"));
+	assert_true(inode_of(target, "a/one") == inode_of(target, "zlink"));
+	snprintf(path, sizeof(path), "%s/c", target);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mtim.tv_sec, 1000000000);
+}
+
 typedef struct {
 	int seen;
 	char paths[8][160];
@@ -330,6 +453,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_planted_symlinks, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_subpath_include, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_roundtrip, setup_tiny, teardown_tiny),
+	    cmocka_unit_test_setup_teardown(test_planted_symlinks, setup_tiny, teardown_tiny),
+	    cmocka_unit_test_setup_teardown(test_subpath_include, setup_tiny, teardown_tiny),
+	    cmocka_unit_test_setup_teardown(test_batches, setup_tiny, teardown_tiny),
+	    cmocka_unit_test_setup_teardown(test_batches, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ls, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_diff, setup, teardown),
 	};
