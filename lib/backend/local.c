@@ -14,8 +14,9 @@
  * directory is fsynced afterwards so the new name survives a crash.
  * tmpfile()/append()/commit() do the same for a file written piece by
  * piece (the vault's uploads, a backup's packs).  A crash leaves its
- * temporary file in tmp/: nothing reads or lists tmp/, nothing cleans it
- * up either, and anything in it may be deleted (docs/FORMAT.md).
+ * temporary file in tmp/, which nothing reads; clean_tmp() removes such
+ * leftovers (kura prune, kurad), and anything in tmp/ may be deleted
+ * while nothing writes (docs/FORMAT.md).
  * A pack's pages are dropped from the page cache once it is durable.
  *
  * The backend keeps only open directory fds, which are never changed
