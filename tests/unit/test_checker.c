@@ -56,25 +56,12 @@ static void on_problem(const char *object, const char *message, const char *snap
 	snprintf(p->messages + n, sizeof(p->messages) - n, "%s: %s\n", object, message);
 }
 
-static void write_file(const char *path, size_t len, unsigned seed)
-{
-	FILE *f = fopen(path, "wb");
-
-	assert_non_null(f);
-	srand(seed);
-	for (size_t i = 0; i < len; i++)
-		fputc(rand() & 0xff, f);
-	fclose(f);
-}
-
 static int setup(void **state)
 {
 	fixture *f = calloc(1, sizeof(*f));
 	kura_init_options io;
-	kura_backup_options bo;
 	kura_backup_result br;
 	char path[160];
-	const char *paths[1];
 
 	if (!f)
 		return -1;
@@ -87,28 +74,20 @@ static int setup(void **state)
 	if (mkdir(f->src, 0700) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/big.bin", f->src);
-	write_file(path, 3u << 20, 1);
+	test_write_random(path, 3u << 20, 1);
 	snprintf(path, sizeof(path), "%s/small.txt", f->src);
-	write_file(path, 1000, 2);
+	test_write_random(path, 1000, 2);
 	snprintf(path, sizeof(path), "%s/sub", f->src);
 	if (mkdir(path, 0700) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/sub/other.bin", f->src);
-	write_file(path, 300000, 3);
+	test_write_random(path, 300000, 3);
 
 	kura_init_options_default(&io);
 	io.kdf_profile = KURA_KDF_INTERACTIVE;
 	if (kura_repo_init(&f->r, f->repo, PASSPHRASE, &io) < 0)
 		return -1;
-	memset(&bo, 0, sizeof(bo));
-	paths[0] = f->src;
-	bo.paths = paths;
-	bo.npaths = 1;
-	bo.hostname = "test";
-	bo.cache_dir = f->cache;
-	bo.threads = 2;
-	bo.stdin_fd = -1;
-	if (kura_backup(f->r, &bo, &br) < 0) {
+	if (test_backup_dir(f->r, f->src, f->cache, &br) < 0) {
 		print_error("backup: %s\n", kura_error_message());
 		return -1;
 	}
@@ -342,12 +321,10 @@ static void test_pruned_pack(void **state)
 {
 	fixture *f = *state;
 	kura_backend *b = kura_repo_backend(f->r);
-	kura_backup_options bo;
 	kura_backup_result br;
 	kura_check_result res;
 	kura_pack_list plan;
 	char src[160], path[192], gone[1][KURA_ID_HEX];
-	const char *paths[1];
 	uint8_t *snap = NULL;
 	size_t snap_len;
 	problems p;
@@ -355,16 +332,8 @@ static void test_pruned_pack(void **state)
 	snprintf(src, sizeof(src), "%s/src2", f->dir);
 	assert_int_equal(mkdir(src, 0700), 0);
 	snprintf(path, sizeof(path), "%s/new.bin", src);
-	write_file(path, 500000, 7);
-	memset(&bo, 0, sizeof(bo));
-	paths[0] = src;
-	bo.paths = paths;
-	bo.npaths = 1;
-	bo.hostname = "test";
-	bo.cache_dir = f->cache;
-	bo.threads = 2;
-	bo.stdin_fd = -1;
-	assert_ok(kura_backup(f->r, &bo, &br));
+	test_write_random(path, 500000, 7);
+	assert_ok(test_backup_dir(f->r, src, f->cache, &br));
 	memcpy(gone[0], br.snapshot_id, KURA_ID_HEX);
 
 	assert_ok(kura_gc_unreferenced(b, (const char (*)[KURA_ID_HEX])gone, 1, &plan));

@@ -30,25 +30,12 @@ typedef struct {
 	char snaps[NSNAPS][KURA_ID_HEX];
 } fixture;
 
-static void write_file(const char *path, size_t len, unsigned seed)
-{
-	FILE *f = fopen(path, "wb");
-
-	assert_non_null(f);
-	srand(seed);
-	for (size_t i = 0; i < len; i++)
-		fputc(rand() & 0xff, f);
-	fclose(f);
-}
-
 static int setup(void **state)
 {
 	fixture *f = calloc(1, sizeof(*f));
 	kura_init_options io;
-	kura_backup_options bo;
 	kura_backup_result br;
 	char src[160], file[192];
-	const char *paths[1];
 
 	if (!f)
 		return -1;
@@ -67,16 +54,8 @@ static int setup(void **state)
 		if (mkdir(src, 0700) < 0)
 			return -1;
 		snprintf(file, sizeof(file), "%s/data.bin", src);
-		write_file(file, 600000 + 1000u * (unsigned)i, 10 + (unsigned)i);
-		memset(&bo, 0, sizeof(bo));
-		paths[0] = src;
-		bo.paths = paths;
-		bo.npaths = 1;
-		bo.hostname = "test";
-		bo.cache_dir = f->cache;
-		bo.threads = 2;
-		bo.stdin_fd = -1;
-		if (kura_backup(f->r, &bo, &br) < 0) {
+		test_write_random(file, 600000 + 1000u * (unsigned)i, 10 + (unsigned)i);
+		if (test_backup_dir(f->r, src, f->cache, &br) < 0) {
 			print_error("backup: %s\n", kura_error_message());
 			return -1;
 		}

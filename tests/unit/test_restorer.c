@@ -57,16 +57,9 @@ static char *get(const char *dir, const char *rel)
 
 static void backup(fixture *f)
 {
-	const char *paths[] = {f->src};
-	kura_backup_options o = {0};
 	kura_backup_result res;
 
-	o.paths = paths;
-	o.npaths = 1;
-	o.cache_dir = f->cache;
-	o.hostname = "test";
-	o.threads = 2;
-	assert_ok(kura_backup(f->r, &o, &res));
+	assert_ok(test_backup_dir(f->r, f->src, f->cache, &res));
 	memcpy(f->snap, res.snapshot_id, KURA_ID_HEX);
 }
 

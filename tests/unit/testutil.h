@@ -7,6 +7,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "kura/kura.h"
@@ -19,5 +22,34 @@
 			print_error("%s -> %d: %s\n", #expr, assert_ok_rc_, kura_error_message()); \
 		assert_int_equal(assert_ok_rc_, 0);                                       \
 	} while (0)
+
+/* A file of `len` bytes that depend only on `seed` (rand(): test data, not secrets). */
+static inline void test_write_random(const char *path, size_t len, unsigned seed)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	srand(seed);
+	for (size_t i = 0; i < len; i++)
+		fputc(rand() & 0xff, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* Back up the directory `src` of `repo` with two threads and the file cache in `cache_dir`. */
+static inline int test_backup_dir(kura_repo *repo, const char *src, const char *cache_dir,
+				  kura_backup_result *out)
+{
+	kura_backup_options bo;
+	const char *paths[1] = {src};
+
+	memset(&bo, 0, sizeof(bo));
+	bo.paths = paths;
+	bo.npaths = 1;
+	bo.hostname = "test";
+	bo.cache_dir = cache_dir;
+	bo.threads = 2;
+	bo.stdin_fd = -1;
+	return kura_backup(repo, &bo, out);
+}
 
 #endif
