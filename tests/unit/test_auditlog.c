@@ -93,10 +93,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fixture *f = *state;
-	char cmd[128];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
+	if (test_remove_tree(f->dir) != 0)
 		return -1;
 	for (int i = 0; i < f->n; i++)
 		free(f->lines[i]);

@@ -99,11 +99,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fixture *f = *state;
-	char cmd[192];
 
 	kura_repo_free(f->r);
-	snprintf(cmd, sizeof(cmd), "chmod -R u+w '%s'; rm -rf '%s'", f->dir, f->dir);
-	if (system(cmd) != 0)
+	if (test_remove_tree(f->dir) != 0)
 		return -1;
 	free(f);
 	return 0;

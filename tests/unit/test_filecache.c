@@ -698,7 +698,6 @@ int main(void)
 	    cmocka_unit_test_teardown(test_damaged_lengths, clean),
 	    cmocka_unit_test_teardown(test_damaged_bit_flips, clean),
 	};
-	char cmd[128];
 	int rc;
 
 	snprintf(dir, sizeof(dir), "/tmp/kura-test-filecache-%d", (int)getpid());
@@ -706,8 +705,7 @@ int main(void)
 	if (mkdir(dir, 0700) < 0)
 		return 1;
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
+	if (test_remove_tree(dir) != 0)
 		return 1;
 	return rc;
 }

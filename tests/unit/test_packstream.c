@@ -450,10 +450,7 @@ static int setup_dir(void **state)
 
 static int teardown_dir(void **state)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
-	return system(cmd) == 0 ? 0 : -1;
+	return test_remove_tree(base);
 }
 
 int main(void)

@@ -733,10 +733,8 @@ static int setup_dir(void **state)
 static int teardown_dir(void **state)
 {
 	tmpdir *t = *state;
-	char cmd[128];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
-	if (system(cmd) != 0)
+	if (test_remove_tree(t->dir) != 0)
 		return -1;
 	free(t);
 	return 0;

@@ -45,10 +45,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fixture *f = *state;
-	char cmd[128];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
+	if (test_remove_tree(f->dir) != 0)
 		return -1;
 	free(f->pin);
 	free(f);

@@ -52,4 +52,15 @@ static inline int test_backup_dir(kura_repo *repo, const char *src, const char *
 	return kura_backup(repo, &bo, out);
 }
 
+/* Remove a test's scratch tree, made writable first (tests make read-only parts); 0 or -1. */
+static inline int test_remove_tree(const char *dir)
+{
+	char cmd[512];
+
+	if (snprintf(cmd, sizeof(cmd), "chmod -R u+rwx '%s' 2>/dev/null; rm -rf '%s'", dir, dir) >=
+	    (int)sizeof(cmd))
+		return -1;
+	return system(cmd) == 0 ? 0 : -1;
+}
+
 #endif
