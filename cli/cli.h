@@ -182,24 +182,52 @@ int cli_vault_request_deletion(const struct cli_global *g, struct kura_backend *
 			       const char *location, const char (*ids)[KURA_ID_HEX], size_t n,
 			       bool prune, bool dry_run);
 
-/*
- * Prune a local repository: remove every pack that no snapshot lists
- * (counting the snapshots `gone` as removed already: forget --dry-run)
- * and that was written at least `grace_s` seconds ago.  With `dry_run`
- * only report.  A snapshot that cannot be read removes nothing.  Returns
- * an exit status; `json` adds the result to that object instead of
- * printing it.
- */
-int cli_prune_local(const struct cli_global *g, struct kura_backend *b,
-		    const char (*gone)[KURA_ID_HEX], size_t ngone, int64_t grace_s, bool dry_run,
-		    json_t *json);
+/* How a local prune runs: `kura prune` and `kura forget --prune` options. */
+struct cli_prune_opts {
+	int64_t grace_s;   /* --grace: keep unreferenced packs younger than this */
+	int64_t wait_s;    /* --wait: wait this long for backups holding the repository */
+	bool dry_run;
+	bool local_given;  /* --grace or --wait given: refused on a vault */
+};
 
 #define CLI_GRACE_DEFAULT 3600 /* prune keeps unreferenced packs younger than this */
+#define CLI_WAIT_DEFAULT 600   /* and waits this long for running backups */
+#define CLI_PRUNE_OPTS_INIT {CLI_GRACE_DEFAULT, CLI_WAIT_DEFAULT, false, false}
+
+/*
+ * Prune a local repository (kura_prune): remove every pack that no
+ * snapshot lists (counting the snapshots `gone` as removed already:
+ * forget --dry-run) and that was written at least po->grace_s seconds
+ * ago, waiting up to po->wait_s for backups that hold the repository.
+ * Also cleans tmp/.  Returns an exit status; `json` adds the result to
+ * that object instead of printing it.
+ */
+int cli_prune_local(const struct cli_global *g, struct kura_backend *b,
+		    const char (*gone)[KURA_ID_HEX], size_t ngone, const struct cli_prune_opts *po,
+		    json_t *json);
+
+/*
+ * The options --grace and --wait that `kura prune` and `kura forget`
+ * share, as getopt values (above any short option and below each
+ * command's own CLI_OPT_LONG + n)...
+ */
+#define CLI_OPT_GRACE (CLI_OPT_LONG + 100)
+#define CLI_OPT_WAIT (CLI_OPT_LONG + 101)
+
+/*
+ * ...into `po`: CLI_EXIT_OK, a usage error's exit status, or -1 when `c`
+ * is neither.
+ */
+int cli_prune_opt(const struct cli_command *cmd, int c, const char *arg,
+		  struct cli_prune_opts *po);
 
 /* --grace's argument into *out: CLI_EXIT_OK, or the usage error for `cmd`. */
 int cli_grace_arg(const struct cli_command *cmd, const char *arg, int64_t *out);
 
-/* The usage error for `cmd` when --grace is given for a vault. */
+/* --wait's argument into *out, likewise. */
+int cli_wait_arg(const struct cli_command *cmd, const char *arg, int64_t *out);
+
+/* The usage error for `cmd` when --grace or --wait is given for a vault. */
 int cli_grace_on_vault(const struct cli_command *cmd);
 
 /* ------------------------------------------------------------------ */

@@ -24,13 +24,13 @@
 enum {
 	OPT_DRY_RUN = CLI_OPT_LONG,
 	OPT_PRUNE,
-	OPT_GRACE,
 };
 
 static const struct option longs[] = {
 	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
 	{"prune", no_argument, NULL, OPT_PRUNE},
-	{"grace", required_argument, NULL, OPT_GRACE},
+	{"grace", required_argument, NULL, CLI_OPT_GRACE},
+	{"wait", required_argument, NULL, CLI_OPT_WAIT},
 	{NULL, 0, NULL, 0},
 };
 
@@ -67,8 +67,8 @@ static int run(struct cli_global *g, int argc, char **argv)
 	struct kura_backend *b;
 	char (*ids)[KURA_ID_HEX] = NULL;
 	size_t n = 0;
-	int64_t grace = CLI_GRACE_DEFAULT;
-	bool dry_run = false, prune = false, grace_given = false;
+	struct cli_prune_opts po = CLI_PRUNE_OPTS_INIT;
+	bool prune = false;
 	const char *loc;
 	json_t *o = NULL;
 	int c, rc;
@@ -78,19 +78,16 @@ static int run(struct cli_global *g, int argc, char **argv)
 		if (c == CLI_OPT_STOP)
 			return p.status;
 		if (c == OPT_DRY_RUN || c == 'n')
-			dry_run = true;
+			po.dry_run = true;
 		else if (c == OPT_PRUNE)
 			prune = true;
-		else if (c == OPT_GRACE) {
-			if ((rc = cli_grace_arg(&cli_cmd_forget, p.arg, &grace)) != CLI_EXIT_OK)
-				return rc;
-			grace_given = true;
-		}
+		else if ((rc = cli_prune_opt(&cli_cmd_forget, c, p.arg, &po)) > 0)
+			return rc;
 	}
 	if (optind >= argc)
 		return cli_usage_error(&cli_cmd_forget, "which snapshots? Name at least one");
-	if (grace_given && !prune)
-		return cli_usage_error(&cli_cmd_forget, "--grace goes with --prune");
+	if (po.local_given && !prune)
+		return cli_usage_error(&cli_cmd_forget, "--grace and --wait go with --prune");
 	if (!(loc = cli_repo_location(g, &cli_cmd_forget)))
 		return CLI_EXIT_USAGE;
 	if ((rc = cli_repo_open(&repo, g, &cli_cmd_forget)) != CLI_EXIT_OK)
@@ -100,12 +97,12 @@ static int run(struct cli_global *g, int argc, char **argv)
 		goto done;
 	b = kura_repo_backend(repo);
 	if (kura_backend_is_vault(b)) {
-		if (grace_given) {
+		if (po.local_given) {
 			rc = cli_grace_on_vault(&cli_cmd_forget);
 			goto done;
 		}
 		rc = cli_vault_request_deletion(g, b, loc, (const char (*)[KURA_ID_HEX])ids, n,
-						prune, dry_run);
+						prune, po.dry_run);
 		goto done;
 	}
 	if (g->json && !(o = json_object())) {
@@ -113,28 +110,32 @@ static int run(struct cli_global *g, int argc, char **argv)
 		goto done;
 	}
 	if (o)
-		json_object_set_new(o, "dry_run", json_boolean(dry_run));
-	if ((rc = remove_snapshots(g, b, (const char (*)[KURA_ID_HEX])ids, n, dry_run, o)) !=
+		json_object_set_new(o, "dry_run", json_boolean(po.dry_run));
+	if ((rc = remove_snapshots(g, b, (const char (*)[KURA_ID_HEX])ids, n, po.dry_run, o)) !=
 	    CLI_EXIT_OK)
 		goto done;
 	if (prune) {
-		json_t *po = o ? json_object() : NULL;
+		json_t *pj = o ? json_object() : NULL;
 
-		if (o && !po) {
+		if (o && !pj) {
 			rc = cli_json_print(NULL);
 			goto done;
 		}
 		/* a dry run counts the snapshots as gone; a real one removed them already */
-		rc = cli_prune_local(g, b, dry_run ? (const char (*)[KURA_ID_HEX])ids : NULL,
-				     dry_run ? n : 0, grace, dry_run, po);
-		if (po)
-			json_object_set_new(o, "prune", po);
-		if (rc != CLI_EXIT_OK)
+		rc = cli_prune_local(g, b, po.dry_run ? (const char (*)[KURA_ID_HEX])ids : NULL,
+				     po.dry_run ? n : 0, &po, pj);
+		if (pj)
+			json_object_set_new(o, "prune", pj);
+		if (rc != CLI_EXIT_OK) {
+			/* the result, also when some packs could not be removed */
+			if (pj && json_object_get(pj, "packs_unreferenced"))
+				cli_json_print(json_incref(o));
 			goto done;
+		}
 	}
 	if (o)
 		rc = cli_json_print(json_incref(o));
-	else if (!g->quiet && !prune && !dry_run)
+	else if (!g->quiet && !prune && !po.dry_run)
 		printf("their data stays until 'kura prune' removes what no snapshot needs\n");
 done:
 	json_decref(o);
@@ -146,7 +147,8 @@ done:
 const struct cli_command cli_cmd_forget = {
 	.name = "forget",
 	.summary = "remove snapshots (on a vault: request it)",
-	.usage = "kura forget [--prune [--grace DURATION]] [--dry-run] SNAPSHOT...",
+	.usage = "kura forget [--prune [--grace DURATION] [--wait DURATION]] [--dry-run] "
+		 "SNAPSHOT...",
 	.help = "Remove the named snapshots.  A SNAPSHOT is its id or 4 or more hex digits of\n"
 		"it ('kura snapshots' lists them); 'latest' only with the restore key.  Any\n"
 		"key of the repository may forget, a backup key included.  Nothing is removed\n"
@@ -165,6 +167,9 @@ const struct cli_command cli_cmd_forget = {
 		"      --grace DURATION   with --prune: keep unreferenced packs written less\n"
 		"                         than this long ago (default 1h: a backup running now\n"
 		"                         may need them; local repositories only)\n"
+		"      --wait DURATION    with --prune: wait this long for running backups\n"
+		"                         (default 10m; local only). If they run longer, the\n"
+		"                         snapshots are forgotten and nothing is pruned\n"
 		"  -n, --dry-run          only show what would be removed (or requested)\n",
 	.run = run,
 };

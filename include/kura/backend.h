@@ -42,6 +42,15 @@ typedef int (*kura_backend_list_fn)(const char *name, uint64_t size, void *ctx);
 
 typedef struct kura_backend kura_backend;
 
+/* How a repository lock is held (the optional lock slot below). */
+typedef enum {
+	KURA_LOCK_SHARED = 1,    /* a backup: any number at once */
+	KURA_LOCK_EXCLUSIVE = 2, /* a prune: alone, no backup beside it */
+} kura_lock_mode;
+
+/* A held repository lock; what it is belongs to the backend. */
+typedef struct kura_backend_lock kura_backend_lock;
+
 struct kura_backend {
 	unsigned version; /* KURA_BACKEND_VERSION */
 
@@ -61,6 +70,23 @@ struct kura_backend {
 	int (*list)(kura_backend *b, kura_file_type type, kura_backend_list_fn fn, void *ctx);
 
 	void (*free)(kura_backend *b);
+
+	/*
+	 * Optional slots: NULL when the backend has no such thing.
+	 *
+	 * lock() keeps backups and prunes apart (docs/FORMAT.md, "Backups and
+	 * prunes"): take the repository's lock in `mode`, waiting at most
+	 * `wait_ms` milliseconds (0: not at all) while it is held in a mode
+	 * that conflicts.  KURA_EBUSY, saying whether a backup or a prune holds
+	 * it, if it is still held then.  *out is the held lock, released by
+	 * unlock() (which accepts NULL) or when the process ends; every call
+	 * takes a lock of its own, so two in one process conflict as two
+	 * processes would.  The vault backend leaves these NULL: the vault
+	 * serialises its own garbage collection against the snapshots it
+	 * receives.
+	 */
+	int (*lock)(kura_backend *b, kura_lock_mode mode, int64_t wait_ms, kura_backend_lock **out);
+	void (*unlock)(kura_backend *b, kura_backend_lock *lock);
 };
 
 /* The directory name of each file type ("config", "keys", ...). */

@@ -61,6 +61,83 @@ struct kura_backend;
 int kura_gc_unreferenced(struct kura_backend *b, const char (*gone)[KURA_ID_HEX], size_t ngone,
 			 kura_pack_list *out);
 
+/* What kura_prune() tells its callback, once per event. */
+typedef enum {
+	KURA_PRUNE_WAITING = 1, /* a backup holds the repository: waiting up to lock_wait_ms */
+	KURA_PRUNE_REMOVING,    /* about to remove `name`: return >0 to keep it, <0 to stop */
+	KURA_PRUNE_REMOVED,     /* removed (dry run: would be) */
+	KURA_PRUNE_YOUNG,       /* kept: written at or after the cutoff */
+	KURA_PRUNE_GONE,        /* not there any more (another prune took it) */
+	KURA_PRUNE_KEPT,        /* kept because the callback said so */
+	KURA_PRUNE_FAILED,      /* its time could not be read or it could not be removed:
+				   skipped and counted; `error`/`message` say why */
+} kura_prune_event_type;
+
+typedef struct {
+	kura_prune_event_type type;
+	const char *name;    /* the pack (not for WAITING) */
+	uint64_t size;       /* its size as listed */
+	int64_t mtime_ns;    /* when it was written (0 where unknown) */
+	int error;           /* FAILED: the KURA_E* code */
+	const char *message; /* FAILED: what went wrong, naming the pack */
+	size_t done, total;  /* packs decided so far (this one included), of the plan's */
+} kura_prune_event;
+
+/*
+ * The callback of kura_prune(): for KURA_PRUNE_REMOVING, 0 lets the pack
+ * be removed, >0 keeps it (KURA_PRUNE_KEPT follows) and <0 stops the prune,
+ * which returns that code with the thread's message as the callback left
+ * it (the vault: "cannot write the audit entry, so nothing more is
+ * removed").  For every other event the return value is ignored.
+ */
+typedef int (*kura_prune_fn)(const kura_prune_event *ev, void *ctx);
+
+#define KURA_PRUNE_OPTIONS_VERSION 1
+
+typedef struct {
+	unsigned version;         /* KURA_PRUNE_OPTIONS_VERSION */
+	int64_t cutoff_ns;        /* remove only packs written before this (ns since the epoch) */
+	const char (*gone)[KURA_ID_HEX]; /* snapshots to count as removed already (a dry run of */
+	size_t ngone;                    /*   forget --prune), as for kura_gc_unreferenced */
+	int dry_run;              /* decide and report, remove nothing, take no lock */
+	int64_t lock_wait_ms;     /* how long to wait for backups holding the repository */
+	kura_prune_fn fn;         /* may be NULL */
+	void *ctx;
+} kura_prune_options;
+
+#define KURA_PRUNE_OPTIONS_INIT {KURA_PRUNE_OPTIONS_VERSION, 0, NULL, 0, 0, 0, NULL, NULL}
+
+typedef struct {
+	uint64_t unreferenced, unreferenced_bytes; /* the plan */
+	uint64_t removed, removed_bytes;           /* dry run: would be */
+	uint64_t young, young_bytes;
+	uint64_t gone, kept, failed;
+} kura_prune_result;
+
+/*
+ * Remove from `b` the packs no snapshot lists that were written before
+ * opts->cutoff_ns: the one prune of kura, used by `kura prune`, `kura
+ * forget --prune` and the vault's garbage collection.
+ *
+ * Unless it is a dry run, the backend's repository lock is held exclusive
+ * (where the backend has one, backend.h) from before the plan is made
+ * until the last removal, so no backup runs beside it; if backups hold it
+ * longer than opts->lock_wait_ms (KURA_PRUNE_WAITING is reported before
+ * waiting), KURA_EBUSY and nothing is removed.  The plan is
+ * kura_gc_unreferenced's: if a snapshot cannot be read, it fails and
+ * nothing is removed.  Then, pack by pack: its time is read, a pack not
+ * older than the cutoff is kept, the callback may veto, the pack is
+ * removed.  One rule on errors: a pack whose time cannot be read or that
+ * cannot be removed is skipped, counted in out->failed and reported
+ * (KURA_PRUNE_FAILED), and the prune goes on; it still returns 0, so the
+ * caller decides what a failure means.  <0 only when nothing could be
+ * planned, the lock was not had, or the callback stopped it.  The backend
+ * must be able to remove files (a local repository, which the vault's
+ * repositories are too); KURA_EINVAL otherwise.  *out counts what was done
+ * even when a negative code is returned.
+ */
+int kura_prune(struct kura_backend *b, const kura_prune_options *opts, kura_prune_result *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -45,6 +45,7 @@ enum {
 	KURA_EWEAK = -12,       /* passphrase refused as weak or common */
 	KURA_EAMBIGUOUS = -13,  /* snapshot prefix names more than one */
 	KURA_ECANCELED = -14,   /* interrupted by the caller */
+	KURA_EBUSY = -15,       /* the repository is held by another operation (a backup, a prune) */
 };
 
 /* The calling thread's last error message; never NULL. */

@@ -16,7 +16,8 @@
  * piece (the vault's uploads, a backup's packs).  A crash leaves its
  * temporary file in tmp/, which nothing reads; clean_tmp() removes such
  * leftovers (kura prune, kurad), and anything in tmp/ may be deleted
- * while nothing writes (docs/FORMAT.md).
+ * while nothing writes (docs/FORMAT.md).  The file `lock` in the root keeps
+ * backups and prunes apart (repolock.c).
  * A pack's pages are dropped from the page cache once it is durable.
  *
  * The backend keeps only open directory fds, which are never changed
@@ -41,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend/repolock.h"
 #include "common/buf.h"
 #include "common/error.h"
 
@@ -637,6 +639,19 @@ static int open_subdir(int root_fd, const char *path, const char *sub, int *out_
 	return 0;
 }
 
+static int local_lock(kura_backend *b, kura_lock_mode mode, int64_t wait_ms,
+		      kura_backend_lock **out)
+{
+	local_backend *lb = (local_backend *)b;
+
+	return kura_repolock__take(lb->root_fd, lb->path, mode, wait_ms, out);
+}
+
+static void local_unlock(kura_backend *b, kura_backend_lock *lock)
+{
+	kura_repolock__release(lock);
+}
+
 /* Build a backend on an open repository root fd (taken over, even on error). */
 static int open_fd(kura_backend **out, const char *path, int root_fd)
 {
@@ -682,6 +697,8 @@ static int open_fd(kura_backend **out, const char *path, int root_fd)
 	lb->parent.get_range = local_get_range;
 	lb->parent.list = local_list;
 	lb->parent.free = local_free;
+	lb->parent.lock = local_lock;
+	lb->parent.unlock = local_unlock;
 	*out = &lb->parent;
 	lb = NULL;
 

@@ -99,6 +99,7 @@ const char *kura_error_name(int code)
 	case KURA_EWEAK: return "passphrase too weak";
 	case KURA_EAMBIGUOUS: return "ambiguous";
 	case KURA_ECANCELED: return "canceled";
+	case KURA_EBUSY: return "repository busy";
 	default: return "unknown error";
 	}
 }

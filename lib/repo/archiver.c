@@ -25,7 +25,11 @@
  * extents, or with nothing when it could not be stored (filecache.h).
  *
  * Only complete snapshots become visible: the snapshot file is written
- * last, and a crash before that leaves only unreferenced packs.
+ * last, and a crash before that leaves only unreferenced packs.  The
+ * backup holds the repository's lock shared from before it loads the
+ * index until it is done, so no prune removes what it deduplicates
+ * against; and it writes the snapshot only after checking that every pack
+ * the snapshot lists is stored, for a prune the lock does not reach.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -929,6 +933,10 @@ static int write_snapshot(archiver *a, const kura_walkpath *paths)
 
 	if ((err = kura_blobstore_packs(a->store, &snap.packs, &snap.npacks)) < 0)
 		return err;
+	/* never "saved" for a snapshot whose data a prune beside us removed */
+	if ((err = kura_gc__packs_stored(a->repo->backend, (const uint8_t(*)[KURA_HASH_SIZE])snap.packs,
+					 snap.npacks)) < 0)
+		goto done;
 	clock_gettime(CLOCK_REALTIME, &now);
 	snap.time_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 	snap.readable = true;
@@ -973,6 +981,27 @@ done:
 	return err;
 }
 
+/*
+ * A backup waits this long for a prune that holds the repository: pruning
+ * is short (it reads snapshot headers and removes files), and a nightly
+ * backup is better late than missing.
+ */
+#define PRUNE_WAIT_MS (60 * 60 * 1000)
+
+/* Hold the repository shared for the whole backup, where the backend has a lock. */
+static int lock_repository(archiver *a, kura_backend_lock **out)
+{
+	kura_backend *b = a->repo->backend;
+	int err;
+
+	if (!b->lock)
+		return 0;
+	if ((err = b->lock(b, KURA_LOCK_SHARED, 0, out)) != KURA_EBUSY)
+		return err;
+	warn(a, "(repository)", "a prune holds the repository; waiting up to an hour for it");
+	return b->lock(b, KURA_LOCK_SHARED, PRUNE_WAIT_MS, out);
+}
+
 int kura_backup(kura_repo *repo, const kura_backup_options *opts, kura_backup_result *out)
 {
 	archiver a = {0};
@@ -980,6 +1009,7 @@ int kura_backup(kura_repo *repo, const kura_backup_options *opts, kura_backup_re
 	kura_blobstore_stats stats;
 	scanner scan = {0};
 	dir_state *root = NULL;
+	kura_backend_lock *lock = NULL;
 	int threads = opts->threads > 0 ? opts->threads : kura_cpu_count(), err, scanning = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -994,7 +1024,7 @@ int kura_backup(kura_repo *repo, const kura_backup_options *opts, kura_backup_re
 	if (!opts->stdin_filename &&
 	    (err = kura_walkpaths_build(&paths, opts->paths, opts->npaths)) < 0)
 		goto done;
-	if ((err = kura_repo__load_index(repo)) < 0)
+	if ((err = lock_repository(&a, &lock)) < 0 || (err = kura_repo__load_index(repo)) < 0)
 		goto done;
 	if ((err = kura_chunker_new(&a.chunker, &repo->config.chunker, repo->keys.chunker_seed)) < 0 ||
 	    (err = kura_blobstore_new(&a.store, repo)) < 0 || (err = kura_idmap_new(&a.hardlinks)) < 0)
@@ -1072,6 +1102,8 @@ done:
 		free(a.link_paths[i]);
 	free(a.link_paths);
 	kura_walkpaths_free(paths);
+	if (lock)
+		repo->backend->unlock(repo->backend, lock);
 	pthread_mutex_destroy(&a.lock);
 	return err;
 }

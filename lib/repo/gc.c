@@ -5,13 +5,16 @@
  * A snapshot's plaintext header lists every pack its trees reach (the
  * checker enforces that with the restore key), so the union of those
  * lists is exactly what must be kept.  The vault's garbage collection and
- * `kura prune` on a local repository both ask this question; what they do
- * with the answer (age limits, approval, logging) is theirs.
+ * `kura prune` on a local repository both ask this question; kura_prune
+ * (prune.c) acts on the answer.  The other way round, a backup asks here
+ * whether every pack its snapshot lists is still stored before it writes
+ * the snapshot (kura_gc__packs_stored).
  */
 #include "kura/backend.h"
 #include "kura/keyless.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +22,7 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "crypto/crypto.h"
+#include "repo/repo.h"
 
 typedef struct {
 	char name[KURA_ID_HEX];
@@ -129,6 +133,47 @@ done:
 		kura_pack_list_free(out);
 	free(snaps.v);
 	free(live.v);
+	free(stored.v);
+	return err;
+}
+
+/* How many missing packs a message names before "and N more". */
+#define MISSING_NAMED 3
+
+int kura_gc__packs_stored(kura_backend *b, const uint8_t (*packs)[KURA_HASH_SIZE], size_t n)
+{
+	name_set stored = {0};
+	named want;
+	char list[MISSING_NAMED * (KURA_ID_HEX + 2) + 32] = "";
+	size_t missing = 0, used = 0;
+	int err;
+
+	if ((err = b->list(b, KURA_FILE_PACK, collect, &stored)) < 0 ||
+	    (err = stored.err) < 0) {
+		kura_error_wrap(err, "listing the packs to check that the snapshot's are stored");
+		goto done;
+	}
+	if (stored.n)
+		qsort(stored.v, stored.n, sizeof(*stored.v), cmp_name);
+	for (size_t i = 0; i < n; i++) {
+		kura_hex(want.name, packs[i], KURA_HASH_SIZE);
+		if (stored.n && bsearch(&want, stored.v, stored.n, sizeof(*stored.v), cmp_name))
+			continue;
+		if (missing++ < MISSING_NAMED)
+			used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s",
+						 missing > 1 ? ", " : "", want.name);
+	}
+	if (missing > MISSING_NAMED)
+		snprintf(list + used, sizeof(list) - used, " and %zu more",
+			 missing - MISSING_NAMED);
+	if (missing)
+		err = kura_error_set(KURA_ENOTFOUND,
+				     "%zu of the %zu packs this backup's snapshot needs %s gone "
+				     "from the repository (%s): most likely a prune ran while the "
+				     "backup did, from a host or a way the repository's lock does "
+				     "not reach. No snapshot was written",
+				     missing, n, missing == 1 ? "is" : "are", list);
+done:
 	free(stored.v);
 	return err;
 }

@@ -50,6 +50,14 @@ struct kura_repo {
 /* Load every index file (once); records of packs that do not exist are dropped. */
 int kura_repo__load_index(kura_repo *repo);
 
+/*
+ * 0 if every one of the `n` packs is stored in `b` (one listing), else
+ * KURA_ENOTFOUND with a message naming the missing ones and the likely
+ * cause, a concurrent prune (gc.c).  A backup asks this just before it
+ * writes its snapshot.
+ */
+int kura_gc__packs_stored(kura_backend *b, const uint8_t (*packs)[KURA_HASH_SIZE], size_t n);
+
 /* Ordinal of a pack name, adding it to the table if new. */
 int kura_repo__pack_ordinal(kura_repo *repo, const uint8_t name[KURA_HASH_SIZE], uint32_t *out);
 
