@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# prune_overlap.sh - a prune that overlaps a backup never loses the
+# backup's data (issue 9, finding 4).  Deterministic: the backup reads
+# --stdin from a FIFO that this script holds open; once `head -c` of the
+# first MiB returns, the backup has read most of it, so it runs (and holds
+# the repository's lock) while the script acts; then the script writes the
+# rest and closes the FIFO.  The data is the same bytes an earlier
+# snapshot stored, so the paused backup deduplicates against that
+# snapshot's packs, exactly the packs a prune of that snapshot removes.
+#   (a) forget --prune --grace 0 --wait 0 of the old snapshot refuses,
+#       naming the running backup, and removes no pack; the backup is
+#       saved, check --read-data passes, the restore is byte-identical;
+#   (a2) prune --wait 1m waits for a paused backup (it says so) and
+#       removes none of the packs the backup then references;
+#   (b) packs removed behind the lock's back (rm, as a prune from another
+#       host would): the backup fails, exit 1, naming the missing packs and
+#       a concurrent prune, and writes no snapshot.
+. "$(dirname "$0")/lib.sh"
+
+gen_random "$WORK/data.bin" $((6 * 1024 * 1024)) overlap
+
+# packs_of ID...: the snapshots' plaintext pack lists (FORMAT.md, "Snapshot files")
+packs_of() {
+	python3 - "$KURA_REPOSITORY" "$@" <<'PY'
+import struct, sys
+repo, ids = sys.argv[1], sys.argv[2:]
+out = set()
+for i in ids:
+    b = open("%s/snapshots/%s" % (repo, i), "rb").read()
+    (n,) = struct.unpack_from("<I", b, 20)
+    out.update(b[24 + 32 * k:56 + 32 * k].hex() for k in range(n))
+print("\n".join(sorted(out)))
+PY
+}
+# all_stored ID: fail unless every pack the snapshot lists is stored
+all_stored() {
+	local p
+	while read -r p; do
+		[ -f "$KURA_REPOSITORY/data/${p:0:2}/$p" ] || fail "pack $p of snapshot $1 was removed"
+	done < <(packs_of "$1")
+}
+npacks() { find "$KURA_REPOSITORY/data" -type f | wc -l; }
+nsnaps() { find "$KURA_REPOSITORY/snapshots" -type f | wc -l; }
+# age every pack past any grace period
+age_packs() { find "$KURA_REPOSITORY/data" -type f -exec touch -d '2 hours ago' {} +; }
+
+FIFO=$WORK/fifo
+BPID=
+# start_paused NAME: a backup --stdin of data.bin from $FIFO, paused after
+# its first MiB (the backup has read it when head returns: a FIFO holds
+# 64 KiB)
+start_paused() {
+	rm -f "$FIFO" && mkfifo "$FIFO"
+	"$KURA" --json backup --stdin --stdin-filename "$1" <"$FIFO" >"$WORK/b.out" 2>"$WORK/b.err" &
+	BPID=$!
+	exec 3>"$FIFO"
+	head -c $((1024 * 1024)) "$WORK/data.bin" >&3
+}
+# finish_paused: write the rest, close the FIFO, wait; BRC is the exit status
+finish_paused() {
+	tail -c +$((1024 * 1024 + 1)) "$WORK/data.bin" >&3 || true
+	exec 3>&-
+	BRC=0
+	wait "$BPID" || BRC=$?
+	BPID=
+	no_crash "$BRC" "$WORK/b.err" "the paused backup"
+}
+at_exit '[ -n "$BPID" ] && kill "$BPID"'
+
+init_repo --chunk-min 16K --chunk-avg 64K --chunk-max 256K --pack-size 1M
+"$KURA" --json backup --stdin --stdin-filename first.bin <"$WORK/data.bin" >"$WORK/b.out" ||
+	fail "the first backup failed"
+s1=$(json_get "$(cat "$WORK/b.out")" 'd["snapshot_id"]')
+old=$(packs_of "$s1")
+nold=$(printf '%s\n' "$old" | wc -l)
+[ "$nold" -ge 3 ] || fail "the first snapshot lists only $nold packs: the test needs several"
+age_packs
+note "snapshot 1 lists $nold packs, aged past the grace period"
+
+note "(a) forget --prune --wait 0 while a backup of the same bytes runs"
+start_paused second.bin
+expect_exit 1 kura forget --prune --grace 0 --wait 0 "$s1"
+assert_contains "forget still forgets" "forgot snapshot $s1" "$OUT"
+assert_contains "prune names the running backup" "a backup holds the repository" "$ERR"
+assert_contains "prune says nothing was removed" "nothing was removed" "$ERR"
+assert_eq "no pack removed" "$nold" "$(npacks)"
+finish_paused
+[ "$BRC" -eq 0 ] || fail "the backup beside the refused prune failed ($BRC): $(cat "$WORK/b.err")"
+s2=$(json_get "$(cat "$WORK/b.out")" 'd["snapshot_id"]')
+# all but the pack with snapshot 1's root tree (another file name)
+shared=$(LC_ALL=C comm -12 <(printf '%s\n' "$old") <(packs_of "$s2") | wc -l)
+[ "$shared" -ge $((nold - 1)) ] || fail "snapshot 2 shares only $shared of $nold packs with snapshot 1"
+expect_exit 0 kura check --read-data
+expect_exit 0 kura restore "$s2" --target "$WORK/r2"
+cmp "$WORK/data.bin" "$WORK/r2/second.bin" || fail "restore of snapshot 2 differs"
+note "a prune now removes none of the packs snapshot 2 needs"
+expect_exit 0 kura prune --grace 0
+all_stored "$s2"
+expect_exit 0 kura check --read-data
+
+note "(a2) prune --wait waits for a running backup, then keeps what it saved"
+age_packs
+expect_exit 0 kura forget "$s2"
+start_paused third.bin
+nbefore=$(npacks)
+"$KURA" --json prune --grace 0 --wait 1m </dev/null >"$WORK/p.out" 2>"$WORK/p.err" 3>&- &
+PPID_=$!
+at_exit '[ -n "$PPID_" ] && kill "$PPID_"'
+# the prune says it waits before it waits: a handshake on its stderr, not a sleep
+for _ in $(seq 1 600); do
+	grep -q "waiting up to" "$WORK/p.err" && break
+	kill -0 "$PPID_" 2>/dev/null || break
+	sleep 0.05
+done
+assert_contains "prune waits for the backup" "a backup is running on the repository; waiting up to 1m" "$(cat "$WORK/p.err")"
+assert_eq "nothing removed while it waits" "$nbefore" "$(npacks)"
+finish_paused
+[ "$BRC" -eq 0 ] || fail "the backup beside the waiting prune failed ($BRC): $(cat "$WORK/b.err")"
+s3=$(json_get "$(cat "$WORK/b.out")" 'd["snapshot_id"]')
+prc=0
+wait "$PPID_" || prc=$?
+PPID_=
+no_crash "$prc" "$WORK/p.err" "the waiting prune"
+[ "$prc" -eq 0 ] || fail "the waiting prune exited $prc: $(cat "$WORK/p.err")"
+all_stored "$s3"
+expect_exit 0 kura check --read-data
+expect_exit 0 kura restore "$s3" --target "$WORK/r3"
+cmp "$WORK/data.bin" "$WORK/r3/third.bin" || fail "restore of snapshot 3 differs"
+
+note "(b) packs removed behind the lock's back: the backup fails loudly"
+start_paused fourth.bin
+before=$(nsnaps)
+victim=$(packs_of "$s3" | head -n 1)
+while read -r p; do rm -f "$KURA_REPOSITORY/data/${p:0:2}/$p"; done < <(packs_of "$s3")
+finish_paused
+[ "$BRC" -eq 1 ] || fail "a backup whose packs were removed exited $BRC, want 1: $(cat "$WORK/b.err")"
+err=$(cat "$WORK/b.err")
+assert_contains "names a missing pack" "$victim" "$err"
+assert_contains "says the packs are gone" "gone from the repository" "$err"
+assert_contains "names the likely cause" "a prune ran while the backup did" "$err"
+assert_contains "says no snapshot was written" "No snapshot was written" "$err"
+assert_not_contains "never says saved" "saved" "$(cat "$WORK/b.out") $err"
+assert_eq "no snapshot written" "$before" "$(nsnaps)"
