@@ -84,11 +84,14 @@ typedef struct {
 } kura_prune_event;
 
 /*
- * The callback of kura_prune(): for KURA_PRUNE_REMOVING, 0 lets the pack
- * be removed, >0 keeps it (KURA_PRUNE_KEPT follows) and <0 stops the prune,
- * which returns that code with the thread's message as the callback left
- * it (the vault: "cannot write the audit entry, so nothing more is
- * removed").  For every other event the return value is ignored.
+ * The callback of kura_prune(), called for every event: a negative return
+ * stops the prune, which returns that code with the thread's message as
+ * the callback left it (the vault: "cannot write the audit entry, so
+ * nothing more is removed").  For KURA_PRUNE_REMOVING, >0 keeps the pack
+ * (KURA_PRUNE_KEPT follows) and 0 lets it be removed; for the others, 0
+ * and >0 are the same.  A KURA_PRUNE_FAILED after a KURA_PRUNE_REMOVING of
+ * the same pack means the removal failed; without one, its time could not
+ * be read.
  */
 typedef int (*kura_prune_fn)(const kura_prune_event *ev, void *ctx);
 

@@ -28,11 +28,29 @@
 
 #include "common/error.h"
 
-/* Tell the callback; its answer matters only for KURA_PRUNE_REMOVING. */
+/* Tell the callback: <0 stops the prune; >0 matters only for KURA_PRUNE_REMOVING. */
 static int tell(const kura_prune_options *o, kura_prune_event *ev, kura_prune_event_type type)
 {
 	ev->type = type;
 	return o->fn ? o->fn(ev, o->ctx) : 0;
+}
+
+/* Count and report a pack that cannot be examined or removed; the prune goes on. */
+static int failed(const kura_prune_options *o, kura_prune_event *ev, kura_prune_result *r,
+		  int err)
+{
+	int rc;
+
+	r->failed++;
+	ev->error = err;
+	ev->message = kura_error_message();
+	rc = tell(o, ev, KURA_PRUNE_FAILED);
+	ev->error = 0;
+	ev->message = NULL;
+	if (rc < 0)
+		return rc;
+	kura_error_clear();
+	return 0;
 }
 
 /* Decide and (unless a dry run) remove one pack of the plan. */
@@ -44,46 +62,31 @@ static int prune_one(struct kura_backend *b, const kura_prune_options *o, kura_p
 	err = kura_backend_local_mtime(b, KURA_FILE_PACK, ev->name, &ev->mtime_ns);
 	if (err == KURA_ENOTFOUND) {
 		r->gone++;
-		tell(o, ev, KURA_PRUNE_GONE);
-		return 0;
+		return tell(o, ev, KURA_PRUNE_GONE);
 	}
 	if (err < 0)
-		goto failed;
+		return failed(o, ev, r, err);
 	/* a pack from the future (a clock set back) counts as young */
 	if (ev->mtime_ns >= o->cutoff_ns) {
 		r->young++;
 		r->young_bytes += ev->size;
-		tell(o, ev, KURA_PRUNE_YOUNG);
-		return 0;
+		return tell(o, ev, KURA_PRUNE_YOUNG);
 	}
 	if ((rc = tell(o, ev, KURA_PRUNE_REMOVING)) < 0)
 		return rc;
 	if (rc > 0) {
 		r->kept++;
-		tell(o, ev, KURA_PRUNE_KEPT);
-		return 0;
+		return tell(o, ev, KURA_PRUNE_KEPT);
 	}
 	if (!o->dry_run && (err = kura_backend_local_remove(b, KURA_FILE_PACK, ev->name)) < 0) {
-		if (err == KURA_ENOTFOUND) {
-			r->gone++;
-			tell(o, ev, KURA_PRUNE_GONE);
-			return 0;
-		}
-		goto failed;
+		if (err != KURA_ENOTFOUND)
+			return failed(o, ev, r, err);
+		r->gone++;
+		return tell(o, ev, KURA_PRUNE_GONE);
 	}
 	r->removed++;
 	r->removed_bytes += ev->size;
-	tell(o, ev, KURA_PRUNE_REMOVED);
-	return 0;
-failed:
-	r->failed++;
-	ev->error = err;
-	ev->message = kura_error_message();
-	tell(o, ev, KURA_PRUNE_FAILED);
-	ev->error = 0;
-	ev->message = NULL;
-	kura_error_clear();
-	return 0;
+	return tell(o, ev, KURA_PRUNE_REMOVED);
 }
 
 /* Take the repository exclusive, telling the callback before waiting. */
@@ -97,7 +100,8 @@ static int lock_exclusive(struct kura_backend *b, const kura_prune_options *o,
 		return 0;
 	if ((err = b->lock(b, KURA_LOCK_EXCLUSIVE, 0, out)) != KURA_EBUSY || o->lock_wait_ms <= 0)
 		return err;
-	tell(o, &ev, KURA_PRUNE_WAITING);
+	if ((err = tell(o, &ev, KURA_PRUNE_WAITING)) < 0)
+		return err;
 	return b->lock(b, KURA_LOCK_EXCLUSIVE, o->lock_wait_ms, out);
 }
 

@@ -167,6 +167,7 @@ typedef struct {
 	const char *veto;  /* keep this pack */
 	const char *sabotage, *sabotage_path; /* make this pack unremovable when asked */
 	size_t stop_after; /* stop at the REMOVING after this many removals (0: never) */
+	bool stop_on_failed; /* as the vault does when it cannot log a failed removal */
 	char failed[KURA_ID_HEX];
 	char message[512];
 } recorder;
@@ -180,6 +181,8 @@ static int record(const kura_prune_event *ev, void *ctx)
 		snprintf(r->failed, sizeof(r->failed), "%s", ev->name);
 		snprintf(r->message, sizeof(r->message), "%s", ev->message);
 		assert_true(ev->error < 0);
+		if (r->stop_on_failed)
+			return kura_error_set(KURA_EIO, "cannot log the failed removal");
 	}
 	if (ev->type != KURA_PRUNE_REMOVING)
 		return 0;
@@ -315,6 +318,26 @@ static void test_failure_skips_one(void **state)
 	assert_int_equal(packs_stored(f), 1);
 }
 
+/* A callback that fails on a failed removal stops the prune there. */
+static void test_stop_on_failed(void **state)
+{
+	fixture *f = *state;
+	char path[256];
+	const char *bad = f->plan.names[1];
+	recorder rec = {.sabotage = bad, .sabotage_path = path, .stop_on_failed = true};
+	kura_prune_options o = options(&rec);
+	kura_prune_result res;
+
+	snprintf(path, sizeof(path), "%s/data/%.2s/%s", f->repo, bad, bad);
+	assert_int_equal(kura_prune(f->b, &o, &res), KURA_EIO);
+	assert_string_equal(kura_error_message(), "cannot log the failed removal");
+	assert_int_equal(res.removed, 1); /* the plan is sorted: only names[0] went */
+	assert_int_equal(res.failed, 1);
+	assert_false(pack_stored(f, f->plan.names[0]));
+	for (size_t i = 2; i < f->plan.count; i++)
+		assert_true(pack_stored(f, f->plan.names[i]));
+}
+
 /* A backup's shared lock: a prune refuses at once, or waits, then refuses. */
 static void test_lock_refuses_prune(void **state)
 {
@@ -414,6 +437,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_cutoff_keeps_young, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_callback_veto_and_stop, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_failure_skips_one, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stop_on_failed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lock_refuses_prune, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hostile_lock_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_packs_stored_names_missing, setup, teardown),
