@@ -77,8 +77,8 @@ int kura_repolock__take(int root_fd, const char *path, kura_lock_mode mode, int6
 	fd = openat(root_fd, KURA_REPOLOCK_NAME,
 		    O_RDONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		err = kura_error_errno(kura_errno_code(errno), errno, "%s/%s: open",
-				       path, KURA_REPOLOCK_NAME);
+		err = kura_error_errno(kura_errno_code(errno), errno, "%s/%s: open", path,
+				       KURA_REPOLOCK_NAME);
 		goto done;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {

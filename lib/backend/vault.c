@@ -521,7 +521,17 @@ static int vault_put(kura_backend *b, kura_file_type type, const char *name, con
 	if ((err = perform(vb, "PUT", url, &up, NULL, &r, &status)) < 0)
 		goto done;
 	/* 201: stored now; 200: the same name was already stored (same bytes) */
-	if (status != 200 && status != 201)
+	if (status == 409 && type == KURA_FILE_SNAPSHOT) {
+		/* the vault's reason names the packs; the cause is worth saying too */
+		char reason[320];
+
+		server_reason(&r, reason, sizeof(reason));
+		err = kura_error_set(KURA_ENOTFOUND,
+				     "%s: the vault refused snapshot %s%s. Most likely its garbage "
+				     "collection removed data this backup reused while it ran. No "
+				     "snapshot was saved; run the backup again",
+				     vb->location, name, reason);
+	} else if (status != 200 && status != 201)
 		err = status_error(vb, &r, status, "PUT",
 				   file_target(target, sizeof(target), type, name));
 

@@ -934,8 +934,8 @@ static int write_snapshot(archiver *a, const kura_walkpath *paths)
 	if ((err = kura_blobstore_packs(a->store, &snap.packs, &snap.npacks)) < 0)
 		return err;
 	/* never "saved" for a snapshot whose data a prune beside us removed */
-	if ((err = kura_gc__packs_stored(a->repo->backend, (const uint8_t(*)[KURA_HASH_SIZE])snap.packs,
-					 snap.npacks)) < 0)
+	if ((err = kura_gc__packs_stored(a->repo->backend,
+					 (const uint8_t(*)[KURA_HASH_SIZE])snap.packs, snap.npacks)) < 0)
 		goto done;
 	clock_gettime(CLOCK_REALTIME, &now);
 	snap.time_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;

@@ -170,8 +170,8 @@ int kura_gc__packs_stored(kura_backend *b, const uint8_t (*packs)[KURA_HASH_SIZE
 		err = kura_error_set(KURA_ENOTFOUND,
 				     "%zu of the %zu packs this backup's snapshot needs %s gone "
 				     "from the repository (%s): most likely a prune ran while the "
-				     "backup did, from a host or a way the repository's lock does "
-				     "not reach. No snapshot was written",
+				     "backup did (from another host, or a vault's garbage "
+				     "collection), which no lock kept out. No snapshot was written",
 				     missing, n, missing == 1 ? "is" : "are", list);
 done:
 	free(stored.v);

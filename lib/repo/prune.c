@@ -36,8 +36,7 @@ static int tell(const kura_prune_options *o, kura_prune_event *ev, kura_prune_ev
 }
 
 /* Count and report a pack that cannot be examined or removed; the prune goes on. */
-static int failed(const kura_prune_options *o, kura_prune_event *ev, kura_prune_result *r,
-		  int err)
+static int failed(const kura_prune_options *o, kura_prune_event *ev, kura_prune_result *r, int err)
 {
 	int rc;
 

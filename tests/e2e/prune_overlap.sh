@@ -14,14 +14,17 @@
 #       removes none of the packs the backup then references;
 #   (b) packs removed behind the lock's back (rm, as a prune from another
 #       host would): the backup fails, exit 1, naming the missing packs and
-#       a concurrent prune, and writes no snapshot.
+#       a concurrent prune, and writes no snapshot;
+#   (c) the same through a vault (which has no client-side lock): packs
+#       removed from the vault's store while a writer's backup runs make
+#       the backup fail the same way, and the vault holds no new snapshot.
 . "$(dirname "$0")/lib.sh"
 
 gen_random "$WORK/data.bin" $((6 * 1024 * 1024)) overlap
 
 # packs_of ID...: the snapshots' plaintext pack lists (FORMAT.md, "Snapshot files")
 packs_of() {
-	python3 - "$KURA_REPOSITORY" "$@" <<'PY'
+	python3 - "${REPO_DIR:-$KURA_REPOSITORY}" "$@" <<'PY'
 import struct, sys
 repo, ids = sys.argv[1], sys.argv[2:]
 out = set()
@@ -40,7 +43,7 @@ all_stored() {
 	done < <(packs_of "$1")
 }
 npacks() { find "$KURA_REPOSITORY/data" -type f | wc -l; }
-nsnaps() { find "$KURA_REPOSITORY/snapshots" -type f | wc -l; }
+nsnaps() { find "${REPO_DIR:-$KURA_REPOSITORY}/snapshots" -type f | wc -l; }
 # age every pack past any grace period
 age_packs() { find "$KURA_REPOSITORY/data" -type f -exec touch -d '2 hours ago' {} +; }
 
@@ -144,3 +147,30 @@ assert_contains "names the likely cause" "a prune ran while the backup did" "$er
 assert_contains "says no snapshot was written" "No snapshot was written" "$err"
 assert_not_contains "never says saved" "saved" "$(cat "$WORK/b.out") $err"
 assert_eq "no snapshot written" "$before" "$(nsnaps)"
+
+note "(c) through a vault: packs removed from its store while a backup runs"
+init_vault "$WORK/vault"
+vault_client ward writer clinic "$WORK/writer.cred"
+vault_client restore reader clinic "$WORK/reader.cred"
+start_vault
+export KURA_REPOSITORY=vault://$VAULT_ADDR/clinic KURA_VAULT_CREDENTIALS=$WORK/writer.cred
+REPO_DIR=$VAULT_DIR/repos/clinic
+expect_exit 0 kura init --kdf interactive
+expect_exit 0 env KURA_VAULT_CREDENTIALS="$WORK/reader.cred" "$KURA" key backup-key \
+	--output "$WORK/backup.key"
+export KURA_KEY_FILE=$WORK/backup.key
+"$KURA" --json backup --stdin --stdin-filename first.bin <"$WORK/data.bin" >"$WORK/b.out" ||
+	fail "the first backup through the vault failed"
+v1=$(json_get "$(cat "$WORK/b.out")" 'd["snapshot_id"]')
+start_paused second.bin
+before=$(nsnaps)
+removed=$(packs_of "$v1")
+chattr -R -i "$REPO_DIR/data" 2>/dev/null || true
+while read -r p; do rm -f "$REPO_DIR/data/${p:0:2}/$p"; done <<<"$removed"
+finish_paused
+[ "$BRC" -eq 1 ] || fail "a vault backup whose packs were removed exited $BRC, want 1: $(cat "$WORK/b.err")"
+err=$(cat "$WORK/b.err")
+assert_contains "names the cause" "a prune ran while the backup did" "$err"
+assert_contains "says no snapshot was written" "No snapshot was written" "$err"
+assert_not_contains "never says saved" "saved" "$(cat "$WORK/b.out") $err"
+assert_eq "the vault holds no new snapshot" "$before" "$(nsnaps)"

@@ -164,9 +164,9 @@ static int snapshot_packs(fixture *f, const char *id, uint8_t (**out)[KURA_HASH_
 /* What the callback saw, and what it should answer. */
 typedef struct {
 	unsigned events[KURA_PRUNE_FAILED + 1];
-	const char *veto;  /* keep this pack */
+	const char *veto;		      /* keep this pack */
 	const char *sabotage, *sabotage_path; /* make this pack unremovable when asked */
-	size_t stop_after; /* stop at the REMOVING after this many removals (0: never) */
+	size_t stop_after;   /* stop at the REMOVING after this many removals (0: never) */
 	bool stop_on_failed; /* as the vault does when it cannot log a failed removal */
 	char failed[KURA_ID_HEX];
 	char message[512];
@@ -216,7 +216,7 @@ static void test_removes_the_plan(void **state)
 	recorder rec = {0};
 	kura_prune_options o = options(&rec);
 	kura_prune_result res;
-	uint8_t (*packs)[KURA_HASH_SIZE] = NULL;
+	uint8_t(*packs)[KURA_HASH_SIZE] = NULL;
 	size_t n;
 
 	assert_ok(kura_prune(f->b, &o, &res));
@@ -400,7 +400,7 @@ static void test_hostile_lock_file(void **state)
 static void test_packs_stored_names_missing(void **state)
 {
 	fixture *f = *state;
-	uint8_t (*packs)[KURA_HASH_SIZE] = NULL;
+	uint8_t(*packs)[KURA_HASH_SIZE] = NULL;
 	char hex[KURA_ID_HEX];
 	size_t n;
 
