@@ -90,9 +90,8 @@ static int prune_event(const kura_prune_event *ev, void *ctx)
 	switch (ev->type) {
 	case KURA_PRUNE_WAITING:
 		if (!r->g->quiet)
-			fprintf(stderr, "kura: a backup is running on the repository; waiting up "
-					"to %s for it to finish (--wait)\n",
-				cli_fmt_duration_short(wait, r->po->wait_s));
+			fprintf(stderr, "kura: %s; waiting up to %s for it to let go (--wait)\n",
+				ev->message, cli_fmt_duration_short(wait, r->po->wait_s));
 		return 0;
 	case KURA_PRUNE_REMOVED:
 		r->bytes_done += ev->size;
@@ -179,8 +178,7 @@ int cli_prune_local(const struct cli_global *g, struct kura_backend *b,
 	err = kura_prune(b, &o, &t);
 	cli_progress_clear(&r.prog);
 	if (err == KURA_EBUSY) {
-		rc = cli_fail(err, "nothing was removed. Prune when no backup runs, or give it "
-				   "longer with --wait");
+		rc = cli_fail(err, "prune when no backup runs, or give it longer with --wait");
 		goto done;
 	}
 	if (err < 0) {

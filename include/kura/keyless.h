@@ -63,7 +63,8 @@ int kura_gc_unreferenced(struct kura_backend *b, const char (*gone)[KURA_ID_HEX]
 
 /* What kura_prune() tells its callback, once per event. */
 typedef enum {
-	KURA_PRUNE_WAITING = 1, /* a backup holds the repository: waiting up to lock_wait_ms */
+	KURA_PRUNE_WAITING = 1, /* the repository is held (`message` says by whom): waiting
+				   up to lock_wait_ms */
 	KURA_PRUNE_REMOVING,    /* about to remove `name`: return >0 to keep it, <0 to stop */
 	KURA_PRUNE_REMOVED,     /* removed (dry run: would be) */
 	KURA_PRUNE_YOUNG,       /* kept: written at or after the cutoff */
@@ -79,7 +80,8 @@ typedef struct {
 	uint64_t size;       /* its size as listed */
 	int64_t mtime_ns;    /* when it was written (0 where unknown) */
 	int error;           /* FAILED: the KURA_E* code */
-	const char *message; /* FAILED: what went wrong, naming the pack */
+	const char *message; /* FAILED: what went wrong, naming the pack; WAITING: who holds
+				the repository */
 	size_t done, total;  /* packs decided so far (this one included), of the plan's */
 } kura_prune_event;
 

@@ -99,6 +99,7 @@ static int lock_exclusive(struct kura_backend *b, const kura_prune_options *o,
 		return 0;
 	if ((err = b->lock(b, KURA_LOCK_EXCLUSIVE, 0, out)) != KURA_EBUSY || o->lock_wait_ms <= 0)
 		return err;
+	ev.message = kura_error_message(); /* who holds it */
 	if ((err = tell(o, &ev, KURA_PRUNE_WAITING)) < 0)
 		return err;
 	return b->lock(b, KURA_LOCK_EXCLUSIVE, o->lock_wait_ms, out);

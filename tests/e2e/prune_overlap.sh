@@ -115,7 +115,8 @@ for _ in $(seq 1 600); do
 	kill -0 "$PPID_" 2>/dev/null || break
 	sleep 0.05
 done
-assert_contains "prune waits for the backup" "a backup is running on the repository; waiting up to 1m" "$(cat "$WORK/p.err")"
+assert_contains "prune says who it waits for" "a backup holds the repository" "$(cat "$WORK/p.err")"
+assert_contains "prune says how long it waits" "waiting up to 1m" "$(cat "$WORK/p.err")"
 assert_eq "nothing removed while it waits" "$nbefore" "$(npacks)"
 finish_paused
 [ "$BRC" -eq 0 ] || fail "the backup beside the waiting prune failed ($BRC): $(cat "$WORK/b.err")"
