@@ -136,6 +136,7 @@ int kura_prune(struct kura_backend *b, const kura_prune_options *o, kura_prune_r
 		if ((err = prune_one(b, o, &ev, out)) < 0)
 			goto done;
 	}
+	err = 0; /* a callback's >0 beyond REMOVING means nothing */
 done:
 	if (lock)
 		b->unlock(b, lock);

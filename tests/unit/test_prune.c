@@ -185,7 +185,7 @@ static int record(const kura_prune_event *ev, void *ctx)
 			return kura_error_set(KURA_EIO, "cannot log the failed removal");
 	}
 	if (ev->type != KURA_PRUNE_REMOVING)
-		return 0;
+		return ev->type == KURA_PRUNE_REMOVED; /* >0 means nothing here */
 	assert_true(ev->done >= 1 && ev->done <= ev->total);
 	if (r->veto && strcmp(ev->name, r->veto) == 0)
 		return 1;
