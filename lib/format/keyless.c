@@ -8,8 +8,8 @@
 #include "kura/keyless.h"
 
 #include <errno.h>
-#include <string.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -101,8 +101,8 @@ done:
 }
 
 /* Names as the format modules' own messages spell them. */
-static const char *const format_names[KURA_FILE_TYPES] = {"config", "key file", "snapshot",
-							   "index", "pack"};
+static const char *const format_names[KURA_FILE_TYPES] = {"config", "key file", "snapshot", "index",
+							  "pack"};
 
 int kura_keyless_validate(kura_file_type type, const uint8_t *data, size_t len)
 {
@@ -142,24 +142,25 @@ int kura_keyless_validate(kura_file_type type, const uint8_t *data, size_t len)
 
 int kura_keyless_validate_fd(kura_file_type type, int fd)
 {
-	const char *what = type >= KURA_FILE_CONFIG && type <= KURA_FILE_PACK ? format_names[type] : "file";
+	const char *what =
+	    type >= KURA_FILE_CONFIG && type <= KURA_FILE_PACK ? format_names[type] : "file";
 	struct stat st;
 	void *map = NULL;
 	size_t len;
 	int err;
 
 	if (fstat(fd, &st) < 0)
-		return kura_error_set(KURA_EIO, "%s: cannot stat the file: %s",
-				      what, strerror(errno));
+		return kura_error_set(KURA_EIO, "%s: cannot stat the file: %s", what,
+				      strerror(errno));
 	if (st.st_size < 0 || (uint64_t)st.st_size > SIZE_MAX)
-		return kura_error_set(KURA_ECORRUPT, "%s: %lld bytes is too large",
-				      what, (long long)st.st_size);
+		return kura_error_set(KURA_ECORRUPT, "%s: %lld bytes is too large", what,
+				      (long long)st.st_size);
 	len = (size_t)st.st_size;
 	if (len > 0) {
 		map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
 		if (map == MAP_FAILED)
-			return kura_error_set(KURA_EIO, "%s: cannot map the file: %s",
-					      what, strerror(errno));
+			return kura_error_set(KURA_EIO, "%s: cannot map the file: %s", what,
+					      strerror(errno));
 	}
 	err = kura_keyless_validate(type, map, len);
 	if (map)

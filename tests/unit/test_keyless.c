@@ -141,7 +141,8 @@ static void test_config(void **state)
 	expect_ok(KURA_FILE_CONFIG, data, KURA_CONFIG_SIZE);
 
 	expect_refused(KURA_FILE_CONFIG, data, 0, "config: empty file");
-	expect_refused(KURA_FILE_CONFIG, data, KURA_CONFIG_SIZE + 1, "config: 97 bytes, expected 96");
+	expect_refused(KURA_FILE_CONFIG, data, KURA_CONFIG_SIZE + 1,
+		       "config: 97 bytes, expected 96");
 	expect_broken_u8(KURA_FILE_CONFIG, data, 96, 0, 'k', "config: bad magic");
 	expect_broken_u8(KURA_FILE_CONFIG, data, 96, 8, 2, "config: format version 2");
 	expect_broken_u8(KURA_FILE_CONFIG, data, 96, 10, 1, "config: reserved");
@@ -176,12 +177,14 @@ static void test_key(void **state)
 	expect_broken_u8(KURA_FILE_KEY, rk, rlen, 3, 'x', "key file: bad magic");
 	expect_broken_u8(KURA_FILE_KEY, rk, rlen, 8, 2, "key file: version 2");
 	expect_broken_u8(KURA_FILE_KEY, rk, rlen, 9, 3, "key file: unknown kind 3");
-	expect_broken_u8(KURA_FILE_KEY, rk, rlen, 9, 2, "backup key file: length 276, expected 204");
+	expect_broken_u8(KURA_FILE_KEY, rk, rlen, 9, 2,
+			 "backup key file: length 276, expected 204");
 	expect_broken_u8(KURA_FILE_KEY, rk, rlen, 11, 1, "key file: reserved bytes 10..11");
 	expect_broken_le64(KURA_FILE_KEY, rk, rlen, 92, 0, "restore key: opslimit 0");
 	expect_broken_le64(KURA_FILE_KEY, rk, rlen, 92, 11, "restore key: opslimit 11");
 	expect_broken_le64(KURA_FILE_KEY, rk, rlen, 100, 1 << 20, "restore key: memlimit 1048576");
-	expect_broken_le64(KURA_FILE_KEY, rk, rlen, 100, (uint64_t)2 << 30, "restore key: memlimit");
+	expect_broken_le64(KURA_FILE_KEY, rk, rlen, 100, (uint64_t)2 << 30,
+			   "restore key: memlimit");
 	check_truncations(KURA_FILE_KEY, rk, rlen, "key file", NULL);
 	/* The wrapped secrets cannot be judged without the passphrase. */
 	rk[200] ^= 1;
@@ -560,9 +563,9 @@ static void test_fresh_backup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_config),	 cmocka_unit_test(test_key),
-	    cmocka_unit_test(test_snapshot),	 cmocka_unit_test(test_index),
-	    cmocka_unit_test(test_pack),	 cmocka_unit_test(test_fd),
+	    cmocka_unit_test(test_config),	cmocka_unit_test(test_key),
+	    cmocka_unit_test(test_snapshot),	cmocka_unit_test(test_index),
+	    cmocka_unit_test(test_pack),	cmocka_unit_test(test_fd),
 	    cmocka_unit_test(test_golden_repo), cmocka_unit_test(test_fresh_backup),
 	};
 
