@@ -989,6 +989,14 @@ static enum MHD_Result put_finish(request *rq, struct MHD_Connection *con)
 	if (rq->discard)
 		return respond_buffer(rq, con, MHD_HTTP_OK, strdup("{}"), "application/json",
 				      rq->received);
+	/* What a store without a key can judge, it refuses (PROTOCOL.md, "Upload rules"). */
+	if ((rc = kura_keyless_validate_fd(rq->route.type, rq->fd)) < 0) {
+		put_drop(rq);
+		if (rc == KURA_EIO)
+			return respond_internal(rq, con, "cannot check the upload");
+		return respond_error(rq, con, MHD_HTTP_BAD_REQUEST, NULL, "%s",
+				     kura_error_message());
+	}
 	rc = put_store(rq);
 	if (rc == 0 || rc == 1) {
 		/* commit() removed the tmp name either way. */

@@ -241,6 +241,22 @@ int kura_keyfile_kind(const uint8_t *data, size_t len)
 	return kind;
 }
 
+/* A hostile file must not make the client spend unbounded time or memory. */
+static int kdf_limits_check(const uint8_t *data)
+{
+	uint64_t ops = kura_get_le64(data + 92), mem = kura_get_le64(data + 100);
+
+	if (ops < OPS_MIN || ops > OPS_MAX)
+		return kura_error_set(KURA_ECORRUPT,
+				      "restore key: opslimit %llu at offset 92 outside %d..%d",
+				      (unsigned long long)ops, OPS_MIN, OPS_MAX);
+	if (mem < MEM_MIN || mem > MEM_MAX)
+		return kura_error_set(
+		    KURA_ECORRUPT, "restore key: memlimit %llu at offset 100 outside 8 MiB..1 GiB",
+		    (unsigned long long)mem);
+	return 0;
+}
+
 static int decode_restore(kura_keys *out, const uint8_t *data, const char *passphrase)
 {
 	uint8_t key[KURA_KEY_SIZE], secrets[SECRETS_LEN], pk[KURA_PUBKEY_SIZE];
@@ -249,18 +265,8 @@ static int decode_restore(kura_keys *out, const uint8_t *data, const char *passp
 	unsigned long long mlen = 0;
 	int err;
 
-	if (ops < OPS_MIN || ops > OPS_MAX) {
-		err = kura_error_set(KURA_ECORRUPT,
-				     "restore key: opslimit %llu at offset 92 outside %d..%d",
-				     (unsigned long long)ops, OPS_MIN, OPS_MAX);
+	if ((err = kdf_limits_check(data)) < 0)
 		goto done;
-	}
-	if (mem < MEM_MIN || mem > MEM_MAX) {
-		err = kura_error_set(
-		    KURA_ECORRUPT, "restore key: memlimit %llu at offset 100 outside 8 MiB..1 GiB",
-		    (unsigned long long)mem);
-		goto done;
-	}
 	if (!passphrase) {
 		err = kura_error_set(KURA_EINVAL, "restore key: a passphrase is needed");
 		goto done;
@@ -306,6 +312,17 @@ static int decode_backup(kura_keys *out, const uint8_t *data)
 	memcpy(out->chunker_seed, data + 140, 32);
 	out->kind = KURA_KEY_BACKUP;
 	return 0;
+}
+
+int kura_keyfile_check(const uint8_t *data, size_t len)
+{
+	int kind, err;
+
+	if ((kind = kura_keyfile_kind(data, len)) < 0)
+		return kind;
+	if (kind == KURA_KEY_RESTORE && (err = kdf_limits_check(data)) < 0)
+		return err;
+	return kind;
 }
 
 int kura_keyfile_decode(kura_keys *out, const uint8_t *data, size_t len, const char *passphrase)

@@ -51,6 +51,13 @@ int kura_keyfile_encode_backup(uint8_t **out, size_t *out_len, const kura_keys *
 int kura_keyfile_kind(const uint8_t *data, size_t len);
 
 /*
+ * Every check that needs no passphrase (kura_keyfile_kind() and, for a
+ * restore key, the KDF limits): KURA_KEY_RESTORE or KURA_KEY_BACKUP, or
+ * KURA_ECORRUPT / KURA_EUNSUPPORTED naming the field.
+ */
+int kura_keyfile_check(const uint8_t *data, size_t len);
+
+/*
  * Decode a key file.  Restore keys need `passphrase` (KURA_EAUTH if it is
  * wrong); backup keys ignore it.  KURA_ECORRUPT / KURA_EUNSUPPORTED for
  * files that are damaged or of a newer version.

@@ -149,6 +149,30 @@ static int parse_header(kura_reader *r, const uint8_t **salt, const uint8_t **na
 	return 0;
 }
 
+int kura_indexfile_check(const uint8_t *data, size_t len)
+{
+	const uint8_t *salt = NULL, *names = NULL;
+	uint32_t npacks = 0;
+	size_t records;
+	kura_reader r;
+	int err;
+
+	kura_reader_init(&r, data, len, "index");
+	if ((err = parse_header(&r, &salt, &names, &npacks)) < 0)
+		return err;
+	/* The records' length is the box's less the AEAD and the count: no key needed. */
+	records = kura_reader_left(&r) - KURA_AEAD_OVERHEAD - 4;
+	if (records % INDEX_RECORD_SIZE != 0)
+		return kura_error_set(KURA_ECORRUPT,
+				      "index: encrypted records of %zu bytes are not whole %d-byte "
+				      "records",
+				      records, INDEX_RECORD_SIZE);
+	if (records / INDEX_RECORD_SIZE > INDEX_MAX_RECORDS)
+		return kura_error_set(KURA_ECORRUPT, "index: %zu records exceed %u",
+				      records / INDEX_RECORD_SIZE, INDEX_MAX_RECORDS);
+	return 0;
+}
+
 int kura_indexfile_packs(uint8_t (**out)[KURA_HASH_SIZE], size_t *out_count, const uint8_t *data,
 			 size_t len)
 {

@@ -40,6 +40,15 @@ int kura_indexfile_encode(uint8_t **out, size_t *out_len, uint8_t out_name[KURA_
 int kura_indexfile_decode(kura_indexfile **out, const kura_keys *keys, const uint8_t *data,
 			  size_t len);
 
+/*
+ * The checks a store without a key can make: magic, version, reserved
+ * bytes, 1 <= P <= 2^20, the pack names present, and an encrypted part
+ * whose length fits a whole number of records (at most 2^26).  Reads only
+ * the first 48 bytes; the rest only through its length.  KURA_ECORRUPT or
+ * KURA_EUNSUPPORTED with a message naming the field.
+ */
+int kura_indexfile_check(const uint8_t *data, size_t len);
+
 /* Only the plaintext pack list, without a key (for stores and garbage collection). */
 int kura_indexfile_packs(uint8_t (**out)[KURA_HASH_SIZE], size_t *out_count, const uint8_t *data,
 			 size_t len);

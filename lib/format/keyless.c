@@ -1,15 +1,25 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * keyless.c - the keyless view of a repository (include/kura/keyless.h),
- * over the crypto and snapshot modules.
+ * over the crypto and format modules.  Validation only dispatches: each
+ * format module owns the checks of its plaintext parts, so a store and a
+ * reader never disagree about what a well-formed file is.
  */
 #include "kura/keyless.h"
 
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "common/buf.h"
 #include "common/error.h"
 #include "crypto/crypto.h"
+#include "crypto/keyfile.h"
+#include "format/config.h"
+#include "format/indexfile.h"
+#include "format/pack.h"
 #include "format/snapshot.h"
 
 struct kura_hasher {
@@ -87,5 +97,73 @@ int kura_snapshot_peek(const uint8_t *data, size_t len, int64_t *out_client_time
 	*out_count = s->npacks;
 done:
 	kura_snapshot_free(s);
+	return err;
+}
+
+/* Names as the format modules' own messages spell them. */
+static const char *const format_names[KURA_FILE_TYPES] = {"config", "key file", "snapshot", "index",
+							  "pack"};
+
+int kura_keyless_validate(kura_file_type type, const uint8_t *data, size_t len)
+{
+	kura_config config;
+	int kind, err = 0;
+
+	if (type < KURA_FILE_CONFIG || type > KURA_FILE_PACK)
+		return kura_error_set(KURA_EINVAL, "unknown repository file type %d", (int)type);
+	/* Every format starts with a magic: the SHA-256 of nothing names no file. */
+	if (len == 0)
+		return kura_error_set(KURA_ECORRUPT, "%s: empty file", format_names[type]);
+	switch (type) {
+	case KURA_FILE_CONFIG:
+		err = kura_config_decode(&config, data, len);
+		break;
+	case KURA_FILE_KEY:
+		if ((kind = kura_keyfile_check(data, len)) < 0)
+			err = kind;
+		else if (kind != KURA_KEY_RESTORE)
+			err = kura_error_set(KURA_ECORRUPT,
+					     "key file: kind %d is a backup key, which never "
+					     "belongs in a repository (only restore keys do)",
+					     kind);
+		break;
+	case KURA_FILE_SNAPSHOT:
+		err = kura_snapshot_check(data, len);
+		break;
+	case KURA_FILE_INDEX:
+		err = kura_indexfile_check(data, len);
+		break;
+	case KURA_FILE_PACK:
+		err = kura_pack_check(data, len);
+		break;
+	}
+	return err;
+}
+
+int kura_keyless_validate_fd(kura_file_type type, int fd)
+{
+	const char *what =
+	    type >= KURA_FILE_CONFIG && type <= KURA_FILE_PACK ? format_names[type] : "file";
+	struct stat st;
+	void *map = NULL;
+	size_t len;
+	int err;
+
+	if (fstat(fd, &st) < 0)
+		return kura_error_set(KURA_EIO, "%s: cannot stat the file: %s", what,
+				      strerror(errno));
+	if (st.st_size < 0 || (uint64_t)st.st_size > SIZE_MAX)
+		return kura_error_set(KURA_ECORRUPT, "%s: %lld bytes is too large", what,
+				      (long long)st.st_size);
+	len = (size_t)st.st_size;
+	if (len > 0) {
+		map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+		if (map == MAP_FAILED)
+			return kura_error_set(KURA_EIO, "%s: cannot map the file: %s", what,
+					      strerror(errno));
+	}
+	err = kura_keyless_validate(type, map, len);
+	if (map)
+		munmap(map, len);
 	return err;
 }

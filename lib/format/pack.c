@@ -647,21 +647,16 @@ static int header_check(const uint8_t *p, size_t len)
 	return 0;
 }
 
-int kura_pack_read_entries(kura_pack_entry **out, size_t *out_count, const kura_keys *keys,
-			   const uint8_t *file, size_t len)
+/*
+ * The size, the header and the footer: where the trailer is.  Everything
+ * here is plaintext, so kura_pack_check() makes the same checks without a
+ * key.
+ */
+static int frame_check(uint32_t *out_trailer_len, const uint8_t *file, size_t len)
 {
-	kura_pack_entry *entries = NULL;
-	uint8_t key[KURA_KEY_SIZE];
-	uint8_t *plain = NULL;
-	size_t plain_len = 0, trailer_start, count;
-	uint64_t pos;
-	uint32_t trailer_len, n;
-	char where[48];
-	int err = 0;
+	uint32_t trailer_len;
+	int err;
 
-	*out = NULL;
-	*out_count = 0;
-	memset(key, 0, sizeof(key));
 	if (len < KURA_PACK_HEADER_SIZE + KURA_AEAD_OVERHEAD + 4 + KURA_PACK_FOOTER_SIZE)
 		return kura_error_set(KURA_ECORRUPT, "pack: %zu bytes is too short for a pack",
 				      len);
@@ -678,6 +673,51 @@ int kura_pack_read_entries(kura_pack_entry **out, size_t *out_count, const kura_
 	    trailer_len > len - KURA_PACK_FOOTER_SIZE - KURA_PACK_HEADER_SIZE)
 		return kura_error_set(KURA_ECORRUPT, "pack: trailer length %u out of range",
 				      trailer_len);
+	*out_trailer_len = trailer_len;
+	return 0;
+}
+
+int kura_pack_check(const uint8_t *file, size_t len)
+{
+	uint64_t area, count;
+	uint32_t trailer_len = 0;
+	int err;
+
+	if ((err = frame_check(&trailer_len, file, len)) < 0)
+		return err;
+	if ((trailer_len - KURA_AEAD_OVERHEAD - 4) % KURA_PACK_ENTRY_SIZE != 0)
+		return kura_error_set(KURA_ECORRUPT,
+				      "pack: trailer length %u does not hold whole %d-byte entries",
+				      trailer_len, KURA_PACK_ENTRY_SIZE);
+	/* The entries tile the blob area; each blob is 28 .. 64 MiB + 28 bytes. */
+	count = (trailer_len - KURA_AEAD_OVERHEAD - 4) / KURA_PACK_ENTRY_SIZE;
+	area = len - KURA_PACK_FOOTER_SIZE - trailer_len - KURA_PACK_HEADER_SIZE;
+	if (area < count * KURA_AEAD_OVERHEAD ||
+	    area > count * ((uint64_t)KURA_BLOB_MAX_RAW + KURA_AEAD_OVERHEAD))
+		return kura_error_set(KURA_ECORRUPT,
+				      "pack: blob area of %llu bytes cannot hold the trailer's %llu "
+				      "blobs",
+				      (unsigned long long)area, (unsigned long long)count);
+	return 0;
+}
+
+int kura_pack_read_entries(kura_pack_entry **out, size_t *out_count, const kura_keys *keys,
+			   const uint8_t *file, size_t len)
+{
+	kura_pack_entry *entries = NULL;
+	uint8_t key[KURA_KEY_SIZE];
+	uint8_t *plain = NULL;
+	size_t plain_len = 0, trailer_start, count;
+	uint64_t pos;
+	uint32_t trailer_len, n;
+	char where[48];
+	int err = 0;
+
+	*out = NULL;
+	*out_count = 0;
+	memset(key, 0, sizeof(key));
+	if ((err = frame_check(&trailer_len, file, len)) < 0)
+		return err;
 	trailer_start = len - KURA_PACK_FOOTER_SIZE - trailer_len;
 
 	/* Bounded by the file's own size, checked above. */

@@ -149,6 +149,17 @@ int kura_pack_read_entries(kura_pack_entry **out, size_t *out_count, const kura_
 			   const uint8_t *file, size_t len);
 
 /*
+ * The checks a store without a key can make on a whole pack file: its size
+ * (at most 4 GiB - 1), the header's magic, version and reserved bytes, the
+ * footer's end magic, a trailer length that fits the file and holds a
+ * whole number of entries, and a blob area those entries could tile (each
+ * blob takes 28 .. 64 MiB + 28 bytes).  Reads only the first
+ * KURA_PACK_HEADER_SIZE and the last KURA_PACK_FOOTER_SIZE bytes.
+ * KURA_ECORRUPT or KURA_EUNSUPPORTED with a message naming the field.
+ */
+int kura_pack_check(const uint8_t *file, size_t len);
+
+/*
  * Open the pack's data key from its header (needs the restore key:
  * KURA_ENEEDKEY with a backup key).  `header` is the first
  * KURA_PACK_HEADER_SIZE bytes.

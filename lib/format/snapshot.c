@@ -363,11 +363,71 @@ done:
 	return err;
 }
 
+/*
+ * The plaintext part, which needs no key: after this the reader stands at
+ * the AEAD box, *names and *sealed point into the data.
+ */
+static int parse_header(kura_reader *r, uint64_t *time_ns, const uint8_t **names,
+			uint32_t *npacks, const uint8_t **sealed)
+{
+	const uint8_t *magic = NULL;
+	uint8_t version = 0, reserved[3] = {0};
+	size_t box_len;
+	int err;
+
+	if ((err = kura_reader_view(r, &magic, 8, "magic")) < 0)
+		return err;
+	if (memcmp(magic, SNAP_MAGIC, 8) != 0)
+		return kura_error_set(KURA_ECORRUPT,
+				      "snapshot: bad magic (not a kura snapshot file)");
+	if ((err = kura_reader_u8(r, &version, "version")) < 0)
+		return err;
+	if (version != SNAP_VERSION)
+		return kura_error_set(KURA_EUNSUPPORTED, "snapshot: version %u is not supported",
+				      version);
+	if ((err = kura_reader_bytes(r, reserved, 3, "reserved")) < 0)
+		return err;
+	if (reserved[0] || reserved[1] || reserved[2])
+		return kura_error_set(KURA_ECORRUPT, "snapshot: reserved header bytes are not zero");
+	if ((err = kura_reader_u64(r, time_ns, "time")) < 0 ||
+	    (err = kura_reader_u32(r, npacks, "pack count")) < 0)
+		return err;
+	if (*npacks > KURA_SNAPSHOT_MAX_PACKS)
+		return kura_error_set(KURA_ECORRUPT, "snapshot: pack count %u exceeds %u", *npacks,
+				      KURA_SNAPSHOT_MAX_PACKS);
+	if ((err = kura_reader_view(r, names, (size_t)*npacks * KURA_HASH_SIZE, "pack names")) <
+		0 ||
+	    (err = kura_reader_view(r, sealed, KURA_SEALED_KEY_SIZE, "sealed key")) < 0)
+		return err;
+	for (uint32_t i = 1; i < *npacks; i++) {
+		if (memcmp(*names + (size_t)(i - 1) * KURA_HASH_SIZE,
+			   *names + (size_t)i * KURA_HASH_SIZE, KURA_HASH_SIZE) >= 0)
+			return kura_error_set(
+			    KURA_ECORRUPT,
+			    "snapshot: pack name %u is not sorted after the previous one", i);
+	}
+	box_len = kura_reader_left(r);
+	if (box_len < KURA_AEAD_OVERHEAD || box_len - KURA_AEAD_OVERHEAD > SNAP_MAX_BODY)
+		return kura_error_set(KURA_ECORRUPT,
+				      "snapshot: encrypted body of %zu bytes out of range", box_len);
+	return 0;
+}
+
+int kura_snapshot_check(const uint8_t *data, size_t len)
+{
+	const uint8_t *names = NULL, *sealed = NULL;
+	uint64_t time_ns = 0;
+	uint32_t npacks = 0;
+	kura_reader r;
+
+	kura_reader_init(&r, data, len, "snapshot");
+	return parse_header(&r, &time_ns, &names, &npacks, &sealed);
+}
+
 int kura_snapshot_decode(kura_snapshot **out, const kura_keys *keys, const uint8_t *data,
 			 size_t len)
 {
-	const uint8_t *magic = NULL, *names = NULL, *sealed = NULL;
-	uint8_t version = 0, reserved[3] = {0};
+	const uint8_t *names = NULL, *sealed = NULL;
 	uint8_t data_key[KURA_KEY_SIZE];
 	kura_snapshot *s = NULL;
 	uint8_t *body = NULL;
@@ -380,54 +440,10 @@ int kura_snapshot_decode(kura_snapshot **out, const kura_keys *keys, const uint8
 	*out = NULL;
 	memset(data_key, 0, sizeof(data_key));
 	kura_reader_init(&r, data, len, "snapshot");
-	if ((err = kura_reader_view(&r, &magic, 8, "magic")) < 0)
+	if ((err = parse_header(&r, &time_ns, &names, &npacks, &sealed)) < 0)
 		goto done;
-	if (memcmp(magic, SNAP_MAGIC, 8) != 0) {
-		err =
-		    kura_error_set(KURA_ECORRUPT, "snapshot: bad magic (not a kura snapshot file)");
-		goto done;
-	}
-	if ((err = kura_reader_u8(&r, &version, "version")) < 0)
-		goto done;
-	if (version != SNAP_VERSION) {
-		err = kura_error_set(KURA_EUNSUPPORTED, "snapshot: version %u is not supported",
-				     version);
-		goto done;
-	}
-	if ((err = kura_reader_bytes(&r, reserved, 3, "reserved")) < 0)
-		goto done;
-	if (reserved[0] || reserved[1] || reserved[2]) {
-		err = kura_error_set(KURA_ECORRUPT, "snapshot: reserved header bytes are not zero");
-		goto done;
-	}
-	if ((err = kura_reader_u64(&r, &time_ns, "time")) < 0 ||
-	    (err = kura_reader_u32(&r, &npacks, "pack count")) < 0)
-		goto done;
-	if (npacks > KURA_SNAPSHOT_MAX_PACKS) {
-		err = kura_error_set(KURA_ECORRUPT, "snapshot: pack count %u exceeds %u", npacks,
-				     KURA_SNAPSHOT_MAX_PACKS);
-		goto done;
-	}
-	if ((err = kura_reader_view(&r, &names, (size_t)npacks * KURA_HASH_SIZE, "pack names")) <
-		0 ||
-	    (err = kura_reader_view(&r, &sealed, KURA_SEALED_KEY_SIZE, "sealed key")) < 0)
-		goto done;
-	for (uint32_t i = 1; i < npacks; i++) {
-		if (memcmp(names + (size_t)(i - 1) * KURA_HASH_SIZE,
-			   names + (size_t)i * KURA_HASH_SIZE, KURA_HASH_SIZE) >= 0) {
-			err = kura_error_set(
-			    KURA_ECORRUPT,
-			    "snapshot: pack name %u is not sorted after the previous one", i);
-			goto done;
-		}
-	}
 	aad_len = r.pos;
 	box_len = kura_reader_left(&r);
-	if (box_len < KURA_AEAD_OVERHEAD || box_len - KURA_AEAD_OVERHEAD > SNAP_MAX_BODY) {
-		err = kura_error_set(KURA_ECORRUPT,
-				     "snapshot: encrypted body of %zu bytes out of range", box_len);
-		goto done;
-	}
 
 	if (!(s = calloc(1, sizeof(*s)))) {
 		err = kura_error_set(KURA_ENOMEM, "snapshot: out of memory");

@@ -56,6 +56,14 @@ int kura_snapshot_encode(uint8_t **out, size_t *out_len, uint8_t out_name[KURA_H
 int kura_snapshot_decode(kura_snapshot **out, const kura_keys *keys, const uint8_t *data,
 			 size_t len);
 
+/*
+ * The checks a store without a key can make, as kura_snapshot_decode()
+ * makes them without a key but allocating nothing: magic, version,
+ * reserved bytes, pack count, pack names sorted and unique, room for the
+ * sealed key, an encrypted body of 28 .. 16 MiB + 28 bytes.
+ */
+int kura_snapshot_check(const uint8_t *data, size_t len);
+
 void kura_snapshot_free(kura_snapshot *s);
 
 #endif
