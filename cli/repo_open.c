@@ -210,3 +210,40 @@ int cli_snapshot_resolve(kura_repo *repo, const char *name, char out[KURA_ID_HEX
 		return cli_fail(err, NULL);
 	return CLI_EXIT_OK;
 }
+
+void cli_repo_close(kura_repo *repo)
+{
+	kura_damage *d = NULL;
+	size_t n = 0;
+
+	if (!repo)
+		return;
+	if (kura_repo_damage(repo, &d, &n) == 0)
+		for (size_t i = 0; i < n; i++)
+			fprintf(stderr, "kura: warning: damaged %s skipped: %s\n", d[i].file,
+				d[i].message);
+	if (n)
+		fprintf(stderr, "hint: 'kura check' names every damaged file; 'kura repair index' "
+				"rebuilds the index from the packs\n");
+	free(d);
+	kura_repo_free(repo);
+}
+
+json_t *cli_damage_json(kura_repo *repo)
+{
+	kura_damage *d = NULL;
+	size_t n = 0;
+	json_t *a = json_array();
+
+	if (!a || kura_repo_damage(repo, &d, &n) < 0)
+		return a;
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "file", cli_json_str(d[i].file));
+		json_object_set_new(o, "message", cli_json_str(d[i].message));
+		json_array_append_new(a, o);
+	}
+	free(d);
+	return a;
+}
