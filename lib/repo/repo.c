@@ -631,6 +631,8 @@ done:
 	return err;
 }
 
+static int name_cmp(const void *a, const void *b) { return strcmp(a, b); }
+
 static int loc_cmp(const void *a, const void *b)
 {
 	const kura_blob_loc *x = a, *y = b;
@@ -715,6 +717,9 @@ int kura_repo__load_index(kura_repo *repo)
 		goto done;
 	if ((err = list_names(repo, KURA_FILE_INDEX, &names)) < 0)
 		goto done;
+	/* in name order, so that which location is tried first does not vary by store */
+	if (names.count > 1)
+		qsort(names.names, names.count, sizeof(*names.names), name_cmp);
 	for (size_t i = 0; i < names.count; i++)
 		if ((err = load_index_file(repo, names.names[i], repo->pack_ordinals)) < 0)
 			goto done;

@@ -1010,7 +1010,9 @@ static void job_run(void *arg, void *ctx)
 	for (size_t k = job->first; k < job->end; k++) {
 		const rs_use *u = &r->uses[k];
 
-		if (k == job->first || u->loc.offset != r->uses[k - 1].loc.offset) {
+		/* the same blob as the last use (a lying index may put two ids at one offset) */
+		if (k == job->first || u->loc.offset != r->uses[k - 1].loc.offset ||
+		    memcmp(u->loc.id, r->uses[k - 1].loc.id, KURA_HASH_SIZE) != 0) {
 			size_t len = 0;
 
 			free(plain);
@@ -1051,11 +1053,14 @@ static void job_run(void *arg, void *ctx)
 static int use_cmp(const void *a, const void *b)
 {
 	const rs_use *x = a, *y = b;
+	int c;
 
 	if (x->loc.pack != y->loc.pack)
 		return x->loc.pack < y->loc.pack ? -1 : 1;
 	if (x->loc.offset != y->loc.offset)
 		return x->loc.offset < y->loc.offset ? -1 : 1;
+	if ((c = memcmp(x->loc.id, y->loc.id, KURA_HASH_SIZE)) != 0)
+		return c; /* one offset, two ids: only a lying index does that */
 	if (x->file != y->file)
 		return x->file < y->file ? -1 : 1;
 	return x->off < y->off ? -1 : x->off > y->off;
