@@ -51,7 +51,11 @@ static int run(struct cli_global *g, int argc, char **argv)
 	if ((rc = cli_repo_open(&repo, g, &cli_cmd_repair)) != CLI_EXIT_OK)
 		return rc;
 	if ((err = kura_repair_index(repo, &res)) < 0) {
-		rc = cli_fail(err, NULL);
+		rc = cli_fail(err, err == KURA_EUNSUPPORTED
+					   ? "readers already skip damaged index files and find blobs "
+					     "in the packs' trailers; to write new index files, run "
+					     "'kura repair index' on a copy of the repository"
+					   : NULL);
 		goto done;
 	}
 	if (g->json)

