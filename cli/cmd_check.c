@@ -157,7 +157,8 @@ static int run(struct cli_global *g, int argc, char **argv)
 	}
 done:
 	json_decref(ctx.errors);
-	cli_repo_close(repo);
+	/* check names every damaged file as a problem: no second list of warnings */
+	kura_repo_free(repo);
 	return rc;
 }
 
