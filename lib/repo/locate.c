@@ -200,9 +200,20 @@ done:
 int kura_repo__lookup_fit(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], uint8_t type,
 			  uint32_t raw_len, kura_blob_loc *out)
 {
+	kura_blob_loc entry;
 	char hex[KURA_ID_HEX];
+	bool fits;
 	int err;
 
+	/* the common case, without copying candidates: the entry fits */
+	pthread_mutex_lock(&repo->lock);
+	fits = repo->index && kura_idmap_get(&entry, repo->index, id) &&
+	       entry.pack != KURA_PACK_PENDING && entry.type == type && entry.raw_len == raw_len;
+	pthread_mutex_unlock(&repo->lock);
+	if (fits) {
+		*out = entry;
+		return 0;
+	}
 	for (int pass = 0; pass < 2; pass++) {
 		kura_blob_loc *c = NULL;
 		size_t n;
@@ -274,6 +285,8 @@ int kura_repo__scan_trailers(kura_repo *repo)
 	size_t npacks;
 	int err = 0;
 
+	if ((err = kura_repo__load_index(repo)) < 0)
+		return err;
 	pthread_mutex_lock(&repo->scan_lock);
 	if (repo->trailers_scanned)
 		goto done;

@@ -622,7 +622,13 @@ static int load_index_file(kura_repo *repo, const char *name, kura_idmap *existi
 		loc.raw_len = r->blob.raw_len;
 		loc.type = r->blob.type;
 		loc.flags = r->blob.flags;
-		if ((err = kura_repo__add_loc(repo, &loc)) < 0)
+		if ((err = kura_repo__add_loc(repo, &loc)) == KURA_EINVAL) {
+			/* a record beyond what the format allows: the rest of the file is suspect */
+			kura_repo__damaged(repo, KURA_FILE_INDEX, name, "%s", kura_error_message());
+			err = 0;
+			break;
+		}
+		if (err < 0)
 			goto done;
 	}
 done:
