@@ -115,12 +115,16 @@ static void promote(kura_repo *repo, const kura_blob_loc *loc)
 	if (repo->index && kura_idmap_get(&entry, repo->index, loc->id) &&
 	    !same_place(&entry, loc) && kura_idmap_put(repo->index, loc) == 0 &&
 	    entry.pack != KURA_PACK_PENDING) {
-		/* the old entry stays a candidate: it may be this reader that erred */
-		for (size_t i = 0; i < repo->nalts; i++)
-			if (same_place(&repo->alts[i], loc) &&
-			    memcmp(repo->alts[i].id, loc->id, KURA_HASH_SIZE) == 0) {
-				repo->alts[i] = entry;
-				repo->alts_sorted = false;
+		/*
+		 * The old entry takes loc's place among the others (same id, so
+		 * the table stays sorted by id): it stays a candidate.
+		 */
+		const kura_blob_loc *alts;
+		size_t n = kura_repo__alts(repo, loc->id, &alts);
+
+		for (size_t i = 0; i < n; i++)
+			if (same_place(&alts[i], loc)) {
+				repo->alts[(size_t)(alts - repo->alts) + i] = entry;
 				break;
 			}
 	}
