@@ -929,6 +929,10 @@ int kura_snapshots_list(kura_repo *repo, kura_snapshot_info **out, size_t *out_c
 		kura_snapshot *s;
 
 		if ((err = kura_repo__load_snapshot(repo, names.names[i], &s)) < 0) {
+			if (err == KURA_ENOTFOUND) {
+				err = 0; /* removed since it was listed (forget) */
+				continue;
+			}
 			if (!kura_repo__is_damage(err))
 				goto done;
 			/* listed, marked, never hiding the others */
