@@ -119,12 +119,18 @@ static double seconds_since(const struct timespec *t0)
 	return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/*
+ * The first failure of the backup, with the failing thread's message: the
+ * message lives per thread (error.c), so it travels with the code.
+ */
 static void set_error(archiver *a, int err)
 {
 	pthread_mutex_lock(&a->lock);
 	if (!a->err) {
 		a->err = err;
-		snprintf(a->errmsg, sizeof(a->errmsg), "%s", kura_error_message());
+		/* a code without a message must not show another operation's text */
+		snprintf(a->errmsg, sizeof(a->errmsg), "%s",
+			 kura_error_code() ? kura_error_message() : kura_error_name(err));
 	}
 	pthread_mutex_unlock(&a->lock);
 }
@@ -137,6 +143,19 @@ static int failed(archiver *a)
 	err = a->err;
 	pthread_mutex_unlock(&a->lock);
 	return err;
+}
+
+/* failed(), for the walker taking over a worker's failure: its message comes along. */
+static int take_failure(archiver *a)
+{
+	int err;
+	char msg[sizeof(a->errmsg)];
+
+	pthread_mutex_lock(&a->lock);
+	err = a->err;
+	memcpy(msg, a->errmsg, sizeof(msg));
+	pthread_mutex_unlock(&a->lock);
+	return err ? kura_error_set(err, "%s", msg) : 0;
 }
 
 static void count_unreadable(archiver *a)
@@ -418,7 +437,7 @@ static int chunk_region(archiver *a, file_state *f, int fd, int stream, uint64_t
 				return err;
 			pos += c;
 			if (failed(a))
-				return failed(a);
+				return take_failure(a);
 		}
 		memmove(a->buf, a->buf + pos, avail - pos);
 		avail -= pos;
@@ -517,7 +536,7 @@ static int process_file(archiver *a, dir_state *dir, size_t slot, int fd, int st
 	a->current = path;
 	if ((err = read_file(a, f, fd, stream)) < 0) {
 		if (failed(a))
-			err = failed(a);
+			err = take_failure(a);
 		else {
 			warn(a, path, kura_error_message());
 			f->failed = 1;
@@ -721,7 +740,7 @@ static int walk_dir(archiver *a, dir_state *dir, int dirfd, const char *path)
 			err = process_entry(a, dir, i, dirfd, names[i], child);
 		free(child);
 		if (!err)
-			err = failed(a);
+			err = take_failure(a);
 		progress(a, 0);
 	}
 done:
@@ -772,7 +791,7 @@ static int walk_vdir(archiver *a, dir_state *dir, const kura_walkpath *vdir)
 		}
 		close(pfd);
 		if (!err)
-			err = failed(a);
+			err = take_failure(a);
 	}
 done:
 	child_done(a, dir);
@@ -1038,8 +1057,8 @@ int kura_backup(kura_repo *repo, const kura_backup_options *opts, kura_backup_re
 		err = walk_vdir(&a, root, paths);
 	root = NULL; /* freed by its completion */
 	kura_pool_wait(a.pool);
-	if (!err && a.err)
-		err = kura_error_set(a.err, "%s", a.errmsg);
+	if (!err)
+		err = take_failure(&a);
 	if (err < 0)
 		goto done;
 	if (!a.root_done) {
