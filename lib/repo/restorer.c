@@ -175,6 +175,7 @@ typedef struct {
 	kura_restore_result *res;
 	int rootfd;
 	char *root_snap;                /* snapshot path the target stands for ("" = the root) */
+	const kura_snapshot *snap;
 
 	rs_file *files;
 	size_t nfiles, files_cap;
@@ -682,6 +683,21 @@ done:
 	return err;
 }
 
+/* Whether the snapshot lists this file as one that changed while it was backed up. */
+static bool changed_in_backup(const rs *r, const rs_frame *f, const kura_node *n)
+{
+	char *snap;
+	bool changed;
+
+	if (!r->snap->nchanged || (n->type != KURA_NODE_FILE && n->type != KURA_NODE_HARDLINK))
+		return false;
+	if (asprintf(&snap, "%s/%s", f->snap, n->name) < 0)
+		return false;
+	changed = kura_snapshot_changed(r->snap, snap);
+	free(snap);
+	return changed;
+}
+
 static int walk_nodes(rs *r, rs_frame *f, kura_node *nodes, size_t count)
 {
 	int err = 0;
@@ -715,6 +731,9 @@ static int walk_nodes(rs *r, rs_frame *f, kura_node *nodes, size_t count)
 				continue;
 			if (!(rel = join(f->rel, n->name)))
 				return kura_error_set(KURA_ENOMEM, "restore: out of memory");
+			if (changed_in_backup(r, f, n))
+				rs_warn(r, rel, "changed while it was backed up: restored as stored, "
+					"possibly inconsistent");
 			if ((err = restore_leaf(r, f, n, rel)) < 0)
 				return err;
 			if (batch_full(r) && (err = run_batch(r)) < 0)
@@ -1488,6 +1507,7 @@ static int restore_walk(rs *r, const kura_snapshot *snap, const char *subpath)
 	char *slash;
 	int err;
 
+	r->snap = snap;
 	if ((err = kura_walk__find(&holder, &node, r->repo, snap->tree, subpath)) < 0)
 		return err;
 	if (!(r->root_snap = strdup(subpath))) {
