@@ -195,6 +195,7 @@ typedef struct {
 	rs_msg *msgs, **msgs_tail;
 	atomic_uint_fast64_t bytes_done, files_done, errors;
 	atomic_uint_fast64_t warnings;  /* from workers; added to res->warnings at the end */
+	atomic_int target_errno;        /* the first write into the target that failed */
 	uint64_t files_total, bytes_total;
 	kura_writeback *wb;             /* what is written goes to disk, then out of the cache */
 	uint64_t files_hint, bytes_hint; /* the snapshot's statistics: totals while walking */
@@ -405,6 +406,18 @@ static bool batch_full(const rs *r)
 __attribute__((format(printf, 3, 4))) static void file_failed(rs *r, uint32_t file,
 							       const char *fmt, ...);
 
+/*
+ * Remember why writing into the target failed (a full or read-only file
+ * system...): that, not damage in the repository, is then what the restore
+ * reports.  Any thread.
+ */
+static void target_failed(rs *r, int e)
+{
+	int none = 0;
+
+	atomic_compare_exchange_strong(&r->target_errno, &none, e ? e : EIO);
+}
+
 /* Create the directory of frame f (and any missing parents). 0, 1 if skipped, or < 0. */
 static int frame_ensure(rs *r, rs_frame *f)
 {
@@ -420,6 +433,8 @@ static int frame_ensure(rs *r, rs_frame *f)
 		return err;
 	}
 	if ((err = kura_fsmeta_create(p->fd, f->node)) < 0) {
+		if (err == KURA_EIO || err == KURA_EDENIED)
+			target_failed(r, errno); /* mkdir's, kept by the message functions */
 		rs_fail(r, f->rel, "cannot create directory, skipping its contents: %s",
 			kura_error_message());
 		f->skipped = true;
@@ -546,14 +561,17 @@ static int create_now(rs *r, int dirfd, size_t i, struct stat *st)
 	fd = openat(dirfd, f->node.name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		    0600);
 	if (fd < 0) {
-		if (errno == EEXIST)
+		if (errno == EEXIST) {
 			file_failed(r, (uint32_t)i, "already exists: not overwritten");
-		else
+		} else {
+			target_failed(r, errno);
 			file_failed(r, (uint32_t)i, "cannot create: %s", strerror(errno));
+		}
 		atomic_store(&f->state, RS_NOFILE);
 		return -1;
 	}
 	if ((f->tail_hole && ftruncate(fd, (off_t)f->node.size) < 0) || fstat(fd, st) < 0) {
+		target_failed(r, errno);
 		file_failed(r, (uint32_t)i, "cannot set the size to %llu bytes: %s",
 			    (unsigned long long)f->node.size, strerror(errno));
 		close(fd);
@@ -980,6 +998,7 @@ static void write_use(rs *r, const rs_use *u, const uint8_t *data, fd_cache *c)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
+			target_failed(r, n < 0 ? errno : EIO);
 			file_failed(r, u->file, "write at offset %llu failed: %s",
 				    (unsigned long long)(u->off + done),
 				    n < 0 ? strerror(errno) : "no progress");
@@ -1600,7 +1619,14 @@ done:
 	res.seconds = elapsed(&r);
 	if (out)
 		*out = res;
-	if (err == 0 && res.errors)
+	if (err == 0 && res.errors && atomic_load(&r.target_errno))
+		err = kura_error_set(KURA_EIO,
+				     "restore into %s: cannot write: %s; %llu file(s) or "
+				     "director(ies) could not be restored completely, everything "
+				     "else was",
+				     opts->target, strerror(atomic_load(&r.target_errno)),
+				     (unsigned long long)res.errors);
+	else if (err == 0 && res.errors)
 		err = kura_error_set(KURA_ECORRUPT,
 				     "restore into %s: %llu file(s) or director(ies) could not be "
 				     "restored completely; everything else was",

@@ -2,7 +2,8 @@
 # store_errors.sh - a backup whose store fails says why: the repository on a
 # full file system (ENOSPC), on a read-only mount (EROFS), not writable by
 # the user (EACCES), on a failing disk (EIO, where device-mapper exists), and
-# a vault whose disk is full.  The failure happens in a worker thread while
+# a vault whose disk is full; and a restore into a full or read-only target
+# names that, not damage in the repository.  The failure happens in a worker thread while
 # the walker is still reading, which is where the message used to be lost
 # ("wrong passphrase: ..." or "no error" was printed instead).  Each case:
 # a non-zero exit, the real cause in the message, no "saved", no snapshot.
@@ -80,6 +81,23 @@ if command -v setpriv >/dev/null; then
 else
 	echo "SKIP (part) $TEST_NAME: no setpriv for the EACCES case"
 fi
+
+note "restore into a full or read-only target: the cause, not 'damage'"
+expect_exit 0 kura backup "$SRC"
+TGT=$WORK/target
+mkdir -p "$TGT"
+mount -t tmpfs -o size=6m tmpfs "$TGT"
+at_exit "umount -l '$TGT' 2>/dev/null"
+expect_exit 1 kura restore latest --target "$TGT/full"
+assert_contains "restore into a full target" "cannot write: No space left on device" "$ERR"
+assert_contains "the file that did not fit" "write at offset" "$ERR"
+assert_not_contains "no damage hint" "check --read-data" "$ERR"
+mkdir "$TGT/ro"
+mount -o remount,ro "$TGT"
+expect_exit 1 kura restore latest --target "$TGT/ro"
+assert_contains "restore into a read-only target" "cannot write: Read-only file system" "$ERR"
+assert_not_contains "no damage hint" "check --read-data" "$ERR"
+umount "$TGT"
 
 note "EIO: a disk that fails reads and writes"
 if dmsetup version >/dev/null 2>&1 && command -v mkfs.ext4 >/dev/null; then
