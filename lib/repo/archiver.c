@@ -155,8 +155,8 @@ static int take_failure(archiver *a)
 	char msg[sizeof(a->errmsg)];
 
 	pthread_mutex_lock(&a->lock);
-	err = a->err;
-	memcpy(msg, a->errmsg, sizeof(msg));
+	if ((err = a->err))
+		memcpy(msg, a->errmsg, sizeof(msg));
 	pthread_mutex_unlock(&a->lock);
 	return err ? kura_error_set(err, "%s", msg) : 0;
 }
@@ -597,9 +597,12 @@ static void check_changed(archiver *a, file_state *f, int fd, const char *path)
 			 (unsigned long long)f->st.st_size, (unsigned long long)now.st_size,
 			 (unsigned long long)stored);
 	else
-		snprintf(msg, sizeof(msg),
-			 "changed while it was read (written to, same size): stored as read, "
-			 "possibly inconsistent");
+		snprintf(msg, sizeof(msg), "changed while it was read (%s): stored as read, "
+			 "possibly inconsistent",
+			 now.st_mtim.tv_sec != f->st.st_mtim.tv_sec ||
+				 now.st_mtim.tv_nsec != f->st.st_mtim.tv_nsec
+			     ? "written to, same size"
+			     : "its ctime moved: metadata, or content with the mtime put back");
 	warn(a, path, msg);
 	list_changed(a, f);
 }
