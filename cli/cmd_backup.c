@@ -9,9 +9,8 @@
  * files that change while they are read are stored as read, warned about
  * and marked; the snapshot is still saved and the exit status is 3, so a
  * nightly job can tell "saved but incomplete" from both success and
- * failure.  SIGINT keeps
- * its default action: an interrupted backup leaves the repository
- * consistent, merely without the new snapshot.
+ * failure.  SIGINT keeps its default action: an interrupted backup leaves
+ * the repository consistent, merely without the new snapshot.
  */
 #include "cli.h"
 
@@ -215,8 +214,9 @@ const struct cli_command cli_cmd_backup = {
 		"      --stdin-filename NAME    the file's name in the snapshot (default: stdin)\n"
 		"\n"
 		"Unreadable files are reported as 'warning: PATH: MESSAGE' and left out; a\n"
-		"file that changes while it is read is read up to its size when opened,\n"
-		"stored as read, reported the same way and marked in the snapshot (kura ls -l,\n"
-		"restore).  Either way the snapshot is still saved and the exit status is 3.\n",
+		"file is read up to the size it had when the backup reached it, and one that\n"
+		"changes while it is read is stored as read, reported the same way and marked\n"
+		"in the snapshot (kura ls -l, restore).  Either way the snapshot is still\n"
+		"saved and the exit status is 3.\n",
 	.run = run,
 };

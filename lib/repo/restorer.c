@@ -434,7 +434,7 @@ static int frame_ensure(rs *r, rs_frame *f)
 	}
 	if ((err = kura_fsmeta_create(p->fd, f->node)) < 0) {
 		if (err == KURA_EIO || err == KURA_EDENIED)
-			target_failed(r, errno); /* mkdir's, kept by the message functions */
+			target_failed(r, errno); /* mkdir's: setting the message keeps errno */
 		rs_fail(r, f->rel, "cannot create directory, skipping its contents: %s",
 			kura_error_message());
 		f->skipped = true;
