@@ -171,8 +171,8 @@ static int store_status(int e)
 static const char *store_refusal(int e)
 {
 	return store_status(e) == MHD_HTTP_INSUFFICIENT_STORAGE
-		       ? "the vault's disk is full"
-		       : "the vault cannot store the upload";
+		   ? "the vault's disk is full"
+		   : "the vault cannot store the upload";
 }
 
 static int write_all(int fd, const void *data, size_t len)

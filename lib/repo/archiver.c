@@ -281,7 +281,7 @@ static void cache_file_done(archiver *a, file_state *f)
 {
 	if (!a->cache)
 		return;
-	/* a changed file is read again next time: what it had when stat'ed is not what was stored */
+	/* a changed file is read again next time: its stat is not what was stored */
 	if (f->failed || f->changed || failed(a))
 		kura_filecache_skip(a->cache, f->ticket);
 	else if (kura_filecache_record(a->cache, f->ticket, f->path, &f->st, f->extents, f->count) < 0)
@@ -597,8 +597,8 @@ static void check_changed(archiver *a, file_state *f, int fd, const char *path)
 			 (unsigned long long)f->st.st_size, (unsigned long long)now.st_size,
 			 (unsigned long long)stored);
 	else
-		snprintf(msg, sizeof(msg), "changed while it was read (%s): stored as read, "
-			 "possibly inconsistent",
+		snprintf(msg, sizeof(msg),
+			 "changed while it was read (%s): stored as read, possibly inconsistent",
 			 now.st_mtim.tv_sec != f->st.st_mtim.tv_sec ||
 				 now.st_mtim.tv_nsec != f->st.st_mtim.tv_nsec
 			     ? "written to, same size"

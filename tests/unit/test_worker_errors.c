@@ -100,8 +100,8 @@ static int r_put(kura_backend *b, kura_file_type type, const char *name, const v
 	refusing *r = (refusing *)b;
 
 	if (type == KURA_FILE_PACK)
-		return kura_error_set(KURA_EIO, "test store: PUT of pack %.8s refused: the disk "
-				      "is full", name);
+		return kura_error_set(KURA_EIO, "test store: pack %.8s refused: the disk is full",
+				      name);
 	return r->real->put(r->real, type, name, data, len);
 }
 
