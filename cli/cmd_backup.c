@@ -5,11 +5,12 @@
  *
  * Works with a backup key (KURA_KEY_FILE), which is how backup clients are
  * meant to run: the key can add snapshots but not read the history.  Files
- * that cannot be read are warned about as they happen and left out; the
- * snapshot is still saved and the exit status is 3, so a nightly job can
- * tell "saved but incomplete" from both success and failure.  SIGINT keeps
- * its default action: an interrupted backup leaves the repository
- * consistent, merely without the new snapshot.
+ * that cannot be read are warned about as they happen and left out, and
+ * files that change while they are read are stored as read, warned about
+ * and marked; the snapshot is still saved and the exit status is 3, so a
+ * nightly job can tell "saved but incomplete" from both success and
+ * failure.  SIGINT keeps its default action: an interrupted backup leaves
+ * the repository consistent, merely without the new snapshot.
  */
 #include "cli.h"
 
@@ -99,6 +100,8 @@ static int print_json(kura_repo *repo, const kura_backup_result *r)
 	json_object_set_new(o, "files_changed", cli_json_u64(r->files_changed));
 	json_object_set_new(o, "files_unmodified", cli_json_u64(r->files_unmodified));
 	json_object_set_new(o, "files_unreadable", cli_json_u64(r->files_unreadable));
+	json_object_set_new(o, "files_changed_during_read",
+			    cli_json_u64(r->files_changed_during_read));
 	json_object_set_new(o, "dirs_processed", cli_json_u64(r->dirs));
 	json_object_set_new(o, "total_bytes_processed", cli_json_u64(r->bytes_total));
 	json_object_set_new(o, "bytes_read", cli_json_u64(r->bytes_read));
@@ -178,6 +181,14 @@ static int run(struct cli_global *g, int argc, char **argv)
 		if (rc == CLI_EXIT_OK)
 			rc = CLI_EXIT_PARTIAL;
 	}
+	if (res.files_changed_during_read > 0) {
+		fprintf(stderr,
+			"kura: snapshot %.8s saved with %llu file(s) that changed while they were "
+			"read, stored as read and marked in the snapshot; see the warnings above\n",
+			res.snapshot_id, (unsigned long long)res.files_changed_during_read);
+		if (rc == CLI_EXIT_OK)
+			rc = CLI_EXIT_PARTIAL;
+	}
 done:
 	cli_strlist_free(&a.tags);
 	cli_strlist_free(&a.excludes);
@@ -203,7 +214,10 @@ const struct cli_command cli_cmd_backup = {
 		"      --stdin                  back up standard input as a single file\n"
 		"      --stdin-filename NAME    the file's name in the snapshot (default: stdin)\n"
 		"\n"
-		"Unreadable files are reported as 'warning: PATH: MESSAGE' and left out; the\n"
-		"snapshot is still saved and the exit status is 3.\n",
+		"Unreadable files are reported as 'warning: PATH: MESSAGE' and left out; a\n"
+		"file is read up to the size it had when the backup reached it, and one that\n"
+		"changes while it is read is stored as read, reported the same way and marked\n"
+		"in the snapshot (kura ls -l, restore).  Either way the snapshot is still\n"
+		"saved and the exit status is 3.\n",
 	.run = run,
 };

@@ -45,6 +45,7 @@ static int print_json(const kura_node_info *n)
 	json_object_set_new(o, "mtime",
 			    json_string(cli_fmt_time_rfc3339(tbuf, n->mtime_sec, n->mtime_nsec)));
 	json_object_set_new(o, "target", cli_json_str(n->target ? n->target : ""));
+	json_object_set_new(o, "changed_during_read", json_boolean(n->changed_during_read));
 	return cli_json_print(o);
 }
 
@@ -57,6 +58,8 @@ static void print_long(const kura_node_info *n)
 	       (unsigned long long)n->size, cli_fmt_time_local(tbuf, n->mtime_sec), n->path);
 	if (n->target && *n->target)
 		printf(n->type == KURA_NODE_HARDLINK ? " => %s" : " -> %s", n->target);
+	if (n->changed_during_read)
+		fputs("  [changed while backed up]", stdout);
 	putchar('\n');
 }
 
@@ -123,9 +126,10 @@ const struct cli_command cli_cmd_ls = {
 		"or only those below PATH.  Needs the restore key.\n"
 		"\n"
 		"Options:\n"
-		"  -l, --long   show mode, owner, group, size and modification time\n"
+		"  -l, --long   show mode, owner, group, size and modification time, and\n"
+		"               mark files that changed while they were backed up\n"
 		"\n"
 		"With --json, one object per line: path, type, mode, uid, gid, user, group,\n"
-		"size, mtime, target.\n",
+		"size, mtime, target, changed_during_read.\n",
 	.run = run,
 };

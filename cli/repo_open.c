@@ -38,8 +38,10 @@ static const char *default_hint(int err)
 	case KURA_ENOMEM:
 		return "free some memory, or lower --threads";
 	case KURA_EDENIED:
-		return "the store refused: through a vault, a writer credential can only add "
-		       "backups; listing, restoring and checking need a reader credential";
+		return "the store refused: a local repository must be writable by this user "
+		       "and mounted read-write; through a vault, a writer credential can only "
+		       "add backups, and listing, restoring and checking need a reader "
+		       "credential";
 	default:
 		return NULL;
 	}
@@ -63,7 +65,9 @@ int cli_exit_status(int err)
 
 int cli_fail(int err, const char *hint)
 {
-	fprintf(stderr, "kura: %s\n", kura_error_message());
+	/* a code that came without a message: say what it is, never "no error" */
+	fprintf(stderr, "kura: %s\n",
+		kura_error_code() ? kura_error_message() : kura_error_name(err));
 	if (!hint)
 		hint = default_hint(err);
 	if (hint)

@@ -157,6 +157,24 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	vfprintf(stderr, fmt, ap);
 }
 
+/*
+ * A full disk is the one storage failure the client can act on (tell the
+ * operator), so it gets its own status and words; anything else stays an
+ * internal error whose details go to the vault's log only.
+ */
+static int store_status(int e)
+{
+	return e == ENOSPC || e == EDQUOT ? MHD_HTTP_INSUFFICIENT_STORAGE
+					  : MHD_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+static const char *store_refusal(int e)
+{
+	return store_status(e) == MHD_HTTP_INSUFFICIENT_STORAGE
+		   ? "the vault's disk is full"
+		   : "the vault cannot store the upload";
+}
+
 static int write_all(int fd, const void *data, size_t len)
 {
 	const uint8_t *p = data;
@@ -786,8 +804,12 @@ static enum MHD_Result put_begin(request *rq, struct MHD_Connection *con)
 		rq->uploading = true;
 		return MHD_YES;
 	}
-	if ((err = kura_backend_local_tmpfile(rq->backend, &rq->fd, rq->tmp)) < 0)
+	if ((err = kura_backend_local_tmpfile(rq->backend, &rq->fd, rq->tmp)) < 0) {
+		if (store_status(errno) == MHD_HTTP_INSUFFICIENT_STORAGE)
+			return respond_error(rq, con, MHD_HTTP_INSUFFICIENT_STORAGE, NULL, "%s",
+					     store_refusal(errno));
 		return respond_internal(rq, con, "cannot start the upload");
+	}
 	rq->uploading = true;
 	return MHD_YES;
 }
@@ -822,9 +844,11 @@ static void put_data(request *rq, const char *data, size_t len)
 	if (rq->discard)
 		return;
 	if (write_all(rq->fd, data, len) < 0) {
+		int e = errno;
+
 		fprintf(stderr, "kurad: %s %s from %s: writing %s/tmp/%s: %s\n", rq->method,
-			rq->path, rq->peer, rq->route.repo, rq->tmp, strerror(errno));
-		put_fail(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "the vault cannot store the upload");
+			rq->path, rq->peer, rq->route.repo, rq->tmp, strerror(e));
+		put_fail(rq, store_status(e), "%s", store_refusal(e));
 	}
 }
 
@@ -943,10 +967,12 @@ static int put_store(request *rq)
 		rc = kura_backend_local_commit(rq->backend, r->type, r->name, rq->fd, rq->tmp);
 	}
 	if (rc < 0) {
+		int e = errno; /* of the failed call, as the message says */
+
 		fprintf(stderr, "kurad: %s %s from %s: %s\n", rq->method, rq->path, rq->peer,
 			kura_error_message());
-		snprintf(rq->fail_msg, sizeof(rq->fail_msg), "the vault cannot store the upload");
-		return MHD_HTTP_INTERNAL_SERVER_ERROR;
+		snprintf(rq->fail_msg, sizeof(rq->fail_msg), "%s", store_refusal(e));
+		return store_status(e);
 	}
 	return rc;
 }

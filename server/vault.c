@@ -1024,9 +1024,10 @@ int vault_record_snapshot(vault *v, const char *repo, const char *name, int64_t 
 		err = kura_error_errno(kura_errno_code(errno), errno, "%s", path);
 	} else {
 		n = write(fd, line, (size_t)len);
+		if (n >= 0 && n != len)
+			errno = ENOSPC; /* a short write: the caller answers by errno */
 		if (n != len || fsync(fd) < 0)
-			err = kura_error_errno(KURA_EIO, n < 0 || n == len ? errno : ENOSPC,
-					       "%s: cannot append", path);
+			err = kura_error_errno(KURA_EIO, errno, "%s: cannot append", path);
 		close(fd);
 	}
 	pthread_mutex_unlock(&v->lock);

@@ -218,6 +218,7 @@ typedef struct {
 	uint64_t files_changed;
 	uint64_t files_unmodified;      /* skipped through the cache */
 	uint64_t files_unreadable;      /* warned about and left out */
+	uint64_t files_changed_during_read; /* stored as read, warned about, marked in the snapshot */
 	uint64_t dirs;
 	uint64_t others;                /* symlinks, devices, fifos, hard links */
 	uint64_t bytes_total;           /* size of all regular files */
@@ -230,8 +231,11 @@ typedef struct {
 
 /*
  * Back up and write a snapshot.  Returns 0 even when some files could not
- * be read (counted in files_unreadable and reported through `warning`);
- * the snapshot is written only when everything else succeeded.
+ * be read (counted in files_unreadable and reported through `warning`) or
+ * changed while they were read (stored as read, counted in
+ * files_changed_during_read, reported, and listed in the snapshot); the
+ * snapshot is written only when everything else succeeded.  A failure
+ * comes with the message of the thread that met it.
  */
 int kura_backup(kura_repo *repo, const kura_backup_options *opts, kura_backup_result *out);
 
@@ -261,6 +265,7 @@ typedef struct {
 	uint64_t rdev;
 	const char *target;       /* symlink target or hard-link path, else "" */
 	const uint8_t *content_digest; /* 32 bytes summarising the content ids, or NULL */
+	bool changed_during_read;  /* listed by the snapshot: stored as read while it changed (ls only) */
 } kura_node_info;
 
 /* Return non-zero to stop the walk (that value is returned). */

@@ -272,6 +272,11 @@ static int status_error(const vault_backend *vb, const response *r, long status,
 	case 409:
 		return kura_error_set(KURA_ECORRUPT, "%s: %s of %s refused as inconsistent%s",
 				      vb->location, method, target, reason);
+	case 507:
+		return kura_error_set(KURA_EIO,
+				      "%s: %s of %s refused: the vault is out of storage space "
+				      "(HTTP 507)%s",
+				      vb->location, method, target, reason);
 	case 400:
 	case 405:
 	case 411:

@@ -23,6 +23,7 @@
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/utf8.h"
 
 #define SNAP_MAGIC "KURASNAP"
 #define SNAP_VERSION 1
@@ -135,6 +136,8 @@ static int build_body(char **out, size_t *out_len, const kura_snapshot *s)
 	    (err = set_strings(root, "excludes", s->excludes, s->nexcludes)) < 0)
 		goto done;
 	if (s->has_parent && (err = set_hex(root, "parent", s->parent)) < 0)
+		goto done;
+	if (s->nchanged && (err = set_strings(root, "changed", s->changed, s->nchanged)) < 0)
 		goto done;
 	if ((err = set_string(root, "program", s->program)) < 0 ||
 	    (err = set_count(stats, "files", s->files)) < 0 ||
@@ -266,6 +269,11 @@ static int get_hex(uint8_t out[KURA_HASH_SIZE], json_t *obj, const char *key, bo
 	return 0;
 }
 
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static int get_strings(char ***out, size_t *out_count, json_t *obj, const char *key)
 {
 	json_t *a, *item;
@@ -357,6 +365,12 @@ static int parse_body(kura_snapshot *s, const uint8_t *body, size_t len)
 	    (err = get_count(&s->dirs, stats, "dirs")) < 0 ||
 	    (err = get_count(&s->bytes, stats, "bytes")) < 0)
 		goto done;
+	/* optional (added in version 1); sorted here, as lookups need it */
+	if (json_object_get(root, "changed") &&
+	    (err = get_strings(&s->changed, &s->nchanged, root, "changed")) < 0)
+		goto done;
+	if (s->nchanged > 1)
+		qsort(s->changed, s->nchanged, sizeof(char *), str_cmp);
 	s->readable = true;
 done:
 	json_decref(root);
@@ -509,6 +523,21 @@ void kura_snapshot_free(kura_snapshot *s)
 	free_strings(s->paths, s->npaths);
 	free_strings(s->tags, s->ntags);
 	free_strings(s->excludes, s->nexcludes);
+	free_strings(s->changed, s->nchanged);
 	free(s->program);
 	free(s);
+}
+
+bool kura_snapshot_changed(const kura_snapshot *s, const char *path)
+{
+	char *clean;
+	bool found;
+
+	if (!s || !s->nchanged)
+		return false;
+	if (!(clean = kura_utf8_sanitize(path)))
+		return false; /* out of memory: only a mark is lost */
+	found = bsearch(&clean, s->changed, s->nchanged, sizeof(char *), str_cmp) != NULL;
+	free(clean);
+	return found;
 }

@@ -39,7 +39,13 @@ typedef struct {
 	uint8_t parent[KURA_HASH_SIZE];
 	char *program;                          /* "kura 0.1.0" */
 	uint64_t files, dirs, bytes;            /* statistics at backup time */
+	char **changed;                         /* files that changed while read (sorted) */
+	size_t nchanged;
 } kura_snapshot;
+
+/* A writer lists at most this many changed files (and KURA_SNAPSHOT_CHANGED_BYTES of paths). */
+#define KURA_SNAPSHOT_MAX_CHANGED 10000
+#define KURA_SNAPSHOT_CHANGED_BYTES (4u << 20)
 
 /*
  * Encode a snapshot (the body fields and header fields of `s`; packs must be
@@ -65,5 +71,12 @@ int kura_snapshot_decode(kura_snapshot **out, const kura_keys *keys, const uint8
 int kura_snapshot_check(const uint8_t *data, size_t len);
 
 void kura_snapshot_free(kura_snapshot *s);
+
+/*
+ * Whether `path` ("/dir/name" in the snapshot) is in the snapshot's list of
+ * files that changed while they were read.  Names that are not UTF-8 are
+ * compared as the list stores them (FORMAT.md): with U+FFFD for bad bytes.
+ */
+bool kura_snapshot_changed(const kura_snapshot *s, const char *path);
 
 #endif

@@ -73,6 +73,7 @@ typedef struct {
 	uint32_t count, cap;
 	int pending;        /* chunk jobs outstanding, plus 1 while reading */
 	int failed;
+	int changed;        /* its size or ctime changed while it was read */
 	uint64_t ticket;    /* its place in the new file cache */
 } file_state;
 
@@ -96,6 +97,8 @@ struct archiver {
 	kura_idmap *hardlinks;  /* (dev, ino) -> ordinal in link_paths */
 	char **link_paths;
 	size_t nlinks, links_cap;
+	char **changed;         /* snapshot paths of files that changed while read */
+	size_t nchanged, changed_cap, changed_bytes;
 
 	pthread_mutex_t lock;
 	int err;
@@ -123,12 +126,18 @@ static double seconds_since(const struct timespec *t0)
 	return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/*
+ * The first failure of the backup, with the failing thread's message: the
+ * message lives per thread (error.c), so it travels with the code.
+ */
 static void set_error(archiver *a, int err)
 {
 	pthread_mutex_lock(&a->lock);
 	if (!a->err) {
 		a->err = err;
-		snprintf(a->errmsg, sizeof(a->errmsg), "%s", kura_error_message());
+		/* a code without a message must not show another operation's text */
+		snprintf(a->errmsg, sizeof(a->errmsg), "%s",
+			 kura_error_code() ? kura_error_message() : kura_error_name(err));
 	}
 	pthread_mutex_unlock(&a->lock);
 }
@@ -141,6 +150,19 @@ static int failed(archiver *a)
 	err = a->err;
 	pthread_mutex_unlock(&a->lock);
 	return err;
+}
+
+/* failed(), for the walker taking over a worker's failure: its message comes along. */
+static int take_failure(archiver *a)
+{
+	int err;
+	char msg[sizeof(a->errmsg)];
+
+	pthread_mutex_lock(&a->lock);
+	if ((err = a->err))
+		memcpy(msg, a->errmsg, sizeof(msg));
+	pthread_mutex_unlock(&a->lock);
+	return err ? kura_error_set(err, "%s", msg) : 0;
 }
 
 static void count_unreadable(archiver *a)
@@ -263,7 +285,8 @@ static void cache_file_done(archiver *a, file_state *f)
 {
 	if (!a->cache)
 		return;
-	if (f->failed || failed(a))
+	/* a changed file is read again next time: its stat is not what was stored */
+	if (f->failed || f->changed || failed(a))
 		kura_filecache_skip(a->cache, f->ticket);
 	else if (kura_filecache_record(a->cache, f->ticket, f->path, &f->st, f->extents, f->count) < 0)
 		set_error(a, KURA_ENOMEM);
@@ -422,7 +445,7 @@ static int chunk_region(archiver *a, file_state *f, int fd, int stream, uint64_t
 				return err;
 			pos += c;
 			if (failed(a))
-				return failed(a);
+				return take_failure(a);
 		}
 		memmove(a->buf, a->buf + pos, avail - pos);
 		avail -= pos;
@@ -432,15 +455,19 @@ static int chunk_region(archiver *a, file_state *f, int fd, int stream, uint64_t
 	return 0;
 }
 
-/* Read a file, skipping holes that the filesystem reports. */
-static int read_file(archiver *a, file_state *f, int fd, int stream)
+/*
+ * Read a file up to `size`, its size when the walk reached it (a stream:
+ * to its end), skipping holes that the filesystem reports.  A file that
+ * grows meanwhile is read only that far; one that shrinks, to its new end.
+ */
+static int read_file(archiver *a, file_state *f, int fd, int stream, uint64_t size)
 {
-	uint64_t pos = 0, size = (uint64_t)f->st.st_size, reached;
+	uint64_t pos = 0, reached;
 	uint32_t index;
 	int sparse = !stream && (uint64_t)f->st.st_blocks * 512 < size, err;
 
 	if (!sparse)
-		return chunk_region(a, f, fd, stream, 0, UINT64_MAX, &reached);
+		return chunk_region(a, f, fd, stream, 0, stream ? UINT64_MAX : size, &reached);
 	while (pos < size) {
 		off_t data = lseek(fd, (off_t)pos, SEEK_DATA), hole;
 
@@ -458,6 +485,8 @@ static int read_file(archiver *a, file_state *f, int fd, int stream)
 			hole = (off_t)size;
 		if ((err = chunk_region(a, f, fd, 0, (uint64_t)data, (uint64_t)hole, &reached)) < 0)
 			return err;
+		if (reached < (uint64_t)hole)
+			return 0; /* it shrank while read: stored up to its new end */
 		pos = reached;
 	}
 	if (pos < size && (err = add_extent(a, f, KURA_EXTENT_HOLE, size - pos, &index)) < 0)
@@ -500,6 +529,88 @@ static void cache_skip(archiver *a, uint64_t ticket)
 		kura_filecache_skip(a->cache, ticket);
 }
 
+/* "/dir/name" in the snapshot: the names of the directories above, up to its root. */
+static char *snapshot_path(const dir_state *dir, const char *name)
+{
+	size_t len = strlen(name) + 1, n;
+	char *out, *p;
+
+	for (const dir_state *d = dir; d->parent; d = d->parent)
+		len += strlen(d->parent->nodes[d->slot].name) + 1;
+	if (!(out = malloc(len + 1)))
+		return NULL;
+	p = out + len;
+	*p = '\0';
+	n = strlen(name);
+	memcpy(p -= n, name, n);
+	*--p = '/';
+	for (const dir_state *d = dir; d->parent; d = d->parent) {
+		const char *dn = d->parent->nodes[d->slot].name;
+
+		n = strlen(dn);
+		memcpy(p -= n, dn, n);
+		*--p = '/';
+	}
+	return out;
+}
+
+/* Remember a changed file for the snapshot's list, as long as the list stays small. */
+static void list_changed(archiver *a, const file_state *f)
+{
+	char *raw = snapshot_path(f->dir, f->dir->nodes[f->slot].name);
+	char *clean = raw ? kura_utf8_sanitize(raw) : NULL;
+
+	free(raw);
+	/* out of memory or over the limits: warned and counted, only not listed */
+	if (!clean || a->nchanged >= KURA_SNAPSHOT_MAX_CHANGED ||
+	    a->changed_bytes + strlen(clean) > KURA_SNAPSHOT_CHANGED_BYTES ||
+	    KURA_ARRAY_GROW(a->changed, a->changed_cap, a->nchanged + 1) < 0) {
+		free(clean);
+		return;
+	}
+	a->changed_bytes += strlen(clean);
+	a->changed[a->nchanged++] = clean;
+}
+
+/*
+ * After reading a file: if its size or ctime is no longer what the walk
+ * saw, what was stored may mix old and new content.  It is kept as read
+ * (a backup that skipped every busy file would miss exactly the files in
+ * use), warned about, counted, and listed in the snapshot.
+ */
+static void check_changed(archiver *a, file_state *f, int fd, const char *path)
+{
+	struct stat now;
+	uint64_t stored = 0;
+	char msg[256];
+
+	if (fstat(fd, &now) < 0 ||
+	    (now.st_size == f->st.st_size && now.st_ctim.tv_sec == f->st.st_ctim.tv_sec &&
+	     now.st_ctim.tv_nsec == f->st.st_ctim.tv_nsec))
+		return;
+	f->changed = 1;
+	pthread_mutex_lock(&a->lock);
+	for (uint32_t i = 0; i < f->count; i++)
+		stored += f->extents[i].len;
+	a->result.files_changed_during_read++;
+	pthread_mutex_unlock(&a->lock);
+	if (now.st_size != f->st.st_size)
+		snprintf(msg, sizeof(msg),
+			 "changed while it was read (size %llu -> %llu bytes): stored as read, "
+			 "%llu bytes, possibly inconsistent",
+			 (unsigned long long)f->st.st_size, (unsigned long long)now.st_size,
+			 (unsigned long long)stored);
+	else
+		snprintf(msg, sizeof(msg),
+			 "changed while it was read (%s): stored as read, possibly inconsistent",
+			 now.st_mtim.tv_sec != f->st.st_mtim.tv_sec ||
+				 now.st_mtim.tv_nsec != f->st.st_mtim.tv_nsec
+			     ? "written to, same size"
+			     : "its ctime moved: metadata, or content with the mtime put back");
+	warn(a, path, msg);
+	list_changed(a, f);
+}
+
 /* Read and store a file; `ticket` (its place in the new cache) is used up. */
 static int process_file(archiver *a, dir_state *dir, size_t slot, int fd, int stream,
 			const char *path, const struct stat *st, uint64_t ticket)
@@ -519,9 +630,12 @@ static int process_file(archiver *a, dir_state *dir, size_t slot, int fd, int st
 	f->pending = 1;
 	child_started(a, dir);
 	a->current = path;
-	if ((err = read_file(a, f, fd, stream)) < 0) {
+	/* at most the size the walk saw just before opening it: a growing file ends there */
+	if ((err = read_file(a, f, fd, stream, (uint64_t)st->st_size)) == 0 && !stream)
+		check_changed(a, f, fd, path);
+	if (err < 0) {
 		if (failed(a))
-			err = failed(a);
+			err = take_failure(a);
 		else {
 			warn(a, path, kura_error_message());
 			f->failed = 1;
@@ -725,7 +839,7 @@ static int walk_dir(archiver *a, dir_state *dir, int dirfd, const char *path)
 			err = process_entry(a, dir, i, dirfd, names[i], child);
 		free(child);
 		if (!err)
-			err = failed(a);
+			err = take_failure(a);
 		progress(a, 0);
 	}
 done:
@@ -776,7 +890,7 @@ static int walk_vdir(archiver *a, dir_state *dir, const kura_walkpath *vdir)
 		}
 		close(pfd);
 		if (!err)
-			err = failed(a);
+			err = take_failure(a);
 	}
 done:
 	child_done(a, dir);
@@ -960,6 +1074,10 @@ static int write_snapshot(archiver *a, const kura_walkpath *paths)
 	}
 	snap.program = "kura " KURA_VERSION;
 	snap.files = a->result.files_new + a->result.files_changed + a->result.files_unmodified;
+	if (a->nchanged > 1)
+		qsort(a->changed, a->nchanged, sizeof(char *), name_cmp);
+	snap.changed = a->changed;
+	snap.nchanged = a->nchanged;
 	snap.dirs = a->result.dirs;
 	snap.bytes = a->result.bytes_total;
 	if ((err = kura_snapshot_encode(&data, &len, name, &a->repo->keys, &snap)) < 0)
@@ -1068,8 +1186,8 @@ int kura_backup(kura_repo *repo, const kura_backup_options *opts, kura_backup_re
 		err = walk_vdir(&a, root, paths);
 	root = NULL; /* freed by its completion */
 	kura_pool_wait(a.pool);
-	if (!err && a.err)
-		err = kura_error_set(a.err, "%s", a.errmsg);
+	if (!err)
+		err = take_failure(&a);
 	if (err < 0)
 		goto done;
 	if (!a.root_done) {
@@ -1101,6 +1219,7 @@ done:
 	for (size_t i = 0; i < a.nlinks; i++)
 		free(a.link_paths[i]);
 	free(a.link_paths);
+	text_list_free(a.changed, a.nchanged);
 	kura_walkpaths_free(paths);
 	if (lock)
 		repo->backend->unlock(repo->backend, lock);

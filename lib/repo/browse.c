@@ -28,6 +28,7 @@ typedef struct {
 	kura_node_fn fn;
 	void *ctx;
 	kura_walk_path path;
+	const kura_snapshot *snap;
 } ls_walk;
 
 static int ls_node(ls_walk *w, const kura_node *n, unsigned depth);
@@ -68,6 +69,7 @@ static int ls_node(ls_walk *w, const kura_node *n, unsigned depth)
 	if (file)
 		kura_walk__digest(digest, n);
 	kura_walk__info(&info, n, w->path.s, file ? digest : NULL);
+	info.changed_during_read = file && kura_snapshot_changed(w->snap, w->path.s);
 	if ((rc = w->fn(&info, w->ctx)) != 0)
 		return rc;
 	if (n->type == KURA_NODE_DIR)
@@ -78,7 +80,7 @@ static int ls_node(ls_walk *w, const kura_node *n, unsigned depth)
 int kura_ls(kura_repo *repo, const char *snapshot_id, const char *path, kura_node_fn fn,
 	    void *ctx)
 {
-	ls_walk w = {repo, fn, ctx, {0}};
+	ls_walk w = {repo, fn, ctx, {0}, NULL};
 	kura_snapshot *snap = NULL;
 	kura_tree *tree = NULL;
 	kura_node *node;
@@ -95,6 +97,7 @@ int kura_ls(kura_repo *repo, const char *snapshot_id, const char *path, kura_nod
 		goto done;
 	if ((err = kura_walk__append(&w.path, norm)) < 0)
 		goto done;
+	w.snap = snap;
 	err = node ? ls_node(&w, node, 1) : ls_tree(&w, snap->tree, 1);
 done:
 	kura_walk__path_free(&w.path);

@@ -175,6 +175,7 @@ typedef struct {
 	kura_restore_result *res;
 	int rootfd;
 	char *root_snap;                /* snapshot path the target stands for ("" = the root) */
+	const kura_snapshot *snap;
 
 	rs_file *files;
 	size_t nfiles, files_cap;
@@ -194,6 +195,7 @@ typedef struct {
 	rs_msg *msgs, **msgs_tail;
 	atomic_uint_fast64_t bytes_done, files_done, errors;
 	atomic_uint_fast64_t warnings;  /* from workers; added to res->warnings at the end */
+	atomic_int target_errno;        /* the first write into the target that failed */
 	uint64_t files_total, bytes_total;
 	kura_writeback *wb;             /* what is written goes to disk, then out of the cache */
 	uint64_t files_hint, bytes_hint; /* the snapshot's statistics: totals while walking */
@@ -404,6 +406,18 @@ static bool batch_full(const rs *r)
 __attribute__((format(printf, 3, 4))) static void file_failed(rs *r, uint32_t file,
 							       const char *fmt, ...);
 
+/*
+ * Remember why writing into the target failed (a full or read-only file
+ * system...): that, not damage in the repository, is then what the restore
+ * reports.  Any thread.
+ */
+static void target_failed(rs *r, int e)
+{
+	int none = 0;
+
+	atomic_compare_exchange_strong(&r->target_errno, &none, e ? e : EIO);
+}
+
 /* Create the directory of frame f (and any missing parents). 0, 1 if skipped, or < 0. */
 static int frame_ensure(rs *r, rs_frame *f)
 {
@@ -419,6 +433,8 @@ static int frame_ensure(rs *r, rs_frame *f)
 		return err;
 	}
 	if ((err = kura_fsmeta_create(p->fd, f->node)) < 0) {
+		if (err == KURA_EIO || err == KURA_EDENIED)
+			target_failed(r, errno); /* mkdir's: setting the message keeps errno */
 		rs_fail(r, f->rel, "cannot create directory, skipping its contents: %s",
 			kura_error_message());
 		f->skipped = true;
@@ -545,14 +561,17 @@ static int create_now(rs *r, int dirfd, size_t i, struct stat *st)
 	fd = openat(dirfd, f->node.name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		    0600);
 	if (fd < 0) {
-		if (errno == EEXIST)
+		if (errno == EEXIST) {
 			file_failed(r, (uint32_t)i, "already exists: not overwritten");
-		else
+		} else {
+			target_failed(r, errno);
 			file_failed(r, (uint32_t)i, "cannot create: %s", strerror(errno));
+		}
 		atomic_store(&f->state, RS_NOFILE);
 		return -1;
 	}
 	if ((f->tail_hole && ftruncate(fd, (off_t)f->node.size) < 0) || fstat(fd, st) < 0) {
+		target_failed(r, errno);
 		file_failed(r, (uint32_t)i, "cannot set the size to %llu bytes: %s",
 			    (unsigned long long)f->node.size, strerror(errno));
 		close(fd);
@@ -682,6 +701,21 @@ done:
 	return err;
 }
 
+/* Whether the snapshot lists this file as one that changed while it was backed up. */
+static bool changed_in_backup(const rs *r, const rs_frame *f, const kura_node *n)
+{
+	char *snap;
+	bool changed;
+
+	if (!r->snap->nchanged || (n->type != KURA_NODE_FILE && n->type != KURA_NODE_HARDLINK))
+		return false;
+	if (asprintf(&snap, "%s/%s", f->snap, n->name) < 0)
+		return false;
+	changed = kura_snapshot_changed(r->snap, snap);
+	free(snap);
+	return changed;
+}
+
 static int walk_nodes(rs *r, rs_frame *f, kura_node *nodes, size_t count)
 {
 	int err = 0;
@@ -715,6 +749,9 @@ static int walk_nodes(rs *r, rs_frame *f, kura_node *nodes, size_t count)
 				continue;
 			if (!(rel = join(f->rel, n->name)))
 				return kura_error_set(KURA_ENOMEM, "restore: out of memory");
+			if (changed_in_backup(r, f, n))
+				rs_warn(r, rel, "changed while it was backed up: restored as stored, "
+					"possibly inconsistent");
 			if ((err = restore_leaf(r, f, n, rel)) < 0)
 				return err;
 			if (batch_full(r) && (err = run_batch(r)) < 0)
@@ -961,6 +998,7 @@ static void write_use(rs *r, const rs_use *u, const uint8_t *data, fd_cache *c)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
+			target_failed(r, n < 0 ? errno : EIO);
 			file_failed(r, u->file, "write at offset %llu failed: %s",
 				    (unsigned long long)(u->off + done),
 				    n < 0 ? strerror(errno) : "no progress");
@@ -1497,6 +1535,7 @@ static int restore_walk(rs *r, const kura_snapshot *snap, const char *subpath)
 	char *slash;
 	int err;
 
+	r->snap = snap;
 	if ((err = kura_walk__find(&holder, &node, r->repo, snap->tree, subpath)) < 0)
 		return err;
 	if (!(r->root_snap = strdup(subpath))) {
@@ -1589,7 +1628,14 @@ done:
 	res.seconds = elapsed(&r);
 	if (out)
 		*out = res;
-	if (err == 0 && res.errors)
+	if (err == 0 && res.errors && atomic_load(&r.target_errno))
+		err = kura_error_set(KURA_EIO,
+				     "restore into %s: cannot write: %s; %llu file(s) or "
+				     "director(ies) could not be restored completely, everything "
+				     "else was",
+				     opts->target, strerror(atomic_load(&r.target_errno)),
+				     (unsigned long long)res.errors);
+	else if (err == 0 && res.errors)
 		err = kura_error_set(KURA_ECORRUPT,
 				     "restore into %s: %llu file(s) or director(ies) could not be "
 				     "restored completely; everything else was",

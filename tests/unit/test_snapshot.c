@@ -325,6 +325,51 @@ static void test_hostile_bodies(void **state)
 	assert_int_equal(decode_json("{\"v\":1," GOOD_FIELDS "} {}"), KURA_ECORRUPT);
 }
 
+/* The optional list of files that changed while read: kept, sorted, looked up, typed. */
+static void test_changed_list(void **state)
+{
+	/* a writer's list is sanitised UTF-8; the reader sorts what it gets */
+	char *changed[] = {"/srv/z.log", "/srv/db/\xef\xbf\xbd.dat", "/srv/a.log"};
+	kura_snapshot s, *back = NULL;
+	uint8_t *data, name[KURA_HASH_SIZE];
+	size_t len;
+	char *body;
+
+	make_snapshot(&s);
+	assert_ok(kura_snapshot_encode(&data, &len, name, &backup_keys, &s));
+	body = open_body(data, len, 3);
+	assert_null(strstr(body, "changed")); /* none: the key is left out */
+	free(body);
+	assert_ok(kura_snapshot_decode(&back, &restore_keys, data, len));
+	assert_int_equal(back->nchanged, 0);
+	assert_false(kura_snapshot_changed(back, "/srv/a.log"));
+	kura_snapshot_free(back);
+	free(data);
+
+	s.changed = changed;
+	s.nchanged = 3;
+	assert_ok(kura_snapshot_encode(&data, &len, name, &backup_keys, &s));
+	assert_ok(kura_snapshot_decode(&back, &restore_keys, data, len));
+	assert_int_equal(back->nchanged, 3);
+	assert_string_equal(back->changed[0], "/srv/a.log");
+	assert_true(kura_snapshot_changed(back, "/srv/a.log"));
+	assert_true(kura_snapshot_changed(back, "/srv/z.log"));
+	/* a name that is not UTF-8 matches its sanitised form */
+	assert_true(kura_snapshot_changed(back, "/srv/db/\xff.dat"));
+	assert_false(kura_snapshot_changed(back, "/srv/b.log"));
+	assert_false(kura_snapshot_changed(back, "/srv"));
+	assert_false(kura_snapshot_changed(NULL, "/srv/a.log"));
+	kura_snapshot_free(back);
+	free(data);
+
+	memset(pack_names, 0x11, sizeof(pack_names));
+	assert_ok(decode_json("{\"v\":1,\"changed\":[]," GOOD_FIELDS "}"));
+	assert_int_equal(decode_json("{\"v\":1,\"changed\":\"/a\"," GOOD_FIELDS "}"),
+			 KURA_ECORRUPT);
+	assert_int_equal(decode_json("{\"v\":1,\"changed\":[\"/a\",1]," GOOD_FIELDS "}"),
+			 KURA_ECORRUPT);
+}
+
 static void test_deep_nesting(void **state)
 {
 	size_t depth = 100000;
@@ -365,7 +410,7 @@ int main(void)
 	    cmocka_unit_test(test_roundtrip),	   cmocka_unit_test(test_header_only),
 	    cmocka_unit_test(test_tampering),	   cmocka_unit_test(test_unsorted_packs),
 	    cmocka_unit_test(test_hostile_bodies), cmocka_unit_test(test_deep_nesting),
-	    cmocka_unit_test(test_encode_rejects),
+	    cmocka_unit_test(test_encode_rejects), cmocka_unit_test(test_changed_list),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
