@@ -102,11 +102,7 @@ static void time_now(char out[40])
 	snprintf(out, 40, "%s.%09ldZ", date, ts.tv_nsec);
 }
 
-/*
- * The hash of an entry: `body` is its JSON without the hash member and
- * without the closing brace, which is hashed after it.
- */
-static int entry_hash(uint8_t out[KURA_HASH_SIZE], const uint8_t prev[KURA_HASH_SIZE],
+int vault_audit_entry_hash(uint8_t out[KURA_HASH_SIZE], const uint8_t prev[KURA_HASH_SIZE],
 		      const char *body, size_t len)
 {
 	kura_sha256_ctx *ctx = NULL;
@@ -240,7 +236,7 @@ int vault_audit_append(vault_audit *a, const vault_audit_entry *e)
 		goto done;
 	}
 	/* The line is that text with the hash member added before its '}'. */
-	if ((err = entry_hash(hash, a->prev, text, strlen(text) - 1)) < 0)
+	if ((err = vault_audit_entry_hash(hash, a->prev, text, strlen(text) - 1)) < 0)
 		goto done;
 	kura_hex(hash_hex, hash, sizeof(hash));
 	if ((err = kura_buf_put(&line, text, strlen(text) - 1)) < 0 ||

@@ -7,15 +7,19 @@
 #ifndef KURA_SERVER_AUDIT_H
 #define KURA_SERVER_AUDIT_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
-#include "vault.h"
+#include "crypto/crypto.h"
+
+/* Its own type: the log knows nothing of the vault that writes it. */
+typedef struct vault_audit vault_audit;
 
 typedef struct {
-	const char *peer;     /* "127.0.0.1" or "::1" */
-	const char *client;   /* "" when unauthenticated */
-	const char *role;     /* "" when unauthenticated */
+	const char *peer;   /* "127.0.0.1" or "::1" */
+	const char *client; /* "" when unauthenticated */
+	const char *role;   /* "" when unauthenticated */
 	const char *method;
 	const char *path;
 	int status;
@@ -41,5 +45,13 @@ void vault_audit_close(vault_audit *a);
  * KURA_ECORRUPT otherwise.
  */
 int vault_audit_verify(const char *vault_dir, FILE *report);
+
+/*
+ * The hash of an entry, which the next entry links to: SHA-256 of the
+ * previous entry's hash, then `body` (the entry's JSON without its hash
+ * member and without the closing brace), then "}".
+ */
+int vault_audit_entry_hash(uint8_t out[KURA_HASH_SIZE], const uint8_t prev[KURA_HASH_SIZE],
+			   const char *body, size_t len);
 
 #endif

@@ -184,3 +184,52 @@ void vault_format_time(char out[40], int64_t ns)
 	snprintf(out, 40, "%s.%09ldZ", date, frac);
 }
 
+int vault_make_dir(const char *dir, const char *sub)
+{
+	char *path = NULL;
+	int err = 0;
+
+	if (asprintf(&path, "%s/%s", dir, sub) < 0)
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		err = kura_error_errno(kura_errno_code(errno), errno, "%s: mkdir", path);
+	free(path);
+	return err;
+}
+
+int vault_subdir(const char *dir, const char *sub, char **out)
+{
+	if (asprintf(out, "%s/%s", dir, sub) < 0) {
+		*out = NULL;
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	}
+	if (mkdir(*out, 0700) < 0 && errno != EEXIST) {
+		int err = kura_error_errno(kura_errno_code(errno), errno, "%s: mkdir", *out);
+
+		free(*out);
+		*out = NULL;
+		return err;
+	}
+	return 0;
+}
+
+char *vault_json_text(const json_t *doc)
+{
+	char *text = json_dumps(doc, JSON_PRESERVE_ORDER | JSON_INDENT(2)), *out = NULL;
+
+	if (text && asprintf(&out, "%s\n", text) < 0)
+		out = NULL;
+	free(text);
+	return out;
+}
+
+void vault_format_time_s(char out[40], int64_t ns)
+{
+	time_t sec = (time_t)(ns / 1000000000LL);
+	struct tm tm;
+
+	if (ns % 1000000000LL < 0)
+		sec--;
+	gmtime_r(&sec, &tm);
+	strftime(out, 40, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}

@@ -67,9 +67,11 @@
 
 #include "audit.h"
 #include "common/error.h"
-#include "deletion.h"
+#include "deletion_intake.h"
+#include "deletion_run.h"
 #include "kura/keyless.h"
 #include "route.h"
+#include "status.h"
 
 #define CONNECTION_LIMIT 64
 #define PER_IP_CONNECTION_LIMIT 16
@@ -585,7 +587,7 @@ static enum MHD_Result get_deletions(request *rq, struct MHD_Connection *con)
 	json_t *arr = NULL;
 	char *text;
 
-	if (vault_deletions_list(rq->srv->v, rq->route.repo, &arr) < 0)
+	if (deletion_intake_list(rq->srv->v, rq->route.repo, &arr) < 0)
 		return respond_internal(rq, con, "cannot list the deletion requests");
 	text = json_dumps(arr, JSON_COMPACT);
 	json_decref(arr);
@@ -705,7 +707,7 @@ static enum MHD_Result post_finish(request *rq, struct MHD_Connection *con)
 		    (unsigned long long)rq->received, (unsigned long long)rq->expected);
 	if (post_parse(rq, &names, &n, &prune) < 0)
 		return respond_error(rq, con, MHD_HTTP_BAD_REQUEST, NULL, "%s", rq->fail_msg);
-	err = vault_deletion_request(rq->srv->v, rq->route.repo, rq->client->name,
+	err = deletion_intake_file(rq->srv->v, rq->route.repo, rq->client->name,
 				     (const char(*)[KURA_ID_HEX])names, n, prune,
 				     now_ns(CLOCK_REALTIME), &made, &prot);
 	free(names);
@@ -1241,7 +1243,7 @@ static void report_once(const char *job, int err, char *last, size_t len)
 static void tick(vault *v, char last[2][512])
 {
 	report_once("reload", vault_reload(v), last[0], sizeof(last[0]));
-	report_once("deletions", vault_deletions_run(v, now_ns(CLOCK_REALTIME)), last[1],
+	report_once("deletions", deletion_run(v, now_ns(CLOCK_REALTIME)), last[1],
 		    sizeof(last[1]));
 }
 

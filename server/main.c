@@ -37,10 +37,14 @@
 
 #include "audit.h"
 #include "common/error.h"
-#include "deletion.h"
+#include "approvers.h"
+#include "deletion_intake.h"
+#include "deletion_sign.h"
 #include "http.h"
 #include "policy.h"
-#include "vault.h"
+#include "status.h"
+#include "vault_admin.h"
+#include "vault_state.h"
 
 enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_LOG_BAD = 4 };
 
@@ -600,7 +604,7 @@ static int cmd_approver(int argc, char **argv)
 		return usage_error(usage_approver, "bad approver name '%s' (lowercase letters, "
 				   "digits, . _ -; starting with a letter or digit; at most %d)",
 				   pos[2], VAULT_NAME_MAX);
-	if (vault_approver_add(pos[1], pos[2], output) < 0)
+	if (approvers_add(pos[1], pos[2], output) < 0)
 		return fail(NULL);
 	printf("Created approver '%s'; the key is in %s.\n"
 	       "It is the only copy: give it to the approver, keep it off the vault host and\n"
@@ -647,7 +651,7 @@ static int sign_command(int argc, char **argv, bool cancel)
 	if (!key)
 		return usage_error(usage, "--key is required (an approver key)");
 	clock_gettime(CLOCK_REALTIME, &ts);
-	if (vault_deletion_sign(pos[0], id, key, cancel,
+	if (deletion_sign(pos[0], id, key, cancel,
 				(int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, &summary) < 0)
 		return fail(NULL);
 	fputs(summary, stdout);
@@ -737,7 +741,7 @@ static int cmd_deletions(int argc, char **argv)
 		return usage_error(usage_deletions, "deletions needs the vault directory");
 	if (vault_open_readonly(&v, pos[0]) < 0)
 		return fail(pos[0]);
-	if (vault_deletions_list(v, NULL, &arr) < 0) {
+	if (deletion_intake_list(v, NULL, &arr) < 0) {
 		rc = fail(pos[0]);
 		goto done;
 	}

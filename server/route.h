@@ -20,7 +20,7 @@
 
 #include "kura/backend.h"
 #include "kura/kura.h"
-#include "vault.h"
+#include "vault_state.h"
 
 typedef enum {
 	VAULT_ROUTE_LIST = 1,	   /* /v1/repos/REPO/TYPE/ */

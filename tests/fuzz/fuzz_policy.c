@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../server/files.c"
-#include "../../server/policy.c"
+#include "files.h"
+#include "policy.h"
 
 #define FUZZ_SNAPS 32
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../server/route.c"
+#include "route.h"
 
 static void check_route(const char *url)
 {

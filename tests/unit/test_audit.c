@@ -11,7 +11,12 @@
  */
 #include "testutil.h"
 
-#include "../../server/audit.c"
+#include <sys/stat.h>
+
+#include <sodium.h>
+
+#include "audit.h"
+#include "common/buf.h"
 
 #define NENTRIES 100 /* one checkpoint after 64, one at close */
 
@@ -190,7 +195,7 @@ static void test_edit_and_rehash(void **state)
 	memcpy(hex, p + 8, 64);
 	hex[64] = '\0';
 	assert_ok(kura_unhex(prev, hex, 32));
-	assert_ok(entry_hash(h, prev, lines[9], strlen(lines[9]) - 1 - (sizeof(",\"hash\":\"\"}") - 1 + 64)));
+	assert_ok(vault_audit_entry_hash(h, prev, lines[9], strlen(lines[9]) - 1 - (sizeof(",\"hash\":\"\"}") - 1 + 64)));
 	kura_hex(hex, h, 32);
 	memcpy(lines[9] + strlen(lines[9]) - 1 - 2 - 64, hex, 64);
 	write_lines(f, lines, n);
@@ -234,7 +239,7 @@ static void test_forged_checkpoint(void **state)
 {
 	fixture *f = *state;
 	uint8_t pk[32], sk[64], h[32], sig[64];
-	char **lines, *p, b64[SIG_B64], *line, hex[65];
+	char **lines, *p, b64[sodium_base64_ENCODED_LEN(crypto_sign_BYTES, sodium_base64_VARIANT_ORIGINAL)], *line, hex[65];
 	int n;
 
 	append_n(f, NENTRIES, 0);

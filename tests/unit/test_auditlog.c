@@ -11,7 +11,12 @@
  */
 #include "testutil.h"
 
-#include "../../server/audit.c"
+#include <sys/stat.h>
+
+#include <sodium.h>
+
+#include "audit.h"
+#include "common/buf.h"
 
 #include "kura/auditlog.h"
 
@@ -247,7 +252,7 @@ static void test_forged_checkpoint(void **state)
 	fixture *f = *state;
 	uint8_t pk2[crypto_sign_PUBLICKEYBYTES], sk2[crypto_sign_SECRETKEYBYTES], h[32];
 	uint8_t sig[crypto_sign_BYTES];
-	char b64[SIG_B64], hex[65], *line;
+	char b64[sodium_base64_ENCODED_LEN(crypto_sign_BYTES, sodium_base64_VARIANT_ORIGINAL)], hex[65], *line;
 	kura_auditlog_summary s;
 	found fd;
 

@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "../../server/files.c"
-#include "../../server/policy.c"
+#include "files.h"
+#include "policy.h"
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../server/route.c"
+#include "route.h"
 
 #define N64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 

@@ -11,12 +11,18 @@
  */
 #include "testutil.h"
 
-#include "../../server/audit.c"
-#include "../../server/tls.c"
-#include "../../server/files.c"
-#include "../../server/policy.c"
-#include "../../server/vault.c"
-#include "../../server/deletion.c"
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "common/buf.h"
+#include "files.h"
+#include "policy.h"
+#include "status.h"
+#include "tls.h"
+#include "vault_admin.h"
+#include "vault_state.h"
 
 typedef struct {
 	char dir[64];	/* the mkdtemp directory */
