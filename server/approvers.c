@@ -25,59 +25,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
 #include "common/error.h"
 #include "crypto/crypto.h"
+#include "crypto/sign.h"
 #include "files.h"
 
 #define APPROVER_FILE_MAX (64 << 10) /* approver records and key files */
-#define APPROVERS_SK_B64                                                                           \
-	sodium_base64_ENCODED_LEN(crypto_sign_SECRETKEYBYTES, sodium_base64_VARIANT_ORIGINAL)
-
-/* The vault's public signing key (DIR/signing.pub) as base64. */
-int approvers_vault_key(const char *dir, char out[APPROVERS_PK_B64])
-{
-	char *path = NULL, *pk = NULL;
-	size_t len = 0;
-	int err;
-
-	if (asprintf(&path, "%s/signing.pub", dir) < 0)
-		return kura_error_set(KURA_ENOMEM, "out of memory");
-	if ((err = vault_read_file(path, APPROVER_FILE_MAX, &pk, &len)) < 0) {
-		if (err == KURA_ENOTFOUND)
-			err = kura_error_set(KURA_ENOTFOUND, "%s: no vault here (no signing.pub)",
-					     dir);
-		goto done;
-	}
-	if (len != crypto_sign_PUBLICKEYBYTES) {
-		err = kura_error_set(KURA_ECORRUPT, "%s: not a %d-byte Ed25519 public key", path,
-				     crypto_sign_PUBLICKEYBYTES);
-		goto done;
-	}
-	sodium_bin2base64(out, APPROVERS_PK_B64, (const unsigned char *)pk, len,
-			  sodium_base64_VARIANT_ORIGINAL);
-done:
-	free(pk);
-	free(path);
-	return err;
-}
-
-/* Exactly `len` bytes of standard base64 (with padding). */
-int approvers_unbase64(uint8_t *out, size_t len, const char *b64)
-{
-	size_t got = 0;
-
-	if (!b64 ||
-	    sodium_base642bin(out, len, b64, strlen(b64), NULL, &got, NULL,
-			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
-	    got != len)
-		return -1;
-	return 0;
-}
+#define APPROVERS_SK_B64 KURA_BASE64_SIZE(KURA_SIGN_SECKEY_SIZE)
 
 /* The public key of approver `name` (DIR/approvers/NAME.json). */
-int approvers_load(const char *dir, const char *name, uint8_t pk[crypto_sign_PUBLICKEYBYTES])
+int approvers_load(const char *dir, const char *name, uint8_t pk[KURA_SIGN_PUBKEY_SIZE])
 {
 	char *path = NULL, *text = NULL;
 	const char *jname, *jpk, *created;
@@ -105,8 +62,7 @@ int approvers_load(const char *dir, const char *name, uint8_t pk[crypto_sign_PUB
 		err = kura_error_set(KURA_ECORRUPT, "%s: %s", path, jerr.text);
 		goto done;
 	}
-	if (strcmp(jname, name) != 0 ||
-	    approvers_unbase64(pk, crypto_sign_PUBLICKEYBYTES, jpk) < 0) {
+	if (strcmp(jname, name) != 0 || kura_unbase64(pk, KURA_SIGN_PUBKEY_SIZE, jpk) < 0) {
 		err = kura_error_set(KURA_ECORRUPT,
 				     "%s: \"name\" must match the file name and \"public_key\" "
 				     "be a base64 Ed25519 public key",
@@ -122,8 +78,9 @@ done:
 
 int approvers_add(const char *dir, const char *name, const char *output)
 {
-	uint8_t pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
-	char vkey[APPROVERS_PK_B64], pk64[APPROVERS_PK_B64], sk64[APPROVERS_SK_B64], created[40];
+	uint8_t pk[KURA_SIGN_PUBKEY_SIZE], sk[KURA_SIGN_SECKEY_SIZE];
+	char vkey[VAULT_SIGNING_KEY_B64], pk64[VAULT_SIGNING_KEY_B64], sk64[APPROVERS_SK_B64],
+	    created[40];
 	char *adir = NULL, *path = NULL, *keytext = NULL, *rectext = NULL, *name_json = NULL;
 	json_t *key = NULL, *rec = NULL;
 	bool wrote_output = false;
@@ -136,7 +93,7 @@ int approvers_add(const char *dir, const char *name, const char *output)
 				      name ? name : "", VAULT_NAME_MAX);
 	if (!output)
 		return kura_error_set(KURA_EINVAL, "the approver key needs an output file");
-	if ((err = kura_crypto_init()) < 0 || (err = approvers_vault_key(dir, vkey)) < 0)
+	if ((err = kura_crypto_init()) < 0 || (err = vault_signing_key_b64(dir, vkey)) < 0)
 		return err;
 	if ((err = vault_subdir(dir, "approvers", &adir)) < 0)
 		return err;
@@ -154,9 +111,9 @@ int approvers_add(const char *dir, const char *name, const char *output)
 		err = kura_error_set(KURA_EEXISTS, "approver '%s' already exists", name);
 		goto done;
 	}
-	crypto_sign_keypair(pk, sk);
-	sodium_bin2base64(pk64, sizeof(pk64), pk, sizeof(pk), sodium_base64_VARIANT_ORIGINAL);
-	sodium_bin2base64(sk64, sizeof(sk64), sk, sizeof(sk), sodium_base64_VARIANT_ORIGINAL);
+	kura_sign_keypair(pk, sk);
+	kura_base64(pk64, pk, sizeof(pk));
+	kura_base64(sk64, sk, sizeof(sk));
 	vault_format_time_s(created, (int64_t)time(NULL) * 1000000000LL);
 	key = json_pack("{s:i, s:s, s:s, s:s}", "kura_approver_key", 1, "vault_signing_key", vkey,
 			"name", name, "secret_key", sk64);
@@ -179,14 +136,14 @@ done:
 	if (err < 0 && wrote_output)
 		unlink(output);
 	if (key)
-		sodium_memzero((char *)json_string_value(json_object_get(key, "secret_key")),
-			       strlen(sk64));
+		kura_wipe((char *)json_string_value(json_object_get(key, "secret_key")),
+			  strlen(sk64));
 	if (keytext) {
-		sodium_memzero(keytext, strlen(keytext));
+		kura_wipe(keytext, strlen(keytext));
 		free(keytext);
 	}
-	sodium_memzero(sk, sizeof(sk));
-	sodium_memzero(sk64, sizeof(sk64));
+	kura_wipe(sk, sizeof(sk));
+	kura_wipe(sk64, sizeof(sk64));
 	json_decref(key);
 	json_decref(rec);
 	free(rectext);
@@ -198,10 +155,10 @@ done:
 
 /* An approver key file: its name and secret key (wipe it), checked against this vault. */
 int approvers_key_load(const char *dir, const char *key_path, char name[VAULT_NAME_MAX + 1],
-		       uint8_t sk[crypto_sign_SECRETKEYBYTES])
+		       uint8_t sk[KURA_SIGN_SECKEY_SIZE])
 {
-	uint8_t pk[crypto_sign_PUBLICKEYBYTES], registered[crypto_sign_PUBLICKEYBYTES];
-	char vkey[APPROVERS_PK_B64], *text = NULL;
+	uint8_t pk[KURA_SIGN_PUBKEY_SIZE], registered[KURA_SIGN_PUBKEY_SIZE];
+	char vkey[VAULT_SIGNING_KEY_B64], *text = NULL;
 	const char *jvkey, *jname, *jsk;
 	json_int_t version;
 	json_t *doc = NULL;
@@ -209,7 +166,7 @@ int approvers_key_load(const char *dir, const char *key_path, char name[VAULT_NA
 	size_t len = 0;
 	int err;
 
-	if ((err = approvers_vault_key(dir, vkey)) < 0)
+	if ((err = vault_signing_key_b64(dir, vkey)) < 0)
 		return err;
 	if ((err = vault_read_file(key_path, APPROVER_FILE_MAX, &text, &len)) < 0)
 		return err;
@@ -232,7 +189,7 @@ int approvers_key_load(const char *dir, const char *key_path, char name[VAULT_NA
 				     key_path, version);
 		goto done;
 	}
-	if (!vault_name_ok(jname) || approvers_unbase64(sk, crypto_sign_SECRETKEYBYTES, jsk) < 0) {
+	if (!vault_name_ok(jname) || kura_unbase64(sk, KURA_SIGN_SECKEY_SIZE, jsk) < 0) {
 		err = kura_error_set(KURA_EINVAL, "%s: bad \"name\" or \"secret_key\"", key_path);
 		goto done;
 	}
@@ -245,10 +202,9 @@ int approvers_key_load(const char *dir, const char *key_path, char name[VAULT_NA
 	}
 	if ((err = approvers_load(dir, jname, registered)) < 0)
 		goto done;
-	crypto_sign_ed25519_sk_to_pk(pk, sk);
-	if (sodium_memcmp(pk, registered, sizeof(pk)) != 0 ||
-	    sodium_memcmp(pk, sk + crypto_sign_SECRETKEYBYTES - crypto_sign_PUBLICKEYBYTES,
-			  sizeof(pk)) != 0) {
+	kura_sign_public_key(pk, sk);
+	if (!kura_ct_equal(pk, registered, sizeof(pk)) ||
+	    !kura_ct_equal(pk, sk + KURA_SIGN_SECKEY_SIZE - KURA_SIGN_PUBKEY_SIZE, sizeof(pk))) {
 		err = kura_error_set(KURA_EDENIED,
 				     "%s: this is not the key registered for approver '%s'",
 				     key_path, jname);
@@ -257,12 +213,12 @@ int approvers_key_load(const char *dir, const char *key_path, char name[VAULT_NA
 	strcpy(name, jname);
 done:
 	if (err < 0)
-		sodium_memzero(sk, crypto_sign_SECRETKEYBYTES);
+		kura_wipe(sk, KURA_SIGN_SECKEY_SIZE);
 	if (doc && json_is_string(json_object_get(doc, "secret_key")))
-		sodium_memzero((char *)json_string_value(json_object_get(doc, "secret_key")),
-			       strlen(json_string_value(json_object_get(doc, "secret_key"))));
+		kura_wipe((char *)json_string_value(json_object_get(doc, "secret_key")),
+			  strlen(json_string_value(json_object_get(doc, "secret_key"))));
 	json_decref(doc);
-	sodium_memzero(text, len);
+	kura_wipe(text, len);
 	free(text);
 	return err;
 }

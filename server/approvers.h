@@ -10,13 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <sodium.h>
-
+#include "crypto/sign.h"
 #include "vault_state.h"
-
-/* The base64 of a public key, NUL included. */
-#define APPROVERS_PK_B64                                                                           \
-	sodium_base64_ENCODED_LEN(crypto_sign_PUBLICKEYBYTES, sodium_base64_VARIANT_ORIGINAL)
 
 /*
  * Create an approver: an Ed25519 key pair; the public key goes to
@@ -26,20 +21,14 @@
  */
 int approvers_add(const char *dir, const char *name, const char *output);
 
-/* The vault's public signing key (DIR/signing.pub) as base64. */
-int approvers_vault_key(const char *dir, char out[APPROVERS_PK_B64]);
-
 /* The public key of approver `name` (DIR/approvers/NAME.json). */
-int approvers_load(const char *dir, const char *name, uint8_t pk[crypto_sign_PUBLICKEYBYTES]);
+int approvers_load(const char *dir, const char *name, uint8_t pk[KURA_SIGN_PUBKEY_SIZE]);
 
 /*
  * An approver key file: its name and secret key (the caller wipes it),
  * checked against this vault's signing key and the approver's record.
  */
 int approvers_key_load(const char *dir, const char *key_path, char name[VAULT_NAME_MAX + 1],
-		       uint8_t sk[crypto_sign_SECRETKEYBYTES]);
-
-/* Exactly `len` bytes of standard base64 (with padding) into `out`; KURA_EINVAL otherwise. */
-int approvers_unbase64(uint8_t *out, size_t len, const char *b64);
+		       uint8_t sk[KURA_SIGN_SECKEY_SIZE]);
 
 #endif

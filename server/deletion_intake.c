@@ -25,8 +25,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
 #include "approvers.h"
 #include "common/error.h"
 #include "deletion_sign.h"
@@ -68,7 +66,7 @@ static json_t *listing(const char *dir, const char *vkey, const vault_policy *p,
 int deletion_intake_list(vault *v, const char *repo, json_t **out)
 {
 	const char *dir = vault_dir(v);
-	char vkey[APPROVERS_PK_B64];
+	char vkey[VAULT_SIGNING_KEY_B64];
 	vault_policy p;
 	deletion_req *rs = NULL;
 	size_t n = 0;
@@ -76,7 +74,7 @@ int deletion_intake_list(vault *v, const char *repo, json_t **out)
 	int err;
 
 	*out = NULL;
-	if ((err = vault_policy_load(dir, &p)) < 0 || (err = approvers_vault_key(dir, vkey)) < 0 ||
+	if ((err = vault_policy_load(dir, &p)) < 0 || (err = vault_signing_key_b64(dir, vkey)) < 0 ||
 	    (err = deletion_store_load_all(dir, &rs, &n)) < 0)
 		return err;
 	if (!(arr = json_array())) {
@@ -175,7 +173,7 @@ int deletion_intake_file(vault *v, const char *repo, const char *client,
 			 json_t **out, json_t **out_protected)
 {
 	const char *dir = vault_dir(v);
-	char vkey[APPROVERS_PK_B64], *ddir = NULL;
+	char vkey[VAULT_SIGNING_KEY_B64], *ddir = NULL;
 	deletion_req r = {0}, *all = NULL;
 	size_t nall = 0, pending = 0, i;
 	unsigned long id = 0;
@@ -197,7 +195,7 @@ int deletion_intake_file(vault *v, const char *repo, const char *client,
 		return kura_error_set(KURA_EINVAL, "at most %d snapshots per request",
 				      DELETION_SNAPSHOTS_MAX);
 	if ((err = vault_repo(v, repo, &b)) < 0 || (err = vault_policy_load(dir, &p)) < 0 ||
-	    (err = approvers_vault_key(dir, vkey)) < 0)
+	    (err = vault_signing_key_b64(dir, vkey)) < 0)
 		return err;
 	strcpy(r.repo, repo);
 	strcpy(r.requested_by, client);
@@ -255,9 +253,10 @@ int deletion_intake_file(vault *v, const char *repo, const char *client,
 		}
 	}
 	if (prot) {
-		err = kura_error_set(
-		    KURA_EDENIED, "retention protects %zu of the snapshots; nothing was requested",
-		    json_array_size(prot));
+		err =
+		    kura_error_set(DELETION_EPROTECTED,
+				   "retention protects %zu of the snapshots; nothing was requested",
+				   json_array_size(prot));
 		if (out_protected) {
 			*out_protected = prot;
 			prot = NULL;
@@ -276,14 +275,14 @@ int deletion_intake_file(vault *v, const char *repo, const char *client,
 			pending++;
 	}
 	if (pending >= VAULT_PENDING_MAX) {
-		err = kura_error_set(KURA_EEXISTS,
+		err = kura_error_set(DELETION_ETOOMANY,
 				     "repository %s has %zu pending deletion requests already (the "
 				     "limit); approvers must decide on those first",
 				     repo, pending);
 		goto done;
 	}
 	if (id >= DELETION_ID_MAX) {
-		err = kura_error_set(KURA_EEXISTS, "no deletion request ids left");
+		err = kura_error_set(DELETION_ETOOMANY, "no deletion request ids left");
 		goto done;
 	}
 	r.id = id + 1;

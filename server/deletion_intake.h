@@ -19,12 +19,21 @@
 #define VAULT_PENDING_MAX 32 /* pending requests per repository */
 
 /*
+ * The two refusals of deletion_intake_file that are neither a bad request
+ * nor a missing snapshot, named for what they mean.  They keep the
+ * library's codes (the vault's callers see 0-or-KURA_E*), and handlers.c
+ * maps each to its HTTP status by these names, not by the generic code.
+ */
+#define DELETION_EPROTECTED KURA_EDENIED /* retention protects a snapshot now: HTTP 409 */
+#define DELETION_ETOOMANY KURA_EEXISTS	 /* no room for another pending request: HTTP 429 */
+
+/*
  * File a request from `client` for `repo` at vault time now_ns.  Checks:
  * at least one snapshot or prune; every snapshot stored (KURA_ENOTFOUND,
  * message names it: HTTP 404); none protected by retention now
- * (KURA_EDENIED: HTTP 409, with *out_protected a JSON array of
+ * (DELETION_EPROTECTED, with *out_protected a JSON array of
  * {"snapshot", "reason"}); fewer than VAULT_PENDING_MAX pending for the
- * repository (KURA_EEXISTS: HTTP 429).  On success *out is the new
+ * repository and an id left (DELETION_ETOOMANY).  On success *out is the new
  * request as its JSON object (as in GET .../deletions).
  */
 int deletion_intake_file(vault *v, const char *repo, const char *client,

@@ -27,8 +27,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
 #include "approvers.h"
 #include "common/error.h"
 #include "deletion_intake.h"
@@ -295,7 +293,7 @@ int deletion_run(vault *v, int64_t now_ns)
 {
 	const char *dir = vault_dir(v);
 	vault_audit *a = vault_get_audit(v);
-	char vkey[APPROVERS_PK_B64], *ddir = NULL;
+	char vkey[VAULT_SIGNING_KEY_B64], *ddir = NULL;
 	deletion_req *rs = NULL;
 	size_t n = 0;
 	vault_policy p;
@@ -304,7 +302,7 @@ int deletion_run(vault *v, int64_t now_ns)
 	if (!a)
 		return kura_error_set(KURA_EINVAL, "deletions run only in a vault opened for "
 						   "serving (with its audit log)");
-	if ((err = vault_policy_load(dir, &p)) < 0 || (err = approvers_vault_key(dir, vkey)) < 0)
+	if ((err = vault_policy_load(dir, &p)) < 0 || (err = vault_signing_key_b64(dir, vkey)) < 0)
 		return err;
 	if ((err = deletion_store_lock(dir, &fd, &ddir)) < 0 ||
 	    (err = deletion_store_load_all(dir, &rs, &n)) < 0)

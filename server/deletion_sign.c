@@ -25,11 +25,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
 #include "approvers.h"
 #include "common/error.h"
 #include "crypto/crypto.h"
+#include "crypto/sign.h"
 #include "files.h"
 #include "policy.h"
 
@@ -65,7 +64,7 @@ static int statement(const deletion_req *r, const char *vkey, bool cancel, char 
 bool deletion_sig_ok(const char *dir, const char *vkey, const deletion_req *r,
 		     const deletion_sig *s, bool cancel)
 {
-	uint8_t pk[crypto_sign_PUBLICKEYBYTES];
+	uint8_t pk[KURA_SIGN_PUBKEY_SIZE];
 	char *st = NULL;
 	size_t len;
 	bool ok;
@@ -74,7 +73,7 @@ bool deletion_sig_ok(const char *dir, const char *vkey, const deletion_req *r,
 		kura_error_clear();
 		return false;
 	}
-	ok = crypto_sign_verify_detached(s->sig, (const unsigned char *)st, len, pk) == 0;
+	ok = kura_sign_verify(s->sig, st, len, pk) == 0;
 	free(st);
 	return ok;
 }
@@ -180,8 +179,8 @@ static char *summary(const char *dir, const char *vkey, const vault_policy *p,
 int deletion_sign(const char *dir, unsigned long id, const char *key_path, bool cancel,
 		  int64_t now_ns, char **out_summary)
 {
-	uint8_t sk[crypto_sign_SECRETKEYBYTES];
-	char name[VAULT_NAME_MAX + 1], vkey[APPROVERS_PK_B64], *ddir = NULL, *st = NULL;
+	uint8_t sk[KURA_SIGN_SECKEY_SIZE];
+	char name[VAULT_NAME_MAX + 1], vkey[VAULT_SIGNING_KEY_B64], *ddir = NULL, *st = NULL;
 	deletion_sig *grown, sig = {0};
 	vault_policy p;
 	deletion_req r = {0};
@@ -191,7 +190,7 @@ int deletion_sign(const char *dir, unsigned long id, const char *key_path, bool 
 	*out_summary = NULL;
 	if (id == 0 || id > DELETION_ID_MAX)
 		return kura_error_set(KURA_EINVAL, "bad request id %lu", id);
-	if ((err = kura_crypto_init()) < 0 || (err = approvers_vault_key(dir, vkey)) < 0 ||
+	if ((err = kura_crypto_init()) < 0 || (err = vault_signing_key_b64(dir, vkey)) < 0 ||
 	    (err = vault_policy_load(dir, &p)) < 0)
 		return err;
 	if ((err = approvers_key_load(dir, key_path, name, sk)) < 0)
@@ -224,7 +223,7 @@ int deletion_sign(const char *dir, unsigned long id, const char *key_path, bool 
 		goto done;
 	strcpy(sig.approver, name);
 	sig.time_ns = now_ns;
-	crypto_sign_detached(sig.sig, NULL, (const unsigned char *)st, len, sk);
+	kura_sign(sig.sig, st, len, sk);
 	if (cancel) {
 		r.cancel = sig;
 		r.has_cancel = true;
@@ -243,7 +242,7 @@ int deletion_sign(const char *dir, unsigned long id, const char *key_path, bool 
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 done:
 	deletion_store_unlock(fd);
-	sodium_memzero(sk, sizeof(sk));
+	kura_wipe(sk, sizeof(sk));
 	deletion_store_req_free(&r);
 	free(st);
 	free(ddir);

@@ -29,15 +29,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
 #include "approvers.h"
 #include "common/error.h"
+#include "crypto/crypto.h"
+#include "crypto/sign.h"
 #include "files.h"
 #include "kura/keyless.h"
 
 #define REQUEST_MAX (8 << 20) /* one request file (a 1 MiB body makes about 1.2 MiB) */
-#define SIG_B64 sodium_base64_ENCODED_LEN(crypto_sign_BYTES, sodium_base64_VARIANT_ORIGINAL)
+#define SIG_B64 KURA_BASE64_SIZE(KURA_SIGNATURE_SIZE)
 
 const char *deletion_store_state_name(deletion_state s)
 {
@@ -82,7 +82,7 @@ static int sig_parse(const json_t *o, const char *path, const char *what, deleti
 			   &approver, "time_ns", &t, "sig", &sig, "logged", &logged) < 0)
 		return kura_error_set(KURA_ECORRUPT, "%s: %s: %s", path, what, jerr.text);
 	if (!vault_name_ok(approver) || t <= 0 ||
-	    approvers_unbase64(out->sig, sizeof(out->sig), sig) < 0)
+	    kura_unbase64(out->sig, sizeof(out->sig), sig) < 0)
 		return kura_error_set(KURA_ECORRUPT, "%s: %s: bad approver, time_ns or sig", path,
 				      what);
 	strcpy(out->approver, approver);
@@ -225,7 +225,7 @@ static json_t *sig_json(const deletion_sig *s)
 {
 	char sig[SIG_B64];
 
-	sodium_bin2base64(sig, sizeof(sig), s->sig, sizeof(s->sig), sodium_base64_VARIANT_ORIGINAL);
+	kura_base64(sig, s->sig, sizeof(s->sig));
 	return json_pack("{s:s, s:I, s:s, s:b}", "approver", s->approver, "time_ns",
 			 (json_int_t)s->time_ns, "sig", sig, "logged", s->logged);
 }

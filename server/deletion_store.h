@@ -42,8 +42,8 @@
 #include <stdint.h>
 
 #include <jansson.h>
-#include <sodium.h>
 
+#include "crypto/sign.h"
 #include "kura/kura.h"
 #include "vault_state.h"
 
@@ -57,7 +57,7 @@ typedef enum { DELETION_PENDING = 1, DELETION_CANCELLED = 2, DELETION_DONE = 3 }
 typedef struct {
 	char approver[VAULT_NAME_MAX + 1];
 	int64_t time_ns;
-	uint8_t sig[crypto_sign_BYTES];
+	uint8_t sig[KURA_SIGNATURE_SIZE];
 	bool logged;
 } deletion_sig;
 

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * files.c - the small-file chores of the vault directory (files.h), done
- * one way for vault.c, policy.c and deletion.c: bounded reads that never
- * follow a symlink, creation that never replaces, atomic replacement, and
- * an fsync of the directory after every change of a name.
+ * one way for the vault's state, policy and deletion code: bounded reads
+ * that never follow a symlink, creation that never replaces, atomic
+ * replacement, an fsync of the directory after every change of a name,
+ * and the JSON and time texts those files hold.
  */
 #include "files.h"
 

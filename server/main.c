@@ -497,6 +497,14 @@ static void print_pending(const json_t *dels)
 		printf("No pending deletion requests.\n");
 }
 
+/*
+ * The operator's table.  `kura vault status` (cli/cmd_vault.c) prints the
+ * same document for an auditor, and is kept apart on purpose: it shows
+ * times in the auditor's local zone and sizes as the kura command does,
+ * and leaves out what only the vault host sees (last backup per client,
+ * revocation, pending deletions); a shared renderer would change one of
+ * the two outputs, which scripts and the tests read.
+ */
 static void print_status(const vault *v, const json_t *doc)
 {
 	const json_t *repos = json_object_get(doc, "repositories");

@@ -14,9 +14,6 @@
  * and format(parse(x)) parses back to the same policy (the fuzz target
  * checks this).  Anything retention cannot decide safely (a time in the
  * future, no memory) keeps the snapshot.
- *
- * Static names carry a policy_ prefix: the unit tests include this file
- * next to vault.c in one translation unit.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -32,11 +32,11 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <sodium.h>
 
 #include "common/buf.h"
 #include "common/error.h"
 #include "crypto/crypto.h"
+#include "crypto/sign.h"
 #include "files.h"
 #include "kura/keyless.h"
 #include "policy.h"
@@ -119,7 +119,7 @@ static int claim_dir(const char *dir)
 
 static int write_signing_key(const char *dir)
 {
-	uint8_t pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+	uint8_t pk[KURA_SIGN_PUBKEY_SIZE], sk[KURA_SIGN_SECKEY_SIZE];
 	char *skp = NULL, *pkp = NULL;
 	int err = 0;
 
@@ -128,7 +128,7 @@ static int write_signing_key(const char *dir)
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
-	crypto_sign_keypair(pk, sk);
+	kura_sign_keypair(pk, sk);
 	if ((err = vault_write_new(skp, sk, sizeof(sk), 0600)) < 0 ||
 	    (err = vault_write_new(pkp, pk, sizeof(pk), 0644)) < 0)
 		goto done;
@@ -225,32 +225,6 @@ done:
 	return err;
 }
 
-/*
- * The vault's public signing key as base64 (for the credential, so that an
- * auditor can check the log's checkpoints without access to the vault host).
- */
-static int load_signing_pub(const char *dir, char out[64])
-{
-	char *path = NULL, *pk = NULL;
-	size_t len = 0;
-	int err;
-
-	if (asprintf(&path, "%s/signing.pub", dir) < 0)
-		return kura_error_set(KURA_ENOMEM, "out of memory");
-	if ((err = vault_read_file(path, VAULT_SMALL_FILE_MAX, &pk, &len)) < 0)
-		goto done;
-	if (len != crypto_sign_PUBLICKEYBYTES) {
-		err = kura_error_set(KURA_ECORRUPT, "%s: not a %d-byte Ed25519 public key", path,
-				     crypto_sign_PUBLICKEYBYTES);
-		goto done;
-	}
-	sodium_bin2base64(out, 64, (const unsigned char *)pk, len, sodium_base64_VARIANT_ORIGINAL);
-done:
-	free(pk);
-	free(path);
-	return err;
-}
-
 /* The credential file handed to the client (mode 0600, never overwritten). */
 static int write_credential(const char *output, const char *listen, const char *name,
 			    vault_role role, const char *repo, const char *token, const char *pin,
@@ -267,7 +241,7 @@ static int write_credential(const char *output, const char *listen, const char *
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	err = write_json(output, doc, 0600);
 	/* The token sits in the document's string; jansson frees it unwiped. */
-	sodium_memzero((char *)json_string_value(json_object_get(doc, "token")), strlen(token));
+	kura_wipe((char *)json_string_value(json_object_get(doc, "token")), strlen(token));
 	json_decref(doc);
 	return err;
 }
@@ -324,9 +298,8 @@ int vault_client_add(const char *dir, const char *name, vault_role role, const c
 		     const char *output)
 {
 	uint8_t raw[TOKEN_BYTES], hash[KURA_HASH_SIZE];
-	char
-	    token[sodium_base64_ENCODED_LEN(TOKEN_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
-	char *listen = NULL, *pin = NULL, *path = NULL, signing_key[64];
+	char token[KURA_BASE64URL_SIZE(TOKEN_BYTES)];
+	char *listen = NULL, *pin = NULL, *path = NULL, signing_key[VAULT_SIGNING_KEY_B64];
 	bool wrote_output = false;
 	int err = 0;
 
@@ -348,7 +321,7 @@ int vault_client_add(const char *dir, const char *name, vault_role role, const c
 	if ((err = kura_crypto_init()) < 0)
 		return err;
 	if ((err = vault_settings_load(dir, &listen)) < 0 || (err = load_pin(dir, &pin)) < 0 ||
-	    (err = load_signing_pub(dir, signing_key)) < 0)
+	    (err = vault_signing_key_b64(dir, signing_key)) < 0)
 		goto done;
 	if (asprintf(&path, "%s/clients/%s.json", dir, name) < 0) {
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
@@ -360,9 +333,8 @@ int vault_client_add(const char *dir, const char *name, vault_role role, const c
 	}
 	if (repo && (err = ensure_repo(dir, repo)) < 0)
 		goto done;
-	randombytes_buf(raw, sizeof(raw));
-	sodium_bin2base64(token, sizeof(token), raw, sizeof(raw),
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	kura_random(raw, sizeof(raw));
+	kura_base64url(token, raw, sizeof(raw));
 	kura_sha256(hash, token, strlen(token));
 	/* The credential first: a record nobody holds the token for is useless. */
 	if ((err = write_credential(output, listen, name, role, repo, token, pin, signing_key)) < 0)

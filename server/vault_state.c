@@ -46,13 +46,13 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <sodium.h>
 
 #include "audit.h"
 #include "common/array.h"
 #include "common/buf.h"
 #include "common/error.h"
 #include "crypto/crypto.h"
+#include "crypto/sign.h"
 #include "files.h"
 #include "kura/keyless.h"
 #include "policy.h"
@@ -70,7 +70,7 @@ struct vault {
 	char *listen;
 	char *cert_pem;
 	char *key_pem;
-	uint8_t sign_sk[crypto_sign_SECRETKEYBYTES];
+	uint8_t sign_sk[KURA_SIGN_SECKEY_SIZE];
 	vault_client *clients; /* VAULT_CLIENTS_MAX slots; entries never move */
 	_Atomic size_t nclients;
 	repo_slot *repos;      /* as many slots: each client names at most one */
@@ -526,7 +526,7 @@ const vault_client *vault_authenticate(const vault *v, const char *token)
 	kura_sha256(hash, token, len);
 	/* Every client is compared, whichever matches: the time says nothing. */
 	for (i = 0; i < n; i++) {
-		int eq = sodium_memcmp(hash, v->clients[i].token_sha256, sizeof(hash)) == 0;
+		int eq = kura_ct_equal(hash, v->clients[i].token_sha256, sizeof(hash));
 
 		found = eq ? &v->clients[i] : found;
 	}
@@ -671,6 +671,32 @@ int vault_record_snapshot(vault *v, const char *repo, const char *name, int64_t 
 	pthread_mutex_unlock(&v->lock);
 done:
 	free(line);
+	free(path);
+	return err;
+}
+
+int vault_signing_key_b64(const char *dir, char out[VAULT_SIGNING_KEY_B64])
+{
+	char *path = NULL, *pk = NULL;
+	size_t len = 0;
+	int err;
+
+	if (asprintf(&path, "%s/signing.pub", dir) < 0)
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	if ((err = vault_read_file(path, VAULT_SMALL_FILE_MAX, &pk, &len)) < 0) {
+		if (err == KURA_ENOTFOUND)
+			err = kura_error_set(KURA_ENOTFOUND, "%s: no vault here (no signing.pub)",
+					     dir);
+		goto done;
+	}
+	if (len != KURA_SIGN_PUBKEY_SIZE) {
+		err = kura_error_set(KURA_ECORRUPT, "%s: not a %d-byte Ed25519 public key", path,
+				     KURA_SIGN_PUBKEY_SIZE);
+		goto done;
+	}
+	kura_base64(out, pk, len);
+done:
+	free(pk);
 	free(path);
 	return err;
 }

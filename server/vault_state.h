@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "audit.h"
+#include "crypto/sign.h"
 #include "kura/backend.h"
 #include "kura/kura.h"
 
@@ -122,6 +123,13 @@ const char *vault_repo_name(const vault *v, size_t i);
  * malloc'd); vault_client_parse reads one DIR/clients/STEM.json record.
  */
 int vault_listen_ok(const char *s);
+
+/*
+ * The vault's public signing key (DIR/signing.pub) as base64: what a
+ * credential carries and what approvers' signatures are bound to.
+ */
+#define VAULT_SIGNING_KEY_B64 KURA_BASE64_SIZE(KURA_SIGN_PUBKEY_SIZE)
+int vault_signing_key_b64(const char *dir, char out[VAULT_SIGNING_KEY_B64]);
 int vault_settings_load(const char *dir, char **out_listen);
 int vault_client_parse(vault_client *c, const char *path, const char *stem);
 

@@ -2,9 +2,6 @@
 /*
  * test_audit.c - the vault's audit log (server/audit.c).
  *
- * Unit tests are linked only with libkura.a, not with the server's
- * objects, so the file under test is included here directly.
- *
  * Each tamper test writes a clean log, damages it the way an intruder
  * would (edit a byte, delete a line, swap two lines, forge a checkpoint)
  * and checks that `log verify` fails and names the damaged line.
@@ -239,7 +236,8 @@ static void test_forged_checkpoint(void **state)
 {
 	fixture *f = *state;
 	uint8_t pk[32], sk[64], h[32], sig[64];
-	char **lines, *p, b64[sodium_base64_ENCODED_LEN(crypto_sign_BYTES, sodium_base64_VARIANT_ORIGINAL)], *line, hex[65];
+	char **lines, *p, *line, hex[65];
+	char b64[sodium_base64_ENCODED_LEN(crypto_sign_BYTES, sodium_base64_VARIANT_ORIGINAL)];
 	int n;
 
 	append_n(f, NENTRIES, 0);

@@ -3,8 +3,8 @@
  * test_auditlog.c - the auditor's verifier of a vault's audit log
  * (lib/repo/auditlog.c), on logs built here with a known signing key.
  *
- * The logs are written by the vault's own writer (server/audit.c,
- * included directly as test_audit.c does), so the two sides cannot drift
+ * The logs are written by the vault's own writer (server/audit.c, from
+ * build/libkurad.a as test_audit.c links it), so the two sides cannot drift
  * apart unnoticed; each tamper case then edits the bytes in memory and
  * checks that kura_auditlog_verify names the damaged line, and that the
  * vault's verifier agrees on the same bytes.
@@ -252,7 +252,8 @@ static void test_forged_checkpoint(void **state)
 	fixture *f = *state;
 	uint8_t pk2[crypto_sign_PUBLICKEYBYTES], sk2[crypto_sign_SECRETKEYBYTES], h[32];
 	uint8_t sig[crypto_sign_BYTES];
-	char b64[sodium_base64_ENCODED_LEN(crypto_sign_BYTES, sodium_base64_VARIANT_ORIGINAL)], hex[65], *line;
+	char b64[sodium_base64_ENCODED_LEN(crypto_sign_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+	char hex[65], *line;
 	kura_auditlog_summary s;
 	found fd;
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_deletion.c - deletion only by policy, approval and delay
- * (server/deletion.c): approvers, requests, signatures, the quorum, the
+ * (server/approvers.c, deletion_*.c): approvers, requests, signatures, the quorum, the
  * delay, cancellation, execution with retention and keyless GC, and
  * hostile request and key files.
  *
@@ -453,7 +453,7 @@ static void test_foreign_keys_refused(void **state)
 	fixture *f = *state;
 	unsigned long id = request_s1(f);
 	char vault2[128], key2[128], *pin = NULL, *summary = NULL, *text = NULL, *at;
-	char mine[APPROVERS_PK_B64], theirs[APPROVERS_PK_B64];
+	char mine[VAULT_SIGNING_KEY_B64], theirs[VAULT_SIGNING_KEY_B64];
 	size_t len;
 
 	/* An approver "alice" of another vault. */
@@ -466,8 +466,8 @@ static void test_foreign_keys_refused(void **state)
 			 KURA_EDENIED);
 	assert_non_null(strstr(kura_error_message(), "another vault"));
 	/* The same key relabelled for this vault: not the registered key. */
-	assert_ok(approvers_vault_key(f->vault, mine));
-	assert_ok(approvers_vault_key(vault2, theirs));
+	assert_ok(vault_signing_key_b64(f->vault, mine));
+	assert_ok(vault_signing_key_b64(vault2, theirs));
 	assert_ok(vault_read_file(key2, 65536, &text, &len));
 	assert_non_null(at = strstr(text, theirs));
 	memcpy(at, mine, strlen(mine));

@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * test_vault.c - the vault directory (server/vault.c, server/tls.c):
- * init, credentials, authentication, status.
- *
- * Unit tests are linked only with libkura.a, not with the server's
- * objects, so the files under test are included here directly.
+ * test_vault.c - the vault directory (server/vault_admin.c,
+ * vault_state.c, status.c, tls.c): init, credentials, authentication,
+ * status.
  *
  * The pin is checked against the openssl command line (the recipe curl's
  * documentation gives for CURLOPT_PINNEDPUBLICKEY), run through popen.
