@@ -76,11 +76,12 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libkurad.a $(BUILD)/libkura.
 		$(BUILD)/libkura.a $(LIBS) $(SERVER_LIBS) -lcmocka $(LDFLAGS_ALL)
 
 # Every fuzz target is also built with a small driver that replays its corpus,
-# so the normal test run exercises what the fuzzers found.
+# so the normal test run exercises what the fuzzers found.  The target comes
+# last: with two sources, gcc's -MMD file holds the last one's headers.
 $(BUILD)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay_main.c $(BUILD)/libkurad.a \
 		$(BUILD)/libkura.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Iserver -MMD -MP -o $@ $< tests/fuzz/replay_main.c $(BUILD)/libkurad.a \
+	$(CC) $(CFLAGS_ALL) -Iserver -MMD -MP -o $@ tests/fuzz/replay_main.c $< $(BUILD)/libkurad.a \
 		$(BUILD)/libkura.a $(LIBS) $(SERVER_LIBS) $(LDFLAGS_ALL)
 
 # What the in-memory index costs per chunk (bench/README.md); built with the

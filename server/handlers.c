@@ -99,7 +99,7 @@ enum MHD_Result handlers_get_status(request *rq, struct MHD_Connection *con)
 {
 	char *json = NULL;
 
-	if (vault_status_json(rq->srv->v, &json) < 0)
+	if (status_json(rq->srv->v, &json) < 0)
 		return request_respond_internal(rq, con, "cannot read the vault status");
 	return request_respond_buffer(rq, con, MHD_HTTP_OK, json, "application/json",
 				      REQUEST_BYTES_BODY);

@@ -565,7 +565,7 @@ static int cmd_status(int argc, char **argv)
 		return usage_error(usage_status, "status needs the vault directory");
 	if (vault_open_readonly(&v, pos[0]) < 0)
 		return fail(pos[0]);
-	if (vault_status_json(v, &text) < 0) {
+	if (status_json(v, &text) < 0) {
 		rc = fail(pos[0]);
 		goto done;
 	}

@@ -149,7 +149,7 @@ static int client_last_backups(vault *v, int64_t *last, size_t nclients)
 	return err;
 }
 
-int vault_status_json(vault *v, char **out)
+int status_json(vault *v, char **out)
 {
 	json_t *doc = NULL, *repos, *clients, *item, *dels = NULL;
 	int64_t *last = NULL;

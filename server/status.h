@@ -13,6 +13,6 @@
  * snapshot receive time), clients (name, role, repo).  Returns malloc'd
  * JSON text.
  */
-int vault_status_json(vault *v, char **out);
+int status_json(vault *v, char **out);
 
 #endif

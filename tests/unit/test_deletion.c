@@ -688,7 +688,7 @@ static void test_status_lists_deletions(void **state)
 	json_t *doc, *c;
 
 	request_s1(f);
-	assert_ok(vault_status_json(f->v, &text));
+	assert_ok(status_json(f->v, &text));
 	assert_non_null(doc = json_loads(text, 0, NULL));
 	assert_int_equal(json_array_size(json_object_get(doc, "deletions")), 1);
 	c = json_array_get(json_object_get(doc, "clients"), 0);

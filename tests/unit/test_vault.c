@@ -298,7 +298,7 @@ static void test_status(void **state)
 	assert_null(vault_get_audit(ro));
 	vault_free(ro);
 
-	assert_ok(vault_status_json(v, &text));
+	assert_ok(status_json(v, &text));
 	doc = json_loads(text, 0, NULL);
 	assert_non_null(doc);
 	r = json_array_get(json_object_get(doc, "repositories"), 0);
@@ -317,7 +317,7 @@ static void test_status(void **state)
 	assert_ok(vault_record_snapshot(v, "clinic", name, 1764106800123456789LL, "ward4"));
 	assert_int_equal(vault_record_snapshot(v, "nope", name, 1, "ward4"), KURA_ENOTFOUND);
 	assert_int_equal(vault_record_snapshot(v, "clinic", "../x", 1, "ward4"), KURA_EINVAL);
-	assert_ok(vault_status_json(v, &text));
+	assert_ok(status_json(v, &text));
 	doc = json_loads(text, 0, NULL);
 	r = json_array_get(json_object_get(doc, "repositories"), 0);
 	assert_string_equal(json_string_value(json_object_get(r, "last_snapshot_received")),
