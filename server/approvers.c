@@ -47,7 +47,7 @@ int approvers_load(const char *dir, const char *name, uint8_t pk[KURA_SIGN_PUBKE
 		return kura_error_set(KURA_EINVAL, "bad approver name");
 	if (asprintf(&path, "%s/approvers/%s.json", dir, name) < 0)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
-	if ((err = vault_read_file(path, APPROVER_FILE_MAX, &text, &len)) < 0) {
+	if ((err = files_read(path, APPROVER_FILE_MAX, &text, &len)) < 0) {
 		if (err == KURA_ENOTFOUND)
 			err =
 			    kura_error_set(KURA_ENOTFOUND, "no approver '%s' in this vault", name);
@@ -95,7 +95,7 @@ int approvers_add(const char *dir, const char *name, const char *output)
 		return kura_error_set(KURA_EINVAL, "the approver key needs an output file");
 	if ((err = kura_crypto_init()) < 0 || (err = vault_signing_key_b64(dir, vkey)) < 0)
 		return err;
-	if ((err = vault_subdir(dir, "approvers", &adir)) < 0)
+	if ((err = files_subdir(dir, "approvers", &adir)) < 0)
 		return err;
 	if (asprintf(&path, "%s/%s.json", adir, name) < 0) {
 		path = NULL;
@@ -114,20 +114,20 @@ int approvers_add(const char *dir, const char *name, const char *output)
 	kura_sign_keypair(pk, sk);
 	kura_base64(pk64, pk, sizeof(pk));
 	kura_base64(sk64, sk, sizeof(sk));
-	vault_format_time_s(created, (int64_t)time(NULL) * 1000000000LL);
+	files_format_time_s(created, (int64_t)time(NULL) * 1000000000LL);
 	key = json_pack("{s:i, s:s, s:s, s:s}", "kura_approver_key", 1, "vault_signing_key", vkey,
 			"name", name, "secret_key", sk64);
 	rec = json_pack("{s:s, s:s, s:s}", "name", name, "public_key", pk64, "created", created);
-	if (!key || !rec || !(keytext = vault_json_text(key)) ||
-	    !(rectext = vault_json_text(rec))) {
+	if (!key || !rec || !(keytext = files_json_text(key)) ||
+	    !(rectext = files_json_text(rec))) {
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
 	/* The key first: a registered approver whose key nobody holds is useless. */
-	if ((err = vault_write_new(output, keytext, strlen(keytext), 0600)) < 0)
+	if ((err = files_write_new(output, keytext, strlen(keytext), 0600)) < 0)
 		goto done;
 	wrote_output = true;
-	if ((err = vault_write_atomic(adir, name_json, rectext, true)) < 0) {
+	if ((err = files_write_atomic(adir, name_json, rectext, true)) < 0) {
 		if (err == KURA_EEXISTS)
 			err = kura_error_set(KURA_EEXISTS, "approver '%s' already exists", name);
 		goto done;
@@ -168,7 +168,7 @@ int approvers_key_load(const char *dir, const char *key_path, char name[VAULT_NA
 
 	if ((err = vault_signing_key_b64(dir, vkey)) < 0)
 		return err;
-	if ((err = vault_read_file(key_path, APPROVER_FILE_MAX, &text, &len)) < 0)
+	if ((err = files_read(key_path, APPROVER_FILE_MAX, &text, &len)) < 0)
 		return err;
 	if (!(doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr))) {
 		err = kura_error_set(KURA_EINVAL, "%s: not an approver key file (line %d: %s)",

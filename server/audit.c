@@ -102,8 +102,8 @@ static void time_now(char out[40])
 	snprintf(out, 40, "%s.%09ldZ", date, ts.tv_nsec);
 }
 
-int vault_audit_entry_hash(uint8_t out[KURA_HASH_SIZE], const uint8_t prev[KURA_HASH_SIZE],
-			   const char *body, size_t len)
+int audit_entry_hash(uint8_t out[KURA_HASH_SIZE], const uint8_t prev[KURA_HASH_SIZE],
+		     const char *body, size_t len)
 {
 	kura_sha256_ctx *ctx = NULL;
 	int err;
@@ -184,7 +184,7 @@ done:
 	return err;
 }
 
-int vault_audit_checkpoint(vault_audit *a)
+int audit_checkpoint(vault_audit *a)
 {
 	int err;
 
@@ -211,7 +211,7 @@ static json_t *safe_string(const char *s)
 	return j;
 }
 
-int vault_audit_append(vault_audit *a, const vault_audit_entry *e)
+int audit_append(vault_audit *a, const vault_audit_entry *e)
 {
 	char now[40], prev_hex[HASH_HEX], hash_hex[HASH_HEX];
 	uint8_t hash[KURA_HASH_SIZE];
@@ -236,7 +236,7 @@ int vault_audit_append(vault_audit *a, const vault_audit_entry *e)
 		goto done;
 	}
 	/* The line is that text with the hash member added before its '}'. */
-	if ((err = vault_audit_entry_hash(hash, a->prev, text, strlen(text) - 1)) < 0)
+	if ((err = audit_entry_hash(hash, a->prev, text, strlen(text) - 1)) < 0)
 		goto done;
 	kura_hex(hash_hex, hash, sizeof(hash));
 	if ((err = kura_buf_put(&line, text, strlen(text) - 1)) < 0 ||
@@ -376,7 +376,7 @@ done:
 	return err;
 }
 
-int vault_audit_open(vault_audit **out, const char *vault_dir, const uint8_t signing_sk[64])
+int audit_open(vault_audit **out, const char *vault_dir, const uint8_t signing_sk[64])
 {
 	vault_audit *a = NULL;
 	struct stat st;
@@ -428,12 +428,12 @@ done:
 	return err;
 }
 
-void vault_audit_close(vault_audit *a)
+void audit_close(vault_audit *a)
 {
 	if (!a)
 		return;
 	/* Nothing to report to here: a failed final checkpoint shows in verify. */
-	vault_audit_checkpoint(a);
+	audit_checkpoint(a);
 	close(a->fd);
 	pthread_mutex_destroy(&a->lock);
 	kura_wipe(a->sk, sizeof(a->sk));
@@ -502,7 +502,7 @@ static void report_problem(uint64_t line, const char *message, void *ctx)
 }
 
 /* The chain and signature rules live in lib/repo/auditlog.c, shared with `kura log verify`. */
-int vault_audit_verify(const char *vault_dir, FILE *report)
+int audit_verify(const char *vault_dir, FILE *report)
 {
 	uint8_t pk[KURA_SIGN_PUBKEY_SIZE];
 	verifier v = {report, NULL, 0};

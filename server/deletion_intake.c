@@ -74,7 +74,7 @@ int deletion_intake_list(vault *v, const char *repo, json_t **out)
 	int err;
 
 	*out = NULL;
-	if ((err = vault_policy_load(dir, &p)) < 0 || (err = vault_signing_key_b64(dir, vkey)) < 0 ||
+	if ((err = policy_load(dir, &p)) < 0 || (err = vault_signing_key_b64(dir, vkey)) < 0 ||
 	    (err = deletion_store_load_all(dir, &rs, &n)) < 0)
 		return err;
 	if (!(arr = json_array())) {
@@ -102,7 +102,7 @@ done:
 
 typedef struct {
 	const char *name;
-	size_t index; /* into the vault_snapshot_times array */
+	size_t index; /* into the policy_snapshot_times array */
 } time_ref;
 
 static int cmp_ref(const void *a, const void *b)
@@ -125,14 +125,14 @@ int deletion_retention(vault *v, const char *repo, kura_backend *b, const vault_
 	size_t nt = 0;
 	int err;
 
-	if ((err = vault_snapshot_times(vault_dir(v), repo, b, &times, &nt)) < 0)
+	if ((err = policy_snapshot_times(vault_dir(v), repo, b, &times, &nt)) < 0)
 		return err;
 	if (nt && (!(all = calloc(nt, sizeof(*all))) || !(refs = calloc(nt, sizeof(*refs))))) {
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
 	if (nt) {
-		vault_retention(p, times, nt, now_ns, all);
+		policy_retention(p, times, nt, now_ns, all);
 		for (size_t i = 0; i < nt; i++)
 			refs[i] = (time_ref){times[i].name, i};
 		qsort(refs, nt, sizeof(*refs), cmp_ref);
@@ -148,7 +148,7 @@ int deletion_retention(vault *v, const char *repo, kura_backend *b, const vault_
 done:
 	free(refs);
 	free(all);
-	vault_snapshot_times_free(times, nt);
+	policy_snapshot_times_free(times, nt);
 	return err;
 }
 
@@ -158,7 +158,7 @@ void deletion_explain(unsigned reasons, const vault_policy *p, int64_t received,
 	if (reasons == UINT_MAX)
 		snprintf(out, len, "the vault has no receive time on record for it");
 	else
-		vault_retention_explain(reasons, p, received, now, out, len);
+		policy_retention_explain(reasons, p, received, now, out, len);
 }
 
 static bool stored(kura_backend *b, kura_file_type type, const char *name)
@@ -194,7 +194,7 @@ int deletion_intake_file(vault *v, const char *repo, const char *client,
 	if (n > DELETION_SNAPSHOTS_MAX)
 		return kura_error_set(KURA_EINVAL, "at most %d snapshots per request",
 				      DELETION_SNAPSHOTS_MAX);
-	if ((err = vault_repo(v, repo, &b)) < 0 || (err = vault_policy_load(dir, &p)) < 0 ||
+	if ((err = vault_repo(v, repo, &b)) < 0 || (err = policy_load(dir, &p)) < 0 ||
 	    (err = vault_signing_key_b64(dir, vkey)) < 0)
 		return err;
 	strcpy(r.repo, repo);

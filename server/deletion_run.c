@@ -46,7 +46,7 @@ static int audit_entry(vault_audit *a, const char *client, const char *role, con
 	    .bytes = bytes,
 	};
 
-	return vault_audit_append(a, &e);
+	return audit_append(a, &e);
 }
 
 typedef struct {
@@ -302,7 +302,7 @@ int deletion_run(vault *v, int64_t now_ns)
 	if (!a)
 		return kura_error_set(KURA_EINVAL, "deletions run only in a vault opened for "
 						   "serving (with its audit log)");
-	if ((err = vault_policy_load(dir, &p)) < 0 || (err = vault_signing_key_b64(dir, vkey)) < 0)
+	if ((err = policy_load(dir, &p)) < 0 || (err = vault_signing_key_b64(dir, vkey)) < 0)
 		return err;
 	if ((err = deletion_store_lock(dir, &fd, &ddir)) < 0 ||
 	    (err = deletion_store_load_all(dir, &rs, &n)) < 0)

@@ -117,7 +117,7 @@ size_t deletion_sig_count_valid(const char *dir, const char *vkey, const deletio
 
 static void duration(int64_t s, char out[32])
 {
-	vault_duration_format(s < 0 ? 0 : s, out);
+	policy_duration_format(s < 0 ? 0 : s, out);
 }
 
 /* What `r` does and what happens next, for the approver; malloc'd. */
@@ -128,7 +128,7 @@ static char *summary(const char *dir, const char *vkey, const vault_policy *p,
 	int64_t complete = 0;
 	size_t valid, i, len = 0;
 
-	vault_format_time_s(when, r->requested_ns);
+	files_format_time_s(when, r->requested_ns);
 	duration(p->delay_s, delay);
 	if (!(snaps = malloc(r->nsnaps * (KURA_ID_HEX + 4) + 8)))
 		return NULL;
@@ -150,7 +150,7 @@ static char *summary(const char *dir, const char *vkey, const vault_policy *p,
 		char next[256], eff[40];
 
 		if (complete) {
-			vault_format_time_s(eff, (r->quorum_ns ? r->quorum_ns : complete) +
+			files_format_time_s(eff, (r->quorum_ns ? r->quorum_ns : complete) +
 						     p->delay_s * DELETION_NS);
 			snprintf(next, sizeof(next),
 				 "The quorum is complete: it takes effect at about %s (after the "
@@ -191,7 +191,7 @@ int deletion_sign(const char *dir, unsigned long id, const char *key_path, bool 
 	if (id == 0 || id > DELETION_ID_MAX)
 		return kura_error_set(KURA_EINVAL, "bad request id %lu", id);
 	if ((err = kura_crypto_init()) < 0 || (err = vault_signing_key_b64(dir, vkey)) < 0 ||
-	    (err = vault_policy_load(dir, &p)) < 0)
+	    (err = policy_load(dir, &p)) < 0)
 		return err;
 	if ((err = approvers_key_load(dir, key_path, name, sk)) < 0)
 		return err;

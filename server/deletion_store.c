@@ -271,11 +271,11 @@ int deletion_store_save(const char *ddir, const deletion_req *r, bool fresh)
 	int err;
 
 	snprintf(name, sizeof(name), "%lu.json", r->id);
-	text = doc ? vault_json_text(doc) : NULL;
+	text = doc ? files_json_text(doc) : NULL;
 	json_decref(doc);
 	if (!text)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
-	err = vault_write_atomic(ddir, name, text, fresh);
+	err = files_write_atomic(ddir, name, text, fresh);
 	free(text);
 	return err;
 }
@@ -303,7 +303,7 @@ int deletion_store_load_one(const char *ddir, unsigned long id, deletion_req *ou
 	out->id = id;
 	if (asprintf(&path, "%s/%lu.json", ddir, id) < 0)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
-	if ((err = vault_read_file(path, REQUEST_MAX, &text, &len)) == 0)
+	if ((err = files_read(path, REQUEST_MAX, &text, &len)) == 0)
 		err = req_parse(out, text, len, path, id);
 	else if (err == KURA_ENOTFOUND)
 		err = kura_error_set(KURA_ENOTFOUND, "no deletion request %lu", id);
@@ -389,7 +389,7 @@ int deletion_store_lock(const char *dir, int *out_fd, char **out_ddir)
 	int fd, err;
 
 	*out_fd = -1;
-	if ((err = vault_subdir(dir, "deletions", out_ddir)) < 0)
+	if ((err = files_subdir(dir, "deletions", out_ddir)) < 0)
 		return err;
 	if (asprintf(&path, "%s/.lock", *out_ddir) < 0) {
 		free(*out_ddir);

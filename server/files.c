@@ -20,7 +20,7 @@
 #include "common/error.h"
 
 /* A whole regular file of at most `max` bytes, NUL-terminated; *out malloc'd. */
-int vault_read_file(const char *path, size_t max, char **out, size_t *out_len)
+int files_read(const char *path, size_t max, char **out, size_t *out_len)
 {
 	struct stat st;
 	char *buf = NULL;
@@ -88,7 +88,7 @@ static int write_all_sync(int fd, const char *path, const void *buf, size_t len)
 	return 0;
 }
 
-int vault_fsync_dir(const char *path)
+int files_fsync_dir(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
 
@@ -101,7 +101,7 @@ int vault_fsync_dir(const char *path)
 }
 
 /* Create `path` (must not exist) with `len` bytes and `mode`, fsynced. */
-int vault_write_new(const char *path, const void *data, size_t len, mode_t mode)
+int files_write_new(const char *path, const void *data, size_t len, mode_t mode)
 {
 	int fd, err;
 
@@ -121,7 +121,7 @@ int vault_write_new(const char *path, const void *data, size_t len, mode_t mode)
  * over the old file, or (`fresh`) linked into place only if NAME is free
  * (KURA_EEXISTS otherwise); then the directory is fsynced.
  */
-int vault_write_atomic(const char *dirpath, const char *name, const char *text, bool fresh)
+int files_write_atomic(const char *dirpath, const char *name, const char *text, bool fresh)
 {
 	char *tmp = NULL, *path = NULL;
 	bool made = false; /* the temporary name exists */
@@ -157,7 +157,7 @@ int vault_write_atomic(const char *dirpath, const char *name, const char *text, 
 		made = false;
 	}
 	if (err == 0)
-		err = vault_fsync_dir(dirpath);
+		err = files_fsync_dir(dirpath);
 done:
 	if (fd >= 0)
 		close(fd);
@@ -169,7 +169,7 @@ done:
 }
 
 /* RFC 3339 UTC with nanoseconds. */
-void vault_format_time(char out[40], int64_t ns)
+void files_format_time(char out[40], int64_t ns)
 {
 	time_t sec = (time_t)(ns / 1000000000);
 	long frac = (long)(ns % 1000000000);
@@ -185,7 +185,7 @@ void vault_format_time(char out[40], int64_t ns)
 	snprintf(out, 40, "%s.%09ldZ", date, frac);
 }
 
-int vault_make_dir(const char *dir, const char *sub)
+int files_make_dir(const char *dir, const char *sub)
 {
 	char *path = NULL;
 	int err = 0;
@@ -198,7 +198,7 @@ int vault_make_dir(const char *dir, const char *sub)
 	return err;
 }
 
-int vault_subdir(const char *dir, const char *sub, char **out)
+int files_subdir(const char *dir, const char *sub, char **out)
 {
 	if (asprintf(out, "%s/%s", dir, sub) < 0) {
 		*out = NULL;
@@ -214,7 +214,7 @@ int vault_subdir(const char *dir, const char *sub, char **out)
 	return 0;
 }
 
-char *vault_json_text(const json_t *doc)
+char *files_json_text(const json_t *doc)
 {
 	char *text = json_dumps(doc, JSON_PRESERVE_ORDER | JSON_INDENT(2)), *out = NULL;
 
@@ -224,7 +224,7 @@ char *vault_json_text(const json_t *doc)
 	return out;
 }
 
-void vault_format_time_s(char out[40], int64_t ns)
+void files_format_time_s(char out[40], int64_t ns)
 {
 	time_t sec = (time_t)(ns / 1000000000LL);
 	struct tm tm;

@@ -162,7 +162,7 @@ static enum MHD_Result send_fd(request *rq, struct MHD_Connection *con, int fd, 
 	if (ranges)
 		range = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
 	if (range) {
-		err = vault_range_parse(range, size, &start, &len);
+		err = route_range_parse(range, size, &start, &len);
 		if (err == KURA_ENOTFOUND) {
 			struct MHD_Response *r416 = request_json_error("range is beyond the file");
 
@@ -309,7 +309,7 @@ enum MHD_Result handlers_post_begin(request *rq, struct MHD_Connection *con)
 	if (!cl)
 		return request_respond_error(rq, con, MHD_HTTP_LENGTH_REQUIRED, NULL,
 					     "requests must have a Content-Length");
-	if (vault_length_parse(cl, &rq->expected) < 0)
+	if (route_length_parse(cl, &rq->expected) < 0)
 		return request_respond_error(rq, con, MHD_HTTP_BAD_REQUEST, NULL,
 					     "Content-Length is not a number");
 	if (rq->expected > REQUEST_POST_MAX)
@@ -472,7 +472,7 @@ enum MHD_Result handlers_put_begin(request *rq, struct MHD_Connection *con)
 	if (!cl)
 		return request_respond_error(rq, con, MHD_HTTP_LENGTH_REQUIRED, NULL,
 					     "uploads must have a Content-Length");
-	if (vault_length_parse(cl, &rq->expected) < 0)
+	if (route_length_parse(cl, &rq->expected) < 0)
 		return request_respond_error(rq, con, MHD_HTTP_BAD_REQUEST, NULL,
 					     "Content-Length is not a number");
 	if (rq->expected > UPLOAD_MAX)

@@ -183,7 +183,7 @@ static enum MHD_Result begin(request *rq, struct MHD_Connection *con)
 					     "too many failed logins from %s; try again later",
 					     rq->peer);
 	auth = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-	token = vault_bearer_token(auth);
+	token = route_bearer_token(auth);
 	rq->client = token ? vault_authenticate(srv->v, token) : NULL;
 	if (!rq->client) {
 		peer_failed(srv, rq->peer);
@@ -197,7 +197,7 @@ static enum MHD_Result begin(request *rq, struct MHD_Connection *con)
 	if (MHD_get_connection_values(con, MHD_GET_ARGUMENT_KIND, NULL, NULL) > 0)
 		return request_respond_error(rq, con, MHD_HTTP_BAD_REQUEST, NULL,
 					     "query strings are not accepted");
-	err = vault_route_parse(rq->path, &rq->route);
+	err = route_parse(rq->path, &rq->route);
 	if (err == KURA_ENOTFOUND)
 		return request_respond_error(rq, con, MHD_HTTP_NOT_FOUND, NULL, "no such path");
 	if (err < 0)
@@ -349,7 +349,7 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
 
 static size_t on_unescape(void *cls, struct MHD_Connection *con, char *s)
 {
-	return vault_url_unescape(s);
+	return route_url_unescape(s);
 }
 
 /* -------------------------------------------------------------------- */
@@ -392,7 +392,7 @@ static int listen_on(const char *addr, int *out_fd, bool *out_v6)
 	int fd, one = 1;
 
 	*out_fd = -1;
-	if (vault_addr_parse(addr, &ss, &len) < 0)
+	if (route_addr_parse(addr, &ss, &len) < 0)
 		return kura_error_set(
 		    KURA_EINVAL, "listen address \"%s\" is not A.B.C.D:PORT or [IPv6]:PORT", addr);
 	*out_v6 = ss.ss_family == AF_INET6;

@@ -815,8 +815,8 @@ static void print_policy(const char *dir, const vault_policy *p)
 {
 	char min_age[32], delay[32];
 
-	vault_duration_format(p->min_age_s, min_age);
-	vault_duration_format(p->delay_s, delay);
+	policy_duration_format(p->min_age_s, min_age);
+	policy_duration_format(p->delay_s, delay);
 	printf("Deletion policy of the vault in %s\n\n", dir);
 	if (p->min_age_s)
 		printf("  min age       %-7s snapshots received less than %s ago are kept\n",
@@ -874,7 +874,7 @@ static int cmd_policy(int argc, char **argv)
 	if (set && !(min_age || daily || weekly || monthly || quorum || delay))
 		return usage_error(usage_policy, "policy set needs at least one value to change");
 	snprintf(path, sizeof(path), "%s/policy.json", dir);
-	if (vault_policy_load(dir, &p) < 0) {
+	if (policy_load(dir, &p) < 0) {
 		rc = fail(NULL);
 		if (lstat(path, &st) == 0)
 			fprintf(stderr, "kurad: fix or remove %s (without it the vault has the "
@@ -882,9 +882,9 @@ static int cmd_policy(int argc, char **argv)
 		return rc;
 	}
 	if (set) {
-		if (min_age && vault_duration_parse(min_age, &p.min_age_s) < 0)
+		if (min_age && policy_duration_parse(min_age, &p.min_age_s) < 0)
 			return usage_error(usage_policy, "--min-age: %s", kura_error_message());
-		if (delay && vault_duration_parse(delay, &p.delay_s) < 0)
+		if (delay && policy_duration_parse(delay, &p.delay_s) < 0)
 			return usage_error(usage_policy, "--delay: %s", kura_error_message());
 		if (daily && parse_count(daily, 0, VAULT_POLICY_KEEP_MAX, &p.keep_daily) < 0)
 			return usage_error(usage_policy, "--keep-daily: '%s' is not a whole number "
@@ -898,11 +898,11 @@ static int cmd_policy(int argc, char **argv)
 		if (quorum && parse_count(quorum, 1, VAULT_POLICY_QUORUM_MAX, &p.quorum) < 0)
 			return usage_error(usage_policy, "--quorum: '%s' is not a whole number from "
 					   "1 to %d", quorum, VAULT_POLICY_QUORUM_MAX);
-		if (vault_policy_save(dir, &p) < 0)
+		if (policy_save(dir, &p) < 0)
 			return fail(dir);
 	}
 	if (json) {
-		if (!(text = vault_policy_format(&p)))
+		if (!(text = policy_format(&p)))
 			return fail(NULL);
 		fputs(text, stdout);
 		free(text);
@@ -940,7 +940,7 @@ static int cmd_log(int argc, char **argv)
 		return usage_error(usage_log, "no log subcommand '%s'", pos[0]);
 	if (npos != 2)
 		return usage_error(usage_log, "log verify needs the vault directory");
-	err = vault_audit_verify(pos[1], stdout);
+	err = audit_verify(pos[1], stdout);
 	if (err == KURA_ECORRUPT) {
 		fprintf(stderr, "kurad: %s\n", kura_error_message());
 		return EXIT_LOG_BAD;

@@ -44,7 +44,7 @@ int request_audit(request *rq, unsigned status, uint64_t bytes)
 
 	if (!a)
 		return kura_error_set(KURA_EIO, "vault has no audit log open");
-	if ((err = vault_audit_append(a, &e)) < 0)
+	if ((err = audit_append(a, &e)) < 0)
 		fprintf(stderr, "kurad: audit log: %s %s from %s (status %u) not logged: %s\n",
 			rq->method, e.path, rq->peer, status, kura_error_message());
 	return err;

@@ -47,7 +47,7 @@ static int last_snapshot_time(vault *v, const char *repo, int64_t *out)
 	*out = 0;
 	if (asprintf(&path, "%s/meta/%s/snapshot-times", vault_dir(v), repo) < 0)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
-	err = vault_read_file(path, VAULT_SMALL_FILE_MAX, &text, &len);
+	err = files_read(path, VAULT_SMALL_FILE_MAX, &text, &len);
 	if (err == KURA_ENOTFOUND) {
 		kura_error_clear();
 		err = 0;
@@ -94,7 +94,7 @@ static int repo_status(vault *v, const char *repo, json_t **out)
 	if ((err = last_snapshot_time(v, repo, &last)) < 0)
 		return err;
 	if (last)
-		vault_format_time(when, last);
+		files_format_time(when, last);
 	*out = json_pack("{s:s, s:I, s:I, s:I, s:s?}", "name", repo, "files",
 			 (json_int_t)(all.files + snaps.files), "bytes",
 			 (json_int_t)(all.bytes + snaps.bytes), "snapshots",
@@ -185,7 +185,7 @@ int status_json(vault *v, char **out)
 		const vault_client *c = vault_client_at(v, i);
 
 		if (last[i])
-			vault_format_time(when, last[i]);
+			files_format_time(when, last[i]);
 		item = json_pack("{s:s, s:s, s:s?, s:s?, s:b}", "name", c->name, "role",
 				 vault_role_name(c->role), "repo", c->repo[0] ? c->repo : NULL,
 				 "last_backup", last[i] ? when : NULL, "revoked",

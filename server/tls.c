@@ -145,7 +145,7 @@ done:
 	return err;
 }
 
-int vault_tls_create(const char *cert_path, const char *key_path)
+int tls_create(const char *cert_path, const char *key_path)
 {
 	EVP_PKEY *pkey = NULL;
 	X509 *cert = NULL;
@@ -171,7 +171,7 @@ done:
 	return err;
 }
 
-int vault_tls_pin(const char *cert_pem, char **out_pin)
+int tls_pin(const char *cert_pem, char **out_pin)
 {
 	static const char prefix[] = "sha256//";
 	BIO *bio = NULL;

@@ -65,7 +65,7 @@ static int write_json(const char *path, const json_t *doc, mode_t mode)
 		return kura_error_set(KURA_ENOMEM, "%s: out of memory", path);
 	len = strlen(text);
 	text[len] = '\n'; /* json_dumps leaves no newline: use the NUL's place */
-	err = vault_write_new(path, text, len + 1, mode);
+	err = files_write_new(path, text, len + 1, mode);
 	free(text);
 	return err;
 }
@@ -78,8 +78,8 @@ static int load_pin(const char *dir, char **out_pin)
 
 	if (asprintf(&path, "%s/tls/cert.pem", dir) < 0)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
-	if ((err = vault_read_file(path, VAULT_SMALL_FILE_MAX, &pem, NULL)) == 0 &&
-	    (err = vault_tls_pin(pem, out_pin)) < 0)
+	if ((err = files_read(path, VAULT_SMALL_FILE_MAX, &pem, NULL)) == 0 &&
+	    (err = tls_pin(pem, out_pin)) < 0)
 		kura_error_wrap(err, "%s", path);
 	free(pem);
 	free(path);
@@ -129,8 +129,8 @@ static int write_signing_key(const char *dir)
 		goto done;
 	}
 	kura_sign_keypair(pk, sk);
-	if ((err = vault_write_new(skp, sk, sizeof(sk), 0600)) < 0 ||
-	    (err = vault_write_new(pkp, pk, sizeof(pk), 0644)) < 0)
+	if ((err = files_write_new(skp, sk, sizeof(sk), 0600)) < 0 ||
+	    (err = files_write_new(pkp, pk, sizeof(pk), 0644)) < 0)
 		goto done;
 done:
 	kura_wipe(sk, sizeof(sk));
@@ -159,7 +159,7 @@ int vault_init(const char *dir, const char *listen, char **out_pin)
 	if ((err = claim_dir(dir)) < 0)
 		return err;
 	for (i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++)
-		if ((err = vault_make_dir(dir, subdirs[i])) < 0)
+		if ((err = files_make_dir(dir, subdirs[i])) < 0)
 			goto done;
 	if (asprintf(&cert, "%s/tls/cert.pem", dir) < 0 ||
 	    asprintf(&key, "%s/tls/key.pem", dir) < 0 ||
@@ -168,17 +168,16 @@ int vault_init(const char *dir, const char *listen, char **out_pin)
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
-	vault_policy_default(&policy);
-	if ((err = write_signing_key(dir)) < 0 || (err = vault_tls_create(cert, key)) < 0 ||
-	    (err = vault_write_new(log, "", 0, 0600)) < 0 ||
-	    (err = vault_policy_save(dir, &policy)) < 0)
+	policy_default(&policy);
+	if ((err = write_signing_key(dir)) < 0 || (err = tls_create(cert, key)) < 0 ||
+	    (err = files_write_new(log, "", 0, 0600)) < 0 || (err = policy_save(dir, &policy)) < 0)
 		goto done;
 	if (!(doc = json_pack("{s:s, s:i}", "listen", listen, "version", VAULT_SETTINGS_VERSION))) {
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
 	/* Last: its presence says the vault is complete. */
-	if ((err = write_json(settings, doc, 0600)) < 0 || (err = vault_fsync_dir(dir)) < 0)
+	if ((err = write_json(settings, doc, 0600)) < 0 || (err = files_fsync_dir(dir)) < 0)
 		goto done;
 	err = load_pin(dir, out_pin);
 done:
@@ -216,7 +215,7 @@ static int ensure_repo(const char *dir, const char *repo)
 		err = kura_error_set(KURA_ECORRUPT, "%s: not a directory", path);
 		goto done;
 	}
-	err = vault_make_dir(dir, meta);
+	err = files_make_dir(dir, meta);
 done:
 	if (b)
 		b->free(b);
@@ -263,7 +262,7 @@ static int write_client_record(const char *dir, const char *name, vault_role rol
 		goto done;
 	}
 	kura_hex(hex, hash, 32);
-	vault_format_time(created, now_ns());
+	files_format_time(created, now_ns());
 	doc = json_pack("{s:s, s:s, s:s?, s:s, s:s}", "name", name, "role", vault_role_name(role),
 			"repo", role == VAULT_ROLE_AUDITOR ? NULL : repo, "token_sha256", hex,
 			"created", created);
@@ -285,7 +284,7 @@ static int write_client_record(const char *dir, const char *name, vault_role rol
 		if (asprintf(&tmp, "%s/clients", dir) < 0)
 			err = kura_error_set(KURA_ENOMEM, "out of memory");
 		else
-			err = vault_fsync_dir(tmp);
+			err = files_fsync_dir(tmp);
 	}
 done:
 	json_decref(doc);
@@ -381,13 +380,13 @@ int vault_client_revoke(const char *dir, const char *name)
 		err = kura_error_set(KURA_EEXISTS, "client '%s' is revoked already", name);
 		goto done;
 	}
-	if ((err = vault_read_file(path, VAULT_SMALL_FILE_MAX, &text, NULL)) < 0)
+	if ((err = files_read(path, VAULT_SMALL_FILE_MAX, &text, NULL)) < 0)
 		goto done;
 	if (!(doc = json_loads(text, JSON_REJECT_DUPLICATES, NULL))) {
 		err = kura_error_set(KURA_ECORRUPT, "%s: cannot parse", path);
 		goto done;
 	}
-	vault_format_time(when, now_ns());
+	files_format_time(when, now_ns());
 	if (json_object_set_new(doc, "revoked", json_string(when)) < 0) {
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
@@ -401,7 +400,7 @@ int vault_client_revoke(const char *dir, const char *name)
 		unlink(tmp);
 		goto done;
 	}
-	err = vault_fsync_dir(cdir);
+	err = files_fsync_dir(cdir);
 done:
 	json_decref(doc);
 	free(text);

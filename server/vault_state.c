@@ -186,7 +186,7 @@ int vault_settings_load(const char *dir, char **out_listen)
 	*out_listen = NULL;
 	if (asprintf(&path, "%s/vault.json", dir) < 0)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
-	if ((err = vault_read_file(path, VAULT_SMALL_FILE_MAX, &text, NULL)) < 0) {
+	if ((err = files_read(path, VAULT_SMALL_FILE_MAX, &text, NULL)) < 0) {
 		if (err == KURA_ENOTFOUND)
 			err = kura_error_set(KURA_ENOTFOUND, "%s: no vault here (no vault.json)",
 					     dir);
@@ -233,7 +233,7 @@ int vault_client_parse(vault_client *c, const char *path, const char *stem)
 	int err = 0;
 
 	memset(c, 0, sizeof(*c));
-	if ((err = vault_read_file(path, VAULT_SMALL_FILE_MAX, &text, NULL)) < 0)
+	if ((err = files_read(path, VAULT_SMALL_FILE_MAX, &text, NULL)) < 0)
 		return err;
 	if (!(doc = json_loads(text, JSON_REJECT_DUPLICATES, &jerr))) {
 		err = kura_error_set(KURA_ECORRUPT, "%s: line %d: %s", path, jerr.line, jerr.text);
@@ -379,7 +379,7 @@ static int load_secrets(vault *v)
 
 	if (asprintf(&path, "%s/signing.key", v->dir) < 0)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
-	if ((err = vault_read_file(path, VAULT_SMALL_FILE_MAX, &sk, &len)) < 0)
+	if ((err = files_read(path, VAULT_SMALL_FILE_MAX, &sk, &len)) < 0)
 		goto done;
 	if (len != sizeof(v->sign_sk)) {
 		err = kura_error_set(KURA_ECORRUPT, "%s: not a %zu-byte Ed25519 secret key", path,
@@ -393,7 +393,7 @@ static int load_secrets(vault *v)
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((err = vault_read_file(path, VAULT_SMALL_FILE_MAX, &v->cert_pem, NULL)) < 0)
+	if ((err = files_read(path, VAULT_SMALL_FILE_MAX, &v->cert_pem, NULL)) < 0)
 		goto done;
 	free(path);
 	if (asprintf(&path, "%s/tls/key.pem", v->dir) < 0) {
@@ -401,7 +401,7 @@ static int load_secrets(vault *v)
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
-	err = vault_read_file(path, VAULT_SMALL_FILE_MAX, &v->key_pem, NULL);
+	err = files_read(path, VAULT_SMALL_FILE_MAX, &v->key_pem, NULL);
 done:
 	if (sk) {
 		kura_wipe(sk, len);
@@ -433,7 +433,7 @@ static int open_vault(vault **out, const char *dir, bool with_audit)
 	    (err = load_clients(v)) < 0)
 		goto done;
 	collect_repos(v);
-	if (with_audit && (err = vault_audit_open(&v->audit, dir, v->sign_sk)) < 0)
+	if (with_audit && (err = audit_open(&v->audit, dir, v->sign_sk)) < 0)
 		goto done;
 	*out = v;
 	v = NULL;
@@ -458,7 +458,7 @@ void vault_free(vault *v)
 
 	if (!v)
 		return;
-	vault_audit_close(v->audit);
+	audit_close(v->audit);
 	for (i = 0; i < v->nrepos; i++) {
 		if (v->repos[i].b)
 			v->repos[i].b->free(v->repos[i].b);
@@ -654,7 +654,7 @@ int vault_record_snapshot(vault *v, const char *repo, const char *name, int64_t 
 	if (fd < 0 && errno == ENOENT) {
 		char *meta = NULL;
 
-		if (asprintf(&meta, "meta/%s", repo) >= 0 && vault_make_dir(v->dir, meta) == 0)
+		if (asprintf(&meta, "meta/%s", repo) >= 0 && files_make_dir(v->dir, meta) == 0)
 			fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 				  0600);
 		free(meta);
@@ -683,7 +683,7 @@ int vault_signing_key_b64(const char *dir, char out[VAULT_SIGNING_KEY_B64])
 
 	if (asprintf(&path, "%s/signing.pub", dir) < 0)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
-	if ((err = vault_read_file(path, VAULT_SMALL_FILE_MAX, &pk, &len)) < 0) {
+	if ((err = files_read(path, VAULT_SMALL_FILE_MAX, &pk, &len)) < 0) {
 		if (err == KURA_ENOTFOUND)
 			err = kura_error_set(KURA_ENOTFOUND, "%s: no vault here (no signing.pub)",
 					     dir);
@@ -739,7 +739,7 @@ static int audit_admin(vault *v, const char *who, const char *role, const char *
 			       .status = 200,
 			       .bytes = bytes};
 
-	return v->audit ? vault_audit_append(v->audit, &e) : 0;
+	return v->audit ? audit_append(v->audit, &e) : 0;
 }
 
 static const vault_client *find_client(const vault *v, const char *name)
@@ -854,7 +854,7 @@ static bool hash_file(const char *path, uint8_t out[KURA_HASH_SIZE], size_t *len
 {
 	char *text = NULL;
 
-	if (vault_read_file(path, VAULT_SMALL_FILE_MAX, &text, len) < 0)
+	if (files_read(path, VAULT_SMALL_FILE_MAX, &text, len) < 0)
 		return false;
 	kura_sha256(out, text, *len);
 	free(text);

@@ -73,7 +73,7 @@ static int setup(void **state)
 		return -1;
 	fclose(pub);
 
-	if (vault_audit_open(&a, f->dir, f->sk) < 0)
+	if (audit_open(&a, f->dir, f->sk) < 0)
 		return -1;
 	for (int i = 0; i < NENTRIES; i++) {
 		vault_audit_entry e = {"127.0.0.1", i % 7 ? "ward4" : "", i % 7 ? "writer" : "",
@@ -81,10 +81,10 @@ static int setup(void **state)
 				       (uint64_t)(1000 + i)};
 
 		snprintf(path, sizeof(path), "/v1/repos/clinic/data/%064d", i);
-		if (vault_audit_append(a, &e) < 0)
+		if (audit_append(a, &e) < 0)
 			return -1;
 	}
-	vault_audit_close(a);
+	audit_close(a);
 	if (!(in = fopen(f->log, "r")))
 		return -1;
 	while (getline(&line, &cap, in) > 0 && f->n < NENTRIES + 8)
@@ -135,7 +135,7 @@ static int check(fixture *f, const uint8_t *pk, found *fd, kura_auditlog_summary
 	memset(fd, 0, sizeof(*fd));
 	err = kura_auditlog_verify(sum, (const uint8_t *)log, len, pk, collect, fd);
 	free(log);
-	server = vault_audit_verify(f->dir, NULL);
+	server = audit_verify(f->dir, NULL);
 	if (pk == f->pk)
 		assert_int_equal(err, server);
 	assert_int_equal(err == 0, fd->n == 0);

@@ -58,12 +58,12 @@ static void set_policy(fixture *f, int64_t min_age_s, unsigned quorum)
 {
 	vault_policy p;
 
-	vault_policy_default(&p);
+	policy_default(&p);
 	p.min_age_s = min_age_s;
 	p.keep_daily = p.keep_weekly = p.keep_monthly = 0;
 	p.quorum = quorum;
 	p.delay_s = DELAY;
-	assert_ok(vault_policy_save(f->vault, &p));
+	assert_ok(policy_save(f->vault, &p));
 }
 
 static void set_mtime(fixture *f, const char *pack, int64_t ns)
@@ -248,7 +248,7 @@ static char *audit_text(fixture *f)
 	size_t len;
 
 	assert_true(asprintf(&path, "%s/audit/log.jsonl", f->vault) > 0);
-	assert_ok(vault_read_file(path, 1 << 24, &text, &len));
+	assert_ok(files_read(path, 1 << 24, &text, &len));
 	free(path);
 	return text;
 }
@@ -264,7 +264,7 @@ static void test_approver_key_file(void **state)
 
 	assert_int_equal(stat(f->keys[0], &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
-	assert_ok(vault_read_file(f->keys[0], 65536, &text, &len));
+	assert_ok(files_read(f->keys[0], 65536, &text, &len));
 	assert_non_null(strstr(text, "\"kura_approver_key\": 1"));
 	assert_non_null(strstr(text, "\"secret_key\""));
 	free(text);
@@ -403,11 +403,11 @@ static void test_tampered_request_voids_approvals(void **state)
 	sign(f, id, 1, false, f->t + S(2));
 	/* Someone with write access to the vault directory swaps S1 for S2. */
 	snprintf(path, sizeof(path), "%s/deletions/%lu.json", f->vault, id);
-	assert_ok(vault_read_file(path, 1 << 20, &text, &len));
+	assert_ok(files_read(path, 1 << 20, &text, &len));
 	assert_non_null(at = strstr(text, f->s1));
 	memcpy(at, f->s2, KURA_ID_HEX - 1);
 	assert_int_equal(unlink(path), 0);
-	assert_ok(vault_write_new(path, text, len, 0600));
+	assert_ok(files_write_new(path, text, len, 0600));
 	free(text);
 
 	d = listed(f, id);
@@ -468,11 +468,11 @@ static void test_foreign_keys_refused(void **state)
 	/* The same key relabelled for this vault: not the registered key. */
 	assert_ok(vault_signing_key_b64(f->vault, mine));
 	assert_ok(vault_signing_key_b64(vault2, theirs));
-	assert_ok(vault_read_file(key2, 65536, &text, &len));
+	assert_ok(files_read(key2, 65536, &text, &len));
 	assert_non_null(at = strstr(text, theirs));
 	memcpy(at, mine, strlen(mine));
 	assert_int_equal(unlink(key2), 0);
-	assert_ok(vault_write_new(key2, text, len, 0600));
+	assert_ok(files_write_new(key2, text, len, 0600));
 	free(text);
 	assert_int_equal(deletion_sign(f->vault, id, key2, false, f->t, &summary),
 			 KURA_EDENIED);
@@ -646,7 +646,7 @@ static void test_hostile_request_files(void **state)
 	sign(f, id, 0, false, f->t + S(1));
 	sign(f, id, 1, false, f->t + S(2));
 	snprintf(path, sizeof(path), "%s/deletions/%lu.json", f->vault, id);
-	assert_ok(vault_read_file(path, 1 << 20, &text, &len));
+	assert_ok(files_read(path, 1 << 20, &text, &len));
 	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]) + 3; i++) {
 		char *edited = NULL;
 
@@ -663,7 +663,7 @@ static void test_hostile_request_files(void **state)
 			/* a duplicate member */
 			assert_true(asprintf(&edited, "{\"state\": \"done\",%s", text + 1) > 0);
 		assert_int_equal(unlink(path), 0);
-		assert_ok(vault_write_new(path, edited, strlen(edited), 0600));
+		assert_ok(files_write_new(path, edited, strlen(edited), 0600));
 		free(edited);
 		assert_ok(deletion_intake_list(f->v, NULL, &arr));
 		d = json_array_get(arr, 0);

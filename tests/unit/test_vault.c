@@ -327,7 +327,7 @@ static void test_status(void **state)
 	vault_free(v);
 
 	/* The served vault's log verifies (nothing appended: no entries). */
-	assert_ok(vault_audit_verify(f->vault, NULL));
+	assert_ok(audit_verify(f->vault, NULL));
 	free(cred);
 	free(cred2);
 }
