@@ -660,7 +660,7 @@ static int sign_command(int argc, char **argv, bool cancel)
 		return usage_error(usage, "--key is required (an approver key)");
 	clock_gettime(CLOCK_REALTIME, &ts);
 	if (deletion_sign(pos[0], id, key, cancel,
-				(int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, &summary) < 0)
+			  (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, &summary) < 0)
 		return fail(NULL);
 	fputs(summary, stdout);
 	free(summary);
