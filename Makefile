@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # kura - one non-recursive Makefile.
 #
-#   make                      build/kura, build/kurad and build/libkura.a
+#   make                      build/kura, build/kurad, build/libkura.a and build/libkurad.a
 #   make check                unit tests, fuzz corpus replay, end-to-end tests
 #   make SANITIZE=address,undefined check   the same under ASan+UBSan (in build/san)
 #   make SANITIZE=thread check               under TSan (in build/tsan)
@@ -32,18 +32,20 @@ LIBS := $(PKG_LIBS) -lpthread
 LIB_SRC := $(sort $(wildcard lib/*/*.c))
 CLI_SRC := $(sort $(wildcard cli/*.c))
 SERVER_SRC := $(sort $(wildcard server/*.c))
+SERVER_LIB_SRC := $(filter-out server/main.c,$(SERVER_SRC))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/obj/%.o)
+SERVER_LIB_OBJ := $(SERVER_LIB_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/replay_%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
 .PHONY: all check fuzz clean tests index-cost
-all: $(BUILD)/kura $(BUILD)/kurad $(BUILD)/libkura.a
+all: $(BUILD)/kura $(BUILD)/kurad $(BUILD)/libkura.a $(BUILD)/libkurad.a
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -56,20 +58,31 @@ $(BUILD)/libkura.a: $(LIB_OBJ)
 $(BUILD)/kura: $(CLI_OBJ) $(BUILD)/libkura.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(BUILD)/libkura.a $(LIBS)
 
-$(BUILD)/kurad: $(SERVER_OBJ) $(BUILD)/libkura.a
-	$(CC) $(LDFLAGS_ALL) -o $@ $(SERVER_OBJ) $(BUILD)/libkura.a $(LIBS) $(SERVER_LIBS)
-
-# Server unit tests #include the server sources they test, so depend on them too.
-$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/testutil.h $(BUILD)/libkura.a $(SERVER_SRC) \
-		$(wildcard server/*.h)
+# The vault server as a library: every server file but main.c, so that its
+# unit tests and fuzz replays link it as the library's tests link libkura.a.
+$(BUILD)/libkurad.a: $(SERVER_LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(BUILD)/libkura.a $(LIBS) -lcmocka $(LDFLAGS_ALL)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/kurad: $(BUILD)/obj/server/main.o $(BUILD)/libkurad.a $(BUILD)/libkura.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $(BUILD)/obj/server/main.o $(BUILD)/libkurad.a $(BUILD)/libkura.a \
+		$(LIBS) $(SERVER_LIBS)
+
+# Every test links both libraries; the linker takes only what a test uses.
+# A test's own header dependencies come from its .d file.
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libkurad.a $(BUILD)/libkura.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/unit -Iserver -MMD -MP -o $@ $< $(BUILD)/libkurad.a \
+		$(BUILD)/libkura.a $(LIBS) $(SERVER_LIBS) -lcmocka $(LDFLAGS_ALL)
 
 # Every fuzz target is also built with a small driver that replays its corpus,
-# so the normal test run exercises what the fuzzers found.
-$(BUILD)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay_main.c $(BUILD)/libkura.a $(SERVER_SRC)
+# so the normal test run exercises what the fuzzers found.  The target comes
+# last: with two sources, gcc's -MMD file holds the last one's headers.
+$(BUILD)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay_main.c $(BUILD)/libkurad.a \
+		$(BUILD)/libkura.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< tests/fuzz/replay_main.c $(BUILD)/libkura.a $(LIBS) $(LDFLAGS_ALL)
+	$(CC) $(CFLAGS_ALL) -Iserver -MMD -MP -o $@ tests/fuzz/replay_main.c $< $(BUILD)/libkurad.a \
+		$(BUILD)/libkura.a $(LIBS) $(SERVER_LIBS) $(LDFLAGS_ALL)
 
 # What the in-memory index costs per chunk (bench/README.md); built with the
 # tests so that it keeps compiling.
@@ -86,11 +99,11 @@ check: tests
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -Iinclude -Ilib $(PKG_CFLAGS) \
 	-fsanitize=fuzzer,address,undefined
 fuzz: $(FUZZ_BIN)
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(SERVER_LIB_SRC)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LIBS) $(SERVER_LIBS)
+	clang $(FUZZ_CFLAGS) -Iserver -o $@ $< $(LIB_SRC) $(SERVER_LIB_SRC) $(LIBS) $(SERVER_LIBS)
 
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SERVER_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SERVER_OBJ:.o=.d) $(UNIT_BIN:=.d) $(REPLAY_BIN:=.d)

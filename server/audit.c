@@ -66,23 +66,23 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <sodium.h>
 
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/utf8.h"
 #include "crypto/crypto.h"
+#include "crypto/sign.h"
 
 #define CHECKPOINT_EVERY 64
 #define HASH_HEX (2 * KURA_HASH_SIZE + 1)
 #define MAX_LINE (1 << 20)
-#define SIG_B64 sodium_base64_ENCODED_LEN(crypto_sign_BYTES, sodium_base64_VARIANT_ORIGINAL)
+#define SIG_B64 KURA_BASE64_SIZE(KURA_SIGNATURE_SIZE)
 
 struct vault_audit {
 	pthread_mutex_t lock;
 	int fd;
 	char *path;
-	uint8_t sk[crypto_sign_SECRETKEYBYTES];
+	uint8_t sk[KURA_SIGN_SECKEY_SIZE];
 	uint64_t seq;		      /* the next entry's number */
 	uint8_t prev[KURA_HASH_SIZE]; /* the last entry's hash */
 	unsigned uncovered;	      /* entries since the last checkpoint */
@@ -102,12 +102,8 @@ static void time_now(char out[40])
 	snprintf(out, 40, "%s.%09ldZ", date, ts.tv_nsec);
 }
 
-/*
- * The hash of an entry: `body` is its JSON without the hash member and
- * without the closing brace, which is hashed after it.
- */
-static int entry_hash(uint8_t out[KURA_HASH_SIZE], const uint8_t prev[KURA_HASH_SIZE],
-		      const char *body, size_t len)
+int audit_entry_hash(uint8_t out[KURA_HASH_SIZE], const uint8_t prev[KURA_HASH_SIZE],
+		     const char *body, size_t len)
 {
 	kura_sha256_ctx *ctx = NULL;
 	int err;
@@ -157,7 +153,7 @@ static char *dump(const json_t *obj)
 /* Lock held. */
 static int checkpoint_locked(vault_audit *a)
 {
-	uint8_t sig[crypto_sign_BYTES];
+	uint8_t sig[KURA_SIGNATURE_SIZE];
 	char hex[HASH_HEX], b64[SIG_B64];
 	json_t *obj = NULL;
 	char *text = NULL;
@@ -166,9 +162,9 @@ static int checkpoint_locked(vault_audit *a)
 
 	if (a->uncovered == 0)
 		return 0;
-	crypto_sign_detached(sig, NULL, a->prev, sizeof(a->prev), a->sk);
+	kura_sign(sig, a->prev, sizeof(a->prev), a->sk);
 	kura_hex(hex, a->prev, sizeof(a->prev));
-	sodium_bin2base64(b64, sizeof(b64), sig, sizeof(sig), sodium_base64_VARIANT_ORIGINAL);
+	kura_base64(b64, sig, sizeof(sig));
 	obj =
 	    json_pack("{s:I, s:s, s:s}", "seq", (json_int_t)a->seq, "checkpoint", hex, "sig", b64);
 	if (!obj || !(text = dump(obj))) {
@@ -188,7 +184,7 @@ done:
 	return err;
 }
 
-int vault_audit_checkpoint(vault_audit *a)
+int audit_checkpoint(vault_audit *a)
 {
 	int err;
 
@@ -215,7 +211,7 @@ static json_t *safe_string(const char *s)
 	return j;
 }
 
-int vault_audit_append(vault_audit *a, const vault_audit_entry *e)
+int audit_append(vault_audit *a, const vault_audit_entry *e)
 {
 	char now[40], prev_hex[HASH_HEX], hash_hex[HASH_HEX];
 	uint8_t hash[KURA_HASH_SIZE];
@@ -240,7 +236,7 @@ int vault_audit_append(vault_audit *a, const vault_audit_entry *e)
 		goto done;
 	}
 	/* The line is that text with the hash member added before its '}'. */
-	if ((err = entry_hash(hash, a->prev, text, strlen(text) - 1)) < 0)
+	if ((err = audit_entry_hash(hash, a->prev, text, strlen(text) - 1)) < 0)
 		goto done;
 	kura_hex(hash_hex, hash, sizeof(hash));
 	if ((err = kura_buf_put(&line, text, strlen(text) - 1)) < 0 ||
@@ -320,7 +316,7 @@ done:
 /* Continue the chain from the log's last line; refuse a broken tail. */
 static int load_tail(vault_audit *a)
 {
-	uint8_t pk[crypto_sign_PUBLICKEYBYTES];
+	uint8_t pk[KURA_SIGN_PUBKEY_SIZE];
 	kura_auditlog_line p;
 	const char *why = NULL;
 	char last = 0, *line = NULL;
@@ -350,7 +346,7 @@ static int load_tail(vault_audit *a)
 		goto done;
 	}
 	if (p.checkpoint) {
-		crypto_sign_ed25519_sk_to_pk(pk, a->sk);
+		kura_sign_public_key(pk, a->sk);
 		if (!kura_auditlog_sig_ok(&p, pk)) {
 			err = kura_error_set(KURA_ECORRUPT,
 					     "%s: last line: checkpoint signature does not verify; "
@@ -380,7 +376,7 @@ done:
 	return err;
 }
 
-int vault_audit_open(vault_audit **out, const char *vault_dir, const uint8_t signing_sk[64])
+int audit_open(vault_audit **out, const char *vault_dir, const uint8_t signing_sk[64])
 {
 	vault_audit *a = NULL;
 	struct stat st;
@@ -432,12 +428,12 @@ done:
 	return err;
 }
 
-void vault_audit_close(vault_audit *a)
+void audit_close(vault_audit *a)
 {
 	if (!a)
 		return;
 	/* Nothing to report to here: a failed final checkpoint shows in verify. */
-	vault_audit_checkpoint(a);
+	audit_checkpoint(a);
 	close(a->fd);
 	pthread_mutex_destroy(&a->lock);
 	kura_wipe(a->sk, sizeof(a->sk));
@@ -471,7 +467,7 @@ static void problem(verifier *v, uint64_t lineno, const char *fmt, ...)
 	fputc('\n', v->report);
 }
 
-static int read_pub(const char *vault_dir, uint8_t pk[crypto_sign_PUBLICKEYBYTES])
+static int read_pub(const char *vault_dir, uint8_t pk[KURA_SIGN_PUBKEY_SIZE])
 {
 	char *path = NULL;
 	FILE *f = NULL;
@@ -485,10 +481,10 @@ static int read_pub(const char *vault_dir, uint8_t pk[crypto_sign_PUBLICKEYBYTES
 				       path);
 		goto done;
 	}
-	if (fread(pk, 1, crypto_sign_PUBLICKEYBYTES, f) != crypto_sign_PUBLICKEYBYTES ||
+	if (fread(pk, 1, KURA_SIGN_PUBKEY_SIZE, f) != KURA_SIGN_PUBKEY_SIZE ||
 	    fread(&extra, 1, 1, f) != 0) {
 		err = kura_error_set(KURA_ECORRUPT, "%s: not a %d-byte Ed25519 public key", path,
-				     crypto_sign_PUBLICKEYBYTES);
+				     KURA_SIGN_PUBKEY_SIZE);
 		goto done;
 	}
 done:
@@ -506,9 +502,9 @@ static void report_problem(uint64_t line, const char *message, void *ctx)
 }
 
 /* The chain and signature rules live in lib/repo/auditlog.c, shared with `kura log verify`. */
-int vault_audit_verify(const char *vault_dir, FILE *report)
+int audit_verify(const char *vault_dir, FILE *report)
 {
-	uint8_t pk[crypto_sign_PUBLICKEYBYTES];
+	uint8_t pk[KURA_SIGN_PUBKEY_SIZE];
 	verifier v = {report, NULL, 0};
 	kura_auditlog_summary sum;
 	struct stat st;

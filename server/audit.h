@@ -7,15 +7,19 @@
 #ifndef KURA_SERVER_AUDIT_H
 #define KURA_SERVER_AUDIT_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
-#include "vault.h"
+#include "crypto/crypto.h"
+
+/* Its own type: the log knows nothing of the vault that writes it. */
+typedef struct vault_audit vault_audit;
 
 typedef struct {
-	const char *peer;     /* "127.0.0.1" or "::1" */
-	const char *client;   /* "" when unauthenticated */
-	const char *role;     /* "" when unauthenticated */
+	const char *peer;   /* "127.0.0.1" or "::1" */
+	const char *client; /* "" when unauthenticated */
+	const char *role;   /* "" when unauthenticated */
 	const char *method;
 	const char *path;
 	int status;
@@ -23,16 +27,16 @@ typedef struct {
 } vault_audit_entry;
 
 /* Open DIR/audit/log.jsonl for appending, continuing its chain. */
-int vault_audit_open(vault_audit **out, const char *vault_dir, const uint8_t signing_sk[64]);
+int audit_open(vault_audit **out, const char *vault_dir, const uint8_t signing_sk[64]);
 
 /* Append one entry (thread-safe; fdatasync'd before returning). */
-int vault_audit_append(vault_audit *a, const vault_audit_entry *e);
+int audit_append(vault_audit *a, const vault_audit_entry *e);
 
 /* Write a signed checkpoint now. */
-int vault_audit_checkpoint(vault_audit *a);
+int audit_checkpoint(vault_audit *a);
 
 /* Checkpoint and close; NULL is fine. */
-void vault_audit_close(vault_audit *a);
+void audit_close(vault_audit *a);
 
 /*
  * Verify the log of the vault in `vault_dir` against its public signing
@@ -40,6 +44,14 @@ void vault_audit_close(vault_audit *a);
  * printed to `report`, one per line, naming the line number.  0 if intact,
  * KURA_ECORRUPT otherwise.
  */
-int vault_audit_verify(const char *vault_dir, FILE *report);
+int audit_verify(const char *vault_dir, FILE *report);
+
+/*
+ * The hash of an entry, which the next entry links to: SHA-256 of the
+ * previous entry's hash, then `body` (the entry's JSON without its hash
+ * member and without the closing brace), then "}".
+ */
+int audit_entry_hash(uint8_t out[KURA_HASH_SIZE], const uint8_t prev[KURA_HASH_SIZE],
+		     const char *body, size_t len);
 
 #endif

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * files.c - the small-file chores of the vault directory (files.h), done
- * one way for vault.c, policy.c and deletion.c: bounded reads that never
- * follow a symlink, creation that never replaces, atomic replacement, and
- * an fsync of the directory after every change of a name.
+ * one way for the vault's state, policy and deletion code: bounded reads
+ * that never follow a symlink, creation that never replaces, atomic
+ * replacement, an fsync of the directory after every change of a name,
+ * and the JSON and time texts those files hold.
  */
 #include "files.h"
 
@@ -19,7 +20,7 @@
 #include "common/error.h"
 
 /* A whole regular file of at most `max` bytes, NUL-terminated; *out malloc'd. */
-int vault_read_file(const char *path, size_t max, char **out, size_t *out_len)
+int files_read(const char *path, size_t max, char **out, size_t *out_len)
 {
 	struct stat st;
 	char *buf = NULL;
@@ -87,7 +88,7 @@ static int write_all_sync(int fd, const char *path, const void *buf, size_t len)
 	return 0;
 }
 
-int vault_fsync_dir(const char *path)
+int files_fsync_dir(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
 
@@ -100,7 +101,7 @@ int vault_fsync_dir(const char *path)
 }
 
 /* Create `path` (must not exist) with `len` bytes and `mode`, fsynced. */
-int vault_write_new(const char *path, const void *data, size_t len, mode_t mode)
+int files_write_new(const char *path, const void *data, size_t len, mode_t mode)
 {
 	int fd, err;
 
@@ -120,7 +121,7 @@ int vault_write_new(const char *path, const void *data, size_t len, mode_t mode)
  * over the old file, or (`fresh`) linked into place only if NAME is free
  * (KURA_EEXISTS otherwise); then the directory is fsynced.
  */
-int vault_write_atomic(const char *dirpath, const char *name, const char *text, bool fresh)
+int files_write_atomic(const char *dirpath, const char *name, const char *text, bool fresh)
 {
 	char *tmp = NULL, *path = NULL;
 	bool made = false; /* the temporary name exists */
@@ -156,7 +157,7 @@ int vault_write_atomic(const char *dirpath, const char *name, const char *text, 
 		made = false;
 	}
 	if (err == 0)
-		err = vault_fsync_dir(dirpath);
+		err = files_fsync_dir(dirpath);
 done:
 	if (fd >= 0)
 		close(fd);
@@ -168,7 +169,7 @@ done:
 }
 
 /* RFC 3339 UTC with nanoseconds. */
-void vault_format_time(char out[40], int64_t ns)
+void files_format_time(char out[40], int64_t ns)
 {
 	time_t sec = (time_t)(ns / 1000000000);
 	long frac = (long)(ns % 1000000000);
@@ -184,3 +185,52 @@ void vault_format_time(char out[40], int64_t ns)
 	snprintf(out, 40, "%s.%09ldZ", date, frac);
 }
 
+int files_make_dir(const char *dir, const char *sub)
+{
+	char *path = NULL;
+	int err = 0;
+
+	if (asprintf(&path, "%s/%s", dir, sub) < 0)
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		err = kura_error_errno(kura_errno_code(errno), errno, "%s: mkdir", path);
+	free(path);
+	return err;
+}
+
+int files_subdir(const char *dir, const char *sub, char **out)
+{
+	if (asprintf(out, "%s/%s", dir, sub) < 0) {
+		*out = NULL;
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	}
+	if (mkdir(*out, 0700) < 0 && errno != EEXIST) {
+		int err = kura_error_errno(kura_errno_code(errno), errno, "%s: mkdir", *out);
+
+		free(*out);
+		*out = NULL;
+		return err;
+	}
+	return 0;
+}
+
+char *files_json_text(const json_t *doc)
+{
+	char *text = json_dumps(doc, JSON_PRESERVE_ORDER | JSON_INDENT(2)), *out = NULL;
+
+	if (text && asprintf(&out, "%s\n", text) < 0)
+		out = NULL;
+	free(text);
+	return out;
+}
+
+void files_format_time_s(char out[40], int64_t ns)
+{
+	time_t sec = (time_t)(ns / 1000000000LL);
+	struct tm tm;
+
+	if (ns % 1000000000LL < 0)
+		sec--;
+	gmtime_r(&sec, &tm);
+	strftime(out, 40, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}

@@ -6,7 +6,7 @@
 #ifndef KURA_SERVER_HTTP_H
 #define KURA_SERVER_HTTP_H
 
-#include "vault.h"
+#include "vault_state.h"
 
 /*
  * Serve the open vault `v` on vault_listen_addr(v) over TLS until *stop
@@ -14,7 +14,7 @@
  * connections, let the running requests finish and return 0.  Sets
  * SIGPIPE to be ignored for the process (a client that goes away must not
  * kill the vault).  While serving, about once a second (and once at the
- * start), runs vault_deletions_run: approved deletions whose delay has
+ * start), runs deletion_run: approved deletions whose delay has
  * passed are carried out by this loop.  Returns KURA_EINVAL for a listen address that is not
  * "A.B.C.D:PORT" or "[IPv6]:PORT", KURA_EIO when it cannot listen there
  * (address in use, no permission) or TLS cannot start; the message says

@@ -9,14 +9,11 @@
  * caller passes the clock, which keeps it testable and lets the deletion
  * code evaluate a request at the moment it takes effect.
  *
- * Invariants: a policy that vault_policy_save() writes is one that
- * vault_policy_parse() accepts (save checks by parsing what it formats),
+ * Invariants: a policy that policy_save() writes is one that
+ * policy_parse() accepts (save checks by parsing what it formats),
  * and format(parse(x)) parses back to the same policy (the fuzz target
  * checks this).  Anything retention cannot decide safely (a time in the
  * future, no memory) keeps the snapshot.
- *
- * Static names carry a policy_ prefix: the unit tests include this file
- * next to vault.c in one translation unit.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,7 +40,7 @@
 #define POLICY_DURATION_MAX (36500 * POLICY_DAY_S) /* 100 years of 365 days */
 #define POLICY_FILE_MAX 65536
 
-void vault_policy_default(vault_policy *p)
+void policy_default(vault_policy *p)
 {
 	p->min_age_s = 30 * POLICY_DAY_S;
 	p->keep_daily = 7;
@@ -56,7 +53,7 @@ void vault_policy_default(vault_policy *p)
 /* ------------------------------------------------------------------ */
 /* Durations                                                           */
 
-int vault_duration_parse(const char *s, int64_t *out_s)
+int policy_duration_parse(const char *s, int64_t *out_s)
 {
 	static const struct {
 		char unit;
@@ -98,7 +95,7 @@ bad:
 			      s);
 }
 
-void vault_duration_format(int64_t s, char out[32])
+void policy_duration_format(int64_t s, char out[32])
 {
 	if (s == 0)
 		snprintf(out, 32, "0");
@@ -130,7 +127,7 @@ static int policy_duration_member(const json_t *doc, const char *name, int64_t *
 				      "policy: '%s' must be a duration string such "
 				      "as \"30d\"",
 				      name);
-	if ((err = vault_duration_parse(json_string_value(v), out)) < 0)
+	if ((err = policy_duration_parse(json_string_value(v), out)) < 0)
 		return kura_error_wrap(err, "policy: '%s'", name);
 	return 0;
 }
@@ -155,7 +152,7 @@ static int policy_count_member(const json_t *doc, const char *name, unsigned lo,
 	return 0;
 }
 
-int vault_policy_parse(const char *text, size_t len, vault_policy *out)
+int policy_parse(const char *text, size_t len, vault_policy *out)
 {
 	vault_policy p;
 	json_error_t jerr;
@@ -197,13 +194,13 @@ done:
 	return err;
 }
 
-char *vault_policy_format(const vault_policy *p)
+char *policy_format(const vault_policy *p)
 {
 	char min_age[32], delay[32], *text, *out = NULL;
 	json_t *doc;
 
-	vault_duration_format(p->min_age_s, min_age);
-	vault_duration_format(p->delay_s, delay);
+	policy_duration_format(p->min_age_s, min_age);
+	policy_duration_format(p->delay_s, delay);
 	doc = json_pack("{s:s, s:I, s:I, s:I, s:I, s:s}", "min_age", min_age, "keep_daily",
 			(json_int_t)p->keep_daily, "keep_weekly", (json_int_t)p->keep_weekly,
 			"keep_monthly", (json_int_t)p->keep_monthly, "quorum",
@@ -229,7 +226,7 @@ static char *policy_path(const char *vault_dir, const char *file)
 	return path;
 }
 
-int vault_policy_load(const char *vault_dir, vault_policy *out)
+int policy_load(const char *vault_dir, vault_policy *out)
 {
 	char *path = NULL, *text = NULL;
 	size_t len = 0;
@@ -238,7 +235,7 @@ int vault_policy_load(const char *vault_dir, vault_policy *out)
 
 	if (!(path = policy_path(vault_dir, "policy.json")))
 		return KURA_ENOMEM;
-	err = vault_read_file(path, POLICY_FILE_MAX, &text, &len);
+	err = files_read(path, POLICY_FILE_MAX, &text, &len);
 	if (err == KURA_ENOTFOUND) {
 		/*
 		 * Vaults made before policies existed have none: they get the
@@ -254,13 +251,13 @@ int vault_policy_load(const char *vault_dir, vault_policy *out)
 			goto done;
 		}
 		kura_error_clear();
-		vault_policy_default(out);
+		policy_default(out);
 		err = 0;
 		goto done;
 	}
 	if (err < 0)
 		goto done;
-	if ((err = vault_policy_parse(text, len, out)) < 0)
+	if ((err = policy_parse(text, len, out)) < 0)
 		err = kura_error_wrap(err, "%s", path);
 done:
 	free(text);
@@ -268,18 +265,18 @@ done:
 	return err;
 }
 
-int vault_policy_save(const char *vault_dir, const vault_policy *p)
+int policy_save(const char *vault_dir, const vault_policy *p)
 {
 	vault_policy check;
 	char *text;
 	int err;
 
-	if (!(text = vault_policy_format(p)))
+	if (!(text = policy_format(p)))
 		return KURA_ENOMEM;
 	/* Never write a file that load would refuse (and serve then ignore). */
-	if ((err = vault_policy_parse(text, strlen(text), &check)) == 0)
+	if ((err = policy_parse(text, strlen(text), &check)) == 0)
 		/* replaced atomically: a reader sees the old policy or the new one */
-		err = vault_write_atomic(vault_dir, "policy.json", text, false);
+		err = files_write_atomic(vault_dir, "policy.json", text, false);
 	free(text);
 	return err;
 }
@@ -366,8 +363,8 @@ static void policy_window(const policy_item *it, size_t n, unsigned keep, int wh
 	}
 }
 
-void vault_retention(const vault_policy *p, const vault_snapshot_time *snaps, size_t n,
-		     int64_t now_ns, unsigned *out_reasons)
+void policy_retention(const vault_policy *p, const vault_snapshot_time *snaps, size_t n,
+		      int64_t now_ns, unsigned *out_reasons)
 {
 	policy_item *it;
 	size_t i;
@@ -445,8 +442,8 @@ static void policy_append(char *out, size_t len, size_t *off, const char *fmt, .
 	*off += n > 0 ? (size_t)n : 0;
 }
 
-void vault_retention_explain(unsigned reasons, const vault_policy *p, int64_t received_ns,
-			     int64_t now_ns, char *out, size_t len)
+void policy_retention_explain(unsigned reasons, const vault_policy *p, int64_t received_ns,
+			      int64_t now_ns, char *out, size_t len)
 {
 	char span[48], min_age[32];
 	size_t off = 0;
@@ -459,7 +456,7 @@ void vault_retention_explain(unsigned reasons, const vault_policy *p, int64_t re
 		return;
 	}
 	if (reasons & VAULT_KEEP_MIN_AGE) {
-		vault_duration_format(p->min_age_s, min_age);
+		policy_duration_format(p->min_age_s, min_age);
 		if (received_ns > now_ns) {
 			policy_span(received_ns, now_ns, span);
 			policy_append(out, len, &off,
@@ -603,7 +600,7 @@ static int policy_read_times(policy_list *l, const char *path)
 	return err;
 }
 
-void vault_snapshot_times_free(vault_snapshot_time *t, size_t n)
+void policy_snapshot_times_free(vault_snapshot_time *t, size_t n)
 {
 	size_t i;
 
@@ -614,8 +611,8 @@ void vault_snapshot_times_free(vault_snapshot_time *t, size_t n)
 	free(t);
 }
 
-int vault_snapshot_times(const char *vault_dir, const char *repo, kura_backend *b,
-			 vault_snapshot_time **out, size_t *out_count)
+int policy_snapshot_times(const char *vault_dir, const char *repo, kura_backend *b,
+			  vault_snapshot_time **out, size_t *out_count)
 {
 	policy_list l = {NULL, 0, 0, 0};
 	char *path = NULL;
@@ -665,7 +662,7 @@ int vault_snapshot_times(const char *vault_dir, const char *repo, kura_backend *
 	l.v = NULL;
 	l.n = 0;
 done:
-	vault_snapshot_times_free(l.v, l.n);
+	policy_snapshot_times_free(l.v, l.n);
 	free(path);
 	return err;
 }

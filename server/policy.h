@@ -30,33 +30,33 @@ typedef struct {
 #define VAULT_POLICY_QUORUM_MAX 100  /* quorum: 1..this */
 
 /* Defaults: min age 30 days, keep 7 daily, 4 weekly, 12 monthly, quorum 2, delay 7 days. */
-void vault_policy_default(vault_policy *p);
+void policy_default(vault_policy *p);
 
 /*
  * Parse policy JSON: an object with exactly the members
  *   {"min_age": DURATION, "keep_daily": N, "keep_weekly": N, "keep_monthly": N,
  *    "quorum": N, "delay": DURATION}
- * (DURATION a string for vault_duration_parse; N an integer 0..100000;
+ * (DURATION a string for policy_duration_parse; N an integer 0..100000;
  * quorum 1..100).  Unknown or missing members, wrong types and values out
  * of range are KURA_EINVAL with a message naming the member.
  */
-int vault_policy_parse(const char *text, size_t len, vault_policy *out);
+int policy_parse(const char *text, size_t len, vault_policy *out);
 
 /* The policy as that JSON (malloc'd, pretty-printed, ends in a newline). */
-char *vault_policy_format(const vault_policy *p);
+char *policy_format(const vault_policy *p);
 
 /* DIR/policy.json; a vault without one (made by an older kurad) has the defaults. */
-int vault_policy_load(const char *vault_dir, vault_policy *out);
+int policy_load(const char *vault_dir, vault_policy *out);
 /* Replace DIR/policy.json atomically (temp file, fsync, rename, fsync dir). */
-int vault_policy_save(const char *vault_dir, const vault_policy *p);
+int policy_save(const char *vault_dir, const vault_policy *p);
 
 /*
  * "0", or a positive integer with a unit: s, m, h, d ("90s", "15m",
  * "12h", "7d"), at most 100 years.  KURA_EINVAL otherwise.
  */
-int vault_duration_parse(const char *s, int64_t *out_s);
+int policy_duration_parse(const char *s, int64_t *out_s);
 /* The shortest exact form: "7d", "36h", "90s", "0". */
-void vault_duration_format(int64_t s, char out[32]);
+void policy_duration_format(int64_t s, char out[32]);
 
 /* Why retention keeps a snapshot: a bit set of these (0: it may be deleted). */
 enum {
@@ -85,8 +85,8 @@ typedef struct {
  * as the newer, so the answer is deterministic.  Allocates a working
  * array; if that fails, every snapshot gets VAULT_KEEP_NOMEM (kept).
  */
-void vault_retention(const vault_policy *p, const vault_snapshot_time *snaps, size_t n,
-		     int64_t now_ns, unsigned *out_reasons);
+void policy_retention(const vault_policy *p, const vault_snapshot_time *snaps, size_t n,
+		      int64_t now_ns, unsigned *out_reasons);
 
 /*
  * A short English reason for a reasons set, into out (len bytes, always
@@ -94,8 +94,8 @@ void vault_retention(const vault_policy *p, const vault_snapshot_time *snaps, si
  * than the minimum age of 30d; the newest of its day (UTC), one of the 7
  * newest days with snapshots".  For 0: "not protected by retention".
  */
-void vault_retention_explain(unsigned reasons, const vault_policy *p, int64_t received_ns,
-			     int64_t now_ns, char *out, size_t len);
+void policy_retention_explain(unsigned reasons, const vault_policy *p, int64_t received_ns,
+			      int64_t now_ns, char *out, size_t len);
 
 /*
  * The stored snapshots of `repo` (b->list on KURA_FILE_SNAPSHOT, b a local
@@ -104,10 +104,10 @@ void vault_retention_explain(unsigned reasons, const vault_policy *p, int64_t re
  * the file's mtime.  Malformed lines, a last line without its newline (a
  * torn append) and lines naming snapshots that are not stored are ignored.
  * *out is sorted by name; it and each name are malloc'd: free with
- * vault_snapshot_times_free.
+ * policy_snapshot_times_free.
  */
-int vault_snapshot_times(const char *vault_dir, const char *repo, kura_backend *b,
-			 vault_snapshot_time **out, size_t *out_count);
-void vault_snapshot_times_free(vault_snapshot_time *t, size_t n);
+int policy_snapshot_times(const char *vault_dir, const char *repo, kura_backend *b,
+			  vault_snapshot_time **out, size_t *out_count);
+void policy_snapshot_times_free(vault_snapshot_time *t, size_t n);
 
 #endif

@@ -85,7 +85,7 @@ static int parse_type(const char **p, kura_file_type *out)
 	return KURA_EINVAL;
 }
 
-int vault_route_parse(const char *url, vault_route *out)
+int route_parse(const char *url, vault_route *out)
 {
 	const char *p = url;
 	size_t i;
@@ -150,7 +150,7 @@ static int parse_u64(const char **p, uint64_t *out)
 	return 0;
 }
 
-int vault_range_parse(const char *header, uint64_t size, uint64_t *start, uint64_t *len)
+int route_range_parse(const char *header, uint64_t size, uint64_t *start, uint64_t *len)
 {
 	const char *p = header;
 	uint64_t a, b;
@@ -178,7 +178,7 @@ int vault_range_parse(const char *header, uint64_t size, uint64_t *start, uint64
 	return 0;
 }
 
-int vault_length_parse(const char *s, uint64_t *out)
+int route_length_parse(const char *s, uint64_t *out)
 {
 	const char *p = s;
 	uint64_t v;
@@ -192,7 +192,7 @@ int vault_length_parse(const char *s, uint64_t *out)
 	return 0;
 }
 
-const char *vault_bearer_token(const char *header)
+const char *route_bearer_token(const char *header)
 {
 	static const char scheme[] = "bearer ";
 	const char *tok;
@@ -218,7 +218,7 @@ static int hex_value(char c)
 	return -1;
 }
 
-size_t vault_url_unescape(char *s)
+size_t route_url_unescape(char *s)
 {
 	char *r = s, *w = s;
 
@@ -251,7 +251,7 @@ static int parse_port(const char *s, uint16_t *out)
 	return 0;
 }
 
-int vault_addr_parse(const char *s, struct sockaddr_storage *out, socklen_t *out_len)
+int route_addr_parse(const char *s, struct sockaddr_storage *out, socklen_t *out_len)
 {
 	char host[INET6_ADDRSTRLEN];
 	const char *colon, *end;

@@ -20,7 +20,7 @@
 
 #include "kura/backend.h"
 #include "kura/kura.h"
-#include "vault.h"
+#include "vault_state.h"
 
 typedef enum {
 	VAULT_ROUTE_LIST = 1,	   /* /v1/repos/REPO/TYPE/ */
@@ -39,7 +39,7 @@ typedef struct {
 
 /*
  * Parse a request path, already percent-decoded once (by
- * vault_url_unescape).  Grammar, byte for byte, nothing before or after:
+ * route_url_unescape).  Grammar, byte for byte, nothing before or after:
  *
  *   /v1/status | /v1/log
  *   /v1/repos/REPO/TYPE/        REPO = [a-z0-9][a-z0-9._-]{0,62}
@@ -51,7 +51,7 @@ typedef struct {
  * *out; KURA_EINVAL for a malformed path under /v1/repos/ (HTTP 400);
  * KURA_ENOTFOUND for any other path (HTTP 404).
  */
-int vault_route_parse(const char *url, vault_route *out);
+int route_parse(const char *url, vault_route *out);
 
 /*
  * Parse a Range header for a file of `size` bytes.  Only one range of the
@@ -61,20 +61,20 @@ int vault_route_parse(const char *url, vault_route *out);
  * is not of that form, A > B, or a number overflows (HTTP 400);
  * KURA_ENOTFOUND when A is at or beyond the end of the file (HTTP 416).
  */
-int vault_range_parse(const char *header, uint64_t size, uint64_t *start, uint64_t *len);
+int route_range_parse(const char *header, uint64_t size, uint64_t *start, uint64_t *len);
 
 /*
  * Parse a Content-Length value: 1 to 20 decimal digits, nothing else,
  * no overflow.  0 with *out, or KURA_EINVAL.
  */
-int vault_length_parse(const char *s, uint64_t *out);
+int route_length_parse(const char *s, uint64_t *out);
 
 /*
  * The token of an "Authorization: Bearer TOKEN" header (scheme matched
  * without regard to case, one space, then 1..256 printable non-space
  * characters to the end): a pointer into `header`, or NULL.
  */
-const char *vault_bearer_token(const char *header);
+const char *route_bearer_token(const char *header);
 
 /*
  * Decode "%HH" sequences of `s` in place, once, and return the new
@@ -83,12 +83,12 @@ const char *vault_bearer_token(const char *header);
  * checks that follow while the full path is logged; the '%' left behind
  * makes the path invalid.  Matches libmicrohttpd's unescape callback.
  */
-size_t vault_url_unescape(char *s);
+size_t route_url_unescape(char *s);
 
 /*
  * Parse a listen address "A.B.C.D:PORT" or "[IPv6]:PORT" (PORT 1..65535,
  * decimal, no sign).  Fills *out and *out_len.  KURA_EINVAL otherwise.
  */
-int vault_addr_parse(const char *s, struct sockaddr_storage *out, socklen_t *out_len);
+int route_addr_parse(const char *s, struct sockaddr_storage *out, socklen_t *out_len);
 
 #endif

@@ -29,10 +29,10 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <sodium.h>
 
 #include "common/error.h"
 #include "crypto/crypto.h"
+#include "crypto/sign.h"
 
 #define CERT_DAYS 3652	/* ten years, leap days included */
 #define SERIAL_BITS 159 /* positive and at most 20 bytes (RFC 5280) */
@@ -145,7 +145,7 @@ done:
 	return err;
 }
 
-int vault_tls_create(const char *cert_path, const char *key_path)
+int tls_create(const char *cert_path, const char *key_path)
 {
 	EVP_PKEY *pkey = NULL;
 	X509 *cert = NULL;
@@ -171,14 +171,14 @@ done:
 	return err;
 }
 
-int vault_tls_pin(const char *cert_pem, char **out_pin)
+int tls_pin(const char *cert_pem, char **out_pin)
 {
 	static const char prefix[] = "sha256//";
 	BIO *bio = NULL;
 	X509 *cert = NULL;
 	unsigned char *der = NULL;
 	uint8_t digest[KURA_HASH_SIZE];
-	size_t b64len = sodium_base64_ENCODED_LEN(KURA_HASH_SIZE, sodium_base64_VARIANT_ORIGINAL);
+	size_t b64len = KURA_BASE64_SIZE(KURA_HASH_SIZE);
 	char *pin = NULL;
 	int len, err = 0;
 
@@ -204,8 +204,7 @@ int vault_tls_pin(const char *cert_pem, char **out_pin)
 		goto done;
 	}
 	memcpy(pin, prefix, sizeof(prefix) - 1);
-	sodium_bin2base64(pin + sizeof(prefix) - 1, b64len, digest, sizeof(digest),
-			  sodium_base64_VARIANT_ORIGINAL);
+	kura_base64(pin + sizeof(prefix) - 1, digest, sizeof(digest));
 	*out_pin = pin;
 done:
 	OPENSSL_free(der);

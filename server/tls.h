@@ -14,7 +14,7 @@
  * unencrypted PEM to `key_path` with mode 0600, the certificate as PEM to
  * `cert_path` (mode 0644); neither file may exist (KURA_EEXISTS).
  */
-int vault_tls_create(const char *cert_path, const char *key_path);
+int tls_create(const char *cert_path, const char *key_path);
 
 /*
  * The pin of a PEM certificate: "sha256//" followed by the base64 of the
@@ -22,6 +22,6 @@ int vault_tls_create(const char *cert_path, const char *key_path);
  * CURLOPT_PINNEDPUBLICKEY format.  *out_pin is malloc'd, owned by the
  * caller.  KURA_EINVAL if the text holds no certificate.
  */
-int vault_tls_pin(const char *cert_pem, char **out_pin);
+int tls_pin(const char *cert_pem, char **out_pin);
 
 #endif

@@ -11,7 +11,9 @@
 RSS_LIMIT_KB=$((200 * 1024))
 # A sanitizer runtime (shadow memory, quarantine) multiplies resident memory;
 # there the bound only guards against runaway growth.
-if ldd "$KURAD" 2>/dev/null | grep -qE 'lib(a|t)san'; then RSS_LIMIT_KB=$((RSS_LIMIT_KB * 4)); fi
+# (ldd's output is taken whole: `ldd | grep -q` under pipefail fails when
+# grep stops reading early and ldd gets SIGPIPE.)
+case "$(ldd "$KURAD" 2>/dev/null)" in *libasan* | *libtsan*) RSS_LIMIT_KB=$((RSS_LIMIT_KB * 4)) ;; esac
 SLOW=20 SLOW_INTERVAL=3 SLOW_LIMIT=38
 
 note "vault up: a writer and a reader for each of r1..r4 and shared"

@@ -14,19 +14,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../server/files.c"
-#include "../../server/policy.c"
+#include "files.h"
+#include "policy.h"
 
 #define FUZZ_SNAPS 32
 
 static void check_roundtrip(const vault_policy *p)
 {
 	vault_policy q;
-	char *text = vault_policy_format(p);
+	char *text = policy_format(p);
 
 	if (!text)
 		return; /* out of memory */
-	if (vault_policy_parse(text, strlen(text), &q) < 0)
+	if (policy_parse(text, strlen(text), &q) < 0)
 		abort();
 	if (q.min_age_s != p->min_age_s || q.keep_daily != p->keep_daily ||
 	    q.keep_weekly != p->keep_weekly || q.keep_monthly != p->keep_monthly ||
@@ -56,7 +56,7 @@ static void check_retention(const vault_policy *p, const uint8_t *data, size_t s
 		s[n].name = names[n];
 		memcpy(&s[n].received_ns, data, 8);
 	}
-	vault_retention(p, s, n, now, out);
+	policy_retention(p, s, n, now, out);
 	for (i = 0; i < n; i++) {
 		if (out[i] & ~(unsigned)(VAULT_KEEP_MIN_AGE | VAULT_KEEP_DAILY | VAULT_KEEP_WEEKLY |
 					 VAULT_KEEP_MONTHLY | VAULT_KEEP_NOMEM))
@@ -66,7 +66,7 @@ static void check_retention(const vault_policy *p, const uint8_t *data, size_t s
 		daily += !!(out[i] & VAULT_KEEP_DAILY);
 		weekly += !!(out[i] & VAULT_KEEP_WEEKLY);
 		monthly += !!(out[i] & VAULT_KEEP_MONTHLY);
-		vault_retention_explain(out[i], p, s[i].received_ns, now, why, sizeof(why));
+		policy_retention_explain(out[i], p, s[i].received_ns, now, why, sizeof(why));
 		if (strlen(why) >= sizeof(why))
 			abort();
 	}
@@ -87,19 +87,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int64_t secs, back;
 
 	/* The whole input, NULs and all. */
-	if (vault_policy_parse((const char *)data, size, &p) == 0)
+	if (policy_parse((const char *)data, size, &p) == 0)
 		check_roundtrip(&p);
 
 	if (!(text = malloc(text_len + 1)))
 		return 0;
 	memcpy(text, data, text_len);
 	text[text_len] = '\0';
-	if (vault_duration_parse(text, &secs) == 0) {
-		vault_duration_format(secs, buf);
-		if (vault_duration_parse(buf, &back) < 0 || back != secs)
+	if (policy_duration_parse(text, &secs) == 0) {
+		policy_duration_format(secs, buf);
+		if (policy_duration_parse(buf, &back) < 0 || back != secs)
 			abort();
 	}
-	if (vault_policy_parse(text, text_len, &p) == 0) {
+	if (policy_parse(text, text_len, &p) == 0) {
 		check_roundtrip(&p);
 		if (nul)
 			check_retention(&p, nul + 1, size - text_len - 1);

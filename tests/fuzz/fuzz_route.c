@@ -11,13 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../server/route.c"
+#include "route.h"
 
 static void check_route(const char *url)
 {
 	vault_route r;
 
-	if (vault_route_parse(url, &r) < 0)
+	if (route_parse(url, &r) < 0)
 		return;
 	if (r.kind == VAULT_ROUTE_LIST || r.kind == VAULT_ROUTE_FILE) {
 		if (!r.repo[0] || strlen(r.repo) > VAULT_NAME_MAX || r.repo[0] == '.' ||
@@ -54,16 +54,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(s, data + 1, size - 1);
 	s[size - 1] = '\0';
 
-	if (vault_range_parse(s, fsize, &start, &len) == 0)
+	if (route_range_parse(s, fsize, &start, &len) == 0)
 		if (len == 0 || start >= fsize || len > fsize - start)
 			abort();
-	(void)vault_length_parse(s, &v);
-	(void)vault_bearer_token(s);
-	(void)vault_addr_parse(s, &ss, &sl);
+	(void)route_length_parse(s, &v);
+	(void)route_bearer_token(s);
+	(void)route_addr_parse(s, &ss, &sl);
 	check_route(s);
 
 	n = strlen(s);
-	if (vault_url_unescape(s) > n || strlen(s) > n)
+	if (route_url_unescape(s) > n || strlen(s) > n)
 		abort();
 	check_route(s);
 	free(s);

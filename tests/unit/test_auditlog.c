@@ -3,15 +3,20 @@
  * test_auditlog.c - the auditor's verifier of a vault's audit log
  * (lib/repo/auditlog.c), on logs built here with a known signing key.
  *
- * The logs are written by the vault's own writer (server/audit.c,
- * included directly as test_audit.c does), so the two sides cannot drift
+ * The logs are written by the vault's own writer (server/audit.c, from
+ * build/libkurad.a as test_audit.c links it), so the two sides cannot drift
  * apart unnoticed; each tamper case then edits the bytes in memory and
  * checks that kura_auditlog_verify names the damaged line, and that the
  * vault's verifier agrees on the same bytes.
  */
 #include "testutil.h"
 
-#include "../../server/audit.c"
+#include <sys/stat.h>
+
+#include <sodium.h>
+
+#include "audit.h"
+#include "common/buf.h"
 
 #include "kura/auditlog.h"
 
@@ -68,7 +73,7 @@ static int setup(void **state)
 		return -1;
 	fclose(pub);
 
-	if (vault_audit_open(&a, f->dir, f->sk) < 0)
+	if (audit_open(&a, f->dir, f->sk) < 0)
 		return -1;
 	for (int i = 0; i < NENTRIES; i++) {
 		vault_audit_entry e = {"127.0.0.1", i % 7 ? "ward4" : "", i % 7 ? "writer" : "",
@@ -76,10 +81,10 @@ static int setup(void **state)
 				       (uint64_t)(1000 + i)};
 
 		snprintf(path, sizeof(path), "/v1/repos/clinic/data/%064d", i);
-		if (vault_audit_append(a, &e) < 0)
+		if (audit_append(a, &e) < 0)
 			return -1;
 	}
-	vault_audit_close(a);
+	audit_close(a);
 	if (!(in = fopen(f->log, "r")))
 		return -1;
 	while (getline(&line, &cap, in) > 0 && f->n < NENTRIES + 8)
@@ -130,7 +135,7 @@ static int check(fixture *f, const uint8_t *pk, found *fd, kura_auditlog_summary
 	memset(fd, 0, sizeof(*fd));
 	err = kura_auditlog_verify(sum, (const uint8_t *)log, len, pk, collect, fd);
 	free(log);
-	server = vault_audit_verify(f->dir, NULL);
+	server = audit_verify(f->dir, NULL);
 	if (pk == f->pk)
 		assert_int_equal(err, server);
 	assert_int_equal(err == 0, fd->n == 0);
@@ -247,7 +252,8 @@ static void test_forged_checkpoint(void **state)
 	fixture *f = *state;
 	uint8_t pk2[crypto_sign_PUBLICKEYBYTES], sk2[crypto_sign_SECRETKEYBYTES], h[32];
 	uint8_t sig[crypto_sign_BYTES];
-	char b64[SIG_B64], hex[65], *line;
+	char b64[sodium_base64_ENCODED_LEN(crypto_sign_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+	char hex[65], *line;
 	kura_auditlog_summary s;
 	found fd;
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_deletion.c - deletion only by policy, approval and delay
- * (server/deletion.c): approvers, requests, signatures, the quorum, the
+ * (server/approvers.c, deletion_*.c): approvers, requests, signatures, the quorum, the
  * delay, cancellation, execution with retention and keyless GC, and
  * hostile request and key files.
  *
@@ -21,13 +21,21 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
-#include "../../server/audit.c"
-#include "../../server/tls.c"
-#include "../../server/files.c"
-#include "../../server/policy.c"
-#include "../../server/vault.c"
-#include "../../server/deletion.c"
+#include <sodium.h>
+
+#include "approvers.h"
+#include "common/buf.h"
+#include "deletion_intake.h"
+#include "deletion_run.h"
+#include "deletion_sign.h"
+#include "files.h"
+#include "policy.h"
+#include "status.h"
+#include "vault_admin.h"
+#include "vault_state.h"
 
 #include "crypto/keyfile.h"
 #include "format/snapshot.h"
@@ -50,12 +58,12 @@ static void set_policy(fixture *f, int64_t min_age_s, unsigned quorum)
 {
 	vault_policy p;
 
-	vault_policy_default(&p);
+	policy_default(&p);
 	p.min_age_s = min_age_s;
 	p.keep_daily = p.keep_weekly = p.keep_monthly = 0;
 	p.quorum = quorum;
 	p.delay_s = DELAY;
-	assert_ok(vault_policy_save(f->vault, &p));
+	assert_ok(policy_save(f->vault, &p));
 }
 
 static void set_mtime(fixture *f, const char *pack, int64_t ns)
@@ -134,7 +142,7 @@ static int setup(void **state)
 	assert_ok(vault_client_add(f->vault, "w", VAULT_ROLE_WRITER, "clinic", cred));
 	for (int i = 0; i < 3; i++) {
 		snprintf(f->keys[i], sizeof(f->keys[i]), "%s/%s.key", dir, names[i]);
-		assert_ok(vault_approver_add(f->vault, names[i], f->keys[i]));
+		assert_ok(approvers_add(f->vault, names[i], f->keys[i]));
 	}
 	set_policy(f, 0, 2);
 	assert_ok(vault_open(&f->v, f->vault));
@@ -179,7 +187,7 @@ static unsigned long request_s1(fixture *f)
 	json_t *out = NULL, *prot = NULL;
 	unsigned long id;
 
-	assert_ok(vault_deletion_request(f->v, "clinic", "w", (const char(*)[KURA_ID_HEX])f->s1, 1,
+	assert_ok(deletion_intake_file(f->v, "clinic", "w", (const char(*)[KURA_ID_HEX])f->s1, 1,
 					 true, f->t, &out, &prot));
 	assert_null(prot);
 	assert_string_equal(json_string_value(json_object_get(out, "state")), "pending");
@@ -195,7 +203,7 @@ static void sign(fixture *f, unsigned long id, int who, bool cancel, int64_t whe
 {
 	char *summary = NULL;
 
-	assert_ok(vault_deletion_sign(f->vault, id, f->keys[who], cancel, when, &summary));
+	assert_ok(deletion_sign(f->vault, id, f->keys[who], cancel, when, &summary));
 	assert_non_null(summary);
 	free(summary);
 }
@@ -206,7 +214,7 @@ static json_t *listed(fixture *f, unsigned long id)
 	json_t *arr = NULL, *d, *found = NULL;
 	size_t i;
 
-	assert_ok(vault_deletions_list(f->v, NULL, &arr));
+	assert_ok(deletion_intake_list(f->v, NULL, &arr));
 	json_array_foreach(arr, i, d) {
 		if ((unsigned long)json_integer_value(json_object_get(d, "id")) == id)
 			found = json_incref(d);
@@ -240,7 +248,7 @@ static char *audit_text(fixture *f)
 	size_t len;
 
 	assert_true(asprintf(&path, "%s/audit/log.jsonl", f->vault) > 0);
-	assert_ok(vault_read_file(path, 1 << 24, &text, &len));
+	assert_ok(files_read(path, 1 << 24, &text, &len));
 	free(path);
 	return text;
 }
@@ -256,17 +264,17 @@ static void test_approver_key_file(void **state)
 
 	assert_int_equal(stat(f->keys[0], &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
-	assert_ok(vault_read_file(f->keys[0], 65536, &text, &len));
+	assert_ok(files_read(f->keys[0], 65536, &text, &len));
 	assert_non_null(strstr(text, "\"kura_approver_key\": 1"));
 	assert_non_null(strstr(text, "\"secret_key\""));
 	free(text);
 	/* A taken name, an existing output file, a bad name. */
 	snprintf(other, sizeof(other), "%s/other.key", f->dir);
-	assert_int_equal(vault_approver_add(f->vault, "alice", other), KURA_EEXISTS);
+	assert_int_equal(approvers_add(f->vault, "alice", other), KURA_EEXISTS);
 	assert_int_equal(access(other, F_OK), -1);
-	assert_int_equal(vault_approver_add(f->vault, "dave", f->keys[0]), KURA_EEXISTS);
+	assert_int_equal(approvers_add(f->vault, "dave", f->keys[0]), KURA_EEXISTS);
 	assert_int_equal(access(f->keys[0], F_OK), 0);
-	assert_int_equal(vault_approver_add(f->vault, "../x", other), KURA_EINVAL);
+	assert_int_equal(approvers_add(f->vault, "../x", other), KURA_EINVAL);
 }
 
 static void test_no_quorum_does_nothing(void **state)
@@ -275,8 +283,8 @@ static void test_no_quorum_does_nothing(void **state)
 	unsigned long id = request_s1(f);
 
 	sign(f, id, 0, false, f->t + S(1));
-	assert_ok(vault_deletions_run(f->v, f->t + S(2)));
-	assert_ok(vault_deletions_run(f->v, f->t + S(1000)));
+	assert_ok(deletion_run(f->v, f->t + S(2)));
+	assert_ok(deletion_run(f->v, f->t + S(1000)));
 	assert_string_equal(state_of(f, id), "pending");
 	assert_nothing_removed(f);
 }
@@ -294,11 +302,11 @@ static void test_quorum_waits_for_delay(void **state)
 	assert_true(json_integer_value(json_object_get(d, "effective_ns")) == f->t + S(2 + DELAY));
 	json_decref(d);
 	/* The tick sees the quorum at t+3: the delay runs from there. */
-	assert_ok(vault_deletions_run(f->v, f->t + S(3)));
-	assert_ok(vault_deletions_run(f->v, f->t + S(3 + DELAY) - 1));
+	assert_ok(deletion_run(f->v, f->t + S(3)));
+	assert_ok(deletion_run(f->v, f->t + S(3 + DELAY) - 1));
 	assert_string_equal(state_of(f, id), "pending");
 	assert_nothing_removed(f);
-	assert_ok(vault_deletions_run(f->v, f->t + S(3 + DELAY)));
+	assert_ok(deletion_run(f->v, f->t + S(3 + DELAY)));
 	assert_string_equal(state_of(f, id), "done");
 }
 
@@ -311,18 +319,18 @@ static void test_cancelled_does_nothing(void **state)
 
 	sign(f, id, 0, false, f->t + S(1));
 	sign(f, id, 1, false, f->t + S(2));
-	assert_ok(vault_deletions_run(f->v, f->t + S(3)));
+	assert_ok(deletion_run(f->v, f->t + S(3)));
 	sign(f, id, 2, true, f->t + S(4));
-	assert_ok(vault_deletions_run(f->v, f->t + S(1000)));
+	assert_ok(deletion_run(f->v, f->t + S(1000)));
 	assert_string_equal(state_of(f, id), "cancelled");
 	assert_nothing_removed(f);
 	d = listed(f, id);
 	assert_true(json_is_true(json_object_get(json_object_get(d, "cancellation"), "valid")));
 	json_decref(d);
 	/* Not pending any more: neither approve nor cancel. */
-	assert_int_equal(vault_deletion_sign(f->vault, id, f->keys[2], false, f->t, &summary),
+	assert_int_equal(deletion_sign(f->vault, id, f->keys[2], false, f->t, &summary),
 			 KURA_EINVAL);
-	assert_int_equal(vault_deletion_sign(f->vault, id, f->keys[0], true, f->t, &summary),
+	assert_int_equal(deletion_sign(f->vault, id, f->keys[0], true, f->t, &summary),
 			 KURA_EINVAL);
 	assert_null(summary);
 }
@@ -336,8 +344,8 @@ static void test_quorum_and_delay_remove_exactly(void **state)
 
 	sign(f, id, 2, false, f->t + S(1));
 	sign(f, id, 0, false, f->t + S(2));
-	assert_ok(vault_deletions_run(f->v, f->t + S(2)));
-	assert_ok(vault_deletions_run(f->v, f->t + S(2 + DELAY)));
+	assert_ok(deletion_run(f->v, f->t + S(2)));
+	assert_ok(deletion_run(f->v, f->t + S(2 + DELAY)));
 
 	assert_false(stored(f, KURA_FILE_SNAPSHOT, f->s1));
 	assert_true(stored(f, KURA_FILE_SNAPSHOT, f->s2));
@@ -379,7 +387,7 @@ static void test_quorum_and_delay_remove_exactly(void **state)
 	free(log);
 
 	/* A done request stays done; the next ticks change nothing. */
-	assert_ok(vault_deletions_run(f->v, f->t + S(100)));
+	assert_ok(deletion_run(f->v, f->t + S(100)));
 	assert_true(stored(f, KURA_FILE_SNAPSHOT, f->s2));
 }
 
@@ -395,19 +403,19 @@ static void test_tampered_request_voids_approvals(void **state)
 	sign(f, id, 1, false, f->t + S(2));
 	/* Someone with write access to the vault directory swaps S1 for S2. */
 	snprintf(path, sizeof(path), "%s/deletions/%lu.json", f->vault, id);
-	assert_ok(vault_read_file(path, 1 << 20, &text, &len));
+	assert_ok(files_read(path, 1 << 20, &text, &len));
 	assert_non_null(at = strstr(text, f->s1));
 	memcpy(at, f->s2, KURA_ID_HEX - 1);
 	assert_int_equal(unlink(path), 0);
-	assert_ok(vault_write_new(path, text, len, 0600));
+	assert_ok(files_write_new(path, text, len, 0600));
 	free(text);
 
 	d = listed(f, id);
 	assert_int_equal(json_integer_value(json_object_get(d, "approvals_valid")), 0);
 	assert_true(json_is_null(json_object_get(d, "effective_ns")));
 	json_decref(d);
-	assert_ok(vault_deletions_run(f->v, f->t + S(3)));
-	assert_ok(vault_deletions_run(f->v, f->t + S(1000)));
+	assert_ok(deletion_run(f->v, f->t + S(3)));
+	assert_ok(deletion_run(f->v, f->t + S(1000)));
 	assert_string_equal(state_of(f, id), "pending");
 	assert_nothing_removed(f);
 	/* The forged approvals are logged as refused. */
@@ -426,16 +434,16 @@ static void test_replaced_key_voids_approval(void **state)
 
 	sign(f, id, 0, false, f->t + S(1));
 	sign(f, id, 1, false, f->t + S(2));
-	assert_ok(vault_deletions_run(f->v, f->t + S(3)));
+	assert_ok(deletion_run(f->v, f->t + S(3)));
 	/* bob's registered key is replaced: his approval no longer counts. */
 	snprintf(path, sizeof(path), "%s/approvers/bob.json", f->vault);
 	snprintf(other, sizeof(other), "%s/bob2.key", f->dir);
 	assert_int_equal(unlink(path), 0);
-	assert_ok(vault_approver_add(f->vault, "bob", other));
+	assert_ok(approvers_add(f->vault, "bob", other));
 	d = listed(f, id);
 	assert_int_equal(json_integer_value(json_object_get(d, "approvals_valid")), 1);
 	json_decref(d);
-	assert_ok(vault_deletions_run(f->v, f->t + S(1000)));
+	assert_ok(deletion_run(f->v, f->t + S(1000)));
 	assert_string_equal(state_of(f, id), "pending");
 	assert_nothing_removed(f);
 }
@@ -445,7 +453,7 @@ static void test_foreign_keys_refused(void **state)
 	fixture *f = *state;
 	unsigned long id = request_s1(f);
 	char vault2[128], key2[128], *pin = NULL, *summary = NULL, *text = NULL, *at;
-	char mine[DL_PK_B64], theirs[DL_PK_B64];
+	char mine[VAULT_SIGNING_KEY_B64], theirs[VAULT_SIGNING_KEY_B64];
 	size_t len;
 
 	/* An approver "alice" of another vault. */
@@ -453,26 +461,26 @@ static void test_foreign_keys_refused(void **state)
 	snprintf(key2, sizeof(key2), "%s/alice2.key", f->dir);
 	assert_ok(vault_init(vault2, NULL, &pin));
 	free(pin);
-	assert_ok(vault_approver_add(vault2, "alice", key2));
-	assert_int_equal(vault_deletion_sign(f->vault, id, key2, false, f->t, &summary),
+	assert_ok(approvers_add(vault2, "alice", key2));
+	assert_int_equal(deletion_sign(f->vault, id, key2, false, f->t, &summary),
 			 KURA_EDENIED);
 	assert_non_null(strstr(kura_error_message(), "another vault"));
 	/* The same key relabelled for this vault: not the registered key. */
-	assert_ok(dl_vault_key(f->vault, mine));
-	assert_ok(dl_vault_key(vault2, theirs));
-	assert_ok(vault_read_file(key2, 65536, &text, &len));
+	assert_ok(vault_signing_key_b64(f->vault, mine));
+	assert_ok(vault_signing_key_b64(vault2, theirs));
+	assert_ok(files_read(key2, 65536, &text, &len));
 	assert_non_null(at = strstr(text, theirs));
 	memcpy(at, mine, strlen(mine));
 	assert_int_equal(unlink(key2), 0);
-	assert_ok(vault_write_new(key2, text, len, 0600));
+	assert_ok(files_write_new(key2, text, len, 0600));
 	free(text);
-	assert_int_equal(vault_deletion_sign(f->vault, id, key2, false, f->t, &summary),
+	assert_int_equal(deletion_sign(f->vault, id, key2, false, f->t, &summary),
 			 KURA_EDENIED);
 	assert_non_null(strstr(kura_error_message(), "not the key registered"));
 	/* Not a key file at all; a key file that is missing. */
-	assert_int_equal(vault_deletion_sign(f->vault, id, f->vault, false, f->t, &summary) < 0, 1);
+	assert_int_equal(deletion_sign(f->vault, id, f->vault, false, f->t, &summary) < 0, 1);
 	snprintf(key2, sizeof(key2), "%s/deletions/%lu.json", f->vault, id);
-	assert_int_equal(vault_deletion_sign(f->vault, id, key2, false, f->t, &summary),
+	assert_int_equal(deletion_sign(f->vault, id, key2, false, f->t, &summary),
 			 KURA_EINVAL);
 	assert_null(summary);
 	assert_string_equal(state_of(f, id), "pending");
@@ -487,16 +495,16 @@ static void test_double_approval_refused(void **state)
 
 	sign(f, id, 0, false, f->t + S(1));
 	assert_int_equal(
-	    vault_deletion_sign(f->vault, id, f->keys[0], false, f->t + S(2), &summary),
+	    deletion_sign(f->vault, id, f->keys[0], false, f->t + S(2), &summary),
 	    KURA_EEXISTS);
 	assert_null(summary);
 	d = listed(f, id);
 	assert_int_equal(json_array_size(json_object_get(d, "approvals")), 1);
 	json_decref(d);
 	/* Unknown request ids. */
-	assert_int_equal(vault_deletion_sign(f->vault, 99, f->keys[0], false, f->t, &summary),
+	assert_int_equal(deletion_sign(f->vault, 99, f->keys[0], false, f->t, &summary),
 			 KURA_ENOTFOUND);
-	assert_int_equal(vault_deletion_sign(f->vault, 0, f->keys[0], false, f->t, &summary),
+	assert_int_equal(deletion_sign(f->vault, 0, f->keys[0], false, f->t, &summary),
 			 KURA_EINVAL);
 }
 
@@ -509,7 +517,7 @@ static void test_retention_refuses_request(void **state)
 	set_policy(f, 2 * 3600, 2); /* S1 (1 h old) and S2 (30 min) are too young */
 	memcpy(names[0], f->s2, KURA_ID_HEX);
 	memcpy(names[1], f->s1, KURA_ID_HEX);
-	assert_int_equal(vault_deletion_request(f->v, "clinic", "w",
+	assert_int_equal(deletion_intake_file(f->v, "clinic", "w",
 						(const char(*)[KURA_ID_HEX])names, 2, false, f->t,
 						&out, &prot),
 			 KURA_EDENIED);
@@ -519,7 +527,7 @@ static void test_retention_refuses_request(void **state)
 	json_decref(prot);
 	prot = NULL;
 	/* Old enough now: accepted. */
-	assert_ok(vault_deletion_request(f->v, "clinic", "w", (const char(*)[KURA_ID_HEX])names, 2,
+	assert_ok(deletion_intake_file(f->v, "clinic", "w", (const char(*)[KURA_ID_HEX])names, 2,
 					 false, f->t + S(2 * 3600), &out, &prot));
 	json_decref(out);
 }
@@ -532,9 +540,9 @@ static void test_retention_keeps_at_execution(void **state)
 
 	sign(f, id, 0, false, f->t + S(1));
 	sign(f, id, 1, false, f->t + S(2));
-	assert_ok(vault_deletions_run(f->v, f->t + S(2)));
+	assert_ok(deletion_run(f->v, f->t + S(2)));
 	set_policy(f, 30 * 86400, 2); /* the policy changed meanwhile */
-	assert_ok(vault_deletions_run(f->v, f->t + S(2 + DELAY)));
+	assert_ok(deletion_run(f->v, f->t + S(2 + DELAY)));
 	assert_true(stored(f, KURA_FILE_SNAPSHOT, f->s1));
 	assert_true(stored(f, KURA_FILE_PACK, f->packs[1])); /* S1 still lists it */
 	assert_false(stored(f, KURA_FILE_PACK, f->packs[5]));
@@ -564,8 +572,8 @@ static void test_unreadable_snapshot_stops_prune(void **state)
 	id = request_s1(f);
 	sign(f, id, 0, false, f->t + S(1));
 	sign(f, id, 1, false, f->t + S(2));
-	assert_ok(vault_deletions_run(f->v, f->t + S(2)));
-	assert_ok(vault_deletions_run(f->v, f->t + S(2 + DELAY)));
+	assert_ok(deletion_run(f->v, f->t + S(2)));
+	assert_ok(deletion_run(f->v, f->t + S(2 + DELAY)));
 	assert_false(stored(f, KURA_FILE_SNAPSHOT, f->s1)); /* the snapshot part is done */
 	for (int i = 1; i <= 5; i++)
 		assert_true(stored(f, KURA_FILE_PACK, f->packs[i]));
@@ -584,43 +592,43 @@ static void test_bad_requests(void **state)
 
 	/* nothing requested */
 	assert_int_equal(
-	    vault_deletion_request(f->v, "clinic", "w", NULL, 0, false, f->t, &out, &prot),
+	    deletion_intake_file(f->v, "clinic", "w", NULL, 0, false, f->t, &out, &prot),
 	    KURA_EINVAL);
 	/* named twice */
 	memcpy(names[0], f->s1, KURA_ID_HEX);
 	memcpy(names[1], f->s1, KURA_ID_HEX);
-	assert_int_equal(vault_deletion_request(f->v, "clinic", "w",
+	assert_int_equal(deletion_intake_file(f->v, "clinic", "w",
 						(const char(*)[KURA_ID_HEX])names, 2, false, f->t,
 						&out, &prot),
 			 KURA_EINVAL);
 	/* not a name */
 	memcpy(names[1], f->s2, KURA_ID_HEX);
 	names[1][3] = 'X';
-	assert_int_equal(vault_deletion_request(f->v, "clinic", "w",
+	assert_int_equal(deletion_intake_file(f->v, "clinic", "w",
 						(const char(*)[KURA_ID_HEX])names, 2, false, f->t,
 						&out, &prot),
 			 KURA_EINVAL);
 	/* not stored (a pack's name) */
 	memcpy(names[1], f->packs[1], KURA_ID_HEX);
-	assert_int_equal(vault_deletion_request(f->v, "clinic", "w",
+	assert_int_equal(deletion_intake_file(f->v, "clinic", "w",
 						(const char(*)[KURA_ID_HEX])names, 2, false, f->t,
 						&out, &prot),
 			 KURA_ENOTFOUND);
 	assert_non_null(strstr(kura_error_message(), f->packs[1]));
 	/* unknown repository */
 	assert_int_equal(
-	    vault_deletion_request(f->v, "other", "w", NULL, 0, true, f->t, &out, &prot),
+	    deletion_intake_file(f->v, "other", "w", NULL, 0, true, f->t, &out, &prot),
 	    KURA_ENOTFOUND);
 	assert_null(out);
 	assert_null(prot);
 	/* too many pending */
 	for (int i = 0; i < VAULT_PENDING_MAX; i++) {
 		assert_ok(
-		    vault_deletion_request(f->v, "clinic", "w", NULL, 0, true, f->t, &out, &prot));
+		    deletion_intake_file(f->v, "clinic", "w", NULL, 0, true, f->t, &out, &prot));
 		json_decref(out);
 	}
 	assert_int_equal(
-	    vault_deletion_request(f->v, "clinic", "w", NULL, 0, true, f->t, &out, &prot),
+	    deletion_intake_file(f->v, "clinic", "w", NULL, 0, true, f->t, &out, &prot),
 	    KURA_EEXISTS);
 }
 
@@ -638,7 +646,7 @@ static void test_hostile_request_files(void **state)
 	sign(f, id, 0, false, f->t + S(1));
 	sign(f, id, 1, false, f->t + S(2));
 	snprintf(path, sizeof(path), "%s/deletions/%lu.json", f->vault, id);
-	assert_ok(vault_read_file(path, 1 << 20, &text, &len));
+	assert_ok(files_read(path, 1 << 20, &text, &len));
 	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]) + 3; i++) {
 		char *edited = NULL;
 
@@ -655,19 +663,19 @@ static void test_hostile_request_files(void **state)
 			/* a duplicate member */
 			assert_true(asprintf(&edited, "{\"state\": \"done\",%s", text + 1) > 0);
 		assert_int_equal(unlink(path), 0);
-		assert_ok(vault_write_new(path, edited, strlen(edited), 0600));
+		assert_ok(files_write_new(path, edited, strlen(edited), 0600));
 		free(edited);
-		assert_ok(vault_deletions_list(f->v, NULL, &arr));
+		assert_ok(deletion_intake_list(f->v, NULL, &arr));
 		d = json_array_get(arr, 0);
 		assert_string_equal(json_string_value(json_object_get(d, "state")), "corrupt");
 		json_decref(arr);
-		assert_int_equal(vault_deletions_run(f->v, f->t + S(1000)), KURA_ECORRUPT);
+		assert_int_equal(deletion_run(f->v, f->t + S(1000)), KURA_ECORRUPT);
 		assert_nothing_removed(f);
 	}
 	/* A symlink where a request should be is not followed. */
 	assert_int_equal(unlink(path), 0);
 	assert_int_equal(symlink("/etc/passwd", path), 0);
-	assert_int_equal(vault_deletions_run(f->v, f->t + S(1000)), KURA_ECORRUPT);
+	assert_int_equal(deletion_run(f->v, f->t + S(1000)), KURA_ECORRUPT);
 	/* A new request still gets a fresh id. */
 	assert_int_equal(request_s1(f), id + 1);
 	free(text);
@@ -680,7 +688,7 @@ static void test_status_lists_deletions(void **state)
 	json_t *doc, *c;
 
 	request_s1(f);
-	assert_ok(vault_status_json(f->v, &text));
+	assert_ok(status_json(f->v, &text));
 	assert_non_null(doc = json_loads(text, 0, NULL));
 	assert_int_equal(json_array_size(json_object_get(doc, "deletions")), 1);
 	c = json_array_get(json_object_get(doc, "clients"), 0);

@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "../../server/files.c"
-#include "../../server/policy.c"
+#include "files.h"
+#include "policy.h"
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
@@ -70,7 +70,7 @@ static char *policy_json(const char *skip, const char *repl_name, const char *re
 
 static int parse_str(const char *text, vault_policy *out)
 {
-	return vault_policy_parse(text, strlen(text), out);
+	return policy_parse(text, strlen(text), out);
 }
 
 /* ------------------------------------------------------------------ */
@@ -81,7 +81,7 @@ static void test_defaults(void **state)
 	vault_policy p;
 
 	(void)state;
-	vault_policy_default(&p);
+	policy_default(&p);
 	assert_int_equal(p.min_age_s, 30 * 86400);
 	assert_int_equal(p.keep_daily, 7);
 	assert_int_equal(p.keep_weekly, 4);
@@ -142,7 +142,7 @@ static void test_parse_rejects_members(void **state)
 	size_t i, j;
 
 	(void)state;
-	vault_policy_default(&orig);
+	policy_default(&orig);
 	for (i = 0; i < 6; i++) {
 		bool duration = i == 0 || i == 5;
 
@@ -236,7 +236,7 @@ static void test_parse_rejects_documents(void **state)
 		if (parse_str(bad[i], &p) != KURA_EINVAL)
 			fail_msg("accepted '%s'", bad[i]);
 	/* the length is honoured: the valid prefix of a longer buffer */
-	assert_int_equal(vault_policy_parse("{}", 1, &p), KURA_EINVAL);
+	assert_int_equal(policy_parse("{}", 1, &p), KURA_EINVAL);
 }
 
 static void assert_policy_equal(const vault_policy *a, const vault_policy *b)
@@ -264,14 +264,14 @@ static void test_format_roundtrip(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		assert_non_null(text = vault_policy_format(&cases[i]));
+		assert_non_null(text = policy_format(&cases[i]));
 		assert_int_equal(text[strlen(text) - 1], '\n');
 		assert_ok(parse_str(text, &p));
 		assert_policy_equal(&p, &cases[i]);
 		free(text);
 	}
-	vault_policy_default(&p);
-	assert_non_null(text = vault_policy_format(&p));
+	policy_default(&p);
+	assert_non_null(text = policy_format(&p));
 	assert_string_equal(text, "{\n"
 				  "  \"min_age\": \"30d\",\n"
 				  "  \"keep_daily\": 7,\n"
@@ -339,18 +339,18 @@ static void test_duration_parse(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		v = -1;
-		if (vault_duration_parse(good[i].s, &v) != 0)
+		if (policy_duration_parse(good[i].s, &v) != 0)
 			fail_msg("'%s' refused: %s", good[i].s, kura_error_message());
 		assert_int_equal(v, good[i].want);
 	}
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		v = 12345;
-		if (vault_duration_parse(bad[i], &v) != KURA_EINVAL)
+		if (policy_duration_parse(bad[i], &v) != KURA_EINVAL)
 			fail_msg("'%s' accepted", bad[i]);
 		assert_int_equal(v, 12345);
 	}
-	assert_int_equal(vault_duration_parse(NULL, &v), KURA_EINVAL);
-	assert_int_equal(vault_duration_parse("36501d", &v), KURA_EINVAL);
+	assert_int_equal(policy_duration_parse(NULL, &v), KURA_EINVAL);
+	assert_int_equal(policy_duration_parse("36501d", &v), KURA_EINVAL);
 	assert_non_null(strstr(kura_error_message(), "100 years"));
 }
 
@@ -370,9 +370,9 @@ static void test_duration_format(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		vault_duration_format(cases[i].s, buf);
+		policy_duration_format(cases[i].s, buf);
 		assert_string_equal(buf, cases[i].want);
-		assert_ok(vault_duration_parse(buf, &back));
+		assert_ok(policy_duration_parse(buf, &back));
 		assert_int_equal(back, cases[i].s);
 	}
 }
@@ -389,11 +389,11 @@ static void run_retention(const vault_policy *p, vault_snapshot_time *s, size_t 
 
 	assert_non_null(rev);
 	assert_non_null(r);
-	vault_retention(p, s, n, now, out);
+	policy_retention(p, s, n, now, out);
 	/* The order of the input must not matter. */
 	for (i = 0; i < n; i++)
 		r[i] = s[n - 1 - i];
-	vault_retention(p, r, n, now, rev);
+	policy_retention(p, r, n, now, rev);
 	for (i = 0; i < n; i++)
 		assert_int_equal(rev[n - 1 - i], out[i]);
 	free(rev);
@@ -643,9 +643,9 @@ static void test_retention_empty_and_zero(void **state)
 	size_t i;
 
 	(void)state;
-	vault_policy_default(&p);
-	vault_retention(&p, NULL, 0, now, NULL); /* n = 0: nothing to do, no crash */
-	vault_retention(&p, s, 0, now, out);
+	policy_default(&p);
+	policy_retention(&p, NULL, 0, now, NULL); /* n = 0: nothing to do, no crash */
+	policy_retention(&p, s, 0, now, out);
 
 	for (i = 0; i < 3; i++) {
 		snap_name(names[i], (unsigned)i + 60);
@@ -664,7 +664,7 @@ static void test_retention_empty_and_zero(void **state)
 		assert_int_equal(out[i], 0);
 
 	/* One snapshot, the defaults: every window keeps it. */
-	vault_policy_default(&p);
+	policy_default(&p);
 	run_retention(&p, s, 1, now, out);
 	assert_int_equal(out[0], VAULT_KEEP_MIN_AGE | VAULT_KEEP_DAILY | VAULT_KEEP_WEEKLY |
 				     VAULT_KEEP_MONTHLY);
@@ -677,37 +677,37 @@ static void test_explain(void **state)
 	int64_t now = NS(utc(2026, 11, 25, 0, 0, 0));
 
 	(void)state;
-	vault_policy_default(&p);
-	vault_retention_explain(VAULT_KEEP_MIN_AGE | VAULT_KEEP_DAILY, &p, now - NS(2 * 86400), now,
+	policy_default(&p);
+	policy_retention_explain(VAULT_KEEP_MIN_AGE | VAULT_KEEP_DAILY, &p, now - NS(2 * 86400), now,
 				buf, sizeof(buf));
 	assert_string_equal(buf, "received 2 days ago, younger than the minimum age of 30d; "
 				 "the newest of its day (UTC), one of the 7 newest days with "
 				 "snapshots");
-	vault_retention_explain(VAULT_KEEP_MIN_AGE, &p, now - NS(3600), now, buf, sizeof(buf));
+	policy_retention_explain(VAULT_KEEP_MIN_AGE, &p, now - NS(3600), now, buf, sizeof(buf));
 	assert_string_equal(buf, "received 1 hour ago, younger than the minimum age of 30d");
-	vault_retention_explain(VAULT_KEEP_MIN_AGE, &p, now - NS(90), now, buf, sizeof(buf));
+	policy_retention_explain(VAULT_KEEP_MIN_AGE, &p, now - NS(90), now, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "received 90 seconds ago"));
-	vault_retention_explain(VAULT_KEEP_MIN_AGE, &p, now + NS(3 * 3600), now, buf, sizeof(buf));
+	policy_retention_explain(VAULT_KEEP_MIN_AGE, &p, now + NS(3 * 3600), now, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "3 hours in the future"));
-	vault_retention_explain(VAULT_KEEP_WEEKLY | VAULT_KEEP_MONTHLY, &p, now - NS(99 * 86400),
+	policy_retention_explain(VAULT_KEEP_WEEKLY | VAULT_KEEP_MONTHLY, &p, now - NS(99 * 86400),
 				now, buf, sizeof(buf));
 	assert_string_equal(buf, "the newest of its ISO week, one of the 4 newest weeks with "
 				 "snapshots; the newest of its month (UTC), one of the 12 newest "
 				 "months with snapshots");
-	vault_retention_explain(0, &p, now, now, buf, sizeof(buf));
+	policy_retention_explain(0, &p, now, now, buf, sizeof(buf));
 	assert_string_equal(buf, "not protected by retention");
-	vault_retention_explain(VAULT_KEEP_NOMEM, &p, now, now, buf, sizeof(buf));
+	policy_retention_explain(VAULT_KEEP_NOMEM, &p, now, now, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "out of memory"));
 	/* Times no clock gives: no overflow (the sanitizer build checks). */
-	vault_retention_explain(VAULT_KEEP_MIN_AGE, &p, INT64_MAX, INT64_MIN, buf, sizeof(buf));
+	policy_retention_explain(VAULT_KEEP_MIN_AGE, &p, INT64_MAX, INT64_MIN, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "days in the future"));
-	vault_retention_explain(VAULT_KEEP_MIN_AGE, &p, INT64_MIN, INT64_MAX, buf, sizeof(buf));
+	policy_retention_explain(VAULT_KEEP_MIN_AGE, &p, INT64_MIN, INT64_MAX, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "days ago"));
 	/* Cut short, still a string. */
-	vault_retention_explain(VAULT_KEEP_MIN_AGE | VAULT_KEEP_DAILY | VAULT_KEEP_WEEKLY, &p, now,
+	policy_retention_explain(VAULT_KEEP_MIN_AGE | VAULT_KEEP_DAILY | VAULT_KEEP_WEEKLY, &p, now,
 				now, tiny, sizeof(tiny));
 	assert_int_equal(strlen(tiny), sizeof(tiny) - 1);
-	vault_retention_explain(VAULT_KEEP_DAILY, &p, now, now, buf, 0);
+	policy_retention_explain(VAULT_KEEP_DAILY, &p, now, now, buf, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -759,40 +759,40 @@ static void test_load_save(void **state)
 	struct stat st;
 
 	/* not a vault */
-	assert_int_equal(vault_policy_load(t->dir, &p), KURA_ENOTFOUND);
+	assert_int_equal(policy_load(t->dir, &p), KURA_ENOTFOUND);
 	assert_non_null(strstr(kura_error_message(), "no vault"));
 	/* a vault from before policies: the defaults */
 	write_file(t->dir, "vault.json", "{}\n");
 	memset(&p, 0, sizeof(p));
-	assert_ok(vault_policy_load(t->dir, &p));
-	vault_policy_default(&q);
+	assert_ok(policy_load(t->dir, &p));
+	policy_default(&q);
 	assert_policy_equal(&p, &q);
 
 	orig = (vault_policy){3600, 1, 2, 3, 4, 60};
-	assert_ok(vault_policy_save(t->dir, &orig));
+	assert_ok(policy_save(t->dir, &orig));
 	snprintf(path, sizeof(path), "%s/policy.json", t->dir);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
-	assert_ok(vault_policy_load(t->dir, &p));
+	assert_ok(policy_load(t->dir, &p));
 	assert_policy_equal(&p, &orig);
 
 	/* replace */
 	q.quorum = 3;
-	assert_ok(vault_policy_save(t->dir, &q));
-	assert_ok(vault_policy_load(t->dir, &p));
+	assert_ok(policy_save(t->dir, &q));
+	assert_ok(policy_load(t->dir, &p));
 	assert_policy_equal(&p, &q);
 
 	/* a policy load would refuse is not written; the file stays as it was */
 	p.quorum = 0;
-	assert_int_equal(vault_policy_save(t->dir, &p), KURA_EINVAL);
+	assert_int_equal(policy_save(t->dir, &p), KURA_EINVAL);
 	assert_non_null(strstr(kura_error_message(), "quorum"));
 	p = q;
 	p.min_age_s = -5;
-	assert_int_equal(vault_policy_save(t->dir, &p), KURA_EINVAL);
+	assert_int_equal(policy_save(t->dir, &p), KURA_EINVAL);
 	p = q;
 	p.keep_daily = VAULT_POLICY_KEEP_MAX + 1;
-	assert_int_equal(vault_policy_save(t->dir, &p), KURA_EINVAL);
-	assert_ok(vault_policy_load(t->dir, &p));
+	assert_int_equal(policy_save(t->dir, &p), KURA_EINVAL);
+	assert_ok(policy_load(t->dir, &p));
 	assert_policy_equal(&p, &q);
 	/* no temporary files left behind */
 	snprintf(path, sizeof(path), "test -z \"$(ls -A '%s' | grep '^\\.\\(policy\\|tmp-\\)')\"", t->dir);
@@ -800,12 +800,12 @@ static void test_load_save(void **state)
 
 	/* a broken file is an error naming the file and the member */
 	write_file(t->dir, "policy.json", "{\"min_age\": \"30d\"}");
-	assert_int_equal(vault_policy_load(t->dir, &p), KURA_EINVAL);
+	assert_int_equal(policy_load(t->dir, &p), KURA_EINVAL);
 	assert_non_null(strstr(kura_error_message(), "policy.json"));
 	assert_non_null(strstr(kura_error_message(), "keep_daily"));
 
 	/* a missing directory */
-	assert_int_equal(vault_policy_save("/nonexistent/kura-policy", &q), KURA_ENOTFOUND);
+	assert_int_equal(policy_save("/nonexistent/kura-policy", &q), KURA_ENOTFOUND);
 }
 
 static void put_snapshot(kura_backend *b, const char *name)
@@ -828,9 +828,9 @@ static void test_snapshot_times(void **state)
 	assert_ok(kura_backend_local_create(&be, repo));
 
 	/* no snapshots: an empty list */
-	assert_ok(vault_snapshot_times(t->dir, "r1", be, &st, &n));
+	assert_ok(policy_snapshot_times(t->dir, "r1", be, &st, &n));
 	assert_int_equal(n, 0);
-	vault_snapshot_times_free(st, n);
+	policy_snapshot_times_free(st, n);
 
 	snap_name(a, 0xa1);
 	snap_name(b, 0xb2);
@@ -843,12 +843,12 @@ static void test_snapshot_times(void **state)
 	put_snapshot(be, a);
 
 	/* no snapshot-times file at all: every time from mtimes */
-	assert_ok(vault_snapshot_times(t->dir, "r1", be, &st, &n));
+	assert_ok(policy_snapshot_times(t->dir, "r1", be, &st, &n));
 	assert_int_equal(n, 4);
 	assert_ok(kura_backend_local_mtime(be, KURA_FILE_SNAPSHOT, a, &mtime));
 	assert_string_equal(st[0].name, a);
 	assert_int_equal(st[0].received_ns, mtime);
-	vault_snapshot_times_free(st, n);
+	policy_snapshot_times_free(st, n);
 
 	snprintf(meta, sizeof(meta), "%s/meta", t->dir);
 	assert_int_equal(mkdir(meta, 0700), 0);
@@ -872,7 +872,7 @@ static void test_snapshot_times(void **state)
 		 gone, a, a, b, b, b, b, b, d, c, d, d);
 	write_file(t->dir, "meta/r1/snapshot-times", lines);
 
-	assert_ok(vault_snapshot_times(t->dir, "r1", be, &st, &n));
+	assert_ok(policy_snapshot_times(t->dir, "r1", be, &st, &n));
 	assert_int_equal(n, 4);
 	/* sorted by name */
 	assert_string_equal(st[0].name, a);
@@ -885,7 +885,7 @@ static void test_snapshot_times(void **state)
 	assert_int_equal(st[2].received_ns, 4000);
 	assert_ok(kura_backend_local_mtime(be, KURA_FILE_SNAPSHOT, d, &mtime));
 	assert_int_equal(st[3].received_ns, mtime);
-	vault_snapshot_times_free(st, n);
+	policy_snapshot_times_free(st, n);
 
 	/* the torn line completed by a later append is read */
 	snprintf(lines, sizeof(lines), "%s/meta/r1/snapshot-times", t->dir);
@@ -896,16 +896,16 @@ static void test_snapshot_times(void **state)
 		fputs("\n", f);
 		fclose(f);
 	}
-	assert_ok(vault_snapshot_times(t->dir, "r1", be, &st, &n));
+	assert_ok(policy_snapshot_times(t->dir, "r1", be, &st, &n));
 	assert_int_equal(st[3].received_ns, 5000);
-	vault_snapshot_times_free(st, n);
+	policy_snapshot_times_free(st, n);
 
 	/* bad repository names */
-	assert_int_equal(vault_snapshot_times(t->dir, "../r1", be, &st, &n), KURA_EINVAL);
-	assert_int_equal(vault_snapshot_times(t->dir, "", be, &st, &n), KURA_EINVAL);
+	assert_int_equal(policy_snapshot_times(t->dir, "../r1", be, &st, &n), KURA_EINVAL);
+	assert_int_equal(policy_snapshot_times(t->dir, "", be, &st, &n), KURA_EINVAL);
 	assert_null(st);
 	assert_int_equal(n, 0);
-	vault_snapshot_times_free(NULL, 0);
+	policy_snapshot_times_free(NULL, 0);
 	be->free(be);
 }
 

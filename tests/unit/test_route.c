@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../server/route.c"
+#include "route.h"
 
 #define N64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
@@ -19,18 +19,18 @@ static void test_route_valid(void **state)
 {
 	vault_route r;
 
-	assert_int_equal(vault_route_parse("/v1/status", &r), 0);
+	assert_int_equal(route_parse("/v1/status", &r), 0);
 	assert_int_equal(r.kind, VAULT_ROUTE_STATUS);
-	assert_int_equal(vault_route_parse("/v1/log", &r), 0);
+	assert_int_equal(route_parse("/v1/log", &r), 0);
 	assert_int_equal(r.kind, VAULT_ROUTE_LOG);
 
-	assert_int_equal(vault_route_parse("/v1/repos/clinic/data/", &r), 0);
+	assert_int_equal(route_parse("/v1/repos/clinic/data/", &r), 0);
 	assert_int_equal(r.kind, VAULT_ROUTE_LIST);
 	assert_string_equal(r.repo, "clinic");
 	assert_int_equal(r.type, KURA_FILE_PACK);
 	assert_string_equal(r.name, "");
 
-	assert_int_equal(vault_route_parse("/v1/repos/w4.b_k-9/snapshots/" N64, &r), 0);
+	assert_int_equal(route_parse("/v1/repos/w4.b_k-9/snapshots/" N64, &r), 0);
 	assert_int_equal(r.kind, VAULT_ROUTE_FILE);
 	assert_string_equal(r.repo, "w4.b_k-9");
 	assert_int_equal(r.type, KURA_FILE_SNAPSHOT);
@@ -48,11 +48,11 @@ static void test_route_valid(void **state)
 		char url[200];
 
 		snprintf(url, sizeof(url), "/v1/repos/r/%s/" N64, types[i].t);
-		assert_int_equal(vault_route_parse(url, &r), 0);
+		assert_int_equal(route_parse(url, &r), 0);
 		assert_int_equal(r.type, types[i].type);
 	}
 
-	assert_int_equal(vault_route_parse("/v1/repos/clinic/deletions", &r), 0);
+	assert_int_equal(route_parse("/v1/repos/clinic/deletions", &r), 0);
 	assert_int_equal(r.kind, VAULT_ROUTE_DELETIONS);
 	assert_string_equal(r.repo, "clinic");
 	assert_string_equal(r.name, "");
@@ -61,7 +61,7 @@ static void test_route_valid(void **state)
 	char url[200];
 	snprintf(url, sizeof(url), "/v1/repos/%s/index/",
 		 "a23456789012345678901234567890123456789012345678901234567890123");
-	assert_int_equal(vault_route_parse(url, &r), 0);
+	assert_int_equal(route_parse(url, &r), 0);
 	assert_int_equal(strlen(r.repo), 63);
 }
 
@@ -87,9 +87,9 @@ static void test_route_not_found(void **state)
 	};
 	vault_route r;
 
-	assert_int_equal(vault_route_parse(NULL, &r), KURA_ENOTFOUND);
+	assert_int_equal(route_parse(NULL, &r), KURA_ENOTFOUND);
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-		int rc = vault_route_parse(paths[i], &r);
+		int rc = route_parse(paths[i], &r);
 
 		if (rc != KURA_ENOTFOUND &&
 		    !(rc == KURA_EINVAL && strncmp(paths[i], "/v1/repos/", 10) == 0))
@@ -155,7 +155,7 @@ static void test_route_rejects(void **state)
 	vault_route r;
 
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-		int rc = vault_route_parse(paths[i], &r);
+		int rc = route_parse(paths[i], &r);
 
 		if (rc != KURA_EINVAL)
 			fail_msg("\"%s\" -> %d, want KURA_EINVAL", paths[i], rc);
@@ -168,33 +168,33 @@ static void test_range(void **state)
 {
 	uint64_t s, l;
 
-	assert_int_equal(vault_range_parse("bytes=0-0", 10, &s, &l), 0);
+	assert_int_equal(route_range_parse("bytes=0-0", 10, &s, &l), 0);
 	assert_int_equal(s, 0);
 	assert_int_equal(l, 1);
-	assert_int_equal(vault_range_parse("bytes=2-5", 10, &s, &l), 0);
+	assert_int_equal(route_range_parse("bytes=2-5", 10, &s, &l), 0);
 	assert_int_equal(s, 2);
 	assert_int_equal(l, 4);
-	assert_int_equal(vault_range_parse("bytes=3-", 10, &s, &l), 0);
+	assert_int_equal(route_range_parse("bytes=3-", 10, &s, &l), 0);
 	assert_int_equal(s, 3);
 	assert_int_equal(l, 7);
-	assert_int_equal(vault_range_parse("bytes=9-9", 10, &s, &l), 0);
+	assert_int_equal(route_range_parse("bytes=9-9", 10, &s, &l), 0);
 	assert_int_equal(l, 1);
 	/* an end beyond the file is clamped */
-	assert_int_equal(vault_range_parse("bytes=4-1000", 10, &s, &l), 0);
+	assert_int_equal(route_range_parse("bytes=4-1000", 10, &s, &l), 0);
 	assert_int_equal(s, 4);
 	assert_int_equal(l, 6);
-	assert_int_equal(vault_range_parse("bytes=0-18446744073709551615", 10, &s, &l), 0);
+	assert_int_equal(route_range_parse("bytes=0-18446744073709551615", 10, &s, &l), 0);
 	assert_int_equal(l, 10);
-	assert_int_equal(vault_range_parse("bytes=0-", UINT64_MAX, &s, &l), 0);
+	assert_int_equal(route_range_parse("bytes=0-", UINT64_MAX, &s, &l), 0);
 	assert_true(l == UINT64_MAX);
-	assert_int_equal(vault_range_parse("bytes=18446744073709551614-", UINT64_MAX, &s, &l), 0);
+	assert_int_equal(route_range_parse("bytes=18446744073709551614-", UINT64_MAX, &s, &l), 0);
 	assert_true(s == UINT64_MAX - 1 && l == 1);
 
 	/* beyond the end: unsatisfiable */
-	assert_int_equal(vault_range_parse("bytes=10-", 10, &s, &l), KURA_ENOTFOUND);
-	assert_int_equal(vault_range_parse("bytes=10-20", 10, &s, &l), KURA_ENOTFOUND);
-	assert_int_equal(vault_range_parse("bytes=0-", 0, &s, &l), KURA_ENOTFOUND);
-	assert_int_equal(vault_range_parse("bytes=0-0", 0, &s, &l), KURA_ENOTFOUND);
+	assert_int_equal(route_range_parse("bytes=10-", 10, &s, &l), KURA_ENOTFOUND);
+	assert_int_equal(route_range_parse("bytes=10-20", 10, &s, &l), KURA_ENOTFOUND);
+	assert_int_equal(route_range_parse("bytes=0-", 0, &s, &l), KURA_ENOTFOUND);
+	assert_int_equal(route_range_parse("bytes=0-0", 0, &s, &l), KURA_ENOTFOUND);
 
 	static const char *const bad[] = {
 	    "",
@@ -220,61 +220,61 @@ static void test_range(void **state)
 	    "bytes=1",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		int rc = vault_range_parse(bad[i], 10, &s, &l);
+		int rc = route_range_parse(bad[i], 10, &s, &l);
 
 		if (rc != KURA_EINVAL)
 			fail_msg("\"%s\" -> %d, want KURA_EINVAL", bad[i], rc);
 		assert_true(s == 0 && l == 0);
 	}
-	assert_int_equal(vault_range_parse(NULL, 10, &s, &l), KURA_EINVAL);
+	assert_int_equal(route_range_parse(NULL, 10, &s, &l), KURA_EINVAL);
 }
 
 static void test_length(void **state)
 {
 	uint64_t v;
 
-	assert_int_equal(vault_length_parse("0", &v), 0);
+	assert_int_equal(route_length_parse("0", &v), 0);
 	assert_true(v == 0);
-	assert_int_equal(vault_length_parse("1073807360", &v), 0);
+	assert_int_equal(route_length_parse("1073807360", &v), 0);
 	assert_true(v == 1073807360u);
-	assert_int_equal(vault_length_parse("18446744073709551615", &v), 0);
+	assert_int_equal(route_length_parse("18446744073709551615", &v), 0);
 	assert_true(v == UINT64_MAX);
-	assert_int_equal(vault_length_parse("18446744073709551616", &v), KURA_EINVAL);
-	assert_int_equal(vault_length_parse("000000000000000000001", &v), KURA_EINVAL);
-	assert_int_equal(vault_length_parse("", &v), KURA_EINVAL);
-	assert_int_equal(vault_length_parse("-1", &v), KURA_EINVAL);
-	assert_int_equal(vault_length_parse("+1", &v), KURA_EINVAL);
-	assert_int_equal(vault_length_parse(" 1", &v), KURA_EINVAL);
-	assert_int_equal(vault_length_parse("1 ", &v), KURA_EINVAL);
-	assert_int_equal(vault_length_parse("1,2", &v), KURA_EINVAL);
-	assert_int_equal(vault_length_parse(NULL, &v), KURA_EINVAL);
+	assert_int_equal(route_length_parse("18446744073709551616", &v), KURA_EINVAL);
+	assert_int_equal(route_length_parse("000000000000000000001", &v), KURA_EINVAL);
+	assert_int_equal(route_length_parse("", &v), KURA_EINVAL);
+	assert_int_equal(route_length_parse("-1", &v), KURA_EINVAL);
+	assert_int_equal(route_length_parse("+1", &v), KURA_EINVAL);
+	assert_int_equal(route_length_parse(" 1", &v), KURA_EINVAL);
+	assert_int_equal(route_length_parse("1 ", &v), KURA_EINVAL);
+	assert_int_equal(route_length_parse("1,2", &v), KURA_EINVAL);
+	assert_int_equal(route_length_parse(NULL, &v), KURA_EINVAL);
 }
 
 static void test_bearer(void **state)
 {
 	char long_tok[300];
 
-	assert_string_equal(vault_bearer_token("Bearer abc-_DEF123"), "abc-_DEF123");
-	assert_string_equal(vault_bearer_token("bearer x"), "x");
-	assert_string_equal(vault_bearer_token("BEARER x"), "x");
-	assert_null(vault_bearer_token(NULL));
-	assert_null(vault_bearer_token(""));
-	assert_null(vault_bearer_token("Bearer"));
-	assert_null(vault_bearer_token("Bearer "));
-	assert_null(vault_bearer_token("Bearer  x"));
-	assert_null(vault_bearer_token("Bearer x y"));
-	assert_null(vault_bearer_token("Bearer x\t"));
-	assert_null(vault_bearer_token("Bearer x\x7f"));
-	assert_null(vault_bearer_token("Basic dXNlcjpwYXNz"));
-	assert_null(vault_bearer_token("Bearerx"));
+	assert_string_equal(route_bearer_token("Bearer abc-_DEF123"), "abc-_DEF123");
+	assert_string_equal(route_bearer_token("bearer x"), "x");
+	assert_string_equal(route_bearer_token("BEARER x"), "x");
+	assert_null(route_bearer_token(NULL));
+	assert_null(route_bearer_token(""));
+	assert_null(route_bearer_token("Bearer"));
+	assert_null(route_bearer_token("Bearer "));
+	assert_null(route_bearer_token("Bearer  x"));
+	assert_null(route_bearer_token("Bearer x y"));
+	assert_null(route_bearer_token("Bearer x\t"));
+	assert_null(route_bearer_token("Bearer x\x7f"));
+	assert_null(route_bearer_token("Basic dXNlcjpwYXNz"));
+	assert_null(route_bearer_token("Bearerx"));
 
 	memcpy(long_tok, "Bearer ", 7);
 	memset(long_tok + 7, 'a', 256);
 	long_tok[7 + 256] = '\0';
-	assert_non_null(vault_bearer_token(long_tok));
+	assert_non_null(route_bearer_token(long_tok));
 	long_tok[7 + 256] = 'a';
 	long_tok[7 + 257] = '\0';
-	assert_null(vault_bearer_token(long_tok));
+	assert_null(route_bearer_token(long_tok));
 }
 
 static void test_unescape(void **state)
@@ -301,21 +301,21 @@ static void test_unescape(void **state)
 		size_t n;
 
 		snprintf(buf, sizeof(buf), "%s", cases[i].in);
-		n = vault_url_unescape(buf);
+		n = route_url_unescape(buf);
 		assert_string_equal(buf, cases[i].out);
 		assert_int_equal(n, strlen(cases[i].out));
 	}
 
 	/* decoded once, then checked: still refused */
 	char url[] = "/v1/repos/r/data/" N64 "%00";
-	vault_url_unescape(url);
-	assert_int_equal(vault_route_parse(url, &r), KURA_EINVAL);
+	route_url_unescape(url);
+	assert_int_equal(route_parse(url, &r), KURA_EINVAL);
 	char url2[] = "/v1/repos/%2e%2e/data/";
-	vault_url_unescape(url2);
-	assert_int_equal(vault_route_parse(url2, &r), KURA_EINVAL);
+	route_url_unescape(url2);
+	assert_int_equal(route_parse(url2, &r), KURA_EINVAL);
 	char url3[] = "/v1/repos/r/%64ata/";
-	vault_url_unescape(url3);
-	assert_int_equal(vault_route_parse(url3, &r), 0);
+	route_url_unescape(url3);
+	assert_int_equal(route_parse(url3, &r), 0);
 	assert_int_equal(r.type, KURA_FILE_PACK);
 }
 
@@ -326,20 +326,20 @@ static void test_addr(void **state)
 	const struct sockaddr_in *a4 = (const struct sockaddr_in *)&ss;
 	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&ss;
 
-	assert_int_equal(vault_addr_parse("127.0.0.1:7443", &ss, &len), 0);
+	assert_int_equal(route_addr_parse("127.0.0.1:7443", &ss, &len), 0);
 	assert_int_equal(ss.ss_family, AF_INET);
 	assert_int_equal(len, sizeof(struct sockaddr_in));
 	assert_int_equal(ntohs(a4->sin_port), 7443);
 	assert_int_equal(ntohl(a4->sin_addr.s_addr), 0x7f000001);
 
-	assert_int_equal(vault_addr_parse("[::1]:65535", &ss, &len), 0);
+	assert_int_equal(route_addr_parse("[::1]:65535", &ss, &len), 0);
 	assert_int_equal(ss.ss_family, AF_INET6);
 	assert_int_equal(len, sizeof(struct sockaddr_in6));
 	assert_int_equal(ntohs(a6->sin6_port), 65535);
 	assert_true(IN6_IS_ADDR_LOOPBACK(&a6->sin6_addr));
 
-	assert_int_equal(vault_addr_parse("0.0.0.0:1", &ss, &len), 0);
-	assert_int_equal(vault_addr_parse("[fe80::1:2]:443", &ss, &len), 0);
+	assert_int_equal(route_addr_parse("0.0.0.0:1", &ss, &len), 0);
+	assert_int_equal(route_addr_parse("[fe80::1:2]:443", &ss, &len), 0);
 
 	static const char *const bad[] = {
 	    "",
@@ -367,11 +367,11 @@ static void test_addr(void **state)
 	    "[::1]:80]",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (vault_addr_parse(bad[i], &ss, &len) != KURA_EINVAL)
+		if (route_addr_parse(bad[i], &ss, &len) != KURA_EINVAL)
 			fail_msg("\"%s\" accepted", bad[i]);
 		assert_int_equal(len, 0);
 	}
-	assert_int_equal(vault_addr_parse(NULL, &ss, &len), KURA_EINVAL);
+	assert_int_equal(route_addr_parse(NULL, &ss, &len), KURA_EINVAL);
 }
 
 int main(void)

@@ -1,22 +1,26 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * test_vault.c - the vault directory (server/vault.c, server/tls.c):
- * init, credentials, authentication, status.
- *
- * Unit tests are linked only with libkura.a, not with the server's
- * objects, so the files under test are included here directly.
+ * test_vault.c - the vault directory (server/vault_admin.c,
+ * vault_state.c, status.c, tls.c): init, credentials, authentication,
+ * status.
  *
  * The pin is checked against the openssl command line (the recipe curl's
  * documentation gives for CURLOPT_PINNEDPUBLICKEY), run through popen.
  */
 #include "testutil.h"
 
-#include "../../server/audit.c"
-#include "../../server/tls.c"
-#include "../../server/files.c"
-#include "../../server/policy.c"
-#include "../../server/vault.c"
-#include "../../server/deletion.c"
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "common/buf.h"
+#include "files.h"
+#include "policy.h"
+#include "status.h"
+#include "tls.h"
+#include "vault_admin.h"
+#include "vault_state.h"
 
 typedef struct {
 	char dir[64];	/* the mkdtemp directory */
@@ -294,7 +298,7 @@ static void test_status(void **state)
 	assert_null(vault_get_audit(ro));
 	vault_free(ro);
 
-	assert_ok(vault_status_json(v, &text));
+	assert_ok(status_json(v, &text));
 	doc = json_loads(text, 0, NULL);
 	assert_non_null(doc);
 	r = json_array_get(json_object_get(doc, "repositories"), 0);
@@ -313,7 +317,7 @@ static void test_status(void **state)
 	assert_ok(vault_record_snapshot(v, "clinic", name, 1764106800123456789LL, "ward4"));
 	assert_int_equal(vault_record_snapshot(v, "nope", name, 1, "ward4"), KURA_ENOTFOUND);
 	assert_int_equal(vault_record_snapshot(v, "clinic", "../x", 1, "ward4"), KURA_EINVAL);
-	assert_ok(vault_status_json(v, &text));
+	assert_ok(status_json(v, &text));
 	doc = json_loads(text, 0, NULL);
 	r = json_array_get(json_object_get(doc, "repositories"), 0);
 	assert_string_equal(json_string_value(json_object_get(r, "last_snapshot_received")),
@@ -323,7 +327,7 @@ static void test_status(void **state)
 	vault_free(v);
 
 	/* The served vault's log verifies (nothing appended: no entries). */
-	assert_ok(vault_audit_verify(f->vault, NULL));
+	assert_ok(audit_verify(f->vault, NULL));
 	free(cred);
 	free(cred2);
 }

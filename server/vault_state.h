@@ -1,33 +1,37 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * vault.h - the vault directory (docs/PROTOCOL.md, "Vault directory"):
- * creating it, issuing client credentials, and the state `kurad serve`
- * works from (settings, clients, TLS identity, repositories, audit log).
+ * vault_state.h - the vault directory as `kurad serve` works from it
+ * (docs/PROTOCOL.md, "Vault directory"): settings, clients, TLS identity,
+ * repositories, audit log, and the reload of what the operator changed.
+ * Creating a vault and issuing credentials: vault_admin.h.
  *
  * The vault holds no repository key.  Client tokens are stored only as
  * their SHA-256.  Everything here is safe to call from several request
- * threads once vault_open() has returned.
+ * threads once vault_open() has returned, except vault_reload (one thread).
  */
-#ifndef KURA_SERVER_VAULT_H
-#define KURA_SERVER_VAULT_H
+#ifndef KURA_SERVER_VAULT_STATE_H
+#define KURA_SERVER_VAULT_STATE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "audit.h"
+#include "crypto/sign.h"
 #include "kura/backend.h"
 #include "kura/kura.h"
 
 typedef enum { VAULT_ROLE_WRITER = 1, VAULT_ROLE_READER = 2, VAULT_ROLE_AUDITOR = 3 } vault_role;
 
 #define VAULT_NAME_MAX 63
+#define VAULT_SETTINGS_VERSION 1 /* vault.json's "version" */
 
 typedef struct {
 	char name[VAULT_NAME_MAX + 1];
 	vault_role role;
-	char repo[VAULT_NAME_MAX + 1];     /* "" for auditors */
+	char repo[VAULT_NAME_MAX + 1]; /* "" for auditors */
 	uint8_t token_sha256[32];
-	_Atomic bool revoked;              /* `kurad client revoke`: the token opens nothing */
+	_Atomic bool revoked; /* `kurad client revoke`: the token opens nothing */
 } vault_client;
 
 /*
@@ -38,7 +42,6 @@ typedef struct {
 #define VAULT_CLIENTS_MAX 4096
 
 typedef struct vault vault;
-typedef struct vault_audit vault_audit;
 
 /* "writer", "reader", "auditor" <-> role; 0 / NULL when unknown. */
 vault_role vault_role_parse(const char *s);
@@ -46,31 +49,6 @@ const char *vault_role_name(vault_role r);
 
 /* 1 if s is a valid repository or client name: [a-z0-9][a-z0-9._-]{0,62}. */
 int vault_name_ok(const char *s);
-
-/*
- * Create a vault in `dir` (missing or empty): layout, settings with the
- * listen address, an ECDSA P-256 TLS key and self-signed certificate, an
- * Ed25519 signing key.  Prints nothing; *out_pin gets the certificate's
- * pin ("sha256//BASE64", malloc'd) for the operator.
- */
-int vault_init(const char *dir, const char *listen, char **out_pin);
-
-/*
- * Issue a credential: a random 32-byte token, stored in the vault only as
- * its SHA-256, written with the vault address and pin to `output` (mode
- * 0600, never overwritten).  Creates the repository's directory for
- * writers and readers.  KURA_EEXISTS if the client name is taken.
- */
-int vault_client_add(const char *dir, const char *name, vault_role role, const char *repo,
-		     const char *output);
-
-/*
- * `kurad client revoke`: mark client NAME's record revoked (rewritten
- * atomically; the record stays, so the name is never issued again).  A
- * running `kurad serve` refuses the token from its next reload on.
- * KURA_ENOTFOUND for an unknown client, KURA_EEXISTS if already revoked.
- */
-int vault_client_revoke(const char *dir, const char *name);
 
 /*
  * `kurad serve`'s reload, once a second: clients issued or revoked, and
@@ -96,9 +74,9 @@ int vault_set_listen(vault *v, const char *listen);
 void vault_free(vault *v);
 
 const char *vault_dir(const vault *v);
-const char *vault_listen_addr(const vault *v);   /* "127.0.0.1:7443" */
-const char *vault_tls_cert(const vault *v);      /* PEM text */
-const char *vault_tls_key(const vault *v);       /* PEM text */
+const char *vault_listen_addr(const vault *v); /* "127.0.0.1:7443" */
+const char *vault_tls_cert(const vault *v);    /* PEM text */
+const char *vault_tls_key(const vault *v);     /* PEM text */
 vault_audit *vault_get_audit(vault *v);
 
 /* The client whose token this is, or NULL (constant-time over all clients). */
@@ -130,10 +108,29 @@ int vault_record_snapshot(vault *v, const char *repo, const char *name, int64_t 
 			  const char *client);
 
 /*
- * Status for `kurad status`: repositories (files, bytes, snapshots, last
- * snapshot receive time), clients (name, role, repo).  Returns malloc'd
- * JSON text.
+ * The client and repository tables, for status.c: counts read once give
+ * entries that stay valid (they never move) while a reload adds more.
  */
-int vault_status_json(vault *v, char **out);
+size_t vault_client_count(const vault *v);
+const vault_client *vault_client_at(const vault *v, size_t i);
+size_t vault_repo_count(const vault *v);
+const char *vault_repo_name(const vault *v, size_t i);
+
+/*
+ * Shared with vault_admin.c.  1 if `s` is "A.B.C.D:PORT" or "[IPv6]:PORT"
+ * (an address, never a host name, so what `serve` binds to is what the
+ * operator wrote).  vault_settings_load reads DIR/vault.json (*out_listen
+ * malloc'd); vault_client_parse reads one DIR/clients/STEM.json record.
+ */
+int vault_listen_ok(const char *s);
+
+/*
+ * The vault's public signing key (DIR/signing.pub) as base64: what a
+ * credential carries and what approvers' signatures are bound to.
+ */
+#define VAULT_SIGNING_KEY_B64 KURA_BASE64_SIZE(KURA_SIGN_PUBKEY_SIZE)
+int vault_signing_key_b64(const char *dir, char out[VAULT_SIGNING_KEY_B64]);
+int vault_settings_load(const char *dir, char **out_listen);
+int vault_client_parse(vault_client *c, const char *path, const char *stem);
 
 #endif

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * vault.c - the vault directory (docs/PROTOCOL.md, "Vault directory"):
- * `kurad init`, issuing client credentials, and the state `kurad serve`
- * works from.
+ * vault_state.c - the state `kurad serve` works from (vault_state.h): the
+ * vault directory loaded (settings, clients, TLS identity, signing key),
+ * the per-repository backends and locks, and the once-a-second reload of
+ * what the operator changed on the vault host.  Creating a vault and
+ * issuing or revoking credentials is vault_admin.c; `kurad status` is
+ * status.c.  The directory's layout:
  *
  *	DIR/vault.json            {"listen": "ADDR:PORT", "version": 1}
  *	DIR/tls/cert.pem, key.pem TLS identity (tls.c; key mode 0600)
@@ -12,14 +15,6 @@
  *	DIR/repos/REPO/           a repository in the local backend's layout
  *	DIR/meta/REPO/            snapshot-times: "NAME RECEIVED_NS CLIENT" lines
  *	DIR/audit/log.jsonl       the audit log (audit.c)
- *
- * Invariants: every directory is mode 0700 and every secret file 0600 from
- * the moment it is created.  vault.json is written last by vault_init, so
- * a directory without it is not a vault (an interrupted init is refused,
- * not half-used).  Nothing here overwrites a file: client records and
- * credential files are created with O_EXCL or link(), so two `client add`
- * runs for one name cannot both succeed.  The vault never sees a token
- * after issuing it, only its SHA-256.
  *
  * Reading is strict: a client record with an unknown role, a bad name or
  * an unexpected member stops vault_open with an error naming the file,
@@ -32,7 +27,7 @@
  * other shared mutable state is the per-repository backend cache, behind
  * the mutex, and the audit log, which has its own.
  */
-#include "vault.h"
+#include "vault_state.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -51,28 +46,22 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <sodium.h>
 
 #include "audit.h"
-#include "policy.h"
 #include "common/array.h"
 #include "common/buf.h"
 #include "common/error.h"
 #include "crypto/crypto.h"
-#include "deletion.h"
+#include "crypto/sign.h"
 #include "files.h"
 #include "kura/keyless.h"
-#include "tls.h"
+#include "policy.h"
 
-#define DEFAULT_LISTEN "127.0.0.1:7443"
-#define SETTINGS_VERSION 1
-#define TOKEN_BYTES 32
 #define TOKEN_MAX 128 /* longer presented tokens are refused before hashing */
-#define SMALL_FILE_MAX (1 << 20)
 
 typedef struct {
 	char name[VAULT_NAME_MAX + 1];
-	kura_backend *b; /* opened on first use */
+	kura_backend *b;	  /* opened on first use */
 	pthread_rwlock_t gc_lock; /* vault_repo_lock_*(): uploads shared, GC exclusive */
 } repo_slot;
 
@@ -81,12 +70,12 @@ struct vault {
 	char *listen;
 	char *cert_pem;
 	char *key_pem;
-	uint8_t sign_sk[crypto_sign_SECRETKEYBYTES];
+	uint8_t sign_sk[KURA_SIGN_SECKEY_SIZE];
 	vault_client *clients; /* VAULT_CLIENTS_MAX slots; entries never move */
 	_Atomic size_t nclients;
-	repo_slot *repos; /* as many slots: each client names at most one */
+	repo_slot *repos;      /* as many slots: each client names at most one */
 	_Atomic size_t nrepos; /* every published slot has its gc_lock initialised */
-	pthread_mutex_t lock; /* repos[].b and meta/ appends */
+	pthread_mutex_t lock;  /* repos[].b and meta/ appends */
 	vault_audit *audit;
 	/* vault_reload's stock of approvers and policy (its thread only) */
 	bool stock_taken;
@@ -154,7 +143,7 @@ int vault_name_ok(const char *s)
  * "A.B.C.D:PORT" or "[IPv6]:PORT" with a port in 1..65535: an address,
  * never a host name, so what `serve` binds to is what the operator wrote.
  */
-static int listen_ok(const char *s)
+int vault_listen_ok(const char *s)
 {
 	const char *colon = strrchr(s, ':');
 	char host[INET6_ADDRSTRLEN + 1];
@@ -184,48 +173,8 @@ static int listen_ok(const char *s)
 	return inet_pton(AF_INET, host, addr) == 1;
 }
 
-/* ------------------------------------------------------------------ */
-/* Files                                                               */
-
-static int make_dir(const char *dir, const char *sub)
-{
-	char *path = NULL;
-	int err = 0;
-
-	if (asprintf(&path, "%s/%s", dir, sub) < 0)
-		return kura_error_set(KURA_ENOMEM, "out of memory");
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
-		err = kura_error_errno(kura_errno_code(errno), errno, "%s: mkdir", path);
-	free(path);
-	return err;
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Serialise and write a JSON document as a new file. */
-static int write_json(const char *path, const json_t *doc, mode_t mode)
-{
-	char *text = json_dumps(doc, JSON_PRESERVE_ORDER | JSON_INDENT(2));
-	size_t len;
-	int err;
-
-	if (!text)
-		return kura_error_set(KURA_ENOMEM, "%s: out of memory", path);
-	len = strlen(text);
-	text[len] = '\n'; /* json_dumps leaves no newline: use the NUL's place */
-	err = vault_write_new(path, text, len + 1, mode);
-	free(text);
-	return err;
-}
-
 /* vault.json: the listen address.  *out_listen is malloc'd. */
-static int load_settings(const char *dir, char **out_listen)
+int vault_settings_load(const char *dir, char **out_listen)
 {
 	char *path = NULL, *text = NULL;
 	json_t *doc = NULL;
@@ -237,7 +186,7 @@ static int load_settings(const char *dir, char **out_listen)
 	*out_listen = NULL;
 	if (asprintf(&path, "%s/vault.json", dir) < 0)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
-	if ((err = vault_read_file(path, SMALL_FILE_MAX, &text, NULL)) < 0) {
+	if ((err = files_read(path, VAULT_SMALL_FILE_MAX, &text, NULL)) < 0) {
 		if (err == KURA_ENOTFOUND)
 			err = kura_error_set(KURA_ENOTFOUND, "%s: no vault here (no vault.json)",
 					     dir);
@@ -252,14 +201,14 @@ static int load_settings(const char *dir, char **out_listen)
 		err = kura_error_set(KURA_ECORRUPT, "%s: %s", path, jerr.text);
 		goto done;
 	}
-	if (version != SETTINGS_VERSION) {
+	if (version != VAULT_SETTINGS_VERSION) {
 		err = kura_error_set(KURA_EUNSUPPORTED,
 				     "%s: version %" JSON_INTEGER_FORMAT
 				     " not understood (this kurad knows %d)",
-				     path, version, SETTINGS_VERSION);
+				     path, version, VAULT_SETTINGS_VERSION);
 		goto done;
 	}
-	if (!listen_ok(listen)) {
+	if (!vault_listen_ok(listen)) {
 		err = kura_error_set(KURA_ECORRUPT, "%s: bad listen address '%s'", path, listen);
 		goto done;
 	}
@@ -272,321 +221,10 @@ done:
 	return err;
 }
 
-/* The pin of DIR/tls/cert.pem; malloc'd. */
-static int load_pin(const char *dir, char **out_pin)
-{
-	char *path = NULL, *pem = NULL;
-	int err;
-
-	if (asprintf(&path, "%s/tls/cert.pem", dir) < 0)
-		return kura_error_set(KURA_ENOMEM, "out of memory");
-	if ((err = vault_read_file(path, SMALL_FILE_MAX, &pem, NULL)) == 0 && (err = vault_tls_pin(pem, out_pin)) < 0)
-		kura_error_wrap(err, "%s", path);
-	free(pem);
-	free(path);
-	return err;
-}
-
-/* ------------------------------------------------------------------ */
-/* Creating a vault                                                    */
-
-/* Make `dir` (missing, or an empty directory) ours: mode 0700. */
-static int claim_dir(const char *dir)
-{
-	struct dirent *de;
-	DIR *d;
-	int err = 0;
-
-	if (mkdir(dir, 0700) == 0)
-		return 0;
-	if (errno != EEXIST)
-		return kura_error_errno(kura_errno_code(errno), errno, "%s: mkdir", dir);
-	if (!(d = opendir(dir)))
-		return kura_error_errno(errno == ENOTDIR ? KURA_EEXISTS : kura_errno_code(errno), errno,
-					"%s", dir);
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
-			err = kura_error_set(KURA_EEXISTS,
-					     "%s: not empty; a vault is created in a "
-					     "new or empty directory",
-					     dir);
-			break;
-		}
-	closedir(d);
-	if (err == 0 && chmod(dir, 0700) < 0)
-		err = kura_error_errno(kura_errno_code(errno), errno, "%s: chmod", dir);
-	return err;
-}
-
-static int write_signing_key(const char *dir)
-{
-	uint8_t pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
-	char *skp = NULL, *pkp = NULL;
-	int err = 0;
-
-	if (asprintf(&skp, "%s/signing.key", dir) < 0 ||
-	    asprintf(&pkp, "%s/signing.pub", dir) < 0) {
-		err = kura_error_set(KURA_ENOMEM, "out of memory");
-		goto done;
-	}
-	crypto_sign_keypair(pk, sk);
-	if ((err = vault_write_new(skp, sk, sizeof(sk), 0600)) < 0 ||
-	    (err = vault_write_new(pkp, pk, sizeof(pk), 0644)) < 0)
-		goto done;
-done:
-	kura_wipe(sk, sizeof(sk));
-	free(skp);
-	free(pkp);
-	return err;
-}
-
-int vault_init(const char *dir, const char *listen, char **out_pin)
-{
-	static const char *const subdirs[] = {"tls", "clients", "repos", "meta", "audit"};
-	char *cert = NULL, *key = NULL, *settings = NULL, *log = NULL;
-	vault_policy policy;
-	json_t *doc = NULL;
-	size_t i;
-	int err;
-
-	*out_pin = NULL;
-	if (!listen)
-		listen = DEFAULT_LISTEN;
-	if (!listen_ok(listen))
-		return kura_error_set(KURA_EINVAL,
-				      "bad listen address '%s' (ADDR:PORT, or [V6]:PORT)", listen);
-	if ((err = kura_crypto_init()) < 0)
-		return err;
-	if ((err = claim_dir(dir)) < 0)
-		return err;
-	for (i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++)
-		if ((err = make_dir(dir, subdirs[i])) < 0)
-			goto done;
-	if (asprintf(&cert, "%s/tls/cert.pem", dir) < 0 ||
-	    asprintf(&key, "%s/tls/key.pem", dir) < 0 ||
-	    asprintf(&settings, "%s/vault.json", dir) < 0 ||
-	    asprintf(&log, "%s/audit/log.jsonl", dir) < 0) {
-		err = kura_error_set(KURA_ENOMEM, "out of memory");
-		goto done;
-	}
-	vault_policy_default(&policy);
-	if ((err = write_signing_key(dir)) < 0 || (err = vault_tls_create(cert, key)) < 0 ||
-	    (err = vault_write_new(log, "", 0, 0600)) < 0 || (err = vault_policy_save(dir, &policy)) < 0)
-		goto done;
-	if (!(doc = json_pack("{s:s, s:i}", "listen", listen, "version", SETTINGS_VERSION))) {
-		err = kura_error_set(KURA_ENOMEM, "out of memory");
-		goto done;
-	}
-	/* Last: its presence says the vault is complete. */
-	if ((err = write_json(settings, doc, 0600)) < 0 || (err = vault_fsync_dir(dir)) < 0)
-		goto done;
-	err = load_pin(dir, out_pin);
-done:
-	json_decref(doc);
-	free(cert);
-	free(key);
-	free(settings);
-	free(log);
-	return err;
-}
-
-/* ------------------------------------------------------------------ */
-/* Issuing credentials                                                 */
-
-/* Create DIR/repos/REPO (as an empty repository) and DIR/meta/REPO if missing. */
-static int ensure_repo(const char *dir, const char *repo)
-{
-	kura_backend *b = NULL;
-	char *path = NULL, *meta = NULL;
-	struct stat st;
-	int err = 0;
-
-	if (asprintf(&path, "%s/repos/%s", dir, repo) < 0 || asprintf(&meta, "meta/%s", repo) < 0) {
-		err = kura_error_set(KURA_ENOMEM, "out of memory");
-		goto done;
-	}
-	if (lstat(path, &st) < 0) {
-		if (errno != ENOENT) {
-			err = kura_error_errno(kura_errno_code(errno), errno, "%s", path);
-			goto done;
-		}
-		if ((err = kura_backend_local_create(&b, path)) < 0)
-			goto done;
-	} else if (!S_ISDIR(st.st_mode)) {
-		err = kura_error_set(KURA_ECORRUPT, "%s: not a directory", path);
-		goto done;
-	}
-	err = make_dir(dir, meta);
-done:
-	if (b)
-		b->free(b);
-	free(meta);
-	free(path);
-	return err;
-}
-
-/*
- * The vault's public signing key as base64 (for the credential, so that an
- * auditor can check the log's checkpoints without access to the vault host).
- */
-static int load_signing_pub(const char *dir, char out[64])
-{
-	char *path = NULL, *pk = NULL;
-	size_t len = 0;
-	int err;
-
-	if (asprintf(&path, "%s/signing.pub", dir) < 0)
-		return kura_error_set(KURA_ENOMEM, "out of memory");
-	if ((err = vault_read_file(path, SMALL_FILE_MAX, &pk, &len)) < 0)
-		goto done;
-	if (len != crypto_sign_PUBLICKEYBYTES) {
-		err = kura_error_set(KURA_ECORRUPT, "%s: not a %d-byte Ed25519 public key", path,
-				     crypto_sign_PUBLICKEYBYTES);
-		goto done;
-	}
-	sodium_bin2base64(out, 64, (const unsigned char *)pk, len,
-			  sodium_base64_VARIANT_ORIGINAL);
-done:
-	free(pk);
-	free(path);
-	return err;
-}
-
-/* The credential file handed to the client (mode 0600, never overwritten). */
-static int write_credential(const char *output, const char *listen, const char *name,
-			    vault_role role, const char *repo, const char *token, const char *pin,
-			    const char *signing_key)
-{
-	json_t *doc;
-	int err;
-
-	doc = json_pack("{s:i, s:s, s:s?, s:s, s:s, s:s, s:s, s:s}", "kura_vault_credential", 1,
-			"vault", listen, "repo", role == VAULT_ROLE_AUDITOR ? NULL : repo, "client",
-			name, "role", vault_role_name(role), "token", token, "pin", pin,
-			"signing_key", signing_key);
-	if (!doc)
-		return kura_error_set(KURA_ENOMEM, "out of memory");
-	err = write_json(output, doc, 0600);
-	/* The token sits in the document's string; jansson frees it unwiped. */
-	sodium_memzero((char *)json_string_value(json_object_get(doc, "token")), strlen(token));
-	json_decref(doc);
-	return err;
-}
-
-/*
- * The client's record: written to a temporary name, then link()ed into
- * place, so it appears whole or not at all and a taken name is refused.
- */
-static int write_client_record(const char *dir, const char *name, vault_role role, const char *repo,
-			       const uint8_t hash[32])
-{
-	char *tmp = NULL, *path = NULL, hex[65], created[40];
-	json_t *doc = NULL;
-	int err = 0;
-
-	if (asprintf(&path, "%s/clients/%s.json", dir, name) < 0 ||
-	    asprintf(&tmp, "%s/clients/.%s.json.%ld", dir, name, (long)getpid()) < 0) {
-		err = kura_error_set(KURA_ENOMEM, "out of memory");
-		goto done;
-	}
-	kura_hex(hex, hash, 32);
-	vault_format_time(created, now_ns());
-	doc = json_pack("{s:s, s:s, s:s?, s:s, s:s}", "name", name, "role", vault_role_name(role),
-			"repo", role == VAULT_ROLE_AUDITOR ? NULL : repo, "token_sha256", hex,
-			"created", created);
-	if (!doc) {
-		err = kura_error_set(KURA_ENOMEM, "out of memory");
-		goto done;
-	}
-	unlink(tmp); /* a leftover of a crashed run with our pid */
-	if ((err = write_json(tmp, doc, 0600)) < 0)
-		goto done;
-	if (link(tmp, path) < 0)
-		err = errno == EEXIST
-			  ? kura_error_set(KURA_EEXISTS, "client '%s' already exists", name)
-			  : kura_error_errno(kura_errno_code(errno), errno, "%s", path);
-	unlink(tmp);
-	if (err == 0) {
-		free(tmp);
-		tmp = NULL;
-		if (asprintf(&tmp, "%s/clients", dir) < 0)
-			err = kura_error_set(KURA_ENOMEM, "out of memory");
-		else
-			err = vault_fsync_dir(tmp);
-	}
-done:
-	json_decref(doc);
-	free(tmp);
-	free(path);
-	return err;
-}
-
-int vault_client_add(const char *dir, const char *name, vault_role role, const char *repo,
-		     const char *output)
-{
-	uint8_t raw[TOKEN_BYTES], hash[KURA_HASH_SIZE];
-	char
-	    token[sodium_base64_ENCODED_LEN(TOKEN_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
-	char *listen = NULL, *pin = NULL, *path = NULL, signing_key[64];
-	bool wrote_output = false;
-	int err = 0;
-
-	if (!vault_name_ok(name))
-		return kura_error_set(KURA_EINVAL,
-				      "bad client name '%s' (lowercase letters, digits, "
-				      ". _ -; at most %d characters)",
-				      name ? name : "", VAULT_NAME_MAX);
-	if (!vault_role_name(role))
-		return kura_error_set(KURA_EINVAL, "bad role %d", (int)role);
-	if (role == VAULT_ROLE_AUDITOR)
-		repo = NULL;
-	else if (!repo || !vault_name_ok(repo))
-		return kura_error_set(KURA_EINVAL,
-				      "a %s needs a repository name (lowercase letters, "
-				      "digits, . _ -; at most %d characters)%s%s%s",
-				      vault_role_name(role), VAULT_NAME_MAX, repo ? ": '" : "",
-				      repo ? repo : "", repo ? "' is not one" : "");
-	if ((err = kura_crypto_init()) < 0)
-		return err;
-	if ((err = load_settings(dir, &listen)) < 0 || (err = load_pin(dir, &pin)) < 0 ||
-	    (err = load_signing_pub(dir, signing_key)) < 0)
-		goto done;
-	if (asprintf(&path, "%s/clients/%s.json", dir, name) < 0) {
-		err = kura_error_set(KURA_ENOMEM, "out of memory");
-		goto done;
-	}
-	if (access(path, F_OK) == 0) {
-		err = kura_error_set(KURA_EEXISTS, "client '%s' already exists", name);
-		goto done;
-	}
-	if (repo && (err = ensure_repo(dir, repo)) < 0)
-		goto done;
-	randombytes_buf(raw, sizeof(raw));
-	sodium_bin2base64(token, sizeof(token), raw, sizeof(raw),
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	kura_sha256(hash, token, strlen(token));
-	/* The credential first: a record nobody holds the token for is useless. */
-	if ((err = write_credential(output, listen, name, role, repo, token, pin, signing_key)) <
-	    0)
-		goto done;
-	wrote_output = true;
-	if ((err = write_client_record(dir, name, role, repo, hash)) < 0)
-		goto done;
-done:
-	if (err < 0 && wrote_output)
-		unlink(output);
-	kura_wipe(raw, sizeof(raw));
-	kura_wipe(token, sizeof(token));
-	free(path);
-	free(pin);
-	free(listen);
-	return err;
-}
-
 /* ------------------------------------------------------------------ */
 /* Loading a vault                                                     */
 
-static int parse_client(vault_client *c, const char *path, const char *stem)
+int vault_client_parse(vault_client *c, const char *path, const char *stem)
 {
 	char *text = NULL;
 	json_t *doc = NULL, *repo_j;
@@ -595,7 +233,7 @@ static int parse_client(vault_client *c, const char *path, const char *stem)
 	int err = 0;
 
 	memset(c, 0, sizeof(*c));
-	if ((err = vault_read_file(path, SMALL_FILE_MAX, &text, NULL)) < 0)
+	if ((err = files_read(path, VAULT_SMALL_FILE_MAX, &text, NULL)) < 0)
 		return err;
 	if (!(doc = json_loads(text, JSON_REJECT_DUPLICATES, &jerr))) {
 		err = kura_error_set(KURA_ECORRUPT, "%s: line %d: %s", path, jerr.line, jerr.text);
@@ -680,7 +318,7 @@ static int load_clients(vault *v)
 					     VAULT_CLIENTS_MAX);
 			goto done;
 		}
-		if ((err = parse_client(&v->clients[n], path, stem)) < 0)
+		if ((err = vault_client_parse(&v->clients[n], path, stem)) < 0)
 			goto done;
 		n++;
 	}
@@ -741,7 +379,7 @@ static int load_secrets(vault *v)
 
 	if (asprintf(&path, "%s/signing.key", v->dir) < 0)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
-	if ((err = vault_read_file(path, SMALL_FILE_MAX, &sk, &len)) < 0)
+	if ((err = files_read(path, VAULT_SMALL_FILE_MAX, &sk, &len)) < 0)
 		goto done;
 	if (len != sizeof(v->sign_sk)) {
 		err = kura_error_set(KURA_ECORRUPT, "%s: not a %zu-byte Ed25519 secret key", path,
@@ -755,7 +393,7 @@ static int load_secrets(vault *v)
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((err = vault_read_file(path, SMALL_FILE_MAX, &v->cert_pem, NULL)) < 0)
+	if ((err = files_read(path, VAULT_SMALL_FILE_MAX, &v->cert_pem, NULL)) < 0)
 		goto done;
 	free(path);
 	if (asprintf(&path, "%s/tls/key.pem", v->dir) < 0) {
@@ -763,7 +401,7 @@ static int load_secrets(vault *v)
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
-	err = vault_read_file(path, SMALL_FILE_MAX, &v->key_pem, NULL);
+	err = files_read(path, VAULT_SMALL_FILE_MAX, &v->key_pem, NULL);
 done:
 	if (sk) {
 		kura_wipe(sk, len);
@@ -791,11 +429,11 @@ static int open_vault(vault **out, const char *dir, bool with_audit)
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((err = load_settings(dir, &v->listen)) < 0 || (err = load_secrets(v)) < 0 ||
+	if ((err = vault_settings_load(dir, &v->listen)) < 0 || (err = load_secrets(v)) < 0 ||
 	    (err = load_clients(v)) < 0)
 		goto done;
 	collect_repos(v);
-	if (with_audit && (err = vault_audit_open(&v->audit, dir, v->sign_sk)) < 0)
+	if (with_audit && (err = audit_open(&v->audit, dir, v->sign_sk)) < 0)
 		goto done;
 	*out = v;
 	v = NULL;
@@ -820,7 +458,7 @@ void vault_free(vault *v)
 
 	if (!v)
 		return;
-	vault_audit_close(v->audit);
+	audit_close(v->audit);
 	for (i = 0; i < v->nrepos; i++) {
 		if (v->repos[i].b)
 			v->repos[i].b->free(v->repos[i].b);
@@ -867,7 +505,7 @@ int vault_set_listen(vault *v, const char *listen)
 {
 	char *copy;
 
-	if (!listen_ok(listen))
+	if (!vault_listen_ok(listen))
 		return kura_error_set(KURA_EINVAL,
 				      "bad listen address '%s' (ADDR:PORT, or [V6]:PORT)", listen);
 	if (!(copy = strdup(listen)))
@@ -888,7 +526,7 @@ const vault_client *vault_authenticate(const vault *v, const char *token)
 	kura_sha256(hash, token, len);
 	/* Every client is compared, whichever matches: the time says nothing. */
 	for (i = 0; i < n; i++) {
-		int eq = sodium_memcmp(hash, v->clients[i].token_sha256, sizeof(hash)) == 0;
+		int eq = kura_ct_equal(hash, v->clients[i].token_sha256, sizeof(hash));
 
 		found = eq ? &v->clients[i] : found;
 	}
@@ -910,7 +548,8 @@ static void clean_stale_uploads(kura_backend *b, const char *name)
 	if (kura_backend_local_clean_tmp(b, 3600, 0, &files, &bytes) < 0)
 		fprintf(stderr, "kurad: repository %s: %s\n", name, kura_error_message());
 	else if (files)
-		fprintf(stderr, "kurad: repository %s: removed %llu interrupted upload%s (%llu bytes)\n",
+		fprintf(stderr,
+			"kurad: repository %s: removed %llu interrupted upload%s (%llu bytes)\n",
 			name, (unsigned long long)files, files == 1 ? "" : "s",
 			(unsigned long long)bytes);
 }
@@ -1015,7 +654,7 @@ int vault_record_snapshot(vault *v, const char *repo, const char *name, int64_t 
 	if (fd < 0 && errno == ENOENT) {
 		char *meta = NULL;
 
-		if (asprintf(&meta, "meta/%s", repo) >= 0 && make_dir(v->dir, meta) == 0)
+		if (asprintf(&meta, "meta/%s", repo) >= 0 && files_make_dir(v->dir, meta) == 0)
 			fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 				  0600);
 		free(meta);
@@ -1037,261 +676,71 @@ done:
 	return err;
 }
 
-/* ------------------------------------------------------------------ */
-/* Status                                                              */
-
-typedef struct {
-	uint64_t files;
-	uint64_t bytes;
-} tally;
-
-static int count_file(const char *name, uint64_t size, void *ctx)
+int vault_signing_key_b64(const char *dir, char out[VAULT_SIGNING_KEY_B64])
 {
-	tally *t = ctx;
-
-	t->files++;
-	t->bytes += size;
-	return 0;
-}
-
-/* The receive time on the last line of meta/REPO/snapshot-times; 0 if none. */
-static int last_snapshot_time(vault *v, const char *repo, int64_t *out)
-{
-	char *path = NULL, *text = NULL, *line, *end;
+	char *path = NULL, *pk = NULL;
 	size_t len = 0;
-	long long ns;
 	int err;
 
-	*out = 0;
-	if (asprintf(&path, "%s/meta/%s/snapshot-times", v->dir, repo) < 0)
+	if (asprintf(&path, "%s/signing.pub", dir) < 0)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
-	err = vault_read_file(path, SMALL_FILE_MAX, &text, &len);
-	if (err == KURA_ENOTFOUND) {
-		kura_error_clear();
-		err = 0;
+	if ((err = files_read(path, VAULT_SMALL_FILE_MAX, &pk, &len)) < 0) {
+		if (err == KURA_ENOTFOUND)
+			err = kura_error_set(KURA_ENOTFOUND, "%s: no vault here (no signing.pub)",
+					     dir);
 		goto done;
 	}
-	if (err < 0 || len == 0)
-		goto done;
-	if (text[len - 1] == '\n')
-		text[--len] = '\0';
-	line = strrchr(text, '\n');
-	line = line ? line + 1 : text;
-	if (!(line = strchr(line, ' '))) {
-		err = kura_error_set(KURA_ECORRUPT, "%s: last line malformed", path);
+	if (len != KURA_SIGN_PUBKEY_SIZE) {
+		err = kura_error_set(KURA_ECORRUPT, "%s: not a %d-byte Ed25519 public key", path,
+				     KURA_SIGN_PUBKEY_SIZE);
 		goto done;
 	}
-	errno = 0;
-	ns = strtoll(line + 1, &end, 10);
-	if (errno || end == line + 1 || *end != ' ' || ns <= 0) {
-		err = kura_error_set(KURA_ECORRUPT, "%s: last line malformed", path);
-		goto done;
-	}
-	*out = (int64_t)ns;
+	kura_base64(out, pk, len);
 done:
-	free(text);
+	free(pk);
 	free(path);
-	return err;
-}
-
-static int repo_status(vault *v, const char *repo, json_t **out)
-{
-	kura_backend *b;
-	tally all = {0, 0}, snaps = {0, 0};
-	int64_t last;
-	char when[40];
-	int err, t;
-
-	*out = NULL;
-	if ((err = vault_repo(v, repo, &b)) < 0)
-		return err;
-	for (t = 0; t < KURA_FILE_TYPES; t++)
-		if ((err = b->list(b, (kura_file_type)t, count_file,
-				   t == KURA_FILE_SNAPSHOT ? (void *)&snaps : (void *)&all)) < 0)
-			return err;
-	if ((err = last_snapshot_time(v, repo, &last)) < 0)
-		return err;
-	if (last)
-		vault_format_time(when, last);
-	*out = json_pack("{s:s, s:I, s:I, s:I, s:s?}", "name", repo, "files",
-			 (json_int_t)(all.files + snaps.files), "bytes",
-			 (json_int_t)(all.bytes + snaps.bytes), "snapshots",
-			 (json_int_t)snaps.files, "last_snapshot_received", last ? when : NULL);
-	return *out ? 0 : kura_error_set(KURA_ENOMEM, "out of memory");
-}
-
-/*
- * For each client, the receive time of the newest snapshot it uploaded
- * (0: none), from every repository's meta/REPO/snapshot-times.  Read line
- * by line: the file grows with every backup.  Lines that do not parse are
- * skipped (a torn append leaves one).
- */
-static int client_last_backups(vault *v, int64_t *last, size_t nclients)
-{
-	char *path = NULL, *line = NULL;
-	size_t cap = 0, r, c;
-	FILE *f;
-	int err = 0;
-
-	for (r = 0; r < v->nrepos; r++) {
-		free(path);
-		if (asprintf(&path, "%s/meta/%s/snapshot-times", v->dir, v->repos[r].name) < 0) {
-			path = NULL;
-			err = kura_error_set(KURA_ENOMEM, "out of memory");
-			break;
-		}
-		if (!(f = fopen(path, "re"))) {
-			if (errno == ENOENT)
-				continue;
-			err = kura_error_errno(kura_errno_code(errno), errno, "%s", path);
-			break;
-		}
-		while (getline(&line, &cap, f) > 0) {
-			char name[KURA_ID_HEX + 1], client[VAULT_NAME_MAX + 2];
-			long long ns;
-
-			if (sscanf(line, "%65s %lld %64s", name, &ns, client) != 3 || ns <= 0)
-				continue;
-			for (c = 0; c < nclients; c++)
-				if (strcmp(v->clients[c].name, client) == 0 &&
-				    strcmp(v->clients[c].repo, v->repos[r].name) == 0 &&
-				    ns > last[c])
-					last[c] = (int64_t)ns;
-		}
-		fclose(f);
-	}
-	free(line);
-	free(path);
-	return err;
-}
-
-int vault_status_json(vault *v, char **out)
-{
-	json_t *doc = NULL, *repos, *clients, *item, *dels = NULL;
-	int64_t *last = NULL;
-	char when[40];
-	size_t i, nclients = v->nclients; /* vault_reload may add more meanwhile */
-	int err = 0;
-
-	*out = NULL;
-	if (!(last = calloc(nclients ? nclients : 1, sizeof(*last)))) {
-		err = kura_error_set(KURA_ENOMEM, "out of memory");
-		goto done;
-	}
-	if ((err = client_last_backups(v, last, nclients)) < 0 ||
-	    (err = vault_deletions_list(v, NULL, &dels)) < 0)
-		goto done;
-	if (!(doc = json_pack("{s:[], s:[]}", "repositories", "clients"))) {
-		err = kura_error_set(KURA_ENOMEM, "out of memory");
-		goto done;
-	}
-	repos = json_object_get(doc, "repositories");
-	clients = json_object_get(doc, "clients");
-	for (i = 0; i < v->nrepos; i++) {
-		if ((err = repo_status(v, v->repos[i].name, &item)) < 0) {
-			kura_error_wrap(err, "repository '%s'", v->repos[i].name);
-			goto done;
-		}
-		if (json_array_append_new(repos, item) < 0) {
-			err = kura_error_set(KURA_ENOMEM, "out of memory");
-			goto done;
-		}
-	}
-	for (i = 0; i < nclients; i++) {
-		const vault_client *c = &v->clients[i];
-
-		if (last[i])
-			vault_format_time(when, last[i]);
-		item = json_pack("{s:s, s:s, s:s?, s:s?, s:b}", "name", c->name, "role",
-				 vault_role_name(c->role), "repo", c->repo[0] ? c->repo : NULL,
-				 "last_backup", last[i] ? when : NULL, "revoked",
-				 atomic_load(&c->revoked));
-		if (!item || json_array_append_new(clients, item) < 0) {
-			err = kura_error_set(KURA_ENOMEM, "out of memory");
-			goto done;
-		}
-	}
-	if (json_object_set_new(doc, "deletions", dels) < 0) {
-		dels = NULL;
-		err = kura_error_set(KURA_ENOMEM, "out of memory");
-		goto done;
-	}
-	dels = NULL;
-	if (!(*out = json_dumps(doc, JSON_PRESERVE_ORDER | JSON_INDENT(2))))
-		err = kura_error_set(KURA_ENOMEM, "out of memory");
-done:
-	json_decref(dels);
-	json_decref(doc);
-	free(last);
 	return err;
 }
 
 /* ------------------------------------------------------------------ */
-/* Revocation and reload                                               */
+/* The tables, for status.c                                            */
 
-int vault_client_revoke(const char *dir, const char *name)
+size_t vault_client_count(const vault *v)
 {
-	char *path = NULL, *tmp = NULL, *text = NULL, *cdir = NULL, when[40];
-	vault_client c;
-	json_t *doc = NULL;
-	int err;
-
-	if (!vault_name_ok(name))
-		return kura_error_set(KURA_EINVAL, "bad client name '%s'", name ? name : "");
-	if (asprintf(&path, "%s/clients/%s.json", dir, name) < 0 ||
-	    asprintf(&tmp, "%s/clients/.%s.json.revoke.%ld", dir, name, (long)getpid()) < 0 ||
-	    asprintf(&cdir, "%s/clients", dir) < 0) {
-		err = kura_error_set(KURA_ENOMEM, "out of memory");
-		goto done;
-	}
-	if (access(path, F_OK) < 0) {
-		err = kura_error_set(KURA_ENOTFOUND, "no client '%s' in %s", name, dir);
-		goto done;
-	}
-	if ((err = parse_client(&c, path, name)) < 0)
-		goto done;
-	if (atomic_load(&c.revoked)) {
-		err = kura_error_set(KURA_EEXISTS, "client '%s' is revoked already", name);
-		goto done;
-	}
-	if ((err = vault_read_file(path, SMALL_FILE_MAX, &text, NULL)) < 0)
-		goto done;
-	if (!(doc = json_loads(text, JSON_REJECT_DUPLICATES, NULL))) {
-		err = kura_error_set(KURA_ECORRUPT, "%s: cannot parse", path);
-		goto done;
-	}
-	vault_format_time(when, now_ns());
-	if (json_object_set_new(doc, "revoked", json_string(when)) < 0) {
-		err = kura_error_set(KURA_ENOMEM, "out of memory");
-		goto done;
-	}
-	unlink(tmp);
-	if ((err = write_json(tmp, doc, 0600)) < 0)
-		goto done;
-	/* Replacing is the point here: the record now says the token is void. */
-	if (rename(tmp, path) < 0) {
-		err = kura_error_errno(kura_errno_code(errno), errno, "%s", path);
-		unlink(tmp);
-		goto done;
-	}
-	err = vault_fsync_dir(cdir);
-done:
-	json_decref(doc);
-	free(text);
-	free(cdir);
-	free(tmp);
-	free(path);
-	return err;
+	return v->nclients;
 }
+
+const vault_client *vault_client_at(const vault *v, size_t i)
+{
+	return &v->clients[i];
+}
+
+size_t vault_repo_count(const vault *v)
+{
+	return v->nrepos;
+}
+
+const char *vault_repo_name(const vault *v, size_t i)
+{
+	return v->repos[i].name;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reload                                                              */
 
 /* One audit entry for a change made on the vault host (not a request). */
 static int audit_admin(vault *v, const char *who, const char *role, const char *method,
 		       const char *path, uint64_t bytes)
 {
-	vault_audit_entry e = {.peer = "local", .client = who, .role = role, .method = method,
-			       .path = path, .status = 200, .bytes = bytes};
+	vault_audit_entry e = {.peer = "local",
+			       .client = who,
+			       .role = role,
+			       .method = method,
+			       .path = path,
+			       .status = 200,
+			       .bytes = bytes};
 
-	return v->audit ? vault_audit_append(v->audit, &e) : 0;
+	return v->audit ? audit_append(v->audit, &e) : 0;
 }
 
 static const vault_client *find_client(const vault *v, const char *name)
@@ -1361,7 +810,7 @@ static int reload_clients(vault *v, bool log)
 		if (known) {
 			vault_client now;
 
-			if ((e = parse_client(&now, path, stem)) < 0) {
+			if ((e = vault_client_parse(&now, path, stem)) < 0) {
 				err = e;
 				continue;
 			}
@@ -1378,14 +827,15 @@ static int reload_clients(vault *v, bool log)
 					     VAULT_CLIENTS_MAX);
 			continue;
 		}
-		if ((e = parse_client(&v->clients[n], path, stem)) < 0) {
+		if ((e = vault_client_parse(&v->clients[n], path, stem)) < 0) {
 			err = e;
 			continue;
 		}
 		/* Logged before the token works: no request of it precedes its issue. */
-		if (log && (e = audit_admin(v, stem, vault_role_name(v->clients[n].role),
-					    atomic_load(&v->clients[n].revoked) ? "REVOKE" : "ISSUE",
-					    apath, 0)) < 0) {
+		if (log &&
+		    (e = audit_admin(v, stem, vault_role_name(v->clients[n].role),
+				     atomic_load(&v->clients[n].revoked) ? "REVOKE" : "ISSUE",
+				     apath, 0)) < 0) {
 			err = e;
 			continue;
 		}
@@ -1405,7 +855,7 @@ static bool hash_file(const char *path, uint8_t out[KURA_HASH_SIZE], size_t *len
 {
 	char *text = NULL;
 
-	if (vault_read_file(path, SMALL_FILE_MAX, &text, len) < 0)
+	if (files_read(path, VAULT_SMALL_FILE_MAX, &text, len) < 0)
 		return false;
 	kura_sha256(out, text, *len);
 	free(text);

@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * deletion_run.c - carrying deletion requests out (deletion_run.h):
+ * `kurad serve`'s once-a-second pass over DIR/deletions/.
+ *
+ * Every doubt resolves to keeping data: a request with a cancellation, a
+ * file that does not parse, a snapshot without a recorded receive time,
+ * a garbage-collection plan that cannot be made, an audit entry that
+ * cannot be written - each means nothing (more) is removed.  Each removal
+ * is written to the audit log before the file is removed.
+ *
+ * The pack-removal loop (prune_packs) is kept as it was; it is to be
+ * replaced by the library's one prune.
+ */
+#include "deletion_run.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "approvers.h"
+#include "common/error.h"
+#include "deletion_intake.h"
+#include "deletion_sign.h"
+#include "kura/keyless.h"
+
+static int audit_entry(vault_audit *a, const char *client, const char *role, const char *method,
+		       const char *path, int status, uint64_t bytes)
+{
+	vault_audit_entry e = {
+	    .peer = "local",
+	    .client = client,
+	    .role = role,
+	    .method = method,
+	    .path = path,
+	    .status = status,
+	    .bytes = bytes,
+	};
+
+	return audit_append(a, &e);
+}
+
+typedef struct {
+	char (*names)[KURA_ID_HEX];
+	uint64_t *sizes;
+	size_t n, cap;
+	int err;
+} sizes_t;
+
+static int collect_size(const char *name, uint64_t size, void *ctx)
+{
+	sizes_t *s = ctx;
+
+	if (!kura_file_name_ok(name))
+		return 0;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		char(*names)[KURA_ID_HEX] = realloc(s->names, cap * sizeof(*names));
+		uint64_t *sizes;
+
+		if (names)
+			s->names = names;
+		sizes = names ? realloc(s->sizes, cap * sizeof(*sizes)) : NULL;
+		if (!names || !sizes)
+			return s->err = kura_error_set(KURA_ENOMEM, "out of memory");
+		s->sizes = sizes;
+		s->cap = cap;
+	}
+	memcpy(s->names[s->n], name, KURA_ID_HEX);
+	s->sizes[s->n++] = size;
+	return 0;
+}
+
+/* The size of stored snapshot `name`, or -1 when it is not stored. */
+static int64_t size_of(const sizes_t *s, const char *name)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->names[i], name) == 0)
+			return (int64_t)s->sizes[i];
+	return -1;
+}
+
+/* Audit, then remove; a failed removal is audited too.  <0 only if the log fails. */
+static int remove_logged(vault_audit *a, kura_backend *b, const char *repo, kura_file_type type,
+			 const char *name, uint64_t size, char *why, size_t why_len)
+{
+	char path[160];
+	int err;
+
+	why[0] = '\0';
+	snprintf(path, sizeof(path), "/v1/repos/%s/%s/%s", repo, kura_file_type_name(type), name);
+	if ((err = audit_entry(a, "kurad", "vault", "DELETE", path, 200, size)) < 0)
+		return kura_error_wrap(err, "cannot log the removal of %s, so it is not removed",
+				       path);
+	if (kura_backend_local_remove(b, type, name) < 0) {
+		snprintf(why, why_len, "removal failed: %s", kura_error_message());
+		if ((err = audit_entry(a, "kurad", "vault", "DELETE", path, 500, 0)) < 0)
+			return err;
+		return 1;
+	}
+	return 0;
+}
+
+/* Remove the packs no snapshot lists that were stored before the request. */
+static int prune_packs(vault_audit *a, kura_backend *b, const deletion_req *r, json_t *result,
+		       uint64_t *bytes)
+{
+	kura_pack_list plan = {0};
+	uint64_t removed = 0, recent = 0;
+	char why[512];
+	int err, rc;
+
+	if (kura_gc_unreferenced(b, NULL, 0, &plan) < 0) {
+		/* A snapshot that cannot be read hides which packs it needs: keep them all. */
+		json_object_set_new(result, "prune_error", json_string(kura_error_message()));
+		return 0;
+	}
+	for (size_t i = 0; i < plan.count; i++) {
+		int64_t mtime;
+
+		if (kura_backend_local_mtime(b, KURA_FILE_PACK, plan.names[i], &mtime) < 0) {
+			kura_error_clear();
+			continue; /* gone meanwhile */
+		}
+		/* Stored after the request: maybe part of a backup in progress. */
+		if (mtime >= r->requested_ns) {
+			recent++;
+			continue;
+		}
+		rc = remove_logged(a, b, r->repo, KURA_FILE_PACK, plan.names[i], plan.sizes[i], why,
+				   sizeof(why));
+		if (rc < 0) {
+			err = rc;
+			goto done;
+		}
+		if (rc > 0) {
+			json_object_set_new(result, "prune_error", json_string(why));
+			break;
+		}
+		removed++;
+		*bytes += plan.sizes[i];
+	}
+	json_object_set_new(result, "packs_removed", json_integer((json_int_t)removed));
+	json_object_set_new(result, "packs_kept_recent", json_integer((json_int_t)recent));
+	err = 0;
+done:
+	kura_pack_list_free(&plan);
+	return err;
+}
+
+/* Carry out `r` now: its snapshots that retention allows, then prune. */
+static int execute(vault *v, vault_audit *a, const vault_policy *p, deletion_req *r, int64_t now_ns)
+{
+	sizes_t sizes = {0};
+	unsigned *reasons = NULL;
+	int64_t *received = NULL;
+	json_t *result = NULL, *removed, *kept;
+	uint64_t bytes = 0;
+	kura_backend *b;
+	bool locked = false;
+	char why[512];
+	int err, rc;
+
+	if ((err = vault_repo(v, r->repo, &b)) < 0)
+		return err;
+	if ((err = vault_repo_lock_exclusive(v, r->repo)) < 0)
+		return err;
+	locked = true;
+	result = json_pack("{s:[], s:[], s:i, s:i, s:i, s:n}", "snapshots_removed",
+			   "snapshots_kept", "packs_removed", 0, "bytes_removed", 0,
+			   "packs_kept_recent", 0, "prune_error");
+	if (!result || (r->nsnaps && (!(reasons = calloc(r->nsnaps, sizeof(*reasons))) ||
+				      !(received = calloc(r->nsnaps, sizeof(*received)))))) {
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	removed = json_object_get(result, "snapshots_removed");
+	kept = json_object_get(result, "snapshots_kept");
+	if (r->nsnaps) {
+		if ((err = b->list(b, KURA_FILE_SNAPSHOT, collect_size, &sizes)) < 0 ||
+		    (err = sizes.err) < 0)
+			goto done;
+		if ((err =
+			 deletion_retention(v, r->repo, b, p, (const char(*)[KURA_ID_HEX])r->snaps,
+					    r->nsnaps, now_ns, reasons, received)) < 0)
+			goto done;
+	}
+	for (size_t i = 0; i < r->nsnaps; i++) {
+		int64_t size = size_of(&sizes, r->snaps[i]);
+
+		if (size < 0) {
+			snprintf(why, sizeof(why), "not stored any more");
+		} else if (reasons[i]) {
+			deletion_explain(reasons[i], p, received[i], now_ns, why, sizeof(why));
+		} else {
+			rc = remove_logged(a, b, r->repo, KURA_FILE_SNAPSHOT, r->snaps[i],
+					   (uint64_t)size, why, sizeof(why));
+			if (rc < 0) {
+				err = rc;
+				goto done;
+			}
+			if (rc == 0) {
+				json_array_append_new(removed, json_string(r->snaps[i]));
+				bytes += (uint64_t)size;
+				continue;
+			}
+		}
+		json_array_append_new(
+		    kept, json_pack("{s:s, s:s}", "snapshot", r->snaps[i], "reason", why));
+	}
+	if (r->prune && (err = prune_packs(a, b, r, result, &bytes)) < 0)
+		goto done;
+	json_object_set_new(result, "bytes_removed", json_integer((json_int_t)bytes));
+	json_decref(r->result);
+	r->result = result;
+	result = NULL;
+	r->state = DELETION_DONE;
+	r->done_ns = now_ns;
+done:
+	if (locked)
+		vault_repo_unlock(v, r->repo);
+	json_decref(result);
+	free(sizes.names);
+	free(sizes.sizes);
+	free(reasons);
+	free(received);
+	return err;
+}
+
+/* One request's tick; *dirty when it must be written back. */
+static int tick_one(vault *v, vault_audit *a, const char *vkey, const vault_policy *p,
+		    deletion_req *r, int64_t now_ns, bool *dirty)
+{
+	const char *dir = vault_dir(v);
+	char path[48];
+	int64_t complete = 0;
+	size_t valid;
+	int err;
+
+	snprintf(path, sizeof(path), "/v1/deletions/%lu", r->id);
+	for (size_t i = 0; i < r->napprovals; i++) {
+		deletion_sig *s = &r->approvals[i];
+
+		if (s->logged)
+			continue;
+		/* An approval that does not verify is logged as refused. */
+		if ((err = audit_entry(a, s->approver, "approver", "APPROVE", path,
+				       deletion_sig_ok(dir, vkey, r, s, false) ? 200 : 403, 0)) < 0)
+			return err;
+		s->logged = *dirty = true;
+	}
+	if (r->has_cancel && !r->cancel.logged) {
+		if ((err = audit_entry(a, r->cancel.approver, "approver", "CANCEL", path,
+				       deletion_sig_ok(dir, vkey, r, &r->cancel, true) ? 200 : 403,
+				       0)) < 0)
+			return err;
+		r->cancel.logged = *dirty = true;
+	}
+	if (r->state != DELETION_PENDING || r->has_cancel)
+		return 0;
+	valid = deletion_sig_count_valid(dir, vkey, r, p->quorum, NULL, &complete);
+	if (valid < p->quorum || !complete) {
+		/* A voided approval (key replaced, file edited) restarts the wait. */
+		if (r->quorum_ns) {
+			r->quorum_ns = 0;
+			*dirty = true;
+		}
+		return 0;
+	}
+	if (!r->quorum_ns) {
+		/* The delay runs from when the vault saw the quorum, at the earliest. */
+		r->quorum_ns = now_ns > complete ? now_ns : complete;
+		*dirty = true;
+	}
+	if (now_ns < r->quorum_ns + p->delay_s * DELETION_NS)
+		return 0;
+	if ((err = execute(v, a, p, r, now_ns)) < 0)
+		return err;
+	*dirty = true;
+	return 0;
+}
+
+int deletion_run(vault *v, int64_t now_ns)
+{
+	const char *dir = vault_dir(v);
+	vault_audit *a = vault_get_audit(v);
+	char vkey[VAULT_SIGNING_KEY_B64], *ddir = NULL;
+	deletion_req *rs = NULL;
+	size_t n = 0;
+	vault_policy p;
+	int fd = -1, err, first = 0;
+
+	if (!a)
+		return kura_error_set(KURA_EINVAL, "deletions run only in a vault opened for "
+						   "serving (with its audit log)");
+	if ((err = policy_load(dir, &p)) < 0 || (err = vault_signing_key_b64(dir, vkey)) < 0)
+		return err;
+	if ((err = deletion_store_lock(dir, &fd, &ddir)) < 0 ||
+	    (err = deletion_store_load_all(dir, &rs, &n)) < 0)
+		goto done;
+	for (size_t i = 0; i < n; i++) {
+		bool dirty = false;
+
+		if (rs[i].corrupt) {
+			if (!first)
+				first = kura_error_set(KURA_ECORRUPT,
+						       "deletion request %lu is not "
+						       "carried out: %s",
+						       rs[i].id, rs[i].corrupt);
+			continue;
+		}
+		err = tick_one(v, a, vkey, &p, &rs[i], now_ns, &dirty);
+		if (err < 0 && !first)
+			first = kura_error_wrap(err, "deletion request %lu", rs[i].id);
+		if (dirty && (err = deletion_store_save(ddir, &rs[i], false)) < 0 && !first)
+			first = kura_error_wrap(err, "deletion request %lu", rs[i].id);
+	}
+	err = first;
+done:
+	deletion_store_unlock(fd);
+	deletion_store_reqs_free(rs, n);
+	free(ddir);
+	return err;
+}

@@ -1,0 +1,425 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * deletion_store.c - the deletion request files, DIR/deletions/ID.json
+ * (deletion_store.h): parsing, writing and the lock.
+ *
+ * The request files are the whole state.  Every change is a
+ * read-modify-write under an exclusive flock on DIR/deletions/.lock
+ * (held by `kurad serve`'s request threads and its tick, and by `kurad
+ * approve` / `kurad cancel` in their own processes), written to a
+ * temporary file, fsynced, renamed into place and the directory fsynced:
+ * a reader without the lock sees the old file or the new one, whole.
+ *
+ * Nothing in a request file is trusted.  It is parsed strictly each time
+ * it is read; a file that does not parse is loaded as "corrupt" with the
+ * reason, and nothing is ever carried out for it.
+ */
+#include "deletion_store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "approvers.h"
+#include "common/error.h"
+#include "crypto/crypto.h"
+#include "crypto/sign.h"
+#include "files.h"
+#include "kura/keyless.h"
+
+#define REQUEST_MAX (8 << 20) /* one request file (a 1 MiB body makes about 1.2 MiB) */
+#define SIG_B64 KURA_BASE64_SIZE(KURA_SIGNATURE_SIZE)
+
+const char *deletion_store_state_name(deletion_state s)
+{
+	return s == DELETION_PENDING ? "pending" : s == DELETION_CANCELLED ? "cancelled" : "done";
+}
+
+void deletion_store_req_free(deletion_req *r)
+{
+	if (!r)
+		return;
+	free(r->corrupt);
+	free(r->snaps);
+	free(r->approvals);
+	json_decref(r->result);
+	memset(r, 0, sizeof(*r));
+}
+
+void deletion_store_reqs_free(deletion_req *rs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		deletion_store_req_free(&rs[i]);
+	free(rs);
+}
+
+/* ------------------------------------------------------------------ */
+/* Request files                                                       */
+
+int deletion_store_cmp_name(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+static int sig_parse(const json_t *o, const char *path, const char *what, deletion_sig *out)
+{
+	const char *approver, *sig;
+	json_int_t t;
+	json_error_t jerr;
+	int logged;
+
+	memset(out, 0, sizeof(*out));
+	if (json_unpack_ex((json_t *)o, &jerr, JSON_STRICT, "{s:s, s:I, s:s, s:b}", "approver",
+			   &approver, "time_ns", &t, "sig", &sig, "logged", &logged) < 0)
+		return kura_error_set(KURA_ECORRUPT, "%s: %s: %s", path, what, jerr.text);
+	if (!vault_name_ok(approver) || t <= 0 ||
+	    kura_unbase64(out->sig, sizeof(out->sig), sig) < 0)
+		return kura_error_set(KURA_ECORRUPT, "%s: %s: bad approver, time_ns or sig", path,
+				      what);
+	strcpy(out->approver, approver);
+	out->time_ns = (int64_t)t;
+	out->logged = logged != 0;
+	return 0;
+}
+
+/* null, or an integer > 0, into *out (0 for null). */
+static int opt_time(const json_t *j, int64_t *out)
+{
+	*out = 0;
+	if (json_is_null(j))
+		return 0;
+	if (!json_is_integer(j) || json_integer_value(j) <= 0)
+		return -1;
+	*out = (int64_t)json_integer_value(j);
+	return 0;
+}
+
+static int req_parse(deletion_req *r, const char *text, size_t len, const char *path,
+		     unsigned long id)
+{
+	json_t *doc = NULL, *snaps, *apps, *cancel, *quorum, *done_j, *result, *item;
+	const char *repo, *by, *state;
+	json_int_t jid, rns;
+	json_error_t jerr;
+	int prune, err = 0;
+	size_t i;
+
+	memset(r, 0, sizeof(*r));
+	r->id = id;
+	if (!(doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr)))
+		return kura_error_set(KURA_ECORRUPT, "%s: line %d: %s", path, jerr.line, jerr.text);
+	if (json_unpack_ex(doc, &jerr, JSON_STRICT,
+			   "{s:I, s:s, s:s, s:I, s:o, s:b, s:s, s:o, s:o, s:o, s:o, s:o}", "id",
+			   &jid, "repo", &repo, "requested_by", &by, "requested_ns", &rns,
+			   "snapshots", &snaps, "prune", &prune, "state", &state, "approvals",
+			   &apps, "cancellation", &cancel, "quorum_ns", &quorum, "done_ns", &done_j,
+			   "result", &result) < 0) {
+		err = kura_error_set(KURA_ECORRUPT, "%s: %s", path, jerr.text);
+		goto done;
+	}
+	if (jid < 0 || (unsigned long)jid != id || !vault_name_ok(repo) || !vault_name_ok(by) ||
+	    rns <= 0) {
+		err = kura_error_set(KURA_ECORRUPT,
+				     "%s: bad id (must match the file name), repo, requested_by or "
+				     "requested_ns",
+				     path);
+		goto done;
+	}
+	strcpy(r->repo, repo);
+	strcpy(r->requested_by, by);
+	r->requested_ns = (int64_t)rns;
+	r->prune = prune != 0;
+	if (!json_is_array(snaps) || json_array_size(snaps) > DELETION_SNAPSHOTS_MAX ||
+	    !json_is_array(apps) || json_array_size(apps) > DELETION_APPROVALS_MAX) {
+		err = kura_error_set(KURA_ECORRUPT, "%s: bad snapshots or approvals", path);
+		goto done;
+	}
+	if (json_array_size(snaps) &&
+	    !(r->snaps = calloc(json_array_size(snaps), sizeof(*r->snaps)))) {
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	json_array_foreach(snaps, i, item)
+	{
+		if (!kura_file_name_ok(json_string_value(item))) {
+			err = kura_error_set(KURA_ECORRUPT, "%s: snapshot %zu is not a file name",
+					     path, i);
+			goto done;
+		}
+		memcpy(r->snaps[i], json_string_value(item), KURA_ID_HEX);
+	}
+	r->nsnaps = json_array_size(snaps);
+	if (r->nsnaps)
+		qsort(r->snaps, r->nsnaps, sizeof(*r->snaps), deletion_store_cmp_name);
+	for (i = 1; i < r->nsnaps; i++)
+		if (strcmp(r->snaps[i - 1], r->snaps[i]) == 0) {
+			err = kura_error_set(KURA_ECORRUPT, "%s: snapshot %s named twice", path,
+					     r->snaps[i]);
+			goto done;
+		}
+	if (r->nsnaps == 0 && !r->prune) {
+		err = kura_error_set(KURA_ECORRUPT, "%s: requests nothing", path);
+		goto done;
+	}
+	if (json_array_size(apps) &&
+	    !(r->approvals = calloc(json_array_size(apps), sizeof(*r->approvals)))) {
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	json_array_foreach(apps, i, item)
+	{
+		if ((err = sig_parse(item, path, "approval", &r->approvals[i])) < 0)
+			goto done;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(r->approvals[j].approver, r->approvals[i].approver) == 0) {
+				err = kura_error_set(KURA_ECORRUPT, "%s: approver %s listed twice",
+						     path, r->approvals[i].approver);
+				goto done;
+			}
+		r->napprovals = i + 1;
+	}
+	if (!json_is_null(cancel)) {
+		if ((err = sig_parse(cancel, path, "cancellation", &r->cancel)) < 0)
+			goto done;
+		r->has_cancel = true;
+	}
+	if (opt_time(quorum, &r->quorum_ns) < 0 || opt_time(done_j, &r->done_ns) < 0 ||
+	    !(json_is_null(result) || json_is_object(result))) {
+		err = kura_error_set(KURA_ECORRUPT, "%s: bad quorum_ns, done_ns or result", path);
+		goto done;
+	}
+	if (json_is_object(result))
+		r->result = json_incref(result);
+	r->state = strcmp(state, "pending") == 0     ? DELETION_PENDING
+		   : strcmp(state, "cancelled") == 0 ? DELETION_CANCELLED
+		   : strcmp(state, "done") == 0	     ? DELETION_DONE
+						     : 0;
+	/* A state that contradicts the rest is a sign of editing: refuse it. */
+	if (!r->state || (r->state == DELETION_CANCELLED) != r->has_cancel ||
+	    (r->state == DELETION_DONE) != (r->done_ns != 0 && r->result != NULL)) {
+		err = kura_error_set(KURA_ECORRUPT,
+				     "%s: state \"%s\" does not agree with cancellation, done_ns "
+				     "and result",
+				     path, state);
+		goto done;
+	}
+done:
+	json_decref(doc);
+	if (err < 0) {
+		deletion_store_req_free(r);
+		r->id = id;
+	}
+	return err;
+}
+
+static json_t *sig_json(const deletion_sig *s)
+{
+	char sig[SIG_B64];
+
+	kura_base64(sig, s->sig, sizeof(s->sig));
+	return json_pack("{s:s, s:I, s:s, s:b}", "approver", s->approver, "time_ns",
+			 (json_int_t)s->time_ns, "sig", sig, "logged", s->logged);
+}
+
+json_t *deletion_store_opt_int(int64_t v)
+{
+	return v ? json_integer((json_int_t)v) : json_null();
+}
+
+/* The request as its file's JSON object. */
+json_t *deletion_store_req_json(const deletion_req *r)
+{
+	json_t *snaps = json_array(), *apps = json_array(), *o;
+	size_t i;
+
+	for (i = 0; snaps && i < r->nsnaps; i++)
+		if (json_array_append_new(snaps, json_string(r->snaps[i])) < 0)
+			goto fail;
+	for (i = 0; apps && i < r->napprovals; i++)
+		if (json_array_append_new(apps, sig_json(&r->approvals[i])) < 0)
+			goto fail;
+	if (!snaps || !apps)
+		goto fail;
+	o = json_pack("{s:I, s:s, s:s, s:I, s:o, s:b, s:s, s:o, s:o, s:o, s:o, s:o}", "id",
+		      (json_int_t)r->id, "repo", r->repo, "requested_by", r->requested_by,
+		      "requested_ns", (json_int_t)r->requested_ns, "snapshots", snaps, "prune",
+		      r->prune, "state", deletion_store_state_name(r->state), "approvals", apps,
+		      "cancellation", r->has_cancel ? sig_json(&r->cancel) : json_null(),
+		      "quorum_ns", deletion_store_opt_int(r->quorum_ns), "done_ns",
+		      deletion_store_opt_int(r->done_ns), "result",
+		      r->result ? json_incref(r->result) : json_null());
+	return o; /* json_pack's "o" took the references, even when it failed */
+fail:
+	json_decref(snaps);
+	json_decref(apps);
+	return NULL;
+}
+
+int deletion_store_save(const char *ddir, const deletion_req *r, bool fresh)
+{
+	char name[32], *text;
+	json_t *doc = deletion_store_req_json(r);
+	int err;
+
+	snprintf(name, sizeof(name), "%lu.json", r->id);
+	text = doc ? files_json_text(doc) : NULL;
+	json_decref(doc);
+	if (!text)
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	err = files_write_atomic(ddir, name, text, fresh);
+	free(text);
+	return err;
+}
+
+/* "N.json" with N in 1..DELETION_ID_MAX, no leading zero: N, else 0. */
+static unsigned long file_id(const char *name)
+{
+	unsigned long id = 0;
+	size_t i;
+
+	for (i = 0; name[i] >= '0' && name[i] <= '9' && i < 9; i++)
+		id = id * 10 + (unsigned long)(name[i] - '0');
+	if (i == 0 || name[0] == '0' || strcmp(name + i, ".json") != 0 || id > DELETION_ID_MAX)
+		return 0;
+	return id;
+}
+
+int deletion_store_load_one(const char *ddir, unsigned long id, deletion_req *out)
+{
+	char *path = NULL, *text = NULL;
+	size_t len;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	out->id = id;
+	if (asprintf(&path, "%s/%lu.json", ddir, id) < 0)
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	if ((err = files_read(path, REQUEST_MAX, &text, &len)) == 0)
+		err = req_parse(out, text, len, path, id);
+	else if (err == KURA_ENOTFOUND)
+		err = kura_error_set(KURA_ENOTFOUND, "no deletion request %lu", id);
+	free(text);
+	free(path);
+	return err;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	unsigned long x = ((const deletion_req *)a)->id, y = ((const deletion_req *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Every request in DIR/deletions, by id; one that cannot be read is
+ * returned with `corrupt` set to why.  Other names in the directory are
+ * ignored (temporary files start with a dot).
+ */
+int deletion_store_load_all(const char *dir, deletion_req **out, size_t *out_n)
+{
+	char *ddir = NULL;
+	deletion_req *rs = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *d = NULL;
+	int err = 0;
+
+	*out = NULL;
+	*out_n = 0;
+	if (asprintf(&ddir, "%s/deletions", dir) < 0)
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	if (!(d = opendir(ddir))) {
+		if (errno != ENOENT)
+			err = kura_error_errno(kura_errno_code(errno), errno, "%s", ddir);
+		goto done;
+	}
+	while ((de = readdir(d)) != NULL) {
+		unsigned long id = file_id(de->d_name);
+
+		if (!id)
+			continue;
+		if (n == cap) {
+			deletion_req *grown = realloc(rs, (cap ? cap * 2 : 16) * sizeof(*rs));
+
+			if (!grown) {
+				err = kura_error_set(KURA_ENOMEM, "out of memory");
+				goto done;
+			}
+			rs = grown;
+			cap = cap ? cap * 2 : 16;
+		}
+		if ((err = deletion_store_load_one(ddir, id, &rs[n])) < 0) {
+			if (err == KURA_ENOMEM)
+				goto done;
+			if (!(rs[n].corrupt = strdup(kura_error_message()))) {
+				err = kura_error_set(KURA_ENOMEM, "out of memory");
+				goto done;
+			}
+			err = 0;
+		}
+		n++;
+	}
+	if (n)
+		qsort(rs, n, sizeof(*rs), cmp_id);
+	*out = rs;
+	*out_n = n;
+	rs = NULL;
+	n = 0;
+done:
+	if (d)
+		closedir(d);
+	deletion_store_reqs_free(rs, n);
+	free(ddir);
+	return err;
+}
+
+/* The exclusive lock on DIR/deletions/.lock (the directory made if missing). */
+int deletion_store_lock(const char *dir, int *out_fd, char **out_ddir)
+{
+	char *path = NULL;
+	int fd, err;
+
+	*out_fd = -1;
+	if ((err = files_subdir(dir, "deletions", out_ddir)) < 0)
+		return err;
+	if (asprintf(&path, "%s/.lock", *out_ddir) < 0) {
+		free(*out_ddir);
+		*out_ddir = NULL;
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		err = kura_error_errno(kura_errno_code(errno), errno, "%s", path);
+	} else {
+		while ((err = flock(fd, LOCK_EX)) < 0 && errno == EINTR)
+			;
+		if (err < 0) {
+			err = kura_error_errno(KURA_EIO, errno, "%s: flock", path);
+			close(fd);
+			fd = -1;
+		}
+	}
+	free(path);
+	if (err < 0) {
+		free(*out_ddir);
+		*out_ddir = NULL;
+		return err;
+	}
+	*out_fd = fd;
+	return 0;
+}
+
+void deletion_store_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd); /* releases the flock */
+}

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * request.h - the state of one request to the vault's HTTPS front end,
+ * the state shared by all of them, and how a request is answered.  Used
+ * by the gate (http.c) and the handlers (handlers.c); answers are made in
+ * request.c.
+ */
+#ifndef KURA_SERVER_REQUEST_H
+#define KURA_SERVER_REQUEST_H
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "kura/keyless.h"
+#include "route.h"
+#include "vault_state.h"
+
+#define VAULT_NS_PER_S 1000000000LL
+#define REQUEST_POST_MAX ((uint64_t)1 << 20) /* a deletion request's JSON body */
+#define PEER_SLOTS 1024
+
+/* Authentication failures of one peer address. */
+typedef struct {
+	char addr[INET6_ADDRSTRLEN]; /* "" for a free slot */
+	int64_t window_start;
+	int64_t last_seen;
+	int64_t blocked_until;
+	unsigned failures;
+} peer_slot;
+
+typedef struct {
+	vault *v;
+	pthread_mutex_t peers_lock;
+	peer_slot peers[PEER_SLOTS];
+	/* Check "no config yet" and store config or keys as one step. */
+	pthread_mutex_t init_lock;
+	/* One snapshot check at a time: its pack list may be large. */
+	pthread_mutex_t snapshot_lock;
+} server;
+
+typedef struct {
+	server *srv;
+	char peer[INET6_ADDRSTRLEN];
+	char method[16];
+	char *path;
+	const vault_client *client;
+	vault_route route;
+	kura_backend *backend;
+	bool answered;
+	bool deferred; /* no body: begin() waits for the call that ends the request */
+
+	/* PUT */
+	bool uploading;
+	bool discard; /* the name is stored already: hash, do not keep */
+	int fd;	      /* the temporary file, -1 when none */
+	char tmp[48]; /* its name, "" once committed or dropped */
+	kura_hasher *hasher;
+	uint64_t expected; /* Content-Length */
+	uint64_t received;
+	int fail_status; /* an error met while reading the body */
+	char fail_msg[384];
+
+	/* POST: the body, held whole (at most POST_MAX bytes) */
+	bool posting;
+	char *body;
+} request;
+
+static inline int64_t vault_now_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (int64_t)ts.tv_sec * VAULT_NS_PER_S + ts.tv_nsec;
+}
+
+/*
+ * Write the request's audit entry (answer `status`, `bytes` sent or
+ * received); the error is printed as well, since the caller answers 500.
+ */
+int request_audit(request *rq, unsigned status, uint64_t bytes);
+
+/* An unqueued answer with body {"error": MSG}; NULL when out of memory. */
+struct MHD_Response *request_json_error(const char *msg);
+
+/*
+ * Log the request, then queue `resp` (consumed).  A success that cannot
+ * be logged becomes a 500: the vault does not serve what it cannot log.
+ */
+enum MHD_Result request_respond(request *rq, struct MHD_Connection *con, unsigned status,
+				struct MHD_Response *resp, uint64_t bytes);
+
+/* Answer {"error": "..."} with `status`; `allow` adds an Allow header. */
+enum MHD_Result request_respond_error(request *rq, struct MHD_Connection *con, unsigned status,
+				      const char *allow, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* A failure inside the vault: the details go to stderr, not to the client. */
+enum MHD_Result request_respond_internal(request *rq, struct MHD_Connection *con, const char *what);
+
+/* The audit log counts the answer's own body. */
+#define REQUEST_BYTES_BODY UINT64_MAX
+
+/* Answer `text` (malloc'd, consumed); the log gets `bytes` (or REQUEST_BYTES_BODY). */
+enum MHD_Result request_respond_buffer(request *rq, struct MHD_Connection *con, unsigned status,
+				       char *text, const char *type, uint64_t bytes);
+
+#endif

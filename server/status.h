@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * status.h - the vault's status report, for `kurad status` and GET
+ * /v1/status (docs/PROTOCOL.md, "Status").
+ */
+#ifndef KURA_SERVER_STATUS_H
+#define KURA_SERVER_STATUS_H
+
+#include "vault_state.h"
+
+/*
+ * Status for `kurad status`: repositories (files, bytes, snapshots, last
+ * snapshot receive time), clients (name, role, repo).  Returns malloc'd
+ * JSON text.
+ */
+int status_json(vault *v, char **out);
+
+#endif
