@@ -1044,10 +1044,16 @@ static void write_use(rs *r, const rs_use *u, const uint8_t *data, fd_cache *c)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
+			int e = n < 0 ? errno : 0;
+
+			/* Give the space back now (the fd is ours): the other files may fit. */
 			atomic_store(&f->discard, true);
+			if (ftruncate(fd, 0) < 0) {
+				/* removed in (c) all the same */
+			}
 			file_failed(r, u->file, "write at offset %llu failed: %s",
 				    (unsigned long long)(u->off + done),
-				    n < 0 ? strerror(errno) : "no progress");
+				    e ? strerror(e) : "no progress");
 			return;
 		}
 		done += (size_t)n;
