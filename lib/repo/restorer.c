@@ -826,7 +826,7 @@ static bool restored_here(rs *r, const char *rel, size_t known)
 		return false;
 	key.dev = st.st_dev;
 	key.ino = st.st_ino;
-	return bsearch(&key, r->inodes, known, sizeof(key), inode_cmp) != NULL;
+	return known && bsearch(&key, r->inodes, known, sizeof(key), inode_cmp) != NULL;
 }
 
 /*
