@@ -1305,17 +1305,27 @@ static int depth_cmp(const void *a, const void *b)
  */
 static void fail_file(rs *r, int dfd, size_t i)
 {
-	const rs_file *f = &r->files[i];
+	rs_file *f = &r->files[i];
 	const char *why = f->reason ? f->reason : "could not be restored";
 	char *partial = NULL;
 	struct stat st;
+	int fd = -1;
+	bool ours;
 
 	if (atomic_load(&f->state) != RS_CREATED) {
 		queue_say(r, RS_FAIL, f->rel, NULL, "%s", why); /* nothing of it is in the target */
 		return;
 	}
-	if (dfd < 0 || fstatat(dfd, f->node.name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    st.st_dev != f->dev || st.st_ino != f->ino) {
+	/* O_NONBLOCK: a FIFO swapped in does not block the open; it fails the check. */
+	if (dfd >= 0)
+		fd = openat(dfd, f->node.name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	ours = fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == f->dev && st.st_ino == f->ino;
+	/* Missing chunks at the end would leave it short: every byte keeps its offset. */
+	if (ours && (uint64_t)st.st_size < f->node.size && ftruncate(fd, (off_t)f->node.size) < 0)
+		atomic_store(&f->discard, true);
+	if (fd >= 0)
+		close(fd);
+	if (!ours) {
 		queue_say(r, RS_FAIL, f->rel, NULL, "%s; what was written of it could not be found "
 			  "to remove it", why);
 		return;
