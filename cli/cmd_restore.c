@@ -9,7 +9,11 @@
  * applied (an owner that does not exist here) is a warning, content that
  * cannot be restored is an integrity error with exit status 4, after the
  * rest has been restored: in an emergency, most of the data now beats all
- * of it never.  Needs the restore key.
+ * of it never.  Each path that failed is named with its cause, as it
+ * happens and again at the end, so that nobody takes a partial restore for
+ * a whole one.  A path that already exists in DIR is left alone; that is
+ * no damage, so it has its own count, message and exit status (5).  Needs
+ * the restore key.
  */
 #include "cli.h"
 
@@ -21,6 +25,60 @@ enum {
 	OPT_NUMERIC_OWNER = CLI_OPT_LONG,
 };
 
+#define SHOW_EXISTING 10 /* existing paths named one by one; the rest are counted */
+#define SHOW_FAILED 10   /* failed paths named again in the closing message */
+
+/* What kura_restore reported as failed or already there; ctx of on_problem. */
+struct report {
+	struct cli_progress *prog;
+	json_t *failed;         /* [{"path", "error", "partial"?}] with --json, else NULL */
+	char *names[SHOW_FAILED];
+	size_t nfailed, nexisting;
+};
+
+static void on_problem(const kura_restore_problem *p, void *ctx)
+{
+	struct report *rep = ctx;
+
+	cli_progress_clear(rep->prog);
+	if (p->exists) {
+		if (rep->nexisting < SHOW_EXISTING)
+			fprintf(stderr, "skipped: %s: %s\n", p->path, p->error);
+		else if (rep->nexisting == SHOW_EXISTING)
+			fputs("skipped: (more paths already exist; they are counted, not listed)\n",
+			      stderr);
+		rep->nexisting++;
+		return;
+	}
+	fprintf(stderr, "error: %s: %s%s%s\n", p->path, p->error,
+		p->partial ? "; what was restored of it is in " : "", p->partial ? p->partial : "");
+	if (rep->nfailed < SHOW_FAILED)
+		rep->names[rep->nfailed] = strdup(p->path); /* NULL (no memory): not named */
+	rep->nfailed++;
+	if (rep->failed) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "path", cli_json_str(p->path));
+		json_object_set_new(o, "error", cli_json_str(p->error));
+		if (p->partial)
+			json_object_set_new(o, "partial", cli_json_str(p->partial));
+		json_array_append_new(rep->failed, o);
+	}
+}
+
+/* The closing message after paths failed: which ones, with their causes said above. */
+static void say_failed(const struct report *rep)
+{
+	fprintf(stderr, "kura: %s\nkura: failed (each with its cause above):", kura_error_message());
+	for (size_t i = 0; i < rep->nfailed && i < SHOW_FAILED; i++)
+		fprintf(stderr, "%s %s", i ? "," : "", rep->names[i] ? rep->names[i] : "?");
+	if (rep->nfailed > SHOW_FAILED)
+		fprintf(stderr, " and %zu more", rep->nfailed - SHOW_FAILED);
+	fputs("\nhint: files that failed are not left under their names; an older snapshot may "
+	      "still hold them ('kura snapshots', then 'kura restore ID:PATH')\n",
+	      stderr);
+}
+
 static const struct option longs[] = {
 	{"target", required_argument, NULL, 't'},
 	{"include", required_argument, NULL, 'i'},
@@ -29,7 +87,7 @@ static const struct option longs[] = {
 };
 
 static int print_json(kura_repo *repo, const char *id, const char *target,
-		      const kura_restore_result *r)
+		      const kura_restore_result *r, json_t *failed)
 {
 	json_t *o = json_object();
 
@@ -42,6 +100,8 @@ static int print_json(kura_repo *repo, const char *id, const char *target,
 	json_object_set_new(o, "bytes_restored", cli_json_u64(r->bytes));
 	json_object_set_new(o, "warnings", cli_json_u64(r->warnings));
 	json_object_set_new(o, "errors", cli_json_u64(r->errors));
+	json_object_set_new(o, "skipped_existing", cli_json_u64(r->skipped_existing));
+	json_object_set_new(o, "failed", json_incref(failed));
 	json_object_set_new(o, "total_duration", json_real(r->seconds));
 	json_object_set_new(o, "damaged_files", cli_damage_json(repo));
 	return cli_json_print(o);
@@ -51,9 +111,11 @@ static void print_human(const char *target, const kura_restore_result *r)
 {
 	char size[CLI_FMT_MAX], took[CLI_FMT_MAX];
 
-	printf("restored %llu files, %llu dirs, %s in %s to %s\n", (unsigned long long)r->files,
-	       (unsigned long long)r->dirs, cli_fmt_size(size, r->bytes),
-	       cli_fmt_duration(took, r->seconds), target);
+	printf("restored %llu files, %llu dirs, %s in %s to %s; %llu failed, %llu skipped "
+	       "(already there)\n",
+	       (unsigned long long)r->files, (unsigned long long)r->dirs,
+	       cli_fmt_size(size, r->bytes), cli_fmt_duration(took, r->seconds), target,
+	       (unsigned long long)r->errors, (unsigned long long)r->skipped_existing);
 	if (r->warnings)
 		printf("%llu warning(s): some metadata could not be applied, see above\n",
 		       (unsigned long long)r->warnings);
@@ -66,6 +128,7 @@ static int run(struct cli_global *g, int argc, char **argv)
 	struct cli_progress prog;
 	kura_restore_options opts = {0};
 	kura_restore_result res = {0};
+	struct report rep = {0};
 	kura_repo *repo = NULL;
 	char *name = NULL, *colon;
 	char id[KURA_ID_HEX];
@@ -129,9 +192,18 @@ static int run(struct cli_global *g, int argc, char **argv)
 	opts.progress_ctx = &prog;
 	opts.warning = cli_progress_warning;
 	opts.warning_ctx = &prog;
+	rep.prog = &prog;
+	if (g->json && !(rep.failed = json_array())) {
+		fputs("kura: out of memory\n", stderr);
+		rc = CLI_EXIT_FATAL;
+		goto done;
+	}
+	opts.problem = on_problem;
+	opts.problem_ctx = &rep;
 	err = kura_restore(repo, id, &opts, &res);
 	cli_progress_clear(&prog);
-	if (err < 0 && err != KURA_ECORRUPT) {
+	/* these three come with a complete result: report it, then the outcome */
+	if (err < 0 && err != KURA_ECORRUPT && err != KURA_EIO && err != KURA_EEXISTS) {
 		rc = cli_fail(err, err == KURA_ENOTFOUND && opts.subpath
 					   ? "paths inside a snapshot start with '/'; see 'kura ls "
 					     "SNAPSHOT'"
@@ -139,20 +211,25 @@ static int run(struct cli_global *g, int argc, char **argv)
 		goto done;
 	}
 	if (g->json)
-		rc = print_json(repo, id, target, &res);
+		rc = print_json(repo, id, target, &res, rep.failed);
 	else if (!g->quiet)
 		print_human(target, &res);
-	if (err == KURA_ECORRUPT) {
-		char hint[256];
-
-		snprintf(hint, sizeof(hint),
-			 "%llu file(s) could not be restored; everything else was. Run 'kura "
-			 "check --read-data' to see the damage, and restore them from an older "
-			 "snapshot",
-			 (unsigned long long)res.errors);
-		rc = cli_fail(err, hint);
+	if (err == KURA_ECORRUPT || err == KURA_EIO) {
+		say_failed(&rep);
+		if (res.skipped_existing)
+			fprintf(stderr, "kura: besides, %llu path(s) already existed and were left as "
+				"they were\n", (unsigned long long)res.skipped_existing);
+		/* a target that could not be written is not damage in the repository */
+		rc = err == KURA_EIO ? CLI_EXIT_FATAL : CLI_EXIT_INTEGRITY;
+	} else if (err == KURA_EEXISTS) {
+		fprintf(stderr, "kura: %s\nhint: nothing was overwritten; restore into an empty "
+			"directory to get the snapshot's version of them\n", kura_error_message());
+		rc = CLI_EXIT_EXISTS;
 	}
 done:
+	for (size_t i = 0; i < rep.nfailed && i < SHOW_FAILED; i++)
+		free(rep.names[i]);
+	json_decref(rep.failed);
 	free(name);
 	cli_strlist_free(&includes);
 	cli_repo_close(repo);
@@ -174,7 +251,10 @@ const struct cli_command cli_cmd_restore = {
 		"                            PATTERN (repeatable)\n"
 		"      --numeric-owner       set owners by uid/gid, ignoring user and group names\n"
 		"\n"
-		"If some content cannot be restored, the rest still is and the exit status\n"
-		"is 4.\n",
+		"Everything that can be restored is.  A file whose content cannot be\n"
+		"restored completely is named with the cause and not left under its name\n"
+		"(what was restored of it is kept as NAME.kura-partial); the exit status\n"
+		"is then 4.  Nothing in DIR is overwritten: paths already there are left\n"
+		"as they are, counted as skipped, and the exit status is 5.\n",
 	.run = run,
 };

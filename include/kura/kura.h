@@ -290,6 +290,27 @@ int kura_diff(kura_repo *repo, const char *old_id, const char *new_id, kura_diff
 /* -------------------------------------------------------------------- */
 /* Restore                                                               */
 
+/*
+ * Something of the snapshot that is not in the target after the restore,
+ * with why.  Either it failed (`exists` false: content that could not be
+ * read, decoded or written, or an object that could not be made) or the
+ * name was already taken in the target and what is there was left as it
+ * was (`exists` true: not an error, nothing was damaged).  A regular file
+ * that failed is never left under its name: the part that was written is
+ * kept under `partial` (its name plus ".kura-partial", mode 0600, the time
+ * of the restore) when some of its content came from the repository, and
+ * removed otherwise (nothing written, or the target could not take it).
+ */
+typedef struct {
+	const char *path;               /* below the target, as restored: TARGET/... */
+	const char *error;              /* what failed, or why it was not overwritten */
+	const char *partial;            /* TARGET/.../NAME.kura-partial, or NULL */
+	bool exists;                    /* already in the target: skipped, not failed */
+} kura_restore_problem;
+
+/* Called from the caller's thread, once per path. */
+typedef void (*kura_restore_problem_fn)(const kura_restore_problem *problem, void *ctx);
+
 typedef struct {
 	const char *target;             /* directory to restore into (created if needed) */
 	const char *subpath;            /* restore only this path of the snapshot; NULL = all */
@@ -301,20 +322,26 @@ typedef struct {
 	void *progress_ctx;
 	kura_warning_fn warning;
 	void *warning_ctx;
+	kura_restore_problem_fn problem; /* failed and existing paths; NULL: said as warnings */
+	void *problem_ctx;
 } kura_restore_options;
 
 typedef struct {
-	uint64_t files, dirs, others;
-	uint64_t bytes;
+	uint64_t files, dirs, others;   /* restored completely (files: content and all) */
+	uint64_t bytes;                 /* of the files restored */
 	uint64_t warnings;              /* metadata that could not be applied */
-	uint64_t errors;                /* files whose content could not be restored */
+	uint64_t errors;                /* paths that failed: not restored, or not completely */
+	uint64_t skipped_existing;      /* paths already in the target, left as they were */
 	double seconds;
 } kura_restore_result;
 
 /*
  * Restore a snapshot below opts->target.  Never writes outside the target:
- * planted symlinks are not followed and hostile names are refused.  Returns
- * KURA_ECORRUPT if some content could not be restored (the rest is).
+ * planted symlinks are not followed, hostile names are refused and nothing
+ * already there is overwritten.  Everything that can be restored is.
+ * Returns KURA_ECORRUPT if some paths failed (out->errors; each reported
+ * through opts->problem), else KURA_EEXISTS if some were skipped because
+ * their name was taken (out->skipped_existing), else 0.
  */
 int kura_restore(kura_repo *repo, const char *snapshot_id, const kura_restore_options *opts,
 		 kura_restore_result *out);

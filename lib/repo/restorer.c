@@ -77,11 +77,18 @@
  * Workers queue their warnings like the content workers.
  *
  * Anything of the snapshot that is not restored (missing or corrupt blobs,
- * write errors, an object in the way, a subtree skipped because of a
- * planted symlink, a link that cannot be made) is an error: it is reported,
- * everything else is still restored, and kura_restore returns
- * KURA_ECORRUPT, so a restore drill never counts a partial restore as a
- * success.  Failures to apply metadata are warnings.
+ * write errors, a link that cannot be made) is an error: it is reported
+ * with its cause (opts->problem), everything else is still restored, and
+ * kura_restore returns KURA_ECORRUPT, so a restore drill never counts a
+ * partial restore as a success.  A file that failed is never left under
+ * its name looking complete: a worker keeps writing its other chunks, and
+ * in (c) it is renamed NAME.kura-partial if some came from the repository,
+ * else removed (fail_file); it gets none of its metadata and is not a first
+ * name for hard links.  A name already taken in the target (the object in
+ * the way, a planted symlink where a directory goes) is no damage: it is
+ * left alone, counted apart and reported as existing, and kura_restore
+ * returns KURA_EEXISTS if nothing failed.  Failures to apply metadata are
+ * warnings.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -134,6 +141,9 @@ typedef struct {
 	atomic_int state;
 	atomic_uint_fast32_t remaining; /* chunk writes still to do */
 	atomic_bool failed;
+	atomic_bool discard;            /* nothing more is written: removed, not kept as partial */
+	atomic_uint_fast64_t written;   /* bytes of content written */
+	char *reason;                   /* why it failed; set by the first failure */
 	atomic_bool meta_done;          /* applied through the fd that wrote the last chunk */
 	bool strip_acls;                /* its directory had a default ACL when it was created */
 	bool tail_hole;                 /* the last chunk ends before the size: truncate */
@@ -163,9 +173,14 @@ typedef struct {
 	uint64_t off;                   /* where in the file */
 } rs_use;
 
+/* What a message is about: kura_restore_problem reports RS_FAIL and RS_EXISTS. */
+enum { RS_WARN, RS_FAIL, RS_EXISTS };
+
 typedef struct rs_msg {
 	struct rs_msg *next;
 	const char *rel;                /* borrowed from files[] or dirs[]; said before the batch is freed */
+	int kind;
+	size_t partial;                 /* offset in text of the partial file's name; 0: none */
 	char text[];
 } rs_msg;
 
@@ -193,7 +208,7 @@ typedef struct {
 	pthread_cond_t cond;            /* a job finished */
 	size_t jobs_pending;
 	rs_msg *msgs, **msgs_tail;
-	atomic_uint_fast64_t bytes_done, files_done, errors;
+	atomic_uint_fast64_t bytes_done, files_done, errors, existing;
 	atomic_uint_fast64_t warnings;  /* from workers; added to res->warnings at the end */
 	atomic_int target_errno;        /* the first write into the target that failed */
 	uint64_t files_total, bytes_total;
@@ -241,32 +256,61 @@ static double elapsed(const rs *r)
 	return (double)(ts.tv_sec - r->start.tv_sec) + (ts.tv_nsec - r->start.tv_nsec) / 1e9;
 }
 
-/* Report a problem with `rel` (below the target); from the calling thread only. */
-__attribute__((format(printf, 3, 4))) static void rs_say(rs *r, const char *rel,
+/*
+ * Tell the caller about `rel` (below the target) and, for a failed file,
+ * the `partial` name its written part is kept under; from the calling
+ * thread only.  Failed and existing paths go to opts->problem if set.
+ */
+static void rs_tell(rs *r, int kind, const char *rel, const char *text, const char *partial)
+{
+	char path[PATH_MAX + 256], ppath[PATH_MAX + 256], msg[PATH_MAX + 1400];
+	kura_restore_problem p;
+
+	snprintf(path, sizeof(path), "%s%s%s", r->opts->target, *rel ? "/" : "", rel);
+	if (partial)
+		snprintf(ppath, sizeof(ppath), "%s/%s", r->opts->target, partial);
+	if (kind != RS_WARN && r->opts->problem) {
+		p.path = path;
+		p.error = text;
+		p.partial = partial ? ppath : NULL;
+		p.exists = kind == RS_EXISTS;
+		r->opts->problem(&p, r->opts->problem_ctx);
+	} else if (r->opts->warning) {
+		if (partial)
+			snprintf(msg, sizeof(msg), "%s; what was restored of it is in %s", text, ppath);
+		r->opts->warning(path, partial ? msg : text, r->opts->warning_ctx);
+	}
+}
+
+__attribute__((format(printf, 4, 5))) static void rs_say(rs *r, int kind, const char *rel,
 							  const char *fmt, ...)
 {
-	char path[PATH_MAX + 256], msg[1024];
+	char msg[1024];
 	va_list ap;
 
-	if (!r->opts->warning)
-		return;
-	snprintf(path, sizeof(path), "%s%s%s", r->opts->target, *rel ? "/" : "", rel);
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	r->opts->warning(path, msg, r->opts->warning_ctx);
+	rs_tell(r, kind, rel, msg, NULL);
 }
 
-#define rs_warn(r, rel, ...)                     \
-	do {                                     \
-		(r)->res->warnings++;            \
-		rs_say((r), (rel), __VA_ARGS__); \
+#define rs_warn(r, rel, ...)                              \
+	do {                                              \
+		(r)->res->warnings++;                     \
+		rs_say((r), RS_WARN, (rel), __VA_ARGS__); \
 	} while (0)
 
-#define rs_fail(r, rel, ...)                     \
-	do {                                     \
-		atomic_fetch_add(&(r)->errors, 1); \
-		rs_say((r), (rel), __VA_ARGS__); \
+#define rs_fail(r, rel, ...)                              \
+	do {                                              \
+		atomic_fetch_add(&(r)->errors, 1);        \
+		rs_say((r), RS_FAIL, (rel), __VA_ARGS__); \
+	} while (0)
+
+/* The name is taken in the target: what is there stays, and it is not an error. */
+#define rs_exists(r, rel, ...)                              \
+	do {                                                \
+		atomic_fetch_add(&(r)->existing, 1);        \
+		rs_say((r), RS_EXISTS, (rel), __VA_ARGS__); \
 	} while (0)
 
 static void rs_progress(rs *r, bool force)
@@ -405,6 +449,7 @@ static bool batch_full(const rs *r)
 }
 __attribute__((format(printf, 3, 4))) static void file_failed(rs *r, uint32_t file,
 							       const char *fmt, ...);
+static void file_exists(rs *r, uint32_t file);
 
 /*
  * Remember why writing into the target failed (a full or read-only file
@@ -433,10 +478,15 @@ static int frame_ensure(rs *r, rs_frame *f)
 		return err;
 	}
 	if ((err = kura_fsmeta_create(p->fd, f->node)) < 0) {
-		if (err == KURA_EIO || err == KURA_EDENIED)
-			target_failed(r, errno); /* mkdir's: setting the message keeps errno */
-		rs_fail(r, f->rel, "cannot create directory, skipping its contents: %s",
-			kura_error_message());
+		if (err == KURA_EEXISTS) {
+			rs_exists(r, f->rel, "already exists and is not a directory: not replaced, "
+				  "its contents are not restored");
+		} else {
+			if (err == KURA_EIO || err == KURA_EDENIED)
+				target_failed(r, errno); /* mkdir's: setting the message keeps errno */
+			rs_fail(r, f->rel, "cannot create directory, skipping its contents: %s",
+				kura_error_message());
+		}
 		f->skipped = true;
 		return 1;
 	}
@@ -532,10 +582,10 @@ static int add_file(rs *r, char *rel, kura_node *n, size_t dir, bool strip_acls)
 	}
 	f->tail_hole = f->node.size > data_end;
 	if (off != f->node.size) {
-		/* The planned uses stay; they are never written because the file failed. */
-		atomic_store(&f->failed, true);
-		rs_fail(r, f->rel, "corrupt tree: extents add up to %llu bytes, not %llu",
-			(unsigned long long)off, (unsigned long long)f->node.size);
+		/* The planned uses stay; they are never written: the tree cannot be trusted. */
+		atomic_store(&f->discard, true);
+		file_failed(r, (uint32_t)idx, "corrupt tree: extents add up to %llu bytes, not %llu",
+			    (unsigned long long)off, (unsigned long long)f->node.size);
 	}
 	free(f->node.extents);
 	f->node.extents = NULL;
@@ -562,7 +612,7 @@ static int create_now(rs *r, int dirfd, size_t i, struct stat *st)
 		    0600);
 	if (fd < 0) {
 		if (errno == EEXIST) {
-			file_failed(r, (uint32_t)i, "already exists: not overwritten");
+			file_exists(r, (uint32_t)i);
 		} else {
 			target_failed(r, errno);
 			file_failed(r, (uint32_t)i, "cannot create: %s", strerror(errno));
@@ -602,11 +652,12 @@ static int create_file(rs *r, int dirfd, size_t dir, char *rel, kura_node *n, bo
 	if ((err = add_file(r, rel, n, dir, strip_acls)) < 0)
 		return err;
 	f = &r->files[idx];
-	if (!now && atomic_load(&f->remaining) > 0 && !atomic_load(&f->failed))
+	/* A file that failed already is not created at all. */
+	if (atomic_load(&f->failed) || (!now && atomic_load(&f->remaining) > 0))
 		return 0;
 	if ((fd = create_now(r, dirfd, idx, &st)) < 0)
 		return 0;
-	if (atomic_load(&f->remaining) == 0 && !atomic_load(&f->failed)) {
+	if (atomic_load(&f->remaining) == 0) {
 		if (kura_fsmeta_apply_fd(fd, &st, &f->node, r->opts->numeric_owner, strip_acls) < 0)
 			rs_warn(r, f->rel, "%s", kura_error_message());
 		atomic_store(&f->meta_done, true);
@@ -642,7 +693,9 @@ static int restore_leaf(rs *r, rs_frame *f, kura_node *n, char *rel)
 		return 0;
 	default:
 		/* Nothing is written into these later, so their metadata can go on now. */
-		if (kura_fsmeta_create(f->fd, n) < 0) {
+		if ((err = kura_fsmeta_create(f->fd, n)) == KURA_EEXISTS) {
+			rs_exists(r, rel, "already exists: not overwritten");
+		} else if (err < 0) {
 			rs_fail(r, rel, "cannot create: %s", kura_error_message());
 		} else {
 			r->res->others++;
@@ -811,7 +864,7 @@ static bool restored_here(rs *r, const char *rel, size_t known)
 		return false;
 	key.dev = st.st_dev;
 	key.ino = st.st_ino;
-	return bsearch(&key, r->inodes, known, sizeof(key), inode_cmp) != NULL;
+	return known && bsearch(&key, r->inodes, known, sizeof(key), inode_cmp) != NULL;
 }
 
 /*
@@ -854,27 +907,38 @@ static int resolve_links(rs *r)
 /* -------------------------------------------------------------------- */
 /* (b) Content: workers read pack spans and write blobs                 */
 
-/* Queue a message about `rel` for the calling thread, which says it in drain_messages. */
-static void queue_msg(rs *r, const char *rel, const char *fmt, va_list ap)
+/*
+ * Queue a message about `rel` for the calling thread, which says it in
+ * drain_messages; `partial` is where a failed file's written part is kept.
+ */
+static void queue_msg(rs *r, int kind, const char *rel, const char *partial, const char *fmt,
+		      va_list ap)
 {
 	char text[1024];
 	rs_msg *m;
-	size_t len;
+	size_t len, plen = partial ? strlen(partial) + 1 : 0;
 
 	vsnprintf(text, sizeof(text), fmt, ap);
 	len = strlen(text) + 1;
-	if (!(m = malloc(sizeof(*m) + len)))
+	if (!(m = malloc(sizeof(*m) + len + plen)))
 		return; /* the caller has counted it; only its message is lost */
 	m->next = NULL;
 	m->rel = rel;
+	m->kind = kind;
 	memcpy(m->text, text, len);
+	m->partial = plen ? len : 0;
+	if (plen)
+		memcpy(m->text + len, partial, plen);
 	pthread_mutex_lock(&r->lock);
 	*r->msgs_tail = m;
 	r->msgs_tail = &m->next;
 	pthread_mutex_unlock(&r->lock);
 }
 
-/* Mark a file failed (once) and queue the message for the calling thread. */
+/*
+ * Mark a file failed (once) and keep why: it is said with what became of
+ * the file (fail_file), when its batch's metadata is applied.  Any thread.
+ */
 __attribute__((format(printf, 3, 4))) static void file_failed(rs *r, uint32_t file,
 							       const char *fmt, ...)
 {
@@ -884,8 +948,27 @@ __attribute__((format(printf, 3, 4))) static void file_failed(rs *r, uint32_t fi
 		return;
 	atomic_fetch_add(&r->errors, 1);
 	va_start(ap, fmt);
-	queue_msg(r, r->files[file].rel, fmt, ap);
+	if (vasprintf(&r->files[file].reason, fmt, ap) < 0)
+		r->files[file].reason = NULL; /* said as "could not be restored" */
 	va_end(ap);
+}
+
+__attribute__((format(printf, 5, 6))) static void queue_say(rs *r, int kind, const char *rel,
+							     const char *partial, const char *fmt,
+							     ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	queue_msg(r, kind, rel, partial, fmt, ap);
+	va_end(ap);
+}
+
+/* The file's name is taken in the target: left alone, counted apart.  Any thread. */
+static void file_exists(rs *r, uint32_t file)
+{
+	atomic_fetch_add(&r->existing, 1);
+	queue_say(r, RS_EXISTS, r->files[file].rel, NULL, "already exists: not overwritten");
 }
 
 /* rs_warn for workers: counted at once, said by the calling thread. */
@@ -896,7 +979,7 @@ __attribute__((format(printf, 3, 4))) static void queue_warn(rs *r, const char *
 
 	atomic_fetch_add(&r->warnings, 1);
 	va_start(ap, fmt);
-	queue_msg(r, rel, fmt, ap);
+	queue_msg(r, RS_WARN, rel, NULL, fmt, ap);
 	va_end(ap);
 }
 
@@ -911,7 +994,7 @@ static void drain_messages(rs *r)
 	pthread_mutex_unlock(&r->lock);
 	for (; m; m = next) {
 		next = m->next;
-		rs_say(r, m->rel, "%s", m->text);
+		rs_tell(r, m->kind, m->rel, m->text, m->partial ? m->text + m->partial : NULL);
 		free(m);
 	}
 }
@@ -990,7 +1073,8 @@ static void write_use(rs *r, const rs_use *u, const uint8_t *data, fd_cache *c)
 	size_t done = 0;
 	int fd;
 
-	if (atomic_load(&f->failed) || (fd = open_for_write(r, u->file, c)) < 0)
+	/* A file with a missing chunk still gets the others: kept as NAME.kura-partial. */
+	if (atomic_load(&f->discard) || (fd = open_for_write(r, u->file, c)) < 0)
 		return;
 	while (done < u->len) {
 		ssize_t n = pwrite(fd, data + done, u->len - done, (off_t)(u->off + done));
@@ -998,14 +1082,22 @@ static void write_use(rs *r, const rs_use *u, const uint8_t *data, fd_cache *c)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			target_failed(r, n < 0 ? errno : EIO);
+			int e = n < 0 ? errno : 0;
+
+			target_failed(r, e ? e : EIO);
+			/* Give the space back now (the fd is ours): the other files may fit. */
+			atomic_store(&f->discard, true);
+			if (ftruncate(fd, 0) < 0) {
+				/* removed in (c) all the same */
+			}
 			file_failed(r, u->file, "write at offset %llu failed: %s",
 				    (unsigned long long)(u->off + done),
-				    n < 0 ? strerror(errno) : "no progress");
+				    e ? strerror(e) : "no progress");
 			return;
 		}
 		done += (size_t)n;
 	}
+	atomic_fetch_add(&f->written, u->len);
 	atomic_fetch_add(&r->bytes_done, u->len);
 	/*
 	 * Start writing back now what is written (asynchronously: WRITE
@@ -1111,13 +1203,14 @@ static void lookup_all(rs *r)
 		rs_use *u = &r->uses[i];
 		kura_blob_loc loc;
 
-		if (atomic_load(&r->files[u->file].failed)) {
+		if (atomic_load(&r->files[u->file].discard)) {
 			u->loc.pack = KURA_PACK_PENDING;
 			continue;
 		}
 		/* a location whose type or size does not fit is a lie: look for another */
 		if (kura_repo__lookup_fit(r->repo, u->loc.id, KURA_BLOB_DATA, u->len, &loc) < 0) {
-			file_failed(r, u->file, "%s", kura_error_message());
+			file_failed(r, u->file, "content missing from the repository (no pack holds "
+				    "it): %s", kura_error_message());
 			u->loc.pack = KURA_PACK_PENDING;
 		} else {
 			u->loc = loc;
@@ -1228,11 +1321,13 @@ static void make_links(rs *r)
 			rs_fail(r, l->rel, "cannot link: %s", strerror(-tfd));
 		} else {
 			/* Flags 0: linkat never follows a symlink at the old name. */
-			if (linkat(ffd, from, tfd, to, 0) < 0)
-				rs_fail(r, l->rel, "cannot link to %s: %s", l->from,
-					errno == EEXIST ? "the name already exists" : strerror(errno));
-			else
+			if (linkat(ffd, from, tfd, to, 0) == 0)
 				r->res->others++;
+			else if (errno == EEXIST)
+				rs_exists(r, l->rel, "already exists: not overwritten (a hard link "
+					  "to %s)", l->from);
+			else
+				rs_fail(r, l->rel, "cannot link to %s: %s", l->from, strerror(errno));
 			close(tfd);
 		}
 		close(ffd);
@@ -1246,7 +1341,59 @@ static int depth_cmp(const void *a, const void *b)
 	return x->depth < y->depth ? 1 : x->depth > y->depth ? -1 : strcmp(x->rel, y->rel);
 }
 
-/* Apply the metadata of files[first..end); runs on a worker. */
+/*
+ * A file that failed does not stay under its name looking restored, and
+ * gets none of its metadata (no original mtime on half a file).  What was
+ * written from the repository is kept as NAME.kura-partial, mode 0600:
+ * after a lost pack the good parts of a large file (a database, an image
+ * archive) may be worth salvaging, and the next restore into the same
+ * target finds the name free and tries again.  A file that failed writing
+ * (a full disk) is removed instead, to leave room for the rest.  dfd is
+ * its directory, or -1 if that could not be opened.  Runs on a worker.
+ */
+static void fail_file(rs *r, int dfd, size_t i)
+{
+	rs_file *f = &r->files[i];
+	const char *why = f->reason ? f->reason : "could not be restored";
+	char *partial = NULL;
+	struct stat st;
+	int fd = -1;
+	bool ours;
+
+	if (atomic_load(&f->state) != RS_CREATED) {
+		queue_say(r, RS_FAIL, f->rel, NULL, "%s", why); /* nothing of it is in the target */
+		return;
+	}
+	/* O_NONBLOCK: a FIFO swapped in does not block the open; it fails the check. */
+	if (dfd >= 0)
+		fd = openat(dfd, f->node.name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	ours = fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == f->dev && st.st_ino == f->ino;
+	/* Missing chunks at the end would leave it short: every byte keeps its offset. */
+	if (ours && (uint64_t)st.st_size < f->node.size && ftruncate(fd, (off_t)f->node.size) < 0)
+		atomic_store(&f->discard, true);
+	if (fd >= 0)
+		close(fd);
+	if (!ours) {
+		queue_say(r, RS_FAIL, f->rel, NULL, "%s; what was written of it could not be found "
+			  "to remove it", why);
+		return;
+	}
+	if (atomic_load(&f->written) > 0 && !atomic_load(&f->discard) &&
+	    asprintf(&partial, "%s.kura-partial", f->rel) >= 0 &&
+	    renameat2(dfd, f->node.name, dfd, strrchr(partial, '/') ? strrchr(partial, '/') + 1
+								     : partial,
+		      RENAME_NOREPLACE) == 0) {
+		queue_say(r, RS_FAIL, f->rel, partial, "%s", why);
+	} else if (unlinkat(dfd, f->node.name, 0) == 0) {
+		queue_say(r, RS_FAIL, f->rel, NULL, "%s", why);
+	} else {
+		queue_say(r, RS_FAIL, f->rel, NULL, "%s; and it could not be removed: %s", why,
+			  strerror(errno));
+	}
+	free(partial);
+}
+
+/* Apply the metadata of files[first..end), or say what became of those that failed; a worker. */
 static void meta_files(rs *r, size_t first, size_t end)
 {
 	char *last_dir = NULL;
@@ -1256,9 +1403,14 @@ static void meta_files(rs *r, size_t first, size_t end)
 		const rs_file *f = &r->files[i];
 		const char *slash = strrchr(f->rel, '/');
 		size_t dlen = slash ? (size_t)(slash - f->rel) : 0;
+		bool failed = atomic_load(&f->failed);
 		struct stat st;
 
-		if (atomic_load(&f->meta_done) || atomic_load(&f->state) == RS_NOFILE)
+		if (failed && atomic_load(&f->state) != RS_CREATED) {
+			fail_file(r, -1, i);
+			continue;
+		}
+		if (!failed && (atomic_load(&f->meta_done) || atomic_load(&f->state) == RS_NOFILE))
 			continue;
 		/* Files of one directory are consecutive: open each directory once. */
 		if (!last_dir || strlen(last_dir) != dlen || strncmp(last_dir, f->rel, dlen) != 0) {
@@ -1269,17 +1421,23 @@ static void meta_files(rs *r, size_t first, size_t end)
 			free(last_dir);
 			last_dir = strndup(f->rel, dlen);
 			if ((dfd = open_parent(r, f->rel, &name)) < 0 || !last_dir) {
-				queue_warn(r, f->rel, "cannot open its directory to set metadata: %s",
-					   strerror(dfd < 0 ? -dfd : ENOMEM));
+				if (failed)
+					fail_file(r, -1, i);
+				else
+					queue_warn(r, f->rel, "cannot open its directory to set "
+						   "metadata: %s", strerror(dfd < 0 ? -dfd : ENOMEM));
 				continue;
 			}
 		}
-		if (dfd < 0) {
-			queue_warn(r, f->rel, "cannot open its directory to set metadata");
+		if (dfd < 0 || failed) {
+			if (failed)
+				fail_file(r, dfd, i);
+			else
+				queue_warn(r, f->rel, "cannot open its directory to set metadata");
 			continue;
 		}
 		if (atomic_load(&f->state) == RS_NEW) {
-			/* Nothing of it was written (its blobs failed): created here, as planned. */
+			/* Planned but reached by no worker: created here. */
 			int fd = create_now(r, dfd, i, &st);
 
 			if (fd >= 0 && kura_fsmeta_apply_fd(fd, &st, &f->node, r->opts->numeric_owner,
@@ -1287,6 +1445,8 @@ static void meta_files(rs *r, size_t first, size_t end)
 				queue_warn(r, f->rel, "%s", kura_error_message());
 			if (fd >= 0)
 				close(fd);
+			else if (atomic_load(&f->failed))
+				fail_file(r, dfd, i);
 			continue;
 		}
 		if (fstatat(dfd, f->node.name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
@@ -1419,13 +1579,14 @@ static int batch_free(rs *r)
 	for (size_t i = 0; i < r->nfiles; i++) {
 		rs_file *f = &r->files[i];
 
-		if (atomic_load(&f->state) == RS_CREATED) {
+		/* A file that failed is not a first name hard links are made to. */
+		if (atomic_load(&f->state) == RS_CREATED && !atomic_load(&f->failed)) {
 			r->res->files++;
+			r->res->bytes += f->node.size;
 			if (!err && (err = KURA_ARRAY_GROW(r->inodes, r->inodes_cap, r->ninodes + 1)) == 0)
 				r->inodes[r->ninodes++] = (rs_inode){f->dev, f->ino};
 		}
-		if (!atomic_load(&f->failed))
-			r->res->bytes += f->node.size;
+		free(f->reason);
 		free(f->rel);
 		kura_node_clear(&f->node);
 	}
@@ -1503,6 +1664,7 @@ done:
 static void rs_free(rs *r)
 {
 	for (size_t i = 0; i < r->nfiles; i++) {
+		free(r->files[i].reason);
 		free(r->files[i].rel);
 		kura_node_clear(&r->files[i].node);
 	}
@@ -1625,21 +1787,26 @@ int kura_restore(kura_repo *repo, const char *snapshot_id, const kura_restore_op
 	rs_progress(&r, true);
 done:
 	res.errors = atomic_load(&r.errors);
+	res.skipped_existing = atomic_load(&r.existing);
 	res.seconds = elapsed(&r);
 	if (out)
 		*out = res;
 	if (err == 0 && res.errors && atomic_load(&r.target_errno))
 		err = kura_error_set(KURA_EIO,
-				     "restore into %s: cannot write: %s; %llu file(s) or "
-				     "director(ies) could not be restored completely, everything "
-				     "else was",
+				     "restore into %s: cannot write: %s; %llu path(s) could not be "
+				     "restored completely; everything else was",
 				     opts->target, strerror(atomic_load(&r.target_errno)),
 				     (unsigned long long)res.errors);
 	else if (err == 0 && res.errors)
 		err = kura_error_set(KURA_ECORRUPT,
-				     "restore into %s: %llu file(s) or director(ies) could not be "
-				     "restored completely; everything else was",
+				     "restore into %s: %llu path(s) could not be restored completely; "
+				     "everything else was",
 				     opts->target, (unsigned long long)res.errors);
+	else if (err == 0 && res.skipped_existing)
+		err = kura_error_set(KURA_EEXISTS,
+				     "restore into %s: %llu path(s) already existed and were left as "
+				     "they were; everything else was restored",
+				     opts->target, (unsigned long long)res.skipped_existing);
 	if (r.rootfd >= 0)
 		close(r.rootfd);
 	rs_free(&r);

@@ -3,21 +3,34 @@
  * test_restorer.c - restore, ls and diff through the public API on a real
  * repository in a temporary directory, and the path helpers of walk.c.
  * The restore tests plant symlinks in the target to check that nothing is
- * ever written outside it; the restore tests run again with batches of one
- * file and one chunk, so that files, shared chunks and hard links cross
- * batch boundaries.
+ * ever written outside it, damage a chunk, limit the file size and restore
+ * twice, to check that what is not restored is reported and never left
+ * looking restored; the restore tests run again with batches of one file
+ * and one chunk, so that files, shared chunks and hard links cross batch
+ * boundaries.
  */
 #include "testutil.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "repo/repo.h"
 #include "repo/restorer.h"
 #include "repo/walk.h"
+
+#define MAX_PROBLEMS 16
+
+typedef struct {
+	char path[256], partial[256], error[256];
+	bool exists;
+} problem;
 
 typedef struct {
 	char dir[64];
@@ -25,6 +38,9 @@ typedef struct {
 	char snap[KURA_ID_HEX];
 	kura_repo *r;
 	int warnings;
+	bool collect;                   /* restore() takes problems through opts.problem */
+	int nproblems;
+	problem problems[MAX_PROBLEMS];
 } fixture;
 
 static void put(const char *dir, const char *rel, const char *text)
@@ -140,6 +156,31 @@ static void on_warning(const char *path, const char *message, void *ctx)
 	f->warnings++;
 }
 
+static void on_problem(const kura_restore_problem *p, void *ctx)
+{
+	fixture *f = ctx;
+	problem *q;
+
+	if (f->nproblems >= MAX_PROBLEMS) {
+		f->nproblems++;
+		return;
+	}
+	q = &f->problems[f->nproblems++];
+	snprintf(q->path, sizeof(q->path), "%s", p->path);
+	snprintf(q->partial, sizeof(q->partial), "%s", p->partial ? p->partial : "");
+	snprintf(q->error, sizeof(q->error), "%s", p->error);
+	q->exists = p->exists;
+}
+
+/* The problem reported for `path`, or NULL. */
+static const problem *problem_of(const fixture *f, const char *path)
+{
+	for (int i = 0; i < f->nproblems && i < MAX_PROBLEMS; i++)
+		if (strcmp(f->problems[i].path, path) == 0)
+			return &f->problems[i];
+	return NULL;
+}
+
 static int restore(fixture *f, const char *target, const char *subpath, const char *include,
 		   kura_restore_result *res)
 {
@@ -153,6 +194,11 @@ static int restore(fixture *f, const char *target, const char *subpath, const ch
 	o.threads = 3;
 	o.warning = on_warning;
 	o.warning_ctx = f;
+	if (f->collect) {
+		o.problem = on_problem;
+		o.problem_ctx = f;
+		f->nproblems = 0;
+	}
 	return kura_restore(f->r, f->snap, &o, res);
 }
 
@@ -217,10 +263,14 @@ static void test_planted_symlinks(void **state)
 	snprintf(outside + strlen(outside), sizeof(outside) - strlen(outside), "/victim");
 	assert_int_equal(symlink(outside, path), 0); /* where a file goes */
 	f->warnings = 0;
-	/* what the symlinks block is not restored: an error, never a silent success */
-	assert_int_equal(restore(f, target, f->src, NULL, &res), KURA_ECORRUPT);
-	assert_true(res.errors >= 2);
-	assert_int_equal(f->warnings, (int)(res.warnings + res.errors));
+	/*
+	 * What the symlinks block is not restored and not overwritten: their
+	 * names are taken, which is never a silent success but no damage either.
+	 */
+	assert_int_equal(restore(f, target, f->src, NULL, &res), KURA_EEXISTS);
+	assert_int_equal(res.errors, 0);
+	assert_true(res.skipped_existing >= 2);
+	assert_int_equal(f->warnings, (int)(res.warnings + res.skipped_existing));
 	assert_null(get(f->dir, "outside/victim"));
 	assert_null(get(f->dir, "outside/one"));
 	assert_null(get(f->dir, "outside/b/two"));
@@ -359,6 +409,201 @@ static void test_batches(void **state)
 	assert_int_equal(st.st_mtim.tv_sec, 1000000000);
 }
 
+static time_t mtime_of(const char *dir, const char *rel)
+{
+	char path[256];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_mtim.tv_sec;
+}
+
+static bool exists(const char *dir, const char *rel)
+{
+	char path[256];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	return lstat(path, &st) == 0;
+}
+
+/* Set the mtime of dir/rel to 1000000000 (2001). */
+static void set_old_mtime(const char *dir, const char *rel)
+{
+	struct timespec times[2] = {{1000000000, 0}, {1000000000, 0}};
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	assert_int_equal(utimensat(AT_FDCWD, path, times, AT_SYMLINK_NOFOLLOW), 0);
+}
+
+/*
+ * The last chunk of a file fails to authenticate: the file and a
+ * hard link to it are reported failed with the cause, not counted, not
+ * left under their names and not given the original mtime; what was
+ * restored of them is in NAME.kura-partial, the good chunks in place; the
+ * other files restore, and the directory still gets its metadata.
+ */
+static void test_damaged_chunk(void **state)
+{
+	fixture *f = *state;
+	kura_snapshot *snap = NULL;
+	kura_tree *holder = NULL;
+	kura_node *node = NULL;
+	kura_blob_loc loc;
+	kura_restore_result res;
+	char big[160], path[256], hex[KURA_ID_HEX], target[128], want[300];
+	const problem *p;
+	struct stat st;
+	FILE *pack;
+	int c;
+
+	put_random(f->src, "a/big", 6u << 20, 7); /* about six chunks */
+	snprintf(big, sizeof(big), "%s/a/big", f->src);
+	snprintf(path, sizeof(path), "%s/a/b/big-link", f->src);
+	assert_int_equal(link(big, path), 0);
+	set_old_mtime(f->src, "a/big");
+	set_old_mtime(f->src, "a");
+	backup(f);
+
+	/*
+	 * Flip a byte in the middle of the file's last chunk, in its pack: the
+	 * partial file must still have the whole size, every byte at its offset.
+	 */
+	assert_ok(kura_walk__snapshot(&snap, NULL, f->r, f->snap, "testing"));
+	assert_ok(kura_walk__find(&holder, &node, f->r, snap->tree, big));
+	assert_true(node->nextents >= 3);
+	assert_int_equal(node->extents[node->nextents - 1].kind, KURA_EXTENT_CHUNK);
+	assert_ok(kura_repo__load_index(f->r));
+	assert_ok(kura_repo__lookup(f->r, node->extents[node->nextents - 1].id, &loc));
+	kura_hex(hex, f->r->packs[loc.pack], KURA_HASH_SIZE);
+	snprintf(path, sizeof(path), "%s/data/%.2s/%s", f->repo, hex, hex);
+	assert_non_null(pack = fopen(path, "r+b"));
+	assert_int_equal(fseek(pack, (long)(loc.offset + loc.stored_len / 2), SEEK_SET), 0);
+	c = fgetc(pack);
+	assert_int_equal(fseek(pack, (long)(loc.offset + loc.stored_len / 2), SEEK_SET), 0);
+	fputc(c ^ 0x40, pack);
+	fclose(pack);
+
+	snprintf(target, sizeof(target), "%s/td", f->dir);
+	f->collect = true;
+	assert_int_equal(restore(f, target, f->src, NULL, &res), KURA_ECORRUPT);
+	assert_int_equal(res.errors, 2);
+	assert_int_equal(res.skipped_existing, 0);
+	assert_int_equal(f->nproblems, 2);
+	assert_int_equal(res.files, 3); /* top, a/one, a/b/two; a/hard is a link */
+	for (int i = 0; i < 2; i++) {
+		const char *rel = i ? "a/b/big-link" : "a/big";
+
+		snprintf(path, sizeof(path), "%s/%s", target, rel);
+		assert_non_null(p = problem_of(f, path));
+		assert_false(p->exists);
+		assert_non_null(strstr(p->error, hex)); /* names the pack */
+		snprintf(want, sizeof(want), "%s.kura-partial", path);
+		assert_string_equal(p->partial, want);
+		assert_false(exists(target, rel));
+		assert_int_equal(stat(want, &st), 0);
+		assert_int_equal(st.st_size, 6u << 20);
+		assert_int_equal(st.st_mode & 07777, 0600);
+		assert_true(st.st_mtim.tv_sec != 1000000000);
+		assert_int_equal(st.st_nlink, 1);
+	}
+	/* the first chunk is in place in the partial file */
+	{
+		FILE *a = fopen(big, "rb"), *b;
+
+		snprintf(path, sizeof(path), "%s/a/big.kura-partial", target);
+		assert_non_null(a);
+		assert_non_null(b = fopen(path, "rb"));
+		for (uint64_t i = 0; i < node->extents[0].len; i++)
+			if (fgetc(a) != fgetc(b))
+				fail_msg("byte %llu of the first chunk differs", (unsigned long long)i);
+		fclose(a);
+		fclose(b);
+	}
+	assert_true(same_content(f->src, target, "top"));
+	assert_true(same_content(f->src, target, "a/b/two"));
+	assert_true(same_content(f->src, target, "a/hard"));
+	assert_int_equal(mtime_of(target, "a"), 1000000000);
+	kura_tree_free(holder);
+	kura_snapshot_free(snap);
+}
+
+/* A second restore into the same target skips everything as existing and changes nothing. */
+static void test_existing(void **state)
+{
+	fixture *f = *state;
+	kura_restore_result res;
+	char target[128], path[256];
+	time_t before;
+
+	snprintf(target, sizeof(target), "%s/te", f->dir);
+	f->collect = true;
+	assert_ok(restore(f, target, f->src, NULL, &res));
+	assert_int_equal(f->nproblems, 0);
+	before = mtime_of(target, "top");
+	put(target, "a/one", "changed by the user\n");
+	assert_int_equal(restore(f, target, f->src, NULL, &res), KURA_EEXISTS);
+	assert_int_equal(res.files, 0);
+	assert_int_equal(res.others, 0);
+	assert_int_equal(res.errors, 0);
+	assert_int_equal(res.bytes, 0);
+	/* top, a/one, a/b/two, the symlink a/b/link and the hard link a/hard */
+	assert_int_equal(res.skipped_existing, 5);
+	assert_int_equal(f->nproblems, 5);
+	for (int i = 0; i < f->nproblems; i++) {
+		assert_true(f->problems[i].exists);
+		assert_string_equal(f->problems[i].partial, "");
+	}
+	snprintf(path, sizeof(path), "%s/top", target);
+	assert_non_null(problem_of(f, path));
+	assert_string_equal(get(target, "a/one"), "changed by the user\n");
+	assert_string_equal(get(target, "top"), "top file\n");
+	assert_int_equal(mtime_of(target, "top"), before);
+	assert_true(inode_of(target, "top") == inode_of(target, "a/hard"));
+}
+
+/*
+ * A write error (the file size limit, as a full disk would): the file that
+ * cannot be written is reported with the cause and removed, not kept as a
+ * partial file; the others restore.
+ */
+static void test_write_error(void **state)
+{
+	fixture *f = *state;
+	struct rlimit old, lim;
+	kura_restore_result res;
+	char target[128], path[256];
+	const problem *p;
+	int rc;
+
+	put_random(f->src, "big", 1u << 20, 9);
+	backup(f);
+	snprintf(target, sizeof(target), "%s/tw", f->dir);
+	f->collect = true;
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 256u << 10;
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	rc = restore(f, target, f->src, NULL, &res);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	assert_int_equal(rc, KURA_ECORRUPT);
+	assert_int_equal(res.errors, 1);
+	assert_int_equal(res.files, 3);
+	snprintf(path, sizeof(path), "%s/big", target);
+	assert_non_null(p = problem_of(f, path));
+	assert_false(p->exists);
+	assert_non_null(strstr(p->error, strerror(EFBIG)));
+	assert_string_equal(p->partial, "");
+	assert_false(exists(target, "big"));
+	assert_false(exists(target, "big.kura-partial"));
+	assert_true(same_content(f->src, target, "top"));
+	assert_true(same_content(f->src, target, "a/b/two"));
+}
+
 typedef struct {
 	int seen;
 	char paths[8][160];
@@ -449,6 +694,12 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_subpath_include, setup_tiny, teardown_tiny),
 	    cmocka_unit_test_setup_teardown(test_batches, setup_tiny, teardown_tiny),
 	    cmocka_unit_test_setup_teardown(test_batches, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_damaged_chunk, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_damaged_chunk, setup_tiny, teardown_tiny),
+	    cmocka_unit_test_setup_teardown(test_existing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_existing, setup_tiny, teardown_tiny),
+	    cmocka_unit_test_setup_teardown(test_write_error, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_write_error, setup_tiny, teardown_tiny),
 	    cmocka_unit_test_setup_teardown(test_ls, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_diff, setup, teardown),
 	};
