@@ -476,7 +476,8 @@ static void test_damaged_chunk(void **state)
 	assert_true(node->nextents >= 3);
 	assert_int_equal(node->extents[node->nextents - 1].kind, KURA_EXTENT_CHUNK);
 	assert_ok(kura_repo__load_index(f->r));
-	assert_ok(kura_repo__lookup(f->r, node->extents[node->nextents - 1].id, &loc));
+	assert_ok(kura_repo__lookup_fit(f->r, node->extents[node->nextents - 1].id, KURA_BLOB_DATA,
+					(uint32_t)node->extents[node->nextents - 1].len, &loc));
 	kura_hex(hex, f->r->packs[loc.pack], KURA_HASH_SIZE);
 	snprintf(path, sizeof(path), "%s/data/%.2s/%s", f->repo, hex, hex);
 	assert_non_null(pack = fopen(path, "r+b"));
