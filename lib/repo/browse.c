@@ -9,9 +9,9 @@
  * directories whose tree ids are equal: ids are MACs of the encoded trees,
  * so equal ids mean equal contents all the way down, and a diff of two
  * mostly unchanged snapshots loads only the trees on the changed paths.
- * Both need the restore key (trees are encrypted) and stop after
- * KURA_WALK_MAX_DEPTH levels, so a hostile repository cannot exhaust the
- * stack.  At most one tree per level is held in memory.
+ * Both need the restore key (trees are encrypted) and stop at
+ * KURA_TREE_MAX_DEPTH (depth counted from the snapshot root, as backup and
+ * check count it), so a hostile repository cannot exhaust the stack.  At most one tree per level is held in memory.
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -38,9 +38,9 @@ static int ls_tree(ls_walk *w, const uint8_t id[KURA_HASH_SIZE], unsigned depth)
 	size_t len = w->path.len;
 	int err;
 
-	if (depth > KURA_WALK_MAX_DEPTH)
+	if (depth > KURA_TREE_MAX_DEPTH)
 		return kura_error_set(KURA_ECORRUPT, "%s: directories nested deeper than %d levels",
-				      w->path.s, KURA_WALK_MAX_DEPTH);
+				      w->path.s, KURA_TREE_MAX_DEPTH);
 	if ((err = kura_repo__load_tree(w->repo, id, &tree)) < 0) {
 		kura_error_wrap(err, "%s", w->path.len ? w->path.s : "/");
 		goto done;
@@ -95,7 +95,8 @@ int kura_ls(kura_repo *repo, const char *snapshot_id, const char *path, kura_nod
 		goto done;
 	if ((err = kura_walk__append(&w.path, norm)) < 0)
 		goto done;
-	err = node ? ls_node(&w, node, 1) : ls_tree(&w, snap->tree, 1);
+	/* depth: of the tree being listed, counted from the snapshot root (0) */
+	err = node ? ls_node(&w, node, kura_walk__depth(norm) - 1) : ls_tree(&w, snap->tree, 0);
 done:
 	kura_walk__path_free(&w.path);
 	kura_tree_free(tree);
@@ -221,9 +222,9 @@ static int diff_trees(diff_walk *w, const uint8_t *old_id, const uint8_t *new_id
 		return 0;
 	if (!old_id && !new_id)
 		return 0;
-	if (depth > KURA_WALK_MAX_DEPTH)
+	if (depth > KURA_TREE_MAX_DEPTH)
 		return kura_error_set(KURA_ECORRUPT, "%s: directories nested deeper than %d levels",
-				      w->path.s, KURA_WALK_MAX_DEPTH);
+				      w->path.s, KURA_TREE_MAX_DEPTH);
 	if ((old_id && (err = kura_repo__load_tree(w->repo, old_id, &ot)) < 0) ||
 	    (new_id && (err = kura_repo__load_tree(w->repo, new_id, &nt)) < 0)) {
 		kura_error_wrap(err, "%s", w->path.len ? w->path.s : "/");
@@ -272,7 +273,7 @@ int kura_diff(kura_repo *repo, const char *old_id, const char *new_id, kura_diff
 		goto done;
 	if ((err = kura_walk__append(&w.path, "")) < 0)
 		goto done;
-	err = diff_trees(&w, os->tree, ns->tree, 1);
+	err = diff_trees(&w, os->tree, ns->tree, 0);
 done:
 	kura_walk__path_free(&w.path);
 	kura_snapshot_free(os);

@@ -71,7 +71,6 @@
 #include "repo/idmap.h"
 #include "repo/repo.h"
 
-#define CK_MAX_DEPTH 4096          /* deeper than any path the kernel accepts */
 #define CK_SMALL_FILE_MAX (1u << 16) /* config and key files are far smaller */
 #define CK_PROGRESS_INTERVAL 0.25
 
@@ -1538,13 +1537,14 @@ static int walk_nodes(ck_walk *w, const kura_tree *t, ck_u32s *mine, bool *clean
 		if (node->type == KURA_NODE_FILE || node->type == KURA_NODE_HARDLINK) {
 			err = walk_file(w, node, mine, clean);
 		} else if (node->type == KURA_NODE_DIR) {
-			if (depth + 1 >= CK_MAX_DEPTH) {
+			if (depth + 1 > KURA_TREE_MAX_DEPTH) {
 				char object[96];
 
 				*clean = false;
 				snprintf(object, sizeof(object), "snapshot %s", w->snap->id);
 				ck_problem(w->ck, w->snap->id, walk_path(w), object,
-					   "directories nested more than %u deep", CK_MAX_DEPTH);
+					   "directories nested more than %u deep",
+					   KURA_TREE_MAX_DEPTH);
 			} else {
 				err = walk_tree(w, node->subtree, mine, clean, depth + 1);
 			}

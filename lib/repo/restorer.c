@@ -309,6 +309,55 @@ static char *join(const char *dir, const char *name)
 }
 
 /*
+ * openat2 beneath dirfd with no symlink followed, in pieces shorter than
+ * PATH_MAX cut at a '/', so that a path deeper than PATH_MAX (a tree up to
+ * KURA_TREE_MAX_DEPTH levels of long names) costs a few calls, not one per
+ * component.  Each piece is resolved beneath the directory the previous
+ * one opened, which is beneath dirfd.  Returns the fd or -errno.
+ */
+static int openat2_pieces(int dirfd, const char *rel, int flags)
+{
+	char piece[PATH_MAX];
+	int cur = dirfd, fd = -EINVAL;
+
+	for (;;) {
+		size_t len = strlen(rel);
+		const char *end = rel + len;
+		bool last = len < PATH_MAX;
+		struct open_how how = {
+			.flags = (uint64_t)(last ? flags : O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC),
+			.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+		};
+
+		if (!last) {
+			end = rel + PATH_MAX - 1;
+			while (end > rel && *end != '/')
+				end--;
+			if (end == rel) {
+				fd = -ENAMETOOLONG;
+				break;
+			}
+		}
+		memcpy(piece, rel, (size_t)(end - rel));
+		piece[end - rel] = '\0';
+		for (int tries = 0; tries < 8; tries++) {
+			fd = (int)syscall(SYS_openat2, cur, piece, &how, sizeof(how));
+			if (fd >= 0 || errno != EAGAIN) /* EAGAIN: a rename raced with the lookup */
+				break;
+		}
+		if (fd < 0)
+			fd = -errno;
+		if (cur != dirfd)
+			close(cur);
+		if (fd < 0 || last)
+			break;
+		cur = fd;
+		rel = end + 1;
+	}
+	return fd;
+}
+
+/*
  * Open `rel` below rootfd without following any symlink or leaving the
  * tree.  Returns the fd or -errno.
  */
@@ -321,24 +370,13 @@ static int open_beneath(int rootfd, const char *rel, int flags)
 	if (!*rel)
 		rel = ".";
 	flags |= O_NOFOLLOW | O_CLOEXEC;
-	if (!atomic_load(&no_openat2) && strlen(rel) < PATH_MAX) {
-		struct open_how how = {
-			.flags = (uint64_t)flags,
-			.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-		};
-
-		for (int tries = 0; tries < 8; tries++) {
-			fd = (int)syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
-			if (fd >= 0)
-				return fd;
-			if (errno != EAGAIN) /* EAGAIN: a rename raced with the lookup */
-				break;
-		}
-		if (errno == ENOSYS)
+	if (!atomic_load(&no_openat2)) {
+		fd = openat2_pieces(rootfd, rel, flags);
+		if (fd == -ENOSYS)
 			atomic_store(&no_openat2, true);
 		/* ENOSYS and EPERM (seccomp) fall back; the walk below is just as strict. */
-		if (errno != ENOSYS && errno != EPERM && errno != ENAMETOOLONG)
-			return -errno;
+		if (fd >= 0 || (fd != -ENOSYS && fd != -EPERM))
+			return fd;
 	}
 	cur = rootfd;
 	for (c = rel;; c = end + 1) {
@@ -649,9 +687,9 @@ static int walk_dir(rs *r, rs_frame *f, kura_node *n)
 		goto done;
 	}
 	c.included = f->included || included(r, c.snap);
-	if (c.depth > KURA_WALK_MAX_DEPTH) {
+	if (c.depth > KURA_TREE_MAX_DEPTH) {
 		rs_fail(r, c.rel, "directories nested deeper than %d levels: skipped",
-			KURA_WALK_MAX_DEPTH);
+			KURA_TREE_MAX_DEPTH);
 		goto done;
 	}
 	if (c.included && (err = frame_ensure(r, &c)) != 0) {
@@ -1353,7 +1391,8 @@ static void apply_dir_meta(rs *r)
 	for (size_t i = 0, j; i < r->ndirs; i = j) {
 		for (j = i + 1; j < r->ndirs && r->dirs[j].depth == r->dirs[i].depth; j++)
 			;
-		meta_queue(r, pool, threads, i, j, true);
+		/* A depth of few directories (a deep, narrow tree has thousands) is not worth a handoff. */
+		meta_queue(r, j - i < RS_META_MIN ? NULL : pool, threads, i, j, true);
 		wait_jobs(r, 0);
 	}
 	kura_pool_free(pool);
@@ -1500,6 +1539,7 @@ static int restore_walk(rs *r, const kura_snapshot *snap, const char *subpath)
 			*slash = '\0';
 	}
 	root.snap = r->root_snap;
+	root.depth = kura_walk__depth(r->root_snap); /* counted from the snapshot root, as check does */
 	if (r->opts->nincludes) {
 		/* Included if the restore root or any directory above it matches. */
 		char *p = r->root_snap;
