@@ -45,6 +45,7 @@
 #include "common/pool.h"
 #include "common/utf8.h"
 #include "repo/blobstore.h"
+#include "repo/dirstack.h"
 #include "repo/filecache.h"
 #include "repo/fsmeta.h"
 #include "repo/repo.h"
@@ -539,33 +540,7 @@ static int process_file(archiver *a, dir_state *dir, size_t slot, int fd, int st
 /* ---------------------------------------------------------------------- */
 /* Walking                                                                 */
 
-/*
- * The walk is a loop over an explicit stack of directories, not recursion,
- * so a tree of any depth costs heap, never stack.  Only the ARCH_OPEN_DIRS
- * deepest directories on the stack keep their fd open (and the one the walk
- * started from).  When the walk comes back to a directory whose fd it
- * closed, it reopens it from the fd of the child it leaves, with "..", and
- * checks that it is the same (device, inode): nothing is reopened by a
- * name an attacker could have swapped for a symlink.  A directory with
- * nothing left to do is not reopened at all: the child's fd is handed up.
- * Ordinary trees are shallower than ARCH_OPEN_DIRS and cost no extra call.
- */
-#define ARCH_OPEN_DIRS 16
-#define ARCH_DOTDOT_MAX 1024 /* ".." components per openat: 3 KiB, below PATH_MAX */
-
-typedef struct {
-	dir_state *dir;
-	int fd;             /* -1 while closed */
-	unsigned below;     /* fd is of a directory this many levels below (0: our own) */
-	dev_t dev;          /* what a reopened fd must be */
-	ino_t ino;
-	char **names;       /* sorted; entries from `next` on are still to do */
-	size_t n, next;
-	char *path;
-	unsigned depth;     /* of this directory's tree: the snapshot root is 0 */
-} walk_frame;
-
-/* A directory that process_entry found: walked next, from its open fd. */
+/* A directory that process_entry found: walked next (dirstack.h), from its open fd. */
 typedef struct {
 	dir_state *dir;
 	int fd;
@@ -708,11 +683,6 @@ unreadable:
 	return 0;
 }
 
-static int name_cmp(const void *x, const void *y)
-{
-	return strcmp(*(char *const *)x, *(char *const *)y);
-}
-
 static char *join_path(const char *dir, const char *name)
 {
 	char *out;
@@ -722,169 +692,43 @@ static char *join_path(const char *dir, const char *name)
 	return out;
 }
 
-/* Read the names of the frame's directory, sorted, and make room for its nodes. */
-static int frame_list(archiver *a, walk_frame *f)
+/*
+ * Enter the directory `s` (takes its fd, and `path`) and make room for its
+ * nodes.  If it cannot be entered, its tree completes empty.
+ */
+static int enter_dir(archiver *a, kura_dirstack *st, const walk_sub *s, char *path,
+		     unsigned depth)
 {
-	struct dirent *de;
-	size_t cap = 0;
-	DIR *d;
-	int fd, err = 0;
-
-	f->dir->pending = 1;
-	if ((fd = dup(f->fd)) < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
-		warn(a, f->path, "cannot list directory");
-		count_unreadable(a);
-		return 0;
-	}
-	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if ((err = KURA_ARRAY_GROW(f->names, cap, f->n + 1)) < 0)
-			break;
-		if (!(f->names[f->n] = strdup(de->d_name))) {
-			err = kura_error_set(KURA_ENOMEM, "out of memory");
-			break;
-		}
-		f->n++;
-	}
-	closedir(d);
-	if (err < 0)
-		return err;
-	if (f->n > 1)
-		qsort(f->names, f->n, sizeof(char *), name_cmp);
-	if (f->n && !(f->dir->nodes = calloc(f->n, sizeof(*f->dir->nodes))))
-		return kura_error_set(KURA_ENOMEM, "out of memory");
-	f->dir->count = f->n;
-	return 0;
-}
-
-/* Enter the directory `s` (takes its fd and dir, and `path`) and list it. */
-static int frame_push(archiver *a, walk_frame **stack, size_t *cap, size_t *top,
-		      const walk_sub *s, char *path, unsigned depth)
-{
-	walk_frame *f;
+	size_t n = st->n;
 	int err;
 
-	if ((err = KURA_ARRAY_GROW(*stack, *cap, *top + 1)) < 0) {
-		close(s->fd);
-		free(path);
-		s->dir->pending = 1;
+	s->dir->pending = 1; /* the walk's token, given back when it leaves */
+	err = kura_dirstack_push(st, s->fd, s->dev, s->ino, path, depth, s->dir);
+	if (st->n == n) {
 		child_done(a, s->dir);
 		return err;
 	}
-	f = &(*stack)[(*top)++];
-	memset(f, 0, sizeof(*f));
-	f->dir = s->dir;
-	f->fd = s->fd;
-	f->dev = s->dev;
-	f->ino = s->ino;
-	f->path = path;
-	f->depth = depth;
-	if (*top > ARCH_OPEN_DIRS + 1) {
-		walk_frame *old = &(*stack)[*top - 1 - ARCH_OPEN_DIRS];
-
-		if (old->fd >= 0) {
-			close(old->fd);
-			old->fd = -1;
-		}
-	}
-	return frame_list(a, f);
-}
-
-/* Leave the top directory: its tree completes once its files do. */
-static void frame_pop(archiver *a, walk_frame *stack, size_t *top)
-{
-	walk_frame *f = &stack[--*top], *p = *top ? f - 1 : NULL;
-
-	if (p && p->fd < 0 && f->fd >= 0) {
-		p->fd = f->fd;
-		p->below = f->below + 1;
-	} else if (f->fd >= 0) {
-		close(f->fd);
-	}
-	for (size_t i = 0; i < f->n; i++)
-		free(f->names[i]);
-	free(f->names);
-	free(f->path);
-	child_done(a, f->dir);
-}
-
-/* Open stack[i]'s directory by name from the nearest open one above it (no symlink followed). */
-static int reopen_down(const walk_frame *stack, size_t i)
-{
-	size_t j = i;
-	int fd;
-
-	while (j > 0 && (stack[j].fd < 0 || stack[j].below))
-		j--;
-	if (stack[j].fd < 0 || stack[j].below)
-		return -1;
-	fd = stack[j].fd;
-	while (++j <= i && fd >= 0) {
-		int next = openat(fd, strrchr(stack[j].path, '/') + 1,
-				  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-		if (fd != stack[j - 1].fd)
-			close(fd);
-		fd = next;
-	}
-	return fd;
-}
-
-/*
- * Give stack[i] (the top) its own fd again before it goes on: up with ".."
- * from the descendant's fd it holds, or, if that is refused (a directory
- * we may list but not search), down by name from an open ancestor.  The
- * result must be the directory we left.  0, or -1 with the rest of the
- * directory skipped and reported.
- */
-static int frame_reopen(archiver *a, walk_frame *stack, size_t i)
-{
-	walk_frame *t = &stack[i];
-	char up[3 * ARCH_DOTDOT_MAX];
-	struct stat st;
-	int fd = t->fd;
-
-	while (fd >= 0 && t->below > 0) {
-		unsigned k = t->below < ARCH_DOTDOT_MAX ? t->below : ARCH_DOTDOT_MAX;
-		int next;
-
-		for (unsigned c = 0; c < k; c++)
-			memcpy(up + 3 * c, "../", 3);
-		up[3 * k - 1] = '\0';
-		next = openat(fd, up, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		close(fd);
-		fd = next;
-		t->below -= k;
-	}
-	t->below = 0;
-	t->fd = -1;
-	if (fd < 0)
-		fd = reopen_down(stack, i);
-	if (fd >= 0 && (fstat(fd, &st) < 0 || st.st_dev != t->dev || st.st_ino != t->ino)) {
-		close(fd);
-		fd = -1;
-	}
-	if ((t->fd = fd) >= 0)
+	if (err == KURA_EIO) {
+		warn(a, st->v[n].path, kura_error_message());
+		count_unreadable(a);
 		return 0;
-	warn(a, t->path, "cannot return to this directory (moved while it was read?): the rest "
-	     "of it is not backed up");
-	count_unreadable(a);
-	t->next = t->n;
-	return -1;
+	}
+	if (err == 0 && st->v[n].n && !(s->dir->nodes = calloc(st->v[n].n, sizeof(kura_node))))
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+	if (err == 0)
+		s->dir->count = st->v[n].n;
+	return err;
 }
 
 /*
  * Walk the directory `s` (its tree at `depth`, absolute path `path`) and
  * everything below it: names in byte order, each directory entered where
- * its name comes (the file cache depends on this order).  Takes s->fd.
+ * its name comes (the file cache depends on this order), with an explicit
+ * stack (dirstack.h): no recursion, a bounded number of fds.  Takes s->fd.
  */
 static int walk_dirs(archiver *a, const walk_sub *s, const char *path, unsigned depth)
 {
-	walk_frame *stack = NULL;
-	size_t top = 0, cap = 0;
+	kura_dirstack st = {0};
 	char *copy = strdup(path);
 	int err;
 
@@ -894,28 +738,31 @@ static int walk_dirs(archiver *a, const walk_sub *s, const char *path, unsigned 
 		child_done(a, s->dir);
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	}
-	err = frame_push(a, &stack, &cap, &top, s, copy, depth);
-	while (top > 0) {
-		walk_frame *t = &stack[top - 1];
+	err = enter_dir(a, &st, s, copy, depth);
+	while (st.n > 0) {
+		kura_dirframe *t = &st.v[st.n - 1];
 		walk_sub sub = {NULL, -1, 0, 0};
 		char *child;
 		size_t i;
 
 		if (err || t->next == t->n) {
-			frame_pop(a, stack, &top);
+			child_done(a, kura_dirstack_pop(&st));
 			continue;
 		}
-		if ((t->fd < 0 || t->below) && frame_reopen(a, stack, top - 1) < 0)
+		if (kura_dirstack_ready(&st) < 0) {
+			warn(a, t->path, kura_error_message());
+			count_unreadable(a);
 			continue;
+		}
 		i = t->next++;
 		if (!(child = join_path(t->path, t->names[i]))) {
 			err = kura_error_set(KURA_ENOMEM, "out of memory");
 			continue;
 		}
 		if (!excluded(a, child, t->names[i]))
-			err = process_entry(a, t->dir, i, t->fd, t->names[i], child, t->depth, &sub);
+			err = process_entry(a, t->user, i, t->fd, t->names[i], child, t->depth, &sub);
 		if (!err && sub.dir) {
-			err = frame_push(a, &stack, &cap, &top, &sub, child, t->depth + 1);
+			err = enter_dir(a, &st, &sub, child, t->depth + 1);
 			child = NULL;
 		}
 		free(child);
@@ -923,7 +770,7 @@ static int walk_dirs(archiver *a, const walk_sub *s, const char *path, unsigned 
 			err = failed(a);
 		progress(a, 0);
 	}
-	free(stack);
+	kura_dirstack_free(&st);
 	return err;
 }
 
