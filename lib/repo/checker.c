@@ -1520,55 +1520,42 @@ static int memo_add(checker *ck, const uint8_t id[KURA_HASH_SIZE], bool clean, c
 	return 0;
 }
 
-static int walk_tree(ck_walk *w, const uint8_t id[KURA_HASH_SIZE], ck_u32s *out, bool *clean,
-		     unsigned depth);
+/*
+ * A tree being walked.  The walk keeps these on an explicit stack, not
+ * the C stack: a snapshot may nest KURA_TREE_MAX_DEPTH trees, and a
+ * hostile one tries to nest more.  The frame at index k is a tree at depth
+ * k (the root is 0).
+ */
+typedef struct {
+	kura_tree *t;
+	size_t next;             /* the node to visit next */
+	size_t saved;            /* path length before the node being visited */
+	ck_u32s mine;            /* packs needed at and below this tree */
+	bool clean, memoised;
+	uint8_t id[KURA_HASH_SIZE];
+} ck_frame;
 
-static int walk_nodes(ck_walk *w, const kura_tree *t, ck_u32s *mine, bool *clean,
-		      unsigned depth)
-{
-	size_t saved;
-	int err = 0;
-
-	for (size_t i = 0; i < t->count && err == 0; i++) {
-		const kura_node *node = &t->nodes[i];
-
-		if ((err = path_push(w, node->name, &saved)) < 0)
-			break;
-		if (node->type == KURA_NODE_FILE || node->type == KURA_NODE_HARDLINK) {
-			err = walk_file(w, node, mine, clean);
-		} else if (node->type == KURA_NODE_DIR) {
-			if (depth + 1 > KURA_TREE_MAX_DEPTH) {
-				char object[96];
-
-				*clean = false;
-				snprintf(object, sizeof(object), "snapshot %s", w->snap->id);
-				ck_problem(w->ck, w->snap->id, walk_path(w), object,
-					   "directories nested more than %u deep",
-					   KURA_TREE_MAX_DEPTH);
-			} else {
-				err = walk_tree(w, node->subtree, mine, clean, depth + 1);
-			}
-		}
-		path_pop(w, saved);
-	}
-	return err;
-}
+typedef struct {
+	ck_frame *v;
+	size_t n, cap;
+} ck_frames;
 
 /*
- * Walk one tree of a snapshot.  Adds the ordinals of every pack needed at
- * and below it to `out`; clears *clean if anything below is unreadable.
- * Returns a negative code only when the check itself cannot go on.
+ * Start on the tree `id`: settled at once (returns 0: known from the memo
+ * or this snapshot, or lost, its packs added to `out` and *clean cleared
+ * if anything below is unreadable) or pushed as a frame (returns 1).
+ * Negative only when the check itself cannot go on.
  */
-static int walk_tree(ck_walk *w, const uint8_t id[KURA_HASH_SIZE], ck_u32s *out, bool *clean,
-		     unsigned depth)
+static int tree_enter(ck_walk *w, ck_frames *st, const uint8_t id[KURA_HASH_SIZE], ck_u32s *out,
+		      bool *clean)
 {
 	checker *ck = w->ck;
 	kura_blob_loc memo;
 	const ck_copy *cp;
 	kura_tree *t = NULL;
-	ck_u32s mine = {0};
 	kura_blob_loc seen;
-	bool tclean = true, memoised;
+	ck_frame *f;
+	bool memoised;
 	char why[160], object[96], hex[KURA_ID_HEX];
 	int err;
 
@@ -1603,32 +1590,99 @@ static int walk_tree(ck_walk *w, const uint8_t id[KURA_HASH_SIZE], ck_u32s *out,
 	}
 	err = load_tree(ck, cp, &t);
 	if (err == KURA_ENOMEM)
-		goto done;
+		return err;
 	if (err < 0) {
 		*clean = false;
 		ck_problem(ck, w->snap->id, walk_path(w), object,
 			   "directory listing lost: tree %s: %s", hex, kura_error_message());
-		err = 0;
-		goto done;
+		return 0;
 	}
 	need_pack(w, cp->pack);
-	if ((err = ck_u32s_push(&mine, cp->pack)) < 0)
-		goto done;
-	if ((err = walk_nodes(w, t, &mine, &tclean, depth)) < 0)
-		goto done;
-	ck_u32s_sort_unique(&mine);
-	if (!memoised) {
-		ck->trees++;
-		if ((err = memo_add(ck, id, tclean, &mine)) < 0)
-			goto done;
+	if ((err = KURA_ARRAY_GROW(st->v, st->cap, st->n + 1)) < 0) {
+		kura_tree_free(t);
+		return err;
 	}
-	if ((err = ck_u32s_append(out, mine.v, mine.n)) < 0)
-		goto done;
-	if (!tclean)
+	f = &st->v[st->n++];
+	memset(f, 0, sizeof(*f));
+	f->t = t;
+	f->clean = true;
+	f->memoised = memoised;
+	memcpy(f->id, id, KURA_HASH_SIZE);
+	if ((err = ck_u32s_push(&f->mine, cp->pack)) < 0)
+		return err;
+	return 1;
+}
+
+/* Finish the top frame: memoise it and hand its packs and cleanliness to `out` and *clean. */
+static int tree_leave(ck_walk *w, ck_frames *st, ck_u32s *out, bool *clean)
+{
+	ck_frame *f = &st->v[--st->n];
+	int err = 0;
+
+	ck_u32s_sort_unique(&f->mine);
+	if (!f->memoised) {
+		w->ck->trees++;
+		err = memo_add(w->ck, f->id, f->clean, &f->mine);
+	}
+	if (err == 0)
+		err = ck_u32s_append(out, f->mine.v, f->mine.n);
+	if (!f->clean)
 		*clean = false;
-done:
-	kura_tree_free(t);
-	free(mine.v);
+	kura_tree_free(f->t);
+	free(f->mine.v);
+	return err;
+}
+
+/*
+ * Walk a snapshot's trees from its root.  Adds the ordinals of every pack
+ * needed to `out`; clears *clean if anything is unreadable.  Returns a
+ * negative code only when the check itself cannot go on.
+ */
+static int walk_tree(ck_walk *w, const uint8_t id[KURA_HASH_SIZE], ck_u32s *out, bool *clean)
+{
+	ck_frames st = {0};
+	int err = tree_enter(w, &st, id, out, clean);
+
+	while (err >= 0 && st.n > 0) {
+		ck_frame *f = &st.v[st.n - 1];
+		const kura_node *node;
+
+		if (f->next == f->t->count) {
+			bool top = st.n == 1;
+
+			err = tree_leave(w, &st, top ? out : &st.v[st.n - 2].mine,
+					 top ? clean : &st.v[st.n - 2].clean);
+			if (!top)
+				path_pop(w, st.v[st.n - 1].saved);
+			continue;
+		}
+		node = &f->t->nodes[f->next++];
+		if ((err = path_push(w, node->name, &f->saved)) < 0)
+			break;
+		if (node->type == KURA_NODE_FILE || node->type == KURA_NODE_HARDLINK) {
+			err = walk_file(w, node, &f->mine, &f->clean);
+		} else if (node->type == KURA_NODE_DIR && st.n > KURA_TREE_MAX_DEPTH) {
+			char object[96];
+
+			f->clean = false;
+			snprintf(object, sizeof(object), "snapshot %s", w->snap->id);
+			ck_problem(w->ck, w->snap->id, walk_path(w), object,
+				   "directories nested more than %u deep", KURA_TREE_MAX_DEPTH);
+		} else if (node->type == KURA_NODE_DIR) {
+			/* may move the stack: f is not used after this */
+			err = tree_enter(w, &st, node->subtree, &f->mine, &f->clean);
+			if (err == 1)
+				continue; /* its path is popped when it is left */
+		}
+		path_pop(w, st.v[st.n - 1].saved);
+	}
+	while (st.n > 0) {
+		ck_frame *f = &st.v[--st.n];
+
+		kura_tree_free(f->t);
+		free(f->mine.v);
+	}
+	free(st.v);
 	return err;
 }
 
@@ -1648,7 +1702,7 @@ static int walk_snapshot(checker *ck, const ck_snap *sn, uint8_t *pflags)
 	}
 	if ((err = kura_idmap_new(&w.seen)) < 0)
 		goto done;
-	err = walk_tree(&w, sn->s->tree, &all, &clean, 0);
+	err = walk_tree(&w, sn->s->tree, &all, &clean);
 done:
 	kura_idmap_free(w.seen);
 	free(w.path);

@@ -10,6 +10,7 @@
 # round-trips byte-identical; the backup keeps a bounded number of fds
 # (ulimit -n 64).  Trees this deep are built and compared by deep_tree.py
 # through directory fds: mkdir -p, rsync and diff -r stop at PATH_MAX.
+# slow (tens of thousands of directories; about 10 s on an idle machine)
 . "$(dirname "$0")/lib.sh"
 
 HELPER=$(cd "$(dirname "$0")" && pwd)/deep_tree.py
