@@ -85,4 +85,9 @@ for given in sharelink sharelink/; do
 		"$(ndjson_get "$OUT" '" ".join(x["type"] + " " + x["target"] for x in d)')"
 done
 
+note "diff walks the whole deep tree where it differs: all of it removed"
+expect_exit 0 kura --json diff "$SNAP_A" latest
+assert_eq "paths removed at or below $SRC: it, $LIMIT directories, 5 files" $((LIMIT + 6)) \
+	"$(ndjson_get "$OUT" 'len([x for x in d if x.get("change") == "-" and x["path"].startswith("'"$SRC"'")])')"
+
 note "ok"
