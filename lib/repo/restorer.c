@@ -673,93 +673,154 @@ static int restore_leaf(rs *r, rs_frame *f, kura_node *n, char *rel)
 	}
 }
 
-static int walk_nodes(rs *r, rs_frame *f, kura_node *nodes, size_t count);
+/*
+ * One directory of the walk: its frame and where the walk is in its
+ * nodes.  Levels are on the heap, linked by `up` (frames point to their
+ * parent's), so the walk needs no stack however deep the snapshot.
+ */
+typedef struct rs_level {
+	rs_frame f;
+	kura_tree *tree;                /* its listing; NULL where the walk starts (borrowed nodes) */
+	kura_node *nodes;
+	size_t count, i;
+	int pass;                       /* 0: all but directories, 1: directories */
+	struct rs_level *up;
+} rs_level;
 
-static int walk_dir(rs *r, rs_frame *f, kura_node *n)
+static void level_leave(rs *r, rs_level *l)
 {
-	rs_frame c = {f, n, NULL, NULL, f->depth + 1, false, false, false, -1, -1, 0};
-	kura_tree *tree = NULL;
-	int err = 0;
+	if (l->f.fd >= 0)
+		close(l->f.fd);
+	if (l->f.created)
+		node_move(&r->dirs[l->f.dir].node, l->f.node);
+	kura_tree_free(l->tree);
+	free(l->f.rel);
+	free(l->f.snap);
+	free(l);
+}
 
-	if (!(c.rel = join(f->rel, n->name)) || asprintf(&c.snap, "%s/%s", f->snap, n->name) < 0) {
-		c.snap = NULL;
-		err = kura_error_set(KURA_ENOMEM, "restore: out of memory");
-		goto done;
+/* Enter directory n of `up`: its level, or NULL when it is skipped (*err 0, reported) or < 0. */
+static rs_level *level_enter(rs *r, rs_level *up, kura_node *n, int *err)
+{
+	rs_frame *f = &up->f;
+	rs_level *l = calloc(1, sizeof(*l));
+
+	*err = 0;
+	if (!l) {
+		*err = kura_error_set(KURA_ENOMEM, "restore: out of memory");
+		return NULL;
 	}
-	c.included = f->included || included(r, c.snap);
-	if (c.depth > KURA_TREE_MAX_DEPTH) {
-		rs_fail(r, c.rel, "directories nested deeper than %d levels: skipped",
+	l->f = (rs_frame){f, n, NULL, NULL, f->depth + 1, false, false, false, -1, -1, 0};
+	l->up = up;
+	if (!(l->f.rel = join(f->rel, n->name)) || asprintf(&l->f.snap, "%s/%s", f->snap, n->name) < 0) {
+		l->f.snap = NULL;
+		*err = kura_error_set(KURA_ENOMEM, "restore: out of memory");
+		goto skip;
+	}
+	l->f.included = f->included || included(r, l->f.snap);
+	if (l->f.depth > KURA_TREE_MAX_DEPTH) {
+		rs_fail(r, l->f.rel, "directories nested deeper than %d levels: skipped",
 			KURA_TREE_MAX_DEPTH);
-		goto done;
+		goto skip;
 	}
-	if (c.included && (err = frame_ensure(r, &c)) != 0) {
-		err = err < 0 ? err : 0;
-		goto done;
+	if (l->f.included && (*err = frame_ensure(r, &l->f)) != 0) {
+		*err = *err < 0 ? *err : 0;
+		goto skip;
 	}
-	/* Our own fd is reopened after the subtree: a deep tree keeps few fds open. */
+	/* Our parent's fd is reopened after the subtree: a deep tree keeps few fds open. */
 	if (f->node && f->fd >= 0) {
 		close(f->fd);
 		f->fd = -1;
 	}
-	if ((err = kura_repo__load_tree(r->repo, n->subtree, &tree)) < 0) {
-		if (err == KURA_ENOMEM)
-			goto done;
-		rs_fail(r, c.rel, "cannot read the directory's tree: %s", kura_error_message());
-		err = 0;
-		goto done;
+	if ((*err = kura_repo__load_tree(r->repo, n->subtree, &l->tree)) < 0) {
+		if (*err != KURA_ENOMEM) {
+			rs_fail(r, l->f.rel, "cannot read the directory's tree: %s", kura_error_message());
+			*err = 0;
+		}
+		goto skip;
 	}
-	err = walk_nodes(r, &c, tree->nodes, tree->count);
-done:
-	if (c.fd >= 0)
-		close(c.fd);
-	if (c.created)
-		node_move(&r->dirs[c.dir].node, n);
-	kura_tree_free(tree);
-	free(c.rel);
-	free(c.snap);
-	return err;
+	l->nodes = l->tree->nodes;
+	l->count = l->tree->count;
+	return l;
+skip:
+	level_leave(r, l);
+	return NULL;
 }
 
-static int walk_nodes(rs *r, rs_frame *f, kura_node *nodes, size_t count)
+/*
+ * Walk `nodes` of the directory `root` stands for and everything below
+ * them: in each directory the files first, then subdirectories, so each
+ * directory is opened about once.
+ */
+static int walk_nodes(rs *r, rs_frame *root, kura_node *nodes, size_t count)
 {
+	rs_level base = {.f = *root, .nodes = nodes, .count = count}, *l = &base;
 	int err = 0;
 
-	/* Files first, then subdirectories, so each directory is opened about once. */
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < count && !f->skipped; i++) {
-			kura_node *n = &nodes[i];
-			char *rel, *snap;
-			bool inc;
+	while (err == 0) {
+		rs_frame *f = &l->f;
+		kura_node *n;
+		char *rel, *snap;
+		bool inc;
 
-			if ((n->type == KURA_NODE_DIR) != (pass == 1))
-				continue;
-			if (kura_tree_name_ok(n->name, strlen(n->name)) < 0) {
-				rs_fail(r, f->rel, "refusing a hostile name in the snapshot");
-				continue;
-			}
-			if (pass == 1) {
-				if ((err = walk_dir(r, f, n)) < 0)
-					return err;
-				rs_progress(r, false);
-				continue;
-			}
-			if (!(inc = f->included)) {
-				if (asprintf(&snap, "%s/%s", f->snap, n->name) < 0)
-					return kura_error_set(KURA_ENOMEM, "restore: out of memory");
-				inc = included(r, snap);
-				free(snap);
-			}
-			if (!inc)
-				continue;
-			if (!(rel = join(f->rel, n->name)))
-				return kura_error_set(KURA_ENOMEM, "restore: out of memory");
-			if ((err = restore_leaf(r, f, n, rel)) < 0)
-				return err;
-			if (batch_full(r) && (err = run_batch(r)) < 0)
-				return err;
+		if (l->i == l->count && l->pass == 0 && !f->skipped) {
+			l->pass = 1;
+			l->i = 0;
+			continue;
 		}
+		if (l->i == l->count || f->skipped) {
+			rs_level *up = l->up;
+
+			if (l == &base)
+				break;
+			level_leave(r, l);
+			l = up;
+			rs_progress(r, false);
+			continue;
+		}
+		n = &l->nodes[l->i++];
+		if ((n->type == KURA_NODE_DIR) != (l->pass == 1))
+			continue;
+		if (kura_tree_name_ok(n->name, strlen(n->name)) < 0) {
+			rs_fail(r, f->rel, "refusing a hostile name in the snapshot");
+			continue;
+		}
+		if (l->pass == 1) {
+			rs_level *sub = level_enter(r, l, n, &err);
+
+			if (sub)
+				l = sub;
+			else
+				rs_progress(r, false);
+			continue;
+		}
+		if (!(inc = f->included)) {
+			if (asprintf(&snap, "%s/%s", f->snap, n->name) < 0) {
+				err = kura_error_set(KURA_ENOMEM, "restore: out of memory");
+				break;
+			}
+			inc = included(r, snap);
+			free(snap);
+		}
+		if (!inc)
+			continue;
+		if (!(rel = join(f->rel, n->name))) {
+			err = kura_error_set(KURA_ENOMEM, "restore: out of memory");
+			break;
+		}
+		if ((err = restore_leaf(r, f, n, rel)) < 0)
+			break;
+		if (batch_full(r))
+			err = run_batch(r);
 	}
-	return 0;
+	while (l != &base) {
+		rs_level *up = l->up;
+
+		level_leave(r, l);
+		l = up;
+	}
+	*root = base.f;
+	return err;
 }
 
 static int inode_cmp(const void *a, const void *b)
