@@ -793,7 +793,8 @@ static int walk_vdir(archiver *a, dir_state *dir, const kura_walkpath *vdir, uns
 		const kura_walkpath *c = vdir->children[i];
 		/* symlinks on the way are resolved: the name to open may differ from the node's */
 		const char *base = strrchr(c->resolved, '/') + 1;
-		char *parent = strndup(c->resolved, base - c->resolved > 1 ? (size_t)(base - c->resolved - 1) : 1);
+		size_t plen = (size_t)(base - c->resolved - 1);
+		char *parent = strndup(c->resolved, plen ? plen : 1); /* "/" for /name */
 		/* O_PATH: a parent we may search but not list (mode 0711) is fine */
 		int pfd = parent ? open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
 		struct stat st;

@@ -9,9 +9,10 @@
  * directories whose tree ids are equal: ids are MACs of the encoded trees,
  * so equal ids mean equal contents all the way down, and a diff of two
  * mostly unchanged snapshots loads only the trees on the changed paths.
- * Both need the restore key (trees are encrypted) and stop at
- * KURA_TREE_MAX_DEPTH (depth counted from the snapshot root, as backup and
- * check count it), so a hostile repository cannot exhaust the stack.  At most one tree per level is held in memory.
+ * Both need the restore key (trees are encrypted), keep the directories
+ * they are inside on an explicit stack (never the C stack: depth is up to
+ * the data), and stop at KURA_TREE_MAX_DEPTH, counted from the snapshot
+ * root as backup and check count it.  At most one tree per level is held in memory.
  */
 #include <stdbool.h>
 #include <stdlib.h>
