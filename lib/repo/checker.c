@@ -119,6 +119,7 @@ typedef struct {
 /* A tree already walked: clean ones carry the packs everything below needs. */
 typedef struct {
 	bool clean;
+	unsigned height;         /* levels of directories below it: what depth it fits at */
 	uint32_t *packs;
 	size_t npacks;
 } ck_memo;
@@ -1530,6 +1531,7 @@ typedef struct {
 	kura_tree *t;
 	size_t next;             /* the node to visit next */
 	size_t saved;            /* path length before the node being visited */
+	unsigned height;         /* levels of directories below it, so far */
 	ck_u32s mine;            /* packs needed at and below this tree */
 	bool clean, memoised;
 	uint8_t id[KURA_HASH_SIZE];
@@ -1547,7 +1549,7 @@ typedef struct {
  * Negative only when the check itself cannot go on.
  */
 static int tree_enter(ck_walk *w, ck_frames *st, const uint8_t id[KURA_HASH_SIZE], ck_u32s *out,
-		      bool *clean)
+		      bool *clean, unsigned *height)
 {
 	checker *ck = w->ck;
 	kura_blob_loc memo;
@@ -1559,10 +1561,21 @@ static int tree_enter(ck_walk *w, ck_frames *st, const uint8_t id[KURA_HASH_SIZE
 	char why[160], object[96], hex[KURA_ID_HEX];
 	int err;
 
+	*height = 0;
 	memoised = kura_idmap_get(&memo, ck->memo_map, id);
+	if (memoised && ck->memos[memo.offset].clean &&
+	    st->n + ck->memos[memo.offset].height > KURA_TREE_MAX_DEPTH) {
+		/* walked clean at a shallower place; here it ends too deep */
+		*clean = false;
+		snprintf(object, sizeof(object), "snapshot %s", w->snap->id);
+		ck_problem(ck, w->snap->id, walk_path(w), object,
+			   "directories nested more than %u deep below here", KURA_TREE_MAX_DEPTH);
+		return 0;
+	}
 	if (memoised) {
 		const ck_memo *m = &ck->memos[memo.offset];
 
+		*height = m->height;
 		if (m->clean && memo_all_listed(w, m))
 			return ck_u32s_append(out, m->packs, m->npacks);
 	}
@@ -1613,8 +1626,8 @@ static int tree_enter(ck_walk *w, ck_frames *st, const uint8_t id[KURA_HASH_SIZE
 	return 1;
 }
 
-/* Finish the top frame: memoise it and hand its packs and cleanliness to `out` and *clean. */
-static int tree_leave(ck_walk *w, ck_frames *st, ck_u32s *out, bool *clean)
+/* Finish the top frame: memoise it and hand its packs, cleanliness and height up. */
+static int tree_leave(ck_walk *w, ck_frames *st, ck_u32s *out, bool *clean, unsigned *height)
 {
 	ck_frame *f = &st->v[--st->n];
 	int err = 0;
@@ -1622,8 +1635,11 @@ static int tree_leave(ck_walk *w, ck_frames *st, ck_u32s *out, bool *clean)
 	ck_u32s_sort_unique(&f->mine);
 	if (!f->memoised) {
 		w->ck->trees++;
-		err = memo_add(w->ck, f->id, f->clean, &f->mine);
+		if ((err = memo_add(w->ck, f->id, f->clean, &f->mine)) == 0)
+			w->ck->memos[w->ck->nmemos - 1].height = f->height;
 	}
+	if (f->height + 1 > *height)
+		*height = f->height + 1;
 	if (err == 0)
 		err = ck_u32s_append(out, f->mine.v, f->mine.n);
 	if (!f->clean)
@@ -1641,7 +1657,8 @@ static int tree_leave(ck_walk *w, ck_frames *st, ck_u32s *out, bool *clean)
 static int walk_tree(ck_walk *w, const uint8_t id[KURA_HASH_SIZE], ck_u32s *out, bool *clean)
 {
 	ck_frames st = {0};
-	int err = tree_enter(w, &st, id, out, clean);
+	unsigned height;
+	int err = tree_enter(w, &st, id, out, clean, &height);
 
 	while (err >= 0 && st.n > 0) {
 		ck_frame *f = &st.v[st.n - 1];
@@ -1651,7 +1668,8 @@ static int walk_tree(ck_walk *w, const uint8_t id[KURA_HASH_SIZE], ck_u32s *out,
 			bool top = st.n == 1;
 
 			err = tree_leave(w, &st, top ? out : &st.v[st.n - 2].mine,
-					 top ? clean : &st.v[st.n - 2].clean);
+					 top ? clean : &st.v[st.n - 2].clean,
+					 top ? &height : &st.v[st.n - 2].height);
 			if (!top)
 				path_pop(w, st.v[st.n - 1].saved);
 			continue;
@@ -1670,9 +1688,11 @@ static int walk_tree(ck_walk *w, const uint8_t id[KURA_HASH_SIZE], ck_u32s *out,
 				   "directories nested more than %u deep", KURA_TREE_MAX_DEPTH);
 		} else if (node->type == KURA_NODE_DIR) {
 			/* may move the stack: f is not used after this */
-			err = tree_enter(w, &st, node->subtree, &f->mine, &f->clean);
+			err = tree_enter(w, &st, node->subtree, &f->mine, &f->clean, &height);
 			if (err == 1)
 				continue; /* its path is popped when it is left */
+			if (height + 1 > f->height)
+				f->height = height + 1;
 		}
 		path_pop(w, st.v[st.n - 1].saved);
 	}

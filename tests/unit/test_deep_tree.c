@@ -7,7 +7,8 @@
  * A chain of trees deeper than the limit is what an older kura or a
  * hostile writer may have stored: check names the one place it goes too
  * deep, ls stops there, and restore (also of a deep part of it) restores
- * everything down to the limit and reports the rest.  A tree with entries
+ * everything down to the limit and reports the rest; so also where a
+ * subtree check has seen fit elsewhere ends too deep.  A tree with entries
  * before and after the subdirectory at every level makes the backup
  * reopen directories it closed to stay within its fds (RLIMIT_NOFILE 48
  * here), and nothing may be lost doing so.  And the paths given to backup
@@ -177,7 +178,80 @@ static void test_readers_agree(void **state)
 	kura_repo_free(repo);
 }
 
-#define LEVELS 60 /* well past the walk's open directories (ARCH_OPEN_DIRS) */
+/* A tree {name -> id} (or an empty one if name is NULL); *id becomes its id. */
+static void store_dir(kura_blobstore *s, const char *name, uint8_t id[KURA_HASH_SIZE])
+{
+	kura_node node;
+	kura_tree t = {&node, name ? 1 : 0};
+	kura_buf b = KURA_BUF_INIT;
+
+	if (name) {
+		set_node(&node, KURA_NODE_DIR, name);
+		memcpy(node.subtree, id, KURA_HASH_SIZE);
+	}
+	assert_ok(kura_tree_encode(&b, &t));
+	assert_ok(kura_blobstore_add(s, KURA_BLOB_TREE, b.data, b.len, id));
+	kura_buf_free(&b);
+}
+
+/*
+ * The same subtree S (100 levels) at /a, where it fits, and again below a
+ * chain at /b, where it ends 50 levels too deep: check walks S once and
+ * must still report it at /b, as ls and restore would fail there.
+ */
+static void test_shared_subtree_too_deep(void **state)
+{
+	kura_repo *repo = new_repo("shared");
+	kura_snapshot snap = {0};
+	kura_check_options co = {0};
+	kura_check_result cr;
+	kura_blobstore *s;
+	kura_node top[2];
+	kura_tree root = {top, 2};
+	kura_buf b = KURA_BUF_INIT;
+	uint8_t sub[KURA_HASH_SIZE] = {0}, chain[KURA_HASH_SIZE], name[KURA_HASH_SIZE], *data;
+	char hex[KURA_ID_HEX];
+	problems p = {0};
+	unsigned nodes = 0;
+	size_t len;
+
+	assert_ok(kura_blobstore_new(&s, repo));
+	store_dir(s, NULL, sub);
+	for (int i = 0; i < 100; i++)
+		store_dir(s, "d", sub);
+	memcpy(chain, sub, KURA_HASH_SIZE);
+	for (int i = 0; i < KURA_TREE_MAX_DEPTH - 51; i++)
+		store_dir(s, "c", chain);
+	set_node(&top[0], KURA_NODE_DIR, "a");
+	memcpy(top[0].subtree, sub, KURA_HASH_SIZE);
+	set_node(&top[1], KURA_NODE_DIR, "b");
+	memcpy(top[1].subtree, chain, KURA_HASH_SIZE);
+	assert_ok(kura_tree_encode(&b, &root));
+	assert_ok(kura_blobstore_add(s, KURA_BLOB_TREE, b.data, b.len, snap.tree));
+	kura_buf_free(&b);
+	assert_ok(kura_blobstore_flush(s));
+	assert_ok(kura_blobstore_packs(s, &snap.packs, &snap.npacks));
+	snap.time_ns = 1;
+	snap.readable = true;
+	snap.program = "deep";
+	assert_ok(kura_snapshot_encode(&data, &len, name, &repo->keys, &snap));
+	kura_hex(hex, name, KURA_HASH_SIZE);
+	assert_ok(repo->backend->put(repo->backend, KURA_FILE_SNAPSHOT, hex, data, len));
+	free(data);
+	free(snap.packs);
+	kura_blobstore_free(s);
+
+	co.problem = on_problem;
+	co.problem_ctx = &p;
+	assert_int_equal(kura_check(repo, &co, &cr), KURA_ECORRUPT);
+	assert_int_equal(p.problems, 1);
+	assert_int_equal(p.depth, KURA_TREE_MAX_DEPTH - 50); /* where S starts below /b */
+	assert_ok(kura_ls(repo, hex, "/a", count_node, &nodes));
+	assert_int_equal(kura_ls(repo, hex, "/b", count_node, &nodes), KURA_ECORRUPT);
+	kura_repo_free(repo);
+}
+
+#define LEVELS 60 /* well past the walk's open directories (KURA_DIRSTACK_OPEN) */
 
 /* At every level: a file "a", a directory "m" (the next level), a file "z". */
 static void make_ladder(const char *root)
@@ -293,6 +367,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_readers_agree),
+	    cmocka_unit_test(test_shared_subtree_too_deep),
 	    cmocka_unit_test(test_backup_bounded_fds),
 	    cmocka_unit_test(test_symlinks_on_the_way),
 	};
