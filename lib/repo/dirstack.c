@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -112,11 +113,17 @@ static int reopen_down(const kura_dirstack *s, size_t i)
 	return fd;
 }
 
+static bool same_dir(int fd, const kura_dirframe *t)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && st.st_dev == t->dev && st.st_ino == t->ino;
+}
+
 int kura_dirstack_ready(kura_dirstack *s)
 {
 	kura_dirframe *t = &s->v[s->n - 1];
 	char up[3 * DOTDOT_MAX];
-	struct stat st;
 	int fd = t->fd;
 
 	if (fd >= 0 && !t->below)
@@ -136,10 +143,12 @@ int kura_dirstack_ready(kura_dirstack *s)
 		t->below -= k;
 	}
 	t->below = 0;
-	/* ".." needs search permission on the child; a directory we may list but not search has not */
-	if (fd < 0)
-		fd = reopen_down(s, s->n - 1);
-	if (fd >= 0 && (fstat(fd, &st) < 0 || st.st_dev != t->dev || st.st_ino != t->ino)) {
+	if (fd >= 0 && !same_dir(fd, t)) {
+		close(fd); /* the child was moved elsewhere: try by name */
+		fd = -1;
+	}
+	/* ".." also needs search permission on the child, which a listable directory may lack */
+	if (fd < 0 && (fd = reopen_down(s, s->n - 1)) >= 0 && !same_dir(fd, t)) {
 		close(fd);
 		fd = -1;
 	}

@@ -11,8 +11,10 @@
  * frames keep their fd open (and the bottom one, which the walk started
  * from).  Before the walk goes on in a frame whose fd was closed,
  * kura_dirstack_ready reopens it from the fd of the child just left, with
- * "..", and checks that it is the same (device, inode): nothing is
- * reopened by a name that could have been swapped for a symlink.  A frame
+ * "..", or failing that (the child moved, or may not be searched) by name
+ * from the nearest frame that has its fd, with O_NOFOLLOW; either way it
+ * must be the same (device, inode) as when it was entered, so nothing is
+ * read at a place it was not found at.  A frame
  * with nothing left to visit is never reopened: the child's fd is handed
  * up.  Ordinary trees are shallower than KURA_DIRSTACK_OPEN and cost no
  * system call beyond the listing.

@@ -159,6 +159,31 @@ static void test_moved_under_the_walk(void **state)
 	free(seen);
 }
 
+/* The child the walk leaves was moved elsewhere: ".." leads astray, the name finds the directory. */
+static void test_child_moved_away(void **state)
+{
+	char root[128], path[256], cmd[1024], want[4 * LEVELS + 8] = "";
+	unsigned fails;
+	char *seen;
+	int cut = 5;
+
+	snprintf(root, sizeof(root), "%s/child", base);
+	assert_int_equal(mkdir(root, 0755), 0);
+	make_ladder(root);
+	snprintf(path, sizeof(path), "%s", root);
+	for (int i = 0; i <= cut; i++)
+		strcat(path, "/m");
+	snprintf(cmd, sizeof(cmd), "mv '%s/m' '%s/x2'", path, base);
+	seen = walk(root, LEVELS, cmd, &fails);
+	for (int i = 0; i < LEVELS; i++)
+		strcat(want, "am");
+	for (int i = 0; i < LEVELS; i++)
+		strcat(want, "z");
+	assert_string_equal(seen, want);
+	assert_int_equal(fails, 0);
+	free(seen);
+}
+
 static int setup(void **state)
 {
 	snprintf(base, sizeof(base), "/tmp/kura-dirstack-XXXXXX");
@@ -175,6 +200,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_order_and_fds),
 	    cmocka_unit_test(test_moved_under_the_walk),
+	    cmocka_unit_test(test_child_moved_away),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
