@@ -61,6 +61,19 @@ typedef struct {
 #define KURA_XATTR_NAME_MAX 255
 #define KURA_XATTR_VALUE_MAX (64u * 1024)
 
+/*
+ * The deepest a directory may be nested in a snapshot: the root tree is at
+ * depth 0, the tree of /a at 1, of /a/b at 2.  Backup does not store a
+ * directory whose tree would be deeper (it warns and skips it), and check,
+ * ls, diff and restore refuse to descend deeper, so they all agree on what
+ * a snapshot holds and a hostile repository cannot make a reader walk
+ * without end.  4096 is twice what a path of PATH_MAX (4096) bytes can
+ * name, so only trees built on purpose with openat() reach it, and it is
+ * the bound readers have always applied: snapshots that were readable stay
+ * readable.
+ */
+#define KURA_TREE_MAX_DEPTH 4096
+
 /* 0 if `name` may appear in a tree (see the invariants above). */
 int kura_tree_name_ok(const char *name, size_t len);
 

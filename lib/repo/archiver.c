@@ -49,6 +49,7 @@
 #include "common/pool.h"
 #include "common/utf8.h"
 #include "repo/blobstore.h"
+#include "repo/dirstack.h"
 #include "repo/filecache.h"
 #include "repo/fsmeta.h"
 #include "repo/repo.h"
@@ -216,15 +217,15 @@ static int excluded(const archiver *a, const char *path, const char *name)
 /* ---------------------------------------------------------------------- */
 /* Completion: files and directories finish in any order.                 */
 
-static void child_done(archiver *a, dir_state *dir);
-
 static int node_cmp(const void *x, const void *y)
 {
 	return strcmp(((const kura_node *)x)->name, ((const kura_node *)y)->name);
 }
 
-static void dir_complete(archiver *a, dir_state *dir)
+/* Store the finished directory's tree; returns its parent, to be counted down. */
+static dir_state *dir_complete(archiver *a, dir_state *dir)
 {
+	dir_state *parent = dir->parent;
 	kura_tree tree;
 	kura_buf enc = KURA_BUF_INIT;
 	uint8_t id[KURA_HASH_SIZE] = {0};
@@ -248,29 +249,34 @@ static void dir_complete(archiver *a, dir_state *dir)
 	for (size_t i = 0; i < n; i++)
 		kura_node_clear(&dir->nodes[i]);
 	free(dir->nodes);
-	if (dir->parent) {
-		pthread_mutex_lock(&a->lock);
-		memcpy(dir->parent->nodes[dir->slot].subtree, id, KURA_HASH_SIZE);
-		pthread_mutex_unlock(&a->lock);
-		child_done(a, dir->parent);
+	pthread_mutex_lock(&a->lock);
+	if (parent) {
+		memcpy(parent->nodes[dir->slot].subtree, id, KURA_HASH_SIZE);
 	} else {
-		pthread_mutex_lock(&a->lock);
 		memcpy(a->root_id, id, KURA_HASH_SIZE);
 		a->root_done = 1;
-		pthread_mutex_unlock(&a->lock);
 	}
+	pthread_mutex_unlock(&a->lock);
 	free(dir);
+	return parent;
 }
 
+/*
+ * Count one child of `dir` done.  A loop, not recursion: the last file of
+ * a deep tree may complete every directory above it, on a worker's stack.
+ */
 static void child_done(archiver *a, dir_state *dir)
 {
 	int zero;
 
-	pthread_mutex_lock(&a->lock);
-	zero = --dir->pending == 0;
-	pthread_mutex_unlock(&a->lock);
-	if (zero)
-		dir_complete(a, dir);
+	while (dir) {
+		pthread_mutex_lock(&a->lock);
+		zero = --dir->pending == 0;
+		pthread_mutex_unlock(&a->lock);
+		if (!zero)
+			return;
+		dir = dir_complete(a, dir);
+	}
 }
 
 static void child_started(archiver *a, dir_state *dir)
@@ -652,7 +658,13 @@ static int process_file(archiver *a, dir_state *dir, size_t slot, int fd, int st
 /* ---------------------------------------------------------------------- */
 /* Walking                                                                 */
 
-static int walk_dir(archiver *a, dir_state *dir, int dirfd, const char *path);
+/* A directory that process_entry found: walked next (dirstack.h), from its open fd. */
+typedef struct {
+	dir_state *dir;
+	int fd;
+	dev_t dev;
+	ino_t ino;
+} walk_sub;
 
 /* A bijection of 64-bit values (splitmix64's finaliser: xor-shifts and odd multipliers). */
 static uint64_t mix_ino(uint64_t x)
@@ -681,6 +693,9 @@ static int note_hardlink(archiver *a, kura_node *node, const struct stat *st, co
 			return kura_error_set(KURA_ENOMEM, "out of memory");
 		return 0;
 	}
+	/* A first name too long to be a link target: its other names are stored as copies. */
+	if (strlen(path + 1) > KURA_TARGET_MAX)
+		return 0;
 	if ((err = KURA_ARRAY_GROW(a->link_paths, a->links_cap, a->nlinks + 1)) < 0)
 		return err;
 	/* targets are relative to the snapshot root */
@@ -702,15 +717,20 @@ static int open_nofollow(int dirfd, const char *name, int flags)
 	return fd;
 }
 
-/* Fill dir->nodes[slot] for `name` in dirfd; `path` is its absolute path. */
+/*
+ * Fill dir->nodes[slot] for `name` in dirfd; `path` is its absolute path,
+ * `depth` that of dir's tree.  A directory to walk is returned in *sub
+ * (sub->dir not NULL) with its fd open; the caller walks it.
+ */
 static int process_entry(archiver *a, dir_state *dir, size_t slot, int dirfd, const char *name,
-			 const char *path)
+			 const char *path, unsigned depth, walk_sub *sub)
 {
 	kura_node *node = &dir->nodes[slot];
 	struct stat st;
 	uint64_t ticket;
 	int err = 0, fd, known;
 
+	sub->dir = NULL;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		kura_error_errno(KURA_EIO, errno, "stat");
 		goto unreadable;
@@ -724,24 +744,28 @@ static int process_entry(archiver *a, dir_state *dir, size_t slot, int dirfd, co
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	switch (node->type) {
 	case KURA_NODE_DIR:
+		if (depth + 1 > KURA_TREE_MAX_DEPTH) {
+			/* Readers refuse deeper trees: storing it would make the snapshot damaged. */
+			kura_error_set(KURA_EINVAL, "directories nested deeper than %d levels are "
+				       "not backed up", KURA_TREE_MAX_DEPTH);
+			goto unreadable;
+		}
 		if ((fd = open_nofollow(dirfd, name, O_RDONLY | O_DIRECTORY)) < 0) {
 			kura_error_errno(KURA_EIO, errno, "open directory");
 			goto unreadable;
-		} else {
-			dir_state *sub = calloc(1, sizeof(*sub));
-
-			if (!sub) {
-				close(fd);
-				return kura_error_set(KURA_ENOMEM, "out of memory");
-			}
-			sub->parent = dir;
-			sub->slot = slot;
-			child_started(a, dir);
-			a->result.dirs++;
-			err = walk_dir(a, sub, fd, path);
-			close(fd);
-			return err;
 		}
+		if (!(sub->dir = calloc(1, sizeof(*sub->dir)))) {
+			close(fd);
+			return kura_error_set(KURA_ENOMEM, "out of memory");
+		}
+		sub->dir->parent = dir;
+		sub->dir->slot = slot;
+		sub->fd = fd;
+		sub->dev = st.st_dev;
+		sub->ino = st.st_ino;
+		child_started(a, dir);
+		a->result.dirs++;
+		return 0;
 	case KURA_NODE_FILE:
 		if (st.st_nlink > 1 && (err = note_hardlink(a, node, &st, path)) < 0)
 			return err;
@@ -777,11 +801,6 @@ unreadable:
 	return 0;
 }
 
-static int name_cmp(const void *x, const void *y)
-{
-	return strcmp(*(char *const *)x, *(char *const *)y);
-}
-
 static char *join_path(const char *dir, const char *name)
 {
 	char *out;
@@ -791,67 +810,94 @@ static char *join_path(const char *dir, const char *name)
 	return out;
 }
 
-static int walk_dir(archiver *a, dir_state *dir, int dirfd, const char *path)
+/*
+ * Enter the directory `s` (takes its fd, and `path`) and make room for its
+ * nodes.  If it cannot be entered, its tree completes empty.
+ */
+static int enter_dir(archiver *a, kura_dirstack *st, const walk_sub *s, char *path,
+		     unsigned depth)
 {
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	DIR *d;
-	int fd, err = 0;
+	size_t n = st->n;
+	int err;
 
-	dir->pending = 1;
-	if ((fd = dup(dirfd)) < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
-		warn(a, path, "cannot list directory");
+	s->dir->pending = 1; /* the walk's token, given back when it leaves */
+	err = kura_dirstack_push(st, s->fd, s->dev, s->ino, path, depth, s->dir);
+	if (st->n == n) {
+		child_done(a, s->dir);
+		return err;
+	}
+	if (err == KURA_EIO) {
+		warn(a, st->v[n].path, kura_error_message());
 		count_unreadable(a);
-		goto done;
+		return 0;
 	}
-	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if ((err = KURA_ARRAY_GROW(names, cap, n + 1)) < 0)
-			break;
-		if (!(names[n] = strdup(de->d_name))) {
-			err = kura_error_set(KURA_ENOMEM, "out of memory");
-			break;
-		}
-		n++;
-	}
-	closedir(d);
-	if (err < 0)
-		goto done;
-	if (n > 1)
-		qsort(names, n, sizeof(char *), name_cmp);
-	if (n && !(dir->nodes = calloc(n, sizeof(*dir->nodes)))) {
+	if (err == 0 && st->v[n].n && !(s->dir->nodes = calloc(st->v[n].n, sizeof(kura_node))))
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
-		goto done;
-	}
-	dir->count = n;
-	for (size_t i = 0; i < n && !err; i++) {
-		char *child = join_path(path, names[i]);
+	if (err == 0)
+		s->dir->count = st->v[n].n;
+	return err;
+}
 
-		if (!child) {
-			err = kura_error_set(KURA_ENOMEM, "out of memory");
-			break;
+/*
+ * Walk the directory `s` (its tree at `depth`, absolute path `path`) and
+ * everything below it: names in byte order, each directory entered where
+ * its name comes (the file cache depends on this order), with an explicit
+ * stack (dirstack.h): no recursion, a bounded number of fds.  Takes s->fd.
+ */
+static int walk_dirs(archiver *a, const walk_sub *s, const char *path, unsigned depth)
+{
+	kura_dirstack st = {0};
+	char *copy = strdup(path);
+	int err;
+
+	if (!copy) {
+		close(s->fd);
+		s->dir->pending = 1;
+		child_done(a, s->dir);
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	}
+	err = enter_dir(a, &st, s, copy, depth);
+	while (st.n > 0) {
+		kura_dirframe *t = &st.v[st.n - 1];
+		walk_sub sub = {NULL, -1, 0, 0};
+		char *child;
+		size_t i;
+
+		if (err || t->next == t->n) {
+			child_done(a, kura_dirstack_pop(&st));
+			continue;
 		}
-		if (!excluded(a, child, names[i]))
-			err = process_entry(a, dir, i, dirfd, names[i], child);
+		if (kura_dirstack_ready(&st) < 0) {
+			warn(a, t->path, kura_error_message());
+			count_unreadable(a);
+			continue;
+		}
+		i = t->next++;
+		if (!(child = join_path(t->path, t->names[i]))) {
+			err = kura_error_set(KURA_ENOMEM, "out of memory");
+			continue;
+		}
+		if (!excluded(a, child, t->names[i]))
+			err = process_entry(a, t->user, i, t->fd, t->names[i], child, t->depth, &sub);
+		if (!err && sub.dir) {
+			err = enter_dir(a, &st, &sub, child, t->depth + 1);
+			child = NULL;
+		}
 		free(child);
 		if (!err)
 			err = take_failure(a);
 		progress(a, 0);
 	}
-done:
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	child_done(a, dir);
+	kura_dirstack_free(&st);
 	return err;
 }
 
-/* The nodes above and at the paths given on the command line. */
-static int walk_vdir(archiver *a, dir_state *dir, const kura_walkpath *vdir)
+/*
+ * The nodes above and at the paths given on the command line (their
+ * trees at `depth`).  Recursion here is bounded by the paths given, not by
+ * the data: a path of PATH_MAX bytes has at most 2048 components.
+ */
+static int walk_vdir(archiver *a, dir_state *dir, const kura_walkpath *vdir, unsigned depth)
 {
 	int err = 0;
 
@@ -863,19 +909,30 @@ static int walk_vdir(archiver *a, dir_state *dir, const kura_walkpath *vdir)
 	dir->count = vdir->nchildren;
 	for (size_t i = 0; i < vdir->nchildren && !err; i++) {
 		const kura_walkpath *c = vdir->children[i];
+		/* symlinks on the way are resolved: the name to open may differ from the node's */
+		const char *base = strrchr(c->resolved, '/') + 1;
+		size_t plen = (size_t)(base - c->resolved - 1);
+		char *parent = strndup(c->resolved, plen ? plen : 1); /* "/" for /name */
 		/* O_PATH: a parent we may search but not list (mode 0711) is fine */
-		int pfd = open(vdir->real, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		int pfd = parent ? open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
 		struct stat st;
 
 		if (pfd < 0) {
-			err = kura_error_errno(KURA_ENOTFOUND, errno, "%s", vdir->real);
+			err = parent ? kura_error_errno(KURA_ENOTFOUND, errno, "%s", parent)
+				     : kura_error_set(KURA_ENOMEM, "out of memory");
+			free(parent);
 			break;
 		}
+		free(parent);
 		if (c->leaf) {
-			err = process_entry(a, dir, i, pfd, c->name, c->real);
-		} else if (fstatat(pfd, c->name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)) {
+			walk_sub s;
+
+			err = process_entry(a, dir, i, pfd, base, c->real, depth, &s);
+			if (!err && s.dir)
+				err = walk_dirs(a, &s, c->real, depth + 1);
+		} else if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)) {
 			err = kura_error_set(KURA_ENOTFOUND, "%s is not a directory", c->real);
-		} else if ((err = kura_fsmeta_capture(&dir->nodes[i], pfd, c->name, &st)) == 0) {
+		} else if ((err = kura_fsmeta_capture(&dir->nodes[i], pfd, base, &st)) == 0) {
 			dir_state *sub = calloc(1, sizeof(*sub));
 
 			if (!(dir->nodes[i].name = strdup(c->name)) || !sub) {
@@ -885,7 +942,7 @@ static int walk_vdir(archiver *a, dir_state *dir, const kura_walkpath *vdir)
 				sub->parent = dir;
 				sub->slot = i;
 				child_started(a, dir);
-				err = walk_vdir(a, sub, c);
+				err = walk_vdir(a, sub, c, depth + 1);
 			}
 		}
 		close(pfd);
@@ -940,43 +997,55 @@ typedef struct {
 	pthread_t thread;
 } scanner;
 
-static void scan_dir(archiver *a, int dirfd, const char *path, int depth)
+/*
+ * Count what is below the directory `path`.  Only an estimate, so it may
+ * open directories by path (one at a time; beyond PATH_MAX it stops
+ * counting): an explicit stack of paths, no recursion, one fd.
+ */
+static void scan_tree(archiver *a, const char *path)
 {
-	DIR *d;
-	struct dirent *de;
-	int fd = dup(dirfd);
+	char **todo = NULL, *dir;
+	size_t n = 0, cap = 0;
 
-	if (fd < 0 || depth > 256)
-		return;
-	if (!(d = fdopendir(fd))) {
-		close(fd);
+	if (KURA_ARRAY_GROW(todo, cap, 1) < 0 || !(todo[0] = strdup(path))) {
+		free(todo);
 		return;
 	}
-	while ((de = readdir(d)) && !atomic_load(&a->scan_stop)) {
-		struct stat st;
-		char *child;
+	for (n = 1; n > 0 && !atomic_load(&a->scan_stop); free(dir)) {
+		int fd = open((dir = todo[--n]), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		struct dirent *de;
+		DIR *d;
 
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (fd < 0 || !(d = fdopendir(fd))) {
+			if (fd >= 0)
+				close(fd);
 			continue;
-		if (!(child = join_path(path, de->d_name)))
-			break;
-		if (!excluded(a, child, de->d_name) &&
-		    fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-			if (S_ISREG(st.st_mode)) {
-				atomic_fetch_add(&a->scan_files, 1);
-				atomic_fetch_add(&a->scan_bytes, (uint64_t)st.st_size);
-			} else if (S_ISDIR(st.st_mode)) {
-				int sub = openat(dirfd, de->d_name,
-						 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-				if (sub >= 0) {
-					scan_dir(a, sub, child, depth + 1);
-					close(sub);
+		}
+		while ((de = readdir(d)) && !atomic_load(&a->scan_stop)) {
+			struct stat st;
+			char *child;
+
+			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+				continue;
+			if (!(child = join_path(dir, de->d_name)))
+				break;
+			if (!excluded(a, child, de->d_name) &&
+			    fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+				if (S_ISREG(st.st_mode)) {
+					atomic_fetch_add(&a->scan_files, 1);
+					atomic_fetch_add(&a->scan_bytes, (uint64_t)st.st_size);
+				} else if (S_ISDIR(st.st_mode) && KURA_ARRAY_GROW(todo, cap, n + 1) == 0) {
+					todo[n++] = child;
+					child = NULL;
 				}
 			}
+			free(child);
 		}
-		free(child);
+		closedir(d);
 	}
-	closedir(d);
+	while (n > 0)
+		free(todo[--n]);
+	free(todo);
 }
 
 static void scan_vdir(archiver *a, const kura_walkpath *v)
@@ -987,16 +1056,12 @@ static void scan_vdir(archiver *a, const kura_walkpath *v)
 
 		if (!c->leaf) {
 			scan_vdir(a, c);
-		} else if (lstat(c->real, &st) == 0) {
+		} else if (lstat(c->resolved, &st) == 0) {
 			if (S_ISREG(st.st_mode)) {
 				atomic_fetch_add(&a->scan_files, 1);
 				atomic_fetch_add(&a->scan_bytes, (uint64_t)st.st_size);
 			} else if (S_ISDIR(st.st_mode)) {
-				int fd = open(c->real, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-				if (fd >= 0) {
-					scan_dir(a, fd, c->real, 0);
-					close(fd);
-				}
+				scan_tree(a, c->resolved);
 			}
 		}
 	}
@@ -1179,11 +1244,12 @@ int kura_backup(kura_repo *repo, const kura_backup_options *opts, kura_backup_re
 			root->pending = 1;
 			child_done(&a, root);
 		} else {
-			err = walk_dir(&a, root, fd, paths->real);
-			close(fd);
+			walk_sub s = {root, fd, 0, 0};
+
+			err = walk_dirs(&a, &s, paths->real, 0);
 		}
 	} else
-		err = walk_vdir(&a, root, paths);
+		err = walk_vdir(&a, root, paths, 0);
 	root = NULL; /* freed by its completion */
 	kura_pool_wait(a.pool);
 	if (!err)

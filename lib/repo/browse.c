@@ -9,14 +9,16 @@
  * directories whose tree ids are equal: ids are MACs of the encoded trees,
  * so equal ids mean equal contents all the way down, and a diff of two
  * mostly unchanged snapshots loads only the trees on the changed paths.
- * Both need the restore key (trees are encrypted) and stop after
- * KURA_WALK_MAX_DEPTH levels, so a hostile repository cannot exhaust the
- * stack.  At most one tree per level is held in memory.
+ * Both need the restore key (trees are encrypted), keep the directories
+ * they are inside on an explicit stack (never the C stack: depth is up to
+ * the data), and stop at KURA_TREE_MAX_DEPTH, counted from the snapshot
+ * root as backup and check count it.  At most one tree per level is held in memory.
  */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "common/error.h"
 #include "repo/walk.h"
 
@@ -31,46 +33,80 @@ typedef struct {
 	const kura_snapshot *snap;
 } ls_walk;
 
-static int ls_node(ls_walk *w, const kura_node *n, unsigned depth);
+/* A directory being listed, on an explicit stack: depth is decided by the data. */
+typedef struct {
+	kura_tree *tree;
+	size_t next;            /* the node to report next */
+	size_t len;             /* the directory's path length */
+} ls_frame;
 
-static int ls_tree(ls_walk *w, const uint8_t id[KURA_HASH_SIZE], unsigned depth)
-{
-	kura_tree *tree = NULL;
-	size_t len = w->path.len;
-	int err;
-
-	if (depth > KURA_WALK_MAX_DEPTH)
-		return kura_error_set(KURA_ECORRUPT, "%s: directories nested deeper than %d levels",
-				      w->path.s, KURA_WALK_MAX_DEPTH);
-	if ((err = kura_repo__load_tree(w->repo, id, &tree)) < 0) {
-		kura_error_wrap(err, "%s", w->path.len ? w->path.s : "/");
-		goto done;
-	}
-	for (size_t i = 0; i < tree->count; i++) {
-		if ((err = kura_walk__push(&w->path, tree->nodes[i].name)) < 0)
-			goto done;
-		err = ls_node(w, &tree->nodes[i], depth);
-		kura_walk__pop(&w->path, len);
-		if (err != 0)
-			goto done;
-	}
-done:
-	kura_tree_free(tree);
-	return err;
-}
-
-static int ls_node(ls_walk *w, const kura_node *n, unsigned depth)
+static int ls_report(ls_walk *w, const kura_node *n)
 {
 	uint8_t digest[KURA_HASH_SIZE];
 	kura_node_info info;
 	bool file = n->type == KURA_NODE_FILE || n->type == KURA_NODE_HARDLINK;
-	int rc;
 
 	if (file)
 		kura_walk__digest(digest, n);
 	kura_walk__info(&info, n, w->path.s, file ? digest : NULL);
 	info.changed_during_read = file && kura_snapshot_changed(w->snap, w->path.s);
-	if ((rc = w->fn(&info, w->ctx)) != 0)
+	return w->fn(&info, w->ctx);
+}
+
+/* Push the tree `id` (at `depth`) of the directory at w->path. */
+static int ls_enter(ls_walk *w, ls_frame **st, size_t *n, size_t *cap,
+		    const uint8_t id[KURA_HASH_SIZE], unsigned depth)
+{
+	kura_tree *tree = NULL;
+	int err;
+
+	if (depth > KURA_TREE_MAX_DEPTH)
+		return kura_error_set(KURA_ECORRUPT, "%s: directories nested deeper than %d levels",
+				      w->path.s, KURA_TREE_MAX_DEPTH);
+	if ((err = kura_repo__load_tree(w->repo, id, &tree)) < 0)
+		return kura_error_wrap(err, "%s", w->path.len ? w->path.s : "/");
+	if ((err = KURA_ARRAY_GROW(*st, *cap, *n + 1)) < 0) {
+		kura_tree_free(tree);
+		return err;
+	}
+	(*st)[(*n)++] = (ls_frame){tree, 0, w->path.len};
+	return 0;
+}
+
+/* Report everything below the directory at w->path whose tree `id` is at `depth`. */
+static int ls_tree(ls_walk *w, const uint8_t id[KURA_HASH_SIZE], unsigned depth)
+{
+	ls_frame *st = NULL;
+	size_t n = 0, cap = 0;
+	int err = ls_enter(w, &st, &n, &cap, id, depth);
+
+	while (err == 0 && n > 0) {
+		ls_frame *f = &st[n - 1];
+		const kura_node *node;
+
+		kura_walk__pop(&w->path, f->len);
+		if (f->next == f->tree->count) {
+			kura_tree_free(f->tree);
+			n--;
+			continue;
+		}
+		node = &f->tree->nodes[f->next++];
+		if ((err = kura_walk__push(&w->path, node->name)) < 0 || (err = ls_report(w, node)) != 0)
+			break;
+		if (node->type == KURA_NODE_DIR)
+			err = ls_enter(w, &st, &n, &cap, node->subtree, depth + (unsigned)n);
+	}
+	while (n > 0)
+		kura_tree_free(st[--n].tree);
+	free(st);
+	return err;
+}
+
+static int ls_node(ls_walk *w, const kura_node *n, unsigned depth)
+{
+	int rc;
+
+	if ((rc = ls_report(w, n)) != 0)
 		return rc;
 	if (n->type == KURA_NODE_DIR)
 		return ls_tree(w, n->subtree, depth + 1);
@@ -98,7 +134,8 @@ int kura_ls(kura_repo *repo, const char *snapshot_id, const char *path, kura_nod
 	if ((err = kura_walk__append(&w.path, norm)) < 0)
 		goto done;
 	w.snap = snap;
-	err = node ? ls_node(&w, node, 1) : ls_tree(&w, snap->tree, 1);
+	/* depth: of the tree being listed, counted from the snapshot root (0) */
+	err = node ? ls_node(&w, node, kura_walk__depth(norm) - 1) : ls_tree(&w, snap->tree, 0);
 done:
 	kura_walk__path_free(&w.path);
 	kura_tree_free(tree);
@@ -117,8 +154,6 @@ typedef struct {
 	kura_walk_path path;
 } diff_walk;
 
-static int diff_trees(diff_walk *w, const uint8_t *old_id, const uint8_t *new_id,
-		      unsigned depth);
 
 static int diff_report(diff_walk *w, kura_diff_kind kind, const kura_node *o, const kura_node *n)
 {
@@ -179,86 +214,114 @@ static bool content_equal(const kura_node *a, const kura_node *b)
 	return true;
 }
 
-/* Report `n` as added or removed, and everything below it too. */
-static int diff_whole(diff_walk *w, kura_diff_kind kind, const kura_node *n, unsigned depth)
-{
-	bool added = kind == KURA_DIFF_ADDED;
-	int rc;
+/* A pair of directories being compared, on an explicit stack; either tree may be absent. */
+typedef struct {
+	kura_tree *ot, *nt;
+	size_t i, j;            /* the next node of each */
+	size_t len;             /* the directories' path length */
+} diff_frame;
 
-	if ((rc = diff_report(w, kind, added ? NULL : n, added ? n : NULL)) != 0)
-		return rc;
-	if (n->type != KURA_NODE_DIR)
+typedef struct {
+	diff_frame *v;
+	size_t n, cap;
+	unsigned depth;         /* of the trees in v[0] */
+} diff_stack;
+
+/*
+ * Push the pair of trees (either id may be NULL: everything in the other
+ * is new or gone) of the directory at w->path.  Equal ids mean equal
+ * contents all the way down: nothing is pushed.
+ */
+static int diff_enter(diff_walk *w, diff_stack *st, const uint8_t *old_id, const uint8_t *new_id)
+{
+	kura_tree *ot = NULL, *nt = NULL;
+	unsigned depth = st->depth + (unsigned)st->n;
+	int err = 0;
+
+	if ((old_id && new_id && memcmp(old_id, new_id, KURA_HASH_SIZE) == 0) || (!old_id && !new_id))
 		return 0;
-	return diff_trees(w, added ? NULL : n->subtree, added ? n->subtree : NULL, depth + 1);
+	if (depth > KURA_TREE_MAX_DEPTH)
+		return kura_error_set(KURA_ECORRUPT, "%s: directories nested deeper than %d levels",
+				      w->path.s, KURA_TREE_MAX_DEPTH);
+	if ((old_id && (err = kura_repo__load_tree(w->repo, old_id, &ot)) < 0) ||
+	    (new_id && (err = kura_repo__load_tree(w->repo, new_id, &nt)) < 0)) {
+		kura_error_wrap(err, "%s", w->path.len ? w->path.s : "/");
+		goto fail;
+	}
+	if ((err = KURA_ARRAY_GROW(st->v, st->cap, st->n + 1)) < 0)
+		goto fail;
+	st->v[st->n++] = (diff_frame){ot, nt, 0, 0, w->path.len};
+	return 0;
+fail:
+	kura_tree_free(ot);
+	kura_tree_free(nt);
+	return err;
 }
 
-static int diff_nodes(diff_walk *w, const kura_node *o, const kura_node *n, unsigned depth)
+/* Report one pair of nodes of the same name (either may be NULL) and push what is below. */
+static int diff_pair(diff_walk *w, diff_stack *st, const kura_node *o, const kura_node *n)
 {
 	int rc;
 
+	if (!o || !n) {
+		const kura_node *x = o ? o : n;
+
+		if ((rc = diff_report(w, o ? KURA_DIFF_REMOVED : KURA_DIFF_ADDED, o, n)) != 0)
+			return rc;
+		if (x->type != KURA_NODE_DIR)
+			return 0;
+		return diff_enter(w, st, o ? o->subtree : NULL, n ? n->subtree : NULL);
+	}
 	if (kind_of(o) != kind_of(n)) {
 		if ((rc = diff_report(w, KURA_DIFF_TYPE, o, n)) != 0)
 			return rc;
-		return diff_trees(w, o->type == KURA_NODE_DIR ? o->subtree : NULL,
-				  n->type == KURA_NODE_DIR ? n->subtree : NULL, depth + 1);
+		return diff_enter(w, st, o->type == KURA_NODE_DIR ? o->subtree : NULL,
+				  n->type == KURA_NODE_DIR ? n->subtree : NULL);
 	}
 	if (n->type == KURA_NODE_DIR) {
 		if (!meta_equal(o, n) && (rc = diff_report(w, KURA_DIFF_MODIFIED, o, n)) != 0)
 			return rc;
-		return diff_trees(w, o->subtree, n->subtree, depth + 1);
+		return diff_enter(w, st, o->subtree, n->subtree);
 	}
 	if (!meta_equal(o, n) || !content_equal(o, n))
 		return diff_report(w, KURA_DIFF_MODIFIED, o, n);
 	return 0;
 }
 
-/* Compare two trees by id; either may be NULL (absent: everything in the other is new or gone). */
-static int diff_trees(diff_walk *w, const uint8_t *old_id, const uint8_t *new_id,
-		      unsigned depth)
+/* Compare the trees old_id and new_id (at depth 0) by merging their sorted names. */
+static int diff_trees(diff_walk *w, const uint8_t *old_id, const uint8_t *new_id)
 {
-	kura_tree *ot = NULL, *nt = NULL;
-	size_t i = 0, j = 0, ocount, ncount, len = w->path.len;
-	int err = 0;
+	diff_stack st = {0};
+	int err = diff_enter(w, &st, old_id, new_id);
 
-	if (old_id && new_id && memcmp(old_id, new_id, KURA_HASH_SIZE) == 0)
-		return 0;
-	if (!old_id && !new_id)
-		return 0;
-	if (depth > KURA_WALK_MAX_DEPTH)
-		return kura_error_set(KURA_ECORRUPT, "%s: directories nested deeper than %d levels",
-				      w->path.s, KURA_WALK_MAX_DEPTH);
-	if ((old_id && (err = kura_repo__load_tree(w->repo, old_id, &ot)) < 0) ||
-	    (new_id && (err = kura_repo__load_tree(w->repo, new_id, &nt)) < 0)) {
-		kura_error_wrap(err, "%s", w->path.len ? w->path.s : "/");
-		goto done;
-	}
-	ocount = ot ? ot->count : 0;
-	ncount = nt ? nt->count : 0;
-	while (i < ocount || j < ncount) {
-		const kura_node *o = i < ocount ? &ot->nodes[i] : NULL;
-		const kura_node *n = j < ncount ? &nt->nodes[j] : NULL;
-		int c = !o ? 1 : !n ? -1 : strcmp(o->name, n->name);
+	while (err == 0 && st.n > 0) {
+		diff_frame *f = &st.v[st.n - 1];
+		size_t ocount = f->ot ? f->ot->count : 0, ncount = f->nt ? f->nt->count : 0;
+		const kura_node *o, *n;
+		int c;
 
-		if ((err = kura_walk__push(&w->path, c <= 0 ? o->name : n->name)) < 0)
-			goto done;
-		if (c < 0) {
-			err = diff_whole(w, KURA_DIFF_REMOVED, o, depth);
-			i++;
-		} else if (c > 0) {
-			err = diff_whole(w, KURA_DIFF_ADDED, n, depth);
-			j++;
-		} else {
-			err = diff_nodes(w, o, n, depth);
-			i++;
-			j++;
+		kura_walk__pop(&w->path, f->len);
+		if (f->i == ocount && f->j == ncount) {
+			kura_tree_free(f->ot);
+			kura_tree_free(f->nt);
+			st.n--;
+			continue;
 		}
-		kura_walk__pop(&w->path, len);
-		if (err != 0)
-			goto done;
+		o = f->i < ocount ? &f->ot->nodes[f->i] : NULL;
+		n = f->j < ncount ? &f->nt->nodes[f->j] : NULL;
+		c = !o ? 1 : !n ? -1 : strcmp(o->name, n->name);
+		f->i += c <= 0;
+		f->j += c >= 0;
+		/* may move the stack: f is not used after this */
+		if ((err = kura_walk__push(&w->path, c <= 0 ? o->name : n->name)) == 0)
+			err = diff_pair(w, &st, c <= 0 ? o : NULL, c >= 0 ? n : NULL);
 	}
-done:
-	kura_tree_free(ot);
-	kura_tree_free(nt);
+	while (st.n > 0) {
+		st.n--;
+		kura_tree_free(st.v[st.n].ot);
+		kura_tree_free(st.v[st.n].nt);
+	}
+	free(st.v);
 	return err;
 }
 
@@ -275,7 +338,7 @@ int kura_diff(kura_repo *repo, const char *old_id, const char *new_id, kura_diff
 		goto done;
 	if ((err = kura_walk__append(&w.path, "")) < 0)
 		goto done;
-	err = diff_trees(&w, os->tree, ns->tree, 1);
+	err = diff_trees(&w, os->tree, ns->tree);
 done:
 	kura_walk__path_free(&w.path);
 	kura_snapshot_free(os);

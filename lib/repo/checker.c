@@ -71,7 +71,6 @@
 #include "repo/idmap.h"
 #include "repo/repo.h"
 
-#define CK_MAX_DEPTH 4096          /* deeper than any path the kernel accepts */
 #define CK_SMALL_FILE_MAX (1u << 16) /* config and key files are far smaller */
 #define CK_PROGRESS_INTERVAL 0.25
 
@@ -120,6 +119,7 @@ typedef struct {
 /* A tree already walked: clean ones carry the packs everything below needs. */
 typedef struct {
 	bool clean;
+	unsigned height;         /* levels of directories below it: what depth it fits at */
 	uint32_t *packs;
 	size_t npacks;
 } ck_memo;
@@ -1556,61 +1556,61 @@ static int memo_add(checker *ck, const uint8_t id[KURA_HASH_SIZE], bool clean, c
 	return 0;
 }
 
-static int walk_tree(ck_walk *w, const uint8_t id[KURA_HASH_SIZE], ck_u32s *out, bool *clean,
-		     unsigned depth);
+/*
+ * A tree being walked.  The walk keeps these on an explicit stack, not
+ * the C stack: a snapshot may nest KURA_TREE_MAX_DEPTH trees, and a
+ * hostile one tries to nest more.  The frame at index k is a tree at depth
+ * k (the root is 0).
+ */
+typedef struct {
+	kura_tree *t;
+	size_t next;             /* the node to visit next */
+	size_t saved;            /* path length before the node being visited */
+	unsigned height;         /* levels of directories below it, so far */
+	ck_u32s mine;            /* packs needed at and below this tree */
+	bool clean, memoised;
+	uint8_t id[KURA_HASH_SIZE];
+} ck_frame;
 
-static int walk_nodes(ck_walk *w, const kura_tree *t, ck_u32s *mine, bool *clean,
-		      unsigned depth)
-{
-	size_t saved;
-	int err = 0;
-
-	for (size_t i = 0; i < t->count && err == 0; i++) {
-		const kura_node *node = &t->nodes[i];
-
-		if ((err = path_push(w, node->name, &saved)) < 0)
-			break;
-		if (node->type == KURA_NODE_FILE || node->type == KURA_NODE_HARDLINK) {
-			err = walk_file(w, node, mine, clean);
-		} else if (node->type == KURA_NODE_DIR) {
-			if (depth + 1 >= CK_MAX_DEPTH) {
-				char object[96];
-
-				*clean = false;
-				snprintf(object, sizeof(object), "snapshot %s", w->snap->id);
-				ck_problem(w->ck, w->snap->id, walk_path(w), object,
-					   "directories nested more than %u deep", CK_MAX_DEPTH);
-			} else {
-				err = walk_tree(w, node->subtree, mine, clean, depth + 1);
-			}
-		}
-		path_pop(w, saved);
-	}
-	return err;
-}
+typedef struct {
+	ck_frame *v;
+	size_t n, cap;
+} ck_frames;
 
 /*
- * Walk one tree of a snapshot.  Adds the ordinals of every pack needed at
- * and below it to `out`; clears *clean if anything below is unreadable.
- * Returns a negative code only when the check itself cannot go on.
+ * Start on the tree `id`: settled at once (returns 0: known from the memo
+ * or this snapshot, or lost, its packs added to `out` and *clean cleared
+ * if anything below is unreadable) or pushed as a frame (returns 1).
+ * Negative only when the check itself cannot go on.
  */
-static int walk_tree(ck_walk *w, const uint8_t id[KURA_HASH_SIZE], ck_u32s *out, bool *clean,
-		     unsigned depth)
+static int tree_enter(ck_walk *w, ck_frames *st, const uint8_t id[KURA_HASH_SIZE], ck_u32s *out,
+		      bool *clean, unsigned *height)
 {
 	checker *ck = w->ck;
 	kura_blob_loc memo;
 	const ck_copy *cp;
 	kura_tree *t = NULL;
-	ck_u32s mine = {0};
 	kura_blob_loc seen;
-	bool tclean = true, memoised;
+	ck_frame *f;
+	bool memoised;
 	char why[160], object[96], hex[KURA_ID_HEX];
 	int err;
 
+	*height = 0;
 	memoised = kura_idmap_get(&memo, ck->memo_map, id);
+	if (memoised && ck->memos[memo.offset].clean &&
+	    st->n + ck->memos[memo.offset].height > KURA_TREE_MAX_DEPTH) {
+		/* walked clean at a shallower place; here it ends too deep */
+		*clean = false;
+		snprintf(object, sizeof(object), "snapshot %s", w->snap->id);
+		ck_problem(ck, w->snap->id, walk_path(w), object,
+			   "directories nested more than %u deep below here", KURA_TREE_MAX_DEPTH);
+		return 0;
+	}
 	if (memoised) {
 		const ck_memo *m = &ck->memos[memo.offset];
 
+		*height = m->height;
 		if (m->clean && memo_all_listed(w, m))
 			return ck_u32s_append(out, m->packs, m->npacks);
 	}
@@ -1638,36 +1638,110 @@ static int walk_tree(ck_walk *w, const uint8_t id[KURA_HASH_SIZE], ck_u32s *out,
 	}
 	err = load_tree(ck, cp, &t);
 	if (err == KURA_ENOMEM)
-		goto done;
+		return err;
 	if (err < 0)
 		err = load_tree_elsewhere(w, id, &cp, &t);
 	if (err == KURA_ENOMEM)
-		goto done;
+		return err;
 	if (err < 0) {
 		*clean = false;
 		ck_problem(ck, w->snap->id, walk_path(w), object,
 			   "directory listing lost: tree %s: %s", hex, kura_error_message());
-		err = 0;
-		goto done;
+		return 0;
 	}
 	need_pack(w, cp->pack);
-	if ((err = ck_u32s_push(&mine, cp->pack)) < 0)
-		goto done;
-	if ((err = walk_nodes(w, t, &mine, &tclean, depth)) < 0)
-		goto done;
-	ck_u32s_sort_unique(&mine);
-	if (!memoised) {
-		ck->trees++;
-		if ((err = memo_add(ck, id, tclean, &mine)) < 0)
-			goto done;
+	if ((err = KURA_ARRAY_GROW(st->v, st->cap, st->n + 1)) < 0) {
+		kura_tree_free(t);
+		return err;
 	}
-	if ((err = ck_u32s_append(out, mine.v, mine.n)) < 0)
-		goto done;
-	if (!tclean)
+	f = &st->v[st->n++];
+	memset(f, 0, sizeof(*f));
+	f->t = t;
+	f->clean = true;
+	f->memoised = memoised;
+	memcpy(f->id, id, KURA_HASH_SIZE);
+	if ((err = ck_u32s_push(&f->mine, cp->pack)) < 0)
+		return err;
+	return 1;
+}
+
+/* Finish the top frame: memoise it and hand its packs, cleanliness and height up. */
+static int tree_leave(ck_walk *w, ck_frames *st, ck_u32s *out, bool *clean, unsigned *height)
+{
+	ck_frame *f = &st->v[--st->n];
+	int err = 0;
+
+	ck_u32s_sort_unique(&f->mine);
+	if (!f->memoised) {
+		w->ck->trees++;
+		if ((err = memo_add(w->ck, f->id, f->clean, &f->mine)) == 0)
+			w->ck->memos[w->ck->nmemos - 1].height = f->height;
+	}
+	if (f->height + 1 > *height)
+		*height = f->height + 1;
+	if (err == 0)
+		err = ck_u32s_append(out, f->mine.v, f->mine.n);
+	if (!f->clean)
 		*clean = false;
-done:
-	kura_tree_free(t);
-	free(mine.v);
+	kura_tree_free(f->t);
+	free(f->mine.v);
+	return err;
+}
+
+/*
+ * Walk a snapshot's trees from its root.  Adds the ordinals of every pack
+ * needed to `out`; clears *clean if anything is unreadable.  Returns a
+ * negative code only when the check itself cannot go on.
+ */
+static int walk_tree(ck_walk *w, const uint8_t id[KURA_HASH_SIZE], ck_u32s *out, bool *clean)
+{
+	ck_frames st = {0};
+	unsigned height;
+	int err = tree_enter(w, &st, id, out, clean, &height);
+
+	while (err >= 0 && st.n > 0) {
+		ck_frame *f = &st.v[st.n - 1];
+		const kura_node *node;
+
+		if (f->next == f->t->count) {
+			bool top = st.n == 1;
+
+			err = tree_leave(w, &st, top ? out : &st.v[st.n - 2].mine,
+					 top ? clean : &st.v[st.n - 2].clean,
+					 top ? &height : &st.v[st.n - 2].height);
+			if (!top)
+				path_pop(w, st.v[st.n - 1].saved);
+			continue;
+		}
+		node = &f->t->nodes[f->next++];
+		if ((err = path_push(w, node->name, &f->saved)) < 0)
+			break;
+		if (node->type == KURA_NODE_FILE || node->type == KURA_NODE_HARDLINK) {
+			err = walk_file(w, node, &f->mine, &f->clean);
+		} else if (node->type == KURA_NODE_DIR && st.n > KURA_TREE_MAX_DEPTH) {
+			char object[96];
+
+			f->clean = false;
+			snprintf(object, sizeof(object), "snapshot %s", w->snap->id);
+			ck_problem(w->ck, w->snap->id, walk_path(w), object,
+				   "directories nested more than %u deep", KURA_TREE_MAX_DEPTH);
+		} else if (node->type == KURA_NODE_DIR) {
+			/* may move the stack: f is not used after this */
+			err = tree_enter(w, &st, node->subtree, &f->mine, &f->clean, &height);
+			if (err == 1)
+				continue; /* its path is popped when it is left */
+			if (height + 1 > f->height)
+				f->height = height + 1;
+		}
+		path_pop(w, st.v[st.n - 1].saved);
+	}
+	while (st.n > 0) {
+		ck_frame *f = &st.v[--st.n];
+
+		kura_tree_free(f->t);
+		free(f->mine.v);
+	}
+	free(st.v);
 	return err;
 }
 
@@ -1687,7 +1761,7 @@ static int walk_snapshot(checker *ck, const ck_snap *sn, uint8_t *pflags)
 	}
 	if ((err = kura_idmap_new(&w.seen)) < 0)
 		goto done;
-	err = walk_tree(&w, sn->s->tree, &all, &clean, 0);
+	err = walk_tree(&w, sn->s->tree, &all, &clean);
 done:
 	kura_idmap_free(w.seen);
 	free(w.path);

@@ -355,6 +355,55 @@ static char *join(const char *dir, const char *name)
 }
 
 /*
+ * openat2 beneath dirfd with no symlink followed, in pieces shorter than
+ * PATH_MAX cut at a '/', so that a path deeper than PATH_MAX (a tree up to
+ * KURA_TREE_MAX_DEPTH levels of long names) costs a few calls, not one per
+ * component.  Each piece is resolved beneath the directory the previous
+ * one opened, which is beneath dirfd.  Returns the fd or -errno.
+ */
+static int openat2_pieces(int dirfd, const char *rel, int flags)
+{
+	char piece[PATH_MAX];
+	int cur = dirfd, fd = -EINVAL;
+
+	for (;;) {
+		size_t len = strlen(rel);
+		const char *end = rel + len;
+		bool last = len < PATH_MAX;
+		struct open_how how = {
+			.flags = (uint64_t)(last ? flags : O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC),
+			.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+		};
+
+		if (!last) {
+			end = rel + PATH_MAX - 1;
+			while (end > rel && *end != '/')
+				end--;
+			if (end == rel) {
+				fd = -ENAMETOOLONG;
+				break;
+			}
+		}
+		memcpy(piece, rel, (size_t)(end - rel));
+		piece[end - rel] = '\0';
+		for (int tries = 0; tries < 8; tries++) {
+			fd = (int)syscall(SYS_openat2, cur, piece, &how, sizeof(how));
+			if (fd >= 0 || errno != EAGAIN) /* EAGAIN: a rename raced with the lookup */
+				break;
+		}
+		if (fd < 0)
+			fd = -errno;
+		if (cur != dirfd)
+			close(cur);
+		if (fd < 0 || last)
+			break;
+		cur = fd;
+		rel = end + 1;
+	}
+	return fd;
+}
+
+/*
  * Open `rel` below rootfd without following any symlink or leaving the
  * tree.  Returns the fd or -errno.
  */
@@ -367,24 +416,13 @@ static int open_beneath(int rootfd, const char *rel, int flags)
 	if (!*rel)
 		rel = ".";
 	flags |= O_NOFOLLOW | O_CLOEXEC;
-	if (!atomic_load(&no_openat2) && strlen(rel) < PATH_MAX) {
-		struct open_how how = {
-			.flags = (uint64_t)flags,
-			.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-		};
-
-		for (int tries = 0; tries < 8; tries++) {
-			fd = (int)syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
-			if (fd >= 0)
-				return fd;
-			if (errno != EAGAIN) /* EAGAIN: a rename raced with the lookup */
-				break;
-		}
-		if (errno == ENOSYS)
+	if (!atomic_load(&no_openat2)) {
+		fd = openat2_pieces(rootfd, rel, flags);
+		if (fd == -ENOSYS)
 			atomic_store(&no_openat2, true);
 		/* ENOSYS and EPERM (seccomp) fall back; the walk below is just as strict. */
-		if (errno != ENOSYS && errno != EPERM && errno != ENAMETOOLONG)
-			return -errno;
+		if (fd >= 0 || (fd != -ENOSYS && fd != -EPERM))
+			return fd;
 	}
 	cur = rootfd;
 	for (c = rel;; c = end + 1) {
@@ -707,51 +745,78 @@ static int restore_leaf(rs *r, rs_frame *f, kura_node *n, char *rel)
 	}
 }
 
-static int walk_nodes(rs *r, rs_frame *f, kura_node *nodes, size_t count);
+/*
+ * One directory of the walk: its frame and where the walk is in its
+ * nodes.  Levels are on the heap, linked by `up` (frames point to their
+ * parent's), so the walk needs no stack however deep the snapshot.
+ */
+typedef struct rs_level {
+	rs_frame f;
+	kura_tree *tree;                /* its listing; NULL where the walk starts (borrowed nodes) */
+	kura_node *nodes;
+	size_t count, i;
+	int pass;                       /* 0: all but directories, 1: directories */
+	struct rs_level *up;
+} rs_level;
 
-static int walk_dir(rs *r, rs_frame *f, kura_node *n)
+static void level_leave(rs *r, rs_level *l)
 {
-	rs_frame c = {f, n, NULL, NULL, f->depth + 1, false, false, false, -1, -1, 0};
-	kura_tree *tree = NULL;
-	int err = 0;
+	if (l->f.fd >= 0)
+		close(l->f.fd);
+	if (l->f.created)
+		node_move(&r->dirs[l->f.dir].node, l->f.node);
+	kura_tree_free(l->tree);
+	free(l->f.rel);
+	free(l->f.snap);
+	free(l);
+}
 
-	if (!(c.rel = join(f->rel, n->name)) || asprintf(&c.snap, "%s/%s", f->snap, n->name) < 0) {
-		c.snap = NULL;
-		err = kura_error_set(KURA_ENOMEM, "restore: out of memory");
-		goto done;
+/* Enter directory n of `up`: its level, or NULL when it is skipped (*err 0, reported) or < 0. */
+static rs_level *level_enter(rs *r, rs_level *up, kura_node *n, int *err)
+{
+	rs_frame *f = &up->f;
+	rs_level *l = calloc(1, sizeof(*l));
+
+	*err = 0;
+	if (!l) {
+		*err = kura_error_set(KURA_ENOMEM, "restore: out of memory");
+		return NULL;
 	}
-	c.included = f->included || included(r, c.snap);
-	if (c.depth > KURA_WALK_MAX_DEPTH) {
-		rs_fail(r, c.rel, "directories nested deeper than %d levels: skipped",
-			KURA_WALK_MAX_DEPTH);
-		goto done;
+	l->f = (rs_frame){f, n, NULL, NULL, f->depth + 1, false, false, false, -1, -1, 0};
+	l->up = up;
+	if (!(l->f.rel = join(f->rel, n->name)) || asprintf(&l->f.snap, "%s/%s", f->snap, n->name) < 0) {
+		l->f.snap = NULL;
+		*err = kura_error_set(KURA_ENOMEM, "restore: out of memory");
+		goto skip;
 	}
-	if (c.included && (err = frame_ensure(r, &c)) != 0) {
-		err = err < 0 ? err : 0;
-		goto done;
+	l->f.included = f->included || included(r, l->f.snap);
+	if (l->f.depth > KURA_TREE_MAX_DEPTH) {
+		rs_fail(r, l->f.rel, "directories nested deeper than %d levels: skipped",
+			KURA_TREE_MAX_DEPTH);
+		goto skip;
 	}
-	/* Our own fd is reopened after the subtree: a deep tree keeps few fds open. */
+	if (l->f.included && (*err = frame_ensure(r, &l->f)) != 0) {
+		*err = *err < 0 ? *err : 0;
+		goto skip;
+	}
+	/* Our parent's fd is reopened after the subtree: a deep tree keeps few fds open. */
 	if (f->node && f->fd >= 0) {
 		close(f->fd);
 		f->fd = -1;
 	}
-	if ((err = kura_repo__load_tree(r->repo, n->subtree, &tree)) < 0) {
-		if (err == KURA_ENOMEM)
-			goto done;
-		rs_fail(r, c.rel, "cannot read the directory's tree: %s", kura_error_message());
-		err = 0;
-		goto done;
+	if ((*err = kura_repo__load_tree(r->repo, n->subtree, &l->tree)) < 0) {
+		if (*err != KURA_ENOMEM) {
+			rs_fail(r, l->f.rel, "cannot read the directory's tree: %s", kura_error_message());
+			*err = 0;
+		}
+		goto skip;
 	}
-	err = walk_nodes(r, &c, tree->nodes, tree->count);
-done:
-	if (c.fd >= 0)
-		close(c.fd);
-	if (c.created)
-		node_move(&r->dirs[c.dir].node, n);
-	kura_tree_free(tree);
-	free(c.rel);
-	free(c.snap);
-	return err;
+	l->nodes = l->tree->nodes;
+	l->count = l->tree->count;
+	return l;
+skip:
+	level_leave(r, l);
+	return NULL;
 }
 
 /* Whether the snapshot lists this file as one that changed while it was backed up. */
@@ -769,49 +834,83 @@ static bool changed_in_backup(const rs *r, const rs_frame *f, const kura_node *n
 	return changed;
 }
 
-static int walk_nodes(rs *r, rs_frame *f, kura_node *nodes, size_t count)
+/*
+ * Walk `nodes` of the directory `root` stands for and everything below
+ * them: in each directory the files first, then subdirectories, so each
+ * directory is opened about once.
+ */
+static int walk_nodes(rs *r, rs_frame *root, kura_node *nodes, size_t count)
 {
+	rs_level base = {.f = *root, .nodes = nodes, .count = count}, *l = &base;
 	int err = 0;
 
-	/* Files first, then subdirectories, so each directory is opened about once. */
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < count && !f->skipped; i++) {
-			kura_node *n = &nodes[i];
-			char *rel, *snap;
-			bool inc;
+	while (err == 0) {
+		rs_frame *f = &l->f;
+		kura_node *n;
+		char *rel, *snap;
+		bool inc;
 
-			if ((n->type == KURA_NODE_DIR) != (pass == 1))
-				continue;
-			if (kura_tree_name_ok(n->name, strlen(n->name)) < 0) {
-				rs_fail(r, f->rel, "refusing a hostile name in the snapshot");
-				continue;
-			}
-			if (pass == 1) {
-				if ((err = walk_dir(r, f, n)) < 0)
-					return err;
-				rs_progress(r, false);
-				continue;
-			}
-			if (!(inc = f->included)) {
-				if (asprintf(&snap, "%s/%s", f->snap, n->name) < 0)
-					return kura_error_set(KURA_ENOMEM, "restore: out of memory");
-				inc = included(r, snap);
-				free(snap);
-			}
-			if (!inc)
-				continue;
-			if (!(rel = join(f->rel, n->name)))
-				return kura_error_set(KURA_ENOMEM, "restore: out of memory");
-			if (changed_in_backup(r, f, n))
-				rs_warn(r, rel, "changed while it was backed up: restored as stored, "
-					"possibly inconsistent");
-			if ((err = restore_leaf(r, f, n, rel)) < 0)
-				return err;
-			if (batch_full(r) && (err = run_batch(r)) < 0)
-				return err;
+		if (l->i == l->count && l->pass == 0 && !f->skipped) {
+			l->pass = 1;
+			l->i = 0;
+			continue;
 		}
+		if (l->i == l->count || f->skipped) {
+			rs_level *up = l->up;
+
+			if (l == &base)
+				break;
+			level_leave(r, l);
+			l = up;
+			rs_progress(r, false);
+			continue;
+		}
+		n = &l->nodes[l->i++];
+		if ((n->type == KURA_NODE_DIR) != (l->pass == 1))
+			continue;
+		if (kura_tree_name_ok(n->name, strlen(n->name)) < 0) {
+			rs_fail(r, f->rel, "refusing a hostile name in the snapshot");
+			continue;
+		}
+		if (l->pass == 1) {
+			rs_level *sub = level_enter(r, l, n, &err);
+
+			if (sub)
+				l = sub;
+			else
+				rs_progress(r, false);
+			continue;
+		}
+		if (!(inc = f->included)) {
+			if (asprintf(&snap, "%s/%s", f->snap, n->name) < 0) {
+				err = kura_error_set(KURA_ENOMEM, "restore: out of memory");
+				break;
+			}
+			inc = included(r, snap);
+			free(snap);
+		}
+		if (!inc)
+			continue;
+		if (!(rel = join(f->rel, n->name))) {
+			err = kura_error_set(KURA_ENOMEM, "restore: out of memory");
+			break;
+		}
+		if (changed_in_backup(r, f, n))
+			rs_warn(r, rel, "changed while it was backed up: restored as stored, "
+				"possibly inconsistent");
+		if ((err = restore_leaf(r, f, n, rel)) < 0)
+			break;
+		if (batch_full(r))
+			err = run_batch(r);
 	}
-	return 0;
+	while (l != &base) {
+		rs_level *up = l->up;
+
+		level_leave(r, l);
+		l = up;
+	}
+	*root = base.f;
+	return err;
 }
 
 static int inode_cmp(const void *a, const void *b)
@@ -1560,7 +1659,8 @@ static void apply_dir_meta(rs *r)
 	for (size_t i = 0, j; i < r->ndirs; i = j) {
 		for (j = i + 1; j < r->ndirs && r->dirs[j].depth == r->dirs[i].depth; j++)
 			;
-		meta_queue(r, pool, threads, i, j, true);
+		/* A depth of few directories (a deep, narrow tree has thousands) is not worth a handoff. */
+		meta_queue(r, j - i < RS_META_MIN ? NULL : pool, threads, i, j, true);
 		wait_jobs(r, 0);
 	}
 	kura_pool_free(pool);
@@ -1710,6 +1810,7 @@ static int restore_walk(rs *r, const kura_snapshot *snap, const char *subpath)
 			*slash = '\0';
 	}
 	root.snap = r->root_snap;
+	root.depth = kura_walk__depth(r->root_snap); /* counted from the snapshot root, as check does */
 	if (r->opts->nincludes) {
 		/* Included if the restore root or any directory above it matches. */
 		char *p = r->root_snap;

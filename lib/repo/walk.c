@@ -83,6 +83,15 @@ done:
 	return err;
 }
 
+unsigned kura_walk__depth(const char *path)
+{
+	unsigned n = 0;
+
+	for (; *path; path++)
+		n += *path == '/';
+	return n;
+}
+
 static kura_node *tree_find(kura_tree *t, const char *name)
 {
 	size_t lo = 0, hi = t->count;

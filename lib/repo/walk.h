@@ -8,8 +8,9 @@
  * Snapshot paths are written "/a/b": the root tree is "" (or "/"), and each
  * component is a node name from a decoded tree, which the tree decoder has
  * already checked (no '/', no NUL, not "." or "..").  Every walk stops at
- * KURA_WALK_MAX_DEPTH levels, so a hostile repository cannot exhaust the
- * stack or the file descriptor table.
+ * KURA_TREE_MAX_DEPTH (tree.h), so a hostile repository cannot exhaust the
+ * stack or the file descriptor table, and every reader agrees with backup
+ * on what a snapshot holds.
  */
 #ifndef KURA_REPO_WALK_H
 #define KURA_REPO_WALK_H
@@ -21,7 +22,8 @@
 #include "format/tree.h"
 #include "repo/repo.h"
 
-#define KURA_WALK_MAX_DEPTH 4096
+/* The depth of the tree of the directory at the normalised `path`: its components. */
+unsigned kura_walk__depth(const char *path);
 
 /*
  * Check for the restore key (naming `what`), resolve `snapshot_id` (a full

@@ -122,6 +122,40 @@ static int insert(kura_walkpath *root, const char *clean)
 	return 0;
 }
 
+/* Set n->resolved and its children's: the path to open, symlinks on the way followed. */
+static int resolve_tree(kura_walkpath *n)
+{
+	char *parent = NULL;
+	int err = 0;
+
+	if (!n->leaf) {
+		n->resolved = realpath(n->real, NULL);
+	} else if (strcmp(n->real, "/") == 0) {
+		n->resolved = strdup("/");
+	} else {
+		/* The last component is not followed: a symlink given is stored as one. */
+		const char *slash = strrchr(n->real, '/');
+		char *dir = slash == n->real ? strdup("/") : strndup(n->real, (size_t)(slash - n->real));
+
+		if (dir && (parent = realpath(dir, NULL)) &&
+		    asprintf(&n->resolved, "%s%s", strcmp(parent, "/") ? parent : "", slash) < 0)
+			n->resolved = NULL;
+		free(dir);
+	}
+	if (!n->resolved) {
+		err = errno == ENOMEM ? kura_error_set(KURA_ENOMEM, "out of memory")
+				      : kura_error_errno(KURA_ENOTFOUND, errno, "cannot back up %s",
+							 n->real);
+		goto done;
+	}
+	for (size_t i = 0; i < n->nchildren; i++)
+		if ((err = resolve_tree(n->children[i])) < 0)
+			break;
+done:
+	free(parent);
+	return err;
+}
+
 static int child_cmp(const void *a, const void *b)
 {
 	return strcmp((*(kura_walkpath *const *)a)->name, (*(kura_walkpath *const *)b)->name);
@@ -164,6 +198,10 @@ int kura_walkpaths_build(kura_walkpath **out, const char *const *paths, size_t c
 		return err;
 	}
 	sort_tree(root);
+	if ((err = resolve_tree(root)) < 0) {
+		kura_walkpaths_free(root);
+		return err;
+	}
 	*out = root;
 	return 0;
 }
@@ -178,5 +216,6 @@ void kura_walkpaths_free(kura_walkpath *root)
 	free(root->given);
 	free(root->name);
 	free(root->real);
+	free(root->resolved);
 	free(root);
 }
