@@ -1099,6 +1099,11 @@ static void text_list_free(char **list, size_t n)
 	free(list);
 }
 
+static int name_cmp(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
 static int write_snapshot(archiver *a, const kura_walkpath *paths)
 {
 	const kura_backup_options *o = a->opts;
