@@ -9,8 +9,9 @@
  * cannot be written - each means nothing (more) is removed.  Each removal
  * is written to the audit log before the file is removed.
  *
- * The pack-removal loop (prune_packs) is kept as it was; it is to be
- * replaced by the library's one prune.
+ * Packs are removed by the library's one prune (kura_prune), the same
+ * code `kura prune` runs on a local repository, with a callback that
+ * writes each removal's audit entry first.
  */
 #include "deletion_run.h"
 
@@ -110,51 +111,76 @@ static int remove_logged(vault_audit *a, kura_backend *b, const char *repo, kura
 	return 0;
 }
 
-/* Remove the packs no snapshot lists that were stored before the request. */
+typedef struct {
+	vault_audit *a;
+	const char *repo;
+	char removing[KURA_ID_HEX]; /* the pack whose removal was just logged */
+	char why[512];              /* the first failure, for result.prune_error */
+	bool log_failed;            /* an audit entry could not be written: stop */
+} prune_ctx;
+
+/*
+ * kura_prune()'s callback: every removal is logged before it happens, and
+ * a removal that then fails is logged again with status 500.  A pack whose
+ * time could not be read was never tried, so nothing is logged for it.
+ */
+static int prune_event(const kura_prune_event *ev, void *ctx)
+{
+	prune_ctx *c = ctx;
+	char path[160];
+	int err;
+
+	if (ev->type != KURA_PRUNE_REMOVING && ev->type != KURA_PRUNE_FAILED)
+		return 0;
+	snprintf(path, sizeof(path), "/v1/repos/%s/data/%s", c->repo, ev->name);
+	if (ev->type == KURA_PRUNE_REMOVING) {
+		snprintf(c->removing, sizeof(c->removing), "%s", ev->name);
+		err = audit_entry(c->a, "kurad", "vault", "DELETE", path, 200, ev->size);
+	} else {
+		if (!c->why[0])
+			snprintf(c->why, sizeof(c->why), "%s", ev->message);
+		if (strcmp(c->removing, ev->name) != 0)
+			return 0;
+		err = audit_entry(c->a, "kurad", "vault", "DELETE", path, 500, 0);
+	}
+	if (err < 0) {
+		c->log_failed = true;
+		return kura_error_wrap(err, "cannot log the removal of %s, so it is not removed",
+				       path);
+	}
+	return 0;
+}
+
+/*
+ * Remove the packs no snapshot lists that were stored before the request,
+ * with the library's one prune (lib/repo/prune.c).  <0 only when the audit
+ * log fails (the request then stays pending); a plan that cannot be made
+ * or a pack that cannot be removed is reported in result.prune_error.
+ */
 static int prune_packs(vault_audit *a, kura_backend *b, const deletion_req *r, json_t *result,
 		       uint64_t *bytes)
 {
-	kura_pack_list plan = {0};
-	uint64_t removed = 0, recent = 0;
-	char why[512];
-	int err, rc;
+	kura_prune_options o = KURA_PRUNE_OPTIONS_INIT;
+	prune_ctx c = {.a = a, .repo = r->repo};
+	kura_prune_result res = {0};
+	int err;
 
-	if (kura_gc_unreferenced(b, NULL, 0, &plan) < 0) {
-		/* A snapshot that cannot be read hides which packs it needs: keep them all. */
+	/* Stored at or after the request: maybe part of a backup in progress. */
+	o.cutoff_ns = r->requested_ns;
+	o.fn = prune_event;
+	o.ctx = &c;
+	err = kura_prune(b, &o, &res);
+	if (err < 0 && c.log_failed)
+		return err;
+	if (err < 0) /* a snapshot that cannot be read hides which packs it needs: all kept */
 		json_object_set_new(result, "prune_error", json_string(kura_error_message()));
-		return 0;
-	}
-	for (size_t i = 0; i < plan.count; i++) {
-		int64_t mtime;
-
-		if (kura_backend_local_mtime(b, KURA_FILE_PACK, plan.names[i], &mtime) < 0) {
-			kura_error_clear();
-			continue; /* gone meanwhile */
-		}
-		/* Stored after the request: maybe part of a backup in progress. */
-		if (mtime >= r->requested_ns) {
-			recent++;
-			continue;
-		}
-		rc = remove_logged(a, b, r->repo, KURA_FILE_PACK, plan.names[i], plan.sizes[i], why,
-				   sizeof(why));
-		if (rc < 0) {
-			err = rc;
-			goto done;
-		}
-		if (rc > 0) {
-			json_object_set_new(result, "prune_error", json_string(why));
-			break;
-		}
-		removed++;
-		*bytes += plan.sizes[i];
-	}
-	json_object_set_new(result, "packs_removed", json_integer((json_int_t)removed));
-	json_object_set_new(result, "packs_kept_recent", json_integer((json_int_t)recent));
-	err = 0;
-done:
-	kura_pack_list_free(&plan);
-	return err;
+	else if (res.failed)
+		json_object_set_new(result, "prune_error", json_string(c.why));
+	json_object_set_new(result, "packs_removed", json_integer((json_int_t)res.removed));
+	json_object_set_new(result, "packs_kept_recent", json_integer((json_int_t)res.young));
+	json_object_set_new(result, "packs_failed", json_integer((json_int_t)res.failed));
+	*bytes += res.removed_bytes;
+	return 0;
 }
 
 /* Carry out `r` now: its snapshots that retention allows, then prune. */
@@ -175,9 +201,9 @@ static int execute(vault *v, vault_audit *a, const vault_policy *p, deletion_req
 	if ((err = vault_repo_lock_exclusive(v, r->repo)) < 0)
 		return err;
 	locked = true;
-	result = json_pack("{s:[], s:[], s:i, s:i, s:i, s:n}", "snapshots_removed",
+	result = json_pack("{s:[], s:[], s:i, s:i, s:i, s:i, s:n}", "snapshots_removed",
 			   "snapshots_kept", "packs_removed", 0, "bytes_removed", 0,
-			   "packs_kept_recent", 0, "prune_error");
+			   "packs_kept_recent", 0, "packs_failed", 0, "prune_error");
 	if (!result || (r->nsnaps && (!(reasons = calloc(r->nsnaps, sizeof(*reasons))) ||
 				      !(received = calloc(r->nsnaps, sizeof(*received)))))) {
 		err = kura_error_set(KURA_ENOMEM, "out of memory");

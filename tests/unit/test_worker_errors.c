@@ -150,6 +150,9 @@ static void test_buffered_put_refused(void **state)
 	r->parent.get_range = r_get_range;
 	r->parent.list = r_list;
 	r->parent.free = r_free;
+	/* a store of its own, like a vault's: no local repository lock */
+	r->parent.lock = NULL;
+	r->parent.unlock = NULL;
 	r->real = repo->backend;
 	repo->backend = &r->parent;
 	backup_fails(repo, src, KURA_EIO, "refused: the disk is full");
