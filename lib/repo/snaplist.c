@@ -85,7 +85,10 @@ static int info_cmp(const void *a, const void *b)
 	return strcmp(x->id, y->id);
 }
 
-static char *dup_or_empty(const char *s) { return strdup(s ? s : ""); }
+static char *dup_or_empty(const char *s)
+{
+	return strdup(s ? s : "");
+}
 
 static int fill_damaged(kura_repo *repo, kura_snapshot_info *info, const char *id)
 {
@@ -210,8 +213,9 @@ int kura_snapshot_resolve(kura_repo *repo, const char *name, char out[KURA_ID_HE
 		while (good > 0 && list[good - 1].damaged)
 			good--;
 		if (good == 0)
-			err = kura_error_set(KURA_ENOTFOUND, "the repository has no %ssnapshots yet",
-					     n ? "undamaged " : "");
+			err =
+			    kura_error_set(KURA_ENOTFOUND, "the repository has no %ssnapshots yet",
+					   n ? "undamaged " : "");
 		else
 			snprintf(out, KURA_ID_HEX, "%s", list[good - 1].id);
 		kura_snapshots_free(list, n);
@@ -230,8 +234,9 @@ int kura_snapshot_resolve(kura_repo *repo, const char *name, char out[KURA_ID_HE
 	if (matches == 0)
 		err = kura_error_set(KURA_ENOTFOUND, "no snapshot %s", name);
 	else if (matches > 1)
-		err = kura_error_set(KURA_EAMBIGUOUS, "%zu snapshots start with %s: give more digits",
-				     matches, name);
+		err =
+		    kura_error_set(KURA_EAMBIGUOUS, "%zu snapshots start with %s: give more digits",
+				   matches, name);
 done:
 	free(names.v);
 	return err;

@@ -34,7 +34,10 @@ typedef struct {
 	void *ctx;
 } timed_backend;
 
-static timed_backend *timed_of(kura_backend *b) { return (timed_backend *)b; }
+static timed_backend *timed_of(kura_backend *b)
+{
+	return (timed_backend *)b;
+}
 
 static int t_put(kura_backend *b, kura_file_type t, const char *n, const void *d, size_t l)
 {
