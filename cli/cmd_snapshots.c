@@ -212,7 +212,8 @@ static int run(struct cli_global *g, int argc, char **argv)
 	struct cli_getopt p;
 	kura_repo *repo = NULL;
 	kura_snapshot_info *list = NULL;
-	size_t n = 0, ndamaged = 0, i;
+	const kura_snapshot_info *first_problem = NULL;
+	size_t n = 0, ndamaged = 0, nproblems = 0, i;
 	bool fail_on_damage = false;
 	json_t *arr;
 	int c, rc, err;
@@ -235,12 +236,17 @@ static int run(struct cli_global *g, int argc, char **argv)
 	}
 	for (i = 0; i < n; i++) {
 		ndamaged += list[i].damaged;
-		if (list[i].time_problem)
-			fprintf(stderr,
-				"kura: warning: snapshot %.8s: the vault sent no usable receive "
-				"time (%s): ordered by the time it claims\n",
-				list[i].id, list[i].time_problem);
+		if (list[i].time_problem && !first_problem)
+			first_problem = &list[i];
+		nproblems += list[i].time_problem != NULL;
 	}
+	/* one line, not one per snapshot: an older vault sends no times at all */
+	if (first_problem)
+		fprintf(stderr,
+			"kura: warning: the vault sent no usable receive time for %zu snapshot%s "
+			"(%.8s: %s): ordered by the time %s\n",
+			nproblems, nproblems == 1 ? "" : "s", first_problem->id,
+			first_problem->time_problem, nproblems == 1 ? "it claims" : "they claim");
 	if (g->json) {
 		arr = json_array();
 		for (i = 0; arr && i < n; i++)

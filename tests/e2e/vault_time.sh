@@ -74,6 +74,14 @@ curl -sS --fail --max-time 20 --noproxy '*' --pinnedpubkey "$PIN" --insecure \
 	fail "GET snapshots/ failed"
 assert_eq "every entry has received" 2 \
 	"$(json_get "$(cat "$WORK/listing")" 'sum(1 for e in d if e["received"].endswith("Z") and len(e["received"]) == 30)')"
+
+note "a receive time the reader cannot use (here: 2100) falls back to the claim, with a warning"
+# Vault root edits the record; a reader must not crash or order by 2100.
+sed -i "s/^$normal [0-9]* /$normal 4102444800000000000 /" "$VAULT_DIR/meta/clinic/snapshot-times"
+expect_exit 0 kura --json snapshots
+assert_contains "the warning names the reason" "no usable receive time for 1 snapshot (${normal:0:8}: more than a day in the future)" "$ERR"
+assert_eq "json: no receive time for it, time is its claim" "null" "$(json_get "$OUT" 'd[1]["received_time"]')"
+assert_eq "json: still after the 2056 one" "$future $normal" "$(json_get "$OUT" '" ".join(s["id"] for s in d)')"
 stop_vault
 
 note "a local repository: the claimed time is all there is, and orders"
