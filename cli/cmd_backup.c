@@ -15,7 +15,9 @@
 #include "cli.h"
 
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 enum {
@@ -23,6 +25,7 @@ enum {
 	OPT_HOST,
 	OPT_STDIN,
 	OPT_STDIN_FILENAME,
+	OPT_TIME,
 };
 
 static const struct option longs[] = {
@@ -31,6 +34,7 @@ static const struct option longs[] = {
 	{"host", required_argument, NULL, OPT_HOST},
 	{"stdin", no_argument, NULL, OPT_STDIN},
 	{"stdin-filename", required_argument, NULL, OPT_STDIN_FILENAME},
+	{"time", required_argument, NULL, OPT_TIME},
 	{NULL, 0, NULL, 0},
 };
 
@@ -39,7 +43,20 @@ struct args {
 	const char *host;
 	const char *stdin_filename;
 	bool use_stdin;
+	int64_t time_ns;
 };
+
+/* "YYYY-MM-DDTHH:MM:SSZ" (UTC) into ns since the epoch; -1 if it is not that. */
+static int64_t parse_time(const char *s)
+{
+	struct tm tm = {0};
+	const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	time_t t;
+
+	if (!rest || *rest || (t = timegm(&tm)) <= 0 || t > INT64_MAX / 1000000000)
+		return -1;
+	return (int64_t)t * 1000000000;
+}
 
 static int parse(struct args *a, struct cli_getopt *p)
 {
@@ -66,6 +83,13 @@ static int parse(struct args *a, struct cli_getopt *p)
 			break;
 		case OPT_STDIN_FILENAME:
 			a->stdin_filename = p->arg;
+			break;
+		case OPT_TIME:
+			if ((a->time_ns = parse_time(p->arg)) < 0)
+				return cli_usage_error(&cli_cmd_backup,
+						       "--time wants YYYY-MM-DDTHH:MM:SSZ (UTC), "
+						       "not '%s'",
+						       p->arg);
 			break;
 		}
 		if (err < 0)
@@ -157,6 +181,7 @@ static int run(struct cli_global *g, int argc, char **argv)
 	opts.stdin_fd = a.use_stdin ? STDIN_FILENO : -1;
 	opts.stdin_filename = a.use_stdin ? a.stdin_filename : NULL;
 	opts.hostname = a.host;
+	opts.time_ns = a.time_ns;
 	opts.threads = g->threads;
 	opts.progress = cli_progress_update;
 	opts.progress_ctx = &prog;
@@ -199,7 +224,8 @@ done:
 const struct cli_command cli_cmd_backup = {
 	.name = "backup",
 	.summary = "back up files and directories as a new snapshot",
-	.usage = "kura backup [--tag TAG]... [--exclude PATTERN]... [--host NAME] PATH...\n"
+	.usage = "kura backup [--tag TAG]... [--exclude PATTERN]... [--host NAME] [--time TIME]\n"
+		 "            PATH...\n"
 		 "       kura backup [--tag TAG]... [--host NAME] --stdin [--stdin-filename NAME]",
 	.help = "Save PATHs (files and directories, recursively) as a new snapshot.  Files\n"
 		"unchanged since the last backup from this host are recognised through the\n"
@@ -213,6 +239,8 @@ const struct cli_command cli_cmd_backup = {
 		"      --host NAME              record NAME as the host (default: hostname)\n"
 		"      --stdin                  back up standard input as a single file\n"
 		"      --stdin-filename NAME    the file's name in the snapshot (default: stdin)\n"
+		"      --time YYYY-MM-DDTHH:MM:SSZ  the time the snapshot claims (UTC; default:\n"
+		"                               now); on a vault its receive time still orders\n"
 		"\n"
 		"Unreadable files are reported as 'warning: PATH: MESSAGE' and left out; a\n"
 		"file is read up to the size it had when the backup reached it, and one that\n"

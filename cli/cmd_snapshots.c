@@ -9,6 +9,12 @@
  * line per path, as restic users expect.  JSON is one array; fields that a
  * backup key cannot read are null, never a misleading zero.
  *
+ * The time shown is the one that orders the list and picks `latest`: on a
+ * vault its own receive time, on a local repository the time the snapshot
+ * claims (the writing client's clock).  Where a vault's receive time and
+ * the claim differ by more than SKEW_NS, the claim is shown beneath,
+ * flagged: a client clock that is wrong, or a writer lying about the time.
+ *
  * A snapshot file that does not authenticate is listed, marked damaged,
  * and never hides the others (the reason goes to stderr); the exit status
  * stays 0 unless --fail-on-damage asks to treat damage as an error.
@@ -20,6 +26,27 @@
 #include <string.h>
 
 static const char locked[] = "(restore key needed)";
+
+#define SKEW_NS (600LL * 1000000000) /* 10 minutes: more is flagged as clock skew */
+
+static bool skewed(const kura_snapshot_info *s)
+{
+	int64_t d = s->time_ns - s->received_ns;
+
+	return !s->damaged && s->received_ns > 0 && (d > SKEW_NS || d < -SKEW_NS);
+}
+
+/* ns since the epoch as RFC 3339 UTC. */
+static const char *fmt_ns(char buf[CLI_FMT_MAX], int64_t t)
+{
+	int64_t sec = t / 1000000000, ns = t % 1000000000;
+
+	if (ns < 0) {
+		sec--;
+		ns += 1000000000;
+	}
+	return cli_fmt_time_rfc3339(buf, sec, (uint32_t)ns);
+}
 
 enum { OPT_FAIL_ON_DAMAGE = CLI_OPT_LONG };
 
@@ -73,7 +100,7 @@ static int print_table(const kura_snapshot_info *list, size_t n, size_t ndamaged
 	char **tags = calloc(n ? n : 1, sizeof(*tags));
 	char tbuf[CLI_FMT_MAX], sbuf[CLI_FMT_MAX];
 	int wh = 4, wt = 4, wp = 5, rc = CLI_EXIT_OK;
-	size_t i, j, rows;
+	size_t i, j, rows, nskewed = 0;
 
 	if (!tags)
 		goto oom;
@@ -95,18 +122,28 @@ static int print_table(const kura_snapshot_info *list, size_t n, size_t ndamaged
 		const kura_snapshot_info *s = &list[i];
 
 		printf("%.8s  %-19s  %-*s  %-*s  %-*s  %10s\n", s->id,
-		       s->damaged ? "(damaged)" : cli_fmt_time_local(tbuf, s->time_ns / 1000000000),
+		       s->damaged ? "(damaged)"
+				  : cli_fmt_time_local(tbuf, kura_snapshot_order_ns(s) / 1000000000),
 		       wh, row_host(s), wt,
 		       tags[i], wp, row_path(s, 0),
 		       s->readable ? cli_fmt_size(sbuf, s->bytes) : "");
 		for (j = 1; s->readable && j < s->npaths; j++)
 			printf("%*s%s\n", 8 + 2 + 19 + 2 + wh + 2 + wt + 2, "", s->paths[j]);
+		if (skewed(s)) {
+			printf("%10sclaimed %s (clock skew!)\n", "",
+			       cli_fmt_time_local(tbuf, s->time_ns / 1000000000));
+			nskewed++;
+		}
 	}
 	for (i = 0; i < (size_t)(8 + 2 + 19 + 2 + wh + 2 + wt + 2 + wp + 2 + 10); i++)
 		putchar('-');
 	printf("\n%zu snapshot%s", n, n == 1 ? "" : "s");
 	if (ndamaged)
 		printf(", %zu damaged (not readable: see the warnings)", ndamaged);
+	if (nskewed)
+		printf(", %zu claiming a time far from when the vault received %s (ordered by "
+		       "receipt)",
+		       nskewed, nskewed == 1 ? "it" : "them");
 	putchar('\n');
 	goto done;
 oom:
@@ -132,21 +169,22 @@ static json_t *str_array(char *const *items, size_t n)
 static json_t *snapshot_json(const kura_snapshot_info *s)
 {
 	char tbuf[CLI_FMT_MAX], short_id[9];
-	int64_t sec = s->time_ns / 1000000000, ns = s->time_ns % 1000000000;
 	json_t *o = json_object();
 
-	if (ns < 0) {
-		sec--;
-		ns += 1000000000;
-	}
 	snprintf(short_id, sizeof(short_id), "%.8s", s->id);
 	json_object_set_new(o, "id", json_string(s->id));
 	json_object_set_new(o, "short_id", json_string(short_id));
 	json_object_set_new(o, "damaged", json_boolean(s->damaged));
 	json_object_set_new(o, "damage", s->damaged ? cli_json_str(s->damage) : json_null());
+	/* "time" orders (the vault's receive time where known); the claim beside it */
 	json_object_set_new(o, "time", s->damaged ? json_null()
-						  : json_string(cli_fmt_time_rfc3339(tbuf, sec,
-										     (uint32_t)ns)));
+						  : json_string(fmt_ns(tbuf, kura_snapshot_order_ns(s))));
+	json_object_set_new(o, "claimed_time",
+			    s->damaged ? json_null() : json_string(fmt_ns(tbuf, s->time_ns)));
+	json_object_set_new(o, "received_time",
+			    s->received_ns > 0 ? json_string(fmt_ns(tbuf, s->received_ns))
+					       : json_null());
+	json_object_set_new(o, "clock_skew", json_boolean(skewed(s)));
 	json_object_set_new(o, "readable", json_boolean(s->readable));
 	json_object_set_new(o, "packs", s->damaged ? json_null() : cli_json_u64(s->npacks));
 	if (s->readable) {
@@ -174,7 +212,8 @@ static int run(struct cli_global *g, int argc, char **argv)
 	struct cli_getopt p;
 	kura_repo *repo = NULL;
 	kura_snapshot_info *list = NULL;
-	size_t n = 0, ndamaged = 0, i;
+	const kura_snapshot_info *first_problem = NULL;
+	size_t n = 0, ndamaged = 0, nproblems = 0, i;
 	bool fail_on_damage = false;
 	json_t *arr;
 	int c, rc, err;
@@ -195,8 +234,19 @@ static int run(struct cli_global *g, int argc, char **argv)
 		rc = cli_fail(err, NULL);
 		goto done;
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		ndamaged += list[i].damaged;
+		if (list[i].time_problem && !first_problem)
+			first_problem = &list[i];
+		nproblems += list[i].time_problem != NULL;
+	}
+	/* one line, not one per snapshot: an older vault sends no times at all */
+	if (first_problem)
+		fprintf(stderr,
+			"kura: warning: the vault sent no usable receive time for %zu snapshot%s "
+			"(%.8s: %s): ordered by the time %s\n",
+			nproblems, nproblems == 1 ? "" : "s", first_problem->id,
+			first_problem->time_problem, nproblems == 1 ? "it claims" : "they claim");
 	if (g->json) {
 		arr = json_array();
 		for (i = 0; arr && i < n; i++)
@@ -224,7 +274,11 @@ const struct cli_command cli_cmd_snapshots = {
 	.summary = "list the snapshots",
 	.usage = "kura snapshots [--fail-on-damage]",
 	.help = "List the snapshots, oldest first: id, time (local), host, tags, paths and\n"
-		"the total size of their files.  With a backup key only the id and the time\n"
+		"the total size of their files.  On a vault the time is when the vault\n"
+		"received the snapshot, which orders the list and picks 'latest'; a claimed\n"
+		"time more than 10 minutes away from it is shown beneath, flagged '(clock\n"
+		"skew!)'.  On a local repository it is the time the snapshot claims (the\n"
+		"backing-up client's clock).  With a backup key only the id and the time\n"
 		"can be read; the other columns show '(restore key needed)'.  A snapshot\n"
 		"file that does not authenticate is listed first as '(damaged)', with the\n"
 		"reason on stderr; the others are listed as usual.\n"

@@ -40,6 +40,24 @@ typedef enum {
 /* Called once per file by list(); return non-zero to stop listing. */
 typedef int (*kura_backend_list_fn)(const char *name, uint64_t size, void *ctx);
 
+/*
+ * What a backend knows of one listed file beyond its name and size (the
+ * optional list_detail slot below).  Fields may be added at the end; a
+ * backend fills what it knows and leaves the rest zero.
+ */
+typedef struct {
+	const char *name;
+	uint64_t size;
+	/* When the backend itself received the file (ns since the epoch, UTC):
+	 * a vault's own clock, not a client's claim.  0: unknown. */
+	int64_t received_ns;
+	/* Non-NULL when the backend should know received_ns but sent none it
+	 * could use (missing, malformed, absurd): why, in a few words. */
+	const char *received_problem;
+} kura_backend_entry;
+
+typedef int (*kura_backend_entry_fn)(const kura_backend_entry *entry, void *ctx);
+
 typedef struct kura_backend kura_backend;
 
 /* How a repository lock is held (the optional lock slot below). */
@@ -87,6 +105,15 @@ struct kura_backend {
 	 */
 	int (*lock)(kura_backend *b, kura_lock_mode mode, int64_t wait_ms, kura_backend_lock **out);
 	void (*unlock)(kura_backend *b, kura_backend_lock *lock);
+
+	/*
+	 * list() with what the backend knows of each file (kura_backend_entry),
+	 * in one listing: the vault's receive time of each snapshot, which
+	 * orders the snapshots (docs/FORMAT.md, "Snapshot time").  A local
+	 * repository has no receive time and leaves this NULL.
+	 */
+	int (*list_detail)(kura_backend *b, kura_file_type type, kura_backend_entry_fn fn,
+			   void *ctx);
 };
 
 /* The directory name of each file type ("config", "keys", ...). */

@@ -160,7 +160,13 @@ typedef void (*kura_warning_fn)(const char *path, const char *message, void *ctx
 
 typedef struct {
 	char id[KURA_ID_HEX];     /* the snapshot file's name */
-	int64_t time_ns;          /* nanoseconds since the epoch, UTC */
+	int64_t time_ns;          /* the time the snapshot claims (the writing client's
+	                             clock): nanoseconds since the epoch, UTC */
+	int64_t received_ns;      /* when the vault received it (its own clock); 0: unknown
+	                             (a local repository, or a vault answer not usable) */
+	char *time_problem;       /* non-NULL: the vault should have said when it received
+	                             the snapshot but sent nothing usable (why): ordered by
+	                             the claimed time */
 	size_t npacks;            /* pack files the snapshot references */
 	bool readable;            /* false with a backup key: fields below are empty */
 	char tree[KURA_ID_HEX];
@@ -177,15 +183,21 @@ typedef struct {
 } kura_snapshot_info;
 
 /*
- * All snapshots, oldest first; damaged ones (time_ns 0) are listed first,
- * marked, and noted in kura_repo_damage(): one bad file never hides the
- * others.
+ * The time that orders a snapshot: the vault's receive time where known,
+ * else the time the snapshot claims (docs/FORMAT.md, "Snapshot time").
+ */
+int64_t kura_snapshot_order_ns(const kura_snapshot_info *s);
+
+/*
+ * All snapshots, oldest first by kura_snapshot_order_ns(); damaged ones
+ * are listed first, marked, and noted in kura_repo_damage(): one bad file
+ * never hides the others.
  */
 int kura_snapshots_list(kura_repo *repo, kura_snapshot_info **out, size_t *out_count);
 void kura_snapshots_free(kura_snapshot_info *list, size_t count);
 
 /*
- * Resolve "latest" (the newest snapshot that is not damaged) or a unique
+ * Resolve "latest" (the last undamaged snapshot of kura_snapshots_list) or a unique
  * prefix (at least 4 hex digits) of a snapshot id.  KURA_ENOTFOUND,
  * KURA_EAMBIGUOUS.
  */
@@ -204,6 +216,8 @@ typedef struct {
 	int stdin_fd;                   /* with stdin_filename: read this fd */
 	const char *stdin_filename;     /* non-NULL: back up stdin as this name */
 	const char *hostname;           /* NULL: gethostname() */
+	int64_t time_ns;                /* the time the snapshot claims (ns since the epoch,
+	                                   UTC); 0: now.  On a vault the receive time orders */
 	const char *cache_dir;          /* NULL: $KURA_CACHE_DIR, $XDG_CACHE_HOME/kura, ~/.cache/kura */
 	int threads;                    /* 0: one per online CPU */
 	kura_progress_fn progress;

@@ -38,11 +38,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/buf.h"
 #include "common/error.h"
 #include "crypto/crypto.h"
+#include "vault_time.h"
 
 #define NAME_LEN 64
 #define TOKEN_LEN 43
@@ -622,14 +624,21 @@ done:
 	return err;
 }
 
-/* Report each well-formed entry of a listing; skip what is not ours. */
+/*
+ * Report each well-formed entry of a listing; skip what is not ours.  A
+ * snapshot's "received" that is missing or unusable leaves received_ns 0
+ * and says why: the reader falls back to the claimed time, and says so.
+ */
 static int list_entries(vault_backend *vb, kura_file_type type, const response *r,
-			kura_backend_list_fn fn, void *ctx)
+			kura_backend_entry_fn fn, void *ctx)
 {
+	struct timespec now;
 	json_error_t jerr;
 	json_t *arr, *e;
 	size_t i;
 	int err = 0;
+
+	clock_gettime(CLOCK_REALTIME, &now);
 
 	arr = json_loadb((const char *)r->data.data, r->data.len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!json_is_array(arr)) {
@@ -640,13 +649,20 @@ static int list_entries(vault_backend *vb, kura_file_type type, const response *
 	}
 	json_array_foreach(arr, i, e)
 	{
-		const char *name = json_string_value(json_object_get(e, "name"));
+		kura_backend_entry entry = {0};
 		json_t *size = json_object_get(e, "size");
 		int rc;
 
-		if (!kura_file_name_ok(name) || !json_is_integer(size) || json_integer_value(size) < 0)
+		entry.name = json_string_value(json_object_get(e, "name"));
+		if (!kura_file_name_ok(entry.name) || !json_is_integer(size) ||
+		    json_integer_value(size) < 0)
 			continue;
-		rc = fn(name, (uint64_t)json_integer_value(size), ctx);
+		entry.size = (uint64_t)json_integer_value(size);
+		if (type == KURA_FILE_SNAPSHOT)
+			entry.received_problem = kura_vault__parse_received(
+			    json_string_value(json_object_get(e, "received")),
+			    (int64_t)now.tv_sec * 1000000000 + now.tv_nsec, &entry.received_ns);
+		rc = fn(&entry, ctx);
 		if (rc != 0) {
 			/* a callback's own error passes through, with its message */
 			err = rc < 0 ? rc : 0;
@@ -659,7 +675,8 @@ done:
 	return err;
 }
 
-static int vault_list(kura_backend *b, kura_file_type type, kura_backend_list_fn fn, void *ctx)
+static int vault_list_detail(kura_backend *b, kura_file_type type, kura_backend_entry_fn fn,
+			     void *ctx)
 {
 	vault_backend *vb = (vault_backend *)b;
 	response r = {.want_status = 200, .max = LIST_MAX};
@@ -684,6 +701,25 @@ done:
 	kura_buf_free(&r.data);
 	free(url);
 	return err;
+}
+
+typedef struct {
+	kura_backend_list_fn fn;
+	void *ctx;
+} plain_list;
+
+static int plain_entry(const kura_backend_entry *e, void *ctx)
+{
+	const plain_list *p = ctx;
+
+	return p->fn(e->name, e->size, p->ctx);
+}
+
+static int vault_list(kura_backend *b, kura_file_type type, kura_backend_list_fn fn, void *ctx)
+{
+	plain_list p = {fn, ctx};
+
+	return vault_list_detail(b, type, plain_entry, &p);
 }
 
 static void vault_free(kura_backend *b)
@@ -1039,6 +1075,7 @@ int kura_backend_vault_open(kura_backend **out, const char *url, const char *cre
 	vb->parent.get = vault_get;
 	vb->parent.get_range = vault_get_range;
 	vb->parent.list = vault_list;
+	vb->parent.list_detail = vault_list_detail;
 	vb->parent.free = vault_free;
 	*out = &vb->parent;
 	vb = NULL;

@@ -1122,7 +1122,7 @@ static int write_snapshot(archiver *a, const kura_walkpath *paths)
 					 (const uint8_t(*)[KURA_HASH_SIZE])snap.packs, snap.npacks)) < 0)
 		goto done;
 	clock_gettime(CLOCK_REALTIME, &now);
-	snap.time_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	snap.time_ns = o->time_ns ? o->time_ns : (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 	snap.readable = true;
 	memcpy(snap.tree, a->root_id, KURA_HASH_SIZE);
 	if (o->hostname)
