@@ -559,9 +559,37 @@ void handlers_put_data(request *rq, const char *data, size_t len)
 }
 
 /*
+ * Beyond this many packs a snapshot's check lists data/ once instead of a
+ * lookup per pack: a million lookups of missing packs cost seconds.
+ */
+#define PACK_LOOKUPS_MAX 4096
+
+typedef struct {
+	char (*packs)[KURA_ID_HEX]; /* sorted (the keyless check made sure) */
+	size_t count;
+	bool *stored;
+} pack_marks;
+
+static int cmp_pack(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static int mark_stored(const char *name, uint64_t size, void *ctx)
+{
+	pack_marks *m = ctx;
+	char(*hit)[KURA_ID_HEX] = bsearch(name, m->packs, m->count, sizeof(*m->packs), cmp_pack);
+
+	if (hit)
+		m->stored[hit - m->packs] = true;
+	return 0;
+}
+
+/*
  * A snapshot's pack list, read without a key, must name only packs that
  * are stored.  Returns 0, or the HTTP status to refuse it with (and the
- * message in rq->fail_msg).  Called under snapshot_lock.
+ * message in rq->fail_msg).  Up to 2^24 packs: put_store makes it
+ * without any lock held.
  */
 static int snapshot_check(request *rq)
 {
@@ -570,6 +598,7 @@ static int snapshot_check(request *rq)
 	size_t count = 0, nmissing = 0, used = 0;
 	int64_t client_ns;
 	void *map = NULL;
+	bool *stored = NULL;
 	int status = 0;
 
 	if (rq->received > 0) {
@@ -591,8 +620,21 @@ static int snapshot_check(request *rq)
 			 kura_error_message());
 		goto done;
 	}
+	if (count > PACK_LOOKUPS_MAX) {
+		pack_marks m = {packs, count, calloc(count, sizeof(bool))};
+
+		if (!(stored = m.stored) ||
+		    rq->backend->list(rq->backend, KURA_FILE_PACK, mark_stored, &m) < 0) {
+			fprintf(stderr, "kurad: %s %s from %s: listing %s/data: %s\n", rq->method,
+				rq->path, rq->peer, rq->route.repo,
+				stored ? kura_error_message() : "out of memory");
+			status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+			snprintf(rq->fail_msg, sizeof(rq->fail_msg), "cannot check the pack list");
+			goto done;
+		}
+	}
 	for (size_t i = 0; i < count; i++) {
-		if (file_stored(rq, KURA_FILE_PACK, packs[i]))
+		if (stored ? stored[i] : file_stored(rq, KURA_FILE_PACK, packs[i]))
 			continue;
 		if (nmissing++ < MISSING_SHOWN)
 			used += (size_t)snprintf(missing + used, sizeof(missing) - used, "%s%s",
@@ -611,6 +653,7 @@ static int snapshot_check(request *rq)
 	}
 
 done:
+	free(stored);
 	free(packs);
 	if (map)
 		munmap(map, rq->received);
@@ -621,54 +664,61 @@ done:
 static int put_store(request *rq)
 {
 	const vault_route *r = &rq->route;
-	server *srv = rq->srv;
+	vault *v = rq->srv->v;
+	uint64_t gen;
 	int rc;
 
+	/* Every lock here is this repository's own (vault_state.h). */
 	if (r->type == KURA_FILE_CONFIG || r->type == KURA_FILE_KEY) {
-		pthread_mutex_lock(&srv->init_lock);
-		if (vault_repo_initialised(srv->v, r->repo)) {
-			pthread_mutex_unlock(&srv->init_lock);
+		if (vault_repo_commit_lock(v, r->repo) < 0)
+			goto internal;
+		if (vault_repo_initialised(v, r->repo)) {
+			vault_repo_commit_unlock(v, r->repo);
 			snprintf(rq->fail_msg, sizeof(rq->fail_msg),
 				 "repository %s has a config: config and keys are closed", r->repo);
 			return MHD_HTTP_FORBIDDEN;
 		}
 		rc = kura_backend_local_commit(rq->backend, r->type, r->name, rq->fd, rq->tmp);
-		pthread_mutex_unlock(&srv->init_lock);
+		vault_repo_commit_unlock(v, r->repo);
 	} else if (r->type == KURA_FILE_SNAPSHOT) {
+		/*
+		 * The pack check is the long part (a lookup per pack): made
+		 * before any lock, so that neither garbage collection nor other
+		 * uploads wait for it.  Under the shared lock (collection holds
+		 * it exclusive while it removes packs) it is made again only if
+		 * a collection ran meanwhile.
+		 */
+		gen = vault_repo_gc_generation(v, r->repo);
+		if ((rc = snapshot_check(rq)) != 0)
+			return rc;
+		if (vault_repo_lock_shared(v, r->repo) < 0)
+			goto internal;
+		if (vault_repo_gc_generation(v, r->repo) != gen && (rc = snapshot_check(rq)) != 0) {
+			vault_repo_unlock(v, r->repo);
+			return rc;
+		}
 		/*
 		 * The receive time is recorded before the snapshot becomes
 		 * visible: a stored snapshot always has a vault time (retention
 		 * depends on it); a failed commit leaves at most a line for a
-		 * name that is not stored, which readers ignore.  The lock keeps
-		 * two uploads of one snapshot from recording it twice.  The
-		 * repository's lock, held shared from the pack check to the
-		 * commit, keeps garbage collection (exclusive) from removing a
-		 * pack between the two; it is taken first so that a collection
-		 * in one repository does not stall snapshots of the others.
+		 * name that is not stored, which readers ignore.  The commit
+		 * mutex keeps two uploads of one snapshot from recording it
+		 * twice.
 		 */
-		if (vault_repo_lock_shared(srv->v, r->repo) < 0) {
-			fprintf(stderr, "kurad: %s %s from %s: %s\n", rq->method, rq->path,
-				rq->peer, kura_error_message());
-			snprintf(rq->fail_msg, sizeof(rq->fail_msg),
-				 "the vault cannot store the upload");
-			return MHD_HTTP_INTERNAL_SERVER_ERROR;
-		}
-		pthread_mutex_lock(&srv->snapshot_lock);
-		if ((rc = snapshot_check(rq)) != 0) {
-			pthread_mutex_unlock(&srv->snapshot_lock);
-			vault_repo_unlock(srv->v, r->repo);
-			return rc;
+		if (vault_repo_commit_lock(v, r->repo) < 0) {
+			vault_repo_unlock(v, r->repo);
+			goto internal;
 		}
 		rc = 0;
 		if (!file_stored(rq, KURA_FILE_SNAPSHOT, r->name))
-			rc = vault_record_snapshot(srv->v, r->repo, r->name,
+			rc = vault_record_snapshot(v, r->repo, r->name,
 						   vault_now_ns(CLOCK_REALTIME), rq->client->name);
 		/* Stored meanwhile: commit() finds it, answers 1 and drops the tmp file. */
 		if (rc == 0)
 			rc = kura_backend_local_commit(rq->backend, r->type, r->name, rq->fd,
 						       rq->tmp);
-		pthread_mutex_unlock(&srv->snapshot_lock);
-		vault_repo_unlock(srv->v, r->repo);
+		vault_repo_commit_unlock(v, r->repo);
+		vault_repo_unlock(v, r->repo);
 	} else {
 		rc = kura_backend_local_commit(rq->backend, r->type, r->name, rq->fd, rq->tmp);
 	}
@@ -681,6 +731,12 @@ static int put_store(request *rq)
 		return store_status(e);
 	}
 	return rc;
+
+internal:
+	fprintf(stderr, "kurad: %s %s from %s: %s\n", rq->method, rq->path, rq->peer,
+		kura_error_message());
+	snprintf(rq->fail_msg, sizeof(rq->fail_msg), "the vault cannot store the upload");
+	return MHD_HTTP_INTERNAL_SERVER_ERROR;
 }
 
 /* Drop the temporary file, if there still is one. */

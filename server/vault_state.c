@@ -63,6 +63,9 @@ typedef struct {
 	char name[VAULT_NAME_MAX + 1];
 	kura_backend *b;	  /* opened on first use */
 	pthread_rwlock_t gc_lock; /* vault_repo_lock_*(): uploads shared, GC exclusive */
+	_Atomic uint64_t gc_gen;  /* counts vault_repo_lock_exclusive() */
+	pthread_mutex_t commit;	  /* vault_repo_commit_lock(): one commit at a time */
+	pthread_mutex_t lock;	  /* b and meta/REPO/ appends: short bookkeeping only */
 } repo_slot;
 
 struct vault {
@@ -74,8 +77,7 @@ struct vault {
 	vault_client *clients; /* VAULT_CLIENTS_MAX slots; entries never move */
 	_Atomic size_t nclients;
 	repo_slot *repos;      /* as many slots: each client names at most one */
-	_Atomic size_t nrepos; /* every published slot has its gc_lock initialised */
-	pthread_mutex_t lock;  /* repos[].b and meta/ appends */
+	_Atomic size_t nrepos; /* every published slot has its locks initialised */
 	vault_audit *audit;
 	/* vault_reload's stock of approvers and policy (its thread only) */
 	bool stock_taken;
@@ -360,6 +362,8 @@ static void add_repo(vault *v, const char *repo)
 	memset(&v->repos[n], 0, sizeof(v->repos[n]));
 	strcpy(v->repos[n].name, repo);
 	pthread_rwlock_init(&v->repos[n].gc_lock, NULL);
+	pthread_mutex_init(&v->repos[n].commit, NULL);
+	pthread_mutex_init(&v->repos[n].lock, NULL);
 	v->nrepos = n + 1; /* seq_cst store: the slot is complete before it is seen */
 }
 
@@ -423,7 +427,6 @@ static int open_vault(vault **out, const char *dir, bool with_audit)
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
-	pthread_mutex_init(&v->lock, NULL);
 	if (!(v->clients = calloc(VAULT_CLIENTS_MAX, sizeof(*v->clients))) ||
 	    !(v->repos = calloc(VAULT_CLIENTS_MAX, sizeof(*v->repos)))) {
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
@@ -463,6 +466,8 @@ void vault_free(vault *v)
 		if (v->repos[i].b)
 			v->repos[i].b->free(v->repos[i].b);
 		pthread_rwlock_destroy(&v->repos[i].gc_lock);
+		pthread_mutex_destroy(&v->repos[i].commit);
+		pthread_mutex_destroy(&v->repos[i].lock);
 	}
 	free(v->repos);
 	free(v->clients);
@@ -475,7 +480,6 @@ void vault_free(vault *v)
 	free(v->cert_pem);
 	free(v->listen);
 	free(v->dir);
-	pthread_mutex_destroy(&v->lock);
 	free(v);
 }
 
@@ -564,7 +568,8 @@ int vault_repo(vault *v, const char *repo, kura_backend **out)
 	if (!s)
 		return kura_error_set(KURA_ENOTFOUND, "no repository '%s' in this vault",
 				      repo ? repo : "");
-	pthread_mutex_lock(&v->lock);
+	/* Per repository: a first use's tmp/ sweep delays only its own repository. */
+	pthread_mutex_lock(&s->lock);
 	if (!s->b) {
 		if (asprintf(&path, "%s/repos/%s", v->dir, s->name) < 0) {
 			path = NULL;
@@ -577,7 +582,7 @@ int vault_repo(vault *v, const char *repo, kura_backend **out)
 	}
 	*out = s->b;
 done:
-	pthread_mutex_unlock(&v->lock);
+	pthread_mutex_unlock(&s->lock);
 	free(path);
 	return err;
 }
@@ -593,6 +598,8 @@ static int repo_lock(vault *v, const char *repo, bool exclusive)
 	rc = exclusive ? pthread_rwlock_wrlock(&s->gc_lock) : pthread_rwlock_rdlock(&s->gc_lock);
 	if (rc != 0)
 		return kura_error_errno(KURA_EIO, rc, "repository '%s': lock", repo);
+	if (exclusive)
+		atomic_fetch_add(&s->gc_gen, 1); /* before anything is removed */
 	return 0;
 }
 
@@ -612,6 +619,32 @@ void vault_repo_unlock(vault *v, const char *repo)
 
 	if (s)
 		pthread_rwlock_unlock(&s->gc_lock);
+}
+
+uint64_t vault_repo_gc_generation(vault *v, const char *repo)
+{
+	repo_slot *s = find_repo(v, repo);
+
+	return s ? atomic_load(&s->gc_gen) : 0;
+}
+
+int vault_repo_commit_lock(vault *v, const char *repo)
+{
+	repo_slot *s = find_repo(v, repo);
+
+	if (!s)
+		return kura_error_set(KURA_ENOTFOUND, "no repository '%s' in this vault",
+				      repo ? repo : "");
+	pthread_mutex_lock(&s->commit);
+	return 0;
+}
+
+void vault_repo_commit_unlock(vault *v, const char *repo)
+{
+	repo_slot *s = find_repo(v, repo);
+
+	if (s)
+		pthread_mutex_unlock(&s->commit);
 }
 
 static int stop_at_first(const char *name, uint64_t size, void *ctx)
@@ -637,8 +670,9 @@ int vault_record_snapshot(vault *v, const char *repo, const char *name, int64_t 
 	char *path = NULL, *line = NULL;
 	int fd = -1, len, err = 0;
 	ssize_t n;
+	repo_slot *s = find_repo(v, repo);
 
-	if (!find_repo(v, repo))
+	if (!s)
 		return kura_error_set(KURA_ENOTFOUND, "no repository '%s' in this vault",
 				      repo ? repo : "");
 	if (!kura_file_name_ok(name) || !vault_name_ok(client))
@@ -649,7 +683,7 @@ int vault_record_snapshot(vault *v, const char *repo, const char *name, int64_t 
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
-	pthread_mutex_lock(&v->lock);
+	pthread_mutex_lock(&s->lock);
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0 && errno == ENOENT) {
 		char *meta = NULL;
@@ -669,7 +703,7 @@ int vault_record_snapshot(vault *v, const char *repo, const char *name, int64_t 
 			err = kura_error_errno(KURA_EIO, errno, "%s: cannot append", path);
 		close(fd);
 	}
-	pthread_mutex_unlock(&v->lock);
+	pthread_mutex_unlock(&s->lock);
 done:
 	free(line);
 	free(path);

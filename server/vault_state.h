@@ -91,14 +91,30 @@ int vault_repo(vault *v, const char *repo, kura_backend **out);
 
 /*
  * The repository's reader-writer lock: a snapshot upload holds it shared
- * from checking the snapshot's pack list until the snapshot is stored;
+ * from (re)checking the snapshot's pack list until the snapshot is stored;
  * garbage collection holds it exclusive while it removes packs, so a
  * snapshot is never stored with packs collected under it.
- * KURA_ENOTFOUND if no client names that repo.
+ * KURA_ENOTFOUND if no client names that repo.  Every lock here is the
+ * repository's own: no request waits for work in another repository.
  */
 int vault_repo_lock_shared(vault *v, const char *repo);
 int vault_repo_lock_exclusive(vault *v, const char *repo);
 void vault_repo_unlock(vault *v, const char *repo);
+
+/*
+ * How many times the exclusive lock has been taken (0 for an unknown
+ * repo).  A pack check made without the lock still holds once the shared
+ * lock is taken if this has not changed meanwhile: nothing was collected.
+ */
+uint64_t vault_repo_gc_generation(vault *v, const char *repo);
+
+/*
+ * The repository's commit mutex: one snapshot record and commit (or one
+ * config or key commit) at a time, so two uploads of one snapshot do not
+ * record it twice.  Held only for that, never for a pack check.
+ */
+int vault_repo_commit_lock(vault *v, const char *repo);
+void vault_repo_commit_unlock(vault *v, const char *repo);
 
 /* 1 if the repository has a config file (then config and keys are closed to writers). */
 int vault_repo_initialised(vault *v, const char *repo);
