@@ -42,6 +42,7 @@
 #include "common/error.h"
 #include "deletion_intake.h"
 #include "kura/keyless.h"
+#include "reserve.h"
 #include "status.h"
 
 #define UPLOAD_MAX (((uint64_t)1 << 30) + 64 * 1024)
@@ -475,9 +476,38 @@ static bool file_stored(request *rq, kura_file_type type, const char *name)
 	return rq->backend->get_range(rq->backend, type, name, 0, 0, &none) == 0;
 }
 
+/*
+ * Whether the upload leaves the reserve free (reserve.h); a file system
+ * that cannot be asked lets it through to meet ENOSPC, if any.  A refusal
+ * is also told to the operator.
+ */
+static bool space_reserved(request *rq, uint64_t *reserve)
+{
+	char path[PATH_MAX];
+	uint64_t avail;
+	bool ok;
+
+	snprintf(path, sizeof(path), "%s/repos/%s", vault_dir(rq->srv->v), rq->route.repo);
+	if (reserve_check(path, vault_reserve(rq->srv->v), rq->expected, &ok, &avail,
+			  reserve) < 0) {
+		fprintf(stderr, "kurad: %s %s from %s: %s\n", rq->method, rq->path, rq->peer,
+			kura_error_message());
+		return true;
+	}
+	if (!ok)
+		fprintf(stderr,
+			"kurad: %s %s from %s: refused (507): %llu bytes would leave %llu free, "
+			"below the reserve of %llu\n",
+			rq->method, rq->path, rq->peer, (unsigned long long)rq->expected,
+			(unsigned long long)(avail > rq->expected ? avail - rq->expected : 0),
+			(unsigned long long)*reserve);
+	return ok;
+}
+
 enum MHD_Result handlers_put_begin(request *rq, struct MHD_Connection *con)
 {
 	const char *te, *cl;
+	uint64_t reserve;
 	int err;
 
 	te = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
@@ -510,6 +540,11 @@ enum MHD_Result handlers_put_begin(request *rq, struct MHD_Connection *con)
 		rq->uploading = true;
 		return MHD_YES;
 	}
+	if (!space_reserved(rq, &reserve))
+		return request_respond_error(
+		    rq, con, MHD_HTTP_INSUFFICIENT_STORAGE, NULL,
+		    "the vault's disk is full (its last %llu MiB are kept for reads and its log)",
+		    (unsigned long long)(reserve >> 20));
 	if ((err = kura_backend_local_tmpfile(rq->backend, &rq->fd, rq->tmp)) < 0) {
 		if (store_status(errno) == MHD_HTTP_INSUFFICIENT_STORAGE)
 			return request_respond_error(rq, con, MHD_HTTP_INSUFFICIENT_STORAGE, NULL,

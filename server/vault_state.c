@@ -7,7 +7,7 @@
  * issuing or revoking credentials is vault_admin.c; `kurad status` is
  * status.c.  The directory's layout:
  *
- *	DIR/vault.json            {"listen": "ADDR:PORT", "version": 1}
+ *	DIR/vault.json            {"listen": "ADDR:PORT", "version": 1, "reserve": BYTES}
  *	DIR/tls/cert.pem, key.pem TLS identity (tls.c; key mode 0600)
  *	DIR/signing.key           Ed25519 secret key, 64 bytes (mode 0600)
  *	DIR/signing.pub           its public key, 32 bytes (for `kurad log verify`)
@@ -71,6 +71,7 @@ typedef struct {
 struct vault {
 	char *dir;
 	char *listen;
+	int64_t reserve; /* vault.json's "reserve"; -1: the default (reserve.h) */
 	char *cert_pem;
 	char *key_pem;
 	uint8_t sign_sk[KURA_SIGN_SECKEY_SIZE];
@@ -175,17 +176,19 @@ int vault_listen_ok(const char *s)
 	return inet_pton(AF_INET, host, addr) == 1;
 }
 
-/* vault.json: the listen address.  *out_listen is malloc'd. */
-int vault_settings_load(const char *dir, char **out_listen)
+/* vault.json: the listen address and the reserve.  *out_listen is malloc'd. */
+int vault_settings_load(const char *dir, char **out_listen, int64_t *out_reserve)
 {
 	char *path = NULL, *text = NULL;
 	json_t *doc = NULL;
 	json_error_t jerr;
 	const char *listen;
-	json_int_t version;
+	json_int_t version, reserve = -1;
 	int err = 0;
 
 	*out_listen = NULL;
+	if (out_reserve)
+		*out_reserve = -1;
 	if (asprintf(&path, "%s/vault.json", dir) < 0)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	if ((err = files_read(path, VAULT_SMALL_FILE_MAX, &text, NULL)) < 0) {
@@ -198,8 +201,8 @@ int vault_settings_load(const char *dir, char **out_listen)
 		err = kura_error_set(KURA_ECORRUPT, "%s: line %d: %s", path, jerr.line, jerr.text);
 		goto done;
 	}
-	if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:s, s:I}", "listen", &listen, "version",
-			   &version) < 0) {
+	if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:s, s:I, s?I}", "listen", &listen,
+			   "version", &version, "reserve", &reserve) < 0) {
 		err = kura_error_set(KURA_ECORRUPT, "%s: %s", path, jerr.text);
 		goto done;
 	}
@@ -214,6 +217,14 @@ int vault_settings_load(const char *dir, char **out_listen)
 		err = kura_error_set(KURA_ECORRUPT, "%s: bad listen address '%s'", path, listen);
 		goto done;
 	}
+	if (json_object_get(doc, "reserve") && reserve < 0) {
+		err = kura_error_set(KURA_ECORRUPT, "%s: reserve %" JSON_INTEGER_FORMAT
+					" is not a number of bytes",
+				     path, reserve);
+		goto done;
+	}
+	if (out_reserve)
+		*out_reserve = reserve;
 	if (!(*out_listen = strdup(listen)))
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 done:
@@ -432,7 +443,7 @@ static int open_vault(vault **out, const char *dir, bool with_audit)
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((err = vault_settings_load(dir, &v->listen)) < 0 || (err = load_secrets(v)) < 0 ||
+	if ((err = vault_settings_load(dir, &v->listen, &v->reserve)) < 0 || (err = load_secrets(v)) < 0 ||
 	    (err = load_clients(v)) < 0)
 		goto done;
 	collect_repos(v);
@@ -481,6 +492,11 @@ void vault_free(vault *v)
 	free(v->listen);
 	free(v->dir);
 	free(v);
+}
+
+int64_t vault_reserve(const vault *v)
+{
+	return v->reserve;
 }
 
 const char *vault_dir(const vault *v)

@@ -17,6 +17,7 @@
 #include "common/buf.h"
 #include "files.h"
 #include "policy.h"
+#include "reserve.h"
 #include "status.h"
 #include "tls.h"
 #include "vault_admin.h"
@@ -421,6 +422,49 @@ static void test_repo_locks(void **state)
 	vault_free(v);
 }
 
+/* The reserve: vault.json's "reserve" (bytes, never negative) and the check. */
+static void test_reserve(void **state)
+{
+	fixture *f = *state;
+	char *p = path_in(f, "v/vault.json"), *listen = NULL;
+	uint64_t avail, want;
+	int64_t reserve;
+	bool ok;
+	FILE *out;
+
+	assert_ok(vault_settings_load(f->vault, &listen, &reserve));
+	assert_int_equal(reserve, -1);
+	free(listen);
+	assert_ok(reserve_check(f->vault, -1, 0, &ok, &avail, &want));
+	assert_true(want > 0 && want <= RESERVE_DEFAULT_MAX);
+	assert_ok(reserve_check(f->vault, 0, 0, &ok, &avail, &want));
+	assert_true(ok);
+	assert_int_equal(want, 0);
+	assert_ok(reserve_check(f->vault, 0, avail + 1, &ok, &avail, &want));
+	assert_false(ok);
+	assert_ok(reserve_check(f->vault, INT64_MAX, 0, &ok, &avail, &want));
+	assert_false(ok);
+	assert_int_equal(reserve_check("/nonexistent/kura", 0, 0, &ok, &avail, &want), KURA_EIO);
+
+	out = fopen(p, "w");
+	assert_non_null(out);
+	fputs("{\"listen\": \"127.0.0.1:1\", \"version\": 1, \"reserve\": 1048576}", out);
+	assert_int_equal(fclose(out), 0);
+	assert_ok(vault_settings_load(f->vault, &listen, &reserve));
+	assert_int_equal(reserve, 1048576);
+	free(listen);
+	out = fopen(p, "w");
+	fputs("{\"listen\": \"127.0.0.1:1\", \"version\": 1, \"reserve\": -5}", out);
+	assert_int_equal(fclose(out), 0);
+	assert_int_equal(vault_settings_load(f->vault, &listen, &reserve), KURA_ECORRUPT);
+	assert_null(listen);
+	out = fopen(p, "w");
+	fputs("{\"listen\": \"127.0.0.1:1\", \"version\": 1, \"reserve\": \"1G\"}", out);
+	assert_int_equal(fclose(out), 0);
+	assert_int_equal(vault_settings_load(f->vault, &listen, &reserve), KURA_ECORRUPT);
+	free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -432,6 +476,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_status, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_status_big_times, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_repo_locks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reserve, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
