@@ -695,6 +695,15 @@ done:
 	return status;
 }
 
+/* A lock that could not be taken: 500, the details in the vault's own log. */
+static int put_internal(request *rq)
+{
+	fprintf(stderr, "kurad: %s %s from %s: %s\n", rq->method, rq->path, rq->peer,
+		kura_error_message());
+	snprintf(rq->fail_msg, sizeof(rq->fail_msg), "the vault cannot store the upload");
+	return MHD_HTTP_INTERNAL_SERVER_ERROR;
+}
+
 /* Store the verified upload; 0 stored, 1 already there, or an HTTP status. */
 static int put_store(request *rq)
 {
@@ -706,7 +715,7 @@ static int put_store(request *rq)
 	/* Every lock here is this repository's own (vault_state.h). */
 	if (r->type == KURA_FILE_CONFIG || r->type == KURA_FILE_KEY) {
 		if (vault_repo_commit_lock(v, r->repo) < 0)
-			goto internal;
+			return put_internal(rq);
 		if (vault_repo_initialised(v, r->repo)) {
 			vault_repo_commit_unlock(v, r->repo);
 			snprintf(rq->fail_msg, sizeof(rq->fail_msg),
@@ -717,7 +726,8 @@ static int put_store(request *rq)
 		vault_repo_commit_unlock(v, r->repo);
 	} else if (r->type == KURA_FILE_SNAPSHOT) {
 		/*
-		 * The pack check is the long part (a lookup per pack): made
+		 * The pack check is the long part (a lookup per pack, or one
+		 * listing of data/ for a long list): made
 		 * before any lock, so that neither garbage collection nor other
 		 * uploads wait for it.  Under the shared lock (collection holds
 		 * it exclusive while it removes packs) it is made again only if
@@ -727,7 +737,7 @@ static int put_store(request *rq)
 		if ((rc = snapshot_check(rq)) != 0)
 			return rc;
 		if (vault_repo_lock_shared(v, r->repo) < 0)
-			goto internal;
+			return put_internal(rq);
 		if (vault_repo_gc_generation(v, r->repo) != gen && (rc = snapshot_check(rq)) != 0) {
 			vault_repo_unlock(v, r->repo);
 			return rc;
@@ -742,7 +752,7 @@ static int put_store(request *rq)
 		 */
 		if (vault_repo_commit_lock(v, r->repo) < 0) {
 			vault_repo_unlock(v, r->repo);
-			goto internal;
+			return put_internal(rq);
 		}
 		rc = 0;
 		if (!file_stored(rq, KURA_FILE_SNAPSHOT, r->name))
@@ -766,12 +776,6 @@ static int put_store(request *rq)
 		return store_status(e);
 	}
 	return rc;
-
-internal:
-	fprintf(stderr, "kurad: %s %s from %s: %s\n", rq->method, rq->path, rq->peer,
-		kura_error_message());
-	snprintf(rq->fail_msg, sizeof(rq->fail_msg), "the vault cannot store the upload");
-	return MHD_HTTP_INTERNAL_SERVER_ERROR;
 }
 
 /* Drop the temporary file, if there still is one. */
