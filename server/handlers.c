@@ -44,6 +44,7 @@
 #include "files.h"
 #include "policy.h"
 #include "kura/keyless.h"
+#include "reserve.h"
 #include "status.h"
 
 #define UPLOAD_MAX (((uint64_t)1 << 30) + 64 * 1024)
@@ -516,9 +517,38 @@ static bool file_stored(request *rq, kura_file_type type, const char *name)
 	return rq->backend->get_range(rq->backend, type, name, 0, 0, &none) == 0;
 }
 
+/*
+ * Whether the upload leaves the reserve free (reserve.h); a file system
+ * that cannot be asked lets it through to meet ENOSPC, if any.  A refusal
+ * is also told to the operator.
+ */
+static bool space_reserved(request *rq, uint64_t *reserve)
+{
+	char path[PATH_MAX];
+	uint64_t avail;
+	bool ok;
+
+	snprintf(path, sizeof(path), "%s/repos/%s", vault_dir(rq->srv->v), rq->route.repo);
+	if (reserve_check(path, vault_reserve(rq->srv->v), rq->expected, &ok, &avail,
+			  reserve) < 0) {
+		fprintf(stderr, "kurad: %s %s from %s: %s\n", rq->method, rq->path, rq->peer,
+			kura_error_message());
+		return true;
+	}
+	if (!ok)
+		fprintf(stderr,
+			"kurad: %s %s from %s: refused (507): %llu bytes would leave %llu free, "
+			"below the reserve of %llu\n",
+			rq->method, rq->path, rq->peer, (unsigned long long)rq->expected,
+			(unsigned long long)(avail > rq->expected ? avail - rq->expected : 0),
+			(unsigned long long)*reserve);
+	return ok;
+}
+
 enum MHD_Result handlers_put_begin(request *rq, struct MHD_Connection *con)
 {
 	const char *te, *cl;
+	uint64_t reserve;
 	int err;
 
 	te = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
@@ -551,6 +581,11 @@ enum MHD_Result handlers_put_begin(request *rq, struct MHD_Connection *con)
 		rq->uploading = true;
 		return MHD_YES;
 	}
+	if (!space_reserved(rq, &reserve))
+		return request_respond_error(
+		    rq, con, MHD_HTTP_INSUFFICIENT_STORAGE, NULL,
+		    "the vault's disk is full (its last %llu MiB are kept for reads and its log)",
+		    (unsigned long long)(reserve >> 20));
 	if ((err = kura_backend_local_tmpfile(rq->backend, &rq->fd, rq->tmp)) < 0) {
 		if (store_status(errno) == MHD_HTTP_INSUFFICIENT_STORAGE)
 			return request_respond_error(rq, con, MHD_HTTP_INSUFFICIENT_STORAGE, NULL,
@@ -600,9 +635,37 @@ void handlers_put_data(request *rq, const char *data, size_t len)
 }
 
 /*
+ * Beyond this many packs a snapshot's check lists data/ once instead of a
+ * lookup per pack: a million lookups of missing packs cost seconds.
+ */
+#define PACK_LOOKUPS_MAX 4096
+
+typedef struct {
+	char (*packs)[KURA_ID_HEX]; /* sorted (the keyless check made sure) */
+	size_t count;
+	bool *stored;
+} pack_marks;
+
+static int cmp_pack(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static int mark_stored(const char *name, uint64_t size, void *ctx)
+{
+	pack_marks *m = ctx;
+	char(*hit)[KURA_ID_HEX] = bsearch(name, m->packs, m->count, sizeof(*m->packs), cmp_pack);
+
+	if (hit)
+		m->stored[hit - m->packs] = true;
+	return 0;
+}
+
+/*
  * A snapshot's pack list, read without a key, must name only packs that
  * are stored.  Returns 0, or the HTTP status to refuse it with (and the
- * message in rq->fail_msg).  Called under snapshot_lock.
+ * message in rq->fail_msg).  Up to 2^24 packs: put_store makes it
+ * without any lock held.
  */
 static int snapshot_check(request *rq)
 {
@@ -611,6 +674,7 @@ static int snapshot_check(request *rq)
 	size_t count = 0, nmissing = 0, used = 0;
 	int64_t client_ns;
 	void *map = NULL;
+	bool *stored = NULL;
 	int status = 0;
 
 	if (rq->received > 0) {
@@ -632,8 +696,21 @@ static int snapshot_check(request *rq)
 			 kura_error_message());
 		goto done;
 	}
+	if (count > PACK_LOOKUPS_MAX) {
+		pack_marks m = {packs, count, calloc(count, sizeof(bool))};
+
+		if (!(stored = m.stored) ||
+		    rq->backend->list(rq->backend, KURA_FILE_PACK, mark_stored, &m) < 0) {
+			fprintf(stderr, "kurad: %s %s from %s: listing %s/data: %s\n", rq->method,
+				rq->path, rq->peer, rq->route.repo,
+				stored ? kura_error_message() : "out of memory");
+			status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+			snprintf(rq->fail_msg, sizeof(rq->fail_msg), "cannot check the pack list");
+			goto done;
+		}
+	}
 	for (size_t i = 0; i < count; i++) {
-		if (file_stored(rq, KURA_FILE_PACK, packs[i]))
+		if (stored ? stored[i] : file_stored(rq, KURA_FILE_PACK, packs[i]))
 			continue;
 		if (nmissing++ < MISSING_SHOWN)
 			used += (size_t)snprintf(missing + used, sizeof(missing) - used, "%s%s",
@@ -652,64 +729,82 @@ static int snapshot_check(request *rq)
 	}
 
 done:
+	free(stored);
 	free(packs);
 	if (map)
 		munmap(map, rq->received);
 	return status;
 }
 
+/* A lock that could not be taken: 500, the details in the vault's own log. */
+static int put_internal(request *rq)
+{
+	fprintf(stderr, "kurad: %s %s from %s: %s\n", rq->method, rq->path, rq->peer,
+		kura_error_message());
+	snprintf(rq->fail_msg, sizeof(rq->fail_msg), "the vault cannot store the upload");
+	return MHD_HTTP_INTERNAL_SERVER_ERROR;
+}
+
 /* Store the verified upload; 0 stored, 1 already there, or an HTTP status. */
 static int put_store(request *rq)
 {
 	const vault_route *r = &rq->route;
-	server *srv = rq->srv;
+	vault *v = rq->srv->v;
+	uint64_t gen;
 	int rc;
 
+	/* Every lock here is this repository's own (vault_state.h). */
 	if (r->type == KURA_FILE_CONFIG || r->type == KURA_FILE_KEY) {
-		pthread_mutex_lock(&srv->init_lock);
-		if (vault_repo_initialised(srv->v, r->repo)) {
-			pthread_mutex_unlock(&srv->init_lock);
+		if (vault_repo_commit_lock(v, r->repo) < 0)
+			return put_internal(rq);
+		if (vault_repo_initialised(v, r->repo)) {
+			vault_repo_commit_unlock(v, r->repo);
 			snprintf(rq->fail_msg, sizeof(rq->fail_msg),
 				 "repository %s has a config: config and keys are closed", r->repo);
 			return MHD_HTTP_FORBIDDEN;
 		}
 		rc = kura_backend_local_commit(rq->backend, r->type, r->name, rq->fd, rq->tmp);
-		pthread_mutex_unlock(&srv->init_lock);
+		vault_repo_commit_unlock(v, r->repo);
 	} else if (r->type == KURA_FILE_SNAPSHOT) {
+		/*
+		 * The pack check is the long part (a lookup per pack, or one
+		 * listing of data/ for a long list): made
+		 * before any lock, so that neither garbage collection nor other
+		 * uploads wait for it.  Under the shared lock (collection holds
+		 * it exclusive while it removes packs) it is made again only if
+		 * a collection ran meanwhile.
+		 */
+		gen = vault_repo_gc_generation(v, r->repo);
+		if ((rc = snapshot_check(rq)) != 0)
+			return rc;
+		if (vault_repo_lock_shared(v, r->repo) < 0)
+			return put_internal(rq);
+		if (vault_repo_gc_generation(v, r->repo) != gen && (rc = snapshot_check(rq)) != 0) {
+			vault_repo_unlock(v, r->repo);
+			return rc;
+		}
 		/*
 		 * The receive time is recorded before the snapshot becomes
 		 * visible: a stored snapshot always has a vault time (retention
 		 * depends on it); a failed commit leaves at most a line for a
-		 * name that is not stored, which readers ignore.  The lock keeps
-		 * two uploads of one snapshot from recording it twice.  The
-		 * repository's lock, held shared from the pack check to the
-		 * commit, keeps garbage collection (exclusive) from removing a
-		 * pack between the two; it is taken first so that a collection
-		 * in one repository does not stall snapshots of the others.
+		 * name that is not stored, which readers ignore.  The commit
+		 * mutex keeps two uploads of one snapshot from recording it
+		 * twice.
 		 */
-		if (vault_repo_lock_shared(srv->v, r->repo) < 0) {
-			fprintf(stderr, "kurad: %s %s from %s: %s\n", rq->method, rq->path,
-				rq->peer, kura_error_message());
-			snprintf(rq->fail_msg, sizeof(rq->fail_msg),
-				 "the vault cannot store the upload");
-			return MHD_HTTP_INTERNAL_SERVER_ERROR;
-		}
-		pthread_mutex_lock(&srv->snapshot_lock);
-		if ((rc = snapshot_check(rq)) != 0) {
-			pthread_mutex_unlock(&srv->snapshot_lock);
-			vault_repo_unlock(srv->v, r->repo);
-			return rc;
+		if (vault_repo_commit_lock(v, r->repo) < 0) {
+			vault_repo_unlock(v, r->repo);
+			return put_internal(rq);
 		}
 		rc = 0;
 		if (!file_stored(rq, KURA_FILE_SNAPSHOT, r->name))
-			rc = vault_record_snapshot(srv->v, r->repo, r->name,
+			rc = vault_record_snapshot(v, r->repo, r->name,
 						   vault_now_ns(CLOCK_REALTIME), rq->client->name);
 		/* Stored meanwhile: commit() finds it, answers 1 and drops the tmp file. */
 		if (rc == 0)
 			rc = kura_backend_local_commit(rq->backend, r->type, r->name, rq->fd,
 						       rq->tmp);
-		pthread_mutex_unlock(&srv->snapshot_lock);
-		vault_repo_unlock(srv->v, r->repo);
+		vault_repo_commit_unlock(v, r->repo);
+		vault_repo_unlock(v, r->repo);
 	} else {
 		rc = kura_backend_local_commit(rq->backend, r->type, r->name, rq->fd, rq->tmp);
 	}

@@ -429,8 +429,6 @@ int vault_http_serve(vault *v, volatile int *stop)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	srv->v = v;
 	pthread_mutex_init(&srv->peers_lock, NULL);
-	pthread_mutex_init(&srv->init_lock, NULL);
-	pthread_mutex_init(&srv->snapshot_lock, NULL);
 
 	if ((err = listen_on(addr ? addr : "(none)", &fd, &v6)) < 0)
 		goto done;
@@ -491,8 +489,6 @@ done:
 	if (fd >= 0)
 		close(fd);
 	pthread_mutex_destroy(&srv->peers_lock);
-	pthread_mutex_destroy(&srv->init_lock);
-	pthread_mutex_destroy(&srv->snapshot_lock);
 	free(srv);
 	return err;
 }

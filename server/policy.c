@@ -537,8 +537,11 @@ static int policy_by_name(const void *a, const void *b)
 		      ((const vault_snapshot_time *)b)->name);
 }
 
-/* One line "NAME RECEIVED_NS CLIENT" (newline removed): fill in NAME's time if unset. */
-static void policy_apply_line(policy_list *l, const char *line)
+/*
+ * One line "NAME RECEIVED_NS CLIENT" (newline removed): fill in NAME's
+ * time if unset.  false if the line does not parse.
+ */
+static bool policy_apply_line(policy_list *l, const char *line)
 {
 	vault_snapshot_time key, *hit;
 	char name[KURA_ID_HEX];
@@ -547,29 +550,31 @@ static void policy_apply_line(policy_list *l, const char *line)
 	long long ns;
 
 	if (strlen(line) < 66 || line[64] != ' ')
-		return;
+		return false;
 	memcpy(name, line, 64);
 	name[64] = '\0';
 	if (!kura_file_name_ok(name) || line[65] < '1' || line[65] > '9')
-		return;
+		return false;
 	errno = 0;
 	ns = strtoll(line + 65, &end, 10);
 	if (errno || *end != ' ' || ns <= 0)
-		return;
+		return false;
 	client = end + 1;
 	if (!*client || strchr(client, ' '))
-		return;
+		return false;
 	key.name = name;
 	hit = bsearch(&key, l->v, l->n, sizeof(*l->v), policy_by_name);
 	/* The first line wins: a later one is a retried upload of the same bytes. */
 	if (hit && hit->received_ns == POLICY_UNSET)
 		hit->received_ns = (int64_t)ns;
+	return true;
 }
 
 static int policy_read_times(policy_list *l, const char *path)
 {
 	char *line = NULL;
 	size_t cap = 0;
+	unsigned long long bad = 0;
 	ssize_t n;
 	FILE *f;
 	int fd, err = 0;
@@ -587,14 +592,20 @@ static int policy_read_times(policy_list *l, const char *path)
 	}
 	while ((n = getline(&line, &cap, f)) > 0) {
 		/* A last line without its newline may be a torn append: its number too. */
-		if (line[n - 1] != '\n')
+		if (line[n - 1] != '\n') {
+			bad++;
 			break;
+		}
 		line[n - 1] = '\0';
-		if ((size_t)(n - 1) == strlen(line))
-			policy_apply_line(l, line);
+		if ((size_t)(n - 1) != strlen(line) || !policy_apply_line(l, line))
+			bad++;
 	}
 	if (ferror(f))
 		err = kura_error_errno(KURA_EIO, errno, "%s: cannot read", path);
+	/* Skipped, never fatal: one damaged line must not stop retention. */
+	if (bad)
+		fprintf(stderr, "kurad: %s: skipped %llu malformed line%s\n", path, bad,
+			bad == 1 ? "" : "s");
 	free(line);
 	fclose(f);
 	return err;

@@ -37,10 +37,6 @@ typedef struct {
 	vault *v;
 	pthread_mutex_t peers_lock;
 	peer_slot peers[PEER_SLOTS];
-	/* Check "no config yet" and store config or keys as one step. */
-	pthread_mutex_t init_lock;
-	/* One snapshot check at a time: its pack list may be large. */
-	pthread_mutex_t snapshot_lock;
 } server;
 
 typedef struct {

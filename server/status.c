@@ -4,7 +4,7 @@
  * per repository its files, bytes, snapshots and last receive time; per
  * client its role, repository, last backup and whether it is revoked; the
  * deletion requests.  Read only: it opens each repository's backend
- * through the vault and reads meta/REPO/snapshot-times, and changes
+ * through the vault and streams meta/REPO/snapshot-times, and changes
  * nothing.  Clients added by a reload while it runs are left out of this
  * answer (the count is read once).
  */
@@ -36,51 +36,10 @@ static int count_file(const char *name, uint64_t size, void *ctx)
 	return 0;
 }
 
-/* The receive time on the last line of meta/REPO/snapshot-times; 0 if none. */
-static int last_snapshot_time(vault *v, const char *repo, int64_t *out)
-{
-	char *path = NULL, *text = NULL, *line, *end;
-	size_t len = 0;
-	long long ns;
-	int err;
-
-	*out = 0;
-	if (asprintf(&path, "%s/meta/%s/snapshot-times", vault_dir(v), repo) < 0)
-		return kura_error_set(KURA_ENOMEM, "out of memory");
-	err = files_read(path, VAULT_SMALL_FILE_MAX, &text, &len);
-	if (err == KURA_ENOTFOUND) {
-		kura_error_clear();
-		err = 0;
-		goto done;
-	}
-	if (err < 0 || len == 0)
-		goto done;
-	if (text[len - 1] == '\n')
-		text[--len] = '\0';
-	line = strrchr(text, '\n');
-	line = line ? line + 1 : text;
-	if (!(line = strchr(line, ' '))) {
-		err = kura_error_set(KURA_ECORRUPT, "%s: last line malformed", path);
-		goto done;
-	}
-	errno = 0;
-	ns = strtoll(line + 1, &end, 10);
-	if (errno || end == line + 1 || *end != ' ' || ns <= 0) {
-		err = kura_error_set(KURA_ECORRUPT, "%s: last line malformed", path);
-		goto done;
-	}
-	*out = (int64_t)ns;
-done:
-	free(text);
-	free(path);
-	return err;
-}
-
-static int repo_status(vault *v, const char *repo, json_t **out)
+static int repo_status(vault *v, const char *repo, int64_t last, json_t **out)
 {
 	kura_backend *b;
 	tally all = {0, 0}, snaps = {0, 0};
-	int64_t last;
 	char when[40];
 	int err, t;
 
@@ -91,8 +50,6 @@ static int repo_status(vault *v, const char *repo, json_t **out)
 		if ((err = b->list(b, (kura_file_type)t, count_file,
 				   t == KURA_FILE_SNAPSHOT ? (void *)&snaps : (void *)&all)) < 0)
 			return err;
-	if ((err = last_snapshot_time(v, repo, &last)) < 0)
-		return err;
 	if (last)
 		files_format_time(when, last);
 	*out = json_pack("{s:s, s:I, s:I, s:I, s:s?}", "name", repo, "files",
@@ -103,47 +60,61 @@ static int repo_status(vault *v, const char *repo, json_t **out)
 }
 
 /*
- * For each client, the receive time of the newest snapshot it uploaded
- * (0: none), from every repository's meta/REPO/snapshot-times.  Read line
- * by line: the file grows with every backup.  Lines that do not parse are
- * skipped (a torn append leaves one).
+ * The newest receive time in meta/REPO/snapshot-times of repository r,
+ * into repo_last[r], and of each of its clients, into client_last[c]
+ * (0: none).  Streamed, so any size works: the file grows with every
+ * backup, and a stolen writer can make it grow fast.  A line that does
+ * not parse (a torn append, damage) is skipped with a warning, never an
+ * error: one repository's file must not break the status of the vault.
  */
-static int client_last_backups(vault *v, int64_t *last, size_t nclients)
+static int scan_times(vault *v, size_t r, int64_t *repo_last, int64_t *client_last,
+		      size_t nclients)
 {
+	const char *repo = vault_repo_name(v, r);
 	char *path = NULL, *line = NULL;
-	size_t cap = 0, r, c;
-	FILE *f;
+	size_t cap = 0, c;
+	unsigned long long lineno = 0, bad = 0, first_bad = 0;
+	ssize_t n;
+	FILE *f = NULL;
 	int err = 0;
 
-	for (r = 0; r < vault_repo_count(v); r++) {
-		free(path);
-		if (asprintf(&path, "%s/meta/%s/snapshot-times", vault_dir(v),
-			     vault_repo_name(v, r)) < 0) {
-			path = NULL;
-			err = kura_error_set(KURA_ENOMEM, "out of memory");
-			break;
-		}
-		if (!(f = fopen(path, "re"))) {
-			if (errno == ENOENT)
-				continue;
-			err = kura_error_errno(kura_errno_code(errno), errno, "%s", path);
-			break;
-		}
-		while (getline(&line, &cap, f) > 0) {
-			char name[KURA_ID_HEX + 1], client[VAULT_NAME_MAX + 2];
-			long long ns;
-
-			if (sscanf(line, "%65s %lld %64s", name, &ns, client) != 3 || ns <= 0)
-				continue;
-			for (c = 0; c < nclients; c++)
-				if (strcmp(vault_client_at(v, c)->name, client) == 0 &&
-				    strcmp(vault_client_at(v, c)->repo, vault_repo_name(v, r)) ==
-					0 &&
-				    ns > last[c])
-					last[c] = (int64_t)ns;
-		}
-		fclose(f);
+	if (asprintf(&path, "%s/meta/%s/snapshot-times", vault_dir(v), repo) < 0) {
+		path = NULL;
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
 	}
+	if (!(f = fopen(path, "re"))) {
+		if (errno != ENOENT)
+			err = kura_error_errno(kura_errno_code(errno), errno, "%s", path);
+		goto done;
+	}
+	while ((n = getline(&line, &cap, f)) > 0) {
+		char name[KURA_ID_HEX + 1], client[VAULT_NAME_MAX + 2], end;
+		long long ns;
+
+		lineno++;
+		if (line[n - 1] != '\n' || (size_t)n != strlen(line) ||
+		    sscanf(line, "%65s %lld %64s%c", name, &ns, client, &end) != 4 || end != '\n' ||
+		    ns <= 0) {
+			if (bad++ == 0)
+				first_bad = lineno;
+			continue;
+		}
+		if (ns > repo_last[r])
+			repo_last[r] = (int64_t)ns;
+		for (c = 0; c < nclients; c++)
+			if (strcmp(vault_client_at(v, c)->name, client) == 0 &&
+			    strcmp(vault_client_at(v, c)->repo, repo) == 0 && ns > client_last[c])
+				client_last[c] = (int64_t)ns;
+	}
+	if (ferror(f))
+		err = kura_error_errno(KURA_EIO, errno, "%s: cannot read", path);
+	if (bad)
+		fprintf(stderr, "kurad: %s: skipped %llu malformed line%s (the first is line %llu)\n",
+			path, bad, bad == 1 ? "" : "s", first_bad);
+done:
+	if (f)
+		fclose(f);
 	free(line);
 	free(path);
 	return err;
@@ -152,18 +123,22 @@ static int client_last_backups(vault *v, int64_t *last, size_t nclients)
 int status_json(vault *v, char **out)
 {
 	json_t *doc = NULL, *repos, *clients, *item, *dels = NULL;
-	int64_t *last = NULL;
+	int64_t *last = NULL, *repo_last = NULL;
 	char when[40];
-	size_t i, nclients = vault_client_count(v); /* vault_reload may add more meanwhile */
+	/* Counts read once: vault_reload may add more meanwhile. */
+	size_t i, nclients = vault_client_count(v), nrepos = vault_repo_count(v);
 	int err = 0;
 
 	*out = NULL;
-	if (!(last = calloc(nclients ? nclients : 1, sizeof(*last)))) {
+	if (!(last = calloc(nclients ? nclients : 1, sizeof(*last))) ||
+	    !(repo_last = calloc(nrepos ? nrepos : 1, sizeof(*repo_last)))) {
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((err = client_last_backups(v, last, nclients)) < 0 ||
-	    (err = deletion_intake_list(v, NULL, &dels)) < 0)
+	for (i = 0; i < nrepos; i++)
+		if ((err = scan_times(v, i, repo_last, last, nclients)) < 0)
+			goto done;
+	if ((err = deletion_intake_list(v, NULL, &dels)) < 0)
 		goto done;
 	if (!(doc = json_pack("{s:[], s:[]}", "repositories", "clients"))) {
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
@@ -171,8 +146,8 @@ int status_json(vault *v, char **out)
 	}
 	repos = json_object_get(doc, "repositories");
 	clients = json_object_get(doc, "clients");
-	for (i = 0; i < vault_repo_count(v); i++) {
-		if ((err = repo_status(v, vault_repo_name(v, i), &item)) < 0) {
+	for (i = 0; i < nrepos; i++) {
+		if ((err = repo_status(v, vault_repo_name(v, i), repo_last[i], &item)) < 0) {
 			kura_error_wrap(err, "repository '%s'", vault_repo_name(v, i));
 			goto done;
 		}
@@ -206,6 +181,7 @@ int status_json(vault *v, char **out)
 done:
 	json_decref(dels);
 	json_decref(doc);
+	free(repo_last);
 	free(last);
 	return err;
 }

@@ -319,7 +319,7 @@ int vault_client_add(const char *dir, const char *name, vault_role role, const c
 				      repo ? repo : "", repo ? "' is not one" : "");
 	if ((err = kura_crypto_init()) < 0)
 		return err;
-	if ((err = vault_settings_load(dir, &listen)) < 0 || (err = load_pin(dir, &pin)) < 0 ||
+	if ((err = vault_settings_load(dir, &listen, NULL)) < 0 || (err = load_pin(dir, &pin)) < 0 ||
 	    (err = vault_signing_key_b64(dir, signing_key)) < 0)
 		goto done;
 	if (asprintf(&path, "%s/clients/%s.json", dir, name) < 0) {

@@ -7,7 +7,7 @@
  * issuing or revoking credentials is vault_admin.c; `kurad status` is
  * status.c.  The directory's layout:
  *
- *	DIR/vault.json            {"listen": "ADDR:PORT", "version": 1}
+ *	DIR/vault.json            {"listen": "ADDR:PORT", "version": 1, "reserve": BYTES}
  *	DIR/tls/cert.pem, key.pem TLS identity (tls.c; key mode 0600)
  *	DIR/signing.key           Ed25519 secret key, 64 bytes (mode 0600)
  *	DIR/signing.pub           its public key, 32 bytes (for `kurad log verify`)
@@ -63,19 +63,22 @@ typedef struct {
 	char name[VAULT_NAME_MAX + 1];
 	kura_backend *b;	  /* opened on first use */
 	pthread_rwlock_t gc_lock; /* vault_repo_lock_*(): uploads shared, GC exclusive */
+	_Atomic uint64_t gc_gen;  /* counts vault_repo_lock_exclusive() */
+	pthread_mutex_t commit;	  /* vault_repo_commit_lock(): one commit at a time */
+	pthread_mutex_t lock;	  /* b and meta/REPO/ appends: short bookkeeping only */
 } repo_slot;
 
 struct vault {
 	char *dir;
 	char *listen;
+	int64_t reserve; /* vault.json's "reserve"; -1: the default (reserve.h) */
 	char *cert_pem;
 	char *key_pem;
 	uint8_t sign_sk[KURA_SIGN_SECKEY_SIZE];
 	vault_client *clients; /* VAULT_CLIENTS_MAX slots; entries never move */
 	_Atomic size_t nclients;
 	repo_slot *repos;      /* as many slots: each client names at most one */
-	_Atomic size_t nrepos; /* every published slot has its gc_lock initialised */
-	pthread_mutex_t lock;  /* repos[].b and meta/ appends */
+	_Atomic size_t nrepos; /* every published slot has its locks initialised */
 	vault_audit *audit;
 	/* vault_reload's stock of approvers and policy (its thread only) */
 	bool stock_taken;
@@ -173,17 +176,19 @@ int vault_listen_ok(const char *s)
 	return inet_pton(AF_INET, host, addr) == 1;
 }
 
-/* vault.json: the listen address.  *out_listen is malloc'd. */
-int vault_settings_load(const char *dir, char **out_listen)
+/* vault.json: the listen address and the reserve.  *out_listen is malloc'd. */
+int vault_settings_load(const char *dir, char **out_listen, int64_t *out_reserve)
 {
 	char *path = NULL, *text = NULL;
 	json_t *doc = NULL;
 	json_error_t jerr;
 	const char *listen;
-	json_int_t version;
+	json_int_t version, reserve = -1;
 	int err = 0;
 
 	*out_listen = NULL;
+	if (out_reserve)
+		*out_reserve = -1;
 	if (asprintf(&path, "%s/vault.json", dir) < 0)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	if ((err = files_read(path, VAULT_SMALL_FILE_MAX, &text, NULL)) < 0) {
@@ -196,8 +201,8 @@ int vault_settings_load(const char *dir, char **out_listen)
 		err = kura_error_set(KURA_ECORRUPT, "%s: line %d: %s", path, jerr.line, jerr.text);
 		goto done;
 	}
-	if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:s, s:I}", "listen", &listen, "version",
-			   &version) < 0) {
+	if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:s, s:I, s?I}", "listen", &listen,
+			   "version", &version, "reserve", &reserve) < 0) {
 		err = kura_error_set(KURA_ECORRUPT, "%s: %s", path, jerr.text);
 		goto done;
 	}
@@ -212,6 +217,14 @@ int vault_settings_load(const char *dir, char **out_listen)
 		err = kura_error_set(KURA_ECORRUPT, "%s: bad listen address '%s'", path, listen);
 		goto done;
 	}
+	if (json_object_get(doc, "reserve") && reserve < 0) {
+		err = kura_error_set(KURA_ECORRUPT, "%s: reserve %" JSON_INTEGER_FORMAT
+					" is not a number of bytes",
+				     path, reserve);
+		goto done;
+	}
+	if (out_reserve)
+		*out_reserve = reserve;
 	if (!(*out_listen = strdup(listen)))
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 done:
@@ -360,6 +373,8 @@ static void add_repo(vault *v, const char *repo)
 	memset(&v->repos[n], 0, sizeof(v->repos[n]));
 	strcpy(v->repos[n].name, repo);
 	pthread_rwlock_init(&v->repos[n].gc_lock, NULL);
+	pthread_mutex_init(&v->repos[n].commit, NULL);
+	pthread_mutex_init(&v->repos[n].lock, NULL);
 	v->nrepos = n + 1; /* seq_cst store: the slot is complete before it is seen */
 }
 
@@ -423,13 +438,12 @@ static int open_vault(vault **out, const char *dir, bool with_audit)
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
-	pthread_mutex_init(&v->lock, NULL);
 	if (!(v->clients = calloc(VAULT_CLIENTS_MAX, sizeof(*v->clients))) ||
 	    !(v->repos = calloc(VAULT_CLIENTS_MAX, sizeof(*v->repos)))) {
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((err = vault_settings_load(dir, &v->listen)) < 0 || (err = load_secrets(v)) < 0 ||
+	if ((err = vault_settings_load(dir, &v->listen, &v->reserve)) < 0 || (err = load_secrets(v)) < 0 ||
 	    (err = load_clients(v)) < 0)
 		goto done;
 	collect_repos(v);
@@ -463,6 +477,8 @@ void vault_free(vault *v)
 		if (v->repos[i].b)
 			v->repos[i].b->free(v->repos[i].b);
 		pthread_rwlock_destroy(&v->repos[i].gc_lock);
+		pthread_mutex_destroy(&v->repos[i].commit);
+		pthread_mutex_destroy(&v->repos[i].lock);
 	}
 	free(v->repos);
 	free(v->clients);
@@ -475,8 +491,12 @@ void vault_free(vault *v)
 	free(v->cert_pem);
 	free(v->listen);
 	free(v->dir);
-	pthread_mutex_destroy(&v->lock);
 	free(v);
+}
+
+int64_t vault_reserve(const vault *v)
+{
+	return v->reserve;
 }
 
 const char *vault_dir(const vault *v)
@@ -564,7 +584,8 @@ int vault_repo(vault *v, const char *repo, kura_backend **out)
 	if (!s)
 		return kura_error_set(KURA_ENOTFOUND, "no repository '%s' in this vault",
 				      repo ? repo : "");
-	pthread_mutex_lock(&v->lock);
+	/* Per repository: a first use's tmp/ sweep delays only its own repository. */
+	pthread_mutex_lock(&s->lock);
 	if (!s->b) {
 		if (asprintf(&path, "%s/repos/%s", v->dir, s->name) < 0) {
 			path = NULL;
@@ -577,7 +598,7 @@ int vault_repo(vault *v, const char *repo, kura_backend **out)
 	}
 	*out = s->b;
 done:
-	pthread_mutex_unlock(&v->lock);
+	pthread_mutex_unlock(&s->lock);
 	free(path);
 	return err;
 }
@@ -593,6 +614,8 @@ static int repo_lock(vault *v, const char *repo, bool exclusive)
 	rc = exclusive ? pthread_rwlock_wrlock(&s->gc_lock) : pthread_rwlock_rdlock(&s->gc_lock);
 	if (rc != 0)
 		return kura_error_errno(KURA_EIO, rc, "repository '%s': lock", repo);
+	if (exclusive)
+		atomic_fetch_add(&s->gc_gen, 1); /* before anything is removed */
 	return 0;
 }
 
@@ -612,6 +635,32 @@ void vault_repo_unlock(vault *v, const char *repo)
 
 	if (s)
 		pthread_rwlock_unlock(&s->gc_lock);
+}
+
+uint64_t vault_repo_gc_generation(vault *v, const char *repo)
+{
+	repo_slot *s = find_repo(v, repo);
+
+	return s ? atomic_load(&s->gc_gen) : 0;
+}
+
+int vault_repo_commit_lock(vault *v, const char *repo)
+{
+	repo_slot *s = find_repo(v, repo);
+
+	if (!s)
+		return kura_error_set(KURA_ENOTFOUND, "no repository '%s' in this vault",
+				      repo ? repo : "");
+	pthread_mutex_lock(&s->commit);
+	return 0;
+}
+
+void vault_repo_commit_unlock(vault *v, const char *repo)
+{
+	repo_slot *s = find_repo(v, repo);
+
+	if (s)
+		pthread_mutex_unlock(&s->commit);
 }
 
 static int stop_at_first(const char *name, uint64_t size, void *ctx)
@@ -637,8 +686,9 @@ int vault_record_snapshot(vault *v, const char *repo, const char *name, int64_t 
 	char *path = NULL, *line = NULL;
 	int fd = -1, len, err = 0;
 	ssize_t n;
+	repo_slot *s = find_repo(v, repo);
 
-	if (!find_repo(v, repo))
+	if (!s)
 		return kura_error_set(KURA_ENOTFOUND, "no repository '%s' in this vault",
 				      repo ? repo : "");
 	if (!kura_file_name_ok(name) || !vault_name_ok(client))
@@ -649,7 +699,7 @@ int vault_record_snapshot(vault *v, const char *repo, const char *name, int64_t 
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
-	pthread_mutex_lock(&v->lock);
+	pthread_mutex_lock(&s->lock);
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0 && errno == ENOENT) {
 		char *meta = NULL;
@@ -669,7 +719,7 @@ int vault_record_snapshot(vault *v, const char *repo, const char *name, int64_t 
 			err = kura_error_errno(KURA_EIO, errno, "%s: cannot append", path);
 		close(fd);
 	}
-	pthread_mutex_unlock(&v->lock);
+	pthread_mutex_unlock(&s->lock);
 done:
 	free(line);
 	free(path);

@@ -74,6 +74,8 @@ int vault_set_listen(vault *v, const char *listen);
 void vault_free(vault *v);
 
 const char *vault_dir(const vault *v);
+/* vault.json's "reserve" in bytes; -1 if not set (reserve.h says the default). */
+int64_t vault_reserve(const vault *v);
 const char *vault_listen_addr(const vault *v); /* "127.0.0.1:7443" */
 const char *vault_tls_cert(const vault *v);    /* PEM text */
 const char *vault_tls_key(const vault *v);     /* PEM text */
@@ -91,14 +93,30 @@ int vault_repo(vault *v, const char *repo, kura_backend **out);
 
 /*
  * The repository's reader-writer lock: a snapshot upload holds it shared
- * from checking the snapshot's pack list until the snapshot is stored;
+ * from (re)checking the snapshot's pack list until the snapshot is stored;
  * garbage collection holds it exclusive while it removes packs, so a
  * snapshot is never stored with packs collected under it.
- * KURA_ENOTFOUND if no client names that repo.
+ * KURA_ENOTFOUND if no client names that repo.  Every lock here is the
+ * repository's own: no request waits for work in another repository.
  */
 int vault_repo_lock_shared(vault *v, const char *repo);
 int vault_repo_lock_exclusive(vault *v, const char *repo);
 void vault_repo_unlock(vault *v, const char *repo);
+
+/*
+ * How many times the exclusive lock has been taken (0 for an unknown
+ * repo).  A pack check made without the lock still holds once the shared
+ * lock is taken if this has not changed meanwhile: nothing was collected.
+ */
+uint64_t vault_repo_gc_generation(vault *v, const char *repo);
+
+/*
+ * The repository's commit mutex: one snapshot record and commit (or one
+ * config or key commit) at a time, so two uploads of one snapshot do not
+ * record it twice.  Held only for that, never for a pack check.
+ */
+int vault_repo_commit_lock(vault *v, const char *repo);
+void vault_repo_commit_unlock(vault *v, const char *repo);
 
 /* 1 if the repository has a config file (then config and keys are closed to writers). */
 int vault_repo_initialised(vault *v, const char *repo);
@@ -120,7 +138,7 @@ const char *vault_repo_name(const vault *v, size_t i);
  * Shared with vault_admin.c.  1 if `s` is "A.B.C.D:PORT" or "[IPv6]:PORT"
  * (an address, never a host name, so what `serve` binds to is what the
  * operator wrote).  vault_settings_load reads DIR/vault.json (*out_listen
- * malloc'd); vault_client_parse reads one DIR/clients/STEM.json record.
+ * malloc'd; *out_reserve, if asked for, -1 when not set); vault_client_parse reads one DIR/clients/STEM.json record.
  */
 int vault_listen_ok(const char *s);
 
@@ -130,7 +148,7 @@ int vault_listen_ok(const char *s);
  */
 #define VAULT_SIGNING_KEY_B64 KURA_BASE64_SIZE(KURA_SIGN_PUBKEY_SIZE)
 int vault_signing_key_b64(const char *dir, char out[VAULT_SIGNING_KEY_B64]);
-int vault_settings_load(const char *dir, char **out_listen);
+int vault_settings_load(const char *dir, char **out_listen, int64_t *out_reserve);
 int vault_client_parse(vault_client *c, const char *path, const char *stem);
 
 #endif

@@ -17,6 +17,7 @@
 #include "common/buf.h"
 #include "files.h"
 #include "policy.h"
+#include "reserve.h"
 #include "status.h"
 #include "tls.h"
 #include "vault_admin.h"
@@ -332,6 +333,138 @@ static void test_status(void **state)
 	free(cred2);
 }
 
+/*
+ * A snapshot-times file of any size, with damaged lines, never fails the
+ * status: lines that do not parse are skipped, and the newest receive time
+ * is the largest one, wherever it is.
+ */
+static void test_status_big_times(void **state)
+{
+	fixture *f = *state;
+	char cred[PATH_MAX], *text = NULL, *p;
+	vault *v = NULL;
+	json_t *doc, *r, *c;
+	FILE *out;
+	int i;
+
+	snprintf(cred, sizeof(cred), "%s/w.cred", f->dir);
+	assert_ok(vault_client_add(f->vault, "ward4", VAULT_ROLE_WRITER, "clinic", cred));
+	assert_ok(vault_open(&v, f->vault));
+	p = path_in(f, "v/meta/clinic/snapshot-times");
+	out = fopen(p, "w");
+	assert_non_null(out);
+	for (i = 0; i < 25000; i++) /* about 2 MiB */
+		fprintf(out, "%064x %lld ward4\n", i, 1764106800000000000LL + i);
+	fputs("damaged\n\n", out);
+	fprintf(out, "%064x 1764106900000000000 ward4\n", 1 << 30);
+	fprintf(out, "%064x 1764106800000000000 ward4\n", (1 << 30) + 1);
+	fprintf(out, "%064x 1 %s\n", 7, "a-name-far-longer-than-any-client-name-may-be-"
+					  "so-sscanf-stops-short-of-it");
+	fprintf(out, "%064x 1764107000000000000 torn", 8); /* no newline: skipped */
+	assert_int_equal(fclose(out), 0);
+	free(p);
+
+	assert_ok(status_json(v, &text));
+	doc = json_loads(text, 0, NULL);
+	assert_non_null(doc);
+	r = json_array_get(json_object_get(doc, "repositories"), 0);
+	assert_string_equal(json_string_value(json_object_get(r, "last_snapshot_received")),
+			    "2025-11-25T21:41:40.000000000Z");
+	c = json_array_get(json_object_get(doc, "clients"), 0);
+	assert_string_equal(json_string_value(json_object_get(c, "last_backup")),
+			    "2025-11-25T21:41:40.000000000Z");
+	json_decref(doc);
+	free(text);
+	vault_free(v);
+}
+
+/*
+ * Each repository's locks are its own: a commit held in one does not stop
+ * another's, nor its own snapshot record (taken inside the commit), and
+ * garbage collection counts its turns so an unlocked pack check can tell
+ * whether it must be made again.
+ */
+static void test_repo_locks(void **state)
+{
+	fixture *f = *state;
+	char cred[PATH_MAX], name[65];
+	vault *v = NULL;
+
+	snprintf(cred, sizeof(cred), "%s/a.cred", f->dir);
+	assert_ok(vault_client_add(f->vault, "wa", VAULT_ROLE_WRITER, "alpha", cred));
+	snprintf(cred, sizeof(cred), "%s/b.cred", f->dir);
+	assert_ok(vault_client_add(f->vault, "wb", VAULT_ROLE_WRITER, "beta", cred));
+	assert_ok(vault_open(&v, f->vault));
+	memset(name, 'b', 64);
+	name[64] = '\0';
+
+	assert_ok(vault_repo_commit_lock(v, "alpha"));
+	assert_ok(vault_repo_lock_shared(v, "alpha"));
+	assert_ok(vault_repo_commit_lock(v, "beta"));
+	assert_ok(vault_record_snapshot(v, "beta", name, 5, "wb"));
+	assert_ok(vault_record_snapshot(v, "alpha", name, 5, "wa"));
+	vault_repo_commit_unlock(v, "beta");
+	assert_ok(vault_repo_lock_exclusive(v, "beta"));
+	vault_repo_unlock(v, "beta");
+	vault_repo_unlock(v, "alpha");
+	vault_repo_commit_unlock(v, "alpha");
+	assert_int_equal(vault_repo_commit_lock(v, "nope"), KURA_ENOTFOUND);
+
+	assert_int_equal(vault_repo_gc_generation(v, "alpha"), 0);
+	assert_int_equal(vault_repo_gc_generation(v, "beta"), 1);
+	assert_ok(vault_repo_lock_shared(v, "beta"));
+	vault_repo_unlock(v, "beta");
+	assert_int_equal(vault_repo_gc_generation(v, "beta"), 1);
+	assert_ok(vault_repo_lock_exclusive(v, "beta"));
+	vault_repo_unlock(v, "beta");
+	assert_int_equal(vault_repo_gc_generation(v, "beta"), 2);
+	assert_int_equal(vault_repo_gc_generation(v, "nope"), 0);
+	vault_free(v);
+}
+
+/* The reserve: vault.json's "reserve" (bytes, never negative) and the check. */
+static void test_reserve(void **state)
+{
+	fixture *f = *state;
+	char *p = path_in(f, "v/vault.json"), *listen = NULL;
+	uint64_t avail, want;
+	int64_t reserve;
+	bool ok;
+	FILE *out;
+
+	assert_ok(vault_settings_load(f->vault, &listen, &reserve));
+	assert_int_equal(reserve, -1);
+	free(listen);
+	assert_ok(reserve_check(f->vault, -1, 0, &ok, &avail, &want));
+	assert_true(want > 0 && want <= RESERVE_DEFAULT_MAX);
+	assert_ok(reserve_check(f->vault, 0, 0, &ok, &avail, &want));
+	assert_true(ok);
+	assert_int_equal(want, 0);
+	assert_ok(reserve_check(f->vault, 0, avail + 1, &ok, &avail, &want));
+	assert_false(ok);
+	assert_ok(reserve_check(f->vault, INT64_MAX, 0, &ok, &avail, &want));
+	assert_false(ok);
+	assert_int_equal(reserve_check("/nonexistent/kura", 0, 0, &ok, &avail, &want), KURA_EIO);
+
+	out = fopen(p, "w");
+	assert_non_null(out);
+	fputs("{\"listen\": \"127.0.0.1:1\", \"version\": 1, \"reserve\": 1048576}", out);
+	assert_int_equal(fclose(out), 0);
+	assert_ok(vault_settings_load(f->vault, &listen, &reserve));
+	assert_int_equal(reserve, 1048576);
+	free(listen);
+	out = fopen(p, "w");
+	fputs("{\"listen\": \"127.0.0.1:1\", \"version\": 1, \"reserve\": -5}", out);
+	assert_int_equal(fclose(out), 0);
+	assert_int_equal(vault_settings_load(f->vault, &listen, &reserve), KURA_ECORRUPT);
+	assert_null(listen);
+	out = fopen(p, "w");
+	fputs("{\"listen\": \"127.0.0.1:1\", \"version\": 1, \"reserve\": \"1G\"}", out);
+	assert_int_equal(fclose(out), 0);
+	assert_int_equal(vault_settings_load(f->vault, &listen, &reserve), KURA_ECORRUPT);
+	free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -341,6 +474,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_strict_client_records, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_status, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_status_big_times, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_repo_locks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reserve, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
