@@ -10,7 +10,7 @@
 #     requests from it (429) but never the reader's valid token;
 # (c) a few seconds of bad-token requests from one address grow the audit
 #     log by a bounded number of bytes, the log counts every one of them,
-#     and `kurad log verify` passes.
+#     and `kurad log verify` and an auditor's `kura log verify` pass.
 . "$(dirname "$0")/lib.sh"
 
 DEADLINE=10 MARGIN=4 IDLE_PER_ADDR=60
@@ -20,6 +20,7 @@ make_tree "$SRC"
 init_vault "$WORK/vault"
 vault_client ward4-backup writer clinic "$WORK/writer.cred"
 vault_client restore-host reader clinic "$WORK/reader.cred"
+vault_client soc auditor "" "$WORK/auditor.cred"
 start_vault
 HOST=${VAULT_ADDR%:*} PORT=${VAULT_ADDR##*:}
 R_TOKEN=$(cred_get "$WORK/reader.cred" token)
@@ -187,3 +188,9 @@ grep -q '"peer":"127.0.0.6","client":"","role":"","method":"CONNECT","path":"","
 	fail "the cut trickle is not in the audit log"
 expect_exit 0 "$KURAD" log verify "$VAULT_DIR"
 assert_contains "kurad log verify" "intact" "$OUT"
+note "an auditor sees the summary and verifies the log"
+start_vault
+expect_exit 0 env KURA_VAULT_CREDENTIALS="$WORK/auditor.cred" "$KURA" log verify
+assert_contains "kura log verify" "intact" "$OUT"
+expect_exit 0 env KURA_VAULT_CREDENTIALS="$WORK/auditor.cred" "$KURA" log
+assert_contains "kura log shows the summary" "$((sent - 1)) refused," "$OUT"
