@@ -104,16 +104,18 @@ static int64_t now_ns(clockid_t clock)
 	return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
 }
 
-gate *gate_new(vault_audit *audit)
+int gate_new(gate **out, vault_audit *audit)
 {
 	gate *g = calloc(1, sizeof(*g));
 
+	*out = NULL;
 	if (!g)
-		return NULL;
+		return kura_error_set(KURA_ENOMEM, "connection table: out of memory");
 	pthread_mutex_init(&g->lock, NULL);
 	g->audit = audit;
 	snprintf(g->others.addr, sizeof(g->others.addr), "*");
-	return g;
+	*out = g;
+	return 0;
 }
 
 /* -------------------------------------------------------------------- */
@@ -176,8 +178,10 @@ void gate_free(gate *g)
 
 /*
  * The slot of `addr`; with `create`, a new one if needed, taking a free
- * slot or else the least recently seen one with nothing pending (not
- * locked out, no refusals unwritten).  NULL if none.  Lock held.
+ * slot or else the least recently seen one with nothing running (not
+ * locked out, no refusal window open: evicting one would let its address
+ * start a new window, and log in full, at every request).  NULL if none.
+ * Lock held.
  */
 static peer_slot *peer_find(gate *g, const char *addr, bool create, int64_t now)
 {
@@ -193,7 +197,7 @@ static peer_slot *peer_find(gate *g, const char *addr, bool create, int64_t now)
 		if (!s->addr[0]) {
 			if (!victim || victim->addr[0])
 				victim = s;
-		} else if (s->blocked_until <= now && s->pending.count == 0 &&
+		} else if (s->blocked_until <= now && !s->refusals_since &&
 			   (!victim || (victim->addr[0] && s->last_seen < victim->last_seen))) {
 			victim = s;
 		}

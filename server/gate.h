@@ -24,7 +24,7 @@
 typedef struct gate gate;
 
 /* A gate that writes refusal summaries to `audit` (NULL: counted, never written). */
-gate *gate_new(vault_audit *audit);
+int gate_new(gate **out, vault_audit *audit);
 
 /* Write every pending refusal summary, then free; NULL is fine. */
 void gate_free(gate *g);

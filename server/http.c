@@ -364,9 +364,9 @@ int vault_http_serve(vault *v, volatile int *stop)
 	if (!srv)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	srv->v = v;
-	if (!(srv->gate = gate_new(vault_get_audit(v)))) {
+	if ((err = gate_new(&srv->gate, vault_get_audit(v))) < 0) {
 		free(srv);
-		return kura_error_set(KURA_ENOMEM, "out of memory");
+		return err;
 	}
 	pthread_mutex_init(&srv->init_lock, NULL);
 	pthread_mutex_init(&srv->snapshot_lock, NULL);
