@@ -88,6 +88,7 @@ struct gate {
 	pthread_mutex_t lock;
 	vault_audit *audit;
 	unsigned unauthed; /* connections without a valid token */
+	unsigned cutting;  /* of those, cut but not yet closed */
 	conn_slot conns[GATE_CONNECTIONS];
 	peer_slot peers[PEER_SLOTS];
 	peer_slot others; /* "*": addresses beyond the table */
@@ -301,12 +302,16 @@ void gate_peer_address(struct MHD_Connection *con, char out[INET6_ADDRSTRLEN])
 			  out, ADDR_LEN);
 }
 
-/* Cut a connection: its thread sees the end of the stream and closes it. Lock held. */
-static void cut(conn_slot *c)
+/*
+ * Cut a connection without a valid token: its thread sees the end of the
+ * stream and closes it.  Lock held.
+ */
+static void cut(gate *g, conn_slot *c)
 {
 	if (c->cut)
 		return;
 	c->cut = true;
+	g->cutting++;
 	(void)shutdown(c->fd, SHUT_RDWR);
 }
 
@@ -315,7 +320,7 @@ static void make_room(gate *g)
 {
 	conn_slot *oldest = NULL;
 
-	if (g->unauthed < GATE_UNAUTHENTICATED)
+	if (g->unauthed - g->cutting < GATE_UNAUTHENTICATED)
 		return;
 	for (size_t i = 0; i < GATE_CONNECTIONS; i++) {
 		conn_slot *c = &g->conns[i];
@@ -325,7 +330,7 @@ static void make_room(gate *g)
 			oldest = c;
 	}
 	if (oldest)
-		cut(oldest);
+		cut(g, oldest);
 }
 
 void gate_notify_connection(void *cls, struct MHD_Connection *con, void **socket_context,
@@ -340,6 +345,8 @@ void gate_notify_connection(void *cls, struct MHD_Connection *con, void **socket
 		if (c) {
 			if (!c->authed)
 				g->unauthed--;
+			if (!c->authed && c->cut)
+				g->cutting--;
 			memset(c, 0, sizeof(*c));
 			*socket_context = NULL;
 		}
@@ -404,6 +411,8 @@ void gate_authenticated(gate *g, struct MHD_Connection *con)
 	if (!c->authed) {
 		c->authed = true;
 		g->unauthed--;
+		if (c->cut)
+			g->cutting--;
 	}
 	pthread_mutex_unlock(&g->lock);
 }
@@ -422,7 +431,7 @@ int gate_tick(gate *g)
 
 		if (!c->con || c->authed || c->busy || c->cut || now - c->waiting_since <= DEADLINE_NS)
 			continue;
-		cut(c);
+		cut(g, c);
 		if (refusal_locked(g, c->addr, 408, &closed)) {
 			/* the first of its window: an entry of its own (count 0) */
 			memset(&g->out[n], 0, sizeof(g->out[n]));
