@@ -15,7 +15,9 @@
  *
  * that is, the line with its final `,"hash":"…"` member removed.  Entries
  * are numbered from 0; the first one's prev is 32 zero bytes, every other
- * one's is the hash of the entry before it.  After every 64 entries, and
+ * one's is the hash of the entry before it.  A summary of refusals (gate.c)
+ * has three more members between "bytes" and "prev": "count", "first"
+ * and "last"; it is hashed the same way.  After every 64 entries, and
  * when the log is closed with entries not yet covered, a checkpoint line
  *
  *	{"seq":N,"checkpoint":"<hex of entry N-1's hash>","sig":"<base64>"}

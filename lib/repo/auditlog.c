@@ -6,7 +6,8 @@
  *
  * The rules are those of the vault's own verifier (server/audit.c):
  *
- *	entry:      {"seq":S,…,"prev":"<hex>","hash":"<hex>"}
+ *	entry:      {"seq":S,…,"prev":"<hex>","hash":"<hex>"}  (11 members, or 14 for a
+ *	            refusal summary: "count", "first", "last" besides)
  *	            hash = SHA-256(prev as 32 raw bytes || the line without its
  *	                           final ,"hash":"…" member, closed by '}')
  *	checkpoint: {"seq":N,"checkpoint":"<hex of entry N-1's hash>","sig":"<base64>"}
