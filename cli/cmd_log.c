@@ -82,11 +82,17 @@ static void print_entry(json_t *e)
 		snprintf(who, sizeof(who), "%s (%s)", str_or(e, "client", "-"), role);
 	else
 		snprintf(who, sizeof(who), "%s", str_or(e, "client", "(no credential)"));
-	printf("%-19s  %-15s  %-28s  %-4s  %-3" JSON_INTEGER_FORMAT "  %10s  %s\n",
+	printf("%-19s  %-15s  %-28s  %-4s  %-3" JSON_INTEGER_FORMAT "  %10s  %s",
 	       local_time(tbuf, json_string_value(json_object_get(e, "time"))),
 	       str_or(e, "peer", "?"), who, str_or(e, "method", "?"),
 	       json_integer_value(json_object_get(e, "status")),
 	       cli_fmt_size(sbuf, bytes > 0 ? (uint64_t)bytes : 0), str_or(e, "path", "?"));
+	/* a summary of refusals: how many, from when to when */
+	if (json_is_integer(json_object_get(e, "count")))
+		printf("(%" JSON_INTEGER_FORMAT " refused, %s to %s)",
+		       json_integer_value(json_object_get(e, "count")), str_or(e, "first", "?"),
+		       str_or(e, "last", "?"));
+	putchar('\n');
 }
 
 static int print_timeline(const uint8_t *log, size_t len)

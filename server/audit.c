@@ -15,7 +15,9 @@
  *
  * that is, the line with its final `,"hash":"…"` member removed.  Entries
  * are numbered from 0; the first one's prev is 32 zero bytes, every other
- * one's is the hash of the entry before it.  After every 64 entries, and
+ * one's is the hash of the entry before it.  A summary of refusals (gate.c)
+ * has three more members between "bytes" and "prev": "count", "first"
+ * and "last"; it is hashed the same way.  After every 64 entries, and
  * when the log is closed with entries not yet covered, a checkpoint line
  *
  *	{"seq":N,"checkpoint":"<hex of entry N-1's hash>","sig":"<base64>"}
@@ -90,16 +92,23 @@ struct vault_audit {
 	time_t synced;		      /* when the file was last made durable */
 };
 
-static void time_now(char out[40])
+void audit_time(char out[40], int64_t ns)
 {
-	struct timespec ts;
+	time_t sec = (time_t)(ns / 1000000000);
 	struct tm tm;
 	char date[24];
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
+	gmtime_r(&sec, &tm);
 	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, 40, "%s.%09ldZ", date, ts.tv_nsec);
+	snprintf(out, 40, "%s.%09ldZ", date, (long)(ns % 1000000000));
+}
+
+static void time_now(char out[40])
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	audit_time(out, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
 }
 
 int audit_entry_hash(uint8_t out[KURA_HASH_SIZE], const uint8_t prev[KURA_HASH_SIZE],
@@ -225,12 +234,25 @@ int audit_append(vault_audit *a, const vault_audit_entry *e)
 	pthread_mutex_lock(&a->lock);
 	locked = true;
 	kura_hex(prev_hex, a->prev, sizeof(a->prev));
-	obj = json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:i, s:I, s:s}", "seq",
+	obj = json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:i, s:I}", "seq",
 			(json_int_t)a->seq, "time", now, "peer", safe_string(e->peer), "client",
 			safe_string(e->client), "role", safe_string(e->role), "method",
 			safe_string(e->method), "path", safe_string(e->path), "status", e->status,
-			"bytes", (json_int_t)(e->bytes > INT64_MAX ? INT64_MAX : e->bytes), "prev",
-			prev_hex);
+			"bytes", (json_int_t)(e->bytes > INT64_MAX ? INT64_MAX : e->bytes));
+	/* A refusal summary: its members come before "prev", still in a fixed order. */
+	if (obj && e->count > 0 &&
+	    (json_object_set_new(obj, "count",
+				 json_integer((json_int_t)(e->count > INT64_MAX ? INT64_MAX
+										: e->count))) < 0 ||
+	     json_object_set_new(obj, "first", safe_string(e->first)) < 0 ||
+	     json_object_set_new(obj, "last", safe_string(e->last)) < 0)) {
+		json_decref(obj);
+		obj = NULL;
+	}
+	if (obj && json_object_set_new(obj, "prev", json_string(prev_hex)) < 0) {
+		json_decref(obj);
+		obj = NULL;
+	}
 	if (!obj || !(text = dump(obj))) {
 		err = kura_error_set(KURA_ENOMEM, "audit entry: out of memory");
 		goto done;

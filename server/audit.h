@@ -24,7 +24,16 @@ typedef struct {
 	const char *path;
 	int status;
 	uint64_t bytes;
+	/*
+	 * A summary of refusals (method "REFUSED"): `count` > 0 adds the
+	 * members "count", "first" and "last" (RFC 3339 times) after "bytes".
+	 */
+	uint64_t count;
+	const char *first, *last;
 } vault_audit_entry;
+
+/* `ns` (CLOCK_REALTIME nanoseconds) as the log writes times: 2026-11-25T21:40:00.123456789Z */
+void audit_time(char out[40], int64_t ns);
 
 /* Open DIR/audit/log.jsonl for appending, continuing its chain. */
 int audit_open(vault_audit **out, const char *vault_dir, const uint8_t signing_sk[64]);

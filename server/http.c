@@ -3,14 +3,15 @@
  * http.c - the vault's HTTPS front end (docs/PROTOCOL.md, "Requests" and
  * "Upload rules") over libmicrohttpd.
  *
- * Every request goes through the same gate, in this order: a peer that
- * failed authentication too often gets 429; a request without a valid
- * bearer token gets 401 (and counts as a failure); the path must parse
- * exactly (server/route.c: 400 or 404); the method must be GET, PUT for
- * a file or POST for deletion requests (405; method-override headers
- * are never read); the client's role and repository must allow the
- * request (403).  Only then is anything of the repository touched
- * (handlers.c).  Every request is audited (request.c).
+ * Every request goes through the same gate, in this order: a request
+ * without a valid bearer token gets 429 if its address failed too often,
+ * else 401 (and counts as a failure); a valid token is never locked out
+ * (gate.c).  The path must parse exactly (server/route.c: 400 or 404);
+ * the method must be GET, PUT for a file or POST for deletion requests
+ * (405; method-override headers are never read); the client's role and
+ * repository must allow the request (403).  Only then is anything of the
+ * repository touched (handlers.c).  Every request is audited
+ * (request.c); refusals without a valid token in aggregate (gate.c).
  *
  * Connections are kept alive: a restore makes thousands of small reads,
  * and a TCP and TLS handshake for each cost more than the read.  So a
@@ -24,12 +25,15 @@
  * Threads: one thread per connection (MHD_USE_THREAD_PER_CONNECTION),
  * not a thread pool.  Handlers block on disk (fsync of a 1 GiB pack, the
  * audit log's fdatasync, reading a snapshot back), and in a pool such a
- * wait would stall every connection sharing that thread; with 64
- * connections at most, 64 threads is a small price.  Per-request state
- * lives in the connection's con_cls pointer and is freed in the
+ * wait would stall every connection sharing that thread.  The price is a
+ * thread per connection, so their stacks are kept small (THREAD_STACK)
+ * and gate.c decides who holds the GATE_CONNECTIONS slots: connections
+ * without a valid token get an absolute deadline for their handshake and
+ * headers and never more than GATE_UNAUTHENTICATED slots.  Per-request
+ * state lives in the connection's con_cls pointer and is freed in the
  * request-completed callback; state shared between requests is the vault
- * (thread-safe by its contract) and the `server` (request.h), whose
- * tables are guarded by their own mutexes.
+ * (thread-safe by its contract), the gate and the `server` (request.h),
+ * whose tables are guarded by their own mutexes.
  */
 #include "http.h"
 
@@ -54,14 +58,12 @@
 #include "request.h"
 #include "route.h"
 
-#define CONNECTION_LIMIT 64
-#define PER_IP_CONNECTION_LIMIT 16
-#define CONNECTION_TIMEOUT_S 30
+#define CONNECTION_TIMEOUT_S 30 /* idle; the headers' absolute deadline is gate.c's */
 #define CONNECTION_MEMORY (64 * 1024)
-#define LISTEN_BACKLOG 64
-#define AUTH_FAIL_MAX 10 /* failures within the window... */
-#define AUTH_WINDOW_NS (60 * VAULT_NS_PER_S)
-#define AUTH_BLOCK_NS (60 * VAULT_NS_PER_S) /* ...then 429 for this long */
+#define LISTEN_BACKLOG 256
+/* Handlers call into libkura, whose deepest paths need well under this; 1024 x 512 KiB is
+ * address space, not memory, until touched. */
+#define THREAD_STACK (512 * 1024)
 
 /* GnuTLS priorities: TLS 1.2 and 1.3 with forward-secret AEAD suites only. */
 #define TLS_PRIORITIES                                                                             \
@@ -72,71 +74,6 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	fputs("kurad: ", stderr);
 	vfprintf(stderr, fmt, ap);
-}
-
-/* -------------------------------------------------------------------- */
-/* Authentication failures per peer                                      */
-
-static peer_slot *peer_find(server *srv, const char *addr, bool create, int64_t now)
-{
-	peer_slot *victim = NULL;
-
-	for (size_t i = 0; i < PEER_SLOTS; i++) {
-		peer_slot *s = &srv->peers[i];
-
-		if (s->addr[0] && strcmp(s->addr, addr) == 0)
-			return s;
-		if (!create)
-			continue;
-		/* Prefer a free slot, then one that is neither blocked nor recent. */
-		if (!s->addr[0]) {
-			if (!victim || victim->addr[0])
-				victim = s;
-		} else if (s->blocked_until <= now &&
-			   (!victim || (victim->addr[0] && s->last_seen < victim->last_seen))) {
-			victim = s;
-		}
-	}
-	if (!victim)
-		return NULL;
-	memset(victim, 0, sizeof(*victim));
-	snprintf(victim->addr, sizeof(victim->addr), "%s", addr);
-	return victim;
-}
-
-static bool peer_blocked(server *srv, const char *addr)
-{
-	int64_t now = vault_now_ns(CLOCK_MONOTONIC);
-	peer_slot *s;
-	bool blocked;
-
-	pthread_mutex_lock(&srv->peers_lock);
-	s = peer_find(srv, addr, false, now);
-	blocked = s && s->blocked_until > now;
-	pthread_mutex_unlock(&srv->peers_lock);
-	return blocked;
-}
-
-static void peer_failed(server *srv, const char *addr)
-{
-	int64_t now = vault_now_ns(CLOCK_MONOTONIC);
-	peer_slot *s;
-
-	pthread_mutex_lock(&srv->peers_lock);
-	/* With every slot blocked, an unknown peer is not counted (but still 401). */
-	s = peer_find(srv, addr, true, now);
-	if (s) {
-		if (s->failures == 0 || now - s->window_start > AUTH_WINDOW_NS) {
-			s->window_start = now;
-			s->failures = 0;
-		}
-		s->last_seen = now;
-		if (++s->failures >= AUTH_FAIL_MAX) {
-			s->blocked_until = now + AUTH_BLOCK_NS;
-			s->failures = 0;
-		}
-	}
-	pthread_mutex_unlock(&srv->peers_lock);
 }
 
 /* -------------------------------------------------------------------- */
@@ -178,20 +115,31 @@ static enum MHD_Result begin(request *rq, struct MHD_Connection *con)
 	bool dels;
 	int err;
 
-	if (peer_blocked(srv, rq->peer))
-		return request_respond_error(rq, con, MHD_HTTP_TOO_MANY_REQUESTS, NULL,
-					     "too many failed logins from %s; try again later",
-					     rq->peer);
+	/*
+	 * The token first: a valid one is never locked out by failures from
+	 * its address (someone else's, behind the same NAT, or an attacker's
+	 * on purpose); the lockout only slows guessing.
+	 */
 	auth = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	token = route_bearer_token(auth);
 	rq->client = token ? vault_authenticate(srv->v, token) : NULL;
 	if (!rq->client) {
-		peer_failed(srv, rq->peer);
-		return request_respond_error(rq, con, MHD_HTTP_UNAUTHORIZED, NULL,
+		bool blocked = gate_peer_blocked(srv->gate, rq->peer);
+		unsigned status = blocked ? MHD_HTTP_TOO_MANY_REQUESTS : MHD_HTTP_UNAUTHORIZED;
+
+		if (!blocked)
+			gate_peer_failed(srv->gate, rq->peer);
+		rq->quiet = !gate_refusal(srv->gate, rq->peer, (int)status);
+		if (blocked)
+			return request_respond_error(
+			    rq, con, status, NULL,
+			    "too many failed logins from %s; try again later", rq->peer);
+		return request_respond_error(rq, con, status, NULL,
 					     auth
 						 ? "the token is not valid"
 						 : "requests need \"Authorization: Bearer TOKEN\"");
 	}
+	gate_authenticated(srv->gate, con);
 
 	/* libmicrohttpd splits the query off the path; no request has one. */
 	if (MHD_get_connection_values(con, MHD_GET_ARGUMENT_KIND, NULL, NULL) > 0)
@@ -245,24 +193,6 @@ static enum MHD_Result begin(request *rq, struct MHD_Connection *con)
 	return handlers_get_file(rq, con);
 }
 
-static void peer_address(struct MHD_Connection *con, char out[INET6_ADDRSTRLEN])
-{
-	const union MHD_ConnectionInfo *ci;
-	const struct sockaddr *sa;
-
-	snprintf(out, INET6_ADDRSTRLEN, "unknown");
-	ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (!ci || !ci->client_addr)
-		return;
-	sa = ci->client_addr;
-	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
-			  INET6_ADDRSTRLEN);
-	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
-			  out, INET6_ADDRSTRLEN);
-}
-
 static void request_free(request *rq)
 {
 	if (!rq)
@@ -295,7 +225,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		rq->fd = -1;
 		rq->path = strdup(url ? url : "");
 		snprintf(rq->method, sizeof(rq->method), "%s", method ? method : "");
-		peer_address(con, rq->peer);
+		gate_peer_address(con, rq->peer);
+		gate_request_begun(rq->srv->gate, con);
 		*con_cls = rq;
 		if (!rq->path)
 			return MHD_NO;
@@ -340,9 +271,14 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
 
 	if (!rq)
 		return;
-	/* Ended before an answer: client gone, timeout, shutdown.  Still logged. */
-	if (!rq->answered)
+	/*
+	 * Ended before an answer: client gone, timeout, shutdown.  Still
+	 * logged; without a valid token, as a refusal (a flood of those must
+	 * not fill the log either).
+	 */
+	if (!rq->answered && (rq->client || gate_refusal(rq->srv->gate, rq->peer, 0)))
 		request_audit(rq, 0, rq->received);
+	gate_request_ended(rq->srv->gate, con);
 	request_free(rq);
 	*con_cls = NULL;
 }
@@ -377,7 +313,7 @@ static void report_once(const char *job, int err, char *last, size_t len)
  * audit log from now on), then the deletion requests (approvals to log,
  * quora to record, requests whose delay has passed to carry out).
  */
-static void tick(vault *v, char last[2][512])
+static void tick(vault *v, char last[3][512])
 {
 	report_once("reload", vault_reload(v), last[0], sizeof(last[0]));
 	report_once("deletions", deletion_run(v, vault_now_ns(CLOCK_REALTIME)), last[1],
@@ -417,7 +353,7 @@ int vault_http_serve(vault *v, volatile int *stop)
 {
 	const struct timespec tick_sleep = {0, 100 * 1000 * 1000};
 	const char *addr = vault_listen_addr(v);
-	char last_tick_error[2][512] = {"", ""};
+	char last_tick_error[3][512] = {"", "", ""};
 	struct MHD_Daemon *d = NULL;
 	unsigned int flags;
 	server *srv;
@@ -428,7 +364,10 @@ int vault_http_serve(vault *v, volatile int *stop)
 	if (!srv)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	srv->v = v;
-	pthread_mutex_init(&srv->peers_lock, NULL);
+	if ((err = gate_new(&srv->gate, vault_get_audit(v))) < 0) {
+		free(srv);
+		return err;
+	}
 
 	if ((err = listen_on(addr ? addr : "(none)", &fd, &v6)) < 0)
 		goto done;
@@ -444,8 +383,10 @@ int vault_http_serve(vault *v, volatile int *stop)
 	    flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
 	    MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_HTTPS_MEM_CERT, vault_tls_cert(v),
 	    MHD_OPTION_HTTPS_MEM_KEY, vault_tls_key(v), MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)PER_IP_CONNECTION_LIMIT,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)GATE_CONNECTIONS,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)GATE_PER_ADDRESS,
+	    MHD_OPTION_NOTIFY_CONNECTION, gate_notify_connection, srv->gate,
+	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT_S,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
 	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
@@ -460,6 +401,8 @@ int vault_http_serve(vault *v, volatile int *stop)
 	tick(v, last_tick_error);
 	for (unsigned n = 1; !*stop; n++) {
 		nanosleep(&tick_sleep, NULL);
+		report_once("connections", gate_tick(srv->gate), last_tick_error[2],
+			    sizeof(last_tick_error[2]));
 		if (n % 10 == 0)
 			tick(v, last_tick_error);
 	}
@@ -488,7 +431,7 @@ int vault_http_serve(vault *v, volatile int *stop)
 done:
 	if (fd >= 0)
 		close(fd);
-	pthread_mutex_destroy(&srv->peers_lock);
+	gate_free(srv->gate); /* after the daemon: its last refusal summaries */
 	free(srv);
 	return err;
 }

@@ -80,7 +80,7 @@ enum MHD_Result request_respond(request *rq, struct MHD_Connection *con, unsigne
 	if (!resp)
 		return MHD_NO;
 	rq->answered = true;
-	if (request_audit(rq, status, bytes) < 0 && status < 400) {
+	if (!rq->quiet && request_audit(rq, status, bytes) < 0 && status < 400) {
 		MHD_destroy_response(resp);
 		resp = request_json_error("the vault cannot write its audit log");
 		if (!resp)

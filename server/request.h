@@ -16,27 +16,17 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "gate.h"
 #include "kura/keyless.h"
 #include "route.h"
 #include "vault_state.h"
 
 #define VAULT_NS_PER_S 1000000000LL
 #define REQUEST_POST_MAX ((uint64_t)1 << 20) /* a deletion request's JSON body */
-#define PEER_SLOTS 1024
-
-/* Authentication failures of one peer address. */
-typedef struct {
-	char addr[INET6_ADDRSTRLEN]; /* "" for a free slot */
-	int64_t window_start;
-	int64_t last_seen;
-	int64_t blocked_until;
-	unsigned failures;
-} peer_slot;
 
 typedef struct {
 	vault *v;
-	pthread_mutex_t peers_lock;
-	peer_slot peers[PEER_SLOTS];
+	gate *gate; /* connections, lockout, refusal summaries */
 } server;
 
 typedef struct {
@@ -48,6 +38,7 @@ typedef struct {
 	vault_route route;
 	kura_backend *backend;
 	bool answered;
+	bool quiet; /* a refusal counted into its address's summary: no entry of its own */
 	bool deferred; /* no body: begin() waits for the call that ends the request */
 
 	/* PUT */

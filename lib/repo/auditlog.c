@@ -6,7 +6,8 @@
  *
  * The rules are those of the vault's own verifier (server/audit.c):
  *
- *	entry:      {"seq":S,…,"prev":"<hex>","hash":"<hex>"}
+ *	entry:      {"seq":S,…,"prev":"<hex>","hash":"<hex>"}  (11 members, or 14 for a
+ *	            refusal summary: "count", "first", "last" besides)
  *	            hash = SHA-256(prev as 32 raw bytes || the line without its
  *	                           final ,"hash":"…" member, closed by '}')
  *	checkpoint: {"seq":N,"checkpoint":"<hex of entry N-1's hash>","sig":"<base64>"}
@@ -41,6 +42,7 @@
 /* The final member of an entry line: ,"hash":"<64 hex>"} */
 #define HASH_SUFFIX_LEN (sizeof(",\"hash\":\"") - 1 + 64 + 2)
 #define ENTRY_MEMBERS 11
+#define SUMMARY_MEMBERS 14 /* a refusal summary adds "count", "first", "last" */
 
 typedef kura_auditlog_line audit_line;
 
@@ -84,6 +86,18 @@ static bool has_hash_suffix(const char *line, size_t len)
 	return memcmp(s, ",\"hash\":\"", 9) == 0 && memcmp(s + 9 + 64, "\"}", 2) == 0;
 }
 
+/* Does the entry have exactly the members of a plain entry or of a refusal summary? */
+static bool entry_shape_ok(json_t *obj)
+{
+	json_t *count = json_object_get(obj, "count");
+
+	if (json_object_size(obj) == ENTRY_MEMBERS)
+		return !count;
+	return json_object_size(obj) == SUMMARY_MEMBERS && json_is_integer(count) &&
+	       json_integer_value(count) > 0 && json_is_string(json_object_get(obj, "first")) &&
+	       json_is_string(json_object_get(obj, "last"));
+}
+
 /*
  * Parse one line (without its newline).  Returns 0, KURA_ECORRUPT with
  * *why set (no error message: the caller words it with the line number),
@@ -119,7 +133,7 @@ int kura_auditlog_parse_line(kura_auditlog_line *out, const char *line, size_t l
 			*why = "malformed checkpoint";
 			goto done;
 		}
-	} else if (json_object_size(obj) != ENTRY_MEMBERS || hex_member(out->prev, obj, "prev") < 0 ||
+	} else if (!entry_shape_ok(obj) || hex_member(out->prev, obj, "prev") < 0 ||
 		   hex_member(out->hash, obj, "hash") < 0 || !has_hash_suffix(line, len)) {
 		*why = "malformed entry";
 		goto done;

@@ -178,8 +178,9 @@ vreq 401 PUT "$R/data/$junk_name" --data-binary @"$WORK/junk"
 FROM=127.0.0.2
 for i in $(seq 1 10); do vreq '401|429' GET "$R/config/"; done
 vreq 429 GET "$R/config/"
+# the lockout slows guessing; it never locks out a valid token (issue 10, finding 5)
 TOKEN=$W_TOKEN
-vreq 429 GET "$R/config/"
+vreq 200 GET "$R/config/"
 FROM=127.0.0.1
 vreq 200 GET "$R/config/"
 
@@ -259,6 +260,9 @@ used = set()
 for method, path, status, peer in attempts:
     if status == "000" or status.startswith("2"):
         continue
+    # refusals without a valid token are aggregated: checked after the stop
+    if status in ("401", "429"):
+        continue
     forms = {path, urllib.parse.unquote(path)}
     hit = None
     for i, e in enumerate(entries):
@@ -280,6 +284,24 @@ EOF
 
 note "the log verifies; an edited entry does not"
 stop_vault
+# Refusals without a valid token: the first of each address in its window
+# has an entry of its own, the rest are counted in "REFUSED" summaries,
+# written when the window closes or kurad stops.
+python3 - "$WORK/attempts" "$VAULT_DIR/audit/log.jsonl" <<'EOF' || fail "refusal summaries"
+import collections, json, sys
+want = collections.Counter(a[3] for a in (l.split() for l in open(sys.argv[1]) if l.strip())
+                           if a[2] in ("401", "429"))
+got = collections.Counter()
+for line in open(sys.argv[2]):
+    e = json.loads(line)
+    if e.get("method") == "REFUSED":
+        got[e["peer"]] += e["count"]
+    elif e.get("status") in (401, 429) and e.get("client") == "":
+        got[e["peer"]] += 1
+if want != got:
+    sys.exit("FAIL: refusals per address: attempted %s, logged %s" % (dict(want), dict(got)))
+print("refusals per address, all accounted for: %s" % dict(got))
+EOF
 expect_exit 0 "$KURAD" log verify "$VAULT_DIR"
 logf=$VAULT_DIR/audit/log.jsonl
 chmod u+w "$logf" 2>/dev/null || true

@@ -65,8 +65,9 @@ static void append_n(fixture *f, int n, int first)
 
 	assert_ok(audit_open(&a, f->dir, f->sk));
 	for (int i = 0; i < n; i++) {
-		vault_audit_entry e = {"127.0.0.1",	    "ward4", "writer", "PUT", path, 201,
-				       (uint64_t)(1000 + i)};
+		vault_audit_entry e = {.peer = "127.0.0.1", .client = "ward4", .role = "writer",
+				       .method = "PUT", .path = path, .status = 201,
+				       .bytes = (uint64_t)(1000 + i)};
 
 		snprintf(path, sizeof(path), "/v1/repos/clinic/data/%064d", first + i);
 		assert_ok(audit_append(a, &e));
@@ -340,7 +341,8 @@ static void test_one_writer_and_hostile_text(void **state)
 {
 	fixture *f = *state;
 	vault_audit *a = NULL, *b = NULL;
-	vault_audit_entry e = {"::1", "", "", "GET", "/v1/\xff\xfe\n\"x", 401, 0};
+	vault_audit_entry e = {.peer = "::1", .client = "", .role = "", .method = "GET",
+			       .path = "/v1/\xff\xfe\n\"x", .status = 401};
 	char *report = NULL;
 
 	assert_ok(audit_open(&a, f->dir, f->sk));

@@ -76,10 +76,21 @@ static int setup(void **state)
 	if (audit_open(&a, f->dir, f->sk) < 0)
 		return -1;
 	for (int i = 0; i < NENTRIES; i++) {
-		vault_audit_entry e = {"127.0.0.1", i % 7 ? "ward4" : "", i % 7 ? "writer" : "",
-				       "PUT",	     path,			 i % 5 ? 201 : 403,
-				       (uint64_t)(1000 + i)};
+		vault_audit_entry e = {.peer = "127.0.0.1",
+				       .client = i % 7 ? "ward4" : "",
+				       .role = i % 7 ? "writer" : "",
+				       .method = "PUT",
+				       .path = path,
+				       .status = i % 5 ? 201 : 403,
+				       .bytes = (uint64_t)(1000 + i)};
 
+		/* entry 3 summarises refusals, with the three members only summaries have */
+		if (i == 3) {
+			e = (vault_audit_entry){.peer = "127.0.0.9", .client = "", .role = "",
+						.method = "REFUSED", .path = "", .status = 429,
+						.count = 41, .first = "2026-12-02T08:00:00.000000001Z",
+						.last = "2026-12-02T08:00:59.000000001Z"};
+		}
 		snprintf(path, sizeof(path), "/v1/repos/clinic/data/%064d", i);
 		if (audit_append(a, &e) < 0)
 			return -1;
@@ -152,6 +163,8 @@ static void expect_one(const found *fd, uint64_t line, const char *needle)
 	assert_int_equal(fd->line[0], line);
 	assert_non_null(strstr(fd->msg[0], needle));
 }
+
+#define HEX64 "0000000000000000000000000000000000000000000000000000000000000000"
 
 static void test_intact(void **state)
 {
@@ -295,6 +308,30 @@ static void test_partial_and_garbage(void **state)
 	assert_non_null(strstr(fd.msg[1], "partial line"));
 }
 
+/* A summary's members are part of its hash; an entry's shape is exact. */
+static void test_refusal_summary(void **state)
+{
+	fixture *f = *state;
+	kura_auditlog_summary s;
+	found fd;
+	char *l = f->lines[3], *c = strstr(l, "\"count\":41");
+
+	assert_non_null(c);
+	assert_non_null(strstr(l, "\"first\":\"2026-12-02T08:00:00.000000001Z\""));
+	c[9] = '2'; /* 41 -> 42: the hash no longer matches */
+	assert_int_equal(check(f, f->pk, &fd, &s), KURA_ECORRUPT);
+	expect_one(&fd, 4, "does not match its hash");
+
+	/* "count" on an entry without "first" and "last" is not an entry */
+	free(f->lines[6]);
+	f->lines[6] = strdup("{\"seq\":6,\"time\":\"x\",\"peer\":\"x\",\"client\":\"\",\"role\":"
+			     "\"\",\"method\":\"GET\",\"path\":\"\",\"status\":401,\"bytes\":0,"
+			     "\"count\":1,\"prev\":\"" HEX64 "\",\"hash\":\"" HEX64 "\"}\n");
+	assert_int_equal(check(f, f->pk, &fd, &s), KURA_ECORRUPT);
+	assert_int_equal(fd.line[1], 7);
+	assert_non_null(strstr(fd.msg[1], "malformed entry"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -308,6 +345,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reordered_entries, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_forged_checkpoint, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_partial_and_garbage, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refusal_summary, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
