@@ -441,6 +441,8 @@ int vault_http_serve(vault *v, volatile int *stop)
 		MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	if (v6)
 		flags |= MHD_USE_IPv6;
+	/* Changes made while stopped are logged before the first request is. */
+	report_once("reload", vault_reload(v), last_tick_error[0], sizeof(last_tick_error[0]));
 	/* The logger comes first so that every later message goes through it. */
 	d = MHD_start_daemon(
 	    flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
@@ -482,6 +484,8 @@ int vault_http_serve(vault *v, volatile int *stop)
 	}
 	MHD_stop_daemon(d);
 	d = NULL;
+	/* A change in the last second is logged and in the stock before we stop. */
+	report_once("reload", vault_reload(v), last_tick_error[0], sizeof(last_tick_error[0]));
 	if (quiesced >= 0)
 		close(quiesced);
 	fd = -1; /* closed above, or by MHD_stop_daemon */

@@ -56,6 +56,7 @@
 #include "files.h"
 #include "kura/keyless.h"
 #include "policy.h"
+#include "stock.h"
 
 #define TOKEN_MAX 128 /* longer presented tokens are refused before hashing */
 
@@ -82,6 +83,7 @@ struct vault {
 	struct file_seen *approvers_seen;
 	size_t napprovers_seen;
 	uint8_t policy_seen[KURA_HASH_SIZE];
+	char *stock;		       /* what DIR/audit/stock says (stock.c) */
 	struct timespec clients_mtime; /* of DIR/clients when last scanned */
 	int clients_error;
 };
@@ -411,7 +413,7 @@ done:
 	return err;
 }
 
-static int open_vault(vault **out, const char *dir, bool with_audit)
+static int open_vault(vault **out, const char *dir, bool with_audit, bool accept_rollback)
 {
 	vault *v = NULL;
 	int err;
@@ -433,7 +435,7 @@ static int open_vault(vault **out, const char *dir, bool with_audit)
 	    (err = load_clients(v)) < 0)
 		goto done;
 	collect_repos(v);
-	if (with_audit && (err = audit_open(&v->audit, dir, v->sign_sk)) < 0)
+	if (with_audit && (err = audit_open(&v->audit, dir, v->sign_sk, accept_rollback)) < 0)
 		goto done;
 	*out = v;
 	v = NULL;
@@ -444,12 +446,17 @@ done:
 
 int vault_open(vault **out, const char *dir)
 {
-	return open_vault(out, dir, true);
+	return open_vault(out, dir, true, false);
+}
+
+int vault_open_serve(vault **out, const char *dir, bool accept_log_rollback)
+{
+	return open_vault(out, dir, true, accept_log_rollback);
 }
 
 int vault_open_readonly(vault **out, const char *dir)
 {
-	return open_vault(out, dir, false);
+	return open_vault(out, dir, false, false);
 }
 
 void vault_free(vault *v)
@@ -467,6 +474,7 @@ void vault_free(vault *v)
 	free(v->repos);
 	free(v->clients);
 	free(v->approvers_seen);
+	free(v->stock);
 	if (v->key_pem) {
 		kura_wipe(v->key_pem, strlen(v->key_pem));
 		free(v->key_pem);
@@ -954,6 +962,9 @@ int vault_reload(vault *v)
 	v->stock_taken = true;
 	err = reload_clients(v, log);
 	if ((e = reload_approvers_policy(v, log)) < 0 && err == 0)
+		err = e;
+	/* The first look logs what changed while kurad was stopped (stock.c). */
+	if ((e = log ? stock_update(v, &v->stock) : stock_start(v, &v->stock)) < 0 && err == 0)
 		err = e;
 	return err;
 }

@@ -63,7 +63,7 @@ static void append_n(fixture *f, int n, int first)
 	vault_audit *a = NULL;
 	char path[128];
 
-	assert_ok(audit_open(&a, f->dir, f->sk));
+	assert_ok(audit_open(&a, f->dir, f->sk, false));
 	for (int i = 0; i < n; i++) {
 		vault_audit_entry e = {"127.0.0.1",	    "ward4", "writer", "PUT", path, 201,
 				       (uint64_t)(1000 + i)};
@@ -318,7 +318,7 @@ static void test_broken_tail_refused(void **state)
 	assert_non_null(out);
 	fputs("{\"seq\":5,\"ti", out); /* a write cut short */
 	fclose(out);
-	assert_int_equal(audit_open(&a, f->dir, f->sk), KURA_ECORRUPT);
+	assert_int_equal(audit_open(&a, f->dir, f->sk, false), KURA_ECORRUPT);
 	assert_non_null(strstr(kura_error_message(), "partial line"));
 	expect_problem(f, "line 7: partial line");
 
@@ -332,7 +332,7 @@ static void test_broken_tail_refused(void **state)
 	p[11] = '0'; /* 201 -> 200 */
 	write_lines(f, lines, n);
 	free_lines(lines, n);
-	assert_int_equal(audit_open(&a, f->dir, f->sk), KURA_ECORRUPT);
+	assert_int_equal(audit_open(&a, f->dir, f->sk, false), KURA_ECORRUPT);
 	assert_non_null(strstr(kura_error_message(), "does not match its hash"));
 }
 
@@ -343,8 +343,8 @@ static void test_one_writer_and_hostile_text(void **state)
 	vault_audit_entry e = {"::1", "", "", "GET", "/v1/\xff\xfe\n\"x", 401, 0};
 	char *report = NULL;
 
-	assert_ok(audit_open(&a, f->dir, f->sk));
-	assert_int_equal(audit_open(&b, f->dir, f->sk), KURA_EDENIED);
+	assert_ok(audit_open(&a, f->dir, f->sk, false));
+	assert_int_equal(audit_open(&b, f->dir, f->sk, false), KURA_EDENIED);
 	assert_ok(audit_append(a, &e));
 	audit_close(a);
 	assert_ok(verify(f, &report));
