@@ -29,7 +29,10 @@
  * is caught by the first signed checkpoint after that point, since only
  * the signing key's holder can sign a new one.  Entries after the last
  * checkpoint can be cut off unnoticed; the verifier says how many there
- * are.  Root on the vault host holds the signing key, so the log is
+ * are.  Cutting back to a checkpoint is caught by the signed head kurad
+ * keeps outside the log (DIR/audit/head, checked at open) and the one
+ * every answer carries (audit_head; clients remember it: kura/loghead.h).
+ * Root on the vault host holds the signing key, so the log is
  * tamper-evident against everyone else, not tamper-proof.
  *
  * Invariants: one writer per log (an exclusive flock held while open, so a
