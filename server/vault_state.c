@@ -56,7 +56,6 @@
 #include "files.h"
 #include "kura/keyless.h"
 #include "policy.h"
-#include "stock.h"
 
 #define TOKEN_MAX 128 /* longer presented tokens are refused before hashing */
 
@@ -83,7 +82,6 @@ struct vault {
 	struct file_seen *approvers_seen;
 	size_t napprovers_seen;
 	uint8_t policy_seen[KURA_HASH_SIZE];
-	char *stock;		       /* what DIR/audit/stock says (stock.c) */
 	struct timespec clients_mtime; /* of DIR/clients when last scanned */
 	int clients_error;
 };
@@ -474,7 +472,6 @@ void vault_free(vault *v)
 	free(v->repos);
 	free(v->clients);
 	free(v->approvers_seen);
-	free(v->stock);
 	if (v->key_pem) {
 		kura_wipe(v->key_pem, strlen(v->key_pem));
 		free(v->key_pem);
@@ -962,9 +959,6 @@ int vault_reload(vault *v)
 	v->stock_taken = true;
 	err = reload_clients(v, log);
 	if ((e = reload_approvers_policy(v, log)) < 0 && err == 0)
-		err = e;
-	/* The first look logs what changed while kurad was stopped (stock.c). */
-	if ((e = log ? stock_update(v, &v->stock) : stock_start(v, &v->stock)) < 0 && err == 0)
 		err = e;
 	return err;
 }

@@ -53,8 +53,8 @@ int vault_name_ok(const char *s);
 /*
  * `kurad serve`'s reload, once a second: clients issued or revoked, and
  * approvers and the policy changed, since the last call take effect and
- * are written to the audit log (the first call logs what changed since
- * DIR/audit/stock, that is while kurad was stopped: stock.h).  A
+ * are written to the audit log (the first call only takes stock; serve
+ * then logs what changed while it was stopped: stock.h).  A
  * record that cannot be read is reported (KURA_ECORRUPT naming it) and
  * skipped; the rest still loads.
  */
