@@ -24,6 +24,7 @@
 
 #include "kura/auditlog.h"
 #include "kura/backend.h"
+#include "kura/loghead.h"
 
 /* The credential from the environment, or NULL after a usage error. */
 const char *cli_vault_credential(const struct cli_command *cmd)
@@ -136,7 +137,49 @@ static void on_problem(uint64_t line, const char *message, void *ctx)
 							  "message", message));
 }
 
-static int verify(const struct cli_global *g, const char *cred, const uint8_t *log, size_t len)
+/*
+ * The newest log head this client saw of the vault, read before the log
+ * is fetched (the fetch's own answer names an entry the log it sent does
+ * not hold yet).  False when there is none.
+ */
+static bool remembered_head(const char *cred, kura_loghead *out)
+{
+	uint8_t pk[KURA_VAULT_SIGNING_KEY_SIZE];
+	char *path;
+	bool ok;
+
+	if (kura_vault_signing_key(pk, cred) < 0)
+		return false; /* verify() says why */
+	path = kura_loghead_client_path(pk);
+	ok = path && kura_loghead_load(out, path) == 0 && kura_loghead_verify(out, pk);
+	free(path);
+	return ok;
+}
+
+/* The log must still hold the head seen before: else it was cut back or replaced. */
+static int check_seen(const kura_loghead *seen, const uint8_t *log, size_t len, json_t *problems)
+{
+	char hex[65], msg[300];
+	const char *why = "";
+	int in;
+
+	if ((in = kura_loghead_in_log(seen, log, len, &why)) != 0)
+		return in < 0 ? in : 0;
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", seen->hash[i]);
+	snprintf(msg, sizeof(msg),
+		 "the log does not hold the head this client saw before (%" PRIu64
+		 " entries, last hash %.16s…): %s; it was cut back or replaced by an older copy",
+		 seen->seq, hex, why);
+	fprintf(stderr, "kura: %s\n", msg);
+	if (problems)
+		json_array_append_new(problems, json_pack("{s:I, s:s}", "line", (json_int_t)0,
+							  "message", msg));
+	return KURA_ECORRUPT;
+}
+
+static int verify(const struct cli_global *g, const char *cred, const uint8_t *log, size_t len,
+		  const kura_loghead *seen)
 {
 	uint8_t pk[KURA_VAULT_SIGNING_KEY_SIZE];
 	kura_auditlog_summary s;
@@ -150,6 +193,12 @@ static int verify(const struct cli_global *g, const char *cred, const uint8_t *l
 		return CLI_EXIT_FATAL;
 	}
 	err = kura_auditlog_verify(&s, log, len, pk, on_problem, problems);
+	if (seen && (err == 0 || err == KURA_ECORRUPT)) {
+		int e = check_seen(seen, log, len, problems);
+
+		if (e < 0 && err == 0)
+			err = e;
+	}
 	if (err < 0 && err != KURA_ECORRUPT) {
 		json_decref(problems);
 		return cli_fail(err, NULL);
@@ -182,7 +231,8 @@ static int run(struct cli_global *g, int argc, char **argv)
 	const char *cred;
 	uint8_t *log = NULL;
 	size_t len = 0;
-	bool do_verify = false;
+	bool do_verify = false, have_seen;
+	kura_loghead seen;
 	int c, rc;
 
 	cli_getopt_init(&p, g, &cli_cmd_log, argc, argv, "", NULL);
@@ -197,10 +247,11 @@ static int run(struct cli_global *g, int argc, char **argv)
 		return cli_usage_error(&cli_cmd_log, "unexpected argument '%s'", argv[optind]);
 	if (!(cred = cli_vault_credential(&cli_cmd_log)))
 		return CLI_EXIT_USAGE;
+	have_seen = do_verify && remembered_head(cred, &seen);
 	if ((rc = cli_vault_fetch(cred, "log", &log, &len)) != CLI_EXIT_OK)
 		return rc;
 	if (do_verify)
-		rc = verify(g, cred, log, len);
+		rc = verify(g, cred, log, len, have_seen ? &seen : NULL);
 	else if (g->json)
 		rc = fwrite(log, 1, len, stdout) == len ? CLI_EXIT_OK : CLI_EXIT_FATAL;
 	else

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kura/loghead.h"
+
 static const struct cli_command *const commands[] = {
 	&cli_cmd_init,	  &cli_cmd_key,	  &cli_cmd_backup, &cli_cmd_snapshots, &cli_cmd_ls,
 	&cli_cmd_restore, &cli_cmd_diff,  &cli_cmd_check,  &cli_cmd_repair,    &cli_cmd_forget,    &cli_cmd_prune,
@@ -115,6 +117,13 @@ static int finish(int rc)
 	return rc;
 }
 
+/* The vault backend's alarm (a vault's audit log went back): never quiet. */
+static void on_log_head_warning(const char *message, void *ctx)
+{
+	(void)ctx;
+	fprintf(stderr, "kura: WARNING: %s\n", message);
+}
+
 int main(int argc, char **argv)
 {
 	struct cli_global g = {0};
@@ -123,6 +132,7 @@ int main(int argc, char **argv)
 	int c;
 
 	/* "+": stop at the command name; the command parses the rest. */
+	kura_loghead_set_warning(on_log_head_warning, NULL);
 	cli_getopt_init(&p, &g, NULL, argc, argv, "", NULL);
 	memmove(p.shorts + 1, p.shorts, strlen(p.shorts) + 1);
 	p.shorts[0] = '+';

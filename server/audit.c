@@ -31,7 +31,10 @@
  * is caught by the first signed checkpoint after that point, since only
  * the signing key's holder can sign a new one.  Entries after the last
  * checkpoint can be cut off unnoticed; the verifier says how many there
- * are.  Root on the vault host holds the signing key, so the log is
+ * are.  Cutting back to a checkpoint is caught by the signed head kurad
+ * keeps outside the log (DIR/audit/head, checked at open) and the one
+ * every answer carries (audit_head; clients remember it: kura/loghead.h).
+ * Root on the vault host holds the signing key, so the log is
  * tamper-evident against everyone else, not tamper-proof.
  *
  * Invariants: one writer per log (an exclusive flock held while open, so a
@@ -51,6 +54,7 @@
  */
 #include "audit.h"
 #include "kura/auditlog.h"
+#include "kura/loghead.h"
 
 #include <errno.h>
 #include <sys/mman.h>
@@ -84,6 +88,7 @@ struct vault_audit {
 	pthread_mutex_t lock;
 	int fd;
 	char *path;
+	char *head_path; /* DIR/audit/head: the last head kurad recorded */
 	uint8_t sk[KURA_SIGN_SECKEY_SIZE];
 	uint64_t seq;		      /* the next entry's number */
 	uint8_t prev[KURA_HASH_SIZE]; /* the last entry's hash */
@@ -159,6 +164,35 @@ static char *dump(const json_t *obj)
 	return json_dumps(obj, JSON_PRESERVE_ORDER | JSON_COMPACT);
 }
 
+/* The head as it is now, signed. Lock held. */
+static void head_locked(vault_audit *a, kura_loghead *h)
+{
+	h->seq = a->seq;
+	memcpy(h->hash, a->prev, sizeof(h->hash));
+}
+
+/* Record the head outside the log, for the check at the next start. Lock held. */
+static int store_head_locked(vault_audit *a)
+{
+	kura_loghead h;
+
+	head_locked(a, &h);
+	kura_loghead_sign(&h, a->sk);
+	return kura_loghead_store(a->head_path, &h);
+}
+
+void audit_head(vault_audit *a, char out[KURA_LOGHEAD_TEXT_MAX])
+{
+	kura_loghead h;
+
+	pthread_mutex_lock(&a->lock);
+	head_locked(a, &h);
+	pthread_mutex_unlock(&a->lock);
+	/* Signed outside the lock: ~20 µs that other requests need not wait for. */
+	kura_loghead_sign(&h, a->sk);
+	kura_loghead_format(&h, out);
+}
+
 /* Lock held. */
 static int checkpoint_locked(vault_audit *a)
 {
@@ -186,6 +220,7 @@ static int checkpoint_locked(vault_audit *a)
 	if ((err = write_line(a, (const char *)line.data, line.len, true)) < 0)
 		goto done;
 	a->uncovered = 0;
+	err = store_head_locked(a);
 done:
 	kura_buf_free(&line);
 	free(text);
@@ -398,7 +433,73 @@ done:
 	return err;
 }
 
-int audit_open(vault_audit **out, const char *vault_dir, const uint8_t signing_sk[64])
+/*
+ * Refuse a log that no longer holds the head kurad recorded last (cut
+ * back, emptied, or an older copy put in its place), unless the operator
+ * says so; then the rollback is the next entry.  Lock not needed yet.
+ */
+static int check_head(vault_audit *a, bool accept_rollback)
+{
+	uint8_t pk[KURA_SIGN_PUBKEY_SIZE];
+	char recorded[64 + HASH_HEX], path[64 + HASH_HEX], hex[HASH_HEX];
+	const char *why = "the log does not reach that entry: it is shorter";
+	vault_audit_entry e = {.peer = "local",
+			       .client = "kurad",
+			       .role = "vault",
+			       .method = "ACCEPT-LOG-ROLLBACK",
+			       .path = path,
+			       .status = 200};
+	kura_loghead h;
+	void *map;
+	int err, found;
+
+	kura_sign_public_key(pk, a->sk);
+	err = kura_loghead_load(&h, a->head_path);
+	if (err == KURA_ENOTFOUND && a->size == 0)
+		return 0; /* a new vault */
+	if (err == KURA_ENOTFOUND) {
+		why = "the head file is missing and the log is not empty";
+		snprintf(recorded, sizeof(recorded), "none");
+		snprintf(path, sizeof(path), "/v1/log/head/none");
+	} else if (err < 0) {
+		return err;
+	} else if (!kura_loghead_verify(&h, pk)) {
+		return kura_error_set(KURA_ECORRUPT,
+				      "%s: its signature does not verify under DIR/signing.pub",
+				      a->head_path);
+	} else {
+		if (h.seq == a->seq && memcmp(h.hash, a->prev, sizeof(h.hash)) == 0)
+			return 0; /* the usual case: nothing since, or nothing cut */
+		if (h.seq == a->seq)
+			why = "the log's last entry has another hash";
+		if (h.seq < a->seq) {
+			map = mmap(NULL, (size_t)a->size, PROT_READ, MAP_PRIVATE, a->fd, 0);
+			if (map == MAP_FAILED)
+				return kura_error_errno(KURA_EIO, errno, "%s: cannot map", a->path);
+			found = kura_loghead_in_log(&h, map, (size_t)a->size, &why);
+			munmap(map, (size_t)a->size);
+			if (found != 0)
+				return found < 0 ? found : 0;
+		}
+		kura_hex(hex, h.hash, sizeof(h.hash));
+		snprintf(recorded, sizeof(recorded), "%" PRIu64 " entries, the last %.16s…",
+			 h.seq, hex);
+		snprintf(path, sizeof(path), "/v1/log/head/%" PRIu64 "/%s", h.seq, hex);
+	}
+	if (!accept_rollback)
+		return kura_error_set(KURA_EDENIED,
+				      "%s has %" PRIu64 " entries, but the head kurad recorded "
+				      "last in %s is %s (%s): the log was cut back or replaced by "
+				      "an older copy.  Refusing to serve.  If the disk was "
+				      "restored from a backup, start once with `kurad serve "
+				      "--accept-log-rollback` (logged)",
+				      a->path, a->seq, a->head_path, recorded, why);
+	/* The lost head goes into the log, so the rollback stays on record. */
+	return audit_append(a, &e);
+}
+
+int audit_open(vault_audit **out, const char *vault_dir, const uint8_t signing_sk[64],
+	       bool accept_rollback)
 {
 	vault_audit *a = NULL;
 	struct stat st;
@@ -408,9 +509,10 @@ int audit_open(vault_audit **out, const char *vault_dir, const uint8_t signing_s
 	if ((err = kura_crypto_init()) < 0)
 		return err;
 	if (!(a = calloc(1, sizeof(*a))) ||
-	    asprintf(&a->path, "%s/audit/log.jsonl", vault_dir) < 0) {
+	    asprintf(&a->path, "%s/audit/log.jsonl", vault_dir) < 0 ||
+	    asprintf(&a->head_path, "%s/audit/head", vault_dir) < 0) {
 		if (a)
-			a->path = NULL;
+			a->path = a->head_path = NULL;
 		err = kura_error_set(KURA_ENOMEM, "audit log: out of memory");
 		goto done;
 	}
@@ -434,7 +536,12 @@ int audit_open(vault_audit **out, const char *vault_dir, const uint8_t signing_s
 		goto done;
 	}
 	a->size = st.st_size;
-	if ((err = load_tail(a)) < 0)
+	if ((err = load_tail(a)) < 0 || (err = check_head(a, accept_rollback)) < 0)
+		goto done;
+	pthread_mutex_lock(&a->lock);
+	err = store_head_locked(a);
+	pthread_mutex_unlock(&a->lock);
+	if (err < 0)
 		goto done;
 	*out = a;
 	a = NULL;
@@ -445,6 +552,7 @@ done:
 		pthread_mutex_destroy(&a->lock);
 		kura_wipe(a->sk, sizeof(a->sk));
 		free(a->path);
+		free(a->head_path);
 		free(a);
 	}
 	return err;
@@ -460,6 +568,7 @@ void audit_close(vault_audit *a)
 	pthread_mutex_destroy(&a->lock);
 	kura_wipe(a->sk, sizeof(a->sk));
 	free(a->path);
+	free(a->head_path);
 	free(a);
 }
 

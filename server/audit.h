@@ -7,11 +7,13 @@
 #ifndef KURA_SERVER_AUDIT_H
 #define KURA_SERVER_AUDIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "crypto/crypto.h"
+#include "kura/loghead.h"
 
 /* Its own type: the log knows nothing of the vault that writes it. */
 typedef struct vault_audit vault_audit;
@@ -35,11 +37,20 @@ typedef struct {
 /* `ns` (CLOCK_REALTIME nanoseconds) as the log writes times: 2026-11-25T21:40:00.123456789Z */
 void audit_time(char out[40], int64_t ns);
 
-/* Open DIR/audit/log.jsonl for appending, continuing its chain. */
-int audit_open(vault_audit **out, const char *vault_dir, const uint8_t signing_sk[64]);
+/*
+ * Open DIR/audit/log.jsonl for appending, continuing its chain.  A log
+ * that no longer holds the head recorded in DIR/audit/head (at every
+ * checkpoint, open and close) is refused with KURA_EDENIED, unless
+ * `accept_rollback`: then an ACCEPT-LOG-ROLLBACK entry names the lost head.
+ */
+int audit_open(vault_audit **out, const char *vault_dir, const uint8_t signing_sk[64],
+	       bool accept_rollback);
 
 /* Append one entry (thread-safe; fdatasync'd before returning). */
 int audit_append(vault_audit *a, const vault_audit_entry *e);
+
+/* The signed head as it is now: "SEQ HASH SIGNATURE" (kura/loghead.h). */
+void audit_head(vault_audit *a, char out[KURA_LOGHEAD_TEXT_MAX]);
 
 /* Write a signed checkpoint now. */
 int audit_checkpoint(vault_audit *a);

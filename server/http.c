@@ -57,6 +57,7 @@
 #include "handlers.h"
 #include "request.h"
 #include "route.h"
+#include "stock.h"
 
 #define CONNECTION_TIMEOUT_S 30 /* idle; the headers' absolute deadline is gate.c's */
 #define CONNECTION_MEMORY (64 * 1024)
@@ -313,9 +314,14 @@ static void report_once(const char *job, int err, char *last, size_t len)
  * audit log from now on), then the deletion requests (approvals to log,
  * quora to record, requests whose delay has passed to carry out).
  */
-static void tick(vault *v, char last[3][512])
+static void tick(vault *v, char last[3][512], char **stock)
 {
-	report_once("reload", vault_reload(v), last[0], sizeof(last[0]));
+	int err = vault_reload(v), e;
+
+	/* Then DIR/audit/stock follows what was just logged (stock.h). */
+	if ((e = stock_update(v, stock)) < 0 && err == 0)
+		err = e;
+	report_once("reload", err, last[0], sizeof(last[0]));
 	report_once("deletions", deletion_run(v, vault_now_ns(CLOCK_REALTIME)), last[1],
 		    sizeof(last[1]));
 }
@@ -353,7 +359,7 @@ int vault_http_serve(vault *v, volatile int *stop)
 {
 	const struct timespec tick_sleep = {0, 100 * 1000 * 1000};
 	const char *addr = vault_listen_addr(v);
-	char last_tick_error[3][512] = {"", "", ""};
+	char last_tick_error[3][512] = {"", "", ""}, *stock = NULL;
 	struct MHD_Daemon *d = NULL;
 	unsigned int flags;
 	server *srv;
@@ -378,6 +384,10 @@ int vault_http_serve(vault *v, volatile int *stop)
 		MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	if (v6)
 		flags |= MHD_USE_IPv6;
+	/* Changes made while stopped are logged before the first request is. */
+	if ((err = vault_reload(v)) == 0)
+		err = stock_start(v, &stock);
+	report_once("reload", err, last_tick_error[0], sizeof(last_tick_error[0]));
 	/* The logger comes first so that every later message goes through it. */
 	d = MHD_start_daemon(
 	    flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
@@ -398,13 +408,13 @@ int vault_http_serve(vault *v, volatile int *stop)
 				     addr, vault_dir(v));
 		goto done;
 	}
-	tick(v, last_tick_error);
+	tick(v, last_tick_error, &stock);
 	for (unsigned n = 1; !*stop; n++) {
 		nanosleep(&tick_sleep, NULL);
 		report_once("connections", gate_tick(srv->gate), last_tick_error[2],
 			    sizeof(last_tick_error[2]));
 		if (n % 10 == 0)
-			tick(v, last_tick_error);
+			tick(v, last_tick_error, &stock);
 	}
 
 	/*
@@ -423,6 +433,8 @@ int vault_http_serve(vault *v, volatile int *stop)
 	}
 	MHD_stop_daemon(d);
 	d = NULL;
+	/* A change in the last second is logged and in the stock before we stop. */
+	tick(v, last_tick_error, &stock);
 	if (quiesced >= 0)
 		close(quiesced);
 	fd = -1; /* closed above, or by MHD_stop_daemon */
@@ -433,5 +445,6 @@ done:
 		close(fd);
 	gate_free(srv->gate); /* after the daemon: its last refusal summaries */
 	free(srv);
+	free(stock);
 	return err;
 }

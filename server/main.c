@@ -57,7 +57,8 @@ static const char usage_all[] =
 	"\n"
 	"Commands:\n"
 	"  init DIR [--listen ADDR:PORT]        create a vault (default 127.0.0.1:7443)\n"
-	"  serve DIR [--listen ADDR:PORT]       serve the vault over HTTPS\n"
+	"  serve DIR [--listen ADDR:PORT] [--accept-log-rollback]\n"
+	"                                       serve the vault over HTTPS\n"
 	"  client add DIR NAME --role ROLE [--repo REPO] --output FILE\n"
 	"                                       issue a credential (writer, reader, auditor)\n"
 	"  client revoke DIR NAME               void a client's token for good\n"
@@ -86,12 +87,16 @@ static const char usage_init[] =
 	"                      (default 127.0.0.1:7443)\n";
 
 static const char usage_serve[] =
-	"Usage: kurad serve DIR [--listen ADDR:PORT]\n"
+	"Usage: kurad serve DIR [--listen ADDR:PORT] [--accept-log-rollback]\n"
 	"\n"
 	"Serve the vault in DIR over HTTPS until SIGINT or SIGTERM; then finish the\n"
-	"running requests and close the audit log with a signed checkpoint.\n"
+	"running requests and close the audit log with a signed checkpoint.  Refuses\n"
+	"to start when the audit log no longer holds the head recorded last in\n"
+	"DIR/audit/head (the log was cut back or replaced by an older copy).\n"
 	"\n"
-	"  --listen ADDR:PORT  listen here instead of the address in DIR/vault.json\n";
+	"  --listen ADDR:PORT     listen here instead of the address in DIR/vault.json\n"
+	"  --accept-log-rollback  start anyway (a disk restored from a backup); the\n"
+	"                         lost head is logged as ACCEPT-LOG-ROLLBACK\n";
 
 static const char usage_client[] =
 	"Usage: kurad client add DIR NAME --role ROLE [--repo REPO] --output FILE\n"
@@ -329,10 +334,12 @@ static void on_signal(int sig)
 static int cmd_serve(int argc, char **argv)
 {
 	const char *listen = NULL, *pos[1];
-	const option opts[] = {{"--listen", true, &listen, NULL}, {NULL, false, NULL, NULL}};
+	bool accept_rollback = false, help;
+	const option opts[] = {{"--listen", true, &listen, NULL},
+			       {"--accept-log-rollback", false, NULL, &accept_rollback},
+			       {NULL, false, NULL, NULL}};
 	struct sigaction sa;
 	vault *v = NULL;
-	bool help;
 	int npos, rc, err;
 
 	if ((rc = parse_args(argc, argv, opts, pos, 1, &npos, &help, usage_serve)) || help) {
@@ -342,7 +349,7 @@ static int cmd_serve(int argc, char **argv)
 	}
 	if (npos != 1)
 		return usage_error(usage_serve, "serve needs the vault directory");
-	if (vault_open(&v, pos[0]) < 0)
+	if (vault_open_serve(&v, pos[0], accept_rollback) < 0)
 		return fail(pos[0]);
 	if (listen && vault_set_listen(v, listen) < 0) {
 		vault_free(v);

@@ -426,7 +426,7 @@ done:
 	return err;
 }
 
-static int open_vault(vault **out, const char *dir, bool with_audit)
+static int open_vault(vault **out, const char *dir, bool with_audit, bool accept_rollback)
 {
 	vault *v = NULL;
 	int err;
@@ -447,7 +447,7 @@ static int open_vault(vault **out, const char *dir, bool with_audit)
 	    (err = load_clients(v)) < 0)
 		goto done;
 	collect_repos(v);
-	if (with_audit && (err = audit_open(&v->audit, dir, v->sign_sk)) < 0)
+	if (with_audit && (err = audit_open(&v->audit, dir, v->sign_sk, accept_rollback)) < 0)
 		goto done;
 	*out = v;
 	v = NULL;
@@ -458,12 +458,17 @@ done:
 
 int vault_open(vault **out, const char *dir)
 {
-	return open_vault(out, dir, true);
+	return open_vault(out, dir, true, false);
+}
+
+int vault_open_serve(vault **out, const char *dir, bool accept_log_rollback)
+{
+	return open_vault(out, dir, true, accept_log_rollback);
 }
 
 int vault_open_readonly(vault **out, const char *dir)
 {
-	return open_vault(out, dir, false);
+	return open_vault(out, dir, false, false);
 }
 
 void vault_free(vault *v)

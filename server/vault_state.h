@@ -53,7 +53,8 @@ int vault_name_ok(const char *s);
 /*
  * `kurad serve`'s reload, once a second: clients issued or revoked, and
  * approvers and the policy changed, since the last call take effect and
- * are written to the audit log (the first call only takes stock).  A
+ * are written to the audit log (the first call only takes stock; serve
+ * then logs what changed while it was stopped: stock.h).  A
  * record that cannot be read is reported (KURA_ECORRUPT naming it) and
  * skipped; the rest still loads.
  */
@@ -61,6 +62,8 @@ int vault_reload(vault *v);
 
 /* Load a vault for serving (or for status). */
 int vault_open(vault **out, const char *dir);
+/* As vault_open; `accept_log_rollback` lets a log cut back start (logged: audit.h). */
+int vault_open_serve(vault **out, const char *dir, bool accept_log_rollback);
 
 /*
  * As vault_open, without opening the audit log (vault_get_audit() returns

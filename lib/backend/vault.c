@@ -45,6 +45,7 @@
 #include "common/error.h"
 #include "crypto/crypto.h"
 #include "vault_time.h"
+#include "vaulthead.h"
 
 #define NAME_LEN 64
 #define TOKEN_LEN 43
@@ -73,6 +74,7 @@ typedef struct {
 	pthread_mutex_t lock;	    /* protects pool and pooled */
 	CURL *pool[POOL_MAX];
 	size_t pooled;
+	vaulthead *heads; /* NULL without a signing_key in the credential */
 } vault_backend;
 
 /* -------------------------------------------------------------------- */
@@ -491,6 +493,14 @@ static int perform(vault_backend *vb, const char *method, const char *url, uploa
 		goto done;
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, out_status);
+	if (vb->heads) {
+		struct curl_header *hd = NULL;
+
+		vaulthead_seen(vb->heads, curl_easy_header(h, "Kura-Log-Head", 0, CURLH_HEADER,
+							   -1, &hd) == CURLHE_OK
+					      ? hd->value
+					      : NULL);
+	}
 	err = 0;
 
 done:
@@ -730,6 +740,7 @@ static void vault_free(kura_backend *b)
 		return;
 	for (size_t i = 0; i < vb->pooled; i++)
 		curl_easy_cleanup(vb->pool[i]);
+	vaulthead_free(vb->heads);
 	/* the token lives in the header text */
 	headers_free(vb->headers);
 	pthread_mutex_destroy(&vb->lock);
@@ -1039,6 +1050,21 @@ done:
 	return err;
 }
 
+/*
+ * Remember the log heads the vault signs (vaulthead.c), with the key the
+ * credential pins; a credential from before signing keys has none to check with.
+ */
+static int watch_heads(vault_backend *vb, const char *credentials_path)
+{
+	uint8_t pk[KURA_VAULT_SIGNING_KEY_SIZE];
+
+	if (kura_vault_signing_key(pk, credentials_path) < 0) {
+		kura_error_clear();
+		return 0;
+	}
+	return vaulthead_open(&vb->heads, pk, vb->location);
+}
+
 int kura_backend_vault_open(kura_backend **out, const char *url, const char *credentials_path)
 {
 	char hostport[HOSTPORT_MAX + 1], repo[REPO_NAME_MAX + 1];
@@ -1067,7 +1093,8 @@ int kura_backend_vault_open(kura_backend **out, const char *url, const char *cre
 		goto done;
 	}
 	snprintf(vb->base, n, "https://%s/v1/repos/%s/", hostport, repo);
-	if ((err = load_credential(vb, credentials_path, hostport, repo)) < 0)
+	if ((err = load_credential(vb, credentials_path, hostport, repo)) < 0 ||
+	    (err = watch_heads(vb, credentials_path)) < 0)
 		goto done;
 
 	vb->parent.version = KURA_BACKEND_VERSION;
@@ -1201,7 +1228,8 @@ int kura_vault_fetch(const char *credentials_path, const char *what, uint8_t **o
 	if (!(vb = calloc(1, sizeof(*vb))))
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	pthread_mutex_init(&vb->lock, NULL);
-	if ((err = load_vault_credential(vb, credentials_path, NULL)) < 0)
+	if ((err = load_vault_credential(vb, credentials_path, NULL)) < 0 ||
+	    (err = watch_heads(vb, credentials_path)) < 0)
 		goto done;
 	if (asprintf(&url, "%s%s", vb->base, what) < 0) {
 		url = NULL;

@@ -141,7 +141,7 @@ static int mkdir_p(char *path)
 	return 0;
 }
 
-static char *default_dir(void)
+char *kura_filecache_default_dir(void)
 {
 	const char *env = getenv("KURA_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME"),
 		   *home = getenv("HOME");
@@ -366,7 +366,7 @@ int kura_filecache_open(kura_filecache **out, const char *dir, const char *repo_
 	c->old.fd = -1;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->room, NULL);
-	c->dir = dir ? strdup(dir) : default_dir();
+	c->dir = dir ? strdup(dir) : kura_filecache_default_dir();
 	c->ring = calloc(PENDING_MAX, sizeof(*c->ring));
 	c->last = malloc(PATH_MAX_BYTES);
 	if (!c->dir || !c->ring || !c->last) {

@@ -29,6 +29,9 @@
 
 typedef struct kura_filecache kura_filecache;
 
+/* The cache directory: $KURA_CACHE_DIR, $XDG_CACHE_HOME/kura or ~/.cache/kura (malloc'd). */
+char *kura_filecache_default_dir(void);
+
 /* Open the cache of `repo_id_hex` under `dir` (NULL: the default location). */
 int kura_filecache_open(kura_filecache **out, const char *dir, const char *repo_id_hex);
 

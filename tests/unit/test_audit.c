@@ -63,7 +63,7 @@ static void append_n(fixture *f, int n, int first)
 	vault_audit *a = NULL;
 	char path[128];
 
-	assert_ok(audit_open(&a, f->dir, f->sk));
+	assert_ok(audit_open(&a, f->dir, f->sk, false));
 	for (int i = 0; i < n; i++) {
 		vault_audit_entry e = {.peer = "127.0.0.1", .client = "ward4", .role = "writer",
 				       .method = "PUT", .path = path, .status = 201,
@@ -319,7 +319,7 @@ static void test_broken_tail_refused(void **state)
 	assert_non_null(out);
 	fputs("{\"seq\":5,\"ti", out); /* a write cut short */
 	fclose(out);
-	assert_int_equal(audit_open(&a, f->dir, f->sk), KURA_ECORRUPT);
+	assert_int_equal(audit_open(&a, f->dir, f->sk, false), KURA_ECORRUPT);
 	assert_non_null(strstr(kura_error_message(), "partial line"));
 	expect_problem(f, "line 7: partial line");
 
@@ -333,7 +333,7 @@ static void test_broken_tail_refused(void **state)
 	p[11] = '0'; /* 201 -> 200 */
 	write_lines(f, lines, n);
 	free_lines(lines, n);
-	assert_int_equal(audit_open(&a, f->dir, f->sk), KURA_ECORRUPT);
+	assert_int_equal(audit_open(&a, f->dir, f->sk, false), KURA_ECORRUPT);
 	assert_non_null(strstr(kura_error_message(), "does not match its hash"));
 }
 
@@ -345,8 +345,8 @@ static void test_one_writer_and_hostile_text(void **state)
 			       .path = "/v1/\xff\xfe\n\"x", .status = 401};
 	char *report = NULL;
 
-	assert_ok(audit_open(&a, f->dir, f->sk));
-	assert_int_equal(audit_open(&b, f->dir, f->sk), KURA_EDENIED);
+	assert_ok(audit_open(&a, f->dir, f->sk, false));
+	assert_int_equal(audit_open(&b, f->dir, f->sk, false), KURA_EDENIED);
 	assert_ok(audit_append(a, &e));
 	audit_close(a);
 	assert_ok(verify(f, &report));

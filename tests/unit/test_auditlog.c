@@ -73,7 +73,7 @@ static int setup(void **state)
 		return -1;
 	fclose(pub);
 
-	if (audit_open(&a, f->dir, f->sk) < 0)
+	if (audit_open(&a, f->dir, f->sk, false) < 0)
 		return -1;
 	for (int i = 0; i < NENTRIES; i++) {
 		vault_audit_entry e = {.peer = "127.0.0.1",
