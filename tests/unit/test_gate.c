@@ -39,7 +39,7 @@ static int setup(void **state)
 		return -1;
 	snprintf(f->log, sizeof(f->log), "%s/audit/log.jsonl", f->dir);
 	crypto_sign_keypair(pk, f->sk);
-	if (audit_open(&f->audit, f->dir, f->sk) < 0 || gate_new(&f->g, f->audit) < 0)
+	if (audit_open(&f->audit, f->dir, f->sk, false) < 0 || gate_new(&f->g, f->audit) < 0)
 		return -1;
 	*state = f;
 	return 0;
