@@ -55,7 +55,7 @@ struct cli_command {
 
 extern const struct cli_command cli_cmd_init, cli_cmd_key, cli_cmd_backup, cli_cmd_snapshots,
 	cli_cmd_ls, cli_cmd_restore, cli_cmd_diff, cli_cmd_check, cli_cmd_version, cli_cmd_log,
-	cli_cmd_vault, cli_cmd_forget, cli_cmd_prune;
+	cli_cmd_vault, cli_cmd_forget, cli_cmd_prune, cli_cmd_repair;
 
 /* main.c: help text */
 void cli_help_command(const struct cli_command *cmd);
@@ -132,6 +132,15 @@ const char *cli_repo_location(const struct cli_global *g, const struct cli_comma
  * restore key.  Returns an exit status; on 0 *out is open.
  */
 int cli_repo_open(kura_repo **out, const struct cli_global *g, const struct cli_command *cmd);
+
+/*
+ * Warn on stderr, once each, about the damaged files the library skipped,
+ * then free the repository.  Every command that opened one ends with it.
+ */
+void cli_repo_close(kura_repo *repo);
+
+/* The same list as a JSON array of {file, message}, for --json summaries. */
+json_t *cli_damage_json(kura_repo *repo);
 
 /* Resolve a user's snapshot name; returns an exit status. */
 int cli_snapshot_resolve(kura_repo *repo, const char *name, char out[KURA_ID_HEX]);

@@ -87,7 +87,7 @@ static int parse(struct args *a, struct cli_getopt *p)
 	return 0;
 }
 
-static int print_json(const kura_backup_result *r)
+static int print_json(kura_repo *repo, const kura_backup_result *r)
 {
 	json_t *o = json_object();
 
@@ -106,6 +106,7 @@ static int print_json(const kura_backup_result *r)
 	json_object_set_new(o, "data_stored", cli_json_u64(r->bytes_new_stored));
 	json_object_set_new(o, "blobs_new", cli_json_u64(r->blobs_new));
 	json_object_set_new(o, "total_duration", json_real(r->seconds));
+	json_object_set_new(o, "damaged_files", cli_damage_json(repo));
 	return cli_json_print(o);
 }
 
@@ -166,7 +167,7 @@ static int run(struct cli_global *g, int argc, char **argv)
 		goto done;
 	}
 	if (g->json)
-		rc = print_json(&res);
+		rc = print_json(repo, &res);
 	else if (!g->quiet)
 		print_human(&res);
 	if (res.files_unreadable > 0) {
@@ -180,7 +181,7 @@ static int run(struct cli_global *g, int argc, char **argv)
 done:
 	cli_strlist_free(&a.tags);
 	cli_strlist_free(&a.excludes);
-	kura_repo_free(repo);
+	cli_repo_close(repo);
 	return rc;
 }
 

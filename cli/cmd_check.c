@@ -57,7 +57,7 @@ static void on_problem(const char *object, const char *message, const char *snap
 	}
 }
 
-static int print_json(const kura_check_result *r, json_t *errors)
+static int print_json(kura_repo *repo, const kura_check_result *r, json_t *errors)
 {
 	json_t *o = json_object();
 
@@ -73,6 +73,7 @@ static int print_json(const kura_check_result *r, json_t *errors)
 	json_object_set_new(o, "bytes_read", cli_json_u64(r->bytes_read));
 	json_object_set_new(o, "duration", json_real(r->seconds));
 	json_object_set_new(o, "errors", json_incref(errors));
+	json_object_set_new(o, "damaged_files", cli_damage_json(repo));
 	return cli_json_print(o);
 }
 
@@ -145,7 +146,7 @@ static int run(struct cli_global *g, int argc, char **argv)
 	if (err == KURA_ECORRUPT && res.problems == 0)
 		res.problems = 1;
 	if (g->json)
-		rc = print_json(&res, ctx.errors);
+		rc = print_json(repo, &res, ctx.errors);
 	else if (!g->quiet)
 		print_human(&res);
 	if (res.problems > 0) {
@@ -156,6 +157,7 @@ static int run(struct cli_global *g, int argc, char **argv)
 	}
 done:
 	json_decref(ctx.errors);
+	/* check names every damaged file as a problem: no second list of warnings */
 	kura_repo_free(repo);
 	return rc;
 }

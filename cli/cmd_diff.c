@@ -79,7 +79,7 @@ static int run(struct cli_global *g, int argc, char **argv)
 		       (unsigned long long)ctx.added, (unsigned long long)ctx.removed,
 		       (unsigned long long)ctx.modified, (unsigned long long)ctx.type_changed);
 done:
-	kura_repo_free(repo);
+	cli_repo_close(repo);
 	return rc;
 }
 

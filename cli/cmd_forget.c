@@ -139,7 +139,7 @@ static int run(struct cli_global *g, int argc, char **argv)
 done:
 	json_decref(o);
 	free(ids);
-	kura_repo_free(repo);
+	cli_repo_close(repo);
 	return rc;
 }
 

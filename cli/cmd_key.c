@@ -76,7 +76,7 @@ static int run(struct cli_global *g, int argc, char **argv)
 		    output);
 	}
 done:
-	kura_repo_free(repo);
+	cli_repo_close(repo);
 	return rc;
 }
 

@@ -111,7 +111,7 @@ static int run(struct cli_global *g, int argc, char **argv)
 	else
 		rc = ctx.rc;
 done:
-	kura_repo_free(repo);
+	cli_repo_close(repo);
 	return rc;
 }
 

@@ -277,7 +277,7 @@ static int run(struct cli_global *g, int argc, char **argv)
 		rc = cli_json_print(json_incref(o));
 done:
 	json_decref(o);
-	kura_repo_free(repo);
+	cli_repo_close(repo);
 	return rc;
 }
 

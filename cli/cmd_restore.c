@@ -28,7 +28,8 @@ static const struct option longs[] = {
 	{NULL, 0, NULL, 0},
 };
 
-static int print_json(const char *id, const char *target, const kura_restore_result *r)
+static int print_json(kura_repo *repo, const char *id, const char *target,
+		      const kura_restore_result *r)
 {
 	json_t *o = json_object();
 
@@ -42,6 +43,7 @@ static int print_json(const char *id, const char *target, const kura_restore_res
 	json_object_set_new(o, "warnings", cli_json_u64(r->warnings));
 	json_object_set_new(o, "errors", cli_json_u64(r->errors));
 	json_object_set_new(o, "total_duration", json_real(r->seconds));
+	json_object_set_new(o, "damaged_files", cli_damage_json(repo));
 	return cli_json_print(o);
 }
 
@@ -137,7 +139,7 @@ static int run(struct cli_global *g, int argc, char **argv)
 		goto done;
 	}
 	if (g->json)
-		rc = print_json(id, target, &res);
+		rc = print_json(repo, id, target, &res);
 	else if (!g->quiet)
 		print_human(target, &res);
 	if (err == KURA_ECORRUPT) {
@@ -153,7 +155,7 @@ static int run(struct cli_global *g, int argc, char **argv)
 done:
 	free(name);
 	cli_strlist_free(&includes);
-	kura_repo_free(repo);
+	cli_repo_close(repo);
 	return rc;
 }
 

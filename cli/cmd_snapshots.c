@@ -8,6 +8,10 @@
  * whether the host name was empty.  A snapshot with several paths takes one
  * line per path, as restic users expect.  JSON is one array; fields that a
  * backup key cannot read are null, never a misleading zero.
+ *
+ * A snapshot file that does not authenticate is listed, marked damaged,
+ * and never hides the others (the reason goes to stderr); the exit status
+ * stays 0 unless --fail-on-damage asks to treat damage as an error.
  */
 #include "cli.h"
 
@@ -17,13 +21,24 @@
 
 static const char locked[] = "(restore key needed)";
 
+enum { OPT_FAIL_ON_DAMAGE = CLI_OPT_LONG };
+
+static const struct option longs[] = {
+	{"fail-on-damage", no_argument, NULL, OPT_FAIL_ON_DAMAGE},
+	{NULL, 0, NULL, 0},
+};
+
 static const char *row_host(const kura_snapshot_info *s)
 {
+	if (s->damaged)
+		return "";
 	return s->readable ? (s->hostname ? s->hostname : "") : locked;
 }
 
 static const char *row_path(const kura_snapshot_info *s, size_t i)
 {
+	if (s->damaged)
+		return "";
 	if (!s->readable)
 		return i == 0 ? locked : "";
 	return i < s->npaths ? s->paths[i] : "";
@@ -53,7 +68,7 @@ static int max_int(int a, size_t b)
 	return (size_t)a > b ? a : (int)b;
 }
 
-static int print_table(const kura_snapshot_info *list, size_t n)
+static int print_table(const kura_snapshot_info *list, size_t n, size_t ndamaged)
 {
 	char **tags = calloc(n ? n : 1, sizeof(*tags));
 	char tbuf[CLI_FMT_MAX], sbuf[CLI_FMT_MAX];
@@ -80,7 +95,8 @@ static int print_table(const kura_snapshot_info *list, size_t n)
 		const kura_snapshot_info *s = &list[i];
 
 		printf("%.8s  %-19s  %-*s  %-*s  %-*s  %10s\n", s->id,
-		       cli_fmt_time_local(tbuf, s->time_ns / 1000000000), wh, row_host(s), wt,
+		       s->damaged ? "(damaged)" : cli_fmt_time_local(tbuf, s->time_ns / 1000000000),
+		       wh, row_host(s), wt,
 		       tags[i], wp, row_path(s, 0),
 		       s->readable ? cli_fmt_size(sbuf, s->bytes) : "");
 		for (j = 1; s->readable && j < s->npaths; j++)
@@ -88,7 +104,10 @@ static int print_table(const kura_snapshot_info *list, size_t n)
 	}
 	for (i = 0; i < (size_t)(8 + 2 + 19 + 2 + wh + 2 + wt + 2 + wp + 2 + 10); i++)
 		putchar('-');
-	printf("\n%zu snapshot%s\n", n, n == 1 ? "" : "s");
+	printf("\n%zu snapshot%s", n, n == 1 ? "" : "s");
+	if (ndamaged)
+		printf(", %zu damaged (not readable: see the warnings)", ndamaged);
+	putchar('\n');
 	goto done;
 oom:
 	fputs("kura: out of memory\n", stderr);
@@ -123,9 +142,13 @@ static json_t *snapshot_json(const kura_snapshot_info *s)
 	snprintf(short_id, sizeof(short_id), "%.8s", s->id);
 	json_object_set_new(o, "id", json_string(s->id));
 	json_object_set_new(o, "short_id", json_string(short_id));
-	json_object_set_new(o, "time", json_string(cli_fmt_time_rfc3339(tbuf, sec, (uint32_t)ns)));
+	json_object_set_new(o, "damaged", json_boolean(s->damaged));
+	json_object_set_new(o, "damage", s->damaged ? cli_json_str(s->damage) : json_null());
+	json_object_set_new(o, "time", s->damaged ? json_null()
+						  : json_string(cli_fmt_time_rfc3339(tbuf, sec,
+										     (uint32_t)ns)));
 	json_object_set_new(o, "readable", json_boolean(s->readable));
-	json_object_set_new(o, "packs", cli_json_u64(s->npacks));
+	json_object_set_new(o, "packs", s->damaged ? json_null() : cli_json_u64(s->npacks));
 	if (s->readable) {
 		json_object_set_new(o, "hostname", cli_json_str(s->hostname ? s->hostname : ""));
 		json_object_set_new(o, "username", cli_json_str(s->username ? s->username : ""));
@@ -151,14 +174,18 @@ static int run(struct cli_global *g, int argc, char **argv)
 	struct cli_getopt p;
 	kura_repo *repo = NULL;
 	kura_snapshot_info *list = NULL;
-	size_t n = 0, i;
+	size_t n = 0, ndamaged = 0, i;
+	bool fail_on_damage = false;
 	json_t *arr;
 	int c, rc, err;
 
-	cli_getopt_init(&p, g, &cli_cmd_snapshots, argc, argv, "", NULL);
-	while ((c = cli_getopt_next(&p)) != -1)
+	cli_getopt_init(&p, g, &cli_cmd_snapshots, argc, argv, "", longs);
+	while ((c = cli_getopt_next(&p)) != -1) {
 		if (c == CLI_OPT_STOP)
 			return p.status;
+		if (c == OPT_FAIL_ON_DAMAGE)
+			fail_on_damage = true;
+	}
 	if (optind < argc)
 		return cli_usage_error(&cli_cmd_snapshots, "unexpected argument '%s'",
 				       argv[optind]);
@@ -168,26 +195,42 @@ static int run(struct cli_global *g, int argc, char **argv)
 		rc = cli_fail(err, NULL);
 		goto done;
 	}
+	for (i = 0; i < n; i++)
+		ndamaged += list[i].damaged;
 	if (g->json) {
 		arr = json_array();
 		for (i = 0; arr && i < n; i++)
 			json_array_append_new(arr, snapshot_json(&list[i]));
 		rc = cli_json_print(arr);
 	} else {
-		rc = print_table(list, n);
+		rc = print_table(list, n, ndamaged);
+	}
+	if (rc == CLI_EXIT_OK && fail_on_damage) {
+		kura_damage *d = NULL;
+		size_t nd = 0;
+
+		if (kura_repo_damage(repo, &d, &nd) == 0 && (nd || ndamaged))
+			rc = CLI_EXIT_INTEGRITY;
+		free(d);
 	}
 done:
 	kura_snapshots_free(list, n);
-	kura_repo_free(repo);
+	cli_repo_close(repo);
 	return rc;
 }
 
 const struct cli_command cli_cmd_snapshots = {
 	.name = "snapshots",
 	.summary = "list the snapshots",
-	.usage = "kura snapshots",
+	.usage = "kura snapshots [--fail-on-damage]",
 	.help = "List the snapshots, oldest first: id, time (local), host, tags, paths and\n"
 		"the total size of their files.  With a backup key only the id and the time\n"
-		"can be read; the other columns show '(restore key needed)'.\n",
+		"can be read; the other columns show '(restore key needed)'.  A snapshot\n"
+		"file that does not authenticate is listed first as '(damaged)', with the\n"
+		"reason on stderr; the others are listed as usual.\n"
+		"\n"
+		"Options:\n"
+		"      --fail-on-damage  exit with status 4 if any snapshot or other file read\n"
+		"                        was damaged (default: warn and exit 0)\n",
 	.run = run,
 };

@@ -210,3 +210,49 @@ int cli_snapshot_resolve(kura_repo *repo, const char *name, char out[KURA_ID_HEX
 		return cli_fail(err, NULL);
 	return CLI_EXIT_OK;
 }
+
+void cli_repo_close(kura_repo *repo)
+{
+	kura_damage *d = NULL;
+	size_t n = 0, len;
+	bool index_hint = false;
+
+	if (!repo)
+		return;
+	if (kura_repo_damage(repo, &d, &n) < 0)
+		n = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *why = d[i].message;
+
+		/* most messages name the file already */
+		len = strlen(d[i].file);
+		if (strncmp(why, d[i].file, len) == 0 && strncmp(why + len, ": ", 2) == 0)
+			why += len + 2;
+		fprintf(stderr, "kura: warning: damaged %s skipped: %s\n", d[i].file, why);
+		index_hint |= strncmp(d[i].file, "snapshots/", 10) != 0;
+	}
+	if (n)
+		fprintf(stderr, "hint: 'kura check' names every damaged file%s\n",
+			index_hint ? "; 'kura repair index' rebuilds the index from the packs" : "");
+	free(d);
+	kura_repo_free(repo);
+}
+
+json_t *cli_damage_json(kura_repo *repo)
+{
+	kura_damage *d = NULL;
+	size_t n = 0;
+	json_t *a = json_array();
+
+	if (!a || kura_repo_damage(repo, &d, &n) < 0)
+		return a;
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "file", cli_json_str(d[i].file));
+		json_object_set_new(o, "message", cli_json_str(d[i].message));
+		json_array_append_new(a, o);
+	}
+	free(d);
+	return a;
+}

@@ -119,6 +119,23 @@ int kura_repo_export_restore_key(const kura_repo *repo, const char *path);
 
 void kura_repo_free(kura_repo *repo);
 
+/*
+ * A repository file that a reader skipped because it does not parse,
+ * decrypt or authenticate (or a blob location that does not hold what the
+ * index says).  Readers never stop at such a file when they can do
+ * without it; they note it here, once per file.
+ */
+typedef struct {
+	char file[96];            /* "index/<hex>", "snapshot/<hex>", "pack/<hex>" */
+	char message[256];        /* why */
+} kura_damage;
+
+/*
+ * The damaged files this handle has seen so far, in the order seen.  *out
+ * is a malloc'd copy (free with free()), NULL when there are none.
+ */
+int kura_repo_damage(kura_repo *repo, kura_damage **out, size_t *out_count);
+
 /* -------------------------------------------------------------------- */
 /* Progress and warnings                                                 */
 
@@ -154,15 +171,22 @@ typedef struct {
 	size_t ntags;
 	uint64_t files;           /* regular files in the snapshot */
 	uint64_t bytes;           /* their total size */
+	bool damaged;             /* the file does not parse or authenticate: only id is set */
+	char *damage;             /* why, when damaged */
 } kura_snapshot_info;
 
-/* All snapshots, oldest first. */
+/*
+ * All snapshots, oldest first; damaged ones (time_ns 0) are listed first,
+ * marked, and noted in kura_repo_damage(): one bad file never hides the
+ * others.
+ */
 int kura_snapshots_list(kura_repo *repo, kura_snapshot_info **out, size_t *out_count);
 void kura_snapshots_free(kura_snapshot_info *list, size_t count);
 
 /*
- * Resolve "latest" or a unique prefix (at least 4 hex digits) of a
- * snapshot id.  KURA_ENOTFOUND, KURA_EAMBIGUOUS.
+ * Resolve "latest" (the newest snapshot that is not damaged) or a unique
+ * prefix (at least 4 hex digits) of a snapshot id.  KURA_ENOTFOUND,
+ * KURA_EAMBIGUOUS.
  */
 int kura_snapshot_resolve(kura_repo *repo, const char *name, char out[KURA_ID_HEX]);
 
@@ -322,6 +346,24 @@ typedef struct {
  * the check itself could not run.  --read-data needs the restore key.
  */
 int kura_check(kura_repo *repo, const kura_check_options *opts, kura_check_result *out);
+
+/* -------------------------------------------------------------------- */
+/* Repair                                                                */
+
+typedef struct {
+	uint64_t packs_scanned;
+	uint64_t blobs_indexed;         /* entries written to new index files */
+	uint64_t files_written;         /* new index files */
+	uint64_t damaged_packs;         /* trailers that do not authenticate (noted as damage) */
+} kura_repair_result;
+
+/*
+ * Rebuild the index from the packs' trailers (either key: the trailers
+ * need only the index key): write new index files for every pack whose
+ * blobs the readable index files do not all locate as its trailer does.
+ * Deletes nothing.  KURA_EUNSUPPORTED on a vault.
+ */
+int kura_repair_index(kura_repo *repo, kura_repair_result *out);
 
 #ifdef __cplusplus
 }

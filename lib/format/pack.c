@@ -647,14 +647,14 @@ static int header_check(const uint8_t *p, size_t len)
 	return 0;
 }
 
-int kura_pack_read_entries(kura_pack_entry **out, size_t *out_count, const kura_keys *keys,
-			   const uint8_t *file, size_t len)
+int kura_pack_read_trailer(kura_pack_entry **out, size_t *out_count, const kura_keys *keys,
+			   const uint8_t *header, const uint8_t *tail, size_t tail_len, uint64_t len)
 {
 	kura_pack_entry *entries = NULL;
 	uint8_t key[KURA_KEY_SIZE];
 	uint8_t *plain = NULL;
 	size_t plain_len = 0, trailer_start, count;
-	uint64_t pos;
+	uint64_t pos, base;
 	uint32_t trailer_len, n;
 	char where[48];
 	int err = 0;
@@ -663,22 +663,29 @@ int kura_pack_read_entries(kura_pack_entry **out, size_t *out_count, const kura_
 	*out_count = 0;
 	memset(key, 0, sizeof(key));
 	if (len < KURA_PACK_HEADER_SIZE + KURA_AEAD_OVERHEAD + 4 + KURA_PACK_FOOTER_SIZE)
-		return kura_error_set(KURA_ECORRUPT, "pack: %zu bytes is too short for a pack",
-				      len);
+		return kura_error_set(KURA_ECORRUPT, "pack: %llu bytes is too short for a pack",
+				      (unsigned long long)len);
 	if (len > KURA_PACK_MAX_SIZE)
-		return kura_error_set(KURA_ECORRUPT, "pack: %zu bytes exceeds the 4 GiB limit",
-				      len);
-	if ((err = header_check(file, len)) < 0)
+		return kura_error_set(KURA_ECORRUPT, "pack: %llu bytes exceeds the 4 GiB limit",
+				      (unsigned long long)len);
+	if (tail_len < KURA_PACK_FOOTER_SIZE || tail_len > len)
+		return kura_error_set(KURA_EINVAL, "pack: %zu bytes of tail given", tail_len);
+	if ((err = header_check(header, KURA_PACK_HEADER_SIZE)) < 0)
 		return err;
-	if (memcmp(file + len - 8, PACK_END_MAGIC, 8) != 0)
+	/* tail[i] is the byte at pack offset base + i */
+	base = len - tail_len;
+	if (memcmp(tail + tail_len - 8, PACK_END_MAGIC, 8) != 0)
 		return kura_error_set(KURA_ECORRUPT,
-				      "pack: bad end magic at offset %zu (truncated?)", len - 8);
-	trailer_len = kura_get_le32(file + len - KURA_PACK_FOOTER_SIZE);
+				      "pack: bad end magic at offset %llu (truncated?)",
+				      (unsigned long long)len - 8);
+	trailer_len = kura_get_le32(tail + tail_len - KURA_PACK_FOOTER_SIZE);
 	if (trailer_len < KURA_AEAD_OVERHEAD + 4 ||
 	    trailer_len > len - KURA_PACK_FOOTER_SIZE - KURA_PACK_HEADER_SIZE)
 		return kura_error_set(KURA_ECORRUPT, "pack: trailer length %u out of range",
 				      trailer_len);
 	trailer_start = len - KURA_PACK_FOOTER_SIZE - trailer_len;
+	if (trailer_start < base)
+		return kura_error_set(KURA_EINVAL, "pack: the trailer starts before the tail given");
 
 	/* Bounded by the file's own size, checked above. */
 	plain_len = trailer_len - KURA_AEAD_OVERHEAD;
@@ -686,9 +693,9 @@ int kura_pack_read_entries(kura_pack_entry **out, size_t *out_count, const kura_
 		err = kura_error_set(KURA_ENOMEM, "pack: out of memory (%zu bytes)", plain_len);
 		goto done;
 	}
-	if ((err = kura_hkdf(key, keys->index_key, file + PACK_SALT_OFFSET, TRAILER_INFO)) < 0)
+	if ((err = kura_hkdf(key, keys->index_key, header + PACK_SALT_OFFSET, TRAILER_INFO)) < 0)
 		goto done;
-	if ((err = kura_aead_open(plain, key, file, KURA_PACK_HEADER_SIZE, file + trailer_start,
+	if ((err = kura_aead_open(plain, key, header, KURA_PACK_HEADER_SIZE, tail + (trailer_start - base),
 				  trailer_len)) < 0) {
 		err = kura_error_wrap(err, "pack: trailer at offset %zu", trailer_start);
 		goto done;
@@ -746,6 +753,17 @@ done:
 	}
 	free(entries);
 	return err;
+}
+
+int kura_pack_read_entries(kura_pack_entry **out, size_t *out_count, const kura_keys *keys,
+			   const uint8_t *file, size_t len)
+{
+	*out = NULL;
+	*out_count = 0;
+	if (len < KURA_PACK_HEADER_SIZE + KURA_AEAD_OVERHEAD + 4 + KURA_PACK_FOOTER_SIZE)
+		return kura_error_set(KURA_ECORRUPT, "pack: %zu bytes is too short for a pack",
+				      len);
+	return kura_pack_read_trailer(out, out_count, keys, file, file, len, len);
 }
 
 int kura_pack_open_key(uint8_t out[KURA_KEY_SIZE], const kura_keys *keys, const uint8_t *header,

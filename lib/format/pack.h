@@ -149,6 +149,16 @@ int kura_pack_read_entries(kura_pack_entry **out, size_t *out_count, const kura_
 			   const uint8_t *file, size_t len);
 
 /*
+ * The same from parts of the pack, for readers that fetch byte ranges: its
+ * first KURA_PACK_HEADER_SIZE bytes, and its last tail_len bytes (the
+ * footer and the whole trailer: read the footer first to learn how much).
+ * len is the pack's size.  KURA_EINVAL if the tail is too short.
+ */
+int kura_pack_read_trailer(kura_pack_entry **out, size_t *out_count, const kura_keys *keys,
+			   const uint8_t *header, const uint8_t *tail, size_t tail_len,
+			   uint64_t len);
+
+/*
  * Open the pack's data key from its header (needs the restore key:
  * KURA_ENEEDKEY with a backup key).  `header` is the first
  * KURA_PACK_HEADER_SIZE bytes.

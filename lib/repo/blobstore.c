@@ -104,6 +104,30 @@ void kura_blobstore_free(kura_blobstore *s)
 	free(s);
 }
 
+static int mark_used(kura_blobstore *s, uint32_t pack);
+
+/*
+ * With repo->lock held: a deduplicated blob's packs.  Its entry is a hint
+ * (a writer may have lied about it), so every pack an index names for it
+ * goes in the snapshot's pack list, and garbage collection keeps the one
+ * that really holds it.
+ */
+static int mark_used_all(kura_blobstore *s, const kura_blob_loc *found)
+{
+	const kura_blob_loc *alts;
+	size_t n;
+	int err;
+
+	if (found->pack == KURA_PACK_PENDING)
+		return 0;
+	if ((err = mark_used(s, found->pack)) < 0)
+		return err;
+	n = kura_repo__alts(s->repo, found->id, &alts);
+	for (size_t i = 0; i < n && err == 0; i++)
+		err = mark_used(s, alts[i].pack);
+	return err;
+}
+
 /* With repo->lock held. */
 static int mark_used(kura_blobstore *s, uint32_t pack)
 {
@@ -337,7 +361,7 @@ int kura_blobstore_add(kura_blobstore *s, uint8_t type, const uint8_t *data, siz
 		return err;
 	pthread_mutex_lock(&repo->lock);
 	if (kura_idmap_get(&found, repo->index, out_id)) {
-		err = found.pack == KURA_PACK_PENDING ? 0 : mark_used(s, found.pack);
+		err = mark_used_all(s, &found);
 		pthread_mutex_unlock(&repo->lock);
 		return err;
 	}
@@ -382,8 +406,8 @@ int kura_blobstore_use(kura_blobstore *s, const uint8_t id[KURA_HASH_SIZE])
 	pthread_mutex_lock(&s->repo->lock);
 	if (!kura_idmap_get(&found, s->repo->index, id))
 		err = KURA_ENOTFOUND;
-	else if (found.pack != KURA_PACK_PENDING)
-		err = mark_used(s, found.pack);
+	else
+		err = mark_used_all(s, &found);
 	pthread_mutex_unlock(&s->repo->lock);
 	return err;
 }

@@ -646,16 +646,16 @@ static int build_copies(checker *ck)
 		if (last && last->pack == cp->pack &&
 		    memcmp(last->e.id, cp->e.id, KURA_HASH_SIZE) == 0) {
 			/* The same blob in the same pack twice: identical records are harmless. */
-			if (memcmp(&last->e, &cp->e, sizeof(cp->e)) != 0) {
-				char object[96], hex[KURA_ID_HEX];
+			if (memcmp(&last->e, &cp->e, sizeof(cp->e)) == 0)
+				continue;
+			/* Both stay candidates (index entries are hints): the data decides. */
+			char object[96], hex[KURA_ID_HEX];
 
-				ck_object(object, "pack", ck->packs[cp->pack].name);
-				kura_hex(hex, cp->e.id, KURA_HASH_SIZE);
-				ck_problem(ck, NULL, NULL, object,
-					   "index files disagree about blob %s (offsets %u and %u)",
-					   hex, last->e.offset, cp->e.offset);
-			}
-			continue;
+			ck_object(object, "pack", ck->packs[cp->pack].name);
+			kura_hex(hex, cp->e.id, KURA_HASH_SIZE);
+			ck_problem(ck, NULL, NULL, object,
+				   "index files disagree about blob %s (offsets %u and %u)", hex,
+				   last->e.offset, cp->e.offset);
 		}
 		ck->copies[ck->ncopies++] = *cp;
 	}
@@ -1440,6 +1440,41 @@ done:
 	return err;
 }
 
+/*
+ * The copy *cp of a tree failed (its index entry may lie): name it, and
+ * try the blob's other usable copies, as readers do (lib/repo/locate.c).
+ * On success *cp is the copy that worked.
+ */
+static int load_tree_elsewhere(ck_walk *w, const uint8_t id[KURA_HASH_SIZE], const ck_copy **cp,
+			       kura_tree **out)
+{
+	checker *ck = w->ck;
+	size_t first, n = copies_of(ck, id, &first);
+	char object[96], hex[KURA_ID_HEX], msg[256];
+	int err = KURA_ECORRUPT;
+
+	kura_hex(hex, ck->packs[(*cp)->pack].name, KURA_HASH_SIZE);
+	snprintf(object, sizeof(object), "pack %s", hex);
+	snprintf(msg, sizeof(msg), "%s", kura_error_message());
+	kura_hex(hex, id, KURA_HASH_SIZE);
+	ck_problem(ck, NULL, NULL, object, "tree %s is not at offset %u as an index says: %s",
+		   hex, (*cp)->e.offset, msg);
+	for (size_t i = 0; i < n; i++) {
+		const ck_copy *other = &ck->copies[first + i];
+
+		if (other == *cp || !copy_usable(ck, other))
+			continue;
+		if ((err = load_tree(ck, other, out)) == 0) {
+			*cp = other;
+			return 0;
+		}
+		if (err == KURA_ENOMEM)
+			return err;
+	}
+	kura_error_set(KURA_ECORRUPT, "no copy of tree %s is intact (%s)", hex, msg);
+	return KURA_ECORRUPT;
+}
+
 /* Check every chunk of a file; one report per damaged file. */
 static int walk_file(ck_walk *w, const kura_node *node, ck_u32s *packs, bool *clean)
 {
@@ -1602,6 +1637,10 @@ static int walk_tree(ck_walk *w, const uint8_t id[KURA_HASH_SIZE], ck_u32s *out,
 		return 0;
 	}
 	err = load_tree(ck, cp, &t);
+	if (err == KURA_ENOMEM)
+		goto done;
+	if (err < 0)
+		err = load_tree_elsewhere(w, id, &cp, &t);
 	if (err == KURA_ENOMEM)
 		goto done;
 	if (err < 0) {

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +98,8 @@ static int repo_new(kura_repo **out, kura_backend *backend)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	repo->backend = backend;
 	pthread_mutex_init(&repo->lock, NULL);
+	pthread_mutex_init(&repo->scan_lock, NULL);
+	pthread_mutex_init(&repo->damage_lock, NULL);
 	*out = repo;
 	return 0;
 }
@@ -111,6 +114,9 @@ void kura_repo_free(kura_repo *repo)
 	kura_idmap_free(repo->index);
 	kura_idmap_free(repo->pack_ordinals);
 	free(repo->packs);
+	free(repo->pack_sizes);
+	free(repo->alts);
+	free(repo->damage);
 	if (repo->key_cache) {
 		kura_wipe(repo->key_cache, repo->key_cache_size * sizeof(*repo->key_cache));
 		free(repo->key_cache);
@@ -118,7 +124,55 @@ void kura_repo_free(kura_repo *repo)
 	free(repo->keyfile);
 	kura_keys_wipe(&repo->keys);
 	pthread_mutex_destroy(&repo->lock);
+	pthread_mutex_destroy(&repo->scan_lock);
+	pthread_mutex_destroy(&repo->damage_lock);
 	free(repo);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Damage notes                                                            */
+
+bool kura_repo__is_damage(int err)
+{
+	return err == KURA_ECORRUPT || err == KURA_EAUTH || err == KURA_EUNSUPPORTED ||
+	       err == KURA_EINVAL;
+}
+
+void kura_repo__damaged(kura_repo *repo, kura_file_type type, const char *name, const char *fmt,
+			...)
+{
+	kura_damage d;
+	va_list ap;
+
+	snprintf(d.file, sizeof(d.file), "%s/%s", kura_file_type_name(type), name);
+	va_start(ap, fmt);
+	vsnprintf(d.message, sizeof(d.message), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&repo->damage_lock);
+	for (size_t i = 0; i < repo->ndamage; i++)
+		if (strcmp(repo->damage[i].file, d.file) == 0)
+			goto done;
+	if (KURA_ARRAY_GROW(repo->damage, repo->damage_cap, repo->ndamage + 1) == 0)
+		repo->damage[repo->ndamage++] = d;
+done:
+	pthread_mutex_unlock(&repo->damage_lock);
+}
+
+int kura_repo_damage(kura_repo *repo, kura_damage **out, size_t *out_count)
+{
+	int err = 0;
+
+	*out = NULL;
+	*out_count = 0;
+	pthread_mutex_lock(&repo->damage_lock);
+	if (repo->ndamage && !(*out = malloc(repo->ndamage * sizeof(**out))))
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+	else if (repo->ndamage) {
+		memcpy(*out, repo->damage, repo->ndamage * sizeof(**out));
+		*out_count = repo->ndamage;
+	}
+	pthread_mutex_unlock(&repo->damage_lock);
+	return err;
 }
 
 /* Called once the keys are in place: derived state shared by every operation. */
@@ -502,9 +556,11 @@ int kura_repo__pack_ordinal(kura_repo *repo, const uint8_t name[KURA_HASH_SIZE],
 		*out = found.pack;
 		return 0;
 	}
-	if ((err = KURA_ARRAY_GROW(repo->packs, repo->packs_cap, repo->npacks + 1)) < 0)
+	if ((err = KURA_ARRAY_GROW(repo->packs, repo->packs_cap, repo->npacks + 1)) < 0 ||
+	    (err = KURA_ARRAY_GROW(repo->pack_sizes, repo->pack_sizes_cap, repo->npacks + 1)) < 0)
 		return err;
 	memcpy(repo->packs[repo->npacks], name, KURA_HASH_SIZE);
+	repo->pack_sizes[repo->npacks] = 0;
 	memcpy(loc.id, name, KURA_HASH_SIZE);
 	loc.pack = (uint32_t)repo->npacks;
 	if ((err = kura_idmap_put(repo->pack_ordinals, &loc)) < 0)
@@ -528,9 +584,14 @@ static int add_listed_pack(const char *name, uint64_t size, void *ctx)
 		return 0;
 	if ((scan->err = kura_repo__pack_ordinal(scan->repo, id, &ordinal)) < 0)
 		return scan->err;
+	scan->repo->pack_sizes[ordinal] = size;
 	return 0;
 }
 
+/*
+ * Add one index file's records.  A file that does not verify, parse or
+ * decrypt is noted as damaged and skipped: every other file still counts.
+ */
 static int load_index_file(kura_repo *repo, const char *name, kura_idmap *existing)
 {
 	kura_indexfile *idx = NULL;
@@ -538,10 +599,14 @@ static int load_index_file(kura_repo *repo, const char *name, kura_idmap *existi
 	size_t len;
 	int err;
 
-	if ((err = get_verified(repo, KURA_FILE_INDEX, name, &data, &len)) < 0)
-		goto done;
-	if ((err = kura_indexfile_decode(&idx, &repo->keys, data, len)) < 0) {
-		kura_error_wrap(err, "index %s", name);
+	if ((err = get_verified(repo, KURA_FILE_INDEX, name, &data, &len)) < 0 ||
+	    (err = kura_indexfile_decode(&idx, &repo->keys, data, len)) < 0) {
+		if (kura_repo__is_damage(err)) {
+			kura_repo__damaged(repo, KURA_FILE_INDEX, name, "%s", kura_error_message());
+			err = 0;
+		} else {
+			kura_error_wrap(err, "index %s", name);
+		}
 		goto done;
 	}
 	for (size_t i = 0; i < idx->nrecords; i++) {
@@ -557,13 +622,81 @@ static int load_index_file(kura_repo *repo, const char *name, kura_idmap *existi
 		loc.raw_len = r->blob.raw_len;
 		loc.type = r->blob.type;
 		loc.flags = r->blob.flags;
-		if ((err = kura_idmap_put(repo->index, &loc)) < 0)
+		if ((err = kura_repo__add_loc(repo, &loc)) < 0)
 			goto done;
 	}
 done:
 	kura_indexfile_free(idx);
 	free(data);
 	return err;
+}
+
+static int name_cmp(const void *a, const void *b) { return strcmp(a, b); }
+
+static int loc_cmp(const void *a, const void *b)
+{
+	const kura_blob_loc *x = a, *y = b;
+	int c = memcmp(x->id, y->id, KURA_HASH_SIZE);
+
+	if (c)
+		return c;
+	if (x->pack != y->pack)
+		return x->pack < y->pack ? -1 : 1;
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+static bool same_loc(const kura_blob_loc *a, const kura_blob_loc *b)
+{
+	return a->pack == b->pack && a->offset == b->offset && a->stored_len == b->stored_len &&
+	       a->raw_len == b->raw_len && a->type == b->type && a->flags == b->flags;
+}
+
+int kura_repo__add_loc(kura_repo *repo, const kura_blob_loc *loc)
+{
+	const kura_blob_loc *alts;
+	kura_blob_loc cur;
+	size_t n;
+	int err;
+
+	if (!kura_idmap_get(&cur, repo->index, loc->id) || cur.pack == KURA_PACK_PENDING)
+		return kura_idmap_put(repo->index, loc);
+	if (same_loc(&cur, loc))
+		return 0;
+	n = kura_repo__alts(repo, loc->id, &alts);
+	for (size_t i = 0; i < n; i++)
+		if (same_loc(&alts[i], loc))
+			return 0;
+	if ((err = KURA_ARRAY_GROW(repo->alts, repo->alts_cap, repo->nalts + 1)) < 0)
+		return err;
+	repo->alts[repo->nalts++] = *loc;
+	repo->alts_sorted = false;
+	return 0;
+}
+
+size_t kura_repo__alts(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE],
+		       const kura_blob_loc **out)
+{
+	size_t lo = 0, hi = repo->nalts, n = 0;
+
+	*out = NULL;
+	if (!repo->nalts)
+		return 0;
+	if (!repo->alts_sorted) {
+		qsort(repo->alts, repo->nalts, sizeof(*repo->alts), loc_cmp);
+		repo->alts_sorted = true;
+	}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (memcmp(repo->alts[mid].id, id, KURA_HASH_SIZE) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	while (lo + n < repo->nalts && memcmp(repo->alts[lo + n].id, id, KURA_HASH_SIZE) == 0)
+		n++;
+	*out = n ? &repo->alts[lo] : NULL;
+	return n;
 }
 
 int kura_repo__load_index(kura_repo *repo)
@@ -584,6 +717,9 @@ int kura_repo__load_index(kura_repo *repo)
 		goto done;
 	if ((err = list_names(repo, KURA_FILE_INDEX, &names)) < 0)
 		goto done;
+	/* in name order, so that which location is tried first does not vary by store */
+	if (names.count > 1)
+		qsort(names.names, names.count, sizeof(*names.names), name_cmp);
 	for (size_t i = 0; i < names.count; i++)
 		if ((err = load_index_file(repo, names.names[i], repo->pack_ordinals)) < 0)
 			goto done;
@@ -594,25 +730,9 @@ done:
 		kura_idmap_free(repo->pack_ordinals);
 		repo->index = repo->pack_ordinals = NULL;
 		repo->npacks = 0;
+		repo->nalts = 0;
 	}
 	free(names.names);
-	pthread_mutex_unlock(&repo->lock);
-	return err;
-}
-
-int kura_repo__lookup(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], kura_blob_loc *out)
-{
-	kura_blob_loc loc;
-	char hex[KURA_ID_HEX];
-	int err = 0;
-
-	pthread_mutex_lock(&repo->lock);
-	if (repo->index && kura_idmap_get(&loc, repo->index, id) && loc.pack != KURA_PACK_PENDING)
-		*out = loc;
-	else {
-		kura_hex(hex, id, KURA_HASH_SIZE);
-		err = kura_error_set(KURA_ENOTFOUND, "blob %s is not in the index", hex);
-	}
 	pthread_mutex_unlock(&repo->lock);
 	return err;
 }
@@ -676,31 +796,17 @@ int kura_repo__decode_blob(kura_repo *repo, const kura_blob_loc *loc, const uint
 int kura_repo__read_blob(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], uint8_t **out,
 			 size_t *out_len)
 {
-	kura_blob_loc loc;
-	uint8_t *stored = NULL;
-	char name[KURA_ID_HEX];
+	size_t len;
 	int err;
 
 	*out = NULL;
-	if ((err = kura_repo__load_index(repo)) < 0 || (err = kura_repo__lookup(repo, id, &loc)) < 0)
+	if ((err = kura_repo__load_index(repo)) < 0)
 		return err;
-	if (!(stored = malloc(loc.stored_len)))
-		return kura_error_set(KURA_ENOMEM, "out of memory");
-	pthread_mutex_lock(&repo->lock);
-	kura_hex(name, repo->packs[loc.pack], KURA_HASH_SIZE);
-	pthread_mutex_unlock(&repo->lock);
-	if ((err = repo->backend->get_range(repo->backend, KURA_FILE_PACK, name, loc.offset,
-					    loc.stored_len, stored)) < 0)
-		goto done;
-	if ((err = kura_repo__decode_blob(repo, &loc, stored, out)) < 0) {
-		kura_error_wrap(err, "pack %s", name);
-		goto done;
-	}
+	if ((err = kura_repo__read_blob_any(repo, id, NULL, out, &len, NULL)) < 0)
+		return err;
 	if (out_len)
-		*out_len = loc.raw_len;
-done:
-	free(stored);
-	return err;
+		*out_len = len;
+	return 0;
 }
 
 int kura_repo__load_tree(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], kura_tree **out)
@@ -753,6 +859,16 @@ static int info_cmp(const void *a, const void *b)
 
 static char *dup_or_empty(const char *s) { return strdup(s ? s : ""); }
 
+static int fill_damaged(kura_repo *repo, kura_snapshot_info *info, const char *id)
+{
+	snprintf(info->id, sizeof(info->id), "%s", id);
+	info->damaged = true;
+	if (!(info->damage = strdup(kura_error_message())))
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	kura_repo__damaged(repo, KURA_FILE_SNAPSHOT, id, "%s", info->damage);
+	return 0;
+}
+
 static int fill_info(kura_snapshot_info *info, const char *id, const kura_snapshot *s)
 {
 	snprintf(info->id, sizeof(info->id), "%s", id);
@@ -797,8 +913,14 @@ int kura_snapshots_list(kura_repo *repo, kura_snapshot_info **out, size_t *out_c
 	for (size_t i = 0; i < names.count; i++) {
 		kura_snapshot *s;
 
-		if ((err = kura_repo__load_snapshot(repo, names.names[i], &s)) < 0)
-			goto done;
+		if ((err = kura_repo__load_snapshot(repo, names.names[i], &s)) < 0) {
+			if (!kura_repo__is_damage(err))
+				goto done;
+			/* listed, marked, never hiding the others */
+			if ((err = fill_damaged(repo, &list[n++], names.names[i])) < 0)
+				goto done;
+			continue;
+		}
 		err = fill_info(&list[n++], names.names[i], s);
 		kura_snapshot_free(s);
 		if (err < 0)
@@ -830,6 +952,7 @@ void kura_snapshots_free(kura_snapshot_info *list, size_t count)
 			free(list[i].tags[j]);
 		free(list[i].paths);
 		free(list[i].tags);
+		free(list[i].damage);
 	}
 	free(list);
 }
@@ -846,10 +969,15 @@ int kura_snapshot_resolve(kura_repo *repo, const char *name, char out[KURA_ID_HE
 
 		if ((err = kura_snapshots_list(repo, &list, &n)) < 0)
 			return err;
-		if (n == 0)
-			err = kura_error_set(KURA_ENOTFOUND, "the repository has no snapshots yet");
+		size_t good = n;
+
+		while (good > 0 && list[good - 1].damaged)
+			good--;
+		if (good == 0)
+			err = kura_error_set(KURA_ENOTFOUND, "the repository has no %ssnapshots yet",
+					     n ? "undamaged " : "");
 		else
-			snprintf(out, KURA_ID_HEX, "%s", list[n - 1].id);
+			snprintf(out, KURA_ID_HEX, "%s", list[good - 1].id);
 		kura_snapshots_free(list, n);
 		return err;
 	}

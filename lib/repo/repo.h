@@ -45,16 +45,79 @@ struct kura_repo {
 	kura_idmap *pack_ordinals;       /* pack name -> ordinal (in .pack), for dedup of names */
 	kura_pack_key_slot *key_cache;   /* opened data keys, small direct-mapped cache */
 	size_t key_cache_size;
+
+	/*
+	 * Index entries are hints (locate.c).  `index` holds one location per
+	 * blob; the rare other locations the index files or pack trailers give
+	 * for the same id wait here, sorted by id when alts_sorted.
+	 */
+	kura_blob_loc *alts;
+	size_t nalts, alts_cap;
+	bool alts_sorted;
+	uint64_t *pack_sizes;            /* by ordinal, as listed (0: not known) */
+	size_t pack_sizes_cap;
+	pthread_mutex_t scan_lock;       /* one trailer scan at a time */
+	bool trailers_scanned;
+
+	/* Damaged files seen by this handle, once each (kura_repo_damage). */
+	pthread_mutex_t damage_lock;
+	kura_damage *damage;
+	size_t ndamage, damage_cap;
 };
+
+/*
+ * Note a damaged repository file ("index/<hex>", "pack/<hex>"...) once, with
+ * the reason: readers skip what they cannot trust and say so.  Thread-safe;
+ * never fails (a note lost to a lack of memory is only a lost warning).
+ */
+void kura_repo__damaged(kura_repo *repo, kura_file_type type, const char *name, const char *fmt,
+			...) __attribute__((format(printf, 4, 5)));
+
+/* Whether a read error is damage to the file read (skip it) rather than a failure to read. */
+bool kura_repo__is_damage(int err);
+
+/*
+ * Add a location the index files (or a pack trailer) give for a blob:
+ * the first becomes the blob's entry, another that differs waits in the
+ * side table.  With repo->lock held.
+ */
+int kura_repo__add_loc(kura_repo *repo, const kura_blob_loc *loc);
+
+/* The other locations of id (with repo->lock held; borrowed until it is released). */
+size_t kura_repo__alts(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE],
+		       const kura_blob_loc **out);
+
+/*
+ * Read one blob by id from the first of its locations that authenticates:
+ * its index entry, the other locations the indexes give, then the packs'
+ * trailers.  `tried` (or NULL) already failed: it is noted as damage and
+ * skipped.  A location that fails is noted; one that works becomes the
+ * blob's entry.  *out is malloc'd (*out_len bytes); *out_loc (or NULL)
+ * where it was found.
+ */
+int kura_repo__read_blob_any(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE],
+			     const kura_blob_loc *tried, uint8_t **out, size_t *out_len,
+			     kura_blob_loc *out_loc);
+
+/*
+ * A location of id whose type and raw length are as given, from the index,
+ * the side table or (once per handle) the packs' trailers.  KURA_ENOTFOUND.
+ */
+int kura_repo__lookup_fit(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], uint8_t type,
+			  uint32_t raw_len, kura_blob_loc *out);
+
+/* Read every pack's trailer (once per handle) and add what the index lacks. */
+int kura_repo__scan_trailers(kura_repo *repo);
+
+/* Fetch and decrypt one pack's trailer by ordinal (size from the listing). */
+int kura_repo__pack_trailer(kura_repo *repo, uint32_t pack, kura_pack_entry **out,
+			    size_t *out_count);
 
 /* Load every index file (once); records of packs that do not exist are dropped. */
 int kura_repo__load_index(kura_repo *repo);
 
 /* Ordinal of a pack name, adding it to the table if new. */
 int kura_repo__pack_ordinal(kura_repo *repo, const uint8_t name[KURA_HASH_SIZE], uint32_t *out);
-
-/* Location of a blob; KURA_ENOTFOUND (with a message naming the id) if not indexed. */
-int kura_repo__lookup(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], kura_blob_loc *out);
 
 /* The data key of a pack (restore key only), through the cache. */
 int kura_repo__pack_key(kura_repo *repo, uint32_t pack, uint8_t out[KURA_KEY_SIZE]);

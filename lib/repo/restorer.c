@@ -1005,19 +1005,31 @@ static void job_run(void *arg, void *ctx)
 	else
 		err = r->repo->backend->get_range(r->repo->backend, KURA_FILE_PACK, job->pack,
 						  job->start, job->len, span);
+	if (err < 0)
+		kura_error_wrap(err, "pack %s", job->pack);
 	for (size_t k = job->first; k < job->end; k++) {
 		const rs_use *u = &r->uses[k];
 
-		if (err < 0) {
-			file_failed(r, u->file, "pack %s: %s", job->pack, kura_error_message());
-			continue;
-		}
-		if (k == job->first || u->loc.offset != r->uses[k - 1].loc.offset) {
+		/* the same blob as the last use (a lying index may put two ids at one offset) */
+		if (k == job->first || u->loc.offset != r->uses[k - 1].loc.offset ||
+		    memcmp(u->loc.id, r->uses[k - 1].loc.id, KURA_HASH_SIZE) != 0) {
+			size_t len = 0;
+
 			free(plain);
 			plain = NULL;
-			if (kura_repo__decode_blob(r->repo, &u->loc, span + (u->loc.offset - job->start),
-						   &plain) < 0)
+			/* index entries are hints: a blob not where it should be is looked for */
+			if ((err < 0 ||
+			     kura_repo__decode_blob(r->repo, &u->loc,
+						    span + (u->loc.offset - job->start), &plain) < 0) &&
+			    (kura_repo__read_blob_any(r->repo, u->loc.id, &u->loc, &plain, &len,
+						      NULL) < 0 ||
+			     len != u->len)) {
+				if (plain)
+					kura_error_set(KURA_ECORRUPT, "blob has %zu bytes, not %u",
+						       len, u->len);
+				free(plain);
 				plain = NULL;
+			}
 		}
 		if (!plain)
 			file_failed(r, u->file, "pack %s, offset %u: %s", job->pack, u->loc.offset,
@@ -1041,11 +1053,14 @@ static void job_run(void *arg, void *ctx)
 static int use_cmp(const void *a, const void *b)
 {
 	const rs_use *x = a, *y = b;
+	int c;
 
 	if (x->loc.pack != y->loc.pack)
 		return x->loc.pack < y->loc.pack ? -1 : 1;
 	if (x->loc.offset != y->loc.offset)
 		return x->loc.offset < y->loc.offset ? -1 : 1;
+	if ((c = memcmp(x->loc.id, y->loc.id, KURA_HASH_SIZE)) != 0)
+		return c; /* one offset, two ids: only a lying index does that */
 	if (x->file != y->file)
 		return x->file < y->file ? -1 : 1;
 	return x->off < y->off ? -1 : x->off > y->off;
@@ -1054,8 +1069,6 @@ static int use_cmp(const void *a, const void *b)
 /* Find every blob; a blob that is missing or does not fit fails its files. */
 static void lookup_all(rs *r)
 {
-	char hex[KURA_ID_HEX];
-
 	for (size_t i = 0; i < r->nuses; i++) {
 		rs_use *u = &r->uses[i];
 		kura_blob_loc loc;
@@ -1064,13 +1077,9 @@ static void lookup_all(rs *r)
 			u->loc.pack = KURA_PACK_PENDING;
 			continue;
 		}
-		if (kura_repo__lookup(r->repo, u->loc.id, &loc) < 0) {
+		/* a location whose type or size does not fit is a lie: look for another */
+		if (kura_repo__lookup_fit(r->repo, u->loc.id, KURA_BLOB_DATA, u->len, &loc) < 0) {
 			file_failed(r, u->file, "%s", kura_error_message());
-			u->loc.pack = KURA_PACK_PENDING;
-		} else if (loc.type != KURA_BLOB_DATA || loc.raw_len != u->len) {
-			kura_hex(hex, u->loc.id, KURA_HASH_SIZE);
-			file_failed(r, u->file, "blob %s is indexed as type %u with %u bytes, but the "
-				    "file needs %u bytes of data", hex, loc.type, loc.raw_len, u->len);
 			u->loc.pack = KURA_PACK_PENDING;
 		} else {
 			u->loc = loc;

@@ -7,6 +7,11 @@
  * The trees here are encoded by hand, bypassing kura_tree_encode()'s
  * validation, stored as properly encrypted blobs, and referenced from a
  * real snapshot: exactly what a stolen backup key can produce.
+ *
+ * Index entries are hints (lib/repo/locate.c): index files made with the
+ * backup key that map every existing blob to a wrong pack and offset must
+ * not break the snapshots taken before them, nor a backup that
+ * deduplicates against them.
  */
 #include "testutil.h"
 
@@ -17,6 +22,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "format/indexfile.h"
 #include "format/snapshot.h"
 #include "repo/blobstore.h"
 #include "repo/repo.h"
@@ -236,6 +242,307 @@ static void test_garbage_tree(void **state)
 	kura_repo_free(repo);
 }
 
+/* ------------------------------------------------------------------ */
+/* Lying index files                                                   */
+
+static kura_repo *open_repo(const char *sub)
+{
+	kura_repo *repo;
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/%s", base, sub);
+	assert_ok(kura_repo_open_passphrase(&repo, path, "correct horse battery staple hostile"));
+	return repo;
+}
+
+static kura_repo *new_repo_small(const char *sub)
+{
+	kura_init_options o;
+	kura_repo *repo;
+	char path[128];
+
+	kura_init_options_default(&o);
+	o.kdf_profile = KURA_KDF_INTERACTIVE;
+	o.chunk_min = 64 * 1024;
+	o.chunk_avg = 256 * 1024;
+	o.chunk_max = 1024 * 1024;
+	o.pack_size = 1024 * 1024;
+	snprintf(path, sizeof(path), "%s/%s", base, sub);
+	assert_ok(kura_repo_init(&repo, path, "correct horse battery staple hostile", &o));
+	return repo;
+}
+
+typedef struct {
+	kura_blob_loc *v;
+	size_t n;
+} loc_list;
+
+static int collect_loc(const kura_blob_loc *loc, void *ctx)
+{
+	loc_list *l = ctx;
+
+	l->v = realloc(l->v, (l->n + 1) * sizeof(*l->v));
+	assert_non_null(l->v);
+	l->v[l->n++] = *loc;
+	return 0;
+}
+
+/*
+ * An index file that authenticates (made with the backup key alone) and
+ * maps every blob of the repository to the pack `shift` places on, at the
+ * offset of another blob, with the blob's own lengths and type.
+ */
+static void write_lying_index(kura_repo *repo, unsigned shift, char out[KURA_ID_HEX])
+{
+	kura_keys backup;
+	kura_indexfile idx = {0};
+	loc_list l = {0};
+	uint8_t *data, name[32];
+	char hex[KURA_ID_HEX];
+	size_t len;
+
+	assert_ok(kura_repo__load_index(repo));
+	assert_ok(kura_idmap_each(repo->index, collect_loc, &l));
+	assert_true(l.n > 4 && repo->npacks > 1);
+	idx.packs = repo->packs;
+	idx.npacks = repo->npacks;
+	idx.records = calloc(l.n, sizeof(*idx.records));
+	assert_non_null(idx.records);
+	for (size_t i = 0; i < l.n; i++) {
+		const kura_blob_loc *a = &l.v[i], *b = &l.v[(i + shift) % l.n];
+		kura_index_record *r = &idx.records[idx.nrecords++];
+
+		r->pack = (a->pack + shift) % (uint32_t)repo->npacks;
+		r->blob.type = a->type;
+		r->blob.flags = a->flags;
+		memcpy(r->blob.id, a->id, 32);
+		r->blob.offset = b->offset;
+		r->blob.stored_len = a->stored_len;
+		r->blob.raw_len = a->raw_len;
+	}
+	kura_keys_to_backup(&backup, &repo->keys);
+	assert_ok(kura_indexfile_encode(&data, &len, name, &backup, &idx));
+	kura_keys_wipe(&backup);
+	kura_hex(hex, name, 32);
+	assert_ok(repo->backend->put(repo->backend, KURA_FILE_INDEX, hex, data, len));
+	snprintf(out, KURA_ID_HEX, "%s", hex);
+	free(data);
+	free(idx.records);
+	free(l.v);
+}
+
+struct problems {
+	int total, lost;
+};
+
+static void on_problem(const char *object, const char *message, const char *snapshot_id,
+		       const char *path, void *ctx)
+{
+	struct problems *p = ctx;
+
+	p->total++;
+	if (strstr(message, "lost")) {
+		p->lost++;
+		print_message("problem: %s: %s\n", object, message);
+	}
+}
+
+struct name_ctx {
+	char *min;
+};
+
+static int min_name(const char *name, uint64_t size, void *ctx)
+{
+	struct name_ctx *c = ctx;
+
+	if (!c->min[0] || strcmp(name, c->min) < 0)
+		snprintf(c->min, KURA_ID_HEX, "%s", name);
+	return 0;
+}
+
+static void same_file(const char *a, const char *b)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "cmp -s '%s' '%s'", a, b);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void restore_same(kura_repo *repo, const char *snap, const char *src, const char *tag,
+			 int nfiles)
+{
+	kura_restore_options o = {0};
+	kura_restore_result r;
+	char target[160], a[256], b[320];
+
+	snprintf(target, sizeof(target), "%s/out-%s", base, tag);
+	o.target = target;
+	o.threads = 2;
+	assert_ok(kura_restore(repo, snap, &o, &r));
+	assert_int_equal(r.errors, 0);
+	for (int i = 0; i < nfiles; i++) {
+		snprintf(a, sizeof(a), "%s/f%d", src, i);
+		snprintf(b, sizeof(b), "%s%s/f%d", target, src, i);
+		same_file(a, b);
+	}
+}
+
+static size_t damage_count(kura_repo *repo)
+{
+	kura_damage *d;
+	size_t n;
+
+	assert_ok(kura_repo_damage(repo, &d, &n));
+	free(d);
+	return n;
+}
+
+static void test_lying_index(void **state)
+{
+	kura_repo *repo = new_repo_small("lying");
+	kura_backup_result br;
+	char src[128], cache[128], file[160], snap1[KURA_ID_HEX], snap2[KURA_ID_HEX];
+	int nfiles = 4;
+
+	snprintf(src, sizeof(src), "%s/lying-src", base);
+	snprintf(cache, sizeof(cache), "%s/lying-cache", base);
+	assert_int_equal(mkdir(src, 0700), 0);
+	for (int i = 0; i < nfiles; i++) {
+		snprintf(file, sizeof(file), "%s/f%d", src, i);
+		test_write_random(file, 700 * 1024 + (size_t)i * 1000, 40u + (unsigned)i);
+	}
+	assert_ok(test_backup_dir(repo, src, cache, &br));
+	snprintf(snap1, sizeof(snap1), "%s", br.snapshot_id);
+	/*
+	 * Liars until one is read before every true index file (readers load
+	 * them in name order): then its lies are the blobs' entries.
+	 */
+	char first[KURA_ID_HEX] = "", liar[KURA_ID_HEX];
+	struct name_ctx nc = {first};
+
+	assert_ok(repo->backend->list(repo->backend, KURA_FILE_INDEX, min_name, &nc));
+	for (unsigned shift = 1;; shift++) {
+		assert_true(shift < 40);
+		write_lying_index(repo, shift, liar);
+		kura_repo_free(repo);
+		repo = open_repo("lying");
+		if (strcmp(liar, first) < 0)
+			break;
+	}
+	kura_repo_free(repo);
+
+	/* the snapshot taken before the poisoning restores byte-identical */
+	repo = open_repo("lying");
+	restore_same(repo, snap1, src, "before", nfiles);
+	assert_true(damage_count(repo) > 0);
+	kura_repo_free(repo);
+
+	/* a backup deduplicating against the liars still makes a whole snapshot */
+	repo = open_repo("lying");
+	snprintf(file, sizeof(file), "%s/f%d", src, nfiles);
+	test_write_random(file, 300 * 1024, 99);
+	nfiles++;
+	assert_ok(test_backup_dir(repo, src, NULL, &br));
+	snprintf(snap2, sizeof(snap2), "%s", br.snapshot_id);
+	kura_repo_free(repo);
+	repo = open_repo("lying");
+	restore_same(repo, snap2, src, "after", nfiles);
+	kura_repo_free(repo);
+
+	/* check names the lies, but loses no file: every blob has an intact copy */
+	for (int read_data = 0; read_data < 2; read_data++) {
+		kura_check_options co = {0};
+		kura_check_result cr;
+		struct problems pr = {0};
+
+		co.read_data = read_data;
+		co.threads = 2;
+		co.problem = on_problem;
+		co.problem_ctx = &pr;
+		repo = open_repo("lying");
+		assert_int_equal(kura_check(repo, &co, &cr), KURA_ECORRUPT);
+		assert_true(pr.total > 0);
+		assert_int_equal(pr.lost, 0);
+		kura_repo_free(repo);
+	}
+
+	/* repair writes nothing: the true index files still cover every pack */
+	repo = open_repo("lying");
+	kura_repair_result rr;
+	assert_ok(kura_repair_index(repo, &rr));
+	assert_int_equal(rr.files_written, 0);
+	assert_int_equal(rr.damaged_packs, 0);
+	kura_repo_free(repo);
+}
+
+/* The side table: other locations of an id, sorted, deduplicated; reads fall back and promote. */
+static void test_side_table(void **state)
+{
+	kura_repo *repo = new_repo("side");
+	kura_blobstore *s;
+	kura_blob_loc good, bad, entry;
+	const kura_blob_loc *alts;
+	uint8_t id[32], *out;
+	size_t len;
+	const char text[] = "a blob that some index misplaces";
+
+	assert_ok(kura_blobstore_new(&s, repo));
+	assert_ok(kura_blobstore_add(s, KURA_BLOB_DATA, (const uint8_t *)text, sizeof(text), id));
+	assert_ok(kura_blobstore_flush(s));
+	kura_blobstore_free(s);
+	assert_true(kura_idmap_get(&good, repo->index, id));
+
+	/* a lie about the same id: a second location, kept once */
+	bad = good;
+	bad.offset += 1;
+	pthread_mutex_lock(&repo->lock);
+	assert_ok(kura_repo__add_loc(repo, &bad));
+	assert_ok(kura_repo__add_loc(repo, &bad));
+	assert_ok(kura_repo__add_loc(repo, &good));
+	assert_int_equal(kura_repo__alts(repo, id, &alts), 1);
+	assert_int_equal(alts[0].offset, bad.offset);
+	pthread_mutex_unlock(&repo->lock);
+
+	/* make the lie the entry: the read fails there, falls back, and promotes */
+	assert_ok(kura_idmap_put(repo->index, &bad));
+	pthread_mutex_lock(&repo->lock);
+	repo->alts[0] = good;
+	pthread_mutex_unlock(&repo->lock);
+	assert_ok(kura_repo__read_blob_any(repo, id, NULL, &out, &len, NULL));
+	assert_int_equal(len, sizeof(text));
+	assert_memory_equal(out, text, sizeof(text));
+	free(out);
+	assert_true(kura_idmap_get(&entry, repo->index, id));
+	assert_int_equal(entry.offset, good.offset);
+	assert_int_equal(damage_count(repo), 1);
+
+	/* every location a lie: the trailer scan still finds it */
+	bad.offset += 1;
+	assert_ok(kura_idmap_put(repo->index, &bad));
+	pthread_mutex_lock(&repo->lock);
+	repo->nalts = 0;
+	pthread_mutex_unlock(&repo->lock);
+	repo->pack_sizes[good.pack] = 0;
+	{
+		char path[160], hex[KURA_ID_HEX];
+		struct stat st;
+
+		kura_hex(hex, repo->packs[good.pack], 32);
+		snprintf(path, sizeof(path), "%s/side/data/%.2s/%s", base, hex, hex);
+		assert_int_equal(stat(path, &st), 0);
+		repo->pack_sizes[good.pack] = (uint64_t)st.st_size;
+	}
+	assert_ok(kura_repo__read_blob_any(repo, id, NULL, &out, &len, NULL));
+	assert_memory_equal(out, text, sizeof(text));
+	free(out);
+
+	/* and an id no index and no pack knows is not found */
+	id[0] ^= 1;
+	assert_int_equal(kura_repo__read_blob_any(repo, id, NULL, &out, &len, NULL),
+			 KURA_ENOTFOUND);
+	kura_repo_free(repo);
+}
+
 static int setup(void **state)
 {
 	snprintf(base, sizeof(base), "/tmp/kura-hostile-XXXXXX");
@@ -254,6 +561,8 @@ int main(void)
 	    cmocka_unit_test(test_hardlink_escape),
 	    cmocka_unit_test(test_link_through_symlink),
 	    cmocka_unit_test(test_garbage_tree),
+	    cmocka_unit_test(test_lying_index),
+	    cmocka_unit_test(test_side_table),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
