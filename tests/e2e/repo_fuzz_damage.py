@@ -29,8 +29,10 @@ SIBLING is a repository of the same key that backed up the first tree on
 its own: its files are authentic but foreign (other pack names).
 BACKUP_KEY is a backup key file; its index_key forges index files that
 authenticate but lie (blob ids moved to other blobs' locations), which is
-what a stolen backup key can upload.  Forging needs python3-cryptography;
-without it that damage is replaced by another.
+what a stolen backup key can upload: duplicates, index files that lie, and
+packs whose blobs authenticate under ids that are not their contents'.
+Forging needs python3-cryptography and libsodium; without them that damage
+is replaced by junk.
 
 `compare` prints every difference between source trees and their restored
 copies (type, mode, owner, nanosecond mtime, content, link target, hard
@@ -305,46 +307,130 @@ class Damager:
                 self.add("data", f.read(), "pack of the sibling repository, unindexed",
                          detectable=False)
 
-    def forged_index(self):
-        """An index that authenticates but moves blob ids to other blobs'
-        locations (a stolen backup key's poisoning)."""
+    # ---- authentic files made with the backup key's index_key ----
+    def crypto(self):
+        """AES-GCM and HKDF from python3-cryptography, crypto_box_seal from
+        libsodium (what kura uses); None when either is missing."""
         try:   # imported here: it costs more than the rest of the script
+            import ctypes
             from cryptography.hazmat.primitives import hashes
             from cryptography.hazmat.primitives.ciphers.aead import AESGCM
             from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-        except ImportError:
-            return self.junk()
-        n = self.pick("index")
-        with open(self.repo.path("index", n), "rb") as f:
+            sodium = ctypes.CDLL("libsodium.so.23")
+        except (ImportError, OSError):
+            return None
+        sodium.sodium_init()
+
+        class C:
+            @staticmethod
+            def hkdf(salt, info):
+                return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt,
+                            info=info).derive(self.index_key)
+
+            @staticmethod
+            def seal(key, nonce, plain, aad):
+                return nonce + AESGCM(key).encrypt(nonce, plain, aad)
+
+            @staticmethod
+            def open(key, box, aad):
+                return AESGCM(key).decrypt(box[:12], box[12:], aad)
+
+            @staticmethod
+            def seal_key(pk, key):
+                out = ctypes.create_string_buffer(80)
+                sodium.crypto_box_seal(out, key, ctypes.c_ulonglong(32), pk)
+                return out.raw
+        return C
+
+    def index_records(self, c, name):
+        """The pack names and 52-byte records of an index file, or None."""
+        with open(self.repo.path("index", name), "rb") as f:
             b = f.read()
         try:
             p = struct.unpack_from("<I", b, 44)[0]
-            aad_len = 48 + 32 * p
-            key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b[12:44],
-                       info=b"kura index v1").derive(self.index_key)
-            plain = AESGCM(key).decrypt(b[aad_len:aad_len + 12], b[aad_len + 12:], b[:aad_len])
+            aad = 48 + 32 * p
+            plain = c.open(c.hkdf(b[12:44], b"kura index v1"), b[aad:], b[:aad])
         except Exception:
-            return self.junk()          # that index was damaged already
+            return None                 # damaged already
         count = struct.unpack_from("<I", plain, 0)[0]
-        recs = [bytearray(plain[4 + 52 * i:56 + 52 * i]) for i in range(count)]
-        if count < 2:
-            return self.junk()
-        ids = [bytes(x[8:40]) for x in recs]
-        # a derangement: every id now points at another blob's bytes
-        shift = self.rnd.randrange(1, count)
-        for i, x in enumerate(recs):
-            x[8:40] = ids[(i + shift) % count]
+        names = [b[48 + 32 * i:80 + 32 * i] for i in range(p)]
+        return names, [bytearray(plain[4 + 52 * i:56 + 52 * i]) for i in range(count)]
+
+    def write_index(self, c, names, recs, what, detectable=True):
         salt = self.rnd.randbytes(32)
-        head = b[:12] + salt + b[44:aad_len]
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=salt,
-                   info=b"kura index v1").derive(self.index_key)
-        nonce = self.rnd.randbytes(12)
-        body = head + nonce + AESGCM(key).encrypt(
-            nonce, struct.pack("<I", count) + b"".join(bytes(x) for x in recs), head)
-        self.add("index", body, "forged index: the %d ids of index %s moved %d records on"
-                 % (count, n, shift))
-        # the lie is about these packs' contents
-        self.names.update(b[48 + 32 * i:80 + 32 * i].hex() for i in range(p))
+        head = b"KURAINDX\x01\0\0\0" + salt + struct.pack("<I", len(names)) + b"".join(names)
+        body = head + c.seal(c.hkdf(salt, b"kura index v1"), self.rnd.randbytes(12),
+                             struct.pack("<I", len(recs)) + b"".join(bytes(x) for x in recs),
+                             head)
+        self.add("index", body, what, detectable)
+        if detectable:      # the lie is about these packs' contents
+            self.names.update(x.hex() for x in names)
+
+    def forged_index(self):
+        """Index files that authenticate (a stolen backup key can write
+        them): an honest duplicate under another name, ids moved to other
+        blobs' locations, locations moved to other packs, or ids pointed
+        into a new pack whose blobs authenticate but hold other bytes."""
+        c = self.crypto()
+        if not c:
+            return self.junk()
+        n = self.pick("index")
+        got = self.index_records(c, n)
+        if not got or len(got[1]) < 2:
+            return self.junk()
+        names, recs = got
+        mode = self.rnd.choice(["duplicate", "ids moved", "other packs", "poisoned pack"])
+        if mode == "duplicate":
+            self.write_index(c, names, recs, "duplicate of index %s, new salt" % n, False)
+        elif mode == "ids moved":
+            ids = [bytes(x[8:40]) for x in recs]
+            shift = self.rnd.randrange(1, len(recs))   # every id on another blob
+            for i, x in enumerate(recs):
+                x[8:40] = ids[(i + shift) % len(recs)]
+            self.write_index(c, names, recs, "forged index: the ids of index %s moved %d on"
+                             % (n, shift))
+        elif mode == "other packs":
+            others = [bytes.fromhex(x) for x in self.repo.ordered("data")
+                      if bytes.fromhex(x) not in names]
+            if len(others) < len(names):
+                return self.junk()
+            new = self.rnd.sample(others, len(names))
+            self.write_index(c, new, recs, "forged index: index %s's records in packs %s"
+                             % (n, ",".join(x.hex()[:8] for x in new)))
+            self.names.update(x.hex() for x in names)
+        else:
+            self.poisoned_pack(c, n, recs)
+
+    def poisoned_pack(self, c, n, recs):
+        try:
+            cfg = self.repo.ordered("config")[0]
+            with open(self.repo.path("config", cfg), "rb") as f:
+                pk = f.read()[44:76]
+        except (IndexError, OSError):
+            return self.junk()
+        r = self.rnd
+        chosen = [x for x in r.sample(recs, min(len(recs), 6))
+                  if 0 < struct.unpack_from("<I", x, 48)[0] <= 1 << 20]
+        if not chosen or len(pk) != 32:
+            return self.junk()
+        data_key, salt = r.randbytes(32), r.randbytes(32)
+        header = b"KURAPACK\x01\0\0\0" + salt + c.seal_key(pk, data_key)
+        blobs, entries, off = [], [], len(header)
+        for x in chosen:
+            typ, bid, raw = x[4], bytes(x[8:40]), struct.unpack_from("<I", x, 48)[0]
+            stored = c.seal(data_key, r.randbytes(12), r.randbytes(raw), bytes([typ]) + bid)
+            blobs.append(stored)
+            entries.append(struct.pack("<BBH", typ, 0, 0) + bid
+                           + struct.pack("<III", off, len(stored), raw))
+            off += len(stored)
+        trailer = c.seal(c.hkdf(salt, b"kura pack trailer v1"), r.randbytes(12),
+                         struct.pack("<I", len(entries)) + b"".join(entries), header)
+        pack = header + b"".join(blobs) + trailer + struct.pack("<I", len(trailer)) + b"KURAPEND"
+        name = self.add("data", pack, "poisoned pack: %d blobs of index %s with the right ids "
+                        "and authentic boxes around random bytes" % (len(entries), n))
+        self.write_index(c, [bytes.fromhex(name)],
+                         [bytearray(struct.pack("<I", 0)) + e for e in entries],
+                         "index of the poisoned pack %s" % name)
 
     KINDS = [("truncate", 3), ("flip", 3), ("delete", 2), ("swap", 1),
              ("junk", 4), ("sibling_files", 2), ("forged_index", 2)]
