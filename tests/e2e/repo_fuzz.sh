@@ -16,7 +16,12 @@
 #     whenever a file it reads was damaged;
 #   - `kura snapshots --json` lists every snapshot whose own file and packs
 #     are untouched, and each of them restores identical to its source,
-#     after `kura repair index` at most.
+#     after `kura repair index` at most;
+#   - in every third iteration (every one with EXTRA=1), when that held
+#     without a repair, `kura repair index` does not make it false;
+#   - in every third iteration (every one with EXTRA=1), when no pack was
+#     damaged, a new backup (fresh cache, so it deduplicates against what
+#     the damaged index says) is saved, listed and restores identical.
 # Every failure is reported with its seed and damage list, and the run goes
 # on; the script fails at the end if any iteration failed.
 #
@@ -156,8 +161,30 @@ readable_and_restorable() {
 	[ ${#MISSES[@]} -eq 0 ]
 }
 
+# new_backup: back up tree A3 again into the damaged copy, with an empty
+# cache so every chunk is looked up in the (damaged) index; the snapshot
+# must be saved, listed and restore identical.
+new_backup() {
+	local id t=$IT/restore-new
+	run "backup" --json backup "$SRC/a3"
+	extra_backups=$((extra_backups + 1))
+	if [ "$RC" -ne 0 ]; then
+		bad "backup into the repository (packs intact) exits $RC: $(oneline "$ERR")"
+		return
+	fi
+	id=$(grep -oE '"snapshot_id": *"[0-9a-f]{64}"' <<<"$OUT" | grep -oE '[0-9a-f]{64}' || true)
+	run "snapshots after backup" --json snapshots
+	grep -q "\"$id\"" <<<"$OUT" || bad "the new snapshot ${id:0:8} is not listed (exit $RC): $(oneline "$ERR")"
+	run "restore new" restore "$id" --target "$t"
+	if [ "$RC" -ne 0 ]; then
+		bad "restore of the new snapshot ${id:0:8} exits $RC: $(oneline "$ERR")"
+	elif ! out=$(python3 "$HERE/repo_fuzz_damage.py" compare "$SRC/a3" "$t$SRC/a3"); then
+		bad "the new snapshot ${id:0:8} restores different from $SRC/a3: $(oneline "$out")"
+	fi
+}
+
 if [[ $DAMAGES == *-* ]]; then DMIN=${DAMAGES%-*} DMAX=${DAMAGES#*-}; else DMIN=$DAMAGES DMAX=$DAMAGES; fi
-failed_iters=0 repaired=0 clean=0 untouched_total=0 restored_total=0
+failed_iters=0 repaired=0 clean=0 extra_repairs=0 extra_backups=0 untouched_total=0 restored_total=0
 t0=$SECONDS
 for ((i = 0; i < ITER; i++)); do
 	seed=$((SEED + i))
@@ -173,6 +200,7 @@ for ((i = 0; i < ITER; i++)); do
 	mapfile -t UNTOUCHED < <(sed -n 's/^UNTOUCHED //p' "$WORK/plan")
 	mapfile -t NAMES < <(sed -n 's/^NAME //p' "$WORK/plan")
 	must_check=$(sed -n 's/^CHECK //p' "$WORK/plan")
+	intact=$(sed -n 's/^INTACT //p' "$WORK/plan")
 	PROBLEMS=()
 	untouched_total=$((untouched_total + ${#UNTOUCHED[@]}))
 
@@ -191,6 +219,12 @@ for ((i = 0; i < ITER; i++)); do
 
 	if readable_and_restorable; then
 		restored_total=$((restored_total + ${#UNTOUCHED[@]}))
+		if [ $HAVE_REPAIR = 1 ] && { [ "${EXTRA:-0}" = 1 ] || [ $((seed % 3)) = 0 ]; }; then
+			run "repair index" repair index
+			extra_repairs=$((extra_repairs + 1))
+			readable_and_restorable ||
+				bad "all was well, but after repair index (exit $RC): ${MISSES[*]}"
+		fi
 	elif [ $HAVE_REPAIR = 1 ]; then
 		first=("${MISSES[@]}")
 		run "repair index" repair index
@@ -207,6 +241,10 @@ for ((i = 0; i < ITER; i++)); do
 
 	[ $(((i + 1) % 50)) -ne 0 ] ||
 		note "$((i + 1)) iterations, $failed_iters failed, $((SECONDS - t0)) s"
+	if [ "$intact" = 1 ] && { [ "${EXTRA:-0}" = 1 ] || [ $((seed % 3)) = 1 ]; }; then
+		new_backup
+	fi
+
 	if [ ${#PROBLEMS[@]} -eq 0 ]; then
 		clean=$((clean + 1))
 		continue
@@ -235,7 +273,8 @@ done
 export KURA_REPOSITORY=$BASE
 echo "repo_fuzz: $ITER iterations (seeds $SEED..$((SEED + ITER - 1)), $DAMAGES damages each)" \
 	"in $((SECONDS - t0)) s: $clean clean, $failed_iters failed; $restored_total of" \
-	"$untouched_total untouched snapshots restored identical; $repaired iterations needed repair index"
+	"$untouched_total untouched snapshots restored identical; $repaired iterations needed repair index;" \
+	"$extra_repairs extra repairs, $extra_backups new backups"
 if [ "$failed_iters" -gt 0 ]; then
 	echo "damages in failing iterations (count, kind):"
 	sort "$WORK/fail-damages" | uniq -c | sort -rn | sed 's/^/  /'

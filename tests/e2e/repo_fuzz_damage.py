@@ -13,6 +13,8 @@ what the driver must then expect, one fact a line:
     UNTOUCHED id       a snapshot none of whose files was damaged
     NAME hex           a damaged file that `kura check` must be able to name
     CHECK 0|1          1: `kura check --read-data` must exit non-zero
+    INTACT 0|1         1: no pack, config or key file was damaged (a new
+                       backup must then be saved whole)
 
 A snapshot needs its own file and the packs its plaintext header lists
 (docs/FORMAT.md, "Snapshot files"), and every snapshot needs the config and
@@ -121,18 +123,33 @@ class Damager:
         self.log, self.names = [], set()
         self.touched, self.check = set(), False
         self.all_touched = False
+        self.intact = True
+        self.deleted_packs, self.damaged_snaps = set(), set()
 
     # ---- bookkeeping ----
     def hit(self, typ, name, detectable=True):
         """A file a snapshot or check may need was damaged."""
+        if typ in ("data", "config", "keys"):
+            self.intact = False
         if typ == "snapshots":
             self.touched.add(name)
+            self.damaged_snaps.add(name)
         elif typ == "data":
             self.touched.update(s for s in self.repo.snaps if name in self.repo.needs[s])
         elif typ in ("config", "keys"):
             self.all_touched = True
         if detectable:
             self.names.add(name)
+            self.check = True
+
+    def finish(self):
+        # a snapshot file that is still whole still lists its packs
+        listed = set()
+        for snap in self.repo.snaps:
+            if snap not in self.damaged_snaps:
+                listed |= self.repo.needs[snap]
+        for p in self.deleted_packs & listed:
+            self.names.add(p)
             self.check = True
 
     def pick_type(self, weights):
@@ -187,9 +204,12 @@ class Damager:
     def delete_file(self, t, n):
         os.unlink(self.repo.path(t, n))
         self.say(t, n, "deleted")
-        # a deleted index names nothing check can see: a pack then looks
-        # unindexed (information), which is no problem for check to report
-        self.hit(t, n, detectable=(t != "index"))
+        # A deleted index leaves its packs unindexed and a deleted snapshot
+        # looks forgotten: neither is a problem check can see.  A deleted
+        # pack is one while an undamaged snapshot lists it (finish()).
+        self.hit(t, n, detectable=t not in ("index", "snapshots", "data"))
+        if t == "data":
+            self.deleted_packs.add(n)
 
     def swap(self):
         packs = self.repo.ordered("data")
@@ -494,6 +514,7 @@ def main():
     repo = Repo(repo_dir, snaps)
     d = Damager(repo, sibling, backup_key, random.Random(int(seed)))
     d.run(int(n))
+    d.finish()
     for line in d.log:
         print("DAMAGE", line)
     if not d.all_touched:
@@ -503,6 +524,7 @@ def main():
     for name in sorted(d.names):
         print("NAME", name)
     print("CHECK", 1 if d.check else 0)
+    print("INTACT", 1 if d.intact else 0)
 
 
 if __name__ == "__main__":
