@@ -28,6 +28,9 @@
 #   ITER=20      iterations (the long run: bench/repo_fuzz_long.sh)
 #   SEED=1       iteration i uses seed SEED+i: SEED=n ITER=1 replays one
 #   DAMAGES=1-4  damages per iteration (a number or a range)
+#   KINDS=a,b    only these damages (truncate flip delete swap junk
+#                sibling_files forged_index); FORGE=a,b only these forgeries
+#                ("duplicate", "ids moved", "other packs", "poisoned pack")
 #   KEEP_FAILED=DIR  copy the first 20 failing damaged repositories there
 #   TIMEOUT=60   seconds any one command may take
 . "$(dirname "$0")/lib.sh"
@@ -127,7 +130,7 @@ bad() { PROBLEMS+=("$*"); }
 # short ID: "#k 1a2b3c4d" for the k-th snapshot taken
 short() { local k; for k in "${!SNAPS[@]}"; do [ "${SNAPS[$k]}" = "$1" ] && { echo "#$((k + 1)) ${1:0:8}"; return; }; done; echo "${1:0:8}"; }
 # oneline TEXT: the first lines of an error message on one line
-oneline() { head -n 3 <<<"$1" | tr '\n' ' ' | head -c 300; }
+oneline() { head -n 3 <<<"$1" | sed "s|$IT/restore-[a-z0-9]*||g; s|$WORK/|\$WORK/|g" | tr '\n' ' ' | head -c 400; }
 
 # readable_and_restorable: every untouched snapshot is listed and restores
 # identical.  Returns 1 and appends to MISSES what did not.
@@ -223,7 +226,7 @@ for ((i = 0; i < ITER; i++)); do
 			run "repair index" repair index
 			extra_repairs=$((extra_repairs + 1))
 			readable_and_restorable ||
-				bad "all was well, but after repair index (exit $RC): ${MISSES[*]}"
+				bad "all was well, but after repair index (exit $RC): $(printf '%s | ' "${MISSES[@]}")"
 		fi
 	elif [ $HAVE_REPAIR = 1 ]; then
 		first=("${MISSES[@]}")
@@ -232,8 +235,8 @@ for ((i = 0; i < ITER; i++)); do
 			repaired=$((repaired + 1))
 			restored_total=$((restored_total + ${#UNTOUCHED[@]}))
 		else
-			bad "before repair index: ${first[*]}"
-			bad "after repair index (exit $RC): ${MISSES[*]}"
+			bad "before repair index: $(printf '%s | ' "${first[@]}")"
+			bad "after repair index (exit $RC): $(printf '%s | ' "${MISSES[@]}")"
 		fi
 	else
 		for m in "${MISSES[@]}"; do bad "$m (this kura has no repair index)"; done

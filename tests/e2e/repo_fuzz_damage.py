@@ -399,7 +399,9 @@ class Damager:
         if not got or len(got[1]) < 2:
             return self.junk()
         names, recs = got
-        mode = self.rnd.choice(["duplicate", "ids moved", "other packs", "poisoned pack"])
+        modes = ["duplicate", "ids moved", "other packs", "poisoned pack"]
+        only = [m for m in os.environ.get("FORGE", "").split(",") if m in modes]
+        mode = self.rnd.choice(only or modes)
         if mode == "duplicate":
             self.write_index(c, names, recs, "duplicate of index %s, new salt" % n, False)
         elif mode == "ids moved":
@@ -456,7 +458,8 @@ class Damager:
              ("junk", 4), ("sibling_files", 2), ("forged_index", 2)]
 
     def run(self, n):
-        kinds, weights = zip(*self.KINDS)
+        only = os.environ.get("KINDS", "").split(",")
+        kinds, weights = zip(*[k for k in self.KINDS if k[0] in only or only == [""]])
         for _ in range(n):
             getattr(self, self.rnd.choices(kinds, weights)[0])()
 
