@@ -16,7 +16,8 @@
 #     whenever a file it reads was damaged;
 #   - `kura snapshots --json` lists every snapshot whose own file and packs
 #     are untouched, and each of them restores identical to its source,
-#     after `kura repair index` at most;
+#     after `kura repair index` at most; it lists every damaged or junk
+#     snapshot file with "damaged": true (when this kura has that field);
 #   - in every third iteration (every one with EXTRA=1), when that held
 #     without a repair, `kura repair index` does not make it false;
 #   - in every third iteration (every one with EXTRA=1), when no pack was
@@ -144,6 +145,15 @@ readable_and_restorable() {
 	done
 	[ ${#missing[@]} -eq 0 ] ||
 		MISSES+=("snapshots --json (exit $RC) does not list untouched ${missing[*]}: $(oneline "$ERR")")
+	# damaged snapshot files are listed as such, never hidden (once kura
+	# has the "damaged" field: before, it lists nothing when one is damaged)
+	if [ ${#BADSNAPS[@]} -gt 0 ] && [ "$RC" -eq 0 ] && grep -q '"damaged"' <<<"$OUT"; then
+		out=$(python3 -c '
+import json, sys
+d = {s["id"]: s for s in json.loads(sys.argv[1])}
+print(" ".join(n[:8] for n in sys.argv[2:] if not d.get(n, {}).get("damaged")))' "$OUT" "${BADSNAPS[@]}")
+		[ -z "$out" ] || bad "snapshots --json does not list the damaged snapshot file(s) $out as damaged"
+	fi
 	for k in "${!SNAPS[@]}"; do
 		id=${SNAPS[$k]}
 		[[ " ${UNTOUCHED[*]+"${UNTOUCHED[*]}"} " == *" $id "* ]] || continue
@@ -202,6 +212,7 @@ for ((i = 0; i < ITER; i++)); do
 	mapfile -t DAMAGE_LIST < <(sed -n 's/^DAMAGE //p' "$WORK/plan")
 	mapfile -t UNTOUCHED < <(sed -n 's/^UNTOUCHED //p' "$WORK/plan")
 	mapfile -t NAMES < <(sed -n 's/^NAME //p' "$WORK/plan")
+	mapfile -t BADSNAPS < <(sed -n 's/^BADSNAP //p' "$WORK/plan")
 	must_check=$(sed -n 's/^CHECK //p' "$WORK/plan")
 	intact=$(sed -n 's/^INTACT //p' "$WORK/plan")
 	PROBLEMS=()

@@ -13,6 +13,9 @@ what the driver must then expect, one fact a line:
     UNTOUCHED id       a snapshot none of whose files was damaged
     NAME hex           a damaged file that `kura check` must be able to name
     CHECK 0|1          1: `kura check --read-data` must exit non-zero
+    BADSNAP name       a snapshot file that no longer hashes to its name or
+                       was junk from the start: `snapshots` must list it
+                       as damaged
     INTACT 0|1         1: no pack, config or key file was damaged (a new
                        backup must then be saved whole)
 
@@ -124,7 +127,7 @@ class Damager:
         self.touched, self.check = set(), False
         self.all_touched = False
         self.intact = True
-        self.deleted_packs, self.damaged_snaps = set(), set()
+        self.deleted_packs, self.damaged_snaps, self.bad_snaps = set(), set(), set()
 
     # ---- bookkeeping ----
     def hit(self, typ, name, detectable=True):
@@ -176,6 +179,8 @@ class Damager:
         os.truncate(p, new)
         self.say(t, n, "truncated from %d to %d bytes" % (size, new))
         self.hit(t, n)
+        if t == "snapshots":
+            self.bad_snaps.add(n)
 
     def flip(self):
         t = self.pick_type(self.STORED)
@@ -196,6 +201,8 @@ class Damager:
             f.write(bytes([nb]))
         self.say(t, n, "flipped byte %d of %d: 0x%02x -> 0x%02x" % (off, size, b, nb))
         self.hit(t, n)
+        if t == "snapshots":
+            self.bad_snaps.add(n)
 
     def delete(self):
         t = self.pick_type(self.STORED)
@@ -203,6 +210,7 @@ class Damager:
 
     def delete_file(self, t, n):
         os.unlink(self.repo.path(t, n))
+        self.bad_snaps.discard(n)
         self.say(t, n, "deleted")
         # A deleted index leaves its packs unindexed and a deleted snapshot
         # looks forgotten: neither is a problem check can see.  A deleted
@@ -290,7 +298,9 @@ class Damager:
                 body = body[:r.randrange(len(body))]
             kind = "%s of %s %s (%d bytes)" % (kind, o, n, len(body))
         # a junk pack is an unindexed pack to check: information, not a problem
-        self.add(t, body, "junk, %s" % kind, detectable=(t in ("index", "snapshots")))
+        name = self.add(t, body, "junk, %s" % kind, detectable=(t in ("index", "snapshots")))
+        if t == "snapshots":
+            self.bad_snaps.add(name)
 
     def sibling_files(self):
         """Authentic files of the same key from another repository."""
@@ -526,6 +536,8 @@ def main():
                 print("UNTOUCHED", s)
     for name in sorted(d.names):
         print("NAME", name)
+    for name in sorted(d.bad_snaps):
+        print("BADSNAP", name)
     print("CHECK", 1 if d.check else 0)
     print("INTACT", 1 if d.intact else 0)
 
