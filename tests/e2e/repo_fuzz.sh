@@ -222,7 +222,7 @@ for ((i = 0; i < ITER; i++)); do
 	if [ "$must_check" = 1 ]; then
 		if [ "$RC" -eq 0 ]; then
 			bad "check --read-data exits 0 after the damage"
-		else
+		elif [ ${#NAMES[@]} -gt 0 ]; then
 			named=0
 			for nm in "${NAMES[@]}"; do
 				grep -qF "${nm:0:8}" <<<"$OUT$ERR" && { named=1; break; }

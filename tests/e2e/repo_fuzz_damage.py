@@ -12,6 +12,7 @@ what the driver must then expect, one fact a line:
     DAMAGE text        one line per damage, for the failure report
     UNTOUCHED id       a snapshot none of whose files was damaged
     NAME hex           a damaged file that `kura check` must be able to name
+                       (none when the config or key file was damaged)
     CHECK 0|1          1: `kura check --read-data` must exit non-zero
     BADSNAP name       a snapshot file that no longer hashes to its name or
                        was junk from the start: `snapshots` must list it
@@ -534,8 +535,9 @@ def main():
         for s in snaps:
             if s not in d.touched:
                 print("UNTOUCHED", s)
-    for name in sorted(d.names):
-        print("NAME", name)
+    if not d.all_touched:     # without its config or key the repository cannot be opened
+        for name in sorted(d.names):
+            print("NAME", name)
     for name in sorted(d.bad_snaps):
         print("BADSNAP", name)
     print("CHECK", 1 if d.check else 0)
