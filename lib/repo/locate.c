@@ -115,12 +115,16 @@ static void promote(kura_repo *repo, const kura_blob_loc *loc)
 	if (repo->index && kura_idmap_get(&entry, repo->index, loc->id) &&
 	    !same_place(&entry, loc) && kura_idmap_put(repo->index, loc) == 0 &&
 	    entry.pack != KURA_PACK_PENDING) {
-		/* the old entry stays a candidate: it may be this reader that erred */
-		for (size_t i = 0; i < repo->nalts; i++)
-			if (same_place(&repo->alts[i], loc) &&
-			    memcmp(repo->alts[i].id, loc->id, KURA_HASH_SIZE) == 0) {
-				repo->alts[i] = entry;
-				repo->alts_sorted = false;
+		/*
+		 * The old entry takes loc's place among the others (same id, so
+		 * the table stays sorted by id): it stays a candidate.
+		 */
+		const kura_blob_loc *alts;
+		size_t n = kura_repo__alts(repo, loc->id, &alts);
+
+		for (size_t i = 0; i < n; i++)
+			if (same_place(&alts[i], loc)) {
+				repo->alts[(size_t)(alts - repo->alts) + i] = entry;
 				break;
 			}
 	}
@@ -200,9 +204,20 @@ done:
 int kura_repo__lookup_fit(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], uint8_t type,
 			  uint32_t raw_len, kura_blob_loc *out)
 {
+	kura_blob_loc entry;
 	char hex[KURA_ID_HEX];
+	bool fits;
 	int err;
 
+	/* the common case, without copying candidates: the entry fits */
+	pthread_mutex_lock(&repo->lock);
+	fits = repo->index && kura_idmap_get(&entry, repo->index, id) &&
+	       entry.pack != KURA_PACK_PENDING && entry.type == type && entry.raw_len == raw_len;
+	pthread_mutex_unlock(&repo->lock);
+	if (fits) {
+		*out = entry;
+		return 0;
+	}
 	for (int pass = 0; pass < 2; pass++) {
 		kura_blob_loc *c = NULL;
 		size_t n;
@@ -274,6 +289,8 @@ int kura_repo__scan_trailers(kura_repo *repo)
 	size_t npacks;
 	int err = 0;
 
+	if ((err = kura_repo__load_index(repo)) < 0)
+		return err;
 	pthread_mutex_lock(&repo->scan_lock);
 	if (repo->trailers_scanned)
 		goto done;

@@ -622,7 +622,13 @@ static int load_index_file(kura_repo *repo, const char *name, kura_idmap *existi
 		loc.raw_len = r->blob.raw_len;
 		loc.type = r->blob.type;
 		loc.flags = r->blob.flags;
-		if ((err = kura_repo__add_loc(repo, &loc)) < 0)
+		if ((err = kura_repo__add_loc(repo, &loc)) == KURA_EINVAL) {
+			/* a record beyond what the format allows: the rest of the file is suspect */
+			kura_repo__damaged(repo, KURA_FILE_INDEX, name, "%s", kura_error_message());
+			err = 0;
+			break;
+		}
+		if (err < 0)
 			goto done;
 	}
 done:
@@ -651,26 +657,37 @@ static bool same_loc(const kura_blob_loc *a, const kura_blob_loc *b)
 	       a->raw_len == b->raw_len && a->type == b->type && a->flags == b->flags;
 }
 
+/* Appends only (a load may add millions): sorting and duplicates wait for the first lookup. */
 int kura_repo__add_loc(kura_repo *repo, const kura_blob_loc *loc)
 {
-	const kura_blob_loc *alts;
 	kura_blob_loc cur;
-	size_t n;
 	int err;
 
 	if (!kura_idmap_get(&cur, repo->index, loc->id) || cur.pack == KURA_PACK_PENDING)
 		return kura_idmap_put(repo->index, loc);
 	if (same_loc(&cur, loc))
 		return 0;
-	n = kura_repo__alts(repo, loc->id, &alts);
-	for (size_t i = 0; i < n; i++)
-		if (same_loc(&alts[i], loc))
-			return 0;
 	if ((err = KURA_ARRAY_GROW(repo->alts, repo->alts_cap, repo->nalts + 1)) < 0)
 		return err;
 	repo->alts[repo->nalts++] = *loc;
 	repo->alts_sorted = false;
 	return 0;
+}
+
+/* Sort the side table by id and drop repeated locations. */
+static void alts_sort(kura_repo *repo)
+{
+	size_t n = 0;
+
+	qsort(repo->alts, repo->nalts, sizeof(*repo->alts), loc_cmp);
+	for (size_t i = 0; i < repo->nalts; i++) {
+		if (n && memcmp(repo->alts[n - 1].id, repo->alts[i].id, KURA_HASH_SIZE) == 0 &&
+		    same_loc(&repo->alts[n - 1], &repo->alts[i]))
+			continue;
+		repo->alts[n++] = repo->alts[i];
+	}
+	repo->nalts = n;
+	repo->alts_sorted = true;
 }
 
 size_t kura_repo__alts(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE],
@@ -681,10 +698,8 @@ size_t kura_repo__alts(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE],
 	*out = NULL;
 	if (!repo->nalts)
 		return 0;
-	if (!repo->alts_sorted) {
-		qsort(repo->alts, repo->nalts, sizeof(*repo->alts), loc_cmp);
-		repo->alts_sorted = true;
-	}
+	if (!repo->alts_sorted)
+		alts_sort(repo);
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
@@ -914,6 +929,10 @@ int kura_snapshots_list(kura_repo *repo, kura_snapshot_info **out, size_t *out_c
 		kura_snapshot *s;
 
 		if ((err = kura_repo__load_snapshot(repo, names.names[i], &s)) < 0) {
+			if (err == KURA_ENOTFOUND) {
+				err = 0; /* removed since it was listed (forget) */
+				continue;
+			}
 			if (!kura_repo__is_damage(err))
 				goto done;
 			/* listed, marked, never hiding the others */

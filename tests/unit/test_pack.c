@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "crypto/crypto.h"
 #include "crypto/keyfile.h"
 #include "format/pack.h"
@@ -166,6 +167,37 @@ static void test_backup_key(void **state)
 	assert_non_null(strstr(kura_error_message(), "restore key needed"));
 	/* the restore key reads what the backup key wrote */
 	verify_pack(file, len, blobs, 1);
+	free(file);
+}
+
+/* Readers that fetch ranges: the header and the tail give the same entries as the whole file. */
+static void test_read_trailer_parts(void **state)
+{
+	const uint8_t a[] = "first blob", b[] = "second blob, a little longer";
+	test_blob blobs[] = {{.type = KURA_BLOB_DATA, .plain = a, .len = sizeof(a)},
+			     {.type = KURA_BLOB_TREE, .plain = b, .len = sizeof(b)}};
+	kura_pack_entry *whole, *parts;
+	size_t len, n1, n2, tail_len;
+	uint8_t *file;
+
+	file = build_pack(&len, &backup_keys, blobs, 2, 3, NULL);
+	assert_ok(kura_pack_read_entries(&whole, &n1, &backup_keys, file, len));
+	tail_len = kura_get_le32(file + len - KURA_PACK_FOOTER_SIZE) + KURA_PACK_FOOTER_SIZE;
+	assert_ok(kura_pack_read_trailer(&parts, &n2, &backup_keys, file, file + len - tail_len,
+					 tail_len, len));
+	assert_int_equal(n1, 2);
+	assert_int_equal(n2, 2);
+	assert_memory_equal(whole, parts, 2 * sizeof(*whole));
+	free(whole);
+	free(parts);
+	/* a tail that stops short of the trailer is refused, never read before its start */
+	assert_int_equal(kura_pack_read_trailer(&parts, &n2, &backup_keys, file,
+						file + len - tail_len + 1, tail_len - 1, len),
+			 KURA_EINVAL);
+	assert_null(parts);
+	/* a pack length the tail does not fit is refused too */
+	assert_int_equal(kura_pack_read_trailer(&parts, &n2, &backup_keys, file, file, len,
+						len - 1) < 0, 1);
 	free(file);
 }
 
@@ -350,6 +382,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_roundtrip),	      cmocka_unit_test(test_backup_key),
+	    cmocka_unit_test(test_read_trailer_parts),
 	    cmocka_unit_test(test_bitflips),	      cmocka_unit_test(test_wrong_id),
 	    cmocka_unit_test(test_blob_entry_checks), cmocka_unit_test(test_writer_misuse),
 	};

@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
-"""repo_fuzz_damage.py - the damage half of the repository fuzzer
-(tests/e2e/repo_fuzz.sh).
+"""repo_damage_fuzz.py - the damage half of the repository fuzzer
+(tests/e2e/repo_damage_fuzz.sh).
 
-    python3 repo_fuzz_damage.py REPO SIBLING BACKUP_KEY SNAPLIST SEED N
-    python3 repo_fuzz_damage.py compare SRC RESTORED [SRC RESTORED...]
+    python3 repo_damage_fuzz.py REPO SIBLING BACKUP_KEY SNAPLIST SEED N
+    python3 repo_damage_fuzz.py compare SRC RESTORED [SRC RESTORED...]
 
 REPO is a fresh copy of the pristine repository; this applies N random
 damages to it, drawn from random.Random(SEED), and prints what it did and
