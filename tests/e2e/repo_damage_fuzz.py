@@ -33,10 +33,11 @@ run that found it holds the exact names.
 
 SIBLING is a repository of the same key that backed up the first tree on
 its own: its files are authentic but foreign (other pack names).
-BACKUP_KEY is a backup key file; its index_key forges index files that
-authenticate but lie (blob ids moved to other blobs' locations), which is
-what a stolen backup key can upload: duplicates, index files that lie, and
-packs whose blobs authenticate under ids that are not their contents'.
+BACKUP_KEY is a backup key file: its index_key lets this script write what
+a stolen backup key can upload, index files that authenticate but repeat
+another or lie (ids moved to other blobs' locations, records moved to other
+packs) and packs whose blobs authenticate under ids that are not their
+contents'.
 Forging needs python3-cryptography and libsodium; without them that damage
 is replaced by junk.
 

@@ -8,7 +8,7 @@
 # and packs, new backups into the damaged repository, and a long run.)
 #
 # One base repository (five snapshots of small varied trees, 1 MiB packs,
-# small chunks: about a dozen packs and five index files) and a sibling of
+# small chunks: 5 to 8 packs and five index files) and a sibling of
 # the same key are built once; each iteration copies the base, applies
 # DAMAGES random damages drawn from a seeded PRNG (tests/e2e/
 # repo_damage_fuzz.py: truncate, flip a byte or bit, delete, swap two packs,
