@@ -130,6 +130,7 @@ class Damager:
         self.all_touched = False
         self.intact = True
         self.deleted_packs, self.damaged_snaps, self.bad_snaps = set(), set(), set()
+        self.foreign_snaps = []
 
     # ---- bookkeeping ----
     def hit(self, typ, name, detectable=True):
@@ -156,6 +157,11 @@ class Damager:
         for p in self.deleted_packs & listed:
             self.names.add(p)
             self.check = True
+        for name, packs in self.foreign_snaps:
+            missing = [p for p in packs if not os.path.exists(self.repo.path("data", p))]
+            if missing:
+                self.names.update([name] + missing)
+                self.check = True
 
     def pick_type(self, weights):
         types = [t for t in weights if self.repo.ordered(t)]
@@ -329,10 +335,11 @@ class Damager:
             with open(sib.path("snapshots", n), "rb") as f:
                 body = f.read()
             p = struct.unpack_from("<I", body, 20)[0]
-            # its packs are missing here: a damaged snapshot, the others stay whole
-            self.add("snapshots", body, "snapshot of the sibling repository (its %d packs absent)" % p)
-            for i in range(p):
-                self.names.add(body[24 + 32 * i:56 + 32 * i].hex())
+            name = self.add("snapshots", body, "snapshot of the sibling repository (%d packs)" % p,
+                            detectable=False)
+            # damaged unless its packs come over too (finish())
+            self.foreign_snaps.append((name, [body[24 + 32 * i:56 + 32 * i].hex()
+                                              for i in range(p)]))
         else:
             n = r.choice(sib.files["data"])
             with open(sib.path("data", n), "rb") as f:
