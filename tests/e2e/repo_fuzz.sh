@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# slow
 # repo_fuzz.sh - the repository fuzzer of issue 9: damage one random file
 # of a repository with three snapshots (truncate, flip a byte, delete, or
 # add junk of any type), many times over, and each time require: no crash
