@@ -25,7 +25,9 @@
 #     without a repair, `kura repair index` does not make it false;
 #   - in every third iteration (every one with EXTRA=1), when no pack was
 #     damaged, a new backup (fresh cache, so it deduplicates against what
-#     the damaged index says) is saved, listed and restores identical.
+#     the damaged index says) is saved, listed and restores identical;
+#   - in every third iteration (every one with EXTRA=1), when all was well
+#     without a repair, `kura prune --grace 0` does not make it false.
 # Every failure is reported with its seed and damage list, and the run goes
 # on; the script fails at the end if any iteration failed.
 #
@@ -200,7 +202,7 @@ new_backup() {
 }
 
 if [[ $DAMAGES == *-* ]]; then DMIN=${DAMAGES%-*} DMAX=${DAMAGES#*-}; else DMIN=$DAMAGES DMAX=$DAMAGES; fi
-failed_iters=0 repaired=0 clean=0 extra_repairs=0 extra_backups=0 untouched_total=0 restored_total=0
+failed_iters=0 repaired=0 clean=0 extra_repairs=0 extra_backups=0 extra_prunes=0 untouched_total=0 restored_total=0
 t0=$SECONDS
 for ((i = 0; i < ITER; i++)); do
 	seed=$((SEED + i))
@@ -241,6 +243,14 @@ for ((i = 0; i < ITER; i++)); do
 			extra_repairs=$((extra_repairs + 1))
 			readable_and_restorable ||
 				bad "all was well, but after repair index (exit $RC): $(printf '%s | ' "${MISSES[@]}")"
+		fi
+		if [ "${EXTRA:-0}" = 1 ] || [ $((seed % 3)) = 2 ]; then
+			# prune removes only packs no snapshot lists, nothing while a
+			# snapshot cannot be read: what was restorable stays so
+			run "prune" --json prune --grace 0
+			extra_prunes=$((extra_prunes + 1))
+			readable_and_restorable ||
+				bad "all was well, but after prune (exit $RC, $(oneline "$OUT")): $(printf '%s | ' "${MISSES[@]}")"
 		fi
 	elif [ $HAVE_REPAIR = 1 ]; then
 		first=("${MISSES[@]}")
@@ -291,7 +301,7 @@ export KURA_REPOSITORY=$BASE
 echo "repo_damage_fuzz: $ITER iterations (seeds $SEED..$((SEED + ITER - 1)), $DAMAGES damages each)" \
 	"in $((SECONDS - t0)) s: $clean clean, $failed_iters failed; $restored_total of" \
 	"$untouched_total untouched snapshots restored identical; $repaired iterations needed repair index;" \
-	"$extra_repairs extra repairs, $extra_backups new backups"
+	"$extra_repairs extra repairs, $extra_prunes prunes, $extra_backups new backups"
 if [ "$failed_iters" -gt 0 ]; then
 	echo "damages in failing iterations (count, kind):"
 	sort "$WORK/fail-damages" | uniq -c | sort -rn | sed 's/^/  /'
