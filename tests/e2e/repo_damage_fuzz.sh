@@ -51,6 +51,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 # Five snapshots: three generations of tree A (each adds, changes and
 # removes files), an unrelated tree B, and A and B together.
 SRC=$WORK/src
+# (lib.sh's make_tree holds a 5 MiB file: too much to restore five times an
+# iteration.)
 small_tree() { # DIR SEED KIB: a varied tree with KIB KiB of random data
 	local d=$1 s=$2
 	mkdir -p "$d/sub/deeper" "$d/empty dir" "$d/docs" "$d/日本語"
@@ -121,10 +123,8 @@ python3 -c 'import cryptography' 2>/dev/null ||
 run() {
 	local what=$1; shift
 	RC=0
-	local t0=$EPOCHREALTIME
 	timeout -k 5 "$TIMEOUT" "$KURA" "$@" >"$IT/out" 2>"$IT/err" </dev/null || RC=$?
 	OUT=$(cat "$IT/out") ERR=$(cat "$IT/err")
-	[ -z "${TIMING:-}" ] || echo "timing: $what $(bc <<<"$EPOCHREALTIME - $t0")" >&2
 	if [ "$RC" -eq 124 ] || [ "$RC" -eq 137 ]; then
 		bad "$what: no answer within ${TIMEOUT}s (kura $*)"
 	elif [ "$RC" -ge 128 ] || grep -qE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|ThreadSanitizer|runtime error:' "$IT/err"; then
@@ -266,12 +266,12 @@ for ((i = 0; i < ITER; i++)); do
 		for m in "${MISSES[@]}"; do bad "$m (this kura has no repair index)"; done
 	fi
 
-	[ $(((i + 1) % 50)) -ne 0 ] ||
-		note "$((i + 1)) iterations, $failed_iters failed, $((SECONDS - t0)) s"
 	if [ "$intact" = 1 ] && { [ "${EXTRA:-0}" = 1 ] || [ $((seed % 3)) = 1 ]; }; then
 		new_backup
 	fi
 
+	[ $(((i + 1) % 50)) -ne 0 ] ||
+		note "$((i + 1)) iterations, $failed_iters failed, $((SECONDS - t0)) s"
 	if [ ${#PROBLEMS[@]} -eq 0 ]; then
 		clean=$((clean + 1))
 		continue
@@ -291,8 +291,13 @@ for ((i = 0; i < ITER; i++)); do
 		printf '  problem: %s\n' "${PROBLEMS[@]}"
 	} >&2
 	if [ -n "${KEEP_FAILED:-}" ] && [ "$failed_iters" -le 20 ]; then
+		# the same seed on the same base gives the same bytes: keep the
+		# damaged repository as it was before repair, prune or backup
 		mkdir -p "$KEEP_FAILED"
-		cp -a "$R" "$KEEP_FAILED/repo-seed$seed"
+		rm -rf "$KEEP_FAILED/repo-seed$seed"
+		cp -a "$BASE" "$KEEP_FAILED/repo-seed$seed"
+		python3 "$HERE/repo_damage_fuzz.py" "$KEEP_FAILED/repo-seed$seed" "$SIBLING" \
+			"$WORK/backup.key" "$WORK/snaplist" "$seed" "$n" >/dev/null
 		echo "  (damaged repository kept in $KEEP_FAILED/repo-seed$seed, passphrase: $PASSPHRASE)" >&2
 	fi
 done
