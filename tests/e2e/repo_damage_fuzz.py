@@ -89,7 +89,9 @@ class Repo:
         return tuple(i for i, s in enumerate(self.snaps) if pack in self.needs[s])
 
     def ordered(self, typ):
-        """The existing files of a type in a stable order (see the top)."""
+        """The original files of a type that still exist, in a stable order
+        (see the top).  Added files are never damaged further: what check
+        must find stays what was added."""
         names = [n for n in self.files[typ] if os.path.exists(self.path(typ, n))]
         size = lambda n: os.path.getsize(self.path(typ, n))
         if typ == "snapshots":
@@ -251,7 +253,6 @@ class Damager:
             return name
         with open(p, "wb") as f:
             f.write(body)
-        self.repo.files[typ].append(name)
         self.log.append("added %s/%s: %s" % (typ, name, what))
         if detectable:
             self.names.add(name)
