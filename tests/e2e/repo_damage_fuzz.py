@@ -148,7 +148,6 @@ class Damager:
             self.all_touched = True
         if detectable:
             self.names.add(name)
-            self.check = True
 
     def finish(self):
         # a snapshot file that is still whole still lists its packs
@@ -156,14 +155,12 @@ class Damager:
         for snap in self.repo.snaps:
             if snap not in self.damaged_snaps:
                 listed |= self.repo.needs[snap]
-        for p in self.deleted_packs & listed:
-            self.names.add(p)
-            self.check = True
+        self.names |= self.deleted_packs & listed
         for name, packs in self.foreign_snaps:
             missing = [p for p in packs if not os.path.exists(self.repo.path("data", p))]
             if missing:
                 self.names.update([name] + missing)
-                self.check = True
+        self.check = bool(self.names) or self.all_touched
 
     def pick_type(self, weights):
         types = [t for t in weights if self.repo.ordered(t)]
@@ -221,6 +218,7 @@ class Damager:
     def delete_file(self, t, n):
         os.unlink(self.repo.path(t, n))
         self.bad_snaps.discard(n)
+        self.names.discard(n)           # earlier damage to it is gone with it
         self.say(t, n, "deleted")
         # A deleted index leaves its packs unindexed and a deleted snapshot
         # looks forgotten: neither is a problem check can see.  A deleted
@@ -256,7 +254,6 @@ class Damager:
         self.log.append("added %s/%s: %s" % (typ, name, what))
         if detectable:
             self.names.add(name)
-            self.check = True
         return name
 
     def header(self, typ):
