@@ -43,7 +43,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/replay_%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
-.PHONY: all check fuzz clean tests index-cost repo-fuzz
+.PHONY: all check fuzz clean tests index-cost
 all: $(BUILD)/kura $(BUILD)/kurad $(BUILD)/libkura.a
 
 $(BUILD)/obj/%.o: %.c
@@ -84,6 +84,7 @@ tests: $(BUILD)/kura $(BUILD)/kurad $(UNIT_BIN) $(REPLAY_BIN) $(BUILD)/bench/ind
 check: tests
 	BUILD=$(BUILD) QUICK=$(QUICK) tests/run.sh
 
+.PHONY: repo-fuzz
 repo-fuzz: $(BUILD)/kura
 	KURA=$(CURDIR)/$(BUILD)/kura bench/repo_damage_fuzz_long.sh
 
