@@ -1,11 +1,8 @@
 #!/usr/bin/env bash
 # slow
-# repo_damage_fuzz.sh - the repository fuzzer: damage random files of a
-# repository with several snapshots, many times over, and check each time
-# that kura keeps its promise for what was not damaged.  (repo_fuzz.sh does
-# one damage a round on three snapshots; this one applies several at once,
-# and adds swapped packs, authentic foreign files and forged index files
-# and packs, new backups into the damaged repository, and a long run.)
+# repo_damage_fuzz.sh - the repository fuzzer of issue 9: damage random
+# files of a repository with several snapshots, many times over, and check
+# each time that kura keeps its promise for what was not damaged.
 #
 # One base repository (five snapshots of small varied trees, 1 MiB packs,
 # small chunks: 5 to 8 packs and five index files) and a sibling of
@@ -15,6 +12,7 @@
 # junk files of every type named by their own hash, authentic files of the
 # sibling, forged index files that authenticate but lie) and asserts:
 #   - no command crashes (exit >= 128, a sanitizer report) or hangs;
+#   - `kura snapshots` exits 0; check and repair exit 0 or 4, nothing else;
 #   - `kura check --read-data` exits non-zero and names a damaged file
 #     whenever a file it reads was damaged;
 #   - `kura snapshots --json` lists every snapshot whose own file and packs
@@ -31,7 +29,7 @@
 # Every failure is reported with its seed and damage list, and the run goes
 # on; the script fails at the end if any iteration failed.
 #
-#   ITER=20      iterations (the long run: bench/repo_damage_fuzz_long.sh)
+#   ITER=6       iterations (the long run: bench/repo_damage_fuzz_long.sh)
 #   SEED=1       iteration i uses seed SEED+i: SEED=n ITER=1 replays one
 #   DAMAGES=1-4  damages per iteration (a number or a range)
 #   KINDS=a,b    only these damages (truncate flip delete swap junk
@@ -41,7 +39,7 @@
 #   TIMEOUT=60   seconds any one command may take
 . "$(dirname "$0")/lib.sh"
 
-ITER=${ITER:-20}
+ITER=${ITER:-6}
 SEED=${SEED:-1}
 DAMAGES=${DAMAGES:-1-4}
 TIMEOUT=${TIMEOUT:-60}
@@ -114,8 +112,9 @@ note "base: ${#SNAPS[@]} snapshots, $(find "$BASE/data" -type f | wc -l) packs,"
 # Does this kura have `repair index` yet?  (`kura help repair` fails if not.)
 HAVE_REPAIR=0
 "$KURA" help repair >/dev/null 2>&1 </dev/null && HAVE_REPAIR=1
+# Without it the forged files would silently become junk: refuse instead.
 python3 -c 'import cryptography' 2>/dev/null ||
-	note "python3-cryptography missing: forged index files are replaced by junk"
+	fail "python3's cryptography module is missing (scripts/deps.sh installs python3-cryptography)"
 
 # ---------------------------------------------------------------- one run
 # run NAME CMD...: run a kura command on the damaged copy under a timeout;
@@ -132,6 +131,8 @@ run() {
 	fi
 }
 bad() { PROBLEMS+=("$*"); }
+# exit_0_or_4 WHAT: the last command exited 0 (all well) or 4 (damage found)
+exit_0_or_4() { [ "$RC" -eq 0 ] || [ "$RC" -eq 4 ] || bad "$1 exits $RC: $(oneline "$ERR")"; }
 
 # short ID: "#k 1a2b3c4d" for the k-th snapshot taken
 short() { local k; for k in "${!SNAPS[@]}"; do [ "${SNAPS[$k]}" = "$1" ] && { echo "#$((k + 1)) ${1:0:8}"; return; }; done; echo "${1:0:8}"; }
@@ -223,7 +224,10 @@ for ((i = 0; i < ITER; i++)); do
 	PROBLEMS=()
 	untouched_total=$((untouched_total + ${#UNTOUCHED[@]}))
 
+	run "snapshots" snapshots
+	[ "$RC" -eq 0 ] || bad "snapshots exits $RC: $(oneline "$ERR")"
 	run "check" check --read-data
+	exit_0_or_4 "check --read-data"
 	if [ "$must_check" = 1 ]; then
 		if [ "$RC" -eq 0 ]; then
 			bad "check --read-data exits 0 after the damage"
@@ -240,6 +244,7 @@ for ((i = 0; i < ITER; i++)); do
 		restored_total=$((restored_total + ${#UNTOUCHED[@]}))
 		if [ $HAVE_REPAIR = 1 ] && { [ "${EXTRA:-0}" = 1 ] || [ $((seed % 3)) = 0 ]; }; then
 			run "repair index" repair index
+			exit_0_or_4 "repair index"
 			extra_repairs=$((extra_repairs + 1))
 			readable_and_restorable ||
 				bad "all was well, but after repair index (exit $RC): $(printf '%s | ' "${MISSES[@]}")"
@@ -255,6 +260,7 @@ for ((i = 0; i < ITER; i++)); do
 	elif [ $HAVE_REPAIR = 1 ]; then
 		first=("${MISSES[@]}")
 		run "repair index" repair index
+		exit_0_or_4 "repair index"
 		if readable_and_restorable; then
 			repaired=$((repaired + 1))
 			restored_total=$((restored_total + ${#UNTOUCHED[@]}))
