@@ -511,6 +511,22 @@ static void write_shared_offset_index(kura_repo *repo, const kura_blob_loc *plac
 	free(data);
 }
 
+struct named {
+	const char *liar;
+	int liar_named, packs_named;
+};
+
+static void on_named(const char *object, const char *message, const char *snapshot_id,
+		     const char *path, void *ctx)
+{
+	struct named *n = ctx;
+	char want[96];
+
+	snprintf(want, sizeof(want), "index %s", n->liar);
+	n->liar_named += strcmp(object, want) == 0;
+	n->packs_named += strncmp(object, "pack ", 5) == 0;
+}
+
 static void test_shared_offset(void **state)
 {
 	kura_repo *repo = new_repo_small("shared");
@@ -577,6 +593,21 @@ static void test_shared_offset(void **state)
 		snprintf(tag, sizeof(tag), "shared%zu", v);
 		restore_same(repo, snap, src, tag, 2);
 		assert_true(damage_count(repo) > 0);
+		kura_repo_free(repo);
+
+		/* check --read-data names the lying index file, and no pack: both are intact */
+		kura_check_options co = {0};
+		kura_check_result cr;
+		struct named nm = {liar, 0, 0};
+
+		co.read_data = true;
+		co.threads = 2;
+		co.problem = on_named;
+		co.problem_ctx = &nm;
+		repo = open_repo("shared");
+		assert_int_equal(kura_check(repo, &co, &cr), KURA_ECORRUPT);
+		assert_int_equal(nm.liar_named, 1);
+		assert_int_equal(nm.packs_named, 0);
 		kura_repo_free(repo);
 		snprintf(path, sizeof(path), "%s/shared/index/%s", base, liar);
 		assert_int_equal(unlink(path), 0);
