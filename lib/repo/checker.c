@@ -1171,7 +1171,7 @@ static void pack_job(void *arg, void *ctx)
 	} else {
 		kura_sha256(hash, job->data, job->len);
 	}
-	if (memcmp(hash, p->name, KURA_HASH_SIZE) != 0 || !entries || (nlies && !lies)) {
+	if (memcmp(hash, p->name, KURA_HASH_SIZE) != 0 || !entries || (p->rec_count && !lies)) {
 		/* Reported first, as it always was: it says the most. */
 		ck_plist pre = {.tail = &pre.head};
 
