@@ -8,6 +8,7 @@
 #   make fuzz                 libFuzzer binaries (clang) in build/fuzz
 #   make QUICK=1 check        skip the slowest end-to-end tests
 #   make index-cost           build/bench/index_cost: memory and speed of the index
+#   make repo-fuzz            the long repository fuzzer (bench/repo_damage_fuzz_long.sh; ITER, SEED)
 
 CC ?= cc
 PKGS := libsodium libzstd jansson pwquality libcrypto libcurl
@@ -95,6 +96,10 @@ tests: $(BUILD)/kura $(BUILD)/kurad $(UNIT_BIN) $(REPLAY_BIN) $(BUILD)/bench/ind
 
 check: tests
 	BUILD=$(BUILD) QUICK=$(QUICK) tests/run.sh
+
+.PHONY: repo-fuzz
+repo-fuzz: $(BUILD)/kura
+	KURA=$(CURDIR)/$(BUILD)/kura bench/repo_damage_fuzz_long.sh
 
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -Iinclude -Ilib $(PKG_CFLAGS) \
 	-fsanitize=fuzzer,address,undefined

@@ -87,12 +87,14 @@ typedef struct {
 	int key_state;           /* 0 not tried, 1 key valid, -1 cannot be opened */
 	uint8_t key[KURA_KEY_SIZE];
 	size_t rec_start, rec_count; /* its records in ck->by_pack, by offset */
+	uint64_t beyond, first_beyond; /* records past its end, said once its data is read */
 } ck_pack;
 
 /* One index record: a copy of a blob in one pack. */
 typedef struct {
 	kura_pack_entry e;
 	uint32_t pack;           /* ordinal in ck->packs */
+	uint32_t index;          /* the index file it came from, into ck->index_names */
 	uint8_t state;           /* CK_* */
 } ck_copy;
 
@@ -634,6 +636,7 @@ static int build_copies(checker *ck)
 			cp = &ck->copies[n++];
 			cp->e = r->blob;
 			cp->pack = (uint32_t)(p - ck->packs);
+			cp->index = (uint32_t)i;
 		}
 	}
 	if (n > 1)
@@ -648,14 +651,22 @@ static int build_copies(checker *ck)
 			/* The same blob in the same pack twice: identical records are harmless. */
 			if (memcmp(&last->e, &cp->e, sizeof(cp->e)) == 0)
 				continue;
-			/* Both stay candidates (index entries are hints): the data decides. */
+			/*
+			 * Both stay candidates (index entries are hints): the data
+			 * decides, and with --read-data the pack's trailer names the
+			 * index file that lies (pack_job).
+			 */
 			char object[96], hex[KURA_ID_HEX];
 
 			ck_object(object, "pack", ck->packs[cp->pack].name);
 			kura_hex(hex, cp->e.id, KURA_HASH_SIZE);
-			ck_problem(ck, NULL, NULL, object,
-				   "index files disagree about blob %s (offsets %u and %u)", hex,
-				   last->e.offset, cp->e.offset);
+			if (!ck->read_data)
+				ck_problem(ck, NULL, NULL, object,
+					   "index files %s and %s disagree about blob %s (offsets "
+					   "%u and %u)",
+					   ck->index_names.v[last->index].name,
+					   ck->index_names.v[cp->index].name, hex, last->e.offset,
+					   cp->e.offset);
 		}
 		ck->copies[ck->ncopies++] = *cp;
 	}
@@ -749,13 +760,16 @@ static void check_pack_table(checker *ck)
 				cp->state = CK_BAD;
 			}
 		}
-		if (beyond)
+		/* With --read-data, the pack's trailer says whose fault that is (pack_job). */
+		p->beyond = beyond;
+		p->first_beyond = first_off;
+		if (beyond && !ck->read_data)
 			ck_problem(ck, NULL, NULL, object,
 				   "%llu index records lie outside the pack's %llu bytes "
 				   "(first at offset %llu)",
 				   (unsigned long long)beyond, (unsigned long long)p->size,
 				   (unsigned long long)first_off);
-		else
+		else if (!beyond)
 			check_pack_size(ck, p, object);
 	}
 }
@@ -997,6 +1011,66 @@ static void slot_release(ck_reader *rd, ck_slot *s)
 	pthread_mutex_unlock(&rd->lock);
 }
 
+/* Append b's problems to a's. */
+static void ck_plist_cat(ck_plist *a, ck_plist *b)
+{
+	if (b->head) {
+		*a->tail = b->head;
+		a->tail = b->tail;
+	}
+	a->lost += b->lost;
+	b->head = NULL;
+	b->tail = &b->head;
+	b->lost = 0;
+}
+
+static void ck_plist_free(ck_plist *l)
+{
+	while (l->head) {
+		ck_pending *next = l->head->next;
+
+		free(l->head->object);
+		free(l->head->message);
+		free(l->head);
+		l->head = next;
+	}
+	l->tail = &l->head;
+}
+
+/*
+ * The pack is intact (its content matches its name, its trailer
+ * authenticates), so the records that disagree with its trailer are the
+ * index files' lies: one problem per lying index file, naming it.  `lies`
+ * holds positions among the pack's records; it is used up.
+ */
+static void report_lies(checker *ck, ck_plist *pl, const ck_pack *p, uint32_t *lies,
+			size_t nlies)
+{
+	char object[96 + KURA_ID_HEX], pack[KURA_ID_HEX], hex[KURA_ID_HEX];
+
+	kura_hex(pack, p->name, KURA_HASH_SIZE);
+	for (size_t i = 0; i < nlies; i++) {
+		const ck_copy *first;
+		size_t count = 0;
+
+		if (lies[i] == UINT32_MAX)
+			continue;
+		first = &ck->copies[ck->by_pack[p->rec_start + lies[i]]];
+		for (size_t j = i; j < nlies; j++)
+			if (lies[j] != UINT32_MAX &&
+			    ck->copies[ck->by_pack[p->rec_start + lies[j]]].index == first->index) {
+				lies[j] = UINT32_MAX;
+				count++;
+			}
+		snprintf(object, sizeof(object), "index %s", ck->index_names.v[first->index].name);
+		kura_hex(hex, first->e.id, KURA_HASH_SIZE);
+		ck_plist_add(pl, object,
+			     "%zu record(s) place blobs in pack %s where its intact trailer has "
+			     "other blobs (first: blob %s at offset %u): the index lies",
+			     count, pack, hex, first->e.offset);
+	}
+}
+
 static void pack_job(void *arg, void *ctx)
 {
 	ck_reader *rd = ctx;
@@ -1006,7 +1080,9 @@ static void pack_job(void *arg, void *ctx)
 	kura_pack_entry *entries = NULL;
 	kura_sha256_ctx *h = NULL;
 	ck_plist pl = {.tail = &pl.head};
-	size_t nentries = 0, hashed = 0;
+	ck_plist dl = {.tail = &dl.head}; /* about records: the pack's fault unless it is intact */
+	uint32_t *lies = NULL;            /* records that disagree with the trailer */
+	size_t nentries = 0, hashed = 0, nlies = 0;
 	uint8_t hash[KURA_HASH_SIZE], key[KURA_KEY_SIZE];
 	uint8_t *matched = NULL;
 	uint64_t checked = 0;
@@ -1025,8 +1101,11 @@ static void pack_job(void *arg, void *ctx)
 		ck_plist_add(&pl, object, "trailer: %s", kura_error_message());
 		entries = NULL;
 		nentries = 0;
-	} else if (nentries) {
-		matched = calloc(nentries, 1);
+	} else {
+		if (nentries)
+			matched = calloc(nentries, 1);
+		if (p->rec_count)
+			lies = malloc(p->rec_count * sizeof(*lies));
 	}
 	have_key = kura_pack_open_key(key, &ck->repo->keys, job->data, job->len) == 0;
 	if (!have_key)
@@ -1036,22 +1115,26 @@ static void pack_job(void *arg, void *ctx)
 	for (size_t i = 0; i < p->rec_count; i++) {
 		ck_copy *cp = &ck->copies[ck->by_pack[p->rec_start + i]];
 		const kura_pack_entry *e = NULL;
+		bool lie = false;
 
 		kura_hex(hex, cp->e.id, KURA_HASH_SIZE);
 		if (entries) {
 			e = bsearch(&cp->e.offset, entries, nentries, sizeof(*entries),
 				    cmp_entry_offset);
 			if (!e)
-				ck_plist_add(&pl, object,
+				ck_plist_add(&dl, object,
 					     "blob %s is indexed at offset %u, where the "
 					     "pack's trailer has no blob",
 					     hex, cp->e.offset);
 			else if (!entries_agree(e, &cp->e))
-				ck_plist_add(&pl, object,
+				ck_plist_add(&dl, object,
 					     "the index and the pack's trailer disagree "
 					     "about the blob at offset %u (%s)",
 					     cp->e.offset, hex);
-			if (e && matched)
+			lie = !e || !entries_agree(e, &cp->e);
+			if (lie && lies)
+				lies[nlies++] = (uint32_t)i;
+			if (e && matched && !lie)
 				matched[e - entries] = 1;
 		}
 		if (cp->state == CK_BAD || !have_key) {
@@ -1063,7 +1146,7 @@ static void pack_job(void *arg, void *ctx)
 			hash_to(h, job, &hashed, (uint64_t)cp->e.offset + cp->e.stored_len);
 		if (verify_blob(ck, key, &cp->e, job) < 0) {
 			/* The decoder's message names the blob. */
-			ck_plist_add(&pl, object, "at offset %u: %s", cp->e.offset,
+			ck_plist_add(lie ? &dl : &pl, object, "at offset %u: %s", cp->e.offset,
 				     kura_error_message());
 			cp->state = CK_BAD;
 		} else {
@@ -1088,18 +1171,27 @@ static void pack_job(void *arg, void *ctx)
 	} else {
 		kura_sha256(hash, job->data, job->len);
 	}
-	if (memcmp(hash, p->name, KURA_HASH_SIZE) != 0) {
+	if (memcmp(hash, p->name, KURA_HASH_SIZE) != 0 || !entries || (p->rec_count && !lies)) {
 		/* Reported first, as it always was: it says the most. */
 		ck_plist pre = {.tail = &pre.head};
 
-		ck_plist_add(&pre, object, "content hash does not match its name");
-		if (pre.head) {
-			*pre.tail = pl.head;
-			if (!pl.head)
-				pl.tail = pre.tail;
-			pl.head = pre.head;
-		}
-		pl.lost += pre.lost;
+		if (memcmp(hash, p->name, KURA_HASH_SIZE) != 0)
+			ck_plist_add(&pre, object, "content hash does not match its name");
+		if (p->beyond)
+			ck_plist_add(&pre, object,
+				     "%llu index records lie outside the pack's %llu bytes "
+				     "(first at offset %llu)",
+				     (unsigned long long)p->beyond, (unsigned long long)p->size,
+				     (unsigned long long)p->first_beyond);
+		ck_plist_cat(&pre, &pl);
+		ck_plist_cat(&pre, &dl);
+		pl = pre;
+		if (!pl.head)
+			pl.tail = &pl.head;
+	} else {
+		/* intact: what disagrees with its trailer is some index file's lie */
+		report_lies(ck, &pl, p, lies, nlies);
+		ck_plist_free(&dl);
 	}
 	kura_wipe(key, sizeof(key));
 	ck_plist_queue(ck, &pl);
@@ -1107,6 +1199,7 @@ static void pack_job(void *arg, void *ctx)
 	ck->blobs_checked += checked;
 	pthread_mutex_unlock(&ck->lock);
 	free(matched);
+	free(lies);
 	free(entries);
 	free(job->owned);
 	pthread_mutex_lock(&rd->lock);

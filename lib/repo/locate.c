@@ -62,8 +62,11 @@ static void note_bad(kura_repo *repo, const kura_blob_loc *loc)
 	kura_hex(name, repo->packs[loc->pack], KURA_HASH_SIZE);
 	pthread_mutex_unlock(&repo->lock);
 	kura_hex(id, loc->id, 8);
+	/* the pack may be intact and the index lying: check --read-data tells which */
 	kura_repo__damaged(repo, KURA_FILE_PACK, name,
-			   "blob %s… is not at offset %u as an index says (looked elsewhere): %s",
+			   "blob %s… is not at offset %u as an index says (looked elsewhere; "
+			   "a damaged pack or a lying index file: 'kura check --read-data' "
+			   "tells which): %s",
 			   id, loc->offset, kura_error_message());
 }
 

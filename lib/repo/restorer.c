@@ -1246,12 +1246,17 @@ static void job_run(void *arg, void *ctx)
 
 			free(plain);
 			plain = NULL;
-			/* index entries are hints: a blob not where it should be is looked for */
+			/*
+			 * Index entries are hints: a blob not where it should be is
+			 * looked for.  When the span could not be read (a lying record
+			 * of another id may reach past the pack's end), this blob's
+			 * own location was not tried: it stays a candidate.
+			 */
 			if ((err < 0 ||
 			     kura_repo__decode_blob(r->repo, &u->loc,
 						    span + (u->loc.offset - job->start), &plain) < 0) &&
-			    (kura_repo__read_blob_any(r->repo, u->loc.id, &u->loc, &plain, &len,
-						      NULL) < 0 ||
+			    (kura_repo__read_blob_any(r->repo, u->loc.id, err < 0 ? NULL : &u->loc,
+						      &plain, &len, NULL) < 0 ||
 			     len != u->len)) {
 				if (plain)
 					kura_error_set(KURA_ECORRUPT, "blob has %zu bytes, not %u",
@@ -1367,8 +1372,10 @@ static int restore_content(rs *r, kura_pool *pool)
 			const kura_blob_loc *l = &r->uses[j].loc;
 			uint64_t e = (uint64_t)l->offset + l->stored_len;
 
-			if (l->offset == r->uses[j - 1].loc.offset)
-				continue; /* the same blob: decoded once, in the same job */
+			/*
+			 * No shortcut for a repeated offset: a lying index may put a
+			 * longer blob there, and the span must hold it too.
+			 */
 			if (l->offset > end + RS_SPAN_GAP || e - start > RS_SPAN_MAX)
 				break;
 			if (e > end)

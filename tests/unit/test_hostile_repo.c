@@ -475,6 +475,152 @@ static void test_lying_index(void **state)
 	kura_repo_free(repo);
 }
 
+/*
+ * One lying record at an intact blob's place: a forged index (backup key
+ * alone) says blob `liar` sits at `place`, with a length that runs into
+ * what follows or past the pack's end.  A snapshot that needs both blobs
+ * still restores: the lie fails only for `liar`, never for the blob that
+ * is there or for the place, and `liar` is found where it really is.
+ */
+static void write_shared_offset_index(kura_repo *repo, const kura_blob_loc *place,
+				      const kura_blob_loc *liar, uint32_t stored_len,
+				      char out[KURA_ID_HEX])
+{
+	kura_keys backup;
+	kura_indexfile idx = {0};
+	kura_index_record rec = {0};
+	uint8_t *data, name[32];
+	size_t len;
+
+	idx.packs = repo->packs;
+	idx.npacks = repo->npacks;
+	idx.records = &rec;
+	idx.nrecords = 1;
+	rec.pack = place->pack;
+	rec.blob.type = liar->type;
+	rec.blob.flags = liar->flags;
+	memcpy(rec.blob.id, liar->id, 32);
+	rec.blob.offset = place->offset;
+	rec.blob.stored_len = stored_len;
+	rec.blob.raw_len = liar->raw_len;
+	kura_keys_to_backup(&backup, &repo->keys);
+	assert_ok(kura_indexfile_encode(&data, &len, name, &backup, &idx));
+	kura_keys_wipe(&backup);
+	kura_hex(out, name, 32);
+	assert_ok(repo->backend->put(repo->backend, KURA_FILE_INDEX, out, data, len));
+	free(data);
+}
+
+struct named {
+	const char *liar;
+	int liar_named, packs_named;
+};
+
+static void on_named(const char *object, const char *message, const char *snapshot_id,
+		     const char *path, void *ctx)
+{
+	struct named *n = ctx;
+	char want[96];
+
+	snprintf(want, sizeof(want), "index %s", n->liar);
+	n->liar_named += strcmp(object, want) == 0;
+	n->packs_named += strncmp(object, "pack ", 5) == 0;
+}
+
+static void test_shared_offset(void **state)
+{
+	kura_repo *repo = new_repo_small("shared");
+	kura_backup_result br;
+	kura_blob_loc a = {0}, b = {0};
+	loc_list l = {0};
+	char src[128], file[160], snap[KURA_ID_HEX];
+
+	snprintf(src, sizeof(src), "%s/shared-src", base);
+	assert_int_equal(mkdir(src, 0700), 0);
+	/* two backups: f0's one blob (a) in one pack, f1's (b, compressed) in another */
+	for (int i = 0; i < 2; i++) {
+		snprintf(file, sizeof(file), "%s/f%d", src, i);
+		if (i == 0) {
+			test_write_random(file, 40 * 1024, 70);
+		} else { /* compressible: a forged record may give it any stored length */
+			FILE *f = fopen(file, "w");
+
+			assert_non_null(f);
+			for (int k = 0; k < 4000; k++)
+				fprintf(f, "line %d of a compressible file\n", k % 97);
+			assert_int_equal(fclose(f), 0);
+		}
+		assert_ok(test_backup_dir(repo, src, NULL, &br));
+		kura_repo_free(repo);
+		repo = open_repo("shared");
+	}
+	snprintf(snap, sizeof(snap), "%s", br.snapshot_id);
+	assert_ok(kura_repo__load_index(repo));
+	assert_ok(kura_idmap_each(repo->index, collect_loc, &l));
+	for (size_t i = 0; i < l.n; i++)
+		if (l.v[i].type == KURA_BLOB_DATA)
+			*(l.v[i].flags ? &b : &a) = l.v[i];
+	free(l.v);
+	assert_true(a.stored_len && b.stored_len && a.pack != b.pack);
+	assert_true(b.raw_len > a.stored_len + 64);
+
+	/*
+	 * b into a's pack, past a; b past the end of a's pack; a past the end
+	 * of b's pack.  Whichever id sorts first at the shared offset, one of
+	 * the last two made restore fail there before.
+	 */
+	const struct {
+		const kura_blob_loc *place, *liar;
+		uint32_t stored_len;
+	} lies[] = {{&a, &b, a.stored_len + 64}, {&a, &b, b.raw_len}, {&b, &a, a.stored_len}};
+	for (size_t v = 0; v < sizeof(lies) / sizeof(lies[0]); v++) {
+		char liar[KURA_ID_HEX], path[192], tag[16];
+		kura_blob_loc lie = *lies[v].liar;
+
+		write_shared_offset_index(repo, lies[v].place, lies[v].liar, lies[v].stored_len,
+					  liar);
+		/*
+		 * The lie is the entry when its file is read first (name order):
+		 * make it so whatever the names; the true location stays a
+		 * candidate.
+		 */
+		kura_repo_free(repo);
+		repo = open_repo("shared");
+		assert_ok(kura_repo__load_index(repo));
+		lie.pack = lies[v].place->pack;
+		lie.offset = lies[v].place->offset;
+		lie.stored_len = lies[v].stored_len;
+		pthread_mutex_lock(&repo->lock);
+		assert_ok(kura_idmap_put(repo->index, &lie));
+		assert_ok(kura_repo__add_loc(repo, lies[v].liar));
+		pthread_mutex_unlock(&repo->lock);
+		snprintf(tag, sizeof(tag), "shared%zu", v);
+		restore_same(repo, snap, src, tag, 2);
+		assert_true(damage_count(repo) > 0);
+		kura_repo_free(repo);
+
+		/* check --read-data names the lying index file, and no pack: both are intact */
+		kura_check_options co = {0};
+		kura_check_result cr;
+		struct named nm = {liar, 0, 0};
+
+		co.read_data = true;
+		co.threads = 2;
+		co.problem = on_named;
+		co.problem_ctx = &nm;
+		repo = open_repo("shared");
+		assert_int_equal(kura_check(repo, &co, &cr), KURA_ECORRUPT);
+		assert_int_equal(nm.liar_named, 1);
+		assert_int_equal(nm.packs_named, 0);
+		kura_repo_free(repo);
+		snprintf(path, sizeof(path), "%s/shared/index/%s", base, liar);
+		assert_int_equal(unlink(path), 0);
+		repo = open_repo("shared");
+		assert_ok(kura_repo__load_index(repo));
+	}
+	kura_repo_free(repo);
+}
+
 /* The side table: other locations of an id, sorted, deduplicated; reads fall back and promote. */
 static void test_side_table(void **state)
 {
@@ -563,6 +709,7 @@ int main(void)
 	    cmocka_unit_test(test_garbage_tree),
 	    cmocka_unit_test(test_lying_index),
 	    cmocka_unit_test(test_side_table),
+	    cmocka_unit_test(test_shared_offset),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
