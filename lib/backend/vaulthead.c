@@ -166,9 +166,16 @@ done:
 
 void vaulthead_free(vaulthead *vh)
 {
+	int code = kura_error_code();
+	char message[1024]; /* as long as a kura error message gets (error.c) */
+
 	if (!vh)
 		return;
+	/* Freed on the way out of a failed call: keep the error the caller reports. */
+	snprintf(message, sizeof(message), "%s", kura_error_message());
 	store(vh);
+	if (code < 0)
+		kura_error_set(code, "%s", message);
 	pthread_mutex_destroy(&vh->lock);
 	free(vh->path);
 	free(vh->frozen);
