@@ -183,13 +183,7 @@ static int register_pack(kura_blobstore *s, const uint8_t name[KURA_HASH_SIZE],
 	for (size_t i = 0; i < count; i++) {
 		kura_blob_loc loc;
 
-		memcpy(loc.id, entries[i].id, KURA_HASH_SIZE);
-		loc.pack = ordinal;
-		loc.offset = entries[i].offset;
-		loc.stored_len = entries[i].stored_len;
-		loc.raw_len = entries[i].raw_len;
-		loc.type = entries[i].type;
-		loc.flags = entries[i].flags;
+		kura_repo__loc_from_entry(&loc, &entries[i], ordinal);
 		if ((err = kura_idmap_put(repo->index, &loc)) < 0)
 			goto unlock_repo;
 	}

@@ -325,13 +325,7 @@ int kura_repo__scan_trailers(kura_repo *repo)
 		for (size_t i = 0; i < n && err == 0; i++) {
 			kura_blob_loc loc;
 
-			memcpy(loc.id, e[i].id, KURA_HASH_SIZE);
-			loc.pack = p;
-			loc.offset = e[i].offset;
-			loc.stored_len = e[i].stored_len;
-			loc.raw_len = e[i].raw_len;
-			loc.type = e[i].type;
-			loc.flags = e[i].flags;
+			kura_repo__loc_from_entry(&loc, &e[i], p);
 			err = kura_repo__add_loc(repo, &loc);
 		}
 		pthread_mutex_unlock(&repo->lock);

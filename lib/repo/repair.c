@@ -107,13 +107,7 @@ static int add_pack(repairer *r, uint32_t pack, const kura_pack_entry *e, size_t
 
 		r->pending.records[r->pending.nrecords].pack = (uint32_t)r->pending.npacks;
 		r->pending.records[r->pending.nrecords++].blob = e[i];
-		memcpy(loc.id, e[i].id, KURA_HASH_SIZE);
-		loc.pack = pack;
-		loc.offset = e[i].offset;
-		loc.stored_len = e[i].stored_len;
-		loc.raw_len = e[i].raw_len;
-		loc.type = e[i].type;
-		loc.flags = e[i].flags;
+		kura_repo__loc_from_entry(&loc, &e[i], pack);
 		err = kura_repo__add_loc(repo, &loc);
 	}
 	pthread_mutex_unlock(&repo->lock);

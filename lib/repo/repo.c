@@ -615,13 +615,7 @@ static int load_index_file(kura_repo *repo, const char *name, kura_idmap *existi
 
 		if (!kura_idmap_get(&pack, existing, idx->packs[r->pack]))
 			continue; /* pack removed by garbage collection, or never finished */
-		memcpy(loc.id, r->blob.id, KURA_HASH_SIZE);
-		loc.pack = pack.pack;
-		loc.offset = r->blob.offset;
-		loc.stored_len = r->blob.stored_len;
-		loc.raw_len = r->blob.raw_len;
-		loc.type = r->blob.type;
-		loc.flags = r->blob.flags;
+		kura_repo__loc_from_entry(&loc, &r->blob, pack.pack);
 		if ((err = kura_repo__add_loc(repo, &loc)) == KURA_EINVAL) {
 			/* a record beyond what the format allows: the rest of the file is suspect */
 			kura_repo__damaged(repo, KURA_FILE_INDEX, name, "%s", kura_error_message());

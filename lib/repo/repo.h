@@ -14,11 +14,13 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <string.h>
 
 #include "kura/backend.h"
 #include "kura/kura.h"
 #include "crypto/keyfile.h"
 #include "format/config.h"
+#include "format/pack.h"
 #include "format/snapshot.h"
 #include "format/tree.h"
 #include "repo/idmap.h"
@@ -75,6 +77,19 @@ void kura_repo__damaged(kura_repo *repo, kura_file_type type, const char *name, 
 
 /* Whether a read error is damage to the file read (skip it) rather than a failure to read. */
 bool kura_repo__is_damage(int err);
+
+/* The location of the blob that entry `e` of pack ordinal `pack` describes. */
+static inline void kura_repo__loc_from_entry(kura_blob_loc *out, const kura_pack_entry *e,
+					     uint32_t pack)
+{
+	memcpy(out->id, e->id, KURA_HASH_SIZE);
+	out->pack = pack;
+	out->offset = e->offset;
+	out->stored_len = e->stored_len;
+	out->raw_len = e->raw_len;
+	out->type = e->type;
+	out->flags = e->flags;
+}
 
 /*
  * Add a location the index files (or a pack trailer) give for a blob:
