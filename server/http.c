@@ -355,7 +355,7 @@ static int listen_on(const char *addr, int *out_fd, bool *out_v6)
 	return 0;
 }
 
-int vault_http_serve(vault *v, volatile int *stop)
+int vault_http_serve(vault *v, atomic_int *stop)
 {
 	const struct timespec tick_sleep = {0, 100 * 1000 * 1000};
 	const char *addr = vault_listen_addr(v);
@@ -409,7 +409,7 @@ int vault_http_serve(vault *v, volatile int *stop)
 		goto done;
 	}
 	tick(v, last_tick_error, &stock);
-	for (unsigned n = 1; !*stop; n++) {
+	for (unsigned n = 1; !atomic_load(stop); n++) {
 		nanosleep(&tick_sleep, NULL);
 		report_once("connections", gate_tick(srv->gate), last_tick_error[2],
 			    sizeof(last_tick_error[2]));

@@ -6,6 +6,8 @@
 #ifndef KURA_SERVER_HTTP_H
 #define KURA_SERVER_HTTP_H
 
+#include <stdatomic.h>
+
 #include "vault_state.h"
 
 /*
@@ -20,6 +22,6 @@
  * (address in use, no permission) or TLS cannot start; the message says
  * which.  The caller still owns `v`, and must free it only after return.
  */
-int vault_http_serve(vault *v, volatile int *stop);
+int vault_http_serve(vault *v, atomic_int *stop);
 
 #endif

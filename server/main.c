@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -323,12 +324,16 @@ static int cmd_init(int argc, char **argv)
 	return EXIT_OK;
 }
 
-static volatile int stop_flag;
+/*
+ * Set by SIGINT/SIGTERM, which may arrive on any thread (libmicrohttpd's
+ * included): a lock-free atomic is both async-signal-safe and race-free.
+ */
+static atomic_int stop_flag;
 
 static void on_signal(int sig)
 {
 	(void)sig;
-	stop_flag = 1;
+	atomic_store(&stop_flag, 1);
 }
 
 static int cmd_serve(int argc, char **argv)
