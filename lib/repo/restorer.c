@@ -89,153 +89,18 @@
  * left alone, counted apart and reported as existing, and kura_restore
  * returns KURA_EEXISTS if nothing failed.  Failures to apply metadata are
  * warnings.
+ *
+ * The parts: this file holds kura_restore, the paths beneath the target,
+ * the walk (a) and the batches; restcontent.c the content (b);
+ * restmeta.c hard links and metadata (c); restshared.h what they share.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <fnmatch.h>
-#include <limits.h>
-#include <linux/openat2.h>
-#include <pthread.h>
-#include <sched.h>
-#include <stdarg.h>
-#include <stdatomic.h>
-#include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
-
-#include "common/array.h"
-#include "common/error.h"
-#include "common/pool.h"
-#include "repo/fsmeta.h"
 #include "repo/restorer.h"
-#include "repo/walk.h"
-#include "repo/writeback.h"
-
-#define RS_SPAN_MAX (32u << 20)        /* bytes of one pack a job reads at once */
-#define RS_SPAN_GAP (1u << 20)         /* unneeded bytes worth reading to save a request */
-#define RS_PROGRESS_NS 250000000LL     /* at most four progress reports a second */
-#define RS_META_MIN 64                 /* the fewest files or directories worth a metadata job */
-#define RS_FLUSH_FILE (64u << 10)      /* a finished file this large is queued for writeback */
-#define RS_FLUSH_BIG (8u << 20)        /* a file this large has each chunk queued as written */
-#define RS_WRITEBACK_BYTES (64u << 20) /* written bytes waiting for the disk before they are dropped */
-#define RS_WRITEBACK_RANGES 256        /* and ranges (each holds an fd) */
+#include "repo/restshared.h"
 
 /* A batch: about 10 MiB of records and plan at most, and enough jobs to keep workers busy. */
 size_t kura_restore__batch_files = 32768;
 size_t kura_restore__batch_chunks = 65536;
 
-/* rs_file.state: a file with content is created by the worker that writes its first chunk. */
-enum { RS_NEW, RS_CREATING, RS_CREATED, RS_NOFILE };
-
-typedef struct {
-	char *rel;                      /* path below the target */
-	kura_node node;                 /* moved out of its tree; extents freed once planned */
-	dev_t dev;                      /* dev and ino are set before state becomes RS_CREATED */
-	ino_t ino;
-	size_t dir;                     /* index in dirs of its directory; SIZE_MAX: the target */
-	atomic_int state;
-	atomic_uint_fast32_t remaining; /* chunk writes still to do */
-	atomic_bool failed;
-	atomic_bool discard;            /* nothing more is written: removed, not kept as partial */
-	atomic_uint_fast64_t written;   /* bytes of content written */
-	char *reason;                   /* why it failed; set by the first failure */
-	atomic_bool meta_done;          /* applied through the fd that wrote the last chunk */
-	bool strip_acls;                /* its directory had a default ACL when it was created */
-	bool tail_hole;                 /* the last chunk ends before the size: truncate */
-} rs_file;
-
-typedef struct {
-	char *rel;
-	kura_node node;                 /* filled when the walk leaves the directory */
-	unsigned depth;
-} rs_dir;
-
-typedef struct {
-	char *rel;                      /* NULL once restored as a copy */
-	kura_node node;
-	const char *from;               /* the first name, restored by us (in node.target), or NULL */
-} rs_link;
-
-typedef struct {
-	dev_t dev;
-	ino_t ino;
-} rs_inode;
-
-typedef struct {
-	kura_blob_loc loc;              /* id from the plan, the rest from the index */
-	uint32_t file;
-	uint32_t len;                   /* the extent's length: must equal loc.raw_len */
-	uint64_t off;                   /* where in the file */
-} rs_use;
-
-/* What a message is about: kura_restore_problem reports RS_FAIL and RS_EXISTS. */
-enum { RS_WARN, RS_FAIL, RS_EXISTS };
-
-typedef struct rs_msg {
-	struct rs_msg *next;
-	const char *rel;                /* borrowed from files[] or dirs[]; said before the batch is freed */
-	int kind;
-	size_t partial;                 /* offset in text of the partial file's name; 0: none */
-	char text[];
-} rs_msg;
-
-typedef struct {
-	kura_repo *repo;
-	const kura_restore_options *opts;
-	kura_restore_result *res;
-	int rootfd;
-	char *root_snap;                /* snapshot path the target stands for ("" = the root) */
-	const kura_snapshot *snap;
-
-	rs_file *files;
-	size_t nfiles, files_cap;
-	rs_dir *dirs;
-	size_t ndirs, dirs_cap;
-	rs_link *links;
-	size_t nlinks, links_cap;
-	rs_use *uses;
-	size_t nuses, uses_cap;
-	rs_inode *inodes;               /* files created by earlier batches, for hard links */
-	size_t ninodes, inodes_cap;
-
-	/* shared with the workers */
-	pthread_mutex_t lock;
-	pthread_cond_t cond;            /* a job finished */
-	size_t jobs_pending;
-	rs_msg *msgs, **msgs_tail;
-	atomic_uint_fast64_t bytes_done, files_done, errors, existing;
-	atomic_uint_fast64_t warnings;  /* from workers; added to res->warnings at the end */
-	atomic_int target_errno;        /* the first write into the target that failed */
-	uint64_t files_total, bytes_total;
-	kura_writeback *wb;             /* what is written goes to disk, then out of the cache */
-	uint64_t files_hint, bytes_hint; /* the snapshot's statistics: totals while walking */
-
-	struct timespec start;
-	int64_t last_progress;
-} rs;
-
-typedef struct rs_frame {
-	struct rs_frame *parent;
-	kura_node *node;                /* NULL for the frame that stands for the target */
-	char *rel, *snap;
-	unsigned depth;
-	bool included, created, skipped;
-	signed char inherit;            /* kura_fsmeta_may_inherit of the directory; -1 not asked */
-	int fd;                         /* -1 when closed; reopened on demand */
-	size_t dir;                     /* index in rs.dirs once created */
-} rs_frame;
-
-typedef struct {
-	size_t first, end;              /* uses[first..end) */
-	char pack[KURA_ID_HEX];
-	uint64_t start;
-	size_t len;
-} rs_job;
 
 /* -------------------------------------------------------------------- */
 /* Small helpers                                                         */
@@ -261,7 +126,7 @@ static double elapsed(const rs *r)
  * the `partial` name its written part is kept under; from the calling
  * thread only.  Failed and existing paths go to opts->problem if set.
  */
-static void rs_tell(rs *r, int kind, const char *rel, const char *text, const char *partial)
+void kura_restore__tell(rs *r, int kind, const char *rel, const char *text, const char *partial)
 {
 	char path[PATH_MAX + 256], ppath[PATH_MAX + 256], msg[PATH_MAX + 1400];
 	kura_restore_problem p;
@@ -282,7 +147,7 @@ static void rs_tell(rs *r, int kind, const char *rel, const char *text, const ch
 	}
 }
 
-__attribute__((format(printf, 4, 5))) static void rs_say(rs *r, int kind, const char *rel,
+__attribute__((format(printf, 4, 5))) void kura_restore__say(rs *r, int kind, const char *rel,
 							  const char *fmt, ...)
 {
 	char msg[1024];
@@ -291,29 +156,9 @@ __attribute__((format(printf, 4, 5))) static void rs_say(rs *r, int kind, const 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	rs_tell(r, kind, rel, msg, NULL);
+	kura_restore__tell(r, kind, rel, msg, NULL);
 }
-
-#define rs_warn(r, rel, ...)                              \
-	do {                                              \
-		(r)->res->warnings++;                     \
-		rs_say((r), RS_WARN, (rel), __VA_ARGS__); \
-	} while (0)
-
-#define rs_fail(r, rel, ...)                              \
-	do {                                              \
-		atomic_fetch_add(&(r)->errors, 1);        \
-		rs_say((r), RS_FAIL, (rel), __VA_ARGS__); \
-	} while (0)
-
-/* The name is taken in the target: what is there stays, and it is not an error. */
-#define rs_exists(r, rel, ...)                              \
-	do {                                                \
-		atomic_fetch_add(&(r)->existing, 1);        \
-		rs_say((r), RS_EXISTS, (rel), __VA_ARGS__); \
-	} while (0)
-
-static void rs_progress(rs *r, bool force)
+void kura_restore__progress(rs *r, bool force)
 {
 	kura_progress p;
 	int64_t now;
@@ -407,7 +252,7 @@ static int openat2_pieces(int dirfd, const char *rel, int flags)
  * Open `rel` below rootfd without following any symlink or leaving the
  * tree.  Returns the fd or -errno.
  */
-static int open_beneath(int rootfd, const char *rel, int flags)
+int kura_restore__open_beneath(int rootfd, const char *rel, int flags)
 {
 	static atomic_bool no_openat2;
 	const char *c, *end;
@@ -450,7 +295,7 @@ static int open_beneath(int rootfd, const char *rel, int flags)
 }
 
 /* The directory part of `rel` and its last component ("" and rel for top-level names). */
-static int open_parent(rs *r, const char *rel, const char **out_name)
+int kura_restore__open_parent(rs *r, const char *rel, const char **out_name)
 {
 	const char *slash = strrchr(rel, '/');
 	char *dir;
@@ -458,10 +303,10 @@ static int open_parent(rs *r, const char *rel, const char **out_name)
 
 	*out_name = slash ? slash + 1 : rel;
 	if (!slash)
-		return open_beneath(r->rootfd, "", O_RDONLY | O_DIRECTORY);
+		return kura_restore__open_beneath(r->rootfd, "", O_RDONLY | O_DIRECTORY);
 	if (!(dir = strndup(rel, (size_t)(slash - rel))))
 		return -ENOMEM;
-	fd = open_beneath(r->rootfd, dir, O_RDONLY | O_DIRECTORY);
+	fd = kura_restore__open_beneath(r->rootfd, dir, O_RDONLY | O_DIRECTORY);
 	free(dir);
 	return fd;
 }
@@ -485,16 +330,13 @@ static bool batch_full(const rs *r)
 {
 	return r->nfiles >= kura_restore__batch_files || r->nuses >= kura_restore__batch_chunks;
 }
-__attribute__((format(printf, 3, 4))) static void file_failed(rs *r, uint32_t file,
-							       const char *fmt, ...);
-static void file_exists(rs *r, uint32_t file);
 
 /*
  * Remember why writing into the target failed (a full or read-only file
  * system...): that, not damage in the repository, is then what the restore
  * reports.  Any thread.
  */
-static void target_failed(rs *r, int e)
+void kura_restore__target_failed(rs *r, int e)
 {
 	int none = 0;
 
@@ -521,7 +363,7 @@ static int frame_ensure(rs *r, rs_frame *f)
 				  "its contents are not restored");
 		} else {
 			if (err == KURA_EIO || err == KURA_EDENIED)
-				target_failed(r, errno); /* mkdir's: setting the message keeps errno */
+				kura_restore__target_failed(r, errno); /* mkdir's: setting the message keeps errno */
 			rs_fail(r, f->rel, "cannot create directory, skipping its contents: %s",
 				kura_error_message());
 		}
@@ -567,7 +409,7 @@ static int frame_fd(rs *r, rs_frame *f)
 		return 1;
 	if (f->fd >= 0)
 		return 0;
-	if ((f->fd = open_beneath(r->rootfd, f->rel, O_RDONLY | O_DIRECTORY)) < 0) {
+	if ((f->fd = kura_restore__open_beneath(r->rootfd, f->rel, O_RDONLY | O_DIRECTORY)) < 0) {
 		rs_fail(r, f->rel, "cannot reopen directory, skipping the rest of it: %s",
 			strerror(-f->fd));
 		f->fd = -1;
@@ -622,7 +464,7 @@ static int add_file(rs *r, char *rel, kura_node *n, size_t dir, bool strip_acls)
 	if (off != f->node.size) {
 		/* The planned uses stay; they are never written: the tree cannot be trusted. */
 		atomic_store(&f->discard, true);
-		file_failed(r, (uint32_t)idx, "corrupt tree: extents add up to %llu bytes, not %llu",
+		kura_restore__file_failed(r, (uint32_t)idx, "corrupt tree: extents add up to %llu bytes, not %llu",
 			    (unsigned long long)off, (unsigned long long)f->node.size);
 	}
 	free(f->node.extents);
@@ -641,7 +483,7 @@ static int add_file(rs *r, char *rel, kura_node *n, size_t dir, bool strip_acls)
  * record its (device, inode).  Returns the open fd with its fstat in *st,
  * or -1 with the file failed and its message queued.  Any thread.
  */
-static int create_now(rs *r, int dirfd, size_t i, struct stat *st)
+int kura_restore__create_now(rs *r, int dirfd, size_t i, struct stat *st)
 {
 	rs_file *f = &r->files[i];
 	int fd;
@@ -650,17 +492,17 @@ static int create_now(rs *r, int dirfd, size_t i, struct stat *st)
 		    0600);
 	if (fd < 0) {
 		if (errno == EEXIST) {
-			file_exists(r, (uint32_t)i);
+			kura_restore__file_exists(r, (uint32_t)i);
 		} else {
-			target_failed(r, errno);
-			file_failed(r, (uint32_t)i, "cannot create: %s", strerror(errno));
+			kura_restore__target_failed(r, errno);
+			kura_restore__file_failed(r, (uint32_t)i, "cannot create: %s", strerror(errno));
 		}
 		atomic_store(&f->state, RS_NOFILE);
 		return -1;
 	}
 	if ((f->tail_hole && ftruncate(fd, (off_t)f->node.size) < 0) || fstat(fd, st) < 0) {
-		target_failed(r, errno);
-		file_failed(r, (uint32_t)i, "cannot set the size to %llu bytes: %s",
+		kura_restore__target_failed(r, errno);
+		kura_restore__file_failed(r, (uint32_t)i, "cannot set the size to %llu bytes: %s",
 			    (unsigned long long)f->node.size, strerror(errno));
 		close(fd);
 		atomic_store(&f->state, RS_NOFILE);
@@ -693,7 +535,7 @@ static int create_file(rs *r, int dirfd, size_t dir, char *rel, kura_node *n, bo
 	/* A file that failed already is not created at all. */
 	if (atomic_load(&f->failed) || (!now && atomic_load(&f->remaining) > 0))
 		return 0;
-	if ((fd = create_now(r, dirfd, idx, &st)) < 0)
+	if ((fd = kura_restore__create_now(r, dirfd, idx, &st)) < 0)
 		return 0;
 	if (atomic_load(&f->remaining) == 0) {
 		if (kura_fsmeta_apply_fd(fd, &st, &f->node, r->opts->numeric_owner, strip_acls) < 0)
@@ -862,7 +704,7 @@ static int walk_nodes(rs *r, rs_frame *root, kura_node *nodes, size_t count)
 				break;
 			level_leave(r, l);
 			l = up;
-			rs_progress(r, false);
+			kura_restore__progress(r, false);
 			continue;
 		}
 		n = &l->nodes[l->i++];
@@ -878,7 +720,7 @@ static int walk_nodes(rs *r, rs_frame *root, kura_node *nodes, size_t count)
 			if (sub)
 				l = sub;
 			else
-				rs_progress(r, false);
+				kura_restore__progress(r, false);
 			continue;
 		}
 		if (!(inc = f->included)) {
@@ -955,7 +797,7 @@ static bool restored_here(rs *r, const char *rel, size_t known)
 	rs_inode key;
 	int dfd, rc;
 
-	if ((dfd = open_parent(r, rel, &name)) < 0)
+	if ((dfd = kura_restore__open_parent(r, rel, &name)) < 0)
 		return false;
 	rc = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW);
 	close(dfd);
@@ -988,7 +830,7 @@ static int resolve_links(rs *r)
 			l->from = t;
 			continue;
 		}
-		if ((fd = open_parent(r, l->rel, &name)) < 0) {
+		if ((fd = kura_restore__open_parent(r, l->rel, &name)) < 0) {
 			rs_fail(r, l->rel, "cannot open its directory: %s", strerror(-fd));
 			continue;
 		}
@@ -1004,676 +846,7 @@ static int resolve_links(rs *r)
 }
 
 /* -------------------------------------------------------------------- */
-/* (b) Content: workers read pack spans and write blobs                 */
-
-/*
- * Queue a message about `rel` for the calling thread, which says it in
- * drain_messages; `partial` is where a failed file's written part is kept.
- */
-static void queue_msg(rs *r, int kind, const char *rel, const char *partial, const char *fmt,
-		      va_list ap)
-{
-	char text[1024];
-	rs_msg *m;
-	size_t len, plen = partial ? strlen(partial) + 1 : 0;
-
-	vsnprintf(text, sizeof(text), fmt, ap);
-	len = strlen(text) + 1;
-	if (!(m = malloc(sizeof(*m) + len + plen)))
-		return; /* the caller has counted it; only its message is lost */
-	m->next = NULL;
-	m->rel = rel;
-	m->kind = kind;
-	memcpy(m->text, text, len);
-	m->partial = plen ? len : 0;
-	if (plen)
-		memcpy(m->text + len, partial, plen);
-	pthread_mutex_lock(&r->lock);
-	*r->msgs_tail = m;
-	r->msgs_tail = &m->next;
-	pthread_mutex_unlock(&r->lock);
-}
-
-/*
- * Mark a file failed (once) and keep why: it is said with what became of
- * the file (fail_file), when its batch's metadata is applied.  Any thread.
- */
-__attribute__((format(printf, 3, 4))) static void file_failed(rs *r, uint32_t file,
-							       const char *fmt, ...)
-{
-	va_list ap;
-
-	if (atomic_exchange(&r->files[file].failed, true))
-		return;
-	atomic_fetch_add(&r->errors, 1);
-	va_start(ap, fmt);
-	if (vasprintf(&r->files[file].reason, fmt, ap) < 0)
-		r->files[file].reason = NULL; /* said as "could not be restored" */
-	va_end(ap);
-}
-
-__attribute__((format(printf, 5, 6))) static void queue_say(rs *r, int kind, const char *rel,
-							     const char *partial, const char *fmt,
-							     ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	queue_msg(r, kind, rel, partial, fmt, ap);
-	va_end(ap);
-}
-
-/* The file's name is taken in the target: left alone, counted apart.  Any thread. */
-static void file_exists(rs *r, uint32_t file)
-{
-	atomic_fetch_add(&r->existing, 1);
-	queue_say(r, RS_EXISTS, r->files[file].rel, NULL, "already exists: not overwritten");
-}
-
-/* rs_warn for workers: counted at once, said by the calling thread. */
-__attribute__((format(printf, 3, 4))) static void queue_warn(rs *r, const char *rel,
-							      const char *fmt, ...)
-{
-	va_list ap;
-
-	atomic_fetch_add(&r->warnings, 1);
-	va_start(ap, fmt);
-	queue_msg(r, RS_WARN, rel, NULL, fmt, ap);
-	va_end(ap);
-}
-
-static void drain_messages(rs *r)
-{
-	rs_msg *m, *next;
-
-	pthread_mutex_lock(&r->lock);
-	m = r->msgs;
-	r->msgs = NULL;
-	r->msgs_tail = &r->msgs;
-	pthread_mutex_unlock(&r->lock);
-	for (; m; m = next) {
-		next = m->next;
-		rs_tell(r, m->kind, m->rel, m->text, m->partial ? m->text + m->partial : NULL);
-		free(m);
-	}
-}
-
-typedef struct {
-	uint32_t file;
-	int fd;                         /* -1: none yet, or the file could not be opened */
-	bool valid;
-	struct stat st;                 /* of fd, taken when it was opened */
-	size_t dir;                     /* the directory dirfd is open on */
-	int dirfd;                      /* -1: none */
-} fd_cache;
-
-/* An fd of dirs[dir] (the target for SIZE_MAX), kept in the cache; -errno. */
-static int dir_fd(rs *r, size_t dir, fd_cache *c)
-{
-	if (dir == SIZE_MAX)
-		return r->rootfd;
-	if (c->dirfd >= 0 && c->dir == dir)
-		return c->dirfd;
-	if (c->dirfd >= 0)
-		close(c->dirfd);
-	c->dir = dir;
-	return c->dirfd = open_beneath(r->rootfd, r->dirs[dir].rel, O_RDONLY | O_DIRECTORY);
-}
-
-static int open_for_write(rs *r, uint32_t file, fd_cache *c)
-{
-	rs_file *f = &r->files[file];
-	struct stat st;
-	int fd;
-
-	if (c->valid && c->file == file)
-		return c->fd;
-	if (c->valid && c->fd >= 0)
-		close(c->fd);
-	c->valid = true;
-	c->file = file;
-	c->fd = -1;
-	for (;;) {
-		int state = RS_NEW, dfd;
-
-		if (atomic_compare_exchange_strong(&f->state, &state, RS_CREATING)) {
-			if ((dfd = dir_fd(r, f->dir, c)) < 0) {
-				file_failed(r, file, "cannot open its directory: %s", strerror(-dfd));
-				atomic_store(&f->state, RS_NOFILE);
-				return -1;
-			}
-			return c->fd = create_now(r, dfd, file, &c->st);
-		}
-		if (state == RS_NOFILE)
-			return -1;
-		if (state == RS_CREATED)
-			break;
-		sched_yield(); /* another worker is creating it: a few microseconds */
-	}
-	/* Created by another worker: reopen it, and make sure it is still ours. */
-	if ((fd = open_beneath(r->rootfd, f->rel, O_WRONLY)) < 0) {
-		file_failed(r, file, "cannot open to write: %s", strerror(-fd));
-		return -1;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_dev != f->dev ||
-	    st.st_ino != f->ino) {
-		file_failed(r, file, "was replaced by something else during the restore: not "
-			    "written");
-		close(fd);
-		return -1;
-	}
-	c->st = st;
-	return c->fd = fd;
-}
-
-static void write_use(rs *r, const rs_use *u, const uint8_t *data, fd_cache *c)
-{
-	rs_file *f = &r->files[u->file];
-	size_t done = 0;
-	int fd;
-
-	/* A file with a missing chunk still gets the others: kept as NAME.kura-partial. */
-	if (atomic_load(&f->discard) || (fd = open_for_write(r, u->file, c)) < 0)
-		return;
-	while (done < u->len) {
-		ssize_t n = pwrite(fd, data + done, u->len - done, (off_t)(u->off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int e = n < 0 ? errno : 0;
-
-			target_failed(r, e ? e : EIO);
-			/* Give the space back now (the fd is ours): the other files may fit. */
-			atomic_store(&f->discard, true);
-			if (ftruncate(fd, 0) < 0) {
-				/* removed in (c) all the same */
-			}
-			file_failed(r, u->file, "write at offset %llu failed: %s",
-				    (unsigned long long)(u->off + done),
-				    e ? strerror(e) : "no progress");
-			return;
-		}
-		done += (size_t)n;
-	}
-	atomic_fetch_add(&f->written, u->len);
-	atomic_fetch_add(&r->bytes_done, u->len);
-	/*
-	 * Start writing back now what is written (asynchronously: WRITE
-	 * without WAIT), so that the disk works while we decode and a final
-	 * sync, which a restore is usually followed by, has little left.
-	 */
-	if (f->node.size >= RS_FLUSH_BIG)
-		kura_writeback_add(r->wb, fd, u->off, u->len);
-	if (atomic_fetch_sub(&f->remaining, 1) != 1 || atomic_load(&f->failed))
-		return;
-	/*
-	 * The last chunk is written: the fd we hold is the file's (checked by
-	 * device and inode), so its metadata goes on through it now rather
-	 * than by name in phase (c).
-	 */
-	atomic_fetch_add(&r->files_done, 1);
-	if (kura_fsmeta_apply_fd(fd, &c->st, &f->node, r->opts->numeric_owner, f->strip_acls) < 0)
-		queue_warn(r, f->rel, "%s", kura_error_message());
-	atomic_store(&f->meta_done, true);
-	if (f->node.size >= RS_FLUSH_FILE && f->node.size < RS_FLUSH_BIG)
-		kura_writeback_add(r->wb, fd, 0, f->node.size);
-}
-
-static void job_run(void *arg, void *ctx)
-{
-	rs_job *job = arg;
-	rs *r = ctx;
-	fd_cache cache = {.fd = -1, .dirfd = -1};
-	uint8_t *span = NULL, *plain = NULL;
-	int err = 0;
-
-	if (!(span = malloc(job->len)))
-		err = kura_error_set(KURA_ENOMEM, "out of memory for %zu bytes of pack %s",
-				     job->len, job->pack);
-	else
-		err = r->repo->backend->get_range(r->repo->backend, KURA_FILE_PACK, job->pack,
-						  job->start, job->len, span);
-	if (err < 0)
-		kura_error_wrap(err, "pack %s", job->pack);
-	for (size_t k = job->first; k < job->end; k++) {
-		const rs_use *u = &r->uses[k];
-
-		/* the same blob as the last use (a lying index may put two ids at one offset) */
-		if (k == job->first || u->loc.offset != r->uses[k - 1].loc.offset ||
-		    memcmp(u->loc.id, r->uses[k - 1].loc.id, KURA_HASH_SIZE) != 0) {
-			size_t len = 0;
-
-			free(plain);
-			plain = NULL;
-			/*
-			 * Index entries are hints: a blob not where it should be is
-			 * looked for.  When the span could not be read (a lying record
-			 * of another id may reach past the pack's end), this blob's
-			 * own location was not tried: it stays a candidate.
-			 */
-			if ((err < 0 ||
-			     kura_repo__decode_blob(r->repo, &u->loc,
-						    span + (u->loc.offset - job->start), &plain) < 0) &&
-			    (kura_repo__read_blob_any(r->repo, u->loc.id, err < 0 ? NULL : &u->loc,
-						      &plain, &len, NULL) < 0 ||
-			     len != u->len)) {
-				if (plain)
-					kura_error_set(KURA_ECORRUPT, "blob has %zu bytes, not %u",
-						       len, u->len);
-				free(plain);
-				plain = NULL;
-			}
-		}
-		if (!plain)
-			file_failed(r, u->file, "pack %s, offset %u: %s", job->pack, u->loc.offset,
-				    kura_error_message());
-		else
-			write_use(r, u, plain, &cache);
-	}
-	free(plain);
-	free(span);
-	if (cache.valid && cache.fd >= 0)
-		close(cache.fd);
-	if (cache.dirfd >= 0)
-		close(cache.dirfd);
-	free(job);
-	pthread_mutex_lock(&r->lock);
-	r->jobs_pending--;
-	pthread_cond_signal(&r->cond);
-	pthread_mutex_unlock(&r->lock);
-}
-
-static int use_cmp(const void *a, const void *b)
-{
-	const rs_use *x = a, *y = b;
-	int c;
-
-	if (x->loc.pack != y->loc.pack)
-		return x->loc.pack < y->loc.pack ? -1 : 1;
-	if (x->loc.offset != y->loc.offset)
-		return x->loc.offset < y->loc.offset ? -1 : 1;
-	if ((c = memcmp(x->loc.id, y->loc.id, KURA_HASH_SIZE)) != 0)
-		return c; /* one offset, two ids: only a lying index does that */
-	if (x->file != y->file)
-		return x->file < y->file ? -1 : 1;
-	return x->off < y->off ? -1 : x->off > y->off;
-}
-
-/* Find every blob; a blob that is missing or does not fit fails its files. */
-static void lookup_all(rs *r)
-{
-	for (size_t i = 0; i < r->nuses; i++) {
-		rs_use *u = &r->uses[i];
-		kura_blob_loc loc;
-
-		if (atomic_load(&r->files[u->file].discard)) {
-			u->loc.pack = KURA_PACK_PENDING;
-			continue;
-		}
-		/* a location whose type or size does not fit is a lie: look for another */
-		if (kura_repo__lookup_fit(r->repo, u->loc.id, KURA_BLOB_DATA, u->len, &loc) < 0) {
-			file_failed(r, u->file, "content missing from the repository (no pack holds "
-				    "it): %s", kura_error_message());
-			u->loc.pack = KURA_PACK_PENDING;
-		} else {
-			u->loc = loc;
-		}
-		if ((i & 0xfff) == 0) {
-			drain_messages(r);
-			rs_progress(r, false);
-		}
-	}
-}
-
-static void wait_jobs(rs *r, size_t below)
-{
-	pthread_mutex_lock(&r->lock);
-	while (r->jobs_pending > below) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += RS_PROGRESS_NS;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&r->cond, &r->lock, &ts);
-		pthread_mutex_unlock(&r->lock);
-		drain_messages(r);
-		rs_progress(r, false);
-		pthread_mutex_lock(&r->lock);
-	}
-	pthread_mutex_unlock(&r->lock);
-}
-
-static int rs_threads(const rs *r)
-{
-	return r->opts->threads > 0 ? r->opts->threads : kura_cpu_count();
-}
-
-/* Read and write the content of the batch's files on `pool`; returns when all is written. */
-static int restore_content(rs *r, kura_pool *pool)
-{
-	int threads = rs_threads(r), err = 0;
-	size_t i = 0, queue = (size_t)threads * 2;
-
-	lookup_all(r);
-	if (r->nuses)
-		qsort(r->uses, r->nuses, sizeof(*r->uses), use_cmp);
-	while (i < r->nuses && r->uses[i].loc.pack != KURA_PACK_PENDING) {
-		uint32_t pack = r->uses[i].loc.pack;
-		uint64_t start = r->uses[i].loc.offset;
-		uint64_t end = start + r->uses[i].loc.stored_len;
-		size_t j = i + 1;
-		rs_job *job;
-
-		for (; j < r->nuses && r->uses[j].loc.pack == pack; j++) {
-			const kura_blob_loc *l = &r->uses[j].loc;
-			uint64_t e = (uint64_t)l->offset + l->stored_len;
-
-			/*
-			 * No shortcut for a repeated offset: a lying index may put a
-			 * longer blob there, and the span must hold it too.
-			 */
-			if (l->offset > end + RS_SPAN_GAP || e - start > RS_SPAN_MAX)
-				break;
-			if (e > end)
-				end = e;
-		}
-		if (!(job = calloc(1, sizeof(*job)))) {
-			err = kura_error_set(KURA_ENOMEM, "restore: out of memory");
-			break;
-		}
-		job->first = i;
-		job->end = j;
-		job->start = start;
-		job->len = (size_t)(end - start);
-		pthread_mutex_lock(&r->repo->lock);
-		if (pack < r->repo->npacks)
-			kura_hex(job->pack, r->repo->packs[pack], KURA_HASH_SIZE);
-		pthread_mutex_unlock(&r->repo->lock);
-		/* Wait here rather than in kura_pool_add so progress keeps flowing. */
-		wait_jobs(r, queue + (size_t)threads - 1);
-		pthread_mutex_lock(&r->lock);
-		r->jobs_pending++;
-		pthread_mutex_unlock(&r->lock);
-		kura_pool_add(pool, job_run, job, r);
-		i = j;
-		rs_progress(r, false);
-	}
-	wait_jobs(r, 0);
-	drain_messages(r);
-	return err;
-}
-
-/* -------------------------------------------------------------------- */
-/* (c) Metadata of a batch's files; at the end hard links, then directories */
-
-static void make_links(rs *r)
-{
-	for (size_t i = 0; i < r->nlinks; i++) {
-		const rs_link *l = &r->links[i];
-		const char *from, *to;
-		int ffd, tfd;
-
-		if (!l->from || !l->rel)
-			continue;
-		if ((ffd = open_parent(r, l->from, &from)) < 0) {
-			rs_fail(r, l->rel, "cannot link: %s", strerror(-ffd));
-			continue;
-		}
-		if ((tfd = open_parent(r, l->rel, &to)) < 0) {
-			rs_fail(r, l->rel, "cannot link: %s", strerror(-tfd));
-		} else {
-			/* Flags 0: linkat never follows a symlink at the old name. */
-			if (linkat(ffd, from, tfd, to, 0) == 0)
-				r->res->others++;
-			else if (errno == EEXIST)
-				rs_exists(r, l->rel, "already exists: not overwritten (a hard link "
-					  "to %s)", l->from);
-			else
-				rs_fail(r, l->rel, "cannot link to %s: %s", l->from, strerror(errno));
-			close(tfd);
-		}
-		close(ffd);
-	}
-}
-
-static int depth_cmp(const void *a, const void *b)
-{
-	const rs_dir *x = a, *y = b;
-
-	return x->depth < y->depth ? 1 : x->depth > y->depth ? -1 : strcmp(x->rel, y->rel);
-}
-
-/*
- * A file that failed does not stay under its name looking restored, and
- * gets none of its metadata (no original mtime on half a file).  What was
- * written from the repository is kept as NAME.kura-partial, mode 0600:
- * after a lost pack the good parts of a large file (a database, an image
- * archive) may be worth salvaging, and the next restore into the same
- * target finds the name free and tries again.  A file that failed writing
- * (a full disk) is removed instead, to leave room for the rest.  dfd is
- * its directory, or -1 if that could not be opened.  Runs on a worker.
- */
-static void fail_file(rs *r, int dfd, size_t i)
-{
-	rs_file *f = &r->files[i];
-	const char *why = f->reason ? f->reason : "could not be restored";
-	char *partial = NULL;
-	struct stat st;
-	int fd = -1;
-	bool ours;
-
-	if (atomic_load(&f->state) != RS_CREATED) {
-		queue_say(r, RS_FAIL, f->rel, NULL, "%s", why); /* nothing of it is in the target */
-		return;
-	}
-	/* O_NONBLOCK: a FIFO swapped in does not block the open; it fails the check. */
-	if (dfd >= 0)
-		fd = openat(dfd, f->node.name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	ours = fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == f->dev && st.st_ino == f->ino;
-	/* Missing chunks at the end would leave it short: every byte keeps its offset. */
-	if (ours && (uint64_t)st.st_size < f->node.size && ftruncate(fd, (off_t)f->node.size) < 0)
-		atomic_store(&f->discard, true);
-	if (fd >= 0)
-		close(fd);
-	if (!ours) {
-		queue_say(r, RS_FAIL, f->rel, NULL, "%s; what was written of it could not be found "
-			  "to remove it", why);
-		return;
-	}
-	if (atomic_load(&f->written) > 0 && !atomic_load(&f->discard) &&
-	    asprintf(&partial, "%s.kura-partial", f->rel) >= 0 &&
-	    renameat2(dfd, f->node.name, dfd, strrchr(partial, '/') ? strrchr(partial, '/') + 1
-								     : partial,
-		      RENAME_NOREPLACE) == 0) {
-		queue_say(r, RS_FAIL, f->rel, partial, "%s", why);
-	} else if (unlinkat(dfd, f->node.name, 0) == 0) {
-		queue_say(r, RS_FAIL, f->rel, NULL, "%s", why);
-	} else {
-		queue_say(r, RS_FAIL, f->rel, NULL, "%s; and it could not be removed: %s", why,
-			  strerror(errno));
-	}
-	free(partial);
-}
-
-/* Apply the metadata of files[first..end), or say what became of those that failed; a worker. */
-static void meta_files(rs *r, size_t first, size_t end)
-{
-	char *last_dir = NULL;
-	int dfd = -1;
-
-	for (size_t i = first; i < end; i++) {
-		const rs_file *f = &r->files[i];
-		const char *slash = strrchr(f->rel, '/');
-		size_t dlen = slash ? (size_t)(slash - f->rel) : 0;
-		bool failed = atomic_load(&f->failed);
-		struct stat st;
-
-		if (failed && atomic_load(&f->state) != RS_CREATED) {
-			fail_file(r, -1, i);
-			continue;
-		}
-		if (!failed && (atomic_load(&f->meta_done) || atomic_load(&f->state) == RS_NOFILE))
-			continue;
-		/* Files of one directory are consecutive: open each directory once. */
-		if (!last_dir || strlen(last_dir) != dlen || strncmp(last_dir, f->rel, dlen) != 0) {
-			const char *name;
-
-			if (dfd >= 0)
-				close(dfd);
-			free(last_dir);
-			last_dir = strndup(f->rel, dlen);
-			if ((dfd = open_parent(r, f->rel, &name)) < 0 || !last_dir) {
-				if (failed)
-					fail_file(r, -1, i);
-				else
-					queue_warn(r, f->rel, "cannot open its directory to set "
-						   "metadata: %s", strerror(dfd < 0 ? -dfd : ENOMEM));
-				continue;
-			}
-		}
-		if (dfd < 0 || failed) {
-			if (failed)
-				fail_file(r, dfd, i);
-			else
-				queue_warn(r, f->rel, "cannot open its directory to set metadata");
-			continue;
-		}
-		if (atomic_load(&f->state) == RS_NEW) {
-			/* Planned but reached by no worker: created here. */
-			int fd = create_now(r, dfd, i, &st);
-
-			if (fd >= 0 && kura_fsmeta_apply_fd(fd, &st, &f->node, r->opts->numeric_owner,
-							    f->strip_acls) < 0)
-				queue_warn(r, f->rel, "%s", kura_error_message());
-			if (fd >= 0)
-				close(fd);
-			else if (atomic_load(&f->failed))
-				fail_file(r, dfd, i);
-			continue;
-		}
-		if (fstatat(dfd, f->node.name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    st.st_dev != f->dev || st.st_ino != f->ino) {
-			queue_warn(r, f->rel, "was replaced during the restore: metadata not applied");
-			continue;
-		}
-		if (kura_fsmeta_apply(dfd, &f->node, r->opts->numeric_owner) < 0)
-			queue_warn(r, f->rel, "%s", kura_error_message());
-	}
-	if (dfd >= 0)
-		close(dfd);
-	free(last_dir);
-}
-
-/* Apply the metadata of dirs[first..end), all of one depth; runs on a worker. */
-static void meta_dirs(rs *r, size_t first, size_t end)
-{
-	for (size_t i = first; i < end; i++) {
-		const rs_dir *d = &r->dirs[i];
-		const char *name;
-		int dfd;
-
-		if (!d->node.name)
-			continue;
-		if ((dfd = open_parent(r, d->rel, &name)) < 0) {
-			queue_warn(r, d->rel, "cannot open its parent to set metadata: %s",
-				   strerror(-dfd));
-			continue;
-		}
-		if (kura_fsmeta_apply(dfd, &d->node, r->opts->numeric_owner) < 0)
-			queue_warn(r, d->rel, "%s", kura_error_message());
-		close(dfd);
-	}
-}
-
-typedef struct {
-	size_t first, end;
-	bool dirs;                      /* dirs[first..end), else files[first..end) */
-} rs_meta_job;
-
-static void meta_job_run(void *arg, void *ctx)
-{
-	rs_meta_job *job = arg;
-	rs *r = ctx;
-
-	if (job->dirs)
-		meta_dirs(r, job->first, job->end);
-	else
-		meta_files(r, job->first, job->end);
-	free(job);
-	pthread_mutex_lock(&r->lock);
-	r->jobs_pending--;
-	pthread_cond_signal(&r->cond);
-	pthread_mutex_unlock(&r->lock);
-}
-
-/*
- * Cut [first, end) into about `parts` ranges of at least RS_META_MIN
- * entries and queue each as a job.  Without a pool (or out of memory) the
- * range is done here; either way the messages go through the queue.
- */
-static void meta_queue(rs *r, kura_pool *pool, int threads, size_t first, size_t end, bool dirs)
-{
-	size_t parts = (size_t)threads * 4, step = (end - first + parts - 1) / parts;
-
-	if (step < RS_META_MIN)
-		step = RS_META_MIN;
-	for (size_t i = first; i < end; i += step) {
-		size_t stop = end - i > step ? i + step : end;
-		rs_meta_job *job;
-
-		if (!pool || !(job = malloc(sizeof(*job)))) {
-			if (dirs)
-				meta_dirs(r, i, stop);
-			else
-				meta_files(r, i, stop);
-			continue;
-		}
-		job->first = i;
-		job->end = stop;
-		job->dirs = dirs;
-		wait_jobs(r, (size_t)threads * 3 - 1);
-		pthread_mutex_lock(&r->lock);
-		r->jobs_pending++;
-		pthread_mutex_unlock(&r->lock);
-		kura_pool_add(pool, meta_job_run, job, r);
-	}
-}
-
-/*
- * After the last batch and the links: directories one depth at a time,
- * deepest first: a directory's metadata goes on only once everything
- * below it is done (files, by their batches; links), so nothing written
- * or chmod-ed inside it later changes its mtime, and a read-only
- * directory is still writable while its contents are finished.
- * Directories of one depth are independent: each is reached through
- * shallower ones, which are not touched until that depth is done.
- */
-static void apply_dir_meta(rs *r)
-{
-	int threads = rs_threads(r);
-	kura_pool *pool = NULL;
-
-	/* Without a pool everything is done on this thread, as before. */
-	if (threads > 1 && r->ndirs > RS_META_MIN &&
-	    kura_pool_new(&pool, threads, (size_t)threads * 2) < 0)
-		pool = NULL;
-	if (r->ndirs)
-		qsort(r->dirs, r->ndirs, sizeof(*r->dirs), depth_cmp);
-	for (size_t i = 0, j; i < r->ndirs; i = j) {
-		for (j = i + 1; j < r->ndirs && r->dirs[j].depth == r->dirs[i].depth; j++)
-			;
-		/* A depth of few directories (a deep, narrow tree has thousands) is not worth a handoff. */
-		meta_queue(r, j - i < RS_META_MIN ? NULL : pool, threads, i, j, true);
-		wait_jobs(r, 0);
-	}
-	kura_pool_free(pool);
-	drain_messages(r);
-	r->res->warnings += atomic_load(&r->warnings);
-}
+/* Batches: (b), then the first half of (c) (restmeta.c), then free       */
 
 /*
  * Count the batch's files, keep the (device, inode) of those created
@@ -1710,25 +883,25 @@ static int batch_free(rs *r)
  */
 static int run_batch(rs *r)
 {
-	int threads = rs_threads(r), err;
+	int threads = kura_restore__threads(r), err;
 	kura_pool *pool = NULL;
 
 	if (r->nfiles == 0) {
-		drain_messages(r);
+		kura_restore__drain_messages(r);
 		return 0;
 	}
 	if ((err = kura_writeback_new(&r->wb, RS_WRITEBACK_BYTES, RS_WRITEBACK_RANGES)) < 0)
 		return err;
 	if ((err = kura_pool_new(&pool, threads, (size_t)threads * 2)) == 0 &&
-	    (err = restore_content(r, pool)) == 0) {
-		meta_queue(r, pool, threads, 0, r->nfiles, false);
-		wait_jobs(r, 0);
+	    (err = kura_restore__content(r, pool)) == 0) {
+		kura_restore__meta_queue(r, pool, threads, 0, r->nfiles, false);
+		kura_restore__wait_jobs(r, 0);
 	}
 	kura_pool_free(pool);
 	kura_writeback_free(r->wb); /* waits for the batch's last writes */
 	r->wb = NULL;
-	drain_messages(r);
-	rs_progress(r, false);
+	kura_restore__drain_messages(r);
+	kura_restore__progress(r, false);
 	return err < 0 ? err : batch_free(r);
 }
 
@@ -1890,9 +1063,9 @@ int kura_restore(kura_repo *repo, const char *snapshot_id, const kura_restore_op
 	r.files_hint = r.bytes_hint = 0;
 	if ((err = run_batch(&r)) < 0 || (err = resolve_links(&r)) < 0)
 		goto done;
-	make_links(&r);
-	apply_dir_meta(&r);
-	rs_progress(&r, true);
+	kura_restore__make_links(&r);
+	kura_restore__apply_dir_meta(&r);
+	kura_restore__progress(&r, true);
 done:
 	res.errors = atomic_load(&r.errors);
 	res.skipped_existing = atomic_load(&r.existing);

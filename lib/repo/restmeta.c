@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * restmeta.c - the last steps of kura_restore: hard links and metadata.
+ * make_links makes the hard links decided after the last batch;
+ * fail_file renames a failed file NAME.kura-partial (or removes it) so it
+ * never looks complete; meta_queue applies metadata to a batch's files
+ * not finished by the content workers, in contiguous ranges on the pool;
+ * apply_dir_meta applies directory metadata deepest first, one depth at a
+ * time, so that writing into a directory never changes its restored mtime
+ * and a read-only directory is made read-only only after it is filled.
+ * Workers queue their warnings; the calling thread says them.
+ */
+#include "repo/restshared.h"
+
+
+/* -------------------------------------------------------------------- */
+/* (c) Metadata of a batch's files; at the end hard links, then directories */
+
+void kura_restore__make_links(rs *r)
+{
+	for (size_t i = 0; i < r->nlinks; i++) {
+		const rs_link *l = &r->links[i];
+		const char *from, *to;
+		int ffd, tfd;
+
+		if (!l->from || !l->rel)
+			continue;
+		if ((ffd = kura_restore__open_parent(r, l->from, &from)) < 0) {
+			rs_fail(r, l->rel, "cannot link: %s", strerror(-ffd));
+			continue;
+		}
+		if ((tfd = kura_restore__open_parent(r, l->rel, &to)) < 0) {
+			rs_fail(r, l->rel, "cannot link: %s", strerror(-tfd));
+		} else {
+			/* Flags 0: linkat never follows a symlink at the old name. */
+			if (linkat(ffd, from, tfd, to, 0) == 0)
+				r->res->others++;
+			else if (errno == EEXIST)
+				rs_exists(r, l->rel, "already exists: not overwritten (a hard link "
+					  "to %s)", l->from);
+			else
+				rs_fail(r, l->rel, "cannot link to %s: %s", l->from, strerror(errno));
+			close(tfd);
+		}
+		close(ffd);
+	}
+}
+
+static int depth_cmp(const void *a, const void *b)
+{
+	const rs_dir *x = a, *y = b;
+
+	return x->depth < y->depth ? 1 : x->depth > y->depth ? -1 : strcmp(x->rel, y->rel);
+}
+
+/*
+ * A file that failed does not stay under its name looking restored, and
+ * gets none of its metadata (no original mtime on half a file).  What was
+ * written from the repository is kept as NAME.kura-partial, mode 0600:
+ * after a lost pack the good parts of a large file (a database, an image
+ * archive) may be worth salvaging, and the next restore into the same
+ * target finds the name free and tries again.  A file that failed writing
+ * (a full disk) is removed instead, to leave room for the rest.  dfd is
+ * its directory, or -1 if that could not be opened.  Runs on a worker.
+ */
+static void fail_file(rs *r, int dfd, size_t i)
+{
+	rs_file *f = &r->files[i];
+	const char *why = f->reason ? f->reason : "could not be restored";
+	char *partial = NULL;
+	struct stat st;
+	int fd = -1;
+	bool ours;
+
+	if (atomic_load(&f->state) != RS_CREATED) {
+		kura_restore__queue_say(r, RS_FAIL, f->rel, NULL, "%s", why); /* nothing of it is in the target */
+		return;
+	}
+	/* O_NONBLOCK: a FIFO swapped in does not block the open; it fails the check. */
+	if (dfd >= 0)
+		fd = openat(dfd, f->node.name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	ours = fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == f->dev && st.st_ino == f->ino;
+	/* Missing chunks at the end would leave it short: every byte keeps its offset. */
+	if (ours && (uint64_t)st.st_size < f->node.size && ftruncate(fd, (off_t)f->node.size) < 0)
+		atomic_store(&f->discard, true);
+	if (fd >= 0)
+		close(fd);
+	if (!ours) {
+		kura_restore__queue_say(r, RS_FAIL, f->rel, NULL, "%s; what was written of it could not be found "
+			  "to remove it", why);
+		return;
+	}
+	if (atomic_load(&f->written) > 0 && !atomic_load(&f->discard) &&
+	    asprintf(&partial, "%s.kura-partial", f->rel) >= 0 &&
+	    renameat2(dfd, f->node.name, dfd, strrchr(partial, '/') ? strrchr(partial, '/') + 1
+								     : partial,
+		      RENAME_NOREPLACE) == 0) {
+		kura_restore__queue_say(r, RS_FAIL, f->rel, partial, "%s", why);
+	} else if (unlinkat(dfd, f->node.name, 0) == 0) {
+		kura_restore__queue_say(r, RS_FAIL, f->rel, NULL, "%s", why);
+	} else {
+		kura_restore__queue_say(r, RS_FAIL, f->rel, NULL, "%s; and it could not be removed: %s", why,
+			  strerror(errno));
+	}
+	free(partial);
+}
+
+/* Apply the metadata of files[first..end), or say what became of those that failed; a worker. */
+static void meta_files(rs *r, size_t first, size_t end)
+{
+	char *last_dir = NULL;
+	int dfd = -1;
+
+	for (size_t i = first; i < end; i++) {
+		const rs_file *f = &r->files[i];
+		const char *slash = strrchr(f->rel, '/');
+		size_t dlen = slash ? (size_t)(slash - f->rel) : 0;
+		bool failed = atomic_load(&f->failed);
+		struct stat st;
+
+		if (failed && atomic_load(&f->state) != RS_CREATED) {
+			fail_file(r, -1, i);
+			continue;
+		}
+		if (!failed && (atomic_load(&f->meta_done) || atomic_load(&f->state) == RS_NOFILE))
+			continue;
+		/* Files of one directory are consecutive: open each directory once. */
+		if (!last_dir || strlen(last_dir) != dlen || strncmp(last_dir, f->rel, dlen) != 0) {
+			const char *name;
+
+			if (dfd >= 0)
+				close(dfd);
+			free(last_dir);
+			last_dir = strndup(f->rel, dlen);
+			if ((dfd = kura_restore__open_parent(r, f->rel, &name)) < 0 || !last_dir) {
+				if (failed)
+					fail_file(r, -1, i);
+				else
+					kura_restore__queue_warn(r, f->rel, "cannot open its directory to set "
+						   "metadata: %s", strerror(dfd < 0 ? -dfd : ENOMEM));
+				continue;
+			}
+		}
+		if (dfd < 0 || failed) {
+			if (failed)
+				fail_file(r, dfd, i);
+			else
+				kura_restore__queue_warn(r, f->rel, "cannot open its directory to set metadata");
+			continue;
+		}
+		if (atomic_load(&f->state) == RS_NEW) {
+			/* Planned but reached by no worker: created here. */
+			int fd = kura_restore__create_now(r, dfd, i, &st);
+
+			if (fd >= 0 && kura_fsmeta_apply_fd(fd, &st, &f->node, r->opts->numeric_owner,
+							    f->strip_acls) < 0)
+				kura_restore__queue_warn(r, f->rel, "%s", kura_error_message());
+			if (fd >= 0)
+				close(fd);
+			else if (atomic_load(&f->failed))
+				fail_file(r, dfd, i);
+			continue;
+		}
+		if (fstatat(dfd, f->node.name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    st.st_dev != f->dev || st.st_ino != f->ino) {
+			kura_restore__queue_warn(r, f->rel, "was replaced during the restore: metadata not applied");
+			continue;
+		}
+		if (kura_fsmeta_apply(dfd, &f->node, r->opts->numeric_owner) < 0)
+			kura_restore__queue_warn(r, f->rel, "%s", kura_error_message());
+	}
+	if (dfd >= 0)
+		close(dfd);
+	free(last_dir);
+}
+
+/* Apply the metadata of dirs[first..end), all of one depth; runs on a worker. */
+static void meta_dirs(rs *r, size_t first, size_t end)
+{
+	for (size_t i = first; i < end; i++) {
+		const rs_dir *d = &r->dirs[i];
+		const char *name;
+		int dfd;
+
+		if (!d->node.name)
+			continue;
+		if ((dfd = kura_restore__open_parent(r, d->rel, &name)) < 0) {
+			kura_restore__queue_warn(r, d->rel, "cannot open its parent to set metadata: %s",
+				   strerror(-dfd));
+			continue;
+		}
+		if (kura_fsmeta_apply(dfd, &d->node, r->opts->numeric_owner) < 0)
+			kura_restore__queue_warn(r, d->rel, "%s", kura_error_message());
+		close(dfd);
+	}
+}
+
+typedef struct {
+	size_t first, end;
+	bool dirs;                      /* dirs[first..end), else files[first..end) */
+} rs_meta_job;
+
+static void meta_job_run(void *arg, void *ctx)
+{
+	rs_meta_job *job = arg;
+	rs *r = ctx;
+
+	if (job->dirs)
+		meta_dirs(r, job->first, job->end);
+	else
+		meta_files(r, job->first, job->end);
+	free(job);
+	pthread_mutex_lock(&r->lock);
+	r->jobs_pending--;
+	pthread_cond_signal(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/*
+ * Cut [first, end) into about `parts` ranges of at least RS_META_MIN
+ * entries and queue each as a job.  Without a pool (or out of memory) the
+ * range is done here; either way the messages go through the queue.
+ */
+void kura_restore__meta_queue(rs *r, kura_pool *pool, int threads, size_t first, size_t end, bool dirs)
+{
+	size_t parts = (size_t)threads * 4, step = (end - first + parts - 1) / parts;
+
+	if (step < RS_META_MIN)
+		step = RS_META_MIN;
+	for (size_t i = first; i < end; i += step) {
+		size_t stop = end - i > step ? i + step : end;
+		rs_meta_job *job;
+
+		if (!pool || !(job = malloc(sizeof(*job)))) {
+			if (dirs)
+				meta_dirs(r, i, stop);
+			else
+				meta_files(r, i, stop);
+			continue;
+		}
+		job->first = i;
+		job->end = stop;
+		job->dirs = dirs;
+		kura_restore__wait_jobs(r, (size_t)threads * 3 - 1);
+		pthread_mutex_lock(&r->lock);
+		r->jobs_pending++;
+		pthread_mutex_unlock(&r->lock);
+		kura_pool_add(pool, meta_job_run, job, r);
+	}
+}
+
+/*
+ * After the last batch and the links: directories one depth at a time,
+ * deepest first: a directory's metadata goes on only once everything
+ * below it is done (files, by their batches; links), so nothing written
+ * or chmod-ed inside it later changes its mtime, and a read-only
+ * directory is still writable while its contents are finished.
+ * Directories of one depth are independent: each is reached through
+ * shallower ones, which are not touched until that depth is done.
+ */
+void kura_restore__apply_dir_meta(rs *r)
+{
+	int threads = kura_restore__threads(r);
+	kura_pool *pool = NULL;
+
+	/* Without a pool everything is done on this thread, as before. */
+	if (threads > 1 && r->ndirs > RS_META_MIN &&
+	    kura_pool_new(&pool, threads, (size_t)threads * 2) < 0)
+		pool = NULL;
+	if (r->ndirs)
+		qsort(r->dirs, r->ndirs, sizeof(*r->dirs), depth_cmp);
+	for (size_t i = 0, j; i < r->ndirs; i = j) {
+		for (j = i + 1; j < r->ndirs && r->dirs[j].depth == r->dirs[i].depth; j++)
+			;
+		/* A depth of few directories (a deep, narrow tree has thousands) is not worth a handoff. */
+		kura_restore__meta_queue(r, j - i < RS_META_MIN ? NULL : pool, threads, i, j, true);
+		kura_restore__wait_jobs(r, 0);
+	}
+	kura_pool_free(pool);
+	kura_restore__drain_messages(r);
+	r->res->warnings += atomic_load(&r->warnings);
+}
+

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * restshared.h - what the parts of kura_restore share (internal): the
+ * restore state rs and its records (files, directories, links, plan
+ * entries, messages), the walk frame, the tuning constants, and the
+ * helpers one part calls in another.  restorer.c walks and batches;
+ * restcontent.c restores a batch's content; restmeta.c makes hard links
+ * and applies metadata.
+ * The invariants are those described at the top of restorer.c; the
+ * batch knobs are in restorer.h.
+ */
+#ifndef KURA_REPO_RESTSHARED_H
+#define KURA_REPO_RESTSHARED_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/array.h"
+#include "common/error.h"
+#include "common/pool.h"
+#include "repo/fsmeta.h"
+#include "repo/walk.h"
+#include "repo/writeback.h"
+
+#define RS_SPAN_MAX (32u << 20)        /* bytes of one pack a job reads at once */
+#define RS_SPAN_GAP (1u << 20)         /* unneeded bytes worth reading to save a request */
+#define RS_PROGRESS_NS 250000000LL     /* at most four progress reports a second */
+#define RS_META_MIN 64                 /* the fewest files or directories worth a metadata job */
+#define RS_FLUSH_FILE (64u << 10)      /* a finished file this large is queued for writeback */
+#define RS_FLUSH_BIG (8u << 20)        /* a file this large has each chunk queued as written */
+#define RS_WRITEBACK_BYTES (64u << 20) /* written bytes waiting for the disk before they are dropped */
+#define RS_WRITEBACK_RANGES 256        /* and ranges (each holds an fd) */
+
+/* rs_file.state: a file with content is created by the worker that writes its first chunk. */
+enum { RS_NEW, RS_CREATING, RS_CREATED, RS_NOFILE };
+
+typedef struct {
+	char *rel;                      /* path below the target */
+	kura_node node;                 /* moved out of its tree; extents freed once planned */
+	dev_t dev;                      /* dev and ino are set before state becomes RS_CREATED */
+	ino_t ino;
+	size_t dir;                     /* index in dirs of its directory; SIZE_MAX: the target */
+	atomic_int state;
+	atomic_uint_fast32_t remaining; /* chunk writes still to do */
+	atomic_bool failed;
+	atomic_bool discard;            /* nothing more is written: removed, not kept as partial */
+	atomic_uint_fast64_t written;   /* bytes of content written */
+	char *reason;                   /* why it failed; set by the first failure */
+	atomic_bool meta_done;          /* applied through the fd that wrote the last chunk */
+	bool strip_acls;                /* its directory had a default ACL when it was created */
+	bool tail_hole;                 /* the last chunk ends before the size: truncate */
+} rs_file;
+
+typedef struct {
+	char *rel;
+	kura_node node;                 /* filled when the walk leaves the directory */
+	unsigned depth;
+} rs_dir;
+
+typedef struct {
+	char *rel;                      /* NULL once restored as a copy */
+	kura_node node;
+	const char *from;               /* the first name, restored by us (in node.target), or NULL */
+} rs_link;
+
+typedef struct {
+	dev_t dev;
+	ino_t ino;
+} rs_inode;
+
+typedef struct {
+	kura_blob_loc loc;              /* id from the plan, the rest from the index */
+	uint32_t file;
+	uint32_t len;                   /* the extent's length: must equal loc.raw_len */
+	uint64_t off;                   /* where in the file */
+} rs_use;
+
+/* What a message is about: kura_restore_problem reports RS_FAIL and RS_EXISTS. */
+enum { RS_WARN, RS_FAIL, RS_EXISTS };
+
+typedef struct rs_msg {
+	struct rs_msg *next;
+	const char *rel;                /* borrowed from files[] or dirs[]; said before the batch is freed */
+	int kind;
+	size_t partial;                 /* offset in text of the partial file's name; 0: none */
+	char text[];
+} rs_msg;
+
+typedef struct {
+	kura_repo *repo;
+	const kura_restore_options *opts;
+	kura_restore_result *res;
+	int rootfd;
+	char *root_snap;                /* snapshot path the target stands for ("" = the root) */
+	const kura_snapshot *snap;
+
+	rs_file *files;
+	size_t nfiles, files_cap;
+	rs_dir *dirs;
+	size_t ndirs, dirs_cap;
+	rs_link *links;
+	size_t nlinks, links_cap;
+	rs_use *uses;
+	size_t nuses, uses_cap;
+	rs_inode *inodes;               /* files created by earlier batches, for hard links */
+	size_t ninodes, inodes_cap;
+
+	/* shared with the workers */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;            /* a job finished */
+	size_t jobs_pending;
+	rs_msg *msgs, **msgs_tail;
+	atomic_uint_fast64_t bytes_done, files_done, errors, existing;
+	atomic_uint_fast64_t warnings;  /* from workers; added to res->warnings at the end */
+	atomic_int target_errno;        /* the first write into the target that failed */
+	uint64_t files_total, bytes_total;
+	kura_writeback *wb;             /* what is written goes to disk, then out of the cache */
+	uint64_t files_hint, bytes_hint; /* the snapshot's statistics: totals while walking */
+
+	struct timespec start;
+	int64_t last_progress;
+} rs;
+
+typedef struct rs_frame {
+	struct rs_frame *parent;
+	kura_node *node;                /* NULL for the frame that stands for the target */
+	char *rel, *snap;
+	unsigned depth;
+	bool included, created, skipped;
+	signed char inherit;            /* kura_fsmeta_may_inherit of the directory; -1 not asked */
+	int fd;                         /* -1 when closed; reopened on demand */
+	size_t dir;                     /* index in rs.dirs once created */
+} rs_frame;
+
+typedef struct {
+	size_t first, end;              /* uses[first..end) */
+	char pack[KURA_ID_HEX];
+	uint64_t start;
+	size_t len;
+} rs_job;
+/* restorer.c: progress, messages of the calling thread, paths beneath the target, files. */
+void kura_restore__tell(rs *r, int kind, const char *rel, const char *text, const char *partial);
+__attribute__((format(printf, 4, 5))) void kura_restore__say(rs *r, int kind, const char *rel,
+							      const char *fmt, ...);
+void kura_restore__progress(rs *r, bool force);
+int kura_restore__open_beneath(int rootfd, const char *rel, int flags);
+int kura_restore__open_parent(rs *r, const char *rel, const char **out_name);
+void kura_restore__target_failed(rs *r, int e);
+int kura_restore__create_now(rs *r, int dirfd, size_t i, struct stat *st);
+
+/* restcontent.c: the content of a batch, the messages workers queue, the pool. */
+__attribute__((format(printf, 3, 4))) void kura_restore__file_failed(rs *r, uint32_t file,
+								      const char *fmt, ...);
+void kura_restore__file_exists(rs *r, uint32_t file);
+__attribute__((format(printf, 5, 6))) void kura_restore__queue_say(rs *r, int kind, const char *rel,
+								    const char *partial, const char *fmt,
+								    ...);
+__attribute__((format(printf, 3, 4))) void kura_restore__queue_warn(rs *r, const char *rel,
+								     const char *fmt, ...);
+void kura_restore__drain_messages(rs *r);
+void kura_restore__wait_jobs(rs *r, size_t below);
+int kura_restore__threads(const rs *r);
+int kura_restore__content(rs *r, kura_pool *pool);
+
+/* restmeta.c: hard links and metadata. */
+void kura_restore__make_links(rs *r);
+void kura_restore__meta_queue(rs *r, kura_pool *pool, int threads, size_t first, size_t end, bool dirs);
+void kura_restore__apply_dir_meta(rs *r);
+
+#define rs_warn(r, rel, ...)                              \
+	do {                                              \
+		(r)->res->warnings++;                     \
+		kura_restore__say((r), RS_WARN, (rel), __VA_ARGS__); \
+	} while (0)
+
+#define rs_fail(r, rel, ...)                              \
+	do {                                              \
+		atomic_fetch_add(&(r)->errors, 1);        \
+		kura_restore__say((r), RS_FAIL, (rel), __VA_ARGS__); \
+	} while (0)
+
+/* The name is taken in the target: what is there stays, and it is not an error. */
+#define rs_exists(r, rel, ...)                              \
+	do {                                                \
+		atomic_fetch_add(&(r)->existing, 1);        \
+		kura_restore__say((r), RS_EXISTS, (rel), __VA_ARGS__); \
+	} while (0)
+
+
+#endif
