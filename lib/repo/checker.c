@@ -46,6 +46,12 @@
  * problem report (through opts->problem, always from the calling thread)
  * and the check goes on with the rest.  Only failing to list the store or
  * to allocate the checker's own memory ends it early.
+ *
+ * This file holds kura_check() itself, which runs the stages in order,
+ * problem reporting and the small helpers every stage shares.  The stages
+ * live in checkmeta.c (config, keys, indexes, snapshots), checkpacks.c (the
+ * pack table and copies), checkdata.c (--read-data) and checkwalk.c (the
+ * tree walk); checker.h is what they share.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -54,8 +60,6 @@
 #include <time.h>
 
 #include <pthread.h>
-#include <sys/mman.h>
-#include <zstd.h>
 
 #include "repo/checker.h"
 

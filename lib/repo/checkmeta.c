@@ -8,15 +8,12 @@
  * fetched or parsed is one problem report and is left out, never the end
  * of the check.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <pthread.h>
-#include <sys/mman.h>
-#include <zstd.h>
 
 #include "repo/checker.h"
 

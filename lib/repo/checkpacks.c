@@ -9,15 +9,12 @@
  * list.  A pack only an index names is pruned, not a problem, unless a
  * snapshot still lists it.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <pthread.h>
-#include <sys/mman.h>
-#include <zstd.h>
 
 #include "repo/checker.h"
 

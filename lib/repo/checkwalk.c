@@ -8,15 +8,12 @@
  * are walked again for every snapshot, so every damaged file is named under
  * every snapshot.  The walk uses an explicit stack, not recursion.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <pthread.h>
-#include <sys/mman.h>
-#include <zstd.h>
 
 #include "repo/checker.h"
 
