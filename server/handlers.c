@@ -312,10 +312,23 @@ static int add_received(request *rq, json_t *arr)
 	return err;
 }
 
+/* Answer `status` with `v` as compact JSON (taken over); `what` names it in a 500. */
+static enum MHD_Result respond_json(request *rq, struct MHD_Connection *con, unsigned status,
+				   json_t *v, uint64_t bytes, const char *what)
+{
+	char *text = json_dumps(v, JSON_COMPACT);
+
+	json_decref(v);
+	if (!text) {
+		kura_error_set(KURA_ENOMEM, "out of memory");
+		return request_respond_internal(rq, con, what);
+	}
+	return request_respond_buffer(rq, con, status, text, "application/json", bytes);
+}
+
 enum MHD_Result handlers_get_list(request *rq, struct MHD_Connection *con)
 {
 	json_t *arr = json_array();
-	char *text;
 
 	if (!arr) {
 		kura_error_set(KURA_ENOMEM, "out of memory");
@@ -326,14 +339,7 @@ enum MHD_Result handlers_get_list(request *rq, struct MHD_Connection *con)
 		json_decref(arr);
 		return request_respond_internal(rq, con, "cannot list the files");
 	}
-	text = json_dumps(arr, JSON_COMPACT);
-	json_decref(arr);
-	if (!text) {
-		kura_error_set(KURA_ENOMEM, "out of memory");
-		return request_respond_internal(rq, con, "cannot list the files");
-	}
-	return request_respond_buffer(rq, con, MHD_HTTP_OK, text, "application/json",
-				      REQUEST_BYTES_BODY);
+	return respond_json(rq, con, MHD_HTTP_OK, arr, REQUEST_BYTES_BODY, "cannot list the files");
 }
 
 /* -------------------------------------------------------------------- */
@@ -342,18 +348,11 @@ enum MHD_Result handlers_get_list(request *rq, struct MHD_Connection *con)
 enum MHD_Result handlers_get_deletions(request *rq, struct MHD_Connection *con)
 {
 	json_t *arr = NULL;
-	char *text;
 
 	if (deletion_intake_list(rq->srv->v, rq->route.repo, &arr) < 0)
 		return request_respond_internal(rq, con, "cannot list the deletion requests");
-	text = json_dumps(arr, JSON_COMPACT);
-	json_decref(arr);
-	if (!text) {
-		kura_error_set(KURA_ENOMEM, "out of memory");
-		return request_respond_internal(rq, con, "cannot list the deletion requests");
-	}
-	return request_respond_buffer(rq, con, MHD_HTTP_OK, text, "application/json",
-				      REQUEST_BYTES_BODY);
+	return respond_json(rq, con, MHD_HTTP_OK, arr, REQUEST_BYTES_BODY,
+			    "cannot list the deletion requests");
 }
 
 enum MHD_Result handlers_post_begin(request *rq, struct MHD_Connection *con)
@@ -475,14 +474,7 @@ enum MHD_Result handlers_post_finish(request *rq, struct MHD_Connection *con)
 	free(names);
 	switch (err) {
 	case 0:
-		text = json_dumps(made, JSON_COMPACT);
-		json_decref(made);
-		if (!text) {
-			kura_error_set(KURA_ENOMEM, "out of memory");
-			return request_respond_internal(rq, con, "cannot answer");
-		}
-		return request_respond_buffer(rq, con, MHD_HTTP_ACCEPTED, text, "application/json",
-					      rq->received);
+		return respond_json(rq, con, MHD_HTTP_ACCEPTED, made, rq->received, "cannot answer");
 	case KURA_EINVAL:
 		return request_respond_error(rq, con, MHD_HTTP_BAD_REQUEST, NULL, "%s",
 					     kura_error_message());
