@@ -52,7 +52,6 @@ int kura_backup__write_snapshot(archiver *a, const kura_walkpath *paths)
 {
 	const kura_backup_options *o = a->opts;
 	kura_snapshot snap = {0};
-	struct timespec now;
 	char host[256] = "";
 	uint8_t *data = NULL, name[KURA_HASH_SIZE];
 	char hex[KURA_ID_HEX];
@@ -65,8 +64,7 @@ int kura_backup__write_snapshot(archiver *a, const kura_walkpath *paths)
 	if ((err = kura_gc__packs_stored(a->repo->backend,
 					 (const uint8_t(*)[KURA_HASH_SIZE])snap.packs, snap.npacks)) < 0)
 		goto done;
-	clock_gettime(CLOCK_REALTIME, &now);
-	snap.time_ns = o->time_ns ? o->time_ns : (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	snap.time_ns = o->time_ns ? o->time_ns : kura_now_ns(CLOCK_REALTIME);
 	snap.readable = true;
 	memcpy(snap.tree, a->root_id, KURA_HASH_SIZE);
 	if (o->hostname)

@@ -105,14 +105,6 @@ size_t kura_restore__batch_chunks = 65536;
 /* -------------------------------------------------------------------- */
 /* Small helpers                                                         */
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static double elapsed(const rs *r)
 {
 	struct timespec ts;
@@ -165,7 +157,7 @@ void kura_restore__progress(rs *r, bool force)
 
 	if (!r->opts->progress)
 		return;
-	now = now_ns();
+	now = kura_now_ns(CLOCK_MONOTONIC);
 	if (!force && now - r->last_progress < RS_PROGRESS_NS)
 		return;
 	r->last_progress = now;
