@@ -166,24 +166,6 @@ void kura_check__u32s_sort_unique(ck_u32s *s)
 	s->n = j + 1;
 }
 
-static int names_add(const char *name, uint64_t size, void *ctx)
-{
-	ck_names *nm = ctx;
-	int err;
-
-	if ((err = KURA_ARRAY_GROW(nm->v, nm->cap, nm->n + 1)) < 0)
-		return err;
-	snprintf(nm->v[nm->n].name, KURA_ID_HEX, "%s", name);
-	nm->v[nm->n].size = size;
-	nm->n++;
-	return 0;
-}
-
-static int cmp_name(const void *a, const void *b)
-{
-	return strcmp(((const ck_name *)a)->name, ((const ck_name *)b)->name);
-}
-
 void kura_check__names_free(ck_names *nm)
 {
 	free(nm->v);
@@ -193,15 +175,12 @@ void kura_check__names_free(ck_names *nm)
 /* List every file of a type, sorted by name. */
 int kura_check__list(checker *ck, kura_file_type type, ck_names *out)
 {
-	kura_backend *b = ck->repo->backend;
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	err = b->list(b, type, names_add, out);
-	if (err < 0)
+	if ((err = kura_list_files(&out->v, &out->n, ck->repo->backend, type)) < 0)
 		return kura_error_wrap(err, "check: listing %s", kura_file_type_name(type));
-	if (out->n > 1)
-		qsort(out->v, out->n, sizeof(*out->v), cmp_name);
+	out->cap = out->n;
 	return 0;
 }
 

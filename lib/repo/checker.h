@@ -31,6 +31,7 @@
 #include "format/pack.h"
 #include "format/snapshot.h"
 #include "format/tree.h"
+#include "kura/keyless.h"
 #include "repo/idmap.h"
 #include "repo/repo.h"
 
@@ -61,10 +62,7 @@ typedef struct {
 	uint8_t state;	/* CK_* */
 } ck_copy;
 
-typedef struct {
-	char name[KURA_ID_HEX];
-	uint64_t size;
-} ck_name;
+typedef kura_listed_file ck_name; /* kura_list_files */
 
 typedef struct {
 	ck_name *v;
