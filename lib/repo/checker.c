@@ -90,20 +90,13 @@ __attribute__((format(printf, 5, 6))) void kura_check__problem(checker *ck, cons
 
 void kura_check__drain(checker *ck)
 {
-	ck_pending *list, *next;
+	kura_msglist list;
 
-	pthread_mutex_lock(&ck->lock);
-	list = ck->pending;
-	ck->pending = NULL;
-	ck->pending_tail = &ck->pending;
-	pthread_mutex_unlock(&ck->lock);
-	for (; list; list = next) {
-		next = list->next;
-		ck_report(ck, NULL, NULL, list->object, list->message);
-		free(list->object);
-		free(list->message);
-		free(list);
-	}
+	kura_msgqueue_take(&ck->pending, &list);
+	ck->lost_problems += list.lost;
+	for (kura_msg *m = list.head; m; m = m->next)
+		ck_report(ck, NULL, NULL, m->text, m->text + m->second);
+	kura_msglist_free(&list);
 }
 
 void kura_check__object(char out[96], const char *kind, const uint8_t name[KURA_HASH_SIZE])
@@ -240,14 +233,7 @@ static void checker_free(checker *ck)
 		free(ck->memos[i].packs);
 	free(ck->memos);
 	kura_idmap_free(ck->memo_map);
-	while (ck->pending) {
-		ck_pending *next = ck->pending->next;
-
-		free(ck->pending->object);
-		free(ck->pending->message);
-		free(ck->pending);
-		ck->pending = next;
-	}
+	kura_msgqueue_destroy(&ck->pending);
 	pthread_mutex_destroy(&ck->lock);
 }
 
@@ -272,7 +258,7 @@ int kura_check(kura_repo *repo, const kura_check_options *opts, kura_check_resul
 	ck.repo = repo;
 	ck.opts = opts;
 	ck.read_data = opts->read_data;
-	ck.pending_tail = &ck.pending;
+	kura_msgqueue_init(&ck.pending);
 	pthread_mutex_init(&ck.lock, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &ck.start);
 

@@ -954,10 +954,7 @@ static void rs_free(rs *r)
 	free(r->uses);
 	free(r->inodes);
 	free(r->root_snap);
-	for (rs_msg *m = r->msgs, *next; m; m = next) {
-		next = m->next;
-		free(m);
-	}
+	kura_msgqueue_destroy(&r->msgs);
 }
 
 /* Walk what the options select: a whole snapshot, a directory of it, or one node. */
@@ -1029,7 +1026,7 @@ int kura_restore(kura_repo *repo, const char *snapshot_id, const kura_restore_op
 	r.opts = opts;
 	r.res = &res;
 	r.rootfd = -1;
-	r.msgs_tail = &r.msgs;
+	kura_msgqueue_init(&r.msgs);
 	clock_gettime(CLOCK_MONOTONIC, &r.start);
 	pthread_mutex_init(&r.lock, NULL);
 	pthread_condattr_init(&attr);
