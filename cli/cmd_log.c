@@ -161,10 +161,11 @@ static int check_seen(const kura_loghead *seen, const uint8_t *log, size_t len, 
 {
 	char hex[65], msg[300];
 	const char *why = "";
-	int in;
+	bool found;
+	int err;
 
-	if ((in = kura_loghead_in_log(seen, log, len, &why)) != 0)
-		return in < 0 ? in : 0;
+	if ((err = kura_loghead_find(&found, seen, log, len, &why)) < 0 || found)
+		return err;
 	for (int i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", seen->hash[i]);
 	snprintf(msg, sizeof(msg),

@@ -401,7 +401,7 @@ static int load_tail(vault_audit *a)
 	}
 	if (p.checkpoint) {
 		kura_sign_public_key(pk, a->sk);
-		if (!kura_auditlog_sig_ok(&p, pk)) {
+		if (!kura_auditlog_sig_is_valid(&p, pk)) {
 			err = kura_error_set(KURA_ECORRUPT,
 					     "%s: last line: checkpoint signature does not verify; "
 					     "check it with `kurad log verify` before serving",
@@ -412,7 +412,11 @@ static int load_tail(vault_audit *a)
 		memcpy(a->prev, p.hash, sizeof(a->prev));
 		a->uncovered = 0;
 	} else {
-		if (kura_auditlog_entry_ok(&p, line, len) != 1 || p.seq == UINT64_MAX) {
+		bool intact;
+
+		/* out of memory reads as damage here, as it always did: serve refuses to start */
+		if (kura_auditlog_entry_verify(&intact, &p, line, len) < 0 || !intact ||
+		    p.seq == UINT64_MAX) {
 			err =
 			    kura_error_set(KURA_ECORRUPT,
 					   "%s: last line: entry %" PRIu64 " does not match its "
@@ -448,7 +452,8 @@ static int check_head(vault_audit *a, bool accept_rollback)
 			       .status = 200};
 	kura_loghead h;
 	void *map;
-	int err, found;
+	bool found;
+	int err;
 
 	kura_sign_public_key(pk, a->sk);
 	err = kura_loghead_load(&h, a->head_path);
@@ -473,10 +478,10 @@ static int check_head(vault_audit *a, bool accept_rollback)
 			map = mmap(NULL, (size_t)a->size, PROT_READ, MAP_PRIVATE, a->fd, 0);
 			if (map == MAP_FAILED)
 				return kura_error_errno(KURA_EIO, errno, "%s: cannot map", a->path);
-			found = kura_loghead_in_log(&h, map, (size_t)a->size, &why);
+			err = kura_loghead_find(&found, &h, map, (size_t)a->size, &why);
 			munmap(map, (size_t)a->size);
-			if (found != 0)
-				return found < 0 ? found : 0;
+			if (err < 0 || found)
+				return err;
 		}
 		kura_hex(hex, h.hash, sizeof(h.hash));
 		snprintf(recorded, sizeof(recorded), "%" PRIu64 " entries, the last %.16s…",

@@ -208,7 +208,7 @@ int deletion_intake_file(vault *v, const char *repo, const char *client,
 		goto done;
 	}
 	for (i = 0; i < n; i++) {
-		if (!kura_file_name_ok(snapshots[i])) {
+		if (!kura_file_name_is_valid(snapshots[i])) {
 			err = kura_error_set(KURA_EINVAL,
 					     "snapshot %zu is not a snapshot name (64 "
 					     "lowercase hex digits)",

@@ -150,7 +150,7 @@ static int req_parse(deletion_req *r, const char *text, size_t len, const char *
 	}
 	json_array_foreach(snaps, i, item)
 	{
-		if (!kura_file_name_ok(json_string_value(item))) {
+		if (!kura_file_name_is_valid(json_string_value(item))) {
 			err = kura_error_set(KURA_ECORRUPT, "%s: snapshot %zu is not a file name",
 					     path, i);
 			goto done;

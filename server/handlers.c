@@ -412,7 +412,7 @@ static int post_parse(request *rq, char (**out)[KURA_ID_HEX], size_t *out_n, boo
 	}
 	json_array_foreach(snaps, i, item)
 	{
-		if (!kura_file_name_ok(json_string_value(item))) {
+		if (!kura_file_name_is_valid(json_string_value(item))) {
 			snprintf(rq->fail_msg, sizeof(rq->fail_msg),
 				 "snapshot %zu is not a snapshot name (64 lowercase hex digits)",
 				 i);

@@ -553,7 +553,7 @@ static bool policy_apply_line(policy_list *l, const char *line)
 		return false;
 	memcpy(name, line, 64);
 	name[64] = '\0';
-	if (!kura_file_name_ok(name) || line[65] < '1' || line[65] > '9')
+	if (!kura_file_name_is_valid(name) || line[65] < '1' || line[65] > '9')
 		return false;
 	errno = 0;
 	ns = strtoll(line + 65, &end, 10);

@@ -206,7 +206,7 @@ int vault_record_snapshot(vault *v, const char *repo, const char *name, int64_t 
 	if (!s)
 		return kura_error_set(KURA_ENOTFOUND, "no repository '%s' in this vault",
 				      repo ? repo : "");
-	if (!kura_file_name_ok(name) || !vault_name_ok(client))
+	if (!kura_file_name_is_valid(name) || !vault_name_ok(client))
 		return kura_error_set(KURA_EINVAL, "snapshot record: bad snapshot or client name");
 	if (asprintf(&path, "%s/meta/%s/snapshot-times", v->dir, repo) < 0 ||
 	    (len = asprintf(&line, "%s %" PRId64 " %s\n", name, received_ns, client)) < 0) {

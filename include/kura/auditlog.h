@@ -62,10 +62,15 @@ typedef struct {
  */
 int kura_auditlog_parse_line(kura_auditlog_line *out, const char *line, size_t len,
 			     const char **why);
-/* 1 if an entry line's stored hash is the hash of its text, 0 if not, or KURA_ENOMEM. */
-int kura_auditlog_entry_ok(const kura_auditlog_line *p, const char *line, size_t len);
+/*
+ * Whether an entry line's stored hash is the hash of its text: *out_intact
+ * says it.  0, or KURA_ENOMEM (then *out_intact is false).
+ */
+int kura_auditlog_entry_verify(bool *out_intact, const kura_auditlog_line *p, const char *line,
+			       size_t len);
 /* Whether a checkpoint's signature verifies under the vault's key `pk`. */
-bool kura_auditlog_sig_ok(const kura_auditlog_line *p, const uint8_t pk[KURA_AUDITLOG_KEY_SIZE]);
+bool kura_auditlog_sig_is_valid(const kura_auditlog_line *p,
+				const uint8_t pk[KURA_AUDITLOG_KEY_SIZE]);
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,7 @@
 #ifndef KURA_KEYLESS_H
 #define KURA_KEYLESS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,8 +32,8 @@ void kura_hasher_update(kura_hasher *h, const void *data, size_t len);
 void kura_hasher_final(kura_hasher *h, char out[KURA_ID_HEX]);
 void kura_hasher_free(kura_hasher *h);
 
-/* 1 if `name` is a valid repository file name (64 lowercase hex digits); 0 for NULL. */
-int kura_file_name_ok(const char *name);
+/* Whether `name` is a valid repository file name (64 lowercase hex digits); false for NULL. */
+bool kura_file_name_is_valid(const char *name);
 
 /*
  * Read a snapshot file's plaintext header without a key: the client's

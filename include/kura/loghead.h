@@ -46,13 +46,13 @@ int kura_loghead_load(kura_loghead *h, const char *path);
 int kura_loghead_store(const char *path, const kura_loghead *h);
 
 /*
- * Whether the log `log` of `len` bytes holds the entry h names: 1 if entry
- * h->seq-1 is there with h's hash (and matches its own text), 0 if the
- * log is shorter or that entry differs (*why says which), KURA_ENOMEM.
- * A head of 0 entries is in every log.
+ * Whether the log `log` of `len` bytes holds the entry h names: *out_found
+ * is true if entry h->seq-1 is there with h's hash (and matches its own
+ * text), false if the log is shorter or that entry differs (*why says
+ * which).  0, or KURA_ENOMEM.  A head of 0 entries is in every log.
  */
-int kura_loghead_in_log(const kura_loghead *h, const uint8_t *log, size_t len,
-			const char **why);
+int kura_loghead_find(bool *out_found, const kura_loghead *h, const uint8_t *log, size_t len,
+		      const char **why);
 
 /* A client's memory of the newest head a vault showed it. */
 typedef enum {

@@ -81,7 +81,7 @@ static int check_args(kura_file_type type, const char *name)
 {
 	if ((unsigned)type >= KURA_FILE_TYPES)
 		return kura_error_set(KURA_EINVAL, "local backend: bad file type %d", (int)type);
-	if (!kura_file_name_ok(name))
+	if (!kura_file_name_is_valid(name))
 		return kura_error_set(
 		    KURA_EINVAL,
 		    "local backend: bad %s file name \"%.80s\" (want 64 lowercase hex digits)",
@@ -519,7 +519,7 @@ static int list_dir(local_backend *lb, int dfd, const char *where, const char *p
 			break;
 		}
 		/* Anything else is not ours: tmp leftovers, editor files... */
-		if (!kura_file_name_ok(de->d_name))
+		if (!kura_file_name_is_valid(de->d_name))
 			continue;
 		/* A pack in the wrong subdirectory could never be fetched. */
 		if (prefix && memcmp(de->d_name, prefix, 2) != 0)

@@ -372,7 +372,7 @@ static int check_args(kura_file_type type, const char *name)
 {
 	if ((unsigned)type >= KURA_FILE_TYPES)
 		return kura_error_set(KURA_EINVAL, "vault backend: bad file type %d", (int)type);
-	if (!kura_file_name_ok(name))
+	if (!kura_file_name_is_valid(name))
 		return kura_error_set(
 		    KURA_EINVAL,
 		    "vault backend: bad %s file name \"%.80s\" (want 64 lowercase hex digits)",
@@ -664,7 +664,7 @@ static int list_entries(vault_backend *vb, kura_file_type type, const response *
 		int rc;
 
 		entry.name = json_string_value(json_object_get(e, "name"));
-		if (!kura_file_name_ok(entry.name) || !json_is_integer(size) ||
+		if (!kura_file_name_is_valid(entry.name) || !json_is_integer(size) ||
 		    json_integer_value(size) < 0)
 			continue;
 		entry.size = (uint64_t)json_integer_value(size);

@@ -63,15 +63,15 @@ void kura_hasher_free(kura_hasher *h)
 	free(h);
 }
 
-int kura_file_name_ok(const char *name)
+bool kura_file_name_is_valid(const char *name)
 {
 	size_t i;
 
 	if (!name)
-		return 0;
+		return false;
 	for (i = 0; i < 64; i++)
 		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
-			return 0;
+			return false;
 	return name[64] == '\0';
 }
 

@@ -144,13 +144,14 @@ done:
 	return err;
 }
 
-/* 1 if an entry's stored hash is the hash of its text, 0 if not, or KURA_ENOMEM. */
-int kura_auditlog_entry_ok(const kura_auditlog_line *p, const char *line, size_t len)
+int kura_auditlog_entry_verify(bool *out_intact, const kura_auditlog_line *p, const char *line,
+			       size_t len)
 {
 	uint8_t h[KURA_HASH_SIZE];
 	kura_sha256_ctx *ctx = NULL;
 	int err;
 
+	*out_intact = false;
 	if ((err = kura_sha256_new(&ctx)) < 0)
 		return err;
 	kura_sha256_update(ctx, p->prev, KURA_HASH_SIZE);
@@ -158,10 +159,12 @@ int kura_auditlog_entry_ok(const kura_auditlog_line *p, const char *line, size_t
 	kura_sha256_update(ctx, "}", 1);
 	kura_sha256_final(ctx, h);
 	kura_sha256_free(ctx);
-	return kura_ct_equal(h, p->hash, sizeof(h)) ? 1 : 0;
+	*out_intact = kura_ct_equal(h, p->hash, sizeof(h));
+	return 0;
 }
 
-bool kura_auditlog_sig_ok(const kura_auditlog_line *p, const uint8_t pk[KURA_AUDITLOG_KEY_SIZE])
+bool kura_auditlog_sig_is_valid(const kura_auditlog_line *p,
+				const uint8_t pk[KURA_AUDITLOG_KEY_SIZE])
 {
 	return crypto_sign_verify_detached(p->sig, p->hash, sizeof(p->hash), pk) == 0;
 }
@@ -178,7 +181,8 @@ int kura_auditlog_verify(kura_auditlog_summary *out, const uint8_t *log, size_t 
 	const char *text = (const char *)log, *why;
 	size_t pos = 0;
 	audit_line p;
-	int err = 0, ok;
+	bool intact;
+	int err = 0;
 
 	if ((err = kura_crypto_init()) < 0)
 		return err;
@@ -202,7 +206,7 @@ int kura_auditlog_verify(kura_auditlog_summary *out, const uint8_t *log, size_t 
 			continue;
 		}
 		if (p.checkpoint) {
-			bool good = kura_auditlog_sig_ok(&p, pk);
+			bool good = kura_auditlog_sig_is_valid(&p, pk);
 
 			sum.checkpoints++;
 			if (!good)
@@ -228,11 +232,9 @@ int kura_auditlog_verify(kura_auditlog_summary *out, const uint8_t *log, size_t 
 		sum.entries++;
 		if (sum.uncovered++ == 0)
 			sum.first_uncovered = sum.lines;
-		if ((ok = kura_auditlog_entry_ok(&p, line, n)) < 0) {
-			err = ok;
+		if ((err = kura_auditlog_entry_verify(&intact, &p, line, n)) < 0)
 			goto done;
-		}
-		if (!ok)
+		if (!intact)
 			problem(&r, sum.lines, "entry %" PRIu64 " does not match its hash (edited)",
 				p.seq);
 		else if (known && p.seq != expect)

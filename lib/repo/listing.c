@@ -28,7 +28,7 @@ static int add_file(const char *name, uint64_t size, void *ctx)
 {
 	listing *l = ctx;
 
-	if (!kura_file_name_ok(name))
+	if (!kura_file_name_is_valid(name))
 		return 0;
 	if ((l->err = KURA_ARRAY_GROW(l->v, l->cap, l->n + 1)) < 0)
 		return l->err;

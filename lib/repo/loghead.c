@@ -174,17 +174,19 @@ done:
 	return err;
 }
 
-int kura_loghead_in_log(const kura_loghead *h, const uint8_t *log, size_t len, const char **why)
+int kura_loghead_find(bool *out_found, const kura_loghead *h, const uint8_t *log, size_t len,
+		      const char **why)
 {
 	static const uint8_t zero[32];
 	const char *p = (const char *)log, *end = p + len;
 	kura_auditlog_line line;
 	const char *lwhy;
-	int ok;
 
+	*out_found = false;
 	if (h->seq == 0) {
 		*why = "the head names entry -1 with a hash that is not zero";
-		return memcmp(h->hash, zero, 32) == 0;
+		*out_found = memcmp(h->hash, zero, 32) == 0;
+		return 0;
 	}
 	/* Entries are numbered in order: the one wanted is the last entry line with its number. */
 	while (p < end) {
@@ -197,10 +199,8 @@ int kura_loghead_in_log(const kura_loghead *h, const uint8_t *log, size_t len, c
 				*why = "the log's entry with that number has another hash";
 				return 0;
 			}
-			if ((ok = kura_auditlog_entry_ok(&line, p, n)) < 0)
-				return ok;
 			*why = "the log's entry with that number does not match its hash";
-			return ok;
+			return kura_auditlog_entry_verify(out_found, &line, p, n);
 		}
 		p += n + 1;
 	}
