@@ -158,7 +158,7 @@ static int run(struct cli_global *g, int argc, char **argv)
 	struct args a = {0};
 	struct cli_getopt p;
 	struct cli_progress prog;
-	kura_backup_options opts = {0};
+	kura_backup_options opts = KURA_BACKUP_OPTIONS_INIT;
 	kura_backup_result res = {0};
 	kura_repo *repo = NULL;
 	int rc, err;

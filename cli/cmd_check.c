@@ -104,7 +104,7 @@ static int run(struct cli_global *g, int argc, char **argv)
 {
 	struct check_ctx ctx = {0};
 	struct cli_getopt p;
-	kura_check_options opts = {0};
+	kura_check_options opts = KURA_CHECK_OPTIONS_INIT;
 	kura_check_result res = {0};
 	kura_repo *repo = NULL;
 	int c, rc, err;

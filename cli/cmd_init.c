@@ -134,14 +134,13 @@ static int get_passphrase(char *pass)
 
 static int run(struct cli_global *g, int argc, char **argv)
 {
-	kura_init_options opts;
+	kura_init_options opts = KURA_INIT_OPTIONS_INIT;
 	struct cli_getopt p;
 	kura_repo *repo = NULL;
 	const char *loc;
 	char *pass = NULL;
 	int rc, err;
 
-	kura_init_options_default(&opts);
 	cli_getopt_init(&p, g, &cli_cmd_init, argc, argv, "", longs);
 	if ((rc = parse(&opts, &p)) != 0)
 		return rc < 0 ? CLI_EXIT_OK : rc;

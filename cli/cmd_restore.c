@@ -126,7 +126,7 @@ static int run(struct cli_global *g, int argc, char **argv)
 	struct cli_strlist includes = {0};
 	struct cli_getopt p;
 	struct cli_progress prog;
-	kura_restore_options opts = {0};
+	kura_restore_options opts = KURA_RESTORE_OPTIONS_INIT;
 	kura_restore_result res = {0};
 	struct report rep = {0};
 	kura_repo *repo = NULL;

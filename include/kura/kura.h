@@ -14,6 +14,13 @@
  * back through `out` pointers belong to the caller and are released with the
  * matching _free function, all of which accept NULL.  Snapshot and blob ids
  * cross this API as 64-character lowercase hex strings.
+ *
+ * Options structs carry a `version` first: initialise them with their
+ * _INIT macro (KURA_BACKUP_OPTIONS_INIT...), then set what differs.  A
+ * function refuses a struct of a newer version than it knows with
+ * KURA_EUNSUPPORTED (a program built against a newer kura.h, linked with
+ * an older library); version 0, a struct zeroed by hand, is read as
+ * version 1.  Fields are only ever added at the end, with a new version.
  */
 #ifndef KURA_KURA_H
 #define KURA_KURA_H
@@ -83,7 +90,10 @@ typedef struct kura_repo kura_repo;
 
 enum { KURA_KDF_INTERACTIVE = 0, KURA_KDF_MODERATE = 1, KURA_KDF_SENSITIVE = 2 };
 
+#define KURA_INIT_OPTIONS_VERSION 1
+
 typedef struct {
+	unsigned int version;    /* KURA_INIT_OPTIONS_VERSION */
 	uint32_t chunk_min;      /* bytes; default 256 KiB */
 	uint32_t chunk_avg;      /* bytes, a power of two; default 1 MiB */
 	uint32_t chunk_max;      /* bytes; default 4 MiB */
@@ -92,7 +102,12 @@ typedef struct {
 	int kdf_profile;         /* KURA_KDF_*; default KURA_KDF_MODERATE */
 } kura_init_options;
 
-/* Fill `opts` with the defaults listed above. */
+/* The defaults listed above. */
+#define KURA_INIT_OPTIONS_INIT                                                              \
+	{KURA_INIT_OPTIONS_VERSION, 256u * 1024, 1024u * 1024, 4096u * 1024, 16u * 1024 * 1024, 3, \
+	 KURA_KDF_MODERATE}
+
+/* Fill `opts` with the defaults listed above (as KURA_INIT_OPTIONS_INIT does). */
 void kura_init_options_default(kura_init_options *opts);
 
 /*
@@ -214,7 +229,10 @@ int kura_snapshot_resolve(kura_repo *repo, const char *name, char out[KURA_ID_HE
 /* -------------------------------------------------------------------- */
 /* Backup                                                                */
 
+#define KURA_BACKUP_OPTIONS_VERSION 1
+
 typedef struct {
+	unsigned int version;           /* KURA_BACKUP_OPTIONS_VERSION */
 	const char *const *paths;       /* what to back up */
 	size_t npaths;
 	const char *const *tags;
@@ -233,6 +251,9 @@ typedef struct {
 	kura_warning_fn warning;
 	void *warning_ctx;
 } kura_backup_options;
+
+/* Nothing to back up yet; every other field 0: its default (stdin_fd 0: standard input). */
+#define KURA_BACKUP_OPTIONS_INIT {.version = KURA_BACKUP_OPTIONS_VERSION}
 
 typedef struct {
 	char snapshot_id[KURA_ID_HEX];
@@ -333,7 +354,10 @@ typedef struct {
 /* Called from the caller's thread, once per path. */
 typedef void (*kura_restore_problem_fn)(const kura_restore_problem *problem, void *ctx);
 
+#define KURA_RESTORE_OPTIONS_VERSION 1
+
 typedef struct {
+	unsigned int version;           /* KURA_RESTORE_OPTIONS_VERSION */
 	const char *target;             /* directory to restore into (created if needed) */
 	const char *subpath;            /* restore only this path of the snapshot; NULL = all */
 	const char *const *includes;    /* fnmatch patterns on snapshot paths; none = all */
@@ -347,6 +371,9 @@ typedef struct {
 	kura_restore_problem_fn problem; /* failed and existing paths; NULL: said as warnings */
 	void *problem_ctx;
 } kura_restore_options;
+
+/* No target yet; every other field 0: its default. */
+#define KURA_RESTORE_OPTIONS_INIT {.version = KURA_RESTORE_OPTIONS_VERSION}
 
 typedef struct {
 	uint64_t files, dirs, others;   /* restored completely (files: content and all) */
@@ -375,7 +402,10 @@ int kura_restore(kura_repo *repo, const char *snapshot_id, const kura_restore_op
 typedef void (*kura_problem_fn)(const char *object, const char *message,
 				const char *snapshot_id, const char *path, void *ctx);
 
+#define KURA_CHECK_OPTIONS_VERSION 1
+
 typedef struct {
+	unsigned int version;           /* KURA_CHECK_OPTIONS_VERSION */
 	bool read_data;                 /* decrypt and verify every blob */
 	int threads;
 	kura_progress_fn progress;
@@ -383,6 +413,9 @@ typedef struct {
 	kura_problem_fn problem;
 	void *problem_ctx;
 } kura_check_options;
+
+/* Every field 0: its default (a check without --read-data). */
+#define KURA_CHECK_OPTIONS_INIT {.version = KURA_CHECK_OPTIONS_VERSION}
 
 typedef struct {
 	uint64_t files_checked;         /* repository files hashed or parsed */

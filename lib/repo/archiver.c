@@ -182,6 +182,10 @@ int kura_backup(kura_repo *repo, const kura_backup_options *opts, kura_backup_re
 	int threads = opts->threads > 0 ? opts->threads : kura_cpu_count(), err, scanning = 0;
 
 	memset(out, 0, sizeof(*out));
+	if (opts->version > KURA_BACKUP_OPTIONS_VERSION)
+		return kura_error_set(KURA_EUNSUPPORTED,
+				      "backup options version %u: this library knows up to %d",
+				      opts->version, KURA_BACKUP_OPTIONS_VERSION);
 	a.repo = repo;
 	a.opts = opts;
 	pthread_mutex_init(&a.lock, NULL);

@@ -251,6 +251,10 @@ int kura_check(kura_repo *repo, const kura_check_options *opts, kura_check_resul
 		return kura_error_set(KURA_EINVAL, "check: no repository");
 	if (!opts)
 		opts = &no_opts;
+	if (opts->version > KURA_CHECK_OPTIONS_VERSION)
+		return kura_error_set(KURA_EUNSUPPORTED,
+				      "check options version %u: this library knows up to %d",
+				      opts->version, KURA_CHECK_OPTIONS_VERSION);
 	if (opts->read_data && (err = kura_repo__need_restore_key(repo, "check --read-data")) < 0)
 		return err;
 

@@ -31,6 +31,7 @@
 
 void kura_init_options_default(kura_init_options *opts)
 {
+	opts->version = KURA_INIT_OPTIONS_VERSION;
 	opts->chunk_min = KURA_CHUNK_MIN_DEFAULT;
 	opts->chunk_avg = KURA_CHUNK_AVG_DEFAULT;
 	opts->chunk_max = KURA_CHUNK_MAX_DEFAULT;
@@ -266,6 +267,10 @@ int kura_repo_init(kura_repo **out, const char *location, const char *passphrase
 		kura_init_options_default(&defaults);
 		opts = &defaults;
 	}
+	if (opts->version > KURA_INIT_OPTIONS_VERSION)
+		return kura_error_set(KURA_EUNSUPPORTED,
+				      "init options version %u: this library knows up to %d",
+				      opts->version, KURA_INIT_OPTIONS_VERSION);
 	if ((err = kura_crypto_init()) < 0)
 		return err;
 	if ((err = kura_passphrase_check(passphrase)) < 0)

@@ -1020,6 +1020,10 @@ int kura_restore(kura_repo *repo, const char *snapshot_id, const kura_restore_op
 
 	if (out)
 		memset(out, 0, sizeof(*out));
+	if (opts && opts->version > KURA_RESTORE_OPTIONS_VERSION)
+		return kura_error_set(KURA_EUNSUPPORTED,
+				      "restore options version %u: this library knows up to %d",
+				      opts->version, KURA_RESTORE_OPTIONS_VERSION);
 	if (!opts || !opts->target || !*opts->target)
 		return kura_error_set(KURA_EINVAL, "restore: no target directory given");
 	r.repo = repo;
