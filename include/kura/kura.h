@@ -21,6 +21,33 @@
  * KURA_EUNSUPPORTED (a program built against a newer kura.h, linked with
  * an older library); version 0, a struct zeroed by hand, is read as
  * version 1.  Fields are only ever added at the end, with a new version.
+ *
+ * Threads.  The library may be used from several threads; what may be
+ * shared between them:
+ *  - Errors are per thread: kura_error_message() and kura_error_code()
+ *    describe the last failure of a kura call made on the calling thread,
+ *    whatever other threads do meanwhile.  Read them before the next kura
+ *    call on that thread.
+ *  - A kura_repo may be shared by threads that only read through it:
+ *    kura_snapshots_list, kura_snapshot_resolve, kura_ls, kura_diff,
+ *    kura_restore, kura_check, kura_repo_damage and the kura_repo_*
+ *    getters and exports may run on one handle at once (the index it
+ *    loads, its cache of pack keys and its list of damaged files are
+ *    behind the handle's own locks).  kura_backup and kura_repair_index
+ *    want the handle to themselves: at most one of them at a time, and no
+ *    other call on that handle meanwhile (open one handle per concurrent
+ *    backup).  kura_repo_free only when no call on the handle is running.
+ *  - kura_repo_damage() lists what any thread using the handle found
+ *    damaged so far; it returns a copy, safe to read while others add.
+ *  - Backup, restore and check --read-data run worker threads of their own
+ *    (`threads` in their options) and join them before they return.
+ *    Every callback they take (progress, warning, problem, the restore's
+ *    problem, kura_ls's and kura_diff's node functions) is called only on
+ *    the thread that called the function, one call at a time, never after
+ *    it returned: a callback needs no lock unless the caller shares its
+ *    ctx with threads of its own.
+ *  - A kura_backend (backend.h) is called from the library's worker
+ *    threads at once: an implementation must allow that.
  */
 #ifndef KURA_KURA_H
 #define KURA_KURA_H
