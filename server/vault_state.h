@@ -18,7 +18,7 @@
 
 #include "audit.h"
 #include "crypto/sign.h"
-#include "kura/backend.h"
+#include "kura/sys/backend.h"
 #include "kura/kura.h"
 
 typedef enum { VAULT_ROLE_WRITER = 1, VAULT_ROLE_READER = 2, VAULT_ROLE_AUDITOR = 3 } vault_role;
