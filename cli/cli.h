@@ -156,6 +156,15 @@ int cli_fail(int err, const char *hint);
 /* The exit status that goes with a library error code. */
 int cli_exit_status(int err);
 
+/* KURA_VAULT_CREDENTIALS when set and not empty, else NULL. */
+const char *cli_vault_credentials_env(void);
+
+/*
+ * For a vault:// location without KURA_VAULT_CREDENTIALS: prints what to
+ * set and returns the exit status; CLI_EXIT_OK otherwise.
+ */
+int cli_vault_credentials_missing(const char *loc);
+
 /* ------------------------------------------------------------------ */
 /* cmd_log.c: auditor requests to a vault (also used by cmd_vault.c)    */
 
@@ -239,6 +248,13 @@ int cli_wait_arg(const struct cli_command *cmd, const char *arg, int64_t *out);
 
 /* The usage error for `cmd` when --grace or --wait is given for a vault. */
 int cli_grace_on_vault(const struct cli_command *cmd);
+
+/*
+ * For `kura forget` and `kura prune` on a store that neither removes files
+ * nor takes deletion requests: says so, naming `location`, and returns
+ * the exit status.
+ */
+int cli_store_cannot_remove(const char *location);
 
 /* ------------------------------------------------------------------ */
 /* passphrase.c                                                         */

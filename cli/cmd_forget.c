@@ -42,7 +42,7 @@ static int remove_snapshots(const struct cli_global *g, struct kura_backend *b,
 	int err;
 
 	for (size_t i = 0; i < n; i++) {
-		if (!dry_run && (err = kura_backend_local_remove(b, KURA_FILE_SNAPSHOT, ids[i])) < 0) {
+		if (!dry_run && (err = kura_backend_remove(b, KURA_FILE_SNAPSHOT, ids[i])) < 0) {
 			json_decref(list);
 			cli_fail(err, NULL);
 			fprintf(stderr, "kura: %zu of %zu snapshots were forgotten before the error\n",
@@ -96,13 +96,18 @@ static int run(struct cli_global *g, int argc, char **argv)
 					    &n)) != CLI_EXIT_OK)
 		goto done;
 	b = kura_repo_backend(repo);
-	if (kura_backend_is_vault(b)) {
+	if (kura_backend_has(b, KURA_BACKEND_HAS_DELETION_REQUESTS)) {
 		if (po.local_given) {
 			rc = cli_grace_on_vault(&cli_cmd_forget);
 			goto done;
 		}
 		rc = cli_vault_request_deletion(g, b, loc, (const char (*)[KURA_ID_HEX])ids, n,
 						prune, po.dry_run);
+		goto done;
+	}
+	/* a vault's deletions go through approvals (above); a store without either refuses */
+	if (!kura_backend_has(b, KURA_BACKEND_HAS_REMOVE)) {
+		rc = cli_store_cannot_remove(loc);
 		goto done;
 	}
 	if (g->json && !(o = json_object())) {

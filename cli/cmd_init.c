@@ -153,6 +153,9 @@ static int run(struct cli_global *g, int argc, char **argv)
 				       "--chunk-avg must be a power of two, such as 512K or 1M");
 	if (!(loc = cli_repo_location(g, &cli_cmd_init)))
 		return CLI_EXIT_USAGE;
+	if ((rc = cli_vault_credentials_missing(loc)) != CLI_EXIT_OK)
+		return rc;
+	opts.vault_credentials = cli_vault_credentials_env();
 
 	if (!(pass = malloc(CLI_PASSPHRASE_MAX))) {
 		fputs("kura: out of memory\n", stderr);

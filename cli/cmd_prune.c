@@ -178,8 +178,8 @@ int cli_prune_local(const struct cli_global *g, struct kura_backend *b,
 				   "need any pack. Run 'kura check' to see what is damaged");
 		goto done;
 	}
-	if ((err = kura_backend_local_clean_tmp(b, TMP_STALE_SECONDS, po->dry_run, &tmp_files,
-						&tmp_bytes)) < 0) {
+	if ((err = kura_backend_clean_tmp(b, TMP_STALE_SECONDS, po->dry_run, &tmp_files,
+					  &tmp_bytes)) < 0) {
 		rc = cli_fail(err, NULL);
 		goto done;
 	}
@@ -229,6 +229,14 @@ int cli_grace_on_vault(const struct cli_command *cmd)
 			       "keeps its removals apart from the backups it receives");
 }
 
+int cli_store_cannot_remove(const char *location)
+{
+	fprintf(stderr, "kura: the store of %s cannot remove files and takes no deletion "
+			"requests: nothing was removed\n",
+		location);
+	return CLI_EXIT_FATAL;
+}
+
 /* Parse --grace and --wait into `po`; CLI_EXIT_OK or a usage error (-1: not ours). */
 int cli_prune_opt(const struct cli_command *cmd, int c, const char *arg,
 		  struct cli_prune_opts *po)
@@ -271,12 +279,16 @@ static int run(struct cli_global *g, int argc, char **argv)
 	if ((rc = cli_repo_open(&repo, g, &cli_cmd_prune)) != CLI_EXIT_OK)
 		return rc;
 	b = kura_repo_backend(repo);
-	if (kura_backend_is_vault(b)) {
+	if (kura_backend_has(b, KURA_BACKEND_HAS_DELETION_REQUESTS)) {
 		if (po.local_given) {
 			rc = cli_grace_on_vault(&cli_cmd_prune);
 			goto done;
 		}
 		rc = cli_vault_request_deletion(g, b, loc, NULL, 0, true, po.dry_run);
+		goto done;
+	}
+	if (!kura_backend_has(b, KURA_BACKEND_HAS_REMOVE)) {
+		rc = cli_store_cannot_remove(loc);
 		goto done;
 	}
 	if (g->json && !(o = json_object())) {

@@ -10,6 +10,9 @@
  * without a passphrase: a backup key needs none, and the library answers
  * KURA_EAUTH for a restore key that does, so only then is one asked for.
  *
+ * A vault's credential file comes from KURA_VAULT_CREDENTIALS and reaches
+ * the library through the open options: the library reads no environment.
+ *
  * Every error names what to do next: an operator at 3 a.m. with a
  * ransomed hospital should not have to guess which variable is wrong.
  */
@@ -131,13 +134,42 @@ static int open_failed(int err, const char *loc, const char *keyfile)
 	return cli_fail(err, NULL);
 }
 
+const char *cli_vault_credentials_env(void)
+{
+	const char *cred = getenv("KURA_VAULT_CREDENTIALS");
+
+	return cred && *cred ? cred : NULL;
+}
+
+int cli_vault_credentials_missing(const char *loc)
+{
+	if (strncmp(loc, "vault://", 8) != 0 || cli_vault_credentials_env())
+		return CLI_EXIT_OK;
+	fprintf(stderr,
+		"kura: KURA_VAULT_CREDENTIALS must name the credential file for %s (issued by "
+		"'kurad client add')\n",
+		loc);
+	return CLI_EXIT_FATAL;
+}
+
+/* Open with a key file (or the stored restore key when keyfile is NULL). */
+static int open_repo(kura_repo **out, const char *loc, const char *keyfile, const char *pass)
+{
+	kura_repo_open_options o = KURA_REPO_OPEN_OPTIONS_INIT;
+
+	o.key_path = keyfile;
+	o.passphrase = pass;
+	o.vault_credentials = cli_vault_credentials_env();
+	return kura_repo_open_ext(out, loc, &o);
+}
+
 static int open_keyfile(kura_repo **out, const char *loc, const char *keyfile)
 {
 	char *pass = NULL;
 	char text[512];
 	int err, rc;
 
-	err = kura_repo_open_keyfile(out, loc, keyfile, NULL);
+	err = open_repo(out, loc, keyfile, NULL);
 	if (err != KURA_EAUTH)
 		return err < 0 ? open_failed(err, loc, keyfile) : CLI_EXIT_OK;
 
@@ -162,7 +194,7 @@ static int open_keyfile(kura_repo **out, const char *loc, const char *keyfile)
 	snprintf(text, sizeof(text), "enter the passphrase for key file %s: ", keyfile);
 	if ((rc = cli_passphrase_read(pass, CLI_PASSPHRASE_MAX, text, false)) != CLI_EXIT_OK)
 		goto done;
-	err = kura_repo_open_keyfile(out, loc, keyfile, pass);
+	err = open_repo(out, loc, keyfile, pass);
 	rc = err < 0 ? open_failed(err, loc, keyfile) : CLI_EXIT_OK;
 done:
 	cli_passphrase_wipe(pass, CLI_PASSPHRASE_MAX);
@@ -182,7 +214,7 @@ static int open_passphrase(kura_repo **out, const char *loc)
 	rc = cli_passphrase_read(pass, CLI_PASSPHRASE_MAX, "enter the repository passphrase: ",
 				 false);
 	if (rc == CLI_EXIT_OK) {
-		err = kura_repo_open_passphrase(out, loc, pass);
+		err = open_repo(out, loc, NULL, pass);
 		rc = err < 0 ? open_failed(err, loc, NULL) : CLI_EXIT_OK;
 	}
 	cli_passphrase_wipe(pass, CLI_PASSPHRASE_MAX);
@@ -193,10 +225,13 @@ static int open_passphrase(kura_repo **out, const char *loc)
 int cli_repo_open(kura_repo **out, const struct cli_global *g, const struct cli_command *cmd)
 {
 	const char *loc, *keyfile;
+	int rc;
 
 	*out = NULL;
 	if (!(loc = cli_repo_location(g, cmd)))
 		return CLI_EXIT_USAGE;
+	if ((rc = cli_vault_credentials_missing(loc)) != CLI_EXIT_OK)
+		return rc;
 	keyfile = getenv("KURA_KEY_FILE");
 	if (keyfile && *keyfile)
 		return open_keyfile(out, loc, keyfile);

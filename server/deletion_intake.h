@@ -13,7 +13,7 @@
 #include <jansson.h>
 
 #include "deletion_store.h"
-#include "kura/backend.h"
+#include "kura/sys/backend.h"
 #include "policy.h"
 
 #define VAULT_PENDING_MAX 32 /* pending requests per repository */

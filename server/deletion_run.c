@@ -77,7 +77,7 @@ static int remove_logged(vault_audit *a, kura_backend *b, const char *repo, kura
 	if ((err = audit_entry(a, "kurad", "vault", "DELETE", path, 200, size)) < 0)
 		return kura_error_wrap(err, "cannot log the removal of %s, so it is not removed",
 				       path);
-	if (kura_backend_local_remove(b, type, name) < 0) {
+	if (kura_backend_remove(b, type, name) < 0) {
 		snprintf(why, why_len, "removal failed: %s", kura_error_message());
 		if ((err = audit_entry(a, "kurad", "vault", "DELETE", path, 500, 0)) < 0)
 			return err;

@@ -561,12 +561,14 @@ enum MHD_Result handlers_put_begin(request *rq, struct MHD_Connection *con)
 		    rq, con, MHD_HTTP_INSUFFICIENT_STORAGE, NULL,
 		    "the vault's disk is full (its last %llu MiB are kept for reads and its log)",
 		    (unsigned long long)(reserve >> 20));
-	if ((err = kura_backend_local_tmpfile(rq->backend, &rq->fd, rq->tmp)) < 0) {
+	/* vault_state.c opened the repository with streams to files (checked there) */
+	if ((err = rq->backend->stream_open(rq->backend, &rq->upload)) < 0) {
 		if (store_status(errno) == MHD_HTTP_INSUFFICIENT_STORAGE)
 			return request_respond_error(rq, con, MHD_HTTP_INSUFFICIENT_STORAGE, NULL,
 						     "%s", store_refusal(errno));
 		return request_respond_internal(rq, con, "cannot start the upload");
 	}
+	rq->fd = rq->backend->stream_fd(rq->upload);
 	rq->uploading = true;
 	return MHD_YES;
 }
@@ -600,11 +602,11 @@ void handlers_put_data(request *rq, const char *data, size_t len)
 	kura_hasher_update(rq->hasher, data, len);
 	if (rq->discard)
 		return;
-	if (kura_write_all(rq->fd, data, len) < 0) {
-		int e = errno;
+	if (rq->backend->stream_append(rq->upload, data, len) < 0) {
+		int e = errno; /* of the failed write, as the message says */
 
-		fprintf(stderr, "kurad: %s %s from %s: writing %s/tmp/%s: %s\n", rq->method,
-			rq->path, rq->peer, rq->route.repo, rq->tmp, strerror(e));
+		fprintf(stderr, "kurad: %s %s from %s: repository %s: %s\n", rq->method,
+			rq->path, rq->peer, rq->route.repo, kura_error_message());
 		put_fail(rq, store_status(e), "%s", store_refusal(e));
 	}
 }
@@ -657,8 +659,8 @@ static int snapshot_check(request *rq)
 		map = mmap(NULL, rq->received, PROT_READ, MAP_SHARED, rq->fd, 0);
 		if (map == MAP_FAILED) {
 			map = NULL;
-			fprintf(stderr, "kurad: %s %s from %s: mmap %s/tmp/%s: %s\n", rq->method,
-				rq->path, rq->peer, rq->route.repo, rq->tmp, strerror(errno));
+			fprintf(stderr, "kurad: %s %s from %s: mmap the upload to %s: %s\n",
+				rq->method, rq->path, rq->peer, rq->route.repo, strerror(errno));
 			status = MHD_HTTP_INTERNAL_SERVER_ERROR;
 			snprintf(rq->fail_msg, sizeof(rq->fail_msg),
 				 "cannot read the snapshot back");
@@ -720,6 +722,18 @@ static int put_internal(request *rq)
 	return MHD_HTTP_INTERNAL_SERVER_ERROR;
 }
 
+/* Commit the upload as the route's file: 0 stored, 1 already there, or a KURA_E* code. */
+static int commit_upload(request *rq)
+{
+	bool existed;
+	int err;
+
+	err = rq->backend->stream_commit(rq->upload, rq->route.type, rq->route.name, &existed);
+	if (err < 0)
+		return err;
+	return existed ? 1 : 0;
+}
+
 /* Store the verified upload; 0 stored, 1 already there, or an HTTP status. */
 static int put_store(request *rq)
 {
@@ -738,7 +752,7 @@ static int put_store(request *rq)
 				 "repository %s has a config: config and keys are closed", r->repo);
 			return MHD_HTTP_FORBIDDEN;
 		}
-		rc = kura_backend_local_commit(rq->backend, r->type, r->name, rq->fd, rq->tmp);
+		rc = commit_upload(rq);
 		vault_repo_commit_unlock(v, r->repo);
 	} else if (r->type == KURA_FILE_SNAPSHOT) {
 		/*
@@ -776,12 +790,11 @@ static int put_store(request *rq)
 						   kura_now_ns(CLOCK_REALTIME), rq->client->name);
 		/* Stored meanwhile: commit() finds it, answers 1 and drops the tmp file. */
 		if (rc == 0)
-			rc = kura_backend_local_commit(rq->backend, r->type, r->name, rq->fd,
-						       rq->tmp);
+			rc = commit_upload(rq);
 		vault_repo_commit_unlock(v, r->repo);
 		vault_repo_unlock(v, r->repo);
 	} else {
-		rc = kura_backend_local_commit(rq->backend, r->type, r->name, rq->fd, rq->tmp);
+		rc = commit_upload(rq);
 	}
 	if (rc < 0) {
 		int e = errno; /* of the failed call, as the message says */
@@ -794,18 +807,14 @@ static int put_store(request *rq)
 	return rc;
 }
 
-/* Drop the temporary file, if there still is one. */
+/* End the upload: its temporary file goes too, unless it was committed. */
 void handlers_put_drop(request *rq)
 {
-	if (rq->tmp[0]) {
-		kura_backend_local_abort(rq->backend, rq->fd, rq->tmp);
-		rq->fd = -1;
-		rq->tmp[0] = '\0';
+	if (rq->upload) {
+		rq->backend->stream_free(rq->upload);
+		rq->upload = NULL;
 	}
-	if (rq->fd >= 0) {
-		close(rq->fd);
-		rq->fd = -1;
-	}
+	rq->fd = -1;
 }
 
 enum MHD_Result handlers_put_finish(request *rq, struct MHD_Connection *con)
@@ -844,9 +853,7 @@ enum MHD_Result handlers_put_finish(request *rq, struct MHD_Connection *con)
 	}
 	rc = put_store(rq);
 	if (rc == 0 || rc == 1) {
-		/* commit() removed the tmp name either way. */
-		rq->tmp[0] = '\0';
-		/* Mode 0400 it has from tmpfile(); the flag needs the stored inode. */
+		/* Mode 0400 it has from stream_open(); the flag needs the stored inode. */
 		if (rc == 0)
 			make_immutable(rq->fd, rq->path);
 		handlers_put_drop(rq);

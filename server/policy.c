@@ -650,8 +650,7 @@ int policy_snapshot_times(const char *vault_dir, const char *repo, kura_backend 
 	for (i = 0; i < l.n; i++) {
 		if (l.v[i].received_ns != POLICY_UNSET)
 			continue;
-		err = kura_backend_local_mtime(b, KURA_FILE_SNAPSHOT, l.v[i].name,
-					       &l.v[i].received_ns);
+		err = kura_backend_mtime(b, KURA_FILE_SNAPSHOT, l.v[i].name, &l.v[i].received_ns);
 		if (err == KURA_ENOTFOUND) {
 			/* Removed since the listing: no longer stored. */
 			kura_error_clear();

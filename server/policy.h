@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kura/backend.h"
+#include "kura/sys/backend.h"
 
 typedef struct {
 	int64_t min_age_s;     /* snapshots received less than this long ago are kept */

@@ -43,8 +43,8 @@ typedef struct {
 	/* PUT */
 	bool uploading;
 	bool discard; /* the name is stored already: hash, do not keep */
-	int fd;	      /* the temporary file, -1 when none */
-	char tmp[48]; /* its name, "" once committed or dropped */
+	kura_backend_stream *upload; /* the file being received, NULL when none */
+	int fd;	      /* its descriptor (borrowed from upload), -1 when none */
 	kura_hasher *hasher;
 	uint64_t expected; /* Content-Length */
 	uint64_t received;

@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "kura/backend.h"
+#include "kura/sys/backend.h"
 #include "kura/kura.h"
 #include "vault_state.h"
 

@@ -72,6 +72,26 @@ void vault_repos_collect(vault *v)
 /* Repositories                                                        */
 
 /*
+ * What the vault needs of the store under a repository: the checked
+ * interface, and uploads streamed to files it can map and flag
+ * (handlers.c), with removal and write times for its deletions and
+ * retention.
+ */
+static int vault_backend_usable(kura_backend *b, const char *name)
+{
+	int err;
+
+	if ((err = kura_backend_check(b)) < 0)
+		return kura_error_wrap(err, "repository %s", name);
+	if (!b->stream_open || !b->stream_fd || !b->remove || !b->mtime)
+		return kura_error_set(KURA_EUNSUPPORTED,
+				      "repository %s: its store does not stream uploads to files, "
+				      "or cannot remove files or say when they were written",
+				      name);
+	return 0;
+}
+
+/*
  * Uploads that a crash or a dropped connection cut short leave their
  * temporary files in tmp/; an upload is one request, so an hour-old one
  * is nobody's.  Cleared when the repository is first used.
@@ -80,7 +100,7 @@ static void clean_stale_uploads(kura_backend *b, const char *name)
 {
 	uint64_t files, bytes;
 
-	if (kura_backend_local_clean_tmp(b, 3600, 0, &files, &bytes) < 0)
+	if (kura_backend_clean_tmp(b, 3600, false, &files, &bytes) < 0)
 		fprintf(stderr, "kurad: repository %s: %s\n", name, kura_error_message());
 	else if (files)
 		fprintf(stderr,
@@ -109,6 +129,11 @@ int vault_repo(vault *v, const char *repo, kura_backend **out)
 		}
 		if ((err = kura_backend_local_open(&s->b, path)) < 0)
 			goto done;
+		if ((err = vault_backend_usable(s->b, s->name)) < 0) {
+			kura_backend_free(s->b);
+			s->b = NULL;
+			goto done;
+		}
 		clean_stale_uploads(s->b, s->name);
 	}
 	*out = s->b;

@@ -21,7 +21,7 @@
 
 #include "audit.h"
 #include "vault_records.h"
-#include "kura/backend.h"
+#include "kura/sys/backend.h"
 #include "kura/kura.h"
 
 /*

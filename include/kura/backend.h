@@ -1,31 +1,28 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * backend.h - the interface a storage backend implements.
+ * backend.h - storage backends as a user of the library sees them: the
+ * file types a repository holds, how to open a local directory or a
+ * vault's repository, and the checked calls that reach what only some
+ * stores can do (remove a file, clean up after crashes, take a deletion
+ * request).  The handle is opaque here; kura/sys/backend.h is the header
+ * for writing a backend (the struct, its slots and the rules every
+ * backend keeps).
  *
- * A repository is a set of write-once files, each named by the lowercase
- * hex SHA-256 of its own bytes and filed under a type (config, keys, index,
- * snapshots, data).  A backend stores and returns those files; it never
- * needs a key.  Implementations embed `kura_backend` as their first member
- * (see lib/backend/local.c) and fill in the function pointers.
- *
- * Rules every backend keeps:
- *  - put() makes the file visible only when all its bytes are durable (for
- *    a local disk: written, fsynced, renamed, directory fsynced);
- *  - put() never replaces an existing file: if the name exists it returns 0
- *    without writing (the same name means the same bytes);
- *  - a crash during put() leaves either nothing or the whole file visible.
+ * Every call returns 0 or a negative KURA_E* code (kura/kura.h) with a
+ * per-thread message.  A call that needs an optional slot the backend
+ * does not have answers KURA_EUNSUPPORTED saying what this store cannot
+ * do; kura_backend_has() asks first.
  */
 #ifndef KURA_BACKEND_H
 #define KURA_BACKEND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define KURA_BACKEND_VERSION 1
 
 typedef enum {
 	KURA_FILE_CONFIG = 0,
@@ -37,87 +34,26 @@ typedef enum {
 
 #define KURA_FILE_TYPES 5
 
-/* Called once per file by list(); return non-zero to stop listing. */
-typedef int (*kura_backend_list_fn)(const char *name, uint64_t size, void *ctx);
-
-/*
- * What a backend knows of one listed file beyond its name and size (the
- * optional list_detail slot below).  Fields may be added at the end; a
- * backend fills what it knows and leaves the rest zero.
- */
-typedef struct {
-	const char *name;
-	uint64_t size;
-	/* When the backend itself received the file (ns since the epoch, UTC):
-	 * a vault's own clock, not a client's claim.  0: unknown. */
-	int64_t received_ns;
-	/* Non-NULL when the backend should know received_ns but sent none it
-	 * could use (missing, malformed, absurd): why, in a few words. */
-	const char *received_problem;
-} kura_backend_entry;
-
-typedef int (*kura_backend_entry_fn)(const kura_backend_entry *entry, void *ctx);
-
-typedef struct kura_backend kura_backend;
-
-/* How a repository lock is held (the optional lock slot below). */
-typedef enum {
-	KURA_LOCK_SHARED = 1,    /* a backup: any number at once */
-	KURA_LOCK_EXCLUSIVE = 2, /* a prune: alone, no backup beside it */
-} kura_lock_mode;
-
-/* A held repository lock; what it is belongs to the backend. */
-typedef struct kura_backend_lock kura_backend_lock;
-
-struct kura_backend {
-	unsigned version; /* KURA_BACKEND_VERSION */
-
-	/* Store `len` bytes under `name` (64 hex digits, the SHA-256 of data). */
-	int (*put)(kura_backend *b, kura_file_type type, const char *name, const void *data,
-		   size_t len);
-
-	/* Read a whole file into a malloc'd buffer (*out, owned by the caller). */
-	int (*get)(kura_backend *b, kura_file_type type, const char *name, uint8_t **out,
-		   size_t *out_len);
-
-	/* Read `len` bytes at `offset` into `buf`; short files are KURA_ECORRUPT. */
-	int (*get_range)(kura_backend *b, kura_file_type type, const char *name, uint64_t offset,
-			 size_t len, uint8_t *buf);
-
-	/* Call fn for every file of `type`, in no particular order. */
-	int (*list)(kura_backend *b, kura_file_type type, kura_backend_list_fn fn, void *ctx);
-
-	void (*free)(kura_backend *b);
-
-	/*
-	 * Optional slots: NULL when the backend has no such thing.
-	 *
-	 * lock() keeps backups and prunes apart (docs/FORMAT.md, "Backups and
-	 * prunes"): take the repository's lock in `mode`, waiting at most
-	 * `wait_ms` milliseconds (0: not at all) while it is held in a mode
-	 * that conflicts.  KURA_EBUSY, saying whether a backup or a prune holds
-	 * it, if it is still held then.  *out is the held lock, released by
-	 * unlock() (which accepts NULL) or when the process ends; every call
-	 * takes a lock of its own, so two in one process conflict as two
-	 * processes would.  The vault backend leaves these NULL: the vault
-	 * serialises its own garbage collection against the snapshots it
-	 * receives.
-	 */
-	int (*lock)(kura_backend *b, kura_lock_mode mode, int64_t wait_ms, kura_backend_lock **out);
-	void (*unlock)(kura_backend *b, kura_backend_lock *lock);
-
-	/*
-	 * list() with what the backend knows of each file (kura_backend_entry),
-	 * in one listing: the vault's receive time of each snapshot, which
-	 * orders the snapshots (docs/FORMAT.md, "Snapshot time").  A local
-	 * repository has no receive time and leaves this NULL.
-	 */
-	int (*list_detail)(kura_backend *b, kura_file_type type, kura_backend_entry_fn fn,
-			   void *ctx);
-};
-
 /* The directory name of each file type ("config", "keys", ...). */
 const char *kura_file_type_name(kura_file_type type);
+
+/* A store of repository files; opaque here (kura/sys/backend.h). */
+typedef struct kura_backend kura_backend;
+
+/* What an opening of a store may do (kura_backend_access). */
+#define KURA_BACKEND_READ 1u
+#define KURA_BACKEND_WRITE 2u
+
+/* The optional abilities a caller may ask about (kura_backend_has). */
+typedef enum {
+	KURA_BACKEND_HAS_LOCK = 1,             /* keeps backups and prunes apart */
+	KURA_BACKEND_HAS_LIST_DETAIL = 2,      /* lists with receive times */
+	KURA_BACKEND_HAS_STREAM = 3,           /* writes a file piece by piece */
+	KURA_BACKEND_HAS_REMOVE = 4,           /* removes files at once */
+	KURA_BACKEND_HAS_MTIME = 5,            /* knows when a file was written */
+	KURA_BACKEND_HAS_CLEAN_TMP = 6,        /* leaves crash debris to clean */
+	KURA_BACKEND_HAS_DELETION_REQUESTS = 7 /* deletes only through approvals */
+} kura_backend_ability;
 
 /* Open an existing local repository directory. KURA_ENOTFOUND if it is not one. */
 int kura_backend_local_open(kura_backend **out, const char *path);
@@ -131,15 +67,38 @@ int kura_backend_local_create(kura_backend **out, const char *path);
  * client add`; docs/PROTOCOL.md).  The location must match the
  * credential's vault and repository (KURA_EINVAL otherwise).  Nothing is
  * sent until the first call; the vault then decides what the credential's
- * role may do.  *out belongs to the caller (free with ->free).
+ * role may do.  *out belongs to the caller (kura_backend_free).
  */
 int kura_backend_vault_open(kura_backend **out, const char *url, const char *credentials_path);
 
-/* 1 if `b` is a vault's repository (kura_backend_vault_open), else 0; 0 for NULL. */
-int kura_backend_is_vault(const kura_backend *b);
+/* Free a backend; accepts NULL. */
+void kura_backend_free(kura_backend *b);
 
-/* 1 if `b` is a local repository (kura_backend_local_open/_create), else 0; 0 for NULL. */
-int kura_backend_is_local(const kura_backend *b);
+/* true if `b` has the optional ability; false for NULL. */
+bool kura_backend_has(const kura_backend *b, kura_backend_ability ability);
+
+/* KURA_BACKEND_READ | KURA_BACKEND_WRITE, or what this opening is limited to. */
+unsigned kura_backend_access(kura_backend *b);
+
+/*
+ * Remove a stored file at once (`kura forget`, `kura prune` on a local
+ * repository).  KURA_ENOTFOUND if it is not there; KURA_EUNSUPPORTED on a
+ * store that deletes only through approved requests (a vault).
+ */
+int kura_backend_remove(kura_backend *b, kura_file_type type, const char *name);
+
+/* When a stored file was written (ns since the epoch); KURA_EUNSUPPORTED if unknown. */
+int kura_backend_mtime(kura_backend *b, kura_file_type type, const char *name, int64_t *out_ns);
+
+/*
+ * Remove what crashes left half-written and untouched for `older_than_s`
+ * seconds.  Callers keep a wide margin: a backup's half-filled pack waits,
+ * untouched, while the backup walks files that did not change.
+ * *out_files and *out_bytes count what was (with dry_run: would be)
+ * removed; both 0 on a store that leaves nothing behind.
+ */
+int kura_backend_clean_tmp(kura_backend *b, int64_t older_than_s, bool dry_run,
+			   uint64_t *out_files, uint64_t *out_bytes);
 
 struct kura_repo;
 
@@ -152,17 +111,17 @@ struct kura_repo;
 kura_backend *kura_repo_backend(struct kura_repo *repo);
 
 /*
- * Ask the vault holding the repository of `b` (a vault backend) to delete:
- * POST /v1/repos/REPO/deletions with `body_json` (docs/PROTOCOL.md,
- * "Deletion requests": {"snapshots": [...], "prune": true|false}, at most
- * 1 MiB).  The vault only files the request; it takes effect after its
- * approvals and delay.  Returns 0 whenever the vault answered, whatever
- * the answer: *out_status is the HTTP status (202 when filed) and *out_body
- * (malloc'd, owned by the caller, *out_len bytes, NUL-terminated for
- * convenience but not counted) the JSON it sent, so the caller can show
- * the vault's own explanation.  A negative code only when no answer came
- * (transport, pin, memory) or the arguments are wrong (KURA_EINVAL: not a
- * vault backend, body too large).
+ * Ask the store holding `b`'s repository to delete (a vault: POST
+ * /v1/repos/REPO/deletions with `body_json`, docs/PROTOCOL.md "Deletion
+ * requests": {"snapshots": [...], "prune": true|false}, at most 1 MiB).
+ * The vault only files the request; it takes effect after its approvals
+ * and delay.  Returns 0 whenever the vault answered, whatever the answer:
+ * *out_status is the HTTP status (202 when filed) and *out_body (malloc'd,
+ * owned by the caller, *out_len bytes, NUL-terminated for convenience but
+ * not counted) the JSON it sent, so the caller can show the vault's own
+ * explanation.  A negative code only when no answer came (transport, pin,
+ * memory) or the arguments are wrong (KURA_EINVAL: a store without
+ * deletion requests, body too large).
  */
 int kura_vault_request_deletion(kura_backend *b, const char *body_json, long *out_status,
 				uint8_t **out_body, size_t *out_len);
@@ -193,54 +152,6 @@ int kura_vault_fetch(const char *credentials_path, const char *what, uint8_t **o
  * the credential has none (issued by an older kurad).
  */
 int kura_vault_signing_key(uint8_t out[KURA_VAULT_SIGNING_KEY_SIZE], const char *credentials_path);
-
-/*
- * Streaming uploads into a local repository (the vault stores what it
- * receives without holding it in memory, a backup streams its packs):
- * tmpfile() creates a private temporary file in the repository's tmp/ and
- * returns its fd and name; append() writes `len` bytes at the fd's offset
- * (an error, such as a full disk, names the temporary file); commit()
- * fsyncs it, links it into place as `name` of `type` without replacing an
- * existing file, fsyncs the directory and removes the temporary name; it
- * returns 0 when it stored the file, 1 when the name already existed
- * (nothing replaced), or a negative error, and leaves the fd open for the
- * caller.  The caller must have checked that the content hashes to
- * `name`.  abort() closes the fd and removes the temporary file.  A crash
- * leaves the temporary file in tmp/, where anything may be deleted.
- */
-int kura_backend_local_tmpfile(kura_backend *b, int *out_fd, char out_tmp[48]);
-int kura_backend_local_append(kura_backend *b, int fd, const char *tmp, const void *data,
-			      size_t len);
-int kura_backend_local_commit(kura_backend *b, kura_file_type type, const char *name, int fd,
-			      const char *tmp);
-void kura_backend_local_abort(kura_backend *b, int fd, const char *tmp);
-
-/*
- * Remove a stored file of a local repository: `kura prune` on a local
- * repository and the vault's garbage collection, never a client of the
- * vault.  Clears the immutable attribute first where it is set (which
- * needs CAP_LINUX_IMMUTABLE), then unlinks and fsyncs the directory.
- * KURA_ENOTFOUND if the file is not there.
- */
-int kura_backend_local_remove(kura_backend *b, kura_file_type type, const char *name);
-
-/*
- * When a stored file of a local repository was written (its mtime, ns
- * since the epoch).  Both remove() and mtime() refuse a backend that is
- * not local (KURA_EINVAL).
- */
-int kura_backend_local_mtime(kura_backend *b, kura_file_type type, const char *name,
-			     int64_t *out_ns);
-
-/*
- * Remove what crashes left in a local repository's tmp/: regular files not
- * modified for `older_than_s` seconds.  Callers keep a wide margin: a
- * backup's half-filled pack waits in tmp/, untouched, while the backup
- * walks files that did not change.  *out_files and *out_bytes count what was (with
- * dry_run: would be) removed.  Refuses a backend that is not local.
- */
-int kura_backend_local_clean_tmp(kura_backend *b, int64_t older_than_s, int dry_run,
-				 uint64_t *out_files, uint64_t *out_bytes);
 
 #ifdef __cplusplus
 }

@@ -120,38 +120,77 @@ enum { KURA_KDF_INTERACTIVE = 0, KURA_KDF_MODERATE = 1, KURA_KDF_SENSITIVE = 2 }
 #define KURA_INIT_OPTIONS_VERSION 1
 
 typedef struct {
-	unsigned int version;    /* KURA_INIT_OPTIONS_VERSION */
+	unsigned version;        /* KURA_INIT_OPTIONS_VERSION (kura_init_options_default sets it) */
 	uint32_t chunk_min;      /* bytes; default 256 KiB */
 	uint32_t chunk_avg;      /* bytes, a power of two; default 1 MiB */
 	uint32_t chunk_max;      /* bytes; default 4 MiB */
 	uint32_t pack_size;      /* target pack file size; default 16 MiB */
 	int compression_level;   /* zstd level 1..19, 0 = store uncompressed; default 3 */
 	int kdf_profile;         /* KURA_KDF_*; default KURA_KDF_MODERATE */
+	/* The credential file for a vault:// location (from `kurad client
+	 * add`); the library reads no environment.  Default NULL. */
+	const char *vault_credentials;
 } kura_init_options;
 
 /* The defaults listed above. */
 #define KURA_INIT_OPTIONS_INIT                                                              \
 	{KURA_INIT_OPTIONS_VERSION, 256u * 1024, 1024u * 1024, 4096u * 1024, 16u * 1024 * 1024, 3, \
-	 KURA_KDF_MODERATE}
+	 KURA_KDF_MODERATE, NULL}
 
 /* Fill `opts` with the defaults listed above (as KURA_INIT_OPTIONS_INIT does). */
 void kura_init_options_default(kura_init_options *opts);
 
 /*
  * Create a new repository at `location` (a local directory that must not
- * exist or be empty), generate its keys, and store the restore key wrapped
- * under `passphrase`.  The passphrase is checked with
- * kura_passphrase_check() first.  On success *out is the open repository.
+ * exist or be empty, or "vault://HOST:PORT/REPO" with
+ * opts->vault_credentials), generate its keys, and store the restore key
+ * wrapped under `passphrase`.  The passphrase is checked with
+ * kura_passphrase_check() first.  `opts` NULL means the defaults; options
+ * of another version are KURA_EINVAL.  On success *out is the open
+ * repository.
  */
 int kura_repo_init(kura_repo **out, const char *location, const char *passphrase,
 		   const kura_init_options *opts);
 
-/* Open with the passphrase of a restore key stored in the repository. */
+struct kura_backend;
+
+/* How kura_repo_open_ext() opens a repository. */
+typedef struct {
+	unsigned version; /* KURA_REPO_OPEN_OPTIONS_VERSION */
+	/* A key file: a backup key (no passphrase needed) or an exported
+	 * restore key (then `passphrase` unwraps it).  NULL: the restore key
+	 * stored in the repository, unwrapped with `passphrase`. */
+	const char *key_path;
+	const char *passphrase;
+	/* The credential file for a vault:// location (from `kurad client
+	 * add`); the library reads no environment. */
+	const char *vault_credentials;
+	/* Open through this backend instead of the one `location` names
+	 * (which then only names the repository in messages).  Checked with
+	 * kura_backend_check() (kura/sys/backend.h) before anything else;
+	 * the repository takes it over on success, the caller keeps it on
+	 * failure. */
+	struct kura_backend *backend;
+} kura_repo_open_options;
+
+#define KURA_REPO_OPEN_OPTIONS_VERSION 1
+#define KURA_REPO_OPEN_OPTIONS_INIT {.version = KURA_REPO_OPEN_OPTIONS_VERSION}
+
+/*
+ * Open the repository at `location` as `opts` says (see above).  Options
+ * of another version are KURA_EINVAL; a backend of another interface
+ * version is KURA_EUNSUPPORTED naming both versions.
+ */
+int kura_repo_open_ext(kura_repo **out, const char *location, const kura_repo_open_options *opts);
+
+/* Open with the passphrase of a restore key stored in the repository
+ * (kura_repo_open_ext() with only a passphrase: a local directory). */
 int kura_repo_open_passphrase(kura_repo **out, const char *location, const char *passphrase);
 
 /*
  * Open with a key file: a backup key (no passphrase needed) or an exported
- * restore key (then `passphrase` unwraps it).
+ * restore key (then `passphrase` unwraps it).  kura_repo_open_ext() with
+ * only these: a local directory.
  */
 int kura_repo_open_keyfile(kura_repo **out, const char *location, const char *key_path,
 			   const char *passphrase);

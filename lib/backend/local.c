@@ -12,9 +12,9 @@
  * link() never replaces an existing name (unlike rename()), so a file
  * that is visible is complete and durable, and is never overwritten.  The
  * directory is fsynced afterwards so the new name survives a crash.
- * tmpfile()/append()/commit() do the same for a file written piece by
- * piece (the vault's uploads, a backup's packs).  A crash leaves its
- * temporary file in tmp/, which nothing reads; clean_tmp() removes such
+ * The stream slots do the same for a file written piece by piece (the
+ * vault's uploads, a backup's packs).  A crash leaves its temporary file
+ * in tmp/, which nothing reads; clean_tmp() removes such
  * leftovers (kura prune, kurad), and anything in tmp/ may be deleted
  * while nothing writes (docs/FORMAT.md).  The file `lock` in the root keeps
  * backups and prunes apart (repolock.c).
@@ -22,9 +22,12 @@
  *
  * The backend keeps only open directory fds, which are never changed
  * after open; every call uses its own local state, so put/get/get_range/
- * list may run concurrently from several threads.
+ * list may run concurrently from several threads.  Every slot of
+ * kura/sys/backend.h is filled but list_detail (no receive times here),
+ * access (both) and the deletion requests (a local repository removes at
+ * once: remove).
  */
-#include "kura/backend.h"
+#include "kura/sys/backend.h"
 #include "kura/keyless.h"
 
 #include <dirent.h>
@@ -69,13 +72,6 @@ typedef struct {
 	int tmp_fd;
 	int type_fd[KURA_FILE_TYPES];
 } local_backend;
-
-const char *kura_file_type_name(kura_file_type type)
-{
-	if ((unsigned)type >= KURA_FILE_TYPES)
-		return "unknown";
-	return type_dirs[type];
-}
 
 static int check_args(kura_file_type type, const char *name)
 {
@@ -246,7 +242,7 @@ done:
 	return err;
 }
 
-/* "<32 hex>.tmp": the only temporary names tmpfile() makes. */
+/* "<32 hex>.tmp": the only temporary names stream_open() and put() make. */
 static bool tmp_name_ok(const char *tmp)
 {
 	if (!tmp)
@@ -258,66 +254,80 @@ static bool tmp_name_ok(const char *tmp)
 }
 
 /*
- * Streaming uploads (the vault).  The temporary file is created with mode
- * 0400 like every stored file, opened read-write so the caller can read
- * it back (a snapshot's pack list) before committing it.
+ * A streamed file: a temporary file in tmp/, created with mode 0400 like
+ * every stored file and opened read-write so the caller can read it back
+ * (the vault checks a snapshot's pack list) before committing it.
  */
-int kura_backend_local_tmpfile(kura_backend *b, int *out_fd, char out_tmp[48])
+struct kura_backend_stream {
+	local_backend *lb;
+	int fd;
+	char tmp[48];   /* its name in tmp/; "" once commit() took it away */
+};
+
+static int local_stream_open(kura_backend *b, kura_backend_stream **out)
 {
 	local_backend *lb = (local_backend *)b;
+	kura_backend_stream *s;
 	uint8_t rnd[16];
-	int fd;
+	int e;
 
-	*out_fd = -1;
-	out_tmp[0] = '\0';
-	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-		return kura_error_errno(KURA_EIO, errno, "local backend: getrandom");
-	kura_hex(out_tmp, rnd, sizeof(rnd));
-	memcpy(out_tmp + 2 * sizeof(rnd), ".tmp", 5);
-	fd = openat(lb->tmp_fd, out_tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		    FILE_MODE);
-	if (fd < 0) {
-		int e = errno;
-
-		out_tmp[0] = '\0';
+	*out = NULL;
+	if (!(s = calloc(1, sizeof(*s))))
+		return kura_error_set(KURA_ENOMEM, "local backend: out of memory");
+	s->lb = lb;
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+		e = errno;
+		free(s);
+		return kura_error_errno(KURA_EIO, e, "local backend: getrandom");
+	}
+	kura_hex(s->tmp, rnd, sizeof(rnd));
+	memcpy(s->tmp + 2 * sizeof(rnd), ".tmp", 5);
+	s->fd = openat(lb->tmp_fd, s->tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		       FILE_MODE);
+	if (s->fd < 0) {
+		e = errno;
+		free(s);
+		errno = e; /* kurad answers a full disk with its own status */
 		return kura_error_errno(kura_errno_code(e) == KURA_EEXISTS ? KURA_EIO : kura_errno_code(e), e,
 					"%s/tmp: create temporary file", lb->path);
 	}
-	*out_fd = fd;
+	*out = s;
 	return 0;
 }
 
-int kura_backend_local_append(kura_backend *b, int fd, const char *tmp, const void *data,
-			      size_t len)
+static int local_stream_append(kura_backend_stream *s, const void *data, size_t len)
 {
-	local_backend *lb = (local_backend *)b;
+	int e;
 
-	if (kura_write_all(fd, data, len) < 0)
-		return kura_error_errno(kura_errno_code(errno), errno, "%s/tmp/%s: write", lb->path,
-					tmp);
+	if (s->fd < 0 || !s->tmp[0])
+		return kura_error_set(KURA_EINVAL, "local backend: append to a finished stream");
+	if (kura_write_all(s->fd, data, len) < 0) {
+		e = errno;
+		kura_error_errno(kura_errno_code(e), e, "%s/tmp/%s: write", s->lb->path, s->tmp);
+		errno = e; /* kurad answers a full disk with its own status */
+		return kura_errno_code(e);
+	}
 	return 0;
 }
 
 /*
- * Returns 0 when the file was stored, 1 when a file of that name was
- * already there (nothing written: the same name means the same bytes), or
- * a negative code.  Whatever the result, the temporary name is gone
- * afterwards and `fd` is still the caller's to close: after a 0 it refers
- * to the stored file (the vault sets its immutable flag through it).
+ * Whatever the result, the temporary name is gone afterwards and the fd is
+ * still open until stream_free(): after a commit that stored the file it
+ * refers to the stored file (the vault sets its immutable flag through it).
  */
-int kura_backend_local_commit(kura_backend *b, kura_file_type type, const char *name, int fd,
-			      const char *tmp)
+static int local_stream_commit(kura_backend_stream *s, kura_file_type type, const char *name,
+			       bool *out_existed)
 {
-	local_backend *lb = (local_backend *)b;
+	local_backend *lb = s->lb;
 	char rel[NAME_LEN + 4];
 	struct stat st;
 	bool existed = false;
-	int err;
+	int err, e;
 
-	if (!tmp_name_ok(tmp))
-		return kura_error_set(KURA_EINVAL,
-				      "local backend: bad temporary file name \"%.60s\"",
-				      tmp ? tmp : "(null)");
+	if (out_existed)
+		*out_existed = false;
+	if (s->fd < 0 || !s->tmp[0])
+		return kura_error_set(KURA_EINVAL, "local backend: commit of a finished stream");
 	if ((err = check_args(type, name)) < 0)
 		goto done;
 	rel_path(rel, type, name);
@@ -332,33 +342,44 @@ int kura_backend_local_commit(kura_backend *b, kura_file_type type, const char *
 				       type_dirs[type], rel);
 		goto done;
 	}
-	if (fsync(fd) < 0) {
-		err = kura_error_errno(KURA_EIO, errno, "%s/tmp/%s: fsync", lb->path, tmp);
+	if (fsync(s->fd) < 0) {
+		err = kura_error_errno(KURA_EIO, errno, "%s/tmp/%s: fsync", lb->path, s->tmp);
 		goto done;
 	}
-	drop_written_pack(fd, type);
-	if ((err = link_into_place(lb, tmp, type, rel, &existed)) < 0)
+	drop_written_pack(s->fd, type);
+	if ((err = link_into_place(lb, s->tmp, type, rel, &existed)) < 0)
 		goto done;
 	if (!existed)
 		err = fsync_dir_at(lb, type, name);
 
 done:
+	e = errno; /* of the failed call, for kurad's full-disk status */
 	/* After a rename fallback the tmp name is gone already; ENOENT is fine. */
-	unlinkat(lb->tmp_fd, tmp, 0);
+	unlinkat(lb->tmp_fd, s->tmp, 0);
+	s->tmp[0] = '\0';
+	errno = e;
 	if (err < 0)
 		return err;
-	return existed ? 1 : 0;
+	if (out_existed)
+		*out_existed = existed;
+	return 0;
 }
 
-/* Drop an upload that will not be stored: close fd (if >= 0), remove tmp. */
-void kura_backend_local_abort(kura_backend *b, int fd, const char *tmp)
+/* End a stream: close its fd, and remove its temporary file unless committed. */
+static void local_stream_free(kura_backend_stream *s)
 {
-	local_backend *lb = (local_backend *)b;
+	if (!s)
+		return;
+	if (s->fd >= 0)
+		close(s->fd);
+	if (tmp_name_ok(s->tmp))
+		unlinkat(s->lb->tmp_fd, s->tmp, 0);
+	free(s);
+}
 
-	if (fd >= 0)
-		close(fd);
-	if (lb && tmp_name_ok(tmp))
-		unlinkat(lb->tmp_fd, tmp, 0);
+static int local_stream_fd(kura_backend_stream *s)
+{
+	return s->fd;
 }
 
 static int open_file(local_backend *lb, kura_file_type type, const char *name, int *out_fd)
@@ -635,6 +656,11 @@ static void local_unlock(kura_backend *b, kura_backend_lock *lock)
 	kura_repolock__release(lock);
 }
 
+static int local_mtime(kura_backend *b, kura_file_type type, const char *name, int64_t *out_ns);
+static int local_remove(kura_backend *b, kura_file_type type, const char *name);
+static int local_clean_tmp(kura_backend *b, int64_t older_than_s, bool dry_run,
+			   uint64_t *out_files, uint64_t *out_bytes);
+
 /* Build a backend on an open repository root fd (taken over, even on error). */
 static int open_fd(kura_backend **out, const char *path, int root_fd)
 {
@@ -674,7 +700,7 @@ static int open_fd(kura_backend **out, const char *path, int root_fd)
 	if ((err = open_subdir(root_fd, path, "tmp", &lb->tmp_fd)) < 0)
 		goto done;
 
-	lb->parent.version = KURA_BACKEND_VERSION;
+	kura_backend_init(&lb->parent, KURA_BACKEND_VERSION);
 	lb->parent.put = local_put;
 	lb->parent.get = local_get;
 	lb->parent.get_range = local_get_range;
@@ -682,6 +708,14 @@ static int open_fd(kura_backend **out, const char *path, int root_fd)
 	lb->parent.free = local_free;
 	lb->parent.lock = local_lock;
 	lb->parent.unlock = local_unlock;
+	lb->parent.stream_open = local_stream_open;
+	lb->parent.stream_append = local_stream_append;
+	lb->parent.stream_commit = local_stream_commit;
+	lb->parent.stream_free = local_stream_free;
+	lb->parent.stream_fd = local_stream_fd;
+	lb->parent.remove = local_remove;
+	lb->parent.mtime = local_mtime;
+	lb->parent.clean_tmp = local_clean_tmp;
 	*out = &lb->parent;
 	lb = NULL;
 
@@ -827,32 +861,14 @@ done:
 	return err;
 }
 
-int kura_backend_is_local(const kura_backend *b)
-{
-	return b && b->get == local_get;
-}
-
-/* remove() and mtime() act on the files of a local repository only. */
-static int check_local(const kura_backend *b, const char *what)
-{
-	if (!kura_backend_is_local(b))
-		return kura_error_set(KURA_EINVAL,
-				      "%s: not a local repository (a vault removes files only "
-				      "through approved deletion requests)",
-				      what);
-	return 0;
-}
-
-int kura_backend_local_mtime(kura_backend *b, kura_file_type type, const char *name,
-			     int64_t *out_ns)
+static int local_mtime(kura_backend *b, kura_file_type type, const char *name, int64_t *out_ns)
 {
 	local_backend *lb = (local_backend *)b;
 	char rel[NAME_LEN + 4];
 	struct stat st;
 	int err;
 
-	if ((err = check_local(b, "local backend: mtime")) < 0 ||
-	    (err = check_args(type, name)) < 0)
+	if ((err = check_args(type, name)) < 0)
 		return err;
 	rel_path(rel, type, name);
 	if (fstatat(lb->type_fd[type], rel, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -884,14 +900,13 @@ static int clear_immutable(local_backend *lb, kura_file_type type, const char *r
 	return err;
 }
 
-int kura_backend_local_remove(kura_backend *b, kura_file_type type, const char *name)
+static int local_remove(kura_backend *b, kura_file_type type, const char *name)
 {
 	local_backend *lb = (local_backend *)b;
 	char rel[NAME_LEN + 4];
 	int err;
 
-	if ((err = check_local(b, "local backend: remove")) < 0 ||
-	    (err = check_args(type, name)) < 0)
+	if ((err = check_args(type, name)) < 0)
 		return err;
 	rel_path(rel, type, name);
 	if ((err = clear_immutable(lb, type, rel, name)) < 0)
@@ -902,8 +917,8 @@ int kura_backend_local_remove(kura_backend *b, kura_file_type type, const char *
 	return fsync_dir_at(lb, type, name);
 }
 
-int kura_backend_local_clean_tmp(kura_backend *b, int64_t older_than_s, int dry_run,
-				 uint64_t *out_files, uint64_t *out_bytes)
+static int local_clean_tmp(kura_backend *b, int64_t older_than_s, bool dry_run,
+			   uint64_t *out_files, uint64_t *out_bytes)
 {
 	local_backend *lb = (local_backend *)b;
 	struct timespec now;
@@ -912,8 +927,6 @@ int kura_backend_local_clean_tmp(kura_backend *b, int64_t older_than_s, int dry_
 	int fd, err = 0;
 
 	*out_files = *out_bytes = 0;
-	if ((err = check_local(b, "local backend: clean tmp")) < 0)
-		return err;
 	clock_gettime(CLOCK_REALTIME, &now);
 	if ((fd = dup(lb->tmp_fd)) < 0 || !(dir = fdopendir(fd))) {
 		err = kura_error_errno(kura_errno_code(errno), errno, "%s/tmp: open", lb->path);

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "kura/backend.h"
+#include "kura/sys/backend.h"
 
 /* The lock file in a local repository's root (not named by a hash, like tmp/). */
 #define KURA_REPOLOCK_NAME "lock"

@@ -24,7 +24,7 @@
  * sessions are reused) and returns it afterwards; nothing else in the
  * backend changes after open.
  */
-#include "kura/backend.h"
+#include "kura/sys/backend.h"
 #include "kura/keyless.h"
 
 #include <curl/curl.h>
@@ -72,6 +72,7 @@ typedef struct {
 	char *pin;		    /* "sha256//BASE64" */
 	struct curl_slist *headers; /* the Authorization header: holds the token */
 	pthread_mutex_t lock;	    /* protects pool and pooled */
+	unsigned access;	    /* KURA_BACKEND_READ or _WRITE: the credential's role */
 	CURL *pool[POOL_MAX];
 	size_t pooled;
 	vaulthead *heads; /* NULL without a signing_key in the credential */
@@ -1044,6 +1045,7 @@ static int load_credential(vault_backend *vb, const char *path, const char *host
 		    path);
 		goto done;
 	}
+	vb->access = strcmp(role, "writer") == 0 ? KURA_BACKEND_WRITE : KURA_BACKEND_READ;
 	err = credential_use(vb, pin, token);
 done:
 	credential_release(root, text);
@@ -1065,6 +1067,12 @@ static int watch_heads(vault_backend *vb, const char *credentials_path)
 	return vaulthead_open(&vb->heads, pk, vb->location);
 }
 
+static int vault_request_deletion(kura_backend *b, const char *body_json, long *out_status,
+				  uint8_t **out_body, size_t *out_len);
+static int vault_list_deletions(kura_backend *b, long *out_status, uint8_t **out_body,
+				size_t *out_len);
+static unsigned vault_access(kura_backend *b);
+
 int kura_backend_vault_open(kura_backend **out, const char *url, const char *credentials_path)
 {
 	char hostport[HOSTPORT_MAX + 1], repo[REPO_NAME_MAX + 1];
@@ -1077,8 +1085,8 @@ int kura_backend_vault_open(kura_backend **out, const char *url, const char *cre
 		return err;
 	if (!credentials_path || !*credentials_path)
 		return kura_error_set(KURA_EINVAL,
-				      "%s: no vault credential given (KURA_VAULT_CREDENTIALS names "
-				      "the file from 'kurad client add')",
+				      "%s: no vault credential given (the file from 'kurad "
+				      "client add')",
 				      url);
 	if ((err = curl_ready()) < 0)
 		return err;
@@ -1097,13 +1105,16 @@ int kura_backend_vault_open(kura_backend **out, const char *url, const char *cre
 	    (err = watch_heads(vb, credentials_path)) < 0)
 		goto done;
 
-	vb->parent.version = KURA_BACKEND_VERSION;
+	kura_backend_init(&vb->parent, KURA_BACKEND_VERSION);
 	vb->parent.put = vault_put;
 	vb->parent.get = vault_get;
 	vb->parent.get_range = vault_get_range;
 	vb->parent.list = vault_list;
 	vb->parent.list_detail = vault_list_detail;
 	vb->parent.free = vault_free;
+	vb->parent.access = vault_access;
+	vb->parent.request_deletion = vault_request_deletion;
+	vb->parent.list_deletions = vault_list_deletions;
 	*out = &vb->parent;
 	vb = NULL;
 
@@ -1220,8 +1231,8 @@ int kura_vault_fetch(const char *credentials_path, const char *what, uint8_t **o
 				      what ? what : "(null)");
 	if (!credentials_path || !*credentials_path)
 		return kura_error_set(KURA_EINVAL,
-				      "no vault credential given (KURA_VAULT_CREDENTIALS names the "
-				      "auditor credential from 'kurad client add --role auditor')");
+				      "no vault credential given (an auditor credential from "
+				      "'kurad client add --role auditor')");
 	r.max = strcmp(what, "log") == 0 ? AUDIT_MAX : STATUS_MAX;
 	if ((err = curl_ready()) < 0)
 		return err;
@@ -1290,9 +1301,6 @@ static int deletions(kura_backend *b, const char *body_json, long *out_status, u
 	*out_status = 0;
 	*out_body = NULL;
 	*out_len = 0;
-	if (!kura_backend_is_vault(b))
-		return kura_error_set(KURA_EINVAL,
-				      "deletion requests go to a vault; this repository is not on one");
 	if (body_json) {
 		up.data = (const uint8_t *)body_json;
 		up.len = strlen(body_json);
@@ -1319,25 +1327,19 @@ done:
 	return err;
 }
 
-int kura_vault_request_deletion(kura_backend *b, const char *body_json, long *out_status,
-				uint8_t **out_body, size_t *out_len)
+static int vault_request_deletion(kura_backend *b, const char *body_json, long *out_status,
+				  uint8_t **out_body, size_t *out_len)
 {
-	if (!body_json) {
-		*out_status = 0;
-		*out_body = NULL;
-		*out_len = 0;
-		return kura_error_set(KURA_EINVAL, "vault: a deletion request needs a body");
-	}
 	return deletions(b, body_json, out_status, out_body, out_len);
 }
 
-int kura_vault_list_deletions(kura_backend *b, long *out_status, uint8_t **out_body,
-			      size_t *out_len)
+static int vault_list_deletions(kura_backend *b, long *out_status, uint8_t **out_body,
+				size_t *out_len)
 {
 	return deletions(b, NULL, out_status, out_body, out_len);
 }
 
-int kura_backend_is_vault(const kura_backend *b)
+static unsigned vault_access(kura_backend *b)
 {
-	return b && b->get == vault_get;
+	return ((vault_backend *)b)->access;
 }

@@ -10,15 +10,15 @@
  * index file, and index files are uploaded before the snapshot that needs
  * them, so a crash leaves only unreferenced files behind.
  *
- * Memory: each worker fills a pack of its own (a pack_slot).  On a local
- * repository a pack streams to a temporary file in the repository's tmp/
- * as blobs are sealed, so a slot holds about one blob (STREAM_PIECE or the
- * largest chunk, whichever is more) plus 48 bytes a blob for the trailer;
- * the file is fsynced and linked into place under its name only when the
- * pack is finished, and removed if the backup fails first.  On a vault the
- * upload's URL carries the pack's name, known only when the last byte is
- * written, so there a slot buffers the whole pack (pack_size plus a chunk)
- * and put() sends it.
+ * Memory: each worker fills a pack of its own (a pack_slot).  Where the
+ * backend has the stream slots (a local repository) a pack streams to a
+ * temporary file as blobs are sealed, so a slot holds about one blob
+ * (STREAM_PIECE or the largest chunk, whichever is more) plus 48 bytes a
+ * blob for the trailer; the backend makes the file durable and visible
+ * under its name only when the pack is finished (stream_commit), and drops
+ * it if the backup fails first.  Without them (a vault: the upload's URL
+ * carries the pack's name, known only when the last byte is written) a
+ * slot buffers the whole pack (pack_size plus a chunk) and put() sends it.
  */
 #include "repo/blobstore.h"
 
@@ -43,13 +43,12 @@
 /* A pack in the making, used by one worker at a time. */
 typedef struct {
 	kura_pack_writer *w;
-	int fd;        /* streamed: the temporary file, -1 until the first piece */
-	char tmp[48];  /* its name in tmp/ */
+	kura_backend_stream *stream; /* streamed: NULL until the first piece */
 } pack_slot;
 
 struct kura_blobstore {
 	kura_repo *repo;
-	bool stream;                  /* packs go to temporary files (a local repository) */
+	bool stream;                  /* packs are streamed (the backend has stream slots) */
 	pthread_mutex_t lock;
 	pack_slot **free_slots;
 	size_t nfree, free_cap;
@@ -69,8 +68,8 @@ static void slot_free(kura_blobstore *s, pack_slot *p)
 {
 	if (!p)
 		return;
-	if (p->fd >= 0)
-		kura_backend_local_abort(s->repo->backend, p->fd, p->tmp);
+	if (p->stream)
+		s->repo->backend->stream_free(p->stream);
 	kura_pack_writer_free(p->w);
 	free(p);
 }
@@ -83,7 +82,7 @@ int kura_blobstore_new(kura_blobstore **out, kura_repo *repo)
 	if (!s)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	s->repo = repo;
-	s->stream = kura_backend_is_local(repo->backend);
+	s->stream = repo->backend->stream_open != NULL;
 	s->last_index = time(NULL);
 	pthread_mutex_init(&s->lock, NULL);
 	*out = s;
@@ -224,9 +223,9 @@ static int write_pending(kura_blobstore *s, pack_slot *p)
 	data = kura_pack_writer_pending(p->w, &len);
 	if (len == 0)
 		return 0;
-	if (p->fd < 0 && (err = kura_backend_local_tmpfile(b, &p->fd, p->tmp)) < 0)
+	if (!p->stream && (err = b->stream_open(b, &p->stream)) < 0)
 		return kura_error_wrap(err, "writing a new pack");
-	if ((err = kura_backend_local_append(b, p->fd, p->tmp, data, len)) < 0)
+	if ((err = b->stream_append(p->stream, data, len)) < 0)
 		return kura_error_wrap(err, "writing a new pack (%zu bytes so far)",
 				       kura_pack_writer_size(p->w) - len);
 	kura_pack_writer_consume(p->w);
@@ -247,18 +246,18 @@ static int make_room(kura_blobstore *s, pack_slot *p, size_t len)
 	return write_pending(s, p);
 }
 
-/* Streaming: the rest of the pack, then fsync, link as `hex`, fsync the directory. */
+/* Streaming: the rest of the pack, then make it durable and visible as `hex`. */
 static int commit_streamed(kura_blobstore *s, pack_slot *p, const char *hex)
 {
+	kura_backend *b = s->repo->backend;
 	int err;
 
 	if ((err = write_pending(s, p)) < 0)
 		return err;
-	err = kura_backend_local_commit(s->repo->backend, KURA_FILE_PACK, hex, p->fd, p->tmp);
-	/* whatever the outcome, the temporary name is gone now */
-	close(p->fd);
-	p->fd = -1;
-	p->tmp[0] = '\0';
+	err = b->stream_commit(p->stream, KURA_FILE_PACK, hex, NULL);
+	/* whatever the outcome, the stream is finished now */
+	b->stream_free(p->stream);
+	p->stream = NULL;
 	if (err < 0)
 		return kura_error_wrap(err, "writing pack %s", hex);
 	return 0;
@@ -304,7 +303,6 @@ static int take_slot(kura_blobstore *s, pack_slot **out)
 		return 0;
 	if (!(p = calloc(1, sizeof(*p))))
 		return kura_error_set(KURA_ENOMEM, "out of memory");
-	p->fd = -1;
 	if ((err = kura_pack_writer_new(&p->w, &repo->keys)) < 0)
 		goto done;
 	/*

@@ -10,7 +10,7 @@
  * whether every pack its snapshot lists is still stored before it writes
  * the snapshot (kura_gc__packs_stored).
  */
-#include "kura/backend.h"
+#include "kura/sys/backend.h"
 #include "kura/keyless.h"
 
 #include <stdbool.h>

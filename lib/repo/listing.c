@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "common/array.h"
-#include "kura/backend.h"
+#include "kura/sys/backend.h"
 #include "kura/keyless.h"
 
 typedef struct {

@@ -21,7 +21,7 @@
  *    skipped, counted and reported, and the others are still pruned; a
  *    plan that cannot be made removes nothing.
  */
-#include "kura/backend.h"
+#include "kura/sys/backend.h"
 #include "kura/keyless.h"
 
 #include <string.h>
@@ -58,7 +58,7 @@ static int prune_one(struct kura_backend *b, const kura_prune_options *o, kura_p
 {
 	int err, rc;
 
-	err = kura_backend_local_mtime(b, KURA_FILE_PACK, ev->name, &ev->mtime_ns);
+	err = b->mtime(b, KURA_FILE_PACK, ev->name, &ev->mtime_ns);
 	if (err == KURA_ENOTFOUND) {
 		r->gone++;
 		return tell(o, ev, KURA_PRUNE_GONE);
@@ -77,7 +77,7 @@ static int prune_one(struct kura_backend *b, const kura_prune_options *o, kura_p
 		r->kept++;
 		return tell(o, ev, KURA_PRUNE_KEPT);
 	}
-	if (!o->dry_run && (err = kura_backend_local_remove(b, KURA_FILE_PACK, ev->name)) < 0) {
+	if (!o->dry_run && (err = b->remove(b, KURA_FILE_PACK, ev->name)) < 0) {
 		if (err != KURA_ENOTFOUND)
 			return failed(o, ev, r, err);
 		r->gone++;
@@ -115,9 +115,11 @@ int kura_prune(struct kura_backend *b, const kura_prune_options *o, kura_prune_r
 	memset(out, 0, sizeof(*out));
 	if (!o || o->version != KURA_PRUNE_OPTIONS_VERSION)
 		return kura_error_set(KURA_EINVAL, "prune: options of an unknown version");
-	if (!kura_backend_is_local(b))
+	/* Removing needs both: mtime keeps what a backup beside us just wrote. */
+	if (!b->remove || !b->mtime)
 		return kura_error_set(KURA_EINVAL, "prune: this repository's store cannot remove "
-						   "files here (on a vault, request a deletion)");
+						   "files here%s",
+				      b->request_deletion ? " (on a vault, request a deletion)" : "");
 	if (!o->dry_run && (err = lock_exclusive(b, o, &lock)) < 0) {
 		kura_error_wrap(err, "prune: nothing was removed");
 		goto done;

@@ -126,7 +126,8 @@ int kura_repair_index(kura_repo *repo, kura_repair_result *out)
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	if (!kura_backend_is_local(repo->backend))
+	/* It reads every pack and writes index files with one opening of the store. */
+	if (kura_backend_access(repo->backend) != (KURA_BACKEND_READ | KURA_BACKEND_WRITE))
 		return kura_error_set(KURA_EUNSUPPORTED,
 				      "repair index works on a local repository only: through a "
 				      "vault a writer cannot read packs and a reader cannot upload "

@@ -31,6 +31,7 @@
 
 void kura_init_options_default(kura_init_options *opts)
 {
+	memset(opts, 0, sizeof(*opts));
 	opts->version = KURA_INIT_OPTIONS_VERSION;
 	opts->chunk_min = KURA_CHUNK_MIN_DEFAULT;
 	opts->chunk_avg = KURA_CHUNK_AVG_DEFAULT;
@@ -47,18 +48,29 @@ static bool is_vault(const char *location)
 	return strncmp(location, VAULT_SCHEME, sizeof(VAULT_SCHEME) - 1) == 0;
 }
 
-/* A vault repository: its credential comes from KURA_VAULT_CREDENTIALS. */
-static int vault_backend_open(kura_backend **out, const char *location)
+/* A vault repository: its credential comes from the caller's options. */
+static int vault_backend_open(kura_backend **out, const char *location, const char *cred)
 {
-	const char *cred = getenv("KURA_VAULT_CREDENTIALS");
-
 	*out = NULL;
 	if (!cred || !*cred)
 		return kura_error_set(KURA_EINVAL,
-				      "KURA_VAULT_CREDENTIALS must name the credential file for %s "
-				      "(issued by 'kurad client add')",
+				      "no vault credential given for %s: the open options must name "
+				      "the credential file (issued by 'kurad client add')",
 				      location);
 	return kura_backend_vault_open(out, location, cred);
+}
+
+/*
+ * Every backend a repository opens is checked before use; one of another
+ * interface version is refused before any of its slots is read.
+ */
+static int backend_checked(kura_backend *backend, const char *location)
+{
+	int err;
+
+	if ((err = kura_backend_check(backend)) < 0)
+		return kura_error_wrap(err, "%s", location);
+	return 0;
 }
 
 static int config_seen(const char *name, uint64_t size, void *ctx)
@@ -71,14 +83,16 @@ static int config_seen(const char *name, uint64_t size, void *ctx)
  * The vault makes the repository's directory when it issues the first
  * credential for it; "new" there means no config yet.
  */
-static int vault_backend_create(kura_backend **out, const char *location)
+static int vault_backend_create(kura_backend **out, const char *location, const char *cred)
 {
 	kura_backend *backend;
 	bool has_config = false;
 	int err;
 
-	if ((err = vault_backend_open(&backend, location)) < 0)
+	if ((err = vault_backend_open(&backend, location, cred)) < 0)
 		return err;
+	if ((err = backend_checked(backend, location)) < 0)
+		goto done;
 	if ((err = backend->list(backend, KURA_FILE_CONFIG, config_seen, &has_config)) < 0)
 		goto done;
 	if (has_config)
@@ -279,9 +293,10 @@ int kura_repo_init(kura_repo **out, const char *location, const char *passphrase
 		return kura_error_set(KURA_EINVAL, "compression level %d is not in 0..19",
 				      opts->compression_level);
 	if (is_vault(location))
-		err = vault_backend_create(&backend, location);
-	else
-		err = kura_backend_local_create(&backend, location);
+		err = vault_backend_create(&backend, location, opts->vault_credentials);
+	else if ((err = kura_backend_local_create(&backend, location)) == 0 &&
+		 (err = backend_checked(backend, location)) < 0)
+		kura_backend_free(backend);
 	if (err < 0)
 		return err;
 	if ((err = repo_new(&repo, backend)) < 0) {
@@ -322,38 +337,60 @@ done:
 	return err;
 }
 
-static int open_backend(kura_repo **out, const char *location)
+static int open_backend(kura_repo **out, const char *location,
+			const kura_repo_open_options *opts)
 {
-	kura_backend *backend;
+	kura_backend *backend = opts->backend;
 	int err;
 
 	if ((err = kura_crypto_init()) < 0)
 		return err;
-	if (is_vault(location))
-		err = vault_backend_open(&backend, location);
-	else
-		err = kura_backend_local_open(&backend, location);
-	if (err < 0)
-		return err;
-	if ((err = repo_new(out, backend)) < 0) {
-		backend->free(backend);
-		return err;
+	if (backend) {
+		/* the caller's until the repository holds it: not freed on failure */
+		if ((err = backend_checked(backend, location)) < 0)
+			return err;
+		if ((err = repo_new(out, backend)) < 0)
+			return err;
+	} else {
+		if (is_vault(location))
+			err = vault_backend_open(&backend, location, opts->vault_credentials);
+		else
+			err = kura_backend_local_open(&backend, location);
+		if (err < 0)
+			return err;
+		if ((err = backend_checked(backend, location)) < 0 ||
+		    (err = repo_new(out, backend)) < 0) {
+			kura_backend_free(backend);
+			return err;
+		}
 	}
 	if ((err = load_config(*out)) < 0) {
+		if (opts->backend)
+			(*out)->backend = NULL;
 		kura_repo_free(*out);
 		*out = NULL;
 	}
 	return err;
 }
 
-int kura_repo_open_passphrase(kura_repo **out, const char *location, const char *passphrase)
+/* A repository open_backend() made, freed on a failed open (the caller's backend kept). */
+static void repo_drop(kura_repo *repo, const kura_repo_open_options *opts)
 {
+	if (repo && opts->backend)
+		repo->backend = NULL;
+	kura_repo_free(repo);
+}
+
+static int open_with_passphrase(kura_repo **out, const char *location,
+				const kura_repo_open_options *opts)
+{
+	const char *passphrase = opts->passphrase;
 	kura_repo *repo;
 	name_list names = {0};
 	int err;
 
 	*out = NULL;
-	if ((err = open_backend(&repo, location)) < 0)
+	if ((err = open_backend(&repo, location, opts)) < 0)
 		return err;
 	if ((err = list_names(repo, KURA_FILE_KEY, &names)) < 0)
 		goto done;
@@ -383,7 +420,7 @@ int kura_repo_open_passphrase(kura_repo **out, const char *location, const char 
 done:
 	free(names.names);
 	if (err < 0)
-		kura_repo_free(repo);
+		repo_drop(repo, opts);
 	else
 		*out = repo;
 	return err;
@@ -422,9 +459,10 @@ done:
 	return err;
 }
 
-int kura_repo_open_keyfile(kura_repo **out, const char *location, const char *key_path,
-			   const char *passphrase)
+static int open_with_keyfile(kura_repo **out, const char *location,
+			     const kura_repo_open_options *opts)
 {
+	const char *key_path = opts->key_path, *passphrase = opts->passphrase;
 	kura_repo *repo = NULL;
 	uint8_t *data = NULL;
 	size_t len = 0;
@@ -444,7 +482,7 @@ int kura_repo_open_keyfile(kura_repo **out, const char *location, const char *ke
 				     key_path);
 		goto done;
 	}
-	if ((err = open_backend(&repo, location)) < 0)
+	if ((err = open_backend(&repo, location, opts)) < 0)
 		goto done;
 	if ((err = kura_keyfile_decode(&repo->keys, data, len, passphrase)) < 0) {
 		kura_error_wrap(err, "key file %s", key_path);
@@ -460,10 +498,43 @@ int kura_repo_open_keyfile(kura_repo **out, const char *location, const char *ke
 done:
 	free(data);
 	if (err < 0)
-		kura_repo_free(repo);
+		repo_drop(repo, opts);
 	else
 		*out = repo;
 	return err;
+}
+
+int kura_repo_open_ext(kura_repo **out, const char *location, const kura_repo_open_options *opts)
+{
+	*out = NULL;
+	if (!opts || opts->version != KURA_REPO_OPEN_OPTIONS_VERSION)
+		return kura_error_set(KURA_EINVAL,
+				      "open options of version %u; this kura knows version %u "
+				      "(start from KURA_REPO_OPEN_OPTIONS_INIT)",
+				      opts ? opts->version : 0, (unsigned)KURA_REPO_OPEN_OPTIONS_VERSION);
+	if (!location)
+		return kura_error_set(KURA_EINVAL, "no repository location given");
+	if (opts->key_path)
+		return open_with_keyfile(out, location, opts);
+	return open_with_passphrase(out, location, opts);
+}
+
+int kura_repo_open_passphrase(kura_repo **out, const char *location, const char *passphrase)
+{
+	kura_repo_open_options o = KURA_REPO_OPEN_OPTIONS_INIT;
+
+	o.passphrase = passphrase;
+	return kura_repo_open_ext(out, location, &o);
+}
+
+int kura_repo_open_keyfile(kura_repo **out, const char *location, const char *key_path,
+			   const char *passphrase)
+{
+	kura_repo_open_options o = KURA_REPO_OPEN_OPTIONS_INIT;
+
+	o.key_path = key_path;
+	o.passphrase = passphrase;
+	return kura_repo_open_ext(out, location, &o);
 }
 
 bool kura_repo_can_read(const kura_repo *repo) { return repo->keys.kind == KURA_KEY_RESTORE; }

@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "kura/backend.h"
+#include "kura/sys/backend.h"
 #include "kura/kura.h"
 #include "crypto/keyfile.h"
 #include "format/config.h"

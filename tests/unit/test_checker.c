@@ -337,9 +337,9 @@ static void test_pruned_pack(void **state)
 	assert_ok(kura_gc_unreferenced(b, (const char (*)[KURA_ID_HEX])gone, 1, &plan));
 	assert_true(plan.count >= 1);
 	assert_ok(b->get(b, KURA_FILE_SNAPSHOT, gone[0], &snap, &snap_len));
-	assert_ok(kura_backend_local_remove(b, KURA_FILE_SNAPSHOT, gone[0]));
+	assert_ok(kura_backend_remove(b, KURA_FILE_SNAPSHOT, gone[0]));
 	for (size_t i = 0; i < plan.count; i++)
-		assert_ok(kura_backend_local_remove(b, KURA_FILE_PACK, plan.names[i]));
+		assert_ok(kura_backend_remove(b, KURA_FILE_PACK, plan.names[i]));
 
 	assert_ok(run_check(f->r, false, &p, &res));
 	assert_int_equal(p.count, 0);

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kura/backend.h"
+#include "kura/sys/backend.h"
 #include "kura/keyless.h"
 
 #define PASSPHRASE "correct horse battery staple vertically integrated marmalade"
@@ -240,26 +240,26 @@ static void test_remove_and_mtime(void **state)
 	assert_ok(f->b->list(f->b, KURA_FILE_PACK, first_pack, name));
 	clock_gettime(CLOCK_REALTIME, &ts);
 	now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-	assert_ok(kura_backend_local_mtime(f->b, KURA_FILE_PACK, name, &mtime));
+	assert_ok(kura_backend_mtime(f->b, KURA_FILE_PACK, name, &mtime));
 	assert_true(mtime <= now && now - mtime < (int64_t)600 * 1000000000);
 
-	assert_ok(kura_backend_local_remove(f->b, KURA_FILE_PACK, name));
+	assert_ok(kura_backend_remove(f->b, KURA_FILE_PACK, name));
 	snprintf(path, sizeof(path), "%s/data/%.2s/%s", f->repo, name, name);
 	assert_int_equal(access(path, F_OK), -1);
 	assert_int_equal(f->b->get(f->b, KURA_FILE_PACK, name, &data, &len), KURA_ENOTFOUND);
-	assert_int_equal(kura_backend_local_remove(f->b, KURA_FILE_PACK, name), KURA_ENOTFOUND);
-	assert_int_equal(kura_backend_local_mtime(f->b, KURA_FILE_PACK, name, &mtime),
+	assert_int_equal(kura_backend_remove(f->b, KURA_FILE_PACK, name), KURA_ENOTFOUND);
+	assert_int_equal(kura_backend_mtime(f->b, KURA_FILE_PACK, name, &mtime),
 			 KURA_ENOTFOUND);
 
 	/* snapshots too, and hostile arguments are refused, not followed */
-	assert_ok(kura_backend_local_remove(f->b, KURA_FILE_SNAPSHOT, f->snaps[2]));
-	assert_int_equal(kura_backend_local_remove(f->b, KURA_FILE_SNAPSHOT, f->snaps[2]),
+	assert_ok(kura_backend_remove(f->b, KURA_FILE_SNAPSHOT, f->snaps[2]));
+	assert_int_equal(kura_backend_remove(f->b, KURA_FILE_SNAPSHOT, f->snaps[2]),
 			 KURA_ENOTFOUND);
-	assert_int_equal(kura_backend_local_remove(f->b, KURA_FILE_SNAPSHOT, "../config"),
+	assert_int_equal(kura_backend_remove(f->b, KURA_FILE_SNAPSHOT, "../config"),
 			 KURA_EINVAL);
-	assert_int_equal(kura_backend_local_remove(f->b, (kura_file_type)9, f->snaps[0]),
+	assert_int_equal(kura_backend_remove(f->b, (kura_file_type)9, f->snaps[0]),
 			 KURA_EINVAL);
-	assert_int_equal(kura_backend_local_mtime(f->b, KURA_FILE_PACK, NULL, &mtime), KURA_EINVAL);
+	assert_int_equal(kura_backend_mtime(f->b, KURA_FILE_PACK, NULL, &mtime), KURA_EINVAL);
 }
 
 static int fake_get(kura_backend *b, kura_file_type type, const char *name, uint8_t **out,
@@ -268,29 +268,57 @@ static int fake_get(kura_backend *b, kura_file_type type, const char *name, uint
 	return KURA_ENOTFOUND;
 }
 
-/* remove() and mtime() act only on a local backend; is_vault() knows one. */
-static void test_backend_kinds(void **state)
+/*
+ * A store is what its slots say: without remove/mtime/deletion requests
+ * the checked calls refuse with what it cannot do, and clean_tmp has
+ * nothing to clean; the local backend has remove and mtime but no
+ * deletion requests.
+ */
+static void test_backend_abilities(void **state)
 {
 	fixture *f = *state;
-	kura_backend other = {.version = KURA_BACKEND_VERSION, .get = fake_get};
+	kura_backend other = KURA_BACKEND_INIT;
+	uint64_t files = 1, bytes = 1;
 	int64_t mtime;
 	long status;
 	uint8_t *body;
 	size_t len;
 
-	assert_int_equal(kura_backend_local_remove(&other, KURA_FILE_PACK, f->snaps[0]),
-			 KURA_EINVAL);
-	assert_int_equal(kura_backend_local_mtime(&other, KURA_FILE_PACK, f->snaps[0], &mtime),
-			 KURA_EINVAL);
-	assert_int_equal(kura_backend_is_vault(f->b), 0);
-	assert_int_equal(kura_backend_is_vault(&other), 0);
-	assert_int_equal(kura_backend_is_vault(NULL), 0);
+	other.get = fake_get;
+	assert_int_equal(kura_backend_remove(&other, KURA_FILE_PACK, f->snaps[0]),
+			 KURA_EUNSUPPORTED);
+	assert_non_null(strstr(kura_error_message(), "cannot remove"));
+	assert_int_equal(kura_backend_mtime(&other, KURA_FILE_PACK, f->snaps[0], &mtime),
+			 KURA_EUNSUPPORTED);
+	assert_ok(kura_backend_clean_tmp(&other, 0, true, &files, &bytes));
+	assert_int_equal(files, 0);
+	assert_int_equal(bytes, 0);
+	assert_false(kura_backend_has(&other, KURA_BACKEND_HAS_REMOVE));
+	assert_false(kura_backend_has(&other, KURA_BACKEND_HAS_STREAM));
+	assert_false(kura_backend_has(NULL, KURA_BACKEND_HAS_REMOVE));
+	assert_int_equal(kura_backend_access(&other), KURA_BACKEND_READ | KURA_BACKEND_WRITE);
+	assert_true(kura_backend_has(f->b, KURA_BACKEND_HAS_REMOVE));
+	assert_true(kura_backend_has(f->b, KURA_BACKEND_HAS_MTIME));
+	assert_true(kura_backend_has(f->b, KURA_BACKEND_HAS_STREAM));
+	assert_true(kura_backend_has(f->b, KURA_BACKEND_HAS_LOCK));
+	assert_true(kura_backend_has(f->b, KURA_BACKEND_HAS_CLEAN_TMP));
+	assert_false(kura_backend_has(f->b, KURA_BACKEND_HAS_DELETION_REQUESTS));
+	assert_false(kura_backend_has(f->b, KURA_BACKEND_HAS_LIST_DETAIL));
 	assert_ptr_equal(kura_repo_backend(f->r), f->b);
 	assert_int_equal(kura_vault_request_deletion(f->b, "{\"snapshots\": [], \"prune\": true}",
 						     &status, &body, &len),
 			 KURA_EINVAL);
 	assert_null(body);
 	assert_int_equal(kura_vault_list_deletions(f->b, &status, &body, &len), KURA_EINVAL);
+
+	/* prune refuses a store that cannot remove, before it plans anything */
+	{
+		kura_prune_options o = KURA_PRUNE_OPTIONS_INIT;
+		kura_prune_result r;
+
+		assert_int_equal(kura_prune(&other, &o, &r), KURA_EINVAL);
+		assert_non_null(strstr(kura_error_message(), "cannot remove"));
+	}
 }
 
 int main(void)
@@ -302,7 +330,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_corrupt_snapshot_plans_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_garbage_snapshot_plans_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_remove_and_mtime, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_backend_kinds, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_backend_abilities, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

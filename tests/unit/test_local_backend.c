@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
-#include "kura/backend.h"
+#include "kura/sys/backend.h"
 
 typedef struct {
 	char dir[64];  /* the mkdtemp directory */
@@ -432,45 +432,56 @@ static void test_concurrent_put(void **state)
 	assert_int_equal(count_entries(path), 0);
 }
 
-/* Streaming uploads: tmpfile, then commit or abort (the vault's PUT). */
-static void test_tmpfile_commit(void **state)
+/* Streaming writes: stream_open, append, then commit or free (the vault's PUT, a backup's packs). */
+static void test_stream_commit(void **state)
 {
 	fixture *f = *state;
 	kura_backend *b = f->b;
-	char name[65], tmp[48], tmp2[48], path[200];
+	kura_backend_stream *s = NULL, *s2 = NULL;
+	char name[65], path[200];
 	uint8_t *got = NULL;
 	struct stat st;
 	size_t len = 0;
-	int fd, fd2;
+	bool existed = true;
+	int fd;
 
+	assert_ok(kura_backend_check(b));
+	assert_non_null(b->stream_fd);
 	make_name(name, 21);
 	snprintf(path, sizeof(path), "%s/tmp", f->repo);
-	assert_ok(kura_backend_local_tmpfile(b, &fd, tmp));
+	assert_ok(b->stream_open(b, &s));
+	fd = b->stream_fd(s);
 	assert_true(fd >= 0);
-	assert_int_equal(strlen(tmp), 36);
 	assert_int_equal(count_entries(path), 1);
-	assert_int_equal(write(fd, "hello", 5), 5);
+	assert_ok(b->stream_append(s, "hel", 3));
+	assert_ok(b->stream_append(s, "lo", 2));
 	/* not visible before commit */
 	assert_int_equal(b->get(b, KURA_FILE_PACK, name, &got, &len), KURA_ENOTFOUND);
-	assert_int_equal(kura_backend_local_commit(b, KURA_FILE_PACK, name, fd, tmp), 0);
-	/* the fd is still ours and refers to the stored file */
+	assert_ok(b->stream_commit(s, KURA_FILE_PACK, name, &existed));
+	assert_false(existed);
+	/* the fd is still open and refers to the stored file */
 	assert_int_equal(fstat(fd, &st), 0);
 	assert_int_equal(st.st_size, 5);
 	assert_int_equal(st.st_nlink, 1);
 	assert_int_equal(st.st_mode & 0777, 0400);
-	close(fd);
+	/* a committed stream takes no more bytes and no second commit */
+	assert_int_equal(b->stream_append(s, "x", 1), KURA_EINVAL);
+	assert_int_equal(b->stream_commit(s, KURA_FILE_PACK, name, NULL), KURA_EINVAL);
+	b->stream_free(s);
+	/* stream_free() closed the fd, and left the stored file alone */
+	assert_int_equal(fcntl(fd, F_GETFD), -1);
 	assert_int_equal(count_entries(path), 0);
 	assert_ok(b->get(b, KURA_FILE_PACK, name, &got, &len));
 	assert_int_equal(len, 5);
 	assert_memory_equal(got, "hello", 5);
 	free(got);
 
-	/* a second upload of the same name: 1, nothing replaced, tmp removed */
-	assert_ok(kura_backend_local_tmpfile(b, &fd2, tmp2));
-	assert_string_not_equal(tmp, tmp2);
-	assert_int_equal(write(fd2, "other", 5), 5);
-	assert_int_equal(kura_backend_local_commit(b, KURA_FILE_PACK, name, fd2, tmp2), 1);
-	close(fd2);
+	/* a second upload of the same name: existed, nothing replaced, tmp removed */
+	assert_ok(b->stream_open(b, &s2));
+	assert_ok(b->stream_append(s2, "other", 5));
+	assert_ok(b->stream_commit(s2, KURA_FILE_PACK, name, &existed));
+	assert_true(existed);
+	b->stream_free(s2);
 	assert_int_equal(count_entries(path), 0);
 	assert_ok(b->get(b, KURA_FILE_PACK, name, &got, &len));
 	assert_memory_equal(got, "hello", 5);
@@ -478,51 +489,52 @@ static void test_tmpfile_commit(void **state)
 
 	/* other types land in their directory */
 	make_name(name, 22);
-	assert_ok(kura_backend_local_tmpfile(b, &fd, tmp));
-	assert_int_equal(write(fd, "cfg", 3), 3);
-	assert_int_equal(kura_backend_local_commit(b, KURA_FILE_CONFIG, name, fd, tmp), 0);
-	close(fd);
+	assert_ok(b->stream_open(b, &s));
+	assert_ok(b->stream_append(s, "cfg", 3));
+	assert_ok(b->stream_commit(s, KURA_FILE_CONFIG, name, NULL));
+	b->stream_free(s);
 	snprintf(path, sizeof(path), "%s/config/%s", f->repo, name);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_size, 3);
 }
 
-static void test_tmpfile_abort(void **state)
+static void test_stream_abort(void **state)
 {
 	fixture *f = *state;
 	kura_backend *b = f->b;
-	char name[65], tmp[48], path[200];
+	kura_backend_stream *s = NULL;
+	char name[65], path[200];
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/tmp", f->repo);
-	assert_ok(kura_backend_local_tmpfile(b, &fd, tmp));
-	assert_int_equal(write(fd, "junk", 4), 4);
-	kura_backend_local_abort(b, fd, tmp);
+	assert_ok(b->stream_open(b, &s));
+	fd = b->stream_fd(s);
+	assert_ok(b->stream_append(s, "junk", 4));
+	assert_int_equal(count_entries(path), 1);
+	b->stream_free(s);
 	assert_int_equal(count_entries(path), 0);
-	/* abort() closed the fd */
+	/* stream_free() closed the fd */
 	assert_int_equal(fcntl(fd, F_GETFD), -1);
-	/* aborting nothing is harmless */
-	kura_backend_local_abort(b, -1, "");
-	kura_backend_local_abort(b, -1, NULL);
+	/* freeing nothing is harmless */
+	b->stream_free(NULL);
 
-	/* bad arguments to commit() are refused, and remove the tmp name */
+	/* bad arguments to commit() are refused, and the tmp file goes */
 	make_name(name, 23);
-	assert_ok(kura_backend_local_tmpfile(b, &fd, tmp));
-	assert_int_equal(kura_backend_local_commit(b, KURA_FILE_PACK, "../x", fd, tmp),
-			 KURA_EINVAL);
+	assert_ok(b->stream_open(b, &s));
+	assert_int_equal(b->stream_commit(s, KURA_FILE_PACK, "../x", NULL), KURA_EINVAL);
 	assert_int_equal(count_entries(path), 0);
-	assert_int_equal(kura_backend_local_commit(b, KURA_FILE_PACK, name, fd, "../config"),
-			 KURA_EINVAL);
-	assert_int_equal(kura_backend_local_commit(b, (kura_file_type)9, name, fd, tmp),
-			 KURA_EINVAL);
-	close(fd);
-	/* names that are not tmpfile()'s are never unlinked by abort() */
+	b->stream_free(s);
+	assert_ok(b->stream_open(b, &s));
+	assert_int_equal(b->stream_commit(s, (kura_file_type)9, name, NULL), KURA_EINVAL);
+	b->stream_free(s);
+	assert_int_equal(count_entries(path), 0);
+	/* what is not a stream's own temporary file is never unlinked */
 	snprintf(path, sizeof(path), "%s/tmp/keep", f->repo);
 	fd = open(path, O_CREAT | O_WRONLY, 0600);
 	assert_true(fd >= 0);
 	close(fd);
-	kura_backend_local_abort(b, -1, "keep");
-	kura_backend_local_abort(b, -1, "../config");
+	assert_ok(b->stream_open(b, &s));
+	b->stream_free(s);
 	assert_int_equal(access(path, F_OK), 0);
 }
 
@@ -539,8 +551,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_get_range, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_get_missing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_concurrent_put, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_tmpfile_commit, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_tmpfile_abort, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stream_commit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stream_abort, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -845,7 +845,7 @@ static void test_snapshot_times(void **state)
 	/* no snapshot-times file at all: every time from mtimes */
 	assert_ok(policy_snapshot_times(t->dir, "r1", be, &st, &n));
 	assert_int_equal(n, 4);
-	assert_ok(kura_backend_local_mtime(be, KURA_FILE_SNAPSHOT, a, &mtime));
+	assert_ok(kura_backend_mtime(be, KURA_FILE_SNAPSHOT, a, &mtime));
 	assert_string_equal(st[0].name, a);
 	assert_int_equal(st[0].received_ns, mtime);
 	policy_snapshot_times_free(st, n);
@@ -880,10 +880,10 @@ static void test_snapshot_times(void **state)
 	assert_string_equal(st[2].name, c);
 	assert_string_equal(st[3].name, d);
 	assert_int_equal(st[0].received_ns, 2000);
-	assert_ok(kura_backend_local_mtime(be, KURA_FILE_SNAPSHOT, b, &mtime));
+	assert_ok(kura_backend_mtime(be, KURA_FILE_SNAPSHOT, b, &mtime));
 	assert_int_equal(st[1].received_ns, mtime);
 	assert_int_equal(st[2].received_ns, 4000);
-	assert_ok(kura_backend_local_mtime(be, KURA_FILE_SNAPSHOT, d, &mtime));
+	assert_ok(kura_backend_mtime(be, KURA_FILE_SNAPSHOT, d, &mtime));
 	assert_int_equal(st[3].received_ns, mtime);
 	policy_snapshot_times_free(st, n);
 

@@ -105,7 +105,7 @@ static int setup(void **state)
 		fclose(fp);
 	}
 	/* forget snapshot 0: its packs are the plan */
-	if (kura_backend_local_remove(f->b, KURA_FILE_SNAPSHOT, f->snaps[0]) < 0 ||
+	if (kura_backend_remove(f->b, KURA_FILE_SNAPSHOT, f->snaps[0]) < 0 ||
 	    kura_gc_unreferenced(f->b, NULL, 0, &f->plan) < 0 || f->plan.count < 2)
 		return -1;
 	*state = f;
@@ -407,7 +407,7 @@ static void test_packs_stored_names_missing(void **state)
 	assert_ok(snapshot_packs(f, f->snaps[1], &packs, &n));
 	assert_ok(kura_gc__packs_stored(f->b, (const uint8_t(*)[KURA_HASH_SIZE])packs, n));
 	kura_hex(hex, packs[n - 1], KURA_HASH_SIZE);
-	assert_ok(kura_backend_local_remove(f->b, KURA_FILE_PACK, hex));
+	assert_ok(kura_backend_remove(f->b, KURA_FILE_PACK, hex));
 	assert_int_equal(kura_gc__packs_stored(f->b, (const uint8_t(*)[KURA_HASH_SIZE])packs, n),
 			 KURA_ENOTFOUND);
 	assert_non_null(strstr(kura_error_message(), hex));
