@@ -507,11 +507,13 @@ done:
 int kura_repo_open_ext(kura_repo **out, const char *location, const kura_repo_open_options *opts)
 {
 	*out = NULL;
-	if (!opts || opts->version != KURA_REPO_OPEN_OPTIONS_VERSION)
-		return kura_error_set(KURA_EINVAL,
-				      "open options of version %u; this kura knows version %u "
-				      "(start from KURA_REPO_OPEN_OPTIONS_INIT)",
-				      opts ? opts->version : 0, (unsigned)KURA_REPO_OPEN_OPTIONS_VERSION);
+	if (!opts)
+		return kura_error_set(KURA_EINVAL, "no open options given (start from "
+						   "KURA_REPO_OPEN_OPTIONS_INIT)");
+	if (opts->version > KURA_REPO_OPEN_OPTIONS_VERSION)
+		return kura_error_set(KURA_EUNSUPPORTED,
+				      "open options version %u: this library knows up to %d",
+				      opts->version, KURA_REPO_OPEN_OPTIONS_VERSION);
 	if (!location)
 		return kura_error_set(KURA_EINVAL, "no repository location given");
 	if (opts->key_path)
