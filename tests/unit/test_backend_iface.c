@@ -74,13 +74,9 @@ static int no_list(kura_backend *b, kura_file_type type, kura_backend_list_fn fn
 	return 0;
 }
 
-static void no_free(kura_backend *b)
-{
-}
+static void no_free(kura_backend *b) {}
 
-static void no_unlock(kura_backend *b, kura_backend_lock *lock)
-{
-}
+static void no_unlock(kura_backend *b, kura_backend_lock *lock) {}
 
 static int no_stream_open(kura_backend *b, kura_backend_stream **out)
 {

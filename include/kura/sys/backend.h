@@ -81,7 +81,7 @@ typedef int (*kura_backend_entry_fn)(const kura_backend_entry *entry, void *ctx)
 
 /* How a repository lock is held (the optional lock slot below). */
 typedef enum {
-	KURA_LOCK_SHARED = 1,    /* a backup: any number at once */
+	KURA_LOCK_SHARED = 1,	 /* a backup: any number at once */
 	KURA_LOCK_EXCLUSIVE = 2, /* a prune: alone, no backup beside it */
 } kura_lock_mode;
 
@@ -224,7 +224,10 @@ struct kura_backend {
 };
 
 /* A backend struct with its version set and every slot NULL. */
-#define KURA_BACKEND_INIT {.version = KURA_BACKEND_VERSION}
+#define KURA_BACKEND_INIT                                                                          \
+	{                                                                                          \
+		.version = KURA_BACKEND_VERSION                                                    \
+	}
 
 /*
  * Set `b` to KURA_BACKEND_INIT for `version` (give KURA_BACKEND_VERSION).
