@@ -88,7 +88,12 @@ typedef enum {
 /* A held repository lock; what it is belongs to the backend. */
 typedef struct kura_backend_lock kura_backend_lock;
 
-/* A file being written piece by piece; what it is belongs to the backend. */
+/*
+ * A file being written piece by piece; what it is belongs to the backend:
+ * each backend with streams completes `struct kura_backend_stream` in its
+ * own .c file, and nobody else looks inside (C allows each translation
+ * unit its own completion of an opaque tag).
+ */
 typedef struct kura_backend_stream kura_backend_stream;
 
 struct kura_backend {
