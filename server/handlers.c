@@ -788,7 +788,7 @@ static int put_store(request *rq)
 		if (!file_stored(rq, KURA_FILE_SNAPSHOT, r->name))
 			rc = vault_record_snapshot(v, r->repo, r->name,
 						   kura_now_ns(CLOCK_REALTIME), rq->client->name);
-		/* Stored meanwhile: commit() finds it, answers 1 and drops the tmp file. */
+		/* Stored meanwhile: stream_commit() finds it, says it existed and drops the tmp file. */
 		if (rc == 0)
 			rc = commit_upload(rq);
 		vault_repo_commit_unlock(v, r->repo);

@@ -46,12 +46,12 @@ typedef struct kura_backend kura_backend;
 
 /* The optional abilities a caller may ask about (kura_backend_has). */
 typedef enum {
-	KURA_BACKEND_HAS_LOCK = 1,             /* keeps backups and prunes apart */
+	KURA_BACKEND_HAS_LOCK = 1,	       /* keeps backups and prunes apart */
 	KURA_BACKEND_HAS_LIST_DETAIL = 2,      /* lists with receive times */
-	KURA_BACKEND_HAS_STREAM = 3,           /* writes a file piece by piece */
-	KURA_BACKEND_HAS_REMOVE = 4,           /* removes files at once */
-	KURA_BACKEND_HAS_MTIME = 5,            /* knows when a file was written */
-	KURA_BACKEND_HAS_CLEAN_TMP = 6,        /* leaves crash debris to clean */
+	KURA_BACKEND_HAS_STREAM = 3,	       /* writes a file piece by piece */
+	KURA_BACKEND_HAS_REMOVE = 4,	       /* removes files at once */
+	KURA_BACKEND_HAS_MTIME = 5,	       /* knows when a file was written */
+	KURA_BACKEND_HAS_CLEAN_TMP = 6,	       /* leaves crash debris to clean */
 	KURA_BACKEND_HAS_DELETION_REQUESTS = 7 /* deletes only through approvals */
 } kura_backend_ability;
 
@@ -97,8 +97,8 @@ int kura_backend_mtime(kura_backend *b, kura_file_type type, const char *name, i
  * *out_files and *out_bytes count what was (with dry_run: would be)
  * removed; both 0 on a store that leaves nothing behind.
  */
-int kura_backend_clean_tmp(kura_backend *b, int64_t older_than_s, bool dry_run,
-			   uint64_t *out_files, uint64_t *out_bytes);
+int kura_backend_clean_tmp(kura_backend *b, int64_t older_than_s, bool dry_run, uint64_t *out_files,
+			   uint64_t *out_bytes);
 
 struct kura_repo;
 

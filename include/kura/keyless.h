@@ -171,8 +171,8 @@ typedef struct {
  * forget --prune` and the vault's garbage collection.
  *
  * Unless it is a dry run, the backend's repository lock is held exclusive
- * (where the backend has one, backend.h) from before the plan is made
- * until the last removal, so no backup runs beside it; if backups hold it
+ * (where the backend has one: its lock slot, kura/sys/backend.h) from
+ * before the plan is made until the last removal, so no backup runs beside it; if backups hold it
  * longer than opts->lock_wait_ms (KURA_PRUNE_WAITING is reported before
  * waiting), KURA_EBUSY and nothing is removed.  The plan is
  * kura_gc_unreferenced's: if a snapshot cannot be read, it fails and
@@ -183,8 +183,8 @@ typedef struct {
  * (KURA_PRUNE_FAILED), and the prune goes on; it still returns 0, so the
  * caller decides what a failure means.  <0 only when nothing could be
  * planned, the lock was not had, or the callback stopped it.  The backend
- * must be able to remove files (a local repository, which the vault's
- * repositories are too); KURA_EINVAL otherwise.  *out counts what was done
+ * must have the remove and mtime slots (a local repository, which the
+ * vault's repositories are too); KURA_EINVAL otherwise.  *out counts what was done
  * even when a negative code is returned.
  */
 int kura_prune(struct kura_backend *b, const kura_prune_options *opts, kura_prune_result *out);

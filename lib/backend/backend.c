@@ -67,8 +67,9 @@ int kura_backend_check(const kura_backend *b)
 	else if (!b->free)
 		missing = "free";
 	if (missing)
-		return kura_error_set(KURA_EINVAL, "the store's backend has no %s(), which every "
-						   "backend must have",
+		return kura_error_set(KURA_EINVAL,
+				      "the store's backend has no %s(), which every "
+				      "backend must have",
 				      missing);
 	if (!b->lock != !b->unlock)
 		return kura_error_set(KURA_EINVAL,
@@ -130,8 +131,7 @@ int kura_backend_remove(kura_backend *b, kura_file_type type, const char *name)
 {
 	if (!b || !b->remove)
 		return kura_error_set(
-		    KURA_EUNSUPPORTED,
-		    "this repository's store cannot remove files%s",
+		    KURA_EUNSUPPORTED, "this repository's store cannot remove files%s",
 		    b && b->request_deletion
 			? " (a vault removes files only through approved deletion requests)"
 			: "");
@@ -141,13 +141,14 @@ int kura_backend_remove(kura_backend *b, kura_file_type type, const char *name)
 int kura_backend_mtime(kura_backend *b, kura_file_type type, const char *name, int64_t *out_ns)
 {
 	if (!b || !b->mtime)
-		return kura_error_set(KURA_EUNSUPPORTED,
-				      "this repository's store does not say when a file was written");
+		return kura_error_set(
+		    KURA_EUNSUPPORTED,
+		    "this repository's store does not say when a file was written");
 	return b->mtime(b, type, name, out_ns);
 }
 
-int kura_backend_clean_tmp(kura_backend *b, int64_t older_than_s, bool dry_run,
-			   uint64_t *out_files, uint64_t *out_bytes)
+int kura_backend_clean_tmp(kura_backend *b, int64_t older_than_s, bool dry_run, uint64_t *out_files,
+			   uint64_t *out_bytes)
 {
 	*out_files = *out_bytes = 0;
 	if (!b || !b->clean_tmp)

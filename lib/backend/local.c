@@ -261,7 +261,7 @@ static bool tmp_name_ok(const char *tmp)
 struct kura_backend_stream {
 	local_backend *lb;
 	int fd;
-	char tmp[48];   /* its name in tmp/; "" once commit() took it away */
+	char tmp[48]; /* its name in tmp/; "" once stream_commit() took it away */
 };
 
 static int local_stream_open(kura_backend *b, kura_backend_stream **out)
@@ -297,15 +297,16 @@ static int local_stream_open(kura_backend *b, kura_backend_stream **out)
 
 static int local_stream_append(kura_backend_stream *s, const void *data, size_t len)
 {
-	int e;
+	int e, err;
 
 	if (s->fd < 0 || !s->tmp[0])
 		return kura_error_set(KURA_EINVAL, "local backend: append to a finished stream");
 	if (kura_write_all(s->fd, data, len) < 0) {
 		e = errno;
-		kura_error_errno(kura_errno_code(e), e, "%s/tmp/%s: write", s->lb->path, s->tmp);
+		err = kura_error_errno(kura_errno_code(e), e, "%s/tmp/%s: write", s->lb->path,
+				       s->tmp);
 		errno = e; /* kurad answers a full disk with its own status */
-		return kura_errno_code(e);
+		return err;
 	}
 	return 0;
 }

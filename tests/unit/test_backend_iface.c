@@ -74,13 +74,9 @@ static int no_list(kura_backend *b, kura_file_type type, kura_backend_list_fn fn
 	return 0;
 }
 
-static void no_free(kura_backend *b)
-{
-}
+static void no_free(kura_backend *b) {}
 
-static void no_unlock(kura_backend *b, kura_backend_lock *lock)
-{
-}
+static void no_unlock(kura_backend *b, kura_backend_lock *lock) {}
 
 static int no_stream_open(kura_backend *b, kura_backend_stream **out)
 {
@@ -226,6 +222,62 @@ static void test_vault_credential_from_options(void **state)
 	unsetenv("KURA_VAULT_CREDENTIALS");
 }
 
+/* A credential file as `kurad client add` writes one (nothing is sent before the first call). */
+static void write_credential(const char *path, const char *role)
+{
+	FILE *fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	fprintf(fp,
+		"{\"kura_vault_credential\": 1, \"vault\": \"127.0.0.1:9\", \"repo\": \"clinic\", "
+		"\"client\": \"ward4\", \"role\": \"%s\", "
+		"\"token\": \"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ\", "
+		"\"pin\": \"sha256//abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ=\"}\n",
+		role);
+	fclose(fp);
+}
+
+/*
+ * What a vault is to the rest of kura, by its slots alone: deletions only
+ * through requests (no remove), no streams and no lock, receive times,
+ * and an opening that may only write or only read (its role).
+ */
+static void test_vault_slots(void **state)
+{
+	fixture *f = *state;
+	kura_backend *b = NULL;
+	uint64_t files = 1, bytes = 1;
+	char cred[160];
+
+	snprintf(cred, sizeof(cred), "%s/writer.cred", f->dir);
+	write_credential(cred, "writer");
+	assert_ok(kura_backend_vault_open(&b, "vault://127.0.0.1:9/clinic", cred));
+	assert_ok(kura_backend_check(b));
+	assert_true(kura_backend_has(b, KURA_BACKEND_HAS_DELETION_REQUESTS));
+	assert_true(kura_backend_has(b, KURA_BACKEND_HAS_LIST_DETAIL));
+	assert_false(kura_backend_has(b, KURA_BACKEND_HAS_REMOVE));
+	assert_false(kura_backend_has(b, KURA_BACKEND_HAS_MTIME));
+	assert_false(kura_backend_has(b, KURA_BACKEND_HAS_STREAM));
+	assert_false(kura_backend_has(b, KURA_BACKEND_HAS_LOCK));
+	assert_false(kura_backend_has(b, KURA_BACKEND_HAS_CLEAN_TMP));
+	assert_int_equal(kura_backend_access(b), KURA_BACKEND_WRITE);
+	assert_int_equal(
+	    kura_backend_remove(b, KURA_FILE_SNAPSHOT,
+				"0000000000000000000000000000000000000000000000000000000000000000"),
+	    KURA_EUNSUPPORTED);
+	assert_non_null(strstr(kura_error_message(), "approved deletion requests"));
+	assert_ok(kura_backend_clean_tmp(b, 0, false, &files, &bytes));
+	assert_int_equal(files, 0);
+	kura_backend_free(b);
+
+	snprintf(cred, sizeof(cred), "%s/reader.cred", f->dir);
+	write_credential(cred, "reader");
+	assert_ok(kura_backend_vault_open(&b, "vault://127.0.0.1:9/clinic", cred));
+	assert_int_equal(kura_backend_access(b), KURA_BACKEND_READ);
+	kura_backend_free(b);
+	kura_backend_free(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -233,6 +285,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_open_with_backend, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_options_version, setup, teardown),
 	    cmocka_unit_test(test_vault_credential_from_options),
+	    cmocka_unit_test_setup_teardown(test_vault_slots, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -81,14 +81,19 @@ typedef int (*kura_backend_entry_fn)(const kura_backend_entry *entry, void *ctx)
 
 /* How a repository lock is held (the optional lock slot below). */
 typedef enum {
-	KURA_LOCK_SHARED = 1,    /* a backup: any number at once */
+	KURA_LOCK_SHARED = 1,	 /* a backup: any number at once */
 	KURA_LOCK_EXCLUSIVE = 2, /* a prune: alone, no backup beside it */
 } kura_lock_mode;
 
 /* A held repository lock; what it is belongs to the backend. */
 typedef struct kura_backend_lock kura_backend_lock;
 
-/* A file being written piece by piece; what it is belongs to the backend. */
+/*
+ * A file being written piece by piece; what it is belongs to the backend:
+ * each backend with streams completes `struct kura_backend_stream` in its
+ * own .c file, and nobody else looks inside (C allows each translation
+ * unit its own completion of an opaque tag).
+ */
 typedef struct kura_backend_stream kura_backend_stream;
 
 struct kura_backend {
@@ -224,7 +229,10 @@ struct kura_backend {
 };
 
 /* A backend struct with its version set and every slot NULL. */
-#define KURA_BACKEND_INIT {.version = KURA_BACKEND_VERSION}
+#define KURA_BACKEND_INIT                                                                          \
+	{                                                                                          \
+		.version = KURA_BACKEND_VERSION                                                    \
+	}
 
 /*
  * Set `b` to KURA_BACKEND_INIT for `version` (give KURA_BACKEND_VERSION).
