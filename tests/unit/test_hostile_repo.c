@@ -469,9 +469,20 @@ static void test_lying_index(void **state)
 	/* repair writes nothing: the true index files still cover every pack */
 	repo = open_repo("lying");
 	kura_repair_result rr;
-	assert_ok(kura_repair_index(repo, &rr));
+	assert_ok(kura_repair_index(repo, NULL, &rr));
 	assert_int_equal(rr.files_written, 0);
 	assert_int_equal(rr.damaged_packs, 0);
+	/* a separate upload backend is only for a vault: a local repository is repaired in place */
+	{
+		kura_backend *other = NULL;
+		char path[128];
+
+		snprintf(path, sizeof(path), "%s/lying", base);
+		assert_ok(kura_backend_local_open(&other, path));
+		assert_int_equal(kura_repair_index(repo, other, &rr), KURA_EINVAL);
+		assert_int_equal(rr.files_written, 0);
+		other->free(other);
+	}
 	kura_repo_free(repo);
 }
 
