@@ -17,7 +17,12 @@
  * index or the side table.  A location that works becomes the blob's
  * entry, so a poisoned entry costs one failed read per blob, not one per
  * use.  Every location that fails is noted as damage, naming the pack.
+ * A location that cannot be read at all (EIO from a failing disk or a
+ * broken connection) is not damage of the data: it is noted as unreadable,
+ * and when no other location holds the blob the error says so, with the
+ * store's own message (the pack, the offset, the errno), not "damaged".
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,9 +46,12 @@ static int read_at(kura_repo *repo, const kura_blob_loc *loc, uint8_t **out)
 	pthread_mutex_unlock(&repo->lock);
 	if (!(stored = malloc(loc->stored_len ? loc->stored_len : 1)))
 		return kura_error_set(KURA_ENOMEM, "out of memory");
-	if ((err = repo->backend->get_range(repo->backend, KURA_FILE_PACK, name, loc->offset,
-					    loc->stored_len, stored)) < 0 ||
-	    (err = kura_repo__decode_blob(repo, loc, stored, out)) < 0)
+	err = repo->backend->get_range(repo->backend, KURA_FILE_PACK, name, loc->offset,
+				       loc->stored_len, stored);
+	/* the store's own read errors name the pack and the offset already */
+	if (err == 0)
+		err = kura_repo__decode_blob(repo, loc, stored, out);
+	if (err < 0 && err != KURA_EIO)
 		kura_error_wrap(err, "pack %s, offset %u", name, loc->offset);
 	free(stored);
 	return err;
@@ -69,6 +77,29 @@ static void note_bad(kura_repo *repo, const kura_blob_loc *loc)
 			   "tells which): %s",
 			   id, loc->offset, kura_error_message());
 }
+
+/* loc could not be read at all (the message is the store's error): not damage of the data. */
+static void note_unreadable(kura_repo *repo, const kura_blob_loc *loc)
+{
+	char name[KURA_ID_HEX], id[17];
+
+	pthread_mutex_lock(&repo->lock);
+	if (loc->pack >= repo->npacks) {
+		pthread_mutex_unlock(&repo->lock);
+		return;
+	}
+	kura_hex(name, repo->packs[loc->pack], KURA_HASH_SIZE);
+	pthread_mutex_unlock(&repo->lock);
+	kura_hex(id, loc->id, 8);
+	kura_repo__damaged(repo, KURA_FILE_PACK, name, "unreadable (blob %s…): %s", id,
+			   kura_error_message());
+}
+
+/* The first read error of a lookup (KURA_EIO), kept for its final message. */
+typedef struct {
+	bool seen;
+	char message[512];
+} io_failure;
 
 static bool same_place(const kura_blob_loc *a, const kura_blob_loc *b)
 {
@@ -136,7 +167,8 @@ static void promote(kura_repo *repo, const kura_blob_loc *loc)
 
 /* Try each candidate in turn; 1 if none worked (the error message says the last failure). */
 static int try_all(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], const kura_blob_loc *skip,
-		   const kura_blob_loc *tried, size_t ntried, uint8_t **out, kura_blob_loc *out_loc)
+		   const kura_blob_loc *tried, size_t ntried, uint8_t **out, kura_blob_loc *out_loc,
+		   io_failure *io)
 {
 	kura_blob_loc *c = NULL;
 	size_t n;
@@ -160,7 +192,15 @@ static int try_all(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], const kura
 		}
 		if (err == KURA_ENOMEM || err == KURA_ENEEDKEY)
 			break;
-		note_bad(repo, &c[i]);
+		if (err == KURA_EIO) {
+			if (!io->seen)
+				snprintf(io->message, sizeof(io->message), "%s",
+					 kura_error_message());
+			io->seen = true;
+			note_unreadable(repo, &c[i]);
+		} else {
+			note_bad(repo, &c[i]);
+		}
 		err = 1;
 	}
 	free(c);
@@ -174,20 +214,28 @@ int kura_repo__read_blob_any(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE],
 	kura_blob_loc *before = NULL, found;
 	size_t nbefore = 0;
 	char hex[KURA_ID_HEX];
+	io_failure io = {0};
 	int err;
 
 	*out = NULL;
 	if (tried)
 		note_bad(repo, tried);
-	if ((err = try_all(repo, id, tried, NULL, 0, out, &found)) <= 0)
+	if ((err = try_all(repo, id, tried, NULL, 0, out, &found, &io)) <= 0)
 		goto done;
 	/* every location the indexes give failed, or there is none: ask the packs */
 	if ((err = candidates(repo, id, tried, &before, &nbefore)) < 0 ||
 	    (err = kura_repo__scan_trailers(repo)) < 0)
 		goto done;
-	if ((err = try_all(repo, id, tried, before, nbefore, out, &found)) <= 0)
+	if ((err = try_all(repo, id, tried, before, nbefore, out, &found, &io)) <= 0)
 		goto done;
 	kura_hex(hex, id, KURA_HASH_SIZE);
+	if (io.seen) {
+		/* the cause is the store, not the data: say what it said */
+		err = kura_error_set(KURA_EIO, "blob %s: %s%s", hex, io.message,
+				     nbefore > 1 || tried ? " (no other location holds it intact)"
+							  : "");
+		goto done;
+	}
 	err = kura_error_set(nbefore || tried ? KURA_ECORRUPT : KURA_ENOTFOUND,
 			     nbefore || tried ? "blob %s: no location the index or the packs give "
 						"holds it intact"
@@ -315,7 +363,7 @@ int kura_repo__scan_trailers(kura_repo *repo)
 		if ((err = kura_repo__pack_trailer(repo, p, &e, &n)) < 0) {
 			if (err == KURA_ENOMEM)
 				goto done;
-			if (kura_repo__is_damage(err))
+			if (kura_repo__is_damage(err) || err == KURA_EIO)
 				kura_repo__damaged(repo, KURA_FILE_PACK, name, "%s",
 						   kura_error_message());
 			err = 0;
