@@ -40,8 +40,8 @@
 #define MAX_PATTERNS 16
 
 static struct {
-	int src;		/* the source directory */
-	char root[PATH_MAX];	/* its absolute path, for the calls without an *at form */
+	int src;	     /* the source directory */
+	char root[PATH_MAX]; /* its absolute path, for the calls without an *at form */
 	const char *read_eio[MAX_PATTERNS], *write_eio[MAX_PATTERNS];
 	int nread, nwrite;
 } fs;
@@ -218,8 +218,7 @@ static int eio_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	return 0;
 }
 
-static int eio_read(const char *path, char *buf, size_t size, off_t off,
-		    struct fuse_file_info *fi)
+static int eio_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	ssize_t n;
 
@@ -306,33 +305,33 @@ static int eio_removexattr(const char *path, const char *name)
 }
 
 static const struct fuse_operations ops = {
-	.init = eio_init,
-	.getattr = eio_getattr,
-	.readlink = eio_readlink,
-	.readdir = eio_readdir,
-	.mknod = eio_mknod,
-	.mkdir = eio_mkdir,
-	.unlink = eio_unlink,
-	.rmdir = eio_rmdir,
-	.symlink = eio_symlink,
-	.rename = eio_rename,
-	.link = eio_link,
-	.chmod = eio_chmod,
-	.chown = eio_chown,
-	.truncate = eio_truncate,
-	.utimens = eio_utimens,
-	.open = eio_open,
-	.create = eio_create,
-	.read = eio_read,
-	.write = eio_write,
-	.statfs = eio_statfs,
-	.release = eio_release,
-	.fsync = eio_fsync,
-	.access = eio_access,
-	.setxattr = eio_setxattr,
-	.getxattr = eio_getxattr,
-	.listxattr = eio_listxattr,
-	.removexattr = eio_removexattr,
+    .init = eio_init,
+    .getattr = eio_getattr,
+    .readlink = eio_readlink,
+    .readdir = eio_readdir,
+    .mknod = eio_mknod,
+    .mkdir = eio_mkdir,
+    .unlink = eio_unlink,
+    .rmdir = eio_rmdir,
+    .symlink = eio_symlink,
+    .rename = eio_rename,
+    .link = eio_link,
+    .chmod = eio_chmod,
+    .chown = eio_chown,
+    .truncate = eio_truncate,
+    .utimens = eio_utimens,
+    .open = eio_open,
+    .create = eio_create,
+    .read = eio_read,
+    .write = eio_write,
+    .statfs = eio_statfs,
+    .release = eio_release,
+    .fsync = eio_fsync,
+    .access = eio_access,
+    .setxattr = eio_setxattr,
+    .getxattr = eio_getxattr,
+    .listxattr = eio_listxattr,
+    .removexattr = eio_removexattr,
 };
 
 static int usage(void)
@@ -345,7 +344,7 @@ static int usage(void)
 int main(int argc, char **argv)
 {
 	char *fuse_argv[] = {argv[0], "-f", "-o", "fsname=eiofs,subtype=eiofs,max_threads=16",
-			     NULL, NULL};
+			     NULL,    NULL};
 	int i;
 
 	for (i = 1; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
