@@ -92,7 +92,23 @@ $(BUILD)/bench/index_cost: bench/index_cost.c $(BUILD)/libkura.a
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libkura.a $(LIBS) $(LDFLAGS_ALL)
 index-cost: $(BUILD)/bench/index_cost
 
-tests: $(BUILD)/kura $(BUILD)/kurad $(UNIT_BIN) $(REPLAY_BIN) $(BUILD)/bench/index_cost
+# Test tools.  eiofs, a FUSE file system that answers EIO (tests/e2e/eio.sh),
+# built without sanitizers, and only where libfuse3-dev is installed
+# (scripts/deps.sh installs it; the test says SKIP without it).
+FUSE_CFLAGS := $(shell pkg-config --cflags fuse3 2>/dev/null)
+FUSE_LIBS := $(shell pkg-config --libs fuse3 2>/dev/null)
+TOOL_BIN := $(if $(FUSE_LIBS),$(BUILD)/tools/eiofs)
+$(BUILD)/tools/eiofs: tests/tools/eiofs.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror $(FUSE_CFLAGS) -o $@ $< $(FUSE_LIBS)
+
+# deepsnap writes a snapshot nested deeper than the limit (tests/e2e/deep_tree.sh).
+$(BUILD)/tools/deepsnap: tests/tools/deepsnap.c $(BUILD)/libkura.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -o $@ $< $(BUILD)/libkura.a $(LIBS) $(LDFLAGS_ALL)
+
+tests: $(BUILD)/kura $(BUILD)/kurad $(UNIT_BIN) $(REPLAY_BIN) $(BUILD)/bench/index_cost \
+	$(TOOL_BIN) $(BUILD)/tools/deepsnap
 
 check: tests
 	BUILD=$(BUILD) QUICK=$(QUICK) tests/run.sh
@@ -111,4 +127,5 @@ build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(SERVER_LIB_SRC)
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SERVER_OBJ:.o=.d) $(UNIT_BIN:=.d) $(REPLAY_BIN:=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SERVER_OBJ:.o=.d) $(UNIT_BIN:=.d) $(REPLAY_BIN:=.d) \
+	$(BUILD)/tools/deepsnap.d

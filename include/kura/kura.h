@@ -511,13 +511,26 @@ typedef struct {
 	uint64_t damaged_packs;         /* trailers that do not authenticate (noted as damage) */
 } kura_repair_result;
 
+struct kura_backend;
+
 /*
  * Rebuild the index from the packs' trailers (either key: the trailers
  * need only the index key): write new index files for every pack whose
  * blobs the readable index files do not all locate as its trailer does.
- * Deletes nothing.  KURA_EUNSUPPORTED on a vault.
+ * Deletes nothing.
+ *
+ * `upload` is where the new index files go; NULL: the repository's own
+ * backend.  Through a vault the repository is opened with a reader
+ * credential (it reads the packs) and `upload` is a second vault backend
+ * for the same location opened with a writer credential
+ * (kura_backend_vault_open, which checks that the credential names that
+ * vault and repository): a reader may not upload.  `upload` stays the
+ * caller's.  Before reading any pack, `upload` must list the same config
+ * file as the repository (KURA_EINVAL otherwise: another repository).
+ * KURA_EINVAL too for a vault repository without `upload`, or an `upload`
+ * beside a local repository.
  */
-int kura_repair_index(kura_repo *repo, kura_repair_result *out);
+int kura_repair_index(kura_repo *repo, struct kura_backend *upload, kura_repair_result *out);
 
 #ifdef __cplusplus
 }

@@ -11,16 +11,51 @@
  * mostly unchanged snapshots loads only the trees on the changed paths.
  * Both need the restore key (trees are encrypted), keep the directories
  * they are inside on an explicit stack (never the C stack: depth is up to
- * the data), and stop at KURA_TREE_MAX_DEPTH, counted from the snapshot
- * root as backup and check count it.  At most one tree per level is held in memory.
+ * the data), and do not go below KURA_TREE_MAX_DEPTH, counted from the
+ * snapshot root as backup and check count it.  At most one tree per level
+ * is held in memory.  A directory they cannot enter (too deep, a damaged
+ * or missing tree) is skipped and the walk goes on, as backup, check and
+ * restore do; the first such error, with how many there were, is what
+ * the call returns in the end.
  */
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/array.h"
 #include "common/error.h"
 #include "repo/walk.h"
+
+/* Directories a walk could not enter: the first error is kept, the walk goes on. */
+typedef struct {
+	int code;
+	size_t count;
+	char message[512];
+} browse_skips;
+
+/* Whether the walk goes on past err (then noted in s); not without memory or the key. */
+static bool skip_dir(browse_skips *s, int err)
+{
+	if (err >= 0 || err == KURA_ENOMEM || err == KURA_ENEEDKEY)
+		return false;
+	if (s->count++ == 0) {
+		s->code = err;
+		snprintf(s->message, sizeof(s->message), "%s", kura_error_message());
+	}
+	return true;
+}
+
+/* What a walk that finished returns: 0, or the first directory it skipped. */
+static int skips_result(const browse_skips *s, const char *what)
+{
+	if (s->count == 0)
+		return 0;
+	if (s->count == 1)
+		return kura_error_set(s->code, "%s", s->message);
+	return kura_error_set(s->code, "%s (and %zu more directories %s)", s->message,
+			      s->count - 1, what);
+}
 
 /* -------------------------------------------------------------------- */
 /* ls                                                                    */
@@ -31,6 +66,7 @@ typedef struct {
 	void *ctx;
 	kura_walk_path path;
 	const kura_snapshot *snap;
+	browse_skips skips;
 } ls_walk;
 
 /* A directory being listed, on an explicit stack: depth is decided by the data. */
@@ -61,10 +97,11 @@ static int ls_enter(ls_walk *w, ls_frame **st, size_t *n, size_t *cap,
 	int err;
 
 	if (depth > KURA_TREE_MAX_DEPTH)
-		return kura_error_set(KURA_ECORRUPT, "%s: directories nested deeper than %d levels",
-				      w->path.s, KURA_TREE_MAX_DEPTH);
+		return kura_error_set(KURA_ECORRUPT,
+				      "directories nested deeper than %d levels are not listed: %s",
+				      KURA_TREE_MAX_DEPTH, w->path.s);
 	if ((err = kura_repo__load_tree(w->repo, id, &tree)) < 0)
-		return kura_error_wrap(err, "%s", w->path.len ? w->path.s : "/");
+		return kura_error_wrap(err, "not listed: %s", w->path.len ? w->path.s : "/");
 	if ((err = KURA_ARRAY_GROW(*st, *cap, *n + 1)) < 0) {
 		kura_tree_free(tree);
 		return err;
@@ -80,6 +117,9 @@ static int ls_tree(ls_walk *w, const uint8_t id[KURA_HASH_SIZE], unsigned depth)
 	size_t n = 0, cap = 0;
 	int err = ls_enter(w, &st, &n, &cap, id, depth);
 
+	if (skip_dir(&w->skips, err))
+		err = 0;
+
 	while (err == 0 && n > 0) {
 		ls_frame *f = &st[n - 1];
 		const kura_node *node;
@@ -93,8 +133,10 @@ static int ls_tree(ls_walk *w, const uint8_t id[KURA_HASH_SIZE], unsigned depth)
 		node = &f->tree->nodes[f->next++];
 		if ((err = kura_walk__push(&w->path, node->name)) < 0 || (err = ls_report(w, node)) != 0)
 			break;
-		if (node->type == KURA_NODE_DIR)
-			err = ls_enter(w, &st, &n, &cap, node->subtree, depth + (unsigned)n);
+		if (node->type == KURA_NODE_DIR &&
+		    (err = ls_enter(w, &st, &n, &cap, node->subtree, depth + (unsigned)n)) < 0 &&
+		    skip_dir(&w->skips, err))
+			err = 0;
 	}
 	while (n > 0)
 		kura_tree_free(st[--n].tree);
@@ -116,7 +158,7 @@ static int ls_node(ls_walk *w, const kura_node *n, unsigned depth)
 int kura_ls(kura_repo *repo, const char *snapshot_id, const char *path, kura_node_fn fn,
 	    void *ctx)
 {
-	ls_walk w = {repo, fn, ctx, {0}, NULL};
+	ls_walk w = {repo, fn, ctx, {0}, NULL, {0}};
 	kura_snapshot *snap = NULL;
 	kura_tree *tree = NULL;
 	kura_node *node;
@@ -136,6 +178,8 @@ int kura_ls(kura_repo *repo, const char *snapshot_id, const char *path, kura_nod
 	w.snap = snap;
 	/* depth: of the tree being listed, counted from the snapshot root (0) */
 	err = node ? ls_node(&w, node, kura_walk__depth(norm) - 1) : ls_tree(&w, snap->tree, 0);
+	if (err == 0)
+		err = skips_result(&w.skips, "not listed");
 done:
 	kura_walk__path_free(&w.path);
 	kura_tree_free(tree);
@@ -152,6 +196,7 @@ typedef struct {
 	kura_diff_fn fn;
 	void *ctx;
 	kura_walk_path path;
+	browse_skips skips;
 } diff_walk;
 
 
@@ -240,18 +285,25 @@ static int diff_enter(diff_walk *w, diff_stack *st, const uint8_t *old_id, const
 
 	if ((old_id && new_id && memcmp(old_id, new_id, KURA_HASH_SIZE) == 0) || (!old_id && !new_id))
 		return 0;
-	if (depth > KURA_TREE_MAX_DEPTH)
-		return kura_error_set(KURA_ECORRUPT, "%s: directories nested deeper than %d levels",
-				      w->path.s, KURA_TREE_MAX_DEPTH);
+	if (depth > KURA_TREE_MAX_DEPTH) {
+		err = kura_error_set(KURA_ECORRUPT,
+				     "directories nested deeper than %d levels are not compared: %s",
+				     KURA_TREE_MAX_DEPTH, w->path.s);
+		goto skip;
+	}
 	if ((old_id && (err = kura_repo__load_tree(w->repo, old_id, &ot)) < 0) ||
 	    (new_id && (err = kura_repo__load_tree(w->repo, new_id, &nt)) < 0)) {
-		kura_error_wrap(err, "%s", w->path.len ? w->path.s : "/");
-		goto fail;
+		kura_error_wrap(err, "not compared: %s", w->path.len ? w->path.s : "/");
+		goto skip;
 	}
 	if ((err = KURA_ARRAY_GROW(st->v, st->cap, st->n + 1)) < 0)
 		goto fail;
 	st->v[st->n++] = (diff_frame){ot, nt, 0, 0, w->path.len};
 	return 0;
+skip:
+	/* what is below this directory is not compared; the walk goes on */
+	if (skip_dir(&w->skips, err))
+		err = 0;
 fail:
 	kura_tree_free(ot);
 	kura_tree_free(nt);
@@ -327,7 +379,7 @@ static int diff_trees(diff_walk *w, const uint8_t *old_id, const uint8_t *new_id
 
 int kura_diff(kura_repo *repo, const char *old_id, const char *new_id, kura_diff_fn fn, void *ctx)
 {
-	diff_walk w = {repo, fn, ctx, {0}};
+	diff_walk w = {repo, fn, ctx, {0}, {0}};
 	kura_snapshot *os = NULL, *ns = NULL;
 	int err;
 
@@ -339,6 +391,8 @@ int kura_diff(kura_repo *repo, const char *old_id, const char *new_id, kura_diff
 	if ((err = kura_walk__append(&w.path, "")) < 0)
 		goto done;
 	err = diff_trees(&w, os->tree, ns->tree);
+	if (err == 0)
+		err = skips_result(&w.skips, "not compared");
 done:
 	kura_walk__path_free(&w.path);
 	kura_snapshot_free(os);

@@ -16,12 +16,22 @@
  * at most once per handle; what it finds that the index lacks joins the
  * index or the side table.  A location that works becomes the blob's
  * entry, so a poisoned entry costs one failed read per blob, not one per
- * use.  Every location that fails is noted as damage, naming the pack.
+ * use.  Every location that fails is noted as damage, naming the pack,
+ * and kept as a suspect: when the damage is asked for, the pack's trailer
+ * tells whether the pack is damaged or the index lies, and a lying index
+ * file is named too (kura_repo__blame_indexes).
+ * A location that cannot be read at all (EIO from a failing disk or a
+ * broken connection) is not damage of the data: it is noted as unreadable,
+ * and when no other location holds the blob the error says so, with the
+ * store's own message (the pack, the offset, the errno), not "damaged".
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "common/error.h"
+#include "format/indexfile.h"
 #include "repo/repo.h"
 
 /* Fetch and decode the blob at loc; *out is malloc'd with loc->raw_len bytes. */
@@ -41,18 +51,35 @@ static int read_at(kura_repo *repo, const kura_blob_loc *loc, uint8_t **out)
 	pthread_mutex_unlock(&repo->lock);
 	if (!(stored = malloc(loc->stored_len ? loc->stored_len : 1)))
 		return kura_error_set(KURA_ENOMEM, "out of memory");
-	if ((err = repo->backend->get_range(repo->backend, KURA_FILE_PACK, name, loc->offset,
-					    loc->stored_len, stored)) < 0 ||
-	    (err = kura_repo__decode_blob(repo, loc, stored, out)) < 0)
+	err = repo->backend->get_range(repo->backend, KURA_FILE_PACK, name, loc->offset,
+				       loc->stored_len, stored);
+	/* the store's own read errors name the pack and the offset already */
+	if (err == 0)
+		err = kura_repo__decode_blob(repo, loc, stored, out);
+	if (err < 0 && err != KURA_EIO)
 		kura_error_wrap(err, "pack %s, offset %u", name, loc->offset);
 	free(stored);
 	return err;
+}
+
+/* At most this many failed locations are kept to blame index files for. */
+#define SUSPECTS_MAX 4096
+
+static void suspect(kura_repo *repo, const kura_blob_loc *loc)
+{
+	pthread_mutex_lock(&repo->damage_lock);
+	if (repo->nsuspects < SUSPECTS_MAX &&
+	    KURA_ARRAY_GROW(repo->suspects, repo->suspects_cap, repo->nsuspects + 1) == 0)
+		repo->suspects[repo->nsuspects++] = *loc;
+	pthread_mutex_unlock(&repo->damage_lock);
 }
 
 /* Note that loc does not hold its blob (the message is the current error). */
 static void note_bad(kura_repo *repo, const kura_blob_loc *loc)
 {
 	char name[KURA_ID_HEX], id[17];
+
+	suspect(repo, loc);
 
 	pthread_mutex_lock(&repo->lock);
 	if (loc->pack >= repo->npacks) {
@@ -69,6 +96,29 @@ static void note_bad(kura_repo *repo, const kura_blob_loc *loc)
 			   "tells which): %s",
 			   id, loc->offset, kura_error_message());
 }
+
+/* loc could not be read at all (the message is the store's error): not damage of the data. */
+static void note_unreadable(kura_repo *repo, const kura_blob_loc *loc)
+{
+	char name[KURA_ID_HEX], id[17];
+
+	pthread_mutex_lock(&repo->lock);
+	if (loc->pack >= repo->npacks) {
+		pthread_mutex_unlock(&repo->lock);
+		return;
+	}
+	kura_hex(name, repo->packs[loc->pack], KURA_HASH_SIZE);
+	pthread_mutex_unlock(&repo->lock);
+	kura_hex(id, loc->id, 8);
+	kura_repo__damaged(repo, KURA_FILE_PACK, name, "unreadable (blob %s…): %s", id,
+			   kura_error_message());
+}
+
+/* The first read error of a lookup (KURA_EIO), kept for its final message. */
+typedef struct {
+	bool seen;
+	char message[512];
+} io_failure;
 
 static bool same_place(const kura_blob_loc *a, const kura_blob_loc *b)
 {
@@ -136,7 +186,8 @@ static void promote(kura_repo *repo, const kura_blob_loc *loc)
 
 /* Try each candidate in turn; 1 if none worked (the error message says the last failure). */
 static int try_all(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], const kura_blob_loc *skip,
-		   const kura_blob_loc *tried, size_t ntried, uint8_t **out, kura_blob_loc *out_loc)
+		   const kura_blob_loc *tried, size_t ntried, uint8_t **out, kura_blob_loc *out_loc,
+		   io_failure *io)
 {
 	kura_blob_loc *c = NULL;
 	size_t n;
@@ -160,7 +211,15 @@ static int try_all(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], const kura
 		}
 		if (err == KURA_ENOMEM || err == KURA_ENEEDKEY)
 			break;
-		note_bad(repo, &c[i]);
+		if (err == KURA_EIO) {
+			if (!io->seen)
+				snprintf(io->message, sizeof(io->message), "%s",
+					 kura_error_message());
+			io->seen = true;
+			note_unreadable(repo, &c[i]);
+		} else {
+			note_bad(repo, &c[i]);
+		}
 		err = 1;
 	}
 	free(c);
@@ -174,20 +233,28 @@ int kura_repo__read_blob_any(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE],
 	kura_blob_loc *before = NULL, found;
 	size_t nbefore = 0;
 	char hex[KURA_ID_HEX];
+	io_failure io = {0};
 	int err;
 
 	*out = NULL;
 	if (tried)
 		note_bad(repo, tried);
-	if ((err = try_all(repo, id, tried, NULL, 0, out, &found)) <= 0)
+	if ((err = try_all(repo, id, tried, NULL, 0, out, &found, &io)) <= 0)
 		goto done;
 	/* every location the indexes give failed, or there is none: ask the packs */
 	if ((err = candidates(repo, id, tried, &before, &nbefore)) < 0 ||
 	    (err = kura_repo__scan_trailers(repo)) < 0)
 		goto done;
-	if ((err = try_all(repo, id, tried, before, nbefore, out, &found)) <= 0)
+	if ((err = try_all(repo, id, tried, before, nbefore, out, &found, &io)) <= 0)
 		goto done;
 	kura_hex(hex, id, KURA_HASH_SIZE);
+	if (io.seen) {
+		/* the cause is the store, not the data: say what it said */
+		err = kura_error_set(KURA_EIO, "blob %s: %s%s", hex, io.message,
+				     nbefore > 1 || tried ? " (no other location holds it intact)"
+							  : "");
+		goto done;
+	}
 	err = kura_error_set(nbefore || tried ? KURA_ECORRUPT : KURA_ENOTFOUND,
 			     nbefore || tried ? "blob %s: no location the index or the packs give "
 						"holds it intact"
@@ -315,7 +382,7 @@ int kura_repo__scan_trailers(kura_repo *repo)
 		if ((err = kura_repo__pack_trailer(repo, p, &e, &n)) < 0) {
 			if (err == KURA_ENOMEM)
 				goto done;
-			if (kura_repo__is_damage(err))
+			if (kura_repo__is_damage(err) || err == KURA_EIO)
 				kura_repo__damaged(repo, KURA_FILE_PACK, name, "%s",
 						   kura_error_message());
 			err = 0;
@@ -337,4 +404,150 @@ int kura_repo__scan_trailers(kura_repo *repo)
 done:
 	pthread_mutex_unlock(&repo->scan_lock);
 	return err;
+}
+
+/* -------------------------------------------------------------------- */
+/* Naming the index files that lie                                      */
+
+static int loc_order(const void *a, const void *b)
+{
+	const kura_blob_loc *x = a, *y = b;
+	int c = memcmp(x->id, y->id, KURA_HASH_SIZE);
+
+	if (c)
+		return c;
+	if (x->pack != y->pack)
+		return x->pack < y->pack ? -1 : 1;
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+static int pack_order(const void *a, const void *b)
+{
+	const kura_blob_loc *x = a, *y = b;
+
+	return x->pack < y->pack ? -1 : x->pack > y->pack;
+}
+
+/*
+ * Drop the suspects the packs' own trailers confirm (the pack is damaged
+ * there, not the index) or cannot judge (a trailer that cannot be read):
+ * what stays is a location its pack's writer never gave.  Sorted by pack.
+ */
+static size_t keep_lies(kura_repo *repo, kura_blob_loc *s, size_t n)
+{
+	size_t kept = 0;
+
+	qsort(s, n, sizeof(*s), pack_order);
+	for (size_t i = 0; i < n;) {
+		kura_pack_entry *e = NULL;
+		size_t ne = 0, end = i;
+		bool readable;
+
+		while (end < n && s[end].pack == s[i].pack)
+			end++;
+		readable = kura_repo__pack_trailer(repo, s[i].pack, &e, &ne) == 0;
+		for (; i < end; i++) {
+			bool confirmed = false;
+
+			for (size_t j = 0; j < ne && !confirmed; j++)
+				confirmed = memcmp(e[j].id, s[i].id, KURA_HASH_SIZE) == 0 &&
+					    e[j].offset == s[i].offset &&
+					    e[j].stored_len == s[i].stored_len;
+			if (readable && !confirmed)
+				s[kept++] = s[i];
+		}
+		free(e);
+	}
+	return kept;
+}
+
+typedef struct {
+	char (*names)[KURA_ID_HEX];
+	size_t count, cap;
+} blame_names;
+
+static int add_name(const char *name, uint64_t size, void *ctx)
+{
+	blame_names *l = ctx;
+
+	(void)size;
+	if (strlen(name) != KURA_ID_HEX - 1 || KURA_ARRAY_GROW(l->names, l->cap, l->count + 1) < 0)
+		return 0; /* not a name this reader uses / no memory: one name less to blame */
+	memcpy(l->names[l->count++], name, KURA_ID_HEX);
+	return 0;
+}
+
+/* Note index file `name` if one of its records is among the lies (sorted by loc_order). */
+static void blame_file(kura_repo *repo, const char *name, const kura_blob_loc *lies, size_t n)
+{
+	kura_indexfile *idx = NULL;
+	uint8_t *data = NULL;
+	size_t len;
+
+	if (repo->backend->get(repo->backend, KURA_FILE_INDEX, name, &data, &len) < 0 ||
+	    kura_indexfile_decode(&idx, &repo->keys, data, len) < 0)
+		goto done; /* damaged: noted when the index was loaded */
+	for (size_t i = 0; i < idx->nrecords; i++) {
+		const kura_index_record *r = &idx->records[i];
+		kura_blob_loc key = {0}, pack;
+		const kura_blob_loc *hit;
+		char id[17], pack_hex[17];
+		bool known;
+
+		pthread_mutex_lock(&repo->lock);
+		known = repo->pack_ordinals &&
+			kura_idmap_get(&pack, repo->pack_ordinals, idx->packs[r->pack]);
+		pthread_mutex_unlock(&repo->lock);
+		if (!known)
+			continue;
+		memcpy(key.id, r->blob.id, KURA_HASH_SIZE);
+		key.pack = pack.pack;
+		key.offset = r->blob.offset;
+		if (!(hit = bsearch(&key, lies, n, sizeof(*lies), loc_order)))
+			continue;
+		kura_hex(id, hit->id, 8);
+		kura_hex(pack_hex, idx->packs[r->pack], 8);
+		kura_repo__damaged(repo, KURA_FILE_INDEX, name,
+				   "lies: it puts blob %s… in pack %s… at offset %u, where that "
+				   "pack's own trailer has no such blob",
+				   id, pack_hex, hit->offset);
+		break;
+	}
+done:
+	kura_indexfile_free(idx);
+	free(data);
+}
+
+void kura_repo__blame_indexes(kura_repo *repo)
+{
+	int code = kura_error_code();
+	char message[1024]; /* as long as a kura error message gets (error.c) */
+	kura_blob_loc *lies = NULL;
+	blame_names names = {0};
+	size_t n = 0;
+
+	/* called on the way out of failed calls too: keep the error the caller reports */
+	snprintf(message, sizeof(message), "%s", kura_error_message());
+	pthread_mutex_lock(&repo->damage_lock);
+	if (repo->suspects_blamed < repo->nsuspects) {
+		n = repo->nsuspects - repo->suspects_blamed;
+		if ((lies = malloc(n * sizeof(*lies))))
+			memcpy(lies, repo->suspects + repo->suspects_blamed, n * sizeof(*lies));
+		repo->suspects_blamed = repo->nsuspects;
+	}
+	pthread_mutex_unlock(&repo->damage_lock);
+	if (!lies || !(n = keep_lies(repo, lies, n)))
+		goto done;
+	qsort(lies, n, sizeof(*lies), loc_order);
+	if (repo->backend->list(repo->backend, KURA_FILE_INDEX, add_name, &names) < 0)
+		goto done;
+	for (size_t i = 0; i < names.count; i++)
+		blame_file(repo, names.names[i], lies, n);
+done:
+	free(names.names);
+	free(lies);
+	if (code < 0)
+		kura_error_set(code, "%s", message);
+	else
+		kura_error_clear();
 }

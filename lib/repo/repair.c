@@ -16,10 +16,14 @@
  * counted and named, and cannot be indexed: its blobs are lost to readers
  * unless another copy exists.
  *
- * Only on a local repository for now: through a vault a writer credential
- * may upload index files but cannot read packs, and a reader may read
- * packs but cannot upload (docs/THREATS.md).
+ * Through a vault a reader credential may read packs but not upload, and
+ * a writer may upload but not read packs (docs/THREATS.md), and that must
+ * stay so.  So the repair reads through the repository's own backend (a
+ * reader's) and uploads through a second one the caller opened with a
+ * writer credential.  Both must show the same config file, or the new
+ * index files would land in another repository.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +37,7 @@
 
 typedef struct {
 	kura_repo *repo;
+	kura_backend *upload; /* where the new index files go */
 	kura_indexfile pending;
 	size_t cap_packs, cap_records;
 	kura_repair_result *res;
@@ -50,7 +55,7 @@ static int write_pending(repairer *r)
 	if ((err = kura_indexfile_encode(&data, &len, name, &r->repo->keys, &r->pending)) < 0)
 		return err;
 	kura_hex(hex, name, sizeof(name));
-	err = r->repo->backend->put(r->repo->backend, KURA_FILE_INDEX, hex, data, len);
+	err = r->upload->put(r->upload, KURA_FILE_INDEX, hex, data, len);
 	free(data);
 	if (err == KURA_EEXISTS)
 		err = 0; /* the same index already stored */
@@ -119,19 +124,85 @@ static int add_pack(repairer *r, uint32_t pack, const kura_pack_entry *e, size_t
 	return err;
 }
 
-int kura_repair_index(kura_repo *repo, kura_repair_result *out)
+/* The one config file a backend lists, as hex; KURA_ECORRUPT for none or several. */
+typedef struct {
+	char name[KURA_ID_HEX];
+	size_t count;
+} config_seen;
+
+static int see_config(const char *name, uint64_t size, void *ctx)
 {
-	repairer r = {repo, {0}, 0, 0, out};
+	config_seen *c = ctx;
+
+	(void)size;
+	if (c->count++ == 0)
+		snprintf(c->name, sizeof(c->name), "%s", name);
+	return 0;
+}
+
+static int only_config(kura_backend *b, const char *whose, config_seen *out)
+{
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if ((err = b->list(b, KURA_FILE_CONFIG, see_config, out)) < 0)
+		return kura_error_wrap(err, "listing the config through %s", whose);
+	if (out->count != 1)
+		return kura_error_set(KURA_ECORRUPT, "%s lists %zu config files, expected one",
+				      whose, out->count);
+	return 0;
+}
+
+/*
+ * Where the new index files may go: the repository's own backend, or
+ * beside a vault's reader a writer's backend that shows the same config.
+ */
+static int choose_upload(kura_repo *repo, kura_backend *upload, kura_backend **out)
+{
+	config_seen mine, theirs;
+	int err;
+
+	*out = repo->backend;
+	if (!upload || upload == repo->backend) {
+		if (!(kura_backend_access(repo->backend) & KURA_BACKEND_WRITE))
+			return kura_error_set(
+			    KURA_EINVAL,
+			    "repair index through a vault reads the packs with a reader "
+			    "credential and uploads the new index files with a writer "
+			    "credential, and no writer credential was given (a reader may not "
+			    "upload, a writer may not read packs)");
+		return 0;
+	}
+	if (kura_backend_access(repo->backend) & KURA_BACKEND_WRITE)
+		return kura_error_set(KURA_EINVAL,
+				      "a separate upload backend is for a store opened read-only "
+				      "(a vault's reader); this one takes writes and is repaired "
+				      "in place");
+	if (!(kura_backend_access(upload) & KURA_BACKEND_WRITE))
+		return kura_error_set(KURA_EINVAL,
+				      "the writer credential's opening of the vault takes no "
+				      "uploads: no index file written");
+	if ((err = only_config(repo->backend, "the repository", &mine)) < 0 ||
+	    (err = only_config(upload, "the writer credential", &theirs)) < 0)
+		return err;
+	if (strcmp(mine.name, theirs.name) != 0)
+		return kura_error_set(KURA_EINVAL,
+				      "the writer credential reaches another repository (config "
+				      "%.16s…, not %.16s…): no index file written",
+				      theirs.name, mine.name);
+	*out = upload;
+	return 0;
+}
+
+int kura_repair_index(kura_repo *repo, kura_backend *upload, kura_repair_result *out)
+{
+	repairer r = {repo, NULL, {0}, 0, 0, out};
 	size_t npacks;
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	/* It reads every pack and writes index files with one opening of the store. */
-	if (kura_backend_access(repo->backend) != (KURA_BACKEND_READ | KURA_BACKEND_WRITE))
-		return kura_error_set(KURA_EUNSUPPORTED,
-				      "repair index works on a local repository only: through a "
-				      "vault a writer cannot read packs and a reader cannot upload "
-				      "index files; run it on a copy of the vault's repository");
+	if ((err = choose_upload(repo, upload, &r.upload)) < 0)
+		return err;
 	if ((err = kura_repo__load_index(repo)) < 0)
 		return err;
 	pthread_mutex_lock(&repo->lock);

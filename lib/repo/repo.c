@@ -133,6 +133,7 @@ void kura_repo_free(kura_repo *repo)
 	free(repo->pack_sizes);
 	free(repo->alts);
 	free(repo->damage);
+	free(repo->suspects);
 	if (repo->key_cache) {
 		kura_wipe(repo->key_cache, repo->key_cache_size * sizeof(*repo->key_cache));
 		free(repo->key_cache);
@@ -180,6 +181,7 @@ int kura_repo_damage(kura_repo *repo, kura_damage **out, size_t *out_count)
 
 	*out = NULL;
 	*out_count = 0;
+	kura_repo__blame_indexes(repo);
 	pthread_mutex_lock(&repo->damage_lock);
 	if (repo->ndamage && !(*out = malloc(repo->ndamage * sizeof(**out))))
 		err = kura_error_set(KURA_ENOMEM, "out of memory");

@@ -65,6 +65,14 @@ struct kura_repo {
 	pthread_mutex_t damage_lock;
 	kura_damage *damage;
 	size_t ndamage, damage_cap;
+	/*
+	 * Index locations whose blob did not authenticate (locate.c), under
+	 * damage_lock: kura_repo_damage() names the index files that gave
+	 * them, once the packs' trailers show they lie.  The first `blamed`
+	 * were looked at already.
+	 */
+	kura_blob_loc *suspects;
+	size_t nsuspects, suspects_cap, suspects_blamed;
 };
 
 /*
@@ -74,6 +82,16 @@ struct kura_repo {
  */
 void kura_repo__damaged(kura_repo *repo, kura_file_type type, const char *name, const char *fmt,
 			...) __attribute__((format(printf, 4, 5)));
+
+/*
+ * Name the index files that gave the locations found lying since the last
+ * call: for each location that failed, the pack's own trailer is read, and
+ * if it does not put the blob there (the pack is intact, the index lies),
+ * every index file with that record is noted as damaged, naming the blob
+ * and the pack.  Reads index files and trailers again, only when some
+ * location failed.  Never fails, and keeps the calling thread's error.
+ */
+void kura_repo__blame_indexes(kura_repo *repo);
 
 /* Whether a read error is damage to the file read (skip it) rather than a failure to read. */
 bool kura_repo__is_damage(int err);

@@ -371,11 +371,12 @@ static int frame_ensure(rs *r, rs_frame *f)
 		f->skipped = true;
 		return 1;
 	}
-	if ((err = KURA_ARRAY_GROW(r->dirs, r->dirs_cap, r->ndirs + 1)) < 0 ||
-	    !(r->dirs[r->ndirs].rel = strdup(f->rel))) {
+	if ((err = KURA_ARRAY_GROW(r->dirs, r->dirs_cap, r->ndirs + 1)) < 0) {
 		close(fd);
-		return err < 0 ? err : kura_error_set(KURA_ENOMEM, "restore: out of memory");
+		return err;
 	}
+	/* shared, not copied: a chain of deep directories would hold its paths twice */
+	r->dirs[r->ndirs].rel = f->rel;
 	memset(&r->dirs[r->ndirs].node, 0, sizeof(kura_node));
 	r->dirs[r->ndirs].depth = f->depth;
 	f->dir = r->ndirs++;
@@ -600,9 +601,23 @@ static void level_leave(rs *r, rs_level *l)
 	if (l->f.created)
 		node_move(&r->dirs[l->f.dir].node, l->f.node);
 	kura_tree_free(l->tree);
-	free(l->f.rel);
-	free(l->f.snap);
+	if (!l->f.created)
+		free(l->f.rel); /* else dirs[l->f.dir] holds it */
 	free(l);
+}
+
+/*
+ * The snapshot path of `name` in the directory at `rel` below the target
+ * (malloc'd), made when it is needed rather than kept per directory: the
+ * paths of a deep chain add up to the square of its depth.
+ */
+static char *snap_path(const rs *r, const char *rel, const char *name)
+{
+	char *s;
+
+	if (asprintf(&s, "%s%s%s/%s", r->root_snap, *rel ? "/" : "", rel, name) < 0)
+		return NULL;
+	return s;
 }
 
 /* Enter directory n of `up`: its level, or NULL when it is skipped (*err 0, reported) or < 0. */
@@ -616,14 +631,23 @@ static rs_level *level_enter(rs *r, rs_level *up, kura_node *n, int *err)
 		*err = kura_error_set(KURA_ENOMEM, "restore: out of memory");
 		return NULL;
 	}
-	l->f = (rs_frame){f, n, NULL, NULL, f->depth + 1, false, false, false, -1, -1, 0};
+	l->f = (rs_frame){f, n, NULL, f->depth + 1, false, false, false, -1, -1, 0};
 	l->up = up;
-	if (!(l->f.rel = join(f->rel, n->name)) || asprintf(&l->f.snap, "%s/%s", f->snap, n->name) < 0) {
-		l->f.snap = NULL;
+	if (!(l->f.rel = join(f->rel, n->name))) {
 		*err = kura_error_set(KURA_ENOMEM, "restore: out of memory");
 		goto skip;
 	}
-	l->f.included = f->included || included(r, l->f.snap);
+	l->f.included = f->included;
+	if (!l->f.included) {
+		char *snap = snap_path(r, f->rel, n->name);
+
+		if (!snap) {
+			*err = kura_error_set(KURA_ENOMEM, "restore: out of memory");
+			goto skip;
+		}
+		l->f.included = included(r, snap);
+		free(snap);
+	}
 	if (l->f.depth > KURA_TREE_MAX_DEPTH) {
 		rs_fail(r, l->f.rel, "directories nested deeper than %d levels: skipped",
 			KURA_TREE_MAX_DEPTH);
@@ -661,7 +685,7 @@ static bool changed_in_backup(const rs *r, const rs_frame *f, const kura_node *n
 
 	if (!r->snap->nchanged || (n->type != KURA_NODE_FILE && n->type != KURA_NODE_HARDLINK))
 		return false;
-	if (asprintf(&snap, "%s/%s", f->snap, n->name) < 0)
+	if (!(snap = snap_path(r, f->rel, n->name)))
 		return false;
 	changed = kura_snapshot_changed(r->snap, snap);
 	free(snap);
@@ -716,7 +740,7 @@ static int walk_nodes(rs *r, rs_frame *root, kura_node *nodes, size_t count)
 			continue;
 		}
 		if (!(inc = f->included)) {
-			if (asprintf(&snap, "%s/%s", f->snap, n->name) < 0) {
+			if (!(snap = snap_path(r, f->rel, n->name))) {
 				err = kura_error_set(KURA_ENOMEM, "restore: out of memory");
 				break;
 			}
@@ -960,7 +984,7 @@ static void rs_free(rs *r)
 /* Walk what the options select: a whole snapshot, a directory of it, or one node. */
 static int restore_walk(rs *r, const kura_snapshot *snap, const char *subpath)
 {
-	rs_frame root = {NULL, NULL, "", NULL, 0, true, true, false, -1, r->rootfd, 0};
+	rs_frame root = {NULL, NULL, "", 0, true, true, false, -1, r->rootfd, 0};
 	kura_tree *tree = NULL, *holder = NULL;
 	kura_node *node = NULL;
 	char *slash;
@@ -978,7 +1002,6 @@ static int restore_walk(rs *r, const kura_snapshot *snap, const char *subpath)
 		if ((slash = strrchr(r->root_snap, '/')))
 			*slash = '\0';
 	}
-	root.snap = r->root_snap;
 	root.depth = kura_walk__depth(r->root_snap); /* counted from the snapshot root, as check does */
 	if (r->opts->nincludes) {
 		/* Included if the restore root or any directory above it matches. */

@@ -133,7 +133,7 @@ typedef struct {
 typedef struct rs_frame {
 	struct rs_frame *parent;
 	kura_node *node;                /* NULL for the frame that stands for the target */
-	char *rel, *snap;
+	char *rel;                      /* owned by rs.dirs once the directory is created */
 	unsigned depth;
 	bool included, created, skipped;
 	signed char inherit;            /* kura_fsmeta_may_inherit of the directory; -1 not asked */

@@ -8,7 +8,9 @@
 # first directory it skips and exits 3; check --read-data passes; ls, diff
 # and restore see exactly the levels the limit allows; a tree at the limit
 # round-trips byte-identical; the backup keeps a bounded number of fds
-# (ulimit -n 64).  Trees this deep are built and compared by deep_tree.py
+# (ulimit -n 64).  A snapshot deeper than the limit (what a hostile writer
+# could store, made by build/tools/deepsnap) is reported by ls and diff,
+# which go on past it.  Trees this deep are built and compared by deep_tree.py
 # through directory fds: mkdir -p, rsync and diff -r stop at PATH_MAX.
 # slow (tens of thousands of directories; about 10 s on an idle machine)
 . "$(dirname "$0")/lib.sh"
@@ -89,5 +91,26 @@ note "diff walks the whole deep tree where it differs: all of it removed"
 expect_exit 0 kura --json diff "$SNAP_A" latest
 assert_eq "paths removed at or below $SRC: it, $LIMIT directories, 5 files" $((LIMIT + 6)) \
 	"$(ndjson_get "$OUT" 'len([x for x in d if x.get("change") == "-" and x["path"].startswith("'"$SRC"'")])')"
+
+note "a hostile writer's snapshot nested deeper than the limit: ls and diff report it and go on"
+DEEPSNAP=${DEEPSNAP:-$(dirname "$KURA")/tools/deepsnap}
+[ -x "$DEEPSNAP" ] || fail "no $DEEPSNAP ('make tests' builds it)"
+# /a holds $((MAX + 2)) nested d and a file at the bottom; /z comes after /a
+hostile=$("$DEEPSNAP" "$KURA_REPOSITORY" $((MAX + 3))) || fail "deepsnap failed"
+expect_exit 4 kura ls "$hostile"
+assert_contains "ls names what it did not list" \
+	"directories nested deeper than $MAX levels are not listed: /a/d/d/d" "$ERR"
+assert_eq "directories listed below /a (trees at depth 1..$MAX)" "$MAX" "$(grep -c '/d$' <<<"$OUT")"
+assert_eq "ls goes on after the directory too deep" "/z" "$(tail -n 1 <<<"$OUT")"
+assert_not_contains "nothing below the limit" "/f" "$OUT"
+expect_exit 4 kura --json diff "$SNAP_A" "$hostile"
+assert_contains "diff names what it did not compare" \
+	"directories nested deeper than $MAX levels are not compared: /a/d/d/d" "$ERR"
+assert_eq "diff goes on: /z is added" '["+"]' \
+	"$(ndjson_get "$OUT" '[x["change"] for x in d if x.get("path") == "/z"]')"
+assert_eq "diff lists the directories it compared" "$MAX" \
+	"$(ndjson_get "$OUT" 'len([x for x in d if x.get("change") == "+" and x["path"].startswith("/a/") and x["path"].endswith("/d")])')"
+expect_exit 4 kura check
+assert_contains "check names it too" "directories nested more than $MAX deep" "$ERR"
 
 note "ok"

@@ -148,13 +148,3 @@ assert_contains "junk marked" "(damaged)" "$OUT"
 restores_all "junk snapshot"
 expect_exit 4 kura check
 
-note "repair index through a vault: refused, with the reason"
-init_vault "$WORK/vault"
-vault_client w writer clinic "$WORK/writer.cred"
-vault_client r reader clinic "$WORK/reader.cred"
-start_vault
-export KURA_REPOSITORY=vault://$VAULT_ADDR/clinic
-expect_exit 0 env KURA_VAULT_CREDENTIALS="$WORK/writer.cred" "$KURA" init --kdf interactive
-expect_exit 1 env KURA_VAULT_CREDENTIALS="$WORK/reader.cred" "$KURA" repair index
-assert_contains "vault refusal" "local repository only" "$ERR"
-stop_vault

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # store_errors.sh - a backup whose store fails says why: the repository on a
 # full file system (ENOSPC), on a read-only mount (EROFS), not writable by
-# the user (EACCES), on a failing disk (EIO, where device-mapper exists), and
+# the user (EACCES), on a failing disk (EIO, where device-mapper exists;
+# tests/e2e/eio.sh covers EIO everywhere with a FUSE file system), and
 # a vault whose disk is full; and a restore into a full or read-only target
 # names that, not damage in the repository.  The failure happens in a worker thread while
 # the walker is still reading, which is where the message used to be lost

@@ -152,9 +152,14 @@ static void test_readers_agree(void **state)
 	assert_int_equal(p.problems, 1);
 	assert_int_equal(p.depth, KURA_TREE_MAX_DEPTH + 1);
 
-	/* ls: the "d" of each tree at depth 0..MAX, then the error ("f" sorts after "d") */
+	/*
+	 * ls: the "d" of each tree at depth 0..MAX, then the one too deep is
+	 * skipped and the walk goes on to the "f" at MID ("f" sorts after
+	 * "d"); the error names the skipped directory in the end
+	 */
 	assert_int_equal(kura_ls(repo, snap, "/", count_node, &nodes), KURA_ECORRUPT);
-	assert_int_equal(nodes, KURA_TREE_MAX_DEPTH + 1);
+	assert_int_equal(nodes, KURA_TREE_MAX_DEPTH + 2);
+	assert_non_null(strstr(kura_error_message(), "are not listed"));
 	nodes = 0;
 	memcpy(mid + 2 * MID + 1, "f", 2); /* the file in the tree at depth MID */
 	assert_ok(kura_ls(repo, snap, mid, count_node, &nodes));
@@ -248,6 +253,47 @@ static void test_shared_subtree_too_deep(void **state)
 	assert_int_equal(p.depth, KURA_TREE_MAX_DEPTH - 50); /* where S starts below /b */
 	assert_ok(kura_ls(repo, hex, "/a", count_node, &nodes));
 	assert_int_equal(kura_ls(repo, hex, "/b", count_node, &nodes), KURA_ECORRUPT);
+	kura_repo_free(repo);
+}
+
+static int count_change(kura_diff_kind kind, const kura_node_info *old_node,
+			const kura_node_info *new_node, void *ctx)
+{
+	assert_int_equal(kind, KURA_DIFF_ADDED);
+	(*(unsigned *)ctx)++;
+	return 0;
+}
+
+/* diff, like ls, skips the directory too deep and goes on to compare the rest. */
+static void test_diff_goes_on(void **state)
+{
+	kura_repo *repo = new_repo("diff");
+	kura_snapshot snap = {0};
+	kura_blobstore *s;
+	uint8_t name[KURA_HASH_SIZE], *data;
+	char empty[KURA_ID_HEX], chain[KURA_ID_HEX];
+	unsigned changes = 0;
+	size_t len;
+
+	write_chain(repo, chain);
+	assert_ok(kura_blobstore_new(&s, repo));
+	store_dir(s, NULL, snap.tree);
+	assert_ok(kura_blobstore_flush(s));
+	assert_ok(kura_blobstore_packs(s, &snap.packs, &snap.npacks));
+	snap.time_ns = 2;
+	snap.readable = true;
+	snap.program = "empty";
+	assert_ok(kura_snapshot_encode(&data, &len, name, &repo->keys, &snap));
+	kura_hex(empty, name, KURA_HASH_SIZE);
+	assert_ok(repo->backend->put(repo->backend, KURA_FILE_SNAPSHOT, empty, data, len));
+	free(data);
+	free(snap.packs);
+	kura_blobstore_free(s);
+
+	/* every "d" down to depth MAX, then (past the skipped one) the "f" at MID */
+	assert_int_equal(kura_diff(repo, empty, chain, count_change, &changes), KURA_ECORRUPT);
+	assert_int_equal(changes, KURA_TREE_MAX_DEPTH + 2);
+	assert_non_null(strstr(kura_error_message(), "are not compared"));
 	kura_repo_free(repo);
 }
 
@@ -368,6 +414,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_readers_agree),
 	    cmocka_unit_test(test_shared_subtree_too_deep),
+	    cmocka_unit_test(test_diff_goes_on),
 	    cmocka_unit_test(test_backup_bounded_fds),
 	    cmocka_unit_test(test_symlinks_on_the_way),
 	};

@@ -435,6 +435,26 @@ static void test_lying_index(void **state)
 	repo = open_repo("lying");
 	restore_same(repo, snap1, src, "before", nfiles);
 	assert_true(damage_count(repo) > 0);
+	/* the warnings name the lying index file, and no true one */
+	{
+		char want[KURA_ID_HEX + 8], honest[KURA_ID_HEX + 8];
+		kura_damage *d;
+		size_t n;
+		bool named = false;
+
+		snprintf(want, sizeof(want), "index/%s", liar);
+		snprintf(honest, sizeof(honest), "index/%s", first);
+		assert_ok(kura_repo_damage(repo, &d, &n));
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(d[i].file, want) == 0) {
+				named = true;
+				assert_non_null(strstr(d[i].message, "lies: it puts blob"));
+			}
+			assert_string_not_equal(d[i].file, honest);
+		}
+		free(d);
+		assert_true(named);
+	}
 	kura_repo_free(repo);
 
 	/* a backup deduplicating against the liars still makes a whole snapshot */
@@ -469,9 +489,20 @@ static void test_lying_index(void **state)
 	/* repair writes nothing: the true index files still cover every pack */
 	repo = open_repo("lying");
 	kura_repair_result rr;
-	assert_ok(kura_repair_index(repo, &rr));
+	assert_ok(kura_repair_index(repo, NULL, &rr));
 	assert_int_equal(rr.files_written, 0);
 	assert_int_equal(rr.damaged_packs, 0);
+	/* a separate upload backend is only for a vault: a local repository is repaired in place */
+	{
+		kura_backend *other = NULL;
+		char path[128];
+
+		snprintf(path, sizeof(path), "%s/lying", base);
+		assert_ok(kura_backend_local_open(&other, path));
+		assert_int_equal(kura_repair_index(repo, other, &rr), KURA_EINVAL);
+		assert_int_equal(rr.files_written, 0);
+		other->free(other);
+	}
 	kura_repo_free(repo);
 }
 
