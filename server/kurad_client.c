@@ -5,15 +5,21 @@
  */
 #include "kurad_cmd.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
+#include "backend/vault_time.h"
+#include "files.h"
+#include "quarantine.h"
+#include "request.h"
 #include "vault_admin.h"
 #include "vault_state.h"
 
 static const char usage_client[] =
     "Usage: kurad client add DIR NAME --role ROLE [--repo REPO] --output FILE\n"
-    "       kurad client revoke DIR NAME\n"
+    "       kurad client revoke DIR NAME [--since TIME]\n"
     "\n"
     "Issue a credential for client NAME and write it to FILE (mode 0600; never\n"
     "overwritten).  The vault keeps only the SHA-256 of its token, so the file is\n"
@@ -28,14 +34,74 @@ static const char usage_client[] =
     "'revoke' voids client NAME's token for good (a stolen backup client's, say):\n"
     "its record stays, marked revoked, so the name is never issued again.  A\n"
     "running 'kurad serve' takes new and revoked clients into effect within a\n"
-    "second, and writes both to the audit log.\n";
+    "second, and writes both to the audit log.\n"
+    "\n"
+    "  --since TIME   also quarantine everything NAME uploaded since TIME (by the\n"
+    "                 vault's clock): RFC 3339 UTC (2026-11-25T21:40:00Z) or \"now\".\n"
+    "                 The files are kept but hidden from every client; approvers\n"
+    "                 release or remove them ('kurad quarantine').  Packs a snapshot\n"
+    "                 outside the quarantine names stay visible.  On a client revoked\n"
+    "                 already it only quarantines (run it again for uploads that\n"
+    "                 were still in flight).\n";
+
+/*
+ * `client revoke DIR NAME --since TIME`: revoke (unless revoked already),
+ * then quarantine what NAME uploaded since TIME.
+ */
+static int revoke_since(const char *dir, const char *name, const char *since)
+{
+	int64_t now = vault_now_ns(CLOCK_REALTIME), since_ns;
+	quarantine_rec q;
+	const char *why;
+	char when[40];
+	size_t n[KURA_FILE_TYPES] = {0};
+	int err;
+
+	if (strcmp(since, "now") == 0)
+		since_ns = now;
+	else if ((why = kura_vault__parse_received(since, now, &since_ns)) != NULL)
+		return kurad_usage_error(usage_client,
+					 "--since '%s': %s (want RFC 3339 UTC such as "
+					 "2026-11-25T21:40:00Z, or \"now\")",
+					 since, why);
+	err = vault_client_revoke(dir, name);
+	if (err < 0 && err != KURA_EEXISTS)
+		return kurad_fail(NULL);
+	if (err == 0)
+		printf("Revoked client '%s': its token opens nothing from now on (a running "
+		       "kurad serve\nrefuses it within a second).\n",
+		       name);
+	else
+		printf("Client '%s' was revoked already.\n", name);
+	if (quarantine_make(dir, name, since_ns, now, &q) < 0)
+		return kurad_fail("quarantine");
+	files_format_time_s(when, since_ns);
+	for (size_t i = 0; i < q.nfiles; i++)
+		n[q.files[i].type]++;
+	if (!q.id)
+		printf("Nothing %s uploaded since %s is left to quarantine.\n", name, when);
+	else
+		printf("Quarantined %zu file(s) %s uploaded to repository %s since %s as record "
+		       "%lu:\n  %zu snapshot(s), %zu index file(s), %zu pack(s), %zu other\n"
+		       "They are kept but hidden from every client ('kurad quarantine list %s').\n",
+		       q.nfiles, name, q.repo, when, q.id, n[KURA_FILE_SNAPSHOT],
+		       n[KURA_FILE_INDEX], n[KURA_FILE_PACK],
+		       n[KURA_FILE_CONFIG] + n[KURA_FILE_KEY], dir);
+	if (q.nkept)
+		printf("%zu pack(s) it uploaded stay visible: snapshots outside the quarantine "
+		       "name them.\n",
+		       q.nkept);
+	quarantine_rec_free(&q);
+	return EXIT_OK;
+}
 
 int kurad_cmd_client(int argc, char **argv)
 {
-	const char *role_s = NULL, *repo = NULL, *output = NULL, *pos[3];
+	const char *role_s = NULL, *repo = NULL, *output = NULL, *since = NULL, *pos[3];
 	const kurad_option opts[] = {{"--role", true, &role_s, NULL},
 				     {"--repo", true, &repo, NULL},
 				     {"--output", true, &output, NULL},
+				     {"--since", true, &since, NULL},
 				     {NULL, false, NULL, NULL}};
 	vault_role role;
 	bool help;
@@ -53,7 +119,10 @@ int kurad_cmd_client(int argc, char **argv)
 			return kurad_usage_error(
 			    usage_client, "client revoke needs the vault directory and a name");
 		if (role_s || repo || output)
-			return kurad_usage_error(usage_client, "client revoke takes no options");
+			return kurad_usage_error(usage_client,
+						 "client revoke takes no option but --since");
+		if (since)
+			return revoke_since(pos[1], pos[2], since);
 		if (vault_client_revoke(pos[1], pos[2]) < 0)
 			return kurad_fail(NULL);
 		printf("Revoked client '%s': its token opens nothing from now on (a running "
@@ -61,6 +130,8 @@ int kurad_cmd_client(int argc, char **argv)
 		       pos[2]);
 		return EXIT_OK;
 	}
+	if (since)
+		return kurad_usage_error(usage_client, "--since belongs to client revoke");
 	if (strcmp(pos[0], "add") != 0)
 		return kurad_usage_error(usage_client, "no client subcommand '%s'", pos[0]);
 	if (npos != 3)

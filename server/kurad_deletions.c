@@ -38,16 +38,26 @@ static void print_deletion(const json_t *d)
 	       json_integer_value(json_object_get(d, "id")), kurad_jstr(d, "repo"), state);
 	printf("  requested by %s at %s\n", kurad_jstr(d, "requested_by"),
 	       kurad_ns_time(json_object_get(d, "requested_ns"), when) ? when : "?");
-	printf("  snapshots: %s\n", json_array_size(snaps) ? "" : "none");
-	json_array_foreach(snaps, i, item) printf("    %s\n", json_string_value(item));
-	printf("  prune: %s\n", json_is_true(json_object_get(d, "prune")) ? "yes" : "no");
+	if (json_is_string(json_object_get(d, "kind"))) {
+		/* A quarantine request (kurad quarantine): its record and how many files. */
+		printf("  %s of quarantine record %" JSON_INTEGER_FORMAT ": %zu file(s)\n",
+		       kurad_jstr(d, "kind"), json_integer_value(json_object_get(d, "quarantine")),
+		       json_array_size(json_object_get(d, "files")));
+	} else {
+		printf("  snapshots: %s\n", json_array_size(snaps) ? "" : "none");
+		json_array_foreach(snaps, i, item)
+			printf("    %s\n", json_string_value(item));
+		printf("  prune: %s\n",
+		       json_is_true(json_object_get(d, "prune")) ? "yes" : "no");
+	}
 	printf("  approvals: %" JSON_INTEGER_FORMAT " valid of %" JSON_INTEGER_FORMAT " needed\n",
 	       json_integer_value(json_object_get(d, "approvals_valid")),
 	       json_integer_value(json_object_get(d, "quorum")));
 	json_array_foreach(json_object_get(d, "approvals"), i, item)
-	    printf("    %s at %s%s\n", kurad_jstr(item, "approver"),
-		   kurad_ns_time(json_object_get(item, "time_ns"), when) ? when : "?",
-		   json_is_true(json_object_get(item, "valid")) ? "" : " (INVALID signature)");
+		printf("    %s at %s%s\n", kurad_jstr(item, "approver"),
+		       kurad_ns_time(json_object_get(item, "time_ns"), when) ? when : "?",
+		       json_is_true(json_object_get(item, "valid")) ? ""
+								 : " (INVALID signature)");
 	if ((item = json_object_get(d, "cancellation")) && json_is_object(item))
 		printf("  cancelled by %s at %s%s\n", kurad_jstr(item, "approver"),
 		       kurad_ns_time(json_object_get(item, "time_ns"), when) ? when : "?",
@@ -58,15 +68,23 @@ static void print_deletion(const json_t *d)
 			   ? when
 			   : "waiting for approvals");
 	res = json_object_get(d, "result");
-	if (json_is_object(res)) {
+	if (json_is_object(res) && json_is_string(json_object_get(d, "kind"))) {
+		char *text = json_dumps(res, JSON_COMPACT);
+
+		printf("  done at %s: %s\n",
+		       kurad_ns_time(json_object_get(d, "done_ns"), when) ? when : "?",
+		       text ? text : "?");
+		free(text);
+	} else if (json_is_object(res)) {
 		printf("  done at %s: %zu snapshot(s) removed, %" JSON_INTEGER_FORMAT
 		       " pack(s) removed, %" JSON_INTEGER_FORMAT " bytes\n",
 		       kurad_ns_time(json_object_get(d, "done_ns"), when) ? when : "?",
 		       json_array_size(json_object_get(res, "snapshots_removed")),
 		       json_integer_value(json_object_get(res, "packs_removed")),
 		       json_integer_value(json_object_get(res, "bytes_removed")));
-		json_array_foreach(json_object_get(res, "snapshots_kept"), i, item) printf(
-		    "    kept %s: %s\n", kurad_jstr(item, "snapshot"), kurad_jstr(item, "reason"));
+		json_array_foreach(json_object_get(res, "snapshots_kept"), i, item)
+			printf("    kept %s: %s\n", kurad_jstr(item, "snapshot"),
+			       kurad_jstr(item, "reason"));
 		if (json_is_string(json_object_get(res, "prune_error")))
 			printf("    no packs collected: %s\n", kurad_jstr(res, "prune_error"));
 	}
@@ -108,7 +126,8 @@ int kurad_cmd_deletions(int argc, char **argv)
 	}
 	if (json_array_size(arr) == 0)
 		printf("No deletion requests.\n");
-	json_array_foreach(arr, i, d) print_deletion(d);
+	json_array_foreach(arr, i, d)
+		print_deletion(d);
 done:
 	json_decref(arr);
 	vault_free(v);

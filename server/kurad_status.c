@@ -78,9 +78,10 @@ static void print_pending(const json_t *dels)
 		       json_is_true(json_object_get(d, "prune")) ? "yes" : "no", approvals,
 		       eff ? eff : "waiting for approvals");
 	}
-	json_array_foreach(dels, i, d) if (strcmp(kurad_jstr(d, "state"), "corrupt") == 0)
-	    printf("deletion request %" JSON_INTEGER_FORMAT " cannot be read: %s\n",
-		   json_integer_value(json_object_get(d, "id")), kurad_jstr(d, "error"));
+	json_array_foreach(dels, i, d)
+		if (strcmp(kurad_jstr(d, "state"), "corrupt") == 0)
+			printf("deletion request %" JSON_INTEGER_FORMAT " cannot be read: %s\n",
+			       json_integer_value(json_object_get(d, "id")), kurad_jstr(d, "error"));
 	if (!shown)
 		printf("No pending deletion requests.\n");
 }

@@ -8,13 +8,14 @@
  *	kurad init DIR [--listen ADDR:PORT]
  *	kurad serve DIR [--listen ADDR:PORT]
  *	kurad client add DIR NAME --role writer|reader|auditor [--repo REPO] --output FILE
- *	kurad client revoke DIR NAME
+ *	kurad client revoke DIR NAME [--since TIME]
  *	kurad status DIR [--json]
  *	kurad approver add DIR NAME --output FILE
  *	kurad approve DIR ID --key FILE
  *	kurad cancel DIR ID --key FILE
  *	kurad deletions DIR [--json]
  *	kurad policy [set] DIR [--json] [--min-age D] [--keep-daily N] ... [--delay D]
+ *	kurad quarantine list DIR [REPO] [--json] | release DIR QID | remove DIR QID
  *	kurad log verify DIR
  *	kurad version
  *
@@ -42,7 +43,9 @@ static const char usage_all[] =
 	"                                       serve the vault over HTTPS\n"
 	"  client add DIR NAME --role ROLE [--repo REPO] --output FILE\n"
 	"                                       issue a credential (writer, reader, auditor)\n"
-	"  client revoke DIR NAME               void a client's token for good\n"
+	"  client revoke DIR NAME [--since TIME]\n"
+	"                                       void a client's token for good; with\n"
+	"                                       --since, quarantine what it uploaded since\n"
 	"  status DIR [--json]                  repositories, clients, pending deletions\n"
 	"  log verify DIR                       check the audit log's chain and signatures\n"
 	"  approver add DIR NAME --output FILE  create an approver key for deletions\n"
@@ -50,6 +53,8 @@ static const char usage_all[] =
 	"  cancel DIR ID --key FILE             cancel deletion request ID\n"
 	"  deletions DIR [--json]               list deletion requests\n"
 	"  policy [set] DIR [OPTIONS]           show or change the deletion policy\n"
+	"  quarantine list|release|remove DIR ...\n"
+	"                                       what a revoked client uploaded, set aside\n"
 	"  version                              print the version\n"
 	"\n"
 	"Exit status: 0 success, 1 error, 2 usage error, 4 audit log verification failed.\n"
@@ -93,6 +98,8 @@ int main(int argc, char **argv)
 		rc = kurad_cmd_approve(argc - 2, argv + 2);
 	else if (strcmp(cmd, "cancel") == 0)
 		rc = kurad_cmd_cancel(argc - 2, argv + 2);
+	else if (strcmp(cmd, "quarantine") == 0)
+		rc = kurad_cmd_quarantine(argc - 2, argv + 2);
 	else if (strcmp(cmd, "deletions") == 0)
 		rc = kurad_cmd_deletions(argc - 2, argv + 2);
 	else if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
