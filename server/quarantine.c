@@ -18,8 +18,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/buf.h"
 #include "common/error.h"
 #include "files.h"
+#include "format/indexfile.h"
 #include "kura/keyless.h"
 #include "provenance.h"
 
@@ -212,6 +214,44 @@ done:
 	return err;
 }
 
+/*
+ * Mark in keep[] the index files among `files` that describe a pack kept
+ * visible: without them a reader would find the blobs of a visible
+ * snapshot in no index.  Index entries are only hints a reader checks
+ * against the data (docs/FORMAT.md), so one that lies costs it a retry,
+ * never a wrong byte.
+ */
+static int mark_kept_indexes(kura_backend *b, const quarantine_file *files, size_t n, bool *keep)
+{
+	char hex[KURA_ID_HEX];
+
+	for (size_t i = 0; i < n; i++) {
+		uint8_t(*packs)[KURA_HASH_SIZE] = NULL, *data = NULL;
+		size_t npacks = 0, len = 0;
+
+		if (files[i].type != KURA_FILE_INDEX)
+			continue;
+		if (b->get(b, KURA_FILE_INDEX, files[i].name, &data, &len) < 0 ||
+		    kura_indexfile_packs(&packs, &npacks, data, len) < 0) {
+			kura_error_clear();
+			free(data);
+			continue;
+		}
+		for (size_t j = 0; j < npacks && !keep[i]; j++) {
+			const quarantine_file *hit;
+			quarantine_file key;
+
+			kura_hex(hex, packs[j], KURA_HASH_SIZE);
+			memcpy(key.name, hex, KURA_ID_HEX);
+			hit = bsearch(&key, files, n, sizeof(*files), quarantine_file_cmp);
+			keep[i] = hit && hit->type == KURA_FILE_PACK && keep[hit - files];
+		}
+		free(packs);
+		free(data);
+	}
+	return 0;
+}
+
 static const vault_client *find_client(const vault *v, const char *name)
 {
 	size_t n = vault_client_count(v);
@@ -285,7 +325,8 @@ int quarantine_make(const char *dir, const char *name, int64_t since_ns, int64_t
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
-	if (nfiles && (err = mark_kept(b, files, nfiles, &held, keep)) < 0)
+	if (nfiles && ((err = mark_kept(b, files, nfiles, &held, keep)) < 0 ||
+		       (err = mark_kept_indexes(b, files, nfiles, keep)) < 0))
 		goto done;
 	for (i = 0; i < nfiles; i++)
 		nkept += keep[i];

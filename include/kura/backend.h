@@ -174,6 +174,14 @@ int kura_vault_request_deletion(kura_backend *b, const char *body_json, long *ou
 int kura_vault_list_deletions(kura_backend *b, long *out_status, uint8_t **out_body,
 			      size_t *out_len);
 
+/*
+ * GET /v1/repos/REPO/quarantine: the repository's quarantine records (what
+ * the vault hides from readers after `kurad client revoke --since`), with
+ * the same conventions as kura_vault_request_deletion().
+ */
+int kura_vault_list_quarantine(kura_backend *b, long *out_status, uint8_t **out_body,
+			       size_t *out_len);
+
 #define KURA_VAULT_SIGNING_KEY_SIZE 32 /* an Ed25519 public key */
 
 /*

@@ -1337,6 +1337,33 @@ int kura_vault_list_deletions(kura_backend *b, long *out_status, uint8_t **out_b
 	return deletions(b, NULL, out_status, out_body, out_len);
 }
 
+int kura_vault_list_quarantine(kura_backend *b, long *out_status, uint8_t **out_body,
+			       size_t *out_len)
+{
+	vault_backend *vb = (vault_backend *)b;
+	response r = {.any_status = true, .max = DELETIONS_ANSWER_MAX};
+	char *url = NULL;
+	int err;
+
+	*out_status = 0;
+	*out_body = NULL;
+	*out_len = 0;
+	if (!kura_backend_is_vault(b))
+		return kura_error_set(KURA_EINVAL, "only a vault quarantines; this repository is "
+						   "not on one");
+	if (asprintf(&url, "%squarantine", vb->base) < 0)
+		return kura_error_set(KURA_ENOMEM, "vault backend: out of memory");
+	if ((err = perform(vb, "GET", url, NULL, NULL, &r, out_status)) < 0 ||
+	    (err = kura_buf_reserve(&r.data, 1)) < 0)
+		goto done;
+	r.data.data[r.data.len] = '\0';
+	*out_body = kura_buf_detach(&r.data, out_len);
+done:
+	kura_buf_free(&r.data);
+	free(url);
+	return err;
+}
+
 int kura_backend_is_vault(const kura_backend *b)
 {
 	return b && b->get == vault_get;

@@ -16,6 +16,7 @@ make_tree "$SRC"
 init_vault "$WORK/vault"
 vault_client ward4 writer clinic "$WORK/writer.cred"
 vault_client ward5 writer clinic "$WORK/writer2.cred"
+vault_client ward6 writer clinic "$WORK/writer3.cred"
 vault_client restore-host reader clinic "$WORK/reader.cred"
 vault_client soc auditor "" "$WORK/auditor.cred"
 for a in alice bob; do
@@ -37,14 +38,15 @@ api() {
 		"https://$VAULT_ADDR$2" || fail "GET $2: curl failed"
 }
 
-# reader_snapshots: the ids a reader lists, sorted, one line.
+# reader_snapshots: the ids a reader lists, sorted, on one line, in $SNAPS
+# (and kura's stderr in $ERR).
 reader_snapshots() {
 	expect_exit 0 env KURA_VAULT_CREDENTIALS="$WORK/reader.cred" "$KURA" --json snapshots
-	json_get "$OUT" '" ".join(sorted(s["id"] for s in d))'
+	SNAPS=$(json_get "$OUT" '" ".join(sorted(s["id"] for s in d))')
 }
 
-# wait_until DESCRIPTION PYTHON-CONDITION-ON-quarantine-list-JSON
-wait_record_state() { # QID STATE
+# wait_record_state QID STATE: until `kurad quarantine list` says so (10 s at most).
+wait_record_state() {
 	local i state=
 	for i in $(seq 1 50); do
 		expect_exit 0 "$KURAD" quarantine list "$VAULT_DIR" --json
@@ -68,7 +70,8 @@ printf 'a second clean day\n' >"$SRC/day2.txt"
 backup_json "$SRC"
 clean2=$SNAP_ID
 clean="$(printf '%s\n' "$clean1" "$clean2" | sort | tr '\n' ' ' | sed 's/ $//')"
-assert_eq "snapshots before the attack" "$clean" "$(reader_snapshots)"
+reader_snapshots
+assert_eq "snapshots before the attack" "$clean" "$SNAPS"
 
 note "provenance: every stored file has its uploader and vault time"
 stored=$(cd "$REPO_DIR" && find config keys snapshots index data -type f | wc -l)
@@ -86,13 +89,18 @@ gen_random "$WORK/junk/encrypted.bin" $((512 * 1024)) junk1
 gen_random "$WORK/junk/README-RANSOM.txt" 2048 junk2
 backup_json "$WORK/junk"
 junk1=$SNAP_ID
+gen_random "$WORK/junk/more-noise.bin" $((256 * 1024)) junk4
 backup_json --time 2056-01-01T00:00:00Z "$WORK/junk"
 junk2=$SNAP_ID
-junk_index=$(grep " ward4\$" "$VAULT_DIR/meta/clinic/uploads" | awk -v t="$(date -u -d "$T" +%s)" \
-	'$1 == "index" && $3 >= t * 1e9 {print $2}' | head -n1)
-[ -n "$junk_index" ] || fail "the junk backup uploaded no index file"
+note "meanwhile an honest writer backs up data that deduplicates against the thief's packs"
+mkdir -p "$WORK/honest"
+cp "$WORK/junk/encrypted.bin" "$WORK/honest/same-bytes.bin"
+printf 'an honest file\n' >"$WORK/honest/note.txt"
+expect_exit 0 env KURA_VAULT_CREDENTIALS="$WORK/writer3.cred" "$KURA" --json backup "$WORK/honest"
+honest=$(json_get "$OUT" 'd["snapshot_id"]')
+clean="$(printf '%s\n' "$clean1" "$clean2" "$honest" | sort | tr '\n' ' ' | sed 's/ $//')"
 expect_exit 0 env KURA_VAULT_CREDENTIALS="$WORK/reader.cred" "$KURA" --json snapshots
-assert_eq "the reader sees the junk before the revocation" 4 "$(json_get "$OUT" 'len(d)')"
+assert_eq "the reader sees the junk before the revocation" 5 "$(json_get "$OUT" 'len(d)')"
 
 note "kurad client revoke ward4 --since T"
 expect_fail "$KURAD" client revoke "$VAULT_DIR" ward4 --since yesterday
@@ -106,15 +114,25 @@ note "the stolen token opens nothing"
 assert_eq "writer token after revocation" 401 "$(api "$W_TOKEN" /v1/repos/clinic/index/)"
 
 note "a reader lists only the clean snapshots, restores latest byte-identical, checks clean"
-assert_eq "snapshots after the quarantine" "$clean" "$(reader_snapshots)"
+reader_snapshots
+assert_eq "snapshots after the quarantine" "$clean" "$SNAPS"
+assert_contains "kura snapshots --json note" "2 quarantined snapshots hidden" "$ERR"
+expect_exit 0 env KURA_VAULT_CREDENTIALS="$WORK/reader.cred" "$KURA" snapshots
+assert_contains "kura snapshots says what is hidden" "2 quarantined snapshots hidden" "$OUT"
 unset KURA_KEY_FILE
+# latest is the honest writer's snapshot, whose data shares the thief's packs
 expect_exit 0 env KURA_VAULT_CREDENTIALS="$WORK/reader.cred" KURA_KEY_FILE="$WORK/restore.key" \
-	"$KURA" restore latest --target "$WORK/restored"
+	"$KURA" restore latest --target "$WORK/restored-latest"
+same_tree "$WORK/honest" "$WORK/restored-latest$WORK/honest"
+expect_exit 0 env KURA_VAULT_CREDENTIALS="$WORK/reader.cred" KURA_KEY_FILE="$WORK/restore.key" \
+	"$KURA" restore "$clean2" --target "$WORK/restored"
 same_tree "$SRC" "$WORK/restored$SRC"
 expect_exit 0 env KURA_VAULT_CREDENTIALS="$WORK/reader.cred" KURA_KEY_FILE="$WORK/restore.key" \
 	"$KURA" check --read-data
 
 note "quarantined files are not listed and not served"
+expect_exit 0 "$KURAD" quarantine list "$VAULT_DIR" --json
+junk_index=$(json_get "$OUT" '[f["name"] for f in d[0]["files"] if f["type"] == "index"][0]')
 assert_eq "GET a quarantined snapshot" 404 "$(api "$R_TOKEN" "/v1/repos/clinic/snapshots/$junk2")"
 assert_contains "its refusal" "quarantined" "$(cat "$WORK/body")"
 assert_eq "GET a quarantined index" 404 "$(api "$R_TOKEN" "/v1/repos/clinic/index/$junk_index")"
@@ -128,6 +146,7 @@ assert_eq "quarantined snapshots" "$(printf '%s\n' "$junk1" "$junk2" | sort | tr
 	"$(json_get "$OUT" '" ".join(sorted(f["name"] for f in d[0]["files"] if f["type"] == "snapshots"))')"
 assert_eq "record client" ward4 "$(json_get "$OUT" 'd[0]["client"]')"
 assert_eq "record state" quarantined "$(json_get "$OUT" 'd[0]["state"]')"
+assert_eq "packs left visible for the honest snapshot" true "$(json_get "$OUT" 'len(d[0]["kept_visible"]) > 0')"
 assert_eq "clean files quarantined" 0 "$(json_get "$OUT" "len([f for f in d[0]['files'] if f['name'] in '$clean'])")"
 expect_exit 0 "$KURAD" quarantine list "$VAULT_DIR"
 assert_contains "list text" "uploaded by ward4 since" "$OUT"
@@ -151,7 +170,9 @@ for s in "$junk1" "$junk2"; do
 	[ ! -e "$REPO_DIR/snapshots/$s" ] || fail "quarantined snapshot $s was not removed"
 done
 [ -z "$(find "$REPO_DIR/index" -name "$junk_index")" ] || fail "the junk index was not removed"
-assert_eq "snapshots after the removal" "$clean" "$(reader_snapshots)"
+reader_snapshots
+assert_eq "snapshots after the removal" "$clean" "$SNAPS"
+assert_not_contains "nothing hidden after the removal" "quarantined" "$ERR"
 expect_exit 0 env KURA_VAULT_CREDENTIALS="$WORK/reader.cred" KURA_KEY_FILE="$WORK/restore.key" \
 	"$KURA" check --read-data
 expect_exit 0 "$KURAD" deletions "$VAULT_DIR" --json
@@ -172,16 +193,16 @@ expect_exit 0 "$KURAD" client revoke "$VAULT_DIR" ward5 --since "$T2"
 assert_contains "second revoke" "as record 2" "$OUT"
 wait_record_state 2 quarantined
 sleep 1.5
-assert_eq "snapshots with record 2 held" "$clean" "$(reader_snapshots)"
+reader_snapshots
+assert_eq "snapshots with record 2 held" "$clean" "$SNAPS"
 expect_exit 0 "$KURAD" quarantine release "$VAULT_DIR" 2
 req2=$(sed -n 's/^Filed request \([0-9]*\) .*/\1/p' <<<"$OUT")
 expect_exit 0 "$KURAD" approve "$VAULT_DIR" "$req2" --key "$WORK/bob.key"
 expect_exit 0 "$KURAD" approve "$VAULT_DIR" "$req2" --key "$WORK/alice.key"
 wait_record_state 2 released
 sleep 1.5
-assert_eq "snapshots after the release" \
-	"$(printf '%s\n' "$clean1" "$clean2" "$junk3" | sort | tr '\n' ' ' | sed 's/ $//')" \
-	"$(reader_snapshots)"
+reader_snapshots
+assert_eq "snapshots after the release" "$(printf '%s\n' "$clean1" "$clean2" "$honest" "$junk3" | sort | tr '\n' ' ' | sed 's/ $//')" "$SNAPS"
 assert_eq "GET the released snapshot" 200 "$(api "$R_TOKEN" "/v1/repos/clinic/snapshots/$junk3")"
 
 note "a revoke --since on a revoked client with nothing new quarantines nothing"
