@@ -81,7 +81,8 @@ int provenance_parse_line(const char *line, size_t len, provenance_entry *out)
 
 	memset(out, 0, sizeof(*out));
 	/* TYPE */
-	if (!(sp = memchr(p, ' ', (size_t)(end - p))) || type_parse(p, (size_t)(sp - p), &out->type))
+	if (!(sp = memchr(p, ' ', (size_t)(end - p))) ||
+	    type_parse(p, (size_t)(sp - p), &out->type))
 		goto bad;
 	/* NAME */
 	p = sp + 1;
@@ -111,36 +112,45 @@ int provenance_parse_line(const char *line, size_t len, provenance_entry *out)
 		goto bad;
 	return 0;
 bad:
-	return kura_error_set(KURA_ECORRUPT, "not an upload record \"TYPE NAME RECEIVED_NS CLIENT\"");
+	return kura_error_set(KURA_ECORRUPT,
+			      "not an upload record \"TYPE NAME RECEIVED_NS CLIENT\"");
 }
 
-int provenance_each(const char *dir, const char *repo, provenance_fn fn, void *ctx)
+/*
+ * Stream DIR/meta/REPO/FILE; each complete line goes to fn after `prefix`
+ * is put before it (the snapshot-times lines are uploads lines without
+ * their type).
+ */
+static int each_line(const char *dir, const char *repo, const char *file, const char *prefix,
+		     provenance_fn fn, void *ctx)
 {
-	char path[4096], *line = NULL;
-	size_t cap = 0, lineno = 0;
+	char path[4096], *line = NULL, buf[PROVENANCE_LINE_MAX];
+	size_t cap = 0, lineno = 0, plen = strlen(prefix);
 	provenance_entry e;
 	ssize_t len;
 	FILE *f;
-	int err = 0;
+	int fd, err = 0;
 
-	snprintf(path, sizeof(path), "%s/meta/%s/uploads", dir, repo);
-	{
-		int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-
-		if (fd < 0)
-			return errno == ENOENT ? 0
-					       : kura_error_errno(kura_errno_code(errno), errno, "%s",
-								  path);
-		if (!(f = fdopen(fd, "r"))) {
-			close(fd);
-			return kura_error_errno(KURA_EIO, errno, "%s", path);
-		}
+	snprintf(path, sizeof(path), "%s/meta/%s/%s", dir, repo, file);
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return errno == ENOENT
+			   ? 0
+			   : kura_error_errno(kura_errno_code(errno), errno, "%s", path);
+	if (!(f = fdopen(fd, "r"))) {
+		close(fd);
+		return kura_error_errno(KURA_EIO, errno, "%s", path);
 	}
 	while ((len = getline(&line, &cap, f)) > 0) {
 		lineno++;
 		if (line[len - 1] != '\n') /* an append cut short: not a record */
 			break;
-		if (provenance_parse_line(line, (size_t)len - 1, &e) < 0) {
+		if (plen + (size_t)len > sizeof(buf)) {
+			fprintf(stderr, "kurad: %s: line %zu: too long; skipped\n", path, lineno);
+			continue;
+		}
+		memcpy(buf, prefix, plen);
+		memcpy(buf + plen, line, (size_t)len - 1);
+		if (provenance_parse_line(buf, plen + (size_t)len - 1, &e) < 0) {
 			fprintf(stderr, "kurad: %s: line %zu: %s; skipped\n", path, lineno,
 				kura_error_message());
 			continue;
@@ -153,4 +163,14 @@ int provenance_each(const char *dir, const char *repo, provenance_fn fn, void *c
 	free(line);
 	fclose(f);
 	return err;
+}
+
+int provenance_each(const char *dir, const char *repo, provenance_fn fn, void *ctx)
+{
+	int err;
+
+	/* Snapshots stored before the uploads record existed are in snapshot-times. */
+	if ((err = each_line(dir, repo, "uploads", "", fn, ctx)) < 0)
+		return err;
+	return each_line(dir, repo, "snapshot-times", "snapshots ", fn, ctx);
 }

@@ -45,9 +45,12 @@ int provenance_parse_line(const char *line, size_t len, provenance_entry *out);
 
 /*
  * Call fn for every line of DIR/meta/REPO/uploads in order (a missing file
- * has none).  A line that does not parse is reported on stderr with its
- * number and skipped: one bad line must not hide the others.  fn returns
- * 0 to go on, <0 to stop with that error.
+ * has none), then for every line of snapshot-times as a snapshot's upload
+ * (so snapshots stored before this record existed have an uploader too;
+ * for the others it repeats what uploads said first).  A line that does
+ * not parse is reported on stderr with its number and skipped: one bad
+ * line must not hide the others.  fn returns 0 to go on, <0 to stop with
+ * that error.
  */
 typedef int (*provenance_fn)(const provenance_entry *e, void *ctx);
 int provenance_each(const char *dir, const char *repo, provenance_fn fn, void *ctx);

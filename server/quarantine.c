@@ -67,7 +67,8 @@ static int collect_upload(const provenance_entry *e, void *ctx)
 		upload *grown = realloc(us->u, cap * sizeof(*grown));
 
 		if (!grown)
-			return kura_error_set(KURA_ENOMEM, "out of memory reading the upload record");
+			return kura_error_set(KURA_ENOMEM,
+					      "out of memory reading the upload record");
 		us->u = grown;
 		us->cap = cap;
 	}
@@ -94,8 +95,7 @@ static int cmp_name(const void *a, const void *b)
 }
 
 /* The stored size of a file, or -1 when it is not stored. */
-static int64_t stored_size(const char *dir, const char *repo, kura_file_type type,
-			   const char *name)
+static int64_t stored_size(const char *dir, const char *repo, kura_file_type type, const char *name)
 {
 	char path[4096];
 	struct stat st;
@@ -172,8 +172,8 @@ static int collect_name(const char *name, uint64_t size, void *ctx)
  * not among `files`, not in a quarantined record) names: they stay visible.
  * A snapshot that cannot be read or is not a snapshot names nothing.
  */
-static int mark_kept(kura_backend *b, const quarantine_file *files, size_t n,
-		     const name_set *held, bool *keep)
+static int mark_kept(kura_backend *b, const quarantine_file *files, size_t n, const name_set *held,
+		     bool *keep)
 {
 	name_list snaps = {0};
 	quarantine_file key;
@@ -477,10 +477,11 @@ int quarantine_request(const char *dir, unsigned long qid, deletion_kind kind, c
 			last = all[i].id;
 		if (!all[i].corrupt && all[i].state == DELETION_PENDING &&
 		    all[i].kind != DELETION_KIND_DELETE && all[i].quarantine_id == qid) {
-			err = kura_error_set(KURA_EEXISTS,
-					     "request %lu (%s) is pending for quarantine record %lu "
-					     "already: approve or cancel it first",
-					     all[i].id, deletion_store_kind_name(all[i].kind), qid);
+			err =
+			    kura_error_set(KURA_EEXISTS,
+					   "request %lu (%s) is pending for quarantine record %lu "
+					   "already: approve or cancel it first",
+					   all[i].id, deletion_store_kind_name(all[i].kind), qid);
 			goto done;
 		}
 	}
@@ -528,8 +529,10 @@ static int remove_files(vault_audit *a, kura_backend *b, const quarantine_rec *q
 		snprintf(path, sizeof(path), "/v1/repos/%s/%s/%s", q->repo,
 			 kura_file_type_name(f->type), f->name);
 		if ((err = audit_entry(a, "kurad", "vault", "DELETE", path, 200, f->size)) < 0)
-			return kura_error_wrap(err, "cannot log the removal of %s, so it is not "
-					       "removed", path);
+			return kura_error_wrap(err,
+					       "cannot log the removal of %s, so it is not "
+					       "removed",
+					       path);
 		err = kura_backend_local_remove(b, f->type, f->name);
 		if (err == 0) {
 			(*removed)++;
@@ -570,8 +573,8 @@ int quarantine_carry_out(vault *v, vault_audit *a, deletion_req *r, int64_t now_
 	for (size_t i = 0; i < q.nfiles; i++)
 		bytes += q.files[i].size;
 	if (release) {
-		if ((err = audit_entry(a, "kurad", "vault", "QUARANTINE-RELEASE", path, 200, bytes)) <
-		    0)
+		if ((err = audit_entry(a, "kurad", "vault", "QUARANTINE-RELEASE", path, 200,
+				       bytes)) < 0)
 			goto done;
 		q.state = QUARANTINE_RELEASED;
 		result = json_pack("{s:I}", "files_released", (json_int_t)q.nfiles);

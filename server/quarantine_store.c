@@ -21,7 +21,7 @@
 
 const char *quarantine_state_name(quarantine_state s)
 {
-	return s == QUARANTINE_RELEASED ? "released"
+	return s == QUARANTINE_RELEASED	 ? "released"
 	       : s == QUARANTINE_REMOVED ? "removed"
 					 : "quarantined";
 }
@@ -78,10 +78,10 @@ json_t *quarantine_rec_json(const quarantine_rec *r)
 		goto fail;
 	return json_pack("{s:I, s:s, s:s, s:I, s:I, s:o, s:o, s:s, s:o, s:o, s:b}", "id",
 			 (json_int_t)r->id, "repo", r->repo, "client", r->client, "since_ns",
-			 (json_int_t)r->since_ns, "made_ns", (json_int_t)r->made_ns, "files",
-			 files, "kept_visible", kept, "state", quarantine_state_name(r->state),
-			 "request", opt_int((int64_t)r->request), "done_ns", opt_int(r->done_ns),
-			 "logged", r->logged);
+			 (json_int_t)r->since_ns, "made_ns", (json_int_t)r->made_ns, "files", files,
+			 "kept_visible", kept, "state", quarantine_state_name(r->state), "request",
+			 opt_int((int64_t)r->request), "done_ns", opt_int(r->done_ns), "logged",
+			 r->logged);
 fail:
 	json_decref(files);
 	json_decref(kept);
@@ -126,8 +126,8 @@ int quarantine_rec_parse(quarantine_rec *r, const char *text, size_t len, const 
 	if (json_unpack_ex(doc, &jerr, JSON_STRICT,
 			   "{s:I, s:s, s:s, s:I, s:I, s:o, s:o, s:s, s:o, s:o, s:b}", "id", &jid,
 			   "repo", &repo, "client", &client, "since_ns", &since, "made_ns", &made,
-			   "files", &files, "kept_visible", &kept, "state", &state, "request",
-			   &req, "done_ns", &done_j, "logged", &logged) < 0) {
+			   "files", &files, "kept_visible", &kept, "state", &state, "request", &req,
+			   "done_ns", &done_j, "logged", &logged) < 0) {
 		err = kura_error_set(KURA_ECORRUPT, "%s: %s", path, jerr.text);
 		goto done;
 	}
@@ -166,7 +166,8 @@ int quarantine_rec_parse(quarantine_rec *r, const char *text, size_t len, const 
 	}
 	if ((json_array_size(files) &&
 	     !(r->files = calloc(json_array_size(files), sizeof(*r->files)))) ||
-	    (json_array_size(kept) && !(r->kept = calloc(json_array_size(kept), sizeof(*r->kept))))) {
+	    (json_array_size(kept) &&
+	     !(r->kept = calloc(json_array_size(kept), sizeof(*r->kept))))) {
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -180,8 +181,10 @@ int quarantine_rec_parse(quarantine_rec *r, const char *text, size_t len, const 
 				   "name", &name, "received_ns", &rns, "size", &size) < 0 ||
 		    type_of(type, &f->type) < 0 || !kura_file_name_ok(name) || rns <= 0 ||
 		    size < 0) {
-			err = kura_error_set(KURA_ECORRUPT, "%s: file %zu is not {type, name, "
-					     "received_ns, size}", path, i);
+			err = kura_error_set(KURA_ECORRUPT,
+					     "%s: file %zu is not {type, name, "
+					     "received_ns, size}",
+					     path, i);
 			goto done;
 		}
 		memcpy(f->name, name, KURA_ID_HEX);
@@ -192,8 +195,8 @@ int quarantine_rec_parse(quarantine_rec *r, const char *text, size_t len, const 
 	json_array_foreach(kept, i, item)
 	{
 		if (!kura_file_name_ok(json_string_value(item))) {
-			err = kura_error_set(KURA_ECORRUPT, "%s: kept_visible %zu is not a file name",
-					     path, i);
+			err = kura_error_set(KURA_ECORRUPT,
+					     "%s: kept_visible %zu is not a file name", path, i);
 			goto done;
 		}
 		memcpy(r->kept[i], json_string_value(item), KURA_ID_HEX);
@@ -264,8 +267,9 @@ int quarantine_rec_load_all(const char *dir, quarantine_rec **out, size_t *out_n
 	*out_n = 0;
 	snprintf(path, sizeof(path), "%s/quarantine", dir);
 	if (!(d = opendir(path)))
-		return errno == ENOENT ? 0
-				       : kura_error_errno(kura_errno_code(errno), errno, "%s", path);
+		return errno == ENOENT
+			   ? 0
+			   : kura_error_errno(kura_errno_code(errno), errno, "%s", path);
 	while ((de = readdir(d)) != NULL) {
 		unsigned long id = file_id(de->d_name);
 

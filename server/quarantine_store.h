@@ -34,9 +34,9 @@
 #define QUARANTINE_FILES_MAX 10000000 /* ten million files in one record */
 
 typedef enum {
-	QUARANTINE_HELD = 1,     /* "quarantined" */
+	QUARANTINE_HELD = 1,	 /* "quarantined" */
 	QUARANTINE_RELEASED = 2, /* "released" */
-	QUARANTINE_REMOVED = 3,  /* "removed" */
+	QUARANTINE_REMOVED = 3,	 /* "removed" */
 } quarantine_state;
 
 typedef struct {

@@ -115,12 +115,20 @@ static void test_record_and_read_back(void **state)
 	assert_non_null(f = fopen(path, "a"));
 	fputs("junk line\nsnapshots " H3 " 300 ward4\ndata " H3, f);
 	fclose(f);
+	/* snapshot-times follows, its lines read as snapshots' uploads */
+	snprintf(path, sizeof(path), "%s/meta/clinic/snapshot-times", t->dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs(H2 " 400 old-writer\nnot a line\n", f);
+	fclose(f);
 	assert_int_equal(provenance_each(t->dir, "clinic", collect, &s), 0);
-	assert_int_equal(s.n, 3);
+	assert_int_equal(s.n, 4);
 	assert_string_equal(s.e[0].name, H1);
 	assert_string_equal(s.e[1].client, "ward5");
 	assert_true(s.e[2].received_ns == 300);
 	assert_int_equal(s.e[2].type, KURA_FILE_SNAPSHOT);
+	assert_int_equal(s.e[3].type, KURA_FILE_SNAPSHOT);
+	assert_string_equal(s.e[3].name, H2);
+	assert_string_equal(s.e[3].client, "old-writer");
 }
 
 static quarantine_rec make_rec(unsigned long id, const char *repo, quarantine_state st)
@@ -129,8 +137,8 @@ static quarantine_rec make_rec(unsigned long id, const char *repo, quarantine_st
 	    {KURA_FILE_INDEX, H1, 10, 100},
 	    {KURA_FILE_SNAPSHOT, H2, 20, 200},
 	};
-	quarantine_rec r = {.id = id, .since_ns = 5, .made_ns = 30, .files = files, .nfiles = 2,
-			    .state = st};
+	quarantine_rec r = {
+	    .id = id, .since_ns = 5, .made_ns = 30, .files = files, .nfiles = 2, .state = st};
 
 	strcpy(r.repo, repo);
 	strcpy(r.client, "ward4");
