@@ -82,7 +82,8 @@ static int list(const char *dir, const char *repo, bool json)
 	if (json_array_size(arr) == 0)
 		printf("Nothing is quarantined%s%s.\n", repo ? " in repository " : "",
 		       repo ? repo : "");
-	json_array_foreach(arr, i, r) print_record(r);
+	json_array_foreach(arr, i, r)
+		print_record(r);
 	json_decref(arr);
 	return EXIT_OK;
 }
