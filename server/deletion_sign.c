@@ -148,9 +148,10 @@ static char *summary(const char *dir, const char *vkey, const vault_policy *p,
 		/* A quarantine request: say which record and what it does. */
 		if (asprintf(&text,
 			     "%s %s request %lu on repository %s (quarantine record %lu) as %s.\n"
-			     "  files:\n%s  approvals: %zu of %u needed\n%s\n",
+			     "  files: %zu ('kurad quarantine list %s' shows them)\n"
+			     "  approvals: %zu of %u needed\n%s\n",
 			     cancel ? "Cancelled" : "Approved", deletion_store_kind_name(r->kind),
-			     r->id, r->repo, r->quarantine_id, who, snaps, valid, p->quorum,
+			     r->id, r->repo, r->quarantine_id, who, r->nsnaps, dir, valid, p->quorum,
 			     cancel ? "Nothing will be done for it."
 			     : complete
 				 ? "The quorum is complete: 'kurad serve' carries it out after the "
