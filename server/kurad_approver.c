@@ -36,6 +36,8 @@ static const char usage_approve[] =
     "FILE and record the approval.  Prints what the request deletes and when it\n"
     "takes effect: 'kurad serve' carries it out once the quorum is complete and\n"
     "the policy's delay has passed.  Each approver approves a request once.\n"
+    "Requests to release or remove quarantined files ('kurad quarantine') are\n"
+    "approved the same way.\n"
     "\n"
     "  --key FILE  an approver key from 'kurad approver add'\n";
 
