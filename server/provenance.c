@@ -104,7 +104,8 @@ int provenance_parse_line(const char *line, size_t len, provenance_entry *out)
 	/* CLIENT, to the end */
 	p += n + 1;
 	n = (size_t)(end - p);
-	if (n == 0 || n > VAULT_NAME_MAX)
+	/* a NUL would end the name early and let the rest of the line pass unread */
+	if (n == 0 || n > VAULT_NAME_MAX || memchr(p, '\0', n))
 		goto bad;
 	memcpy(out->client, p, n);
 	out->client[n] = '\0';

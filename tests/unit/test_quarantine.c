@@ -78,6 +78,12 @@ static void test_line_parse(void **state)
 	assert_int_equal(parse("data " H1 " 5 Ward4", &e), KURA_ECORRUPT);
 	assert_int_equal(parse("data " H1 " 5 ward4 x", &e), KURA_ECORRUPT);
 	assert_int_equal(parse("data " H1 "  5 ward4", &e), KURA_ECORRUPT);
+	/* a NUL inside the client name (found by fuzz_quarantine) */
+	{
+		static const char nul[] = "data " H1 " 5 ward\0x";
+
+		assert_int_equal(provenance_parse_line(nul, sizeof(nul) - 1, &e), KURA_ECORRUPT);
+	}
 }
 
 typedef struct {
