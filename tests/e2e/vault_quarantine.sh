@@ -153,7 +153,9 @@ assert_contains "list text" "uploaded by ward4 since" "$OUT"
 assert_eq "reader GET quarantine" 200 "$(api "$R_TOKEN" /v1/repos/clinic/quarantine)"
 assert_eq "reader sees 2 quarantined snapshots" 2 "$(json_get "$(cat "$WORK/body")" 'd[0]["counts"]["snapshots"]')"
 assert_eq "auditor GET quarantine" 200 "$(api "$A_TOKEN" /v1/repos/clinic/quarantine)"
-assert_eq "writer GET quarantine" 401 "$(api "$W_TOKEN" /v1/repos/clinic/quarantine)"
+assert_eq "revoked writer GET quarantine" 401 "$(api "$W_TOKEN" /v1/repos/clinic/quarantine)"
+assert_eq "writer GET quarantine" 403 \
+	"$(api "$(cred_get "$WORK/writer3.cred" token)" /v1/repos/clinic/quarantine)"
 
 note "an approver quorum removes the junk, although the minimum age is 30 days"
 expect_exit 0 "$KURAD" quarantine remove "$VAULT_DIR" 1
