@@ -25,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kura/backend.h"
+
 static const char locked[] = "(restore key needed)";
 
 #define SKEW_NS (600LL * 1000000000) /* 10 minutes: more is flagged as clock skew */
@@ -207,13 +209,48 @@ static json_t *snapshot_json(const kura_snapshot_info *s)
 	return o;
 }
 
+/*
+ * How many snapshots the vault hides as quarantined (docs/PROTOCOL.md,
+ * "Quarantine"); 0 on a local repository, an older vault, a credential
+ * that may not ask, or an answer that does not parse: a count, never a
+ * reason to fail the listing.
+ */
+static size_t quarantined_snapshots(kura_repo *repo)
+{
+	kura_backend *b = kura_repo_backend(repo);
+	const json_t *r;
+	uint8_t *body = NULL;
+	size_t len = 0, n = 0, i;
+	long status = 0;
+	json_t *doc;
+
+	if (!kura_backend_has(b, KURA_BACKEND_HAS_QUARANTINE) ||
+	    kura_vault_list_quarantine(b, &status, &body, &len) < 0 || status != 200) {
+		free(body);
+		return 0;
+	}
+	doc = json_loadb((const char *)body, len, 0, NULL);
+	free(body);
+	json_array_foreach(doc, i, r)
+	{
+		const json_t *c = json_object_get(json_object_get(r, "counts"), "snapshots");
+
+		if (json_is_string(json_object_get(r, "state")) &&
+		    strcmp(json_string_value(json_object_get(r, "state")), "quarantined") == 0 &&
+		    json_is_integer(c) && json_integer_value(c) > 0)
+			n += (size_t)json_integer_value(c);
+	}
+	json_decref(doc);
+	return n;
+}
+
 static int run(struct cli_global *g, int argc, char **argv)
 {
 	struct cli_getopt p;
 	kura_repo *repo = NULL;
 	kura_snapshot_info *list = NULL;
 	const kura_snapshot_info *first_problem = NULL;
-	size_t n = 0, ndamaged = 0, nproblems = 0, i;
+	size_t n = 0, ndamaged = 0, nproblems = 0, nquarantined, i;
 	bool fail_on_damage = false;
 	json_t *arr;
 	int c, rc, err;
@@ -247,6 +284,12 @@ static int run(struct cli_global *g, int argc, char **argv)
 			"(%.8s: %s): ordered by the time %s\n",
 			nproblems, nproblems == 1 ? "" : "s", first_problem->id,
 			first_problem->time_problem, nproblems == 1 ? "it claims" : "they claim");
+	/* Said apart from the list: the vault does not even name them to a reader. */
+	if ((nquarantined = quarantined_snapshots(repo)) > 0)
+		fprintf(g->json ? stderr : stdout,
+			"%s%zu quarantined snapshot%s hidden by the vault (a revoked client's "
+			"uploads; the vault operator sees them with 'kurad quarantine list')\n",
+			g->json ? "kura: note: " : "", nquarantined, nquarantined == 1 ? "" : "s");
 	if (g->json) {
 		arr = json_array();
 		for (i = 0; arr && i < n; i++)

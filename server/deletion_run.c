@@ -33,6 +33,7 @@
 #include "deletion_intake.h"
 #include "deletion_sign.h"
 #include "kura/keyless.h"
+#include "quarantine.h"
 
 static int audit_entry(vault_audit *a, const char *client, const char *role, const char *method,
 		       const char *path, int status, uint64_t bytes)
@@ -171,6 +172,9 @@ static int execute(vault *v, vault_audit *a, const vault_policy *p, deletion_req
 	char why[512];
 	int err, rc;
 
+	/* Quarantine requests skip retention: junk must not pin itself (quarantine.h). */
+	if (r->kind != DELETION_KIND_DELETE)
+		return quarantine_carry_out(v, a, r, now_ns);
 	if ((err = vault_repo(v, r->repo, &b)) < 0)
 		return err;
 	if ((err = vault_repo_lock_exclusive(v, r->repo)) < 0)

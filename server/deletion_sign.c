@@ -33,6 +33,7 @@
 #include "policy.h"
 
 #define STATEMENT_MAGIC "kura-deletion-v1\n"
+#define QUARANTINE_MAGIC "kura-quarantine-v1\n"
 
 /* The bytes an approver signs (deletion.h); *out malloc'd. */
 static int statement(const deletion_req *r, const char *vkey, bool cancel, char **out,
@@ -45,9 +46,14 @@ static int statement(const deletion_req *r, const char *vkey, bool cancel, char 
 	*out = NULL;
 	if (!s)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
-	n = snprintf(s, cap, STATEMENT_MAGIC "%s\n%s\n%lu\n%s\n%" PRId64 "\n%c\n", vkey,
-		     cancel ? "cancel" : "approve", r->id, r->repo, r->requested_ns,
-		     r->prune ? '1' : '0');
+	if (r->kind == DELETION_KIND_DELETE)
+		n = snprintf(s, cap, STATEMENT_MAGIC "%s\n%s\n%lu\n%s\n%" PRId64 "\n%c\n", vkey,
+			     cancel ? "cancel" : "approve", r->id, r->repo, r->requested_ns,
+			     r->prune ? '1' : '0');
+	else
+		n = snprintf(s, cap, QUARANTINE_MAGIC "%s\n%s\n%lu\n%s\n%" PRId64 "\n%s\n%lu\n",
+			     vkey, cancel ? "cancel" : "approve", r->id, r->repo, r->requested_ns,
+			     deletion_store_kind_name(r->kind), r->quarantine_id);
 	len = (size_t)n;
 	/* r->snaps is sorted: req_parse sorts what it reads. */
 	for (size_t i = 0; i < r->nsnaps; i++) {
@@ -138,7 +144,22 @@ static char *summary(const char *dir, const char *vkey, const vault_policy *p,
 	if (r->nsnaps == 0)
 		sprintf(snaps, "    (none)\n");
 	valid = deletion_sig_count_valid(dir, vkey, r, p->quorum, NULL, &complete);
-	if (cancel) {
+	if (r->kind != DELETION_KIND_DELETE) {
+		/* A quarantine request: say which record and what it does. */
+		if (asprintf(&text,
+			     "%s %s request %lu on repository %s (quarantine record %lu) as %s.\n"
+			     "  files: %zu ('kurad quarantine list %s' shows them)\n"
+			     "  approvals: %zu of %u needed\n%s\n",
+			     cancel ? "Cancelled" : "Approved", deletion_store_kind_name(r->kind),
+			     r->id, r->repo, r->quarantine_id, who, r->nsnaps, dir, valid, p->quorum,
+			     cancel ? "Nothing will be done for it."
+			     : complete
+				 ? "The quorum is complete: 'kurad serve' carries it out after the "
+				   "policy's delay."
+				 : "It takes effect once the quorum is complete and the delay has "
+				   "passed.") < 0)
+			text = NULL;
+	} else if (cancel) {
 		if (asprintf(
 			&text,
 			"Cancelled deletion request %lu on repository %s (filed by %s at %s) "

@@ -7,6 +7,11 @@
  *   REQUESTED_NS "\n" PRUNE ("0"|"1") "\n" then each snapshot name + "\n" in sorted order
  * with ACTION "approve" or "cancel", so a signature is bound to one vault,
  * one request and its exact contents: editing the request file voids it.
+ * A quarantine request (deletion_store.h) is signed over
+ *   "kura-quarantine-v1\n" VAULT_SIGNING_KEY_B64 "\n" ACTION "\n" ID "\n" REPO "\n"
+ *   REQUESTED_NS "\n" KIND "\n" QUARANTINE_ID "\n" then each file name + "\n" in sorted order
+ * (KIND "quarantine-release" or "quarantine-remove"): no signature of one
+ * kind verifies as the other.
  *
  */
 #ifndef KURA_SERVER_DELETION_SIGN_H

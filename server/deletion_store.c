@@ -44,6 +44,24 @@ const char *deletion_store_state_name(deletion_state s)
 	return s == DELETION_PENDING ? "pending" : s == DELETION_CANCELLED ? "cancelled" : "done";
 }
 
+const char *deletion_store_kind_name(deletion_kind k)
+{
+	return k == DELETION_KIND_QUARANTINE_RELEASE  ? "quarantine-release"
+	       : k == DELETION_KIND_QUARANTINE_REMOVE ? "quarantine-remove"
+						      : "delete";
+}
+
+int deletion_store_kind_parse(const char *s, deletion_kind *out)
+{
+	if (strcmp(s, "quarantine-release") == 0)
+		*out = DELETION_KIND_QUARANTINE_RELEASE;
+	else if (strcmp(s, "quarantine-remove") == 0)
+		*out = DELETION_KIND_QUARANTINE_REMOVE;
+	else
+		return -1;
+	return 0;
+}
+
 void deletion_store_req_free(deletion_req *r)
 {
 	if (!r)
@@ -106,9 +124,10 @@ static int opt_time(const json_t *j, int64_t *out)
 static int req_parse(deletion_req *r, const char *text, size_t len, const char *path,
 		     unsigned long id)
 {
-	json_t *doc = NULL, *snaps, *apps, *cancel, *quorum, *done_j, *result, *item;
-	const char *repo, *by, *state;
-	json_int_t jid, rns;
+	json_t *doc = NULL, *snaps = NULL, *files = NULL, *apps, *cancel, *quorum, *done_j, *result,
+	       *item;
+	const char *repo, *by, *state, *kind = NULL;
+	json_int_t jid, rns, qid = 0;
 	json_error_t jerr;
 	int prune, err = 0;
 	size_t i;
@@ -118,14 +137,29 @@ static int req_parse(deletion_req *r, const char *text, size_t len, const char *
 	if (!(doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr)))
 		return kura_error_set(KURA_ECORRUPT, "%s: line %d: %s", path, jerr.line, jerr.text);
 	if (json_unpack_ex(doc, &jerr, JSON_STRICT,
-			   "{s:I, s:s, s:s, s:I, s:o, s:b, s:s, s:o, s:o, s:o, s:o, s:o}", "id",
-			   &jid, "repo", &repo, "requested_by", &by, "requested_ns", &rns,
-			   "snapshots", &snaps, "prune", &prune, "state", &state, "approvals",
-			   &apps, "cancellation", &cancel, "quorum_ns", &quorum, "done_ns", &done_j,
-			   "result", &result) < 0) {
+			   "{s:I, s:s, s:s, s:I, s?o, s?s, s?I, s?o, s:b, s:s, s:o, s:o, s:o, s:o, "
+			   "s:o}",
+			   "id", &jid, "repo", &repo, "requested_by", &by, "requested_ns", &rns,
+			   "snapshots", &snaps, "kind", &kind, "quarantine", &qid, "files", &files,
+			   "prune", &prune, "state", &state, "approvals", &apps, "cancellation",
+			   &cancel, "quorum_ns", &quorum, "done_ns", &done_j, "result", &result) < 0) {
 		err = kura_error_set(KURA_ECORRUPT, "%s: %s", path, jerr.text);
 		goto done;
 	}
+	/* A deletion names snapshots; a quarantine request its kind, record and files. */
+	if (kind ? (snaps || !files || deletion_store_kind_parse(kind, &r->kind) < 0 ||
+		    qid <= 0 || (unsigned long long)qid > DELETION_ID_MAX || prune)
+		 : (!snaps || files || qid)) {
+		err = kura_error_set(KURA_ECORRUPT,
+				     "%s: a request has \"snapshots\", or \"kind\" "
+				     "(quarantine-release or quarantine-remove), \"quarantine\" and "
+				     "\"files\" without prune",
+				     path);
+		goto done;
+	}
+	r->quarantine_id = (unsigned long)qid;
+	if (kind)
+		snaps = files;
 	if (jid < 0 || (unsigned long)jid != id || !vault_name_ok(repo) || !vault_name_ok(by) ||
 	    rns <= 0) {
 		err = kura_error_set(KURA_ECORRUPT,
@@ -239,6 +273,7 @@ json_t *deletion_store_opt_int(int64_t v)
 json_t *deletion_store_req_json(const deletion_req *r)
 {
 	json_t *snaps = json_array(), *apps = json_array(), *o;
+	bool q = r->kind != DELETION_KIND_DELETE;
 	size_t i;
 
 	for (i = 0; snaps && i < r->nsnaps; i++)
@@ -251,13 +286,21 @@ json_t *deletion_store_req_json(const deletion_req *r)
 		goto fail;
 	o = json_pack("{s:I, s:s, s:s, s:I, s:o, s:b, s:s, s:o, s:o, s:o, s:o, s:o}", "id",
 		      (json_int_t)r->id, "repo", r->repo, "requested_by", r->requested_by,
-		      "requested_ns", (json_int_t)r->requested_ns, "snapshots", snaps, "prune",
-		      r->prune, "state", deletion_store_state_name(r->state), "approvals", apps,
+		      "requested_ns", (json_int_t)r->requested_ns, q ? "files" : "snapshots", snaps,
+		      "prune", r->prune, "state", deletion_store_state_name(r->state), "approvals", apps,
 		      "cancellation", r->has_cancel ? sig_json(&r->cancel) : json_null(),
 		      "quorum_ns", deletion_store_opt_int(r->quorum_ns), "done_ns",
 		      deletion_store_opt_int(r->done_ns), "result",
 		      r->result ? json_incref(r->result) : json_null());
-	return o; /* json_pack's "o" took the references, even when it failed */
+	/* json_pack's "o" took the references, even when it failed */
+	if (o && q &&
+	    (json_object_set_new(o, "kind", json_string(deletion_store_kind_name(r->kind))) < 0 ||
+	     json_object_set_new(o, "quarantine", json_integer((json_int_t)r->quarantine_id)) <
+		 0)) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 fail:
 	json_decref(snaps);
 	json_decref(apps);
@@ -422,4 +465,20 @@ void deletion_store_unlock(int fd)
 {
 	if (fd >= 0)
 		close(fd); /* releases the flock */
+}
+
+int deletion_store_last_id(const char *dir, unsigned long *out)
+{
+	deletion_req *all = NULL;
+	size_t n = 0;
+	int err;
+
+	*out = 0;
+	if ((err = deletion_store_load_all(dir, &all, &n)) < 0)
+		return err;
+	for (size_t i = 0; i < n; i++)
+		if (all[i].id > *out)
+			*out = all[i].id;
+	deletion_store_reqs_free(all, n);
+	return 0;
 }

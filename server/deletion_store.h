@@ -23,7 +23,8 @@
  * deletion_run.c (carrying them out).
  *
  * Request file (JSON): {"id", "repo", "requested_by", "requested_ns",
- *   "snapshots": [...], "prune": bool, "state": "pending"|"cancelled"|"done",
+ *   "snapshots": [...], "prune": bool,
+ *   (quarantine kinds instead of "snapshots": "kind", "quarantine": QID, "files": [...]), "state": "pending"|"cancelled"|"done",
  *   "approvals": [{"approver", "time_ns", "sig", "logged": bool}],
  *   "cancellation": null | {"approver", "time_ns", "sig", "logged": bool},
  *   "quorum_ns": null | N, "done_ns": null | N,
@@ -54,6 +55,20 @@
 
 typedef enum { DELETION_PENDING = 1, DELETION_CANCELLED = 2, DELETION_DONE = 3 } deletion_state;
 
+/*
+ * What a request does.  A client files only DELETE.  The quarantine kinds
+ * (quarantine.h) are filed on the vault host by `kurad quarantine release`
+ * and `kurad quarantine remove`; they name one quarantine record and its
+ * files ("files" in the file instead of "snapshots"; `snaps` below holds
+ * them), are signed with their own statement (deletion_sign.h) and skip
+ * retention: junk must not pin itself behind the minimum age.
+ */
+typedef enum {
+	DELETION_KIND_DELETE = 0,
+	DELETION_KIND_QUARANTINE_RELEASE = 1,
+	DELETION_KIND_QUARANTINE_REMOVE = 2,
+} deletion_kind;
+
 typedef struct {
 	char approver[VAULT_NAME_MAX + 1];
 	int64_t time_ns;
@@ -68,7 +83,9 @@ typedef struct {
 	char repo[VAULT_NAME_MAX + 1];
 	char requested_by[VAULT_NAME_MAX + 1];
 	int64_t requested_ns;
-	char (*snaps)[KURA_ID_HEX]; /* sorted, unique */
+	deletion_kind kind;
+	unsigned long quarantine_id; /* the quarantine kinds: the record they act on */
+	char (*snaps)[KURA_ID_HEX];  /* sorted, unique (the quarantine kinds: its files) */
 	size_t nsnaps;
 	bool prune;
 	deletion_state state;
@@ -83,6 +100,13 @@ typedef struct {
 
 /* "pending", "cancelled", "done". */
 const char *deletion_store_state_name(deletion_state s);
+
+/* "delete", "quarantine-release", "quarantine-remove"; _kind_parse: 0 and *out, or -1. */
+const char *deletion_store_kind_name(deletion_kind k);
+int deletion_store_kind_parse(const char *s, deletion_kind *out);
+
+/* The highest request id in use (0: none); only under the lock. */
+int deletion_store_last_id(const char *dir, unsigned long *out);
 
 /* Free what `r` holds (and zero it); NULL is fine.  _reqs_free: an array and its entries. */
 void deletion_store_req_free(deletion_req *r);

@@ -45,6 +45,8 @@
 #include "files.h"
 #include "policy.h"
 #include "kura/keyless.h"
+#include "provenance.h"
+#include "quarantine.h"
 #include "reserve.h"
 #include "status.h"
 
@@ -230,6 +232,12 @@ enum MHD_Result handlers_get_file(request *rq, struct MHD_Connection *con)
 	char path[PATH_MAX];
 	int fd;
 
+	/* Kept as evidence, but no client reads it (quarantine.h). */
+	if (quarantine_view_hidden(rq->srv->quarantine, r->repo, r->name))
+		return request_respond_error(
+		    rq, con, MHD_HTTP_NOT_FOUND, NULL,
+		    "%s file %s in repository %s is quarantined (GET /v1/repos/%s/quarantine)",
+		    kura_file_type_name(r->type), r->name, r->repo, r->repo);
 	if (r->type == KURA_FILE_PACK)
 		snprintf(path, sizeof(path), "%s/repos/%s/data/%.2s/%s", vault_dir(rq->srv->v),
 			 r->repo, r->name, r->name);
@@ -312,12 +320,14 @@ static enum MHD_Result respond_json(request *rq, struct MHD_Connection *con, uns
 enum MHD_Result handlers_get_list(request *rq, struct MHD_Connection *con)
 {
 	json_t *arr = json_array();
+	size_t hidden;
 
 	if (!arr) {
 		kura_error_set(KURA_ENOMEM, "out of memory");
 		return request_respond_internal(rq, con, "cannot list the files");
 	}
 	if (rq->backend->list(rq->backend, rq->route.type, list_one, arr) < 0 ||
+	    quarantine_view_filter(rq->srv->quarantine, rq->route.repo, arr, &hidden) < 0 ||
 	    (rq->route.type == KURA_FILE_SNAPSHOT && add_received(rq, arr) < 0)) {
 		json_decref(arr);
 		return request_respond_internal(rq, con, "cannot list the files");
@@ -336,6 +346,16 @@ enum MHD_Result handlers_get_deletions(request *rq, struct MHD_Connection *con)
 		return request_respond_internal(rq, con, "cannot list the deletion requests");
 	return respond_json(rq, con, MHD_HTTP_OK, arr, REQUEST_BYTES_BODY,
 			    "cannot list the deletion requests");
+}
+
+enum MHD_Result handlers_get_quarantine(request *rq, struct MHD_Connection *con)
+{
+	json_t *arr = NULL;
+
+	if (quarantine_list_json(vault_dir(rq->srv->v), rq->route.repo, &arr) < 0)
+		return request_respond_internal(rq, con, "cannot list the quarantine");
+	return respond_json(rq, con, MHD_HTTP_OK, arr, REQUEST_BYTES_BODY,
+			    "cannot list the quarantine");
 }
 
 enum MHD_Result handlers_post_begin(request *rq, struct MHD_Connection *con)
@@ -734,6 +754,16 @@ static int commit_upload(request *rq)
 	return existed ? 1 : 0;
 }
 
+/*
+ * Who uploaded it, recorded before it becomes visible (provenance.h): a
+ * stored file always has its line.  <0 when it cannot be written.
+ */
+static int put_provenance(request *rq)
+{
+	return provenance_record(vault_dir(rq->srv->v), rq->route.repo, rq->route.type,
+				 rq->route.name, kura_now_ns(CLOCK_REALTIME), rq->client->name);
+}
+
 /* Store the verified upload; 0 stored, 1 already there, or an HTTP status. */
 static int put_store(request *rq)
 {
@@ -752,7 +782,8 @@ static int put_store(request *rq)
 				 "repository %s has a config: config and keys are closed", r->repo);
 			return MHD_HTTP_FORBIDDEN;
 		}
-		rc = commit_upload(rq);
+		if ((rc = put_provenance(rq)) == 0)
+			rc = commit_upload(rq);
 		vault_repo_commit_unlock(v, r->repo);
 	} else if (r->type == KURA_FILE_SNAPSHOT) {
 		/*
@@ -785,15 +816,16 @@ static int put_store(request *rq)
 			return put_internal(rq);
 		}
 		rc = 0;
-		if (!file_stored(rq, KURA_FILE_SNAPSHOT, r->name))
-			rc = vault_record_snapshot(v, r->repo, r->name,
-						   kura_now_ns(CLOCK_REALTIME), rq->client->name);
+		if (!file_stored(rq, KURA_FILE_SNAPSHOT, r->name) &&
+		    (rc = vault_record_snapshot(v, r->repo, r->name, kura_now_ns(CLOCK_REALTIME),
+						rq->client->name)) == 0)
+			rc = put_provenance(rq);
 		/* Stored meanwhile: stream_commit() finds it, says it existed and drops the tmp file. */
 		if (rc == 0)
 			rc = commit_upload(rq);
 		vault_repo_commit_unlock(v, r->repo);
 		vault_repo_unlock(v, r->repo);
-	} else {
+	} else if ((rc = put_provenance(rq)) == 0) {
 		rc = commit_upload(rq);
 	}
 	if (rc < 0) {

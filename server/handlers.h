@@ -27,6 +27,9 @@ enum MHD_Result handlers_get_list(request *rq, struct MHD_Connection *con);
  * checked), fed its body piece by piece, and finished when the body ends.
  */
 enum MHD_Result handlers_get_deletions(request *rq, struct MHD_Connection *con);
+
+/* GET /v1/repos/REPO/quarantine: the repository's quarantine records (quarantine.h). */
+enum MHD_Result handlers_get_quarantine(request *rq, struct MHD_Connection *con);
 enum MHD_Result handlers_post_begin(request *rq, struct MHD_Connection *con);
 void handlers_post_data(request *rq, const char *data, size_t len);
 enum MHD_Result handlers_post_finish(request *rq, struct MHD_Connection *con);

@@ -54,6 +54,7 @@
 
 #include "common/error.h"
 #include "deletion_run.h"
+#include "quarantine.h"
 #include "handlers.h"
 #include "request.h"
 #include "route.h"
@@ -87,10 +88,15 @@ static const char *denied(const vault_client *c, const vault_route *r, bool put)
 
 	if (r->kind == VAULT_ROUTE_STATUS || r->kind == VAULT_ROUTE_LOG)
 		return c->role == VAULT_ROLE_AUDITOR ? NULL : not_auditor;
+	/* What is quarantined: for auditors (any repository) and the repository's readers. */
+	if (r->kind == VAULT_ROUTE_QUARANTINE && c->role == VAULT_ROLE_AUDITOR)
+		return NULL;
 	if (c->role == VAULT_ROLE_AUDITOR)
-		return "auditors may read only /v1/status and /v1/log";
+		return "auditors may read only /v1/status, /v1/log and /v1/repos/REPO/quarantine";
 	if (strcmp(c->repo, r->repo) != 0)
 		return "this client may not use that repository";
+	if (r->kind == VAULT_ROUTE_QUARANTINE)
+		return c->role == VAULT_ROLE_READER ? NULL : "writers may not list the quarantine";
 	/* Writers and readers may file and list requests; approvers decide. */
 	if (r->kind == VAULT_ROUTE_DELETIONS)
 		return NULL;
@@ -154,7 +160,7 @@ static enum MHD_Result begin(request *rq, struct MHD_Connection *con)
 		    rq, con, MHD_HTTP_BAD_REQUEST, NULL,
 		    "bad path: want /v1/repos/REPO/TYPE/, /v1/repos/REPO/TYPE/"
 		    "NAME (TYPE config, keys, snapshots, index or data; NAME 64 "
-		    "lowercase hex digits) or /v1/repos/REPO/deletions");
+		    "lowercase hex digits), /v1/repos/REPO/deletions or /v1/repos/REPO/quarantine");
 	dels = rq->route.kind == VAULT_ROUTE_DELETIONS;
 	/* X-HTTP-Method-Override and its kin are deliberately never read. */
 	if (!get && !(put && rq->route.kind == VAULT_ROUTE_FILE) && !(post && dels))
@@ -170,6 +176,9 @@ static enum MHD_Result begin(request *rq, struct MHD_Connection *con)
 		return handlers_get_status(rq, con);
 	if (rq->route.kind == VAULT_ROUTE_LOG)
 		return handlers_get_log(rq, con);
+	/* The records, not the files: answered for a repository no client names yet too. */
+	if (rq->route.kind == VAULT_ROUTE_QUARANTINE)
+		return handlers_get_quarantine(rq, con);
 
 	if ((err = vault_repo(srv->v, rq->route.repo, &rq->backend)) < 0) {
 		if (err == KURA_ENOTFOUND)
@@ -314,8 +323,9 @@ static void report_once(const char *job, int err, char *last, size_t len)
  * audit log from now on), then the deletion requests (approvals to log,
  * quora to record, requests whose delay has passed to carry out).
  */
-static void tick(vault *v, char last[3][512], char **stock)
+static void tick(server *srv, char last[4][512], char **stock)
 {
+	vault *v = srv->v;
 	int err = vault_reload(v), e;
 
 	/* Then DIR/audit/stock follows what was just logged (stock.h). */
@@ -324,6 +334,8 @@ static void tick(vault *v, char last[3][512], char **stock)
 	report_once("reload", err, last[0], sizeof(last[0]));
 	report_once("deletions", deletion_run(v, kura_now_ns(CLOCK_REALTIME)), last[1],
 		    sizeof(last[1]));
+	/* After the deletions: a release or removal just carried out shows at once. */
+	report_once("quarantine", quarantine_tick(v, srv->quarantine), last[3], sizeof(last[3]));
 }
 
 /* Our own listening socket, so that a failure says exactly why. */
@@ -359,7 +371,7 @@ int vault_http_serve(vault *v, atomic_int *stop)
 {
 	const struct timespec tick_sleep = {0, 100 * 1000 * 1000};
 	const char *addr = vault_listen_addr(v);
-	char last_tick_error[3][512] = {"", "", ""}, *stock = NULL;
+	char last_tick_error[4][512] = {"", "", "", ""}, *stock = NULL;
 	struct MHD_Daemon *d = NULL;
 	unsigned int flags;
 	server *srv;
@@ -374,6 +386,10 @@ int vault_http_serve(vault *v, atomic_int *stop)
 		free(srv);
 		return err;
 	}
+	/* Hidden before the first request is served; a record that cannot be read stops serve. */
+	if ((err = quarantine_view_new(&srv->quarantine)) < 0 ||
+	    (err = quarantine_view_refresh(srv->quarantine, vault_dir(v), true)) < 0)
+		goto done;
 
 	if ((err = listen_on(addr ? addr : "(none)", &fd, &v6)) < 0)
 		goto done;
@@ -408,13 +424,13 @@ int vault_http_serve(vault *v, atomic_int *stop)
 				     addr, vault_dir(v));
 		goto done;
 	}
-	tick(v, last_tick_error, &stock);
+	tick(srv, last_tick_error, &stock);
 	for (unsigned n = 1; !atomic_load(stop); n++) {
 		nanosleep(&tick_sleep, NULL);
 		report_once("connections", gate_tick(srv->gate), last_tick_error[2],
 			    sizeof(last_tick_error[2]));
 		if (n % 10 == 0)
-			tick(v, last_tick_error, &stock);
+			tick(srv, last_tick_error, &stock);
 	}
 
 	/*
@@ -434,7 +450,7 @@ int vault_http_serve(vault *v, atomic_int *stop)
 	MHD_stop_daemon(d);
 	d = NULL;
 	/* A change in the last second is logged and in the stock before we stop. */
-	tick(v, last_tick_error, &stock);
+	tick(srv, last_tick_error, &stock);
 	if (quiesced >= 0)
 		close(quiesced);
 	fd = -1; /* closed above, or by MHD_stop_daemon */
@@ -444,6 +460,7 @@ done:
 	if (fd >= 0)
 		close(fd);
 	gate_free(srv->gate); /* after the daemon: its last refusal summaries */
+	quarantine_view_free(srv->quarantine);
 	free(srv);
 	free(stock);
 	return err;

@@ -18,6 +18,7 @@
 
 #include "gate.h"
 #include "kura/keyless.h"
+#include "quarantine_view.h"
 #include "route.h"
 #include "vault_state.h"
 
@@ -26,6 +27,7 @@
 typedef struct {
 	vault *v;
 	gate *gate; /* connections, lockout, refusal summaries */
+	quarantine_view *quarantine; /* what no client may list or read */
 } server;
 
 typedef struct {

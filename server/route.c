@@ -110,6 +110,10 @@ int route_parse(const char *url, vault_route *out)
 		out->kind = VAULT_ROUTE_DELETIONS;
 		return 0;
 	}
+	if (strcmp(p, "quarantine") == 0) {
+		out->kind = VAULT_ROUTE_QUARANTINE;
+		return 0;
+	}
 	if ((err = parse_type(&p, &out->type)) < 0)
 		goto bad;
 	if (*p == '\0') {

@@ -28,11 +28,12 @@ typedef enum {
 	VAULT_ROUTE_STATUS = 3,	   /* /v1/status */
 	VAULT_ROUTE_LOG = 4,	   /* /v1/log */
 	VAULT_ROUTE_DELETIONS = 5, /* /v1/repos/REPO/deletions */
+	VAULT_ROUTE_QUARANTINE = 6, /* /v1/repos/REPO/quarantine */
 } vault_route_kind;
 
 typedef struct {
 	vault_route_kind kind;
-	char repo[VAULT_NAME_MAX + 1]; /* LIST, FILE and DELETIONS, else "" */
+	char repo[VAULT_NAME_MAX + 1]; /* LIST, FILE, DELETIONS, QUARANTINE, else "" */
 	kura_file_type type;	       /* LIST and FILE */
 	char name[KURA_ID_HEX];	       /* FILE, else "" */
 } vault_route;
@@ -45,6 +46,7 @@ typedef struct {
  *   /v1/repos/REPO/TYPE/        REPO = [a-z0-9][a-z0-9._-]{0,62}
  *   /v1/repos/REPO/TYPE/NAME    TYPE = config|keys|snapshots|index|data
  *   /v1/repos/REPO/deletions    NAME = [0-9a-f]{64}
+ *   /v1/repos/REPO/quarantine
  *
  * So "..", ".", empty components, double or trailing slashes, upper case,
  * query strings and percent signs are all refused.  Returns 0 and fills

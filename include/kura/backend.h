@@ -52,7 +52,8 @@ typedef enum {
 	KURA_BACKEND_HAS_REMOVE = 4,	       /* removes files at once */
 	KURA_BACKEND_HAS_MTIME = 5,	       /* knows when a file was written */
 	KURA_BACKEND_HAS_CLEAN_TMP = 6,	       /* leaves crash debris to clean */
-	KURA_BACKEND_HAS_DELETION_REQUESTS = 7 /* deletes only through approvals */
+	KURA_BACKEND_HAS_DELETION_REQUESTS = 7, /* deletes only through approvals */
+	KURA_BACKEND_HAS_QUARANTINE = 8	        /* hides a revoked writer's uploads */
 } kura_backend_ability;
 
 /* Open an existing local repository directory. KURA_ENOTFOUND if it is not one. */
@@ -132,6 +133,14 @@ int kura_vault_request_deletion(kura_backend *b, const char *body_json, long *ou
  */
 int kura_vault_list_deletions(kura_backend *b, long *out_status, uint8_t **out_body,
 			      size_t *out_len);
+
+/*
+ * GET /v1/repos/REPO/quarantine: the repository's quarantine records (what
+ * the vault hides from readers after `kurad client revoke --since`), with
+ * the same conventions as kura_vault_request_deletion().
+ */
+int kura_vault_list_quarantine(kura_backend *b, long *out_status, uint8_t **out_body,
+			       size_t *out_len);
 
 #define KURA_VAULT_SIGNING_KEY_SIZE 32 /* an Ed25519 public key */
 

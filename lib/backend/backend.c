@@ -116,6 +116,8 @@ bool kura_backend_has(const kura_backend *b, kura_backend_ability ability)
 		return b->clean_tmp != NULL;
 	case KURA_BACKEND_HAS_DELETION_REQUESTS:
 		return b->request_deletion != NULL;
+	case KURA_BACKEND_HAS_QUARANTINE:
+		return b->list_quarantine != NULL;
 	}
 	return false;
 }
@@ -184,4 +186,17 @@ int kura_vault_list_deletions(kura_backend *b, long *out_status, uint8_t **out_b
 	if (!b || !b->list_deletions)
 		return no_deletion_requests(out_status, out_body, out_len);
 	return b->list_deletions(b, out_status, out_body, out_len);
+}
+
+int kura_vault_list_quarantine(kura_backend *b, long *out_status, uint8_t **out_body,
+			       size_t *out_len)
+{
+	if (!b || !b->list_quarantine) {
+		*out_status = 0;
+		*out_body = NULL;
+		*out_len = 0;
+		return kura_error_set(KURA_EINVAL,
+				      "only a vault quarantines; this repository is not on one");
+	}
+	return b->list_quarantine(b, out_status, out_body, out_len);
 }

@@ -339,6 +339,8 @@ static int vault_request_deletion(kura_backend *b, const char *body_json, long *
 				  uint8_t **out_body, size_t *out_len);
 static int vault_list_deletions(kura_backend *b, long *out_status, uint8_t **out_body,
 				size_t *out_len);
+static int vault_list_quarantine(kura_backend *b, long *out_status, uint8_t **out_body,
+				 size_t *out_len);
 static unsigned vault_access(kura_backend *b);
 
 int kura_backend_vault_open(kura_backend **out, const char *url, const char *credentials_path)
@@ -383,6 +385,7 @@ int kura_backend_vault_open(kura_backend **out, const char *url, const char *cre
 	vb->parent.access = vault_access;
 	vb->parent.request_deletion = vault_request_deletion;
 	vb->parent.list_deletions = vault_list_deletions;
+	vb->parent.list_quarantine = vault_list_quarantine;
 	*out = &vb->parent;
 	vb = NULL;
 
@@ -521,6 +524,31 @@ static int vault_list_deletions(kura_backend *b, long *out_status, uint8_t **out
 				size_t *out_len)
 {
 	return deletions(b, NULL, out_status, out_body, out_len);
+}
+
+/* GET the repository's quarantine records; any answer is kept, as for deletions. */
+static int vault_list_quarantine(kura_backend *b, long *out_status, uint8_t **out_body,
+				 size_t *out_len)
+{
+	vault_backend *vb = (vault_backend *)b;
+	vault_response r = {.any_status = true, .max = DELETIONS_ANSWER_MAX};
+	char *url = NULL;
+	int err;
+
+	*out_status = 0;
+	*out_body = NULL;
+	*out_len = 0;
+	if (asprintf(&url, "%squarantine", vb->base) < 0)
+		return kura_error_set(KURA_ENOMEM, "vault backend: out of memory");
+	if ((err = vault_http_perform(vb, "GET", url, NULL, NULL, &r, out_status)) < 0 ||
+	    (err = kura_buf_reserve(&r.data, 1)) < 0)
+		goto done;
+	r.data.data[r.data.len] = '\0';
+	*out_body = kura_buf_detach(&r.data, out_len);
+done:
+	kura_buf_free(&r.data);
+	free(url);
+	return err;
 }
 
 static unsigned vault_access(kura_backend *b)

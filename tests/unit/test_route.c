@@ -57,6 +57,11 @@ static void test_route_valid(void **state)
 	assert_string_equal(r.repo, "clinic");
 	assert_string_equal(r.name, "");
 
+	assert_int_equal(route_parse("/v1/repos/clinic/quarantine", &r), 0);
+	assert_int_equal(r.kind, VAULT_ROUTE_QUARANTINE);
+	assert_string_equal(r.repo, "clinic");
+	assert_string_equal(r.name, "");
+
 	/* a 63-character repository name is the longest */
 	char url[200];
 	snprintf(url, sizeof(url), "/v1/repos/%s/index/",
@@ -151,6 +156,13 @@ static void test_route_rejects(void **state)
 	    "/v1/repos/r//deletions",
 	    "/v1/repos/../deletions",
 	    "/v1/repos/R/deletions",
+	    /* the quarantine list: the same */
+	    "/v1/repos/r/quarantine/",
+	    "/v1/repos/r/quarantine/1",
+	    "/v1/repos/r/quarantinex",
+	    "/v1/repos/r/Quarantine",
+	    "/v1/repos/r//quarantine",
+	    "/v1/repos/../quarantine",
 	};
 	vault_route r;
 

@@ -226,6 +226,14 @@ struct kura_backend {
 				uint8_t **out_body, size_t *out_len);
 	int (*list_deletions)(kura_backend *b, long *out_status, uint8_t **out_body,
 			      size_t *out_len);
+
+	/*
+	 * What the store keeps hidden from readers (the vault's quarantine,
+	 * docs/PROTOCOL.md "Quarantine"), with the answer conventions of
+	 * list_deletions.
+	 */
+	int (*list_quarantine)(kura_backend *b, long *out_status, uint8_t **out_body,
+			       size_t *out_len);
 };
 
 /* A backend struct with its version set and every slot NULL. */

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kurad_serve.c - `kurad init` (create a vault) and `kurad serve` (serve it
+ * over HTTPS until a signal, then close the audit log with a checkpoint).
+ */
+#include "kurad_cmd.h"
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "http.h"
+#include "vault_admin.h"
+#include "vault_state.h"
+
+static const char usage_init[] =
+    "Usage: kurad init DIR [--listen ADDR:PORT]\n"
+    "\n"
+    "Create a vault in DIR (missing or empty): settings, a TLS key and self-signed\n"
+    "certificate, an Ed25519 key that signs the audit log's checkpoints, and empty\n"
+    "clients, repos, meta and audit directories.  Prints the TLS pin that client\n"
+    "credentials carry.  There are no default credentials: issue them with\n"
+    "'kurad client add'.\n"
+    "\n"
+    "  --listen ADDR:PORT  where 'serve' listens: A.B.C.D:PORT or [IPv6]:PORT\n"
+    "                      (default 127.0.0.1:7443)\n";
+
+static const char usage_serve[] =
+    "Usage: kurad serve DIR [--listen ADDR:PORT] [--accept-log-rollback]\n"
+    "\n"
+    "Serve the vault in DIR over HTTPS until SIGINT or SIGTERM; then finish the\n"
+    "running requests and close the audit log with a signed checkpoint.  Refuses\n"
+    "to start when the audit log no longer holds the head recorded last in\n"
+    "DIR/audit/head (the log was cut back or replaced by an older copy).\n"
+    "\n"
+    "  --listen ADDR:PORT     listen here instead of the address in DIR/vault.json\n"
+    "  --accept-log-rollback  start anyway (a disk restored from a backup); the\n"
+    "                         lost head is logged as ACCEPT-LOG-ROLLBACK\n";
+
+int kurad_cmd_init(int argc, char **argv)
+{
+	const char *listen = NULL, *pos[1];
+	const kurad_option opts[] = {{"--listen", true, &listen, NULL}, {NULL, false, NULL, NULL}};
+	char *pin = NULL;
+	bool help;
+	int npos, rc;
+
+	if ((rc = kurad_parse_args(argc, argv, opts, pos, 1, &npos, &help, usage_init)) || help) {
+		if (help)
+			fputs(usage_init, stdout);
+		return rc;
+	}
+	if (npos != 1)
+		return kurad_usage_error(usage_init, "init needs the vault directory");
+	if (vault_init(pos[0], listen, &pin) < 0)
+		return kurad_fail(pos[0]);
+	printf("Created the vault in %s (it will listen on %s).\n"
+	       "TLS pin: %s\n"
+	       "\n"
+	       "Next steps:\n"
+	       "  kurad client add %s NAME --role writer --repo REPO --output NAME.credential\n"
+	       "      and move the credential to the backup client (then delete it here);\n"
+	       "  kurad serve %s\n",
+	       pos[0], listen ? listen : "127.0.0.1:7443", pin, pos[0], pos[0]);
+	free(pin);
+	return EXIT_OK;
+}
+
+/*
+ * Set by SIGINT/SIGTERM, which may arrive on any thread (libmicrohttpd's
+ * included): a lock-free atomic is both async-signal-safe and race-free.
+ */
+static atomic_int stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	atomic_store(&stop_flag, 1);
+}
+
+int kurad_cmd_serve(int argc, char **argv)
+{
+	const char *listen = NULL, *pos[1];
+	bool accept_rollback = false, help;
+	const kurad_option opts[] = {{"--listen", true, &listen, NULL},
+				     {"--accept-log-rollback", false, NULL, &accept_rollback},
+				     {NULL, false, NULL, NULL}};
+	struct sigaction sa;
+	vault *v = NULL;
+	int npos, rc, err;
+
+	if ((rc = kurad_parse_args(argc, argv, opts, pos, 1, &npos, &help, usage_serve)) || help) {
+		if (help)
+			fputs(usage_serve, stdout);
+		return rc;
+	}
+	if (npos != 1)
+		return kurad_usage_error(usage_serve, "serve needs the vault directory");
+	if (vault_open_serve(&v, pos[0], accept_rollback) < 0)
+		return kurad_fail(pos[0]);
+	if (listen && vault_set_listen(v, listen) < 0) {
+		vault_free(v);
+		return kurad_usage_error(usage_serve, "%s", kura_error_message());
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	fprintf(stderr, "kurad: serving %s on %s\n", pos[0], vault_listen_addr(v));
+	err = vault_http_serve(v, &stop_flag);
+	if (err < 0)
+		kurad_fail("serve");
+	else
+		fprintf(stderr, "kurad: stopped\n");
+	/* Closes the audit log with a signed checkpoint. */
+	vault_free(v);
+	return err < 0 ? EXIT_ERROR : EXIT_OK;
+}
