@@ -230,42 +230,64 @@ int alerts_raise(vault *v, const char *repo, const char *kind, const char *summa
 	return alerts_raise_id(v, repo, kind, summary, details_json, NULL);
 }
 
-bool alerts_open_for_repo_dir(const char *dir, const char *repo)
+bool alerts_open_since(const char *dir, const char *repo, int64_t *out_since_ns,
+		       unsigned long *out_id)
 {
 	char *adir = NULL, vkey[VAULT_SIGNING_KEY_B64];
 	alert_rec *rs = NULL;
 	size_t n = 0, i;
 	bool open = false, have_vkey = false;
 
+	*out_since_ns = 0;
+	*out_id = 0;
 	if (asprintf(&adir, "%s/alerts", dir) < 0)
 		return true;
 	if (alert_record_load_all(adir, &rs, &n, NULL) < 0) {
-		/* Cannot tell: hold. */
+		/* Cannot tell: hold, from the beginning. */
 		kura_error_clear();
 		free(adir);
 		return true;
 	}
-	for (i = 0; i < n && !open; i++) {
+	/* By id is by raise time: the first open one found is the earliest. */
+	for (i = 0; i < n; i++) {
 		bool resolved = false;
 
 		if (strcmp(rs[i].repo, "*") != 0 && strcmp(rs[i].repo, repo) != 0)
 			continue;
-		if (!rs[i].doc || json_is_null(json_object_get(rs[i].doc, "resolved_ns"))) {
-			open = true;
-			continue;
+		if (rs[i].doc && !json_is_null(json_object_get(rs[i].doc, "resolved_ns"))) {
+			if (!have_vkey && vault_signing_key_b64(dir, vkey) == 0)
+				have_vkey = true;
+			if (have_vkey)
+				alert_record_valid(dir, vkey, rs[i].doc, NULL, &resolved);
 		}
-		if (!have_vkey && vault_signing_key_b64(dir, vkey) < 0) {
-			open = true;
+		if (resolved)
 			continue;
+		if (!rs[i].doc) {
+			/* When it was raised is unknown: since the beginning. */
+			open = true;
+			*out_since_ns = 0;
+			*out_id = rs[i].id;
+			break;
 		}
-		have_vkey = true;
-		alert_record_valid(dir, vkey, rs[i].doc, NULL, &resolved);
-		open = !resolved;
+		if (!open || json_integer_value(json_object_get(rs[i].doc, "raised_ns")) <
+				 *out_since_ns) {
+			*out_since_ns = json_integer_value(json_object_get(rs[i].doc, "raised_ns"));
+			*out_id = rs[i].id;
+		}
+		open = true;
 	}
 	kura_error_clear();
 	alert_recs_free(rs, n);
 	free(adir);
 	return open;
+}
+
+bool alerts_open_for_repo_dir(const char *dir, const char *repo)
+{
+	int64_t since;
+	unsigned long id;
+
+	return alerts_open_since(dir, repo, &since, &id);
 }
 
 bool alerts_open_for_repo(vault *v, const char *repo)

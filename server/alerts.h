@@ -55,6 +55,15 @@ bool alerts_open_for_repo(vault *v, const char *repo);
 bool alerts_open_for_repo_dir(const char *dir, const char *repo);
 
 /*
+ * As alerts_open_for_repo, and when the hold starts: *out_since_ns the
+ * earliest raise time of the repository's open alerts, *out_id that
+ * alert's id.  An unreadable record gives 0 (since the beginning: hold
+ * everything) and its id.
+ */
+bool alerts_open_since(const char *dir, const char *repo, int64_t *out_since_ns,
+		       unsigned long *out_id);
+
+/*
  * The alerts as a JSON array, oldest first, each record as stored plus
  * what it means now ("state": open, resolved or corrupt; "quorum",
  * "approvals_valid", a "valid" flag on each approval).  alerts_json: the

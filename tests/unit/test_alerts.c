@@ -213,6 +213,18 @@ static void test_raise_and_refresh(void **state)
 	json_decref(rec);
 	/* A vault-wide alert holds no repository. */
 	assert_false(alerts_open_for_repo(f->v, "lab"));
+	/* The hold starts at the repository's earliest open alert. */
+	{
+		json_t *first = listed(f, a);
+		int64_t since;
+		unsigned long which;
+
+		assert_true(alerts_open_since(f->vault, "clinic", &since, &which));
+		assert_int_equal(which, a);
+		assert_int_equal(since, json_integer_value(json_object_get(first, "raised_ns")));
+		assert_false(alerts_open_since(f->vault, "lab", &since, &which));
+		json_decref(first);
+	}
 }
 
 static void test_bad_raises(void **state)
