@@ -248,9 +248,10 @@ bool alerts_open_since(const char *dir, const char *repo, int64_t *out_since_ns,
 		free(adir);
 		return true;
 	}
-	/* By id is by raise time: the first open one found is the earliest. */
 	for (i = 0; i < n; i++) {
 		bool resolved = false;
+		json_t *since;
+		int64_t t;
 
 		if (strcmp(rs[i].repo, "*") != 0 && strcmp(rs[i].repo, repo) != 0)
 			continue;
@@ -269,9 +270,14 @@ bool alerts_open_since(const char *dir, const char *repo, int64_t *out_since_ns,
 			*out_id = rs[i].id;
 			break;
 		}
-		if (!open || json_integer_value(json_object_get(rs[i].doc, "raised_ns")) <
-				 *out_since_ns) {
-			*out_since_ns = json_integer_value(json_object_get(rs[i].doc, "raised_ns"));
+		t = json_integer_value(json_object_get(rs[i].doc, "raised_ns"));
+		/* The raiser may know the suspect activity began earlier (a snapshot's receive time). */
+		since = json_object_get(json_object_get(rs[i].doc, "details"), "since_ns");
+		if (json_is_integer(since) && json_integer_value(since) > 0 &&
+		    json_integer_value(since) < t)
+			t = json_integer_value(since);
+		if (!open || t < *out_since_ns) {
+			*out_since_ns = t;
 			*out_id = rs[i].id;
 		}
 		open = true;

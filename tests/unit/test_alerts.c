@@ -224,6 +224,13 @@ static void test_raise_and_refresh(void **state)
 		assert_int_equal(since, json_integer_value(json_object_get(first, "raised_ns")));
 		assert_false(alerts_open_since(f->vault, "lab", &since, &which));
 		json_decref(first);
+		/* A raiser that knows when it began moves the start back, never forward. */
+		assert_ok(alerts_raise_id(f->v, "lab", "bytes-surge", "s", "{\"since_ns\": 5}", &which));
+		assert_true(alerts_open_since(f->vault, "lab", &since, &which));
+		assert_int_equal(since, 5);
+		assert_ok(alerts_raise_id(f->v, "lab", "silence", "s", "{\"since_ns\": 9e99}", &which));
+		assert_true(alerts_open_since(f->vault, "lab", &since, &which));
+		assert_int_equal(since, 5);
 	}
 }
 
