@@ -19,7 +19,7 @@
  * of it (an answer queued earlier makes it close the connection).  An
  * upload refused before its body is read still closes its connection.
  *
- * The once-a-second tick (reload, deletions, alerts) runs beside `serve`,
+ * The once-a-second tick (reload, deletions, alerts, watch) runs beside `serve`,
  * in the thread that called it.
  *
  * Threads: one thread per connection (MHD_USE_THREAD_PER_CONNECTION),
@@ -316,8 +316,9 @@ static void report_once(const char *job, int err, char *last, size_t len)
  * audit log from now on), then the deletion requests (approvals to log,
  * quora to record, requests whose delay has passed to carry out).
  */
-static void tick(vault *v, char last[4][512], char **stock)
+static void tick(server *srv, char last[5][512], char **stock)
 {
+	vault *v = srv->v;
 	int err = vault_reload(v), e;
 
 	/* Then DIR/audit/stock follows what was just logged (stock.h). */
@@ -327,6 +328,10 @@ static void tick(vault *v, char last[4][512], char **stock)
 	report_once("deletions", deletion_run(v, vault_now_ns(CLOCK_REALTIME)), last[1],
 		    sizeof(last[1]));
 	report_once("alerts", alerts_tick(v), last[3], sizeof(last[3]));
+	report_once("watch",
+		    watch_tick(srv->watch, gate_refused_logins(srv->gate),
+			       vault_now_ns(CLOCK_REALTIME)),
+		    last[4], sizeof(last[4]));
 }
 
 /* Our own listening socket, so that a failure says exactly why. */
@@ -362,7 +367,7 @@ int vault_http_serve(vault *v, atomic_int *stop)
 {
 	const struct timespec tick_sleep = {0, 100 * 1000 * 1000};
 	const char *addr = vault_listen_addr(v);
-	char last_tick_error[4][512] = {"", "", "", ""}, *stock = NULL, **alert_argv = NULL;
+	char last_tick_error[5][512] = {"", "", "", "", ""}, *stock = NULL, **alert_argv = NULL;
 	struct MHD_Daemon *d = NULL;
 	unsigned int flags;
 	server *srv;
@@ -382,6 +387,8 @@ int vault_http_serve(vault *v, atomic_int *stop)
 	if ((err = alert_command_load(vault_dir(v), &alert_argv)) < 0)
 		goto done;
 	alert_command_free(alert_argv);
+	if ((err = watch_new(&srv->watch, v)) < 0)
+		goto done;
 	if ((err = listen_on(addr ? addr : "(none)", &fd, &v6)) < 0)
 		goto done;
 	/* A client that hangs up mid-answer must not end the vault. */
@@ -415,13 +422,13 @@ int vault_http_serve(vault *v, atomic_int *stop)
 				     addr, vault_dir(v));
 		goto done;
 	}
-	tick(v, last_tick_error, &stock);
+	tick(srv, last_tick_error, &stock);
 	for (unsigned n = 1; !atomic_load(stop); n++) {
 		nanosleep(&tick_sleep, NULL);
 		report_once("connections", gate_tick(srv->gate), last_tick_error[2],
 			    sizeof(last_tick_error[2]));
 		if (n % 10 == 0)
-			tick(v, last_tick_error, &stock);
+			tick(srv, last_tick_error, &stock);
 	}
 
 	/*
@@ -441,7 +448,7 @@ int vault_http_serve(vault *v, atomic_int *stop)
 	MHD_stop_daemon(d);
 	d = NULL;
 	/* A change in the last second is logged and in the stock before we stop. */
-	tick(v, last_tick_error, &stock);
+	tick(srv, last_tick_error, &stock);
 	if (quiesced >= 0)
 		close(quiesced);
 	fd = -1; /* closed above, or by MHD_stop_daemon */
@@ -451,6 +458,7 @@ done:
 	if (fd >= 0)
 		close(fd);
 	gate_free(srv->gate); /* after the daemon: its last refusal summaries */
+	watch_free(srv->watch);
 	free(srv);
 	free(stock);
 	return err;

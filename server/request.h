@@ -20,6 +20,7 @@
 #include "kura/keyless.h"
 #include "route.h"
 #include "vault_state.h"
+#include "watch.h"
 
 #define VAULT_NS_PER_S 1000000000LL
 #define REQUEST_POST_MAX ((uint64_t)1 << 20) /* a deletion request's JSON body */
@@ -27,6 +28,7 @@
 typedef struct {
 	vault *v;
 	gate *gate; /* connections, lockout, refusal summaries */
+	watch *watch; /* the vault's own judgment (watch.h) */
 } server;
 
 typedef struct {
