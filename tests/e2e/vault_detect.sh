@@ -52,6 +52,7 @@ wait_for() {
 init_vault "$WORK/vault"
 vault_client ward4 writer clinic "$WORK/writer.cred"
 vault_client restore1 reader clinic "$WORK/reader.cred"
+vault_client soc auditor "" "$WORK/auditor.cred"
 for a in alice bob carol; do
 	expect_exit 0 "$KURAD" approver add "$VAULT_DIR" "$a" --output "$WORK/$a.key"
 done
@@ -95,6 +96,8 @@ for _ in $(seq 1 50); do [ -s "$ALERTS_RAN" ] && break; sleep 0.1; done
 assert_eq "the alert command ran" "$alert_id bytes-surge clinic" "$(cat "$ALERTS_RAN" 2>/dev/null)"
 expect_exit 0 "$KURAD" status "$VAULT_DIR"
 assert_contains "status shows the alert" "bytes-surge" "$OUT"
+expect_exit 0 env KURA_VAULT_CREDENTIALS="$WORK/auditor.cred" "$KURA" vault status
+assert_contains "an auditor sees it too" "bytes-surge" "$OUT"
 log=$(cat "$VAULT_DIR/audit/log.jsonl")
 assert_eq "the audit log has it" 1 "$(ndjson_get "$log" "len([e for e in d if e.get('method') == 'ALERT' and 'kind=bytes-surge&repo=clinic' in e['path']])")"
 
