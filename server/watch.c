@@ -444,11 +444,16 @@ int watch_snapshot(watch *w, const char *repo, const char *client, const char *n
 	held = alerts_open_for_repo(w->v, repo);
 	pthread_mutex_lock(&w->lock);
 	note_receive(w, repo, client, received_ns);
-	/* What this client stored since its previous snapshot: the suspect ones count for that. */
-	if ((err = read_history(path, client, true, &with_all)) < 0 ||
-	    (err = read_history(path, client, !held, &h)) < 0)
-		goto done;
+	/* Since this client's previous snapshot (suspect ones included). */
+	err = read_history(path, client, true, &with_all);
+	pthread_mutex_unlock(&w->lock);
+	if (err < 0)
+		goto out;
+	/* A stat per pack: made without the lock, so other repositories' uploads do not wait. */
 	new_packs(vault_dir(w->v), repo, packs, count, with_all.last_ns, &bytes, &npacks);
+	pthread_mutex_lock(&w->lock);
+	if ((err = read_history(path, client, !held, &h)) < 0)
+		goto done;
 	nh = hist_ordered(&h, hist);
 	suspect = watch_surge(hist, nh, bytes, w->s.surge_min, &median, &limit);
 	snprintf(line, sizeof(line), "%s %" PRId64 " %s %" PRIu64 " %" PRIu64 " %d\n", name,
@@ -472,6 +477,7 @@ int watch_snapshot(watch *w, const char *repo, const char *client, const char *n
 	err = alerts_raise(w->v, repo, "bytes-surge", summary, details);
 done:
 	pthread_mutex_unlock(&w->lock);
+out:
 	free(packs);
 	free(path);
 	return err;
