@@ -23,9 +23,9 @@
 
 typedef struct vault vault;
 
-#define ALERT_SUMMARY_MAX 400		    /* bytes kept of a summary */
-#define ALERT_COMMAND_INTERVAL_S 3600 /* the alert command runs at most once an hour per alert */
-#define ALERT_RECENT_S (7 * 24 * 3600)	    /* resolved alerts stay in the status this long */
+#define ALERT_SUMMARY_MAX 400	       /* bytes kept of a summary */
+#define ALERT_COMMAND_INTERVAL_S 3600  /* the alert command runs at most once an hour per alert */
+#define ALERT_RECENT_S (7 * 24 * 3600) /* resolved alerts stay in the status this long */
 
 /*
  * Raise an alert, or refresh the open alert of this (repo, kind): count+1,
