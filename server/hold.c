@@ -182,9 +182,11 @@ int hold_mark(const char *dir, const char *repo, const vault_policy *p,
 
 void hold_explain(unsigned reasons, char *out, size_t len)
 {
-	snprintf(out, len, "held while an alert on this repository is open (kurad alert list): %s%s%s",
-		 reasons & HOLD_KEEP_LAST ? "the newest snapshot of its client before the alert" : "",
-		 (reasons & HOLD_KEEP_MASK) == HOLD_KEEP_MASK ? "; " : "",
-		 reasons & HOLD_KEEP_SINCE ? "received within the minimum age before the alert, or "
-					     "after it" : "");
+	snprintf(
+	    out, len, "held while an alert on this repository is open (kurad alert list): %s%s%s",
+	    reasons & HOLD_KEEP_LAST ? "the newest snapshot of its client before the alert" : "",
+	    (reasons & HOLD_KEEP_MASK) == HOLD_KEEP_MASK ? "; " : "",
+	    reasons & HOLD_KEEP_SINCE ? "received within the minimum age before the alert, or "
+					"after it"
+				      : "");
 }

@@ -47,7 +47,7 @@
 
 typedef struct {
 	char repo[VAULT_NAME_MAX + 1], client[VAULT_NAME_MAX + 1];
-	const vault_client *c; /* NULL until the client table names it */
+	const vault_client *c;		  /* NULL until the client table names it */
 	int64_t times[WATCH_HISTORY + 1]; /* the newest receive times, ascending */
 	size_t n;
 	int64_t raised_for; /* the last receive time a silence alert was raised for */
@@ -98,8 +98,8 @@ int watch_settings_load(const char *dir, watch_settings *out)
 	det = json_object_get(doc, "detect");
 	if (!det || json_is_null(det))
 		goto done;
-	if (json_unpack_ex(det, &jerr, JSON_STRICT, "{s?o, s?o}", "surge_min", &smin,
-			   "silence_min", &silence) < 0) {
+	if (json_unpack_ex(det, &jerr, JSON_STRICT, "{s?o, s?o}", "surge_min", &smin, "silence_min",
+			   &silence) < 0) {
 		err = kura_error_set(KURA_ECORRUPT, "%s: \"detect\": %s", path, jerr.text);
 		goto done;
 	}
@@ -113,8 +113,9 @@ int watch_settings_load(const char *dir, watch_settings *out)
 		}
 		out->surge_min = (int64_t)json_integer_value(smin);
 	}
-	if (silence && (!json_is_string(silence) ||
-			policy_duration_parse(json_string_value(silence), &out->silence_min_s) < 0)) {
+	if (silence &&
+	    (!json_is_string(silence) ||
+	     policy_duration_parse(json_string_value(silence), &out->silence_min_s) < 0)) {
 		err = kura_error_set(KURA_ECORRUPT,
 				     "%s: \"detect\": \"silence_min\" must be a duration such as "
 				     "\"1h\" or \"90s\"",
@@ -141,7 +142,8 @@ static int cmp_u64(const void *a, const void *b)
 static uint64_t median_u64(uint64_t *v, size_t n)
 {
 	qsort(v, n, sizeof(*v), cmp_u64);
-	return n % 2 ? v[n / 2] : v[n / 2 - 1] / 2 + v[n / 2] / 2 + (v[n / 2 - 1] % 2 + v[n / 2] % 2) / 2;
+	return n % 2 ? v[n / 2]
+		     : v[n / 2 - 1] / 2 + v[n / 2] / 2 + (v[n / 2 - 1] % 2 + v[n / 2] % 2) / 2;
 }
 
 bool watch_surge(const uint64_t *hist, size_t n, uint64_t x, int64_t surge_min,
@@ -166,8 +168,9 @@ bool watch_surge(const uint64_t *hist, size_t n, uint64_t x, int64_t surge_min,
 		v[i] = hist[i] > m ? hist[i] - m : m - hist[i];
 	mad = median_u64(v, n);
 	/* 1.4826 x MAD estimates a standard deviation; in integers, x 14826 / 10000. */
-	spread = mad > UINT64_MAX / 14826 / WATCH_SURGE_MADS ? UINT64_MAX / 2
-							     : mad * 14826 / 10000 * WATCH_SURGE_MADS;
+	spread = mad > UINT64_MAX / 14826 / WATCH_SURGE_MADS
+		     ? UINT64_MAX / 2
+		     : mad * 14826 / 10000 * WATCH_SURGE_MADS;
 	limit = surge_min > 0 ? (uint64_t)surge_min : 0;
 	if (m > UINT64_MAX / WATCH_SURGE_RATIO || spread > UINT64_MAX - m)
 		limit = UINT64_MAX;
@@ -216,7 +219,8 @@ static tracked *find_client(watch *w, const char *repo, const char *client, bool
 	size_t i;
 
 	for (i = 0; i < w->nclients; i++)
-		if (strcmp(w->clients[i].client, client) == 0 && strcmp(w->clients[i].repo, repo) == 0)
+		if (strcmp(w->clients[i].client, client) == 0 &&
+		    strcmp(w->clients[i].repo, repo) == 0)
 			return &w->clients[i];
 	if (!make)
 		return NULL;
@@ -320,9 +324,9 @@ void watch_free(watch *w)
 
 typedef struct {
 	uint64_t bytes[WATCH_HISTORY];
-	size_t n;	  /* in the ring */
-	size_t next;	  /* where the next one goes */
-	int64_t last_ns;  /* the client's newest measured receive time */
+	size_t n;	 /* in the ring */
+	size_t next;	 /* where the next one goes */
+	int64_t last_ns; /* the client's newest measured receive time */
 } history;
 
 static void hist_push(history *h, uint64_t bytes)
@@ -353,7 +357,9 @@ static int read_history(const char *path, const char *client, bool with_suspect,
 
 	memset(h, 0, sizeof(*h));
 	if (!(f = fopen(path, "re")))
-		return errno == ENOENT ? 0 : kura_error_errno(kura_errno_code(errno), errno, "%s", path);
+		return errno == ENOENT
+			   ? 0
+			   : kura_error_errno(kura_errno_code(errno), errno, "%s", path);
 	while ((n = getline(&line, &cap, f)) > 0) {
 		char name[KURA_ID_HEX + 1], who[VAULT_NAME_MAX + 2], end;
 		long long ns;
@@ -609,7 +615,8 @@ static int check_logins(watch *w, uint64_t total)
 		return 0;
 	w->login_burst = true;
 	snprintf(summary, sizeof(summary),
-		 "%" PRIu64 " logins refused in the last %d s (bad or revoked tokens, or locked-out "
+		 "%" PRIu64
+		 " logins refused in the last %d s (bad or revoked tokens, or locked-out "
 		 "addresses): someone is guessing or using stolen credentials",
 		 in_window, WATCH_LOGIN_WINDOW_S);
 	snprintf(details, sizeof(details), "{\"refused\": %" PRIu64 ", \"window_s\": %d}",

@@ -25,17 +25,17 @@
 
 #include "vault_state.h"
 
-#define WATCH_HISTORY 20		  /* snapshots of a client the baseline looks at */
-#define WATCH_HISTORY_MIN 3		  /* fewer: no judgment yet (learning) */
-#define WATCH_SURGE_RATIO 4		  /* above 4 x the median ... */
-#define WATCH_SURGE_MADS 6		  /* ... and the median + 6 robust deviations ... */
-#define WATCH_SURGE_MIN (16LL << 20)	  /* ... and at least this many bytes (vault.json) */
-#define WATCH_SILENCE_FACTOR 2		  /* silent past 2 x the usual interval ... */
-#define WATCH_SILENCE_MIN_S 3600	  /* ... and the usual + this (vault.json) */
-#define WATCH_LOGIN_BURST 100		  /* failed logins in WATCH_LOGIN_WINDOW_S */
+#define WATCH_HISTORY 20	     /* snapshots of a client the baseline looks at */
+#define WATCH_HISTORY_MIN 3	     /* fewer: no judgment yet (learning) */
+#define WATCH_SURGE_RATIO 4	     /* above 4 x the median ... */
+#define WATCH_SURGE_MADS 6	     /* ... and the median + 6 robust deviations ... */
+#define WATCH_SURGE_MIN (16LL << 20) /* ... and at least this many bytes (vault.json) */
+#define WATCH_SILENCE_FACTOR 2	     /* silent past 2 x the usual interval ... */
+#define WATCH_SILENCE_MIN_S 3600     /* ... and the usual + this (vault.json) */
+#define WATCH_LOGIN_BURST 100	     /* failed logins in WATCH_LOGIN_WINDOW_S */
 #define WATCH_LOGIN_WINDOW_S 60
-#define WATCH_DELETION_BURST 10		  /* deletion requests of one repository ... */
-#define WATCH_DELETION_WINDOW_S 3600	  /* ... in this long */
+#define WATCH_DELETION_BURST 10	     /* deletion requests of one repository ... */
+#define WATCH_DELETION_WINDOW_S 3600 /* ... in this long */
 
 typedef struct watch watch;
 

@@ -85,8 +85,8 @@ static void set_detect(fixture *f, const char *detect)
 	assert_ok(files_read(path, 1 << 20, &text, NULL));
 	doc = json_loads(text, 0, NULL);
 	assert_non_null(doc);
-	assert_int_equal(json_object_set_new(doc, "detect", json_loads(detect, JSON_DECODE_ANY, NULL)),
-			 0);
+	assert_int_equal(
+	    json_object_set_new(doc, "detect", json_loads(detect, JSON_DECODE_ANY, NULL)), 0);
 	out = files_json_text(doc);
 	assert_ok(files_write_atomic(f->vault, "vault.json", out, false));
 	json_decref(doc);
@@ -103,11 +103,12 @@ static size_t alerts_of_kind(fixture *f, const char *kind, json_t **out_first)
 	if (out_first)
 		*out_first = NULL;
 	assert_ok(alerts_list(f->vault, true, now_ns(), &arr));
-	json_array_foreach(arr, i, a)
-		if (strcmp(json_string_value(json_object_get(a, "kind")), kind) == 0) {
-			if (n++ == 0 && out_first)
-				*out_first = json_incref(a);
-		}
+	json_array_foreach(arr, i,
+			   a) if (strcmp(json_string_value(json_object_get(a, "kind")), kind) == 0)
+	{
+		if (n++ == 0 && out_first)
+			*out_first = json_incref(a);
+	}
 	json_decref(arr);
 	return n;
 }
@@ -169,8 +170,13 @@ static void test_settings(void **state)
 {
 	fixture *f = *state;
 	static const char *const bad[] = {
-	    "[]", "{\"x\": 1}", "{\"surge_min\": -1}", "{\"surge_min\": 1.5}",
-	    "{\"silence_min\": 5}", "{\"silence_min\": \"5 hours\"}", "{\"silence_min\": \"-1s\"}",
+	    "[]",
+	    "{\"x\": 1}",
+	    "{\"surge_min\": -1}",
+	    "{\"surge_min\": 1.5}",
+	    "{\"silence_min\": 5}",
+	    "{\"silence_min\": \"5 hours\"}",
+	    "{\"silence_min\": \"-1s\"}",
 	};
 	watch_settings s;
 	watch *w = NULL;
@@ -341,7 +347,7 @@ static void test_hold_marks(void **state)
 	assert_ok(hold_mark(f->vault, "clinic", &p, t, 6, reasons, &which));
 	assert_int_equal(which, 1);
 	assert_int_equal(reasons[0], 0);
-	assert_int_equal(reasons[1], HOLD_KEEP_LAST); /* w's last clean */
+	assert_int_equal(reasons[1], HOLD_KEEP_LAST);  /* w's last clean */
 	assert_int_equal(reasons[2], HOLD_KEEP_SINCE); /* the suspect one: evidence */
 	assert_int_equal(reasons[3], HOLD_KEEP_SINCE);
 	assert_int_equal(reasons[4], 0);
@@ -428,7 +434,8 @@ static void test_snapshot_surge(void **state)
 	for (int i = 0; i < 4; i++) {
 		put_pack(f, 1000 + i, i, pack);
 		upload(f, w, &backup, pack, at = now_ns(), snap);
-		/* Junk lines in the record are skipped; a well-formed outlier is one measure, which the median ignores. */
+		/* Junk lines in the record are skipped; a well-formed outlier is one measure, which
+		 * the median ignores. */
 		if (i == 1) {
 			snprintf(path, sizeof(path), "%s/meta/clinic/volumes", f->vault);
 			FILE *fp = fopen(path, "a");
@@ -457,15 +464,17 @@ static void test_snapshot_surge(void **state)
 	assert_non_null(strstr(text, " w 0 0 0\n"));
 	assert_non_null(strstr(text, " w 2097152 1 1\n"));
 	free(text);
-	/* While the alert is open the surge does not become the baseline: the next is suspect too. */
+	/* While the alert is open the surge does not become the baseline: the next is suspect too.
+	 */
 	put_pack(f, 2 << 20, 0x66, pack);
 	upload(f, w, &backup, pack, now_ns(), snap);
 	assert_int_equal(alerts_of_kind(f, "bytes-surge", &a), 1);
 	assert_int_equal(json_integer_value(json_object_get(a, "count")), 2);
 	json_decref(a);
 	/* Junk is not a snapshot: an error, nothing recorded. */
-	assert_int_equal(watch_snapshot(w, "clinic", "w", snap, now_ns(), (const uint8_t *)"junk", 4),
-			 KURA_ECORRUPT);
+	assert_int_equal(
+	    watch_snapshot(w, "clinic", "w", snap, now_ns(), (const uint8_t *)"junk", 4),
+	    KURA_ECORRUPT);
 	kura_keys_wipe(&restore);
 	kura_keys_wipe(&backup);
 	watch_free(w);
