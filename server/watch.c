@@ -286,6 +286,36 @@ static int load_times(watch *w, const char *repo)
 	return 0;
 }
 
+/*
+ * The silences already raised (open or resolved), so that a restart does
+ * not raise one again for the same last snapshot: raised_for from each
+ * silence alert's details.  Lock not needed: the watch is not shared yet.
+ */
+static int load_raised(watch *w)
+{
+	json_t *arr = NULL, *a, *d;
+	size_t i;
+	int err;
+
+	if ((err = alerts_list(vault_dir(w->v), true, 0, &arr)) < 0)
+		return err;
+	json_array_foreach(arr, i, a) {
+		const char *repo = json_string_value(json_object_get(a, "repo"));
+		tracked *t;
+
+		d = json_object_get(a, "details");
+		if (!repo || strcmp(json_string_value(json_object_get(a, "kind")), "silence") != 0 ||
+		    !json_is_string(json_object_get(d, "client")) ||
+		    !json_is_integer(json_object_get(d, "last_ns")))
+			continue;
+		t = find_client(w, repo, json_string_value(json_object_get(d, "client")), false);
+		if (t && json_integer_value(json_object_get(d, "last_ns")) > t->raised_for)
+			t->raised_for = json_integer_value(json_object_get(d, "last_ns"));
+	}
+	json_decref(arr);
+	return 0;
+}
+
 int watch_new(watch **out, vault *v)
 {
 	watch *w = calloc(1, sizeof(*w));
@@ -305,6 +335,10 @@ int watch_new(watch **out, vault *v)
 			watch_free(w);
 			return err;
 		}
+	if ((err = load_raised(w)) < 0) {
+		watch_free(w);
+		return err;
+	}
 	*out = w;
 	return 0;
 }

@@ -244,6 +244,14 @@ static void test_silence_raises_once(void **state)
 	assert_int_equal(alerts_of_kind(f, "silence", &a), 1);
 	assert_int_equal(json_integer_value(json_object_get(a, "count")), 1);
 	json_decref(a);
+	/* A restart remembers the silence it raised. */
+	watch_free(w);
+	w = NULL;
+	assert_ok(watch_new(&w, f->v));
+	assert_ok(watch_tick(w, 0, t0 + S(70)));
+	assert_int_equal(alerts_of_kind(f, "silence", &a), 1);
+	assert_int_equal(json_integer_value(json_object_get(a, "count")), 1);
+	json_decref(a);
 	/* A revoked client is not missed. */
 	watch_free(w);
 	w = NULL;
