@@ -6,7 +6,7 @@
  * GET /v1/status with the auditor credential in KURA_VAULT_CREDENTIALS:
  * per repository its files, bytes, snapshots and when the vault last
  * received one (the vault's own clock, not a client's claim), and the
- * clients with their roles.  --json prints the vault's JSON document as
+ * clients with their roles, and the open alerts.  --json prints the vault's JSON document as
  * one compact line.
  */
 #include "cli.h"
@@ -35,6 +35,38 @@ static const char *local_when(char buf[CLI_FMT_MAX], const char *rfc3339)
 	if (!rest || (*rest != '.' && *rest != 'Z'))
 		return rfc3339;
 	return cli_fmt_time_local(buf, (int64_t)timegm(&tm));
+}
+
+/*
+ * The vault's open alerts (kurad(8), ALERTS): what the auditor is there
+ * for.  Text from the vault is shown printable only.
+ */
+static void print_alerts(const json_t *alerts)
+{
+	char tbuf[CLI_FMT_MAX], summary[160];
+	const json_t *a;
+	size_t i, j, shown = 0;
+
+	json_array_foreach(alerts, i, a) {
+		const char *s = str_or(a, "summary"), *repo = json_string_value(json_object_get(a, "repo"));
+		json_int_t seen = json_integer_value(json_object_get(a, "last_seen_ns"));
+
+		if (strcmp(str_or(a, "state"), "resolved") == 0)
+			continue;
+		if (shown++ == 0)
+			printf("\n%-6s %-16s %-16s %6s  %-20s %s\n", "ALERT", "KIND", "REPOSITORY",
+			       "COUNT", "LAST SEEN", "SUMMARY");
+		for (j = 0; s[j] && j < sizeof(summary) - 1; j++)
+			summary[j] = (unsigned char)s[j] >= 0x20 && (unsigned char)s[j] < 0x7f ? s[j] : '?';
+		summary[j] = '\0';
+		printf("%-6" JSON_INTEGER_FORMAT " %-16s %-16s %6" JSON_INTEGER_FORMAT "  %-20s %s\n",
+		       json_integer_value(json_object_get(a, "id")), str_or(a, "kind"),
+		       repo ? repo : "(vault)", json_integer_value(json_object_get(a, "count")),
+		       seen > 0 ? cli_fmt_time_local(tbuf, (int64_t)(seen / 1000000000)) : "?",
+		       summary);
+	}
+	if (json_array_size(alerts) && !shown)
+		printf("\nNo open alerts.\n");
 }
 
 static void print_status(json_t *doc)
@@ -72,6 +104,7 @@ static void print_status(json_t *doc)
 		printf("%-24s %-8s  %s\n", str_or(r, "name"),
 		       str_or(r, "role"), repo ? repo : "-");
 	}
+	print_alerts(json_object_get(doc, "alerts"));
 }
 
 static int status(struct cli_global *g, const char *cred)

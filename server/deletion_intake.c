@@ -28,6 +28,7 @@
 #include "approvers.h"
 #include "common/error.h"
 #include "deletion_sign.h"
+#include "hold.h"
 #include "kura/keyless.h"
 
 /* The request as GET .../deletions shows it: the file plus what it means now. */
@@ -133,6 +134,9 @@ int deletion_retention(vault *v, const char *repo, kura_backend *b, const vault_
 	}
 	if (nt) {
 		policy_retention(p, times, nt, now_ns, all);
+		/* An open alert's hold keeps more (hold.h); failing to tell, it keeps all. */
+		if ((err = hold_mark(vault_dir(v), repo, p, times, nt, all, NULL)) < 0)
+			goto done;
 		for (size_t i = 0; i < nt; i++)
 			refs[i] = (time_ref){times[i].name, i};
 		qsort(refs, nt, sizeof(*refs), cmp_ref);
@@ -155,10 +159,23 @@ done:
 void deletion_explain(unsigned reasons, const vault_policy *p, int64_t received, int64_t now,
 		      char *out, size_t len)
 {
-	if (reasons == UINT_MAX)
+	size_t used;
+
+	if (reasons == UINT_MAX) {
 		snprintf(out, len, "the vault has no receive time on record for it");
-	else
+		return;
+	}
+	if (!(reasons & HOLD_KEEP_MASK)) {
 		policy_retention_explain(reasons, p, received, now, out, len);
+		return;
+	}
+	hold_explain(reasons, out, len);
+	used = strlen(out);
+	if ((reasons & ~(unsigned)HOLD_KEEP_MASK) && used + 2 < len) {
+		snprintf(out + used, len - used, "; ");
+		policy_retention_explain(reasons & ~(unsigned)HOLD_KEEP_MASK, p, received, now,
+					 out + used + 2, len - used - 2);
+	}
 }
 
 static bool stored(kura_backend *b, kura_file_type type, const char *name)
@@ -255,7 +272,8 @@ int deletion_intake_file(vault *v, const char *repo, const char *client,
 	if (prot) {
 		err =
 		    kura_error_set(DELETION_EPROTECTED,
-				   "retention protects %zu of the snapshots; nothing was requested",
+				   "retention or an open alert's hold protects %zu of the snapshots; "
+				   "nothing was requested",
 				   json_array_size(prot));
 		if (out_protected) {
 			*out_protected = prot;

@@ -89,6 +89,7 @@ struct gate {
 	vault_audit *audit;
 	unsigned unauthed; /* connections without a valid token */
 	unsigned cutting;  /* of those, cut but not yet closed */
+	uint64_t refused_logins; /* 401 and 429 since start: the watch's login-burst rule */
 	conn_slot conns[GATE_CONNECTIONS];
 	peer_slot peers[PEER_SLOTS];
 	peer_slot others; /* "*": addresses beyond the table */
@@ -267,6 +268,8 @@ bool gate_refusal(gate *g, const char *addr, int status)
 
 	pthread_mutex_lock(&g->lock);
 	first = refusal_locked(g, addr, status, &closed);
+	if (status == 401 || status == 429)
+		g->refused_logins++;
 	pthread_mutex_unlock(&g->lock);
 	if (write_summary(g, &closed) < 0)
 		fprintf(stderr, "kurad: audit log: %s\n", kura_error_message());
@@ -461,4 +464,14 @@ int gate_tick(gate *g)
 			err = e;
 	}
 	return err;
+}
+
+uint64_t gate_refused_logins(gate *g)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&g->lock);
+	n = g->refused_logins;
+	pthread_mutex_unlock(&g->lock);
+	return n;
 }

@@ -58,6 +58,9 @@ void gate_peer_failed(gate *g, const char *addr);
  */
 bool gate_refusal(gate *g, const char *addr, int status);
 
+/* Requests refused for their token (401) or a lockout (429) since the gate was made. */
+uint64_t gate_refused_logins(gate *g);
+
 /*
  * Called often (every 100 ms): cut connections whose headers are overdue,
  * and write the summaries of refusal windows that have closed.  Returns

@@ -475,6 +475,11 @@ enum MHD_Result handlers_post_finish(request *rq, struct MHD_Connection *con)
 				   (const char(*)[KURA_ID_HEX])names, n, prune,
 				   kura_now_ns(CLOCK_REALTIME), &made, &prot);
 	free(names);
+	/* Filed or refused, a request counts toward a burst (not one that does not parse). */
+	if (err != KURA_EINVAL &&
+	    watch_deletion(rq->srv->watch, rq->route.repo, rq->client->name, n,
+			   kura_now_ns(CLOCK_REALTIME)) < 0)
+		fprintf(stderr, "kurad: watch: %s\n", kura_error_message());
 	switch (err) {
 	case 0:
 		return respond_json(rq, con, MHD_HTTP_ACCEPTED, made, rq->received, "cannot answer");
@@ -764,11 +769,32 @@ static int put_provenance(request *rq)
 				 rq->route.name, kura_now_ns(CLOCK_REALTIME), rq->client->name);
 }
 
+/*
+ * A new snapshot is stored: the vault's own judgment of it (watch.h).
+ * Whatever it finds, the snapshot stays (the data is evidence); a failure
+ * to judge is the vault's to report, not the client's.
+ */
+static void watch_stored(request *rq, int64_t received)
+{
+	void *map = rq->received ? mmap(NULL, rq->received, PROT_READ, MAP_SHARED, rq->fd, 0)
+				 : MAP_FAILED;
+
+	if (map == MAP_FAILED ||
+	    watch_snapshot(rq->srv->watch, rq->route.repo, rq->client->name, rq->route.name,
+			   received, map, rq->received) < 0)
+		fprintf(stderr, "kurad: watch: snapshot %s of %s: %s\n", rq->route.name,
+			rq->route.repo,
+			map == MAP_FAILED ? "cannot read it back" : kura_error_message());
+	if (map != MAP_FAILED)
+		munmap(map, rq->received);
+}
+
 /* Store the verified upload; 0 stored, 1 already there, or an HTTP status. */
 static int put_store(request *rq)
 {
 	const vault_route *r = &rq->route;
 	vault *v = rq->srv->v;
+	int64_t received;
 	uint64_t gen;
 	int rc;
 
@@ -816,8 +842,9 @@ static int put_store(request *rq)
 			return put_internal(rq);
 		}
 		rc = 0;
+		received = kura_now_ns(CLOCK_REALTIME);
 		if (!file_stored(rq, KURA_FILE_SNAPSHOT, r->name) &&
-		    (rc = vault_record_snapshot(v, r->repo, r->name, kura_now_ns(CLOCK_REALTIME),
+		    (rc = vault_record_snapshot(v, r->repo, r->name, received,
 						rq->client->name)) == 0)
 			rc = put_provenance(rq);
 		/* Stored meanwhile: stream_commit() finds it, says it existed and drops the tmp file. */
@@ -825,6 +852,8 @@ static int put_store(request *rq)
 			rc = commit_upload(rq);
 		vault_repo_commit_unlock(v, r->repo);
 		vault_repo_unlock(v, r->repo);
+		if (rc == 0)
+			watch_stored(rq, received);
 	} else if ((rc = put_provenance(rq)) == 0) {
 		rc = commit_upload(rq);
 	}

@@ -19,8 +19,8 @@
  * of it (an answer queued earlier makes it close the connection).  An
  * upload refused before its body is read still closes its connection.
  *
- * The once-a-second tick (reload, deletions) runs beside `serve`, in the
- * thread that called it.
+ * The once-a-second tick (reload, deletions, alerts, watch) runs beside `serve`,
+ * in the thread that called it.
  *
  * Threads: one thread per connection (MHD_USE_THREAD_PER_CONNECTION),
  * not a thread pool.  Handlers block on disk (fsync of a 1 GiB pack, the
@@ -52,6 +52,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alert_command.h"
+#include "alerts.h"
 #include "common/error.h"
 #include "deletion_run.h"
 #include "quarantine.h"
@@ -323,7 +325,11 @@ static void report_once(const char *job, int err, char *last, size_t len)
  * audit log from now on), then the deletion requests (approvals to log,
  * quora to record, requests whose delay has passed to carry out).
  */
-static void tick(server *srv, char last[4][512], char **stock)
+/* The jobs of the tick and serve loop whose errors are reported once each:
+ * reload, deletions, connections, quarantine, alerts, watch. */
+#define TICK_JOBS 6
+
+static void tick(server *srv, char last[TICK_JOBS][512], char **stock)
 {
 	vault *v = srv->v;
 	int err = vault_reload(v), e;
@@ -336,6 +342,11 @@ static void tick(server *srv, char last[4][512], char **stock)
 		    sizeof(last[1]));
 	/* After the deletions: a release or removal just carried out shows at once. */
 	report_once("quarantine", quarantine_tick(v, srv->quarantine), last[3], sizeof(last[3]));
+	report_once("alerts", alerts_tick(v), last[4], sizeof(last[4]));
+	report_once("watch",
+		    watch_tick(srv->watch, gate_refused_logins(srv->gate),
+			       kura_now_ns(CLOCK_REALTIME)),
+		    last[5], sizeof(last[5]));
 }
 
 /* Our own listening socket, so that a failure says exactly why. */
@@ -371,7 +382,7 @@ int vault_http_serve(vault *v, atomic_int *stop)
 {
 	const struct timespec tick_sleep = {0, 100 * 1000 * 1000};
 	const char *addr = vault_listen_addr(v);
-	char last_tick_error[4][512] = {"", "", "", ""}, *stock = NULL;
+	char last_tick_error[TICK_JOBS][512] = {{0}}, *stock = NULL, **alert_argv = NULL;
 	struct MHD_Daemon *d = NULL;
 	unsigned int flags;
 	server *srv;
@@ -391,6 +402,12 @@ int vault_http_serve(vault *v, atomic_int *stop)
 	    (err = quarantine_view_refresh(srv->quarantine, vault_dir(v), true)) < 0)
 		goto done;
 
+	/* A bad alert command is found now, not when the first alert needs it. */
+	if ((err = alert_command_load(vault_dir(v), &alert_argv)) < 0)
+		goto done;
+	alert_command_free(alert_argv);
+	if ((err = watch_new(&srv->watch, v)) < 0)
+		goto done;
 	if ((err = listen_on(addr ? addr : "(none)", &fd, &v6)) < 0)
 		goto done;
 	/* A client that hangs up mid-answer must not end the vault. */
@@ -461,6 +478,7 @@ done:
 		close(fd);
 	gate_free(srv->gate); /* after the daemon: its last refusal summaries */
 	quarantine_view_free(srv->quarantine);
+	watch_free(srv->watch);
 	free(srv);
 	free(stock);
 	return err;

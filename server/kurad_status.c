@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alert_cli.h"
 #include "audit.h"
 #include "common/error.h"
 #include "status.h"
@@ -20,7 +21,8 @@ static const char usage_status[] =
     "Usage: kurad status DIR [--json]\n"
     "\n"
     "Show the vault's repositories (files, bytes, snapshots, when the last snapshot\n"
-    "was received) and its clients.  Safe to run while 'kurad serve' is running.\n"
+    "was received), its clients, pending deletions and alerts.  Safe to run while\n"
+    "'kurad serve' is running.\n"
     "\n"
     "  --json  print JSON for scripts\n";
 
@@ -137,6 +139,8 @@ static void print_status(const vault *v, const json_t *doc)
 	}
 	putchar('\n');
 	print_pending(json_object_get(doc, "deletions"));
+	putchar('\n');
+	alert_cli_print(json_object_get(doc, "alerts"), true);
 }
 
 int kurad_cmd_status(int argc, char **argv)

@@ -17,6 +17,7 @@
  *	kurad policy [set] DIR [--json] [--min-age D] [--keep-daily N] ... [--delay D]
  *	kurad quarantine list DIR [REPO] [--json] | release DIR QID | remove DIR QID
  *	kurad log verify DIR
+ *	kurad alert list DIR [--all] [--json] | resolve DIR ID --key FILE  (alert_cli.c)
  *	kurad version
  *
  * Every command takes --help (printed to stdout, status 0).  Exit status:
@@ -27,6 +28,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alert_cli.h"
 #include "kura/kura.h"
 #include "kurad_cmd.h"
 
@@ -46,7 +48,7 @@ static const char usage_all[] =
 	"  client revoke DIR NAME [--since TIME]\n"
 	"                                       void a client's token for good; with\n"
 	"                                       --since, quarantine what it uploaded since\n"
-	"  status DIR [--json]                  repositories, clients, pending deletions\n"
+	"  status DIR [--json]                  repositories, clients, deletions, alerts\n"
 	"  log verify DIR                       check the audit log's chain and signatures\n"
 	"  approver add DIR NAME --output FILE  create an approver key for deletions\n"
 	"  approve DIR ID --key FILE            approve deletion request ID\n"
@@ -55,6 +57,7 @@ static const char usage_all[] =
 	"  policy [set] DIR [OPTIONS]           show or change the deletion policy\n"
 	"  quarantine list|release|remove DIR ...\n"
 	"                                       what a revoked client uploaded, set aside\n"
+	"  alert list|resolve DIR ...           the vault's alerts; resolve needs a quorum\n"
 	"  version                              print the version\n"
 	"\n"
 	"Exit status: 0 success, 1 error, 2 usage error, 4 audit log verification failed.\n"
@@ -102,6 +105,8 @@ int main(int argc, char **argv)
 		rc = kurad_cmd_quarantine(argc - 2, argv + 2);
 	else if (strcmp(cmd, "deletions") == 0)
 		rc = kurad_cmd_deletions(argc - 2, argv + 2);
+	else if (strcmp(cmd, "alert") == 0)
+		rc = alert_cli_main(argc - 2, argv + 2);
 	else if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("kurad %s\n", kura_version());
 		rc = EXIT_OK;

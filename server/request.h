@@ -21,6 +21,7 @@
 #include "quarantine_view.h"
 #include "route.h"
 #include "vault_state.h"
+#include "watch.h"
 
 #define REQUEST_POST_MAX ((uint64_t)1 << 20) /* a deletion request's JSON body */
 
@@ -28,6 +29,7 @@ typedef struct {
 	vault *v;
 	gate *gate; /* connections, lockout, refusal summaries */
 	quarantine_view *quarantine; /* what no client may list or read */
+	watch *watch; /* the vault's own judgment (watch.h) */
 } server;
 
 typedef struct {

@@ -116,6 +116,7 @@ int vault_settings_load(const char *dir, char **out_listen, int64_t *out_reserve
 	json_t *doc = NULL;
 	json_error_t jerr;
 	const char *listen;
+	json_t *alert_command, *detect;
 	json_int_t version, reserve = -1;
 	int err = 0;
 
@@ -134,8 +135,10 @@ int vault_settings_load(const char *dir, char **out_listen, int64_t *out_reserve
 		err = kura_error_set(KURA_ECORRUPT, "%s: line %d: %s", path, jerr.line, jerr.text);
 		goto done;
 	}
-	if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:s, s:I, s?I}", "listen", &listen,
-			   "version", &version, "reserve", &reserve) < 0) {
+	/* "alert_command" and "detect" are alert_command.c's and watch.c's to check. */
+	if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:s, s:I, s?I, s?o, s?o}", "listen",
+			   &listen, "version", &version, "reserve", &reserve, "alert_command",
+			   &alert_command, "detect", &detect) < 0) {
 		err = kura_error_set(KURA_ECORRUPT, "%s: %s", path, jerr.text);
 		goto done;
 	}
