@@ -44,6 +44,7 @@
 #include "files.h"
 #include "policy.h"
 #include "kura/keyless.h"
+#include "quota_answer.h"
 #include "reserve.h"
 #include "status.h"
 
@@ -541,6 +542,7 @@ enum MHD_Result handlers_put_begin(request *rq, struct MHD_Connection *con)
 {
 	const char *te, *cl;
 	uint64_t reserve;
+	enum MHD_Result refused;
 	int err;
 
 	te = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
@@ -573,11 +575,15 @@ enum MHD_Result handlers_put_begin(request *rq, struct MHD_Connection *con)
 		rq->uploading = true;
 		return MHD_YES;
 	}
-	if (!space_reserved(rq, &reserve))
+	if (!space_reserved(rq, &reserve)) {
+		quota_answer_reserve_refused(rq);
 		return request_respond_error(
 		    rq, con, MHD_HTTP_INSUFFICIENT_STORAGE, NULL,
 		    "the vault's disk is full (its last %llu MiB are kept for reads and its log)",
 		    (unsigned long long)(reserve >> 20));
+	}
+	if (!quota_answer_admit(rq, con, &refused))
+		return refused;
 	if ((err = kura_backend_local_tmpfile(rq->backend, &rq->fd, rq->tmp)) < 0) {
 		if (store_status(errno) == MHD_HTTP_INSUFFICIENT_STORAGE)
 			return request_respond_error(rq, con, MHD_HTTP_INSUFFICIENT_STORAGE, NULL,
@@ -814,6 +820,7 @@ static int put_store(request *rq)
 /* Drop the temporary file, if there still is one. */
 void handlers_put_drop(request *rq)
 {
+	quota_answer_release(rq); /* stored: quota_answer_stored came first */
 	if (rq->tmp[0]) {
 		kura_backend_local_abort(rq->backend, rq->fd, rq->tmp);
 		rq->fd = -1;
@@ -864,8 +871,10 @@ enum MHD_Result handlers_put_finish(request *rq, struct MHD_Connection *con)
 		/* commit() removed the tmp name either way. */
 		rq->tmp[0] = '\0';
 		/* Mode 0400 it has from tmpfile(); the flag needs the stored inode. */
-		if (rc == 0)
+		if (rc == 0) {
 			make_immutable(rq->fd, rq->path);
+			quota_answer_stored(rq);
+		}
 		handlers_put_drop(rq);
 		return request_respond_buffer(rq, con, rc == 0 ? MHD_HTTP_CREATED : MHD_HTTP_OK,
 					      strdup("{}"), "application/json", rq->received);

@@ -55,6 +55,7 @@
 #include "common/error.h"
 #include "deletion_run.h"
 #include "handlers.h"
+#include "quota.h"
 #include "request.h"
 #include "route.h"
 #include "stock.h"
@@ -314,8 +315,9 @@ static void report_once(const char *job, int err, char *last, size_t len)
  * audit log from now on), then the deletion requests (approvals to log,
  * quora to record, requests whose delay has passed to carry out).
  */
-static void tick(vault *v, char last[3][512], char **stock)
+static void tick(server *srv, char last[4][512], char **stock)
 {
+	vault *v = srv->v;
 	int err = vault_reload(v), e;
 
 	/* Then DIR/audit/stock follows what was just logged (stock.h). */
@@ -324,6 +326,7 @@ static void tick(vault *v, char last[3][512], char **stock)
 	report_once("reload", err, last[0], sizeof(last[0]));
 	report_once("deletions", deletion_run(v, vault_now_ns(CLOCK_REALTIME)), last[1],
 		    sizeof(last[1]));
+	report_once("quota", quota_tick(srv->quota), last[3], sizeof(last[3]));
 }
 
 /* Our own listening socket, so that a failure says exactly why. */
@@ -359,7 +362,7 @@ int vault_http_serve(vault *v, atomic_int *stop)
 {
 	const struct timespec tick_sleep = {0, 100 * 1000 * 1000};
 	const char *addr = vault_listen_addr(v);
-	char last_tick_error[3][512] = {"", "", ""}, *stock = NULL;
+	char last_tick_error[4][512] = {"", "", "", ""}, *stock = NULL;
 	struct MHD_Daemon *d = NULL;
 	unsigned int flags;
 	server *srv;
@@ -371,6 +374,11 @@ int vault_http_serve(vault *v, atomic_int *stop)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	srv->v = v;
 	if ((err = gate_new(&srv->gate, vault_get_audit(v))) < 0) {
+		free(srv);
+		return err;
+	}
+	if ((err = quota_new(&srv->quota, v)) < 0) {
+		gate_free(srv->gate);
 		free(srv);
 		return err;
 	}
@@ -408,13 +416,13 @@ int vault_http_serve(vault *v, atomic_int *stop)
 				     addr, vault_dir(v));
 		goto done;
 	}
-	tick(v, last_tick_error, &stock);
+	tick(srv, last_tick_error, &stock);
 	for (unsigned n = 1; !atomic_load(stop); n++) {
 		nanosleep(&tick_sleep, NULL);
 		report_once("connections", gate_tick(srv->gate), last_tick_error[2],
 			    sizeof(last_tick_error[2]));
 		if (n % 10 == 0)
-			tick(v, last_tick_error, &stock);
+			tick(srv, last_tick_error, &stock);
 	}
 
 	/*
@@ -434,7 +442,7 @@ int vault_http_serve(vault *v, atomic_int *stop)
 	MHD_stop_daemon(d);
 	d = NULL;
 	/* A change in the last second is logged and in the stock before we stop. */
-	tick(v, last_tick_error, &stock);
+	tick(srv, last_tick_error, &stock);
 	if (quiesced >= 0)
 		close(quiesced);
 	fd = -1; /* closed above, or by MHD_stop_daemon */
@@ -444,6 +452,7 @@ done:
 	if (fd >= 0)
 		close(fd);
 	gate_free(srv->gate); /* after the daemon: its last refusal summaries */
+	quota_free(srv->quota); /* and its ledgers and summaries */
 	free(srv);
 	free(stock);
 	return err;

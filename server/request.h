@@ -24,9 +24,12 @@
 #define VAULT_NS_PER_S 1000000000LL
 #define REQUEST_POST_MAX ((uint64_t)1 << 20) /* a deletion request's JSON body */
 
+typedef struct quota quota; /* quota.h */
+
 typedef struct {
 	vault *v;
 	gate *gate; /* connections, lockout, refusal summaries */
+	quota *quota; /* upload quotas and their refusal summaries */
 } server;
 
 typedef struct {
@@ -49,6 +52,8 @@ typedef struct {
 	kura_hasher *hasher;
 	uint64_t expected; /* Content-Length */
 	uint64_t received;
+	uint64_t quota_held; /* admitted against the quotas (quota_answer.h)... */
+	bool quota_holding;  /* ...and not yet stored or given back */
 	int fail_status; /* an error met while reading the body */
 	char fail_msg[384];
 
