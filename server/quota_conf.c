@@ -365,6 +365,7 @@ quota_limits quota_resolve_repo(const vault_quota_conf *q, const char *repo,
 	/* A daily allowance from the policy without a burst: a whole day's worth at once. */
 	l.burst = quota_pick(own->burst, q->repository.burst,
 			     (from & 1) ? l.daily : derived->burst, 2, &from);
+	from |= (from & 1) << 1; /* that whole day's worth is the policy's too */
 	l.cap = quota_pick(own->cap, q->repository.cap, derived->cap, 4, &from);
 	if (from_policy)
 		*from_policy = from;
@@ -382,6 +383,7 @@ quota_limits quota_resolve_client(const vault_quota_conf *q, const char *client,
 	l.daily = quota_pick(own->daily, q->client.daily, repo_limits->daily, 1, &from);
 	l.burst = quota_pick(own->burst, q->client.burst,
 			     (from & 1) ? l.daily : repo_limits->burst, 2, &from);
+	from |= (from & 1) << 1;
 	l.cap = QUOTA_UNLIMITED;
 	if (from_policy)
 		*from_policy = from;
