@@ -11,7 +11,10 @@
  *
  * with Retry-After when waiting helps.  Refusals are logged aggregated
  * per credential (quota_refused): the first of a window as a request,
- * the rest in one REFUSED summary.
+ * the rest in one REFUSED summary.  The first of a window also raises (or
+ * refreshes) the repository's "quota" alert (alerts.h), so the operator
+ * hears of a writer at its limit at most once a minute per credential,
+ * and the alert stays open until approvers resolve it.
  */
 #include "quota_answer.h"
 
@@ -21,6 +24,7 @@
 
 #include <jansson.h>
 
+#include "alerts.h"
 #include "common/error.h"
 #include "files.h"
 
@@ -60,6 +64,23 @@ static enum MHD_Result refuse(request *rq, struct MHD_Connection *con, const quo
 	return request_respond(rq, con, MHD_HTTP_INSUFFICIENT_STORAGE, resp, 0);
 }
 
+/* Tell the operator (alerts.h); a failure is printed: the refusal stands either way. */
+static void raise_alert(request *rq, quota_limit limit, const char *message)
+{
+	char summary[512];
+	json_t *d = json_pack("{s:s, s:s, s:s}", "client", rq->client->name, "limit",
+			      quota_limit_name(limit), "peer", rq->peer);
+	char *details = d ? json_dumps(d, JSON_COMPACT) : NULL;
+
+	json_decref(d);
+	snprintf(summary, sizeof(summary), "writer %s refused (507): %s", rq->client->name,
+		 message);
+	if (alerts_raise(rq->srv->v, rq->route.repo, "quota", summary, details) < 0)
+		fprintf(stderr, "kurad: quota alert for repository %s not raised: %s\n",
+			rq->route.repo, kura_error_message());
+	free(details);
+}
+
 bool quota_answer_admit(request *rq, struct MHD_Connection *con, enum MHD_Result *ret)
 {
 	quota_refusal why;
@@ -74,6 +95,8 @@ bool quota_answer_admit(request *rq, struct MHD_Connection *con, enum MHD_Result
 		return true;
 	rq->quiet = !quota_refused(rq->srv->quota, rq->route.repo, rq->client->name, rq->peer,
 				   why.limit);
+	if (!rq->quiet)
+		raise_alert(rq, why.limit, why.message);
 	*ret = refuse(rq, con, &why);
 	return false;
 }
@@ -96,7 +119,11 @@ void quota_answer_release(request *rq)
 
 void quota_answer_reserve_refused(request *rq)
 {
-	if (rq->srv->quota)
-		rq->quiet = !quota_refused(rq->srv->quota, rq->route.repo, rq->client->name,
-					   rq->peer, QUOTA_LIMIT_RESERVE);
+	if (!rq->srv->quota)
+		return;
+	rq->quiet = !quota_refused(rq->srv->quota, rq->route.repo, rq->client->name, rq->peer,
+				   QUOTA_LIMIT_RESERVE);
+	if (!rq->quiet)
+		raise_alert(rq, QUOTA_LIMIT_RESERVE,
+			    "the vault's disk is full down to its reserve (kept for reads and the log)");
 }

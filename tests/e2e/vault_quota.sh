@@ -7,6 +7,8 @@
 #   the allowance is used up, then refused with 507, and `kura` says it was
 #   the vault's quota, which limit and when it refills; more junk PUTs get 507 with the JSON body naming the limit,
 #   its value and the refill time (and Retry-After);
+# - the refusal raises the repository's "quota" alert: in the status, in
+#   the log, and the operator's alert_command runs;
 # - meanwhile a reader restores the clean snapshot byte-identical and
 #   GET /v1/status answers, showing the limits and the day's usage;
 # - the audit log holds one 507 request entry for the writer and one
@@ -26,6 +28,12 @@ python3 - "$VAULT_DIR/policy.json" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
 d["quota"] = {"repositories": {"clinic": {"daily": "12MiB"}}, "client": {"burst": "64GiB"}}
+json.dump(d, open(sys.argv[1], "w"))
+EOF
+python3 - "$VAULT_DIR/vault.json" "$WORK/alerted" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["alert_command"] = ["/bin/sh", "-c", 'printf "%s %s\\n" "$KURA_ALERT_KIND" "$KURA_ALERT_REPO" >>' + sys.argv[2]]
 json.dump(d, open(sys.argv[1], "w"))
 EOF
 expect_exit 0 "$KURAD" policy "$VAULT_DIR" --json
@@ -110,6 +118,14 @@ used=$(json_get "$status" 'd["repositories"][0]["quota"]["stored_today"]')
 left=$(json_get "$status" 'd["repositories"][0]["quota"]["available"]')
 [ "$left" -lt $((4 << 20)) ] || fail "available is $left after the refusals"
 assert_contains "the operator is told" "refused (507): quota: repository clinic" "$(cat "$WORK/kurad.err")"
+alerts=$(json_get "$status" '[a for a in d["alerts"] if a["kind"] == "quota"]')
+assert_eq "one quota alert" 1 "$(json_get "$alerts" 'len(d)')"
+assert_eq "for the repository" clinic "$(json_get "$alerts" 'd[0]["repo"]')"
+assert_eq "open" open "$(json_get "$alerts" 'd[0]["state"]')"
+assert_contains "its summary" "writer ward refused (507): quota: repository clinic may store 12.0 MiB a day" \
+	"$(json_get "$alerts" 'd[0]["summary"]')"
+for i in $(seq 1 50); do [ -s "$WORK/alerted" ] && break; sleep 0.1; done
+assert_eq "the alert command ran" "quota clinic" "$(cat "$WORK/alerted" 2>/dev/null)"
 
 note "after a restart the day's usage still counts"
 stop_vault
@@ -124,6 +140,7 @@ assert_eq "its path" /v1/repos/clinic/quota/daily "$(json_get "$summary" 'd[0]["
 count=$(json_get "$summary" 'd[0]["count"]')
 [ "$count" -ge "$PUTS" ] || fail "the summary counts $count refusals, want at least $PUTS"
 [ -f "$VAULT_DIR/meta/clinic/quota.json" ] || fail "no quota ledger"
+assert_eq "one alert entry for the window" 1 "$(ndjson_get "$log" 'sum(1 for e in d if e.get("method", "").startswith("ALERT"))')"
 
 expect_exit 0 "$KURAD" status "$VAULT_DIR" --json
 assert_eq "stored_today after the stop" "$used" "$(json_get "$OUT" 'd["repositories"][0]["quota"]["stored_today"]')"
