@@ -45,6 +45,7 @@
 #include "deletion_sign.h"
 #include "http.h"
 #include "policy.h"
+#include "quota.h"
 #include "status.h"
 #include "vault_admin.h"
 #include "vault_state.h"
@@ -544,6 +545,9 @@ static void print_status(const vault *v, const json_t *doc)
 		       json_integer_value(json_object_get(r, "snapshots")), when ? when : "never");
 	}
 	putchar('\n');
+	quota_status_print(repos);
+	if (json_array_size(repos))
+		putchar('\n');
 	if (json_array_size(clients) == 0)
 		printf("No clients yet: issue one with 'kurad client add'.\n");
 	else
@@ -828,6 +832,25 @@ static unsigned count_approvers(const char *dir)
 	return n;
 }
 
+/* The policy's upload quotas as set (kurad status shows the limits in force). */
+static void print_quota(const vault_quota_conf *q)
+{
+	json_t *doc;
+	char *text;
+
+	if (quota_conf_empty(q)) {
+		printf("\nUpload quotas: none set; each repository's are derived from its history\n"
+		       "('kurad status' shows the limits in force).\n");
+		return;
+	}
+	doc = quota_conf_format(q);
+	text = doc ? json_dumps(doc, JSON_PRESERVE_ORDER) : NULL;
+	printf("\nUpload quotas (the rest derived; 'kurad status' shows the limits in force):\n"
+	       "  %s\n", text ? text : "(out of memory)");
+	free(text);
+	json_decref(doc);
+}
+
 static void print_policy(const char *dir, const vault_policy *p)
 {
 	char min_age[32], delay[32];
@@ -854,6 +877,7 @@ static void print_policy(const char *dir, const vault_policy *p)
 		printf("  delay         %-7s the deletion follows the quorum at once\n", delay);
 	printf("\nDays, weeks and months count only those with snapshots, in UTC, by the time\n"
 	       "the vault received each snapshot.\n");
+	print_quota(&p->quota);
 }
 
 static int cmd_policy(int argc, char **argv)

@@ -585,3 +585,39 @@ done:
 	free(l);
 	return err;
 }
+
+/* A limit for people: "12.0 MiB", or "none". */
+static void human_limit(const json_t *v, char out[32])
+{
+	if (json_is_integer(v))
+		quota_size_human((uint64_t)json_integer_value(v), out);
+	else
+		snprintf(out, 32, "none");
+}
+
+void quota_status_print(const json_t *repositories)
+{
+	char daily[32], burst[32], left[32], today[32], cap[32];
+	const json_t *r, *q, *by;
+	size_t i;
+
+	if (json_array_size(repositories) == 0)
+		return;
+	printf("%-24s %10s %10s %10s %12s %10s  %s\n", "UPLOAD QUOTA", "PER DAY", "BURST", "LEFT",
+	       "STORED TODAY", "CAP", "SET BY (daily/burst/cap)");
+	json_array_foreach(repositories, i, r)
+	{
+		q = json_object_get(r, "quota");
+		by = json_object_get(q, "set_by");
+		human_limit(json_object_get(q, "daily"), daily);
+		human_limit(json_object_get(q, "burst"), burst);
+		human_limit(json_object_get(q, "available"), left);
+		human_limit(json_object_get(q, "stored_today"), today);
+		human_limit(json_object_get(q, "cap"), cap);
+		printf("%-24s %10s %10s %10s %12s %10s  %s/%s/%s\n",
+		       json_string_value(json_object_get(r, "name")), daily, burst, left, today, cap,
+		       json_string_value(json_object_get(by, "daily")),
+		       json_string_value(json_object_get(by, "burst")),
+		       json_string_value(json_object_get(by, "cap")));
+	}
+}

@@ -98,4 +98,7 @@ int quota_tick(quota *q);
  */
 int quota_status_json(vault *v, const char *repo, uint64_t stored_bytes, json_t **out);
 
+/* `kurad status`'s table of the repositories' quotas, from their "quota" members, on stdout. */
+void quota_status_print(const json_t *repositories);
+
 #endif

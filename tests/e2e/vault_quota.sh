@@ -144,6 +144,11 @@ assert_eq "one alert entry for the window" 1 "$(ndjson_get "$log" 'sum(1 for e i
 
 expect_exit 0 "$KURAD" status "$VAULT_DIR" --json
 assert_eq "stored_today after the stop" "$used" "$(json_get "$OUT" 'd["repositories"][0]["quota"]["stored_today"]')"
+expect_exit 0 "$KURAD" status "$VAULT_DIR"
+assert_contains "the quota table" "UPLOAD QUOTA" "$OUT"
+assert_contains "clinic's row" "12.0 MiB   12.0 MiB" "$OUT"
+expect_exit 0 "$KURAD" policy "$VAULT_DIR"
+assert_contains "the policy shows its quotas" '"clinic": {"daily": "12MiB"}' "$OUT"
 start_vault
 code=$(vcurl "$WORK/put.out" -X PUT -H "Expect: 100-continue" -H "Authorization: Bearer $W_TOKEN" \
 	--data-binary @"$WORK/junk.bin" "https://$VAULT_ADDR/v1/repos/clinic/data/$name")
