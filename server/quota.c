@@ -32,11 +32,13 @@
 #define NS_PER_S 1000000000LL
 #define WINDOW_NS (QUOTA_REFUSAL_WINDOW_S * NS_PER_S)
 #define WINDOWS 256 /* credentials with an open refusal window; beyond, they share "*" */
+#define RECOUNT_NS (60 * NS_PER_S) /* a repository at its cap is recounted at most this often */
 
 typedef struct {
 	char name[VAULT_NAME_MAX + 1];
 	bool loaded, dirty;
 	uint64_t pending; /* admitted, not yet stored or given back */
+	int64_t counted;  /* CLOCK_MONOTONIC of the last count of its size */
 	quota_ledger l;
 } q_repo;
 
@@ -158,6 +160,7 @@ static int repo_get(quota *q, const char *repo, int64_t now, q_repo **out)
 	}
 	snprintf(fresh->name, sizeof(fresh->name), "%s", repo);
 	fresh->loaded = true;
+	fresh->counted = now_ns(CLOCK_MONOTONIC);
 	q->repos[q->nrepos++] = fresh;
 	*out = fresh;
 	return 0;
@@ -205,6 +208,40 @@ static void refuse_bucket(quota_refusal *why, int fit, bool client, const char *
 		 who, name, daily, burst, avail, need, at, (int64_t)((wait + NS_PER_S - 1) / NS_PER_S));
 }
 
+static bool over_cap(const q_repo *r, const quota_limits *lim, uint64_t bytes)
+{
+	uint64_t used = r->l.size + r->pending;
+
+	return lim->cap != QUOTA_UNLIMITED && (used > lim->cap || bytes > lim->cap - used);
+}
+
+/*
+ * The size is counted once and then followed upload by upload; what
+ * approved deletions remove is not followed.  So a repository that
+ * meets its cap is counted again (lock released for the listing), at
+ * most once a RECOUNT_NS: true if it was.  Uploads stored during the
+ * count may be missed by it, an error of what was in flight.
+ */
+static bool recount(quota *q, q_repo *r, const char *repo)
+{
+	int64_t mono = now_ns(CLOCK_MONOTONIC);
+	uint64_t size;
+	int err;
+
+	if (mono - r->counted < RECOUNT_NS)
+		return false;
+	r->counted = mono;
+	pthread_mutex_unlock(&q->lock);
+	err = quota_ledger_size(q->v, repo, &size);
+	pthread_mutex_lock(&q->lock);
+	if (err < 0) {
+		fprintf(stderr, "kurad: quota of repository %s: %s\n", repo, kura_error_message());
+		return false;
+	}
+	r->l.size = size;
+	return true;
+}
+
 int quota_admit(quota *q, const char *repo, const char *client, uint64_t bytes, quota_refusal *why)
 {
 	int64_t now = now_ns(CLOCK_REALTIME), wait_r = 0, wait_c = 0;
@@ -222,24 +259,26 @@ int quota_admit(quota *q, const char *repo, const char *client, uint64_t bytes, 
 		return err;
 	}
 	lim = quota_ledger_limits(&r->l, &q->conf, repo, now, NULL);
-	c = quota_ledger_client_get(&r->l, client);
-	clim = quota_resolve_client(&q->conf, client, &lim, NULL);
-	if (lim.cap != QUOTA_UNLIMITED &&
-	    (r->l.size + r->pending > lim.cap || bytes > lim.cap - r->l.size - r->pending)) {
-		char cap[32], size[32];
+	if (over_cap(r, &lim, bytes) && recount(q, r, repo))
+		lim = quota_ledger_limits(&r->l, &q->conf, repo, now, NULL);
+	if (over_cap(r, &lim, bytes)) {
+		char cap[32], size[32], need[32];
 
 		why->limit = QUOTA_LIMIT_CAP;
 		why->value = lim.cap;
 		why->available = r->l.size + r->pending < lim.cap ? lim.cap - r->l.size - r->pending : 0;
 		quota_size_human(lim.cap, cap);
 		quota_size_human(r->l.size, size);
+		quota_size_human(bytes, need);
 		snprintf(why->message, sizeof(why->message),
-			 "quota: repository %s has reached its hard cap of %s (%s stored): nothing "
-			 "refills a cap; the vault's operator can raise it",
-			 repo, cap, size);
+			 "quota: this upload of %s would take repository %s past its hard cap of %s "
+			 "(%s stored): nothing refills a cap; the vault's operator can raise it",
+			 need, repo, cap, size);
 		pthread_mutex_unlock(&q->lock);
 		return 1;
 	}
+	c = quota_ledger_client_get(&r->l, client);
+	clim = quota_resolve_client(&q->conf, client, &lim, NULL);
 	fit_r = quota_bucket_fits(&r->l.bucket, &lim, bytes, now, &wait_r);
 	fit_c = quota_bucket_fits(&c->bucket, &clim, bytes, now, &wait_c);
 	/* The limit that holds the upload back longest is the one to name. */

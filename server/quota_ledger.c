@@ -159,6 +159,20 @@ static int walk_repo(vault *v, const char *repo, quota_ledger *l, int64_t now_ns
 	return 0;
 }
 
+int quota_ledger_size(vault *v, const char *repo, uint64_t *out)
+{
+	quota_ledger *l = calloc(1, sizeof(*l));
+	int err;
+
+	*out = 0;
+	if (!l)
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	if ((err = walk_repo(v, repo, l, 0, false)) == 0)
+		*out = l->size;
+	free(l);
+	return err;
+}
+
 /* ------------------------------------------------------------------ */
 /* The file                                                            */
 

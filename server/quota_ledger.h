@@ -47,6 +47,9 @@ int64_t quota_day_of(int64_t ns);
  */
 int quota_ledger_load(vault *v, const char *repo, int64_t now_ns, quota_ledger *out);
 
+/* The repository's size now, counted from its files (a listing). */
+int quota_ledger_size(vault *v, const char *repo, uint64_t *out);
+
 /*
  * Write it to DIR/meta/REPO/quota.json (atomically) as of `now_ns`: the
  * caller has brought every bucket to that time (quota_bucket_take of 0).

@@ -15,6 +15,8 @@
 #   REFUSED summary counting the rest; it verifies;
 # - after a restart the day's usage is still counted: `kurad status`
 #   shows it and another upload is still refused;
+# - a writer of another repository is refused for its credential's burst
+#   (never fits) and its repository's cap;
 # - `kurad policy set` keeps the quota member.
 . "$(dirname "$0")/lib.sh"
 
@@ -24,10 +26,12 @@ init_vault "$WORK/vault"
 vault_client ward writer clinic "$WORK/writer.cred"
 vault_client reader reader clinic "$WORK/reader.cred"
 vault_client au auditor "" "$WORK/au.cred"
+vault_client labw writer lab "$WORK/labw.cred"
 python3 - "$VAULT_DIR/policy.json" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
-d["quota"] = {"repositories": {"clinic": {"daily": "12MiB"}}, "client": {"burst": "64GiB"}}
+d["quota"] = {"repositories": {"clinic": {"daily": "12MiB"}, "lab": {"cap": "2MiB"}},
+              "client": {"burst": "64GiB"}, "clients": {"labw": {"daily": "1GiB", "burst": "512KiB"}}}
 json.dump(d, open(sys.argv[1], "w"))
 EOF
 python3 - "$VAULT_DIR/vault.json" "$WORK/alerted" <<'EOF'
@@ -37,7 +41,7 @@ d["alert_command"] = ["/bin/sh", "-c", 'printf "%s %s\\n" "$KURA_ALERT_KIND" "$K
 json.dump(d, open(sys.argv[1], "w"))
 EOF
 expect_exit 0 "$KURAD" policy "$VAULT_DIR" --json
-assert_eq "the quota as the policy shows it" '{"client": {"burst": "64GiB"}, "repositories": {"clinic": {"daily": "12MiB"}}}' \
+assert_eq "the quota as the policy shows it" '{"client": {"burst": "64GiB"}, "clients": {"labw": {"burst": "512KiB", "daily": "1GiB"}}, "repositories": {"clinic": {"daily": "12MiB"}, "lab": {"cap": "2MiB"}}}' \
 	"$(json_get "$OUT" 'json.dumps(d["quota"], sort_keys=True)')"
 start_vault
 PIN=$(cred_get "$WORK/au.cred" pin)
@@ -100,6 +104,24 @@ refill=$(json_get "$body" 'd["quota"]["refill"]')
 assert_contains "the message" "it fits again at $refill" "$(json_get "$body" 'd["error"]')"
 grep -qi '^Retry-After: [1-9][0-9]*' "$WORK/put.out.headers" || fail "no Retry-After: $(cat "$WORK/put.out.headers")"
 
+note "a credential's burst and a repository's cap"
+L_TOKEN=$(cred_get "$WORK/labw.cred" token)
+code=$(vcurl "$WORK/lab.out" -X PUT -H "Expect: 100-continue" -H "Authorization: Bearer $L_TOKEN" \
+	--data-binary @"$WORK/junk.bin" "https://$VAULT_ADDR/v1/repos/lab/data/$name")
+assert_eq "1 MiB over a 512 KiB burst" 507 "$code"
+assert_eq "the limit" burst "$(json_get "$(cat "$WORK/lab.out")" 'd["quota"]["limit"]')"
+assert_eq "whose" "client labw" "$(json_get "$(cat "$WORK/lab.out")" 'd["quota"]["scope"] + " " + d["quota"]["name"]')"
+assert_eq "no refill time" None "$(json_get "$(cat "$WORK/lab.out")" 'str(d["quota"].get("refill"))')"
+assert_contains "never fits" "it can never be stored under this limit" "$(cat "$WORK/lab.out")"
+gen_random "$WORK/big.bin" $((3 << 20)) big
+big=$(sha256sum "$WORK/big.bin" | cut -d' ' -f1)
+code=$(vcurl "$WORK/lab.out" -X PUT -H "Expect: 100-continue" -H "Authorization: Bearer $L_TOKEN" \
+	--data-binary @"$WORK/big.bin" "https://$VAULT_ADDR/v1/repos/lab/data/$big")
+assert_eq "3 MiB over a 2 MiB cap" 507 "$code"
+assert_eq "the limit" cap "$(json_get "$(cat "$WORK/lab.out")" 'd["quota"]["limit"]')"
+assert_eq "its value" $((2 << 20)) "$(json_get "$(cat "$WORK/lab.out")" 'd["quota"]["value"]')"
+assert_contains "the message" "past its hard cap of 2.0 MiB" "$(cat "$WORK/lab.out")"
+
 note "reads and the status keep working"
 expect_exit 0 env KURA_VAULT_CREDENTIALS="$WORK/reader.cred" "$KURA" --json snapshots
 assert_eq "snapshots: the clean one and the stored junk runs" $((1 + stored)) "$(json_get "$OUT" 'len(d)')"
@@ -118,21 +140,21 @@ used=$(json_get "$status" 'd["repositories"][0]["quota"]["stored_today"]')
 left=$(json_get "$status" 'd["repositories"][0]["quota"]["available"]')
 [ "$left" -lt $((4 << 20)) ] || fail "available is $left after the refusals"
 assert_contains "the operator is told" "refused (507): quota: repository clinic" "$(cat "$WORK/kurad.err")"
-alerts=$(json_get "$status" '[a for a in d["alerts"] if a["kind"] == "quota"]')
+alerts=$(json_get "$status" '[a for a in d["alerts"] if a["kind"] == "quota" and a["repo"] == "clinic"]')
 assert_eq "one quota alert" 1 "$(json_get "$alerts" 'len(d)')"
 assert_eq "for the repository" clinic "$(json_get "$alerts" 'd[0]["repo"]')"
 assert_eq "open" open "$(json_get "$alerts" 'd[0]["state"]')"
 assert_contains "its summary" "writer ward refused (507): quota: repository clinic may store 12.0 MiB a day" \
 	"$(json_get "$alerts" 'd[0]["summary"]')"
 for i in $(seq 1 50); do [ -s "$WORK/alerted" ] && break; sleep 0.1; done
-assert_eq "the alert command ran" "quota clinic" "$(cat "$WORK/alerted" 2>/dev/null)"
+assert_contains "the alert command ran" "quota clinic" "$(cat "$WORK/alerted" 2>/dev/null)"
 
 note "after a restart the day's usage still counts"
 stop_vault
 expect_exit 0 "$KURAD" log verify "$VAULT_DIR"
 log=$(cat "$VAULT_DIR/audit/log.jsonl")
 n507=$(ndjson_get "$log" 'sum(1 for e in d if e.get("status") == 507 and e.get("method") == "PUT")')
-assert_eq "507 requests logged one by one" 1 "$n507"
+assert_eq "507 requests logged one by one (ward's first, labw's first)" 2 "$n507"
 summary=$(ndjson_get "$log" '[e for e in d if e.get("method") == "REFUSED" and e.get("client") == "ward"]')
 assert_eq "one aggregated entry" 1 "$(json_get "$summary" 'len(d)')"
 assert_eq "its status" 507 "$(json_get "$summary" 'd[0]["status"]')"
@@ -140,7 +162,8 @@ assert_eq "its path" /v1/repos/clinic/quota/daily "$(json_get "$summary" 'd[0]["
 count=$(json_get "$summary" 'd[0]["count"]')
 [ "$count" -ge "$PUTS" ] || fail "the summary counts $count refusals, want at least $PUTS"
 [ -f "$VAULT_DIR/meta/clinic/quota.json" ] || fail "no quota ledger"
-assert_eq "one alert entry for the window" 1 "$(ndjson_get "$log" 'sum(1 for e in d if e.get("method", "").startswith("ALERT"))')"
+assert_eq "one alert entry per repository for the window" 2 "$(ndjson_get "$log" 'sum(1 for e in d if e.get("method", "").startswith("ALERT"))')"
+assert_eq "labw's second refusal in its summary" 1 "$(ndjson_get "$log" '[e["count"] for e in d if e.get("method") == "REFUSED" and e.get("client") == "labw"][0]')"
 
 expect_exit 0 "$KURAD" status "$VAULT_DIR" --json
 assert_eq "stored_today after the stop" "$used" "$(json_get "$OUT" 'd["repositories"][0]["quota"]["stored_today"]')"
