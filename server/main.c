@@ -155,7 +155,11 @@ static const char usage_policy[] =
 	"  --quorum N        approvals each deletion needs, 1 to 100 (default 2)\n"
 	"  --delay D         from the approval that completes the quorum until the\n"
 	"                    deletion is carried out (default 7d)\n"
-	"  --json            print the policy as JSON\n";
+	"  --json            print the policy as JSON\n"
+	"\n"
+	"The policy's optional \"quota\" member sets upload quotas (bytes a day, burst,\n"
+	"a repository's cap; the rest is derived from each repository's history): edit\n"
+	"DIR/policy.json for it ('set' keeps it).  See kurad(8), QUOTAS.\n";
 
 static const char usage_log[] =
 	"Usage: kurad log verify DIR\n"
