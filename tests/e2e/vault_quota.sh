@@ -14,7 +14,8 @@
 # - the audit log holds one 507 request entry for the writer and one
 #   REFUSED summary counting the rest; it verifies;
 # - after a restart the day's usage is still counted: `kurad status`
-#   shows it and another upload is still refused;
+#   shows it and another upload is still refused; so it is when the
+#   ledger was lost (rebuilt from the stored files' times and sizes);
 # - a writer of another repository is refused for its credential's burst
 #   (never fits) and its repository's cap;
 # - `kurad policy set` keeps the quota member.
@@ -182,6 +183,18 @@ assert_eq "stored_today after the restart" "$used" \
 	"$(json_get "$(cat "$WORK/status.out")" 'd["repositories"][0]["quota"]["stored_today"]')"
 stop_vault
 expect_exit 0 "$KURAD" log verify "$VAULT_DIR"
+
+note "a lost ledger is rebuilt from the stored files: the last 24 hours still count"
+chmod u+w "$VAULT_DIR/meta/clinic/quota.json" 2>/dev/null || true
+echo 'not json' >"$VAULT_DIR/meta/clinic/quota.json"
+start_vault
+code=$(vcurl "$WORK/put.out" -X PUT -H "Expect: 100-continue" -H "Authorization: Bearer $W_TOKEN" \
+	--data-binary @"$WORK/junk.bin" "https://$VAULT_ADDR/v1/repos/clinic/data/$name")
+assert_eq "junk PUT after the ledger was lost" 507 "$code"
+assert_contains "the operator is told" "not a quota ledger; rebuilt from the repository's files" "$(cat "$WORK/kurad.err")"
+stop_vault
+expect_exit 0 "$KURAD" status "$VAULT_DIR" --json
+assert_eq "stored_today rebuilt" "$used" "$(json_get "$OUT" 'd["repositories"][0]["quota"]["stored_today"]')"
 
 note "kurad policy set keeps the quotas"
 expect_exit 0 "$KURAD" policy set "$VAULT_DIR" --quorum 1 --json
