@@ -126,7 +126,8 @@ static const char usage_status[] =
 	"Usage: kurad status DIR [--json]\n"
 	"\n"
 	"Show the vault's repositories (files, bytes, snapshots, when the last snapshot\n"
-	"was received), its clients, pending deletions and alerts.  Safe to run while 'kurad serve' is running.\n"
+	"was received, upload quota in force and what is left of it), its clients,\n"
+	"pending deletions and alerts.  Safe to run while 'kurad serve' is running.\n"
 	"\n"
 	"  --json  print JSON for scripts\n";
 

@@ -419,10 +419,12 @@ static int close_windows(quota *q, int64_t age_ns)
 			continue;
 		if (w->count)
 			out[n++] = *w;
-		if (i < WINDOWS)
+		if (i < WINDOWS) {
 			memset(w, 0, sizeof(*w));
-		else
-			w->opened = 0, w->count = 0;
+		} else { /* the shared slot keeps its name, "*" */
+			w->opened = 0;
+			w->count = 0;
+		}
 	}
 	pthread_mutex_unlock(&q->lock);
 	for (size_t i = 0; i < n; i++)

@@ -89,8 +89,10 @@ bool quota_answer_admit(request *rq, struct MHD_Connection *con, enum MHD_Result
 	if (!rq->srv->quota)
 		return true;
 	rc = quota_admit(rq->srv->quota, rq->route.repo, rq->client->name, rq->expected, &why);
-	if (rc == 0)
-		rq->quota_held = rq->expected, rq->quota_holding = true;
+	if (rc == 0) {
+		rq->quota_held = rq->expected;
+		rq->quota_holding = true;
+	}
 	if (rc <= 0)
 		return true;
 	rq->quiet = !quota_refused(rq->srv->quota, rq->route.repo, rq->client->name, rq->peer,
