@@ -18,20 +18,20 @@
 #include "files.h"
 
 const char alert_cli_usage[] =
-	"Usage: kurad alert list DIR [--all] [--json]\n"
-	"       kurad alert resolve DIR ID --key FILE\n"
-	"\n"
-	"The vault raises alerts when something needs a person (see kurad(8),\n"
-	"ALERTS).  An alert stays open until a quorum of approvers resolve it.\n"
-	"\n"
-	"'list' shows the open alerts and those resolved in the last 7 days (--all:\n"
-	"every one).  'resolve' records the approval of the approver whose key is in\n"
-	"FILE; the alert is resolved when the policy's quorum of approvers have\n"
-	"approved, each with their own key, as for deletions.\n"
-	"\n"
-	"  --all       list resolved alerts of any age too\n"
-	"  --json      print JSON for scripts\n"
-	"  --key FILE  an approver key from 'kurad approver add'\n";
+    "Usage: kurad alert list DIR [--all] [--json]\n"
+    "       kurad alert resolve DIR ID --key FILE\n"
+    "\n"
+    "The vault raises alerts when something needs a person (see kurad(8),\n"
+    "ALERTS).  An alert stays open until a quorum of approvers resolve it.\n"
+    "\n"
+    "'list' shows the open alerts and those resolved in the last 7 days (--all:\n"
+    "every one).  'resolve' records the approval of the approver whose key is in\n"
+    "FILE; the alert is resolved when the policy's quorum of approvers have\n"
+    "approved, each with their own key, as for deletions.\n"
+    "\n"
+    "  --all       list resolved alerts of any age too\n"
+    "  --json      print JSON for scripts\n"
+    "  --key FILE  an approver key from 'kurad approver add'\n";
 
 static int usage(const char *what, const char *arg)
 {
@@ -74,7 +74,8 @@ void alert_cli_print(const json_t *alerts, bool empty_line)
 	}
 	printf("%-6s %-9s %-16s %-16s %6s %-20s  %s\n", "ALERT", "STATE", "KIND", "REPOSITORY",
 	       "COUNT", "LAST SEEN", "SUMMARY");
-	json_array_foreach(alerts, i, a) {
+	json_array_foreach(alerts, i, a)
+	{
 		json_int_t seen = json_integer_value(json_object_get(a, "last_seen_ns"));
 
 		if (strcmp(str(a, "state"), "corrupt") == 0) {
@@ -86,9 +87,9 @@ void alert_cli_print(const json_t *alerts, bool empty_line)
 		files_format_time_s(when, seen);
 		printf("%-6" JSON_INTEGER_FORMAT " %-9s %-16s %-16s %6" JSON_INTEGER_FORMAT
 		       " %-20s  %s\n",
-		       json_integer_value(json_object_get(a, "id")), str(a, "state"), str(a, "kind"),
-		       str(a, "repo"), json_integer_value(json_object_get(a, "count")), when,
-		       str(a, "summary"));
+		       json_integer_value(json_object_get(a, "id")), str(a, "state"),
+		       str(a, "kind"), str(a, "repo"),
+		       json_integer_value(json_object_get(a, "count")), when, str(a, "summary"));
 		if (strcmp(str(a, "state"), "open") == 0 &&
 		    json_array_size(json_object_get(a, "approvals")))
 			printf("%-6s approvals to resolve: %" JSON_INTEGER_FORMAT
@@ -169,7 +170,8 @@ int alert_cli_main(int argc, char **argv)
 		char *summary = NULL;
 
 		if (npos != 3)
-			return usage("alert resolve needs the vault directory and an alert id", NULL);
+			return usage("alert resolve needs the vault directory and an alert id",
+				     NULL);
 		if (json || all)
 			return usage("alert resolve takes only --key", NULL);
 		if (!parse_id(pos[2], &id))

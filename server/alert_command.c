@@ -78,22 +78,25 @@ int alert_command_parse(const char *text, size_t len, const char *path, char ***
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
-	json_array_foreach(cmd, i, item) {
+	json_array_foreach(cmd, i, item)
+	{
 		const char *s = json_string_value(item);
 		size_t n = json_string_length(item);
 
 		if (!s || n == 0 || n > ALERT_COMMAND_ARG_MAX || strlen(s) != n) {
-			err = kura_error_set(KURA_ECORRUPT,
-					     "%s: \"alert_command\" item %zu is not a string of 1 to "
-					     "%d bytes without NUL",
-					     path, i + 1, ALERT_COMMAND_ARG_MAX);
+			err =
+			    kura_error_set(KURA_ECORRUPT,
+					   "%s: \"alert_command\" item %zu is not a string of 1 to "
+					   "%d bytes without NUL",
+					   path, i + 1, ALERT_COMMAND_ARG_MAX);
 			goto done;
 		}
 		if (i == 0 && s[0] != '/') {
-			err = kura_error_set(KURA_ECORRUPT,
-					     "%s: \"alert_command\" must start with an absolute path "
-					     "(not \"%s\": kurad does not search PATH)",
-					     path, s);
+			err =
+			    kura_error_set(KURA_ECORRUPT,
+					   "%s: \"alert_command\" must start with an absolute path "
+					   "(not \"%s\": kurad does not search PATH)",
+					   path, s);
 			goto done;
 		}
 		if (!(argv[i] = strdup(s))) {
@@ -117,7 +120,8 @@ _Noreturn static void exec_child(char *const argv[], char *const envp[], int rep
 	(void)setsid();
 	if ((null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0 && null_fd != 0)
 		(void)dup2(null_fd, 0);
-	/* Every descriptor but 0-2 closes at exec; the report pipe must stay open until then. */
+		/* Every descriptor but 0-2 closes at exec; the report pipe must stay open until
+		 * then. */
 #ifdef SYS_close_range
 	(void)syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
 #endif

@@ -47,9 +47,8 @@ int alert_kind_ok(const char *kind)
 	if (!kind || kind[0] < 'a' || kind[0] > 'z')
 		return 0;
 	for (i = 1; kind[i]; i++)
-		if (i >= ALERT_KIND_MAX ||
-		    !((kind[i] >= 'a' && kind[i] <= 'z') || (kind[i] >= '0' && kind[i] <= '9') ||
-		      kind[i] == '-'))
+		if (i >= ALERT_KIND_MAX || !((kind[i] >= 'a' && kind[i] <= 'z') ||
+					     (kind[i] >= '0' && kind[i] <= '9') || kind[i] == '-'))
 			return 0;
 	return 1;
 }
@@ -141,8 +140,8 @@ static int rec_check(alert_rec *r, const char *path)
 			   "{s:I, s:o, s:s, s:s, s:o, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:b}",
 			   "id", &id, "repo", &repo, "kind", &kind, "summary", &summary, "details",
 			   &details, "raised_ns", &raised, "last_seen_ns", &seen, "count", &count,
-			   "command_ns", &cmd_ns, "command", &cmd, "approvals", &apps, "resolved_ns",
-			   &res, "quorum", &quorum, "resolve_logged", &logged) < 0)
+			   "command_ns", &cmd_ns, "command", &cmd, "approvals", &apps,
+			   "resolved_ns", &res, "quorum", &quorum, "resolve_logged", &logged) < 0)
 		return kura_error_set(KURA_ECORRUPT, "%s: %s", path, jerr.text);
 	if (id < 0 || (unsigned long)id != r->id)
 		return kura_error_set(KURA_ECORRUPT, "%s: \"id\" must match the file name", path);
@@ -154,7 +153,8 @@ static int rec_check(alert_rec *r, const char *path)
 	if (!json_is_null(details) && !json_is_object(details))
 		return kura_error_set(KURA_ECORRUPT, "%s: \"details\" is not an object", path);
 	if (raised <= 0 || seen < raised || count < 1)
-		return kura_error_set(KURA_ECORRUPT, "%s: bad raised_ns, last_seen_ns or count", path);
+		return kura_error_set(KURA_ECORRUPT, "%s: bad raised_ns, last_seen_ns or count",
+				      path);
 	if (opt_pos(cmd_ns, &t) < 0 || (!json_is_null(cmd) && !json_is_string(cmd)) ||
 	    opt_pos(res, &t) < 0 || opt_pos(quorum, &t) < 0 ||
 	    json_is_null(res) != json_is_null(quorum))
@@ -162,7 +162,8 @@ static int rec_check(alert_rec *r, const char *path)
 				      "%s: bad command_ns, command, resolved_ns or quorum", path);
 	if (!json_is_array(apps) || json_array_size(apps) > ALERT_APPROVALS_MAX)
 		return kura_error_set(KURA_ECORRUPT, "%s: bad \"approvals\"", path);
-	json_array_foreach(apps, i, item) {
+	json_array_foreach(apps, i, item)
+	{
 		const char *who, *sig;
 		json_int_t tns;
 		uint8_t raw[KURA_SIGNATURE_SIZE];
@@ -173,16 +174,17 @@ static int rec_check(alert_rec *r, const char *path)
 					      jerr.text);
 		if (!vault_name_ok(who) || tns <= 0 || kura_unbase64(raw, sizeof(raw), sig) < 0)
 			return kura_error_set(KURA_ECORRUPT,
-					      "%s: approval %zu: bad approver, time_ns or sig", path,
-					      i + 1);
+					      "%s: approval %zu: bad approver, time_ns or sig",
+					      path, i + 1);
 		for (j = 0; j < i; j++)
-			if (strcmp(json_string_value(json_object_get(json_array_get(apps, j),
-								     "approver")),
+			if (strcmp(json_string_value(
+				       json_object_get(json_array_get(apps, j), "approver")),
 				   who) == 0)
 				return kura_error_set(KURA_ECORRUPT,
 						      "%s: approver %s approves twice", path, who);
 	}
-	snprintf(r->repo, sizeof(r->repo), "%s", json_is_string(repo) ? json_string_value(repo) : "");
+	snprintf(r->repo, sizeof(r->repo), "%s",
+		 json_is_string(repo) ? json_string_value(repo) : "");
 	return 0;
 }
 
@@ -265,7 +267,9 @@ int alert_record_load_all(const char *adir, alert_rec **out, size_t *out_n,
 	if (out_max_id)
 		*out_max_id = 0;
 	if (!(d = opendir(adir)))
-		return errno == ENOENT ? 0 : kura_error_errno(kura_errno_code(errno), errno, "%s", adir);
+		return errno == ENOENT
+			   ? 0
+			   : kura_error_errno(kura_errno_code(errno), errno, "%s", adir);
 	while ((de = readdir(d)) != NULL) {
 		unsigned long id = file_id(de->d_name);
 
@@ -357,9 +361,11 @@ size_t alert_record_valid(const char *dir, const char *vkey, const json_t *doc, 
 
 	if (alert_record_statement(doc, vkey, &st, &len) < 0)
 		st = NULL;
-	json_array_foreach(apps, i, item) {
-		bool ok = st && approvers_load(dir, json_string_value(json_object_get(item, "approver")),
-					       pk) == 0 &&
+	json_array_foreach(apps, i, item)
+	{
+		bool ok = st &&
+			  approvers_load(dir, json_string_value(json_object_get(item, "approver")),
+					 pk) == 0 &&
 			  kura_unbase64(sig, sizeof(sig),
 					json_string_value(json_object_get(item, "sig"))) == 0 &&
 			  kura_sign_verify(sig, st, len, pk) == 0;

@@ -28,8 +28,8 @@
 
 typedef struct {
 	unsigned long id;
-	json_t *doc;   /* the record as stored; NULL when corrupt */
-	char *corrupt; /* why it cannot be read, or NULL */
+	json_t *doc;		       /* the record as stored; NULL when corrupt */
+	char *corrupt;		       /* why it cannot be read, or NULL */
 	char repo[VAULT_NAME_MAX + 1]; /* "" for the whole vault (or unknown when corrupt) */
 } alert_rec;
 

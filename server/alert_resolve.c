@@ -97,13 +97,15 @@ int alert_resolve(const char *dir, unsigned long id, const char *key_path, int64
 	if ((err = drop_stale(dir, vkey, rec->doc, name, &has_valid)) < 0)
 		goto done;
 	if (has_valid) {
-		err = kura_error_set(KURA_EEXISTS, "approver %s has approved resolving alert %lu "
-				     "already", name, id);
+		err = kura_error_set(KURA_EEXISTS,
+				     "approver %s has approved resolving alert %lu "
+				     "already",
+				     name, id);
 		goto done;
 	}
 	if (json_array_size(json_object_get(rec->doc, "approvals")) >= ALERT_APPROVALS_MAX) {
-		err = kura_error_set(KURA_EINVAL, "alert %lu has the most approvals an alert may have",
-				     id);
+		err = kura_error_set(KURA_EINVAL,
+				     "alert %lu has the most approvals an alert may have", id);
 		goto done;
 	}
 	if ((err = alert_record_statement(rec->doc, vkey, &st, &len)) < 0)
@@ -127,17 +129,18 @@ int alert_resolve(const char *dir, unsigned long id, const char *key_path, int64
 		goto done;
 	repo = json_string_value(json_object_get(rec->doc, "repo"));
 	files_format_time_s(seen, json_integer_value(json_object_get(rec->doc, "last_seen_ns")));
-	if (asprintf(out_summary,
-		     "Approved resolving alert %lu (%s%s%s, seen %" JSON_INTEGER_FORMAT
-		     " time%s, last at %s) as %s.\n  %s\n  approvals: %zu of %u needed\n%s\n",
-		     id, json_string_value(json_object_get(rec->doc, "kind")),
-		     repo ? " on repository " : " on the vault", repo ? repo : "",
-		     json_integer_value(json_object_get(rec->doc, "count")),
-		     json_integer_value(json_object_get(rec->doc, "count")) == 1 ? "" : "s", seen,
-		     name, json_string_value(json_object_get(rec->doc, "summary")), nvalid, p.quorum,
-		     nvalid >= p.quorum
-			 ? "The alert is resolved: its hold on the repository's snapshots is lifted."
-			 : "The alert stays open (and its hold stays) until the quorum is complete.") <
+	if (asprintf(
+		out_summary,
+		"Approved resolving alert %lu (%s%s%s, seen %" JSON_INTEGER_FORMAT
+		" time%s, last at %s) as %s.\n  %s\n  approvals: %zu of %u needed\n%s\n",
+		id, json_string_value(json_object_get(rec->doc, "kind")),
+		repo ? " on repository " : " on the vault", repo ? repo : "",
+		json_integer_value(json_object_get(rec->doc, "count")),
+		json_integer_value(json_object_get(rec->doc, "count")) == 1 ? "" : "s", seen, name,
+		json_string_value(json_object_get(rec->doc, "summary")), nvalid, p.quorum,
+		nvalid >= p.quorum
+		    ? "The alert is resolved: its hold on the repository's snapshots is lifted."
+		    : "The alert stays open (and its hold stays) until the quorum is complete.") <
 	    0) {
 		*out_summary = NULL;
 		err = kura_error_set(KURA_ENOMEM, "out of memory");

@@ -128,9 +128,8 @@ int alerts_raise_id(vault *v, const char *repo, const char *kind, const char *su
 		repo = NULL;
 	if (!alert_kind_ok(kind) || (repo && !vault_name_ok(repo)))
 		return kura_error_set(KURA_EINVAL, "alert: bad kind or repository name");
-	if (details_json &&
-	    (!(details = json_loads(details_json, JSON_REJECT_DUPLICATES, &jerr)) ||
-	     !json_is_object(details))) {
+	if (details_json && (!(details = json_loads(details_json, JSON_REJECT_DUPLICATES, &jerr)) ||
+			     !json_is_object(details))) {
 		json_decref(details);
 		return kura_error_set(KURA_EINVAL, "alert %s: details are not a JSON object", kind);
 	}
@@ -181,11 +180,11 @@ int alerts_raise_id(vault *v, const char *repo, const char *kind, const char *su
 		rec = &fresh_rec;
 		rec->id = max_id + 1;
 		rec->doc = json_pack(
-		    "{s:I, s:s?, s:s, s:s, s:O?, s:I, s:I, s:I, s:n, s:n, s:[], s:n, s:n, s:b}", "id",
-		    (json_int_t)rec->id, "repo", repo, "kind", kind, "summary", clean, "details",
-		    details, "raised_ns", (json_int_t)now, "last_seen_ns", (json_int_t)now, "count",
-		    (json_int_t)1, "command_ns", "command", "approvals", "resolved_ns", "quorum",
-		    "resolve_logged", 0);
+		    "{s:I, s:s?, s:s, s:s, s:O?, s:I, s:I, s:I, s:n, s:n, s:[], s:n, s:n, s:b}",
+		    "id", (json_int_t)rec->id, "repo", repo, "kind", kind, "summary", clean,
+		    "details", details, "raised_ns", (json_int_t)now, "last_seen_ns",
+		    (json_int_t)now, "count", (json_int_t)1, "command_ns", "command", "approvals",
+		    "resolved_ns", "quorum", "resolve_logged", 0);
 		if (!rec->doc) {
 			err = kura_error_set(KURA_ENOMEM, "out of memory");
 			goto done;
@@ -202,7 +201,8 @@ int alerts_raise_id(vault *v, const char *repo, const char *kind, const char *su
 			       200)) < 0)
 		goto done;
 	last_cmd = json_integer_value(json_object_get(rec->doc, "command_ns"));
-	if ((argv || result) && (last_cmd == 0 || now - last_cmd >= ALERT_COMMAND_INTERVAL_S * NS)) {
+	if ((argv || result) &&
+	    (last_cmd == 0 || now - last_cmd >= ALERT_COMMAND_INTERVAL_S * NS)) {
 		if (argv)
 			result = run_command(v, argv, rec->doc);
 		if (json_object_set_new(rec->doc, "command_ns", json_integer(now)) < 0 ||
@@ -248,9 +248,10 @@ bool alerts_open_since(const char *dir, const char *repo, int64_t *out_since_ns,
 		free(adir);
 		return true;
 	}
-	/* By id is by raise time: the first open one found is the earliest. */
 	for (i = 0; i < n; i++) {
 		bool resolved = false;
+		json_t *since;
+		int64_t t;
 
 		if (strcmp(rs[i].repo, "*") != 0 && strcmp(rs[i].repo, repo) != 0)
 			continue;
@@ -269,9 +270,15 @@ bool alerts_open_since(const char *dir, const char *repo, int64_t *out_since_ns,
 			*out_id = rs[i].id;
 			break;
 		}
-		if (!open || json_integer_value(json_object_get(rs[i].doc, "raised_ns")) <
-				 *out_since_ns) {
-			*out_since_ns = json_integer_value(json_object_get(rs[i].doc, "raised_ns"));
+		t = json_integer_value(json_object_get(rs[i].doc, "raised_ns"));
+		/* The raiser may know the suspect activity began earlier (a snapshot's receive
+		 * time). */
+		since = json_object_get(json_object_get(rs[i].doc, "details"), "since_ns");
+		if (json_is_integer(since) && json_integer_value(since) > 0 &&
+		    json_integer_value(since) < t)
+			t = json_integer_value(since);
+		if (!open || t < *out_since_ns) {
+			*out_since_ns = t;
 			*out_id = rs[i].id;
 		}
 		open = true;
@@ -306,8 +313,8 @@ static json_t *listed(const char *dir, const char *vkey, const alert_rec *r, boo
 
 	*out_recent = true;
 	if (!r->doc)
-		return json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)r->id, "state", "corrupt",
-				 "repo", r->repo, "error", r->corrupt);
+		return json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)r->id, "state",
+				 "corrupt", "repo", r->repo, "error", r->corrupt);
 	if (!(o = json_deep_copy(r->doc)))
 		return NULL;
 	apps = json_object_get(o, "approvals");
@@ -317,7 +324,7 @@ static json_t *listed(const char *dir, const char *vkey, const alert_rec *r, boo
 	}
 	nvalid = vkey ? alert_record_valid(dir, vkey, r->doc, valid, &resolved) : 0;
 	json_array_foreach(apps, i, item)
-		json_object_set_new((json_t *)item, "valid", json_boolean(valid[i]));
+	    json_object_set_new((json_t *)item, "valid", json_boolean(valid[i]));
 	free(valid);
 	if (resolved)
 		*out_recent = now - json_integer_value(json_object_get(o, "resolved_ns")) <
@@ -439,7 +446,8 @@ int alerts_tick(vault *v)
 			goto done;
 		}
 		alert_record_valid(dir, vkey, rs[i].doc, valid, &resolved);
-		json_array_foreach(apps, j, item) {
+		json_array_foreach(apps, j, item)
+		{
 			if (json_is_true(json_object_get(item, "logged")))
 				continue;
 			if ((err = audit_alert(v, "RESOLVE-APPROVE",
@@ -450,8 +458,10 @@ int alerts_tick(vault *v)
 			changed = true;
 		}
 		if (resolved && !json_is_true(json_object_get(rs[i].doc, "resolve_logged"))) {
-			if ((err = audit_alert(v, "RESOLVE", "kurad", "vault", rs[i].doc, 200)) < 0 ||
-			    (err = json_object_set_new(rs[i].doc, "resolve_logged", json_true())) < 0)
+			if ((err = audit_alert(v, "RESOLVE", "kurad", "vault", rs[i].doc, 200)) <
+				0 ||
+			    (err = json_object_set_new(rs[i].doc, "resolve_logged", json_true())) <
+				0)
 				goto done;
 			changed = true;
 		}

@@ -23,9 +23,9 @@
 
 typedef struct vault vault;
 
-#define ALERT_SUMMARY_MAX 400		    /* bytes kept of a summary */
-#define ALERT_COMMAND_INTERVAL_S 3600 /* the alert command runs at most once an hour per alert */
-#define ALERT_RECENT_S (7 * 24 * 3600)	    /* resolved alerts stay in the status this long */
+#define ALERT_SUMMARY_MAX 400	       /* bytes kept of a summary */
+#define ALERT_COMMAND_INTERVAL_S 3600  /* the alert command runs at most once an hour per alert */
+#define ALERT_RECENT_S (7 * 24 * 3600) /* resolved alerts stay in the status this long */
 
 /*
  * Raise an alert, or refresh the open alert of this (repo, kind): count+1,
@@ -56,8 +56,10 @@ bool alerts_open_for_repo_dir(const char *dir, const char *repo);
 
 /*
  * As alerts_open_for_repo, and when the hold starts: *out_since_ns the
- * earliest raise time of the repository's open alerts, *out_id that
- * alert's id.  An unreadable record gives 0 (since the beginning: hold
+ * earliest start of the repository's open alerts, *out_id that alert's id.
+ * An alert starts at its raise time, or earlier at its details' "since_ns"
+ * (an integer > 0: when the suspect activity began, such as the receive
+ * time of the snapshot that raised it).  An unreadable record gives 0 (since the beginning: hold
  * everything) and its id.
  */
 bool alerts_open_since(const char *dir, const char *repo, int64_t *out_since_ns,

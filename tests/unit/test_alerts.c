@@ -98,7 +98,10 @@ static void set_command(fixture *f, const char *cmd)
 	assert_ok(files_read(path, 1 << 20, &text, NULL));
 	doc = json_loads(text, JSON_ALLOW_NUL, NULL);
 	assert_non_null(doc);
-	assert_int_equal(json_object_set_new(doc, "alert_command", json_loads(cmd, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL)), 0);
+	assert_int_equal(
+	    json_object_set_new(doc, "alert_command",
+				json_loads(cmd, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL)),
+	    0);
 	out = files_json_text(doc);
 	assert_ok(files_write_atomic(f->vault, "vault.json", out, false));
 	json_decref(doc);
@@ -114,9 +117,9 @@ static json_t *listed(fixture *f, unsigned long id)
 	size_t i;
 
 	assert_ok(alerts_list(f->vault, true, now_ns(), &arr));
-	json_array_foreach(arr, i, a)
-		if ((unsigned long)json_integer_value(json_object_get(a, "id")) == id)
-			found = json_incref(a);
+	json_array_foreach(arr, i,
+			   a) if ((unsigned long)json_integer_value(json_object_get(a, "id")) == id)
+	    found = json_incref(a);
 	json_decref(arr);
 	assert_non_null(found);
 	return found;
@@ -202,8 +205,8 @@ static void test_raise_and_refresh(void **state)
 	/* Another kind, another repository, the whole vault: new alerts. */
 	assert_ok(alerts_raise_id(f->v, "clinic", "silence", "no backup for 3 days", NULL, &c));
 	assert_int_equal(c, 2);
-	assert_ok(alerts_raise_id(f->v, NULL, "login-burst", "500 failed logins\x1b[31m", NULL,
-				  &d));
+	assert_ok(
+	    alerts_raise_id(f->v, NULL, "login-burst", "500 failed logins\x1b[31m", NULL, &d));
 	assert_int_equal(d, 3);
 	rec = listed(f, d);
 	assert_true(json_is_null(json_object_get(rec, "repo")));
@@ -224,6 +227,15 @@ static void test_raise_and_refresh(void **state)
 		assert_int_equal(since, json_integer_value(json_object_get(first, "raised_ns")));
 		assert_false(alerts_open_since(f->vault, "lab", &since, &which));
 		json_decref(first);
+		/* A raiser that knows when it began moves the start back, never forward. */
+		assert_ok(
+		    alerts_raise_id(f->v, "lab", "bytes-surge", "s", "{\"since_ns\": 5}", &which));
+		assert_true(alerts_open_since(f->vault, "lab", &since, &which));
+		assert_int_equal(since, 5);
+		assert_ok(
+		    alerts_raise_id(f->v, "lab", "silence", "s", "{\"since_ns\": 9e99}", &which));
+		assert_true(alerts_open_since(f->vault, "lab", &since, &which));
+		assert_int_equal(since, 5);
 	}
 }
 
@@ -233,9 +245,9 @@ static void test_bad_raises(void **state)
 
 	assert_int_equal(alerts_raise(f->v, "clinic", "Bytes", "x", NULL), KURA_EINVAL);
 	assert_int_equal(alerts_raise(f->v, "clinic", "", "x", NULL), KURA_EINVAL);
-	assert_int_equal(alerts_raise(f->v, "clinic", "a-kind-that-is-much-too-long-to-keep", "x",
-				      NULL),
-			 KURA_EINVAL);
+	assert_int_equal(
+	    alerts_raise(f->v, "clinic", "a-kind-that-is-much-too-long-to-keep", "x", NULL),
+	    KURA_EINVAL);
 	assert_int_equal(alerts_raise(f->v, "../etc", "silence", "x", NULL), KURA_EINVAL);
 	assert_int_equal(alerts_raise(f->v, "clinic", "silence", "x", "[1,2]"), KURA_EINVAL);
 	assert_int_equal(alerts_raise(f->v, "clinic", "silence", "x", "{bad"), KURA_EINVAL);
@@ -250,13 +262,14 @@ static void test_command_runs_once_an_hour(void **state)
 	int64_t first;
 	unsigned long id;
 
-	snprintf(cmd, sizeof(cmd),
-		 "[\"/bin/sh\", \"-c\", \"echo \\\"$KURA_ALERT_ID $KURA_ALERT_KIND $KURA_ALERT_REPO "
-		 "$KURA_ALERT_COUNT $KURA_ALERT_SUMMARY\\\" >> %s\"]",
-		 f->out);
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "[\"/bin/sh\", \"-c\", \"echo \\\"$KURA_ALERT_ID $KURA_ALERT_KIND $KURA_ALERT_REPO "
+	    "$KURA_ALERT_COUNT $KURA_ALERT_SUMMARY\\\" >> %s\"]",
+	    f->out);
 	set_command(f, cmd);
-	assert_ok(alerts_raise_id(f->v, "clinic", "bytes-surge", "it's $(rm -rf /) `x`", NULL,
-				  &id));
+	assert_ok(
+	    alerts_raise_id(f->v, "clinic", "bytes-surge", "it's $(rm -rf /) `x`", NULL, &id));
 	assert_true(appears(f->out));
 	assert_ok(files_read(f->out, 4096, &text, NULL));
 	/* The summary reached the command as data, never through a shell line. */
@@ -418,11 +431,12 @@ static void test_edits_do_not_resolve(void **state)
 	assert_string_equal(state_of(f, id), "open");
 	assert_true(alerts_open_for_repo(f->v, "clinic"));
 	/* No approvals at all, quorum 0. */
-	write_record(f, id,
-		     "{\"id\": 1, \"repo\": \"clinic\", \"kind\": \"bytes-surge\", \"summary\": \"s\", "
-		     "\"details\": null, \"raised_ns\": 5, \"last_seen_ns\": 5, \"count\": 1, "
-		     "\"command_ns\": null, \"command\": null, \"approvals\": [], \"resolved_ns\": 6, "
-		     "\"quorum\": 0, \"resolve_logged\": true}");
+	write_record(
+	    f, id,
+	    "{\"id\": 1, \"repo\": \"clinic\", \"kind\": \"bytes-surge\", \"summary\": \"s\", "
+	    "\"details\": null, \"raised_ns\": 5, \"last_seen_ns\": 5, \"count\": 1, "
+	    "\"command_ns\": null, \"command\": null, \"approvals\": [], \"resolved_ns\": 6, "
+	    "\"quorum\": 0, \"resolve_logged\": true}");
 	assert_string_equal(state_of(f, id), "corrupt");
 	assert_true(alerts_open_for_repo(f->v, "clinic"));
 }
@@ -436,28 +450,33 @@ static void test_hostile_records(void **state)
 	    "[]",
 	    "{\"id\": 1}",
 	    /* an unknown member */
-	    "{\"id\": 1, \"repo\": \"lab\", \"kind\": \"silence\", \"summary\": \"s\", \"details\": "
+	    "{\"id\": 1, \"repo\": \"lab\", \"kind\": \"silence\", \"summary\": \"s\", "
+	    "\"details\": "
 	    "null, \"raised_ns\": 5, \"last_seen_ns\": 5, \"count\": 1, \"command_ns\": null, "
 	    "\"command\": null, \"approvals\": [], \"resolved_ns\": null, \"quorum\": null, "
 	    "\"resolve_logged\": false, \"x\": 1}",
 	    /* the id of another file */
-	    "{\"id\": 2, \"repo\": \"lab\", \"kind\": \"silence\", \"summary\": \"s\", \"details\": "
+	    "{\"id\": 2, \"repo\": \"lab\", \"kind\": \"silence\", \"summary\": \"s\", "
+	    "\"details\": "
 	    "null, \"raised_ns\": 5, \"last_seen_ns\": 5, \"count\": 1, \"command_ns\": null, "
 	    "\"command\": null, \"approvals\": [], \"resolved_ns\": null, \"quorum\": null, "
 	    "\"resolve_logged\": false}",
 	    /* last seen before raised */
-	    "{\"id\": 1, \"repo\": \"lab\", \"kind\": \"silence\", \"summary\": \"s\", \"details\": "
+	    "{\"id\": 1, \"repo\": \"lab\", \"kind\": \"silence\", \"summary\": \"s\", "
+	    "\"details\": "
 	    "null, \"raised_ns\": 5, \"last_seen_ns\": 4, \"count\": 1, \"command_ns\": null, "
 	    "\"command\": null, \"approvals\": [], \"resolved_ns\": null, \"quorum\": null, "
 	    "\"resolve_logged\": false}",
 	    /* a bad signature */
-	    "{\"id\": 1, \"repo\": \"lab\", \"kind\": \"silence\", \"summary\": \"s\", \"details\": "
+	    "{\"id\": 1, \"repo\": \"lab\", \"kind\": \"silence\", \"summary\": \"s\", "
+	    "\"details\": "
 	    "null, \"raised_ns\": 5, \"last_seen_ns\": 5, \"count\": 1, \"command_ns\": null, "
 	    "\"command\": null, \"approvals\": [{\"approver\": \"bob\", \"time_ns\": 7, \"sig\": "
 	    "\"xx\", \"logged\": false}], \"resolved_ns\": null, \"quorum\": null, "
 	    "\"resolve_logged\": false}",
 	    /* the same name twice */
-	    "{\"id\": 1, \"repo\": \"lab\", \"kind\": \"silence\", \"summary\": \"s\", \"details\": "
+	    "{\"id\": 1, \"repo\": \"lab\", \"kind\": \"silence\", \"summary\": \"s\", "
+	    "\"details\": "
 	    "null, \"raised_ns\": 5, \"last_seen_ns\": 5, \"count\": 1, \"command_ns\": null, "
 	    "\"command\": null, \"approvals\": [], \"resolved_ns\": null, \"quorum\": null, "
 	    "\"resolve_logged\": false, \"count\": 2}",
