@@ -47,6 +47,7 @@
 #include "kura/keyless.h"
 #include "provenance.h"
 #include "quarantine.h"
+#include "quota_answer.h"
 #include "reserve.h"
 #include "status.h"
 
@@ -549,6 +550,7 @@ enum MHD_Result handlers_put_begin(request *rq, struct MHD_Connection *con)
 {
 	const char *te, *cl;
 	uint64_t reserve;
+	enum MHD_Result refused;
 	int err;
 
 	te = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
@@ -581,11 +583,15 @@ enum MHD_Result handlers_put_begin(request *rq, struct MHD_Connection *con)
 		rq->uploading = true;
 		return MHD_YES;
 	}
-	if (!space_reserved(rq, &reserve))
+	if (!space_reserved(rq, &reserve)) {
+		quota_answer_reserve_refused(rq);
 		return request_respond_error(
 		    rq, con, MHD_HTTP_INSUFFICIENT_STORAGE, NULL,
 		    "the vault's disk is full (its last %llu MiB are kept for reads and its log)",
 		    (unsigned long long)(reserve >> 20));
+	}
+	if (!quota_answer_admit(rq, con, &refused))
+		return refused;
 	/* vault_state.c opened the repository with streams to files (checked there) */
 	if ((err = rq->backend->stream_open(rq->backend, &rq->upload)) < 0) {
 		if (store_status(errno) == MHD_HTTP_INSUFFICIENT_STORAGE)
@@ -871,6 +877,7 @@ static int put_store(request *rq)
 /* End the upload: its temporary file goes too, unless it was committed. */
 void handlers_put_drop(request *rq)
 {
+	quota_answer_release(rq); /* stored: quota_answer_stored came first */
 	if (rq->upload) {
 		rq->backend->stream_free(rq->upload);
 		rq->upload = NULL;
@@ -915,8 +922,10 @@ enum MHD_Result handlers_put_finish(request *rq, struct MHD_Connection *con)
 	rc = put_store(rq);
 	if (rc == 0 || rc == 1) {
 		/* Mode 0400 it has from stream_open(); the flag needs the stored inode. */
-		if (rc == 0)
+		if (rc == 0) {
 			make_immutable(rq->fd, rq->path);
+			quota_answer_stored(rq);
+		}
 		handlers_put_drop(rq);
 		return request_respond_buffer(rq, con, rc == 0 ? MHD_HTTP_CREATED : MHD_HTTP_OK,
 					      strdup("{}"), "application/json", rq->received);

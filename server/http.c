@@ -58,6 +58,7 @@
 #include "deletion_run.h"
 #include "quarantine.h"
 #include "handlers.h"
+#include "quota.h"
 #include "request.h"
 #include "route.h"
 #include "stock.h"
@@ -326,8 +327,8 @@ static void report_once(const char *job, int err, char *last, size_t len)
  * quora to record, requests whose delay has passed to carry out).
  */
 /* The jobs of the tick and serve loop whose errors are reported once each:
- * reload, deletions, connections, quarantine, alerts, watch. */
-#define TICK_JOBS 6
+ * reload, deletions, connections, quarantine, alerts, watch, quota. */
+#define TICK_JOBS 7
 
 static void tick(server *srv, char last[TICK_JOBS][512], char **stock)
 {
@@ -347,6 +348,7 @@ static void tick(server *srv, char last[TICK_JOBS][512], char **stock)
 		    watch_tick(srv->watch, gate_refused_logins(srv->gate),
 			       kura_now_ns(CLOCK_REALTIME)),
 		    last[5], sizeof(last[5]));
+	report_once("quota", quota_tick(srv->quota), last[6], sizeof(last[6]));
 }
 
 /* Our own listening socket, so that a failure says exactly why. */
@@ -394,6 +396,11 @@ int vault_http_serve(vault *v, atomic_int *stop)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	srv->v = v;
 	if ((err = gate_new(&srv->gate, vault_get_audit(v))) < 0) {
+		free(srv);
+		return err;
+	}
+	if ((err = quota_new(&srv->quota, v)) < 0) {
+		gate_free(srv->gate);
 		free(srv);
 		return err;
 	}
@@ -479,6 +486,7 @@ done:
 	gate_free(srv->gate); /* after the daemon: its last refusal summaries */
 	quarantine_view_free(srv->quarantine);
 	watch_free(srv->watch);
+	quota_free(srv->quota); /* and its ledgers and summaries */
 	free(srv);
 	free(stock);
 	return err;

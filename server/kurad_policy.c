@@ -14,6 +14,7 @@
 
 #include "common/error.h"
 #include "policy.h"
+#include "quota.h"
 
 static const char usage_policy[] =
     "Usage: kurad policy DIR [--json]\n"
@@ -40,7 +41,11 @@ static const char usage_policy[] =
     "  --quorum N        approvals each deletion needs, 1 to 100 (default 2)\n"
     "  --delay D         from the approval that completes the quorum until the\n"
     "                    deletion is carried out (default 7d)\n"
-    "  --json            print the policy as JSON\n";
+    "  --json            print the policy as JSON\n"
+    "\n"
+    "The policy's optional \"quota\" member sets upload quotas (bytes a day, burst,\n"
+    "a repository's cap; the rest is derived from each repository's history): edit\n"
+    "DIR/policy.json for it ('set' keeps it).  See kurad(8), QUOTAS.\n";
 
 static int parse_count(const char *s, unsigned lo, unsigned hi, unsigned *out)
 {
@@ -81,6 +86,25 @@ static unsigned count_approvers(const char *dir)
 	return n;
 }
 
+/* The policy's upload quotas as set (kurad status shows the limits in force). */
+static void print_quota(const vault_quota_conf *q)
+{
+	json_t *doc;
+	char *text;
+
+	if (quota_conf_empty(q)) {
+		printf("\nUpload quotas: none set; each repository's are derived from its history\n"
+		       "('kurad status' shows the limits in force).\n");
+		return;
+	}
+	doc = quota_conf_format(q);
+	text = doc ? json_dumps(doc, JSON_PRESERVE_ORDER) : NULL;
+	printf("\nUpload quotas (the rest derived; 'kurad status' shows the limits in force):\n"
+	       "  %s\n", text ? text : "(out of memory)");
+	free(text);
+	json_decref(doc);
+}
+
 static void print_policy(const char *dir, const vault_policy *p)
 {
 	char min_age[32], delay[32];
@@ -107,6 +131,7 @@ static void print_policy(const char *dir, const vault_policy *p)
 		printf("  delay         %-7s the deletion follows the quorum at once\n", delay);
 	printf("\nDays, weeks and months count only those with snapshots, in UTC, by the time\n"
 	       "the vault received each snapshot.\n");
+	print_quota(&p->quota);
 }
 
 int kurad_cmd_policy(int argc, char **argv)

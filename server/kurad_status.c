@@ -14,6 +14,7 @@
 #include "alert_cli.h"
 #include "audit.h"
 #include "common/error.h"
+#include "quota.h"
 #include "status.h"
 #include "vault_state.h"
 
@@ -21,8 +22,8 @@ static const char usage_status[] =
     "Usage: kurad status DIR [--json]\n"
     "\n"
     "Show the vault's repositories (files, bytes, snapshots, when the last snapshot\n"
-    "was received), its clients, pending deletions and alerts.  Safe to run while\n"
-    "'kurad serve' is running.\n"
+    "was received, upload quota in force and what is left of it), its clients,\n"
+    "pending deletions and alerts.  Safe to run while 'kurad serve' is running.\n"
     "\n"
     "  --json  print JSON for scripts\n";
 
@@ -121,6 +122,9 @@ static void print_status(const vault *v, const json_t *doc)
 		       json_integer_value(json_object_get(r, "snapshots")), when ? when : "never");
 	}
 	putchar('\n');
+	quota_status_print(repos);
+	if (json_array_size(repos))
+		putchar('\n');
 	if (json_array_size(clients) == 0)
 		printf("No clients yet: issue one with 'kurad client add'.\n");
 	else

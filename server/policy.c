@@ -48,6 +48,7 @@ void policy_default(vault_policy *p)
 	p->keep_monthly = 12;
 	p->quorum = 2;
 	p->delay_s = 7 * POLICY_DAY_S;
+	memset(&p->quota, 0, sizeof(p->quota));
 }
 
 /* ------------------------------------------------------------------ */
@@ -112,8 +113,8 @@ void policy_duration_format(int64_t s, char out[32])
 /* ------------------------------------------------------------------ */
 /* policy.json                                                         */
 
-static const char *const policy_members[] = {"min_age",	     "keep_daily", "keep_weekly",
-					     "keep_monthly", "quorum",	   "delay"};
+static const char *const policy_members[] = {"min_age", "keep_daily", "keep_weekly",
+					     "keep_monthly", "quorum", "delay", "quota"};
 
 static int policy_duration_member(const json_t *doc, const char *name, int64_t *out)
 {
@@ -188,6 +189,10 @@ int policy_parse(const char *text, size_t len, vault_policy *out)
 	    (err = policy_count_member(doc, "quorum", 1, VAULT_POLICY_QUORUM_MAX, &p.quorum)) < 0 ||
 	    (err = policy_duration_member(doc, "delay", &p.delay_s)) < 0)
 		goto done;
+	/* Optional: policy files written before quotas existed have none. */
+	memset(&p.quota, 0, sizeof(p.quota));
+	if ((val = json_object_get(doc, "quota")) && (err = quota_conf_parse(val, &p.quota)) < 0)
+		goto done;
 	*out = p;
 done:
 	json_decref(doc);
@@ -197,7 +202,7 @@ done:
 char *policy_format(const vault_policy *p)
 {
 	char min_age[32], delay[32], *text, *out = NULL;
-	json_t *doc;
+	json_t *doc, *quota = NULL;
 
 	policy_duration_format(p->min_age_s, min_age);
 	policy_duration_format(p->delay_s, delay);
@@ -205,6 +210,13 @@ char *policy_format(const vault_policy *p)
 			(json_int_t)p->keep_daily, "keep_weekly", (json_int_t)p->keep_weekly,
 			"keep_monthly", (json_int_t)p->keep_monthly, "quorum",
 			(json_int_t)p->quorum, "delay", delay);
+	/* Left out when nothing is set, so older files and the default stay as they were. */
+	if (doc && !quota_conf_empty(&p->quota) &&
+	    (!(quota = quota_conf_format(&p->quota)) ||
+	     json_object_set_new(doc, "quota", quota) < 0)) {
+		json_decref(doc);
+		doc = NULL;
+	}
 	text = doc ? json_dumps(doc, JSON_PRESERVE_ORDER | JSON_INDENT(2)) : NULL;
 	if (!text || asprintf(&out, "%s\n", text) < 0) {
 		out = NULL;

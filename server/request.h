@@ -25,11 +25,14 @@
 
 #define REQUEST_POST_MAX ((uint64_t)1 << 20) /* a deletion request's JSON body */
 
+typedef struct quota quota; /* quota.h */
+
 typedef struct {
 	vault *v;
 	gate *gate; /* connections, lockout, refusal summaries */
 	quarantine_view *quarantine; /* what no client may list or read */
 	watch *watch; /* the vault's own judgment (watch.h) */
+	quota *quota; /* upload quotas and their refusal summaries */
 } server;
 
 typedef struct {
@@ -52,6 +55,8 @@ typedef struct {
 	kura_hasher *hasher;
 	uint64_t expected; /* Content-Length */
 	uint64_t received;
+	uint64_t quota_held; /* admitted against the quotas (quota_answer.h)... */
+	bool quota_holding;  /* ...and not yet stored or given back */
 	int fail_status; /* an error met while reading the body */
 	char fail_msg[384];
 

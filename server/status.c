@@ -23,6 +23,7 @@
 #include "common/error.h"
 #include "deletion_intake.h"
 #include "files.h"
+#include "quota.h"
 
 typedef struct {
 	uint64_t files;
@@ -42,6 +43,7 @@ static int repo_status(vault *v, const char *repo, int64_t last, json_t **out)
 {
 	kura_backend *b;
 	tally all = {0, 0}, snaps = {0, 0};
+	json_t *limits;
 	char when[40];
 	int err, t;
 
@@ -54,10 +56,14 @@ static int repo_status(vault *v, const char *repo, int64_t last, json_t **out)
 			return err;
 	if (last)
 		files_format_time(when, last);
-	*out = json_pack("{s:s, s:I, s:I, s:I, s:s?}", "name", repo, "files",
+	/* The limits in force and what is left of them (quota.h). */
+	if ((err = quota_status_json(v, repo, all.bytes + snaps.bytes, &limits)) < 0)
+		return err;
+	*out = json_pack("{s:s, s:I, s:I, s:I, s:s?, s:o}", "name", repo, "files",
 			 (json_int_t)(all.files + snaps.files), "bytes",
 			 (json_int_t)(all.bytes + snaps.bytes), "snapshots",
-			 (json_int_t)snaps.files, "last_snapshot_received", last ? when : NULL);
+			 (json_int_t)snaps.files, "last_snapshot_received", last ? when : NULL,
+			 "quota", limits);
 	return *out ? 0 : kura_error_set(KURA_ENOMEM, "out of memory");
 }
 

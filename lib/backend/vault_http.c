@@ -174,6 +174,16 @@ void vault_http_server_reason(const vault_response *r, char *out, size_t out_siz
 	json_decref(j);
 }
 
+/* Is this a 507 for a quota ({"error": ..., "quota": {...}}) rather than a full disk? */
+static bool quota_refusal(const vault_response *r)
+{
+	json_t *j = r->err_len ? json_loadb(r->err, r->err_len, 0, NULL) : NULL;
+	bool quota = json_is_object(json_object_get(j, "quota"));
+
+	json_decref(j);
+	return quota;
+}
+
 /*
  * An HTTP answer that is not the one we wanted, as a KURA_E* code and
  * message; `target` says what was asked for ("pack 3f2a...", "the data/
@@ -205,6 +215,11 @@ int vault_http_status_error(const vault_backend *vb, const vault_response *r, lo
 		return kura_error_set(KURA_ECORRUPT, "%s: %s of %s refused as inconsistent%s",
 				      vb->location, method, target, reason);
 	case 507:
+		/* A quota's body says which limit and when it refills; the reason has it all. */
+		if (quota_refusal(r))
+			return kura_error_set(KURA_EIO, "%s: %s of %s refused by the vault's quota "
+					      "(HTTP 507)%s",
+					      vb->location, method, target, reason);
 		return kura_error_set(KURA_EIO,
 				      "%s: %s of %s refused: the vault is out of storage space "
 				      "(HTTP 507)%s",

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * fuzz_policy.c - the vault's policy parser (server/policy.c) on arbitrary
- * bytes.  The input up to its first NUL is policy JSON (and a duration);
- * what follows, 8 bytes at a time, is receive times for retention.
+ * fuzz_policy.c - the vault's policy parser (server/policy.c, and its
+ * "quota" member, server/quota_conf.c) on arbitrary bytes.  The input up
+ * to its first NUL is policy JSON (and a duration, and a quota size); what
+ * follows, 8 bytes at a time, is receive times for retention.
  *
  * Promises checked: a policy that parses formats to text that parses back
- * to the same policy; a duration that parses formats to one that parses
- * back to the same number of seconds; retention marks at most keep_N
+ * to the same policy (its quotas included); a duration or a size that
+ * parses formats to one that parses back to the same value; the quota
+ * limits in force are never "not set"; retention marks at most keep_N
  * snapshots per window and only known reasons; an explanation is a
  * string that fits its buffer.
  */
@@ -19,6 +21,35 @@
 
 #define FUZZ_SNAPS 32
 
+/*
+ * Every size formats to a size that parses back to it; the limits in
+ * force are never 0 (0 means "not set" and must have been filled in), and
+ * a credential's burst is set whenever its daily allowance is.
+ */
+static void check_quota(const vault_quota_conf *q)
+{
+	quota_limits derived = quota_derived(0, 0), r, c;
+	char text[32];
+	uint64_t back;
+
+	for (unsigned i = 0; i < q->count; i++) {
+		const uint64_t v[3] = {q->named[i].lim.daily, q->named[i].lim.burst,
+				       q->named[i].lim.cap};
+
+		for (int k = 0; k < 3; k++) {
+			if (!v[k])
+				continue;
+			quota_size_format(v[k], text);
+			if (quota_size_parse(text, &back) < 0 || back != v[k])
+				abort();
+		}
+		r = quota_resolve_repo(q, q->named[i].name, &derived, NULL);
+		c = quota_resolve_client(q, q->named[i].name, &r, NULL);
+		if (!r.daily || !r.burst || !r.cap || !c.daily || !c.burst)
+			abort();
+	}
+}
+
 static void check_roundtrip(const vault_policy *p)
 {
 	vault_policy q;
@@ -30,9 +61,10 @@ static void check_roundtrip(const vault_policy *p)
 		abort();
 	if (q.min_age_s != p->min_age_s || q.keep_daily != p->keep_daily ||
 	    q.keep_weekly != p->keep_weekly || q.keep_monthly != p->keep_monthly ||
-	    q.quorum != p->quorum || q.delay_s != p->delay_s)
+	    q.quorum != p->quorum || q.delay_s != p->delay_s || !quota_conf_equal(&q.quota, &p->quota))
 		abort();
 	free(text);
+	check_quota(&p->quota);
 }
 
 static void check_retention(const vault_policy *p, const uint8_t *data, size_t size)
@@ -85,6 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vault_policy p;
 	char *text, buf[32];
 	int64_t secs, back;
+	uint64_t bytes, bytes_back;
 
 	/* The whole input, NULs and all. */
 	if (policy_parse((const char *)data, size, &p) == 0)
@@ -94,6 +127,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(text, data, text_len);
 	text[text_len] = '\0';
+	if (quota_size_parse(text, &bytes) == 0) {
+		quota_size_format(bytes, buf);
+		if (quota_size_parse(buf, &bytes_back) < 0 || bytes_back != bytes)
+			abort();
+	}
 	if (policy_duration_parse(text, &secs) == 0) {
 		policy_duration_format(secs, buf);
 		if (policy_duration_parse(buf, &back) < 0 || back != secs)
