@@ -4,7 +4,7 @@
  *
  * A repository is a set of write-once files, each named by the lowercase
  * hex SHA-256 of its own bytes and filed under a type (config, keys, index,
- * snapshots, data).  A backend stores and returns those files; it never
+ * snapshots, data, drills).  A backend stores and returns those files; it never
  * needs a key.  Implementations embed `kura_backend` as their first member
  * (see lib/backend/local.c) and fill in the function pointers.
  *
@@ -33,9 +33,10 @@ typedef enum {
 	KURA_FILE_SNAPSHOT = 2,
 	KURA_FILE_INDEX = 3,
 	KURA_FILE_PACK = 4,
+	KURA_FILE_DRILL = 5, /* drill records (docs/FORMAT.md, "Drill records") */
 } kura_file_type;
 
-#define KURA_FILE_TYPES 5
+#define KURA_FILE_TYPES 6
 
 /* Called once per file by list(); return non-zero to stop listing. */
 typedef int (*kura_backend_list_fn)(const char *name, uint64_t size, void *ctx);

@@ -52,13 +52,13 @@
 
 static const char *const type_dirs[KURA_FILE_TYPES] = {
     [KURA_FILE_CONFIG] = "config", [KURA_FILE_KEY] = "keys",  [KURA_FILE_SNAPSHOT] = "snapshots",
-    [KURA_FILE_INDEX] = "index",   [KURA_FILE_PACK] = "data",
+    [KURA_FILE_INDEX] = "index",   [KURA_FILE_PACK] = "data",   [KURA_FILE_DRILL] = "drills",
 };
 
 /* What one file of each type is called in messages. */
 static const char *const type_what[KURA_FILE_TYPES] = {
     [KURA_FILE_CONFIG] = "config", [KURA_FILE_KEY] = "key",   [KURA_FILE_SNAPSHOT] = "snapshot",
-    [KURA_FILE_INDEX] = "index",   [KURA_FILE_PACK] = "pack",
+    [KURA_FILE_INDEX] = "index",   [KURA_FILE_PACK] = "pack",   [KURA_FILE_DRILL] = "drill record",
 };
 
 typedef struct {
