@@ -44,6 +44,7 @@
 #include "http.h"
 #include "policy.h"
 #include "status.h"
+#include "drills.h"
 #include "vault_admin.h"
 #include "vault_state.h"
 
@@ -129,7 +130,8 @@ static const char usage_status[] =
 static const char usage_policy[] =
 	"Usage: kurad policy DIR [--json]\n"
 	"       kurad policy set DIR [--min-age D] [--keep-daily N] [--keep-weekly N]\n"
-	"                            [--keep-monthly N] [--quorum N] [--delay D] [--json]\n"
+	"                            [--keep-monthly N] [--quorum N] [--delay D]\n"
+	"                            [--drill-every D] [--json]\n"
 	"\n"
 	"Show or change the vault's deletion policy (DIR/policy.json).  Clients can\n"
 	"only ask for deletions; a request takes effect when QUORUM approvers have\n"
@@ -149,6 +151,8 @@ static const char usage_policy[] =
 	"  --keep-weekly N   0 to 100000 (default 4)\n"
 	"  --keep-monthly N  0 to 100000 (default 12)\n"
 	"  --quorum N        approvals each deletion needs, 1 to 100 (default 2)\n"
+	"  --drill-every D   a repository without a drill record newer than D is\n"
+	"                    overdue (status, alert); 0: no requirement (default 0)\n"
 	"  --delay D         from the approval that completes the quorum until the\n"
 	"                    deletion is carried out (default 7d)\n"
 	"  --json            print the policy as JSON\n";
@@ -541,6 +545,7 @@ static void print_status(const vault *v, const json_t *doc)
 		       json_integer_value(json_object_get(r, "snapshots")), when ? when : "never");
 	}
 	putchar('\n');
+	drills_print(repos);
 	if (json_array_size(clients) == 0)
 		printf("No clients yet: issue one with 'kurad client add'.\n");
 	else
@@ -825,10 +830,11 @@ static unsigned count_approvers(const char *dir)
 
 static void print_policy(const char *dir, const vault_policy *p)
 {
-	char min_age[32], delay[32];
+	char min_age[32], delay[32], every[32];
 
 	policy_duration_format(p->min_age_s, min_age);
 	policy_duration_format(p->delay_s, delay);
+	policy_duration_format(p->drill_every_s, every);
 	printf("Deletion policy of the vault in %s\n\n", dir);
 	if (p->min_age_s)
 		printf("  min age       %-7s snapshots received less than %s ago are kept\n",
@@ -847,6 +853,11 @@ static void print_policy(const char *dir, const vault_policy *p)
 		printf("  delay         %-7s wait between the quorum and the deletion\n", delay);
 	else
 		printf("  delay         %-7s the deletion follows the quorum at once\n", delay);
+	if (p->drill_every_s)
+		printf("  drill every   %-7s a repository not drilled for %s raises an alert\n",
+		       every, every);
+	else
+		printf("  drill every   %-7s no restore drill required\n", every);
 	printf("\nDays, weeks and months count only those with snapshots, in UTC, by the time\n"
 	       "the vault received each snapshot.\n");
 }
@@ -854,7 +865,7 @@ static void print_policy(const char *dir, const vault_policy *p)
 static int cmd_policy(int argc, char **argv)
 {
 	const char *min_age = NULL, *daily = NULL, *weekly = NULL, *monthly = NULL, *quorum = NULL,
-		   *delay = NULL, *pos[3], *dir;
+		   *delay = NULL, *drill_every = NULL, *pos[3], *dir;
 	bool json = false, help, set;
 	const option opts[] = {{"--min-age", true, &min_age, NULL},
 			       {"--keep-daily", true, &daily, NULL},
@@ -862,6 +873,7 @@ static int cmd_policy(int argc, char **argv)
 			       {"--keep-monthly", true, &monthly, NULL},
 			       {"--quorum", true, &quorum, NULL},
 			       {"--delay", true, &delay, NULL},
+			       {"--drill-every", true, &drill_every, NULL},
 			       {"--json", false, NULL, &json},
 			       {NULL, false, NULL, NULL}};
 	struct stat st;
@@ -881,9 +893,9 @@ static int cmd_policy(int argc, char **argv)
 	if (npos > (set ? 2 : 1))
 		return usage_error(usage_policy, "unexpected argument '%s'", pos[set ? 2 : 1]);
 	dir = pos[set ? 1 : 0];
-	if (!set && (min_age || daily || weekly || monthly || quorum || delay))
+	if (!set && (min_age || daily || weekly || monthly || quorum || delay || drill_every))
 		return usage_error(usage_policy, "to change the policy use 'kurad policy set'");
-	if (set && !(min_age || daily || weekly || monthly || quorum || delay))
+	if (set && !(min_age || daily || weekly || monthly || quorum || delay || drill_every))
 		return usage_error(usage_policy, "policy set needs at least one value to change");
 	snprintf(path, sizeof(path), "%s/policy.json", dir);
 	if (policy_load(dir, &p) < 0) {
@@ -898,6 +910,8 @@ static int cmd_policy(int argc, char **argv)
 			return usage_error(usage_policy, "--min-age: %s", kura_error_message());
 		if (delay && policy_duration_parse(delay, &p.delay_s) < 0)
 			return usage_error(usage_policy, "--delay: %s", kura_error_message());
+		if (drill_every && policy_duration_parse(drill_every, &p.drill_every_s) < 0)
+			return usage_error(usage_policy, "--drill-every: %s", kura_error_message());
 		if (daily && parse_count(daily, 0, VAULT_POLICY_KEEP_MAX, &p.keep_daily) < 0)
 			return usage_error(usage_policy, "--keep-daily: '%s' is not a whole number "
 					   "from 0 to %d", daily, VAULT_POLICY_KEEP_MAX);

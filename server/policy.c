@@ -48,6 +48,7 @@ void policy_default(vault_policy *p)
 	p->keep_monthly = 12;
 	p->quorum = 2;
 	p->delay_s = 7 * POLICY_DAY_S;
+	p->drill_every_s = 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -113,7 +114,7 @@ void policy_duration_format(int64_t s, char out[32])
 /* policy.json                                                         */
 
 static const char *const policy_members[] = {"min_age",	     "keep_daily", "keep_weekly",
-					     "keep_monthly", "quorum",	   "delay"};
+					     "keep_monthly", "quorum",	   "delay", "drill_every"};
 
 static int policy_duration_member(const json_t *doc, const char *name, int64_t *out)
 {
@@ -188,6 +189,11 @@ int policy_parse(const char *text, size_t len, vault_policy *out)
 	    (err = policy_count_member(doc, "quorum", 1, VAULT_POLICY_QUORUM_MAX, &p.quorum)) < 0 ||
 	    (err = policy_duration_member(doc, "delay", &p.delay_s)) < 0)
 		goto done;
+	/* Optional: policies written before drills have none. */
+	p.drill_every_s = 0;
+	if (json_object_get(doc, "drill_every") &&
+	    (err = policy_duration_member(doc, "drill_every", &p.drill_every_s)) < 0)
+		goto done;
 	*out = p;
 done:
 	json_decref(doc);
@@ -196,15 +202,16 @@ done:
 
 char *policy_format(const vault_policy *p)
 {
-	char min_age[32], delay[32], *text, *out = NULL;
+	char min_age[32], delay[32], every[32], *text, *out = NULL;
 	json_t *doc;
 
 	policy_duration_format(p->min_age_s, min_age);
 	policy_duration_format(p->delay_s, delay);
-	doc = json_pack("{s:s, s:I, s:I, s:I, s:I, s:s}", "min_age", min_age, "keep_daily",
+	policy_duration_format(p->drill_every_s, every);
+	doc = json_pack("{s:s, s:I, s:I, s:I, s:I, s:s, s:s}", "min_age", min_age, "keep_daily",
 			(json_int_t)p->keep_daily, "keep_weekly", (json_int_t)p->keep_weekly,
 			"keep_monthly", (json_int_t)p->keep_monthly, "quorum",
-			(json_int_t)p->quorum, "delay", delay);
+			(json_int_t)p->quorum, "delay", delay, "drill_every", every);
 	text = doc ? json_dumps(doc, JSON_PRESERVE_ORDER | JSON_INDENT(2)) : NULL;
 	if (!text || asprintf(&out, "%s\n", text) < 0) {
 		out = NULL;

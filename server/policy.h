@@ -24,18 +24,21 @@ typedef struct {
 	unsigned keep_monthly; /* ...calendar months that have snapshots (UTC) */
 	unsigned quorum;       /* approvals a deletion needs; always >= 1 */
 	int64_t delay_s;       /* from the approval that completes the quorum to effect */
+	int64_t drill_every_s; /* a repository not drilled for this long raises an alert; 0: off */
 } vault_policy;
 
 #define VAULT_POLICY_KEEP_MAX 100000 /* keep_daily, keep_weekly, keep_monthly: 0..this */
 #define VAULT_POLICY_QUORUM_MAX 100  /* quorum: 1..this */
 
-/* Defaults: min age 30 days, keep 7 daily, 4 weekly, 12 monthly, quorum 2, delay 7 days. */
+/* Defaults: min age 30 days, keep 7 daily, 4 weekly, 12 monthly, quorum 2, delay 7 days,
+ * no drill requirement. */
 void policy_default(vault_policy *p);
 
 /*
  * Parse policy JSON: an object with exactly the members
  *   {"min_age": DURATION, "keep_daily": N, "keep_weekly": N, "keep_monthly": N,
  *    "quorum": N, "delay": DURATION}
+ * and optionally "drill_every": DURATION (absent: "0", no requirement)
  * (DURATION a string for policy_duration_parse; N an integer 0..100000;
  * quorum 1..100).  Unknown or missing members, wrong types and values out
  * of range are KURA_EINVAL with a message naming the member.
