@@ -77,6 +77,14 @@ sel=$(json_get "$OUT" 'd["files_selected"]')
 n1=$(json_get "$OUT" 'd["drill_number"]')
 expect_exit 0 kura --json drill --sample 25
 assert_eq "the drill counter advances" $((n1 + 1)) "$(json_get "$OUT" 'd["drill_number"]')"
+note "--random picks a readable snapshot within the window"
+expect_exit 0 kura --json backup "$SRC/docs"
+snap2=$(json_get "$OUT" 'd["snapshot_id"]')
+expect_exit 0 kura --json drill --random --window 1 --sample 50
+v=$(json_get "$OUT" 'd["snapshot_id"] in ("'"$snap"'", "'"$snap2"'")')
+assert_eq "a random snapshot of the repository" true "$v"
+expect_exit 2 kura drill --random "$snap"
+expect_exit 2 kura drill --window 3
 expect_exit 2 kura drill --sample 0
 expect_exit 2 kura drill --sample 25 --full
 
