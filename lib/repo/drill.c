@@ -407,9 +407,14 @@ static int check_copy(kura_repo *repo, drill_ctx *c, drill_list *l, const char *
 		for (size_t i = 0; i < l->count; i++) {
 			drill_entry *e = &l->items[i];
 
-			if (!e->selected || (e->node.type == KURA_NODE_DIR) != (pass == 0) ||
-			    restore_failed(c, e->path))
+			if ((e->node.type == KURA_NODE_DIR) != (pass == 0))
 				continue;
+			if (!e->selected || restore_failed(c, e->path)) {
+				/* a parent of the sample: it must let the walk down */
+				if (pass == 0)
+					(void)fchmodat(rootfd, e->path + 1, 0700, 0);
+				continue;
+			}
 			msg[0] = '\0';
 			rc = kura_drill__check_entry(repo, rootfd, e, owner, msg, sizeof(msg),
 						     &c->res->bytes_verified);
@@ -486,10 +491,10 @@ int kura_drill(kura_repo *repo, const kura_drill_options *opts, kura_drill_resul
 		rerr = kura_restore(repo, res.snapshot_id, &ro, &rr);
 		res.restore_seconds = now_s() - t;
 		restored = true;
-		/* Damage is what a drill is for: it is counted, not fatal.  Not being able to
-		 * write the scratch tree at all is. */
-		if (rerr < 0 && rerr != KURA_ECORRUPT && rerr != KURA_EEXISTS &&
-		    !(rerr == KURA_EIO && rr.errors)) {
+		/* Damage is what a drill is for: it is counted, not fatal.  A scratch disk
+		 * that cannot take the tree (KURA_EIO) says nothing about the backup: the
+		 * drill did not run, and no record blames the repository for it. */
+		if (rerr < 0 && rerr != KURA_ECORRUPT && rerr != KURA_EEXISTS) {
 			err = rerr;
 			goto done;
 		}
@@ -545,8 +550,13 @@ int kura_drill(kura_repo *repo, const kura_drill_options *opts, kura_drill_resul
 	restored = false;
 	created = false;
 	res.seconds = now_s() - t0;
-	if (!opts->no_record && (err = write_record(repo, &c, opts->verify_command, started_ns)) < 0)
-		goto done;
+	if (!opts->no_record && (err = write_record(repo, &c, opts->verify_command, started_ns)) < 0) {
+		/* A failed drill still fails as such; a passed one proved nothing to others. */
+		if (res.passed)
+			goto done;
+		if (opts->warning)
+			opts->warning(res.snapshot_id, kura_error_message(), opts->warning_ctx);
+	}
 	err = res.passed ? 0
 			 : kura_error_set(KURA_ECORRUPT,
 					  "drill of snapshot %.8s failed: %llu path(s) failed%s",
