@@ -19,8 +19,8 @@
  * of it (an answer queued earlier makes it close the connection).  An
  * upload refused before its body is read still closes its connection.
  *
- * The once-a-second tick (reload, deletions) runs beside `serve`, in the
- * thread that called it.
+ * The once-a-second tick (reload, deletions, alerts) runs beside `serve`,
+ * in the thread that called it.
  *
  * Threads: one thread per connection (MHD_USE_THREAD_PER_CONNECTION),
  * not a thread pool.  Handlers block on disk (fsync of a 1 GiB pack, the
@@ -52,6 +52,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alert_command.h"
+#include "alerts.h"
 #include "common/error.h"
 #include "deletion_run.h"
 #include "handlers.h"
@@ -318,7 +320,7 @@ static void report_once(const char *job, int err, char *last, size_t len)
  * audit log from now on), then the deletion requests (approvals to log,
  * quora to record, requests whose delay has passed to carry out).
  */
-static void tick(vault *v, char last[3][512], char **stock)
+static void tick(vault *v, char last[4][512], char **stock)
 {
 	int err = vault_reload(v), e;
 
@@ -328,6 +330,7 @@ static void tick(vault *v, char last[3][512], char **stock)
 	report_once("reload", err, last[0], sizeof(last[0]));
 	report_once("deletions", deletion_run(v, vault_now_ns(CLOCK_REALTIME)), last[1],
 		    sizeof(last[1]));
+	report_once("alerts", alerts_tick(v), last[3], sizeof(last[3]));
 }
 
 /* Our own listening socket, so that a failure says exactly why. */
@@ -363,7 +366,7 @@ int vault_http_serve(vault *v, atomic_int *stop)
 {
 	const struct timespec tick_sleep = {0, 100 * 1000 * 1000};
 	const char *addr = vault_listen_addr(v);
-	char last_tick_error[3][512] = {"", "", ""}, *stock = NULL;
+	char last_tick_error[4][512] = {"", "", "", ""}, *stock = NULL, **alert_argv = NULL;
 	struct MHD_Daemon *d = NULL;
 	unsigned int flags;
 	server *srv;
@@ -379,6 +382,10 @@ int vault_http_serve(vault *v, atomic_int *stop)
 		return err;
 	}
 
+	/* A bad alert command is found now, not when the first alert needs it. */
+	if ((err = alert_command_load(vault_dir(v), &alert_argv)) < 0)
+		goto done;
+	alert_command_free(alert_argv);
 	if ((err = listen_on(addr ? addr : "(none)", &fd, &v6)) < 0)
 		goto done;
 	/* A client that hangs up mid-answer must not end the vault. */

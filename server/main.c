@@ -14,6 +14,7 @@
  *	kurad deletions DIR [--json]
  *	kurad policy [set] DIR [--json] [--min-age D] [--keep-daily N] ... [--delay D]
  *	kurad log verify DIR
+ *	kurad alert list DIR [--all] [--json] | resolve DIR ID --key FILE  (alert_cli.c)
  *	kurad version
  *
  * Every command takes --help (printed to stdout, status 0).  Exit status:
@@ -36,6 +37,7 @@
 
 #include <jansson.h>
 
+#include "alert_cli.h"
 #include "audit.h"
 #include "common/error.h"
 #include "approvers.h"
@@ -64,13 +66,14 @@ static const char usage_all[] =
 	"  client add DIR NAME --role ROLE [--repo REPO] --output FILE\n"
 	"                                       issue a credential (writer, reader, auditor)\n"
 	"  client revoke DIR NAME               void a client's token for good\n"
-	"  status DIR [--json]                  repositories, clients, pending deletions\n"
+	"  status DIR [--json]                  repositories, clients, deletions, alerts\n"
 	"  log verify DIR                       check the audit log's chain and signatures\n"
 	"  approver add DIR NAME --output FILE  create an approver key for deletions\n"
 	"  approve DIR ID --key FILE            approve deletion request ID\n"
 	"  cancel DIR ID --key FILE             cancel deletion request ID\n"
 	"  deletions DIR [--json]               list deletion requests\n"
 	"  policy [set] DIR [OPTIONS]           show or change the deletion policy\n"
+	"  alert list|resolve DIR ...           the vault's alerts; resolve needs a quorum\n"
 	"  version                              print the version\n"
 	"\n"
 	"Exit status: 0 success, 1 error, 2 usage error, 4 audit log verification failed.\n"
@@ -123,7 +126,7 @@ static const char usage_status[] =
 	"Usage: kurad status DIR [--json]\n"
 	"\n"
 	"Show the vault's repositories (files, bytes, snapshots, when the last snapshot\n"
-	"was received) and its clients.  Safe to run while 'kurad serve' is running.\n"
+	"was received), its clients, pending deletions and alerts.  Safe to run while 'kurad serve' is running.\n"
 	"\n"
 	"  --json  print JSON for scripts\n";
 
@@ -561,6 +564,8 @@ static void print_status(const vault *v, const json_t *doc)
 	}
 	putchar('\n');
 	print_pending(json_object_get(doc, "deletions"));
+	putchar('\n');
+	alert_cli_print(json_object_get(doc, "alerts"), true);
 }
 
 static int cmd_status(int argc, char **argv)
@@ -1014,6 +1019,8 @@ int main(int argc, char **argv)
 		rc = cmd_cancel(argc - 2, argv + 2);
 	else if (strcmp(cmd, "deletions") == 0)
 		rc = cmd_deletions(argc - 2, argv + 2);
+	else if (strcmp(cmd, "alert") == 0)
+		rc = alert_cli_main(argc - 2, argv + 2);
 	else if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("kurad %s\n", kura_version());
 		rc = EXIT_OK;

@@ -3,7 +3,8 @@
  * status.c - what `kurad status` and GET /v1/status report (status.h):
  * per repository its files, bytes, snapshots and last receive time; per
  * client its role, repository, last backup and whether it is revoked; the
- * deletion requests.  Read only: it opens each repository's backend
+ * deletion requests; the alerts (open, and resolved in the last week).
+ * Read only: it opens each repository's backend
  * through the vault and streams meta/REPO/snapshot-times, and changes
  * nothing.  Clients added by a reload while it runs are left out of this
  * answer (the count is read once).
@@ -18,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "alerts.h"
 #include "common/error.h"
 #include "deletion_intake.h"
 #include "drills.h"
@@ -136,7 +138,7 @@ done:
 
 int status_json(vault *v, char **out)
 {
-	json_t *doc = NULL, *repos, *clients, *item, *dels = NULL;
+	json_t *doc = NULL, *repos, *clients, *item, *dels = NULL, *alerts;
 	int64_t *last = NULL, *repo_last = NULL;
 	vault_policy policy;
 	char when[40];
@@ -193,6 +195,12 @@ int status_json(vault *v, char **out)
 		goto done;
 	}
 	dels = NULL;
+	if ((err = alerts_json(v, &alerts)) < 0)
+		goto done;
+	if (json_object_set_new(doc, "alerts", alerts) < 0) {
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
 	if (!(*out = json_dumps(doc, JSON_PRESERVE_ORDER | JSON_INDENT(2))))
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 done:

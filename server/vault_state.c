@@ -7,7 +7,8 @@
  * issuing or revoking credentials is vault_admin.c; `kurad status` is
  * status.c.  The directory's layout:
  *
- *	DIR/vault.json            {"listen": "ADDR:PORT", "version": 1, "reserve": BYTES}
+ *	DIR/vault.json            {"listen": "ADDR:PORT", "version": 1, "reserve": BYTES,
+ *	                           "alert_command": [ARGV...]}
  *	DIR/tls/cert.pem, key.pem TLS identity (tls.c; key mode 0600)
  *	DIR/signing.key           Ed25519 secret key, 64 bytes (mode 0600)
  *	DIR/signing.pub           its public key, 32 bytes (for `kurad log verify`)
@@ -183,6 +184,7 @@ int vault_settings_load(const char *dir, char **out_listen, int64_t *out_reserve
 	json_t *doc = NULL;
 	json_error_t jerr;
 	const char *listen;
+	json_t *alert_command;
 	json_int_t version, reserve = -1;
 	int err = 0;
 
@@ -201,8 +203,10 @@ int vault_settings_load(const char *dir, char **out_listen, int64_t *out_reserve
 		err = kura_error_set(KURA_ECORRUPT, "%s: line %d: %s", path, jerr.line, jerr.text);
 		goto done;
 	}
-	if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:s, s:I, s?I}", "listen", &listen,
-			   "version", &version, "reserve", &reserve) < 0) {
+	/* "alert_command" is alert_command.c's to check, when an alert needs it. */
+	if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:s, s:I, s?I, s?o}", "listen", &listen,
+			   "version", &version, "reserve", &reserve, "alert_command",
+			   &alert_command) < 0) {
 		err = kura_error_set(KURA_ECORRUPT, "%s: %s", path, jerr.text);
 		goto done;
 	}
