@@ -20,8 +20,10 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "kura/keyless.h"
+#include "alerts.h"
 #include "files.h"
 #include "policy.h"
+#include "vault_state.h"
 
 typedef struct {
 	kura_backend *b;
@@ -185,4 +187,97 @@ void drills_print(const json_t *repos)
 	}
 	if (any)
 		putchar('\n');
+}
+
+/* What the tick last raised per repository, so a state is raised when it starts. */
+typedef struct {
+	char repo[VAULT_NAME_MAX + 1];
+	char failed_id[KURA_ID_HEX];
+	bool overdue;
+} raised;
+
+static raised *raised_list;
+static size_t raised_count;
+static int64_t last_check_ns;
+
+static raised *raised_for(const char *repo)
+{
+	raised *r;
+
+	for (size_t i = 0; i < raised_count; i++)
+		if (strcmp(raised_list[i].repo, repo) == 0)
+			return &raised_list[i];
+	if (!(r = realloc(raised_list, (raised_count + 1) * sizeof(*r))))
+		return NULL;
+	raised_list = r;
+	r = &raised_list[raised_count++];
+	memset(r, 0, sizeof(*r));
+	snprintf(r->repo, sizeof(r->repo), "%s", repo);
+	return r;
+}
+
+static int check_repo(vault *v, const char *repo, const vault_policy *p, int64_t now_ns)
+{
+	vault_drill_state d;
+	kura_backend *b;
+	raised *seen;
+	char summary[256], details[512], snap[KURA_ID_HEX], every[32];
+	bool overdue;
+	int err;
+
+	if ((err = vault_repo(v, repo, &b)) < 0 || (err = drills_state(b, &d)) < 0)
+		return err;
+	if (!(seen = raised_for(repo)))
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	if (drills_failed(&d) && strcmp(seen->failed_id, d.id) != 0) {
+		kura_hex(snap, d.rec.snapshot, KURA_HASH_SIZE);
+		snprintf(summary, sizeof(summary),
+			 "restore drill %.8s of snapshot %.8s failed: %llu path(s) failed%s", d.id,
+			 snap, (unsigned long long)d.rec.files_failed,
+			 d.rec.fail_flags & KURA_DRILL_FAIL_VERIFY ? ", the verify command failed"
+								 : "");
+		snprintf(details, sizeof(details),
+			 "{\"drill\": \"%s\", \"snapshot\": \"%s\", \"files_failed\": %llu, "
+			 "\"fail_flags\": %u}",
+			 d.id, snap, (unsigned long long)d.rec.files_failed, d.rec.fail_flags);
+		if ((err = alerts_raise(v, repo, "drill-failed", summary, details)) < 0)
+			return err;
+		memcpy(seen->failed_id, d.id, KURA_ID_HEX);
+	}
+	overdue = drills_overdue(&d, p->drill_every_s, now_ns);
+	if (overdue && !seen->overdue) {
+		policy_duration_format(p->drill_every_s, every);
+		if (d.found)
+			snprintf(summary, sizeof(summary),
+				 "no restore drill for %lld s: the last one, %.8s, is older than "
+				 "drill_every %s",
+				 (long long)((now_ns - d.received_ns) / 1000000000LL), d.id, every);
+		else
+			snprintf(summary, sizeof(summary),
+				 "no restore drill has ever been recorded, and drill_every is %s",
+				 every);
+		snprintf(details, sizeof(details), "{\"last_drill\": %s%s%s, \"drill_every\": \"%s\"}",
+			 d.found ? "\"" : "", d.found ? d.id : "null", d.found ? "\"" : "", every);
+		if ((err = alerts_raise(v, repo, "drill-overdue", summary, details)) < 0)
+			return err;
+	}
+	seen->overdue = overdue;
+	return 0;
+}
+
+int drills_tick(vault *v, int64_t now_ns)
+{
+	vault_policy p;
+	size_t n = vault_repo_count(v);
+	int err, first = 0;
+
+	if (last_check_ns && now_ns - last_check_ns < DRILLS_CHECK_S * 1000000000LL)
+		return 0;
+	last_check_ns = now_ns;
+	if ((err = policy_load(vault_dir(v), &p)) < 0)
+		return err;
+	for (size_t i = 0; i < n; i++)
+		if ((err = check_repo(v, vault_repo_name(v, i), &p, now_ns)) < 0 && first == 0)
+			first = kura_error_wrap(err, "repository '%s'", vault_repo_name(v, i));
+	return first;
 }

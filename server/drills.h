@@ -48,4 +48,18 @@ int drills_status_add(json_t *repo, const vault_drill_state *d, int64_t drill_ev
 /* The drills table of `kurad status` from the status document's "repositories". */
 void drills_print(const json_t *repos);
 
+#define DRILLS_CHECK_S 10 /* how often `kurad serve` looks at every repository's drills */
+
+typedef struct vault vault;
+
+/*
+ * `kurad serve`'s tick: at most every DRILLS_CHECK_S, raise the alert
+ * "drill-failed" for a repository whose newest drill record failed, and
+ * "drill-overdue" for one overdue under the policy's drill_every (alerts.h).
+ * Each is raised when it starts (a new failed record; a repository turning
+ * overdue), not again every check; a restart raises what is still true
+ * once more, which refreshes the open alert.  Called from one thread.
+ */
+int drills_tick(vault *v, int64_t now_ns);
+
 #endif

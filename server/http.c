@@ -19,7 +19,7 @@
  * of it (an answer queued earlier makes it close the connection).  An
  * upload refused before its body is read still closes its connection.
  *
- * The once-a-second tick (reload, deletions, alerts) runs beside `serve`,
+ * The once-a-second tick (reload, deletions, alerts, drills) runs beside `serve`,
  * in the thread that called it.
  *
  * Threads: one thread per connection (MHD_USE_THREAD_PER_CONNECTION),
@@ -56,6 +56,7 @@
 #include "alerts.h"
 #include "common/error.h"
 #include "deletion_run.h"
+#include "drills.h"
 #include "handlers.h"
 #include "request.h"
 #include "route.h"
@@ -320,7 +321,7 @@ static void report_once(const char *job, int err, char *last, size_t len)
  * audit log from now on), then the deletion requests (approvals to log,
  * quora to record, requests whose delay has passed to carry out).
  */
-static void tick(vault *v, char last[4][512], char **stock)
+static void tick(vault *v, char last[5][512], char **stock)
 {
 	int err = vault_reload(v), e;
 
@@ -331,6 +332,8 @@ static void tick(vault *v, char last[4][512], char **stock)
 	report_once("deletions", deletion_run(v, vault_now_ns(CLOCK_REALTIME)), last[1],
 		    sizeof(last[1]));
 	report_once("alerts", alerts_tick(v), last[3], sizeof(last[3]));
+	report_once("drills", drills_tick(v, vault_now_ns(CLOCK_REALTIME)), last[4],
+		    sizeof(last[4]));
 }
 
 /* Our own listening socket, so that a failure says exactly why. */
@@ -366,7 +369,7 @@ int vault_http_serve(vault *v, atomic_int *stop)
 {
 	const struct timespec tick_sleep = {0, 100 * 1000 * 1000};
 	const char *addr = vault_listen_addr(v);
-	char last_tick_error[4][512] = {"", "", "", ""}, *stock = NULL, **alert_argv = NULL;
+	char last_tick_error[5][512] = {"", "", "", "", ""}, *stock = NULL, **alert_argv = NULL;
 	struct MHD_Daemon *d = NULL;
 	unsigned int flags;
 	server *srv;

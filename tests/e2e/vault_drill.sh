@@ -4,8 +4,9 @@
 # key and `kurad status` (text and --json, and GET /v1/status for an
 # auditor) shows the last drill, its age, result and RTO; a writer cannot
 # upload a drill record (it would be a forgery) and a reader cannot upload
-# anything else; a drill that finds damage reaches the vault as failed; a
-# repository not drilled within the policy's drill_every is overdue.
+# anything else; a drill that finds damage reaches the vault as failed and
+# raises the alert drill-failed; a repository not drilled within the
+# policy's drill_every is overdue and raises drill-overdue (server/alerts.c).
 . "$(dirname "$0")/lib.sh"
 
 SRC=$WORK/data/src
@@ -88,12 +89,30 @@ chmod u+w "$big"
 printf '\xff' | dd of="$big" bs=1 seek=200 conv=notrunc status=none
 expect_exit 6 kura --json drill
 frec=$(json_get "$OUT" 'd["record_id"]')
-assert_contains "the drill names a file" "scan" "$ERR"
+assert_contains "the drill names a file" "$SRC/ward4/" "$ERR"
 expect_exit 0 "$KURAD" status "$VAULT_DIR" --json
 assert_eq "the vault's last drill is the failed one" "$frec" \
 	"$(json_get "$OUT" "$clinic"'["last_drill"]["id"]')"
 assert_eq "result" failed "$(json_get "$OUT" "$clinic"'["last_drill"]["result"]')"
-assert_not_contains "no file name reaches the vault's status" "scan" "$OUT"
+assert_not_contains "no file name reaches the vault's status" "$SRC" "$OUT"
+assert_not_contains "no file name reaches the vault's status" ".dcm" "$OUT"
+# wait_alert KIND: until `kurad status --json` lists an open alert of KIND for clinic
+wait_alert() {
+	local i
+	for i in $(seq 1 40); do
+		"$KURAD" status "$VAULT_DIR" --json >"$WORK/status.json" 2>/dev/null || true
+		python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if any(a.get("repo") == "clinic" and a.get("kind") == sys.argv[2]
+                  and a.get("state") == "open" for a in d.get("alerts", [])) else 1)' \
+			"$WORK/status.json" "$1" && return 0
+		sleep 0.5
+	done
+	fail "no open $1 alert for clinic after 20 s: $(cat "$WORK/status.json")"
+}
+wait_alert drill-failed
+v=$(json_get "$(cat "$WORK/status.json")" '[a["details"]["drill"] for a in d["alerts"] if a["kind"] == "drill-failed"][0]')
+assert_eq "the alert names the failed drill" "$frec" "$v"
 
 note "a drill older than drill_every is overdue"
 expect_exit 0 "$KURAD" policy set "$VAULT_DIR" --drill-every 2s
@@ -104,6 +123,8 @@ assert_eq "overdue" true "$(json_get "$OUT" "$clinic"'["drill_overdue"]')"
 assert_eq "drill_every" 2s "$(json_get "$OUT" "$clinic"'["drill_every"]')"
 expect_exit 0 "$KURAD" status "$VAULT_DIR"
 assert_contains "text status says overdue" "OVERDUE" "$OUT"
+wait_alert drill-overdue
+assert_contains "the alert is in the audit log" 'kind=drill-overdue' "$(cat "$VAULT_DIR/audit/log.jsonl")"
 
 stop_vault
 echo "PASS vault_drill"
