@@ -10,6 +10,9 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 
 SRC=$WORK/data/src
 make_tree "$SRC"
+# a sparse file whose hole is far larger than any chunk
+truncate -s 80M "$SRC/disk.img"
+printf 'boot sector' | dd of="$SRC/disk.img" bs=1 seek=$((70 << 20)) conv=notrunc status=none
 init_repo
 export TMPDIR=$WORK/tmp
 mkdir -p "$TMPDIR"
