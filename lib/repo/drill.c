@@ -180,50 +180,55 @@ static uint64_t next_counter(const kura_drill_options *opts, const char *repo_id
 	return n;
 }
 
-/* Mark the sample; for a sample build the restore's include patterns (escaped paths). */
+/* `path` as an fnmatch pattern that matches only itself. */
+static char *literal_pattern(const char *path)
+{
+	char *p = malloc(2 * strlen(path) + 1), *q = p;
+
+	if (!p)
+		return NULL;
+	for (const char *s = path; *s; s++) {
+		if (*s == '*' || *s == '?' || *s == '[' || *s == '\\')
+			*q++ = '\\';
+		*q++ = *s;
+	}
+	*q = '\0';
+	return p;
+}
+
+/* Mark the sample; for a sample, the restore's include patterns (the chosen paths). */
 static int select_sample(drill_list *l, unsigned bp, uint64_t counter, char ***out_pats,
 			 size_t *out_n, uint64_t *out_selected)
 {
-	uint64_t stride = bp >= KURA_DRILL_FULL_BP ? 1 : 10000 / bp, k = 0;
+	uint64_t stride = bp >= KURA_DRILL_FULL_BP ? 1 : 10000 / bp, k = 0, chosen = 0;
 	char **pats = NULL;
 	size_t np = 0;
 
 	*out_pats = NULL;
 	*out_n = 0;
-	*out_selected = 0;
 	for (size_t i = 0; i < l->count; i++) {
 		drill_entry *e = &l->items[i];
 
-		if (e->node.type == KURA_NODE_DIR) {
+		if (e->node.type == KURA_NODE_DIR)
 			e->selected = stride == 1;
+		else if ((e->selected = (k++ + counter) % stride == 0))
+			chosen++;
+	}
+	*out_selected = chosen;
+	if (stride == 1 || chosen == 0)
+		return 0;
+	if (!(pats = calloc(chosen, sizeof(*pats))))
+		return kura_error_set(KURA_ENOMEM, "drill: out of memory");
+	for (size_t i = 0; i < l->count; i++) {
+		if (!l->items[i].selected)
 			continue;
-		}
-		e->selected = (k++ + counter) % stride == 0;
-		if (!e->selected)
-			continue;
-		(*out_selected)++;
-		if (stride == 1)
-			continue;
-		char **np2 = realloc(pats, (np + 1) * sizeof(*pats));
-		size_t len = strlen(e->path);
-		char *p = malloc(2 * len + 1), *q = p;
-
-		if (np2)
-			pats = np2;
-		if (!np2 || !p) {
-			free(p);
-			for (size_t j = 0; j < np; j++)
-				free(pats[j]);
+		if (!(pats[np] = literal_pattern(l->items[i].path))) {
+			while (np)
+				free(pats[--np]);
 			free(pats);
 			return kura_error_set(KURA_ENOMEM, "drill: out of memory");
 		}
-		for (const char *s = e->path; *s; s++) {
-			if (*s == '*' || *s == '?' || *s == '[' || *s == '\\')
-				*q++ = '\\';
-			*q++ = *s;
-		}
-		*q = '\0';
-		pats[np++] = p;
+		np++;
 	}
 	*out_pats = pats;
 	*out_n = np;
