@@ -33,6 +33,8 @@ enum {
 	CLI_EXIT_PARTIAL = 3,   /* backup written, but some files were unreadable */
 	CLI_EXIT_INTEGRITY = 4, /* check found problems, or restore lost content */
 	CLI_EXIT_EXISTS = 5,    /* restore left paths already in the target as they were */
+	CLI_EXIT_DRILL = 6,     /* a drill failed: damage, missing data, a file that differs */
+	CLI_EXIT_DRILL_VERIFY = 7, /* a drill restored intact data but its verify command failed */
 	CLI_EXIT_NOREPO = 10,   /* no repository at the location */
 	CLI_EXIT_AUTH = 12,     /* wrong passphrase or foreign key */
 	CLI_EXIT_NEEDKEY = 13,  /* the operation needs the restore key */
@@ -56,7 +58,7 @@ struct cli_command {
 
 extern const struct cli_command cli_cmd_init, cli_cmd_key, cli_cmd_backup, cli_cmd_snapshots,
 	cli_cmd_ls, cli_cmd_restore, cli_cmd_diff, cli_cmd_check, cli_cmd_version, cli_cmd_log,
-	cli_cmd_vault, cli_cmd_forget, cli_cmd_prune, cli_cmd_repair;
+	cli_cmd_vault, cli_cmd_forget, cli_cmd_prune, cli_cmd_repair, cli_cmd_drill;
 
 /* main.c: help text */
 void cli_help_command(const struct cli_command *cmd);

@@ -19,8 +19,8 @@
  * of it (an answer queued earlier makes it close the connection).  An
  * upload refused before its body is read still closes its connection.
  *
- * The once-a-second tick (reload, deletions, alerts, watch) runs beside `serve`,
- * in the thread that called it.
+ * The once-a-second tick (reload, deletions, quarantine, alerts, watch, quota,
+ * drills) runs beside `serve`, in the thread that called it.
  *
  * Threads: one thread per connection (MHD_USE_THREAD_PER_CONNECTION),
  * not a thread pool.  Handlers block on disk (fsync of a 1 GiB pack, the
@@ -57,6 +57,7 @@
 #include "common/error.h"
 #include "deletion_run.h"
 #include "quarantine.h"
+#include "drills.h"
 #include "handlers.h"
 #include "quota.h"
 #include "request.h"
@@ -103,11 +104,15 @@ static const char *denied(const vault_client *c, const vault_route *r, bool put)
 	/* Writers and readers may file and list requests; approvers decide. */
 	if (r->kind == VAULT_ROUTE_DELETIONS)
 		return NULL;
+	/* Drill records prove restores, which only a reader can run: a writer's
+	 * would be a forgery, and a reader uploads nothing else. */
 	if (c->role == VAULT_ROLE_READER)
-		return put ? "readers may not upload" : NULL;
+		return put && !(r->kind == VAULT_ROUTE_FILE && r->type == KURA_FILE_DRILL)
+			   ? "readers may upload only drill records"
+			   : NULL;
 	/* writer */
 	if (put)
-		return NULL;
+		return r->type == KURA_FILE_DRILL ? "writers may not upload drill records" : NULL;
 	if (r->kind == VAULT_ROUTE_LIST)
 		return r->type == KURA_FILE_KEY ? "writers may not list keys" : NULL;
 	if (r->type == KURA_FILE_CONFIG || r->type == KURA_FILE_INDEX)
@@ -327,8 +332,8 @@ static void report_once(const char *job, int err, char *last, size_t len)
  * quora to record, requests whose delay has passed to carry out).
  */
 /* The jobs of the tick and serve loop whose errors are reported once each:
- * reload, deletions, connections, quarantine, alerts, watch, quota. */
-#define TICK_JOBS 7
+ * reload, deletions, connections, quarantine, alerts, watch, quota, drills. */
+#define TICK_JOBS 8
 
 static void tick(server *srv, char last[TICK_JOBS][512], char **stock)
 {
@@ -349,6 +354,8 @@ static void tick(server *srv, char last[TICK_JOBS][512], char **stock)
 			       kura_now_ns(CLOCK_REALTIME)),
 		    last[5], sizeof(last[5]));
 	report_once("quota", quota_tick(srv->quota), last[6], sizeof(last[6]));
+	report_once("drills", drills_tick(v, kura_now_ns(CLOCK_REALTIME)), last[7],
+		    sizeof(last[7]));
 }
 
 /* Our own listening socket, so that a failure says exactly why. */

@@ -19,7 +19,8 @@
 static const char usage_policy[] =
     "Usage: kurad policy DIR [--json]\n"
     "       kurad policy set DIR [--min-age D] [--keep-daily N] [--keep-weekly N]\n"
-    "                            [--keep-monthly N] [--quorum N] [--delay D] [--json]\n"
+    "                            [--keep-monthly N] [--quorum N] [--delay D]\n"
+    "                            [--drill-every D] [--json]\n"
     "\n"
     "Show or change the vault's deletion policy (DIR/policy.json).  Clients can\n"
     "only ask for deletions; a request takes effect when QUORUM approvers have\n"
@@ -39,6 +40,8 @@ static const char usage_policy[] =
     "  --keep-weekly N   0 to 100000 (default 4)\n"
     "  --keep-monthly N  0 to 100000 (default 12)\n"
     "  --quorum N        approvals each deletion needs, 1 to 100 (default 2)\n"
+    "  --drill-every D   a repository without a drill record newer than D is\n"
+    "                    overdue (status, alert); 0: no requirement (default 0)\n"
     "  --delay D         from the approval that completes the quorum until the\n"
     "                    deletion is carried out (default 7d)\n"
     "  --json            print the policy as JSON\n"
@@ -107,10 +110,11 @@ static void print_quota(const vault_quota_conf *q)
 
 static void print_policy(const char *dir, const vault_policy *p)
 {
-	char min_age[32], delay[32];
+	char min_age[32], delay[32], every[32];
 
 	policy_duration_format(p->min_age_s, min_age);
 	policy_duration_format(p->delay_s, delay);
+	policy_duration_format(p->drill_every_s, every);
 	printf("Deletion policy of the vault in %s\n\n", dir);
 	if (p->min_age_s)
 		printf("  min age       %-7s snapshots received less than %s ago are kept\n",
@@ -129,6 +133,11 @@ static void print_policy(const char *dir, const vault_policy *p)
 		printf("  delay         %-7s wait between the quorum and the deletion\n", delay);
 	else
 		printf("  delay         %-7s the deletion follows the quorum at once\n", delay);
+	if (p->drill_every_s)
+		printf("  drill every   %-7s a repository not drilled for %s raises an alert\n",
+		       every, every);
+	else
+		printf("  drill every   %-7s no restore drill required\n", every);
 	printf("\nDays, weeks and months count only those with snapshots, in UTC, by the time\n"
 	       "the vault received each snapshot.\n");
 	print_quota(&p->quota);
@@ -137,12 +146,13 @@ static void print_policy(const char *dir, const vault_policy *p)
 int kurad_cmd_policy(int argc, char **argv)
 {
 	const char *min_age = NULL, *daily = NULL, *weekly = NULL, *monthly = NULL, *quorum = NULL,
-		   *delay = NULL, *pos[3], *dir;
+		   *delay = NULL, *drill_every = NULL, *pos[3], *dir;
 	bool json = false, help, set;
 	const kurad_option opts[] = {
 	    {"--min-age", true, &min_age, NULL},    {"--keep-daily", true, &daily, NULL},
 	    {"--keep-weekly", true, &weekly, NULL}, {"--keep-monthly", true, &monthly, NULL},
 	    {"--quorum", true, &quorum, NULL},	    {"--delay", true, &delay, NULL},
+	    {"--drill-every", true, &drill_every, NULL},
 	    {"--json", false, NULL, &json},	    {NULL, false, NULL, NULL}};
 	struct stat st;
 	vault_policy p;
@@ -162,10 +172,10 @@ int kurad_cmd_policy(int argc, char **argv)
 		return kurad_usage_error(usage_policy, "unexpected argument '%s'",
 					 pos[set ? 2 : 1]);
 	dir = pos[set ? 1 : 0];
-	if (!set && (min_age || daily || weekly || monthly || quorum || delay))
+	if (!set && (min_age || daily || weekly || monthly || quorum || delay || drill_every))
 		return kurad_usage_error(usage_policy,
 					 "to change the policy use 'kurad policy set'");
-	if (set && !(min_age || daily || weekly || monthly || quorum || delay))
+	if (set && !(min_age || daily || weekly || monthly || quorum || delay || drill_every))
 		return kurad_usage_error(usage_policy,
 					 "policy set needs at least one value to change");
 	snprintf(path, sizeof(path), "%s/policy.json", dir);
@@ -184,6 +194,9 @@ int kurad_cmd_policy(int argc, char **argv)
 						 kura_error_message());
 		if (delay && policy_duration_parse(delay, &p.delay_s) < 0)
 			return kurad_usage_error(usage_policy, "--delay: %s", kura_error_message());
+		if (drill_every && policy_duration_parse(drill_every, &p.drill_every_s) < 0)
+			return kurad_usage_error(usage_policy, "--drill-every: %s",
+						 kura_error_message());
 		if (daily && parse_count(daily, 0, VAULT_POLICY_KEEP_MAX, &p.keep_daily) < 0)
 			return kurad_usage_error(usage_policy,
 						 "--keep-daily: '%s' is not a whole number "

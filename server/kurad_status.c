@@ -14,6 +14,7 @@
 #include "alert_cli.h"
 #include "audit.h"
 #include "common/error.h"
+#include "drills.h"
 #include "quota.h"
 #include "status.h"
 #include "vault_state.h"
@@ -122,6 +123,7 @@ static void print_status(const vault *v, const json_t *doc)
 		       json_integer_value(json_object_get(r, "snapshots")), when ? when : "never");
 	}
 	putchar('\n');
+	drills_print(repos);
 	quota_status_print(repos);
 	if (json_array_size(repos))
 		putchar('\n');

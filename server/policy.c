@@ -48,6 +48,7 @@ void policy_default(vault_policy *p)
 	p->keep_monthly = 12;
 	p->quorum = 2;
 	p->delay_s = 7 * POLICY_DAY_S;
+	p->drill_every_s = 0;
 	memset(&p->quota, 0, sizeof(p->quota));
 }
 
@@ -113,8 +114,9 @@ void policy_duration_format(int64_t s, char out[32])
 /* ------------------------------------------------------------------ */
 /* policy.json                                                         */
 
-static const char *const policy_members[] = {"min_age", "keep_daily", "keep_weekly",
-					     "keep_monthly", "quorum", "delay", "quota"};
+static const char *const policy_members[] = {"min_age",	  "keep_daily", "keep_weekly",
+					     "keep_monthly", "quorum",	  "delay",
+					     "drill_every",  "quota"};
 
 static int policy_duration_member(const json_t *doc, const char *name, int64_t *out)
 {
@@ -189,6 +191,12 @@ int policy_parse(const char *text, size_t len, vault_policy *out)
 	    (err = policy_count_member(doc, "quorum", 1, VAULT_POLICY_QUORUM_MAX, &p.quorum)) < 0 ||
 	    (err = policy_duration_member(doc, "delay", &p.delay_s)) < 0)
 		goto done;
+	/* Optional: policies written before drills have none. */
+	p.drill_every_s = 0;
+	if (json_object_get(doc, "drill_every") &&
+	    (err = policy_duration_member(doc, "drill_every", &p.drill_every_s)) < 0)
+		goto done;
+
 	/* Optional: policy files written before quotas existed have none. */
 	memset(&p.quota, 0, sizeof(p.quota));
 	if ((val = json_object_get(doc, "quota")) && (err = quota_conf_parse(val, &p.quota)) < 0)
@@ -201,15 +209,16 @@ done:
 
 char *policy_format(const vault_policy *p)
 {
-	char min_age[32], delay[32], *text, *out = NULL;
+	char min_age[32], delay[32], every[32], *text, *out = NULL;
 	json_t *doc, *quota = NULL;
 
 	policy_duration_format(p->min_age_s, min_age);
 	policy_duration_format(p->delay_s, delay);
-	doc = json_pack("{s:s, s:I, s:I, s:I, s:I, s:s}", "min_age", min_age, "keep_daily",
+	policy_duration_format(p->drill_every_s, every);
+	doc = json_pack("{s:s, s:I, s:I, s:I, s:I, s:s, s:s}", "min_age", min_age, "keep_daily",
 			(json_int_t)p->keep_daily, "keep_weekly", (json_int_t)p->keep_weekly,
 			"keep_monthly", (json_int_t)p->keep_monthly, "quorum",
-			(json_int_t)p->quorum, "delay", delay);
+			(json_int_t)p->quorum, "delay", delay, "drill_every", every);
 	/* Left out when nothing is set, so older files and the default stay as they were. */
 	if (doc && !quota_conf_empty(&p->quota) &&
 	    (!(quota = quota_conf_format(&p->quota)) ||

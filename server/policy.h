@@ -25,6 +25,7 @@ typedef struct {
 	unsigned keep_monthly; /* ...calendar months that have snapshots (UTC) */
 	unsigned quorum;       /* approvals a deletion needs; always >= 1 */
 	int64_t delay_s;       /* from the approval that completes the quorum to effect */
+	int64_t drill_every_s; /* a repository not drilled for this long raises an alert; 0: off */
 	vault_quota_conf quota; /* upload quotas (quota_conf.h); all zero: derived */
 } vault_policy;
 
@@ -33,7 +34,8 @@ typedef struct {
 
 /*
  * Defaults: min age 30 days, keep 7 daily, 4 weekly, 12 monthly, quorum 2,
- * delay 7 days; no quota set (the vault derives them: quota_conf.h).
+ * delay 7 days, no drill requirement; no quota set (the vault derives
+ * them: quota_conf.h).
  */
 void policy_default(vault_policy *p);
 
@@ -41,7 +43,8 @@ void policy_default(vault_policy *p);
  * Parse policy JSON: an object with exactly the members
  *   {"min_age": DURATION, "keep_daily": N, "keep_weekly": N, "keep_monthly": N,
  *    "quorum": N, "delay": DURATION}
- * and optionally "quota" (quota_conf_parse)
+ * and optionally "drill_every": DURATION (absent: "0", no requirement)
+ * and "quota" (quota_conf_parse)
  * (DURATION a string for policy_duration_parse; N an integer 0..100000;
  * quorum 1..100).  Unknown or missing members, wrong types and values out
  * of range are KURA_EINVAL with a message naming the member.

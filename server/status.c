@@ -22,8 +22,11 @@
 #include "alerts.h"
 #include "common/error.h"
 #include "deletion_intake.h"
+#include "drills.h"
 #include "files.h"
 #include "quota.h"
+#include "policy.h"
+#include "request.h"
 
 typedef struct {
 	uint64_t files;
@@ -39,8 +42,10 @@ static int count_file(const char *name, uint64_t size, void *ctx)
 	return 0;
 }
 
-static int repo_status(vault *v, const char *repo, int64_t last, json_t **out)
+static int repo_status(vault *v, const char *repo, int64_t last, const vault_policy *policy,
+		       json_t **out)
 {
+	vault_drill_state drill;
 	kura_backend *b;
 	tally all = {0, 0}, snaps = {0, 0};
 	json_t *limits;
@@ -64,7 +69,16 @@ static int repo_status(vault *v, const char *repo, int64_t last, json_t **out)
 			 (json_int_t)(all.bytes + snaps.bytes), "snapshots",
 			 (json_int_t)snaps.files, "last_snapshot_received", last ? when : NULL,
 			 "quota", limits);
-	return *out ? 0 : kura_error_set(KURA_ENOMEM, "out of memory");
+	if (!*out)
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	if ((err = drills_state(b, &drill)) < 0 ||
+	    (err = drills_status_add(*out, &drill, policy->drill_every_s,
+				     kura_now_ns(CLOCK_REALTIME))) < 0) {
+		json_decref(*out);
+		*out = NULL;
+		return err;
+	}
+	return 0;
 }
 
 /*
@@ -132,6 +146,7 @@ int status_json(vault *v, char **out)
 {
 	json_t *doc = NULL, *repos, *clients, *item, *dels = NULL, *alerts;
 	int64_t *last = NULL, *repo_last = NULL;
+	vault_policy policy;
 	char when[40];
 	/* Counts read once: vault_reload may add more meanwhile. */
 	size_t i, nclients = vault_client_count(v), nrepos = vault_repo_count(v);
@@ -148,6 +163,8 @@ int status_json(vault *v, char **out)
 			goto done;
 	if ((err = deletion_intake_list(v, NULL, &dels)) < 0)
 		goto done;
+	if ((err = policy_load(vault_dir(v), &policy)) < 0)
+		goto done;
 	if (!(doc = json_pack("{s:[], s:[]}", "repositories", "clients"))) {
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
@@ -155,7 +172,7 @@ int status_json(vault *v, char **out)
 	repos = json_object_get(doc, "repositories");
 	clients = json_object_get(doc, "clients");
 	for (i = 0; i < nrepos; i++) {
-		if ((err = repo_status(v, vault_repo_name(v, i), repo_last[i], &item)) < 0) {
+		if ((err = repo_status(v, vault_repo_name(v, i), repo_last[i], &policy, &item)) < 0) {
 			kura_error_wrap(err, "repository '%s'", vault_repo_name(v, i));
 			goto done;
 		}

@@ -30,9 +30,10 @@ typedef enum {
 	KURA_FILE_SNAPSHOT = 2,
 	KURA_FILE_INDEX = 3,
 	KURA_FILE_PACK = 4,
+	KURA_FILE_DRILL = 5, /* drill records (docs/FORMAT.md, "Drill records") */
 } kura_file_type;
 
-#define KURA_FILE_TYPES 5
+#define KURA_FILE_TYPES 6
 
 /* The directory name of each file type ("config", "keys", ...). */
 const char *kura_file_type_name(kura_file_type type);

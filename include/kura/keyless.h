@@ -53,7 +53,9 @@ int kura_snapshot_peek(const uint8_t *data, size_t len, int64_t *out_client_time
  * the sealed key and an encrypted body of 28 .. 16 MiB + 28 bytes; index: the header,
  * 1..2^20 pack names and an encrypted part of a whole number of records;
  * pack: at most 4 GiB - 1, the header, the footer and a trailer length
- * consistent with the size.  Every file the real writer produces passes.  0, or KURA_ECORRUPT
+ * consistent with the size; drill record: the plaintext summary's every
+ * field in range and consistent, a details box of 28 .. 64 KiB + 28 bytes.
+ * Every file the real writer produces passes.  0, or KURA_ECORRUPT
  * / KURA_EUNSUPPORTED with a message naming the type and the field
  * ("index: pack count 0 out of range (1..1048576)"); KURA_EINVAL for an
  * unknown type.

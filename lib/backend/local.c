@@ -56,13 +56,13 @@
 
 static const char *const type_dirs[KURA_FILE_TYPES] = {
     [KURA_FILE_CONFIG] = "config", [KURA_FILE_KEY] = "keys",  [KURA_FILE_SNAPSHOT] = "snapshots",
-    [KURA_FILE_INDEX] = "index",   [KURA_FILE_PACK] = "data",
+    [KURA_FILE_INDEX] = "index",   [KURA_FILE_PACK] = "data",   [KURA_FILE_DRILL] = "drills",
 };
 
 /* What one file of each type is called in messages. */
 static const char *const type_what[KURA_FILE_TYPES] = {
     [KURA_FILE_CONFIG] = "config", [KURA_FILE_KEY] = "key",   [KURA_FILE_SNAPSHOT] = "snapshot",
-    [KURA_FILE_INDEX] = "index",   [KURA_FILE_PACK] = "pack",
+    [KURA_FILE_INDEX] = "index",   [KURA_FILE_PACK] = "pack",   [KURA_FILE_DRILL] = "drill record",
 };
 
 typedef struct {
@@ -73,7 +73,7 @@ typedef struct {
 	int type_fd[KURA_FILE_TYPES];
 } local_backend;
 
-static int check_args(kura_file_type type, const char *name)
+static int check_args(const local_backend *lb, kura_file_type type, const char *name)
 {
 	if ((unsigned)type >= KURA_FILE_TYPES)
 		return kura_error_set(KURA_EINVAL, "local backend: bad file type %d", (int)type);
@@ -82,6 +82,9 @@ static int check_args(kura_file_type type, const char *name)
 		    KURA_EINVAL,
 		    "local backend: bad %s file name \"%.80s\" (want 64 lowercase hex digits)",
 		    type_what[type], name ? name : "(null)");
+	if (lb->type_fd[type] < 0) /* drills/ of an older repository on a read-only disk */
+		return kura_error_set(KURA_ENOTFOUND, "%s: no %s/ directory, and it cannot be made",
+				      lb->path, type_dirs[type]);
 	return 0;
 }
 
@@ -185,7 +188,7 @@ static int local_put(kura_backend *b, kura_file_type type, const char *name, con
 	bool tmp_made = false;
 	int fd = -1, err;
 
-	if ((err = check_args(type, name)) < 0)
+	if ((err = check_args(lb, type, name)) < 0)
 		return err;
 	if (!data && len > 0)
 		return kura_error_set(KURA_EINVAL, "local backend: put of %zu bytes from NULL",
@@ -329,7 +332,7 @@ static int local_stream_commit(kura_backend_stream *s, kura_file_type type, cons
 		*out_existed = false;
 	if (s->fd < 0 || !s->tmp[0])
 		return kura_error_set(KURA_EINVAL, "local backend: commit of a finished stream");
-	if ((err = check_args(type, name)) < 0)
+	if ((err = check_args(lb, type, name)) < 0)
 		goto done;
 	rel_path(rel, type, name);
 
@@ -412,7 +415,7 @@ static int local_get(kura_backend *b, kura_file_type type, const char *name, uin
 
 	*out = NULL;
 	*out_len = 0;
-	if ((err = check_args(type, name)) < 0)
+	if ((err = check_args(lb, type, name)) < 0)
 		return err;
 	if ((err = open_file(lb, type, name, &fd)) < 0)
 		goto done;
@@ -474,7 +477,7 @@ static int local_get_range(kura_backend *b, kura_file_type type, const char *nam
 	size_t got = 0;
 	int fd = -1, err;
 
-	if ((err = check_args(type, name)) < 0)
+	if ((err = check_args(lb, type, name)) < 0)
 		return err;
 	if (offset > (uint64_t)INT64_MAX || len > (uint64_t)INT64_MAX - offset)
 		return kura_error_set(KURA_EINVAL, "%s %s: range %llu+%zu is out of bounds",
@@ -578,6 +581,8 @@ static int local_list(kura_backend *b, kura_file_type type, kura_backend_list_fn
 
 	if ((unsigned)type >= KURA_FILE_TYPES)
 		return kura_error_set(KURA_EINVAL, "local backend: bad file type %d", (int)type);
+	if (lb->type_fd[type] < 0) /* no drills/ (see check_args): nothing to list */
+		return 0;
 	if (type != KURA_FILE_PACK) {
 		err = list_dir(lb, lb->type_fd[type], type_dirs[type], NULL, fn, ctx, &cb_rc);
 		goto done;
@@ -694,7 +699,14 @@ static int open_fd(kura_backend **out, const char *path, int root_fd)
 		if (i == KURA_FILE_CONFIG)
 			continue;
 		(void)mkdirat(root_fd, type_dirs[i], 0700);
-		if ((err = open_subdir(root_fd, path, type_dirs[i], &lb->type_fd[i])) < 0)
+		err = open_subdir(root_fd, path, type_dirs[i], &lb->type_fd[i]);
+		/* drills/ is younger than the format: a repository made before it, on a
+		 * read-only disk, still opens (it has no drill records) */
+		if (err == KURA_ENOTFOUND && i == KURA_FILE_DRILL) {
+			lb->type_fd[i] = -1;
+			err = 0;
+		}
+		if (err < 0)
 			goto done;
 	}
 	(void)mkdirat(root_fd, "tmp", 0700);
@@ -869,7 +881,7 @@ static int local_mtime(kura_backend *b, kura_file_type type, const char *name, i
 	struct stat st;
 	int err;
 
-	if ((err = check_args(type, name)) < 0)
+	if ((err = check_args(lb, type, name)) < 0)
 		return err;
 	rel_path(rel, type, name);
 	if (fstatat(lb->type_fd[type], rel, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -907,7 +919,7 @@ static int local_remove(kura_backend *b, kura_file_type type, const char *name)
 	char rel[NAME_LEN + 4];
 	int err;
 
-	if ((err = check_args(type, name)) < 0)
+	if ((err = check_args(lb, type, name)) < 0)
 		return err;
 	rel_path(rel, type, name);
 	if ((err = clear_immutable(lb, type, rel, name)) < 0)

@@ -81,14 +81,14 @@ static void test_create_open(void **state)
 	assert_non_null(b);
 	assert_int_equal(b->version, KURA_BACKEND_VERSION);
 	b->free(b);
-	const char *subs[] = {"config", "keys",	   "snapshots", "index",
-			      "data",	"data/00", "data/ff",	"tmp"};
+	const char *subs[] = {"config",	 "keys",    "snapshots", "index", "data",
+			      "data/00", "data/ff", "drills",	 "tmp"};
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", f->repo, subs[i]);
 		assert_int_equal(stat(path, &st), 0);
 		assert_true(S_ISDIR(st.st_mode));
 	}
-	assert_int_equal(count_entries(f->repo), 6);
+	assert_int_equal(count_entries(f->repo), 7);
 	snprintf(path, sizeof(path), "%s/data", f->repo);
 	assert_int_equal(count_entries(path), 256);
 	assert_string_equal(kura_file_type_name(KURA_FILE_CONFIG), "config");
@@ -538,10 +538,43 @@ static void test_stream_abort(void **state)
 	assert_int_equal(access(path, F_OK), 0);
 }
 
+/*
+ * A repository made before drill records, that cannot get a drills/ (a
+ * read-only disk; here a file in its place): it still opens, lists no
+ * records, and refuses to store one with a clear error.
+ */
+static void test_no_drills_dir(void **state)
+{
+	fixture *f = *state;
+	kura_backend *b = NULL;
+	char name[65], path[200];
+	uint8_t *out = NULL;
+	size_t len = 0;
+	int calls = 0;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/drills", f->repo);
+	assert_int_equal(rmdir(path), 0);
+	assert_non_null(fp = fopen(path, "w"));
+	fclose(fp);
+	assert_ok(kura_backend_local_open(&b, f->repo));
+	assert_ok(b->list(b, KURA_FILE_DRILL, stop_now, &calls));
+	assert_int_equal(calls, 0);
+	make_name(name, 7);
+	assert_int_equal(b->put(b, KURA_FILE_DRILL, name, "x", 1), KURA_ENOTFOUND);
+	assert_non_null(strstr(kura_error_message(), "drills/"));
+	assert_int_equal(b->get(b, KURA_FILE_DRILL, name, &out, &len), KURA_ENOTFOUND);
+	/* everything else works as before */
+	assert_ok(b->put(b, KURA_FILE_SNAPSHOT, name, "x", 1));
+	b->free(b);
+	assert_int_equal(unlink(path), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_create_open, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_drills_dir, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_not_repo, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_create_not_empty, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_put_get, setup, teardown),

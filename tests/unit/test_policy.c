@@ -98,18 +98,22 @@ static void test_parse_accepts(void **state)
 	} cases[] = {
 	    {"{\"min_age\": \"30d\", \"keep_daily\": 7, \"keep_weekly\": 4, \"keep_monthly\": 12, "
 	     "\"quorum\": 2, \"delay\": \"7d\"}",
-	     {30 * 86400, 7, 4, 12, 2, 7 * 86400, .quota = {.count = 0}}},
+	     {30 * 86400, 7, 4, 12, 2, 7 * 86400, 0, .quota = {.count = 0}}},
 	    /* any order, any whitespace */
 	    {"\n{\"delay\":\"90s\",\"quorum\":1,\"keep_monthly\":0,\"keep_weekly\":0,"
 	     "\"keep_daily\":0,\"min_age\":\"0\"}\n\n",
-	     {0, 0, 0, 0, 1, 90, .quota = {.count = 0}}},
+	     {0, 0, 0, 0, 1, 90, 0, .quota = {.count = 0}}},
 	    /* the largest values */
 	    {"{\"min_age\": \"36500d\", \"keep_daily\": 100000, \"keep_weekly\": 100000, "
 	     "\"keep_monthly\": 100000, \"quorum\": 100, \"delay\": \"876000h\"}",
-	     {36500LL * 86400, 100000, 100000, 100000, 100, 36500LL * 86400, .quota = {.count = 0}}},
+	     {36500LL * 86400, 100000, 100000, 100000, 100, 36500LL * 86400, 0, .quota = {.count = 0}}},
 	    {"{\"min_age\": \"12h\", \"keep_daily\": 1, \"keep_weekly\": 2, \"keep_monthly\": 3, "
 	     "\"quorum\": 5, \"delay\": \"15m\"}",
-	     {12 * 3600, 1, 2, 3, 5, 900, .quota = {.count = 0}}},
+	     {12 * 3600, 1, 2, 3, 5, 900, 0, .quota = {.count = 0}}},
+	    /* drill_every is optional (policies written before drills lack it) */
+	    {"{\"min_age\": \"0\", \"keep_daily\": 0, \"keep_weekly\": 0, \"keep_monthly\": 0, "
+	     "\"quorum\": 1, \"delay\": \"0\", \"drill_every\": \"8d\"}",
+	     {0, 0, 0, 0, 1, 0, 8 * 86400, .quota = {.count = 0}}},
 	};
 	vault_policy p;
 	size_t i;
@@ -124,6 +128,7 @@ static void test_parse_accepts(void **state)
 		assert_int_equal(p.keep_monthly, cases[i].want.keep_monthly);
 		assert_int_equal(p.quorum, cases[i].want.quorum);
 		assert_int_equal(p.delay_s, cases[i].want.delay_s);
+		assert_int_equal(p.drill_every_s, cases[i].want.drill_every_s);
 	}
 }
 
@@ -247,16 +252,17 @@ static void assert_policy_equal(const vault_policy *a, const vault_policy *b)
 	assert_int_equal(a->keep_monthly, b->keep_monthly);
 	assert_int_equal(a->quorum, b->quorum);
 	assert_int_equal(a->delay_s, b->delay_s);
+	assert_int_equal(a->drill_every_s, b->drill_every_s);
 }
 
 static void test_format_roundtrip(void **state)
 {
 	const vault_policy cases[] = {
-	    {30 * 86400, 7, 4, 12, 2, 7 * 86400, .quota = {.count = 0}},
-	    {0, 0, 0, 0, 1, 0, .quota = {.count = 0}},
-	    {1, 1, 1, 1, 1, 59, .quota = {.count = 0}},
-	    {36 * 3600, 100000, 100000, 100000, 100, 36500LL * 86400, .quota = {.count = 0}},
-	    {5400, 3, 0, 24, 3, 86399, .quota = {.count = 0}},
+	    {30 * 86400, 7, 4, 12, 2, 7 * 86400, 0, .quota = {.count = 0}},
+	    {0, 0, 0, 0, 1, 0, 7 * 86400, .quota = {.count = 0}},
+	    {1, 1, 1, 1, 1, 59, 1, .quota = {.count = 0}},
+	    {36 * 3600, 100000, 100000, 100000, 100, 36500LL * 86400, 36 * 3600, .quota = {.count = 0}},
+	    {5400, 3, 0, 24, 3, 86399, 86399, .quota = {.count = 0}},
 	};
 	vault_policy p;
 	char *text;
@@ -278,7 +284,8 @@ static void test_format_roundtrip(void **state)
 				  "  \"keep_weekly\": 4,\n"
 				  "  \"keep_monthly\": 12,\n"
 				  "  \"quorum\": 2,\n"
-				  "  \"delay\": \"7d\"\n"
+				  "  \"delay\": \"7d\",\n"
+				  "  \"drill_every\": \"0\"\n"
 				  "}\n");
 	free(text);
 }
@@ -413,7 +420,7 @@ static void run_retention(const vault_policy *p, vault_snapshot_time *s, size_t 
 static void test_retention_sixty_days(void **state)
 {
 	enum { N = 240 };
-	vault_policy p = {0, 7, 4, 2, 1, 0, .quota = {.count = 0}};
+	vault_policy p = {0, 7, 4, 2, 1, 0, 0, .quota = {.count = 0}};
 	vault_snapshot_time s[N];
 	char names[N][65];
 	unsigned out[N];
@@ -462,7 +469,7 @@ static void test_retention_sixty_days(void **state)
 /* Only periods that have snapshots count: gaps do not use up the window. */
 static void test_retention_sparse(void **state)
 {
-	vault_policy p = {0, 3, 0, 0, 1, 0, .quota = {.count = 0}};
+	vault_policy p = {0, 3, 0, 0, 1, 0, 0, .quota = {.count = 0}};
 	char names[5][65];
 	vault_snapshot_time s[5];
 	unsigned out[5];
@@ -487,7 +494,7 @@ static void test_retention_sparse(void **state)
 	assert_int_equal(out[4], 0);
 
 	/* months with snapshots: Mar 2023, Jan 2023, Nov 2022 (no Feb, no Dec) */
-	p = (vault_policy){0, 0, 0, 2, 1, 0, .quota = {.count = 0}};
+	p = (vault_policy){0, 0, 0, 2, 1, 0, 0, .quota = {.count = 0}};
 	run_retention(&p, s, 5, NS(utc(2024, 1, 1, 0, 0, 0)), out);
 	assert_int_equal(out[0], 0);
 	assert_int_equal(out[1], 0);
@@ -522,7 +529,7 @@ static void test_retention_boundaries(void **state)
 	s[2].received_ns = NS(utc(2021, 1, 3, 23, 59, 0));
 	s[3].received_ns = NS(utc(2021, 1, 4, 0, 0, 0));
 
-	p = (vault_policy){0, 0, 2, 0, 1, 0, .quota = {.count = 0}};
+	p = (vault_policy){0, 0, 2, 0, 1, 0, 0, .quota = {.count = 0}};
 	run_retention(&p, s, 4, now, out);
 	assert_int_equal(out[3], VAULT_KEEP_WEEKLY);
 	assert_int_equal(out[2], VAULT_KEEP_WEEKLY);
@@ -532,14 +539,14 @@ static void test_retention_boundaries(void **state)
 	run_retention(&p, s, 4, now, out);
 	assert_int_equal(out[0], 0);
 
-	p = (vault_policy){0, 0, 0, 2, 1, 0, .quota = {.count = 0}};
+	p = (vault_policy){0, 0, 0, 2, 1, 0, 0, .quota = {.count = 0}};
 	run_retention(&p, s, 4, now, out);
 	assert_int_equal(out[3], VAULT_KEEP_MONTHLY); /* January 2021 */
 	assert_int_equal(out[2], 0);
 	assert_int_equal(out[1], 0);
 	assert_int_equal(out[0], VAULT_KEEP_MONTHLY); /* December 2020 */
 
-	p = (vault_policy){0, 4, 0, 0, 1, 0, .quota = {.count = 0}};
+	p = (vault_policy){0, 4, 0, 0, 1, 0, 0, .quota = {.count = 0}};
 	run_retention(&p, s, 4, now, out);
 	for (i = 0; i < 4; i++)
 		assert_int_equal(out[i], VAULT_KEEP_DAILY);
@@ -555,7 +562,7 @@ static void test_retention_boundaries(void **state)
 	s[1].received_ns = 0;
 	s[2].received_ns = NS(utc(1969, 12, 29, 0, 0, 0));
 	s[3].received_ns = NS(utc(1969, 12, 29, 0, 0, 0)) - 1; /* Sun Dec 28: week before */
-	p = (vault_policy){0, 2, 2, 2, 1, 0, .quota = {.count = 0}};
+	p = (vault_policy){0, 2, 2, 2, 1, 0, 0, .quota = {.count = 0}};
 	run_retention(&p, s, 4, now, out);
 	assert_int_equal(out[1], VAULT_KEEP_DAILY | VAULT_KEEP_WEEKLY | VAULT_KEEP_MONTHLY);
 	assert_int_equal(out[0], VAULT_KEEP_DAILY | VAULT_KEEP_MONTHLY);
@@ -565,7 +572,7 @@ static void test_retention_boundaries(void **state)
 
 static void test_retention_min_age(void **state)
 {
-	vault_policy p = {30 * 86400, 0, 0, 0, 1, 0, .quota = {.count = 0}};
+	vault_policy p = {30 * 86400, 0, 0, 0, 1, 0, 0, .quota = {.count = 0}};
 	char names[5][65];
 	vault_snapshot_time s[5];
 	unsigned out[5];
@@ -614,7 +621,7 @@ static void test_retention_min_age(void **state)
 /* Equal receive times: the name that sorts first counts as the newer, in any order. */
 static void test_retention_ties(void **state)
 {
-	vault_policy p = {0, 1, 1, 1, 1, 0, .quota = {.count = 0}};
+	vault_policy p = {0, 1, 1, 1, 1, 0, 0, .quota = {.count = 0}};
 	char a[65], b[65], c[65];
 	vault_snapshot_time s[3];
 	unsigned out[3];
@@ -653,7 +660,7 @@ static void test_retention_empty_and_zero(void **state)
 		s[i].received_ns = now - NS((int64_t)i * 86400 * 2);
 	}
 	/* All windows zero: only the minimum age protects. */
-	p = (vault_policy){3 * 86400, 0, 0, 0, 1, 0, .quota = {.count = 0}};
+	p = (vault_policy){3 * 86400, 0, 0, 0, 1, 0, 0, .quota = {.count = 0}};
 	run_retention(&p, s, 3, now, out);
 	assert_int_equal(out[0], VAULT_KEEP_MIN_AGE);
 	assert_int_equal(out[1], VAULT_KEEP_MIN_AGE);
@@ -768,7 +775,7 @@ static void test_load_save(void **state)
 	policy_default(&q);
 	assert_policy_equal(&p, &q);
 
-	orig = (vault_policy){3600, 1, 2, 3, 4, 60, .quota = {.count = 0}};
+	orig = (vault_policy){3600, 1, 2, 3, 4, 60, 0, .quota = {.count = 0}};
 	assert_ok(policy_save(t->dir, &orig));
 	snprintf(path, sizeof(path), "%s/policy.json", t->dir);
 	assert_int_equal(stat(path, &st), 0);
