@@ -13,6 +13,13 @@
  * and carries on, since refusing a restore would help nobody.  The
  * remembered head is what `kura log verify` demands the log still holds.
  *
+ * Within one run, answers come back out of order: the vault signs each
+ * answer's head right after that request's own audit entry, and parallel
+ * requests (a restore's workers) finish in any order, so an answer may
+ * carry an older head than one already seen in this run.  A rollback is
+ * therefore judged against the head remembered from earlier runs only;
+ * within a run, only as many entries with another hash (a fork) is one.
+ *
  * A newer head is believed without proof that it extends the older one
  * (that needs the log).  So once a rollback was seen, PATH.rollback is
  * made and the remembered head no longer moves (a rolled-back log soon
@@ -42,7 +49,9 @@ struct vaulthead {
 	char *path;	/* the remembered head, NULL if there is no cache directory */
 	char *location; /* "vault://HOST:PORT/REPO", for the warning */
 	uint8_t pk[32];
-	kura_loghead best; /* valid if have */
+	kura_loghead best; /* the newest seen, valid if have */
+	kura_loghead base; /* remembered from earlier runs, valid if have_base */
+	bool have_base;
 	char *frozen; /* PATH.rollback: once a rollback was seen, the head stays */
 	bool have, dirty, warned;
 	time_t stored;
@@ -62,8 +71,10 @@ int vaulthead_open(vaulthead **out, const uint8_t pk[32], const char *location)
 	vh->path = kura_loghead_client_path(pk);
 	/* A missing or damaged memory is an empty one; a forged one must still verify. */
 	if (vh->path && kura_loghead_load(&vh->best, vh->path) == 0 &&
-	    kura_loghead_verify(&vh->best, pk))
-		vh->have = true;
+	    kura_loghead_verify(&vh->best, pk)) {
+		vh->have = vh->have_base = true;
+		vh->base = vh->best;
+	}
 	kura_error_clear();
 	if (vh->path && asprintf(&vh->frozen, "%s.rollback", vh->path) < 0)
 		vh->frozen = NULL;
@@ -113,6 +124,8 @@ static void store(vaulthead *vh)
 void vaulthead_seen(vaulthead *vh, const char *value)
 {
 	char seen[96], now_s[96];
+	const kura_loghead *ref;
+	kura_loghead_order order;
 	kura_loghead h;
 
 	if (!vh)
@@ -128,7 +141,16 @@ void vaulthead_seen(vaulthead *vh, const char *value)
 		vh->warned = true;
 		goto done;
 	}
-	switch (vh->have ? kura_loghead_compare(&vh->best, &h) : KURA_LOGHEAD_NEWER) {
+	/* A rollback against earlier runs; within this run only a fork counts. */
+	ref = vh->have_base ? &vh->base : NULL;
+	order = ref ? kura_loghead_compare(ref, &h) : KURA_LOGHEAD_NEWER;
+	if (order != KURA_LOGHEAD_OLDER && order != KURA_LOGHEAD_FORKED && vh->have) {
+		ref = &vh->best;
+		order = kura_loghead_compare(ref, &h);
+		if (order == KURA_LOGHEAD_OLDER) /* an answer overtaken by a later one */
+			order = KURA_LOGHEAD_SAME;
+	}
+	switch (order) {
 	case KURA_LOGHEAD_NEWER:
 		if (vh->warned && vh->frozen && access(vh->frozen, F_OK) == 0)
 			break;
@@ -151,7 +173,7 @@ void vaulthead_seen(vaulthead *vh, const char *value)
 			if (f)
 				fclose(f);
 		}
-		describe(seen, &vh->best);
+		describe(seen, ref);
 		describe(now_s, &h);
 		kura_loghead_warn("%s: THE VAULT'S AUDIT LOG WENT BACK: it answered with a log "
 				  "head of %s, but this client saw %s before (remembered in %s).  "

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "crypto/crypto.h"
+#include "backend/vaulthead.h"
 #include "crypto/sign.h"
 #include "kura/kura.h"
 #include "kura/loghead.h"
@@ -184,6 +185,73 @@ static void test_stock_diff(void **state)
 	assert_string_equal(out, "");
 }
 
+static int warnings;
+
+static void count_warning(const char *message, void *ctx)
+{
+	(void)ctx;
+	if (strstr(message, "WENT BACK"))
+		warnings++;
+}
+
+static void seen_seq(vaulthead *vh, const uint8_t sk[64], uint64_t seq, uint8_t hash_byte)
+{
+	kura_loghead h = {.seq = seq};
+	char text[KURA_LOGHEAD_TEXT_MAX];
+
+	memset(h.hash, hash_byte, 32);
+	kura_loghead_sign(&h, sk);
+	kura_loghead_format(&h, text);
+	vaulthead_seen(vh, text);
+}
+
+/*
+ * A restore's parallel answers come back out of order: an older head
+ * than one seen earlier in the same run is no rollback.  An older head
+ * than the one remembered from an earlier run is, and so is a fork.
+ */
+static void test_vaulthead_order(void **state)
+{
+	char dir[] = "/tmp/kura-test-vaulthead-XXXXXX";
+	uint8_t pk[32], sk[64];
+	vaulthead *vh;
+
+	(void)state;
+	assert_ok(kura_crypto_init());
+	assert_non_null(mkdtemp(dir));
+	assert_ok(setenv("KURA_CACHE_DIR", dir, 1));
+	kura_sign_keypair(pk, sk);
+	kura_loghead_set_warning(count_warning, NULL);
+
+	assert_ok(vaulthead_open(&vh, pk, "vault://127.0.0.1:1/r"));
+	seen_seq(vh, sk, 5, 5);
+	seen_seq(vh, sk, 7, 7);
+	seen_seq(vh, sk, 6, 6); /* overtaken within the run */
+	assert_int_equal(warnings, 0);
+	vaulthead_free(vh);
+
+	/* the next run remembers 7: 6 is now a rollback */
+	assert_ok(vaulthead_open(&vh, pk, "vault://127.0.0.1:1/r"));
+	seen_seq(vh, sk, 8, 8);
+	assert_int_equal(warnings, 0);
+	seen_seq(vh, sk, 6, 6);
+	assert_int_equal(warnings, 1);
+	vaulthead_free(vh);
+	test_remove_tree(dir);
+
+	/* within one run, as many entries with another hash is a fork */
+	assert_non_null(mkdtemp(strcpy(dir, "/tmp/kura-test-vaulthead-XXXXXX")));
+	assert_ok(setenv("KURA_CACHE_DIR", dir, 1));
+	assert_ok(vaulthead_open(&vh, pk, "vault://127.0.0.1:1/r"));
+	seen_seq(vh, sk, 9, 9);
+	seen_seq(vh, sk, 9, 1);
+	assert_int_equal(warnings, 2);
+	vaulthead_free(vh);
+	kura_loghead_set_warning(NULL, NULL);
+	unsetenv("KURA_CACHE_DIR");
+	test_remove_tree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -191,6 +259,7 @@ int main(void)
 	    cmocka_unit_test(test_hostile_values),
 	    cmocka_unit_test(test_file_and_in_log),
 	    cmocka_unit_test(test_stock_diff),
+	    cmocka_unit_test(test_vaulthead_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
