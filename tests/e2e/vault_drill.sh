@@ -67,7 +67,7 @@ put() { # TOKEN_CRED TYPE FILE: prints the HTTP status
 	local name
 	name=$(sha256sum "$3" | cut -c1-64)
 	curl -sS -o "$WORK/body" -w '%{http_code}' --max-time 20 --noproxy '*' \
-		--pinnedpubkey "$PIN" --insecure -X PUT --data-binary "@$3" \
+		--pinnedpubkey "$PIN" --insecure -X PUT --data-binary "@$3" -H 'Expect: 100-continue' \
 		-H "Authorization: Bearer $(cred_get "$1" token)" \
 		"https://$VAULT_ADDR/v1/repos/clinic/$2/$name"
 }
