@@ -141,7 +141,8 @@ void kura_detect_text_clues(const uint8_t *data, size_t len, kura_text_clues *ou
 			continue;
 		while (run < i && base32_letter(data[i - 1 - run]))
 			run++;
-		if (run == 16 || run == 56)
+		/* v2 is 16 letters, v3 56; notes mangle them by a few (placeholders, typos) */
+		if (run == 16 || (run >= 50 && run <= 60))
 			out->onions++;
 	}
 	for (size_t k = 0; k < sizeof(ransom_phrases) / sizeof(*ransom_phrases); k++)

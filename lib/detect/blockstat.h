@@ -47,7 +47,7 @@ void kura_detect_scan(const uint8_t *data, size_t len, kura_blockscan *out);
 
 /* What a small text file says (kura_detect_text_clues). */
 typedef struct {
-	uint32_t onions;       /* Tor onion addresses (v2: 16, v3: 56 base32 letters + ".onion") */
+	uint32_t onions;       /* Tor onion addresses: 16 (v2) or 50..60 (v3: 56) base32 letters, ".onion" */
 	uint32_t ransom_words; /* distinct ransom-note phrases found (see blockstat.c) */
 } kura_text_clues;
 

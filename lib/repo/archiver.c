@@ -24,6 +24,11 @@
  * old one, and whoever completes the file closes the ticket with its
  * extents, or with nothing when it could not be stored (filecache.h).
  *
+ * Detection (lib/detect/, docs/DETECTION.md) rides along: each chunk a
+ * worker stores is also shown to the detector with what storing it cost,
+ * each file is judged when it completes, files the cache keeps are
+ * reported unchanged, and the verdict goes into the snapshot.
+ *
  * Only complete snapshots become visible: the snapshot file is written
  * last, and a crash before that leaves only unreferenced packs.  The
  * backup holds the repository's lock shared from before it loads the
@@ -48,6 +53,7 @@
 #include "common/error.h"
 #include "common/pool.h"
 #include "common/utf8.h"
+#include "detect/detect.h"
 #include "repo/blobstore.h"
 #include "repo/dirstack.h"
 #include "repo/filecache.h"
@@ -76,6 +82,7 @@ typedef struct {
 	int failed;
 	int changed;        /* its size or ctime changed while it was read */
 	uint64_t ticket;    /* its place in the new file cache */
+	kura_detect_file *det; /* what the detector gathers of it, or NULL */
 } file_state;
 
 typedef struct archiver archiver;
@@ -95,6 +102,8 @@ struct archiver {
 	kura_pool *pool;
 	kura_blobstore *store;
 	kura_filecache *cache;
+	kura_detect *detect;    /* NULL: detection off */
+	kura_detect_report report;
 	kura_idmap *hardlinks;  /* (dev, ino) -> ordinal in link_paths */
 	char **link_paths;
 	size_t nlinks, links_cap;
@@ -304,6 +313,8 @@ static void file_complete(archiver *a, file_state *f)
 	uint64_t size = 0;
 
 	cache_file_done(a, f);
+	if (a->detect)
+		kura_detect_file_end(a->detect, f->det, !f->failed);
 	if (f->failed) {
 		kura_node_clear(node);
 		free(f->extents);
@@ -336,11 +347,14 @@ static void chunk_worker(void *job_ptr, void *ctx)
 	chunk_job *job = job_ptr;
 	archiver *a = job->arch;
 	uint8_t id[KURA_HASH_SIZE] = {0};
+	size_t stored = 0;
 	int err;
 
-	if (!failed(a) &&
-	    (err = kura_blobstore_add(a->store, KURA_BLOB_DATA, job->data, job->len, id)) < 0)
+	if (!failed(a) && (err = kura_blobstore_add_sized(a->store, KURA_BLOB_DATA, job->data,
+							  job->len, id, &stored)) < 0)
 		set_error(a, err);
+	if (a->detect)
+		kura_detect_chunk(a->detect, job->file->det, job->index, job->data, job->len, stored);
 	free(job->data);
 	pthread_mutex_lock(&a->lock);
 	memcpy(job->file->extents[job->index].id, id, KURA_HASH_SIZE);
@@ -634,6 +648,8 @@ static int process_file(archiver *a, dir_state *dir, size_t slot, int fd, int st
 	f->slot = slot;
 	f->st = *st;
 	f->pending = 1;
+	if (a->detect)
+		f->det = kura_detect_file_begin(a->detect, path, (uint64_t)st->st_size);
 	child_started(a, dir);
 	a->current = path;
 	/* at most the size the walk saw just before opening it: a growing file ends there */
@@ -774,6 +790,8 @@ static int process_entry(archiver *a, dir_state *dir, size_t slot, int dirfd, co
 		if ((err = try_cache(a, node, path, &st, ticket, &known)) < 0)
 			return err;
 		if (err == 1) {
+			if (a->detect)
+				kura_detect_unchanged(a->detect, path);
 			a->result.files_unmodified++;
 			a->result.bytes_total += (uint64_t)st.st_size;
 			return 0;
@@ -1150,6 +1168,8 @@ static int write_snapshot(archiver *a, const kura_walkpath *paths)
 	snap.nchanged = a->nchanged;
 	snap.dirs = a->result.dirs;
 	snap.bytes = a->result.bytes_total;
+	snap.summary = a->report.summary;
+	snap.detection = a->report.record;
 	if ((err = kura_snapshot_encode(&data, &len, name, &a->repo->keys, &snap)) < 0)
 		goto done;
 	kura_hex(hex, name, sizeof(name));
@@ -1167,6 +1187,44 @@ done:
 	text_list_free(snap.tags, snap.ntags);
 	text_list_free(snap.excludes, snap.nexcludes);
 	return err;
+}
+
+/*
+ * The detector, with the history of this source (host and paths) from the
+ * client's cache.  Detection that cannot start warns and the backup goes
+ * on: the backup itself matters more.
+ */
+static void open_detection(archiver *a, const kura_walkpath *paths)
+{
+	const kura_backup_options *o = a->opts;
+	char host[256] = "", *dir = o->cache_dir ? strdup(o->cache_dir) : kura_filecache_default_dir();
+	kura_buf src = KURA_BUF_INIT;
+	kura_detect_config cfg = {0};
+
+	if (o->hostname)
+		snprintf(host, sizeof(host), "%s", o->hostname);
+	else
+		gethostname(host, sizeof(host) - 1);
+	kura_buf_put(&src, host, strlen(host));
+	if (o->stdin_filename) {
+		kura_buf_put(&src, "\n-\n", 3);
+		kura_buf_put(&src, o->stdin_filename, strlen(o->stdin_filename));
+	}
+	for (size_t i = 0; paths && i < paths->ngiven; i++) {
+		kura_buf_put(&src, "\n", 1);
+		kura_buf_put(&src, paths->given[i], strlen(paths->given[i]));
+	}
+	if (kura_buf_put(&src, "", 1) == 0) {
+		cfg.cache_dir = dir;
+		cfg.repo_id_hex = a->repo->id_hex;
+		cfg.source = (const char *)src.data;
+		if (kura_detect_open(&a->detect, &cfg) < 0) {
+			warn(a, "(detection)", kura_error_message());
+			a->detect = NULL;
+		}
+	}
+	kura_buf_free(&src);
+	free(dir);
 }
 
 /*
@@ -1222,6 +1280,8 @@ int kura_backup(kura_repo *repo, const kura_backup_options *opts, kura_backup_re
 		warn(&a, "(cache)", kura_error_message()); /* the cache only saves time */
 		a.cache = NULL;
 	}
+	if (!opts->no_detect)
+		open_detection(&a, paths);
 	a.buf_cap = (size_t)repo->config.chunker.max * 2;
 	if (!(a.buf = malloc(a.buf_cap))) {
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
@@ -1265,10 +1325,23 @@ int kura_backup(kura_repo *repo, const kura_backup_options *opts, kura_backup_re
 		err = kura_error_set(KURA_ERROR, "internal error: the root tree did not complete");
 		goto done;
 	}
+	if (a.detect && kura_detect_finish(a.detect, &a.report) < 0) {
+		warn(&a, "(detection)", kura_error_message()); /* judged nothing: say so, save */
+		kura_detect_free(a.detect);
+		a.detect = NULL;
+	}
 	if ((err = kura_blobstore_flush(a.store)) < 0 || (err = write_snapshot(&a, paths)) < 0)
 		goto done;
 	if (a.cache && kura_filecache_commit(a.cache) < 0)
 		warn(&a, "(cache)", kura_error_message());
+	if (a.detect && kura_detect_commit(a.detect) < 0)
+		warn(&a, "(detection history)", kura_error_message());
+	if (a.detect) {
+		a.result.detection = (int)a.report.verdict;
+		a.result.detection_score = a.report.score;
+		a.result.detection_record = a.report.record;
+		a.report.record = NULL;
+	}
 	kura_blobstore_stats_get(a.store, &stats);
 	a.result.blobs_new = stats.blobs_new;
 	a.result.bytes_new_raw = stats.bytes_new_raw;
@@ -1284,6 +1357,9 @@ done:
 	free(root);
 	free(a.buf);
 	kura_filecache_free(a.cache);
+	kura_detect_free(a.detect);
+	free(a.report.record);
+	free(a.report.summary);
 	kura_blobstore_free(a.store);
 	kura_chunker_free(a.chunker);
 	kura_idmap_free(a.hardlinks);
@@ -1296,4 +1372,12 @@ done:
 		repo->backend->unlock(repo->backend, lock);
 	pthread_mutex_destroy(&a.lock);
 	return err;
+}
+
+void kura_backup_result_clear(kura_backup_result *r)
+{
+	if (!r)
+		return;
+	free(r->detection_record);
+	r->detection_record = NULL;
 }
