@@ -42,14 +42,6 @@ static const struct option longs[] = {
 	{NULL, 0, NULL, 0},
 };
 
-static int64_t now_ns(int clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /*
  * A file in tmp/ untouched this long is a crashed writer's leftover: a
  * backup's half-filled pack can wait there while unchanged files are
@@ -69,7 +61,7 @@ struct prune_run {
 
 static void prune_progress(struct prune_run *r, const kura_prune_event *ev, bool force)
 {
-	int64_t now = now_ns(CLOCK_MONOTONIC);
+	int64_t now = kura_now_ns(CLOCK_MONOTONIC);
 	kura_progress pr = {0};
 
 	if (!force && now - r->last < 250000000)
@@ -159,7 +151,7 @@ int cli_prune_local(const struct cli_global *g, struct kura_backend *b,
 {
 	kura_prune_options o = KURA_PRUNE_OPTIONS_INIT;
 	kura_prune_result t;
-	struct prune_run r = {.g = g, .po = po, .start = now_ns(CLOCK_MONOTONIC)};
+	struct prune_run r = {.g = g, .po = po, .start = kura_now_ns(CLOCK_MONOTONIC)};
 	uint64_t tmp_files = 0, tmp_bytes = 0;
 	int err, rc = CLI_EXIT_OK;
 
@@ -168,7 +160,7 @@ int cli_prune_local(const struct cli_global *g, struct kura_backend *b,
 		rc = cli_json_print(NULL);
 		goto done;
 	}
-	o.cutoff_ns = now_ns(CLOCK_REALTIME) - po->grace_s * 1000000000;
+	o.cutoff_ns = kura_now_ns(CLOCK_REALTIME) - po->grace_s * 1000000000;
 	o.gone = gone;
 	o.ngone = ngone;
 	o.dry_run = po->dry_run;

@@ -110,10 +110,7 @@ void audit_time(char out[40], int64_t ns)
 
 static void time_now(char out[40])
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	audit_time(out, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+	audit_time(out, kura_now_ns(CLOCK_REALTIME));
 }
 
 int audit_entry_hash(uint8_t out[KURA_HASH_SIZE], const uint8_t prev[KURA_HASH_SIZE],

@@ -50,43 +50,18 @@ static int audit_entry(vault_audit *a, const char *client, const char *role, con
 	return audit_append(a, &e);
 }
 
+/* The stored snapshots, sorted by name (kura_list_files). */
 typedef struct {
-	char (*names)[KURA_ID_HEX];
-	uint64_t *sizes;
-	size_t n, cap;
-	int err;
+	kura_listed_file *v;
+	size_t n;
 } sizes_t;
-
-static int collect_size(const char *name, uint64_t size, void *ctx)
-{
-	sizes_t *s = ctx;
-
-	if (!kura_file_name_ok(name))
-		return 0;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		char(*names)[KURA_ID_HEX] = realloc(s->names, cap * sizeof(*names));
-		uint64_t *sizes;
-
-		if (names)
-			s->names = names;
-		sizes = names ? realloc(s->sizes, cap * sizeof(*sizes)) : NULL;
-		if (!names || !sizes)
-			return s->err = kura_error_set(KURA_ENOMEM, "out of memory");
-		s->sizes = sizes;
-		s->cap = cap;
-	}
-	memcpy(s->names[s->n], name, KURA_ID_HEX);
-	s->sizes[s->n++] = size;
-	return 0;
-}
 
 /* The size of stored snapshot `name`, or -1 when it is not stored. */
 static int64_t size_of(const sizes_t *s, const char *name)
 {
 	for (size_t i = 0; i < s->n; i++)
-		if (strcmp(s->names[i], name) == 0)
-			return (int64_t)s->sizes[i];
+		if (strcmp(s->v[i].name, name) == 0)
+			return (int64_t)s->v[i].size;
 	return -1;
 }
 
@@ -212,8 +187,7 @@ static int execute(vault *v, vault_audit *a, const vault_policy *p, deletion_req
 	removed = json_object_get(result, "snapshots_removed");
 	kept = json_object_get(result, "snapshots_kept");
 	if (r->nsnaps) {
-		if ((err = b->list(b, KURA_FILE_SNAPSHOT, collect_size, &sizes)) < 0 ||
-		    (err = sizes.err) < 0)
+		if ((err = kura_list_files(&sizes.v, &sizes.n, b, KURA_FILE_SNAPSHOT)) < 0)
 			goto done;
 		if ((err =
 			 deletion_retention(v, r->repo, b, p, (const char(*)[KURA_ID_HEX])r->snaps,
@@ -255,8 +229,7 @@ done:
 	if (locked)
 		vault_repo_unlock(v, r->repo);
 	json_decref(result);
-	free(sizes.names);
-	free(sizes.sizes);
+	free(sizes.v);
 	free(reasons);
 	free(received);
 	return err;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/fdio.h"
 
 /* A whole regular file of at most `max` bytes, NUL-terminated; *out malloc'd. */
 int files_read(const char *path, size_t max, char **out, size_t *out_len)
@@ -70,19 +71,8 @@ done:
 
 static int write_all_sync(int fd, const char *path, const void *buf, size_t len)
 {
-	const char *data = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return kura_error_errno(KURA_EIO, n < 0 ? errno : ENOSPC,
-						"%s: cannot write", path);
-		data += n;
-		len -= (size_t)n;
-	}
+	if (kura_write_all(fd, buf, len) < 0)
+		return kura_error_errno(KURA_EIO, errno, "%s: cannot write", path);
 	if (fsync(fd) < 0)
 		return kura_error_errno(KURA_EIO, errno, "%s: fsync", path);
 	return 0;

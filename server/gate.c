@@ -97,14 +97,6 @@ struct gate {
 	summary out[2 * GATE_CONNECTIONS + PEER_SLOTS + 1];
 };
 
-static int64_t now_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
-}
-
 int gate_new(gate **out, vault_audit *audit)
 {
 	gate *g = calloc(1, sizeof(*g));
@@ -212,7 +204,7 @@ static peer_slot *peer_find(gate *g, const char *addr, bool create, int64_t now)
 
 bool gate_peer_blocked(gate *g, const char *addr)
 {
-	int64_t now = now_ns(CLOCK_MONOTONIC);
+	int64_t now = kura_now_ns(CLOCK_MONOTONIC);
 	peer_slot *s;
 	bool blocked;
 
@@ -225,7 +217,7 @@ bool gate_peer_blocked(gate *g, const char *addr)
 
 void gate_peer_failed(gate *g, const char *addr)
 {
-	int64_t now = now_ns(CLOCK_MONOTONIC);
+	int64_t now = kura_now_ns(CLOCK_MONOTONIC);
 	peer_slot *s;
 
 	pthread_mutex_lock(&g->lock);
@@ -248,7 +240,7 @@ void gate_peer_failed(gate *g, const char *addr)
 /* Count a refusal; true if it opens its window (log it in full). Lock held. */
 static bool refusal_locked(gate *g, const char *addr, int status, summary *closed)
 {
-	int64_t now = now_ns(CLOCK_MONOTONIC), wall = now_ns(CLOCK_REALTIME);
+	int64_t now = kura_now_ns(CLOCK_MONOTONIC), wall = kura_now_ns(CLOCK_REALTIME);
 	peer_slot *p = peer_find(g, addr, true, now);
 
 	closed->count = 0;
@@ -361,7 +353,7 @@ void gate_notify_connection(void *cls, struct MHD_Connection *con, void **socket
 		c->con = con;
 		c->fd = fd->connect_fd;
 		gate_peer_address(con, c->addr);
-		c->waiting_since = now_ns(CLOCK_MONOTONIC);
+		c->waiting_since = kura_now_ns(CLOCK_MONOTONIC);
 		g->unauthed++;
 		*socket_context = c;
 		break;
@@ -397,7 +389,7 @@ void gate_request_ended(gate *g, struct MHD_Connection *con)
 		return;
 	pthread_mutex_lock(&g->lock);
 	c->busy = false;
-	c->waiting_since = now_ns(CLOCK_MONOTONIC);
+	c->waiting_since = kura_now_ns(CLOCK_MONOTONIC);
 	pthread_mutex_unlock(&g->lock);
 }
 
@@ -419,7 +411,7 @@ void gate_authenticated(gate *g, struct MHD_Connection *con)
 
 int gate_tick(gate *g)
 {
-	int64_t now = now_ns(CLOCK_MONOTONIC);
+	int64_t now = kura_now_ns(CLOCK_MONOTONIC);
 	size_t n = 0;
 	int err = 0, e;
 

@@ -40,6 +40,7 @@
 #include <jansson.h>
 
 #include "common/error.h"
+#include "common/fdio.h"
 #include "deletion_intake.h"
 #include "files.h"
 #include "policy.h"
@@ -72,24 +73,6 @@ static const char *store_refusal(int e)
 	return store_status(e) == MHD_HTTP_INSUFFICIENT_STORAGE
 		   ? "the vault's disk is full"
 		   : "the vault cannot store the upload";
-}
-
-static int write_all(int fd, const void *data, size_t len)
-{
-	const uint8_t *p = data;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /*
@@ -470,7 +453,7 @@ enum MHD_Result handlers_post_finish(request *rq, struct MHD_Connection *con)
 					     rq->fail_msg);
 	err = deletion_intake_file(rq->srv->v, rq->route.repo, rq->client->name,
 				   (const char(*)[KURA_ID_HEX])names, n, prune,
-				   vault_now_ns(CLOCK_REALTIME), &made, &prot);
+				   kura_now_ns(CLOCK_REALTIME), &made, &prot);
 	free(names);
 	switch (err) {
 	case 0:
@@ -617,7 +600,7 @@ void handlers_put_data(request *rq, const char *data, size_t len)
 	kura_hasher_update(rq->hasher, data, len);
 	if (rq->discard)
 		return;
-	if (write_all(rq->fd, data, len) < 0) {
+	if (kura_write_all(rq->fd, data, len) < 0) {
 		int e = errno;
 
 		fprintf(stderr, "kurad: %s %s from %s: writing %s/tmp/%s: %s\n", rq->method,
@@ -790,7 +773,7 @@ static int put_store(request *rq)
 		rc = 0;
 		if (!file_stored(rq, KURA_FILE_SNAPSHOT, r->name))
 			rc = vault_record_snapshot(v, r->repo, r->name,
-						   vault_now_ns(CLOCK_REALTIME), rq->client->name);
+						   kura_now_ns(CLOCK_REALTIME), rq->client->name);
 		/* Stored meanwhile: commit() finds it, answers 1 and drops the tmp file. */
 		if (rc == 0)
 			rc = kura_backend_local_commit(rq->backend, r->type, r->name, rq->fd,

@@ -322,7 +322,7 @@ static void tick(vault *v, char last[3][512], char **stock)
 	if ((e = stock_update(v, stock)) < 0 && err == 0)
 		err = e;
 	report_once("reload", err, last[0], sizeof(last[0]));
-	report_once("deletions", deletion_run(v, vault_now_ns(CLOCK_REALTIME)), last[1],
+	report_once("deletions", deletion_run(v, kura_now_ns(CLOCK_REALTIME)), last[1],
 		    sizeof(last[1]));
 }
 

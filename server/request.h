@@ -21,7 +21,6 @@
 #include "route.h"
 #include "vault_state.h"
 
-#define VAULT_NS_PER_S 1000000000LL
 #define REQUEST_POST_MAX ((uint64_t)1 << 20) /* a deletion request's JSON body */
 
 typedef struct {
@@ -56,14 +55,6 @@ typedef struct {
 	bool posting;
 	char *body;
 } request;
-
-static inline int64_t vault_now_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (int64_t)ts.tv_sec * VAULT_NS_PER_S + ts.tv_nsec;
-}
 
 /*
  * Write the request's audit entry (answer `status`, `bytes` sent or

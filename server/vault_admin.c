@@ -46,14 +46,6 @@
 #define VAULT_SETTINGS_VERSION 1
 #define TOKEN_BYTES 32
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Serialise and write a JSON document as a new file. */
 static int write_json(const char *path, const json_t *doc, mode_t mode)
 {
@@ -262,7 +254,7 @@ static int write_client_record(const char *dir, const char *name, vault_role rol
 		goto done;
 	}
 	kura_hex(hex, hash, 32);
-	files_format_time(created, now_ns());
+	files_format_time(created, kura_now_ns(CLOCK_REALTIME));
 	doc = json_pack("{s:s, s:s, s:s?, s:s, s:s}", "name", name, "role", vault_role_name(role),
 			"repo", role == VAULT_ROLE_AUDITOR ? NULL : repo, "token_sha256", hex,
 			"created", created);
@@ -386,7 +378,7 @@ int vault_client_revoke(const char *dir, const char *name)
 		err = kura_error_set(KURA_ECORRUPT, "%s: cannot parse", path);
 		goto done;
 	}
-	files_format_time(when, now_ns());
+	files_format_time(when, kura_now_ns(CLOCK_REALTIME));
 	if (json_object_set_new(doc, "revoked", json_string(when)) < 0) {
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;

@@ -3,7 +3,10 @@
  * vault_state.h - the vault directory as `kurad serve` works from it
  * (docs/PROTOCOL.md, "Vault directory"): settings, clients, TLS identity,
  * repositories, audit log, and the reload of what the operator changed.
- * Creating a vault and issuing credentials: vault_admin.h.
+ * Creating a vault and issuing credentials: vault_admin.h.  Implemented
+ * by vault_state.c (loading, clients), vault_records.c (the records,
+ * read strictly), vault_repos.c (repositories and their locks) and
+ * vault_reload.c (what changed while serving).
  *
  * The vault holds no repository key.  Client tokens are stored only as
  * their SHA-256.  Everything here is safe to call from several request
@@ -17,22 +20,9 @@
 #include <stdint.h>
 
 #include "audit.h"
-#include "crypto/sign.h"
+#include "vault_records.h"
 #include "kura/backend.h"
 #include "kura/kura.h"
-
-typedef enum { VAULT_ROLE_WRITER = 1, VAULT_ROLE_READER = 2, VAULT_ROLE_AUDITOR = 3 } vault_role;
-
-#define VAULT_NAME_MAX 63
-#define VAULT_SETTINGS_VERSION 1 /* vault.json's "version" */
-
-typedef struct {
-	char name[VAULT_NAME_MAX + 1];
-	vault_role role;
-	char repo[VAULT_NAME_MAX + 1]; /* "" for auditors */
-	uint8_t token_sha256[32];
-	_Atomic bool revoked; /* `kurad client revoke`: the token opens nothing */
-} vault_client;
 
 /*
  * The client and repository tables of a serving vault have fixed room, so
@@ -42,13 +32,6 @@ typedef struct {
 #define VAULT_CLIENTS_MAX 4096
 
 typedef struct vault vault;
-
-/* "writer", "reader", "auditor" <-> role; 0 / NULL when unknown. */
-vault_role vault_role_parse(const char *s);
-const char *vault_role_name(vault_role r);
-
-/* 1 if s is a valid repository or client name: [a-z0-9][a-z0-9._-]{0,62}. */
-int vault_name_ok(const char *s);
 
 /*
  * `kurad serve`'s reload, once a second: clients issued or revoked, and
@@ -136,22 +119,5 @@ size_t vault_client_count(const vault *v);
 const vault_client *vault_client_at(const vault *v, size_t i);
 size_t vault_repo_count(const vault *v);
 const char *vault_repo_name(const vault *v, size_t i);
-
-/*
- * Shared with vault_admin.c.  1 if `s` is "A.B.C.D:PORT" or "[IPv6]:PORT"
- * (an address, never a host name, so what `serve` binds to is what the
- * operator wrote).  vault_settings_load reads DIR/vault.json (*out_listen
- * malloc'd; *out_reserve, if asked for, -1 when not set); vault_client_parse reads one DIR/clients/STEM.json record.
- */
-int vault_listen_ok(const char *s);
-
-/*
- * The vault's public signing key (DIR/signing.pub) as base64: what a
- * credential carries and what approvers' signatures are bound to.
- */
-#define VAULT_SIGNING_KEY_B64 KURA_BASE64_SIZE(KURA_SIGN_PUBKEY_SIZE)
-int vault_signing_key_b64(const char *dir, char out[VAULT_SIGNING_KEY_B64]);
-int vault_settings_load(const char *dir, char **out_listen, int64_t *out_reserve);
-int vault_client_parse(vault_client *c, const char *path, const char *stem);
 
 #endif

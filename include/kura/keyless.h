@@ -109,6 +109,23 @@ int kura_keyless_validate(kura_file_type type, const uint8_t *data, size_t len);
  */
 int kura_keyless_validate_fd(kura_file_type type, int fd);
 
+/* A file as a backend lists it. */
+typedef struct {
+	char name[KURA_ID_HEX];
+	uint64_t size;
+} kura_listed_file;
+
+struct kura_backend;
+
+/*
+ * Every file of `type` that `b` lists, sorted by name: *out is malloc'd
+ * (free() it), *out_count entries, NULL when there are none.  A name that
+ * is not a valid file name is skipped.  0, or the backend's error as it
+ * gave it (or KURA_ENOMEM).
+ */
+int kura_list_files(kura_listed_file **out, size_t *out_count, struct kura_backend *b,
+		    kura_file_type type);
+
 /* Pack names with their sizes (malloc'd; free with kura_pack_list_free). */
 typedef struct {
 	char (*names)[KURA_ID_HEX];

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -57,6 +58,13 @@ const char *kura_error_name(int code);
 
 /* The library version string, e.g. "0.1.0". */
 const char *kura_version(void);
+
+/*
+ * The clock `clock` (CLOCK_REALTIME, CLOCK_MONOTONIC...) in nanoseconds:
+ * since the epoch for CLOCK_REALTIME, since an arbitrary point for the
+ * others.  Cannot fail for the clocks Linux always has.
+ */
+int64_t kura_now_ns(clockid_t clock);
 
 /* -------------------------------------------------------------------- */
 /* Passphrases                                                           */

@@ -45,6 +45,7 @@
 #include "backend/repolock.h"
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/fdio.h"
 
 #define NAME_LEN 64
 #define DIR_MODE 0700
@@ -98,24 +99,6 @@ static void rel_path(char *out, kura_file_type type, const char *name)
 		snprintf(out, NAME_LEN + 4, "%.2s/%s", name, name);
 	else
 		snprintf(out, NAME_LEN + 4, "%s", name);
-}
-
-static int write_all(int fd, const void *data, size_t len)
-{
-	const uint8_t *p = data;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /*
@@ -234,7 +217,7 @@ static int local_put(kura_backend *b, kura_file_type type, const char *name, con
 		goto done;
 	}
 	tmp_made = true;
-	if (write_all(fd, data, len) < 0) {
+	if (kura_write_all(fd, data, len) < 0) {
 		err = kura_error_errno(kura_errno_code(errno), errno, "%s/tmp/%s: write", lb->path,
 				       tmp_name);
 		goto done;
@@ -309,7 +292,7 @@ int kura_backend_local_append(kura_backend *b, int fd, const char *tmp, const vo
 {
 	local_backend *lb = (local_backend *)b;
 
-	if (write_all(fd, data, len) < 0)
+	if (kura_write_all(fd, data, len) < 0)
 		return kura_error_errno(kura_errno_code(errno), errno, "%s/tmp/%s: write", lb->path,
 					tmp);
 	return 0;

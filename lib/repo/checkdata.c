@@ -52,11 +52,6 @@ typedef struct {
 	ck_scratch *scratch; /* the worker's, while it runs the job */
 } ck_job;
 
-/* Problems of one pack, queued together so their order is the same as ever. */
-typedef struct {
-	ck_pending *head, **tail;
-	uint64_t lost;
-} ck_plist;
 
 typedef struct {
 	checker *ck;
@@ -68,45 +63,18 @@ typedef struct {
 	size_t nscratch;
 } ck_reader;
 
-__attribute__((format(printf, 3, 4))) static void ck_plist_add(ck_plist *l, const char *object,
+/* One problem of a pack, gathered with the others so their order is the same as ever. */
+__attribute__((format(printf, 3, 4))) static void ck_plist_add(kura_msglist *l, const char *object,
 							       const char *fmt, ...)
 {
 	char message[1024];
-	ck_pending *p;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
-	p = calloc(1, sizeof(*p));
-	if (p) {
-		p->object = strdup(object);
-		p->message = strdup(message);
-	}
-	if (!p || !p->object || !p->message) {
-		/* Still counted, so the check cannot pass by running out of memory. */
-		l->lost++;
-		if (p) {
-			free(p->object);
-			free(p->message);
-			free(p);
-		}
-		return;
-	}
-	*l->tail = p;
-	l->tail = &p->next;
-}
-
-/* Hand a pack's problems to the calling thread, which reports them. */
-static void ck_plist_queue(checker *ck, ck_plist *l)
-{
-	pthread_mutex_lock(&ck->lock);
-	ck->lost_problems += l->lost;
-	if (l->head) {
-		*ck->pending_tail = l->head;
-		ck->pending_tail = l->tail;
-	}
-	pthread_mutex_unlock(&ck->lock);
+	/* out of memory: still counted (lost), so the check cannot pass by running out */
+	kura_msglist_add(l, 0, NULL, object, message);
 }
 
 static int cmp_entry_offset(const void *key, const void *elem)
@@ -223,39 +191,7 @@ static void slot_release(ck_reader *rd, ck_slot *s)
 	pthread_mutex_unlock(&rd->lock);
 }
 
-/* Append b's problems to a's. */
-static void ck_plist_cat(ck_plist *a, ck_plist *b)
-{
-	if (b->head) {
-		*a->tail = b->head;
-		a->tail = b->tail;
-	}
-	a->lost += b->lost;
-	b->head = NULL;
-	b->tail = &b->head;
-	b->lost = 0;
-}
-
-static void ck_plist_free(ck_plist *l)
-{
-	while (l->head) {
-		ck_pending *next = l->head->next;
-
-		free(l->head->object);
-		free(l->head->message);
-		free(l->head);
-		l->head = next;
-	}
-	l->tail = &l->head;
-}
-
-/*
- * The pack is intact (its content matches its name, its trailer
- * authenticates), so the records that disagree with its trailer are the
- * index files' lies: one problem per lying index file, naming it.  `lies`
- * holds positions among the pack's records; it is used up.
- */
-static void report_lies(checker *ck, ck_plist *pl, const ck_pack *p, uint32_t *lies, size_t nlies)
+static void report_lies(checker *ck, kura_msglist *pl, const ck_pack *p, uint32_t *lies, size_t nlies)
 {
 	char object[96 + KURA_ID_HEX], pack[KURA_ID_HEX], hex[KURA_ID_HEX];
 
@@ -290,8 +226,8 @@ static void pack_job(void *arg, void *ctx)
 	const ck_pack *p = &ck->packs[job->pack];
 	kura_pack_entry *entries = NULL;
 	kura_sha256_ctx *h = NULL;
-	ck_plist pl = {.tail = &pl.head};
-	ck_plist dl = {.tail = &dl.head}; /* about records: the pack's fault unless it is intact */
+	kura_msglist pl = {.tail = &pl.head};
+	kura_msglist dl = {.tail = &dl.head}; /* about records: the pack's fault unless it is intact */
 	uint32_t *lies = NULL;		  /* records that disagree with the trailer */
 	size_t nentries = 0, hashed = 0, nlies = 0;
 	uint8_t hash[KURA_HASH_SIZE], key[KURA_KEY_SIZE];
@@ -385,7 +321,7 @@ static void pack_job(void *arg, void *ctx)
 	}
 	if (memcmp(hash, p->name, KURA_HASH_SIZE) != 0 || !entries || (p->rec_count && !lies)) {
 		/* Reported first, as it always was: it says the most. */
-		ck_plist pre = {.tail = &pre.head};
+		kura_msglist pre = {.tail = &pre.head};
 
 		if (memcmp(hash, p->name, KURA_HASH_SIZE) != 0)
 			ck_plist_add(&pre, object, "content hash does not match its name");
@@ -395,18 +331,18 @@ static void pack_job(void *arg, void *ctx)
 				     "(first at offset %llu)",
 				     (unsigned long long)p->beyond, (unsigned long long)p->size,
 				     (unsigned long long)p->first_beyond);
-		ck_plist_cat(&pre, &pl);
-		ck_plist_cat(&pre, &dl);
+		kura_msglist_cat(&pre, &pl);
+		kura_msglist_cat(&pre, &dl);
 		pl = pre;
 		if (!pl.head)
 			pl.tail = &pl.head;
 	} else {
 		/* intact: what disagrees with its trailer is some index file's lie */
 		report_lies(ck, &pl, p, lies, nlies);
-		ck_plist_free(&dl);
+		kura_msglist_free(&dl);
 	}
 	kura_wipe(key, sizeof(key));
-	ck_plist_queue(ck, &pl);
+	kura_msgqueue_put(&ck->pending, &pl); /* the calling thread reports them */
 	pthread_mutex_lock(&ck->lock);
 	ck->blobs_checked += checked;
 	pthread_mutex_unlock(&ck->lock);

@@ -90,20 +90,13 @@ __attribute__((format(printf, 5, 6))) void kura_check__problem(checker *ck, cons
 
 void kura_check__drain(checker *ck)
 {
-	ck_pending *list, *next;
+	kura_msglist list;
 
-	pthread_mutex_lock(&ck->lock);
-	list = ck->pending;
-	ck->pending = NULL;
-	ck->pending_tail = &ck->pending;
-	pthread_mutex_unlock(&ck->lock);
-	for (; list; list = next) {
-		next = list->next;
-		ck_report(ck, NULL, NULL, list->object, list->message);
-		free(list->object);
-		free(list->message);
-		free(list);
-	}
+	kura_msgqueue_take(&ck->pending, &list);
+	ck->lost_problems += list.lost;
+	for (kura_msg *m = list.head; m; m = m->next)
+		ck_report(ck, NULL, NULL, m->text, m->text + m->second);
+	kura_msglist_free(&list);
 }
 
 void kura_check__object(char out[96], const char *kind, const uint8_t name[KURA_HASH_SIZE])
@@ -166,24 +159,6 @@ void kura_check__u32s_sort_unique(ck_u32s *s)
 	s->n = j + 1;
 }
 
-static int names_add(const char *name, uint64_t size, void *ctx)
-{
-	ck_names *nm = ctx;
-	int err;
-
-	if ((err = KURA_ARRAY_GROW(nm->v, nm->cap, nm->n + 1)) < 0)
-		return err;
-	snprintf(nm->v[nm->n].name, KURA_ID_HEX, "%s", name);
-	nm->v[nm->n].size = size;
-	nm->n++;
-	return 0;
-}
-
-static int cmp_name(const void *a, const void *b)
-{
-	return strcmp(((const ck_name *)a)->name, ((const ck_name *)b)->name);
-}
-
 void kura_check__names_free(ck_names *nm)
 {
 	free(nm->v);
@@ -193,15 +168,12 @@ void kura_check__names_free(ck_names *nm)
 /* List every file of a type, sorted by name. */
 int kura_check__list(checker *ck, kura_file_type type, ck_names *out)
 {
-	kura_backend *b = ck->repo->backend;
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	err = b->list(b, type, names_add, out);
-	if (err < 0)
+	if ((err = kura_list_files(&out->v, &out->n, ck->repo->backend, type)) < 0)
 		return kura_error_wrap(err, "check: listing %s", kura_file_type_name(type));
-	if (out->n > 1)
-		qsort(out->v, out->n, sizeof(*out->v), cmp_name);
+	out->cap = out->n;
 	return 0;
 }
 
@@ -261,14 +233,7 @@ static void checker_free(checker *ck)
 		free(ck->memos[i].packs);
 	free(ck->memos);
 	kura_idmap_free(ck->memo_map);
-	while (ck->pending) {
-		ck_pending *next = ck->pending->next;
-
-		free(ck->pending->object);
-		free(ck->pending->message);
-		free(ck->pending);
-		ck->pending = next;
-	}
+	kura_msgqueue_destroy(&ck->pending);
 	pthread_mutex_destroy(&ck->lock);
 }
 
@@ -293,7 +258,7 @@ int kura_check(kura_repo *repo, const kura_check_options *opts, kura_check_resul
 	ck.repo = repo;
 	ck.opts = opts;
 	ck.read_data = opts->read_data;
-	ck.pending_tail = &ck.pending;
+	kura_msgqueue_init(&ck.pending);
 	pthread_mutex_init(&ck.lock, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &ck.start);
 

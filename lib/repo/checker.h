@@ -31,7 +31,9 @@
 #include "format/pack.h"
 #include "format/snapshot.h"
 #include "format/tree.h"
+#include "kura/keyless.h"
 #include "repo/idmap.h"
+#include "repo/msgqueue.h"
 #include "repo/repo.h"
 
 #define CK_SMALL_FILE_MAX (1u << 16) /* config and key files are far smaller */
@@ -61,10 +63,7 @@ typedef struct {
 	uint8_t state;	/* CK_* */
 } ck_copy;
 
-typedef struct {
-	char name[KURA_ID_HEX];
-	uint64_t size;
-} ck_name;
+typedef kura_listed_file ck_name; /* kura_list_files */
 
 typedef struct {
 	ck_name *v;
@@ -88,12 +87,6 @@ typedef struct {
 	uint32_t *packs;
 	size_t npacks;
 } ck_memo;
-
-typedef struct ck_pending {
-	struct ck_pending *next;
-	char *object;
-	char *message;
-} ck_pending;
 
 typedef struct {
 	kura_repo *repo;
@@ -119,8 +112,8 @@ typedef struct {
 
 	/* Shared with the workers of the --read-data pass. */
 	pthread_mutex_t lock;
-	ck_pending *pending, **pending_tail;
-	uint64_t lost_problems;
+	kura_msgqueue pending;  /* the workers' problems, for the calling thread to report */
+	uint64_t lost_problems; /* problems without a message (no memory): the calling thread's */
 	uint64_t blobs_checked;
 
 	uint64_t files_checked, bytes_read, trees, problems, unindexed_packs, pruned_packs;

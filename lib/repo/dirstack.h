@@ -5,7 +5,7 @@
  * never stack, and a bounded number of file descriptors.
  *
  * Each frame holds a directory's names, sorted bytewise, and the next one
- * to visit; the walker (archiver.c) visits them in that order and pushes a
+ * to visit; the walker (archwalk.c) visits them in that order and pushes a
  * subdirectory where its name comes, so the walk order is the one the file
  * cache relies on (filecache.h).  Only the KURA_DIRSTACK_OPEN deepest
  * frames keep their fd open (and the bottom one, which the walk started
@@ -31,7 +31,7 @@
 typedef struct {
 	void *user;         /* the walker's state for this directory */
 	char *path;         /* absolute, for messages and matching */
-	unsigned depth;     /* the walker's: archiver.c counts from the snapshot root */
+	unsigned depth;     /* the walker's: archwalk.c counts from the snapshot root */
 	char **names;       /* sorted; names[next..n) are still to visit */
 	size_t n, next;
 	int fd;             /* usable after kura_dirstack_ready; -1 while closed */

@@ -24,29 +24,12 @@
 #include "crypto/crypto.h"
 #include "repo/repo.h"
 
-typedef struct {
-	char name[KURA_ID_HEX];
-	uint64_t size;
-} named;
+typedef kura_listed_file named;
 
 typedef struct {
 	named *v;
 	size_t n, cap;
-	int err;
 } name_set;
-
-static int collect(const char *name, uint64_t size, void *ctx)
-{
-	name_set *s = ctx;
-
-	if (!kura_file_name_ok(name))
-		return 0; /* backends list only valid names; be sure anyway */
-	if ((s->err = KURA_ARRAY_GROW(s->v, s->cap, s->n + 1)) < 0)
-		return s->err;
-	memcpy(s->v[s->n].name, name, KURA_ID_HEX);
-	s->v[s->n++].size = size;
-	return 0;
-}
 
 static int cmp_name(const void *a, const void *b)
 {
@@ -103,18 +86,16 @@ int kura_gc_unreferenced(struct kura_backend *b, const char (*gone)[KURA_ID_HEX]
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	if ((err = b->list(b, KURA_FILE_SNAPSHOT, collect, &snaps)) < 0 || (err = snaps.err) < 0)
+	if ((err = kura_list_files(&snaps.v, &snaps.n, b, KURA_FILE_SNAPSHOT)) < 0)
 		goto done;
 	for (size_t i = 0; i < snaps.n; i++)
 		if (!listed(gone, ngone, snaps.v[i].name) &&
 		    (err = add_snapshot_packs(b, snaps.v[i].name, &live)) < 0)
 			goto done;
-	if ((err = b->list(b, KURA_FILE_PACK, collect, &stored)) < 0 || (err = stored.err) < 0)
+	if ((err = kura_list_files(&stored.v, &stored.n, b, KURA_FILE_PACK)) < 0)
 		goto done;
 	if (live.n)
 		qsort(live.v, live.n, sizeof(*live.v), cmp_name);
-	if (stored.n)
-		qsort(stored.v, stored.n, sizeof(*stored.v), cmp_name);
 	out->names = malloc((stored.n ? stored.n : 1) * sizeof(*out->names));
 	out->sizes = malloc((stored.n ? stored.n : 1) * sizeof(*out->sizes));
 	if (!out->names || !out->sizes) {
@@ -148,13 +129,10 @@ int kura_gc__packs_stored(kura_backend *b, const uint8_t (*packs)[KURA_HASH_SIZE
 	size_t missing = 0, used = 0;
 	int err;
 
-	if ((err = b->list(b, KURA_FILE_PACK, collect, &stored)) < 0 ||
-	    (err = stored.err) < 0) {
+	if ((err = kura_list_files(&stored.v, &stored.n, b, KURA_FILE_PACK)) < 0) {
 		kura_error_wrap(err, "listing the packs to check that the snapshot's are stored");
 		goto done;
 	}
-	if (stored.n)
-		qsort(stored.v, stored.n, sizeof(*stored.v), cmp_name);
 	for (size_t i = 0; i < n; i++) {
 		kura_hex(want.name, packs[i], KURA_HASH_SIZE);
 		if (stored.n && bsearch(&want, stored.v, stored.n, sizeof(*stored.v), cmp_name))

@@ -24,6 +24,7 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "format/indexfile.h"
+#include "kura/keyless.h"
 
 #define KEY_FILE_MAX 4096
 #define KEY_CACHE_SLOTS 256
@@ -215,26 +216,14 @@ static int get_verified(kura_repo *repo, kura_file_type type, const char *name, 
 }
 
 typedef struct {
-	char (*names)[KURA_ID_HEX];
-	size_t count, cap;
+	kura_listed_file *names;
+	size_t count;
 } name_list;
 
-static int collect_name(const char *name, uint64_t size, void *ctx)
-{
-	name_list *l = ctx;
-
-	int err;
-
-	if ((err = KURA_ARRAY_GROW(l->names, l->cap, l->count + 1)) < 0)
-		return err;
-	snprintf(l->names[l->count++], KURA_ID_HEX, "%s", name);
-	return 0;
-}
-
+/* Sorted by name (kura_list_files). */
 static int list_names(kura_repo *repo, kura_file_type type, name_list *out)
 {
-	memset(out, 0, sizeof(*out));
-	return repo->backend->list(repo->backend, type, collect_name, out);
+	return kura_list_files(&out->names, &out->count, repo->backend, type);
 }
 
 static int load_config(kura_repo *repo)
@@ -252,10 +241,10 @@ static int load_config(kura_repo *repo)
 				     names.count);
 		goto done;
 	}
-	if ((err = get_verified(repo, KURA_FILE_CONFIG, names.names[0], &data, &len)) < 0)
+	if ((err = get_verified(repo, KURA_FILE_CONFIG, names.names[0].name, &data, &len)) < 0)
 		goto done;
 	if ((err = kura_config_decode(&repo->config, data, len)) < 0)
-		kura_error_wrap(err, "config %s", names.names[0]);
+		kura_error_wrap(err, "config %s", names.names[0].name);
 done:
 	free(data);
 	free(names.names);
@@ -369,7 +358,7 @@ int kura_repo_open_passphrase(kura_repo **out, const char *location, const char 
 		size_t len;
 		int rc;
 
-		if (get_verified(repo, KURA_FILE_KEY, names.names[i], &data, &len) < 0)
+		if (get_verified(repo, KURA_FILE_KEY, names.names[i].name, &data, &len) < 0)
 			continue;
 		rc = kura_keyfile_decode(&repo->keys, data, len, passphrase);
 		if (rc == 0 && memcmp(repo->keys.repo_id, repo->config.repo_id, 32) == 0) {
@@ -381,7 +370,7 @@ int kura_repo_open_passphrase(kura_repo **out, const char *location, const char 
 		kura_keys_wipe(&repo->keys);
 		free(data);
 		if (rc != KURA_EAUTH)
-			err = kura_error_wrap(rc, "key %s", names.names[i]);
+			err = kura_error_wrap(rc, "key %s", names.names[i].name);
 		else
 			kura_error_set(KURA_EAUTH,
 				       "wrong passphrase: no key of the repository opens with it");
@@ -631,7 +620,6 @@ done:
 	return err;
 }
 
-static int name_cmp(const void *a, const void *b) { return strcmp(a, b); }
 
 static int loc_cmp(const void *a, const void *b)
 {
@@ -727,10 +715,8 @@ int kura_repo__load_index(kura_repo *repo)
 	if ((err = list_names(repo, KURA_FILE_INDEX, &names)) < 0)
 		goto done;
 	/* in name order, so that which location is tried first does not vary by store */
-	if (names.count > 1)
-		qsort(names.names, names.count, sizeof(*names.names), name_cmp);
 	for (size_t i = 0; i < names.count; i++)
-		if ((err = load_index_file(repo, names.names[i], repo->pack_ordinals)) < 0)
+		if ((err = load_index_file(repo, names.names[i].name, repo->pack_ordinals)) < 0)
 			goto done;
 	repo->index_loaded = true;
 done:

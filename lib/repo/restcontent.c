@@ -27,24 +27,10 @@ static void queue_msg(rs *r, int kind, const char *rel, const char *partial, con
 		      va_list ap)
 {
 	char text[1024];
-	rs_msg *m;
-	size_t len, plen = partial ? strlen(partial) + 1 : 0;
 
 	vsnprintf(text, sizeof(text), fmt, ap);
-	len = strlen(text) + 1;
-	if (!(m = malloc(sizeof(*m) + len + plen)))
-		return; /* the caller has counted it; only its message is lost */
-	m->next = NULL;
-	m->rel = rel;
-	m->kind = kind;
-	memcpy(m->text, text, len);
-	m->partial = plen ? len : 0;
-	if (plen)
-		memcpy(m->text + len, partial, plen);
-	pthread_mutex_lock(&r->lock);
-	*r->msgs_tail = m;
-	r->msgs_tail = &m->next;
-	pthread_mutex_unlock(&r->lock);
+	/* out of memory: the caller has counted it; only its message is lost */
+	kura_msgqueue_add(&r->msgs, kind, rel, text, partial);
 }
 
 /*
@@ -97,18 +83,12 @@ __attribute__((format(printf, 3, 4))) void kura_restore__queue_warn(rs *r, const
 
 void kura_restore__drain_messages(rs *r)
 {
-	rs_msg *m, *next;
+	kura_msglist list;
 
-	pthread_mutex_lock(&r->lock);
-	m = r->msgs;
-	r->msgs = NULL;
-	r->msgs_tail = &r->msgs;
-	pthread_mutex_unlock(&r->lock);
-	for (; m; m = next) {
-		next = m->next;
-		kura_restore__tell(r, m->kind, m->rel, m->text, m->partial ? m->text + m->partial : NULL);
-		free(m);
-	}
+	kura_msgqueue_take(&r->msgs, &list);
+	for (kura_msg *m = list.head; m; m = m->next)
+		kura_restore__tell(r, m->kind, m->ref, m->text, m->second ? m->text + m->second : NULL);
+	kura_msglist_free(&list);
 }
 
 typedef struct {

@@ -105,14 +105,6 @@ size_t kura_restore__batch_chunks = 65536;
 /* -------------------------------------------------------------------- */
 /* Small helpers                                                         */
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static double elapsed(const rs *r)
 {
 	struct timespec ts;
@@ -165,7 +157,7 @@ void kura_restore__progress(rs *r, bool force)
 
 	if (!r->opts->progress)
 		return;
-	now = now_ns();
+	now = kura_now_ns(CLOCK_MONOTONIC);
 	if (!force && now - r->last_progress < RS_PROGRESS_NS)
 		return;
 	r->last_progress = now;
@@ -962,10 +954,7 @@ static void rs_free(rs *r)
 	free(r->uses);
 	free(r->inodes);
 	free(r->root_snap);
-	for (rs_msg *m = r->msgs, *next; m; m = next) {
-		next = m->next;
-		free(m);
-	}
+	kura_msgqueue_destroy(&r->msgs);
 }
 
 /* Walk what the options select: a whole snapshot, a directory of it, or one node. */
@@ -1037,7 +1026,7 @@ int kura_restore(kura_repo *repo, const char *snapshot_id, const kura_restore_op
 	r.opts = opts;
 	r.res = &res;
 	r.rootfd = -1;
-	r.msgs_tail = &r.msgs;
+	kura_msgqueue_init(&r.msgs);
 	clock_gettime(CLOCK_MONOTONIC, &r.start);
 	pthread_mutex_init(&r.lock, NULL);
 	pthread_condattr_init(&attr);

@@ -34,6 +34,7 @@
 #include "common/error.h"
 #include "common/pool.h"
 #include "repo/fsmeta.h"
+#include "repo/msgqueue.h"
 #include "repo/walk.h"
 #include "repo/writeback.h"
 
@@ -93,14 +94,6 @@ typedef struct {
 /* What a message is about: kura_restore_problem reports RS_FAIL and RS_EXISTS. */
 enum { RS_WARN, RS_FAIL, RS_EXISTS };
 
-typedef struct rs_msg {
-	struct rs_msg *next;
-	const char *rel;                /* borrowed from files[] or dirs[]; said before the batch is freed */
-	int kind;
-	size_t partial;                 /* offset in text of the partial file's name; 0: none */
-	char text[];
-} rs_msg;
-
 typedef struct {
 	kura_repo *repo;
 	const kura_restore_options *opts;
@@ -124,7 +117,8 @@ typedef struct {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;            /* a job finished */
 	size_t jobs_pending;
-	rs_msg *msgs, **msgs_tail;
+	kura_msgqueue msgs;             /* workers' messages (kind RS_*, ref the rel path, borrowed from
+	                                   files[] or dirs[]: said before the batch is freed) */
 	atomic_uint_fast64_t bytes_done, files_done, errors, existing;
 	atomic_uint_fast64_t warnings;  /* from workers; added to res->warnings at the end */
 	atomic_int target_errno;        /* the first write into the target that failed */
