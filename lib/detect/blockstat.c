@@ -10,9 +10,7 @@
  */
 #include "detect/blockstat.h"
 
-#include <ctype.h>
 #include <string.h>
-#include <strings.h>
 
 static void histogram(const uint8_t *p, size_t n, uint32_t out[256])
 {
@@ -71,18 +69,21 @@ static int is_text(const uint32_t h[256], size_t n)
 	return bad * 100 <= n * 3 && high * 100 <= n * 30;
 }
 
-void kura_detect_scan(const uint8_t *data, size_t len, kura_blockscan *out)
+void kura_detect_scan(const uint8_t *data, size_t len, uint64_t offset, kura_blockscan *out)
 {
+	/* the first block that starts in this chunk, on the file's grid */
+	size_t first = (size_t)((KURA_DETECT_BLOCK - offset % KURA_DETECT_BLOCK) % KURA_DETECT_BLOCK);
+
 	memset(out, 0, sizeof(*out));
-	for (size_t off = 0; off < len; off += KURA_DETECT_BLOCK) {
-		size_t n = len - off < KURA_DETECT_BLOCK ? len - off : KURA_DETECT_BLOCK;
+	for (size_t off = first; off < len; off += KURA_DETECT_BLOCK) {
+		size_t n = len - off < KURA_DETECT_SAMPLE ? len - off : KURA_DETECT_SAMPLE;
 		uint32_t h[256];
 		int rnd, txt;
 
 		histogram(data + off, n, h);
 		if (n < KURA_DETECT_MIN_BLOCK) {
 			/* too short for the test, long enough to tell text (a small file) */
-			if (off == 0)
+			if (offset + off == 0)
 				out->first_text = is_text(h, n);
 			break;
 		}
@@ -91,16 +92,16 @@ void kura_detect_scan(const uint8_t *data, size_t len, kura_blockscan *out)
 		out->blocks++;
 		out->random += (uint32_t)rnd;
 		out->text += (uint32_t)txt;
-		if (off == 0) {
+		if (offset + off == 0) {
 			out->first_random = rnd;
 			out->first_text = txt;
 		}
 	}
 }
 
+/* c is lower case already */
 static int base32_letter(uint8_t c)
 {
-	c = (uint8_t)tolower(c);
 	return (c >= 'a' && c <= 'z') || (c >= '2' && c <= '7');
 }
 
@@ -114,38 +115,28 @@ static const char *const ransom_phrases[] = {
 	" pay ", "wallet", "publish", "do not rename",
 };
 
-static int contains_nocase(const uint8_t *hay, size_t n, const char *needle)
-{
-	size_t m = strlen(needle);
-
-	for (size_t i = 0; i + m <= n; i++) {
-		size_t j = 0;
-
-		while (j < m && tolower(hay[i + j]) == needle[j])
-			j++;
-		if (j == m)
-			return 1;
-	}
-	return 0;
-}
-
 void kura_detect_text_clues(const uint8_t *data, size_t len, kura_text_clues *out)
 {
 	static const char onion[] = ".onion";
 	const size_t olen = sizeof(onion) - 1;
+	uint8_t low[KURA_DETECT_CLUE_MAX];
+	const uint8_t *p;
 
-	for (size_t i = 0; i + olen <= len; i++) {
-		size_t run = 0;
+	/* one lower-case copy, then memmem (vectorised) per phrase: cheap beside the backup */
+	if (len > sizeof(low))
+		len = sizeof(low);
+	for (size_t i = 0; i < len; i++) /* ASCII only, without the locale's function call */
+		low[i] = (uint8_t)(data[i] | ((uint8_t)(data[i] - 'A') < 26 ? 0x20 : 0));
+	for (p = low; (p = memmem(p, len - (size_t)(p - low), onion, olen)); p += olen) {
+		size_t i = (size_t)(p - low), run = 0;
 
-		if (data[i] != '.' || strncasecmp((const char *)data + i, onion, olen) != 0)
-			continue;
-		while (run < i && base32_letter(data[i - 1 - run]))
+		while (run < i && base32_letter(low[i - 1 - run]))
 			run++;
 		/* v2 is 16 letters, v3 56; notes mangle them by a few (placeholders, typos) */
 		if (run == 16 || (run >= 50 && run <= 60))
 			out->onions++;
 	}
 	for (size_t k = 0; k < sizeof(ransom_phrases) / sizeof(*ransom_phrases); k++)
-		if (contains_nocase(data, len, ransom_phrases[k]))
+		if (memmem(low, len, ransom_phrases[k], strlen(ransom_phrases[k])))
 			out->ransom_words++;
 }

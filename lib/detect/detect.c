@@ -50,6 +50,7 @@ struct kura_detect_file {
 	size_t headlen;
 	uint32_t blocks, random, text;
 	int first_random, first_text, have_first;
+	int is_new;         /* not in the history: only new files can be notes */
 	kura_text_clues clues;
 };
 
@@ -135,10 +136,14 @@ kura_detect_file *kura_detect_file_begin(kura_detect *d, const char *path, uint6
 		return NULL;
 	}
 	f->size = size;
+	pthread_mutex_lock(&d->lock);
+	f->is_new = !d->history ||
+		    !kura_detect_state_find(&d->old, kura_detect_hash(path, strlen(path)));
+	pthread_mutex_unlock(&d->lock);
 	return f;
 }
 
-void kura_detect_chunk(kura_detect *d, kura_detect_file *f, uint32_t index, const uint8_t *data,
+void kura_detect_chunk(kura_detect *d, kura_detect_file *f, uint64_t offset, const uint8_t *data,
 		       size_t len, size_t stored)
 {
 	kura_blockscan scan;
@@ -147,8 +152,8 @@ void kura_detect_chunk(kura_detect *d, kura_detect_file *f, uint32_t index, cons
 	if (!f)
 		return;
 	(void)stored; /* how it compressed: counted by the blob store; the blocks decide */
-	kura_detect_scan(data, len, &scan);
-	if (f->size <= SMALL_TEXT_MAX && (scan.first_text || scan.text))
+	kura_detect_scan(data, len, offset, &scan);
+	if (f->is_new && f->size <= SMALL_TEXT_MAX && offset == 0 && scan.first_text)
 		kura_detect_text_clues(data, len, &clues);
 	pthread_mutex_lock(&d->lock);
 	f->blocks += scan.blocks;
@@ -157,7 +162,7 @@ void kura_detect_chunk(kura_detect *d, kura_detect_file *f, uint32_t index, cons
 	f->clues.onions += clues.onions;
 	if (clues.ransom_words > f->clues.ransom_words)
 		f->clues.ransom_words = clues.ransom_words;
-	if (index == 0) {
+	if (offset == 0) {
 		f->headlen = len < sizeof(f->head) ? len : sizeof(f->head);
 		memcpy(f->head, data, f->headlen);
 		f->first_random = scan.first_random;
@@ -515,9 +520,12 @@ static json_t *signals_json(const kura_detect_outcome *o, const kura_detect_tall
 		if (best < 0)
 			break;
 		done[best] = 1;
+		/* the accumulator's files are this backup's content files */
 		json_array_append_new(a, json_pack("{s:s, s:I, s:i}", "signal",
 						   kura_detect_signal_name(best), "files",
-						   (json_int_t)t->counts[best], "points", o->points[best]));
+						   (json_int_t)(best == KURA_SIG_SLOW ? t->content_files
+										: t->counts[best]),
+						   "points", o->points[best]));
 	}
 	return a;
 }

@@ -44,11 +44,11 @@ int kura_detect_open(kura_detect **out, const kura_detect_config *cfg);
 kura_detect_file *kura_detect_file_begin(kura_detect *d, const char *path, uint64_t size);
 
 /*
- * Chunk number `index` of the file: its bytes, and what storing it cost
+ * A chunk of the file at `offset`: its bytes, and what storing it cost
  * (`stored` bytes after compression; 0 when it was already in the
  * repository).  f may be NULL.
  */
-void kura_detect_chunk(kura_detect *d, kura_detect_file *f, uint32_t index, const uint8_t *data,
+void kura_detect_chunk(kura_detect *d, kura_detect_file *f, uint64_t offset, const uint8_t *data,
 		       size_t len, size_t stored);
 
 /* The file is complete (`ok` = 0: it could not be read and is not in the backup). Frees f. */

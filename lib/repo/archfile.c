@@ -31,6 +31,7 @@ typedef struct {
 	archiver *arch;
 	file_state *file;
 	uint32_t index;
+	uint64_t offset;    /* in the file: detection judges blocks on the file's 4 KiB grid */
 	uint8_t *data;
 	size_t len;
 } chunk_job;
@@ -96,7 +97,8 @@ static void chunk_worker(void *job_ptr, void *ctx)
 		kura_backup__set_error(a, err);
 	/* the detector sees the chunk while it is in memory: no second pass */
 	if (a->detect)
-		kura_detect_chunk(a->detect, job->file->det, job->index, job->data, job->len, stored);
+		kura_detect_chunk(a->detect, job->file->det, job->offset, job->data, job->len,
+				  stored);
 	free(job->data);
 	pthread_mutex_lock(&a->lock);
 	memcpy(job->file->extents[job->index].id, id, KURA_HASH_SIZE);
@@ -126,6 +128,7 @@ static int add_extent(archiver *a, file_state *f, uint8_t kind, uint64_t len, ui
 	memset(&f->extents[f->count], 0, sizeof(*f->extents));
 	f->extents[f->count].kind = kind;
 	f->extents[f->count].len = len;
+	f->emitted += len;
 	*out_index = f->count++;
 	if (kind == KURA_EXTENT_CHUNK)
 		f->pending++;
@@ -137,6 +140,7 @@ done:
 static int emit_chunk(archiver *a, file_state *f, const uint8_t *data, size_t len)
 {
 	chunk_job *job = malloc(sizeof(*job));
+	uint64_t offset = f->emitted;
 	uint32_t index;
 	int err;
 
@@ -153,6 +157,7 @@ static int emit_chunk(archiver *a, file_state *f, const uint8_t *data, size_t le
 	job->arch = a;
 	job->file = f;
 	job->index = index;
+	job->offset = offset;
 	job->len = len;
 	a->result.bytes_read += len;
 	return kura_pool_add(a->pool, chunk_worker, job, a);

@@ -60,6 +60,7 @@ typedef struct {
 	int changed;        /* its size or ctime changed while it was read */
 	uint64_t ticket;    /* its place in the new file cache */
 	kura_detect_file *det; /* what the detector gathers of it, or NULL */
+	uint64_t emitted;   /* bytes of its extents so far: the next chunk's offset (walker only) */
 } file_state;
 
 typedef struct archiver archiver;

@@ -61,24 +61,48 @@ static void test_blocks(void **state)
 	(void)state;
 	randombytes_buf(rnd, n);
 	fill_text(txt, n, 1);
-	kura_detect_scan(rnd, n, &s);
+	kura_detect_scan(rnd, n, 0, &s);
 	assert_int_equal(s.blocks, 64);
 	assert_true(s.random >= 63); /* one miss in ten thousand blocks */
 	assert_true(s.first_random || s.random == 63);
 	assert_int_equal(s.text, 0);
-	kura_detect_scan(txt, n, &s);
+	/* a chunk at offset 100: its first block starts 3996 bytes in */
+	kura_detect_scan(rnd, 3996 + 512, 100, &s);
+	assert_int_equal(s.blocks, 1);
+	assert_false(s.first_random);
+	kura_detect_scan(txt, n, 0, &s);
 	assert_int_equal(s.random, 0);
 	assert_int_equal(s.text, 64);
 	assert_true(s.first_text);
-	kura_detect_scan(zero, n, &s);
+	kura_detect_scan(zero, n, 0, &s);
 	assert_int_equal(s.random, 0);
 	assert_int_equal(s.text, 0);
 	assert_true(kura_detect_chi2(rnd, 4096) < KURA_DETECT_CHI2_RANDOM);
 	assert_true(kura_detect_chi2(txt, 4096) > 10 * KURA_DETECT_CHI2_RANDOM);
 	/* a short tail block is not judged, but a small file's text is still told */
-	kura_detect_scan(txt, 300, &s);
+	kura_detect_scan(txt, 300, 0, &s);
 	assert_int_equal(s.blocks, 0);
 	assert_true(s.first_text);
+	/*
+	 * Blocks sit on the file's 4 KiB grid, whatever the chunk boundaries: every
+	 * other block encrypted, seen through chunks cut at odd offsets, is half random.
+	 */
+	fill_text(txt, n, 2);
+	for (size_t k = 0; k < n; k += 8192)
+		randombytes_buf(txt + k + 4096, 4096);
+	{
+		uint32_t blocks = 0, random = 0;
+		size_t cuts[] = {0, 5000, 70001, 70002, 131071, 200000, n};
+
+		for (int c = 0; c + 1 < 7; c++) {
+			kura_detect_scan(txt + cuts[c], cuts[c + 1] - cuts[c], cuts[c], &s);
+			blocks += s.blocks;
+			random += s.random;
+			assert_int_equal(s.first_text, cuts[c] == 0); /* only the file's first block */
+		}
+		assert_true(blocks >= 60 && blocks <= 64); /* a few cut by a chunk's end */
+		assert_true(random * 2 >= blocks - 3 && random * 2 <= blocks + 3);
+	}
 	/* what the chi-square cannot do: strong compression is as uniform as ciphertext */
 	for (size_t i = 0; i + 32 < n; i += 16) {
 		char line[40];
@@ -88,7 +112,7 @@ static void test_blocks(void **state)
 	}
 	zlen = ZSTD_compress(z, zcap, txt, n, 19);
 	assert_false(ZSTD_isError(zlen));
-	kura_detect_scan(z, zlen, &s);
+	kura_detect_scan(z, zlen, 0, &s);
 	assert_true(s.blocks > 0);
 	assert_true(s.random > 0); /* real text under zstd -19 or xz: nearly every block */
 	/* ...so its type comes from its magic: zstd's frame header */
@@ -283,7 +307,7 @@ static void feed(kura_detect *d, const char *name, const uint8_t *data, size_t l
 	for (size_t k = nchunks; k-- > 0;) { /* backwards: order must not matter */
 		size_t off = k * 65536, n = len - off < 65536 ? len - off : 65536;
 
-		kura_detect_chunk(d, f, (uint32_t)k, data + off, n, n);
+		kura_detect_chunk(d, f, off, data + off, n, n);
 	}
 	kura_detect_file_end(d, f, 1);
 }
