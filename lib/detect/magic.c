@@ -60,6 +60,11 @@ static const signature signatures[] = {
 	{0, 4, "\xfe\xed\xfe\xed", KURA_FT_JKS},
 	{0, 2, "\x30\x82", KURA_FT_DER},                          /* X.690 SEQUENCE, long length */
 	{0, 2, "\x30\x80", KURA_FT_DER},                          /* X.690 SEQUENCE, indefinite */
+	{0, 2, "\x78\x01", KURA_FT_ZLIB},                         /* RFC 1950 2.2: CM 8, CINFO 7, */
+	{0, 2, "\x78\x5e", KURA_FT_ZLIB},                         /*   the four FLEVELs zlib writes */
+	{0, 2, "\x78\x9c", KURA_FT_ZLIB},
+	{0, 2, "\x78\xda", KURA_FT_ZLIB},
+	{0, 4, "PACK", KURA_FT_GITPACK},                          /* git pack-format.txt */
 };
 
 /*
@@ -159,7 +164,7 @@ static const char *const type_names[KURA_FT_COUNT] = {
 	"unknown", "text", "zip", "pdf", "jpeg", "png", "gif", "tiff", "dicom", "mp4",
 	"gzip", "xz", "zstd", "bzip2", "7z", "rar", "ole2", "sqlite", "elf", "pe",
 	"openpgp", "age", "openssl", "kdbx", "riff", "ogg", "flac", "mp3", "matroska", "tar",
-	"cab", "luks", "jks", "der",
+	"cab", "luks", "jks", "der", "zlib", "gitpack",
 };
 
 const char *kura_detect_type_name(kura_filetype t)

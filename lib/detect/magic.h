@@ -59,6 +59,8 @@ typedef enum {
 	KURA_FT_LUKS,
 	KURA_FT_JKS,         /* Java keystore */
 	KURA_FT_DER,         /* PKCS#12, certificates: an ASN.1 SEQUENCE */
+	KURA_FT_ZLIB,        /* a zlib stream: git's loose objects, many application caches */
+	KURA_FT_GITPACK,     /* git pack files */
 	KURA_FT_COUNT
 } kura_filetype;
 
