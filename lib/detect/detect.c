@@ -548,7 +548,8 @@ int kura_detect_finish(kura_detect *d, kura_detect_report *out)
 	find_renames(d);
 	find_notes(d);
 	kura_detect_judge(&d->tally, o);
-	qsort(d->ex, d->nex, sizeof(*d->ex), example_cmp);
+	if (d->nex > 1)
+		qsort(d->ex, d->nex, sizeof(*d->ex), example_cmp);
 	d->finished = 1;
 	if ((files = json_array()))
 		for (size_t i = 0; i < d->nex; i++) {
