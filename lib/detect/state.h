@@ -6,7 +6,7 @@
  * A backup key cannot read old snapshots, so the features of each file's
  * previous version (its type, how much of it looked random, its size) and
  * the slow-attack accumulator live here, beside the file cache: one file
- * per source (host and paths backed up), <cache>/<repository id>/
+ * per source (host, paths backed up, excludes), <cache>/<repository id>/
  * detect-<16 hex digits>.  Paths are kept only as 64-bit keyed hashes:
  * enough to match a file with its previous version, its renamed self or
  * its deleted self, with a collision once in 10^7 million-file trees.

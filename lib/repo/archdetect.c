@@ -2,7 +2,7 @@
 /*
  * archdetect.c - the backup's side of ransomware detection (lib/detect/,
  * docs/DETECTION.md): the detector is set up with the history of this
- * source (host and paths) from the client's cache, judges the backup
+ * source (host, paths and excludes) from the client's cache, judges the backup
  * before the snapshot is written (the verdict goes into it), and saves the
  * history once the snapshot is stored.  The per-chunk and per-file calls
  * sit where the pipeline holds the data (archfile.c, archwalk.c).
@@ -40,6 +40,10 @@ void kura_backup__detect_open(archiver *a, const kura_walkpath *paths)
 	for (size_t i = 0; !err && paths && i < paths->ngiven; i++)
 		err = kura_buf_put(&src, "\n", 1) ||
 		      kura_buf_put(&src, paths->given[i], strlen(paths->given[i]));
+	/* excludes too: a new exclude is a new view of the tree, not a mass deletion */
+	for (size_t i = 0; !err && i < o->nexcludes; i++)
+		err = kura_buf_put(&src, "\n-e ", 4) ||
+		      kura_buf_put(&src, o->excludes[i], strlen(o->excludes[i]));
 	if (!err)
 		err = kura_buf_put(&src, "", 1);
 	if (err) {
