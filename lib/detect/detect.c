@@ -151,11 +151,20 @@ void kura_detect_chunk(kura_detect *d, kura_detect_file *f, uint64_t offset, con
 
 	if (!f)
 		return;
-	(void)stored; /* how it compressed: counted by the blob store; the blocks decide */
 	kura_detect_scan(data, len, offset, &scan);
 	if (f->is_new && f->size <= SMALL_TEXT_MAX && offset == 0 && scan.first_text)
 		kura_detect_text_clues(data, len, &clues);
 	pthread_mutex_lock(&d->lock);
+	/*
+	 * How it compressed: reported (new data that zstd cannot shrink is
+	 * ciphertext or already compressed), not scored: the blocks and the
+	 * type tell the two apart, a ratio cannot.
+	 */
+	if (stored) {
+		d->tally.stored_raw += len;
+		if ((uint64_t)stored * 50 >= (uint64_t)len * 49)
+			d->tally.stored_dense += len;
+	}
 	f->blocks += scan.blocks;
 	f->random += scan.random;
 	f->text += scan.text;
@@ -287,8 +296,17 @@ void kura_detect_file_end(kura_detect *d, kura_detect_file *f, int ok)
 
 	if (!f)
 		return;
-	if (!ok)
+	if (!ok) {
+		/* unreadable, not deleted: what we knew of it stays for next time */
+		e.path = kura_detect_hash(f->path, strlen(f->path));
+		pthread_mutex_lock(&d->lock);
+		if (d->history && (prev = kura_detect_state_find(&d->old, e.path))) {
+			prev->flags |= KURA_DETECT_SEEN;
+			add_entry(d, prev);
+		}
+		pthread_mutex_unlock(&d->lock);
 		goto done;
+	}
 	base = strrchr(f->path, '/');
 	base = base ? base + 1 : f->path;
 	type = kura_detect_magic(f->head, f->headlen, f->first_text);
@@ -500,6 +518,8 @@ static json_t *counts_json(const kura_detect *d)
 	json_object_set_new(c, "new", json_integer((json_int_t)t->files_new));
 	json_object_set_new(c, "previous", json_integer((json_int_t)t->prev_files));
 	json_object_set_new(c, "unfollowed", json_integer((json_int_t)d->unfollowed));
+	json_object_set_new(c, "new-kib", json_integer((json_int_t)(t->stored_raw >> 10)));
+	json_object_set_new(c, "incompressible-kib", json_integer((json_int_t)(t->stored_dense >> 10)));
 	for (int s = 0; s < KURA_SIG_SLOW; s++)
 		json_object_set_new(c, kura_detect_signal_name(s), json_integer((json_int_t)t->counts[s]));
 	return c;

@@ -53,6 +53,8 @@ typedef struct {
 	uint64_t counts[KURA_SIG_COUNT]; /* files per signal */
 	uint64_t gone_bytes;       /* size of the deleted files */
 	uint64_t new_dense_bytes;  /* new files of a recognised dense type (archives) */
+	uint64_t stored_raw;       /* bytes of chunks new to the repository, before zstd */
+	uint64_t stored_dense;     /* of which zstd could not shrink by 2 % (reported, not scored) */
 	uint64_t note_dirs_named;  /* directories holding a note with a listed name */
 	uint64_t note_dirs_shape;  /* the most directories one unlisted note name is new in */
 	double cusum;              /* the accumulator before this backup */

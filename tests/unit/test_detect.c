@@ -468,6 +468,13 @@ static void test_collector_benign(void **state)
 		feed(d, name, p, 31000);
 		free(p);
 	}
+	skip_doc[1] = 1; /* unreadable this time: not a deletion */
+	{
+		kura_detect_file *f = kura_detect_file_begin(d, "/srv/files/dept1/letter01.docx", 30000);
+
+		assert_non_null(f);
+		kura_detect_file_end(d, f, 0);
+	}
 	rest_unchanged(d, NULL, skip_doc);
 	unchanged(d, "db/main.db");
 	for (int i = 0; i < 30; i++) {
@@ -481,6 +488,7 @@ static void test_collector_benign(void **state)
 	o = run(&rep, d);
 	assert_int_equal(o.verdict, KURA_VERDICT_CLEAN);
 	assert_int_equal(json_integer_value(json_object_get(o.record, "score")), 0);
+	assert_int_equal(count_of(o.record, "mass-deletion"), 0);
 	json_decref(o.record);
 }
 
@@ -521,6 +529,9 @@ static void test_collector_full(void **state)
 	assert_int_equal(count_of(o.record, "ransom-note"), 5);
 	assert_int_equal(count_of(o.record, "onion-address"), 5);
 	assert_int_equal(count_of(o.record, "mass-deletion"), 0); /* renames, not deletions */
+	/* zstd's result is reported: here every chunk was stored at its full size */
+	assert_true(count_of(o.record, "incompressible-kib") > 0);
+	assert_true(count_of(o.record, "new-kib") >= count_of(o.record, "incompressible-kib"));
 	assert_true(json_array_size(json_object_get(o.record, "files")) > 0);
 	json_decref(o.record);
 }
