@@ -257,6 +257,7 @@ static int run(struct cli_global *g, int argc, char **argv)
 	opts.warning = cli_progress_warning;
 	opts.warning_ctx = &prog;
 	opts.no_detect = a.no_detect;
+	opts.want_detection_record = 1;
 
 	err = kura_backup(repo, &opts, &res);
 	cli_progress_clear(&prog);

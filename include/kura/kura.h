@@ -236,6 +236,8 @@ typedef struct {
 	kura_warning_fn warning;
 	void *warning_ctx;
 	int no_detect;                  /* 1: no ransomware detection (docs/DETECTION.md) */
+	int want_detection_record;      /* 1: out->detection_record gets the record (the
+	                                   caller frees it: kura_backup_result_clear) */
 } kura_backup_options;
 
 typedef struct {
@@ -255,8 +257,9 @@ typedef struct {
 	double seconds;
 	int detection;                  /* KURA_DETECTION_* (keyless.h): 0 when detection was off */
 	int detection_score;            /* 0..100 */
-	char *detection_record;         /* the snapshot's detection record, JSON (malloc'd; free
-	                                   with kura_backup_result_clear), or NULL */
+	char *detection_record;         /* with opts->want_detection_record: the snapshot's
+	                                   detection record, JSON (malloc'd; free with
+	                                   kura_backup_result_clear), or NULL */
 } kura_backup_result;
 
 /* Free what a kura_backup_result owns (its detection record). */

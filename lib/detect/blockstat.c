@@ -72,7 +72,8 @@ static int is_text(const uint32_t h[256], size_t n)
 void kura_detect_scan(const uint8_t *data, size_t len, uint64_t offset, kura_blockscan *out)
 {
 	/* the first block that starts in this chunk, on the file's grid */
-	size_t first = (size_t)((KURA_DETECT_BLOCK - offset % KURA_DETECT_BLOCK) % KURA_DETECT_BLOCK);
+	size_t first =
+	    (size_t)((KURA_DETECT_BLOCK - offset % KURA_DETECT_BLOCK) % KURA_DETECT_BLOCK);
 
 	memset(out, 0, sizeof(*out));
 	for (size_t off = first; off < len; off += KURA_DETECT_BLOCK) {
@@ -110,9 +111,9 @@ static int base32_letter(uint8_t c)
  * word is ordinary prose, several together are a note.
  */
 static const char *const ransom_phrases[] = {
-	"encrypted", "decrypt", "bitcoin", "btc", "monero", "ransom", "tor browser",
-	"private key", "your files", "your data", "personal id", "recover your",
-	" pay ", "wallet", "publish", "do not rename",
+    "encrypted",   "decrypt",	  "bitcoin",	"btc",		 "monero",	"ransom",
+    "tor browser", "private key", "your files", "your data",	 "personal id", "recover your",
+    " pay ",	   "wallet",	  "publish",	"do not rename",
 };
 
 void kura_detect_text_clues(const uint8_t *data, size_t len, kura_text_clues *out)

@@ -7,14 +7,12 @@
  * cut it), and the first 1 KiB of each block is tested against the
  * uniform distribution with Pearson's chi-square (255 degrees of freedom):
  * a quarter of the bytes keeps the cost near a quarter of a cycle a byte,
- * and a block an attacker encrypted is random in every part.  Ciphertext is uniform: its statistic stays near
- * 255 (standard deviation ~22.6).  Text, page-structured databases and most
- * real compressed formats (JPEG's byte stuffing, deflate's headers) land
- * far above.  Entropy alone cannot draw that line; the chi-square draws it
- * for a block, and the file's magic bytes (magic.h) then say whether a
- * dense body is that format's business.  The same histogram gives a text
- * share, and small text chunks are searched for Tor onion addresses and
- * ransom-note wording.
+ * and a block an attacker encrypted is random in every part.  Ciphertext is uniform: its statistic
+ * stays near 255 (standard deviation ~22.6).  Text, page-structured databases and most real
+ * compressed formats (JPEG's byte stuffing, deflate's headers) land far above.  Entropy alone
+ * cannot draw that line; the chi-square draws it for a block, and the file's magic bytes (magic.h)
+ * then say whether a dense body is that format's business.  The same histogram gives a text share,
+ * and small text chunks are searched for Tor onion addresses and ransom-note wording.
  */
 #ifndef KURA_DETECT_BLOCKSTAT_H
 #define KURA_DETECT_BLOCKSTAT_H
@@ -36,11 +34,11 @@
 #define KURA_DETECT_CHI2_RANDOM 350.0
 
 typedef struct {
-	uint32_t blocks;       /* blocks judged */
-	uint32_t random;       /* of which look random */
-	uint32_t text;         /* of which are text (>= 97 % printable or whitespace) */
-	int first_random;      /* the file's first block looks random (a chunk at offset 0) */
-	int first_text;        /* the file's first block is text */
+	uint32_t blocks;  /* blocks judged */
+	uint32_t random;  /* of which look random */
+	uint32_t text;	  /* of which are text (>= 97 % printable or whitespace) */
+	int first_random; /* the file's first block looks random (a chunk at offset 0) */
+	int first_text;	  /* the file's first block is text */
 } kura_blockscan;
 
 /* Pearson's chi-square of the bytes of p[0..n) against the uniform distribution. */
@@ -51,7 +49,8 @@ void kura_detect_scan(const uint8_t *data, size_t len, uint64_t offset, kura_blo
 
 /* What a small text file says (kura_detect_text_clues). */
 typedef struct {
-	uint32_t onions;       /* Tor onion addresses: 16 (v2) or 50..60 (v3: 56) base32 letters, ".onion" */
+	uint32_t
+	    onions; /* Tor onion addresses: 16 (v2) or 50..60 (v3: 56) base32 letters, ".onion" */
 	uint32_t ransom_words; /* distinct ransom-note phrases found (see blockstat.c) */
 } kura_text_clues;
 

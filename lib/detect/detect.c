@@ -50,7 +50,7 @@ struct kura_detect_file {
 	size_t headlen;
 	uint32_t blocks, random, text;
 	int first_random, first_text, have_first;
-	int is_new;         /* not in the history: only new files can be notes */
+	int is_new; /* not in the history: only new files can be notes */
 	kura_text_clues clues;
 };
 
@@ -81,11 +81,11 @@ struct kura_detect {
 	uint64_t unfollowed;
 	example *ex;
 	size_t nex, ex_cap;
-	candidate *noisy;   /* new random files without a type: renames or new noise */
+	candidate *noisy; /* new random files without a type: renames or new noise */
 	size_t nnoisy, noisy_cap;
-	candidate *notes;   /* new small text files that read like notes (examples) */
+	candidate *notes; /* new small text files that read like notes (examples) */
 	size_t nnotes, notes_cap;
-	name_slot *names;   /* open addressing, a power of two */
+	name_slot *names; /* open addressing, a power of two */
 	size_t names_cap, names_used;
 	kura_detect_outcome outcome;
 	int finished;
@@ -137,8 +137,8 @@ kura_detect_file *kura_detect_file_begin(kura_detect *d, const char *path, uint6
 	}
 	f->size = size;
 	pthread_mutex_lock(&d->lock);
-	f->is_new = !d->history ||
-		    !kura_detect_state_find(&d->old, kura_detect_hash(path, strlen(path)));
+	f->is_new =
+	    !d->history || !kura_detect_state_find(&d->old, kura_detect_hash(path, strlen(path)));
 	pthread_mutex_unlock(&d->lock);
 	return f;
 }
@@ -399,7 +399,8 @@ static int entry_path_cmp(const void *x, const void *y)
 
 static int ref_stem_cmp(const void *x, const void *y)
 {
-	uint64_t a = (*(kura_detect_entry *const *)x)->stem, b = (*(kura_detect_entry *const *)y)->stem;
+	uint64_t a = (*(kura_detect_entry *const *)x)->stem,
+		 b = (*(kura_detect_entry *const *)y)->stem;
 
 	return a < b ? -1 : a > b;
 }
@@ -408,7 +409,8 @@ static int ref_stem_cmp(const void *x, const void *y)
 static kura_detect_entry *renamed_from(kura_detect *d, const candidate *c, kura_detect_entry **gone,
 				       size_t ngone)
 {
-	kura_detect_entry *e = kura_detect_state_find(&d->old, c->stem); /* name.ext -> name.ext.x */
+	kura_detect_entry *e =
+	    kura_detect_state_find(&d->old, c->stem); /* name.ext -> name.ext.x */
 	size_t lo = 0, hi = ngone;
 
 	if (e && !(e->flags & (KURA_DETECT_SEEN | KURA_DETECT_MOVED)))
@@ -496,7 +498,8 @@ static int example_rank(const example *e)
 {
 	if (e->reasons & (KURA_SIG_CONTENT_MASK & ~(1u << KURA_SIG_RENAMED)))
 		return 0;
-	if (e->reasons & ((1u << KURA_SIG_RENAMED) | (1u << KURA_SIG_NOTE) | (1u << KURA_SIG_ONION)))
+	if (e->reasons &
+	    ((1u << KURA_SIG_RENAMED) | (1u << KURA_SIG_NOTE) | (1u << KURA_SIG_ONION)))
 		return 1;
 	return 2;
 }
@@ -519,9 +522,11 @@ static json_t *counts_json(const kura_detect *d)
 	json_object_set_new(c, "previous", json_integer((json_int_t)t->prev_files));
 	json_object_set_new(c, "unfollowed", json_integer((json_int_t)d->unfollowed));
 	json_object_set_new(c, "new-kib", json_integer((json_int_t)(t->stored_raw >> 10)));
-	json_object_set_new(c, "incompressible-kib", json_integer((json_int_t)(t->stored_dense >> 10)));
+	json_object_set_new(c, "incompressible-kib",
+			    json_integer((json_int_t)(t->stored_dense >> 10)));
 	for (int s = 0; s < KURA_SIG_SLOW; s++)
-		json_object_set_new(c, kura_detect_signal_name(s), json_integer((json_int_t)t->counts[s]));
+		json_object_set_new(c, kura_detect_signal_name(s),
+				    json_integer((json_int_t)t->counts[s]));
 	return c;
 }
 
@@ -535,17 +540,18 @@ static json_t *signals_json(const kura_detect_outcome *o, const kura_detect_tall
 		int best = -1;
 
 		for (int s = 0; s < KURA_SIG_COUNT; s++)
-			if (!done[s] && o->points[s] > 0 && (best < 0 || o->points[s] > o->points[best]))
+			if (!done[s] && o->points[s] > 0 &&
+			    (best < 0 || o->points[s] > o->points[best]))
 				best = s;
 		if (best < 0)
 			break;
 		done[best] = 1;
 		/* the accumulator's files are this backup's content files */
-		json_array_append_new(a, json_pack("{s:s, s:I, s:i}", "signal",
-						   kura_detect_signal_name(best), "files",
-						   (json_int_t)(best == KURA_SIG_SLOW ? t->content_files
-										: t->counts[best]),
-						   "points", o->points[best]));
+		json_array_append_new(
+		    a, json_pack(
+			   "{s:s, s:I, s:i}", "signal", kura_detect_signal_name(best), "files",
+			   (json_int_t)(best == KURA_SIG_SLOW ? t->content_files : t->counts[best]),
+			   "points", o->points[best]));
 	}
 	return a;
 }
@@ -577,7 +583,8 @@ int kura_detect_finish(kura_detect *d, kura_detect_report *out)
 
 			for (int s = 0; reasons && s < KURA_SIG_COUNT; s++)
 				if (d->ex[i].reasons & (1u << s))
-					json_array_append_new(reasons, json_string(kura_detect_signal_name(s)));
+					json_array_append_new(
+					    reasons, json_string(kura_detect_signal_name(s)));
 			json_array_append_new(files, json_pack("{s:s, s:o}", "path", d->ex[i].path,
 							       "reasons", reasons));
 		}

@@ -25,9 +25,9 @@ typedef struct kura_detect kura_detect;
 typedef struct kura_detect_file kura_detect_file;
 
 typedef struct {
-	const char *cache_dir;   /* the client's cache directory; NULL: no history */
+	const char *cache_dir;	 /* the client's cache directory; NULL: no history */
 	const char *repo_id_hex; /* the repository: its cache directory */
-	const char *source;      /* what names the history: host and paths backed up */
+	const char *source;	 /* what names the history: host and paths backed up */
 } kura_detect_config;
 
 typedef struct {

@@ -22,8 +22,8 @@
 #include "detect/judge.h"
 
 static const char *const signal_names[KURA_SIG_COUNT] = {
-	"type-mismatch", "type-lost", "turned-to-noise", "partial-encryption", "renamed-to-noise",
-	"ransom-note", "onion-address", "mass-deletion", "new-noise", "slow-attack",
+    "type-mismatch", "type-lost",     "turned-to-noise", "partial-encryption", "renamed-to-noise",
+    "ransom-note",   "onion-address", "mass-deletion",	 "new-noise",	       "slow-attack",
 };
 
 const char *kura_detect_signal_name(kura_signal s)
@@ -34,9 +34,12 @@ const char *kura_detect_signal_name(kura_signal s)
 const char *kura_detect_verdict_name(kura_verdict v)
 {
 	switch (v) {
-	case KURA_VERDICT_CLEAN: return "clean";
-	case KURA_VERDICT_PARTIAL: return "partial";
-	case KURA_VERDICT_SUSPECT: return "suspect";
+	case KURA_VERDICT_CLEAN:
+		return "clean";
+	case KURA_VERDICT_PARTIAL:
+		return "partial";
+	case KURA_VERDICT_SUSPECT:
+		return "suspect";
 	}
 	return "unknown";
 }
@@ -66,12 +69,14 @@ void kura_detect_judge(const kura_detect_tally *t, kura_detect_outcome *out)
 			pts = 30;
 		for (int s = KURA_SIG_MISMATCH; s <= KURA_SIG_RENAMED; s++)
 			if (c[s]) {
-				/* shared in proportion, so the strongest reason leads the message */
+				/* shared in proportion, so the strongest reason leads the message
+				 */
 				out->points[s] = (int)((uint64_t)pts * c[s] / t->content_files);
 			}
 		sum += pts;
 	}
-	/* a listed note name in two directories, or one unlisted name in three with a note's shape */
+	/* a listed note name in two directories, or one unlisted name in three with a note's shape
+	 */
 	if (t->note_dirs_named >= 2 || t->note_dirs_shape >= 3)
 		out->points[KURA_SIG_NOTE] = 100;
 	else if (t->note_dirs_named == 1)

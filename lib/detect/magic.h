@@ -26,41 +26,41 @@
 
 typedef enum {
 	KURA_FT_UNKNOWN = 0, /* no signature, not text */
-	KURA_FT_TEXT,        /* no signature, first block is text */
-	KURA_FT_ZIP,         /* also docx/xlsx/pptx/odt/jar/epub */
+	KURA_FT_TEXT,	     /* no signature, first block is text */
+	KURA_FT_ZIP,	     /* also docx/xlsx/pptx/odt/jar/epub */
 	KURA_FT_PDF,
 	KURA_FT_JPEG,
 	KURA_FT_PNG,
 	KURA_FT_GIF,
 	KURA_FT_TIFF,
 	KURA_FT_DICOM,
-	KURA_FT_MP4,         /* ISO base media: mp4, mov, m4a, heic */
+	KURA_FT_MP4, /* ISO base media: mp4, mov, m4a, heic */
 	KURA_FT_GZIP,
 	KURA_FT_XZ,
 	KURA_FT_ZSTD,
 	KURA_FT_BZIP2,
 	KURA_FT_7Z,
 	KURA_FT_RAR,
-	KURA_FT_OLE2,        /* doc, xls, ppt, msg */
+	KURA_FT_OLE2, /* doc, xls, ppt, msg */
 	KURA_FT_SQLITE,
 	KURA_FT_ELF,
 	KURA_FT_PE,
-	KURA_FT_OPENPGP,     /* binary OpenPGP message (gpg -e) */
+	KURA_FT_OPENPGP, /* binary OpenPGP message (gpg -e) */
 	KURA_FT_AGE,
-	KURA_FT_OPENSSL,     /* openssl enc "Salted__" */
-	KURA_FT_KDBX,        /* KeePass */
-	KURA_FT_RIFF,        /* wav, avi, webp */
+	KURA_FT_OPENSSL, /* openssl enc "Salted__" */
+	KURA_FT_KDBX,	 /* KeePass */
+	KURA_FT_RIFF,	 /* wav, avi, webp */
 	KURA_FT_OGG,
 	KURA_FT_FLAC,
 	KURA_FT_MP3,
-	KURA_FT_MATROSKA,    /* mkv, webm */
+	KURA_FT_MATROSKA, /* mkv, webm */
 	KURA_FT_TAR,
 	KURA_FT_CAB,
 	KURA_FT_LUKS,
-	KURA_FT_JKS,         /* Java keystore */
-	KURA_FT_DER,         /* PKCS#12, certificates: an ASN.1 SEQUENCE */
-	KURA_FT_ZLIB,        /* a zlib stream: git's loose objects, many application caches */
-	KURA_FT_GITPACK,     /* git pack files */
+	KURA_FT_JKS,	 /* Java keystore */
+	KURA_FT_DER,	 /* PKCS#12, certificates: an ASN.1 SEQUENCE */
+	KURA_FT_ZLIB,	 /* a zlib stream: git's loose objects, many application caches */
+	KURA_FT_GITPACK, /* git pack files */
 	KURA_FT_COUNT
 } kura_filetype;
 

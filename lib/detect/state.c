@@ -60,8 +60,8 @@ int kura_detect_state_load(kura_detect_state *out, const char *file)
 	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
 		return 0;
 	if (fstat(fd, &st) < 0 || st.st_size < HEAD_BYTES + CHECK_BYTES ||
-	    (uint64_t)st.st_size > (uint64_t)HEAD_BYTES + CHECK_BYTES +
-					   (uint64_t)STATE_MAX_ENTRIES * ENTRY_BYTES)
+	    (uint64_t)st.st_size >
+		(uint64_t)HEAD_BYTES + CHECK_BYTES + (uint64_t)STATE_MAX_ENTRIES * ENTRY_BYTES)
 		goto done;
 	len = (size_t)st.st_size;
 	if (!(data = malloc(len))) {
@@ -98,8 +98,8 @@ int kura_detect_state_load(kura_detect_state *out, const char *file)
 		e->size = kura_get_le64(p + 16);
 		e->type = p[24];
 		e->noise = p[25];
-		if (e->type >= KURA_FT_COUNT || e->noise > KURA_DETECT_NOISE_UNKNOWN || p[26] || p[27] ||
-		    (i && e->path <= out->entries[i - 1].path))
+		if (e->type >= KURA_FT_COUNT || e->noise > KURA_DETECT_NOISE_UNKNOWN || p[26] ||
+		    p[27] || (i && e->path <= out->entries[i - 1].path))
 			goto done;
 	}
 	out->count = (size_t)n;

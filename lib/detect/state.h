@@ -28,18 +28,19 @@ enum { KURA_DETECT_SEEN = 1, KURA_DETECT_MOVED = 2 }; /* in memory: in this back
 #define KURA_DETECT_NOISE_UNKNOWN 101
 
 typedef struct {
-	uint64_t path;  /* kura_detect_hash of the absolute path */
-	uint64_t stem;  /* of the path without its last extension */
+	uint64_t path; /* kura_detect_hash of the absolute path */
+	uint64_t stem; /* of the path without its last extension */
 	uint64_t size;
-	uint8_t type;   /* kura_filetype */
-	uint8_t noise;  /* share of its blocks that looked random, percent; or KURA_DETECT_NOISE_UNKNOWN */
+	uint8_t type;  /* kura_filetype */
+	uint8_t noise; /* share of its blocks that looked random, percent; or
+			  KURA_DETECT_NOISE_UNKNOWN */
 	uint8_t flags;
 	uint8_t pad;
 } kura_detect_entry;
 
 typedef struct {
-	uint64_t snapshots;  /* backups of this source judged so far */
-	double cusum;        /* the slow-attack accumulator (judge.c), percent of files */
+	uint64_t snapshots;	    /* backups of this source judged so far */
+	double cusum;		    /* the slow-attack accumulator (judge.c), percent of files */
 	kura_detect_entry *entries; /* sorted by path, unique */
 	size_t count;
 } kura_detect_state;

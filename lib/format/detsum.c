@@ -52,13 +52,15 @@ int kura_detection_summary_parse(const uint8_t *text, size_t n, kura_detection_s
 				      KURA_DETECTION_MAX_BYTES);
 	/* depth is bounded by jansson, size by the limit above */
 	if (!(root = json_loadb((const char *)text, n, JSON_REJECT_DUPLICATES, &jerr)))
-		return kura_error_set(KURA_ECORRUPT, "detection summary: invalid JSON at column %d: %s",
+		return kura_error_set(KURA_ECORRUPT,
+				      "detection summary: invalid JSON at column %d: %s",
 				      jerr.column, jerr.text);
 	if (!json_is_object(root)) {
 		err = kura_error_set(KURA_ECORRUPT, "detection summary: not a JSON object");
 		goto done;
 	}
-	json_object_foreach(root, key, v) {
+	json_object_foreach(root, key, v)
+	{
 		if (strcmp(key, "v") && strcmp(key, "verdict") && strcmp(key, "score") &&
 		    strcmp(key, "history") && strcmp(key, "counts")) {
 			err = kura_error_set(KURA_ECORRUPT, "detection summary: unknown key");
@@ -72,8 +74,9 @@ int kura_detection_summary_parse(const uint8_t *text, size_t n, kura_detection_s
 	}
 	v = json_object_get(root, "verdict");
 	if (!json_is_string(v) || !(out->verdict = verdict_of(json_string_value(v)))) {
-		err = kura_error_set(KURA_ECORRUPT,
-				     "detection summary: \"verdict\" is not clean, partial or suspect");
+		err = kura_error_set(
+		    KURA_ECORRUPT,
+		    "detection summary: \"verdict\" is not clean, partial or suspect");
 		goto done;
 	}
 	v = json_object_get(root, "score");
@@ -84,7 +87,8 @@ int kura_detection_summary_parse(const uint8_t *text, size_t n, kura_detection_s
 	out->score = (int)json_integer_value(v);
 	v = json_object_get(root, "history");
 	if (!json_is_boolean(v)) {
-		err = kura_error_set(KURA_ECORRUPT, "detection summary: \"history\" is not a boolean");
+		err = kura_error_set(KURA_ECORRUPT,
+				     "detection summary: \"history\" is not a boolean");
 		goto done;
 	}
 	out->history = json_is_true(v);
@@ -95,7 +99,8 @@ int kura_detection_summary_parse(const uint8_t *text, size_t n, kura_detection_s
 				     KURA_DETECTION_MAX_COUNTS);
 		goto done;
 	}
-	json_object_foreach(counts, key, v) {
+	json_object_foreach(counts, key, v)
+	{
 		if (!name_ok(key) || !json_is_integer(v) || json_integer_value(v) < 0) {
 			err = kura_error_set(KURA_ECORRUPT,
 					     "detection summary: count %zu is not a name [a-z0-9-] "

@@ -23,7 +23,8 @@
 void kura_backup__detect_open(archiver *a, const kura_walkpath *paths)
 {
 	const kura_backup_options *o = a->opts;
-	char host[256] = "", *dir = o->cache_dir ? strdup(o->cache_dir) : kura_filecache_default_dir();
+	char host[256] = "",
+	     *dir = o->cache_dir ? strdup(o->cache_dir) : kura_filecache_default_dir();
 	kura_buf src = KURA_BUF_INIT;
 	kura_detect_config cfg = {0};
 	int err = 0;
@@ -78,8 +79,10 @@ void kura_backup__detect_commit(archiver *a)
 		kura_backup__warn(a, "(detection history)", kura_error_message());
 	a->result.detection = (int)a->report.verdict;
 	a->result.detection_score = a->report.score;
-	a->result.detection_record = a->report.record; /* the caller's now */
-	a->report.record = NULL;
+	if (a->opts->want_detection_record) {
+		a->result.detection_record = a->report.record; /* the caller's now */
+		a->report.record = NULL;
+	}
 }
 
 void kura_backup__detect_free(archiver *a)

@@ -33,9 +33,9 @@
 
 static void fill_text(uint8_t *p, size_t n, unsigned seed)
 {
-	static const char *const words[] = {"patient", "admitted", "ward", "4WEST", "glucose",
-					    "110", "mg/dL", "discharged", "MRN", "2026-11-02",
-					    "report", "normal", "\n", "CT", "chest"};
+	static const char *const words[] = {
+	    "patient", "admitted",   "ward",   "4WEST",	 "glucose", "110", "mg/dL", "discharged",
+	    "MRN",     "2026-11-02", "report", "normal", "\n",	    "CT",  "chest"};
 	size_t i = 0;
 
 	srand(seed);
@@ -98,7 +98,8 @@ static void test_blocks(void **state)
 			kura_detect_scan(txt + cuts[c], cuts[c + 1] - cuts[c], cuts[c], &s);
 			blocks += s.blocks;
 			random += s.random;
-			assert_int_equal(s.first_text, cuts[c] == 0); /* only the file's first block */
+			assert_int_equal(s.first_text,
+					 cuts[c] == 0); /* only the file's first block */
 		}
 		assert_true(blocks >= 60 && blocks <= 64); /* a few cut by a chunk's end */
 		assert_true(random * 2 >= blocks - 3 && random * 2 <= blocks + 3);
@@ -131,22 +132,26 @@ static void test_magic(void **state)
 		size_t len, off;
 		kura_filetype type;
 	} cases[] = {
-		{"PK\x03\x04\x14\0\x06\0", 8, 0, KURA_FT_ZIP},
-		{"%PDF-1.7\n", 9, 0, KURA_FT_PDF},
-		{"\xff\xd8\xff\xe0\0\x10JFIF", 10, 0, KURA_FT_JPEG},
-		{"\x89PNG\r\n\x1a\n", 8, 0, KURA_FT_PNG},
-		{"DICM", 4, 128, KURA_FT_DICOM},
-		{"\0\0\0\x20" "ftypisom", 12, 0, KURA_FT_MP4},
-		{"\x1f\x8b\x08\0", 4, 0, KURA_FT_GZIP},
-		{"\xfd" "7zXZ\0", 6, 0, KURA_FT_XZ},
-		{"\x28\xb5\x2f\xfd", 4, 0, KURA_FT_ZSTD},
-		{"7z\xbc\xaf\x27\x1c", 6, 0, KURA_FT_7Z},
-		{"SQLite format 3\0", 16, 0, KURA_FT_SQLITE},
-		{"age-encryption.org/v1\n", 22, 0, KURA_FT_AGE},
-		{"Salted__", 8, 0, KURA_FT_OPENSSL},
-		{"\x85\x01\x0c\x03", 4, 0, KURA_FT_OPENPGP},  /* old-format PKESK, version 3 */
-		{"\xc1\xc0\x4c\x03", 4, 0, KURA_FT_OPENPGP},  /* new format, 2-byte length */
-		{"ustar", 5, 257, KURA_FT_TAR},
+	    {"PK\x03\x04\x14\0\x06\0", 8, 0, KURA_FT_ZIP},
+	    {"%PDF-1.7\n", 9, 0, KURA_FT_PDF},
+	    {"\xff\xd8\xff\xe0\0\x10JFIF", 10, 0, KURA_FT_JPEG},
+	    {"\x89PNG\r\n\x1a\n", 8, 0, KURA_FT_PNG},
+	    {"DICM", 4, 128, KURA_FT_DICOM},
+	    {"\0\0\0\x20"
+	     "ftypisom",
+	     12, 0, KURA_FT_MP4},
+	    {"\x1f\x8b\x08\0", 4, 0, KURA_FT_GZIP},
+	    {"\xfd"
+	     "7zXZ\0",
+	     6, 0, KURA_FT_XZ},
+	    {"\x28\xb5\x2f\xfd", 4, 0, KURA_FT_ZSTD},
+	    {"7z\xbc\xaf\x27\x1c", 6, 0, KURA_FT_7Z},
+	    {"SQLite format 3\0", 16, 0, KURA_FT_SQLITE},
+	    {"age-encryption.org/v1\n", 22, 0, KURA_FT_AGE},
+	    {"Salted__", 8, 0, KURA_FT_OPENSSL},
+	    {"\x85\x01\x0c\x03", 4, 0, KURA_FT_OPENPGP}, /* old-format PKESK, version 3 */
+	    {"\xc1\xc0\x4c\x03", 4, 0, KURA_FT_OPENPGP}, /* new format, 2-byte length */
+	    {"ustar", 5, 257, KURA_FT_TAR},
 	};
 	uint8_t *rnd = malloc(KURA_DETECT_HEAD * 10000);
 	int pgp = 0, known = 0;
@@ -165,13 +170,14 @@ static void test_magic(void **state)
 	/* random bytes: a recognised type lets a file's noise pass, so it must be rare */
 	randombytes_buf(rnd, KURA_DETECT_HEAD * 10000);
 	for (int i = 0; i < 10000; i++) {
-		kura_filetype t = kura_detect_magic(rnd + i * KURA_DETECT_HEAD, KURA_DETECT_HEAD, 0);
+		kura_filetype t =
+		    kura_detect_magic(rnd + i * KURA_DETECT_HEAD, KURA_DETECT_HEAD, 0);
 
 		pgp += t == KURA_FT_OPENPGP;
 		known += t != KURA_FT_UNKNOWN;
 	}
-	assert_true(pgp <= 20);    /* ~1 in 2,000 expected */
-	assert_true(known <= 60);  /* 2-byte signatures (MZ, gzip, DER): ~1 in 300 together */
+	assert_true(pgp <= 20);	  /* ~1 in 2,000 expected */
+	assert_true(known <= 60); /* 2-byte signatures (MZ, gzip, DER): ~1 in 300 together */
 	free(rnd);
 	assert_int_equal(kura_detect_expected("/a/b/Report.DOCX"), KURA_FT_ZIP);
 	assert_int_equal(kura_detect_expected("/a/b/x.tar.gz"), KURA_FT_GZIP);
@@ -192,8 +198,9 @@ static void test_notes_and_onions(void **state)
 	const char *note = "!!! ALL YOUR FILES HAVE BEEN ENCRYPTED !!!\nDownload the Tor Browser. "
 			   "Visit http://abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx"
 			   ".onion/x and pay in Bitcoin. Your personal ID: 42\n";
-	const char *prose = "The ward moved to the new wing. Payment of invoices is weekly.\n"
-			    "See http://example.onion.invalid/ and the 15-char abcdefghijklmno.onion\n";
+	const char *prose =
+	    "The ward moved to the new wing. Payment of invoices is weekly.\n"
+	    "See http://example.onion.invalid/ and the 15-char abcdefghijklmno.onion\n";
 	kura_text_clues c = {0};
 
 	(void)state;
@@ -335,7 +342,10 @@ static uint8_t *make(const char *kind, size_t len, unsigned seed)
 	if (strcmp(kind, "zip") == 0)
 		memcpy(p, "PK\x03\x04\x14\0\x06\0\x08\0", 10);
 	else if (strcmp(kind, "jpeg") == 0)
-		memcpy(p, "\xff\xd8\xff\xe1\0\x10" "Exif", 10);
+		memcpy(p,
+		       "\xff\xd8\xff\xe1\0\x10"
+		       "Exif",
+		       10);
 	else if (strcmp(kind, "gzip") == 0)
 		memcpy(p, "\x1f\x8b\x08\0", 4);
 	else if (strcmp(kind, "gpg") == 0)
@@ -470,7 +480,8 @@ static void test_collector_benign(void **state)
 	}
 	skip_doc[1] = 1; /* unreadable this time: not a deletion */
 	{
-		kura_detect_file *f = kura_detect_file_begin(d, "/srv/files/dept1/letter01.docx", 30000);
+		kura_detect_file *f =
+		    kura_detect_file_begin(d, "/srv/files/dept1/letter01.docx", 30000);
 
 		assert_non_null(f);
 		kura_detect_file_end(d, f, 0);
@@ -513,8 +524,8 @@ static void test_collector_full(void **state)
 		if (i < NTEXT)
 			snprintf(name, sizeof(name), "dept%d/report%02d.txt.locked", i % 5, i);
 		else
-			snprintf(name, sizeof(name), "dept%d/letter%02d.docx.locked", (i - NTEXT) % 5,
-				 i - NTEXT);
+			snprintf(name, sizeof(name), "dept%d/letter%02d.docx.locked",
+				 (i - NTEXT) % 5, i - NTEXT);
 		feed(d, name, p, 30000);
 		free(p);
 	}
@@ -572,7 +583,8 @@ static void test_collector_in_place_and_partial(void **state)
 	assert_true(count_of(o.record, "type-mismatch") >= 7 + 14 - 2);
 	json_decref(o.record);
 
-	/* partial encryption: every 4th 4 KiB block of the database and of text files, from 64 KiB */
+	/* partial encryption: every 4th 4 KiB block of the database and of text files, from 64 KiB
+	 */
 	d = open_collector();
 	{
 		uint8_t *p = make("text", 1 << 20, 99);
@@ -607,7 +619,8 @@ static void test_collector_in_place_and_partial(void **state)
 static void test_state_damage(void **state)
 {
 	kura_detect_state s = {0}, back;
-	kura_detect_entry e[3] = {{1, 2, 3, 1, 0, 0, 0}, {5, 6, 7, 2, 100, 0, 0}, {9, 9, 9, 3, 50, 0, 0}};
+	kura_detect_entry e[3] = {
+	    {1, 2, 3, 1, 0, 0, 0}, {5, 6, 7, 2, 100, 0, 0}, {9, 9, 9, 3, 50, 0, 0}};
 	char file[128];
 	FILE *f;
 	long len;
@@ -655,14 +668,14 @@ static void test_state_damage(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_blocks),
-		cmocka_unit_test(test_magic),
-		cmocka_unit_test(test_notes_and_onions),
-		cmocka_unit_test(test_judge),
-		cmocka_unit_test(test_collector_benign),
-		cmocka_unit_test(test_collector_full),
-		cmocka_unit_test(test_collector_in_place_and_partial),
-		cmocka_unit_test(test_state_damage),
+	    cmocka_unit_test(test_blocks),
+	    cmocka_unit_test(test_magic),
+	    cmocka_unit_test(test_notes_and_onions),
+	    cmocka_unit_test(test_judge),
+	    cmocka_unit_test(test_collector_benign),
+	    cmocka_unit_test(test_collector_full),
+	    cmocka_unit_test(test_collector_in_place_and_partial),
+	    cmocka_unit_test(test_state_damage),
 	};
 	int rc;
 
