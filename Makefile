@@ -37,7 +37,9 @@ SERVER_LIB_SRC := $(filter-out server/main.c,$(SERVER_SRC))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+# Data compiled in: the ransom-note names (lib/detect/ransom_notes.txt) as a C array.
+GEN_SRC := build/gen/detect_note_list.c
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(GEN_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/obj/%.o)
 SERVER_LIB_OBJ := $(SERVER_LIB_SRC:%.c=$(BUILD)/obj/%.o)
@@ -51,6 +53,15 @@ all: $(BUILD)/kura $(BUILD)/kurad $(BUILD)/libkura.a $(BUILD)/libkurad.a
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+build/gen/detect_note_list.c: lib/detect/ransom_notes.txt
+	@mkdir -p $(dir $@)
+	awk 'BEGIN { print "/* generated from lib/detect/ransom_notes.txt by the Makefile: do not edit */"; \
+		print "#include <stddef.h>"; print "#include \"detect/notes.h\""; \
+		print "const char *const kura_detect_note_patterns[] = {" } \
+		/^#/ || /^[ \t]*$$/ { next } \
+		{ gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); print "\t\"" $$0 "\"," } \
+		END { print "\tNULL,"; print "};" }' $< > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/libkura.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -120,9 +131,9 @@ repo-fuzz: $(BUILD)/kura
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -Iinclude -Ilib $(PKG_CFLAGS) \
 	-fsanitize=fuzzer,address,undefined
 fuzz: $(FUZZ_BIN)
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(SERVER_LIB_SRC)
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(GEN_SRC) $(SERVER_LIB_SRC)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -Iserver -o $@ $< $(LIB_SRC) $(SERVER_LIB_SRC) $(LIBS) $(SERVER_LIBS)
+	clang $(FUZZ_CFLAGS) -Iserver -o $@ $< $(LIB_SRC) $(GEN_SRC) $(SERVER_LIB_SRC) $(LIBS) $(SERVER_LIBS)
 
 clean:
 	rm -rf build

@@ -33,6 +33,7 @@ enum {
 	CLI_EXIT_PARTIAL = 3,   /* backup written, but some files were unreadable */
 	CLI_EXIT_INTEGRITY = 4, /* check found problems, or restore lost content */
 	CLI_EXIT_EXISTS = 5,    /* restore left paths already in the target as they were */
+	CLI_EXIT_SUSPECT = 5,   /* backup saved, and it shows signs of ransomware */
 	CLI_EXIT_DRILL = 6,     /* a drill failed: damage, missing data, a file that differs */
 	CLI_EXIT_DRILL_VERIFY = 7, /* a drill restored intact data but its verify command failed */
 	CLI_EXIT_NOREPO = 10,   /* no repository at the location */

@@ -9,7 +9,10 @@
  * files that change while they are read are stored as read, warned about
  * and marked; the snapshot is still saved and the exit status is 3, so a
  * nightly job can tell "saved but incomplete" from both success and
- * failure.  SIGINT keeps its default action: an interrupted backup leaves
+ * failure.  Every backup is judged for ransomware as it is read
+ * (docs/DETECTION.md): a suspect one is saved too (it is evidence), and
+ * the exit status is 5 with a message naming the strongest signals and a
+ * few files.  SIGINT keeps its default action: an interrupted backup leaves
  * the repository consistent, merely without the new snapshot.
  */
 #include "cli.h"
@@ -20,12 +23,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kura/keyless.h"
+
 enum {
 	OPT_TAG = CLI_OPT_LONG,
 	OPT_HOST,
 	OPT_STDIN,
 	OPT_STDIN_FILENAME,
 	OPT_TIME,
+	OPT_NO_DETECT,
 };
 
 static const struct option longs[] = {
@@ -35,6 +41,7 @@ static const struct option longs[] = {
 	{"stdin", no_argument, NULL, OPT_STDIN},
 	{"stdin-filename", required_argument, NULL, OPT_STDIN_FILENAME},
 	{"time", required_argument, NULL, OPT_TIME},
+	{"no-detect", no_argument, NULL, OPT_NO_DETECT},
 	{NULL, 0, NULL, 0},
 };
 
@@ -43,6 +50,7 @@ struct args {
 	const char *host;
 	const char *stdin_filename;
 	bool use_stdin;
+	bool no_detect;
 	int64_t time_ns;
 };
 
@@ -84,6 +92,9 @@ static int parse(struct args *a, struct cli_getopt *p)
 		case OPT_STDIN_FILENAME:
 			a->stdin_filename = p->arg;
 			break;
+		case OPT_NO_DETECT:
+			a->no_detect = true;
+			break;
 		case OPT_TIME:
 			if ((a->time_ns = parse_time(p->arg)) < 0)
 				return cli_usage_error(&cli_cmd_backup,
@@ -112,6 +123,58 @@ static int parse(struct args *a, struct cli_getopt *p)
 	return 0;
 }
 
+/* The snapshot's detection record, or null when detection was off. */
+static json_t *detection_json(const kura_backup_result *r)
+{
+	json_t *rec = r->detection_record ? json_loads(r->detection_record, 0, NULL) : NULL;
+
+	return rec ? rec : json_null();
+}
+
+static const char *verdict_word(int v)
+{
+	return v == KURA_DETECTION_SUSPECT   ? "suspect"
+	       : v == KURA_DETECTION_PARTIAL ? "partial"
+	       : v == KURA_DETECTION_CLEAN   ? "clean"
+					     : "off";
+}
+
+/*
+ * The alarm on stderr: what was found, its strongest signals and a few
+ * files, so that whoever reads the nightly mail knows where to look.
+ */
+static void print_suspect(const kura_backup_result *r)
+{
+	json_t *rec = r->detection_record ? json_loads(r->detection_record, 0, NULL) : NULL;
+	json_t *signals = json_object_get(rec, "signals"), *files = json_object_get(rec, "files");
+	size_t i;
+	json_t *item;
+
+	fprintf(stderr,
+		"kura: WARNING: snapshot %.8s shows signs of ransomware (score %d of 100).\n"
+		"kura: it is saved as evidence; do not take it as a clean restore point.\n",
+		r->snapshot_id, r->detection_score);
+	json_array_foreach(signals, i, item) {
+		if (i == 4)
+			break;
+		fprintf(stderr, "kura:   %-20s %6lld file(s), %d points\n",
+			json_string_value(json_object_get(item, "signal")),
+			(long long)json_integer_value(json_object_get(item, "files")),
+			(int)json_integer_value(json_object_get(item, "points")));
+	}
+	json_array_foreach(files, i, item) {
+		json_t *reasons = json_object_get(item, "reasons");
+
+		if (i == 5) {
+			fprintf(stderr, "kura:   ... (kura backup --json lists up to 100 files)\n");
+			break;
+		}
+		fprintf(stderr, "kura:   e.g. %s (%s)\n", json_string_value(json_object_get(item, "path")),
+			json_string_value(json_array_get(reasons, 0)));
+	}
+	json_decref(rec);
+}
+
 static int print_json(kura_repo *repo, const kura_backup_result *r)
 {
 	json_t *o = json_object();
@@ -134,6 +197,7 @@ static int print_json(kura_repo *repo, const kura_backup_result *r)
 	json_object_set_new(o, "blobs_new", cli_json_u64(r->blobs_new));
 	json_object_set_new(o, "total_duration", json_real(r->seconds));
 	json_object_set_new(o, "damaged_files", cli_damage_json(repo));
+	json_object_set_new(o, "detection", detection_json(r));
 	return cli_json_print(o);
 }
 
@@ -151,6 +215,11 @@ static void print_human(const kura_backup_result *r)
 	printf("processed %llu files, %s in %s\n", files, cli_fmt_size(total, r->bytes_total),
 	       cli_fmt_duration(took, r->seconds));
 	printf("snapshot %.8s saved\n", r->snapshot_id);
+	if (r->detection == KURA_DETECTION_PARTIAL)
+		printf("detection: nothing found, but judged without history (the first backup of "
+		       "these paths from this host, or the cache was lost)\n");
+	else if (r->detection)
+		printf("detection: %s (score %d)\n", verdict_word(r->detection), r->detection_score);
 }
 
 static int run(struct cli_global *g, int argc, char **argv)
@@ -187,6 +256,8 @@ static int run(struct cli_global *g, int argc, char **argv)
 	opts.progress_ctx = &prog;
 	opts.warning = cli_progress_warning;
 	opts.warning_ctx = &prog;
+	opts.no_detect = a.no_detect;
+	opts.want_detection_record = 1;
 
 	err = kura_backup(repo, &opts, &res);
 	cli_progress_clear(&prog);
@@ -214,7 +285,13 @@ static int run(struct cli_global *g, int argc, char **argv)
 		if (rc == CLI_EXIT_OK)
 			rc = CLI_EXIT_PARTIAL;
 	}
+	if (res.detection == KURA_DETECTION_SUSPECT) {
+		print_suspect(&res);
+		if (rc == CLI_EXIT_OK || rc == CLI_EXIT_PARTIAL)
+			rc = CLI_EXIT_SUSPECT;
+	}
 done:
+	kura_backup_result_clear(&res);
 	cli_strlist_free(&a.tags);
 	cli_strlist_free(&a.excludes);
 	cli_repo_close(repo);
@@ -225,7 +302,7 @@ const struct cli_command cli_cmd_backup = {
 	.name = "backup",
 	.summary = "back up files and directories as a new snapshot",
 	.usage = "kura backup [--tag TAG]... [--exclude PATTERN]... [--host NAME] [--time TIME]\n"
-		 "            PATH...\n"
+		 "            [--no-detect] PATH...\n"
 		 "       kura backup [--tag TAG]... [--host NAME] --stdin [--stdin-filename NAME]",
 	.help = "Save PATHs (files and directories, recursively) as a new snapshot.  Files\n"
 		"unchanged since the last backup from this host are recognised through the\n"
@@ -241,11 +318,18 @@ const struct cli_command cli_cmd_backup = {
 		"      --stdin-filename NAME    the file's name in the snapshot (default: stdin)\n"
 		"      --time YYYY-MM-DDTHH:MM:SSZ  the time the snapshot claims (UTC; default:\n"
 		"                               now); on a vault its receive time still orders\n"
+		"      --no-detect              do not judge the backup for ransomware\n"
 		"\n"
 		"Unreadable files are reported as 'warning: PATH: MESSAGE' and left out; a\n"
 		"file is read up to the size it had when the backup reached it, and one that\n"
 		"changes while it is read is stored as read, reported the same way and marked\n"
 		"in the snapshot (kura ls -l, restore).  Either way the snapshot is still\n"
-		"saved and the exit status is 3.\n",
+		"saved and the exit status is 3.\n"
+		"\n"
+		"Every backup is judged for ransomware as it is read, against the previous\n"
+		"backup of the same paths from this host (history kept in the cache): files\n"
+		"turned to noise, types that no longer match names, partial encryption,\n"
+		"renames, ransom notes, mass deletions.  A suspect backup is saved too, with\n"
+		"its findings in the snapshot, a message on stderr and exit status 5.\n",
 	.run = run,
 };

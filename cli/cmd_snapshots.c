@@ -21,6 +21,8 @@
  */
 #include "cli.h"
 
+#include "kura/keyless.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,7 +104,7 @@ static int print_table(const kura_snapshot_info *list, size_t n, size_t ndamaged
 	char **tags = calloc(n ? n : 1, sizeof(*tags));
 	char tbuf[CLI_FMT_MAX], sbuf[CLI_FMT_MAX];
 	int wh = 4, wt = 4, wp = 5, rc = CLI_EXIT_OK;
-	size_t i, j, rows, nskewed = 0;
+	size_t i, j, rows, nskewed = 0, nsuspect = 0;
 
 	if (!tags)
 		goto oom;
@@ -131,6 +133,11 @@ static int print_table(const kura_snapshot_info *list, size_t n, size_t ndamaged
 		       s->readable ? cli_fmt_size(sbuf, s->bytes) : "");
 		for (j = 1; s->readable && j < s->npaths; j++)
 			printf("%*s%s\n", 8 + 2 + 19 + 2 + wh + 2 + wt + 2, "", s->paths[j]);
+		if (s->detection == KURA_DETECTION_SUSPECT) {
+			printf("%10sSUSPECT: its backup showed signs of ransomware (score %d)\n", "",
+			       s->detection_score);
+			nsuspect++;
+		}
 		if (skewed(s)) {
 			printf("%10sclaimed %s (clock skew!)\n", "",
 			       cli_fmt_time_local(tbuf, s->time_ns / 1000000000));
@@ -142,6 +149,8 @@ static int print_table(const kura_snapshot_info *list, size_t n, size_t ndamaged
 	printf("\n%zu snapshot%s", n, n == 1 ? "" : "s");
 	if (ndamaged)
 		printf(", %zu damaged (not readable: see the warnings)", ndamaged);
+	if (nsuspect)
+		printf(", %zu SUSPECT (signs of ransomware when backed up)", nsuspect);
 	if (nskewed)
 		printf(", %zu claiming a time far from when the vault received %s (ordered by "
 		       "receipt)",
@@ -189,6 +198,13 @@ static json_t *snapshot_json(const kura_snapshot_info *s)
 	json_object_set_new(o, "clock_skew", json_boolean(skewed(s)));
 	json_object_set_new(o, "readable", json_boolean(s->readable));
 	json_object_set_new(o, "packs", s->damaged ? json_null() : cli_json_u64(s->npacks));
+	json_object_set_new(o, "detection",
+			    s->detection == KURA_DETECTION_SUSPECT   ? json_string("suspect")
+			    : s->detection == KURA_DETECTION_PARTIAL ? json_string("partial")
+			    : s->detection == KURA_DETECTION_CLEAN   ? json_string("clean")
+								     : json_null());
+	json_object_set_new(o, "detection_score",
+			    s->detection ? json_integer(s->detection_score) : json_null());
 	if (s->readable) {
 		json_object_set_new(o, "hostname", cli_json_str(s->hostname ? s->hostname : ""));
 		json_object_set_new(o, "username", cli_json_str(s->username ? s->username : ""));

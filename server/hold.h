@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * hold.h - the detection hold (docs/DETECTION-VAULT.md, "Hold"): while a
+ * hold.h - the detection hold (docs/DETECTION.md, "The hold"): while a
  * repository has an open alert, the snapshots from before the attack stay,
  * whatever retention and approved deletions would otherwise allow.
  *

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * watch.c - the vault's own judgment (watch.h, docs/DETECTION-VAULT.md).
+ * watch.c - the vault's own judgment (watch.h, docs/DETECTION.md, "On the vault").
  *
  * The vault holds no key, so it judges by what it stores and sees:
  * - how many bytes of packs each snapshot newly names.  A client's
@@ -463,6 +463,42 @@ static void human(char out[32], uint64_t n)
 		snprintf(out, 32, "%" PRIu64 " B", n);
 }
 
+/*
+ * The client's own verdict, from the snapshot's plaintext summary (the
+ * backup's detector, docs/DETECTION.md): a suspect one raises an alert.
+ * The client may lie either way; this only adds its claim to what the
+ * vault sees for itself.  A snapshot without a summary says nothing.
+ */
+static int client_verdict(watch *w, const char *repo, const char *client, const char *name,
+			  int64_t received_ns, const uint8_t *data, size_t len)
+{
+	kura_detection_summary d;
+	char summary[400], details[1024], signals[256] = "";
+	size_t i, used = 0;
+	int n;
+
+	if (kura_snapshot_detection(data, len, &d) < 0)
+		return kura_error_wrap(KURA_ECORRUPT, "snapshot %s: detection summary", name);
+	if (d.verdict != KURA_DETECTION_SUSPECT)
+		return 0;
+	for (i = 0; i < d.ncounts && used < sizeof(signals); i++) {
+		n = snprintf(signals + used, sizeof(signals) - used, "%s%s:%" PRIu64,
+			     i ? ", " : "", d.counts[i].name, d.counts[i].value);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+	snprintf(summary, sizeof(summary),
+		 "snapshot %.12s from %s: the backup's own detector judged it suspect "
+		 "(score %d; %s)",
+		 name, client, d.score, signals[0] ? signals : "no counts");
+	snprintf(details, sizeof(details),
+		 "{\"snapshot\": \"%s\", \"client\": \"%s\", \"score\": %d, "
+		 "\"since_ns\": %" PRId64 "}",
+		 name, client, d.score, received_ns);
+	return alerts_raise(w->v, repo, "detection", summary, details);
+}
+
 int watch_snapshot(watch *w, const char *repo, const char *client, const char *name,
 		   int64_t received_ns, const uint8_t *data, size_t len)
 {
@@ -477,6 +513,10 @@ int watch_snapshot(watch *w, const char *repo, const char *client, const char *n
 
 	if (kura_snapshot_peek(data, len, &client_ns, &packs, &count) < 0)
 		return kura_error_wrap(KURA_ECORRUPT, "snapshot %s", name);
+	if ((err = client_verdict(w, repo, client, name, received_ns, data, len)) < 0) {
+		free(packs);
+		return err;
+	}
 	if (asprintf(&path, "%s/meta/%s/volumes", vault_dir(w->v), repo) < 0) {
 		free(packs);
 		return kura_error_set(KURA_ENOMEM, "out of memory");

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * watch.h - the vault's own judgment (docs/DETECTION-VAULT.md): what the
+ * watch.h - the vault's own judgment (docs/DETECTION.md, "On the vault"): what the
  * vault sees without a key that says a client was taken over, even when
  * the attacker disabled or lies through kura on that client.
  *
@@ -78,7 +78,7 @@ int watch_deletion(watch *w, const char *repo, const char *client, size_t nsnaps
 int watch_tick(watch *w, uint64_t login_failures, int64_t now_ns);
 
 /*
- * The surge rule, pure (for tests and DETECTION-VAULT.md): `x` new bytes
+ * The surge rule, pure (for tests and DETECTION.md): `x` new bytes
  * against `n` earlier measures.  true if n >= WATCH_HISTORY_MIN and x >
  * max(surge_min, RATIO x median, median + MADS x 1.4826 x MAD);
  * *out_median and *out_limit (may be NULL) say why.

@@ -45,6 +45,49 @@ int kura_snapshot_peek(const uint8_t *data, size_t len, int64_t *out_client_time
 		       char (**out_packs)[KURA_ID_HEX], size_t *out_count);
 
 /*
+ * The detection summary a snapshot carries in its plaintext header
+ * (docs/FORMAT.md, "Detection summary"): the backup client's verdict, its
+ * score and its counts per signal, never a file name.  The client may lie
+ * (it may be the attacker's): a vault takes it as a claim to alert on,
+ * never as proof that a snapshot is clean.
+ */
+enum {
+	KURA_DETECTION_NONE = 0,    /* no summary (a version 1 snapshot, or detection off) */
+	KURA_DETECTION_CLEAN = 1,
+	KURA_DETECTION_PARTIAL = 2, /* nothing found, but judged without the client's history */
+	KURA_DETECTION_SUSPECT = 3,
+};
+
+#define KURA_DETECTION_MAX_BYTES 4096 /* a summary's JSON text */
+#define KURA_DETECTION_MAX_COUNTS 32
+#define KURA_DETECTION_NAME_MAX 32
+
+typedef struct {
+	int verdict;   /* KURA_DETECTION_* */
+	int score;     /* 0..100 */
+	int history;   /* 1: judged against the previous backup of the same source */
+	size_t ncounts;
+	struct {
+		char name[KURA_DETECTION_NAME_MAX + 1]; /* [a-z0-9-]{1,32}, e.g. "type-mismatch" */
+		uint64_t value;
+	} counts[KURA_DETECTION_MAX_COUNTS];
+} kura_detection_summary;
+
+/*
+ * Parse a summary's JSON text (n bytes, at most KURA_DETECTION_MAX_BYTES):
+ * 0, or KURA_ECORRUPT naming what is wrong.  Unknown keys are refused, so
+ * that no name or other free text can ride along in the clear.
+ */
+int kura_detection_summary_parse(const uint8_t *text, size_t n, kura_detection_summary *out);
+
+/*
+ * The detection summary of a snapshot file, without a key: 0 with
+ * out->verdict KURA_DETECTION_NONE for a snapshot without one, KURA_ECORRUPT
+ * for a file whose header does not parse.
+ */
+int kura_snapshot_detection(const uint8_t *data, size_t len, kura_detection_summary *out);
+
+/*
  * Every check a store without a key can make on a whole file of `type`
  * (docs/FORMAT.md, "What a store without a key can check"): not empty;
  * config: the full decoder (every field is plaintext); key: a restore key

@@ -257,6 +257,9 @@ typedef struct {
 	                             the snapshot but sent nothing usable (why): ordered by
 	                             the claimed time */
 	size_t npacks;            /* pack files the snapshot references */
+	int detection;            /* the backup's ransomware verdict from the plaintext header:
+	                             KURA_DETECTION_* (keyless.h), 0 when none was made */
+	int detection_score;      /* 0..100 */
 	bool readable;            /* false with a backup key: fields below are empty */
 	char tree[KURA_ID_HEX];
 	char *hostname;
@@ -316,6 +319,9 @@ typedef struct {
 	void *progress_ctx;
 	kura_warning_fn warning;
 	void *warning_ctx;
+	int no_detect;                  /* 1: no ransomware detection (docs/DETECTION.md) */
+	int want_detection_record;      /* 1: out->detection_record gets the record (the
+	                                   caller frees it: kura_backup_result_clear) */
 } kura_backup_options;
 
 /* Nothing to back up yet; every other field 0: its default (stdin_fd 0: standard input). */
@@ -336,10 +342,21 @@ typedef struct {
 	uint64_t bytes_new_raw;         /* new blobs before compression */
 	uint64_t bytes_new_stored;      /* new bytes written to the repository */
 	double seconds;
+	int detection;                  /* KURA_DETECTION_* (keyless.h): 0 when detection was off */
+	int detection_score;            /* 0..100 */
+	char *detection_record;         /* with opts->want_detection_record: the snapshot's
+	                                   detection record, JSON (malloc'd; free with
+	                                   kura_backup_result_clear), or NULL */
 } kura_backup_result;
 
+/* Free what a kura_backup_result owns (its detection record). */
+void kura_backup_result_clear(kura_backup_result *r);
+
 /*
- * Back up and write a snapshot.  Returns 0 even when some files could not
+ * Back up and write a snapshot.  Unless opts->no_detect, the backup is
+ * judged for ransomware as it is read (docs/DETECTION.md): a suspect
+ * backup is still saved and returns 0; its verdict is in out->detection.
+ * Returns 0 even when some files could not
  * be read (counted in files_unreadable and reported through `warning`) or
  * changed while they were read (stored as read, counted in
  * files_changed_during_read, reported, and listed in the snapshot); the

@@ -3,7 +3,8 @@
  * snapshot.c - snapshot files (docs/FORMAT.md, "Snapshot files").
  *
  * Layout: magic, version, the client's time, the sorted list of referenced
- * pack names (plaintext, for keyless stores), the snapshot's data key sealed
+ * pack names (plaintext, for keyless stores), in version 2 the detection
+ * summary (length-prefixed JSON, keyless.h), the snapshot's data key sealed
  * to the repository public key, then the JSON body under AES-GCM with that
  * data key and every preceding byte as AAD.
  *
@@ -24,9 +25,11 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/utf8.h"
+#include "kura/keyless.h"
 
 #define SNAP_MAGIC "KURASNAP"
 #define SNAP_VERSION 1
+#define SNAP_VERSION_SUMMARY 2 /* version 1 + the detection summary after the pack names */
 #define SNAP_BODY_VERSION 1
 #define SNAP_MAX_BODY (16u * 1024 * 1024)
 
@@ -139,6 +142,17 @@ static int build_body(char **out, size_t *out_len, const kura_snapshot *s)
 		goto done;
 	if (s->nchanged && (err = set_strings(root, "changed", s->changed, s->nchanged)) < 0)
 		goto done;
+	if (s->detection) {
+		json_t *det = json_loads(s->detection, JSON_REJECT_DUPLICATES, NULL);
+
+		if (!json_is_object(det)) {
+			json_decref(det);
+			err = kura_error_set(KURA_EINVAL, "snapshot: the detection record is not a JSON object");
+			goto done;
+		}
+		if ((err = set_new(root, "detection", det)) < 0)
+			goto done;
+	}
 	if ((err = set_string(root, "program", s->program)) < 0 ||
 	    (err = set_count(stats, "files", s->files)) < 0 ||
 	    (err = set_count(stats, "dirs", s->dirs)) < 0 ||
@@ -198,12 +212,23 @@ int kura_snapshot_encode(uint8_t **out, size_t *out_len, uint8_t out_name[KURA_H
 	if ((err = kura_seal_key(sealed, data_key, keys->repo_pk)) < 0)
 		goto done;
 
-	head[8] = SNAP_VERSION;
+	if (s->summary) {
+		kura_detection_summary check;
+
+		if ((err = kura_detection_summary_parse((const uint8_t *)s->summary,
+							strlen(s->summary), &check)) < 0)
+			goto done;
+	}
+	head[8] = s->summary ? SNAP_VERSION_SUMMARY : SNAP_VERSION;
 	if ((err = kura_buf_put(&b, head, sizeof(head))) < 0 ||
 	    (err = kura_buf_put_u64(&b, (uint64_t)s->time_ns)) < 0 ||
 	    (err = kura_buf_put_u32(&b, (uint32_t)s->npacks)) < 0 ||
-	    (err = kura_buf_put(&b, s->packs, s->npacks * KURA_HASH_SIZE)) < 0 ||
-	    (err = kura_buf_put(&b, sealed, sizeof(sealed))) < 0)
+	    (err = kura_buf_put(&b, s->packs, s->npacks * KURA_HASH_SIZE)) < 0)
+		goto done;
+	if (s->summary && ((err = kura_buf_put_u32(&b, (uint32_t)strlen(s->summary))) < 0 ||
+			   (err = kura_buf_put(&b, s->summary, strlen(s->summary))) < 0))
+		goto done;
+	if ((err = kura_buf_put(&b, sealed, sizeof(sealed))) < 0)
 		goto done;
 	aad_len = b.len;
 	if ((err = kura_buf_reserve(&b, body_len + KURA_AEAD_OVERHEAD)) < 0)
@@ -371,6 +396,17 @@ static int parse_body(kura_snapshot *s, const uint8_t *body, size_t len)
 		goto done;
 	if (s->nchanged > 1)
 		qsort(s->changed, s->nchanged, sizeof(char *), str_cmp);
+	/* optional: the detection record (version 1 bodies of detecting writers) */
+	if ((v = json_object_get(root, "detection"))) {
+		if (!json_is_object(v)) {
+			err = kura_error_set(KURA_ECORRUPT, "snapshot body: \"detection\" is not an object");
+			goto done;
+		}
+		if (!(s->detection = json_dumps(v, JSON_COMPACT))) {
+			err = kura_error_set(KURA_ENOMEM, "snapshot: out of memory");
+			goto done;
+		}
+	}
 	s->readable = true;
 done:
 	json_decref(root);
@@ -381,8 +417,14 @@ done:
  * The plaintext part, which needs no key: after this the reader stands at
  * the AEAD box, *names and *sealed point into the data.
  */
+typedef struct {
+	const uint8_t *text; /* the detection summary, NULL in version 1 */
+	uint32_t len;
+	kura_detection_summary parsed;
+} header_summary;
+
 static int parse_header(kura_reader *r, uint64_t *time_ns, const uint8_t **names,
-			uint32_t *npacks, const uint8_t **sealed)
+			uint32_t *npacks, header_summary *sum, const uint8_t **sealed)
 {
 	const uint8_t *magic = NULL;
 	uint8_t version = 0, reserved[3] = {0};
@@ -396,7 +438,7 @@ static int parse_header(kura_reader *r, uint64_t *time_ns, const uint8_t **names
 				      "snapshot: bad magic (not a kura snapshot file)");
 	if ((err = kura_reader_u8(r, &version, "version")) < 0)
 		return err;
-	if (version != SNAP_VERSION)
+	if (version != SNAP_VERSION && version != SNAP_VERSION_SUMMARY)
 		return kura_error_set(KURA_EUNSUPPORTED, "snapshot: version %u is not supported",
 				      version);
 	if ((err = kura_reader_bytes(r, reserved, 3, "reserved")) < 0)
@@ -409,9 +451,22 @@ static int parse_header(kura_reader *r, uint64_t *time_ns, const uint8_t **names
 	if (*npacks > KURA_SNAPSHOT_MAX_PACKS)
 		return kura_error_set(KURA_ECORRUPT, "snapshot: pack count %u exceeds %u", *npacks,
 				      KURA_SNAPSHOT_MAX_PACKS);
-	if ((err = kura_reader_view(r, names, (size_t)*npacks * KURA_HASH_SIZE, "pack names")) <
-		0 ||
-	    (err = kura_reader_view(r, sealed, KURA_SEALED_KEY_SIZE, "sealed key")) < 0)
+	if ((err = kura_reader_view(r, names, (size_t)*npacks * KURA_HASH_SIZE, "pack names")) < 0)
+		return err;
+	memset(sum, 0, sizeof(*sum));
+	if (version == SNAP_VERSION_SUMMARY) {
+		if ((err = kura_reader_u32(r, &sum->len, "detection summary length")) < 0)
+			return err;
+		if (sum->len == 0 || sum->len > KURA_DETECTION_MAX_BYTES)
+			return kura_error_set(KURA_ECORRUPT,
+					      "snapshot: detection summary of %u bytes (1..%d)",
+					      sum->len, KURA_DETECTION_MAX_BYTES);
+		if ((err = kura_reader_view(r, &sum->text, sum->len, "detection summary")) < 0)
+			return err;
+		if ((err = kura_detection_summary_parse(sum->text, sum->len, &sum->parsed)) < 0)
+			return kura_error_wrap(err, "snapshot");
+	}
+	if ((err = kura_reader_view(r, sealed, KURA_SEALED_KEY_SIZE, "sealed key")) < 0)
 		return err;
 	for (uint32_t i = 1; i < *npacks; i++) {
 		if (memcmp(*names + (size_t)(i - 1) * KURA_HASH_SIZE,
@@ -430,18 +485,37 @@ static int parse_header(kura_reader *r, uint64_t *time_ns, const uint8_t **names
 int kura_snapshot_check(const uint8_t *data, size_t len)
 {
 	const uint8_t *names = NULL, *sealed = NULL;
+	header_summary sum;
 	uint64_t time_ns = 0;
 	uint32_t npacks = 0;
 	kura_reader r;
 
 	kura_reader_init(&r, data, len, "snapshot");
-	return parse_header(&r, &time_ns, &names, &npacks, &sealed);
+	return parse_header(&r, &time_ns, &names, &npacks, &sum, &sealed);
+}
+
+int kura_snapshot_detection(const uint8_t *data, size_t len, kura_detection_summary *out)
+{
+	const uint8_t *names = NULL, *sealed = NULL;
+	header_summary sum;
+	uint64_t time_ns = 0;
+	uint32_t npacks = 0;
+	kura_reader r;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	kura_reader_init(&r, data, len, "snapshot");
+	if ((err = parse_header(&r, &time_ns, &names, &npacks, &sum, &sealed)) < 0)
+		return err;
+	*out = sum.parsed;
+	return 0;
 }
 
 int kura_snapshot_decode(kura_snapshot **out, const kura_keys *keys, const uint8_t *data,
 			 size_t len)
 {
 	const uint8_t *names = NULL, *sealed = NULL;
+	header_summary sum;
 	uint8_t data_key[KURA_KEY_SIZE];
 	kura_snapshot *s = NULL;
 	uint8_t *body = NULL;
@@ -454,7 +528,7 @@ int kura_snapshot_decode(kura_snapshot **out, const kura_keys *keys, const uint8
 	*out = NULL;
 	memset(data_key, 0, sizeof(data_key));
 	kura_reader_init(&r, data, len, "snapshot");
-	if ((err = parse_header(&r, &time_ns, &names, &npacks, &sealed)) < 0)
+	if ((err = parse_header(&r, &time_ns, &names, &npacks, &sum, &sealed)) < 0)
 		goto done;
 	aad_len = r.pos;
 	box_len = kura_reader_left(&r);
@@ -473,6 +547,14 @@ int kura_snapshot_decode(kura_snapshot **out, const kura_keys *keys, const uint8
 		memcpy(s->packs, names, (size_t)npacks * KURA_HASH_SIZE);
 	}
 	s->npacks = npacks;
+	if (sum.text) {
+		if (!(s->summary = strndup((const char *)sum.text, sum.len))) {
+			err = kura_error_set(KURA_ENOMEM, "snapshot: out of memory");
+			goto done;
+		}
+		s->verdict = sum.parsed.verdict;
+		s->score = sum.parsed.score;
+	}
 	if (!keys || keys->kind != KURA_KEY_RESTORE)
 		goto out;
 
@@ -525,6 +607,8 @@ void kura_snapshot_free(kura_snapshot *s)
 	free_strings(s->excludes, s->nexcludes);
 	free_strings(s->changed, s->nchanged);
 	free(s->program);
+	free(s->summary);
+	free(s->detection);
 	free(s);
 }
 

@@ -41,6 +41,12 @@ typedef struct {
 	uint64_t files, dirs, bytes;            /* statistics at backup time */
 	char **changed;                         /* files that changed while read (sorted) */
 	size_t nchanged;
+
+	/* detection (docs/DETECTION.md): the summary is in the plaintext header (version 2) */
+	char *summary;                          /* its JSON text, or NULL (version 1) */
+	int verdict;                            /* KURA_DETECTION_* (keyless.h) from the summary */
+	int score;
+	char *detection;                        /* the body's record (JSON text), or NULL */
 } kura_snapshot;
 
 /* A writer lists at most this many changed files (and KURA_SNAPSHOT_CHANGED_BYTES of paths). */
@@ -65,8 +71,8 @@ int kura_snapshot_decode(kura_snapshot **out, const kura_keys *keys, const uint8
 /*
  * The checks a store without a key can make, as kura_snapshot_decode()
  * makes them without a key but allocating nothing: magic, version,
- * reserved bytes, pack count, pack names sorted and unique, room for the
- * sealed key, an encrypted body of 28 .. 16 MiB + 28 bytes.
+ * reserved bytes, pack count, pack names sorted and unique, the detection
+ * summary of a version 2 header (keyless.h), room for the sealed key, an encrypted body of 28 .. 16 MiB + 28 bytes.
  */
 int kura_snapshot_check(const uint8_t *data, size_t len);
 

@@ -31,6 +31,7 @@ typedef struct {
 	archiver *arch;
 	file_state *file;
 	uint32_t index;
+	uint64_t offset;    /* in the file: detection judges blocks on the file's 4 KiB grid */
 	uint8_t *data;
 	size_t len;
 } chunk_job;
@@ -53,6 +54,8 @@ static void file_complete(archiver *a, file_state *f)
 	uint64_t size = 0;
 
 	cache_file_done(a, f);
+	if (a->detect)
+		kura_detect_file_end(a->detect, f->det, !f->failed);
 	if (f->failed) {
 		kura_node_clear(node);
 		free(f->extents);
@@ -85,11 +88,17 @@ static void chunk_worker(void *job_ptr, void *ctx)
 	chunk_job *job = job_ptr;
 	archiver *a = job->arch;
 	uint8_t id[KURA_HASH_SIZE] = {0};
+	size_t stored = 0;
 	int err;
 
-	if (!kura_backup__failed(a) &&
-	    (err = kura_blobstore_add(a->store, KURA_BLOB_DATA, job->data, job->len, id)) < 0)
+	if (!kura_backup__failed(a) && (err = kura_blobstore_add_sized(a->store, KURA_BLOB_DATA,
+								       job->data, job->len, id,
+								       &stored)) < 0)
 		kura_backup__set_error(a, err);
+	/* the detector sees the chunk while it is in memory: no second pass */
+	if (a->detect)
+		kura_detect_chunk(a->detect, job->file->det, job->offset, job->data, job->len,
+				  stored);
 	free(job->data);
 	pthread_mutex_lock(&a->lock);
 	memcpy(job->file->extents[job->index].id, id, KURA_HASH_SIZE);
@@ -119,6 +128,7 @@ static int add_extent(archiver *a, file_state *f, uint8_t kind, uint64_t len, ui
 	memset(&f->extents[f->count], 0, sizeof(*f->extents));
 	f->extents[f->count].kind = kind;
 	f->extents[f->count].len = len;
+	f->emitted += len;
 	*out_index = f->count++;
 	if (kind == KURA_EXTENT_CHUNK)
 		f->pending++;
@@ -130,6 +140,7 @@ done:
 static int emit_chunk(archiver *a, file_state *f, const uint8_t *data, size_t len)
 {
 	chunk_job *job = malloc(sizeof(*job));
+	uint64_t offset = f->emitted;
 	uint32_t index;
 	int err;
 
@@ -146,6 +157,7 @@ static int emit_chunk(archiver *a, file_state *f, const uint8_t *data, size_t le
 	job->arch = a;
 	job->file = f;
 	job->index = index;
+	job->offset = offset;
 	job->len = len;
 	a->result.bytes_read += len;
 	return kura_pool_add(a->pool, chunk_worker, job, a);
@@ -382,6 +394,8 @@ int kura_backup__process_file(archiver *a, dir_state *dir, size_t slot, int fd, 
 	f->slot = slot;
 	f->st = *st;
 	f->pending = 1;
+	if (a->detect)
+		f->det = kura_detect_file_begin(a->detect, path, (uint64_t)st->st_size);
 	kura_backup__child_started(a, dir);
 	a->current = path;
 	/* at most the size the walk saw just before opening it: a growing file ends there */

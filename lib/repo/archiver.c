@@ -31,6 +31,11 @@
  * against; and it writes the snapshot only after checking that every pack
  * the snapshot lists is stored, for a prune the lock does not reach.
  *
+ * Detection (lib/detect/, docs/DETECTION.md) rides along: each chunk a
+ * worker stores is also shown to the detector, each file is judged when
+ * it completes, files the cache keeps are reported unchanged, and the
+ * verdict goes into the snapshot (archdetect.c).
+ *
  * This file is the driver: it sets the backup up, runs the walk, waits for
  * the workers and commits; and it holds what every part reports to (the
  * first failure, warnings, progress, excludes).  The parts are listed in
@@ -208,6 +213,8 @@ int kura_backup(kura_repo *repo, const kura_backup_options *opts, kura_backup_re
 		kura_backup__warn(&a, "(cache)", kura_error_message());
 		a.cache = NULL;
 	}
+	if (!opts->no_detect)
+		kura_backup__detect_open(&a, paths);
 	a.buf_cap = (size_t)repo->config.chunker.max * 2;
 	if (!(a.buf = malloc(a.buf_cap))) {
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
@@ -251,11 +258,13 @@ int kura_backup(kura_repo *repo, const kura_backup_options *opts, kura_backup_re
 		err = kura_error_set(KURA_ERROR, "internal error: the root tree did not complete");
 		goto done;
 	}
+	kura_backup__detect_finish(&a);
 	if ((err = kura_blobstore_flush(a.store)) < 0 ||
 	    (err = kura_backup__write_snapshot(&a, paths)) < 0)
 		goto done;
 	if (a.cache && kura_filecache_commit(a.cache) < 0)
 		kura_backup__warn(&a, "(cache)", kura_error_message());
+	kura_backup__detect_commit(&a);
 	kura_blobstore_stats_get(a.store, &stats);
 	a.result.blobs_new = stats.blobs_new;
 	a.result.bytes_new_raw = stats.bytes_new_raw;
@@ -271,6 +280,7 @@ done:
 	free(root);
 	free(a.buf);
 	kura_filecache_free(a.cache);
+	kura_backup__detect_free(&a);
 	kura_blobstore_free(a.store);
 	kura_chunker_free(a.chunker);
 	kura_idmap_free(a.hardlinks);

@@ -14,6 +14,8 @@
  *   archsnap.c  the snapshot commit: the packs checked stored, then the
  *               snapshot file written last
  *   archscan.c  the scanner thread counting what is to be backed up (ETA)
+ *   archdetect.c  ransomware detection riding along (lib/detect/): set up,
+ *               verdict before the snapshot, history after it
  *
  * The invariants are those described at the top of archiver.c.  Fields a
  * worker touches (pending counts, extents, the result counters workers
@@ -30,6 +32,7 @@
 #include <time.h>
 
 #include "common/pool.h"
+#include "detect/detect.h"
 #include "repo/blobstore.h"
 #include "repo/filecache.h"
 #include "repo/repo.h"
@@ -56,6 +59,8 @@ typedef struct {
 	int failed;
 	int changed;        /* its size or ctime changed while it was read */
 	uint64_t ticket;    /* its place in the new file cache */
+	kura_detect_file *det; /* what the detector gathers of it, or NULL */
+	uint64_t emitted;   /* bytes of its extents so far: the next chunk's offset (walker only) */
 } file_state;
 
 typedef struct archiver archiver;
@@ -67,6 +72,8 @@ struct archiver {
 	kura_pool *pool;
 	kura_blobstore *store;
 	kura_filecache *cache;
+	kura_detect *detect;    /* NULL: detection off (or it could not start) */
+	kura_detect_report report;
 	kura_idmap *hardlinks;  /* (dev, ino) -> ordinal in link_paths */
 	char **link_paths;
 	size_t nlinks, links_cap;
@@ -134,6 +141,12 @@ int kura_backup__backup_stdin(archiver *a, dir_state *root);
 /* archsnap.c */
 int kura_backup__write_snapshot(archiver *a, const kura_walkpath *paths);
 void kura_backup__text_list_free(char **list, size_t n);
+
+/* archdetect.c: a detection that cannot start or judge warns; the backup goes on. */
+void kura_backup__detect_open(archiver *a, const kura_walkpath *paths);
+void kura_backup__detect_finish(archiver *a);
+void kura_backup__detect_commit(archiver *a);
+void kura_backup__detect_free(archiver *a);
 
 /* archscan.c: the thread's function, for pthread_create; its argument is a scanner. */
 void *kura_backup__scan(void *arg);

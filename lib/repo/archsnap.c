@@ -92,6 +92,8 @@ int kura_backup__write_snapshot(archiver *a, const kura_walkpath *paths)
 	snap.nchanged = a->nchanged;
 	snap.dirs = a->result.dirs;
 	snap.bytes = a->result.bytes_total;
+	snap.summary = a->report.summary; /* NULL without detection: a version 1 header */
+	snap.detection = a->report.record;
 	if ((err = kura_snapshot_encode(&data, &len, name, &a->repo->keys, &snap)) < 0)
 		goto done;
 	kura_hex(hex, name, sizeof(name));

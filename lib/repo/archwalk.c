@@ -137,6 +137,8 @@ static int process_entry(archiver *a, dir_state *dir, size_t slot, int dirfd, co
 		if ((err = kura_backup__try_cache(a, node, path, &st, ticket, &known)) < 0)
 			return err;
 		if (err == 1) {
+			if (a->detect)
+				kura_detect_unchanged(a->detect, path);
 			a->result.files_unmodified++;
 			a->result.bytes_total += (uint64_t)st.st_size;
 			return 0;

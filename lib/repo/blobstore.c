@@ -343,11 +343,21 @@ done:
 int kura_blobstore_add(kura_blobstore *s, uint8_t type, const uint8_t *data, size_t len,
 		       uint8_t out_id[KURA_HASH_SIZE])
 {
+	size_t stored;
+
+	return kura_blobstore_add_sized(s, type, data, len, out_id, &stored);
+}
+
+int kura_blobstore_add_sized(kura_blobstore *s, uint8_t type, const uint8_t *data, size_t len,
+			     uint8_t out_id[KURA_HASH_SIZE], size_t *out_stored)
+{
 	kura_repo *repo = s->repo;
 	pack_slot *p = NULL;
 	kura_blob_loc found, claim = {0};
-	size_t stored_len;
+	size_t stored_len = 0;
 	int err;
+
+	*out_stored = 0;
 
 	if ((err = kura_mac_compute(repo->mac, out_id, data, len)) < 0)
 		return err;
@@ -377,6 +387,7 @@ int kura_blobstore_add(kura_blobstore *s, uint8_t type, const uint8_t *data, siz
 	s->stats.bytes_new_raw += len;
 	s->stats.bytes_new_stored += stored_len;
 	pthread_mutex_unlock(&s->lock);
+	*out_stored = stored_len;
 	/* the writer, its buffers and zstd context go on to the next pack */
 	if (kura_pack_writer_size(p->w) >= repo->config.pack_size &&
 	    (err = upload_pack(s, p)) == 0)

@@ -34,6 +34,10 @@ int kura_blobstore_new(kura_blobstore **out, kura_repo *repo);
 int kura_blobstore_add(kura_blobstore *s, uint8_t type, const uint8_t *data, size_t len,
 		       uint8_t out_id[KURA_HASH_SIZE]);
 
+/* The same, also saying what storing it cost: *out_stored bytes after compression, 0 if known. */
+int kura_blobstore_add_sized(kura_blobstore *s, uint8_t type, const uint8_t *data, size_t len,
+			     uint8_t out_id[KURA_HASH_SIZE], size_t *out_stored);
+
 /* Note that the backup references an existing blob. KURA_ENOTFOUND if it is not indexed. */
 int kura_blobstore_use(kura_blobstore *s, const uint8_t id[KURA_HASH_SIZE]);
 

@@ -108,6 +108,8 @@ static int fill_info(kura_snapshot_info *info, const snap_entry *e, const kura_s
 	if (e->problem && !(info->time_problem = strdup(e->problem)))
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	info->npacks = s->npacks;
+	info->detection = s->verdict;
+	info->detection_score = s->score;
 	info->readable = s->readable;
 	if (!s->readable)
 		return 0;

@@ -79,6 +79,7 @@ note "a snapshot with a valid header and unsorted pack names"
 python3 - "$SNAP_FILE" "$WORK/snap-unsorted" <<'EOF'
 import os, struct, sys
 head = bytearray(open(sys.argv[1], "rb").read()[:24])
+head[8] = 1  # the version 1 layout below (a backup writes version 2, with a detection summary)
 struct.pack_into("<I", head, 20, 2)
 names = b"\xff" * 32 + b"\x00" * 32
 open(sys.argv[2], "wb").write(bytes(head) + names + os.urandom(80 + 300))

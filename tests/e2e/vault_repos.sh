@@ -50,6 +50,7 @@ import hashlib, os, struct, sys
 tmpl, out, count, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 head = bytearray(open(tmpl, "rb").read()[:24])
 assert head[:8] == b"KURASNAP"
+head[8] = 1  # the version 1 layout (a backup writes version 2, with a detection summary)
 struct.pack_into("<I", head, 20, count)
 names = sorted(hashlib.sha256(b"%s %d" % (seed.encode(), i)).digest() for i in range(count))
 with open(out, "wb") as f:

@@ -240,7 +240,7 @@ static void test_snapshot(void **state)
 
 	expect_refused(KURA_FILE_SNAPSHOT, data, 0, "snapshot: empty file");
 	expect_broken_u8(KURA_FILE_SNAPSHOT, data, len, 4, 'x', "snapshot: bad magic");
-	expect_broken_u8(KURA_FILE_SNAPSHOT, data, len, 8, 2, "snapshot: version 2");
+	expect_broken_u8(KURA_FILE_SNAPSHOT, data, len, 8, 3, "snapshot: version 3");
 	expect_broken_u8(KURA_FILE_SNAPSHOT, data, len, 11, 1, "snapshot: reserved");
 	expect_broken_le32(KURA_FILE_SNAPSHOT, data, len, 20, (1u << 24) + 1,
 			   "snapshot: pack count 16777217 exceeds 16777216");

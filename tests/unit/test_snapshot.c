@@ -10,6 +10,7 @@
 #include "crypto/crypto.h"
 #include "crypto/keyfile.h"
 #include "format/snapshot.h"
+#include "kura/keyless.h"
 
 static kura_keys restore_keys, backup_keys;
 
@@ -199,7 +200,7 @@ static void test_tampering(void **state)
 	assert_ok(kura_keys_generate(&other));
 	assert_int_equal(kura_snapshot_decode(&back, &other, data, len), KURA_EAUTH);
 	kura_keys_wipe(&other);
-	data[8] = 2;
+	data[8] = 3; /* 2: version 1 with a detection summary (test_detection_summary) */
 	assert_int_equal(kura_snapshot_decode(&back, NULL, data, len), KURA_EUNSUPPORTED);
 	data[8] = 1;
 	/* an absurd pack count is refused before anything is allocated */
@@ -370,6 +371,88 @@ static void test_changed_list(void **state)
 			 KURA_ECORRUPT);
 }
 
+/*
+ * Version 2: the detection summary after the pack names, readable without
+ * a key, authenticated with the body; the record in the body.  Version 1
+ * files stay readable (every other test writes them).
+ */
+static void test_detection_summary(void **state)
+{
+	const char *summary = "{\"v\":1,\"verdict\":\"suspect\",\"score\":87,\"history\":true,"
+			      "\"counts\":{\"files\":10,\"type-mismatch\":7}}";
+	kura_snapshot s, *back = NULL;
+	kura_detection_summary d;
+	uint8_t *data, name[KURA_HASH_SIZE];
+	size_t len, at;
+	static const char *const bad[] = {
+		"", "[]", "{}", "{\"v\":2,\"verdict\":\"clean\",\"score\":0,\"history\":true,\"counts\":{}}",
+		"{\"v\":1,\"verdict\":\"fine\",\"score\":0,\"history\":true,\"counts\":{}}",
+		"{\"v\":1,\"verdict\":\"clean\",\"score\":101,\"history\":true,\"counts\":{}}",
+		"{\"v\":1,\"verdict\":\"clean\",\"score\":0,\"history\":1,\"counts\":{}}",
+		"{\"v\":1,\"verdict\":\"clean\",\"score\":0,\"history\":true,\"counts\":{\"A\":1}}",
+		"{\"v\":1,\"verdict\":\"clean\",\"score\":0,\"history\":true,\"counts\":{\"a\":-1}}",
+		/* no free text may ride along in the clear */
+		"{\"v\":1,\"verdict\":\"clean\",\"score\":0,\"history\":true,\"counts\":{},"
+		"\"files\":[\"/srv/x\"]}",
+		"{\"v\":1,\"v\":1,\"verdict\":\"clean\",\"score\":0,\"history\":true,\"counts\":{}}",
+	};
+
+	make_snapshot(&s);
+	s.summary = (char *)summary;
+	s.detection = "{\"verdict\":\"suspect\",\"files\":[{\"path\":\"/srv/a.docx\"}]}";
+	assert_ok(kura_snapshot_encode(&data, &len, name, &backup_keys, &s));
+	assert_int_equal(data[8], 2);
+	assert_ok(kura_snapshot_check(data, len));
+	assert_ok(kura_keyless_validate(KURA_FILE_SNAPSHOT, data, len));
+	assert_ok(kura_snapshot_detection(data, len, &d));
+	assert_int_equal(d.verdict, KURA_DETECTION_SUSPECT);
+	assert_int_equal(d.score, 87);
+	assert_int_equal(d.ncounts, 2);
+	/* without a key: the summary, never the names */
+	assert_null(memmem(data, len, "/srv/a.docx", 11));
+	assert_ok(kura_snapshot_decode(&back, NULL, data, len));
+	assert_int_equal(back->verdict, KURA_DETECTION_SUSPECT);
+	assert_string_equal(back->summary, summary);
+	assert_null(back->detection);
+	kura_snapshot_free(back);
+	assert_ok(kura_snapshot_decode(&back, &restore_keys, data, len));
+	assert_non_null(strstr(back->detection, "/srv/a.docx"));
+	assert_int_equal(back->score, 87);
+	kura_snapshot_free(back);
+	/* the summary is under the AEAD: changing "87" to "86" fails the body */
+	at = (size_t)((uint8_t *)memmem(data, len, "87", 2) - data);
+	data[at + 1] = '6';
+	assert_ok(kura_snapshot_decode(&back, NULL, data, len)); /* a keyless reader cannot tell */
+	kura_snapshot_free(back);
+	back = NULL;
+	assert_int_equal(kura_snapshot_decode(&back, &restore_keys, data, len), KURA_EAUTH);
+	data[at + 1] = '7';
+	/* a length past the end, and zero */
+	at = 24 + 3 * KURA_HASH_SIZE;
+	data[at + 3] = 0x7f;
+	assert_int_equal(kura_snapshot_check(data, len), KURA_ECORRUPT);
+	data[at + 3] = 0;
+	memset(data + at, 0, 4);
+	assert_int_equal(kura_snapshot_check(data, len), KURA_ECORRUPT);
+	free(data);
+	/* a version 1 file has no summary */
+	s.summary = NULL;
+	s.detection = NULL;
+	assert_ok(kura_snapshot_encode(&data, &len, name, &backup_keys, &s));
+	assert_int_equal(data[8], 1);
+	assert_ok(kura_snapshot_detection(data, len, &d));
+	assert_int_equal(d.verdict, KURA_DETECTION_NONE);
+	free(data);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		assert_int_not_equal(kura_detection_summary_parse((const uint8_t *)bad[i], strlen(bad[i]), &d), 0);
+		s.summary = (char *)bad[i];
+		assert_true(kura_snapshot_encode(&data, &len, name, &backup_keys, &s) < 0);
+	}
+	s.summary = NULL;
+	s.detection = "[1]";
+	assert_int_equal(kura_snapshot_encode(&data, &len, name, &backup_keys, &s), KURA_EINVAL);
+}
+
 static void test_deep_nesting(void **state)
 {
 	size_t depth = 100000;
@@ -411,6 +494,7 @@ int main(void)
 	    cmocka_unit_test(test_tampering),	   cmocka_unit_test(test_unsorted_packs),
 	    cmocka_unit_test(test_hostile_bodies), cmocka_unit_test(test_deep_nesting),
 	    cmocka_unit_test(test_encode_rejects), cmocka_unit_test(test_changed_list),
+	    cmocka_unit_test(test_detection_summary),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
