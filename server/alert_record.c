@@ -11,7 +11,6 @@
  */
 #include "alert_record.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -97,20 +96,6 @@ void alert_record_unlock(int fd)
 		return;
 	close(fd); /* releases the flock */
 	pthread_mutex_unlock(&room_lock);
-}
-
-/* "ID.json" with ID 1..ALERT_ID_MAX without leading zeros -> ID; 0 otherwise. */
-static unsigned long file_id(const char *name)
-{
-	unsigned long id = 0;
-	size_t i;
-
-	for (i = 0; name[i] >= '0' && name[i] <= '9'; i++) {
-		if (i >= 9 || (i == 0 && name[i] == '0'))
-			return 0;
-		id = id * 10 + (unsigned long)(name[i] - '0');
-	}
-	return i > 0 && strcmp(name + i, ".json") == 0 ? id : 0;
 }
 
 /* null, or an integer > 0 (0 for null); -1 otherwise. */
@@ -222,13 +207,6 @@ static int load_one(const char *adir, unsigned long id, alert_rec *r)
 	return err;
 }
 
-static int cmp_id(const void *a, const void *b)
-{
-	unsigned long x = ((const alert_rec *)a)->id, y = ((const alert_rec *)b)->id;
-
-	return x < y ? -1 : x > y;
-}
-
 /*
  * A corrupt record still says which repository it holds if its "repo"
  * member can be read; otherwise it holds them all (repo "*").
@@ -256,38 +234,22 @@ int alert_record_load_all(const char *adir, alert_rec **out, size_t *out_n,
 			  unsigned long *out_max_id)
 {
 	alert_rec *rs = NULL;
-	size_t n = 0, cap = 0;
-	unsigned long max_id = 0;
-	struct dirent *de;
-	DIR *d;
-	int err = 0;
+	unsigned long *ids = NULL;
+	size_t n = 0, nids, i;
+	int err;
 
 	*out = NULL;
 	*out_n = 0;
 	if (out_max_id)
 		*out_max_id = 0;
-	if (!(d = opendir(adir)))
-		return errno == ENOENT
-			   ? 0
-			   : kura_error_errno(kura_errno_code(errno), errno, "%s", adir);
-	while ((de = readdir(d)) != NULL) {
-		unsigned long id = file_id(de->d_name);
-
-		if (!id)
-			continue;
-		if (n == cap) {
-			alert_rec *grown = realloc(rs, (cap ? cap * 2 : 16) * sizeof(*rs));
-
-			if (!grown) {
-				err = kura_error_set(KURA_ENOMEM, "out of memory");
-				goto done;
-			}
-			rs = grown;
-			cap = cap ? cap * 2 : 16;
-		}
-		if (id > max_id)
-			max_id = id;
-		if ((err = load_one(adir, id, &rs[n])) < 0) {
+	if ((err = files_record_ids(adir, &ids, &nids)) < 0 || nids == 0)
+		return err;
+	if (!(rs = calloc(nids, sizeof(*rs)))) {
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < nids; i++, n++) {
+		if ((err = load_one(adir, ids[i], &rs[n])) < 0) {
 			if (err == KURA_ENOMEM) {
 				n++;
 				goto done;
@@ -300,18 +262,15 @@ int alert_record_load_all(const char *adir, alert_rec **out, size_t *out_n,
 			corrupt_repo(adir, &rs[n]);
 			err = 0;
 		}
-		n++;
 	}
-	if (n)
-		qsort(rs, n, sizeof(*rs), cmp_id);
 	*out = rs;
 	*out_n = n;
 	if (out_max_id)
-		*out_max_id = max_id;
+		*out_max_id = ids[nids - 1];
 	rs = NULL;
 	n = 0;
 done:
-	closedir(d);
+	free(ids);
 	alert_recs_free(rs, n);
 	return err;
 }

@@ -16,7 +16,6 @@
  */
 #include "deletion_store.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -323,19 +322,6 @@ int deletion_store_save(const char *ddir, const deletion_req *r, bool fresh)
 	return err;
 }
 
-/* "N.json" with N in 1..DELETION_ID_MAX, no leading zero: N, else 0. */
-static unsigned long file_id(const char *name)
-{
-	unsigned long id = 0;
-	size_t i;
-
-	for (i = 0; name[i] >= '0' && name[i] <= '9' && i < 9; i++)
-		id = id * 10 + (unsigned long)(name[i] - '0');
-	if (i == 0 || name[0] == '0' || strcmp(name + i, ".json") != 0 || id > DELETION_ID_MAX)
-		return 0;
-	return id;
-}
-
 int deletion_store_load_one(const char *ddir, unsigned long id, deletion_req *out)
 {
 	char *path = NULL, *text = NULL;
@@ -355,13 +341,6 @@ int deletion_store_load_one(const char *ddir, unsigned long id, deletion_req *ou
 	return err;
 }
 
-static int cmp_id(const void *a, const void *b)
-{
-	unsigned long x = ((const deletion_req *)a)->id, y = ((const deletion_req *)b)->id;
-
-	return x < y ? -1 : x > y;
-}
-
 /*
  * Every request in DIR/deletions, by id; one that cannot be read is
  * returned with `corrupt` set to why.  Other names in the directory are
@@ -371,36 +350,22 @@ int deletion_store_load_all(const char *dir, deletion_req **out, size_t *out_n)
 {
 	char *ddir = NULL;
 	deletion_req *rs = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	DIR *d = NULL;
-	int err = 0;
+	unsigned long *ids = NULL;
+	size_t n = 0, nids, i;
+	int err;
 
 	*out = NULL;
 	*out_n = 0;
 	if (asprintf(&ddir, "%s/deletions", dir) < 0)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
-	if (!(d = opendir(ddir))) {
-		if (errno != ENOENT)
-			err = kura_error_errno(kura_errno_code(errno), errno, "%s", ddir);
+	if ((err = files_record_ids(ddir, &ids, &nids)) < 0 || nids == 0)
+		goto done;
+	if (!(rs = calloc(nids, sizeof(*rs)))) {
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
-	while ((de = readdir(d)) != NULL) {
-		unsigned long id = file_id(de->d_name);
-
-		if (!id)
-			continue;
-		if (n == cap) {
-			deletion_req *grown = realloc(rs, (cap ? cap * 2 : 16) * sizeof(*rs));
-
-			if (!grown) {
-				err = kura_error_set(KURA_ENOMEM, "out of memory");
-				goto done;
-			}
-			rs = grown;
-			cap = cap ? cap * 2 : 16;
-		}
-		if ((err = deletion_store_load_one(ddir, id, &rs[n])) < 0) {
+	for (i = 0; i < nids; i++, n++) {
+		if ((err = deletion_store_load_one(ddir, ids[i], &rs[n])) < 0) {
 			if (err == KURA_ENOMEM)
 				goto done;
 			if (!(rs[n].corrupt = strdup(kura_error_message()))) {
@@ -409,17 +374,13 @@ int deletion_store_load_all(const char *dir, deletion_req **out, size_t *out_n)
 			}
 			err = 0;
 		}
-		n++;
 	}
-	if (n)
-		qsort(rs, n, sizeof(*rs), cmp_id);
 	*out = rs;
 	*out_n = n;
 	rs = NULL;
 	n = 0;
 done:
-	if (d)
-		closedir(d);
+	free(ids);
 	deletion_store_reqs_free(rs, n);
 	free(ddir);
 	return err;

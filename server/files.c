@@ -8,6 +8,7 @@
  */
 #include "files.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -223,4 +224,59 @@ void files_format_time_s(char out[40], int64_t ns)
 		sec--;
 	gmtime_r(&sec, &tm);
 	strftime(out, 40, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* "ID.json" -> ID (1..FILES_RECORD_ID_MAX, no leading zero); 0 for any other name. */
+static unsigned long record_id(const char *name)
+{
+	unsigned long id = 0;
+	size_t i;
+
+	for (i = 0; name[i] >= '0' && name[i] <= '9'; i++) {
+		if (i >= 9 || (i == 0 && name[i] == '0'))
+			return 0;
+		id = id * 10 + (unsigned long)(name[i] - '0');
+	}
+	return i > 0 && strcmp(name + i, ".json") == 0 ? id : 0;
+}
+
+static int by_id(const void *a, const void *b)
+{
+	unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int files_record_ids(const char *dir, unsigned long **out, size_t *out_n)
+{
+	unsigned long *ids = NULL, *grown, id;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *d;
+
+	*out = NULL;
+	*out_n = 0;
+	if (!(d = opendir(dir)))
+		return errno == ENOENT ? 0
+				       : kura_error_errno(kura_errno_code(errno), errno, "%s", dir);
+	while ((de = readdir(d)) != NULL) {
+		if (!(id = record_id(de->d_name)))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if (!(grown = realloc(ids, cap * sizeof(*ids)))) {
+				closedir(d);
+				free(ids);
+				return kura_error_set(KURA_ENOMEM, "out of memory");
+			}
+			ids = grown;
+		}
+		ids[n++] = id;
+	}
+	closedir(d);
+	if (n > 1)
+		qsort(ids, n, sizeof(*ids), by_id);
+	*out = ids;
+	*out_n = n;
+	return 0;
 }

@@ -39,6 +39,15 @@ int files_fsync_dir(const char *path);
 int files_make_dir(const char *dir, const char *sub);
 int files_subdir(const char *dir, const char *sub, char **out);
 
+/*
+ * The numbered records of a store directory (deletion requests, alerts,
+ * quarantine records): the ids of its files "ID.json", ID 1..999999999
+ * without leading zeros, ascending; other names are not records.  *out
+ * malloc'd (NULL when there are none); a missing directory has none.
+ */
+#define FILES_RECORD_ID_MAX 999999999UL
+int files_record_ids(const char *dir, unsigned long **out, size_t *out_n);
+
 /* A JSON document as text with a final newline; malloc'd, NULL when out of memory. */
 char *files_json_text(const json_t *doc);
 

@@ -7,7 +7,6 @@
  */
 #include "quarantine_store.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,69 +233,32 @@ int quarantine_rec_load(const char *dir, unsigned long id, quarantine_rec *out)
 	return err;
 }
 
-/* "123.json" -> 123; 0 for any other name. */
-static unsigned long file_id(const char *name)
-{
-	unsigned long v = 0;
-	size_t i;
-
-	for (i = 0; name[i] >= '0' && name[i] <= '9' && i < 9; i++)
-		v = v * 10 + (unsigned long)(name[i] - '0');
-	if (i == 0 || name[0] == '0' || strcmp(name + i, ".json") != 0)
-		return 0;
-	return v;
-}
-
-static int cmp_rec(const void *a, const void *b)
-{
-	unsigned long x = ((const quarantine_rec *)a)->id, y = ((const quarantine_rec *)b)->id;
-
-	return x < y ? -1 : x > y;
-}
-
 int quarantine_rec_load_all(const char *dir, quarantine_rec **out, size_t *out_n)
 {
 	char path[4096];
 	quarantine_rec *rs = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	DIR *d;
-	int err = 0;
+	unsigned long *ids = NULL;
+	size_t n = 0, nids, i;
+	int err;
 
 	*out = NULL;
 	*out_n = 0;
 	snprintf(path, sizeof(path), "%s/quarantine", dir);
-	if (!(d = opendir(path)))
-		return errno == ENOENT
-			   ? 0
-			   : kura_error_errno(kura_errno_code(errno), errno, "%s", path);
-	while ((de = readdir(d)) != NULL) {
-		unsigned long id = file_id(de->d_name);
-
-		if (!id)
-			continue;
-		if (n == cap) {
-			quarantine_rec *grown = realloc(rs, (cap ? cap * 2 : 8) * sizeof(*rs));
-
-			if (!grown) {
-				err = kura_error_set(KURA_ENOMEM, "out of memory");
-				goto done;
-			}
-			rs = grown;
-			cap = cap ? cap * 2 : 8;
-		}
-		if ((err = quarantine_rec_load(dir, id, &rs[n])) < 0)
-			goto done;
-		n++;
+	if ((err = files_record_ids(path, &ids, &nids)) < 0 || nids == 0)
+		return err;
+	if (!(rs = calloc(nids, sizeof(*rs)))) {
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
 	}
-	if (n)
-		qsort(rs, n, sizeof(*rs), cmp_rec);
+	for (i = 0; i < nids; i++, n++)
+		if ((err = quarantine_rec_load(dir, ids[i], &rs[n])) < 0)
+			goto done;
 	*out = rs;
 	*out_n = n;
 	rs = NULL;
 	n = 0;
 done:
-	closedir(d);
+	free(ids);
 	quarantine_recs_free(rs, n);
 	return err;
 }

@@ -87,10 +87,11 @@ note "after T=$T the stolen writer uploads junk and a poisoned snapshot"
 mkdir -p "$WORK/junk"
 gen_random "$WORK/junk/encrypted.bin" $((512 * 1024)) junk1
 gen_random "$WORK/junk/README-RANSOM.txt" 2048 junk2
-backup_json "$WORK/junk"
+# --no-detect: a thief turns kura's own detector off (docs/DETECTION.md)
+backup_json --no-detect "$WORK/junk"
 junk1=$SNAP_ID
 gen_random "$WORK/junk/more-noise.bin" $((256 * 1024)) junk4
-backup_json --time 2056-01-01T00:00:00Z "$WORK/junk"
+backup_json --no-detect --time 2056-01-01T00:00:00Z "$WORK/junk"
 junk2=$SNAP_ID
 note "meanwhile an honest writer backs up data that deduplicates against the thief's packs"
 mkdir -p "$WORK/honest"
@@ -188,7 +189,7 @@ sleep 1.1
 mkdir -p "$WORK/junk2"
 gen_random "$WORK/junk2/more.bin" $((256 * 1024)) junk3
 export KURA_KEY_FILE=$WORK/backup.key
-expect_exit 0 env KURA_VAULT_CREDENTIALS="$WORK/writer2.cred" "$KURA" --json backup "$WORK/junk2"
+expect_exit 0 env KURA_VAULT_CREDENTIALS="$WORK/writer2.cred" "$KURA" --json backup --no-detect "$WORK/junk2"
 junk3=$(json_get "$OUT" 'd["snapshot_id"]')
 unset KURA_KEY_FILE
 expect_exit 0 "$KURAD" client revoke "$VAULT_DIR" ward5 --since "$T2"
