@@ -147,15 +147,18 @@ typedef struct {
 	uint64_t start;
 	size_t len;
 } rs_job;
-/* restorer.c: progress, messages of the calling thread, paths beneath the target, files. */
+/* restorer.c: progress, messages of the calling thread, files. */
 void kura_restore__tell(rs *r, int kind, const char *rel, const char *text, const char *partial);
 __attribute__((format(printf, 4, 5))) void kura_restore__say(rs *r, int kind, const char *rel,
 							      const char *fmt, ...);
 void kura_restore__progress(rs *r, bool force);
-int kura_restore__open_beneath(int rootfd, const char *rel, int flags);
-int kura_restore__open_parent(rs *r, const char *rel, const char **out_name);
 void kura_restore__target_failed(rs *r, int e);
 int kura_restore__create_now(rs *r, int dirfd, size_t i, struct stat *st);
+
+/* restpath.c: the target, and paths beneath it (never through a symlink); -errno or an fd. */
+int kura_restore__open_target(const char *target, int *out);
+int kura_restore__open_beneath(int rootfd, const char *rel, int flags);
+int kura_restore__open_parent(rs *r, const char *rel, const char **out_name);
 
 /* restcontent.c: the content of a batch, the messages workers queue, the pool. */
 __attribute__((format(printf, 3, 4))) void kura_restore__file_failed(rs *r, uint32_t file,
