@@ -32,11 +32,11 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <sodium.h>
 
 #include "common/buf.h"
 #include "common/error.h"
 #include "crypto/crypto.h"
+#include "crypto/sign.h"
 #include "kura/kura.h"
 
 /* The final member of an entry line: ,"hash":"<64 hex>"} */
@@ -108,7 +108,6 @@ int kura_auditlog_parse_line(kura_auditlog_line *out, const char *line, size_t l
 {
 	json_t *obj, *seq;
 	const char *sig;
-	size_t siglen;
 	int err = KURA_ECORRUPT;
 
 	memset(out, 0, sizeof(*out));
@@ -127,9 +126,7 @@ int kura_auditlog_parse_line(kura_auditlog_line *out, const char *line, size_t l
 		sig = json_string_value(json_object_get(obj, "sig"));
 		if (json_object_size(obj) != 3 || hex_member(out->hash, obj, "checkpoint") < 0 ||
 		    !sig ||
-		    sodium_base642bin(out->sig, sizeof(out->sig), sig, strlen(sig), NULL, &siglen,
-				      NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
-		    siglen != sizeof(out->sig)) {
+		    kura_unbase64(out->sig, sizeof(out->sig), sig) < 0) {
 			*why = "malformed checkpoint";
 			goto done;
 		}
@@ -166,7 +163,7 @@ int kura_auditlog_entry_verify(bool *out_intact, const kura_auditlog_line *p, co
 bool kura_auditlog_sig_is_valid(const kura_auditlog_line *p,
 				const uint8_t pk[KURA_AUDITLOG_KEY_SIZE])
 {
-	return crypto_sign_verify_detached(p->sig, p->hash, sizeof(p->hash), pk) == 0;
+	return kura_sign_verify(p->sig, p->hash, sizeof(p->hash), pk) == 0;
 }
 
 int kura_auditlog_verify(kura_auditlog_summary *out, const uint8_t *log, size_t len,
