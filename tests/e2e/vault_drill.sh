@@ -28,7 +28,9 @@ export KURA_VAULT_CREDENTIALS=$WORK/writer.cred
 expect_exit 0 kura init --kdf interactive
 expect_exit 0 env KURA_VAULT_CREDENTIALS="$WORK/reader.cred" "$KURA" key backup-key \
 	--output "$WORK/backup.key"
-expect_exit 0 env KURA_KEY_FILE="$WORK/backup.key" "$KURA" backup "$SRC"
+# random bytes named .dcm are what encrypted scans look like: detection
+# (another test's subject) would rightly call this backup suspect (exit 5)
+expect_exit 0 env KURA_KEY_FILE="$WORK/backup.key" "$KURA" backup --no-detect "$SRC"
 
 note "no drill yet: status says never"
 expect_exit 0 "$KURAD" status "$VAULT_DIR" --json
