@@ -124,6 +124,39 @@ fail:
 	return err;
 }
 
+int kura_detect_open_history(kura_detect **out, const kura_detect_state *history)
+{
+	kura_detect_config cfg = {0};
+	kura_detect *d;
+	int err;
+
+	if ((err = kura_detect_open(&d, &cfg)) < 0)
+		return err;
+	if (history) {
+		d->old.snapshots = history->snapshots;
+		d->old.cusum = history->cusum;
+		if (history->count) {
+			d->old.entries = malloc(history->count * sizeof(*history->entries));
+			if (!d->old.entries) {
+				kura_detect_free(d);
+				*out = NULL;
+				return kura_error_set(KURA_ENOMEM, "out of memory");
+			}
+			memcpy(d->old.entries, history->entries,
+			       history->count * sizeof(*history->entries));
+			d->old.count = history->count;
+			for (size_t i = 0; i < d->old.count; i++)
+				d->old.entries[i].flags = 0;
+		}
+		d->history = 1;
+		d->tally.history = 1;
+		d->tally.prev_files = d->old.count;
+		d->tally.cusum = d->old.cusum;
+	}
+	*out = d;
+	return 0;
+}
+
 kura_detect_file *kura_detect_file_begin(kura_detect *d, const char *path, uint64_t size)
 {
 	kura_detect_file *f = calloc(1, sizeof(*f));
@@ -634,25 +667,46 @@ static int make_parent(const char *file)
 	return 0;
 }
 
-int kura_detect_commit(kura_detect *d)
+/* The history for next time, borrowing d->now (sorted, one entry a path).  Callers hold d->lock. */
+static void next_state(kura_detect *d, kura_detect_state *s)
 {
-	kura_detect_state s = {0};
 	size_t n = 0;
-	int err;
 
-	if (!d->finished || !d->state_file)
-		return 0;
-	pthread_mutex_lock(&d->lock);
 	if (d->nnow > 1)
 		qsort(d->now, d->nnow, sizeof(*d->now), entry_path_cmp);
 	for (size_t i = 0; i < d->nnow; i++) /* one entry a path (hard links are one file) */
 		if (n == 0 || d->now[i].path != d->now[n - 1].path)
 			d->now[n++] = d->now[i];
 	d->nnow = n;
-	s.entries = d->now;
-	s.count = d->nnow;
-	s.snapshots = d->old.snapshots + 1;
-	s.cusum = d->outcome.cusum;
+	s->entries = d->now;
+	s->count = d->nnow;
+	s->snapshots = d->old.snapshots + 1;
+	s->cusum = d->outcome.cusum;
+}
+
+int kura_detect_take_state(kura_detect *d, kura_detect_state *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!d->finished)
+		return kura_error_set(KURA_EINVAL, "detection: the backup was not judged yet");
+	pthread_mutex_lock(&d->lock);
+	next_state(d, out);
+	d->now = NULL; /* moved */
+	d->nnow = d->now_cap = 0;
+	d->finished = 0;
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
+int kura_detect_commit(kura_detect *d)
+{
+	kura_detect_state s = {0};
+	int err;
+
+	if (!d->finished || !d->state_file)
+		return 0;
+	pthread_mutex_lock(&d->lock);
+	next_state(d, &s);
 	pthread_mutex_unlock(&d->lock);
 	if ((err = make_parent(d->state_file)) < 0)
 		return err;

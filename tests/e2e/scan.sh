@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# scan.sh - `kura scan` (docs/DETECTION.md, "kura scan"): post-hoc detection
+# with the restore key, on a few MB of bench/mkdata.py's hospital tree.
+#   Four backups: the first day, two normal days of work (--mutate), then
+#   mkdata's ransomware (everything encrypted, renamed to .locked, notes),
+#   the attack backed up with --no-detect so that only the scan can judge
+#   it.  The scan names the attack snapshot as the first suspect, the last
+#   normal day as the clean point, the .locked files with --files (each
+#   first suspect in the attack snapshot), shows the backup's own verdict
+#   beside its own, and exits 5; a scan of the clean snapshots alone exits
+#   0; a scan without the detection cache (a fresh client) sees the same.
+. "$(dirname "$0")/lib.sh"
+
+ROOT=${KURA_TEST_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+DATA=$WORK/data
+python3 "$ROOT/bench/mkdata.py" --size 3M --seed 11 "$DATA" >/dev/null
+init_repo
+
+sid() { json_get "$OUT" 'd["snapshot_id"]'; }
+
+expect_exit 0 kura --json backup "$DATA"
+s0=$(sid)
+python3 "$ROOT/bench/mkdata.py" --mutate 5 --day 1 --seed 11 "$DATA" >/dev/null
+expect_exit 0 kura --json backup "$DATA"
+s1=$(sid)
+python3 "$ROOT/bench/mkdata.py" --mutate 5 --day 2 --seed 11 "$DATA" >/dev/null
+expect_exit 0 kura --json backup "$DATA"
+s2=$(sid)
+python3 "$ROOT/bench/mkdata.py" --ransomware --seed 11 "$DATA" >/dev/null
+expect_exit 0 kura --json backup --no-detect "$DATA"
+s3=$(sid)
+locked=$(cd "$DATA" && find . -name '*.locked' | sed 's|^\.||' | sort)
+nlocked=$(printf '%s\n' "$locked" | grep -c .)
+[ "$nlocked" -ge 10 ] || fail "mkdata encrypted only $nlocked files"
+
+note "kura scan --json: the attack is the first suspect, the last normal day the clean point"
+rm -rf "$KURA_CACHE_DIR" # the scan needs no client cache
+expect_exit 5 kura --json scan --files
+assert_eq "snapshots scanned" 4 "$(json_get "$OUT" 'len(d["snapshots"])')"
+assert_eq "one source" 1 "$(json_get "$OUT" 'len(d["sources"])')"
+assert_eq "first suspect" "$s3" "$(json_get "$OUT" 'd["sources"][0]["first_suspect"]')"
+assert_eq "clean point" "$s2" "$(json_get "$OUT" 'd["sources"][0]["clean_point"]')"
+assert_eq "verdicts" "partial clean clean suspect" \
+	"$(json_get "$OUT" '" ".join(s["verdict"] for s in d["snapshots"])')"
+assert_eq "predecessor of the attack" "$s2" "$(json_get "$OUT" 'd["snapshots"][3]["previous"]')"
+assert_eq "the backup made no verdict on the attack" null \
+	"$(json_get "$OUT" 'd["snapshots"][3]["backup"]["verdict"]')"
+assert_eq "the backup's verdict on a normal day" clean \
+	"$(json_get "$OUT" 'd["snapshots"][2]["backup"]["verdict"]')"
+assert_eq "its stored record beside it" clean \
+	"$(json_get "$OUT" 'd["snapshots"][2]["backup"]["record"]["verdict"]')"
+renamed=$(json_get "$OUT" 'd["snapshots"][3]["detection"]["counts"]["renamed-to-noise"]')
+assert_eq "every .locked file is a rename to noise" "$nlocked" "$renamed"
+blast=$(json_get "$OUT" 'd["sources"][0]["blast_files"]')
+[ "$blast" -ge "$nlocked" ] || fail "blast radius $blast below the $nlocked encrypted files"
+
+note "--files: the encrypted files, first suspect in the attack snapshot"
+listed=$(json_get "$OUT" '"\n".join(sorted(f["path"] for f in d["snapshots"][3]["detection"]["files"] if f["path"].endswith(".locked")))')
+[ -n "$listed" ] || fail "no .locked file listed"
+while IFS= read -r f; do
+	printf '%s\n' "$locked" | grep -qxF "${f#"$DATA"}" ||
+		fail "listed file is not one mkdata encrypted: $f"
+done <<<"$listed"
+assert_eq "every listed file turned suspect in the attack snapshot" true \
+	"$(json_get "$OUT" 'all(f["first-suspect"] == d["snapshots"][3]["id"] for f in d["snapshots"][3]["detection"]["files"])')"
+note "without --files the records carry no file names"
+expect_exit 5 kura --json scan
+assert_eq "no files" false "$(json_get "$OUT" '"files" in d["snapshots"][3]["detection"]')"
+
+note "the human report"
+expect_exit 5 kura scan --files
+assert_contains "clean point" "clean point:   $s2" "$OUT"
+assert_contains "first suspect" "first suspect: $s3" "$OUT"
+assert_contains "a .locked file" ".locked  (renamed-to-noise" "$OUT"
+
+note "scanning the clean snapshots alone: exit 0; one named snapshot is judged against its predecessor"
+expect_exit 0 kura --json scan "$s1" "${s2:0:8}"
+assert_eq "two reported" "$s1 $s2" "$(json_get "$OUT" '" ".join(s["id"] for s in d["snapshots"])')"
+assert_eq "judged against the first day" "$s0" "$(json_get "$OUT" 'd["snapshots"][0]["previous"]')"
+assert_eq "no suspect" null "$(json_get "$OUT" 'd["sources"][0]["first_suspect"]')"
+expect_exit 5 kura --json scan latest
+assert_eq "latest alone" suspect "$(json_get "$OUT" 'd["snapshots"][0]["verdict"]')"
+
+note "a backup key cannot scan"
+expect_exit 2 kura scan --bogus
