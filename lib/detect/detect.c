@@ -89,6 +89,7 @@ struct kura_detect {
 	size_t names_cap, names_used;
 	kura_detect_outcome outcome;
 	int finished;
+	size_t max_examples; /* files the record names */
 };
 
 static int note_words(const kura_detect_file *f);
@@ -104,6 +105,7 @@ int kura_detect_open(kura_detect **out, const kura_detect_config *cfg)
 	if (!d)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	pthread_mutex_init(&d->lock, NULL);
+	d->max_examples = KURA_DETECT_EXAMPLES;
 	if (cfg->cache_dir && cfg->repo_id_hex && cfg->source) {
 		uint64_t src = kura_detect_hash(cfg->source, strlen(cfg->source));
 
@@ -124,7 +126,8 @@ fail:
 	return err;
 }
 
-int kura_detect_open_history(kura_detect **out, const kura_detect_state *history)
+int kura_detect_open_history(kura_detect **out, const kura_detect_state *history,
+			     size_t max_files)
 {
 	kura_detect_config cfg = {0};
 	kura_detect *d;
@@ -132,6 +135,8 @@ int kura_detect_open_history(kura_detect **out, const kura_detect_state *history
 
 	if ((err = kura_detect_open(&d, &cfg)) < 0)
 		return err;
+	if (max_files > d->max_examples)
+		d->max_examples = max_files;
 	if (history) {
 		d->old.snapshots = history->snapshots;
 		d->old.cusum = history->cusum;
@@ -237,7 +242,7 @@ static void add_entry(kura_detect *d, const kura_detect_entry *e)
 
 static void add_example(kura_detect *d, const char *path, uint32_t reasons)
 {
-	if (d->nex >= KURA_DETECT_EXAMPLES || KURA_ARRAY_GROW(d->ex, d->ex_cap, d->nex + 1) < 0)
+	if (d->nex >= d->max_examples || KURA_ARRAY_GROW(d->ex, d->ex_cap, d->nex + 1) < 0)
 		return;
 	if ((d->ex[d->nex].path = kura_utf8_sanitize(path)))
 		d->ex[d->nex++].reasons = reasons;
@@ -364,7 +369,7 @@ void kura_detect_file_end(kura_detect *d, kura_detect_file *f, int ok)
 		if (!reasons && f->blocks && noise >= NOISE_PCT && type == KURA_FT_UNKNOWN &&
 		    kura_detect_expected(f->path) == KURA_FT_UNKNOWN)
 			add_candidate(&d->noisy, &d->nnoisy, &d->noisy_cap, e.path, e.stem, f->path,
-				      KURA_DETECT_EXAMPLES);
+				      d->max_examples);
 		/* a new small text file: a note? */
 		if (f->size <= SMALL_TEXT_MAX && (type == KURA_FT_TEXT || f->first_text)) {
 			int named = kura_detect_note_name(base);
@@ -383,7 +388,7 @@ void kura_detect_file_end(kura_detect *d, kura_detect_file *f, int ok)
 			if (named || f->clues.onions || f->clues.ransom_words >= 2)
 				add_candidate(&d->notes, &d->nnotes, &d->notes_cap, e.path,
 					      kura_detect_hash(base, strlen(base)), f->path,
-					      2 * KURA_DETECT_EXAMPLES);
+					      2 * d->max_examples);
 		}
 	}
 	for (int s = 0; s < KURA_SIG_COUNT; s++)

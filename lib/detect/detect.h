@@ -44,9 +44,11 @@ int kura_detect_open(kura_detect **out, const kura_detect_config *cfg);
 /*
  * A collector judged against `history` held in memory rather than the
  * cache (kura scan builds it from the previous snapshot's tree); NULL:
- * judged without history.  The entries are copied.
+ * judged without history.  The entries are copied.  The record names up
+ * to `max_files` suspect files (never fewer than the backup's 100).
  */
-int kura_detect_open_history(kura_detect **out, const kura_detect_state *history);
+int kura_detect_open_history(kura_detect **out, const kura_detect_state *history,
+			     size_t max_files);
 
 /* A file about to be read (`path` absolute, `size` as the walk saw it); NULL: not followed. */
 kura_detect_file *kura_detect_file_begin(kura_detect *d, const char *path, uint64_t size);

@@ -31,6 +31,13 @@
 #include "kura/keyless.h"
 #include "repo/walk.h"
 
+/*
+ * Suspect files a snapshot's record names: far more than the backup's 100
+ * examples (the person recovering wants them all), bounded so that a tree
+ * of millions of encrypted files costs tens of megabytes, not gigabytes.
+ */
+#define SCAN_MAX_FILES 100000
+
 /* A file of the previous snapshot: its path hash and content digest. */
 typedef struct {
 	uint64_t path;
@@ -172,6 +179,61 @@ static uint64_t count_of(json_t *rec, const char *name)
 }
 
 /*
+ * The record's files, one entry a path (a note is named once for its
+ * onion address and once as a note: their reasons are joined), each with
+ * the snapshot it first turned suspect in (`first_seen`, kept along the
+ * chain).
+ */
+static int merge_files(json_t *rec, json_t *first_seen, const char *id)
+{
+	json_t *files = json_object_get(rec, "files"), *merged = json_array(),
+	       *by_path = json_object(), *f;
+	size_t i;
+	int err = 0;
+
+	if (!merged || !by_path) {
+		err = kura_error_set(KURA_ENOMEM, "scan: out of memory");
+		goto done;
+	}
+	json_array_foreach(files, i, f)
+	{
+		const char *path = json_string_value(json_object_get(f, "path"));
+		json_t *have, *first, *r;
+		size_t j;
+
+		if (!path)
+			continue;
+		if ((have = json_object_get(by_path, path))) {
+			json_t *reasons = json_object_get(have, "reasons");
+
+			json_array_foreach(json_object_get(f, "reasons"), j, r)
+			{
+				size_t k;
+				json_t *x;
+				int dup = 0;
+
+				json_array_foreach(reasons, k, x) dup |= json_equal(x, r);
+				if (!dup)
+					json_array_append(reasons, r);
+			}
+			continue;
+		}
+		if (!(first = json_object_get(first_seen, path))) {
+			first = json_string(id);
+			json_object_set_new(first_seen, path, first);
+		}
+		json_object_set(f, "first-suspect", first);
+		json_object_set(by_path, path, f);
+		json_array_append(merged, f);
+	}
+	json_object_set(rec, "files", merged);
+done:
+	json_decref(merged);
+	json_decref(by_path);
+	return err;
+}
+
+/*
  * Judge one snapshot against its chain's last; fills *out (when not NULL)
  * and moves the chain on.
  */
@@ -181,12 +243,11 @@ static int judge_one(kura_repo *repo, chain *c, const kura_snapshot *snap, const
 	scan_walk w = {.repo = repo};
 	kura_detect_report rep = {0};
 	kura_detect_state next = {0};
-	json_t *rec = NULL, *files;
-	size_t i;
-	json_t *f;
+	json_t *rec = NULL;
 	int err;
 
-	if ((err = kura_detect_open_history(&w.det, c->have_state ? &c->state : NULL)) < 0)
+	if ((err = kura_detect_open_history(&w.det, c->have_state ? &c->state : NULL,
+					    SCAN_MAX_FILES)) < 0)
 		return err;
 	w.prev = c->files;
 	w.nprev = c->nfiles;
@@ -201,20 +262,8 @@ static int judge_one(kura_repo *repo, chain *c, const kura_snapshot *snap, const
 	}
 	/* gone files count as changed: the blast radius includes what was deleted */
 	w.changed += count_of(rec, kura_detect_signal_name(KURA_SIG_DELETED));
-	files = json_object_get(rec, "files");
-	json_array_foreach(files, i, f)
-	{
-		const char *path = json_string_value(json_object_get(f, "path"));
-		json_t *first;
-
-		if (!path)
-			continue;
-		if (!(first = json_object_get(c->first_seen, path))) {
-			first = json_string(id);
-			json_object_set_new(c->first_seen, path, first);
-		}
-		json_object_set(f, "first-suspect", first);
-	}
+	if ((err = merge_files(rec, c->first_seen, id)) < 0)
+		goto done;
 	if (out) {
 		memcpy(out->id, id, KURA_ID_HEX);
 		memcpy(out->previous, c->last_id, KURA_ID_HEX);

@@ -56,11 +56,14 @@ blast=$(json_get "$OUT" 'd["sources"][0]["blast_files"]')
 
 note "--files: the encrypted files, first suspect in the attack snapshot"
 listed=$(json_get "$OUT" '"\n".join(sorted(f["path"] for f in d["snapshots"][3]["detection"]["files"] if f["path"].endswith(".locked")))')
-[ -n "$listed" ] || fail "no .locked file listed"
-while IFS= read -r f; do
-	printf '%s\n' "$locked" | grep -qxF "${f#"$DATA"}" ||
-		fail "listed file is not one mkdata encrypted: $f"
-done <<<"$listed"
+assert_eq "every encrypted file listed, and no other .locked file" "$locked" \
+	"$(printf '%s\n' "$listed" | sed "s|^$DATA||" | sort)"
+assert_eq "each as a rename to noise" true \
+	"$(json_get "$OUT" 'all("renamed-to-noise" in f["reasons"] for f in d["snapshots"][3]["detection"]["files"] if f["path"].endswith(".locked"))')"
+assert_eq "the notes listed as notes" true \
+	"$(json_get "$OUT" 'any("ransom-note" in f["reasons"] for f in d["snapshots"][3]["detection"]["files"])')"
+assert_eq "one entry a path" true \
+	"$(json_get "$OUT" 'len(set(f["path"] for f in d["snapshots"][3]["detection"]["files"])) == len(d["snapshots"][3]["detection"]["files"])')"
 assert_eq "every listed file turned suspect in the attack snapshot" true \
 	"$(json_get "$OUT" 'all(f["first-suspect"] == d["snapshots"][3]["id"] for f in d["snapshots"][3]["detection"]["files"])')"
 note "without --files the records carry no file names"
@@ -81,5 +84,11 @@ assert_eq "no suspect" null "$(json_get "$OUT" 'd["sources"][0]["first_suspect"]
 expect_exit 5 kura --json scan latest
 assert_eq "latest alone" suspect "$(json_get "$OUT" 'd["snapshots"][0]["verdict"]')"
 
-note "a backup key cannot scan"
-expect_exit 2 kura scan --bogus
+note "a backup key cannot scan: exit 13"
+expect_exit 0 kura key backup-key --output "$WORK/backup.key"
+bk() { setsid -w env -u KURA_PASSWORD_FILE KURA_KEY_FILE="$WORK/backup.key" "$KURA" "$@" </dev/null; }
+expect_exit 13 bk scan
+assert_contains "why" "restore key" "$ERR"
+
+note "a snapshot that does not exist: a clear error, not a scan"
+expect_exit 1 kura scan ffffffffff
