@@ -114,9 +114,10 @@ static int scan_tree(scan_walk *w, const uint8_t id[KURA_HASH_SIZE], unsigned de
 	kura_tree *tree = NULL;
 	int err;
 
-	if (depth > KURA_TREE_MAX_DEPTH || kura_repo__load_tree(w->repo, id, &tree) < 0) {
-		if (kura_error_code() == KURA_ENOMEM)
-			return KURA_ENOMEM;
+	err = depth > KURA_TREE_MAX_DEPTH ? KURA_ECORRUPT : kura_repo__load_tree(w->repo, id, &tree);
+	if (err == KURA_ENOMEM)
+		return err;
+	if (err < 0) {
 		w->unreadable++; /* a directory: its files are left out */
 		return 0;
 	}
@@ -233,10 +234,7 @@ done:
 	return err;
 }
 
-/*
- * Judge one snapshot against its chain's last; fills *out (when not NULL)
- * and moves the chain on.
- */
+/* Judge one snapshot against its chain's last; fills *out and moves the chain on. */
 static int judge_one(kura_repo *repo, chain *c, const kura_snapshot *snap, const char *id,
 		     kura_scan_snapshot *out)
 {
@@ -264,21 +262,19 @@ static int judge_one(kura_repo *repo, chain *c, const kura_snapshot *snap, const
 	w.changed += count_of(rec, kura_detect_signal_name(KURA_SIG_DELETED));
 	if ((err = merge_files(rec, c->first_seen, id)) < 0)
 		goto done;
-	if (out) {
-		memcpy(out->id, id, KURA_ID_HEX);
-		memcpy(out->previous, c->last_id, KURA_ID_HEX);
-		out->verdict = (int)rep.verdict;
-		out->score = rep.score;
-		out->record = json_dumps(rec, JSON_COMPACT);
-		out->stored_verdict = snap->verdict;
-		out->stored_score = snap->score;
-		out->stored_record = snap->detection ? strdup(snap->detection) : NULL;
-		out->changed = w.changed;
-		out->unreadable = w.unreadable;
-		if (!out->record || (snap->detection && !out->stored_record)) {
-			err = kura_error_set(KURA_ENOMEM, "scan: out of memory");
-			goto done;
-		}
+	memcpy(out->id, id, KURA_ID_HEX);
+	memcpy(out->previous, c->last_id, KURA_ID_HEX);
+	out->verdict = (int)rep.verdict;
+	out->score = rep.score;
+	out->record = json_dumps(rec, JSON_COMPACT);
+	out->stored_verdict = snap->verdict;
+	out->stored_score = snap->score;
+	out->stored_record = snap->detection ? strdup(snap->detection) : NULL;
+	out->changed = w.changed;
+	out->unreadable = w.unreadable;
+	if (!out->record || (snap->detection && !out->stored_record)) {
+		err = kura_error_set(KURA_ENOMEM, "scan: out of memory");
+		goto done;
 	}
 	/* the chain moves on */
 	kura_detect_state_clear(&c->state);
@@ -292,7 +288,7 @@ static int judge_one(kura_repo *repo, chain *c, const kura_snapshot *snap, const
 	c->nfiles = w.nnow;
 	w.now = NULL;
 	memcpy(c->last_id, id, KURA_ID_HEX);
-	err = (int)rep.verdict;
+	err = 0;
 done:
 	json_decref(rec);
 	free(rep.record);
@@ -368,17 +364,18 @@ int kura_scan(kura_repo *repo, const char *const *ids, size_t nids, kura_scan_re
 	}
 	for (size_t i = 0; i < last; i++) {
 		kura_snapshot *snap = NULL;
-		kura_scan_snapshot *o = NULL;
+		kura_scan_snapshot one;
 		chain *c = NULL;
 		char *key;
 		size_t k;
 
-		if (list[i].damaged || kura_repo__load_snapshot(repo, list[i].id, &snap) < 0) {
-			if (kura_error_code() == KURA_ENOMEM) {
-				err = KURA_ENOMEM;
-				goto done;
-			}
+		err = list[i].damaged ? KURA_ECORRUPT
+				      : kura_repo__load_snapshot(repo, list[i].id, &snap);
+		if (err == KURA_ENOMEM)
+			goto done;
+		if (err < 0) { /* damaged: noted by the repository, the others still judged */
 			out->skipped++;
+			err = 0;
 			continue;
 		}
 		if (!(key = source_key(snap))) {
@@ -413,38 +410,42 @@ int kura_scan(kura_repo *repo, const char *const *ids, size_t nids, kura_scan_re
 		}
 		free(key);
 		c = &chains[k];
-		if (wanted(list[i].id, ids, nids)) {
-			if ((err = KURA_ARRAY_GROW(out->snapshots, snaps_cap, out->nsnapshots + 1)) <
-			    0) {
-				kura_snapshot_free(snap);
-				goto done;
-			}
-			o = &out->snapshots[out->nsnapshots++];
-			memset(o, 0, sizeof(*o));
-			o->source = k;
-			o->order_ns = kura_snapshot_order_ns(&list[i]);
-		}
-		err = judge_one(repo, c, snap, list[i].id, o);
+		memset(&one, 0, sizeof(one));
+		one.source = k;
+		one.order_ns = kura_snapshot_order_ns(&list[i]);
+		err = judge_one(repo, c, snap, list[i].id, &one);
 		kura_snapshot_free(snap);
-		if (err < 0)
+		if (err < 0) {
+			free(one.record);
+			free(one.stored_record);
 			goto done;
+		}
 		/* the clean point and the blast radius: the first suspect snapshot decides */
-		if (c->suspect_seen) {
-		} else if (err == KURA_VERDICT_SUSPECT) {
+		if (!c->suspect_seen && one.verdict == KURA_DETECTION_SUSPECT) {
 			kura_scan_source *s = &out->sources[k];
-			json_t *rec = o ? json_loads(o->record, 0, NULL) : NULL;
+			json_t *rec = json_loads(one.record, 0, NULL);
 
 			c->suspect_seen = 1;
 			memcpy(s->first_suspect, list[i].id, KURA_ID_HEX);
 			memcpy(s->clean_point, c->last_clean, KURA_ID_HEX);
-			s->blast_files = o ? o->changed : 0;
+			s->blast_files = one.changed;
 			s->suspect_files = json_array_size(json_object_get(rec, "files"));
 			json_decref(rec);
-		} else {
+		} else if (!c->suspect_seen) {
 			memcpy(c->last_clean, list[i].id, KURA_ID_HEX);
 			memcpy(out->sources[k].clean_point, list[i].id, KURA_ID_HEX);
 		}
-		err = 0;
+		if (!wanted(list[i].id, ids, nids)) {
+			free(one.record);
+			free(one.stored_record);
+			continue;
+		}
+		if ((err = KURA_ARRAY_GROW(out->snapshots, snaps_cap, out->nsnapshots + 1)) < 0) {
+			free(one.record);
+			free(one.stored_record);
+			goto done;
+		}
+		out->snapshots[out->nsnapshots++] = one;
 	}
 done:
 	for (size_t k = 0; k < nchains; k++)
