@@ -37,10 +37,10 @@ typedef struct {
 } kura_scan_snapshot;
 
 typedef struct {
-	char *host;		       /* the snapshot's host name */
-	char *paths;		       /* its paths, space-separated */
-	char clean_point[KURA_ID_HEX]; /* the last not-suspect snapshot before first_suspect
-					  (without a suspect one: the newest); "" none */
+	char *host;			 /* the snapshot's host name */
+	char *paths;			 /* its paths, space-separated */
+	char clean_point[KURA_ID_HEX];	 /* the last not-suspect snapshot before first_suspect
+					    (without a suspect one: the newest); "" none */
 	char first_suspect[KURA_ID_HEX]; /* "" when none is */
 	uint64_t blast_files;		 /* files new, changed or gone from the clean point
 					    to the first suspect snapshot */

@@ -126,8 +126,7 @@ fail:
 	return err;
 }
 
-int kura_detect_open_history(kura_detect **out, const kura_detect_state *history,
-			     size_t max_files)
+int kura_detect_open_history(kura_detect **out, const kura_detect_state *history, size_t max_files)
 {
 	kura_detect_config cfg = {0};
 	kura_detect *d;

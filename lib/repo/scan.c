@@ -114,7 +114,8 @@ static int scan_tree(scan_walk *w, const uint8_t id[KURA_HASH_SIZE], unsigned de
 	kura_tree *tree = NULL;
 	int err;
 
-	err = depth > KURA_TREE_MAX_DEPTH ? KURA_ECORRUPT : kura_repo__load_tree(w->repo, id, &tree);
+	err =
+	    depth > KURA_TREE_MAX_DEPTH ? KURA_ECORRUPT : kura_repo__load_tree(w->repo, id, &tree);
 	if (err == KURA_ENOMEM)
 		return err;
 	if (err < 0) {
@@ -158,10 +159,12 @@ out:
 static char *source_key(const kura_snapshot *s)
 {
 	kura_buf b = KURA_BUF_INIT;
-	int err = kura_buf_put(&b, s->hostname ? s->hostname : "", strlen(s->hostname ? s->hostname : ""));
+	int err = kura_buf_put(&b, s->hostname ? s->hostname : "",
+			       strlen(s->hostname ? s->hostname : ""));
 
 	for (size_t i = 0; !err && i < s->npaths; i++)
-		err = kura_buf_put(&b, "\n", 1) || kura_buf_put(&b, s->paths[i], strlen(s->paths[i]));
+		err =
+		    kura_buf_put(&b, "\n", 1) || kura_buf_put(&b, s->paths[i], strlen(s->paths[i]));
 	for (size_t i = 0; !err && i < s->nexcludes; i++)
 		err = kura_buf_put(&b, "\n-e ", 4) ||
 		      kura_buf_put(&b, s->excludes[i], strlen(s->excludes[i]));
@@ -345,7 +348,8 @@ int kura_scan(kura_repo *repo, const char *const *ids, size_t nids, kura_scan_re
 		return err;
 	for (size_t i = 0; i < nids; i++)
 		if (strlen(ids[i]) != KURA_ID_HEX - 1)
-			return kura_error_set(KURA_EINVAL, "scan: not a full snapshot id: %s", ids[i]);
+			return kura_error_set(KURA_EINVAL, "scan: not a full snapshot id: %s",
+					      ids[i]);
 	if ((err = kura_snapshots_list(repo, &list, &nlist)) < 0)
 		return err;
 	/* the newest snapshot asked for: nothing after it needs reading */
@@ -358,7 +362,8 @@ int kura_scan(kura_repo *repo, const char *const *ids, size_t nids, kura_scan_re
 		while (j < nlist && strcmp(list[j].id, ids[i]) != 0)
 			j++;
 		if (j == nlist || list[j].damaged) {
-			err = kura_error_set(KURA_ENOTFOUND, "scan: no readable snapshot %s", ids[i]);
+			err =
+			    kura_error_set(KURA_ENOTFOUND, "scan: no readable snapshot %s", ids[i]);
 			goto done;
 		}
 	}
@@ -402,7 +407,8 @@ int kura_scan(kura_repo *repo, const char *const *ids, size_t nids, kura_scan_re
 			out->sources[k].paths = join_paths(snap);
 			nchains++;
 			out->nsources = nchains;
-			if (!chains[k].first_seen || !out->sources[k].host || !out->sources[k].paths) {
+			if (!chains[k].first_seen || !out->sources[k].host ||
+			    !out->sources[k].paths) {
 				kura_snapshot_free(snap);
 				err = kura_error_set(KURA_ENOMEM, "scan: out of memory");
 				goto done;

@@ -8,7 +8,8 @@
 #   normal day as the clean point, the .locked files with --files (each
 #   first suspect in the attack snapshot), shows the backup's own verdict
 #   beside its own, and exits 5; a scan of the clean snapshots alone exits
-#   0; a scan without the detection cache (a fresh client) sees the same.
+#   0; the scan needs no client cache; a backup key is refused; a damaged
+#   snapshot is skipped and its successor judged against the one before.
 . "$(dirname "$0")/lib.sh"
 
 ROOT=${KURA_TEST_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -92,3 +93,18 @@ assert_contains "why" "restore key" "$ERR"
 
 note "a snapshot that does not exist: a clear error, not a scan"
 expect_exit 1 kura scan ffffffffff
+
+note "a damaged snapshot is skipped, and the next one is judged against the one before it"
+snapfile=$KURA_REPOSITORY/snapshots/$s1
+[ -f "$snapfile" ] || snapfile=$(find "$KURA_REPOSITORY/snapshots" -name "$s1*" | head -n1)
+[ -f "$snapfile" ] || fail "no snapshot file for $s1"
+chmod u+w "$snapfile" "$(dirname "$snapfile")" 2>/dev/null || true
+size=$(stat -c %s "$snapfile")
+printf '\xff' | dd of="$snapfile" bs=1 seek=$((size - 20)) conv=notrunc status=none
+expect_exit 5 kura --json scan
+assert_eq "skipped" 1 "$(json_get "$OUT" 'd["skipped"]')"
+assert_eq "three judged" "$s0 $s2 $s3" "$(json_get "$OUT" '" ".join(s["id"] for s in d["snapshots"])')"
+assert_eq "the day after the damage judged against the first day" "$s0" \
+	"$(json_get "$OUT" 'd["snapshots"][1]["previous"]')"
+assert_eq "still the first suspect" "$s3" "$(json_get "$OUT" 'd["sources"][0]["first_suspect"]')"
+assert_eq "still the clean point" "$s2" "$(json_get "$OUT" 'd["sources"][0]["clean_point"]')"
