@@ -58,7 +58,8 @@ typedef struct {
 /*
  * Judge the snapshots `ids` (full ids; nids = 0: all).  Each source's
  * snapshots are judged in order from its first up to the newest asked
- * for, since each verdict needs its predecessor's features.  Needs the
+ * for, since each verdict needs its predecessor's features; a source
+ * none of `ids` belongs to is not read.  Needs the
  * restore key.  0, or a negative KURA_E*.
  */
 int kura_scan(kura_repo *repo, const char *const *ids, size_t nids, kura_scan_result *out);

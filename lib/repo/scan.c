@@ -321,6 +321,40 @@ static int wanted(const char *id, const char *const *ids, size_t nids)
 	return 0;
 }
 
+static int has_key(char *const *keys, size_t n, const char *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(keys[i], key) == 0)
+			return 1;
+	return 0;
+}
+
+/* Add the source of snapshot `id` to *keys (the sources a scan reads). */
+static int wanted_source(kura_repo *repo, const char *id, char ***keys, size_t *n)
+{
+	kura_snapshot *snap = NULL;
+	char *key, **grown;
+	int err;
+
+	if ((err = kura_repo__load_snapshot(repo, id, &snap)) < 0)
+		return err;
+	key = source_key(snap);
+	kura_snapshot_free(snap);
+	if (!key)
+		return kura_error_set(KURA_ENOMEM, "scan: out of memory");
+	if (has_key(*keys, *n, key)) {
+		free(key);
+		return 0;
+	}
+	if (!(grown = realloc(*keys, (*n + 1) * sizeof(**keys)))) {
+		free(key);
+		return kura_error_set(KURA_ENOMEM, "scan: out of memory");
+	}
+	*keys = grown;
+	(*keys)[(*n)++] = key;
+	return 0;
+}
+
 static char *join_paths(const kura_snapshot *s)
 {
 	kura_buf b = KURA_BUF_INIT;
@@ -341,6 +375,8 @@ int kura_scan(kura_repo *repo, const char *const *ids, size_t nids, kura_scan_re
 	kura_snapshot_info *list = NULL;
 	size_t nlist = 0, nchains = 0, chains_cap = 0, snaps_cap = 0, srcs_cap = 0, last = 0;
 	chain *chains = NULL;
+	char **want_keys = NULL;
+	size_t nwant = 0;
 	int err;
 
 	memset(out, 0, sizeof(*out));
@@ -366,6 +402,8 @@ int kura_scan(kura_repo *repo, const char *const *ids, size_t nids, kura_scan_re
 			    kura_error_set(KURA_ENOTFOUND, "scan: no readable snapshot %s", ids[i]);
 			goto done;
 		}
+		if ((err = wanted_source(repo, list[j].id, &want_keys, &nwant)) < 0)
+			goto done;
 	}
 	for (size_t i = 0; i < last; i++) {
 		kura_snapshot *snap = NULL;
@@ -388,6 +426,12 @@ int kura_scan(kura_repo *repo, const char *const *ids, size_t nids, kura_scan_re
 			err = kura_error_set(KURA_ENOMEM, "scan: out of memory");
 			goto done;
 		}
+		/* a source none of the snapshots asked for belongs to is not read */
+		if (nids && !has_key(want_keys, nwant, key)) {
+			free(key);
+			kura_snapshot_free(snap);
+			continue;
+		}
 		for (k = 0; k < nchains; k++)
 			if (strcmp(chains[k].key, key) == 0)
 				break;
@@ -401,7 +445,6 @@ int kura_scan(kura_repo *repo, const char *const *ids, size_t nids, kura_scan_re
 			memset(&chains[k], 0, sizeof(chains[k]));
 			memset(&out->sources[k], 0, sizeof(out->sources[k]));
 			chains[k].key = key;
-			key = NULL;
 			chains[k].first_seen = json_object();
 			out->sources[k].host = strdup(snap->hostname ? snap->hostname : "");
 			out->sources[k].paths = join_paths(snap);
@@ -413,8 +456,9 @@ int kura_scan(kura_repo *repo, const char *const *ids, size_t nids, kura_scan_re
 				err = kura_error_set(KURA_ENOMEM, "scan: out of memory");
 				goto done;
 			}
+		} else {
+			free(key); /* the chain holds its own */
 		}
-		free(key);
 		c = &chains[k];
 		memset(&one, 0, sizeof(one));
 		one.source = k;
@@ -456,6 +500,9 @@ int kura_scan(kura_repo *repo, const char *const *ids, size_t nids, kura_scan_re
 done:
 	for (size_t k = 0; k < nchains; k++)
 		chain_clear(&chains[k]);
+	for (size_t k = 0; k < nwant; k++)
+		free(want_keys[k]);
+	free(want_keys);
 	free(chains);
 	kura_snapshots_free(list, nlist);
 	if (err < 0)

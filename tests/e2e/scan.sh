@@ -108,3 +108,20 @@ assert_eq "the day after the damage judged against the first day" "$s0" \
 	"$(json_get "$OUT" 'd["snapshots"][1]["previous"]')"
 assert_eq "still the first suspect" "$s3" "$(json_get "$OUT" 'd["sources"][0]["first_suspect"]')"
 assert_eq "still the clean point" "$s2" "$(json_get "$OUT" 'd["sources"][0]["clean_point"]')"
+
+note "another source is judged apart, and not read when none of its snapshots is asked for"
+mkdir -p "$WORK/other"
+for i in 1 2 3; do printf 'minutes of meeting %s\n' "$i" >"$WORK/other/m$i.txt"; done
+expect_exit 0 kura --json backup "$WORK/other"
+s4=$(sid)
+expect_exit 0 kura --json scan "$s2"
+assert_eq "one source read" 1 "$(json_get "$OUT" 'len(d["sources"])')"
+assert_eq "only s2 reported" "$s2" "$(json_get "$OUT" '" ".join(s["id"] for s in d["snapshots"])')"
+expect_exit 5 kura --json scan
+assert_eq "two sources" 2 "$(json_get "$OUT" 'len(d["sources"])')"
+assert_eq "the other source's only snapshot" "partial" \
+	"$(json_get "$OUT" '[s["verdict"] for s in d["snapshots"] if s["id"] == "'"$s4"'"][0]')"
+assert_eq "judged against nothing" null \
+	"$(json_get "$OUT" '[s["previous"] for s in d["snapshots"] if s["id"] == "'"$s4"'"][0]')"
+assert_eq "no suspect there" null "$(json_get "$OUT" 'd["sources"][1]["first_suspect"]')"
+assert_eq "its clean point" "$s4" "$(json_get "$OUT" 'd["sources"][1]["clean_point"]')"
