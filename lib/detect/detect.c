@@ -89,6 +89,7 @@ struct kura_detect {
 	size_t names_cap, names_used;
 	kura_detect_outcome outcome;
 	int finished;
+	size_t max_examples; /* files the record names */
 };
 
 static int note_words(const kura_detect_file *f);
@@ -104,6 +105,7 @@ int kura_detect_open(kura_detect **out, const kura_detect_config *cfg)
 	if (!d)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	pthread_mutex_init(&d->lock, NULL);
+	d->max_examples = KURA_DETECT_EXAMPLES;
 	if (cfg->cache_dir && cfg->repo_id_hex && cfg->source) {
 		uint64_t src = kura_detect_hash(cfg->source, strlen(cfg->source));
 
@@ -122,6 +124,41 @@ int kura_detect_open(kura_detect **out, const kura_detect_config *cfg)
 fail:
 	kura_detect_free(d);
 	return err;
+}
+
+int kura_detect_open_history(kura_detect **out, const kura_detect_state *history, size_t max_files)
+{
+	kura_detect_config cfg = {0};
+	kura_detect *d;
+	int err;
+
+	if ((err = kura_detect_open(&d, &cfg)) < 0)
+		return err;
+	if (max_files > d->max_examples)
+		d->max_examples = max_files;
+	if (history) {
+		d->old.snapshots = history->snapshots;
+		d->old.cusum = history->cusum;
+		if (history->count) {
+			d->old.entries = malloc(history->count * sizeof(*history->entries));
+			if (!d->old.entries) {
+				kura_detect_free(d);
+				*out = NULL;
+				return kura_error_set(KURA_ENOMEM, "out of memory");
+			}
+			memcpy(d->old.entries, history->entries,
+			       history->count * sizeof(*history->entries));
+			d->old.count = history->count;
+			for (size_t i = 0; i < d->old.count; i++)
+				d->old.entries[i].flags = 0;
+		}
+		d->history = 1;
+		d->tally.history = 1;
+		d->tally.prev_files = d->old.count;
+		d->tally.cusum = d->old.cusum;
+	}
+	*out = d;
+	return 0;
 }
 
 kura_detect_file *kura_detect_file_begin(kura_detect *d, const char *path, uint64_t size)
@@ -204,7 +241,7 @@ static void add_entry(kura_detect *d, const kura_detect_entry *e)
 
 static void add_example(kura_detect *d, const char *path, uint32_t reasons)
 {
-	if (d->nex >= KURA_DETECT_EXAMPLES || KURA_ARRAY_GROW(d->ex, d->ex_cap, d->nex + 1) < 0)
+	if (d->nex >= d->max_examples || KURA_ARRAY_GROW(d->ex, d->ex_cap, d->nex + 1) < 0)
 		return;
 	if ((d->ex[d->nex].path = kura_utf8_sanitize(path)))
 		d->ex[d->nex++].reasons = reasons;
@@ -331,7 +368,7 @@ void kura_detect_file_end(kura_detect *d, kura_detect_file *f, int ok)
 		if (!reasons && f->blocks && noise >= NOISE_PCT && type == KURA_FT_UNKNOWN &&
 		    kura_detect_expected(f->path) == KURA_FT_UNKNOWN)
 			add_candidate(&d->noisy, &d->nnoisy, &d->noisy_cap, e.path, e.stem, f->path,
-				      KURA_DETECT_EXAMPLES);
+				      d->max_examples);
 		/* a new small text file: a note? */
 		if (f->size <= SMALL_TEXT_MAX && (type == KURA_FT_TEXT || f->first_text)) {
 			int named = kura_detect_note_name(base);
@@ -350,7 +387,7 @@ void kura_detect_file_end(kura_detect *d, kura_detect_file *f, int ok)
 			if (named || f->clues.onions || f->clues.ransom_words >= 2)
 				add_candidate(&d->notes, &d->nnotes, &d->notes_cap, e.path,
 					      kura_detect_hash(base, strlen(base)), f->path,
-					      2 * KURA_DETECT_EXAMPLES);
+					      2 * d->max_examples);
 		}
 	}
 	for (int s = 0; s < KURA_SIG_COUNT; s++)
@@ -634,25 +671,46 @@ static int make_parent(const char *file)
 	return 0;
 }
 
-int kura_detect_commit(kura_detect *d)
+/* The history for next time, borrowing d->now (sorted, one entry a path).  Callers hold d->lock. */
+static void next_state(kura_detect *d, kura_detect_state *s)
 {
-	kura_detect_state s = {0};
 	size_t n = 0;
-	int err;
 
-	if (!d->finished || !d->state_file)
-		return 0;
-	pthread_mutex_lock(&d->lock);
 	if (d->nnow > 1)
 		qsort(d->now, d->nnow, sizeof(*d->now), entry_path_cmp);
 	for (size_t i = 0; i < d->nnow; i++) /* one entry a path (hard links are one file) */
 		if (n == 0 || d->now[i].path != d->now[n - 1].path)
 			d->now[n++] = d->now[i];
 	d->nnow = n;
-	s.entries = d->now;
-	s.count = d->nnow;
-	s.snapshots = d->old.snapshots + 1;
-	s.cusum = d->outcome.cusum;
+	s->entries = d->now;
+	s->count = d->nnow;
+	s->snapshots = d->old.snapshots + 1;
+	s->cusum = d->outcome.cusum;
+}
+
+int kura_detect_take_state(kura_detect *d, kura_detect_state *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!d->finished)
+		return kura_error_set(KURA_EINVAL, "detection: the backup was not judged yet");
+	pthread_mutex_lock(&d->lock);
+	next_state(d, out);
+	d->now = NULL; /* moved */
+	d->nnow = d->now_cap = 0;
+	d->finished = 0;
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
+int kura_detect_commit(kura_detect *d)
+{
+	kura_detect_state s = {0};
+	int err;
+
+	if (!d->finished || !d->state_file)
+		return 0;
+	pthread_mutex_lock(&d->lock);
+	next_state(d, &s);
 	pthread_mutex_unlock(&d->lock);
 	if ((err = make_parent(d->state_file)) < 0)
 		return err;

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "detect/judge.h"
+#include "detect/state.h"
 
 typedef struct kura_detect kura_detect;
 typedef struct kura_detect_file kura_detect_file;
@@ -39,6 +40,15 @@ typedef struct {
 
 /* A collector; its history is loaded now (missing or damaged: judged without, `partial`). */
 int kura_detect_open(kura_detect **out, const kura_detect_config *cfg);
+
+/*
+ * A collector judged against `history` held in memory rather than the
+ * cache (kura scan builds it from the previous snapshot's tree); NULL:
+ * judged without history.  The entries are copied.  The record names up
+ * to `max_files` suspect files (never fewer than the backup's 100).
+ */
+int kura_detect_open_history(kura_detect **out, const kura_detect_state *history,
+			     size_t max_files);
 
 /* A file about to be read (`path` absolute, `size` as the walk saw it); NULL: not followed. */
 kura_detect_file *kura_detect_file_begin(kura_detect *d, const char *path, uint64_t size);
@@ -62,6 +72,13 @@ int kura_detect_finish(kura_detect *d, kura_detect_report *out);
 
 /* Write the history for the next backup of this source (after the snapshot is written). */
 int kura_detect_commit(kura_detect *d);
+
+/*
+ * After _finish: the state the next judgement of this source starts from
+ * (what _commit would write), moved into *out (the caller's: clear it).
+ * The collector is spent afterwards: only _free may follow.
+ */
+int kura_detect_take_state(kura_detect *d, kura_detect_state *out);
 
 void kura_detect_free(kura_detect *d);
 

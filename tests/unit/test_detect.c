@@ -665,6 +665,118 @@ static void test_state_damage(void **state)
 	free(data);
 }
 
+/*
+ * kura scan's path: the history held in memory, handed from one collector
+ * to the next (kura_detect_take_state), judges as the cache's would; and a
+ * larger file list than the backup's 100 examples when asked.
+ */
+#define NNEW 150
+
+/* NNEW new text files that are ciphertext: more suspect files than the backup's 100 examples. */
+static void new_noise(kura_detect *d)
+{
+	char name[64];
+
+	for (int i = 0; i < NNEW; i++) {
+		uint8_t *p = make("random", 4096, 3000u + (unsigned)i);
+
+		snprintf(name, sizeof(name), "new/n%03d.txt", i);
+		feed(d, name, p, 4096);
+		free(p);
+	}
+}
+
+static void test_collector_in_memory_history(void **state)
+{
+	kura_detect_report rep;
+	kura_detect_state st = {0}, again;
+	kura_detect *d;
+	json_t *rec;
+	char name[64];
+	int skip_doc[NDOC];
+
+	(void)state;
+	for (int i = 0; i < NDOC; i++)
+		skip_doc[i] = 1;
+	/* the first snapshot: no history */
+	assert_ok(kura_detect_open_history(&d, NULL, 0));
+	assert_int_equal(kura_detect_take_state(d, &again), KURA_EINVAL); /* not judged yet */
+	for (int i = 0; i < NTEXT; i++) {
+		uint8_t *p = make("text", 8192, (unsigned)i);
+
+		snprintf(name, sizeof(name), "dept%d/report%02d.txt", i % 5, i);
+		feed(d, name, p, 8192);
+		free(p);
+	}
+	for (int i = 0; i < NDOC; i++) {
+		uint8_t *p = make("zip", 30000, (unsigned)i);
+
+		snprintf(name, sizeof(name), "dept%d/letter%02d.docx", i % 5, i);
+		feed(d, name, p, 30000);
+		free(p);
+	}
+	assert_ok(kura_detect_finish(d, &rep));
+	assert_int_equal(rep.verdict, KURA_VERDICT_PARTIAL);
+	free(rep.record);
+	free(rep.summary);
+	assert_ok(kura_detect_take_state(d, &st));
+	assert_int_equal(st.count, NTEXT + NDOC);
+	assert_int_equal(st.snapshots, 1);
+	assert_int_equal(kura_detect_take_state(d, &again), KURA_EINVAL); /* moved once */
+	kura_detect_free(d);
+
+	/* the next one, every file encrypted in place, with room for them all */
+	assert_ok(kura_detect_open_history(&d, &st, 1000));
+	for (int i = 0; i < NTEXT; i++) {
+		uint8_t *p = make("random", 8192, 1000u + (unsigned)i);
+
+		snprintf(name, sizeof(name), "dept%d/report%02d.txt", i % 5, i);
+		feed(d, name, p, 8192);
+		free(p);
+	}
+	for (int i = 0; i < NDOC; i++) {
+		uint8_t *p = make("random", 30000, 2000u + (unsigned)i);
+
+		snprintf(name, sizeof(name), "dept%d/letter%02d.docx", i % 5, i);
+		feed(d, name, p, 30000);
+		free(p);
+	}
+	new_noise(d);
+	assert_ok(kura_detect_finish(d, &rep));
+	assert_int_equal(rep.verdict, KURA_VERDICT_SUSPECT);
+	rec = json_loads(rep.record, 0, NULL);
+	assert_non_null(rec);
+	assert_true(json_is_true(json_object_get(rec, "history")));
+	assert_int_equal(count_of(rec, "type-mismatch"), NTEXT + NDOC + NNEW);
+	assert_int_equal(json_array_size(json_object_get(rec, "files")), NTEXT + NDOC + NNEW);
+	json_decref(rec);
+	free(rep.record);
+	free(rep.summary);
+	kura_detect_free(d);
+
+	/* the backup's limit: the record names 100; unchanged files keep their features */
+	assert_ok(kura_detect_open_history(&d, &st, 0));
+	rest_unchanged(d, NULL, skip_doc);
+	for (int i = 0; i < NDOC; i++) {
+		uint8_t *p = make("random", 30000, 2000u + (unsigned)i);
+
+		snprintf(name, sizeof(name), "dept%d/letter%02d.docx", i % 5, i);
+		feed(d, name, p, 30000);
+		free(p);
+	}
+	new_noise(d);
+	assert_ok(kura_detect_finish(d, &rep));
+	rec = json_loads(rep.record, 0, NULL);
+	assert_non_null(rec);
+	assert_int_equal(count_of(rec, "type-mismatch"), NDOC + NNEW);
+	assert_int_equal(json_array_size(json_object_get(rec, "files")), 100);
+	json_decref(rec);
+	free(rep.record);
+	free(rep.summary);
+	kura_detect_free(d);
+	kura_detect_state_clear(&st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -676,6 +788,7 @@ int main(void)
 	    cmocka_unit_test(test_collector_full),
 	    cmocka_unit_test(test_collector_in_place_and_partial),
 	    cmocka_unit_test(test_state_damage),
+	    cmocka_unit_test(test_collector_in_memory_history),
 	};
 	int rc;
 
