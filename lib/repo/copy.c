@@ -160,6 +160,9 @@ static int copy_file(struct copy *c, kura_file_type type, const char *name, cons
 	return tell(c, KURA_COPY_COPIED, type, name, len, NULL);
 failed:
 	free(data);
+	/* a store that refuses this credential refuses every file: stop, once */
+	if (err == KURA_EDENIED)
+		return err;
 	c->out->failed++;
 	c->done_bytes += size_of(&c->from[type], name);
 	err = tell(c, KURA_COPY_FAILED, type, name, size_of(&c->from[type], name),
@@ -218,6 +221,9 @@ static int plan_snapshots(struct copy *c)
 		if ((err = fetch_checked(c->src, KURA_FILE_SNAPSHOT, s->name, &s->data, &s->len)) <
 			0 ||
 		    (err = kura_snapshot_peek(s->data, s->len, &t, &s->packs, &s->npacks)) < 0) {
+			if (err == KURA_EDENIED)
+				return kura_error_set(err, "reading the source: %s",
+						      kura_error_message());
 			c->out->failed++;
 			if ((err = tell(c, KURA_COPY_FAILED, KURA_FILE_SNAPSHOT, s->name,
 					size_of(&c->from[KURA_FILE_SNAPSHOT], s->name),
@@ -266,6 +272,9 @@ static int plan_indexes(struct copy *c)
 		if ((err = fetch_checked(c->src, KURA_FILE_INDEX, l->v[i].name, &data, &len)) < 0 ||
 		    (err = kura_indexfile_packs(&packs, &np, data, len)) < 0) {
 			free(data);
+			if (err == KURA_EDENIED)
+				return kura_error_set(err, "reading the source: %s",
+						      kura_error_message());
 			/* an index describing no needed pack is no loss; which it is, we cannot tell */
 			c->out->failed++;
 			if ((err = tell(c, KURA_COPY_FAILED, KURA_FILE_INDEX, l->v[i].name,

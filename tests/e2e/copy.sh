@@ -88,6 +88,26 @@ assert_contains "stderr" "left behind: snapshot $third needs pack $(basename "$v
 [ ! -e "$MIRROR/snapshots/$third" ] || fail "the snapshot of the damaged pack reached the mirror"
 assert_eq "skipped" 1 "$(json_get "$OUT" 'd["snapshots_skipped"]')"
 
+note "a damaged source snapshot and a pack missing from the source are named; nothing else stops"
+# flip the byte back: the third snapshot is whole again
+python3 -c 'import sys; f=open(sys.argv[1],"r+b"); f.seek(200); b=f.read(1); f.seek(200); f.write(bytes([b[0]^1]))' "$victim"
+gen_random "$SRC/fourth.bin" $((1 << 20)) 444
+find "$KURA_REPOSITORY/data" -type f | sort >"$WORK/packs.before"
+backup_json "$SRC"
+fourth=$SNAP_ID
+gone=$(find "$KURA_REPOSITORY/data" -type f | sort | comm -13 "$WORK/packs.before" - | head -n1)
+[ -n "$gone" ] || fail "the fourth backup wrote no new pack"
+mv "$gone" "$WORK/gone.pack"
+chmod u+w "$KURA_REPOSITORY/snapshots/$first"
+python3 -c 'import sys; f=open(sys.argv[1],"ab"); f.write(b"x")' "$KURA_REPOSITORY/snapshots/$first"
+expect_exit 4 kura --json copy --to "$WORK/fresh"
+assert_contains "stderr" "not copied: snapshot $first" "$ERR"
+assert_contains "stderr" "$(basename "$gone")" "$ERR"
+assert_contains "stderr" "left behind: snapshot $fourth" "$ERR"
+assert_eq "the good snapshots" "$(printf '%s\n' "$second" "$third" | sort)" "$(ls "$WORK/fresh/snapshots")"
+expect_exit 0 kura --repo "$WORK/fresh" check --read-data
+mv "$WORK/gone.pack" "$gone"
+
 note "a target that holds another repository is refused"
 expect_exit 0 kura init --kdf interactive --repo "$WORK/other"
 expect_fail kura copy --to "$WORK/other"

@@ -22,7 +22,8 @@ start_vault
 TO=vault://$VAULT_ADDR/offsite
 
 note "a reader credential cannot copy to the vault"
-expect_fail kura copy --to "$TO" --to-credentials "$WORK/reader.cred"
+expect_exit 1 kura copy --to "$TO" --to-credentials "$WORK/reader.cred"
+assert_contains "refusal" "writer credential" "$ERR"
 assert_eq "nothing stored" 0 "$(find "$VAULT_DIR/repos/offsite/data" -type f 2>/dev/null | wc -l)"
 
 note "local -> vault with a writer credential, killed after 3 files, then resumed"
@@ -50,6 +51,12 @@ assert_eq "verified by hash" "$(json_get "$OUT" 'd["files_needed"]')" \
 	"$(json_get "$OUT" 'd["files_verified"]')"
 expect_exit 0 kura --json --repo "$TO" copy --to "$WORK/offline"
 assert_eq "a second copy copies nothing" 0 "$(json_get "$OUT" 'd["files_copied"]')"
+
+note "a writer credential cannot copy out of the vault: one clean refusal"
+expect_exit 1 env KURA_VAULT_CREDENTIALS="$WORK/writer.cred" "$KURA" --repo "$TO" copy \
+	--to "$WORK/nope"
+assert_contains "refusal" "reader credential" "$ERR"
+[ "$(grep -c 'not copied' <<<"$ERR")" = 0 ] || fail "a refusal reported file by file: $ERR"
 
 note "the offline copy restores byte-identical with the vault stopped and the source away"
 stop_vault
