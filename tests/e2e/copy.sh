@@ -108,6 +108,15 @@ assert_eq "the good snapshots" "$(printf '%s\n' "$second" "$third" | sort)" "$(l
 expect_exit 0 kura --repo "$WORK/fresh" check --read-data
 mv "$WORK/gone.pack" "$gone"
 
+note "a source file named by its hash but not a valid file of its type is named and not copied"
+printf 'not a snapshot' >"$WORK/junk"
+junk=$(sha256sum "$WORK/junk" | cut -d' ' -f1)
+cp "$WORK/junk" "$KURA_REPOSITORY/snapshots/$junk"
+expect_exit 4 kura copy --to "$WORK/fresh" "$junk"
+assert_contains "stderr" "not copied: snapshot $junk: snapshot" "$ERR"
+[ ! -e "$WORK/fresh/snapshots/$junk" ] || fail "the junk snapshot reached the mirror"
+rm -f "$KURA_REPOSITORY/snapshots/$junk"
+
 note "a target that holds another repository is refused"
 expect_exit 0 kura init --kdf interactive --repo "$WORK/other"
 expect_fail kura copy --to "$WORK/other"
