@@ -174,7 +174,7 @@ failed:
 static int select_snapshots(struct copy *c)
 {
 	const struct listing *l = &c->from[KURA_FILE_SNAPSHOT];
-	size_t cap = 0;
+	size_t cap = 0, n = 0;
 	int err;
 
 	for (size_t i = 0; i < (c->opts->nsnapshots ? c->opts->nsnapshots : l->n); i++) {
@@ -197,14 +197,17 @@ static int select_snapshots(struct copy *c)
 						      "snapshot %s names %zu snapshots in the source",
 						      want, hits);
 		}
-		if (c->nsnaps && strcmp(c->snaps[c->nsnaps - 1].name, name) == 0)
-			continue;
 		if ((err = KURA_ARRAY_GROW(c->snaps, cap, c->nsnaps + 1)) < 0)
 			return err;
 		memset(&c->snaps[c->nsnaps], 0, sizeof(*c->snaps));
 		memcpy(c->snaps[c->nsnaps++].name, name, KURA_ID_HEX);
 	}
 	qsort(c->snaps, c->nsnaps, sizeof(*c->snaps), cmp_name);
+	/* the same snapshot named twice ("3f2a 3f2a9c") is copied once */
+	for (size_t i = 0; i < c->nsnaps; i++)
+		if (n == 0 || strcmp(c->snaps[n - 1].name, c->snaps[i].name) != 0)
+			c->snaps[n++] = c->snaps[i];
+	c->nsnaps = n;
 	return 0;
 }
 
@@ -333,7 +336,8 @@ static void plan_totals(struct copy *c)
 	for (size_t t = 0; t < 2; t++)
 		for (size_t i = 0; i < c->from[first[t]].n; i++)
 			if (!find(&c->to[first[t]], c->from[first[t]].v[i].name) &&
-			    !(first[t] == KURA_FILE_KEY && c->to[first[t]].denied)) {
+			    !(first[t] == KURA_FILE_KEY && c->to[first[t]].denied &&
+			      c->to[KURA_FILE_CONFIG].n)) {
 				c->total++;
 				c->total_bytes += c->from[first[t]].v[i].size;
 			}

@@ -62,8 +62,9 @@ cmp "$SRC/big3.bin" "$WORK/restored1$SRC/big3.bin"
 mv "$WORK/away" "$KURA_REPOSITORY"
 
 note "one named snapshot by prefix; a name the source lacks is refused"
-expect_exit 0 kura --json copy --to "$WORK/one" "${first:0:12}"
+expect_exit 0 kura --json copy --to "$WORK/one" "${first:0:12}" "$first"
 assert_eq "one snapshot" 1 "$(find "$WORK/one/snapshots" -type f | wc -l)"
+assert_eq "named twice, counted once" 1 "$(json_get "$OUT" 'd["snapshots"]')"
 assert_eq "its name" "$first" "$(basename "$(find "$WORK/one/snapshots" -type f)")"
 expect_fail kura copy --to "$WORK/one" ffffffffffff
 assert_contains "stderr" "no snapshot ffffffffffff" "$ERR"
