@@ -202,7 +202,8 @@ static int select_snapshots(struct copy *c)
 		memset(&c->snaps[c->nsnaps], 0, sizeof(*c->snaps));
 		memcpy(c->snaps[c->nsnaps++].name, name, KURA_ID_HEX);
 	}
-	qsort(c->snaps, c->nsnaps, sizeof(*c->snaps), cmp_name);
+	if (c->nsnaps)
+		qsort(c->snaps, c->nsnaps, sizeof(*c->snaps), cmp_name);
 	/* the same snapshot named twice ("3f2a 3f2a9c") is copied once */
 	for (size_t i = 0; i < c->nsnaps; i++)
 		if (n == 0 || strcmp(c->snaps[n - 1].name, c->snaps[i].name) != 0)
@@ -239,12 +240,15 @@ static int plan_snapshots(struct copy *c)
 			free(s->data);
 			s->data = NULL;
 		}
+		if (!s->npacks) /* a snapshot of nothing but empty files */
+			continue;
 		if ((err = KURA_ARRAY_GROW(c->packs, cap, n + s->npacks)) < 0)
 			return err;
 		memcpy(c->packs + n, s->packs, s->npacks * sizeof(*s->packs));
 		n += s->npacks;
 	}
-	qsort(c->packs, n, sizeof(*c->packs), cmp_name);
+	if (n)
+		qsort(c->packs, n, sizeof(*c->packs), cmp_name);
 	for (size_t i = 0; i < n; i++)
 		if (c->npacks == 0 || strcmp(c->packs[c->npacks - 1], c->packs[i]) != 0)
 			memmove(c->packs[c->npacks++], c->packs[i], KURA_ID_HEX);
