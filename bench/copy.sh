@@ -40,7 +40,7 @@ timed() {
   shift
   sync
   t0=$(date +%s.%N)
-  "$@" >/dev/null
+  "$@" >/dev/null 2>>"$BASE/stderr"
   sync
   s=$(echo "$(date +%s.%N) - $t0" | bc)
   printf '| %s | %.2f s | %.1f MB/s |\n' "$name" "$s" "$(echo "$bytes / $s / 1000000" | bc -l)"
