@@ -3,7 +3,8 @@
 # vault with a writer credential (killed midway and resumed; the writer
 # cannot read packs back, so the target check re-hashes what it may read
 # and lists the rest), then the vault to a new local mirror with a reader
-# credential only, which restores byte-identical with the vault stopped
+# credential only; the vault copy restores byte-identical with the source
+# moved away, and the offline one with the vault stopped too
 # and the first repository moved away.  A reader cannot copy to the vault.
 . "$(dirname "$0")/lib.sh"
 
@@ -42,6 +43,13 @@ assert_eq "packs on the vault" "$npacks" "$(find "$VAULT_DIR/repos/offsite/data"
 for f in "$VAULT_DIR"/repos/offsite/snapshots/* "$VAULT_DIR"/repos/offsite/config/*; do
 	assert_eq "name of $f" "$(sha256sum "$f" | cut -d' ' -f1)" "$(basename "$f")"
 done
+
+note "the vault copy restores byte-identical with the source moved away"
+mv "$KURA_REPOSITORY" "$WORK/away"
+expect_exit 0 env KURA_VAULT_CREDENTIALS="$WORK/reader.cred" "$KURA" --repo "$TO" restore "$snap" \
+	--target "$WORK/from-vault"
+same_tree "$SRC" "$WORK/from-vault$SRC"
+mv "$WORK/away" "$KURA_REPOSITORY"
 
 note "vault -> local with a reader credential only"
 export KURA_VAULT_CREDENTIALS=$WORK/reader.cred
