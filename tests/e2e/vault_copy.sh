@@ -4,8 +4,8 @@
 # cannot read packs back, so the target check re-hashes what it may read
 # and lists the rest), then the vault to a new local mirror with a reader
 # credential only; the vault copy restores byte-identical with the source
-# moved away, and the offline one with the vault stopped too
-# and the first repository moved away.  A reader cannot copy to the vault.
+# moved away, and the offline one with the vault stopped too.  A reader
+# cannot copy to the vault, nor a writer out of it.
 . "$(dirname "$0")/lib.sh"
 
 SRC=$WORK/data/src
