@@ -9,8 +9,9 @@
  * created as a new mirror when it is missing or empty, or a vault with a
  * writer credential (--to-credentials / KURA_COPY_TO_CREDENTIALS).  Every
  * file that fails is named on stderr as it is found; progress goes to
- * stderr too (a live line on a terminal, a line per phase otherwise), so
- * a cron job's log says how far a copy got.
+ * stderr too (a live line on a terminal; otherwise a line per phase and
+ * one every 30 seconds while copying), so a cron job's log says how far a
+ * copy got.
  */
 #include "cli.h"
 
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kura/copy.h"
@@ -40,6 +42,7 @@ struct copy_cli {
 	const struct cli_global *g;
 	bool live;       /* a progress line on a terminal */
 	bool drawn;
+	time_t last_line; /* not a terminal: when the last progress line was printed */
 	long kill_after; /* tests: SIGKILL itself after this many copied files (0: never) */
 	json_t *problems;
 };
@@ -96,6 +99,13 @@ static int on_event(const kura_copy_event *ev, void *ctx)
 				fprintf(stderr, "  %s of %s", cli_fmt_size(a, ev->done_bytes),
 					cli_fmt_size(b, ev->total_bytes));
 			c->drawn = true;
+		} else if (!c->live && !quiet && ev->type == KURA_COPY_COPIED &&
+			   time(NULL) - c->last_line >= 30) {
+			/* a log (cron, systemd) gets a line every half minute */
+			fprintf(stderr, "copy: copied %zu of %zu file(s), %s of %s\n", ev->done,
+				ev->total, cli_fmt_size(a, ev->done_bytes),
+				cli_fmt_size(b, ev->total_bytes));
+			c->last_line = time(NULL);
 		}
 		break;
 	case KURA_COPY_FAILED:
@@ -224,6 +234,7 @@ static int run(struct cli_global *g, int argc, char **argv)
 	/* a fault for tests/e2e/copy.sh: a real kill at a known point, without a timing race */
 	if ((kill = getenv("KURA_TEST_COPY_KILL_AFTER")) && *kill)
 		ctx.kill_after = strtol(kill, NULL, 10);
+	ctx.last_line = time(NULL);
 	if (g->json && !(ctx.problems = json_array()))
 		return cli_json_print(NULL);
 
