@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# vault_copy.sh - `kura copy` with a real kurad: a local repository to a
+# vault with a writer credential (killed midway and resumed; the writer
+# cannot read packs back, so the target check re-hashes what it may read
+# and lists the rest), then the vault to a new local mirror with a reader
+# credential only; the vault copy restores byte-identical with the source
+# moved away, and the offline one with the vault stopped too.  A reader
+# cannot copy to the vault, nor a writer out of it.
+. "$(dirname "$0")/lib.sh"
+
+SRC=$WORK/data/src
+make_tree "$SRC"
+for i in 1 2 3 4; do gen_random "$SRC/big$i.bin" $((1 << 20)) "$i"; done
+init_repo --pack-size 1M
+backup_json "$SRC"
+snap=$SNAP_ID
+npacks=$(find "$KURA_REPOSITORY/data" -type f | wc -l)
+
+init_vault "$WORK/vault"
+vault_client offsite-copy writer offsite "$WORK/writer.cred"
+vault_client offsite-read reader offsite "$WORK/reader.cred"
+start_vault
+TO=vault://$VAULT_ADDR/offsite
+
+note "a reader credential cannot copy to the vault"
+expect_exit 1 kura copy --to "$TO" --to-credentials "$WORK/reader.cred"
+assert_contains "refusal" "writer credential" "$ERR"
+assert_eq "nothing stored" 0 "$(find "$VAULT_DIR/repos/offsite/data" -type f 2>/dev/null | wc -l)"
+
+note "local -> vault with a writer credential, killed after 3 files, then resumed"
+rc=0
+KURA_TEST_COPY_KILL_AFTER=3 KURA_COPY_TO_CREDENTIALS=$WORK/writer.cred "$KURA" copy --to "$TO" \
+	>"$WORK/kill.out" 2>"$WORK/kill.err" </dev/null || rc=$?
+[ "$rc" -eq 137 ] || fail "the copy should have been killed (137), got $rc: $(cat "$WORK/kill.err")"
+assert_eq "snapshots on the vault after the kill" 0 \
+	"$(find "$VAULT_DIR/repos/offsite/snapshots" -type f 2>/dev/null | wc -l)"
+expect_exit 0 kura --json copy --to "$TO" --to-credentials "$WORK/writer.cred"
+assert_eq "result" ok "$(json_get "$OUT" 'd["result"]')"
+assert_eq "target problems" 0 "$(json_get "$OUT" 'd["target_problems"]')"
+listed=$(json_get "$OUT" 'd["files_verified_listed"]')
+[ "$listed" -ge "$npacks" ] || fail "a writer should verify packs by listing: $listed < $npacks"
+assert_eq "packs on the vault" "$npacks" "$(find "$VAULT_DIR/repos/offsite/data" -type f | wc -l)"
+for f in "$VAULT_DIR"/repos/offsite/snapshots/* "$VAULT_DIR"/repos/offsite/config/*; do
+	assert_eq "name of $f" "$(sha256sum "$f" | cut -d' ' -f1)" "$(basename "$f")"
+done
+
+note "the vault copy restores byte-identical with the source moved away"
+mv "$KURA_REPOSITORY" "$WORK/away"
+expect_exit 0 env KURA_VAULT_CREDENTIALS="$WORK/reader.cred" "$KURA" --repo "$TO" restore "$snap" \
+	--target "$WORK/from-vault"
+same_tree "$SRC" "$WORK/from-vault$SRC"
+mv "$WORK/away" "$KURA_REPOSITORY"
+
+note "vault -> local with a reader credential only"
+export KURA_VAULT_CREDENTIALS=$WORK/reader.cred
+expect_exit 0 kura --json --repo "$TO" copy --to "$WORK/offline"
+assert_eq "result" ok "$(json_get "$OUT" 'd["result"]')"
+assert_eq "verified by hash" "$(json_get "$OUT" 'd["files_needed"]')" \
+	"$(json_get "$OUT" 'd["files_verified"]')"
+expect_exit 0 kura --json --repo "$TO" copy --to "$WORK/offline"
+assert_eq "a second copy copies nothing" 0 "$(json_get "$OUT" 'd["files_copied"]')"
+
+note "a writer credential cannot copy out of the vault: one clean refusal"
+expect_exit 1 env KURA_VAULT_CREDENTIALS="$WORK/writer.cred" "$KURA" --repo "$TO" copy \
+	--to "$WORK/nope"
+assert_contains "refusal" "reader credential" "$ERR"
+[ "$(grep -c 'not copied' <<<"$ERR")" = 0 ] || fail "a refusal reported file by file: $ERR"
+
+note "the offline copy restores byte-identical with the vault stopped and the source away"
+stop_vault
+unset KURA_VAULT_CREDENTIALS
+mv "$KURA_REPOSITORY" "$WORK/away"
+expect_exit 0 kura --repo "$WORK/offline" check --read-data
+expect_exit 0 kura --repo "$WORK/offline" restore "$snap" --target "$WORK/restored"
+same_tree "$SRC" "$WORK/restored$SRC"
+echo "PASS vault_copy"
