@@ -60,8 +60,9 @@ for i in range(200):
         for k in range(r.randint(20, 400)):
             f.write("%d;%s\n" % (k, ",".join(r.choice(words) for _ in range(6))))
 for i in range(12):
+    # a DICOM file: 128-byte preamble, "DICM", then (compressed) pixel data
     with open(os.path.join(root, "images", "scan-%02d.dcm" % i), "wb") as f:
-        f.write(os.urandom(r.randint(256, 2048) * 1024))
+        f.write(b"\0" * 128 + b"DICM" + os.urandom(r.randint(256, 2048) * 1024))
 for i in range(40):
     with open(os.path.join(root, "config", "service-%02d.conf" % i), "w") as f:
         f.write("# generated\nport = %d\nenabled = %s\n" % (8000 + i, r.choice(["yes", "no"])))
