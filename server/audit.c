@@ -694,3 +694,19 @@ done:
 	free(path);
 	return err;
 }
+
+int audit_local(vault_audit *a, const char *client, const char *role, const char *method,
+		const char *path, int status, uint64_t bytes)
+{
+	vault_audit_entry e = {
+	    .peer = "local",
+	    .client = client,
+	    .role = role,
+	    .method = method,
+	    .path = path,
+	    .status = status,
+	    .bytes = bytes,
+	};
+
+	return audit_append(a, &e);
+}

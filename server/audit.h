@@ -49,6 +49,10 @@ int audit_open(vault_audit **out, const char *vault_dir, const uint8_t signing_s
 /* Append one entry (thread-safe; fdatasync'd before returning). */
 int audit_append(vault_audit *a, const vault_audit_entry *e);
 
+/* An entry of the vault's own doing (peer "local"): deletions carried out, quarantine steps. */
+int audit_local(vault_audit *a, const char *client, const char *role, const char *method,
+		const char *path, int status, uint64_t bytes);
+
 /* The signed head as it is now: "SEQ HASH SIGNATURE" (kura/loghead.h). */
 void audit_head(vault_audit *a, char out[KURA_LOGHEAD_TEXT_MAX]);
 

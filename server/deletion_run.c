@@ -35,22 +35,6 @@
 #include "kura/keyless.h"
 #include "quarantine.h"
 
-static int audit_entry(vault_audit *a, const char *client, const char *role, const char *method,
-		       const char *path, int status, uint64_t bytes)
-{
-	vault_audit_entry e = {
-	    .peer = "local",
-	    .client = client,
-	    .role = role,
-	    .method = method,
-	    .path = path,
-	    .status = status,
-	    .bytes = bytes,
-	};
-
-	return audit_append(a, &e);
-}
-
 /* The stored snapshots, sorted by name (kura_list_files). */
 typedef struct {
 	kura_listed_file *v;
@@ -75,12 +59,12 @@ static int remove_logged(vault_audit *a, kura_backend *b, const char *repo, kura
 
 	why[0] = '\0';
 	snprintf(path, sizeof(path), "/v1/repos/%s/%s/%s", repo, kura_file_type_name(type), name);
-	if ((err = audit_entry(a, "kurad", "vault", "DELETE", path, 200, size)) < 0)
+	if ((err = audit_local(a, "kurad", "vault", "DELETE", path, 200, size)) < 0)
 		return kura_error_wrap(err, "cannot log the removal of %s, so it is not removed",
 				       path);
 	if (kura_backend_remove(b, type, name) < 0) {
 		snprintf(why, why_len, "removal failed: %s", kura_error_message());
-		if ((err = audit_entry(a, "kurad", "vault", "DELETE", path, 500, 0)) < 0)
+		if ((err = audit_local(a, "kurad", "vault", "DELETE", path, 500, 0)) < 0)
 			return err;
 		return 1;
 	}
@@ -111,13 +95,13 @@ static int prune_event(const kura_prune_event *ev, void *ctx)
 	snprintf(path, sizeof(path), "/v1/repos/%s/data/%s", c->repo, ev->name);
 	if (ev->type == KURA_PRUNE_REMOVING) {
 		snprintf(c->removing, sizeof(c->removing), "%s", ev->name);
-		err = audit_entry(c->a, "kurad", "vault", "DELETE", path, 200, ev->size);
+		err = audit_local(c->a, "kurad", "vault", "DELETE", path, 200, ev->size);
 	} else {
 		if (!c->why[0])
 			snprintf(c->why, sizeof(c->why), "%s", ev->message);
 		if (strcmp(c->removing, ev->name) != 0)
 			return 0;
-		err = audit_entry(c->a, "kurad", "vault", "DELETE", path, 500, 0);
+		err = audit_local(c->a, "kurad", "vault", "DELETE", path, 500, 0);
 	}
 	if (err < 0) {
 		c->log_failed = true;
@@ -256,13 +240,13 @@ static int tick_one(vault *v, vault_audit *a, const char *vkey, const vault_poli
 		if (s->logged)
 			continue;
 		/* An approval that does not verify is logged as refused. */
-		if ((err = audit_entry(a, s->approver, "approver", "APPROVE", path,
+		if ((err = audit_local(a, s->approver, "approver", "APPROVE", path,
 				       deletion_sig_ok(dir, vkey, r, s, false) ? 200 : 403, 0)) < 0)
 			return err;
 		s->logged = *dirty = true;
 	}
 	if (r->has_cancel && !r->cancel.logged) {
-		if ((err = audit_entry(a, r->cancel.approver, "approver", "CANCEL", path,
+		if ((err = audit_local(a, r->cancel.approver, "approver", "CANCEL", path,
 				       deletion_sig_ok(dir, vkey, r, &r->cancel, true) ? 200 : 403,
 				       0)) < 0)
 			return err;

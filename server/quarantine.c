@@ -25,22 +25,6 @@
 #include "kura/keyless.h"
 #include "provenance.h"
 
-static int audit_entry(vault_audit *a, const char *client, const char *role, const char *method,
-		       const char *path, int status, uint64_t bytes)
-{
-	vault_audit_entry e = {
-	    .peer = "local",
-	    .client = client,
-	    .role = role,
-	    .method = method,
-	    .path = path,
-	    .status = status,
-	    .bytes = bytes,
-	};
-
-	return audit_append(a, &e);
-}
-
 /* ------------------------------------------------------------------ */
 /* Making a record                                                     */
 
@@ -528,7 +512,7 @@ static int remove_files(vault_audit *a, kura_backend *b, const quarantine_rec *q
 			continue; /* added to the record after the request was signed */
 		snprintf(path, sizeof(path), "/v1/repos/%s/%s/%s", q->repo,
 			 kura_file_type_name(f->type), f->name);
-		if ((err = audit_entry(a, "kurad", "vault", "DELETE", path, 200, f->size)) < 0)
+		if ((err = audit_local(a, "kurad", "vault", "DELETE", path, 200, f->size)) < 0)
 			return kura_error_wrap(err,
 					       "cannot log the removal of %s, so it is not "
 					       "removed",
@@ -539,7 +523,7 @@ static int remove_files(vault_audit *a, kura_backend *b, const quarantine_rec *q
 			*bytes += f->size;
 		} else if (err != KURA_ENOTFOUND) {
 			(*failed)++;
-			if ((err = audit_entry(a, "kurad", "vault", "DELETE", path, 500, 0)) < 0)
+			if ((err = audit_local(a, "kurad", "vault", "DELETE", path, 500, 0)) < 0)
 				return err;
 		}
 	}
@@ -573,7 +557,7 @@ int quarantine_carry_out(vault *v, vault_audit *a, deletion_req *r, int64_t now_
 	for (size_t i = 0; i < q.nfiles; i++)
 		bytes += q.files[i].size;
 	if (release) {
-		if ((err = audit_entry(a, "kurad", "vault", "QUARANTINE-RELEASE", path, 200,
+		if ((err = audit_local(a, "kurad", "vault", "QUARANTINE-RELEASE", path, 200,
 				       bytes)) < 0)
 			goto done;
 		q.state = QUARANTINE_RELEASED;
@@ -587,7 +571,7 @@ int quarantine_carry_out(vault *v, vault_audit *a, deletion_req *r, int64_t now_
 		vault_repo_unlock(v, q.repo);
 		if (err < 0)
 			goto done;
-		if ((err = audit_entry(a, "kurad", "vault", "QUARANTINE-REMOVE", path,
+		if ((err = audit_local(a, "kurad", "vault", "QUARANTINE-REMOVE", path,
 				       failed ? 500 : 200, bytes)) < 0)
 			goto done;
 		/* What could not be removed stays hidden: the record stays quarantined. */
@@ -643,7 +627,7 @@ int quarantine_tick(vault *v, quarantine_view *q)
 			snprintf(path, sizeof(path), "/v1/repos/%s/quarantine/%lu", rs[i].repo,
 				 rs[i].id);
 			rs[i].logged = true;
-			if ((err = audit_entry(a, rs[i].client, "revoked", "QUARANTINE", path, 200,
+			if ((err = audit_local(a, rs[i].client, "revoked", "QUARANTINE", path, 200,
 					       bytes)) < 0 ||
 			    (err = quarantine_rec_save(dir, &rs[i], false)) < 0)
 				first = err;
