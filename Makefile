@@ -12,6 +12,7 @@
 
 CC ?= cc
 PKGS := libsodium libzstd jansson pwquality libcrypto libcurl
+PKGS += libgfshare libqrencode # key split (lib/crypto/keyshare.c) and its printed sheets
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libmicrohttpd)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
 SERVER_LIBS := $(shell pkg-config --libs libmicrohttpd)

@@ -326,4 +326,16 @@ json_t *cli_json_u64(uint64_t v);
 /* Print `value` as one compact line on stdout and release it; an exit status. */
 int cli_json_print(json_t *value);
 
+/* ------------------------------------------------------------------ */
+/* cmd_key_split.c and keysheet.c: the restore key split among people   */
+
+#include "kura/keyshare.h"
+
+/* `kura key split` and `kura key combine`, reached through cmd_key.c. */
+extern const struct cli_command cli_cmd_key_split, cli_cmd_key_combine;
+
+/* Write the printable HTML sheet (QR code, typed lines, instructions) of
+ * one share to `path` (mode 0600, never overwritten); an exit status. */
+int cli_keysheet_write(const char *path, const char *share_text, const kura_keyshare_info *info);
+
 #endif

@@ -4,6 +4,7 @@
  *
  *	kura key backup-key --output FILE   the write-only key for backup clients
  *	kura key export --output FILE       the restore key, for offline storage
+ *	kura key split / kura key combine   the restore key among people (cmd_key_split.c)
  *
  * Files are created with mode 0600 and never overwritten (the library
  * refuses), so a mistyped name cannot destroy an earlier export.  The
@@ -28,6 +29,10 @@ static int run(struct cli_global *g, int argc, char **argv)
 	bool backup;
 	int c, rc, err;
 
+	if (argc > 1 && strcmp(argv[1], "split") == 0)
+		return cli_cmd_key_split.run(g, argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "combine") == 0)
+		return cli_cmd_key_combine.run(g, argc - 1, argv + 1);
 	cli_getopt_init(&p, g, &cli_cmd_key, argc, argv, "o:", longs);
 	while ((c = cli_getopt_next(&p)) != -1) {
 		if (c == CLI_OPT_STOP)
@@ -43,7 +48,9 @@ static int run(struct cli_global *g, int argc, char **argv)
 	else if (strcmp(sub, "export") == 0)
 		backup = false;
 	else
-		return cli_usage_error(&cli_cmd_key, "no key command '%s' (backup-key, export)",
+		return cli_usage_error(&cli_cmd_key,
+				       "no key command '%s' (backup-key, export; split and combine "
+				       "come right after 'key')",
 				       sub);
 	if (optind + 1 < argc)
 		return cli_usage_error(&cli_cmd_key, "unexpected argument '%s'", argv[optind + 1]);
@@ -82,9 +89,11 @@ done:
 
 const struct cli_command cli_cmd_key = {
 	.name = "key",
-	.summary = "export the backup key or the restore key",
+	.summary = "export the backup key or the restore key, or split the restore key",
 	.usage = "kura key backup-key --output FILE\n"
-		 "       kura key export --output FILE",
+		 "       kura key export --output FILE\n"
+		 "       kura key split --shares N --threshold M --output-dir DIR\n"
+		 "       kura key combine SHARE... --output FILE",
 	.help = "backup-key writes the repository's backup key: it can deduplicate and add\n"
 		"backups, but cannot read, restore or list the contents of any.  Install it on\n"
 		"each backup client and point KURA_KEY_FILE at it; a stolen client then\n"
@@ -93,6 +102,9 @@ const struct cli_command cli_cmd_key = {
 		"export writes the restore key, still wrapped under the passphrase.  Keep it\n"
 		"offline: with the passphrase it can read and restore every backup, even if\n"
 		"the copy inside the repository is lost.\n"
+		"\n"
+		"split and combine share the restore key among people: see\n"
+		"'kura key split --help' and 'kura key combine --help'.\n"
 		"\n"
 		"Files are created with mode 0600 and never overwritten.\n"
 		"\n"
