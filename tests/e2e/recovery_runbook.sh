@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# recovery_runbook.sh - docs/RECOVERY.md, step by step, on a real kurad.
+#
+# Before: a vault with a writer client (ward4, backup key only), two
+# approvers (quorum 2), the restore key split 3 of 5 among five holders, a
+# small bench/mkdata.py file server backed up twice.  The attack:
+# mkdata.py --ransomware, and the next backup exits 5 (the vault raises a
+# detection alert and holds).  Then the runbook: every command a step runs
+# goes through `runbook`, which first checks that the command is written,
+# verbatim, in a ```sh block of docs/RECOVERY.md.  The restored tree must
+# equal the tree as it was before the attack.
+. "$(dirname "$0")/lib.sh"
+
+ROOT=${KURA_TEST_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+DOC=$ROOT/docs/RECOVERY.md
+[ -f "$DOC" ] || fail "no $DOC"
+DOC_CMDS=$(awk '/^```sh$/ { f = 1; next } /^```$/ { f = 0 } f' "$DOC")
+
+kurad() { "$KURAD" "$@" </dev/null; }
+
+# runbook CODE 'COMMAND': COMMAND must be a line of RECOVERY.md's sh blocks; run it, expect CODE.
+runbook() {
+	grep -qxF -- "$2" <<<"$DOC_CMDS" || fail "the script runs a command RECOVERY.md does not show: $2"
+	note "runbook: $2"
+	expect_exit "$1" eval "$2"
+}
+
+# the tree as mkdata.py leaves it, before and after
+DATA=$WORK/fileserver/srv/files
+python3 "$ROOT/bench/mkdata.py" --size 2M --seed 21 "$DATA" >/dev/null
+
+note "before the worst day: vault, clients, approvers, a split restore key, two clean backups"
+VH=$WORK/vault-host
+mkdir -p "$VH"
+init_vault "$VH/kura"
+VAULT_DIR=$VH/kura
+vault_client ward4 writer clinic "$WORK/ward4.cred"
+vault_client setup reader clinic "$WORK/setup.cred"
+for a in alice bob; do
+	expect_exit 0 "$KURAD" approver add "$VAULT_DIR" "$a" --output "$VH/$a.key"
+done
+expect_exit 0 "$KURAD" policy set "$VAULT_DIR" --quorum 2 --delay 1s --min-age 0 \
+	--keep-daily 0 --keep-weekly 0 --keep-monthly 0
+start_vault
+export KURA_REPOSITORY=vault://$VAULT_ADDR/clinic
+export KURA_VAULT_CREDENTIALS=$WORK/setup.cred
+expect_exit 0 env KURA_VAULT_CREDENTIALS="$WORK/ward4.cred" "$KURA" init --kdf interactive
+expect_exit 0 kura key backup-key --output "$WORK/backup.key"
+expect_exit 0 kura key split --shares 5 --threshold 3 --output-dir "$WORK/sheets"
+for i in 1 2 3 4 5; do
+	mkdir -p "$WORK/holder-$i"
+	mv "$WORK/sheets/share-$i-of-5.txt" "$WORK/sheets/share-$i-of-5.html" "$WORK/holder-$i/"
+done
+rmdir "$WORK/sheets"
+# the backup client: its writer credential and the backup key, nothing else
+client() { env -u KURA_PASSWORD_FILE KURA_VAULT_CREDENTIALS="$WORK/ward4.cred" \
+	KURA_KEY_FILE="$WORK/backup.key" "$KURA" "$@" </dev/null; }
+expect_exit 0 client --json backup "$DATA"
+python3 "$ROOT/bench/mkdata.py" --mutate 5 --day 1 --seed 21 "$DATA" >/dev/null
+expect_exit 0 client --json backup "$DATA"
+clean_truth=$(json_get "$OUT" 'd["snapshot_id"]')
+cp -a "$DATA" "$WORK/pre-attack"
+# the attack's uploads start in a later second than the clean snapshot (step 5's T)
+python3 -c 'import time; time.sleep(1.05 - time.time() % 1)'
+
+note "the attack: ransomware on the file server; the next backup exits 5"
+python3 "$ROOT/bench/mkdata.py" --ransomware --seed 21 "$DATA" >/dev/null
+[ "$(find "$DATA" -name '*.locked' | wc -l)" -ge 10 ] || fail "mkdata.py encrypted too little"
+expect_exit 5 client --json backup "$DATA"
+suspect_truth=$(json_get "$OUT" 'd["snapshot_id"]')
+unset KURA_VAULT_CREDENTIALS
+
+cd "$VH"
+note "step 1: isolate"
+runbook 0 'kurad client revoke "$VAULT_DIR" ward4'
+runbook 0 'kurad status "$VAULT_DIR"'
+assert_contains "status shows the detection alert" "detection" "$OUT"
+refused=
+for _ in $(seq 1 50); do
+	rc=0
+	client backup "$DATA" >/dev/null 2>"$WORK/revoked.err" || rc=$?
+	no_crash "$rc" "$WORK/revoked.err" "backup with a revoked credential"
+	[ "$rc" -ne 0 ] && [ "$rc" -ne 5 ] && { refused=1; break; }
+	sleep 0.1
+done
+[ -n "$refused" ] || fail "the revoked client could still back up"
+
+note "step 2: a clean restore host with a reader credential"
+runbook 0 'kurad client add "$VAULT_DIR" restore-host --role reader --repo clinic --output restore-host.cred'
+RH=$WORK/restore-host
+mkdir -p "$RH"
+mv "$VH/restore-host.cred" "$RH/"
+cd "$RH"
+unset KURA_KEY_FILE KURA_REPOSITORY KURA_VAULT_CREDENTIALS
+printf '%s\n' "the rebuilt key for the day of recovery" >"$RH/newpass"
+export KURA_PASSWORD_FILE=$RH/newpass # what the holders type at the prompt
+runbook 0 'export KURA_REPOSITORY=vault://$VAULT_ADDR/clinic'
+runbook 0 'export KURA_VAULT_CREDENTIALS=$PWD/restore-host.cred'
+
+note "step 3: bring the restore key together"
+for i in 1 3 4; do cp "$WORK/holder-$i/share-$i-of-5.txt" "$RH/"; done
+expect_exit 1 kura key combine share-1-of-5.txt share-3-of-5.txt --output two.key --kdf interactive
+assert_contains "two holders are not enough" "need 3 shares, have 2" "$ERR"
+runbook 0 'kura key combine share-1-of-5.txt share-3-of-5.txt share-4-of-5.txt --output restore.key --kdf interactive'
+assert_contains "combine proved the key opens the repository" "it opens the repository" "$OUT"
+runbook 0 'export KURA_KEY_FILE=$PWD/restore.key'
+
+note "step 4: find the clean point"
+runbook 0 'kura snapshots'
+assert_contains "the suspect backup is marked" "SUSPECT" "$OUT"
+runbook 5 'kura scan --files'
+assert_contains "scan names the clean point" "clean point:   $clean_truth" "$OUT"
+assert_contains "scan lists an encrypted file" ".locked" "$OUT"
+expect_exit 5 kura --json scan
+CLEAN=$(json_get "$OUT" 'd["sources"][0]["clean_point"]')
+SUSPECT=$(json_get "$OUT" 'd["sources"][0]["first_suspect"]')
+assert_eq "clean point" "$clean_truth" "$CLEAN"
+assert_eq "first suspect" "$suspect_truth" "$SUSPECT"
+runbook 0 'kura diff "$CLEAN" "$SUSPECT"'
+assert_contains "diff shows the ransom note" "README_RESTORE.txt" "$OUT"
+
+note "step 5: hide what the stolen client uploaded since T"
+expect_exit 0 kura --json snapshots
+T=$(json_get "$OUT" "[s['time'] for s in d if s['id'] == '$CLEAN'][0]")
+T=$(python3 -c 'import datetime, sys
+t = datetime.datetime.strptime(sys.argv[1][:19], "%Y-%m-%dT%H:%M:%S") + datetime.timedelta(seconds=1)
+print(t.strftime("%Y-%m-%dT%H:%M:%SZ"))' "$T")
+cd "$VH"
+runbook 0 'kurad client revoke "$VAULT_DIR" ward4 --since "$T"'
+cd "$RH"
+hidden=
+for _ in $(seq 1 50); do
+	expect_exit 0 kura --json snapshots
+	ids=$(json_get "$OUT" '" ".join(s["id"] for s in d)')
+	case " $ids " in *" $SUSPECT "*) sleep 0.1 ;; *) hidden=1; break ;; esac
+done
+[ -n "$hidden" ] || fail "the suspect snapshot is still listed after the quarantine: $ids"
+case " $ids " in *" $CLEAN "*) ;; *) fail "the quarantine hid the clean point too: $ids" ;; esac
+
+note "step 6: restore into an empty target"
+runbook 0 'kura restore "$CLEAN" --target target'
+
+note "step 7: verify"
+runbook 0 'kura check --read-data'
+runbook 0 'find target -type f -exec sha256sum {} + | sort -k 2 > restored.sha256'
+[ "$(wc -l <restored.sha256)" -eq "$(find "$WORK/pre-attack" -type f | wc -l)" ] ||
+	fail "restored $(wc -l <restored.sha256) files, the tree had $(find "$WORK/pre-attack" -type f | wc -l)"
+# the manifest against the tree as it was before the attack, paths made relative to it
+want=$(cd "$WORK/pre-attack" && find . -type f -exec sha256sum {} + | sort -k 2)
+got=$(sed "s|  target$DATA/|  ./|" restored.sha256)
+[ "$want" = "$got" ] || fail "the restored tree differs from the tree before the attack:
+$(diff <(echo "$want") <(echo "$got") | head -n 20)"
+diff -r "$WORK/pre-attack" "target$DATA" >/dev/null || fail "diff -r: the restore differs"
+[ -z "$(find target -name '*.locked' -o -name README_RESTORE.txt | head -n 1)" ] ||
+	fail "the restore holds encrypted files or ransom notes"
+
+note "step 8: tell the vault, and close"
+cd "$VH"
+expect_exit 0 "$KURAD" status "$VAULT_DIR" --json
+ALERT=$(json_get "$OUT" '[a["id"] for a in d["alerts"] if a["kind"] == "detection"][0]')
+assert_eq "the hold stayed open through the recovery" open \
+	"$(json_get "$OUT" "[a['state'] for a in d['alerts'] if a['id'] == $ALERT][0]")"
+runbook 0 'kurad alert resolve "$VAULT_DIR" "$ALERT" --key alice.key'
+assert_contains "one approver is not enough" "1 of 2 needed" "$OUT"
+runbook 0 'kurad alert resolve "$VAULT_DIR" "$ALERT" --key bob.key'
+assert_contains "the quorum resolves it" "The alert is resolved" "$OUT"
+cd "$RH"
+runbook 0 'shred -u restore.key'
+[ ! -e restore.key ] || fail "restore.key is still there"
+stop_vault
+expect_exit 0 "$KURAD" log verify "$VAULT_DIR"
+echo "PASS recovery_runbook"
