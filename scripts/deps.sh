@@ -7,6 +7,7 @@ PKGS=(build-essential pkg-config clang libsodium-dev libzstd-dev libssl-dev libj
       e2fsprogs rsync attr acl libarchive-tools python3 python3-cryptography
       libfuse3-dev fuse3
       libgfshare-dev libqrencode-dev # kura key split: Shamir shares, QR codes on the sheets
+      zbar-tools # zbarimg: tests/e2e/key_split.sh reads a sheet's QR code back
       postgresql) # postgresql: the database drill (tests/e2e/drill_postgres.sh)
 [ "${WITH_BENCH:-0}" = 1 ] && PKGS+=(restic borgbackup zstd lz4 bc time)
 missing=()
