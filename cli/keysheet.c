@@ -122,13 +122,13 @@ static void put_page(FILE *f, const char *text, const QRcode *qr, const kura_key
 		"box above into one exactly as printed (upper or lower case; O may be typed as 0, "
 		"I and L as 1). Each numbered line ends with a checksum, so a mistyped character "
 		"is reported with its line before anything is combined. Then run:<br>\n"
-		"<code>kura key combine share-1.txt share-2.txt ... --output restore.key</code><br>\n"
+		"<code>kura key combine share-%u-of-%u.txt SHARE... --output restore.key</code><br>\n"
 		"which asks for a new passphrase and writes a restore key that "
 		"<code>KURA_KEY_FILE</code> opens.</li>\n"
 		"<li>If this sheet is lost or its holder leaves, say so at once. A new split does "
 		"not make old shares useless: %u old shares still rebuild the key, so every old "
 		"sheet must be destroyed.</li>\n</ol>\n</body>\n</html>\n",
-		in->threshold, in->threshold);
+		in->threshold, in->index, in->total, in->threshold);
 }
 
 int cli_keysheet_write(const char *path, const char *share_text, const kura_keyshare_info *info)
