@@ -23,6 +23,7 @@
 
 #include <jansson.h>
 
+#include "kura/keyshare.h"
 #include "kura/kura.h"
 
 /* Exit statuses; kura(1) "EXIT STATUS" documents them. */
@@ -328,8 +329,6 @@ int cli_json_print(json_t *value);
 
 /* ------------------------------------------------------------------ */
 /* cmd_key_split.c and keysheet.c: the restore key split among people   */
-
-#include "kura/keyshare.h"
 
 /* `kura key split` and `kura key combine`, reached through cmd_key.c. */
 extern const struct cli_command cli_cmd_key_split, cli_cmd_key_combine;

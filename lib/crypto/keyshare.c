@@ -21,7 +21,7 @@
  * nothing is written unless the combined key authenticates again from the
  * very bytes written.
  */
-#include "crypto/keyshare.h"
+#include "crypto/keyshare_int.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -5,7 +5,7 @@
  * of repositories.  Refused when the repository was opened with a backup
  * key, which holds no repo_sk to split.
  */
-#include "crypto/keyshare.h"
+#include "crypto/keyshare_int.h"
 #include "repo/repo.h"
 
 int kura_repo_key_split(char ***out, const kura_repo *repo, unsigned threshold, unsigned total)

@@ -20,7 +20,7 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "crypto/keyfile.h"
-#include "crypto/keyshare.h"
+#include "crypto/keyshare_int.h"
 
 #define NEWPASS "a new passphrase for the rebuilt key"
 
@@ -56,7 +56,7 @@ static void test_any_m_of_n(void **state)
 {
 	kura_keys k, got;
 	kura_keyshare *s[5];
-	char **texts = NULL, name[16];
+	char **texts = NULL, name[24];
 	size_t combined = 0, refused = 0;
 
 	split(&k, &texts, 3, 5);

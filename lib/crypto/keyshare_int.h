@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * keyshare.h - the share format and Shamir split/combine of the restore
+ * keyshare_int.h - the share format and Shamir split/combine of the restore
  * key's secrets (semi-private; the public face is kura/keyshare.h).
  *
  * What is split is exactly what a restore key file needs beyond its public
@@ -8,8 +8,8 @@
  * repository id travels in clear in every share; repo_pk is derived again
  * from repo_sk when the shares are combined.
  */
-#ifndef KURA_CRYPTO_KEYSHARE_H
-#define KURA_CRYPTO_KEYSHARE_H
+#ifndef KURA_CRYPTO_KEYSHARE_INT_H
+#define KURA_CRYPTO_KEYSHARE_INT_H
 
 #include <stdint.h>
 
