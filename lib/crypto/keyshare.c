@@ -679,13 +679,96 @@ static int same_split(const kura_keyshare *const *shares, size_t count, const ku
 	return 0;
 }
 
+/*
+ * Interpolate the secret from the k shares use[pick[0..k-1]]; true when it
+ * gives the check value the shares carry.
+ */
+static int interpolate(uint8_t secret[KURA_KEYSHARE_SECRET_LEN], const kura_keyshare **use,
+		       const size_t *pick, size_t k, bool *ok)
+{
+	uint8_t xs[KURA_KEYSHARE_MAX], check[KURA_KEYSHARE_CHECK_LEN];
+	gfshare_ctx *ctx;
+
+	for (size_t i = 0; i < k; i++)
+		xs[i] = (uint8_t)use[pick[i]]->index;
+	gfshare_ready();
+	if (!(ctx = gfshare_ctx_init_dec(xs, (unsigned)k, KURA_KEYSHARE_SECRET_LEN)))
+		return kura_error_set(KURA_ENOMEM, "key share: libgfshare could not start");
+	for (size_t i = 0; i < k; i++)
+		gfshare_ctx_dec_giveshare(ctx, (unsigned char)i, (unsigned char *)use[pick[i]]->data);
+	gfshare_ctx_dec_extract(ctx, secret);
+	gfshare_ctx_free(ctx);
+	secret_check(check, use[0]->repo_id, secret);
+	*ok = kura_ct_equal(check, use[0]->check, sizeof(check));
+	return 0;
+}
+
+#define SUBSETS_MAX 20000 /* how many threshold-sized subsets a search may try */
+
+/*
+ * The shares do not give the check value together.  With more than the
+ * threshold given, look for a subset that does, to name the shares that
+ * do not fit it; the combination is refused either way: a forged share
+ * means someone must be asked why.
+ */
+static int name_misfits(const kura_keyshare **use, size_t n, size_t m)
+{
+	uint8_t secret[KURA_KEYSHARE_SECRET_LEN];
+	size_t pick[KURA_KEYSHARE_MAX], tries = 0;
+	char names[512];
+	bool ok = false;
+	size_t o = 0;
+	int err = 0;
+
+	lock_secret(secret, sizeof(secret));
+	for (size_t i = 0; i < m; i++)
+		pick[i] = i;
+	while (n > m && tries++ < SUBSETS_MAX) {
+		size_t i;
+
+		if ((err = interpolate(secret, use, pick, m, &ok)) < 0 || ok)
+			break;
+		/* the next subset in lexicographic order */
+		for (i = m; i-- > 0 && pick[i] == n - m + i;)
+			;
+		if (i == (size_t)-1)
+			break;
+		pick[i]++;
+		for (size_t j = i + 1; j < m; j++)
+			pick[j] = pick[j - 1] + 1;
+	}
+	unlock_secret(secret, sizeof(secret));
+	if (err < 0)
+		return err;
+	if (!ok)
+		return kura_error_set(KURA_ECORRUPT,
+				      "the combined key does not match the check value the shares "
+				      "carry, and no %zu of them do: at least one share is forged or "
+				      "was altered with its checksums recomputed",
+				      m);
+	names[0] = '\0';
+	for (size_t i = 0, p = 0; i < n && o < sizeof(names); i++) {
+		if (p < m && pick[p] == i) {
+			p++;
+			continue;
+		}
+		o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s", o ? ", " : "",
+				      use[i]->name);
+	}
+	return kura_error_set(KURA_ECORRUPT,
+			      "%s do%s not fit the other shares (forged, or altered with the "
+			      "checksums recomputed); the others rebuild the key: combine again "
+			      "leaving %s out, and find out who changed %s",
+			      names, n - m == 1 ? "es" : "", n - m == 1 ? "it" : "them",
+			      n - m == 1 ? "it" : "them");
+}
+
 int kura_keyshare_combine_keys(kura_keys *out, const kura_keyshare *const *shares, size_t count)
 {
 	const kura_keyshare **use = NULL;
-	uint8_t secret[KURA_KEYSHARE_SECRET_LEN], check[KURA_KEYSHARE_CHECK_LEN];
-	uint8_t xs[KURA_KEYSHARE_MAX];
-	gfshare_ctx *ctx = NULL;
-	size_t n = 0;
+	uint8_t secret[KURA_KEYSHARE_SECRET_LEN];
+	size_t pick[KURA_KEYSHARE_MAX], n = 0;
+	bool ok = false;
 	int err;
 
 	memset(out, 0, sizeof(*out));
@@ -707,21 +790,11 @@ int kura_keyshare_combine_keys(kura_keys *out, const kura_keyshare *const *share
 		goto done;
 	}
 	for (size_t i = 0; i < n; i++)
-		xs[i] = (uint8_t)use[i]->index;
-	gfshare_ready();
-	if (!(ctx = gfshare_ctx_init_dec(xs, (unsigned)n, KURA_KEYSHARE_SECRET_LEN))) {
-		err = kura_error_set(KURA_ENOMEM, "key share: libgfshare could not start");
+		pick[i] = i;
+	if ((err = interpolate(secret, use, pick, n, &ok)) < 0)
 		goto done;
-	}
-	for (size_t i = 0; i < n; i++)
-		gfshare_ctx_dec_giveshare(ctx, (unsigned char)i, (unsigned char *)use[i]->data);
-	gfshare_ctx_dec_extract(ctx, secret);
-	secret_check(check, use[0]->repo_id, secret);
-	if (!kura_ct_equal(check, use[0]->check, sizeof(check))) {
-		err = kura_error_set(KURA_ECORRUPT,
-				     "the combined key does not match the check value the shares "
-				     "carry: one share is forged or was altered with its checksums "
-				     "recomputed; try another set of shares");
+	if (!ok) {
+		err = name_misfits(use, n, use[0]->threshold);
 		goto done;
 	}
 	out->kind = KURA_KEY_RESTORE;
@@ -733,8 +806,6 @@ int kura_keyshare_combine_keys(kura_keys *out, const kura_keyshare *const *share
 	if (crypto_scalarmult_base(out->repo_pk, out->repo_sk) != 0)
 		err = kura_error_set(KURA_ECORRUPT, "the combined repo_sk gives no public key");
 done:
-	if (ctx)
-		gfshare_ctx_free(ctx);
 	if (err < 0)
 		kura_keys_wipe(out);
 	unlock_secret(secret, sizeof(secret));

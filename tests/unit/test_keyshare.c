@@ -291,6 +291,20 @@ static void test_forged(void **state)
 	assert_int_equal(kura_keyshare_combine_keys(&got, ab, 2), KURA_ECORRUPT);
 	assert_non_null(strstr(kura_error_message(), "check value"));
 	assert_int_equal(got.kind, 0);
+	/* with one more share than needed, the odd one out is named */
+	kura_keyshare *c = parse(texts[1], "c");
+	const kura_keyshare *abc[] = {a, b, c};
+	assert_int_equal(kura_keyshare_combine_keys(&got, abc, 3), KURA_ECORRUPT);
+	if (!strstr(kura_error_message(), "b does not fit"))
+		fail_msg("%s", kura_error_message());
+	const kura_keyshare *bac[] = {b, a, c};
+	assert_int_equal(kura_keyshare_combine_keys(&got, bac, 3), KURA_ECORRUPT);
+	assert_non_null(strstr(kura_error_message(), "b does not fit"));
+	/* and the honest ones still combine */
+	const kura_keyshare *ac[] = {a, c};
+	assert_ok(kura_keyshare_combine_keys(&got, ac, 2));
+	assert_same_keys(&got, &k);
+	kura_keyshare_free(c);
 	kura_keyshare_free(a);
 	kura_keyshare_free(b);
 	kura_keyshare_texts_free(texts, 3);
