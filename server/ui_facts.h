@@ -73,7 +73,7 @@ typedef struct {
 } ui_audit_verdict;
 
 /* The verdict, cached: a full check reads the whole log. */
-typedef struct {
+typedef struct ui_audit_check {
 	pthread_mutex_t lock;
 	ui_audit_verdict last;
 } ui_audit_check;

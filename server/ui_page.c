@@ -65,14 +65,15 @@ static void begin_page(FILE *f, const char *title)
 	fputs("</title>\n</head>\n<body>\n", f);
 }
 
-static int end_page(FILE *f, char *text, char **out)
+/* open_memstream sets *text only at fclose: it is read after that. */
+static int end_page(FILE *f, char **text, char **out)
 {
 	fputs("</body>\n</html>\n", f);
-	if (fclose(f) != 0 || !text) {
-		free(text);
+	if (fclose(f) != 0 || !*text) {
+		free(*text);
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	}
-	*out = text;
+	*out = *text;
 	return 0;
 }
 
@@ -531,7 +532,7 @@ int ui_page_render(const ui_page_input *in, char **out)
 	section_audit(f, in);
 	section_copies(f, in);
 	fputs("</main>\n", f);
-	return end_page(f, text, out);
+	return end_page(f, &text, out);
 }
 
 int ui_page_login(const char *message, char **out)
@@ -557,7 +558,7 @@ int ui_page_login(const char *message, char **out)
 	      "<p class=\"muted\">The token of an auditor credential (<span class=\"mono\">kurad client "
 	      "add DIR NAME --role auditor</span>). It is sent once; the session lasts 15 minutes.</p>\n",
 	      f);
-	return end_page(f, text, out);
+	return end_page(f, &text, out);
 }
 
 int ui_page_notice(const char *title, const char *line, char **out)
@@ -575,5 +576,5 @@ int ui_page_notice(const char *title, const char *line, char **out)
 	fputs("</h1>\n<p>", f);
 	ui_html_text(f, line);
 	fputs("</p>\n<p><a href=\"/ui/login\">Sign in</a></p>\n", f);
-	return end_page(f, text, out);
+	return end_page(f, &text, out);
 }
