@@ -6,7 +6,8 @@ PKGS=(build-essential pkg-config clang libsodium-dev libzstd-dev libssl-dev libj
       libpwquality-dev cracklib-runtime libcmocka-dev libcurl4-openssl-dev libmicrohttpd-dev
       e2fsprogs rsync attr acl libarchive-tools python3 python3-cryptography
       libfuse3-dev fuse3
-      postgresql) # postgresql: the database drill (tests/e2e/drill_postgres.sh)
+      postgresql # postgresql: the database drill (tests/e2e/drill_postgres.sh)
+      chromium prometheus) # the status page in a browser, /metrics scraped (tests/e2e/ui_chromium.sh, metrics_prometheus.sh)
 [ "${WITH_BENCH:-0}" = 1 ] && PKGS+=(restic borgbackup zstd lz4 bc time)
 missing=()
 for p in "${PKGS[@]}"; do

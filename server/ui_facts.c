@@ -248,6 +248,9 @@ static void check_once(const char *dir, ui_audit_verdict *v)
 		last = err == 0 && (nl = strrchr(text, '\n')) != NULL ? nl + 1 : text;
 		if (err != 0 && (nl = strchr(text, '\n')) != NULL)
 			*nl = '\0';
+		/* "DIR/audit/log.jsonl: ..." names a path of the vault host: left out. */
+		if (strncmp(last, dir, strlen(dir)) == 0 && (nl = strstr(last, "log.jsonl")) != NULL)
+			last = nl;
 		snprintf(v->summary, sizeof(v->summary), "%s", last);
 	}
 	free(text);

@@ -30,7 +30,7 @@ const char ui_page_css[] =
     "th{background:#f0f0f0}td.num{text-align:right}\n"
     ".late,.bad{color:#fff;background:#c01c28;font-weight:bold}\n"
     ".ok{color:#26a269}.warn{color:#9c6b00;font-weight:bold}\n"
-    ".muted{color:#666}.mono{font-family:monospace}\n"
+    ".muted{color:#666}.mono{font-family:monospace;word-break:break-all}.nowrap{white-space:nowrap}\n"
     "form{margin:2em 0}input{font-size:1em;padding:.3em}\n"
     ".bar{fill:#7aa6d6}.line{stroke:#1a5fb4}\n";
 
@@ -326,7 +326,7 @@ static void section_drills(FILE *f, const ui_page_input *in)
 			ui_html_text(f, jstr(d, "mode"));
 			fprintf(f,
 				"</td><td class=\"num\">%" JSON_INTEGER_FORMAT " (%" JSON_INTEGER_FORMAT
-				" failed)</td><td class=\"num\">%s</td><td class=\"num\">%.1f s</td>",
+				" failed)</td><td class=\"num\">%s</td><td class=\"num\">%.2f s</td>",
 				jint(d, "files_verified"), jint(d, "files_failed"), size,
 				json_number_value(json_object_get(d, "rto_seconds")));
 		}
@@ -430,11 +430,17 @@ static void section_audit(FILE *f, const ui_page_input *in)
 	fputs("</p>\n<table>\n<tr><th>Seq</th><th>Time</th><th>Peer</th><th>Client</th><th>Role</th>"
 	      "<th>Method</th><th>Path</th><th>Status</th><th>Bytes</th></tr>\n",
 	      f);
-	json_array_foreach(in->audit_tail, i, e)
-	{
+	/* Newest first. */
+	for (i = json_array_size(in->audit_tail); i-- > 0;) {
+		e = json_array_get(in->audit_tail, i);
 		fprintf(f, "<tr data-seq=\"%" JSON_INTEGER_FORMAT "\"><td class=\"num\">%" JSON_INTEGER_FORMAT
-			   "</td><td>",
+			   "</td>",
 			jint(e, "seq"), jint(e, "seq"));
+		if (json_is_string(json_object_get(e, "checkpoint"))) {
+			fputs("<td colspan=\"8\" class=\"muted\">signed checkpoint of the entries before</td></tr>\n", f);
+			continue;
+		}
+		fputs("<td class=\"nowrap\">", f);
 		ui_html_text_cut(f, jstr(e, "time"), 40);
 		fputs("</td><td>", f);
 		ui_html_text_cut(f, jstr(e, "peer"), 64);

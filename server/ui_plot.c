@@ -16,7 +16,7 @@
 #define W 640
 #define H 220
 #define LEFT 70	  /* room for the bytes axis */
-#define RIGHT 50  /* and the snapshots axis */
+#define RIGHT 90  /* and the snapshots axis */
 #define TOP 16
 #define BOTTOM 34 /* and the dates */
 
