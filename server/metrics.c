@@ -58,12 +58,18 @@ metrics_route metrics_route_of(const char *path)
 	if (route_parse(path, &r) < 0)
 		return METRICS_ROUTE_OTHER;
 	switch (r.kind) {
-	case VAULT_ROUTE_STATUS: return METRICS_ROUTE_STATUS;
-	case VAULT_ROUTE_LOG: return METRICS_ROUTE_LOG;
-	case VAULT_ROUTE_LIST: return METRICS_ROUTE_LIST;
-	case VAULT_ROUTE_FILE: return METRICS_ROUTE_FILE;
-	case VAULT_ROUTE_DELETIONS: return METRICS_ROUTE_DELETIONS;
-	case VAULT_ROUTE_QUARANTINE: return METRICS_ROUTE_QUARANTINE;
+	case VAULT_ROUTE_STATUS:
+		return METRICS_ROUTE_STATUS;
+	case VAULT_ROUTE_LOG:
+		return METRICS_ROUTE_LOG;
+	case VAULT_ROUTE_LIST:
+		return METRICS_ROUTE_LIST;
+	case VAULT_ROUTE_FILE:
+		return METRICS_ROUTE_FILE;
+	case VAULT_ROUTE_DELETIONS:
+		return METRICS_ROUTE_DELETIONS;
+	case VAULT_ROUTE_QUARANTINE:
+		return METRICS_ROUTE_QUARANTINE;
 	}
 	return METRICS_ROUTE_OTHER;
 }
@@ -253,8 +259,9 @@ static void alert_gauges(FILE *f, const json_t *alerts)
 		pair = json_pack("[s,s]", jstr(a, "repo"), jstr(a, "kind"));
 		k = pair ? json_dumps(pair, JSON_COMPACT) : NULL;
 		if (k)
-			json_object_set_new(counts, k,
-					    json_integer(json_integer_value(json_object_get(counts, k)) + 1));
+			json_object_set_new(
+			    counts, k,
+			    json_integer(json_integer_value(json_object_get(counts, k)) + 1));
 		free(k);
 		json_decref(pair);
 	}
@@ -283,9 +290,8 @@ static void deletion_gauges(FILE *f, const json_t *repos, const json_t *dels)
 	{
 		uint64_t n = 0;
 
-		json_array_foreach(dels, j, d)
-			n += strcmp(jstr(d, "state"), "pending") == 0 &&
-			     strcmp(jstr(d, "repo"), jstr(r, "name")) == 0;
+		json_array_foreach(dels, j, d) n += strcmp(jstr(d, "state"), "pending") == 0 &&
+						    strcmp(jstr(d, "repo"), jstr(r, "name")) == 0;
 		fputs("kura_deletions_pending{repo=\"", f);
 		metrics_label(f, jstr(r, "name"));
 		fprintf(f, "\"} %" PRIu64 "\n", n);
@@ -302,8 +308,11 @@ static void request_counters(FILE *f, metrics *m)
 			uint64_t n = atomic_load(&m->count[r][s]);
 
 			if (n)
-				fprintf(f, "kura_http_requests_total{route=\"%s\",code=\"%zu\"} %" PRIu64 "\n",
-					route_names[r], s, n);
+				fprintf(
+				    f,
+				    "kura_http_requests_total{route=\"%s\",code=\"%zu\"} %" PRIu64
+				    "\n",
+				    route_names[r], s, n);
 		}
 	head(f, "kura_http_request_duration_seconds", "histogram",
 	     "Time from a request's headers to its answer being queued, by route.");
@@ -315,14 +324,15 @@ static void request_counters(FILE *f, metrics *m)
 		for (b = 0; b < BUCKETS; b++) {
 			cum += atomic_load(&m->bucket[r][b]);
 			fprintf(f,
-				"kura_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %" PRIu64
-				"\n",
+				"kura_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} "
+				"%" PRIu64 "\n",
 				route_names[r], bucket_s[b], cum);
 		}
-		fprintf(f,
-			"kura_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %" PRIu64
-			"\n",
-			route_names[r], total);
+		fprintf(
+		    f,
+		    "kura_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %" PRIu64
+		    "\n",
+		    route_names[r], total);
 		fprintf(f, "kura_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n",
 			route_names[r], (double)atomic_load(&m->sum_ns[r]) / 1e9);
 		fprintf(f, "kura_http_request_duration_seconds_count{route=\"%s\"} %" PRIu64 "\n",
@@ -345,7 +355,8 @@ int metrics_render(metrics *m, const json_t *status, int64_t now_ns, char **out)
 	repo_gauges(f, json_object_get(status, "repositories"));
 	client_gauges(f, json_object_get(status, "clients"));
 	alert_gauges(f, json_object_get(status, "alerts"));
-	deletion_gauges(f, json_object_get(status, "repositories"), json_object_get(status, "deletions"));
+	deletion_gauges(f, json_object_get(status, "repositories"),
+			json_object_get(status, "deletions"));
 	if (json_is_integer(audit_entries)) {
 		head(f, "kura_audit_log_entries", "gauge", "Entries in the vault's audit log.");
 		fprintf(f, "kura_audit_log_entries %" JSON_INTEGER_FORMAT "\n",
@@ -358,7 +369,8 @@ int metrics_render(metrics *m, const json_t *status, int64_t now_ns, char **out)
 	}
 	if (json_is_integer(sessions)) {
 		head(f, "kura_ui_sessions", "gauge", "Status page sessions logged in now.");
-		fprintf(f, "kura_ui_sessions %" JSON_INTEGER_FORMAT "\n", json_integer_value(sessions));
+		fprintf(f, "kura_ui_sessions %" JSON_INTEGER_FORMAT "\n",
+			json_integer_value(sessions));
 	}
 	head(f, "kura_scrape_timestamp_seconds", "gauge", "The vault's clock when this was made.");
 	fprintf(f, "kura_scrape_timestamp_seconds %.3f\n", (double)now_ns / 1e9);

@@ -249,15 +249,15 @@ static void check_once(const char *dir, ui_audit_verdict *v)
 		if (err != 0 && (nl = strchr(text, '\n')) != NULL)
 			*nl = '\0';
 		/* "DIR/audit/log.jsonl: ..." names a path of the vault host: left out. */
-		if (strncmp(last, dir, strlen(dir)) == 0 && (nl = strstr(last, "log.jsonl")) != NULL)
+		if (strncmp(last, dir, strlen(dir)) == 0 &&
+		    (nl = strstr(last, "log.jsonl")) != NULL)
 			last = nl;
 		snprintf(v->summary, sizeof(v->summary), "%s", last);
 	}
 	free(text);
 }
 
-void ui_audit_check_get(ui_audit_check *c, const char *dir, int64_t now_ns,
-			ui_audit_verdict *out)
+void ui_audit_check_get(ui_audit_check *c, const char *dir, int64_t now_ns, ui_audit_verdict *out)
 {
 	pthread_mutex_lock(&c->lock);
 	if (!c->last.known || now_ns - c->last.checked_ns >= (int64_t)UI_AUDIT_RECHECK_S * NS ||

@@ -19,11 +19,11 @@
 #include "ui_plot.h"
 #include "vault_state.h"
 
-#define UI_FACTS_DAYS 30     /* the plot's window, today included */
-#define UI_FACTS_CLIENTS 64  /* writers of one repository tracked; more are left out */
-#define UI_FACTS_HISTORY 21  /* receive times kept per writer (the silence rule's 20 intervals) */
+#define UI_FACTS_DAYS 30    /* the plot's window, today included */
+#define UI_FACTS_CLIENTS 64 /* writers of one repository tracked; more are left out */
+#define UI_FACTS_HISTORY 21 /* receive times kept per writer (the silence rule's 20 intervals) */
 #define UI_DEFAULT_INTERVAL_S 86400 /* a writer with too short a history: daily backups assumed */
-#define UI_AUDIT_RECHECK_S 60 /* the log is verified again at most this often */
+#define UI_AUDIT_RECHECK_S 60	    /* the log is verified again at most this often */
 
 typedef struct {
 	char name[VAULT_NAME_MAX + 1];
@@ -66,7 +66,7 @@ int ui_audit_tail(const char *dir, size_t n, json_t **out);
 
 /* The audit log's verification. */
 typedef struct {
-	bool known;	    /* a check has run */
+	bool known; /* a check has run */
 	bool intact;
 	int64_t checked_ns; /* when */
 	char summary[512];  /* the check's last line, or its first problem */
@@ -87,7 +87,6 @@ void ui_audit_check_fini(ui_audit_check *c);
  * failed check is repeated once before it is believed: the serving vault
  * appends while we read.
  */
-void ui_audit_check_get(ui_audit_check *c, const char *dir, int64_t now_ns,
-			ui_audit_verdict *out);
+void ui_audit_check_get(ui_audit_check *c, const char *dir, int64_t now_ns, ui_audit_verdict *out);
 
 #endif

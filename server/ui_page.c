@@ -30,7 +30,8 @@ const char ui_page_css[] =
     "th{background:#f0f0f0}td.num{text-align:right}\n"
     ".late,.bad{color:#fff;background:#c01c28;font-weight:bold}\n"
     ".ok{color:#26a269}.warn{color:#9c6b00;font-weight:bold}\n"
-    ".muted{color:#666}.mono{font-family:monospace;word-break:break-all}.nowrap{white-space:nowrap}\n"
+    ".muted{color:#666}.mono{font-family:monospace;word-break:break-all}.nowrap{white-space:nowrap}"
+    "\n"
     "form{margin:2em 0}input{font-size:1em;padding:.3em}\n"
     ".bar{fill:#7aa6d6}.line{stroke:#1a5fb4}\n";
 
@@ -116,12 +117,14 @@ static void section_repos(FILE *f, const ui_page_input *in)
 		ui_html_bytes(size, (uint64_t)jint(r, "bytes"));
 		fputs("<tr data-repo=\"", f);
 		ui_html_text(f, jstr(r, "name"));
-		fprintf(f, "\" data-snapshots=\"%" JSON_INTEGER_FORMAT "\" data-bytes=\"%" JSON_INTEGER_FORMAT
-			   "\"><td>",
+		fprintf(f,
+			"\" data-snapshots=\"%" JSON_INTEGER_FORMAT
+			"\" data-bytes=\"%" JSON_INTEGER_FORMAT "\"><td>",
 			jint(r, "snapshots"), jint(r, "bytes"));
 		ui_html_text(f, jstr(r, "name"));
 		fprintf(f,
-			"</td><td class=\"num\">%" JSON_INTEGER_FORMAT "</td><td class=\"num\">%" JSON_INTEGER_FORMAT
+			"</td><td class=\"num\">%" JSON_INTEGER_FORMAT
+			"</td><td class=\"num\">%" JSON_INTEGER_FORMAT
 			"</td><td class=\"num\">%s</td><td>",
 			jint(r, "snapshots"), jint(r, "files"), size);
 		if (json_is_string(json_object_get(r, "last_snapshot_received"))) {
@@ -160,16 +163,20 @@ static void section_clients(FILE *f, const ui_page_input *in)
 		const char *role = jstr(c, "role"), *repo = jstr(c, "repo");
 		const ui_repo_facts *fa = repo[0] ? facts_of(in, repo) : NULL;
 		const ui_writer *w = fa ? ui_facts_writer(fa, jstr(c, "name")) : NULL;
-		bool writer = strcmp(role, "writer") == 0, revoked = json_is_true(json_object_get(c, "revoked"));
-		const char *state = revoked ? "revoked" : !writer ? "-" : !w || !w->last_ns ? "no backup yet"
-								    : w->late		     ? "LATE"
-												     : "ok";
+		bool writer = strcmp(role, "writer") == 0,
+		     revoked = json_is_true(json_object_get(c, "revoked"));
+		const char *state = revoked		? "revoked"
+				    : !writer		? "-"
+				    : !w || !w->last_ns ? "no backup yet"
+				    : w->late		? "LATE"
+							: "ok";
 
 		fputs("<tr data-client=\"", f);
 		ui_html_text(f, jstr(c, "name"));
 		fprintf(f, "\" data-state=\"%s\"", state);
 		if (w && w->last_ns)
-			fprintf(f, " data-age-seconds=\"%" PRId64 "\"", (in->now_ns - w->last_ns) / NS);
+			fprintf(f, " data-age-seconds=\"%" PRId64 "\"",
+				(in->now_ns - w->last_ns) / NS);
 		fputs("><td>", f);
 		ui_html_text(f, jstr(c, "name"));
 		fputs("</td><td>", f);
@@ -195,7 +202,9 @@ static void section_clients(FILE *f, const ui_page_input *in)
 			fputs("<td>-</td><td>-</td><td>-</td>", f);
 		}
 		fprintf(f, "<td class=\"%s\">%s</td></tr>\n",
-			strcmp(state, "LATE") == 0 || revoked ? "late" : strcmp(state, "ok") == 0 ? "ok" : "muted",
+			strcmp(state, "LATE") == 0 || revoked ? "late"
+			: strcmp(state, "ok") == 0	      ? "ok"
+							      : "muted",
 			state);
 	}
 	fputs("</table>\n</section>\n", f);
@@ -206,10 +215,11 @@ static void section_plots(FILE *f, const ui_page_input *in)
 	const json_t *repos = json_object_get(in->status, "repositories"), *r;
 	size_t i;
 
-	fputs("<section id=\"snapshots\">\n<h2>Snapshots over time</h2>\n"
-	      "<p class=\"muted\">Per UTC day of the last 30: bytes the repository stored (bars) and "
-	      "snapshots received so far (line).</p>\n",
-	      f);
+	fputs(
+	    "<section id=\"snapshots\">\n<h2>Snapshots over time</h2>\n"
+	    "<p class=\"muted\">Per UTC day of the last 30: bytes the repository stored (bars) and "
+	    "snapshots received so far (line).</p>\n",
+	    f);
 	json_array_foreach(repos, i, r)
 	{
 		const ui_repo_facts *fa = facts_of(in, jstr(r, "name"));
@@ -226,15 +236,18 @@ static void section_plots(FILE *f, const ui_page_input *in)
 		ui_html_bytes(size, bytes);
 		fputs("<figure data-repo=\"", f);
 		ui_html_text(f, jstr(r, "name"));
-		fprintf(f, "\" data-bytes-30d=\"%" PRIu64 "\" data-snapshots-30d=\"%" PRIu64 "\">\n", bytes,
-			snaps);
+		fprintf(f,
+			"\" data-bytes-30d=\"%" PRIu64 "\" data-snapshots-30d=\"%" PRIu64 "\">\n",
+			bytes, snaps);
 		snprintf(label, sizeof(label), "Repository %s: bytes stored per day and snapshots",
 			 jstr(r, "name"));
 		ui_plot_svg(f, label, fa->days, UI_FACTS_DAYS, fa->last_day, fa->before);
 		fputs("<figcaption>", f);
 		ui_html_text(f, jstr(r, "name"));
-		fprintf(f, ": %s stored and %" PRIu64 " snapshot%s received in the last 30 days</figcaption>\n"
-			   "</figure>\n",
+		fprintf(f,
+			": %s stored and %" PRIu64
+			" snapshot%s received in the last 30 days</figcaption>\n"
+			"</figure>\n",
 			size, snaps, snaps == 1 ? "" : "s");
 	}
 	fputs("</section>\n", f);
@@ -252,10 +265,13 @@ static void section_alerts(FILE *f, const ui_page_input *in)
 		if (strcmp(jstr(a, "state"), "resolved") == 0)
 			continue;
 		if (open++ == 0)
-			fputs("<table>\n<tr><th>Id</th><th>Repository</th><th>Kind</th><th>State</th>"
-			      "<th>Raised</th><th>Last seen</th><th>Count</th><th>Summary</th></tr>\n",
-			      f);
-		fprintf(f, "<tr class=\"bad\" data-alert=\"%" JSON_INTEGER_FORMAT "\" data-kind=\"", jint(a, "id"));
+			fputs(
+			    "<table>\n<tr><th>Id</th><th>Repository</th><th>Kind</th><th>State</th>"
+			    "<th>Raised</th><th>Last "
+			    "seen</th><th>Count</th><th>Summary</th></tr>\n",
+			    f);
+		fprintf(f, "<tr class=\"bad\" data-alert=\"%" JSON_INTEGER_FORMAT "\" data-kind=\"",
+			jint(a, "id"));
 		ui_html_text(f, jstr(a, "kind"));
 		fprintf(f, "\"><td>%" JSON_INTEGER_FORMAT "</td><td>", jint(a, "id"));
 		ui_html_text(f, jstr(a, "repo")[0] ? jstr(a, "repo") : "(vault)");
@@ -273,9 +289,11 @@ static void section_alerts(FILE *f, const ui_page_input *in)
 			ns_text(when, jint(a, "last_seen_ns"));
 			fputs(when, f);
 		}
-		fprintf(f, "</td><td class=\"num\">%" JSON_INTEGER_FORMAT "</td><td>", jint(a, "count"));
-		ui_html_text_cut(f, json_is_string(json_object_get(a, "summary")) ? jstr(a, "summary")
-										     : jstr(a, "error"),
+		fprintf(f, "</td><td class=\"num\">%" JSON_INTEGER_FORMAT "</td><td>",
+			jint(a, "count"));
+		ui_html_text_cut(f,
+				 json_is_string(json_object_get(a, "summary")) ? jstr(a, "summary")
+									       : jstr(a, "error"),
 				 400);
 		fputs("</td></tr>\n", f);
 	}
@@ -306,12 +324,15 @@ static void section_drills(FILE *f, const ui_page_input *in)
 		ui_html_text(f, jstr(r, "name"));
 		fprintf(f, "\" data-result=\"%s\"", json_is_object(d) ? jstr(d, "result") : "none");
 		if (json_is_object(d) && json_is_number(json_object_get(d, "rto_seconds")))
-			fprintf(f, " data-rto-seconds=\"%.3f\"", json_number_value(json_object_get(d, "rto_seconds")));
+			fprintf(f, " data-rto-seconds=\"%.3f\"",
+				json_number_value(json_object_get(d, "rto_seconds")));
 		fputs("><td>", f);
 		ui_html_text(f, jstr(r, "name"));
-		fprintf(f, "</td><td class=\"num\">%" JSON_INTEGER_FORMAT "</td>", jint(r, "drills"));
+		fprintf(f, "</td><td class=\"num\">%" JSON_INTEGER_FORMAT "</td>",
+			jint(r, "drills"));
 		if (!json_is_object(d)) {
-			fprintf(f, "<td colspan=\"7\" class=\"%s\">never drilled</td>", overdue ? "late" : "warn");
+			fprintf(f, "<td colspan=\"7\" class=\"%s\">never drilled</td>",
+				overdue ? "late" : "warn");
 		} else {
 			bool passed = strcmp(jstr(d, "result"), "passed") == 0;
 
@@ -319,20 +340,22 @@ static void section_drills(FILE *f, const ui_page_input *in)
 			ui_html_text(f, jstr(d, "received"));
 			ui_html_age(age, jint(d, "age_seconds"));
 			ui_html_bytes(size, (uint64_t)jint(d, "bytes_verified"));
-			fprintf(f, "</td><td class=\"num%s\">%s</td><td class=\"%s\">", overdue ? " late" : "",
-				age, passed ? "ok" : "bad");
+			fprintf(f, "</td><td class=\"num%s\">%s</td><td class=\"%s\">",
+				overdue ? " late" : "", age, passed ? "ok" : "bad");
 			ui_html_text(f, jstr(d, "result"));
 			fputs("</td><td>", f);
 			ui_html_text(f, jstr(d, "mode"));
-			fprintf(f,
-				"</td><td class=\"num\">%" JSON_INTEGER_FORMAT " (%" JSON_INTEGER_FORMAT
-				" failed)</td><td class=\"num\">%s</td><td class=\"num\">%.2f s</td>",
-				jint(d, "files_verified"), jint(d, "files_failed"), size,
-				json_number_value(json_object_get(d, "rto_seconds")));
+			fprintf(
+			    f,
+			    "</td><td class=\"num\">%" JSON_INTEGER_FORMAT " (%" JSON_INTEGER_FORMAT
+			    " failed)</td><td class=\"num\">%s</td><td class=\"num\">%.2f s</td>",
+			    jint(d, "files_verified"), jint(d, "files_failed"), size,
+			    json_number_value(json_object_get(d, "rto_seconds")));
 		}
 		fputs("<td>", f);
-		ui_html_text(f, json_is_string(json_object_get(r, "drill_every")) ? jstr(r, "drill_every")
-										 : "not required");
+		ui_html_text(f, json_is_string(json_object_get(r, "drill_every"))
+				    ? jstr(r, "drill_every")
+				    : "not required");
 		if (overdue)
 			fputs(" <span class=\"late\">OVERDUE</span>", f);
 		fputs("</td></tr>\n", f);
@@ -358,9 +381,12 @@ static void section_deletions(FILE *f, const ui_page_input *in)
 			      "<th>Requested</th><th>Snapshots</th><th>Prune</th><th>Approvals</th>"
 			      "<th>Takes effect</th></tr>\n",
 			      f);
-		fprintf(f, "<tr data-deletion=\"%" JSON_INTEGER_FORMAT "\" data-approvals=\"%" JSON_INTEGER_FORMAT
-			   "\" data-quorum=\"%" JSON_INTEGER_FORMAT "\"><td>%" JSON_INTEGER_FORMAT "</td>",
-			jint(d, "id"), jint(d, "approvals_valid"), jint(d, "quorum"), jint(d, "id"));
+		fprintf(
+		    f,
+		    "<tr data-deletion=\"%" JSON_INTEGER_FORMAT
+		    "\" data-approvals=\"%" JSON_INTEGER_FORMAT
+		    "\" data-quorum=\"%" JSON_INTEGER_FORMAT "\"><td>%" JSON_INTEGER_FORMAT "</td>",
+		    jint(d, "id"), jint(d, "approvals_valid"), jint(d, "quorum"), jint(d, "id"));
 		if (strcmp(state, "corrupt") == 0) {
 			fputs("<td colspan=\"7\" class=\"bad\">cannot be read: ", f);
 			ui_html_text_cut(f, jstr(d, "error"), 300);
@@ -376,11 +402,12 @@ static void section_deletions(FILE *f, const ui_page_input *in)
 			ns_text(when, jint(d, "requested_ns"));
 			fputs(when, f);
 		}
-		fprintf(f, "</td><td class=\"num\">%zu</td><td>%s</td><td>%" JSON_INTEGER_FORMAT
-			   " of %" JSON_INTEGER_FORMAT,
+		fprintf(f,
+			"</td><td class=\"num\">%zu</td><td>%s</td><td>%" JSON_INTEGER_FORMAT
+			" of %" JSON_INTEGER_FORMAT,
 			json_array_size(json_object_get(d, "snapshots")),
-			json_is_true(json_object_get(d, "prune")) ? "yes" : "no", jint(d, "approvals_valid"),
-			jint(d, "quorum"));
+			json_is_true(json_object_get(d, "prune")) ? "yes" : "no",
+			jint(d, "approvals_valid"), jint(d, "quorum"));
 		json_array_foreach(json_object_get(d, "approvals"), j, ap)
 		{
 			fputs(j ? ", " : ": ", f);
@@ -415,29 +442,36 @@ static void section_audit(FILE *f, const ui_page_input *in)
 	fputs("<section id=\"audit\">\n<h2>Audit log</h2>\n", f);
 	fprintf(f, "<p data-entries=\"%" PRIu64 "\" data-verified=\"%s\">%" PRIu64 " entries. ",
 		in->audit_entries,
-		!in->audit || !in->audit->known ? "unknown" : in->audit->intact ? "intact" : "broken",
+		!in->audit || !in->audit->known ? "unknown"
+		: in->audit->intact		? "intact"
+						: "broken",
 		in->audit_entries);
 	if (!in->audit || !in->audit->known) {
 		fputs("Not verified yet.", f);
 	} else {
 		ns_text(when, in->audit->checked_ns);
-		fprintf(f, "Verified at %s: <span class=\"%s\">%s</span> <span class=\"muted mono\">", when,
-			in->audit->intact ? "ok" : "bad",
+		fprintf(f,
+			"Verified at %s: <span class=\"%s\">%s</span> <span class=\"muted mono\">",
+			when, in->audit->intact ? "ok" : "bad",
 			in->audit->intact ? "chain and signatures intact" : "PROBLEMS FOUND");
 		ui_html_text_cut(f, in->audit->summary, 400);
 		fputs("</span>", f);
 	}
-	fputs("</p>\n<table>\n<tr><th>Seq</th><th>Time</th><th>Peer</th><th>Client</th><th>Role</th>"
-	      "<th>Method</th><th>Path</th><th>Status</th><th>Bytes</th></tr>\n",
-	      f);
+	fputs(
+	    "</p>\n<table>\n<tr><th>Seq</th><th>Time</th><th>Peer</th><th>Client</th><th>Role</th>"
+	    "<th>Method</th><th>Path</th><th>Status</th><th>Bytes</th></tr>\n",
+	    f);
 	/* Newest first. */
 	for (i = json_array_size(in->audit_tail); i-- > 0;) {
 		e = json_array_get(in->audit_tail, i);
-		fprintf(f, "<tr data-seq=\"%" JSON_INTEGER_FORMAT "\"><td class=\"num\">%" JSON_INTEGER_FORMAT
-			   "</td>",
+		fprintf(f,
+			"<tr data-seq=\"%" JSON_INTEGER_FORMAT
+			"\"><td class=\"num\">%" JSON_INTEGER_FORMAT "</td>",
 			jint(e, "seq"), jint(e, "seq"));
 		if (json_is_string(json_object_get(e, "checkpoint"))) {
-			fputs("<td colspan=\"8\" class=\"muted\">signed checkpoint of the entries before</td></tr>\n", f);
+			fputs("<td colspan=\"8\" class=\"muted\">signed checkpoint of the entries "
+			      "before</td></tr>\n",
+			      f);
 			continue;
 		}
 		fputs("<td class=\"nowrap\">", f);
@@ -452,8 +486,9 @@ static void section_audit(FILE *f, const ui_page_input *in)
 		ui_html_text_cut(f, jstr(e, "method"), 32);
 		fputs("</td><td class=\"mono\">", f);
 		ui_html_text_cut(f, jstr(e, "path"), 160);
-		fprintf(f, "</td><td class=\"num\">%" JSON_INTEGER_FORMAT "</td><td class=\"num\">%" JSON_INTEGER_FORMAT
-			   "</td></tr>\n",
+		fprintf(f,
+			"</td><td class=\"num\">%" JSON_INTEGER_FORMAT
+			"</td><td class=\"num\">%" JSON_INTEGER_FORMAT "</td></tr>\n",
 			jint(e, "status"), jint(e, "bytes"));
 	}
 	fputs("</table>\n</section>\n", f);
@@ -470,11 +505,12 @@ static void section_copies(FILE *f, const ui_page_input *in)
 	const json_t *repos = json_object_get(in->status, "repositories"), *r, *c;
 	size_t i, j;
 
-	fputs("<section id=\"copies\">\n<h2>3-2-1-1-0</h2>\n<p class=\"muted\">3 copies, 2 media, 1 "
-	      "off-site, 1 offline or immutable, 0 errors proven by restore tests.</p>\n<table>\n"
-	      "<tr><th>Repository</th><th>Copies</th><th>Media</th><th>Off-site</th>"
-	      "<th>Offline or immutable</th><th>Errors</th></tr>\n",
-	      f);
+	fputs(
+	    "<section id=\"copies\">\n<h2>3-2-1-1-0</h2>\n<p class=\"muted\">3 copies, 2 media, 1 "
+	    "off-site, 1 offline or immutable, 0 errors proven by restore tests.</p>\n<table>\n"
+	    "<tr><th>Repository</th><th>Copies</th><th>Media</th><th>Off-site</th>"
+	    "<th>Offline or immutable</th><th>Errors</th></tr>\n",
+	    f);
 	json_array_foreach(repos, i, r)
 	{
 		const json_t *copies = json_object_get(r, "copies");
@@ -487,7 +523,9 @@ static void section_copies(FILE *f, const ui_page_input *in)
 		ui_html_text(f, jstr(r, "name"));
 		fputs("</td>", f);
 		if (!json_is_array(copies) || !media) {
-			fputs("<td colspan=\"5\" class=\"muted\" data-copies=\"unknown\">not known</td></tr>\n", f);
+			fputs("<td colspan=\"5\" class=\"muted\" data-copies=\"unknown\">not "
+			      "known</td></tr>\n",
+			      f);
 			json_decref(media);
 			continue;
 		}
@@ -502,9 +540,11 @@ static void section_copies(FILE *f, const ui_page_input *in)
 		/* The vault's own copy is the first. */
 		fprintf(f,
 			"<td class=\"num\" data-copies=\"%zu\">%zu</td><td class=\"num\">%zu</td>"
-			"<td class=\"num\">%zu</td><td class=\"num\">%zu</td><td class=\"num%s\">%zu</td></tr>\n",
+			"<td class=\"num\">%zu</td><td class=\"num\">%zu</td><td "
+			"class=\"num%s\">%zu</td></tr>\n",
 			json_array_size(copies) + 1, json_array_size(copies) + 1,
-			json_object_size(media) + 1, offsite, offline, errors ? " late" : "", errors);
+			json_object_size(media) + 1, offsite, offline, errors ? " late" : "",
+			errors);
 		json_decref(media);
 	}
 	fputs("</table>\n</section>\n", f);
@@ -523,7 +563,8 @@ int ui_page_render(const ui_page_input *in, char **out)
 	ns_text(when, in->now_ns);
 	fputs("<header>\n<h1>kura vault ", f);
 	ui_html_text(f, in->vault);
-	fprintf(f, "</h1>\n<p class=\"muted\">Status as of <time id=\"now\">%s</time>; signed in as ",
+	fprintf(f,
+		"</h1>\n<p class=\"muted\">Status as of <time id=\"now\">%s</time>; signed in as ",
 		when);
 	ui_html_text(f, in->viewer);
 	fputs(" (auditor, read-only). This page changes nothing: approvals are signatures "
@@ -557,13 +598,16 @@ int ui_page_login(const char *message, char **out)
 		ui_html_text(f, message);
 		fputs("</p>\n", f);
 	}
-	fputs("<form method=\"post\" action=\"/ui/login\">\n"
-	      "<label for=\"token\">Auditor token</label>\n"
-	      "<input type=\"password\" id=\"token\" name=\"token\" autocomplete=\"off\" required>\n"
-	      "<input type=\"submit\" value=\"Sign in\">\n</form>\n"
-	      "<p class=\"muted\">The token of an auditor credential (<span class=\"mono\">kurad client "
-	      "add DIR NAME --role auditor</span>). It is sent once; the session lasts 15 minutes.</p>\n",
-	      f);
+	fputs(
+	    "<form method=\"post\" action=\"/ui/login\">\n"
+	    "<label for=\"token\">Auditor token</label>\n"
+	    "<input type=\"password\" id=\"token\" name=\"token\" autocomplete=\"off\" required>\n"
+	    "<input type=\"submit\" value=\"Sign in\">\n</form>\n"
+	    "<p class=\"muted\">The token of an auditor credential (<span class=\"mono\">kurad "
+	    "client "
+	    "add DIR NAME --role auditor</span>). It is sent once; the session lasts 15 "
+	    "minutes.</p>\n",
+	    f);
 	return end_page(f, &text, out);
 }
 

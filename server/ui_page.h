@@ -19,14 +19,14 @@
 #define UI_AUDIT_TAIL 20 /* audit entries shown */
 
 typedef struct {
-	const json_t *status;	      /* status.h's document */
-	const ui_repo_facts *facts;   /* one per status["repositories"][i] */
+	const json_t *status;	    /* status.h's document */
+	const ui_repo_facts *facts; /* one per status["repositories"][i] */
 	size_t nfacts;
-	const json_t *audit_tail;     /* ui_audit_tail's array */
+	const json_t *audit_tail; /* ui_audit_tail's array */
 	const ui_audit_verdict *audit;
-	uint64_t audit_entries;	      /* the log's length (its signed head) */
-	const char *viewer;	      /* the auditor logged in */
-	const char *vault;	      /* the vault's listen address, for the title */
+	uint64_t audit_entries; /* the log's length (its signed head) */
+	const char *viewer;	/* the auditor logged in */
+	const char *vault;	/* the vault's listen address, for the title */
 	int64_t now_ns;
 } ui_page_input;
 

@@ -15,8 +15,8 @@
 
 #define W 640
 #define H 220
-#define LEFT 70	  /* room for the bytes axis */
-#define RIGHT 90  /* and the snapshots axis */
+#define LEFT 70	 /* room for the bytes axis */
+#define RIGHT 90 /* and the snapshots axis */
 #define TOP 16
 #define BOTTOM 34 /* and the dates */
 
@@ -29,8 +29,8 @@ static void day_text(char out[16], int64_t day)
 	strftime(out, 16, "%Y-%m-%d", &tm);
 }
 
-int ui_plot_svg(FILE *f, const char *label, const ui_plot_day *days, size_t ndays,
-		int64_t last_day, uint64_t before)
+int ui_plot_svg(FILE *f, const char *label, const ui_plot_day *days, size_t ndays, int64_t last_day,
+		uint64_t before)
 {
 	const double pw = W - LEFT - RIGHT, ph = H - TOP - BOTTOM;
 	uint64_t max_bytes = 0, total = before, max_snaps;
@@ -49,17 +49,20 @@ int ui_plot_svg(FILE *f, const char *label, const ui_plot_day *days, size_t nday
 	max_snaps = total ? total : 1;
 	slot = pw / (double)ndays;
 
-	fprintf(f, "<svg class=\"plot\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
-		   "width=\"%d\" height=\"%d\" role=\"img\" aria-label=\"",
+	fprintf(f,
+		"<svg class=\"plot\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
+		"width=\"%d\" height=\"%d\" role=\"img\" aria-label=\"",
 		W, H, W, H);
 	ui_html_text(f, label);
 	fputs("\">\n<title>", f);
 	ui_html_text(f, label);
 	fputs("</title>\n", f);
 	/* Axes. */
-	fprintf(f, "<line class=\"axis\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#555\"/>\n",
+	fprintf(f,
+		"<line class=\"axis\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#555\"/>\n",
 		LEFT, TOP, LEFT, H - BOTTOM);
-	fprintf(f, "<line class=\"axis\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#555\"/>\n",
+	fprintf(f,
+		"<line class=\"axis\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#555\"/>\n",
 		LEFT, H - BOTTOM, W - RIGHT, H - BOTTOM);
 	ui_html_bytes(text, max_bytes);
 	fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\" font-size=\"11\">%s/day</text>\n",
@@ -89,7 +92,8 @@ int ui_plot_svg(FILE *f, const char *label, const ui_plot_day *days, size_t nday
 			days[i].bytes, days[i].snapshots, days[i].snapshots == 1 ? "" : "s");
 	}
 	/* The line: snapshots received so far, at the end of each day. */
-	fputs("<polyline class=\"line\" fill=\"none\" stroke=\"#1a5fb4\" stroke-width=\"2\" points=\"",
+	fputs("<polyline class=\"line\" fill=\"none\" stroke=\"#1a5fb4\" stroke-width=\"2\" "
+	      "points=\"",
 	      f);
 	total = before;
 	for (i = 0; i < ndays; i++) {

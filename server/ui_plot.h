@@ -27,7 +27,7 @@ typedef struct {
  * figures are readable without the picture.  `label` (escaped) names the
  * plot for screen readers.  0, or KURA_EINVAL for a bad ndays.
  */
-int ui_plot_svg(FILE *f, const char *label, const ui_plot_day *days, size_t ndays,
-		int64_t last_day, uint64_t before);
+int ui_plot_svg(FILE *f, const char *label, const ui_plot_day *days, size_t ndays, int64_t last_day,
+		uint64_t before);
 
 #endif

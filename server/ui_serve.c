@@ -30,7 +30,8 @@ int ui_serve_init(server *srv)
 {
 	int err;
 
-	if ((err = ui_sessions_new(&srv->ui_sessions)) < 0 || (err = metrics_new(&srv->metrics)) < 0)
+	if ((err = ui_sessions_new(&srv->ui_sessions)) < 0 ||
+	    (err = metrics_new(&srv->metrics)) < 0)
 		return err;
 	if (!(srv->audit_check = malloc(sizeof(*srv->audit_check))))
 		return kura_error_set(KURA_ENOMEM, "out of memory");
@@ -117,7 +118,8 @@ static enum MHD_Result page(request *rq, struct MHD_Connection *con)
 	server *srv = rq->srv;
 	vault *v = srv->v;
 	int64_t now = kura_now_ns(CLOCK_REALTIME);
-	ui_page_input in = {.viewer = rq->client->name, .vault = vault_listen_addr(v), .now_ns = now};
+	ui_page_input in = {
+	    .viewer = rq->client->name, .vault = vault_listen_addr(v), .now_ns = now};
 	ui_repo_facts *facts = NULL;
 	ui_audit_verdict verdict;
 	json_t *doc = NULL, *tail = NULL, *r;
@@ -132,10 +134,10 @@ static enum MHD_Result page(request *rq, struct MHD_Connection *con)
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
-	json_array_foreach(json_object_get(doc, "repositories"), i, r)
-		if ((err = ui_facts_repo(v, json_string_value(json_object_get(r, "name")), now,
-					 &facts[i])) < 0)
-			goto done;
+	json_array_foreach(
+	    json_object_get(doc, "repositories"), i,
+	    r) if ((err = ui_facts_repo(v, json_string_value(json_object_get(r, "name")), now,
+					&facts[i])) < 0) goto done;
 	if ((err = ui_audit_tail(vault_dir(v), UI_AUDIT_TAIL, &tail)) < 0)
 		goto done;
 	ui_audit_check_get(srv->audit_check, vault_dir(v), now, &verdict);
@@ -186,9 +188,11 @@ enum MHD_Result ui_serve_begin(request *rq, struct MHD_Connection *con)
 			return anonymous(rq, con, MHD_HTTP_METHOD_NOT_ALLOWED, "Method not allowed",
 					 "GET or POST only");
 		if (gate_peer_blocked(srv->gate, rq->peer))
-			return anonymous(rq, con, MHD_HTTP_TOO_MANY_REQUESTS, "Too many failed logins",
-					 "too many failed logins from this address; try again later");
-		cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+			return anonymous(
+			    rq, con, MHD_HTTP_TOO_MANY_REQUESTS, "Too many failed logins",
+			    "too many failed logins from this address; try again later");
+		cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
+						 MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (MHD_lookup_connection_value(con, MHD_HEADER_KIND,
 						MHD_HTTP_HEADER_TRANSFER_ENCODING) ||
 		    !cl)
@@ -208,8 +212,9 @@ enum MHD_Result ui_serve_begin(request *rq, struct MHD_Connection *con)
 	}
 
 	/* Everything else needs a session. */
-	if (ui_cookie_parse(MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE),
-			    id) < 0 ||
+	if (ui_cookie_parse(
+		MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE), id) <
+		0 ||
 	    !(rq->client = ui_session_find(srv->ui_sessions, id, kura_now_ns(CLOCK_REALTIME))))
 		return anonymous(rq, con, MHD_HTTP_UNAUTHORIZED, "Sign in",
 				 "this page needs a session: sign in with an auditor token");
@@ -245,7 +250,8 @@ enum MHD_Result ui_serve_login_finish(request *rq, struct MHD_Connection *con)
 	kura_wipe(rq->body, (size_t)rq->received);
 	if (err < 0) {
 		gate_peer_failed(srv->gate, rq->peer);
-		return login_form(rq, con, MHD_HTTP_BAD_REQUEST, "the form has no valid token field");
+		return login_form(rq, con, MHD_HTTP_BAD_REQUEST,
+				  "the form has no valid token field");
 	}
 	c = vault_authenticate(srv->v, token);
 	kura_wipe(token, sizeof(token));
@@ -258,7 +264,8 @@ enum MHD_Result ui_serve_login_finish(request *rq, struct MHD_Connection *con)
 	if (c->role != VAULT_ROLE_AUDITOR) {
 		char *text = NULL;
 
-		if (ui_page_notice("Forbidden", "the status page is for auditor credentials", &text) < 0)
+		if (ui_page_notice("Forbidden", "the status page is for auditor credentials",
+				   &text) < 0)
 			return request_respond_internal(rq, con, "cannot make the page");
 		return html(rq, con, MHD_HTTP_FORBIDDEN, text);
 	}
@@ -289,15 +296,18 @@ enum MHD_Result ui_serve_metrics(request *rq, struct MHD_Connection *con)
 	if ((err = status_doc(v, &doc)) == 0) {
 		audit_head(vault_get_audit(v), head);
 		ui_audit_check_get(srv->audit_check, vault_dir(v), now, &verdict);
-		json_object_set_new(doc, "audit_entries", json_integer((json_int_t)strtoull(head, NULL, 10)));
+		json_object_set_new(doc, "audit_entries",
+				    json_integer((json_int_t)strtoull(head, NULL, 10)));
 		json_object_set_new(doc, "audit_intact", json_boolean(verdict.intact));
-		json_object_set_new(doc, "ui_sessions",
-				    json_integer((json_int_t)ui_session_count(srv->ui_sessions, now)));
+		json_object_set_new(
+		    doc, "ui_sessions",
+		    json_integer((json_int_t)ui_session_count(srv->ui_sessions, now)));
 		err = metrics_render(srv->metrics, doc, now, &text);
 	}
 	json_decref(doc);
 	if (err < 0)
 		return request_respond_internal(rq, con, "cannot read the vault status");
 	return request_respond_buffer(rq, con, MHD_HTTP_OK, text,
-				      "text/plain; version=0.0.4; charset=utf-8", REQUEST_BYTES_BODY);
+				      "text/plain; version=0.0.4; charset=utf-8",
+				      REQUEST_BYTES_BODY);
 }

@@ -39,7 +39,8 @@ static void test_escape(void **state)
 {
 	char *t = capture_text("<script>alert('x')&\"</script>\x01\x7f\tok ü");
 
-	assert_string_equal(t, "&lt;script&gt;alert(&#39;x&#39;)&amp;&quot;&lt;/script&gt;??\tok ü");
+	assert_string_equal(t,
+			    "&lt;script&gt;alert(&#39;x&#39;)&amp;&quot;&lt;/script&gt;??\tok ü");
 	free(t);
 	t = capture_text(NULL);
 	assert_true(t == NULL || t[0] == '\0');
@@ -103,8 +104,8 @@ static void test_form(void **state)
 {
 	char t[UI_TOKEN_MAX + 1], big[600];
 	static const char *const bad[] = {
-	    "", "token=", "tok=abc", "token=a+b", "token=%zz", "token=%4", "token=%00abc",
-	    "token=a&token=b", "token=%20", "token=\x01",
+	    "",		"token=",	"tok=abc",	   "token=a+b", "token=%zz",
+	    "token=%4", "token=%00abc", "token=a&token=b", "token=%20", "token=\x01",
 	};
 
 	assert_int_equal(ui_form_token("token=abc", 9, t), 0);
@@ -177,8 +178,10 @@ static void test_plot(void **state)
 	assert_non_null(strstr(text, "<svg "));
 	assert_non_null(strstr(text, "repo &lt;x&gt;"));
 	assert_null(strstr(text, "<x>"));
-	assert_non_null(strstr(text, "data-day=\"2026-11-30\" data-bytes=\"100\" data-snapshots=\"1\""));
-	assert_non_null(strstr(text, "data-day=\"2026-12-02\" data-bytes=\"300\" data-snapshots=\"2\""));
+	assert_non_null(
+	    strstr(text, "data-day=\"2026-11-30\" data-bytes=\"100\" data-snapshots=\"1\""));
+	assert_non_null(
+	    strstr(text, "data-day=\"2026-12-02\" data-bytes=\"300\" data-snapshots=\"2\""));
 	/* 4 before the window + 3 in it. */
 	assert_non_null(strstr(text, "7 snapshots"));
 	/* The tallest bar fills the plot; no inline style anywhere. */
@@ -229,24 +232,24 @@ static void test_exposition(void **state)
 			" s:[{s:s, s:s, s:s}, {s:s, s:s, s:n}],"
 			" s:[{s:s, s:s, s:s}, {s:s, s:s, s:s}, {s:s, s:s, s:s}],"
 			" s:[{s:s, s:s}], s:i, s:b}",
-			"repositories", "name", "cli\"nic", "bytes", 1234, "files", 9, "snapshots", 3,
-			"last_drill", "received", "2026-12-02T13:49:32.5Z", "result", "failed",
-			"rto_seconds", 1.5, "drill_overdue", 1,
-			"clients", "name", "w4", "repo", "cli\"nic", "last_backup", "2026-12-02T00:00:01Z",
-			"name", "soc", "repo", "", "last_backup",
-			"alerts", "repo", "cli\"nic", "kind", "silence", "state", "open", "repo", "cli\"nic",
-			"kind", "silence", "state", "open", "repo", "", "kind", "login-burst", "state",
-			"resolved",
-			"deletions", "repo", "cli\"nic", "state", "pending",
-			"audit_entries", 77, "audit_intact", 1);
+			"repositories", "name", "cli\"nic", "bytes", 1234, "files", 9, "snapshots",
+			3, "last_drill", "received", "2026-12-02T13:49:32.5Z", "result", "failed",
+			"rto_seconds", 1.5, "drill_overdue", 1, "clients", "name", "w4", "repo",
+			"cli\"nic", "last_backup", "2026-12-02T00:00:01Z", "name", "soc", "repo",
+			"", "last_backup", "alerts", "repo", "cli\"nic", "kind", "silence", "state",
+			"open", "repo", "cli\"nic", "kind", "silence", "state", "open", "repo", "",
+			"kind", "login-burst", "state", "resolved", "deletions", "repo", "cli\"nic",
+			"state", "pending", "audit_entries", 77, "audit_intact", 1);
 	assert_non_null(doc);
 	assert_ok(metrics_render(m, doc, 5 * NS, &text));
 	assert_non_null(strstr(text, "kura_repository_stored_bytes{repo=\"cli\\\"nic\"} 1234\n"));
 	assert_non_null(strstr(text, "kura_snapshots{repo=\"cli\\\"nic\"} 3\n"));
 	assert_non_null(strstr(text, "kura_last_drill_success{repo=\"cli\\\"nic\"} 0\n"));
-	assert_non_null(strstr(text, "kura_last_drill_timestamp_seconds{repo=\"cli\\\"nic\"} 1796219372.500\n"));
+	assert_non_null(strstr(
+	    text, "kura_last_drill_timestamp_seconds{repo=\"cli\\\"nic\"} 1796219372.500\n"));
 	assert_non_null(strstr(text, "kura_drill_overdue{repo=\"cli\\\"nic\"} 1\n"));
-	assert_non_null(strstr(text, "kura_last_backup_timestamp_seconds{repo=\"cli\\\"nic\",client=\"w4\"} 1796169601.000\n"));
+	assert_non_null(strstr(text, "kura_last_backup_timestamp_seconds{repo=\"cli\\\"nic\","
+				     "client=\"w4\"} 1796169601.000\n"));
 	assert_null(strstr(text, "client=\"soc\""));
 	assert_non_null(strstr(text, "kura_alerts_open{repo=\"cli\\\"nic\",kind=\"silence\"} 2\n"));
 	assert_null(strstr(text, "login-burst"));
@@ -257,13 +260,20 @@ static void test_exposition(void **state)
 	assert_non_null(strstr(text, "kura_http_requests_total{route=\"file\",code=\"404\"} 1\n"));
 	assert_non_null(strstr(text, "kura_http_requests_total{route=\"ui\",code=\"0\"} 1\n"));
 	/* Cumulative buckets: 3 ms in le=0.005, 30 ms from le=0.05, 20 s only in +Inf. */
-	assert_non_null(strstr(text, "kura_http_request_duration_seconds_bucket{route=\"file\",le=\"0.005\"} 1\n"));
-	assert_non_null(strstr(text, "kura_http_request_duration_seconds_bucket{route=\"file\",le=\"0.025\"} 1\n"));
-	assert_non_null(strstr(text, "kura_http_request_duration_seconds_bucket{route=\"file\",le=\"0.05\"} 2\n"));
-	assert_non_null(strstr(text, "kura_http_request_duration_seconds_bucket{route=\"file\",le=\"10\"} 2\n"));
-	assert_non_null(strstr(text, "kura_http_request_duration_seconds_bucket{route=\"file\",le=\"+Inf\"} 3\n"));
-	assert_non_null(strstr(text, "kura_http_request_duration_seconds_count{route=\"file\"} 3\n"));
-	assert_non_null(strstr(text, "kura_http_request_duration_seconds_sum{route=\"file\"} 20.033000\n"));
+	assert_non_null(strstr(
+	    text, "kura_http_request_duration_seconds_bucket{route=\"file\",le=\"0.005\"} 1\n"));
+	assert_non_null(strstr(
+	    text, "kura_http_request_duration_seconds_bucket{route=\"file\",le=\"0.025\"} 1\n"));
+	assert_non_null(strstr(
+	    text, "kura_http_request_duration_seconds_bucket{route=\"file\",le=\"0.05\"} 2\n"));
+	assert_non_null(strstr(
+	    text, "kura_http_request_duration_seconds_bucket{route=\"file\",le=\"10\"} 2\n"));
+	assert_non_null(strstr(
+	    text, "kura_http_request_duration_seconds_bucket{route=\"file\",le=\"+Inf\"} 3\n"));
+	assert_non_null(
+	    strstr(text, "kura_http_request_duration_seconds_count{route=\"file\"} 3\n"));
+	assert_non_null(
+	    strstr(text, "kura_http_request_duration_seconds_sum{route=\"file\"} 20.033000\n"));
 	assert_non_null(strstr(text, "# TYPE kura_http_request_duration_seconds histogram\n"));
 	free(text);
 	json_decref(doc);
@@ -273,10 +283,10 @@ static void test_exposition(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_escape),   cmocka_unit_test(test_cut),
-	    cmocka_unit_test(test_formats),  cmocka_unit_test(test_cookie),
-	    cmocka_unit_test(test_form),     cmocka_unit_test(test_sessions),
-	    cmocka_unit_test(test_plot),     cmocka_unit_test(test_labels),
+	    cmocka_unit_test(test_escape),     cmocka_unit_test(test_cut),
+	    cmocka_unit_test(test_formats),    cmocka_unit_test(test_cookie),
+	    cmocka_unit_test(test_form),       cmocka_unit_test(test_sessions),
+	    cmocka_unit_test(test_plot),       cmocka_unit_test(test_labels),
 	    cmocka_unit_test(test_exposition),
 	};
 
