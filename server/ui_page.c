@@ -568,7 +568,8 @@ int ui_page_render(const ui_page_input *in, char **out)
 		when);
 	ui_html_text(f, in->viewer);
 	fputs(" (auditor, read-only). This page changes nothing: approvals are signatures "
-	      "made with approver keys.</p>\n</header>\n<main>\n",
+	      "made with approver keys.</p>\n<form method=\"post\" action=\"/ui/logout\">"
+	      "<input type=\"submit\" value=\"Sign out\"></form>\n</header>\n<main>\n",
 	      f);
 	section_repos(f, in);
 	section_clients(f, in);

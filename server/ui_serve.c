@@ -218,8 +218,16 @@ enum MHD_Result ui_serve_begin(request *rq, struct MHD_Connection *con)
 	    !(rq->client = ui_session_find(srv->ui_sessions, id, kura_now_ns(CLOCK_REALTIME))))
 		return anonymous(rq, con, MHD_HTTP_UNAUTHORIZED, "Sign in",
 				 "this page needs a session: sign in with an auditor token");
-	kura_wipe(id, sizeof(id));
 	gate_authenticated(srv->gate, con);
+	/* Signing out ends only this session: nothing of the vault changes. */
+	if (strcmp(rq->path, "/ui/logout") == 0 && post) {
+		ui_session_close(srv->ui_sessions, id);
+		kura_wipe(id, sizeof(id));
+		return answer(rq, con, MHD_HTTP_SEE_OTHER, strdup(""), "text/plain",
+			      UI_COOKIE_NAME "=; Path=/ui/; Max-Age=0; HttpOnly; Secure; SameSite=Strict",
+			      "/ui/login");
+	}
+	kura_wipe(id, sizeof(id));
 	if (strcmp(rq->path, "/ui/") != 0) {
 		char *text = NULL;
 

@@ -95,6 +95,23 @@ const vault_client *ui_session_find(ui_sessions *s, const char *id_hex, int64_t 
 	return found;
 }
 
+void ui_session_close(ui_sessions *s, const char *id_hex)
+{
+	uint8_t id[UI_SESSION_ID_BYTES];
+	size_t i;
+
+	if (!id_hex || kura_unhex(id, id_hex, UI_SESSION_ID_BYTES) < 0)
+		return;
+	pthread_mutex_lock(&s->lock);
+	for (i = 0; i < UI_SESSION_MAX; i++)
+		if (kura_ct_equal(s->slots[i].id, id, UI_SESSION_ID_BYTES)) {
+			kura_wipe(&s->slots[i], sizeof(s->slots[i]));
+			s->slots[i].client = NULL;
+		}
+	pthread_mutex_unlock(&s->lock);
+	kura_wipe(id, sizeof(id));
+}
+
 size_t ui_session_count(ui_sessions *s, int64_t now_ns)
 {
 	size_t i, n = 0;

@@ -44,6 +44,9 @@ void ui_session_open(ui_sessions *s, const vault_client *c, int64_t now_ns,
 /* The client of the live session `id_hex`, or NULL (unknown, expired, revoked). */
 const vault_client *ui_session_find(ui_sessions *s, const char *id_hex, int64_t now_ns);
 
+/* End the session `id_hex` (signing out); unknown ids are ignored. */
+void ui_session_close(ui_sessions *s, const char *id_hex);
+
 /* How many sessions are live at now_ns (for /metrics). */
 size_t ui_session_count(ui_sessions *s, int64_t now_ns);
 

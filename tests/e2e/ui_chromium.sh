@@ -12,8 +12,8 @@
 # vault's own figures (compared with `kurad status --json`), no script, no
 # inline style, no external resource, no CSP violation in Chromium's
 # console; a screenshot is saved ($BUILD/test-logs/status-page.png).
-# Last, a few hundred hostile requests at /ui/ and /metrics: only the
-# expected codes, and kurad still serves.
+# Then a few hundred hostile requests at /ui/ and /metrics: only the
+# expected codes, and kurad still serves; last, signing out.
 #
 # Chromium is kept on loopback: --no-proxy-server, and a host resolver
 # that maps every name but 127.0.0.1 to nothing.  Headless Chromium cannot
@@ -229,5 +229,9 @@ kill -0 "$VAULT_PID" || fail "kurad died under the hammer"
 assert_eq "the page still serves" 200 "$(c -o /dev/null -w '%{http_code}' -b "kura_ui=$COOKIE" "$URL/ui/")"
 assert_eq "/metrics still serves" 200 \
 	"$(c -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $A_TOKEN" "$URL/metrics")"
+note "signing out ends the session"
+assert_eq "POST /ui/logout" 303 "$(c -o /dev/null -D "$WORK/headers" -w '%{http_code}' -b "kura_ui=$COOKIE" -X POST --data '' "$URL/ui/logout")"
+assert_contains "the cookie is cleared" "kura_ui=; Path=/ui/; Max-Age=0" "$(cat "$WORK/headers")"
+assert_eq "the old cookie opens nothing" 401 "$(c -o /dev/null -w '%{http_code}' -b "kura_ui=$COOKIE" "$URL/ui/")"
 stop_vault
 echo "PASS ui_chromium"

@@ -152,6 +152,11 @@ static void test_sessions(void **state)
 	atomic_store(&other.revoked, true);
 	assert_null(ui_session_find(s, id2, now));
 	atomic_store(&other.revoked, false);
+	/* Signing out ends that session only. */
+	ui_session_open(s, &soc, now, id2);
+	ui_session_close(s, id2);
+	assert_null(ui_session_find(s, id2, now));
+	ui_session_close(s, "not hex");
 	/* Full: the session closest to its expiry makes room. */
 	ui_session_open(s, &soc, now + 1, first);
 	for (int i = 0; i < UI_SESSION_MAX; i++)
