@@ -23,14 +23,16 @@
 
 static ui_writer *writer_get(ui_repo_facts *f, const char *name)
 {
-	size_t i;
+	size_t i, n;
 
 	for (i = 0; i < f->nwriters; i++)
 		if (strcmp(f->writers[i].name, name) == 0)
 			return &f->writers[i];
 	if (f->nwriters == UI_FACTS_CLIENTS)
 		return NULL;
-	snprintf(f->writers[f->nwriters].name, sizeof(f->writers[0].name), "%s", name);
+	if ((n = strlen(name)) > VAULT_NAME_MAX)
+		return NULL;
+	memcpy(f->writers[f->nwriters].name, name, n + 1);
 	return &f->writers[f->nwriters++];
 }
 

@@ -116,13 +116,13 @@ assert_not_contains "the token never appears in the log" "$A_TOKEN" "$(cat "$VAU
 assert_contains "the page's request is logged as the auditor's" '"client":"soc","role":"auditor","method":"GET","path":"/ui/"' \
 	"$(cat "$VAULT_DIR/audit/log.jsonl")"
 
-# chromium URL OUT ERR [ARGS...]: a fresh profile, loopback only
+# chromium URL OUT ERR [ARGS...]: a fresh profile of its own, loopback only
 chromium_run() {
-	local url=$1 out=$2 err=$3 rc=0
+	local url=$1 out=$2 err=$3 rc=0 profile
 	shift 3
-	rm -rf "$WORK/profile"
+	profile=$(mktemp -d "$WORK/profile.XXXXXX")
 	timeout 90 "$CHROMIUM" --headless=new --no-sandbox --disable-gpu --no-first-run \
-		--user-data-dir="$WORK/profile" --no-proxy-server \
+		--user-data-dir="$profile" --no-proxy-server \
 		--host-resolver-rules="MAP * ~NOTFOUND, EXCLUDE 127.0.0.1" \
 		--ignore-certificate-errors --disable-background-networking --disable-sync \
 		--disable-component-update --disable-default-apps --enable-logging=stderr --v=0 \
@@ -131,10 +131,15 @@ chromium_run() {
 }
 
 note "Chromium, straight to kurad over TLS: the login form, the 401 page"
-chromium_run "$URL/ui/login" "$WORK/login.dom" "$WORK/chromium1.err" --dump-dom
+# Two at a time: each waits mostly for its own start-up.
+chromium_run "$URL/ui/login" "$WORK/login.dom" "$WORK/chromium1.err" --dump-dom &
+one=$!
+chromium_run "$URL/ui/" "$WORK/nocookie.dom" "$WORK/chromium2.err" --dump-dom &
+two=$!
+wait "$one" || fail "chromium (login form)"
+wait "$two" || fail "chromium (no session)"
 assert_contains "login form in Chromium" 'name="token"' "$(cat "$WORK/login.dom")"
 assert_contains "the form posts to /ui/login" 'action="/ui/login"' "$(cat "$WORK/login.dom")"
-chromium_run "$URL/ui/" "$WORK/nocookie.dom" "$WORK/chromium2.err" --dump-dom
 assert_contains "401 page in Chromium" "needs a session" "$(cat "$WORK/nocookie.dom")"
 assert_not_contains "no figures without a session" 'id="clients"' "$(cat "$WORK/nocookie.dom")"
 
@@ -145,9 +150,11 @@ at_exit "kill $FWD_PID 2>/dev/null"
 for i in $(seq 1 50); do [ -f "$WORK/fwd.port" ] && break; sleep 0.1; done
 [ -f "$WORK/fwd.port" ] || fail "the forwarder did not start: $(cat "$WORK/fwd.err")"
 FWD=http://127.0.0.1:$(cat "$WORK/fwd.port")
-chromium_run "$FWD/ui/" "$WORK/page.dom" "$WORK/chromium3.err" --dump-dom
+chromium_run "$FWD/ui/" "$WORK/page.dom" "$WORK/chromium3.err" --dump-dom &
+dump=$!
 chromium_run "$FWD/ui/" /dev/null "$WORK/chromium4.err" --screenshot="$WORK/shot.png" \
 	--window-size=1280,2600 --hide-scrollbars
+wait "$dump" || fail "chromium (the page)"
 [ "$(stat -c %s "$WORK/shot.png")" -gt 20000 ] || fail "the screenshot is too small"
 cp "$WORK/shot.png" "$ARTIFACTS/status-page.png"
 for e in "$WORK"/chromium[34].err; do
