@@ -63,6 +63,7 @@
 #include "request.h"
 #include "route.h"
 #include "stock.h"
+#include "ui_serve.h"
 
 #define CONNECTION_TIMEOUT_S 30 /* idle; the headers' absolute deadline is gate.c's */
 #define CONNECTION_MEMORY (64 * 1024)
@@ -130,6 +131,10 @@ static enum MHD_Result begin(request *rq, struct MHD_Connection *con)
 	bool dels;
 	int err;
 
+	/* The status page has its own login (ui_serve.h). */
+	if (ui_serve_path(rq->path))
+		return ui_serve_begin(rq, con);
+
 	/*
 	 * The token first: a valid one is never locked out by failures from
 	 * its address (someone else's, behind the same NAT, or an attacker's
@@ -160,6 +165,8 @@ static enum MHD_Result begin(request *rq, struct MHD_Connection *con)
 	if (MHD_get_connection_values(con, MHD_GET_ARGUMENT_KIND, NULL, NULL) > 0)
 		return request_respond_error(rq, con, MHD_HTTP_BAD_REQUEST, NULL,
 					     "query strings are not accepted");
+	if (strcmp(rq->path, "/metrics") == 0)
+		return ui_serve_metrics(rq, con);
 	err = route_parse(rq->path, &rq->route);
 	if (err == KURA_ENOTFOUND)
 		return request_respond_error(rq, con, MHD_HTTP_NOT_FOUND, NULL, "no such path");
@@ -241,6 +248,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 			return MHD_NO;
 		rq->srv = cls;
 		rq->fd = -1;
+		rq->start_ns = kura_now_ns(CLOCK_MONOTONIC);
 		rq->path = strdup(url ? url : "");
 		snprintf(rq->method, sizeof(rq->method), "%s", method ? method : "");
 		gate_peer_address(con, rq->peer);
@@ -279,6 +287,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (rq->ui_login)
+		return ui_serve_login_finish(rq, con);
 	return rq->posting ? handlers_post_finish(rq, con) : handlers_put_finish(rq, con);
 }
 
@@ -411,6 +421,8 @@ int vault_http_serve(vault *v, atomic_int *stop)
 		free(srv);
 		return err;
 	}
+	if ((err = ui_serve_init(srv)) < 0)
+		goto done;
 	/* Hidden before the first request is served; a record that cannot be read stops serve. */
 	if ((err = quarantine_view_new(&srv->quarantine)) < 0 ||
 	    (err = quarantine_view_refresh(srv->quarantine, vault_dir(v), true)) < 0)
@@ -494,6 +506,7 @@ done:
 	quarantine_view_free(srv->quarantine);
 	watch_free(srv->watch);
 	quota_free(srv->quota); /* and its ledgers and summaries */
+	ui_serve_fini(srv);
 	free(srv);
 	free(stock);
 	return err;

@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "common/error.h"
+#include "metrics.h"
 
 /* Headers every answer carries. */
 static void common_headers(struct MHD_Response *resp)
@@ -107,6 +108,8 @@ enum MHD_Result request_respond(request *rq, struct MHD_Connection *con, unsigne
 	}
 	common_headers(resp);
 	log_head(rq, resp);
+	metrics_observe(rq->srv->metrics, metrics_route_of(rq->path), status,
+			kura_now_ns(CLOCK_MONOTONIC) - rq->start_ns);
 	ret = MHD_queue_response(con, status, resp);
 	MHD_destroy_response(resp);
 	return ret;

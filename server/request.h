@@ -26,6 +26,9 @@
 #define REQUEST_POST_MAX ((uint64_t)1 << 20) /* a deletion request's JSON body */
 
 typedef struct quota quota; /* quota.h */
+typedef struct ui_sessions ui_sessions; /* ui_session.h */
+typedef struct metrics metrics;		/* metrics.h */
+typedef struct ui_audit_check ui_audit_check; /* ui_facts.h */
 
 typedef struct {
 	vault *v;
@@ -33,6 +36,9 @@ typedef struct {
 	quarantine_view *quarantine; /* what no client may list or read */
 	watch *watch; /* the vault's own judgment (watch.h) */
 	quota *quota; /* upload quotas and their refusal summaries */
+	ui_sessions *ui_sessions; /* the status page's logins (ui_serve.h) */
+	metrics *metrics; /* request counters for /metrics */
+	ui_audit_check *audit_check; /* the audit log's last verification */
 } server;
 
 typedef struct {
@@ -46,6 +52,8 @@ typedef struct {
 	bool answered;
 	bool quiet; /* a refusal counted into its address's summary: no entry of its own */
 	bool deferred; /* no body: begin() waits for the call that ends the request */
+	bool ui_login; /* POST /ui/login: the body is the login form (ui_serve.h) */
+	int64_t start_ns; /* CLOCK_MONOTONIC when the headers were in (/metrics latency) */
 
 	/* PUT */
 	bool uploading;

@@ -142,7 +142,7 @@ done:
 	return err;
 }
 
-int status_json(vault *v, char **out)
+int status_doc(vault *v, json_t **out)
 {
 	json_t *doc = NULL, *repos, *clients, *item, *dels = NULL, *alerts;
 	int64_t *last = NULL, *repo_last = NULL;
@@ -207,12 +207,26 @@ int status_json(vault *v, char **out)
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
-	if (!(*out = json_dumps(doc, JSON_PRESERVE_ORDER | JSON_INDENT(2))))
-		err = kura_error_set(KURA_ENOMEM, "out of memory");
+	*out = doc;
+	doc = NULL;
 done:
 	json_decref(dels);
 	json_decref(doc);
 	free(repo_last);
 	free(last);
+	return err;
+}
+
+int status_json(vault *v, char **out)
+{
+	json_t *doc;
+	int err;
+
+	*out = NULL;
+	if ((err = status_doc(v, &doc)) < 0)
+		return err;
+	if (!(*out = json_dumps(doc, JSON_PRESERVE_ORDER | JSON_INDENT(2))))
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+	json_decref(doc);
 	return err;
 }

@@ -6,6 +6,8 @@
 #ifndef KURA_SERVER_STATUS_H
 #define KURA_SERVER_STATUS_H
 
+#include <jansson.h>
+
 #include "vault_state.h"
 
 /*
@@ -14,5 +16,8 @@
  * JSON text.
  */
 int status_json(vault *v, char **out);
+
+/* The same document as a JSON object (*out belongs to the caller): for the page and /metrics. */
+int status_doc(vault *v, json_t **out);
 
 #endif
