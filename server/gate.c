@@ -14,7 +14,7 @@
  *   complete its TLS handshake and the headers of each request within
  *   GATE_HEADERS_DEADLINE_S of connecting (or of its previous answer), or
  *   the tick shuts its socket down.  Connections without a valid token may
- *   hold at most GATE_UNAUTHENTICATED of the slots; when a new one would
+ *   hold at most limits.unauthenticated of the slots; when a new one would
  *   pass that, the oldest idle one of them is cut, so the remaining slots
  *   are always there for clients that authenticate.
  * - Lockout.  An address that sent AUTH_FAIL_MAX bad or missing tokens
@@ -90,21 +90,50 @@ struct gate {
 	unsigned unauthed; /* connections without a valid token */
 	unsigned cutting;  /* of those, cut but not yet closed */
 	uint64_t refused_logins; /* 401 and 429 since start: the watch's login-burst rule */
-	conn_slot conns[GATE_CONNECTIONS];
+	gate_limits lim;
+	conn_slot *conns; /* lim.connections */
 	peer_slot peers[PEER_SLOTS];
 	peer_slot others; /* "*": addresses beyond the table */
 	/* the tick's entries to write once the lock is released: at most two per connection,
 	 * one per peer */
-	summary out[2 * GATE_CONNECTIONS + PEER_SLOTS + 1];
+	summary *out;
 };
 
-int gate_new(gate **out, vault_audit *audit)
+int gate_limits_make(unsigned connections, unsigned per_address, gate_limits *out)
+{
+	if (!connections)
+		connections = GATE_CONNECTIONS_DEFAULT;
+	if (connections < GATE_CONNECTIONS_MIN || connections > GATE_CONNECTIONS_MAX)
+		return kura_error_set(KURA_EINVAL, "%u connections: the vault holds %d to %d",
+				      connections, GATE_CONNECTIONS_MIN, GATE_CONNECTIONS_MAX);
+	if (!per_address)
+		per_address = GATE_PER_ADDRESS_DEFAULT;
+	if (per_address > connections)
+		per_address = connections;
+	out->connections = connections;
+	out->per_address = per_address;
+	out->unauthenticated = connections - connections / 4;
+	return 0;
+}
+
+int gate_new(gate **out, vault_audit *audit, const gate_limits *limits)
 {
 	gate *g = calloc(1, sizeof(*g));
 
 	*out = NULL;
-	if (!g)
+	if (g) {
+		g->lim = *limits;
+		g->conns = calloc(limits->connections, sizeof(*g->conns));
+		g->out = calloc(2 * (size_t)limits->connections + PEER_SLOTS + 1, sizeof(*g->out));
+	}
+	if (!g || !g->conns || !g->out) {
+		if (g) {
+			free(g->conns);
+			free(g->out);
+		}
+		free(g);
 		return kura_error_set(KURA_ENOMEM, "connection table: out of memory");
+	}
 	pthread_mutex_init(&g->lock, NULL);
 	g->audit = audit;
 	snprintf(g->others.addr, sizeof(g->others.addr), "*");
@@ -164,6 +193,8 @@ void gate_free(gate *g)
 	close_window(&g->others, &s);
 	(void)write_summary(g, &s);
 	pthread_mutex_destroy(&g->lock);
+	free(g->conns);
+	free(g->out);
 	free(g);
 }
 
@@ -315,9 +346,9 @@ static void make_room(gate *g)
 {
 	conn_slot *oldest = NULL;
 
-	if (g->unauthed - g->cutting < GATE_UNAUTHENTICATED)
+	if (g->unauthed - g->cutting < g->lim.unauthenticated)
 		return;
-	for (size_t i = 0; i < GATE_CONNECTIONS; i++) {
+	for (size_t i = 0; i < g->lim.connections; i++) {
 		conn_slot *c = &g->conns[i];
 
 		if (c->con && !c->authed && !c->busy && !c->cut &&
@@ -348,7 +379,7 @@ void gate_notify_connection(void *cls, struct MHD_Connection *con, void **socket
 		goto done;
 	}
 	fd = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD);
-	for (size_t i = 0; i < GATE_CONNECTIONS && fd; i++) {
+	for (size_t i = 0; i < g->lim.connections && fd; i++) {
 		if (g->conns[i].con)
 			continue;
 		make_room(g);
@@ -420,7 +451,7 @@ int gate_tick(gate *g)
 
 	pthread_mutex_lock(&g->lock);
 	/* Headers overdue on a connection without a valid token: cut, and refused (408). */
-	for (size_t i = 0; i < GATE_CONNECTIONS; i++) {
+	for (size_t i = 0; i < g->lim.connections; i++) {
 		conn_slot *c = &g->conns[i];
 		summary closed;
 

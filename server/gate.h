@@ -15,16 +15,33 @@
 
 #include "audit.h"
 
-#define GATE_CONNECTIONS 1024	     /* in all */
-#define GATE_PER_ADDRESS 64	     /* from one address */
-#define GATE_UNAUTHENTICATED 768     /* without a valid token; the rest is kept for readers */
 #define GATE_HEADERS_DEADLINE_S 10   /* TLS handshake and request headers, absolute */
 #define GATE_REFUSAL_WINDOW_S 60     /* one summary of refusals per address and window */
 
+/* How many connections the vault holds (`kurad serve --connections`). */
+typedef struct {
+	unsigned connections;	  /* in all */
+	unsigned per_address;	  /* from one address */
+	unsigned unauthenticated; /* without a valid token; the rest is kept for clients */
+} gate_limits;
+
+#define GATE_CONNECTIONS_DEFAULT 1024
+#define GATE_PER_ADDRESS_DEFAULT 64
+#define GATE_CONNECTIONS_MIN 8
+#define GATE_CONNECTIONS_MAX 65536
+
+/*
+ * The limits for `connections` in all and `per_address` (0: the default,
+ * or the total if that is lower): three quarters of the slots for
+ * connections without a token.  KURA_EINVAL outside
+ * GATE_CONNECTIONS_MIN..GATE_CONNECTIONS_MAX.
+ */
+int gate_limits_make(unsigned connections, unsigned per_address, gate_limits *out);
+
 typedef struct gate gate;
 
-/* A gate that writes refusal summaries to `audit` (NULL: counted, never written). */
-int gate_new(gate **out, vault_audit *audit);
+/* A gate with `limits` that writes refusal summaries to `audit` (NULL: counted, never written). */
+int gate_new(gate **out, vault_audit *audit, const gate_limits *limits);
 
 /* Write every pending refusal summary, then free; NULL is fine. */
 void gate_free(gate *g);

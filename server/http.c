@@ -27,9 +27,9 @@
  * audit log's fdatasync, reading a snapshot back), and in a pool such a
  * wait would stall every connection sharing that thread.  The price is a
  * thread per connection, so their stacks are kept small (THREAD_STACK)
- * and gate.c decides who holds the GATE_CONNECTIONS slots: connections
+ * and gate.c decides who holds the connection slots: connections
  * without a valid token get an absolute deadline for their handshake and
- * headers and never more than GATE_UNAUTHENTICATED slots.  Per-request
+ * headers and never more than three quarters of the slots.  Per-request
  * state lives in the connection's con_cls pointer and is freed in the
  * request-completed callback; state shared between requests is the vault
  * (thread-safe by its contract), the gate and the `server` (request.h),
@@ -397,7 +397,7 @@ static int listen_on(const char *addr, int *out_fd, bool *out_v6)
 	return 0;
 }
 
-int vault_http_serve(vault *v, atomic_int *stop)
+int vault_http_serve(vault *v, const gate_limits *limits, atomic_int *stop)
 {
 	const struct timespec tick_sleep = {0, 100 * 1000 * 1000};
 	const char *addr = vault_listen_addr(v);
@@ -412,7 +412,7 @@ int vault_http_serve(vault *v, atomic_int *stop)
 	if (!srv)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	srv->v = v;
-	if ((err = gate_new(&srv->gate, vault_get_audit(v))) < 0) {
+	if ((err = gate_new(&srv->gate, vault_get_audit(v), limits)) < 0) {
 		free(srv);
 		return err;
 	}
@@ -452,8 +452,8 @@ int vault_http_serve(vault *v, atomic_int *stop)
 	    flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
 	    MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_HTTPS_MEM_CERT, vault_tls_cert(v),
 	    MHD_OPTION_HTTPS_MEM_KEY, vault_tls_key(v), MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)GATE_CONNECTIONS,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)GATE_PER_ADDRESS,
+	    MHD_OPTION_CONNECTION_LIMIT, limits->connections,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, limits->per_address,
 	    MHD_OPTION_NOTIFY_CONNECTION, gate_notify_connection, srv->gate,
 	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT_S,

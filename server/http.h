@@ -8,10 +8,12 @@
 
 #include <stdatomic.h>
 
+#include "gate.h"
 #include "vault_state.h"
 
 /*
- * Serve the open vault `v` on vault_listen_addr(v) over TLS until *stop
+ * Serve the open vault `v` on vault_listen_addr(v) over TLS, holding
+ * connections within `limits` (gate.h), until *stop
  * becomes non-zero (a SIGINT/SIGTERM handler sets it), then stop taking
  * connections, let the running requests finish and return 0.  Sets
  * SIGPIPE to be ignored for the process (a client that goes away must not
@@ -22,6 +24,6 @@
  * (address in use, no permission) or TLS cannot start; the message says
  * which.  The caller still owns `v`, and must free it only after return.
  */
-int vault_http_serve(vault *v, atomic_int *stop);
+int vault_http_serve(vault *v, const gate_limits *limits, atomic_int *stop);
 
 #endif

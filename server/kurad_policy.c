@@ -20,7 +20,9 @@ static const char usage_policy[] =
     "Usage: kurad policy DIR [--json]\n"
     "       kurad policy set DIR [--min-age D] [--keep-daily N] [--keep-weekly N]\n"
     "                            [--keep-monthly N] [--quorum N] [--delay D]\n"
-    "                            [--drill-every D] [--json]\n"
+    "                            [--drill-every D] [--quota-for WHO]\n"
+    "                            [--quota-daily SIZE] [--quota-burst SIZE]\n"
+    "                            [--quota-cap SIZE] [--json]\n"
     "\n"
     "Show or change the vault's deletion policy (DIR/policy.json).  Clients can\n"
     "only ask for deletions; a request takes effect when QUORUM approvers have\n"
@@ -46,9 +48,16 @@ static const char usage_policy[] =
     "                    deletion is carried out (default 7d)\n"
     "  --json            print the policy as JSON\n"
     "\n"
-    "The policy's optional \"quota\" member sets upload quotas (bytes a day, burst,\n"
-    "a repository's cap; the rest is derived from each repository's history): edit\n"
-    "DIR/policy.json for it ('set' keeps it).  See kurad(8), QUOTAS.\n";
+    "Upload quotas (the policy's \"quota\" member; what it leaves unsaid is derived\n"
+    "from each repository's history; see kurad(8), QUOTAS):\n"
+    "  --quota-for WHO     whose limits the next three set: 'repositories' (every\n"
+    "                      repository not named; the default), 'clients' (every\n"
+    "                      writer credential not named), 'repo:NAME', 'client:NAME'\n"
+    "  --quota-daily SIZE  bytes a day, refilled continuously\n"
+    "  --quota-burst SIZE  the most stored at once from a full allowance\n"
+    "  --quota-cap SIZE    a repository's total size\n"
+    "SIZE is a number of bytes with an optional KiB, MiB, GiB, TiB or PiB, 'none'\n"
+    "(no limit), or 'derived' (unset: derived or inherited again).\n";
 
 static int parse_count(const char *s, unsigned lo, unsigned hi, unsigned *out)
 {
@@ -146,18 +155,22 @@ static void print_policy(const char *dir, const vault_policy *p)
 int kurad_cmd_policy(int argc, char **argv)
 {
 	const char *min_age = NULL, *daily = NULL, *weekly = NULL, *monthly = NULL, *quorum = NULL,
-		   *delay = NULL, *drill_every = NULL, *pos[3], *dir;
+		   *delay = NULL, *drill_every = NULL, *q_for = NULL, *q_daily = NULL,
+		   *q_burst = NULL, *q_cap = NULL, *pos[3], *dir;
 	bool json = false, help, set;
 	const kurad_option opts[] = {
 	    {"--min-age", true, &min_age, NULL},    {"--keep-daily", true, &daily, NULL},
 	    {"--keep-weekly", true, &weekly, NULL}, {"--keep-monthly", true, &monthly, NULL},
 	    {"--quorum", true, &quorum, NULL},	    {"--delay", true, &delay, NULL},
 	    {"--drill-every", true, &drill_every, NULL},
+	    {"--quota-for", true, &q_for, NULL},    {"--quota-daily", true, &q_daily, NULL},
+	    {"--quota-burst", true, &q_burst, NULL}, {"--quota-cap", true, &q_cap, NULL},
 	    {"--json", false, NULL, &json},	    {NULL, false, NULL, NULL}};
 	struct stat st;
 	vault_policy p;
 	char *text, path[4096];
 	unsigned approvers;
+	bool quota_given, any;
 	int npos, rc;
 
 	if ((rc = kurad_parse_args(argc, argv, opts, pos, 3, &npos, &help, usage_policy)) || help) {
@@ -172,12 +185,19 @@ int kurad_cmd_policy(int argc, char **argv)
 		return kurad_usage_error(usage_policy, "unexpected argument '%s'",
 					 pos[set ? 2 : 1]);
 	dir = pos[set ? 1 : 0];
-	if (!set && (min_age || daily || weekly || monthly || quorum || delay || drill_every))
+	quota_given = q_daily || q_burst || q_cap;
+	any = min_age || daily || weekly || monthly || quorum || delay || drill_every ||
+	      quota_given || q_for;
+	if (!set && any)
 		return kurad_usage_error(usage_policy,
 					 "to change the policy use 'kurad policy set'");
-	if (set && !(min_age || daily || weekly || monthly || quorum || delay || drill_every))
+	if (set && !any)
 		return kurad_usage_error(usage_policy,
 					 "policy set needs at least one value to change");
+	if (q_for && !quota_given)
+		return kurad_usage_error(usage_policy,
+					 "--quota-for needs --quota-daily, --quota-burst or "
+					 "--quota-cap");
 	snprintf(path, sizeof(path), "%s/policy.json", dir);
 	if (policy_load(dir, &p) < 0) {
 		rc = kurad_fail(NULL);
@@ -217,6 +237,8 @@ int kurad_cmd_policy(int argc, char **argv)
 						 "--quorum: '%s' is not a whole number from "
 						 "1 to %d",
 						 quorum, VAULT_POLICY_QUORUM_MAX);
+		if (quota_given && quota_conf_set(&p.quota, q_for, q_daily, q_burst, q_cap) < 0)
+			return kurad_usage_error(usage_policy, "%s", kura_error_message());
 		if (policy_save(dir, &p) < 0)
 			return kurad_fail(dir);
 	}

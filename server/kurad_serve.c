@@ -7,6 +7,7 @@
 
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,8 @@ static const char usage_init[] =
     "                      (default 127.0.0.1:7443)\n";
 
 static const char usage_serve[] =
-    "Usage: kurad serve DIR [--listen ADDR:PORT] [--accept-log-rollback]\n"
+    "Usage: kurad serve DIR [--listen ADDR:PORT] [--connections N]\n"
+    "                       [--connections-per-address N] [--accept-log-rollback]\n"
     "\n"
     "Serve the vault in DIR over HTTPS until SIGINT or SIGTERM; then finish the\n"
     "running requests and close the audit log with a signed checkpoint.  Refuses\n"
@@ -37,6 +39,11 @@ static const char usage_serve[] =
     "DIR/audit/head (the log was cut back or replaced by an older copy).\n"
     "\n"
     "  --listen ADDR:PORT     listen here instead of the address in DIR/vault.json\n"
+    "  --connections N        connections held at once, 8 to 65536 (default 1024);\n"
+    "                         a quarter of them is kept for clients with a valid\n"
+    "                         token, whatever the others do\n"
+    "  --connections-per-address N\n"
+    "                         from one address (default 64)\n"
     "  --accept-log-rollback  start anyway (a disk restored from a backup); the\n"
     "                         lost head is logged as ACCEPT-LOG-ROLLBACK\n";
 
@@ -81,13 +88,46 @@ static void on_signal(int sig)
 	atomic_store(&stop_flag, 1);
 }
 
+/*
+ * Each connection holds a socket and, while it runs, files: raise the soft
+ * limit on open files to the hard one, and say so when that is still too
+ * few for the connections asked for.
+ */
+static void raise_file_limit(const gate_limits *lim)
+{
+	struct rlimit rl;
+	const rlim_t need = (rlim_t)lim->connections * 2 + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+		fprintf(stderr,
+			"kurad: warning: %llu open files allowed, %u connections need about %llu "
+			"(raise LimitNOFILE, or lower --connections)\n",
+			(unsigned long long)rl.rlim_cur, lim->connections,
+			(unsigned long long)need);
+}
+
+static bool parse_connections(const char *s, unsigned long *out)
+{
+	return !s || (kurad_parse_id(s, out) && *out > 0 && *out <= GATE_CONNECTIONS_MAX);
+}
+
 int kurad_cmd_serve(int argc, char **argv)
 {
-	const char *listen = NULL, *pos[1];
+	const char *listen = NULL, *conns = NULL, *per_addr = NULL, *pos[1];
 	bool accept_rollback = false, help;
 	const kurad_option opts[] = {{"--listen", true, &listen, NULL},
+				     {"--connections", true, &conns, NULL},
+				     {"--connections-per-address", true, &per_addr, NULL},
 				     {"--accept-log-rollback", false, NULL, &accept_rollback},
 				     {NULL, false, NULL, NULL}};
+	unsigned long nconns = 0, nper = 0;
+	gate_limits limits;
 	struct sigaction sa;
 	vault *v = NULL;
 	int npos, rc, err;
@@ -99,6 +139,13 @@ int kurad_cmd_serve(int argc, char **argv)
 	}
 	if (npos != 1)
 		return kurad_usage_error(usage_serve, "serve needs the vault directory");
+	if (!parse_connections(conns, &nconns) || !parse_connections(per_addr, &nper) ||
+	    gate_limits_make((unsigned)nconns, (unsigned)nper, &limits) < 0)
+		return kurad_usage_error(usage_serve,
+					 "--connections and --connections-per-address take a "
+					 "whole number, %d to %d in all",
+					 GATE_CONNECTIONS_MIN, GATE_CONNECTIONS_MAX);
+	raise_file_limit(&limits);
 	if (vault_open_serve(&v, pos[0], accept_rollback) < 0)
 		return kurad_fail(pos[0]);
 	if (listen && vault_set_listen(v, listen) < 0) {
@@ -111,7 +158,7 @@ int kurad_cmd_serve(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	fprintf(stderr, "kurad: serving %s on %s\n", pos[0], vault_listen_addr(v));
-	err = vault_http_serve(v, &stop_flag);
+	err = vault_http_serve(v, &limits, &stop_flag);
 	if (err < 0)
 		kurad_fail("serve");
 	else

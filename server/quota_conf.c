@@ -122,6 +122,93 @@ static bool quota_name_ok(const char *s)
 	return true;
 }
 
+static bool quota_limits_empty(const quota_limits *l);
+
+/* One limit from the command line: a size, "none", or "derived" (0: not set). */
+static int quota_value_parse(const char *opt, const char *s, uint64_t *out)
+{
+	if (!s)
+		return 0;
+	if (strcmp(s, "derived") == 0) {
+		*out = 0;
+		return 0;
+	}
+	if (quota_size_parse(s, out) < 0)
+		return kura_error_set(KURA_EINVAL,
+				      "%s: '%s' is not a size (like 20GiB), 'none' or 'derived'", opt,
+				      s);
+	return 0;
+}
+
+int quota_conf_set(vault_quota_conf *q, const char *who, const char *daily, const char *burst,
+		   const char *cap)
+{
+	bool client = false, named = false;
+	const char *name = NULL;
+	quota_limits *lim, nl = {0};
+	unsigned i;
+
+	if (!who || strcmp(who, "repositories") == 0) {
+		lim = &q->repository;
+	} else if (strcmp(who, "clients") == 0) {
+		lim = &q->client;
+		client = true;
+	} else if (strncmp(who, "repo:", 5) == 0 || strncmp(who, "client:", 7) == 0) {
+		client = who[0] == 'c';
+		name = who + (client ? 7 : 5);
+		named = true;
+		if (!quota_name_ok(name))
+			return kura_error_set(KURA_EINVAL, "--quota-for: '%s' is not a %s name", name,
+					      client ? "client" : "repository");
+		for (i = 0; i < q->count; i++)
+			if (q->named[i].client == client && strcmp(q->named[i].name, name) == 0)
+				break;
+		if (i == q->count) {
+			if (q->count == QUOTA_NAMED_MAX)
+				return kura_error_set(KURA_EINVAL,
+						      "the policy already names %d repositories "
+						      "and clients",
+						      QUOTA_NAMED_MAX);
+			memset(&q->named[i], 0, sizeof(q->named[i]));
+			snprintf(q->named[i].name, sizeof(q->named[i].name), "%s", name);
+			q->named[i].client = client;
+		}
+		lim = &nl;
+		nl = i < q->count ? q->named[i].lim : nl;
+	} else {
+		return kura_error_set(KURA_EINVAL,
+				      "--quota-for: '%s' is not repositories, clients, repo:NAME or "
+				      "client:NAME",
+				      who);
+	}
+	if (client && cap)
+		return kura_error_set(KURA_EINVAL,
+				      "--quota-cap: a writer credential has no cap (its repository "
+				      "has)");
+	if (quota_value_parse("--quota-daily", daily, &lim->daily) < 0 ||
+	    quota_value_parse("--quota-burst", burst, &lim->burst) < 0 ||
+	    quota_value_parse("--quota-cap", cap, &lim->cap) < 0)
+		return KURA_EINVAL;
+	if (!named)
+		return 0;
+	/* A named entry left with nothing set is removed: it inherits again. */
+	for (i = 0; i < q->count; i++)
+		if (q->named[i].client == client && strcmp(q->named[i].name, name) == 0)
+			break;
+	if (quota_limits_empty(lim)) {
+		if (i < q->count) {
+			memmove(&q->named[i], &q->named[i + 1],
+				(q->count - i - 1) * sizeof(q->named[0]));
+			q->count--;
+		}
+		return 0;
+	}
+	q->named[i].lim = *lim;
+	if (i == q->count)
+		q->count++;
+	return 0;
+}
+
 static int quota_limits_parse(const json_t *obj, bool client, const char *where,
 			      quota_limits *out)
 {

@@ -61,6 +61,18 @@ typedef struct {
  */
 int quota_conf_parse(const json_t *obj, vault_quota_conf *out);
 
+/*
+ * Change limits as `kurad policy set` does: `who` is "repositories" (or
+ * NULL: every repository not named), "clients" (every writer credential
+ * not named), "repo:NAME" or "client:NAME"; each of daily/burst/cap that
+ * is not NULL is a size, "none", or "derived" (not set: derived or
+ * inherited again).  A named entry left with nothing set is removed.
+ * KURA_EINVAL with a message naming the option: a bad size or name, a
+ * cap for a client, more than QUOTA_NAMED_MAX names.
+ */
+int quota_conf_set(vault_quota_conf *q, const char *who, const char *daily, const char *burst,
+		   const char *cap);
+
 /* The member as JSON (new reference); NULL when nothing is set (omit it) or out of memory. */
 json_t *quota_conf_format(const vault_quota_conf *q);
 

@@ -295,8 +295,9 @@ backup_json() {
 #                           KURAD VAULT_DIR VAULT_ADDR.  Skips the test (exit
 #                           0, a SKIP line) only when kurad is missing or says
 #                           it is not built yet
-#   start_vault             serve it in the background (stopped on exit);
-#                           sets VAULT_PID.  kurad reads its clients when it
+#   start_vault [ARG...]    serve it in the background (stopped on exit),
+#                           with more `kurad serve` options if given; sets
+#                           VAULT_PID.  kurad reads its clients when it
 #                           starts: add them before
 #   stop_vault              stop it (SIGTERM) and wait for it to exit; fail
 #                           on a crash or an error exit
@@ -330,7 +331,7 @@ init_vault() {
 
 start_vault() {
 	local rc=0 i
-	"$KURAD" serve "$VAULT_DIR" --listen "$VAULT_ADDR" >"$WORK/kurad.out" 2>"$WORK/kurad.err" </dev/null &
+	"$KURAD" serve "$VAULT_DIR" --listen "$VAULT_ADDR" "$@" >"$WORK/kurad.out" 2>"$WORK/kurad.err" </dev/null &
 	VAULT_PID=$!
 	at_exit stop_vault quiet
 	for i in $(seq 1 100); do

@@ -28,13 +28,18 @@ vault_client ward writer clinic "$WORK/writer.cred"
 vault_client reader reader clinic "$WORK/reader.cred"
 vault_client au auditor "" "$WORK/au.cred"
 vault_client labw writer lab "$WORK/labw.cred"
-python3 - "$VAULT_DIR/policy.json" <<'EOF'
-import json, sys
-d = json.load(open(sys.argv[1]))
-d["quota"] = {"repositories": {"clinic": {"daily": "12MiB"}, "lab": {"cap": "2MiB"}},
-              "client": {"burst": "64GiB"}, "clients": {"labw": {"daily": "1GiB", "burst": "512KiB"}}}
-json.dump(d, open(sys.argv[1], "w"))
-EOF
+note "quotas set with kurad policy set"
+expect_exit 0 "$KURAD" policy set "$VAULT_DIR" --quota-for repo:clinic --quota-daily 12MiB
+expect_exit 0 "$KURAD" policy set "$VAULT_DIR" --quota-for repo:lab --quota-cap 2MiB
+expect_exit 0 "$KURAD" policy set "$VAULT_DIR" --quota-for clients --quota-burst 64GiB
+expect_exit 0 "$KURAD" policy set "$VAULT_DIR" --quota-for client:labw --quota-daily 1GiB --quota-burst 512KiB
+expect_exit 0 "$KURAD" policy set "$VAULT_DIR" --quota-for client:gone --quota-daily 5GiB
+expect_exit 0 "$KURAD" policy set "$VAULT_DIR" --quota-for client:gone --quota-daily derived
+expect_exit 2 "$KURAD" policy set "$VAULT_DIR" --quota-for client:labw --quota-cap 1GiB
+assert_contains "a client has no cap" "no cap" "$ERR"
+expect_exit 2 "$KURAD" policy set "$VAULT_DIR" --quota-daily 12MB
+assert_contains "the bad size is named" "'12MB' is not a size" "$ERR"
+expect_exit 2 "$KURAD" policy set "$VAULT_DIR" --quota-for 'repo:../x' --quota-daily 1GiB
 python3 - "$VAULT_DIR/vault.json" "$WORK/alerted" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))

@@ -28,6 +28,7 @@ static int setup(void **state)
 	fixture *f = calloc(1, sizeof(*f));
 	uint8_t pk[crypto_sign_PUBLICKEYBYTES];
 	char path[128];
+	gate_limits lim;
 
 	if (!f || kura_crypto_init() < 0)
 		return -1;
@@ -39,7 +40,8 @@ static int setup(void **state)
 		return -1;
 	snprintf(f->log, sizeof(f->log), "%s/audit/log.jsonl", f->dir);
 	crypto_sign_keypair(pk, f->sk);
-	if (audit_open(&f->audit, f->dir, f->sk, false) < 0 || gate_new(&f->g, f->audit) < 0)
+	if (gate_limits_make(0, 0, &lim) < 0 || audit_open(&f->audit, f->dir, f->sk, false) < 0 ||
+	    gate_new(&f->g, f->audit, &lim) < 0)
 		return -1;
 	*state = f;
 	return 0;
@@ -134,9 +136,29 @@ static void test_many_addresses_lose_nothing(void **state)
 	assert_true(entries <= 1024 + 1);
 }
 
+/* The connection limits: defaults, a quarter kept for clients with a token, bounds. */
+static void test_limits(void **state)
+{
+	gate_limits l;
+
+	(void)state;
+	assert_int_equal(gate_limits_make(0, 0, &l), 0);
+	assert_int_equal(l.connections, GATE_CONNECTIONS_DEFAULT);
+	assert_int_equal(l.per_address, GATE_PER_ADDRESS_DEFAULT);
+	assert_int_equal(l.unauthenticated, 768);
+	assert_int_equal(gate_limits_make(16, 0, &l), 0);
+	assert_int_equal(l.per_address, 16); /* never more than in all */
+	assert_int_equal(l.unauthenticated, 12);
+	assert_int_equal(gate_limits_make(9, 2, &l), 0);
+	assert_int_equal(l.unauthenticated, 7); /* rounds toward keeping more for clients */
+	assert_int_equal(gate_limits_make(GATE_CONNECTIONS_MIN - 1, 0, &l), KURA_EINVAL);
+	assert_int_equal(gate_limits_make(GATE_CONNECTIONS_MAX + 1, 0, &l), KURA_EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test_setup_teardown(test_lockout_per_address, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_one_summary_per_window, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_many_addresses_lose_nothing, setup, teardown),

@@ -159,6 +159,44 @@ static void test_policy_member(void **state)
 	assert_non_null(strstr(kura_error_message(), "'daily'"));
 }
 
+/* `kurad policy set --quota-*`: defaults, named entries added, changed and removed. */
+static void test_conf_set(void **state)
+{
+	vault_quota_conf q;
+
+	(void)state;
+	memset(&q, 0, sizeof(q));
+	assert_ok(quota_conf_set(&q, NULL, "64GiB", NULL, "2TiB"));
+	assert_int_equal(q.repository.daily, 64 * GiB);
+	assert_int_equal(q.repository.cap, 2048 * GiB);
+	assert_ok(quota_conf_set(&q, "clients", NULL, "none", NULL));
+	assert_int_equal(q.client.burst, QUOTA_UNLIMITED);
+	assert_ok(quota_conf_set(&q, "repo:clinic", "12MiB", NULL, NULL));
+	assert_ok(quota_conf_set(&q, "client:ward4", "1GiB", "512KiB", NULL));
+	assert_int_equal(q.count, 2);
+	assert_ok(quota_conf_set(&q, "repo:clinic", NULL, "4MiB", NULL)); /* keeps daily */
+	assert_int_equal(q.count, 2);
+	assert_string_equal(q.named[0].name, "clinic");
+	assert_int_equal(q.named[0].lim.daily, 12 * MiB);
+	assert_int_equal(q.named[0].lim.burst, 4 * MiB);
+	/* everything cleared: the entry goes, the other stays */
+	assert_ok(quota_conf_set(&q, "repo:clinic", "derived", "derived", NULL));
+	assert_int_equal(q.count, 1);
+	assert_string_equal(q.named[0].name, "ward4");
+	assert_true(q.named[0].client);
+	/* a cleared default is "not set" */
+	assert_ok(quota_conf_set(&q, "repositories", NULL, NULL, "derived"));
+	assert_int_equal(q.repository.cap, 0);
+
+	assert_int_equal(quota_conf_set(&q, "client:ward4", NULL, NULL, "1GiB"), KURA_EINVAL);
+	assert_non_null(strstr(kura_error_message(), "no cap"));
+	assert_int_equal(quota_conf_set(&q, "repo:../x", "1GiB", NULL, NULL), KURA_EINVAL);
+	assert_int_equal(quota_conf_set(&q, "everyone", "1GiB", NULL, NULL), KURA_EINVAL);
+	assert_int_equal(quota_conf_set(&q, NULL, "12MB", NULL, NULL), KURA_EINVAL);
+	assert_non_null(strstr(kura_error_message(), "--quota-daily"));
+	assert_int_equal(q.count, 1); /* refusals change nothing named */
+}
+
 static void test_resolve(void **state)
 {
 	vault_quota_conf q;
@@ -266,7 +304,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_sizes),	  cmocka_unit_test(test_parse_and_format),
 	    cmocka_unit_test(test_parse_rejects), cmocka_unit_test(test_policy_member),
-	    cmocka_unit_test(test_resolve),	  cmocka_unit_test(test_bucket),
+	    cmocka_unit_test(test_conf_set),	  cmocka_unit_test(test_resolve),	  cmocka_unit_test(test_bucket),
 	    cmocka_unit_test(test_days),
 	};
 
