@@ -8,7 +8,8 @@
  * entry the snapshot's directory does not name: a temporary of an earlier
  * restore that was interrupted (restplan.c's pattern) is removed, always
  * and silently; anything else is removed with --delete (ransom notes,
- * "*.locked" copies, files made since the backup), and told as deleted.
+ * "*.locked" copies, files made since the backup), and told as deleted,
+ * in directories at or below a path the backup was given (backed_up).
  * Nothing is followed: an entry is lstat-ed, a symlink is removed as
  * itself, a directory is opened with O_NOFOLLOW relative to its parent's
  * fd and emptied depth first (at most RS_RM_DEPTH levels, each one fd).
@@ -154,6 +155,34 @@ int kura_restore__remove(rs *r, int pdir, const char *name, const char *rel, boo
 	return 0;
 }
 
+/*
+ * Whether the directory at `rel` below the target is at or below a path
+ * the snapshot's backup was given: the directories above those (/, /srv)
+ * only hold the way there, so --delete leaves what else is in them (a
+ * whole snapshot of /srv/files restored into / must not empty /etc).
+ */
+static bool backed_up(const rs *r, const char *rel)
+{
+	char *dir;
+	bool yes = r->snap->npaths == 0; /* no paths recorded: nothing to go by */
+
+	if (asprintf(&dir, "%s/%s", r->root_snap, rel) < 0)
+		return false;
+	if (strlen(dir) > 1 && dir[strlen(dir) - 1] == '/')
+		dir[strlen(dir) - 1] = '\0';
+	for (size_t i = 0; i < r->snap->npaths && !yes; i++) {
+		const char *p = r->snap->paths[i];
+		size_t len = strlen(p);
+
+		while (len > 1 && p[len - 1] == '/')
+			len--;
+		yes = (len == 1 && p[0] == '/') ||
+		      (strncmp(dir, p, len) == 0 && (dir[len] == '\0' || dir[len] == '/'));
+	}
+	free(dir);
+	return yes;
+}
+
 static int name_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -167,9 +196,11 @@ int kura_restore__tidy(rs *r, const rs_frame *f, const kura_node *nodes, size_t 
 	struct dirent *e;
 	DIR *d = NULL;
 	int fd = -1, dfd, err = 0;
+	bool del;
 
 	if (!r->inplace || !f->included || f->skipped)
 		return 0;
+	del = r->delete_extra && backed_up(r, f->rel);
 	dfd = f->fd >= 0 ? f->fd
 			 : (fd = kura_restore__open_beneath(r->rootfd, f->rel, O_RDONLY | O_DIRECTORY));
 	if (dfd < 0)
@@ -200,7 +231,7 @@ int kura_restore__tidy(rs *r, const rs_frame *f, const kura_node *nodes, size_t 
 		if (!strcmp(key, ".") || !strcmp(key, "..") ||
 		    (nnames && bsearch(&key, names, nnames, sizeof(*names), name_cmp)))
 			continue;
-		if (!r->delete_extra && !kura_restore__is_tmp(key))
+		if (!del && !kura_restore__is_tmp(key))
 			continue;
 		if ((err = KURA_ARRAY_GROW(extra, cap, nextra + 1)) < 0 ||
 		    !(extra[nextra] = strdup(key))) {
