@@ -160,6 +160,34 @@ v=$(json_get "$OUT" 'd["paths_replaced"]')
 [ "$v" -ge "$n" ] || fail "--overwrite always replaced $v paths, fewer than the $n files"
 same_contents "$CLEAN" "$SRC"
 
+note "--delete leaves what is above the paths the backup was given"
+W=$WORK/whole
+mkdir -p "$W"
+expect_exit 0 kura restore "$SNAP" --target "$W" --include "$SRC/documents*"
+echo keep >"$W/stray-above"
+echo gone >"$W$SRC/documents/stray-below"
+expect_exit 0 kura --json restore "$SNAP" --target "$W" --include "$SRC/documents*" --overwrite if-changed --delete
+assert_eq "deleted" "[\"$W$SRC/documents/stray-below\"]" "$(json_get "$OUT" 'd["deleted"]')"
+[ -f "$W/stray-above" ] || fail "--delete removed a file above the backed-up path"
+
+note "another file system mounted inside the target is left alone without --cross-fs"
+M=$SRC/databases/mnt
+mkdir -p "$M"
+if mount -t tmpfs -o size=1M kura-test "$M" 2>/dev/null; then
+	at_exit "umount '$M' 2>/dev/null || true"
+	echo other >"$M/on-other-fs"
+	expect_exit 0 kura --json restore "$SNAP:$SRC" --target "$SRC" --overwrite if-changed --delete
+	[ -f "$M/on-other-fs" ] || fail "--delete removed a file on another file system"
+	assert_contains "the warning" "another file system" "$ERR"
+	expect_exit 0 kura --json restore "$SNAP:$SRC" --target "$SRC" --overwrite if-changed --delete --cross-fs
+	[ ! -e "$M/on-other-fs" ] || fail "--delete --cross-fs left the file on the other file system"
+	umount "$M"
+	rmdir "$M"
+else
+	note "SKIP the other file system part: cannot mount a tmpfs here (not root?)"
+	rmdir "$M"
+fi
+
 note "bad usage"
 expect_exit 2 kura restore "$SNAP" --target "$SRC" --overwrite sometimes
 echo "PASS"
