@@ -36,9 +36,9 @@ static char *join2(const char *dir, const char *name)
 
 typedef struct {
 	DIR *d;
-	char *name;                     /* in the parent */
+	char *name; /* in the parent */
 	char *rel;
-	bool kept;                      /* something in it was left: it is not removed */
+	bool kept; /* something in it was left: it is not removed */
 } rm_level;
 
 /* A directory to empty: its level, or -1 (reported) if it is left. */
@@ -85,7 +85,8 @@ int kura_restore__remove(rs *r, int pdir, const char *name, const char *rel, boo
 		return -1;
 	}
 	if (s.st_dev != kura_restore__root_dev(r) && !r->cross_fs) {
-		rs_warn(r, rel, "on another file system than the target's: not deleted (--cross-fs)");
+		rs_warn(r, rel,
+			"on another file system than the target's: not deleted (--cross-fs)");
 		return -1;
 	}
 	if (!S_ISDIR(s.st_mode)) {
@@ -135,7 +136,8 @@ int kura_restore__remove(rs *r, int pdir, const char *name, const char *rel, boo
 				crel ? strerror(errno) : "out of memory");
 			top->kept = true;
 		} else if (s.st_dev != kura_restore__root_dev(r) && !r->cross_fs) {
-			rs_warn(r, crel, "on another file system than the target's: not deleted "
+			rs_warn(r, crel,
+				"on another file system than the target's: not deleted "
 				"(--cross-fs)");
 			top->kept = true;
 		} else if (S_ISDIR(s.st_mode)) {
@@ -201,8 +203,9 @@ int kura_restore__tidy(rs *r, const rs_frame *f, const kura_node *nodes, size_t 
 	if (!r->inplace || !f->included || f->skipped)
 		return 0;
 	del = r->delete_extra && backed_up(r, f->rel);
-	dfd = f->fd >= 0 ? f->fd
-			 : (fd = kura_restore__open_beneath(r->rootfd, f->rel, O_RDONLY | O_DIRECTORY));
+	dfd = f->fd >= 0
+		  ? f->fd
+		  : (fd = kura_restore__open_beneath(r->rootfd, f->rel, O_RDONLY | O_DIRECTORY));
 	if (dfd < 0)
 		return 0; /* the walk reports a directory it cannot open */
 	if (count && !(names = malloc(count * sizeof(*names)))) {

@@ -18,11 +18,11 @@
 #include "repo/restplan.h"
 
 typedef struct dry_level {
-	rs_frame f;                     /* f.fd -1: not in the target (would be created) */
+	rs_frame f; /* f.fd -1: not in the target (would be created) */
 	kura_tree *tree;
 	kura_node *nodes;
 	size_t count, i;
-	int pass;                       /* 0: all but directories, 1: directories */
+	int pass; /* 0: all but directories, 1: directories */
 	struct dry_level *up;
 } dry_level;
 
@@ -79,7 +79,8 @@ static void dry_leaf(rs *r, int pfd, const kura_node *n, const char *rel)
 
 	if (pfd < 0 || fstatat(pfd, n->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (pfd >= 0 && errno != ENOENT)
-			rs_fail(r, rel, "cannot look at what is in the target: %s", strerror(errno));
+			rs_fail(r, rel, "cannot look at what is in the target: %s",
+				strerror(errno));
 		else
 			kura_restore__note(r, KURA_RESTORE_CREATE, rel);
 		return;
@@ -94,6 +95,16 @@ static void dry_leaf(rs *r, int pfd, const kura_node *n, const char *rel)
 				    a.st_dev == st.st_dev && a.st_ino == st.st_ino;
 
 			close(dfd);
+			/*
+			 * Already the first name's: it stays so unless the first
+			 * name is replaced (a new inode), and the link with it.
+			 */
+			as_file.type = KURA_NODE_FILE;
+			if (same &&
+			    kura_restore__decide(r, pfd, &as_file, &st, &why) == RS_REPLACE) {
+				kura_restore__note(r, KURA_RESTORE_REPLACE, rel);
+				return;
+			}
 			if (same) {
 				r->res->unchanged++;
 				return;
@@ -128,7 +139,8 @@ static int dry_dir(rs *r, int pfd, const kura_node *n, const char *rel)
 
 	if (pfd < 0 || fstatat(pfd, n->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (pfd >= 0 && errno != ENOENT) {
-			rs_fail(r, rel, "cannot look at what is in the target: %s", strerror(errno));
+			rs_fail(r, rel, "cannot look at what is in the target: %s",
+				strerror(errno));
 			return -2;
 		}
 		kura_restore__note(r, KURA_RESTORE_CREATE, rel);
@@ -142,7 +154,8 @@ static int dry_dir(rs *r, int pfd, const kura_node *n, const char *rel)
 	}
 	if (r->overwrite == KURA_OVERWRITE_NEVER ||
 	    (st.st_dev != kura_restore__root_dev(r) && !r->cross_fs)) {
-		rs_exists(r, rel, "already exists and is not a directory: not replaced, its contents "
+		rs_exists(r, rel,
+			  "already exists and is not a directory: not replaced, its contents "
 			  "are not restored");
 		return -2;
 	}
@@ -213,8 +226,9 @@ int kura_restore__dry_walk(rs *r, const rs_frame *root, kura_node *nodes, size_t
 		}
 		if (inc)
 			fd = dry_dir(r, l->f.fd, n, rel);
-		else if (l->f.fd < 0 || (fd = openat(l->f.fd, n->name, O_RDONLY | O_DIRECTORY |
-						     O_NOFOLLOW | O_CLOEXEC)) < 0)
+		else if (l->f.fd < 0 ||
+			 (fd = openat(l->f.fd, n->name,
+				      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 			fd = -1;
 		if (fd == -2 || !(sub = calloc(1, sizeof(*sub)))) {
 			if (fd >= 0)
@@ -228,7 +242,8 @@ int kura_restore__dry_walk(rs *r, const rs_frame *root, kura_node *nodes, size_t
 		sub->up = l;
 		if ((err = kura_repo__load_tree(r->repo, n->subtree, &sub->tree)) < 0) {
 			if (err != KURA_ENOMEM) {
-				rs_fail(r, rel, "cannot read the directory's tree: %s", kura_error_message());
+				rs_fail(r, rel, "cannot read the directory's tree: %s",
+					kura_error_message());
 				err = 0;
 			}
 			level_free(sub, false);

@@ -49,8 +49,10 @@ int kura_restore__inplace_init(rs *r)
 	if (o->version < 2)
 		return 0;
 	if (o->overwrite < KURA_OVERWRITE_NEVER || o->overwrite > KURA_OVERWRITE_ALWAYS)
-		return kura_error_set(KURA_EINVAL, "restore: overwrite mode %d is not one of never, "
-				      "if-changed, always", o->overwrite);
+		return kura_error_set(KURA_EINVAL,
+				      "restore: overwrite mode %d is not one of never, "
+				      "if-changed, always",
+				      o->overwrite);
 	r->overwrite = o->overwrite;
 	r->verify = o->verify;
 	r->delete_extra = o->delete_extra;
@@ -58,8 +60,10 @@ int kura_restore__inplace_init(rs *r)
 	r->cross_fs = o->cross_fs;
 	r->inplace = r->overwrite != KURA_OVERWRITE_NEVER || r->delete_extra || r->dry_run;
 	if (r->dry_run && access(o->target, F_OK) < 0 && errno == ENOENT)
-		return kura_error_set(KURA_ENOTFOUND, "dry run: the target %s does not exist (a "
-				      "restore would create it and everything in it)", o->target);
+		return kura_error_set(KURA_ENOTFOUND,
+				      "dry run: the target %s does not exist (a "
+				      "restore would create it and everything in it)",
+				      o->target);
 	return 0;
 }
 
@@ -175,8 +179,10 @@ static bool same_content(rs *r, int dirfd, const kura_node *n)
 		goto done;
 	for (uint32_t i = 0; i < n->nextents; i++) {
 		const kura_extent *x = &n->extents[i];
-		size_t len = x->kind == KURA_EXTENT_CHUNK ? (size_t)x->len
-			     : x->len < RS_VERIFY_PIECE ? (size_t)x->len : RS_VERIFY_PIECE;
+		/* a chunk is read whole; a hole in pieces */
+		size_t len = x->kind != KURA_EXTENT_CHUNK && x->len > RS_VERIFY_PIECE
+				 ? RS_VERIFY_PIECE
+				 : (size_t)x->len;
 
 		if (x->kind == KURA_EXTENT_CHUNK && x->len > KURA_BLOB_MAX_RAW)
 			goto done;
@@ -326,18 +332,24 @@ void kura_restore__fail_tmp(rs *r, int dfd, size_t i)
 	int own = -1;
 
 	if (atomic_load(&f->state) != RS_CREATED) {
-		kura_restore__queue_say(r, RS_FAIL, f->rel, NULL, "%s; what was in the target is left "
-					"as it was", why);
+		kura_restore__queue_say(r, RS_FAIL, f->rel, NULL,
+					"%s; what was in the target is left "
+					"as it was",
+					why);
 		return;
 	}
 	if (dfd < 0)
 		dfd = own = kura_restore__open_parent(r, f->rel, &name);
 	if (ours(dfd, f->tmp, f) && unlinkat(dfd, f->tmp, 0) == 0)
-		kura_restore__queue_say(r, RS_FAIL, f->rel, NULL, "%s; what was in the target is "
-					"left as it was", why);
+		kura_restore__queue_say(r, RS_FAIL, f->rel, NULL,
+					"%s; what was in the target is "
+					"left as it was",
+					why);
 	else
-		kura_restore__queue_say(r, RS_FAIL, f->rel, NULL, "%s; its temporary %s could not be "
-					"removed (the next restore in place removes it)", why, f->tmp);
+		kura_restore__queue_say(r, RS_FAIL, f->rel, NULL,
+					"%s; its temporary %s could not be "
+					"removed (the next restore in place removes it)",
+					why, f->tmp);
 	if (own >= 0)
 		close(own);
 }
@@ -366,7 +378,8 @@ static void commit_one(rs *r, int dfd, size_t i)
 	bool existed;
 
 	if (!ours(dfd, f->tmp, f)) {
-		kura_restore__file_failed(r, (uint32_t)i, "was replaced by something else during "
+		kura_restore__file_failed(r, (uint32_t)i,
+					  "was replaced by something else during "
 					  "the restore: not renamed over its name");
 		kura_restore__say(r, RS_FAIL, f->rel, "%s", f->reason ? f->reason : "replaced");
 		return;
@@ -379,7 +392,8 @@ static void commit_one(rs *r, int dfd, size_t i)
 		unlinkat(dfd, f->tmp, 0);
 		kura_restore__file_failed(r, (uint32_t)i, "cannot rename it over its name: %s",
 					  strerror(e));
-		kura_restore__say(r, RS_FAIL, f->rel, "%s; what was in the target is left as it was",
+		kura_restore__say(r, RS_FAIL, f->rel,
+				  "%s; what was in the target is left as it was",
 				  f->reason ? f->reason : "cannot rename it over its name");
 		return;
 	}
@@ -401,7 +415,8 @@ int kura_restore__commit(rs *r)
 		if (atomic_load(&f->state) == RS_CREATED && !atomic_load(&f->failed)) {
 			/* The content is on the disk before any name points at it. */
 			if (!synced && syncfs(r->rootfd) < 0)
-				rs_warn(r, "", "cannot sync the target's file system: %s", strerror(errno));
+				rs_warn(r, "", "cannot sync the target's file system: %s",
+					strerror(errno));
 			synced = true;
 			if (f->dir != last) {
 				if (dfd >= 0)
@@ -410,9 +425,11 @@ int kura_restore__commit(rs *r)
 				last = f->dir;
 			}
 			if (dfd < 0) {
-				kura_restore__file_failed(r, (uint32_t)i, "cannot open its directory: %s",
+				kura_restore__file_failed(r, (uint32_t)i,
+							  "cannot open its directory: %s",
 							  strerror(-dfd));
-				kura_restore__say(r, RS_FAIL, f->rel, "%s", f->reason ? f->reason : "");
+				kura_restore__say(r, RS_FAIL, f->rel, "%s",
+						  f->reason ? f->reason : "");
 			} else {
 				commit_one(r, dfd, i);
 			}
@@ -442,7 +459,8 @@ int kura_restore__other(rs *r, int dirfd, kura_node *n, char *rel)
 
 	if (fstatat(dirfd, n->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno != ENOENT) {
-			rs_fail(r, rel, "cannot look at what is in the target: %s", strerror(errno));
+			rs_fail(r, rel, "cannot look at what is in the target: %s",
+				strerror(errno));
 		} else if (kura_fsmeta_create(dirfd, n) < 0) {
 			rs_fail(r, rel, "cannot create: %s", kura_error_message());
 		} else {
@@ -530,7 +548,8 @@ int kura_restore__relink(rs *r, int ffd, const char *from, int tfd, const char *
 	if (linkat(ffd, from, tfd, tmp, 0) < 0) {
 		err = kura_error_errno(KURA_EIO, errno, "cannot link");
 	} else if (clear_dir(r, tfd, to, rel) < 0 || renameat(tfd, tmp, tfd, to) < 0) {
-		err = kura_error_errno(KURA_EIO, errno, "cannot rename the link over what is there");
+		err =
+		    kura_error_errno(KURA_EIO, errno, "cannot rename the link over what is there");
 		unlinkat(tfd, tmp, 0);
 	} else {
 		kura_restore__note(r, KURA_RESTORE_REPLACE, rel);

@@ -412,39 +412,68 @@ static void test_inplace(void **state)
 }
 
 /* A directory where a file goes and a file where a directory goes, both ways round. */
+/*
+ * A directory where a file goes and a file where a directory goes, and a
+ * file changed through its hard link: the dry run says what the real run
+ * then does.
+ */
 static void test_type_swaps(void **state)
 {
 	fixture *f = *state;
 	kura_restore_result res;
-	char real[3][512];
+	char dry[3][512], real[3][512];
 	struct stat st;
 
 	assert_ok(restore_inplace(f, false, &res));
 	take_changes(f, real);
 	sh("rm -rf %s/a/b && echo file >%s/a/b", f->target, f->target);
 	sh("cd %s && rm top && mkdir -p top/inner && touch top/inner/f%s", f->target, "");
+	put(f->target, "a/one", "ONE\n"); /* same size, new mtime */
+	assert_ok(restore_inplace(f, true, &res));
+	take_changes(f, dry);
+	assert_string_equal(get(f->target, "a/b"), "file\n");
 	assert_ok(restore_inplace(f, false, &res));
 	take_changes(f, real);
 	assert_int_equal(f->problems, 0);
+	for (int k = 0; k < 3; k++)
+		assert_string_equal(dry[k], real[k]);
 	assert_int_equal(lst(f->target, "a/b", &st), 0);
 	assert_true(S_ISDIR(st.st_mode));
 	assert_string_equal(get(f->target, "a/b/two"), "two\n");
 	assert_string_equal(get(f->target, "top"), "top\n");
+	assert_string_equal(get(f->target, "a/one"), "one\n");
 	assert_non_null(strstr(real[1], "a/b"));
 	assert_non_null(strstr(real[1], "top"));
 	assert_non_null(strstr(real[2], "top/inner/f"));
+
+	/* the file of a hard link changed in place: both names replaced, linked again */
+	sh("cd %s && printf 'TOP\\n' >top && touch -d 2001-01-01 top%s", f->target, "");
+	assert_ok(restore_inplace(f, true, &res));
+	take_changes(f, dry);
+	assert_string_equal(dry[1], "a/hard,top");
+	assert_ok(restore_inplace(f, false, &res));
+	take_changes(f, real);
+	assert_string_equal(real[1], "a/hard,top");
+	assert_string_equal(get(f->target, "a/hard"), "top\n");
+	{
+		struct stat a;
+
+		assert_int_equal(lst(f->target, "top", &st), 0);
+		assert_int_equal(lst(f->target, "a/hard", &a), 0);
+		assert_int_equal(st.st_ino, a.st_ino);
+	}
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tmp_names),
-		cmocka_unit_test(test_same_kind),
-		cmocka_unit_test(test_decide),
-		cmocka_unit_test_setup_teardown(test_inplace, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_type_swaps, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_inplace, setup_tiny, teardown_tiny),
-		cmocka_unit_test_setup_teardown(test_type_swaps, setup_tiny, teardown_tiny),
+	    cmocka_unit_test(test_tmp_names),
+	    cmocka_unit_test(test_same_kind),
+	    cmocka_unit_test(test_decide),
+	    cmocka_unit_test_setup_teardown(test_inplace, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_type_swaps, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_inplace, setup_tiny, teardown_tiny),
+	    cmocka_unit_test_setup_teardown(test_type_swaps, setup_tiny, teardown_tiny),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
