@@ -15,7 +15,8 @@
  * kura_tree_name_ok.  So a symlink planted in the target is never
  * followed: where a directory should be it makes that subtree fail with a
  * warning, where a file should be O_CREAT | O_EXCL fails with a warning.
- * Nothing the user had is unlinked or overwritten: an existing file is
+ * Nothing the user had is unlinked or overwritten (unless restoring in
+ * place: restplan.c, restdelete.c, restdry.c): an existing file is
  * left alone with a warning.  A file is created by us with O_EXCL and its
  * (device, inode) recorded; when it is reopened to write content or apply
  * metadata the pair is checked, so a file swapped in during the restore is
