@@ -5,7 +5,8 @@
  * entries, messages), the walk frame, the tuning constants, and the
  * helpers one part calls in another.  restorer.c walks and batches;
  * restcontent.c restores a batch's content; restmeta.c makes hard links
- * and applies metadata.
+ * and applies metadata; restplan.c, restdelete.c and restdry.c restore
+ * in place (over what is in the target, --delete, --dry-run).
  * The invariants are those described at the top of restorer.c; the
  * batch knobs are in restorer.h.
  */
