@@ -23,6 +23,11 @@
 
 enum {
 	OPT_NUMERIC_OWNER = CLI_OPT_LONG,
+	OPT_OVERWRITE,
+	OPT_VERIFY,
+	OPT_DELETE,
+	OPT_DRY_RUN,
+	OPT_CROSS_FS,
 };
 
 #define SHOW_EXISTING 10 /* existing paths named one by one; the rest are counted */
@@ -34,7 +39,23 @@ struct report {
 	json_t *failed;         /* [{"path", "error", "partial"?}] with --json, else NULL */
 	char *names[SHOW_FAILED];
 	size_t nfailed, nexisting;
+	json_t *changes[3];     /* created, replaced, deleted paths, with --json in place */
+	bool list;              /* --dry-run without --json: each change on stdout */
 };
+
+/* In place: a path created, replaced or deleted (or, in a dry run, that would be). */
+static void on_change(kura_restore_change what, const char *path, void *ctx)
+{
+	struct report *rep = ctx;
+	int k = what == KURA_RESTORE_CREATE ? 0 : what == KURA_RESTORE_REPLACE ? 1 : 2;
+
+	if (rep->changes[k])
+		json_array_append_new(rep->changes[k], cli_json_str(path));
+	if (rep->list) {
+		cli_progress_clear(rep->prog);
+		printf("%s %s\n", k == 0 ? "create" : k == 1 ? "replace" : "delete", path);
+	}
+}
 
 static void on_problem(const kura_restore_problem *p, void *ctx)
 {
@@ -83,13 +104,20 @@ static const struct option longs[] = {
 	{"target", required_argument, NULL, 't'},
 	{"include", required_argument, NULL, 'i'},
 	{"numeric-owner", no_argument, NULL, OPT_NUMERIC_OWNER},
+	{"overwrite", required_argument, NULL, OPT_OVERWRITE},
+	{"verify", no_argument, NULL, OPT_VERIFY},
+	{"delete", no_argument, NULL, OPT_DELETE},
+	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
+	{"cross-fs", no_argument, NULL, OPT_CROSS_FS},
 	{NULL, 0, NULL, 0},
 };
 
 static int print_json(kura_repo *repo, const char *id, const char *target,
-		      const kura_restore_result *r, json_t *failed)
+		      const kura_restore_result *r, const struct report *rep,
+		      const kura_restore_options *opts)
 {
-	json_t *o = json_object();
+	json_t *o = json_object(), *failed = rep->failed;
+	static const char *const lists[3] = {"created", "replaced", "deleted"};
 
 	json_object_set_new(o, "message_type", json_string("summary"));
 	json_object_set_new(o, "snapshot_id", json_string(id));
@@ -104,12 +132,36 @@ static int print_json(kura_repo *repo, const char *id, const char *target,
 	json_object_set_new(o, "failed", json_incref(failed));
 	json_object_set_new(o, "total_duration", json_real(r->seconds));
 	json_object_set_new(o, "damaged_files", cli_damage_json(repo));
+	if (rep->changes[0]) {
+		json_object_set_new(o, "dry_run", json_boolean(opts->dry_run));
+		for (int k = 0; k < 3; k++)
+			json_object_set_new(o, lists[k], json_incref(rep->changes[k]));
+		json_object_set_new(o, "paths_created", cli_json_u64(r->created));
+		json_object_set_new(o, "paths_replaced", cli_json_u64(r->replaced));
+		json_object_set_new(o, "paths_deleted", cli_json_u64(r->deleted));
+		json_object_set_new(o, "paths_unchanged", cli_json_u64(r->unchanged));
+	}
 	return cli_json_print(o);
 }
 
-static void print_human(const char *target, const kura_restore_result *r)
+static void print_human(const char *target, const kura_restore_result *r,
+			const kura_restore_options *opts)
 {
 	char size[CLI_FMT_MAX], took[CLI_FMT_MAX];
+
+	if (opts->dry_run) {
+		printf("dry run, nothing changed: would create %llu, replace %llu, delete %llu "
+		       "path(s) in %s; %llu unchanged, %llu left as they are (already there)\n",
+		       (unsigned long long)r->created, (unsigned long long)r->replaced,
+		       (unsigned long long)r->deleted, target, (unsigned long long)r->unchanged,
+		       (unsigned long long)r->skipped_existing);
+		return;
+	}
+	if (opts->overwrite || opts->delete_extra)
+		printf("in place: %llu path(s) created, %llu replaced, %llu deleted, %llu "
+		       "unchanged\n",
+		       (unsigned long long)r->created, (unsigned long long)r->replaced,
+		       (unsigned long long)r->deleted, (unsigned long long)r->unchanged);
 
 	printf("restored %llu files, %llu dirs, %s in %s to %s; %llu failed, %llu skipped "
 	       "(already there)\n",
@@ -150,6 +202,29 @@ static int run(struct cli_global *g, int argc, char **argv)
 			break;
 		case OPT_NUMERIC_OWNER:
 			opts.numeric_owner = true;
+			break;
+		case OPT_OVERWRITE:
+			if (!strcmp(p.arg, "never"))
+				opts.overwrite = KURA_OVERWRITE_NEVER;
+			else if (!strcmp(p.arg, "if-changed"))
+				opts.overwrite = KURA_OVERWRITE_IF_CHANGED;
+			else if (!strcmp(p.arg, "always"))
+				opts.overwrite = KURA_OVERWRITE_ALWAYS;
+			else
+				rc = cli_usage_error(&cli_cmd_restore, "--overwrite takes never, "
+						     "if-changed or always, not '%s'", p.arg);
+			break;
+		case OPT_VERIFY:
+			opts.verify = true;
+			break;
+		case OPT_DELETE:
+			opts.delete_extra = true;
+			break;
+		case OPT_DRY_RUN:
+			opts.dry_run = true;
+			break;
+		case OPT_CROSS_FS:
+			opts.cross_fs = true;
 			break;
 		}
 	}
@@ -200,6 +275,17 @@ static int run(struct cli_global *g, int argc, char **argv)
 	}
 	opts.problem = on_problem;
 	opts.problem_ctx = &rep;
+	if (opts.overwrite || opts.delete_extra || opts.dry_run) {
+		for (int k = 0; k < 3 && g->json; k++)
+			if (!(rep.changes[k] = json_array())) {
+				fputs("kura: out of memory\n", stderr);
+				rc = CLI_EXIT_FATAL;
+				goto done;
+			}
+		rep.list = opts.dry_run && !g->json;
+		opts.change = on_change;
+		opts.change_ctx = &rep;
+	}
 	err = kura_restore(repo, id, &opts, &res);
 	cli_progress_clear(&prog);
 	/* these three come with a complete result: report it, then the outcome */
@@ -211,9 +297,9 @@ static int run(struct cli_global *g, int argc, char **argv)
 		goto done;
 	}
 	if (g->json)
-		rc = print_json(repo, id, target, &res, rep.failed);
+		rc = print_json(repo, id, target, &res, &rep, &opts);
 	else if (!g->quiet)
-		print_human(target, &res);
+		print_human(target, &res, &opts);
 	if (err == KURA_ECORRUPT || err == KURA_EIO) {
 		say_failed(&rep);
 		if (res.skipped_existing)
@@ -223,13 +309,16 @@ static int run(struct cli_global *g, int argc, char **argv)
 		rc = err == KURA_EIO ? CLI_EXIT_FATAL : CLI_EXIT_INTEGRITY;
 	} else if (err == KURA_EEXISTS) {
 		fprintf(stderr, "kura: %s\nhint: nothing was overwritten; restore into an empty "
-			"directory to get the snapshot's version of them\n", kura_error_message());
+			"directory, or restore in place with --overwrite if-changed, to get the "
+			"snapshot's version of them\n", kura_error_message());
 		rc = CLI_EXIT_EXISTS;
 	}
 done:
 	for (size_t i = 0; i < rep.nfailed && i < SHOW_FAILED; i++)
 		free(rep.names[i]);
 	json_decref(rep.failed);
+	for (int k = 0; k < 3; k++)
+		json_decref(rep.changes[k]);
 	free(name);
 	cli_strlist_free(&includes);
 	cli_repo_close(repo);
@@ -240,7 +329,9 @@ const struct cli_command cli_cmd_restore = {
 	.name = "restore",
 	.summary = "restore a snapshot, or part of it",
 	.usage = "kura restore SNAPSHOT[:PATH] --target DIR [--include PATTERN]... "
-		 "[--numeric-owner]",
+		 "[--numeric-owner]\n"
+		 "       [--overwrite never|if-changed|always [--verify]] [--delete] "
+		 "[--dry-run] [--cross-fs]",
 	.help = "Restore SNAPSHOT ('latest' or 4 or more hex digits of its id) into DIR,\n"
 		"created if needed; with :PATH only that file or directory of the snapshot.\n"
 		"Nothing is ever written outside DIR.  Needs the restore key.\n"
@@ -250,11 +341,25 @@ const struct cli_command cli_cmd_restore = {
 		"  -i, --include PATTERN     restore only paths matching the fnmatch(3)\n"
 		"                            PATTERN (repeatable)\n"
 		"      --numeric-owner       set owners by uid/gid, ignoring user and group names\n"
+		"      --overwrite MODE      what becomes of a path already in DIR: never\n"
+		"                            (default: left, exit status 5), if-changed\n"
+		"                            (replaced unless type, size and mtime match),\n"
+		"                            always\n"
+		"      --verify              with if-changed, also hash the content of files\n"
+		"                            that match against the snapshot's chunk ids\n"
+		"      --delete              remove what the snapshot does not have from the\n"
+		"                            directories restored (ransom notes, *.locked)\n"
+		"      --dry-run             list each create, replace and delete; change nothing\n"
+		"      --cross-fs            replace and delete on other file systems mounted\n"
+		"                            inside DIR too (default: left, like rsync -x)\n"
 		"\n"
 		"Everything that can be restored is.  A file whose content cannot be\n"
 		"restored completely is named with the cause and not left under its name\n"
 		"(what was restored of it is kept as NAME.kura-partial); the exit status\n"
-		"is then 4.  Nothing in DIR is overwritten: paths already there are left\n"
-		"as they are, counted as skipped, and the exit status is 5.\n",
+		"is then 4.  Without --overwrite nothing in DIR is overwritten: paths already\n"
+		"there are left as they are, counted as skipped, and the exit status is 5.\n"
+		"In place, each file is written beside its name as .kura-tmp.XXXXXXXXXXXX and\n"
+		"renamed over it, so an interrupted restore leaves the old file or the new one;\n"
+		"running it again finishes the job and removes the leftover temporaries.\n",
 	.run = run,
 };

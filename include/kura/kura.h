@@ -437,7 +437,17 @@ typedef struct {
 /* Called from the caller's thread, once per path. */
 typedef void (*kura_restore_problem_fn)(const kura_restore_problem *problem, void *ctx);
 
-#define KURA_RESTORE_OPTIONS_VERSION 1
+/* What an in-place restore does to a path (kura_restore_options.change). */
+typedef enum { KURA_RESTORE_CREATE = '+', KURA_RESTORE_REPLACE = 'M',
+	       KURA_RESTORE_DELETE = '-' } kura_restore_change;
+
+/* Called from the caller's thread, once per path created, replaced or deleted. */
+typedef void (*kura_restore_change_fn)(kura_restore_change what, const char *path, void *ctx);
+
+/* kura_restore_options.overwrite: what becomes of a path already in the target. */
+enum { KURA_OVERWRITE_NEVER = 0, KURA_OVERWRITE_IF_CHANGED = 1, KURA_OVERWRITE_ALWAYS = 2 };
+
+#define KURA_RESTORE_OPTIONS_VERSION 2
 
 typedef struct {
 	unsigned int version;           /* KURA_RESTORE_OPTIONS_VERSION */
@@ -453,6 +463,14 @@ typedef struct {
 	void *warning_ctx;
 	kura_restore_problem_fn problem; /* failed and existing paths; NULL: said as warnings */
 	void *problem_ctx;
+	/* version 2: restore in place (lib/repo/restplan.c) */
+	int overwrite;                  /* KURA_OVERWRITE_*: if-changed compares type, size, mtime */
+	bool verify;                    /* if-changed also hashes the content against the chunk ids */
+	bool delete_extra;              /* remove what the snapshot does not have, in restored dirs */
+	bool dry_run;                   /* change nothing; report what would be done */
+	bool cross_fs;                  /* replace and delete on other file systems too */
+	kura_restore_change_fn change;  /* in place: each path created, replaced, deleted */
+	void *change_ctx;
 } kura_restore_options;
 
 /* No target yet; every other field 0: its default. */
@@ -465,12 +483,16 @@ typedef struct {
 	uint64_t errors;                /* paths that failed: not restored, or not completely */
 	uint64_t skipped_existing;      /* paths already in the target, left as they were */
 	double seconds;
+	uint64_t created, replaced;     /* in place: paths made new, and made over */
+	uint64_t unchanged, deleted;    /* left as they were (they matched), and removed */
 } kura_restore_result;
 
 /*
  * Restore a snapshot below opts->target.  Never writes outside the target:
  * planted symlinks are not followed, hostile names are refused and nothing
- * already there is overwritten.  Everything that can be restored is.
+ * already there is overwritten unless opts->overwrite says so (then each
+ * file is written beside its name and renamed over it).  Everything that
+ * can be restored is.
  * Returns KURA_ECORRUPT if some paths failed (out->errors; each reported
  * through opts->problem), else KURA_EEXISTS if some were skipped because
  * their name was taken (out->skipped_existing), else 0.

@@ -144,7 +144,7 @@ static int open_for_write(rs *r, uint32_t file, fd_cache *c)
 		sched_yield(); /* another worker is creating it: a few microseconds */
 	}
 	/* Created by another worker: reopen it, and make sure it is still ours. */
-	if ((fd = kura_restore__open_beneath(r->rootfd, f->rel, O_WRONLY)) < 0) {
+	if ((fd = kura_restore__reopen(r, f, O_WRONLY)) < 0) {
 		kura_restore__file_failed(r, file, "cannot open to write: %s", strerror(-fd));
 		return -1;
 	}

@@ -32,10 +32,19 @@ void kura_restore__make_links(rs *r)
 		if ((tfd = kura_restore__open_parent(r, l->rel, &to)) < 0) {
 			rs_fail(r, l->rel, "cannot link: %s", strerror(-tfd));
 		} else {
+			int e = 0;
+
 			/* Flags 0: linkat never follows a symlink at the old name. */
-			if (linkat(ffd, from, tfd, to, 0) == 0)
+			if (linkat(ffd, from, tfd, to, 0) == 0) {
 				r->res->others++;
-			else if (errno == EEXIST)
+				kura_restore__note(r, KURA_RESTORE_CREATE, l->rel);
+			} else if (errno == EEXIST && r->inplace &&
+				   (e = kura_restore__relink(r, ffd, from, tfd, to, l->rel)) != KURA_EEXISTS) {
+				if (e < 0)
+					rs_fail(r, l->rel, "cannot replace: %s", kura_error_message());
+				else
+					r->res->others++;
+			} else if (errno == EEXIST || e == KURA_EEXISTS)
 				rs_exists(r, l->rel, "already exists: not overwritten (a hard link "
 					  "to %s)", l->from);
 			else
@@ -72,6 +81,10 @@ static void fail_file(rs *r, int dfd, size_t i)
 	int fd = -1;
 	bool ours;
 
+	if (f->tmp) {
+		kura_restore__fail_tmp(r, dfd, i); /* in place: the temporary goes, the old file stays */
+		return;
+	}
 	if (atomic_load(&f->state) != RS_CREATED) {
 		kura_restore__queue_say(r, RS_FAIL, f->rel, NULL, "%s", why); /* nothing of it is in the target */
 		return;
@@ -113,6 +126,7 @@ static void meta_files(rs *r, size_t first, size_t end)
 
 	for (size_t i = first; i < end; i++) {
 		const rs_file *f = &r->files[i];
+		kura_node node = f->node; /* under its temporary name while restored in place */
 		const char *slash = strrchr(f->rel, '/');
 		size_t dlen = slash ? (size_t)(slash - f->rel) : 0;
 		bool failed = atomic_load(&f->failed);
@@ -161,12 +175,13 @@ static void meta_files(rs *r, size_t first, size_t end)
 				fail_file(r, dfd, i);
 			continue;
 		}
-		if (fstatat(dfd, f->node.name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		node.name = (char *)RS_FNAME(f);
+		if (fstatat(dfd, node.name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    st.st_dev != f->dev || st.st_ino != f->ino) {
 			kura_restore__queue_warn(r, f->rel, "was replaced during the restore: metadata not applied");
 			continue;
 		}
-		if (kura_fsmeta_apply(dfd, &f->node, r->opts->numeric_owner) < 0)
+		if (kura_fsmeta_apply(dfd, &node, r->opts->numeric_owner) < 0)
 			kura_restore__queue_warn(r, f->rel, "%s", kura_error_message());
 	}
 	if (dfd >= 0)

@@ -15,7 +15,8 @@
  * kura_tree_name_ok.  So a symlink planted in the target is never
  * followed: where a directory should be it makes that subtree fail with a
  * warning, where a file should be O_CREAT | O_EXCL fails with a warning.
- * Nothing the user had is unlinked or overwritten: an existing file is
+ * Nothing the user had is unlinked or overwritten (unless restoring in
+ * place: restplan.c, restdelete.c, restdry.c): an existing file is
  * left alone with a warning.  A file is created by us with O_EXCL and its
  * (device, inode) recorded; when it is reopened to write content or apply
  * metadata the pair is checked, so a file swapped in during the restore is
@@ -237,6 +238,7 @@ static int frame_ensure(rs *r, rs_frame *f)
 		f->skipped = true;
 		return err;
 	}
+	kura_restore__dir_plan(r, p->fd, f->node, f->rel); /* in place: what is in the way goes */
 	if ((err = kura_fsmeta_create(p->fd, f->node)) < 0) {
 		if (err == KURA_EEXISTS) {
 			rs_exists(r, f->rel, "already exists and is not a directory: not replaced, "
@@ -369,7 +371,7 @@ int kura_restore__create_now(rs *r, int dirfd, size_t i, struct stat *st)
 	rs_file *f = &r->files[i];
 	int fd;
 
-	fd = openat(dirfd, f->node.name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	fd = openat(dirfd, RS_FNAME(f), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		    0600);
 	if (fd < 0) {
 		if (errno == EEXIST) {
@@ -407,12 +409,19 @@ static int create_file(rs *r, int dirfd, size_t dir, char *rel, kura_node *n, bo
 {
 	size_t idx = r->nfiles;
 	struct stat st;
+	char *tmp = NULL;
 	rs_file *f;
 	int fd, err;
 
-	if ((err = add_file(r, rel, n, dir, strip_acls)) < 0)
+	/* In place: kept or left as it is (1), or written as tmp and renamed over. */
+	if (r->inplace && (err = kura_restore__plan_file(r, dirfd, rel, n, &tmp)) != 0)
+		return err < 0 ? err : 0;
+	if ((err = add_file(r, rel, n, dir, strip_acls)) < 0) {
+		free(tmp);
 		return err;
+	}
 	f = &r->files[idx];
+	f->tmp = tmp;
 	/* A file that failed already is not created at all. */
 	if (atomic_load(&f->failed) || (!now && atomic_load(&f->remaining) > 0))
 		return 0;
@@ -453,6 +462,8 @@ static int restore_leaf(rs *r, rs_frame *f, kura_node *n, char *rel)
 		node_move(&r->links[r->nlinks++].node, n);
 		return 0;
 	default:
+		if (r->inplace)
+			return kura_restore__other(r, f->fd, n, rel);
 		/* Nothing is written into these later, so their metadata can go on now. */
 		if ((err = kura_fsmeta_create(f->fd, n)) == KURA_EEXISTS) {
 			rs_exists(r, rel, "already exists: not overwritten");
@@ -559,6 +570,8 @@ static rs_level *level_enter(rs *r, rs_level *up, kura_node *n, int *err)
 	}
 	l->nodes = l->tree->nodes;
 	l->count = l->tree->count;
+	if (l->f.created && (*err = kura_restore__tidy(r, &l->f, l->nodes, l->count)) < 0)
+		goto skip;
 	return l;
 skip:
 	level_leave(r, l);
@@ -800,6 +813,7 @@ static int run_batch(rs *r)
 	    (err = kura_restore__content(r, pool)) == 0) {
 		kura_restore__meta_queue(r, pool, threads, 0, r->nfiles, false);
 		kura_restore__wait_jobs(r, 0);
+		kura_restore__commit(r); /* in place: temporaries renamed over their names */
 	}
 	kura_pool_free(pool);
 	kura_writeback_free(r->wb); /* waits for the batch's last writes */
@@ -815,6 +829,7 @@ static void rs_free(rs *r)
 {
 	for (size_t i = 0; i < r->nfiles; i++) {
 		free(r->files[i].reason);
+		free(r->files[i].tmp);
 		free(r->files[i].rel);
 		kura_node_clear(&r->files[i].node);
 	}
@@ -873,12 +888,14 @@ static int restore_walk(rs *r, const kura_snapshot *snap, const char *subpath)
 			root.included = included(r, p);
 	}
 	if (node && node->type != KURA_NODE_DIR) {
-		err = walk_nodes(r, &root, node, 1);
+		err = r->dry_run ? kura_restore__dry_walk(r, &root, node, 1) : walk_nodes(r, &root, node, 1);
 		goto done;
 	}
-	if ((err = kura_repo__load_tree(r->repo, node ? node->subtree : snap->tree, &tree)) < 0)
+	if ((err = kura_repo__load_tree(r->repo, node ? node->subtree : snap->tree, &tree)) < 0 ||
+	    (err = kura_restore__tidy(r, &root, tree->nodes, tree->count)) < 0)
 		goto done;
-	err = walk_nodes(r, &root, tree->nodes, tree->count);
+	err = r->dry_run ? kura_restore__dry_walk(r, &root, tree->nodes, tree->count)
+			 : walk_nodes(r, &root, tree->nodes, tree->count);
 done:
 	kura_tree_free(tree);
 	kura_tree_free(holder);
@@ -919,7 +936,7 @@ int kura_restore(kura_repo *repo, const char *snapshot_id, const kura_restore_op
 		goto done;
 	if ((err = kura_walk__normalize(&subpath, opts->subpath)) < 0)
 		goto done;
-	if ((err = kura_repo__load_index(repo)) < 0)
+	if ((err = kura_repo__load_index(repo)) < 0 || (err = kura_restore__inplace_init(&r)) < 0)
 		goto done;
 	if ((err = kura_restore__open_target(opts->target, &r.rootfd)) < 0)
 		goto done;

@@ -5,7 +5,8 @@
  * entries, messages), the walk frame, the tuning constants, and the
  * helpers one part calls in another.  restorer.c walks and batches;
  * restcontent.c restores a batch's content; restmeta.c makes hard links
- * and applies metadata.
+ * and applies metadata; restplan.c, restdelete.c and restdry.c restore
+ * in place (over what is in the target, --delete, --dry-run).
  * The invariants are those described at the top of restorer.c; the
  * batch knobs are in restorer.h.
  */
@@ -65,6 +66,7 @@ typedef struct {
 	atomic_bool meta_done;          /* applied through the fd that wrote the last chunk */
 	bool strip_acls;                /* its directory had a default ACL when it was created */
 	bool tail_hole;                 /* the last chunk ends before the size: truncate */
+	char *tmp;                      /* in place: written as this name beside it, renamed over */
 } rs_file;
 
 typedef struct {
@@ -128,7 +130,16 @@ typedef struct {
 
 	struct timespec start;
 	int64_t last_progress;
+
+	/* in place (restplan.c); all false and 0 for a restore into an empty target */
+	bool inplace, dry_run, delete_extra, verify, cross_fs;
+	int overwrite;
+	dev_t root_dev;                 /* the target's file system, once root_dev_known */
+	bool root_dev_known;
 } rs;
+
+/* The name a file is written under now: its temporary name while restored in place. */
+#define RS_FNAME(f) ((f)->tmp ? (f)->tmp : (f)->node.name)
 
 typedef struct rs_frame {
 	struct rs_frame *parent;
@@ -178,6 +189,24 @@ int kura_restore__content(rs *r, kura_pool *pool);
 void kura_restore__make_links(rs *r);
 void kura_restore__meta_queue(rs *r, kura_pool *pool, int threads, size_t first, size_t end, bool dirs);
 void kura_restore__apply_dir_meta(rs *r);
+
+/* restplan.c: restore in place (decide, write beside and rename over, report). */
+int kura_restore__inplace_init(rs *r);
+int kura_restore__plan_file(rs *r, int dirfd, char *rel, kura_node *n, char **out_tmp);
+int kura_restore__reopen(rs *r, const rs_file *f, int flags);
+void kura_restore__fail_tmp(rs *r, int dfd, size_t i);
+int kura_restore__commit(rs *r);
+int kura_restore__other(rs *r, int dirfd, kura_node *n, char *rel);
+void kura_restore__dir_plan(rs *r, int pfd, const kura_node *n, const char *rel);
+int kura_restore__relink(rs *r, int ffd, const char *from, int tfd, const char *to, const char *rel);
+void kura_restore__note(rs *r, int what, const char *rel);
+
+/* restdelete.c: what the snapshot does not have in a directory restored in place. */
+int kura_restore__tidy(rs *r, const rs_frame *f, const kura_node *nodes, size_t count);
+int kura_restore__remove(rs *r, int dirfd, const char *name, const char *rel, bool dry);
+
+/* restdry.c: --dry-run, a walk that only looks. */
+int kura_restore__dry_walk(rs *r, const rs_frame *root, kura_node *nodes, size_t count);
 
 #define rs_warn(r, rel, ...)                              \
 	do {                                              \
