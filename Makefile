@@ -120,8 +120,13 @@ $(BUILD)/tools/deepsnap: tests/tools/deepsnap.c $(BUILD)/libkura.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -o $@ $< $(BUILD)/libkura.a $(LIBS) $(LDFLAGS_ALL)
 
+# hostilesnap writes a snapshot with names that try to leave a mount (tests/e2e/mount.sh).
+$(BUILD)/tools/hostilesnap: tests/tools/hostilesnap.c $(BUILD)/libkura.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -o $@ $< $(BUILD)/libkura.a $(LIBS) $(LDFLAGS_ALL)
+
 tests: $(BUILD)/kura $(BUILD)/kurad $(UNIT_BIN) $(REPLAY_BIN) $(BUILD)/bench/index_cost \
-	$(TOOL_BIN) $(BUILD)/tools/deepsnap
+	$(TOOL_BIN) $(BUILD)/tools/deepsnap $(BUILD)/tools/hostilesnap
 
 check: tests
 	BUILD=$(BUILD) QUICK=$(QUICK) tests/run.sh
@@ -141,4 +146,4 @@ clean:
 	rm -rf build
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SERVER_OBJ:.o=.d) $(UNIT_BIN:=.d) $(REPLAY_BIN:=.d) \
-	$(BUILD)/tools/deepsnap.d
+	$(BUILD)/tools/deepsnap.d $(BUILD)/tools/hostilesnap.d

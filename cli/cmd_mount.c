@@ -13,6 +13,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -105,6 +106,13 @@ static int run(struct cli_global *g, int argc, char **argv)
 				"Ctrl-C\n",
 			cli_fmt_size(sz, cache), mo.mountpoint);
 	}
+	/*
+	 * Chunks (~1 MiB) are allocated and freed by every read; glibc would
+	 * raise its mmap threshold past them and keep the freed ones in each
+	 * thread's arena.  Mapped, they go back to the system when freed, so
+	 * the process stays near the cache's size.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	rc = cli_mount_serve(fs, &mo) == 0 ? CLI_EXIT_OK : CLI_EXIT_FATAL;
 done:
 	kura_fs_free(fs);
