@@ -201,7 +201,8 @@ int kura_fscache_get(kura_fscache *c, const uint8_t id[KURA_HASH_SIZE], uint64_t
 	ch->len = len;
 	ch->refs = 1;
 	ch->loading = true;
-	if (!find(c, id)) {
+	/* a chunk larger than the whole budget is read for this reader alone */
+	if (len <= c->budget && !find(c, id)) {
 		size_t b = bucket_of(id);
 
 		ch->hnext = c->buckets[b];
@@ -242,9 +243,7 @@ void kura_fscache_put(kura_fscache *c, kura_fschunk *ch)
 		return;
 	pthread_mutex_lock(&c->lock);
 	if (--ch->refs == 0) {
-		if (!ch->linked || ch->len > c->budget) {
-			if (ch->linked)
-				unhash(c, ch);
+		if (!ch->linked) {
 			chunk_free(ch);
 		} else {
 			lru_push(c, ch);
