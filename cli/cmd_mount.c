@@ -24,10 +24,10 @@
 enum { OPT_CACHE = CLI_OPT_LONG, OPT_ALLOW_OTHER, OPT_DEBUG };
 
 static const struct option longs[] = {
-	{"cache-size", required_argument, NULL, OPT_CACHE},
-	{"allow-other", no_argument, NULL, OPT_ALLOW_OTHER},
-	{"debug", no_argument, NULL, OPT_DEBUG},
-	{NULL, 0, NULL, 0},
+    {"cache-size", required_argument, NULL, OPT_CACHE},
+    {"allow-other", no_argument, NULL, OPT_ALLOW_OTHER},
+    {"debug", no_argument, NULL, OPT_DEBUG},
+    {NULL, 0, NULL, 0},
 };
 
 static void on_warning(const char *id, const char *message, void *ctx)
@@ -69,10 +69,10 @@ static int run(struct cli_global *g, int argc, char **argv)
 		}
 	}
 	if (argc - optind != 2)
-		return cli_usage_error(&cli_cmd_mount, argc - optind < 2
-							      ? "give a snapshot ('all', 'latest' or "
-								"an id) and a mount point"
-							      : "unexpected argument '%s'",
+		return cli_usage_error(&cli_cmd_mount,
+				       argc - optind < 2 ? "give a snapshot ('all', 'latest' or "
+							   "an id) and a mount point"
+							 : "unexpected argument '%s'",
 				       argv[optind + (argc - optind < 2 ? 0 : 2)]);
 	mo.mountpoint = argv[optind + 1];
 	mo.threads = g->threads;
@@ -90,9 +90,9 @@ static int run(struct cli_global *g, int argc, char **argv)
 	fo.warning = on_warning;
 	if ((err = kura_fs_open(&fs, repo, &fo)) < 0) {
 		rc = cli_fail(err, err == KURA_ENOTFOUND || err == KURA_EAMBIGUOUS
-					   ? "name a snapshot by 'latest', 'all' or 4 or more hex "
-					     "digits of its id; 'kura snapshots' lists them"
-					   : NULL);
+				       ? "name a snapshot by 'latest', 'all' or 4 or more hex "
+					 "digits of its id; 'kura snapshots' lists them"
+				       : NULL);
 		goto done;
 	}
 	if (!g->quiet) {
@@ -102,8 +102,9 @@ static int run(struct cli_global *g, int argc, char **argv)
 		else
 			fprintf(stderr, "kura: %zu snapshots mounted at %s",
 				kura_fs_snapshot_count(fs), mo.mountpoint);
-		fprintf(stderr, " (read-only, cache %s); unmount with 'fusermount3 -u %s' or "
-				"Ctrl-C\n",
+		fprintf(stderr,
+			" (read-only, cache %s); unmount with 'fusermount3 -u %s' or "
+			"Ctrl-C\n",
 			cli_fmt_size(sz, cache), mo.mountpoint);
 	}
 	/*
@@ -121,24 +122,24 @@ done:
 }
 
 const struct cli_command cli_cmd_mount = {
-	.name = "mount",
-	.summary = "browse snapshots as a read-only file system (FUSE)",
-	.usage = "kura mount [OPTIONS] SNAPSHOT|all MOUNTPOINT",
-	.help = "Serve snapshots at MOUNTPOINT, read-only, until 'fusermount3 -u MOUNTPOINT',\n"
-		"Ctrl-C or SIGTERM.  Files are read on demand: only the chunks a read needs\n"
-		"are fetched and decrypted, through a cache of bounded size.  Needs the\n"
-		"restore key (through a vault: a reader credential).\n"
-		"\n"
-		"With 'all':  snapshots/ID/     one directory per snapshot, by full id\n"
-		"             by-time/TIME      a symlink per snapshot, TIME in local time\n"
-		"                               (2026-12-02T14:03:05+0900)\n"
-		"             latest            a symlink to the newest snapshot\n"
-		"With one SNAPSHOT ('latest' or an id prefix), its files are at the root.\n"
-		"\n"
-		"Options:\n"
-		"      --cache-size SIZE  decoded file content kept for reuse (default 64M)\n"
-		"      --allow-other      let other users in too (the stored modes apply)\n"
-		"      --debug            log every FUSE request on stderr\n"
-		"  (--threads N sets the FUSE worker threads, default 4; 1: single-threaded)\n",
-	.run = run,
+    .name = "mount",
+    .summary = "browse snapshots as a read-only file system (FUSE)",
+    .usage = "kura mount [OPTIONS] SNAPSHOT|all MOUNTPOINT",
+    .help = "Serve snapshots at MOUNTPOINT, read-only, until 'fusermount3 -u MOUNTPOINT',\n"
+	    "Ctrl-C or SIGTERM.  Files are read on demand: only the chunks a read needs\n"
+	    "are fetched and decrypted, through a cache of bounded size.  Needs the\n"
+	    "restore key (through a vault: a reader credential).\n"
+	    "\n"
+	    "With 'all':  snapshots/ID/     one directory per snapshot, by full id\n"
+	    "             by-time/TIME      a symlink per snapshot, TIME in local time\n"
+	    "                               (2026-12-02T14:03:05+0900)\n"
+	    "             latest            a symlink to the newest snapshot\n"
+	    "With one SNAPSHOT ('latest' or an id prefix), its files are at the root.\n"
+	    "\n"
+	    "Options:\n"
+	    "      --cache-size SIZE  decoded file content kept for reuse (default 64M)\n"
+	    "      --allow-other      let other users in too (the stored modes apply)\n"
+	    "      --debug            log every FUSE request on stderr\n"
+	    "  (--threads N sets the FUSE worker threads, default 4; 1: single-threaded)\n",
+    .run = run,
 };

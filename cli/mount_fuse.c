@@ -69,10 +69,10 @@ static int errno_of(int err, int notfound)
 static void to_stat(struct stat *st, const kura_fs_attr *a)
 {
 	static const mode_t types[] = {
-		[KURA_NODE_FILE] = S_IFREG,	[KURA_NODE_DIR] = S_IFDIR,
-		[KURA_NODE_SYMLINK] = S_IFLNK,	[KURA_NODE_HARDLINK] = S_IFREG,
-		[KURA_NODE_FIFO] = S_IFIFO,	[KURA_NODE_CHARDEV] = S_IFCHR,
-		[KURA_NODE_BLOCKDEV] = S_IFBLK, [KURA_NODE_SOCKET] = S_IFSOCK,
+	    [KURA_NODE_FILE] = S_IFREG,	    [KURA_NODE_DIR] = S_IFDIR,
+	    [KURA_NODE_SYMLINK] = S_IFLNK,  [KURA_NODE_HARDLINK] = S_IFREG,
+	    [KURA_NODE_FIFO] = S_IFIFO,	    [KURA_NODE_CHARDEV] = S_IFCHR,
+	    [KURA_NODE_BLOCKDEV] = S_IFBLK, [KURA_NODE_SOCKET] = S_IFSOCK,
 	};
 
 	memset(st, 0, sizeof(*st));
@@ -294,16 +294,16 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 }
 
 static const struct fuse_lowlevel_ops ops = {
-	.init = op_init,
-	.lookup = op_lookup,
-	.getattr = op_getattr,
-	.readlink = op_readlink,
-	.readdir = op_readdir,
-	.open = op_open,
-	.read = op_read,
-	.release = op_release,
-	.getxattr = op_getxattr,
-	.listxattr = op_listxattr,
+    .init = op_init,
+    .lookup = op_lookup,
+    .getattr = op_getattr,
+    .readlink = op_readlink,
+    .readdir = op_readdir,
+    .open = op_open,
+    .read = op_read,
+    .release = op_release,
+    .getxattr = op_getxattr,
+    .listxattr = op_listxattr,
 };
 
 int cli_mount_serve(kura_fs *fs, const struct cli_mount_opts *o)
@@ -327,7 +327,8 @@ int cli_mount_serve(kura_fs *fs, const struct cli_mount_opts *o)
 	}
 	handlers = true;
 	if (fuse_session_mount(se, o->mountpoint) != 0) {
-		fprintf(stderr, "kura: cannot mount at %s (is it a directory? is /dev/fuse there?)\n",
+		fprintf(stderr,
+			"kura: cannot mount at %s (is it a directory? is /dev/fuse there?)\n",
 			o->mountpoint);
 		goto done;
 	}

@@ -14,8 +14,8 @@
 struct cli_mount_opts {
 	const char *mountpoint;
 	bool allow_other; /* other users too (then bound by the stored modes) */
-	bool debug;       /* libfuse's request log on stderr */
-	int threads;      /* FUSE worker threads; 1: a single-threaded loop */
+	bool debug;	  /* libfuse's request log on stderr */
+	int threads;	  /* FUSE worker threads; 1: a single-threaded loop */
 };
 
 /*

@@ -62,7 +62,7 @@ typedef struct kura_fs_file kura_fs_file;
 #define KURA_FS_OPTIONS_VERSION 1
 
 typedef struct {
-	unsigned version;           /* KURA_FS_OPTIONS_VERSION */
+	unsigned version; /* KURA_FS_OPTIONS_VERSION */
 	/* NULL or "all": every snapshot (the layout above); else one snapshot,
 	 * by any name kura_snapshot_resolve takes ("latest", an id prefix). */
 	const char *snapshot;
@@ -74,17 +74,20 @@ typedef struct {
 	void *warning_ctx;
 } kura_fs_options;
 
-#define KURA_FS_OPTIONS_INIT {.version = KURA_FS_OPTIONS_VERSION}
+#define KURA_FS_OPTIONS_INIT                                                                       \
+	{                                                                                          \
+		.version = KURA_FS_OPTIONS_VERSION                                                 \
+	}
 
 /* What stat says about an inode. */
 typedef struct {
 	uint64_t ino;
-	int type;                   /* KURA_NODE_*, never KURA_NODE_HARDLINK (shown as a file) */
-	uint32_t mode;              /* permission bits (07777) */
+	int type;      /* KURA_NODE_*, never KURA_NODE_HARDLINK (shown as a file) */
+	uint32_t mode; /* permission bits (07777) */
 	uint32_t uid, gid;
 	int64_t mtime_sec;
 	uint32_t mtime_nsec;
-	uint64_t size;              /* files: content; symlinks: target length */
+	uint64_t size; /* files: content; symlinks: target length */
 	uint64_t rdev;
 	uint32_t nlink;
 } kura_fs_attr;
@@ -117,8 +120,7 @@ int kura_fs_lookup(kura_fs *fs, uint64_t parent, const char *name, kura_fs_attr 
  * Called per entry: `next` is the offset to pass to resume after it.
  * Return non-zero to stop (kura_fs_readdir then returns 0).
  */
-typedef int (*kura_fs_dir_fn)(const char *name, const kura_fs_attr *attr, uint64_t next,
-			      void *ctx);
+typedef int (*kura_fs_dir_fn)(const char *name, const kura_fs_attr *attr, uint64_t next, void *ctx);
 
 /* The entries of directory `ino` from position `offset` (0: the first), in name order. */
 int kura_fs_readdir(kura_fs *fs, uint64_t ino, uint64_t offset, kura_fs_dir_fn fn, void *ctx);
@@ -151,8 +153,7 @@ int kura_fs_file_open(kura_fs_file **out, kura_fs *fs, uint64_t ino);
  * cannot be read, or decodes to another length than the tree says, is
  * an error for the whole call (KURA_ECORRUPT, KURA_EIO...).
  */
-int kura_fs_file_read(kura_fs_file *f, uint64_t offset, void *buf, size_t size,
-		      size_t *out_len);
+int kura_fs_file_read(kura_fs_file *f, uint64_t offset, void *buf, size_t size, size_t *out_len);
 
 void kura_fs_file_close(kura_fs_file *f);
 

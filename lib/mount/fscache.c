@@ -24,9 +24,9 @@ struct kura_fschunk {
 	uint8_t *data;
 	uint64_t len;
 	unsigned refs;
-	bool loading;              /* a reader is fetching it; others wait */
-	bool linked;               /* in the hash table (else freed when the last reader puts it) */
-	kura_fschunk *hnext;       /* hash chain */
+	bool loading;		   /* a reader is fetching it; others wait */
+	bool linked;		   /* in the hash table (else freed when the last reader puts it) */
+	kura_fschunk *hnext;	   /* hash chain */
 	kura_fschunk *prev, *next; /* LRU list, only while refs == 0 and loaded */
 };
 
@@ -34,7 +34,7 @@ struct kura_fscache {
 	kura_repo *repo;
 	uint64_t budget, bytes, peak;
 	pthread_mutex_t lock;
-	pthread_cond_t loaded;     /* broadcast when a loading entry is done or gone */
+	pthread_cond_t loaded; /* broadcast when a loading entry is done or gone */
 	kura_fschunk *buckets[NBUCKETS];
 	kura_fschunk *lru_head, *lru_tail; /* head: most recently used */
 };
@@ -161,8 +161,8 @@ static int load(kura_fscache *c, kura_fschunk *ch)
 		kura_wipe(data, len);
 		free(data);
 		return kura_error_set(KURA_ECORRUPT,
-				      "chunk %s holds %zu bytes where its file's tree says %llu", hex,
-				      len, (unsigned long long)ch->len);
+				      "chunk %s holds %zu bytes where its file's tree says %llu",
+				      hex, len, (unsigned long long)ch->len);
 	}
 	ch->data = data;
 	return 0;
@@ -187,7 +187,7 @@ int kura_fscache_get(kura_fscache *c, const uint8_t id[KURA_HASH_SIZE], uint64_t
 			return 0;
 		}
 		if (!ch->loading) {
-			/* another file's tree gives this chunk another length: read it for this one */
+			/* another tree gives this chunk another length: read it for this one */
 			ch = NULL;
 			break;
 		}

@@ -30,11 +30,11 @@ typedef struct fs_dir fs_dir;
 struct fs_dir {
 	uint64_t ino;
 	uint8_t tree_id[KURA_HASH_SIZE]; /* where its tree comes from (unless synthetic) */
-	unsigned depth;                  /* of its tree, counted from the snapshot root (0) */
-	bool synthetic;                  /* a top directory of "all": its children are roots */
-	kura_tree *tree;                 /* NULL until installed */
-	uint64_t base;                   /* inode number of tree->nodes[0] */
-	fs_dir **sub;                    /* per entry: the fs_dir of a directory entry, once made */
+	unsigned depth;			 /* of its tree, counted from the snapshot root (0) */
+	bool synthetic;			 /* a top directory of "all": its children are roots */
+	kura_tree *tree;		 /* NULL until installed */
+	uint64_t base;			 /* inode number of tree->nodes[0] */
+	fs_dir **sub;			 /* per entry: the fs_dir of a directory entry, once made */
 };
 
 typedef struct {
@@ -46,14 +46,14 @@ typedef struct {
 struct kura_fs {
 	kura_repo *repo;
 	kura_fscache *cache;
-	pthread_mutex_t lock;            /* the range table, inode counter and fs_dir creation */
+	pthread_mutex_t lock; /* the range table, inode counter and fs_dir creation */
 	fs_dir *root;
 	uint64_t next_ino;
 	fs_range *ranges;
 	size_t nranges, ranges_cap;
-	char snapshot[KURA_ID_HEX];      /* one snapshot: its id; "all": "" */
+	char snapshot[KURA_ID_HEX]; /* one snapshot: its id; "all": "" */
 	size_t nsnapshots;
-	int64_t root_mtime_sec;          /* the root's time: the (newest) snapshot's */
+	int64_t root_mtime_sec; /* the root's time: the (newest) snapshot's */
 	uint32_t root_mtime_nsec;
 };
 

@@ -84,9 +84,10 @@ static int dir_load(kura_fs *fs, fs_dir *d)
 
 	if (d->depth > KURA_TREE_MAX_DEPTH) {
 		kura_hex(hex, d->tree_id, KURA_HASH_SIZE);
-		return kura_error_set(KURA_ECORRUPT,
-				      "tree %s: directories nested deeper than %d levels are not shown",
-				      hex, KURA_TREE_MAX_DEPTH);
+		return kura_error_set(
+		    KURA_ECORRUPT,
+		    "tree %s: directories nested deeper than %d levels are not shown", hex,
+		    KURA_TREE_MAX_DEPTH);
 	}
 	if ((err = kura_repo__load_tree(fs->repo, d->tree_id, &tree)) < 0)
 		return err;
@@ -313,8 +314,8 @@ int kura_fs_listxattr(kura_fs *fs, uint64_t ino, char *buf, size_t size, size_t 
 	if (size == 0)
 		return 0;
 	if (need > size)
-		return kura_error_set(KURA_EINVAL, "the list of extended attributes takes %zu bytes",
-				      need);
+		return kura_error_set(KURA_EINVAL,
+				      "the list of extended attributes takes %zu bytes", need);
 	for (uint32_t k = 0; n && k < n->nxattrs; k++) {
 		size_t len = strlen(n->xattrs[k].name) + 1;
 
@@ -344,8 +345,9 @@ int kura_fs_open(kura_fs **out, kura_repo *repo, const kura_fs_options *opts)
 	fs->repo = repo;
 	fs->next_ino = KURA_FS_ROOT + 1;
 	pthread_mutex_init(&fs->lock, NULL);
-	if ((err = kura_fscache_new(&fs->cache, repo,
-				    opts->cache_bytes ? opts->cache_bytes : KURA_FS_CACHE_DEFAULT)) < 0 ||
+	if ((err = kura_fscache_new(
+		 &fs->cache, repo, opts->cache_bytes ? opts->cache_bytes : KURA_FS_CACHE_DEFAULT)) <
+		0 ||
 	    (err = kura_fs__dir_new(&fs->root, KURA_FS_ROOT, none, 0)) < 0)
 		goto done;
 	if (!opts->snapshot || strcmp(opts->snapshot, "all") == 0)

@@ -17,8 +17,8 @@
 
 struct kura_fs_file {
 	kura_fs *fs;
-	const kura_node *node;  /* owned by the inode table, valid until kura_fs_free */
-	uint64_t *starts;       /* starts[i]: offset of extent i; starts[nextents]: the size */
+	const kura_node *node; /* owned by the inode table, valid until kura_fs_free */
+	uint64_t *starts;      /* starts[i]: offset of extent i; starts[nextents]: the size */
 };
 
 int kura_fs_file_open(kura_fs_file **out, kura_fs *fs, uint64_t ino)
@@ -76,8 +76,7 @@ static uint32_t extent_at(const kura_fs_file *f, uint64_t offset)
 	return lo;
 }
 
-int kura_fs_file_read(kura_fs_file *f, uint64_t offset, void *buf, size_t size,
-		      size_t *out_len)
+int kura_fs_file_read(kura_fs_file *f, uint64_t offset, void *buf, size_t size, size_t *out_len)
 {
 	const kura_node *n = f->node;
 	uint64_t end = f->starts[n->nextents];

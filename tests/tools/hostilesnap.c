@@ -66,8 +66,10 @@ static int write_snapshot(kura_repo *repo, char out[KURA_ID_HEX])
 	int err;
 
 	if ((err = kura_repo__load_index(repo)) < 0 || (err = kura_blobstore_new(&s, repo)) < 0 ||
-	    (err = kura_blobstore_add(s, KURA_BLOB_DATA, (const uint8_t *)"hello", 5, hello.id)) < 0 ||
-	    (err = kura_blobstore_add(s, KURA_BLOB_DATA, (const uint8_t *)"fine\n", 5, fine.id)) < 0)
+	    (err = kura_blobstore_add(s, KURA_BLOB_DATA, (const uint8_t *)"hello", 5, hello.id)) <
+		0 ||
+	    (err = kura_blobstore_add(s, KURA_BLOB_DATA, (const uint8_t *)"fine\n", 5, fine.id)) <
+		0)
 		goto done;
 	/* the root tree's id is not known before it is stored: ".." points at "slash"'s
 	 * parent instead, which is as far as a hostile tree can reach */
@@ -95,7 +97,8 @@ static int write_snapshot(kura_repo *repo, char out[KURA_ID_HEX])
 	nodes[4].target = (char *)"../../../../../../etc";
 	nodes[4].size = strlen(nodes[4].target);
 	nodes[4].mode = 0777;
-	if ((err = store(s, nodes, 5, NULL, snap.tree)) < 0 || (err = kura_blobstore_flush(s)) < 0 ||
+	if ((err = store(s, nodes, 5, NULL, snap.tree)) < 0 ||
+	    (err = kura_blobstore_flush(s)) < 0 ||
 	    (err = kura_blobstore_packs(s, &snap.packs, &snap.npacks)) < 0)
 		goto done;
 	snap.time_ns = 1;
