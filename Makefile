@@ -69,7 +69,7 @@ $(BUILD)/libkura.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/kura: $(CLI_OBJ) $(BUILD)/libkura.a
-	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(BUILD)/libkura.a $(LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(BUILD)/libkura.a $(LIBS) $(FUSE_LIBS)
 
 # The vault server as a library: every server file but main.c, so that its
 # unit tests and fuzz replays link it as the library's tests link libkura.a.
@@ -110,6 +110,8 @@ index-cost: $(BUILD)/bench/index_cost
 FUSE_CFLAGS := $(shell pkg-config --cflags fuse3 2>/dev/null)
 FUSE_LIBS := $(shell pkg-config --libs fuse3 2>/dev/null)
 TOOL_BIN := $(if $(FUSE_LIBS),$(BUILD)/tools/eiofs)
+# `kura mount` (cli/mount_fuse.c) too: without libfuse3-dev kura builds, and mount says so.
+$(BUILD)/obj/cli/mount_fuse.o: CFLAGS_ALL += $(if $(FUSE_LIBS),$(FUSE_CFLAGS),-DKURA_NO_FUSE)
 $(BUILD)/tools/eiofs: tests/tools/eiofs.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror $(FUSE_CFLAGS) -o $@ $< $(FUSE_LIBS)
@@ -119,8 +121,13 @@ $(BUILD)/tools/deepsnap: tests/tools/deepsnap.c $(BUILD)/libkura.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -o $@ $< $(BUILD)/libkura.a $(LIBS) $(LDFLAGS_ALL)
 
+# hostilesnap writes a snapshot with names that try to leave a mount (tests/e2e/mount.sh).
+$(BUILD)/tools/hostilesnap: tests/tools/hostilesnap.c $(BUILD)/libkura.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -o $@ $< $(BUILD)/libkura.a $(LIBS) $(LDFLAGS_ALL)
+
 tests: $(BUILD)/kura $(BUILD)/kurad $(UNIT_BIN) $(REPLAY_BIN) $(BUILD)/bench/index_cost \
-	$(TOOL_BIN) $(BUILD)/tools/deepsnap
+	$(TOOL_BIN) $(BUILD)/tools/deepsnap $(BUILD)/tools/hostilesnap
 
 check: tests
 	BUILD=$(BUILD) QUICK=$(QUICK) tests/run.sh
@@ -140,4 +147,4 @@ clean:
 	rm -rf build
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SERVER_OBJ:.o=.d) $(UNIT_BIN:=.d) $(REPLAY_BIN:=.d) \
-	$(BUILD)/tools/deepsnap.d
+	$(BUILD)/tools/deepsnap.d $(BUILD)/tools/hostilesnap.d
