@@ -52,21 +52,38 @@ static const char *age(char buf[32], int64_t ns)
 	return buf;
 }
 
-/* Append to a rule's text, "; " between parts, cut at the buffer's end. */
-static void add(char *dst, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void add(char *dst, size_t size, const char *fmt, ...)
+/* Append to a rule's text, "; " between parts (", " in a list of names),
+ * cut at the buffer's end. */
+static void vadd(char *dst, size_t size, const char *sep, const char *fmt, va_list ap)
 {
 	size_t n = strlen(dst);
-	va_list ap;
 
 	if (n + 3 >= size)
 		return;
 	if (n) {
-		memcpy(dst + n, "; ", 3);
+		memcpy(dst + n, sep, 3);
 		n += 2;
 	}
-	va_start(ap, fmt);
 	vsnprintf(dst + n, size - n, fmt, ap);
+}
+
+static void add(char *dst, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void add(char *dst, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vadd(dst, size, "; ", fmt, ap);
+	va_end(ap);
+}
+
+static void addl(char *dst, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void addl(char *dst, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vadd(dst, size, ", ", fmt, ap);
 	va_end(ap);
 }
 
@@ -191,7 +208,7 @@ static void rule_copies(kura_status_report *r)
 	for (size_t j = 0; j < r->ncopies; j++)
 		if (r->copies[j].current || (j == 0 && r->newest[0])) {
 			r->holding++;
-			add(names, sizeof(names), "%s", j == 0 ? "the repository" : r->copies[j].label);
+			addl(names, sizeof(names), "%s", j == 0 ? "the repository" : r->copies[j].label);
 		}
 	ru->ok = r->holding >= 3;
 	if (!r->newest[0]) {
@@ -225,7 +242,7 @@ static void rule_media(kura_status_report *r)
 		    !seen[m]) {
 			seen[m] = true;
 			r->media_kinds++;
-			add(names, sizeof(names), "%s", kura_media_name(m));
+			addl(names, sizeof(names), "%s", kura_media_name(m));
 		}
 	}
 	ru->ok = r->media_kinds >= 2;
@@ -245,7 +262,7 @@ static void rule_offsite(kura_status_report *r)
 	for (size_t j = 0; j < r->ncopies; j++)
 		if ((j == 0 || r->copies[j].fresh) && r->copies[j].site == KURA_SITE_OFFSITE) {
 			r->offsite++;
-			add(names, sizeof(names), "%s", j == 0 ? "the repository" : r->copies[j].label);
+			addl(names, sizeof(names), "%s", j == 0 ? "the repository" : r->copies[j].label);
 		}
 	ru->ok = r->offsite >= 1;
 	if (ru->ok) {
@@ -276,10 +293,10 @@ static void rule_offline(kura_status_report *r, int64_t copy_age_ns)
 			continue;
 		if (j == 0 || c->fresh) {
 			r->offline++;
-			add(names, sizeof(names), "%s on %s", j == 0 ? "the repository" : c->label,
+			addl(names, sizeof(names), "%s on %s", j == 0 ? "the repository" : c->label,
 			    kura_media_name(c->media));
 		} else {
-			add(stale, sizeof(stale), "%s on %s last synced %s ago", c->label,
+			addl(stale, sizeof(stale), "%s on %s last synced %s ago", c->label,
 			    kura_media_name(c->media),
 			    c->synced_ns ? age(a, r->now_ns - c->synced_ns) : "never");
 			add(ru->fix, sizeof(ru->fix), "kura copy --to %s --label '%s'", c->target,
