@@ -193,8 +193,9 @@ static int collect_copies(kura_status_report *r, const kura_proof_info *proofs, 
 	for (size_t j = 1; j < r->ncopies; j++) {
 		kura_status_copy *c = &r->copies[j];
 
-		c->current = r->newest[0] && strcmp(c->snapshot_id, r->newest) == 0;
-		c->fresh = c->synced_ns && r->now_ns - c->synced_ns <= copy_age_ns;
+		/* a copy whose last run failed is not trusted to hold anything until one passes */
+		c->current = c->copy_passed && r->newest[0] && strcmp(c->snapshot_id, r->newest) == 0;
+		c->fresh = c->copy_passed && c->synced_ns && r->now_ns - c->synced_ns <= copy_age_ns;
 	}
 	(void)p;
 	return 0;
