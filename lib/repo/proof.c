@@ -173,12 +173,40 @@ static int get_checked(kura_backend *b, kura_file_type type, const char *name, u
 	return 0;
 }
 
+/* Newest first by the store's time, then by name (ties as kura_snapshots_list breaks them). */
+static int order_desc(const void *a, const void *b, void *ctx)
+{
+	const names *l = ctx;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	if (l->order[x] != l->order[y])
+		return l->order[x] > l->order[y] ? -1 : 1;
+	return -strcmp(l->v[x], l->v[y]);
+}
+
+/* The claimed time of a snapshot whose bytes hash to its name and whose header parses. */
+static int peek_time(kura_backend *b, const char *name, int64_t *out)
+{
+	char(*packs)[KURA_ID_HEX] = NULL;
+	uint8_t *data = NULL;
+	size_t len = 0, npacks = 0;
+	int err;
+
+	if ((err = get_checked(b, KURA_FILE_SNAPSHOT, name, &data, &len)) < 0)
+		return err;
+	err = kura_snapshot_peek(data, len, out, &packs, &npacks);
+	free(data);
+	free(packs);
+	return err;
+}
+
 int kura_newest_snapshot(kura_backend *b, kura_backend *within, char out[KURA_ID_HEX],
 			 int64_t *out_order_ns)
 {
 	names all = {0}, held = {0};
+	size_t *cand = NULL, ncand = 0;
 	int64_t best_ns = 0;
-	bool found = false;
+	bool found = false, all_timed = true;
 	int err;
 
 	out[0] = '\0';
@@ -190,36 +218,46 @@ int kura_newest_snapshot(kura_backend *b, kura_backend *within, char out[KURA_ID
 		if (held.count)
 			qsort(held.v, held.count, sizeof(*held.v), name_cmp);
 	}
+	if (all.count && !(cand = calloc(all.count, sizeof(*cand)))) {
+		err = kura_error_set(KURA_ENOMEM, "out of memory listing snapshots");
+		goto done;
+	}
 	for (size_t i = 0; i < all.count; i++) {
-		int64_t order = all.order[i], claimed = 0;
-		char(*packs)[KURA_ID_HEX] = NULL;
-		uint8_t *data = NULL;
-		size_t len = 0, npacks = 0;
-		int e;
-
 		if (within && (!held.count || !bsearch(all.v[i], held.v, held.count,
 						       sizeof(*held.v), name_cmp)))
 			continue;
-		/* the header must parse even when the vault gives the time: junk is no snapshot */
-		if ((e = get_checked(b, KURA_FILE_SNAPSHOT, all.v[i], &data, &len)) < 0) {
+		cand[ncand++] = i;
+		all_timed = all_timed && all.order[i] > 0;
+	}
+	/*
+	 * Where the store dates every snapshot itself (a vault), the newest
+	 * that is a real snapshot is found from the top without reading the
+	 * rest; otherwise each header's claimed time must be read.  Either
+	 * way a snapshot that does not hash to its name or whose header does
+	 * not parse is passed over: junk is no snapshot.
+	 */
+	if (all_timed && ncand)
+		qsort_r(cand, ncand, sizeof(*cand), order_desc, &all);
+	for (size_t k = 0; k < ncand; k++) {
+		size_t i = cand[k];
+		int64_t order = all.order[i], claimed = 0;
+		int e = peek_time(b, all.v[i], &claimed);
+
+		if (e < 0) {
 			if (kura_repo__is_damage(e) || e == KURA_ENOTFOUND)
 				continue;
 			err = e;
 			goto done;
 		}
-		e = kura_snapshot_peek(data, len, &claimed, &packs, &npacks);
-		free(data);
-		free(packs);
-		if (e < 0)
-			continue;
 		if (order <= 0)
 			order = claimed;
-		if (!found || order > best_ns ||
-		    (order == best_ns && strcmp(all.v[i], out) > 0)) {
+		if (!found || order > best_ns || (order == best_ns && strcmp(all.v[i], out) > 0)) {
 			memcpy(out, all.v[i], KURA_ID_HEX);
 			best_ns = order;
 			found = true;
 		}
+		if (all_timed)
+			break;
 	}
 	if (!found)
 		err = kura_error_set(KURA_ENOTFOUND, "no readable snapshot%s",
@@ -227,6 +265,7 @@ int kura_newest_snapshot(kura_backend *b, kura_backend *within, char out[KURA_ID
 	else if (out_order_ns)
 		*out_order_ns = best_ns;
 done:
+	free(cand);
 	names_free(&all);
 	names_free(&held);
 	return err;

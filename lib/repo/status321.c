@@ -225,7 +225,7 @@ static void rule_copies(kura_status_report *r)
 		if (!r->copies[j].current)
 			add(ru->fix, sizeof(ru->fix), "kura copy --to %s --label '%s'",
 			    r->copies[j].target, r->copies[j].label);
-	if (r->ncopies - 1 + 1 < 3)
+	if (r->ncopies < 3) /* fewer than two copies recorded: make new ones */
 		add(ru->fix, sizeof(ru->fix), "kura copy --to DIR --media removable (a disk "
 					      "unplugged afterwards) or --to vault://HOST:PORT/REPO");
 }
