@@ -34,18 +34,20 @@ cleanup() {
   chattr -R -i "$BASE/v1" "$BASE/v2" 2>/dev/null || true
 }
 trap cleanup EXIT
-vault() { # NAME ROLE-CREDS...: init and serve a vault, prints its address
+vault() { # NAME: init and serve a vault; its address in $ADDR
   local dir=$BASE/$1 port
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   "$KURAD" init "$dir" --listen "127.0.0.1:$port" >/dev/null
   "$KURAD" client add "$dir" w --role writer --repo r --output "$BASE/$1-w.cred" >/dev/null
   "$KURAD" client add "$dir" r --role reader --repo r --output "$BASE/$1-r.cred" >/dev/null
-  "$KURAD" serve "$dir" 2>"$BASE/$1.err" &
+  "$KURAD" serve "$dir" >"$BASE/$1.out" 2>"$BASE/$1.err" </dev/null &
   pids+=($!)
-  echo "127.0.0.1:$port"
+  ADDR=127.0.0.1:$port
 }
-V1=$(vault v1)
-V2=$(vault v2)
+vault v1
+V1=$ADDR
+vault v2
+V2=$ADDR
 sleep 1
 
 # timed NAME BYTES CMD...: "| NAME | SECONDS | MB/s |", the command's stdout in $BASE/out
