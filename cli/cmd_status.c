@@ -30,13 +30,13 @@ enum {
 };
 
 static const struct option longs[] = {
-	{"now", required_argument, NULL, OPT_NOW},
-	{"drill-age", required_argument, NULL, OPT_DRILL_AGE},
-	{"check-age", required_argument, NULL, OPT_CHECK_AGE},
-	{"copy-age", required_argument, NULL, OPT_COPY_AGE},
-	{"media", required_argument, NULL, OPT_MEDIA},
-	{"site", required_argument, NULL, OPT_SITE},
-	{NULL, 0, NULL, 0},
+    {"now", required_argument, NULL, OPT_NOW},
+    {"drill-age", required_argument, NULL, OPT_DRILL_AGE},
+    {"check-age", required_argument, NULL, OPT_CHECK_AGE},
+    {"copy-age", required_argument, NULL, OPT_COPY_AGE},
+    {"media", required_argument, NULL, OPT_MEDIA},
+    {"site", required_argument, NULL, OPT_SITE},
+    {NULL, 0, NULL, 0},
 };
 
 /* "+9d" (from now) or "2026-12-24T00:00:00Z" into ns since the epoch. */
@@ -107,7 +107,10 @@ static void print_human(const kura_status_report *r)
 				 ago(b, r->now_ns, c->check_ns));
 		else if (!c->looked)
 			snprintf(check, sizeof(check), "? (%s)", c->unreachable);
-		snprintf(tmp, sizeof(tmp), "%s", c->is_source ? "-" : c->copy_passed ? "ok" : "FAILED");
+		snprintf(tmp, sizeof(tmp), "%s",
+			 c->is_source	  ? "-"
+			 : c->copy_passed ? "ok"
+					  : "FAILED");
 		printf("%-20.20s %-9s %-7s %-11s %-7s %-6s %-18s %s\n", c->label,
 		       kura_media_name(c->media), kura_site_name(c->site),
 		       c->is_source ? "-" : ago(d, r->now_ns, c->synced_ns), holds(r, c), tmp,
@@ -134,8 +137,8 @@ static json_t *time_json(int64_t ns)
 
 	if (!ns)
 		return json_null();
-	return json_string(cli_fmt_time_rfc3339(buf, ns / 1000000000LL,
-						(uint32_t)(ns % 1000000000LL)));
+	return json_string(
+	    cli_fmt_time_rfc3339(buf, ns / 1000000000LL, (uint32_t)(ns % 1000000000LL)));
 }
 
 static int print_json(const kura_status_report *r)
@@ -145,7 +148,8 @@ static int print_json(const kura_status_report *r)
 	json_object_set_new(o, "message_type", json_string("status"));
 	json_object_set_new(o, "ok", json_boolean(r->all_ok));
 	json_object_set_new(o, "now", time_json(r->now_ns));
-	json_object_set_new(o, "newest_snapshot", r->newest[0] ? json_string(r->newest) : json_null());
+	json_object_set_new(o, "newest_snapshot",
+			    r->newest[0] ? json_string(r->newest) : json_null());
 	json_object_set_new(o, "newest_time", time_json(r->newest_ns));
 	json_object_set_new(o, "copies_holding_newest", cli_json_u64(r->holding));
 	json_object_set_new(o, "media_kinds", cli_json_u64(r->media_kinds));
@@ -162,14 +166,15 @@ static int print_json(const kura_status_report *r)
 		json_object_set_new(j, "media", json_string(kura_media_name(c->media)));
 		json_object_set_new(j, "site", json_string(kura_site_name(c->site)));
 		json_object_set_new(j, "holds_newest", json_boolean(c->current));
-		json_object_set_new(j, "snapshot", c->snapshot_id[0] ? json_string(c->snapshot_id)
-								      : json_null());
+		json_object_set_new(j, "snapshot",
+				    c->snapshot_id[0] ? json_string(c->snapshot_id) : json_null());
 		json_object_set_new(j, "synced", time_json(c->synced_ns));
 		json_object_set_new(j, "recent", json_boolean(c->fresh));
 		if (!c->is_source) {
 			json_object_set_new(j, "last_copy", time_json(c->copied_ns));
 			json_object_set_new(j, "last_copy_passed", json_boolean(c->copy_passed));
-			json_object_set_new(j, "last_copy_problems", cli_json_u64(c->copy_problems));
+			json_object_set_new(j, "last_copy_problems",
+					    cli_json_u64(c->copy_problems));
 		}
 		json_object_set_new(j, "looked", json_boolean(c->looked));
 		if (!c->looked)
@@ -190,8 +195,8 @@ static int print_json(const kura_status_report *r)
 		json_object_set_new(j, "rule", json_string(kura_status_rule_name(i)));
 		json_object_set_new(j, "ok", json_boolean(r->rules[i].ok));
 		json_object_set_new(j, "reason", cli_json_str(r->rules[i].reason));
-		json_object_set_new(j, "fix", r->rules[i].fix[0] ? cli_json_str(r->rules[i].fix)
-								  : json_null());
+		json_object_set_new(
+		    j, "fix", r->rules[i].fix[0] ? cli_json_str(r->rules[i].fix) : json_null());
 		json_array_append_new(rules, j);
 	}
 	json_object_set_new(o, "copies", copies);
@@ -221,8 +226,9 @@ static int run(struct cli_global *g, int argc, char **argv)
 		if (c == CLI_OPT_STOP)
 			return p.status;
 		if (c == OPT_NOW && parse_now(&pol.now_ns, p.arg) < 0)
-			return cli_usage_error(&cli_cmd_status, "--now %s: +DURATION (+9d) or "
-								"YYYY-MM-DDTHH:MM:SSZ",
+			return cli_usage_error(&cli_cmd_status,
+					       "--now %s: +DURATION (+9d) or "
+					       "YYYY-MM-DDTHH:MM:SSZ",
 					       p.arg);
 		if (c == OPT_DRILL_AGE)
 			rc = age_arg(&pol.drill_age_s, "--drill-age", p.arg);
@@ -231,11 +237,13 @@ static int run(struct cli_global *g, int argc, char **argv)
 		else if (c == OPT_COPY_AGE)
 			rc = age_arg(&pol.copy_age_s, "--copy-age", p.arg);
 		else if (c == OPT_MEDIA && !(pol.media = kura_media_parse(p.arg)))
-			rc = cli_usage_error(&cli_cmd_status, "--media %s: one of disk, removable, "
-							      "vault, s3, tape",
+			rc = cli_usage_error(&cli_cmd_status,
+					     "--media %s: one of disk, removable, "
+					     "vault, s3, tape",
 					     p.arg);
 		else if (c == OPT_SITE && !(pol.site = kura_site_parse(p.arg)))
-			rc = cli_usage_error(&cli_cmd_status, "--site %s: onsite or offsite", p.arg);
+			rc =
+			    cli_usage_error(&cli_cmd_status, "--site %s: onsite or offsite", p.arg);
 		if (rc != CLI_EXIT_OK)
 			return rc;
 	}
@@ -272,26 +280,26 @@ done:
 }
 
 const struct cli_command cli_cmd_status = {
-	.name = "status",
-	.summary = "the 3-2-1-1-0 report of the repository and its copies",
-	.usage = "kura status [--now TIME] [--drill-age D] [--check-age D] [--copy-age D]\n"
-		 "            [--media M] [--site S]",
-	.help = "Show whether the repository and the copies kura copy recorded in it keep the\n"
-		"3-2-1-1-0 rule: 3 copies hold the newest snapshot, on 2 kinds of media, 1 of\n"
-		"them off-site, 1 offline or immutable (a vault, S3 Object Lock, tape, or a\n"
-		"removable disk), and 0 errors: a passed drill and a passed check --read-data,\n"
-		"each recent enough, and no failed copy.  Each rule is shown green or red with\n"
-		"the reason and the command that fixes it.  No key is needed.\n"
-		"\n"
-		"  --now TIME       judge ages at TIME: +DURATION (+9d) or YYYY-MM-DDTHH:MM:SSZ\n"
-		"  --drill-age D    the last drill may be this old (default 8d)\n"
-		"  --check-age D    the last check --read-data may be this old (default 35d)\n"
-		"  --copy-age D     a copy counts for media, off-site and offline while its last\n"
-		"                   good sync is this young (default 8d)\n"
-		"  --media M        the repository's own media (default: vault for a vault,\n"
-		"                   else disk)\n"
-		"  --site S         the repository's own site (default: onsite)\n"
-		"\n"
-		"Exit status 0 when every rule holds, 8 when one does not.\n",
-	.run = run,
+    .name = "status",
+    .summary = "the 3-2-1-1-0 report of the repository and its copies",
+    .usage = "kura status [--now TIME] [--drill-age D] [--check-age D] [--copy-age D]\n"
+	     "            [--media M] [--site S]",
+    .help = "Show whether the repository and the copies kura copy recorded in it keep the\n"
+	    "3-2-1-1-0 rule: 3 copies hold the newest snapshot, on 2 kinds of media, 1 of\n"
+	    "them off-site, 1 offline or immutable (a vault, S3 Object Lock, tape, or a\n"
+	    "removable disk), and 0 errors: a passed drill and a passed check --read-data,\n"
+	    "each recent enough, and no failed copy.  Each rule is shown green or red with\n"
+	    "the reason and the command that fixes it.  No key is needed.\n"
+	    "\n"
+	    "  --now TIME       judge ages at TIME: +DURATION (+9d) or YYYY-MM-DDTHH:MM:SSZ\n"
+	    "  --drill-age D    the last drill may be this old (default 8d)\n"
+	    "  --check-age D    the last check --read-data may be this old (default 35d)\n"
+	    "  --copy-age D     a copy counts for media, off-site and offline while its last\n"
+	    "                   good sync is this young (default 8d)\n"
+	    "  --media M        the repository's own media (default: vault for a vault,\n"
+	    "                   else disk)\n"
+	    "  --site S         the repository's own site (default: onsite)\n"
+	    "\n"
+	    "Exit status 0 when every rule holds, 8 when one does not.\n",
+    .run = run,
 };

@@ -29,11 +29,11 @@ typedef enum { KURA_PROOF_COPY = 1, KURA_PROOF_CHECK = 2 } kura_proof_kind;
 
 /* Where a copy lives: the "2" (media kinds) and "1" (offline/immutable) of 3-2-1-1-0. */
 typedef enum {
-	KURA_MEDIA_DISK = 1,      /* a fixed disk, always attached */
+	KURA_MEDIA_DISK = 1,	  /* a fixed disk, always attached */
 	KURA_MEDIA_REMOVABLE = 2, /* a disk mounted for the copy, then unplugged: offline */
-	KURA_MEDIA_VAULT = 3,     /* a kura vault: append-only, immutable to clients */
-	KURA_MEDIA_S3 = 4,        /* an object store with Object Lock: immutable */
-	KURA_MEDIA_TAPE = 5,      /* tape, or anything else ejected after the copy: offline */
+	KURA_MEDIA_VAULT = 3,	  /* a kura vault: append-only, immutable to clients */
+	KURA_MEDIA_S3 = 4,	  /* an object store with Object Lock: immutable */
+	KURA_MEDIA_TAPE = 5,	  /* tape, or anything else ejected after the copy: offline */
 } kura_media;
 
 typedef enum { KURA_SITE_ONSITE = 1, KURA_SITE_OFFSITE = 2 } kura_site;
@@ -42,21 +42,21 @@ typedef enum { KURA_SITE_ONSITE = 1, KURA_SITE_OFFSITE = 2 } kura_site;
 #define KURA_PROOF_TARGET_MAX 1024
 
 typedef struct {
-	char id[KURA_ID_HEX];          /* the record's file name (set by write and list) */
+	char id[KURA_ID_HEX]; /* the record's file name (set by write and list) */
 	kura_proof_kind kind;
-	bool passed;                   /* copy: complete and verified; check: no problem */
-	kura_media media;              /* copies only; 0 for a check */
-	kura_site site;                /* copies only; 0 for a check */
-	int64_t time_ns;               /* when it ended (the writing client's clock) */
+	bool passed;		       /* copy: complete and verified; check: no problem */
+	kura_media media;	       /* copies only; 0 for a check */
+	kura_site site;		       /* copies only; 0 for a check */
+	int64_t time_ns;	       /* when it ended (the writing client's clock) */
 	char snapshot_id[KURA_ID_HEX]; /* the newest snapshot the store holds; "" if none */
-	uint64_t files;                /* copy: files verified in the target; check: files checked */
-	uint64_t bytes;                /* copy: bytes copied; check: bytes read */
-	uint64_t problems;             /* copy: files not copied + snapshots left behind +
-					  target problems; check: problems found */
+	uint64_t files;	   /* copy: files verified in the target; check: files checked */
+	uint64_t bytes;	   /* copy: bytes copied; check: bytes read */
+	uint64_t problems; /* copy: files not copied + snapshots left behind +
+			      target problems; check: problems found */
 	uint64_t duration_ms;
-	char label[KURA_PROOF_LABEL_MAX + 1];   /* copies: the operator's name for the copy */
+	char label[KURA_PROOF_LABEL_MAX + 1];	/* copies: the operator's name for the copy */
 	char target[KURA_PROOF_TARGET_MAX + 1]; /* copies: a local path or a vault URL */
-	char *damage;                  /* list only: non-NULL when the record does not parse */
+	char *damage; /* list only: non-NULL when the record does not parse */
 } kura_proof_info;
 
 /* "disk", "removable", "vault", "s3", "tape"; "?" for anything else. */

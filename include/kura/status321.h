@@ -33,28 +33,28 @@ extern "C" {
 #define KURA_STATUS_COPY_AGE_S (8 * 86400)   /* a weekly copy (the offline disk) */
 
 typedef struct {
-	int64_t now_ns;        /* the time to judge ages at (0: now) */
-	int64_t drill_age_s;   /* the newest drill may be this old (0: the default) */
-	int64_t check_age_s;   /* the newest check --read-data, likewise */
-	int64_t copy_age_s;    /* a copy counts for media, off-site and offline this long */
-	kura_media media;      /* the repository's own media (0: vault for a vault, else disk) */
-	kura_site site;        /* and site (0: on-site) */
+	int64_t now_ns;	     /* the time to judge ages at (0: now) */
+	int64_t drill_age_s; /* the newest drill may be this old (0: the default) */
+	int64_t check_age_s; /* the newest check --read-data, likewise */
+	int64_t copy_age_s;  /* a copy counts for media, off-site and offline this long */
+	kura_media media;    /* the repository's own media (0: vault for a vault, else disk) */
+	kura_site site;	     /* and site (0: on-site) */
 } kura_status_policy;
 
 /* The rules, in the order of the name. */
 enum {
-	KURA_RULE_COPIES = 0,  /* 3: copies holding the newest snapshot */
-	KURA_RULE_MEDIA,       /* 2: kinds of media */
-	KURA_RULE_OFFSITE,     /* 1: off-site */
-	KURA_RULE_OFFLINE,     /* 1: offline or immutable */
-	KURA_RULE_ZERO,        /* 0: errors, proven */
+	KURA_RULE_COPIES = 0, /* 3: copies holding the newest snapshot */
+	KURA_RULE_MEDIA,      /* 2: kinds of media */
+	KURA_RULE_OFFSITE,    /* 1: off-site */
+	KURA_RULE_OFFLINE,    /* 1: offline or immutable */
+	KURA_RULE_ZERO,	      /* 0: errors, proven */
 	KURA_RULES
 };
 
 typedef struct {
 	bool ok;
 	char reason[512];
-	char fix[1200];          /* "" when ok */
+	char fix[1200]; /* "" when ok */
 } kura_status_rule;
 
 /* One copy: [0] is the repository itself, the others one per label, by label. */
@@ -69,29 +69,29 @@ typedef struct {
 	bool copy_passed;
 	uint64_t copy_problems, copy_files;
 	/* the newest passed one: what the copy is known to hold */
-	int64_t synced_ns;            /* 0: never synced without a problem */
+	int64_t synced_ns;	       /* 0: never synced without a problem */
 	char snapshot_id[KURA_ID_HEX]; /* the newest snapshot it holds; "" unknown */
-	bool current;                 /* it holds the repository's newest snapshot */
-	bool fresh;                   /* synced within copy_age_s (always true for [0]) */
+	bool current;		       /* it holds the repository's newest snapshot */
+	bool fresh;		       /* synced within copy_age_s (always true for [0]) */
 	/* drills and checks of this store: the repository's, or a mounted local copy's */
-	bool looked;                  /* its records could be read */
-	char unreachable[256];        /* why not, when !looked */
-	int64_t drill_ns;             /* 0: none */
+	bool looked;	       /* its records could be read */
+	char unreachable[256]; /* why not, when !looked */
+	int64_t drill_ns;      /* 0: none */
 	bool drill_passed;
 	double drill_rto_s;
-	int64_t check_ns;             /* 0: none */
+	int64_t check_ns; /* 0: none */
 	bool check_passed;
 	uint64_t check_problems;
 } kura_status_copy;
 
 typedef struct {
-	char newest[KURA_ID_HEX];   /* "" when the repository has no snapshot */
+	char newest[KURA_ID_HEX]; /* "" when the repository has no snapshot */
 	int64_t newest_ns;
 	int64_t now_ns;
 	kura_status_copy *copies;
 	size_t ncopies;
 	size_t holding, media_kinds, offsite, offline;
-	size_t damaged_records;     /* proof or drill records that do not parse */
+	size_t damaged_records; /* proof or drill records that do not parse */
 	kura_status_rule rules[KURA_RULES];
 	bool all_ok;
 } kura_status_report;

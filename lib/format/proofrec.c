@@ -83,8 +83,8 @@ static int record_ok(const kura_proofrec *r, size_t label_len, size_t target_len
 		return kura_error_set(code, "proof record: label of %zu bytes (1..%u)", label_len,
 				      KURA_PROOFREC_LABEL_MAX);
 	if (target_len < 1 || target_len > KURA_PROOFREC_TARGET_MAX)
-		return kura_error_set(code, "proof record: target of %zu bytes (1..%u)",
-				      target_len, KURA_PROOFREC_TARGET_MAX);
+		return kura_error_set(code, "proof record: target of %zu bytes (1..%u)", target_len,
+				      KURA_PROOFREC_TARGET_MAX);
 	if ((err = text_ok(r->label, label_len, "the label", code)) < 0 ||
 	    (err = text_ok(r->target, target_len, "the target", code)) < 0)
 		return err;
@@ -138,18 +138,21 @@ int kura_proofrec_decode(kura_proofrec *out, const uint8_t *data, size_t len)
 
 	memset(out, 0, sizeof(*out));
 	if (len < KURA_PROOFREC_HEAD)
-		return kura_error_set(KURA_ECORRUPT, "proof record: %zu bytes is too short (at least %u)",
-				      len, KURA_PROOFREC_HEAD);
+		return kura_error_set(KURA_ECORRUPT,
+				      "proof record: %zu bytes is too short (at least %u)", len,
+				      KURA_PROOFREC_HEAD);
 	if (memcmp(data, PROOF_MAGIC, 8) != 0)
 		return kura_error_set(KURA_ECORRUPT, "proof record: bad magic");
 	if (data[OFF_VERSION] != KURA_PROOFREC_VERSION)
 		return kura_error_set(KURA_EUNSUPPORTED, "proof record: version %u not supported",
 				      data[OFF_VERSION]);
 	if (data[OFF_RESULT] > 1)
-		return kura_error_set(KURA_ECORRUPT, "proof record: result %u unknown (0 passed, 1 failed)",
+		return kura_error_set(KURA_ECORRUPT,
+				      "proof record: result %u unknown (0 passed, 1 failed)",
 				      data[OFF_RESULT]);
 	if (data[OFF_HAS_SNAP] > 1)
-		return kura_error_set(KURA_ECORRUPT, "proof record: snapshot flag %u unknown (0 or 1)",
+		return kura_error_set(KURA_ECORRUPT,
+				      "proof record: snapshot flag %u unknown (0 or 1)",
 				      data[OFF_HAS_SNAP]);
 	if (data[OFF_RESERVED] || data[OFF_RESERVED + 1] || kura_get_le32(data + OFF_RESERVED2))
 		return kura_error_set(KURA_ECORRUPT, "proof record: reserved bytes are not 0");
@@ -157,10 +160,11 @@ int kura_proofrec_decode(kura_proofrec *out, const uint8_t *data, size_t len)
 	tl = kura_get_le16(data + OFF_TARGET_LEN);
 	if (ll > KURA_PROOFREC_LABEL_MAX || tl > KURA_PROOFREC_TARGET_MAX ||
 	    len != KURA_PROOFREC_HEAD + ll + tl)
-		return kura_error_set(KURA_ECORRUPT,
-				      "proof record: label of %zu and target of %zu bytes do not fit "
-				      "a file of %zu bytes",
-				      ll, tl, len);
+		return kura_error_set(
+		    KURA_ECORRUPT,
+		    "proof record: label of %zu and target of %zu bytes do not fit "
+		    "a file of %zu bytes",
+		    ll, tl, len);
 	out->kind = data[OFF_KIND];
 	out->passed = data[OFF_RESULT] == 0;
 	out->media = data[OFF_MEDIA];

@@ -21,24 +21,25 @@
 #include "crypto/crypto.h"
 
 #define KURA_PROOFREC_VERSION 1
-#define KURA_PROOFREC_HEAD 96      /* fixed part, before the label and the target */
+#define KURA_PROOFREC_HEAD 96 /* fixed part, before the label and the target */
 #define KURA_PROOFREC_LABEL_MAX 128
 #define KURA_PROOFREC_TARGET_MAX 1024
 
 enum { KURA_PROOFREC_COPY = 1, KURA_PROOFREC_CHECK = 2 };
 
 typedef struct {
-	uint8_t kind;            /* KURA_PROOFREC_* */
-	bool passed;             /* copy: nothing failed and the target verified; check: no problem */
-	uint8_t media;           /* copy: 1..5 (kura/proof.h); check: 0 */
-	uint8_t site;            /* copy: 1 on-site, 2 off-site; check: 0 */
-	int64_t time_ns;         /* when it ended (the writing client's clock) */
+	uint8_t kind;	 /* KURA_PROOFREC_* */
+	bool passed;	 /* copy: nothing failed and the target verified; check: no problem */
+	uint8_t media;	 /* copy: 1..5 (kura/proof.h); check: 0 */
+	uint8_t site;	 /* copy: 1 on-site, 2 off-site; check: 0 */
+	int64_t time_ns; /* when it ended (the writing client's clock) */
 	bool has_snapshot;
-	uint8_t snapshot[KURA_HASH_SIZE]; /* the newest snapshot the store (copy: the target) holds */
-	uint64_t files, bytes;   /* copy: files verified in the target, bytes copied;
-				    check: repository files checked, bytes read */
-	uint64_t problems;       /* copy: files failed + snapshots left behind + bad target
-				    files; check: problems found */
+	uint8_t
+	    snapshot[KURA_HASH_SIZE]; /* the newest snapshot the store (copy: the target) holds */
+	uint64_t files, bytes;	      /* copy: files verified in the target, bytes copied;
+					 check: repository files checked, bytes read */
+	uint64_t problems;	      /* copy: files failed + snapshots left behind + bad target
+					 files; check: problems found */
 	uint64_t duration_ms;
 	char label[KURA_PROOFREC_LABEL_MAX + 1];   /* copy: 1..128 bytes; check: empty */
 	char target[KURA_PROOFREC_TARGET_MAX + 1]; /* copy: 1..1024 bytes; check: empty */

@@ -66,8 +66,9 @@ int kura_proof_write(kura_backend *b, const kura_proof_info *p, char out_id[KURA
 	if (p->snapshot_id[0]) {
 		if (strlen(p->snapshot_id) != KURA_ID_HEX - 1 ||
 		    kura_unhex(r.snapshot, p->snapshot_id, KURA_HASH_SIZE) < 0)
-			return kura_error_set(KURA_EINVAL, "proof record: snapshot id '%s' is not "
-							  "a file name",
+			return kura_error_set(KURA_EINVAL,
+					      "proof record: snapshot id '%s' is not "
+					      "a file name",
 					      p->snapshot_id);
 		r.has_snapshot = true;
 	}
@@ -78,8 +79,9 @@ int kura_proof_write(kura_backend *b, const kura_proof_info *p, char out_id[KURA
 	snprintf(r.label, sizeof(r.label), "%s", p->label);
 	snprintf(r.target, sizeof(r.target), "%s", p->target);
 	if (strlen(p->label) > KURA_PROOF_LABEL_MAX || strlen(p->target) > KURA_PROOF_TARGET_MAX)
-		return kura_error_set(KURA_EINVAL, "proof record: label (at most %u bytes) or "
-						  "target (at most %u) too long",
+		return kura_error_set(KURA_EINVAL,
+				      "proof record: label (at most %u bytes) or "
+				      "target (at most %u) too long",
 				      KURA_PROOF_LABEL_MAX, KURA_PROOF_TARGET_MAX);
 	if ((err = kura_proofrec_encode(&data, &len, name, &r)) < 0)
 		return err;
@@ -223,8 +225,8 @@ int kura_newest_snapshot(kura_backend *b, kura_backend *within, char out[KURA_ID
 		goto done;
 	}
 	for (size_t i = 0; i < all.count; i++) {
-		if (within && (!held.count || !bsearch(all.v[i], held.v, held.count,
-						       sizeof(*held.v), name_cmp)))
+		if (within && (!held.count ||
+			       !bsearch(all.v[i], held.v, held.count, sizeof(*held.v), name_cmp)))
 			continue;
 		cand[ncand++] = i;
 		all_timed = all_timed && all.order[i] > 0;

@@ -16,7 +16,7 @@ typedef struct {
 	int64_t time_ns; /* 0: no drill record */
 	bool passed;
 	double rto_s;
-	size_t damaged;  /* drill records that do not hash to their name or do not parse */
+	size_t damaged; /* drill records that do not hash to their name or do not parse */
 } kura_proof__drill;
 
 /* The newest drill record of `b` (by its time); 0 or the store's error. */

@@ -77,7 +77,8 @@ static void add(char *dst, size_t size, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void addl(char *dst, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void addl(char *dst, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void addl(char *dst, size_t size, const char *fmt, ...)
 {
 	va_list ap;
@@ -94,8 +95,8 @@ static bool immutable_or_offline(kura_media m)
 }
 
 /* Drills and checks of one store into `c`. */
-static int read_store(kura_backend *b, kura_status_copy *c, const kura_proof_info *proofs,
-		      size_t n, size_t *damaged)
+static int read_store(kura_backend *b, kura_status_copy *c, const kura_proof_info *proofs, size_t n,
+		      size_t *damaged)
 {
 	kura_proof__drill d;
 	int err;
@@ -140,8 +141,8 @@ static void look_at_copy(kura_status_copy *c, size_t *damaged)
 		snprintf(c->unreachable, sizeof(c->unreachable), "not mounted now");
 		return;
 	}
-	if (kura_backend_local_open(&b, c->target) < 0 ||
-	    kura_proofs_list(b, &proofs, &n) < 0 || read_store(b, c, proofs, n, damaged) < 0)
+	if (kura_backend_local_open(&b, c->target) < 0 || kura_proofs_list(b, &proofs, &n) < 0 ||
+	    read_store(b, c, proofs, n, damaged) < 0)
 		snprintf(c->unreachable, sizeof(c->unreachable), "%s", kura_error_message());
 	kura_proofs_free(proofs, n);
 	kura_backend_free(b);
@@ -194,8 +195,10 @@ static int collect_copies(kura_status_report *r, const kura_proof_info *proofs, 
 		kura_status_copy *c = &r->copies[j];
 
 		/* a copy whose last run failed is not trusted to hold anything until one passes */
-		c->current = c->copy_passed && r->newest[0] && strcmp(c->snapshot_id, r->newest) == 0;
-		c->fresh = c->copy_passed && c->synced_ns && r->now_ns - c->synced_ns <= copy_age_ns;
+		c->current =
+		    c->copy_passed && r->newest[0] && strcmp(c->snapshot_id, r->newest) == 0;
+		c->fresh =
+		    c->copy_passed && c->synced_ns && r->now_ns - c->synced_ns <= copy_age_ns;
 	}
 	(void)p;
 	return 0;
@@ -209,7 +212,8 @@ static void rule_copies(kura_status_report *r)
 	for (size_t j = 0; j < r->ncopies; j++)
 		if (r->copies[j].current || (j == 0 && r->newest[0])) {
 			r->holding++;
-			addl(names, sizeof(names), "%s", j == 0 ? "the repository" : r->copies[j].label);
+			addl(names, sizeof(names), "%s",
+			     j == 0 ? "the repository" : r->copies[j].label);
 		}
 	ru->ok = r->holding >= 3;
 	if (!r->newest[0]) {
@@ -217,8 +221,9 @@ static void rule_copies(kura_status_report *r)
 		snprintf(ru->fix, sizeof(ru->fix), "kura backup PATH...");
 		return;
 	}
-	snprintf(ru->reason, sizeof(ru->reason), "%zu of 3 copies hold the newest snapshot %.8s (%s)",
-		 r->holding, r->newest, names);
+	snprintf(ru->reason, sizeof(ru->reason),
+		 "%zu of 3 copies hold the newest snapshot %.8s (%s)", r->holding, r->newest,
+		 names);
 	if (ru->ok)
 		return;
 	for (size_t j = 1; j < r->ncopies; j++)
@@ -226,8 +231,9 @@ static void rule_copies(kura_status_report *r)
 			add(ru->fix, sizeof(ru->fix), "kura copy --to %s --label '%s'",
 			    r->copies[j].target, r->copies[j].label);
 	if (r->ncopies < 3) /* fewer than two copies recorded: make new ones */
-		add(ru->fix, sizeof(ru->fix), "kura copy --to DIR --media removable (a disk "
-					      "unplugged afterwards) or --to vault://HOST:PORT/REPO");
+		add(ru->fix, sizeof(ru->fix),
+		    "kura copy --to DIR --media removable (a disk "
+		    "unplugged afterwards) or --to vault://HOST:PORT/REPO");
 }
 
 static void rule_media(kura_status_report *r)
@@ -239,20 +245,22 @@ static void rule_media(kura_status_report *r)
 	for (size_t j = 0; j < r->ncopies; j++) {
 		kura_media m = r->copies[j].media;
 
-		if ((j == 0 || r->copies[j].fresh) && m >= KURA_MEDIA_DISK && m <= KURA_MEDIA_TAPE &&
-		    !seen[m]) {
+		if ((j == 0 || r->copies[j].fresh) && m >= KURA_MEDIA_DISK &&
+		    m <= KURA_MEDIA_TAPE && !seen[m]) {
 			seen[m] = true;
 			r->media_kinds++;
 			addl(names, sizeof(names), "%s", kura_media_name(m));
 		}
 	}
 	ru->ok = r->media_kinds >= 2;
-	snprintf(ru->reason, sizeof(ru->reason), "%zu kind(s) of media among the repository and "
-						 "the copies synced lately (%s)",
+	snprintf(ru->reason, sizeof(ru->reason),
+		 "%zu kind(s) of media among the repository and "
+		 "the copies synced lately (%s)",
 		 r->media_kinds, names);
 	if (!ru->ok)
-		snprintf(ru->fix, sizeof(ru->fix),
-			 "kura copy --to vault://HOST:PORT/REPO, or --to DIR --media removable|tape");
+		snprintf(
+		    ru->fix, sizeof(ru->fix),
+		    "kura copy --to vault://HOST:PORT/REPO, or --to DIR --media removable|tape");
 }
 
 static void rule_offsite(kura_status_report *r)
@@ -263,12 +271,13 @@ static void rule_offsite(kura_status_report *r)
 	for (size_t j = 0; j < r->ncopies; j++)
 		if ((j == 0 || r->copies[j].fresh) && r->copies[j].site == KURA_SITE_OFFSITE) {
 			r->offsite++;
-			addl(names, sizeof(names), "%s", j == 0 ? "the repository" : r->copies[j].label);
+			addl(names, sizeof(names), "%s",
+			     j == 0 ? "the repository" : r->copies[j].label);
 		}
 	ru->ok = r->offsite >= 1;
 	if (ru->ok) {
-		snprintf(ru->reason, sizeof(ru->reason), "%zu off-site copy(ies) synced lately (%s)",
-			 r->offsite, names);
+		snprintf(ru->reason, sizeof(ru->reason),
+			 "%zu off-site copy(ies) synced lately (%s)", r->offsite, names);
 		return;
 	}
 	snprintf(ru->reason, sizeof(ru->reason), "no off-site copy synced lately");
@@ -295,11 +304,11 @@ static void rule_offline(kura_status_report *r, int64_t copy_age_ns)
 		if (j == 0 || c->fresh) {
 			r->offline++;
 			addl(names, sizeof(names), "%s on %s", j == 0 ? "the repository" : c->label,
-			    kura_media_name(c->media));
+			     kura_media_name(c->media));
 		} else {
 			addl(stale, sizeof(stale), "%s on %s last synced %s ago", c->label,
-			    kura_media_name(c->media),
-			    c->synced_ns ? age(a, r->now_ns - c->synced_ns) : "never");
+			     kura_media_name(c->media),
+			     c->synced_ns ? age(a, r->now_ns - c->synced_ns) : "never");
 			add(ru->fix, sizeof(ru->fix), "kura copy --to %s --label '%s'", c->target,
 			    c->label);
 		}
@@ -310,8 +319,9 @@ static void rule_offline(kura_status_report *r, int64_t copy_age_ns)
 		ru->fix[0] = '\0';
 		return;
 	}
-	snprintf(ru->reason, sizeof(ru->reason), "no offline or immutable copy synced within %s%s%s",
-		 age(a, copy_age_ns), stale[0] ? ": " : "", stale);
+	snprintf(ru->reason, sizeof(ru->reason),
+		 "no offline or immutable copy synced within %s%s%s", age(a, copy_age_ns),
+		 stale[0] ? ": " : "", stale);
 	if (!ru->fix[0])
 		snprintf(ru->fix, sizeof(ru->fix),
 			 "kura copy --to DIR --media removable (then unplug it), or --to "
@@ -330,8 +340,9 @@ static void rule_zero(kura_status_report *r, int64_t drill_age_ns, int64_t check
 	} else if (!s->drill_passed) {
 		add(ru->reason, sizeof(ru->reason), "the last drill (%s ago) failed",
 		    age(a, r->now_ns - s->drill_ns));
-		add(ru->fix, sizeof(ru->fix), "kura drill (after kura check --read-data and kura "
-					      "repair)");
+		add(ru->fix, sizeof(ru->fix),
+		    "kura drill (after kura check --read-data and kura "
+		    "repair)");
 	} else if (r->now_ns - s->drill_ns > drill_age_ns) {
 		add(ru->reason, sizeof(ru->reason), "the last drill passed but is %s old",
 		    age(a, r->now_ns - s->drill_ns));
@@ -341,12 +352,14 @@ static void rule_zero(kura_status_report *r, int64_t drill_age_ns, int64_t check
 		add(ru->reason, sizeof(ru->reason), "check --read-data never ran");
 		add(ru->fix, sizeof(ru->fix), "kura check --read-data");
 	} else if (!s->check_passed) {
-		add(ru->reason, sizeof(ru->reason), "the last check --read-data (%s ago) found "
-						    "%llu problem(s)",
+		add(ru->reason, sizeof(ru->reason),
+		    "the last check --read-data (%s ago) found "
+		    "%llu problem(s)",
 		    age(a, r->now_ns - s->check_ns), (unsigned long long)s->check_problems);
 		add(ru->fix, sizeof(ru->fix), "kura check --read-data (after kura repair)");
 	} else if (r->now_ns - s->check_ns > check_age_ns) {
-		add(ru->reason, sizeof(ru->reason), "the last check --read-data passed but is %s old",
+		add(ru->reason, sizeof(ru->reason),
+		    "the last check --read-data passed but is %s old",
 		    age(a, r->now_ns - s->check_ns));
 		add(ru->fix, sizeof(ru->fix), "kura check --read-data");
 	}
@@ -354,21 +367,24 @@ static void rule_zero(kura_status_report *r, int64_t drill_age_ns, int64_t check
 		const kura_status_copy *c = &r->copies[j];
 
 		if (!c->copy_passed) {
-			add(ru->reason, sizeof(ru->reason), "the last copy to %s (%s ago) had %llu "
-							    "problem(s)",
+			add(ru->reason, sizeof(ru->reason),
+			    "the last copy to %s (%s ago) had %llu "
+			    "problem(s)",
 			    c->label, age(a, r->now_ns - c->copied_ns),
 			    (unsigned long long)c->copy_problems);
 			add(ru->fix, sizeof(ru->fix), "kura copy --to %s --label '%s'", c->target,
 			    c->label);
 		}
 		if (c->looked && c->drill_ns && !c->drill_passed) {
-			add(ru->reason, sizeof(ru->reason), "the last drill of %s failed", c->label);
+			add(ru->reason, sizeof(ru->reason), "the last drill of %s failed",
+			    c->label);
 			add(ru->fix, sizeof(ru->fix), "kura --repo %s drill", c->target);
 		}
 		if (c->looked && c->check_ns && !c->check_passed) {
-			add(ru->reason, sizeof(ru->reason), "the last check --read-data of %s failed",
-			    c->label);
-			add(ru->fix, sizeof(ru->fix), "kura --repo %s check --read-data", c->target);
+			add(ru->reason, sizeof(ru->reason),
+			    "the last check --read-data of %s failed", c->label);
+			add(ru->fix, sizeof(ru->fix), "kura --repo %s check --read-data",
+			    c->target);
 		}
 	}
 	if (r->damaged_records) {
@@ -378,10 +394,10 @@ static void rule_zero(kura_status_report *r, int64_t drill_age_ns, int64_t check
 	}
 	ru->ok = ru->reason[0] == '\0';
 	if (ru->ok)
-		snprintf(ru->reason, sizeof(ru->reason),
-			 "drill passed %s ago, check --read-data passed %s ago, every copy verified",
-			 age(a, r->now_ns - s->drill_ns),
-			 age((char[32]){0}, r->now_ns - s->check_ns));
+		snprintf(
+		    ru->reason, sizeof(ru->reason),
+		    "drill passed %s ago, check --read-data passed %s ago, every copy verified",
+		    age(a, r->now_ns - s->drill_ns), age((char[32]){0}, r->now_ns - s->check_ns));
 }
 
 int kura_status321(kura_backend *b, const char *location, const kura_status_policy *p,
@@ -408,9 +424,9 @@ int kura_status321(kura_backend *b, const char *location, const kura_status_poli
 	src->is_source = true;
 	snprintf(src->label, sizeof(src->label), "repository");
 	snprintf(src->target, sizeof(src->target), "%s", location ? location : "");
-	src->media = p->media ? p->media
-			      : strncmp(src->target, "vault://", 8) == 0 ? KURA_MEDIA_VAULT
-									 : KURA_MEDIA_DISK;
+	src->media = p->media					? p->media
+		     : strncmp(src->target, "vault://", 8) == 0 ? KURA_MEDIA_VAULT
+								: KURA_MEDIA_DISK;
 	src->site = p->site ? p->site : KURA_SITE_ONSITE;
 	src->fresh = true;
 
