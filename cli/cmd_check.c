@@ -109,9 +109,11 @@ static void print_human(const kura_check_result *r)
 /*
  * A check --read-data that ran leaves a proof record (kura/proof.h) in the
  * repository, so kura status can tell when data was last read in full and
- * how that ended.  Returns an exit status.
+ * how that ended.  A record that cannot be written (a read-only mirror, a
+ * damaged store) is a warning: the check itself stands, and kura status
+ * will say that no recent check is recorded.
  */
-static int record_check(kura_repo *repo, const kura_check_result *res, bool quiet)
+static void record_check(kura_repo *repo, const kura_check_result *res, bool quiet)
 {
 	kura_backend *b = kura_repo_backend(repo);
 	kura_proof_info p;
@@ -130,14 +132,13 @@ static int record_check(kura_repo *repo, const kura_check_result *res, bool quie
 	if (err < 0 && err != KURA_ENOTFOUND)
 		p.snapshot_id[0] = '\0';
 	if ((err = kura_proof_write(b, &p, id)) < 0) {
-		fprintf(stderr, "kura: the check's result is not recorded in the repository, so "
-				"kura status will not see it: %s (--no-record to check without)\n",
+		fprintf(stderr, "kura: warning: the check's result is not recorded in the "
+				"repository, so kura status will not see it: %s\n",
 			kura_error_message());
-		return cli_exit_status(err);
+		return;
 	}
 	if (!quiet)
 		fprintf(stderr, "check: recorded as %.12s\n", id);
-	return CLI_EXIT_OK;
 }
 
 static int run(struct cli_global *g, int argc, char **argv)
@@ -198,12 +199,8 @@ static int run(struct cli_global *g, int argc, char **argv)
 				(unsigned long long)res.problems);
 		rc = CLI_EXIT_INTEGRITY;
 	}
-	if (opts.read_data && !no_record) {
-		int rrc = record_check(repo, &res, g->quiet || g->json);
-
-		if (rc == CLI_EXIT_OK)
-			rc = rrc;
-	}
+	if (opts.read_data && !no_record)
+		record_check(repo, &res, g->quiet || g->json);
 done:
 	json_decref(ctx.errors);
 	/* check names every damaged file as a problem: no second list of warnings */
