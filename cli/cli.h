@@ -37,6 +37,7 @@ enum {
 	CLI_EXIT_SUSPECT = 5,   /* backup saved, and it shows signs of ransomware */
 	CLI_EXIT_DRILL = 6,     /* a drill failed: damage, missing data, a file that differs */
 	CLI_EXIT_DRILL_VERIFY = 7, /* a drill restored intact data but its verify command failed */
+	CLI_EXIT_STATUS = 8,    /* kura status: a rule of 3-2-1-1-0 does not hold */
 	CLI_EXIT_NOREPO = 10,   /* no repository at the location */
 	CLI_EXIT_AUTH = 12,     /* wrong passphrase or foreign key */
 	CLI_EXIT_NEEDKEY = 13,  /* the operation needs the restore key */
@@ -61,7 +62,7 @@ struct cli_command {
 extern const struct cli_command cli_cmd_init, cli_cmd_key, cli_cmd_backup, cli_cmd_snapshots,
 	cli_cmd_ls, cli_cmd_restore, cli_cmd_diff, cli_cmd_check, cli_cmd_version, cli_cmd_log,
 	cli_cmd_vault, cli_cmd_forget, cli_cmd_prune, cli_cmd_repair, cli_cmd_drill, cli_cmd_scan,
-	cli_cmd_copy, cli_cmd_mount;
+	cli_cmd_copy, cli_cmd_mount, cli_cmd_status;
 
 /* main.c: help text */
 void cli_help_command(const struct cli_command *cmd);

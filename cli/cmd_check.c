@@ -15,13 +15,19 @@
 #include "cli.h"
 
 #include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "kura/proof.h"
 
 enum {
 	OPT_READ_DATA = CLI_OPT_LONG,
+	OPT_NO_RECORD,
 };
 
 static const struct option longs[] = {
 	{"read-data", no_argument, NULL, OPT_READ_DATA},
+	{"no-record", no_argument, NULL, OPT_NO_RECORD},
 	{NULL, 0, NULL, 0},
 };
 
@@ -100,6 +106,41 @@ static void print_human(const kura_check_result *r)
 		       r->problems == 1 ? "" : "s");
 }
 
+/*
+ * A check --read-data that ran leaves a proof record (kura/proof.h) in the
+ * repository, so kura status can tell when data was last read in full and
+ * how that ended.  A record that cannot be written (a read-only mirror, a
+ * damaged store) is a warning: the check itself stands, and kura status
+ * will say that no recent check is recorded.
+ */
+static void record_check(kura_repo *repo, const kura_check_result *res, bool quiet)
+{
+	kura_backend *b = kura_repo_backend(repo);
+	kura_proof_info p;
+	char id[KURA_ID_HEX];
+	int err;
+
+	memset(&p, 0, sizeof(p));
+	p.kind = KURA_PROOF_CHECK;
+	p.passed = res->problems == 0;
+	p.time_ns = kura_now_ns(CLOCK_REALTIME);
+	p.files = res->files_checked;
+	p.bytes = res->bytes_read;
+	p.problems = res->problems;
+	p.duration_ms = (uint64_t)(res->seconds * 1000);
+	err = kura_newest_snapshot(b, NULL, p.snapshot_id, NULL);
+	if (err < 0 && err != KURA_ENOTFOUND)
+		p.snapshot_id[0] = '\0';
+	if ((err = kura_proof_write(b, &p, id)) < 0) {
+		fprintf(stderr, "kura: warning: the check's result is not recorded in the "
+				"repository, so kura status will not see it: %s\n",
+			kura_error_message());
+		return;
+	}
+	if (!quiet)
+		fprintf(stderr, "check: recorded as %.12s\n", id);
+}
+
 static int run(struct cli_global *g, int argc, char **argv)
 {
 	struct check_ctx ctx = {0};
@@ -107,6 +148,7 @@ static int run(struct cli_global *g, int argc, char **argv)
 	kura_check_options opts = KURA_CHECK_OPTIONS_INIT;
 	kura_check_result res = {0};
 	kura_repo *repo = NULL;
+	bool no_record = false;
 	int c, rc, err;
 
 	cli_getopt_init(&p, g, &cli_cmd_check, argc, argv, "", longs);
@@ -115,6 +157,8 @@ static int run(struct cli_global *g, int argc, char **argv)
 			return p.status;
 		if (c == OPT_READ_DATA)
 			opts.read_data = true;
+		else if (c == OPT_NO_RECORD)
+			no_record = true;
 	}
 	if (optind < argc)
 		return cli_usage_error(&cli_cmd_check, "unexpected argument '%s'", argv[optind]);
@@ -155,6 +199,8 @@ static int run(struct cli_global *g, int argc, char **argv)
 				(unsigned long long)res.problems);
 		rc = CLI_EXIT_INTEGRITY;
 	}
+	if (opts.read_data && !no_record)
+		record_check(repo, &res, g->quiet || g->json);
 done:
 	json_decref(ctx.errors);
 	/* check names every damaged file as a problem: no second list of warnings */
@@ -165,7 +211,7 @@ done:
 const struct cli_command cli_cmd_check = {
 	.name = "check",
 	.summary = "verify the repository's integrity",
-	.usage = "kura check [--read-data]",
+	.usage = "kura check [--read-data [--no-record]]",
 	.help = "Check that every pack, index, snapshot and tree is present, readable and\n"
 		"consistent.  Problems are printed on stderr as\n"
 		"  error: OBJECT: MESSAGE (snapshot ID, path PATH)\n"
@@ -173,6 +219,9 @@ const struct cli_command cli_cmd_check = {
 		"\n"
 		"Options:\n"
 		"      --read-data   also decrypt and verify every blob: reads the whole\n"
-		"                    repository and needs the restore key\n",
+		"                    repository and needs the restore key.  The result is\n"
+		"                    recorded in the repository (a proof record, read by\n"
+		"                    kura status)\n"
+		"      --no-record   with --read-data: do not record the result\n",
 	.run = run,
 };

@@ -26,16 +26,32 @@
 #include <unistd.h>
 
 #include "kura/copy.h"
+#include "kura/proof.h"
 
 enum {
 	OPT_TO = CLI_OPT_LONG,
 	OPT_TO_CRED,
+	OPT_MEDIA,
+	OPT_SITE,
+	OPT_LABEL,
+	OPT_NO_RECORD,
 };
 
 static const struct option longs[] = {
 	{"to", required_argument, NULL, OPT_TO},
 	{"to-credentials", required_argument, NULL, OPT_TO_CRED},
+	{"media", required_argument, NULL, OPT_MEDIA},
+	{"site", required_argument, NULL, OPT_SITE},
+	{"label", required_argument, NULL, OPT_LABEL},
+	{"no-record", no_argument, NULL, OPT_NO_RECORD},
 	{NULL, 0, NULL, 0},
+};
+
+/* How the copy is recorded in the source (include/kura/proof.h). */
+struct copy_record {
+	int media, site;   /* 0: inferred from the target */
+	const char *label; /* NULL: the target */
+	bool skip;         /* --no-record */
 };
 
 struct copy_cli {
@@ -197,6 +213,70 @@ static int print_json(const kura_copy_result *r, json_t *problems, bool ok)
 	return cli_json_print(o);
 }
 
+/*
+ * The target as the record names it: a local path made absolute (status
+ * looks there for the mounted disk), a vault URL as given.
+ */
+static void target_name(char *out, size_t size, const char *to)
+{
+	char *abs;
+
+	if (strncmp(to, "vault://", 8) != 0 && (abs = realpath(to, NULL))) {
+		snprintf(out, size, "%s", abs);
+		free(abs);
+		return;
+	}
+	snprintf(out, size, "%s", to);
+}
+
+/*
+ * Write the copy record into the source: where the copy is, what it now
+ * holds, how its verification ended.  Returns an exit status.
+ */
+static int record_copy(const struct copy_record *cr, kura_backend *src, kura_backend *dst,
+		       const char *to, const kura_copy_result *res, bool ok, double seconds,
+		       bool quiet)
+{
+	kura_proof_info p;
+	char id[KURA_ID_HEX];
+	const char *label;
+	bool vault = strncmp(to, "vault://", 8) == 0;
+	int err;
+
+	memset(&p, 0, sizeof(p));
+	p.kind = KURA_PROOF_COPY;
+	p.passed = ok;
+	p.media = cr->media ? cr->media : vault ? KURA_MEDIA_VAULT : KURA_MEDIA_DISK;
+	p.site = cr->site ? cr->site : vault ? KURA_SITE_OFFSITE : KURA_SITE_ONSITE;
+	p.time_ns = kura_now_ns(CLOCK_REALTIME);
+	p.files = res->verified + res->verified_listed;
+	p.bytes = res->copied_bytes;
+	p.problems = res->failed + res->skipped + res->bad_target;
+	p.duration_ms = (uint64_t)(seconds * 1000);
+	target_name(p.target, sizeof(p.target), to);
+	label = cr->label ? cr->label : p.target;
+	if (strlen(label) > KURA_PROOF_LABEL_MAX) {
+		fprintf(stderr, "kura: the copy is not recorded: the target is too long to be its "
+				"label; give --label NAME\n");
+		return CLI_EXIT_USAGE;
+	}
+	memcpy(p.label, label, strlen(label) + 1);
+	err = kura_newest_snapshot(src, dst, p.snapshot_id, NULL);
+	if (err < 0 && err != KURA_ENOTFOUND)
+		fprintf(stderr, "kura: warning: which snapshot the copy holds is not known: %s\n",
+			kura_error_message());
+	if ((err = kura_proof_write(src, &p, id)) < 0) {
+		fprintf(stderr, "kura: the copy is not recorded in the source, so kura status "
+				"will not count it: %s (--no-record to copy without)\n",
+			kura_error_message());
+		return cli_exit_status(err);
+	}
+	if (!quiet)
+		fprintf(stderr, "copy: recorded as %.12s (label '%s', %s, %s)\n", id, p.label,
+			kura_media_name(p.media), kura_site_name(p.site));
+	return CLI_EXIT_OK;
+}
+
 static int run(struct cli_global *g, int argc, char **argv)
 {
 	struct copy_cli ctx = {.g = g};
@@ -206,6 +286,8 @@ static int run(struct cli_global *g, int argc, char **argv)
 	kura_backend *src = NULL, *dst = NULL;
 	const char *loc, *to = NULL, *to_cred = getenv("KURA_COPY_TO_CREDENTIALS"), *kill;
 	char size[CLI_FMT_MAX];
+	struct copy_record cr = {0};
+	int64_t started;
 	int c, rc, err;
 	bool ok;
 
@@ -217,7 +299,20 @@ static int run(struct cli_global *g, int argc, char **argv)
 			to = p.arg;
 		else if (c == OPT_TO_CRED)
 			to_cred = p.arg;
+		else if (c == OPT_MEDIA && !(cr.media = kura_media_parse(p.arg)))
+			return cli_usage_error(&cli_cmd_copy, "--media %s: one of disk, removable, "
+							      "vault, s3, tape",
+					       p.arg);
+		else if (c == OPT_SITE && !(cr.site = kura_site_parse(p.arg)))
+			return cli_usage_error(&cli_cmd_copy, "--site %s: onsite or offsite", p.arg);
+		else if (c == OPT_LABEL)
+			cr.label = p.arg;
+		else if (c == OPT_NO_RECORD)
+			cr.skip = true;
 	}
+	if (cr.label && (!*cr.label || strlen(cr.label) > KURA_PROOF_LABEL_MAX))
+		return cli_usage_error(&cli_cmd_copy, "--label: 1 to %d bytes",
+				       KURA_PROOF_LABEL_MAX);
 	if (!to || !*to)
 		return cli_usage_error(&cli_cmd_copy, "no target given: use --to REPOSITORY");
 	if (!(loc = cli_repo_location(g, &cli_cmd_copy)))
@@ -241,6 +336,7 @@ static int run(struct cli_global *g, int argc, char **argv)
 	if ((rc = open_source(&src, loc)) != CLI_EXIT_OK ||
 	    (rc = open_target(&dst, to, to_cred)) != CLI_EXIT_OK)
 		goto done;
+	started = kura_now_ns(CLOCK_MONOTONIC);
 	err = kura_copy(src, dst, &opts, &res);
 	clear_line(&ctx);
 	if (err < 0) {
@@ -270,6 +366,13 @@ static int run(struct cli_global *g, int argc, char **argv)
 			(unsigned long long)res.bad_target);
 		rc = CLI_EXIT_INTEGRITY;
 	}
+	if (!cr.skip) {
+		int rrc = record_copy(&cr, src, dst, to, &res, ok,
+				      (double)(kura_now_ns(CLOCK_MONOTONIC) - started) / 1e9, g->quiet);
+
+		if (rc == CLI_EXIT_OK)
+			rc = rrc;
+	}
 done:
 	json_decref(ctx.problems);
 	kura_backend_free(src);
@@ -280,7 +383,8 @@ done:
 const struct cli_command cli_cmd_copy = {
 	.name = "copy",
 	.summary = "copy snapshots and what they need to a mirror (offline disk, second vault)",
-	.usage = "kura copy --to REPOSITORY [--to-credentials FILE] [SNAPSHOT...]",
+	.usage = "kura copy --to REPOSITORY [--to-credentials FILE] [--media M] [--site S]\n"
+		 "          [--label NAME] [--no-record] [SNAPSHOT...]",
 	.help = "Copy SNAPSHOTs (full ids or unique prefixes; default: all) with their packs,\n"
 		"the index files that describe those packs, and the config and key files, to\n"
 		"REPOSITORY, a mirror of this one (docs/FORMAT.md, \"Mirrors\").  No key is\n"
@@ -293,6 +397,18 @@ const struct cli_command cli_cmd_copy = {
 		"  --to REPOSITORY        a local directory or vault://HOST:PORT/REPO\n"
 		"  --to-credentials FILE  a writer credential for a vault target\n"
 		"                         (default: $KURA_COPY_TO_CREDENTIALS)\n"
+		"  --media M              what the target is, for kura status: disk, removable\n"
+		"                         (unplugged after the copy), vault, s3, tape\n"
+		"                         (default: vault for a vault, else disk)\n"
+		"  --site S               onsite or offsite (default: offsite for a vault,\n"
+		"                         else onsite)\n"
+		"  --label NAME           the copy's name in kura status (default: the target)\n"
+		"  --no-record            do not write the copy record into the source\n"
+		"\n"
+		"After the copy, a proof record (docs/FORMAT.md, \"Proof records\") is written\n"
+		"into the source: label, target, media, site, time, the newest snapshot the\n"
+		"target now holds and how its verification ended.  kura status reads it.  A\n"
+		"vault source takes it from the reader credential that copies from it.\n"
 		"\n"
 		"A vault source needs a reader credential (KURA_VAULT_CREDENTIALS).  Exit status\n"
 		"4: a file was not copied, a snapshot was left behind, or the target check\n"

@@ -105,15 +105,19 @@ static const char *denied(const vault_client *c, const vault_route *r, bool put)
 	/* Writers and readers may file and list requests; approvers decide. */
 	if (r->kind == VAULT_ROUTE_DELETIONS)
 		return NULL;
-	/* Drill records prove restores, which only a reader can run: a writer's
-	 * would be a forgery, and a reader uploads nothing else. */
+	/* Drill and proof records prove restores, copies and read checks, which
+	 * only a reader can run: a writer's would be a forgery, and a reader
+	 * uploads nothing else. */
 	if (c->role == VAULT_ROLE_READER)
-		return put && !(r->kind == VAULT_ROUTE_FILE && r->type == KURA_FILE_DRILL)
-			   ? "readers may upload only drill records"
+		return put && !(r->kind == VAULT_ROUTE_FILE &&
+				(r->type == KURA_FILE_DRILL || r->type == KURA_FILE_PROOF))
+			   ? "readers may upload only drill and proof records"
 			   : NULL;
 	/* writer */
 	if (put)
-		return r->type == KURA_FILE_DRILL ? "writers may not upload drill records" : NULL;
+		return r->type == KURA_FILE_DRILL   ? "writers may not upload drill records"
+		       : r->type == KURA_FILE_PROOF ? "writers may not upload proof records"
+						    : NULL;
 	if (r->kind == VAULT_ROUTE_LIST)
 		return r->type == KURA_FILE_KEY ? "writers may not list keys" : NULL;
 	if (r->type == KURA_FILE_CONFIG || r->type == KURA_FILE_INDEX)

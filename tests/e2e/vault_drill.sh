@@ -64,7 +64,7 @@ assert_eq "auditor's view of the last drill" "$rec" "$(json_get "$body" "$clinic
 expect_exit 0 kura --json drill --list
 assert_eq "the reader lists the record" "$rec" "$(json_get "$OUT" 'd[-1]["id"]')"
 
-note "who may upload a drill record: readers only, and readers nothing else"
+note "who may upload a drill record: readers only, and readers nothing else but proof records"
 put() { # TOKEN_CRED TYPE FILE: prints the HTTP status
 	local name
 	name=$(sha256sum "$3" | cut -c1-64)
@@ -81,10 +81,21 @@ assert_contains "why" "writers may not upload drill records" "$(cat "$WORK/body"
 # and a body larger than the socket's buffers would end in a broken pipe
 pack=$(find "$REPO_DIR/data" -type f -printf '%s %p\n' | sort -n | head -1 | cut -d' ' -f2-)
 assert_eq "a reader's pack" 403 "$(put "$WORK/reader.cred" data "$pack")"
-assert_contains "why" "readers may upload only drill records" "$(cat "$WORK/body")"
+assert_contains "why" "readers may upload only drill and proof records" "$(cat "$WORK/body")"
 assert_eq "junk as a drill record" 400 "$(put "$WORK/reader.cred" drills "$WORK/forged")"
 assert_contains "why" "drill record" "$(cat "$WORK/body")"
 assert_eq "the reader's record again" 200 "$(put "$WORK/reader.cred" drills "$WORK/record")"
+
+note "proof records: check --read-data through the reader leaves one; a writer may not, junk is refused"
+expect_exit 0 kura check --read-data
+prec=$(find "$REPO_DIR/proofs" -type f | head -n 1)
+[ -n "$prec" ] || fail "check --read-data left no proof record on the vault"
+cp "$prec" "$WORK/proof"
+assert_eq "a writer's proof record" 403 "$(put "$WORK/writer.cred" proofs "$WORK/proof")"
+assert_contains "why" "writers may not upload proof records" "$(cat "$WORK/body")"
+printf 'KURAPROF junk' >"$WORK/junkproof"
+assert_eq "junk as a proof record" 400 "$(put "$WORK/reader.cred" proofs "$WORK/junkproof")"
+assert_contains "why" "proof record" "$(cat "$WORK/body")"
 
 note "a drill that finds damage reaches the vault as failed"
 big=$(find "$REPO_DIR/data" -type f -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2)

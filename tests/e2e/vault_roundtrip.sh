@@ -137,7 +137,10 @@ stop_vault
 expect_exit 0 "$KURAD" log verify "$VAULT_DIR"
 log=$(cat "$VAULT_DIR/audit/log.jsonl")
 v=$(ndjson_get "$log" 'sorted(set(e["client"] for e in d if e.get("method") == "PUT" and e.get("status") == 201))')
-assert_eq "clients that stored files" '["ward4-backup"]' "$v"
+assert_eq "clients that stored files" '["restore-host", "ward4-backup"]' "$v"
+# the reader stored one thing: the proof record of its check --read-data
+v=$(ndjson_get "$log" 'sorted(set(e["path"].split("/")[4] for e in d if e.get("method") == "PUT" and e.get("status") == 201 and e.get("client") == "restore-host"))')
+assert_eq "what the reader stored" '["proofs"]' "$v"
 v=$(ndjson_get "$log" 'any(e.get("method") == "PUT" and e.get("status") == 403 and e.get("client") == "restore-host" for e in d)')
 assert_eq "the reader's refused PUT is logged" true "$v"
 v=$(ndjson_get "$log" 'any(e.get("status") == 201 and e.get("path") == "/v1/repos/clinic/snapshots/'"$snap2"'" for e in d)')
