@@ -6,7 +6,9 @@ PKGS=(build-essential pkg-config clang libsodium-dev libzstd-dev libssl-dev libj
       libpwquality-dev cracklib-runtime libcmocka-dev libcurl4-openssl-dev libmicrohttpd-dev
       e2fsprogs rsync attr acl libarchive-tools python3 python3-cryptography
       libfuse3-dev fuse3
-      postgresql) # postgresql: the database drill (tests/e2e/drill_postgres.sh)
+      postgresql # postgresql: the database drill (tests/e2e/drill_postgres.sh)
+      libexpat1-dev # the S3 backend's XML answers (lib/backend/s3_xml.c)
+      ceph-mon ceph-osd radosgw ceph-common uuid-runtime) # a real Ceph RGW for tests/e2e/s3_*.sh
 [ "${WITH_BENCH:-0}" = 1 ] && PKGS+=(restic borgbackup zstd lz4 bc time)
 missing=()
 for p in "${PKGS[@]}"; do
