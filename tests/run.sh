@@ -12,6 +12,12 @@ export KURA_TEST_ROOT=$PWD
 LOGDIR=$PWD/$BUILD/test-logs
 rm -rf "$LOGDIR"; mkdir -p "$LOGDIR"
 passed=0 failed=0 skipped=0 failures=()
+# One Ceph RGW per run for tests/e2e/s3_*.sh: the first test that needs it
+# starts it (need_rgw in tests/e2e/lib.sh); it is stopped when the run ends.
+export KURA_RGW_DIR=$PWD/$BUILD/rgw
+rgw_stop() { [ -d "$KURA_RGW_DIR/run" ] && RGW_DIR=$KURA_RGW_DIR bash tests/services/rgw/rgw-down.sh >/dev/null 2>&1; true; }
+rgw_stop
+trap rgw_stop EXIT
 
 run_one() { # name command...
 	local name=$1; shift
