@@ -390,8 +390,9 @@ need_rgw() {
 		if [ -f "$dir/env" ] && (. "$dir/env" && curl -s -o /dev/null --max-time 5 "$S3_ENDPOINT/"); then
 			exit 0
 		fi
-		[ -e "$dir" ] && RGW_DIR=$dir bash "$_lib_root/tests/services/rgw/rgw-down.sh" >/dev/null 2>&1
-		RGW_DIR=$dir RGW_INSTALL=0 bash "$_lib_root/tests/services/rgw/rgw-up.sh"
+		[ -e "$dir" ] && RGW_DIR=$dir bash "$_lib_root/tests/services/rgw/rgw-down.sh" >/dev/null 2>&1 9>&-
+		# the daemons must not inherit the lock (fd 9), or they hold it forever
+		RGW_DIR=$dir RGW_INSTALL=0 bash "$_lib_root/tests/services/rgw/rgw-up.sh" 9>&-
 	) 9>"$dir.lock" >"$WORK/rgw-up.log" 2>&1 || rc=$?
 	[ "$rc" -eq 0 ] || fail "could not start the Ceph RGW in $dir: $(tail -n 20 "$WORK/rgw-up.log")"
 	# shellcheck disable=SC1091
