@@ -29,7 +29,7 @@ for i in range(n):
 for name in ("README", "UPPERCASE" + "A" * 55, "x/../y"):
     print('upload-file = "%s/%s"\nurl = "%s/%s"\noutput = "/dev/null"' % (d, os.listdir(d)[0], base, name))
 PY
-s3curl --parallel --parallel-max 16 -f -K "$WORK/curl.cfg" || fail "curl could not upload the junk objects"
+s3curl --no-progress-meter --parallel --parallel-max 16 -f -K "$WORK/curl.cfg" || fail "curl could not upload the junk objects"
 
 note "prune --dry-run lists every page"
 expect_exit 0 kura --json prune --dry-run --grace 0s
