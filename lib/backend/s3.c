@@ -38,8 +38,12 @@
 #include "crypto/crypto.h"
 #include "kura/kura.h"
 
-/* The largest file kura writes: a pack of the largest pack size plus a chunk. */
-#define FILE_MAX (((size_t)1 << 30) + ((size_t)64 << 20))
+/*
+ * The largest file kura writes: a pack of the largest pack size (1 GiB)
+ * plus its last chunk (at most 64 MiB) and its header and trailer, with
+ * room to spare; far under the 5 GiB one PUT may carry on AWS and Ceph.
+ */
+#define FILE_MAX (((size_t)1 << 30) + ((size_t)128 << 20))
 #define LIST_PAGE_MAX ((size_t)16 << 20)
 
 static const char *const type_what[KURA_FILE_TYPES] = {
