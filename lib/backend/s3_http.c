@@ -36,7 +36,7 @@
 #include "kura/kura.h"
 
 #define RETRIES 5
-#define BACKOFF_FIRST_MS 200
+#define BACKOFF_FIRST_MS 100
 #define BACKOFF_MAX_MS 5000
 #define ERROR_BODY_MAX ((size_t)64 << 10)
 
