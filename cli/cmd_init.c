@@ -197,9 +197,10 @@ static int run(struct cli_global *g, int argc, char **argv)
 	if ((rc = get_passphrase(pass)) != CLI_EXIT_OK)
 		goto done;
 	if ((err = kura_repo_init(&repo, loc, pass, &opts)) < 0) {
-		rc = cli_fail(err, err == KURA_EEXISTS
-					   ? "choose a new or empty directory for the repository"
-					   : NULL);
+		rc = cli_fail(err, err != KURA_EEXISTS	      ? NULL
+				   : kura_location_is_s3(loc) ? "choose another bucket or prefix"
+							      : "choose a new or empty directory for "
+								"the repository");
 		goto done;
 	}
 

@@ -22,9 +22,9 @@
 enum { OPT_LET_EXPIRE = CLI_OPT_LONG, OPT_DRY_RUN };
 
 static const struct option longs[] = {
-	{"let-expire", required_argument, NULL, OPT_LET_EXPIRE},
-	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
-	{NULL, 0, NULL, 0},
+    {"let-expire", required_argument, NULL, OPT_LET_EXPIRE},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+    {NULL, 0, NULL, 0},
 };
 
 /* A full id or 4+ hex digits naming exactly one listed snapshot. */
@@ -69,7 +69,7 @@ static int on_file(const kura_s3_extend_event *ev, void *ctx)
 	if (s->files) {
 		json_t *o = json_pack("{s:s, s:s, s:s}", "type", kura_file_type_name(ev->type),
 				      "name", ev->name, "action",
-				      ev->kept_until < 0 ? "let_expire"
+				      ev->kept_until < 0    ? "let_expire"
 				      : ev->kept_until == 0 ? "would_extend"
 							    : "extended");
 
@@ -85,7 +85,7 @@ static int run(struct cli_global *g, int argc, char **argv)
 {
 	kura_s3_extend_result r;
 	kura_listed_file *snaps = NULL;
-	char (*ids)[KURA_ID_HEX] = NULL, **args = NULL;
+	char(*ids)[KURA_ID_HEX] = NULL, **args = NULL;
 	kura_backend *b = NULL;
 	kura_s3_options o;
 	struct cli_getopt p;
@@ -110,8 +110,9 @@ static int run(struct cli_global *g, int argc, char **argv)
 	}
 	rc = CLI_EXIT_USAGE;
 	if (optind >= argc || strcmp(argv[optind], "extend-locks") != 0) {
-		cli_usage_error(&cli_cmd_s3, optind >= argc ? "which s3 command? (extend-locks)"
-							    : "no s3 command '%s'",
+		cli_usage_error(&cli_cmd_s3,
+				optind >= argc ? "which s3 command? (extend-locks)"
+					       : "no s3 command '%s'",
 				optind >= argc ? "" : argv[optind]);
 		goto done;
 	}
@@ -122,8 +123,8 @@ static int run(struct cli_global *g, int argc, char **argv)
 	if (!(loc = cli_repo_location(g, &cli_cmd_s3)))
 		goto done;
 	if (!kura_location_is_s3(loc)) {
-		cli_usage_error(&cli_cmd_s3, "%s is not an S3 location (s3://... or s3:https://...)",
-				loc);
+		cli_usage_error(&cli_cmd_s3,
+				"%s is not an S3 location (s3://... or s3:https://...)", loc);
 		goto done;
 	}
 	if ((rc = cli_s3_options(&o)) != CLI_EXIT_OK)
@@ -163,11 +164,10 @@ static int run(struct cli_global *g, int argc, char **argv)
 
 		gmtime_r(&t, &tm);
 		strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		rc = cli_json_print(json_pack("{s:b, s:o, s:o, s:o, s:s, s:o}", "dry_run", dry_run,
-					      "files", cli_json_u64(r.files), "extended",
-					      cli_json_u64(r.extended), "let_expire",
-					      cli_json_u64(r.let_expire), "locked_until", until,
-					      "list", s.files));
+		rc = cli_json_print(json_pack(
+		    "{s:b, s:o, s:o, s:o, s:s, s:o}", "dry_run", dry_run, "files",
+		    cli_json_u64(r.files), "extended", cli_json_u64(r.extended), "let_expire",
+		    cli_json_u64(r.let_expire), "locked_until", until, "list", s.files));
 		s.files = NULL;
 	} else {
 		if (!g->quiet)
@@ -188,22 +188,22 @@ done:
 }
 
 const struct cli_command cli_cmd_s3 = {
-	.name = "s3",
-	.summary = "S3 repositories: extend the Object Lock of what snapshots need",
-	.usage = "kura s3 extend-locks [--let-expire SNAPSHOT]... [--dry-run]",
-	.help = "Move the Object Lock (COMPLIANCE) of every file the snapshots of the S3\n"
-		"repository at --repo still need to now + the repository's lock period\n"
-		"(kura init --lock-days), each confirmed by a separate request.  Snapshots\n"
-		"named by --let-expire, and the packs no other snapshot needs, are not\n"
-		"extended: once their lock ends, 'kura forget' and 'kura prune' can delete\n"
-		"them.  Needs no key, only the store's credentials (AWS_* variables).\n"
-		"\n"
-		"Run it from the operator's side (a timer on an administration host), well\n"
-		"within the lock period, and never from a backup client: a compromised\n"
-		"client must not decide when backups become deletable.\n"
-		"\n"
-		"Options:\n"
-		"      --let-expire SNAPSHOT  do not extend this snapshot (repeatable)\n"
-		"  -n, --dry-run              only count what would be extended\n",
-	.run = run,
+    .name = "s3",
+    .summary = "S3 repositories: extend the Object Lock of what snapshots need",
+    .usage = "kura s3 extend-locks [--let-expire SNAPSHOT]... [--dry-run]",
+    .help = "Move the Object Lock (COMPLIANCE) of every file the snapshots of the S3\n"
+	    "repository at --repo still need to now + the repository's lock period\n"
+	    "(kura init --lock-days), each confirmed by a separate request.  Snapshots\n"
+	    "named by --let-expire, and the packs no other snapshot needs, are not\n"
+	    "extended: once their lock ends, 'kura forget' and 'kura prune' can delete\n"
+	    "them.  Needs no key, only the store's credentials (AWS_* variables).\n"
+	    "\n"
+	    "Run it from the operator's side (a timer on an administration host), well\n"
+	    "within the lock period, and never from a backup client: a compromised\n"
+	    "client must not decide when backups become deletable.\n"
+	    "\n"
+	    "Options:\n"
+	    "      --let-expire SNAPSHOT  do not extend this snapshot (repeatable)\n"
+	    "  -n, --dry-run              only count what would be extended\n",
+    .run = run,
 };

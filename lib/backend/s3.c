@@ -48,7 +48,7 @@
 
 static const char *const type_what[KURA_FILE_TYPES] = {
     [KURA_FILE_CONFIG] = "config", [KURA_FILE_KEY] = "key",   [KURA_FILE_SNAPSHOT] = "snapshot",
-    [KURA_FILE_INDEX] = "index",   [KURA_FILE_PACK] = "pack",   [KURA_FILE_DRILL] = "drill record",
+    [KURA_FILE_INDEX] = "index",   [KURA_FILE_PACK] = "pack", [KURA_FILE_DRILL] = "drill record",
 };
 
 static int check_args(kura_file_type type, const char *name)
@@ -81,8 +81,12 @@ static int s3_put(kura_backend *b, kura_file_type type, const char *name, const 
 	s3_backend *sb = (s3_backend *)b;
 	char until_s[32], hdr_until[80], what[96];
 	const char *lock_hdrs[] = {"x-amz-object-lock-mode: COMPLIANCE", hdr_until, NULL};
-	s3_request rq = {.method = "PUT", .body = data, .body_len = len, .body_sha256 = name,
-			 .content_md5 = true, .max = 1 << 20};
+	s3_request rq = {.method = "PUT",
+			 .body = data,
+			 .body_len = len,
+			 .body_sha256 = name,
+			 .content_md5 = true,
+			 .max = 1 << 20};
 	s3_response rs = {0};
 	char *key = NULL;
 	int64_t until = (int64_t)time(NULL) + (int64_t)sb->lock_days * 86400;
@@ -93,7 +97,8 @@ static int s3_put(kura_backend *b, kura_file_type type, const char *name, const 
 	if (!data && len > 0)
 		return kura_error_set(KURA_EINVAL, "S3 backend: put of %zu bytes from NULL", len);
 	if (len > FILE_MAX)
-		return kura_error_set(KURA_EINVAL, "%s %s: %zu bytes is more than one PUT takes here",
+		return kura_error_set(KURA_EINVAL,
+				      "%s %s: %zu bytes is more than one PUT takes here",
 				      type_what[type], name, len);
 	what_of(what, type, name);
 	if (!(key = s3_url_key(sb, type, name)))
@@ -247,8 +252,8 @@ static int s3_list(kura_backend *b, kura_file_type type, kura_backend_list_fn fn
 		free(query);
 		query = NULL;
 		/* canonical order: continuation-token < list-type < prefix */
-		rc = token ? asprintf(&query, "continuation-token=%s&list-type=2&prefix=%s", enc_tok,
-				      enc_dir)
+		rc = token ? asprintf(&query, "continuation-token=%s&list-type=2&prefix=%s",
+				      enc_tok, enc_dir)
 			   : asprintf(&query, "list-type=2&prefix=%s", enc_dir);
 		if (rc < 0) {
 			query = NULL;
@@ -258,8 +263,8 @@ static int s3_list(kura_backend *b, kura_file_type type, kura_backend_list_fn fn
 		rq.query = query;
 		if ((err = s3_http_perform(sb, &rq, &rs)) == 0 && rs.status != 200)
 			err = s3_http_error(sb, &rs, "GET", "the object listing");
-		if (err == 0 &&
-		    (err = s3_xml_listing_parse(&page, (const char *)rs.body.data, rs.body.len)) < 0)
+		if (err == 0 && (err = s3_xml_listing_parse(&page, (const char *)rs.body.data,
+							    rs.body.len)) < 0)
 			kura_error_wrap(err, "%s: listing of %s", sb->display, dir);
 		s3_response_free(&rs);
 		if (err < 0)
@@ -314,8 +319,9 @@ static int s3_mtime(kura_backend *b, kura_file_type type, const char *name, int6
 		if (rs.status != 200)
 			err = s3_http_error(sb, &rs, "HEAD", what);
 		else if ((t = s3_url_parse_http_date(rs.last_modified)) < 0)
-			err = kura_error_set(KURA_ECORRUPT, "%s: %s: Last-Modified \"%.60s\" is not a "
-							    "date",
+			err = kura_error_set(KURA_ECORRUPT,
+					     "%s: %s: Last-Modified \"%.60s\" is not a "
+					     "date",
 					     sb->display, what, rs.last_modified);
 		else
 			*out_ns = t * 1000000000;
@@ -420,6 +426,11 @@ static int s3_new(s3_backend **out, const char *url, const kura_s3_options *o)
 				      url);
 	if (strchr(o->access_key, ':'))
 		return kura_error_set(KURA_EINVAL, "%s: the S3 access key holds a ':'", url);
+	/* they end up in request headers: no control characters may split one */
+	for (const char *p = o->session_token; p && *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return kura_error_set(
+			    KURA_EINVAL, "%s: the S3 session token holds a control character", url);
 	region = o->region && *o->region ? o->region : "us-east-1";
 	for (const char *p = region; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
@@ -434,7 +445,8 @@ static int s3_new(s3_backend **out, const char *url, const kura_s3_options *o)
 		goto fail;
 	if (asprintf(&sb->display, "s3:%s://%s/%s%s%.*s", sb->loc.scheme, sb->loc.host,
 		     sb->loc.bucket, sb->loc.prefix[0] ? "/" : "",
-		     (int)(sb->loc.prefix[0] ? strlen(sb->loc.prefix) - 1 : 0), sb->loc.prefix) < 0 ||
+		     (int)(sb->loc.prefix[0] ? strlen(sb->loc.prefix) - 1 : 0),
+		     sb->loc.prefix) < 0 ||
 	    asprintf(&sb->userpwd, "%s:%s", o->access_key, o->secret_key) < 0 ||
 	    asprintf(&sb->sigv4, "aws:amz:%s:s3", region) < 0 ||
 	    (o->session_token && *o->session_token &&

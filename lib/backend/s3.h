@@ -24,8 +24,8 @@
 
 /* A parsed location: where the bucket is and how to address it. */
 typedef struct {
-	char scheme[8];			/* "http" or "https" */
-	char host[256];			/* "HOST" or "HOST:PORT" */
+	char scheme[8]; /* "http" or "https" */
+	char host[256]; /* "HOST" or "HOST:PORT" */
 	char bucket[S3_BUCKET_MAX + 1];
 	char prefix[S3_PREFIX_MAX + 1]; /* "" or "a/b/" (always ends with '/') */
 	bool virtual_host;		/* BUCKET.HOST/KEY instead of HOST/BUCKET/KEY */
@@ -35,11 +35,11 @@ typedef struct {
 typedef struct {
 	kura_backend parent;
 	s3_location loc;
-	char *display;	  /* "s3:http://HOST/BUCKET/PREFIX", for messages */
-	char *userpwd;	  /* "ACCESS:SECRET" for CURLOPT_USERPWD (wiped on free) */
-	char *sigv4;	  /* "aws:amz:REGION:s3" */
-	char *token_hdr;  /* "x-amz-security-token: ..." or NULL */
-	bool locking;	  /* every file gets COMPLIANCE retention */
+	char *display;	 /* "s3:http://HOST/BUCKET/PREFIX", for messages */
+	char *userpwd;	 /* "ACCESS:SECRET" for CURLOPT_USERPWD (wiped on free) */
+	char *sigv4;	 /* "aws:amz:REGION:s3" */
+	char *token_hdr; /* "x-amz-security-token: ..." or NULL */
+	bool locking;	 /* every file gets COMPLIANCE retention */
 	uint32_t lock_days;
 	pthread_mutex_t lock; /* protects pool and pooled */
 	CURL *pool[S3_POOL_MAX];
@@ -48,23 +48,23 @@ typedef struct {
 
 /* One request. */
 typedef struct {
-	const char *method;	   /* GET HEAD PUT POST DELETE */
-	const char *key;	   /* object key below the bucket, or NULL for the bucket */
-	const char *query;	   /* canonical query (sorted, k=v, encoded) or NULL */
-	const uint8_t *body;	   /* PUT/POST body or NULL */
+	const char *method;  /* GET HEAD PUT POST DELETE */
+	const char *key;     /* object key below the bucket, or NULL for the bucket */
+	const char *query;   /* canonical query (sorted, k=v, encoded) or NULL */
+	const uint8_t *body; /* PUT/POST body or NULL */
 	size_t body_len;
-	const char *body_sha256;   /* hex SHA-256 of body if known (else computed) */
-	bool content_md5;	   /* send Content-MD5 of the body */
+	const char *body_sha256;    /* hex SHA-256 of body if known (else computed) */
+	bool content_md5;	    /* send Content-MD5 of the body */
 	const char *const *headers; /* extra "Name: value" headers, NULL-terminated, or NULL */
-	const char *range;	   /* "A-B" or NULL */
-	uint8_t *fixed;		   /* a 206 body goes here (get_range) ... */
-	size_t fixed_len;	   /* ... of this size */
-	size_t max;		   /* the most body taken into `body` of the response */
+	const char *range;	    /* "A-B" or NULL */
+	uint8_t *fixed;		    /* a 206 body goes here (get_range) ... */
+	size_t fixed_len;	    /* ... of this size */
+	size_t max;		    /* the most body taken into `body` of the response */
 } s3_request;
 
 typedef struct {
 	long status;
-	kura_buf body;	/* the answer's body (bounded by max; errors: their XML) */
+	kura_buf body; /* the answer's body (bounded by max; errors: their XML) */
 	size_t fixed_got;
 	bool too_long;
 	char version_id[S3_TEXT_MAX];

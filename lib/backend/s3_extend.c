@@ -26,8 +26,8 @@
 
 #include "common/error.h"
 
-static const kura_file_type kept_types[] = {KURA_FILE_CONFIG, KURA_FILE_KEY, KURA_FILE_INDEX,
-					    KURA_FILE_DRILL, KURA_FILE_SNAPSHOT, KURA_FILE_PACK};
+static const kura_file_type kept_types[] = {KURA_FILE_CONFIG, KURA_FILE_KEY,	  KURA_FILE_INDEX,
+					    KURA_FILE_DRILL,  KURA_FILE_SNAPSHOT, KURA_FILE_PACK};
 
 static bool in_ids(const char (*ids)[KURA_ID_HEX], size_t n, const char *name)
 {
@@ -56,10 +56,11 @@ int kura_s3_extend_locks(kura_backend *b, const char (*let_expire)[KURA_ID_HEX],
 	if (!s3_backend_is(b))
 		return kura_error_set(KURA_EINVAL, "extend-locks: this repository is not on S3");
 	if (!sb->locking)
-		return kura_error_set(KURA_EINVAL,
-				      "%s: this repository was created without Object Lock: there is "
-				      "no lock to extend",
-				      sb->display);
+		return kura_error_set(
+		    KURA_EINVAL,
+		    "%s: this repository was created without Object Lock: there is "
+		    "no lock to extend",
+		    sb->display);
 	if ((err = kura_gc_unreferenced(b, let_expire, nlet, &unref)) < 0)
 		return err;
 	until = (int64_t)time(NULL) + (int64_t)sb->lock_days * 86400;
@@ -78,7 +79,8 @@ int kura_s3_extend_locks(kura_backend *b, const char (*let_expire)[KURA_ID_HEX],
 
 			if ((type == KURA_FILE_SNAPSHOT && in_ids(let_expire, nlet, name)) ||
 			    (type == KURA_FILE_PACK && unref.count &&
-			     bsearch(name, unref.names, unref.count, sizeof(*unref.names), name_cmp))) {
+			     bsearch(name, unref.names, unref.count, sizeof(*unref.names),
+				     name_cmp))) {
 				out->let_expire++;
 				ev.kept_until = -1;
 				if (fn && (err = fn(&ev, ctx)) < 0)

@@ -229,8 +229,8 @@ static struct curl_slist *headers_for(const s3_backend *sb, const s3_request *rq
 		unsigned char md5[EVP_MAX_MD_SIZE], b64[64];
 		unsigned int mdlen = 0;
 
-		if (!EVP_Digest(rq->body ? rq->body : (const uint8_t *)"", rq->body_len, md5, &mdlen,
-				EVP_md5(), NULL))
+		if (!EVP_Digest(rq->body ? rq->body : (const uint8_t *)"", rq->body_len, md5,
+				&mdlen, EVP_md5(), NULL))
 			goto fail;
 		EVP_EncodeBlock(b64, md5, (int)mdlen);
 		snprintf(line, sizeof(line), "Content-MD5: %s", b64);
@@ -326,9 +326,11 @@ int s3_http_perform(s3_backend *sb, const s3_request *rq, s3_response *rs)
 			goto done;
 		}
 		if (rc == CURLE_WRITE_ERROR && rs->too_long) {
-			err = kura_error_set(KURA_ECORRUPT, "%s: %s %s: the answer is longer than "
-							    "expected",
-					     sb->display, rq->method, rq->key ? rq->key : "(bucket)");
+			err =
+			    kura_error_set(KURA_ECORRUPT,
+					   "%s: %s %s: the answer is longer than "
+					   "expected",
+					   sb->display, rq->method, rq->key ? rq->key : "(bucket)");
 			goto done;
 		}
 		if (rc == CURLE_OK && rs->status < 500)
@@ -353,8 +355,7 @@ done:
 	return err;
 }
 
-int s3_http_error(const s3_backend *sb, const s3_response *rs, const char *method,
-		  const char *what)
+int s3_http_error(const s3_backend *sb, const s3_response *rs, const char *method, const char *what)
 {
 	char code[128] = "", msg[320] = "";
 	int kerr;
@@ -384,6 +385,6 @@ int s3_http_error(const s3_backend *sb, const s3_response *rs, const char *metho
 		kerr = KURA_EIO;
 	}
 	return kura_error_set(kerr, "%s: %s %s: the store answered %ld%s%s%s%s", sb->display,
-			      method, what, rs->status, code[0] ? " " : "", code, msg[0] ? ": " : "",
-			      msg);
+			      method, what, rs->status, code[0] ? " " : "", code,
+			      msg[0] ? ": " : "", msg);
 }

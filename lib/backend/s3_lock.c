@@ -51,7 +51,8 @@ int s3_lock_confirm(s3_backend *sb, const char *key, const char *version_id, int
 	int err;
 
 	if (version_id && *version_id && strcmp(version_id, "null") != 0) {
-		if (!(enc = s3_url_encode(version_id)) || asprintf(&query, "versionId=%s", enc) < 0) {
+		if (!(enc = s3_url_encode(version_id)) ||
+		    asprintf(&query, "versionId=%s", enc) < 0) {
 			query = NULL;
 			err = kura_error_set(KURA_ENOMEM, "out of memory");
 			goto done;
@@ -66,11 +67,12 @@ int s3_lock_confirm(s3_backend *sb, const char *key, const char *version_id, int
 	}
 	got = s3_url_parse_iso8601(rs.retain_until);
 	if (strcmp(rs.lock_mode, "COMPLIANCE") != 0 || got < until - 1)
-		err = kura_error_set(KURA_EIO,
-				     "%s: %s was stored but its Object Lock could not be confirmed: "
-				     "the store says mode \"%s\" until \"%s\", kura asked for "
-				     "COMPLIANCE for %u days",
-				     sb->display, what, rs.lock_mode, rs.retain_until, sb->lock_days);
+		err =
+		    kura_error_set(KURA_EIO,
+				   "%s: %s was stored but its Object Lock could not be confirmed: "
+				   "the store says mode \"%s\" until \"%s\", kura asked for "
+				   "COMPLIANCE for %u days",
+				   sb->display, what, rs.lock_mode, rs.retain_until, sb->lock_days);
 done:
 	s3_response_free(&rs);
 	free(query);
@@ -88,12 +90,12 @@ static int bucket_lock_state(s3_backend *sb)
 
 	if ((err = s3_http_perform(sb, &rq, &rs)) < 0)
 		goto done;
-	if (rs.body.len && s3_xml_find(code, sizeof(code), (const char *)rs.body.data,
-				       rs.body.len, "Error/Code") < 0)
+	if (rs.body.len && s3_xml_find(code, sizeof(code), (const char *)rs.body.data, rs.body.len,
+				       "Error/Code") < 0)
 		kura_error_clear();
 	if (rs.status == 200) {
-		(void)s3_xml_find(enabled, sizeof(enabled), (const char *)rs.body.data,
-				  rs.body.len, "ObjectLockConfiguration/ObjectLockEnabled");
+		(void)s3_xml_find(enabled, sizeof(enabled), (const char *)rs.body.data, rs.body.len,
+				  "ObjectLockConfiguration/ObjectLockEnabled");
 		err = strcmp(enabled, "Enabled") == 0;
 	} else if (rs.status == 404 && strcmp(code, "NoSuchBucket") == 0) {
 		err = kura_error_set(KURA_ENOTFOUND, "%s: bucket %s does not exist", sb->display,
@@ -110,8 +112,13 @@ done:
 static int put_xml(s3_backend *sb, const char *key, const char *query, const char *xml,
 		   const char *what)
 {
-	s3_request rq = {.method = "PUT", .key = key, .query = query, .body = (const uint8_t *)xml,
-			 .body_len = strlen(xml), .content_md5 = true, .max = XML_MAX};
+	s3_request rq = {.method = "PUT",
+			 .key = key,
+			 .query = query,
+			 .body = (const uint8_t *)xml,
+			 .body_len = strlen(xml),
+			 .content_md5 = true,
+			 .max = XML_MAX};
 	s3_response rs = {0};
 	int err;
 
@@ -137,12 +144,13 @@ static int bucket_create(s3_backend *sb, bool lock)
 	}
 	if (lock) {
 		/* the store's own policy: what no client sends a lock for is locked anyway */
-		snprintf(xml, sizeof(xml),
-			 "<ObjectLockConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-			 "<ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule><DefaultRetention>"
-			 "<Mode>COMPLIANCE</Mode><Days>%u</Days></DefaultRetention></Rule>"
-			 "</ObjectLockConfiguration>",
-			 sb->lock_days);
+		snprintf(
+		    xml, sizeof(xml),
+		    "<ObjectLockConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+		    "<ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule><DefaultRetention>"
+		    "<Mode>COMPLIANCE</Mode><Days>%u</Days></DefaultRetention></Rule>"
+		    "</ObjectLockConfiguration>",
+		    sb->lock_days);
 		err = put_xml(sb, NULL, "object-lock=", xml, "the bucket's default retention");
 	}
 done:
@@ -163,12 +171,13 @@ int s3_lock_prepare_bucket(s3_backend *sb, bool want_lock)
 	if (state < 0)
 		return state;
 	if (want_lock && state == 0)
-		return kura_error_set(KURA_EUNSUPPORTED,
-				      "%s: bucket %s has no Object Lock, and S3 cannot add it to an "
-				      "existing bucket: name a new bucket (kura creates it with "
-				      "Object Lock), or give --no-object-lock to keep backups there "
-				      "unprotected",
-				      sb->display, sb->loc.bucket);
+		return kura_error_set(
+		    KURA_EUNSUPPORTED,
+		    "%s: bucket %s has no Object Lock, and S3 cannot add it to an "
+		    "existing bucket: name a new bucket (kura creates it with "
+		    "Object Lock), or give --no-object-lock to keep backups there "
+		    "unprotected",
+		    sb->display, sb->loc.bucket);
 	sb->locking = state == 1 || want_lock;
 	return 0;
 }
@@ -188,9 +197,9 @@ int s3_lock_load_settings(s3_backend *sb)
 	if ((err = s3_http_perform(sb, &rq, &rs)) < 0)
 		goto done;
 	if (rs.status == 404) {
-		err = kura_error_set(KURA_ENOTFOUND,
-				     "%s: no kura repository here (%s%s is missing)", sb->display,
-				     sb->loc.prefix, SETTINGS_NAME);
+		err =
+		    kura_error_set(KURA_ENOTFOUND, "%s: no kura repository here (%s%s is missing)",
+				   sb->display, sb->loc.prefix, SETTINGS_NAME);
 		goto done;
 	}
 	if (rs.status != 200) {
@@ -269,10 +278,12 @@ static int retention_get(s3_backend *sb, const char *key, const char *what, int6
 		goto done;
 	}
 	if ((err = s3_xml_find(mode, sizeof(mode), (const char *)rs.body.data, rs.body.len,
-			       "Retention/Mode")) < 0 && err != KURA_ENOTFOUND)
+			       "Retention/Mode")) < 0 &&
+	    err != KURA_ENOTFOUND)
 		goto done;
 	if ((err = s3_xml_find(date, sizeof(date), (const char *)rs.body.data, rs.body.len,
-			       "Retention/RetainUntilDate")) < 0 && err != KURA_ENOTFOUND)
+			       "Retention/RetainUntilDate")) < 0 &&
+	    err != KURA_ENOTFOUND)
 		goto done;
 	err = 0;
 	if (strcmp(mode, "COMPLIANCE") == 0)
@@ -303,10 +314,11 @@ int s3_lock_extend(s3_backend *sb, const char *key, int64_t until, const char *w
 	if ((err = retention_get(sb, key, what, &got)) < 0)
 		return err;
 	if (got < until - 1)
-		return kura_error_set(KURA_EIO,
-				      "%s: %s: the lock could not be extended to %s: the store says "
-				      "COMPLIANCE until %lld",
-				      sb->display, what, until_s, (long long)got);
+		return kura_error_set(
+		    KURA_EIO,
+		    "%s: %s: the lock could not be extended to %s: the store says "
+		    "COMPLIANCE until %lld",
+		    sb->display, what, until_s, (long long)got);
 	*out_until = got;
 	return 0;
 }

@@ -65,9 +65,9 @@ static int prefix_set(s3_location *out, const char *p, const char *url)
 		if (c == '/') {
 			if (part == 0 || (part == 1 && p[i - 1] == '.') ||
 			    (part == 2 && p[i - 1] == '.' && p[i - 2] == '.'))
-				return kura_error_set(KURA_EINVAL,
-						      "%s: the prefix has an empty, '.' or '..' part",
-						      url);
+				return kura_error_set(
+				    KURA_EINVAL, "%s: the prefix has an empty, '.' or '..' part",
+				    url);
 			part = 0;
 			continue;
 		}
@@ -98,8 +98,8 @@ static int endpoint_set(s3_location *out, const char *ep, size_t len, const char
 		strcpy(out->scheme, "https");
 		h = ep + 8;
 	} else
-		return kura_error_set(KURA_EINVAL,
-				      "%s: the S3 endpoint must start with http:// or https://", url);
+		return kura_error_set(
+		    KURA_EINVAL, "%s: the S3 endpoint must start with http:// or https://", url);
 	hn = len - (size_t)(h - ep);
 	while (hn > 0 && h[hn - 1] == '/')
 		hn--;
@@ -110,10 +110,11 @@ static int endpoint_set(s3_location *out, const char *ep, size_t len, const char
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 		      c == '.' || c == '-' || c == ':' || c == '[' || c == ']'))
-			return kura_error_set(KURA_EINVAL,
-					      "%s: the S3 endpoint's host \"%.*s\" holds a character "
-					      "a host name cannot",
-					      url, (int)hn, h);
+			return kura_error_set(
+			    KURA_EINVAL,
+			    "%s: the S3 endpoint's host \"%.*s\" holds a character "
+			    "a host name cannot",
+			    url, (int)hn, h);
 	}
 	memcpy(out->host, h, hn);
 	out->host[hn] = '\0';
@@ -131,10 +132,11 @@ int s3_url_parse(s3_location *out, const char *url, const char *endpoint, bool v
 		return kura_error_set(KURA_EINVAL, "no S3 location given");
 	if (strncmp(url, "s3://", 5) == 0) {
 		if (!endpoint || !*endpoint)
-			return kura_error_set(KURA_EINVAL,
-					      "%s: no S3 endpoint given (set AWS_ENDPOINT_URL, or "
-					      "write the location as s3:https://HOST/BUCKET/PREFIX)",
-					      url);
+			return kura_error_set(
+			    KURA_EINVAL,
+			    "%s: no S3 endpoint given (set AWS_ENDPOINT_URL, or "
+			    "write the location as s3:https://HOST/BUCKET/PREFIX)",
+			    url);
 		if ((err = endpoint_set(out, endpoint, strlen(endpoint), url)) < 0)
 			return err;
 		rest = url + 5;

@@ -26,7 +26,7 @@ typedef struct {
 	XML_Parser p;
 	const char *names[DEPTH_MAX]; /* element names from the root, borrowed from expat */
 	char *owned[DEPTH_MAX];
-	int depth;  /* may pass DEPTH_MAX: deeper elements are ignored */
+	int depth; /* may pass DEPTH_MAX: deeper elements are ignored */
 	char text[S3_TEXT_MAX + 1];
 	size_t text_len;
 	bool text_long;
@@ -199,8 +199,8 @@ static void on_text(void *ud, const XML_Char *s, int len)
 }
 
 /* No DOCTYPE: nothing an S3 store sends needs one, and entities are how XML attacks. */
-static void on_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
-		       const XML_Char *pubid, int has_internal)
+static void on_doctype(void *ud, const XML_Char *name, const XML_Char *sysid, const XML_Char *pubid,
+		       int has_internal)
 {
 	(void)name, (void)sysid, (void)pubid, (void)has_internal;
 	stop(ud, "the answer has a DOCTYPE");
@@ -222,10 +222,10 @@ static int run(xml_state *st, const char *xml, size_t len, const char *what)
 		if (st->problem && strcmp(st->problem, "out of memory") == 0)
 			err = kura_error_set(KURA_ENOMEM, "out of memory");
 		else
-			err = kura_error_set(
-			    KURA_ECORRUPT, "%s: %s (line %lu)", what,
-			    st->problem ? st->problem : XML_ErrorString(XML_GetErrorCode(st->p)),
-			    (unsigned long)XML_GetCurrentLineNumber(st->p));
+			err = kura_error_set(KURA_ECORRUPT, "%s: %s (line %lu)", what,
+					     st->problem ? st->problem
+							 : XML_ErrorString(XML_GetErrorCode(st->p)),
+					     (unsigned long)XML_GetCurrentLineNumber(st->p));
 	}
 	for (int i = 0; i < DEPTH_MAX; i++)
 		free(st->owned[i]);
