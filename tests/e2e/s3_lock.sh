@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # s3_lock.sh - Object Lock on a real Ceph RGW, checked with requests of our
-# own, not kura's word: every stored object carries COMPLIANCE retention
-# until about now + the lock period (GET ?retention per object); with the
+# own, not kura's word: every stored object, a multipart-sized pack
+# included, carries COMPLIANCE retention until about now + the lock period
+# (GET ?retention per object); with the
 # bucket owner's own keys RGW refuses to delete a locked version (with and
 # without the governance bypass), to shorten or weaken its retention, and
 # an overwrite leaves the locked version intact (kura check names the
@@ -59,8 +60,9 @@ gen_text "$SRC/a/notes.txt" 2000 notes
 expect_exit 0 kura init --kdf interactive --lock-days 1
 backup_json --no-detect "$SRC/a"
 first=$SNAP_ID
-gen_random "$SRC/b/two.bin" 400000 two
-backup_json --no-detect "$SRC/b"
+# a pack past the 8 MiB where S3 tools switch to multipart: kura sends it in one PUT, locked
+gen_random "$SRC/b/two.bin" 9000000 two
+backup_json --threads 1 --no-detect "$SRC/b"
 second=$SNAP_ID
 
 note "every stored object has COMPLIANCE retention until about now + 1 day"
@@ -75,6 +77,12 @@ while read -r k; do
 		fail "$k: retain-until $until is not about now + 1 day ($now)"
 done <"$WORK/keys"
 
+big=0
+for k in $(grep "^$P/data/" "$WORK/keys"); do
+	len=$(s3curl -o /dev/null -I -D - "$EP/$B/$k" | tr -d '\r' | sed -n 's/^content-length: //Ip')
+	[ "$len" -gt "$big" ] && big=$len
+done
+[ "$big" -ge $((8 << 20)) ] || fail "want a pack of 8 MiB or more (multipart-sized), the largest is $big bytes"
 PACK=$(grep "^$P/data/" "$WORK/keys" | head -n1)
 s3curl -o /dev/null -D "$WORK/h" -I "$EP/$B/$PACK"
 V=$(tr -d '\r' <"$WORK/h" | sed -n 's/^x-amz-version-id: //Ip')
