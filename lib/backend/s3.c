@@ -477,7 +477,7 @@ int kura_backend_s3_open(kura_backend **out, const char *url, const kura_s3_opti
 	*out = NULL;
 	if ((err = s3_new(&sb, url, o)) < 0)
 		return err;
-	if ((err = s3_lock_load_settings(sb)) < 0) {
+	if ((err = s3_lock_load_settings(sb)) < 0 || (err = s3_lock_bucket_floor(sb)) < 0) {
 		s3_free(&sb->parent);
 		return err;
 	}

@@ -135,6 +135,9 @@ int s3_lock_prepare_bucket(s3_backend *sb, bool want_lock);
 /* Read or write the repository's lock settings object (PREFIX/kura-s3.json). */
 int s3_lock_load_settings(s3_backend *sb);
 int s3_lock_store_settings(s3_backend *sb);
+/* After the settings: a bucket with Object Lock always locks, and for no
+ * less than its default COMPLIANCE retention. */
+int s3_lock_bucket_floor(s3_backend *sb);
 /* Set COMPLIANCE retention until `until` on the current version of `key`, confirm it. */
 int s3_lock_extend(s3_backend *sb, const char *key, int64_t until, const char *what,
 		   int64_t *out_until);

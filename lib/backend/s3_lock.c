@@ -81,12 +81,20 @@ done:
 }
 
 /* GET ?object-lock: 1 locked bucket, 0 bucket without lock, KURA_ENOTFOUND no bucket. */
-static int bucket_lock_state(s3_backend *sb)
+/*
+ * GET ?object-lock: 1 locked bucket, 0 bucket without lock, KURA_ENOTFOUND
+ * no bucket.  *out_days (may be NULL): the bucket's default COMPLIANCE
+ * retention in days, 0 if it has none.
+ */
+static int bucket_lock_state(s3_backend *sb, uint32_t *out_days)
 {
 	s3_request rq = {.method = "GET", .query = "object-lock=", .max = XML_MAX};
 	s3_response rs = {0};
-	char code[128] = "", enabled[32] = "";
+	char code[128] = "", enabled[32] = "", mode[32] = "", num[16] = "";
 	int err;
+
+	if (out_days)
+		*out_days = 0;
 
 	if ((err = s3_http_perform(sb, &rq, &rs)) < 0)
 		goto done;
@@ -97,6 +105,23 @@ static int bucket_lock_state(s3_backend *sb)
 		(void)s3_xml_find(enabled, sizeof(enabled), (const char *)rs.body.data, rs.body.len,
 				  "ObjectLockConfiguration/ObjectLockEnabled");
 		err = strcmp(enabled, "Enabled") == 0;
+		if (out_days &&
+		    s3_xml_find(mode, sizeof(mode), (const char *)rs.body.data, rs.body.len,
+				"ObjectLockConfiguration/Rule/DefaultRetention/Mode") == 0 &&
+		    strcmp(mode, "COMPLIANCE") == 0) {
+			long v = 0;
+
+			if (s3_xml_find(num, sizeof(num), (const char *)rs.body.data, rs.body.len,
+					"ObjectLockConfiguration/Rule/DefaultRetention/Days") == 0)
+				v = strtol(num, NULL, 10);
+			else if (s3_xml_find(num, sizeof(num), (const char *)rs.body.data,
+					     rs.body.len,
+					     "ObjectLockConfiguration/Rule/DefaultRetention/Years") == 0)
+				v = strtol(num, NULL, 10) * 365;
+			if (v > 0 && v <= LOCK_DAYS_MAX)
+				*out_days = (uint32_t)v;
+		}
+		kura_error_clear();
 	} else if (rs.status == 404 && strcmp(code, "NoSuchBucket") == 0) {
 		err = kura_error_set(KURA_ENOTFOUND, "%s: bucket %s does not exist", sb->display,
 				     sb->loc.bucket);
@@ -160,13 +185,13 @@ done:
 
 int s3_lock_prepare_bucket(s3_backend *sb, bool want_lock)
 {
-	int state = bucket_lock_state(sb);
+	int state = bucket_lock_state(sb, NULL);
 
 	if (state == KURA_ENOTFOUND) {
 		kura_error_clear();
 		if ((state = bucket_create(sb, want_lock)) < 0)
 			return state;
-		state = bucket_lock_state(sb);
+		state = bucket_lock_state(sb, NULL);
 	}
 	if (state < 0)
 		return state;
@@ -320,5 +345,26 @@ int s3_lock_extend(s3_backend *sb, const char *key, int64_t until, const char *w
 		    "COMPLIANCE until %lld",
 		    sb->display, what, until_s, (long long)got);
 	*out_until = got;
+	return 0;
+}
+
+int s3_lock_bucket_floor(s3_backend *sb)
+{
+	uint32_t days;
+	int state = bucket_lock_state(sb, &days);
+
+	if (state == KURA_EDENIED) {
+		/* a credential that may not read the bucket's configuration: the file rules */
+		kura_error_clear();
+		return 0;
+	}
+	if (state < 0)
+		return state;
+	if (state == 1)
+		sb->locking = true;
+	/* a lock settings file rewritten shorter (a new version by any writer)
+	 * never undercuts the bucket's own default retention */
+	if (days > sb->lock_days)
+		sb->lock_days = days;
 	return 0;
 }

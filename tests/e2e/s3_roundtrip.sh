@@ -5,7 +5,9 @@
 # key's backup; both location forms (s3:http://HOST:PORT/BUCKET/PREFIX and
 # s3://BUCKET/PREFIX with AWS_ENDPOINT_URL); an existing bucket without
 # Object Lock is refused unless --no-object-lock; a second init is
-# refused; wrong credentials name the store's error; kura copy --to s3:
+# refused; lock settings rewritten shorter by a writer do not shorten the
+# locks below the bucket's default; wrong credentials name the store's
+# error; kura copy --to s3:
 # makes an S3 copy that restores byte-identical.
 . "$(dirname "$0")/lib.sh"
 need_rgw
@@ -45,8 +47,23 @@ second=$(json_get "$OUT" 'd["snapshot_id"]')
 expect_exit 0 kura --json snapshots
 assert_eq "snapshots" 2 "$(json_get "$OUT" 'len(d)')"
 
+note "lock settings rewritten shorter by a writer do not undercut the bucket's default retention"
+printf '{"format": 1, "object_lock": true, "lock_days": 1}\n' >"$WORK/forged.json"
+[ "$(s3curl -o /dev/null -w '%{http_code}' -T "$WORK/forged.json" "$S3_ENDPOINT/$B/site-a/repo/kura-s3.json")" = 200 ] ||
+	fail "could not write a new version of kura-s3.json"
+gen_random "$SRC/later2.bin" 200000 later2
+backup_json --no-detect "$SRC"
+third=$SNAP_ID
+until=$(s3curl "$S3_ENDPOINT/$B/site-a/repo/snapshots/$third?retention=" |
+	sed -n 's:.*<RetainUntilDate>\([^<.Z]*\).*:\1:p')
+[ -n "$until" ] || fail "no retention on snapshot $third"
+left=$(($(date -u -d "$until" +%s) - $(date +%s)))
+[ "$left" -gt $((2 * 86400 - 600)) ] || fail "the forged 1-day settings shortened the lock: $left s left"
+expect_exit 0 kura --json snapshots
+assert_eq "snapshots" 3 "$(json_get "$OUT" 'len(d)')"
+
 note "s3://BUCKET/PREFIX with AWS_ENDPOINT_URL names the same repository"
-expect_exit 0 env KURA_REPOSITORY="s3://$B/site-a/repo" "$KURA" restore "$second" --target "$WORK/out2"
+expect_exit 0 env KURA_REPOSITORY="s3://$B/site-a/repo" "$KURA" restore "$third" --target "$WORK/out2"
 same_contents "$SRC" "$WORK/out2$SRC"
 expect_exit 1 env -u AWS_ENDPOINT_URL KURA_REPOSITORY="s3://$B/site-a/repo" "$KURA" snapshots
 assert_contains "no endpoint" "AWS_ENDPOINT_URL" "$ERR"
