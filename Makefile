@@ -11,7 +11,7 @@
 #   make repo-fuzz            the long repository fuzzer (bench/repo_damage_fuzz_long.sh; ITER, SEED)
 
 CC ?= cc
-PKGS := libsodium libzstd jansson pwquality libcrypto libcurl
+PKGS := libsodium libzstd jansson pwquality libcrypto libcurl expat
 PKGS += libgfshare libqrencode # key split (lib/crypto/keyshare.c) and its printed sheets
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libmicrohttpd)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))

@@ -23,6 +23,7 @@
 
 #include <jansson.h>
 
+#include "kura/backend.h"
 #include "kura/keyshare.h"
 #include "kura/kura.h"
 
@@ -62,7 +63,7 @@ struct cli_command {
 extern const struct cli_command cli_cmd_init, cli_cmd_key, cli_cmd_backup, cli_cmd_snapshots,
 	cli_cmd_ls, cli_cmd_restore, cli_cmd_diff, cli_cmd_check, cli_cmd_version, cli_cmd_log,
 	cli_cmd_vault, cli_cmd_forget, cli_cmd_prune, cli_cmd_repair, cli_cmd_drill, cli_cmd_scan,
-	cli_cmd_copy, cli_cmd_mount, cli_cmd_status;
+	cli_cmd_copy, cli_cmd_mount, cli_cmd_status, cli_cmd_s3;
 
 /* main.c: help text */
 void cli_help_command(const struct cli_command *cmd);
@@ -164,6 +165,9 @@ int cli_exit_status(int err);
 
 /* KURA_VAULT_CREDENTIALS when set and not empty, else NULL. */
 const char *cli_vault_credentials_env(void);
+
+/* kura_s3_options from the AWS_* variables (s3_env.c): CLI_EXIT_OK or a usage error. */
+int cli_s3_options(kura_s3_options *o);
 
 /*
  * For a vault:// location without KURA_VAULT_CREDENTIALS: prints what to

@@ -165,6 +165,15 @@ static int open_target(kura_backend **out, const char *to, const char *cred)
 			return CLI_EXIT_USAGE;
 		}
 		err = kura_backend_vault_open(out, to, cred);
+	} else if (kura_location_is_s3(to)) {
+		kura_s3_options s3;
+		int rc = cli_s3_options(&s3);
+
+		if (rc != CLI_EXIT_OK)
+			return rc;
+		/* a prefix without kura's settings is a new target */
+		if ((err = kura_backend_s3_open(out, to, &s3)) == KURA_ENOTFOUND)
+			err = kura_backend_s3_create(out, to, &s3);
 	} else if (local_is_new(to)) {
 		err = kura_backend_local_create(out, to);
 	} else {
@@ -183,9 +192,16 @@ static int open_source(kura_backend **out, const char *loc)
 
 	if ((rc = cli_vault_credentials_missing(loc)) != CLI_EXIT_OK)
 		return rc;
-	err = strncmp(loc, "vault://", 8) == 0
-		  ? kura_backend_vault_open(out, loc, cli_vault_credentials_env())
-		  : kura_backend_local_open(out, loc);
+	if (kura_location_is_s3(loc)) {
+		kura_s3_options s3;
+
+		if ((rc = cli_s3_options(&s3)) != CLI_EXIT_OK)
+			return rc;
+		err = kura_backend_s3_open(out, loc, &s3);
+	} else
+		err = strncmp(loc, "vault://", 8) == 0
+			  ? kura_backend_vault_open(out, loc, cli_vault_credentials_env())
+			  : kura_backend_local_open(out, loc);
 	if (err < 0) {
 		fprintf(stderr, "kura: the source %s: %s\n", loc, kura_error_message());
 		return err == KURA_ENOTFOUND ? CLI_EXIT_NOREPO : cli_exit_status(err);
@@ -394,7 +410,9 @@ const struct cli_command cli_cmd_copy = {
 		"finishes the job.  Every file the copied snapshots need is then checked in\n"
 		"the target.  A local target that is missing or empty becomes a new mirror.\n"
 		"\n"
-		"  --to REPOSITORY        a local directory or vault://HOST:PORT/REPO\n"
+		"  --to REPOSITORY        a local directory, vault://HOST:PORT/REPO or\n"
+		"                         s3:https://HOST/BUCKET/PREFIX (created with Object\n"
+		"                         Lock if new; KURA_S3_LOCK_DAYS, default 30)\n"
 		"  --to-credentials FILE  a writer credential for a vault target\n"
 		"                         (default: $KURA_COPY_TO_CREDENTIALS)\n"
 		"  --media M              what the target is, for kura status: disk, removable\n"

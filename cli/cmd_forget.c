@@ -38,25 +38,46 @@ static const struct option longs[] = {
 static int remove_snapshots(const struct cli_global *g, struct kura_backend *b,
 			    const char (*ids)[KURA_ID_HEX], size_t n, bool dry_run, json_t *o)
 {
-	json_t *list = json_array();
+	json_t *list = json_array(), *kept = json_array();
+	size_t nkept = 0;
 	int err;
 
 	for (size_t i = 0; i < n; i++) {
-		if (!dry_run && (err = kura_backend_remove(b, KURA_FILE_SNAPSHOT, ids[i])) < 0) {
+		err = dry_run ? 0 : kura_backend_remove(b, KURA_FILE_SNAPSHOT, ids[i]);
+		if (err == KURA_EBUSY) {
+			/* S3 Object Lock: kept until its lock ends; the others go on */
+			fprintf(stderr, "kura: %s\n", kura_error_message());
+			json_array_append_new(kept, json_string(ids[i]));
+			nkept++;
+			continue;
+		}
+		if (err < 0) {
+			json_decref(kept);
 			json_decref(list);
 			cli_fail(err, NULL);
 			fprintf(stderr, "kura: %zu of %zu snapshots were forgotten before the error\n",
-				i, n);
+				i - nkept, n);
 			return CLI_EXIT_FATAL;
 		}
 		json_array_append_new(list, json_string(ids[i]));
 		if (!o && !g->quiet)
 			printf("%s snapshot %s\n", dry_run ? "would forget" : "forgot", ids[i]);
 	}
-	if (o)
+	if (o) {
 		json_object_set_new(o, dry_run ? "would_forget" : "forgotten", list);
-	else
+		json_object_set_new(o, "kept_locked", kept);
+	} else {
 		json_decref(list);
+		json_decref(kept);
+	}
+	if (nkept) {
+		fprintf(stderr, "kura: %zu of %zu snapshots are locked on the store and were kept; "
+				"forget them again once their lock has ended\n",
+			nkept, n);
+		if (o)
+			cli_json_print(json_incref(o));
+		return CLI_EXIT_FATAL;
+	}
 	return CLI_EXIT_OK;
 }
 
@@ -161,6 +182,10 @@ const struct cli_command cli_cmd_forget = {
 		"\n"
 		"On a local repository the snapshot files are removed at once; the data only\n"
 		"they needed stays until 'kura prune' (or --prune) removes it.\n"
+		"\n"
+		"On S3 with Object Lock a snapshot is removed only once its lock has ended;\n"
+		"a locked one is kept and named, the others are removed, and the exit\n"
+		"status is 1.\n"
 		"\n"
 		"On a vault (vault://...) nothing is removed here: forget files one deletion\n"
 		"request for the snapshots (and, with --prune, the data they leave\n"

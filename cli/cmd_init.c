@@ -22,7 +22,13 @@ enum {
 	OPT_PACK_SIZE,
 	OPT_COMPRESSION,
 	OPT_KDF,
+	OPT_LOCK_DAYS,
+	OPT_NO_OBJECT_LOCK,
 };
+
+/* S3 only: set by --lock-days and --no-object-lock, given to the library at init. */
+static uint32_t lock_days;
+static bool no_object_lock;
 
 static const struct option longs[] = {
 	{"chunk-min", required_argument, NULL, OPT_CHUNK_MIN},
@@ -31,6 +37,8 @@ static const struct option longs[] = {
 	{"pack-size", required_argument, NULL, OPT_PACK_SIZE},
 	{"compression", required_argument, NULL, OPT_COMPRESSION},
 	{"kdf", required_argument, NULL, OPT_KDF},
+	{"lock-days", required_argument, NULL, OPT_LOCK_DAYS},
+	{"no-object-lock", no_argument, NULL, OPT_NO_OBJECT_LOCK},
 	{NULL, 0, NULL, 0},
 };
 
@@ -75,6 +83,20 @@ static int parse(kura_init_options *o, struct cli_getopt *p)
 						    "--compression wants a zstd level from 1 to 19 "
 						    "or 'off', not '%s'",
 						    p->arg);
+			break;
+		case OPT_LOCK_DAYS: {
+			int d;
+
+			if (cli_parse_int(&d, p->arg, 1, 36500) < 0)
+				rc = cli_usage_error(&cli_cmd_init,
+						     "--lock-days wants 1 to 36500 days, not '%s'",
+						     p->arg);
+			else
+				lock_days = (uint32_t)d;
+			break;
+		}
+		case OPT_NO_OBJECT_LOCK:
+			no_object_lock = true;
 			break;
 		case OPT_KDF:
 			if (strcmp(p->arg, "interactive") == 0)
@@ -135,6 +157,7 @@ static int get_passphrase(char *pass)
 static int run(struct cli_global *g, int argc, char **argv)
 {
 	kura_init_options opts = KURA_INIT_OPTIONS_INIT;
+	kura_s3_options s3;
 	struct cli_getopt p;
 	kura_repo *repo = NULL;
 	const char *loc;
@@ -156,6 +179,16 @@ static int run(struct cli_global *g, int argc, char **argv)
 	if ((rc = cli_vault_credentials_missing(loc)) != CLI_EXIT_OK)
 		return rc;
 	opts.vault_credentials = cli_vault_credentials_env();
+	if (kura_location_is_s3(loc)) {
+		if ((rc = cli_s3_options(&s3)) != CLI_EXIT_OK)
+			return rc;
+		if (lock_days)
+			s3.lock_days = lock_days;
+		s3.no_object_lock = no_object_lock;
+		opts.s3 = &s3;
+	} else if (lock_days || no_object_lock)
+		return cli_usage_error(&cli_cmd_init,
+				       "--lock-days and --no-object-lock are for S3 locations");
 
 	if (!(pass = malloc(CLI_PASSPHRASE_MAX))) {
 		fputs("kura: out of memory\n", stderr);
@@ -164,9 +197,10 @@ static int run(struct cli_global *g, int argc, char **argv)
 	if ((rc = get_passphrase(pass)) != CLI_EXIT_OK)
 		goto done;
 	if ((err = kura_repo_init(&repo, loc, pass, &opts)) < 0) {
-		rc = cli_fail(err, err == KURA_EEXISTS
-					   ? "choose a new or empty directory for the repository"
-					   : NULL);
+		rc = cli_fail(err, err != KURA_EEXISTS	      ? NULL
+				   : kura_location_is_s3(loc) ? "choose another bucket or prefix"
+							      : "choose a new or empty directory for "
+								"the repository");
 		goto done;
 	}
 
@@ -199,7 +233,8 @@ const struct cli_command cli_cmd_init = {
 	.summary = "create a new repository",
 	.usage = "kura init [--chunk-min SIZE] [--chunk-avg SIZE] [--chunk-max SIZE]\n"
 		 "                 [--pack-size SIZE] [--compression LEVEL|off]\n"
-		 "                 [--kdf interactive|moderate|sensitive]",
+		 "                 [--kdf interactive|moderate|sensitive]\n"
+		 "                 [--lock-days DAYS] [--no-object-lock]",
 	.help = "Create a repository at --repo (or $KURA_REPOSITORY), a directory that must\n"
 		"not exist or be empty, with a new restore key wrapped under a passphrase.\n"
 		"Weak passphrases are refused; long ones of several words are welcome.\n"
@@ -213,6 +248,9 @@ const struct cli_command cli_cmd_init = {
 		"      --compression LEVEL   zstd level 1-19, or off (default 3)\n"
 		"      --kdf PROFILE         passphrase hashing cost: interactive, moderate\n"
 		"                            (default) or sensitive\n"
+		"      --lock-days DAYS      S3: lock every file (COMPLIANCE) for DAYS days\n"
+		"                            (default 30); 'kura s3 extend-locks' renews\n"
+		"      --no-object-lock      S3: accept a bucket without Object Lock\n"
 		"SIZE takes the suffixes K, M and G (binary: 1K = 1024).\n",
 	.run = run,
 };

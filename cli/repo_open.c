@@ -156,7 +156,11 @@ int cli_vault_credentials_missing(const char *loc)
 static int open_repo(kura_repo **out, const char *loc, const char *keyfile, const char *pass)
 {
 	kura_repo_open_options o = KURA_REPO_OPEN_OPTIONS_INIT;
+	kura_s3_options s3;
 
+	/* a bad variable was named on stderr; the library then says what is missing */
+	if (kura_location_is_s3(loc) && cli_s3_options(&s3) == CLI_EXIT_OK)
+		o.s3 = &s3;
 	o.key_path = keyfile;
 	o.passphrase = pass;
 	o.vault_credentials = cli_vault_credentials_env();

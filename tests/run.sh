@@ -45,6 +45,13 @@ wait_slot() {
 	done
 }
 
+# One Ceph RGW per run for tests/e2e/s3_*.sh: the first test that needs it
+# starts it (need_rgw in tests/e2e/lib.sh); it is stopped when the run ends.
+export KURA_RGW_DIR=$PWD/$BUILD/rgw
+rgw_stop() { [ -d "$KURA_RGW_DIR/run" ] && RGW_DIR=$KURA_RGW_DIR bash tests/services/rgw/rgw-down.sh >/dev/null 2>&1; true; }
+rgw_stop
+trap rgw_stop EXIT
+
 run_one() { # name command...
 	local name=$1; shift
 	if [ -n "${ONLY:-}" ] && ! [[ $name =~ $ONLY ]]; then return; fi

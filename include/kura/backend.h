@@ -164,6 +164,80 @@ int kura_vault_fetch(const char *credentials_path, const char *what, uint8_t **o
  */
 int kura_vault_signing_key(uint8_t out[KURA_VAULT_SIGNING_KEY_SIZE], const char *credentials_path);
 
+/* -------------------------------------------------------------------- */
+/* S3 (docs/FORMAT.md, "S3 layout and Object Lock")                      */
+
+#define KURA_S3_OPTIONS_VERSION 1
+#define KURA_S3_LOCK_DAYS_DEFAULT 30
+
+/*
+ * How to reach an S3 store.  The library reads no environment: the
+ * command line fills these from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+ * AWS_SESSION_TOKEN, AWS_REGION and AWS_ENDPOINT_URL.  Strings are
+ * borrowed for the call.
+ */
+typedef struct kura_s3_options {
+	unsigned version;	   /* KURA_S3_OPTIONS_VERSION */
+	const char *access_key;	   /* required */
+	const char *secret_key;	   /* required */
+	const char *session_token; /* NULL: none */
+	const char *region;	   /* NULL: us-east-1 */
+	const char *endpoint;	   /* "http(s)://HOST[:PORT]" for s3://BUCKET/PREFIX */
+	bool virtual_host;	   /* BUCKET.HOST/KEY instead of HOST/BUCKET/KEY */
+	/* creating only */
+	uint32_t lock_days;  /* 0: KURA_S3_LOCK_DAYS_DEFAULT */
+	bool no_object_lock; /* allow a bucket without Object Lock */
+} kura_s3_options;
+
+/* true if `location` is "s3://..." or "s3:http(s)://...". */
+bool kura_location_is_s3(const char *location);
+
+/*
+ * Open the repository at `url` ("s3://BUCKET/PREFIX" with o->endpoint, or
+ * "s3:http(s)://HOST[:PORT]/BUCKET/PREFIX"): reads its lock settings
+ * (PREFIX/kura-s3.json; KURA_ENOTFOUND without them).  *out belongs to the
+ * caller.
+ */
+int kura_backend_s3_open(kura_backend **out, const char *url, const kura_s3_options *o);
+
+/*
+ * Make `url` ready for a new repository: create the bucket with Object
+ * Lock and a default COMPLIANCE retention of o->lock_days, or check that
+ * an existing one has Object Lock (KURA_EUNSUPPORTED if it has not,
+ * unless o->no_object_lock); KURA_EEXISTS if a repository is there
+ * already.  Writes the lock settings, locked and confirmed.
+ */
+int kura_backend_s3_create(kura_backend **out, const char *url, const kura_s3_options *o);
+
+/* Whether an S3 repository locks its files, and for how many days. */
+int kura_s3_lock_info(kura_backend *b, bool *out_locking, uint32_t *out_days);
+
+/* One file seen by kura_s3_extend_locks(). */
+typedef struct {
+	kura_file_type type;
+	const char *name;
+	int64_t kept_until; /* the confirmed new lock end (epoch s); 0 dry run; -1 let expire */
+} kura_s3_extend_event;
+
+typedef int (*kura_s3_extend_fn)(const kura_s3_extend_event *ev, void *ctx);
+
+typedef struct {
+	uint64_t files;	     /* files that kept snapshots need */
+	uint64_t extended;   /* of those, locks extended and confirmed */
+	uint64_t let_expire; /* snapshots let expire and packs only they (or none) need */
+	int64_t until;	     /* the lock end asked for (epoch s) */
+} kura_s3_extend_result;
+
+/*
+ * Extend the Object Lock of every file the snapshots still need (all
+ * but those in `let_expire`) to now + the repository's lock period, each
+ * confirmed by a separate request.  No key needed.  fn (may be NULL) is
+ * told of each file; a negative return stops.  Run it from the
+ * operator's side, never from a backup client (docs/THREATS.md).
+ */
+int kura_s3_extend_locks(kura_backend *b, const char (*let_expire)[65], size_t nlet, bool dry_run,
+			 kura_s3_extend_fn fn, void *ctx, kura_s3_extend_result *out);
+
 #ifdef __cplusplus
 }
 #endif

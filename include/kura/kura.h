@@ -130,12 +130,14 @@ typedef struct {
 	/* The credential file for a vault:// location (from `kurad client
 	 * add`); the library reads no environment.  Default NULL. */
 	const char *vault_credentials;
+	/* How to reach an S3 location (kura/backend.h); NULL for others. */
+	const struct kura_s3_options *s3;
 } kura_init_options;
 
 /* The defaults listed above. */
 #define KURA_INIT_OPTIONS_INIT                                                              \
 	{KURA_INIT_OPTIONS_VERSION, 256u * 1024, 1024u * 1024, 4096u * 1024, 16u * 1024 * 1024, 3, \
-	 KURA_KDF_MODERATE, NULL}
+	 KURA_KDF_MODERATE, NULL, NULL}
 
 /* Fill `opts` with the defaults listed above (as KURA_INIT_OPTIONS_INIT does). */
 void kura_init_options_default(kura_init_options *opts);
@@ -171,6 +173,8 @@ typedef struct {
 	 * the repository takes it over on success, the caller keeps it on
 	 * failure. */
 	struct kura_backend *backend;
+	/* How to reach an S3 location (kura/backend.h); NULL for others. */
+	const struct kura_s3_options *s3;
 } kura_repo_open_options;
 
 #define KURA_REPO_OPEN_OPTIONS_VERSION 1

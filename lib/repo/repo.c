@@ -105,6 +105,33 @@ done:
 	return err;
 }
 
+/* An S3 repository: how to reach the store comes from the caller's options. */
+static int s3_backend_open(kura_backend **out, const char *location, const kura_s3_options *o)
+{
+	*out = NULL;
+	if (!o)
+		return kura_error_set(KURA_EINVAL,
+				      "no S3 options given for %s: the open options must say how "
+				      "to reach the store",
+				      location);
+	return kura_backend_s3_open(out, location, o);
+}
+
+static int s3_backend_create(kura_backend **out, const char *location, const kura_s3_options *o)
+{
+	int err;
+
+	*out = NULL;
+	if (!o)
+		return kura_error_set(KURA_EINVAL, "no S3 options given for %s", location);
+	if ((err = kura_backend_s3_create(out, location, o)) == 0 &&
+	    (err = backend_checked(*out, location)) < 0) {
+		kura_backend_free(*out);
+		*out = NULL;
+	}
+	return err;
+}
+
 static int repo_new(kura_repo **out, kura_backend *backend)
 {
 	kura_repo *repo = calloc(1, sizeof(*repo));
@@ -296,6 +323,8 @@ int kura_repo_init(kura_repo **out, const char *location, const char *passphrase
 				      opts->compression_level);
 	if (is_vault(location))
 		err = vault_backend_create(&backend, location, opts->vault_credentials);
+	else if (kura_location_is_s3(location))
+		err = s3_backend_create(&backend, location, opts->s3);
 	else if ((err = kura_backend_local_create(&backend, location)) == 0 &&
 		 (err = backend_checked(backend, location)) < 0)
 		kura_backend_free(backend);
@@ -356,6 +385,8 @@ static int open_backend(kura_repo **out, const char *location,
 	} else {
 		if (is_vault(location))
 			err = vault_backend_open(&backend, location, opts->vault_credentials);
+		else if (kura_location_is_s3(location))
+			err = s3_backend_open(&backend, location, opts->s3);
 		else
 			err = kura_backend_local_open(&backend, location);
 		if (err < 0)

@@ -29,6 +29,10 @@
 #   assert_eq WHAT EXPECTED ACTUAL
 #   assert_contains WHAT NEEDLE HAYSTACK
 #   assert_not_contains WHAT NEEDLE HAYSTACK
+#   need_rgw                the run's shared Ceph RGW (tests/services/rgw),
+#                           started if it is not up; exports AWS_* and S3_*
+#   s3_bucket NAME          a bucket name unique to this test run, in S3_BUCKET
+#   s3curl ARGS... URL      curl signed with the RGW owner's keys (SigV4)
 set -euo pipefail
 export LC_ALL=C.UTF-8
 
@@ -368,4 +372,41 @@ vault_client() { # NAME ROLE REPO FILE
 cred_get() { # FILE KEY
 	python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2" ||
 		fail "credential $1 has no \"$2\""
+}
+
+# S3 helpers (tests/e2e/s3_*.sh).  The run's RGW lives in $KURA_RGW_DIR
+# (tests/run.sh sets it and stops the RGW at the end); a test run on its own
+# starts one in ${TMPDIR:-/tmp}/kura-rgw-UID and leaves it up for the next
+# (stop it with tests/services/rgw/rgw-down.sh).  A lock keeps two tests
+# from starting it at once.
+need_rgw() {
+	local dir=${KURA_RGW_DIR:-${TMPDIR:-/tmp}/kura-rgw-$(id -u)} rc=0
+	if ! command -v radosgw >/dev/null 2>&1; then
+		echo "SKIP $TEST_NAME: no radosgw (scripts/deps.sh installs it)"
+		exit 0
+	fi
+	mkdir -p "$(dirname "$dir")"
+	(
+		flock -w 300 9 || exit 1
+		if [ -f "$dir/env" ] && (. "$dir/env" && curl -s -o /dev/null --max-time 5 "$S3_ENDPOINT/"); then
+			exit 0
+		fi
+		[ -e "$dir" ] && RGW_DIR=$dir bash "$_lib_root/tests/services/rgw/rgw-down.sh" >/dev/null 2>&1 9>&-
+		# the daemons must not inherit the lock (fd 9), or they hold it forever
+		RGW_DIR=$dir RGW_INSTALL=0 bash "$_lib_root/tests/services/rgw/rgw-up.sh" 9>&-
+	) 9>"$dir.lock" >"$WORK/rgw-up.log" 2>&1 || rc=$?
+	[ "$rc" -eq 0 ] || fail "could not start the Ceph RGW in $dir: $(tail -n 20 "$WORK/rgw-up.log")"
+	# shellcheck disable=SC1091
+	. "$dir/env"
+	unset AWS_SESSION_TOKEN KURA_S3_ADDRESSING KURA_S3_LOCK_DAYS || true
+}
+
+s3_bucket() { # NAME
+	S3_BUCKET=$(printf 'kura-%s-%s-%s' "$1" "$$" "$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')" |
+		tr 'A-Z_' 'a-z-' | cut -c1-63)
+}
+
+s3curl() {
+	curl -s --aws-sigv4 "aws:amz:${S3_REGION:-us-east-1}:s3" --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" \
+		-H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' "$@"
 }

@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * s3_xml.c - the XML an S3 store answers with, parsed with expat: a
+ * ListObjectsV2 page (keys, sizes, the continuation token) and the one
+ * text a caller wants from anything else (an error's Code and Message, a
+ * retention's Mode and RetainUntilDate, a bucket's ObjectLockEnabled).
+ *
+ * The answer is hostile input: a document with a DOCTYPE is refused
+ * (no entity may expand), every text kept is bounded (S3_TEXT_MAX), the
+ * nesting is bounded, and a listing entry without a key or with a size
+ * that is not a number makes the page KURA_ECORRUPT rather than a guess.
+ * Namespaces are ignored: AWS sends one, Ceph sends the same, a test
+ * server may send none, and the element names are what matters.
+ */
+#include "s3.h"
+
+#include <expat.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+
+#define DEPTH_MAX 16
+
+typedef struct {
+	XML_Parser p;
+	const char *names[DEPTH_MAX]; /* element names from the root, borrowed from expat */
+	char *owned[DEPTH_MAX];
+	int depth; /* may pass DEPTH_MAX: deeper elements are ignored */
+	char text[S3_TEXT_MAX + 1];
+	size_t text_len;
+	bool text_long;
+	const char *problem;
+	/* s3_xml_find */
+	const char *path;
+	bool found;
+	char *out;
+	size_t out_size;
+	/* listing */
+	s3_xml_listing *listing;
+	char *cur_key;
+	uint64_t cur_size;
+	bool cur_has_size;
+} xml_state;
+
+/* The local part of "ns name" (expat with a namespace separator) or "p:name". */
+static const char *local_name(const char *name)
+{
+	const char *s = strrchr(name, ' ');
+
+	if (s)
+		return s + 1;
+	s = strchr(name, ':');
+	return s ? s + 1 : name;
+}
+
+static void stop(xml_state *st, const char *why)
+{
+	if (!st->problem)
+		st->problem = why;
+	XML_StopParser(st->p, XML_FALSE);
+}
+
+/* Is the element stack exactly `path` ("A/B/C")? */
+static bool at_path(const xml_state *st, const char *path)
+{
+	const char *p = path;
+
+	if (st->depth > DEPTH_MAX)
+		return false;
+	for (int i = 0; i < st->depth; i++) {
+		size_t n = strlen(st->names[i]);
+
+		if (strncmp(p, st->names[i], n) != 0)
+			return false;
+		p += n;
+		if (i + 1 < st->depth) {
+			if (*p != '/')
+				return false;
+			p++;
+		}
+	}
+	return *p == '\0';
+}
+
+static void on_start(void *ud, const XML_Char *name, const XML_Char **attrs)
+{
+	xml_state *st = ud;
+
+	if (st->depth < DEPTH_MAX) {
+		st->owned[st->depth] = strdup(local_name(name));
+		if (!st->owned[st->depth]) {
+			stop(st, "out of memory");
+			return;
+		}
+		st->names[st->depth] = st->owned[st->depth];
+	}
+	st->depth++;
+	st->text_len = 0;
+	st->text_long = false;
+	if (st->listing && at_path(st, "ListBucketResult/Contents")) {
+		free(st->cur_key);
+		st->cur_key = NULL;
+		st->cur_has_size = false;
+	}
+}
+
+static int parse_u64(uint64_t *out, const char *s)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	*out = strtoull(s, &end, 10);
+	return *end == '\0' ? 0 : -1;
+}
+
+static void listing_end(xml_state *st)
+{
+	s3_xml_listing *l = st->listing;
+
+	if (at_path(st, "ListBucketResult/Contents/Key")) {
+		if (st->text_long)
+			return stop(st, "a listed key is too long");
+		free(st->cur_key);
+		if (!(st->cur_key = strdup(st->text)))
+			stop(st, "out of memory");
+	} else if (at_path(st, "ListBucketResult/Contents/Size")) {
+		if (parse_u64(&st->cur_size, st->text) < 0)
+			return stop(st, "a listed size is not a number");
+		st->cur_has_size = true;
+	} else if (at_path(st, "ListBucketResult/Contents")) {
+		if (!st->cur_key || !st->cur_has_size)
+			return stop(st, "a listed object has no Key or no Size");
+		if (l->count == l->cap) {
+			size_t cap = l->cap ? l->cap * 2 : 256;
+			s3_xml_object *v = realloc(l->objects, cap * sizeof(*v));
+
+			if (!v)
+				return stop(st, "out of memory");
+			l->objects = v;
+			l->cap = cap;
+		}
+		l->objects[l->count].key = st->cur_key;
+		l->objects[l->count].size = st->cur_size;
+		l->count++;
+		st->cur_key = NULL;
+	} else if (at_path(st, "ListBucketResult/IsTruncated")) {
+		if (strcmp(st->text, "true") == 0)
+			l->truncated = true;
+		else if (strcmp(st->text, "false") == 0)
+			l->truncated = false;
+		else
+			stop(st, "IsTruncated is neither true nor false");
+	} else if (at_path(st, "ListBucketResult/NextContinuationToken")) {
+		if (st->text_long || !st->text[0])
+			return stop(st, "NextContinuationToken is empty or too long");
+		free(l->next_token);
+		if (!(l->next_token = strdup(st->text)))
+			stop(st, "out of memory");
+	}
+}
+
+static void on_end(void *ud, const XML_Char *name)
+{
+	xml_state *st = ud;
+
+	(void)name;
+	if (st->listing)
+		listing_end(st);
+	else if (!st->found && at_path(st, st->path)) {
+		size_t n = st->text_len < st->out_size - 1 ? st->text_len : st->out_size - 1;
+
+		memcpy(st->out, st->text, n);
+		st->out[n] = '\0';
+		st->found = true;
+	}
+	st->depth--;
+	if (st->depth < DEPTH_MAX) {
+		free(st->owned[st->depth]);
+		st->owned[st->depth] = NULL;
+	}
+	st->text_len = 0;
+}
+
+static void on_text(void *ud, const XML_Char *s, int len)
+{
+	xml_state *st = ud;
+	size_t room = S3_TEXT_MAX - st->text_len;
+	size_t n = (size_t)len;
+
+	if (n > room) {
+		n = room;
+		st->text_long = true;
+	}
+	memcpy(st->text + st->text_len, s, n);
+	st->text_len += n;
+	st->text[st->text_len] = '\0';
+}
+
+/* No DOCTYPE: nothing an S3 store sends needs one, and entities are how XML attacks. */
+static void on_doctype(void *ud, const XML_Char *name, const XML_Char *sysid, const XML_Char *pubid,
+		       int has_internal)
+{
+	(void)name, (void)sysid, (void)pubid, (void)has_internal;
+	stop(ud, "the answer has a DOCTYPE");
+}
+
+static int run(xml_state *st, const char *xml, size_t len, const char *what)
+{
+	int err = 0;
+
+	if (len > INT32_MAX)
+		return kura_error_set(KURA_ECORRUPT, "%s: the answer is too large", what);
+	if (!(st->p = XML_ParserCreate(NULL)))
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	XML_SetUserData(st->p, st);
+	XML_SetElementHandler(st->p, on_start, on_end);
+	XML_SetCharacterDataHandler(st->p, on_text);
+	XML_SetStartDoctypeDeclHandler(st->p, on_doctype);
+	if (XML_Parse(st->p, xml, (int)len, XML_TRUE) == XML_STATUS_ERROR || st->problem) {
+		if (st->problem && strcmp(st->problem, "out of memory") == 0)
+			err = kura_error_set(KURA_ENOMEM, "out of memory");
+		else
+			err = kura_error_set(KURA_ECORRUPT, "%s: %s (line %lu)", what,
+					     st->problem ? st->problem
+							 : XML_ErrorString(XML_GetErrorCode(st->p)),
+					     (unsigned long)XML_GetCurrentLineNumber(st->p));
+	}
+	for (int i = 0; i < DEPTH_MAX; i++)
+		free(st->owned[i]);
+	free(st->cur_key);
+	XML_ParserFree(st->p);
+	return err;
+}
+
+int s3_xml_listing_parse(s3_xml_listing *out, const char *xml, size_t len)
+{
+	xml_state st = {0};
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	st.listing = out;
+	if ((err = run(&st, xml, len, "object listing")) < 0) {
+		s3_xml_listing_free(out);
+		return err;
+	}
+	if (out->truncated && !out->next_token) {
+		s3_xml_listing_free(out);
+		return kura_error_set(KURA_ECORRUPT, "object listing: truncated but without "
+						     "NextContinuationToken");
+	}
+	return 0;
+}
+
+void s3_xml_listing_free(s3_xml_listing *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->count; i++)
+		free(l->objects[i].key);
+	free(l->objects);
+	free(l->next_token);
+	memset(l, 0, sizeof(*l));
+}
+
+int s3_xml_find(char *out, size_t out_size, const char *xml, size_t len, const char *path)
+{
+	xml_state st = {0};
+	int err;
+
+	if (out_size == 0)
+		return kura_error_set(KURA_EINVAL, "s3_xml_find: no room");
+	out[0] = '\0';
+	st.path = path;
+	st.out = out;
+	st.out_size = out_size;
+	if ((err = run(&st, xml, len, "the store's XML answer")) < 0)
+		return err;
+	return st.found ? 0 : KURA_ENOTFOUND;
+}
