@@ -117,7 +117,7 @@ typedef struct kura_repo kura_repo;
 
 enum { KURA_KDF_INTERACTIVE = 0, KURA_KDF_MODERATE = 1, KURA_KDF_SENSITIVE = 2 };
 
-#define KURA_INIT_OPTIONS_VERSION 1
+#define KURA_INIT_OPTIONS_VERSION 2 /* 2: s3 */
 
 typedef struct {
 	unsigned version;        /* KURA_INIT_OPTIONS_VERSION (kura_init_options_default sets it) */
@@ -130,7 +130,8 @@ typedef struct {
 	/* The credential file for a vault:// location (from `kurad client
 	 * add`); the library reads no environment.  Default NULL. */
 	const char *vault_credentials;
-	/* How to reach an S3 location (kura/backend.h); NULL for others. */
+	/* Version 2: how to reach an S3 location (kura/backend.h); NULL for
+	 * others.  Not read from version 1 callers. */
 	const struct kura_s3_options *s3;
 } kura_init_options;
 
@@ -173,11 +174,12 @@ typedef struct {
 	 * the repository takes it over on success, the caller keeps it on
 	 * failure. */
 	struct kura_backend *backend;
-	/* How to reach an S3 location (kura/backend.h); NULL for others. */
+	/* Version 2: how to reach an S3 location (kura/backend.h); NULL for
+	 * others.  Not read from version 1 callers. */
 	const struct kura_s3_options *s3;
 } kura_repo_open_options;
 
-#define KURA_REPO_OPEN_OPTIONS_VERSION 1
+#define KURA_REPO_OPEN_OPTIONS_VERSION 2 /* 2: s3 */
 #define KURA_REPO_OPEN_OPTIONS_INIT {.version = KURA_REPO_OPEN_OPTIONS_VERSION}
 
 /*

@@ -324,7 +324,7 @@ int kura_repo_init(kura_repo **out, const char *location, const char *passphrase
 	if (is_vault(location))
 		err = vault_backend_create(&backend, location, opts->vault_credentials);
 	else if (kura_location_is_s3(location))
-		err = s3_backend_create(&backend, location, opts->s3);
+		err = s3_backend_create(&backend, location, opts->version >= 2 ? opts->s3 : NULL);
 	else if ((err = kura_backend_local_create(&backend, location)) == 0 &&
 		 (err = backend_checked(backend, location)) < 0)
 		kura_backend_free(backend);
@@ -386,7 +386,7 @@ static int open_backend(kura_repo **out, const char *location,
 		if (is_vault(location))
 			err = vault_backend_open(&backend, location, opts->vault_credentials);
 		else if (kura_location_is_s3(location))
-			err = s3_backend_open(&backend, location, opts->s3);
+			err = s3_backend_open(&backend, location, opts->version >= 2 ? opts->s3 : NULL);
 		else
 			err = kura_backend_local_open(&backend, location);
 		if (err < 0)
