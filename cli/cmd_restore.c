@@ -16,6 +16,7 @@
  * the restore key.
  */
 #include "cli.h"
+#include "restclean.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 
 enum {
 	OPT_NUMERIC_OWNER = CLI_OPT_LONG,
+	OPT_CLEAN,
 };
 
 #define SHOW_EXISTING 10 /* existing paths named one by one; the rest are counted */
@@ -83,11 +85,12 @@ static const struct option longs[] = {
 	{"target", required_argument, NULL, 't'},
 	{"include", required_argument, NULL, 'i'},
 	{"numeric-owner", no_argument, NULL, OPT_NUMERIC_OWNER},
+	{"clean", no_argument, NULL, OPT_CLEAN},
 	{NULL, 0, NULL, 0},
 };
 
 static int print_json(kura_repo *repo, const char *id, const char *target,
-		      const kura_restore_result *r, json_t *failed)
+		      const kura_restore_result *r, json_t *failed, json_t *clean)
 {
 	json_t *o = json_object();
 
@@ -104,6 +107,8 @@ static int print_json(kura_repo *repo, const char *id, const char *target,
 	json_object_set_new(o, "failed", json_incref(failed));
 	json_object_set_new(o, "total_duration", json_real(r->seconds));
 	json_object_set_new(o, "damaged_files", cli_damage_json(repo));
+	if (clean) /* restore --clean: the plan, file by file (restclean.c) */
+		json_object_set_new(o, "clean", clean);
 	return cli_json_print(o);
 }
 
@@ -128,6 +133,8 @@ static int run(struct cli_global *g, int argc, char **argv)
 	struct cli_progress prog;
 	kura_restore_options opts = KURA_RESTORE_OPTIONS_INIT;
 	kura_restore_result res = {0};
+	kura_clean_plan plan = {0};
+	bool clean = false;
 	struct report rep = {0};
 	kura_repo *repo = NULL;
 	char *name = NULL, *colon;
@@ -150,6 +157,9 @@ static int run(struct cli_global *g, int argc, char **argv)
 			break;
 		case OPT_NUMERIC_OWNER:
 			opts.numeric_owner = true;
+			break;
+		case OPT_CLEAN:
+			clean = true;
 			break;
 		}
 	}
@@ -182,6 +192,15 @@ static int run(struct cli_global *g, int argc, char **argv)
 		goto done;
 	if ((rc = cli_snapshot_resolve(repo, name, id)) != CLI_EXIT_OK)
 		goto done;
+	if (clean && (opts.subpath || includes.count)) {
+		rc = cli_usage_error(&cli_cmd_restore, "--clean restores a whole snapshot: no :PATH "
+				     "or --include");
+		goto done;
+	}
+	if (clean && (err = kura_clean_plan_make(repo, id, &plan)) < 0) {
+		rc = cli_fail(err, NULL);
+		goto done;
+	}
 
 	cli_progress_init(&prog, g);
 	opts.target = target;
@@ -200,7 +219,7 @@ static int run(struct cli_global *g, int argc, char **argv)
 	}
 	opts.problem = on_problem;
 	opts.problem_ctx = &rep;
-	err = kura_restore(repo, id, &opts, &res);
+	err = clean ? kura_clean_restore(repo, &plan, &opts, &res) : kura_restore(repo, id, &opts, &res);
 	cli_progress_clear(&prog);
 	/* these three come with a complete result: report it, then the outcome */
 	if (err < 0 && err != KURA_ECORRUPT && err != KURA_EIO && err != KURA_EEXISTS) {
@@ -211,8 +230,10 @@ static int run(struct cli_global *g, int argc, char **argv)
 		goto done;
 	}
 	if (g->json)
-		rc = print_json(repo, id, target, &res, rep.failed);
-	else if (!g->quiet)
+		rc = print_json(repo, id, target, &res, rep.failed, clean ? cli_clean_json(&plan) : NULL);
+	else if (!g->quiet && clean)
+		cli_clean_print(&plan);
+	if (!g->json && !g->quiet)
 		print_human(target, &res);
 	if (err == KURA_ECORRUPT || err == KURA_EIO) {
 		say_failed(&rep);
@@ -230,6 +251,7 @@ done:
 	for (size_t i = 0; i < rep.nfailed && i < SHOW_FAILED; i++)
 		free(rep.names[i]);
 	json_decref(rep.failed);
+	kura_clean_plan_clear(&plan);
 	free(name);
 	cli_strlist_free(&includes);
 	cli_repo_close(repo);
@@ -240,7 +262,7 @@ const struct cli_command cli_cmd_restore = {
 	.name = "restore",
 	.summary = "restore a snapshot, or part of it",
 	.usage = "kura restore SNAPSHOT[:PATH] --target DIR [--include PATTERN]... "
-		 "[--numeric-owner]",
+		 "[--numeric-owner] [--clean]",
 	.help = "Restore SNAPSHOT ('latest' or 4 or more hex digits of its id) into DIR,\n"
 		"created if needed; with :PATH only that file or directory of the snapshot.\n"
 		"Nothing is ever written outside DIR.  Needs the restore key.\n"
@@ -250,6 +272,10 @@ const struct cli_command cli_cmd_restore = {
 		"  -i, --include PATTERN     restore only paths matching the fnmatch(3)\n"
 		"                            PATTERN (repeatable)\n"
 		"      --numeric-owner       set owners by uid/gid, ignoring user and group names\n"
+		"      --clean               every file at its newest clean version, as judged\n"
+		"                            by 'kura scan': files the attack encrypted or renamed\n"
+		"                            from before it, the rest at their newest; notes and\n"
+		"                            encrypted copies left out; all of it listed\n"
 		"\n"
 		"Everything that can be restored is.  A file whose content cannot be\n"
 		"restored completely is named with the cause and not left under its name\n"

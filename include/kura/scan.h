@@ -64,6 +64,14 @@ typedef struct {
  */
 int kura_scan(kura_repo *repo, const char *const *ids, size_t nids, kura_scan_result *out);
 
+/*
+ * kura_scan of the one snapshot `id` (a full id), reporting every
+ * snapshot of its source judged on the way (its chain from the first up
+ * to `id`, oldest first), not only `id`: what restore --clean needs to
+ * know when each file first turned suspect.  0, or a negative KURA_E*.
+ */
+int kura_scan_chain(kura_repo *repo, const char *id, kura_scan_result *out);
+
 void kura_scan_result_clear(kura_scan_result *r);
 
 #endif

@@ -370,7 +370,9 @@ static char *join_paths(const kura_snapshot *s)
 	return (char *)b.data;
 }
 
-int kura_scan(kura_repo *repo, const char *const *ids, size_t nids, kura_scan_result *out)
+/* kura_scan; with `whole_chain`, every snapshot of the sources read is reported, not only `ids`. */
+static int scan_run(kura_repo *repo, const char *const *ids, size_t nids, int whole_chain,
+		    kura_scan_result *out)
 {
 	kura_snapshot_info *list = NULL;
 	size_t nlist = 0, nchains = 0, chains_cap = 0, snaps_cap = 0, srcs_cap = 0, last = 0;
@@ -485,7 +487,7 @@ int kura_scan(kura_repo *repo, const char *const *ids, size_t nids, kura_scan_re
 			memcpy(c->last_clean, list[i].id, KURA_ID_HEX);
 			memcpy(out->sources[k].clean_point, list[i].id, KURA_ID_HEX);
 		}
-		if (!wanted(list[i].id, ids, nids)) {
+		if (!whole_chain && !wanted(list[i].id, ids, nids)) {
 			free(one.record);
 			free(one.stored_record);
 			continue;
@@ -508,6 +510,16 @@ done:
 	if (err < 0)
 		kura_scan_result_clear(out);
 	return err;
+}
+
+int kura_scan(kura_repo *repo, const char *const *ids, size_t nids, kura_scan_result *out)
+{
+	return scan_run(repo, ids, nids, 0, out);
+}
+
+int kura_scan_chain(kura_repo *repo, const char *id, kura_scan_result *out)
+{
+	return scan_run(repo, &id, 1, 1, out);
 }
 
 void kura_scan_result_clear(kura_scan_result *r)
