@@ -34,6 +34,8 @@ typedef struct {
 	char *stored_record; /* the backup's record from the encrypted body, or NULL */
 	uint64_t changed;    /* files new, changed or gone against the predecessor */
 	uint64_t unreadable; /* files whose content could not be read (left out) */
+	int accepted;	     /* an operator accepted its alarm (kura scan --accept): judged with
+				the source's acceptances applied, as the backups after it are */
 } kura_scan_snapshot;
 
 typedef struct {
