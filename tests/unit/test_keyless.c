@@ -484,7 +484,8 @@ static size_t tree_root_len;
 static int validate_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	static const char *const dirs[KURA_FILE_TYPES] = {"/config/", "/keys/", "/snapshots/",
-							  "/index/", "/data/", "/drills/"};
+							  "/index/", "/data/", "/drills/",
+							  "/accepts/"};
 	const char *rel = path + tree_root_len;
 	uint8_t *buf;
 	FILE *f;

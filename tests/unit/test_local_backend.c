@@ -82,13 +82,13 @@ static void test_create_open(void **state)
 	assert_int_equal(b->version, KURA_BACKEND_VERSION);
 	b->free(b);
 	const char *subs[] = {"config",	 "keys",    "snapshots", "index", "data",
-			      "data/00", "data/ff", "drills",	 "tmp"};
+			      "data/00", "data/ff", "drills",	 "accepts", "tmp"};
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", f->repo, subs[i]);
 		assert_int_equal(stat(path, &st), 0);
 		assert_true(S_ISDIR(st.st_mode));
 	}
-	assert_int_equal(count_entries(f->repo), 7);
+	assert_int_equal(count_entries(f->repo), 8);
 	snprintf(path, sizeof(path), "%s/data", f->repo);
 	assert_int_equal(count_entries(path), 256);
 	assert_string_equal(kura_file_type_name(KURA_FILE_CONFIG), "config");
