@@ -13,6 +13,7 @@
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "kura/keyless.h"
 
 #define ACCEPT_MAGIC "KURAACPT"
 #define OFF_VERSION 8
@@ -234,6 +235,20 @@ int kura_acceptrec_check(const uint8_t *data, size_t len)
 	kura_acceptrec r;
 	int err = kura_acceptrec_decode(&r, NULL, data, len);
 
+	kura_acceptrec_clear(&r);
+	return err;
+}
+
+int kura_accept_peek(const uint8_t *data, size_t len, char out_snapshot[KURA_ID_HEX],
+		     int64_t *out_time_ns)
+{
+	kura_acceptrec r;
+	int err = kura_acceptrec_decode(&r, NULL, data, len);
+
+	if (err == 0) {
+		kura_hex(out_snapshot, r.snapshot, KURA_HASH_SIZE);
+		*out_time_ns = r.time_ns;
+	}
 	kura_acceptrec_clear(&r);
 	return err;
 }
