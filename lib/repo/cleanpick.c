@@ -222,7 +222,9 @@ static int mark_renamed(kura_clean_plan *p, const listed *l, size_t nl, const bo
 		if (orig->why == KURA_CLEAN_GONE) {
 			p->count[orig->why]--;
 			orig->why = KURA_CLEAN_BEFORE;
-			orig->first_suspect = e->first_suspect;
+			/* an unlisted copy: the original turned suspect where it vanished */
+			orig->first_suspect =
+			    e->first_suspect != SIZE_MAX ? e->first_suspect : orig->gone_in;
 			p->count[orig->why]++;
 		}
 		if (e->why == KURA_CLEAN_NEWEST) {
