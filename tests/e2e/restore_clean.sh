@@ -13,7 +13,9 @@
 #   copies the test kept; the --json list names the snapshot each file
 #   came from and why, and what was left out (the encrypted copies of
 #   files too small for the scan to judge too).  A snapshot with no attack
-#   in its chain restores as it is; --clean with a path is refused.
+#   in its chain restores as it is; --clean with a path is refused.  A slow
+#   attack on another source (3 % of the files encrypted in place a day:
+#   listed on day 1, suspect on day 2) is undone from before day 1.
 . "$(dirname "$0")/lib.sh"
 
 ROOT=${KURA_TEST_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -120,6 +122,33 @@ expect_exit 0 kura --json restore "$s1" --clean --target "$WORK/out4"
 assert_eq "no suspect" null "$(json_get "$OUT" 'd["clean"]["first_suspect"]')"
 assert_eq "all newest" true "$(json_get "$OUT" 'all(f["why"] == "newest" for f in d["clean"]["files"])')"
 same_contents "$WORK/day1" "$WORK/out4$DATA"
+
+note "a slow attack: files encrypted a day before the first suspect snapshot come back from before it"
+W=$WORK/ward
+mkdir -p "$W/notes"
+for i in $(seq -w 1 100); do gen_text "$W/notes/n$i.txt" 60 "$i"; done
+cp -a "$W" "$WORK/ward0"
+expect_exit 0 kura --json backup "$W"
+w0=$(sid)
+enc() { for i in "$@"; do gen_random "$W/notes/n$i.txt" "$(stat -c %s "$W/notes/n$i.txt")" "x$i"; done; }
+enc 001 002 003 # 3 %: listed, but not yet an attack
+printf 'a new note, written cleanly\n' >"$W/notes/new.txt"
+expect_exit 0 kura --json backup "$W"
+w1=$(sid)
+enc 004 005 006 # the accumulator crosses its line
+expect_exit 5 kura --json backup "$W"
+w2=$(sid)
+expect_exit 0 kura --json restore "$w2" --clean --target "$WORK/ward-out"
+assert_eq "first suspect" "$w2" "$(json_get "$OUT" 'd["clean"]["first_suspect"]')"
+assert_eq "clean point: the day before" "$w1" "$(json_get "$OUT" 'd["clean"]["clean_point"]')"
+assert_eq "the window starts before the first listed day" "$w0" "$(json_get "$OUT" 'd["clean"]["window_start"]')"
+assert_eq "day 1's three from day 0, day 2's from day 1" "$w0 $w0 $w0 $w1 $w1 $w1" \
+	"$(json_get "$OUT" '" ".join(f["from"] for f in d["clean"]["files"] if f["why"] == "before-attack")')"
+assert_eq "each suspect from its own day" "$w1 $w1 $w1 $w2 $w2 $w2" \
+	"$(json_get "$OUT" '" ".join(f["first_suspect"] for f in d["clean"]["files"] if f["why"] == "before-attack")')"
+cp "$W/notes/new.txt" "$WORK/ward0/notes/new.txt"
+# byte for byte (notes/ itself has the newest snapshot's times, which the copy cannot have)
+diff -r "$WORK/ward0" "$WORK/ward-out$W" || fail "the slow attack's clean restore differs from day 0 plus the new note"
 
 note "--clean restores a whole snapshot"
 expect_exit 2 kura restore "$s3:$DATA/shared" --clean --target "$WORK/out5"
