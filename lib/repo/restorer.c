@@ -93,7 +93,7 @@
  * The parts: this file holds kura_restore, the walk (a) and the batches;
  * restpath.c the paths beneath the target; restcontent.c the content
  * (b); restmeta.c hard links and metadata (c); restshared.h what they
- * share.
+ * share; restpick.h the walk over several snapshots, file by file.
  */
 #include "repo/restorer.h"
 #include "repo/restshared.h"
