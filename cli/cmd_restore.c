@@ -187,16 +187,16 @@ static int run(struct cli_global *g, int argc, char **argv)
 		*colon = '\0';
 		opts.subpath = *(colon + 1) ? colon + 1 : NULL;
 	}
-
-	if ((rc = cli_repo_open(&repo, g, &cli_cmd_restore)) != CLI_EXIT_OK)
-		goto done;
-	if ((rc = cli_snapshot_resolve(repo, name, id)) != CLI_EXIT_OK)
-		goto done;
 	if (clean && (opts.subpath || includes.count)) {
 		rc = cli_usage_error(&cli_cmd_restore, "--clean restores a whole snapshot: no :PATH "
 				     "or --include");
 		goto done;
 	}
+
+	if ((rc = cli_repo_open(&repo, g, &cli_cmd_restore)) != CLI_EXIT_OK)
+		goto done;
+	if ((rc = cli_snapshot_resolve(repo, name, id)) != CLI_EXIT_OK)
+		goto done;
 	if (clean && (err = kura_clean_plan_make(repo, id, &plan)) < 0) {
 		rc = cli_fail(err, NULL);
 		goto done;

@@ -19,7 +19,7 @@ int cli_scan_accept(struct cli_global *g, kura_repo *repo, const char *snapshot,
 	int err, rc = CLI_EXIT_OK;
 
 	if ((err = kura_scan_accept(repo, snapshot, reason, &a)) < 0)
-		return cli_fail(err, err == KURA_EINVAL ? NULL : NULL);
+		return cli_fail(err, NULL);
 	if (g->json) {
 		rc = cli_json_print(json_pack(
 		    "{s:s, s:s, s:s, s:I, s:I, s:I, s:o}", "message_type", "accepted", "record",

@@ -105,7 +105,8 @@ int kura_accept_peek(const uint8_t *data, size_t len, char out_snapshot[KURA_ID_
  * 1..2^20 pack names and an encrypted part of a whole number of records;
  * pack: at most 4 GiB - 1, the header, the footer and a trailer length
  * consistent with the size; drill record: the plaintext summary's every
- * field in range and consistent, a details box of 28 .. 64 KiB + 28 bytes.
+ * field in range and consistent, a details box of 28 .. 64 KiB + 28 bytes;
+ * acceptance record: the same of its header, hashes sorted and unique.
  * Every file the real writer produces passes.  0, or KURA_ECORRUPT
  * / KURA_EUNSUPPORTED with a message naming the type and the field
  * ("index: pack count 0 out of range (1..1048576)"); KURA_EINVAL for an
