@@ -28,7 +28,7 @@ sid() { json_get "$OUT" 'd["snapshot_id"]'; }
 pack() {
 	for i in $(seq -w "$2" "$3"); do
 		local f=$1/$(basename "$1" | sed 's/lab/result/; s/other/report/')_$i.csv
-		gen_random "$f.pak" "$(stat -c %s "$f")" "$i$1"
+		gen_random "$f.pak" "$(stat -c %s "$f")" "$i$(basename "$1")" # not $WORK: the same bytes every run
 		rm -f "$f"
 	done
 }
