@@ -175,6 +175,25 @@ static void print_suspect(const kura_backup_result *r)
 	json_decref(rec);
 }
 
+/* An operator's acceptances applied to this backup: never silently (DETECTION.md). */
+static void print_accepted(const kura_backup_result *r)
+{
+	json_t *rec = r->detection_record ? json_loads(r->detection_record, 0, NULL) : NULL;
+	json_t *acc = json_object_get(rec, "accepted");
+
+	if (acc)
+		printf("detection: %lld acceptance(s) of false alarms applied (snapshot(s) %s, kura "
+		       "scan --accept): %lld file(s) in accepted directories weighed at 1/%lld%s\n",
+		       (long long)json_integer_value(json_object_get(acc, "records")),
+		       json_string_value(json_object_get(acc, "snapshots")),
+		       (long long)json_integer_value(json_object_get(acc, "files")),
+		       (long long)json_integer_value(json_object_get(acc, "divisor")),
+		       json_is_true(json_object_get(acc, "restarted"))
+			   ? "; the slow-attack accumulator restarted after the acceptance"
+			   : "");
+	json_decref(rec);
+}
+
 static int print_json(kura_repo *repo, const kura_backup_result *r)
 {
 	json_t *o = json_object();
@@ -220,6 +239,7 @@ static void print_human(const kura_backup_result *r)
 		       "these paths from this host, or the cache was lost)\n");
 	else if (r->detection)
 		printf("detection: %s (score %d)\n", verdict_word(r->detection), r->detection_score);
+	print_accepted(r);
 }
 
 static int run(struct cli_global *g, int argc, char **argv)

@@ -16,6 +16,7 @@
  * the restore key.
  */
 #include "cli.h"
+#include "restclean.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@ enum {
 	OPT_DELETE,
 	OPT_DRY_RUN,
 	OPT_CROSS_FS,
+	OPT_CLEAN,
 };
 
 #define SHOW_EXISTING 10 /* existing paths named one by one; the rest are counted */
@@ -109,12 +111,13 @@ static const struct option longs[] = {
 	{"delete", no_argument, NULL, OPT_DELETE},
 	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
 	{"cross-fs", no_argument, NULL, OPT_CROSS_FS},
+	{"clean", no_argument, NULL, OPT_CLEAN},
 	{NULL, 0, NULL, 0},
 };
 
 static int print_json(kura_repo *repo, const char *id, const char *target,
 		      const kura_restore_result *r, const struct report *rep,
-		      const kura_restore_options *opts)
+		      const kura_restore_options *opts, json_t *clean)
 {
 	json_t *o = json_object(), *failed = rep->failed;
 	static const char *const lists[3] = {"created", "replaced", "deleted"};
@@ -141,6 +144,8 @@ static int print_json(kura_repo *repo, const char *id, const char *target,
 		json_object_set_new(o, "paths_deleted", cli_json_u64(r->deleted));
 		json_object_set_new(o, "paths_unchanged", cli_json_u64(r->unchanged));
 	}
+	if (clean) /* restore --clean: the plan, file by file (restclean.c) */
+		json_object_set_new(o, "clean", clean);
 	return cli_json_print(o);
 }
 
@@ -180,6 +185,8 @@ static int run(struct cli_global *g, int argc, char **argv)
 	struct cli_progress prog;
 	kura_restore_options opts = KURA_RESTORE_OPTIONS_INIT;
 	kura_restore_result res = {0};
+	kura_clean_plan plan = {0};
+	bool clean = false;
 	struct report rep = {0};
 	kura_repo *repo = NULL;
 	char *name = NULL, *colon;
@@ -225,6 +232,8 @@ static int run(struct cli_global *g, int argc, char **argv)
 			break;
 		case OPT_CROSS_FS:
 			opts.cross_fs = true;
+		case OPT_CLEAN:
+			clean = true;
 			break;
 		}
 	}
@@ -252,11 +261,20 @@ static int run(struct cli_global *g, int argc, char **argv)
 		*colon = '\0';
 		opts.subpath = *(colon + 1) ? colon + 1 : NULL;
 	}
+	if (clean && (opts.subpath || includes.count)) {
+		rc = cli_usage_error(&cli_cmd_restore, "--clean restores a whole snapshot: no :PATH "
+				     "or --include");
+		goto done;
+	}
 
 	if ((rc = cli_repo_open(&repo, g, &cli_cmd_restore)) != CLI_EXIT_OK)
 		goto done;
 	if ((rc = cli_snapshot_resolve(repo, name, id)) != CLI_EXIT_OK)
 		goto done;
+	if (clean && (err = kura_clean_plan_make(repo, id, &plan)) < 0) {
+		rc = cli_fail(err, NULL);
+		goto done;
+	}
 
 	cli_progress_init(&prog, g);
 	opts.target = target;
@@ -286,7 +304,7 @@ static int run(struct cli_global *g, int argc, char **argv)
 		opts.change = on_change;
 		opts.change_ctx = &rep;
 	}
-	err = kura_restore(repo, id, &opts, &res);
+	err = clean ? kura_clean_restore(repo, &plan, &opts, &res) : kura_restore(repo, id, &opts, &res);
 	cli_progress_clear(&prog);
 	/* these three come with a complete result: report it, then the outcome */
 	if (err < 0 && err != KURA_ECORRUPT && err != KURA_EIO && err != KURA_EEXISTS) {
@@ -297,9 +315,14 @@ static int run(struct cli_global *g, int argc, char **argv)
 		goto done;
 	}
 	if (g->json)
-		rc = print_json(repo, id, target, &res, &rep, &opts);
-	else if (!g->quiet)
+	if (g->json) {
+		rc = print_json(repo, id, target, &res, &rep, &opts,
+				clean ? cli_clean_json(&plan) : NULL);
+	} else if (!g->quiet) {
+		if (clean)
+			cli_clean_print(&plan);
 		print_human(target, &res, &opts);
+	}
 	if (err == KURA_ECORRUPT || err == KURA_EIO) {
 		say_failed(&rep);
 		if (res.skipped_existing)
@@ -319,6 +342,7 @@ done:
 	json_decref(rep.failed);
 	for (int k = 0; k < 3; k++)
 		json_decref(rep.changes[k]);
+	kura_clean_plan_clear(&plan);
 	free(name);
 	cli_strlist_free(&includes);
 	cli_repo_close(repo);
@@ -331,7 +355,7 @@ const struct cli_command cli_cmd_restore = {
 	.usage = "kura restore SNAPSHOT[:PATH] --target DIR [--include PATTERN]... "
 		 "[--numeric-owner]\n"
 		 "       [--overwrite never|if-changed|always [--verify]] [--delete] "
-		 "[--dry-run] [--cross-fs]",
+		 "[--dry-run] [--cross-fs] [--clean]",
 	.help = "Restore SNAPSHOT ('latest' or 4 or more hex digits of its id) into DIR,\n"
 		"created if needed; with :PATH only that file or directory of the snapshot.\n"
 		"Nothing is ever written outside DIR.  Needs the restore key.\n"
@@ -352,6 +376,10 @@ const struct cli_command cli_cmd_restore = {
 		"      --dry-run             list each create, replace and delete; change nothing\n"
 		"      --cross-fs            replace and delete on other file systems mounted\n"
 		"                            inside DIR too (default: left, like rsync -x)\n"
+		"      --clean               every file at its newest clean version, as judged\n"
+		"                            by 'kura scan': files the attack encrypted or renamed\n"
+		"                            from before it, the rest at their newest; notes and\n"
+		"                            encrypted copies left out; all of it listed\n"
 		"\n"
 		"Everything that can be restored is.  A file whose content cannot be\n"
 		"restored completely is named with the cause and not left under its name\n"

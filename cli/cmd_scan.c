@@ -17,11 +17,14 @@
 
 #include "kura/keyless.h"
 #include "kura/scan.h"
+#include "scanaccept.h"
 
-enum { OPT_FILES = CLI_OPT_LONG };
+enum { OPT_FILES = CLI_OPT_LONG, OPT_ACCEPT, OPT_REASON };
 
 static const struct option longs[] = {
 	{"files", no_argument, NULL, OPT_FILES},
+	{"accept", required_argument, NULL, OPT_ACCEPT},
+	{"reason", required_argument, NULL, OPT_REASON},
 	{NULL, 0, NULL, 0},
 };
 
@@ -64,6 +67,8 @@ static json_t *snapshot_json(const kura_scan_snapshot *s, bool files)
 		      s->score, "changed", (json_int_t)s->changed, "unreadable",
 		      (json_int_t)s->unreadable, "detection", rec ? rec : json_null(), "backup",
 		      stored ? stored : json_null());
+	if (o) /* kura scan --accept: an operator's word, applied (scanaccept.c) */
+		json_object_set_new(o, "accepted", json_boolean(s->accepted));
 	return o;
 }
 
@@ -121,6 +126,8 @@ static void print_text(const kura_scan_result *r, bool files)
 			printf(" (score %d)", s->stored_score);
 		if (s->unreadable)
 			printf("  %llu unreadable", (unsigned long long)s->unreadable);
+		if (s->accepted)
+			printf("  (accepted as a false alarm)");
 		printf("\n");
 		if (files && s->verdict == KURA_DETECTION_SUSPECT)
 			print_files(s->record);
@@ -151,6 +158,7 @@ static int run(struct cli_global *g, int argc, char **argv)
 	const char **idp = NULL;
 	size_t nids;
 	bool files = false;
+	const char *accept = NULL, *reason = NULL;
 	int c, rc, err;
 
 	cli_getopt_init(&p, g, &cli_cmd_scan, argc, argv, "", longs);
@@ -159,10 +167,21 @@ static int run(struct cli_global *g, int argc, char **argv)
 			return p.status;
 		if (c == OPT_FILES)
 			files = true;
+		else if (c == OPT_ACCEPT)
+			accept = p.arg;
+		else if (c == OPT_REASON)
+			reason = p.arg;
 	}
 	nids = (size_t)(argc - optind);
+	if ((accept && nids) || (reason && !accept))
+		return cli_usage_error(&cli_cmd_scan, accept ? "--accept takes one snapshot, alone"
+							     : "--reason goes with --accept");
 	if ((rc = cli_repo_open(&repo, g, &cli_cmd_scan)) != CLI_EXIT_OK)
 		return rc;
+	if (accept) { /* scanaccept.c */
+		rc = cli_scan_accept(g, repo, accept, reason);
+		goto done;
+	}
 	if (nids && (!(ids = calloc(nids, sizeof(*ids))) || !(idp = calloc(nids, sizeof(*idp))))) {
 		rc = cli_fail(KURA_ENOMEM, NULL);
 		goto done;
@@ -194,7 +213,7 @@ done:
 const struct cli_command cli_cmd_scan = {
 	.name = "scan",
 	.summary = "look for ransomware in stored snapshots",
-	.usage = "kura scan [--files] [SNAPSHOT...]",
+	.usage = "kura scan [--files] [SNAPSHOT...] | kura scan --accept SNAPSHOT [--reason TEXT]",
 	.help = "Judge each SNAPSHOT (default: all) against its predecessor of the same\n"
 		"source (host, paths, excludes) by the backup's detection rules, reading\n"
 		"both trees from the repository: a file's type from the magic bytes of its\n"
@@ -209,6 +228,11 @@ const struct cli_command cli_cmd_scan = {
 		"\n"
 		"Options:\n"
 		"      --files  list the suspect files, with the snapshot each first turned\n"
-		"               suspect in (at most 100 a snapshot)\n",
+		"               suspect in (at most 100 a snapshot)\n"
+		"      --accept SNAPSHOT  record that SNAPSHOT's alarm was false: the next\n"
+		"               backups of its source weigh files with the same extensions\n"
+		"               in the same directories at a tenth, and say so; notes and\n"
+		"               onion addresses are never accepted (DETECTION.md)\n"
+		"      --reason TEXT  why, kept sealed with the record\n",
 	.run = run,
 };

@@ -96,6 +96,15 @@ void alert_cli_print(const json_t *alerts, bool empty_line)
 			       " valid of %" JSON_INTEGER_FORMAT " needed\n",
 			       "", json_integer_value(json_object_get(a, "approvals_valid")),
 			       json_integer_value(json_object_get(a, "quorum_needed")));
+		/* an operator judged it false (kura scan --accept): said, not resolved */
+		for (size_t k = 0; k < json_array_size(json_object_get(a, "acceptances")); k++) {
+			json_t *acc = json_array_get(json_object_get(a, "acceptances"), k);
+
+			files_format_time_s(when, json_integer_value(json_object_get(acc, "received_ns")));
+			printf("%-6s accepted as a false alarm by an operator at %s (record %.12s); "
+			       "only approvers resolve it\n",
+			       "", when, str(acc, "record"));
+		}
 	}
 }
 

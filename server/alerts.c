@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "acceptances.h"
 #include "alert_command.h"
 #include "alert_record.h"
 #include "common/error.h"
@@ -380,6 +381,7 @@ int alerts_list(const char *dir, bool all, int64_t now, json_t **out)
 			goto done;
 		}
 	}
+	acceptances_annotate(dir, arr); /* an operator's "false alarm", shown, not obeyed */
 	*out = arr;
 	arr = NULL;
 done:

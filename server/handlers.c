@@ -39,6 +39,7 @@
 
 #include <jansson.h>
 
+#include "acceptances.h"
 #include "common/error.h"
 #include "common/fdio.h"
 #include "deletion_intake.h"
@@ -795,6 +796,22 @@ static void watch_stored(request *rq, int64_t received)
 		munmap(map, rq->received);
 }
 
+/* An operator's acceptance of a false alarm: audited, shown with its alerts (acceptances.h). */
+static void accept_stored(request *rq)
+{
+	void *map = rq->received ? mmap(NULL, rq->received, PROT_READ, MAP_SHARED, rq->fd, 0)
+				 : MAP_FAILED;
+
+	if (map == MAP_FAILED) {
+		fprintf(stderr, "kurad: acceptance %s of %s: cannot read it back\n", rq->route.name,
+			rq->route.repo);
+		return;
+	}
+	acceptances_stored(rq->srv->v, rq->route.repo, rq->route.name, rq->client->name, map,
+			   rq->received);
+	munmap(map, rq->received);
+}
+
 /* Store the verified upload; 0 stored, 1 already there, or an HTTP status. */
 static int put_store(request *rq)
 {
@@ -862,6 +879,8 @@ static int put_store(request *rq)
 			watch_stored(rq, received);
 	} else if ((rc = put_provenance(rq)) == 0) {
 		rc = commit_upload(rq);
+		if (rc == 0 && r->type == KURA_FILE_ACCEPT)
+			accept_stored(rq);
 	}
 	if (rc < 0) {
 		int e = errno; /* of the failed call, as the message says */

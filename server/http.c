@@ -105,24 +105,28 @@ static const char *denied(const vault_client *c, const vault_route *r, bool put)
 	/* Writers and readers may file and list requests; approvers decide. */
 	if (r->kind == VAULT_ROUTE_DELETIONS)
 		return NULL;
-	/* Drill and proof records prove restores, copies and read checks, which
-	 * only a reader can run: a writer's would be a forgery, and a reader
+	/* Drill and proof records prove restores, copies and read checks, and an
+	 * acceptance is the restore key holder's word (kura scan --accept): only a
+	 * reader can make them, a writer's would be a forgery, and a reader
 	 * uploads nothing else. */
 	if (c->role == VAULT_ROLE_READER)
 		return put && !(r->kind == VAULT_ROUTE_FILE &&
-				(r->type == KURA_FILE_DRILL || r->type == KURA_FILE_PROOF))
-			   ? "readers may upload only drill and proof records"
+				(r->type == KURA_FILE_DRILL || r->type == KURA_FILE_PROOF ||
+				 r->type == KURA_FILE_ACCEPT))
+			   ? "readers may upload only drill, proof and acceptance records"
 			   : NULL;
-	/* writer */
+	/* writer: an acceptance is the restore key holder's word (kura scan --accept), and
+	 * the backups of its source read it */
 	if (put)
-		return r->type == KURA_FILE_DRILL   ? "writers may not upload drill records"
-		       : r->type == KURA_FILE_PROOF ? "writers may not upload proof records"
-						    : NULL;
+		return r->type == KURA_FILE_DRILL    ? "writers may not upload drill records"
+		       : r->type == KURA_FILE_PROOF  ? "writers may not upload proof records"
+		       : r->type == KURA_FILE_ACCEPT ? "writers may not upload acceptance records"
+						     : NULL;
 	if (r->kind == VAULT_ROUTE_LIST)
 		return r->type == KURA_FILE_KEY ? "writers may not list keys" : NULL;
-	if (r->type == KURA_FILE_CONFIG || r->type == KURA_FILE_INDEX)
+	if (r->type == KURA_FILE_CONFIG || r->type == KURA_FILE_INDEX || r->type == KURA_FILE_ACCEPT)
 		return NULL;
-	return "writers may read only config and index files";
+	return "writers may read only config, index and acceptance files";
 }
 
 static enum MHD_Result begin(request *rq, struct MHD_Connection *con)

@@ -23,6 +23,7 @@ static const char *const route_types[KURA_FILE_TYPES] = {
     [KURA_FILE_CONFIG] = "config", [KURA_FILE_KEY] = "keys",  [KURA_FILE_SNAPSHOT] = "snapshots",
     [KURA_FILE_INDEX] = "index",   [KURA_FILE_PACK] = "data",   [KURA_FILE_DRILL] = "drills",
     [KURA_FILE_PROOF] = "proofs",
+    [KURA_FILE_ACCEPT] = "accepts",
 };
 
 static int is_digit(char c)

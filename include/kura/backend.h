@@ -32,9 +32,10 @@ typedef enum {
 	KURA_FILE_PACK = 4,
 	KURA_FILE_DRILL = 5, /* drill records (docs/FORMAT.md, "Drill records") */
 	KURA_FILE_PROOF = 6, /* copy and check records (docs/FORMAT.md, "Proof records") */
+	KURA_FILE_ACCEPT = 7, /* acceptance records (docs/FORMAT.md, "Acceptance records") */
 } kura_file_type;
 
-#define KURA_FILE_TYPES 7
+#define KURA_FILE_TYPES 8
 
 /* The directory name of each file type ("config", "keys", ...). */
 const char *kura_file_type_name(kura_file_type type);

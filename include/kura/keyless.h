@@ -88,6 +88,14 @@ int kura_detection_summary_parse(const uint8_t *text, size_t n, kura_detection_s
 int kura_snapshot_detection(const uint8_t *data, size_t len, kura_detection_summary *out);
 
 /*
+ * An acceptance record's plaintext header (FORMAT.md, "Acceptance
+ * records"): the snapshot whose alarm an operator judged false (hex) and
+ * when (the operator's clock).  0, or KURA_ECORRUPT / KURA_EUNSUPPORTED.
+ */
+int kura_accept_peek(const uint8_t *data, size_t len, char out_snapshot[KURA_ID_HEX],
+		     int64_t *out_time_ns);
+
+/*
  * Every check a store without a key can make on a whole file of `type`
  * (docs/FORMAT.md, "What a store without a key can check"): not empty;
  * config: the full decoder (every field is plaintext); key: a restore key
@@ -97,7 +105,8 @@ int kura_snapshot_detection(const uint8_t *data, size_t len, kura_detection_summ
  * 1..2^20 pack names and an encrypted part of a whole number of records;
  * pack: at most 4 GiB - 1, the header, the footer and a trailer length
  * consistent with the size; drill record: the plaintext summary's every
- * field in range and consistent, a details box of 28 .. 64 KiB + 28 bytes.
+ * field in range and consistent, a details box of 28 .. 64 KiB + 28 bytes;
+ * acceptance record: the same of its header, hashes sorted and unique.
  * Every file the real writer produces passes.  0, or KURA_ECORRUPT
  * / KURA_EUNSUPPORTED with a message naming the type and the field
  * ("index: pack count 0 out of range (1..1048576)"); KURA_EINVAL for an

@@ -34,6 +34,8 @@ typedef struct {
 	char *stored_record; /* the backup's record from the encrypted body, or NULL */
 	uint64_t changed;    /* files new, changed or gone against the predecessor */
 	uint64_t unreadable; /* files whose content could not be read (left out) */
+	int accepted;	     /* an operator accepted its alarm (kura scan --accept): judged with
+				the source's acceptances applied, as the backups after it are */
 } kura_scan_snapshot;
 
 typedef struct {
@@ -63,6 +65,14 @@ typedef struct {
  * restore key.  0, or a negative KURA_E*.
  */
 int kura_scan(kura_repo *repo, const char *const *ids, size_t nids, kura_scan_result *out);
+
+/*
+ * kura_scan of the one snapshot `id` (a full id), reporting every
+ * snapshot of its source judged on the way (its chain from the first up
+ * to `id`, oldest first), not only `id`: what restore --clean needs to
+ * know when each file first turned suspect.  0, or a negative KURA_E*.
+ */
+int kura_scan_chain(kura_repo *repo, const char *id, kura_scan_result *out);
 
 void kura_scan_result_clear(kura_scan_result *r);
 

@@ -22,6 +22,7 @@ static const char *const type_dirs[KURA_FILE_TYPES] = {
     [KURA_FILE_CONFIG] = "config", [KURA_FILE_KEY] = "keys",  [KURA_FILE_SNAPSHOT] = "snapshots",
     [KURA_FILE_INDEX] = "index",   [KURA_FILE_PACK] = "data",   [KURA_FILE_DRILL] = "drills",
     [KURA_FILE_PROOF] = "proofs",
+    [KURA_FILE_ACCEPT] = "accepts",
 };
 
 const char *kura_file_type_name(kura_file_type type)

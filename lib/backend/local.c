@@ -58,6 +58,7 @@ static const char *const type_dirs[KURA_FILE_TYPES] = {
     [KURA_FILE_CONFIG] = "config", [KURA_FILE_KEY] = "keys",  [KURA_FILE_SNAPSHOT] = "snapshots",
     [KURA_FILE_INDEX] = "index",   [KURA_FILE_PACK] = "data",   [KURA_FILE_DRILL] = "drills",
     [KURA_FILE_PROOF] = "proofs",
+    [KURA_FILE_ACCEPT] = "accepts",
 };
 
 /* What one file of each type is called in messages. */
@@ -65,6 +66,7 @@ static const char *const type_what[KURA_FILE_TYPES] = {
     [KURA_FILE_CONFIG] = "config", [KURA_FILE_KEY] = "key",   [KURA_FILE_SNAPSHOT] = "snapshot",
     [KURA_FILE_INDEX] = "index",   [KURA_FILE_PACK] = "pack",   [KURA_FILE_DRILL] = "drill record",
     [KURA_FILE_PROOF] = "proof record",
+    [KURA_FILE_ACCEPT] = "acceptance record",
 };
 
 typedef struct {
@@ -702,9 +704,10 @@ static int open_fd(kura_backend **out, const char *path, int root_fd)
 			continue;
 		(void)mkdirat(root_fd, type_dirs[i], 0700);
 		err = open_subdir(root_fd, path, type_dirs[i], &lb->type_fd[i]);
-		/* drills/ and proofs/ are younger than the format: a repository made before it, on a
+		/* drills/, proofs/ and accepts/ are younger than the format: a repository made before them, on a
 		 * read-only disk, still opens (it has no drill records) */
-		if (err == KURA_ENOTFOUND && (i == KURA_FILE_DRILL || i == KURA_FILE_PROOF)) {
+		if (err == KURA_ENOTFOUND &&
+		    (i == KURA_FILE_DRILL || i == KURA_FILE_PROOF || i == KURA_FILE_ACCEPT)) {
 			lb->type_fd[i] = -1;
 			err = 0;
 		}

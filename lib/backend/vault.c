@@ -49,6 +49,7 @@ static const char *const type_what[KURA_FILE_TYPES] = {
     [KURA_FILE_CONFIG] = "config", [KURA_FILE_KEY] = "key",   [KURA_FILE_SNAPSHOT] = "snapshot",
     [KURA_FILE_INDEX] = "index",   [KURA_FILE_PACK] = "pack",   [KURA_FILE_DRILL] = "drill record",
     [KURA_FILE_PROOF] = "proof record",
+    [KURA_FILE_ACCEPT] = "acceptance record",
 };
 
 /* "pack 3f2a..." for messages. */

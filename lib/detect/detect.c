@@ -61,7 +61,8 @@ typedef struct {
 
 typedef struct {
 	uint64_t path, stem;
-	char *name; /* kept for the first examples only */
+	char *name;   /* kept for the first examples only */
+	uint32_t acc; /* the signals an acceptance allows it (accept.h) */
 } candidate;
 
 typedef struct {
@@ -90,6 +91,8 @@ struct kura_detect {
 	kura_detect_outcome outcome;
 	int finished;
 	size_t max_examples; /* files the record names */
+	const kura_detect_accepts *acc; /* the operator's acceptances (borrowed), or NULL */
+	int acc_restarted;		/* one is newer than the history: the accumulator restarted */
 };
 
 static int note_words(const kura_detect_file *f);
@@ -116,6 +119,17 @@ int kura_detect_open(kura_detect **out, const kura_detect_config *cfg)
 	if (d->state_file && (err = kura_detect_state_load(&d->old, d->state_file)) < 0)
 		goto fail;
 	d->history = err == 1;
+	d->acc = cfg->accepts && cfg->accepts->records ? cfg->accepts : NULL;
+	if (d->acc && d->history) {
+		struct stat st;
+
+		/* the first backup since an acceptance: the accepted share was no attack */
+		if (stat(d->state_file, &st) == 0 &&
+		    (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec < d->acc->newest_ns) {
+			d->old.cusum = 0;
+			d->acc_restarted = 1;
+		}
+	}
 	d->tally.history = d->history;
 	d->tally.prev_files = d->old.count;
 	d->tally.cusum = d->old.cusum;
@@ -159,6 +173,16 @@ int kura_detect_open_history(kura_detect **out, const kura_detect_state *history
 	}
 	*out = d;
 	return 0;
+}
+
+void kura_detect_set_accepts(kura_detect *d, const kura_detect_accepts *a, int restart)
+{
+	d->acc = a && a->records ? a : NULL;
+	if (d->acc && restart && d->history) {
+		d->old.cusum = 0;
+		d->tally.cusum = 0;
+		d->acc_restarted = 1;
+	}
 }
 
 kura_detect_file *kura_detect_file_begin(kura_detect *d, const char *path, uint64_t size)
@@ -248,12 +272,13 @@ static void add_example(kura_detect *d, const char *path, uint32_t reasons)
 }
 
 static void add_candidate(candidate **list, size_t *n, size_t *cap, uint64_t path, uint64_t stem,
-			  const char *name, size_t keep_names)
+			  const char *name, size_t keep_names, uint32_t acc)
 {
 	if (KURA_ARRAY_GROW(*list, *cap, *n + 1) < 0)
 		return;
 	(*list)[*n].path = path;
 	(*list)[*n].stem = stem;
+	(*list)[*n].acc = acc;
 	(*list)[*n].name = *n < keep_names ? kura_utf8_sanitize(name) : NULL;
 	(*n)++;
 }
@@ -368,7 +393,7 @@ void kura_detect_file_end(kura_detect *d, kura_detect_file *f, int ok)
 		if (!reasons && f->blocks && noise >= NOISE_PCT && type == KURA_FT_UNKNOWN &&
 		    kura_detect_expected(f->path) == KURA_FT_UNKNOWN)
 			add_candidate(&d->noisy, &d->nnoisy, &d->noisy_cap, e.path, e.stem, f->path,
-				      d->max_examples);
+				      d->max_examples, kura_detect_accepted(d->acc, f->path));
 		/* a new small text file: a note? */
 		if (f->size <= SMALL_TEXT_MAX && (type == KURA_FT_TEXT || f->first_text)) {
 			int named = kura_detect_note_name(base);
@@ -387,14 +412,21 @@ void kura_detect_file_end(kura_detect *d, kura_detect_file *f, int ok)
 			if (named || f->clues.onions || f->clues.ransom_words >= 2)
 				add_candidate(&d->notes, &d->nnotes, &d->notes_cap, e.path,
 					      kura_detect_hash(base, strlen(base)), f->path,
-					      2 * d->max_examples);
+					      2 * d->max_examples, 0);
 		}
 	}
 	for (int s = 0; s < KURA_SIG_COUNT; s++)
 		if (reasons & (1u << s))
 			d->tally.counts[s]++;
-	if (reasons & KURA_SIG_CONTENT_MASK)
+	if (reasons & KURA_SIG_CONTENT_MASK) {
 		d->tally.content_files++;
+		/* accepted: counted at a tenth, and not named (it is no suspect file) */
+		if (d->acc && !(reasons & KURA_SIG_CONTENT_MASK &
+				~kura_detect_accepted(d->acc, f->path))) {
+			d->tally.accepted_files++;
+			reasons &= ~KURA_SIG_CONTENT_MASK;
+		}
+	}
 	if (reasons)
 		add_example(d, f->path, reasons);
 	add_entry(d, &e);
@@ -481,13 +513,18 @@ static void find_renames(kura_detect *d)
 		const candidate *c = &d->noisy[i];
 		kura_detect_entry *from = gone ? renamed_from(d, c, gone, ngone) : NULL;
 		kura_signal s = from ? KURA_SIG_RENAMED : KURA_SIG_NEW_NOISE;
+		int acc = (c->acc & (1u << s)) != 0;
 
 		if (from)
 			from->flags |= KURA_DETECT_MOVED;
 		d->tally.counts[s]++;
 		if (from)
 			d->tally.content_files++;
-		if (c->name)
+		if (acc && from)
+			d->tally.accepted_files++;
+		else if (acc)
+			d->tally.accepted_new++;
+		if (c->name && !acc)
 			add_example(d, c->name, 1u << s);
 	}
 	free(gone);
@@ -564,7 +601,21 @@ static json_t *counts_json(const kura_detect *d)
 	for (int s = 0; s < KURA_SIG_SLOW; s++)
 		json_object_set_new(c, kura_detect_signal_name(s),
 				    json_integer((json_int_t)t->counts[s]));
+	if (d->acc) /* files an operator's acceptance weighed at a tenth: never silently */
+		json_object_set_new(c, "accepted",
+				    json_integer((json_int_t)(t->accepted_files + t->accepted_new)));
 	return c;
+}
+
+/* What the operator's acceptances did to this backup (accept.h), or NULL without any. */
+static json_t *accepted_json(const kura_detect *d)
+{
+	if (!d->acc)
+		return NULL;
+	return json_pack("{s:I, s:s, s:I, s:b, s:i}", "records", (json_int_t)d->acc->records,
+			 "snapshots", d->acc->snapshots ? d->acc->snapshots : "", "files",
+			 (json_int_t)(d->tally.accepted_files + d->tally.accepted_new),
+			 "restarted", d->acc_restarted, "divisor", KURA_DETECT_ACCEPT_DIVISOR);
 }
 
 static json_t *signals_json(const kura_detect_outcome *o, const kura_detect_tally *t)
@@ -629,6 +680,8 @@ int kura_detect_finish(kura_detect *d, kura_detect_report *out)
 			kura_detect_verdict_name(o->verdict), "score", o->score, "history",
 			d->history, "share", o->share, "cusum", o->cusum, "counts", counts_json(d),
 			"signals", signals_json(o, &d->tally), "files", files);
+	if (rec && d->acc)
+		json_object_set_new(rec, "accepted", accepted_json(d));
 	sum = json_pack("{s:i, s:s, s:i, s:b, s:o}", "v", 1, "verdict",
 			kura_detect_verdict_name(o->verdict), "score", o->score, "history",
 			d->history, "counts", counts_json(d));

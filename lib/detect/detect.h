@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "detect/accept.h"
 #include "detect/judge.h"
 #include "detect/state.h"
 
@@ -29,6 +30,7 @@ typedef struct {
 	const char *cache_dir;	 /* the client's cache directory; NULL: no history */
 	const char *repo_id_hex; /* the repository: its cache directory */
 	const char *source;	 /* what names the history: host and paths backed up */
+	const kura_detect_accepts *accepts; /* the operator's acceptances for it, or NULL (borrowed) */
 } kura_detect_config;
 
 typedef struct {
@@ -51,6 +53,13 @@ int kura_detect_open_history(kura_detect **out, const kura_detect_state *history
 			     size_t max_files);
 
 /* A file about to be read (`path` absolute, `size` as the walk saw it); NULL: not followed. */
+/*
+ * Apply `a` (borrowed; NULL: none) to the collector opened with
+ * kura_detect_open_history, before any file; `restart`: the predecessor
+ * was accepted, so the accumulator starts afresh (kura scan).
+ */
+void kura_detect_set_accepts(kura_detect *d, const kura_detect_accepts *a, int restart);
+
 kura_detect_file *kura_detect_file_begin(kura_detect *d, const char *path, uint64_t size);
 
 /*

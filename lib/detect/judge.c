@@ -21,6 +21,8 @@
  */
 #include "detect/judge.h"
 
+#include "detect/accept.h"
+
 static const char *const signal_names[KURA_SIG_COUNT] = {
     "type-mismatch", "type-lost",     "turned-to-noise", "partial-encryption", "renamed-to-noise",
     "ransom-note",   "onion-address", "mass-deletion",	 "new-noise",	       "slow-attack",
@@ -53,19 +55,24 @@ void kura_detect_judge(const kura_detect_tally *t, kura_detect_outcome *out)
 {
 	uint64_t base = t->files > t->prev_files ? t->files : t->prev_files;
 	const uint64_t *c = t->counts;
+	/* what an operator accepted weighs a tenth (accept.h): its threshold is ten times higher */
+	uint64_t content = t->content_files - t->accepted_files +
+			   t->accepted_files / KURA_DETECT_ACCEPT_DIVISOR;
+	uint64_t new_noise =
+	    c[KURA_SIG_NEW_NOISE] - t->accepted_new + t->accepted_new / KURA_DETECT_ACCEPT_DIVISOR;
 	double share, gone_share;
 	int sum = 0;
 
 	if (base == 0)
 		base = 1;
 	*out = (kura_detect_outcome){0};
-	share = 100.0 * (double)t->content_files / (double)base;
+	share = 100.0 * (double)content / (double)base;
 	out->share = share;
 	/* every content file has a reason; the points go to the content signals as a whole */
 	{
 		int pts = cap(10.0 * share, 100);
 
-		if (t->content_files < 3 && pts > 30)
+		if (content < 3 && pts > 30)
 			pts = 30;
 		for (int s = KURA_SIG_MISMATCH; s <= KURA_SIG_RENAMED; s++)
 			if (c[s]) {
@@ -91,12 +98,12 @@ void kura_detect_judge(const kura_detect_tally *t, kura_detect_outcome *out)
 			out->points[KURA_SIG_DELETED] = cap(50.0 * gone_share, 25);
 	}
 	out->points[KURA_SIG_NEW_NOISE] =
-	    cap(200.0 * (double)c[KURA_SIG_NEW_NOISE] / (double)base, 40);
+	    cap(200.0 * (double)new_noise / (double)base, 40);
 	for (int s = KURA_SIG_NOTE; s < KURA_SIG_SLOW; s++)
 		sum += out->points[s];
 	if (t->history) {
 		/* in a small tree one file is a large share: it alone must not cross the line */
-		double step = t->content_files < 3 && share > 2.0 ? 2.0 : share;
+		double step = content < 3 && share > 2.0 ? 2.0 : share;
 
 		out->cusum = t->cusum + step - KURA_DETECT_CUSUM_SLACK;
 		if (out->cusum < 0)

@@ -58,6 +58,8 @@ typedef struct {
 	uint64_t note_dirs_named; /* directories holding a note with a listed name */
 	uint64_t note_dirs_shape; /* the most directories one unlisted note name is new in */
 	double cusum;		  /* the accumulator before this backup */
+	uint64_t accepted_files;  /* of content_files, those an acceptance weighs at a tenth */
+	uint64_t accepted_new;	  /* of counts[KURA_SIG_NEW_NOISE], likewise (accept.h) */
 } kura_detect_tally;
 
 typedef struct {

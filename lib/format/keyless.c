@@ -18,6 +18,7 @@
 #include "crypto/crypto.h"
 #include "crypto/keyfile.h"
 #include "format/config.h"
+#include "format/acceptrec.h"
 #include "format/drillrec.h"
 #include "format/proofrec.h"
 #include "format/indexfile.h"
@@ -105,14 +106,14 @@ done:
 /* Names as the format modules' own messages spell them. */
 static const char *const format_names[KURA_FILE_TYPES] = {"config", "key file", "snapshot",
 							  "index",  "pack",     "drill record",
-							  "proof record"};
+							  "proof record", "acceptance record"};
 
 int kura_keyless_validate(kura_file_type type, const uint8_t *data, size_t len)
 {
 	kura_config config;
 	int kind, err = 0;
 
-	if (type < KURA_FILE_CONFIG || type > KURA_FILE_PROOF)
+	if (type < KURA_FILE_CONFIG || type > KURA_FILE_ACCEPT)
 		return kura_error_set(KURA_EINVAL, "unknown repository file type %d", (int)type);
 	/* Every format starts with a magic: the SHA-256 of nothing names no file. */
 	if (len == 0)
@@ -145,6 +146,9 @@ int kura_keyless_validate(kura_file_type type, const uint8_t *data, size_t len)
 	case KURA_FILE_PROOF:
 		err = kura_proofrec_check(data, len);
 		break;
+	case KURA_FILE_ACCEPT:
+		err = kura_acceptrec_check(data, len);
+		break;
 	}
 	return err;
 }
@@ -152,7 +156,7 @@ int kura_keyless_validate(kura_file_type type, const uint8_t *data, size_t len)
 int kura_keyless_validate_fd(kura_file_type type, int fd)
 {
 	const char *what =
-	    type >= KURA_FILE_CONFIG && type <= KURA_FILE_PROOF ? format_names[type] : "file";
+	    type >= KURA_FILE_CONFIG && type <= KURA_FILE_ACCEPT ? format_names[type] : "file";
 	struct stat st;
 	void *map = NULL;
 	size_t len;

@@ -17,6 +17,7 @@
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "repo/acceptance.h"
 #include "repo/archiver.h"
 #include "repo/filecache.h"
 
@@ -53,6 +54,11 @@ void kura_backup__detect_open(archiver *a, const kura_walkpath *paths)
 		cfg.cache_dir = dir; /* NULL (no home): judged without history */
 		cfg.repo_id_hex = a->repo->id_hex;
 		cfg.source = (const char *)src.data;
+		/* an operator's acceptances of false alarms of this source: applied, and said */
+		if (kura_repo__accepts_for(a->repo, cfg.source, &a->accepts) < 0)
+			kura_backup__warn(a, "(detection)",
+					  kura_error_message()); /* judged without them */
+		cfg.accepts = &a->accepts;
 		if (kura_detect_open(&a->detect, &cfg) < 0) {
 			kura_backup__warn(a, "(detection)", kura_error_message());
 			a->detect = NULL;
@@ -89,6 +95,7 @@ void kura_backup__detect_free(archiver *a)
 {
 	kura_detect_free(a->detect);
 	a->detect = NULL;
+	kura_detect_accepts_clear(&a->accepts);
 	free(a->report.record);
 	free(a->report.summary);
 	a->report.record = a->report.summary = NULL;

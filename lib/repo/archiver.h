@@ -73,6 +73,7 @@ struct archiver {
 	kura_blobstore *store;
 	kura_filecache *cache;
 	kura_detect *detect;    /* NULL: detection off (or it could not start) */
+	kura_detect_accepts accepts; /* the operator's acceptances for this source (accept.h) */
 	kura_detect_report report;
 	kura_idmap *hardlinks;  /* (dev, ino) -> ordinal in link_paths */
 	char **link_paths;

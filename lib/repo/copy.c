@@ -63,7 +63,7 @@ struct copy {
 /* Singular names for messages ("pack 3f2a…"): kura_file_type_name() gives directories. */
 static const char *const what[KURA_FILE_TYPES] = {"config", "key file", "snapshot",
 						  "index file", "pack", "drill record",
-						  "proof record"};
+						  "proof record", "acceptance record"};
 
 static int cmp_name(const void *a, const void *b)
 {

@@ -94,7 +94,7 @@
  * The parts: this file holds kura_restore, the walk (a) and the batches;
  * restpath.c the paths beneath the target; restcontent.c the content
  * (b); restmeta.c hard links and metadata (c); restshared.h what they
- * share.
+ * share; restpick.h the walk over several snapshots, file by file.
  */
 #include "repo/restorer.h"
 #include "repo/restshared.h"
@@ -194,6 +194,8 @@ static char *join(const char *dir, const char *name)
 
 static bool included(const rs *r, const char *snap)
 {
+	if (r->pick)
+		return r->pick(r->pick_ctx, r->pick_snap, snap);
 	for (size_t i = 0; i < r->opts->nincludes; i++)
 		if (fnmatch(r->opts->includes[i], snap, 0) == 0)
 			return true;
@@ -862,6 +864,7 @@ static int restore_walk(rs *r, const kura_snapshot *snap, const char *subpath)
 	r->snap = snap;
 	if ((err = kura_walk__find(&holder, &node, r->repo, snap->tree, subpath)) < 0)
 		return err;
+	free(r->root_snap); /* walked before: restpick.h */
 	if (!(r->root_snap = strdup(subpath))) {
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
@@ -872,7 +875,7 @@ static int restore_walk(rs *r, const kura_snapshot *snap, const char *subpath)
 			*slash = '\0';
 	}
 	root.depth = kura_walk__depth(r->root_snap); /* counted from the snapshot root, as check does */
-	if (r->opts->nincludes) {
+	if (r->opts->nincludes || r->pick) {
 		/* Included if the restore root or any directory above it matches. */
 		char *p = r->root_snap;
 
@@ -905,6 +908,13 @@ done:
 int kura_restore(kura_repo *repo, const char *snapshot_id, const kura_restore_options *opts,
 		 kura_restore_result *out)
 {
+	return kura_restore__picked(repo, &snapshot_id, 1, NULL, NULL, opts, out);
+}
+
+int kura_restore__picked(kura_repo *repo, const char *const *ids, size_t nids,
+			 kura_restore__pick_fn pick, void *pick_ctx, const kura_restore_options *opts,
+			 kura_restore_result *out)
+{
 	kura_restore_result res = {0};
 	kura_snapshot *snap = NULL;
 	pthread_condattr_t attr;
@@ -924,6 +934,8 @@ int kura_restore(kura_repo *repo, const char *snapshot_id, const kura_restore_op
 	r.opts = opts;
 	r.res = &res;
 	r.rootfd = -1;
+	r.pick = pick;
+	r.pick_ctx = pick_ctx;
 	kura_msgqueue_init(&r.msgs);
 	clock_gettime(CLOCK_MONOTONIC, &r.start);
 	pthread_mutex_init(&r.lock, NULL);
@@ -932,7 +944,9 @@ int kura_restore(kura_repo *repo, const char *snapshot_id, const kura_restore_op
 	pthread_cond_init(&r.cond, &attr);
 	pthread_condattr_destroy(&attr);
 
-	if ((err = kura_walk__snapshot(&snap, NULL, repo, snapshot_id, "restoring")) < 0)
+	err = nids ? kura_walk__snapshot(&snap, NULL, repo, ids[0], "restoring")
+		   : kura_error_set(KURA_EINVAL, "restore: no snapshot");
+	if (err < 0)
 		goto done;
 	if ((err = kura_walk__normalize(&subpath, opts->subpath)) < 0)
 		goto done;
@@ -940,13 +954,22 @@ int kura_restore(kura_repo *repo, const char *snapshot_id, const kura_restore_op
 		goto done;
 	if ((err = kura_restore__open_target(opts->target, &r.rootfd)) < 0)
 		goto done;
-	if (!*subpath && !opts->nincludes) {
+	if (!*subpath && !opts->nincludes && !pick) {
 		/* Batches start before the walk has counted everything. */
 		r.files_hint = snap->files;
 		r.bytes_hint = snap->bytes;
 	}
-	if ((err = restore_walk(&r, snap, subpath)) < 0)
-		goto done;
+	for (; r.pick_snap < nids; r.pick_snap++) {
+		if (r.pick_snap) { /* the next snapshot picked from: restpick.h */
+			kura_snapshot_free(snap);
+			snap = NULL;
+			if ((err = kura_walk__snapshot(&snap, NULL, repo, ids[r.pick_snap],
+						       "restoring")) < 0)
+				goto done;
+		}
+		if ((err = restore_walk(&r, snap, subpath)) < 0)
+			goto done;
+	}
 	r.files_hint = r.bytes_hint = 0;
 	if ((err = run_batch(&r)) < 0 || (err = resolve_links(&r)) < 0)
 		goto done;

@@ -36,6 +36,7 @@
 #include "common/pool.h"
 #include "repo/fsmeta.h"
 #include "repo/msgqueue.h"
+#include "repo/restpick.h"
 #include "repo/walk.h"
 #include "repo/writeback.h"
 
@@ -103,6 +104,9 @@ typedef struct {
 	int rootfd;
 	char *root_snap;                /* snapshot path the target stands for ("" = the root) */
 	const kura_snapshot *snap;
+	kura_restore__pick_fn pick;     /* restpick.h: NULL, or which files of each snapshot */
+	void *pick_ctx;
+	size_t pick_snap;               /* the index of the snapshot walked */
 
 	rs_file *files;
 	size_t nfiles, files_cap;

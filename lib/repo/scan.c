@@ -29,6 +29,7 @@
 #include "detect/detect.h"
 #include "detect/state.h"
 #include "kura/keyless.h"
+#include "repo/acceptance.h"
 #include "repo/walk.h"
 
 /*
@@ -66,6 +67,8 @@ typedef struct {
 	json_t *first_seen; /* path -> the snapshot it first turned suspect in */
 	char last_clean[KURA_ID_HEX];
 	int suspect_seen;
+	kura_detect_accepts acc; /* the operator's acceptances of this source */
+	int last_accepted;	 /* the previous snapshot is one of them */
 } chain;
 
 static int seen_cmp(const void *x, const void *y)
@@ -156,7 +159,7 @@ out:
 }
 
 /* What names a source: as the backup names its detection history (archdetect.c). */
-static char *source_key(const kura_snapshot *s)
+char *kura_scan__source_key(const kura_snapshot *s)
 {
 	kura_buf b = KURA_BUF_INIT;
 	int err = kura_buf_put(&b, s->hostname ? s->hostname : "",
@@ -250,6 +253,9 @@ static int judge_one(kura_repo *repo, chain *c, const kura_snapshot *snap, const
 	if ((err = kura_detect_open_history(&w.det, c->have_state ? &c->state : NULL,
 					    SCAN_MAX_FILES)) < 0)
 		return err;
+	/* what the operator accepted weighs here as in the backups after the acceptance */
+	kura_detect_set_accepts(w.det, &c->acc, c->last_accepted);
+	out->accepted = c->acc.snapshots && strstr(c->acc.snapshots, id) != NULL;
 	w.prev = c->files;
 	w.nprev = c->nfiles;
 	if ((err = scan_tree(&w, snap->tree, 0)) < 0)
@@ -291,6 +297,7 @@ static int judge_one(kura_repo *repo, chain *c, const kura_snapshot *snap, const
 	c->nfiles = w.nnow;
 	w.now = NULL;
 	memcpy(c->last_id, id, KURA_ID_HEX);
+	c->last_accepted = out->accepted;
 	err = 0;
 done:
 	json_decref(rec);
@@ -309,6 +316,7 @@ static void chain_clear(chain *c)
 	kura_detect_state_clear(&c->state);
 	free(c->files);
 	json_decref(c->first_seen);
+	kura_detect_accepts_clear(&c->acc);
 }
 
 static int wanted(const char *id, const char *const *ids, size_t nids)
@@ -338,7 +346,7 @@ static int wanted_source(kura_repo *repo, const char *id, char ***keys, size_t *
 
 	if ((err = kura_repo__load_snapshot(repo, id, &snap)) < 0)
 		return err;
-	key = source_key(snap);
+	key = kura_scan__source_key(snap);
 	kura_snapshot_free(snap);
 	if (!key)
 		return kura_error_set(KURA_ENOMEM, "scan: out of memory");
@@ -370,7 +378,9 @@ static char *join_paths(const kura_snapshot *s)
 	return (char *)b.data;
 }
 
-int kura_scan(kura_repo *repo, const char *const *ids, size_t nids, kura_scan_result *out)
+/* kura_scan; with `whole_chain`, every snapshot of the sources read is reported, not only `ids`. */
+static int scan_run(kura_repo *repo, const char *const *ids, size_t nids, int whole_chain,
+		    kura_scan_result *out)
 {
 	kura_snapshot_info *list = NULL;
 	size_t nlist = 0, nchains = 0, chains_cap = 0, snaps_cap = 0, srcs_cap = 0, last = 0;
@@ -421,7 +431,7 @@ int kura_scan(kura_repo *repo, const char *const *ids, size_t nids, kura_scan_re
 			err = 0;
 			continue;
 		}
-		if (!(key = source_key(snap))) {
+		if (!(key = kura_scan__source_key(snap))) {
 			kura_snapshot_free(snap);
 			err = kura_error_set(KURA_ENOMEM, "scan: out of memory");
 			goto done;
@@ -446,10 +456,14 @@ int kura_scan(kura_repo *repo, const char *const *ids, size_t nids, kura_scan_re
 			memset(&out->sources[k], 0, sizeof(out->sources[k]));
 			chains[k].key = key;
 			chains[k].first_seen = json_object();
-			out->sources[k].host = strdup(snap->hostname ? snap->hostname : "");
-			out->sources[k].paths = join_paths(snap);
 			nchains++;
 			out->nsources = nchains;
+			if ((err = kura_repo__accepts_for(repo, key, &chains[k].acc)) < 0) {
+				kura_snapshot_free(snap);
+				goto done;
+			}
+			out->sources[k].host = strdup(snap->hostname ? snap->hostname : "");
+			out->sources[k].paths = join_paths(snap);
 			if (!chains[k].first_seen || !out->sources[k].host ||
 			    !out->sources[k].paths) {
 				kura_snapshot_free(snap);
@@ -485,7 +499,7 @@ int kura_scan(kura_repo *repo, const char *const *ids, size_t nids, kura_scan_re
 			memcpy(c->last_clean, list[i].id, KURA_ID_HEX);
 			memcpy(out->sources[k].clean_point, list[i].id, KURA_ID_HEX);
 		}
-		if (!wanted(list[i].id, ids, nids)) {
+		if (!whole_chain && !wanted(list[i].id, ids, nids)) {
 			free(one.record);
 			free(one.stored_record);
 			continue;
@@ -508,6 +522,16 @@ done:
 	if (err < 0)
 		kura_scan_result_clear(out);
 	return err;
+}
+
+int kura_scan(kura_repo *repo, const char *const *ids, size_t nids, kura_scan_result *out)
+{
+	return scan_run(repo, ids, nids, 0, out);
+}
+
+int kura_scan_chain(kura_repo *repo, const char *id, kura_scan_result *out)
+{
+	return scan_run(repo, &id, 1, 1, out);
 }
 
 void kura_scan_result_clear(kura_scan_result *r)

@@ -81,7 +81,7 @@ assert_contains "why" "writers may not upload drill records" "$(cat "$WORK/body"
 # and a body larger than the socket's buffers would end in a broken pipe
 pack=$(find "$REPO_DIR/data" -type f -printf '%s %p\n' | sort -n | head -1 | cut -d' ' -f2-)
 assert_eq "a reader's pack" 403 "$(put "$WORK/reader.cred" data "$pack")"
-assert_contains "why" "readers may upload only drill and proof records" "$(cat "$WORK/body")"
+assert_contains "why" "readers may upload only drill, proof and acceptance records" "$(cat "$WORK/body")"
 assert_eq "junk as a drill record" 400 "$(put "$WORK/reader.cred" drills "$WORK/forged")"
 assert_contains "why" "drill record" "$(cat "$WORK/body")"
 assert_eq "the reader's record again" 200 "$(put "$WORK/reader.cred" drills "$WORK/record")"

@@ -383,7 +383,7 @@ static json_int_t count_of(json_t *rec, const char *signal)
 
 static kura_detect *open_collector(void)
 {
-	kura_detect_config cfg = {cache, "00112233", "host\n/srv/files"};
+	kura_detect_config cfg = {cache, "00112233", "host\n/srv/files", NULL};
 	kura_detect *d;
 
 	assert_ok(kura_detect_open(&d, &cfg));

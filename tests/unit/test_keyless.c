@@ -485,7 +485,7 @@ static int validate_one(const char *path, const struct stat *st, int flag, struc
 {
 	static const char *const dirs[KURA_FILE_TYPES] = {"/config/", "/keys/", "/snapshots/",
 							  "/index/", "/data/", "/drills/",
-							  "/proofs/"};
+							  "/proofs/", "/accepts/"};
 	const char *rel = path + tree_root_len;
 	uint8_t *buf;
 	FILE *f;

@@ -82,7 +82,7 @@ static void test_create_open(void **state)
 	assert_int_equal(b->version, KURA_BACKEND_VERSION);
 	b->free(b);
 	const char *subs[] = {"config",	 "keys",    "snapshots", "index", "data",
-			      "data/00", "data/ff", "drills",	 "proofs", "tmp"};
+			      "data/00", "data/ff", "drills",	 "proofs", "accepts", "tmp"};
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", f->repo, subs[i]);
 		assert_int_equal(stat(path, &st), 0);
