@@ -232,6 +232,7 @@ static int run(struct cli_global *g, int argc, char **argv)
 			break;
 		case OPT_CROSS_FS:
 			opts.cross_fs = true;
+			break;
 		case OPT_CLEAN:
 			clean = true;
 			break;
@@ -314,7 +315,6 @@ static int run(struct cli_global *g, int argc, char **argv)
 					   : NULL);
 		goto done;
 	}
-	if (g->json)
 	if (g->json) {
 		rc = print_json(repo, id, target, &res, &rep, &opts,
 				clean ? cli_clean_json(&plan) : NULL);

@@ -5,7 +5,7 @@
  * docs/FORMAT.md, "S3 layout and Object Lock".
  *
  * Each repository file is one object, PREFIX/TYPE/NAME (config/, keys/,
- * snapshots/, index/, data/, drills/), written by a single PUT (kura's
+ * snapshots/, index/, data/, drills/, proofs/, accepts/), written by a single PUT (kura's
  * largest file, a pack, is bounded by the 1 GiB pack size limit, far
  * under S3's 5 GiB for one PUT), so no multipart upload ever needs its
  * lock set afterwards.  put() never replaces a file: it asks first (HEAD)
@@ -49,6 +49,7 @@
 static const char *const type_what[KURA_FILE_TYPES] = {
     [KURA_FILE_CONFIG] = "config", [KURA_FILE_KEY] = "key",   [KURA_FILE_SNAPSHOT] = "snapshot",
     [KURA_FILE_INDEX] = "index",   [KURA_FILE_PACK] = "pack", [KURA_FILE_DRILL] = "drill record",
+    [KURA_FILE_PROOF] = "proof record", [KURA_FILE_ACCEPT] = "acceptance record",
 };
 
 static int check_args(kura_file_type type, const char *name)

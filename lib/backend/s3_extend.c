@@ -26,8 +26,9 @@
 
 #include "common/error.h"
 
-static const kura_file_type kept_types[] = {KURA_FILE_CONFIG, KURA_FILE_KEY,	  KURA_FILE_INDEX,
-					    KURA_FILE_DRILL,  KURA_FILE_SNAPSHOT, KURA_FILE_PACK};
+static const kura_file_type kept_types[] = {KURA_FILE_CONFIG, KURA_FILE_KEY,   KURA_FILE_INDEX,
+					    KURA_FILE_DRILL,  KURA_FILE_PROOF, KURA_FILE_ACCEPT,
+					    KURA_FILE_SNAPSHOT, KURA_FILE_PACK};
 
 static bool in_ids(const char (*ids)[KURA_ID_HEX], size_t n, const char *name)
 {
