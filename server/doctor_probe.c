@@ -33,7 +33,11 @@ int doctor_read_host(const doctor_ctx *ctx, const char *path, char **out, size_t
 		return -ENAMETOOLONG;
 	if ((fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) < 0) {
+		err = -errno;
+		goto done;
+	}
+	if (!S_ISREG(st.st_mode)) {
 		err = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 		goto done;
 	}
