@@ -6,6 +6,7 @@ PKGS=(build-essential pkg-config clang libsodium-dev libzstd-dev libssl-dev libj
       libpwquality-dev cracklib-runtime libcmocka-dev libcurl4-openssl-dev libmicrohttpd-dev
       e2fsprogs rsync attr acl libarchive-tools python3 python3-cryptography
       libfuse3-dev fuse3
+      systemd # systemd-analyze verify and security: tests/e2e/systemd_units.sh
       postgresql) # postgresql: the database drill (tests/e2e/drill_postgres.sh)
 [ "${WITH_BENCH:-0}" = 1 ] && PKGS+=(restic borgbackup zstd lz4 bc time)
 missing=()
