@@ -22,7 +22,7 @@
 
 #define DOCTOR_FILE_MAX (1u << 20) /* a host file larger than this is not read */
 #define DOCTOR_TEXT_MAX 400
-#define DOCTOR_EXIT_FAIL 3 /* `kurad doctor`: at least one check failed */
+#define DOCTOR_EXIT_FAIL 3    /* `kurad doctor`: at least one check failed */
 #define DOCTOR_UNUSED_DAYS 90 /* a credential unused this long is reported */
 
 typedef enum { DOCTOR_PASS, DOCTOR_WARN, DOCTOR_FAIL, DOCTOR_UNCHECKED } doctor_status;
@@ -37,7 +37,7 @@ typedef struct {
 	const char *dir;  /* the vault directory */
 	const char *root; /* prefix of /etc and /proc paths; "" for the host's own */
 	bool privileged;  /* running as root: the checks that need it may run */
-	int64_t now_s;    /* CLOCK_REALTIME seconds */
+	int64_t now_s;	  /* CLOCK_REALTIME seconds */
 } doctor_ctx;
 
 typedef struct {
@@ -50,7 +50,7 @@ extern const doctor_check doctor_checks[];
 
 /* Set a result: status, reason and fix (printf-style reason, fix as given). */
 void doctor_set(doctor_result *out, doctor_status st, const char *fix, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* "pass", "warn", "fail", "unchecked". */
 const char *doctor_status_name(doctor_status st);
@@ -82,7 +82,8 @@ const char *doctor_read_error(int err);
 
 typedef struct {
 	int password_auth; /* -1 not set, 0 no, 1 yes */
-	int root_login;	   /* -1 not set, 0 no, 1 yes, 2 prohibit-password/without-password/forced-commands-only */
+	int root_login;	   /* -1 not set, 0 no, 1 yes, 2
+			      prohibit-password/without-password/forced-commands-only */
 } doctor_sshd;
 
 /*

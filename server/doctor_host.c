@@ -29,7 +29,8 @@ static char *vault_listen(const doctor_ctx *ctx)
 	snprintf(path, sizeof(path), "%s/vault.json", ctx->dir);
 	if (doctor_read_host(&plain, path, &text, &len) < 0)
 		return NULL;
-	if ((doc = json_loadb(text, len, 0, NULL)) && (s = json_string_value(json_object_get(doc, "listen"))))
+	if ((doc = json_loadb(text, len, 0, NULL)) &&
+	    (s = json_string_value(json_object_get(doc, "listen"))))
 		out = strdup(s);
 	json_decref(doc);
 	free(text);
@@ -75,25 +76,28 @@ void doctor_check_listen(const doctor_ctx *ctx, doctor_result *out)
 		free(text);
 	}
 	if (doctor_addr_wildcard(listen))
-		doctor_set(out, DOCTOR_WARN,
-			   "unless every interface is meant, serve on the backup network's address: "
-			   "kurad serve DIR --listen ADDR:PORT (or edit \"listen\" in vault.json)",
-			   "the vault is configured to listen on every interface (%s)", listen);
+		doctor_set(
+		    out, DOCTOR_WARN,
+		    "unless every interface is meant, serve on the backup network's address: "
+		    "kurad serve DIR --listen ADDR:PORT (or edit \"listen\" in vault.json)",
+		    "the vault is configured to listen on every interface (%s)", listen);
 	else if (l.wildcard)
-		doctor_set(out, DOCTOR_WARN,
-			   "find what holds the port (ss -ltnp) and bind it to the configured address",
-			   "configured for %s, but something listens on port %u of every interface (%s)",
-			   listen, port, l.list);
+		doctor_set(
+		    out, DOCTOR_WARN,
+		    "find what holds the port (ss -ltnp) and bind it to the configured address",
+		    "configured for %s, but something listens on port %u of every interface (%s)",
+		    listen, port, l.list);
 	else if (!readable)
-		doctor_set(out, DOCTOR_PASS, "",
-			   "configured for %s only (/proc/net/tcp not readable: sockets not checked)",
-			   listen);
+		doctor_set(
+		    out, DOCTOR_PASS, "",
+		    "configured for %s only (/proc/net/tcp not readable: sockets not checked)",
+		    listen);
 	else if (found)
 		doctor_set(out, DOCTOR_PASS, "", "configured for %s; listening on %s only", listen,
 			   l.list);
 	else
-		doctor_set(out, DOCTOR_PASS, "", "configured for %s; nothing listens on port %u now",
-			   listen, port);
+		doctor_set(out, DOCTOR_PASS, "",
+			   "configured for %s; nothing listens on port %u now", listen, port);
 	free(listen);
 }
 
@@ -155,7 +159,8 @@ void doctor_check_ssh(const doctor_ctx *ctx, doctor_result *out)
 		while ((de = readdir(d)) && n < 64) {
 			size_t l = strlen(de->d_name);
 
-			if (l > 5 && strcmp(de->d_name + l - 5, ".conf") == 0 && (names[n] = strdup(de->d_name)))
+			if (l > 5 && strcmp(de->d_name + l - 5, ".conf") == 0 &&
+			    (names[n] = strdup(de->d_name)))
 				n++;
 		}
 		closedir(d);
@@ -169,17 +174,20 @@ void doctor_check_ssh(const doctor_ctx *ctx, doctor_result *out)
 			doctor_sshd_parse(text, len, &sshd);
 			free(text);
 		} else if (!bad[0]) {
-			snprintf(bad, sizeof(bad), "sshd_config.d/%.60s: %s", names[i], doctor_read_error(err));
+			snprintf(bad, sizeof(bad), "sshd_config.d/%.60s: %s", names[i],
+				 doctor_read_error(err));
 		}
 		free(names[i]);
 	}
 	err = doctor_read_host(ctx, "/etc/ssh/sshd_config", &text, &len);
 	if (err == -ENOENT && n == 0) {
-		doctor_set(out, DOCTOR_PASS, "", "no SSH server configured (no /etc/ssh/sshd_config)");
+		doctor_set(out, DOCTOR_PASS, "",
+			   "no SSH server configured (no /etc/ssh/sshd_config)");
 		return;
 	}
 	if (err < 0) {
-		doctor_set(out, DOCTOR_UNCHECKED, fix, "/etc/ssh/sshd_config: %s", doctor_read_error(err));
+		doctor_set(out, DOCTOR_UNCHECKED, fix, "/etc/ssh/sshd_config: %s",
+			   doctor_read_error(err));
 		return;
 	}
 	doctor_sshd_parse(text, len, &sshd);
@@ -190,14 +198,17 @@ void doctor_check_ssh(const doctor_ctx *ctx, doctor_result *out)
 	if (sshd.root_login < 0)
 		sshd.root_login = 2;
 	if (sshd.root_login == 1)
-		doctor_set(out, DOCTOR_FAIL, fix, "PermitRootLogin yes: root logs in over SSH with a password%s%s",
+		doctor_set(out, DOCTOR_FAIL, fix,
+			   "PermitRootLogin yes: root logs in over SSH with a password%s%s",
 			   bad[0] ? "; unread: " : "", bad);
 	else if (sshd.password_auth)
 		doctor_set(out, DOCTOR_WARN, fix,
-			   "PasswordAuthentication yes: stolen or guessed passwords open the vault host%s%s",
+			   "PasswordAuthentication yes: stolen or guessed passwords open the vault "
+			   "host%s%s",
 			   bad[0] ? "; unread: " : "", bad);
 	else if (bad[0])
-		doctor_set(out, DOCTOR_UNCHECKED, fix, "passwords off in what was read, but %s", bad);
+		doctor_set(out, DOCTOR_UNCHECKED, fix, "passwords off in what was read, but %s",
+			   bad);
 	else
 		doctor_set(out, DOCTOR_PASS, "", "SSH: no passwords, root %s",
 			   sshd.root_login ? "by key only" : "not allowed");
@@ -252,7 +263,8 @@ void doctor_check_domain(const doctor_ctx *ctx, doctor_result *out)
 		free(text);
 		if (err != -ENOENT) {
 			doctor_set(out, DOCTOR_FAIL, fix,
-				   "%s exists: the host looks joined to a directory domain", files[i]);
+				   "%s exists: the host looks joined to a directory domain",
+				   files[i]);
 			return;
 		}
 	}
@@ -265,18 +277,21 @@ void doctor_check_domain(const doctor_ctx *ctx, doctor_result *out)
 		ads = strstr(text, "security = ads") || strstr(text, "security=ads");
 		free(text);
 		if (ads) {
-			doctor_set(out, DOCTOR_FAIL, fix,
-				   "/etc/samba/smb.conf says security = ads: joined to Active Directory");
+			doctor_set(
+			    out, DOCTOR_FAIL, fix,
+			    "/etc/samba/smb.conf says security = ads: joined to Active Directory");
 			return;
 		}
 	}
 	if ((hit = running(ctx, procs, &readable))) {
-		doctor_set(out, DOCTOR_FAIL, fix, "%s is running: the host takes logins from a domain", hit);
+		doctor_set(out, DOCTOR_FAIL, fix,
+			   "%s is running: the host takes logins from a domain", hit);
 		return;
 	}
 	if (!readable)
-		doctor_set(out, DOCTOR_UNCHECKED, fix,
-			   "no sssd, krb5.keytab or ADS samba config; processes in /proc not readable");
+		doctor_set(
+		    out, DOCTOR_UNCHECKED, fix,
+		    "no sssd, krb5.keytab or ADS samba config; processes in /proc not readable");
 	else
 		doctor_set(out, DOCTOR_PASS, "",
 			   "no sssd, winbind or realmd: not joined to a Windows domain");

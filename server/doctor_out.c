@@ -18,18 +18,18 @@
 #include "kurad_cmd.h"
 
 const doctor_check doctor_checks[] = {
-	{"listen", doctor_check_listen},
-	{"key-modes", doctor_check_modes},
-	{"immutable", doctor_check_immutable},
-	{"clock", doctor_check_clock},
-	{"ssh", doctor_check_ssh},
-	{"domain", doctor_check_domain},
-	{"approvers", doctor_check_approvers},
-	{"approver-keys", doctor_check_approver_keys},
-	{"policy", doctor_check_policy},
-	{"credentials", doctor_check_credentials},
-	{"free-space", doctor_check_space},
-	{NULL, NULL},
+    {"listen", doctor_check_listen},
+    {"key-modes", doctor_check_modes},
+    {"immutable", doctor_check_immutable},
+    {"clock", doctor_check_clock},
+    {"ssh", doctor_check_ssh},
+    {"domain", doctor_check_domain},
+    {"approvers", doctor_check_approvers},
+    {"approver-keys", doctor_check_approver_keys},
+    {"policy", doctor_check_policy},
+    {"credentials", doctor_check_credentials},
+    {"free-space", doctor_check_space},
+    {NULL, NULL},
 };
 
 void doctor_set(doctor_result *out, doctor_status st, const char *fix, const char *fmt, ...)
@@ -51,14 +51,14 @@ const char *doctor_status_name(doctor_status st)
 }
 
 static const char usage[] =
-	"Usage: kurad doctor DIR [--json]\n"
-	"\n"
-	"Check the vault host against a hardening list: listen address, key modes,\n"
-	"the immutable flag, the clock, SSH, domain membership, approvers and their\n"
-	"keys, the policy, unused credentials, free space.  Each check says pass,\n"
-	"warn, fail or unchecked, with the reason and the fix.\n"
-	"\n"
-	"Exit status: 0 no check failed, 3 at least one failed, 1 error, 2 usage.\n";
+    "Usage: kurad doctor DIR [--json]\n"
+    "\n"
+    "Check the vault host against a hardening list: listen address, key modes,\n"
+    "the immutable flag, the clock, SSH, domain membership, approvers and their\n"
+    "keys, the policy, unused credentials, free space.  Each check says pass,\n"
+    "warn, fail or unchecked, with the reason and the fix.\n"
+    "\n"
+    "Exit status: 0 no check failed, 3 at least one failed, 1 error, 2 usage.\n";
 
 int kurad_cmd_doctor(int argc, char **argv)
 {
@@ -100,8 +100,8 @@ int kurad_cmd_doctor(int argc, char **argv)
 							     doctor_status_name(r.status), "reason",
 							     r.reason, "fix", r.fix));
 		else {
-			printf("%-9s %-14s %s\n", doctor_status_name(r.status), doctor_checks[i].name,
-			       r.reason);
+			printf("%-9s %-14s %s\n", doctor_status_name(r.status),
+			       doctor_checks[i].name, r.reason);
 			if (r.fix[0] && r.status != DOCTOR_PASS)
 				printf("%-9s %-14s fix: %s\n", "", "", r.fix);
 		}
@@ -114,7 +114,8 @@ int kurad_cmd_doctor(int argc, char **argv)
 		json_object_set_new(doc, "summary",
 				    json_pack("{s:I, s:I, s:I, s:I}", "pass", (json_int_t)count[0],
 					      "warn", (json_int_t)count[1], "fail",
-					      (json_int_t)count[2], "unchecked", (json_int_t)count[3]));
+					      (json_int_t)count[2], "unchecked",
+					      (json_int_t)count[3]));
 		json_object_set_new(doc, "ok", json_boolean(count[DOCTOR_FAIL] == 0));
 		if ((text = json_dumps(doc, JSON_INDENT(2)))) {
 			puts(text);
@@ -122,8 +123,8 @@ int kurad_cmd_doctor(int argc, char **argv)
 		}
 		json_decref(doc);
 	} else {
-		printf("\n%zu pass, %zu warn, %zu fail, %zu unchecked\n", count[0], count[1], count[2],
-		       count[3]);
+		printf("\n%zu pass, %zu warn, %zu fail, %zu unchecked\n", count[0], count[1],
+		       count[2], count[3]);
 	}
 	return count[DOCTOR_FAIL] ? DOCTOR_EXIT_FAIL : EXIT_OK;
 }

@@ -62,7 +62,8 @@ static void mode_one(const char *dir, const char *rel, uid_t owner, bool secret,
 		list_add(bad, max, rel, why);
 		*worst = DOCTOR_FAIL;
 	} else if (st.st_uid != owner) {
-		snprintf(why, sizeof(why), "owner %u, vault %u", (unsigned)st.st_uid, (unsigned)owner);
+		snprintf(why, sizeof(why), "owner %u, vault %u", (unsigned)st.st_uid,
+			 (unsigned)owner);
 		list_add(bad, max, rel, why);
 		if (*worst < DOCTOR_WARN)
 			*worst = DOCTOR_WARN;
@@ -102,10 +103,11 @@ void doctor_check_modes(const doctor_ctx *ctx, doctor_result *out)
 		closedir(d);
 	}
 	if (worst == DOCTOR_PASS)
-		doctor_set(out, DOCTOR_PASS, "",
-			   "TLS key, signing key and %zu credential record(s): mode 0600 or tighter, "
-			   "owned by the vault's owner",
-			   nclients);
+		doctor_set(
+		    out, DOCTOR_PASS, "",
+		    "TLS key, signing key and %zu credential record(s): mode 0600 or tighter, "
+		    "owned by the vault's owner",
+		    nclients);
 	else
 		doctor_set(out, (doctor_status)worst,
 			   "chmod 600 the key and credential files, chmod go-w the directories, "
@@ -166,8 +168,10 @@ void doctor_check_immutable(const doctor_ctx *ctx, doctor_result *out)
 		close(fd);
 	}
 	unlink(path);
-	doctor_set(out, DOCTOR_PASS, "", "the immutable flag works on %s (a flagged scratch file "
-		   "could not be removed)", ctx->dir);
+	doctor_set(out, DOCTOR_PASS, "",
+		   "the immutable flag works on %s (a flagged scratch file "
+		   "could not be removed)",
+		   ctx->dir);
 }
 
 /* Approver records: DIR/approvers/NAME.json. */
@@ -201,12 +205,13 @@ void doctor_check_approvers(const doctor_ctx *ctx, doctor_result *out)
 	}
 	n = count_approvers(ctx->dir);
 	if (n < p.quorum)
-		doctor_set(out, DOCTOR_FAIL,
-			   "add approvers (kurad approver add DIR NAME --output FILE, then move each "
-			   "key to its approver's machine) or lower the quorum",
-			   "%zu approver(s) for a quorum of %u: no deletion can ever be approved, "
-			   "and adding one later means root on this host",
-			   n, p.quorum);
+		doctor_set(
+		    out, DOCTOR_FAIL,
+		    "add approvers (kurad approver add DIR NAME --output FILE, then move each "
+		    "key to its approver's machine) or lower the quorum",
+		    "%zu approver(s) for a quorum of %u: no deletion can ever be approved, "
+		    "and adding one later means root on this host",
+		    n, p.quorum);
 	else
 		doctor_set(out, DOCTOR_PASS, "", "%zu approver(s) for a quorum of %u", n, p.quorum);
 }
@@ -230,7 +235,8 @@ static void scan_keys(const char *dir, int depth, char *list, size_t max, size_t
 		    strcmp(de->d_name, "repos") == 0)
 			continue; /* repositories hold only encrypted data */
 		(*budget)--;
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= sizeof(path) ||
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
+			sizeof(path) ||
 		    lstat(path, &st) < 0)
 			continue;
 		if (S_ISDIR(st.st_mode)) {
@@ -253,8 +259,8 @@ static void scan_keys(const char *dir, int depth, char *list, size_t max, size_t
 
 void doctor_check_approver_keys(const doctor_ctx *ctx, doctor_result *out)
 {
-	static const char *const places[] = {"/root", "/home", "/etc/kura", "/var/lib/kura", "/tmp",
-					     NULL};
+	static const char *const places[] = {"/root",	      "/home", "/etc/kura",
+					     "/var/lib/kura", "/tmp",  NULL};
 	char list[DOCTOR_TEXT_MAX - 64] = "", path[4096];
 	size_t found = 0, budget = 20000, i;
 
@@ -264,15 +270,17 @@ void doctor_check_approver_keys(const doctor_ctx *ctx, doctor_result *out)
 		scan_keys(path, 2, list, sizeof(list), &found, &budget);
 	}
 	if (found)
-		doctor_set(out, DOCTOR_FAIL,
-			   "move each approver key to its approver's own machine and delete it here: "
-			   "whoever holds root here would hold the quorum too",
-			   "%zu approver key file(s) on this host: %s", found, list);
+		doctor_set(
+		    out, DOCTOR_FAIL,
+		    "move each approver key to its approver's own machine and delete it here: "
+		    "whoever holds root here would hold the quorum too",
+		    "%zu approver key file(s) on this host: %s", found, list);
 	else
-		doctor_set(out, budget ? DOCTOR_PASS : DOCTOR_WARN,
-			   budget ? "" : "look for files holding \"kura_approver_key\" yourself",
-			   "no approver key file in DIR, /root, /home, /etc/kura, /var/lib/kura, /tmp%s",
-			   budget ? "" : " (search stopped after 20000 entries)");
+		doctor_set(
+		    out, budget ? DOCTOR_PASS : DOCTOR_WARN,
+		    budget ? "" : "look for files holding \"kura_approver_key\" yourself",
+		    "no approver key file in DIR, /root, /home, /etc/kura, /var/lib/kura, /tmp%s",
+		    budget ? "" : " (search stopped after 20000 entries)");
 }
 
 void doctor_check_policy(const doctor_ctx *ctx, doctor_result *out)
@@ -285,14 +293,16 @@ void doctor_check_policy(const doctor_ctx *ctx, doctor_result *out)
 		return;
 	}
 	if (p.min_age_s <= 0 && p.keep_daily + p.keep_weekly + p.keep_monthly == 0)
-		doctor_set(out, DOCTOR_FAIL, "kurad policy set DIR --min-age 30d --keep-daily 7 ...",
+		doctor_set(out, DOCTOR_FAIL,
+			   "kurad policy set DIR --min-age 30d --keep-daily 7 ...",
 			   "the policy keeps nothing: min_age 0 and every keep_* 0; an approved "
 			   "deletion may remove every snapshot");
 	else if (p.min_age_s <= 0)
 		doctor_set(out, DOCTOR_FAIL, "kurad policy set DIR --min-age 30d",
 			   "min_age is 0: a snapshot received a minute ago may be deleted");
 	else if (p.keep_daily + p.keep_weekly + p.keep_monthly == 0)
-		doctor_set(out, DOCTOR_WARN, "kurad policy set DIR --keep-daily 7 --keep-monthly 12",
+		doctor_set(out, DOCTOR_WARN,
+			   "kurad policy set DIR --keep-daily 7 --keep-monthly 12",
 			   "every keep_* is 0: only the last %lld day(s) are kept",
 			   (long long)(p.min_age_s / 86400));
 	else
@@ -340,7 +350,8 @@ void doctor_check_credentials(const doctor_ctx *ctx, doctor_result *out)
 
 		if (de->d_name[0] == '.')
 			continue;
-		if ((size_t)snprintf(file, sizeof(file), "%s/%.200s", path, de->d_name) >= sizeof(file))
+		if ((size_t)snprintf(file, sizeof(file), "%s/%.200s", path, de->d_name) >=
+		    sizeof(file))
 			continue;
 		if (read_dir_file(ctx, file, &text, &len) < 0)
 			continue;
@@ -348,7 +359,8 @@ void doctor_check_credentials(const doctor_ctx *ctx, doctor_result *out)
 		    json_string_value(json_object_get(doc, "name"))) {
 			snprintf(creds[n].name, sizeof(creds[n].name), "%s",
 				 json_string_value(json_object_get(doc, "name")));
-			creds[n].created = parse_time(json_string_value(json_object_get(doc, "created")));
+			creds[n].created =
+			    parse_time(json_string_value(json_object_get(doc, "created")));
 			creds[n].last = -1;
 			n++;
 		}
@@ -385,17 +397,20 @@ void doctor_check_credentials(const doctor_ctx *ctx, doctor_result *out)
 		if (since < 0 || ctx->now_s - since < (int64_t)DOCTOR_UNUSED_DAYS * 86400)
 			continue;
 		stale++;
-		snprintf(why, sizeof(why), "%s %lld days ago", creds[i].last >= 0 ? "last used" : "issued, never used",
+		snprintf(why, sizeof(why), "%s %lld days ago",
+			 creds[i].last >= 0 ? "last used" : "issued, never used",
 			 (long long)((ctx->now_s - since) / 86400));
 		list_add(list, sizeof(list), creds[i].name, why);
 	}
 	if (stale)
-		doctor_set(out, DOCTOR_WARN, "revoke what is no longer used: kurad client revoke DIR NAME",
+		doctor_set(out, DOCTOR_WARN,
+			   "revoke what is no longer used: kurad client revoke DIR NAME",
 			   "%zu credential(s) unused for %d days or more (audit log): %s", stale,
 			   DOCTOR_UNUSED_DAYS, list);
 	else
-		doctor_set(out, DOCTOR_PASS, "", "%zu credential(s), each used or issued in the last %d days",
-			   n, DOCTOR_UNUSED_DAYS);
+		doctor_set(out, DOCTOR_PASS, "",
+			   "%zu credential(s), each used or issued in the last %d days", n,
+			   DOCTOR_UNUSED_DAYS);
 }
 
 /* Bytes stored in the last 30 days by every repository (DIR/meta/REPO/quota.json). */
@@ -418,8 +433,8 @@ static uint64_t growth_30d(const doctor_ctx *ctx, size_t *nledgers)
 
 		if (de->d_name[0] == '.')
 			continue;
-		if ((size_t)snprintf(file, sizeof(file), "%s/%.200s/quota.json", path, de->d_name) >=
-		    sizeof(file))
+		if ((size_t)snprintf(file, sizeof(file), "%s/%.200s/quota.json", path,
+				     de->d_name) >= sizeof(file))
 			continue;
 		if (read_dir_file(ctx, file, &text, &len) < 0)
 			continue;
@@ -460,12 +475,17 @@ void doctor_check_space(const doctor_ctx *ctx, doctor_result *out)
 	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
 	grow = growth_30d(ctx, &nl);
 	if (grow == 0) {
-		doctor_set(out, DOCTOR_PASS, "", "%.1f GiB free; no growth recorded in the last 30 days "
-			   "(%zu quota ledger(s))", (double)avail / (1 << 30), nl);
+		doctor_set(out, DOCTOR_PASS, "",
+			   "%.1f GiB free; no growth recorded in the last 30 days "
+			   "(%zu quota ledger(s))",
+			   (double)avail / (1 << 30), nl);
 		return;
 	}
 	days = (double)avail / ((double)grow / 30.0);
-	doctor_set(out, days < 30 ? DOCTOR_FAIL : days < 90 ? DOCTOR_WARN : DOCTOR_PASS,
+	doctor_set(out,
+		   days < 30   ? DOCTOR_FAIL
+		   : days < 90 ? DOCTOR_WARN
+			       : DOCTOR_PASS,
 		   days < 90 ? fix : "",
 		   "%.1f GiB free, %.2f GiB stored in the last 30 days: about %.0f days left",
 		   (double)avail / (1 << 30), (double)grow / (1 << 30), days);

@@ -22,7 +22,8 @@ static int setup(void **state)
 {
 	char *pin = NULL;
 
-	snprintf(root, sizeof(root), "%s/kura-doctor-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	snprintf(root, sizeof(root), "%s/kura-doctor-XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(root))
 		return -1;
 	snprintf(vdir, sizeof(vdir), "%s/vault", root);
@@ -113,9 +114,11 @@ static void test_ssh_hostile(void **state)
 	assert_int_equal(run(doctor_check_ssh, &r), DOCTOR_PASS); /* no sshd at all */
 	put_s("/etc/ssh/sshd_config", "PermitRootLogin yes\n");
 	assert_int_equal(run(doctor_check_ssh, &r), DOCTOR_FAIL);
-	put_s("/etc/ssh/sshd_config", "Include /etc/ssh/sshd_config.d/*.conf\nPasswordAuthentication yes\n");
+	put_s("/etc/ssh/sshd_config",
+	      "Include /etc/ssh/sshd_config.d/*.conf\nPasswordAuthentication yes\n");
 	assert_int_equal(run(doctor_check_ssh, &r), DOCTOR_WARN);
-	put_s("/etc/ssh/sshd_config.d/10-hard.conf", "PasswordAuthentication no\nPermitRootLogin no\n");
+	put_s("/etc/ssh/sshd_config.d/10-hard.conf",
+	      "PasswordAuthentication no\nPermitRootLogin no\n");
 	assert_int_equal(run(doctor_check_ssh, &r), DOCTOR_PASS);
 	/* binary: not read, and said so */
 	put("/etc/ssh/sshd_config", "Pass\0word", 9);
@@ -145,17 +148,20 @@ static void collect(const char *addr, void *arg)
 static void test_tcp_parse(void **state)
 {
 	const char *v4 =
-		"  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid\n"
-		"   0: 0100007F:1D13 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0\n"
-		"   1: 00000000:1D13 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0\n"
-		"   2: 0100007F:1D13 0100007F:C350 01 00000000:00000000 00:00000000 00000000 0\n"
-		"   3: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0\n"
-		"   4: ZZZZZZZZ:1D13 00000000:0000 0A\n"
-		"   5: 0100007F:1D1\n"
-		"garbage\n";
-	const char *v6 = "  sl  local_address                         remote_address                        st\n"
-			 "   0: 00000000000000000000000000000000:1D13 00000000000000000000000000000000:0000 0A 0\n"
-			 "   1: 00000000000000000000000001000000:1D13 00000000000000000000000000000000:0000 0A 0\n";
+	    "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid\n"
+	    "   0: 0100007F:1D13 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0\n"
+	    "   1: 00000000:1D13 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0\n"
+	    "   2: 0100007F:1D13 0100007F:C350 01 00000000:00000000 00:00000000 00000000 0\n"
+	    "   3: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0\n"
+	    "   4: ZZZZZZZZ:1D13 00000000:0000 0A\n"
+	    "   5: 0100007F:1D1\n"
+	    "garbage\n";
+	const char *v6 =
+	    "  sl  local_address                         remote_address                        st\n"
+	    "   0: 00000000000000000000000000000000:1D13 00000000000000000000000000000000:0000 0A "
+	    "0\n"
+	    "   1: 00000000000000000000000001000000:1D13 00000000000000000000000000000000:0000 0A "
+	    "0\n";
 	char got[256] = "";
 
 	assert_int_equal(doctor_tcp_listeners(v4, strlen(v4), false, 7443, collect, got), 2);
@@ -282,26 +288,30 @@ static void test_credentials_and_space(void **state)
 	long today = (long)(time(NULL) / 86400);
 
 	assert_int_equal(run(doctor_check_credentials, &r), DOCTOR_PASS);
-	put_s("/vault/clients/old.json", "{\"name\": \"old\", \"created\": \"2020-01-01T00:00:00Z\"}");
+	put_s("/vault/clients/old.json",
+	      "{\"name\": \"old\", \"created\": \"2020-01-01T00:00:00Z\"}");
 	put_s("/vault/clients/junk.json", "\x01\x02 not json");
 	assert_int_equal(run(doctor_check_credentials, &r), DOCTOR_WARN);
 	assert_non_null(strstr(r.reason, "old"));
 	/* a recent audit entry by it makes it used */
-	put_s("/vault/audit/log.jsonl", "{\"seq\":0,\"time\":\"2099-01-01T00:00:00Z\",\"client\":\"old\"}\n"
-					"not json at all\n");
+	put_s("/vault/audit/log.jsonl",
+	      "{\"seq\":0,\"time\":\"2099-01-01T00:00:00Z\",\"client\":\"old\"}\n"
+	      "not json at all\n");
 	assert_int_equal(run(doctor_check_credentials, &r), DOCTOR_PASS);
 	zap("/vault/clients/old.json");
 	zap("/vault/clients/junk.json");
 
 	assert_int_equal(run(doctor_check_space, &r), DOCTOR_PASS);
 	/* 8 EiB a day for the last days: no file system lasts */
-	snprintf(text, sizeof(text), "{\"version\":1,\"days\":[[%ld, 9000000000000000000],[%ld, 1]]}",
-		 today, today - 1);
+	snprintf(text, sizeof(text),
+		 "{\"version\":1,\"days\":[[%ld, 9000000000000000000],[%ld, 1]]}", today,
+		 today - 1);
 	put_s("/vault/meta/r1/quota.json", text);
 	put_s("/vault/meta/r2/quota.json", "[[[[[");
 	assert_int_equal(run(doctor_check_space, &r), DOCTOR_FAIL);
 	/* growth older than 30 days does not count */
-	snprintf(text, sizeof(text), "{\"version\":1,\"days\":[[%ld, 9000000000000000000]]}", today - 40);
+	snprintf(text, sizeof(text), "{\"version\":1,\"days\":[[%ld, 9000000000000000000]]}",
+		 today - 40);
 	put_s("/vault/meta/r1/quota.json", text);
 	assert_int_equal(run(doctor_check_space, &r), DOCTOR_PASS);
 	zap("/vault/meta/r1");
