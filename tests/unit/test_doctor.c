@@ -131,6 +131,16 @@ static void test_ssh_hostile(void **state)
 	free(huge);
 	assert_int_equal(run(doctor_check_ssh, &r), DOCTOR_UNCHECKED);
 	assert_non_null(strstr(r.reason, "larger than"));
+	/* a FIFO in place of the file: refused, not waited on */
+	{
+		char fifo[512];
+
+		zap("/etc/ssh/sshd_config");
+		snprintf(fifo, sizeof(fifo), "%s/etc/ssh/sshd_config", root);
+		assert_int_equal(mkfifo(fifo, 0600), 0);
+		assert_int_equal(run(doctor_check_ssh, &r), DOCTOR_UNCHECKED);
+		zap("/etc/ssh/sshd_config");
+	}
 	/* a drop-in that is binary leaves the answer open */
 	put_s("/etc/ssh/sshd_config", "PasswordAuthentication no\n");
 	put("/etc/ssh/sshd_config.d/00-bin.conf", "\0\0\0", 3);
