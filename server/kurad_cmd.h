@@ -59,5 +59,6 @@ int kurad_cmd_cancel(int argc, char **argv);    /* kurad_approver.c */
 int kurad_cmd_deletions(int argc, char **argv); /* kurad_deletions.c */
 int kurad_cmd_policy(int argc, char **argv);    /* kurad_policy.c */
 int kurad_cmd_quarantine(int argc, char **argv); /* kurad_quarantine.c */
+int kurad_cmd_doctor(int argc, char **argv);    /* doctor_out.c */
 
 #endif

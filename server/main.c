@@ -58,6 +58,7 @@ static const char usage_all[] =
 	"  quarantine list|release|remove DIR ...\n"
 	"                                       what a revoked client uploaded, set aside\n"
 	"  alert list|resolve DIR ...           the vault's alerts; resolve needs a quorum\n"
+	"  doctor DIR [--json]                  check the vault host against a hardening list\n"
 	"  version                              print the version\n"
 	"\n"
 	"Exit status: 0 success, 1 error, 2 usage error, 4 audit log verification failed.\n"
@@ -107,6 +108,8 @@ int main(int argc, char **argv)
 		rc = kurad_cmd_deletions(argc - 2, argv + 2);
 	else if (strcmp(cmd, "alert") == 0)
 		rc = alert_cli_main(argc - 2, argv + 2);
+	else if (strcmp(cmd, "doctor") == 0)
+		rc = kurad_cmd_doctor(argc - 2, argv + 2);
 	else if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("kurad %s\n", kura_version());
 		rc = EXIT_OK;
