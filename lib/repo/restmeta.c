@@ -296,3 +296,53 @@ void kura_restore__apply_dir_meta(rs *r)
 	r->res->warnings += atomic_load(&r->warnings);
 }
 
+
+/*
+ * In place from SNAPSHOT:DIR, the target is DIR: it gets DIR's stored
+ * metadata too (as `rsync -a DIR/ TARGET/` does), after everything inside
+ * it.  Through its parent by name, and only if that name is still the
+ * directory the restore opened; never for "/" or a target ending in "..".
+ */
+void kura_restore__root_meta(rs *r)
+{
+	struct stat want, got;
+	char *path = NULL, *slash;
+	const char *parent, *base;
+	kura_node node;
+	size_t len;
+	int pfd;
+
+	if (!r->root_node || r->rootfd < 0 || fstat(r->rootfd, &want) < 0 ||
+	    !(path = strdup(r->opts->target)))
+		return;
+	for (len = strlen(path); len > 1 && path[len - 1] == '/';)
+		path[--len] = '\0';
+	if (!(slash = strrchr(path, '/'))) {
+		parent = ".";
+		base = path;
+	} else {
+		*slash = '\0';
+		parent = slash == path ? "/" : path;
+		base = slash + 1;
+	}
+	if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+		free(path);
+		return;
+	}
+	if ((pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    fstatat(pfd, base, &got, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(got.st_mode) ||
+	    got.st_dev != want.st_dev || got.st_ino != want.st_ino) {
+		kura_restore__queue_warn(r, "", "the target was moved or replaced during the "
+					 "restore: its own metadata not applied");
+	} else {
+		node = *r->root_node;
+		node.name = (char *)base;
+		if (kura_fsmeta_apply(pfd, &node, r->opts->numeric_owner) < 0)
+			kura_restore__queue_warn(r, "", "%s", kura_error_message());
+	}
+	if (pfd >= 0)
+		close(pfd);
+	free(path);
+	kura_restore__drain_messages(r);
+	r->res->warnings += atomic_exchange(&r->warnings, 0);
+}

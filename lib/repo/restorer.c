@@ -849,6 +849,7 @@ static void rs_free(rs *r)
 	free(r->uses);
 	free(r->inodes);
 	free(r->root_snap);
+	kura_tree_free(r->root_tree);
 	kura_msgqueue_destroy(&r->msgs);
 }
 
@@ -899,6 +900,12 @@ static int restore_walk(rs *r, const kura_snapshot *snap, const char *subpath)
 		goto done;
 	err = r->dry_run ? kura_restore__dry_walk(r, &root, tree->nodes, tree->count)
 			 : walk_nodes(r, &root, tree->nodes, tree->count);
+	if (err == 0 && node && r->inplace && !r->dry_run) {
+		/* The target is DIR itself: its own metadata goes on at the end. */
+		r->root_tree = holder;
+		r->root_node = node;
+		holder = NULL;
+	}
 done:
 	kura_tree_free(tree);
 	kura_tree_free(holder);
@@ -975,6 +982,7 @@ int kura_restore__picked(kura_repo *repo, const char *const *ids, size_t nids,
 		goto done;
 	kura_restore__make_links(&r);
 	kura_restore__apply_dir_meta(&r);
+	kura_restore__root_meta(&r);
 	kura_restore__progress(&r, true);
 done:
 	res.errors = atomic_load(&r.errors);

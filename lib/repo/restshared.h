@@ -140,6 +140,8 @@ typedef struct {
 	int overwrite;
 	dev_t root_dev;                 /* the target's file system, once root_dev_known */
 	bool root_dev_known;
+	kura_tree *root_tree;           /* in place from SNAPSHOT:DIR: holds root_node, DIR's */
+	const kura_node *root_node;     /* stored node, applied to the target last (restmeta.c) */
 } rs;
 
 /* The name a file is written under now: its temporary name while restored in place. */
@@ -193,6 +195,7 @@ int kura_restore__content(rs *r, kura_pool *pool);
 void kura_restore__make_links(rs *r);
 void kura_restore__meta_queue(rs *r, kura_pool *pool, int threads, size_t first, size_t end, bool dirs);
 void kura_restore__apply_dir_meta(rs *r);
+void kura_restore__root_meta(rs *r);
 
 /* restplan.c: restore in place (decide, write beside and rename over, report). */
 int kura_restore__inplace_init(rs *r);

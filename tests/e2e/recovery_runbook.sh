@@ -7,8 +7,14 @@
 # mkdata.py --ransomware, and the next backup exits 5 (the vault raises a
 # detection alert and holds).  Then the runbook: every command a step runs
 # goes through `runbook`, which first checks that the command is written,
-# verbatim, in a ```sh block of docs/RECOVERY.md.  The restored tree must
-# equal the tree as it was before the attack.
+# verbatim, in a ```sh block of docs/RECOVERY.md.  The clean point is
+# looked at through `kura mount` (where FUSE is there), then restored in
+# place over the encrypted tree: a dry run first (which must change
+# nothing: checksums before and after), then `--overwrite if-changed
+# --delete`.  The tree must then equal the tree as it was before the attack
+# (rsync -aHAXn --checksum --delete: zero differences), with no `.locked`
+# file or ransom note left; the alternative, a restore into an empty
+# target, must give the same tree.
 . "$(dirname "$0")/lib.sh"
 
 ROOT=${KURA_TEST_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -96,6 +102,17 @@ printf '%s\n' "the rebuilt key for the day of recovery" >"$RH/newpass"
 export KURA_PASSWORD_FILE=$RH/newpass # what the holders type at the prompt
 runbook 0 'export KURA_REPOSITORY=vault://$VAULT_ADDR/clinic'
 runbook 0 'export KURA_VAULT_CREDENTIALS=$PWD/restore-host.cred'
+# the stick takes minutes; the test does not: wait for the vault's reload (every 100 ms) to know the token
+PIN=$(cred_get "$RH/restore-host.cred" pin)
+RTOKEN=$(cred_get "$RH/restore-host.cred" token)
+known=
+for _ in $(seq 1 100); do
+	code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 20 --noproxy '*' --pinnedpubkey "$PIN" \
+		--insecure -H "Authorization: Bearer $RTOKEN" "https://$VAULT_ADDR/v1/repos/clinic/config/" || true)
+	[ "$code" = 200 ] && { known=1; break; }
+	sleep 0.1
+done
+[ -n "$known" ] || fail "the vault does not accept the new reader credential within 10 s (last answer: $code)"
 
 note "step 3: bring the restore key together"
 for i in 1 3 4; do cp "$WORK/holder-$i/share-$i-of-5.txt" "$RH/"; done
@@ -118,6 +135,33 @@ assert_eq "clean point" "$clean_truth" "$CLEAN"
 assert_eq "first suspect" "$suspect_truth" "$SUSPECT"
 runbook 0 'kura diff "$CLEAN" "$SUSPECT"'
 assert_contains "diff shows the ransom note" "README_RESTORE.txt" "$OUT"
+FILES=$DATA
+if [ "$(id -u)" = 0 ] && [ -c /dev/fuse ] && command -v fusermount3 >/dev/null; then
+	note "step 4: look at the clean point through kura mount"
+	runbook 0 'mkdir clean-view'
+	cmd='kura mount "$CLEAN" clean-view'
+	grep -qxF -- "$cmd" <<<"$DOC_CMDS" || fail "the script runs a command RECOVERY.md does not show: $cmd"
+	note "runbook (second terminal): $cmd"
+	eval "$cmd" >"$WORK/mount.out" 2>"$WORK/mount.err" &
+	MOUNT_PID=$!
+	at_exit "kill $MOUNT_PID 2>/dev/null; fusermount3 -u -z '$RH/clean-view' 2>/dev/null"
+	for _ in $(seq 1 200); do
+		mountpoint -q clean-view && break
+		kill -0 "$MOUNT_PID" 2>/dev/null || fail "kura mount exited before mounting: $(cat "$WORK/mount.err")"
+		sleep 0.05
+	done
+	mountpoint -q clean-view || fail "kura mount did not mount clean-view within 10 s"
+	runbook 0 'ls -l "clean-view$FILES"'
+	assert_contains "the mount shows the clean tree" "$(ls "$WORK/pre-attack" | head -n 1)" "$OUT"
+	diff -r "$WORK/pre-attack" "clean-view$FILES" >/dev/null || fail "the mounted clean point differs from the tree before the attack"
+	runbook 0 'fusermount3 -u clean-view'
+	rc=0
+	wait "$MOUNT_PID" || rc=$?
+	no_crash "$rc" "$WORK/mount.err" "kura mount"
+	[ "$rc" -eq 0 ] || fail "kura mount exited $rc after fusermount3 -u: $(tail -n 5 "$WORK/mount.err")"
+else
+	note "step 4: kura mount not tried (needs root, /dev/fuse and fusermount3)"
+fi
 
 note "step 5: hide what the stolen client uploaded since T"
 expect_exit 0 kura --json snapshots
@@ -137,22 +181,55 @@ done
 [ -n "$hidden" ] || fail "the suspect snapshot is still listed after the quarantine: $ids"
 case " $ids " in *" $CLEAN "*) ;; *) fail "the quarantine hid the clean point too: $ids" ;; esac
 
-note "step 6: restore into an empty target"
+# checksums of the tree with every file's type, mode, owner and mtime
+tree_sum() {
+	(cd "$1" && find . -printf '%y %m %U %G %T@ %s %l %p\n' | LC_ALL=C sort &&
+		find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d' ' -f1
+}
+nlocked=$(find "$FILES" -name '*.locked' | wc -l)
+nnotes=$(find "$FILES" -name README_RESTORE.txt | wc -l)
+untouched=$(find "$FILES" -type d | LC_ALL=C sort | head -n 1)
+ino_before=$(stat -c %i "$untouched")
+
+note "step 6: restore in place: the dry run first"
+before=$(tree_sum "$FILES")
+runbook 0 'kura restore "$CLEAN:$FILES" --target "$FILES" --overwrite if-changed --delete --dry-run > plan.txt'
+assert_eq "the tree after the dry run (checksums)" "$before" "$(tree_sum "$FILES")"
+runbook 0 'tail -n 1 plan.txt'
+assert_contains "the dry run's summary" "dry run, nothing changed" "$OUT"
+ndel=$(grep -c '^delete ' plan.txt || true)
+assert_eq "deletes listed: every *.locked copy and ransom note" $((nlocked + nnotes)) "$ndel"
+assert_eq "creates listed: every renamed file" "$nlocked" "$(grep -c '^create ' plan.txt || true)"
+[ -z "$(grep -v -E '^(create|replace|delete) '"$FILES"'/|^dry run, nothing changed' plan.txt)" ] ||
+	fail "the dry run lists something outside $FILES or not a create/replace/delete: $(grep -v -E '^(create|replace|delete) '"$FILES"'/' plan.txt | head -n 5)"
+runbook 0 "grep '^delete ' plan.txt | grep -v '\\.locked\$'"
+assert_eq "deletes that are not .locked copies: the ransom notes" \
+	"$(find "$FILES" -name README_RESTORE.txt | sed 's/^/delete /' | LC_ALL=C sort)" "$(LC_ALL=C sort <<<"$OUT")"
+
+note "step 6: restore in place"
+runbook 0 'kura restore "$CLEAN:$FILES" --target "$FILES" --overwrite if-changed --delete'
+assert_eq "an untouched directory keeps its inode" "$ino_before" "$(stat -c %i "$untouched")"
+
+note "step 6, the alternative: a restore into an empty target"
 runbook 0 'kura restore "$CLEAN" --target target'
+diff -r "$WORK/pre-attack" "target$FILES" >/dev/null || fail "diff -r: the restore into an empty target differs"
 
 note "step 7: verify"
 runbook 0 'kura check --read-data'
-runbook 0 'find target -type f -exec sha256sum {} + | sort -k 2 > restored.sha256'
+runbook 0 'kura restore "$CLEAN:$FILES" --target "$FILES" --overwrite if-changed --delete --verify --dry-run'
+assert_contains "the verifying dry run finds nothing to do" "would create 0, replace 0, delete 0" "$OUT"
+runbook 0 'find "$FILES" -type f -exec sha256sum {} + | sort -k 2 > restored.sha256'
 [ "$(wc -l <restored.sha256)" -eq "$(find "$WORK/pre-attack" -type f | wc -l)" ] ||
 	fail "restored $(wc -l <restored.sha256) files, the tree had $(find "$WORK/pre-attack" -type f | wc -l)"
 # the manifest against the tree as it was before the attack, paths made relative to it
 want=$(cd "$WORK/pre-attack" && find . -type f -exec sha256sum {} + | sort -k 2)
-got=$(sed "s|  target$DATA/|  ./|" restored.sha256)
+got=$(sed "s|  $FILES/|  ./|" restored.sha256)
 [ "$want" = "$got" ] || fail "the restored tree differs from the tree before the attack:
 $(diff <(echo "$want") <(echo "$got") | head -n 20)"
-diff -r "$WORK/pre-attack" "target$DATA" >/dev/null || fail "diff -r: the restore differs"
-[ -z "$(find target -name '*.locked' -o -name README_RESTORE.txt | head -n 1)" ] ||
-	fail "the restore holds encrypted files or ransom notes"
+out=$(rsync -aHAXn --checksum --itemize-changes --numeric-ids --delete "$WORK/pre-attack/" "$FILES/")
+assert_eq "rsync -aHAXn --checksum --delete: differences from the tree before the attack" "" "$out"
+[ -z "$(find "$FILES" target -name '*.locked' -o -name README_RESTORE.txt -o -name '.kura-tmp.*' | head -n 1)" ] ||
+	fail "encrypted files, ransom notes or temporaries are left: $(find "$FILES" target -name '*.locked' -o -name README_RESTORE.txt -o -name '.kura-tmp.*' | head -n 5)"
 
 note "step 8: tell the vault, and close"
 cd "$VH"
