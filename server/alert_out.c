@@ -61,8 +61,8 @@ int alert_out_check(const char *dir)
 
 json_t *alert_out_document(const json_t *doc, const char *event)
 {
-	static const char *const copied[] = {"id",	  "repo",      "kind",
-					     "summary",	  "details",   "count",
+	static const char *const copied[] = {"id",	  "repo",	  "kind",
+					     "summary",	  "details",	  "count",
 					     "raised_ns", "last_seen_ns", "resolved_ns"};
 	json_t *o = json_pack("{s:s}", "event", event);
 
@@ -105,7 +105,8 @@ static char *run_command(vault *v, char **argv, const json_t *doc, const char *e
 		if (asprintf(&result, "failed: %s", kura_error_message()) < 0)
 			result = NULL;
 		fprintf(stderr, "kurad: alert %" JSON_INTEGER_FORMAT " %s: %s\n",
-			json_integer_value(json_object_get(doc, "id")), event, kura_error_message());
+			json_integer_value(json_object_get(doc, "id")), event,
+			kura_error_message());
 		kura_error_clear();
 	} else {
 		result = strdup("started");

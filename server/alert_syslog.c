@@ -21,8 +21,7 @@ int alert_syslog_parse(const char *text, size_t len, const char *path, bool *out
 
 	*out = false;
 	if (!(doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr)))
-		return kura_error_set(KURA_ECORRUPT, "%s: line %d: %s", path, jerr.line,
-				      jerr.text);
+		return kura_error_set(KURA_ECORRUPT, "%s: line %d: %s", path, jerr.line, jerr.text);
 	m = json_object_get(doc, "alert_syslog");
 	if (m && !json_is_null(m) && !json_is_boolean(m))
 		err = kura_error_set(KURA_ECORRUPT, "%s: \"alert_syslog\" must be true or false",
@@ -40,8 +39,8 @@ void alert_syslog_line(char *out, size_t size, const json_t *doc, const char *ev
 	const char *summary = json_string_value(json_object_get(doc, "summary"));
 
 	snprintf(out, size,
-		 "kura alert %" JSON_INTEGER_FORMAT " %s: kind=%s repo=%s count=%" JSON_INTEGER_FORMAT
-		 ": %s",
+		 "kura alert %" JSON_INTEGER_FORMAT
+		 " %s: kind=%s repo=%s count=%" JSON_INTEGER_FORMAT ": %s",
 		 json_integer_value(json_object_get(doc, "id")), event, kind ? kind : "?",
 		 repo && *repo ? repo : "-", json_integer_value(json_object_get(doc, "count")),
 		 summary ? summary : "");

@@ -79,13 +79,18 @@ static bool loopback_host(const char *host)
 	return inet_pton(AF_INET, host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
 }
 
-/* https://, or http:// to loopback; no user name or password in it. */
-static int check_url(const char *url, const char *path)
+/*
+ * https://, or http:// to loopback; no user name or password in it.
+ * *out (malloc'd) is the URL as libcurl understood it ("https:/a" becomes
+ * "https://a/"): what is sent to is what was checked.
+ */
+static int check_url(const char *url, const char *path, char **out)
 {
 	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL, *user = NULL;
+	char *scheme = NULL, *host = NULL, *user = NULL, *full = NULL;
 	int err = 0;
 
+	*out = NULL;
 	if (!u)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
@@ -101,15 +106,24 @@ static int check_url(const char *url, const char *path)
 				     path);
 		goto done;
 	}
-	if (strcasecmp(scheme, "https") == 0)
+	if (strcasecmp(scheme, "https") != 0 &&
+	    (strcasecmp(scheme, "http") != 0 || !loopback_host(host))) {
+		err =
+		    kura_error_set(KURA_ECORRUPT,
+				   "%s: \"alert_webhook\" url must be https:// (plain http:// only "
+				   "to a loopback address such as 127.0.0.1)",
+				   path);
 		goto done;
-	if (strcasecmp(scheme, "http") == 0 && loopback_host(host))
+	}
+	if (curl_url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK ||
+	    strlen(full) > ALERT_WEBHOOK_URL_MAX) {
+		err = kura_error_set(KURA_ECORRUPT, "%s: \"alert_webhook\" url is not a URL", path);
 		goto done;
-	err = kura_error_set(KURA_ECORRUPT,
-			     "%s: \"alert_webhook\" url must be https:// (plain http:// only to a "
-			     "loopback address such as 127.0.0.1)",
-			     path);
+	}
+	if (!(*out = strdup(full)))
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
 done:
+	curl_free(full);
 	curl_free(scheme);
 	curl_free(host);
 	curl_free(user);
@@ -168,10 +182,11 @@ int alert_webhook_parse(const char *text, size_t len, const char *path, alert_we
 	{
 		if (strcmp(key, "url") != 0 && strcmp(key, "secret_file") != 0 &&
 		    strcmp(key, "ca_file") != 0) {
-			err = kura_error_set(KURA_ECORRUPT,
-					     "%s: \"alert_webhook\" has an unknown member \"%.64s\" "
-					     "(url, secret_file, ca_file are known)",
-					     path, key);
+			err =
+			    kura_error_set(KURA_ECORRUPT,
+					   "%s: \"alert_webhook\" has an unknown member \"%.64s\" "
+					   "(url, secret_file, ca_file are known)",
+					   path, key);
 			goto done;
 		}
 	}
@@ -183,17 +198,13 @@ int alert_webhook_parse(const char *text, size_t len, const char *path, alert_we
 	if (!json_is_string(url) || json_string_length(url) == 0 ||
 	    json_string_length(url) > ALERT_WEBHOOK_URL_MAX ||
 	    strlen(json_string_value(url)) != json_string_length(url)) {
-		err = kura_error_set(KURA_ECORRUPT,
-				     "%s: \"alert_webhook\" needs a \"url\" string of 1 to %d bytes",
-				     path, ALERT_WEBHOOK_URL_MAX);
+		err = kura_error_set(
+		    KURA_ECORRUPT, "%s: \"alert_webhook\" needs a \"url\" string of 1 to %d bytes",
+		    path, ALERT_WEBHOOK_URL_MAX);
 		goto done;
 	}
-	if ((err = check_url(json_string_value(url), path)) < 0)
+	if ((err = check_url(json_string_value(url), path, &c->url)) < 0)
 		goto done;
-	if (!(c->url = strdup(json_string_value(url)))) {
-		err = kura_error_set(KURA_ENOMEM, "out of memory");
-		goto done;
-	}
 	if ((err = member_path(w, "secret_file", true, path, &c->secret_file)) < 0 ||
 	    (err = member_path(w, "ca_file", false, path, &c->ca_file)) < 0)
 		goto done;
@@ -222,18 +233,17 @@ int alert_webhook_secret(const alert_webhook_conf *c, uint8_t **out, size_t *out
 	if (len < ALERT_WEBHOOK_SECRET_MIN || len > ALERT_WEBHOOK_SECRET_MAX) {
 		kura_wipe(text, len);
 		free(text);
-		return kura_error_set(KURA_EINVAL,
-				      "alert webhook secret %s: %zu bytes, want %d to %d",
-				      c->secret_file, len, ALERT_WEBHOOK_SECRET_MIN,
-				      ALERT_WEBHOOK_SECRET_MAX);
+		return kura_error_set(
+		    KURA_EINVAL, "alert webhook secret %s: %zu bytes, want %d to %d",
+		    c->secret_file, len, ALERT_WEBHOOK_SECRET_MIN, ALERT_WEBHOOK_SECRET_MAX);
 	}
 	*out = (uint8_t *)text;
 	*out_len = len;
 	return 0;
 }
 
-void alert_webhook_sign(char out[ALERT_WEBHOOK_SIG_SIZE], const uint8_t *secret,
-			size_t secret_len, int64_t timestamp, const char *body, size_t len)
+void alert_webhook_sign(char out[ALERT_WEBHOOK_SIG_SIZE], const uint8_t *secret, size_t secret_len,
+			int64_t timestamp, const char *body, size_t len)
 {
 	crypto_auth_hmacsha256_state st;
 	uint8_t mac[crypto_auth_hmacsha256_BYTES];
@@ -302,8 +312,12 @@ static int try_once(const delivery *d)
 	snprintf(hdr_sig, sizeof(hdr_sig), "X-Kura-Signature: %s", sig);
 	snprintf(hdr_ts, sizeof(hdr_ts), "X-Kura-Timestamp: %" PRId64, now);
 	snprintf(hdr_what, sizeof(hdr_what), "X-Kura-Delivery: %s", d->what);
-	const char *lines[] = {"Content-Type: application/json", "User-Agent: kurad", "Expect:",
-			       hdr_ts, hdr_sig, hdr_what};
+	const char *lines[] = {"Content-Type: application/json",
+			       "User-Agent: kurad",
+			       "Expect:",
+			       hdr_ts,
+			       hdr_sig,
+			       hdr_what};
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
 		if (!(h2 = curl_slist_append(h, lines[i]))) {
 			err = kura_error_set(KURA_ENOMEM, "out of memory");
@@ -372,17 +386,22 @@ static void deliver(const delivery *d)
 	for (int t = 1; t <= ALERT_WEBHOOK_TRIES; t++) {
 		if (try_once(d) == 0) {
 			if (t > 1)
-				fprintf(stderr, "kurad: alert webhook: alert %s delivered on try %d\n",
+				fprintf(stderr,
+					"kurad: alert webhook: alert %s delivered on try %d\n",
 					d->what, t);
 			return;
 		}
 		if (t == ALERT_WEBHOOK_TRIES || stopping()) {
-			fprintf(stderr, "kurad: alert webhook: alert %s not delivered to %s: %s (try %d of %d, giving up)\n",
+			fprintf(stderr,
+				"kurad: alert webhook: alert %s not delivered to %s: %s (try %d of "
+				"%d, giving up)\n",
 				d->what, d->url, kura_error_message(), t, ALERT_WEBHOOK_TRIES);
 			break;
 		}
-		fprintf(stderr, "kurad: alert webhook: alert %s to %s: %s (try %d of %d, again in %ld ms)\n",
-			d->what, d->url, kura_error_message(), t, ALERT_WEBHOOK_TRIES, pause);
+		fprintf(
+		    stderr,
+		    "kurad: alert webhook: alert %s to %s: %s (try %d of %d, again in %ld ms)\n",
+		    d->what, d->url, kura_error_message(), t, ALERT_WEBHOOK_TRIES, pause);
 		kura_error_clear();
 		if (pause_ms(pause))
 			break;
@@ -508,12 +527,11 @@ int alert_webhook_enqueue(const alert_webhook_conf *c, const char *what, const c
 
 		pthread_mutex_unlock(&q_lock);
 		delivery_free(d);
-		return kura_error_set(KURA_EIO,
-				      "alert webhook: alert %s dropped (%s; %" PRIu64
-				      " dropped since kurad started)",
-				      what,
-				      running ? "the queue is full" : "no delivery thread runs",
-				      (uint64_t)atomic_fetch_add(&n_dropped, 1) + 1);
+		return kura_error_set(
+		    KURA_EIO,
+		    "alert webhook: alert %s dropped (%s; %" PRIu64 " dropped since kurad started)",
+		    what, running ? "the queue is full" : "no delivery thread runs",
+		    (uint64_t)atomic_fetch_add(&n_dropped, 1) + 1);
 	}
 	if (q_tail)
 		q_tail->next = d;

@@ -44,8 +44,7 @@ typedef struct alert_webhook_conf {
  * most ALERT_WEBHOOK_URL_MAX bytes, the paths absolute.  *out is the
  * caller's (alert_webhook_conf_free).  KURA_ECORRUPT naming the problem.
  */
-int alert_webhook_parse(const char *text, size_t len, const char *path,
-			alert_webhook_conf **out);
+int alert_webhook_parse(const char *text, size_t len, const char *path, alert_webhook_conf **out);
 void alert_webhook_conf_free(alert_webhook_conf *c);
 
 /*
@@ -56,8 +55,8 @@ void alert_webhook_conf_free(alert_webhook_conf *c);
 int alert_webhook_secret(const alert_webhook_conf *c, uint8_t **out, size_t *out_len);
 
 /* The X-Kura-Signature value of `body` sent at `timestamp` (Unix seconds). */
-void alert_webhook_sign(char out[ALERT_WEBHOOK_SIG_SIZE], const uint8_t *secret,
-			size_t secret_len, int64_t timestamp, const char *body, size_t len);
+void alert_webhook_sign(char out[ALERT_WEBHOOK_SIG_SIZE], const uint8_t *secret, size_t secret_len,
+			int64_t timestamp, const char *body, size_t len);
 
 /*
  * Start the worker (once per process; 0 if it runs already), and stop it:

@@ -59,9 +59,10 @@ static void test_parse_accepts(void **state)
 	assert_null(c);
 	assert_ok(parse("{\"alert_webhook\": null}", &c));
 	assert_null(c);
-	assert_ok(parse("{\"alert_webhook\": {\"url\": \"https://hooks.example.org/kura\", "
-			"\"secret_file\": \"/etc/kura/hook.secret\", \"ca_file\": \"/etc/ca.pem\"}}",
-			&c));
+	assert_ok(
+	    parse("{\"alert_webhook\": {\"url\": \"https://hooks.example.org/kura\", "
+		  "\"secret_file\": \"/etc/kura/hook.secret\", \"ca_file\": \"/etc/ca.pem\"}}",
+		  &c));
 	assert_non_null(c);
 	assert_string_equal(c->url, "https://hooks.example.org/kura");
 	assert_string_equal(c->secret_file, "/etc/kura/hook.secret");
@@ -107,8 +108,7 @@ static void test_parse_refuses(void **state)
 	     "https://"},
 	    {"{\"alert_webhook\": {\"url\": \"https://u:p@x/\", \"secret_file\": \"/s\"}}",
 	     "user name"},
-	    {"{\"alert_webhook\": {\"url\": \"not a url\", \"secret_file\": \"/s\"}}",
-	     "not a URL"},
+	    {"{\"alert_webhook\": {\"url\": \"not a url\", \"secret_file\": \"/s\"}}", "not a URL"},
 	    {"{\"alert_webhook\": {\"url\": \"https://x/\", \"secret_file\": \"/s\", "
 	     "\"retries\": 3}}",
 	     "unknown member \"retries\""},
@@ -167,8 +167,8 @@ static void test_syslog(void **state)
 	doc = json_pack("{s:i, s:s, s:s, s:s, s:i}", "id", 7, "repo", "clinic", "kind",
 			"bytes-surge", "summary", "4 MiB\nnew\x7f", "count", 3);
 	alert_syslog_line(line, sizeof(line), doc, "opened");
-	assert_string_equal(line,
-			    "kura alert 7 opened: kind=bytes-surge repo=clinic count=3: 4 MiB?new?");
+	assert_string_equal(
+	    line, "kura alert 7 opened: kind=bytes-surge repo=clinic count=3: 4 MiB?new?");
 	json_object_set_new(doc, "repo", json_null());
 	alert_syslog_line(line, 64, doc, "closed");
 	assert_int_equal(strlen(line), 63);
@@ -190,8 +190,8 @@ static void test_document_and_no_sender(void **state)
 	assert_string_equal(json_string_value(json_object_get(d, "event")), "opened");
 	assert_int_equal(json_integer_value(json_object_get(d, "id")), 3);
 	assert_true(json_is_null(json_object_get(d, "repo")));
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(d, "details"), "refused")),
-			 101);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(d, "details"), "refused")), 101);
 	/* Vault-internal bookkeeping stays inside. */
 	assert_null(json_object_get(d, "approvals"));
 	assert_null(json_object_get(d, "resolve_logged"));
