@@ -159,15 +159,15 @@ int alerts_raise_id(vault *v, const char *repo, const char *kind, const char *su
 	/* Sent once, when it opens: a refresh is in the record and the audit log only. */
 	if (!fresh)
 		goto done;
-	result = alert_out_send(v, rec->doc, "opened");
-	if (json_object_set_new(rec->doc, "command_ns", json_integer(result ? now : 0)) < 0 ||
-	    json_object_set_new(rec->doc, "command", result ? json_string(result) : json_null()) <
-		0) {
+	/* No command configured: command_ns and command stay null. */
+	if (!(result = alert_out_send(v, rec->doc, "opened")))
+		goto done;
+	if (json_object_set_new(rec->doc, "command_ns", json_integer(now)) < 0 ||
+	    json_object_set_new(rec->doc, "command", json_string(result)) < 0) {
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
-	if (result)
-		err = alert_record_save(adir, rec, false);
+	err = alert_record_save(adir, rec, false);
 done:
 	alert_record_unlock(fd);
 	json_decref(fresh_rec.doc);

@@ -10,6 +10,10 @@
  */
 #include "testutil.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "alert_out.h"
@@ -204,6 +208,55 @@ static void test_document_and_no_sender(void **state)
 	assert_int_equal(alert_webhook_dropped(), dropped + 1);
 }
 
+/*
+ * A receiver that accepts connections and never answers holds the sender
+ * on its first try; the queue fills, the next delivery is dropped and
+ * counted, and stopping cuts the hung try short.
+ */
+static void test_queue_full_and_stop(void **state)
+{
+	char dir[] = "/tmp/kura-test-alert-out-XXXXXX", secret[64], url[64];
+	alert_webhook_conf c = {.url = url, .secret_file = secret};
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t alen = sizeof(a);
+	uint64_t dropped = alert_webhook_dropped();
+	struct timespec t0, t1;
+	int s, i;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(secret, sizeof(secret), "%s/secret", dir);
+	write_file(secret, "0123456789abcdef0123\n");
+	assert_true((s = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(s, 128), 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&a, &alen), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/hook", ntohs(a.sin_port));
+
+	assert_ok(alert_webhook_start());
+	assert_ok(alert_webhook_start()); /* once per process */
+	/* One taken by the sender (hung), ALERT_WEBHOOK_QUEUE_MAX waiting: one more at most fits.
+	 */
+	for (i = 0; i < ALERT_WEBHOOK_QUEUE_MAX + 2; i++)
+		if (alert_webhook_enqueue(&c, "1-opened", "{}") < 0)
+			break;
+	assert_true(i <= ALERT_WEBHOOK_QUEUE_MAX + 1);
+	assert_non_null(strstr(kura_error_message(), "the queue is full"));
+	assert_int_equal(alert_webhook_dropped(), dropped + 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	alert_webhook_stop();
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* Well under the 10 s a try may last. */
+	assert_true(t1.tv_sec - t0.tv_sec < 3);
+	/* What was still queued is dropped and counted. */
+	assert_true(alert_webhook_dropped() >= dropped + 1 + (uint64_t)i - 1);
+	assert_int_equal(alert_webhook_enqueue(&c, "2-opened", "{}"), KURA_EIO);
+	assert_non_null(strstr(kura_error_message(), "no delivery thread"));
+	close(s);
+	unlink(secret);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -213,6 +266,7 @@ int main(void)
 	    cmocka_unit_test(test_secret_file),
 	    cmocka_unit_test(test_syslog),
 	    cmocka_unit_test(test_document_and_no_sender),
+	    cmocka_unit_test(test_queue_full_and_stop),
 	};
 
 	if (kura_crypto_init() < 0)
