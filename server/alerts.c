@@ -21,7 +21,7 @@
 #include <time.h>
 
 #include "acceptances.h"
-#include "alert_command.h"
+#include "alert_out.h"
 #include "alert_record.h"
 #include "common/error.h"
 #include "files.h"
@@ -72,54 +72,17 @@ static int audit_alert(vault *v, const char *method, const char *client, const c
 	return audit_append(a, &e);
 }
 
-/* Run the operator's command for the alert in `doc`; what happened, for the record. */
-static char *run_command(vault *v, char **argv, const json_t *doc)
-{
-	const char *repo = json_string_value(json_object_get(doc, "repo"));
-	char *env[8] = {NULL}, *result = NULL;
-	int n = 0;
-
-	if (asprintf(&env[n++], "KURA_ALERT_ID=%" JSON_INTEGER_FORMAT,
-		     json_integer_value(json_object_get(doc, "id"))) < 0 ||
-	    asprintf(&env[n++], "KURA_ALERT_REPO=%s", repo ? repo : "") < 0 ||
-	    asprintf(&env[n++], "KURA_ALERT_KIND=%s",
-		     json_string_value(json_object_get(doc, "kind"))) < 0 ||
-	    asprintf(&env[n++], "KURA_ALERT_SUMMARY=%s",
-		     json_string_value(json_object_get(doc, "summary"))) < 0 ||
-	    asprintf(&env[n++], "KURA_ALERT_COUNT=%" JSON_INTEGER_FORMAT,
-		     json_integer_value(json_object_get(doc, "count"))) < 0 ||
-	    asprintf(&env[n++], "KURA_VAULT_DIR=%s", vault_dir(v)) < 0 ||
-	    !(env[n++] = strdup("PATH=/usr/local/bin:/usr/bin:/bin"))) {
-		env[n - 1] = NULL;
-		result = NULL;
-		goto done;
-	}
-	if (alert_command_start(argv, env) < 0) {
-		if (asprintf(&result, "failed: %s", kura_error_message()) < 0)
-			result = NULL;
-		fprintf(stderr, "kurad: alert %" JSON_INTEGER_FORMAT ": %s\n",
-			json_integer_value(json_object_get(doc, "id")), kura_error_message());
-		kura_error_clear();
-	} else {
-		result = strdup("started");
-	}
-done:
-	for (int i = 0; i < n; i++)
-		free(env[i]);
-	return result;
-}
-
 int alerts_raise_id(vault *v, const char *repo, const char *kind, const char *summary,
 		    const char *details_json, unsigned long *out_id)
 {
-	char clean[ALERT_SUMMARY_MAX + 1], *adir = NULL, **argv = NULL, *result = NULL;
+	char clean[ALERT_SUMMARY_MAX + 1], *adir = NULL, *result = NULL;
 	const char *dir = vault_dir(v);
 	json_t *details = NULL;
 	json_error_t jerr;
 	alert_rec *rs = NULL, fresh_rec = {0}, *rec = NULL;
 	size_t n = 0, i;
 	unsigned long max_id;
-	int64_t now = now_ns(), last_cmd;
+	int64_t now = now_ns();
 	bool fresh = false;
 	int fd = -1, err = 0;
 
@@ -135,13 +98,6 @@ int alerts_raise_id(vault *v, const char *repo, const char *kind, const char *su
 		return kura_error_set(KURA_EINVAL, "alert %s: details are not a JSON object", kind);
 	}
 	clean_summary(clean, summary);
-	/* A bad alert_command must not stop the alert: it is recorded, and reported. */
-	if (alert_command_load(dir, &argv) < 0) {
-		if (asprintf(&result, "not run: %s", kura_error_message()) < 0)
-			result = NULL;
-		fprintf(stderr, "kurad: %s\n", kura_error_message());
-		kura_error_clear();
-	}
 	if ((err = alert_record_lock(dir, &fd, &adir)) < 0)
 		goto done;
 	if ((err = alert_record_load_all(adir, &rs, &n, &max_id)) < 0)
@@ -201,25 +157,23 @@ int alerts_raise_id(vault *v, const char *repo, const char *kind, const char *su
 	if ((err = audit_alert(v, fresh ? "ALERT" : "ALERT-AGAIN", "kurad", "vault", rec->doc,
 			       200)) < 0)
 		goto done;
-	last_cmd = json_integer_value(json_object_get(rec->doc, "command_ns"));
-	if ((argv || result) &&
-	    (last_cmd == 0 || now - last_cmd >= ALERT_COMMAND_INTERVAL_S * NS)) {
-		if (argv)
-			result = run_command(v, argv, rec->doc);
-		if (json_object_set_new(rec->doc, "command_ns", json_integer(now)) < 0 ||
-		    json_object_set_new(rec->doc, "command",
-					result ? json_string(result) : json_null()) < 0) {
-			err = kura_error_set(KURA_ENOMEM, "out of memory");
-			goto done;
-		}
-		err = alert_record_save(adir, rec, false);
+	/* Sent once, when it opens: a refresh is in the record and the audit log only. */
+	if (!fresh)
+		goto done;
+	/* No command configured: command_ns and command stay null. */
+	if (!(result = alert_out_send(v, rec->doc, "opened")))
+		goto done;
+	if (json_object_set_new(rec->doc, "command_ns", json_integer(now)) < 0 ||
+	    json_object_set_new(rec->doc, "command", json_string(result)) < 0) {
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
 	}
+	err = alert_record_save(adir, rec, false);
 done:
 	alert_record_unlock(fd);
 	json_decref(fresh_rec.doc);
 	alert_recs_free(rs, n);
 	json_decref(details);
-	alert_command_free(argv);
 	free(result);
 	free(adir);
 	return err;
@@ -437,7 +391,7 @@ int alerts_tick(vault *v)
 	}
 	for (i = 0; i < n; i++) {
 		json_t *apps, *item;
-		bool resolved, changed = false;
+		bool resolved, changed = false, closed = false;
 
 		if (!rs[i].doc)
 			continue;
@@ -465,10 +419,13 @@ int alerts_tick(vault *v)
 			    (err = json_object_set_new(rs[i].doc, "resolve_logged", json_true())) <
 				0)
 				goto done;
-			changed = true;
+			changed = closed = true;
 		}
 		if (changed && (err = alert_record_save(adir, &rs[i], false)) < 0)
 			goto done;
+		/* Sent once, when it closes: resolve_logged, saved above, marks it sent. */
+		if (closed)
+			free(alert_out_send(v, rs[i].doc, "closed"));
 		if (changed && stat(adir, &st) < 0) {
 			err = kura_error_errno(KURA_EIO, errno, "%s", adir);
 			goto done;

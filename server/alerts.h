@@ -24,7 +24,6 @@
 typedef struct vault vault;
 
 #define ALERT_SUMMARY_MAX 400	       /* bytes kept of a summary */
-#define ALERT_COMMAND_INTERVAL_S 3600  /* the alert command runs at most once an hour per alert */
 #define ALERT_RECENT_S (7 * 24 * 3600) /* resolved alerts stay in the status this long */
 
 /*
@@ -36,8 +35,8 @@ typedef struct vault vault;
  * people (control characters become '?', cut at ALERT_SUMMARY_MAX);
  * `details_json` the text of a JSON object, or NULL.  Writes the record
  * (fsynced), an audit entry (method ALERT) when the vault has its log open,
- * and starts the operator's alert command (vault.json "alert_command")
- * when it has not run for this alert in the last hour.  Thread-safe.
+ * and, for a new alert only, sends it out ("opened", alert_out.h: the
+ * command, syslog, the webhook).  Thread-safe.
  * *out_id (may be NULL) gets the alert's id.
  */
 int alerts_raise_id(vault *v, const char *repo, const char *kind, const char *summary,
@@ -78,7 +77,8 @@ int alerts_list(const char *dir, bool all, int64_t now_ns, json_t **out);
 /*
  * `kurad serve`'s tick: write the audit entries for approvals and
  * resolutions made by `kurad alert resolve` (its own process cannot write
- * the log serve holds).  Cheap when nothing changed.
+ * the log serve holds), and send each newly resolved alert out once
+ * ("closed", alert_out.h).  Cheap when nothing changed.
  */
 int alerts_tick(vault *v);
 

@@ -53,6 +53,8 @@
 #include <unistd.h>
 
 #include "alert_command.h"
+#include "alert_out.h"
+#include "alert_webhook.h"
 #include "alerts.h"
 #include "common/error.h"
 #include "deletion_run.h"
@@ -440,6 +442,9 @@ int vault_http_serve(vault *v, const gate_limits *limits, atomic_int *stop)
 	if ((err = alert_command_load(vault_dir(v), &alert_argv)) < 0)
 		goto done;
 	alert_command_free(alert_argv);
+	/* So are a bad webhook or syslog setting; the webhook's sender runs from now on. */
+	if ((err = alert_out_check(vault_dir(v))) < 0 || (err = alert_webhook_start()) < 0)
+		goto done;
 	if ((err = watch_new(&srv->watch, v)) < 0)
 		goto done;
 	if ((err = listen_on(addr ? addr : "(none)", &fd, &v6)) < 0)
@@ -510,6 +515,7 @@ int vault_http_serve(vault *v, const gate_limits *limits, atomic_int *stop)
 done:
 	if (fd >= 0)
 		close(fd);
+	alert_webhook_stop(); /* after the last tick: its "closed" deliveries are queued */
 	gate_free(srv->gate); /* after the daemon: its last refusal summaries */
 	quarantine_view_free(srv->quarantine);
 	watch_free(srv->watch);

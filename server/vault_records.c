@@ -116,7 +116,7 @@ int vault_settings_load(const char *dir, char **out_listen, int64_t *out_reserve
 	json_t *doc = NULL;
 	json_error_t jerr;
 	const char *listen;
-	json_t *alert_command, *detect;
+	json_t *alert_command, *detect, *alert_webhook, *alert_syslog;
 	json_int_t version, reserve = -1;
 	int err = 0;
 
@@ -135,10 +135,11 @@ int vault_settings_load(const char *dir, char **out_listen, int64_t *out_reserve
 		err = kura_error_set(KURA_ECORRUPT, "%s: line %d: %s", path, jerr.line, jerr.text);
 		goto done;
 	}
-	/* "alert_command" and "detect" are alert_command.c's and watch.c's to check. */
-	if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:s, s:I, s?I, s?o, s?o}", "listen",
-			   &listen, "version", &version, "reserve", &reserve, "alert_command",
-			   &alert_command, "detect", &detect) < 0) {
+	/* "alert_*" and "detect" are alert_out.c's and watch.c's to check. */
+	if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:s, s:I, s?I, s?o, s?o, s?o, s?o}",
+			   "listen", &listen, "version", &version, "reserve", &reserve,
+			   "alert_command", &alert_command, "detect", &detect, "alert_webhook",
+			   &alert_webhook, "alert_syslog", &alert_syslog) < 0) {
 		err = kura_error_set(KURA_ECORRUPT, "%s: %s", path, jerr.text);
 		goto done;
 	}

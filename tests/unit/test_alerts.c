@@ -2,8 +2,8 @@
 /*
  * test_alerts.c - the vault's alerts room (server/alerts.c,
  * alert_record.c, alert_resolve.c, alert_command.c): raising and
- * refreshing, the hold's question, the operator's command and its hourly
- * limit, resolution only by an approver quorum (and not by editing the
+ * refreshing, the hold's question, the operator's command (once per
+ * alert opened), resolution only by an approver quorum (and not by editing the
  * record), hostile records, the audit entries and the status.
  *
  * Every test builds a vault with a writer for repository "clinic", a
@@ -254,7 +254,7 @@ static void test_bad_raises(void **state)
 	assert_false(alerts_open_for_repo(f->v, "clinic"));
 }
 
-static void test_command_runs_once_an_hour(void **state)
+static void test_command_runs_once_per_alert(void **state)
 {
 	fixture *f = *state;
 	char cmd[512], *text = NULL;
@@ -280,7 +280,7 @@ static void test_command_runs_once_an_hour(void **state)
 	first = json_integer_value(json_object_get(rec, "command_ns"));
 	assert_true(first > 0);
 	json_decref(rec);
-	/* Refreshed within the hour: recorded, the command not run again. */
+	/* Refreshed: recorded, the command not run again (it runs when the alert opens and closes). */
 	assert_ok(alerts_raise(f->v, "clinic", "bytes-surge", "again", NULL));
 	rec = listed(f, id);
 	assert_int_equal(json_integer_value(json_object_get(rec, "count")), 2);
@@ -551,7 +551,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_raise_and_refresh, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_raises, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_command_runs_once_an_hour, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_command_runs_once_per_alert, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_commands, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_quorum_resolves, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refresh_voids_approvals, setup, teardown),
