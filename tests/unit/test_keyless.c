@@ -470,7 +470,7 @@ static void test_fd(void **state)
 	assert_ok(kura_keyless_validate_fd(KURA_FILE_INDEX, fd));
 	assert_true(kura_keyless_validate_fd(KURA_FILE_SNAPSHOT, fd) < 0);
 	assert_non_null(strstr(kura_error_message(), "snapshot: bad magic"));
-	assert_int_equal(kura_keyless_validate((kura_file_type)7, data, len), KURA_EINVAL);
+	assert_int_equal(kura_keyless_validate((kura_file_type)KURA_FILE_TYPES, data, len), KURA_EINVAL);
 	close(fd);
 	free(data);
 }

@@ -88,7 +88,7 @@ static void test_create_open(void **state)
 		assert_int_equal(stat(path, &st), 0);
 		assert_true(S_ISDIR(st.st_mode));
 	}
-	assert_int_equal(count_entries(f->repo), 8);
+	assert_int_equal(count_entries(f->repo), 9);
 	snprintf(path, sizeof(path), "%s/data", f->repo);
 	assert_int_equal(count_entries(path), 256);
 	assert_string_equal(kura_file_type_name(KURA_FILE_CONFIG), "config");
@@ -269,7 +269,7 @@ static void test_bad_names(void **state)
 	snprintf(bad, sizeof(bad), "%s0", good);
 	assert_int_equal(b->put(b, KURA_FILE_PACK, bad, "x", 1), KURA_EINVAL);
 	/* Bad type. */
-	assert_int_equal(b->put(b, (kura_file_type)7, good, "x", 1), KURA_EINVAL);
+	assert_int_equal(b->put(b, (kura_file_type)KURA_FILE_TYPES, good, "x", 1), KURA_EINVAL);
 	assert_int_equal(b->put(b, (kura_file_type)-1, good, "x", 1), KURA_EINVAL);
 }
 
