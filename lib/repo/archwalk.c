@@ -176,8 +176,10 @@ char *kura_backup__join_path(const char *dir, const char *name)
 }
 
 /*
- * Enter the directory `s` (takes its fd, and `path`) and make room for its
- * nodes.  If it cannot be entered, its tree completes empty.
+ * Enter the directory `s` (takes its fd): `path` (taken) is its whole
+ * path for the first directory of a walk, NULL for one the stack's last
+ * kura_dirstack_child named.  If it cannot be entered, its tree completes
+ * empty.
  */
 static int enter_dir(archiver *a, kura_dirstack *st, const walk_sub *s, char *path,
 		     unsigned depth)
@@ -186,13 +188,14 @@ static int enter_dir(archiver *a, kura_dirstack *st, const walk_sub *s, char *pa
 	int err;
 
 	s->dir->pending = 1; /* the walk's token, given back when it leaves */
-	err = kura_dirstack_push(st, s->fd, s->dev, s->ino, path, depth, s->dir);
+	err = path ? kura_dirstack_push(st, s->fd, s->dev, s->ino, path, depth, s->dir)
+		   : kura_dirstack_push_child(st, s->fd, s->dev, s->ino, depth, s->dir);
 	if (st->n == n) {
 		kura_backup__child_done(a, s->dir);
 		return err;
 	}
 	if (err == KURA_EIO) {
-		kura_backup__warn(a, st->v[n].path, kura_error_message());
+		kura_backup__warn(a, kura_dirstack_path(st), kura_error_message());
 		kura_backup__count_unreadable(a);
 		return 0;
 	}
@@ -207,7 +210,9 @@ static int enter_dir(archiver *a, kura_dirstack *st, const walk_sub *s, char *pa
  * Walk the directory `s` (its tree at `depth`, absolute path `path`) and
  * everything below it: names in byte order, each directory entered where
  * its name comes (the file cache depends on this order), with an explicit
- * stack (dirstack.h): no recursion, a bounded number of fds.  Takes s->fd.
+ * stack (dirstack.h): no recursion, a bounded number of fds, and one path
+ * buffer that grows and shrinks with the walk (no path kept per level).
+ * Takes s->fd.
  */
 int kura_backup__walk_dirs(archiver *a, const walk_sub *s, const char *path, unsigned depth)
 {
@@ -225,7 +230,7 @@ int kura_backup__walk_dirs(archiver *a, const walk_sub *s, const char *path, uns
 	while (st.n > 0) {
 		kura_dirframe *t = &st.v[st.n - 1];
 		walk_sub sub = {NULL, -1, 0, 0};
-		char *child;
+		const char *child;
 		size_t i;
 
 		if (err || t->next == t->n) {
@@ -233,22 +238,19 @@ int kura_backup__walk_dirs(archiver *a, const walk_sub *s, const char *path, uns
 			continue;
 		}
 		if (kura_dirstack_ready(&st) < 0) {
-			kura_backup__warn(a, t->path, kura_error_message());
+			kura_backup__warn(a, kura_dirstack_path(&st), kura_error_message());
 			kura_backup__count_unreadable(a);
 			continue;
 		}
 		i = t->next++;
-		if (!(child = kura_backup__join_path(t->path, t->names[i]))) {
+		if (!(child = kura_dirstack_child(&st, t->names[i]))) {
 			err = kura_error_set(KURA_ENOMEM, "out of memory");
 			continue;
 		}
 		if (!kura_backup__excluded(a, child, t->names[i]))
 			err = process_entry(a, t->user, i, t->fd, t->names[i], child, t->depth, &sub);
-		if (!err && sub.dir) {
-			err = enter_dir(a, &st, &sub, child, t->depth + 1);
-			child = NULL;
-		}
-		free(child);
+		if (!err && sub.dir)
+			err = enter_dir(a, &st, &sub, NULL, t->depth + 1);
 		if (!err)
 			err = kura_backup__take_failure(a);
 		kura_backup__progress(a, 0);

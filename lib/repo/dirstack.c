@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,10 +61,57 @@ static int list(kura_dirframe *f)
 	return 0;
 }
 
-int kura_dirstack_push(kura_dirstack *s, int fd, dev_t dev, ino_t ino, char *path,
-		       unsigned depth, void *user)
+static int buf_reserve(kura_dirstack *s, size_t len)
+{
+	size_t cap = s->bufcap ? s->bufcap : 256;
+	char *b;
+
+	if (len + 1 <= s->bufcap)
+		return 0;
+	while (cap < len + 1)
+		cap *= 2;
+	if (!(b = realloc(s->buf, cap)))
+		return kura_error_set(KURA_ENOMEM, "out of memory for a path of %zu bytes", len);
+	s->buf = b;
+	s->bufcap = cap;
+	return 0;
+}
+
+static size_t top_len(const kura_dirstack *s)
+{
+	return s->n ? s->v[s->n - 1].plen : 0;
+}
+
+const char *kura_dirstack_child(kura_dirstack *s, const char *name)
+{
+	size_t base = top_len(s), nl = strlen(name);
+	/* "/" + "a" is "/a"; an empty stack takes the name as the whole path */
+	size_t sep = s->n && !(base == 1 && s->buf[0] == '/');
+
+	if (buf_reserve(s, base + sep + nl) < 0)
+		return NULL;
+	if (sep)
+		s->buf[base] = '/';
+	memcpy(s->buf + base + sep, name, nl + 1);
+	s->len = base + sep + nl;
+	return s->buf;
+}
+
+const char *kura_dirstack_path(kura_dirstack *s)
+{
+	if (!s->buf)
+		return "";
+	s->len = top_len(s);
+	s->buf[s->len] = '\0';
+	return s->buf;
+}
+
+/* Push the frame whose path is the buffer's s->len bytes; takes fd and path (may be NULL). */
+static int push_frame(kura_dirstack *s, int fd, dev_t dev, ino_t ino, char *path,
+		      unsigned depth, void *user)
 {
 	kura_dirframe *f;
+	const char *slash;
 	int err;
 
 	if ((err = KURA_ARRAY_GROW(s->v, s->cap, s->n + 1)) < 0) {
@@ -75,6 +123,9 @@ int kura_dirstack_push(kura_dirstack *s, int fd, dev_t dev, ino_t ino, char *pat
 	memset(f, 0, sizeof(*f));
 	f->user = user;
 	f->path = path;
+	f->plen = s->len;
+	slash = s->len ? memrchr(s->buf, '/', s->len) : NULL;
+	f->name_off = slash ? (size_t)(slash - s->buf) + 1 : 0;
 	f->depth = depth;
 	f->fd = fd;
 	f->dev = dev;
@@ -91,6 +142,28 @@ int kura_dirstack_push(kura_dirstack *s, int fd, dev_t dev, ino_t ino, char *pat
 	return list(f);
 }
 
+int kura_dirstack_push(kura_dirstack *s, int fd, dev_t dev, ino_t ino, char *path,
+		       unsigned depth, void *user)
+{
+	size_t len = strlen(path);
+	int err;
+
+	if ((err = buf_reserve(s, len)) < 0) {
+		close(fd);
+		free(path);
+		return err;
+	}
+	memcpy(s->buf, path, len + 1);
+	s->len = len;
+	return push_frame(s, fd, dev, ino, path, depth, user);
+}
+
+int kura_dirstack_push_child(kura_dirstack *s, int fd, dev_t dev, ino_t ino, unsigned depth,
+			     void *user)
+{
+	return push_frame(s, fd, dev, ino, NULL, depth, user);
+}
+
 /* Open frame i by name from the nearest frame below it with its own fd; no symlink followed. */
 static int reopen_down(const kura_dirstack *s, size_t i)
 {
@@ -103,8 +176,17 @@ static int reopen_down(const kura_dirstack *s, size_t i)
 		return -1;
 	fd = s->v[j].fd;
 	while (++j <= i && fd >= 0) {
-		int next = openat(fd, strrchr(s->v[j].path, '/') + 1,
-				  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		const kura_dirframe *f = &s->v[j];
+		char name[NAME_MAX + 1];
+		size_t len = f->plen - f->name_off;
+		int next = -1;
+
+		/* its name, from the buffer: the frames below the top hold prefixes of its path */
+		if (len > 0 && len <= NAME_MAX) {
+			memcpy(name, s->buf + f->name_off, len);
+			name[len] = '\0';
+			next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
 
 		if (fd != s->v[j - 1].fd)
 			close(fd);
@@ -174,12 +256,15 @@ void *kura_dirstack_pop(kura_dirstack *s)
 		free(f->names[i]);
 	free(f->names);
 	free(f->path);
+	kura_dirstack_path(s);
 	return user;
 }
 
 void kura_dirstack_free(kura_dirstack *s)
 {
 	free(s->v);
+	free(s->buf);
 	s->v = NULL;
-	s->n = s->cap = 0;
+	s->buf = NULL;
+	s->n = s->cap = s->len = s->bufcap = 0;
 }
