@@ -23,24 +23,25 @@ void kura_restore__make_links(rs *r)
 		const char *from, *to;
 		int ffd, tfd;
 
-		if (!l->from || !l->rel)
+		if (!l->from) /* restored as a copy, or failed */
 			continue;
 		if ((ffd = kura_restore__open_parent(r, l->from, &from)) < 0) {
-			rs_fail(r, l->rel, "cannot link: %s", strerror(-ffd));
+			rs_link_say(r, rs_fail, i, "cannot link: %s", strerror(-ffd));
 			continue;
 		}
 		to = l->node.name;
 		if ((tfd = kura_restore__cursor_fd(r, &r->cursor, l->dir)) < 0) {
-			rs_fail(r, l->rel, "cannot link: %s", strerror(-tfd));
+			rs_link_say(r, rs_fail, i, "cannot link: %s", strerror(-tfd));
 		} else {
 			/* Flags 0: linkat never follows a symlink at the old name. */
 			if (linkat(ffd, from, tfd, to, 0) == 0)
 				r->res->others++;
 			else if (errno == EEXIST)
-				rs_exists(r, l->rel, "already exists: not overwritten (a hard link "
-					  "to %s)", l->from);
+				rs_link_say(r, rs_exists, i, "already exists: not overwritten (a "
+					    "hard link to %s)", l->from);
 			else
-				rs_fail(r, l->rel, "cannot link to %s: %s", l->from, strerror(errno));
+				rs_link_say(r, rs_fail, i, "cannot link to %s: %s", l->from,
+					    strerror(errno));
 		}
 		close(ffd);
 	}

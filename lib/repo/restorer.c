@@ -534,7 +534,6 @@ static int create_file(rs *r, int dirfd, size_t dir, kura_node *n, bool strip_ac
 /* Everything that is not a directory. */
 static int restore_leaf(rs *r, rs_frame *f, kura_node *n)
 {
-	char *rel;
 	int err;
 
 	if ((err = frame_fd(r, f)) != 0)
@@ -548,9 +547,6 @@ static int restore_leaf(rs *r, rs_frame *f, kura_node *n)
 		/* Decided after the walk, once we know whether the first name is restored. */
 		if ((err = KURA_ARRAY_GROW(r->links, r->links_cap, r->nlinks + 1)) < 0)
 			return err;
-		if (!(rel = frame_rel(f, n->name)))
-			return kura_error_set(KURA_ENOMEM, "restore: out of memory");
-		r->links[r->nlinks].rel = rel;
 		r->links[r->nlinks].dir = f->node ? f->dir : SIZE_MAX;
 		r->links[r->nlinks].from = NULL;
 		node_move(&r->links[r->nlinks++].node, n);
@@ -843,13 +839,11 @@ static int resolve_links(rs *r)
 			continue;
 		}
 		if ((fd = kura_restore__cursor_fd(r, &r->cursor, l->dir)) < 0) {
-			rs_fail(r, l->rel, "cannot open its directory: %s", strerror(-fd));
+			rs_link_say(r, rs_fail, i, "cannot open its directory: %s", strerror(-fd));
 			continue;
 		}
 		l->node.type = KURA_NODE_FILE;
 		err = create_file(r, fd, l->dir, &l->node, kura_fsmeta_may_inherit(fd), true);
-		free(l->rel);
-		l->rel = NULL;
 		if (err < 0 || (batch_full(r) && (err = run_batch(r)) < 0))
 			return err;
 	}
@@ -926,7 +920,6 @@ static void rs_free(rs *r)
 	for (size_t i = 0; i < r->ndirs; i++)
 		kura_node_clear(&r->dirs[i].node);
 	for (size_t i = 0; i < r->nlinks; i++) {
-		free(r->links[i].rel);
 		kura_node_clear(&r->links[i].node);
 	}
 	free(r->files);

@@ -98,7 +98,6 @@ typedef struct {
 } rs_cursor;
 
 typedef struct {
-	char *rel;                      /* NULL once restored as a copy */
 	size_t dir;                     /* index in dirs of its directory; SIZE_MAX: the target */
 	kura_node node;
 	const char *from;               /* the first name, restored by us (in node.target), or NULL */
@@ -181,6 +180,15 @@ __attribute__((format(printf, 4, 5))) void kura_restore__say(rs *r, int kind, co
 void kura_restore__progress(rs *r, bool force);
 void kura_restore__target_failed(rs *r, int e);
 int kura_restore__create_now(rs *r, int dirfd, size_t i, struct stat *st);
+
+/* rs_fail and co. about links[i]: its path is made only to be said. */
+#define rs_link_say(r, macro, i, ...)                                                      \
+	do {                                                                               \
+		char *rel_ = kura_restore__dir_rel((r), (r)->links[i].dir,                 \
+						   (r)->links[i].node.name);               \
+		macro((r), rel_ ? rel_ : (r)->links[i].node.name, __VA_ARGS__);            \
+		free(rel_);                                                                \
+	} while (0)
 
 /* restpath.c: the target, and paths beneath it (never through a symlink); -errno or an fd. */
 int kura_restore__open_target(const char *target, int *out);
