@@ -16,6 +16,12 @@
  * directories (the order files, batches and metadata go in) cost a few
  * calls each, and no call is given more than one component ("../.."
  * aside, which never follows a symlink).
+ *
+ * The walk's frames (restorer.c) are the same: a frame has its parent and
+ * its node, a path is made from them only to be said (frame_rel, say_at),
+ * and a frame whose fd was closed is opened again by single names from the
+ * nearest frame above that holds one (frame_reopen), though leaving a
+ * child usually hands its parent an fd by ".." first.
  */
 #include "repo/restshared.h"
 
@@ -169,3 +175,83 @@ int kura_restore__cursor_fd(rs *r, rs_cursor *c, size_t dir)
 	c->dir = dir;
 	return fd;
 }
+
+/* -------------------------------------------------------------------- */
+/* The walk's frames                                                     */
+
+char *kura_restore__frame_rel(const rs_frame *f, const char *name)
+{
+	size_t len = name ? strlen(name) : 0, n;
+	char *out, *p;
+
+	for (const rs_frame *x = f; x->node; x = x->parent)
+		len += strlen(x->node->name) + 1;
+	if (!name && len)
+		len--;
+	if (!(out = malloc(len + 1)))
+		return NULL;
+	p = out + len;
+	*p = '\0';
+	if (name) {
+		n = strlen(name);
+		memcpy(p -= n, name, n);
+	}
+	for (const rs_frame *x = f; x->node; x = x->parent) {
+		if (p != out + len)
+			*--p = '/';
+		n = strlen(x->node->name);
+		memcpy(p -= n, x->node->name, n);
+	}
+	return out;
+}
+
+__attribute__((format(printf, 5, 6))) void kura_restore__say_at(rs *r, int kind, const rs_frame *f,
+								   const char *name, const char *fmt, ...)
+{
+	char msg[1024], *rel = kura_restore__frame_rel(f, name);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	kura_restore__tell(r, kind, rel ? rel : "(a path too long to say: out of memory)", msg, NULL);
+	free(rel);
+}
+
+int kura_restore__frame_reopen(const rs *r, const rs_frame *f)
+{
+	const rs_frame *a = f, **way;
+	size_t n = 0;
+	struct stat st;
+	int fd, e = 0;
+
+	while ((a = a->parent)->fd < 0 && a->node)
+		n++;
+	if (!(way = malloc((n + 1) * sizeof(*way))))
+		return -ENOMEM;
+	way[0] = f;
+	for (size_t i = 1; i <= n; i++)
+		way[i] = way[i - 1]->parent;
+	if ((fd = dup(a->fd)) < 0) {
+		free(way);
+		return -errno;
+	}
+	for (size_t i = n + 1; i-- > 0;) {
+		int next = openat(fd, way[i]->node->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		e = errno;
+		close(fd);
+		if ((fd = next) < 0)
+			break;
+	}
+	free(way);
+	if (fd < 0)
+		return -e;
+	if (fstat(fd, &st) < 0 || st.st_dev != r->dirs[f->dir].dev ||
+	    st.st_ino != r->dirs[f->dir].ino) {
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+

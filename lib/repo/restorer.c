@@ -7,10 +7,12 @@
  * (created with mkdir -p, mode 0700, if missing); the user chose that
  * path, so symlinks in it are followed.  From then on nothing is opened by
  * an absolute path: directories are opened with openat(..., O_NOFOLLOW |
- * O_DIRECTORY) relative to their parent's fd, and files and directories
- * reopened later are resolved from the target fd with openat2() and
- * RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS (or, on a
- * kernel without openat2, one component at a time with O_NOFOLLOW).  Every
+ * O_DIRECTORY) relative to their parent's fd, and reached again later from
+ * an open one, by ".." and single names, their (device, inode) checked
+ * (restdirs.c: a directory is its parent and name, no path is kept); the
+ * first names of hard links are resolved from the target fd with openat2()
+ * and RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS (or, on
+ * a kernel without openat2, one component at a time with O_NOFOLLOW).  Every
  * name comes from a decoded tree and is checked again with
  * kura_tree_name_ok.  So a symlink planted in the target is never
  * followed: where a directory should be it makes that subtree fail with a
@@ -91,7 +93,8 @@
  * warnings.
  *
  * The parts: this file holds kura_restore, the walk (a) and the batches;
- * restpath.c the paths beneath the target; restcontent.c the content
+ * restpath.c the paths beneath the target; restdirs.c the directories as
+ * parent and name, and the cursor that reaches them; restcontent.c the content
  * (b); restmeta.c hard links and metadata (c); restshared.h what they
  * share.
  */
@@ -162,62 +165,6 @@ __attribute__((format(printf, 4, 5))) void kura_restore__say(rs *r, int kind, co
 	kura_restore__tell(r, kind, rel, msg, NULL);
 }
 
-/* The path below the target of `name` in frame f's directory (NULL: f's own), malloc'd. */
-static char *frame_rel(const rs_frame *f, const char *name)
-{
-	size_t len = name ? strlen(name) : 0, n;
-	char *out, *p;
-
-	for (const rs_frame *x = f; x->node; x = x->parent)
-		len += strlen(x->node->name) + 1;
-	if (!name && len)
-		len--;
-	if (!(out = malloc(len + 1)))
-		return NULL;
-	p = out + len;
-	*p = '\0';
-	if (name) {
-		n = strlen(name);
-		memcpy(p -= n, name, n);
-	}
-	for (const rs_frame *x = f; x->node; x = x->parent) {
-		if (p != out + len)
-			*--p = '/';
-		n = strlen(x->node->name);
-		memcpy(p -= n, x->node->name, n);
-	}
-	return out;
-}
-
-/* kura_restore__say about `name` in frame f's directory (NULL: f itself); its path made only now. */
-__attribute__((format(printf, 5, 6))) static void say_at(rs *r, int kind, const rs_frame *f,
-							 const char *name, const char *fmt, ...)
-{
-	char msg[1024], *rel = frame_rel(f, name);
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	kura_restore__tell(r, kind, rel ? rel : "(a path too long to say: out of memory)", msg, NULL);
-	free(rel);
-}
-
-#define fail_at(r, f, name, ...)                                 \
-	do {                                                     \
-		atomic_fetch_add(&(r)->errors, 1);               \
-		say_at((r), RS_FAIL, (f), (name), __VA_ARGS__);  \
-	} while (0)
-#define warn_at(r, f, name, ...)                                 \
-	do {                                                     \
-		(r)->res->warnings++;                            \
-		say_at((r), RS_WARN, (f), (name), __VA_ARGS__);  \
-	} while (0)
-#define exists_at(r, f, name, ...)                               \
-	do {                                                     \
-		atomic_fetch_add(&(r)->existing, 1);             \
-		say_at((r), RS_EXISTS, (f), (name), __VA_ARGS__); \
-	} while (0)
 void kura_restore__progress(rs *r, bool force)
 {
 	kura_progress p;
@@ -339,50 +286,6 @@ static int frame_ensure(rs *r, rs_frame *f)
 	return 0;
 }
 
-/*
- * Open f's directory again (it was created): by single names from the
- * nearest frame above that holds its fd (the target's at worst), with
- * O_NOFOLLOW, and it must be the directory made (device and inode).
- * Leaving a child hands its parent an fd by ".." (level_leave), so this
- * is rarely needed.  The fd, or -errno.
- */
-static int frame_reopen(const rs *r, const rs_frame *f)
-{
-	const rs_frame *a = f, **way;
-	size_t n = 0;
-	struct stat st;
-	int fd, e = 0;
-
-	while ((a = a->parent)->fd < 0 && a->node)
-		n++;
-	if (!(way = malloc((n + 1) * sizeof(*way))))
-		return -ENOMEM;
-	way[0] = f;
-	for (size_t i = 1; i <= n; i++)
-		way[i] = way[i - 1]->parent;
-	if ((fd = dup(a->fd)) < 0) {
-		free(way);
-		return -errno;
-	}
-	for (size_t i = n + 1; i-- > 0;) {
-		int next = openat(fd, way[i]->node->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-		e = errno;
-		close(fd);
-		if ((fd = next) < 0)
-			break;
-	}
-	free(way);
-	if (fd < 0)
-		return -e;
-	if (fstat(fd, &st) < 0 || st.st_dev != r->dirs[f->dir].dev ||
-	    st.st_ino != r->dirs[f->dir].ino) {
-		close(fd);
-		return -ESTALE;
-	}
-	return fd;
-}
-
 /* Make f->fd an open fd of f's directory (creating it if needed). 0, 1 if skipped, or < 0. */
 static int frame_fd(rs *r, rs_frame *f)
 {
@@ -394,7 +297,7 @@ static int frame_fd(rs *r, rs_frame *f)
 		return 1;
 	if (f->fd >= 0)
 		return 0;
-	if ((f->fd = frame_reopen(r, f)) < 0) {
+	if ((f->fd = kura_restore__frame_reopen(r, f)) < 0) {
 		fail_at(r, f, NULL, "cannot reopen directory, skipping the rest of it: %s",
 			strerror(-f->fd));
 		f->fd = -1;
@@ -611,7 +514,7 @@ static void level_leave(rs *r, rs_level *l)
  */
 static char *snap_path(const rs *r, const rs_frame *f, const char *name)
 {
-	char *rel = frame_rel(f, name), *s;
+	char *rel = kura_restore__frame_rel(f, name), *s;
 
 	if (!rel || asprintf(&s, "%s/%s", r->root_snap, rel) < 0)
 		s = NULL;

@@ -209,6 +209,35 @@ void kura_restore__cursor_init(rs_cursor *c);
 int kura_restore__cursor_fd(rs *r, rs_cursor *c, size_t dir);
 void kura_restore__cursor_free(rs_cursor *c);
 
+/*
+ * restdirs.c, the walk's frames: frame_rel is the path below the target of
+ * `name` in f's directory (NULL: f's own), malloc'd or NULL; say_at is
+ * kura_restore__say about it (fail_at and co. count it too); frame_reopen
+ * opens f's directory again (it was created): from the nearest frame
+ * above holding an fd, by single names with O_NOFOLLOW, and it must be the
+ * directory made (device and inode).  The fd, or -errno.
+ */
+char *kura_restore__frame_rel(const rs_frame *f, const char *name);
+__attribute__((format(printf, 5, 6))) void kura_restore__say_at(rs *r, int kind, const rs_frame *f,
+								   const char *name, const char *fmt, ...);
+int kura_restore__frame_reopen(const rs *r, const rs_frame *f);
+
+#define fail_at(r, f, name, ...)                                                \
+	do {                                                                    \
+		atomic_fetch_add(&(r)->errors, 1);                              \
+		kura_restore__say_at((r), RS_FAIL, (f), (name), __VA_ARGS__);   \
+	} while (0)
+#define warn_at(r, f, name, ...)                                                \
+	do {                                                                    \
+		(r)->res->warnings++;                                           \
+		kura_restore__say_at((r), RS_WARN, (f), (name), __VA_ARGS__);   \
+	} while (0)
+#define exists_at(r, f, name, ...)                                              \
+	do {                                                                    \
+		atomic_fetch_add(&(r)->existing, 1);                            \
+		kura_restore__say_at((r), RS_EXISTS, (f), (name), __VA_ARGS__); \
+	} while (0)
+
 /* restcontent.c: the content of a batch, the messages workers queue, the pool. */
 __attribute__((format(printf, 3, 4))) void kura_restore__file_failed(rs *r, uint32_t file,
 								      const char *fmt, ...);
