@@ -47,14 +47,12 @@ void kura_restore__make_links(rs *r)
 	}
 }
 
-static const rs_dir *order_dirs; /* for order_cmp: qsort has no context (one restore at a time sorts) */
-static pthread_mutex_t order_lock = PTHREAD_MUTEX_INITIALIZER;
-
 /* Deepest first, then in walk order (a parent before its children). */
-static int order_cmp(const void *a, const void *b)
+static int order_cmp(const void *a, const void *b, void *ctx)
 {
+	const rs_dir *dirs = ctx;
 	size_t i = *(const size_t *)a, j = *(const size_t *)b;
-	unsigned x = order_dirs[i].depth, y = order_dirs[j].depth;
+	unsigned x = dirs[i].depth, y = dirs[j].depth;
 
 	return x < y ? 1 : x > y ? -1 : (i > j) - (i < j);
 }
@@ -67,11 +65,8 @@ int kura_restore__dir_order(rs *r)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	for (size_t i = 0; i < r->ndirs; i++)
 		r->dir_order[i] = i;
-	pthread_mutex_lock(&order_lock);
-	order_dirs = r->dirs;
 	if (r->ndirs > 1)
-		qsort(r->dir_order, r->ndirs, sizeof(size_t), order_cmp);
-	pthread_mutex_unlock(&order_lock);
+		qsort_r(r->dir_order, r->ndirs, sizeof(size_t), order_cmp, r->dirs);
 	return 0;
 }
 
