@@ -103,7 +103,7 @@ static int go_up(int fd, size_t ups)
 	return cur;
 }
 
-/* The way from `from` (SIZE_MAX: the target) to `to`: *ups levels up, then c->down[*ndown - 1 .. 0]. */
+/* The way from `from` (SIZE_MAX: the target) to `to`: *ups up, then c->down[*ndown - 1 .. 0]. */
 static int plan(rs *r, rs_cursor *c, size_t from, size_t to, size_t *ups, size_t *ndown,
 		size_t *lca)
 {
@@ -112,8 +112,10 @@ static int plan(rs *r, rs_cursor *c, size_t from, size_t to, size_t *ups, size_t
 
 	*ups = *ndown = 0;
 	while (x != y) {
-		bool up_x = y == SIZE_MAX || (x != SIZE_MAX && r->dirs[x].depth >= r->dirs[y].depth);
-		bool up_y = x == SIZE_MAX || (y != SIZE_MAX && r->dirs[y].depth >= r->dirs[x].depth);
+		bool up_x =
+		    y == SIZE_MAX || (x != SIZE_MAX && r->dirs[x].depth >= r->dirs[y].depth);
+		bool up_y =
+		    x == SIZE_MAX || (y != SIZE_MAX && r->dirs[y].depth >= r->dirs[x].depth);
 
 		if (up_x) {
 			x = r->dirs[x].parent;
@@ -205,8 +207,8 @@ char *kura_restore__frame_rel(const rs_frame *f, const char *name)
 	return out;
 }
 
-__attribute__((format(printf, 5, 6))) void kura_restore__say_at(rs *r, int kind, const rs_frame *f,
-								   const char *name, const char *fmt, ...)
+__attribute__((format(printf, 5, 6))) void
+kura_restore__say_at(rs *r, int kind, const rs_frame *f, const char *name, const char *fmt, ...)
 {
 	char msg[1024], *rel = kura_restore__frame_rel(f, name);
 	va_list ap;
@@ -214,7 +216,8 @@ __attribute__((format(printf, 5, 6))) void kura_restore__say_at(rs *r, int kind,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	kura_restore__tell(r, kind, rel ? rel : "(a path too long to say: out of memory)", msg, NULL);
+	kura_restore__tell(r, kind, rel ? rel : "(a path too long to say: out of memory)", msg,
+			   NULL);
 	free(rel);
 }
 
@@ -237,7 +240,8 @@ int kura_restore__frame_reopen(const rs *r, const rs_frame *f)
 		return -errno;
 	}
 	for (size_t i = n + 1; i-- > 0;) {
-		int next = openat(fd, way[i]->node->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int next =
+		    openat(fd, way[i]->node->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 		e = errno;
 		close(fd);
@@ -254,4 +258,3 @@ int kura_restore__frame_reopen(const rs *r, const rs_frame *f)
 	}
 	return fd;
 }
-
