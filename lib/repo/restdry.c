@@ -26,32 +26,17 @@ typedef struct dry_level {
 	struct dry_level *up;
 } dry_level;
 
-static char *join3(const char *a, const char *sep, const char *b)
+/* Whether the path `rel` below the target is one an --include pattern names. */
+static bool dry_included(const rs *r, const char *rel)
 {
-	char *s;
-
-	if (asprintf(&s, "%s%s%s", a, *a ? sep : "", b) < 0)
-		return NULL;
-	return s;
-}
-
-static bool dry_included(const rs *r, const char *rel, const char *name)
-{
-	char *snap;
+	char *full;
 	bool inc = false;
 
-	if (!(snap = join3(rel, "/", name)))
-		return false;
-	{
-		char *full;
-
-		if (asprintf(&full, "%s/%s", r->root_snap, snap) >= 0) {
-			for (size_t i = 0; i < r->opts->nincludes && !inc; i++)
-				inc = fnmatch(r->opts->includes[i], full, 0) == 0;
-			free(full);
-		}
+	if (asprintf(&full, "%s/%s", r->root_snap, rel) >= 0) {
+		for (size_t i = 0; i < r->opts->nincludes && !inc; i++)
+			inc = fnmatch(r->opts->includes[i], full, 0) == 0;
+		free(full);
 	}
-	free(snap);
 	return inc;
 }
 
@@ -168,10 +153,8 @@ static void level_free(dry_level *l, bool base)
 	if (l->f.fd >= 0 && !base)
 		close(l->f.fd);
 	kura_tree_free(l->tree);
-	if (!base) {
-		free(l->f.rel);
+	if (!base)
 		free(l);
-	}
 }
 
 int kura_restore__dry_walk(rs *r, const rs_frame *root, kura_node *nodes, size_t count)
@@ -204,14 +187,15 @@ int kura_restore__dry_walk(rs *r, const rs_frame *root, kura_node *nodes, size_t
 		if ((n->type == KURA_NODE_DIR) != (l->pass == 1))
 			continue;
 		if (kura_tree_name_ok(n->name, strlen(n->name)) < 0) {
-			rs_fail(r, l->f.rel, "refusing a hostile name in the snapshot");
+			fail_at(r, &l->f, NULL, "refusing a hostile name in the snapshot");
 			continue;
 		}
-		inc = l->f.included || dry_included(r, l->f.rel, n->name);
-		if (!(rel = join3(l->f.rel, "/", n->name))) {
+		/* made from the frames for each path told, kept nowhere (restdirs.c) */
+		if (!(rel = kura_restore__frame_rel(&l->f, n->name))) {
 			err = kura_error_set(KURA_ENOMEM, "restore: out of memory");
 			break;
 		}
+		inc = l->f.included || dry_included(r, rel);
 		if (l->pass == 0) {
 			if (inc)
 				dry_leaf(r, l->f.fd, n, rel);
@@ -238,7 +222,7 @@ int kura_restore__dry_walk(rs *r, const rs_frame *root, kura_node *nodes, size_t
 				err = kura_error_set(KURA_ENOMEM, "restore: out of memory");
 			continue;
 		}
-		sub->f = (rs_frame){&l->f, n, rel, l->f.depth + 1, inc, fd >= 0, false, -1, fd, 0};
+		sub->f = (rs_frame){&l->f, n, l->f.depth + 1, inc, fd >= 0, false, -1, fd, 0};
 		sub->up = l;
 		if ((err = kura_repo__load_tree(r->repo, n->subtree, &sub->tree)) < 0) {
 			if (err != KURA_ENOMEM) {
@@ -247,8 +231,10 @@ int kura_restore__dry_walk(rs *r, const rs_frame *root, kura_node *nodes, size_t
 				err = 0;
 			}
 			level_free(sub, false);
+			free(rel);
 			continue;
 		}
+		free(rel);
 		sub->nodes = sub->tree->nodes;
 		sub->count = sub->tree->count;
 		l = sub;
