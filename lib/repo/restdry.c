@@ -10,7 +10,10 @@
  * and no content is read from the repository (trees only; --verify reads
  * the target's files to hash them).  Directories are opened beneath the
  * target without following symlinks; a directory the restore would
- * create has everything below it told as created.
+ * create has everything below it told as created.  As in the real walk,
+ * paths are made from the frames only to be told, and a level entered
+ * closes its parent's fd and hands it back by ".." (device and inode
+ * checked) when it is left: a chain of any depth holds a few fds.
  */
 #include "repo/restshared.h"
 
@@ -24,7 +27,43 @@ typedef struct dry_level {
 	size_t count, i;
 	int pass; /* 0: all but directories, 1: directories */
 	struct dry_level *up;
+	bool closed; /* f.fd closed while a child is walked: dev and ino say what to find */
+	dev_t dev;
+	ino_t ino;
 } dry_level;
+
+/* Close up's fd while its child is walked (not the target's: the caller's). */
+static void park(dry_level *up, bool base)
+{
+	struct stat st;
+
+	if (base || up->f.fd < 0 || fstat(up->f.fd, &st) < 0)
+		return;
+	up->dev = st.st_dev;
+	up->ino = st.st_ino;
+	close(up->f.fd);
+	up->f.fd = -1;
+	up->closed = true;
+}
+
+/* Give up its fd back by ".." from the child l leaves; false: it is not there any more. */
+static bool unpark(dry_level *up, const dry_level *l)
+{
+	struct stat st;
+	int fd;
+
+	if (!up->closed)
+		return true;
+	up->closed = false;
+	fd = l->f.fd >= 0 ? openat(l->f.fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == up->dev && st.st_ino == up->ino) {
+		up->f.fd = fd;
+		return true;
+	}
+	if (fd >= 0)
+		close(fd);
+	return false;
+}
 
 /* Whether the path `rel` below the target is one an --include pattern names. */
 static bool dry_included(const rs *r, const char *rel)
@@ -179,6 +218,12 @@ int kura_restore__dry_walk(rs *r, const rs_frame *root, kura_node *nodes, size_t
 
 			if (l == &base)
 				break;
+			if (!unpark(up, l)) {
+				/* moved or gone since it was entered: the rest is not looked at */
+				fail_at(r, &up->f, NULL,
+					"cannot reopen directory, skipping the rest of it");
+				up->i = up->count;
+			}
 			level_free(l, false);
 			l = up;
 			continue;
@@ -237,6 +282,8 @@ int kura_restore__dry_walk(rs *r, const rs_frame *root, kura_node *nodes, size_t
 		free(rel);
 		sub->nodes = sub->tree->nodes;
 		sub->count = sub->tree->count;
+		if (fd >= 0)
+			park(l, l == &base);
 		l = sub;
 		if (fd >= 0)
 			err = kura_restore__tidy(r, &l->f, l->nodes, l->count);

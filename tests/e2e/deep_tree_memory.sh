@@ -9,7 +9,11 @@
 # a peak-RSS cap instead) and with 64 fds (ulimit -n 64), and the tree
 # comes back byte-identical (names, modes, owners, mtimes, content, a hard
 # link and a symlink deep down), compared by deep_tree.py through
-# directory fds.  Nothing is timed: quadratic memory fails the cap.
+# directory fds.  Then a restore in place (--overwrite if-changed --delete,
+# first as a dry run) over that chain, with a file rewritten and a ransom
+# note left at levels 2,500 and 4,000, under the same caps: the in-place
+# parts reach directories by single names too.  Nothing is timed:
+# quadratic memory fails the cap.
 . "$(dirname "$0")/lib.sh"
 
 HELPER=$(cd "$(dirname "$0")" && pwd)/deep_tree.py
@@ -65,6 +69,41 @@ while True:
     os.close(fd); fd, n = sub, n + 1
 print(n)' "$D/rst" "$(printf 'd%.0s' $(seq "$NAMELEN"))")"
 python3 "$HELPER" compare "$SRC" "$D/rst" || fail "the restored chain differs from the source"
+
+# inplace_at ROOT LEVEL...: at each LEVEL of ROOT's chain, f rewritten and a ransom note left
+inplace_at() {
+	python3 - "$NAMELEN" "$@" <<'PY'
+import os, sys
+name, root, levels = "d" * int(sys.argv[1]), sys.argv[2], {int(x) for x in sys.argv[3:]}
+DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+fd, n = os.open(root, DIR), 0
+while levels:
+    sub = os.open(name, DIR, dir_fd=fd)
+    os.close(fd)
+    fd, n = sub, n + 1
+    if n in levels:
+        levels.discard(n)
+        for f in ("f", "README_RESTORE.txt"):
+            w = os.open(f, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644, dir_fd=fd)
+            os.write(w, b"pay us\n")
+            os.close(w)
+PY
+}
+
+note "in place over the restored chain under the cap (directories by single names, never by path)"
+inplace_at "$D/rst" 2500 "$LEVELS"
+expect_exit 0 capped "$KURA" --json restore "latest:$SRC" --target "$D/rst" --overwrite if-changed \
+	--delete --dry-run
+assert_eq "dry run: replaced, deleted, created" "2 2 0" \
+	"$(json_get "$OUT" '"%d %d %d" % (len(d["replaced"]), len(d["deleted"]), len(d["created"]))')"
+assert_eq "dry run: the ransom notes deep down" true \
+	"$(json_get "$OUT" 'all(p.endswith("/README_RESTORE.txt") and p.count("/") > 2500 for p in d["deleted"])')"
+python3 "$HELPER" compare "$SRC" "$D/rst" >/dev/null && fail "the dry run changed the target"
+expect_exit 0 capped "$KURA" --json restore "latest:$SRC" --target "$D/rst" --overwrite if-changed \
+	--delete
+assert_eq "replaced, deleted, created" "2 2 0" \
+	"$(json_get "$OUT" '"%d %d %d" % (d["paths_replaced"], d["paths_deleted"], d["paths_created"])')"
+python3 "$HELPER" compare "$SRC" "$D/rst" || fail "in place: the chain differs from the source (or a temporary is left)"
 
 note "a second backup under the cap (paths this long are past the file cache's 64 KiB: read again)"
 expect_exit 0 capped "$KURA" --json backup --no-detect "$SRC"
