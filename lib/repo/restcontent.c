@@ -21,16 +21,18 @@
 
 /*
  * Queue a message about `rel` for the calling thread, which says it in
- * drain_messages; `partial` is where a failed file's written part is kept.
+ * drain_messages; `partial`: a failed file's written part is kept as
+ * REL.kura-partial.  The message holds its own copy of rel.
  */
-static void queue_msg(rs *r, int kind, const char *rel, const char *partial, const char *fmt,
+static void queue_msg(rs *r, int kind, const char *rel, bool partial, const char *fmt,
 		      va_list ap)
 {
 	char text[1024];
 
 	vsnprintf(text, sizeof(text), fmt, ap);
 	/* out of memory: the caller has counted it; only its message is lost */
-	kura_msgqueue_add(&r->msgs, kind, rel, text, partial);
+	kura_msgqueue_add(&r->msgs, kind | (partial ? RS_PARTIAL : 0), NULL,
+			  rel ? rel : "(a path too long to say: out of memory)", text);
 }
 
 /*
@@ -52,7 +54,7 @@ __attribute__((format(printf, 3, 4))) void kura_restore__file_failed(rs *r, uint
 }
 
 __attribute__((format(printf, 5, 6))) void kura_restore__queue_say(rs *r, int kind, const char *rel,
-							     const char *partial, const char *fmt,
+							     bool partial, const char *fmt,
 							     ...)
 {
 	va_list ap;
@@ -65,8 +67,11 @@ __attribute__((format(printf, 5, 6))) void kura_restore__queue_say(rs *r, int ki
 /* The file's name is taken in the target: left alone, counted apart.  Any thread. */
 void kura_restore__file_exists(rs *r, uint32_t file)
 {
+	char *rel = kura_restore__file_rel(r, file);
+
 	atomic_fetch_add(&r->existing, 1);
-	kura_restore__queue_say(r, RS_EXISTS, r->files[file].rel, NULL, "already exists: not overwritten");
+	kura_restore__queue_say(r, RS_EXISTS, rel, false, "already exists: not overwritten");
+	free(rel);
 }
 
 /* rs_warn for workers: counted at once, said by the calling thread. */
@@ -77,7 +82,7 @@ __attribute__((format(printf, 3, 4))) void kura_restore__queue_warn(rs *r, const
 
 	atomic_fetch_add(&r->warnings, 1);
 	va_start(ap, fmt);
-	queue_msg(r, RS_WARN, rel, NULL, fmt, ap);
+	queue_msg(r, RS_WARN, rel, false, fmt, ap);
 	va_end(ap);
 }
 
@@ -86,8 +91,14 @@ void kura_restore__drain_messages(rs *r)
 	kura_msglist list;
 
 	kura_msgqueue_take(&r->msgs, &list);
-	for (kura_msg *m = list.head; m; m = m->next)
-		kura_restore__tell(r, m->kind, m->ref, m->text, m->second ? m->text + m->second : NULL);
+	for (kura_msg *m = list.head; m; m = m->next) {
+		char *partial = NULL;
+
+		if ((m->kind & RS_PARTIAL) && asprintf(&partial, "%s.kura-partial", m->text) < 0)
+			partial = NULL;
+		kura_restore__tell(r, m->kind & ~RS_PARTIAL, m->text, m->text + m->second, partial);
+		free(partial);
+	}
 	kura_msglist_free(&list);
 }
 
@@ -96,28 +107,20 @@ typedef struct {
 	int fd;                         /* -1: none yet, or the file could not be opened */
 	bool valid;
 	struct stat st;                 /* of fd, taken when it was opened */
-	size_t dir;                     /* the directory dirfd is open on */
-	int dirfd;                      /* -1: none */
+	rs_cursor dirs;                 /* the directories of the job's files */
 } fd_cache;
 
-/* An fd of dirs[dir] (the target for SIZE_MAX), kept in the cache; -errno. */
+/* An fd of dirs[dir] (the target for SIZE_MAX), borrowed from the cache; -errno. */
 static int dir_fd(rs *r, size_t dir, fd_cache *c)
 {
-	if (dir == SIZE_MAX)
-		return r->rootfd;
-	if (c->dirfd >= 0 && c->dir == dir)
-		return c->dirfd;
-	if (c->dirfd >= 0)
-		close(c->dirfd);
-	c->dir = dir;
-	return c->dirfd = kura_restore__open_beneath(r->rootfd, r->dirs[dir].rel, O_RDONLY | O_DIRECTORY);
+	return kura_restore__cursor_fd(r, &c->dirs, dir);
 }
 
 static int open_for_write(rs *r, uint32_t file, fd_cache *c)
 {
 	rs_file *f = &r->files[file];
 	struct stat st;
-	int fd;
+	int fd, dfd;
 
 	if (c->valid && c->file == file)
 		return c->fd;
@@ -127,7 +130,7 @@ static int open_for_write(rs *r, uint32_t file, fd_cache *c)
 	c->file = file;
 	c->fd = -1;
 	for (;;) {
-		int state = RS_NEW, dfd;
+		int state = RS_NEW;
 
 		if (atomic_compare_exchange_strong(&f->state, &state, RS_CREATING)) {
 			if ((dfd = dir_fd(r, f->dir, c)) < 0) {
@@ -144,8 +147,10 @@ static int open_for_write(rs *r, uint32_t file, fd_cache *c)
 		sched_yield(); /* another worker is creating it: a few microseconds */
 	}
 	/* Created by another worker: reopen it, and make sure it is still ours. */
-	if ((fd = kura_restore__reopen(r, f, O_WRONLY)) < 0) {
-		kura_restore__file_failed(r, file, "cannot open to write: %s", strerror(-fd));
+	if ((dfd = dir_fd(r, f->dir, c)) < 0 ||
+	    (fd = openat(dfd, RS_FNAME(f), O_WRONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		kura_restore__file_failed(r, file, "cannot open to write: %s",
+					  strerror(dfd < 0 ? -dfd : errno));
 		return -1;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_dev != f->dev ||
@@ -206,8 +211,12 @@ static void write_use(rs *r, const rs_use *u, const uint8_t *data, fd_cache *c)
 	 * than by name in phase (c).
 	 */
 	atomic_fetch_add(&r->files_done, 1);
-	if (kura_fsmeta_apply_fd(fd, &c->st, &f->node, r->opts->numeric_owner, f->strip_acls) < 0)
-		kura_restore__queue_warn(r, f->rel, "%s", kura_error_message());
+	if (kura_fsmeta_apply_fd(fd, &c->st, &f->node, r->opts->numeric_owner, f->strip_acls) < 0) {
+		char *rel = kura_restore__file_rel(r, u->file);
+
+		kura_restore__queue_warn(r, rel, "%s", kura_error_message());
+		free(rel);
+	}
 	atomic_store(&f->meta_done, true);
 	if (f->node.size >= RS_FLUSH_FILE && f->node.size < RS_FLUSH_BIG)
 		kura_writeback_add(r->wb, fd, 0, f->node.size);
@@ -217,7 +226,7 @@ static void job_run(void *arg, void *ctx)
 {
 	rs_job *job = arg;
 	rs *r = ctx;
-	fd_cache cache = {.fd = -1, .dirfd = -1};
+	fd_cache cache = {.fd = -1, .dirs = {.dir = SIZE_MAX, .fd = -1}};
 	uint8_t *span = NULL, *plain = NULL;
 	int err = 0;
 
@@ -268,8 +277,7 @@ static void job_run(void *arg, void *ctx)
 	free(span);
 	if (cache.valid && cache.fd >= 0)
 		close(cache.fd);
-	if (cache.dirfd >= 0)
-		close(cache.dirfd);
+	kura_restore__cursor_free(&cache.dirs);
 	free(job);
 	pthread_mutex_lock(&r->lock);
 	r->jobs_pending--;

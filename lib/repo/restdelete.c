@@ -185,6 +185,14 @@ static bool backed_up(const rs *r, const char *rel)
 	return yes;
 }
 
+/* f's path below the target, to be said: made once into *cache. */
+static const char *frame_path(const rs_frame *f, char **cache)
+{
+	if (!*cache)
+		*cache = kura_restore__frame_rel(f, NULL);
+	return *cache ? *cache : "(a path too long to say: out of memory)";
+}
+
 static int name_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -193,7 +201,7 @@ static int name_cmp(const void *a, const void *b)
 int kura_restore__tidy(rs *r, const rs_frame *f, const kura_node *nodes, size_t count)
 {
 	const char **names = NULL;
-	char **extra = NULL;
+	char **extra = NULL, *frel = NULL;
 	size_t nnames = 0, nextra = 0, cap = 0;
 	struct dirent *e;
 	DIR *d = NULL;
@@ -202,12 +210,16 @@ int kura_restore__tidy(rs *r, const rs_frame *f, const kura_node *nodes, size_t 
 
 	if (!r->inplace || !f->included || f->skipped)
 		return 0;
-	del = r->delete_extra && backed_up(r, f->rel);
-	dfd = f->fd >= 0
-		  ? f->fd
-		  : (fd = kura_restore__open_beneath(r->rootfd, f->rel, O_RDONLY | O_DIRECTORY));
-	if (dfd < 0)
+	/* its path, made only for --delete or to be said: a deep chain's add up to its square */
+	if (r->delete_extra && !(frel = kura_restore__frame_rel(f, NULL)))
+		return kura_error_set(KURA_ENOMEM, "restore: out of memory");
+	del = r->delete_extra && backed_up(r, frel);
+	/* by single names from the nearest open frame, never by its path */
+	dfd = f->fd >= 0 ? f->fd : (fd = kura_restore__frame_reopen(r, f));
+	if (dfd < 0) {
+		free(frel);
 		return 0; /* the walk reports a directory it cannot open */
+	}
 	if (count && !(names = malloc(count * sizeof(*names)))) {
 		err = kura_error_set(KURA_ENOMEM, "restore: out of memory");
 		goto done;
@@ -224,7 +236,8 @@ int kura_restore__tidy(rs *r, const rs_frame *f, const kura_node *nodes, size_t 
 		if (dup_fd < 0 || !(d = fdopendir(dup_fd))) {
 			if (dup_fd >= 0)
 				close(dup_fd);
-			rs_warn(r, f->rel, "cannot list the directory: %s", strerror(errno));
+			rs_warn(r, frame_path(f, &frel), "cannot list the directory: %s",
+				strerror(errno));
 			goto done;
 		}
 	}
@@ -251,11 +264,12 @@ int kura_restore__tidy(rs *r, const rs_frame *f, const kura_node *nodes, size_t 
 			/* Left by an interrupted restore: ours, never a directory, never told. */
 			if (!r->dry_run && fstatat(dfd, extra[i], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 			    !S_ISDIR(st.st_mode) && unlinkat(dfd, extra[i], 0) < 0)
-				rs_warn(r, f->rel, "cannot remove the temporary %s: %s", extra[i],
+				rs_warn(r, frame_path(f, &frel),
+					"cannot remove the temporary %s: %s", extra[i],
 					strerror(errno));
 			continue;
 		}
-		if (!(rel = join2(f->rel, extra[i]))) {
+		if (!(rel = join2(frame_path(f, &frel), extra[i]))) {
 			err = kura_error_set(KURA_ENOMEM, "restore: out of memory");
 			goto done;
 		}
@@ -270,6 +284,7 @@ done:
 		free(extra[i]);
 	free(extra);
 	free(names);
+	free(frel);
 	if (d)
 		closedir(d);
 	if (fd >= 0)

@@ -10,7 +10,10 @@
  * and no content is read from the repository (trees only; --verify reads
  * the target's files to hash them).  Directories are opened beneath the
  * target without following symlinks; a directory the restore would
- * create has everything below it told as created.
+ * create has everything below it told as created.  As in the real walk,
+ * paths are made from the frames only to be told, and a level entered
+ * closes its parent's fd and hands it back by ".." (device and inode
+ * checked) when it is left: a chain of any depth holds a few fds.
  */
 #include "repo/restshared.h"
 
@@ -24,34 +27,55 @@ typedef struct dry_level {
 	size_t count, i;
 	int pass; /* 0: all but directories, 1: directories */
 	struct dry_level *up;
+	bool closed; /* f.fd closed while a child is walked: dev and ino say what to find */
+	dev_t dev;
+	ino_t ino;
 } dry_level;
 
-static char *join3(const char *a, const char *sep, const char *b)
+/* Close up's fd while its child is walked (not the target's: the caller's). */
+static void park(dry_level *up, bool base)
 {
-	char *s;
+	struct stat st;
 
-	if (asprintf(&s, "%s%s%s", a, *a ? sep : "", b) < 0)
-		return NULL;
-	return s;
+	if (base || up->f.fd < 0 || fstat(up->f.fd, &st) < 0)
+		return;
+	up->dev = st.st_dev;
+	up->ino = st.st_ino;
+	close(up->f.fd);
+	up->f.fd = -1;
+	up->closed = true;
 }
 
-static bool dry_included(const rs *r, const char *rel, const char *name)
+/* Give up its fd back by ".." from the child l leaves; false: it is not there any more. */
+static bool unpark(dry_level *up, const dry_level *l)
 {
-	char *snap;
+	struct stat st;
+	int fd;
+
+	if (!up->closed)
+		return true;
+	up->closed = false;
+	fd = l->f.fd >= 0 ? openat(l->f.fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == up->dev && st.st_ino == up->ino) {
+		up->f.fd = fd;
+		return true;
+	}
+	if (fd >= 0)
+		close(fd);
+	return false;
+}
+
+/* Whether the path `rel` below the target is one an --include pattern names. */
+static bool dry_included(const rs *r, const char *rel)
+{
+	char *full;
 	bool inc = false;
 
-	if (!(snap = join3(rel, "/", name)))
-		return false;
-	{
-		char *full;
-
-		if (asprintf(&full, "%s/%s", r->root_snap, snap) >= 0) {
-			for (size_t i = 0; i < r->opts->nincludes && !inc; i++)
-				inc = fnmatch(r->opts->includes[i], full, 0) == 0;
-			free(full);
-		}
+	if (asprintf(&full, "%s/%s", r->root_snap, rel) >= 0) {
+		for (size_t i = 0; i < r->opts->nincludes && !inc; i++)
+			inc = fnmatch(r->opts->includes[i], full, 0) == 0;
+		free(full);
 	}
-	free(snap);
 	return inc;
 }
 
@@ -168,10 +192,8 @@ static void level_free(dry_level *l, bool base)
 	if (l->f.fd >= 0 && !base)
 		close(l->f.fd);
 	kura_tree_free(l->tree);
-	if (!base) {
-		free(l->f.rel);
+	if (!base)
 		free(l);
-	}
 }
 
 int kura_restore__dry_walk(rs *r, const rs_frame *root, kura_node *nodes, size_t count)
@@ -196,6 +218,12 @@ int kura_restore__dry_walk(rs *r, const rs_frame *root, kura_node *nodes, size_t
 
 			if (l == &base)
 				break;
+			if (!unpark(up, l)) {
+				/* moved or gone since it was entered: the rest is not looked at */
+				fail_at(r, &up->f, NULL,
+					"cannot reopen directory, skipping the rest of it");
+				up->i = up->count;
+			}
 			level_free(l, false);
 			l = up;
 			continue;
@@ -204,14 +232,15 @@ int kura_restore__dry_walk(rs *r, const rs_frame *root, kura_node *nodes, size_t
 		if ((n->type == KURA_NODE_DIR) != (l->pass == 1))
 			continue;
 		if (kura_tree_name_ok(n->name, strlen(n->name)) < 0) {
-			rs_fail(r, l->f.rel, "refusing a hostile name in the snapshot");
+			fail_at(r, &l->f, NULL, "refusing a hostile name in the snapshot");
 			continue;
 		}
-		inc = l->f.included || dry_included(r, l->f.rel, n->name);
-		if (!(rel = join3(l->f.rel, "/", n->name))) {
+		/* made from the frames for each path told, kept nowhere (restdirs.c) */
+		if (!(rel = kura_restore__frame_rel(&l->f, n->name))) {
 			err = kura_error_set(KURA_ENOMEM, "restore: out of memory");
 			break;
 		}
+		inc = l->f.included || dry_included(r, rel);
 		if (l->pass == 0) {
 			if (inc)
 				dry_leaf(r, l->f.fd, n, rel);
@@ -238,7 +267,7 @@ int kura_restore__dry_walk(rs *r, const rs_frame *root, kura_node *nodes, size_t
 				err = kura_error_set(KURA_ENOMEM, "restore: out of memory");
 			continue;
 		}
-		sub->f = (rs_frame){&l->f, n, rel, l->f.depth + 1, inc, fd >= 0, false, -1, fd, 0};
+		sub->f = (rs_frame){&l->f, n, l->f.depth + 1, inc, fd >= 0, false, -1, fd, 0};
 		sub->up = l;
 		if ((err = kura_repo__load_tree(r->repo, n->subtree, &sub->tree)) < 0) {
 			if (err != KURA_ENOMEM) {
@@ -247,10 +276,14 @@ int kura_restore__dry_walk(rs *r, const rs_frame *root, kura_node *nodes, size_t
 				err = 0;
 			}
 			level_free(sub, false);
+			free(rel);
 			continue;
 		}
+		free(rel);
 		sub->nodes = sub->tree->nodes;
 		sub->count = sub->tree->count;
+		if (fd >= 0)
+			park(l, l == &base);
 		l = sub;
 		if (fd >= 0)
 			err = kura_restore__tidy(r, &l->f, l->nodes, l->count);

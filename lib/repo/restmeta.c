@@ -23,43 +23,61 @@ void kura_restore__make_links(rs *r)
 		const char *from, *to;
 		int ffd, tfd;
 
-		if (!l->from || !l->rel)
+		if (!l->from) /* restored as a copy, or failed */
 			continue;
 		if ((ffd = kura_restore__open_parent(r, l->from, &from)) < 0) {
-			rs_fail(r, l->rel, "cannot link: %s", strerror(-ffd));
+			rs_link_say(r, rs_fail, i, "cannot link: %s", strerror(-ffd));
 			continue;
 		}
-		if ((tfd = kura_restore__open_parent(r, l->rel, &to)) < 0) {
-			rs_fail(r, l->rel, "cannot link: %s", strerror(-tfd));
+		to = l->node.name;
+		if ((tfd = kura_restore__cursor_fd(r, &r->cursor, l->dir)) < 0) {
+			rs_link_say(r, rs_fail, i, "cannot link: %s", strerror(-tfd));
 		} else {
 			int e = 0;
 
 			/* Flags 0: linkat never follows a symlink at the old name. */
 			if (linkat(ffd, from, tfd, to, 0) == 0) {
 				r->res->others++;
-				kura_restore__note(r, KURA_RESTORE_CREATE, l->rel);
+				kura_restore__note_at(r, KURA_RESTORE_CREATE, l->dir, to);
 			} else if (errno == EEXIST && r->inplace &&
-				   (e = kura_restore__relink(r, ffd, from, tfd, to, l->rel)) != KURA_EEXISTS) {
+				   (e = kura_restore__relink(r, ffd, from, tfd, to, l->dir)) != KURA_EEXISTS) {
 				if (e < 0)
-					rs_fail(r, l->rel, "cannot replace: %s", kura_error_message());
+					rs_link_say(r, rs_fail, i, "cannot replace: %s",
+						    kura_error_message());
 				else
 					r->res->others++;
 			} else if (errno == EEXIST || e == KURA_EEXISTS)
-				rs_exists(r, l->rel, "already exists: not overwritten (a hard link "
-					  "to %s)", l->from);
+				rs_link_say(r, rs_exists, i, "already exists: not overwritten (a "
+					    "hard link to %s)", l->from);
 			else
-				rs_fail(r, l->rel, "cannot link to %s: %s", l->from, strerror(errno));
-			close(tfd);
+				rs_link_say(r, rs_fail, i, "cannot link to %s: %s", l->from,
+					    strerror(errno));
 		}
 		close(ffd);
 	}
 }
 
-static int depth_cmp(const void *a, const void *b)
+/* Deepest first, then in walk order (a parent before its children). */
+static int order_cmp(const void *a, const void *b, void *ctx)
 {
-	const rs_dir *x = a, *y = b;
+	const rs_dir *dirs = ctx;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	unsigned x = dirs[i].depth, y = dirs[j].depth;
 
-	return x->depth < y->depth ? 1 : x->depth > y->depth ? -1 : strcmp(x->rel, y->rel);
+	return x < y ? 1 : x > y ? -1 : (i > j) - (i < j);
+}
+
+/* r->dir_order: the indices of dirs, deepest first; dirs[] itself keeps its order (parents). */
+int kura_restore__dir_order(rs *r)
+{
+	free(r->dir_order);
+	if (!(r->dir_order = malloc((r->ndirs ? r->ndirs : 1) * sizeof(size_t))))
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	for (size_t i = 0; i < r->ndirs; i++)
+		r->dir_order[i] = i;
+	if (r->ndirs > 1)
+		qsort_r(r->dir_order, r->ndirs, sizeof(size_t), order_cmp, r->dirs);
+	return 0;
 }
 
 /*
@@ -76,7 +94,7 @@ static void fail_file(rs *r, int dfd, size_t i)
 {
 	rs_file *f = &r->files[i];
 	const char *why = f->reason ? f->reason : "could not be restored";
-	char *partial = NULL;
+	char *partial = NULL, *rel;
 	struct stat st;
 	int fd = -1;
 	bool ours;
@@ -85,8 +103,10 @@ static void fail_file(rs *r, int dfd, size_t i)
 		kura_restore__fail_tmp(r, dfd, i); /* in place: the temporary goes, the old file stays */
 		return;
 	}
+	rel = kura_restore__file_rel(r, i);
 	if (atomic_load(&f->state) != RS_CREATED) {
-		kura_restore__queue_say(r, RS_FAIL, f->rel, NULL, "%s", why); /* nothing of it is in the target */
+		kura_restore__queue_say(r, RS_FAIL, rel, false, "%s", why); /* nothing of it is in the target */
+		free(rel);
 		return;
 	}
 	/* O_NONBLOCK: a FIFO swapped in does not block the open; it fails the check. */
@@ -99,38 +119,42 @@ static void fail_file(rs *r, int dfd, size_t i)
 	if (fd >= 0)
 		close(fd);
 	if (!ours) {
-		kura_restore__queue_say(r, RS_FAIL, f->rel, NULL, "%s; what was written of it could not be found "
+		kura_restore__queue_say(r, RS_FAIL, rel, false, "%s; what was written of it could not be found "
 			  "to remove it", why);
+		free(rel);
 		return;
 	}
 	if (atomic_load(&f->written) > 0 && !atomic_load(&f->discard) &&
-	    asprintf(&partial, "%s.kura-partial", f->rel) >= 0 &&
-	    renameat2(dfd, f->node.name, dfd, strrchr(partial, '/') ? strrchr(partial, '/') + 1
-								     : partial,
-		      RENAME_NOREPLACE) == 0) {
-		kura_restore__queue_say(r, RS_FAIL, f->rel, partial, "%s", why);
+	    asprintf(&partial, "%s.kura-partial", f->node.name) >= 0 &&
+	    renameat2(dfd, f->node.name, dfd, partial, RENAME_NOREPLACE) == 0) {
+		kura_restore__queue_say(r, RS_FAIL, rel, true, "%s", why);
 	} else if (unlinkat(dfd, f->node.name, 0) == 0) {
-		kura_restore__queue_say(r, RS_FAIL, f->rel, NULL, "%s", why);
+		kura_restore__queue_say(r, RS_FAIL, rel, false, "%s", why);
 	} else {
-		kura_restore__queue_say(r, RS_FAIL, f->rel, NULL, "%s; and it could not be removed: %s", why,
+		kura_restore__queue_say(r, RS_FAIL, rel, false, "%s; and it could not be removed: %s", why,
 			  strerror(errno));
 	}
 	free(partial);
+	free(rel);
 }
 
-/* Apply the metadata of files[first..end), or say what became of those that failed; a worker. */
-static void meta_files(rs *r, size_t first, size_t end)
-{
-	char *last_dir = NULL;
-	int dfd = -1;
+/* A warning about files[i], its path made only now. */
+#define file_warn(r, i, ...)                                            \
+	do {                                                            \
+		char *rel_ = kura_restore__file_rel((r), (i));          \
+		kura_restore__queue_warn((r), rel_, __VA_ARGS__);       \
+		free(rel_);                                             \
+	} while (0)
 
+/* Apply the metadata of files[first..end), or say what became of those that failed; a worker. */
+static void meta_files(rs *r, rs_cursor *cur, size_t first, size_t end)
+{
 	for (size_t i = first; i < end; i++) {
 		const rs_file *f = &r->files[i];
 		kura_node node = f->node; /* under its temporary name while restored in place */
-		const char *slash = strrchr(f->rel, '/');
-		size_t dlen = slash ? (size_t)(slash - f->rel) : 0;
 		bool failed = atomic_load(&f->failed);
 		struct stat st;
+		int dfd;
 
 		if (failed && atomic_load(&f->state) != RS_CREATED) {
 			fail_file(r, -1, i);
@@ -138,28 +162,17 @@ static void meta_files(rs *r, size_t first, size_t end)
 		}
 		if (!failed && (atomic_load(&f->meta_done) || atomic_load(&f->state) == RS_NOFILE))
 			continue;
-		/* Files of one directory are consecutive: open each directory once. */
-		if (!last_dir || strlen(last_dir) != dlen || strncmp(last_dir, f->rel, dlen) != 0) {
-			const char *name;
-
-			if (dfd >= 0)
-				close(dfd);
-			free(last_dir);
-			last_dir = strndup(f->rel, dlen);
-			if ((dfd = kura_restore__open_parent(r, f->rel, &name)) < 0 || !last_dir) {
-				if (failed)
-					fail_file(r, -1, i);
-				else
-					kura_restore__queue_warn(r, f->rel, "cannot open its directory to set "
-						   "metadata: %s", strerror(dfd < 0 ? -dfd : ENOMEM));
-				continue;
-			}
-		}
-		if (dfd < 0 || failed) {
+		/* Files of one directory are consecutive: the cursor opens each directory once. */
+		if ((dfd = kura_restore__cursor_fd(r, cur, f->dir)) < 0) {
 			if (failed)
-				fail_file(r, dfd, i);
+				fail_file(r, -1, i);
 			else
-				kura_restore__queue_warn(r, f->rel, "cannot open its directory to set metadata");
+				file_warn(r, i, "cannot open its directory to set metadata: %s",
+					  strerror(-dfd));
+			continue;
+		}
+		if (failed) {
+			fail_file(r, dfd, i);
 			continue;
 		}
 		if (atomic_load(&f->state) == RS_NEW) {
@@ -168,7 +181,7 @@ static void meta_files(rs *r, size_t first, size_t end)
 
 			if (fd >= 0 && kura_fsmeta_apply_fd(fd, &st, &f->node, r->opts->numeric_owner,
 							    f->strip_acls) < 0)
-				kura_restore__queue_warn(r, f->rel, "%s", kura_error_message());
+				file_warn(r, i, "%s", kura_error_message());
 			if (fd >= 0)
 				close(fd);
 			else if (atomic_load(&f->failed))
@@ -178,35 +191,38 @@ static void meta_files(rs *r, size_t first, size_t end)
 		node.name = (char *)RS_FNAME(f);
 		if (fstatat(dfd, node.name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    st.st_dev != f->dev || st.st_ino != f->ino) {
-			kura_restore__queue_warn(r, f->rel, "was replaced during the restore: metadata not applied");
+			file_warn(r, i, "was replaced during the restore: metadata not applied");
 			continue;
 		}
 		if (kura_fsmeta_apply(dfd, &node, r->opts->numeric_owner) < 0)
-			kura_restore__queue_warn(r, f->rel, "%s", kura_error_message());
+			file_warn(r, i, "%s", kura_error_message());
 	}
-	if (dfd >= 0)
-		close(dfd);
-	free(last_dir);
 }
 
-/* Apply the metadata of dirs[first..end), all of one depth; runs on a worker. */
-static void meta_dirs(rs *r, size_t first, size_t end)
+/* Apply the metadata of the dirs dir_order[first..end), all of one depth; runs on a worker. */
+static void meta_dirs(rs *r, rs_cursor *cur, size_t first, size_t end)
 {
-	for (size_t i = first; i < end; i++) {
+	for (size_t k = first; k < end; k++) {
+		size_t i = r->dir_order[k];
 		const rs_dir *d = &r->dirs[i];
-		const char *name;
+		char *rel;
 		int dfd;
 
 		if (!d->node.name)
 			continue;
-		if ((dfd = kura_restore__open_parent(r, d->rel, &name)) < 0) {
-			kura_restore__queue_warn(r, d->rel, "cannot open its parent to set metadata: %s",
+		/* its parent: deeper directories are done, so the cursor only passes shallower ones */
+		if ((dfd = kura_restore__cursor_fd(r, cur, d->parent)) < 0) {
+			rel = kura_restore__dir_rel(r, i, NULL);
+			kura_restore__queue_warn(r, rel, "cannot open its parent to set metadata: %s",
 				   strerror(-dfd));
+			free(rel);
 			continue;
 		}
-		if (kura_fsmeta_apply(dfd, &d->node, r->opts->numeric_owner) < 0)
-			kura_restore__queue_warn(r, d->rel, "%s", kura_error_message());
-		close(dfd);
+		if (kura_fsmeta_apply(dfd, &d->node, r->opts->numeric_owner) < 0) {
+			rel = kura_restore__dir_rel(r, i, NULL);
+			kura_restore__queue_warn(r, rel, "%s", kura_error_message());
+			free(rel);
+		}
 	}
 }
 
@@ -219,11 +235,14 @@ static void meta_job_run(void *arg, void *ctx)
 {
 	rs_meta_job *job = arg;
 	rs *r = ctx;
+	rs_cursor cur;
 
+	kura_restore__cursor_init(&cur);
 	if (job->dirs)
-		meta_dirs(r, job->first, job->end);
+		meta_dirs(r, &cur, job->first, job->end);
 	else
-		meta_files(r, job->first, job->end);
+		meta_files(r, &cur, job->first, job->end);
+	kura_restore__cursor_free(&cur);
 	free(job);
 	pthread_mutex_lock(&r->lock);
 	r->jobs_pending--;
@@ -248,9 +267,9 @@ void kura_restore__meta_queue(rs *r, kura_pool *pool, int threads, size_t first,
 
 		if (!pool || !(job = malloc(sizeof(*job)))) {
 			if (dirs)
-				meta_dirs(r, i, stop);
+				meta_dirs(r, &r->cursor, i, stop);
 			else
-				meta_files(r, i, stop);
+				meta_files(r, &r->cursor, i, stop);
 			continue;
 		}
 		job->first = i;
@@ -282,10 +301,16 @@ void kura_restore__apply_dir_meta(rs *r)
 	if (threads > 1 && r->ndirs > RS_META_MIN &&
 	    kura_pool_new(&pool, threads, (size_t)threads * 2) < 0)
 		pool = NULL;
-	if (r->ndirs)
-		qsort(r->dirs, r->ndirs, sizeof(*r->dirs), depth_cmp);
+	if (kura_restore__dir_order(r) < 0) {
+		/* out of memory: no directory gets its metadata; each is said */
+		r->res->warnings += r->ndirs;
+		kura_pool_free(pool);
+		return;
+	}
 	for (size_t i = 0, j; i < r->ndirs; i = j) {
-		for (j = i + 1; j < r->ndirs && r->dirs[j].depth == r->dirs[i].depth; j++)
+		unsigned depth = r->dirs[r->dir_order[i]].depth;
+
+		for (j = i + 1; j < r->ndirs && r->dirs[r->dir_order[j]].depth == depth; j++)
 			;
 		/* A depth of few directories (a deep, narrow tree has thousands) is not worth a handoff. */
 		kura_restore__meta_queue(r, j - i < RS_META_MIN ? NULL : pool, threads, i, j, true);

@@ -7,10 +7,12 @@
  * (created with mkdir -p, mode 0700, if missing); the user chose that
  * path, so symlinks in it are followed.  From then on nothing is opened by
  * an absolute path: directories are opened with openat(..., O_NOFOLLOW |
- * O_DIRECTORY) relative to their parent's fd, and files and directories
- * reopened later are resolved from the target fd with openat2() and
- * RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS (or, on a
- * kernel without openat2, one component at a time with O_NOFOLLOW).  Every
+ * O_DIRECTORY) relative to their parent's fd, and reached again later from
+ * an open one, by ".." and single names, their (device, inode) checked
+ * (restdirs.c: a directory is its parent and name, no path is kept); the
+ * first names of hard links are resolved from the target fd with openat2()
+ * and RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS (or, on
+ * a kernel without openat2, one component at a time with O_NOFOLLOW).  Every
  * name comes from a decoded tree and is checked again with
  * kura_tree_name_ok.  So a symlink planted in the target is never
  * followed: where a directory should be it makes that subtree fail with a
@@ -92,7 +94,8 @@
  * warnings.
  *
  * The parts: this file holds kura_restore, the walk (a) and the batches;
- * restpath.c the paths beneath the target; restcontent.c the content
+ * restpath.c the paths beneath the target; restdirs.c the directories as
+ * parent and name, and the cursor that reaches them; restcontent.c the content
  * (b); restmeta.c hard links and metadata (c); restshared.h what they
  * share; restpick.h the walk over several snapshots, file by file.
  */
@@ -122,12 +125,19 @@ static double elapsed(const rs *r)
  */
 void kura_restore__tell(rs *r, int kind, const char *rel, const char *text, const char *partial)
 {
-	char path[PATH_MAX + 256], ppath[PATH_MAX + 256], msg[PATH_MAX + 1400];
+	char *path = NULL, *ppath = NULL, *msg = NULL;
 	kura_restore_problem p;
 
-	snprintf(path, sizeof(path), "%s%s%s", r->opts->target, *rel ? "/" : "", rel);
-	if (partial)
-		snprintf(ppath, sizeof(ppath), "%s/%s", r->opts->target, partial);
+	/* made here, at full length: a deep path is said whole, and kept nowhere */
+	if (asprintf(&path, "%s%s%s", r->opts->target, *rel ? "/" : "", rel) < 0)
+		path = NULL;
+	if (partial && asprintf(&ppath, "%s/%s", r->opts->target, partial) < 0)
+		ppath = NULL;
+	if (!path || (partial && !ppath)) {
+		free(path);
+		free(ppath);
+		return; /* out of memory: counted by the caller, only not said */
+	}
 	if (kind != RS_WARN && r->opts->problem) {
 		p.path = path;
 		p.error = text;
@@ -135,10 +145,13 @@ void kura_restore__tell(rs *r, int kind, const char *rel, const char *text, cons
 		p.exists = kind == RS_EXISTS;
 		r->opts->problem(&p, r->opts->problem_ctx);
 	} else if (r->opts->warning) {
-		if (partial)
-			snprintf(msg, sizeof(msg), "%s; what was restored of it is in %s", text, ppath);
-		r->opts->warning(path, partial ? msg : text, r->opts->warning_ctx);
+		if (partial && asprintf(&msg, "%s; what was restored of it is in %s", text, ppath) < 0)
+			msg = NULL;
+		r->opts->warning(path, msg ? msg : text, r->opts->warning_ctx);
 	}
+	free(path);
+	free(ppath);
+	free(msg);
 }
 
 __attribute__((format(printf, 4, 5))) void kura_restore__say(rs *r, int kind, const char *rel,
@@ -152,6 +165,7 @@ __attribute__((format(printf, 4, 5))) void kura_restore__say(rs *r, int kind, co
 	va_end(ap);
 	kura_restore__tell(r, kind, rel, msg, NULL);
 }
+
 void kura_restore__progress(rs *r, bool force)
 {
 	kura_progress p;
@@ -177,19 +191,6 @@ static void node_move(kura_node *dst, kura_node *src)
 {
 	*dst = *src;
 	memset(src, 0, sizeof(*src));
-}
-
-static char *join(const char *dir, const char *name)
-{
-	size_t dl = strlen(dir), nl = strlen(name);
-	char *s = malloc(dl + nl + 2);
-
-	if (!s)
-		return NULL;
-	memcpy(s, dir, dl);
-	s[dl] = '/';
-	memcpy(s + dl + 1, name, nl + 1);
-	return *dir ? s : memmove(s, s + 1, nl + 1);
 }
 
 static bool included(const rs *r, const char *snap)
@@ -230,6 +231,7 @@ void kura_restore__target_failed(rs *r, int e)
 static int frame_ensure(rs *r, rs_frame *f)
 {
 	rs_frame *p = f->parent;
+	struct stat st;
 	int err, fd;
 
 	if (f->skipped)
@@ -240,26 +242,29 @@ static int frame_ensure(rs *r, rs_frame *f)
 		f->skipped = true;
 		return err;
 	}
-	kura_restore__dir_plan(r, p->fd, f->node, f->rel); /* in place: what is in the way goes */
+	/* in place: what is in the way goes */
+	kura_restore__dir_plan(r, p->fd, p->node ? p->dir : SIZE_MAX, f->node);
 	if ((err = kura_fsmeta_create(p->fd, f->node)) < 0) {
 		if (err == KURA_EEXISTS) {
-			rs_exists(r, f->rel, "already exists and is not a directory: not replaced, "
+			exists_at(r, f, NULL, "already exists and is not a directory: not replaced, "
 				  "its contents are not restored");
 		} else {
 			if (err == KURA_EIO || err == KURA_EDENIED)
 				kura_restore__target_failed(r, errno); /* mkdir's: setting the message keeps errno */
-			rs_fail(r, f->rel, "cannot create directory, skipping its contents: %s",
+			fail_at(r, f, NULL, "cannot create directory, skipping its contents: %s",
 				kura_error_message());
 		}
 		f->skipped = true;
 		return 1;
 	}
 	fd = openat(p->fd, f->node->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		rs_fail(r, f->rel, "%s, skipping its contents",
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		fail_at(r, f, NULL, "%s, skipping its contents",
 			errno == ELOOP || errno == ENOTDIR ? "something that is not a directory (a "
 							     "symlink?) is in the way"
 							   : strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		f->skipped = true;
 		return 1;
 	}
@@ -267,10 +272,13 @@ static int frame_ensure(rs *r, rs_frame *f)
 		close(fd);
 		return err;
 	}
-	/* shared, not copied: a chain of deep directories would hold its paths twice */
-	r->dirs[r->ndirs].rel = f->rel;
-	memset(&r->dirs[r->ndirs].node, 0, sizeof(kura_node));
+	/* parent and name, no path: a deep chain's paths add up to the square of its depth */
+	memset(&r->dirs[r->ndirs], 0, sizeof(rs_dir));
+	r->dirs[r->ndirs].parent = p->node ? p->dir : SIZE_MAX;
+	r->dirs[r->ndirs].name = f->node->name;
 	r->dirs[r->ndirs].depth = f->depth;
+	r->dirs[r->ndirs].dev = st.st_dev;
+	r->dirs[r->ndirs].ino = st.st_ino;
 	f->dir = r->ndirs++;
 	f->created = true;
 	f->fd = fd;
@@ -294,8 +302,8 @@ static int frame_fd(rs *r, rs_frame *f)
 		return 1;
 	if (f->fd >= 0)
 		return 0;
-	if ((f->fd = kura_restore__open_beneath(r->rootfd, f->rel, O_RDONLY | O_DIRECTORY)) < 0) {
-		rs_fail(r, f->rel, "cannot reopen directory, skipping the rest of it: %s",
+	if ((f->fd = kura_restore__frame_reopen(r, f)) < 0) {
+		fail_at(r, f, NULL, "cannot reopen directory, skipping the rest of it: %s",
 			strerror(-f->fd));
 		f->fd = -1;
 		f->skipped = true;
@@ -304,21 +312,18 @@ static int frame_fd(rs *r, rs_frame *f)
 	return 0;
 }
 
-/* Record a file (not created yet) and plan its content; takes `rel` and the node. */
-static int add_file(rs *r, char *rel, kura_node *n, size_t dir, bool strip_acls)
+/* Record a file (not created yet) and plan its content; takes the node. */
+static int add_file(rs *r, kura_node *n, size_t dir, bool strip_acls)
 {
 	uint64_t off = 0, chunks = 0, data_end = 0;
 	rs_file *f;
 	size_t idx = r->nfiles;
 	int err;
 
-	if ((err = KURA_ARRAY_GROW(r->files, r->files_cap, r->nfiles + 1)) < 0) {
-		free(rel);
+	if ((err = KURA_ARRAY_GROW(r->files, r->files_cap, r->nfiles + 1)) < 0)
 		return err;
-	}
 	f = &r->files[idx];
 	memset(f, 0, sizeof(*f));
-	f->rel = rel;
 	node_move(&f->node, n);
 	f->dir = dir;
 	f->strip_acls = strip_acls;
@@ -400,14 +405,13 @@ int kura_restore__create_now(rs *r, int dirfd, size_t i, struct stat *st)
 }
 
 /*
- * Record a regular file of directory `dir` (open as dirfd); takes `rel`.
+ * Record a regular file of directory `dir` (open as dirfd).
  * A file with content is created later by the worker that writes its
  * first chunk (no reopening, and creation runs in parallel); one without
  * (or with `now`) is created here and, when complete, gets its metadata
  * at once through the fd.
  */
-static int create_file(rs *r, int dirfd, size_t dir, char *rel, kura_node *n, bool strip_acls,
-		       bool now)
+static int create_file(rs *r, int dirfd, size_t dir, kura_node *n, bool strip_acls, bool now)
 {
 	size_t idx = r->nfiles;
 	struct stat st;
@@ -416,9 +420,9 @@ static int create_file(rs *r, int dirfd, size_t dir, char *rel, kura_node *n, bo
 	int fd, err;
 
 	/* In place: kept or left as it is (1), or written as tmp and renamed over. */
-	if (r->inplace && (err = kura_restore__plan_file(r, dirfd, rel, n, &tmp)) != 0)
+	if (r->inplace && (err = kura_restore__plan_file(r, dirfd, dir, n, &tmp)) != 0)
 		return err < 0 ? err : 0;
-	if ((err = add_file(r, rel, n, dir, strip_acls)) < 0) {
+	if ((err = add_file(r, n, dir, strip_acls)) < 0) {
 		free(tmp);
 		return err;
 	}
@@ -430,8 +434,12 @@ static int create_file(rs *r, int dirfd, size_t dir, char *rel, kura_node *n, bo
 	if ((fd = kura_restore__create_now(r, dirfd, idx, &st)) < 0)
 		return 0;
 	if (atomic_load(&f->remaining) == 0) {
-		if (kura_fsmeta_apply_fd(fd, &st, &f->node, r->opts->numeric_owner, strip_acls) < 0)
-			rs_warn(r, f->rel, "%s", kura_error_message());
+		if (kura_fsmeta_apply_fd(fd, &st, &f->node, r->opts->numeric_owner, strip_acls) < 0) {
+			char *rel = kura_restore__file_rel(r, idx);
+
+			rs_warn(r, rel ? rel : f->node.name, "%s", kura_error_message());
+			free(rel);
+		}
 		atomic_store(&f->meta_done, true);
 	}
 	close(fd);
@@ -439,44 +447,38 @@ static int create_file(rs *r, int dirfd, size_t dir, char *rel, kura_node *n, bo
 }
 
 /* Everything that is not a directory. */
-static int restore_leaf(rs *r, rs_frame *f, kura_node *n, char *rel)
+static int restore_leaf(rs *r, rs_frame *f, kura_node *n)
 {
 	int err;
 
-	if ((err = frame_fd(r, f)) != 0) {
-		free(rel);
+	if ((err = frame_fd(r, f)) != 0)
 		return err < 0 ? err : 0;
-	}
 	switch (n->type) {
 	case KURA_NODE_FILE:
 		if (f->inherit < 0)
 			f->inherit = kura_fsmeta_may_inherit(f->fd);
-		return create_file(r, f->fd, f->node ? f->dir : SIZE_MAX, rel, n, f->inherit,
-				   false);
+		return create_file(r, f->fd, f->node ? f->dir : SIZE_MAX, n, f->inherit, false);
 	case KURA_NODE_HARDLINK:
 		/* Decided after the walk, once we know whether the first name is restored. */
-		if ((err = KURA_ARRAY_GROW(r->links, r->links_cap, r->nlinks + 1)) < 0) {
-			free(rel);
+		if ((err = KURA_ARRAY_GROW(r->links, r->links_cap, r->nlinks + 1)) < 0)
 			return err;
-		}
-		r->links[r->nlinks].rel = rel;
+		r->links[r->nlinks].dir = f->node ? f->dir : SIZE_MAX;
 		r->links[r->nlinks].from = NULL;
 		node_move(&r->links[r->nlinks++].node, n);
 		return 0;
 	default:
 		if (r->inplace)
-			return kura_restore__other(r, f->fd, n, rel);
+			return kura_restore__other(r, f->fd, f->node ? f->dir : SIZE_MAX, n);
 		/* Nothing is written into these later, so their metadata can go on now. */
 		if ((err = kura_fsmeta_create(f->fd, n)) == KURA_EEXISTS) {
-			rs_exists(r, rel, "already exists: not overwritten");
+			exists_at(r, f, n->name, "already exists: not overwritten");
 		} else if (err < 0) {
-			rs_fail(r, rel, "cannot create: %s", kura_error_message());
+			fail_at(r, f, n->name, "cannot create: %s", kura_error_message());
 		} else {
 			r->res->others++;
 			if (kura_fsmeta_apply(f->fd, n, r->opts->numeric_owner) < 0)
-				rs_warn(r, rel, "%s", kura_error_message());
+				warn_at(r, f, n->name, "%s", kura_error_message());
 		}
-		free(rel);
 		return 0;
 	}
 }
@@ -497,27 +499,40 @@ typedef struct rs_level {
 
 static void level_leave(rs *r, rs_level *l)
 {
-	if (l->f.fd >= 0)
+	rs_frame *up = l->f.parent;
+
+	if (l->f.fd >= 0) {
+		/* A parent with more to enter gets its fd back by "..": by name it would cost its depth. */
+		if (up->node && up->created && !up->skipped && up->fd < 0 && l->up->i < l->up->count) {
+			int fd = openat(l->f.fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			struct stat st;
+
+			if (fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == r->dirs[up->dir].dev &&
+			    st.st_ino == r->dirs[up->dir].ino)
+				up->fd = fd;
+			else if (fd >= 0)
+				close(fd); /* moved: frame_reopen finds it by name, or says so */
+		}
 		close(l->f.fd);
+	}
 	if (l->f.created)
 		node_move(&r->dirs[l->f.dir].node, l->f.node);
 	kura_tree_free(l->tree);
-	if (!l->f.created)
-		free(l->f.rel); /* else dirs[l->f.dir] holds it */
 	free(l);
 }
 
 /*
- * The snapshot path of `name` in the directory at `rel` below the target
- * (malloc'd), made when it is needed rather than kept per directory: the
- * paths of a deep chain add up to the square of its depth.
+ * The snapshot path of `name` in frame f's directory (malloc'd), made when
+ * it is needed rather than kept per directory: the paths of a deep chain
+ * add up to the square of its depth.
  */
-static char *snap_path(const rs *r, const char *rel, const char *name)
+static char *snap_path(const rs *r, const rs_frame *f, const char *name)
 {
-	char *s;
+	char *rel = kura_restore__frame_rel(f, name), *s;
 
-	if (asprintf(&s, "%s%s%s/%s", r->root_snap, *rel ? "/" : "", rel, name) < 0)
-		return NULL;
+	if (!rel || asprintf(&s, "%s/%s", r->root_snap, rel) < 0)
+		s = NULL;
+	free(rel);
 	return s;
 }
 
@@ -532,15 +547,11 @@ static rs_level *level_enter(rs *r, rs_level *up, kura_node *n, int *err)
 		*err = kura_error_set(KURA_ENOMEM, "restore: out of memory");
 		return NULL;
 	}
-	l->f = (rs_frame){f, n, NULL, f->depth + 1, false, false, false, -1, -1, 0};
+	l->f = (rs_frame){f, n, f->depth + 1, false, false, false, -1, -1, 0};
 	l->up = up;
-	if (!(l->f.rel = join(f->rel, n->name))) {
-		*err = kura_error_set(KURA_ENOMEM, "restore: out of memory");
-		goto skip;
-	}
 	l->f.included = f->included;
 	if (!l->f.included) {
-		char *snap = snap_path(r, f->rel, n->name);
+		char *snap = snap_path(r, f, n->name);
 
 		if (!snap) {
 			*err = kura_error_set(KURA_ENOMEM, "restore: out of memory");
@@ -550,7 +561,7 @@ static rs_level *level_enter(rs *r, rs_level *up, kura_node *n, int *err)
 		free(snap);
 	}
 	if (l->f.depth > KURA_TREE_MAX_DEPTH) {
-		rs_fail(r, l->f.rel, "directories nested deeper than %d levels: skipped",
+		fail_at(r, &l->f, NULL, "directories nested deeper than %d levels: skipped",
 			KURA_TREE_MAX_DEPTH);
 		goto skip;
 	}
@@ -565,7 +576,8 @@ static rs_level *level_enter(rs *r, rs_level *up, kura_node *n, int *err)
 	}
 	if ((*err = kura_repo__load_tree(r->repo, n->subtree, &l->tree)) < 0) {
 		if (*err != KURA_ENOMEM) {
-			rs_fail(r, l->f.rel, "cannot read the directory's tree: %s", kura_error_message());
+			fail_at(r, &l->f, NULL, "cannot read the directory's tree: %s",
+				kura_error_message());
 			*err = 0;
 		}
 		goto skip;
@@ -588,7 +600,7 @@ static bool changed_in_backup(const rs *r, const rs_frame *f, const kura_node *n
 
 	if (!r->snap->nchanged || (n->type != KURA_NODE_FILE && n->type != KURA_NODE_HARDLINK))
 		return false;
-	if (!(snap = snap_path(r, f->rel, n->name)))
+	if (!(snap = snap_path(r, f, n->name)))
 		return false;
 	changed = kura_snapshot_changed(r->snap, snap);
 	free(snap);
@@ -608,7 +620,7 @@ static int walk_nodes(rs *r, rs_frame *root, kura_node *nodes, size_t count)
 	while (err == 0) {
 		rs_frame *f = &l->f;
 		kura_node *n;
-		char *rel, *snap;
+		char *snap;
 		bool inc;
 
 		if (l->i == l->count && l->pass == 0 && !f->skipped) {
@@ -630,7 +642,7 @@ static int walk_nodes(rs *r, rs_frame *root, kura_node *nodes, size_t count)
 		if ((n->type == KURA_NODE_DIR) != (l->pass == 1))
 			continue;
 		if (kura_tree_name_ok(n->name, strlen(n->name)) < 0) {
-			rs_fail(r, f->rel, "refusing a hostile name in the snapshot");
+			fail_at(r, f, NULL, "refusing a hostile name in the snapshot");
 			continue;
 		}
 		if (l->pass == 1) {
@@ -643,7 +655,7 @@ static int walk_nodes(rs *r, rs_frame *root, kura_node *nodes, size_t count)
 			continue;
 		}
 		if (!(inc = f->included)) {
-			if (!(snap = snap_path(r, f->rel, n->name))) {
+			if (!(snap = snap_path(r, f, n->name))) {
 				err = kura_error_set(KURA_ENOMEM, "restore: out of memory");
 				break;
 			}
@@ -652,14 +664,10 @@ static int walk_nodes(rs *r, rs_frame *root, kura_node *nodes, size_t count)
 		}
 		if (!inc)
 			continue;
-		if (!(rel = join(f->rel, n->name))) {
-			err = kura_error_set(KURA_ENOMEM, "restore: out of memory");
-			break;
-		}
 		if (changed_in_backup(r, f, n))
-			rs_warn(r, rel, "changed while it was backed up: restored as stored, "
+			warn_at(r, f, n->name, "changed while it was backed up: restored as stored, "
 				"possibly inconsistent");
-		if ((err = restore_leaf(r, f, n, rel)) < 0)
+		if ((err = restore_leaf(r, f, n)) < 0)
 			break;
 		if (batch_full(r))
 			err = run_batch(r);
@@ -742,22 +750,19 @@ static int resolve_links(rs *r)
 		qsort(r->inodes, known, sizeof(*r->inodes), inode_cmp);
 	for (size_t i = 0; i < r->nlinks; i++) {
 		rs_link *l = &r->links[i];
-		const char *t = link_source(r, l), *name;
+		const char *t = link_source(r, l);
 		int fd;
 
 		if (t && restored_here(r, t, known)) {
 			l->from = t;
 			continue;
 		}
-		if ((fd = kura_restore__open_parent(r, l->rel, &name)) < 0) {
-			rs_fail(r, l->rel, "cannot open its directory: %s", strerror(-fd));
+		if ((fd = kura_restore__cursor_fd(r, &r->cursor, l->dir)) < 0) {
+			rs_link_say(r, rs_fail, i, "cannot open its directory: %s", strerror(-fd));
 			continue;
 		}
 		l->node.type = KURA_NODE_FILE;
-		err = create_file(r, fd, SIZE_MAX, l->rel, &l->node, kura_fsmeta_may_inherit(fd),
-				  true);
-		l->rel = NULL;
-		close(fd);
+		err = create_file(r, fd, l->dir, &l->node, kura_fsmeta_may_inherit(fd), true);
 		if (err < 0 || (batch_full(r) && (err = run_batch(r)) < 0))
 			return err;
 	}
@@ -786,7 +791,7 @@ static int batch_free(rs *r)
 				r->inodes[r->ninodes++] = (rs_inode){f->dev, f->ino};
 		}
 		free(f->reason);
-		free(f->rel);
+		free(f->tmp); /* a batch that failed: its temporaries were never renamed */
 		kura_node_clear(&f->node);
 	}
 	r->nfiles = 0;
@@ -832,15 +837,11 @@ static void rs_free(rs *r)
 	for (size_t i = 0; i < r->nfiles; i++) {
 		free(r->files[i].reason);
 		free(r->files[i].tmp);
-		free(r->files[i].rel);
 		kura_node_clear(&r->files[i].node);
 	}
-	for (size_t i = 0; i < r->ndirs; i++) {
-		free(r->dirs[i].rel);
+	for (size_t i = 0; i < r->ndirs; i++)
 		kura_node_clear(&r->dirs[i].node);
-	}
 	for (size_t i = 0; i < r->nlinks; i++) {
-		free(r->links[i].rel);
 		kura_node_clear(&r->links[i].node);
 	}
 	free(r->files);
@@ -850,13 +851,15 @@ static void rs_free(rs *r)
 	free(r->inodes);
 	free(r->root_snap);
 	kura_tree_free(r->root_tree);
+	free(r->dir_order);
+	kura_restore__cursor_free(&r->cursor);
 	kura_msgqueue_destroy(&r->msgs);
 }
 
 /* Walk what the options select: a whole snapshot, a directory of it, or one node. */
 static int restore_walk(rs *r, const kura_snapshot *snap, const char *subpath)
 {
-	rs_frame root = {NULL, NULL, "", 0, true, true, false, -1, r->rootfd, 0};
+	rs_frame root = {NULL, NULL, 0, true, true, false, -1, r->rootfd, 0};
 	kura_tree *tree = NULL, *holder = NULL;
 	kura_node *node = NULL;
 	char *slash;
@@ -943,6 +946,7 @@ int kura_restore__picked(kura_repo *repo, const char *const *ids, size_t nids,
 	r.rootfd = -1;
 	r.pick = pick;
 	r.pick_ctx = pick_ctx;
+	kura_restore__cursor_init(&r.cursor);
 	kura_msgqueue_init(&r.msgs);
 	clock_gettime(CLOCK_MONOTONIC, &r.start);
 	pthread_mutex_init(&r.lock, NULL);

@@ -42,6 +42,17 @@
 
 #define RS_VERIFY_PIECE (1u << 20) /* a hole is read back in pieces of this size */
 
+#define say_fail(r, rel, ...)                                                                      \
+	kura_restore__say((r), RS_FAIL, (rel), __VA_ARGS__) /* counted already */
+
+/* rs_fail and co. about `name` in dirs[dir]: its path is made only to be said. */
+#define say_in(r, macro, dir, name, ...)                                                           \
+	do {                                                                                       \
+		char *rel_ = kura_restore__dir_rel((r), (dir), (name));                            \
+		macro((r), rel_ ? rel_ : (name), __VA_ARGS__);                                     \
+		free(rel_);                                                                        \
+	} while (0)
+
 int kura_restore__inplace_init(rs *r)
 {
 	const kura_restore_options *o = r->opts;
@@ -107,7 +118,7 @@ char *kura_restore__tmp_name(void)
 
 void kura_restore__note(rs *r, int what, const char *rel)
 {
-	char path[PATH_MAX + 256];
+	char *path;
 
 	if (!r->inplace)
 		return;
@@ -119,8 +130,28 @@ void kura_restore__note(rs *r, int what, const char *rel)
 		r->res->deleted++;
 	if (!r->opts->change)
 		return;
-	snprintf(path, sizeof(path), "%s%s%s", r->opts->target, *rel ? "/" : "", rel);
+	/* at full length: a deep path is told whole */
+	if (asprintf(&path, "%s%s%s", r->opts->target, *rel ? "/" : "", rel) < 0) {
+		r->res->warnings++;
+		return;
+	}
 	r->opts->change((kura_restore_change)what, path, r->opts->change_ctx);
+	free(path);
+}
+
+void kura_restore__note_at(rs *r, int what, size_t dir, const char *name)
+{
+	char *rel = NULL;
+
+	if (!r->inplace)
+		return;
+	/* the path is made only for whom it is told to */
+	if (r->opts->change && !(rel = kura_restore__dir_rel(r, dir, name))) {
+		rs_warn(r, name, "out of memory: a change is counted but not told");
+		return;
+	}
+	kura_restore__note(r, what, rel ? rel : "");
+	free(rel);
 }
 
 bool kura_restore__same_kind(const kura_node *n, const struct stat *st)
@@ -255,7 +286,7 @@ int kura_restore__decide(rs *r, int dirfd, const kura_node *n, const struct stat
 }
 
 /* A file that matches the snapshot: counted as done, its metadata applied, its inode kept. */
-static void keep_file(rs *r, int dirfd, const char *rel, const kura_node *n, const struct stat *st)
+static void keep_file(rs *r, int dirfd, size_t dir, const kura_node *n, const struct stat *st)
 {
 	r->res->unchanged++;
 	r->files_total++;
@@ -266,10 +297,10 @@ static void keep_file(rs *r, int dirfd, const char *rel, const kura_node *n, con
 	if (KURA_ARRAY_GROW(r->inodes, r->inodes_cap, r->ninodes + 1) == 0)
 		r->inodes[r->ninodes++] = (rs_inode){st->st_dev, st->st_ino};
 	if (kura_fsmeta_apply(dirfd, n, r->opts->numeric_owner) < 0)
-		rs_warn(r, rel, "%s", kura_error_message());
+		say_in(r, rs_warn, dir, n->name, "%s", kura_error_message());
 }
 
-int kura_restore__plan_file(rs *r, int dirfd, char *rel, kura_node *n, char **out_tmp)
+int kura_restore__plan_file(rs *r, int dirfd, size_t dir, kura_node *n, char **out_tmp)
 {
 	const char *why;
 	struct stat st;
@@ -278,42 +309,24 @@ int kura_restore__plan_file(rs *r, int dirfd, char *rel, kura_node *n, char **ou
 	if (fstatat(dirfd, n->name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		switch (kura_restore__decide(r, dirfd, n, &st, &why)) {
 		case RS_LEAVE:
-			rs_exists(r, rel, "%s", why);
-			free(rel);
+			say_in(r, rs_exists, dir, n->name, "%s", why);
 			return 1;
 		case RS_KEEP:
-			keep_file(r, dirfd, rel, n, &st);
-			free(rel);
+			keep_file(r, dirfd, dir, n, &st);
 			return 1;
 		default:
 			break;
 		}
 	} else if (errno != ENOENT) {
-		rs_fail(r, rel, "cannot look at what is in the target: %s", strerror(errno));
-		free(rel);
+		int e = errno;
+
+		say_in(r, rs_fail, dir, n->name, "cannot look at what is in the target: %s",
+		       strerror(e));
 		return 1;
 	}
-	if (!(*out_tmp = kura_restore__tmp_name())) {
-		free(rel);
+	if (!(*out_tmp = kura_restore__tmp_name()))
 		return kura_error_set(KURA_ENOMEM, "restore: out of memory (or no random bytes)");
-	}
 	return 0;
-}
-
-int kura_restore__reopen(rs *r, const rs_file *f, int flags)
-{
-	const char *name;
-	int dfd, fd;
-
-	if (!f->tmp)
-		return kura_restore__open_beneath(r->rootfd, f->rel, flags);
-	if ((dfd = kura_restore__open_parent(r, f->rel, &name)) < 0)
-		return dfd;
-	fd = openat(dfd, f->tmp, flags | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		fd = -errno;
-	close(dfd);
-	return fd;
 }
 
 /* Whether `name` in dfd is the file we made (device and inode). */
@@ -328,46 +341,56 @@ static bool ours(int dfd, const char *name, const rs_file *f)
 void kura_restore__fail_tmp(rs *r, int dfd, size_t i)
 {
 	rs_file *f = &r->files[i];
-	const char *why = f->reason ? f->reason : "could not be restored", *name;
-	int own = -1;
+	const char *why = f->reason ? f->reason : "could not be restored";
+	char *rel = kura_restore__file_rel(r, i);
+	rs_cursor own;
 
+	/* any thread: a cursor of its own when the caller has no fd of the directory */
+	kura_restore__cursor_init(&own);
 	if (atomic_load(&f->state) != RS_CREATED) {
-		kura_restore__queue_say(r, RS_FAIL, f->rel, NULL,
+		kura_restore__queue_say(r, RS_FAIL, rel, false,
 					"%s; what was in the target is left "
 					"as it was",
 					why);
+		free(rel);
 		return;
 	}
 	if (dfd < 0)
-		dfd = own = kura_restore__open_parent(r, f->rel, &name);
+		dfd = kura_restore__cursor_fd(r, &own, f->dir);
 	if (ours(dfd, f->tmp, f) && unlinkat(dfd, f->tmp, 0) == 0)
-		kura_restore__queue_say(r, RS_FAIL, f->rel, NULL,
+		kura_restore__queue_say(r, RS_FAIL, rel, false,
 					"%s; what was in the target is "
 					"left as it was",
 					why);
 	else
-		kura_restore__queue_say(r, RS_FAIL, f->rel, NULL,
+		kura_restore__queue_say(r, RS_FAIL, rel, false,
 					"%s; its temporary %s could not be "
 					"removed (the next restore in place removes it)",
 					why, f->tmp);
-	if (own >= 0)
-		close(own);
+	kura_restore__cursor_free(&own);
+	free(rel);
 }
 
 /*
  * Make room at `name` for the object renamed over it: a directory there is
  * removed (rename cannot replace one with a file).  0, or -1 reported.
  */
-static int clear_dir(rs *r, int dfd, const char *name, const char *rel)
+static int clear_dir(rs *r, int dfd, size_t dir, const char *name)
 {
 	struct stat st;
+	char *rel;
+	int rc = 0;
 
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
 		return 0;
+	/* restdelete.c says paths below it: they start from this one */
+	if (!(rel = kura_restore__dir_rel(r, dir, name)))
+		return -1;
 	if (kura_restore__remove(r, dfd, name, rel, false) < 0 ||
 	    fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		return -1;
-	return 0;
+		rc = -1;
+	free(rel);
+	return rc;
 }
 
 /* Rename a finished temporary of files[i] over its name; from the calling thread. */
@@ -381,34 +404,33 @@ static void commit_one(rs *r, int dfd, size_t i)
 		kura_restore__file_failed(r, (uint32_t)i,
 					  "was replaced by something else during "
 					  "the restore: not renamed over its name");
-		kura_restore__say(r, RS_FAIL, f->rel, "%s", f->reason ? f->reason : "replaced");
+		say_in(r, say_fail, f->dir, f->node.name, "%s", f->reason ? f->reason : "replaced");
 		return;
 	}
 	existed = fstatat(dfd, f->node.name, &st, AT_SYMLINK_NOFOLLOW) == 0;
-	if (clear_dir(r, dfd, f->node.name, f->rel) < 0 ||
+	if (clear_dir(r, dfd, f->dir, f->node.name) < 0 ||
 	    renameat(dfd, f->tmp, dfd, f->node.name) < 0) {
 		int e = errno;
 
 		unlinkat(dfd, f->tmp, 0);
 		kura_restore__file_failed(r, (uint32_t)i, "cannot rename it over its name: %s",
 					  strerror(e));
-		kura_restore__say(r, RS_FAIL, f->rel,
-				  "%s; what was in the target is left as it was",
-				  f->reason ? f->reason : "cannot rename it over its name");
+		say_in(r, say_fail, f->dir, f->node.name,
+		       "%s; what was in the target is left as it was",
+		       f->reason ? f->reason : "cannot rename it over its name");
 		return;
 	}
-	kura_restore__note(r, existed ? KURA_RESTORE_REPLACE : KURA_RESTORE_CREATE, f->rel);
+	kura_restore__note_at(r, existed ? KURA_RESTORE_REPLACE : KURA_RESTORE_CREATE, f->dir,
+			      f->node.name);
 }
 
 int kura_restore__commit(rs *r)
 {
-	size_t last = SIZE_MAX - 1;
 	bool synced = false;
-	int dfd = -1;
 
 	for (size_t i = 0; i < r->nfiles; i++) {
 		rs_file *f = &r->files[i];
-		const char *name;
+		int dfd;
 
 		if (!f->tmp)
 			continue;
@@ -418,18 +440,13 @@ int kura_restore__commit(rs *r)
 				rs_warn(r, "", "cannot sync the target's file system: %s",
 					strerror(errno));
 			synced = true;
-			if (f->dir != last) {
-				if (dfd >= 0)
-					close(dfd);
-				dfd = kura_restore__open_parent(r, f->rel, &name);
-				last = f->dir;
-			}
-			if (dfd < 0) {
+			/* the calling thread's cursor: files of one directory are consecutive */
+			if ((dfd = kura_restore__cursor_fd(r, &r->cursor, f->dir)) < 0) {
 				kura_restore__file_failed(r, (uint32_t)i,
 							  "cannot open its directory: %s",
 							  strerror(-dfd));
-				kura_restore__say(r, RS_FAIL, f->rel, "%s",
-						  f->reason ? f->reason : "");
+				say_in(r, say_fail, f->dir, f->node.name, "%s",
+				       f->reason ? f->reason : "");
 			} else {
 				commit_one(r, dfd, i);
 			}
@@ -437,75 +454,73 @@ int kura_restore__commit(rs *r)
 		free(f->tmp);
 		f->tmp = NULL;
 	}
-	if (dfd >= 0)
-		close(dfd);
 	return 0;
 }
 
 /* Apply metadata; a failure is a warning. */
-static void apply_meta(rs *r, int dirfd, const kura_node *n, const char *rel)
+static void apply_meta(rs *r, int dirfd, const kura_node *n, size_t dir, const char *name)
 {
 	if (kura_fsmeta_apply(dirfd, n, r->opts->numeric_owner) < 0)
-		rs_warn(r, rel, "%s", kura_error_message());
+		say_in(r, rs_warn, dir, name, "%s", kura_error_message());
 }
 
-int kura_restore__other(rs *r, int dirfd, kura_node *n, char *rel)
+int kura_restore__other(rs *r, int dirfd, size_t dir, kura_node *n)
 {
 	kura_node tmpnode = *n;
 	const char *why;
 	struct stat st;
 	char *tmp = NULL;
-	int err;
 
 	if (fstatat(dirfd, n->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		if (errno != ENOENT) {
-			rs_fail(r, rel, "cannot look at what is in the target: %s",
-				strerror(errno));
+		int e = errno;
+
+		if (e != ENOENT) {
+			say_in(r, rs_fail, dir, n->name, "cannot look at what is in the target: %s",
+			       strerror(e));
 		} else if (kura_fsmeta_create(dirfd, n) < 0) {
-			rs_fail(r, rel, "cannot create: %s", kura_error_message());
+			say_in(r, rs_fail, dir, n->name, "cannot create: %s", kura_error_message());
 		} else {
 			r->res->others++;
-			kura_restore__note(r, KURA_RESTORE_CREATE, rel);
-			apply_meta(r, dirfd, n, rel);
+			kura_restore__note_at(r, KURA_RESTORE_CREATE, dir, n->name);
+			apply_meta(r, dirfd, n, dir, n->name);
 		}
-		goto done;
+		return 0;
 	}
 	switch (kura_restore__decide(r, dirfd, n, &st, &why)) {
 	case RS_LEAVE:
-		rs_exists(r, rel, "%s", why);
-		goto done;
+		say_in(r, rs_exists, dir, n->name, "%s", why);
+		return 0;
 	case RS_KEEP:
 		r->res->unchanged++;
-		apply_meta(r, dirfd, n, rel);
-		goto done;
+		apply_meta(r, dirfd, n, dir, n->name);
+		return 0;
 	default:
 		break;
 	}
-	if (!(tmp = kura_restore__tmp_name())) {
-		err = kura_error_set(KURA_ENOMEM, "restore: out of memory");
-		free(rel);
-		return err;
-	}
+	if (!(tmp = kura_restore__tmp_name()))
+		return kura_error_set(KURA_ENOMEM, "restore: out of memory");
 	tmpnode.name = tmp;
 	if (kura_fsmeta_create(dirfd, &tmpnode) < 0) {
-		rs_fail(r, rel, "cannot create: %s", kura_error_message());
+		say_in(r, rs_fail, dir, n->name, "cannot create: %s", kura_error_message());
 		goto done;
 	}
-	apply_meta(r, dirfd, &tmpnode, rel);
-	if (clear_dir(r, dirfd, n->name, rel) < 0 || renameat(dirfd, tmp, dirfd, n->name) < 0) {
-		rs_fail(r, rel, "cannot rename it over what is there: %s", strerror(errno));
+	apply_meta(r, dirfd, &tmpnode, dir, n->name);
+	if (clear_dir(r, dirfd, dir, n->name) < 0 || renameat(dirfd, tmp, dirfd, n->name) < 0) {
+		int e = errno;
+
+		say_in(r, rs_fail, dir, n->name, "cannot rename it over what is there: %s",
+		       strerror(e));
 		unlinkat(dirfd, tmp, 0);
 		goto done;
 	}
 	r->res->others++;
-	kura_restore__note(r, KURA_RESTORE_REPLACE, rel);
+	kura_restore__note_at(r, KURA_RESTORE_REPLACE, dir, n->name);
 done:
 	free(tmp);
-	free(rel);
 	return 0;
 }
 
-void kura_restore__dir_plan(rs *r, int pfd, const kura_node *n, const char *rel)
+void kura_restore__dir_plan(rs *r, int pfd, size_t pdir, const kura_node *n)
 {
 	struct stat st;
 
@@ -513,21 +528,23 @@ void kura_restore__dir_plan(rs *r, int pfd, const kura_node *n, const char *rel)
 		return;
 	if (fstatat(pfd, n->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno == ENOENT)
-			kura_restore__note(r, KURA_RESTORE_CREATE, rel);
+			kura_restore__note_at(r, KURA_RESTORE_CREATE, pdir, n->name);
 		return;
 	}
 	/* Left in the way (never, another file system): the subtree is skipped, as it was. */
 	if (S_ISDIR(st.st_mode) || r->overwrite == KURA_OVERWRITE_NEVER ||
 	    (st.st_dev != kura_restore__root_dev(r) && !r->cross_fs))
 		return;
-	if (unlinkat(pfd, n->name, 0) < 0)
-		rs_warn(r, rel, "cannot remove what is in the way of the directory: %s",
-			strerror(errno));
-	else
-		kura_restore__note(r, KURA_RESTORE_REPLACE, rel);
+	if (unlinkat(pfd, n->name, 0) < 0) {
+		int e = errno;
+
+		say_in(r, rs_warn, pdir, n->name,
+		       "cannot remove what is in the way of the directory: %s", strerror(e));
+	} else
+		kura_restore__note_at(r, KURA_RESTORE_REPLACE, pdir, n->name);
 }
 
-int kura_restore__relink(rs *r, int ffd, const char *from, int tfd, const char *to, const char *rel)
+int kura_restore__relink(rs *r, int ffd, const char *from, int tfd, const char *to, size_t dir)
 {
 	struct stat a, b;
 	char *tmp;
@@ -547,12 +564,12 @@ int kura_restore__relink(rs *r, int ffd, const char *from, int tfd, const char *
 		return kura_error_set(KURA_ENOMEM, "restore: out of memory");
 	if (linkat(ffd, from, tfd, tmp, 0) < 0) {
 		err = kura_error_errno(KURA_EIO, errno, "cannot link");
-	} else if (clear_dir(r, tfd, to, rel) < 0 || renameat(tfd, tmp, tfd, to) < 0) {
+	} else if (clear_dir(r, tfd, dir, to) < 0 || renameat(tfd, tmp, tfd, to) < 0) {
 		err =
 		    kura_error_errno(KURA_EIO, errno, "cannot rename the link over what is there");
 		unlinkat(tfd, tmp, 0);
 	} else {
-		kura_restore__note(r, KURA_RESTORE_REPLACE, rel);
+		kura_restore__note_at(r, KURA_RESTORE_REPLACE, dir, to);
 	}
 	free(tmp);
 	return err;

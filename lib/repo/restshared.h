@@ -53,7 +53,6 @@
 enum { RS_NEW, RS_CREATING, RS_CREATED, RS_NOFILE };
 
 typedef struct {
-	char *rel;                      /* path below the target */
 	kura_node node;                 /* moved out of its tree; extents freed once planned */
 	dev_t dev;                      /* dev and ino are set before state becomes RS_CREATED */
 	ino_t ino;
@@ -70,14 +69,39 @@ typedef struct {
 	char *tmp;                      /* in place: written as this name beside it, renamed over */
 } rs_file;
 
+/*
+ * A directory the restore created (or found and reused), as its parent
+ * and its name: paths below the target are made only to be said
+ * (kura_restore__dir_rel), since a deep chain's paths add up to the square
+ * of its depth, and directories are reached from an open one by single
+ * names (rs_cursor).  dirs[] is in walk order: a parent before its
+ * children.
+ */
 typedef struct {
-	char *rel;
+	size_t parent;                  /* index in dirs; SIZE_MAX: the target */
+	const char *name;               /* borrowed: the name of node (in its tree, then in node) */
 	kura_node node;                 /* filled when the walk leaves the directory */
 	unsigned depth;
+	dev_t dev;                      /* what reaching it again must find */
+	ino_t ino;
 } rs_dir;
 
+/*
+ * One thread's way to the directories of dirs[]: it holds one of them
+ * open and reaches the next by ".." up to the nearest common ancestor
+ * (checked by device and inode) and single names down, with O_NOFOLLOW,
+ * so no system call is given a path longer than one component and a walk
+ * over neighbouring directories costs a few calls each, not the depth.
+ */
 typedef struct {
-	char *rel;                      /* NULL once restored as a copy */
+	size_t dir;                     /* what fd is open on */
+	int fd;                         /* -1: none */
+	size_t *down;                   /* scratch: the way down */
+	size_t cap;
+} rs_cursor;
+
+typedef struct {
+	size_t dir;                     /* index in dirs of its directory; SIZE_MAX: the target */
 	kura_node node;
 	const char *from;               /* the first name, restored by us (in node.target), or NULL */
 } rs_link;
@@ -96,6 +120,7 @@ typedef struct {
 
 /* What a message is about: kura_restore_problem reports RS_FAIL and RS_EXISTS. */
 enum { RS_WARN, RS_FAIL, RS_EXISTS };
+#define RS_PARTIAL 0x100 /* queued with a message: what was written is kept as REL.kura-partial */
 
 typedef struct {
 	kura_repo *repo;
@@ -123,13 +148,15 @@ typedef struct {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;            /* a job finished */
 	size_t jobs_pending;
-	kura_msgqueue msgs;             /* workers' messages (kind RS_*, ref the rel path, borrowed from
-	                                   files[] or dirs[]: said before the batch is freed) */
+	kura_msgqueue msgs;             /* workers' messages: kind RS_* (| RS_PARTIAL), the rel
+	                                   path, then the text */
 	atomic_uint_fast64_t bytes_done, files_done, errors, existing;
 	atomic_uint_fast64_t warnings;  /* from workers; added to res->warnings at the end */
 	atomic_int target_errno;        /* the first write into the target that failed */
 	uint64_t files_total, bytes_total;
 	kura_writeback *wb;             /* what is written goes to disk, then out of the cache */
+	rs_cursor cursor;               /* the calling thread's, after the walk */
+	size_t *dir_order;              /* dirs deepest first, for their metadata */
 	uint64_t files_hint, bytes_hint; /* the snapshot's statistics: totals while walking */
 
 	struct timespec start;
@@ -150,7 +177,6 @@ typedef struct {
 typedef struct rs_frame {
 	struct rs_frame *parent;
 	kura_node *node;                /* NULL for the frame that stands for the target */
-	char *rel;                      /* owned by rs.dirs once the directory is created */
 	unsigned depth;
 	bool included, created, skipped;
 	signed char inherit;            /* kura_fsmeta_may_inherit of the directory; -1 not asked */
@@ -172,17 +198,69 @@ void kura_restore__progress(rs *r, bool force);
 void kura_restore__target_failed(rs *r, int e);
 int kura_restore__create_now(rs *r, int dirfd, size_t i, struct stat *st);
 
+/* rs_fail and co. about links[i]: its path is made only to be said. */
+#define rs_link_say(r, macro, i, ...)                                                      \
+	do {                                                                               \
+		char *rel_ = kura_restore__dir_rel((r), (r)->links[i].dir,                 \
+						   (r)->links[i].node.name);               \
+		macro((r), rel_ ? rel_ : (r)->links[i].node.name, __VA_ARGS__);            \
+		free(rel_);                                                                \
+	} while (0)
+
 /* restpath.c: the target, and paths beneath it (never through a symlink); -errno or an fd. */
 int kura_restore__open_target(const char *target, int *out);
 int kura_restore__open_beneath(int rootfd, const char *rel, int flags);
 int kura_restore__open_parent(rs *r, const char *rel, const char **out_name);
+
+/*
+ * restdirs.c: directories as parent and name.  dir_rel: the path below the
+ * target of `name` in dirs[dir] (SIZE_MAX: the target; name NULL: the
+ * directory itself), malloc'd, NULL out of memory; file_rel: of files[i].
+ * cursor_fd: an fd of dirs[dir] (the target's for SIZE_MAX), borrowed
+ * from the cursor until its next call, or -errno (-ESTALE: it is not the
+ * directory the restore made any more).
+ */
+char *kura_restore__dir_rel(const rs *r, size_t dir, const char *name);
+char *kura_restore__file_rel(const rs *r, size_t i);
+void kura_restore__cursor_init(rs_cursor *c);
+int kura_restore__cursor_fd(rs *r, rs_cursor *c, size_t dir);
+void kura_restore__cursor_free(rs_cursor *c);
+
+/*
+ * restdirs.c, the walk's frames: frame_rel is the path below the target of
+ * `name` in f's directory (NULL: f's own), malloc'd or NULL; say_at is
+ * kura_restore__say about it (fail_at and co. count it too); frame_reopen
+ * opens f's directory again (it was created): from the nearest frame
+ * above holding an fd, by single names with O_NOFOLLOW, and it must be the
+ * directory made (device and inode).  The fd, or -errno.
+ */
+char *kura_restore__frame_rel(const rs_frame *f, const char *name);
+__attribute__((format(printf, 5, 6))) void kura_restore__say_at(rs *r, int kind, const rs_frame *f,
+								   const char *name, const char *fmt, ...);
+int kura_restore__frame_reopen(const rs *r, const rs_frame *f);
+
+#define fail_at(r, f, name, ...)                                                \
+	do {                                                                    \
+		atomic_fetch_add(&(r)->errors, 1);                              \
+		kura_restore__say_at((r), RS_FAIL, (f), (name), __VA_ARGS__);   \
+	} while (0)
+#define warn_at(r, f, name, ...)                                                \
+	do {                                                                    \
+		(r)->res->warnings++;                                           \
+		kura_restore__say_at((r), RS_WARN, (f), (name), __VA_ARGS__);   \
+	} while (0)
+#define exists_at(r, f, name, ...)                                              \
+	do {                                                                    \
+		atomic_fetch_add(&(r)->existing, 1);                            \
+		kura_restore__say_at((r), RS_EXISTS, (f), (name), __VA_ARGS__); \
+	} while (0)
 
 /* restcontent.c: the content of a batch, the messages workers queue, the pool. */
 __attribute__((format(printf, 3, 4))) void kura_restore__file_failed(rs *r, uint32_t file,
 								      const char *fmt, ...);
 void kura_restore__file_exists(rs *r, uint32_t file);
 __attribute__((format(printf, 5, 6))) void kura_restore__queue_say(rs *r, int kind, const char *rel,
-								    const char *partial, const char *fmt,
+								    bool partial, const char *fmt,
 								    ...);
 __attribute__((format(printf, 3, 4))) void kura_restore__queue_warn(rs *r, const char *rel,
 								     const char *fmt, ...);
@@ -194,19 +272,25 @@ int kura_restore__content(rs *r, kura_pool *pool);
 /* restmeta.c: hard links and metadata. */
 void kura_restore__make_links(rs *r);
 void kura_restore__meta_queue(rs *r, kura_pool *pool, int threads, size_t first, size_t end, bool dirs);
+int kura_restore__dir_order(rs *r);
 void kura_restore__apply_dir_meta(rs *r);
 void kura_restore__root_meta(rs *r);
 
 /* restplan.c: restore in place (decide, write beside and rename over, report). */
+/*
+ * As in restorer.c, what they touch is a directory (an index in dirs,
+ * SIZE_MAX: the target) and a name; a path is made only to be said
+ * (note_at makes one only for opts->change).
+ */
 int kura_restore__inplace_init(rs *r);
-int kura_restore__plan_file(rs *r, int dirfd, char *rel, kura_node *n, char **out_tmp);
-int kura_restore__reopen(rs *r, const rs_file *f, int flags);
+int kura_restore__plan_file(rs *r, int dirfd, size_t dir, kura_node *n, char **out_tmp);
 void kura_restore__fail_tmp(rs *r, int dfd, size_t i);
 int kura_restore__commit(rs *r);
-int kura_restore__other(rs *r, int dirfd, kura_node *n, char *rel);
-void kura_restore__dir_plan(rs *r, int pfd, const kura_node *n, const char *rel);
-int kura_restore__relink(rs *r, int ffd, const char *from, int tfd, const char *to, const char *rel);
+int kura_restore__other(rs *r, int dirfd, size_t dir, kura_node *n);
+void kura_restore__dir_plan(rs *r, int pfd, size_t pdir, const kura_node *n);
+int kura_restore__relink(rs *r, int ffd, const char *from, int tfd, const char *to, size_t dir);
 void kura_restore__note(rs *r, int what, const char *rel);
+void kura_restore__note_at(rs *r, int what, size_t dir, const char *name);
 
 /* restdelete.c: what the snapshot does not have in a directory restored in place. */
 int kura_restore__tidy(rs *r, const rs_frame *f, const kura_node *nodes, size_t count);

@@ -7,6 +7,8 @@ rsync stop at PATH_MAX; Python's os.walk at its recursion limit).
   make ROOT LEVELS MARK...   ROOT/d/d/... LEVELS deep; a file f at each MARK
                              level and at the bottom; at the first MARK also
                              a hard link h to f and a symlink s -> f
+  chain ROOT LEVELS NAMELEN MARK...  the same with directory names of
+                             NAMELEN bytes (ddd...) instead of d
   compare A B [LEVELS]       exit 0 if B holds what A holds (names, types,
                              modes, owners, nanosecond mtimes, sizes, link
                              targets, content), A cut after LEVELS levels of
@@ -25,12 +27,12 @@ import sys
 DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
 
 
-def make(root, levels, marks):
+def make(root, levels, marks, name="d"):
     os.makedirs(root, exist_ok=True)
     fd = os.open(root, DIR)
     for i in range(1, levels + 1):
-        os.mkdir("d", dir_fd=fd)
-        sub = os.open("d", DIR, dir_fd=fd)
+        os.mkdir(name, dir_fd=fd)
+        sub = os.open(name, DIR, dir_fd=fd)
         os.close(fd)
         fd = sub
         if i in marks or i == levels:
@@ -109,9 +111,11 @@ if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "make":
         make(sys.argv[2], int(sys.argv[3]), [int(m) for m in sys.argv[4:]])
+    elif cmd == "chain":
+        make(sys.argv[2], int(sys.argv[3]), [int(m) for m in sys.argv[5:]], "d" * int(sys.argv[4]))
     elif cmd == "compare":
         sys.exit(compare(sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else None))
     elif cmd == "depth":
         print(depth(sys.argv[2]))
     else:
-        sys.exit("usage: deep_tree.py make|compare|depth ...")
+        sys.exit("usage: deep_tree.py make|chain|compare|depth ...")
