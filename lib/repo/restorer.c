@@ -682,59 +682,6 @@ static int walk_nodes(rs *r, rs_frame *root, kura_node *nodes, size_t count)
 	return err;
 }
 
-static int inode_cmp(const void *a, const void *b)
-{
-	const rs_inode *x = a, *y = b;
-
-	if (x->dev != y->dev)
-		return x->dev < y->dev ? -1 : 1;
-	return x->ino < y->ino ? -1 : x->ino > y->ino;
-}
-
-/*
- * The first name of link l below the target, or NULL if it is outside what
- * is restored (targets are relative to the snapshot root, and the target
- * directory stands for root_snap).  Borrowed from l->node.target.
- */
-static const char *link_source(const rs *r, const rs_link *l)
-{
-	const char *t = l->node.target ? l->node.target : "";
-	size_t base_len = strlen(r->root_snap);
-
-	while (*t == '/')
-		t++;
-	if (!base_len)
-		return *t ? t : NULL;
-	if (strncmp(t, r->root_snap + 1, base_len - 1) == 0 && t[base_len - 1] == '/' &&
-	    t[base_len])
-		return t + base_len;
-	return NULL;
-}
-
-/*
- * Whether `rel` is a regular file the walk's batches created: their
- * records are gone, but the (device, inode) of every file created is kept
- * (the first `known` sorted), and the name is looked up beneath the target
- * without following a symlink.
- */
-static bool restored_here(rs *r, const char *rel, size_t known)
-{
-	const char *name;
-	struct stat st;
-	rs_inode key;
-	int dfd, rc;
-
-	if ((dfd = kura_restore__open_parent(r, rel, &name)) < 0)
-		return false;
-	rc = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW);
-	close(dfd);
-	if (rc < 0 || !S_ISREG(st.st_mode))
-		return false;
-	key.dev = st.st_dev;
-	key.ino = st.st_ino;
-	return known && bsearch(&key, r->inodes, known, sizeof(key), inode_cmp) != NULL;
-}
-
 /*
  * Hard links, once every file of the walk is restored: link to the first
  * name if we restored it, else restore the content again (a last batch).
@@ -746,17 +693,13 @@ static int resolve_links(rs *r)
 
 	if (r->nlinks == 0)
 		return 0;
-	if (known)
-		qsort(r->inodes, known, sizeof(*r->inodes), inode_cmp);
+	kura_restore__sort_inodes(r, known);
 	for (size_t i = 0; i < r->nlinks; i++) {
 		rs_link *l = &r->links[i];
-		const char *t = link_source(r, l);
 		int fd;
 
-		if (t && restored_here(r, t, known)) {
-			l->from = t;
+		if ((l->from = kura_restore__link_first(r, l, known)))
 			continue;
-		}
 		if ((fd = kura_restore__cursor_fd(r, &r->cursor, l->dir)) < 0) {
 			rs_link_say(r, rs_fail, i, "cannot open its directory: %s", strerror(-fd));
 			continue;

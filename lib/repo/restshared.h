@@ -319,4 +319,13 @@ int kura_restore__dry_walk(rs *r, const rs_frame *root, kura_node *nodes, size_t
 	} while (0)
 
 
+/* restmeta.c: sort the (device, inode) of the first `known` files created, for the next call */
+void kura_restore__sort_inodes(rs *r, size_t known);
+/*
+ * The first name of hard link l below the target if this restore made
+ * that file (a regular file whose device and inode it recorded), else NULL
+ * (then the link is restored as a copy).  Borrowed from l->node.target.
+ */
+const char *kura_restore__link_first(rs *r, const rs_link *l, size_t known);
+
 #endif
