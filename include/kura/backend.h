@@ -40,6 +40,9 @@ typedef enum {
 /* The directory name of each file type ("config", "keys", ...). */
 const char *kura_file_type_name(kura_file_type type);
 
+/* What one file of a type is called in messages ("pack", "drill record", ...; "file" if unknown). */
+const char *kura_file_type_what(kura_file_type type);
+
 /* A store of repository files; opaque here (kura/sys/backend.h). */
 typedef struct kura_backend kura_backend;
 

@@ -12,6 +12,7 @@
  * change here.
  */
 #include "kura/sys/backend.h"
+#include "kura/keyless.h"
 #include "kura/kura.h"
 
 #include <string.h>
@@ -19,10 +20,10 @@
 #include "common/error.h"
 
 static const char *const type_dirs[KURA_FILE_TYPES] = {
-    [KURA_FILE_CONFIG] = "config", [KURA_FILE_KEY] = "keys",  [KURA_FILE_SNAPSHOT] = "snapshots",
-    [KURA_FILE_INDEX] = "index",   [KURA_FILE_PACK] = "data",   [KURA_FILE_DRILL] = "drills",
-    [KURA_FILE_PROOF] = "proofs",
-    [KURA_FILE_ACCEPT] = "accepts",
+    [KURA_FILE_CONFIG] = "config",	[KURA_FILE_KEY] = "keys",
+    [KURA_FILE_SNAPSHOT] = "snapshots", [KURA_FILE_INDEX] = "index",
+    [KURA_FILE_PACK] = "data",		[KURA_FILE_DRILL] = "drills",
+    [KURA_FILE_PROOF] = "proofs",	[KURA_FILE_ACCEPT] = "accepts",
 };
 
 const char *kura_file_type_name(kura_file_type type)
@@ -30,6 +31,31 @@ const char *kura_file_type_name(kura_file_type type)
 	if ((unsigned)type >= KURA_FILE_TYPES)
 		return "unknown";
 	return type_dirs[type];
+}
+
+static const char *const type_what[KURA_FILE_TYPES] = {
+    [KURA_FILE_CONFIG] = "config",	[KURA_FILE_KEY] = "key",
+    [KURA_FILE_SNAPSHOT] = "snapshot",	[KURA_FILE_INDEX] = "index",
+    [KURA_FILE_PACK] = "pack",		[KURA_FILE_DRILL] = "drill record",
+    [KURA_FILE_PROOF] = "proof record", [KURA_FILE_ACCEPT] = "acceptance record",
+};
+
+const char *kura_file_type_what(kura_file_type type)
+{
+	if ((unsigned)type >= KURA_FILE_TYPES)
+		return "file";
+	return type_what[type];
+}
+
+int kura_backend_check_name(const char *who, kura_file_type type, const char *name)
+{
+	if ((unsigned)type >= KURA_FILE_TYPES)
+		return kura_error_set(KURA_EINVAL, "%s: bad file type %d", who, (int)type);
+	if (!kura_file_name_is_valid(name))
+		return kura_error_set(
+		    KURA_EINVAL, "%s: bad %s file name \"%.80s\" (want 64 lowercase hex digits)",
+		    who, type_what[type], name ? name : "(null)");
+	return 0;
 }
 
 int kura_backend_init(kura_backend *b, unsigned version)

@@ -54,21 +54,6 @@
 #define DIR_MODE 0700
 #define FILE_MODE 0400
 
-static const char *const type_dirs[KURA_FILE_TYPES] = {
-    [KURA_FILE_CONFIG] = "config", [KURA_FILE_KEY] = "keys",  [KURA_FILE_SNAPSHOT] = "snapshots",
-    [KURA_FILE_INDEX] = "index",   [KURA_FILE_PACK] = "data",   [KURA_FILE_DRILL] = "drills",
-    [KURA_FILE_PROOF] = "proofs",
-    [KURA_FILE_ACCEPT] = "accepts",
-};
-
-/* What one file of each type is called in messages. */
-static const char *const type_what[KURA_FILE_TYPES] = {
-    [KURA_FILE_CONFIG] = "config", [KURA_FILE_KEY] = "key",   [KURA_FILE_SNAPSHOT] = "snapshot",
-    [KURA_FILE_INDEX] = "index",   [KURA_FILE_PACK] = "pack",   [KURA_FILE_DRILL] = "drill record",
-    [KURA_FILE_PROOF] = "proof record",
-    [KURA_FILE_ACCEPT] = "acceptance record",
-};
-
 typedef struct {
 	kura_backend parent;
 	char *path;
@@ -79,16 +64,13 @@ typedef struct {
 
 static int check_args(const local_backend *lb, kura_file_type type, const char *name)
 {
-	if ((unsigned)type >= KURA_FILE_TYPES)
-		return kura_error_set(KURA_EINVAL, "local backend: bad file type %d", (int)type);
-	if (!kura_file_name_is_valid(name))
-		return kura_error_set(
-		    KURA_EINVAL,
-		    "local backend: bad %s file name \"%.80s\" (want 64 lowercase hex digits)",
-		    type_what[type], name ? name : "(null)");
+	int err;
+
+	if ((err = kura_backend_check_name("local backend", type, name)) < 0)
+		return err;
 	if (lb->type_fd[type] < 0) /* drills/ of an older repository on a read-only disk */
 		return kura_error_set(KURA_ENOTFOUND, "%s: no %s/ directory, and it cannot be made",
-				      lb->path, type_dirs[type]);
+				      lb->path, kura_file_type_name(type));
 	return 0;
 }
 
@@ -131,10 +113,10 @@ static int fsync_dir_at(local_backend *lb, kura_file_type type, const char *name
 	}
 	if (fd < 0)
 		return kura_error_errno(kura_errno_code(errno), errno, "%s/%s: open directory", lb->path,
-					type_dirs[type]);
+					kura_file_type_name(type));
 	if (fsync(fd) < 0)
 		err = kura_error_errno(KURA_EIO, errno, "%s/%s: fsync directory", lb->path,
-				       type_dirs[type]);
+				       kura_file_type_name(type));
 	close(fd);
 	return err;
 }
@@ -174,7 +156,7 @@ static int link_into_place(local_backend *lb, const char *tmp_name, kura_file_ty
 		e = errno;
 	}
 	return kura_error_errno(kura_errno_code(e) == KURA_EEXISTS ? KURA_EIO : kura_errno_code(e), e,
-				"%s/%s/%s: link into place", lb->path, type_dirs[type], rel);
+				"%s/%s/%s: link into place", lb->path, kura_file_type_name(type), rel);
 
 exists:
 	if (existed)
@@ -204,7 +186,7 @@ static int local_put(kura_backend *b, kura_file_type type, const char *name, con
 		return 0;
 	if (errno != ENOENT)
 		return kura_error_errno(kura_errno_code(errno), errno, "%s/%s/%s: stat", lb->path,
-					type_dirs[type], rel);
+					kura_file_type_name(type), rel);
 
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 		return kura_error_errno(KURA_EIO, errno, "local backend: getrandom");
@@ -347,7 +329,7 @@ static int local_stream_commit(kura_backend_stream *s, kura_file_type type, cons
 	}
 	if (errno != ENOENT) {
 		err = kura_error_errno(kura_errno_code(errno), errno, "%s/%s/%s: stat", lb->path,
-				       type_dirs[type], rel);
+				       kura_file_type_name(type), rel);
 		goto done;
 	}
 	if (fsync(s->fd) < 0) {
@@ -400,9 +382,9 @@ static int open_file(local_backend *lb, kura_file_type type, const char *name, i
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return kura_error_set(KURA_ENOTFOUND, "%s %s: not found in %s",
-					      type_what[type], name, lb->path);
+					      kura_file_type_what(type), name, lb->path);
 		return kura_error_errno(kura_errno_code(errno), errno, "%s %s: open %s/%s/%s",
-					type_what[type], name, lb->path, type_dirs[type], rel);
+					kura_file_type_what(type), name, lb->path, kura_file_type_name(type), rel);
 	}
 	*out_fd = fd;
 	return 0;
@@ -424,24 +406,24 @@ static int local_get(kura_backend *b, kura_file_type type, const char *name, uin
 	if ((err = open_file(lb, type, name, &fd)) < 0)
 		goto done;
 	if (fstat(fd, &st) < 0) {
-		err = kura_error_errno(KURA_EIO, errno, "%s %s: fstat", type_what[type], name);
+		err = kura_error_errno(KURA_EIO, errno, "%s %s: fstat", kura_file_type_what(type), name);
 		goto done;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		err = kura_error_set(KURA_ECORRUPT, "%s %s: not a regular file", type_what[type],
+		err = kura_error_set(KURA_ECORRUPT, "%s %s: not a regular file", kura_file_type_what(type),
 				     name);
 		goto done;
 	}
 	if ((uint64_t)st.st_size > SIZE_MAX) {
 		err = kura_error_set(KURA_ENOMEM, "%s %s: %lld bytes do not fit in memory",
-				     type_what[type], name, (long long)st.st_size);
+				     kura_file_type_what(type), name, (long long)st.st_size);
 		goto done;
 	}
 	size = (size_t)st.st_size;
 	data = malloc(size ? size : 1);
 	if (!data) {
 		err = kura_error_set(KURA_ENOMEM, "%s %s: cannot allocate %zu bytes",
-				     type_what[type], name, size);
+				     kura_file_type_what(type), name, size);
 		goto done;
 	}
 	while (got < size) {
@@ -451,13 +433,13 @@ static int local_get(kura_backend *b, kura_file_type type, const char *name, uin
 			if (errno == EINTR)
 				continue;
 			err = kura_error_errno(KURA_EIO, errno, "%s %s: read at offset %zu",
-					       type_what[type], name, got);
+					       kura_file_type_what(type), name, got);
 			goto done;
 		}
 		if (n == 0) {
 			err = kura_error_set(KURA_ECORRUPT,
 					     "%s %s: file shrank to %zu bytes while read",
-					     type_what[type], name, got);
+					     kura_file_type_what(type), name, got);
 			goto done;
 		}
 		got += (size_t)n;
@@ -485,7 +467,7 @@ static int local_get_range(kura_backend *b, kura_file_type type, const char *nam
 		return err;
 	if (offset > (uint64_t)INT64_MAX || len > (uint64_t)INT64_MAX - offset)
 		return kura_error_set(KURA_EINVAL, "%s %s: range %llu+%zu is out of bounds",
-				      type_what[type], name, (unsigned long long)offset, len);
+				      kura_file_type_what(type), name, (unsigned long long)offset, len);
 	if ((err = open_file(lb, type, name, &fd)) < 0)
 		goto done;
 	while (got < len) {
@@ -495,7 +477,7 @@ static int local_get_range(kura_backend *b, kura_file_type type, const char *nam
 			if (errno == EINTR)
 				continue;
 			err = kura_error_errno(KURA_EIO, errno, "%s %s: read at offset %llu",
-					       type_what[type], name,
+					       kura_file_type_what(type), name,
 					       (unsigned long long)(offset + got));
 			goto done;
 		}
@@ -504,7 +486,7 @@ static int local_get_range(kura_backend *b, kura_file_type type, const char *nam
 
 			err = kura_error_set(
 			    KURA_ECORRUPT, "%s %s: file is %lld bytes, wanted range %llu..%llu",
-			    type_what[type], name, size, (unsigned long long)offset,
+			    kura_file_type_what(type), name, size, (unsigned long long)offset,
 			    (unsigned long long)(offset + len));
 			goto done;
 		}
@@ -588,7 +570,7 @@ static int local_list(kura_backend *b, kura_file_type type, kura_backend_list_fn
 	if (lb->type_fd[type] < 0) /* no drills/ (see check_args): nothing to list */
 		return 0;
 	if (type != KURA_FILE_PACK) {
-		err = list_dir(lb, lb->type_fd[type], type_dirs[type], NULL, fn, ctx, &cb_rc);
+		err = list_dir(lb, lb->type_fd[type], kura_file_type_name(type), NULL, fn, ctx, &cb_rc);
 		goto done;
 	}
 	for (int i = 0; i < 256; i++) {
@@ -696,14 +678,14 @@ static int open_fd(kura_backend **out, const char *path, int root_fd)
 	 * missing from a copy that dropped empty directories (git, some sync
 	 * tools): recreate them where we can.
 	 */
-	if ((err = open_subdir(root_fd, path, type_dirs[KURA_FILE_CONFIG],
+	if ((err = open_subdir(root_fd, path, kura_file_type_name(KURA_FILE_CONFIG),
 			       &lb->type_fd[KURA_FILE_CONFIG])) < 0)
 		goto done;
 	for (int i = 0; i < KURA_FILE_TYPES; i++) {
 		if (i == KURA_FILE_CONFIG)
 			continue;
-		(void)mkdirat(root_fd, type_dirs[i], 0700);
-		err = open_subdir(root_fd, path, type_dirs[i], &lb->type_fd[i]);
+		(void)mkdirat(root_fd, kura_file_type_name(i), 0700);
+		err = open_subdir(root_fd, path, kura_file_type_name(i), &lb->type_fd[i]);
 		/* drills/, proofs/ and accepts/ are younger than the format: a repository made before them, on a
 		 * read-only disk, still opens (it has no drill records) */
 		if (err == KURA_ENOTFOUND &&
@@ -846,7 +828,7 @@ int kura_backend_local_create(kura_backend **out, const char *path)
 	if ((err = dir_is_empty(fd, path)) < 0)
 		goto done;
 	for (int i = 0; i < KURA_FILE_TYPES; i++)
-		if ((err = make_dir(fd, path, type_dirs[i])) < 0)
+		if ((err = make_dir(fd, path, kura_file_type_name(i))) < 0)
 			goto done;
 	if ((err = make_dir(fd, path, "tmp")) < 0)
 		goto done;
@@ -891,7 +873,7 @@ static int local_mtime(kura_backend *b, kura_file_type type, const char *name, i
 	rel_path(rel, type, name);
 	if (fstatat(lb->type_fd[type], rel, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return kura_error_errno(kura_errno_code(errno), errno, "%s %s: stat in %s",
-					type_what[type], name, lb->path);
+					kura_file_type_what(type), name, lb->path);
 	*out_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
 	return 0;
 }
@@ -905,14 +887,14 @@ static int clear_immutable(local_backend *lb, kura_file_type type, const char *r
 	fd = openat(lb->type_fd[type], rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return kura_error_errno(kura_errno_code(errno), errno, "%s %s: open in %s",
-					type_what[type], name, lb->path);
+					kura_file_type_what(type), name, lb->path);
 	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && (flags & FS_IMMUTABLE_FL)) {
 		flags &= ~FS_IMMUTABLE_FL;
 		if (ioctl(fd, FS_IOC_SETFLAGS, &flags) < 0)
 			err = kura_error_errno(KURA_EDENIED, errno,
 					       "%s %s: cannot clear the immutable attribute "
 					       "(needs CAP_LINUX_IMMUTABLE)",
-					       type_what[type], name);
+					       kura_file_type_what(type), name);
 	}
 	close(fd);
 	return err;
@@ -931,7 +913,7 @@ static int local_remove(kura_backend *b, kura_file_type type, const char *name)
 		return err;
 	if (unlinkat(lb->type_fd[type], rel, 0) < 0)
 		return kura_error_errno(kura_errno_code(errno), errno, "%s %s: remove from %s",
-					type_what[type], name, lb->path);
+					kura_file_type_what(type), name, lb->path);
 	return fsync_dir_at(lb, type, name);
 }
 

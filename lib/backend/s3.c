@@ -46,27 +46,14 @@
 #define FILE_MAX (((size_t)1 << 30) + ((size_t)128 << 20))
 #define LIST_PAGE_MAX ((size_t)16 << 20)
 
-static const char *const type_what[KURA_FILE_TYPES] = {
-    [KURA_FILE_CONFIG] = "config", [KURA_FILE_KEY] = "key",   [KURA_FILE_SNAPSHOT] = "snapshot",
-    [KURA_FILE_INDEX] = "index",   [KURA_FILE_PACK] = "pack", [KURA_FILE_DRILL] = "drill record",
-    [KURA_FILE_PROOF] = "proof record", [KURA_FILE_ACCEPT] = "acceptance record",
-};
-
 static int check_args(kura_file_type type, const char *name)
 {
-	if ((unsigned)type >= KURA_FILE_TYPES)
-		return kura_error_set(KURA_EINVAL, "S3 backend: bad file type %d", (int)type);
-	if (!kura_file_name_is_valid(name))
-		return kura_error_set(
-		    KURA_EINVAL,
-		    "S3 backend: bad %s file name \"%.80s\" (want 64 lowercase hex digits)",
-		    type_what[type], name ? name : "(null)");
-	return 0;
+	return kura_backend_check_name("S3 backend", type, name);
 }
 
 static void what_of(char out[96], kura_file_type type, const char *name)
 {
-	snprintf(out, 96, "%s %s", type_what[type], name);
+	snprintf(out, 96, "%s %s", kura_file_type_what(type), name);
 }
 
 static int head(s3_backend *sb, const char *key, s3_response *rs)
@@ -100,7 +87,7 @@ static int s3_put(kura_backend *b, kura_file_type type, const char *name, const 
 	if (len > FILE_MAX)
 		return kura_error_set(KURA_EINVAL,
 				      "%s %s: %zu bytes is more than one PUT takes here",
-				      type_what[type], name, len);
+				      kura_file_type_what(type), name, len);
 	what_of(what, type, name);
 	if (!(key = s3_url_key(sb, type, name)))
 		return kura_error_set(KURA_ENOMEM, "out of memory");
@@ -197,7 +184,7 @@ static int s3_get_range(kura_backend *b, kura_file_type type, const char *name, 
 		return err;
 	if (offset > (uint64_t)INT64_MAX || len > (uint64_t)INT64_MAX - offset)
 		return kura_error_set(KURA_EINVAL, "%s %s: range %llu+%zu is out of bounds",
-				      type_what[type], name, (unsigned long long)offset, len);
+				      kura_file_type_what(type), name, (unsigned long long)offset, len);
 	if (len == 0)
 		return 0;
 	what_of(what, type, name);

@@ -45,17 +45,10 @@
 /* A listing of a million packs is ~100 MiB of JSON; far beyond that is an attack. */
 #define LIST_MAX ((size_t)256 << 20)
 
-static const char *const type_what[KURA_FILE_TYPES] = {
-    [KURA_FILE_CONFIG] = "config", [KURA_FILE_KEY] = "key",   [KURA_FILE_SNAPSHOT] = "snapshot",
-    [KURA_FILE_INDEX] = "index",   [KURA_FILE_PACK] = "pack",   [KURA_FILE_DRILL] = "drill record",
-    [KURA_FILE_PROOF] = "proof record",
-    [KURA_FILE_ACCEPT] = "acceptance record",
-};
-
 /* "pack 3f2a..." for messages. */
 static const char *file_target(char *out, size_t size, kura_file_type type, const char *name)
 {
-	snprintf(out, size, "%s %s", type_what[type], name);
+	snprintf(out, size, "%s %s", kura_file_type_what(type), name);
 	return out;
 }
 
@@ -72,14 +65,7 @@ static char *file_url(const vault_backend *vb, kura_file_type type, const char *
 
 static int check_args(kura_file_type type, const char *name)
 {
-	if ((unsigned)type >= KURA_FILE_TYPES)
-		return kura_error_set(KURA_EINVAL, "vault backend: bad file type %d", (int)type);
-	if (!kura_file_name_is_valid(name))
-		return kura_error_set(
-		    KURA_EINVAL,
-		    "vault backend: bad %s file name \"%.80s\" (want 64 lowercase hex digits)",
-		    type_what[type], name ? name : "(null)");
-	return 0;
+	return kura_backend_check_name("vault backend", type, name);
 }
 
 /* -------------------------------------------------------------------- */
@@ -102,7 +88,7 @@ static int vault_put(kura_backend *b, kura_file_type type, const char *name, con
 				      len);
 	if (len > FILE_MAX)
 		return kura_error_set(KURA_EINVAL, "%s %s: %zu bytes is more than a vault stores",
-				      type_what[type], name, len);
+				      kura_file_type_what(type), name, len);
 	if (!(url = file_url(vb, type, name)))
 		return kura_error_set(KURA_ENOMEM, "vault backend: out of memory");
 	r.to_data = false;
@@ -174,7 +160,7 @@ static int vault_get_range(kura_backend *b, kura_file_type type, const char *nam
 		return err;
 	if (offset > (uint64_t)INT64_MAX || len > (uint64_t)INT64_MAX - offset)
 		return kura_error_set(KURA_EINVAL, "%s %s: range %llu+%zu is out of bounds",
-				      type_what[type], name, (unsigned long long)offset, len);
+				      kura_file_type_what(type), name, (unsigned long long)offset, len);
 	if (len == 0)
 		return 0;
 	snprintf(range, sizeof(range), "%llu-%llu", (unsigned long long)offset,
@@ -187,7 +173,7 @@ static int vault_get_range(kura_backend *b, kura_file_type type, const char *nam
 		err = kura_error_set(KURA_ECORRUPT,
 				     "%s: %s %s: the vault answered a range request with the whole "
 				     "file",
-				     vb->location, type_what[type], name);
+				     vb->location, kura_file_type_what(type), name);
 		goto done;
 	}
 	if (status != 206) {
@@ -198,7 +184,7 @@ static int vault_get_range(kura_backend *b, kura_file_type type, const char *nam
 	if (r.fixed_got != len)
 		err = kura_error_set(
 		    KURA_ECORRUPT, "%s %s: wanted range %llu..%llu, the vault sent %zu bytes (%s)",
-		    type_what[type], name, (unsigned long long)offset,
+		    kura_file_type_what(type), name, (unsigned long long)offset,
 		    (unsigned long long)(offset + len), r.fixed_got, vb->location);
 
 done:

@@ -258,6 +258,13 @@ int kura_backend_init(kura_backend *b, unsigned version);
  */
 int kura_backend_check(const kura_backend *b);
 
+/*
+ * For a backend's slots: 0 if `type` is a file type and `name` a file
+ * name (64 lowercase hex digits); else KURA_EINVAL with a message that
+ * starts with `who` ("local backend") and names the type and the name.
+ */
+int kura_backend_check_name(const char *who, kura_file_type type, const char *name);
+
 #ifdef __cplusplus
 }
 #endif
