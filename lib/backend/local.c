@@ -112,8 +112,8 @@ static int fsync_dir_at(local_backend *lb, kura_file_type type, const char *name
 		fd = openat(lb->type_fd[type], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	}
 	if (fd < 0)
-		return kura_error_errno(kura_errno_code(errno), errno, "%s/%s: open directory", lb->path,
-					kura_file_type_name(type));
+		return kura_error_errno(kura_errno_code(errno), errno, "%s/%s: open directory",
+					lb->path, kura_file_type_name(type));
 	if (fsync(fd) < 0)
 		err = kura_error_errno(KURA_EIO, errno, "%s/%s: fsync directory", lb->path,
 				       kura_file_type_name(type));
@@ -155,8 +155,9 @@ static int link_into_place(local_backend *lb, const char *tmp_name, kura_file_ty
 			goto exists;
 		e = errno;
 	}
-	return kura_error_errno(kura_errno_code(e) == KURA_EEXISTS ? KURA_EIO : kura_errno_code(e), e,
-				"%s/%s/%s: link into place", lb->path, kura_file_type_name(type), rel);
+	return kura_error_errno(kura_errno_code(e) == KURA_EEXISTS ? KURA_EIO : kura_errno_code(e),
+				e, "%s/%s/%s: link into place", lb->path, kura_file_type_name(type),
+				rel);
 
 exists:
 	if (existed)
@@ -384,7 +385,8 @@ static int open_file(local_backend *lb, kura_file_type type, const char *name, i
 			return kura_error_set(KURA_ENOTFOUND, "%s %s: not found in %s",
 					      kura_file_type_what(type), name, lb->path);
 		return kura_error_errno(kura_errno_code(errno), errno, "%s %s: open %s/%s/%s",
-					kura_file_type_what(type), name, lb->path, kura_file_type_name(type), rel);
+					kura_file_type_what(type), name, lb->path,
+					kura_file_type_name(type), rel);
 	}
 	*out_fd = fd;
 	return 0;
@@ -406,12 +408,13 @@ static int local_get(kura_backend *b, kura_file_type type, const char *name, uin
 	if ((err = open_file(lb, type, name, &fd)) < 0)
 		goto done;
 	if (fstat(fd, &st) < 0) {
-		err = kura_error_errno(KURA_EIO, errno, "%s %s: fstat", kura_file_type_what(type), name);
+		err = kura_error_errno(KURA_EIO, errno, "%s %s: fstat", kura_file_type_what(type),
+				       name);
 		goto done;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		err = kura_error_set(KURA_ECORRUPT, "%s %s: not a regular file", kura_file_type_what(type),
-				     name);
+		err = kura_error_set(KURA_ECORRUPT, "%s %s: not a regular file",
+				     kura_file_type_what(type), name);
 		goto done;
 	}
 	if ((uint64_t)st.st_size > SIZE_MAX) {
@@ -467,7 +470,8 @@ static int local_get_range(kura_backend *b, kura_file_type type, const char *nam
 		return err;
 	if (offset > (uint64_t)INT64_MAX || len > (uint64_t)INT64_MAX - offset)
 		return kura_error_set(KURA_EINVAL, "%s %s: range %llu+%zu is out of bounds",
-				      kura_file_type_what(type), name, (unsigned long long)offset, len);
+				      kura_file_type_what(type), name, (unsigned long long)offset,
+				      len);
 	if ((err = open_file(lb, type, name, &fd)) < 0)
 		goto done;
 	while (got < len) {
@@ -570,7 +574,8 @@ static int local_list(kura_backend *b, kura_file_type type, kura_backend_list_fn
 	if (lb->type_fd[type] < 0) /* no drills/ (see check_args): nothing to list */
 		return 0;
 	if (type != KURA_FILE_PACK) {
-		err = list_dir(lb, lb->type_fd[type], kura_file_type_name(type), NULL, fn, ctx, &cb_rc);
+		err = list_dir(lb, lb->type_fd[type], kura_file_type_name(type), NULL, fn, ctx,
+			       &cb_rc);
 		goto done;
 	}
 	for (int i = 0; i < 256; i++) {

@@ -160,7 +160,8 @@ static int vault_get_range(kura_backend *b, kura_file_type type, const char *nam
 		return err;
 	if (offset > (uint64_t)INT64_MAX || len > (uint64_t)INT64_MAX - offset)
 		return kura_error_set(KURA_EINVAL, "%s %s: range %llu+%zu is out of bounds",
-				      kura_file_type_what(type), name, (unsigned long long)offset, len);
+				      kura_file_type_what(type), name, (unsigned long long)offset,
+				      len);
 	if (len == 0)
 		return 0;
 	snprintf(range, sizeof(range), "%llu-%llu", (unsigned long long)offset,
