@@ -48,7 +48,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -131,6 +133,27 @@ static const char *denied(const vault_client *c, const vault_route *r, bool put)
 	return "writers may read only config, index and acceptance files";
 }
 
+/*
+ * Uploads yield the CPU to restores.  Each connection has its own thread
+ * (MHD_USE_THREAD_PER_CONNECTION), which does its TLS, hashing and
+ * writing: a writer's runs at WRITER_NICE from its first authenticated
+ * request on, so a stolen writer uploading junk as fast as it can takes
+ * the CPU only when readers leave it (THREATS.md, "A stolen writer").  It
+ * is never raised again (an unprivileged vault could not): the thread ends
+ * with its connection.
+ */
+#define WRITER_NICE 10
+
+static void writer_yields(void)
+{
+	static _Thread_local bool lowered;
+
+	if (lowered)
+		return;
+	lowered = true;
+	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), WRITER_NICE);
+}
+
 static enum MHD_Result begin(request *rq, struct MHD_Connection *con)
 {
 	server *srv = rq->srv;
@@ -170,6 +193,8 @@ static enum MHD_Result begin(request *rq, struct MHD_Connection *con)
 						 : "requests need \"Authorization: Bearer TOKEN\"");
 	}
 	gate_authenticated(srv->gate, con);
+	if (rq->client->role == VAULT_ROLE_WRITER)
+		writer_yields();
 
 	/* libmicrohttpd splits the query off the path; no request has one. */
 	if (MHD_get_connection_values(con, MHD_GET_ARGUMENT_KIND, NULL, NULL) > 0)
