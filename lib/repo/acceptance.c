@@ -26,24 +26,6 @@
 #include "kura/scan.h"
 #include "repo/acceptance.h"
 
-typedef struct {
-	char (*names)[KURA_ID_HEX];
-	size_t count, cap;
-} name_list;
-
-static int add_name(const char *name, uint64_t size, void *ctx)
-{
-	name_list *l = ctx;
-
-	(void)size;
-	if (!kura_file_name_is_valid(name))
-		return 0;
-	if (KURA_ARRAY_GROW(l->names, l->cap, l->count + 1) < 0)
-		return kura_error_set(KURA_ENOMEM, "acceptances: out of memory");
-	memcpy(l->names[l->count++], name, KURA_ID_HEX);
-	return 0;
-}
-
 static int u64_cmp(const void *x, const void *y)
 {
 	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
@@ -274,42 +256,43 @@ static int info_cmp(const void *x, const void *y)
 int kura_accepts_list(kura_repo *repo, kura_accept_info **out, size_t *out_count)
 {
 	kura_backend *b = repo->backend;
-	name_list names = {0};
+	kura_listed_file *names = NULL;
+	size_t count = 0;
 	kura_accept_info *list = NULL;
 	const kura_keys *keys = kura_repo_can_read(repo) ? &repo->keys : NULL;
 	int err;
 
 	*out = NULL;
 	*out_count = 0;
-	if ((err = b->list(b, KURA_FILE_ACCEPT, add_name, &names)) < 0)
+	if ((err = kura_list_files(&names, &count, b, KURA_FILE_ACCEPT)) < 0)
 		goto done;
-	if (names.count && !(list = calloc(names.count, sizeof(*list)))) {
+	if (count && !(list = calloc(count, sizeof(*list)))) {
 		err = kura_error_set(KURA_ENOMEM, "acceptances: out of memory");
 		goto done;
 	}
-	for (size_t i = 0; i < names.count; i++) {
+	for (size_t i = 0; i < count; i++) {
 		kura_acceptrec rec = {0};
 
-		memcpy(list[i].id, names.names[i], KURA_ID_HEX);
-		if ((err = load_record(repo, names.names[i], keys, &rec, &list[i].damage)) < 0)
+		memcpy(list[i].id, names[i].name, KURA_ID_HEX);
+		if ((err = load_record(repo, names[i].name, keys, &rec, &list[i].damage)) < 0)
 			goto done;
 		if (err == 0) {
-			info_from(&list[i], names.names[i], &rec);
+			info_from(&list[i], names[i].name, &rec);
 			list[i].details = rec.details;
 			rec.details = NULL;
 		}
 		kura_acceptrec_clear(&rec);
 	}
 	err = 0;
-	if (names.count > 1)
-		qsort(list, names.count, sizeof(*list), info_cmp);
+	if (count > 1)
+		qsort(list, count, sizeof(*list), info_cmp);
 	*out = list;
-	*out_count = names.count;
+	*out_count = count;
 	list = NULL;
 done:
 	if (list)
-		kura_accepts_free(list, names.count);
-	free(names.names);
+		kura_accepts_free(list, count);
+	free(names);
 	return err;
 }
 
@@ -331,21 +314,21 @@ void kura_accepts_free(kura_accept_info *list, size_t count)
 
 int kura_repo__accepts_for(kura_repo *repo, const char *source, kura_detect_accepts *out)
 {
-	kura_backend *b = repo->backend;
-	name_list names = {0};
+	kura_listed_file *names = NULL;
+	size_t count = 0;
 	uint64_t want;
 	int err;
 
 	memset(out, 0, sizeof(*out));
 	kura_acceptrec_key(out->key, repo->keys.id_key);
 	want = kura_acceptrec_hash(out->key, source, strlen(source));
-	if ((err = b->list(b, KURA_FILE_ACCEPT, add_name, &names)) < 0)
+	if ((err = kura_list_files(&names, &count, repo->backend, KURA_FILE_ACCEPT)) < 0)
 		goto done;
-	for (size_t i = 0; i < names.count; i++) {
+	for (size_t i = 0; i < count; i++) {
 		kura_acceptrec rec = {0};
 		char snap[KURA_ID_HEX], *damage = NULL;
 
-		err = load_record(repo, names.names[i], NULL, &rec, &damage);
+		err = load_record(repo, names[i].name, NULL, &rec, &damage);
 		free(damage);
 		if (err < 0)
 			goto done;
@@ -360,7 +343,7 @@ int kura_repo__accepts_for(kura_repo *repo, const char *source, kura_detect_acce
 	}
 	err = 0;
 done:
-	free(names.names);
+	free(names);
 	if (err < 0)
 		kura_detect_accepts_clear(out);
 	return err;

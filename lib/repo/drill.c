@@ -595,30 +595,6 @@ done:
 /* ------------------------------------------------------------------ */
 /* Listing                                                              */
 
-typedef struct {
-	char (*names)[KURA_ID_HEX];
-	size_t count, cap;
-} name_list;
-
-static int add_name(const char *name, uint64_t size, void *ctx)
-{
-	name_list *l = ctx;
-
-	if (!kura_file_name_is_valid(name))
-		return 0;
-	if (l->count == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		char (*n)[KURA_ID_HEX] = realloc(l->names, cap * sizeof(*n));
-
-		if (!n)
-			return kura_error_set(KURA_ENOMEM, "drill: out of memory listing records");
-		l->names = n;
-		l->cap = cap;
-	}
-	memcpy(l->names[l->count++], name, KURA_ID_HEX);
-	return 0;
-}
-
 static int info_cmp(const void *a, const void *b)
 {
 	const kura_drill_info *x = a, *y = b;
@@ -631,20 +607,21 @@ static int info_cmp(const void *a, const void *b)
 int kura_drills_list(kura_repo *repo, kura_drill_info **out, size_t *out_count)
 {
 	kura_backend *b = repo->backend;
-	name_list names = {0};
+	kura_listed_file *names = NULL;
+	size_t count = 0;
 	kura_drill_info *list = NULL;
 	bool keys = kura_repo_can_read(repo);
 	int err;
 
 	*out = NULL;
 	*out_count = 0;
-	if ((err = b->list(b, KURA_FILE_DRILL, add_name, &names)) < 0)
+	if ((err = kura_list_files(&names, &count, b, KURA_FILE_DRILL)) < 0)
 		goto done;
-	if (names.count && !(list = calloc(names.count, sizeof(*list)))) {
+	if (count && !(list = calloc(count, sizeof(*list)))) {
 		err = kura_error_set(KURA_ENOMEM, "drill: out of memory listing records");
 		goto done;
 	}
-	for (size_t i = 0; i < names.count; i++) {
+	for (size_t i = 0; i < count; i++) {
 		kura_drill_info *d = &list[i];
 		kura_drillrec rec;
 		uint8_t *data = NULL, hash[KURA_HASH_SIZE];
@@ -652,7 +629,7 @@ int kura_drills_list(kura_repo *repo, kura_drill_info **out, size_t *out_count)
 		size_t len = 0;
 		int e;
 
-		memcpy(d->id, names.names[i], KURA_ID_HEX);
+		memcpy(d->id, names[i].name, KURA_ID_HEX);
 		if ((e = b->get(b, KURA_FILE_DRILL, d->id, &data, &len)) < 0) {
 			if (!kura_repo__is_damage(e)) {
 				err = e;
@@ -688,14 +665,14 @@ int kura_drills_list(kura_repo *repo, kura_drill_info **out, size_t *out_count)
 			kura_repo__damaged(repo, KURA_FILE_DRILL, d->id, "%s", d->damage);
 		free(data);
 	}
-	qsort(list, names.count, sizeof(*list), info_cmp);
+	qsort(list, count, sizeof(*list), info_cmp);
 	*out = list;
-	*out_count = names.count;
+	*out_count = count;
 	list = NULL;
 done:
 	if (list)
-		kura_drills_free(list, names.count);
-	free(names.names);
+		kura_drills_free(list, count);
+	free(names);
 	return err;
 }
 
