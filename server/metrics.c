@@ -143,35 +143,32 @@ static bool rfc3339_seconds(const char *s, double *out)
 	return true;
 }
 
+/* A gauge per repository from one integer member of its status. */
+static void repo_member(FILE *f, const json_t *repos, const char *metric, const char *help,
+			const char *member)
+{
+	const json_t *r;
+	size_t i;
+
+	head(f, metric, "gauge", help);
+	json_array_foreach(repos, i, r)
+	{
+		fprintf(f, "%s{repo=\"", metric);
+		metrics_label(f, jstr(r, "name"));
+		fprintf(f, "\"} %" JSON_INTEGER_FORMAT "\n",
+			json_integer_value(json_object_get(r, member)));
+	}
+}
+
 static void repo_gauges(FILE *f, const json_t *repos)
 {
 	const json_t *r;
 	size_t i;
 
-	head(f, "kura_repository_stored_bytes", "gauge", "Bytes stored in the repository.");
-	json_array_foreach(repos, i, r)
-	{
-		fputs("kura_repository_stored_bytes{repo=\"", f);
-		metrics_label(f, jstr(r, "name"));
-		fprintf(f, "\"} %" JSON_INTEGER_FORMAT "\n",
-			json_integer_value(json_object_get(r, "bytes")));
-	}
-	head(f, "kura_repository_files", "gauge", "Files stored in the repository.");
-	json_array_foreach(repos, i, r)
-	{
-		fputs("kura_repository_files{repo=\"", f);
-		metrics_label(f, jstr(r, "name"));
-		fprintf(f, "\"} %" JSON_INTEGER_FORMAT "\n",
-			json_integer_value(json_object_get(r, "files")));
-	}
-	head(f, "kura_snapshots", "gauge", "Snapshots stored in the repository.");
-	json_array_foreach(repos, i, r)
-	{
-		fputs("kura_snapshots{repo=\"", f);
-		metrics_label(f, jstr(r, "name"));
-		fprintf(f, "\"} %" JSON_INTEGER_FORMAT "\n",
-			json_integer_value(json_object_get(r, "snapshots")));
-	}
+	repo_member(f, repos, "kura_repository_stored_bytes", "Bytes stored in the repository.",
+		    "bytes");
+	repo_member(f, repos, "kura_repository_files", "Files stored in the repository.", "files");
+	repo_member(f, repos, "kura_snapshots", "Snapshots stored in the repository.", "snapshots");
 	head(f, "kura_last_drill_timestamp_seconds", "gauge",
 	     "When the vault received the repository's newest drill record.");
 	json_array_foreach(repos, i, r)
