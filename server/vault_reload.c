@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "audit.h"
 #include "common/array.h"
@@ -77,9 +78,11 @@ static int reload_clients(vault *v, bool log)
 	char *dir = NULL, *path = NULL, stem[VAULT_NAME_MAX + 1], apath[VAULT_NAME_MAX + 16];
 	struct dirent *de;
 	struct stat st = {0};
+	struct timespec started;
 	DIR *d;
 	int err = 0, e;
 
+	clock_gettime(CLOCK_REALTIME, &started);
 	if (asprintf(&dir, "%s/clients", v->dir) < 0)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	/* Records appear by link() and change by rename(): both touch the directory. */
@@ -147,7 +150,17 @@ static int reload_clients(vault *v, bool log)
 	closedir(d);
 	free(path);
 	free(dir);
-	v->clients_mtime = st.st_mtim;
+	/*
+	 * File system times move in coarse ticks: a record changed after our
+	 * stat but within the same tick leaves the directory's time as we saw
+	 * it.  So a time still this close to now is not remembered, and the
+	 * next look reads the directory again (a missed revocation would leave
+	 * a stolen token working).
+	 */
+	if (st.st_mtim.tv_sec < started.tv_sec - 1)
+		v->clients_mtime = st.st_mtim;
+	else
+		v->clients_mtime = (struct timespec){0};
 	v->clients_error = err; /* look again next time until every record reads */
 	return err;
 }

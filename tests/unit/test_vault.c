@@ -9,6 +9,7 @@
  */
 #include "testutil.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -358,8 +359,9 @@ static void test_status_big_times(void **state)
 	fputs("damaged\n\n", out);
 	fprintf(out, "%064x 1764106900000000000 ward4\n", 1 << 30);
 	fprintf(out, "%064x 1764106800000000000 ward4\n", (1 << 30) + 1);
-	fprintf(out, "%064x 1 %s\n", 7, "a-name-far-longer-than-any-client-name-may-be-"
-					  "so-sscanf-stops-short-of-it");
+	fprintf(out, "%064x 1 %s\n", 7,
+		"a-name-far-longer-than-any-client-name-may-be-"
+		"so-sscanf-stops-short-of-it");
 	fprintf(out, "%064x 1764107000000000000 torn", 8); /* no newline: skipped */
 	assert_int_equal(fclose(out), 0);
 	free(p);
@@ -465,6 +467,42 @@ static void test_reserve(void **state)
 	free(p);
 }
 
+/*
+ * A revocation that lands in the same file-system time tick as the
+ * reload's last look still takes effect: the reload does not trust a
+ * directory time that is that recent.  The tick is modelled by putting
+ * the directory's time back to what the first look saw.
+ */
+static void test_reload_sees_revocation_in_same_tick(void **state)
+{
+	fixture *f = *state;
+	char *cred = path_in(f, "ward4.cred"), *clients = path_in(f, "v/clients");
+	struct timespec seen[2] = {{0, UTIME_OMIT}, {0, UTIME_NOW}};
+	struct stat st;
+	vault *v = NULL;
+	char token[64];
+	json_t *doc;
+
+	assert_ok(vault_client_add(f->vault, "ward4", VAULT_ROLE_WRITER, "clinic", cred));
+	doc = load_json(cred);
+	snprintf(token, sizeof(token), "%s", json_string_value(json_object_get(doc, "token")));
+	json_decref(doc);
+	assert_ok(vault_open(&v, f->vault));
+	assert_int_equal(utimensat(AT_FDCWD, clients, seen, 0), 0);
+	assert_int_equal(stat(clients, &st), 0);
+	assert_ok(vault_reload(v));
+	assert_non_null(vault_authenticate(v, token));
+
+	assert_ok(vault_client_revoke(f->vault, "ward4"));
+	seen[1] = st.st_mtim;
+	assert_int_equal(utimensat(AT_FDCWD, clients, seen, 0), 0);
+	assert_ok(vault_reload(v));
+	assert_null(vault_authenticate(v, token));
+	vault_free(v);
+	free(clients);
+	free(cred);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -477,6 +515,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_status_big_times, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_repo_locks, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reserve, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reload_sees_revocation_in_same_tick, setup,
+					    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
