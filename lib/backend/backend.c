@@ -15,9 +15,12 @@
 #include "kura/keyless.h"
 #include "kura/kura.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/error.h"
+#include "common/buf.h"
+#include "crypto/crypto.h"
 
 static const char *const type_dirs[KURA_FILE_TYPES] = {
     [KURA_FILE_CONFIG] = "config",	[KURA_FILE_KEY] = "keys",
@@ -56,6 +59,28 @@ int kura_backend_check_name(const char *who, kura_file_type type, const char *na
 		    KURA_EINVAL, "%s: bad %s file name \"%.80s\" (want 64 lowercase hex digits)",
 		    who, type_what[type], name ? name : "(null)");
 	return 0;
+}
+
+int kura_backend_get_verified(kura_backend *b, kura_file_type type, const char *name, uint8_t **out,
+			      size_t *out_len)
+{
+	uint8_t hash[KURA_HASH_SIZE];
+	char hex[KURA_ID_HEX];
+	int err;
+
+	*out = NULL;
+	*out_len = 0;
+	if ((err = b->get(b, type, name, out, out_len)) < 0)
+		return err;
+	kura_sha256(hash, *out, *out_len);
+	kura_hex(hex, hash, KURA_HASH_SIZE);
+	if (strcmp(hex, name) == 0)
+		return 0;
+	free(*out);
+	*out = NULL;
+	*out_len = 0;
+	return kura_error_set(KURA_ECORRUPT, "%s %s: its bytes hash to %.16s…, not to its name",
+			      kura_file_type_what(type), name, hex);
 }
 
 int kura_backend_init(kura_backend *b, unsigned version)

@@ -217,22 +217,16 @@ static int load_record(kura_repo *repo, const char *id, const kura_keys *keys, k
 		       char **damage)
 {
 	kura_backend *b = repo->backend;
-	uint8_t *data = NULL, hash[KURA_HASH_SIZE];
-	char hex[KURA_ID_HEX];
+	uint8_t *data = NULL;
 	size_t len = 0;
 	int e;
 
 	*damage = NULL;
-	if ((e = b->get(b, KURA_FILE_ACCEPT, id, &data, &len)) < 0) {
+	if ((e = kura_backend_get_verified(b, KURA_FILE_ACCEPT, id, &data, &len)) < 0) {
 		if (!kura_repo__is_damage(e))
 			return e;
 	} else {
-		kura_sha256(hash, data, len);
-		kura_hex(hex, hash, KURA_HASH_SIZE);
-		if (strcmp(hex, id) != 0)
-			e = kura_error_set(KURA_ECORRUPT, "the file does not hash to its name");
-		else
-			e = kura_acceptrec_decode(out, keys, data, len);
+		e = kura_acceptrec_decode(out, keys, data, len);
 	}
 	free(data);
 	if (e == 0)

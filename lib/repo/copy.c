@@ -106,22 +106,14 @@ static int tell(struct copy *c, kura_copy_event_type type, kura_file_type ft, co
 static int fetch_checked(kura_backend *b, kura_file_type type, const char *name, uint8_t **out,
 			 size_t *out_len)
 {
-	uint8_t *data = NULL, hash[KURA_HASH_SIZE];
-	char hex[KURA_ID_HEX];
+	uint8_t *data = NULL;
 	size_t len = 0;
 	int err;
 
 	*out = NULL;
 	*out_len = 0;
-	if ((err = b->get(b, type, name, &data, &len)) < 0)
+	if ((err = kura_backend_get_verified(b, type, name, &data, &len)) < 0)
 		return err;
-	kura_sha256(hash, data, len);
-	kura_hex(hex, hash, KURA_HASH_SIZE);
-	if (strcmp(hex, name) != 0) {
-		err = kura_error_set(KURA_ECORRUPT, "%s %s: its bytes hash to %.16s…, not to its name",
-				     what[type], name, hex);
-		goto done;
-	}
 	if ((err = kura_keyless_validate(type, data, len)) < 0) {
 		err = kura_error_set(err, "%s %s: %s", what[type], name, kura_error_message());
 		goto done;

@@ -624,13 +624,12 @@ int kura_drills_list(kura_repo *repo, kura_drill_info **out, size_t *out_count)
 	for (size_t i = 0; i < count; i++) {
 		kura_drill_info *d = &list[i];
 		kura_drillrec rec;
-		uint8_t *data = NULL, hash[KURA_HASH_SIZE];
-		char hex[KURA_ID_HEX];
+		uint8_t *data = NULL;
 		size_t len = 0;
 		int e;
 
 		memcpy(d->id, names[i].name, KURA_ID_HEX);
-		if ((e = b->get(b, KURA_FILE_DRILL, d->id, &data, &len)) < 0) {
+		if ((e = kura_backend_get_verified(b, KURA_FILE_DRILL, d->id, &data, &len)) < 0) {
 			if (!kura_repo__is_damage(e)) {
 				err = e;
 				goto done;
@@ -638,11 +637,7 @@ int kura_drills_list(kura_repo *repo, kura_drill_info **out, size_t *out_count)
 			d->damage = strdup(kura_error_message());
 			continue;
 		}
-		kura_sha256(hash, data, len);
-		kura_hex(hex, hash, KURA_HASH_SIZE);
-		if (strcmp(hex, d->id) != 0) {
-			d->damage = strdup("the file does not hash to its name");
-		} else if ((e = kura_drillrec_decode(&rec, keys ? &repo->keys : NULL, data, len)) < 0) {
+		if ((e = kura_drillrec_decode(&rec, keys ? &repo->keys : NULL, data, len)) < 0) {
 			d->damage = strdup(kura_error_message());
 		} else {
 			kura_hex(d->snapshot_id, rec.snapshot, KURA_HASH_SIZE);

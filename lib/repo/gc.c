@@ -39,23 +39,15 @@ static int cmp_name(const void *a, const void *b)
 /* Add the pack list of snapshot `name` to `live`. */
 static int add_snapshot_packs(struct kura_backend *b, const char *name, name_set *live)
 {
-	uint8_t *data = NULL, hash[KURA_HASH_SIZE];
-	char hex[KURA_ID_HEX], (*packs)[KURA_ID_HEX] = NULL;
+	uint8_t *data = NULL;
+	char(*packs)[KURA_ID_HEX] = NULL;
 	size_t len, npacks = 0;
 	int64_t t;
 	int err;
 
-	if ((err = b->get(b, KURA_FILE_SNAPSHOT, name, &data, &len)) < 0)
-		return kura_error_wrap(err, "garbage collection: snapshot %s", name);
-	kura_sha256(hash, data, len);
-	kura_hex(hex, hash, sizeof(hash));
-	if (strcmp(hex, name) != 0) {
-		err = kura_error_set(KURA_ECORRUPT,
-				     "garbage collection: snapshot %s does not hash to its name, so "
-				     "its packs are unknown and nothing is collected",
-				     name);
-		goto done;
-	}
+	if ((err = kura_backend_get_verified(b, KURA_FILE_SNAPSHOT, name, &data, &len)) < 0)
+		return kura_error_wrap(err, "garbage collection (nothing is collected: the "
+					    "snapshot's packs are unknown)");
 	if ((err = kura_snapshot_peek(data, len, &t, &packs, &npacks)) < 0) {
 		kura_error_wrap(err, "garbage collection: snapshot %s (nothing is collected)", name);
 		goto done;

@@ -154,27 +154,6 @@ static int name_cmp(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
-/* A whole file that hashes to its name, or a damage code with a message. */
-static int get_checked(kura_backend *b, kura_file_type type, const char *name, uint8_t **out,
-		       size_t *out_len)
-{
-	uint8_t hash[KURA_HASH_SIZE];
-	char hex[KURA_ID_HEX];
-	int err;
-
-	if ((err = b->get(b, type, name, out, out_len)) < 0)
-		return err;
-	kura_sha256(hash, *out, *out_len);
-	kura_hex(hex, hash, KURA_HASH_SIZE);
-	if (strcmp(hex, name) != 0) {
-		free(*out);
-		*out = NULL;
-		return kura_error_set(KURA_ECORRUPT, "%s %.12s: the file does not hash to its name",
-				      kura_file_type_name(type), name);
-	}
-	return 0;
-}
-
 /* Newest first by the store's time, then by name (ties as kura_snapshots_list breaks them). */
 static int order_desc(const void *a, const void *b, void *ctx)
 {
@@ -194,7 +173,7 @@ static int peek_time(kura_backend *b, const char *name, int64_t *out)
 	size_t len = 0, npacks = 0;
 	int err;
 
-	if ((err = get_checked(b, KURA_FILE_SNAPSHOT, name, &data, &len)) < 0)
+	if ((err = kura_backend_get_verified(b, KURA_FILE_SNAPSHOT, name, &data, &len)) < 0)
 		return err;
 	err = kura_snapshot_peek(data, len, out, &packs, &npacks);
 	free(data);
@@ -308,7 +287,7 @@ int kura_proofs_list(kura_backend *b, kura_proof_info **out, size_t *out_count)
 		int e;
 
 		memcpy(p->id, l.v[i], KURA_ID_HEX);
-		if ((e = get_checked(b, KURA_FILE_PROOF, p->id, &data, &len)) < 0 ||
+		if ((e = kura_backend_get_verified(b, KURA_FILE_PROOF, p->id, &data, &len)) < 0 ||
 		    (e = kura_proofrec_decode(&rec, data, len)) < 0) {
 			free(data);
 			if (!kura_repo__is_damage(e) && e != KURA_EUNSUPPORTED) {
@@ -370,7 +349,7 @@ int kura_proof__latest_drill(kura_backend *b, kura_proof__drill *out)
 		size_t len = 0;
 		int e;
 
-		if ((e = get_checked(b, KURA_FILE_DRILL, l.v[i], &data, &len)) == 0)
+		if ((e = kura_backend_get_verified(b, KURA_FILE_DRILL, l.v[i], &data, &len)) == 0)
 			e = kura_drillrec_decode(&rec, NULL, data, len);
 		free(data);
 		if (e < 0) {

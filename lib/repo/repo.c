@@ -242,21 +242,7 @@ static int repo_finish_open(kura_repo *repo)
 static int get_verified(kura_repo *repo, kura_file_type type, const char *name, uint8_t **out,
 			size_t *out_len)
 {
-	uint8_t hash[KURA_HASH_SIZE];
-	char hex[KURA_ID_HEX];
-	int err;
-
-	if ((err = repo->backend->get(repo->backend, type, name, out, out_len)) < 0)
-		return err;
-	kura_sha256(hash, *out, *out_len);
-	kura_hex(hex, hash, sizeof(hash));
-	if (strcmp(hex, name) != 0) {
-		free(*out);
-		*out = NULL;
-		return kura_error_set(KURA_ECORRUPT, "%s/%s: content does not match its name",
-				      kura_file_type_name(type), name);
-	}
-	return 0;
+	return kura_backend_get_verified(repo->backend, type, name, out, out_len);
 }
 
 typedef struct {

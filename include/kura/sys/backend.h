@@ -265,6 +265,16 @@ int kura_backend_check(const kura_backend *b);
  */
 int kura_backend_check_name(const char *who, kura_file_type type, const char *name);
 
+/*
+ * Read a whole file of `type` through b->get and check that its bytes hash
+ * to its name, as every reader must (a thief with the writer's credential
+ * can put anything under any name).  *out is malloc'd.  The backend's
+ * error as it gave it, or KURA_ECORRUPT naming the file and the hash its
+ * bytes have.
+ */
+int kura_backend_get_verified(kura_backend *b, kura_file_type type, const char *name, uint8_t **out,
+			      size_t *out_len);
+
 #ifdef __cplusplus
 }
 #endif
