@@ -19,7 +19,8 @@
 #   3. Slow attack: from the clean point, each day a normal --mutate 5 day plus 2 % of the files
 #      encrypted in place, backed up; the day of the first flag and the files encrypted by then.
 #   4. CPU: a first backup of the whole tree into a fresh repository, with and without detection
-#      (--no-detect), REPS times each; user+sys seconds (min), and the overhead.
+#      (--no-detect), REPS times each; user+sys seconds (min), and the overhead.  On 1 GiB,
+#      initial and incremental, medians: bench/detect_cpu.sh.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)

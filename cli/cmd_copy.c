@@ -225,6 +225,7 @@ static int print_json(const kura_copy_result *r, json_t *problems, bool ok)
 	json_object_set_new(o, "files_verified", cli_json_u64(r->verified));
 	json_object_set_new(o, "files_verified_listed", cli_json_u64(r->verified_listed));
 	json_object_set_new(o, "target_problems", cli_json_u64(r->bad_target));
+	json_object_set_new(o, "acceptances_refused", cli_json_u64(r->accepts_refused));
 	json_object_set_new(o, "problems", json_incref(problems));
 	return cli_json_print(o);
 }
@@ -374,6 +375,13 @@ static int run(struct cli_global *g, int argc, char **argv)
 		       (unsigned long long)res.needed, (unsigned long long)res.snapshots,
 		       (unsigned long long)res.present, (unsigned long long)res.verified,
 		       res.verified_listed ? ", " : ", ", (unsigned long long)res.verified_listed);
+	if (res.accepts_refused)
+		fprintf(stderr,
+			"kura: %llu acceptance record(s) (kura scan --accept) not copied: the "
+			"target takes them only from a reader credential; its snapshots are "
+			"whole, but there they count as not accepted until a reader accepts "
+			"them again\n",
+			(unsigned long long)res.accepts_refused);
 	if (!ok) {
 		fprintf(stderr,
 			"kura: copy incomplete: %llu file(s) not copied, %llu snapshot(s) left "

@@ -78,6 +78,9 @@ typedef struct {
 				     (a vault writer may not read them back; the vault
 				     re-hashed each on arrival) */
 	uint64_t bad_target;      /* target files missing or wrong */
+	uint64_t accepts_refused; /* acceptance records the target would not take from this
+				     credential (a vault takes them only from a reader):
+				     not copied, not counted as failed */
 } kura_copy_result;
 
 /*

@@ -27,6 +27,7 @@
 
 #define KURA_ACCEPTREC_VERSION 1
 #define KURA_ACCEPTREC_FIXED 72 /* header bytes before the hashes */
+#define KURA_ACCEPTREC_SNAPSHOT_OFFSET 20 /* the accepted snapshot's raw name */
 #define KURA_ACCEPTREC_MAX_DIRS 1024
 #define KURA_ACCEPTREC_MAX_EXTS 64
 #define KURA_ACCEPTREC_DETAILS_MAX (64u << 10) /* plaintext details, at most */

@@ -8,11 +8,14 @@
  * copied when it describes a needed pack).  The target is listed first,
  * and a name it holds is never fetched again: the same name is the same
  * bytes.  Writes follow a backup's order (keys and config, packs, index
- * files, snapshots), and a snapshot is written only once every pack it
- * lists is in the target, so a kill at any point leaves nothing that
- * names a missing file except index records, which readers ignore
- * (docs/FORMAT.md, "Index files").  Every file is read whole: packs are
- * at most pack_size (1 MiB .. 1 GiB) plus one blob.
+ * files, snapshots, acceptance records), and a snapshot is written only
+ * once every pack it lists is in the target, so a kill at any point leaves
+ * nothing that names a missing file except index records, which readers
+ * ignore (docs/FORMAT.md, "Index files").  Every file is read whole: packs
+ * are at most pack_size (1 MiB .. 1 GiB) plus one blob.  An acceptance
+ * record (`kura scan --accept`) goes with the snapshot it accepts, so an
+ * accepted snapshot stays accepted in the mirror; drill and proof records
+ * describe the source's own checks and copies and stay there.
  */
 #include "kura/copy.h"
 
@@ -24,6 +27,7 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "crypto/crypto.h"
+#include "format/acceptrec.h"
 #include "format/indexfile.h"
 #include "kura/keyless.h"
 #include "kura/sys/backend.h"
@@ -44,6 +48,13 @@ struct snap {
 	bool ok;       /* read and valid in the source */
 };
 
+/* A source acceptance record of a snapshot copied. */
+struct accept {
+	char name[KURA_ID_HEX];
+	uint8_t *data; /* when the target lacks it */
+	size_t len;    /* SIZE_MAX: not in the target after the copy */
+};
+
 struct copy {
 	kura_backend *src, *dst;
 	const kura_copy_options *opts;
@@ -56,6 +67,8 @@ struct copy {
 	bool *pack_failed;          /* by index into packs */
 	char (*indexes)[KURA_ID_HEX]; /* index files to copy */
 	size_t nindexes;
+	struct accept *accepts; /* sorted by name */
+	size_t naccepts;
 	size_t done, total;
 	uint64_t done_bytes, total_bytes;
 };
@@ -299,6 +312,65 @@ static int plan_indexes(struct copy *c)
 	return 0;
 }
 
+static bool selected_snapshot(const struct copy *c, const char *name)
+{
+	const struct snap *s =
+	    c->nsnaps ? bsearch(name, c->snaps, c->nsnaps, sizeof(*c->snaps), cmp_name) : NULL;
+
+	return s && s->ok;
+}
+
+/*
+ * The source's acceptance records of the snapshots copied (every record
+ * when the whole source is copied: an acceptance of a snapshot since
+ * forgotten still teaches that source's backups), into c->accepts.  Each
+ * is read to learn its snapshot: they are small and few.
+ */
+static int plan_accepts(struct copy *c)
+{
+	const struct listing *l = &c->from[KURA_FILE_ACCEPT];
+	size_t cap = 0;
+	int err;
+
+	for (size_t i = 0; i < l->n; i++) {
+		uint8_t *data = NULL;
+		size_t len;
+		char snap[KURA_ID_HEX];
+
+		if ((err = fetch_checked(c->src, KURA_FILE_ACCEPT, l->v[i].name, &data, &len)) <
+		    0) {
+			if (err == KURA_EDENIED)
+				return kura_error_set(err, "reading the source: %s",
+						      kura_error_message());
+			c->out->failed++;
+			if ((err = tell(c, KURA_COPY_FAILED, KURA_FILE_ACCEPT, l->v[i].name,
+					l->v[i].size, kura_error_message())) < 0)
+				return err;
+			continue;
+		}
+		/* fetch_checked validated the header: the snapshot is at its fixed offset */
+		kura_hex(snap, data + KURA_ACCEPTREC_SNAPSHOT_OFFSET, KURA_HASH_SIZE);
+		if (c->opts->nsnapshots && !selected_snapshot(c, snap)) {
+			free(data);
+			continue;
+		}
+		if ((err = KURA_ARRAY_GROW(c->accepts, cap, c->naccepts + 1)) < 0) {
+			free(data);
+			return err;
+		}
+		memcpy(c->accepts[c->naccepts].name, l->v[i].name, KURA_ID_HEX);
+		if (find(&c->to[KURA_FILE_ACCEPT], l->v[i].name)) {
+			free(data);
+			data = NULL;
+			len = 0;
+		}
+		c->accepts[c->naccepts].data = data;
+		c->accepts[c->naccepts++].len = len;
+	}
+	return 0;
+}
+
+
 /* The target must hold the source's config, or none yet (a new mirror). */
 static int check_mirror(struct copy *c)
 {
@@ -352,6 +424,11 @@ static void plan_totals(struct copy *c)
 			c->total++;
 			c->total_bytes += c->snaps[i].len;
 		}
+	for (size_t i = 0; i < c->naccepts; i++)
+		if (c->accepts[i].data) {
+			c->total++;
+			c->total_bytes += c->accepts[i].len;
+		}
 }
 
 /* Keys before the config: a vault takes keys only while a repository has no config. */
@@ -376,6 +453,41 @@ static int copy_head(struct copy *c)
 				return kura_error_set(KURA_EIO, "the config could not be copied, so "
 								"the target is no mirror yet");
 		}
+	}
+	return 0;
+}
+
+/*
+ * After the snapshots they name.  A vault takes acceptance records only
+ * from a reader, and a copy writes to a vault with a writer credential:
+ * there they are counted as refused, not failed (the snapshots and their
+ * data are whole; a reader can accept again on the vault).
+ */
+static int copy_accepts(struct copy *c)
+{
+	int err;
+
+	for (size_t i = 0; i < c->naccepts; i++) {
+		struct accept *a = &c->accepts[i];
+
+		if (!a->data)
+			continue;
+		err = copy_file(c, KURA_FILE_ACCEPT, a->name, a->data, a->len);
+		if (err == KURA_EDENIED) {
+			for (size_t j = i; j < c->naccepts; j++)
+				if (c->accepts[j].data) {
+					c->out->accepts_refused++;
+					free(c->accepts[j].data);
+					c->accepts[j].data = NULL;
+					c->accepts[j].len = SIZE_MAX; /* not in the target */
+				}
+			kura_error_clear();
+			return 0;
+		}
+		if (err < 0)
+			return err;
+		if (err > 0)
+			a->len = SIZE_MAX;
 	}
 	return 0;
 }
@@ -426,7 +538,7 @@ static int copy_body(struct copy *c)
 		if (err > 0)
 			s->ok = false;
 	}
-	return 0;
+	return copy_accepts(c);
 }
 
 /*
@@ -487,6 +599,8 @@ static int verify_target(struct copy *c)
 			c->total += 1;
 	for (size_t i = 0; i < c->npacks; i++)
 		c->total += !c->pack_failed[i];
+	for (size_t i = 0; i < c->naccepts; i++)
+		c->total += c->accepts[i].len != SIZE_MAX;
 	if ((err = tell(c, KURA_COPY_VERIFYING, KURA_FILE_CONFIG, NULL, 0, NULL)) < 0)
 		goto done;
 	for (size_t i = 0; i < c->from[KURA_FILE_CONFIG].n; i++)
@@ -518,6 +632,11 @@ static int verify_target(struct copy *c)
 		if (c->snaps[i].ok && (err = verify_one(c, &relisted[KURA_FILE_SNAPSHOT],
 							 KURA_FILE_SNAPSHOT, c->snaps[i].name)) < 0)
 			goto done;
+	for (size_t i = 0; i < c->naccepts; i++)
+		if (c->accepts[i].len != SIZE_MAX &&
+		    (err = verify_one(c, &relisted[KURA_FILE_ACCEPT], KURA_FILE_ACCEPT,
+				      c->accepts[i].name)) < 0)
+			goto done;
 done:
 	for (size_t t = 0; t < KURA_FILE_TYPES; t++)
 		free(relisted[t].v);
@@ -528,7 +647,7 @@ int kura_copy(kura_backend *src, kura_backend *dst, const kura_copy_options *opt
 	      kura_copy_result *out)
 {
 	static const kura_file_type types[] = {KURA_FILE_CONFIG, KURA_FILE_KEY, KURA_FILE_SNAPSHOT,
-					       KURA_FILE_INDEX, KURA_FILE_PACK};
+					       KURA_FILE_INDEX, KURA_FILE_PACK,     KURA_FILE_ACCEPT};
 	struct copy c = {0};
 	int err = 0;
 
@@ -553,7 +672,8 @@ int kura_copy(kura_backend *src, kura_backend *dst, const kura_copy_options *opt
 	if ((err = check_mirror(&c)) < 0 || (err = select_snapshots(&c)) < 0)
 		goto done;
 	out->snapshots = c.nsnaps;
-	if ((err = plan_snapshots(&c)) < 0 || (err = plan_indexes(&c)) < 0)
+	if ((err = plan_snapshots(&c)) < 0 || (err = plan_indexes(&c)) < 0 ||
+	    (err = plan_accepts(&c)) < 0)
 		goto done;
 	/* needed: what the target must hold for these snapshots (keys only where it lists them) */
 	for (size_t t = 0; t < KURA_FILE_TYPES; t++) {
@@ -572,6 +692,9 @@ int kura_copy(kura_backend *src, kura_backend *dst, const kura_copy_options *opt
 		out->needed += c.snaps[i].ok;
 		out->present += c.snaps[i].ok && !c.snaps[i].data;
 	}
+	out->needed += c.naccepts;
+	for (size_t i = 0; i < c.naccepts; i++)
+		out->present += !c.accepts[i].data;
 	plan_totals(&c);
 	if ((err = tell(&c, KURA_COPY_PLANNED, KURA_FILE_CONFIG, NULL, 0, NULL)) < 0 ||
 	    (err = copy_head(&c)) < 0 || (err = copy_body(&c)) < 0)
@@ -587,6 +710,9 @@ done:
 		free(c.snaps[i].data);
 	}
 	free(c.snaps);
+	for (size_t i = 0; i < c.naccepts; i++)
+		free(c.accepts[i].data);
+	free(c.accepts);
 	free(c.packs);
 	free(c.pack_failed);
 	free(c.indexes);

@@ -6,7 +6,8 @@
 # byte-identical with the source moved away; a second run copies nothing;
 # a flipped byte in a source pack is named, not copied, and the snapshot
 # that needs it is left behind; a target holding another repository is
-# refused.
+# refused.  An acceptance record (kura scan --accept) goes with the
+# snapshot it accepts: the mirror's scan still calls the alarm accepted.
 . "$(dirname "$0")/lib.sh"
 
 SRC=$WORK/data/src
@@ -123,6 +124,38 @@ expect_exit 0 kura init --kdf interactive --repo "$WORK/other"
 expect_fail kura copy --to "$WORK/other"
 assert_contains "stderr" "another repository" "$ERR"
 [ -z "$(find "$WORK/other/data" -type f)" ] || fail "a pack was copied into another repository"
+
+note "an accepted false alarm stays accepted in the copy"
+ACC=$WORK/acc-src
+mkdir -p "$ACC/exports"
+for i in $(seq -w 1 20); do gen_text "$ACC/exports/result_$i.csv" 200 "acc$i"; done
+acc() { env KURA_REPOSITORY="$WORK/acc-repo" "$KURA" "$@" </dev/null; }
+expect_exit 0 acc init --kdf interactive
+expect_exit 0 acc --json backup "$ACC"
+a1=$(json_get "$OUT" 'd["snapshot_id"]')
+# a packing job: every file renamed and turned to noise, a false alarm
+for f in "$ACC"/exports/*.csv; do gen_random "$f.pak" "$(stat -c %s "$f")" "$(basename "$f")"; rm "$f"; done
+expect_exit 5 acc --json backup "$ACC"
+a2=$(json_get "$OUT" 'd["snapshot_id"]')
+expect_exit 0 acc --json scan --accept "$a2" --reason "export packer"
+rec=$(json_get "$OUT" 'd["record"]')
+expect_exit 0 acc --json copy --to "$WORK/acc-one" "$a1"
+assert_eq "a copy of another snapshot leaves the record" 0 "$(find "$WORK/acc-one/accepts" -type f 2>/dev/null | wc -l)"
+expect_exit 0 acc --json copy --to "$WORK/acc-mirror"
+assert_eq "result" ok "$(json_get "$OUT" 'd["result"]')"
+assert_eq "nothing refused" 0 "$(json_get "$OUT" 'd["acceptances_refused"]')"
+cmp "$WORK/acc-repo/accepts/$rec" "$WORK/acc-mirror/accepts/$rec" || fail "the record is not in the mirror as in the source"
+expect_exit 0 acc --json copy --to "$WORK/acc-one" "$a2"
+assert_eq "a copy of the accepted snapshot carries its record" "$rec" "$(ls "$WORK/acc-one/accepts")"
+mv "$WORK/acc-repo" "$WORK/acc-away"
+expect_exit 0 kura --repo "$WORK/acc-mirror" --json scan
+assert_eq "accepted in the mirror" "false true" \
+	"$(json_get "$OUT" '" ".join(str(s["accepted"]).lower() for s in d["snapshots"])')"
+assert_eq "no alarm in the mirror" "null" "$(json_get "$OUT" 'd["sources"][0]["first_suspect"]')"
+expect_exit 0 kura --repo "$WORK/acc-one" --json scan "$a2"
+assert_eq "and in the copy of those two snapshots" "true clean" \
+	"$(json_get "$OUT" 'str(d["snapshots"][0]["accepted"]).lower() + " " + d["snapshots"][0]["verdict"]')"
+mv "$WORK/acc-away" "$WORK/acc-repo"
 
 note "a target equal to the source, and no --to, are usage errors"
 expect_exit 2 kura copy --to "$KURA_REPOSITORY"

@@ -9,7 +9,9 @@
 # first vault with a reader credential to a second vault with a writer
 # credential, killed after 3 files and resumed, verified, recorded on the
 # first vault (kura status counts the copy), and restored byte-identical
-# from the second vault with the first one stopped.
+# from the second vault with the first one stopped.  An acceptance record
+# (kura scan --accept) is refused by a vault to a writer: counted, said,
+# not a failure.
 . "$(dirname "$0")/lib.sh"
 
 SRC=$WORK/data/src
@@ -102,6 +104,22 @@ expect_exit 8 kura --json --repo "$TO" status
 assert_eq "the second vault counts: off-site, vault, holds the newest" "vault offsite True" \
 	"$(json_get "$OUT" '" ".join([c["media"]+" "+c["site"]+" "+str(c["holds_newest"]) for c in d["copies"] if c["label"]=="second-vault"])')"
 assert_eq "copies holding the newest" 3 "$(json_get "$OUT" 'd["copies_holding_newest"]')"
+
+note "an acceptance record: a vault takes it only from a reader, so a writer's copy counts it refused"
+ACC=$WORK/data/acc
+mkdir -p "$ACC"
+for i in $(seq -w 1 20); do gen_text "$ACC/result_$i.csv" 200 "acc$i"; done
+expect_exit 0 kura --json backup "$ACC"
+for f in "$ACC"/*.csv; do gen_random "$f.pak" "$(stat -c %s "$f")" "$(basename "$f")"; rm "$f"; done
+expect_exit 5 kura --json backup "$ACC"
+accepted=$(json_get "$OUT" 'd["snapshot_id"]')
+expect_exit 0 kura --json scan --accept "$accepted"
+expect_exit 0 kura --json copy --to "$TO2" --to-credentials "$WORK/writer2.cred" --no-record
+assert_eq "result" ok "$(json_get "$OUT" 'd["result"]')"
+assert_eq "refused, not failed" "1 0" "$(json_get "$OUT" '"%d %d" % (d["acceptances_refused"], d["files_failed"])')"
+assert_contains "said" "1 acceptance record(s) (kura scan --accept) not copied" "$ERR"
+assert_eq "the snapshot is there" 1 "$(find "$VAULT_DIR/repos/second/snapshots" -name "$accepted" | wc -l)"
+assert_eq "no record" 0 "$(find "$VAULT_DIR/repos/second/accepts" -type f 2>/dev/null | wc -l)"
 
 note "the second vault restores byte-identical with the first vault stopped and the source away"
 kill -TERM "$V1_PID"
