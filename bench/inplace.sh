@@ -150,10 +150,11 @@ M_FSOUT=0
 run_restore() {
   local phase=$1 cfg=$2 rep=$3 w0 w1 t0 t1 wall rms=- name=$1.$2.$3; shift 3
   w0=$(fs_written)
+  log "$name: load average before $(cut -d' ' -f1-3 /proc/loadavg)"
   measure "$name" "$@"
   t0=$(date +%s.%N); sync; t1=$(date +%s.%N)
   wall=$(echo "$M_WALL + $t1 - $t0" | bc)
-  M_FSOUT=$(awk -F': ' '/File system outputs/{print $2 * 512}' "$OUT/logs/$name.time")
+  M_FSOUT=$(awk -F': ' '/File system outputs/{printf "%.0f", $2 * 512}' "$OUT/logs/$name.time")
   if [ "$cfg" = restic+rm ]; then
     t0=$(date +%s.%N); restic_extras "$name"; t1=$(date +%s.%N)
     rms=$(echo "$t1 - $t0" | bc)
@@ -184,37 +185,6 @@ umount_target
 rm -rf "$MNT" "$IMG"
 
 log "inplace done"
-python3 - "$RAW" "$SRCB" <<'EOF' | tee "$OUT/summary.md"
-import csv, sys
-rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
-src = int(sys.argv[2])
-def med(xs):
-    xs = sorted(xs)
-    return xs[len(xs) // 2]
-agg = {}
-for r in rows:
-    if r["phase"] == "backup":
-        continue
-    a = agg.setdefault((r["phase"], r["cfg"]), [])
-    rm = float(r["rm_s"]) if r["rm_s"] != "-" else 0.0
-    a.append((float(r["wall_s"]) + rm, float(r["user_s"]) + float(r["sys_s"]), int(r["maxrss_kb"]),
-              int(r["fs_written_bytes"]), int(r["proc_written_bytes"]), rm, int(r["rsync_diffs"]),
-              int(r["file_diffs"])))
-print("source: %.2f GiB\n" % (src / 2**30))
-print("| target | tool | wall s | CPU s | max RSS MiB | fs written GiB | process written GiB | rm s | rsync diffs (files) | kura/restic wall |")
-print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-for (phase, cfg), a in agg.items():
-    w = med([x[0] for x in a])
-    ratio = ""
-    if cfg == "kura":
-        for other in ("restic", "restic+rm"):
-            if (phase, other) in agg:
-                ratio += "%s%.2f (%s)" % (", " if ratio else "", w / med([x[0] for x in agg[(phase, other)]]), other)
-    print("| %s | %s | %.1f | %.1f | %.0f | %.2f | %.2f | %s | %d (%d) | %s |" % (
-        phase, cfg, w, med([x[1] for x in a]), med([x[2] for x in a]) / 1024,
-        med([x[3] for x in a]) / 2**30, med([x[4] for x in a]) / 2**30,
-        "%.1f" % med([x[5] for x in a]) if cfg == "restic+rm" else "-",
-        max(x[6] for x in a), max(x[7] for x in a), ratio))
-EOF
+python3 "$HERE/inplace_summary.py" "$RAW" "$SRCB" | tee "$OUT/summary.md"
 log "total wall $(($(date +%s) - T_START)) s"
 if [ "$CLEAN" = 1 ]; then rm -rf "$BASE"; fi
