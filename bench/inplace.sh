@@ -84,6 +84,7 @@ measure backup.kura env KURA_CACHE_DIR="$(cache_of kura 1)" KURA_KEY_FILE="$(cac
 record backup kura 1 - - - - -
 warm
 # from inside $ORIG, so the snapshot holds src/ at its top and `restore --target T` makes T/src
+# shellcheck disable=SC2016 # expanded by the inner shell
 measure backup.restic bash -c 'cd "$1" && exec restic -r "$2" --cache-dir "$3" backup --host bench src' _ \
   "$ORIG" "$RREPO" "$RCACHE"
 record backup restic 1 - - - - -
