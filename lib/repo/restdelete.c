@@ -328,7 +328,9 @@ bool kura_restore__remove_doomed(rs *r, size_t max)
 		free(d->name);
 		d->name = NULL;
 	}
-	return r->doomed_next < r->ndoomed;
+	if (r->doomed_next == r->ndoomed)
+		r->doomed_next = r->ndoomed = 0; /* the array is used again, not grown */
+	return r->ndoomed > 0;
 }
 
 void kura_restore__doomed_free(rs *r)
