@@ -333,6 +333,15 @@ void kura_restore__wait_jobs(rs *r, size_t below)
 	while (r->jobs_pending > below) {
 		struct timespec ts;
 
+		if (r->doomed_next < r->ndoomed) {
+			/* --delete's removals, while the workers write: a few, then look again */
+			pthread_mutex_unlock(&r->lock);
+			kura_restore__remove_doomed(r, RS_DOOMED_STEP);
+			kura_restore__progress(r, false);
+			pthread_mutex_lock(&r->lock);
+			continue;
+		}
+
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_nsec += RS_PROGRESS_NS;
 		if (ts.tv_nsec >= 1000000000L) {

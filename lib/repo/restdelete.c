@@ -10,6 +10,14 @@
  * and silently; anything else is removed with --delete (ransom notes,
  * "*.locked" copies, files made since the backup), and told as deleted,
  * in directories at or below a path the backup was given (backed_up).
+ * The listing is taken then; the removals themselves (not a dry run's,
+ * not temporaries) wait in rs.doomed and are done by the calling thread
+ * while the workers write the batch's content (kura_restore__wait_jobs
+ * takes a few at a time), the rest at the end of the batch: unlinking the
+ * many *.locked copies of a ransomed tree overlaps the writing instead of
+ * coming before it, and every removal is done before any directory gets
+ * its mtime.  A doomed entry's directory is reached again by single names
+ * and checked to be the one the walk listed (kura_restore__cursor_fd).
  * Nothing is followed: an entry is lstat-ed, a symlink is removed as
  * itself, a directory is opened with O_NOFOLLOW relative to its parent's
  * fd and emptied depth first (at most RS_RM_DEPTH levels, each one fd).
@@ -269,6 +277,16 @@ int kura_restore__tidy(rs *r, const rs_frame *f, const kura_node *nodes, size_t 
 					strerror(errno));
 			continue;
 		}
+		if (!r->dry_run) {
+			/* removed while the batch's content is written
+			 * (kura_restore__remove_doomed) */
+			if ((err = KURA_ARRAY_GROW(r->doomed, r->doomed_cap, r->ndoomed + 1)) < 0)
+				goto done;
+			r->doomed[r->ndoomed++] =
+			    (rs_doomed){f->node ? f->dir : SIZE_MAX, extra[i]};
+			extra[i] = NULL;
+			continue;
+		}
 		if (!(rel = join2(frame_path(f, &frel), extra[i]))) {
 			err = kura_error_set(KURA_ENOMEM, "restore: out of memory");
 			goto done;
@@ -290,4 +308,36 @@ done:
 	if (fd >= 0)
 		close(fd);
 	return err;
+}
+
+bool kura_restore__remove_doomed(rs *r, size_t max)
+{
+	for (size_t done = 0; done < max && r->doomed_next < r->ndoomed; done++) {
+		rs_doomed *d = &r->doomed[r->doomed_next++];
+		char *rel = kura_restore__dir_rel(r, d->dir, d->name);
+		int fd = kura_restore__cursor_fd(r, &r->cursor, d->dir);
+
+		if (!rel)
+			r->doomed_err = kura_error_set(KURA_ENOMEM, "restore: out of memory");
+		else if (fd < 0)
+			rs_warn(r, rel, "cannot delete: its directory cannot be opened again: %s",
+				strerror(-fd));
+		else if (kura_restore__remove(r, fd, d->name, rel, false) == KURA_ENOMEM)
+			r->doomed_err = KURA_ENOMEM;
+		free(rel);
+		free(d->name);
+		d->name = NULL;
+	}
+	if (r->doomed_next == r->ndoomed)
+		r->doomed_next = r->ndoomed = 0; /* the array is used again, not grown */
+	return r->ndoomed > 0;
+}
+
+void kura_restore__doomed_free(rs *r)
+{
+	for (size_t i = r->doomed_next; i < r->ndoomed; i++)
+		free(r->doomed[i].name);
+	free(r->doomed);
+	r->doomed = NULL;
+	r->ndoomed = r->doomed_cap = r->doomed_next = 0;
 }

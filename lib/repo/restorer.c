@@ -754,8 +754,9 @@ static int run_batch(rs *r)
 	kura_pool *pool = NULL;
 
 	if (r->nfiles == 0) {
+		kura_restore__remove_doomed(r, SIZE_MAX);
 		kura_restore__drain_messages(r);
-		return 0;
+		return r->doomed_err;
 	}
 	if ((err = kura_writeback_new(&r->wb, RS_WRITEBACK_BYTES, RS_WRITEBACK_RANGES)) < 0)
 		return err;
@@ -768,8 +769,12 @@ static int run_batch(rs *r)
 	kura_pool_free(pool);
 	kura_writeback_free(r->wb); /* waits for the batch's last writes */
 	r->wb = NULL;
+	/* what the workers were too quick for: all gone before any directory's mtime is set */
+	kura_restore__remove_doomed(r, SIZE_MAX);
 	kura_restore__drain_messages(r);
 	kura_restore__progress(r, false);
+	if (err == 0)
+		err = r->doomed_err;
 	return err < 0 ? err : batch_free(r);
 }
 
@@ -796,6 +801,7 @@ static void rs_free(rs *r)
 	kura_tree_free(r->root_tree);
 	free(r->dir_order);
 	kura_restore__cursor_free(&r->cursor);
+	kura_restore__doomed_free(r);
 	kura_msgqueue_destroy(&r->msgs);
 }
 

@@ -122,6 +122,14 @@ typedef struct {
 enum { RS_WARN, RS_FAIL, RS_EXISTS };
 #define RS_PARTIAL 0x100 /* queued with a message: what was written is kept as REL.kura-partial */
 
+#define RS_DOOMED_STEP 16 /* removals between two looks at the workers */
+
+/* An extra entry --delete removes while the batch's content is written (restdelete.c). */
+typedef struct {
+	size_t dir; /* index in dirs; SIZE_MAX: the target */
+	char *name;
+} rs_doomed;
+
 typedef struct {
 	kura_repo *repo;
 	const kura_restore_options *opts;
@@ -169,6 +177,9 @@ typedef struct {
 	bool root_dev_known;
 	kura_tree *root_tree;           /* in place from SNAPSHOT:DIR: holds root_node, DIR's */
 	const kura_node *root_node;     /* stored node, applied to the target last (restmeta.c) */
+	rs_doomed *doomed;              /* --delete's removals not done yet: doomed[doomed_next..n) */
+	size_t ndoomed, doomed_cap, doomed_next;
+	int doomed_err;                 /* KURA_ENOMEM while removing them, for run_batch */
 } rs;
 
 /* The name a file is written under now: its temporary name while restored in place. */
@@ -295,6 +306,9 @@ void kura_restore__note_at(rs *r, int what, size_t dir, const char *name);
 /* restdelete.c: what the snapshot does not have in a directory restored in place. */
 int kura_restore__tidy(rs *r, const rs_frame *f, const kura_node *nodes, size_t count);
 int kura_restore__remove(rs *r, int dirfd, const char *name, const char *rel, bool dry);
+/* Remove up to `max` of the removals tidy put off (all: SIZE_MAX); whether any remain. */
+bool kura_restore__remove_doomed(rs *r, size_t max);
+void kura_restore__doomed_free(rs *r);
 
 /* restdry.c: --dry-run, a walk that only looks. */
 int kura_restore__dry_walk(rs *r, const rs_frame *root, kura_node *nodes, size_t count);

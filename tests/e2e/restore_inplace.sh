@@ -50,6 +50,10 @@ attack
 [ -n "$(find "$SRC" -name '*.locked' | head -n1)" ] || fail "mkdata --ransomware made no *.locked file"
 untouched=$(find "$SRC/databases" -type f | sort | head -n1)
 ino_before=$(inode_of "$untouched")
+# every file of the area the attack left alone, by inode
+untouched_inodes() { (cd "$SRC/databases" && find . -type f -printf '%i %p\n' | LC_ALL=C sort); }
+inodes_before=$(untouched_inodes)
+[ "$(wc -l <<<"$inodes_before")" -ge 4 ] || fail "databases/ holds too few files to compare inodes"
 outside_sum=$(sha256sum "$OUTSIDE/victim")
 
 note "without --overwrite nothing already there is touched (exit 5)"
@@ -110,6 +114,7 @@ same_contents "$CLEAN" "$SRC"
 out=$(rsync -aHAXn --checksum --itemize-changes --numeric-ids --delete "$CLEAN/" "$SRC/")
 assert_eq "rsync -aHAXn --checksum --delete differences" "" "$out"
 assert_eq "untouched file's inode" "$ino_before" "$(inode_of "$untouched")"
+assert_eq "inodes of every untouched file" "$inodes_before" "$(untouched_inodes)"
 assert_eq "the file outside the target" "$outside_sum" "$(sha256sum "$OUTSIDE/victim")"
 [ -d "$SRC/imaging" ] && [ ! -L "$SRC/imaging" ] || fail "imaging/ is not a directory again"
 [ "$(find "$OUTSIDE" | wc -l)" = 2 ] || fail "something was written outside the target: $(find "$OUTSIDE")"

@@ -7,8 +7,9 @@
  * public API: a dry run changes nothing and lists what the real run then
  * does, the real run makes the target the snapshot again (kept files keep
  * their inode, a planted symlink is replaced, not followed, a leftover
- * temporary is removed, what the snapshot does not have is deleted), and
- * all of it again with batches of one file and one chunk.
+ * temporary is removed, what the snapshot does not have is deleted, also
+ * when there are many such paths, before the directories get their
+ * mtimes), and all of it again with batches of one file and one chunk.
  */
 #include "testutil.h"
 
@@ -165,6 +166,7 @@ typedef struct {
 	kura_repo *r;
 	char *changes[3][MAX_CHANGES]; /* created, replaced, deleted: paths below the target */
 	int nchanges[3];
+	int told[3]; /* all the changes told, also those past MAX_CHANGES */
 	int problems;
 } fixture;
 
@@ -277,6 +279,7 @@ static void on_change(kura_restore_change what, const char *path, void *ctx)
 	int k = what == KURA_RESTORE_CREATE ? 0 : what == KURA_RESTORE_REPLACE ? 1 : 2;
 
 	assert_int_equal(strncmp(path, f->target, strlen(f->target)), 0);
+	f->told[k]++;
 	if (f->nchanges[k] < MAX_CHANGES)
 		f->changes[k][f->nchanges[k]++] = strdup(path + strlen(f->target) + 1);
 }
@@ -464,6 +467,76 @@ static void test_type_swaps(void **state)
 	}
 }
 
+/* Forget the changes told so far (more than take_changes' lines hold). */
+static void drop_changes(fixture *f)
+{
+	for (int k = 0; k < 3; k++) {
+		for (int i = 0; i < f->nchanges[k]; i++)
+			free(f->changes[k][i]);
+		f->nchanges[k] = 0;
+	}
+}
+
+/* Whether dir/rel has the same mtime as the source's rel (a directory's is set last). */
+static void assert_same_mtime(fixture *f, const char *rel)
+{
+	struct stat a, b;
+
+	assert_int_equal(lst(f->src, rel, &a), 0);
+	assert_int_equal(lst(f->target, rel, &b), 0);
+	assert_int_equal(a.st_mtim.tv_sec, b.st_mtim.tv_sec);
+	assert_int_equal(a.st_mtim.tv_nsec, b.st_mtim.tv_nsec);
+}
+
+/*
+ * Many extras in several directories: --delete removes them while the
+ * content is written (more than one step of removals between two looks at
+ * the workers, across batches when they are tiny), every one is told and
+ * counted, and all are gone before the directories get their mtimes.
+ */
+static void test_many_deletions(void **state)
+{
+	fixture *f = *state;
+	kura_restore_result res;
+	char dry[3][512], name[64];
+	int n = 0, told;
+
+	assert_ok(restore_inplace(f, false, &res));
+	take_changes(f, dry);
+	told = f->told[2];
+	for (int i = 0; i < 500; i++) {
+		snprintf(name, sizeof(name), "a/x%04d.locked", i);
+		put(f->target, name, "noise\n");
+		snprintf(name, sizeof(name), "a/b/y%04d.locked", i);
+		put(f->target, name, "noise\n");
+		n += 2;
+	}
+	put(f->target, "README_RESTORE.txt", "pay\n");
+	put(f->target, "a/one", "encrypted one, longer\n");
+	sh("mkdir -p %s/a/junk && echo x >%s/a/junk/x", f->target, f->target);
+	n += 3;
+	assert_ok(restore_inplace(f, false, &res));
+	assert_int_equal(f->problems, 0);
+	assert_int_equal(res.deleted, n);
+	assert_int_equal(res.replaced, 1);
+	assert_int_equal(f->told[2] - told, n);
+	drop_changes(f);
+	assert_string_equal(get(f->target, "a/one"), "one\n");
+	assert_string_equal(get(f->target, "a/b/two"), "two\n");
+	assert_null(get(f->target, "a/x0000.locked"));
+	assert_null(get(f->target, "a/b/y0499.locked"));
+	assert_null(get(f->target, "README_RESTORE.txt"));
+	assert_null(get(f->target, "a/junk/x"));
+	assert_same_mtime(f, "a");
+	assert_same_mtime(f, "a/b");
+	assert_same_mtime(f, "a/one");
+
+	/* nothing left to do */
+	assert_ok(restore_inplace(f, false, &res));
+	assert_int_equal(res.deleted + res.created + res.replaced, 0);
+	take_changes(f, dry);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -474,6 +547,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_type_swaps, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_inplace, setup_tiny, teardown_tiny),
 	    cmocka_unit_test_setup_teardown(test_type_swaps, setup_tiny, teardown_tiny),
+	    cmocka_unit_test_setup_teardown(test_many_deletions, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_many_deletions, setup_tiny, teardown_tiny),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
