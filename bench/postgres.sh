@@ -36,7 +36,7 @@ N=${N:-10000}
 ROUNDS=${ROUNDS:-3}
 CONFIGS=${CONFIGS:-"kura restic borg-lz4 borg-zstd3"}
 KURA=${KURA:-$HERE/../build/kura}
-PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)}
+PGBIN=${PGBIN:-$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin 2>/dev/null | sort -V | tail -n1)}
 BASE=${BASE:-/tmp/bench-pg}
 OUT=${OUT:-$HERE/results-pg}
 CLEAN=${CLEAN:-1}
@@ -44,14 +44,15 @@ CLEAN=${CLEAN:-1}
 # shellcheck source=bench/lib.sh
 . "$HERE/lib.sh"
 need "$KURA" restic borg /usr/bin/time python3 bc setpriv
-[ -n "$PGBIN" ] && [ -x "$PGBIN/initdb" ] && [ -x "$PGBIN/pgbench" ] ||
-  { echo "missing PostgreSQL server (initdb, pgbench) in /usr/lib/postgresql/*/bin: scripts/deps.sh" >&2; exit 2; }
+if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ] || [ ! -x "$PGBIN/pgbench" ]; then
+  echo "missing PostgreSQL server (initdb, pgbench) in /usr/lib/postgresql/*/bin: scripts/deps.sh" >&2; exit 2
+fi
 bench_prepare
 
 PG=$BASE/pg
 PGDATA=$PG/data
 DUMPDIR=$BASE/dump
-[ -f "$PGDATA/postmaster.pid" ] && "$PGBIN/pg_ctl" -D "$PGDATA" -m immediate stop >/dev/null 2>&1 || true
+if [ -f "$PGDATA/postmaster.pid" ]; then "$PGBIN/pg_ctl" -D "$PGDATA" -m immediate stop >/dev/null 2>&1 || true; fi
 rm -rf "$OUT"
 find "$BASE" -mindepth 1 -maxdepth 1 ! -name kura-pass -exec rm -rf {} +
 mkdir -p "$BASE/repos" "$BASE/home" "$OUT/logs" "$PG/sock" "$DUMPDIR"
@@ -80,7 +81,7 @@ pg_start() {
     { tail -n 20 "$PG/server.log" >&2; exit 1; }
 }
 pg_stop() { "${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w -t 300 stop >/dev/null; }
-pg_kill() { [ -f "$PGDATA/postmaster.pid" ] && "${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDATA" -m immediate stop >/dev/null 2>&1 || true; }
+pg_kill() { if [ -f "$PGDATA/postmaster.pid" ]; then "${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDATA" -m immediate stop >/dev/null 2>&1 || true; fi; }
 trap pg_kill EXIT
 
 log "initdb and pgbench -i -s $SCALE"
@@ -90,10 +91,11 @@ pg_start
 "${AS[@]}" "$PGBIN/pgbench" -i -q -s "$SCALE" >"$OUT/logs/pgbench-init.out" 2>&1
 log "data directory: $(dsize "$PGDATA") bytes"
 
-# backup_round ROUND KIND: each configuration backs up KIND (pgdata: the stopped cluster's data
+# backup_round ROUND KIND (SRC is read by lib.sh's warm, src_bytes and backup_cmd): each configuration backs up KIND (pgdata: the stopped cluster's data
 # directory, pgdump: the pg_dump output) into its own repository for that kind.
 backup_round() {
   local round=$1 kind=$2 cfg r before after
+  # shellcheck disable=SC2034
   case $kind in pgdata) SRC=$PGDATA ;; pgdump) SRC=$DUMPDIR ;; esac
   local src_b; src_b=$(src_bytes)
   for cfg in $CONFIGS; do

@@ -47,4 +47,5 @@ OUT="$OUT/pg" BASE=/tmp/bench-round2-pg "$HERE/postgres.sh" >"$OUT/pg.log" 2>&1 
   { tail -30 "$OUT/pg.log"; exit 1; }
 
 say "done in $(( $(date +%s) - T0 )) s"
+# shellcheck disable=SC2086 # one argument per size
 python3 "$HERE/round2sum.py" "$OUT" $SIZES | tee "$OUT/summary.md"
