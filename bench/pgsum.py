@@ -14,6 +14,12 @@ cfgs = []
 for r in rows:
     if r["cfg"] not in cfgs:
         cfgs.append(r["cfg"])
+changed = {}
+try:
+    for r in csv.DictReader(open(out + "/changed.tsv"), delimiter="\t"):
+        changed.setdefault(r["phase"], []).append(r)
+except FileNotFoundError:
+    pass
 KINDS = {"pgdata": "data directory (cluster stopped)", "pgdump": "pg_dump output (plain SQL)"}
 
 
@@ -59,6 +65,15 @@ for kind, what in KINDS.items():
             }
     summary[kind] = ks
 
+    ch = [r for r in changed.get(kind, []) if int(r["round"]) > 0]
+    if ch:
+        floor = {"changed_bytes": [int(r["changed_bytes"]) for r in ch],
+                 "changed_zstd3_bytes": [int(r["changed_zstd3_bytes"]) for r in ch]}
+        floor["changed_bytes_med"] = statistics.median(floor["changed_bytes"])
+        floor["changed_zstd3_bytes_med"] = statistics.median(floor["changed_zstd3_bytes"])
+        summary[kind + "_floor"] = floor
+        for c in ks:
+            ks[c]["incr_added_vs_floor"] = ratio(ks[c]["incr_added_bytes_med"] or 0, floor["changed_zstd3_bytes_med"])
     src = next(iter(ks.values()))["src_bytes"]
     print("### %s, %.1f MB at round 0\n" % (what, src / 1e6))
     print("| config | initial: wall s | repo MB | incrementals: added MB per round | added MB med | wall s med | CPU s med | peak RSS MiB |")
@@ -79,6 +94,11 @@ for kind, what in KINDS.items():
             print("| kura / %s | %s | %s | **%s** | %s |" % (
                 c, *("%.2f" % x if x is not None else "-" for x in
                      (v["initial_repo"], v["initial_wall"], v["incr_added"], v["incr_wall"]))))
+    if ch:
+        print("\nFloor: %s MB of 8 KiB blocks changed per round (%s MB through zstd -3); bytes added / that: %s" % (
+            " / ".join("%.2f" % (b / 1e6) for b in floor["changed_bytes"]),
+            " / ".join("%.2f" % (b / 1e6) for b in floor["changed_zstd3_bytes"]),
+            ", ".join("%s %.2f" % (c, v["incr_added_vs_floor"]) for c, v in ks.items())))
     print()
 
 json.dump(summary, open(out + "/summary.json", "w"), indent=1)

@@ -7,7 +7,8 @@
 #
 # Environment knobs (defaults in brackets):
 #   SCALE [64]         pgbench -i -s SCALE (one unit is 100,000 accounts, ~15 MiB of data directory)
-#   N [10000]          pgbench transactions (TPC-B-like, -c 2 -j 2) between two backups
+#   N [10000]          pgbench -t N between two backups: TPC-B-like transactions per client, 2 clients
+#                      (-c 2 -j 2), so 2N in all; each updates one random row of pgbench_accounts
 #   ROUNDS [3]         incremental rounds after the initial backup
 #   CONFIGS            ["kura restic borg-lz4 borg-zstd3"]
 #   KURA               [<script dir>/../build/kura]  the kura binary (make first)
@@ -23,6 +24,10 @@
 #      (phase "pgdata"); start it; pg_dump (plain SQL) into $BASE/dump/bench.sql; each tool backs up
 #      that directory into a second repository of its own (phase "pgdump").
 #   3. rounds 1..ROUNDS: pgbench -t N, then the same two backups, each an incremental.
+# The floor beside them (data directory only: a dump's text shifts, so every block of it differs):
+# the 8 KiB blocks of the data directory that changed since the previous round (or
+# all, at round 0), and what they weigh through zstd -3 (pgdelta.py; $OUT/changed.tsv): an
+# incremental cannot store much less than that.
 # Bytes added = growth of the repository directory, `du -sb` (apparent size: the sum of the file
 # sizes, the same for every tool, as run-peers.sh measures); restic's and borg's caches are kept
 # outside the repositories and not counted. kura backs up with its backup key and its ransomware
@@ -43,7 +48,7 @@ CLEAN=${CLEAN:-1}
 
 # shellcheck source=bench/lib.sh
 . "$HERE/lib.sh"
-need "$KURA" restic borg /usr/bin/time python3 bc setpriv
+need "$KURA" restic borg /usr/bin/time python3 bc setpriv zstd
 if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ] || [ ! -x "$PGBIN/pgbench" ]; then
   echo "missing PostgreSQL server (initdb, pgbench) in /usr/lib/postgresql/*/bin: scripts/deps.sh" >&2; exit 2
 fi
@@ -58,6 +63,7 @@ find "$BASE" -mindepth 1 -maxdepth 1 ! -name kura-pass -exec rm -rf {} +
 mkdir -p "$BASE/repos" "$BASE/home" "$OUT/logs" "$PG/sock" "$DUMPDIR"
 RAW=$OUT/raw.tsv
 printf 'phase\tcfg\trep\twall_s\tuser_s\tsys_s\tmaxrss_kb\tfs_in_blocks\tround\tsrc_bytes\trepo_bytes\trepo_delta\n' >"$RAW"
+printf 'phase\tround\tchanged_bytes\tchanged_zstd3_bytes\tfiles_changed\n' >"$OUT/changed.tsv"
 T_START=$(date +%s)
 SRC=$PGDATA   # for write_meta; set again before every backup
 write_meta "$CONFIGS" "SCALE=$SCALE N=$N ROUNDS=$ROUNDS postgres: $("$PGBIN/postgres" --version)"
@@ -98,6 +104,10 @@ backup_round() {
   # shellcheck disable=SC2034
   case $kind in pgdata) SRC=$PGDATA ;; pgdump) SRC=$DUMPDIR ;; esac
   local src_b; src_b=$(src_bytes)
+  if [ "$kind" = pgdata ]; then
+    printf '%s\t%s\t%s\n' "$kind" "$round" "$(python3 "$HERE/pgdelta.py" "$SRC" "$BASE/blocks.$kind" | tr ' ' '\t')" \
+      >>"$OUT/changed.tsv"
+  fi
   for cfg in $CONFIGS; do
     [ "$round" = 0 ] && do_init_repo "$cfg" "$kind"
     r=$(repo "$cfg" "$kind"); before=$(dsize "$r")
