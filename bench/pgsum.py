@@ -68,6 +68,7 @@ for kind, what in KINDS.items():
     ch = [r for r in changed.get(kind, []) if int(r["round"]) > 0]
     if ch:
         floor = {"changed_bytes": [int(r["changed_bytes"]) for r in ch],
+                 "wal_changed_bytes": [int(r.get("wal_changed_bytes") or 0) for r in ch],
                  "changed_zstd3_bytes": [int(r["changed_zstd3_bytes"]) for r in ch]}
         floor["changed_bytes_med"] = statistics.median(floor["changed_bytes"])
         floor["changed_zstd3_bytes_med"] = statistics.median(floor["changed_zstd3_bytes"])
@@ -95,8 +96,11 @@ for kind, what in KINDS.items():
                 c, *("%.2f" % x if x is not None else "-" for x in
                      (v["initial_repo"], v["initial_wall"], v["incr_added"], v["incr_wall"]))))
     if ch:
-        print("\nFloor: %s MB of 8 KiB blocks changed per round (%s MB through zstd -3); bytes added / that: %s" % (
-            " / ".join("%.2f" % (b / 1e6) for b in floor["changed_bytes"]),
+        wal = ""
+        if "wal_changed_bytes" in ch[0]:
+            wal = " (of which in pg_wal/: %s MB)" % " / ".join("%.2f" % (b / 1e6) for b in floor["wal_changed_bytes"])
+        print("\nFloor: %s MB of 8 KiB blocks changed per round%s, %s MB through zstd -3; bytes added / that: %s" % (
+            " / ".join("%.2f" % (b / 1e6) for b in floor["changed_bytes"]), wal,
             " / ".join("%.2f" % (b / 1e6) for b in floor["changed_zstd3_bytes"]),
             ", ".join("%s %.2f" % (c, v["incr_added_vs_floor"]) for c, v in ks.items())))
     print()

@@ -63,7 +63,7 @@ find "$BASE" -mindepth 1 -maxdepth 1 ! -name kura-pass -exec rm -rf {} +
 mkdir -p "$BASE/repos" "$BASE/home" "$OUT/logs" "$PG/sock" "$DUMPDIR"
 RAW=$OUT/raw.tsv
 printf 'phase\tcfg\trep\twall_s\tuser_s\tsys_s\tmaxrss_kb\tfs_in_blocks\tround\tsrc_bytes\trepo_bytes\trepo_delta\n' >"$RAW"
-printf 'phase\tround\tchanged_bytes\tchanged_zstd3_bytes\tfiles_changed\n' >"$OUT/changed.tsv"
+printf 'phase\tround\tchanged_bytes\tchanged_zstd3_bytes\tfiles_changed\twal_changed_bytes\n' >"$OUT/changed.tsv"
 T_START=$(date +%s)
 SRC=$PGDATA   # for write_meta; set again before every backup
 write_meta "$CONFIGS" "SCALE=$SCALE N=$N ROUNDS=$ROUNDS postgres: $("$PGBIN/postgres" --version)"
@@ -105,7 +105,7 @@ backup_round() {
   case $kind in pgdata) SRC=$PGDATA ;; pgdump) SRC=$DUMPDIR ;; esac
   local src_b; src_b=$(src_bytes)
   if [ "$kind" = pgdata ]; then
-    printf '%s\t%s\t%s\n' "$kind" "$round" "$(python3 "$HERE/pgdelta.py" "$SRC" "$BASE/blocks.$kind" | tr ' ' '\t')" \
+    printf '%s\t%s\t%s\n' "$kind" "$round" "$(python3 "$HERE/pgdelta.py" "$SRC" "$BASE/blocks.$kind" pg_wal/ | tr ' ' '\t')" \
       >>"$OUT/changed.tsv"
   fi
   for cfg in $CONFIGS; do
