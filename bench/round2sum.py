@@ -79,6 +79,13 @@ if os.path.exists(pg):
             kind, k["incr_added_bytes_med"] / 1e6, k["incr_wall_s_med"],
             ", ".join("%s **%.2f**" % (c, v["incr_added"]) for c, v in vs),
             ", ".join("%s %.2f" % (c, v["incr_wall"]) for c, v in vs)))
+    fl = d.get("pgdata_floor")
+    if fl and "kura" in d.get("pgdata", {}):
+        r = d["pgdata"]["restic"]["incr_added_bytes_med"] if "restic" in d["pgdata"] else None
+        print("\nFloor of the data-directory incrementals (changed 8 KiB blocks through zstd -3, median): "
+              "%.2f MB; kura adds %.2f× that%s" % (
+                  fl["changed_zstd3_bytes_med"] / 1e6, d["pgdata"]["kura"]["incr_added_vs_floor"],
+                  "; the floor is %.2f of restic's bytes added" % (fl["changed_zstd3_bytes_med"] / r) if r else ""))
     print()
 
 ic = "%s/index_cost.txt" % out
