@@ -2,11 +2,11 @@
 # postgres.sh -- kura, restic and borg on a real PostgreSQL workload: incremental backups of a
 # cluster's data directory (cluster stopped) and of its pg_dump output after N pgbench transactions.
 #
-#   bench/postgres.sh                        # SCALE=64: a ~1 GiB data directory
+#   bench/postgres.sh                        # SCALE=64: ~1 GiB of tables, 1.87 GB of data directory with its WAL
 #   SCALE=4 N=2000 ROUNDS=2 bench/postgres.sh   # a quick look (~70 MB)
 #
 # Environment knobs (defaults in brackets):
-#   SCALE [64]         pgbench -i -s SCALE (one unit is 100,000 accounts, ~15 MiB of data directory)
+#   SCALE [64]         pgbench -i -s SCALE (one unit is 100,000 accounts, ~16 MB of tables and indexes)
 #   N [10000]          pgbench -t N between two backups: TPC-B-like transactions per client, 2 clients
 #                      (-c 2 -j 2), so 2N in all; each updates one random row of pgbench_accounts
 #   ROUNDS [3]         incremental rounds after the initial backup
