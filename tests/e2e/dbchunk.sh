@@ -99,7 +99,6 @@ rewrite_pages "$SRC/plain/pages.bin" 3 6
 sleep 1.1
 stored_by_backup
 snap2=$SNAP_ID
-keep_copy "$snap2"
 # the large set would store ~6 MiB of each: the two known formats cost far less
 bound=$(((db_size + pg_size) / 4 + 6291456 + 1048576)) # + pages.bin (still large) + trees
 [ "$ADDED" -lt "$bound" ] ||
@@ -120,7 +119,6 @@ rewrite_pages "$SRC/plain/pages.bin" 5 6
 sleep 1.1
 stored_by_backup
 snap4=$SNAP_ID
-keep_copy "$snap4"
 
 note "from then on a few pages of pages.bin cost little"
 plain_size=$(stat -c %s "$SRC/plain/pages.bin")
@@ -147,8 +145,9 @@ ancestors=$(tr -cd / <<<"$SRC/plain" | wc -c)
 [ "$v" -le $((ancestors + 3)) ] ||
 	fail "backup 7 stored $v blobs for a 200 KB append (at most $((ancestors + 3))): app.log was cut small"
 
-note "every version restores byte for byte"
-for s in "$snap1" "$snap2" "$snap3" "$snap4" "$snap5" "$snap7"; do
+note "the versions restore byte for byte"
+# first cut small, then after page rewrites in each file, after the switch of pages.bin, after appends
+for s in "$snap1" "$snap3" "$snap5" "$snap7"; do
 	restore_check "$s"
 done
 expect_exit 0 kura check --read-data
