@@ -32,7 +32,7 @@ import random, sys
 for k, path in enumerate(sys.argv[1:]):
     r = random.Random(11 + k)
     with open(path, "wb") as f:
-        f.write(r.randbytes(768 * 8192))
+        f.write(r.randbytes((768, 1536)[k] * 8192))
 EOF
 gen_random "$SRC/plain/app.log" 3000000 logseed
 sleep 1.1
@@ -95,12 +95,14 @@ pg_size=$(stat -c %s "$SRC/pg/base/16384/16385")
 note "a few pages of each file rewritten in place"
 update_rows "$SRC/emr.sqlite" 1 6
 rewrite_pages "$SRC/pg/base/16384/16385" 2 6
-rewrite_pages "$SRC/plain/pages.bin" 3 6
+# two pages of 12 MiB: some of its ~12 large chunks (4 MiB at most) are certainly kept,
+# which is what tells a rewrite in place from a file made anew
+rewrite_pages "$SRC/plain/pages.bin" 3 2
 sleep 1.1
 stored_by_backup
 snap2=$SNAP_ID
 # the large set would store ~6 MiB of each: the two known formats cost far less
-bound=$(((db_size + pg_size) / 4 + 6291456 + 1048576)) # + pages.bin (still large) + trees
+bound=$(((db_size + pg_size) / 4 + 8388608 + 1048576)) # + two large chunks of pages.bin + trees
 [ "$ADDED" -lt "$bound" ] ||
 	fail "backup 2 added $ADDED bytes, not below $bound: the database files were not cut small"
 
@@ -119,9 +121,11 @@ rewrite_pages "$SRC/plain/pages.bin" 5 6
 sleep 1.1
 stored_by_backup
 snap4=$SNAP_ID
+plain_size=$(stat -c %s "$SRC/plain/pages.bin")
+[ "$ADDED" -gt $((plain_size * 3 / 4)) ] ||
+	fail "backup 4 added only $ADDED bytes: pages.bin ($plain_size bytes) was not cut anew with the small set"
 
 note "from then on a few pages of pages.bin cost little"
-plain_size=$(stat -c %s "$SRC/plain/pages.bin")
 rewrite_pages "$SRC/plain/pages.bin" 6 6
 sleep 1.1
 stored_by_backup
