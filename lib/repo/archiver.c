@@ -205,12 +205,12 @@ int kura_backup(kura_repo *repo, const kura_backup_options *opts, kura_backup_re
 		goto done;
 	if ((err = lock_repository(&a, &lock)) < 0 || (err = kura_repo__load_index(repo)) < 0)
 		goto done;
-	if ((err = kura_chunker_new(&a.chunker, &repo->config.chunker, repo->keys.chunker_seed)) <
-		0 ||
-	    (kura_chunker_params_small(&small, &repo->config.chunker) &&
-	     (err = kura_chunker_new(&a.chunker_small, &small, repo->keys.chunker_seed)) < 0) ||
-	    (err = kura_blobstore_new(&a.store, repo)) < 0 ||
-	    (err = kura_idmap_new(&a.hardlinks)) < 0)
+	if ((err = kura_chunker_new(&a.chunker, &repo->config.chunker, repo->keys.chunker_seed)) < 0 ||
+	    (err = kura_blobstore_new(&a.store, repo)) < 0 || (err = kura_idmap_new(&a.hardlinks)) < 0)
+		goto done;
+	/* the small set for files rewritten in place (chunkchoice.h), if the config allows one */
+	if (kura_chunker_params_small(&small, &repo->config.chunker) &&
+	    (err = kura_chunker_new(&a.chunker_small, &small, repo->keys.chunker_seed)) < 0)
 		goto done;
 	if (!opts->stdin_filename &&
 	    kura_filecache_open(&a.cache, opts->cache_dir, repo->id_hex) < 0) {

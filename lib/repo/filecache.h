@@ -56,9 +56,9 @@ int kura_filecache_path_cmp(const char *a, const char *b);
 int kura_filecache_lookup(kura_filecache *c, const char *path, const struct stat *st,
 			  const kura_extent **out, uint32_t *out_count, int *out_known);
 
-/* What the last backup stored for a path whose stat no longer matches. */
+/* What the last backup stored for a path (kura_filecache_previous). */
 typedef struct {
-	int found; /* 1: the fields below hold the old record */
+	int found;                  /* 1: the fields below hold the old record */
 	uint64_t dev, ino, size;
 	uint8_t chunking;           /* KURA_CHUNKING_* for the next backup */
 	const kura_extent *extents; /* borrowed, valid until the next lookup or _free */
@@ -67,9 +67,9 @@ typedef struct {
 
 /*
  * After a lookup that set *out_known = 1 (a hit, or a file that changed
- * since): the old record.
- * Returns 1 and fills *out, or 0 (out zeroed) when there is none or it is
- * damaged (then nothing after it is trusted either).
+ * since): the old record.  Returns 1 and fills *out, or 0 (out zeroed)
+ * when there is none or it is damaged (then nothing after it is trusted
+ * either).
  */
 int kura_filecache_previous(kura_filecache *c, kura_filecache_prev *out);
 
