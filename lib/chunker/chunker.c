@@ -58,6 +58,15 @@ int kura_chunker_params_check(const kura_chunker_params *p)
 	return 0;
 }
 
+int kura_chunker_params_small(kura_chunker_params *out, const kura_chunker_params *large)
+{
+	if (large->avg < 4 * KURA_CHUNK_SMALL_AVG)
+		return 0;
+	*out =
+	    (kura_chunker_params){KURA_CHUNK_SMALL_MIN, KURA_CHUNK_SMALL_AVG, KURA_CHUNK_SMALL_MAX};
+	return 1;
+}
+
 /* The 64-bit word with the top n bits set (1 <= n <= 63). */
 static uint64_t top_mask(unsigned n)
 {

@@ -27,6 +27,18 @@ typedef struct {
 /* 0 if the parameters are usable, else KURA_EINVAL with a message. */
 int kura_chunker_params_check(const kura_chunker_params *p);
 
+/*
+ * The small parameter set (docs/FORMAT.md "Chunking", "Small chunks"),
+ * for files rewritten in place a few pages at a time (databases): min 4
+ * KiB, avg 16 KiB, max 64 KiB, the same gear table.  Only defined when
+ * the repository's own average is at least four times larger: returns 1
+ * and fills *out then, 0 when every file keeps the repository's set.
+ */
+#define KURA_CHUNK_SMALL_MIN (4u * 1024)
+#define KURA_CHUNK_SMALL_AVG (16u * 1024)
+#define KURA_CHUNK_SMALL_MAX (64u * 1024)
+int kura_chunker_params_small(kura_chunker_params *out, const kura_chunker_params *large);
+
 typedef struct kura_chunker kura_chunker;
 
 int kura_chunker_new(kura_chunker **out, const kura_chunker_params *p, const uint8_t seed[32]);

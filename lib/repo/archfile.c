@@ -11,6 +11,10 @@
  * file that changed while it was read is kept as read, warned about and
  * listed in the snapshot.  The pool's bounded queue is the back-pressure:
  * kura_pool_add blocks while the workers are behind.
+ *
+ * Each file is cut with the large or the small chunking parameter set
+ * (chunkchoice.h), chosen before it is read; the set the next backup
+ * should use is remembered in the file cache with its extents.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -36,15 +40,25 @@ typedef struct {
 	size_t len;
 } chunk_job;
 
-/* Close the file's place in the new cache: its extents, or nothing if it was not stored. */
+/*
+ * Close the file's place in the new cache: its extents and the set its
+ * next backup is cut with, or nothing if it was not stored.
+ */
 static void cache_file_done(archiver *a, file_state *f)
 {
+	uint8_t next = f->chunking;
+
 	if (!a->cache)
 		return;
+	/* scattered changes in a file cut large: cut it small from now on */
+	if (next == KURA_CHUNKING_LARGE && a->chunker_small &&
+	    kura_chunk_baseline_rewritten(f->baseline, &f->st, f->extents, f->count))
+		next = KURA_CHUNKING_SMALL;
 	/* a changed file is read again next time: its stat is not what was stored */
 	if (f->failed || f->changed || kura_backup__failed(a))
 		kura_filecache_skip(a->cache, f->ticket);
-	else if (kura_filecache_record(a->cache, f->ticket, f->path, &f->st, f->extents, f->count) < 0)
+	else if (kura_filecache_record_chunked(a->cache, f->ticket, f->path, &f->st, f->extents,
+					       f->count, next) < 0)
 		kura_backup__set_error(a, KURA_ENOMEM);
 }
 
@@ -68,6 +82,7 @@ static void file_complete(archiver *a, file_state *f)
 		node->size = size;
 	}
 	free(f->path);
+	kura_chunk_baseline_free(f->baseline);
 	kura_backup__child_done(a, f->dir);
 	free(f);
 }
@@ -203,7 +218,7 @@ static int chunk_region(archiver *a, file_state *f, int fd, int stream, uint64_t
 				break;
 		}
 		while (pos < avail) {
-			size_t c = kura_chunker_next(a->chunker, a->buf + pos, avail - pos, eof);
+			size_t c = kura_chunker_next(f->chunker, a->buf + pos, avail - pos, eof);
 
 			if (c == 0)
 				break;
@@ -265,13 +280,20 @@ static int read_file(archiver *a, file_state *f, int fd, int stream, uint64_t si
  * (1) or an error uses up `ticket`; a miss (0) leaves it to the caller.
  */
 int kura_backup__try_cache(archiver *a, kura_node *node, const char *path, const struct stat *st,
-			   uint64_t ticket, int *out_known)
+			   uint64_t ticket, int *out_known, kura_filecache_prev *out_prev)
 {
 	const kura_extent *ext;
 	uint32_t count;
+	int hit;
 
 	*out_known = 0;
-	if (!a->cache || kura_filecache_lookup(a->cache, path, st, &ext, &count, out_known) != 1)
+	memset(out_prev, 0, sizeof(*out_prev));
+	if (!a->cache)
+		return 0;
+	hit = kura_filecache_lookup(a->cache, path, st, &ext, &count, out_known) == 1;
+	if (*out_known)
+		kura_filecache_previous(a->cache, out_prev);
+	if (!hit)
 		return 0;
 	for (uint32_t i = 0; i < count; i++)
 		if (ext[i].kind == KURA_EXTENT_CHUNK && kura_blobstore_use(a->store, ext[i].id) < 0)
@@ -284,7 +306,8 @@ int kura_backup__try_cache(archiver *a, kura_node *node, const char *path, const
 		memcpy(node->extents, ext, count * sizeof(*ext));
 	}
 	node->nextents = count;
-	if (kura_filecache_record(a->cache, ticket, path, st, ext, count) < 0)
+	if (kura_filecache_record_chunked(a->cache, ticket, path, st, ext, count,
+					  out_prev->chunking) < 0)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	return 1;
 }
@@ -377,9 +400,40 @@ static void check_changed(archiver *a, file_state *f, int fd, const char *path)
 	list_changed(a, f);
 }
 
+/*
+ * Choose the set `f` is cut with (chunkchoice.h): the head of the file is
+ * read only when it is large enough to be cut small.  A file cut large
+ * keeps its last backup's chunk ids to tell, once read, whether it was
+ * rewritten in place.
+ */
+static int choose_chunking(archiver *a, file_state *f, int fd, int stream, const char *path,
+			   const kura_filecache_prev *prev)
+{
+	uint8_t head[KURA_CHUNK_HEAD_BYTES];
+	ssize_t n = 0;
+	int big = (uint64_t)f->st.st_size >= a->small_min_size;
+
+	f->chunker = a->chunker;
+	f->chunking = KURA_CHUNKING_LARGE;
+	if (!a->chunker_small)
+		return 0;
+	if (!stream && big && (n = pread(fd, head, sizeof(head), 0)) < 0)
+		n = 0; /* unreadable here: reading it properly will say so */
+	f->chunking = (uint8_t)kura_chunk_choose(path, &f->st, n > 0 ? head : NULL, (size_t)n, prev,
+						 a->small_min_size);
+	if (f->chunking == KURA_CHUNKING_SMALL) {
+		f->chunker = a->chunker_small;
+		return 0;
+	}
+	if (!stream && big && prev && prev->chunking == KURA_CHUNKING_LARGE)
+		return kura_chunk_baseline_new(&f->baseline, prev);
+	return 0;
+}
+
 /* Read and store a file; `ticket` (its place in the new cache) is used up. */
 int kura_backup__process_file(archiver *a, dir_state *dir, size_t slot, int fd, int stream,
-			      const char *path, const struct stat *st, uint64_t ticket)
+			      const char *path, const struct stat *st, uint64_t ticket,
+			      const kura_filecache_prev *prev)
 {
 	file_state *f = calloc(1, sizeof(*f));
 	int err;
@@ -394,6 +448,12 @@ int kura_backup__process_file(archiver *a, dir_state *dir, size_t slot, int fd, 
 	f->slot = slot;
 	f->st = *st;
 	f->pending = 1;
+	if ((err = choose_chunking(a, f, fd, stream, path, prev)) < 0) {
+		free(f->path);
+		free(f);
+		kura_backup__cache_skip(a, ticket);
+		return err;
+	}
 	if (a->detect)
 		f->det = kura_detect_file_begin(a->detect, path, (uint64_t)st->st_size);
 	kura_backup__child_started(a, dir);

@@ -184,6 +184,7 @@ int kura_backup(kura_repo *repo, const kura_backup_options *opts, kura_backup_re
 	scanner scan = {0};
 	dir_state *root = NULL;
 	kura_backend_lock *lock = NULL;
+	kura_chunker_params small;
 	int threads = opts->threads > 0 ? opts->threads : kura_cpu_count(), err, scanning = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -207,6 +208,10 @@ int kura_backup(kura_repo *repo, const kura_backup_options *opts, kura_backup_re
 	if ((err = kura_chunker_new(&a.chunker, &repo->config.chunker, repo->keys.chunker_seed)) < 0 ||
 	    (err = kura_blobstore_new(&a.store, repo)) < 0 || (err = kura_idmap_new(&a.hardlinks)) < 0)
 		goto done;
+	/* the small set for files rewritten in place (chunkchoice.h), if the config allows one */
+	if (kura_chunker_params_small(&small, &repo->config.chunker) &&
+	    (err = kura_chunker_new(&a.chunker_small, &small, repo->keys.chunker_seed)) < 0)
+		goto done;
 	if (!opts->stdin_filename &&
 	    kura_filecache_open(&a.cache, opts->cache_dir, repo->id_hex) < 0) {
 		/* the cache only saves time */
@@ -215,6 +220,7 @@ int kura_backup(kura_repo *repo, const kura_backup_options *opts, kura_backup_re
 	}
 	if (!opts->no_detect)
 		kura_backup__detect_open(&a, paths);
+	a.small_min_size = repo->config.chunker.avg;
 	a.buf_cap = (size_t)repo->config.chunker.max * 2;
 	if (!(a.buf = malloc(a.buf_cap))) {
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
@@ -283,6 +289,7 @@ done:
 	kura_backup__detect_free(&a);
 	kura_blobstore_free(a.store);
 	kura_chunker_free(a.chunker);
+	kura_chunker_free(a.chunker_small);
 	kura_idmap_free(a.hardlinks);
 	for (size_t i = 0; i < a.nlinks; i++)
 		free(a.link_paths[i]);

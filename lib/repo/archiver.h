@@ -33,6 +33,7 @@
 
 #include "common/pool.h"
 #include "detect/detect.h"
+#include "repo/chunkchoice.h"
 #include "repo/blobstore.h"
 #include "repo/filecache.h"
 #include "repo/repo.h"
@@ -60,6 +61,9 @@ typedef struct {
 	int changed;        /* its size or ctime changed while it was read */
 	uint64_t ticket;    /* its place in the new file cache */
 	kura_detect_file *det; /* what the detector gathers of it, or NULL */
+	const kura_chunker *chunker; /* the set it is cut with (chunkchoice.h) */
+	uint8_t chunking;   /* KURA_CHUNKING_* of that set */
+	kura_chunk_baseline *baseline; /* its last backup, to see a rewrite in place; or NULL */
 	uint64_t emitted;   /* bytes of its extents so far: the next chunk's offset (walker only) */
 } file_state;
 
@@ -69,6 +73,8 @@ struct archiver {
 	kura_repo *repo;
 	const kura_backup_options *opts;
 	kura_chunker *chunker;
+	kura_chunker *chunker_small; /* the small set, or NULL when the config has none */
+	uint64_t small_min_size;     /* files below this keep the large set */
 	kura_pool *pool;
 	kura_blobstore *store;
 	kura_filecache *cache;
@@ -127,10 +133,11 @@ void kura_backup__child_started(archiver *a, dir_state *dir);
 
 /* archfile.c */
 int kura_backup__try_cache(archiver *a, kura_node *node, const char *path, const struct stat *st,
-			   uint64_t ticket, int *out_known);
+			   uint64_t ticket, int *out_known, kura_filecache_prev *out_prev);
 void kura_backup__cache_skip(archiver *a, uint64_t ticket);
 int kura_backup__process_file(archiver *a, dir_state *dir, size_t slot, int fd, int stream,
-			      const char *path, const struct stat *st, uint64_t ticket);
+			      const char *path, const struct stat *st, uint64_t ticket,
+			      const kura_filecache_prev *prev);
 
 /* archwalk.c */
 char *kura_backup__join_path(const char *dir, const char *name);

@@ -91,6 +91,7 @@ static int process_entry(archiver *a, dir_state *dir, size_t slot, int dirfd, co
 	kura_node *node = &dir->nodes[slot];
 	struct stat st;
 	uint64_t ticket;
+	kura_filecache_prev prev;
 	int err = 0, fd, known;
 
 	sub->dir = NULL;
@@ -134,7 +135,7 @@ static int process_entry(archiver *a, dir_state *dir, size_t slot, int dirfd, co
 			return err;
 		/* walk order: the cache's lookups and records follow it */
 		ticket = a->cache ? kura_filecache_reserve(a->cache) : 0;
-		if ((err = kura_backup__try_cache(a, node, path, &st, ticket, &known)) < 0)
+		if ((err = kura_backup__try_cache(a, node, path, &st, ticket, &known, &prev)) < 0)
 			return err;
 		if (err == 1) {
 			if (a->detect)
@@ -152,7 +153,8 @@ static int process_entry(archiver *a, dir_state *dir, size_t slot, int dirfd, co
 			a->result.files_changed++;
 		else
 			a->result.files_new++;
-		err = kura_backup__process_file(a, dir, slot, fd, 0, path, &st, ticket);
+		err = kura_backup__process_file(a, dir, slot, fd, 0, path, &st, ticket,
+						prev.found ? &prev : NULL);
 		close(fd);
 		return err;
 	default:
@@ -351,7 +353,8 @@ int kura_backup__backup_stdin(archiver *a, dir_state *root)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	a->result.files_new++;
 	/* no cache for stdin: ticket 0 */
-	err = kura_backup__process_file(a, root, 0, o->stdin_fd, 1, o->stdin_filename, &st, 0);
+	err =
+	    kura_backup__process_file(a, root, 0, o->stdin_fd, 1, o->stdin_filename, &st, 0, NULL);
 	kura_backup__child_done(a, root);
 	return err;
 }

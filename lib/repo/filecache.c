@@ -3,11 +3,12 @@
  * filecache.c - the incremental-backup file cache (see filecache.h).
  *
  * File format (private to this implementation, little-endian): the magic
- * "KURAFC02", then one record per file:
+ * "KURAFC03", then one record per file:
  *
  *   u32 body length, 8-byte check, then the body:
  *   u16 path length, path (no NUL), u64 dev, u64 ino, u64 size,
- *   i64 mtime ns, i64 ctime ns, u32 extent count,
+ *   i64 mtime ns, i64 ctime ns, u32 extent count, u8 chunking (the
+ *   parameter set the next backup of the file uses, KURA_CHUNKING_*),
  *   extents as in trees (u8 kind, u64 length, 32-byte id for chunks)
  *
  * The check is SipHash-2-4 (libsodium's crypto_shorthash) of the body
@@ -20,7 +21,8 @@
  * extents parse to exactly its body and add up to its size (only a hit is
  * checked: records passed over cost no hashing).  "KURAFC01" (unsorted,
  * without lengths or checks) is an old cache: not parsed, so treated as
- * empty.
+ * empty.  "KURAFC02" is read as well: the same records without the
+ * chunking byte (read as large), so an upgrade costs no full read.
  *
  * Memory.  The old file is read forward through one window (1 MiB, grown
  * only for a single record larger than that), each lookup advancing the
@@ -50,12 +52,14 @@
 #include "common/buf.h"
 #include "common/error.h"
 
-#define CACHE_MAGIC "KURAFC02"
+#define CACHE_MAGIC "KURAFC03"
+#define CACHE_MAGIC_V2 "KURAFC02"
 #define CACHE_MAX_BYTES (4ull << 30)
 #define WINDOW ((size_t)1 << 20)
 #define CHECK_BYTES crypto_shorthash_BYTES
 #define HEAD_BYTES (4 + CHECK_BYTES) /* body length, check */
-#define FIXED_BYTES 44 /* dev, ino, size, mtime, ctime, extent count */
+#define FIXED_BYTES 45 /* dev, ino, size, mtime, ctime, extent count, chunking */
+#define FIXED_BYTES_V2 44 /* the same without chunking */
 #define HOLE_BYTES 9
 #define CHUNK_BYTES (HOLE_BYTES + KURA_HASH_SIZE)
 #define PATH_MAX_BYTES UINT16_MAX
@@ -69,6 +73,7 @@ typedef struct {
 	size_t cap, len, pos; /* the window buf[0..len); the current record at pos */
 	uint64_t left;        /* bytes of the file after the window */
 	bool ok;              /* false: no more records (end, damage or disorder) */
+	size_t fixed;         /* FIXED_BYTES, or FIXED_BYTES_V2 in an older cache */
 	bool have;            /* a record is current at pos */
 	uint32_t body;        /* the current record's body length */
 	char *prev;           /* the current record's path: the next must sort after it */
@@ -100,6 +105,8 @@ struct kura_filecache {
 	char *last;        /* the last path written */
 	size_t last_len;
 	bool has_last;
+	bool looked_up;    /* the last lookup found its path: kura_filecache_previous may answer */
+	bool decoded;      /* ... and its record is checked and its extents in old.ext */
 	int failed;        /* a write to the new cache failed: do not commit it */
 };
 
@@ -171,7 +178,13 @@ static void cursor_open(cache_cursor *k, const char *path)
 	if (k->fd < 0)
 		return;
 	if (fstat(k->fd, &st) < 0 || (uint64_t)st.st_size > CACHE_MAX_BYTES || st.st_size < 8 ||
-	    read(k->fd, magic, 8) != 8 || memcmp(magic, CACHE_MAGIC, 8) != 0)
+	    read(k->fd, magic, 8) != 8)
+		return;
+	if (memcmp(magic, CACHE_MAGIC, 8) == 0)
+		k->fixed = FIXED_BYTES;
+	else if (memcmp(magic, CACHE_MAGIC_V2, 8) == 0)
+		k->fixed = FIXED_BYTES_V2;
+	else
 		return;
 	k->left = (uint64_t)st.st_size - 8;
 	k->prev = malloc(PATH_MAX_BYTES);
@@ -256,12 +269,12 @@ static bool cursor_load(cache_cursor *k)
 	if (!window_ensure(k, HEAD_BYTES))
 		return false;
 	k->body = kura_get_le32(k->buf + k->pos);
-	if (k->body < 2 + FIXED_BYTES || !window_ensure(k, HEAD_BYTES + (size_t)k->body))
+	if (k->body < 2 + k->fixed || !window_ensure(k, HEAD_BYTES + (size_t)k->body))
 		return false;
 	plen = rec_path_len(k);
-	if (2 + plen + FIXED_BYTES > k->body || memchr(rec_path(k), 0, plen))
+	if (2 + plen + k->fixed > k->body || memchr(rec_path(k), 0, plen))
 		return false;
-	room = k->body - 2 - plen - FIXED_BYTES;
+	room = k->body - 2 - plen - k->fixed;
 	count = kura_get_le32(rec_fixed(k) + 40);
 	if (count > room / HOLE_BYTES || room > (size_t)count * CHUNK_BYTES)
 		return false;
@@ -316,7 +329,7 @@ static bool check_matches(const cache_cursor *k)
 /* Decode the current record's extents into k->ext; false if they are damaged. */
 static bool decode_extents(cache_cursor *k)
 {
-	const uint8_t *fixed = rec_fixed(k), *p = fixed + FIXED_BYTES;
+	const uint8_t *fixed = rec_fixed(k), *p = fixed + k->fixed;
 	const uint8_t *end = rec_body(k) + k->body;
 	uint64_t size = kura_get_le64(fixed + 16), sum = 0;
 	uint32_t count = kura_get_le32(fixed + 40);
@@ -416,19 +429,51 @@ int kura_filecache_lookup(kura_filecache *c, const char *path, const struct stat
 	int cmp;
 
 	*out_known = 0;
+	c->looked_up = c->decoded = false;
 	while ((cmp = cursor_cmp(k, path, len)) < 0)
 		cursor_advance(k);
 	if (cmp > 0)
 		return 0; /* not in the cache, or looked up out of walk order */
 	*out_known = 1;
+	c->looked_up = true;
 	if (!stat_matches(rec_fixed(k), st))
 		return 0;
 	if (!check_matches(k) || !decode_extents(k)) {
 		k->ok = k->have = false; /* damaged: trust nothing after it either */
+		c->looked_up = false;
 		return 0;
 	}
+	c->decoded = true;
 	*out = k->ext;
 	*out_count = kura_get_le32(rec_fixed(k) + 40);
+	return 1;
+}
+
+int kura_filecache_previous(kura_filecache *c, kura_filecache_prev *out)
+{
+	cache_cursor *k = &c->old;
+	const uint8_t *fixed;
+
+	memset(out, 0, sizeof(*out));
+	if (!c->looked_up || !k->have)
+		return 0;
+	if (!c->decoded && (!check_matches(k) || !decode_extents(k))) {
+		k->ok = k->have = false;
+		c->looked_up = false;
+		return 0;
+	}
+	c->decoded = true;
+	fixed = rec_fixed(k);
+	out->found = 1;
+	out->dev = kura_get_le64(fixed);
+	out->ino = kura_get_le64(fixed + 8);
+	out->size = kura_get_le64(fixed + 16);
+	/* any other value (damage, or a later version) is the safe default */
+	out->chunking = k->fixed == FIXED_BYTES && fixed[44] == KURA_CHUNKING_SMALL
+			    ? KURA_CHUNKING_SMALL
+			    : KURA_CHUNKING_LARGE;
+	out->extents = k->ext;
+	out->count = kura_get_le32(fixed + 40);
 	return 1;
 }
 
@@ -497,7 +542,8 @@ static size_t record_size(size_t plen, const kura_extent *extents, uint32_t coun
 }
 
 static void encode_record(uint8_t *rec, size_t size, const char *path, size_t plen,
-			  const struct stat *st, const kura_extent *extents, uint32_t count)
+			  const struct stat *st, const kura_extent *extents, uint32_t count,
+			  uint8_t chunking)
 {
 	uint8_t *p = rec + HEAD_BYTES;
 
@@ -511,6 +557,7 @@ static void encode_record(uint8_t *rec, size_t size, const char *path, size_t pl
 	kura_le64(p + 24, (uint64_t)ns_of(st->st_mtim));
 	kura_le64(p + 32, (uint64_t)ns_of(st->st_ctim));
 	kura_le32(p + 40, count);
+	p[44] = chunking;
 	p += FIXED_BYTES;
 	for (uint32_t i = 0; i < count; i++) {
 		p[0] = extents[i].kind;
@@ -527,6 +574,14 @@ static void encode_record(uint8_t *rec, size_t size, const char *path, size_t pl
 int kura_filecache_record(kura_filecache *c, uint64_t ticket, const char *path,
 			  const struct stat *st, const kura_extent *extents, uint32_t count)
 {
+	return kura_filecache_record_chunked(c, ticket, path, st, extents, count,
+					     KURA_CHUNKING_LARGE);
+}
+
+int kura_filecache_record_chunked(kura_filecache *c, uint64_t ticket, const char *path,
+				  const struct stat *st, const kura_extent *extents, uint32_t count,
+				  uint8_t chunking)
+{
 	size_t plen = strlen(path), size;
 	uint8_t *rec;
 
@@ -539,7 +594,7 @@ int kura_filecache_record(kura_filecache *c, uint64_t ticket, const char *path,
 		finish(c, ticket, NULL, 0);
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	}
-	encode_record(rec, size, path, plen, st, extents, count);
+	encode_record(rec, size, path, plen, st, extents, count, chunking);
 	finish(c, ticket, rec, size);
 	return 0;
 }

@@ -27,6 +27,10 @@
 
 #include "format/tree.h"
 
+/* Which chunking parameter set a file is cut with (docs/FORMAT.md "Chunking"). */
+#define KURA_CHUNKING_LARGE 0 /* the repository's config */
+#define KURA_CHUNKING_SMALL 1 /* kura_chunker_params_small */
+
 typedef struct kura_filecache kura_filecache;
 
 /* The cache directory: $KURA_CACHE_DIR, $XDG_CACHE_HOME/kura or ~/.cache/kura (malloc'd). */
@@ -52,6 +56,23 @@ int kura_filecache_path_cmp(const char *a, const char *b);
 int kura_filecache_lookup(kura_filecache *c, const char *path, const struct stat *st,
 			  const kura_extent **out, uint32_t *out_count, int *out_known);
 
+/* What the last backup stored for a path (kura_filecache_previous). */
+typedef struct {
+	int found;                  /* 1: the fields below hold the old record */
+	uint64_t dev, ino, size;
+	uint8_t chunking;           /* KURA_CHUNKING_* for the next backup */
+	const kura_extent *extents; /* borrowed, valid until the next lookup or _free */
+	uint32_t count;
+} kura_filecache_prev;
+
+/*
+ * After a lookup that set *out_known = 1 (a hit, or a file that changed
+ * since): the old record.  Returns 1 and fills *out, or 0 (out zeroed)
+ * when there is none or it is damaged (then nothing after it is trusted
+ * either).
+ */
+int kura_filecache_previous(kura_filecache *c, kura_filecache_prev *out);
+
 /*
  * The place of the next file in the new cache, in walk order (the walking
  * thread only).  Every ticket must then be given to exactly one call of
@@ -66,6 +87,14 @@ uint64_t kura_filecache_reserve(kura_filecache *c);
  */
 int kura_filecache_record(kura_filecache *c, uint64_t ticket, const char *path,
 			  const struct stat *st, const kura_extent *extents, uint32_t count);
+
+/*
+ * The same, remembering the chunking parameter set (KURA_CHUNKING_*) the
+ * next backup of the file should use (chunkchoice.h).
+ */
+int kura_filecache_record_chunked(kura_filecache *c, uint64_t ticket, const char *path,
+				  const struct stat *st, const kura_extent *extents, uint32_t count,
+				  uint8_t chunking);
 
 /* Nothing to record at `ticket` (the file could not be stored; thread-safe). */
 void kura_filecache_skip(kura_filecache *c, uint64_t ticket);

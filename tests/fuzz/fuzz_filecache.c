@@ -23,6 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const kura_extent *ext;
 	uint32_t count;
 	struct stat st = {0};
+	kura_filecache_prev prev;
 	int known;
 	FILE *f;
 
@@ -48,6 +49,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (uint32_t i = 0; i < count; i++)
 				sum += ext[i].len;
 			(void)sum; /* reading every extent is what ASan checks */
+		}
+		/* the old record of a file that changed: what chunkchoice.c reads */
+		st.st_size = 4;
+		kura_filecache_lookup(c, "/a", &st, &ext, &count, &known);
+		if (kura_filecache_previous(c, &prev) == 1) {
+			uint64_t sum = 0;
+
+			for (uint32_t i = 0; i < prev.count; i++)
+				sum += prev.extents[i].len + prev.extents[i].id[31];
+			(void)sum;
 		}
 		kura_filecache_lookup(c, "/missing", &st, &ext, &count, &known);
 		kura_filecache_free(c);

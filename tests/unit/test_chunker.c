@@ -294,16 +294,62 @@ static void test_params_check(void **state)
 	}
 }
 
+/*
+ * The small set files rewritten in place are cut with: derived from the
+ * config only when four times smaller, and cutting within its min and max
+ * with a mean near its average.
+ */
+static void test_small_set(void **state)
+{
+	const kura_chunker_params large = {KURA_CHUNK_MIN_DEFAULT, KURA_CHUNK_AVG_DEFAULT,
+					   KURA_CHUNK_MAX_DEFAULT};
+	const kura_chunker_params tiny = {8192, 32768, 131072};
+	kura_chunker_params got;
+	size_t len = 16 * MIB, cap = len / KURA_CHUNK_SMALL_MIN + 1, n;
+	uint8_t *data = malloc(len);
+	size_t *lens = calloc(cap, sizeof(*lens));
+	kura_chunker *c = NULL;
+	double mean;
+
+	assert_true(data && lens);
+	assert_int_equal(kura_chunker_params_small(&got, &large), 1);
+	assert_int_equal(got.min, small.min);
+	assert_int_equal(got.avg, small.avg);
+	assert_int_equal(got.max, small.max);
+	assert_ok(kura_chunker_params_check(&got));
+	assert_int_equal(kura_chunker_params_small(&got, &medium), 1); /* 64 KiB: four times */
+	assert_int_equal(kura_chunker_params_small(&got, &tiny), 0);   /* 32 KiB: not */
+	assert_int_equal(kura_chunker_params_small(&got, &small), 0);
+	fill_random(data, len, 4242);
+	assert_int_equal(kura_chunker_params_small(&got, &large), 1);
+	assert_ok(kura_chunker_new(&c, &got, seed_b));
+	n = cut_all(c, data, len, lens, cap);
+	for (size_t i = 0; i + 1 < n; i++) {
+		assert_true(lens[i] > got.min);
+		assert_true(lens[i] <= got.max);
+	}
+	mean = (double)len / (double)n;
+	print_message("small set, 16 MiB: %zu chunks, mean %.0f bytes\n", n, mean);
+	assert_true(mean > got.avg / 2.0 && mean < got.avg * 2.0);
+	/* a run of zeros: every chunk is max */
+	memset(data, 0, len);
+	assert_int_equal(kura_chunker_next(c, data, len, 1), got.max);
+	kura_chunker_free(c);
+	free(lens);
+	free(data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_matches_reference),
-		cmocka_unit_test(test_sizes),
-		cmocka_unit_test(test_insertion_stability),
-		cmocka_unit_test(test_streaming),
-		cmocka_unit_test(test_edges),
-		cmocka_unit_test(test_seeds_differ),
-		cmocka_unit_test(test_params_check),
+	    cmocka_unit_test(test_matches_reference),
+	    cmocka_unit_test(test_sizes),
+	    cmocka_unit_test(test_insertion_stability),
+	    cmocka_unit_test(test_streaming),
+	    cmocka_unit_test(test_edges),
+	    cmocka_unit_test(test_seeds_differ),
+	    cmocka_unit_test(test_params_check),
+	    cmocka_unit_test(test_small_set),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,7 +13,8 @@
  * cache cut at every byte, records out of order or repeated, oversized
  * lengths and counts, bad kinds, extents that do not add up, every single
  * bit flipped (the per-record check), and the old format: never a crash,
- * never a wrong record.
+ * never a wrong record.  The chunking set each record remembers, and the
+ * old record of a changed file.
  */
 #include <pthread.h>
 #include <sodium.h>
@@ -676,6 +677,70 @@ static void test_damaged_bit_flips(void **state)
 	kura_buf_free(&b);
 }
 
+/*
+ * The chunking set a record remembers (chunkchoice.h): back on a hit and
+ * on a changed file, with the old record's stat and extents; the older
+ * "KURAFC02" records, without it, read as large.
+ */
+static void test_chunking_remembered(void **state)
+{
+	kura_filecache *c = open_cache();
+	kura_filecache_prev prev;
+	const kura_extent *got;
+	kura_extent x[4];
+	struct stat st = stat_of(0), st1 = stat_of(1);
+	uint32_t count;
+	int known;
+	kura_buf b = KURA_BUF_INIT;
+
+	(void)state;
+	fill_extents(x, 4, 0, &st.st_size);
+	assert_ok(kura_filecache_record_chunked(c, kura_filecache_reserve(c), "/a", &st, x, 4,
+						KURA_CHUNKING_SMALL));
+	fill_extents(x, 4, 1, &st1.st_size);
+	assert_ok(kura_filecache_record_chunked(c, kura_filecache_reserve(c), "/b", &st1, x, 4,
+						KURA_CHUNKING_LARGE));
+	assert_ok(kura_filecache_commit(c));
+	kura_filecache_free(c);
+
+	c = open_cache();
+	assert_int_equal(kura_filecache_previous(c, &prev), 0); /* nothing looked up yet */
+	assert_int_equal(prev.found, 0);
+	assert_int_equal(kura_filecache_lookup(c, "/a", &st, &got, &count, &known), 1);
+	assert_int_equal(kura_filecache_previous(c, &prev), 1);
+	assert_int_equal(prev.chunking, KURA_CHUNKING_SMALL);
+	assert_int_equal(prev.count, 4);
+	/* /b changed since: its old record, extents and all */
+	st1.st_mtim.tv_sec++;
+	assert_int_equal(kura_filecache_lookup(c, "/b", &st1, &got, &count, &known), 0);
+	assert_int_equal(known, 1);
+	assert_int_equal(kura_filecache_previous(c, &prev), 1);
+	assert_int_equal(prev.chunking, KURA_CHUNKING_LARGE);
+	assert_int_equal(prev.ino, (uint64_t)st1.st_ino);
+	assert_int_equal(prev.dev, (uint64_t)st1.st_dev);
+	assert_int_equal(prev.size, (uint64_t)st1.st_size);
+	fill_extents(x, 4, 1, &st1.st_size);
+	assert_int_equal(prev.count, 4);
+	assert_memory_equal(prev.extents, x, 4 * sizeof(*x));
+	/* a path the cache never held */
+	assert_int_equal(kura_filecache_lookup(c, "/c", &st1, &got, &count, &known), 0);
+	assert_int_equal(known, 0);
+	assert_int_equal(kura_filecache_previous(c, &prev), 0);
+	kura_filecache_free(c);
+
+	/* the older format: read, as large */
+	abc_cache(&b);
+	write_raw(b.data, b.len);
+	c = open_cache();
+	st = stat_of(0);
+	fill_extents(x, 2, 0, &st.st_size);
+	assert_int_equal(kura_filecache_lookup(c, "/a", &st, &got, &count, &known), 1);
+	assert_int_equal(kura_filecache_previous(c, &prev), 1);
+	assert_int_equal(prev.chunking, KURA_CHUNKING_LARGE);
+	kura_filecache_free(c);
+	kura_buf_free(&b);
+}
+
 static int clean(void **state)
 {
 	(void)state;
@@ -697,6 +762,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_damaged_order, clean),
 	    cmocka_unit_test_teardown(test_damaged_lengths, clean),
 	    cmocka_unit_test_teardown(test_damaged_bit_flips, clean),
+	    cmocka_unit_test_teardown(test_chunking_remembered, clean),
 	};
 	int rc;
 
