@@ -15,6 +15,9 @@
 #include "route.h"
 
 #define STATUS_CODES 600
+/* Copies per repository with series of their own: labels come from proof
+ * records a reader wrote, and must not add series without bound. */
+#define COPIES_MAX 16
 static const double bucket_s[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 #define BUCKETS (sizeof(bucket_s) / sizeof(bucket_s[0]))
 
@@ -246,7 +249,7 @@ static void copies_gauges(FILE *f, const json_t *repos)
 	{
 		double t;
 
-		if (json_is_true(json_object_get(x, "vault")) ||
+		if (j > COPIES_MAX || json_is_true(json_object_get(x, "vault")) ||
 		    !rfc3339_seconds(jstr(x, "last_sync"), &t))
 			continue;
 		fputs("kura_copy_last_sync_timestamp_seconds{repo=\"", f);
@@ -264,7 +267,7 @@ static void copies_gauges(FILE *f, const json_t *repos)
 	json_array_foreach(repos, i, r)
 	    json_array_foreach(json_object_get(json_object_get(r, "copies"), "stores"), j, x)
 	{
-		if (json_is_true(json_object_get(x, "vault")))
+		if (j > COPIES_MAX || json_is_true(json_object_get(x, "vault")))
 			continue;
 		fputs("kura_copy_last_success{repo=\"", f);
 		metrics_label(f, jstr(r, "name"));
