@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # scripts/deb.sh - build the kura and kurad Debian packages (`make deb`).
 #   DEB_OUT=DIR   where the .deb files go (default build/deb)
-# The tree's files (git's tracked and untracked ones, not what it ignores,
-# so never build/) are copied with packaging/debian/ as debian/ into
+# The files git tracks (as they are in the work tree: `git add` a new one
+# first) are copied with packaging/debian/ as debian/ into
 # DEB_OUT/src and dpkg-buildpackage runs there: a package build writes
 # nothing into the work tree, and tests can build one from a scratch
 # directory while other tests use build/.
@@ -33,7 +33,7 @@ SRC=$OUT/src/kura-$version
 rm -rf "$OUT/src"
 mkdir -p "$SRC"
 if git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-	git -C "$ROOT" ls-files -z --cached --others --exclude-standard |
+	git -C "$ROOT" ls-files -z --cached |
 		(cd "$ROOT" && xargs -0 -r sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' _) |
 		tar -C "$ROOT" --null --no-recursion -T - -cf - | tar -C "$SRC" -xf -
 else
