@@ -9,6 +9,7 @@
 #   make QUICK=1 check        skip the slowest end-to-end tests
 #   make index-cost           build/bench/index_cost: memory and speed of the index
 #   make repo-fuzz            the long repository fuzzer (bench/repo_damage_fuzz_long.sh; ITER, SEED)
+#   make deb                  kura and kurad Debian packages in build/deb (scripts/deb.sh)
 
 CC ?= cc
 PKGS := libsodium libzstd jansson pwquality libcrypto libcurl expat
@@ -131,6 +132,12 @@ tests: $(BUILD)/kura $(BUILD)/kurad $(UNIT_BIN) $(REPLAY_BIN) $(BUILD)/bench/ind
 
 check: tests
 	BUILD=$(BUILD) QUICK=$(QUICK) tests/run.sh
+
+# Built from a copy of the tree with packaging/debian/ (scripts/deb.sh): the
+# work tree and its build/ are left as they are.
+.PHONY: deb
+deb:
+	scripts/deb.sh
 
 .PHONY: repo-fuzz
 repo-fuzz: $(BUILD)/kura

@@ -12,6 +12,7 @@ PKGS=(build-essential pkg-config clang libsodium-dev libzstd-dev libssl-dev libj
       chromium prometheus # the status page in a browser, /metrics scraped (tests/e2e/ui_chromium.sh, metrics_prometheus.sh)
       libexpat1-dev # the S3 backend's XML answers (lib/backend/s3_xml.c)
       systemd # systemd-analyze verify and security: tests/e2e/systemd_units.sh
+      debhelper devscripts lintian fakeroot # make deb, tests/e2e/deb_packages.sh
       ceph-mon ceph-osd radosgw ceph-common uuid-runtime) # a real Ceph RGW for tests/e2e/s3_*.sh
 [ "${WITH_BENCH:-0}" = 1 ] && PKGS+=(restic borgbackup zstd lz4 bc time)
 missing=()

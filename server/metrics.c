@@ -15,6 +15,9 @@
 #include "route.h"
 
 #define STATUS_CODES 600
+/* Copies per repository with series of their own: labels come from proof
+ * records a reader wrote, and must not add series without bound. */
+#define COPIES_MAX 16
 static const double bucket_s[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 #define BUCKETS (sizeof(bucket_s) / sizeof(bucket_s[0]))
 
@@ -216,6 +219,87 @@ static void repo_gauges(FILE *f, const json_t *repos)
 	}
 }
 
+/* A repository's copies and its 3-2-1-1-0 verdict (copies_view.h), where the vault could read them.
+ */
+static void copies_gauges(FILE *f, const json_t *repos)
+{
+	const json_t *r, *x;
+	size_t i, j;
+
+	head(f, "kura_copies_holding_newest", "gauge",
+	     "Copies (the vault's own included) known to hold the repository's newest snapshot.");
+	json_array_foreach(repos, i, r)
+	{
+		const json_t *c = json_object_get(r, "copies");
+		size_t n = 0;
+
+		if (!json_is_array(json_object_get(c, "stores")))
+			continue;
+		json_array_foreach(json_object_get(c, "stores"), j, x) n +=
+		    json_is_true(json_object_get(x, "holds_newest"));
+		fputs("kura_copies_holding_newest{repo=\"", f);
+		metrics_label(f, jstr(r, "name"));
+		fprintf(f, "\"} %zu\n", n);
+	}
+	head(
+	    f, "kura_copy_last_sync_timestamp_seconds", "gauge",
+	    "When a copy last synced and verified (its proof record; the copying client's clock).");
+	json_array_foreach(repos, i, r)
+	    json_array_foreach(json_object_get(json_object_get(r, "copies"), "stores"), j, x)
+	{
+		double t;
+
+		if (j > COPIES_MAX || json_is_true(json_object_get(x, "vault")) ||
+		    !rfc3339_seconds(jstr(x, "last_sync"), &t))
+			continue;
+		fputs("kura_copy_last_sync_timestamp_seconds{repo=\"", f);
+		metrics_label(f, jstr(r, "name"));
+		fputs("\",copy=\"", f);
+		metrics_label(f, jstr(x, "label"));
+		fputs("\",media=\"", f);
+		metrics_label(f, jstr(x, "media"));
+		fputs("\",site=\"", f);
+		metrics_label(f, jstr(x, "site"));
+		fprintf(f, "\"} %.3f\n", t);
+	}
+	head(f, "kura_copy_last_success", "gauge",
+	     "1 if a copy's newest run copied and verified everything, 0 if not.");
+	json_array_foreach(repos, i, r)
+	    json_array_foreach(json_object_get(json_object_get(r, "copies"), "stores"), j, x)
+	{
+		if (j > COPIES_MAX || json_is_true(json_object_get(x, "vault")))
+			continue;
+		fputs("kura_copy_last_success{repo=\"", f);
+		metrics_label(f, jstr(r, "name"));
+		fputs("\",copy=\"", f);
+		metrics_label(f, jstr(x, "label"));
+		fprintf(f, "\"} %d\n", strcmp(jstr(x, "last_copy_result"), "passed") == 0);
+	}
+	head(f, "kura_321_rule_ok", "gauge",
+	     "1 if a rule of 3-2-1-1-0 holds for the repository (copies, media, offsite, "
+	     "offline, errors).");
+	json_array_foreach(repos, i, r)
+	    json_array_foreach(json_object_get(json_object_get(r, "copies"), "rules"), j, x)
+	{
+		fputs("kura_321_rule_ok{repo=\"", f);
+		metrics_label(f, jstr(r, "name"));
+		fputs("\",rule=\"", f);
+		metrics_label(f, jstr(x, "key"));
+		fprintf(f, "\"} %d\n", json_is_true(json_object_get(x, "ok")));
+	}
+	head(f, "kura_321_ok", "gauge", "1 if every rule of 3-2-1-1-0 holds for the repository.");
+	json_array_foreach(repos, i, r)
+	{
+		const char *v = jstr(json_object_get(r, "copies"), "verdict");
+
+		if (!*v)
+			continue;
+		fputs("kura_321_ok{repo=\"", f);
+		metrics_label(f, jstr(r, "name"));
+		fprintf(f, "\"} %d\n", strcmp(v, "holds") == 0);
+	}
+}
+
 static void client_gauges(FILE *f, const json_t *clients)
 {
 	const json_t *c;
@@ -350,6 +434,7 @@ int metrics_render(metrics *m, const json_t *status, int64_t now_ns, char **out)
 	if (!f)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	repo_gauges(f, json_object_get(status, "repositories"));
+	copies_gauges(f, json_object_get(status, "repositories"));
 	client_gauges(f, json_object_get(status, "clients"));
 	alert_gauges(f, json_object_get(status, "alerts"));
 	deletion_gauges(f, json_object_get(status, "repositories"),

@@ -4,6 +4,8 @@
  * per repository its files, bytes, snapshots and last receive time; per
  * client its role, repository, last backup and whether it is revoked; the
  * deletion requests; the alerts (open, and resolved in the last week).
+ * Per repository also its copies and their 3-2-1-1-0 verdict, from the
+ * plaintext proof records (copies_view.h).
  * Read only: it opens each repository's backend
  * through the vault and streams meta/REPO/snapshot-times, and changes
  * nothing.  Clients added by a reload while it runs are left out of this
@@ -21,6 +23,7 @@
 
 #include "alerts.h"
 #include "common/error.h"
+#include "copies_view.h"
 #include "deletion_intake.h"
 #include "drills.h"
 #include "files.h"
@@ -73,7 +76,8 @@ static int repo_status(vault *v, const char *repo, int64_t last, const vault_pol
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	if ((err = drills_state(b, &drill)) < 0 ||
 	    (err = drills_status_add(*out, &drill, policy->drill_every_s,
-				     kura_now_ns(CLOCK_REALTIME))) < 0) {
+				     kura_now_ns(CLOCK_REALTIME))) < 0 ||
+	    (err = copies_view_add(*out, b, repo, kura_now_ns(CLOCK_REALTIME))) < 0) {
 		json_decref(*out);
 		*out = NULL;
 		return err;

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "common/error.h"
+#include "ui_copies.h"
 #include "ui_html.h"
 #include "ui_plot.h"
 
@@ -494,62 +495,6 @@ static void section_audit(FILE *f, const ui_page_input *in)
 	fputs("</table>\n</section>\n", f);
 }
 
-/*
- * 3-2-1-1-0: filled from a repository's "copies" in the status document
- * when the vault records its copies (an array of {"name", "medium",
- * "offsite", "offline_or_immutable", "verified", "errors"}), else "not
- * known": the page never guesses a copy into existence.
- */
-static void section_copies(FILE *f, const ui_page_input *in)
-{
-	const json_t *repos = json_object_get(in->status, "repositories"), *r, *c;
-	size_t i, j;
-
-	fputs(
-	    "<section id=\"copies\">\n<h2>3-2-1-1-0</h2>\n<p class=\"muted\">3 copies, 2 media, 1 "
-	    "off-site, 1 offline or immutable, 0 errors proven by restore tests.</p>\n<table>\n"
-	    "<tr><th>Repository</th><th>Copies</th><th>Media</th><th>Off-site</th>"
-	    "<th>Offline or immutable</th><th>Errors</th></tr>\n",
-	    f);
-	json_array_foreach(repos, i, r)
-	{
-		const json_t *copies = json_object_get(r, "copies");
-		json_t *media = json_object();
-		size_t offsite = 0, offline = 0, errors = 0;
-
-		fputs("<tr data-repo=\"", f);
-		ui_html_text(f, jstr(r, "name"));
-		fputs("\"><td>", f);
-		ui_html_text(f, jstr(r, "name"));
-		fputs("</td>", f);
-		if (!json_is_array(copies) || !media) {
-			fputs("<td colspan=\"5\" class=\"muted\" data-copies=\"unknown\">not "
-			      "known</td></tr>\n",
-			      f);
-			json_decref(media);
-			continue;
-		}
-		json_array_foreach(copies, j, c)
-		{
-			if (json_is_string(json_object_get(c, "medium")))
-				json_object_set_new(media, jstr(c, "medium"), json_true());
-			offsite += json_is_true(json_object_get(c, "offsite"));
-			offline += json_is_true(json_object_get(c, "offline_or_immutable"));
-			errors += (size_t)jint(c, "errors");
-		}
-		/* The vault's own copy is the first. */
-		fprintf(f,
-			"<td class=\"num\" data-copies=\"%zu\">%zu</td><td class=\"num\">%zu</td>"
-			"<td class=\"num\">%zu</td><td class=\"num\">%zu</td><td "
-			"class=\"num%s\">%zu</td></tr>\n",
-			json_array_size(copies) + 1, json_array_size(copies) + 1,
-			json_object_size(media) + 1, offsite, offline, errors ? " late" : "",
-			errors);
-		json_decref(media);
-	}
-	fputs("</table>\n</section>\n", f);
-}
-
 int ui_page_render(const ui_page_input *in, char **out)
 {
 	char *text = NULL, when[40];
@@ -578,7 +523,7 @@ int ui_page_render(const ui_page_input *in, char **out)
 	section_drills(f, in);
 	section_deletions(f, in);
 	section_audit(f, in);
-	section_copies(f, in);
+	ui_copies_section(f, in->status);
 	fputs("</main>\n", f);
 	return end_page(f, &text, out);
 }

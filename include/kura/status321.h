@@ -39,6 +39,8 @@ typedef struct {
 	int64_t copy_age_s;  /* a copy counts for media, off-site and offline this long */
 	kura_media media;    /* the repository's own media (0: vault for a vault, else disk) */
 	kura_site site;	     /* and site (0: on-site) */
+	bool keep_away;	     /* never open a copy's target: on a vault, the paths in the
+				records are the client's, not the vault host's */
 } kura_status_policy;
 
 /* The rules, in the order of the name. */

@@ -399,6 +399,14 @@ done:
 /* ------------------------------------------------------------------ */
 /* The drill                                                            */
 
+/* A directory's restored mode may forbid the walk down into it: open it up.
+ * A failure is not checked here: the walk then names what it cannot open. */
+static void open_for_walk(int rootfd, const char *path)
+{
+	if (fchmodat(rootfd, path + 1, 0700, 0) != 0)
+		return;
+}
+
 static int check_copy(kura_repo *repo, drill_ctx *c, drill_list *l, const char *scratch)
 {
 	char msg[1024];
@@ -417,7 +425,7 @@ static int check_copy(kura_repo *repo, drill_ctx *c, drill_list *l, const char *
 			if (!e->selected || restore_failed(c, e->path)) {
 				/* a parent of the sample: it must let the walk down */
 				if (pass == 0)
-					(void)fchmodat(rootfd, e->path + 1, 0700, 0);
+					open_for_walk(rootfd, e->path);
 				continue;
 			}
 			msg[0] = '\0';
@@ -432,7 +440,7 @@ static int check_copy(kura_repo *repo, drill_ctx *c, drill_list *l, const char *
 			else if (e->node.type != KURA_NODE_DIR)
 				c->res->files_verified++;
 			if (pass == 0)
-				(void)fchmodat(rootfd, e->path + 1, 0700, 0);
+				open_for_walk(rootfd, e->path);
 		}
 	}
 	close(rootfd);

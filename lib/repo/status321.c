@@ -444,7 +444,11 @@ int kura_status321(kura_backend *b, const char *location, const kura_status_poli
 	if ((err = collect_copies(out, proofs, n, p, copy_age)) < 0)
 		goto done;
 	for (size_t j = 1; j < out->ncopies; j++)
-		look_at_copy(&out->copies[j], &out->damaged_records);
+		if (p->keep_away)
+			snprintf(out->copies[j].unreachable, sizeof(out->copies[j].unreachable),
+				 "not looked at from here");
+		else
+			look_at_copy(&out->copies[j], &out->damaged_records);
 	rule_copies(out);
 	rule_media(out);
 	rule_offsite(out);

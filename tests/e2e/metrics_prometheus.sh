@@ -5,8 +5,10 @@
 # the name checked) with an auditor's bearer token, and its HTTP API
 # returns the vault's figures: snapshots and bytes per repository, each
 # writer's last backup time, the last drill's result and time, open
-# alerts by kind, pending deletions, audit-log entries, and request
-# counts and latencies by route and status.  Also: the text passes
+# alerts by kind, pending deletions, audit-log entries, request counts
+# and latencies by route and status, and 3-2-1-1-0 from a copy's proof
+# record (copies holding the newest snapshot, the copy's last sync and
+# result, each rule and the verdict).  Also: the text passes
 # `promtool check metrics`; /metrics refuses a missing or bad token (401),
 # a writer (403) and other methods (405).
 . "$(dirname "$0")/lib.sh"
@@ -45,6 +47,9 @@ gen_text "$SRC/more.txt" 100 more
 KURA_VAULT_CREDENTIALS=$WORK/ward5.cred backup_json "$SRC"
 unset KURA_KEY_FILE
 KURA_VAULT_CREDENTIALS=$WORK/reader.cred expect_exit 0 kura --json drill
+# one copy (its proof record): 2 of 3 copies, and no check --read-data yet
+KURA_VAULT_CREDENTIALS=$WORK/reader.cred expect_exit 0 kura copy --to "$WORK/usb" \
+	--media removable --label usb
 for i in $(seq 1 10); do
 	c -o /dev/null -H "Authorization: Bearer $W_TOKEN" \
 		--data '{"snapshots": ["'"$first"'"], "prune": false}' "$URL/v1/repos/clinic/deletions"
@@ -108,8 +113,10 @@ note "Prometheus' answers are the vault's figures"
 for m in kura_snapshots kura_repository_stored_bytes kura_last_backup_timestamp_seconds \
 	kura_last_drill_success kura_last_drill_timestamp_seconds kura_alerts_open \
 	kura_deletions_pending kura_audit_log_entries kura_http_requests_total \
-	'kura_http_request_duration_seconds_count{route="metrics"}' kura_audit_log_verified; do
-	q "$m" >"$WORK/q.$(tr -c 'a-z_' _ <<<"$m")"
+	'kura_http_request_duration_seconds_count{route="metrics"}' kura_audit_log_verified \
+	kura_copies_holding_newest kura_copy_last_sync_timestamp_seconds kura_copy_last_success \
+	kura_321_rule_ok kura_321_ok; do
+	q "$m" >"$WORK/q.$(tr -c 'a-z0-9_' _ <<<"$m")"
 done
 # Prometheus holds a keep-alive connection, which kurad would wait out when stopping.
 kill "$PROM_PID"
@@ -155,6 +162,19 @@ check("metrics requests counted", (one("kura_http_requests_total", route="metric
 check("deletion requests counted", one("kura_http_requests_total", route="deletions", code="202") == 10)
 check("401s counted", (one("kura_http_requests_total", route="metrics", code="401") or 0) >= 1)
 check("latency histogram", (one("kura_http_request_duration_seconds_count", route="metrics") or 0) >= 1)
+C = clinic["copies"]
+check("copies holding the newest: the vault and usb", one("kura_copies_holding_newest", repo="clinic") == 2)
+usb = [x for x in C["stores"] if x["label"] == "usb"][0]
+v = one("kura_copy_last_sync_timestamp_seconds", repo="clinic", copy="usb", media="removable", site="onsite")
+check("usb synced %s vs %s" % (v, usb["last_sync"]), v is not None and abs(v - ts(usb["last_sync"])) < 1.01)
+check("usb copy passed", one("kura_copy_last_success", repo="clinic", copy="usb") == 1)
+for r in C["rules"]:
+    check("rule %s: %s" % (r["key"], r["reason"]),
+          one("kura_321_rule_ok", repo="clinic", rule=r["key"]) == (1 if r["ok"] else 0))
+want = {"copies": 0, "media": 1, "offsite": 0, "offline": 1, "errors": 0}
+check("the rules as expected: %s" % [(r["key"], r["ok"]) for r in C["rules"]],
+      {r["key"]: int(r["ok"]) for r in C["rules"]} == want)
+check("3-2-1-1-0 does not hold", one("kura_321_ok", repo="clinic") == 0 and C["verdict"] == "fails")
 for b in bad:
     print("FAIL:", b)
 sys.exit(1 if bad else 0)

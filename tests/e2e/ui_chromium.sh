@@ -2,14 +2,16 @@
 # ui_chromium.sh - the status page (/ui/) in a real headless Chromium
 # against a real kurad on loopback.  A vault is populated: two writers'
 # backups, a third writer last seen three days ago (late: red), a restore
-# drill with its RTO, an alert (deletion-burst), a pending deletion request
-# with one of two approvals, and a hostile path in the audit log.  Checked
+# drill with its RTO, two copies (their proof records) and a check
+# --read-data, an alert (deletion-burst), a pending deletion request with
+# one of two approvals, and a hostile path in the audit log.  Checked
 # over HTTPS with curl: 401 without or with a forged cookie, the login
 # (bad token 401, writer token 403, auditor 303 with an HttpOnly, Secure,
 # SameSite=Strict cookie), the strict CSP and the other headers; in
 # Chromium (--dump-dom): the login form and the 401 page straight from
 # kurad over TLS, and the page itself with every section showing the
-# vault's own figures (compared with `kurad status --json`), no script, no
+# vault's own figures (compared with `kurad status --json`; 3-2-1-1-0 with
+# each copy's media, site, result and the verdict), no script, no
 # inline style, no external resource, no CSP violation in Chromium's
 # console; a screenshot is saved ($BUILD/test-logs/status-page.png).
 # Then a few hundred hostile requests at /ui/ and /metrics: only the
@@ -70,6 +72,13 @@ unset KURA_KEY_FILE
 expect_exit 0 "$KURAD" approve "$VAULT_DIR" "$req" --key "$WORK/alice.key"
 KURA_VAULT_CREDENTIALS=$WORK/reader.cred expect_exit 0 kura --json drill
 rto=$(json_get "$OUT" 'd["rto_seconds"]')
+note "copies: a removable disk kept off-site and a NAS, and a read of every blob"
+# `kura copy` and `check --read-data` leave plaintext proof records in the
+# repository: the vault reads them without a key for 3-2-1-1-0
+KURA_VAULT_CREDENTIALS=$WORK/reader.cred expect_exit 0 kura copy --to "$WORK/usb" \
+	--media removable --site offsite --label 'usb <b>&'
+KURA_VAULT_CREDENTIALS=$WORK/reader.cred expect_exit 0 kura copy --to "$WORK/nas" --label nas
+KURA_VAULT_CREDENTIALS=$WORK/reader.cred expect_exit 0 kura check --read-data
 # ward6 last backed up three days ago: its line as the vault writes it
 printf '%064d %d ward6\n' 6 $(( $(date +%s) - 3 * 86400 ))000000000 >>"$VAULT_DIR/meta/clinic/snapshot-times"
 # a hostile path, logged as it came (the token is valid: logged in full)
@@ -153,7 +162,7 @@ FWD=http://127.0.0.1:$(cat "$WORK/fwd.port")
 chromium_run "$FWD/ui/" "$WORK/page.dom" "$WORK/chromium3.err" --dump-dom &
 dump=$!
 chromium_run "$FWD/ui/" /dev/null "$WORK/chromium4.err" --screenshot="$WORK/shot.png" \
-	--window-size=1280,2600 --hide-scrollbars
+	--window-size=1280,3400 --hide-scrollbars
 wait "$dump" || fail "chromium (the page)"
 [ "$(stat -c %s "$WORK/shot.png")" -gt 20000 ] || fail "the screenshot is too small"
 cp "$WORK/shot.png" "$ARTIFACTS/status-page.png"
@@ -221,8 +230,27 @@ check("audit log verified", a.get("verified") == "intact")
 check("audit entries", int(a.get("entries", 0)) > 10)
 check("the hostile path shown as text", "/v1/<script>alert(1)</script>" in text)
 check("escaped in the HTML", "/v1/&lt;script&gt;alert(1)&lt;/script&gt;" in html)
-check("3-2-1-1-0 without copy records", row("copies", lambda r: "copies" in r).get("copies") == "unknown")
-check("says not known", "not known" in text)
+C = clinic["copies"]
+v = row("copies", lambda r: r.get("repo") == "clinic" and "verdict" in r)
+check("3-2-1-1-0 verdict %s vs %s" % (v.get("verdict"), C["verdict"]),
+      v.get("verdict") == C["verdict"] == "holds")
+check("copies: the vault and two (%s)" % v.get("copies"), v.get("copies") == "3" == str(len(C["stores"])))
+rules = [r for r in P["rows"] if r["_section"] == "copies" and "rule" in r]
+check("five rules: %s" % rules, [r["rule"] for r in rules] == ["copies", "media", "offsite", "offline", "errors"])
+for r, s in zip(rules, C["rules"]):
+    check("rule %s as the vault says" % r["rule"], r["ok"] == ("1" if s["ok"] else "0") == "1")
+usb = row("copies", lambda r: r.get("copy") == "usb <b>&")
+check("the usb copy: %s" % usb, usb.get("media") == "removable" and usb.get("site") == "offsite"
+      and usb.get("result") == "passed" and usb.get("current") == "1")
+nas = row("copies", lambda r: r.get("copy") == "nas")
+check("the nas copy: %s" % nas, nas.get("media") == "disk" and nas.get("site") == "onsite"
+      and nas.get("current") == "1")
+vault = row("copies", lambda r: r.get("copy") == "")
+check("the vault itself: %s" % vault, vault.get("media") == "vault" and vault.get("current") == "1")
+check("the check --read-data", row("copies", lambda r: "check" in r).get("check") == "passed")
+check("the drill", row("copies", lambda r: "drill" in r).get("drill") == "passed")
+check("a label is escaped", "usb &lt;b&gt;&amp;" in html)
+check("the page says where it comes from", "without a key" in text)
 for b in bad:
     print("FAIL:", b)
 sys.exit(1 if bad else 0)
