@@ -101,8 +101,7 @@ static void show(FILE *f, const kura_statement *st, json_t *doc, bool cancel)
 	size_t i;
 
 	fprintf(f, "Deletion request %lu on repository %s\n", st->id, st->repo);
-	fprintf(f, "  filed at %s by ",
-		cli_fmt_time_local(tbuf, st->requested_ns / 1000000000));
+	fprintf(f, "  filed at %s by ", cli_fmt_time_local(tbuf, st->requested_ns / 1000000000));
 	put_vault_text(f, json_string_value(json_object_get(doc, "requested_by")), 64);
 	fputc('\n', f);
 	if (st->kind == KURA_STATEMENT_DELETE) {
@@ -118,10 +117,10 @@ static void show(FILE *f, const kura_statement *st, json_t *doc, bool cancel)
 			st->kind == KURA_STATEMENT_QUARANTINE_RELEASE ? "releases" : "removes",
 			st->nnames, st->nnames == 1 ? "" : "s", st->quarantine_id);
 	}
-	fprintf(f, "  approvals: %" JSON_INTEGER_FORMAT " valid of %" JSON_INTEGER_FORMAT
-		   " needed",
+	fprintf(f, "  approvals: %" JSON_INTEGER_FORMAT " valid of %" JSON_INTEGER_FORMAT " needed",
 		valid, quorum);
-	json_array_foreach(apps, i, a) {
+	json_array_foreach(apps, i, a)
+	{
 		fputs(i ? ", " : " (", f);
 		put_vault_text(f, json_string_value(json_object_get(a, "approver")), 64);
 		if (i + 1 == json_array_size(apps))
@@ -131,8 +130,9 @@ static void show(FILE *f, const kura_statement *st, json_t *doc, bool cancel)
 	if (cancel)
 		fputs("  Cancelling ends it: nothing it names is deleted.\n", f);
 	else if (quorum > 0 && valid + 1 >= quorum)
-		fprintf(f, "  This approval completes the quorum: it takes effect %s after it,\n"
-			   "  unless an approver cancels it before then.\n",
+		fprintf(f,
+			"  This approval completes the quorum: it takes effect %s after it,\n"
+			"  unless an approver cancels it before then.\n",
 			cli_fmt_duration_short(dbuf, delay > 0 ? (int64_t)delay : 0));
 	else
 		fprintf(f, "  It takes effect %s after the approval that completes the quorum.\n",
@@ -172,8 +172,8 @@ static int open_key(kura_approver_key **out, const char *path, const char *cred)
 static int statement_of(json_t *doc, unsigned long id, bool cancel, const kura_approver_key *k,
 			kura_statement *st, const char **out_text, size_t *out_len)
 {
-	json_t *text = json_object_get(json_object_get(doc, "statements"),
-				       cancel ? "cancel" : "approve");
+	json_t *text =
+	    json_object_get(json_object_get(doc, "statements"), cancel ? "cancel" : "approve");
 	int err;
 
 	if (!json_is_string(text)) {
@@ -199,8 +199,8 @@ static int statement_of(json_t *doc, unsigned long id, bool cancel, const kura_a
 	return CLI_EXIT_OK;
 }
 
-static int done_report(const struct cli_global *g, json_t *doc, unsigned long id,
-		       const char *name, bool cancel)
+static int done_report(const struct cli_global *g, json_t *doc, unsigned long id, const char *name,
+		       bool cancel)
 {
 	char tbuf[CLI_FMT_MAX];
 	json_int_t eff = json_integer_value(json_object_get(doc, "effective_ns"));
@@ -216,8 +216,8 @@ static int done_report(const struct cli_global *g, json_t *doc, unsigned long id
 		       id, name);
 		return CLI_EXIT_OK;
 	}
-	printf("Approved deletion request %lu as %s: %" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT
-	       " approvals.\n",
+	printf("Approved deletion request %lu as %s: %" JSON_INTEGER_FORMAT
+	       " of %" JSON_INTEGER_FORMAT " approvals.\n",
 	       id, name, valid, quorum);
 	if (eff > 0)
 		printf("The quorum is complete: it takes effect at about %s, unless an approver\n"
@@ -229,8 +229,8 @@ static int done_report(const struct cli_global *g, json_t *doc, unsigned long id
 	return CLI_EXIT_OK;
 }
 
-static int sign_request(const struct cli_global *g, const struct cli_command *cmd,
-			unsigned long id, const char *key_path, bool yes, bool cancel)
+static int sign_request(const struct cli_global *g, const struct cli_command *cmd, unsigned long id,
+			const char *key_path, bool yes, bool cancel)
 {
 	char *pass = NULL, *post = NULL, question[96], prompt[128];
 	const char *cred, *text = NULL;
@@ -255,7 +255,8 @@ static int sign_request(const struct cli_global *g, const struct cli_command *cm
 		goto done;
 	}
 	if (!json_is_object(doc = json_loadb((const char *)body, len, 0, NULL))) {
-		fputs("kura: the vault's answer is not a JSON object; nothing was signed\n", stderr);
+		fputs("kura: the vault's answer is not a JSON object; nothing was signed\n",
+		      stderr);
 		rc = CLI_EXIT_FATAL;
 		goto done;
 	}
@@ -267,9 +268,10 @@ static int sign_request(const struct cli_global *g, const struct cli_command *cm
 			 cancel ? "Cancel" : "Approve", id);
 		fflush(stdout);
 		if ((rc = cli_tty_confirm(question)) != 1) {
-			fputs(rc < 0 ? "kura: no terminal to confirm on: pass --yes to sign without "
-				       "asking; nothing was signed\n"
-				     : "kura: not confirmed; nothing was signed\n",
+			fputs(rc < 0
+				  ? "kura: no terminal to confirm on: pass --yes to sign without "
+				    "asking; nothing was signed\n"
+				  : "kura: not confirmed; nothing was signed\n",
 			      stderr);
 			rc = rc < 0 ? CLI_EXIT_USAGE : CLI_EXIT_FATAL;
 			goto done;
@@ -281,8 +283,8 @@ static int sign_request(const struct cli_global *g, const struct cli_command *cm
 			rc = CLI_EXIT_FATAL;
 			goto done;
 		}
-		snprintf(prompt, sizeof(prompt), "passphrase of approver key %.64s: ",
-			 kura_approver_key_name(k));
+		snprintf(prompt, sizeof(prompt),
+			 "passphrase of approver key %.64s: ", kura_approver_key_name(k));
 		if ((rc = cli_passphrase_read_env(APPROVER_ENV, pass, CLI_PASSPHRASE_MAX, prompt,
 						  false)) != CLI_EXIT_OK)
 			goto done;
@@ -347,8 +349,9 @@ static int run_common(const struct cli_command *cmd, struct cli_global *g, int a
 			yes = true;
 	}
 	if (optind + 1 != argc)
-		return cli_usage_error(cmd, "%s needs one request id ('kurad deletions' or 'kura "
-					    "vault status' lists them)",
+		return cli_usage_error(cmd,
+				       "%s needs one request id ('kurad deletions' or 'kura "
+				       "vault status' lists them)",
 				       cmd->name);
 	if (!parse_id(argv[optind], &id))
 		return cli_usage_error(cmd, "bad request id '%s' (1 to 999999999)", argv[optind]);
@@ -369,9 +372,9 @@ static int run_cancel(struct cli_global *g, int argc, char **argv)
 
 #define ENV_HELP                                                                                   \
 	"Environment:\n"                                                                           \
-	"  KURA_VAULT_CREDENTIALS       a credential of the vault (an auditor's is best):\n"     \
-	"                               its address and pin; its token is not sent\n"            \
-	"  KURA_APPROVER_PASSWORD_FILE  the approver key's passphrase (first line);\n"           \
+	"  KURA_VAULT_CREDENTIALS       a credential of the vault (an auditor's is best):\n"       \
+	"                               its address and pin; its token is not sent\n"              \
+	"  KURA_APPROVER_PASSWORD_FILE  the approver key's passphrase (first line);\n"             \
 	"                               asked on the terminal otherwise\n"
 
 const struct cli_command cli_cmd_approve = {

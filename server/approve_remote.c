@@ -48,9 +48,10 @@ int approve_body_parse(const char *body, size_t len, bool *out_cancel,
 	}
 	if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:s, s:s, s:s}", "action", &action,
 			   "approver", &name, "signature", &sig) < 0) {
-		snprintf(why, why_size,
-			 "the body must be {\"action\": \"approve\"|\"cancel\", \"approver\": NAME, "
-			 "\"signature\": BASE64}");
+		snprintf(
+		    why, why_size,
+		    "the body must be {\"action\": \"approve\"|\"cancel\", \"approver\": NAME, "
+		    "\"signature\": BASE64}");
 		goto done;
 	}
 	if (strcmp(action, "approve") != 0 && strcmp(action, "cancel") != 0) {
@@ -82,8 +83,8 @@ static enum MHD_Result refuse(request *rq, struct MHD_Connection *con, unsigned 
 }
 
 /* The request file `id`, pending; an answer already queued otherwise (*answered). */
-static int load_pending(request *rq, struct MHD_Connection *con, const char *ddir,
-			unsigned long id, deletion_req *r, enum MHD_Result *answered)
+static int load_pending(request *rq, struct MHD_Connection *con, const char *ddir, unsigned long id,
+			deletion_req *r, enum MHD_Result *answered)
 {
 	int err = deletion_store_load_one(ddir, id, r);
 	char msg[64];
@@ -137,8 +138,7 @@ static json_t *answer_doc(const char *dir, const char *vkey, const vault_policy 
 	return o;
 }
 
-static enum MHD_Result answer(request *rq, struct MHD_Connection *con, unsigned status,
-			      json_t *doc)
+static enum MHD_Result answer(request *rq, struct MHD_Connection *con, unsigned status, json_t *doc)
 {
 	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 
@@ -205,7 +205,8 @@ enum MHD_Result approve_remote_begin(request *rq, struct MHD_Connection *con)
 		return request_respond_error(rq, con, MHD_HTTP_LENGTH_REQUIRED, NULL,
 					     "an approval must have a Content-Length");
 	if (route_length_parse(cl, &rq->expected) < 0 || rq->expected > APPROVE_BODY_MAX)
-		return refuse(rq, con, MHD_HTTP_CONTENT_TOO_LARGE, "an approval is at most 4096 bytes");
+		return refuse(rq, con, MHD_HTTP_CONTENT_TOO_LARGE,
+			      "an approval is at most 4096 bytes");
 	if (!(rq->body = malloc(rq->expected + 1))) {
 		kura_error_set(KURA_ENOMEM, "out of memory");
 		return request_respond_internal(rq, con, "cannot take the request");
@@ -220,7 +221,7 @@ enum MHD_Result approve_remote_finish(request *rq, struct MHD_Connection *con)
 {
 	const char *dir = vault_dir(rq->srv->v);
 	char vkey[VAULT_SIGNING_KEY_B64], name[VAULT_NAME_MAX + 1], why[256], *ddir = NULL,
-	    *st = NULL;
+									      *st = NULL;
 	uint8_t pk[KURA_SIGN_PUBKEY_SIZE];
 	enum MHD_Result ret = MHD_NO;
 	deletion_sig sig = {0}, *grown;

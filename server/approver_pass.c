@@ -100,7 +100,7 @@ int approver_pass_read(char *buf, size_t size, const char *prompt, bool confirm)
 		if (n < 0)
 			err = n == -2 ? kura_error_set(KURA_EINVAL,
 						       APPROVER_PASS_ENV " %s: the first line is "
-								      "longer than %zu bytes",
+									 "longer than %zu bytes",
 						       file, size - 1)
 				      : kura_error_errno(KURA_EIO, errno, APPROVER_PASS_ENV " %s",
 							 file);
@@ -115,8 +115,8 @@ int approver_pass_read(char *buf, size_t size, const char *prompt, bool confirm)
 	}
 	n = prompt_line(fd, prompt, buf, size);
 	if (n < 0) {
-		err = n == -2 ? kura_error_set(KURA_EINVAL, "the passphrase is longer than %zu bytes",
-					       size - 1)
+		err = n == -2 ? kura_error_set(KURA_EINVAL,
+					       "the passphrase is longer than %zu bytes", size - 1)
 			      : kura_error_errno(KURA_EIO, errno, "reading the passphrase");
 	} else if (confirm) {
 		if (!(again = malloc(size)))

@@ -30,7 +30,7 @@
 extern "C" {
 #endif
 
-#define KURA_APPROVER_NAME_MAX 63  /* [a-z0-9][a-z0-9._-]{0,62}, as vault names */
+#define KURA_APPROVER_NAME_MAX 63 /* [a-z0-9][a-z0-9._-]{0,62}, as vault names */
 #define KURA_APPROVER_PUBKEY_SIZE 32
 #define KURA_APPROVER_SIG_SIZE 64
 #define KURA_APPROVER_KEY_MAX (64 << 10) /* the largest key file read */
@@ -53,8 +53,8 @@ typedef struct {
 	bool cancel;			    /* ACTION "cancel", else "approve" */
 	unsigned long id;		    /* 1 .. KURA_STATEMENT_ID_MAX */
 	char repo[KURA_APPROVER_NAME_MAX + 1];
-	int64_t requested_ns; /* > 0 */
-	bool prune;	      /* DELETE only */
+	int64_t requested_ns;	     /* > 0 */
+	bool prune;		     /* DELETE only */
 	unsigned long quarantine_id; /* the quarantine kinds only: 1 .. KURA_STATEMENT_ID_MAX */
 	char (*names)[KURA_ID_HEX];  /* snapshots (DELETE) or files; ascending, unique */
 	size_t nnames;

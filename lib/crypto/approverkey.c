@@ -79,8 +79,8 @@ static bool name_ok(const char *s)
 }
 
 /* The AAD of a version 2 file: every member but the sealed seed and the nonce. */
-static int aad(char **out, const char *vault, const char *name, const uint8_t pk[32],
-	       uint64_t ops, uint64_t mem, const uint8_t salt[AK_SALT])
+static int aad(char **out, const char *vault, const char *name, const uint8_t pk[32], uint64_t ops,
+	       uint64_t mem, const uint8_t salt[AK_SALT])
 {
 	char pk64[KURA_BASE64_SIZE(32)], salt64[KURA_BASE64_SIZE(AK_SALT)];
 
@@ -138,9 +138,8 @@ int kura_approver_key_encode(char **out, const char *vault_key, const char *name
 	    (err = derive(key, passphrase, salt, ops, mem)) < 0)
 		goto done;
 	/* libsodium's secret key is the seed followed by the public key */
-	if (crypto_aead_xchacha20poly1305_ietf_encrypt(sealed, &clen, sk, AK_SEED,
-						       (const uint8_t *)a, strlen(a), NULL, nonce,
-						       key) != 0 ||
+	if (crypto_aead_xchacha20poly1305_ietf_encrypt(
+		sealed, &clen, sk, AK_SEED, (const uint8_t *)a, strlen(a), NULL, nonce, key) != 0 ||
 	    clen != AK_SEALED) {
 		err = kura_error_set(KURA_ERROR, "approver key: XChaCha20-Poly1305 failed");
 		goto done;
@@ -149,8 +148,8 @@ int kura_approver_key_encode(char **out, const char *vault_key, const char *name
 	kura_base64(salt64, salt, sizeof(salt));
 	kura_base64(nonce64, nonce, sizeof(nonce));
 	kura_base64(sealed64, sealed, sizeof(sealed));
-	doc = json_pack("{s:i, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s}", "kura_approver_key", 2,
-			"vault_signing_key", vault_key, "name", name, "public_key", pk64, "kdf",
+	doc = json_pack("{s:i, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s}", "kura_approver_key",
+			2, "vault_signing_key", vault_key, "name", name, "public_key", pk64, "kdf",
 			"argon2id", "opslimit", (json_int_t)ops, "memlimit", (json_int_t)mem,
 			"salt", salt64, "nonce", nonce64, "sealed_seed", sealed64);
 	if (!doc || !(*out = json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER))) {
@@ -186,9 +185,8 @@ static int b64_member(uint8_t *out, size_t len, const char *b64, const char *wha
 		      const char *member)
 {
 	if (kura_unbase64(out, len, b64) < 0)
-		return kura_error_set(KURA_EINVAL,
-				      "%s: \"%s\" is not the base64 of %zu bytes", what, member,
-				      len);
+		return kura_error_set(KURA_EINVAL, "%s: \"%s\" is not the base64 of %zu bytes",
+				      what, member, len);
 	return 0;
 }
 
@@ -231,10 +229,10 @@ static int parse_v2(kura_approver_key *k, json_t *doc, const char *what)
 	int err;
 
 	if (json_unpack_ex(doc, &jerr, JSON_STRICT,
-			   "{s:I, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s}", "kura_approver_key",
-			   &version, "vault_signing_key", &vault, "name", &name, "public_key", &pk,
-			   "kdf", &kdf, "opslimit", &ops, "memlimit", &mem, "salt", &salt, "nonce",
-			   &nonce, "sealed_seed", &sealed) < 0)
+			   "{s:I, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s}",
+			   "kura_approver_key", &version, "vault_signing_key", &vault, "name",
+			   &name, "public_key", &pk, "kdf", &kdf, "opslimit", &ops, "memlimit",
+			   &mem, "salt", &salt, "nonce", &nonce, "sealed_seed", &sealed) < 0)
 		return kura_error_set(KURA_EINVAL, "%s: not an approver key file: %s", what,
 				      jerr.text);
 	if (strlen(vault) != KURA_VAULT_KEY_B64 - 1 || !name_ok(name))
@@ -245,9 +243,8 @@ static int parse_v2(kura_approver_key *k, json_t *doc, const char *what)
 				      kdf);
 	if (ops < AK_OPS_MIN || ops > AK_OPS_MAX || mem < (json_int_t)AK_MEM_MIN ||
 	    mem > (json_int_t)AK_MEM_MAX)
-		return kura_error_set(KURA_EINVAL,
-				      "%s: opslimit or memlimit outside 1..10 and 8 MiB..1 GiB",
-				      what);
+		return kura_error_set(
+		    KURA_EINVAL, "%s: opslimit or memlimit outside 1..10 and 8 MiB..1 GiB", what);
 	if ((err = b64_member(vk, sizeof(vk), vault, what, "vault_signing_key")) < 0 ||
 	    (err = b64_member(k->pk, sizeof(k->pk), pk, what, "public_key")) < 0 ||
 	    (err = b64_member(k->salt, sizeof(k->salt), salt, what, "salt")) < 0 ||
@@ -284,8 +281,8 @@ int kura_approver_key_parse(kura_approver_key **out, const uint8_t *data, size_t
 	snprintf(k->what, sizeof(k->what), "%s", what);
 	v = json_object_get(doc, "kura_approver_key");
 	if (!json_is_integer(v))
-		err = kura_error_set(KURA_EINVAL,
-				     "%s: not an approver key file (no \"kura_approver_key\")", what);
+		err = kura_error_set(
+		    KURA_EINVAL, "%s: not an approver key file (no \"kura_approver_key\")", what);
 	else if (json_integer_value(v) == 1)
 		err = parse_v1(k, doc, what);
 	else if (json_integer_value(v) == 2)
@@ -342,7 +339,8 @@ int kura_approver_key_read(kura_approver_key **out, const char *path)
 		if (n == 0)
 			break;
 		if ((got += (size_t)n) > KURA_APPROVER_KEY_MAX) {
-			err = kura_error_set(KURA_EINVAL, "approver key %s: more than 64 KiB", path);
+			err =
+			    kura_error_set(KURA_EINVAL, "approver key %s: more than 64 KiB", path);
 			goto done;
 		}
 	}
@@ -413,7 +411,8 @@ int kura_approver_key_unlock(kura_approver_key *k, const char *passphrase)
 	if (!kura_ct_equal(pk, k->pk, sizeof(pk))) {
 		kura_wipe(k->sk, sizeof(k->sk));
 		err = kura_error_set(KURA_ECORRUPT,
-				     "%s: the sealed secret is not the one of \"public_key\"", k->what);
+				     "%s: the sealed secret is not the one of \"public_key\"",
+				     k->what);
 		goto done;
 	}
 	k->unlocked = true;

@@ -74,8 +74,8 @@ int kura_statement_build(char **out, size_t *out_len, const kura_statement *s)
 	if ((s->kind != KURA_STATEMENT_DELETE && !kname) || !vault_key_ok(s->vault_key) ||
 	    s->id == 0 || s->id > KURA_STATEMENT_ID_MAX || !repo_ok(s->repo) ||
 	    s->requested_ns <= 0 || !names_ok(s->names, s->nnames) ||
-	    (kname && (s->prune || s->quarantine_id == 0 ||
-		       s->quarantine_id > KURA_STATEMENT_ID_MAX)) ||
+	    (kname &&
+	     (s->prune || s->quarantine_id == 0 || s->quarantine_id > KURA_STATEMENT_ID_MAX)) ||
 	    (!kname && s->quarantine_id))
 		return kura_error_set(KURA_EINVAL, "statement: a member is out of its range");
 	cap = 256 + KURA_VAULT_KEY_B64 + KURA_APPROVER_NAME_MAX + s->nnames * KURA_ID_HEX;
@@ -240,7 +240,8 @@ int kura_statement_parse(kura_statement *out, const char *text, size_t len)
 			err = bad(&c, "want a name of 64 lowercase hex digits");
 			goto fail;
 		}
-		if (out->nnames && strcmp(out->names[out->nnames - 1], out->names[out->nnames]) >= 0) {
+		if (out->nnames &&
+		    strcmp(out->names[out->nnames - 1], out->names[out->nnames]) >= 0) {
 			err = bad(&c, "names out of order or repeated");
 			goto fail;
 		}
