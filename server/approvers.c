@@ -159,18 +159,16 @@ done:
 }
 
 /*
- * The key file at `key_path`, unsealed: a version 2 file with the
+ * Unseal key `k` (read from `key_path`): a version 2 file with the
  * passphrase (approver_pass.h), a version 1 file as it is, with a warning
  * on stderr (only kurad's commands load keys).
  */
-static int key_open(const char *key_path, kura_approver_key **out)
+static int key_unseal(kura_approver_key *k, const char *key_path)
 {
 	char *pass = NULL, prompt[160];
 	int err;
 
-	if ((err = kura_approver_key_read(out, key_path)) < 0)
-		return err;
-	if (!kura_approver_key_encrypted(*out)) {
+	if (!kura_approver_key_encrypted(k)) {
 		fprintf(stderr,
 			"kurad: warning: approver key %s is not protected by a passphrase (made by "
 			"an older kurad); make a new one with 'kurad approver add' and retire "
@@ -178,24 +176,14 @@ static int key_open(const char *key_path, kura_approver_key **out)
 			key_path);
 		return 0;
 	}
-	if (!(pass = malloc(APPROVER_PASS_MAX))) {
-		err = kura_error_set(KURA_ENOMEM, "out of memory");
-		goto done;
-	}
+	if (!(pass = malloc(APPROVER_PASS_MAX)))
+		return kura_error_set(KURA_ENOMEM, "out of memory");
 	snprintf(prompt, sizeof(prompt), "passphrase of approver %.64s: ",
-		 kura_approver_key_name(*out));
-	if ((err = approver_pass_read(pass, APPROVER_PASS_MAX, prompt, false)) < 0)
-		goto done;
-	err = kura_approver_key_unlock(*out, pass);
-done:
-	if (pass) {
-		kura_wipe(pass, APPROVER_PASS_MAX);
-		free(pass);
-	}
-	if (err < 0) {
-		kura_approver_key_free(*out);
-		*out = NULL;
-	}
+		 kura_approver_key_name(k));
+	if ((err = approver_pass_read(pass, APPROVER_PASS_MAX, prompt, false)) == 0)
+		err = kura_approver_key_unlock(k, pass);
+	kura_wipe(pass, APPROVER_PASS_MAX);
+	free(pass);
 	return err;
 }
 
@@ -232,9 +220,7 @@ int approvers_key_load(const char *dir, const char *key_path, char name[VAULT_NA
 		goto done;
 	}
 	snprintf(name, VAULT_NAME_MAX + 1, "%s", jname);
-	kura_approver_key_free(k);
-	k = NULL;
-	if ((err = key_open(key_path, &k)) < 0 || (err = kura_approver_key_secret(k, sk)) < 0)
+	if ((err = key_unseal(k, key_path)) < 0 || (err = kura_approver_key_secret(k, sk)) < 0)
 		goto done;
 done:
 	if (err < 0)
