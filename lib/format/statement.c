@@ -187,7 +187,8 @@ int kura_statement_parse(kura_statement *out, const char *text, size_t len)
 		return bad(&c, "want a repository name");
 	memcpy(out->repo, s, n);
 	out->repo[n] = '\0';
-	if (!repo_ok(out->repo))
+	/* a NUL inside the line would cut the name short of the bytes signed */
+	if (strlen(out->repo) != n || !repo_ok(out->repo))
 		return bad(&c, "want a repository name");
 	if (!next_line(&c, &s, &n) || !decimal(s, n, INT64_MAX, &v) || v == 0)
 		return bad(&c, "want the time the request was filed, in ns");
