@@ -254,7 +254,9 @@ static int sign_request(const struct cli_global *g, const struct cli_command *cm
 		rc = refused(status, (const char *)body, id, false);
 		goto done;
 	}
-	if (!json_is_object(doc = json_loadb((const char *)body, len, 0, NULL))) {
+	/* json_is_object() is a macro that names its argument twice: parse first */
+	doc = json_loadb((const char *)body, len, 0, NULL);
+	if (!json_is_object(doc)) {
 		fputs("kura: the vault's answer is not a JSON object; nothing was signed\n",
 		      stderr);
 		rc = CLI_EXIT_FATAL;
