@@ -63,7 +63,7 @@ struct cli_command {
 extern const struct cli_command cli_cmd_init, cli_cmd_key, cli_cmd_backup, cli_cmd_snapshots,
 	cli_cmd_ls, cli_cmd_restore, cli_cmd_diff, cli_cmd_check, cli_cmd_version, cli_cmd_log,
 	cli_cmd_vault, cli_cmd_forget, cli_cmd_prune, cli_cmd_repair, cli_cmd_drill, cli_cmd_scan,
-	cli_cmd_copy, cli_cmd_mount, cli_cmd_status, cli_cmd_s3;
+	cli_cmd_copy, cli_cmd_mount, cli_cmd_status, cli_cmd_s3, cli_cmd_approve, cli_cmd_cancel;
 
 /* main.c: help text */
 void cli_help_command(const struct cli_command *cmd);
@@ -280,7 +280,17 @@ int cli_store_cannot_remove(const char *location);
  */
 int cli_passphrase_read(char *buf, size_t size, const char *prompt, bool confirm);
 
+/* The same from the file named by `env` (KURA_APPROVER_PASSWORD_FILE for an approver key). */
+int cli_passphrase_read_env(const char *env, char *buf, size_t size, const char *prompt,
+			    bool confirm);
+
 void cli_passphrase_wipe(char *buf, size_t size);
+
+/*
+ * Ask `question` on the terminal (/dev/tty): 1 if the answer is "yes", 0
+ * for anything else, -1 when there is no terminal.
+ */
+int cli_tty_confirm(const char *question);
 
 /* true if cli_passphrase_read() has a file or a terminal to read from. */
 bool cli_passphrase_available(void);

@@ -169,8 +169,8 @@ static int filed(const struct cli_global *g, json_t *req, size_t n, bool prune)
 	else
 		snprintf(approvals, sizeof(approvals), "the vault's quorum of approvals");
 	printf("Deletion request %s filed: %s.\n"
-	       "It takes effect only after %s (kurad approve VAULT_DIR %s --key FILE on the\n"
-	       "vault host) and a delay of %s; until then any approver can cancel it.\n",
+	       "It takes effect only after %s ('kura approve %s --key FILE' on each\n"
+	       "approver's machine) and a delay of %s; until then any approver can cancel it.\n",
 	       idtext, what, approvals, idtext, delay_text(delay, req));
 	return CLI_EXIT_OK;
 }
@@ -261,8 +261,8 @@ static int refused(long status, json_t *answer, const char *location)
 		      stderr);
 		break;
 	case 429:
-		fputs("hint: approve or cancel the pending requests on the vault host ('kurad "
-		      "approve', 'kurad cancel') before filing more\n",
+		fputs("hint: approvers approve or cancel the pending requests ('kura approve', "
+		      "'kura cancel') before more can be filed\n",
 		      stderr);
 		break;
 	}

@@ -21,7 +21,8 @@
 static const struct cli_command *const commands[] = {
 	&cli_cmd_init,	  &cli_cmd_key,	  &cli_cmd_backup, &cli_cmd_snapshots, &cli_cmd_ls,
 	&cli_cmd_restore, &cli_cmd_diff,  &cli_cmd_scan,  &cli_cmd_check,  &cli_cmd_drill,
-	&cli_cmd_copy,	  &cli_cmd_repair, &cli_cmd_forget, &cli_cmd_prune,
+	&cli_cmd_copy,	  &cli_cmd_repair, &cli_cmd_forget, &cli_cmd_prune, &cli_cmd_approve,
+	&cli_cmd_cancel,
 	&cli_cmd_log,	  &cli_cmd_vault, &cli_cmd_version,
 	&cli_cmd_mount,	  &cli_cmd_status, &cli_cmd_s3,
 };

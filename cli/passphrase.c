@@ -69,28 +69,28 @@ static ssize_t read_line(int fd, char *buf, size_t size)
 	return too_long ? -2 : (ssize_t)len;
 }
 
-static int read_file(char *buf, size_t size, const char *path)
+static int read_file(char *buf, size_t size, const char *env, const char *path)
 {
 	ssize_t n;
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		fprintf(stderr, "kura: KURA_PASSWORD_FILE %s: %s\n", path, strerror(errno));
-		fputs("hint: make the file readable by this user, or unset KURA_PASSWORD_FILE "
-		      "to be asked on the terminal\n",
-		      stderr);
+		fprintf(stderr, "kura: %s %s: %s\n", env, path, strerror(errno));
+		fprintf(stderr,
+			"hint: make the file readable by this user, or unset %s to be asked on "
+			"the terminal\n",
+			env);
 		return CLI_EXIT_FATAL;
 	}
 	n = read_line(fd, buf, size);
 	close(fd);
 	if (n == -1) {
-		fprintf(stderr, "kura: KURA_PASSWORD_FILE %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "kura: %s %s: %s\n", env, path, strerror(errno));
 		return CLI_EXIT_FATAL;
 	}
 	if (n == -2) {
-		fprintf(stderr,
-			"kura: KURA_PASSWORD_FILE %s: the first line is longer than %d bytes\n",
-			path, CLI_PASSPHRASE_MAX - 1);
+		fprintf(stderr, "kura: %s %s: the first line is longer than %d bytes\n", env, path,
+			CLI_PASSPHRASE_MAX - 1);
 		return CLI_EXIT_FATAL;
 	}
 	return CLI_EXIT_OK;
@@ -152,7 +152,7 @@ static ssize_t prompt_line(int fd, const char *prompt, char *buf, size_t size)
 	return n;
 }
 
-static int read_tty(char *buf, size_t size, const char *prompt, bool confirm)
+static int read_tty(char *buf, size_t size, const char *prompt, bool confirm, const char *env)
 {
 	char *again = NULL;
 	int fd, rc = CLI_EXIT_FATAL;
@@ -161,7 +161,10 @@ static int read_tty(char *buf, size_t size, const char *prompt, bool confirm)
 	if ((fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0 || !isatty(fd)) {
 		if (fd >= 0)
 			close(fd);
-		fprintf(stderr, "kura: %s\n", no_source);
+		if (strcmp(env, "KURA_PASSWORD_FILE") == 0)
+			fprintf(stderr, "kura: %s\n", no_source);
+		else
+			fprintf(stderr, "kura: no passphrase: set %s or run on a terminal\n", env);
 		return CLI_EXIT_FATAL;
 	}
 	n = prompt_line(fd, prompt, buf, size);
@@ -213,11 +216,34 @@ bool cli_passphrase_available(void)
 	return ok;
 }
 
-int cli_passphrase_read(char *buf, size_t size, const char *prompt, bool confirm)
+int cli_passphrase_read_env(const char *env, char *buf, size_t size, const char *prompt,
+			    bool confirm)
 {
-	const char *file = getenv("KURA_PASSWORD_FILE");
+	const char *file = getenv(env);
 
 	if (file && *file)
-		return read_file(buf, size, file);
-	return read_tty(buf, size, prompt, confirm);
+		return read_file(buf, size, env, file);
+	return read_tty(buf, size, prompt, confirm, env);
+}
+
+int cli_passphrase_read(char *buf, size_t size, const char *prompt, bool confirm)
+{
+	return cli_passphrase_read_env("KURA_PASSWORD_FILE", buf, size, prompt, confirm);
+}
+
+int cli_tty_confirm(const char *question)
+{
+	char answer[16];
+	ssize_t n;
+	int fd;
+
+	if ((fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0 || !isatty(fd)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	put(fd, question);
+	n = read_line(fd, answer, sizeof(answer));
+	close(fd);
+	return n > 0 && strcmp(answer, "yes") == 0;
 }

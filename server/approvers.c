@@ -28,10 +28,11 @@
 #include "common/error.h"
 #include "crypto/crypto.h"
 #include "crypto/sign.h"
+#include "approver_pass.h"
 #include "files.h"
+#include "kura/approve.h"
 
 #define APPROVER_FILE_MAX (64 << 10) /* approver records and key files */
-#define APPROVERS_SK_B64 KURA_BASE64_SIZE(KURA_SIGN_SECKEY_SIZE)
 
 /* The public key of approver `name` (DIR/approvers/NAME.json). */
 int approvers_load(const char *dir, const char *name, uint8_t pk[KURA_SIGN_PUBKEY_SIZE])
@@ -76,13 +77,13 @@ done:
 	return err;
 }
 
-int approvers_add(const char *dir, const char *name, const char *output)
+int approvers_add(const char *dir, const char *name, const char *output, int kdf_profile)
 {
 	uint8_t pk[KURA_SIGN_PUBKEY_SIZE], sk[KURA_SIGN_SECKEY_SIZE];
-	char vkey[VAULT_SIGNING_KEY_B64], pk64[VAULT_SIGNING_KEY_B64], sk64[APPROVERS_SK_B64],
-	    created[40];
-	char *adir = NULL, *path = NULL, *keytext = NULL, *rectext = NULL, *name_json = NULL;
-	json_t *key = NULL, *rec = NULL;
+	char vkey[VAULT_SIGNING_KEY_B64], pk64[VAULT_SIGNING_KEY_B64], created[40];
+	char *adir = NULL, *path = NULL, *keytext = NULL, *rectext = NULL, *name_json = NULL,
+	     *pass = NULL;
+	json_t *rec = NULL;
 	bool wrote_output = false;
 	int err;
 
@@ -111,15 +112,20 @@ int approvers_add(const char *dir, const char *name, const char *output)
 		err = kura_error_set(KURA_EEXISTS, "approver '%s' already exists", name);
 		goto done;
 	}
+	if (!(pass = malloc(APPROVER_PASS_MAX))) {
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	if ((err = approver_pass_read(pass, APPROVER_PASS_MAX,
+				      "passphrase for the new approver key: ", true)) < 0)
+		goto done;
 	kura_sign_keypair(pk, sk);
 	kura_base64(pk64, pk, sizeof(pk));
-	kura_base64(sk64, sk, sizeof(sk));
 	files_format_time_s(created, (int64_t)time(NULL) * 1000000000LL);
-	key = json_pack("{s:i, s:s, s:s, s:s}", "kura_approver_key", 1, "vault_signing_key", vkey,
-			"name", name, "secret_key", sk64);
+	if ((err = kura_approver_key_encode(&keytext, vkey, name, sk, pass, kdf_profile)) < 0)
+		goto done;
 	rec = json_pack("{s:s, s:s, s:s}", "name", name, "public_key", pk64, "created", created);
-	if (!key || !rec || !(keytext = files_json_text(key)) ||
-	    !(rectext = files_json_text(rec))) {
+	if (!rec || !(rectext = files_json_text(rec))) {
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -135,16 +141,15 @@ int approvers_add(const char *dir, const char *name, const char *output)
 done:
 	if (err < 0 && wrote_output)
 		unlink(output);
-	if (key)
-		kura_wipe((char *)json_string_value(json_object_get(key, "secret_key")),
-			  strlen(sk64));
 	if (keytext) {
 		kura_wipe(keytext, strlen(keytext));
 		free(keytext);
 	}
+	if (pass) {
+		kura_wipe(pass, APPROVER_PASS_MAX);
+		free(pass);
+	}
 	kura_wipe(sk, sizeof(sk));
-	kura_wipe(sk64, sizeof(sk64));
-	json_decref(key);
 	json_decref(rec);
 	free(rectext);
 	free(name_json);
@@ -153,72 +158,73 @@ done:
 	return err;
 }
 
+/*
+ * Unseal key `k` (read from `key_path`): a version 2 file with the
+ * passphrase (approver_pass.h), a version 1 file as it is, with a warning
+ * on stderr (only kurad's commands load keys).
+ */
+static int key_unseal(kura_approver_key *k, const char *key_path)
+{
+	char *pass = NULL, prompt[160];
+	int err;
+
+	if (!kura_approver_key_encrypted(k)) {
+		fprintf(stderr,
+			"kurad: warning: approver key %s is not protected by a passphrase (made by "
+			"an older kurad); make a new one with 'kurad approver add' and retire "
+			"this one\n",
+			key_path);
+		return 0;
+	}
+	if (!(pass = malloc(APPROVER_PASS_MAX)))
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	snprintf(prompt, sizeof(prompt), "passphrase of approver %.64s: ",
+		 kura_approver_key_name(k));
+	if ((err = approver_pass_read(pass, APPROVER_PASS_MAX, prompt, false)) == 0)
+		err = kura_approver_key_unlock(k, pass);
+	kura_wipe(pass, APPROVER_PASS_MAX);
+	free(pass);
+	return err;
+}
+
 /* An approver key file: its name and secret key (wipe it), checked against this vault. */
 int approvers_key_load(const char *dir, const char *key_path, char name[VAULT_NAME_MAX + 1],
 		       uint8_t sk[KURA_SIGN_SECKEY_SIZE])
 {
 	uint8_t pk[KURA_SIGN_PUBKEY_SIZE], registered[KURA_SIGN_PUBKEY_SIZE];
-	char vkey[VAULT_SIGNING_KEY_B64], *text = NULL;
-	const char *jvkey, *jname, *jsk;
-	json_int_t version;
-	json_t *doc = NULL;
-	json_error_t jerr;
-	size_t len = 0;
+	char vkey[VAULT_SIGNING_KEY_B64];
+	kura_approver_key *k = NULL;
+	const char *jname;
 	int err;
 
 	if ((err = vault_signing_key_b64(dir, vkey)) < 0)
 		return err;
-	if ((err = files_read(key_path, APPROVER_FILE_MAX, &text, &len)) < 0)
+	/* the vault and the registration first: no passphrase asked for a key that cannot sign */
+	if ((err = kura_approver_key_read(&k, key_path)) < 0)
 		return err;
-	if (!(doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr))) {
-		err = kura_error_set(KURA_EINVAL, "%s: not an approver key file (line %d: %s)",
-				     key_path, jerr.line, jerr.text);
-		goto done;
-	}
-	if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:I, s:s, s:s, s:s}", "kura_approver_key",
-			   &version, "vault_signing_key", &jvkey, "name", &jname, "secret_key",
-			   &jsk) < 0) {
-		err = kura_error_set(KURA_EINVAL, "%s: not an approver key file: %s", key_path,
-				     jerr.text);
-		goto done;
-	}
-	if (version != 1) {
-		err = kura_error_set(KURA_EUNSUPPORTED,
-				     "%s: approver key version %" JSON_INTEGER_FORMAT
-				     " not understood",
-				     key_path, version);
-		goto done;
-	}
-	if (!vault_name_ok(jname) || kura_unbase64(sk, KURA_SIGN_SECKEY_SIZE, jsk) < 0) {
-		err = kura_error_set(KURA_EINVAL, "%s: bad \"name\" or \"secret_key\"", key_path);
-		goto done;
-	}
-	if (strcmp(jvkey, vkey) != 0) {
+	if (strcmp(kura_approver_key_vault(k), vkey) != 0) {
 		err = kura_error_set(KURA_EDENIED,
 				     "%s: this approver key belongs to another vault (its "
 				     "vault_signing_key is not %s's)",
 				     key_path, dir);
 		goto done;
 	}
+	jname = kura_approver_key_name(k);
 	if ((err = approvers_load(dir, jname, registered)) < 0)
 		goto done;
-	kura_sign_public_key(pk, sk);
-	if (!kura_ct_equal(pk, registered, sizeof(pk)) ||
-	    !kura_ct_equal(pk, sk + KURA_SIGN_SECKEY_SIZE - KURA_SIGN_PUBKEY_SIZE, sizeof(pk))) {
+	kura_approver_key_public(k, pk);
+	if (!kura_ct_equal(pk, registered, sizeof(pk))) {
 		err = kura_error_set(KURA_EDENIED,
 				     "%s: this is not the key registered for approver '%s'",
 				     key_path, jname);
 		goto done;
 	}
-	strcpy(name, jname);
+	snprintf(name, VAULT_NAME_MAX + 1, "%s", jname);
+	if ((err = key_unseal(k, key_path)) < 0 || (err = kura_approver_key_secret(k, sk)) < 0)
+		goto done;
 done:
 	if (err < 0)
 		kura_wipe(sk, KURA_SIGN_SECKEY_SIZE);
-	if (doc && json_is_string(json_object_get(doc, "secret_key")))
-		kura_wipe((char *)json_string_value(json_object_get(doc, "secret_key")),
-			  strlen(json_string_value(json_object_get(doc, "secret_key"))));
-	json_decref(doc);
-	kura_wipe(text, len);
-	free(text);
+	kura_approver_key_free(k);
 	return err;
 }

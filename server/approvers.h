@@ -15,18 +15,22 @@
 
 /*
  * Create an approver: an Ed25519 key pair; the public key goes to
- * DIR/approvers/NAME.json, the key file (JSON {"kura_approver_key": 1,
- * "vault_signing_key": B64, "name", "secret_key": B64}) to `output`, mode
- * 0600, never overwritten.  KURA_EEXISTS if the name is taken.
+ * DIR/approvers/NAME.json, the key file (kura/approve.h, version 2: the
+ * secret sealed under a passphrase read by approver_pass.h, Argon2id at
+ * `kdf_profile`, KURA_KDF_*) to `output`, mode 0600, never overwritten.
+ * KURA_EEXISTS if the name is taken; KURA_EWEAK for a weak passphrase.
  */
-int approvers_add(const char *dir, const char *name, const char *output);
+int approvers_add(const char *dir, const char *name, const char *output, int kdf_profile);
 
 /* The public key of approver `name` (DIR/approvers/NAME.json). */
 int approvers_load(const char *dir, const char *name, uint8_t pk[KURA_SIGN_PUBKEY_SIZE]);
 
 /*
  * An approver key file: its name and secret key (the caller wipes it),
- * checked against this vault's signing key and the approver's record.
+ * checked against this vault's signing key and the approver's record,
+ * then unsealed with its passphrase (approver_pass.h; a version 1 file
+ * needs none and gets a warning on stderr).  KURA_EAUTH for a wrong
+ * passphrase.
  */
 int approvers_key_load(const char *dir, const char *key_path, char name[VAULT_NAME_MAX + 1],
 		       uint8_t sk[KURA_SIGN_SECKEY_SIZE]);

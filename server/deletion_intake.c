@@ -32,8 +32,8 @@
 #include "kura/keyless.h"
 
 /* The request as GET .../deletions shows it: the file plus what it means now. */
-static json_t *listing(const char *dir, const char *vkey, const vault_policy *p,
-		       const deletion_req *r)
+json_t *deletion_intake_listing(const char *dir, const char *vkey, const vault_policy *p,
+				const deletion_req *r)
 {
 	bool valid[DELETION_APPROVALS_MAX];
 	int64_t complete = 0, effective = 0;
@@ -85,7 +85,7 @@ int deletion_intake_list(vault *v, const char *repo, json_t **out)
 	for (size_t i = 0; i < n; i++) {
 		if (repo && (rs[i].corrupt || strcmp(rs[i].repo, repo) != 0))
 			continue;
-		if (json_array_append_new(arr, listing(dir, vkey, &p, &rs[i])) < 0) {
+		if (json_array_append_new(arr, deletion_intake_listing(dir, vkey, &p, &rs[i])) < 0) {
 			err = kura_error_set(KURA_ENOMEM, "out of memory");
 			goto done;
 		}
@@ -306,7 +306,7 @@ int deletion_intake_file(vault *v, const char *repo, const char *client,
 	r.id = id + 1;
 	if ((err = deletion_store_save(ddir, &r, true)) < 0)
 		goto done;
-	if (!(*out = listing(dir, vkey, &p, &r)))
+	if (!(*out = deletion_intake_listing(dir, vkey, &p, &r)))
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 done:
 	deletion_store_unlock(fd);

@@ -50,6 +50,13 @@ int deletion_intake_file(vault *v, const char *repo, const char *client,
 int deletion_intake_list(vault *v, const char *repo, json_t **out);
 
 /*
+ * One request as a listing shows it (the file's JSON and what it means
+ * now, as above); NULL when out of memory.
+ */
+json_t *deletion_intake_listing(const char *dir, const char *vkey, const vault_policy *p,
+				const deletion_req *r);
+
+/*
  * The retention reasons for each of `names` at now_ns (reasons[i]; a
  * snapshot with no receive time on record counts as protected, with
  * UINT_MAX), and each one's receive time (received[i]).  Used when a

@@ -30,40 +30,29 @@
 #include "crypto/crypto.h"
 #include "crypto/sign.h"
 #include "files.h"
+#include "kura/approve.h"
 #include "policy.h"
 
-#define STATEMENT_MAGIC "kura-deletion-v1\n"
-#define QUARANTINE_MAGIC "kura-quarantine-v1\n"
-
-/* The bytes an approver signs (deletion.h); *out malloc'd. */
-static int statement(const deletion_req *r, const char *vkey, bool cancel, char **out,
-		     size_t *out_len)
+/* The bytes an approver signs (kura/approve.h, built by lib/format/statement.c); *out malloc'd. */
+int deletion_statement(const deletion_req *r, const char *vkey, bool cancel, char **out,
+		       size_t *out_len)
 {
-	size_t cap = 256 + strlen(vkey) + r->nsnaps * KURA_ID_HEX, len;
-	char *s = malloc(cap);
-	int n;
+	kura_statement st = {
+	    .kind = r->kind == DELETION_KIND_QUARANTINE_RELEASE ? KURA_STATEMENT_QUARANTINE_RELEASE
+		    : r->kind == DELETION_KIND_QUARANTINE_REMOVE ? KURA_STATEMENT_QUARANTINE_REMOVE
+								 : KURA_STATEMENT_DELETE,
+	    .cancel = cancel,
+	    .id = r->id,
+	    .requested_ns = r->requested_ns,
+	    .prune = r->kind == DELETION_KIND_DELETE && r->prune,
+	    .quarantine_id = r->kind == DELETION_KIND_DELETE ? 0 : r->quarantine_id,
+	    .names = r->snaps, /* sorted and unique: req_parse made them so */
+	    .nnames = r->nsnaps,
+	};
 
-	*out = NULL;
-	if (!s)
-		return kura_error_set(KURA_ENOMEM, "out of memory");
-	if (r->kind == DELETION_KIND_DELETE)
-		n = snprintf(s, cap, STATEMENT_MAGIC "%s\n%s\n%lu\n%s\n%" PRId64 "\n%c\n", vkey,
-			     cancel ? "cancel" : "approve", r->id, r->repo, r->requested_ns,
-			     r->prune ? '1' : '0');
-	else
-		n = snprintf(s, cap, QUARANTINE_MAGIC "%s\n%s\n%lu\n%s\n%" PRId64 "\n%s\n%lu\n",
-			     vkey, cancel ? "cancel" : "approve", r->id, r->repo, r->requested_ns,
-			     deletion_store_kind_name(r->kind), r->quarantine_id);
-	len = (size_t)n;
-	/* r->snaps is sorted: req_parse sorts what it reads. */
-	for (size_t i = 0; i < r->nsnaps; i++) {
-		memcpy(s + len, r->snaps[i], KURA_ID_HEX - 1);
-		len += KURA_ID_HEX - 1;
-		s[len++] = '\n';
-	}
-	*out = s;
-	*out_len = len;
-	return 0;
+	snprintf(st.vault_key, sizeof(st.vault_key), "%s", vkey);
+	snprintf(st.repo, sizeof(st.repo), "%s", r->repo);
+	return kura_statement_build(out, out_len, &st);
 }
 
 /* Does `s` verify over r's statement under its approver's current key? */
@@ -75,7 +64,7 @@ bool deletion_sig_ok(const char *dir, const char *vkey, const deletion_req *r,
 	size_t len;
 	bool ok;
 
-	if (approvers_load(dir, s->approver, pk) < 0 || statement(r, vkey, cancel, &st, &len) < 0) {
+	if (approvers_load(dir, s->approver, pk) < 0 || deletion_statement(r, vkey, cancel, &st, &len) < 0) {
 		kura_error_clear();
 		return false;
 	}
@@ -240,7 +229,7 @@ int deletion_sign(const char *dir, unsigned long id, const char *key_path, bool 
 			goto done;
 		}
 	}
-	if ((err = statement(&r, vkey, cancel, &st, &len)) < 0)
+	if ((err = deletion_statement(&r, vkey, cancel, &st, &len)) < 0)
 		goto done;
 	strcpy(sig.approver, name);
 	sig.time_ns = now_ns;

@@ -24,6 +24,13 @@
 #include "deletion_store.h"
 
 /*
+ * The statement of `r` for approve or `cancel` (the bytes above, built by
+ * kura_statement_build); *out malloc'd.
+ */
+int deletion_statement(const deletion_req *r, const char *vkey, bool cancel, char **out,
+		       size_t *out_len);
+
+/*
  * `kurad approve` / `kurad cancel`: sign request `id` with the approver
  * key file `key_path` (its vault key must match this vault's, its public
  * key must match DIR/approvers/NAME.json) and record it.  Approving twice

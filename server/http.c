@@ -58,6 +58,7 @@
 #include "alert_out.h"
 #include "alert_webhook.h"
 #include "alerts.h"
+#include "approve_remote.h"
 #include "common/error.h"
 #include "deletion_run.h"
 #include "quarantine.h"
@@ -167,6 +168,9 @@ static enum MHD_Result begin(request *rq, struct MHD_Connection *con)
 	/* The status page has its own login (ui_serve.h). */
 	if (ui_serve_path(rq->path))
 		return ui_serve_begin(rq, con);
+	/* Approvals are authenticated by their signatures, not a token (approve_remote.h). */
+	if (approve_remote_path(rq->path))
+		return approve_remote_begin(rq, con);
 
 	/*
 	 * The token first: a valid one is never locked out by failures from
@@ -324,6 +328,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 	}
 	if (rq->ui_login)
 		return ui_serve_login_finish(rq, con);
+	if (rq->approving)
+		return approve_remote_finish(rq, con);
 	return rq->posting ? handlers_post_finish(rq, con) : handlers_put_finish(rq, con);
 }
 

@@ -17,17 +17,21 @@
 #include "vault_state.h"
 
 static const char usage_approver[] =
-    "Usage: kurad approver add DIR NAME --output FILE\n"
+    "Usage: kurad approver add DIR NAME --output FILE [--kdf PROFILE]\n"
     "\n"
     "Create approver NAME: an Ed25519 key pair whose public half is registered in\n"
     "DIR/approvers/NAME.json and whose secret half is written to FILE (mode 0600;\n"
-    "never overwritten).  A deletion takes effect only when a quorum of approvers\n"
+    "never overwritten), sealed under a passphrase (Argon2id; weak ones are\n"
+    "refused) read from the file named by KURA_APPROVER_PASSWORD_FILE or asked\n"
+    "twice on the terminal.  The approver signs with it on their own machine\n"
+    "('kura approve ID --key FILE') or here ('kurad approve').  A deletion takes effect only when a quorum of approvers\n"
     "(the policy's \"quorum\") have approved it with their keys, and the policy's\n"
     "delay has passed; any one of them can cancel it until then.  Give each\n"
     "approver their own key and keep it off the vault host and off the backed-up\n"
     "hosts: whoever holds a quorum of keys can delete backups.\n"
     "\n"
-    "  --output FILE  where the approver key is written\n";
+    "  --output FILE  where the approver key is written\n"
+    "  --kdf PROFILE  Argon2id cost: interactive, moderate (default) or sensitive\n";
 
 static const char usage_approve[] =
     "Usage: kurad approve DIR ID --key FILE\n"
@@ -39,7 +43,8 @@ static const char usage_approve[] =
     "Requests to release or remove quarantined files ('kurad quarantine') are\n"
     "approved the same way.\n"
     "\n"
-    "  --key FILE  an approver key from 'kurad approver add'\n";
+    "  --key FILE  an approver key from 'kurad approver add' (its passphrase from\n"
+    "              KURA_APPROVER_PASSWORD_FILE or the terminal)\n";
 
 static const char usage_cancel[] =
     "Usage: kurad cancel DIR ID --key FILE\n"
@@ -48,14 +53,17 @@ static const char usage_cancel[] =
     "names is deleted.  One approver is enough to cancel; a cancelled request\n"
     "stays on record.\n"
     "\n"
-    "  --key FILE  an approver key from 'kurad approver add'\n";
+    "  --key FILE  an approver key from 'kurad approver add' (its passphrase from\n"
+    "              KURA_APPROVER_PASSWORD_FILE or the terminal)\n";
 
 int kurad_cmd_approver(int argc, char **argv)
 {
-	const char *output = NULL, *pos[3];
-	const kurad_option opts[] = {{"--output", true, &output, NULL}, {NULL, false, NULL, NULL}};
+	const char *output = NULL, *kdf = NULL, *pos[3];
+	const kurad_option opts[] = {{"--output", true, &output, NULL},
+				     {"--kdf", true, &kdf, NULL},
+				     {NULL, false, NULL, NULL}};
+	int npos, rc, profile = KURA_KDF_MODERATE;
 	bool help;
-	int npos, rc;
 
 	if ((rc = kurad_parse_args(argc, argv, opts, pos, 3, &npos, &help, usage_approver)) ||
 	    help) {
@@ -80,11 +88,23 @@ int kurad_cmd_approver(int argc, char **argv)
 		    "bad approver name '%s' (lowercase letters, "
 		    "digits, . _ -; starting with a letter or digit; at most %d)",
 		    pos[2], VAULT_NAME_MAX);
-	if (approvers_add(pos[1], pos[2], output) < 0)
+	if (kdf) {
+		if (strcmp(kdf, "interactive") == 0)
+			profile = KURA_KDF_INTERACTIVE;
+		else if (strcmp(kdf, "sensitive") == 0)
+			profile = KURA_KDF_SENSITIVE;
+		else if (strcmp(kdf, "moderate") != 0)
+			return kurad_usage_error(usage_approver,
+						 "--kdf is interactive, moderate or sensitive, "
+						 "not '%s'",
+						 kdf);
+	}
+	if (approvers_add(pos[1], pos[2], output, profile) < 0)
 		return kurad_fail(NULL);
-	printf("Created approver '%s'; the key is in %s.\n"
+	printf("Created approver '%s'; the key is in %s, sealed under its passphrase.\n"
 	       "It is the only copy: give it to the approver, keep it off the vault host and\n"
-	       "the backed-up hosts, and delete it here.\n",
+	       "the backed-up hosts, and delete it here.  The approver signs from their own\n"
+	       "machine with 'kura approve ID --key FILE' (and 'kura cancel').\n",
 	       pos[2], output);
 	return EXIT_OK;
 }

@@ -58,6 +58,9 @@ metrics_route metrics_route_of(const char *path)
 		return METRICS_ROUTE_METRICS;
 	if (strcmp(path, "/ui") == 0 || strncmp(path, "/ui/", 4) == 0)
 		return METRICS_ROUTE_UI;
+	/* approvers' signatures (approve_remote.h): one label, not one per request id */
+	if (strncmp(path, "/v1/deletions/", 14) == 0)
+		return METRICS_ROUTE_DELETIONS;
 	if (route_parse(path, &r) < 0)
 		return METRICS_ROUTE_OTHER;
 	switch (r.kind) {

@@ -52,8 +52,9 @@ int request_audit(request *rq, unsigned status, uint64_t bytes)
 	vault_audit *a = vault_get_audit(rq->srv->v);
 	vault_audit_entry e = {
 	    .peer = rq->peer,
-	    .client = rq->client ? rq->client->name : "",
-	    .role = rq->client ? vault_role_name(rq->client->role) : "",
+	    .client = rq->client ? rq->client->name : rq->approver,
+	    .role = rq->client ? vault_role_name(rq->client->role)
+			       : rq->approver[0] ? "approver" : "",
 	    .method = rq->method,
 	    .path = rq->path ? rq->path : "",
 	    .status = (int)status,

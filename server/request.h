@@ -53,6 +53,8 @@ typedef struct {
 	bool quiet; /* a refusal counted into its address's summary: no entry of its own */
 	bool deferred; /* no body: begin() waits for the call that ends the request */
 	bool ui_login; /* POST /ui/login: the body is the login form (ui_serve.h) */
+	bool approving; /* POST /v1/deletions/ID: the body is a signature (approve_remote.h) */
+	char approver[VAULT_NAME_MAX + 1]; /* who signed it, for the audit entry ("": none) */
 	int64_t start_ns; /* CLOCK_MONOTONIC when the headers were in (/metrics latency) */
 
 	/* PUT */

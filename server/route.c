@@ -136,6 +136,28 @@ bad:
 	return KURA_EINVAL;
 }
 
+int route_deletion_id(const char *url, unsigned long *out)
+{
+	static const char prefix[] = "/v1/deletions/";
+	const char *p;
+	unsigned long v = 0;
+	size_t n;
+
+	*out = 0;
+	if (!url || strncmp(url, prefix, sizeof(prefix) - 1) != 0)
+		return KURA_ENOTFOUND;
+	p = url + sizeof(prefix) - 1;
+	for (n = 0; is_digit(p[n]); n++)
+		if (n >= 9)
+			return KURA_EINVAL;
+	if (n == 0 || p[n] != '\0' || p[0] == '0')
+		return KURA_EINVAL;
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (unsigned long)(p[i] - '0');
+	*out = v;
+	return 0;
+}
+
 /* Decimal digits up to `end` (or NUL), no overflow, at least one digit. */
 static int parse_u64(const char **p, uint64_t *out)
 {

@@ -56,6 +56,14 @@ typedef struct {
 int route_parse(const char *url, vault_route *out);
 
 /*
+ * The request id of "/v1/deletions/ID" (ID = [1-9][0-9]{0,8}, nothing
+ * after), the approvers' path (approve_remote.h).  0 with *out;
+ * KURA_ENOTFOUND for a path not under /v1/deletions/; KURA_EINVAL for a
+ * malformed id there.
+ */
+int route_deletion_id(const char *url, unsigned long *out);
+
+/*
  * Parse a Range header for a file of `size` bytes.  Only one range of the
  * forms "bytes=A-B" (inclusive, B clamped to size-1) and "bytes=A-" is
  * understood: no spaces, no suffix ranges ("bytes=-N"), no lists.

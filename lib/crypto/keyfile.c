@@ -96,7 +96,7 @@ static void put_header(uint8_t *p, int kind, const kura_keys *k)
 	memcpy(p + 44, k->repo_pk, KURA_PUBKEY_SIZE);
 }
 
-static int kdf_params(int profile, uint64_t *ops, uint64_t *mem)
+int kura_keyfile_kdf_params(int profile, uint64_t *ops, uint64_t *mem)
 {
 	switch (profile) {
 	case KURA_KDF_INTERACTIVE:
@@ -109,7 +109,7 @@ static int kdf_params(int profile, uint64_t *ops, uint64_t *mem)
 		*ops = 4, *mem = (uint64_t)1 << 30;
 		return 0;
 	}
-	return kura_error_set(KURA_EINVAL, "restore key: unknown KDF profile %d", profile);
+	return kura_error_set(KURA_EINVAL, "unknown KDF profile %d", profile);
 }
 
 /* Argon2id(passphrase, salt, ops, mem) -> 32-byte wrapping key. */
@@ -141,7 +141,7 @@ int kura_keyfile_encode_restore(uint8_t **out, size_t *out_len, const kura_keys 
 	*out_len = 0;
 	if ((err = kura_crypto_init()) < 0)
 		return err;
-	if ((err = kdf_params(kdf_profile, &ops, &mem)) < 0)
+	if ((err = kura_keyfile_kdf_params(kdf_profile, &ops, &mem)) < 0)
 		return err;
 	if (k->kind != KURA_KEY_RESTORE)
 		return kura_error_set(KURA_EINVAL,

@@ -44,6 +44,12 @@ void kura_keys_wipe(kura_keys *k);
 int kura_keyfile_encode_restore(uint8_t **out, size_t *out_len, const kura_keys *k,
 				const char *passphrase, int kdf_profile);
 
+/*
+ * The Argon2id opslimit and memlimit of `profile` (KURA_KDF_*), for the
+ * restore key and the approver key files alike.  KURA_EINVAL for another.
+ */
+int kura_keyfile_kdf_params(int profile, uint64_t *ops, uint64_t *mem);
+
 /* Encode a backup key file (no passphrase: it lives on the backup client). */
 int kura_keyfile_encode_backup(uint8_t **out, size_t *out_len, const kura_keys *k);
 

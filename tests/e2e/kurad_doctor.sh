@@ -12,7 +12,7 @@ start_vault
 vault_client ward4 writer pacs "$WORK/ward4.cred"
 mkdir -p "$WORK/approvers"
 for a in alice bob; do
-	expect_exit 0 "$KURAD" approver add "$VAULT_DIR" "$a" --output "$WORK/approvers/$a.key"
+	expect_exit 0 "$KURAD" approver add "$VAULT_DIR" "$a" --output "$WORK/approvers/$a.key" --kdf interactive
 done
 
 # The fake host: hardened SSH, a synchronised clock, the real /proc.

@@ -3,7 +3,8 @@
 #
 # It makes a private work directory ($WORK, removed on exit), a passphrase
 # file ($PASSFILE), and exports KURA_REPOSITORY=$WORK/repo,
-# KURA_CACHE_DIR=$WORK/cache and KURA_PASSWORD_FILE=$PASSFILE.
+# KURA_CACHE_DIR=$WORK/cache, KURA_PASSWORD_FILE=$PASSFILE and
+# KURA_APPROVER_PASSWORD_FILE=$PASSFILE.
 #
 # Helpers:
 #   fail MSG...             print "FAIL: MSG" and exit 1
@@ -67,6 +68,8 @@ chmod 600 "$PASSFILE"
 export KURA_REPOSITORY=$WORK/repo
 export KURA_CACHE_DIR=$WORK/cache
 export KURA_PASSWORD_FILE=$PASSFILE
+# approver keys (kurad approver add, kurad approve, kura approve) are sealed under it too
+export KURA_APPROVER_PASSWORD_FILE=$PASSFILE
 unset KURA_KEY_FILE KURA_PASSWORD || true
 
 OUT= ERR=

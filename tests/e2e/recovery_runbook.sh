@@ -43,7 +43,7 @@ VAULT_DIR=$VH/kura
 vault_client ward4 writer clinic "$WORK/ward4.cred"
 vault_client setup reader clinic "$WORK/setup.cred"
 for a in alice bob; do
-	expect_exit 0 "$KURAD" approver add "$VAULT_DIR" "$a" --output "$VH/$a.key"
+	expect_exit 0 "$KURAD" approver add "$VAULT_DIR" "$a" --output "$VH/$a.key" --kdf interactive
 done
 expect_exit 0 "$KURAD" policy set "$VAULT_DIR" --quorum 2 --delay 1s --min-age 0 \
 	--keep-daily 0 --keep-weekly 0 --keep-monthly 0

@@ -46,7 +46,7 @@ vault_client ward5 writer clinic "$WORK/ward5.cred"
 vault_client ward6 writer clinic "$WORK/ward6.cred"
 vault_client restore-host reader clinic "$WORK/reader.cred"
 vault_client soc auditor "" "$WORK/auditor.cred"
-for a in alice bob; do expect_exit 0 "$KURAD" approver add "$VAULT_DIR" "$a" --output "$WORK/$a.key"; done
+for a in alice bob; do expect_exit 0 "$KURAD" approver add "$VAULT_DIR" "$a" --output "$WORK/$a.key" --kdf interactive; done
 expect_exit 0 "$KURAD" policy set "$VAULT_DIR" --quorum 2 --delay 7d --min-age 0 \
 	--keep-daily 0 --keep-weekly 0 --keep-monthly 0
 start_vault

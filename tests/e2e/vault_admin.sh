@@ -57,7 +57,7 @@ expect_exit 0 "$KURAD" status "$VAULT_DIR"
 assert_contains "human status marks it" "(revoked)" "$OUT"
 
 note "approvers and policy changes are logged"
-expect_exit 0 "$KURAD" approver add "$VAULT_DIR" alice --output "$WORK/alice.key"
+expect_exit 0 "$KURAD" approver add "$VAULT_DIR" alice --output "$WORK/alice.key" --kdf interactive
 expect_exit 0 "$KURAD" policy set "$VAULT_DIR" --quorum 1
 sleep 2.5 # two reloads
 stop_vault

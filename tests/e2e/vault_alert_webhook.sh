@@ -93,7 +93,7 @@ PY
 init_vault "$WORK/vault"
 vault_client soc auditor "" "$WORK/auditor.cred"
 for a in alice bob carol; do
-	expect_exit 0 "$KURAD" approver add "$VAULT_DIR" "$a" --output "$WORK/$a.key"
+	expect_exit 0 "$KURAD" approver add "$VAULT_DIR" "$a" --output "$WORK/$a.key" --kdf interactive
 done
 expect_exit 0 "$KURAD" policy set "$VAULT_DIR" --quorum 2 --delay 1s --min-age 0
 PIN=$(cred_get "$WORK/auditor.cred" pin)

@@ -225,8 +225,10 @@ vreq 409 POST "$R/deletions" -H 'Content-Type: application/json' \
 assert_contains "409 explains the minimum age" "minimum age" "$(cat "$WORK/body")"
 expect_exit 1 env KURA_KEY_FILE="$WORK/backup.key" "$KURA" forget --prune "$clean_snap"
 assert_contains "kura forget is refused by retention" "minimum age" "$ERR"
-# There is no approval over HTTP: approvers sign on the vault host.
-vreq '404|405' POST "/v1/deletions/1/approve" --data-binary '{}'
+# An approval over HTTP is an approver's signature (vault_approve_remote.sh);
+# a client's token counts for nothing there, and junk is refused.
+vreq 400 POST "/v1/deletions/1/approve" --data-binary '{}'
+vreq 400 POST "/v1/deletions/1" --data-binary '{}'
 vreq '400|404|405' POST "$R/deletions/1" --data-binary '{}'
 vreq 200 GET "$R/deletions"
 assert_eq "no deletion request exists" "[]" "$(cat "$WORK/body")"

@@ -25,7 +25,7 @@ vault_client ward4-backup writer clinic "$WORK/writer.cred"
 vault_client restore-host reader clinic "$WORK/reader.cred"
 vault_client soc auditor "" "$WORK/auditor.cred"
 for a in alice bob carol; do
-	expect_exit 0 "$KURAD" approver add "$VAULT_DIR" "$a" --output "$WORK/$a.key"
+	expect_exit 0 "$KURAD" approver add "$VAULT_DIR" "$a" --output "$WORK/$a.key" --kdf interactive
 	[ "$(stat -c %a "$WORK/$a.key")" = 600 ] || fail "approver key $a has mode $(stat -c %a "$WORK/$a.key")"
 done
 expect_exit 0 "$KURAD" policy set "$VAULT_DIR" --quorum 2 --delay ${DELAY}s --min-age 0 \

@@ -54,7 +54,7 @@ vault_client ward4 writer clinic "$WORK/writer.cred"
 vault_client restore1 reader clinic "$WORK/reader.cred"
 vault_client soc auditor "" "$WORK/auditor.cred"
 for a in alice bob carol; do
-	expect_exit 0 "$KURAD" approver add "$VAULT_DIR" "$a" --output "$WORK/$a.key"
+	expect_exit 0 "$KURAD" approver add "$VAULT_DIR" "$a" --output "$WORK/$a.key" --kdf interactive
 done
 expect_exit 0 "$KURAD" policy set "$VAULT_DIR" --quorum 2 --delay 1s --min-age 0 \
 	--keep-daily 0 --keep-weekly 0 --keep-monthly 0

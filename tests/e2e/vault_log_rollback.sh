@@ -18,8 +18,8 @@ init_vault "$WORK/vault"
 vault_client ward4-backup writer clinic "$WORK/writer.cred"
 vault_client restore-host reader clinic "$WORK/reader.cred"
 vault_client soc auditor "" "$WORK/auditor.cred"
-expect_exit 0 "$KURAD" approver add "$VAULT_DIR" alice --output "$WORK/alice.key"
-expect_exit 0 "$KURAD" approver add "$VAULT_DIR" bob --output "$WORK/bob.key"
+expect_exit 0 "$KURAD" approver add "$VAULT_DIR" alice --output "$WORK/alice.key" --kdf interactive
+expect_exit 0 "$KURAD" approver add "$VAULT_DIR" bob --output "$WORK/bob.key" --kdf interactive
 start_vault
 note "every answer carries a signed log head"
 hdr=$(curl -sk -o /dev/null -D - "https://$VAULT_ADDR/v1/log" | tr -d '\r' | grep -i '^kura-log-head:' || true)

@@ -20,7 +20,7 @@ vault_client ward6 writer clinic "$WORK/writer3.cred"
 vault_client restore-host reader clinic "$WORK/reader.cred"
 vault_client soc auditor "" "$WORK/auditor.cred"
 for a in alice bob; do
-	expect_exit 0 "$KURAD" approver add "$VAULT_DIR" "$a" --output "$WORK/$a.key"
+	expect_exit 0 "$KURAD" approver add "$VAULT_DIR" "$a" --output "$WORK/$a.key" --kdf interactive
 done
 # A month of minimum age: only the quarantine's exemption lets junk go sooner.
 expect_exit 0 "$KURAD" policy set "$VAULT_DIR" --quorum 2 --delay 0 --min-age 30d

@@ -58,6 +58,16 @@ static int setup(void **state)
 		return -1;
 	memcpy(dir, f->dir, sizeof(dir));
 	snprintf(f->vault, sizeof(f->vault), "%s/v", dir);
+	/* the approver keys' passphrase (approver_pass.h) */
+	snprintf(cred, sizeof(cred), "%s/approver.pass", dir);
+	{
+		FILE *pf = fopen(cred, "w");
+
+		assert_non_null(pf);
+		fputs("correct horse battery staple approver\n", pf);
+		fclose(pf);
+		setenv("KURA_APPROVER_PASSWORD_FILE", cred, 1);
+	}
 	snprintf(f->out, sizeof(f->out), "%s/alert-ran", dir);
 	assert_ok(vault_init(f->vault, NULL, &pin));
 	free(pin);
@@ -67,7 +77,7 @@ static int setup(void **state)
 	assert_ok(vault_client_add(f->vault, "l", VAULT_ROLE_WRITER, "lab", cred));
 	for (int i = 0; i < 3; i++) {
 		snprintf(f->keys[i], sizeof(f->keys[i]), "%s/%s.key", dir, names[i]);
-		assert_ok(approvers_add(f->vault, names[i], f->keys[i]));
+		assert_ok(approvers_add(f->vault, names[i], f->keys[i], KURA_KDF_INTERACTIVE));
 	}
 	policy_default(&p);
 	p.quorum = 2;

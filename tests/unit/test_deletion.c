@@ -136,13 +136,23 @@ static int setup(void **state)
 	/* From a copy: GCC cannot tell the members apart (-Wrestrict). */
 	memcpy(dir, f->dir, sizeof(dir));
 	snprintf(f->vault, sizeof(f->vault), "%s/v", dir);
+	/* the approver keys' passphrase (approver_pass.h) */
+	snprintf(cred, sizeof(cred), "%s/approver.pass", dir);
+	{
+		FILE *pf = fopen(cred, "w");
+
+		assert_non_null(pf);
+		fputs("correct horse battery staple approver\n", pf);
+		fclose(pf);
+		setenv("KURA_APPROVER_PASSWORD_FILE", cred, 1);
+	}
 	assert_ok(vault_init(f->vault, NULL, &pin));
 	free(pin);
 	snprintf(cred, sizeof(cred), "%s/w.cred", dir);
 	assert_ok(vault_client_add(f->vault, "w", VAULT_ROLE_WRITER, "clinic", cred));
 	for (int i = 0; i < 3; i++) {
 		snprintf(f->keys[i], sizeof(f->keys[i]), "%s/%s.key", dir, names[i]);
-		assert_ok(approvers_add(f->vault, names[i], f->keys[i]));
+		assert_ok(approvers_add(f->vault, names[i], f->keys[i], KURA_KDF_INTERACTIVE));
 	}
 	set_policy(f, 0, 2);
 	assert_ok(vault_open(&f->v, f->vault));
@@ -265,16 +275,18 @@ static void test_approver_key_file(void **state)
 	assert_int_equal(stat(f->keys[0], &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	assert_ok(files_read(f->keys[0], 65536, &text, &len));
-	assert_non_null(strstr(text, "\"kura_approver_key\": 1"));
-	assert_non_null(strstr(text, "\"secret_key\""));
+	/* version 2: the secret sealed under the passphrase, never in the clear */
+	assert_non_null(strstr(text, "\"kura_approver_key\": 2"));
+	assert_non_null(strstr(text, "\"sealed_seed\""));
+	assert_null(strstr(text, "\"secret_key\""));
 	free(text);
 	/* A taken name, an existing output file, a bad name. */
 	snprintf(other, sizeof(other), "%s/other.key", f->dir);
-	assert_int_equal(approvers_add(f->vault, "alice", other), KURA_EEXISTS);
+	assert_int_equal(approvers_add(f->vault, "alice", other, KURA_KDF_INTERACTIVE), KURA_EEXISTS);
 	assert_int_equal(access(other, F_OK), -1);
-	assert_int_equal(approvers_add(f->vault, "dave", f->keys[0]), KURA_EEXISTS);
+	assert_int_equal(approvers_add(f->vault, "dave", f->keys[0], KURA_KDF_INTERACTIVE), KURA_EEXISTS);
 	assert_int_equal(access(f->keys[0], F_OK), 0);
-	assert_int_equal(approvers_add(f->vault, "../x", other), KURA_EINVAL);
+	assert_int_equal(approvers_add(f->vault, "../x", other, KURA_KDF_INTERACTIVE), KURA_EINVAL);
 }
 
 static void test_no_quorum_does_nothing(void **state)
@@ -439,7 +451,7 @@ static void test_replaced_key_voids_approval(void **state)
 	snprintf(path, sizeof(path), "%s/approvers/bob.json", f->vault);
 	snprintf(other, sizeof(other), "%s/bob2.key", f->dir);
 	assert_int_equal(unlink(path), 0);
-	assert_ok(approvers_add(f->vault, "bob", other));
+	assert_ok(approvers_add(f->vault, "bob", other, KURA_KDF_INTERACTIVE));
 	d = listed(f, id);
 	assert_int_equal(json_integer_value(json_object_get(d, "approvals_valid")), 1);
 	json_decref(d);
@@ -461,7 +473,7 @@ static void test_foreign_keys_refused(void **state)
 	snprintf(key2, sizeof(key2), "%s/alice2.key", f->dir);
 	assert_ok(vault_init(vault2, NULL, &pin));
 	free(pin);
-	assert_ok(approvers_add(vault2, "alice", key2));
+	assert_ok(approvers_add(vault2, "alice", key2, KURA_KDF_INTERACTIVE));
 	assert_int_equal(deletion_sign(f->vault, id, key2, false, f->t, &summary),
 			 KURA_EDENIED);
 	assert_non_null(strstr(kura_error_message(), "another vault"));

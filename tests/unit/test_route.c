@@ -331,6 +331,28 @@ static void test_unescape(void **state)
 	assert_int_equal(r.type, KURA_FILE_PACK);
 }
 
+/* /v1/deletions/ID: the approvers' path (approve_remote.h) */
+static void test_deletion_id(void **state)
+{
+	static const char *const bad[] = {
+	    "/v1/deletions/",	  "/v1/deletions/0",	      "/v1/deletions/01",
+	    "/v1/deletions/1/",	  "/v1/deletions/1/approve", "/v1/deletions/1000000000",
+	    "/v1/deletions/-1",	  "/v1/deletions/+1",	      "/v1/deletions/1a",
+	    "/v1/deletions/%31", "/v1/deletions/ 1",
+	};
+	unsigned long id;
+
+	(void)state;
+	assert_int_equal(route_deletion_id("/v1/deletions/7", &id), 0);
+	assert_int_equal(id, 7);
+	assert_int_equal(route_deletion_id("/v1/deletions/999999999", &id), 0);
+	assert_int_equal(id, 999999999UL);
+	assert_int_equal(route_deletion_id("/v1/repos/clinic/deletions", &id), KURA_ENOTFOUND);
+	assert_int_equal(route_deletion_id("/v1/deletions", &id), KURA_ENOTFOUND);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(route_deletion_id(bad[i], &id), KURA_EINVAL);
+}
+
 static void test_addr(void **state)
 {
 	struct sockaddr_storage ss;
@@ -393,6 +415,7 @@ int main(void)
 	    cmocka_unit_test(test_route_rejects), cmocka_unit_test(test_range),
 	    cmocka_unit_test(test_length),	  cmocka_unit_test(test_bearer),
 	    cmocka_unit_test(test_unescape),	  cmocka_unit_test(test_addr),
+	    cmocka_unit_test(test_deletion_id),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
