@@ -10,7 +10,11 @@
  * and path it affects when known, so the operator learns which backups
  * are hurt and not only which pack.  Problems found: exit status 4.
  * Packs removed by a prune that index files still name are counted as
- * information ("packs_pruned"), not problems.
+ * information ("packs_pruned"), not problems.  On S3 every version of every
+ * file is also looked at: a file a thief with the writer's S3 keys
+ * overwrote or hid behind a delete marker is a problem named as an attack
+ * ("s3_attacked"), even though reads find the locked version that is
+ * intact (`kura s3 heal` puts the store's view right).
  */
 #include "cli.h"
 
@@ -26,9 +30,9 @@ enum {
 };
 
 static const struct option longs[] = {
-	{"read-data", no_argument, NULL, OPT_READ_DATA},
-	{"no-record", no_argument, NULL, OPT_NO_RECORD},
-	{NULL, 0, NULL, 0},
+    {"read-data", no_argument, NULL, OPT_READ_DATA},
+    {"no-record", no_argument, NULL, OPT_NO_RECORD},
+    {NULL, 0, NULL, 0},
 };
 
 struct check_ctx {
@@ -63,7 +67,39 @@ static void on_problem(const char *object, const char *message, const char *snap
 	}
 }
 
-static int print_json(kura_repo *repo, const kura_check_result *r, json_t *errors)
+/* On S3: each file overwritten or hidden by a delete marker is a problem. */
+static int on_attack(const kura_s3_attack *a, void *ctx)
+{
+	char object[96], msg[320];
+
+	snprintf(object, sizeof(object), "%s %s", kura_file_type_what(a->type), a->name);
+	snprintf(msg, sizeof(msg), "attack on the S3 store: %s%s%s; %s",
+		 a->overwritten ? "overwritten by a newer "
+				  "version with other bytes"
+				: "",
+		 a->overwritten && a->hidden ? ", and " : "",
+		 a->hidden ? "hidden by a delete marker" : "",
+		 a->intact ? "the locked version is intact and reads use it ('kura s3 heal' "
+			     "puts it back on top)"
+			   : "no stored version hashes to the name");
+	on_problem(object, msg, NULL, NULL, ctx);
+	return 0;
+}
+
+static int audit_s3(kura_repo *repo, struct check_ctx *ctx, uint64_t *out)
+{
+	kura_backend *b = kura_repo_backend(repo);
+	bool locking;
+	uint32_t days;
+
+	*out = 0;
+	if (kura_s3_lock_info(b, &locking, &days) < 0)
+		return 0; /* not on S3 */
+	return kura_s3_audit(b, false, on_attack, ctx, out);
+}
+
+static int print_json(kura_repo *repo, const kura_check_result *r, json_t *errors,
+		      uint64_t attacked)
 {
 	json_t *o = json_object();
 
@@ -72,6 +108,7 @@ static int print_json(kura_repo *repo, const kura_check_result *r, json_t *error
 	json_object_set_new(o, "files_checked", cli_json_u64(r->files_checked));
 	json_object_set_new(o, "packs", cli_json_u64(r->packs));
 	json_object_set_new(o, "packs_pruned", cli_json_u64(r->packs_pruned));
+	json_object_set_new(o, "s3_attacked", cli_json_u64(attacked));
 	json_object_set_new(o, "indexes", cli_json_u64(r->indexes));
 	json_object_set_new(o, "snapshots", cli_json_u64(r->snapshots));
 	json_object_set_new(o, "trees", cli_json_u64(r->trees));
@@ -132,8 +169,9 @@ static void record_check(kura_repo *repo, const kura_check_result *res, bool qui
 	if (err < 0 && err != KURA_ENOTFOUND)
 		p.snapshot_id[0] = '\0';
 	if ((err = kura_proof_write(b, &p, id)) < 0) {
-		fprintf(stderr, "kura: warning: the check's result is not recorded in the "
-				"repository, so kura status will not see it: %s\n",
+		fprintf(stderr,
+			"kura: warning: the check's result is not recorded in the "
+			"repository, so kura status will not see it: %s\n",
 			kura_error_message());
 		return;
 	}
@@ -149,6 +187,7 @@ static int run(struct cli_global *g, int argc, char **argv)
 	kura_check_result res = {0};
 	kura_repo *repo = NULL;
 	bool no_record = false;
+	uint64_t attacked = 0;
 	int c, rc, err;
 
 	cli_getopt_init(&p, g, &cli_cmd_check, argc, argv, "", longs);
@@ -179,18 +218,23 @@ static int run(struct cli_global *g, int argc, char **argv)
 	cli_progress_clear(&ctx.prog);
 	if (err < 0 && err != KURA_ECORRUPT) {
 		rc = cli_fail(err, err == KURA_ENEEDKEY && opts.read_data
-					   ? "--read-data decrypts every blob and so needs the "
-					     "restore key; you opened the repository with a backup "
-					     "key (KURA_KEY_FILE). Unset KURA_KEY_FILE to use the "
-					     "passphrase, or run without --read-data"
-					   : NULL);
+				       ? "--read-data decrypts every blob and so needs the "
+					 "restore key; you opened the repository with a backup "
+					 "key (KURA_KEY_FILE). Unset KURA_KEY_FILE to use the "
+					 "passphrase, or run without --read-data"
+				       : NULL);
 		goto done;
 	}
 	/* KURA_ECORRUPT always means problems, even if none was counted. */
 	if (err == KURA_ECORRUPT && res.problems == 0)
 		res.problems = 1;
+	if ((err = audit_s3(repo, &ctx, &attacked)) < 0) {
+		rc = cli_fail(err, "the version listing of the S3 store failed");
+		goto done;
+	}
+	res.problems += attacked;
 	if (g->json)
-		rc = print_json(repo, &res, ctx.errors);
+		rc = print_json(repo, &res, ctx.errors, attacked);
 	else if (!g->quiet)
 		print_human(&res);
 	if (res.problems > 0) {
@@ -209,19 +253,19 @@ done:
 }
 
 const struct cli_command cli_cmd_check = {
-	.name = "check",
-	.summary = "verify the repository's integrity",
-	.usage = "kura check [--read-data [--no-record]]",
-	.help = "Check that every pack, index, snapshot and tree is present, readable and\n"
-		"consistent.  Problems are printed on stderr as\n"
-		"  error: OBJECT: MESSAGE (snapshot ID, path PATH)\n"
-		"and the exit status is 4 if there were any.\n"
-		"\n"
-		"Options:\n"
-		"      --read-data   also decrypt and verify every blob: reads the whole\n"
-		"                    repository and needs the restore key.  The result is\n"
-		"                    recorded in the repository (a proof record, read by\n"
-		"                    kura status)\n"
-		"      --no-record   with --read-data: do not record the result\n",
-	.run = run,
+    .name = "check",
+    .summary = "verify the repository's integrity",
+    .usage = "kura check [--read-data [--no-record]]",
+    .help = "Check that every pack, index, snapshot and tree is present, readable and\n"
+	    "consistent.  Problems are printed on stderr as\n"
+	    "  error: OBJECT: MESSAGE (snapshot ID, path PATH)\n"
+	    "and the exit status is 4 if there were any.\n"
+	    "\n"
+	    "Options:\n"
+	    "      --read-data   also decrypt and verify every blob: reads the whole\n"
+	    "                    repository and needs the restore key.  The result is\n"
+	    "                    recorded in the repository (a proof record, read by\n"
+	    "                    kura status)\n"
+	    "      --no-record   with --read-data: do not record the result\n",
+    .run = run,
 };

@@ -30,8 +30,8 @@ typedef enum {
 	KURA_FILE_SNAPSHOT = 2,
 	KURA_FILE_INDEX = 3,
 	KURA_FILE_PACK = 4,
-	KURA_FILE_DRILL = 5, /* drill records (docs/FORMAT.md, "Drill records") */
-	KURA_FILE_PROOF = 6, /* copy and check records (docs/FORMAT.md, "Proof records") */
+	KURA_FILE_DRILL = 5,  /* drill records (docs/FORMAT.md, "Drill records") */
+	KURA_FILE_PROOF = 6,  /* copy and check records (docs/FORMAT.md, "Proof records") */
 	KURA_FILE_ACCEPT = 7, /* acceptance records (docs/FORMAT.md, "Acceptance records") */
 } kura_file_type;
 
@@ -40,7 +40,8 @@ typedef enum {
 /* The directory name of each file type ("config", "keys", ...). */
 const char *kura_file_type_name(kura_file_type type);
 
-/* What one file of a type is called in messages ("pack", "drill record", ...; "file" if unknown). */
+/* What one file of a type is called in messages ("pack", "drill record", ...; "file" if unknown).
+ */
 const char *kura_file_type_what(kura_file_type type);
 
 /* A store of repository files; opaque here (kura/sys/backend.h). */
@@ -52,14 +53,14 @@ typedef struct kura_backend kura_backend;
 
 /* The optional abilities a caller may ask about (kura_backend_has). */
 typedef enum {
-	KURA_BACKEND_HAS_LOCK = 1,	       /* keeps backups and prunes apart */
-	KURA_BACKEND_HAS_LIST_DETAIL = 2,      /* lists with receive times */
-	KURA_BACKEND_HAS_STREAM = 3,	       /* writes a file piece by piece */
-	KURA_BACKEND_HAS_REMOVE = 4,	       /* removes files at once */
-	KURA_BACKEND_HAS_MTIME = 5,	       /* knows when a file was written */
-	KURA_BACKEND_HAS_CLEAN_TMP = 6,	       /* leaves crash debris to clean */
+	KURA_BACKEND_HAS_LOCK = 1,		/* keeps backups and prunes apart */
+	KURA_BACKEND_HAS_LIST_DETAIL = 2,	/* lists with receive times */
+	KURA_BACKEND_HAS_STREAM = 3,		/* writes a file piece by piece */
+	KURA_BACKEND_HAS_REMOVE = 4,		/* removes files at once */
+	KURA_BACKEND_HAS_MTIME = 5,		/* knows when a file was written */
+	KURA_BACKEND_HAS_CLEAN_TMP = 6,		/* leaves crash debris to clean */
 	KURA_BACKEND_HAS_DELETION_REQUESTS = 7, /* deletes only through approvals */
-	KURA_BACKEND_HAS_QUARANTINE = 8	        /* hides a revoked writer's uploads */
+	KURA_BACKEND_HAS_QUARANTINE = 8		/* hides a revoked writer's uploads */
 } kura_backend_ability;
 
 /* Open an existing local repository directory. KURA_ENOTFOUND if it is not one. */
@@ -241,6 +242,36 @@ typedef struct {
  */
 int kura_s3_extend_locks(kura_backend *b, const char (*let_expire)[65], size_t nlet, bool dry_run,
 			 kura_s3_extend_fn fn, void *ctx, kura_s3_extend_result *out);
+
+/*
+ * One repository file a thief with the writer's S3 keys tampered with
+ * (kura_s3_audit): its name now shows junk (a newer version with other
+ * bytes) or nothing (a delete marker).  Object Lock kept the version kura
+ * wrote; reads already find it.
+ */
+typedef struct {
+	kura_file_type type;
+	const char *name;
+	bool overwritten;    /* a newer version with other bytes */
+	bool hidden;	     /* the current version is a delete marker */
+	bool intact;	     /* a stored version hashes to the name */
+	bool healed;	     /* with heal: the name shows the right bytes again */
+	const char *problem; /* why it could not be healed, or NULL */
+} kura_s3_attack;
+
+typedef int (*kura_s3_attack_fn)(const kura_s3_attack *a, void *ctx);
+
+/*
+ * Look at every version of every repository file (ListObjectVersions) for
+ * the work of a thief with the writer's keys: fn (may be NULL) is called
+ * for each file overwritten or hidden; *out_count counts them.  With
+ * `heal`, each one that a stored version still holds intact is repaired
+ * in the store's view: its delete markers are deleted (S3 allows that
+ * under Object Lock) and, if junk is on top, the intact version is copied
+ * back on top with the repository's lock, confirmed, and read back; what
+ * cannot be repaired has kura_s3_attack.problem.  Needs no key.
+ */
+int kura_s3_audit(kura_backend *b, bool heal, kura_s3_attack_fn fn, void *ctx, uint64_t *out_count);
 
 #ifdef __cplusplus
 }
