@@ -22,8 +22,9 @@
  *
  * remove() deletes a file's version for good, but only once its lock has
  * run out: a locked file is kept and the call answers KURA_EBUSY with the
- * date its lock ends.  There is no repository lock (S3 has no atomic
- * lock primitive); prune keeps packs younger than its grace (mtime).
+ * date its lock ends.  Backups and prunes are kept apart by lock objects
+ * under PREFIX/locks/ (s3_repolock.c), and prune keeps packs younger than
+ * its grace (mtime) besides.
  *
  * Threads: put/get/get_range/list may run concurrently; the backend
  * changes after open only in its pool of easy handles (s3_http.c).
@@ -485,6 +486,8 @@ static int s3_new(s3_backend **out, const char *url, const kura_s3_options *o)
 	sb->parent.free = s3_free;
 	sb->parent.remove = s3_remove;
 	sb->parent.mtime = s3_mtime;
+	sb->parent.lock = s3_repolock_take;
+	sb->parent.unlock = s3_repolock_release;
 	*out = sb;
 	return 0;
 fail:

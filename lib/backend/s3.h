@@ -124,6 +124,7 @@ int64_t s3_url_parse_http_date(const char *s);
 typedef struct {
 	char *key;
 	uint64_t size;
+	int64_t modified; /* LastModified, epoch seconds; -1 if not sent */
 } s3_xml_object;
 
 typedef struct {
@@ -220,6 +221,11 @@ int s3_versions_scan(s3_backend *sb, kura_file_type type);
  * (*out_id malloc'd); *out_id NULL for a key not known to be attacked. */
 int s3_versions_pin(s3_backend *sb, const char *key, const char *name, char **out_id);
 void s3_versions_free_pins(s3_backend *sb);
+
+/* s3_repolock.c: the lock slots (docs/FORMAT.md, "Backups and prunes") */
+int s3_repolock_take(kura_backend *b, kura_lock_mode mode, int64_t wait_ms,
+		     kura_backend_lock **out);
+void s3_repolock_release(kura_backend *b, kura_backend_lock *lock);
 
 /* s3.c */
 bool s3_backend_is(const kura_backend *b);

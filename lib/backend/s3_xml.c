@@ -42,6 +42,7 @@ typedef struct {
 	s3_xml_listing *listing;
 	char *cur_key;
 	uint64_t cur_size;
+	int64_t cur_modified;
 	bool cur_has_size;
 	/* versions */
 	s3_xml_versions *versions;
@@ -108,6 +109,7 @@ static void on_start(void *ud, const XML_Char *name, const XML_Char **attrs)
 		free(st->cur_key);
 		st->cur_key = NULL;
 		st->cur_has_size = false;
+		st->cur_modified = -1;
 	}
 	if (st->versions && (at_path(st, "ListVersionsResult/Version") ||
 			     at_path(st, "ListVersionsResult/DeleteMarker"))) {
@@ -143,6 +145,9 @@ static void listing_end(xml_state *st)
 		if (parse_u64(&st->cur_size, st->text) < 0)
 			return stop(st, "a listed size is not a number");
 		st->cur_has_size = true;
+	} else if (at_path(st, "ListBucketResult/Contents/LastModified")) {
+		if ((st->cur_modified = s3_url_parse_iso8601(st->text)) < 0)
+			return stop(st, "a listed LastModified is not a date");
 	} else if (at_path(st, "ListBucketResult/Contents")) {
 		if (!st->cur_key || !st->cur_has_size)
 			return stop(st, "a listed object has no Key or no Size");
@@ -157,6 +162,7 @@ static void listing_end(xml_state *st)
 		}
 		l->objects[l->count].key = st->cur_key;
 		l->objects[l->count].size = st->cur_size;
+		l->objects[l->count].modified = st->cur_modified;
 		l->count++;
 		st->cur_key = NULL;
 	} else if (at_path(st, "ListBucketResult/IsTruncated")) {
