@@ -2,7 +2,8 @@
 # s3_attack.sh - what a thief with the writer's S3 keys can do to a
 # versioned, locked bucket, and how kura sees through it (issue 13): PUT
 # junk as a new version over a pack and over an index, and place delete
-# markers over a pack and over a snapshot (the locked versions stay, but a
+# markers over a pack and over a snapshot, and junk and a delete marker over
+# the lock settings kura-s3.json (the locked versions stay, but a
 # plain GET or ListObjectsV2 shows junk or nothing).  Then: snapshots
 # lists both snapshots, restore of each is byte-identical, check names
 # every attacked file as an attack on the store (exit 4, s3_attacked 4),
@@ -54,6 +55,9 @@ assert_eq "overwrite pack" 200 "$(code -T "$WORK/junk1" "$EP/$B/$OVER_PACK")"
 assert_eq "overwrite index" 200 "$(code -T "$WORK/junk2" "$EP/$B/$OVER_INDEX")"
 assert_eq "delete marker on pack" 204 "$(code -X DELETE "$EP/$B/$HIDE_PACK")"
 assert_eq "delete marker on snapshot" 204 "$(code -X DELETE "$EP/$B/$HIDE_SNAP")"
+# and the lock settings: junk on top, then a delete marker over that
+assert_eq "overwrite kura-s3.json" 200 "$(code -T "$WORK/junk2" "$EP/$B/$P/kura-s3.json")"
+assert_eq "delete marker on kura-s3.json" 204 "$(code -X DELETE "$EP/$B/$P/kura-s3.json")"
 # the attack is real: plain reads and listings see junk or nothing
 assert_eq "plain GET of the overwritten pack is junk" "$(sha256sum "$WORK/junk1" | cut -c1-64)" "$(plain_sha "$OVER_PACK")"
 assert_eq "plain GET of the hidden pack" 404 "$(plain_sha "$HIDE_PACK")"
