@@ -20,9 +20,10 @@
  * reports only names kura could have written; get_range() of an attacked
  * name reads the version that hashes right.
  *
- * remove() deletes a file's version for good, but only once its lock has
- * run out: a locked file is kept and the call answers KURA_EBUSY with the
- * date its lock ends.  Backups and prunes are kept apart by lock objects
+ * remove() deletes every version of a file (and any delete marker over
+ * it) for good, but only once no version is locked any more: a locked
+ * file is kept and the call answers KURA_EBUSY with the date its lock
+ * ends.  Backups and prunes are kept apart by lock objects
  * under PREFIX/locks/ (s3_repolock.c), and prune keeps packs younger than
  * its grace (mtime) besides.
  *
@@ -352,13 +353,39 @@ static int s3_mtime(kura_backend *b, kura_file_type type, const char *name, int6
 	return err;
 }
 
-/* Delete the current version for good, if its lock has run out. */
+/* A request on one version of `key` ("null": an unversioned bucket's only one). */
+static int on_version(s3_backend *sb, const char *method, const char *key, const char *version_id,
+		      s3_response *rs)
+{
+	s3_request rq = {.method = method, .key = key, .max = 1 << 20};
+	char *enc = NULL, *query = NULL;
+	int err;
+
+	if (strcmp(version_id, "null") != 0) {
+		if (!(enc = s3_url_encode(version_id)) ||
+		    asprintf(&query, "versionId=%s", enc) < 0) {
+			free(enc);
+			return kura_error_set(KURA_ENOMEM, "out of memory");
+		}
+		rq.query = query;
+	}
+	err = s3_http_perform(sb, &rq, rs);
+	free(query);
+	free(enc);
+	return err;
+}
+
+/*
+ * Delete every version of the file for good, and any delete marker over
+ * it, once no version is locked any more: junk a thief put on top goes
+ * with it.  A locked version keeps them all (KURA_EBUSY with its date).
+ */
 static int s3_remove(kura_backend *b, kura_file_type type, const char *name)
 {
 	s3_backend *sb = (s3_backend *)b;
-	s3_request rq = {.method = "DELETE", .max = 1 << 20};
+	s3_key_versions *kv = NULL;
 	s3_response rs = {0};
-	char what[96], *key, *enc = NULL, *query = NULL;
+	char what[96], *key;
 	int64_t until;
 	int err;
 
@@ -367,34 +394,41 @@ static int s3_remove(kura_backend *b, kura_file_type type, const char *name)
 	what_of(what, type, name);
 	if (!(key = s3_url_key(sb, type, name)))
 		return kura_error_set(KURA_ENOMEM, "out of memory");
-	if ((err = head(sb, key, &rs)) < 0)
-		goto done;
-	if (rs.status != 200) {
-		err = s3_http_error(sb, &rs, "HEAD", what);
-		goto done;
-	}
-	until = s3_url_parse_iso8601(rs.retain_until);
-	if (rs.lock_mode[0] && until > (int64_t)time(NULL)) {
-		err = kura_error_set(KURA_EBUSY, "%s: %s is locked (%s) until %s: kept",
-				     sb->display, what, rs.lock_mode, rs.retain_until);
+	if ((err = s3_versions_of(sb, key, &kv)) == KURA_ENOTFOUND ||
+	    (err == 0 && !s3_key_oldest(kv))) {
+		kura_error_clear();
+		err = kura_error_set(KURA_ENOTFOUND, "%s: %s: not found", sb->display, what);
 		goto done;
 	}
-	if (rs.version_id[0] && strcmp(rs.version_id, "null") != 0) {
-		if (!(enc = s3_url_encode(rs.version_id)) ||
-		    asprintf(&query, "versionId=%s", enc) < 0) {
-			query = NULL;
-			err = kura_error_set(KURA_ENOMEM, "out of memory");
+	if (err < 0)
+		goto done;
+	for (size_t i = 0; i < kv->n; i++) {
+		if (kv->v[i].marker)
+			continue;
+		if ((err = on_version(sb, "HEAD", key, kv->v[i].version_id, &rs)) < 0)
+			goto done;
+		if (rs.status != 200) {
+			err = s3_http_error(sb, &rs, "HEAD", what);
 			goto done;
 		}
-		rq.query = query;
+		until = s3_url_parse_iso8601(rs.retain_until);
+		if (rs.lock_mode[0] && until > (int64_t)time(NULL)) {
+			err = kura_error_set(KURA_EBUSY, "%s: %s is locked (%s) until %s: kept",
+					     sb->display, what, rs.lock_mode, rs.retain_until);
+			goto done;
+		}
 	}
-	rq.key = key;
-	if ((err = s3_http_perform(sb, &rq, &rs)) == 0 && rs.status != 204 && rs.status != 200)
-		err = s3_http_error(sb, &rs, "DELETE", what);
+	for (size_t i = 0; i < kv->n; i++) {
+		if ((err = on_version(sb, "DELETE", key, kv->v[i].version_id, &rs)) < 0)
+			goto done;
+		if (rs.status != 204 && rs.status != 200) {
+			err = s3_http_error(sb, &rs, "DELETE", what);
+			goto done;
+		}
+	}
 done:
 	s3_response_free(&rs);
-	free(query);
-	free(enc);
+	s3_key_versions_free(kv);
 	free(key);
 	return err;
 }
