@@ -30,9 +30,9 @@ enum {
 };
 
 static const struct option longs[] = {
-    {"read-data", no_argument, NULL, OPT_READ_DATA},
-    {"no-record", no_argument, NULL, OPT_NO_RECORD},
-    {NULL, 0, NULL, 0},
+	{"read-data", no_argument, NULL, OPT_READ_DATA},
+	{"no-record", no_argument, NULL, OPT_NO_RECORD},
+	{NULL, 0, NULL, 0},
 };
 
 struct check_ctx {
@@ -74,9 +74,7 @@ static int on_attack(const kura_s3_attack *a, void *ctx)
 
 	snprintf(object, sizeof(object), "%s %s", kura_file_type_what(a->type), a->name);
 	snprintf(msg, sizeof(msg), "attack on the S3 store: %s%s%s; %s",
-		 a->overwritten ? "overwritten by a newer "
-				  "version with other bytes"
-				: "",
+		 a->overwritten ? "overwritten by a newer version with other bytes" : "",
 		 a->overwritten && a->hidden ? ", and " : "",
 		 a->hidden ? "hidden by a delete marker" : "",
 		 a->intact ? "the locked version is intact and reads use it ('kura s3 heal' "
@@ -169,9 +167,8 @@ static void record_check(kura_repo *repo, const kura_check_result *res, bool qui
 	if (err < 0 && err != KURA_ENOTFOUND)
 		p.snapshot_id[0] = '\0';
 	if ((err = kura_proof_write(b, &p, id)) < 0) {
-		fprintf(stderr,
-			"kura: warning: the check's result is not recorded in the "
-			"repository, so kura status will not see it: %s\n",
+		fprintf(stderr, "kura: warning: the check's result is not recorded in the "
+				"repository, so kura status will not see it: %s\n",
 			kura_error_message());
 		return;
 	}
@@ -218,11 +215,11 @@ static int run(struct cli_global *g, int argc, char **argv)
 	cli_progress_clear(&ctx.prog);
 	if (err < 0 && err != KURA_ECORRUPT) {
 		rc = cli_fail(err, err == KURA_ENEEDKEY && opts.read_data
-				       ? "--read-data decrypts every blob and so needs the "
-					 "restore key; you opened the repository with a backup "
-					 "key (KURA_KEY_FILE). Unset KURA_KEY_FILE to use the "
-					 "passphrase, or run without --read-data"
-				       : NULL);
+					   ? "--read-data decrypts every blob and so needs the "
+					     "restore key; you opened the repository with a backup "
+					     "key (KURA_KEY_FILE). Unset KURA_KEY_FILE to use the "
+					     "passphrase, or run without --read-data"
+					   : NULL);
 		goto done;
 	}
 	/* KURA_ECORRUPT always means problems, even if none was counted. */
@@ -253,19 +250,19 @@ done:
 }
 
 const struct cli_command cli_cmd_check = {
-    .name = "check",
-    .summary = "verify the repository's integrity",
-    .usage = "kura check [--read-data [--no-record]]",
-    .help = "Check that every pack, index, snapshot and tree is present, readable and\n"
-	    "consistent.  Problems are printed on stderr as\n"
-	    "  error: OBJECT: MESSAGE (snapshot ID, path PATH)\n"
-	    "and the exit status is 4 if there were any.\n"
-	    "\n"
-	    "Options:\n"
-	    "      --read-data   also decrypt and verify every blob: reads the whole\n"
-	    "                    repository and needs the restore key.  The result is\n"
-	    "                    recorded in the repository (a proof record, read by\n"
-	    "                    kura status)\n"
-	    "      --no-record   with --read-data: do not record the result\n",
-    .run = run,
+	.name = "check",
+	.summary = "verify the repository's integrity",
+	.usage = "kura check [--read-data [--no-record]]",
+	.help = "Check that every pack, index, snapshot and tree is present, readable and\n"
+		"consistent.  Problems are printed on stderr as\n"
+		"  error: OBJECT: MESSAGE (snapshot ID, path PATH)\n"
+		"and the exit status is 4 if there were any.\n"
+		"\n"
+		"Options:\n"
+		"      --read-data   also decrypt and verify every blob: reads the whole\n"
+		"                    repository and needs the restore key.  The result is\n"
+		"                    recorded in the repository (a proof record, read by\n"
+		"                    kura status)\n"
+		"      --no-record   with --read-data: do not record the result\n",
+	.run = run,
 };

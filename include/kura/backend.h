@@ -30,8 +30,8 @@ typedef enum {
 	KURA_FILE_SNAPSHOT = 2,
 	KURA_FILE_INDEX = 3,
 	KURA_FILE_PACK = 4,
-	KURA_FILE_DRILL = 5,  /* drill records (docs/FORMAT.md, "Drill records") */
-	KURA_FILE_PROOF = 6,  /* copy and check records (docs/FORMAT.md, "Proof records") */
+	KURA_FILE_DRILL = 5, /* drill records (docs/FORMAT.md, "Drill records") */
+	KURA_FILE_PROOF = 6, /* copy and check records (docs/FORMAT.md, "Proof records") */
 	KURA_FILE_ACCEPT = 7, /* acceptance records (docs/FORMAT.md, "Acceptance records") */
 } kura_file_type;
 
@@ -40,8 +40,7 @@ typedef enum {
 /* The directory name of each file type ("config", "keys", ...). */
 const char *kura_file_type_name(kura_file_type type);
 
-/* What one file of a type is called in messages ("pack", "drill record", ...; "file" if unknown).
- */
+/* What one file of a type is called in messages ("pack", "drill record", ...; "file" if unknown). */
 const char *kura_file_type_what(kura_file_type type);
 
 /* A store of repository files; opaque here (kura/sys/backend.h). */
@@ -53,14 +52,14 @@ typedef struct kura_backend kura_backend;
 
 /* The optional abilities a caller may ask about (kura_backend_has). */
 typedef enum {
-	KURA_BACKEND_HAS_LOCK = 1,		/* keeps backups and prunes apart */
-	KURA_BACKEND_HAS_LIST_DETAIL = 2,	/* lists with receive times */
-	KURA_BACKEND_HAS_STREAM = 3,		/* writes a file piece by piece */
-	KURA_BACKEND_HAS_REMOVE = 4,		/* removes files at once */
-	KURA_BACKEND_HAS_MTIME = 5,		/* knows when a file was written */
-	KURA_BACKEND_HAS_CLEAN_TMP = 6,		/* leaves crash debris to clean */
+	KURA_BACKEND_HAS_LOCK = 1,	       /* keeps backups and prunes apart */
+	KURA_BACKEND_HAS_LIST_DETAIL = 2,      /* lists with receive times */
+	KURA_BACKEND_HAS_STREAM = 3,	       /* writes a file piece by piece */
+	KURA_BACKEND_HAS_REMOVE = 4,	       /* removes files at once */
+	KURA_BACKEND_HAS_MTIME = 5,	       /* knows when a file was written */
+	KURA_BACKEND_HAS_CLEAN_TMP = 6,	       /* leaves crash debris to clean */
 	KURA_BACKEND_HAS_DELETION_REQUESTS = 7, /* deletes only through approvals */
-	KURA_BACKEND_HAS_QUARANTINE = 8		/* hides a revoked writer's uploads */
+	KURA_BACKEND_HAS_QUARANTINE = 8	        /* hides a revoked writer's uploads */
 } kura_backend_ability;
 
 /* Open an existing local repository directory. KURA_ENOTFOUND if it is not one. */
