@@ -10,7 +10,11 @@
  * and path it affects when known, so the operator learns which backups
  * are hurt and not only which pack.  Problems found: exit status 4.
  * Packs removed by a prune that index files still name are counted as
- * information ("packs_pruned"), not problems.
+ * information ("packs_pruned"), not problems.  On S3 every version of every
+ * file is also looked at: a file a thief with the writer's S3 keys
+ * overwrote or hid behind a delete marker is a problem named as an attack
+ * ("s3_attacked"), even though reads find the locked version that is
+ * intact (`kura s3 heal` puts the store's view right).
  */
 #include "cli.h"
 
@@ -63,7 +67,37 @@ static void on_problem(const char *object, const char *message, const char *snap
 	}
 }
 
-static int print_json(kura_repo *repo, const kura_check_result *r, json_t *errors)
+/* On S3: each file overwritten or hidden by a delete marker is a problem. */
+static int on_attack(const kura_s3_attack *a, void *ctx)
+{
+	char object[96], msg[320];
+
+	snprintf(object, sizeof(object), "%s %s", kura_file_type_what(a->type), a->name);
+	snprintf(msg, sizeof(msg), "attack on the S3 store: %s%s%s; %s",
+		 a->overwritten ? "overwritten by a newer version with other bytes" : "",
+		 a->overwritten && a->hidden ? ", and " : "",
+		 a->hidden ? "hidden by a delete marker" : "",
+		 a->intact ? "the locked version is intact and reads use it ('kura s3 heal' "
+			     "puts it back on top)"
+			   : "no stored version hashes to the name");
+	on_problem(object, msg, NULL, NULL, ctx);
+	return 0;
+}
+
+static int audit_s3(kura_repo *repo, struct check_ctx *ctx, uint64_t *out)
+{
+	kura_backend *b = kura_repo_backend(repo);
+	bool locking;
+	uint32_t days;
+
+	*out = 0;
+	if (kura_s3_lock_info(b, &locking, &days) < 0)
+		return 0; /* not on S3 */
+	return kura_s3_audit(b, false, on_attack, ctx, out);
+}
+
+static int print_json(kura_repo *repo, const kura_check_result *r, json_t *errors,
+		      uint64_t attacked)
 {
 	json_t *o = json_object();
 
@@ -72,6 +106,7 @@ static int print_json(kura_repo *repo, const kura_check_result *r, json_t *error
 	json_object_set_new(o, "files_checked", cli_json_u64(r->files_checked));
 	json_object_set_new(o, "packs", cli_json_u64(r->packs));
 	json_object_set_new(o, "packs_pruned", cli_json_u64(r->packs_pruned));
+	json_object_set_new(o, "s3_attacked", cli_json_u64(attacked));
 	json_object_set_new(o, "indexes", cli_json_u64(r->indexes));
 	json_object_set_new(o, "snapshots", cli_json_u64(r->snapshots));
 	json_object_set_new(o, "trees", cli_json_u64(r->trees));
@@ -149,6 +184,7 @@ static int run(struct cli_global *g, int argc, char **argv)
 	kura_check_result res = {0};
 	kura_repo *repo = NULL;
 	bool no_record = false;
+	uint64_t attacked = 0;
 	int c, rc, err;
 
 	cli_getopt_init(&p, g, &cli_cmd_check, argc, argv, "", longs);
@@ -189,8 +225,13 @@ static int run(struct cli_global *g, int argc, char **argv)
 	/* KURA_ECORRUPT always means problems, even if none was counted. */
 	if (err == KURA_ECORRUPT && res.problems == 0)
 		res.problems = 1;
+	if ((err = audit_s3(repo, &ctx, &attacked)) < 0) {
+		rc = cli_fail(err, "the version listing of the S3 store failed");
+		goto done;
+	}
+	res.problems += attacked;
 	if (g->json)
-		rc = print_json(repo, &res, ctx.errors);
+		rc = print_json(repo, &res, ctx.errors, attacked);
 	else if (!g->quiet)
 		print_human(&res);
 	if (res.problems > 0) {

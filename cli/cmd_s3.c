@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_s3.c - `kura s3 extend-locks`: renew the Object Lock of what the
- * snapshots of an S3 repository still need, before it runs out.
+ * snapshots of an S3 repository still need, before it runs out; and `kura
+ * s3 heal`: put right the names a thief with the writer's S3 keys
+ * overwrote or hid behind delete markers (the locked versions are intact;
+ * kura's reads already skip the junk, other tools' do not).
  *
  * Needs no key (which packs a snapshot needs is in its plaintext pack
  * list), only the store's credentials, and must run from the operator's
@@ -81,6 +84,72 @@ static int on_file(const kura_s3_extend_event *ev, void *ctx)
 	return 0;
 }
 
+typedef struct {
+	const struct cli_global *g;
+	bool heal;
+	json_t *list;
+	uint64_t healed, failed;
+} heal_show;
+
+static int on_attack(const kura_s3_attack *a, void *ctx)
+{
+	heal_show *h = ctx;
+	const char *how = a->overwritten && a->hidden ? "overwritten and hidden by a delete marker"
+			  : a->overwritten	      ? "overwritten by a newer version"
+						      : "hidden by a delete marker";
+
+	if (a->healed)
+		h->healed++;
+	else if (h->heal || !a->intact)
+		h->failed++;
+	if (h->list) {
+		json_t *o = json_pack("{s:s, s:s, s:b, s:b, s:b, s:b}", "type",
+				      kura_file_type_name(a->type), "name", a->name, "overwritten",
+				      a->overwritten, "hidden", a->hidden, "intact", a->intact,
+				      "healed", a->healed);
+
+		if (o && a->problem)
+			json_object_set_new(o, "problem", cli_json_str(a->problem));
+		json_array_append_new(h->list, o);
+	} else if (!h->g->quiet || !a->healed)
+		printf("%s %s/%s: %s%s%s\n",
+		       a->healed		  ? "healed"
+		       : a->problem || !a->intact ? "NOT healed"
+						  : "attacked",
+		       kura_file_type_name(a->type), a->name, how,
+		       a->problem ? ": " : (a->intact ? "; the locked version is intact" : ""),
+		       a->problem ? a->problem : "");
+	return 0;
+}
+
+static int run_heal(struct cli_global *g, kura_backend *b, bool dry_run)
+{
+	heal_show h = {.g = g, .heal = !dry_run};
+	uint64_t n = 0;
+	int err, rc;
+
+	if (g->json && !(h.list = json_array()))
+		return cli_json_print(NULL);
+	if ((err = kura_s3_audit(b, !dry_run, on_attack, &h, &n)) < 0) {
+		json_decref(h.list);
+		return cli_fail(err, "what was healed before the error stays healed; run it again");
+	}
+	rc = h.failed ? CLI_EXIT_INTEGRITY : CLI_EXIT_OK;
+	if (g->json) {
+		int prc = cli_json_print(json_pack("{s:b, s:o, s:o, s:o, s:o}", "dry_run", dry_run,
+						   "attacked", cli_json_u64(n), "healed",
+						   cli_json_u64(h.healed), "not_healed",
+						   cli_json_u64(h.failed), "list", h.list));
+
+		return prc != CLI_EXIT_OK ? prc : rc;
+	}
+	if (!g->quiet)
+		printf("%llu file%s overwritten or hidden; %s %llu\n", (unsigned long long)n,
+		       n == 1 ? "" : "s", dry_run ? "would heal" : "healed",
+		       (unsigned long long)(dry_run ? n - h.failed : h.healed));
+	return rc;
+}
+
 static int run(struct cli_global *g, int argc, char **argv)
 {
 	kura_s3_extend_result r;
@@ -91,7 +160,7 @@ static int run(struct cli_global *g, int argc, char **argv)
 	struct cli_getopt p;
 	show s = {g, NULL};
 	size_t nargs = 0, nsnaps = 0;
-	bool dry_run = false;
+	bool dry_run = false, heal;
 	const char *loc;
 	int c, err, rc;
 
@@ -109,11 +178,17 @@ static int run(struct cli_global *g, int argc, char **argv)
 			dry_run = true;
 	}
 	rc = CLI_EXIT_USAGE;
-	if (optind >= argc || strcmp(argv[optind], "extend-locks") != 0) {
+	if (optind >= argc ||
+	    (strcmp(argv[optind], "extend-locks") != 0 && strcmp(argv[optind], "heal") != 0)) {
 		cli_usage_error(&cli_cmd_s3,
-				optind >= argc ? "which s3 command? (extend-locks)"
+				optind >= argc ? "which s3 command? (extend-locks, heal)"
 					       : "no s3 command '%s'",
 				optind >= argc ? "" : argv[optind]);
+		goto done;
+	}
+	heal = strcmp(argv[optind], "heal") == 0;
+	if (heal && nargs) {
+		cli_usage_error(&cli_cmd_s3, "--let-expire is for extend-locks, not heal");
 		goto done;
 	}
 	if (optind + 1 < argc) {
@@ -131,6 +206,10 @@ static int run(struct cli_global *g, int argc, char **argv)
 		goto done;
 	if ((err = kura_backend_s3_open(&b, loc, &o)) < 0) {
 		rc = cli_fail(err, NULL);
+		goto done;
+	}
+	if (heal) {
+		rc = run_heal(g, b, dry_run);
 		goto done;
 	}
 	if (nargs) {
@@ -189,8 +268,10 @@ done:
 
 const struct cli_command cli_cmd_s3 = {
     .name = "s3",
-    .summary = "S3 repositories: extend the Object Lock of what snapshots need",
-    .usage = "kura s3 extend-locks [--let-expire SNAPSHOT]... [--dry-run]",
+    .summary = "S3 repositories: extend the Object Lock of what snapshots need; heal "
+	       "overwritten or hidden files",
+    .usage = "kura s3 extend-locks [--let-expire SNAPSHOT]... [--dry-run]\n"
+	     "       kura s3 heal [--dry-run]",
     .help = "Move the Object Lock (COMPLIANCE) of every file the snapshots of the S3\n"
 	    "repository at --repo still need to now + the repository's lock period\n"
 	    "(kura init --lock-days), each confirmed by a separate request.  Snapshots\n"
@@ -204,6 +285,13 @@ const struct cli_command cli_cmd_s3 = {
 	    "\n"
 	    "Options:\n"
 	    "      --let-expire SNAPSHOT  do not extend this snapshot (repeatable)\n"
-	    "  -n, --dry-run              only count what would be extended\n",
+	    "  -n, --dry-run              only count what would be extended (or healed)\n"
+	    "\n"
+	    "kura s3 heal finds the files whose name a holder of the writer's S3 keys\n"
+	    "overwrote (a newer version with other bytes) or hid (a delete marker), and,\n"
+	    "where a stored version still hashes to the name, deletes the delete markers\n"
+	    "and copies that version back on top, locked and read back.  Reads by kura\n"
+	    "already skip such junk; heal puts the store's own view right.  Exit 4 if a\n"
+	    "file could not be healed (no intact version is left).\n",
     .run = run,
 };

@@ -242,6 +242,36 @@ typedef struct {
 int kura_s3_extend_locks(kura_backend *b, const char (*let_expire)[65], size_t nlet, bool dry_run,
 			 kura_s3_extend_fn fn, void *ctx, kura_s3_extend_result *out);
 
+/*
+ * One repository file a thief with the writer's S3 keys tampered with
+ * (kura_s3_audit): its name now shows junk (a newer version with other
+ * bytes) or nothing (a delete marker).  Object Lock kept the version kura
+ * wrote; reads already find it.
+ */
+typedef struct {
+	kura_file_type type;
+	const char *name;
+	bool overwritten;    /* a newer version with other bytes */
+	bool hidden;	     /* the current version is a delete marker */
+	bool intact;	     /* a stored version hashes to the name */
+	bool healed;	     /* with heal: the name shows the right bytes again */
+	const char *problem; /* why it could not be healed, or NULL */
+} kura_s3_attack;
+
+typedef int (*kura_s3_attack_fn)(const kura_s3_attack *a, void *ctx);
+
+/*
+ * Look at every version of every repository file (ListObjectVersions) for
+ * the work of a thief with the writer's keys: fn (may be NULL) is called
+ * for each file overwritten or hidden; *out_count counts them.  With
+ * `heal`, each one that a stored version still holds intact is repaired
+ * in the store's view: its delete markers are deleted (S3 allows that
+ * under Object Lock) and, if junk is on top, the intact version is copied
+ * back on top with the repository's lock, confirmed, and read back; what
+ * cannot be repaired has kura_s3_attack.problem.  Needs no key.
+ */
+int kura_s3_audit(kura_backend *b, bool heal, kura_s3_attack_fn fn, void *ctx, uint64_t *out_count);
+
 #ifdef __cplusplus
 }
 #endif

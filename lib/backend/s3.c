@@ -11,15 +11,21 @@
  * lock set afterwards.  put() never replaces a file: it asks first (HEAD)
  * and writes only a name that is not there; on a bucket with Object Lock
  * it sends COMPLIANCE retention with the PUT and confirms it by a second
- * request (s3_lock.c).  get() hashes what it read and refuses bytes that
- * are not the SHA-256 of the name.  list() pages through ListObjectsV2
- * with continuation tokens and reports only names kura could have
- * written.
+ * request (s3_lock.c).  get() hashes what it read; bytes that are not the
+ * SHA-256 of the name, or a name whose current version is a delete
+ * marker, send it to the key's older versions for the one that hashes
+ * right (s3_versions.c: a thief with the writer's keys may overwrite or
+ * hide, never destroy, a locked version).  list() pages through
+ * ListObjectVersions, so a name hidden by a delete marker is listed, and
+ * reports only names kura could have written; get_range() of an attacked
+ * name reads the version that hashes right.
  *
- * remove() deletes a file's version for good, but only once its lock has
- * run out: a locked file is kept and the call answers KURA_EBUSY with the
- * date its lock ends.  There is no repository lock (S3 has no atomic
- * lock primitive); prune keeps packs younger than its grace (mtime).
+ * remove() deletes every version of a file (and any delete marker over
+ * it) for good, but only once no version is locked any more: a locked
+ * file is kept and the call answers KURA_EBUSY with the date its lock
+ * ends.  Backups and prunes are kept apart by lock objects
+ * under PREFIX/locks/ (s3_repolock.c), and prune keeps packs younger than
+ * its grace (mtime) besides.
  *
  * Threads: put/get/get_range/list may run concurrently; the backend
  * changes after open only in its pool of easy handles (s3_http.c).
@@ -38,13 +44,7 @@
 #include "crypto/crypto.h"
 #include "kura/kura.h"
 
-/*
- * The largest file kura writes: a pack of the largest pack size (1 GiB)
- * plus its last chunk (at most 64 MiB) and its header and trailer, with
- * room to spare; far under the 5 GiB one PUT may carry on AWS and Ceph.
- */
-#define FILE_MAX (((size_t)1 << 30) + ((size_t)128 << 20))
-#define LIST_PAGE_MAX ((size_t)16 << 20)
+#define FILE_MAX S3_FILE_MAX
 
 static int check_args(kura_file_type type, const char *name)
 {
@@ -128,6 +128,46 @@ done:
 	return err;
 }
 
+/*
+ * The current version of `key` was missing (404) or not the file: the
+ * oldest stored version whose bytes hash to `name`, remembered for
+ * get_range.  A name with no version at all stays KURA_ENOTFOUND.
+ */
+static int from_versions(s3_backend *sb, const char *key, const char *name, const char *what,
+			 long status, size_t got, uint8_t **out, size_t *out_len)
+{
+	s3_key_versions *kv = NULL;
+	char *id = NULL;
+	int err;
+
+	if ((err = s3_versions_of(sb, key, &kv)) == KURA_ENOTFOUND ||
+	    (err == 0 && !s3_key_oldest(kv))) {
+		kura_error_clear();
+		err =
+		    kura_error_set(KURA_ENOTFOUND, "%s: %s: not found (no version of it is stored)",
+				   sb->display, what);
+		goto done;
+	}
+	if (err < 0)
+		goto done;
+	if ((err = s3_versions_good(sb, kv, name, &id, out, out_len)) < 0) {
+		kura_error_clear();
+		err = kura_error_set(
+		    KURA_ECORRUPT,
+		    status == 200 ? "%s: %s: the %zu bytes the store sent do not hash to the "
+				    "name, and no older version does"
+				  : "%s: %s: hidden by a delete marker (%zu bytes), and no "
+				    "stored version hashes to the name",
+		    sb->display, what, got);
+		goto done;
+	}
+	err = s3_versions_note(sb, kv);
+done:
+	s3_key_versions_free(kv);
+	free(id);
+	return err;
+}
+
 static int s3_get(kura_backend *b, kura_file_type type, const char *name, uint8_t **out,
 		  size_t *out_len)
 {
@@ -149,21 +189,22 @@ static int s3_get(kura_backend *b, kura_file_type type, const char *name, uint8_
 	rq.key = key;
 	if ((err = s3_http_perform(sb, &rq, &rs)) < 0)
 		goto done;
-	if (rs.status != 200) {
+	if (rs.status != 200 && rs.status != 404) {
 		err = s3_http_error(sb, &rs, "GET", what);
 		goto done;
 	}
-	kura_sha256(hash, rs.body.data ? rs.body.data : (const uint8_t *)"", rs.body.len);
-	kura_hex(hex, hash, sizeof(hash));
-	if (strcmp(hex, name) != 0) {
-		err = kura_error_set(KURA_ECORRUPT,
-				     "%s: %s: the %zu bytes the store sent do not hash to the name",
-				     sb->display, what, rs.body.len);
-		goto done;
+	if (rs.status == 200) {
+		kura_sha256(hash, rs.body.data ? rs.body.data : (const uint8_t *)"", rs.body.len);
+		kura_hex(hex, hash, sizeof(hash));
+		if (strcmp(hex, name) == 0) {
+			if (!rs.body.data && (err = kura_buf_reserve(&rs.body, 1)) < 0)
+				goto done;
+			*out = kura_buf_detach(&rs.body, out_len);
+			goto done;
+		}
 	}
-	if (!rs.body.data && (err = kura_buf_reserve(&rs.body, 1)) < 0)
-		goto done;
-	*out = kura_buf_detach(&rs.body, out_len);
+	/* junk over the name, or a delete marker: the older versions may hold it */
+	err = from_versions(sb, key, name, what, rs.status, rs.body.len, out, out_len);
 done:
 	s3_response_free(&rs);
 	free(key);
@@ -177,7 +218,7 @@ static int s3_get_range(kura_backend *b, kura_file_type type, const char *name, 
 	s3_request rq = {.method = "GET", .fixed = buf, .fixed_len = len, .max = 0};
 	s3_response rs = {0};
 	char range[48], what[96];
-	char *key = NULL;
+	char *key = NULL, *vid = NULL, *enc = NULL, *query = NULL;
 	int err;
 
 	if ((err = check_args(type, name)) < 0)
@@ -193,6 +234,16 @@ static int s3_get_range(kura_backend *b, kura_file_type type, const char *name, 
 		 (unsigned long long)(offset + len - 1));
 	if (!(key = s3_url_key(sb, type, name)))
 		return kura_error_set(KURA_ENOMEM, "out of memory");
+	/* an attacked name is read from the version that hashes right */
+	if ((err = s3_versions_scan(sb, type)) < 0 ||
+	    (err = s3_versions_pin(sb, key, name, &vid)) < 0)
+		goto done;
+	if (vid && (!(enc = s3_url_encode(vid)) || asprintf(&query, "versionId=%s", enc) < 0)) {
+		query = NULL;
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	rq.query = query;
 	rq.key = key;
 	rq.range = range;
 	if ((err = s3_http_perform(sb, &rq, &rs)) < 0)
@@ -212,80 +263,53 @@ static int s3_get_range(kura_backend *b, kura_file_type type, const char *name, 
 				     rs.fixed_got);
 done:
 	s3_response_free(&rs);
+	free(query);
+	free(enc);
+	free(vid);
 	free(key);
 	return err;
 }
 
-/* ListObjectsV2 of PREFIX/TYPE/, page by page; fn for each valid name. */
+typedef struct {
+	s3_backend *sb;
+	size_t dlen;
+	kura_backend_list_fn fn;
+	void *ctx;
+} list_walk;
+
+static int list_one(const s3_key_versions *kv, void *ctx)
+{
+	list_walk *w = ctx;
+	const s3_xml_version *oldest = s3_key_oldest(kv);
+	int err;
+
+	if (!oldest || !kura_file_name_is_valid(kv->key + w->dlen))
+		return 0; /* only markers, or not a file kura wrote */
+	if ((err = s3_versions_note(w->sb, kv)) < 0)
+		return err;
+	return w->fn(kv->key + w->dlen, oldest->size, w->ctx);
+}
+
+/*
+ * Every name of PREFIX/TYPE/ with a stored version, delete markers or not
+ * (ListObjectVersions, page by page); its size is its oldest version's,
+ * the one kura wrote.  Attacked names are noted for reads.
+ */
 static int s3_list(kura_backend *b, kura_file_type type, kura_backend_list_fn fn, void *ctx)
 {
 	s3_backend *sb = (s3_backend *)b;
-	s3_xml_listing page = {0};
-	char *dir = NULL, *enc_dir = NULL, *token = NULL, *enc_tok = NULL, *query = NULL;
-	size_t dlen;
-	int err = 0;
+	list_walk w = {.sb = sb, .fn = fn, .ctx = ctx};
+	char *dir = NULL;
+	int err;
 
 	if ((unsigned)type >= KURA_FILE_TYPES)
 		return kura_error_set(KURA_EINVAL, "S3 backend: bad file type %d", (int)type);
-	if (asprintf(&dir, "%s%s/", sb->loc.prefix, kura_file_type_name(type)) < 0 ||
-	    !(enc_dir = s3_url_encode(dir))) {
-		err = kura_error_set(KURA_ENOMEM, "out of memory");
-		goto done;
-	}
-	dlen = strlen(dir);
-	for (;;) {
-		s3_request rq = {.method = "GET", .max = LIST_PAGE_MAX};
-		s3_response rs = {0};
-		int rc;
-
-		free(query);
-		query = NULL;
-		/* canonical order: continuation-token < list-type < prefix */
-		rc = token ? asprintf(&query, "continuation-token=%s&list-type=2&prefix=%s",
-				      enc_tok, enc_dir)
-			   : asprintf(&query, "list-type=2&prefix=%s", enc_dir);
-		if (rc < 0) {
-			query = NULL;
-			err = kura_error_set(KURA_ENOMEM, "out of memory");
-			goto done;
-		}
-		rq.query = query;
-		if ((err = s3_http_perform(sb, &rq, &rs)) == 0 && rs.status != 200)
-			err = s3_http_error(sb, &rs, "GET", "the object listing");
-		if (err == 0 && (err = s3_xml_listing_parse(&page, (const char *)rs.body.data,
-							    rs.body.len)) < 0)
-			kura_error_wrap(err, "%s: listing of %s", sb->display, dir);
-		s3_response_free(&rs);
-		if (err < 0)
-			goto done;
-		for (size_t i = 0; i < page.count; i++) {
-			const char *k = page.objects[i].key;
-
-			if (strncmp(k, dir, dlen) != 0 || !kura_file_name_is_valid(k + dlen))
-				continue; /* not a file kura wrote */
-			if ((rc = fn(k + dlen, page.objects[i].size, ctx)) != 0) {
-				err = rc < 0 ? rc : 0;
-				goto done;
-			}
-		}
-		if (!page.truncated)
-			break;
-		free(token);
-		free(enc_tok);
-		token = page.next_token;
-		page.next_token = NULL;
-		if (!(enc_tok = s3_url_encode(token))) {
-			err = kura_error_set(KURA_ENOMEM, "out of memory");
-			goto done;
-		}
-		s3_xml_listing_free(&page);
-	}
-done:
-	s3_xml_listing_free(&page);
-	free(query);
-	free(token);
-	free(enc_tok);
-	free(enc_dir);
+	if (asprintf(&dir, "%s%s/", sb->loc.prefix, kura_file_type_name(type)) < 0)
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	w.dlen = strlen(dir);
+	err = s3_versions_walk(sb, dir, list_one, &w);
+	if (err > 0)
+		err = 0;
 	free(dir);
 	return err;
 }
@@ -305,7 +329,15 @@ static int s3_mtime(kura_backend *b, kura_file_type type, const char *name, int6
 	if (!(key = s3_url_key(sb, type, name)))
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	if ((err = head(sb, key, &rs)) == 0) {
-		if (rs.status != 200)
+		s3_key_versions *kv = NULL;
+		const s3_xml_version *oldest;
+
+		if (rs.status == 404 && s3_versions_of(sb, key, &kv) == 0 &&
+		    (oldest = s3_key_oldest(kv))) {
+			/* hidden by a delete marker: when kura wrote it */
+			kura_error_clear();
+			*out_ns = oldest->modified * 1000000000;
+		} else if (rs.status != 200)
 			err = s3_http_error(sb, &rs, "HEAD", what);
 		else if ((t = s3_url_parse_http_date(rs.last_modified)) < 0)
 			err = kura_error_set(KURA_ECORRUPT,
@@ -314,19 +346,46 @@ static int s3_mtime(kura_backend *b, kura_file_type type, const char *name, int6
 					     sb->display, what, rs.last_modified);
 		else
 			*out_ns = t * 1000000000;
+		s3_key_versions_free(kv);
 	}
 	s3_response_free(&rs);
 	free(key);
 	return err;
 }
 
-/* Delete the current version for good, if its lock has run out. */
+/* A request on one version of `key` ("null": an unversioned bucket's only one). */
+static int on_version(s3_backend *sb, const char *method, const char *key, const char *version_id,
+		      s3_response *rs)
+{
+	s3_request rq = {.method = method, .key = key, .max = 1 << 20};
+	char *enc = NULL, *query = NULL;
+	int err;
+
+	if (strcmp(version_id, "null") != 0) {
+		if (!(enc = s3_url_encode(version_id)) ||
+		    asprintf(&query, "versionId=%s", enc) < 0) {
+			free(enc);
+			return kura_error_set(KURA_ENOMEM, "out of memory");
+		}
+		rq.query = query;
+	}
+	err = s3_http_perform(sb, &rq, rs);
+	free(query);
+	free(enc);
+	return err;
+}
+
+/*
+ * Delete every version of the file for good, and any delete marker over
+ * it, once no version is locked any more: junk a thief put on top goes
+ * with it.  A locked version keeps them all (KURA_EBUSY with its date).
+ */
 static int s3_remove(kura_backend *b, kura_file_type type, const char *name)
 {
 	s3_backend *sb = (s3_backend *)b;
-	s3_request rq = {.method = "DELETE", .max = 1 << 20};
+	s3_key_versions *kv = NULL;
 	s3_response rs = {0};
-	char what[96], *key, *enc = NULL, *query = NULL;
+	char what[96], *key;
 	int64_t until;
 	int err;
 
@@ -335,34 +394,41 @@ static int s3_remove(kura_backend *b, kura_file_type type, const char *name)
 	what_of(what, type, name);
 	if (!(key = s3_url_key(sb, type, name)))
 		return kura_error_set(KURA_ENOMEM, "out of memory");
-	if ((err = head(sb, key, &rs)) < 0)
-		goto done;
-	if (rs.status != 200) {
-		err = s3_http_error(sb, &rs, "HEAD", what);
-		goto done;
-	}
-	until = s3_url_parse_iso8601(rs.retain_until);
-	if (rs.lock_mode[0] && until > (int64_t)time(NULL)) {
-		err = kura_error_set(KURA_EBUSY, "%s: %s is locked (%s) until %s: kept",
-				     sb->display, what, rs.lock_mode, rs.retain_until);
+	if ((err = s3_versions_of(sb, key, &kv)) == KURA_ENOTFOUND ||
+	    (err == 0 && !s3_key_oldest(kv))) {
+		kura_error_clear();
+		err = kura_error_set(KURA_ENOTFOUND, "%s: %s: not found", sb->display, what);
 		goto done;
 	}
-	if (rs.version_id[0] && strcmp(rs.version_id, "null") != 0) {
-		if (!(enc = s3_url_encode(rs.version_id)) ||
-		    asprintf(&query, "versionId=%s", enc) < 0) {
-			query = NULL;
-			err = kura_error_set(KURA_ENOMEM, "out of memory");
+	if (err < 0)
+		goto done;
+	for (size_t i = 0; i < kv->n; i++) {
+		if (kv->v[i].marker)
+			continue;
+		if ((err = on_version(sb, "HEAD", key, kv->v[i].version_id, &rs)) < 0)
+			goto done;
+		if (rs.status != 200) {
+			err = s3_http_error(sb, &rs, "HEAD", what);
 			goto done;
 		}
-		rq.query = query;
+		until = s3_url_parse_iso8601(rs.retain_until);
+		if (rs.lock_mode[0] && until > (int64_t)time(NULL)) {
+			err = kura_error_set(KURA_EBUSY, "%s: %s is locked (%s) until %s: kept",
+					     sb->display, what, rs.lock_mode, rs.retain_until);
+			goto done;
+		}
 	}
-	rq.key = key;
-	if ((err = s3_http_perform(sb, &rq, &rs)) == 0 && rs.status != 204 && rs.status != 200)
-		err = s3_http_error(sb, &rs, "DELETE", what);
+	for (size_t i = 0; i < kv->n; i++) {
+		if ((err = on_version(sb, "DELETE", key, kv->v[i].version_id, &rs)) < 0)
+			goto done;
+		if (rs.status != 204 && rs.status != 200) {
+			err = s3_http_error(sb, &rs, "DELETE", what);
+			goto done;
+		}
+	}
 done:
 	s3_response_free(&rs);
-	free(query);
-	free(enc);
+	s3_key_versions_free(kv);
 	free(key);
 	return err;
 }
@@ -383,6 +449,8 @@ static void s3_free(kura_backend *b)
 		kura_wipe(sb->token_hdr, strlen(sb->token_hdr));
 		free(sb->token_hdr);
 	}
+	s3_versions_free_pins(sb);
+	pthread_mutex_destroy(&sb->pin_lock);
 	pthread_mutex_destroy(&sb->lock);
 	free(sb->sigv4);
 	free(sb->display);
@@ -430,6 +498,7 @@ static int s3_new(s3_backend **out, const char *url, const kura_s3_options *o)
 	if (!(sb = calloc(1, sizeof(*sb))))
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	pthread_mutex_init(&sb->lock, NULL);
+	pthread_mutex_init(&sb->pin_lock, NULL);
 	if ((err = s3_url_parse(&sb->loc, url, o->endpoint, o->virtual_host)) < 0)
 		goto fail;
 	if (asprintf(&sb->display, "s3:%s://%s/%s%s%.*s", sb->loc.scheme, sb->loc.host,
@@ -451,6 +520,8 @@ static int s3_new(s3_backend **out, const char *url, const kura_s3_options *o)
 	sb->parent.free = s3_free;
 	sb->parent.remove = s3_remove;
 	sb->parent.mtime = s3_mtime;
+	sb->parent.lock = s3_repolock_take;
+	sb->parent.unlock = s3_repolock_release;
 	*out = sb;
 	return 0;
 fail:

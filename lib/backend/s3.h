@@ -3,7 +3,8 @@
  * s3.h - what the S3 backend's files share (private to lib/backend):
  * s3.c (the slots), s3_http.c (one signed request, with retries), s3_url.c
  * (locations, keys, query strings, dates), s3_xml.c (the store's XML
- * answers) and s3_lock.c (Object Lock: buckets, retention, extension).
+ * answers), s3_lock.c (Object Lock: buckets, retention, extension) and
+ * s3_versions.c (versions: seeing through overwrites and delete markers).
  */
 #ifndef KURA_S3_H
 #define KURA_S3_H
@@ -21,6 +22,18 @@
 #define S3_BUCKET_MAX 63
 #define S3_PREFIX_MAX 512
 #define S3_TEXT_MAX 1024 /* the longest XML text or header value we keep */
+/*
+ * The largest file kura writes: a pack of the largest pack size (1 GiB)
+ * plus its last chunk (at most 64 MiB) and its header and trailer, with
+ * room to spare; far under the 5 GiB one PUT may carry on AWS and Ceph.
+ */
+#define S3_FILE_MAX (((size_t)1 << 30) + ((size_t)128 << 20))
+
+/* An attacked key and, once found, the version whose bytes hash to its name. */
+typedef struct {
+	char *key;
+	char *version_id; /* NULL until a read looked for it */
+} s3_pin;
 
 /* A parsed location: where the bucket is and how to address it. */
 typedef struct {
@@ -44,6 +57,10 @@ typedef struct {
 	pthread_mutex_t lock; /* protects pool and pooled */
 	CURL *pool[S3_POOL_MAX];
 	size_t pooled;
+	pthread_mutex_t pin_lock; /* protects pins, npins, scanned */
+	s3_pin *pins;
+	size_t npins;
+	bool scanned[KURA_FILE_TYPES]; /* a version listing of the type noted its attacked keys */
 } s3_backend;
 
 /* One request. */
@@ -107,6 +124,7 @@ int64_t s3_url_parse_http_date(const char *s);
 typedef struct {
 	char *key;
 	uint64_t size;
+	int64_t modified; /* LastModified, epoch seconds; -1 if not sent */
 } s3_xml_object;
 
 typedef struct {
@@ -115,6 +133,30 @@ typedef struct {
 	bool truncated;
 	char *next_token; /* NextContinuationToken, or NULL */
 } s3_xml_listing;
+
+/* One entry of a ListObjectVersions page: a version or a delete marker. */
+typedef struct {
+	char *key;
+	char *version_id;
+	char etag[80]; /* as sent, quotes included; "" for a delete marker */
+	uint64_t size;
+	int64_t modified; /* LastModified, epoch seconds */
+	bool latest;
+	bool marker; /* a delete marker: no bytes, hides the versions below it */
+} s3_xml_version;
+
+typedef struct {
+	s3_xml_version *items;
+	size_t count, cap;
+	bool truncated;
+	char *next_key;	    /* NextKeyMarker, or NULL */
+	char *next_version; /* NextVersionIdMarker, or NULL */
+} s3_xml_versions;
+
+/* A ListObjectVersions page, entries in the store's order (per key newest
+ * first); KURA_ECORRUPT naming what is wrong. */
+int s3_xml_versions_parse(s3_xml_versions *out, const char *xml, size_t len);
+void s3_xml_versions_free(s3_xml_versions *v);
 
 /* A ListObjectsV2 answer; KURA_ECORRUPT naming what is wrong. */
 int s3_xml_listing_parse(s3_xml_listing *out, const char *xml, size_t len);
@@ -141,6 +183,49 @@ int s3_lock_bucket_floor(s3_backend *sb);
 /* Set COMPLIANCE retention until `until` on the current version of `key`, confirm it. */
 int s3_lock_extend(s3_backend *sb, const char *key, int64_t until, const char *what,
 		   int64_t *out_until);
+
+/* s3_versions.c */
+/* One key's versions and delete markers, newest first. */
+typedef struct {
+	const char *key;
+	s3_xml_version *v;
+	size_t n;
+} s3_key_versions;
+
+#define S3_KEY_HIDDEN 1u      /* the current version is a delete marker */
+#define S3_KEY_OVERWRITTEN 2u /* the newest stored version has other bytes than the oldest */
+
+typedef int (*s3_versions_fn)(const s3_key_versions *kv, void *ctx);
+/* ListObjectVersions of everything under `prefix`, one call of fn per key
+ * (non-zero stops; negative is passed back). */
+int s3_versions_walk(s3_backend *sb, const char *prefix, s3_versions_fn fn, void *ctx);
+/* S3_KEY_* flags of what was done to the key; 0: as kura wrote it. */
+unsigned s3_key_attacks(const s3_key_versions *kv);
+/* The oldest stored version (not a marker), or NULL. */
+const s3_xml_version *s3_key_oldest(const s3_key_versions *kv);
+/* The versions of exactly `key` (*out: s3_key_versions_free); KURA_ENOTFOUND if none. */
+int s3_versions_of(s3_backend *sb, const char *key, s3_key_versions **out);
+s3_key_versions *s3_key_versions_dup(const s3_key_versions *kv);
+void s3_key_versions_free(s3_key_versions *kv);
+/*
+ * The oldest version of kv whose bytes hash to `name`: its id (*out_id,
+ * malloc'd) and, if out is not NULL, its bytes.  KURA_ECORRUPT if none does.
+ */
+int s3_versions_good(s3_backend *sb, const s3_key_versions *kv, const char *name, char **out_id,
+		     uint8_t **out, size_t *out_len);
+/* Remember kv's key as attacked (if it is), so that reads pin it. */
+int s3_versions_note(s3_backend *sb, const s3_key_versions *kv);
+/* Note the attacked keys of `type` by one version listing, once per opening. */
+int s3_versions_scan(s3_backend *sb, kura_file_type type);
+/* For an attacked key: the id of its version that hashes to `name`
+ * (*out_id malloc'd); *out_id NULL for a key not known to be attacked. */
+int s3_versions_pin(s3_backend *sb, const char *key, const char *name, char **out_id);
+void s3_versions_free_pins(s3_backend *sb);
+
+/* s3_repolock.c: the lock slots (docs/FORMAT.md, "Backups and prunes") */
+int s3_repolock_take(kura_backend *b, kura_lock_mode mode, int64_t wait_ms,
+		     kura_backend_lock **out);
+void s3_repolock_release(kura_backend *b, kura_backend_lock *lock);
 
 /* s3.c */
 bool s3_backend_is(const kura_backend *b);

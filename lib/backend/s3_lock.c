@@ -114,9 +114,9 @@ static int bucket_lock_state(s3_backend *sb, uint32_t *out_days)
 			if (s3_xml_find(num, sizeof(num), (const char *)rs.body.data, rs.body.len,
 					"ObjectLockConfiguration/Rule/DefaultRetention/Days") == 0)
 				v = strtol(num, NULL, 10);
-			else if (s3_xml_find(num, sizeof(num), (const char *)rs.body.data,
-					     rs.body.len,
-					     "ObjectLockConfiguration/Rule/DefaultRetention/Years") == 0)
+			else if (s3_xml_find(
+				     num, sizeof(num), (const char *)rs.body.data, rs.body.len,
+				     "ObjectLockConfiguration/Rule/DefaultRetention/Years") == 0)
 				v = strtol(num, NULL, 10) * 365;
 			if (v > 0 && v <= LOCK_DAYS_MAX)
 				*out_days = (uint32_t)v;
@@ -207,12 +207,70 @@ int s3_lock_prepare_bucket(s3_backend *sb, bool want_lock)
 	return 0;
 }
 
+/* The settings in `body`, into sb; KURA_ECORRUPT (no message) if they are not. */
+static int settings_parse(s3_backend *sb, const uint8_t *body, size_t len)
+{
+	json_error_t jerr;
+	json_t *j, *days, *lock;
+	int err = 0;
+
+	j = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr);
+	days = json_object_get(j, "lock_days");
+	lock = json_object_get(j, "object_lock");
+	if (!json_is_object(j) || json_integer_value(json_object_get(j, "format")) != 1 ||
+	    !json_is_boolean(lock) || !json_is_integer(days) || json_integer_value(days) < 1 ||
+	    json_integer_value(days) > LOCK_DAYS_MAX)
+		err = KURA_ECORRUPT;
+	else {
+		sb->lock_days = (uint32_t)json_integer_value(days);
+		/* a bucket with Object Lock always gets locked files, whatever the file says */
+		sb->locking = json_is_true(lock) || sb->locking;
+	}
+	json_decref(j);
+	return err;
+}
+
+/*
+ * The current settings were missing or junk: a thief with the writer's
+ * keys may have hidden or overwritten them.  The oldest version that
+ * parses (the one kura init wrote) is used; 0 if one did.
+ */
+static int settings_from_versions(s3_backend *sb, const char *key)
+{
+	s3_key_versions *kv = NULL;
+	int err = KURA_ENOTFOUND;
+
+	if (s3_versions_of(sb, key, &kv) < 0) {
+		kura_error_clear();
+		return KURA_ENOTFOUND;
+	}
+	for (size_t i = kv->n; i-- > 0 && err != 0;) {
+		s3_request rq = {.method = "GET", .key = key, .max = SETTINGS_MAX};
+		s3_response rs = {0};
+		char *enc = NULL, *query = NULL;
+
+		if (kv->v[i].marker)
+			continue;
+		if ((enc = s3_url_encode(kv->v[i].version_id)) &&
+		    asprintf(&query, "versionId=%s", enc) >= 0) {
+			rq.query = query;
+			if (s3_http_perform(sb, &rq, &rs) == 0 && rs.status == 200 &&
+			    settings_parse(sb, rs.body.data, rs.body.len) == 0)
+				err = 0;
+		}
+		kura_error_clear();
+		s3_response_free(&rs);
+		free(query);
+		free(enc);
+	}
+	s3_key_versions_free(kv);
+	return err;
+}
+
 int s3_lock_load_settings(s3_backend *sb)
 {
 	s3_request rq = {.method = "GET", .max = SETTINGS_MAX};
 	s3_response rs = {0};
-	json_error_t jerr;
-	json_t *j = NULL, *days, *lock;
 	char *key = NULL;
 	int err;
 
@@ -221,33 +279,25 @@ int s3_lock_load_settings(s3_backend *sb)
 	rq.key = key;
 	if ((err = s3_http_perform(sb, &rq, &rs)) < 0)
 		goto done;
-	if (rs.status == 404) {
-		err =
-		    kura_error_set(KURA_ENOTFOUND, "%s: no kura repository here (%s%s is missing)",
-				   sb->display, sb->loc.prefix, SETTINGS_NAME);
-		goto done;
-	}
-	if (rs.status != 200) {
+	if (rs.status != 200 && rs.status != 404) {
 		err = s3_http_error(sb, &rs, "GET", SETTINGS_NAME);
 		goto done;
 	}
-	j = json_loadb((const char *)rs.body.data, rs.body.len, JSON_REJECT_DUPLICATES, &jerr);
-	days = json_object_get(j, "lock_days");
-	lock = json_object_get(j, "object_lock");
-	if (!json_is_object(j) || json_integer_value(json_object_get(j, "format")) != 1 ||
-	    !json_is_boolean(lock) || !json_is_integer(days) || json_integer_value(days) < 1 ||
-	    json_integer_value(days) > LOCK_DAYS_MAX) {
+	if (rs.status == 200 && settings_parse(sb, rs.body.data, rs.body.len) == 0)
+		goto done;
+	if (settings_from_versions(sb, key) == 0)
+		goto done;
+	if (rs.status == 404)
+		err =
+		    kura_error_set(KURA_ENOTFOUND, "%s: no kura repository here (%s%s is missing)",
+				   sb->display, sb->loc.prefix, SETTINGS_NAME);
+	else
 		err = kura_error_set(KURA_ECORRUPT,
 				     "%s: %s%s is not kura's lock settings (want {\"format\": 1, "
-				     "\"object_lock\": true|false, \"lock_days\": 1..%d})",
+				     "\"object_lock\": true|false, \"lock_days\": 1..%d}), and no "
+				     "older version of it is",
 				     sb->display, sb->loc.prefix, SETTINGS_NAME, LOCK_DAYS_MAX);
-		goto done;
-	}
-	sb->lock_days = (uint32_t)json_integer_value(days);
-	/* a bucket with Object Lock always gets locked files, whatever the file says */
-	sb->locking = json_is_true(lock) || sb->locking;
 done:
-	json_decref(j);
 	s3_response_free(&rs);
 	free(key);
 	return err;

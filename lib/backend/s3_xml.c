@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * s3_xml.c - the XML an S3 store answers with, parsed with expat: a
- * ListObjectsV2 page (keys, sizes, the continuation token) and the one
+ * ListObjectsV2 page (keys, sizes, the continuation token), a
+ * ListObjectVersions page (versions and delete markers, the markers of
+ * the next page) and the one
  * text a caller wants from anything else (an error's Code and Message, a
  * retention's Mode and RetainUntilDate, a bucket's ObjectLockEnabled).
  *
@@ -40,7 +42,12 @@ typedef struct {
 	s3_xml_listing *listing;
 	char *cur_key;
 	uint64_t cur_size;
+	int64_t cur_modified;
 	bool cur_has_size;
+	/* versions */
+	s3_xml_versions *versions;
+	s3_xml_version cur_v;
+	bool cur_v_has_key, cur_v_has_id;
 } xml_state;
 
 /* The local part of "ns name" (expat with a namespace separator) or "p:name". */
@@ -102,6 +109,15 @@ static void on_start(void *ud, const XML_Char *name, const XML_Char **attrs)
 		free(st->cur_key);
 		st->cur_key = NULL;
 		st->cur_has_size = false;
+		st->cur_modified = -1;
+	}
+	if (st->versions && (at_path(st, "ListVersionsResult/Version") ||
+			     at_path(st, "ListVersionsResult/DeleteMarker"))) {
+		free(st->cur_v.key);
+		free(st->cur_v.version_id);
+		memset(&st->cur_v, 0, sizeof(st->cur_v));
+		st->cur_v.modified = -1;
+		st->cur_v.marker = at_path(st, "ListVersionsResult/DeleteMarker");
 	}
 }
 
@@ -129,6 +145,9 @@ static void listing_end(xml_state *st)
 		if (parse_u64(&st->cur_size, st->text) < 0)
 			return stop(st, "a listed size is not a number");
 		st->cur_has_size = true;
+	} else if (at_path(st, "ListBucketResult/Contents/LastModified")) {
+		if ((st->cur_modified = s3_url_parse_iso8601(st->text)) < 0)
+			return stop(st, "a listed LastModified is not a date");
 	} else if (at_path(st, "ListBucketResult/Contents")) {
 		if (!st->cur_key || !st->cur_has_size)
 			return stop(st, "a listed object has no Key or no Size");
@@ -143,6 +162,7 @@ static void listing_end(xml_state *st)
 		}
 		l->objects[l->count].key = st->cur_key;
 		l->objects[l->count].size = st->cur_size;
+		l->objects[l->count].modified = st->cur_modified;
 		l->count++;
 		st->cur_key = NULL;
 	} else if (at_path(st, "ListBucketResult/IsTruncated")) {
@@ -161,6 +181,90 @@ static void listing_end(xml_state *st)
 	}
 }
 
+static int take_text(xml_state *st, char **out, const char *what)
+{
+	if (st->text_long || !st->text[0]) {
+		stop(st, what);
+		return -1;
+	}
+	free(*out);
+	if (!(*out = strdup(st->text))) {
+		stop(st, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static void versions_entry_end(xml_state *st)
+{
+	s3_xml_versions *l = st->versions;
+	s3_xml_version *v = &st->cur_v;
+
+	if (!v->key || !v->version_id || v->modified < 0)
+		return stop(st, "a listed version has no Key, VersionId or LastModified");
+	if (l->count == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 256;
+		s3_xml_version *n = realloc(l->items, cap * sizeof(*n));
+
+		if (!n)
+			return stop(st, "out of memory");
+		l->items = n;
+		l->cap = cap;
+	}
+	l->items[l->count++] = *v;
+	memset(v, 0, sizeof(*v));
+}
+
+static void versions_end(xml_state *st)
+{
+	s3_xml_versions *l = st->versions;
+	const char *field;
+	bool in_v = at_path(st, "ListVersionsResult/Version/Key") ||
+		    at_path(st, "ListVersionsResult/Version/VersionId") ||
+		    at_path(st, "ListVersionsResult/Version/IsLatest") ||
+		    at_path(st, "ListVersionsResult/Version/LastModified") ||
+		    at_path(st, "ListVersionsResult/Version/ETag") ||
+		    at_path(st, "ListVersionsResult/Version/Size");
+	bool in_m = at_path(st, "ListVersionsResult/DeleteMarker/Key") ||
+		    at_path(st, "ListVersionsResult/DeleteMarker/VersionId") ||
+		    at_path(st, "ListVersionsResult/DeleteMarker/IsLatest") ||
+		    at_path(st, "ListVersionsResult/DeleteMarker/LastModified");
+
+	if (in_v || in_m) {
+		field = st->names[2];
+		if (strcmp(field, "Key") == 0)
+			(void)take_text(st, &st->cur_v.key, "a listed key is empty or too long");
+		else if (strcmp(field, "VersionId") == 0)
+			(void)take_text(st, &st->cur_v.version_id,
+					"a listed VersionId is empty or too long");
+		else if (strcmp(field, "IsLatest") == 0)
+			st->cur_v.latest = strcmp(st->text, "true") == 0;
+		else if (strcmp(field, "LastModified") == 0) {
+			if ((st->cur_v.modified = s3_url_parse_iso8601(st->text)) < 0)
+				stop(st, "a listed LastModified is not a date");
+		} else if (strcmp(field, "ETag") == 0) {
+			if (st->text_len >= sizeof(st->cur_v.etag))
+				return stop(st, "a listed ETag is too long");
+			memcpy(st->cur_v.etag, st->text, st->text_len + 1);
+		} else if (strcmp(field, "Size") == 0 && parse_u64(&st->cur_v.size, st->text) < 0)
+			stop(st, "a listed size is not a number");
+	} else if (at_path(st, "ListVersionsResult/Version") ||
+		   at_path(st, "ListVersionsResult/DeleteMarker")) {
+		versions_entry_end(st);
+	} else if (at_path(st, "ListVersionsResult/IsTruncated")) {
+		if (strcmp(st->text, "true") == 0)
+			l->truncated = true;
+		else if (strcmp(st->text, "false") == 0)
+			l->truncated = false;
+		else
+			stop(st, "IsTruncated is neither true nor false");
+	} else if (at_path(st, "ListVersionsResult/NextKeyMarker")) {
+		(void)take_text(st, &l->next_key, "NextKeyMarker is empty or too long");
+	} else if (at_path(st, "ListVersionsResult/NextVersionIdMarker")) {
+		(void)take_text(st, &l->next_version, "NextVersionIdMarker is empty or too long");
+	}
+}
+
 static void on_end(void *ud, const XML_Char *name)
 {
 	xml_state *st = ud;
@@ -168,6 +272,8 @@ static void on_end(void *ud, const XML_Char *name)
 	(void)name;
 	if (st->listing)
 		listing_end(st);
+	else if (st->versions)
+		versions_end(st);
 	else if (!st->found && at_path(st, st->path)) {
 		size_t n = st->text_len < st->out_size - 1 ? st->text_len : st->out_size - 1;
 
@@ -230,6 +336,8 @@ static int run(xml_state *st, const char *xml, size_t len, const char *what)
 	for (int i = 0; i < DEPTH_MAX; i++)
 		free(st->owned[i]);
 	free(st->cur_key);
+	free(st->cur_v.key);
+	free(st->cur_v.version_id);
 	XML_ParserFree(st->p);
 	return err;
 }
@@ -262,6 +370,39 @@ void s3_xml_listing_free(s3_xml_listing *l)
 	free(l->objects);
 	free(l->next_token);
 	memset(l, 0, sizeof(*l));
+}
+
+int s3_xml_versions_parse(s3_xml_versions *out, const char *xml, size_t len)
+{
+	xml_state st = {0};
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	st.versions = out;
+	if ((err = run(&st, xml, len, "version listing")) < 0) {
+		s3_xml_versions_free(out);
+		return err;
+	}
+	if (out->truncated && !out->next_key) {
+		s3_xml_versions_free(out);
+		return kura_error_set(KURA_ECORRUPT,
+				      "version listing: truncated but without NextKeyMarker");
+	}
+	return 0;
+}
+
+void s3_xml_versions_free(s3_xml_versions *v)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < v->count; i++) {
+		free(v->items[i].key);
+		free(v->items[i].version_id);
+	}
+	free(v->items);
+	free(v->next_key);
+	free(v->next_version);
+	memset(v, 0, sizeof(*v));
 }
 
 int s3_xml_find(char *out, size_t out_size, const char *xml, size_t len, const char *path)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_s3_xml.c - the S3 backend's parsers on arbitrary bytes: a
- * ListObjectsV2 page, the one-text lookups (error code, retention date),
+ * ListObjectsV2 page, a ListObjectVersions page, the one-text lookups (error code, retention date),
  * the dates S3 sends and S3 locations.  Whatever parses must be
  * consistent: a listing's entries all have keys, a truncated page has a
  * token, a found text is NUL-terminated within its buffer.
@@ -16,6 +16,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	s3_xml_listing l;
+	s3_xml_versions v;
 	s3_location loc;
 	char out[64], *s;
 
@@ -26,6 +27,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (l.truncated && !l.next_token)
 			abort();
 		s3_xml_listing_free(&l);
+	}
+	if (s3_xml_versions_parse(&v, (const char *)data, size) == 0) {
+		for (size_t i = 0; i < v.count; i++)
+			if (!v.items[i].key || !v.items[i].version_id || v.items[i].modified < 0)
+				abort();
+		if (v.truncated && !v.next_key)
+			abort();
+		s3_xml_versions_free(&v);
 	}
 	if (s3_xml_find(out, sizeof(out), (const char *)data, size, "Error/Code") == 0 &&
 	    strlen(out) >= sizeof(out))

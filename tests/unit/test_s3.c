@@ -106,12 +106,66 @@ static void test_xml(void **state)
 			 KURA_ENOTFOUND);
 }
 
+/* A version listing: markers and versions per key, and what they mean. */
+static void test_versions(void **state)
+{
+	const char *page =
+	    "<ListVersionsResult><IsTruncated>true</IsTruncated>"
+	    "<NextKeyMarker>r/data/bb</NextKeyMarker><NextVersionIdMarker>v4</NextVersionIdMarker>"
+	    "<DeleteMarker><Key>r/data/aa</Key><VersionId>m1</VersionId><IsLatest>true</IsLatest>"
+	    "<LastModified>2026-12-02T19:23:45.123Z</LastModified></DeleteMarker>"
+	    "<Version><Key>r/data/aa</Key><VersionId>v2</VersionId><IsLatest>false</IsLatest>"
+	    "<LastModified>2026-12-02T19:23:44Z</LastModified><ETag>\"e1\"</ETag><Size>7</Size>"
+	    "</Version>"
+	    "<Version><Key>r/data/bb</Key><VersionId>v4</VersionId><IsLatest>true</IsLatest>"
+	    "<LastModified>2026-12-02T19:23:46Z</LastModified><ETag>\"junk\"</ETag><Size>3</Size>"
+	    "</Version>"
+	    "<Version><Key>r/data/bb</Key><VersionId>v3</VersionId><IsLatest>false</IsLatest>"
+	    "<LastModified>2026-12-02T19:20:00Z</LastModified><ETag>\"e2\"</ETag><Size>9</Size>"
+	    "</Version></ListVersionsResult>";
+	const char *noid = "<ListVersionsResult><Version><Key>k</Key><LastModified>"
+			   "2026-12-02T19:20:00Z</LastModified></Version></ListVersionsResult>";
+	const char *nomarker = "<ListVersionsResult><IsTruncated>true</IsTruncated>"
+			       "</ListVersionsResult>";
+	s3_xml_versions v;
+	s3_key_versions aa, bb;
+
+	(void)state;
+	assert_int_equal(s3_xml_versions_parse(&v, page, strlen(page)), 0);
+	assert_int_equal(v.count, 4);
+	assert_true(v.truncated);
+	assert_string_equal(v.next_key, "r/data/bb");
+	assert_string_equal(v.next_version, "v4");
+	assert_true(v.items[0].marker);
+	assert_true(v.items[0].latest);
+	assert_false(v.items[1].marker);
+	assert_int_equal(v.items[1].size, 7);
+	assert_string_equal(v.items[1].etag, "\"e1\"");
+	aa = (s3_key_versions){.key = v.items[0].key, .v = v.items, .n = 2};
+	bb = (s3_key_versions){.key = v.items[2].key, .v = v.items + 2, .n = 2};
+	assert_int_equal(s3_key_attacks(&aa), S3_KEY_HIDDEN);
+	assert_string_equal(s3_key_oldest(&aa)->version_id, "v2");
+	assert_int_equal(s3_key_attacks(&bb), S3_KEY_OVERWRITTEN);
+	assert_string_equal(s3_key_oldest(&bb)->version_id, "v3");
+	bb.v = v.items + 3;
+	bb.n = 1;
+	assert_int_equal(s3_key_attacks(&bb), 0);
+	aa.v = v.items;
+	aa.n = 1;
+	assert_null(s3_key_oldest(&aa));
+	assert_int_equal(s3_key_attacks(&aa), 0);
+	s3_xml_versions_free(&v);
+	assert_int_equal(s3_xml_versions_parse(&v, noid, strlen(noid)), KURA_ECORRUPT);
+	assert_int_equal(s3_xml_versions_parse(&v, nomarker, strlen(nomarker)), KURA_ECORRUPT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_locations),
 	    cmocka_unit_test(test_encoding_and_dates),
 	    cmocka_unit_test(test_xml),
+	    cmocka_unit_test(test_versions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
