@@ -175,8 +175,8 @@ int vault_init_store(const char *dir, const char *listen, const vault_store_init
 	if (store && ((err = vault_store_vault_id(dir, id)) < 0 ||
 		      (err = vault_store_init(dir, id, store, &store_json)) < 0))
 		goto done;
-	if (!(doc = json_pack("{s:s, s:i, s:O?}", "listen", listen, "version",
-			      VAULT_SETTINGS_VERSION, "store", store_json))) {
+	if (!(doc = json_pack("{s:s, s:i}", "listen", listen, "version", VAULT_SETTINGS_VERSION)) ||
+	    (store_json && json_object_set(doc, "store", store_json) < 0)) {
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
