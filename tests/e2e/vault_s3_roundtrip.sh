@@ -74,6 +74,26 @@ assert_eq "spool left over" 0 "$(find "$VAULT_DIR/spool" -type f | wc -l)"
 [ -s "$VAULT_DIR/meta/clinic/snapshot-times" ] || fail "no snapshot receive times in DIR/meta"
 expect_exit 0 "$KURAD" log verify "$VAULT_DIR"
 
+note "lock extension is the vault's: serve ran it (audited), kurad s3 extend-locks moves the dates"
+assert_contains "serve extended the locks" '"EXTEND-LOCKS"' "$(cat "$VAULT_DIR/audit/log.jsonl")"
+retain() { # KEY: RetainUntilDate as epoch seconds
+	s3curl "$S3_ENDPOINT/$B/$1?retention=" | sed -n 's:.*<RetainUntilDate>\([^<.Z]*\).*:\1:p' |
+		xargs -I{} date -u -d {} +%s
+}
+k=site/vault/clinic/snapshots/$snap2
+before=$(retain "$k")
+sleep 2
+expect_exit 0 "$KURAD" s3 extend-locks "$VAULT_DIR" --json
+assert_eq "clinic: every needed file extended" \
+	"$(json_get "$OUT" '[r["files"] for r in d["repos"] if r["repo"] == "clinic"]')" \
+	"$(json_get "$OUT" '[r["extended"] for r in d["repos"] if r["repo"] == "clinic"]')"
+[ "$(json_get "$OUT" '[r["files"] for r in d["repos"]][0]')" -ge 5 ] || fail "too few files extended: $OUT"
+assert_eq "the claim extended" 1 "$(json_get "$OUT" 'd["claim"]["extended"]')"
+after=$(retain "$k")
+[ "$after" -ge $((before + 2)) ] || fail "the lock of $k did not move: $before -> $after"
+expect_exit 0 "$KURAD" s3 extend-locks "$VAULT_DIR" --dry-run
+assert_contains "dry run" "would extend" "$OUT"
+
 note "the vault host is gone: the restore key opens the repository on S3 directly"
 mkdir -p "$WORK/direct"
 expect_exit 0 env KURA_REPOSITORY="$STORE/clinic" "$KURA" restore "$snap2" \
