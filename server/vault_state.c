@@ -12,7 +12,8 @@
  *
  *	DIR/vault.json            {"listen": "ADDR:PORT", "version": 1, "reserve": BYTES,
  *	                           "alert_command": [ARGV...], "detect": {...},
- *	                           "alert_webhook": {...}, "alert_syslog": BOOL}
+ *	                           "alert_webhook": {...}, "alert_syslog": BOOL,
+ *	                           "store": {...} (vault_store.h)}
  *	DIR/tls/cert.pem, key.pem TLS identity (tls.c; key mode 0600)
  *	DIR/signing.key           Ed25519 secret key, 64 bytes (mode 0600)
  *	DIR/signing.pub           its public key, 32 bytes (for `kurad log verify`)
