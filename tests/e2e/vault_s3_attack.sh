@@ -21,7 +21,9 @@ B=$S3_BUCKET
 EP=$S3_ENDPOINT
 P=hosp/vault
 SRC=$WORK/data/src
-make_tree "$SRC"
+mkdir -p "$SRC/docs"
+gen_random "$SRC/scan.bin" $((1024 * 1024)) scan
+gen_text "$SRC/docs/notes.txt" 5000 notes
 
 init_vault "$WORK/vault" --store "s3:$EP/$B/$P" --lock-days 1
 vault_client ward4-backup writer clinic "$WORK/writer.cred"
@@ -32,7 +34,7 @@ export KURA_VAULT_CREDENTIALS=$WORK/writer.cred
 expect_exit 0 kura init --kdf interactive
 expect_exit 0 env KURA_VAULT_CREDENTIALS="$WORK/reader.cred" "$KURA" key backup-key --output "$WORK/backup.key"
 export KURA_KEY_FILE=$WORK/backup.key
-backup_json "$SRC"
+backup_json --no-detect "$SRC"
 unset KURA_KEY_FILE
 clean_snap=$SNAP_ID
 

@@ -53,6 +53,9 @@ expect_exit 0 kura restore latest --target "$WORK/r-vault"
 same_tree "$SRC" "$WORK/r-vault$SRC"
 expect_exit 0 kura --json check --read-data
 assert_eq "check problems/errors" '[0, []]' "$(json_get "$OUT" '[d["problems"], d["errors"]]')"
+expect_exit 0 "$KURAD" status "$VAULT_DIR" --json
+assert_eq "status: snapshots of clinic" "[2]" \
+	"$(json_get "$OUT" '[r.get("snapshots") for r in (d["repos"] if "repos" in d else d["repositories"]) if r["name"] == "clinic"]')"
 stop_vault
 unset KURA_VAULT_CREDENTIALS KURA_REPOSITORY
 export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
