@@ -40,6 +40,8 @@ expect_exit 0 env KURA_VAULT_CREDENTIALS="$WORK/reader.cred" "$KURA" key backup-
 export KURA_KEY_FILE=$WORK/backup.key
 backup_json "$SRC"
 sleep 1.1
+T=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+sleep 1.1
 printf 'a changed line\n' >>"$SRC/sub/deeper/file.txt"
 backup_json "$SRC"
 snap2=$SNAP_ID
@@ -76,6 +78,13 @@ assert_eq "repository files on the vault's disk" 0 "$(find "$VAULT_DIR" -path "$
 assert_eq "spool left over" 0 "$(find "$VAULT_DIR/spool" -type f | wc -l)"
 [ -s "$VAULT_DIR/meta/clinic/snapshot-times" ] || fail "no snapshot receive times in DIR/meta"
 expect_exit 0 "$KURAD" log verify "$VAULT_DIR"
+
+note "the vault's own checks see the files on S3: new bytes per snapshot, what a revoke quarantines"
+first_new=$(head -n1 "$VAULT_DIR/meta/clinic/volumes" | cut -d' ' -f4,5)
+[ "${first_new% *}" -gt 5000000 ] && [ "${first_new#* }" -ge 1 ] ||
+	fail "the first snapshot's new bytes and packs are not seen: $first_new"
+expect_exit 0 "$KURAD" client revoke "$VAULT_DIR" ward4-backup --since "$T"
+assert_contains "revoke quarantines the second backup's files" "Quarantined" "$OUT"
 
 note "lock extension is the vault's: serve ran it (audited), kurad s3 extend-locks moves the dates"
 assert_contains "serve extended the locks" '"EXTEND-LOCKS"' "$(cat "$VAULT_DIR/audit/log.jsonl")"
