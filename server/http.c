@@ -545,6 +545,7 @@ done:
 	if (fd >= 0)
 		close(fd);
 	alert_webhook_stop(); /* after the last tick: its "closed" deliveries are queued */
+	store_extend_stop();  /* it uses the vault, which the caller frees next */
 	gate_free(srv->gate); /* after the daemon: its last refusal summaries */
 	quarantine_view_free(srv->quarantine);
 	watch_free(srv->watch);

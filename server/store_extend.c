@@ -6,6 +6,8 @@
  */
 #include "store_extend.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,22 @@
 #include "kura/keyless.h"
 
 #define NS 1000000000LL
+
+/* serve's run (store_extend_tick): its thread, and the flag that ends it early. */
+static pthread_t worker;
+static bool worker_started;
+static atomic_bool worker_running, worker_stop;
+static int worker_err;
+static char worker_msg[512];
+
+/* kura_s3_extend_locks' callback: stop between two files when serve stops. */
+static int until_stopped(const kura_s3_extend_event *ev, void *ctx)
+{
+	(void)ev, (void)ctx;
+	return atomic_load(&worker_stop)
+		   ? kura_error_set(KURA_ECANCELED, "stopped: kurad serve is ending")
+		   : 0;
+}
 
 /* The snapshots of `repo` whose deletion the vault carried out: let expire. */
 static int deleted_snapshots(const char *dir, const char *repo, char (**out)[KURA_ID_HEX],
@@ -61,8 +79,8 @@ static int extend_repo(vault *v, const char *repo, bool dry_run, json_t *repos, 
 		return kura_error_wrap(err, "repository %s", repo);
 	if ((err = deleted_snapshots(vault_dir(v), repo, &let, &nlet)) < 0)
 		goto done;
-	if ((err = kura_s3_extend_locks(b, (const char(*)[KURA_ID_HEX])let, nlet, dry_run, NULL,
-					NULL, &res)) < 0) {
+	if ((err = kura_s3_extend_locks(b, (const char(*)[KURA_ID_HEX])let, nlet, dry_run,
+					until_stopped, NULL, &res)) < 0) {
 		kura_error_wrap(err, "repository %s", repo);
 		goto done;
 	}
@@ -124,21 +142,58 @@ done:
 	return err;
 }
 
+static void *extend_thread(void *arg)
+{
+	worker_err = store_extend_locks(arg, false, NULL);
+	if (worker_err < 0)
+		snprintf(worker_msg, sizeof(worker_msg), "%s", kura_error_message());
+	atomic_store(&worker_running, false);
+	return NULL;
+}
+
+/* Join a finished run; its failure, if any, becomes this thread's error. */
+static int reap(void)
+{
+	int err = 0;
+
+	if (!worker_started)
+		return 0;
+	pthread_join(worker, NULL);
+	worker_started = false;
+	if (worker_err < 0)
+		err = kura_error_set(worker_err, "%s", worker_msg);
+	worker_err = 0;
+	return err;
+}
+
 int store_extend_tick(vault *v, int64_t now_ns)
 {
 	static int64_t last_ns; /* the tick runs on one thread */
 	const vault_store *s = vault_get_store(v);
 	int64_t every;
-	int err;
+	int err, rc;
 
-	if (vault_store_on_disk(s))
+	if (vault_store_on_disk(s) || atomic_load(&worker_running))
 		return 0;
+	/* A run of thousands of files takes a while: its own thread, not the tick's. */
+	if ((err = reap()) < 0)
+		last_ns = now_ns - (int64_t)vault_store_lock_days(s) * 86400 * NS / 4 + 60 * NS;
 	every = (int64_t)vault_store_lock_days(s) * 86400 * NS / 4;
-	if (last_ns && now_ns - last_ns < every)
-		return 0;
-	/* A failure is retried in a minute, not a quarter of the lock period. */
+	if (err < 0 || (last_ns && now_ns - last_ns < every))
+		return err; /* a failure is retried in a minute */
 	last_ns = now_ns;
-	if ((err = store_extend_locks(v, false, NULL)) < 0)
-		last_ns = now_ns - every + 60 * NS;
-	return err;
+	atomic_store(&worker_stop, false);
+	atomic_store(&worker_running, true);
+	if ((rc = pthread_create(&worker, NULL, extend_thread, v)) != 0) {
+		atomic_store(&worker_running, false);
+		return kura_error_errno(KURA_EIO, rc, "lock extension: cannot start a thread");
+	}
+	worker_started = true;
+	return 0;
+}
+
+void store_extend_stop(void)
+{
+	atomic_store(&worker_stop, true);
+	(void)reap();
 }

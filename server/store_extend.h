@@ -32,7 +32,14 @@
  */
 int store_extend_locks(vault *v, bool dry_run, json_t **out);
 
-/* serve's tick: store_extend_locks when due (at once, then every lock_days / 4). */
+/*
+ * serve's tick: start store_extend_locks on a thread of its own when due
+ * (at once, then every lock_days / 4; a minute after a failure, which the
+ * next tick returns).  Never two runs at once.
+ */
 int store_extend_tick(vault *v, int64_t now_ns);
+
+/* Ask a running run to stop between two files, and wait for it (before vault_free). */
+void store_extend_stop(void);
 
 #endif
