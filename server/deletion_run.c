@@ -62,9 +62,14 @@ static int remove_logged(vault_audit *a, kura_backend *b, const char *repo, kura
 	if ((err = audit_local(a, "kurad", "vault", "DELETE", path, 200, size)) < 0)
 		return kura_error_wrap(err, "cannot log the removal of %s, so it is not removed",
 				       path);
-	if (kura_backend_remove(b, type, name) < 0) {
-		snprintf(why, why_len, "removal failed: %s", kura_error_message());
-		if ((err = audit_local(a, "kurad", "vault", "DELETE", path, 500, 0)) < 0)
+	if ((err = kura_backend_remove(b, type, name)) < 0) {
+		/* On S3 a file still under Object Lock stays until its lock ends (423). */
+		bool locked = err == KURA_EBUSY;
+
+		snprintf(why, why_len, "%s: %s", locked ? "locked in the store" : "removal failed",
+			 kura_error_message());
+		if ((err = audit_local(a, "kurad", "vault", "DELETE", path, locked ? 423 : 500,
+				       0)) < 0)
 			return err;
 		return 1;
 	}
@@ -75,8 +80,10 @@ typedef struct {
 	vault_audit *a;
 	const char *repo;
 	char removing[KURA_ID_HEX]; /* the pack whose removal was just logged */
-	char why[512];              /* the first failure, for result.prune_error */
-	bool log_failed;            /* an audit entry could not be written: stop */
+	char why[512];		    /* the first failure, for result.prune_error */
+	char why_locked[512];	    /* the first pack kept by its lock (S3) */
+	uint64_t locked;	    /* packs kept because their lock has not run out */
+	bool log_failed;	    /* an audit entry could not be written: stop */
 } prune_ctx;
 
 /*
@@ -96,6 +103,11 @@ static int prune_event(const kura_prune_event *ev, void *ctx)
 	if (ev->type == KURA_PRUNE_REMOVING) {
 		snprintf(c->removing, sizeof(c->removing), "%s", ev->name);
 		err = audit_local(c->a, "kurad", "vault", "DELETE", path, 200, ev->size);
+	} else if (ev->error == KURA_EBUSY && strcmp(c->removing, ev->name) == 0) {
+		/* Still under Object Lock (S3): kept, not failed; removable once it ends. */
+		if (!c->locked++)
+			snprintf(c->why_locked, sizeof(c->why_locked), "%s", ev->message);
+		err = audit_local(c->a, "kurad", "vault", "DELETE", path, 423, 0);
 	} else {
 		if (!c->why[0])
 			snprintf(c->why, sizeof(c->why), "%s", ev->message);
@@ -134,11 +146,17 @@ static int prune_packs(vault_audit *a, kura_backend *b, const deletion_req *r, j
 		return err;
 	if (err < 0) /* a snapshot that cannot be read hides which packs it needs: all kept */
 		json_object_set_new(result, "prune_error", json_string(kura_error_message()));
-	else if (res.failed)
+	else if (res.failed > c.locked)
 		json_object_set_new(result, "prune_error", json_string(c.why));
 	json_object_set_new(result, "packs_removed", json_integer((json_int_t)res.removed));
 	json_object_set_new(result, "packs_kept_recent", json_integer((json_int_t)res.young));
-	json_object_set_new(result, "packs_failed", json_integer((json_int_t)res.failed));
+	json_object_set_new(result, "packs_failed",
+			    json_integer((json_int_t)(res.failed - c.locked)));
+	if (c.locked) {
+		json_object_set_new(result, "packs_kept_locked",
+				    json_integer((json_int_t)c.locked));
+		json_object_set_new(result, "packs_locked_example", json_string(c.why_locked));
+	}
 	*bytes += res.removed_bytes;
 	return 0;
 }

@@ -51,6 +51,7 @@
 #include "quota_answer.h"
 #include "reserve.h"
 #include "status.h"
+#include "store_send.h"
 
 #define UPLOAD_MAX (((uint64_t)1 << 30) + 64 * 1024)
 #define FILE_BLOCK (256 * 1024) /* read and sent at a time (several TLS records) */
@@ -240,6 +241,8 @@ enum MHD_Result handlers_get_file(request *rq, struct MHD_Connection *con)
 		    rq, con, MHD_HTTP_NOT_FOUND, NULL,
 		    "%s file %s in repository %s is quarantined (GET /v1/repos/%s/quarantine)",
 		    kura_file_type_name(r->type), r->name, r->repo, r->repo);
+	if (!vault_on_disk(rq->srv->v))
+		return store_send_file(rq, con);
 	if (r->type == KURA_FILE_PACK)
 		snprintf(path, sizeof(path), "%s/repos/%s/data/%.2s/%s", vault_dir(rq->srv->v),
 			 r->repo, r->name, r->name);
@@ -260,7 +263,8 @@ enum MHD_Result handlers_get_file(request *rq, struct MHD_Connection *con)
 
 static int by_name(const void *a, const void *b)
 {
-	return strcmp(((const vault_snapshot_time *)a)->name, ((const vault_snapshot_time *)b)->name);
+	return strcmp(((const vault_snapshot_time *)a)->name,
+		      ((const vault_snapshot_time *)b)->name);
 }
 
 static int list_one(const char *name, uint64_t size, void *ctx)
@@ -286,8 +290,8 @@ static int add_received(request *rq, json_t *arr)
 	json_t *e;
 	int err;
 
-	if ((err = policy_snapshot_times(vault_dir(rq->srv->v), rq->route.repo, rq->backend,
-					 &times, &nt)) < 0)
+	if ((err = policy_snapshot_times(vault_dir(rq->srv->v), rq->route.repo, rq->backend, &times,
+					 &nt)) < 0)
 		return err;
 	json_array_foreach(arr, i, e)
 	{
@@ -307,7 +311,7 @@ static int add_received(request *rq, json_t *arr)
 
 /* Answer `status` with `v` as compact JSON (taken over); `what` names it in a 500. */
 static enum MHD_Result respond_json(request *rq, struct MHD_Connection *con, unsigned status,
-				   json_t *v, uint64_t bytes, const char *what)
+				    json_t *v, uint64_t bytes, const char *what)
 {
 	char *text = json_dumps(v, JSON_COMPACT);
 
@@ -478,13 +482,13 @@ enum MHD_Result handlers_post_finish(request *rq, struct MHD_Connection *con)
 				   kura_now_ns(CLOCK_REALTIME), &made, &prot);
 	free(names);
 	/* Filed or refused, a request counts toward a burst (not one that does not parse). */
-	if (err != KURA_EINVAL &&
-	    watch_deletion(rq->srv->watch, rq->route.repo, rq->client->name, n,
-			   kura_now_ns(CLOCK_REALTIME)) < 0)
+	if (err != KURA_EINVAL && watch_deletion(rq->srv->watch, rq->route.repo, rq->client->name,
+						 n, kura_now_ns(CLOCK_REALTIME)) < 0)
 		fprintf(stderr, "kurad: watch: %s\n", kura_error_message());
 	switch (err) {
 	case 0:
-		return respond_json(rq, con, MHD_HTTP_ACCEPTED, made, rq->received, "cannot answer");
+		return respond_json(rq, con, MHD_HTTP_ACCEPTED, made, rq->received,
+				    "cannot answer");
 	case KURA_EINVAL:
 		return request_respond_error(rq, con, MHD_HTTP_BAD_REQUEST, NULL, "%s",
 					     kura_error_message());
@@ -530,9 +534,13 @@ static bool space_reserved(request *rq, uint64_t *reserve)
 	uint64_t avail;
 	bool ok;
 
-	snprintf(path, sizeof(path), "%s/repos/%s", vault_dir(rq->srv->v), rq->route.repo);
-	if (reserve_check(path, vault_reserve(rq->srv->v), rq->expected, &ok, &avail,
-			  reserve) < 0) {
+	/* On S3 the vault's own disk holds only the spool: DIR is what fills. */
+	if (vault_on_disk(rq->srv->v))
+		snprintf(path, sizeof(path), "%s/repos/%s", vault_dir(rq->srv->v), rq->route.repo);
+	else
+		snprintf(path, sizeof(path), "%s", vault_dir(rq->srv->v));
+	if (reserve_check(path, vault_reserve(rq->srv->v), rq->expected, &ok, &avail, reserve) <
+	    0) {
 		fprintf(stderr, "kurad: %s %s from %s: %s\n", rq->method, rq->path, rq->peer,
 			kura_error_message());
 		return true;
@@ -637,8 +645,8 @@ void handlers_put_data(request *rq, const char *data, size_t len)
 	if (rq->backend->stream_append(rq->upload, data, len) < 0) {
 		int e = errno; /* of the failed write, as the message says */
 
-		fprintf(stderr, "kurad: %s %s from %s: repository %s: %s\n", rq->method,
-			rq->path, rq->peer, rq->route.repo, kura_error_message());
+		fprintf(stderr, "kurad: %s %s from %s: repository %s: %s\n", rq->method, rq->path,
+			rq->peer, rq->route.repo, kura_error_message());
 		put_fail(rq, store_status(e), "%s", store_refusal(e));
 	}
 }
@@ -783,12 +791,11 @@ static int put_provenance(request *rq)
  */
 static void watch_stored(request *rq, int64_t received)
 {
-	void *map = rq->received ? mmap(NULL, rq->received, PROT_READ, MAP_SHARED, rq->fd, 0)
-				 : MAP_FAILED;
+	void *map =
+	    rq->received ? mmap(NULL, rq->received, PROT_READ, MAP_SHARED, rq->fd, 0) : MAP_FAILED;
 
-	if (map == MAP_FAILED ||
-	    watch_snapshot(rq->srv->watch, rq->route.repo, rq->client->name, rq->route.name,
-			   received, map, rq->received) < 0)
+	if (map == MAP_FAILED || watch_snapshot(rq->srv->watch, rq->route.repo, rq->client->name,
+						rq->route.name, received, map, rq->received) < 0)
 		fprintf(stderr, "kurad: watch: snapshot %s of %s: %s\n", rq->route.name,
 			rq->route.repo,
 			map == MAP_FAILED ? "cannot read it back" : kura_error_message());
@@ -799,8 +806,8 @@ static void watch_stored(request *rq, int64_t received)
 /* An operator's acceptance of a false alarm: audited, shown with its alerts (acceptances.h). */
 static void accept_stored(request *rq)
 {
-	void *map = rq->received ? mmap(NULL, rq->received, PROT_READ, MAP_SHARED, rq->fd, 0)
-				 : MAP_FAILED;
+	void *map =
+	    rq->received ? mmap(NULL, rq->received, PROT_READ, MAP_SHARED, rq->fd, 0) : MAP_FAILED;
 
 	if (map == MAP_FAILED) {
 		fprintf(stderr, "kurad: acceptance %s of %s: cannot read it back\n", rq->route.name,
@@ -867,10 +874,11 @@ static int put_store(request *rq)
 		rc = 0;
 		received = kura_now_ns(CLOCK_REALTIME);
 		if (!file_stored(rq, KURA_FILE_SNAPSHOT, r->name) &&
-		    (rc = vault_record_snapshot(v, r->repo, r->name, received,
-						rq->client->name)) == 0)
+		    (rc = vault_record_snapshot(v, r->repo, r->name, received, rq->client->name)) ==
+			0)
 			rc = put_provenance(rq);
-		/* Stored meanwhile: stream_commit() finds it, says it existed and drops the tmp file. */
+		/* Stored meanwhile: stream_commit() finds it, says it existed and drops the tmp
+		 * file. */
 		if (rc == 0)
 			rc = commit_upload(rq);
 		vault_repo_commit_unlock(v, r->repo);
@@ -942,7 +950,9 @@ enum MHD_Result handlers_put_finish(request *rq, struct MHD_Connection *con)
 	if (rc == 0 || rc == 1) {
 		/* Mode 0400 it has from stream_open(); the flag needs the stored inode. */
 		if (rc == 0) {
-			make_immutable(rq->fd, rq->path);
+			/* On S3 the fd is a spool file about to go: the lock is the store's. */
+			if (vault_on_disk(rq->srv->v))
+				make_immutable(rq->fd, rq->path);
 			quota_answer_stored(rq);
 		}
 		handlers_put_drop(rq);

@@ -68,6 +68,7 @@
 #include "request.h"
 #include "route.h"
 #include "stock.h"
+#include "store_extend.h"
 #include "ui_serve.h"
 
 #define CONNECTION_TIMEOUT_S 30 /* idle; the headers' absolute deadline is gate.c's */
@@ -129,7 +130,8 @@ static const char *denied(const vault_client *c, const vault_route *r, bool put)
 						     : NULL;
 	if (r->kind == VAULT_ROUTE_LIST)
 		return r->type == KURA_FILE_KEY ? "writers may not list keys" : NULL;
-	if (r->type == KURA_FILE_CONFIG || r->type == KURA_FILE_INDEX || r->type == KURA_FILE_ACCEPT)
+	if (r->type == KURA_FILE_CONFIG || r->type == KURA_FILE_INDEX ||
+	    r->type == KURA_FILE_ACCEPT)
 		return NULL;
 	return "writers may read only config, index and acceptance files";
 }
@@ -383,8 +385,9 @@ static void report_once(const char *job, int err, char *last, size_t len)
  * quora to record, requests whose delay has passed to carry out).
  */
 /* The jobs of the tick and serve loop whose errors are reported once each:
- * reload, deletions, connections, quarantine, alerts, watch, quota, drills. */
-#define TICK_JOBS 8
+ * reload, deletions, connections, quarantine, alerts, watch, quota, drills,
+ * and the lock extension of a vault on S3. */
+#define TICK_JOBS 9
 
 static void tick(server *srv, char last[TICK_JOBS][512], char **stock)
 {
@@ -400,13 +403,15 @@ static void tick(server *srv, char last[TICK_JOBS][512], char **stock)
 	/* After the deletions: a release or removal just carried out shows at once. */
 	report_once("quarantine", quarantine_tick(v, srv->quarantine), last[3], sizeof(last[3]));
 	report_once("alerts", alerts_tick(v), last[4], sizeof(last[4]));
-	report_once("watch",
-		    watch_tick(srv->watch, gate_refused_logins(srv->gate),
-			       kura_now_ns(CLOCK_REALTIME)),
-		    last[5], sizeof(last[5]));
+	report_once(
+	    "watch",
+	    watch_tick(srv->watch, gate_refused_logins(srv->gate), kura_now_ns(CLOCK_REALTIME)),
+	    last[5], sizeof(last[5]));
 	report_once("quota", quota_tick(srv->quota), last[6], sizeof(last[6]));
 	report_once("drills", drills_tick(v, kura_now_ns(CLOCK_REALTIME)), last[7],
 		    sizeof(last[7]));
+	report_once("extend-locks", store_extend_tick(v, kura_now_ns(CLOCK_REALTIME)), last[8],
+		    sizeof(last[8]));
 }
 
 /* Our own listening socket, so that a failure says exactly why. */
@@ -496,14 +501,13 @@ int vault_http_serve(vault *v, const gate_limits *limits, atomic_int *stop)
 	    flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
 	    MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_HTTPS_MEM_CERT, vault_tls_cert(v),
 	    MHD_OPTION_HTTPS_MEM_KEY, vault_tls_key(v), MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
-	    MHD_OPTION_CONNECTION_LIMIT, limits->connections,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, limits->per_address,
-	    MHD_OPTION_NOTIFY_CONNECTION, gate_notify_connection, srv->gate,
-	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT_S,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
-	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-	    MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, srv, MHD_OPTION_END);
+	    MHD_OPTION_CONNECTION_LIMIT, limits->connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    limits->per_address, MHD_OPTION_NOTIFY_CONNECTION, gate_notify_connection, srv->gate,
+	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned int)CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    (size_t)CONNECTION_MEMORY, MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK,
+	    on_unescape, srv, MHD_OPTION_END);
 	if (!d) {
 		err = kura_error_set(KURA_EIO,
 				     "cannot start the HTTPS server on %s (libmicrohttpd refused; "
@@ -547,6 +551,7 @@ done:
 	if (fd >= 0)
 		close(fd);
 	alert_webhook_stop(); /* after the last tick: its "closed" deliveries are queued */
+	store_extend_stop();  /* it uses the vault, which the caller frees next */
 	gate_free(srv->gate); /* after the daemon: its last refusal summaries */
 	quarantine_view_free(srv->quarantine);
 	watch_free(srv->watch);

@@ -18,7 +18,7 @@
 #include "vault_state.h"
 
 static const char usage_init[] =
-    "Usage: kurad init DIR [--listen ADDR:PORT]\n"
+    "Usage: kurad init DIR [--listen ADDR:PORT] [--store URL [--lock-days N]]\n"
     "\n"
     "Create a vault in DIR (missing or empty): settings, a TLS key and self-signed\n"
     "certificate, an Ed25519 key that signs the audit log's checkpoints, and empty\n"
@@ -27,7 +27,13 @@ static const char usage_init[] =
     "'kurad client add'.\n"
     "\n"
     "  --listen ADDR:PORT  where 'serve' listens: A.B.C.D:PORT or [IPv6]:PORT\n"
-    "                      (default 127.0.0.1:7443)\n";
+    "                      (default 127.0.0.1:7443)\n"
+    "  --store URL         keep the repositories' files in an S3 bucket with Object\n"
+    "                      Lock: s3:http(s)://HOST[:PORT]/BUCKET[/PREFIX], or\n"
+    "                      s3://BUCKET[/PREFIX] with AWS_ENDPOINT_URL; keys from\n"
+    "                      AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (and\n"
+    "                      AWS_SESSION_TOKEN, AWS_REGION), kept in DIR/s3.json\n"
+    "  --lock-days N       COMPLIANCE retention of every stored file (default 30)\n";
 
 static const char usage_serve[] =
     "Usage: kurad serve DIR [--listen ADDR:PORT] [--connections N]\n"
@@ -47,10 +53,45 @@ static const char usage_serve[] =
     "  --accept-log-rollback  start anyway (a disk restored from a backup); the\n"
     "                         lost head is logged as ACCEPT-LOG-ROLLBACK\n";
 
+static const char *env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
+
+/* --store's options from the conventional AWS_* variables; EXIT_USAGE when wrong. */
+static int store_options(vault_store_init_options *o, const char *url, const char *days)
+{
+	const char *addr = env("KURA_S3_ADDRESSING");
+	unsigned long d = 0;
+
+	memset(o, 0, sizeof(*o));
+	if (days && (!kurad_parse_id(days, &d) || d > 36500))
+		return kurad_usage_error(usage_init, "--lock-days wants 1 to 36500, not '%s'",
+					 days);
+	if (addr && strcmp(addr, "virtual") != 0 && strcmp(addr, "path") != 0)
+		return kurad_usage_error(
+		    usage_init, "KURA_S3_ADDRESSING wants 'path' or 'virtual', not '%s'", addr);
+	o->url = url;
+	o->lock_days = (uint32_t)d;
+	o->access_key = env("AWS_ACCESS_KEY_ID");
+	o->secret_key = env("AWS_SECRET_ACCESS_KEY");
+	o->session_token = env("AWS_SESSION_TOKEN");
+	o->region = env("AWS_REGION") ? env("AWS_REGION") : env("AWS_DEFAULT_REGION");
+	o->endpoint = env("AWS_ENDPOINT_URL");
+	o->virtual_host = addr && strcmp(addr, "virtual") == 0;
+	return EXIT_OK;
+}
+
 int kurad_cmd_init(int argc, char **argv)
 {
-	const char *listen = NULL, *pos[1];
-	const kurad_option opts[] = {{"--listen", true, &listen, NULL}, {NULL, false, NULL, NULL}};
+	const char *listen = NULL, *store = NULL, *days = NULL, *pos[1];
+	const kurad_option opts[] = {{"--listen", true, &listen, NULL},
+				     {"--store", true, &store, NULL},
+				     {"--lock-days", true, &days, NULL},
+				     {NULL, false, NULL, NULL}};
+	vault_store_init_options so;
 	char *pin = NULL;
 	bool help;
 	int npos, rc;
@@ -62,7 +103,11 @@ int kurad_cmd_init(int argc, char **argv)
 	}
 	if (npos != 1)
 		return kurad_usage_error(usage_init, "init needs the vault directory");
-	if (vault_init(pos[0], listen, &pin) < 0)
+	if (days && !store)
+		return kurad_usage_error(usage_init, "--lock-days goes with --store");
+	if (store && (rc = store_options(&so, store, days)) != EXIT_OK)
+		return rc;
+	if (vault_init_store(pos[0], listen, store ? &so : NULL, &pin) < 0)
 		return kurad_fail(pos[0]);
 	printf("Created the vault in %s (it will listen on %s).\n"
 	       "TLS pin: %s\n"
@@ -72,6 +117,11 @@ int kurad_cmd_init(int argc, char **argv)
 	       "      and move the credential to the backup client (then delete it here);\n"
 	       "  kurad serve %s\n",
 	       pos[0], listen ? listen : "127.0.0.1:7443", pin, pos[0], pos[0]);
+	if (store)
+		printf("\nRepositories are kept in %s under Object Lock (its keys: %s/s3.json);\n"
+		       "run 'kurad s3 extend-locks %s' (or leave it to 'kurad serve') before\n"
+		       "the locks run out.\n",
+		       store, pos[0], pos[0]);
 	free(pin);
 	return EXIT_OK;
 }

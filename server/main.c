@@ -5,7 +5,7 @@
  * holds the overall usage; each command group lives in its own
  * server/kurad_*.c (kurad_cmd.h lists them), built into libkurad.a.
  *
- *	kurad init DIR [--listen ADDR:PORT]
+ *	kurad init DIR [--listen ADDR:PORT] [--store URL [--lock-days N]]
  *	kurad serve DIR [--listen ADDR:PORT]
  *	kurad client add DIR NAME --role writer|reader|auditor [--repo REPO] --output FILE
  *	kurad client revoke DIR NAME [--since TIME]
@@ -33,36 +33,38 @@
 #include "kurad_cmd.h"
 
 static const char usage_all[] =
-	"Usage: kurad COMMAND [ARGS...]\n"
-	"\n"
-	"kurad is the kura vault: it stores repositories that backup clients can only\n"
-	"add to, holds no key that decrypts them, and logs every request in a\n"
-	"tamper-evident audit log.\n"
-	"\n"
-	"Commands:\n"
-	"  init DIR [--listen ADDR:PORT]        create a vault (default 127.0.0.1:7443)\n"
-	"  serve DIR [--listen ADDR:PORT] [--accept-log-rollback]\n"
-	"                                       serve the vault over HTTPS\n"
-	"  client add DIR NAME --role ROLE [--repo REPO] --output FILE\n"
-	"                                       issue a credential (writer, reader, auditor)\n"
-	"  client revoke DIR NAME [--since TIME]\n"
-	"                                       void a client's token for good; with\n"
-	"                                       --since, quarantine what it uploaded since\n"
-	"  status DIR [--json]                  repositories, clients, deletions, alerts\n"
-	"  log verify DIR                       check the audit log's chain and signatures\n"
-	"  approver add DIR NAME --output FILE  create an approver key for deletions\n"
-	"  approve DIR ID --key FILE            approve deletion request ID\n"
-	"  cancel DIR ID --key FILE             cancel deletion request ID\n"
-	"  deletions DIR [--json]               list deletion requests\n"
-	"  policy [set] DIR [OPTIONS]           show or change the deletion policy\n"
-	"  quarantine list|release|remove DIR ...\n"
-	"                                       what a revoked client uploaded, set aside\n"
-	"  alert list|resolve DIR ...           the vault's alerts; resolve needs a quorum\n"
-	"  doctor DIR [--json]                  check the vault host against a hardening list\n"
-	"  version                              print the version\n"
-	"\n"
-	"Exit status: 0 success, 1 error, 2 usage error, 4 audit log verification failed.\n"
-	"See kurad(8) for details.\n";
+    "Usage: kurad COMMAND [ARGS...]\n"
+    "\n"
+    "kurad is the kura vault: it stores repositories that backup clients can only\n"
+    "add to, holds no key that decrypts them, and logs every request in a\n"
+    "tamper-evident audit log.\n"
+    "\n"
+    "Commands:\n"
+    "  init DIR [--listen ADDR:PORT] [--store s3:URL [--lock-days N]]\n"
+    "                                       create a vault (default 127.0.0.1:7443)\n"
+    "  serve DIR [--listen ADDR:PORT] [--accept-log-rollback]\n"
+    "                                       serve the vault over HTTPS\n"
+    "  client add DIR NAME --role ROLE [--repo REPO] --output FILE\n"
+    "                                       issue a credential (writer, reader, auditor)\n"
+    "  client revoke DIR NAME [--since TIME]\n"
+    "                                       void a client's token for good; with\n"
+    "                                       --since, quarantine what it uploaded since\n"
+    "  status DIR [--json]                  repositories, clients, deletions, alerts\n"
+    "  log verify DIR                       check the audit log's chain and signatures\n"
+    "  approver add DIR NAME --output FILE  create an approver key for deletions\n"
+    "  approve DIR ID --key FILE            approve deletion request ID\n"
+    "  cancel DIR ID --key FILE             cancel deletion request ID\n"
+    "  deletions DIR [--json]               list deletion requests\n"
+    "  policy [set] DIR [OPTIONS]           show or change the deletion policy\n"
+    "  quarantine list|release|remove DIR ...\n"
+    "                                       what a revoked client uploaded, set aside\n"
+    "  alert list|resolve DIR ...           the vault's alerts; resolve needs a quorum\n"
+    "  doctor DIR [--json]                  check the vault host against a hardening list\n"
+    "  s3 extend-locks DIR [--dry-run]      a vault on S3: extend the locks snapshots need\n"
+    "  version                              print the version\n"
+    "\n"
+    "Exit status: 0 success, 1 error, 2 usage error, 4 audit log verification failed.\n"
+    "See kurad(8) for details.\n";
 
 static int finish(int rc)
 {
@@ -110,6 +112,8 @@ int main(int argc, char **argv)
 		rc = alert_cli_main(argc - 2, argv + 2);
 	else if (strcmp(cmd, "doctor") == 0)
 		rc = kurad_cmd_doctor(argc - 2, argv + 2);
+	else if (strcmp(cmd, "s3") == 0)
+		rc = kurad_cmd_s3(argc - 2, argv + 2);
 	else if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("kurad %s\n", kura_version());
 		rc = EXIT_OK;

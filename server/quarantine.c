@@ -24,6 +24,7 @@
 #include "format/indexfile.h"
 #include "kura/keyless.h"
 #include "provenance.h"
+#include "store_stat.h"
 
 /* ------------------------------------------------------------------ */
 /* Making a record                                                     */
@@ -258,6 +259,7 @@ int quarantine_make(const char *dir, const char *name, int64_t since_ns, int64_t
 	size_t nrs = 0, nfiles = 0, nkept = 0, i;
 	char *ddir = NULL;
 	kura_backend *b;
+	store_stat *ss = NULL; /* sizes on a store without local files (S3) */
 	vault *v = NULL;
 	int fd = -1, err;
 
@@ -273,7 +275,8 @@ int quarantine_make(const char *dir, const char *name, int64_t since_ns, int64_t
 				     name);
 		goto done;
 	}
-	if ((err = vault_repo(v, c->repo, &b)) < 0)
+	if ((err = vault_repo(v, c->repo, &b)) < 0 ||
+	    (!vault_on_disk(v) && (err = store_stat_new(&ss, b)) < 0))
 		goto done;
 	/* The deletion lock also guards the records: ids and "held already" stay true. */
 	if ((err = deletion_store_lock(dir, &fd, &ddir)) < 0 ||
@@ -297,7 +300,9 @@ int quarantine_make(const char *dir, const char *name, int64_t since_ns, int64_t
 			continue;
 		if (!u->theirs || u->received_ns < since_ns || in_set(&all, u->name))
 			continue;
-		if ((size = stored_size(dir, c->repo, u->type, u->name)) < 0)
+		size = ss ? store_stat_size(ss, u->type, u->name)
+			  : stored_size(dir, c->repo, u->type, u->name);
+		if (size < 0)
 			continue; /* refused, removed, or never committed */
 		files[nfiles].type = u->type;
 		memcpy(files[nfiles].name, u->name, KURA_ID_HEX);
@@ -354,6 +359,7 @@ done:
 	free(files);
 	free(keep);
 	free(ddir);
+	store_stat_free(ss); /* before the vault: it borrows the vault's backend */
 	vault_free(v);
 	return err;
 }

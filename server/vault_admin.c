@@ -133,10 +133,17 @@ done:
 
 int vault_init(const char *dir, const char *listen, char **out_pin)
 {
+	return vault_init_store(dir, listen, NULL, out_pin);
+}
+
+int vault_init_store(const char *dir, const char *listen, const vault_store_init_options *store,
+		     char **out_pin)
+{
 	static const char *const subdirs[] = {"tls", "clients", "repos", "meta", "audit"};
 	char *cert = NULL, *key = NULL, *settings = NULL, *log = NULL;
 	vault_policy policy;
-	json_t *doc = NULL;
+	json_t *doc = NULL, *store_json = NULL;
+	char id[65];
 	size_t i;
 	int err;
 
@@ -164,7 +171,12 @@ int vault_init(const char *dir, const char *listen, char **out_pin)
 	if ((err = write_signing_key(dir)) < 0 || (err = tls_create(cert, key)) < 0 ||
 	    (err = files_write_new(log, "", 0, 0600)) < 0 || (err = policy_save(dir, &policy)) < 0)
 		goto done;
-	if (!(doc = json_pack("{s:s, s:i}", "listen", listen, "version", VAULT_SETTINGS_VERSION))) {
+	/* The prefix is claimed before the vault exists: a refusal leaves no vault.json. */
+	if (store && ((err = vault_store_vault_id(dir, id)) < 0 ||
+		      (err = vault_store_init(dir, id, store, &store_json)) < 0))
+		goto done;
+	if (!(doc = json_pack("{s:s, s:i}", "listen", listen, "version", VAULT_SETTINGS_VERSION)) ||
+	    (store_json && json_object_set(doc, "store", store_json) < 0)) {
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -173,6 +185,7 @@ int vault_init(const char *dir, const char *listen, char **out_pin)
 		goto done;
 	err = load_pin(dir, out_pin);
 done:
+	json_decref(store_json);
 	json_decref(doc);
 	free(cert);
 	free(key);
@@ -184,35 +197,20 @@ done:
 /* ------------------------------------------------------------------ */
 /* Issuing credentials                                                 */
 
-/* Create DIR/repos/REPO (as an empty repository) and DIR/meta/REPO if missing. */
+/* Create the repository (on disk or on S3: vault_store.h) and DIR/meta/REPO if missing. */
 static int ensure_repo(const char *dir, const char *repo)
 {
-	kura_backend *b = NULL;
-	char *path = NULL, *meta = NULL;
-	struct stat st;
-	int err = 0;
+	vault_store *store = NULL;
+	char *meta = NULL;
+	int err;
 
-	if (asprintf(&path, "%s/repos/%s", dir, repo) < 0 || asprintf(&meta, "meta/%s", repo) < 0) {
-		err = kura_error_set(KURA_ENOMEM, "out of memory");
-		goto done;
-	}
-	if (lstat(path, &st) < 0) {
-		if (errno != ENOENT) {
-			err = kura_error_errno(kura_errno_code(errno), errno, "%s", path);
-			goto done;
-		}
-		if ((err = kura_backend_local_create(&b, path)) < 0)
-			goto done;
-	} else if (!S_ISDIR(st.st_mode)) {
-		err = kura_error_set(KURA_ECORRUPT, "%s: not a directory", path);
-		goto done;
-	}
-	err = files_make_dir(dir, meta);
-done:
-	if (b)
-		b->free(b);
+	if (asprintf(&meta, "meta/%s", repo) < 0)
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	if ((err = vault_store_load(&store, dir)) == 0 &&
+	    (err = vault_store_create_repo(store, dir, repo)) == 0)
+		err = files_make_dir(dir, meta);
+	vault_store_free(store);
 	free(meta);
-	free(path);
 	return err;
 }
 
@@ -311,8 +309,8 @@ int vault_client_add(const char *dir, const char *name, vault_role role, const c
 				      repo ? repo : "", repo ? "' is not one" : "");
 	if ((err = kura_crypto_init()) < 0)
 		return err;
-	if ((err = vault_settings_load(dir, &listen, NULL)) < 0 || (err = load_pin(dir, &pin)) < 0 ||
-	    (err = vault_signing_key_b64(dir, signing_key)) < 0)
+	if ((err = vault_settings_load(dir, &listen, NULL)) < 0 ||
+	    (err = load_pin(dir, &pin)) < 0 || (err = vault_signing_key_b64(dir, signing_key)) < 0)
 		goto done;
 	if (asprintf(&path, "%s/clients/%s.json", dir, name) < 0) {
 		err = kura_error_set(KURA_ENOMEM, "out of memory");

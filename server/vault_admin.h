@@ -18,6 +18,14 @@
 int vault_init(const char *dir, const char *listen, char **out_pin);
 
 /*
+ * vault_init with the repositories on S3 (`store` non-NULL: the bucket is
+ * prepared and the prefix claimed before vault.json is written;
+ * vault_store.h) or on the disk (NULL).
+ */
+int vault_init_store(const char *dir, const char *listen, const vault_store_init_options *store,
+		     char **out_pin);
+
+/*
  * Issue a credential: a random 32-byte token, stored in the vault only as
  * its SHA-256, written with the vault address and pin to `output` (mode
  * 0600, never overwritten).  Creates the repository's directory for

@@ -116,7 +116,7 @@ int vault_settings_load(const char *dir, char **out_listen, int64_t *out_reserve
 	json_t *doc = NULL;
 	json_error_t jerr;
 	const char *listen;
-	json_t *alert_command, *detect, *alert_webhook, *alert_syslog;
+	json_t *alert_command, *detect, *alert_webhook, *alert_syslog, *store;
 	json_int_t version, reserve = -1;
 	int err = 0;
 
@@ -135,11 +135,11 @@ int vault_settings_load(const char *dir, char **out_listen, int64_t *out_reserve
 		err = kura_error_set(KURA_ECORRUPT, "%s: line %d: %s", path, jerr.line, jerr.text);
 		goto done;
 	}
-	/* "alert_*" and "detect" are alert_out.c's and watch.c's to check. */
-	if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:s, s:I, s?I, s?o, s?o, s?o, s?o}",
+	/* "alert_*", "detect" and "store" are alert_out.c's, watch.c's and vault_store.c's. */
+	if (json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:s, s:I, s?I, s?o, s?o, s?o, s?o, s?o}",
 			   "listen", &listen, "version", &version, "reserve", &reserve,
 			   "alert_command", &alert_command, "detect", &detect, "alert_webhook",
-			   &alert_webhook, "alert_syslog", &alert_syslog) < 0) {
+			   &alert_webhook, "alert_syslog", &alert_syslog, "store", &store) < 0) {
 		err = kura_error_set(KURA_ECORRUPT, "%s: %s", path, jerr.text);
 		goto done;
 	}
@@ -155,9 +155,9 @@ int vault_settings_load(const char *dir, char **out_listen, int64_t *out_reserve
 		goto done;
 	}
 	if (json_object_get(doc, "reserve") && reserve < 0) {
-		err = kura_error_set(KURA_ECORRUPT, "%s: reserve %" JSON_INTEGER_FORMAT
-					" is not a number of bytes",
-				     path, reserve);
+		err = kura_error_set(
+		    KURA_ECORRUPT, "%s: reserve %" JSON_INTEGER_FORMAT " is not a number of bytes",
+		    path, reserve);
 		goto done;
 	}
 	if (out_reserve)

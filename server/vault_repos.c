@@ -2,8 +2,8 @@
 /*
  * vault_repos.c - the vault's repositories: one slot per repository a
  * client names, each with its storage (a local backend on DIR/repos/REPO,
- * opened on first use), its garbage-collection lock, its commit mutex,
- * and the record of when each snapshot was received (DIR/meta/REPO/).
+ * or PREFIX/REPO/ on S3: vault_store.h; opened on first use), its garbage-collection lock, its
+ * commit mutex, and the record of when each snapshot was received (DIR/meta/REPO/).
  *
  * Every lock here is the repository's own: no request waits for work in
  * another repository.  Slots are published by an atomic count and never
@@ -67,7 +67,6 @@ void vault_repos_collect(vault *v)
 	qsort(v->repos, v->nrepos, sizeof(*v->repos), cmp_repo); /* before any lock is used */
 }
 
-
 /* ------------------------------------------------------------------ */
 /* Repositories                                                        */
 
@@ -112,7 +111,6 @@ static void clean_stale_uploads(kura_backend *b, const char *name)
 int vault_repo(vault *v, const char *repo, kura_backend **out)
 {
 	repo_slot *s = vault_repos_find(v, repo);
-	char *path = NULL;
 	int err = 0;
 
 	*out = NULL;
@@ -122,12 +120,7 @@ int vault_repo(vault *v, const char *repo, kura_backend **out)
 	/* Per repository: a first use's tmp/ sweep delays only its own repository. */
 	pthread_mutex_lock(&s->lock);
 	if (!s->b) {
-		if (asprintf(&path, "%s/repos/%s", v->dir, s->name) < 0) {
-			path = NULL;
-			err = kura_error_set(KURA_ENOMEM, "out of memory");
-			goto done;
-		}
-		if ((err = kura_backend_local_open(&s->b, path)) < 0)
+		if ((err = vault_store_open_repo(v->store, v->dir, s->name, &s->b)) < 0)
 			goto done;
 		if ((err = vault_backend_usable(s->b, s->name)) < 0) {
 			kura_backend_free(s->b);
@@ -139,7 +132,6 @@ int vault_repo(vault *v, const char *repo, kura_backend **out)
 	*out = s->b;
 done:
 	pthread_mutex_unlock(&s->lock);
-	free(path);
 	return err;
 }
 
@@ -266,8 +258,6 @@ done:
 	return err;
 }
 
-
-
 size_t vault_repo_count(const vault *v)
 {
 	return v->nrepos;
@@ -277,4 +267,3 @@ const char *vault_repo_name(const vault *v, size_t i)
 {
 	return v->repos[i].name;
 }
-

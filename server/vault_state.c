@@ -12,12 +12,16 @@
  *
  *	DIR/vault.json            {"listen": "ADDR:PORT", "version": 1, "reserve": BYTES,
  *	                           "alert_command": [ARGV...], "detect": {...},
- *	                           "alert_webhook": {...}, "alert_syslog": BOOL}
+ *	                           "alert_webhook": {...}, "alert_syslog": BOOL,
+ *	                           "store": {...} (vault_store.h)}
  *	DIR/tls/cert.pem, key.pem TLS identity (tls.c; key mode 0600)
  *	DIR/signing.key           Ed25519 secret key, 64 bytes (mode 0600)
  *	DIR/signing.pub           its public key, 32 bytes (for `kurad log verify`)
  *	DIR/clients/NAME.json     {"name", "role", "repo", "token_sha256", "created"}
  *	DIR/repos/REPO/           a repository in the local backend's layout
+ *	                          (on S3, vault.json's "store": PREFIX/REPO/ in the
+ *	                          bucket, DIR/s3.json its keys, DIR/spool/REPO/
+ *	                          uploads being received: vault_store.h)
  *	DIR/meta/REPO/            snapshot-times: "NAME RECEIVED_NS CLIENT" lines
  *	DIR/audit/log.jsonl       the audit log (audit.c)
  *
@@ -101,7 +105,6 @@ done:
 	return err;
 }
 
-
 static int load_secrets(vault *v)
 {
 	char *path = NULL, *sk = NULL;
@@ -159,9 +162,18 @@ static int open_vault(vault **out, const char *dir, bool with_audit, bool accept
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((err = vault_settings_load(dir, &v->listen, &v->reserve)) < 0 || (err = load_secrets(v)) < 0 ||
-	    (err = load_clients(v)) < 0)
+	if ((err = vault_settings_load(dir, &v->listen, &v->reserve)) < 0 ||
+	    (err = load_secrets(v)) < 0 || (err = load_clients(v)) < 0 ||
+	    (err = vault_store_load(&v->store, dir)) < 0)
 		goto done;
+	/* Serving (not status): only on a prefix this vault claimed (vault_store.h). */
+	if (with_audit && !vault_store_on_disk(v->store)) {
+		char id[65];
+
+		if ((err = vault_store_vault_id(dir, id)) < 0 ||
+		    (err = vault_store_check_claim(v->store, id)) < 0)
+			goto done;
+	}
 	vault_repos_collect(v);
 	if (with_audit && (err = audit_open(&v->audit, dir, v->sign_sk, accept_rollback)) < 0)
 		goto done;
@@ -203,6 +215,7 @@ void vault_free(vault *v)
 	}
 	free(v->repos);
 	free(v->clients);
+	vault_store_free(v->store);
 	free(v->approvers_seen);
 	if (v->key_pem) {
 		kura_wipe(v->key_pem, strlen(v->key_pem));
@@ -213,6 +226,16 @@ void vault_free(vault *v)
 	free(v->listen);
 	free(v->dir);
 	free(v);
+}
+
+bool vault_on_disk(const vault *v)
+{
+	return vault_store_on_disk(v->store);
+}
+
+const vault_store *vault_get_store(const vault *v)
+{
+	return v->store;
 }
 
 int64_t vault_reserve(const vault *v)
@@ -273,7 +296,6 @@ const vault_client *vault_authenticate(const vault *v, const char *token)
 	}
 	return found && !atomic_load(&found->revoked) ? found : NULL;
 }
-
 
 /* ------------------------------------------------------------------ */
 /* The tables, for status.c                                            */

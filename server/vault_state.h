@@ -21,6 +21,7 @@
 
 #include "audit.h"
 #include "vault_records.h"
+#include "vault_store.h"
 #include "kura/sys/backend.h"
 #include "kura/kura.h"
 
@@ -67,11 +68,17 @@ const char *vault_tls_cert(const vault *v);    /* PEM text */
 const char *vault_tls_key(const vault *v);     /* PEM text */
 vault_audit *vault_get_audit(vault *v);
 
+/* true when the repositories are on the vault's own disk (not on S3). */
+bool vault_on_disk(const vault *v);
+/* Where the repositories are (vault_store.h); borrowed. */
+const vault_store *vault_get_store(const vault *v);
+
 /* The client whose token this is, or NULL (constant-time over all clients). */
 const vault_client *vault_authenticate(const vault *v, const char *token);
 
 /*
- * The repository `repo`'s storage (a local backend on DIR/repos/REPO),
+ * The repository `repo`'s storage (a local backend on DIR/repos/REPO, or
+ * PREFIX/REPO/ on S3 behind an upload spool: vault_store.h),
  * opened once and shared; KURA_ENOTFOUND if no client names that repo.
  * Borrowed: valid until vault_free.
  */

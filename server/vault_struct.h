@@ -26,6 +26,7 @@
 #include "audit.h"
 #include "kura/backend.h"
 #include "vault_records.h"
+#include "vault_store.h"
 
 typedef struct vault vault; /* vault_state.h */
 
@@ -41,7 +42,8 @@ typedef struct {
 struct vault {
 	char *dir;
 	char *listen;
-	int64_t reserve; /* vault.json's "reserve"; -1: the default (reserve.h) */
+	vault_store *store; /* where the repositories' files are (vault_store.h) */
+	int64_t reserve;    /* vault.json's "reserve"; -1: the default (reserve.h) */
 	char *cert_pem;
 	char *key_pem;
 	uint8_t sign_sk[KURA_SIGN_SECKEY_SIZE];

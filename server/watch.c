@@ -42,6 +42,7 @@
 #include "files.h"
 #include "kura/keyless.h"
 #include "policy.h"
+#include "store_stat.h"
 
 #define NS 1000000000LL
 
@@ -299,12 +300,14 @@ static int load_raised(watch *w)
 
 	if ((err = alerts_list(vault_dir(w->v), true, 0, &arr)) < 0)
 		return err;
-	json_array_foreach(arr, i, a) {
+	json_array_foreach(arr, i, a)
+	{
 		const char *repo = json_string_value(json_object_get(a, "repo"));
 		tracked *t;
 
 		d = json_object_get(a, "details");
-		if (!repo || strcmp(json_string_value(json_object_get(a, "kind")), "silence") != 0 ||
+		if (!repo ||
+		    strcmp(json_string_value(json_object_get(a, "kind")), "silence") != 0 ||
 		    !json_is_string(json_object_get(d, "client")) ||
 		    !json_is_integer(json_object_get(d, "last_ns")))
 			continue;
@@ -482,8 +485,8 @@ static int client_verdict(watch *w, const char *repo, const char *client, const 
 	if (d.verdict != KURA_DETECTION_SUSPECT)
 		return 0;
 	for (i = 0; i < d.ncounts && used < sizeof(signals); i++) {
-		n = snprintf(signals + used, sizeof(signals) - used, "%s%s:%" PRIu64,
-			     i ? ", " : "", d.counts[i].name, d.counts[i].value);
+		n = snprintf(signals + used, sizeof(signals) - used, "%s%s:%" PRIu64, i ? ", " : "",
+			     d.counts[i].name, d.counts[i].value);
 		if (n < 0)
 			break;
 		used += (size_t)n;
@@ -530,7 +533,18 @@ int watch_snapshot(watch *w, const char *repo, const char *client, const char *n
 	if (err < 0)
 		goto out;
 	/* A stat per pack: made without the lock, so other repositories' uploads do not wait. */
-	new_packs(vault_dir(w->v), repo, packs, count, with_all.last_ns, &bytes, &npacks);
+	if (vault_on_disk(w->v)) {
+		new_packs(vault_dir(w->v), repo, packs, count, with_all.last_ns, &bytes, &npacks);
+	} else {
+		/* No file to stat (S3): receive times from provenance, sizes from a listing. */
+		kura_backend *st = NULL;
+
+		if ((err = vault_repo(w->v, repo, &st)) < 0 ||
+		    (err = store_stat_new_packs(vault_dir(w->v), repo, st,
+						(const char(*)[KURA_ID_HEX])packs, count,
+						with_all.last_ns, &bytes, &npacks)) < 0)
+			goto out;
+	}
 	pthread_mutex_lock(&w->lock);
 	if ((err = read_history(path, client, !held, &h)) < 0)
 		goto done;

@@ -298,7 +298,7 @@ backup_json() {
 }
 
 # Vault helpers (tests/e2e/vault_*.sh), for a kurad next to $KURA:
-#   init_vault DIR          kurad init DIR for a free loopback port; sets
+#   init_vault DIR [ARG...] kurad init DIR (and ARGs) for a free loopback port; sets
 #                           KURAD VAULT_DIR VAULT_ADDR.  Skips the test (exit
 #                           0, a SKIP line) only when kurad is missing or says
 #                           it is not built yet
@@ -317,15 +317,16 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-init_vault() {
+init_vault() { # DIR [ARG...]: more `kurad init` options if given (--store ...)
 	local dir=$1 port rc=0
+	shift
 	if [ ! -x "$KURAD" ]; then
 		echo "SKIP $TEST_NAME: no kurad binary at $KURAD"
 		exit 0
 	fi
 	port=$(free_port)
 	VAULT_DIR=$dir VAULT_ADDR=127.0.0.1:$port
-	"$KURAD" init "$dir" --listen "$VAULT_ADDR" >"$WORK/kurad-init.out" 2>"$WORK/kurad-init.err" || rc=$?
+	"$KURAD" init "$dir" --listen "$VAULT_ADDR" "$@" >"$WORK/kurad-init.out" 2>"$WORK/kurad-init.err" || rc=$?
 	if [ "$rc" -ne 0 ] && grep -q 'not built yet' "$WORK/kurad-init.err"; then
 		echo "SKIP $TEST_NAME: kurad is not built yet"
 		exit 0
