@@ -34,7 +34,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -239,8 +238,7 @@ int s3_repolock_take(kura_backend *b, kura_lock_mode mode, int64_t wait_ms, kura
 	*out = NULL;
 	if (mode != KURA_LOCK_SHARED && mode != KURA_LOCK_EXCLUSIVE)
 		return kura_error_set(KURA_EINVAL, "repository lock: bad mode %d", (int)mode);
-	if (getrandom(id, sizeof(id), 0) != (ssize_t)sizeof(id))
-		return kura_error_set(KURA_EIO, "repository lock: no random bytes for its name");
+	kura_random(id, sizeof(id));
 	kura_hex(hex, id, sizeof(id));
 	gethostname(host, sizeof(host) - 1);
 	host[strcspn(host, "\"\\\n")] = '\0'; /* it goes into JSON as is */
@@ -278,7 +276,7 @@ int s3_repolock_take(kura_backend *b, kura_lock_mode mode, int64_t wait_ms, kura
 			uint32_t j = 0;
 			int64_t ms;
 
-			(void)getrandom(&j, sizeof(j), 0);
+			kura_random(&j, sizeof(j)); /* jitter, so waiting writers do not retry in step */
 			ms = step / 2 + (int64_t)(j % (uint32_t)(step / 2 + 1));
 			sleep_ms(ms < deadline - now ? ms : deadline - now);
 		}
