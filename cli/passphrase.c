@@ -16,57 +16,22 @@
  */
 #include "cli.h"
 
+#include "common/ttyline.h"
+
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
 
 static const char no_source[] =
 	"no passphrase: set KURA_PASSWORD_FILE or run on a terminal";
 
-/* Saved for the signal handler, which restores echo. */
-static int tty_fd = -1;
-static struct termios tty_saved;
-
 void cli_passphrase_wipe(char *buf, size_t size)
 {
 	if (buf)
 		explicit_bzero(buf, size);
-}
-
-/*
- * Read one line from fd into buf without its line ending.  Returns the
- * length, -1 on a read error, -2 if the line does not fit.
- */
-static ssize_t read_line(int fd, char *buf, size_t size)
-{
-	size_t len = 0;
-	bool too_long = false;
-	char c;
-	ssize_t n;
-
-	for (;;) {
-		n = read(fd, &c, 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0 || c == '\n')
-			break;
-		if (len + 1 < size)
-			buf[len++] = c;
-		else
-			too_long = true;
-	}
-	c = 0;
-	while (len > 0 && buf[len - 1] == '\r')
-		len--;
-	buf[len] = '\0';
-	return too_long ? -2 : (ssize_t)len;
 }
 
 static int read_file(char *buf, size_t size, const char *env, const char *path)
@@ -82,7 +47,7 @@ static int read_file(char *buf, size_t size, const char *env, const char *path)
 			env);
 		return CLI_EXIT_FATAL;
 	}
-	n = read_line(fd, buf, size);
+	n = kura_read_line(fd, buf, size);
 	close(fd);
 	if (n == -1) {
 		fprintf(stderr, "kura: %s %s: %s\n", env, path, strerror(errno));
@@ -94,14 +59,6 @@ static int read_file(char *buf, size_t size, const char *env, const char *path)
 		return CLI_EXIT_FATAL;
 	}
 	return CLI_EXIT_OK;
-}
-
-static void on_signal(int sig)
-{
-	if (tty_fd >= 0)
-		tcsetattr(tty_fd, TCSAFLUSH, &tty_saved);
-	signal(sig, SIG_DFL);
-	raise(sig);
 }
 
 static void put(int fd, const char *s)
@@ -120,38 +77,6 @@ static void put(int fd, const char *s)
 	}
 }
 
-/* Prompt on the terminal `fd` and read a line with echo off. */
-static ssize_t prompt_line(int fd, const char *prompt, char *buf, size_t size)
-{
-	struct sigaction sa, old_int, old_term, old_hup;
-	struct termios raw;
-	ssize_t n;
-
-	put(fd, prompt);
-	if (tcgetattr(fd, &tty_saved) < 0)
-		return -1;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
-	sigaction(SIGHUP, &sa, &old_hup);
-	tty_fd = fd;
-	raw = tty_saved;
-	raw.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK);
-	raw.c_lflag |= ECHONL;
-	tcsetattr(fd, TCSAFLUSH, &raw);
-
-	n = read_line(fd, buf, size);
-
-	tcsetattr(fd, TCSAFLUSH, &tty_saved);
-	tty_fd = -1;
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
-	sigaction(SIGHUP, &old_hup, NULL);
-	return n;
-}
-
 static int read_tty(char *buf, size_t size, const char *prompt, bool confirm, const char *env)
 {
 	char *again = NULL;
@@ -167,7 +92,7 @@ static int read_tty(char *buf, size_t size, const char *prompt, bool confirm, co
 			fprintf(stderr, "kura: no passphrase: set %s or run on a terminal\n", env);
 		return CLI_EXIT_FATAL;
 	}
-	n = prompt_line(fd, prompt, buf, size);
+	n = kura_tty_prompt(fd, prompt, buf, size);
 	if (n == -2) {
 		fprintf(stderr, "kura: the passphrase is longer than %zu bytes\n", size - 1);
 		goto done;
@@ -182,7 +107,7 @@ static int read_tty(char *buf, size_t size, const char *prompt, bool confirm, co
 			fputs("kura: out of memory\n", stderr);
 			goto done;
 		}
-		n = prompt_line(fd, "enter the passphrase again: ", again, size);
+		n = kura_tty_prompt(fd, "enter the passphrase again: ", again, size);
 		if (n < 0 || strcmp(buf, again) != 0) {
 			fputs("kura: the passphrases do not match; run the command again\n",
 			      stderr);
@@ -243,7 +168,7 @@ int cli_tty_confirm(const char *question)
 		return -1;
 	}
 	put(fd, question);
-	n = read_line(fd, answer, sizeof(answer));
+	n = kura_read_line(fd, answer, sizeof(answer));
 	close(fd);
 	return n > 0 && strcmp(answer, "yes") == 0;
 }
