@@ -516,6 +516,7 @@ static int s3_new(s3_backend **out, const char *url, const kura_s3_options *o)
 	sb->parent.put = s3_put;
 	sb->parent.get = s3_get;
 	sb->parent.get_range = s3_get_range;
+	sb->parent.read_parallel = S3_POOL_MAX; /* a round trip each: keep the pool's handles busy */
 	sb->parent.list = s3_list;
 	sb->parent.free = s3_free;
 	sb->parent.remove = s3_remove;

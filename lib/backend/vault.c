@@ -368,6 +368,7 @@ int kura_backend_vault_open(kura_backend **out, const char *url, const char *cre
 	vb->parent.put = vault_put;
 	vb->parent.get = vault_get;
 	vb->parent.get_range = vault_get_range;
+	vb->parent.read_parallel = VAULT_READ_PARALLEL;
 	vb->parent.list = vault_list;
 	vb->parent.list_detail = vault_list_detail;
 	vb->parent.free = vault_free;

@@ -22,6 +22,8 @@
 #define VAULT_ERROR_BODY_MAX 4096
 /* Easy handles kept for reuse (their connections and TLS sessions). */
 #define VAULT_POOL_MAX 16
+/* Reads worth having in flight: each waits a round trip, kurad serves them in parallel. */
+#define VAULT_READ_PARALLEL 8
 
 /* One opened vault repository (or, for an auditor's request, the vault). */
 typedef struct {

@@ -10,6 +10,7 @@
  * to an attacker's public key.
  */
 #include "repo/repo.h"
+#include "repo/treeahead.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -153,6 +154,7 @@ void kura_repo_free(kura_repo *repo)
 		return;
 	if (repo->backend)
 		repo->backend->free(repo->backend);
+	kura_repo__treeahead_drop(repo);
 	kura_mac_free(repo->mac);
 	kura_idmap_free(repo->index);
 	kura_idmap_free(repo->pack_ordinals);
@@ -911,7 +913,8 @@ int kura_repo__load_tree(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], kura
 	*out = NULL;
 	if ((err = kura_repo__need_restore_key(repo, "reading trees")) < 0)
 		return err;
-	if ((err = kura_repo__read_blob(repo, id, &data, &len)) < 0)
+	if (!kura_repo__treeahead_take(repo, id, &data, &len) &&
+	    (err = kura_repo__read_blob(repo, id, &data, &len)) < 0)
 		return err;
 	if ((err = kura_tree_decode(out, data, len)) < 0) {
 		kura_hex(hex, id, KURA_HASH_SIZE);

@@ -73,6 +73,9 @@ struct kura_repo {
 	 */
 	kura_blob_loc *suspects;
 	size_t nsuspects, suspects_cap, suspects_blamed;
+
+	/* Trees read ahead for a walk on a remote store (treeahead.h), under lock. */
+	struct kura_treeahead *ahead;
 };
 
 /*

@@ -93,18 +93,16 @@
  * returns KURA_EEXISTS if nothing failed.  Failures to apply metadata are
  * warnings.
  *
- * The parts: this file holds kura_restore, the walk (a) and the batches;
- * restpath.c the paths beneath the target; restdirs.c the directories as
+ * The parts: this file holds kura_restore and the walk (a); restbatch.c
+ * the batches; restpath.c the paths beneath the target; restdirs.c the directories as
  * parent and name, and the cursor that reaches them; restcontent.c the content
  * (b); restmeta.c hard links and metadata (c); restshared.h what they
  * share; restpick.h the walk over several snapshots, file by file.
  */
 #include "repo/restorer.h"
 #include "repo/restshared.h"
+#include "repo/treeahead.h"
 
-/* A batch: about 10 MiB of records and plan at most, and enough jobs to keep workers busy. */
-size_t kura_restore__batch_files = 32768;
-size_t kura_restore__batch_chunks = 65536;
 
 
 /* -------------------------------------------------------------------- */
@@ -207,13 +205,6 @@ static bool included(const rs *r, const char *snap)
 /* (a) The walk: create everything but content, and plan the content    */
 
 static int frame_fd(rs *r, rs_frame *f);
-static int run_batch(rs *r);
-
-/* The files recorded so far are restored before more are: memory stays bounded. */
-static bool batch_full(const rs *r)
-{
-	return r->nfiles >= kura_restore__batch_files || r->nuses >= kura_restore__batch_chunks;
-}
 
 /*
  * Remember why writing into the target failed (a full or read-only file
@@ -669,8 +660,8 @@ static int walk_nodes(rs *r, rs_frame *root, kura_node *nodes, size_t count)
 				"possibly inconsistent");
 		if ((err = restore_leaf(r, f, n)) < 0)
 			break;
-		if (batch_full(r))
-			err = run_batch(r);
+		if (kura_restore__batch_full(r))
+			err = kura_restore__run_batch(r);
 	}
 	while (l != &base) {
 		rs_level *up = l->up;
@@ -706,76 +697,10 @@ static int resolve_links(rs *r)
 		}
 		l->node.type = KURA_NODE_FILE;
 		err = create_file(r, fd, l->dir, &l->node, kura_fsmeta_may_inherit(fd), true);
-		if (err < 0 || (batch_full(r) && (err = run_batch(r)) < 0))
+		if (err < 0 || (kura_restore__batch_full(r) && (err = kura_restore__run_batch(r)) < 0))
 			return err;
 	}
-	return run_batch(r);
-}
-
-/* -------------------------------------------------------------------- */
-/* Batches: (b), then the first half of (c) (restmeta.c), then free       */
-
-/*
- * Count the batch's files, keep the (device, inode) of those created
- * (hard links are resolved against them at the end) and free the records.
- */
-static int batch_free(rs *r)
-{
-	int err = 0;
-
-	for (size_t i = 0; i < r->nfiles; i++) {
-		rs_file *f = &r->files[i];
-
-		/* A file that failed is not a first name hard links are made to. */
-		if (atomic_load(&f->state) == RS_CREATED && !atomic_load(&f->failed)) {
-			r->res->files++;
-			r->res->bytes += f->node.size;
-			if (!err && (err = KURA_ARRAY_GROW(r->inodes, r->inodes_cap, r->ninodes + 1)) == 0)
-				r->inodes[r->ninodes++] = (rs_inode){f->dev, f->ino};
-		}
-		free(f->reason);
-		free(f->tmp); /* a batch that failed: its temporaries were never renamed */
-		kura_node_clear(&f->node);
-	}
-	r->nfiles = 0;
-	r->nuses = 0;
-	return err;
-}
-
-/*
- * Restore the files recorded since the last batch: their content (b), then
- * the metadata of those no worker finished (c); then their records go.
- * Called by the walk whenever a batch is full, so memory does not grow
- * with the number of files.
- */
-static int run_batch(rs *r)
-{
-	int threads = kura_restore__threads(r), err;
-	kura_pool *pool = NULL;
-
-	if (r->nfiles == 0) {
-		kura_restore__remove_doomed(r, SIZE_MAX);
-		kura_restore__drain_messages(r);
-		return r->doomed_err;
-	}
-	if ((err = kura_writeback_new(&r->wb, RS_WRITEBACK_BYTES, RS_WRITEBACK_RANGES)) < 0)
-		return err;
-	if ((err = kura_pool_new(&pool, threads, (size_t)threads * 2)) == 0 &&
-	    (err = kura_restore__content(r, pool)) == 0) {
-		kura_restore__meta_queue(r, pool, threads, 0, r->nfiles, false);
-		kura_restore__wait_jobs(r, 0);
-		kura_restore__commit(r); /* in place: temporaries renamed over their names */
-	}
-	kura_pool_free(pool);
-	kura_writeback_free(r->wb); /* waits for the batch's last writes */
-	r->wb = NULL;
-	/* what the workers were too quick for: all gone before any directory's mtime is set */
-	kura_restore__remove_doomed(r, SIZE_MAX);
-	kura_restore__drain_messages(r);
-	kura_restore__progress(r, false);
-	if (err == 0)
-		err = r->doomed_err;
-	return err < 0 ? err : batch_free(r);
+	return kura_restore__run_batch(r);
 }
 
 /* -------------------------------------------------------------------- */
@@ -847,7 +772,8 @@ static int restore_walk(rs *r, const kura_snapshot *snap, const char *subpath)
 		err = r->dry_run ? kura_restore__dry_walk(r, &root, node, 1) : walk_nodes(r, &root, node, 1);
 		goto done;
 	}
-	if ((err = kura_repo__load_tree(r->repo, node ? node->subtree : snap->tree, &tree)) < 0 ||
+	if ((err = kura_restore__trees_ahead(r, node ? node->subtree : snap->tree)) < 0 ||
+	    (err = kura_repo__load_tree(r->repo, node ? node->subtree : snap->tree, &tree)) < 0 ||
 	    (err = kura_restore__tidy(r, &root, tree->nodes, tree->count)) < 0)
 		goto done;
 	err = r->dry_run ? kura_restore__dry_walk(r, &root, tree->nodes, tree->count)
@@ -859,6 +785,7 @@ static int restore_walk(rs *r, const kura_snapshot *snap, const char *subpath)
 		holder = NULL;
 	}
 done:
+	kura_repo__treeahead_drop(r->repo); /* what the walk did not take */
 	kura_tree_free(tree);
 	kura_tree_free(holder);
 	return err;
@@ -931,7 +858,7 @@ int kura_restore__picked(kura_repo *repo, const char *const *ids, size_t nids,
 			goto done;
 	}
 	r.files_hint = r.bytes_hint = 0;
-	if ((err = run_batch(&r)) < 0 || (err = resolve_links(&r)) < 0)
+	if ((err = kura_restore__run_batch(&r)) < 0 || (err = resolve_links(&r)) < 0)
 		goto done;
 	kura_restore__make_links(&r);
 	kura_restore__apply_dir_meta(&r);

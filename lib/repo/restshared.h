@@ -280,6 +280,11 @@ void kura_restore__wait_jobs(rs *r, size_t below);
 int kura_restore__threads(const rs *r);
 int kura_restore__content(rs *r, kura_pool *pool);
 
+/* restbatch.c: whether the batch is full; restore it; read trees ahead on a remote store. */
+bool kura_restore__batch_full(const rs *r);
+int kura_restore__run_batch(rs *r);
+int kura_restore__trees_ahead(rs *r, const uint8_t root[KURA_HASH_SIZE]);
+
 /* restmeta.c: hard links and metadata. */
 void kura_restore__make_links(rs *r);
 void kura_restore__meta_queue(rs *r, kura_pool *pool, int threads, size_t first, size_t end, bool dirs);

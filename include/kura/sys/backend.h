@@ -55,8 +55,9 @@ extern "C" {
  * 1: put/get/get_range/list/free, lock/unlock, list_detail.
  * 2: the optional streaming, remove, mtime, clean_tmp, access and
  *    deletion-request slots.
+ * 3: the read_parallel hint.
  */
-#define KURA_BACKEND_VERSION 2
+#define KURA_BACKEND_VERSION 3
 
 /* Called once per file by list(); return non-zero to stop listing. */
 typedef int (*kura_backend_list_fn)(const char *name, uint64_t size, void *ctx);
@@ -234,6 +235,17 @@ struct kura_backend {
 	 */
 	int (*list_quarantine)(kura_backend *b, long *out_status, uint8_t **out_body,
 			       size_t *out_len);
+
+	/* ---- hints: 0 when the backend has no opinion --------------------- */
+
+	/*
+	 * How many get_range() calls are worth having in flight at once.  A
+	 * store reached over a network (S3, a vault) answers each one after a
+	 * round trip, so a reader keeps this many going, apart from the
+	 * threads that decode; 0 (a local disk): the reader's CPU count is
+	 * enough.  Readers bound it by their own memory budget.
+	 */
+	unsigned read_parallel;
 };
 
 /* A backend struct with its version set and every slot NULL. */

@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * treeahead.c - reading a snapshot's trees ahead on a remote store
+ * (treeahead.h).  Level by level: every tree of a level is read on a pool
+ * of `parallel` threads, each decoded to find its subtrees, which make the
+ * next level (each id once).  Memory: the kept plaintext stops growing at
+ * KURA_TREEAHEAD_BYTES (plus the trees in flight when it was reached);
+ * what is beyond is read by the walk itself.
+ */
+#include "repo/treeahead.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/array.h"
+#include "common/error.h"
+#include "common/pool.h"
+#include "format/tree.h"
+
+typedef struct {
+	uint8_t id[KURA_HASH_SIZE];
+	uint8_t *data; /* plaintext; NULL: not read (or given out) */
+	size_t len;
+} ta_tree;
+
+struct kura_treeahead {
+	ta_tree *trees; /* sorted by id */
+	size_t n;
+};
+
+typedef struct {
+	kura_repo *repo;
+	atomic_size_t *bytes;
+	ta_tree tree;
+	uint8_t (*kids)[KURA_HASH_SIZE]; /* its subtrees */
+	size_t nkids, kids_cap;
+} ta_job;
+
+static int id_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, KURA_HASH_SIZE);
+}
+
+static void read_one(void *arg, void *ctx)
+{
+	ta_job *j = arg;
+	kura_tree *t = NULL;
+	uint8_t *data = NULL;
+	size_t len = 0;
+
+	(void)ctx;
+	if (atomic_load(j->bytes) >= KURA_TREEAHEAD_BYTES)
+		return;
+	/* the walk's own read path; a failure is the walk's to say, not ours */
+	if (kura_repo__read_blob(j->repo, j->tree.id, &data, &len) < 0)
+		return;
+	if (kura_tree_decode(&t, data, len) < 0) {
+		kura_wipe(data, len);
+		free(data);
+		return;
+	}
+	for (size_t i = 0; i < t->count; i++) {
+		if (t->nodes[i].type != KURA_NODE_DIR)
+			continue;
+		if (KURA_ARRAY_GROW(j->kids, j->kids_cap, j->nkids + 1) < 0)
+			break; /* its subtrees are read by the walk */
+		memcpy(j->kids[j->nkids++], t->nodes[i].subtree, KURA_HASH_SIZE);
+	}
+	kura_tree_free(t);
+	j->tree.data = data;
+	j->tree.len = len;
+	atomic_fetch_add(j->bytes, len);
+}
+
+/* Sort ids and drop repeats and those in `seen` (sorted, n_seen). */
+static size_t unique_new(uint8_t (*ids)[KURA_HASH_SIZE], size_t n, uint8_t (*seen)[KURA_HASH_SIZE],
+			 size_t nseen)
+{
+	size_t out = 0;
+
+	if (n)
+		qsort(ids, n, KURA_HASH_SIZE, id_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (out && memcmp(ids[out - 1], ids[i], KURA_HASH_SIZE) == 0)
+			continue;
+		if (nseen && bsearch(ids[i], seen, nseen, KURA_HASH_SIZE, id_cmp))
+			continue;
+		memmove(ids[out++], ids[i], KURA_HASH_SIZE);
+	}
+	return out;
+}
+
+static void free_trees(ta_tree *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (t[i].data) {
+			kura_wipe(t[i].data, t[i].len);
+			free(t[i].data);
+		}
+	free(t);
+}
+
+/*
+ * Read the level `ids` (n of them) on `pool`; append what was read to
+ * `kept` and the subtrees found to `next`.
+ */
+static int read_level(kura_repo *repo, kura_pool *pool, atomic_size_t *bytes,
+		      uint8_t (*ids)[KURA_HASH_SIZE], size_t n, ta_tree **kept, size_t *nkept,
+		      size_t *kept_cap, uint8_t (**next)[KURA_HASH_SIZE], size_t *nnext,
+		      size_t *next_cap)
+{
+	ta_job *jobs = calloc(n, sizeof(*jobs));
+	int err = 0;
+
+	if (!jobs)
+		return kura_error_set(KURA_ENOMEM, "reading trees ahead: out of memory");
+	for (size_t i = 0; i < n; i++) {
+		jobs[i].repo = repo;
+		jobs[i].bytes = bytes;
+		memcpy(jobs[i].tree.id, ids[i], KURA_HASH_SIZE);
+		if ((err = kura_pool_add(pool, read_one, &jobs[i], NULL)) < 0)
+			break;
+	}
+	kura_pool_wait(pool);
+	for (size_t i = 0; i < n; i++) {
+		if (err == 0 && jobs[i].tree.data) {
+			if ((err = KURA_ARRAY_GROW(*kept, *kept_cap, *nkept + 1)) < 0 ||
+			    (err = KURA_ARRAY_GROW(*next, *next_cap, *nnext + jobs[i].nkids)) < 0) {
+				err = kura_error_set(KURA_ENOMEM,
+						     "reading trees ahead: out of memory");
+			} else {
+				(*kept)[(*nkept)++] = jobs[i].tree;
+				jobs[i].tree.data = NULL;
+				memcpy(*next + *nnext, jobs[i].kids,
+				       jobs[i].nkids * KURA_HASH_SIZE);
+				*nnext += jobs[i].nkids;
+			}
+		}
+		if (jobs[i].tree.data) {
+			kura_wipe(jobs[i].tree.data, jobs[i].tree.len);
+			free(jobs[i].tree.data);
+		}
+		free(jobs[i].kids);
+	}
+	free(jobs);
+	return err;
+}
+
+int kura_repo__treeahead(kura_repo *repo, const uint8_t root[KURA_HASH_SIZE], int parallel)
+{
+	uint8_t(*level)[KURA_HASH_SIZE] = NULL, (*next)[KURA_HASH_SIZE] = NULL;
+	uint8_t(*seen)[KURA_HASH_SIZE] = NULL;
+	size_t nlevel = 1, level_cap = 0, nnext = 0, next_cap = 0, nseen = 0, seen_cap = 0;
+	ta_tree *kept = NULL;
+	size_t nkept = 0, kept_cap = 0;
+	atomic_size_t bytes = 0;
+	kura_pool *pool = NULL;
+	int err;
+
+	kura_repo__treeahead_drop(repo);
+	if (parallel < 2 || kura_repo__need_restore_key(repo, "reading trees") < 0)
+		return 0;
+	if ((err = kura_repo__load_index(repo)) < 0)
+		return 0; /* the walk says why */
+	if (KURA_ARRAY_GROW(level, level_cap, 1) < 0)
+		return kura_error_set(KURA_ENOMEM, "reading trees ahead: out of memory");
+	memcpy(level[0], root, KURA_HASH_SIZE);
+	if ((err = kura_pool_new(&pool, parallel, (size_t)parallel * 2)) < 0)
+		goto done;
+	for (unsigned depth = 0;
+	     nlevel && depth <= KURA_TREE_MAX_DEPTH && atomic_load(&bytes) < KURA_TREEAHEAD_BYTES;
+	     depth++) {
+		void *swap;
+		size_t cap;
+
+		nnext = 0;
+		if ((err = read_level(repo, pool, &bytes, level, nlevel, &kept, &nkept, &kept_cap,
+				      &next, &nnext, &next_cap)) < 0)
+			break;
+		/* what this level asked for is seen, read or not: a cycle ends here */
+		if (KURA_ARRAY_GROW(seen, seen_cap, nseen + nlevel) < 0) {
+			err = kura_error_set(KURA_ENOMEM, "reading trees ahead: out of memory");
+			break;
+		}
+		memcpy(seen + nseen, level, nlevel * KURA_HASH_SIZE);
+		nseen += nlevel;
+		qsort(seen, nseen, KURA_HASH_SIZE, id_cmp);
+		nnext = unique_new(next, nnext, seen, nseen);
+		swap = level, level = next, next = swap;
+		cap = level_cap, level_cap = next_cap, next_cap = cap;
+		nlevel = nnext;
+	}
+done:
+	kura_pool_free(pool);
+	free(level);
+	free(next);
+	free(seen);
+	if (err == 0 && nkept && !(repo->ahead = calloc(1, sizeof(*repo->ahead))))
+		err = kura_error_set(KURA_ENOMEM, "reading trees ahead: out of memory");
+	if (err < 0) {
+		free_trees(kept, nkept);
+		return err;
+	}
+	if (nkept) {
+		qsort(kept, nkept, sizeof(*kept), id_cmp); /* the id is the first member */
+		repo->ahead->trees = kept;
+		repo->ahead->n = nkept;
+	}
+	return 0;
+}
+
+bool kura_repo__treeahead_take(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], uint8_t **out,
+			       size_t *out_len)
+{
+	ta_tree *t = NULL;
+
+	pthread_mutex_lock(&repo->lock);
+	if (repo->ahead)
+		t = bsearch(id, repo->ahead->trees, repo->ahead->n, sizeof(*t), id_cmp);
+	if (t && t->data) {
+		*out = t->data;
+		*out_len = t->len;
+		t->data = NULL;
+	} else {
+		t = NULL;
+	}
+	pthread_mutex_unlock(&repo->lock);
+	return t != NULL;
+}
+
+void kura_repo__treeahead_drop(kura_repo *repo)
+{
+	if (!repo->ahead)
+		return;
+	free_trees(repo->ahead->trees, repo->ahead->n);
+	free(repo->ahead);
+	repo->ahead = NULL;
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * treeahead.h - reading a snapshot's trees ahead on a remote store.
+ *
+ * A walk (restore, check) reads one tree at a time, each a range request:
+ * on a local disk that is a pread, on S3 or a vault a round trip of tens
+ * of milliseconds, so a snapshot of a thousand directories cost a minute
+ * of waiting before any content moved.  kura_repo__treeahead() reads the
+ * trees below a root level by level, many requests in flight (the
+ * backend's read_parallel), through the same checked read path as the
+ * walk (kura_repo__read_blob: index entries are hints, every blob is
+ * authenticated), and keeps their plaintext; kura_repo__load_tree() takes
+ * a tree from there before it asks the store.  A tree that could not be
+ * read ahead is simply not kept: the walk reads it itself and says what
+ * went wrong, as it always did.
+ */
+#ifndef KURA_REPO_TREEAHEAD_H
+#define KURA_REPO_TREEAHEAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "repo/repo.h"
+
+/* The most plaintext of trees kept at once; trees beyond are read by the walk. */
+#define KURA_TREEAHEAD_BYTES (256u << 20)
+
+/*
+ * Read the trees below `root` (itself included) ahead, `parallel` requests
+ * at a time, and keep them for kura_repo__load_tree() until
+ * kura_repo__treeahead_drop().  Does nothing for parallel < 2.  Only a
+ * lack of memory or threads is an error; unreadable trees are left out.
+ */
+int kura_repo__treeahead(kura_repo *repo, const uint8_t root[KURA_HASH_SIZE], int parallel);
+
+/*
+ * Take the plaintext of tree `id` if it was read ahead: true and *out
+ * (malloc'd, the caller's) with *out_len bytes; false if it was not.
+ * Each tree is given out once.  Thread-safe.
+ */
+bool kura_repo__treeahead_take(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], uint8_t **out,
+			       size_t *out_len);
+
+/* Free what is still kept (the walk is over); accepts a repository without any. */
+void kura_repo__treeahead_drop(kura_repo *repo);
+
+#endif
