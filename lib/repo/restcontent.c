@@ -15,7 +15,6 @@
  */
 #include "repo/restshared.h"
 
-
 /* -------------------------------------------------------------------- */
 /* (b) Content: workers read pack spans and write blobs                 */
 
@@ -24,8 +23,7 @@
  * drain_messages; `partial`: a failed file's written part is kept as
  * REL.kura-partial.  The message holds its own copy of rel.
  */
-static void queue_msg(rs *r, int kind, const char *rel, bool partial, const char *fmt,
-		      va_list ap)
+static void queue_msg(rs *r, int kind, const char *rel, bool partial, const char *fmt, va_list ap)
 {
 	char text[1024];
 
@@ -40,7 +38,7 @@ static void queue_msg(rs *r, int kind, const char *rel, bool partial, const char
  * the file (fail_file), when its batch's metadata is applied.  Any thread.
  */
 __attribute__((format(printf, 3, 4))) void kura_restore__file_failed(rs *r, uint32_t file,
-							       const char *fmt, ...)
+								     const char *fmt, ...)
 {
 	va_list ap;
 
@@ -53,9 +51,8 @@ __attribute__((format(printf, 3, 4))) void kura_restore__file_failed(rs *r, uint
 	va_end(ap);
 }
 
-__attribute__((format(printf, 5, 6))) void kura_restore__queue_say(rs *r, int kind, const char *rel,
-							     bool partial, const char *fmt,
-							     ...)
+__attribute__((format(printf, 5, 6))) void
+kura_restore__queue_say(rs *r, int kind, const char *rel, bool partial, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -76,7 +73,7 @@ void kura_restore__file_exists(rs *r, uint32_t file)
 
 /* rs_warn for workers: counted at once, said by the calling thread. */
 __attribute__((format(printf, 3, 4))) void kura_restore__queue_warn(rs *r, const char *rel,
-							      const char *fmt, ...)
+								    const char *fmt, ...)
 {
 	va_list ap;
 
@@ -104,10 +101,10 @@ void kura_restore__drain_messages(rs *r)
 
 typedef struct {
 	uint32_t file;
-	int fd;                         /* -1: none yet, or the file could not be opened */
+	int fd; /* -1: none yet, or the file could not be opened */
 	bool valid;
-	struct stat st;                 /* of fd, taken when it was opened */
-	rs_cursor dirs;                 /* the directories of the job's files */
+	struct stat st; /* of fd, taken when it was opened */
+	rs_cursor dirs; /* the directories of the job's files */
 } fd_cache;
 
 /* An fd of dirs[dir] (the target for SIZE_MAX), borrowed from the cache; -errno. */
@@ -134,7 +131,8 @@ static int open_for_write(rs *r, uint32_t file, fd_cache *c)
 
 		if (atomic_compare_exchange_strong(&f->state, &state, RS_CREATING)) {
 			if ((dfd = dir_fd(r, f->dir, c)) < 0) {
-				kura_restore__file_failed(r, file, "cannot open its directory: %s", strerror(-dfd));
+				kura_restore__file_failed(r, file, "cannot open its directory: %s",
+							  strerror(-dfd));
 				atomic_store(&f->state, RS_NOFILE);
 				return -1;
 			}
@@ -155,8 +153,9 @@ static int open_for_write(rs *r, uint32_t file, fd_cache *c)
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_dev != f->dev ||
 	    st.st_ino != f->ino) {
-		kura_restore__file_failed(r, file, "was replaced by something else during the restore: not "
-			    "written");
+		kura_restore__file_failed(r, file,
+					  "was replaced by something else during the restore: not "
+					  "written");
 		close(fd);
 		return -1;
 	}
@@ -188,8 +187,8 @@ static void write_use(rs *r, const rs_use *u, const uint8_t *data, fd_cache *c)
 				/* removed in (c) all the same */
 			}
 			kura_restore__file_failed(r, u->file, "write at offset %llu failed: %s",
-				    (unsigned long long)(u->off + done),
-				    e ? strerror(e) : "no progress");
+						  (unsigned long long)(u->off + done),
+						  e ? strerror(e) : "no progress");
 			return;
 		}
 		done += (size_t)n;
@@ -222,22 +221,26 @@ static void write_use(rs *r, const rs_use *u, const uint8_t *data, fd_cache *c)
 		kura_writeback_add(r->wb, fd, 0, f->node.size);
 }
 
-static void job_run(void *arg, void *ctx)
+/* Read the job's span: job->span, or job->err. */
+static void span_read(rs *r, rs_job *job)
+{
+	if (!(job->span = malloc(job->len)))
+		job->err = kura_error_set(KURA_ENOMEM, "out of memory for %zu bytes of pack %s",
+					  job->len, job->pack);
+	else
+		job->err = r->repo->backend->get_range(r->repo->backend, KURA_FILE_PACK, job->pack,
+						       job->start, job->len, job->span);
+}
+
+/* Decode the blobs of a read span and write them where they are used; frees the job. */
+static void job_decode(void *arg, void *ctx)
 {
 	rs_job *job = arg;
 	rs *r = ctx;
 	fd_cache cache = {.fd = -1, .dirs = {.dir = SIZE_MAX, .fd = -1}};
-	uint8_t *span = NULL, *plain = NULL;
-	int err = 0;
+	uint8_t *span = job->span, *plain = NULL;
+	int err = job->err;
 
-	if (!(span = malloc(job->len)))
-		err = kura_error_set(KURA_ENOMEM, "out of memory for %zu bytes of pack %s",
-				     job->len, job->pack);
-	else
-		err = r->repo->backend->get_range(r->repo->backend, KURA_FILE_PACK, job->pack,
-						  job->start, job->len, span);
-	if (err < 0)
-		kura_error_wrap(err, "pack %s", job->pack);
 	for (size_t k = job->first; k < job->end; k++) {
 		const rs_use *u = &r->uses[k];
 
@@ -254,9 +257,9 @@ static void job_run(void *arg, void *ctx)
 			 * of another id may reach past the pack's end), this blob's
 			 * own location was not tried: it stays a candidate.
 			 */
-			if ((err < 0 ||
-			     kura_repo__decode_blob(r->repo, &u->loc,
-						    span + (u->loc.offset - job->start), &plain) < 0) &&
+			if ((err < 0 || kura_repo__decode_blob(r->repo, &u->loc,
+							       span + (u->loc.offset - job->start),
+							       &plain) < 0) &&
 			    (kura_repo__read_blob_any(r->repo, u->loc.id, err < 0 ? NULL : &u->loc,
 						      &plain, &len, NULL) < 0 ||
 			     len != u->len)) {
@@ -268,8 +271,8 @@ static void job_run(void *arg, void *ctx)
 			}
 		}
 		if (!plain)
-			kura_restore__file_failed(r, u->file, "pack %s, offset %u: %s", job->pack, u->loc.offset,
-				    kura_error_message());
+			kura_restore__file_failed(r, u->file, "pack %s, offset %u: %s", job->pack,
+						  u->loc.offset, kura_error_message());
 		else
 			write_use(r, u, plain, &cache);
 	}
@@ -278,11 +281,33 @@ static void job_run(void *arg, void *ctx)
 	if (cache.valid && cache.fd >= 0)
 		close(cache.fd);
 	kura_restore__cursor_free(&cache.dirs);
-	free(job);
 	pthread_mutex_lock(&r->lock);
 	r->jobs_pending--;
+	r->span_bytes -= job->len;
 	pthread_cond_signal(&r->cond);
 	pthread_mutex_unlock(&r->lock);
+	free(job);
+}
+
+/* A local disk: the worker reads its span and decodes it. */
+static void job_run(void *arg, void *ctx)
+{
+	span_read(ctx, arg);
+	job_decode(arg, ctx);
+}
+
+/*
+ * A remote store: a read thread waits for the span, then hands it to the
+ * decoding workers (blocking while their queue is full), so requests stay
+ * in flight while the CPUs decode.
+ */
+static void job_read(void *arg, void *ctx)
+{
+	rs *r = ctx;
+
+	span_read(r, arg);
+	if (kura_pool_add(r->decode_pool, job_decode, arg, r) < 0)
+		job_decode(arg, r); /* cannot happen on a live pool; decoded here all the same */
 }
 
 static int use_cmp(const void *a, const void *b)
@@ -314,8 +339,11 @@ static void lookup_all(rs *r)
 		}
 		/* a location whose type or size does not fit is a lie: look for another */
 		if (kura_repo__lookup_fit(r->repo, u->loc.id, KURA_BLOB_DATA, u->len, &loc) < 0) {
-			kura_restore__file_failed(r, u->file, "content missing from the repository (no pack holds "
-				    "it): %s", kura_error_message());
+			kura_restore__file_failed(
+			    r, u->file,
+			    "content missing from the repository (no pack holds "
+			    "it): %s",
+			    kura_error_message());
 			u->loc.pack = KURA_PACK_PENDING;
 		} else {
 			u->loc = loc;
@@ -327,10 +355,16 @@ static void lookup_all(rs *r)
 	}
 }
 
-void kura_restore__wait_jobs(rs *r, size_t below)
+/*
+ * Wait until at most `below` jobs are pending and, when `want` (bytes of
+ * a span about to be queued) is not 0, the spans in flight leave room for
+ * it under RS_REMOTE_BYTES (or none is in flight).
+ */
+static void wait_room(rs *r, size_t below, size_t want)
 {
 	pthread_mutex_lock(&r->lock);
-	while (r->jobs_pending > below) {
+	while (r->jobs_pending > below ||
+	       (want && r->jobs_pending && r->span_bytes + want > RS_REMOTE_BYTES)) {
 		struct timespec ts;
 
 		if (r->doomed_next < r->ndoomed) {
@@ -357,17 +391,38 @@ void kura_restore__wait_jobs(rs *r, size_t below)
 	pthread_mutex_unlock(&r->lock);
 }
 
+void kura_restore__wait_jobs(rs *r, size_t below)
+{
+	wait_room(r, below, 0);
+}
+
 int kura_restore__threads(const rs *r)
 {
 	return r->opts->threads > 0 ? r->opts->threads : kura_cpu_count();
 }
 
-/* Read and write the content of the batch's files on `pool`; returns when all is written. */
+/*
+ * Read and write the content of the batch's files on `pool`; returns when
+ * all is written.  On a remote store (backend read_parallel) the spans
+ * are read by a pool of their own, that many requests in flight, and
+ * `pool` only decodes and writes; memory: at most RS_REMOTE_BYTES of
+ * spans (or one span, RS_SPAN_MAX at most) in flight.
+ */
 int kura_restore__content(rs *r, kura_pool *pool)
 {
 	int threads = kura_restore__threads(r), err = 0;
+	unsigned parallel = r->repo->backend->read_parallel;
 	size_t i = 0, queue = (size_t)threads * 2;
+	uint64_t gap = parallel ? RS_SPAN_GAP_REMOTE : RS_SPAN_GAP;
+	kura_pool *readers = NULL;
 
+	if (parallel && (err = kura_pool_new(&readers, (int)parallel, parallel)) < 0)
+		return err;
+	if (readers) {
+		/* the readers' jobs and the decoders' queue and hands are all pending */
+		queue = parallel * 2 + (size_t)threads * 2;
+		r->decode_pool = pool;
+	}
 	lookup_all(r);
 	if (r->nuses)
 		qsort(r->uses, r->nuses, sizeof(*r->uses), use_cmp);
@@ -386,7 +441,7 @@ int kura_restore__content(rs *r, kura_pool *pool)
 			 * No shortcut for a repeated offset: a lying index may put a
 			 * longer blob there, and the span must hold it too.
 			 */
-			if (l->offset > end + RS_SPAN_GAP || e - start > RS_SPAN_MAX)
+			if (l->offset > end + gap || e - start > RS_SPAN_MAX)
 				break;
 			if (e > end)
 				end = e;
@@ -404,15 +459,18 @@ int kura_restore__content(rs *r, kura_pool *pool)
 			kura_hex(job->pack, r->repo->packs[pack], KURA_HASH_SIZE);
 		pthread_mutex_unlock(&r->repo->lock);
 		/* Wait here rather than in kura_pool_add so progress keeps flowing. */
-		kura_restore__wait_jobs(r, queue + (size_t)threads - 1);
+		wait_room(r, queue + (size_t)threads - 1, readers ? job->len : 0);
 		pthread_mutex_lock(&r->lock);
 		r->jobs_pending++;
+		r->span_bytes += job->len;
 		pthread_mutex_unlock(&r->lock);
-		kura_pool_add(pool, job_run, job, r);
+		kura_pool_add(readers ? readers : pool, readers ? job_read : job_run, job, r);
 		i = j;
 		kura_restore__progress(r, false);
 	}
 	kura_restore__wait_jobs(r, 0);
+	kura_pool_free(readers);
+	r->decode_pool = NULL;
 	kura_restore__drain_messages(r);
 	return err;
 }

@@ -42,6 +42,8 @@
 
 #define RS_SPAN_MAX (32u << 20)        /* bytes of one pack a job reads at once */
 #define RS_SPAN_GAP (1u << 20)         /* unneeded bytes worth reading to save a request */
+#define RS_SPAN_GAP_REMOTE (4u << 20)  /* the same where a request costs a round trip */
+#define RS_REMOTE_BYTES (256u << 20)   /* spans in flight at most from a remote store */
 #define RS_PROGRESS_NS 250000000LL     /* at most four progress reports a second */
 #define RS_META_MIN 64                 /* the fewest files or directories worth a metadata job */
 #define RS_FLUSH_FILE (64u << 10)      /* a finished file this large is queued for writeback */
@@ -156,6 +158,8 @@ typedef struct {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;            /* a job finished */
 	size_t jobs_pending;
+	size_t span_bytes;              /* of the pending jobs' spans (remote stores: bounded) */
+	kura_pool *decode_pool;         /* with a read pool: where read spans are decoded */
 	kura_msgqueue msgs;             /* workers' messages: kind RS_* (| RS_PARTIAL), the rel
 	                                   path, then the text */
 	atomic_uint_fast64_t bytes_done, files_done, errors, existing;
@@ -200,6 +204,8 @@ typedef struct {
 	char pack[KURA_ID_HEX];
 	uint64_t start;
 	size_t len;
+	uint8_t *span;                  /* read by job_read: len bytes, or NULL */
+	int err;                        /* of the read */
 } rs_job;
 /* restorer.c: progress, messages of the calling thread, files. */
 void kura_restore__tell(rs *r, int kind, const char *rel, const char *text, const char *partial);
