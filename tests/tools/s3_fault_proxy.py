@@ -8,14 +8,19 @@
 #   i % 13 == 3 a dropped connection before anything is forwarded
 #   i % 17 == 6 forwarded, then the connection dropped halfway through the
 #               answer (the store did the work; the client must retry it)
+# "short SUBSTR" answers every GET whose path holds SUBSTR with only the
+# first half of the store's body, under a Content-Length that says so (a
+# store that fails mid-read, every time; tests/e2e/s3_restore_many.sh).
 # Each client connection carries one request (the proxy answers with
 # Connection: close); SigV4 still matches because the Host header is kept.
-# One line per request goes to LOG_FILE: "N ACTION METHOD PATH".
+# One line per request goes to LOG_FILE: "N ACTION METHOD PATH VERSION
+# inflight=K", K the requests being served when this one came in.
 import socket, sys, threading
 
 listen_port, upstream_port, mode_file, log_file = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 lock = threading.Lock()
 count = 0
+inflight = 0
 
 def read_request(c):
     data = b""
@@ -38,8 +43,19 @@ def read_request(c):
     lines = [l for l in head.split(b"\r\n") if not l.lower().startswith(b"connection:")]
     return b"\r\n".join(lines) + b"\r\nConnection: close\r\n\r\n" + body, head.split(b"\r\n")[0]
 
+def shorten(answer):
+    # the headers with Content-Length halved, and half the body
+    end = answer.find(b"\r\n\r\n")
+    if end < 0:
+        return answer
+    head, body = answer[:end], answer[end + 4:]
+    half = len(body) // 2
+    lines = [l for l in head.split(b"\r\n") if not l.lower().startswith(b"content-length:")]
+    return b"\r\n".join(lines) + b"\r\nContent-Length: %d\r\n\r\n" % half + body[:half]
+
 def serve(c):
-    global count
+    global count, inflight
+    counted = False
     try:
         req = read_request(c)
         if req is None:
@@ -48,19 +64,25 @@ def serve(c):
         with lock:
             count += 1
             i = count
+            inflight += 1
+            busy = inflight
+            counted = True
         try:
             mode = open(mode_file).read().strip()
         except OSError:
             mode = "pass"
         action = "pass"
-        if mode == "always503" or (mode == "faults" and i % 9 == 2):
+        parts = first.decode("latin-1").split(" ")
+        if mode.startswith("short ") and parts[0] == "GET" and mode[6:] in parts[1]:
+            action = "short"
+        elif mode == "always503" or (mode == "faults" and i % 9 == 2):
             action = "503"
         elif mode == "faults" and i % 13 == 3:
             action = "drop"
         elif mode == "faults" and i % 17 == 6:
             action = "cut"
         with lock, open(log_file, "a") as f:
-            f.write("%d %s %s\n" % (i, action, first.decode("latin-1")))
+            f.write("%d %s %s inflight=%d\n" % (i, action, first.decode("latin-1"), busy))
         if action == "503":
             body = b'<?xml version="1.0"?><Error><Code>SlowDown</Code><Message>injected</Message></Error>'
             c.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/xml\r\n"
@@ -77,6 +99,9 @@ def serve(c):
                 break
             answer += chunk
         u.close()
+        if action == "short":
+            c.sendall(shorten(answer))
+            return
         if action == "cut":
             # the headers and half the body; nothing at all for a bodiless answer
             end = answer.find(b"\r\n\r\n") + 4
@@ -87,6 +112,9 @@ def serve(c):
     except OSError:
         pass
     finally:
+        if counted:
+            with lock:
+                inflight -= 1
         try:
             c.shutdown(socket.SHUT_RDWR)
         except OSError:
