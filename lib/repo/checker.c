@@ -297,18 +297,22 @@ int kura_check(kura_repo *repo, const kura_check_options *opts, kura_check_resul
 			err = kura_error_set(KURA_ENOMEM, "check: out of memory");
 			goto done;
 		}
+		if ((err = kura_check__trees_ahead(&ck)) < 0)
+			goto done;
 		for (size_t i = 0; i < ck.nsnaps; i++) {
 			if (!ck.snaps[i].s->readable)
 				continue;
 			if ((err = kura_check__walk_snapshot(&ck, &ck.snaps[i], pflags)) < 0)
 				goto done;
 		}
+		kura_check__trees_ahead_free(&ck);
 		if (!ck.read_data)
 			ck.blobs_checked += ck.trees;
 	}
 	err = 0;
 
 done:
+	kura_check__trees_ahead_free(&ck);
 	ck.problems += ck.lost_problems;
 	if (out) {
 		out->files_checked = ck.files_checked;

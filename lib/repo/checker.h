@@ -117,6 +117,7 @@ typedef struct {
 	uint64_t blobs_checked;
 
 	uint64_t files_checked, bytes_read, trees, problems, unindexed_packs, pruned_packs;
+	struct ck_ahead *ahead; /* trees read ahead on a remote store (checkahead.c) */
 } checker;
 
 typedef struct {
@@ -164,5 +165,14 @@ int kura_check__read_packs(checker *ck);
 
 /* checkwalk.c */
 int kura_check__walk_snapshot(checker *ck, const ck_snap *sn, uint8_t *pflags);
+
+/*
+ * checkahead.c: on a remote store, read the stored bytes of the index's
+ * tree copies ahead, many at once; the walk takes copy cp's bytes
+ * (malloc'd, its own) with kura_check__tree_ahead, false if not read.
+ */
+int kura_check__trees_ahead(checker *ck);
+bool kura_check__tree_ahead(checker *ck, const ck_copy *cp, uint8_t **out);
+void kura_check__trees_ahead_free(checker *ck);
 
 #endif

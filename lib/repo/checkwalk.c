@@ -166,15 +166,17 @@ static int load_tree(checker *ck, const ck_copy *cp, kura_tree **out)
 	*out = NULL;
 	if ((err = pack_key(ck, p, key)) < 0)
 		goto done;
-	stored = malloc(cp->e.stored_len ? cp->e.stored_len : 1);
-	if (!stored) {
-		err = kura_error_set(KURA_ENOMEM, "check: out of memory");
-		goto done;
+	if (!kura_check__tree_ahead(ck, cp, &stored)) {
+		stored = malloc(cp->e.stored_len ? cp->e.stored_len : 1);
+		if (!stored) {
+			err = kura_error_set(KURA_ENOMEM, "check: out of memory");
+			goto done;
+		}
+		kura_hex(name, p->name, KURA_HASH_SIZE);
+		err = b->get_range(b, KURA_FILE_PACK, name, cp->e.offset, cp->e.stored_len, stored);
+		if (err < 0)
+			goto done;
 	}
-	kura_hex(name, p->name, KURA_HASH_SIZE);
-	err = b->get_range(b, KURA_FILE_PACK, name, cp->e.offset, cp->e.stored_len, stored);
-	if (err < 0)
-		goto done;
 	err = kura_blob_decode(&plain, key, ck->repo->mac, &cp->e, stored, cp->e.stored_len);
 	if (err < 0) {
 		plain = NULL;
