@@ -9,7 +9,10 @@
  * or RS_NOFILE), the one that writes its last chunk applies its metadata
  * through the fd it holds.  A span is allocated only by the worker running
  * its job, and the submitting loop waits while 3 * threads jobs are
- * pending, so memory stays bounded.  Workers never say anything: they
+ * pending, so memory stays bounded.  On a remote store (the backend's
+ * read_parallel) a pool of that many read threads fetches the spans and
+ * hands them to the workers, so requests stay in flight while the CPUs
+ * decode; the spans in flight are then also bounded by RS_REMOTE_BYTES.  Workers never say anything: they
  * queue their messages (queue_msg), and the calling thread says them
  * before the batch they name is freed (drain_messages).
  */

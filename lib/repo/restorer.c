@@ -57,7 +57,12 @@
  * allocated only by the worker running its job, and a job holds one span
  * and one decoded blob, so at most `threads` spans exist at once; the
  * submitting loop waits while 3 * threads jobs (a few dozen bytes each)
- * are pending.  The plan is about 64 bytes per chunk of the batch.
+ * are pending.  On a store reached over a network (the backend's
+ * read_parallel: S3, a vault) each read waits a round trip, so spans are
+ * read by that many threads of their own and handed to the workers, with
+ * at most RS_REMOTE_BYTES of spans in flight, and the trees are read
+ * ahead before the walk (treeahead.h).  The plan is about 64 bytes per
+ * chunk of the batch.
  * Progress is reported from the calling thread only, at most four times a
  * second, and so are warnings: workers
  * queue their messages, which are said before the batch they name is
