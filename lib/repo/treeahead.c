@@ -133,8 +133,9 @@ static int read_level(kura_repo *repo, kura_pool *pool, atomic_size_t *bytes,
 			} else {
 				(*kept)[(*nkept)++] = jobs[i].tree;
 				jobs[i].tree.data = NULL;
-				memcpy(*next + *nnext, jobs[i].kids,
-				       jobs[i].nkids * KURA_HASH_SIZE);
+				if (jobs[i].nkids) /* a leaf directory has none, and no array */
+					memcpy(*next + *nnext, jobs[i].kids,
+					       jobs[i].nkids * KURA_HASH_SIZE);
 				*nnext += jobs[i].nkids;
 			}
 		}
