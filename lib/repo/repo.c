@@ -10,7 +10,6 @@
  * to an attacker's public key.
  */
 #include "repo/repo.h"
-#include "repo/treeahead.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -177,6 +177,16 @@ int kura_repo__decode_blob(kura_repo *repo, const kura_blob_loc *loc, const uint
 int kura_repo__read_blob(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], uint8_t **out,
 			 size_t *out_len);
 
+/*
+ * Trees read ahead (treeahead.c): take the plaintext of tree `id` if it
+ * was read ahead, true and *out (malloc'd, the caller's) with *out_len
+ * bytes, false if not; each is given out once; thread-safe.  _drop frees
+ * what is still kept; a repository without any is fine.
+ */
+bool kura_repo__treeahead_take(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], uint8_t **out,
+			       size_t *out_len);
+void kura_repo__treeahead_drop(kura_repo *repo);
+
 /* Read and decode a tree blob. */
 int kura_repo__load_tree(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], kura_tree **out);
 

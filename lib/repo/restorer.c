@@ -106,7 +106,6 @@
  */
 #include "repo/restorer.h"
 #include "repo/restshared.h"
-#include "repo/treeahead.h"
 
 
 

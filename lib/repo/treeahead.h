@@ -33,15 +33,6 @@
  */
 int kura_repo__treeahead(kura_repo *repo, const uint8_t root[KURA_HASH_SIZE], int parallel);
 
-/*
- * Take the plaintext of tree `id` if it was read ahead: true and *out
- * (malloc'd, the caller's) with *out_len bytes; false if it was not.
- * Each tree is given out once.  Thread-safe.
- */
-bool kura_repo__treeahead_take(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], uint8_t **out,
-			       size_t *out_len);
-
-/* Free what is still kept (the walk is over); accepts a repository without any. */
-void kura_repo__treeahead_drop(kura_repo *repo);
+/* kura_repo__treeahead_take() and _drop() are in repo.h: repo.c uses them. */
 
 #endif
