@@ -109,10 +109,14 @@ note "sweep: refused while serve runs; before the lock runs out it keeps the rec
 expect_exit 1 "$KURAD" s3 sweep "$VAULT_DIR"
 assert_contains "why" "in use by another kurad" "$ERR"
 stop_vault
-expect_exit 0 "$KURAD" s3 sweep "$VAULT_DIR" --json
-assert_eq "still locked" 1 "$(json_get "$OUT" 'd["requests"][0]["snapshots_locked"]')"
-assert_eq "tried once" 1 "$(rq "r['result']['locked_retry']['tries']")"
-assert_eq "still in the bucket" 200 "$(s3curl -o /dev/null -w '%{http_code}' -I "$S3_ENDPOINT/$B/$old_key")"
+want="[200, 423, 200]"
+if [ "$(date +%s)" -lt $((until_s - 3)) ]; then # a machine slow enough skips this part
+	expect_exit 0 "$KURAD" s3 sweep "$VAULT_DIR" --json
+	assert_eq "still locked" 1 "$(json_get "$OUT" 'd["requests"][0]["snapshots_locked"]')"
+	assert_eq "tried once" 1 "$(rq "r['result']['locked_retry']['tries']")"
+	assert_eq "still in the bucket" 200 "$(s3curl -o /dev/null -w '%{http_code}' -I "$S3_ENDPOINT/$B/$old_key")"
+	want="[200, 423, 200, 423, 200]"
+fi
 
 note "once the lock has run out, serve's maintenance thread removes them"
 while [ "$(date +%s)" -le "$until_s" ]; do sleep 1; done
@@ -128,7 +132,7 @@ assert_eq "nothing kept" "[]" "$(rq "r['result']['snapshots_kept']")"
 assert_eq "gone from the bucket" 404 "$(s3curl -o /dev/null -w '%{http_code}' -I "$S3_ENDPOINT/$B/$old_key")"
 log=$(cat "$VAULT_DIR/audit/log.jsonl")
 path=/v1/repos/ward/snapshots/$old_snap
-assert_eq "its attempts in the audit log" "[200, 423, 200, 423, 200]" \
+assert_eq "its attempts in the audit log" "$want" \
 	"$(ndjson_get "$log" "[e['status'] for e in d if e.get('method') == 'DELETE' and e.get('path') == '$path']")"
 
 note "the rest still restores"
