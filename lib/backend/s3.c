@@ -218,7 +218,7 @@ static int s3_get_range(kura_backend *b, kura_file_type type, const char *name, 
 	s3_request rq = {.method = "GET", .fixed = buf, .fixed_len = len, .max = 0};
 	s3_response rs = {0};
 	char range[48], what[96];
-	char *key = NULL, *vid = NULL, *enc = NULL, *query = NULL;
+	char *key = NULL, *vid = NULL, *query = NULL;
 	int err;
 
 	if ((err = check_args(type, name)) < 0)
@@ -238,11 +238,8 @@ static int s3_get_range(kura_backend *b, kura_file_type type, const char *name, 
 	if ((err = s3_versions_scan(sb, type)) < 0 ||
 	    (err = s3_versions_pin(sb, key, name, &vid)) < 0)
 		goto done;
-	if (vid && (!(enc = s3_url_encode(vid)) || asprintf(&query, "versionId=%s", enc) < 0)) {
-		query = NULL;
-		err = kura_error_set(KURA_ENOMEM, "out of memory");
+	if (vid && (err = s3_url_version_query(vid, &query)) < 0)
 		goto done;
-	}
 	rq.query = query;
 	rq.key = key;
 	rq.range = range;
@@ -264,7 +261,6 @@ static int s3_get_range(kura_backend *b, kura_file_type type, const char *name, 
 done:
 	s3_response_free(&rs);
 	free(query);
-	free(enc);
 	free(vid);
 	free(key);
 	return err;
@@ -358,20 +354,16 @@ static int on_version(s3_backend *sb, const char *method, const char *key, const
 		      s3_response *rs)
 {
 	s3_request rq = {.method = method, .key = key, .max = 1 << 20};
-	char *enc = NULL, *query = NULL;
+	char *query = NULL;
 	int err;
 
 	if (strcmp(version_id, "null") != 0) {
-		if (!(enc = s3_url_encode(version_id)) ||
-		    asprintf(&query, "versionId=%s", enc) < 0) {
-			free(enc);
-			return kura_error_set(KURA_ENOMEM, "out of memory");
-		}
+		if ((err = s3_url_version_query(version_id, &query)) < 0)
+			return err;
 		rq.query = query;
 	}
 	err = s3_http_perform(sb, &rq, rs);
 	free(query);
-	free(enc);
 	return err;
 }
 

@@ -112,6 +112,8 @@ char *s3_url_key(const s3_backend *sb, kura_file_type type, const char *name);
 char *s3_url_for(const s3_location *loc, const char *key, const char *query);
 /* AWS URI encoding of `in` (everything but A-Za-z0-9-_.~); malloc'd. */
 char *s3_url_encode(const char *in);
+/* The query "versionId=V" (V URI-encoded) naming one version; *out malloc'd.  KURA_ENOMEM. */
+int s3_url_version_query(const char *version_id, char **out);
 /* "YYYY-MM-DDTHH:MM:SSZ" for the epoch second t. */
 void s3_url_iso8601(char out[32], int64_t t);
 /* An ISO 8601 UTC date with any fraction ("...T..:..:..[.nnn]Z") as epoch

@@ -46,17 +46,13 @@ int s3_lock_confirm(s3_backend *sb, const char *key, const char *version_id, int
 {
 	s3_request rq = {.method = "HEAD", .key = key, .max = 0};
 	s3_response rs = {0};
-	char *enc = NULL, *query = NULL;
+	char *query = NULL;
 	int64_t got;
 	int err;
 
 	if (version_id && *version_id && strcmp(version_id, "null") != 0) {
-		if (!(enc = s3_url_encode(version_id)) ||
-		    asprintf(&query, "versionId=%s", enc) < 0) {
-			query = NULL;
-			err = kura_error_set(KURA_ENOMEM, "out of memory");
+		if ((err = s3_url_version_query(version_id, &query)) < 0)
 			goto done;
-		}
 		rq.query = query;
 	}
 	if ((err = s3_http_perform(sb, &rq, &rs)) < 0)
@@ -76,7 +72,6 @@ int s3_lock_confirm(s3_backend *sb, const char *key, const char *version_id, int
 done:
 	s3_response_free(&rs);
 	free(query);
-	free(enc);
 	return err;
 }
 
@@ -247,12 +242,11 @@ static int settings_from_versions(s3_backend *sb, const char *key)
 	for (size_t i = kv->n; i-- > 0 && err != 0;) {
 		s3_request rq = {.method = "GET", .key = key, .max = SETTINGS_MAX};
 		s3_response rs = {0};
-		char *enc = NULL, *query = NULL;
+		char *query = NULL;
 
 		if (kv->v[i].marker)
 			continue;
-		if ((enc = s3_url_encode(kv->v[i].version_id)) &&
-		    asprintf(&query, "versionId=%s", enc) >= 0) {
+		if (s3_url_version_query(kv->v[i].version_id, &query) == 0) {
 			rq.query = query;
 			if (s3_http_perform(sb, &rq, &rs) == 0 && rs.status == 200 &&
 			    settings_parse(sb, rs.body.data, rs.body.len) == 0)
@@ -261,7 +255,6 @@ static int settings_from_versions(s3_backend *sb, const char *key)
 		kura_error_clear();
 		s3_response_free(&rs);
 		free(query);
-		free(enc);
 	}
 	s3_key_versions_free(kv);
 	return err;

@@ -181,15 +181,12 @@ static int get_version(s3_backend *sb, const char *key, const char *version_id, 
 	s3_request rq = {.method = "GET", .key = key, .max = S3_FILE_MAX};
 	s3_response rs = {0};
 	uint8_t hash[KURA_HASH_SIZE];
-	char hex[KURA_HASH_SIZE * 2 + 1], *enc = NULL, *query = NULL;
+	char hex[KURA_HASH_SIZE * 2 + 1], *query = NULL;
 	int err;
 
 	*out_match = false;
-	if (!(enc = s3_url_encode(version_id)) || asprintf(&query, "versionId=%s", enc) < 0) {
-		query = NULL;
-		err = kura_error_set(KURA_ENOMEM, "out of memory");
+	if ((err = s3_url_version_query(version_id, &query)) < 0)
 		goto done;
-	}
 	rq.query = query;
 	if ((err = s3_http_perform(sb, &rq, &rs)) < 0)
 		goto done;
@@ -210,7 +207,6 @@ static int get_version(s3_backend *sb, const char *key, const char *version_id, 
 done:
 	s3_response_free(&rs);
 	free(query);
-	free(enc);
 	return err;
 }
 
