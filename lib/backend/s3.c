@@ -349,24 +349,6 @@ static int s3_mtime(kura_backend *b, kura_file_type type, const char *name, int6
 	return err;
 }
 
-/* A request on one version of `key` ("null": an unversioned bucket's only one). */
-static int on_version(s3_backend *sb, const char *method, const char *key, const char *version_id,
-		      s3_response *rs)
-{
-	s3_request rq = {.method = method, .key = key, .max = 1 << 20};
-	char *query = NULL;
-	int err;
-
-	if (strcmp(version_id, "null") != 0) {
-		if ((err = s3_url_version_query(version_id, &query)) < 0)
-			return err;
-		rq.query = query;
-	}
-	err = s3_http_perform(sb, &rq, rs);
-	free(query);
-	return err;
-}
-
 /*
  * Delete every version of the file for good, and any delete marker over
  * it, once no version is locked any more: junk a thief put on top goes
@@ -397,7 +379,8 @@ static int s3_remove(kura_backend *b, kura_file_type type, const char *name)
 	for (size_t i = 0; i < kv->n; i++) {
 		if (kv->v[i].marker)
 			continue;
-		if ((err = on_version(sb, "HEAD", key, kv->v[i].version_id, &rs)) < 0)
+		if ((err = s3_http_on_version(sb, "HEAD", key, kv->v[i].version_id, 1 << 20, &rs)) <
+		    0)
 			goto done;
 		if (rs.status != 200) {
 			err = s3_http_error(sb, &rs, "HEAD", what);
@@ -411,7 +394,8 @@ static int s3_remove(kura_backend *b, kura_file_type type, const char *name)
 		}
 	}
 	for (size_t i = 0; i < kv->n; i++) {
-		if ((err = on_version(sb, "DELETE", key, kv->v[i].version_id, &rs)) < 0)
+		if ((err = s3_http_on_version(sb, "DELETE", key, kv->v[i].version_id, 1 << 20,
+					      &rs)) < 0)
 			goto done;
 		if (rs.status != 204 && rs.status != 200) {
 			err = s3_http_error(sb, &rs, "DELETE", what);

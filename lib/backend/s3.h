@@ -102,6 +102,13 @@ void s3_response_free(s3_response *rs);
 /* The store's answer as a KURA_E* code and a message naming `what`. */
 int s3_http_error(const s3_backend *sb, const s3_response *rs, const char *method,
 		  const char *what);
+/*
+ * `method` on one version of `key` (version_id NULL, "" or "null": the
+ * key itself, an unversioned bucket's only version), taking at most `max`
+ * bytes of body; as s3_http_perform.
+ */
+int s3_http_on_version(s3_backend *sb, const char *method, const char *key, const char *version_id,
+		       size_t max, s3_response *rs);
 
 /* s3_url.c */
 int s3_url_parse(s3_location *out, const char *url, const char *endpoint, bool virtual_host);

@@ -44,18 +44,11 @@ static int64_t now_s(void)
 int s3_lock_confirm(s3_backend *sb, const char *key, const char *version_id, int64_t until,
 		    const char *what)
 {
-	s3_request rq = {.method = "HEAD", .key = key, .max = 0};
 	s3_response rs = {0};
-	char *query = NULL;
 	int64_t got;
 	int err;
 
-	if (version_id && *version_id && strcmp(version_id, "null") != 0) {
-		if ((err = s3_url_version_query(version_id, &query)) < 0)
-			goto done;
-		rq.query = query;
-	}
-	if ((err = s3_http_perform(sb, &rq, &rs)) < 0)
+	if ((err = s3_http_on_version(sb, "HEAD", key, version_id, 0, &rs)) < 0)
 		goto done;
 	if (rs.status != 200) {
 		err = s3_http_error(sb, &rs, "HEAD (lock check)", what);
@@ -71,7 +64,6 @@ int s3_lock_confirm(s3_backend *sb, const char *key, const char *version_id, int
 				   sb->display, what, rs.lock_mode, rs.retain_until, sb->lock_days);
 done:
 	s3_response_free(&rs);
-	free(query);
 	return err;
 }
 
@@ -240,21 +232,16 @@ static int settings_from_versions(s3_backend *sb, const char *key)
 		return KURA_ENOTFOUND;
 	}
 	for (size_t i = kv->n; i-- > 0 && err != 0;) {
-		s3_request rq = {.method = "GET", .key = key, .max = SETTINGS_MAX};
 		s3_response rs = {0};
-		char *query = NULL;
 
 		if (kv->v[i].marker)
 			continue;
-		if (s3_url_version_query(kv->v[i].version_id, &query) == 0) {
-			rq.query = query;
-			if (s3_http_perform(sb, &rq, &rs) == 0 && rs.status == 200 &&
-			    settings_parse(sb, rs.body.data, rs.body.len) == 0)
-				err = 0;
-		}
+		if (s3_http_on_version(sb, "GET", key, kv->v[i].version_id, SETTINGS_MAX, &rs) ==
+			0 &&
+		    rs.status == 200 && settings_parse(sb, rs.body.data, rs.body.len) == 0)
+			err = 0;
 		kura_error_clear();
 		s3_response_free(&rs);
-		free(query);
 	}
 	s3_key_versions_free(kv);
 	return err;
