@@ -329,45 +329,35 @@ static int tick_one(vault *v, vault_audit *a, const char *vkey, const vault_poli
 	return 0;
 }
 
+typedef struct {
+	vault *v;
+	vault_audit *a;
+	const char *vkey;
+	const vault_policy *p;
+	int64_t now_ns;
+} run_ctx;
+
+static int run_one(deletion_req *r, bool *dirty, void *ctx)
+{
+	run_ctx *c = ctx;
+
+	if (r->corrupt)
+		return kura_error_set(KURA_ECORRUPT, "not carried out: %s", r->corrupt);
+	return tick_one(c->v, c->a, c->vkey, c->p, r, c->now_ns, dirty);
+}
+
 int deletion_run(vault *v, int64_t now_ns)
 {
 	const char *dir = vault_dir(v);
-	vault_audit *a = vault_get_audit(v);
-	char vkey[VAULT_SIGNING_KEY_B64], *ddir = NULL;
-	deletion_req *rs = NULL;
-	size_t n = 0;
+	char vkey[VAULT_SIGNING_KEY_B64];
 	vault_policy p;
-	int fd = -1, err, first = 0;
+	run_ctx c = {.v = v, .a = vault_get_audit(v), .vkey = vkey, .p = &p, .now_ns = now_ns};
+	int err;
 
-	if (!a)
+	if (!c.a)
 		return kura_error_set(KURA_EINVAL, "deletions run only in a vault opened for "
 						   "serving (with its audit log)");
 	if ((err = policy_load(dir, &p)) < 0 || (err = vault_signing_key_b64(dir, vkey)) < 0)
 		return err;
-	if ((err = deletion_store_lock(dir, &fd, &ddir)) < 0 ||
-	    (err = deletion_store_load_all(dir, &rs, &n)) < 0)
-		goto done;
-	for (size_t i = 0; i < n; i++) {
-		bool dirty = false;
-
-		if (rs[i].corrupt) {
-			if (!first)
-				first = kura_error_set(KURA_ECORRUPT,
-						       "deletion request %lu is not "
-						       "carried out: %s",
-						       rs[i].id, rs[i].corrupt);
-			continue;
-		}
-		err = tick_one(v, a, vkey, &p, &rs[i], now_ns, &dirty);
-		if (err < 0 && !first)
-			first = kura_error_wrap(err, "deletion request %lu", rs[i].id);
-		if (dirty && (err = deletion_store_save(ddir, &rs[i], false)) < 0 && !first)
-			first = kura_error_wrap(err, "deletion request %lu", rs[i].id);
-	}
-	err = first;
-done:
-	deletion_store_unlock(fd);
-	deletion_store_reqs_free(rs, n);
-	free(ddir);
-	return err;
+	return deletion_store_update_all(dir, run_one, &c);
 }

@@ -153,51 +153,46 @@ done:
 	return err;
 }
 
+typedef struct {
+	vault *v;
+	vault_audit *a;
+	const vault_policy *p;
+	int64_t now_ns;
+	json_t *list;
+} sweep_ctx;
+
+static int sweep_visit(deletion_req *r, bool *dirty, void *ctx)
+{
+	sweep_ctx *c = ctx;
+
+	if (r->corrupt || r->kind != DELETION_KIND_DELETE || r->state != DELETION_DONE ||
+	    !r->result || !json_object_get(r->result, "locked_retry"))
+		return 0;
+	return sweep_one(c->v, c->a, c->p, r, c->now_ns, c->list, dirty);
+}
+
 int deletion_sweep(vault *v, int64_t now_ns, json_t **out)
 {
-	const char *dir = vault_dir(v);
-	vault_audit *a = vault_get_audit(v);
-	json_t *doc = NULL, *list;
-	deletion_req *rs = NULL;
-	char *ddir = NULL;
 	vault_policy p;
-	size_t n = 0;
-	int fd = -1, err, first = 0;
+	sweep_ctx c = {.v = v, .a = vault_get_audit(v), .p = &p, .now_ns = now_ns};
+	json_t *doc;
+	int err;
 
 	if (out)
 		*out = NULL;
-	if (!a)
+	if (!c.a)
 		return kura_error_set(KURA_EINVAL, "the sweep runs only in a vault opened with its "
 						   "audit log (is 'kurad serve' running? it sweeps "
 						   "by itself)");
+	if ((err = policy_load(vault_dir(v), &p)) < 0)
+		return err;
 	if (!(doc = json_pack("{s:[]}", "requests")))
 		return kura_error_set(KURA_ENOMEM, "out of memory");
-	list = json_object_get(doc, "requests");
-	if ((err = policy_load(dir, &p)) < 0 || (err = deletion_store_lock(dir, &fd, &ddir)) < 0 ||
-	    (err = deletion_store_load_all(dir, &rs, &n)) < 0)
-		goto done;
-	for (size_t i = 0; i < n; i++) {
-		bool dirty = false;
-
-		if (rs[i].corrupt || rs[i].kind != DELETION_KIND_DELETE ||
-		    rs[i].state != DELETION_DONE || !rs[i].result ||
-		    !json_object_get(rs[i].result, "locked_retry"))
-			continue;
-		err = sweep_one(v, a, &p, &rs[i], now_ns, list, &dirty);
-		if (err < 0 && !first)
-			first = kura_error_wrap(err, "deletion request %lu", rs[i].id);
-		if (dirty && (err = deletion_store_save(ddir, &rs[i], false)) < 0 && !first)
-			first = kura_error_wrap(err, "deletion request %lu", rs[i].id);
-	}
-	err = first;
-done:
-	deletion_store_unlock(fd);
-	deletion_store_reqs_free(rs, n);
-	free(ddir);
-	if (out && (err == 0 || first)) {
+	c.list = json_object_get(doc, "requests");
+	err = deletion_store_update_all(vault_dir(v), sweep_visit, &c);
+	if (out)
 		*out = doc;
-		doc = NULL;
-	}
-	json_decref(doc);
+	else
+		json_decref(doc);
 	return err;
 }
