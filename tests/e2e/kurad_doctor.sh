@@ -15,17 +15,7 @@ for a in alice bob; do
 	expect_exit 0 "$KURAD" approver add "$VAULT_DIR" "$a" --output "$WORK/approvers/$a.key" --kdf interactive
 done
 
-# The fake host: hardened SSH, a synchronised clock, the real /proc.
-R=$WORK/root
-mkdir -p "$R/etc/ssh/sshd_config.d" "$R/run/systemd/timesync"
-printf 'Include /etc/ssh/sshd_config.d/*.conf\nPasswordAuthentication yes\n' >"$R/etc/ssh/sshd_config"
-printf 'PasswordAuthentication no\nPermitRootLogin no\n' >"$R/etc/ssh/sshd_config.d/10-kura.conf"
-: >"$R/run/systemd/timesync/synchronized"
-ln -s /proc "$R/proc"
-export KURAD_DOCTOR_ROOT=$R
-
-status_of() { json_get "$1" "[c['status'] for c in d['checks'] if c['name'] == '$2'][0]"; }
-reason_of() { json_get "$1" "[c['reason'] for c in d['checks'] if c['name'] == '$2'][0]"; }
+doctor_hardened_root "$WORK/root"
 
 note "a hardened vault host passes"
 expect_exit 0 "$KURAD" doctor "$VAULT_DIR" --json

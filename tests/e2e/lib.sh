@@ -506,3 +506,54 @@ overlap_waiting_prune() { # ID: sets THIRD_SNAP, the paused backup's snapshot
 	expect_exit 0 kura restore "$THIRD_SNAP" --target "$WORK/r3"
 	cmp "$WORK/data.bin" "$WORK/r3/third.bin" || fail "restore of snapshot 3 differs"
 }
+
+# Doctor helpers (kurad_doctor.sh, vault_s3_doctor.sh):
+#   doctor_hardened_root DIR  a fake host in DIR for `kurad doctor`: hardened SSH
+#                           (sshd_config.d/10-kura.conf mends the main file), a
+#                           synchronised clock, the real /proc; sets R and
+#                           exports KURAD_DOCTOR_ROOT
+#   status_of JSON NAME / reason_of JSON NAME   one check of `kurad doctor --json`
+doctor_hardened_root() {
+	R=$1
+	mkdir -p "$R/etc/ssh/sshd_config.d" "$R/run/systemd/timesync"
+	printf 'Include /etc/ssh/sshd_config.d/*.conf\nPasswordAuthentication yes\n' >"$R/etc/ssh/sshd_config"
+	printf 'PasswordAuthentication no\nPermitRootLogin no\n' >"$R/etc/ssh/sshd_config.d/10-kura.conf"
+	: >"$R/run/systemd/timesync/synchronized"
+	ln -s /proc "$R/proc"
+	export KURAD_DOCTOR_ROOT=$R
+}
+status_of() { json_get "$1" "[c['status'] for c in d['checks'] if c['name'] == '$2'][0]"; }
+reason_of() { json_get "$1" "[c['reason'] for c in d['checks'] if c['name'] == '$2'][0]"; }
+
+# vault_two_snapshots SRC INIT_ARG...: the vault of the S3 deletion tests
+# (vault_s3_delete.sh, vault_s3_sweep.sh): init_vault $WORK/vault INIT_ARG...,
+# repository clinic (writer ward4-backup $WORK/writer.cred, reader
+# restore-host $WORK/reader.cred), approver alice ($WORK/alice.key; quorum
+# 1, delay 1 s, nothing kept by age or count), serving; kura init and two
+# backups of SRC (made here), the first with SRC/old.bin, then removed:
+# OLD_SNAP and NEW_SNAP.  KURA_REPOSITORY, KURA_VAULT_CREDENTIALS (the
+# writer) and KURA_KEY_FILE (the backup key) stay exported.
+vault_two_snapshots() {
+	local src=$1
+	shift
+	mkdir -p "$src/docs"
+	gen_text "$src/docs/keep.txt" 20000 keep
+	gen_random "$src/old.bin" $((1024 * 1024)) old
+	init_vault "$WORK/vault" "$@"
+	vault_client ward4-backup writer clinic "$WORK/writer.cred"
+	vault_client restore-host reader clinic "$WORK/reader.cred"
+	expect_exit 0 "$KURAD" approver add "$VAULT_DIR" alice --output "$WORK/alice.key"
+	expect_exit 0 "$KURAD" policy set "$VAULT_DIR" --quorum 1 --delay 1s --min-age 0 \
+		--keep-daily 0 --keep-weekly 0 --keep-monthly 0
+	start_vault
+	export KURA_REPOSITORY=vault://$VAULT_ADDR/clinic
+	export KURA_VAULT_CREDENTIALS=$WORK/writer.cred
+	expect_exit 0 kura init --kdf interactive --pack-size 1M
+	expect_exit 0 env KURA_VAULT_CREDENTIALS="$WORK/reader.cred" "$KURA" key backup-key --output "$WORK/backup.key"
+	export KURA_KEY_FILE=$WORK/backup.key
+	backup_json --no-detect "$src"
+	OLD_SNAP=$SNAP_ID
+	rm "$src/old.bin"
+	backup_json --no-detect "$src"
+	NEW_SNAP=$SNAP_ID
+}

@@ -17,15 +17,7 @@ for a in alice bob; do
 	expect_exit 0 "$KURAD" approver add "$VAULT_DIR" "$a" --output "$WORK/approvers/$a.key" --kdf interactive
 done
 
-# The fake host of kurad_doctor.sh: hardened SSH, a synchronised clock, the real /proc.
-R=$WORK/root
-mkdir -p "$R/etc/ssh/sshd_config.d" "$R/run/systemd/timesync"
-printf 'PasswordAuthentication no\nPermitRootLogin no\n' >"$R/etc/ssh/sshd_config"
-: >"$R/run/systemd/timesync/synchronized"
-ln -s /proc "$R/proc"
-export KURAD_DOCTOR_ROOT=$R
-status_of() { json_get "$1" "[c['status'] for c in d['checks'] if c['name'] == '$2'][0]"; }
-reason_of() { json_get "$1" "[c['reason'] for c in d['checks'] if c['name'] == '$2'][0]"; }
+doctor_hardened_root "$WORK/root"
 
 note "the store's lock is read back"
 expect_exit 0 "$KURAD" doctor "$VAULT_DIR" --json
