@@ -30,7 +30,10 @@
  *   "quorum_ns": null | N, "done_ns": null | N,
  *   "result": null | {"snapshots_removed": [...], "snapshots_kept": [{"snapshot", "reason"}],
  *                     "packs_removed": N, "bytes_removed": N, "packs_kept_recent": N,
- *                     "prune_error": null | "why no pack was collected"}}
+ *                     "prune_error": null | "why no pack was collected",
+ *                     on S3 also "packs_kept_locked", "packs_locked_example" and
+ *                     "locked_retry": {"snapshots", "packs", "tries", "last_ns"}
+ *                     while the store's lock keeps files: deletion_sweep.h}}
  * Approvals and cancellations are written by `kurad approve`/`kurad
  * cancel` (separate processes, under an flock on DIR/deletions/.lock);
  * `kurad serve` writes their audit entries ("logged") on its next tick.
