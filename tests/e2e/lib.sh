@@ -512,7 +512,7 @@ overlap_waiting_prune() { # ID: sets THIRD_SNAP, the paused backup's snapshot
 #                           (sshd_config.d/10-kura.conf mends the main file), a
 #                           synchronised clock, the real /proc; sets R and
 #                           exports KURAD_DOCTOR_ROOT
-#   status_of JSON NAME / reason_of JSON NAME   one check of `kurad doctor --json`
+#   doctor_status JSON NAME / doctor_reason JSON NAME   one check of `kurad doctor --json`
 doctor_hardened_root() {
 	R=$1
 	mkdir -p "$R/etc/ssh/sshd_config.d" "$R/run/systemd/timesync"
@@ -522,8 +522,8 @@ doctor_hardened_root() {
 	ln -s /proc "$R/proc"
 	export KURAD_DOCTOR_ROOT=$R
 }
-status_of() { json_get "$1" "[c['status'] for c in d['checks'] if c['name'] == '$2'][0]"; }
-reason_of() { json_get "$1" "[c['reason'] for c in d['checks'] if c['name'] == '$2'][0]"; }
+doctor_status() { json_get "$1" "[c['status'] for c in d['checks'] if c['name'] == '$2'][0]"; }
+doctor_reason() { json_get "$1" "[c['reason'] for c in d['checks'] if c['name'] == '$2'][0]"; }
 
 # vault_two_snapshots SRC INIT_ARG...: the vault of the S3 deletion tests
 # (vault_s3_delete.sh, vault_s3_sweep.sh): init_vault $WORK/vault INIT_ARG...,

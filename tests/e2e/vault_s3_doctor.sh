@@ -23,13 +23,13 @@ note "the store's lock is read back"
 expect_exit 0 "$KURAD" doctor "$VAULT_DIR" --json
 J=$OUT
 assert_eq "ok" true "$(json_get "$J" 'd["ok"]')"
-assert_eq "immutable" pass "$(status_of "$J" immutable)"
-assert_contains "what protects" "COMPLIANCE Object Lock for 2 day(s)" "$(reason_of "$J" immutable)"
-assert_contains "the claim" "claim names this vault" "$(reason_of "$J" immutable)"
-assert_contains "the store named" "$S3_BUCKET/doc" "$(reason_of "$J" immutable)"
-assert_eq "free-space" pass "$(status_of "$J" free-space)"
-assert_contains "the spool" "upload spool" "$(reason_of "$J" free-space)"
-assert_eq "key-modes" pass "$(status_of "$J" key-modes)"
+assert_eq "immutable" pass "$(doctor_status "$J" immutable)"
+assert_contains "what protects" "COMPLIANCE Object Lock for 2 day(s)" "$(doctor_reason "$J" immutable)"
+assert_contains "the claim" "claim names this vault" "$(doctor_reason "$J" immutable)"
+assert_contains "the store named" "$S3_BUCKET/doc" "$(doctor_reason "$J" immutable)"
+assert_eq "free-space" pass "$(doctor_status "$J" free-space)"
+assert_contains "the spool" "upload spool" "$(doctor_reason "$J" free-space)"
+assert_eq "key-modes" pass "$(doctor_status "$J" key-modes)"
 
 note "the claim of another vault fails"
 stop_vault
@@ -37,14 +37,14 @@ cp -a "$VAULT_DIR/signing.pub" "$WORK/signing.pub"
 expect_exit 0 "$KURAD" init "$WORK/other" --listen 127.0.0.1:1
 cp "$WORK/other/signing.pub" "$VAULT_DIR/signing.pub"
 expect_exit 3 "$KURAD" doctor "$VAULT_DIR" --json
-assert_eq "immutable" fail "$(status_of "$OUT" immutable)"
+assert_eq "immutable" fail "$(doctor_status "$OUT" immutable)"
 cp "$WORK/signing.pub" "$VAULT_DIR/signing.pub"
 
 note "the S3 keys readable by others fail, then pass once mended"
 chmod 644 "$VAULT_DIR/s3.json"
 expect_exit 3 "$KURAD" doctor "$VAULT_DIR" --json
-assert_eq "key-modes" fail "$(status_of "$OUT" key-modes)"
-assert_contains "names the file" "s3.json (mode 0644)" "$(reason_of "$OUT" key-modes)"
+assert_eq "key-modes" fail "$(doctor_status "$OUT" key-modes)"
+assert_contains "names the file" "s3.json (mode 0644)" "$(doctor_reason "$OUT" key-modes)"
 chmod 600 "$VAULT_DIR/s3.json"
 expect_exit 0 "$KURAD" doctor "$VAULT_DIR" --json
 echo "PASS vault_s3_doctor"
