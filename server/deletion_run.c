@@ -50,7 +50,11 @@ static int64_t size_of(const sizes_t *s, const char *name)
 	return -1;
 }
 
-/* Audit, then remove; a failed removal is audited too.  <0 only if the log fails. */
+/*
+ * Audit, then remove; a failed removal is audited too.  <0 only if the log
+ * fails; 1 when the removal failed, 2 when the file is still under its
+ * Object Lock (S3: kept until the lock runs out, then retried).
+ */
 static int remove_logged(vault_audit *a, kura_backend *b, const char *repo, kura_file_type type,
 			 const char *name, uint64_t size, char *why, size_t why_len)
 {
@@ -71,7 +75,7 @@ static int remove_logged(vault_audit *a, kura_backend *b, const char *repo, kura
 		if ((err = audit_local(a, "kurad", "vault", "DELETE", path, locked ? 423 : 500,
 				       0)) < 0)
 			return err;
-		return 1;
+		return locked ? 2 : 1;
 	}
 	return 0;
 }
@@ -123,14 +127,9 @@ static int prune_event(const kura_prune_event *ev, void *ctx)
 	return 0;
 }
 
-/*
- * Remove the packs no snapshot lists that were stored before the request,
- * with the library's one prune (lib/repo/prune.c).  <0 only when the audit
- * log fails (the request then stays pending); a plan that cannot be made
- * or a pack that cannot be removed is reported in result.prune_error.
- */
-static int prune_packs(vault_audit *a, kura_backend *b, const deletion_req *r, json_t *result,
-		       uint64_t *bytes)
+/* With the library's one prune (lib/repo/prune.c): deletion_run.h. */
+int deletion_prune_packs(vault_audit *a, kura_backend *b, const deletion_req *r, json_t *result,
+			 uint64_t *bytes)
 {
 	kura_prune_options o = KURA_PRUNE_OPTIONS_INIT;
 	prune_ctx c = {.a = a, .repo = r->repo};
@@ -161,18 +160,78 @@ static int prune_packs(vault_audit *a, kura_backend *b, const deletion_req *r, j
 	return 0;
 }
 
-/* Carry out `r` now: its snapshots that retention allows, then prune. */
-static int execute(vault *v, vault_audit *a, const vault_policy *p, deletion_req *r, int64_t now_ns)
+int deletion_remove_snapshots(vault *v, vault_audit *a, const vault_policy *p,
+			      const deletion_req *r, kura_backend *b,
+			      const char (*snaps)[KURA_ID_HEX], size_t n, int64_t now_ns,
+			      json_t *result, json_t *locked, uint64_t *bytes)
 {
+	json_t *removed = json_object_get(result, "snapshots_removed"),
+	       *kept = json_object_get(result, "snapshots_kept");
 	sizes_t sizes = {0};
 	unsigned *reasons = NULL;
 	int64_t *received = NULL;
-	json_t *result = NULL, *removed, *kept;
+	char why[512];
+	int err = 0, rc;
+
+	if (!n)
+		return 0;
+	if (!(reasons = calloc(n, sizeof(*reasons))) ||
+	    !(received = calloc(n, sizeof(*received)))) {
+		err = kura_error_set(KURA_ENOMEM, "out of memory");
+		goto done;
+	}
+	if ((err = kura_list_files(&sizes.v, &sizes.n, b, KURA_FILE_SNAPSHOT)) < 0)
+		goto done;
+	/* Retention at this moment: a hold placed since the approval still protects. */
+	if ((err = deletion_retention(v, r->repo, b, p, snaps, n, now_ns, reasons, received)) < 0)
+		goto done;
+	for (size_t i = 0; i < n; i++) {
+		int64_t size = size_of(&sizes, snaps[i]);
+
+		if (size < 0) {
+			snprintf(why, sizeof(why), "not stored any more");
+		} else if (reasons[i]) {
+			deletion_explain(reasons[i], p, received[i], now_ns, why, sizeof(why));
+		} else {
+			rc = remove_logged(a, b, r->repo, KURA_FILE_SNAPSHOT, snaps[i],
+					   (uint64_t)size, why, sizeof(why));
+			if (rc < 0) {
+				err = rc;
+				goto done;
+			}
+			if (rc == 0) {
+				json_array_append_new(removed, json_string(snaps[i]));
+				*bytes += (uint64_t)size;
+				continue;
+			}
+			if (rc == 2)
+				json_array_append_new(locked, json_string(snaps[i]));
+		}
+		json_array_append_new(kept,
+				      json_pack("{s:s, s:s}", "snapshot", snaps[i], "reason", why));
+	}
+done:
+	free(sizes.v);
+	free(reasons);
+	free(received);
+	return err;
+}
+
+json_t *deletion_result_new(void)
+{
+	return json_pack("{s:[], s:[], s:i, s:i, s:i, s:i, s:n}", "snapshots_removed",
+			 "snapshots_kept", "packs_removed", 0, "bytes_removed", 0,
+			 "packs_kept_recent", 0, "packs_failed", 0, "prune_error");
+}
+
+/* Carry out `r` now: its snapshots that retention allows, then prune. */
+static int execute(vault *v, vault_audit *a, const vault_policy *p, deletion_req *r, int64_t now_ns)
+{
+	json_t *result = NULL, *locked = NULL;
 	uint64_t bytes = 0;
 	kura_backend *b;
-	bool locked = false;
-	char why[512];
-	int err, rc;
+	bool repo_locked = false;
+	int err;
 
 	/* Quarantine requests skip retention: junk must not pin itself (quarantine.h). */
 	if (r->kind != DELETION_KIND_DELETE)
@@ -181,63 +240,39 @@ static int execute(vault *v, vault_audit *a, const vault_policy *p, deletion_req
 		return err;
 	if ((err = vault_repo_lock_exclusive(v, r->repo)) < 0)
 		return err;
-	locked = true;
-	result = json_pack("{s:[], s:[], s:i, s:i, s:i, s:i, s:n}", "snapshots_removed",
-			   "snapshots_kept", "packs_removed", 0, "bytes_removed", 0,
-			   "packs_kept_recent", 0, "packs_failed", 0, "prune_error");
-	if (!result || (r->nsnaps && (!(reasons = calloc(r->nsnaps, sizeof(*reasons))) ||
-				      !(received = calloc(r->nsnaps, sizeof(*received)))))) {
+	repo_locked = true;
+	if (!(result = deletion_result_new()) || !(locked = json_array())) {
 		err = kura_error_set(KURA_ENOMEM, "out of memory");
 		goto done;
 	}
-	removed = json_object_get(result, "snapshots_removed");
-	kept = json_object_get(result, "snapshots_kept");
-	if (r->nsnaps) {
-		if ((err = kura_list_files(&sizes.v, &sizes.n, b, KURA_FILE_SNAPSHOT)) < 0)
-			goto done;
-		if ((err =
-			 deletion_retention(v, r->repo, b, p, (const char(*)[KURA_ID_HEX])r->snaps,
-					    r->nsnaps, now_ns, reasons, received)) < 0)
-			goto done;
-	}
-	for (size_t i = 0; i < r->nsnaps; i++) {
-		int64_t size = size_of(&sizes, r->snaps[i]);
-
-		if (size < 0) {
-			snprintf(why, sizeof(why), "not stored any more");
-		} else if (reasons[i]) {
-			deletion_explain(reasons[i], p, received[i], now_ns, why, sizeof(why));
-		} else {
-			rc = remove_logged(a, b, r->repo, KURA_FILE_SNAPSHOT, r->snaps[i],
-					   (uint64_t)size, why, sizeof(why));
-			if (rc < 0) {
-				err = rc;
-				goto done;
-			}
-			if (rc == 0) {
-				json_array_append_new(removed, json_string(r->snaps[i]));
-				bytes += (uint64_t)size;
-				continue;
-			}
-		}
-		json_array_append_new(
-		    kept, json_pack("{s:s, s:s}", "snapshot", r->snaps[i], "reason", why));
-	}
-	if (r->prune && (err = prune_packs(a, b, r, result, &bytes)) < 0)
+	if ((err = deletion_remove_snapshots(v, a, p, r, b, (const char(*)[KURA_ID_HEX])r->snaps,
+					     r->nsnaps, now_ns, result, locked, &bytes)) < 0)
+		goto done;
+	if (r->prune && (err = deletion_prune_packs(a, b, r, result, &bytes)) < 0)
 		goto done;
 	json_object_set_new(result, "bytes_removed", json_integer((json_int_t)bytes));
+	/*
+	 * What the store's lock kept is removed once the lock runs out
+	 * (deletion_sweep.h); the packs only a kept snapshot needs become
+	 * garbage then, so the prune is retried with it.
+	 */
+	if (json_array_size(locked) || json_object_get(result, "packs_kept_locked"))
+		json_object_set_new(
+		    result, "locked_retry",
+		    json_pack("{s:O, s:b, s:i}", "snapshots", locked, "packs",
+			      r->prune && (json_array_size(locked) ||
+					   json_object_get(result, "packs_kept_locked") != NULL),
+			      "tries", 0));
 	json_decref(r->result);
 	r->result = result;
 	result = NULL;
 	r->state = DELETION_DONE;
 	r->done_ns = now_ns;
 done:
-	if (locked)
+	if (repo_locked)
 		vault_repo_unlock(v, r->repo);
 	json_decref(result);
-	free(sizes.v);
-	free(reasons);
-	free(received);
+	json_decref(locked);
 	return err;
 }
 
@@ -294,45 +329,35 @@ static int tick_one(vault *v, vault_audit *a, const char *vkey, const vault_poli
 	return 0;
 }
 
+typedef struct {
+	vault *v;
+	vault_audit *a;
+	const char *vkey;
+	const vault_policy *p;
+	int64_t now_ns;
+} run_ctx;
+
+static int run_one(deletion_req *r, bool *dirty, void *ctx)
+{
+	run_ctx *c = ctx;
+
+	if (r->corrupt)
+		return kura_error_set(KURA_ECORRUPT, "not carried out: %s", r->corrupt);
+	return tick_one(c->v, c->a, c->vkey, c->p, r, c->now_ns, dirty);
+}
+
 int deletion_run(vault *v, int64_t now_ns)
 {
 	const char *dir = vault_dir(v);
-	vault_audit *a = vault_get_audit(v);
-	char vkey[VAULT_SIGNING_KEY_B64], *ddir = NULL;
-	deletion_req *rs = NULL;
-	size_t n = 0;
+	char vkey[VAULT_SIGNING_KEY_B64];
 	vault_policy p;
-	int fd = -1, err, first = 0;
+	run_ctx c = {.v = v, .a = vault_get_audit(v), .vkey = vkey, .p = &p, .now_ns = now_ns};
+	int err;
 
-	if (!a)
+	if (!c.a)
 		return kura_error_set(KURA_EINVAL, "deletions run only in a vault opened for "
 						   "serving (with its audit log)");
 	if ((err = policy_load(dir, &p)) < 0 || (err = vault_signing_key_b64(dir, vkey)) < 0)
 		return err;
-	if ((err = deletion_store_lock(dir, &fd, &ddir)) < 0 ||
-	    (err = deletion_store_load_all(dir, &rs, &n)) < 0)
-		goto done;
-	for (size_t i = 0; i < n; i++) {
-		bool dirty = false;
-
-		if (rs[i].corrupt) {
-			if (!first)
-				first = kura_error_set(KURA_ECORRUPT,
-						       "deletion request %lu is not "
-						       "carried out: %s",
-						       rs[i].id, rs[i].corrupt);
-			continue;
-		}
-		err = tick_one(v, a, vkey, &p, &rs[i], now_ns, &dirty);
-		if (err < 0 && !first)
-			first = kura_error_wrap(err, "deletion request %lu", rs[i].id);
-		if (dirty && (err = deletion_store_save(ddir, &rs[i], false)) < 0 && !first)
-			first = kura_error_wrap(err, "deletion request %lu", rs[i].id);
-	}
-	err = first;
-done:
-	deletion_store_unlock(fd);
-	deletion_store_reqs_free(rs, n);
-	free(ddir);
-	return err;
+	return deletion_store_update_all(dir, run_one, &c);
 }

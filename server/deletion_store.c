@@ -141,19 +141,21 @@ static int req_parse(deletion_req *r, const char *text, size_t len, const char *
 			   "id", &jid, "repo", &repo, "requested_by", &by, "requested_ns", &rns,
 			   "snapshots", &snaps, "kind", &kind, "quarantine", &qid, "files", &files,
 			   "prune", &prune, "state", &state, "approvals", &apps, "cancellation",
-			   &cancel, "quorum_ns", &quorum, "done_ns", &done_j, "result", &result) < 0) {
+			   &cancel, "quorum_ns", &quorum, "done_ns", &done_j, "result",
+			   &result) < 0) {
 		err = kura_error_set(KURA_ECORRUPT, "%s: %s", path, jerr.text);
 		goto done;
 	}
 	/* A deletion names snapshots; a quarantine request its kind, record and files. */
-	if (kind ? (snaps || !files || deletion_store_kind_parse(kind, &r->kind) < 0 ||
-		    qid <= 0 || (unsigned long long)qid > DELETION_ID_MAX || prune)
+	if (kind ? (snaps || !files || deletion_store_kind_parse(kind, &r->kind) < 0 || qid <= 0 ||
+		    (unsigned long long)qid > DELETION_ID_MAX || prune)
 		 : (!snaps || files || qid)) {
-		err = kura_error_set(KURA_ECORRUPT,
-				     "%s: a request has \"snapshots\", or \"kind\" "
-				     "(quarantine-release or quarantine-remove), \"quarantine\" and "
-				     "\"files\" without prune",
-				     path);
+		err =
+		    kura_error_set(KURA_ECORRUPT,
+				   "%s: a request has \"snapshots\", or \"kind\" "
+				   "(quarantine-release or quarantine-remove), \"quarantine\" and "
+				   "\"files\" without prune",
+				   path);
 		goto done;
 	}
 	r->quarantine_id = (unsigned long)qid;
@@ -286,8 +288,8 @@ json_t *deletion_store_req_json(const deletion_req *r)
 	o = json_pack("{s:I, s:s, s:s, s:I, s:o, s:b, s:s, s:o, s:o, s:o, s:o, s:o}", "id",
 		      (json_int_t)r->id, "repo", r->repo, "requested_by", r->requested_by,
 		      "requested_ns", (json_int_t)r->requested_ns, q ? "files" : "snapshots", snaps,
-		      "prune", r->prune, "state", deletion_store_state_name(r->state), "approvals", apps,
-		      "cancellation", r->has_cancel ? sig_json(&r->cancel) : json_null(),
+		      "prune", r->prune, "state", deletion_store_state_name(r->state), "approvals",
+		      apps, "cancellation", r->has_cancel ? sig_json(&r->cancel) : json_null(),
 		      "quorum_ns", deletion_store_opt_int(r->quorum_ns), "done_ns",
 		      deletion_store_opt_int(r->done_ns), "result",
 		      r->result ? json_incref(r->result) : json_null());
@@ -442,4 +444,32 @@ int deletion_store_last_id(const char *dir, unsigned long *out)
 			*out = all[i].id;
 	deletion_store_reqs_free(all, n);
 	return 0;
+}
+
+int deletion_store_update_all(const char *dir, deletion_store_visit_fn fn, void *ctx)
+{
+	deletion_req *rs = NULL;
+	char *ddir = NULL;
+	size_t n = 0;
+	int fd = -1, err, first = 0;
+
+	if ((err = deletion_store_lock(dir, &fd, &ddir)) < 0 ||
+	    (err = deletion_store_load_all(dir, &rs, &n)) < 0)
+		goto done;
+	for (size_t i = 0; i < n; i++) {
+		bool dirty = false;
+
+		err = fn(&rs[i], &dirty, ctx);
+		if (err < 0 && !first)
+			first = kura_error_wrap(err, "deletion request %lu", rs[i].id);
+		if (dirty && !rs[i].corrupt &&
+		    (err = deletion_store_save(ddir, &rs[i], false)) < 0 && !first)
+			first = kura_error_wrap(err, "deletion request %lu", rs[i].id);
+	}
+	err = first;
+done:
+	deletion_store_unlock(fd);
+	deletion_store_reqs_free(rs, n);
+	free(ddir);
+	return err;
 }

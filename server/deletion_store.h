@@ -24,13 +24,16 @@
  *
  * Request file (JSON): {"id", "repo", "requested_by", "requested_ns",
  *   "snapshots": [...], "prune": bool,
- *   (quarantine kinds instead of "snapshots": "kind", "quarantine": QID, "files": [...]), "state": "pending"|"cancelled"|"done",
- *   "approvals": [{"approver", "time_ns", "sig", "logged": bool}],
+ *   (quarantine kinds instead of "snapshots": "kind", "quarantine": QID, "files": [...]), "state":
+ * "pending"|"cancelled"|"done", "approvals": [{"approver", "time_ns", "sig", "logged": bool}],
  *   "cancellation": null | {"approver", "time_ns", "sig", "logged": bool},
  *   "quorum_ns": null | N, "done_ns": null | N,
  *   "result": null | {"snapshots_removed": [...], "snapshots_kept": [{"snapshot", "reason"}],
  *                     "packs_removed": N, "bytes_removed": N, "packs_kept_recent": N,
- *                     "prune_error": null | "why no pack was collected"}}
+ *                     "prune_error": null | "why no pack was collected",
+ *                     on S3 also "packs_kept_locked", "packs_locked_example" and
+ *                     "locked_retry": {"snapshots", "packs", "tries", "last_ns"}
+ *                     while the store's lock keeps files: deletion_sweep.h}}
  * Approvals and cancellations are written by `kurad approve`/`kurad
  * cancel` (separate processes, under an flock on DIR/deletions/.lock);
  * `kurad serve` writes their audit entries ("logged") on its next tick.
@@ -143,5 +146,14 @@ int deletion_store_load_all(const char *dir, deletion_req **out, size_t *out_n);
  */
 int deletion_store_lock(const char *dir, int *out_fd, char **out_ddir);
 void deletion_store_unlock(int fd);
+
+/*
+ * Under the lock, `fn` on every request of the vault in `dir`, in id order
+ * (a file that cannot be read too, with `corrupt` set); each it marks
+ * *dirty is written back.  A failure of one request does not stop the
+ * others: the first, wrapped as "deletion request ID: ...", is returned.
+ */
+typedef int (*deletion_store_visit_fn)(deletion_req *r, bool *dirty, void *ctx);
+int deletion_store_update_all(const char *dir, deletion_store_visit_fn fn, void *ctx);
 
 #endif

@@ -4,7 +4,8 @@
  * hardening list.  Each check is a small function that fills a
  * doctor_result (pass, warn, fail, or "could not check" with the reason
  * and the fix).  The checks of the vault directory are in
- * doctor_vault.c, those of the host in doctor_host.c, the readers of host
+ * doctor_vault.c (what depends on the repositories' store: doctor_store.c),
+ * those of the host in doctor_host.c, the readers of host
  * files (pure parsers, fuzzed) in doctor_probe.c and the command and its
  * output in doctor_out.c.
  *
@@ -67,6 +68,13 @@ void doctor_check_approver_keys(const doctor_ctx *ctx, doctor_result *out);
 void doctor_check_policy(const doctor_ctx *ctx, doctor_result *out);
 void doctor_check_credentials(const doctor_ctx *ctx, doctor_result *out);
 void doctor_check_space(const doctor_ctx *ctx, doctor_result *out);
+
+/*
+ * doctor_store.c: the S3 store's side of "immutable" and "free-space".
+ * 1 when the vault's repositories are on S3 (*out filled), 0 on disk.
+ */
+int doctor_store_immutable(const doctor_ctx *ctx, doctor_result *out);
+int doctor_store_space(const doctor_ctx *ctx, doctor_result *out);
 
 /* --- doctor_probe.c: reading host files and the parsers of their text --- */
 

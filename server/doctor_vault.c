@@ -72,8 +72,10 @@ static void mode_one(const char *dir, const char *rel, uid_t owner, bool secret,
 
 void doctor_check_modes(const doctor_ctx *ctx, doctor_result *out)
 {
-	static const char *const secrets[] = {"tls/key.pem", "signing.key", NULL};
-	static const char *const dirs[] = {".", "clients", "approvers", "tls", "audit", NULL};
+	/* s3.json and spool/ only on a vault whose repositories are on S3 */
+	static const char *const secrets[] = {"tls/key.pem", "signing.key", "s3.json", NULL};
+	static const char *const dirs[] = {".",	    "clients", "approvers", "tls",
+					   "audit", "spool",   NULL};
 	char bad[DOCTOR_TEXT_MAX - 64] = "", path[4096], rel[300];
 	struct stat st;
 	struct dirent *de;
@@ -122,6 +124,8 @@ void doctor_check_immutable(const doctor_ctx *ctx, doctor_result *out)
 	char path[4096];
 	int fd, flags = 0, set, e;
 
+	if (doctor_store_immutable(ctx, out))
+		return; /* on S3 the store's Object Lock protects, not this flag */
 	if (!ctx->privileged) {
 		doctor_set(out, DOCTOR_UNCHECKED, fix,
 			   "could not check: setting the immutable flag needs root "
@@ -468,6 +472,8 @@ void doctor_check_space(const doctor_ctx *ctx, doctor_result *out)
 	double days;
 	size_t nl;
 
+	if (doctor_store_space(ctx, out))
+		return; /* on S3 DIR holds only the spool */
 	if (statvfs(ctx->dir, &vfs) < 0) {
 		doctor_set(out, DOCTOR_UNCHECKED, fix, "statvfs %s: %s", ctx->dir, strerror(errno));
 		return;

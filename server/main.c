@@ -61,6 +61,7 @@ static const char usage_all[] =
     "  alert list|resolve DIR ...           the vault's alerts; resolve needs a quorum\n"
     "  doctor DIR [--json]                  check the vault host against a hardening list\n"
     "  s3 extend-locks DIR [--dry-run]      a vault on S3: extend the locks snapshots need\n"
+    "  s3 sweep DIR                         a vault on S3: retry deletions a lock kept\n"
     "  version                              print the version\n"
     "\n"
     "Exit status: 0 success, 1 error, 2 usage error, 4 audit log verification failed.\n"

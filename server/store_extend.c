@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * store_extend.c - lock extension by the vault (store_extend.h), over the
+ * store_extend.c - lock extension by the vault (store_extend.h), after the
+ * retry of deletions the lock kept (deletion_sweep.h), over the
  * library's kura_s3_extend_locks (lib/backend/s3_extend.c), which needs
  * no key: it reads the snapshots' plaintext pack lists.
  */
@@ -11,9 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/error.h"
 #include "deletion_store.h"
+#include "deletion_sweep.h"
 #include "kura/backend.h"
 #include "kura/keyless.h"
 
@@ -144,9 +147,17 @@ done:
 
 static void *extend_thread(void *arg)
 {
+	int err;
+
+	/* Deletions the lock kept first: what is due goes before anything is extended. */
+	err = deletion_sweep(arg, kura_now_ns(CLOCK_REALTIME), NULL);
+	if (err < 0)
+		snprintf(worker_msg, sizeof(worker_msg), "%s", kura_error_message());
 	worker_err = store_extend_locks(arg, false, NULL);
 	if (worker_err < 0)
 		snprintf(worker_msg, sizeof(worker_msg), "%s", kura_error_message());
+	else
+		worker_err = err;
 	atomic_store(&worker_running, false);
 	return NULL;
 }

@@ -3,7 +3,8 @@
  * store_extend.h - the vault moves the Object Lock of what its snapshots
  * still need before it runs out (vault_store.h; docs/PROTOCOL.md, "A vault
  * on S3"): `kurad s3 extend-locks DIR`, and `kurad serve` by itself, at
- * start and then every quarter of the lock period.  Never a backup
+ * start and then every quarter of the lock period (each run first retries
+ * the deletions the lock kept: deletion_sweep.h).  Never a backup
  * client's chore: a client that stops must not be what lets backups
  * become deletable (kopia#5108).
  *

@@ -218,7 +218,7 @@ static int s3_get_range(kura_backend *b, kura_file_type type, const char *name, 
 	s3_request rq = {.method = "GET", .fixed = buf, .fixed_len = len, .max = 0};
 	s3_response rs = {0};
 	char range[48], what[96];
-	char *key = NULL, *vid = NULL, *enc = NULL, *query = NULL;
+	char *key = NULL, *vid = NULL, *query = NULL;
 	int err;
 
 	if ((err = check_args(type, name)) < 0)
@@ -238,11 +238,8 @@ static int s3_get_range(kura_backend *b, kura_file_type type, const char *name, 
 	if ((err = s3_versions_scan(sb, type)) < 0 ||
 	    (err = s3_versions_pin(sb, key, name, &vid)) < 0)
 		goto done;
-	if (vid && (!(enc = s3_url_encode(vid)) || asprintf(&query, "versionId=%s", enc) < 0)) {
-		query = NULL;
-		err = kura_error_set(KURA_ENOMEM, "out of memory");
+	if (vid && (err = s3_url_version_query(vid, &query)) < 0)
 		goto done;
-	}
 	rq.query = query;
 	rq.key = key;
 	rq.range = range;
@@ -264,7 +261,6 @@ static int s3_get_range(kura_backend *b, kura_file_type type, const char *name, 
 done:
 	s3_response_free(&rs);
 	free(query);
-	free(enc);
 	free(vid);
 	free(key);
 	return err;
@@ -353,28 +349,6 @@ static int s3_mtime(kura_backend *b, kura_file_type type, const char *name, int6
 	return err;
 }
 
-/* A request on one version of `key` ("null": an unversioned bucket's only one). */
-static int on_version(s3_backend *sb, const char *method, const char *key, const char *version_id,
-		      s3_response *rs)
-{
-	s3_request rq = {.method = method, .key = key, .max = 1 << 20};
-	char *enc = NULL, *query = NULL;
-	int err;
-
-	if (strcmp(version_id, "null") != 0) {
-		if (!(enc = s3_url_encode(version_id)) ||
-		    asprintf(&query, "versionId=%s", enc) < 0) {
-			free(enc);
-			return kura_error_set(KURA_ENOMEM, "out of memory");
-		}
-		rq.query = query;
-	}
-	err = s3_http_perform(sb, &rq, rs);
-	free(query);
-	free(enc);
-	return err;
-}
-
 /*
  * Delete every version of the file for good, and any delete marker over
  * it, once no version is locked any more: junk a thief put on top goes
@@ -405,7 +379,8 @@ static int s3_remove(kura_backend *b, kura_file_type type, const char *name)
 	for (size_t i = 0; i < kv->n; i++) {
 		if (kv->v[i].marker)
 			continue;
-		if ((err = on_version(sb, "HEAD", key, kv->v[i].version_id, &rs)) < 0)
+		if ((err = s3_http_on_version(sb, "HEAD", key, kv->v[i].version_id, 1 << 20, &rs)) <
+		    0)
 			goto done;
 		if (rs.status != 200) {
 			err = s3_http_error(sb, &rs, "HEAD", what);
@@ -419,7 +394,8 @@ static int s3_remove(kura_backend *b, kura_file_type type, const char *name)
 		}
 	}
 	for (size_t i = 0; i < kv->n; i++) {
-		if ((err = on_version(sb, "DELETE", key, kv->v[i].version_id, &rs)) < 0)
+		if ((err = s3_http_on_version(sb, "DELETE", key, kv->v[i].version_id, 1 << 20,
+					      &rs)) < 0)
 			goto done;
 		if (rs.status != 204 && rs.status != 200) {
 			err = s3_http_error(sb, &rs, "DELETE", what);

@@ -102,6 +102,13 @@ void s3_response_free(s3_response *rs);
 /* The store's answer as a KURA_E* code and a message naming `what`. */
 int s3_http_error(const s3_backend *sb, const s3_response *rs, const char *method,
 		  const char *what);
+/*
+ * `method` on one version of `key` (version_id NULL, "" or "null": the
+ * key itself, an unversioned bucket's only version), taking at most `max`
+ * bytes of body; as s3_http_perform.
+ */
+int s3_http_on_version(s3_backend *sb, const char *method, const char *key, const char *version_id,
+		       size_t max, s3_response *rs);
 
 /* s3_url.c */
 int s3_url_parse(s3_location *out, const char *url, const char *endpoint, bool virtual_host);
@@ -112,6 +119,8 @@ char *s3_url_key(const s3_backend *sb, kura_file_type type, const char *name);
 char *s3_url_for(const s3_location *loc, const char *key, const char *query);
 /* AWS URI encoding of `in` (everything but A-Za-z0-9-_.~); malloc'd. */
 char *s3_url_encode(const char *in);
+/* The query "versionId=V" (V URI-encoded) naming one version; *out malloc'd.  KURA_ENOMEM. */
+int s3_url_version_query(const char *version_id, char **out);
 /* "YYYY-MM-DDTHH:MM:SSZ" for the epoch second t. */
 void s3_url_iso8601(char out[32], int64_t t);
 /* An ISO 8601 UTC date with any fraction ("...T..:..:..[.nnn]Z") as epoch

@@ -42,23 +42,13 @@ typedef struct {
 
 static int delete_version(s3_backend *sb, const char *key, const char *version_id, const char *what)
 {
-	s3_request rq = {.method = "DELETE", .key = key, .max = 1 << 20};
 	s3_response rs = {0};
-	char *enc = NULL, *query = NULL;
 	int err;
 
-	if (!(enc = s3_url_encode(version_id)) || asprintf(&query, "versionId=%s", enc) < 0) {
-		query = NULL;
-		err = kura_error_set(KURA_ENOMEM, "out of memory");
-		goto done;
-	}
-	rq.query = query;
-	if ((err = s3_http_perform(sb, &rq, &rs)) == 0 && rs.status != 204 && rs.status != 200)
+	if ((err = s3_http_on_version(sb, "DELETE", key, version_id, 1 << 20, &rs)) == 0 &&
+	    rs.status != 204 && rs.status != 200)
 		err = s3_http_error(sb, &rs, "DELETE (a delete marker)", what);
-done:
 	s3_response_free(&rs);
-	free(query);
-	free(enc);
 	return err;
 }
 

@@ -388,3 +388,20 @@ int s3_http_error(const s3_backend *sb, const s3_response *rs, const char *metho
 			      method, what, rs->status, code[0] ? " " : "", code,
 			      msg[0] ? ": " : "", msg);
 }
+
+int s3_http_on_version(s3_backend *sb, const char *method, const char *key, const char *version_id,
+		       size_t max, s3_response *rs)
+{
+	s3_request rq = {.method = method, .key = key, .max = max};
+	char *query = NULL;
+	int err;
+
+	if (version_id && *version_id && strcmp(version_id, "null") != 0) {
+		if ((err = s3_url_version_query(version_id, &query)) < 0)
+			return err;
+		rq.query = query;
+	}
+	err = s3_http_perform(sb, &rq, rs);
+	free(query);
+	return err;
+}

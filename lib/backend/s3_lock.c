@@ -44,22 +44,11 @@ static int64_t now_s(void)
 int s3_lock_confirm(s3_backend *sb, const char *key, const char *version_id, int64_t until,
 		    const char *what)
 {
-	s3_request rq = {.method = "HEAD", .key = key, .max = 0};
 	s3_response rs = {0};
-	char *enc = NULL, *query = NULL;
 	int64_t got;
 	int err;
 
-	if (version_id && *version_id && strcmp(version_id, "null") != 0) {
-		if (!(enc = s3_url_encode(version_id)) ||
-		    asprintf(&query, "versionId=%s", enc) < 0) {
-			query = NULL;
-			err = kura_error_set(KURA_ENOMEM, "out of memory");
-			goto done;
-		}
-		rq.query = query;
-	}
-	if ((err = s3_http_perform(sb, &rq, &rs)) < 0)
+	if ((err = s3_http_on_version(sb, "HEAD", key, version_id, 0, &rs)) < 0)
 		goto done;
 	if (rs.status != 200) {
 		err = s3_http_error(sb, &rs, "HEAD (lock check)", what);
@@ -75,8 +64,6 @@ int s3_lock_confirm(s3_backend *sb, const char *key, const char *version_id, int
 				   sb->display, what, rs.lock_mode, rs.retain_until, sb->lock_days);
 done:
 	s3_response_free(&rs);
-	free(query);
-	free(enc);
 	return err;
 }
 
@@ -245,23 +232,16 @@ static int settings_from_versions(s3_backend *sb, const char *key)
 		return KURA_ENOTFOUND;
 	}
 	for (size_t i = kv->n; i-- > 0 && err != 0;) {
-		s3_request rq = {.method = "GET", .key = key, .max = SETTINGS_MAX};
 		s3_response rs = {0};
-		char *enc = NULL, *query = NULL;
 
 		if (kv->v[i].marker)
 			continue;
-		if ((enc = s3_url_encode(kv->v[i].version_id)) &&
-		    asprintf(&query, "versionId=%s", enc) >= 0) {
-			rq.query = query;
-			if (s3_http_perform(sb, &rq, &rs) == 0 && rs.status == 200 &&
-			    settings_parse(sb, rs.body.data, rs.body.len) == 0)
-				err = 0;
-		}
+		if (s3_http_on_version(sb, "GET", key, kv->v[i].version_id, SETTINGS_MAX, &rs) ==
+			0 &&
+		    rs.status == 200 && settings_parse(sb, rs.body.data, rs.body.len) == 0)
+			err = 0;
 		kura_error_clear();
 		s3_response_free(&rs);
-		free(query);
-		free(enc);
 	}
 	s3_key_versions_free(kv);
 	return err;

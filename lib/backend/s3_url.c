@@ -218,6 +218,19 @@ char *s3_url_encode(const char *in)
 	return out;
 }
 
+int s3_url_version_query(const char *version_id, char **out)
+{
+	char *enc = s3_url_encode(version_id);
+
+	if (!enc || asprintf(out, "versionId=%s", enc) < 0) {
+		*out = NULL;
+		free(enc);
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	}
+	free(enc);
+	return 0;
+}
+
 void s3_url_iso8601(char out[32], int64_t t)
 {
 	struct tm tm;

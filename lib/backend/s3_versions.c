@@ -178,20 +178,13 @@ unsigned s3_key_attacks(const s3_key_versions *kv)
 static int get_version(s3_backend *sb, const char *key, const char *version_id, const char *name,
 		       uint8_t **out, size_t *out_len, bool *out_match)
 {
-	s3_request rq = {.method = "GET", .key = key, .max = S3_FILE_MAX};
 	s3_response rs = {0};
 	uint8_t hash[KURA_HASH_SIZE];
-	char hex[KURA_HASH_SIZE * 2 + 1], *enc = NULL, *query = NULL;
+	char hex[KURA_HASH_SIZE * 2 + 1];
 	int err;
 
 	*out_match = false;
-	if (!(enc = s3_url_encode(version_id)) || asprintf(&query, "versionId=%s", enc) < 0) {
-		query = NULL;
-		err = kura_error_set(KURA_ENOMEM, "out of memory");
-		goto done;
-	}
-	rq.query = query;
-	if ((err = s3_http_perform(sb, &rq, &rs)) < 0)
+	if ((err = s3_http_on_version(sb, "GET", key, version_id, S3_FILE_MAX, &rs)) < 0)
 		goto done;
 	if (rs.status != 200) {
 		err = s3_http_error(sb, &rs, "GET (a version)", key);
@@ -209,8 +202,6 @@ static int get_version(s3_backend *sb, const char *key, const char *version_id, 
 	}
 done:
 	s3_response_free(&rs);
-	free(query);
-	free(enc);
 	return err;
 }
 

@@ -19,20 +19,8 @@ done
 # repo_state: every repository file with its size, sorted (what a dry run must not change)
 repo_state() { (cd "$KURA_REPOSITORY" && find . -type f -printf '%p %s\n' | LC_ALL=C sort); }
 
-# packs_of ID...: the union of the snapshots' plaintext pack lists (FORMAT.md,
-# "Snapshot files": u32 count at offset 20, then 32-byte names), one a line
-packs_of() {
-	python3 - "$KURA_REPOSITORY" "$@" <<'EOF'
-import struct, sys
-repo, ids = sys.argv[1], sys.argv[2:]
-out = set()
-for i in ids:
-    b = open("%s/snapshots/%s" % (repo, i), "rb").read()
-    (n,) = struct.unpack_from("<I", b, 20)
-    out.update(b[24 + 32 * k:56 + 32 * k].hex() for k in range(n))
-print("\n".join(sorted(out)))
-EOF
-}
+# packs_of (lib.sh) reads the snapshot files from the repository directory
+snapshot_bytes() { cp "$KURA_REPOSITORY/snapshots/$1" "$2"; }
 
 pack_exists() { [ -f "$KURA_REPOSITORY/data/${1:0:2}/$1" ]; }
 

@@ -15,17 +15,7 @@ for a in alice bob; do
 	expect_exit 0 "$KURAD" approver add "$VAULT_DIR" "$a" --output "$WORK/approvers/$a.key" --kdf interactive
 done
 
-# The fake host: hardened SSH, a synchronised clock, the real /proc.
-R=$WORK/root
-mkdir -p "$R/etc/ssh/sshd_config.d" "$R/run/systemd/timesync"
-printf 'Include /etc/ssh/sshd_config.d/*.conf\nPasswordAuthentication yes\n' >"$R/etc/ssh/sshd_config"
-printf 'PasswordAuthentication no\nPermitRootLogin no\n' >"$R/etc/ssh/sshd_config.d/10-kura.conf"
-: >"$R/run/systemd/timesync/synchronized"
-ln -s /proc "$R/proc"
-export KURAD_DOCTOR_ROOT=$R
-
-status_of() { json_get "$1" "[c['status'] for c in d['checks'] if c['name'] == '$2'][0]"; }
-reason_of() { json_get "$1" "[c['reason'] for c in d['checks'] if c['name'] == '$2'][0]"; }
+doctor_hardened_root "$WORK/root"
 
 note "a hardened vault host passes"
 expect_exit 0 "$KURAD" doctor "$VAULT_DIR" --json
@@ -33,23 +23,23 @@ J=$OUT
 assert_eq "ok" true "$(json_get "$J" 'd["ok"]')"
 assert_eq "checks" 11 "$(json_get "$J" 'len(d["checks"])')"
 for c in listen key-modes clock ssh approvers approver-keys policy credentials free-space; do
-	assert_eq "$c" pass "$(status_of "$J" "$c")"
+	assert_eq "$c" pass "$(doctor_status "$J" "$c")"
 done
-assert_contains "listener seen in /proc" "listening on 127.0.0.1" "$(reason_of "$J" listen)"
-case $(status_of "$J" immutable) in
+assert_contains "listener seen in /proc" "listening on 127.0.0.1" "$(doctor_reason "$J" listen)"
+case $(doctor_status "$J" immutable) in
 pass | warn | unchecked) ;;
-*) fail "immutable: $(reason_of "$J" immutable)" ;;
+*) fail "immutable: $(doctor_reason "$J" immutable)" ;;
 esac
-[ "$(id -u)" != 0 ] || [ "$(status_of "$J" immutable)" != unchecked ] ||
-	fail "as root the immutable flag must be tried: $(reason_of "$J" immutable)"
+[ "$(id -u)" != 0 ] || [ "$(doctor_status "$J" immutable)" != unchecked ] ||
+	fail "as root the immutable flag must be tried: $(doctor_reason "$J" immutable)"
 json_get "$J" 'all(set(c) == {"name","status","reason","fix"} for c in d["checks"])' | grep -qx true ||
 	fail "check objects not as documented"
 
 note "a TLS key readable by others fails, then passes once mended"
 chmod 644 "$VAULT_DIR/tls/key.pem"
 expect_exit 3 "$KURAD" doctor "$VAULT_DIR" --json
-assert_eq "key-modes" fail "$(status_of "$OUT" key-modes)"
-assert_contains "names the file" "tls/key.pem (mode 0644)" "$(reason_of "$OUT" key-modes)"
+assert_eq "key-modes" fail "$(doctor_status "$OUT" key-modes)"
+assert_contains "names the file" "tls/key.pem (mode 0644)" "$(doctor_reason "$OUT" key-modes)"
 assert_eq "ok" false "$(json_get "$OUT" 'd["ok"]')"
 expect_exit 3 "$KURAD" doctor "$VAULT_DIR"
 assert_contains "text: the fix" "fix: chmod 600" "$OUT"
@@ -59,26 +49,26 @@ expect_exit 0 "$KURAD" doctor "$VAULT_DIR" --json
 note "an approver key left in the vault directory fails"
 cp "$WORK/approvers/alice.key" "$VAULT_DIR/alice.key"
 expect_exit 3 "$KURAD" doctor "$VAULT_DIR" --json
-assert_eq "approver-keys" fail "$(status_of "$OUT" approver-keys)"
+assert_eq "approver-keys" fail "$(doctor_status "$OUT" approver-keys)"
 rm "$VAULT_DIR/alice.key"
 
 note "SSH passwords on, PermitRootLogin yes"
 rm "$R/etc/ssh/sshd_config.d/10-kura.conf"
 expect_exit 0 "$KURAD" doctor "$VAULT_DIR" --json
-assert_eq "ssh passwords" warn "$(status_of "$OUT" ssh)"
+assert_eq "ssh passwords" warn "$(doctor_status "$OUT" ssh)"
 printf 'PermitRootLogin yes\n' >"$R/etc/ssh/sshd_config.d/00-bad.conf"
 expect_exit 3 "$KURAD" doctor "$VAULT_DIR" --json
-assert_eq "ssh root" fail "$(status_of "$OUT" ssh)"
+assert_eq "ssh root" fail "$(doctor_status "$OUT" ssh)"
 note "a hostile sshd_config: binary, then 3 MiB"
 printf 'PasswordAuthentication no\nPermitRootLogin no\n' >"$R/etc/ssh/sshd_config"
 head -c 4096 /dev/urandom >"$R/etc/ssh/sshd_config.d/00-bad.conf"
 printf '\0' >>"$R/etc/ssh/sshd_config.d/00-bad.conf"
 expect_exit 0 "$KURAD" doctor "$VAULT_DIR" --json
-assert_eq "ssh binary" unchecked "$(status_of "$OUT" ssh)"
+assert_eq "ssh binary" unchecked "$(doctor_status "$OUT" ssh)"
 rm "$R/etc/ssh/sshd_config.d/00-bad.conf"
 python3 -c 'print("PasswordAuthentication no\n" * 120000, end="")' >"$R/etc/ssh/sshd_config"
 expect_exit 0 "$KURAD" doctor "$VAULT_DIR" --json
-assert_eq "ssh huge" unchecked "$(status_of "$OUT" ssh)"
+assert_eq "ssh huge" unchecked "$(doctor_status "$OUT" ssh)"
 printf 'PasswordAuthentication no\nPermitRootLogin no\n' >"$R/etc/ssh/sshd_config"
 
 note "listening on every interface warns"
@@ -89,13 +79,13 @@ p = sys.argv[1]; d = json.load(open(p)); port = d["listen"].rsplit(":", 1)[1]
 d["listen"] = "0.0.0.0:" + port; json.dump(d, open(p, "w"))
 PY
 expect_exit 0 "$KURAD" doctor "$VAULT_DIR" --json
-assert_eq "listen" warn "$(status_of "$OUT" listen)"
-assert_contains "says why" "every interface" "$(reason_of "$OUT" listen)"
+assert_eq "listen" warn "$(doctor_status "$OUT" listen)"
+assert_contains "says why" "every interface" "$(doctor_reason "$OUT" listen)"
 
 note "a policy that keeps nothing fails"
 expect_exit 0 "$KURAD" policy set "$VAULT_DIR" --min-age 0 --keep-daily 0 --keep-weekly 0 --keep-monthly 0
 expect_exit 3 "$KURAD" doctor "$VAULT_DIR" --json
-assert_eq "policy" fail "$(status_of "$OUT" policy)"
+assert_eq "policy" fail "$(doctor_status "$OUT" policy)"
 
 note "unprivileged: says what it could not check"
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
@@ -105,9 +95,9 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	no_crash "$rc" "$WORK/np.err" "kurad doctor unprivileged"
 	[ "$rc" = 0 ] || [ "$rc" = 3 ] || fail "unprivileged doctor exited $rc: $(cat "$WORK/np.err")"
 	NP=$(cat "$WORK/np.out")
-	assert_eq "immutable unprivileged" unchecked "$(status_of "$NP" immutable)"
-	assert_contains "says why" "could not check" "$(reason_of "$NP" immutable)"
-	assert_eq "modes unprivileged" unchecked "$(status_of "$NP" key-modes)"
+	assert_eq "immutable unprivileged" unchecked "$(doctor_status "$NP" immutable)"
+	assert_contains "says why" "could not check" "$(doctor_reason "$NP" immutable)"
+	assert_eq "modes unprivileged" unchecked "$(doctor_status "$NP" key-modes)"
 fi
 
 expect_exit 2 "$KURAD" doctor

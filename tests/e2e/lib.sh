@@ -414,3 +414,146 @@ s3curl() {
 	curl -s --aws-sigv4 "aws:amz:${S3_REGION:-us-east-1}:s3" --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" \
 		-H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' "$@"
 }
+
+# Prune-overlap helpers (prune_overlap.sh on disk, s3_prune_overlap.sh on
+# RGW): a backup --stdin of $WORK/data.bin paused after its first MiB while
+# a prune runs.  The caller says how its store is read by defining
+#   snapshot_bytes ID FILE  copy stored snapshot ID into FILE
+#   pack_stored NAME        true when pack NAME is stored
+#   npacks                  how many packs are stored
+# and may define overlap_backup_holds (true once the paused backup holds the
+# repository's lock; waited for) and set CHECK_ARGS (for kura check).
+#   packs_of ID...          the snapshots' plaintext pack lists (FORMAT.md, "Snapshot files")
+#   all_stored ID           fail unless every pack the snapshot lists is stored
+#   start_paused NAME       start the paused backup (BPID)
+#   finish_paused           write the rest, close the FIFO, wait; BRC is its exit status
+#   overlap_waiting_prune ID  (a2): forget ID, then prune --wait 1m beside a paused
+#                           backup: it waits, removes nothing, then keeps what the
+#                           backup saved (restored byte for byte)
+packs_of() {
+	local i
+	for i in "$@"; do snapshot_bytes "$i" "$WORK/snap.$i"; done
+	python3 - "$WORK" "$@" <<'PY'
+import struct, sys
+work, ids = sys.argv[1], sys.argv[2:]
+out = set()
+for i in ids:
+    b = open("%s/snap.%s" % (work, i), "rb").read()
+    (n,) = struct.unpack_from("<I", b, 20)
+    out.update(b[24 + 32 * k:56 + 32 * k].hex() for k in range(n))
+print("\n".join(sorted(out)))
+PY
+}
+
+all_stored() {
+	local p
+	while read -r p; do
+		pack_stored "$p" || fail "pack $p of snapshot $1 was removed"
+	done < <(packs_of "$1")
+}
+
+start_paused() {
+	FIFO=$WORK/fifo
+	rm -f "$FIFO" && mkfifo "$FIFO"
+	"$KURA" --json backup --stdin --stdin-filename "$1" <"$FIFO" >"$WORK/b.out" 2>"$WORK/b.err" &
+	BPID=$!
+	at_exit '[ -n "$BPID" ] && kill "$BPID"'
+	exec 3>"$FIFO"
+	# the backup has read it when head returns: a FIFO holds 64 KiB
+	head -c $((1024 * 1024)) "$WORK/data.bin" >&3
+	declare -F overlap_backup_holds >/dev/null || return 0
+	for _ in $(seq 1 200); do
+		overlap_backup_holds && return 0
+		sleep 0.05
+	done
+	fail "the paused backup did not take the repository's lock"
+}
+
+finish_paused() {
+	tail -c +$((1024 * 1024 + 1)) "$WORK/data.bin" >&3 || true
+	exec 3>&-
+	BRC=0
+	wait "$BPID" || BRC=$?
+	BPID=
+	no_crash "$BRC" "$WORK/b.err" "the paused backup"
+}
+
+overlap_waiting_prune() { # ID: sets THIRD_SNAP, the paused backup's snapshot
+	local nbefore prc=0 pid
+	expect_exit 0 kura forget "$1"
+	start_paused third.bin
+	nbefore=$(npacks)
+	"$KURA" --json prune --grace 0 --wait 1m </dev/null >"$WORK/p.out" 2>"$WORK/p.err" 3>&- &
+	pid=$!
+	at_exit "kill $pid 2>/dev/null"
+	# the prune says it waits before it waits: a handshake on its stderr, not a sleep
+	for _ in $(seq 1 600); do
+		grep -q "waiting up to" "$WORK/p.err" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	assert_contains "prune says who it waits for" "a backup holds the repository" "$(cat "$WORK/p.err")"
+	assert_contains "prune says how long it waits" "waiting up to 1m" "$(cat "$WORK/p.err")"
+	assert_eq "nothing removed while it waits" "$nbefore" "$(npacks)"
+	finish_paused
+	[ "$BRC" -eq 0 ] || fail "the backup beside the waiting prune failed ($BRC): $(cat "$WORK/b.err")"
+	THIRD_SNAP=$(json_get "$(cat "$WORK/b.out")" 'd["snapshot_id"]')
+	wait "$pid" || prc=$?
+	no_crash "$prc" "$WORK/p.err" "the waiting prune"
+	[ "$prc" -eq 0 ] || fail "the waiting prune exited $prc: $(cat "$WORK/p.err")"
+	all_stored "$THIRD_SNAP"
+	expect_exit 0 kura check --read-data ${CHECK_ARGS:-}
+	expect_exit 0 kura restore "$THIRD_SNAP" --target "$WORK/r3"
+	cmp "$WORK/data.bin" "$WORK/r3/third.bin" || fail "restore of snapshot 3 differs"
+}
+
+# Doctor helpers (kurad_doctor.sh, vault_s3_doctor.sh):
+#   doctor_hardened_root DIR  a fake host in DIR for `kurad doctor`: hardened SSH
+#                           (sshd_config.d/10-kura.conf mends the main file), a
+#                           synchronised clock, the real /proc; sets R and
+#                           exports KURAD_DOCTOR_ROOT
+#   doctor_status JSON NAME / doctor_reason JSON NAME   one check of `kurad doctor --json`
+doctor_hardened_root() {
+	R=$1
+	mkdir -p "$R/etc/ssh/sshd_config.d" "$R/run/systemd/timesync"
+	printf 'Include /etc/ssh/sshd_config.d/*.conf\nPasswordAuthentication yes\n' >"$R/etc/ssh/sshd_config"
+	printf 'PasswordAuthentication no\nPermitRootLogin no\n' >"$R/etc/ssh/sshd_config.d/10-kura.conf"
+	: >"$R/run/systemd/timesync/synchronized"
+	ln -s /proc "$R/proc"
+	export KURAD_DOCTOR_ROOT=$R
+}
+doctor_status() { json_get "$1" "[c['status'] for c in d['checks'] if c['name'] == '$2'][0]"; }
+doctor_reason() { json_get "$1" "[c['reason'] for c in d['checks'] if c['name'] == '$2'][0]"; }
+
+# vault_two_snapshots SRC INIT_ARG...: the vault of the S3 deletion tests
+# (vault_s3_delete.sh, vault_s3_sweep.sh): init_vault $WORK/vault INIT_ARG...,
+# repository clinic (writer ward4-backup $WORK/writer.cred, reader
+# restore-host $WORK/reader.cred), approver alice ($WORK/alice.key; quorum
+# 1, delay 1 s, nothing kept by age or count), serving; kura init and two
+# backups of SRC (made here), the first with SRC/old.bin, then removed:
+# OLD_SNAP and NEW_SNAP.  KURA_REPOSITORY, KURA_VAULT_CREDENTIALS (the
+# writer) and KURA_KEY_FILE (the backup key) stay exported.
+vault_two_snapshots() {
+	local src=$1
+	shift
+	mkdir -p "$src/docs"
+	gen_text "$src/docs/keep.txt" 20000 keep
+	gen_random "$src/old.bin" $((1024 * 1024)) old
+	init_vault "$WORK/vault" "$@"
+	vault_client ward4-backup writer clinic "$WORK/writer.cred"
+	vault_client restore-host reader clinic "$WORK/reader.cred"
+	expect_exit 0 "$KURAD" approver add "$VAULT_DIR" alice --output "$WORK/alice.key"
+	expect_exit 0 "$KURAD" policy set "$VAULT_DIR" --quorum 1 --delay 1s --min-age 0 \
+		--keep-daily 0 --keep-weekly 0 --keep-monthly 0
+	start_vault
+	export KURA_REPOSITORY=vault://$VAULT_ADDR/clinic
+	export KURA_VAULT_CREDENTIALS=$WORK/writer.cred
+	expect_exit 0 kura init --kdf interactive --pack-size 1M
+	expect_exit 0 env KURA_VAULT_CREDENTIALS="$WORK/reader.cred" "$KURA" key backup-key --output "$WORK/backup.key"
+	export KURA_KEY_FILE=$WORK/backup.key
+	backup_json --no-detect "$src"
+	OLD_SNAP=$SNAP_ID
+	rm "$src/old.bin"
+	backup_json --no-detect "$src"
+	NEW_SNAP=$SNAP_ID
+}

@@ -22,53 +22,13 @@
 
 gen_random "$WORK/data.bin" $((6 * 1024 * 1024)) overlap
 
-# packs_of ID...: the snapshots' plaintext pack lists (FORMAT.md, "Snapshot files")
-packs_of() {
-	python3 - "${REPO_DIR:-$KURA_REPOSITORY}" "$@" <<'PY'
-import struct, sys
-repo, ids = sys.argv[1], sys.argv[2:]
-out = set()
-for i in ids:
-    b = open("%s/snapshots/%s" % (repo, i), "rb").read()
-    (n,) = struct.unpack_from("<I", b, 20)
-    out.update(b[24 + 32 * k:56 + 32 * k].hex() for k in range(n))
-print("\n".join(sorted(out)))
-PY
-}
-# all_stored ID: fail unless every pack the snapshot lists is stored
-all_stored() {
-	local p
-	while read -r p; do
-		[ -f "$KURA_REPOSITORY/data/${p:0:2}/$p" ] || fail "pack $p of snapshot $1 was removed"
-	done < <(packs_of "$1")
-}
+# the store as the lib's prune-overlap helpers read it: the repository's files
+snapshot_bytes() { cp "${REPO_DIR:-$KURA_REPOSITORY}/snapshots/$1" "$2"; }
+pack_stored() { [ -f "$KURA_REPOSITORY/data/${1:0:2}/$1" ]; }
 npacks() { find "$KURA_REPOSITORY/data" -type f | wc -l; }
 nsnaps() { find "${REPO_DIR:-$KURA_REPOSITORY}/snapshots" -type f | wc -l; }
 # age every pack past any grace period
 age_packs() { find "$KURA_REPOSITORY/data" -type f -exec touch -d '2 hours ago' {} +; }
-
-FIFO=$WORK/fifo
-BPID=
-# start_paused NAME: a backup --stdin of data.bin from $FIFO, paused after
-# its first MiB (the backup has read it when head returns: a FIFO holds
-# 64 KiB)
-start_paused() {
-	rm -f "$FIFO" && mkfifo "$FIFO"
-	"$KURA" --json backup --stdin --stdin-filename "$1" <"$FIFO" >"$WORK/b.out" 2>"$WORK/b.err" &
-	BPID=$!
-	exec 3>"$FIFO"
-	head -c $((1024 * 1024)) "$WORK/data.bin" >&3
-}
-# finish_paused: write the rest, close the FIFO, wait; BRC is the exit status
-finish_paused() {
-	tail -c +$((1024 * 1024 + 1)) "$WORK/data.bin" >&3 || true
-	exec 3>&-
-	BRC=0
-	wait "$BPID" || BRC=$?
-	BPID=
-	no_crash "$BRC" "$WORK/b.err" "the paused backup"
-}
-at_exit '[ -n "$BPID" ] && kill "$BPID"'
 
 init_repo --chunk-min 16K --chunk-avg 64K --chunk-max 256K --pack-size 1M
 "$KURA" --json backup --stdin --stdin-filename first.bin <"$WORK/data.bin" >"$WORK/b.out" ||
@@ -103,33 +63,8 @@ expect_exit 0 kura check --read-data
 
 note "(a2) prune --wait waits for a running backup, then keeps what it saved"
 age_packs
-expect_exit 0 kura forget "$s2"
-start_paused third.bin
-nbefore=$(npacks)
-"$KURA" --json prune --grace 0 --wait 1m </dev/null >"$WORK/p.out" 2>"$WORK/p.err" 3>&- &
-PPID_=$!
-at_exit '[ -n "$PPID_" ] && kill "$PPID_"'
-# the prune says it waits before it waits: a handshake on its stderr, not a sleep
-for _ in $(seq 1 600); do
-	grep -q "waiting up to" "$WORK/p.err" && break
-	kill -0 "$PPID_" 2>/dev/null || break
-	sleep 0.05
-done
-assert_contains "prune says who it waits for" "a backup holds the repository" "$(cat "$WORK/p.err")"
-assert_contains "prune says how long it waits" "waiting up to 1m" "$(cat "$WORK/p.err")"
-assert_eq "nothing removed while it waits" "$nbefore" "$(npacks)"
-finish_paused
-[ "$BRC" -eq 0 ] || fail "the backup beside the waiting prune failed ($BRC): $(cat "$WORK/b.err")"
-s3=$(json_get "$(cat "$WORK/b.out")" 'd["snapshot_id"]')
-prc=0
-wait "$PPID_" || prc=$?
-PPID_=
-no_crash "$prc" "$WORK/p.err" "the waiting prune"
-[ "$prc" -eq 0 ] || fail "the waiting prune exited $prc: $(cat "$WORK/p.err")"
-all_stored "$s3"
-expect_exit 0 kura check --read-data
-expect_exit 0 kura restore "$s3" --target "$WORK/r3"
-cmp "$WORK/data.bin" "$WORK/r3/third.bin" || fail "restore of snapshot 3 differs"
+overlap_waiting_prune "$s2"
+s3=$THIRD_SNAP
 
 note "(b) packs removed behind the lock's back: the backup fails loudly"
 start_paused fourth.bin

@@ -29,52 +29,12 @@ code() { s3curl -o "$WORK/body" -w '%{http_code}' "$@"; }
 v2_keys() { s3curl "$EP/$B?list-type=2&prefix=$P%2F$1%2F" | grep -o '<Key>[^<]*</Key>' | sed 's:</\?Key>::g'; }
 npacks() { v2_keys data | wc -l; }
 nsnaps() { v2_keys snapshots | wc -l; }
-# packs_of ID...: the snapshots' plaintext pack lists (FORMAT.md, "Snapshot files")
-packs_of() {
-	local i
-	for i in "$@"; do s3curl -o "$WORK/snap.$i" "$EP/$B/$P/snapshots/$i"; done
-	python3 - "$WORK" "$@" <<'PY'
-import struct, sys
-work, ids = sys.argv[1], sys.argv[2:]
-out = set()
-for i in ids:
-    b = open("%s/snap.%s" % (work, i), "rb").read()
-    (n,) = struct.unpack_from("<I", b, 20)
-    out.update(b[24 + 32 * k:56 + 32 * k].hex() for k in range(n))
-print("\n".join(sorted(out)))
-PY
-}
-all_stored() {
-	local p
-	while read -r p; do
-		[ "$(code -I "$EP/$B/$P/data/$p")" = 200 ] || fail "pack $p of snapshot $1 was removed"
-	done < <(packs_of "$1")
-}
-
-FIFO=$WORK/fifo
-BPID=
-start_paused() {
-	rm -f "$FIFO" && mkfifo "$FIFO"
-	"$KURA" --json backup --stdin --stdin-filename "$1" <"$FIFO" >"$WORK/b.out" 2>"$WORK/b.err" &
-	BPID=$!
-	exec 3>"$FIFO"
-	head -c $((1024 * 1024)) "$WORK/data.bin" >&3
-	# the backup holds its lock once it reads: wait for the lock object
-	for _ in $(seq 1 200); do
-		[ -n "$(v2_keys locks)" ] && return 0
-		sleep 0.05
-	done
-	fail "the paused backup wrote no lock object under $P/locks/"
-}
-finish_paused() {
-	tail -c +$((1024 * 1024 + 1)) "$WORK/data.bin" >&3 || true
-	exec 3>&-
-	BRC=0
-	wait "$BPID" || BRC=$?
-	BPID=
-	no_crash "$BRC" "$WORK/b.err" "the paused backup"
-}
-at_exit '[ -n "$BPID" ] && kill "$BPID"'
+# the store as the lib's prune-overlap helpers read it: the bucket
+snapshot_bytes() { s3curl -o "$2" "$EP/$B/$P/snapshots/$1"; }
+pack_stored() { [ "$(code -I "$EP/$B/$P/data/$1")" = 200 ]; }
+# the backup holds its lock once it reads: its lock object
+overlap_backup_holds() { [ -n "$(v2_keys locks)" ]; }
+CHECK_ARGS=--no-record
 
 expect_exit 0 kura init --kdf interactive --no-object-lock --chunk-min 16K --chunk-avg 64K --chunk-max 256K --pack-size 1M
 "$KURA" --json backup --stdin --stdin-filename first.bin <"$WORK/data.bin" >"$WORK/b.out" ||
@@ -105,32 +65,8 @@ expect_exit 0 kura prune --grace 0
 all_stored "$s2"
 
 note "(a2) prune --wait waits for a running backup, then keeps what it saved"
-expect_exit 0 kura forget "$s2"
-start_paused third.bin
-nbefore=$(npacks)
-"$KURA" --json prune --grace 0 --wait 1m </dev/null >"$WORK/p.out" 2>"$WORK/p.err" 3>&- &
-PPID_=$!
-at_exit '[ -n "$PPID_" ] && kill "$PPID_"'
-for _ in $(seq 1 600); do
-	grep -q "waiting up to" "$WORK/p.err" && break
-	kill -0 "$PPID_" 2>/dev/null || break
-	sleep 0.05
-done
-assert_contains "prune says who it waits for" "a backup holds the repository" "$(cat "$WORK/p.err")"
-assert_contains "prune says how long it waits" "waiting up to 1m" "$(cat "$WORK/p.err")"
-assert_eq "nothing removed while it waits" "$nbefore" "$(npacks)"
-finish_paused
-[ "$BRC" -eq 0 ] || fail "the backup beside the waiting prune failed ($BRC): $(cat "$WORK/b.err")"
-s3=$(json_get "$(cat "$WORK/b.out")" 'd["snapshot_id"]')
-prc=0
-wait "$PPID_" || prc=$?
-PPID_=
-no_crash "$prc" "$WORK/p.err" "the waiting prune"
-[ "$prc" -eq 0 ] || fail "the waiting prune exited $prc: $(cat "$WORK/p.err")"
-all_stored "$s3"
-expect_exit 0 kura check --read-data --no-record
-expect_exit 0 kura restore "$s3" --target "$WORK/r3"
-cmp "$WORK/data.bin" "$WORK/r3/third.bin" || fail "restore of snapshot 3 differs"
+overlap_waiting_prune "$s2"
+s3=$THIRD_SNAP
 
 note "(b) another host's prune lock, and a name under locks/ that is no lock, block a prune"
 printf '{"mode": "exclusive", "host": "elsewhere", "pid": 1}\n' >"$WORK/lock.json"

@@ -8,8 +8,23 @@
 # key accepts it: the vault records ACCEPT in its audit log, naming the
 # snapshot, and shows the acceptance with the alert, which stays open
 # (only approvers resolve).  The writer's next backup reads the acceptance
-# from the vault and is clean, saying so.
+# from the vault and is clean, saying so.  VAULT_ACCEPT_STORE=s3
+# (tests/e2e/vault_s3_accept.sh): the same with the vault's repositories on
+# a real Ceph RGW (kurad init --store).
 . "$(dirname "$0")/lib.sh"
+store=()
+if [ "${VAULT_ACCEPT_STORE:-disk}" = s3 ]; then
+	need_rgw
+	s3_bucket accept
+	store=(--store "s3:$S3_ENDPOINT/$S3_BUCKET/accept" --lock-days 1)
+fi
+stored_record() { # NAME OUT: the record as the vault stored it
+	if [ ${#store[@]} -gt 0 ]; then
+		s3curl -o "$2" "$S3_ENDPOINT/$S3_BUCKET/accept/clinic/accepts/$1"
+	else
+		cp "$VAULT_DIR/repos/clinic/accepts/$1" "$2"
+	fi
+}
 
 ROOT=${KURA_TEST_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 DATA=$WORK/data
@@ -24,7 +39,7 @@ pack() {
 	done
 }
 
-init_vault "$WORK/vault"
+init_vault "$WORK/vault" "${store[@]+"${store[@]}"}"
 vault_client ward7 writer clinic "$WORK/writer.cred"
 vault_client restore1 reader clinic "$WORK/reader.cred"
 start_vault
@@ -51,7 +66,8 @@ expect_exit 0 reader --json scan --accept "$alarm" --reason "export packer, chan
 rec=$(json_get "$OUT" 'd["record"]')
 
 note "a writer credential may not upload an acceptance (a stolen client cannot accept its own attack)"
-cp "$VAULT_DIR/repos/clinic/accepts/$rec" "$WORK/record"
+stored_record "$rec" "$WORK/record"
+[ -s "$WORK/record" ] || fail "the record $rec is not in the store"
 status=$(curl -sS -o "$WORK/body" -w '%{http_code}' --max-time 20 --noproxy '*' \
 	--pinnedpubkey "$(cred_get "$WORK/writer.cred" pin)" --insecure -X PUT \
 	-H "Authorization: Bearer $(cred_get "$WORK/writer.cred" token)" --data-binary "@$WORK/record" \

@@ -13,28 +13,9 @@ s3_bucket vaultdel
 B=$S3_BUCKET
 P=del/vault
 SRC=$WORK/data/src
-mkdir -p "$SRC/docs"
-gen_text "$SRC/docs/keep.txt" 20000 keep
-gen_random "$SRC/old.bin" $((1024 * 1024)) old # only in the first snapshot
-
-init_vault "$WORK/vault" --store "s3:$S3_ENDPOINT/$B/$P" --lock-days 1
-vault_client ward4-backup writer clinic "$WORK/writer.cred"
-vault_client restore-host reader clinic "$WORK/reader.cred"
-expect_exit 0 "$KURAD" approver add "$VAULT_DIR" alice --output "$WORK/alice.key"
-expect_exit 0 "$KURAD" policy set "$VAULT_DIR" --quorum 1 --delay 1s --min-age 0 \
-	--keep-daily 0 --keep-weekly 0 --keep-monthly 0
-start_vault
-
-export KURA_REPOSITORY=vault://$VAULT_ADDR/clinic
-export KURA_VAULT_CREDENTIALS=$WORK/writer.cred
-expect_exit 0 kura init --kdf interactive --pack-size 1M
-expect_exit 0 env KURA_VAULT_CREDENTIALS="$WORK/reader.cred" "$KURA" key backup-key --output "$WORK/backup.key"
-export KURA_KEY_FILE=$WORK/backup.key
-backup_json --no-detect "$SRC"
-old_snap=$SNAP_ID
-rm "$SRC/old.bin"
-backup_json --no-detect "$SRC"
-new_snap=$SNAP_ID
+vault_two_snapshots "$SRC" --store "s3:$S3_ENDPOINT/$B/$P" --lock-days 1
+old_snap=$OLD_SNAP
+new_snap=$NEW_SNAP
 
 retain() { # KEY: RetainUntilDate as epoch seconds
 	s3curl "$S3_ENDPOINT/$B/$1?retention=" | sed -n 's:.*<RetainUntilDate>\([^<.Z]*\).*:\1:p' |

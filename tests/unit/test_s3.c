@@ -58,6 +58,10 @@ static void test_encoding_and_dates(void **state)
 	e = s3_url_encode("p/data/ a+b=~");
 	assert_string_equal(e, "p%2Fdata%2F%20a%2Bb%3D~");
 	free(e);
+	/* RGW's version ids hold characters a query must escape */
+	assert_int_equal(s3_url_version_query("3sL4kqtJ+lcpXroDTDmJ/x.y", &e), 0);
+	assert_string_equal(e, "versionId=3sL4kqtJ%2BlcpXroDTDmJ%2Fx.y");
+	free(e);
 	assert_int_equal(s3_url_parse_iso8601("2026-12-03T13:55:11.000000000Z"), 1796306111);
 	assert_int_equal(s3_url_parse_iso8601("2026-12-03T13:55:11Z"), 1796306111);
 	assert_int_equal(s3_url_parse_iso8601("2026-12-03T13:55:11.Z"), -1);
