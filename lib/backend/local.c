@@ -197,9 +197,9 @@ static int local_put(kura_backend *b, kura_file_type type, const char *name, con
 	fd = openat(lb->tmp_fd, tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		    FILE_MODE);
 	if (fd < 0) {
-		err = kura_error_errno(kura_errno_code(errno) == KURA_EEXISTS ? KURA_EIO
-									 : kura_errno_code(errno),
-				       errno, "%s/tmp/%s: create", lb->path, tmp_name);
+		err = kura_error_errno(
+		    kura_errno_code(errno) == KURA_EEXISTS ? KURA_EIO : kura_errno_code(errno),
+		    errno, "%s/tmp/%s: create", lb->path, tmp_name);
 		goto done;
 	}
 	tmp_made = true;
@@ -278,8 +278,9 @@ static int local_stream_open(kura_backend *b, kura_backend_stream **out)
 		e = errno;
 		free(s);
 		errno = e; /* kurad answers a full disk with its own status */
-		return kura_error_errno(kura_errno_code(e) == KURA_EEXISTS ? KURA_EIO : kura_errno_code(e), e,
-					"%s/tmp: create temporary file", lb->path);
+		return kura_error_errno(kura_errno_code(e) == KURA_EEXISTS ? KURA_EIO
+									   : kura_errno_code(e),
+					e, "%s/tmp: create temporary file", lb->path);
 	}
 	*out = s;
 	return 0;
@@ -468,10 +469,8 @@ static int local_get_range(kura_backend *b, kura_file_type type, const char *nam
 
 	if ((err = check_args(lb, type, name)) < 0)
 		return err;
-	if (offset > (uint64_t)INT64_MAX || len > (uint64_t)INT64_MAX - offset)
-		return kura_error_set(KURA_EINVAL, "%s %s: range %llu+%zu is out of bounds",
-				      kura_file_type_what(type), name, (unsigned long long)offset,
-				      len);
+	if ((err = kura_backend_check_range(type, name, offset, len)) < 0)
+		return err;
 	if ((err = open_file(lb, type, name, &fd)) < 0)
 		goto done;
 	while (got < len) {
@@ -517,10 +516,12 @@ static int list_dir(local_backend *lb, int dfd, const char *where, const char *p
 
 	fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return kura_error_errno(kura_errno_code(errno), errno, "%s/%s: open", lb->path, where);
+		return kura_error_errno(kura_errno_code(errno), errno, "%s/%s: open", lb->path,
+					where);
 	d = fdopendir(fd);
 	if (!d) {
-		err = kura_error_errno(kura_errno_code(errno), errno, "%s/%s: opendir", lb->path, where);
+		err = kura_error_errno(kura_errno_code(errno), errno, "%s/%s: opendir", lb->path,
+				       where);
 		close(fd);
 		return err;
 	}
@@ -586,8 +587,8 @@ static int local_list(kura_backend *b, kura_file_type type, kura_backend_list_fn
 		if (sfd < 0) {
 			if (errno == ENOENT)
 				continue;
-			err = kura_error_errno(kura_errno_code(errno), errno, "%s/%s: open", lb->path,
-					       where);
+			err = kura_error_errno(kura_errno_code(errno), errno, "%s/%s: open",
+					       lb->path, where);
 			goto done;
 		}
 		err = list_dir(lb, sfd, where, sub, fn, ctx, &cb_rc);
@@ -655,8 +656,8 @@ static void local_unlock(kura_backend *b, kura_backend_lock *lock)
 
 static int local_mtime(kura_backend *b, kura_file_type type, const char *name, int64_t *out_ns);
 static int local_remove(kura_backend *b, kura_file_type type, const char *name);
-static int local_clean_tmp(kura_backend *b, int64_t older_than_s, bool dry_run,
-			   uint64_t *out_files, uint64_t *out_bytes);
+static int local_clean_tmp(kura_backend *b, int64_t older_than_s, bool dry_run, uint64_t *out_files,
+			   uint64_t *out_bytes);
 
 /* Build a backend on an open repository root fd (taken over, even on error). */
 static int open_fd(kura_backend **out, const char *path, int root_fd)
@@ -691,8 +692,8 @@ static int open_fd(kura_backend **out, const char *path, int root_fd)
 			continue;
 		(void)mkdirat(root_fd, kura_file_type_name(i), 0700);
 		err = open_subdir(root_fd, path, kura_file_type_name(i), &lb->type_fd[i]);
-		/* drills/, proofs/ and accepts/ are younger than the format: a repository made before them, on a
-		 * read-only disk, still opens (it has no drill records) */
+		/* drills/, proofs/ and accepts/ are younger than the format: a repository made
+		 * before them, on a read-only disk, still opens (it has no drill records) */
 		if (err == KURA_ENOTFOUND &&
 		    (i == KURA_FILE_DRILL || i == KURA_FILE_PROOF || i == KURA_FILE_ACCEPT)) {
 			lb->type_fd[i] = -1;
@@ -826,8 +827,8 @@ int kura_backend_local_create(kura_backend **out, const char *path)
 		return kura_error_errno(kura_errno_code(errno), errno, "%s: mkdir", path);
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
-		err = kura_error_errno(errno == ENOTDIR ? KURA_EEXISTS : kura_errno_code(errno), errno,
-				       "%s: open", path);
+		err = kura_error_errno(errno == ENOTDIR ? KURA_EEXISTS : kura_errno_code(errno),
+				       errno, "%s: open", path);
 		goto done;
 	}
 	if ((err = dir_is_empty(fd, path)) < 0)
@@ -846,8 +847,8 @@ int kura_backend_local_create(kura_backend **out, const char *path)
 		snprintf(sub, sizeof(sub), "%02x", i);
 		snprintf(where, sizeof(where), "data/%s", sub);
 		if (mkdirat(data_fd, sub, DIR_MODE) < 0 && errno != EEXIST) {
-			err =
-			    kura_error_errno(kura_errno_code(errno), errno, "%s/%s: mkdir", path, where);
+			err = kura_error_errno(kura_errno_code(errno), errno, "%s/%s: mkdir", path,
+					       where);
 			goto done;
 		}
 	}
@@ -922,8 +923,8 @@ static int local_remove(kura_backend *b, kura_file_type type, const char *name)
 	return fsync_dir_at(lb, type, name);
 }
 
-static int local_clean_tmp(kura_backend *b, int64_t older_than_s, bool dry_run,
-			   uint64_t *out_files, uint64_t *out_bytes)
+static int local_clean_tmp(kura_backend *b, int64_t older_than_s, bool dry_run, uint64_t *out_files,
+			   uint64_t *out_bytes)
 {
 	local_backend *lb = (local_backend *)b;
 	struct timespec now;

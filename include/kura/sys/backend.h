@@ -266,6 +266,14 @@ int kura_backend_check(const kura_backend *b);
 int kura_backend_check_name(const char *who, kura_file_type type, const char *name);
 
 /*
+ * For a backend's get_range: 0 if `len` bytes from `offset` can lie in a
+ * file, that is both ends fit in a file offset (off_t, int64_t) without
+ * overflow; else KURA_EINVAL naming the type, the name and the range.  A
+ * range past the end of the file passes: only the store knows the size.
+ */
+int kura_backend_check_range(kura_file_type type, const char *name, uint64_t offset, size_t len);
+
+/*
  * Read a whole file of `type` through b->get and check that its bytes hash
  * to its name, as every reader must (a thief with the writer's credential
  * can put anything under any name).  *out is malloc'd.  The backend's
