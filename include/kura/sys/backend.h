@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sys/backend.h - the interface a storage backend implements: the header
- * for whoever writes a backend (lib/backend/local.c, vault.c, an object
+ * for whoever writes a backend (lib/backend/local*.c, vault.c, an object
  * store next), and for the code that drives one (lib/repo, kurad).  A user
  * of the library needs only kura/backend.h: open functions, file types
  * and the opaque handle.
