@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_lines.h"
 #include "snaptimes.h"
 
 static void check_line(const char *line, size_t len)
@@ -37,14 +38,6 @@ static void check_line(const char *line, size_t len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const char *p = (const char *)data, *end = p + size;
-
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-
-		check_line(p, len);
-		p += len + (nl != NULL);
-	}
+	fuzz_each_line(data, size, check_line);
 	return 0;
 }

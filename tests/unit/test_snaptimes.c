@@ -13,43 +13,17 @@
 
 #define H64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
-typedef struct {
-	char dir[64];
-} fixture;
-
-static int setup(void **state)
-{
-	fixture *f = calloc(1, sizeof(*f));
-	char meta[128];
-
-	if (!f)
-		return -1;
-	strcpy(f->dir, "/tmp/kura-test-snaptimes-XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(meta, sizeof(meta), "%s/meta", f->dir);
-	mkdir(meta, 0700);
-	snprintf(meta, sizeof(meta), "%s/meta/r1", f->dir);
-	mkdir(meta, 0700);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	fixture *f = *state;
-
-	test_remove_tree(f->dir);
-	free(f);
-	return 0;
-}
-
-static void write_times(const fixture *f, const char *text, size_t len)
+/* DIR/meta/r1/snapshot-times holding `len` bytes of `text` (DIR/meta/r1 made first). */
+static void write_times(const char *dir, const char *text, size_t len)
 {
 	char path[160];
 	FILE *fp;
 
-	snprintf(path, sizeof(path), "%s/meta/r1/snapshot-times", f->dir);
+	snprintf(path, sizeof(path), "%s/meta", dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/meta/r1", dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/meta/r1/snapshot-times", dir);
 	assert_non_null(fp = fopen(path, "w"));
 	assert_int_equal(fwrite(text, 1, len, fp), len);
 	assert_int_equal(fclose(fp), 0);
@@ -112,7 +86,7 @@ static int collect(const snaptimes_line *l, unsigned long long lineno, void *ctx
 
 static void test_each(void **state)
 {
-	fixture *f = *state;
+	char dir[] = "/tmp/kura-test-snaptimes-XXXXXX";
 	static const char text[] = H64 " 11 ward4\n"
 				       "garbage\n" H64 " 22 ward5\n" H64 " 0 ward4\n" H64
 				       " 33 ward4\n" H64 " 44 ward4"; /* torn: no newline */
@@ -120,13 +94,15 @@ static void test_each(void **state)
 	seen s = {.stop_at = -1};
 	char link[160], target[160];
 
+	assert_non_null(mkdtemp(dir));
+
 	/* no file yet: no lines */
-	assert_ok(snaptimes_each(f->dir, "r1", collect, &s, &bad));
+	assert_ok(snaptimes_each(dir, "r1", collect, &s, &bad));
 	assert_int_equal(s.n, 0);
 	assert_true(bad.count == 0);
 
-	write_times(f, text, sizeof(text) - 1);
-	assert_ok(snaptimes_each(f->dir, "r1", collect, &s, &bad));
+	write_times(dir, text, sizeof(text) - 1);
+	assert_ok(snaptimes_each(dir, "r1", collect, &s, &bad));
 	assert_int_equal(s.n, 3);
 	assert_true(s.ns[0] == 11 && s.ns[1] == 22 && s.ns[2] == 33);
 	assert_true(s.lineno[0] == 1 && s.lineno[1] == 3 && s.lineno[2] == 5);
@@ -136,25 +112,26 @@ static void test_each(void **state)
 	/* fn's error stops the stream and is passed back */
 	memset(&s, 0, sizeof(s));
 	s.stop_at = 1;
-	assert_int_equal(snaptimes_each(f->dir, "r1", collect, &s, NULL), KURA_EIO);
+	assert_int_equal(snaptimes_each(dir, "r1", collect, &s, NULL), KURA_EIO);
 	assert_int_equal(s.n, 1);
 
 	/* a hostile repository name never reaches the file system */
-	assert_int_equal(snaptimes_each(f->dir, "../r1", collect, &s, NULL), KURA_EINVAL);
+	assert_int_equal(snaptimes_each(dir, "../r1", collect, &s, NULL), KURA_EINVAL);
 
 	/* a symlink in place of the file is refused, not followed */
-	snprintf(link, sizeof(link), "%s/meta/r1/snapshot-times", f->dir);
-	snprintf(target, sizeof(target), "%s/elsewhere", f->dir);
+	snprintf(link, sizeof(link), "%s/meta/r1/snapshot-times", dir);
+	snprintf(target, sizeof(target), "%s/elsewhere", dir);
 	assert_int_equal(rename(link, target), 0);
 	assert_int_equal(symlink(target, link), 0);
-	assert_true(snaptimes_each(f->dir, "r1", collect, &s, NULL) < 0);
+	assert_true(snaptimes_each(dir, "r1", collect, &s, NULL) < 0);
+	assert_int_equal(test_remove_tree(dir), 0);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse),
-	    cmocka_unit_test_setup_teardown(test_each, setup, teardown),
+	    cmocka_unit_test(test_each),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
