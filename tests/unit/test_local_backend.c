@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* test_local_backend.c - the local directory backend (lib/backend/local.c). */
+/* test_local_backend.c - the local directory backend (lib/backend/local*.c). */
 #include "testutil.h"
 
 #include <dirent.h>
