@@ -13,6 +13,7 @@
 
 #include "alerts.h"
 #include "common/error.h"
+#include "snaptimes.h"
 #include "vault_state.h"
 
 #define NS 1000000000LL
@@ -37,69 +38,53 @@ static int cmp_source_line(const void *a, const void *b)
 	return c ? c : x->line < y->line ? -1 : x->line > y->line;
 }
 
+typedef struct {
+	source *v;
+	size_t n, cap;
+} sources;
+
+static int add_source(const snaptimes_line *l, unsigned long long lineno, void *ctx)
+{
+	sources *s = ctx;
+
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		source *grown = realloc(s->v, cap * sizeof(*s->v));
+
+		if (!grown)
+			return kura_error_set(KURA_ENOMEM, "out of memory");
+		s->v = grown;
+		s->cap = cap;
+	}
+	memcpy(s->v[s->n].name, l->name, KURA_ID_HEX);
+	memcpy(s->v[s->n].client, l->client, sizeof(l->client));
+	s->v[s->n].line = s->n;
+	s->n++;
+	return 0;
+}
+
 /* The first line naming each snapshot in DIR/meta/REPO/snapshot-times: its client. */
 static int load_sources(const char *dir, const char *repo, source **out, size_t *out_n)
 {
-	char *path = NULL, *line = NULL;
-	source *s = NULL;
-	size_t n = 0, cap = 0, lcap = 0, i, j;
-	ssize_t len;
-	FILE *f;
-	int err = 0;
+	sources s = {NULL, 0, 0};
+	size_t i, j;
+	int err;
 
 	*out = NULL;
 	*out_n = 0;
-	if (asprintf(&path, "%s/meta/%s/snapshot-times", dir, repo) < 0)
-		return kura_error_set(KURA_ENOMEM, "out of memory");
-	if (!(f = fopen(path, "re"))) {
-		if (errno != ENOENT)
-			err = kura_error_errno(kura_errno_code(errno), errno, "%s", path);
-		free(path);
+	if ((err = snaptimes_each(dir, repo, add_source, &s, NULL)) < 0) {
+		free(s.v);
 		return err;
 	}
-	while ((len = getline(&line, &lcap, f)) > 0) {
-		char name[KURA_ID_HEX + 1], client[VAULT_NAME_MAX + 2], end;
-		long long ns;
-
-		if (line[len - 1] != '\n' || (size_t)len != strlen(line) ||
-		    sscanf(line, "%65s %lld %64s%c", name, &ns, client, &end) != 4 || end != '\n' ||
-		    strlen(name) != KURA_ID_HEX - 1 || strlen(client) > VAULT_NAME_MAX)
-			continue;
-		if (n == cap) {
-			source *grown = realloc(s, (cap ? cap * 2 : 64) * sizeof(*s));
-
-			if (!grown) {
-				err = kura_error_set(KURA_ENOMEM, "out of memory");
-				goto done;
-			}
-			s = grown;
-			cap = cap ? cap * 2 : 64;
-		}
-		memcpy(s[n].name, name, KURA_ID_HEX);
-		memcpy(s[n].client, client, strlen(client) + 1);
-		s[n].line = n;
-		n++;
-	}
-	if (ferror(f)) {
-		err = kura_error_errno(KURA_EIO, errno, "%s: cannot read", path);
-		goto done;
-	}
 	/* Sorted by name; of the lines naming one snapshot, the first is kept. */
-	if (n)
-		qsort(s, n, sizeof(*s), cmp_source_line);
-	for (i = 0, j = 0; i < n; i++)
-		if (j == 0 || strcmp(s[j - 1].name, s[i].name) != 0)
-			s[j++] = s[i];
-	n = j;
-	*out = s;
-	*out_n = n;
-	s = NULL;
-done:
-	fclose(f);
-	free(s);
-	free(line);
-	free(path);
-	return err;
+	if (s.n)
+		qsort(s.v, s.n, sizeof(*s.v), cmp_source_line);
+	for (i = 0, j = 0; i < s.n; i++)
+		if (j == 0 || strcmp(s.v[j - 1].name, s.v[i].name) != 0)
+			s.v[j++] = s.v[i];
+	*out = s.v;
+	*out_n = j;
+	return 0;
 }
 
 /*

@@ -34,6 +34,7 @@
 #include "files.h"
 #include "kura/keyless.h"
 #include "policy.h"
+#include "snaptimes.h"
 
 #define POLICY_NS ((int64_t)1000000000)
 #define POLICY_DAY_S ((int64_t)86400)
@@ -114,9 +115,8 @@ void policy_duration_format(int64_t s, char out[32])
 /* ------------------------------------------------------------------ */
 /* policy.json                                                         */
 
-static const char *const policy_members[] = {"min_age",	  "keep_daily", "keep_weekly",
-					     "keep_monthly", "quorum",	  "delay",
-					     "drill_every",  "quota"};
+static const char *const policy_members[] = {"min_age", "keep_daily", "keep_weekly", "keep_monthly",
+					     "quorum",	"delay",      "drill_every", "quota"};
 
 static int policy_duration_member(const json_t *doc, const char *name, int64_t *out)
 {
@@ -558,78 +558,17 @@ static int policy_by_name(const void *a, const void *b)
 		      ((const vault_snapshot_time *)b)->name);
 }
 
-/*
- * One line "NAME RECEIVED_NS CLIENT" (newline removed): fill in NAME's
- * time if unset.  false if the line does not parse.
- */
-static bool policy_apply_line(policy_list *l, const char *line)
+/* One line of snapshot-times: fill in its snapshot's time if unset. */
+static int policy_apply_line(const snaptimes_line *line, unsigned long long lineno, void *ctx)
 {
-	vault_snapshot_time key, *hit;
-	char name[KURA_ID_HEX];
-	const char *client;
-	char *end;
-	long long ns;
+	policy_list *l = ctx;
+	vault_snapshot_time key = {.name = line->name}, *hit;
 
-	if (strlen(line) < 66 || line[64] != ' ')
-		return false;
-	memcpy(name, line, 64);
-	name[64] = '\0';
-	if (!kura_file_name_is_valid(name) || line[65] < '1' || line[65] > '9')
-		return false;
-	errno = 0;
-	ns = strtoll(line + 65, &end, 10);
-	if (errno || *end != ' ' || ns <= 0)
-		return false;
-	client = end + 1;
-	if (!*client || strchr(client, ' '))
-		return false;
-	key.name = name;
 	hit = bsearch(&key, l->v, l->n, sizeof(*l->v), policy_by_name);
 	/* The first line wins: a later one is a retried upload of the same bytes. */
 	if (hit && hit->received_ns == POLICY_UNSET)
-		hit->received_ns = (int64_t)ns;
-	return true;
-}
-
-static int policy_read_times(policy_list *l, const char *path)
-{
-	char *line = NULL;
-	size_t cap = 0;
-	unsigned long long bad = 0;
-	ssize_t n;
-	FILE *f;
-	int fd, err = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0; /* no snapshot recorded yet: all from mtimes */
-		return kura_error_errno(KURA_EIO, errno, "%s", path);
-	}
-	if (!(f = fdopen(fd, "r"))) {
-		err = kura_error_errno(KURA_EIO, errno, "%s", path);
-		close(fd);
-		return err;
-	}
-	while ((n = getline(&line, &cap, f)) > 0) {
-		/* A last line without its newline may be a torn append: its number too. */
-		if (line[n - 1] != '\n') {
-			bad++;
-			break;
-		}
-		line[n - 1] = '\0';
-		if ((size_t)(n - 1) != strlen(line) || !policy_apply_line(l, line))
-			bad++;
-	}
-	if (ferror(f))
-		err = kura_error_errno(KURA_EIO, errno, "%s: cannot read", path);
-	/* Skipped, never fatal: one damaged line must not stop retention. */
-	if (bad)
-		fprintf(stderr, "kurad: %s: skipped %llu malformed line%s\n", path, bad,
-			bad == 1 ? "" : "s");
-	free(line);
-	fclose(f);
-	return err;
+		hit->received_ns = line->received_ns;
+	return 0;
 }
 
 void policy_snapshot_times_free(vault_snapshot_time *t, size_t n)
@@ -647,7 +586,7 @@ int policy_snapshot_times(const char *vault_dir, const char *repo, kura_backend 
 			  vault_snapshot_time **out, size_t *out_count)
 {
 	policy_list l = {NULL, 0, 0, 0};
-	char *path = NULL;
+	snaptimes_skipped bad;
 	size_t i, j;
 	int err;
 
@@ -660,12 +599,10 @@ int policy_snapshot_times(const char *vault_dir, const char *repo, kura_backend 
 	if (l.n == 0)
 		goto done;
 	qsort(l.v, l.n, sizeof(*l.v), policy_by_name);
-	if (asprintf(&path, "%s/meta/%s/snapshot-times", vault_dir, repo) < 0) {
-		path = NULL;
-		err = kura_error_set(KURA_ENOMEM, "out of memory");
-		goto done;
-	}
-	if ((err = policy_read_times(&l, path)) < 0)
+	/* Skipped, never fatal: one damaged line must not stop retention. */
+	err = snaptimes_each(vault_dir, repo, policy_apply_line, &l, &bad);
+	snaptimes_warn(vault_dir, repo, &bad);
+	if (err < 0)
 		goto done;
 	/* Snapshots stored without a record (older vaults): the file's mtime. */
 	for (i = 0; i < l.n; i++) {
@@ -694,6 +631,5 @@ int policy_snapshot_times(const char *vault_dir, const char *repo, kura_backend 
 	l.n = 0;
 done:
 	policy_snapshot_times_free(l.v, l.n);
-	free(path);
 	return err;
 }

@@ -20,6 +20,7 @@
 
 #include "common/error.h"
 #include "files.h"
+#include "snaptimes.h"
 
 static int open_append(const char *dir, const char *repo, const char *path)
 {
@@ -76,63 +77,37 @@ static int type_parse(const char *s, size_t len, kura_file_type *out)
 int provenance_parse_line(const char *line, size_t len, provenance_entry *out)
 {
 	const char *p = line, *end = line + len, *sp;
-	int64_t ns = 0;
-	size_t n;
+	snaptimes_line tail;
 
 	memset(out, 0, sizeof(*out));
 	/* TYPE */
 	if (!(sp = memchr(p, ' ', (size_t)(end - p))) ||
 	    type_parse(p, (size_t)(sp - p), &out->type))
 		goto bad;
-	/* NAME */
+	/* NAME RECEIVED_NS CLIENT: a snapshot-times line */
 	p = sp + 1;
-	if ((size_t)(end - p) < KURA_ID_HEX || p[KURA_ID_HEX - 1] != ' ')
+	if (snaptimes_parse(&tail, p, (size_t)(end - p)) < 0)
 		goto bad;
-	memcpy(out->name, p, KURA_ID_HEX - 1);
-	if (!kura_file_name_is_valid(out->name))
-		goto bad;
-	/* RECEIVED_NS: a positive int64, digits only, no leading zero */
-	p += KURA_ID_HEX;
-	for (n = 0; p + n < end && p[n] >= '0' && p[n] <= '9'; n++) {
-		if ((n == 0 && p[n] == '0') || ns > (INT64_MAX - (p[n] - '0')) / 10)
-			goto bad;
-		ns = ns * 10 + (p[n] - '0');
-	}
-	if (n == 0 || p + n >= end || p[n] != ' ')
-		goto bad;
-	out->received_ns = ns;
-	/* CLIENT, to the end */
-	p += n + 1;
-	n = (size_t)(end - p);
-	/* a NUL would end the name early and let the rest of the line pass unread */
-	if (n == 0 || n > VAULT_NAME_MAX || memchr(p, '\0', n))
-		goto bad;
-	memcpy(out->client, p, n);
-	out->client[n] = '\0';
-	if (!vault_name_ok(out->client))
-		goto bad;
+	memcpy(out->name, tail.name, sizeof(out->name));
+	out->received_ns = tail.received_ns;
+	memcpy(out->client, tail.client, sizeof(out->client));
 	return 0;
 bad:
 	return kura_error_set(KURA_ECORRUPT,
 			      "not an upload record \"TYPE NAME RECEIVED_NS CLIENT\"");
 }
 
-/*
- * Stream DIR/meta/REPO/FILE; each complete line goes to fn after `prefix`
- * is put before it (the snapshot-times lines are uploads lines without
- * their type).
- */
-static int each_line(const char *dir, const char *repo, const char *file, const char *prefix,
-		     provenance_fn fn, void *ctx)
+/* Stream DIR/meta/REPO/uploads; each complete line goes to fn. */
+static int each_upload(const char *dir, const char *repo, provenance_fn fn, void *ctx)
 {
-	char path[4096], *line = NULL, buf[PROVENANCE_LINE_MAX];
-	size_t cap = 0, lineno = 0, plen = strlen(prefix);
+	char path[4096], *line = NULL;
+	size_t cap = 0, lineno = 0;
 	provenance_entry e;
 	ssize_t len;
 	FILE *f;
 	int fd, err = 0;
 
-	snprintf(path, sizeof(path), "%s/meta/%s/%s", dir, repo, file);
+	snprintf(path, sizeof(path), "%s/meta/%s/uploads", dir, repo);
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return errno == ENOENT
 			   ? 0
@@ -145,13 +120,7 @@ static int each_line(const char *dir, const char *repo, const char *file, const 
 		lineno++;
 		if (line[len - 1] != '\n') /* an append cut short: not a record */
 			break;
-		if (plen + (size_t)len > sizeof(buf)) {
-			fprintf(stderr, "kurad: %s: line %zu: too long; skipped\n", path, lineno);
-			continue;
-		}
-		memcpy(buf, prefix, plen);
-		memcpy(buf + plen, line, (size_t)len - 1);
-		if (provenance_parse_line(buf, plen + (size_t)len - 1, &e) < 0) {
+		if (provenance_parse_line(line, (size_t)len - 1, &e) < 0) {
 			fprintf(stderr, "kurad: %s: line %zu: %s; skipped\n", path, lineno,
 				kura_error_message());
 			continue;
@@ -166,12 +135,32 @@ static int each_line(const char *dir, const char *repo, const char *file, const 
 	return err;
 }
 
+typedef struct {
+	provenance_fn fn;
+	void *ctx;
+} as_upload;
+
+/* A snapshot-times line is the upload line of a snapshot without its type. */
+static int snapshot_upload(const snaptimes_line *l, unsigned long long lineno, void *ctx)
+{
+	const as_upload *a = ctx;
+	provenance_entry e = {.type = KURA_FILE_SNAPSHOT, .received_ns = l->received_ns};
+
+	memcpy(e.name, l->name, sizeof(e.name));
+	memcpy(e.client, l->client, sizeof(e.client));
+	return a->fn(&e, a->ctx);
+}
+
 int provenance_each(const char *dir, const char *repo, provenance_fn fn, void *ctx)
 {
+	as_upload a = {fn, ctx};
+	snaptimes_skipped bad;
 	int err;
 
-	/* Snapshots stored before the uploads record existed are in snapshot-times. */
-	if ((err = each_line(dir, repo, "uploads", "", fn, ctx)) < 0)
+	if ((err = each_upload(dir, repo, fn, ctx)) < 0)
 		return err;
-	return each_line(dir, repo, "snapshot-times", "snapshots ", fn, ctx);
+	/* Snapshots stored before the uploads record existed are in snapshot-times. */
+	err = snaptimes_each(dir, repo, snapshot_upload, &a, &bad);
+	snaptimes_warn(dir, repo, &bad);
+	return err;
 }

@@ -30,6 +30,7 @@
 #include "quota.h"
 #include "policy.h"
 #include "request.h"
+#include "snaptimes.h"
 
 typedef struct {
 	uint64_t files;
@@ -67,11 +68,11 @@ static int repo_status(vault *v, const char *repo, int64_t last, const vault_pol
 	/* The limits in force and what is left of them (quota.h). */
 	if ((err = quota_status_json(v, repo, all.bytes + snaps.bytes, &limits)) < 0)
 		return err;
-	*out = json_pack("{s:s, s:I, s:I, s:I, s:s?, s:o}", "name", repo, "files",
-			 (json_int_t)(all.files + snaps.files), "bytes",
-			 (json_int_t)(all.bytes + snaps.bytes), "snapshots",
-			 (json_int_t)snaps.files, "last_snapshot_received", last ? when : NULL,
-			 "quota", limits);
+	*out =
+	    json_pack("{s:s, s:I, s:I, s:I, s:s?, s:o}", "name", repo, "files",
+		      (json_int_t)(all.files + snaps.files), "bytes",
+		      (json_int_t)(all.bytes + snaps.bytes), "snapshots", (json_int_t)snaps.files,
+		      "last_snapshot_received", last ? when : NULL, "quota", limits);
 	if (!*out)
 		return kura_error_set(KURA_ENOMEM, "out of memory");
 	if ((err = drills_state(b, &drill)) < 0 ||
@@ -85,6 +86,28 @@ static int repo_status(vault *v, const char *repo, int64_t last, const vault_pol
 	return 0;
 }
 
+typedef struct {
+	vault *v;
+	const char *repo;
+	int64_t *repo_last, *client_last;
+	size_t nclients;
+} last_times;
+
+static int note_last(const snaptimes_line *l, unsigned long long lineno, void *ctx)
+{
+	last_times *t = ctx;
+	size_t c;
+
+	if (l->received_ns > *t->repo_last)
+		*t->repo_last = l->received_ns;
+	for (c = 0; c < t->nclients; c++)
+		if (strcmp(vault_client_at(t->v, c)->name, l->client) == 0 &&
+		    strcmp(vault_client_at(t->v, c)->repo, t->repo) == 0 &&
+		    l->received_ns > t->client_last[c])
+			t->client_last[c] = l->received_ns;
+	return 0;
+}
+
 /*
  * The newest receive time in meta/REPO/snapshot-times of repository r,
  * into repo_last[r], and of each of its clients, into client_last[c]
@@ -93,56 +116,14 @@ static int repo_status(vault *v, const char *repo, int64_t last, const vault_pol
  * not parse (a torn append, damage) is skipped with a warning, never an
  * error: one repository's file must not break the status of the vault.
  */
-static int scan_times(vault *v, size_t r, int64_t *repo_last, int64_t *client_last,
-		      size_t nclients)
+static int scan_times(vault *v, size_t r, int64_t *repo_last, int64_t *client_last, size_t nclients)
 {
-	const char *repo = vault_repo_name(v, r);
-	char *path = NULL, *line = NULL;
-	size_t cap = 0, c;
-	unsigned long long lineno = 0, bad = 0, first_bad = 0;
-	ssize_t n;
-	FILE *f = NULL;
-	int err = 0;
+	last_times t = {v, vault_repo_name(v, r), &repo_last[r], client_last, nclients};
+	snaptimes_skipped bad;
+	int err;
 
-	if (asprintf(&path, "%s/meta/%s/snapshot-times", vault_dir(v), repo) < 0) {
-		path = NULL;
-		err = kura_error_set(KURA_ENOMEM, "out of memory");
-		goto done;
-	}
-	if (!(f = fopen(path, "re"))) {
-		if (errno != ENOENT)
-			err = kura_error_errno(kura_errno_code(errno), errno, "%s", path);
-		goto done;
-	}
-	while ((n = getline(&line, &cap, f)) > 0) {
-		char name[KURA_ID_HEX + 1], client[VAULT_NAME_MAX + 2], end;
-		long long ns;
-
-		lineno++;
-		if (line[n - 1] != '\n' || (size_t)n != strlen(line) ||
-		    sscanf(line, "%65s %lld %64s%c", name, &ns, client, &end) != 4 || end != '\n' ||
-		    ns <= 0) {
-			if (bad++ == 0)
-				first_bad = lineno;
-			continue;
-		}
-		if (ns > repo_last[r])
-			repo_last[r] = (int64_t)ns;
-		for (c = 0; c < nclients; c++)
-			if (strcmp(vault_client_at(v, c)->name, client) == 0 &&
-			    strcmp(vault_client_at(v, c)->repo, repo) == 0 && ns > client_last[c])
-				client_last[c] = (int64_t)ns;
-	}
-	if (ferror(f))
-		err = kura_error_errno(KURA_EIO, errno, "%s: cannot read", path);
-	if (bad)
-		fprintf(stderr, "kurad: %s: skipped %llu malformed line%s (the first is line %llu)\n",
-			path, bad, bad == 1 ? "" : "s", first_bad);
-done:
-	if (f)
-		fclose(f);
-	free(line);
-	free(path);
+	err = snaptimes_each(vault_dir(v), t.repo, note_last, &t, &bad);
+	snaptimes_warn(vault_dir(v), t.repo, &bad);
 	return err;
 }
 
@@ -176,7 +157,8 @@ int status_doc(vault *v, json_t **out)
 	repos = json_object_get(doc, "repositories");
 	clients = json_object_get(doc, "clients");
 	for (i = 0; i < nrepos; i++) {
-		if ((err = repo_status(v, vault_repo_name(v, i), repo_last[i], &policy, &item)) < 0) {
+		if ((err = repo_status(v, vault_repo_name(v, i), repo_last[i], &policy, &item)) <
+		    0) {
 			kura_error_wrap(err, "repository '%s'", vault_repo_name(v, i));
 			goto done;
 		}

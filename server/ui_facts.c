@@ -16,6 +16,7 @@
 #include "audit.h"
 #include "common/error.h"
 #include "quota_ledger.h"
+#include "snaptimes.h"
 #include "watch.h"
 
 #define NS ((int64_t)1000000000)
@@ -66,54 +67,31 @@ static void writer_add(ui_writer *w, int64_t ns)
 	w->n++;
 }
 
+static int count_line(const snaptimes_line *l, unsigned long long lineno, void *ctx)
+{
+	ui_repo_facts *f = ctx;
+	int64_t day = quota_day_of(l->received_ns);
+	ui_writer *w;
+
+	if (day > f->last_day)
+		return 0; /* "from the future": the vault's clock went back */
+	if (day <= f->last_day - UI_FACTS_DAYS)
+		f->before++;
+	else
+		f->days[UI_FACTS_DAYS - 1 - (f->last_day - day)].snapshots++;
+	if ((w = writer_get(f, l->client)) != NULL) {
+		w->total++;
+		if (l->received_ns > w->last_ns)
+			w->last_ns = l->received_ns;
+		writer_add(w, l->received_ns);
+	}
+	return 0;
+}
+
+/* A line that does not parse is skipped here; `kurad status` warns of it. */
 static int read_times(vault *v, const char *repo, ui_repo_facts *f)
 {
-	char *path = NULL, *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	FILE *fp = NULL;
-	int err = 0;
-
-	if (asprintf(&path, "%s/meta/%s/snapshot-times", vault_dir(v), repo) < 0)
-		return kura_error_set(KURA_ENOMEM, "out of memory");
-	if (!(fp = fopen(path, "re"))) {
-		if (errno != ENOENT)
-			err = kura_error_errno(kura_errno_code(errno), errno, "%s", path);
-		goto done;
-	}
-	while ((n = getline(&line, &cap, fp)) > 0) {
-		char name[KURA_ID_HEX + 1], client[VAULT_NAME_MAX + 2], end;
-		long long ns;
-		int64_t day;
-		ui_writer *w;
-
-		/* The grammar status.c reads; anything else is skipped (it warns). */
-		if (line[n - 1] != '\n' || (size_t)n != strlen(line) ||
-		    sscanf(line, "%65s %lld %64s%c", name, &ns, client, &end) != 4 || end != '\n' ||
-		    ns <= 0 || strlen(client) > VAULT_NAME_MAX)
-			continue;
-		day = quota_day_of(ns);
-		if (day > f->last_day)
-			continue; /* "from the future": the vault's clock went back */
-		if (day <= f->last_day - UI_FACTS_DAYS)
-			f->before++;
-		else
-			f->days[UI_FACTS_DAYS - 1 - (f->last_day - day)].snapshots++;
-		if ((w = writer_get(f, client)) != NULL) {
-			w->total++;
-			if (ns > w->last_ns)
-				w->last_ns = ns;
-			writer_add(w, ns);
-		}
-	}
-	if (ferror(fp))
-		err = kura_error_errno(KURA_EIO, errno, "%s: cannot read", path);
-done:
-	if (fp)
-		fclose(fp);
-	free(line);
-	free(path);
-	return err;
+	return snaptimes_each(vault_dir(v), repo, count_line, f, NULL);
 }
 
 int ui_facts_repo(vault *v, const char *repo, int64_t now_ns, ui_repo_facts *out)

@@ -42,6 +42,7 @@
 #include "files.h"
 #include "kura/keyless.h"
 #include "policy.h"
+#include "snaptimes.h"
 #include "store_stat.h"
 
 #define NS 1000000000LL
@@ -254,37 +255,25 @@ static void note_receive(watch *w, const char *repo, const char *client, int64_t
 	t->times[t->n++] = ns;
 }
 
+typedef struct {
+	watch *w;
+	const char *repo;
+} times_ctx;
+
+static int note_line(const snaptimes_line *l, unsigned long long lineno, void *ctx)
+{
+	times_ctx *t = ctx;
+
+	note_receive(t->w, t->repo, l->client, l->received_ns);
+	return 0;
+}
+
 /* Every receive time on record, from DIR/meta/REPO/snapshot-times (streamed). */
 static int load_times(watch *w, const char *repo)
 {
-	char *path = NULL, *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	FILE *f;
-	int err = 0;
+	times_ctx t = {w, repo};
 
-	if (asprintf(&path, "%s/meta/%s/snapshot-times", vault_dir(w->v), repo) < 0)
-		return kura_error_set(KURA_ENOMEM, "out of memory");
-	if (!(f = fopen(path, "re"))) {
-		if (errno != ENOENT)
-			err = kura_error_errno(kura_errno_code(errno), errno, "%s", path);
-		free(path);
-		return err;
-	}
-	while ((n = getline(&line, &cap, f)) > 0) {
-		char name[KURA_ID_HEX + 1], client[VAULT_NAME_MAX + 2], end;
-		long long ns;
-
-		if (line[n - 1] != '\n' || (size_t)n != strlen(line) ||
-		    sscanf(line, "%65s %lld %64s%c", name, &ns, client, &end) != 4 || end != '\n' ||
-		    ns <= 0 || !vault_name_ok(client))
-			continue;
-		note_receive(w, repo, client, (int64_t)ns);
-	}
-	fclose(f);
-	free(line);
-	free(path);
-	return 0;
+	return snaptimes_each(vault_dir(w->v), repo, note_line, &t, NULL);
 }
 
 /*

@@ -61,6 +61,16 @@ int kura_backend_check_name(const char *who, kura_file_type type, const char *na
 	return 0;
 }
 
+int kura_backend_check_range(kura_file_type type, const char *name, uint64_t offset, size_t len)
+{
+	/* written so that neither side can wrap: offset + len is never formed */
+	if (offset > (uint64_t)INT64_MAX || (uint64_t)len > (uint64_t)INT64_MAX - offset)
+		return kura_error_set(KURA_EINVAL, "%s %s: range %llu+%zu is out of bounds",
+				      kura_file_type_what(type), name ? name : "(null)",
+				      (unsigned long long)offset, len);
+	return 0;
+}
+
 int kura_backend_get_verified(kura_backend *b, kura_file_type type, const char *name, uint8_t **out,
 			      size_t *out_len)
 {

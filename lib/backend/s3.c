@@ -223,10 +223,8 @@ static int s3_get_range(kura_backend *b, kura_file_type type, const char *name, 
 
 	if ((err = check_args(type, name)) < 0)
 		return err;
-	if (offset > (uint64_t)INT64_MAX || len > (uint64_t)INT64_MAX - offset)
-		return kura_error_set(KURA_EINVAL, "%s %s: range %llu+%zu is out of bounds",
-				      kura_file_type_what(type), name, (unsigned long long)offset,
-				      len);
+	if ((err = kura_backend_check_range(type, name, offset, len)) < 0)
+		return err;
 	if (len == 0)
 		return 0;
 	what_of(what, type, name);

@@ -108,7 +108,7 @@ static int vault_put(kura_backend *b, kura_file_type type, const char *name, con
 				     vb->location, name, reason);
 	} else if (status != 200 && status != 201)
 		err = vault_http_status_error(vb, &r, status, "PUT",
-				   file_target(target, sizeof(target), type, name));
+					      file_target(target, sizeof(target), type, name));
 
 done:
 	free(url);
@@ -134,7 +134,7 @@ static int vault_get(kura_backend *b, kura_file_type type, const char *name, uin
 		goto done;
 	if (status != 200) {
 		err = vault_http_status_error(vb, &r, status, "GET",
-				   file_target(target, sizeof(target), type, name));
+					      file_target(target, sizeof(target), type, name));
 		goto done;
 	}
 	if (!r.data.data && (err = kura_buf_reserve(&r.data, 1)) < 0)
@@ -158,10 +158,8 @@ static int vault_get_range(kura_backend *b, kura_file_type type, const char *nam
 
 	if ((err = check_args(type, name)) < 0)
 		return err;
-	if (offset > (uint64_t)INT64_MAX || len > (uint64_t)INT64_MAX - offset)
-		return kura_error_set(KURA_EINVAL, "%s %s: range %llu+%zu is out of bounds",
-				      kura_file_type_what(type), name, (unsigned long long)offset,
-				      len);
+	if ((err = kura_backend_check_range(type, name, offset, len)) < 0)
+		return err;
 	if (len == 0)
 		return 0;
 	snprintf(range, sizeof(range), "%llu-%llu", (unsigned long long)offset,
@@ -179,7 +177,7 @@ static int vault_get_range(kura_backend *b, kura_file_type type, const char *nam
 	}
 	if (status != 206) {
 		err = vault_http_status_error(vb, &r, status, "GET",
-				   file_target(target, sizeof(target), type, name));
+					      file_target(target, sizeof(target), type, name));
 		goto done;
 	}
 	if (r.fixed_got != len)
@@ -391,8 +389,7 @@ done:
 #define AUDIT_MAX ((size_t)1 << 30)
 #define STATUS_MAX ((size_t)64 << 20)
 
-int kura_vault_fetch(const char *credentials_path, const char *what, uint8_t **out,
-		     size_t *out_len)
+int kura_vault_fetch(const char *credentials_path, const char *what, uint8_t **out, size_t *out_len)
 {
 	vault_backend *vb = NULL;
 	vault_response r = {.want_status = 200};
@@ -441,7 +438,6 @@ done:
 	return err;
 }
 
-
 int kura_vault_signing_key(uint8_t out[KURA_VAULT_SIGNING_KEY_SIZE], const char *credentials_path)
 {
 	vault_backend *vb = NULL;
@@ -482,15 +478,16 @@ static int deletions(kura_backend *b, const char *body_json, long *out_status, u
 		up.data = (const uint8_t *)body_json;
 		up.len = strlen(body_json);
 		if (up.len > DELETION_BODY_MAX)
-			return kura_error_set(KURA_EINVAL,
-					      "%s: a deletion request of %zu bytes is more than the "
-					      "vault takes (1 MiB): name fewer snapshots at a time",
-					      vb->location, up.len);
+			return kura_error_set(
+			    KURA_EINVAL,
+			    "%s: a deletion request of %zu bytes is more than the "
+			    "vault takes (1 MiB): name fewer snapshots at a time",
+			    vb->location, up.len);
 	}
 	if (asprintf(&url, "%sdeletions", vb->base) < 0)
 		return kura_error_set(KURA_ENOMEM, "vault backend: out of memory");
-	if ((err = vault_http_perform(vb, body_json ? "POST" : "GET", url, body_json ? &up : NULL, NULL, &r,
-			   out_status)) < 0)
+	if ((err = vault_http_perform(vb, body_json ? "POST" : "GET", url, body_json ? &up : NULL,
+				      NULL, &r, out_status)) < 0)
 		goto done;
 	/* an error answer went to `data` too, so the whole explanation is here */
 	if ((err = kura_buf_reserve(&r.data, 1)) < 0)

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """alert_receiver.py - a webhook receiver on loopback for the alert tests.
 
-alert_receiver.py MODE PORTFILE LOG: listens on 127.0.0.1 on a free port,
+alert_receiver.py MODE PORTFILE LOG [CERT KEY]: listens on 127.0.0.1 on a
+free port (over TLS with the certificate CERT and its key KEY if given),
 writes the port to PORTFILE once listening, and appends one JSON line per
 POST to LOG ({"headers": {...}, "body": "...", "status": N}).
 MODE: ok (answer 200), fail-once (500 to the first POST, then 200),
@@ -14,6 +15,7 @@ import sys
 import time
 
 mode, portfile, log = sys.argv[1], sys.argv[2], sys.argv[3]
+tls = sys.argv[4:6]
 
 if mode == "hang":
     s = socket.socket()
@@ -49,6 +51,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 srv = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+if tls:
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(tls[0], tls[1])
+    # a client that refuses the certificate fails the handshake in accept():
+    # socketserver drops that connection and goes on serving
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 with open(portfile + ".tmp", "w") as f:
     f.write(str(srv.server_address[1]))
 import os

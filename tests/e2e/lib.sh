@@ -310,6 +310,11 @@ backup_json() {
 #                           on a crash or an error exit
 #   vault_client NAME ROLE REPO FILE   kurad client add (REPO "" for none)
 #   cred_get FILE KEY       a member of a credential file
+#   vault_repo_init         through the served vault, as $WORK/writer.cred: kura init
+#                           of repository clinic, then (as $WORK/reader.cred) its backup
+#                           key in $WORK/backup.key and its key in $WORK/restore.key;
+#                           leaves KURA_REPOSITORY, KURA_VAULT_CREDENTIALS (the writer)
+#                           and KURA_KEY_FILE (the backup key) exported for a backup
 KURAD=${KURAD:-$(dirname "$KURA")/kurad}
 VAULT_PID=
 
@@ -371,6 +376,15 @@ vault_client() { # NAME ROLE REPO FILE
 	[ -n "$3" ] && repo=(--repo "$3")
 	expect_exit 0 "$KURAD" client add "$VAULT_DIR" "$1" --role "$2" "${repo[@]}" --output "$4"
 	[ "$(stat -c %a "$4")" = 600 ] || fail "credential $4 has mode $(stat -c %a "$4"), want 600"
+}
+
+vault_repo_init() {
+	export KURA_REPOSITORY=vault://$VAULT_ADDR/clinic
+	export KURA_VAULT_CREDENTIALS=$WORK/writer.cred
+	expect_exit 0 kura init --kdf interactive
+	expect_exit 0 env KURA_VAULT_CREDENTIALS="$WORK/reader.cred" "$KURA" key backup-key --output "$WORK/backup.key"
+	expect_exit 0 env KURA_VAULT_CREDENTIALS="$WORK/reader.cred" "$KURA" key export --output "$WORK/restore.key"
+	export KURA_KEY_FILE=$WORK/backup.key
 }
 
 cred_get() { # FILE KEY

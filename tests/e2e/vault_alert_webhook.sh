@@ -13,82 +13,7 @@
 # writes to /dev/log, which a test cannot redirect.)
 . "$(dirname "$0")/lib.sh"
 
-HERE=$(cd "$(dirname "$0")" && pwd)
-SECRET=$WORK/hook.secret
-head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$SECRET"
-echo >>"$SECRET"
-CMD_LOG=$WORK/command.log
-
-# receiver MODE NAME: start one, its port in $PORT, its log $WORK/NAME.log
-receiver() {
-	local i
-	python3 "$HERE/alert_receiver.py" "$1" "$WORK/$2.port" "$WORK/$2.log" &
-	at_exit "kill $! 2>/dev/null"
-	for i in $(seq 1 100); do
-		[ -s "$WORK/$2.port" ] && break
-		sleep 0.05
-	done
-	PORT=$(cat "$WORK/$2.port") || fail "receiver $2 did not start"
-}
-
-# set_webhook PORT: vault.json's alert_webhook, alert_syslog and an alert command.
-set_webhook() {
-	python3 - "$VAULT_DIR/vault.json" "http://127.0.0.1:$1/hook" "$SECRET" "$CMD_LOG" <<'PY'
-import json, sys
-path, url, secret, out = sys.argv[1:]
-d = json.load(open(path))
-d["alert_webhook"] = {"url": url, "secret_file": secret}
-d["alert_syslog"] = True
-d["alert_command"] = ["/bin/sh", "-c", 'echo "$KURA_ALERT_EVENT $KURA_ALERT_JSON" >> "$0"', out]
-open(path, "w").write(json.dumps(d, indent=2) + "\n")
-PY
-}
-
-# burst: 130 refused logins, a login-burst alert within a tick or two.
-burst() {
-	local urls=() i
-	for i in $(seq 1 130); do urls+=("https://$VAULT_ADDR/v1/repos/clinic/snapshots/"); done
-	curl -s -o /dev/null --noproxy '*' --pinnedpubkey "$PIN" --insecure --max-time 60 \
-		-H "Authorization: Bearer not-a-token-$RANDOM" "${urls[@]}" >/dev/null || true
-}
-
-# posts NAME: the receiver's log as a JSON list in $OUT (d).
-posts() { OUT=$(python3 -c 'import json,sys
-try: print(json.dumps([json.loads(l) for l in open(sys.argv[1])]))
-except FileNotFoundError: print("[]")' "$WORK/$1.log"); }
-
-# wait_posts NAME N: until the receiver has N POSTs (15 s at most).
-wait_posts() {
-	local i
-	for i in $(seq 1 150); do
-		posts "$1"
-		[ "$(json_get "$OUT" 'len(d)')" -ge "$2" ] && return 0
-		sleep 0.1
-	done
-	fail "receiver $1: not $2 POSTs within 15 s: $OUT"
-}
-
-# verify NAME I: POST I carries a valid, fresh signature; prints its event and id.
-verify() {
-	python3 - "$WORK/$1.log" "$2" "$SECRET" <<'PY' || fail "POST $2 to $1: bad signature"
-import hashlib, hmac, json, sys, time
-posts = [json.loads(l) for l in open(sys.argv[1])]
-p = posts[int(sys.argv[2])]
-secret = open(sys.argv[3], "rb").read().rstrip(b"\n")
-h = {k.lower(): v for k, v in p["headers"].items()}
-ts = h["x-kura-timestamp"]
-want = "sha256=" + hmac.new(secret, ts.encode() + b"." + p["body"].encode(), hashlib.sha256).hexdigest()
-assert hmac.compare_digest(want, h["x-kura-signature"]), (want, h["x-kura-signature"])
-assert abs(time.time() - int(ts)) < 300, ts
-assert h["content-type"] == "application/json"
-# a forged body does not verify
-forged = "sha256=" + hmac.new(secret, ts.encode() + b"." + p["body"].replace("login", "logon").encode(), hashlib.sha256).hexdigest()
-assert forged != h["x-kura-signature"]
-b = json.loads(p["body"])
-assert h["x-kura-delivery"] == "%d-%s" % (b["id"], b["event"]), h["x-kura-delivery"]
-print(b["event"], b["id"], b["kind"], b["repo"])
-PY
-}
+. "$(dirname "$0")/alert_hooks.bash"
 
 init_vault "$WORK/vault"
 vault_client soc auditor "" "$WORK/auditor.cred"
@@ -110,7 +35,7 @@ assert_contains "names the rule" "only to a loopback address" "$ERR"
 
 note "an alert opens: one signed POST, the command gets the same document"
 receiver ok ok
-set_webhook "$PORT"
+set_webhook "http://127.0.0.1:$PORT/hook"
 start_vault
 burst
 wait_posts ok 1
@@ -147,7 +72,7 @@ stop_vault
 
 note "a receiver answering 500 first gets the retry"
 receiver fail-once flaky
-set_webhook "$PORT"
+set_webhook "http://127.0.0.1:$PORT/hook"
 start_vault
 burst
 wait_posts flaky 2
@@ -167,7 +92,7 @@ stop_vault
 
 note "a receiver that never answers does not slow the vault"
 receiver hang dead
-set_webhook "$PORT"
+set_webhook "http://127.0.0.1:$PORT/hook"
 start_vault
 export KURA_VAULT_CREDENTIALS=$WORK/auditor.cred KURA_REPOSITORY=vault://$VAULT_ADDR/clinic
 t0=$(date +%s%N)

@@ -25,12 +25,7 @@ R_TOKEN=$(cred_get "$WORK/reader.cred" token)
 A_TOKEN=$(cred_get "$WORK/auditor.cred" token)
 
 note "a clean repository: init, backup key, one backup"
-export KURA_REPOSITORY=vault://$VAULT_ADDR/clinic
-export KURA_VAULT_CREDENTIALS=$WORK/writer.cred
-expect_exit 0 kura init --kdf interactive
-expect_exit 0 env KURA_VAULT_CREDENTIALS="$WORK/reader.cred" "$KURA" key backup-key --output "$WORK/backup.key"
-expect_exit 0 env KURA_VAULT_CREDENTIALS="$WORK/reader.cred" "$KURA" key export --output "$WORK/restore.key"
-export KURA_KEY_FILE=$WORK/backup.key
+vault_repo_init
 backup_json "$SRC"
 clean_snap=$SNAP_ID
 unset KURA_KEY_FILE

@@ -24,12 +24,7 @@ start_vault --connections 16
 HOST=${VAULT_ADDR%:*} PORT=${VAULT_ADDR##*:}
 
 note "a repository with one snapshot"
-export KURA_REPOSITORY=vault://$VAULT_ADDR/clinic
-export KURA_VAULT_CREDENTIALS=$WORK/writer.cred
-expect_exit 0 kura init --kdf interactive
-expect_exit 0 env KURA_VAULT_CREDENTIALS="$WORK/reader.cred" "$KURA" key backup-key --output "$WORK/backup.key"
-expect_exit 0 env KURA_VAULT_CREDENTIALS="$WORK/reader.cred" "$KURA" key export --output "$WORK/restore.key"
-export KURA_KEY_FILE=$WORK/backup.key
+vault_repo_init
 backup_json "$SRC"
 snap=$SNAP_ID
 export KURA_VAULT_CREDENTIALS=$WORK/reader.cred KURA_KEY_FILE=$WORK/restore.key

@@ -58,12 +58,7 @@ wait_record_state() {
 }
 
 note "clean backups by writer ward4"
-export KURA_REPOSITORY=vault://$VAULT_ADDR/clinic
-export KURA_VAULT_CREDENTIALS=$WORK/writer.cred
-expect_exit 0 kura init --kdf interactive
-expect_exit 0 env KURA_VAULT_CREDENTIALS="$WORK/reader.cred" "$KURA" key backup-key --output "$WORK/backup.key"
-expect_exit 0 env KURA_VAULT_CREDENTIALS="$WORK/reader.cred" "$KURA" key export --output "$WORK/restore.key"
-export KURA_KEY_FILE=$WORK/backup.key
+vault_repo_init
 backup_json "$SRC"
 clean1=$SNAP_ID
 printf 'a second clean day\n' >"$SRC/day2.txt"

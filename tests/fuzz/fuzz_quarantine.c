@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "fuzz_lines.h"
 #include "provenance.h"
 #include "quarantine_store.h"
 
@@ -69,19 +70,12 @@ static void check_record(const quarantine_rec *r)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const char *p = (const char *)data, *end = p + size;
 	quarantine_rec r;
 
-	if (quarantine_rec_parse(&r, p, size, "fuzz", 1) == 0) {
+	if (quarantine_rec_parse(&r, (const char *)data, size, "fuzz", 1) == 0) {
 		check_record(&r);
 		quarantine_rec_free(&r);
 	}
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-
-		check_line(p, len);
-		p += len + (nl != NULL);
-	}
+	fuzz_each_line(data, size, check_line);
 	return 0;
 }

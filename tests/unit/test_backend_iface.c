@@ -130,6 +130,31 @@ static void test_check(void **state)
 	assert_non_null(strstr(kura_error_message(), "lock()"));
 }
 
+/* One range check for every backend's get_range: both ends must fit a file offset. */
+static void test_check_range(void **state)
+{
+	static const char name[] =
+	    "0000000000000000000000000000000000000000000000000000000000000000";
+
+	assert_ok(kura_backend_check_range(KURA_FILE_PACK, name, 0, 0));
+	assert_ok(kura_backend_check_range(KURA_FILE_PACK, name, 1048576, 4096));
+	assert_ok(kura_backend_check_range(KURA_FILE_PACK, name, INT64_MAX, 0));
+	assert_ok(kura_backend_check_range(KURA_FILE_PACK, name, INT64_MAX - 10, 10));
+
+	/* one byte past the largest file offset */
+	assert_int_equal(kura_backend_check_range(KURA_FILE_PACK, name, INT64_MAX - 10, 11),
+			 KURA_EINVAL);
+	assert_non_null(strstr(kura_error_message(), "out of bounds"));
+	assert_non_null(strstr(kura_error_message(), "pack 0000"));
+	assert_int_equal(kura_backend_check_range(KURA_FILE_PACK, name, (uint64_t)INT64_MAX + 1, 0),
+			 KURA_EINVAL);
+	/* offset + len would wrap a uint64_t to a small number */
+	assert_int_equal(kura_backend_check_range(KURA_FILE_INDEX, name, UINT64_MAX - 2, 16),
+			 KURA_EINVAL);
+	assert_non_null(strstr(kura_error_message(), "index 0000"));
+	assert_int_equal(kura_backend_check_range(KURA_FILE_PACK, name, 16, SIZE_MAX), KURA_EINVAL);
+}
+
 /* A repository opens through the caller's backend, and checks its version first. */
 static void test_open_with_backend(void **state)
 {
@@ -237,6 +262,32 @@ static void write_credential(const char *path, const char *role)
 	fclose(fp);
 }
 
+/* Each backend's get_range refuses an overflowing range before it reads a byte. */
+static void test_get_range_overflow(void **state)
+{
+	fixture *f = *state;
+	static const char name[] =
+	    "1111111111111111111111111111111111111111111111111111111111111111";
+	kura_backend *b = NULL;
+	uint8_t buf[16];
+	char cred[160];
+
+	assert_ok(kura_backend_local_open(&b, f->repo));
+	assert_int_equal(b->get_range(b, KURA_FILE_PACK, name, UINT64_MAX - 2, sizeof(buf), buf),
+			 KURA_EINVAL);
+	assert_non_null(strstr(kura_error_message(), "out of bounds"));
+	kura_backend_free(b);
+
+	/* the vault answers before it sends anything (nothing listens on port 9) */
+	snprintf(cred, sizeof(cred), "%s/reader.cred", f->dir);
+	write_credential(cred, "reader");
+	assert_ok(kura_backend_vault_open(&b, "vault://127.0.0.1:9/clinic", cred));
+	assert_int_equal(b->get_range(b, KURA_FILE_PACK, name, (uint64_t)INT64_MAX, 1, buf),
+			 KURA_EINVAL);
+	assert_non_null(strstr(kura_error_message(), "out of bounds"));
+	kura_backend_free(b);
+}
+
 /*
  * What a vault is to the rest of kura, by its slots alone: deletions only
  * through requests (no remove), no streams and no lock, receive times,
@@ -282,6 +333,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_check),
+	    cmocka_unit_test(test_check_range),
+	    cmocka_unit_test_setup_teardown(test_get_range_overflow, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_with_backend, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_options_version, setup, teardown),
 	    cmocka_unit_test(test_vault_credential_from_options),

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* test_local_backend.c - the local directory backend (lib/backend/local.c). */
+/* test_local_backend.c - the local directory backend (lib/backend/local*.c). */
 #include "testutil.h"
 
 #include <dirent.h>
@@ -81,8 +81,8 @@ static void test_create_open(void **state)
 	assert_non_null(b);
 	assert_int_equal(b->version, KURA_BACKEND_VERSION);
 	b->free(b);
-	const char *subs[] = {"config",	 "keys",    "snapshots", "index", "data",
-			      "data/00", "data/ff", "drills",	 "proofs", "accepts", "tmp"};
+	const char *subs[] = {"config",	 "keys",   "snapshots", "index",   "data", "data/00",
+			      "data/ff", "drills", "proofs",	"accepts", "tmp"};
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", f->repo, subs[i]);
 		assert_int_equal(stat(path, &st), 0);
@@ -433,7 +433,8 @@ static void test_concurrent_put(void **state)
 	assert_int_equal(count_entries(path), 0);
 }
 
-/* Streaming writes: stream_open, append, then commit or free (the vault's PUT, a backup's packs). */
+/* Streaming writes: stream_open, append, then commit or free (the vault's PUT, a backup's packs).
+ */
 static void test_stream_commit(void **state)
 {
 	fixture *f = *state;

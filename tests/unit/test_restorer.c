@@ -9,7 +9,7 @@
  * and one chunk, so that files, shared chunks and hard links cross batch
  * boundaries.
  */
-#include "testutil.h"
+#include "restfix.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,38 +38,10 @@ typedef struct {
 	char snap[KURA_ID_HEX];
 	kura_repo *r;
 	int warnings;
-	bool collect;                   /* restore() takes problems through opts.problem */
+	bool collect; /* restore() takes problems through opts.problem */
 	int nproblems;
 	problem problems[MAX_PROBLEMS];
 } fixture;
-
-static void put(const char *dir, const char *rel, const char *text)
-{
-	char path[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
-static char *get(const char *dir, const char *rel)
-{
-	static char buf[256];
-	char path[256];
-	size_t n;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	if (!(f = fopen(path, "r")))
-		return NULL;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
 
 static void backup(fixture *f)
 {
@@ -81,9 +53,7 @@ static void backup(fixture *f)
 
 static int setup(void **state)
 {
-	kura_init_options io;
 	fixture *f = calloc(1, sizeof(*f));
-	char path[160];
 
 	if (!f)
 		return -1;
@@ -93,30 +63,10 @@ static int setup(void **state)
 	snprintf(f->src, sizeof(f->src), "%s/src", f->dir);
 	snprintf(f->repo, sizeof(f->repo), "%s/repo", f->dir);
 	snprintf(f->cache, sizeof(f->cache), "%s/cache", f->dir);
-	mkdir(f->src, 0755);
-	snprintf(path, sizeof(path), "%s/a", f->src);
-	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/a/b", f->src);
-	mkdir(path, 0750);
-	put(f->src, "top", "top file\n");
-	put(f->src, "a/one", "one\n");
-	put(f->src, "a/b/two", "two\n");
-	snprintf(path, sizeof(path), "%s/a/b/link", f->src);
-	if (symlink("../one", path) < 0)
+	if (restfix_tree(f->src, "top file\n") < 0 ||
+	    restfix_repo(&f->r, f->snap, f->repo, "correct horse battery staple restorer", f->src,
+			 f->cache) < 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/a/hard", f->src);
-	{
-		char first[160];
-
-		snprintf(first, sizeof(first), "%s/top", f->src);
-		if (link(first, path) < 0)
-			return -1;
-	}
-	kura_init_options_default(&io);
-	io.kdf_profile = KURA_KDF_INTERACTIVE;
-	if (kura_repo_init(&f->r, f->repo, "correct horse battery staple restorer", &io) < 0)
-		return -1;
-	backup(f);
 	*state = f;
 	return 0;
 }
@@ -133,19 +83,7 @@ static int teardown(void **state)
 }
 
 /* The same setup, but the restorer cuts its work into the smallest batches. */
-static int setup_tiny(void **state)
-{
-	kura_restore__batch_files = 1;
-	kura_restore__batch_chunks = 1;
-	return setup(state);
-}
-
-static int teardown_tiny(void **state)
-{
-	kura_restore__batch_files = 32768;
-	kura_restore__batch_chunks = 65536;
-	return teardown(state);
-}
+RESTFIX_TINY_BATCHES(setup, teardown)
 
 static void on_warning(const char *path, const char *message, void *ctx)
 {
@@ -232,8 +170,8 @@ static void test_roundtrip(void **state)
 	assert_ok(restore(f, target, f->src, NULL, &res));
 	assert_int_equal(res.files, 3);
 	assert_int_equal(res.errors, 0);
-	assert_string_equal(get(target, "top"), "top file\n");
-	assert_string_equal(get(target, "a/b/two"), "two\n");
+	assert_string_equal(test_get(target, "top"), "top file\n");
+	assert_string_equal(test_get(target, "a/b/two"), "two\n");
 	snprintf(path, sizeof(path), "%s/a/b/link", target);
 	n = readlink(path, buf, sizeof(buf) - 1);
 	assert_int_equal(n, 6);
@@ -271,9 +209,9 @@ static void test_planted_symlinks(void **state)
 	assert_int_equal(res.errors, 0);
 	assert_true(res.skipped_existing >= 2);
 	assert_int_equal(f->warnings, (int)(res.warnings + res.skipped_existing));
-	assert_null(get(f->dir, "outside/victim"));
-	assert_null(get(f->dir, "outside/one"));
-	assert_null(get(f->dir, "outside/b/two"));
+	assert_null(test_get(f->dir, "outside/victim"));
+	assert_null(test_get(f->dir, "outside/one"));
+	assert_null(test_get(f->dir, "outside/b/two"));
 }
 
 static void test_subpath_include(void **state)
@@ -285,23 +223,23 @@ static void test_subpath_include(void **state)
 	snprintf(target, sizeof(target), "%s/t3", f->dir);
 	snprintf(pattern, sizeof(pattern), "%s/a/b", f->src);
 	assert_ok(restore(f, target, NULL, pattern, &res));
-	assert_string_equal(get(target, f->src + 1), "");
+	assert_string_equal(test_get(target, f->src + 1), "");
 	snprintf(sub, sizeof(sub), "%s/a/b/two", f->src + 1);
-	assert_string_equal(get(target, sub), "two\n");
+	assert_string_equal(test_get(target, sub), "two\n");
 	snprintf(sub, sizeof(sub), "%s/a/one", f->src + 1);
-	assert_null(get(target, sub));
+	assert_null(test_get(target, sub));
 
 	snprintf(target, sizeof(target), "%s/t4", f->dir);
 	snprintf(sub, sizeof(sub), "%s/a/one", f->src);
 	assert_ok(restore(f, target, sub, NULL, &res));
-	assert_string_equal(get(target, "one"), "one\n");
+	assert_string_equal(test_get(target, "one"), "one\n");
 	assert_int_equal(res.files, 1);
 
 	/* The hard link alone: its first name is not restored, so it gets the content. */
 	snprintf(target, sizeof(target), "%s/t5", f->dir);
 	snprintf(sub, sizeof(sub), "%s/a", f->src);
 	assert_ok(restore(f, target, sub, NULL, &res));
-	assert_string_equal(get(target, "hard"), "top file\n");
+	assert_string_equal(test_get(target, "hard"), "top file\n");
 }
 
 /* `size` pseudo-random bytes (xorshift from `seed`) written to dir/rel. */
@@ -367,8 +305,8 @@ static ino_t inode_of(const char *dir, const char *rel)
  */
 static void test_batches(void **state)
 {
-	const char *rels[] = {"top", "a/one", "a/b/two", "big", "dup", "a/b/dup", "zlink",
-			      "c/n0", "c/n1", "c/n2", "c/n3", "c/n4", "c/n5"};
+	const char *rels[] = {"top",  "a/one", "a/b/two", "big",  "dup",  "a/b/dup", "zlink",
+			      "c/n0", "c/n1",  "c/n2",	  "c/n3", "c/n4", "c/n5"};
 	struct timespec times[2] = {{1000000000, 0}, {1000000000, 0}};
 	fixture *f = *state;
 	kura_restore_result res;
@@ -382,7 +320,7 @@ static void test_batches(void **state)
 	assert_int_equal(mkdir(path, 0755), 0);
 	for (int i = 0; i < 6; i++) {
 		snprintf(name, sizeof(name), "c/n%d", i);
-		put(f->src, name, name);
+		test_put(f->src, name, name);
 	}
 	assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
 	{
@@ -519,7 +457,8 @@ static void test_damaged_chunk(void **state)
 		assert_non_null(b = fopen(path, "rb"));
 		for (uint64_t i = 0; i < node->extents[0].len; i++)
 			if (fgetc(a) != fgetc(b))
-				fail_msg("byte %llu of the first chunk differs", (unsigned long long)i);
+				fail_msg("byte %llu of the first chunk differs",
+					 (unsigned long long)i);
 		fclose(a);
 		fclose(b);
 	}
@@ -544,7 +483,7 @@ static void test_existing(void **state)
 	assert_ok(restore(f, target, f->src, NULL, &res));
 	assert_int_equal(f->nproblems, 0);
 	before = mtime_of(target, "top");
-	put(target, "a/one", "changed by the user\n");
+	test_put(target, "a/one", "changed by the user\n");
 	assert_int_equal(restore(f, target, f->src, NULL, &res), KURA_EEXISTS);
 	assert_int_equal(res.files, 0);
 	assert_int_equal(res.others, 0);
@@ -559,8 +498,8 @@ static void test_existing(void **state)
 	}
 	snprintf(path, sizeof(path), "%s/top", target);
 	assert_non_null(problem_of(f, path));
-	assert_string_equal(get(target, "a/one"), "changed by the user\n");
-	assert_string_equal(get(target, "top"), "top file\n");
+	assert_string_equal(test_get(target, "a/one"), "changed by the user\n");
+	assert_string_equal(test_get(target, "top"), "top file\n");
 	assert_int_equal(mtime_of(target, "top"), before);
 	assert_true(inode_of(target, "top") == inode_of(target, "a/hard"));
 }
@@ -642,8 +581,7 @@ typedef struct {
 	char paths[16][160];
 } diff_state;
 
-static int diff_cb(kura_diff_kind kind, const kura_node_info *o, const kura_node_info *n,
-		   void *ctx)
+static int diff_cb(kura_diff_kind kind, const kura_node_info *o, const kura_node_info *n, void *ctx)
 {
 	diff_state *s = ctx;
 
@@ -663,8 +601,8 @@ static void test_diff(void **state)
 	bool changed = false, added = false;
 
 	memcpy(old, f->snap, KURA_ID_HEX);
-	put(f->src, "a/b/two", "two, changed\n");
-	put(f->src, "new", "new\n");
+	test_put(f->src, "a/b/two", "two, changed\n");
+	test_put(f->src, "new", "new\n");
 	backup(f);
 	assert_ok(kura_diff(f->r, old, f->snap, diff_cb, &s));
 	for (int i = 0; i < s.n && i < 16; i++) {

@@ -11,7 +11,7 @@
  * when there are many such paths, before the directories get their
  * mtimes), and all of it again with batches of one file and one chunk.
  */
-#include "testutil.h"
+#include "restfix.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -170,34 +170,6 @@ typedef struct {
 	int problems;
 } fixture;
 
-static void put(const char *dir, const char *rel, const char *text)
-{
-	char path[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
-static char *get(const char *dir, const char *rel)
-{
-	static char buf[256];
-	char path[256];
-	size_t n;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	if (!(f = fopen(path, "r")))
-		return NULL;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
 static int lst(const char *dir, const char *rel, struct stat *st)
 {
 	char path[256];
@@ -216,8 +188,6 @@ static void sh(const char *fmt, const char *a, const char *b)
 
 static int setup(void **state)
 {
-	kura_init_options io;
-	kura_backup_result res;
 	fixture *f = calloc(1, sizeof(*f));
 
 	if (!f)
@@ -231,16 +201,13 @@ static int setup(void **state)
 	snprintf(f->target, sizeof(f->target), "%s/target", f->dir);
 	snprintf(f->outside, sizeof(f->outside), "%s/outside", f->dir);
 	mkdir(f->outside, 0755);
-	put(f->outside, "victim", "outside\n");
-	sh("mkdir -p %s/a/b && cd %s && echo top >top && echo one >a/one && echo two >a/b/two "
-	   "&& echo gone >a/gone && ln -s ../one a/b/link && ln top a/hard",
-	   f->src, f->src);
-	kura_init_options_default(&io);
-	io.kdf_profile = KURA_KDF_INTERACTIVE;
-	if (kura_repo_init(&f->r, f->repo, "correct horse battery staple restplan", &io) < 0 ||
-	    test_backup_dir(f->r, f->src, f->cache, &res) < 0)
+	test_put(f->outside, "victim", "outside\n");
+	if (restfix_tree(f->src, "top\n") < 0)
 		return -1;
-	memcpy(f->snap, res.snapshot_id, KURA_ID_HEX);
+	test_put(f->src, "a/gone", "gone\n");
+	if (restfix_repo(&f->r, f->snap, f->repo, "correct horse battery staple restplan", f->src,
+			 f->cache) < 0)
+		return -1;
 	*state = f;
 	return 0;
 }
@@ -259,19 +226,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-static int setup_tiny(void **state)
-{
-	kura_restore__batch_files = 1;
-	kura_restore__batch_chunks = 1;
-	return setup(state);
-}
-
-static int teardown_tiny(void **state)
-{
-	kura_restore__batch_files = 32768;
-	kura_restore__batch_chunks = 65536;
-	return teardown(state);
-}
+RESTFIX_TINY_BATCHES(setup, teardown)
 
 static void on_change(kura_restore_change what, const char *path, void *ctx)
 {
@@ -336,11 +291,11 @@ static void check_restored(fixture *f, ino_t top_ino)
 {
 	struct stat st;
 
-	assert_string_equal(get(f->target, "top"), "top\n");
-	assert_string_equal(get(f->target, "a/one"), "one\n");
-	assert_string_equal(get(f->target, "a/b/two"), "two\n");
-	assert_string_equal(get(f->target, "a/gone"), "gone\n");
-	assert_string_equal(get(f->outside, "victim"), "outside\n");
+	assert_string_equal(test_get(f->target, "top"), "top\n");
+	assert_string_equal(test_get(f->target, "a/one"), "one\n");
+	assert_string_equal(test_get(f->target, "a/b/two"), "two\n");
+	assert_string_equal(test_get(f->target, "a/gone"), "gone\n");
+	assert_string_equal(test_get(f->outside, "victim"), "outside\n");
 	assert_int_equal(lst(f->target, "a/b/two", &st), 0);
 	assert_true(S_ISREG(st.st_mode));
 	assert_int_equal(lst(f->target, "a/b", &st), 0);
@@ -376,10 +331,10 @@ static void test_inplace(void **state)
 	top_ino = st.st_ino;
 
 	/* the attack */
-	put(f->target, "a/one", "encrypted one, longer\n");
-	put(f->target, "a/extra.locked", "junk\n");
-	put(f->target, "a/b/README_RESTORE.txt", "pay\n");
-	put(f->target, "a/.kura-tmp.0123456789ab", "left by a crash\n");
+	test_put(f->target, "a/one", "encrypted one, longer\n");
+	test_put(f->target, "a/extra.locked", "junk\n");
+	test_put(f->target, "a/b/README_RESTORE.txt", "pay\n");
+	test_put(f->target, "a/.kura-tmp.0123456789ab", "left by a crash\n");
 	sh("mkdir -p %s/a/junk/deeper && echo x >%s/a/junk/deeper/x", f->target, f->target);
 	sh("rm %s/a/gone && rm %s/a/b/two", f->target, f->target);
 	sh("ln -s %s/victim %s/a/b/two", f->outside, f->target);
@@ -387,9 +342,9 @@ static void test_inplace(void **state)
 	/* the dry run changes nothing and says what the real run then does */
 	assert_ok(restore_inplace(f, true, &res));
 	take_changes(f, dry);
-	assert_string_equal(get(f->target, "a/one"), "encrypted one, longer\n");
-	assert_string_equal(get(f->target, "a/.kura-tmp.0123456789ab"), "left by a crash\n");
-	assert_string_equal(get(f->outside, "victim"), "outside\n");
+	assert_string_equal(test_get(f->target, "a/one"), "encrypted one, longer\n");
+	assert_string_equal(test_get(f->target, "a/.kura-tmp.0123456789ab"), "left by a crash\n");
+	assert_string_equal(test_get(f->outside, "victim"), "outside\n");
 	assert_string_equal(dry[0], "a/gone");
 	assert_string_equal(dry[1], "a/b/two,a/one");
 	assert_string_equal(dry[2], "a/b/README_RESTORE.txt,a/extra.locked,a/junk,a/junk/deeper,"
@@ -431,10 +386,10 @@ static void test_type_swaps(void **state)
 	take_changes(f, real);
 	sh("rm -rf %s/a/b && echo file >%s/a/b", f->target, f->target);
 	sh("cd %s && rm top && mkdir -p top/inner && touch top/inner/f%s", f->target, "");
-	put(f->target, "a/one", "ONE\n"); /* same size, new mtime */
+	test_put(f->target, "a/one", "ONE\n"); /* same size, new mtime */
 	assert_ok(restore_inplace(f, true, &res));
 	take_changes(f, dry);
-	assert_string_equal(get(f->target, "a/b"), "file\n");
+	assert_string_equal(test_get(f->target, "a/b"), "file\n");
 	assert_ok(restore_inplace(f, false, &res));
 	take_changes(f, real);
 	assert_int_equal(f->problems, 0);
@@ -442,9 +397,9 @@ static void test_type_swaps(void **state)
 		assert_string_equal(dry[k], real[k]);
 	assert_int_equal(lst(f->target, "a/b", &st), 0);
 	assert_true(S_ISDIR(st.st_mode));
-	assert_string_equal(get(f->target, "a/b/two"), "two\n");
-	assert_string_equal(get(f->target, "top"), "top\n");
-	assert_string_equal(get(f->target, "a/one"), "one\n");
+	assert_string_equal(test_get(f->target, "a/b/two"), "two\n");
+	assert_string_equal(test_get(f->target, "top"), "top\n");
+	assert_string_equal(test_get(f->target, "a/one"), "one\n");
 	assert_non_null(strstr(real[1], "a/b"));
 	assert_non_null(strstr(real[1], "top"));
 	assert_non_null(strstr(real[2], "top/inner/f"));
@@ -457,7 +412,7 @@ static void test_type_swaps(void **state)
 	assert_ok(restore_inplace(f, false, &res));
 	take_changes(f, real);
 	assert_string_equal(real[1], "a/hard,top");
-	assert_string_equal(get(f->target, "a/hard"), "top\n");
+	assert_string_equal(test_get(f->target, "a/hard"), "top\n");
 	{
 		struct stat a;
 
@@ -506,13 +461,13 @@ static void test_many_deletions(void **state)
 	told = f->told[2];
 	for (int i = 0; i < 500; i++) {
 		snprintf(name, sizeof(name), "a/x%04d.locked", i);
-		put(f->target, name, "noise\n");
+		test_put(f->target, name, "noise\n");
 		snprintf(name, sizeof(name), "a/b/y%04d.locked", i);
-		put(f->target, name, "noise\n");
+		test_put(f->target, name, "noise\n");
 		n += 2;
 	}
-	put(f->target, "README_RESTORE.txt", "pay\n");
-	put(f->target, "a/one", "encrypted one, longer\n");
+	test_put(f->target, "README_RESTORE.txt", "pay\n");
+	test_put(f->target, "a/one", "encrypted one, longer\n");
 	sh("mkdir -p %s/a/junk && echo x >%s/a/junk/x", f->target, f->target);
 	n += 3;
 	assert_ok(restore_inplace(f, false, &res));
@@ -521,12 +476,12 @@ static void test_many_deletions(void **state)
 	assert_int_equal(res.replaced, 1);
 	assert_int_equal(f->told[2] - told, n);
 	drop_changes(f);
-	assert_string_equal(get(f->target, "a/one"), "one\n");
-	assert_string_equal(get(f->target, "a/b/two"), "two\n");
-	assert_null(get(f->target, "a/x0000.locked"));
-	assert_null(get(f->target, "a/b/y0499.locked"));
-	assert_null(get(f->target, "README_RESTORE.txt"));
-	assert_null(get(f->target, "a/junk/x"));
+	assert_string_equal(test_get(f->target, "a/one"), "one\n");
+	assert_string_equal(test_get(f->target, "a/b/two"), "two\n");
+	assert_null(test_get(f->target, "a/x0000.locked"));
+	assert_null(test_get(f->target, "a/b/y0499.locked"));
+	assert_null(test_get(f->target, "README_RESTORE.txt"));
+	assert_null(test_get(f->target, "a/junk/x"));
 	assert_same_mtime(f, "a");
 	assert_same_mtime(f, "a/b");
 	assert_same_mtime(f, "a/one");

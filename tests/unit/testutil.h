@@ -15,12 +15,12 @@
 #include "kura/kura.h"
 
 /* Assert a kura call succeeded, printing the library's message if not. */
-#define assert_ok(expr)                                                                   \
-	do {                                                                              \
-		int assert_ok_rc_ = (expr);                                               \
-		if (assert_ok_rc_ != 0)                                                   \
+#define assert_ok(expr)                                                                            \
+	do {                                                                                       \
+		int assert_ok_rc_ = (expr);                                                        \
+		if (assert_ok_rc_ != 0)                                                            \
 			print_error("%s -> %d: %s\n", #expr, assert_ok_rc_, kura_error_message()); \
-		assert_int_equal(assert_ok_rc_, 0);                                       \
+		assert_int_equal(assert_ok_rc_, 0);                                                \
 	} while (0)
 
 /* A file of `len` bytes that depend only on `seed` (rand(): test data, not secrets). */
@@ -33,6 +33,36 @@ static inline void test_write_random(const char *path, size_t len, unsigned seed
 	for (size_t i = 0; i < len; i++)
 		fputc(rand() & 0xff, f);
 	assert_int_equal(fclose(f), 0);
+}
+
+/* Write `text` to DIR/REL, made or truncated. */
+static inline void test_put(const char *dir, const char *rel, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* What DIR/REL holds (its first 255 bytes, in a static buffer), or NULL if it cannot be read. */
+static inline char *test_get(const char *dir, const char *rel)
+{
+	static char buf[256];
+	char path[512];
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	if (!(f = fopen(path, "r")))
+		return NULL;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
 }
 
 /* Back up the directory `src` of `repo` with two threads and the file cache in `cache_dir`. */

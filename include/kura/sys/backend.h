@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sys/backend.h - the interface a storage backend implements: the header
- * for whoever writes a backend (lib/backend/local.c, vault.c, an object
+ * for whoever writes a backend (lib/backend/local*.c, vault.c, an object
  * store next), and for the code that drives one (lib/repo, kurad).  A user
  * of the library needs only kura/backend.h: open functions, file types
  * and the opaque handle.
@@ -276,6 +276,14 @@ int kura_backend_check(const kura_backend *b);
  * starts with `who` ("local backend") and names the type and the name.
  */
 int kura_backend_check_name(const char *who, kura_file_type type, const char *name);
+
+/*
+ * For a backend's get_range: 0 if `len` bytes from `offset` can lie in a
+ * file, that is both ends fit in a file offset (off_t, int64_t) without
+ * overflow; else KURA_EINVAL naming the type, the name and the range.  A
+ * range past the end of the file passes: only the store knows the size.
+ */
+int kura_backend_check_range(kura_file_type type, const char *name, uint64_t offset, size_t len);
 
 /*
  * Read a whole file of `type` through b->get and check that its bytes hash
