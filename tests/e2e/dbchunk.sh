@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # dbchunk.sh - files rewritten in place a few pages at a time are cut with
-# the small chunking set (docs/FORMAT.md "Small chunks"): a SQLite database
-# (by its header) from its first backup, a page-structured file of no known
-# format once a backup found it rewritten in place; a PostgreSQL relation
-# segment (by its path) into fixed 16 KiB pieces of pages, so that each
-# rewritten page costs exactly its piece.  After a few pages change, a backup
+# smaller chunks (docs/FORMAT.md "Small chunks"): a SQLite database (by its
+# header) and a PostgreSQL relation segment (by its path) from their first
+# backup into fixed 16 KiB pieces of pages, so that each rewritten page
+# costs exactly its piece; a page-structured file of no known format into
+# content-defined small chunks once a backup found it rewritten in place.  After a few pages change, a backup
 # adds far fewer bytes than the file (bound: a quarter), and every version
 # restores byte for byte.  A file only appended to keeps the large set.
 . "$(dirname "$0")/lib.sh"
