@@ -83,16 +83,16 @@ static void test_choose(void **state)
 	    kura_chunk_choose("/pg/pg_wal/000000010000000000000001", &big, NULL, 0, NULL, MIB),
 	    KURA_CHUNKING_LARGE);
 	/* SQLite by its header, InnoDB, SQL Server: pages too; a .db name alone may be anything */
-	assert_int_equal(kura_chunk_choose("/a/x.bin", &big, (const uint8_t *)"SQLite format 3",
-					   16, NULL, MIB),
-			 KURA_CHUNKING_PAGES);
+	assert_int_equal(
+	    kura_chunk_choose("/a/x.bin", &big, (const uint8_t *)"SQLite format 3", 16, NULL, MIB),
+	    KURA_CHUNKING_PAGES);
 	assert_int_equal(kura_chunk_choose("/a/lis.ibd", &big, NULL, 0, NULL, MIB),
 			 KURA_CHUNKING_PAGES);
 	assert_int_equal(kura_chunk_choose("/a/pacs.mdf", &big, NULL, 0, NULL, MIB),
 			 KURA_CHUNKING_PAGES);
-	assert_int_equal(kura_chunk_choose("/a/ehr.db", &big, (const uint8_t *)"not a database!",
-					   16, NULL, MIB),
-			 KURA_CHUNKING_SMALL);
+	assert_int_equal(
+	    kura_chunk_choose("/a/ehr.db", &big, (const uint8_t *)"not a database!", 16, NULL, MIB),
+	    KURA_CHUNKING_SMALL);
 	/* the cache's memory: the same file keeps the small set at any size */
 	prev.chunking = KURA_CHUNKING_SMALL;
 	assert_int_equal(kura_chunk_choose("/a/video.mp4", &tiny, NULL, 0, &prev, MIB),
