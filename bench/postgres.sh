@@ -16,6 +16,8 @@
 #   BASE [/tmp/bench-pg]   scratch dir (must match /tmp/bench-*; wiped at start and, if CLEAN=1, at end)
 #   OUT  [<script dir>/results-pg]  logs, raw.tsv, summary.md, summary.json
 #   CLEAN [1]          remove $BASE at the end
+#   PIECES [0]         1: also model each data-directory incremental cut into aligned pieces of 8 KiB to
+#                      1 MiB, each compressed alone (pgpieces.py; $OUT/pieces.ROUND.tsv, by area)
 #
 # Method:
 #   1. a throwaway cluster in $BASE/pg (initdb; Unix socket only, no TCP; fsync=off: the cluster is
@@ -45,6 +47,7 @@ PGBIN=${PGBIN:-$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin 2>/d
 BASE=${BASE:-/tmp/bench-pg}
 OUT=${OUT:-$HERE/results-pg}
 CLEAN=${CLEAN:-1}
+PIECES=${PIECES:-0}
 
 # shellcheck source=bench/lib.sh
 . "$HERE/lib.sh"
@@ -107,6 +110,7 @@ backup_round() {
   if [ "$kind" = pgdata ]; then
     printf '%s\t%s\t%s\n' "$kind" "$round" "$(python3 "$HERE/pgdelta.py" "$SRC" "$BASE/blocks.$kind" pg_wal/ | tr ' ' '\t')" \
       >>"$OUT/changed.tsv"
+    if [ "$PIECES" = 1 ]; then python3 "$HERE/pgpieces.py" "$SRC" "$BASE/pieces.$kind" >"$OUT/pieces.$round.tsv"; fi
   fi
   for cfg in $CONFIGS; do
     [ "$round" = 0 ] && do_init_repo "$cfg" "$kind"

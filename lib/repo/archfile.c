@@ -179,6 +179,24 @@ static int emit_chunk(archiver *a, file_state *f, const uint8_t *data, size_t le
 }
 
 /*
+ * The length of the next chunk of `f` at the start of `len` bytes (0: more
+ * are needed first): its content-defined set, or, for a file cut in pages,
+ * up to the next multiple of KURA_CHUNK_PAGES_SIZE in the file (a region
+ * after a hole may start off the grid).
+ */
+static size_t next_cut(const file_state *f, const uint8_t *data, size_t len, int eof)
+{
+	size_t want;
+
+	if (f->chunking != KURA_CHUNKING_PAGES)
+		return kura_chunker_next(f->chunker, data, len, eof);
+	want = KURA_CHUNK_PAGES_SIZE - (size_t)(f->emitted % KURA_CHUNK_PAGES_SIZE);
+	if (len >= want)
+		return want;
+	return eof ? len : 0;
+}
+
+/*
  * Chunk the bytes of fd from `offset` to `end` (UINT64_MAX: to EOF).
  * `stream` fds (stdin) are read with read(), others with pread().
  * Returns the offset reached; a read error marks the file unreadable.
@@ -218,7 +236,7 @@ static int chunk_region(archiver *a, file_state *f, int fd, int stream, uint64_t
 				break;
 		}
 		while (pos < avail) {
-			size_t c = kura_chunker_next(f->chunker, a->buf + pos, avail - pos, eof);
+			size_t c = next_cut(f, a->buf + pos, avail - pos, eof);
 
 			if (c == 0)
 				break;
@@ -425,6 +443,8 @@ static int choose_chunking(archiver *a, file_state *f, int fd, int stream, const
 		f->chunker = a->chunker_small;
 		return 0;
 	}
+	if (f->chunking == KURA_CHUNKING_PAGES)
+		return 0; /* next_cut */
 	if (!stream && big && prev && prev->chunking == KURA_CHUNKING_LARGE)
 		return kura_chunk_baseline_new(&f->baseline, prev);
 	return 0;

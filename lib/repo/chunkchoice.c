@@ -11,6 +11,13 @@
  * inode, not shorter, some old chunks other than the last gone and some
  * kept: scattered changes), since only reading it shows that.  Appended files (logs) keep the large
  * set: an append changes only the last chunk, which large chunks handle as well.
+ *
+ * Files of a format whose pages never move (PostgreSQL, InnoDB, SQL Server,
+ * SQLite known by its header) are cut into fixed 16 KiB pieces at aligned
+ * offsets instead (KURA_CHUNKING_PAGES): a rewritten page costs exactly its
+ * piece, where a content-defined small chunk around it averages about twice
+ * that and a page on a boundary costs two (bench/README.md, "Database
+ * files").
  */
 #include "repo/chunkchoice.h"
 
@@ -116,19 +123,35 @@ const char *kura_chunk_database_kind(const char *path, const uint8_t *head, size
 	return NULL;
 }
 
+/*
+ * Formats whose pages never move: PostgreSQL, InnoDB and SQL Server by
+ * their names, SQLite only by its header (a `.db` name alone may be any
+ * format, where an insertion would shift every piece after it).
+ */
+static int pages_in_place(const char *kind, const uint8_t *head, size_t head_len)
+{
+	if (strcmp(kind, "sqlite") == 0)
+		return head && head_len >= sizeof(sqlite_magic) &&
+		       memcmp(head, sqlite_magic, sizeof(sqlite_magic)) == 0;
+	return 1;
+}
+
 int kura_chunk_choose(const char *path, const struct stat *st, const uint8_t *head, size_t head_len,
 		      const kura_filecache_prev *prev, uint64_t min_size)
 {
 	int same_file =
 	    prev && prev->dev == (uint64_t)st->st_dev && prev->ino == (uint64_t)st->st_ino;
 
+	const char *kind;
+
 	/* sticky: changing the set costs a full copy of the file */
-	if (same_file && prev->chunking == KURA_CHUNKING_SMALL)
-		return KURA_CHUNKING_SMALL;
-	if ((uint64_t)st->st_size < min_size)
+	if (same_file &&
+	    (prev->chunking == KURA_CHUNKING_SMALL || prev->chunking == KURA_CHUNKING_PAGES))
+		return prev->chunking;
+	if ((uint64_t)st->st_size < min_size ||
+	    !(kind = kura_chunk_database_kind(path, head, head_len)))
 		return KURA_CHUNKING_LARGE;
-	return kura_chunk_database_kind(path, head, head_len) ? KURA_CHUNKING_SMALL
-							      : KURA_CHUNKING_LARGE;
+	return pages_in_place(kind, head, head_len) ? KURA_CHUNKING_PAGES : KURA_CHUNKING_SMALL;
 }
 
 static int id_cmp(const void *a, const void *b)

@@ -26,6 +26,9 @@
 /* Bytes of a file's head the rule looks at (the SQLite header is 16). */
 #define KURA_CHUNK_HEAD_BYTES 16
 
+/* The piece KURA_CHUNKING_PAGES cuts: two PostgreSQL or SQL Server pages, one InnoDB page. */
+#define KURA_CHUNK_PAGES_SIZE 16384
+
 /*
  * The database format `path` (the file's path, any prefix) and `head`
  * (its first `head_len` bytes, may be NULL) show, or NULL: "sqlite" by
@@ -37,13 +40,15 @@
 const char *kura_chunk_database_kind(const char *path, const uint8_t *head, size_t head_len);
 
 /*
- * KURA_CHUNKING_SMALL or _LARGE for a file about to be read.  `prev` is
- * what the file cache holds for the path (NULL: nothing).  `min_size`:
- * files smaller than this keep the large set (one large chunk costs
- * about what a few small ones would).  Small when the file is at least
- * min_size and is a known database format, or when the cache says this
- * same file (device and inode) was cut small or seen rewritten in place
- * (prev->chunking, whatever its size now).
+ * KURA_CHUNKING_SMALL, _PAGES or _LARGE for a file about to be read.
+ * `prev` is what the file cache holds for the path (NULL: nothing).
+ * `min_size`: files smaller than this keep the large set (one large chunk
+ * costs about what a few small ones would).  Pages for a file of at least
+ * min_size of a known format whose pages never move (PostgreSQL, InnoDB,
+ * SQL Server, SQLite by its header), small for a SQLite name without its
+ * header; or what the cache says this same
+ * file (device and inode) was cut with or should be cut with after it was
+ * seen rewritten in place (prev->chunking, whatever its size now).
  */
 int kura_chunk_choose(const char *path, const struct stat *st, const uint8_t *head, size_t head_len,
 		      const kura_filecache_prev *prev, uint64_t min_size);

@@ -469,8 +469,9 @@ int kura_filecache_previous(kura_filecache *c, kura_filecache_prev *out)
 	out->ino = kura_get_le64(fixed + 8);
 	out->size = kura_get_le64(fixed + 16);
 	/* any other value (damage, or a later version) is the safe default */
-	out->chunking = k->fixed == FIXED_BYTES && fixed[44] == KURA_CHUNKING_SMALL
-			    ? KURA_CHUNKING_SMALL
+	out->chunking = k->fixed == FIXED_BYTES && (fixed[44] == KURA_CHUNKING_SMALL ||
+						   fixed[44] == KURA_CHUNKING_PAGES)
+			    ? fixed[44]
 			    : KURA_CHUNKING_LARGE;
 	out->extents = k->ext;
 	out->count = kura_get_le32(fixed + 40);

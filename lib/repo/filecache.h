@@ -30,6 +30,7 @@
 /* Which chunking parameter set a file is cut with (docs/FORMAT.md "Chunking"). */
 #define KURA_CHUNKING_LARGE 0 /* the repository's config */
 #define KURA_CHUNKING_SMALL 1 /* kura_chunker_params_small */
+#define KURA_CHUNKING_PAGES 2 /* fixed KURA_CHUNK_PAGES_SIZE pieces at aligned offsets */
 
 typedef struct kura_filecache kura_filecache;
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # dbchunk.sh - files rewritten in place a few pages at a time are cut with
-# the small chunking set (docs/FORMAT.md "Small chunks"): a SQLite database
-# (by its header) and a PostgreSQL relation segment (by its path) from
-# their first backup, a page-structured file of no known format once a
-# backup found it rewritten in place.  After a few pages change, a backup
+# smaller chunks (docs/FORMAT.md "Small chunks"): a SQLite database (by its
+# header) and a PostgreSQL relation segment (by its path) from their first
+# backup into fixed 16 KiB pieces of pages, so that each rewritten page
+# costs exactly its piece; a page-structured file of no known format into
+# content-defined small chunks once a backup found it rewritten in place.  After a few pages change, a backup
 # adds far fewer bytes than the file (bound: a quarter), and every version
 # restores byte for byte.  A file only appended to keeps the large set.
 . "$(dirname "$0")/lib.sh"
@@ -116,6 +117,30 @@ keep_copy "$snap3"
 bound=$(((db_size + pg_size) / 4))
 [ "$ADDED" -lt "$bound" ] || fail "backup 3 added $ADDED bytes, not below a quarter ($bound) of the two files"
 
+note "the PostgreSQL segment alone: each rewritten page costs exactly its 16 KiB piece"
+# one page in each of 24 distinct pieces (random, so incompressible): content-defined small
+# chunks around them would store about twice that, and a page on a boundary two chunks
+python3 - "$SRC/pg/base/16384/16385" <<'EOF'
+import os, random, sys
+r = random.Random(13)
+path = sys.argv[1]
+with open(path, "r+b") as f:
+    for piece in r.sample(range(os.path.getsize(path) // 16384), 24):
+        f.seek(piece * 16384 + r.choice((0, 8192)))
+        f.write(r.randbytes(8192))
+EOF
+sleep 1.1
+stored_by_backup
+snap35=$SNAP_ID
+keep_copy "$snap35"
+# + trees (the segment's ~770 extents, ~32 KB) and the index and snapshot files
+[ "$ADDED" -ge $((24 * 16384)) ] && [ "$ADDED" -lt $((24 * 16384 + 131072)) ] ||
+	fail "backup added $ADDED bytes for 24 pieces of 16 KiB: not between $((24 * 16384)) and $((24 * 16384 + 131072))"
+v=$(json_get "$OUT" 'd["blobs_new"]')
+ancestors=$(tr -cd / <<<"$SRC/pg/base/16384" | wc -c)
+[ "$v" -ge 24 ] && [ "$v" -le $((24 + ancestors + 1)) ] ||
+	fail "backup stored $v blobs for 24 rewritten pieces (24 and at most $((ancestors + 1)) trees)"
+
 note "pages.bin was found rewritten in place: its next backup cuts it small (one full copy)"
 rewrite_pages "$SRC/plain/pages.bin" 5 6
 sleep 1.1
@@ -150,8 +175,9 @@ ancestors=$(tr -cd / <<<"$SRC/plain" | wc -c)
 	fail "backup 7 stored $v blobs for a 200 KB append (at most $((ancestors + 3))): app.log was cut small"
 
 note "the versions restore byte for byte"
-# first cut small, then after page rewrites in each file, after the switch of pages.bin, after appends
-for s in "$snap1" "$snap3" "$snap5" "$snap7"; do
+# first cut small, then after page rewrites in each file, in the PostgreSQL segment alone, after
+# the switch of pages.bin, after appends
+for s in "$snap1" "$snap3" "$snap35" "$snap5" "$snap7"; do
 	restore_check "$s"
 done
 expect_exit 0 kura check --read-data

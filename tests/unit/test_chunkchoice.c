@@ -71,6 +71,28 @@ static void test_choose(void **state)
 			 KURA_CHUNKING_LARGE);
 	assert_int_equal(kura_chunk_choose("/a/video.mp4", &big, NULL, 0, NULL, MIB),
 			 KURA_CHUNKING_LARGE);
+	/* PostgreSQL relation segments: fixed pieces of pages, not below min_size */
+	assert_int_equal(kura_chunk_choose("/pg/base/16384/16397", &big, NULL, 0, NULL, MIB),
+			 KURA_CHUNKING_PAGES);
+	assert_int_equal(kura_chunk_choose("/pg/global/1262.1", &big, NULL, 0, NULL, MIB),
+			 KURA_CHUNKING_PAGES);
+	assert_int_equal(kura_chunk_choose("/pg/base/16384/16397", &tiny, NULL, 0, NULL, MIB),
+			 KURA_CHUNKING_LARGE);
+	/* the WAL is written once, not rewritten in place */
+	assert_int_equal(
+	    kura_chunk_choose("/pg/pg_wal/000000010000000000000001", &big, NULL, 0, NULL, MIB),
+	    KURA_CHUNKING_LARGE);
+	/* SQLite by its header, InnoDB, SQL Server: pages too; a .db name alone may be anything */
+	assert_int_equal(
+	    kura_chunk_choose("/a/x.bin", &big, (const uint8_t *)"SQLite format 3", 16, NULL, MIB),
+	    KURA_CHUNKING_PAGES);
+	assert_int_equal(kura_chunk_choose("/a/lis.ibd", &big, NULL, 0, NULL, MIB),
+			 KURA_CHUNKING_PAGES);
+	assert_int_equal(kura_chunk_choose("/a/pacs.mdf", &big, NULL, 0, NULL, MIB),
+			 KURA_CHUNKING_PAGES);
+	assert_int_equal(
+	    kura_chunk_choose("/a/ehr.db", &big, (const uint8_t *)"not a database!", 16, NULL, MIB),
+	    KURA_CHUNKING_SMALL);
 	/* the cache's memory: the same file keeps the small set at any size */
 	prev.chunking = KURA_CHUNKING_SMALL;
 	assert_int_equal(kura_chunk_choose("/a/video.mp4", &tiny, NULL, 0, &prev, MIB),
@@ -83,6 +105,13 @@ static void test_choose(void **state)
 	prev.chunking = KURA_CHUNKING_LARGE;
 	assert_int_equal(kura_chunk_choose("/a/video.mp4", &big, NULL, 0, &prev, MIB),
 			 KURA_CHUNKING_LARGE);
+	/* pieces of pages are kept as well, and a file cut small before stays small */
+	prev.chunking = KURA_CHUNKING_PAGES;
+	assert_int_equal(kura_chunk_choose("/a/video.mp4", &tiny, NULL, 0, &prev, MIB),
+			 KURA_CHUNKING_PAGES);
+	prev.chunking = KURA_CHUNKING_SMALL;
+	assert_int_equal(kura_chunk_choose("/pg/base/1/2", &big, NULL, 0, &prev, MIB),
+			 KURA_CHUNKING_SMALL);
 }
 
 /* Extents of chunks whose ids are the bytes `ids` (one chunk each, 1 MiB). */

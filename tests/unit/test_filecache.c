@@ -739,6 +739,26 @@ static void test_chunking_remembered(void **state)
 	assert_int_equal(prev.chunking, KURA_CHUNKING_LARGE);
 	kura_filecache_free(c);
 	kura_buf_free(&b);
+
+	/* pieces of pages come back as such; a value no version writes reads as large */
+	c = open_cache();
+	st = stat_of(0);
+	st1 = stat_of(1);
+	fill_extents(x, 4, 0, &st.st_size);
+	assert_ok(kura_filecache_record_chunked(c, kura_filecache_reserve(c), "/p", &st, x, 4,
+						KURA_CHUNKING_PAGES));
+	fill_extents(x, 4, 1, &st1.st_size);
+	assert_ok(kura_filecache_record_chunked(c, kura_filecache_reserve(c), "/q", &st1, x, 4, 9));
+	assert_ok(kura_filecache_commit(c));
+	kura_filecache_free(c);
+	c = open_cache();
+	assert_int_equal(kura_filecache_lookup(c, "/p", &st, &got, &count, &known), 1);
+	assert_int_equal(kura_filecache_previous(c, &prev), 1);
+	assert_int_equal(prev.chunking, KURA_CHUNKING_PAGES);
+	assert_int_equal(kura_filecache_lookup(c, "/q", &st1, &got, &count, &known), 1);
+	assert_int_equal(kura_filecache_previous(c, &prev), 1);
+	assert_int_equal(prev.chunking, KURA_CHUNKING_LARGE);
+	kura_filecache_free(c);
 }
 
 static int clean(void **state)
