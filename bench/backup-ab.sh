@@ -5,14 +5,16 @@
 # the medians (wall, CPU = user+sys, repository bytes after each phase).
 #
 #   bench/backup-ab.sh OLD_KURA NEW_KURA        # REPS [3] SIZE [1G] SEED [42] MUTATE [5]
-#   BASE [/tmp/bench-backupab]  scratch (wiped)   OUT [<script dir>/results-backupab]
+#   BASE [/tmp/bench-backupab]  scratch (the generated tree is kept there for the next run)
+#   OUT [<script dir>/results-backupab]
 # Every run backs up a fresh copy of the same tree (cp -a, then the same mutation), with the
 # backup key, detection on, warm page cache, after a sync.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 [ $# -eq 2 ] || { echo "usage: $0 OLD_KURA NEW_KURA" >&2; exit 2; }
 OLD=$(realpath "$1") NEW=$(realpath "$2")
-SIZE=${SIZE:-1G} SEED=${SEED:-42} MUTATE=${MUTATE:-5} REPS=${REPS:-3}
+SIZE=${SIZE:-1G} SEED=${SEED:-42} MUTATE=${MUTATE:-5} REPS=${REPS:-3} RANSOM=${RANSOM:-1}
+PHASES="init incr"; [ "$RANSOM" = 1 ] && PHASES="init incr ransom"
 BASE=${BASE:-/tmp/bench-backupab}
 OUT=${OUT:-$HERE/results-backupab}
 KURA=$NEW
@@ -20,23 +22,29 @@ KURA=$NEW
 . "$HERE/lib.sh"
 need "$OLD" "$NEW" python3 /usr/bin/time
 bench_prepare
-rm -rf "$OUT" "$BASE/pristine" "$BASE/src" "$BASE/runs"
+rm -rf "$OUT" "$BASE/src" "$BASE/runs"
 mkdir -p "$OUT/logs" "$BASE/runs"
 # shellcheck disable=SC2034 # read by lib.sh's log
 T_START=$(date +%s)
 RAW=$OUT/raw.tsv
 SRC=$BASE/src
-log "mkdata.py --size $SIZE --seed $SEED"
-python3 "$HERE/mkdata.py" --size "$SIZE" --seed "$SEED" "$BASE/pristine" >"$OUT/dataset.txt"
+# the tree is a pure function of (size, seed): kept between runs
+if [ "$(cat "$BASE/pristine.id" 2>/dev/null)" != "$SIZE $SEED" ]; then
+  rm -rf "$BASE/pristine" "$BASE/pristine.id"
+  log "mkdata.py --size $SIZE --seed $SEED"
+  python3 "$HERE/mkdata.py" --size "$SIZE" --seed "$SEED" "$BASE/pristine" >"$BASE/pristine.txt"
+  echo "$SIZE $SEED" >"$BASE/pristine.id"
+fi
+cp "$BASE/pristine.txt" "$OUT/dataset.txt"
 printf 'rep\tbinary\tphase\twall_s\tcpu_s\trss_kib\trepo_bytes\n' >"$RAW"
 
-# timed NAME CMD...: run CMD under time -v after a sync; sets WALL, CPU, RSS.
+# timed NAME OK_RC CMD...: run CMD under time -v after a sync (exit 0 or OK_RC); sets WALL, CPU, RSS.
 timed() {
-  local name=$1 t0 t1; shift
+  local name=$1 ok=$2 t0 t1 rc=0; shift 2
   sync
   t0=$(date +%s.%N)
-  /usr/bin/time -v -o "$OUT/logs/$name.time" "$@" >"$OUT/logs/$name.out" 2>&1 ||
-    { log "FAILED: $name"; tail -20 "$OUT/logs/$name.out"; exit 1; }
+  /usr/bin/time -v -o "$OUT/logs/$name.time" "$@" >"$OUT/logs/$name.out" 2>&1 || rc=$?
+  [ $rc -eq 0 ] || [ $rc -eq "$ok" ] || { log "FAILED: $name (exit $rc)"; tail -20 "$OUT/logs/$name.out"; exit 1; }
   t1=$(date +%s.%N)
   WALL=$(echo "$t1 - $t0" | bc)
   CPU=$(awk -F': ' '/User time/{u=$2} /System time/{s=$2} END{print u+s}' "$OUT/logs/$name.time")
@@ -51,12 +59,14 @@ for rep in $(seq 1 "$REPS"); do
     cp -a "$BASE/pristine" "$SRC"
     "$bin" -q -r "$r" init >/dev/null
     KURA_CACHE_DIR=$c "$bin" -q -r "$r" key backup-key --output "$c.key" >/dev/null
-    for phase in init incr; do
-      if [ $phase = incr ]; then
-        python3 "$HERE/mkdata.py" --mutate "$MUTATE" --seed "$SEED" "$SRC" >/dev/null
-      fi
+    for phase in $PHASES; do
+      ok=0
+      case $phase in
+        incr) python3 "$HERE/mkdata.py" --mutate "$MUTATE" --seed "$SEED" "$SRC" >/dev/null ;;
+        ransom) python3 "$HERE/mkdata.py" --ransomware --seed "$SEED" "$SRC" >/dev/null; ok=5 ;;
+      esac
       warm
-      timed "$which-$rep-$phase" env KURA_CACHE_DIR="$c" KURA_KEY_FILE="$c.key" "$bin" -q \
+      timed "$which-$rep-$phase" $ok env KURA_CACHE_DIR="$c" KURA_KEY_FILE="$c.key" "$bin" -q \
         -r "$r" backup --host bench "$SRC"
       bytes=$(du -sb "$r" | cut -f1)
       printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$which" "$phase" "$WALL" "$CPU" "$RSS" "$bytes" |
@@ -70,13 +80,18 @@ log "medians"
 python3 - "$RAW" <<'EOF' | tee "$OUT/summary.md"
 import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
-print("| phase | old wall s | new wall s | new/old | old CPU s | new CPU s | old repo bytes | new repo bytes |")
-print("|---|---|---|---|---|---|---|---|")
-for phase in ("init", "incr"):
+print("| phase | old wall s | new wall s | new/old | old CPU s | new CPU s | new/old | old repo bytes | new repo bytes | new/old |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+for phase in ("init", "incr", "ransom"):
     m = {}
     for w in ("old", "new"):
         sel = [r for r in rows if r["binary"] == w and r["phase"] == phase]
+        if not sel:
+            break
         m[w] = [statistics.median(float(r[k]) for r in sel) for k in ("wall_s", "cpu_s", "repo_bytes")]
+    if len(m) < 2:
+        continue
     print(f"| {phase} | {m['old'][0]:.2f} | {m['new'][0]:.2f} | {m['new'][0]/m['old'][0]:.3f} | "
-          f"{m['old'][1]:.2f} | {m['new'][1]:.2f} | {m['old'][2]:.0f} | {m['new'][2]:.0f} |")
+          f"{m['old'][1]:.2f} | {m['new'][1]:.2f} | {m['new'][1]/m['old'][1]:.3f} | "
+          f"{m['old'][2]:.0f} | {m['new'][2]:.0f} | {m['new'][2]/m['old'][2]:.4f} |")
 EOF
