@@ -467,6 +467,9 @@ static void take_sample(kura_pack_writer *w, const uint8_t *plain, kura_comp_fac
 
 	f->sampled = 1;
 	f->sample_in = f->sample_out = 0;
+	/* a policy that asks for a sample of a short blob gets none (pieces would overlap) */
+	if (f->len < (size_t)KURA_COMP_SAMPLE_SIZE * KURA_COMP_SAMPLE_COUNT)
+		return;
 	if (!w->sample_cctx && !(w->sample_cctx = ZSTD_createCCtx()))
 		return;
 	for (size_t i = 0; i < KURA_COMP_SAMPLE_COUNT; i++) {
