@@ -73,7 +73,7 @@ static int s3_put(kura_backend *b, kura_file_type type, const char *name, const 
 			 .body = data,
 			 .body_len = len,
 			 .body_sha256 = name,
-			 .content_md5 = true,
+			 .checksum_sha256 = true,
 			 .max = 1 << 20};
 	s3_response rs = {0};
 	char *key = NULL;

@@ -72,6 +72,7 @@ typedef struct {
 	size_t body_len;
 	const char *body_sha256;    /* hex SHA-256 of body if known (else computed) */
 	bool content_md5;	    /* send Content-MD5 of the body */
+	bool checksum_sha256;	    /* send x-amz-checksum-sha256 from body_sha256 (no rehash) */
 	const char *const *headers; /* extra "Name: value" headers, NULL-terminated, or NULL */
 	const char *range;	    /* "A-B" or NULL */
 	uint8_t *fixed;		    /* a 206 body goes here (get_range) ... */

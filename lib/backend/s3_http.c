@@ -8,8 +8,10 @@
  * What every request carries: x-amz-content-sha256 (the payload's hash,
  * which libcurl 7.88 does not add and RGW requires; for a repository file
  * that is its very name, so the store checks kura's naming rule on every
- * upload) and, on uploads, Content-MD5, which AWS and Ceph both verify:
- * the store itself refuses a body damaged on the way.
+ * upload) and, on uploads, an integrity checksum the store verifies
+ * (Content-MD5; for repository files x-amz-checksum-sha256, their name
+ * again, which Object Lock accepts in its place): the store itself
+ * refuses a body damaged on the way.
  *
  * Retries: a dropped connection, a timeout or a 5xx answer is tried again
  * up to RETRIES times with exponential backoff and jitter; any other
@@ -225,6 +227,23 @@ static struct curl_slist *headers_for(const s3_backend *sb, const s3_request *rq
 		snprintf(line, sizeof(line), "x-amz-content-sha256: %s", sha_hex);
 	}
 	ADD(line);
+	/*
+	 * An integrity checksum the store verifies, as Content-MD5 is, but
+	 * taken from the name the pack writer already hashed: an upload's
+	 * bytes are not hashed a second time (MD5 ran at 0.8 GB/s here, a
+	 * seventh of a backup's CPU).
+	 */
+	if (rq->checksum_sha256 && rq->body_sha256) {
+		uint8_t sum[KURA_HASH_SIZE];
+		unsigned char b64[64];
+
+		if (strlen(rq->body_sha256) != KURA_HASH_SIZE * 2 ||
+		    kura_unhex(sum, rq->body_sha256, sizeof(sum)) < 0)
+			goto fail;
+		EVP_EncodeBlock(b64, sum, (int)sizeof(sum));
+		snprintf(line, sizeof(line), "x-amz-checksum-sha256: %s", b64);
+		ADD(line);
+	}
 	if (rq->content_md5) {
 		unsigned char md5[EVP_MAX_MD_SIZE], b64[64];
 		unsigned int mdlen = 0;

@@ -208,11 +208,22 @@ void kura_detect_chunk(kura_detect *d, kura_detect_file *f, uint64_t offset, con
 		       size_t len, size_t stored)
 {
 	kura_blockscan scan;
-	kura_text_clues clues = {0};
 
 	if (!f)
 		return;
 	kura_detect_scan(data, len, offset, &scan);
+	kura_detect_chunk_scanned(d, f, offset, data, len, stored, &scan);
+}
+
+void kura_detect_chunk_scanned(kura_detect *d, kura_detect_file *f, uint64_t offset,
+			       const uint8_t *data, size_t len, size_t stored,
+			       const kura_blockscan *scan_in)
+{
+	const kura_blockscan scan = *scan_in;
+	kura_text_clues clues = {0};
+
+	if (!f)
+		return;
 	if (f->is_new && f->size <= SMALL_TEXT_MAX && offset == 0 && scan.first_text)
 		kura_detect_text_clues(data, len, &clues);
 	pthread_mutex_lock(&d->lock);

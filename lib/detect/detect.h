@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "detect/accept.h"
+#include "detect/blockstat.h"
 #include "detect/judge.h"
 #include "detect/state.h"
 
@@ -69,6 +70,15 @@ kura_detect_file *kura_detect_file_begin(kura_detect *d, const char *path, uint6
  */
 void kura_detect_chunk(kura_detect *d, kura_detect_file *f, uint64_t offset, const uint8_t *data,
 		       size_t len, size_t stored);
+
+/*
+ * kura_detect_chunk() with the chunk's scan already made by the caller
+ * (kura_detect_scan(data, len, offset, scan)), who used it first to choose
+ * the chunk's compression: the bytes are scanned once.
+ */
+void kura_detect_chunk_scanned(kura_detect *d, kura_detect_file *f, uint64_t offset,
+			       const uint8_t *data, size_t len, size_t stored,
+			       const kura_blockscan *scan);
 
 /* The file is complete (`ok` = 0: it could not be read and is not in the backup). Frees f. */
 void kura_detect_file_end(kura_detect *d, kura_detect_file *f, int ok);

@@ -36,6 +36,7 @@
 #include "common/buf.h"
 #include "common/array.h"
 #include "common/error.h"
+#include "format/compchoice.h"
 
 #define PACK_MAGIC "KURAPACK"
 #define PACK_END_MAGIC "KURAPEND"
@@ -49,20 +50,9 @@ _Static_assert(PACK_SEALED_OFFSET == PACK_SALT_OFFSET + 32 &&
 	       "pack header layout");
 
 /*
- * Incompressible data (35 % of a typical file server: images, video,
- * archives) is detected from a sample before zstd spends a whole chunk's
- * worth of time on it: SAMPLE_COUNT pieces of SAMPLE_SIZE bytes spread
- * evenly over the blob, each compressed on its own at level 1.  If they
- * save less than 1/SAMPLE_SLACK of their size, the blob is stored as
- * plaintext (flag 0, a form every reader already accepts).  Random bytes
- * never shrink, and data that compresses at all shows it in a 4 KiB
- * window; the cost is ~3 % of compressing the blob.  Blobs below
- * SAMPLE_MIN_BLOB are simply compressed.
+ * How a blob is compressed is chosen by kura_comp_choose (compchoice.c);
+ * the writer only takes the sample it asks for.
  */
-#define SAMPLE_SIZE 4096
-#define SAMPLE_COUNT 8
-#define SAMPLE_SLACK 64
-#define SAMPLE_MIN_BLOB (8 * SAMPLE_SIZE * SAMPLE_COUNT)
 
 struct kura_pack_writer {
 	const kura_keys *keys;
@@ -465,31 +455,68 @@ int kura_pack_writer_add(kura_pack_writer *w, uint8_t type, uint8_t flags,
 	return 0;
 }
 
-/* Whether zstd is worth running on the blob: see SAMPLE_SIZE. */
-static int sample_compresses(kura_pack_writer *w, const uint8_t *plain, size_t len)
+/*
+ * The sample kura_comp_choose asks for (compchoice.h): pieces spread
+ * evenly over the blob, each compressed on its own at level 1.  A failure
+ * leaves in = out = 0, which compresses.
+ */
+static void take_sample(kura_pack_writer *w, const uint8_t *plain, kura_comp_facts *f)
 {
-	uint8_t out[ZSTD_COMPRESSBOUND(SAMPLE_SIZE)];
-	size_t total = 0, step = (len - SAMPLE_SIZE) / (SAMPLE_COUNT - 1);
+	uint8_t out[ZSTD_COMPRESSBOUND(KURA_COMP_SAMPLE_SIZE)];
+	size_t step = (f->len - KURA_COMP_SAMPLE_SIZE) / (KURA_COMP_SAMPLE_COUNT - 1), total = 0;
 
-	if (len < SAMPLE_MIN_BLOB)
-		return 1;
+	f->sampled = 1;
+	f->sample_in = f->sample_out = 0;
+	/* a policy that asks for a sample of a short blob gets none (pieces would overlap) */
+	if (f->len < (size_t)KURA_COMP_SAMPLE_SIZE * KURA_COMP_SAMPLE_COUNT)
+		return;
 	if (!w->sample_cctx && !(w->sample_cctx = ZSTD_createCCtx()))
-		return 1;
-	for (size_t i = 0; i < SAMPLE_COUNT; i++) {
+		return;
+	for (size_t i = 0; i < KURA_COMP_SAMPLE_COUNT; i++) {
 		size_t n = ZSTD_compressCCtx(w->sample_cctx, out, sizeof(out), plain + i * step,
-					     SAMPLE_SIZE, 1);
+					     KURA_COMP_SAMPLE_SIZE, 1);
 
-		if (ZSTD_isError(n))
-			return 1;
+		if (ZSTD_isError(n)) {
+			total = 0;
+			break;
+		}
 		total += n;
 	}
 	kura_wipe(out, sizeof(out));
-	return total < (size_t)SAMPLE_SIZE * SAMPLE_COUNT * (SAMPLE_SLACK - 1) / SAMPLE_SLACK;
+	if (total) {
+		f->sample_in = (size_t)KURA_COMP_SAMPLE_SIZE * KURA_COMP_SAMPLE_COUNT;
+		f->sample_out = total;
+	}
+}
+
+/* The level to compress at, 0 for none (kura_comp_choose with the sample it may ask for). */
+static int choose_level(kura_pack_writer *w, const uint8_t *plain, size_t plain_len, int level,
+			const kura_comp_hint *hint)
+{
+	kura_comp_facts f = {.level = level, .len = plain_len};
+	int chosen;
+
+	if (hint) {
+		f.blocks = hint->blocks;
+		f.random = hint->random;
+	}
+	if ((chosen = kura_comp_choose(&f)) != KURA_COMP_SAMPLE)
+		return chosen;
+	take_sample(w, plain, &f);
+	return kura_comp_choose(&f);
 }
 
 int kura_pack_writer_add_plain(kura_pack_writer *w, uint8_t type, const uint8_t id[KURA_HASH_SIZE],
 			       const void *plain, size_t plain_len, int level,
 			       size_t *out_stored_len)
+{
+	return kura_pack_writer_add_hinted(w, type, id, plain, plain_len, level, NULL,
+					   out_stored_len);
+}
+
+int kura_pack_writer_add_hinted(kura_pack_writer *w, uint8_t type, const uint8_t id[KURA_HASH_SIZE],
+				const void *plain, size_t plain_len, int level,
+				const kura_comp_hint *hint, size_t *out_stored_len)
 {
 	uint8_t aad[BLOB_AAD_SIZE];
 	const void *payload = plain;
@@ -503,7 +530,7 @@ int kura_pack_writer_add_plain(kura_pack_writer *w, uint8_t type, const uint8_t 
 	if (plain_len > KURA_BLOB_MAX_RAW)
 		return kura_error_set(KURA_EINVAL, "blob: %zu bytes exceeds the limit %u",
 				      plain_len, KURA_BLOB_MAX_RAW);
-	if (level > 0 && plain_len > 0 && sample_compresses(w, plain, plain_len)) {
+	if (level > 0 && (level = choose_level(w, plain, plain_len, level, hint)) > 0) {
 		size_t bound = ZSTD_compressBound(plain_len), n;
 
 		if (bound > w->comp_cap) {

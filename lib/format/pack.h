@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "crypto/keyfile.h"
+#include "format/compchoice.h"
 
 enum { KURA_BLOB_DATA = 1, KURA_BLOB_TREE = 2 };
 #define KURA_BLOB_FLAG_ZSTD 0x01
@@ -117,12 +118,23 @@ int kura_pack_writer_add(kura_pack_writer *w, uint8_t type, uint8_t flags,
  * kura_blob_encode() and kura_pack_writer_add() in one step, without the
  * intermediate copy: compress `plain` (at `level`, 0 = never; also not when
  * a sample shows it does not compress, see pack.c) with the writer's
- * reused zstd context and encrypt it straight into the pack.  The stored
+ * reused zstd context and encrypt it straight into the pack (the level
+ * may be lowered, see kura_pack_writer_add_hinted).  The stored
  * length goes to *out_stored_len.
  */
 int kura_pack_writer_add_plain(kura_pack_writer *w, uint8_t type, const uint8_t id[KURA_HASH_SIZE],
 			       const void *plain, size_t plain_len, int level,
 			       size_t *out_stored_len);
+
+/*
+ * kura_pack_writer_add_plain() with what the caller knows of the bytes
+ * (hint may be NULL): the level is then chosen by kura_comp_choose()
+ * (compchoice.h), which may store the blob uncompressed or at a cheaper
+ * level without sampling it.
+ */
+int kura_pack_writer_add_hinted(kura_pack_writer *w, uint8_t type, const uint8_t id[KURA_HASH_SIZE],
+				const void *plain, size_t plain_len, int level,
+				const kura_comp_hint *hint, size_t *out_stored_len);
 
 /* Bytes so far (taken or pending) and blobs so far. */
 size_t kura_pack_writer_size(const kura_pack_writer *w);

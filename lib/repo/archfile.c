@@ -103,17 +103,29 @@ static void chunk_worker(void *job_ptr, void *ctx)
 	chunk_job *job = job_ptr;
 	archiver *a = job->arch;
 	uint8_t id[KURA_HASH_SIZE] = {0};
+	kura_blockscan scan = {0};
+	kura_comp_hint hint = {0};
+	int scanned = a->detect && job->file->det;
 	size_t stored = 0;
 	int err;
 
-	if (!kura_backup__failed(a) && (err = kura_blobstore_add_sized(a->store, KURA_BLOB_DATA,
-								       job->data, job->len, id,
-								       &stored)) < 0)
+	/*
+	 * The detector's scan, made once while the chunk is in cache, also
+	 * tells the compression choice which chunks are ciphertext-like.
+	 */
+	if (scanned) {
+		kura_detect_scan(job->data, job->len, job->offset, &scan);
+		hint.blocks = scan.blocks;
+		hint.random = scan.random;
+	}
+	if (!kura_backup__failed(a) &&
+	    (err = kura_blobstore_add_sized(a->store, KURA_BLOB_DATA, job->data, job->len,
+					    scanned ? &hint : NULL, id, &stored)) < 0)
 		kura_backup__set_error(a, err);
 	/* the detector sees the chunk while it is in memory: no second pass */
-	if (a->detect)
-		kura_detect_chunk(a->detect, job->file->det, job->offset, job->data, job->len,
-				  stored);
+	if (scanned)
+		kura_detect_chunk_scanned(a->detect, job->file->det, job->offset, job->data,
+					  job->len, stored, &scan);
 	free(job->data);
 	pthread_mutex_lock(&a->lock);
 	memcpy(job->file->extents[job->index].id, id, KURA_HASH_SIZE);

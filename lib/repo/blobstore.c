@@ -345,11 +345,12 @@ int kura_blobstore_add(kura_blobstore *s, uint8_t type, const uint8_t *data, siz
 {
 	size_t stored;
 
-	return kura_blobstore_add_sized(s, type, data, len, out_id, &stored);
+	return kura_blobstore_add_sized(s, type, data, len, NULL, out_id, &stored);
 }
 
 int kura_blobstore_add_sized(kura_blobstore *s, uint8_t type, const uint8_t *data, size_t len,
-			     uint8_t out_id[KURA_HASH_SIZE], size_t *out_stored)
+			     const kura_comp_hint *hint, uint8_t out_id[KURA_HASH_SIZE],
+			     size_t *out_stored)
 {
 	kura_repo *repo = s->repo;
 	pack_slot *p = NULL;
@@ -378,9 +379,9 @@ int kura_blobstore_add_sized(kura_blobstore *s, uint8_t type, const uint8_t *dat
 		return err;
 	if (s->stream && (err = make_room(s, p, len)) < 0)
 		goto done;
-	if ((err = kura_pack_writer_add_plain(p->w, type, out_id, data, len,
-					      repo->config.compression ? repo->config.level : 0,
-					      &stored_len)) < 0)
+	if ((err = kura_pack_writer_add_hinted(p->w, type, out_id, data, len,
+					       repo->config.compression ? repo->config.level : 0,
+					       hint, &stored_len)) < 0)
 		goto done;
 	pthread_mutex_lock(&s->lock);
 	s->stats.blobs_new++;

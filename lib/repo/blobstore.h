@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "format/compchoice.h"
 #include "repo/repo.h"
 
 typedef struct kura_blobstore kura_blobstore;
@@ -34,9 +35,14 @@ int kura_blobstore_new(kura_blobstore **out, kura_repo *repo);
 int kura_blobstore_add(kura_blobstore *s, uint8_t type, const uint8_t *data, size_t len,
 		       uint8_t out_id[KURA_HASH_SIZE]);
 
-/* The same, also saying what storing it cost: *out_stored bytes after compression, 0 if known. */
+/*
+ * The same, also saying what storing it cost: *out_stored bytes after
+ * compression, 0 if known.  hint (may be NULL): what the caller already
+ * knows of the bytes, for the compression choice (format/compchoice.h).
+ */
 int kura_blobstore_add_sized(kura_blobstore *s, uint8_t type, const uint8_t *data, size_t len,
-			     uint8_t out_id[KURA_HASH_SIZE], size_t *out_stored);
+			     const kura_comp_hint *hint, uint8_t out_id[KURA_HASH_SIZE],
+			     size_t *out_stored);
 
 /* Note that the backup references an existing blob. KURA_ENOTFOUND if it is not indexed. */
 int kura_blobstore_use(kura_blobstore *s, const uint8_t id[KURA_HASH_SIZE]);
