@@ -6,7 +6,9 @@
  * after the hash has passed over it, and compare the trailer with the index.
  * Workers never report: they queue a pack's problems together, and the
  * calling thread reports them, so their order is the same as ever.  Memory
- * is bounded by the slots and one scratch per worker.
+ * is bounded by the slots and one scratch per worker.  A pack the open
+ * already hashed whole at the size read here (prehash.h: while Argon2id
+ * ran) is not hashed again; its blobs are verified all the same.
  */
 #include <stdarg.h>
 #include <stdio.h>

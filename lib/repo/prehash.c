@@ -115,6 +115,7 @@ int kura_prehash_start(kura_prehash **out, kura_backend *b)
 		free(ph);
 		return kura_error_set(KURA_EIO, "cannot start the pack hashing thread");
 	}
+	pthread_setname_np(ph->thread, "kura-prehash"); /* named in perf and top */
 	ph->running = true;
 	*out = ph;
 	return 0;

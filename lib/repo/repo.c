@@ -23,6 +23,7 @@
 #include "common/array.h"
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/pool.h"
 #include "format/indexfile.h"
 #include "kura/keyless.h"
 
@@ -402,8 +403,9 @@ static int open_backend(kura_repo **out, const char *location,
  */
 static void prehash_begin(kura_repo *repo, const kura_repo_open_options *opts)
 {
+	/* one CPU: the hashing would only slow Argon2id down by as much */
 	if (opts->version < 3 || !opts->hash_packs_while_unlocking || !repo->local ||
-	    repo->prehash)
+	    repo->prehash || kura_cpu_count() < 2)
 		return;
 	if (kura_prehash_start(&repo->prehash, repo->backend) < 0)
 		repo->prehash = NULL;
