@@ -121,6 +121,31 @@ int kura_prehash_start(kura_prehash **out, kura_backend *b)
 	return 0;
 }
 
+/*
+ * Once joined, keep only the packs hashed (those the Argon2id time
+ * allowed: tens in a listing that may hold millions), in name order.
+ */
+static void keep_hashed(kura_prehash *ph)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ph->npacks; i++)
+		if (ph->packs[i].hashed)
+			ph->packs[n++] = ph->packs[i];
+	ph->npacks = n;
+	free(ph->listed);
+	ph->listed = NULL;
+	if (n == 0) {
+		free(ph->packs);
+		ph->packs = NULL;
+	} else {
+		ph_pack *small = realloc(ph->packs, n * sizeof(*small));
+
+		if (small) /* else the larger array still serves */
+			ph->packs = small;
+	}
+}
+
 void kura_prehash_stop(kura_prehash *ph)
 {
 	if (!ph || !ph->running)
@@ -128,6 +153,7 @@ void kura_prehash_stop(kura_prehash *ph)
 	atomic_store(&ph->stop, true);
 	pthread_join(ph->thread, NULL);
 	ph->running = false;
+	keep_hashed(ph);
 }
 
 void kura_prehash_finish(kura_prehash *ph)
@@ -136,6 +162,7 @@ void kura_prehash_finish(kura_prehash *ph)
 		return;
 	pthread_join(ph->thread, NULL);
 	ph->running = false;
+	keep_hashed(ph);
 }
 
 static int cmp_name(const void *key, const void *elem)
