@@ -141,6 +141,11 @@ const char *cli_repo_location(const struct cli_global *g, const struct cli_comma
  */
 int cli_repo_open(kura_repo **out, const struct cli_global *g, const struct cli_command *cmd);
 
+/* cli_repo_open(), hashing the packs of a local repository while the
+ * passphrase is being stretched when hash_packs (for check --read-data). */
+int cli_repo_open_for_data(kura_repo **out, const struct cli_global *g,
+			   const struct cli_command *cmd, bool hash_packs);
+
 /*
  * Warn on stderr, once each, about the damaged files the library skipped,
  * then free the repository.  Every command that opened one ends with it.

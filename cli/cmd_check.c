@@ -198,7 +198,7 @@ static int run(struct cli_global *g, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error(&cli_cmd_check, "unexpected argument '%s'", argv[optind]);
-	if ((rc = cli_repo_open(&repo, g, &cli_cmd_check)) != CLI_EXIT_OK)
+	if ((rc = cli_repo_open_for_data(&repo, g, &cli_cmd_check, opts.read_data)) != CLI_EXIT_OK)
 		return rc;
 
 	cli_progress_init(&ctx.prog, g);

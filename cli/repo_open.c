@@ -153,7 +153,8 @@ int cli_vault_credentials_missing(const char *loc)
 }
 
 /* Open with a key file (or the stored restore key when keyfile is NULL). */
-static int open_repo(kura_repo **out, const char *loc, const char *keyfile, const char *pass)
+static int open_repo(kura_repo **out, const char *loc, const char *keyfile, const char *pass,
+		     bool hash_packs)
 {
 	kura_repo_open_options o = KURA_REPO_OPEN_OPTIONS_INIT;
 	kura_s3_options s3;
@@ -164,16 +165,17 @@ static int open_repo(kura_repo **out, const char *loc, const char *keyfile, cons
 	o.key_path = keyfile;
 	o.passphrase = pass;
 	o.vault_credentials = cli_vault_credentials_env();
+	o.hash_packs_while_unlocking = hash_packs;
 	return kura_repo_open_ext(out, loc, &o);
 }
 
-static int open_keyfile(kura_repo **out, const char *loc, const char *keyfile)
+static int open_keyfile(kura_repo **out, const char *loc, const char *keyfile, bool hash_packs)
 {
 	char *pass = NULL;
 	char text[512];
 	int err, rc;
 
-	err = open_repo(out, loc, keyfile, NULL);
+	err = open_repo(out, loc, keyfile, NULL, false);
 	if (err != KURA_EAUTH)
 		return err < 0 ? open_failed(err, loc, keyfile) : CLI_EXIT_OK;
 
@@ -198,7 +200,7 @@ static int open_keyfile(kura_repo **out, const char *loc, const char *keyfile)
 	snprintf(text, sizeof(text), "enter the passphrase for key file %s: ", keyfile);
 	if ((rc = cli_passphrase_read(pass, CLI_PASSPHRASE_MAX, text, false)) != CLI_EXIT_OK)
 		goto done;
-	err = open_repo(out, loc, keyfile, pass);
+	err = open_repo(out, loc, keyfile, pass, hash_packs);
 	rc = err < 0 ? open_failed(err, loc, keyfile) : CLI_EXIT_OK;
 done:
 	cli_passphrase_wipe(pass, CLI_PASSPHRASE_MAX);
@@ -206,7 +208,7 @@ done:
 	return rc;
 }
 
-static int open_passphrase(kura_repo **out, const char *loc)
+static int open_passphrase(kura_repo **out, const char *loc, bool hash_packs)
 {
 	char *pass;
 	int err, rc;
@@ -218,7 +220,7 @@ static int open_passphrase(kura_repo **out, const char *loc)
 	rc = cli_passphrase_read(pass, CLI_PASSPHRASE_MAX, "enter the repository passphrase: ",
 				 false);
 	if (rc == CLI_EXIT_OK) {
-		err = open_repo(out, loc, NULL, pass);
+		err = open_repo(out, loc, NULL, pass, hash_packs);
 		rc = err < 0 ? open_failed(err, loc, NULL) : CLI_EXIT_OK;
 	}
 	cli_passphrase_wipe(pass, CLI_PASSPHRASE_MAX);
@@ -226,7 +228,8 @@ static int open_passphrase(kura_repo **out, const char *loc)
 	return rc;
 }
 
-int cli_repo_open(kura_repo **out, const struct cli_global *g, const struct cli_command *cmd)
+int cli_repo_open_for_data(kura_repo **out, const struct cli_global *g,
+			   const struct cli_command *cmd, bool hash_packs)
 {
 	const char *loc, *keyfile;
 	int rc;
@@ -238,8 +241,13 @@ int cli_repo_open(kura_repo **out, const struct cli_global *g, const struct cli_
 		return rc;
 	keyfile = getenv("KURA_KEY_FILE");
 	if (keyfile && *keyfile)
-		return open_keyfile(out, loc, keyfile);
-	return open_passphrase(out, loc);
+		return open_keyfile(out, loc, keyfile, hash_packs);
+	return open_passphrase(out, loc, hash_packs);
+}
+
+int cli_repo_open(kura_repo **out, const struct cli_global *g, const struct cli_command *cmd)
+{
+	return cli_repo_open_for_data(out, g, cmd, false);
 }
 
 int cli_snapshot_resolve(kura_repo *repo, const char *name, char out[KURA_ID_HEX])

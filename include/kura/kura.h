@@ -177,9 +177,16 @@ typedef struct {
 	/* Version 2: how to reach an S3 location (kura/backend.h); NULL for
 	 * others.  Not read from version 1 callers. */
 	const struct kura_s3_options *s3;
+	/* Version 3: while the passphrase's Argon2id runs, SHA-256 the packs
+	 * of a local repository on a second thread, so that a following
+	 * kura_check() with read_data need not hash them again (it still
+	 * reads and verifies every blob).  For callers about to run
+	 * check --read-data; ignored for vault and S3 repositories, where it
+	 * would download packs twice.  Not read from older callers. */
+	bool hash_packs_while_unlocking;
 } kura_repo_open_options;
 
-#define KURA_REPO_OPEN_OPTIONS_VERSION 2 /* 2: s3 */
+#define KURA_REPO_OPEN_OPTIONS_VERSION 3 /* 2: s3, 3: hash_packs_while_unlocking */
 #define KURA_REPO_OPEN_OPTIONS_INIT {.version = KURA_REPO_OPEN_OPTIONS_VERSION}
 
 /*

@@ -6,7 +6,9 @@
  * after the hash has passed over it, and compare the trailer with the index.
  * Workers never report: they queue a pack's problems together, and the
  * calling thread reports them, so their order is the same as ever.  Memory
- * is bounded by the slots and one scratch per worker.
+ * is bounded by the slots and one scratch per worker.  A pack the open
+ * already hashed whole at the size read here (prehash.h: while Argon2id
+ * ran) is not hashed again; its blobs are verified all the same.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -233,7 +235,7 @@ static void pack_job(void *arg, void *ctx)
 	uint8_t hash[KURA_HASH_SIZE], key[KURA_KEY_SIZE];
 	uint8_t *matched = NULL;
 	uint64_t checked = 0;
-	bool have_key;
+	bool have_key, prehashed, name_ok;
 	char object[96], hex[KURA_ID_HEX];
 
 	/* At most `threads` jobs run at once, so there is always a scratch. */
@@ -242,8 +244,10 @@ static void pack_job(void *arg, void *ctx)
 	rd->free_scratch = job->scratch->next_free;
 	pthread_mutex_unlock(&rd->lock);
 	kura_check__object(object, "pack", p->name);
-	if (kura_sha256_new(&h) < 0)
-		h = NULL; /* hashed in one go at the end */
+	/* hashed whole, at this size, while the key was opening (prehash.h) */
+	prehashed = kura_prehash_lookup(ck->repo->prehash, p->name, job->len, &name_ok);
+	if (prehashed || kura_sha256_new(&h) < 0)
+		h = NULL; /* hashed already, or in one go at the end */
 	if (kura_pack_read_entries(&entries, &nentries, &ck->repo->keys, job->data, job->len) < 0) {
 		ck_plist_add(&pl, object, "trailer: %s", kura_error_message());
 		entries = NULL;
@@ -316,14 +320,16 @@ static void pack_job(void *arg, void *ctx)
 		hash_to(h, job, &hashed, job->len);
 		kura_sha256_final(h, hash);
 		kura_sha256_free(h);
-	} else {
+	} else if (!prehashed) {
 		kura_sha256(hash, job->data, job->len);
 	}
-	if (memcmp(hash, p->name, KURA_HASH_SIZE) != 0 || !entries || (p->rec_count && !lies)) {
+	if (!prehashed)
+		name_ok = memcmp(hash, p->name, KURA_HASH_SIZE) == 0;
+	if (!name_ok || !entries || (p->rec_count && !lies)) {
 		/* Reported first, as it always was: it says the most. */
 		kura_msglist pre = {.tail = &pre.head};
 
-		if (memcmp(hash, p->name, KURA_HASH_SIZE) != 0)
+		if (!name_ok)
 			ck_plist_add(&pre, object, "content hash does not match its name");
 		if (p->beyond)
 			ck_plist_add(&pre, object,

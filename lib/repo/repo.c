@@ -23,6 +23,7 @@
 #include "common/array.h"
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/pool.h"
 #include "format/indexfile.h"
 #include "kura/keyless.h"
 
@@ -151,6 +152,7 @@ void kura_repo_free(kura_repo *repo)
 {
 	if (!repo)
 		return;
+	kura_prehash_free(repo->prehash); /* its thread reads through the backend */
 	if (repo->backend)
 		repo->backend->free(repo->backend);
 	kura_repo__treeahead_drop(repo);
@@ -383,6 +385,7 @@ static int open_backend(kura_repo **out, const char *location,
 			kura_backend_free(backend);
 			return err;
 		}
+		(*out)->local = !is_vault(location) && !kura_location_is_s3(location);
 	}
 	if ((err = load_config(*out)) < 0) {
 		if (opts->backend)
@@ -391,6 +394,22 @@ static int open_backend(kura_repo **out, const char *location,
 		*out = NULL;
 	}
 	return err;
+}
+
+/*
+ * Start hashing packs for a following check --read-data, when asked and
+ * worth it (see prehash.h); the Argon2id the caller is about to run is
+ * what it overlaps.  Best effort: a failure to start only loses the
+ * overlap, and the check hashes every pack itself.
+ */
+static void prehash_begin(kura_repo *repo, const kura_repo_open_options *opts)
+{
+	/* one CPU: the hashing would only slow Argon2id down by as much */
+	if (opts->version < 3 || !opts->hash_packs_while_unlocking || !repo->local ||
+	    repo->prehash || kura_cpu_count() < 2)
+		return;
+	if (kura_prehash_start(&repo->prehash, repo->backend) < 0)
+		repo->prehash = NULL;
 }
 
 /* A repository open_backend() made, freed on a failed open (the caller's backend kept). */
@@ -414,6 +433,8 @@ static int open_with_passphrase(kura_repo **out, const char *location,
 		return err;
 	if ((err = list_names(repo, KURA_FILE_KEY, &names)) < 0)
 		goto done;
+	if (names.count)
+		prehash_begin(repo, opts);
 	err = kura_error_set(KURA_EAUTH, "wrong passphrase: no key of the repository opens with it");
 	for (size_t i = 0; i < names.count; i++) {
 		uint8_t *data = NULL;
@@ -439,6 +460,7 @@ static int open_with_passphrase(kura_repo **out, const char *location,
 	}
 done:
 	free(names.names);
+	kura_prehash_stop(repo->prehash);
 	if (err < 0)
 		repo_drop(repo, opts);
 	else
@@ -504,7 +526,11 @@ static int open_with_keyfile(kura_repo **out, const char *location,
 	}
 	if ((err = open_backend(&repo, location, opts)) < 0)
 		goto done;
-	if ((err = kura_keyfile_decode(&repo->keys, data, len, passphrase)) < 0) {
+	if (kind == KURA_KEY_RESTORE)
+		prehash_begin(repo, opts);
+	err = kura_keyfile_decode(&repo->keys, data, len, passphrase);
+	kura_prehash_stop(repo->prehash);
+	if (err < 0) {
 		kura_error_wrap(err, "key file %s", key_path);
 		goto done;
 	}

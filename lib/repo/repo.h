@@ -24,6 +24,7 @@
 #include "format/snapshot.h"
 #include "format/tree.h"
 #include "repo/idmap.h"
+#include "repo/prehash.h"
 
 typedef struct {
 	uint8_t name[KURA_HASH_SIZE];
@@ -38,6 +39,8 @@ struct kura_repo {
 	kura_mac *mac;                   /* HMAC with keys.id_key */
 	uint8_t *keyfile;                /* the wrapped restore key, for export; may be NULL */
 	size_t keyfile_len;
+	bool local;                      /* a local directory: reading a pack twice is cheap */
+	kura_prehash *prehash;           /* packs hashed while the key opened; may be NULL */
 
 	pthread_mutex_t lock;
 	bool index_loaded;

@@ -5,7 +5,9 @@
  * and file; a snapshot that omits a pack it needs from its plaintext list
  * is caught; a backup key gets the keyless checks and is refused
  * --read-data; a pack removed by a prune is information while no
- * snapshot lists it, and a problem again once one does.
+ * snapshot lists it, and a problem again once one does.  Packs hashed
+ * while the key opened (prehash.c) are judged exactly as packs the check
+ * hashes itself.
  */
 #include "testutil.h"
 
@@ -360,6 +362,102 @@ static void test_pruned_pack(void **state)
 	free(snap);
 }
 
+/* Hash every pack now, as the open would while Argon2id runs (but whole, whatever the timing). */
+static void prehash_all(fixture *f)
+{
+	uint64_t packs, bytes;
+
+	kura_prehash_free(f->r->prehash);
+	assert_ok(kura_prehash_start(&f->r->prehash, f->r->backend));
+	kura_prehash_finish(f->r->prehash);
+	kura_prehash_counts(f->r->prehash, &packs, &bytes);
+	assert_true(packs >= 1);
+	assert_true(bytes > 0);
+}
+
+/*
+ * A pack hashed before the check (prehash.c) that does not hash to its
+ * name is reported first, as ever, wherever the flipped byte lies; a pack
+ * that changed size since it was hashed is hashed again.
+ */
+static void test_prehashed_flip_anywhere(void **state)
+{
+	fixture *f = *state;
+	kura_backend *b = f->r->backend;
+	char best[KURA_ID_HEX + 8] = {0}, path[256], first[160];
+	kura_check_result res;
+	uint64_t size;
+	problems p;
+	bool match;
+	uint8_t name[KURA_HASH_SIZE];
+
+	assert_ok(b->list(b, KURA_FILE_PACK, largest, best));
+	memcpy(&size, best + KURA_ID_HEX, sizeof(size));
+	assert_ok(kura_unhex(name, best, KURA_HASH_SIZE));
+	pack_path(f, path, sizeof(path), best);
+	chmod(path, 0600);
+	prehash_all(f);
+	assert_true(kura_prehash_lookup(f->r->prehash, name, size, &match));
+	assert_true(match);
+	assert_false(kura_prehash_lookup(f->r->prehash, name, size + 1, &match));
+	assert_ok(run_check(f->r, true, &p, &res));
+	assert_int_equal(p.count, 0);
+
+	const long offs[] = {0, 123, (long)(size / 2), (long)size - 13, (long)size - 1};
+	snprintf(first, sizeof(first), "pack %.64s: content hash does not match its name\n", best);
+	for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+		flip_at(path, offs[i]);
+		prehash_all(f);
+		assert_true(kura_prehash_lookup(f->r->prehash, name, size, &match));
+		assert_false(match);
+		assert_int_equal(run_check(f->r, true, &p, &res), KURA_ECORRUPT);
+		assert_int_equal((int)res.problems, p.count);
+		if (strncmp(p.messages, first, strlen(first)) != 0)
+			fail_msg("flip at %ld of %llu: first problem is not the pack hash:\n%s",
+				 offs[i], (unsigned long long)size, p.messages);
+		flip_at(path, offs[i]);
+	}
+
+	/* hashed clean, then grown by a byte: the check hashes it itself */
+	prehash_all(f);
+	FILE *fp = fopen(path, "ab");
+	assert_non_null(fp);
+	fputc(0, fp);
+	fclose(fp);
+	assert_int_equal(run_check(f->r, true, &p, &res), KURA_ECORRUPT);
+	assert_non_null(strstr(p.messages, "content hash does not match its name"));
+}
+
+/* The open option: a damaged pack is found whether or not it was hashed while the key opened. */
+static void test_open_hashing_packs(void **state)
+{
+	fixture *f = *state;
+	kura_backend *b = f->r->backend;
+	kura_repo_open_options o = KURA_REPO_OPEN_OPTIONS_INIT;
+	char best[KURA_ID_HEX + 8] = {0}, path[256];
+	kura_check_result res;
+	uint64_t size;
+	problems p;
+
+	o.passphrase = PASSPHRASE;
+	o.hash_packs_while_unlocking = true;
+	kura_repo_free(f->r);
+	assert_ok(kura_repo_open_ext(&f->r, f->repo, &o));
+	assert_ok(run_check(f->r, true, &p, &res));
+	assert_int_equal(p.count, 0);
+
+	b = f->r->backend;
+	assert_ok(b->list(b, KURA_FILE_PACK, largest, best));
+	memcpy(&size, best + KURA_ID_HEX, sizeof(size));
+	pack_path(f, path, sizeof(path), best);
+	chmod(path, 0600);
+	flip_at(path, (long)(size / 2));
+	kura_repo_free(f->r);
+	assert_ok(kura_repo_open_ext(&f->r, f->repo, &o));
+	assert_int_equal(run_check(f->r, true, &p, &res), KURA_ECORRUPT);
+	assert_non_null(strstr(p.messages, "content hash does not match its name"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -370,6 +468,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_snapshot_omits_pack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pruned_pack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prehashed_flip_anywhere, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_hashing_packs, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
