@@ -571,3 +571,16 @@ vault_two_snapshots() {
 	backup_json --no-detect "$src"
 	NEW_SNAP=$SNAP_ID
 }
+
+# start_fault_proxy MODE: tests/tools/s3_fault_proxy.py in front of the run's RGW on a free port
+# (PPORT), its mode read from $WORK/mode, its requests logged to $WORK/proxy.log; stopped at exit.
+start_fault_proxy() {
+	PPORT=$(free_port)
+	printf '%s\n' "$1" >"$WORK/mode"
+	: >"$WORK/proxy.log"
+	python3 "$_lib_root/tests/tools/s3_fault_proxy.py" "$PPORT" "$RGW_PORT" "$WORK/mode" \
+		"$WORK/proxy.log" 2>"$WORK/proxy.err" &
+	PROXY_PID=$!
+	at_exit "kill $PROXY_PID 2>/dev/null; wait $PROXY_PID 2>/dev/null"
+	for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$PPORT") 2>/dev/null && break; sleep 0.1; done
+}

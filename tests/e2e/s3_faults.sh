@@ -12,14 +12,7 @@
 need_rgw
 s3_bucket faults
 B=$S3_BUCKET
-PPORT=$(free_port)
-printf 'faults\n' >"$WORK/mode"
-: >"$WORK/proxy.log"
-python3 "$_lib_root/tests/tools/s3_fault_proxy.py" "$PPORT" "$RGW_PORT" "$WORK/mode" "$WORK/proxy.log" \
-	2>"$WORK/proxy.err" &
-PROXY_PID=$!
-at_exit "kill $PROXY_PID 2>/dev/null; wait $PROXY_PID 2>/dev/null"
-for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$PPORT") 2>/dev/null && break; sleep 0.1; done
+start_fault_proxy faults
 export KURA_REPOSITORY=s3:http://127.0.0.1:$PPORT/$B/r
 DIRECT=s3:$S3_ENDPOINT/$B/r
 
