@@ -75,16 +75,6 @@ restore_check() {
 
 keep_copy() { cp -a "$SRC" "$WORK/copy-$1"; }
 
-# stored_by_backup ARGS: bytes the backup added to the repository, in $ADDED
-stored_by_backup() {
-	local before after
-	before=$(du_bytes "$KURA_REPOSITORY")
-	backup_json --no-detect "$SRC"
-	after=$(du_bytes "$KURA_REPOSITORY")
-	ADDED=$((after - before))
-	note "added $ADDED bytes"
-}
-
 note "first backup"
 stored_by_backup
 snap1=$SNAP_ID

@@ -28,15 +28,6 @@ if [ $((blocks * 512)) -ge $((3 * 1048576)) ]; then
 fi
 sleep 1.1
 
-stored_by_backup() {
-	local before after
-	before=$(du_bytes "$KURA_REPOSITORY")
-	backup_json --no-detect "$SRC"
-	after=$(du_bytes "$KURA_REPOSITORY")
-	ADDED=$((after - before))
-	note "added $ADDED bytes"
-}
-
 note "first backup"
 stored_by_backup
 snap1=$SNAP_ID

@@ -584,3 +584,13 @@ start_fault_proxy() {
 	at_exit "kill $PROXY_PID 2>/dev/null; wait $PROXY_PID 2>/dev/null"
 	for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$PPORT") 2>/dev/null && break; sleep 0.1; done
 }
+
+# stored_by_backup: back up $SRC (no detection) and say the bytes it added to the repository, in $ADDED
+stored_by_backup() {
+	local before after
+	before=$(du_bytes "$KURA_REPOSITORY")
+	backup_json --no-detect "$SRC"
+	after=$(du_bytes "$KURA_REPOSITORY")
+	ADDED=$((after - before))
+	note "added $ADDED bytes"
+}
