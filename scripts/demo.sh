@@ -102,7 +102,7 @@ step "verifying the restore against the source (rsync -aHAXn --checksum)"
 diffs=$(rsync -aHAXn --checksum --itemize-changes --numeric-ids --delete "$SRC/" "$RESTORED$SRC/") ||
 	die "rsync could not compare $SRC and $RESTORED$SRC"
 if [ -n "$diffs" ]; then
-	echo "$diffs" | head -n 50
+	echo "$diffs" | sed -n 1,50p
 	die "the restored tree differs from the source (differences above)"
 fi
 rfiles=$(find "$RESTORED$SRC" -type f | wc -l)

@@ -19,7 +19,7 @@
 
 static const char usage_client[] =
     "Usage: kurad client add DIR NAME --role ROLE [--repo REPO] --output FILE\n"
-    "       kurad client revoke DIR NAME [--since TIME]\n"
+    "       kurad client revoke DIR NAME [--since TIME | --after SNAPSHOT]\n"
     "\n"
     "Issue a credential for client NAME and write it to FILE (mode 0600; never\n"
     "overwritten).  The vault keeps only the SHA-256 of its token, so the file is\n"
@@ -42,13 +42,17 @@ static const char usage_client[] =
     "                 release or remove them ('kurad quarantine').  Packs a snapshot\n"
     "                 outside the quarantine names stay visible.  On a client revoked\n"
     "                 already it only quarantines (run it again for uploads that\n"
-    "                 were still in flight).\n";
+    "                 were still in flight).\n"
+    "  --after SNAPSHOT  the same for everything NAME uploaded after the vault\n"
+    "                 received SNAPSHOT (an id or its first 8+ digits): the clean\n"
+    "                 point, when the start of the compromise is not known (its\n"
+    "                 own time is the client's clock, and the upload comes after).\n";
 
 /*
- * `client revoke DIR NAME --since TIME`: revoke (unless revoked already),
- * then quarantine what NAME uploaded since TIME.
+ * `client revoke DIR NAME --since TIME` (or `--after SNAPSHOT`): revoke
+ * (unless revoked already), then quarantine what NAME uploaded since then.
  */
-static int revoke_since(const char *dir, const char *name, const char *since)
+static int revoke_since(const char *dir, const char *name, const char *since, const char *after)
 {
 	int64_t now = kura_now_ns(CLOCK_REALTIME), since_ns;
 	quarantine_rec q;
@@ -57,13 +61,17 @@ static int revoke_since(const char *dir, const char *name, const char *since)
 	size_t n[KURA_FILE_TYPES] = {0};
 	int err;
 
-	if (strcmp(since, "now") == 0)
+	if (after) {
+		if (quarantine_after_snapshot(dir, name, after, &since_ns) < 0)
+			return kurad_fail("--after");
+	} else if (strcmp(since, "now") == 0) {
 		since_ns = now;
-	else if ((why = kura_vault__parse_received(since, now, &since_ns)) != NULL)
+	} else if ((why = kura_vault__parse_received(since, now, &since_ns)) != NULL) {
 		return kurad_usage_error(usage_client,
 					 "--since '%s': %s (want RFC 3339 UTC such as "
 					 "2026-11-25T21:40:00Z, or \"now\")",
 					 since, why);
+	}
 	err = vault_client_revoke(dir, name);
 	if (err < 0 && err != KURA_EEXISTS)
 		return kurad_fail(NULL);
@@ -97,11 +105,13 @@ static int revoke_since(const char *dir, const char *name, const char *since)
 
 int kurad_cmd_client(int argc, char **argv)
 {
-	const char *role_s = NULL, *repo = NULL, *output = NULL, *since = NULL, *pos[3];
+	const char *role_s = NULL, *repo = NULL, *output = NULL, *since = NULL, *after = NULL,
+		   *pos[3];
 	const kurad_option opts[] = {{"--role", true, &role_s, NULL},
 				     {"--repo", true, &repo, NULL},
 				     {"--output", true, &output, NULL},
 				     {"--since", true, &since, NULL},
+				     {"--after", true, &after, NULL},
 				     {NULL, false, NULL, NULL}};
 	vault_role role;
 	bool help;
@@ -120,9 +130,14 @@ int kurad_cmd_client(int argc, char **argv)
 			    usage_client, "client revoke needs the vault directory and a name");
 		if (role_s || repo || output)
 			return kurad_usage_error(usage_client,
-						 "client revoke takes no option but --since");
-		if (since)
-			return revoke_since(pos[1], pos[2], since);
+						 "client revoke takes no option but --since or "
+						 "--after");
+		if (since && after)
+			return kurad_usage_error(usage_client,
+						 "--since and --after are two ways to say one "
+						 "time: give one");
+		if (since || after)
+			return revoke_since(pos[1], pos[2], since, after);
 		if (vault_client_revoke(pos[1], pos[2]) < 0)
 			return kurad_fail(NULL);
 		printf("Revoked client '%s': its token opens nothing from now on (a running "
@@ -130,8 +145,9 @@ int kurad_cmd_client(int argc, char **argv)
 		       pos[2]);
 		return EXIT_OK;
 	}
-	if (since)
-		return kurad_usage_error(usage_client, "--since belongs to client revoke");
+	if (since || after)
+		return kurad_usage_error(usage_client, "%s belongs to client revoke",
+					 since ? "--since" : "--after");
 	if (strcmp(pos[0], "add") != 0)
 		return kurad_usage_error(usage_client, "no client subcommand '%s'", pos[0]);
 	if (npos != 3)

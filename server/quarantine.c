@@ -247,6 +247,61 @@ static const vault_client *find_client(const vault *v, const char *name)
 	return NULL;
 }
 
+typedef struct {
+	const char *id;
+	size_t len;
+	provenance_entry found;
+	bool ambiguous;
+} snapshot_match;
+
+static int match_snapshot(const provenance_entry *e, void *ctx)
+{
+	snapshot_match *m = ctx;
+
+	if (e->type != KURA_FILE_SNAPSHOT || strncmp(e->name, m->id, m->len) != 0)
+		return 0;
+	if (!m->found.name[0])
+		m->found = *e; /* the first line of a name is the one that counts */
+	else if (strcmp(m->found.name, e->name) != 0)
+		m->ambiguous = true;
+	return 0;
+}
+
+int quarantine_after_snapshot(const char *dir, const char *name, const char *id,
+			      int64_t *since_ns)
+{
+	snapshot_match m = {.id = id, .len = strlen(id)};
+	const vault_client *c;
+	vault *v = NULL;
+	int err;
+
+	if (m.len < 8 || m.len > KURA_ID_HEX - 1 || strspn(id, "0123456789abcdef") != m.len)
+		return kura_error_set(KURA_EINVAL,
+				      "'%s' is not a snapshot id (8 to 64 lowercase hex digits)", id);
+	if ((err = vault_open_readonly(&v, dir)) < 0)
+		return err;
+	if (!(c = find_client(v, name)))
+		err = kura_error_set(KURA_ENOTFOUND, "no client '%s' in this vault", name);
+	else if (!c->repo[0])
+		err = kura_error_set(KURA_EINVAL, "client '%s' is an auditor: it uploads nothing",
+				     name);
+	else if ((err = provenance_each(dir, c->repo, match_snapshot, &m)) < 0)
+		;
+	else if (m.ambiguous)
+		err = kura_error_set(KURA_EINVAL,
+				     "snapshot id '%s' is ambiguous in repository %s: give more "
+				     "digits",
+				     id, c->repo);
+	else if (!m.found.name[0])
+		err = kura_error_set(KURA_ENOTFOUND,
+				     "repository %s has no snapshot %s on record as received",
+				     c->repo, id);
+	else
+		*since_ns = m.found.received_ns + 1;
+	vault_free(v);
+	return err;
+}
+
 int quarantine_make(const char *dir, const char *name, int64_t since_ns, int64_t now_ns,
 		    quarantine_rec *out)
 {

@@ -36,6 +36,16 @@
  * its id is 0 when there was nothing to quarantine (nothing written).
  * Run again, it picks up uploads that finished after the last run.
  */
+/*
+ * The boundary after snapshot `id` (its full name or a prefix of at least 8
+ * hex digits) in client `name`'s repository: one nanosecond after the vault
+ * received it, by the uploads record.  A backup uploads its snapshot last,
+ * so everything newer came later; the snapshot's own time is no such
+ * boundary (the client's clock, read before the upload).
+ */
+int quarantine_after_snapshot(const char *dir, const char *name, const char *id,
+			      int64_t *since_ns);
+
 int quarantine_make(const char *dir, const char *name, int64_t since_ns, int64_t now_ns,
 		    quarantine_rec *out);
 

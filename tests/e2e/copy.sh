@@ -97,7 +97,7 @@ gen_random "$SRC/fourth.bin" $((1 << 20)) 444
 find "$KURA_REPOSITORY/data" -type f | sort >"$WORK/packs.before"
 backup_json "$SRC"
 fourth=$SNAP_ID
-gone=$(find "$KURA_REPOSITORY/data" -type f | sort | comm -13 "$WORK/packs.before" - | head -n1)
+gone=$(find "$KURA_REPOSITORY/data" -type f | sort | comm -13 "$WORK/packs.before" - | sed -n 1p)
 [ -n "$gone" ] || fail "the fourth backup wrote no new pack"
 mv "$gone" "$WORK/gone.pack"
 chmod u+w "$KURA_REPOSITORY/snapshots/$first"

@@ -88,7 +88,7 @@ for i in $(seq 1 30); do
 		got=$(grep -F -- "$SRC" <<<"$OUT" | LC_ALL=C sort | grep -vxF -- "$SRC" || true)
 		want=$(expected_listing "$SRC" | grep -vxF -- "$SRC" || true)
 		[ "$got" = "$want" ] || fail "round $i: snapshot $id is incomplete:
-$(diff <(echo "$want") <(echo "$got") | head -n 20)"
+$(diff <(echo "$want") <(echo "$got") | sed -n 1,20p)"
 		n=$((n + 1))
 	done
 	echo "(round $i: killed after ${ms} ms: exit $rc; $n snapshot(s); $(find "$KURA_REPOSITORY/data" -type f | wc -l) packs; $(find "$KURA_REPOSITORY/index" -type f | wc -l) indexes)"

@@ -48,7 +48,7 @@ assert_eq "a .locked file among the examples" true \
 	"$(json_get "$OUT" 'any(f["path"].endswith(".locked") for f in d["detection"]["files"])')"
 sid=$(json_get "$OUT" 'd["snapshot_id"]')
 snap=$KURA_REPOSITORY/snapshots/$sid
-[ -f "$snap" ] || snap=$(find "$KURA_REPOSITORY/snapshots" -name "$sid*" | head -n1)
+[ -f "$snap" ] || snap=$(find "$KURA_REPOSITORY/snapshots" -name "$sid*" | sed -n 1p)
 [ -f "$snap" ] || fail "the suspect snapshot was not saved"
 note "the plaintext header carries the verdict and counts, never a file name"
 assert_eq "header version" 02 "$(od -An -tx1 -j8 -N1 "$snap" | tr -d ' ')"

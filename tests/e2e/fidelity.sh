@@ -113,7 +113,7 @@ $(head -n 40 <<<"$out")"
 	for what in listing devs xattrs acls links; do
 		a=$($what "$s") b=$($what "$r")
 		[ "$a" = "$b" ] || report "$what of $s differs from $r:
-$(diff <(echo "$a") <(echo "$b") | head -n 40)"
+$(diff <(echo "$a") <(echo "$b") | sed -n 1,40p)"
 	done
 done
 

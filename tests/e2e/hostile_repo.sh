@@ -42,7 +42,7 @@ restores_all() { # WHAT: the oldest and the newest (the middle one shares their 
 	restores latest "$WORK/v3" "$1 (latest)"
 }
 
-largest_index() { ls -S "$KURA_REPOSITORY"/index/* | head -n1; }
+largest_index() { ls -S "$KURA_REPOSITORY"/index/* | sed -n 1p; }
 
 note "truncated index: restores and backups go on, the file is named"
 fresh
@@ -104,7 +104,7 @@ restores_all "after repair of a truncated index"
 
 note "a pack deleted: backup does not deduplicate against it"
 fresh
-gone=$(find "$KURA_REPOSITORY/data" -type f -size +900k | head -n1)
+gone=$(find "$KURA_REPOSITORY/data" -type f -size +900k | sed -n 1p)
 rm -f "$gone"
 backup_json "$SRC"
 rm -rf "$WORK/out"

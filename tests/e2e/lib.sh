@@ -270,7 +270,7 @@ $out"
 		lb=$(grep -v -P '\t\.$' <<<"$lb" || true)
 	fi
 	[ "$la" = "$lb" ] || fail "restored tree $b differs from $a (type mode uid gid mtime size target):
-$(diff <(echo "$la") <(echo "$lb") | head -n 40)"
+$(diff <(echo "$la") <(echo "$lb") | sed -n 1,40p)"
 	out=$(diff -r --no-dereference "$a" "$b" 2>&1 |
 		grep -v -E '^File .* is a (fifo|character special file|block special file|socket) while file .* is a (fifo|character special file|block special file|socket)$' || true)
 	[ -z "$out" ] || fail "diff -r $a $b:
@@ -283,7 +283,7 @@ same_contents() { _compare_trees "$1" "$2" 1; } # A B (ignores A's and B's own m
 # init_repo [ARGS...]: kura init --kdf interactive ARGS
 init_repo() {
 	expect_exit 0 kura init --kdf interactive "$@"
-	[ -f "$(ls -d "$KURA_REPOSITORY"/config/* 2>/dev/null | head -n1)" ] ||
+	[ -f "$(ls -d "$KURA_REPOSITORY"/config/* 2>/dev/null | sed -n 1p)" ] ||
 		fail "init succeeded but $KURA_REPOSITORY/config/ holds no config file"
 }
 

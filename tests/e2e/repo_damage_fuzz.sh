@@ -137,7 +137,7 @@ exit_0_or_4() { [ "$RC" -eq 0 ] || [ "$RC" -eq 4 ] || bad "$1 exits $RC: $(oneli
 # short ID: "#k 1a2b3c4d" for the k-th snapshot taken
 short() { local k; for k in "${!SNAPS[@]}"; do [ "${SNAPS[$k]}" = "$1" ] && { echo "#$((k + 1)) ${1:0:8}"; return; }; done; echo "${1:0:8}"; }
 # oneline TEXT: the first lines of an error message on one line
-oneline() { head -n 3 <<<"$1" | sed "s|$IT/restore-[a-z0-9]*||g; s|$WORK/|\$WORK/|g" | tr '\n' ' ' | head -c 400; }
+oneline() { head -n 3 <<<"$1" | sed "s|$IT/restore-[a-z0-9]*||g; s|$WORK/|\$WORK/|g" | tr '\n' ' ' | cut -c 1-400; }
 
 # readable_and_restorable: every untouched snapshot is listed and restores
 # identical.  Returns 1 and appends to MISSES what did not.

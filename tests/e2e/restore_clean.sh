@@ -41,7 +41,7 @@ s2=$(sid)
 nlocked=$(find "$DATA/documents" -name '*.locked' | wc -l)
 [ "$nlocked" -ge 10 ] || fail "mkdata encrypted only $nlocked files"
 printf 'shift handover, ward 3\n' >"$DATA/shared/after-the-attack.txt"
-printf 'edited after the attack\n' >>"$(find "$DATA/shared" -name '*.txt' -o -name '*.csv' | sort | head -n1)"
+printf 'edited after the attack\n' >>"$(find "$DATA/shared" -name '*.txt' -o -name '*.csv' | sort | sed -n 1p)"
 expect_exit 0 kura --json backup --no-detect "$DATA"
 s3=$(sid)
 

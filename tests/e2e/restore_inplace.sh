@@ -18,7 +18,7 @@ mkdir -p "$(dirname "$SRC")" "$OUTSIDE"
 python3 "$_lib_root/bench/mkdata.py" --size 3M --seed 7 "$SRC" >/dev/null
 mkdir -p "$SRC/links"
 ln -s ../documents "$SRC/links/docs"
-ln "$(find "$SRC/documents" -type f | sort | head -n1)" "$SRC/links/hard"
+ln "$(find "$SRC/documents" -type f | sort | sed -n 1p)" "$SRC/links/hard"
 # a bigger file, for the kill mid-restore
 gen_random "$SRC/big.bin" $((24 * 1024 * 1024)) big
 cp -a "$SRC" "$CLEAN"
@@ -47,8 +47,8 @@ attack() {
 	ln -s "$OUTSIDE" "$SRC/imaging"
 }
 attack
-[ -n "$(find "$SRC" -name '*.locked' | head -n1)" ] || fail "mkdata --ransomware made no *.locked file"
-untouched=$(find "$SRC/databases" -type f | sort | head -n1)
+[ -n "$(find "$SRC" -name '*.locked' | sed -n 1p)" ] || fail "mkdata --ransomware made no *.locked file"
+untouched=$(find "$SRC/databases" -type f | sort | sed -n 1p)
 ino_before=$(inode_of "$untouched")
 # every file of the area the attack left alone, by inode
 untouched_inodes() { (cd "$SRC/databases" && find . -type f -printf '%i %p\n' | LC_ALL=C sort); }
@@ -62,7 +62,7 @@ cp -a "$SRC" "$WORK/copy"
 expect_exit 5 kura restore "$SNAP:$SRC" --target "$WORK/copy"
 out=$(rsync -aHAXn --checksum --itemize-changes --numeric-ids "$SRC/" "$WORK/copy/" | grep -v -E '^\.d' || true)
 assert_eq "paths already there that a restore without --overwrite changed" "" "$out"
-[ -n "$(find "$WORK/copy" -name '*.locked' | head -n1)" ] || fail "*.locked removed without --delete"
+[ -n "$(find "$WORK/copy" -name '*.locked' | sed -n 1p)" ] || fail "*.locked removed without --delete"
 rm -rf "$WORK/copy"
 
 note "--dry-run changes nothing and lists every create, replace and delete"
@@ -89,7 +89,7 @@ big_ino=$(inode_of "$SRC/big.bin")
 pid=$!
 # wait until the big file's temporary is being written
 for _ in $(seq 1 400); do
-	t=$(find "$SRC" -maxdepth 1 -name '.kura-tmp.*' -size +1M 2>/dev/null | head -n1)
+	t=$(find "$SRC" -maxdepth 1 -name '.kura-tmp.*' -size +1M 2>/dev/null | sed -n 1p)
 	[ -n "$t" ] && break
 	kill -0 $pid 2>/dev/null || break
 	sleep 0.05
@@ -137,12 +137,12 @@ for k in created replaced deleted; do
 	a=$(json_get "$DRY" "\"\\n\".join(sorted(d[\"$k\"]))")
 	b=$(json_get "$REAL" "\"\\n\".join(sorted(d[\"$k\"]))")
 	[ "$a" = "$b" ] || fail "dry run's $k differs from the real run's:
-$(diff <(echo "$a") <(echo "$b") | head -n 20)"
+$(diff <(echo "$a") <(echo "$b") | sed -n 1,20p)"
 done
 same_contents "$CLEAN" "$SRC"
 
 note "--verify catches content changed behind the same size and mtime"
-f=$(find "$SRC/databases" -type f | sort | head -n1)
+f=$(find "$SRC/databases" -type f | sort | sed -n 1p)
 python3 - "$f" <<'EOF'
 import os, sys
 p = sys.argv[1]

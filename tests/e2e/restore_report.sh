@@ -61,11 +61,11 @@ assert_eq "every failed path has a reason" true "$v"
 v=$(json_get "$json" '[d["errors"], len(d["failed"]), d["skipped_existing"]]')
 assert_eq "--json errors, failed[], skipped_existing" "[${#failed[@]}, ${#failed[@]}, 0]" "$v"
 for p in "$T$SRC/big.bin" "$T$SRC/keep/big-link"; do
-	printf '%s\n' "${failed[@]}" | grep -qxF -- "$p" || fail "$p is not listed as failed: ${failed[*]}"
+	grep -qxF -- "$p" <<<"$(printf '%s\n' "${failed[@]}")" || fail "$p is not listed as failed: ${failed[*]}"
 done
 nrestored=0
 while IFS= read -r f; do
-	if printf '%s\n' "${failed[@]}" | grep -qxF -- "$T$SRC/$f"; then
+	if grep -qxF -- "$T$SRC/$f" <<<"$(printf '%s\n' "${failed[@]}")"; then
 		[ ! -e "$T$SRC/$f" ] || fail "$f failed but is left under its name"
 		continue
 	fi
@@ -137,7 +137,7 @@ if mount -t tmpfs -o size=2M tmpfs "$M" 2>/dev/null; then
 	mapfile -t failed < <(json_get "$json" '"\n".join(e["path"] for e in d["failed"])')
 	n=0
 	while IFS= read -r f; do
-		printf '%s\n' "${failed[@]}" | grep -qxF -- "$M$SRC/$f" && continue
+		grep -qxF -- "$M$SRC/$f" <<<"$(printf '%s\n' "${failed[@]}")" && continue
 		cmp -s "$SRC/$f" "$M$SRC/$f" || fail "$f is not listed as failed but is not restored identical"
 		n=$((n + 1))
 	done < <(src_files)

@@ -83,7 +83,7 @@ for k in $(grep "^$P/data/" "$WORK/keys"); do
 	[ "$len" -gt "$big" ] && big=$len
 done
 [ "$big" -ge $((8 << 20)) ] || fail "want a pack of 8 MiB or more (multipart-sized), the largest is $big bytes"
-PACK=$(grep "^$P/data/" "$WORK/keys" | head -n1)
+PACK=$(grep "^$P/data/" "$WORK/keys" | sed -n 1p)
 s3curl -o /dev/null -D "$WORK/h" -I "$EP/$B/$PACK"
 V=$(tr -d '\r' <"$WORK/h" | sed -n 's/^x-amz-version-id: //Ip')
 [ -n "$V" ] || fail "no version id for $PACK"

@@ -96,7 +96,7 @@ expect_exit 1 kura scan ffffffffff
 
 note "a damaged snapshot is skipped, and the next one is judged against the one before it"
 snapfile=$KURA_REPOSITORY/snapshots/$s1
-[ -f "$snapfile" ] || snapfile=$(find "$KURA_REPOSITORY/snapshots" -name "$s1*" | head -n1)
+[ -f "$snapfile" ] || snapfile=$(find "$KURA_REPOSITORY/snapshots" -name "$s1*" | sed -n 1p)
 [ -f "$snapfile" ] || fail "no snapshot file for $s1"
 chmod u+w "$snapfile" "$(dirname "$snapfile")" 2>/dev/null || true
 size=$(stat -c %s "$snapfile")

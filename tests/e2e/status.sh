@@ -55,7 +55,7 @@ assert_eq "offline" true "$(rule 3)"
 assert_eq "off-site" false "$(rule 2)"
 assert_eq "usb media" removable "$(json_get "$OUT" '[c for c in d["copies"] if c["label"]=="usb"][0]["media"]')"
 assert_eq "usb looked at (mounted)" true "$(json_get "$OUT" '[c for c in d["copies"] if c["label"]=="usb"][0]["looked"]')"
-rec=$(find "$KURA_REPOSITORY/proofs" -type f -newer "$KURA_REPOSITORY/snapshots/$first" | head -n 20)
+rec=$(find "$KURA_REPOSITORY/proofs" -type f -newer "$KURA_REPOSITORY/snapshots/$first" | sed -n 1,20p)
 for f in $rec; do
 	assert_eq "record $f named by its SHA-256" "$(basename "$f")" "$(sha256sum "$f" | cut -c1-64)"
 done
@@ -100,7 +100,7 @@ status_json 0 --now +10d --drill-age 30d --copy-age 14d
 expect_exit 2 kura status --drill-age soon
 
 note "a damaged pack in the removable copy: its drill and its verification fail, red until redone"
-victim=$(find "$WORK/usb/data" -type f | head -n 1)
+victim=$(find "$WORK/usb/data" -type f | sed -n 1p)
 chmod u+w "$victim"
 printf '\xff' | dd of="$victim" bs=1 seek=200 conv=notrunc status=none
 expect_exit 6 kura --repo "$WORK/usb" drill

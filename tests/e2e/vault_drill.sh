@@ -79,7 +79,7 @@ assert_eq "a writer's drill record" 403 "$(put "$WORK/writer.cred" drills "$WORK
 assert_contains "why" "writers may not upload drill records" "$(cat "$WORK/body")"
 # the smallest pack: the vault refuses before reading the body and closes,
 # and a body larger than the socket's buffers would end in a broken pipe
-pack=$(find "$REPO_DIR/data" -type f -printf '%s %p\n' | sort -n | head -1 | cut -d' ' -f2-)
+pack=$(find "$REPO_DIR/data" -type f -printf '%s %p\n' | sort -n | sed -n 1p | cut -d' ' -f2-)
 assert_eq "a reader's pack" 403 "$(put "$WORK/reader.cred" data "$pack")"
 assert_contains "why" "readers may upload only drill, proof and acceptance records" "$(cat "$WORK/body")"
 assert_eq "junk as a drill record" 400 "$(put "$WORK/reader.cred" drills "$WORK/forged")"
@@ -88,7 +88,7 @@ assert_eq "the reader's record again" 200 "$(put "$WORK/reader.cred" drills "$WO
 
 note "proof records: check --read-data through the reader leaves one; a writer may not, junk is refused"
 expect_exit 0 kura check --read-data
-prec=$(find "$REPO_DIR/proofs" -type f | head -n 1)
+prec=$(find "$REPO_DIR/proofs" -type f | sed -n 1p)
 [ -n "$prec" ] || fail "check --read-data left no proof record on the vault"
 cp "$prec" "$WORK/proof"
 assert_eq "a writer's proof record" 403 "$(put "$WORK/writer.cred" proofs "$WORK/proof")"

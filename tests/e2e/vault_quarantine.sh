@@ -208,6 +208,21 @@ expect_exit 0 "$KURAD" client revoke "$VAULT_DIR" ward4 --since "$T"
 assert_contains "repeat revoke" "revoked already" "$OUT"
 assert_contains "repeat revoke" "Nothing ward4 uploaded" "$OUT"
 
+note "revoke --after SNAPSHOT: the boundary is when the vault received it"
+expect_fail "$KURAD" client revoke "$VAULT_DIR" ward4 --after zz
+assert_contains "not an id" "is not a snapshot id" "$ERR"
+expect_fail "$KURAD" client revoke "$VAULT_DIR" ward4 --after 0000000000
+assert_contains "unknown id" "has no snapshot 0000000000 on record" "$ERR"
+expect_fail "$KURAD" client revoke "$VAULT_DIR" ward4 --since "$T" --after "$clean2"
+assert_contains "one boundary" "give one" "$ERR"
+expect_fail "$KURAD" client add "$VAULT_DIR" ward9 --role writer --repo clinic --output "$WORK/x.cred" --after "$clean2"
+assert_contains "--after is revoke's" "--after belongs to client revoke" "$ERR"
+received2=$(awk -v s="$clean2" '$1 == "snapshots" && $2 == s { print $3; exit }' "$VAULT_DIR/meta/clinic/uploads")
+after2=$(awk -v t="$received2" '$3 > t && !seen[$2]++' "$VAULT_DIR/meta/clinic/uploads" | wc -l)
+[ "$after2" -gt 0 ] || fail "the uploads record has nothing after clean2's receipt"
+expect_exit 0 "$KURAD" client revoke "$VAULT_DIR" ward4 --after "${clean2:0:12}"
+assert_contains "after clean2: all of it quarantined or released already" "Nothing ward4 uploaded" "$OUT"
+
 note "every step is in the audit log, which verifies"
 stop_vault
 log=$(cat "$VAULT_DIR/audit/log.jsonl")

@@ -112,7 +112,7 @@ expect_exit 0 as_reader env KURA_VAULT_WRITER_CREDENTIALS="$W" "$KURA" --json re
 assert_eq "a second repair writes nothing" 0 "$(json_get "$OUT" 'd["files_written"]')"
 
 note "one index file rots on the vault's disk: repair with the backup key rewrites it"
-victim=$(ls -S "$REPO_DIR"/index/* | head -n1)
+victim=$(ls -S "$REPO_DIR"/index/* | sed -n 1p)
 chattr -i "$victim" 2>/dev/null || true
 truncate -s 100 "$victim"
 expect_exit 4 as_reader "$KURA" check

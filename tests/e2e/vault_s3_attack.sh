@@ -77,7 +77,7 @@ while read -r k v h mode until; do
 	name=${k##*/}
 	[[ $name =~ ^[0-9a-f]{64}$ ]] && assert_eq "bytes of $k hash to its name" "$name" "$h"
 done <<<"$before"
-PACK_KEY=$(grep " " <<<"$before" | awk '{print $1}' | grep "/data/" | head -n1)
+PACK_KEY=$(grep " " <<<"$before" | awk '{print $1}' | grep "/data/" | sed -n 1p)
 PACK=${PACK_KEY##*/}
 
 note "the stolen writer, through the vault: no delete, no overwrite"
@@ -102,7 +102,7 @@ while read -r k v h mode until; do
 	assert_eq "DELETE $k?versionId with governance bypass" 403 \
 		"$(code -X DELETE -H 'x-amz-bypass-governance-retention: true' "$EP/$B/$k?versionId=$v")"
 done <<<"$before"
-read -r k v _ <<<"$(grep "/data/" <<<"$before" | head -n1)"
+read -r k v _ <<<"$(grep "/data/" <<<"$before" | sed -n 1p)"
 short=$(date -u -d '+60 seconds' +%Y-%m-%dT%H:%M:%SZ)
 printf '<Retention><Mode>COMPLIANCE</Mode><RetainUntilDate>%s</RetainUntilDate></Retention>' "$short" >"$WORK/r.xml"
 assert_eq "shorten the retention" 403 "$(code -X PUT -H "Content-MD5: $(md5 "$WORK/r.xml")" \
