@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * restfix.h - what the restore suites (test_restorer.c, test_restplan.c)
- * share: the small source tree both back up, its repository with the one
- * snapshot, and the switch to batches of one file and one chunk, so that
- * files, shared chunks and hard links cross batch boundaries.
+ * restfix.h - a repository with one backup in it, for the suites that
+ * restore or check one (test_restorer.c, test_restplan.c, test_restmeta.c,
+ * test_checker.c), and the small source tree the two restore suites back
+ * up.  The switch to batches of one file and one chunk is restfix_tiny.h,
+ * apart, so that a suite without it has no unused state.
  */
 #ifndef KURA_RESTFIX_H
 #define KURA_RESTFIX_H
@@ -12,8 +13,6 @@
 
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include "repo/restorer.h"
 
 /*
  * In SRC (made here): top (holding `top_text`), a/one, a/b/two (a/b with
@@ -42,7 +41,7 @@ static inline int restfix_tree(const char *src, const char *top_text)
 /*
  * A new repository at `repo` (a fast KDF) with one backup of `src`, its
  * file cache in `cache`: *out (the caller frees it) and the snapshot's id
- * in `snap`.  0 or -1.
+ * in `snap`.  0, or -1 with the library's message printed.
  */
 static inline int restfix_repo(kura_repo **out, char snap[KURA_ID_HEX], const char *repo,
 			       const char *passphrase, const char *src, const char *cache)
@@ -52,33 +51,16 @@ static inline int restfix_repo(kura_repo **out, char snap[KURA_ID_HEX], const ch
 
 	kura_init_options_default(&io);
 	io.kdf_profile = KURA_KDF_INTERACTIVE;
-	if (kura_repo_init(out, repo, passphrase, &io) < 0 ||
-	    test_backup_dir(*out, src, cache, &res) < 0)
+	if (kura_repo_init(out, repo, passphrase, &io) < 0) {
+		print_error("init %s: %s\n", repo, kura_error_message());
 		return -1;
+	}
+	if (test_backup_dir(*out, src, cache, &res) < 0) {
+		print_error("backup %s: %s\n", src, kura_error_message());
+		return -1;
+	}
 	memcpy(snap, res.snapshot_id, KURA_ID_HEX);
 	return 0;
 }
-
-/*
- * setup_tiny and teardown_tiny: a suite's own `setup` and `teardown` with
- * the restorer cutting its work into the smallest batches in between.
- */
-static size_t restfix_batch_files_was, restfix_batch_chunks_was;
-
-#define RESTFIX_TINY_BATCHES(setup, teardown)                                                      \
-	static int setup_tiny(void **state)                                                        \
-	{                                                                                          \
-		restfix_batch_files_was = kura_restore__batch_files;                               \
-		restfix_batch_chunks_was = kura_restore__batch_chunks;                             \
-		kura_restore__batch_files = 1;                                                     \
-		kura_restore__batch_chunks = 1;                                                    \
-		return setup(state);                                                               \
-	}                                                                                          \
-	static int teardown_tiny(void **state)                                                     \
-	{                                                                                          \
-		kura_restore__batch_files = restfix_batch_files_was;                               \
-		kura_restore__batch_chunks = restfix_batch_chunks_was;                             \
-		return teardown(state);                                                            \
-	}
 
 #endif

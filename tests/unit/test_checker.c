@@ -9,7 +9,7 @@
  * while the key opened (prehash.c) are judged exactly as packs the check
  * hashes itself.
  */
-#include "testutil.h"
+#include "restfix.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,8 +61,6 @@ static void on_problem(const char *object, const char *message, const char *snap
 static int setup(void **state)
 {
 	fixture *f = calloc(1, sizeof(*f));
-	kura_init_options io;
-	kura_backup_result br;
 	char path[160];
 
 	if (!f)
@@ -85,15 +83,8 @@ static int setup(void **state)
 	snprintf(path, sizeof(path), "%s/sub/other.bin", f->src);
 	test_write_random(path, 300000, 3);
 
-	kura_init_options_default(&io);
-	io.kdf_profile = KURA_KDF_INTERACTIVE;
-	if (kura_repo_init(&f->r, f->repo, PASSPHRASE, &io) < 0)
+	if (restfix_repo(&f->r, f->snap, f->repo, PASSPHRASE, f->src, f->cache) < 0)
 		return -1;
-	if (test_backup_dir(f->r, f->src, f->cache, &br) < 0) {
-		print_error("backup: %s\n", kura_error_message());
-		return -1;
-	}
-	memcpy(f->snap, br.snapshot_id, KURA_ID_HEX);
 	*state = f;
 	return 0;
 }
@@ -136,9 +127,54 @@ static int largest(const char *name, uint64_t size, void *ctx)
 	return 0;
 }
 
-static void pack_path(const fixture *f, char *out, size_t len, const char *name)
+/*
+ * The largest pack: its name in `name` (its size rides behind it), its
+ * file in `path`, made writable for the tests that damage it.  Its size.
+ */
+static uint64_t largest_pack(const fixture *f, char name[KURA_ID_HEX + 8], char *path, size_t len)
 {
-	snprintf(out, len, "%s/data/%.2s/%s", f->repo, name, name);
+	kura_backend *b = f->r->backend;
+	uint64_t size;
+
+	memset(name, 0, KURA_ID_HEX + 8);
+	assert_ok(b->list(b, KURA_FILE_PACK, largest, name));
+	memcpy(&size, name + KURA_ID_HEX, sizeof(size));
+	snprintf(path, len, "%s/data/%.2s/%s", f->repo, name, name);
+	chmod(path, 0600);
+	return size;
+}
+
+/* Flip one byte at `off` of `path` (and flip it back with a second call). */
+static void flip_at(const char *path, long off)
+{
+	FILE *fp = fopen(path, "r+b");
+	int c;
+
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, off, SEEK_SET), 0);
+	c = fgetc(fp);
+	assert_true(c != EOF);
+	assert_int_equal(fseek(fp, off, SEEK_SET), 0);
+	fputc(c ^ 0x04, fp);
+	fclose(fp);
+}
+
+/*
+ * A --read-data check fails, and its first problem is pack `name` (of
+ * `size` bytes, flipped at `off`) not hashing to its name.
+ */
+static void assert_pack_hash_first(const fixture *f, const char *name, long off, uint64_t size)
+{
+	char first[160];
+	kura_check_result res;
+	problems p;
+
+	assert_int_equal(run_check(f->r, true, &p, &res), KURA_ECORRUPT);
+	assert_int_equal((int)res.problems, p.count);
+	snprintf(first, sizeof(first), "pack %.64s: content hash does not match its name\n", name);
+	if (strncmp(p.messages, first, strlen(first)) != 0)
+		fail_msg("flip at %ld of %llu: first problem is not the pack hash:\n%s", off,
+			 (unsigned long long)size, p.messages);
 }
 
 static void test_clean(void **state)
@@ -163,25 +199,13 @@ static void test_clean(void **state)
 static void test_flip_in_pack_names_the_file(void **state)
 {
 	fixture *f = *state;
-	kura_backend *b = f->r->backend;
-	char best[KURA_ID_HEX + 8] = {0}, path[256];
+	char best[KURA_ID_HEX + 8], path[256];
 	kura_check_result res;
 	uint64_t size;
 	problems p;
-	FILE *fp;
-	int c;
 
-	assert_ok(b->list(b, KURA_FILE_PACK, largest, best));
-	memcpy(&size, best + KURA_ID_HEX, sizeof(size));
-	pack_path(f, path, sizeof(path), best);
-	chmod(path, 0600);
-	fp = fopen(path, "r+b");
-	assert_non_null(fp);
-	fseek(fp, (long)(size / 3), SEEK_SET);
-	c = fgetc(fp);
-	fseek(fp, (long)(size / 3), SEEK_SET);
-	fputc(c ^ 0x20, fp);
-	fclose(fp);
+	size = largest_pack(f, best, path, sizeof(path));
+	flip_at(path, (long)(size / 3));
 
 	assert_int_equal(run_check(f->r, true, &p, &res), KURA_ECORRUPT);
 	assert_int_equal((int)res.problems, p.count);
@@ -191,21 +215,6 @@ static void test_flip_in_pack_names_the_file(void **state)
 	assert_null(strstr(p.paths, "small.txt"));
 }
 
-/* Flip one byte at `off` of `path` (and flip it back with a second call). */
-static void flip_at(const char *path, long off)
-{
-	FILE *fp = fopen(path, "r+b");
-	int c;
-
-	assert_non_null(fp);
-	assert_int_equal(fseek(fp, off, SEEK_SET), 0);
-	c = fgetc(fp);
-	assert_true(c != EOF);
-	assert_int_equal(fseek(fp, off, SEEK_SET), 0);
-	fputc(c ^ 0x04, fp);
-	fclose(fp);
-}
-
 /*
  * The pack hash covers every byte, wherever it lies (header, sealed key,
  * blobs, the last blob, trailer, footer), and its report comes first.
@@ -213,27 +222,17 @@ static void flip_at(const char *path, long off)
 static void test_flip_anywhere_in_pack(void **state)
 {
 	fixture *f = *state;
-	kura_backend *b = f->r->backend;
-	char best[KURA_ID_HEX + 8] = {0}, path[256], first[160];
+	char best[KURA_ID_HEX + 8], path[256];
 	kura_check_result res;
 	uint64_t size;
 	problems p;
 
-	assert_ok(b->list(b, KURA_FILE_PACK, largest, best));
-	memcpy(&size, best + KURA_ID_HEX, sizeof(size));
-	pack_path(f, path, sizeof(path), best);
-	chmod(path, 0600);
+	size = largest_pack(f, best, path, sizeof(path));
 	const long offs[] = {0, 11, 60, 123, 124, 200, (long)(size / 2), (long)(size * 9 / 10),
 			     (long)size - 200, (long)size - 13, (long)size - 1};
 	for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
 		flip_at(path, offs[i]);
-		assert_int_equal(run_check(f->r, true, &p, &res), KURA_ECORRUPT);
-		assert_int_equal((int)res.problems, p.count);
-		snprintf(first, sizeof(first), "pack %.64s: content hash does not match its name\n",
-			 best);
-		if (strncmp(p.messages, first, strlen(first)) != 0)
-			fail_msg("flip at %ld of %llu: first problem is not the pack hash:\n%s",
-				 offs[i], (unsigned long long)size, p.messages);
+		assert_pack_hash_first(f, best, offs[i], size);
 		flip_at(path, offs[i]);
 	}
 	assert_ok(run_check(f->r, true, &p, &res));
@@ -243,13 +242,11 @@ static void test_flip_anywhere_in_pack(void **state)
 static void test_missing_pack(void **state)
 {
 	fixture *f = *state;
-	kura_backend *b = f->r->backend;
-	char best[KURA_ID_HEX + 8] = {0}, path[256];
+	char best[KURA_ID_HEX + 8], path[256];
 	kura_check_result res;
 	problems p;
 
-	assert_ok(b->list(b, KURA_FILE_PACK, largest, best));
-	pack_path(f, path, sizeof(path), best);
+	largest_pack(f, best, path, sizeof(path));
 	assert_int_equal(unlink(path), 0);
 	assert_int_equal(run_check(f->r, false, &p, &res), KURA_ECORRUPT);
 	assert_non_null(strstr(p.messages, "does not exist"));
@@ -383,19 +380,15 @@ static void prehash_all(fixture *f)
 static void test_prehashed_flip_anywhere(void **state)
 {
 	fixture *f = *state;
-	kura_backend *b = f->r->backend;
-	char best[KURA_ID_HEX + 8] = {0}, path[256], first[160];
+	char best[KURA_ID_HEX + 8], path[256];
 	kura_check_result res;
 	uint64_t size;
 	problems p;
 	bool match;
 	uint8_t name[KURA_HASH_SIZE];
 
-	assert_ok(b->list(b, KURA_FILE_PACK, largest, best));
-	memcpy(&size, best + KURA_ID_HEX, sizeof(size));
+	size = largest_pack(f, best, path, sizeof(path));
 	assert_ok(kura_unhex(name, best, KURA_HASH_SIZE));
-	pack_path(f, path, sizeof(path), best);
-	chmod(path, 0600);
 	prehash_all(f);
 	assert_true(kura_prehash_lookup(f->r->prehash, name, size, &match));
 	assert_true(match);
@@ -404,17 +397,12 @@ static void test_prehashed_flip_anywhere(void **state)
 	assert_int_equal(p.count, 0);
 
 	const long offs[] = {0, 123, (long)(size / 2), (long)size - 13, (long)size - 1};
-	snprintf(first, sizeof(first), "pack %.64s: content hash does not match its name\n", best);
 	for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
 		flip_at(path, offs[i]);
 		prehash_all(f);
 		assert_true(kura_prehash_lookup(f->r->prehash, name, size, &match));
 		assert_false(match);
-		assert_int_equal(run_check(f->r, true, &p, &res), KURA_ECORRUPT);
-		assert_int_equal((int)res.problems, p.count);
-		if (strncmp(p.messages, first, strlen(first)) != 0)
-			fail_msg("flip at %ld of %llu: first problem is not the pack hash:\n%s",
-				 offs[i], (unsigned long long)size, p.messages);
+		assert_pack_hash_first(f, best, offs[i], size);
 		flip_at(path, offs[i]);
 	}
 
@@ -432,9 +420,8 @@ static void test_prehashed_flip_anywhere(void **state)
 static void test_open_hashing_packs(void **state)
 {
 	fixture *f = *state;
-	kura_backend *b = f->r->backend;
 	kura_repo_open_options o = KURA_REPO_OPEN_OPTIONS_INIT;
-	char best[KURA_ID_HEX + 8] = {0}, path[256];
+	char best[KURA_ID_HEX + 8], path[256];
 	kura_check_result res;
 	uint64_t size;
 	problems p;
@@ -446,11 +433,7 @@ static void test_open_hashing_packs(void **state)
 	assert_ok(run_check(f->r, true, &p, &res));
 	assert_int_equal(p.count, 0);
 
-	b = f->r->backend;
-	assert_ok(b->list(b, KURA_FILE_PACK, largest, best));
-	memcpy(&size, best + KURA_ID_HEX, sizeof(size));
-	pack_path(f, path, sizeof(path), best);
-	chmod(path, 0600);
+	size = largest_pack(f, best, path, sizeof(path));
 	flip_at(path, (long)(size / 2));
 	kura_repo_free(f->r);
 	assert_ok(kura_repo_open_ext(&f->r, f->repo, &o));

@@ -10,6 +10,7 @@
  * boundaries.
  */
 #include "restfix.h"
+#include "restfix_tiny.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -12,6 +12,7 @@
  * mtimes), and all of it again with batches of one file and one chunk.
  */
 #include "restfix.h"
+#include "restfix_tiny.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
