@@ -20,8 +20,7 @@
 #   REPS [3]     repetitions of each setup
 #   BASE [/tmp/bench-s3]  scratch directory (removed first)
 #   RGW_DIR      an RGW already up (its env file is read); default: one is
-#                started in $BASE/rgw with tests/services/rgw/rgw-up.sh and
-#                stopped at the end
+#                started in $BASE/rgw (bench/rgw.sh) and stopped at the end
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
@@ -30,16 +29,12 @@ SIZE=${SIZE:-1G} REPS=${REPS:-3} BASE=${BASE:-/tmp/bench-s3}
 case "$BASE" in /tmp/bench-*) ;; *) echo "BASE must be /tmp/bench-*" >&2; exit 2 ;; esac
 command -v restic >/dev/null || { echo "restic is not installed" >&2; exit 2; }
 
+# shellcheck source=bench/rgw.sh
+. "$HERE/rgw.sh"
+
 rm -rf "$BASE" && mkdir -p "$BASE"
-started=
-if [ -z "${RGW_DIR:-}" ]; then
-  RGW_DIR=$BASE/rgw RGW_PORT=0 RGW_MON_PORT=0 RGW_INSTALL=0 bash "$ROOT/tests/services/rgw/rgw-up.sh" >"$BASE/rgw-up.log" 2>&1
-  RGW_DIR=$BASE/rgw
-  started=1
-fi
-trap '[ -n "$started" ] && RGW_DIR=$RGW_DIR bash "$ROOT/tests/services/rgw/rgw-down.sh" >/dev/null 2>&1 || true' EXIT
-# shellcheck disable=SC1091
-. "$RGW_DIR/env"
+trap rgw_down EXIT
+rgw_up
 EP=$S3_ENDPOINT
 export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY AWS_DEFAULT_REGION=$S3_REGION
 unset AWS_ENDPOINT_URL || true

@@ -13,8 +13,8 @@
 #   REPS [3]     repetitions (alternating disk and s3)
 #   BASE [/tmp/bench-vault-s3]  scratch directory (removed first)
 #   RGW_DIR      an RGW already up (its env file is read); default: one is
-#                started in $BASE/rgw with tests/services/rgw/rgw-up.sh, as
-#                bench/s3.sh does, and stopped at the end
+#                started in $BASE/rgw (bench/rgw.sh, as for bench/s3.sh) and
+#                stopped at the end
 #
 # kurad, kura and RGW share the machine's cores here: on separate hosts both
 # vaults are faster and the S3 vault's extra hop costs less.
@@ -26,24 +26,20 @@ KURAD=${KURAD:-$ROOT/build/kurad}
 SIZE=${SIZE:-1G} REPS=${REPS:-3} BASE=${BASE:-/tmp/bench-vault-s3}
 case "$BASE" in /tmp/bench-*) ;; *) echo "BASE must be /tmp/bench-*" >&2; exit 2 ;; esac
 
+# shellcheck source=bench/rgw.sh
+. "$HERE/rgw.sh"
+
 if [ -d "$BASE" ]; then chattr -R -i "$BASE" 2>/dev/null || true; fi
 rm -rf "$BASE" && mkdir -p "$BASE"
-started=
-if [ -z "${RGW_DIR:-}" ]; then
-  RGW_DIR=$BASE/rgw RGW_PORT=0 RGW_MON_PORT=0 RGW_INSTALL=0 bash "$ROOT/tests/services/rgw/rgw-up.sh" >"$BASE/rgw-up.log" 2>&1
-  RGW_DIR=$BASE/rgw
-  started=1
-fi
 pids=()
 cleanup() {
   local p
   for p in "${pids[@]+"${pids[@]}"}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
   chattr -R -i "$BASE" 2>/dev/null || true
-  if [ -n "$started" ]; then RGW_DIR=$RGW_DIR bash "$ROOT/tests/services/rgw/rgw-down.sh" >/dev/null 2>&1 || true; fi
+  rgw_down
 }
 trap cleanup EXIT
-# shellcheck disable=SC1091
-. "$RGW_DIR/env"
+rgw_up
 export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY AWS_REGION=$S3_REGION
 unset AWS_ENDPOINT_URL AWS_SESSION_TOKEN || true
 
