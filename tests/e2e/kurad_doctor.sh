@@ -10,17 +10,10 @@
 init_vault "$WORK/vault"
 start_vault
 vault_client ward4 writer pacs "$WORK/ward4.cred"
-mkdir -p "$WORK/approvers"
-for a in alice bob; do
-	expect_exit 0 "$KURAD" approver add "$VAULT_DIR" "$a" --output "$WORK/approvers/$a.key" --kdf interactive
-done
-
-doctor_hardened_root "$WORK/root"
+doctor_host
 
 note "a hardened vault host passes"
-expect_exit 0 "$KURAD" doctor "$VAULT_DIR" --json
-J=$OUT
-assert_eq "ok" true "$(json_get "$J" 'd["ok"]')"
+doctor_ok
 assert_eq "checks" 11 "$(json_get "$J" 'len(d["checks"])')"
 for c in listen key-modes clock ssh approvers approver-keys policy credentials free-space; do
 	assert_eq "$c" pass "$(doctor_status "$J" "$c")"
@@ -36,15 +29,7 @@ json_get "$J" 'all(set(c) == {"name","status","reason","fix"} for c in d["checks
 	fail "check objects not as documented"
 
 note "a TLS key readable by others fails, then passes once mended"
-chmod 644 "$VAULT_DIR/tls/key.pem"
-expect_exit 3 "$KURAD" doctor "$VAULT_DIR" --json
-assert_eq "key-modes" fail "$(doctor_status "$OUT" key-modes)"
-assert_contains "names the file" "tls/key.pem (mode 0644)" "$(doctor_reason "$OUT" key-modes)"
-assert_eq "ok" false "$(json_get "$OUT" 'd["ok"]')"
-expect_exit 3 "$KURAD" doctor "$VAULT_DIR"
-assert_contains "text: the fix" "fix: chmod 600" "$OUT"
-chmod 600 "$VAULT_DIR/tls/key.pem"
-expect_exit 0 "$KURAD" doctor "$VAULT_DIR" --json
+doctor_key_mode tls/key.pem
 
 note "an approver key left in the vault directory fails"
 cp "$WORK/approvers/alice.key" "$VAULT_DIR/alice.key"

@@ -526,6 +526,13 @@ overlap_waiting_prune() { # ID: sets THIRD_SNAP, the paused backup's snapshot
 #                           (sshd_config.d/10-kura.conf mends the main file), a
 #                           synchronised clock, the real /proc; sets R and
 #                           exports KURAD_DOCTOR_ROOT
+#   doctor_host             the vault at $VAULT_DIR ready for a passing doctor:
+#                           approvers alice and bob (keys in $WORK/approvers, not
+#                           in the vault directory) and doctor_hardened_root $WORK/root
+#   doctor_ok               `kurad doctor --json` passes (exit 0, "ok": true); its JSON in J
+#   doctor_key_mode REL     $VAULT_DIR/REL readable by others fails key-modes (exit 3,
+#                           "ok": false) naming it, the text says the fix, and
+#                           chmod 600 makes the doctor pass again
 #   doctor_status JSON NAME / doctor_reason JSON NAME   one check of `kurad doctor --json`
 doctor_hardened_root() {
 	R=$1
@@ -535,6 +542,30 @@ doctor_hardened_root() {
 	: >"$R/run/systemd/timesync/synchronized"
 	ln -s /proc "$R/proc"
 	export KURAD_DOCTOR_ROOT=$R
+}
+doctor_host() {
+	local a
+	mkdir -p "$WORK/approvers"
+	for a in alice bob; do
+		expect_exit 0 "$KURAD" approver add "$VAULT_DIR" "$a" --output "$WORK/approvers/$a.key" --kdf interactive
+	done
+	doctor_hardened_root "$WORK/root"
+}
+doctor_ok() {
+	expect_exit 0 "$KURAD" doctor "$VAULT_DIR" --json
+	J=$OUT
+	assert_eq "ok" true "$(json_get "$J" 'd["ok"]')"
+}
+doctor_key_mode() {
+	chmod 644 "$VAULT_DIR/$1"
+	expect_exit 3 "$KURAD" doctor "$VAULT_DIR" --json
+	assert_eq "key-modes" fail "$(doctor_status "$OUT" key-modes)"
+	assert_contains "names the file" "$1 (mode 0644)" "$(doctor_reason "$OUT" key-modes)"
+	assert_eq "ok" false "$(json_get "$OUT" 'd["ok"]')"
+	expect_exit 3 "$KURAD" doctor "$VAULT_DIR"
+	assert_contains "text: the fix" "fix: chmod 600" "$OUT"
+	chmod 600 "$VAULT_DIR/$1"
+	doctor_ok
 }
 doctor_status() { json_get "$1" "[c['status'] for c in d['checks'] if c['name'] == '$2'][0]"; }
 doctor_reason() { json_get "$1" "[c['reason'] for c in d['checks'] if c['name'] == '$2'][0]"; }

@@ -12,17 +12,10 @@ s3_bucket doctor
 init_vault "$WORK/vault" --store "s3:$S3_ENDPOINT/$S3_BUCKET/doc" --lock-days 2
 vault_client ward4 writer pacs "$WORK/ward4.cred"
 start_vault
-mkdir -p "$WORK/approvers"
-for a in alice bob; do
-	expect_exit 0 "$KURAD" approver add "$VAULT_DIR" "$a" --output "$WORK/approvers/$a.key" --kdf interactive
-done
-
-doctor_hardened_root "$WORK/root"
+doctor_host
 
 note "the store's lock is read back"
-expect_exit 0 "$KURAD" doctor "$VAULT_DIR" --json
-J=$OUT
-assert_eq "ok" true "$(json_get "$J" 'd["ok"]')"
+doctor_ok
 assert_eq "immutable" pass "$(doctor_status "$J" immutable)"
 assert_contains "what protects" "COMPLIANCE Object Lock for 2 day(s)" "$(doctor_reason "$J" immutable)"
 assert_contains "the claim" "claim names this vault" "$(doctor_reason "$J" immutable)"
@@ -41,10 +34,5 @@ assert_eq "immutable" fail "$(doctor_status "$OUT" immutable)"
 cp "$WORK/signing.pub" "$VAULT_DIR/signing.pub"
 
 note "the S3 keys readable by others fail, then pass once mended"
-chmod 644 "$VAULT_DIR/s3.json"
-expect_exit 3 "$KURAD" doctor "$VAULT_DIR" --json
-assert_eq "key-modes" fail "$(doctor_status "$OUT" key-modes)"
-assert_contains "names the file" "s3.json (mode 0644)" "$(doctor_reason "$OUT" key-modes)"
-chmod 600 "$VAULT_DIR/s3.json"
-expect_exit 0 "$KURAD" doctor "$VAULT_DIR" --json
+doctor_key_mode s3.json
 echo "PASS vault_s3_doctor"
