@@ -31,6 +31,8 @@ command -v restic >/dev/null || { echo "restic is not installed" >&2; exit 2; }
 
 # shellcheck source=bench/rgw.sh
 . "$HERE/rgw.sh"
+# shellcheck source=bench/timed.sh
+. "$HERE/timed.sh"
 
 rm -rf "$BASE" && mkdir -p "$BASE"
 trap rgw_down EXIT
@@ -46,16 +48,6 @@ export KURA_PASSWORD_FILE=$BASE/pass RESTIC_PASSWORD_FILE=$BASE/pass
 
 s3curl() { curl -s --aws-sigv4 "aws:amz:$S3_REGION:s3" --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' "$@"; }
 
-# timed NAME SETUP CMD...: append "NAME SETUP SECONDS" to $BASE/times
-timed() {
-  local name=$1 setup=$2 t0
-  shift 2
-  sync
-  t0=$(date +%s.%N)
-  "$@" >"$BASE/last.out" 2>"$BASE/last.err" || { echo "$name $setup failed: $(tail -n 5 "$BASE/last.err")" >&2; exit 1; }
-  if [ "$name" = restore ]; then sync; fi
-  echo "$name $setup $(echo "$(date +%s.%N) - $t0" | bc)" >>"$BASE/times"
-}
 verify() { diff -r "$BASE/src" "$1" >/dev/null || { echo "restore of $2 differs" >&2; exit 1; }; }
 
 for rep in $(seq 1 "$REPS"); do

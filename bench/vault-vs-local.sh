@@ -14,6 +14,8 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
+# shellcheck source=bench/timed.sh
+. "$HERE/timed.sh"
 KURA=${KURA:-$ROOT/build/kura}
 KURAD=${KURAD:-$ROOT/build/kurad}
 SIZE=${SIZE:-1G} REPS=${REPS:-3} BASE=${BASE:-/tmp/bench-vault}
@@ -46,16 +48,6 @@ kura_at() {
     KURA_REPOSITORY=vault://127.0.0.1:$port/bench$rep KURA_VAULT_CREDENTIALS=$BASE/$role$rep.cred "$KURA" "$@"
   fi
 }
-# timed NAME WHERE ROLE ARGS...: append "NAME WHERE SECONDS" to $BASE/times.
-timed() {
-  local name=$1 where=$2 role=$3 t0
-  shift 3
-  sync
-  t0=$(date +%s.%N)
-  kura_at "$where" "$role" "$@" >/dev/null
-  if [ "$name" = restore ]; then sync; fi
-  echo "$name $where $(echo "$(date +%s.%N) - $t0" | bc)" >>"$BASE/times"
-}
 
 for rep in $(seq 1 "$REPS"); do
   for where in local vault; do
@@ -63,11 +55,11 @@ for rep in $(seq 1 "$REPS"); do
     kura_at "$where" reader key backup-key --output "$BASE/$where$rep.backup-key" >/dev/null
     kura_at "$where" reader key export --output "$BASE/$where$rep.restore-key" >/dev/null
     rm -rf "$BASE/cache"
-    KURA_KEY_FILE=$BASE/$where$rep.backup-key timed backup "$where" writer backup "$BASE/src"
+    KURA_KEY_FILE=$BASE/$where$rep.backup-key timed backup "$where" kura_at "$where" writer backup "$BASE/src"
     rm -rf "$BASE/restored" && sync
-    KURA_KEY_FILE=$BASE/$where$rep.restore-key timed restore "$where" reader restore latest --target "$BASE/restored"
+    KURA_KEY_FILE=$BASE/$where$rep.restore-key timed restore "$where" kura_at "$where" reader restore latest --target "$BASE/restored"
     diff -r "$BASE/src" "$BASE/restored$BASE/src" >/dev/null || { echo "restore from $where differs" >&2; exit 1; }
-    KURA_KEY_FILE=$BASE/$where$rep.restore-key timed check "$where" reader check --read-data
+    KURA_KEY_FILE=$BASE/$where$rep.restore-key timed check "$where" kura_at "$where" reader check --read-data
   done
 done
 

@@ -28,6 +28,8 @@ case "$BASE" in /tmp/bench-*) ;; *) echo "BASE must be /tmp/bench-*" >&2; exit 2
 
 # shellcheck source=bench/rgw.sh
 . "$HERE/rgw.sh"
+# shellcheck source=bench/timed.sh
+. "$HERE/timed.sh"
 
 if [ -d "$BASE" ]; then chattr -R -i "$BASE" 2>/dev/null || true; fi
 rm -rf "$BASE" && mkdir -p "$BASE"
@@ -70,16 +72,6 @@ kura_at() {
   shift 2
   KURA_REPOSITORY=vault://127.0.0.1:${port[$where]}/bench$rep KURA_VAULT_CREDENTIALS=$BASE/$where-$role$rep.cred "$KURA" "$@"
 }
-# timed NAME WHERE ROLE ARGS...: append "NAME WHERE SECONDS" to $BASE/times.
-timed() {
-  local name=$1 where=$2 role=$3 t0
-  shift 3
-  sync
-  t0=$(date +%s.%N)
-  kura_at "$where" "$role" "$@" >"$BASE/last.out" 2>"$BASE/last.err" || { echo "$name on $where failed: $(tail -n 5 "$BASE/last.err")" >&2; exit 1; }
-  if [ "$name" = restore ]; then sync; fi
-  echo "$name $where $(echo "$(date +%s.%N) - $t0" | bc)" >>"$BASE/times"
-}
 
 for rep in $(seq 1 "$REPS"); do
   for where in disk s3; do
@@ -87,9 +79,9 @@ for rep in $(seq 1 "$REPS"); do
     kura_at "$where" reader key backup-key --output "$BASE/$where$rep.backup-key" >/dev/null
     kura_at "$where" reader key export --output "$BASE/$where$rep.restore-key" >/dev/null
     rm -rf "$BASE/cache"
-    KURA_KEY_FILE=$BASE/$where$rep.backup-key timed backup "$where" writer backup --no-detect "$BASE/src"
+    KURA_KEY_FILE=$BASE/$where$rep.backup-key timed backup "$where" kura_at "$where" writer backup --no-detect "$BASE/src"
     rm -rf "$BASE/restored" && sync
-    KURA_KEY_FILE=$BASE/$where$rep.restore-key timed restore "$where" reader restore latest --target "$BASE/restored"
+    KURA_KEY_FILE=$BASE/$where$rep.restore-key timed restore "$where" kura_at "$where" reader restore latest --target "$BASE/restored"
     diff -r "$BASE/src" "$BASE/restored$BASE/src" >/dev/null || { echo "restore from the $where vault differs" >&2; exit 1; }
   done
 done
