@@ -429,6 +429,12 @@ s3curl() {
 		-H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' "$@"
 }
 
+# s3_retain_until BUCKET/KEY: the object's Object Lock RetainUntilDate, as epoch seconds
+s3_retain_until() {
+	s3curl "$S3_ENDPOINT/$1?retention=" | sed -n 's:.*<RetainUntilDate>\([^<.Z]*\).*:\1:p' |
+		xargs -I{} date -u -d {} +%s
+}
+
 # Prune-overlap helpers (prune_overlap.sh on disk, s3_prune_overlap.sh on
 # RGW): a backup --stdin of $WORK/data.bin paused after its first MiB while
 # a prune runs.  The caller says how its store is read by defining

@@ -17,13 +17,9 @@ vault_two_snapshots "$SRC" --store "s3:$S3_ENDPOINT/$B/$P" --lock-days 1
 old_snap=$OLD_SNAP
 new_snap=$NEW_SNAP
 
-retain() { # KEY: RetainUntilDate as epoch seconds
-	s3curl "$S3_ENDPOINT/$B/$1?retention=" | sed -n 's:.*<RetainUntilDate>\([^<.Z]*\).*:\1:p' |
-		xargs -I{} date -u -d {} +%s
-}
 old_key=$P/clinic/snapshots/$old_snap
 new_key=$P/clinic/snapshots/$new_snap
-old_until=$(retain "$old_key")
+old_until=$(s3_retain_until "$B/$old_key")
 
 # a pack no snapshot names (what an interrupted backup leaves), locked for a day
 gen_random "$WORK/orphan" 5000 orphan
@@ -70,11 +66,11 @@ same_contents "$SRC" "$WORK/r$SRC"
 stop_vault
 
 note "extension lets the deleted snapshot and its own packs expire, and extends the rest"
-new_until=$(retain "$new_key")
+new_until=$(s3_retain_until "$B/$new_key")
 sleep 2
 expect_exit 0 "$KURAD" s3 extend-locks "$VAULT_DIR" --json
 let=$(json_get "$OUT" '[r["let_expire"] for r in d["repos"] if r["repo"] == "clinic"][0]')
 [ "$let" -ge 2 ] || fail "want the deleted snapshot and its packs let expire: $OUT"
-assert_eq "the deleted snapshot's lock stays" "$old_until" "$(retain "$old_key")"
-[ "$(retain "$new_key")" -ge $((new_until + 2)) ] || fail "the kept snapshot's lock did not move"
+assert_eq "the deleted snapshot's lock stays" "$old_until" "$(s3_retain_until "$B/$old_key")"
+[ "$(s3_retain_until "$B/$new_key")" -ge $((new_until + 2)) ] || fail "the kept snapshot's lock did not move"
 echo "PASS vault_s3_delete"

@@ -88,12 +88,8 @@ assert_contains "revoke quarantines the second backup's files" "Quarantined" "$O
 
 note "lock extension is the vault's: serve ran it (audited), kurad s3 extend-locks moves the dates"
 assert_contains "serve extended the locks" '"EXTEND-LOCKS"' "$(cat "$VAULT_DIR/audit/log.jsonl")"
-retain() { # KEY: RetainUntilDate as epoch seconds
-	s3curl "$S3_ENDPOINT/$B/$1?retention=" | sed -n 's:.*<RetainUntilDate>\([^<.Z]*\).*:\1:p' |
-		xargs -I{} date -u -d {} +%s
-}
 k=site/vault/clinic/snapshots/$snap2
-before=$(retain "$k")
+before=$(s3_retain_until "$B/$k")
 sleep 2
 expect_exit 0 "$KURAD" s3 extend-locks "$VAULT_DIR" --json
 assert_eq "clinic: every needed file extended" \
@@ -101,7 +97,7 @@ assert_eq "clinic: every needed file extended" \
 	"$(json_get "$OUT" '[r["extended"] for r in d["repos"] if r["repo"] == "clinic"]')"
 [ "$(json_get "$OUT" '[r["files"] for r in d["repos"]][0]')" -ge 5 ] || fail "too few files extended: $OUT"
 assert_eq "the claim extended" 1 "$(json_get "$OUT" 'd["claim"]["extended"]')"
-after=$(retain "$k")
+after=$(s3_retain_until "$B/$k")
 [ "$after" -ge $((before + 2)) ] || fail "the lock of $k did not move: $before -> $after"
 expect_exit 0 "$KURAD" s3 extend-locks "$VAULT_DIR" --dry-run
 assert_contains "dry run" "would extend" "$OUT"

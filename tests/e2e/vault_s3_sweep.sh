@@ -51,12 +51,8 @@ for key in $(printf '%s' "$list" | grep -o '<Key>[^<]*</Key>' | sed 's:<Key>\(.*
 done
 [ "$n" -ge 6 ] || fail "clinic has too few objects to copy: $n"
 
-retain() { # KEY: RetainUntilDate as epoch seconds
-	s3curl "$S3_ENDPOINT/$B/$1?retention=" | sed -n 's:.*<RetainUntilDate>\([^<.Z]*\).*:\1:p' |
-		xargs -I{} date -u -d {} +%s
-}
 old_key=$P/ward/snapshots/$old_snap
-assert_eq "the copy's lock" "$until_s" "$(retain "$old_key")"
+assert_eq "the copy's lock" "$until_s" "$(s3_retain_until "$B/$old_key")"
 
 note "the approved deletion keeps what is locked and records it for a retry"
 export KURA_REPOSITORY=vault://$VAULT_ADDR/ward KURA_VAULT_CREDENTIALS=$WORK/ward.cred
@@ -84,7 +80,7 @@ assert_eq "no pack removed yet" 0 "$(rq "r['result']['packs_removed']")"
 
 note "lock extension leaves alone what is due for deletion"
 expect_exit 0 "$KURAD" s3 extend-locks "$VAULT_DIR" --json
-assert_eq "the kept snapshot's lock" "$until_s" "$(retain "$old_key")"
+assert_eq "the kept snapshot's lock" "$until_s" "$(s3_retain_until "$B/$old_key")"
 
 note "sweep: refused while serve runs; before the lock runs out it keeps the record"
 expect_exit 1 "$KURAD" s3 sweep "$VAULT_DIR"
