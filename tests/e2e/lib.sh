@@ -26,6 +26,9 @@
 #                           including A's own metadata
 #   same_contents A B       like same_tree but ignores the metadata of the
 #                           two top directories themselves
+#   partly_restored SRC DEST JSON [below]  a restore that failed some paths
+#                           failed only those and restored the rest identical
+#                           (see below)
 #   du_bytes PATH           apparent size in bytes (du -sb)
 #   assert_eq WHAT EXPECTED ACTUAL
 #   assert_contains WHAT NEEDLE HAYSTACK
@@ -279,6 +282,32 @@ $out"
 
 same_tree() { _compare_trees "$1" "$2" 0; }     # A B
 same_contents() { _compare_trees "$1" "$2" 1; } # A B (ignores A's and B's own metadata)
+
+# partly_restored SRC DEST JSON [below]: a restore of SRC into DEST that failed some paths, its
+# `--json` report in JSON: every failed path has a reason, none is left under its name, every
+# other regular file of SRC is restored byte-identical and files_restored counts exactly those.
+# With `below`, a file below a failed directory (its tree was lost) counts as failed too.
+# Sets FAILED (the failed paths), NRESTORED and NALL (SRC's regular files).
+partly_restored() {
+	local src=$1 dest=$2 json=$3 below=${4:-} f p lost
+	mapfile -t FAILED < <(json_get "$json" '"\n".join(sorted(e["path"] for e in d["failed"]))')
+	assert_eq "every failed path has a reason" true "$(json_get "$json" 'all(e["error"] for e in d["failed"])')"
+	NRESTORED=0 NALL=0
+	while IFS= read -r f; do
+		NALL=$((NALL + 1))
+		lost=
+		for p in "${FAILED[@]}"; do
+			case "$dest$src/$f" in "$p") lost=1 ;; "$p"/*) [ -z "$below" ] || lost=1 ;; esac
+		done
+		if [ -n "$lost" ]; then
+			[ ! -e "$dest$src/$f" ] || fail "$f failed but is left under its name"
+			continue
+		fi
+		cmp -s "$src/$f" "$dest$src/$f" || fail "$f is not listed as failed but is not restored identical"
+		NRESTORED=$((NRESTORED + 1))
+	done < <(cd "$src" && find . -type f | sed 's|^\./||' | sort)
+	assert_eq "files_restored (those not failed)" "$NRESTORED" "$(json_get "$json" 'd["files_restored"]')"
+}
 
 # init_repo [ARGS...]: kura init --kdf interactive ARGS
 init_repo() {
