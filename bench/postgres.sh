@@ -18,6 +18,10 @@
 #   CLEAN [1]          remove $BASE at the end
 #   PIECES [0]         1: also model each data-directory incremental cut into aligned pieces of 8 KiB to
 #                      1 MiB, each compressed alone (pgpieces.py; $OUT/pieces.ROUND.tsv, by area)
+#   REF [0]            1: also model a format whose blobs may be stored as a difference against the
+#                      blob they replace: each changed block compressed with its old version as a zstd
+#                      prefix (pgref.py against a copy of the last round's data directory;
+#                      $OUT/ref.ROUND.tsv, by area; costs a copy of the data directory per round)
 #
 # Method:
 #   1. a throwaway cluster in $BASE/pg (initdb; Unix socket only, no TCP; fsync=off: the cluster is
@@ -48,6 +52,7 @@ BASE=${BASE:-/tmp/bench-pg}
 OUT=${OUT:-$HERE/results-pg}
 CLEAN=${CLEAN:-1}
 PIECES=${PIECES:-0}
+REF=${REF:-0}
 
 # shellcheck source=bench/lib.sh
 . "$HERE/lib.sh"
@@ -111,6 +116,10 @@ backup_round() {
     printf '%s\t%s\t%s\n' "$kind" "$round" "$(python3 "$HERE/pgdelta.py" "$SRC" "$BASE/blocks.$kind" pg_wal/ | tr ' ' '\t')" \
       >>"$OUT/changed.tsv"
     if [ "$PIECES" = 1 ]; then python3 "$HERE/pgpieces.py" "$SRC" "$BASE/pieces.$kind" >"$OUT/pieces.$round.tsv"; fi
+    if [ "$REF" = 1 ]; then
+      [ "$round" = 0 ] || python3 "$HERE/pgref.py" "$BASE/ref.last" "$SRC" >"$OUT/ref.$round.tsv"
+      rm -rf "$BASE/ref.last" && cp -a "$SRC" "$BASE/ref.last"
+    fi
   fi
   for cfg in $CONFIGS; do
     [ "$round" = 0 ] && do_init_repo "$cfg" "$kind"
