@@ -19,6 +19,12 @@
  * it if the backup fails first.  Without them (a vault: the upload's URL
  * carries the pack's name, known only when the last byte is written) a
  * slot buffers the whole pack (pack_size plus a chunk) and put() sends it.
+ *
+ * Trees go in packs of their own (a writer's policy; readers take any mix):
+ * a restore, ls or check then reads a snapshot's trees from few packs in
+ * few ranged reads instead of one read per tree scattered among the data.
+ * At most the tree slots in use at once (about one a worker) more packs
+ * are left unfilled at the end.
  */
 #include "repo/blobstore.h"
 
@@ -40,6 +46,11 @@
 /* a streamed pack is written out in pieces of about this much (or one blob, if larger) */
 #define STREAM_PIECE (1u << 20)
 
+/* packs of data blobs, packs of tree blobs */
+#define SLOT_KINDS 2
+
+static int slot_kind(uint8_t type) { return type == KURA_BLOB_TREE; }
+
 /* A pack in the making, used by one worker at a time. */
 typedef struct {
 	kura_pack_writer *w;
@@ -50,8 +61,8 @@ struct kura_blobstore {
 	kura_repo *repo;
 	bool stream;                  /* packs are streamed (the backend has stream slots) */
 	pthread_mutex_t lock;
-	pack_slot **free_slots;
-	size_t nfree, free_cap;
+	pack_slot **free_slots[SLOT_KINDS]; /* by slot_kind() */
+	size_t nfree[SLOT_KINDS], free_cap[SLOT_KINDS];
 
 	kura_indexfile pending;       /* new packs not yet in an index file */
 	size_t pending_cap_packs, pending_cap_records;
@@ -93,9 +104,11 @@ void kura_blobstore_free(kura_blobstore *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->nfree; i++)
-		slot_free(s, s->free_slots[i]);
-	free(s->free_slots);
+	for (int k = 0; k < SLOT_KINDS; k++) {
+		for (size_t i = 0; i < s->nfree[k]; i++)
+			slot_free(s, s->free_slots[k][i]);
+		free(s->free_slots[k]);
+	}
 	free(s->pending.packs);
 	free(s->pending.records);
 	free(s->used);
@@ -289,7 +302,7 @@ static int upload_pack(kura_blobstore *s, pack_slot *p)
 	return register_pack(s, name, entries, count);
 }
 
-static int take_slot(kura_blobstore *s, pack_slot **out)
+static int take_slot(kura_blobstore *s, int kind, pack_slot **out)
 {
 	kura_repo *repo = s->repo;
 	pack_slot *p;
@@ -297,7 +310,7 @@ static int take_slot(kura_blobstore *s, pack_slot **out)
 	int err;
 
 	pthread_mutex_lock(&s->lock);
-	*out = s->nfree ? s->free_slots[--s->nfree] : NULL;
+	*out = s->nfree[kind] ? s->free_slots[kind][--s->nfree[kind]] : NULL;
 	pthread_mutex_unlock(&s->lock);
 	if (*out)
 		return 0;
@@ -312,7 +325,9 @@ static int take_slot(kura_blobstore *s, pack_slot **out)
 	 * rarely moves.
 	 */
 	room = (size_t)repo->config.chunker.max + KURA_AEAD_OVERHEAD + 65536;
-	if (s->stream)
+	if (kind == slot_kind(KURA_BLOB_TREE))
+		room = 65536; /* trees are small; a tree pack's buffer grows as it needs */
+	else if (s->stream)
 		room += room < STREAM_PIECE ? STREAM_PIECE - room : 0;
 	else
 		room += repo->config.pack_size;
@@ -325,14 +340,14 @@ done:
 	return err;
 }
 
-static int return_slot(kura_blobstore *s, pack_slot *p)
+static int return_slot(kura_blobstore *s, int kind, pack_slot *p)
 {
 	int err = 0;
 
 	pthread_mutex_lock(&s->lock);
-	if ((err = KURA_ARRAY_GROW(s->free_slots, s->free_cap, s->nfree + 1)) < 0)
+	if ((err = KURA_ARRAY_GROW(s->free_slots[kind], s->free_cap[kind], s->nfree[kind] + 1)) < 0)
 		goto done;
-	s->free_slots[s->nfree++] = p;
+	s->free_slots[kind][s->nfree[kind]++] = p;
 	p = NULL;
 done:
 	pthread_mutex_unlock(&s->lock);
@@ -375,7 +390,7 @@ int kura_blobstore_add_sized(kura_blobstore *s, uint8_t type, const uint8_t *dat
 	if (err < 0)
 		return err;
 
-	if ((err = take_slot(s, &p)) < 0)
+	if ((err = take_slot(s, slot_kind(type), &p)) < 0)
 		return err;
 	if (s->stream && (err = make_room(s, p, len)) < 0)
 		goto done;
@@ -399,7 +414,7 @@ done:
 		slot_free(s, p);
 		return err;
 	}
-	return return_slot(s, p);
+	return return_slot(s, slot_kind(type), p);
 }
 
 int kura_blobstore_use(kura_blobstore *s, const uint8_t id[KURA_HASH_SIZE])
@@ -420,14 +435,15 @@ int kura_blobstore_flush(kura_blobstore *s)
 {
 	int err = 0;
 
-	/* no worker runs any more: the free list is ours */
-	while (s->nfree > 0) {
-		pack_slot *p = s->free_slots[--s->nfree];
+	/* no worker runs any more: the free lists are ours */
+	for (int k = 0; k < SLOT_KINDS; k++)
+		while (s->nfree[k] > 0) {
+			pack_slot *p = s->free_slots[k][--s->nfree[k]];
 
-		if (!err && kura_pack_writer_count(p->w) > 0)
-			err = upload_pack(s, p);
-		slot_free(s, p);
-	}
+			if (!err && kura_pack_writer_count(p->w) > 0)
+				err = upload_pack(s, p);
+			slot_free(s, p);
+		}
 	if (err < 0)
 		return err;
 	pthread_mutex_lock(&s->lock);
