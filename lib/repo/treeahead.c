@@ -3,9 +3,13 @@
  * treeahead.c - reading a snapshot's trees ahead on a remote store
  * (treeahead.h).  Level by level: every tree of a level is read on a pool
  * of `parallel` threads, each decoded to find its subtrees, which make the
- * next level (each id once).  Memory: the kept plaintext stops growing at
- * KURA_TREEAHEAD_BYTES (plus the trees in flight when it was reached);
- * what is beyond is read by the walk itself.
+ * next level (each id once).  Trees of a level that lie near each other
+ * in one pack (the backup writes trees in packs of their own) are read in
+ * one ranged request (a span), each then decoded and authenticated on its
+ * own; a tree whose span fails is read alone through the walk's path.
+ * Memory: the kept plaintext stops growing at KURA_TREEAHEAD_BYTES (plus
+ * the spans in flight when it was reached); what is beyond is read by the
+ * walk itself.
  */
 #include "repo/treeahead.h"
 
@@ -30,32 +34,48 @@ struct kura_treeahead {
 	size_t n;
 };
 
+/* unneeded bytes worth reading to save a round trip; the most one span reads */
+#define TA_SPAN_GAP (4u << 20)
+#define TA_SPAN_MAX (16u << 20)
+
 typedef struct {
-	kura_repo *repo;
-	atomic_size_t *bytes;
 	ta_tree tree;
+	kura_blob_loc loc;		 /* its index entry; pack KURA_PACK_PENDING: none */
 	uint8_t (*kids)[KURA_HASH_SIZE]; /* its subtrees */
 	size_t nkids, kids_cap;
 } ta_job;
+
+/* One ranged read: trees near each other in one pack, or one tree alone. */
+typedef struct {
+	kura_repo *repo;
+	atomic_size_t *bytes;
+	ta_job *jobs; /* n of them, by offset */
+	size_t n;
+	char pack[KURA_ID_HEX]; /* empty: read each tree alone */
+	uint64_t start;
+	size_t len;
+} ta_span;
 
 static int id_cmp(const void *a, const void *b)
 {
 	return memcmp(a, b, KURA_HASH_SIZE);
 }
 
-static void read_one(void *arg, void *ctx)
+/* By pack then offset; those without an entry (KURA_PACK_PENDING) last. */
+static int loc_cmp(const void *a, const void *b)
 {
-	ta_job *j = arg;
-	kura_tree *t = NULL;
-	uint8_t *data = NULL;
-	size_t len = 0;
+	const kura_blob_loc *x = &((const ta_job *)a)->loc, *y = &((const ta_job *)b)->loc;
 
-	(void)ctx;
-	if (atomic_load(j->bytes) >= KURA_TREEAHEAD_BYTES)
-		return;
-	/* the walk's own read path; a failure is the walk's to say, not ours */
-	if (kura_repo__read_blob(j->repo, j->tree.id, &data, &len) < 0)
-		return;
+	if (x->pack != y->pack)
+		return x->pack < y->pack ? -1 : 1;
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/* Keep tree j's plaintext (data, len; now ours) and note its subtrees. */
+static void keep_tree(ta_job *j, atomic_size_t *bytes, uint8_t *data, size_t len)
+{
+	kura_tree *t = NULL;
+
 	if (kura_tree_decode(&t, data, len) < 0) {
 		kura_wipe(data, len);
 		free(data);
@@ -71,7 +91,47 @@ static void read_one(void *arg, void *ctx)
 	kura_tree_free(t);
 	j->tree.data = data;
 	j->tree.len = len;
-	atomic_fetch_add(j->bytes, len);
+	atomic_fetch_add(bytes, len);
+}
+
+/* The walk's own read path (index entries are hints, other copies are tried). */
+static void read_alone(kura_repo *repo, ta_job *j, atomic_size_t *bytes)
+{
+	uint8_t *data = NULL;
+	size_t len = 0;
+
+	/* a failure is the walk's to say, not ours */
+	if (kura_repo__read_blob(repo, j->tree.id, &data, &len) < 0)
+		return;
+	keep_tree(j, bytes, data, len);
+}
+
+static void read_span(void *arg, void *ctx)
+{
+	ta_span *sp = arg;
+	kura_backend *b = sp->repo->backend;
+	uint8_t *buf = NULL;
+
+	(void)ctx;
+	if (atomic_load(sp->bytes) >= KURA_TREEAHEAD_BYTES)
+		return;
+	if (sp->pack[0] && (buf = malloc(sp->len ? sp->len : 1)) &&
+	    b->get_range(b, KURA_FILE_PACK, sp->pack, sp->start, sp->len, buf) < 0) {
+		free(buf);
+		buf = NULL;
+	}
+	for (size_t i = 0; i < sp->n; i++) {
+		ta_job *j = &sp->jobs[i];
+		uint8_t *data = NULL;
+
+		if (buf && kura_repo__decode_blob(sp->repo, &j->loc,
+						  buf + (j->loc.offset - sp->start), &data) == 0)
+			keep_tree(j, sp->bytes, data, j->loc.raw_len);
+		else
+			read_alone(sp->repo, j,
+				   sp->bytes); /* no span, or this copy is bad: try them all */
+	}
+	free(buf);
 }
 
 /* Sort ids and drop repeats and those in `seen` (sorted, n_seen). */
@@ -102,6 +162,65 @@ static void free_trees(ta_tree *t, size_t n)
 	free(t);
 }
 
+/* Each job's index entry, if it has one (with the index loaded). */
+static void lookup_all(kura_repo *repo, ta_job *jobs, size_t n)
+{
+	pthread_mutex_lock(&repo->lock);
+	for (size_t i = 0; i < n; i++)
+		if (!repo->index || !kura_idmap_get(&jobs[i].loc, repo->index, jobs[i].tree.id) ||
+		    jobs[i].loc.pack >= repo->npacks)
+			jobs[i].loc.pack = KURA_PACK_PENDING;
+	pthread_mutex_unlock(&repo->lock);
+}
+
+/*
+ * Cut the jobs (sorted by loc_cmp) into spans: trees of one pack whose
+ * gaps are at most TA_SPAN_GAP, TA_SPAN_MAX at most a span (or one tree);
+ * a tree without an entry is a span of its own, read alone.
+ */
+static int make_spans(kura_repo *repo, atomic_size_t *bytes, ta_job *jobs, size_t n, ta_span **out,
+		      size_t *out_n)
+{
+	ta_span *spans = calloc(n ? n : 1, sizeof(*spans));
+	size_t ns = 0;
+
+	if (!spans)
+		return kura_error_set(KURA_ENOMEM, "reading trees ahead: out of memory");
+	for (size_t i = 0, j; i < n; i = j) {
+		const kura_blob_loc *first = &jobs[i].loc;
+		uint64_t start = first->offset, end = start + first->stored_len;
+		ta_span *sp = &spans[ns++];
+
+		j = i + 1;
+		if (first->pack != KURA_PACK_PENDING)
+			for (; j < n && jobs[j].loc.pack == first->pack; j++) {
+				const kura_blob_loc *l = &jobs[j].loc;
+				uint64_t e = (uint64_t)l->offset + l->stored_len;
+
+				/* no shortcut for a repeated offset: a lying entry may be longer */
+				if (l->offset > end + TA_SPAN_GAP ||
+				    (e > end ? e : end) - start > TA_SPAN_MAX)
+					break;
+				if (e > end)
+					end = e;
+			}
+		sp->repo = repo;
+		sp->bytes = bytes;
+		sp->jobs = &jobs[i];
+		sp->n = j - i;
+		if (first->pack != KURA_PACK_PENDING) {
+			pthread_mutex_lock(&repo->lock);
+			kura_hex(sp->pack, repo->packs[first->pack], KURA_HASH_SIZE);
+			pthread_mutex_unlock(&repo->lock);
+			sp->start = start;
+			sp->len = (size_t)(end - start);
+		}
+	}
+	*out = spans;
+	*out_n = ns;
+	return 0;
+}
+
 /*
  * Read the level `ids` (n of them) on `pool`; append what was read to
  * `kept` and the subtrees found to `next`.
@@ -111,19 +230,24 @@ static int read_level(kura_repo *repo, kura_pool *pool, atomic_size_t *bytes,
 		      size_t *kept_cap, uint8_t (**next)[KURA_HASH_SIZE], size_t *nnext,
 		      size_t *next_cap)
 {
-	ta_job *jobs = calloc(n, sizeof(*jobs));
+	ta_job *jobs = calloc(n ? n : 1, sizeof(*jobs));
+	ta_span *spans = NULL;
+	size_t nspans = 0;
 	int err = 0;
 
 	if (!jobs)
 		return kura_error_set(KURA_ENOMEM, "reading trees ahead: out of memory");
-	for (size_t i = 0; i < n; i++) {
-		jobs[i].repo = repo;
-		jobs[i].bytes = bytes;
+	for (size_t i = 0; i < n; i++)
 		memcpy(jobs[i].tree.id, ids[i], KURA_HASH_SIZE);
-		if ((err = kura_pool_add(pool, read_one, &jobs[i], NULL)) < 0)
-			break;
+	lookup_all(repo, jobs, n);
+	qsort(jobs, n, sizeof(*jobs), loc_cmp);
+	if ((err = make_spans(repo, bytes, jobs, n, &spans, &nspans)) == 0) {
+		for (size_t i = 0; i < nspans; i++)
+			if ((err = kura_pool_add(pool, read_span, &spans[i], NULL)) < 0)
+				break;
+		kura_pool_wait(pool);
 	}
-	kura_pool_wait(pool);
+	free(spans);
 	for (size_t i = 0; i < n; i++) {
 		if (err == 0 && jobs[i].tree.data) {
 			if ((err = KURA_ARRAY_GROW(*kept, *kept_cap, *nkept + 1)) < 0 ||
