@@ -8,8 +8,8 @@
  * and reports as it always did).  Copies near each other in one pack (the
  * backup writes trees in packs of their own) are read in one ranged
  * request (a span) and cut apart.  Memory: at most KURA_CHECKAHEAD_BYTES
- * of stored trees, plus the spans in flight; copies beyond, and those
- * whose read failed, are read by the walk itself.
+ * of stored trees, plus read_parallel spans of CK_SPAN_MAX in flight;
+ * copies beyond, and those whose read failed, are read by the walk itself.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -22,8 +22,8 @@
 
 #define KURA_CHECKAHEAD_BYTES (256u << 20)
 /* unneeded bytes worth reading to save a round trip; the most one span reads */
-#define CK_SPAN_GAP (4u << 20)
-#define CK_SPAN_MAX (16u << 20)
+#define CK_SPAN_GAP (1u << 20)
+#define CK_SPAN_MAX (4u << 20)
 
 typedef struct {
 	uint32_t copy;	/* into ck->copies */

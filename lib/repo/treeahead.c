@@ -8,8 +8,8 @@
  * one ranged request (a span), each then decoded and authenticated on its
  * own; a tree whose span fails is read alone through the walk's path.
  * Memory: the kept plaintext stops growing at KURA_TREEAHEAD_BYTES (plus
- * the spans in flight when it was reached); what is beyond is read by the
- * walk itself.
+ * the spans in flight when it was reached), and at most `parallel` spans
+ * of TA_SPAN_MAX are read at once; what is beyond is read by the walk.
  */
 #include "repo/treeahead.h"
 
@@ -35,8 +35,8 @@ struct kura_treeahead {
 };
 
 /* unneeded bytes worth reading to save a round trip; the most one span reads */
-#define TA_SPAN_GAP (4u << 20)
-#define TA_SPAN_MAX (16u << 20)
+#define TA_SPAN_GAP (1u << 20)
+#define TA_SPAN_MAX (4u << 20)
 
 typedef struct {
 	ta_tree tree;

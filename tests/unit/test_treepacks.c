@@ -7,7 +7,9 @@
  * tree, in a handful of ranged reads of packs rather than one per tree
  * (the local backend's get_range is counted); a tree damaged inside a
  * merged range is left out (the walk reads it and says why), its
- * neighbours in the same range are still kept.
+ * neighbours in the same range are still kept.  check, told the local
+ * store is worth reading in parallel, reads its trees the same way, finds
+ * no problem, and reports the damaged tree once it is damaged.
  */
 #include "testutil.h"
 
@@ -278,12 +280,68 @@ static void test_damaged_tree_left_out(void **state)
 	assert_non_null(strstr(kura_error_message(), "blob"));
 }
 
+static void on_problem(const char *object, const char *message, const char *snapshot_id,
+		       const char *path, void *ctx)
+{
+	(void)object, (void)message, (void)snapshot_id, (void)path;
+	(*(int *)ctx)++;
+}
+
+/* check with its trees read ahead (read_parallel set on the local store); its pack reads */
+static int check_ahead(fixture *f, int *problems, size_t *reads)
+{
+	kura_backend *b = kura_repo_backend(f->r);
+	kura_check_options o = KURA_CHECK_OPTIONS_INIT;
+	kura_check_result res;
+	unsigned was = b->read_parallel;
+	int err;
+
+	o.threads = 2;
+	o.problem = on_problem;
+	o.problem_ctx = problems;
+	*problems = 0;
+	real_get_range = b->get_range;
+	b->get_range = counting_get_range;
+	b->read_parallel = 4;
+	atomic_store(&pack_reads, 0);
+	err = kura_check(f->r, &o, &res);
+	b->get_range = real_get_range;
+	b->read_parallel = was;
+	*reads = atomic_load(&pack_reads);
+	return err;
+}
+
+static void test_check_ahead(void **state)
+{
+	fixture *f = *state;
+	uint8_t root[KURA_HASH_SIZE];
+	kura_tree *t;
+	size_t reads;
+	int problems;
+
+	/* both snapshots' trees, read in spans: far fewer reads than trees */
+	assert_ok(check_ahead(f, &problems, &reads));
+	assert_int_equal(problems, 0);
+	if (reads > NTREES / 3)
+		print_error("check: %zu pack reads for over %d trees\n", reads, NTREES);
+	assert_true(reads <= NTREES / 3);
+
+	/* a tree damaged inside a span is still found */
+	src_tree(f, root);
+	assert_ok(kura_repo__load_tree(f->r, root, &t));
+	damage_blob(f, t->nodes[4].subtree);
+	kura_tree_free(t);
+	assert_int_equal(check_ahead(f, &problems, &reads), KURA_ECORRUPT);
+	assert_true(problems >= 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_trees_in_own_packs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ahead_merges_reads, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_damaged_tree_left_out, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_check_ahead, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
