@@ -29,6 +29,7 @@
 #include "repo/blobstore.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -36,6 +37,7 @@
 
 #include "common/array.h"
 #include "common/error.h"
+#include "common/pool.h"
 #include "format/indexfile.h"
 
 #define INDEX_PACKS_PER_FILE 64
@@ -435,19 +437,71 @@ int kura_blobstore_use(kura_blobstore *s, const uint8_t id[KURA_HASH_SIZE])
 	return err;
 }
 
+typedef struct {
+	kura_blobstore *s;
+	pack_slot *p;
+	int err;
+	char msg[512]; /* a pool thread's error message (they are per thread) */
+} flush_job;
+
+static void flush_one(void *arg, void *ctx)
+{
+	flush_job *j = arg;
+
+	(void)ctx;
+	if ((j->err = upload_pack(j->s, j->p)) < 0)
+		snprintf(j->msg, sizeof(j->msg), "%s", kura_error_message());
+}
+
+/*
+ * Upload the unfinished packs (a data and a tree pack a worker, or so):
+ * on a remote store, where each is a round trip, several at once.
+ */
+static int upload_rest(kura_blobstore *s, flush_job *jobs, size_t n)
+{
+	unsigned parallel = s->repo->backend->read_parallel;
+	kura_pool *pool = NULL;
+	int err = 0;
+
+	if (n > 1 && parallel > 1 &&
+	    kura_pool_new(&pool, (int)(n < parallel ? n : parallel), n) == 0) {
+		for (size_t i = 0; i < n; i++)
+			if (kura_pool_add(pool, flush_one, &jobs[i], NULL) < 0)
+				flush_one(&jobs[i], NULL);
+		kura_pool_free(pool); /* waits for the uploads */
+		for (size_t i = 0; i < n; i++)
+			if (jobs[i].err < 0)
+				return kura_error_set(jobs[i].err, "%s", jobs[i].msg);
+		return 0;
+	}
+	for (size_t i = 0; i < n && err == 0; i++)
+		err = upload_pack(s, jobs[i].p);
+	return err;
+}
+
 int kura_blobstore_flush(kura_blobstore *s)
 {
+	flush_job *jobs;
+	size_t n = 0, total = 0;
 	int err = 0;
 
 	/* no worker runs any more: the free lists are ours */
 	for (int k = 0; k < SLOT_KINDS; k++)
-		while (s->nfree[k] > 0) {
-			pack_slot *p = s->free_slots[k][--s->nfree[k]];
-
-			if (!err && kura_pack_writer_count(p->w) > 0)
-				err = upload_pack(s, p);
-			slot_free(s, p);
-		}
+		total += s->nfree[k];
+	if (!(jobs = calloc(total ? total : 1, sizeof(*jobs))))
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	for (int k = 0; k < SLOT_KINDS; k++)
+		for (size_t i = 0; i < s->nfree[k]; i++)
+			if (kura_pack_writer_count(s->free_slots[k][i]->w) > 0) {
+				jobs[n].s = s;
+				jobs[n++].p = s->free_slots[k][i];
+			}
+	err = upload_rest(s, jobs, n);
+	free(jobs);
+	for (int k = 0; k < SLOT_KINDS; k++) {
+		while (s->nfree[k] > 0)
+			slot_free(s, s->free_slots[k][--s->nfree[k]]);
+	}
 	if (err < 0)
 		return err;
 	pthread_mutex_lock(&s->lock);
