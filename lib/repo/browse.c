@@ -13,8 +13,8 @@
  * they are inside on an explicit stack (never the C stack: depth is up to
  * the data), and do not go below KURA_TREE_MAX_DEPTH, counted from the
  * snapshot root as backup and check count it.  At most one tree per level
- * is held in memory (ls on a remote store: the trees it will list are
- * read ahead, treeahead.h).  A directory they cannot enter (too deep, a damaged
+ * is held in memory (on a remote store: the trees ls will list, or diff
+ * compare, are read ahead, treeahead.h).  A directory they cannot enter (too deep, a damaged
  * or missing tree) is skipped and the walk goes on, as backup, check and
  * restore do; the first such error, with how many there were, is what
  * the call returns in the end.
@@ -398,10 +398,15 @@ int kura_diff(kura_repo *repo, const char *old_id, const char *new_id, kura_diff
 		goto done;
 	if ((err = kura_walk__append(&w.path, "")) < 0)
 		goto done;
+	/* on a remote store, the trees it will compare in few ranged reads rather than one each */
+	if ((err = kura_repo__treeahead_diff(repo, os->tree, ns->tree,
+					     (int)repo->backend->read_parallel)) < 0)
+		goto done;
 	err = diff_trees(&w, os->tree, ns->tree);
 	if (err == 0)
 		err = skips_result(&w.skips, "not compared");
 done:
+	kura_repo__treeahead_drop(repo); /* what the walk did not take */
 	kura_walk__path_free(&w.path);
 	kura_snapshot_free(os);
 	kura_snapshot_free(ns);

@@ -273,6 +273,23 @@ static int read_level(kura_repo *repo, kura_pool *pool, atomic_size_t *bytes,
 	return err;
 }
 
+/* Keep what was read (kept, nkept) for the walk, unless err; returns err. */
+static int install(kura_repo *repo, ta_tree *kept, size_t nkept, int err)
+{
+	if (err == 0 && nkept && !(repo->ahead = calloc(1, sizeof(*repo->ahead))))
+		err = kura_error_set(KURA_ENOMEM, "reading trees ahead: out of memory");
+	if (err < 0) {
+		free_trees(kept, nkept);
+		return err;
+	}
+	if (nkept) {
+		qsort(kept, nkept, sizeof(*kept), id_cmp); /* the id is the first member */
+		repo->ahead->trees = kept;
+		repo->ahead->n = nkept;
+	}
+	return 0;
+}
+
 int kura_repo__treeahead(kura_repo *repo, const uint8_t root[KURA_HASH_SIZE], int parallel)
 {
 	uint8_t(*level)[KURA_HASH_SIZE] = NULL, (*next)[KURA_HASH_SIZE] = NULL;
@@ -322,18 +339,151 @@ done:
 	free(level);
 	free(next);
 	free(seen);
-	if (err == 0 && nkept && !(repo->ahead = calloc(1, sizeof(*repo->ahead))))
-		err = kura_error_set(KURA_ENOMEM, "reading trees ahead: out of memory");
-	if (err < 0) {
-		free_trees(kept, nkept);
-		return err;
+	return install(repo, kept, nkept, err);
+}
+
+/* A pair of directories diff compares; either may be absent (bit 0: old, bit 1: new). */
+typedef struct {
+	uint8_t o[KURA_HASH_SIZE], n[KURA_HASH_SIZE];
+	uint8_t has;
+} ta_pair;
+
+/* The decoded tree `id` among kept[from, to) (sorted by id), or NULL. */
+static kura_tree *find_kept(const ta_tree *kept, size_t from, size_t to, const uint8_t *id)
+{
+	const ta_tree *t = bsearch(id, kept + from, to - from, sizeof(*kept), id_cmp);
+	kura_tree *tree = NULL;
+
+	if (!t || !t->data || kura_tree_decode(&tree, t->data, t->len) < 0)
+		return NULL;
+	return tree;
+}
+
+/* The pair of what is below two nodes of one name (either NULL), as diff descends. */
+static void child_pair(const kura_node *o, const kura_node *n, ta_pair **next, size_t *nnext,
+		       size_t *cap, int *err)
+{
+	ta_pair p = {0};
+
+	if (o && o->type == KURA_NODE_DIR) {
+		memcpy(p.o, o->subtree, KURA_HASH_SIZE);
+		p.has |= 1;
 	}
-	if (nkept) {
-		qsort(kept, nkept, sizeof(*kept), id_cmp); /* the id is the first member */
-		repo->ahead->trees = kept;
-		repo->ahead->n = nkept;
+	if (n && n->type == KURA_NODE_DIR) {
+		memcpy(p.n, n->subtree, KURA_HASH_SIZE);
+		p.has |= 2;
 	}
-	return 0;
+	/* equal ids: equal all the way down, diff does not go there */
+	if (!p.has || (p.has == 3 && memcmp(p.o, p.n, KURA_HASH_SIZE) == 0) || *err < 0)
+		return;
+	if ((*err = KURA_ARRAY_GROW(*next, *cap, *nnext + 1)) == 0)
+		(*next)[(*nnext)++] = p;
+}
+
+/* Merge the names of ot and nt (either NULL) as diff does, and note the pairs below. */
+static int child_pairs(const kura_tree *ot, const kura_tree *nt, ta_pair **next, size_t *nnext,
+		       size_t *cap)
+{
+	size_t i = 0, j = 0, oc = ot ? ot->count : 0, nc = nt ? nt->count : 0;
+	int err = 0;
+
+	while (err == 0 && (i < oc || j < nc)) {
+		const kura_node *o = i < oc ? &ot->nodes[i] : NULL,
+				*n = j < nc ? &nt->nodes[j] : NULL;
+		int c = !o ? 1 : !n ? -1 : strcmp(o->name, n->name);
+
+		child_pair(c <= 0 ? o : NULL, c >= 0 ? n : NULL, next, nnext, cap, &err);
+		i += c <= 0;
+		j += c >= 0;
+	}
+	return err;
+}
+
+int kura_repo__treeahead_diff(kura_repo *repo, const uint8_t old_root[KURA_HASH_SIZE],
+			      const uint8_t new_root[KURA_HASH_SIZE], int parallel)
+{
+	ta_pair *level = NULL, *next = NULL;
+	size_t nlevel = 0, level_cap = 0, nnext = 0, next_cap = 0;
+	uint8_t(*ids)[KURA_HASH_SIZE] = NULL, (*kids)[KURA_HASH_SIZE] = NULL;
+	size_t nids = 0, ids_cap = 0, nkids = 0, kids_cap = 0;
+	uint8_t(*seen)[KURA_HASH_SIZE] = NULL;
+	size_t nseen = 0, seen_cap = 0;
+	ta_tree *kept = NULL;
+	size_t nkept = 0, kept_cap = 0;
+	atomic_size_t bytes = 0;
+	kura_pool *pool = NULL;
+	ta_pair root = {.has = 3};
+	int err = 0;
+
+	kura_repo__treeahead_drop(repo);
+	if (parallel < 2 || memcmp(old_root, new_root, KURA_HASH_SIZE) == 0 ||
+	    kura_repo__need_restore_key(repo, "reading trees") < 0)
+		return 0;
+	if (kura_repo__load_index(repo) < 0)
+		return 0; /* the walk says why */
+	memcpy(root.o, old_root, KURA_HASH_SIZE);
+	memcpy(root.n, new_root, KURA_HASH_SIZE);
+	if ((err = KURA_ARRAY_GROW(level, level_cap, 1)) < 0 ||
+	    (err = kura_pool_new(&pool, parallel, (size_t)parallel * 2)) < 0)
+		goto done;
+	level[nlevel++] = root;
+	for (unsigned depth = 0;
+	     nlevel && depth <= KURA_TREE_MAX_DEPTH && atomic_load(&bytes) < KURA_TREEAHEAD_BYTES;
+	     depth++) {
+		size_t from = nkept;
+		void *swap;
+		size_t cap;
+
+		/* the level's trees, each once, none read before (a cycle ends here) */
+		nids = 0;
+		for (size_t i = 0; i < nlevel && err == 0; i++)
+			if ((err = KURA_ARRAY_GROW(ids, ids_cap, nids + 2)) == 0) {
+				if (level[i].has & 1)
+					memcpy(ids[nids++], level[i].o, KURA_HASH_SIZE);
+				if (level[i].has & 2)
+					memcpy(ids[nids++], level[i].n, KURA_HASH_SIZE);
+			}
+		if (err < 0)
+			break;
+		nids = unique_new(ids, nids, seen, nseen);
+		nkids = 0;
+		if ((err = read_level(repo, pool, &bytes, ids, nids, &kept, &nkept, &kept_cap,
+				      &kids, &nkids, &kids_cap)) < 0 ||
+		    (err = KURA_ARRAY_GROW(seen, seen_cap, nseen + nids)) < 0)
+			break;
+		memcpy(seen + nseen, ids, nids * KURA_HASH_SIZE);
+		nseen += nids;
+		qsort(seen, nseen, KURA_HASH_SIZE, id_cmp);
+		qsort(kept + from, nkept - from, sizeof(*kept), id_cmp);
+		nnext = 0;
+		for (size_t i = 0; i < nlevel && err == 0; i++) {
+			kura_tree *ot = NULL, *nt = NULL;
+
+			/* a side not read (failed, or read at an earlier level): the walk reads it
+			 */
+			if (((level[i].has & 1) &&
+			     !(ot = find_kept(kept, from, nkept, level[i].o))) ||
+			    ((level[i].has & 2) &&
+			     !(nt = find_kept(kept, from, nkept, level[i].n)))) {
+				kura_tree_free(ot);
+				continue;
+			}
+			err = child_pairs(ot, nt, &next, &nnext, &next_cap);
+			kura_tree_free(ot);
+			kura_tree_free(nt);
+		}
+		swap = level, level = next, next = swap;
+		cap = level_cap, level_cap = next_cap, next_cap = cap;
+		nlevel = nnext;
+	}
+done:
+	kura_pool_free(pool);
+	free(level);
+	free(next);
+	free(ids);
+	free(kids);
+	free(seen);
+	return install(repo, kept, nkept, err);
 }
 
 bool kura_repo__treeahead_take(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], uint8_t **out,

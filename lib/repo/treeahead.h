@@ -33,6 +33,14 @@
  */
 int kura_repo__treeahead(kura_repo *repo, const uint8_t root[KURA_HASH_SIZE], int parallel);
 
+/*
+ * The same for a diff of the trees old_root and new_root: only the pairs of
+ * directories diff descends into (those whose ids differ, and everything
+ * below a directory on one side only) are read ahead.
+ */
+int kura_repo__treeahead_diff(kura_repo *repo, const uint8_t old_root[KURA_HASH_SIZE],
+			      const uint8_t new_root[KURA_HASH_SIZE], int parallel);
+
 /* kura_repo__treeahead_take() and _drop() are in repo.h: repo.c uses them. */
 
 #endif
