@@ -2,14 +2,15 @@
 /*
  * treeahead.h - reading a snapshot's trees ahead on a remote store.
  *
- * A walk (restore, check) reads one tree at a time, each a range request:
+ * A walk (restore, ls, diff) reads one tree at a time, each a range request:
  * on a local disk that is a pread, on S3 or a vault a round trip of tens
  * of milliseconds, so a snapshot of a thousand directories cost a minute
  * of waiting before any content moved.  kura_repo__treeahead() reads the
  * trees below a root level by level, many requests in flight (the
- * backend's read_parallel), through the same checked read path as the
- * walk (kura_repo__read_blob: index entries are hints, every blob is
- * authenticated), and keeps their plaintext; kura_repo__load_tree() takes
+ * backend's read_parallel), trees near each other in one pack in one
+ * ranged request, each authenticated as the walk would (a tree whose range
+ * fails goes through the walk's read path, kura_repo__read_blob: index
+ * entries are hints), and keeps their plaintext; kura_repo__load_tree() takes
  * a tree from there before it asks the store.  A tree that could not be
  * read ahead is simply not kept: the walk reads it itself and says what
  * went wrong, as it always did.
