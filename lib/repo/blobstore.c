@@ -64,15 +64,15 @@ typedef struct {
 
 struct kura_blobstore {
 	kura_repo *repo;
-	bool stream; /* packs are streamed (the backend has stream slots) */
+	bool stream;                  /* packs are streamed (the backend has stream slots) */
 	pthread_mutex_t lock;
 	pack_slot **free_slots[SLOT_KINDS]; /* by slot_kind() */
 	size_t nfree[SLOT_KINDS], free_cap[SLOT_KINDS];
 
-	kura_indexfile pending; /* new packs not yet in an index file */
+	kura_indexfile pending;       /* new packs not yet in an index file */
 	size_t pending_cap_packs, pending_cap_records;
 
-	uint8_t *used; /* by pack ordinal: referenced by this backup */
+	uint8_t *used;                /* by pack ordinal: referenced by this backup */
 	size_t used_cap;
 
 	kura_blobstore_stats stats;
@@ -195,8 +195,7 @@ static int register_pack(kura_blobstore *s, const uint8_t name[KURA_HASH_SIZE],
 	int err = 0;
 
 	pthread_mutex_lock(&repo->lock);
-	if ((err = kura_repo__pack_ordinal(repo, name, &ordinal)) < 0 ||
-	    (err = mark_used(s, ordinal)) < 0)
+	if ((err = kura_repo__pack_ordinal(repo, name, &ordinal)) < 0 || (err = mark_used(s, ordinal)) < 0)
 		goto unlock_repo;
 	for (size_t i = 0; i < count; i++) {
 		kura_blob_loc loc;
@@ -211,8 +210,7 @@ unlock_repo:
 		return err;
 
 	pthread_mutex_lock(&s->lock);
-	if ((err = KURA_ARRAY_GROW(s->pending.packs, s->pending_cap_packs, s->pending.npacks + 1)) <
-		0 ||
+	if ((err = KURA_ARRAY_GROW(s->pending.packs, s->pending_cap_packs, s->pending.npacks + 1)) < 0 ||
 	    (err = KURA_ARRAY_GROW(s->pending.records, s->pending_cap_records,
 				   s->pending.nrecords + count)) < 0)
 		goto unlock;
@@ -301,8 +299,8 @@ static int upload_pack(kura_blobstore *s, pack_slot *p)
 	kura_hex(hex, name, sizeof(name));
 	if (s->stream)
 		err = commit_streamed(s, p, hex);
-	else if ((err = s->repo->backend->put(s->repo->backend, KURA_FILE_PACK, hex, data, len)) <
-		 0)
+	else if ((err = s->repo->backend->put(s->repo->backend, KURA_FILE_PACK, hex, data,
+					      len)) < 0)
 		err = kura_error_wrap(err, "writing pack %s", hex);
 	if (err < 0)
 		return err;
@@ -412,7 +410,8 @@ int kura_blobstore_add_sized(kura_blobstore *s, uint8_t type, const uint8_t *dat
 	pthread_mutex_unlock(&s->lock);
 	*out_stored = stored_len;
 	/* the writer, its buffers and zstd context go on to the next pack */
-	if (kura_pack_writer_size(p->w) >= repo->config.pack_size && (err = upload_pack(s, p)) == 0)
+	if (kura_pack_writer_size(p->w) >= repo->config.pack_size &&
+	    (err = upload_pack(s, p)) == 0)
 		err = kura_pack_writer_reset(p->w);
 done:
 	/* a failed pack is never finished later: the backup fails, its file goes */
@@ -510,14 +509,11 @@ int kura_blobstore_flush(kura_blobstore *s)
 	return err;
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, KURA_HASH_SIZE);
-}
+static int name_cmp(const void *a, const void *b) { return memcmp(a, b, KURA_HASH_SIZE); }
 
 int kura_blobstore_packs(kura_blobstore *s, uint8_t (**out)[KURA_HASH_SIZE], size_t *out_count)
 {
-	uint8_t(*list)[KURA_HASH_SIZE];
+	uint8_t (*list)[KURA_HASH_SIZE];
 	size_t n = 0;
 
 	pthread_mutex_lock(&s->repo->lock);

@@ -13,9 +13,9 @@
  * they are inside on an explicit stack (never the C stack: depth is up to
  * the data), and do not go below KURA_TREE_MAX_DEPTH, counted from the
  * snapshot root as backup and check count it.  At most one tree per level
- * is held in memory (on a remote store: the trees ls will list, or diff
- * compare, are read ahead, treeahead.h).  A directory they cannot enter (too deep, a damaged
- * or missing tree) is skipped and the walk goes on, as backup, check and
+ * is held in memory (on a remote store, the trees ls will list or diff
+ * compare are read ahead: treeahead.h).  A directory they cannot enter
+ * (too deep, a damaged or missing tree) is skipped and the walk goes on, as backup, check and
  * restore do; the first such error, with how many there were, is what
  * the call returns in the end.
  */
@@ -55,8 +55,8 @@ static int skips_result(const browse_skips *s, const char *what)
 		return 0;
 	if (s->count == 1)
 		return kura_error_set(s->code, "%s", s->message);
-	return kura_error_set(s->code, "%s (and %zu more directories %s)", s->message, s->count - 1,
-			      what);
+	return kura_error_set(s->code, "%s (and %zu more directories %s)", s->message,
+			      s->count - 1, what);
 }
 
 /* -------------------------------------------------------------------- */
@@ -74,8 +74,8 @@ typedef struct {
 /* A directory being listed, on an explicit stack: depth is decided by the data. */
 typedef struct {
 	kura_tree *tree;
-	size_t next; /* the node to report next */
-	size_t len;  /* the directory's path length */
+	size_t next;            /* the node to report next */
+	size_t len;             /* the directory's path length */
 } ls_frame;
 
 static int ls_report(ls_walk *w, const kura_node *n)
@@ -133,8 +133,7 @@ static int ls_tree(ls_walk *w, const uint8_t id[KURA_HASH_SIZE], unsigned depth)
 			continue;
 		}
 		node = &f->tree->nodes[f->next++];
-		if ((err = kura_walk__push(&w->path, node->name)) < 0 ||
-		    (err = ls_report(w, node)) != 0)
+		if ((err = kura_walk__push(&w->path, node->name)) < 0 || (err = ls_report(w, node)) != 0)
 			break;
 		if (node->type == KURA_NODE_DIR &&
 		    (err = ls_enter(w, &st, &n, &cap, node->subtree, depth + (unsigned)n)) < 0 &&
@@ -158,7 +157,8 @@ static int ls_node(ls_walk *w, const kura_node *n, unsigned depth)
 	return 0;
 }
 
-int kura_ls(kura_repo *repo, const char *snapshot_id, const char *path, kura_node_fn fn, void *ctx)
+int kura_ls(kura_repo *repo, const char *snapshot_id, const char *path, kura_node_fn fn,
+	    void *ctx)
 {
 	ls_walk w = {repo, fn, ctx, {0}, NULL, {0}};
 	kura_snapshot *snap = NULL;
@@ -208,6 +208,7 @@ typedef struct {
 	browse_skips skips;
 } diff_walk;
 
+
 static int diff_report(diff_walk *w, kura_diff_kind kind, const kura_node *o, const kura_node *n)
 {
 	uint8_t od[KURA_HASH_SIZE], nd[KURA_HASH_SIZE];
@@ -239,8 +240,9 @@ static bool meta_equal(const kura_node *a, const kura_node *b)
 {
 	if (a->type != b->type || a->mode != b->mode || a->uid != b->uid || a->gid != b->gid ||
 	    !str_eq(a->user, b->user) || !str_eq(a->group, b->group) ||
-	    a->mtime_sec != b->mtime_sec || a->mtime_nsec != b->mtime_nsec || a->size != b->size ||
-	    a->rdev != b->rdev || !str_eq(a->target, b->target) || a->nxattrs != b->nxattrs)
+	    a->mtime_sec != b->mtime_sec || a->mtime_nsec != b->mtime_nsec ||
+	    a->size != b->size || a->rdev != b->rdev || !str_eq(a->target, b->target) ||
+	    a->nxattrs != b->nxattrs)
 		return false;
 	for (uint32_t i = 0; i < a->nxattrs; i++) {
 		const kura_xattr *x = &a->xattrs[i], *y = &b->xattrs[i];
@@ -269,14 +271,14 @@ static bool content_equal(const kura_node *a, const kura_node *b)
 /* A pair of directories being compared, on an explicit stack; either tree may be absent. */
 typedef struct {
 	kura_tree *ot, *nt;
-	size_t i, j; /* the next node of each */
-	size_t len;  /* the directories' path length */
+	size_t i, j;            /* the next node of each */
+	size_t len;             /* the directories' path length */
 } diff_frame;
 
 typedef struct {
 	diff_frame *v;
 	size_t n, cap;
-	unsigned depth; /* of the trees in v[0] */
+	unsigned depth;         /* of the trees in v[0] */
 } diff_stack;
 
 /*
@@ -290,13 +292,12 @@ static int diff_enter(diff_walk *w, diff_stack *st, const uint8_t *old_id, const
 	unsigned depth = st->depth + (unsigned)st->n;
 	int err = 0;
 
-	if ((old_id && new_id && memcmp(old_id, new_id, KURA_HASH_SIZE) == 0) ||
-	    (!old_id && !new_id))
+	if ((old_id && new_id && memcmp(old_id, new_id, KURA_HASH_SIZE) == 0) || (!old_id && !new_id))
 		return 0;
 	if (depth > KURA_TREE_MAX_DEPTH) {
-		err = kura_error_set(
-		    KURA_ECORRUPT, "directories nested deeper than %d levels are not compared: %s",
-		    KURA_TREE_MAX_DEPTH, w->path.s);
+		err = kura_error_set(KURA_ECORRUPT,
+				     "directories nested deeper than %d levels are not compared: %s",
+				     KURA_TREE_MAX_DEPTH, w->path.s);
 		goto skip;
 	}
 	if ((old_id && (err = kura_repo__load_tree(w->repo, old_id, &ot)) < 0) ||
