@@ -29,10 +29,45 @@ typedef struct {
 	size_t len;
 } ta_tree;
 
+/*
+ * A handle's trees read ahead, for the one call that read them: restore, ls
+ * and diff may run on one handle at once, and only the thread that claimed
+ * it reads into it or drops it (the others walk one tree at a time).
+ */
 struct kura_treeahead {
 	ta_tree *trees; /* sorted by id */
 	size_t n;
+	pthread_t owner;
 };
+
+static void free_trees(ta_tree *t, size_t n);
+
+/*
+ * Claim the handle's read-ahead for this thread (dropping what this thread
+ * kept before); false if another thread's call holds it.
+ */
+static bool claim(kura_repo *repo)
+{
+	struct kura_treeahead *mine = calloc(1, sizeof(*mine)), *old = NULL;
+	bool ok;
+
+	if (!mine)
+		return false; /* the walk reads one tree at a time */
+	mine->owner = pthread_self();
+	pthread_mutex_lock(&repo->lock);
+	ok = !repo->ahead || pthread_equal(repo->ahead->owner, mine->owner);
+	if (ok) {
+		old = repo->ahead;
+		repo->ahead = mine;
+		mine = NULL;
+	}
+	pthread_mutex_unlock(&repo->lock);
+	if (old)
+		free_trees(old->trees, old->n);
+	free(old);
+	free(mine);
+	return ok;
+}
 
 /* unneeded bytes worth reading to save a round trip; the most one span reads */
 #define TA_SPAN_GAP (1u << 20)
@@ -276,17 +311,16 @@ static int read_level(kura_repo *repo, kura_pool *pool, atomic_size_t *bytes,
 /* Keep what was read (kept, nkept) for the walk, unless err; returns err. */
 static int install(kura_repo *repo, ta_tree *kept, size_t nkept, int err)
 {
-	if (err == 0 && nkept && !(repo->ahead = calloc(1, sizeof(*repo->ahead))))
-		err = kura_error_set(KURA_ENOMEM, "reading trees ahead: out of memory");
 	if (err < 0) {
 		free_trees(kept, nkept);
 		return err;
 	}
-	if (nkept) {
+	if (nkept)
 		qsort(kept, nkept, sizeof(*kept), id_cmp); /* the id is the first member */
-		repo->ahead->trees = kept;
-		repo->ahead->n = nkept;
-	}
+	pthread_mutex_lock(&repo->lock);
+	repo->ahead->trees = kept; /* claimed by this thread: still ours */
+	repo->ahead->n = nkept;
+	pthread_mutex_unlock(&repo->lock);
 	return 0;
 }
 
@@ -301,8 +335,7 @@ int kura_repo__treeahead(kura_repo *repo, const uint8_t root[KURA_HASH_SIZE], in
 	kura_pool *pool = NULL;
 	int err;
 
-	kura_repo__treeahead_drop(repo);
-	if (parallel < 2 || kura_repo__need_restore_key(repo, "reading trees") < 0)
+	if (parallel < 2 || !claim(repo) || kura_repo__need_restore_key(repo, "reading trees") < 0)
 		return 0;
 	if ((err = kura_repo__load_index(repo)) < 0)
 		return 0; /* the walk says why */
@@ -415,8 +448,7 @@ int kura_repo__treeahead_diff(kura_repo *repo, const uint8_t old_root[KURA_HASH_
 	ta_pair root = {.has = 3};
 	int err = 0;
 
-	kura_repo__treeahead_drop(repo);
-	if (parallel < 2 || memcmp(old_root, new_root, KURA_HASH_SIZE) == 0 ||
+	if (parallel < 2 || memcmp(old_root, new_root, KURA_HASH_SIZE) == 0 || !claim(repo) ||
 	    kura_repo__need_restore_key(repo, "reading trees") < 0)
 		return 0;
 	if (kura_repo__load_index(repo) < 0)
@@ -505,11 +537,29 @@ bool kura_repo__treeahead_take(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE]
 	return t != NULL;
 }
 
+/* Free what is kept if `all`, or if this thread's call kept it. */
+static void drop(kura_repo *repo, bool all)
+{
+	struct kura_treeahead *a = NULL;
+
+	pthread_mutex_lock(&repo->lock);
+	if (repo->ahead && (all || pthread_equal(repo->ahead->owner, pthread_self()))) {
+		a = repo->ahead;
+		repo->ahead = NULL;
+	}
+	pthread_mutex_unlock(&repo->lock);
+	if (!a)
+		return;
+	free_trees(a->trees, a->n);
+	free(a);
+}
+
 void kura_repo__treeahead_drop(kura_repo *repo)
 {
-	if (!repo->ahead)
-		return;
-	free_trees(repo->ahead->trees, repo->ahead->n);
-	free(repo->ahead);
-	repo->ahead = NULL;
+	drop(repo, false);
+}
+
+void kura_repo__treeahead_free(kura_repo *repo)
+{
+	drop(repo, true);
 }

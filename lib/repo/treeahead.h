@@ -29,7 +29,9 @@
 /*
  * Read the trees below `root` (itself included) ahead, `parallel` requests
  * at a time, and keep them for kura_repo__load_tree() until
- * kura_repo__treeahead_drop().  Does nothing for parallel < 2.  Only a
+ * kura_repo__treeahead_drop() on the same thread.  Does nothing for
+ * parallel < 2, or while another thread's call holds the handle's
+ * read-ahead (its walk then reads one tree at a time).  Only a
  * lack of memory or threads is an error; unreadable trees are left out.
  */
 int kura_repo__treeahead(kura_repo *repo, const uint8_t root[KURA_HASH_SIZE], int parallel);

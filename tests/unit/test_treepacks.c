@@ -9,10 +9,13 @@
  * merged range is left out (the walk reads it and says why), its
  * neighbours in the same range are still kept.  check, told the local
  * store is worth reading in parallel, reads its trees the same way, finds
- * no problem, and reports the damaged tree once it is damaged.
+ * no problem, and reports the damaged tree once it is damaged.  A second
+ * call on the same handle from another thread neither reads ahead nor
+ * drops the first one's trees.
  */
 #include "testutil.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -335,6 +338,46 @@ static void test_check_ahead(void **state)
 	assert_true(problems >= 1);
 }
 
+typedef struct {
+	fixture *f;
+	uint8_t root[KURA_HASH_SIZE];
+	int err;
+} other_call;
+
+/* Another thread's walk on the same handle: read ahead (or not), then drop. */
+static void *other_thread(void *arg)
+{
+	other_call *c = arg;
+
+	c->err = kura_repo__treeahead(c->f->r, c->root, 4);
+	kura_repo__treeahead_drop(c->f->r);
+	return NULL;
+}
+
+/* Two calls on one handle: the second reads nothing ahead and leaves the first's trees alone. */
+static void test_ahead_one_owner(void **state)
+{
+	fixture *f = *state;
+	kura_backend *b = kura_repo_backend(f->r);
+	uint8_t missed[NTREES][KURA_HASH_SIZE];
+	other_call c = {f, {0}, -1};
+	size_t nmissed;
+	pthread_t t;
+
+	src_tree(f, c.root);
+	assert_ok(kura_repo__treeahead(f->r, c.root, 4));
+	real_get_range = b->get_range;
+	b->get_range = counting_get_range;
+	atomic_store(&pack_reads, 0);
+	assert_int_equal(pthread_create(&t, NULL, other_thread, &c), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	b->get_range = real_get_range;
+	assert_int_equal(c.err, 0);
+	assert_int_equal(atomic_load(&pack_reads), 0);
+	assert_int_equal(take_all(f->r, c.root, missed, &nmissed), NTREES);
+	kura_repo__treeahead_drop(f->r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -342,6 +385,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_ahead_merges_reads, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_damaged_tree_left_out, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_check_ahead, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ahead_one_owner, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
