@@ -19,10 +19,17 @@
  * it if the backup fails first.  Without them (a vault: the upload's URL
  * carries the pack's name, known only when the last byte is written) a
  * slot buffers the whole pack (pack_size plus a chunk) and put() sends it.
+ *
+ * Trees go in packs of their own (a writer's policy; readers take any mix):
+ * a restore, ls or check then reads a snapshot's trees from few packs in
+ * few ranged reads instead of one read per tree scattered among the data.
+ * At most the tree slots in use at once (about one a worker) more packs
+ * are left unfilled at the end.
  */
 #include "repo/blobstore.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -30,6 +37,7 @@
 
 #include "common/array.h"
 #include "common/error.h"
+#include "common/pool.h"
 #include "format/indexfile.h"
 
 #define INDEX_PACKS_PER_FILE 64
@@ -39,6 +47,14 @@
 #define INDEX_SECONDS 30
 /* a streamed pack is written out in pieces of about this much (or one blob, if larger) */
 #define STREAM_PIECE (1u << 20)
+
+/* packs of data blobs, packs of tree blobs */
+#define SLOT_KINDS 2
+
+static int slot_kind(uint8_t type)
+{
+	return type == KURA_BLOB_TREE;
+}
 
 /* A pack in the making, used by one worker at a time. */
 typedef struct {
@@ -50,8 +66,8 @@ struct kura_blobstore {
 	kura_repo *repo;
 	bool stream;                  /* packs are streamed (the backend has stream slots) */
 	pthread_mutex_t lock;
-	pack_slot **free_slots;
-	size_t nfree, free_cap;
+	pack_slot **free_slots[SLOT_KINDS]; /* by slot_kind() */
+	size_t nfree[SLOT_KINDS], free_cap[SLOT_KINDS];
 
 	kura_indexfile pending;       /* new packs not yet in an index file */
 	size_t pending_cap_packs, pending_cap_records;
@@ -93,9 +109,11 @@ void kura_blobstore_free(kura_blobstore *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->nfree; i++)
-		slot_free(s, s->free_slots[i]);
-	free(s->free_slots);
+	for (int k = 0; k < SLOT_KINDS; k++) {
+		for (size_t i = 0; i < s->nfree[k]; i++)
+			slot_free(s, s->free_slots[k][i]);
+		free(s->free_slots[k]);
+	}
 	free(s->pending.packs);
 	free(s->pending.records);
 	free(s->used);
@@ -289,7 +307,7 @@ static int upload_pack(kura_blobstore *s, pack_slot *p)
 	return register_pack(s, name, entries, count);
 }
 
-static int take_slot(kura_blobstore *s, pack_slot **out)
+static int take_slot(kura_blobstore *s, int kind, pack_slot **out)
 {
 	kura_repo *repo = s->repo;
 	pack_slot *p;
@@ -297,7 +315,7 @@ static int take_slot(kura_blobstore *s, pack_slot **out)
 	int err;
 
 	pthread_mutex_lock(&s->lock);
-	*out = s->nfree ? s->free_slots[--s->nfree] : NULL;
+	*out = s->nfree[kind] ? s->free_slots[kind][--s->nfree[kind]] : NULL;
 	pthread_mutex_unlock(&s->lock);
 	if (*out)
 		return 0;
@@ -312,7 +330,9 @@ static int take_slot(kura_blobstore *s, pack_slot **out)
 	 * rarely moves.
 	 */
 	room = (size_t)repo->config.chunker.max + KURA_AEAD_OVERHEAD + 65536;
-	if (s->stream)
+	if (kind == slot_kind(KURA_BLOB_TREE))
+		room = 65536; /* trees are small; a tree pack's buffer grows as it needs */
+	else if (s->stream)
 		room += room < STREAM_PIECE ? STREAM_PIECE - room : 0;
 	else
 		room += repo->config.pack_size;
@@ -325,14 +345,14 @@ done:
 	return err;
 }
 
-static int return_slot(kura_blobstore *s, pack_slot *p)
+static int return_slot(kura_blobstore *s, int kind, pack_slot *p)
 {
 	int err = 0;
 
 	pthread_mutex_lock(&s->lock);
-	if ((err = KURA_ARRAY_GROW(s->free_slots, s->free_cap, s->nfree + 1)) < 0)
+	if ((err = KURA_ARRAY_GROW(s->free_slots[kind], s->free_cap[kind], s->nfree[kind] + 1)) < 0)
 		goto done;
-	s->free_slots[s->nfree++] = p;
+	s->free_slots[kind][s->nfree[kind]++] = p;
 	p = NULL;
 done:
 	pthread_mutex_unlock(&s->lock);
@@ -375,7 +395,7 @@ int kura_blobstore_add_sized(kura_blobstore *s, uint8_t type, const uint8_t *dat
 	if (err < 0)
 		return err;
 
-	if ((err = take_slot(s, &p)) < 0)
+	if ((err = take_slot(s, slot_kind(type), &p)) < 0)
 		return err;
 	if (s->stream && (err = make_room(s, p, len)) < 0)
 		goto done;
@@ -399,7 +419,7 @@ done:
 		slot_free(s, p);
 		return err;
 	}
-	return return_slot(s, p);
+	return return_slot(s, slot_kind(type), p);
 }
 
 int kura_blobstore_use(kura_blobstore *s, const uint8_t id[KURA_HASH_SIZE])
@@ -416,17 +436,70 @@ int kura_blobstore_use(kura_blobstore *s, const uint8_t id[KURA_HASH_SIZE])
 	return err;
 }
 
-int kura_blobstore_flush(kura_blobstore *s)
+typedef struct {
+	kura_blobstore *s;
+	pack_slot *p;
+	int err;
+	char msg[512]; /* a pool thread's error message (they are per thread) */
+} flush_job;
+
+static void flush_one(void *arg, void *ctx)
 {
+	flush_job *j = arg;
+
+	(void)ctx;
+	if ((j->err = upload_pack(j->s, j->p)) < 0)
+		snprintf(j->msg, sizeof(j->msg), "%s", kura_error_message());
+}
+
+/*
+ * Upload the unfinished packs (a data and a tree pack a worker, or so):
+ * on a remote store, where each is a round trip, several at once.
+ */
+static int upload_rest(kura_blobstore *s, flush_job *jobs, size_t n)
+{
+	unsigned parallel = s->repo->backend->read_parallel;
+	kura_pool *pool = NULL;
 	int err = 0;
 
-	/* no worker runs any more: the free list is ours */
-	while (s->nfree > 0) {
-		pack_slot *p = s->free_slots[--s->nfree];
+	if (n > 1 && parallel > 1 &&
+	    kura_pool_new(&pool, (int)(n < parallel ? n : parallel), n) == 0) {
+		for (size_t i = 0; i < n; i++)
+			if (kura_pool_add(pool, flush_one, &jobs[i], NULL) < 0)
+				flush_one(&jobs[i], NULL);
+		kura_pool_free(pool); /* waits for the uploads */
+		for (size_t i = 0; i < n; i++)
+			if (jobs[i].err < 0)
+				return kura_error_set(jobs[i].err, "%s", jobs[i].msg);
+		return 0;
+	}
+	for (size_t i = 0; i < n && err == 0; i++)
+		err = upload_pack(s, jobs[i].p);
+	return err;
+}
 
-		if (!err && kura_pack_writer_count(p->w) > 0)
-			err = upload_pack(s, p);
-		slot_free(s, p);
+int kura_blobstore_flush(kura_blobstore *s)
+{
+	flush_job *jobs;
+	size_t n = 0, total = 0;
+	int err = 0;
+
+	/* no worker runs any more: the free lists are ours */
+	for (int k = 0; k < SLOT_KINDS; k++)
+		total += s->nfree[k];
+	if (!(jobs = calloc(total ? total : 1, sizeof(*jobs))))
+		return kura_error_set(KURA_ENOMEM, "out of memory");
+	for (int k = 0; k < SLOT_KINDS; k++)
+		for (size_t i = 0; i < s->nfree[k]; i++)
+			if (kura_pack_writer_count(s->free_slots[k][i]->w) > 0) {
+				jobs[n].s = s;
+				jobs[n++].p = s->free_slots[k][i];
+			}
+	err = upload_rest(s, jobs, n);
+	free(jobs);
+	for (int k = 0; k < SLOT_KINDS; k++) {
+		while (s->nfree[k] > 0)
+			slot_free(s, s->free_slots[k][--s->nfree[k]]);
 	}
 	if (err < 0)
 		return err;

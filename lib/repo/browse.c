@@ -13,8 +13,9 @@
  * they are inside on an explicit stack (never the C stack: depth is up to
  * the data), and do not go below KURA_TREE_MAX_DEPTH, counted from the
  * snapshot root as backup and check count it.  At most one tree per level
- * is held in memory.  A directory they cannot enter (too deep, a damaged
- * or missing tree) is skipped and the walk goes on, as backup, check and
+ * is held in memory (on a remote store, the trees ls will list or diff
+ * compare are read ahead: treeahead.h).  A directory they cannot enter
+ * (too deep, a damaged or missing tree) is skipped and the walk goes on, as backup, check and
  * restore do; the first such error, with how many there were, is what
  * the call returns in the end.
  */
@@ -25,6 +26,7 @@
 
 #include "common/array.h"
 #include "common/error.h"
+#include "repo/treeahead.h"
 #include "repo/walk.h"
 
 /* Directories a walk could not enter: the first error is kept, the walk goes on. */
@@ -176,11 +178,18 @@ int kura_ls(kura_repo *repo, const char *snapshot_id, const char *path, kura_nod
 	if ((err = kura_walk__append(&w.path, norm)) < 0)
 		goto done;
 	w.snap = snap;
+	/* on a remote store, the trees below in few ranged reads rather than one each */
+	if (!node || node->type == KURA_NODE_DIR)
+		err = kura_repo__treeahead(repo, node ? node->subtree : snap->tree,
+					   (int)repo->backend->read_parallel);
+	if (err < 0)
+		goto done;
 	/* depth: of the tree being listed, counted from the snapshot root (0) */
 	err = node ? ls_node(&w, node, kura_walk__depth(norm) - 1) : ls_tree(&w, snap->tree, 0);
 	if (err == 0)
 		err = skips_result(&w.skips, "not listed");
 done:
+	kura_repo__treeahead_drop(repo); /* what the walk did not take */
 	kura_walk__path_free(&w.path);
 	kura_tree_free(tree);
 	kura_snapshot_free(snap);
@@ -390,10 +399,15 @@ int kura_diff(kura_repo *repo, const char *old_id, const char *new_id, kura_diff
 		goto done;
 	if ((err = kura_walk__append(&w.path, "")) < 0)
 		goto done;
+	/* on a remote store, the trees it will compare in few ranged reads rather than one each */
+	if ((err = kura_repo__treeahead_diff(repo, os->tree, ns->tree,
+					     (int)repo->backend->read_parallel)) < 0)
+		goto done;
 	err = diff_trees(&w, os->tree, ns->tree);
 	if (err == 0)
 		err = skips_result(&w.skips, "not compared");
 done:
+	kura_repo__treeahead_drop(repo); /* what the walk did not take */
 	kura_walk__path_free(&w.path);
 	kura_snapshot_free(os);
 	kura_snapshot_free(ns);

@@ -155,7 +155,7 @@ void kura_repo_free(kura_repo *repo)
 	kura_prehash_free(repo->prehash); /* its thread reads through the backend */
 	if (repo->backend)
 		repo->backend->free(repo->backend);
-	kura_repo__treeahead_drop(repo);
+	kura_repo__treeahead_free(repo);
 	kura_mac_free(repo->mac);
 	kura_idmap_free(repo->index);
 	kura_idmap_free(repo->pack_ordinals);

@@ -184,11 +184,14 @@ int kura_repo__read_blob(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], uint
  * Trees read ahead (treeahead.c): take the plaintext of tree `id` if it
  * was read ahead, true and *out (malloc'd, the caller's) with *out_len
  * bytes, false if not; each is given out once; thread-safe.  _drop frees
- * what is still kept; a repository without any is fine.
+ * what is still kept if the calling thread's call read it (one call at a
+ * time reads ahead on a handle); _free frees it whoever read it (the
+ * handle's end); a repository without any is fine.
  */
 bool kura_repo__treeahead_take(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], uint8_t **out,
 			       size_t *out_len);
 void kura_repo__treeahead_drop(kura_repo *repo);
+void kura_repo__treeahead_free(kura_repo *repo);
 
 /* Read and decode a tree blob. */
 int kura_repo__load_tree(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], kura_tree **out);
