@@ -100,7 +100,7 @@ status_json 0 --now +10d --drill-age 30d --copy-age 14d
 expect_exit 2 kura status --drill-age soon
 
 note "a damaged pack in the removable copy: its drill and its verification fail, red until redone"
-victim=$(find "$WORK/usb/data" -type f | sed -n 1p)
+victim=$(find "$WORK/usb/data" -type f -printf "%s %p\n" | sort -n | tail -n 1 | cut -d" " -f2-) # a data pack: the largest
 chmod u+w "$victim"
 printf '\xff' | dd of="$victim" bs=1 seek=200 conv=notrunc status=none
 expect_exit 6 kura --repo "$WORK/usb" drill
