@@ -19,6 +19,9 @@ rgw_up() {
   . "$RGW_DIR/env"
 }
 
+# s3curl ARGS...: curl signed with the RGW's keys (buckets made, objects looked at)
+s3curl() { curl -s --aws-sigv4 "aws:amz:$S3_REGION:s3" --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' "$@"; }
+
 # rgw_down: stop the RGW rgw_up started; one the caller gave is left up.
 rgw_down() {
   if [ -n "$RGW_STARTED" ]; then RGW_DIR=$RGW_DIR bash "$ROOT/tests/services/rgw/rgw-down.sh" >/dev/null 2>&1 || true; fi

@@ -20,12 +20,15 @@ case "$BASE" in /tmp/bench-*) ;; *) echo "BASE must be /tmp/bench-*" >&2; exit 2
 command -v restic >/dev/null || { echo "restic is not installed" >&2; exit 2; }
 command -v strace >/dev/null || { echo "strace is not installed" >&2; exit 2; }
 
+# shellcheck source=bench/rgw.sh
+. "$HERE/rgw.sh"
+# shellcheck source=bench/timed.sh
+. "$HERE/timed.sh"
+
 rm -rf "$BASE" && mkdir -p "$BASE"
-RGW_DIR=$BASE/rgw RGW_PORT=0 RGW_MON_PORT=0 RGW_INSTALL=0 RGW_OSD_SIZE=${RGW_OSD_SIZE:-$((6 << 30))} \
-  bash "$ROOT/tests/services/rgw/rgw-up.sh" >"$BASE/rgw-up.log" 2>&1
-trap 'RGW_DIR=$BASE/rgw bash "$ROOT/tests/services/rgw/rgw-down.sh" >/dev/null 2>&1 || true' EXIT
-# shellcheck disable=SC1091
-. "$BASE/rgw/env"
+export RGW_OSD_SIZE=${RGW_OSD_SIZE:-$((6 << 30))}
+trap rgw_down EXIT
+rgw_up
 EP=$S3_ENDPOINT
 export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY AWS_DEFAULT_REGION=$S3_REGION
 unset AWS_ENDPOINT_URL || true
@@ -33,18 +36,7 @@ unset AWS_ENDPOINT_URL || true
 python3 "$HERE/mkdata.py" --size "$SIZE" --seed 42 "$BASE/src" >/dev/null
 echo "bench passphrase kura not secret quokka" >"$BASE/pass"
 export KURA_PASSWORD_FILE=$BASE/pass RESTIC_PASSWORD_FILE=$BASE/pass
-s3curl() { curl -s --aws-sigv4 "aws:amz:$S3_REGION:s3" --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' "$@"; }
 
-# timed NAME SETUP CMD...: append "NAME SETUP SECONDS" to $BASE/times
-timed() {
-  local name=$1 setup=$2 t0
-  shift 2
-  sync
-  t0=$(date +%s.%N)
-  "$@" >"$BASE/last.out" 2>"$BASE/last.err" || { echo "$name $setup failed: $(tail -n 5 "$BASE/last.err")" >&2; exit 1; }
-  if [ "$name" = restore ]; then sync; fi
-  echo "$name $setup $(echo "$(date +%s.%N) - $t0" | bc)" >>"$BASE/times"
-}
 # gets NAME SETUP CMD...: append "NAME SETUP GETS" (HTTP GET requests sent) to $BASE/gets
 gets() {
   local name=$1 setup=$2
@@ -53,7 +45,6 @@ gets() {
     { echo "$name $setup failed under strace" >&2; exit 1; }
   echo "$name $setup $(grep -c '"GET ' "$BASE/strace" || true)" >>"$BASE/gets"
 }
-verify() { diff -r "$BASE/src" "$1" >/dev/null || { echo "restore of $2 differs" >&2; exit 1; }; }
 
 for rep in $(seq 1 "$REPS"); do
   for setup in kura-a kura-b; do

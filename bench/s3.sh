@@ -46,9 +46,7 @@ bytes=$(find "$BASE/src" -type f -printf '%s\n' | awk '{s+=$1} END{printf "%.0f"
 echo "bench passphrase kura not secret quokka" >"$BASE/pass"
 export KURA_PASSWORD_FILE=$BASE/pass RESTIC_PASSWORD_FILE=$BASE/pass
 
-s3curl() { curl -s --aws-sigv4 "aws:amz:$S3_REGION:s3" --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' "$@"; }
 
-verify() { diff -r "$BASE/src" "$1" >/dev/null || { echo "restore of $2 differs" >&2; exit 1; }; }
 
 for rep in $(seq 1 "$REPS"); do
   # kura, Object Lock (kura creates the bucket with it)

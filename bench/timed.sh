@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# timed.sh -- the one timing of s3.sh, vault_s3.sh and vault-vs-local.sh (sourced, not run).
+# timed.sh -- the one timing of s3.sh, s3-trees.sh, vault_s3.sh and vault-vs-local.sh, and the
+# check of their restores (sourced, not run).
 # The caller sets BASE (its scratch dir).
 #
 # timed NAME SETUP CMD...: run CMD after a `sync` (the previous step's dirty pages are not
@@ -15,3 +16,6 @@ timed() {
   if [ "$name" = restore ]; then sync; fi
   echo "$name $setup $(echo "$(date +%s.%N) - $t0" | bc)" >>"$BASE/times"
 }
+
+# verify DIR WHO: DIR (a restore) must equal $BASE/src, else the script exits naming WHO.
+verify() { diff -r "$BASE/src" "$1" >/dev/null || { echo "restore of $2 differs" >&2; exit 1; }; }

@@ -13,6 +13,7 @@
  * call on the same handle from another thread neither reads ahead nor
  * drops the first one's trees.
  */
+#include "restfix.h"
 #include "testutil.h"
 
 #include <pthread.h>
@@ -68,7 +69,6 @@ static void make_tree(fixture *f, int round)
 static int setup(void **state)
 {
 	fixture *f = calloc(1, sizeof(*f));
-	kura_init_options io;
 	kura_backup_result br;
 
 	if (!f)
@@ -81,16 +81,13 @@ static int setup(void **state)
 	snprintf(f->src, sizeof(f->src), "%s/src", f->dir);
 	if (mkdir(f->src, 0700) < 0)
 		return -1;
-	kura_init_options_default(&io);
-	io.kdf_profile = KURA_KDF_INTERACTIVE;
-	if (kura_repo_init(&f->r, f->repo, PASSPHRASE, &io) < 0)
+	make_tree(f, 0);
+	if (restfix_repo(&f->r, f->snap, f->repo, PASSPHRASE, f->src, f->cache) < 0)
 		return -1;
-	for (int round = 0; round < 2; round++) {
-		make_tree(f, round);
-		if (test_backup_dir(f->r, f->src, f->cache, &br) < 0) {
-			print_error("backup: %s\n", kura_error_message());
-			return -1;
-		}
+	make_tree(f, 1); /* an incremental: its new trees too go in packs of their own */
+	if (test_backup_dir(f->r, f->src, f->cache, &br) < 0) {
+		print_error("backup: %s\n", kura_error_message());
+		return -1;
 	}
 	memcpy(f->snap, br.snapshot_id, KURA_ID_HEX);
 	/* a new handle: nothing cached from the backups */
