@@ -618,7 +618,7 @@ vault_two_snapshots() {
 	shift
 	mkdir -p "$src/docs"
 	gen_text "$src/docs/keep.txt" 20000 keep
-	gen_random "$src/old.bin" $((3 * 1024 * 1024)) old # chunks of it fill packs of their own
+	gen_random "$src/old.bin" $((6 * 1024 * 1024)) old # ~6 chunks: packs of its own, whatever the order
 	init_vault "$WORK/vault" "$@"
 	vault_client ward4-backup writer clinic "$WORK/writer.cred"
 	vault_client restore-host reader clinic "$WORK/reader.cred"
