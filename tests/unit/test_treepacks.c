@@ -156,22 +156,23 @@ static int counting_get_range(kura_backend *b, kura_file_type type, const char *
 	return real_get_range(b, type, name, offset, len, buf);
 }
 
-/* Take every tree below root from what was read ahead; how many were there, NULL ids missed. */
+/* Take every tree below root from what was read ahead (a depth-first walk): how many were
+ * there; the ids that were not go in missed. */
 static size_t take_all(kura_repo *r, const uint8_t root[KURA_HASH_SIZE],
 		       uint8_t (*missed)[KURA_HASH_SIZE], size_t *nmissed)
 {
-	uint8_t(*todo)[KURA_HASH_SIZE] = calloc(NTREES, KURA_HASH_SIZE);
-	size_t ntodo = 1, taken = 0;
+	uint8_t(*stack)[KURA_HASH_SIZE] = calloc(NTREES, KURA_HASH_SIZE);
+	size_t nstack = 1, taken = 0;
 
-	assert_non_null(todo);
+	assert_non_null(stack);
 	*nmissed = 0;
-	memcpy(todo[0], root, KURA_HASH_SIZE);
-	while (ntodo) {
+	memcpy(stack[0], root, KURA_HASH_SIZE);
+	while (nstack) {
 		uint8_t id[KURA_HASH_SIZE], *data;
 		size_t len;
 		kura_tree *t;
 
-		memcpy(id, todo[--ntodo], KURA_HASH_SIZE);
+		memcpy(id, stack[--nstack], KURA_HASH_SIZE);
 		if (!kura_repo__treeahead_take(r, id, &data, &len)) {
 			memcpy(missed[(*nmissed)++], id, KURA_HASH_SIZE);
 			continue;
@@ -180,13 +181,13 @@ static size_t take_all(kura_repo *r, const uint8_t root[KURA_HASH_SIZE],
 		assert_ok(kura_tree_decode(&t, data, len));
 		for (size_t i = 0; i < t->count; i++)
 			if (t->nodes[i].type == KURA_NODE_DIR) {
-				assert_true(ntodo < NTREES);
-				memcpy(todo[ntodo++], t->nodes[i].subtree, KURA_HASH_SIZE);
+				assert_true(nstack < NTREES);
+				memcpy(stack[nstack++], t->nodes[i].subtree, KURA_HASH_SIZE);
 			}
 		kura_tree_free(t);
 		free(data);
 	}
-	free(todo);
+	free(stack);
 	return taken;
 }
 
