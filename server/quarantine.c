@@ -237,14 +237,15 @@ static int mark_kept_indexes(kura_backend *b, const quarantine_file *files, size
 	return 0;
 }
 
-static const vault_client *find_client(const vault *v, const char *name)
+/* The client `name` of v, which must be one that uploads (a writer or a reader). */
+static int uploader(const vault *v, const char *name, const vault_client **out)
 {
-	size_t n = vault_client_count(v);
-
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(vault_client_at(v, i)->name, name) == 0)
-			return vault_client_at(v, i);
-	return NULL;
+	if (!(*out = vault_client_named(v, name)))
+		return kura_error_set(KURA_ENOTFOUND, "no client '%s' in this vault", name);
+	if (!(*out)->repo[0])
+		return kura_error_set(KURA_EINVAL, "client '%s' is an auditor: it uploads nothing",
+				      name);
+	return 0;
 }
 
 typedef struct {
@@ -267,8 +268,7 @@ static int match_snapshot(const provenance_entry *e, void *ctx)
 	return 0;
 }
 
-int quarantine_after_snapshot(const char *dir, const char *name, const char *id,
-			      int64_t *since_ns)
+int quarantine_after_snapshot(const char *dir, const char *name, const char *id, int64_t *since_ns)
 {
 	snapshot_match m = {.id = id, .len = strlen(id)};
 	const vault_client *c;
@@ -276,18 +276,14 @@ int quarantine_after_snapshot(const char *dir, const char *name, const char *id,
 	int err;
 
 	if (m.len < 8 || m.len > KURA_ID_HEX - 1 || strspn(id, "0123456789abcdef") != m.len)
-		return kura_error_set(KURA_EINVAL,
-				      "'%s' is not a snapshot id (8 to 64 lowercase hex digits)", id);
+		return kura_error_set(
+		    KURA_EINVAL, "'%s' is not a snapshot id (8 to 64 lowercase hex digits)", id);
 	if ((err = vault_open_readonly(&v, dir)) < 0)
 		return err;
-	if (!(c = find_client(v, name)))
-		err = kura_error_set(KURA_ENOTFOUND, "no client '%s' in this vault", name);
-	else if (!c->repo[0])
-		err = kura_error_set(KURA_EINVAL, "client '%s' is an auditor: it uploads nothing",
-				     name);
-	else if ((err = provenance_each(dir, c->repo, match_snapshot, &m)) < 0)
-		;
-	else if (m.ambiguous)
+	if ((err = uploader(v, name, &c)) < 0 ||
+	    (err = provenance_each(dir, c->repo, match_snapshot, &m)) < 0)
+		goto done;
+	if (m.ambiguous)
 		err = kura_error_set(KURA_EINVAL,
 				     "snapshot id '%s' is ambiguous in repository %s: give more "
 				     "digits",
@@ -298,6 +294,7 @@ int quarantine_after_snapshot(const char *dir, const char *name, const char *id,
 				     c->repo, id);
 	else
 		*since_ns = m.found.received_ns + 1;
+done:
 	vault_free(v);
 	return err;
 }
@@ -321,16 +318,7 @@ int quarantine_make(const char *dir, const char *name, int64_t since_ns, int64_t
 	memset(out, 0, sizeof(*out));
 	if ((err = vault_open_readonly(&v, dir)) < 0)
 		return err;
-	if (!(c = find_client(v, name))) {
-		err = kura_error_set(KURA_ENOTFOUND, "no client '%s' in this vault", name);
-		goto done;
-	}
-	if (!c->repo[0]) {
-		err = kura_error_set(KURA_EINVAL, "client '%s' is an auditor: it uploads nothing",
-				     name);
-		goto done;
-	}
-	if ((err = vault_repo(v, c->repo, &b)) < 0 ||
+	if ((err = uploader(v, name, &c)) < 0 || (err = vault_repo(v, c->repo, &b)) < 0 ||
 	    (!vault_on_disk(v) && (err = store_stat_new(&ss, b)) < 0))
 		goto done;
 	/* The deletion lock also guards the records: ids and "held already" stay true. */

@@ -46,16 +46,6 @@ static int audit_admin(vault *v, const char *who, const char *role, const char *
 	return v->audit ? audit_append(v->audit, &e) : 0;
 }
 
-static const vault_client *find_client(const vault *v, const char *name)
-{
-	size_t i, n = v->nclients;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(v->clients[i].name, name) == 0)
-			return &v->clients[i];
-	return NULL;
-}
-
 /*
  * The stem of a NAME.json directory entry into `stem`, or false for
  * entries that are not records (dot files, other names).
@@ -109,7 +99,7 @@ static int reload_clients(vault *v, bool log)
 			break;
 		}
 		snprintf(apath, sizeof(apath), "/v1/clients/%s", stem);
-		known = find_client(v, stem);
+		known = vault_client_named(v, stem);
 		if (known && atomic_load(&known->revoked))
 			continue; /* revocation is final */
 		if (known) {

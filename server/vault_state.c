@@ -309,3 +309,11 @@ const vault_client *vault_client_at(const vault *v, size_t i)
 {
 	return &v->clients[i];
 }
+
+const vault_client *vault_client_named(const vault *v, const char *name)
+{
+	for (size_t i = 0; i < v->nclients; i++)
+		if (strcmp(v->clients[i].name, name) == 0)
+			return &v->clients[i];
+	return NULL;
+}

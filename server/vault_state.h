@@ -124,6 +124,8 @@ int vault_record_snapshot(vault *v, const char *repo, const char *name, int64_t 
  */
 size_t vault_client_count(const vault *v);
 const vault_client *vault_client_at(const vault *v, size_t i);
+/* The client called `name`, or NULL. */
+const vault_client *vault_client_named(const vault *v, const char *name);
 size_t vault_repo_count(const vault *v);
 const char *vault_repo_name(const vault *v, size_t i);
 
