@@ -187,6 +187,18 @@ static size_t unique_new(uint8_t (*ids)[KURA_HASH_SIZE], size_t n, uint8_t (*see
 	return out;
 }
 
+/* Add ids (n of them) to seen, kept sorted for unique_new. */
+static int add_seen(uint8_t (**seen)[KURA_HASH_SIZE], size_t *nseen, size_t *cap,
+		    uint8_t (*ids)[KURA_HASH_SIZE], size_t n)
+{
+	if (KURA_ARRAY_GROW(*seen, *cap, *nseen + n) < 0)
+		return kura_error_set(KURA_ENOMEM, "reading trees ahead: out of memory");
+	memcpy(*seen + *nseen, ids, n * KURA_HASH_SIZE);
+	*nseen += n;
+	qsort(*seen, *nseen, KURA_HASH_SIZE, id_cmp);
+	return 0;
+}
+
 static void free_trees(ta_tree *t, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -355,13 +367,8 @@ int kura_repo__treeahead(kura_repo *repo, const uint8_t root[KURA_HASH_SIZE], in
 				      &next, &nnext, &next_cap)) < 0)
 			break;
 		/* what this level asked for is seen, read or not: a cycle ends here */
-		if (KURA_ARRAY_GROW(seen, seen_cap, nseen + nlevel) < 0) {
-			err = kura_error_set(KURA_ENOMEM, "reading trees ahead: out of memory");
+		if ((err = add_seen(&seen, &nseen, &seen_cap, level, nlevel)) < 0)
 			break;
-		}
-		memcpy(seen + nseen, level, nlevel * KURA_HASH_SIZE);
-		nseen += nlevel;
-		qsort(seen, nseen, KURA_HASH_SIZE, id_cmp);
 		nnext = unique_new(next, nnext, seen, nseen);
 		swap = level, level = next, next = swap;
 		cap = level_cap, level_cap = next_cap, next_cap = cap;
@@ -481,11 +488,8 @@ int kura_repo__treeahead_diff(kura_repo *repo, const uint8_t old_root[KURA_HASH_
 		nkids = 0;
 		if ((err = read_level(repo, pool, &bytes, ids, nids, &kept, &nkept, &kept_cap,
 				      &kids, &nkids, &kids_cap)) < 0 ||
-		    (err = KURA_ARRAY_GROW(seen, seen_cap, nseen + nids)) < 0)
+		    (err = add_seen(&seen, &nseen, &seen_cap, ids, nids)) < 0)
 			break;
-		memcpy(seen + nseen, ids, nids * KURA_HASH_SIZE);
-		nseen += nids;
-		qsort(seen, nseen, KURA_HASH_SIZE, id_cmp);
 		qsort(kept + from, nkept - from, sizeof(*kept), id_cmp);
 		nnext = 0;
 		for (size_t i = 0; i < nlevel && err == 0; i++) {
