@@ -44,7 +44,6 @@
 #define PACK_SALT_OFFSET 12
 #define PACK_SEALED_OFFSET 44
 #define TRAILER_INFO "kura pack trailer v1"
-#define BLOB_AAD_SIZE (1 + KURA_HASH_SIZE)
 _Static_assert(PACK_SEALED_OFFSET == PACK_SALT_OFFSET + 32 &&
 		   PACK_SEALED_OFFSET + KURA_SEALED_KEY_SIZE == KURA_PACK_HEADER_SIZE,
 	       "pack header layout");
@@ -105,8 +104,13 @@ int kura_pack__entry_check(const kura_pack_entry *e, const char *where)
 {
 	if (e->type != KURA_BLOB_DATA && e->type != KURA_BLOB_TREE)
 		return kura_error_set(KURA_ECORRUPT, "%s: unknown blob type %u", where, e->type);
-	if (e->flags & ~KURA_BLOB_FLAG_ZSTD)
+	if ((e->flags & ~KURA_BLOB_FLAGS_KNOWN) || e->flags == KURA_BLOB_FLAGS_KNOWN)
 		return kura_error_set(KURA_ECORRUPT, "%s: unknown flags 0x%02x", where, e->flags);
+	if ((e->flags & KURA_BLOB_FLAG_REF) && e->type != KURA_BLOB_DATA)
+		return kura_error_set(KURA_ECORRUPT,
+				      "%s: a blob of type %u is stored against another (only data "
+				      "blobs may be)",
+				      where, e->type);
 	if (e->stored_len < KURA_AEAD_OVERHEAD)
 		return kura_error_set(KURA_ECORRUPT, "%s: stored length %u is below the minimum %d",
 				      where, e->stored_len, KURA_AEAD_OVERHEAD);
@@ -114,7 +118,7 @@ int kura_pack__entry_check(const kura_pack_entry *e, const char *where)
 		return kura_error_set(KURA_ECORRUPT, "%s: raw length %u exceeds the limit %u",
 				      where, e->raw_len, KURA_BLOB_MAX_RAW);
 	/* The payload is the plaintext itself unless zstd made it strictly smaller. */
-	if (!(e->flags & KURA_BLOB_FLAG_ZSTD) &&
+	if (!e->flags &&
 	    (uint64_t)e->stored_len != (uint64_t)e->raw_len + KURA_AEAD_OVERHEAD)
 		return kura_error_set(
 		    KURA_ECORRUPT, "%s: uncompressed blob stored in %u bytes but raw length is %u",
@@ -124,6 +128,14 @@ int kura_pack__entry_check(const kura_pack_entry *e, const char *where)
 		    KURA_ECORRUPT,
 		    "%s: compressed payload of %u bytes is not smaller than raw length %u", where,
 		    e->stored_len - KURA_AEAD_OVERHEAD, e->raw_len);
+	/* a reference id and a frame, kept only when smaller than the plaintext */
+	if ((e->flags & KURA_BLOB_FLAG_REF) &&
+	    (e->stored_len - KURA_AEAD_OVERHEAD <= KURA_HASH_SIZE ||
+	     e->stored_len - KURA_AEAD_OVERHEAD >= e->raw_len))
+		return kura_error_set(KURA_ECORRUPT,
+				      "%s: payload of %u bytes stored against another blob is not "
+				      "between a reference id and the raw length %u",
+				      where, e->stored_len - KURA_AEAD_OVERHEAD, e->raw_len);
 	return 0;
 }
 
@@ -140,191 +152,6 @@ int kura_pack__entry_decode(kura_pack_entry *out, const uint8_t in[KURA_PACK_ENT
 	out->stored_len = kura_get_le32(in + 40);
 	out->raw_len = kura_get_le32(in + 44);
 	return kura_pack__entry_check(out, where);
-}
-
-/* -------------------------------------------------------------------- */
-/* Blobs                                                                 */
-
-static void blob_aad(uint8_t aad[BLOB_AAD_SIZE], uint8_t type, const uint8_t id[KURA_HASH_SIZE])
-{
-	aad[0] = type;
-	memcpy(aad + 1, id, KURA_HASH_SIZE);
-}
-
-int kura_blob_encode(uint8_t **out, size_t *out_len, uint8_t *out_flags,
-		     const uint8_t data_key[KURA_KEY_SIZE], uint8_t type,
-		     const uint8_t id[KURA_HASH_SIZE], const void *plain, size_t plain_len,
-		     int level)
-{
-	uint8_t aad[BLOB_AAD_SIZE];
-	uint8_t *comp = NULL, *stored = NULL;
-	size_t comp_cap = 0;
-	const void *payload = plain;
-	size_t payload_len = plain_len;
-	uint8_t flags = 0;
-	int err = 0;
-
-	*out = NULL;
-	*out_len = 0;
-	*out_flags = 0;
-	if (type != KURA_BLOB_DATA && type != KURA_BLOB_TREE)
-		return kura_error_set(KURA_EINVAL, "blob: unknown type %u", type);
-	if (plain_len > KURA_BLOB_MAX_RAW)
-		return kura_error_set(KURA_EINVAL, "blob: %zu bytes exceeds the limit %u",
-				      plain_len, KURA_BLOB_MAX_RAW);
-
-	if (level > 0 && plain_len > 0) {
-		size_t n;
-
-		comp_cap = ZSTD_compressBound(plain_len);
-		if (!(comp = malloc(comp_cap))) {
-			err = kura_error_set(KURA_ENOMEM, "blob: out of memory (%zu bytes)",
-					     comp_cap);
-			goto done;
-		}
-		if (level > ZSTD_maxCLevel())
-			level = ZSTD_maxCLevel();
-		n = ZSTD_compress(comp, comp_cap, plain, plain_len, level);
-		/* A failed compression only costs space: store the plaintext. */
-		if (!ZSTD_isError(n) && n < plain_len) {
-			payload = comp;
-			payload_len = n;
-			flags = KURA_BLOB_FLAG_ZSTD;
-		}
-	}
-
-	if (!(stored = malloc(payload_len + KURA_AEAD_OVERHEAD))) {
-		err = kura_error_set(KURA_ENOMEM, "blob: out of memory (%zu bytes)",
-				     payload_len + KURA_AEAD_OVERHEAD);
-		goto done;
-	}
-	blob_aad(aad, type, id);
-	if ((err = kura_aead_seal(stored, data_key, aad, sizeof(aad), payload, payload_len)) < 0)
-		goto done;
-	*out = stored;
-	*out_len = payload_len + KURA_AEAD_OVERHEAD;
-	*out_flags = flags;
-	stored = NULL;
-done:
-	if (comp) {
-		kura_wipe(comp, comp_cap);
-		free(comp);
-	}
-	free(stored);
-	return err;
-}
-
-int kura_blob_sizes(const kura_pack_entry *e, size_t *payload_len, size_t *plain_len)
-{
-	char where[2 * KURA_HASH_SIZE + 8], hex[2 * KURA_HASH_SIZE + 1];
-	int err;
-
-	kura_hex(hex, e->id, KURA_HASH_SIZE);
-	snprintf(where, sizeof(where), "blob %s", hex);
-	if ((err = kura_pack__entry_check(e, where)) < 0)
-		return err;
-	*payload_len = e->stored_len - KURA_AEAD_OVERHEAD;
-	*plain_len = (e->flags & KURA_BLOB_FLAG_ZSTD) ? e->raw_len : 0;
-	return 0;
-}
-
-int kura_blob_decode_into(const uint8_t **out, uint8_t *payload, uint8_t *plain,
-			  struct ZSTD_DCtx_s *dctx, const uint8_t data_key[KURA_KEY_SIZE],
-			  const struct kura_mac *mac, const kura_pack_entry *e,
-			  const uint8_t *stored, size_t stored_len)
-{
-	char hex[2 * KURA_HASH_SIZE + 1];
-	uint8_t aad[BLOB_AAD_SIZE];
-	uint8_t id[KURA_HASH_SIZE];
-	size_t payload_len, plain_len;
-	int err;
-
-	*out = NULL;
-	kura_hex(hex, e->id, KURA_HASH_SIZE);
-	if ((err = kura_blob_sizes(e, &payload_len, &plain_len)) < 0)
-		return err;
-	if (stored_len != e->stored_len)
-		return kura_error_set(KURA_ECORRUPT,
-				      "blob %s: %zu stored bytes but the entry says %u", hex,
-				      stored_len, e->stored_len);
-	blob_aad(aad, e->type, e->id);
-	if ((err = kura_aead_open(payload, data_key, aad, sizeof(aad), stored, stored_len)) < 0)
-		return kura_error_wrap(err, "blob %s", hex);
-
-	if (!(e->flags & KURA_BLOB_FLAG_ZSTD)) {
-		plain = payload; /* entry_check guaranteed payload_len == raw_len */
-	} else {
-		unsigned long long size = ZSTD_getFrameContentSize(payload, payload_len);
-		size_t n;
-
-		if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN)
-			return kura_error_set(KURA_ECORRUPT,
-					      "blob %s: payload is not a zstd frame of known size",
-					      hex);
-		if (size != e->raw_len)
-			return kura_error_set(
-			    KURA_ECORRUPT, "blob %s: zstd frame holds %llu bytes but raw length is %u",
-			    hex, size, e->raw_len);
-		/* The output buffer bounds what a hostile frame can produce. */
-		n = dctx ? ZSTD_decompressDCtx(dctx, plain, e->raw_len, payload, payload_len)
-			 : ZSTD_decompress(plain, e->raw_len, payload, payload_len);
-		if (ZSTD_isError(n))
-			return kura_error_set(KURA_ECORRUPT, "blob %s: zstd: %s", hex,
-					      ZSTD_getErrorName(n));
-		if (n != e->raw_len)
-			return kura_error_set(
-			    KURA_ECORRUPT, "blob %s: decompressed to %zu bytes but raw length is %u",
-			    hex, n, e->raw_len);
-	}
-	if (mac) {
-		if ((err = kura_mac_compute(mac, id, plain, e->raw_len)) < 0)
-			return err;
-		if (!kura_ct_equal(id, e->id, KURA_HASH_SIZE))
-			return kura_error_set(KURA_ECORRUPT,
-					      "blob %s: content does not match its id", hex);
-	}
-	*out = plain;
-	return 0;
-}
-
-int kura_blob_decode(uint8_t **out, const uint8_t data_key[KURA_KEY_SIZE],
-		     const struct kura_mac *mac, const kura_pack_entry *e, const uint8_t *stored,
-		     size_t stored_len)
-{
-	uint8_t *payload = NULL, *plain = NULL;
-	const uint8_t *result;
-	size_t payload_len = 0, plain_len = 0;
-	int err;
-
-	*out = NULL;
-	if ((err = kura_blob_sizes(e, &payload_len, &plain_len)) < 0)
-		return err;
-	if (!(payload = malloc(payload_len ? payload_len : 1)) ||
-	    (plain_len && !(plain = malloc(plain_len)))) {
-		err = kura_error_set(KURA_ENOMEM, "blob: out of memory (%zu bytes)",
-				     payload_len + plain_len);
-		goto done;
-	}
-	if ((err = kura_blob_decode_into(&result, payload, plain, NULL, data_key, mac, e, stored,
-					 stored_len)) < 0)
-		goto done;
-	if (result == payload) {
-		*out = payload;
-		payload = NULL;
-	} else {
-		*out = plain;
-		plain = NULL;
-	}
-done:
-	if (payload) {
-		kura_wipe(payload, payload_len);
-		free(payload);
-	}
-	if (plain) {
-		kura_wipe(plain, plain_len);
-		free(plain);
-	}
-	return err;
 }
 
 /* -------------------------------------------------------------------- */
@@ -514,36 +341,72 @@ int kura_pack_writer_add_plain(kura_pack_writer *w, uint8_t type, const uint8_t 
 					   out_stored_len);
 }
 
-int kura_pack_writer_add_hinted(kura_pack_writer *w, uint8_t type, const uint8_t id[KURA_HASH_SIZE],
-				const void *plain, size_t plain_len, int level,
-				const kura_comp_hint *hint, size_t *out_stored_len)
+/* Room for `bound` bytes of compressed output in w->comp, and a zstd context. */
+static int comp_room(kura_pack_writer *w, size_t bound)
 {
-	uint8_t aad[BLOB_AAD_SIZE];
-	const void *payload = plain;
-	size_t payload_len = plain_len, stored_len;
-	uint8_t flags = 0;
+	if (bound > w->comp_cap) {
+		kura_wipe(w->comp, w->comp_cap);
+		free(w->comp);
+		w->comp_cap = 0;
+		if (!(w->comp = malloc(bound)))
+			return kura_error_set(KURA_ENOMEM, "blob: out of memory (%zu bytes)", bound);
+		w->comp_cap = bound;
+	}
+	if (!w->cctx && !(w->cctx = ZSTD_createCCtx()))
+		return kura_error_set(KURA_ENOMEM, "blob: cannot create a zstd context");
+	return 0;
+}
+
+/* Seal `payload` straight into the pack (no copy of the ciphertext) and record its entry. */
+static int append_sealed(kura_pack_writer *w, uint8_t type, uint8_t flags,
+			 const uint8_t id[KURA_HASH_SIZE], const void *payload, size_t payload_len,
+			 size_t plain_len, size_t *out_stored_len)
+{
+	uint8_t aad[KURA_BLOB_AAD_SIZE];
+	size_t stored_len = payload_len + KURA_AEAD_OVERHEAD;
 	kura_pack_entry e;
 	int err;
 
+	if ((err = writer_entry(w, &e, type, flags, id, stored_len, (uint32_t)plain_len)) < 0 ||
+	    (err = kura_buf_reserve(&w->buf, stored_len)) < 0)
+		return err;
+	kura_blob__aad(aad, type, id);
+	if ((err = kura_aead_seal(w->buf.data + w->buf.len, w->data_key, aad, sizeof(aad), payload,
+				  payload_len)) < 0)
+		return err;
+	kura_sha256_update(w->sha, w->buf.data + w->buf.len, stored_len);
+	w->buf.len += stored_len;
+	w->entries[w->count++] = e;
+	*out_stored_len = stored_len;
+	return 0;
+}
+
+static int check_plain(uint8_t type, size_t plain_len)
+{
 	if (type != KURA_BLOB_DATA && type != KURA_BLOB_TREE)
 		return kura_error_set(KURA_EINVAL, "blob: unknown type %u", type);
 	if (plain_len > KURA_BLOB_MAX_RAW)
 		return kura_error_set(KURA_EINVAL, "blob: %zu bytes exceeds the limit %u",
 				      plain_len, KURA_BLOB_MAX_RAW);
-	if (level > 0 && (level = choose_level(w, plain, plain_len, level, hint)) > 0) {
-		size_t bound = ZSTD_compressBound(plain_len), n;
+	return 0;
+}
 
-		if (bound > w->comp_cap) {
-			kura_wipe(w->comp, w->comp_cap);
-			free(w->comp);
-			w->comp_cap = 0;
-			if (!(w->comp = malloc(bound)))
-				return kura_error_set(KURA_ENOMEM,
-						      "blob: out of memory (%zu bytes)", bound);
-			w->comp_cap = bound;
-		}
-		if (!w->cctx && !(w->cctx = ZSTD_createCCtx()))
-			return kura_error_set(KURA_ENOMEM, "blob: cannot create a zstd context");
+int kura_pack_writer_add_hinted(kura_pack_writer *w, uint8_t type, const uint8_t id[KURA_HASH_SIZE],
+				const void *plain, size_t plain_len, int level,
+				const kura_comp_hint *hint, size_t *out_stored_len)
+{
+	const void *payload = plain;
+	size_t payload_len = plain_len;
+	uint8_t flags = 0;
+	int err;
+
+	if ((err = check_plain(type, plain_len)) < 0)
+		return err;
+	if (level > 0 && (level = choose_level(w, plain, plain_len, level, hint)) > 0) {
+		size_t n;
+
+		if ((err = comp_room(w, ZSTD_compressBound(plain_len))) < 0)
+			return err;
 		if (level > ZSTD_maxCLevel())
 			level = ZSTD_maxCLevel();
 		n = ZSTD_compressCCtx(w->cctx, w->comp, w->comp_cap, plain, plain_len, level);
@@ -554,20 +417,52 @@ int kura_pack_writer_add_hinted(kura_pack_writer *w, uint8_t type, const uint8_t
 			flags = KURA_BLOB_FLAG_ZSTD;
 		}
 	}
-	stored_len = payload_len + KURA_AEAD_OVERHEAD;
-	if ((err = writer_entry(w, &e, type, flags, id, stored_len, (uint32_t)plain_len)) < 0 ||
-	    (err = kura_buf_reserve(&w->buf, stored_len)) < 0)
+	return append_sealed(w, type, flags, id, payload, payload_len, plain_len, out_stored_len);
+}
+
+int kura_pack_writer_add_ref(kura_pack_writer *w, const uint8_t id[KURA_HASH_SIZE],
+			     const void *plain, size_t plain_len, const uint8_t ref_id[KURA_HASH_SIZE],
+			     const void *ref_plain, size_t ref_len, size_t max_payload, int level,
+			     const kura_comp_hint *hint, size_t *out_stored_len, int *out_used_ref)
+{
+	size_t n;
+	int err;
+
+	*out_used_ref = 0;
+	if ((err = check_plain(KURA_BLOB_DATA, plain_len)) < 0)
 		return err;
-	/* sealed straight into the pack: no copy of the ciphertext */
-	blob_aad(aad, type, id);
-	if ((err = kura_aead_seal(w->buf.data + w->buf.len, w->data_key, aad, sizeof(aad), payload,
-				  payload_len)) < 0)
-		return err;
-	kura_sha256_update(w->sha, w->buf.data + w->buf.len, stored_len);
-	w->buf.len += stored_len;
-	w->entries[w->count++] = e;
-	*out_stored_len = stored_len;
-	return 0;
+	if (ref_len > KURA_BLOB_MAX_RAW)
+		return kura_error_set(KURA_EINVAL, "blob: reference of %zu bytes exceeds the limit %u",
+				      ref_len, KURA_BLOB_MAX_RAW);
+	if (plain_len > KURA_HASH_SIZE + 1 && level > 0) {
+		if ((err = comp_room(w, KURA_HASH_SIZE + ZSTD_compressBound(plain_len))) < 0)
+			return err;
+		if (level > ZSTD_maxCLevel())
+			level = ZSTD_maxCLevel();
+		/*
+		 * The advanced API: _compressCCtx() would drop the prefix.  The
+		 * prefix serves this frame only and is read as raw content
+		 * whatever its first bytes are.
+		 */
+		ZSTD_CCtx_reset(w->cctx, ZSTD_reset_session_and_parameters);
+		n = ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, level);
+		if (!ZSTD_isError(n))
+			n = ZSTD_CCtx_refPrefix(w->cctx, ref_plain, ref_len);
+		if (!ZSTD_isError(n))
+			n = ZSTD_compress2(w->cctx, w->comp + KURA_HASH_SIZE,
+					   w->comp_cap - KURA_HASH_SIZE, plain, plain_len);
+		ZSTD_CCtx_reset(w->cctx, ZSTD_reset_session_and_parameters);
+		/* kept only when it pays: smaller than the plaintext and than the caller's bound */
+		if (!ZSTD_isError(n) && KURA_HASH_SIZE + n < plain_len &&
+		    KURA_HASH_SIZE + n <= max_payload) {
+			memcpy(w->comp, ref_id, KURA_HASH_SIZE);
+			*out_used_ref = 1;
+			return append_sealed(w, KURA_BLOB_DATA, KURA_BLOB_FLAG_REF, id, w->comp,
+					     KURA_HASH_SIZE + n, plain_len, out_stored_len);
+		}
+	}
+	return kura_pack_writer_add_hinted(w, KURA_BLOB_DATA, id, plain, plain_len, level, hint,
+					   out_stored_len);
 }
 
 size_t kura_pack_writer_size(const kura_pack_writer *w)

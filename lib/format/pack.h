@@ -24,6 +24,15 @@
 
 enum { KURA_BLOB_DATA = 1, KURA_BLOB_TREE = 2 };
 #define KURA_BLOB_FLAG_ZSTD 0x01
+/*
+ * Stored against another blob (its *reference*): the payload is the
+ * reference's id and then a zstd frame made with the reference's plaintext
+ * as prefix.  Data blobs only; the reference is a data blob stored without
+ * this flag, so there are no chains.  Never together with FLAG_ZSTD.
+ */
+#define KURA_BLOB_FLAG_REF 0x02
+#define KURA_BLOB_FLAGS_KNOWN (KURA_BLOB_FLAG_ZSTD | KURA_BLOB_FLAG_REF)
+#define KURA_BLOB_AAD_SIZE (1 + KURA_HASH_SIZE)
 
 #define KURA_PACK_HEADER_SIZE 124
 #define KURA_PACK_MAX_SIZE 0xFFFFFFFFu
@@ -51,6 +60,19 @@ int kura_blob_encode(uint8_t **out, size_t *out_len, uint8_t *out_flags,
 		     int level);
 
 /*
+ * Where a reader gets the plaintext of a blob that another was stored
+ * against: fetch() puts in *out (malloc'd, *out_len bytes) the plaintext
+ * of blob `id`, read from a location not stored against another and
+ * verified against its id, or fails with the reason (its message names
+ * the reference).  A reader that cannot fetch passes NULL: such blobs then
+ * fail with KURA_EUNSUPPORTED.
+ */
+typedef struct kura_blob_refs {
+	int (*fetch)(void *ctx, const uint8_t id[KURA_HASH_SIZE], uint8_t **out, size_t *out_len);
+	void *ctx;
+} kura_blob_refs;
+
+/*
  * For callers that decode many blobs into buffers they reuse (check
  * --read-data): kura_blob_sizes() validates the entry and says how large
  * the buffers must be (plain_len 0: the blob is stored uncompressed and
@@ -66,6 +88,20 @@ kura_blob_decode_into(const uint8_t **out, uint8_t *payload, uint8_t *plain,
 		      const struct kura_mac *mac, const kura_pack_entry *e, const uint8_t *stored,
 		      size_t stored_len);
 
+/* kura_blob_decode_into(), reading blobs stored against another through `refs` (may be NULL). */
+__attribute__((warn_unused_result)) int
+kura_blob_decode_refs(const uint8_t **out, uint8_t *payload, uint8_t *plain,
+		      struct ZSTD_DCtx_s *dctx, const uint8_t data_key[KURA_KEY_SIZE],
+		      const struct kura_mac *mac, const kura_pack_entry *e, const uint8_t *stored,
+		      size_t stored_len, const kura_blob_refs *refs);
+
+/*
+ * The id of the blob that a blob stored against another names, from its
+ * decrypted payload (kura_blob_decode_refs() checks the rest).  KURA_ECORRUPT
+ * if the payload is too short to hold one.
+ */
+int kura_blob_ref_id(const uint8_t *payload, size_t payload_len, uint8_t out[KURA_HASH_SIZE]);
+
 /*
  * Decrypt and decompress one blob; checks the tag, the raw length, and that
  * HMAC(id_key, plaintext) == e->id (unless mac is NULL).  *out is malloc'd
@@ -74,6 +110,12 @@ kura_blob_decode_into(const uint8_t **out, uint8_t *payload, uint8_t *plain,
 __attribute__((warn_unused_result)) int
 kura_blob_decode(uint8_t **out, const uint8_t data_key[KURA_KEY_SIZE], const struct kura_mac *mac,
 		 const kura_pack_entry *e, const uint8_t *stored, size_t stored_len);
+
+/* kura_blob_decode() through `refs` (may be NULL) for blobs stored against another. */
+__attribute__((warn_unused_result)) int
+kura_blob_decode_with(uint8_t **out, const uint8_t data_key[KURA_KEY_SIZE],
+		      const struct kura_mac *mac, const kura_pack_entry *e, const uint8_t *stored,
+		      size_t stored_len, const kura_blob_refs *refs);
 
 typedef struct kura_pack_writer kura_pack_writer;
 
@@ -135,6 +177,19 @@ int kura_pack_writer_add_plain(kura_pack_writer *w, uint8_t type, const uint8_t 
 int kura_pack_writer_add_hinted(kura_pack_writer *w, uint8_t type, const uint8_t id[KURA_HASH_SIZE],
 				const void *plain, size_t plain_len, int level,
 				const kura_comp_hint *hint, size_t *out_stored_len);
+
+/*
+ * Store a data blob against another whose plaintext the caller holds
+ * (`ref_id`, `ref_plain`: the caller vouches that ref_plain hashes to
+ * ref_id and that ref_id is stored without FLAG_REF).  The blob is stored
+ * that way only when its frame is at most `max_payload` bytes (ref id
+ * included); otherwise it is stored on its own as _add_hinted() would,
+ * and *out_used_ref is 0.  Either way *out_stored_len is set.
+ */
+int kura_pack_writer_add_ref(kura_pack_writer *w, const uint8_t id[KURA_HASH_SIZE],
+			     const void *plain, size_t plain_len, const uint8_t ref_id[KURA_HASH_SIZE],
+			     const void *ref_plain, size_t ref_len, size_t max_payload, int level,
+			     const kura_comp_hint *hint, size_t *out_stored_len, int *out_used_ref);
 
 /* Bytes so far (taken or pending) and blobs so far. */
 size_t kura_pack_writer_size(const kura_pack_writer *w);
@@ -201,5 +256,8 @@ int kura_pack__entry_decode(kura_pack_entry *out, const uint8_t in[KURA_PACK_ENT
 			    const char *where);
 /* The same checks on an entry already in memory. */
 int kura_pack__entry_check(const kura_pack_entry *e, const char *where);
+
+/* A blob's associated data: its type and id (blob.c, shared with the pack writer). */
+void kura_blob__aad(uint8_t aad[KURA_BLOB_AAD_SIZE], uint8_t type, const uint8_t id[KURA_HASH_SIZE]);
 
 #endif

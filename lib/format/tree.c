@@ -141,8 +141,18 @@ static int extents_check(int code, size_t idx, const kura_node *n)
 				return node_fail(code, idx, n->name,
 						 "extent %u: chunk length %llu outside 1..64 MiB", i,
 						 (unsigned long long)e->len);
+			if (e->has_ref > 1)
+				return node_fail(code, idx, n->name, "extent %u: has_ref is %u", i,
+						 e->has_ref);
+			/* a blob cannot be read against itself */
+			if (e->has_ref && memcmp(e->ref, e->id, KURA_HASH_SIZE) == 0)
+				return node_fail(code, idx, n->name,
+						 "extent %u: chunk stored against itself", i);
 			break;
 		case KURA_EXTENT_HOLE:
+			if (e->has_ref)
+				return node_fail(code, idx, n->name, "extent %u: hole with a reference",
+						 i);
 			if (e->len < 1)
 				return node_fail(code, idx, n->name, "extent %u: empty hole", i);
 			break;
@@ -323,10 +333,12 @@ static int encode_extents(kura_buf *b, const kura_node *n)
 	for (uint32_t i = 0; i < n->nextents; i++) {
 		const kura_extent *e = &n->extents[i];
 
-		if ((err = kura_buf_put_u8(b, e->kind)) < 0 ||
+		if ((err = kura_buf_put_u8(b, e->has_ref ? KURA_EXTENT_CHUNK_REF : e->kind)) < 0 ||
 		    (err = kura_buf_put_u64(b, e->len)) < 0)
 			return err;
 		if (e->kind == KURA_EXTENT_CHUNK && (err = kura_buf_put(b, e->id, sizeof(e->id))) < 0)
+			return err;
+		if (e->has_ref && (err = kura_buf_put(b, e->ref, sizeof(e->ref))) < 0)
 			return err;
 	}
 	return 0;
@@ -438,8 +450,15 @@ static int read_extents(kura_reader *r, kura_node *n, size_t idx)
 		if ((err = kura_reader_u8(r, &e->kind, "extent kind")) < 0 ||
 		    (err = kura_reader_u64(r, &e->len, "extent length")) < 0)
 			return err;
+		if (e->kind == KURA_EXTENT_CHUNK_REF) {
+			e->kind = KURA_EXTENT_CHUNK;
+			e->has_ref = 1;
+		}
 		if (e->kind == KURA_EXTENT_CHUNK &&
 		    (err = kura_reader_bytes(r, e->id, sizeof(e->id), "chunk id")) < 0)
+			return err;
+		if (e->has_ref &&
+		    (err = kura_reader_bytes(r, e->ref, sizeof(e->ref), "reference id")) < 0)
 			return err;
 		if (e->kind != KURA_EXTENT_CHUNK && e->kind != KURA_EXTENT_HOLE)
 			return node_fail(KURA_ECORRUPT, idx, n->name, "extent %u: unknown kind %u",

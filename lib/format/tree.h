@@ -20,11 +20,20 @@
 #include "crypto/crypto.h"
 
 enum { KURA_EXTENT_CHUNK = 0, KURA_EXTENT_HOLE = 1 };
+/* On disk only: a chunk stored against another blob (decoded as CHUNK with has_ref). */
+#define KURA_EXTENT_CHUNK_REF 2
 
 typedef struct {
 	uint8_t kind;                   /* KURA_EXTENT_* */
+	uint8_t has_ref;                /* CHUNK: the chunk is stored against blob `ref` */
 	uint64_t len;                   /* bytes of the file this extent covers */
 	uint8_t id[KURA_HASH_SIZE];     /* chunk id (KURA_EXTENT_CHUNK only) */
+	/*
+	 * The blob the chunk is stored against (docs/FORMAT.md "Blobs stored
+	 * against another"): a reader needs it to read the chunk, so whatever
+	 * keeps, checks or copies the chunk keeps, checks or copies it too.
+	 */
+	uint8_t ref[KURA_HASH_SIZE];
 } kura_extent;
 
 typedef struct {

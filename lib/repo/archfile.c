@@ -325,8 +325,11 @@ int kura_backup__try_cache(archiver *a, kura_node *node, const char *path, const
 		kura_filecache_previous(a->cache, out_prev);
 	if (!hit)
 		return 0;
+	/* a chunk stored against another needs that one kept too */
 	for (uint32_t i = 0; i < count; i++)
-		if (ext[i].kind == KURA_EXTENT_CHUNK && kura_blobstore_use(a->store, ext[i].id) < 0)
+		if (ext[i].kind == KURA_EXTENT_CHUNK &&
+		    (kura_blobstore_use(a->store, ext[i].id) < 0 ||
+		     (ext[i].has_ref && kura_blobstore_use(a->store, ext[i].ref) < 0)))
 			return 0;
 	if (count) {
 		if (!(node->extents = malloc(count * sizeof(*ext)))) {

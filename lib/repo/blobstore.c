@@ -368,26 +368,91 @@ int kura_blobstore_add(kura_blobstore *s, uint8_t type, const uint8_t *data, siz
 	return kura_blobstore_add_sized(s, type, data, len, NULL, out_id, &stored);
 }
 
+/* With repo->lock held: whether some location of id holds it stored on its own. */
+static bool stored_alone(kura_blobstore *s, const kura_blob_loc *found)
+{
+	const kura_blob_loc *alts;
+	size_t n;
+
+	if (!(found->flags & KURA_BLOB_FLAG_REF))
+		return true;
+	n = kura_repo__alts(s->repo, found->id, &alts);
+	for (size_t i = 0; i < n; i++)
+		if (!(alts[i].flags & KURA_BLOB_FLAG_REF))
+			return true;
+	return false;
+}
+
+/*
+ * With repo->lock held: whether the backup may reference `found` as it is.
+ * A blob stored only against another needs that other to be kept too, and
+ * only a caller that knows which (`ref`) may reference it; to anyone else
+ * it is as good as absent, and is stored again on its own.  *out_ref says
+ * whether the reference is then needed.
+ */
+static int reuse(kura_blobstore *s, const kura_blob_loc *found, const uint8_t *ref,
+		 bool *out_ok, int *out_ref)
+{
+	kura_blob_loc r;
+	int err;
+
+	*out_ok = false;
+	*out_ref = 0;
+	if (stored_alone(s, found)) {
+		*out_ok = true;
+		return mark_used_all(s, found);
+	}
+	if (found->pack == KURA_PACK_PENDING || !ref || !kura_idmap_get(&r, s->repo->index, ref) ||
+	    !stored_alone(s, &r))
+		return 0;
+	*out_ok = true;
+	*out_ref = 1;
+	if ((err = mark_used_all(s, found)) < 0)
+		return err;
+	return mark_used_all(s, &r);
+}
+
 int kura_blobstore_add_sized(kura_blobstore *s, uint8_t type, const uint8_t *data, size_t len,
 			     const kura_comp_hint *hint, uint8_t out_id[KURA_HASH_SIZE],
 			     size_t *out_stored)
 {
+	int used_ref;
+
+	return kura_blobstore_add_ref(s, type, data, len, hint, NULL, out_id, out_stored,
+				      &used_ref);
+}
+
+int kura_blobstore_add_ref(kura_blobstore *s, uint8_t type, const uint8_t *data, size_t len,
+			   const kura_comp_hint *hint, const kura_blobstore_ref *ref,
+			   uint8_t out_id[KURA_HASH_SIZE], size_t *out_stored, int *out_used_ref)
+{
 	kura_repo *repo = s->repo;
 	pack_slot *p = NULL;
-	kura_blob_loc found, claim = {0};
+	kura_blob_loc found, base, claim = {0};
 	size_t stored_len = 0;
+	int level = repo->config.compression ? repo->config.level : 0;
+	bool ok, against = false;
 	int err;
 
 	*out_stored = 0;
-
+	*out_used_ref = 0;
+	if (ref && type != KURA_BLOB_DATA)
+		return kura_error_set(KURA_EINVAL, "blobstore: only data blobs are stored against "
+						   "another");
 	if ((err = kura_mac_compute(repo->mac, out_id, data, len)) < 0)
 		return err;
 	pthread_mutex_lock(&repo->lock);
 	if (kura_idmap_get(&found, repo->index, out_id)) {
-		err = mark_used_all(s, &found);
-		pthread_mutex_unlock(&repo->lock);
-		return err;
+		err = reuse(s, &found, ref ? ref->id : NULL, &ok, out_used_ref);
+		if (err < 0 || ok) {
+			pthread_mutex_unlock(&repo->lock);
+			return err;
+		}
 	}
+	/* the reference must be stored on its own: one level, no chains */
+	against = ref && memcmp(ref->id, out_id, KURA_HASH_SIZE) != 0 &&
+		  kura_idmap_get(&base, repo->index, ref->id) && base.pack != KURA_PACK_PENDING &&
+		  stored_alone(s, &base);
 	memcpy(claim.id, out_id, KURA_HASH_SIZE);
 	claim.pack = KURA_PACK_PENDING;
 	err = kura_idmap_put(repo->index, &claim);
@@ -399,10 +464,22 @@ int kura_blobstore_add_sized(kura_blobstore *s, uint8_t type, const uint8_t *dat
 		return err;
 	if (s->stream && (err = make_room(s, p, len)) < 0)
 		goto done;
-	if ((err = kura_pack_writer_add_hinted(p->w, type, out_id, data, len,
-					       repo->config.compression ? repo->config.level : 0,
-					       hint, &stored_len)) < 0)
+	if (against)
+		err = kura_pack_writer_add_ref(p->w, out_id, data, len, ref->id, ref->plain,
+					       ref->len, ref->max_payload, level, hint,
+					       &stored_len, out_used_ref);
+	else
+		err = kura_pack_writer_add_hinted(p->w, type, out_id, data, len, level, hint,
+						  &stored_len);
+	if (err < 0)
 		goto done;
+	if (*out_used_ref) {
+		pthread_mutex_lock(&repo->lock);
+		err = mark_used_all(s, &base);
+		pthread_mutex_unlock(&repo->lock);
+		if (err < 0)
+			goto done;
+	}
 	pthread_mutex_lock(&s->lock);
 	s->stats.blobs_new++;
 	s->stats.bytes_new_raw += len;

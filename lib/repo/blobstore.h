@@ -44,6 +44,33 @@ int kura_blobstore_add_sized(kura_blobstore *s, uint8_t type, const uint8_t *dat
 			     const kura_comp_hint *hint, uint8_t out_id[KURA_HASH_SIZE],
 			     size_t *out_stored);
 
+/*
+ * A blob the caller would store a new one against (docs/FORMAT.md, "Blobs
+ * stored against another"): its id and plaintext, which the caller has
+ * verified, and the most the new blob's payload may weigh that way for it
+ * to be worth it (else it is stored on its own).
+ */
+typedef struct {
+	uint8_t id[KURA_HASH_SIZE];
+	const uint8_t *plain;
+	size_t len;
+	size_t max_payload;
+} kura_blobstore_ref;
+
+/*
+ * kura_blobstore_add_sized() for a data blob that may be stored against
+ * `ref` (may be NULL).  *out_used_ref is 1 when the backup now needs ref
+ * to read the blob: the blob was stored against it, or was already stored
+ * only against another and the caller says that other is ref.  Then ref's
+ * packs join the snapshot's pack list, and the caller's tree must name
+ * ref beside the blob.  A blob already stored only against another is
+ * stored again on its own when the caller names no ref; ref is not used
+ * unless the index holds it stored on its own.
+ */
+int kura_blobstore_add_ref(kura_blobstore *s, uint8_t type, const uint8_t *data, size_t len,
+			   const kura_comp_hint *hint, const kura_blobstore_ref *ref,
+			   uint8_t out_id[KURA_HASH_SIZE], size_t *out_stored, int *out_used_ref);
+
 /* Note that the backup references an existing blob. KURA_ENOTFOUND if it is not indexed. */
 int kura_blobstore_use(kura_blobstore *s, const uint8_t id[KURA_HASH_SIZE]);
 

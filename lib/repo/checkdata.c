@@ -134,9 +134,10 @@ static int grow_scratch(uint8_t **buf, size_t *cap, size_t need, const char *hex
 }
 
 /* Decrypt and verify one blob in memory, into the worker's reused buffers. */
-static int ck_blob_verify(ck_scratch *s, const uint8_t key[KURA_KEY_SIZE], const kura_mac *mac,
+static int ck_blob_verify(ck_scratch *s, const uint8_t key[KURA_KEY_SIZE], kura_repo *repo,
 			  const kura_pack_entry *e, const uint8_t *stored)
 {
+	kura_blob_refs refs;
 	char hex[KURA_ID_HEX];
 	const uint8_t *plain;
 	size_t payload_len, plain_len;
@@ -150,8 +151,10 @@ static int ck_blob_verify(ck_scratch *s, const uint8_t key[KURA_KEY_SIZE], const
 		return err;
 	if (plain_len && !s->dctx && !(s->dctx = ZSTD_createDCtx()))
 		return kura_error_set(KURA_ENOMEM, "blob %s: out of memory", hex);
-	return kura_blob_decode_into(&plain, s->payload, s->plain, s->dctx, key, mac, e, stored,
-				     e->stored_len);
+	/* a blob stored against another is read with that one, from wherever it is stored */
+	kura_repo__refs(repo, &refs);
+	return kura_blob_decode_refs(&plain, s->payload, s->plain, s->dctx, key, repo->mac, e,
+				     stored, e->stored_len, &refs);
 }
 
 /* Bounds, then the blob itself; 0 or the error. */
@@ -166,7 +169,7 @@ static int verify_blob(checker *ck, const uint8_t key[KURA_KEY_SIZE], const kura
 				      "blob %s: %u bytes run past the end of the pack", hex,
 				      e->stored_len);
 	}
-	return ck_blob_verify(job->scratch, key, ck->repo->mac, e, job->data + e->offset);
+	return ck_blob_verify(job->scratch, key, ck->repo, e, job->data + e->offset);
 }
 
 /*

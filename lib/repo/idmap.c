@@ -29,7 +29,8 @@
  *   stored length, type and flags: the format bounds raw_len by 64 MiB and
  *   stored_len by 64 MiB + 28, which makes (2^26 + 1) * (2^26 + 29) length
  *   pairs, 53 bits as the mixed-radix number raw * (MAX_STORED + 1) +
- *   stored, and the type (0-2) and the zstd flag take the other 3.  So 45
+ *   stored, and that number times the 9 pairs of type (0-2) and flags
+ *   (0-2), plus the pair, is below 2^56.  So 45
  *   bytes per entry (46 below about 6 million entries, 47 below about 20
  *   thousand), and with the slack and the directory about 46 bytes per
  *   entry at 10 million entries, 47 at 1 million.  A value outside these
@@ -69,8 +70,12 @@
 #define SCAN 8            /* entries scanned from the guess before a binary search */
 #define MAX_DEPTH 30      /* leading id bits a directory may index */
 #define DIR_PER_ENTRY 16  /* at most one directory slot per this many entries */
+/* type and flags pairs */
+#define KINDS ((KURA_IDMAP_MAX_TYPE + 1) * (KURA_IDMAP_MAX_FLAGS + 1))
 #define TAIL 15           /* pack, offset, and the 56-bit lengths, type and flags */
 #define LEN_RADIX ((uint64_t)KURA_IDMAP_MAX_STORED + 1)
+_Static_assert(((uint64_t)KURA_IDMAP_MAX_RAW * LEN_RADIX + LEN_RADIX) * KINDS <= (uint64_t)1 << 56,
+	       "lengths, type and flags fit in 56 bits");
 
 /*
  * A directory slot: a shard.  Every slot of a shard holds the same copy, so
@@ -162,8 +167,8 @@ static int check_loc(const kura_blob_loc *loc)
 static void encode(uint8_t *rec, const kura_blob_loc *loc, unsigned skip)
 {
 	size_t idlen = KURA_HASH_SIZE - skip;
-	uint64_t v = ((uint64_t)loc->raw_len * LEN_RADIX + loc->stored_len) << 3 |
-		     (uint64_t)(loc->type << 1 | loc->flags);
+	uint64_t v = ((uint64_t)loc->raw_len * LEN_RADIX + loc->stored_len) * KINDS +
+		     (uint64_t)loc->type * (KURA_IDMAP_MAX_FLAGS + 1) + loc->flags;
 
 	memcpy(rec, loc->id + skip, idlen);
 	kura_le32(rec + idlen, loc->pack);
@@ -184,9 +189,9 @@ static void decode(kura_blob_loc *out, const uint8_t *rec, const uint8_t *prefix
 	out->offset = kura_get_le32(rec + idlen + 4);
 	for (int i = 0; i < 7; i++)
 		v |= (uint64_t)rec[idlen + 8 + i] << (8 * i);
-	out->type = (uint8_t)((v & 7) >> 1);
-	out->flags = (uint8_t)(v & 1);
-	lens = v >> 3;
+	out->type = (uint8_t)(v % KINDS / (KURA_IDMAP_MAX_FLAGS + 1));
+	out->flags = (uint8_t)(v % KINDS % (KURA_IDMAP_MAX_FLAGS + 1));
+	lens = v / KINDS;
 	out->raw_len = (uint32_t)(lens / LEN_RADIX);
 	out->stored_len = (uint32_t)(lens % LEN_RADIX);
 }

@@ -184,10 +184,14 @@ static void promote(kura_repo *repo, const kura_blob_loc *loc)
 	pthread_mutex_unlock(&repo->lock);
 }
 
-/* Try each candidate in turn; 1 if none worked (the error message says the last failure). */
+/*
+ * Try each candidate in turn; 1 if none worked (the error message says the
+ * last failure).  `own`: only locations of the blob stored on its own, not
+ * against another (a reference must be one: no chains).
+ */
 static int try_all(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], const kura_blob_loc *skip,
-		   const kura_blob_loc *tried, size_t ntried, uint8_t **out, kura_blob_loc *out_loc,
-		   io_failure *io)
+		   const kura_blob_loc *tried, size_t ntried, bool own, uint8_t **out,
+		   kura_blob_loc *out_loc, io_failure *io)
 {
 	kura_blob_loc *c = NULL;
 	size_t n;
@@ -201,7 +205,7 @@ static int try_all(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], const kura
 
 		for (size_t j = 0; j < ntried && !seen; j++)
 			seen = same_place(&c[i], &tried[j]);
-		if (seen)
+		if (seen || (own && (c[i].flags & KURA_BLOB_FLAG_REF)))
 			continue;
 		if ((err = read_at(repo, &c[i], out)) == 0) {
 			if (out_loc)
@@ -226,9 +230,8 @@ static int try_all(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], const kura
 	return err;
 }
 
-int kura_repo__read_blob_any(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE],
-			     const kura_blob_loc *tried, uint8_t **out, size_t *out_len,
-			     kura_blob_loc *out_loc)
+static int read_any(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], const kura_blob_loc *tried,
+		    bool own, uint8_t **out, size_t *out_len, kura_blob_loc *out_loc)
 {
 	kura_blob_loc *before = NULL, found;
 	size_t nbefore = 0;
@@ -239,13 +242,13 @@ int kura_repo__read_blob_any(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE],
 	*out = NULL;
 	if (tried)
 		note_bad(repo, tried);
-	if ((err = try_all(repo, id, tried, NULL, 0, out, &found, &io)) <= 0)
+	if ((err = try_all(repo, id, tried, NULL, 0, own, out, &found, &io)) <= 0)
 		goto done;
 	/* every location the indexes give failed, or there is none: ask the packs */
 	if ((err = candidates(repo, id, tried, &before, &nbefore)) < 0 ||
 	    (err = kura_repo__scan_trailers(repo)) < 0)
 		goto done;
-	if ((err = try_all(repo, id, tried, before, nbefore, out, &found, &io)) <= 0)
+	if ((err = try_all(repo, id, tried, before, nbefore, own, out, &found, &io)) <= 0)
 		goto done;
 	kura_hex(hex, id, KURA_HASH_SIZE);
 	if (io.seen) {
@@ -257,9 +260,9 @@ int kura_repo__read_blob_any(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE],
 	}
 	err = kura_error_set(nbefore || tried ? KURA_ECORRUPT : KURA_ENOTFOUND,
 			     nbefore || tried ? "blob %s: no location the index or the packs give "
-						"holds it intact"
-					      : "blob %s is in no index and no pack",
-			     hex);
+						"holds it intact%s"
+					      : "blob %s is in no index and no pack%s",
+			     hex, own ? " stored on its own" : "");
 done:
 	free(before);
 	if (err == 0) {
@@ -269,6 +272,25 @@ done:
 			*out_loc = found;
 	}
 	return err;
+}
+
+int kura_repo__read_blob_any(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE],
+			     const kura_blob_loc *tried, uint8_t **out, size_t *out_len,
+			     kura_blob_loc *out_loc)
+{
+	return read_any(repo, id, tried, false, out, out_len, out_loc);
+}
+
+/* kura_blob_refs.fetch: a reference is read only where it is stored on its own. */
+static int fetch_ref(void *ctx, const uint8_t id[KURA_HASH_SIZE], uint8_t **out, size_t *out_len)
+{
+	return read_any(ctx, id, NULL, true, out, out_len, NULL);
+}
+
+void kura_repo__refs(kura_repo *repo, kura_blob_refs *out)
+{
+	out->fetch = fetch_ref;
+	out->ctx = repo;
 }
 
 int kura_repo__lookup_fit(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], uint8_t type,

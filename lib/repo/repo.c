@@ -896,6 +896,7 @@ int kura_repo__decode_blob(kura_repo *repo, const kura_blob_loc *loc, const uint
 			   uint8_t **out)
 {
 	uint8_t key[KURA_KEY_SIZE];
+	kura_blob_refs refs;
 	kura_pack_entry e;
 	int err;
 
@@ -907,7 +908,8 @@ int kura_repo__decode_blob(kura_repo *repo, const kura_blob_loc *loc, const uint
 	e.offset = loc->offset;
 	e.stored_len = loc->stored_len;
 	e.raw_len = loc->raw_len;
-	err = kura_blob_decode(out, key, repo->mac, &e, stored, loc->stored_len);
+	kura_repo__refs(repo, &refs);
+	err = kura_blob_decode_with(out, key, repo->mac, &e, stored, loc->stored_len, &refs);
 	kura_wipe(key, sizeof(key));
 	return err;
 }

@@ -139,6 +139,13 @@ int kura_repo__read_blob_any(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE],
 			     kura_blob_loc *out_loc);
 
 /*
+ * Where readers of this repository get the blobs others are stored
+ * against (format/pack.h): read by id like kura_repo__read_blob_any(), but
+ * only from locations stored on their own.
+ */
+void kura_repo__refs(kura_repo *repo, kura_blob_refs *out);
+
+/*
  * A location of id whose type and raw length are as given, from the index,
  * the side table or (once per handle) the packs' trailers.  KURA_ENOTFOUND.
  */

@@ -23,7 +23,8 @@ static int write_snapshot(kura_repo *repo, const void *arg, char out[KURA_ID_HEX
 {
 	kura_blobstore *s = NULL;
 	kura_node nodes[5];
-	kura_extent hello = {KURA_EXTENT_CHUNK, 10, {0}}, fine = {KURA_EXTENT_CHUNK, 5, {0}};
+	kura_extent hello = {.kind = KURA_EXTENT_CHUNK, .len = 10},
+		    fine = {.kind = KURA_EXTENT_CHUNK, .len = 5};
 	uint8_t evil[KURA_HASH_SIZE], slash[KURA_HASH_SIZE];
 	int err;
 
