@@ -114,10 +114,15 @@ static void note_unreadable(kura_repo *repo, const kura_blob_loc *loc)
 			   kura_error_message());
 }
 
-/* The first read error of a lookup (KURA_EIO), kept for its final message. */
+/*
+ * The first read error of a lookup (KURA_EIO), and the last failure of the
+ * data (a blob stored against another names that one's fate in it), kept
+ * for its final message.
+ */
 typedef struct {
 	bool seen;
 	char message[512];
+	char last[512];
 } io_failure;
 
 static bool same_place(const kura_blob_loc *a, const kura_blob_loc *b)
@@ -129,8 +134,8 @@ static bool same_place(const kura_blob_loc *a, const kura_blob_loc *b)
  * Every location of id that is not `skip`, entry first, as a malloc'd
  * copy (the side table may move while we read).
  */
-static int candidates(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE],
-		      const kura_blob_loc *skip, kura_blob_loc **out, size_t *out_count)
+static int candidates(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], const kura_blob_loc *skip,
+		      kura_blob_loc **out, size_t *out_count)
 {
 	const kura_blob_loc *alts;
 	kura_blob_loc entry;
@@ -222,6 +227,7 @@ static int try_all(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], const kura
 			io->seen = true;
 			note_unreadable(repo, &c[i]);
 		} else {
+			snprintf(io->last, sizeof(io->last), "%s", kura_error_message());
 			note_bad(repo, &c[i]);
 		}
 		err = 1;
@@ -235,7 +241,7 @@ static int read_any(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], const kur
 {
 	kura_blob_loc *before = NULL, found;
 	size_t nbefore = 0;
-	char hex[KURA_ID_HEX];
+	char hex[KURA_ID_HEX], why[600] = "";
 	io_failure io = {0};
 	int err;
 
@@ -258,11 +264,14 @@ static int read_any(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], const kur
 							  : "");
 		goto done;
 	}
+	/* the last failure says why, e.g. that a blob it is stored against is gone */
+	if (io.last[0])
+		snprintf(why, sizeof(why), " (last: %s)", io.last);
 	err = kura_error_set(nbefore || tried ? KURA_ECORRUPT : KURA_ENOTFOUND,
 			     nbefore || tried ? "blob %s: no location the index or the packs give "
-						"holds it intact%s"
-					      : "blob %s is in no index and no pack%s",
-			     hex, own ? " stored on its own" : "");
+						"holds it intact%s%s"
+					      : "blob %s is in no index and no pack%s%s",
+			     hex, own ? " stored on its own" : "", why);
 done:
 	free(before);
 	if (err == 0) {
@@ -352,8 +361,8 @@ int kura_repo__pack_trailer(kura_repo *repo, uint32_t pack, kura_pack_entry **ou
 				      name, (unsigned long long)size);
 	if ((err = repo->backend->get_range(repo->backend, KURA_FILE_PACK, name,
 					    size - sizeof(footer), sizeof(footer), footer)) < 0 ||
-	    (err = repo->backend->get_range(repo->backend, KURA_FILE_PACK, name, 0,
-					    sizeof(header), header)) < 0)
+	    (err = repo->backend->get_range(repo->backend, KURA_FILE_PACK, name, 0, sizeof(header),
+					    header)) < 0)
 		goto done;
 	tail_len = (size_t)kura_get_le32(footer) + sizeof(footer);
 	if (tail_len > size - sizeof(header)) {
