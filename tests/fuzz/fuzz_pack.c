@@ -3,7 +3,9 @@
  * fuzz_pack.c - pack files from hostile input: header, footer and trailer
  * parsing, then every listed blob's decryption and decompression.  The keys
  * are fixed so that the corpus (valid packs made with the same keys) gets
- * past the authentication tags.
+ * past the authentication tags.  A blob stored against another gets one
+ * fixed reference (byte i is i * 7), which the corpus's `against` was
+ * made with.
  */
 #include <sodium.h>
 #include <stdlib.h>
@@ -27,8 +29,19 @@ static void fuzz_keys(kura_keys *k)
 	crypto_box_seed_keypair(k->repo_pk, k->repo_sk, seed);
 }
 
+static int fixed_ref(void *ctx, const uint8_t id[KURA_HASH_SIZE], uint8_t **out, size_t *out_len)
+{
+	if (!(*out = malloc(4096)))
+		abort();
+	for (size_t i = 0; i < 4096; i++)
+		(*out)[i] = (uint8_t)(i * 7);
+	*out_len = 4096;
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static const kura_blob_refs refs = {fixed_ref, NULL};
 	static kura_keys keys;
 	static kura_mac *mac;
 	kura_pack_entry *entries = NULL;
@@ -52,8 +65,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			/* read_entries promised this; check anyway so a bug shows as a crash */
 			if ((uint64_t)e->offset + e->stored_len > size)
 				abort();
-			if (kura_blob_decode(&plain, key, mac, e, data + e->offset,
-					     e->stored_len) == 0)
+			if (kura_blob_decode_with(&plain, key, mac, e, data + e->offset,
+						  e->stored_len, &refs) == 0)
 				free(plain);
 			else if (plain)
 				abort();
