@@ -425,7 +425,7 @@ int kura_pack_writer_add_ref(kura_pack_writer *w, const uint8_t id[KURA_HASH_SIZ
 			     const void *ref_plain, size_t ref_len, size_t max_payload, int level,
 			     const kura_comp_hint *hint, size_t *out_stored_len, int *out_used_ref)
 {
-	size_t n;
+	size_t n, alone, bound = ZSTD_compressBound(plain_len);
 	int err;
 
 	*out_used_ref = 0;
@@ -434,33 +434,48 @@ int kura_pack_writer_add_ref(kura_pack_writer *w, const uint8_t id[KURA_HASH_SIZ
 	if (ref_len > KURA_BLOB_MAX_RAW)
 		return kura_error_set(KURA_EINVAL, "blob: reference of %zu bytes exceeds the limit %u",
 				      ref_len, KURA_BLOB_MAX_RAW);
-	if (plain_len > KURA_HASH_SIZE + 1 && level > 0) {
-		if ((err = comp_room(w, KURA_HASH_SIZE + ZSTD_compressBound(plain_len))) < 0)
-			return err;
-		if (level > ZSTD_maxCLevel())
-			level = ZSTD_maxCLevel();
-		/*
-		 * The advanced API: _compressCCtx() would drop the prefix.  The
-		 * prefix serves this frame only and is read as raw content
-		 * whatever its first bytes are.
-		 */
-		ZSTD_CCtx_reset(w->cctx, ZSTD_reset_session_and_parameters);
-		n = ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, level);
-		if (!ZSTD_isError(n))
-			n = ZSTD_CCtx_refPrefix(w->cctx, ref_plain, ref_len);
-		if (!ZSTD_isError(n))
-			n = ZSTD_compress2(w->cctx, w->comp + KURA_HASH_SIZE,
-					   w->comp_cap - KURA_HASH_SIZE, plain, plain_len);
-		ZSTD_CCtx_reset(w->cctx, ZSTD_reset_session_and_parameters);
-		/* kept only when it pays: smaller than the plaintext and than the caller's bound */
-		if (!ZSTD_isError(n) && KURA_HASH_SIZE + n < plain_len &&
-		    KURA_HASH_SIZE + n <= max_payload) {
-			memcpy(w->comp, ref_id, KURA_HASH_SIZE);
-			*out_used_ref = 1;
-			return append_sealed(w, KURA_BLOB_DATA, KURA_BLOB_FLAG_REF, id, w->comp,
-					     KURA_HASH_SIZE + n, plain_len, out_stored_len);
+	if (plain_len <= KURA_HASH_SIZE + 1 || level <= 0)
+		goto on_its_own;
+	/* the frame against the reference after its id, then (maybe) the blob alone after that */
+	if ((err = comp_room(w, KURA_HASH_SIZE + 2 * bound)) < 0)
+		return err;
+	if (level > ZSTD_maxCLevel())
+		level = ZSTD_maxCLevel();
+	/*
+	 * The advanced API: _compressCCtx() would drop the prefix.  The prefix
+	 * serves this frame only and is read as raw content whatever its first
+	 * bytes are.
+	 */
+	ZSTD_CCtx_reset(w->cctx, ZSTD_reset_session_and_parameters);
+	n = ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, level);
+	if (!ZSTD_isError(n))
+		n = ZSTD_CCtx_refPrefix(w->cctx, ref_plain, ref_len);
+	if (!ZSTD_isError(n))
+		n = ZSTD_compress2(w->cctx, w->comp + KURA_HASH_SIZE, bound, plain, plain_len);
+	ZSTD_CCtx_reset(w->cctx, ZSTD_reset_session_and_parameters);
+	if (ZSTD_isError(n) || KURA_HASH_SIZE + n >= plain_len || KURA_HASH_SIZE + n > max_payload)
+		goto on_its_own;
+	/*
+	 * Worth it when tiny beside the plaintext; otherwise only when at most
+	 * half of the blob compressed alone, or the next version would do
+	 * better against this one (the caller then makes it the new reference).
+	 */
+	if (KURA_HASH_SIZE + n > plain_len / 16) {
+		uint8_t *other = w->comp + KURA_HASH_SIZE + bound;
+
+		alone = ZSTD_compressCCtx(w->cctx, other, bound, plain, plain_len, level);
+		if (!ZSTD_isError(alone) && 2 * (KURA_HASH_SIZE + n) > alone) {
+			if (alone < plain_len)
+				return append_sealed(w, KURA_BLOB_DATA, KURA_BLOB_FLAG_ZSTD, id, other,
+						     alone, plain_len, out_stored_len);
+			goto on_its_own;
 		}
 	}
+	memcpy(w->comp, ref_id, KURA_HASH_SIZE);
+	*out_used_ref = 1;
+	return append_sealed(w, KURA_BLOB_DATA, KURA_BLOB_FLAG_REF, id, w->comp, KURA_HASH_SIZE + n,
+			     plain_len, out_stored_len);
+on_its_own:
 	return kura_pack_writer_add_hinted(w, KURA_BLOB_DATA, id, plain, plain_len, level, hint,
 					   out_stored_len);
 }

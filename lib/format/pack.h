@@ -182,9 +182,11 @@ int kura_pack_writer_add_hinted(kura_pack_writer *w, uint8_t type, const uint8_t
  * Store a data blob against another whose plaintext the caller holds
  * (`ref_id`, `ref_plain`: the caller vouches that ref_plain hashes to
  * ref_id and that ref_id is stored without FLAG_REF).  The blob is stored
- * that way only when its frame is at most `max_payload` bytes (ref id
- * included); otherwise it is stored on its own as _add_hinted() would,
- * and *out_used_ref is 0.  Either way *out_stored_len is set.
+ * that way only when it pays: the payload (ref id included) is smaller
+ * than the plaintext, at most `max_payload` bytes, and either at most a
+ * sixteenth of the plaintext or at most half of the blob compressed alone.
+ * Otherwise it is stored on its own (compressed, if that is smaller) and
+ * *out_used_ref is 0.  Either way *out_stored_len is set.
  */
 int kura_pack_writer_add_ref(kura_pack_writer *w, const uint8_t id[KURA_HASH_SIZE],
 			     const void *plain, size_t plain_len, const uint8_t ref_id[KURA_HASH_SIZE],

@@ -386,11 +386,11 @@ static bool stored_alone(kura_blobstore *s, const kura_blob_loc *found)
 /*
  * With repo->lock held: whether the backup may reference `found` as it is.
  * A blob stored only against another needs that other to be kept too, and
- * only a caller that knows which (`ref`) may reference it; to anyone else
- * it is as good as absent, and is stored again on its own.  *out_ref says
- * whether the reference is then needed.
+ * only a caller that stored it so itself knows which (`ref`); to anyone
+ * else it is as good as absent, and is stored again on its own.  *out_ref
+ * says whether the reference is then needed.
  */
-static int reuse(kura_blobstore *s, const kura_blob_loc *found, const uint8_t *ref,
+static int reuse(kura_blobstore *s, const kura_blob_loc *found, const kura_blobstore_ref *ref,
 		 bool *out_ok, int *out_ref)
 {
 	kura_blob_loc r;
@@ -402,8 +402,9 @@ static int reuse(kura_blobstore *s, const kura_blob_loc *found, const uint8_t *r
 		*out_ok = true;
 		return mark_used_all(s, found);
 	}
-	if (found->pack == KURA_PACK_PENDING || !ref || !kura_idmap_get(&r, s->repo->index, ref) ||
-	    !stored_alone(s, &r))
+	if (found->pack == KURA_PACK_PENDING || !ref || !ref->last_against ||
+	    memcmp(ref->last_id, found->id, KURA_HASH_SIZE) != 0 ||
+	    !kura_idmap_get(&r, s->repo->index, ref->id) || !stored_alone(s, &r))
 		return 0;
 	*out_ok = true;
 	*out_ref = 1;
@@ -443,7 +444,7 @@ int kura_blobstore_add_ref(kura_blobstore *s, uint8_t type, const uint8_t *data,
 		return err;
 	pthread_mutex_lock(&repo->lock);
 	if (kura_idmap_get(&found, repo->index, out_id)) {
-		err = reuse(s, &found, ref ? ref->id : NULL, &ok, out_used_ref);
+		err = reuse(s, &found, ref, &ok, out_used_ref);
 		if (err < 0 || ok) {
 			pthread_mutex_unlock(&repo->lock);
 			return err;

@@ -47,25 +47,30 @@ int kura_blobstore_add_sized(kura_blobstore *s, uint8_t type, const uint8_t *dat
 /*
  * A blob the caller would store a new one against (docs/FORMAT.md, "Blobs
  * stored against another"): its id and plaintext, which the caller has
- * verified, and the most the new blob's payload may weigh that way for it
- * to be worth it (else it is stored on its own).
+ * verified; the most the new blob's payload may weigh that way (SIZE_MAX:
+ * no more than kura_pack_writer_add_ref() allows); and what the caller
+ * stored at the same place last time: `last_id`, stored against this same
+ * reference if `last_against`.
  */
 typedef struct {
 	uint8_t id[KURA_HASH_SIZE];
 	const uint8_t *plain;
 	size_t len;
 	size_t max_payload;
+	uint8_t last_id[KURA_HASH_SIZE];
+	int last_against;
 } kura_blobstore_ref;
 
 /*
  * kura_blobstore_add_sized() for a data blob that may be stored against
  * `ref` (may be NULL).  *out_used_ref is 1 when the backup now needs ref
- * to read the blob: the blob was stored against it, or was already stored
- * only against another and the caller says that other is ref.  Then ref's
+ * to read the blob: the blob is new and was stored against it, or it is
+ * the caller's last blob there, already stored against ref.  Then ref's
  * packs join the snapshot's pack list, and the caller's tree must name
- * ref beside the blob.  A blob already stored only against another is
- * stored again on its own when the caller names no ref; ref is not used
- * unless the index holds it stored on its own.
+ * ref beside the blob.  A blob the index holds only stored against another
+ * is otherwise stored again on its own: an index entry does not say which
+ * other, and the snapshot must keep it.  ref is not used unless the index
+ * holds it stored on its own.
  */
 int kura_blobstore_add_ref(kura_blobstore *s, uint8_t type, const uint8_t *data, size_t len,
 			   const kura_comp_hint *hint, const kura_blobstore_ref *ref,

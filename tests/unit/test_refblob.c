@@ -322,11 +322,15 @@ static int repo_teardown(void **state)
 	return 0;
 }
 
+/* Blobs the last store() wrote. */
+static uint64_t stored_new;
+
 /* Store data (against ref, if any) in a blobstore of its own; its packs in *packs. */
 static int store(fixture *f, const uint8_t *data, const kura_blobstore_ref *ref,
 		 uint8_t (**packs)[KURA_HASH_SIZE], size_t *npacks)
 {
 	kura_blobstore *s;
+	kura_blobstore_stats st;
 	uint8_t id[KURA_HASH_SIZE];
 	size_t stored;
 	int used;
@@ -337,6 +341,8 @@ static int store(fixture *f, const uint8_t *data, const kura_blobstore_ref *ref,
 	    kura_blobstore_add_ref(s, KURA_BLOB_DATA, data, PIECE, NULL, ref, id, &stored, &used));
 	assert_ok(kura_blobstore_flush(s));
 	assert_ok(kura_blobstore_packs(s, packs, npacks));
+	kura_blobstore_stats_get(s, &st);
+	stored_new = st.blobs_new;
 	kura_blobstore_free(s);
 	return used;
 }
@@ -393,10 +399,23 @@ static void test_repo_store_and_read(void **state)
 	assert_memory_equal(plain, v2, PIECE);
 	free(plain);
 
-	/* v2 again, knowing its reference: nothing new, and v1 is still needed */
+	/*
+	 * v2 again against v1, without saying it was stored so last time: the
+	 * index does not say which blob v2's payload names, so it is stored
+	 * anew (against v1 again, since that pays)...
+	 */
 	assert_int_equal(store(f, v2, &ref, &packs, &n), 1);
+	assert_int_equal(stored_new, 1);
 	assert_true(has_pack(packs, n, v1_pack));
 	free(packs);
+	/* ... and, said, it is reused as it is: v1 still in the pack list */
+	memcpy(ref.last_id, f->v2_id, KURA_HASH_SIZE);
+	ref.last_against = 1;
+	assert_int_equal(store(f, v2, &ref, &packs, &n), 1);
+	assert_int_equal(stored_new, 0);
+	assert_true(has_pack(packs, n, v1_pack));
+	free(packs);
+	ref.last_against = 0;
 
 	/* something stored against v2, which is itself stored against another: on its own */
 	memcpy(ref.id, f->v2_id, KURA_HASH_SIZE);
