@@ -83,6 +83,7 @@ static void file_complete(archiver *a, file_state *f)
 	}
 	free(f->path);
 	kura_chunk_baseline_free(f->baseline);
+	kura_basefile_close(f->bases);
 	kura_backup__child_done(a, f->dir);
 	free(f);
 }
@@ -102,7 +103,7 @@ static void chunk_worker(void *job_ptr, void *ctx)
 {
 	chunk_job *job = job_ptr;
 	archiver *a = job->arch;
-	uint8_t id[KURA_HASH_SIZE] = {0};
+	kura_extent got = {0};
 	kura_blockscan scan = {0};
 	kura_comp_hint hint = {0};
 	int scanned = a->detect && job->file->det;
@@ -118,9 +119,15 @@ static void chunk_worker(void *job_ptr, void *ctx)
 		hint.blocks = scan.blocks;
 		hint.random = scan.random;
 	}
-	if (!kura_backup__failed(a) &&
-	    (err = kura_blobstore_add_sized(a->store, KURA_BLOB_DATA, job->data, job->len,
-					    scanned ? &hint : NULL, id, &stored)) < 0)
+	if (kura_backup__failed(a))
+		err = 0;
+	else if (job->file->bases)
+		err = kura_backup__store_piece(a, job->file, job->offset, job->data, job->len,
+					       scanned ? &hint : NULL, &got, &stored);
+	else
+		err = kura_blobstore_add_sized(a->store, KURA_BLOB_DATA, job->data, job->len,
+					       scanned ? &hint : NULL, got.id, &stored);
+	if (err < 0)
 		kura_backup__set_error(a, err);
 	/* the detector sees the chunk while it is in memory: no second pass */
 	if (scanned)
@@ -128,7 +135,9 @@ static void chunk_worker(void *job_ptr, void *ctx)
 					  job->len, stored, &scan);
 	free(job->data);
 	pthread_mutex_lock(&a->lock);
-	memcpy(job->file->extents[job->index].id, id, KURA_HASH_SIZE);
+	memcpy(job->file->extents[job->index].id, got.id, KURA_HASH_SIZE);
+	job->file->extents[job->index].has_ref = got.has_ref;
+	memcpy(job->file->extents[job->index].ref, got.ref, KURA_HASH_SIZE);
 	pthread_mutex_unlock(&a->lock);
 	file_done_one(a, job->file);
 	free(job);
@@ -328,8 +337,8 @@ int kura_backup__try_cache(archiver *a, kura_node *node, const char *path, const
 	/* a chunk stored against another needs that one kept too */
 	for (uint32_t i = 0; i < count; i++)
 		if (ext[i].kind == KURA_EXTENT_CHUNK &&
-		    (kura_blobstore_use(a->store, ext[i].id) < 0 ||
-		     (ext[i].has_ref && kura_blobstore_use(a->store, ext[i].ref) < 0)))
+		    kura_blobstore_use_ref(a->store, ext[i].id, ext[i].has_ref ? ext[i].ref : NULL) <
+			0)
 			return 0;
 	if (count) {
 		if (!(node->extents = malloc(count * sizeof(*ext)))) {
@@ -458,8 +467,12 @@ static int choose_chunking(archiver *a, file_state *f, int fd, int stream, const
 		f->chunker = a->chunker_small;
 		return 0;
 	}
-	if (f->chunking == KURA_CHUNKING_PAGES)
-		return 0; /* next_cut */
+	/* next_cut; and each piece stored against its base when it pays (archbase.c) */
+	if (f->chunking == KURA_CHUNKING_PAGES) {
+		if (a->bases && !stream && kura_basefile_open(&f->bases, a->bases, path) < 0)
+			f->bases = NULL; /* they only save space */
+		return 0;
+	}
 	if (!stream && big && prev && prev->chunking == KURA_CHUNKING_LARGE)
 		return kura_chunk_baseline_new(&f->baseline, prev);
 	return 0;

@@ -160,6 +160,8 @@ int kura_backup__excluded(const archiver *a, const char *path, const char *name)
  * backup is better late than missing.
  */
 #define PRUNE_WAIT_MS (60 * 60 * 1000)
+/* bases of files no backup has read for this long go (files deleted, or unchanged that long) */
+#define BASES_MAX_AGE_DAYS 30
 
 /* Hold the repository shared for the whole backup, where the backend has a lock. */
 static int lock_repository(archiver *a, kura_backend_lock **out)
@@ -218,6 +220,12 @@ int kura_backup(kura_repo *repo, const kura_backup_options *opts, kura_backup_re
 		kura_backup__warn(&a, "(cache)", kura_error_message());
 		a.cache = NULL;
 	}
+	/* database pieces' bases sit beside the file cache (basestore.h); they only save space */
+	if (a.cache && a.chunker_small &&
+	    kura_basestore_open(&a.bases, opts->cache_dir, repo->id_hex) < 0) {
+		kura_backup__warn(&a, "(cache)", kura_error_message());
+		a.bases = NULL;
+	}
 	if (!opts->no_detect)
 		kura_backup__detect_open(&a, paths);
 	a.small_min_size = repo->config.chunker.avg;
@@ -270,6 +278,8 @@ int kura_backup(kura_repo *repo, const kura_backup_options *opts, kura_backup_re
 		goto done;
 	if (a.cache && kura_filecache_commit(a.cache) < 0)
 		kura_backup__warn(&a, "(cache)", kura_error_message());
+	if (a.bases)
+		kura_basestore_sweep(a.bases, BASES_MAX_AGE_DAYS);
 	kura_backup__detect_commit(&a);
 	kura_blobstore_stats_get(a.store, &stats);
 	a.result.blobs_new = stats.blobs_new;
@@ -286,6 +296,7 @@ done:
 	free(root);
 	free(a.buf);
 	kura_filecache_free(a.cache);
+	kura_basestore_free(a.bases);
 	kura_backup__detect_free(&a);
 	kura_blobstore_free(a.store);
 	kura_chunker_free(a.chunker);

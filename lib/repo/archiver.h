@@ -9,6 +9,8 @@
  *   archwalk.c  the walk: entries, hard links, directories, stdin
  *   archfile.c  the file reader and chunk pipeline: read, cut, hand each
  *               chunk to a worker, the file cache
+ *   archbase.c  pieces of database files stored against their last
+ *               version (basestore.h)
  *   archtree.c  the tree builder: directories complete bottom-up, in
  *               whatever order their children finish
  *   archsnap.c  the snapshot commit: the packs checked stored, then the
@@ -34,6 +36,7 @@
 #include "common/pool.h"
 #include "detect/detect.h"
 #include "repo/chunkchoice.h"
+#include "repo/basestore.h"
 #include "repo/blobstore.h"
 #include "repo/filecache.h"
 #include "repo/repo.h"
@@ -64,6 +67,7 @@ typedef struct {
 	const kura_chunker *chunker; /* the set it is cut with (chunkchoice.h) */
 	uint8_t chunking;   /* KURA_CHUNKING_* of that set */
 	kura_chunk_baseline *baseline; /* its last backup, to see a rewrite in place; or NULL */
+	kura_basefile *bases; /* pieces of pages: what they are stored against (archbase.c); or NULL */
 	uint64_t emitted;   /* bytes of its extents so far: the next chunk's offset (walker only) */
 } file_state;
 
@@ -78,6 +82,7 @@ struct archiver {
 	kura_pool *pool;
 	kura_blobstore *store;
 	kura_filecache *cache;
+	kura_basestore *bases;  /* NULL without a file cache */
 	kura_detect *detect;    /* NULL: detection off (or it could not start) */
 	kura_detect_accepts accepts; /* the operator's acceptances for this source (accept.h) */
 	kura_detect_report report;
@@ -130,6 +135,15 @@ int kura_backup__excluded(const archiver *a, const char *path, const char *name)
 /* archtree.c: counting a directory's children up and down; the last one stores its tree. */
 void kura_backup__child_done(archiver *a, dir_state *dir);
 void kura_backup__child_started(archiver *a, dir_state *dir);
+
+/*
+ * archbase.c: a piece of a file cut in pages, stored against the piece's
+ * base when that pays.  *ext gets the id, and the reference if one is
+ * needed; *out_stored what it cost.
+ */
+int kura_backup__store_piece(archiver *a, file_state *f, uint64_t offset, const uint8_t *data,
+			     size_t len, const kura_comp_hint *hint, kura_extent *ext,
+			     size_t *out_stored);
 
 /* archfile.c */
 int kura_backup__try_cache(archiver *a, kura_node *node, const char *path, const struct stat *st,

@@ -419,13 +419,14 @@ int kura_blobstore_add_sized(kura_blobstore *s, uint8_t type, const uint8_t *dat
 {
 	int used_ref;
 
-	return kura_blobstore_add_ref(s, type, data, len, hint, NULL, out_id, out_stored,
+	return kura_blobstore_add_ref(s, type, data, len, hint, NULL, out_id, 0, out_stored,
 				      &used_ref);
 }
 
 int kura_blobstore_add_ref(kura_blobstore *s, uint8_t type, const uint8_t *data, size_t len,
 			   const kura_comp_hint *hint, const kura_blobstore_ref *ref,
-			   uint8_t out_id[KURA_HASH_SIZE], size_t *out_stored, int *out_used_ref)
+			   uint8_t out_id[KURA_HASH_SIZE], int id_known, size_t *out_stored,
+			   int *out_used_ref)
 {
 	kura_repo *repo = s->repo;
 	pack_slot *p = NULL;
@@ -440,7 +441,7 @@ int kura_blobstore_add_ref(kura_blobstore *s, uint8_t type, const uint8_t *data,
 	if (ref && type != KURA_BLOB_DATA)
 		return kura_error_set(KURA_EINVAL, "blobstore: only data blobs are stored against "
 						   "another");
-	if ((err = kura_mac_compute(repo->mac, out_id, data, len)) < 0)
+	if (!id_known && (err = kura_mac_compute(repo->mac, out_id, data, len)) < 0)
 		return err;
 	pthread_mutex_lock(&repo->lock);
 	if (kura_idmap_get(&found, repo->index, out_id)) {
@@ -451,7 +452,7 @@ int kura_blobstore_add_ref(kura_blobstore *s, uint8_t type, const uint8_t *data,
 		}
 	}
 	/* the reference must be stored on its own: one level, no chains */
-	against = ref && memcmp(ref->id, out_id, KURA_HASH_SIZE) != 0 &&
+	against = ref && ref->plain && memcmp(ref->id, out_id, KURA_HASH_SIZE) != 0 &&
 		  kura_idmap_get(&base, repo->index, ref->id) && base.pack != KURA_PACK_PENDING &&
 		  stored_alone(s, &base);
 	memcpy(claim.id, out_id, KURA_HASH_SIZE);
@@ -502,14 +503,25 @@ done:
 
 int kura_blobstore_use(kura_blobstore *s, const uint8_t id[KURA_HASH_SIZE])
 {
-	kura_blob_loc found;
+	return kura_blobstore_use_ref(s, id, NULL);
+}
+
+int kura_blobstore_use_ref(kura_blobstore *s, const uint8_t id[KURA_HASH_SIZE],
+			   const uint8_t *ref)
+{
+	kura_blob_loc found, r;
 	int err = 0;
 
 	pthread_mutex_lock(&s->repo->lock);
 	if (!kura_idmap_get(&found, s->repo->index, id))
 		err = KURA_ENOTFOUND;
-	else
-		err = mark_used_all(s, &found);
+	/* stored only against a blob nobody named: the snapshot could not keep that one */
+	else if (!ref && !stored_alone(s, &found))
+		err = KURA_ENOTFOUND;
+	else if (ref && (!kura_idmap_get(&r, s->repo->index, ref) || !stored_alone(s, &r)))
+		err = KURA_ENOTFOUND;
+	else if ((err = mark_used_all(s, &found)) == 0 && ref)
+		err = mark_used_all(s, &r);
 	pthread_mutex_unlock(&s->repo->lock);
 	return err;
 }

@@ -47,10 +47,11 @@ int kura_blobstore_add_sized(kura_blobstore *s, uint8_t type, const uint8_t *dat
 /*
  * A blob the caller would store a new one against (docs/FORMAT.md, "Blobs
  * stored against another"): its id and plaintext, which the caller has
- * verified; the most the new blob's payload may weigh that way (SIZE_MAX:
- * no more than kura_pack_writer_add_ref() allows); and what the caller
- * stored at the same place last time: `last_id`, stored against this same
- * reference if `last_against`.
+ * verified (plain may be NULL: then a new blob is stored on its own, and
+ * only the reuse below applies); the most the new blob's payload may weigh
+ * that way (SIZE_MAX: no more than kura_pack_writer_add_ref() allows); and
+ * what the caller stored at the same place last time: `last_id`, stored
+ * against this same reference if `last_against`.
  */
 typedef struct {
 	uint8_t id[KURA_HASH_SIZE];
@@ -70,14 +71,27 @@ typedef struct {
  * ref beside the blob.  A blob the index holds only stored against another
  * is otherwise stored again on its own: an index entry does not say which
  * other, and the snapshot must keep it.  ref is not used unless the index
- * holds it stored on its own.
+ * holds it stored on its own.  id_known: out_id already holds the blob's
+ * id (the caller computed it), so it is not computed again.
  */
 int kura_blobstore_add_ref(kura_blobstore *s, uint8_t type, const uint8_t *data, size_t len,
 			   const kura_comp_hint *hint, const kura_blobstore_ref *ref,
-			   uint8_t out_id[KURA_HASH_SIZE], size_t *out_stored, int *out_used_ref);
+			   uint8_t out_id[KURA_HASH_SIZE], int id_known, size_t *out_stored,
+			   int *out_used_ref);
 
-/* Note that the backup references an existing blob. KURA_ENOTFOUND if it is not indexed. */
+/*
+ * Note that the backup references an existing blob. KURA_ENOTFOUND if it
+ * is not indexed, or indexed only stored against another.
+ */
 int kura_blobstore_use(kura_blobstore *s, const uint8_t id[KURA_HASH_SIZE]);
+
+/*
+ * The same for a blob the caller's tree names with the blob it is stored
+ * against, `ref` (NULL: none): ref must be indexed stored on its own, and
+ * its packs join the snapshot's too.  KURA_ENOTFOUND.
+ */
+int kura_blobstore_use_ref(kura_blobstore *s, const uint8_t id[KURA_HASH_SIZE],
+			   const uint8_t *ref);
 
 /* Upload the partly filled packs and the last index file. */
 int kura_blobstore_flush(kura_blobstore *s);

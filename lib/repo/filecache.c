@@ -9,7 +9,8 @@
  *   u16 path length, path (no NUL), u64 dev, u64 ino, u64 size,
  *   i64 mtime ns, i64 ctime ns, u32 extent count, u8 chunking (the
  *   parameter set the next backup of the file uses, KURA_CHUNKING_*),
- *   extents as in trees (u8 kind, u64 length, 32-byte id for chunks)
+ *   extents as in trees (u8 kind, u64 length, 32-byte id for chunks,
+ *   and for kind 2, a chunk stored against another blob, that blob's id)
  *
  * The check is SipHash-2-4 (libsodium's crypto_shorthash) of the body
  * under an all-zero key: it catches damage, not an attacker (who could
@@ -351,11 +352,22 @@ static bool decode_extents(cache_cursor *k)
 		x->kind = p[0];
 		x->len = kura_get_le64(p + 1);
 		p += HOLE_BYTES;
+		if (x->kind == KURA_EXTENT_CHUNK_REF) {
+			x->kind = KURA_EXTENT_CHUNK;
+			x->has_ref = 1;
+		}
 		if (x->kind == KURA_EXTENT_CHUNK) {
-			if (end - p < KURA_HASH_SIZE)
+			if (end - p < KURA_HASH_SIZE * (x->has_ref ? 2 : 1))
 				return false;
 			memcpy(x->id, p, KURA_HASH_SIZE);
 			p += KURA_HASH_SIZE;
+			if (x->has_ref) {
+				memcpy(x->ref, p, KURA_HASH_SIZE);
+				p += KURA_HASH_SIZE;
+				/* the tree would refuse it: a damaged record */
+				if (memcmp(x->ref, x->id, KURA_HASH_SIZE) == 0)
+					return false;
+			}
 		} else if (x->kind != KURA_EXTENT_HOLE) {
 			return false;
 		}
@@ -538,7 +550,9 @@ static size_t record_size(size_t plen, const kura_extent *extents, uint32_t coun
 	size_t n = HEAD_BYTES + 2 + plen + FIXED_BYTES;
 
 	for (uint32_t i = 0; i < count; i++)
-		n += extents[i].kind == KURA_EXTENT_CHUNK ? CHUNK_BYTES : HOLE_BYTES;
+		n += extents[i].kind != KURA_EXTENT_CHUNK ? HOLE_BYTES
+		     : extents[i].has_ref		  ? CHUNK_BYTES + KURA_HASH_SIZE
+							  : CHUNK_BYTES;
 	return n;
 }
 
@@ -561,11 +575,15 @@ static void encode_record(uint8_t *rec, size_t size, const char *path, size_t pl
 	p[44] = chunking;
 	p += FIXED_BYTES;
 	for (uint32_t i = 0; i < count; i++) {
-		p[0] = extents[i].kind;
+		p[0] = extents[i].has_ref ? KURA_EXTENT_CHUNK_REF : extents[i].kind;
 		kura_le64(p + 1, extents[i].len);
 		p += HOLE_BYTES;
 		if (extents[i].kind == KURA_EXTENT_CHUNK) {
 			memcpy(p, extents[i].id, KURA_HASH_SIZE);
+			p += KURA_HASH_SIZE;
+		}
+		if (extents[i].has_ref) {
+			memcpy(p, extents[i].ref, KURA_HASH_SIZE);
 			p += KURA_HASH_SIZE;
 		}
 	}
