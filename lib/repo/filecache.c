@@ -277,7 +277,8 @@ static bool cursor_load(cache_cursor *k)
 		return false;
 	room = k->body - 2 - plen - k->fixed;
 	count = kura_get_le32(rec_fixed(k) + 40);
-	if (count > room / HOLE_BYTES || room > (size_t)count * CHUNK_BYTES)
+	/* between all holes and all chunks stored against another */
+	if (count > room / HOLE_BYTES || room > (size_t)count * (CHUNK_BYTES + KURA_HASH_SIZE))
 		return false;
 	if (k->has_prev && walk_cmp((const uint8_t *)k->prev, k->prev_len, rec_path(k), plen) >= 0)
 		return false;
