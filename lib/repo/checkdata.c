@@ -133,16 +133,38 @@ static int grow_scratch(uint8_t **buf, size_t *cap, size_t need, const char *hex
 	return 0;
 }
 
-/* Decrypt and verify one blob in memory, into the worker's reused buffers. */
-static int ck_blob_verify(ck_scratch *s, const uint8_t key[KURA_KEY_SIZE], kura_repo *repo,
-			  const kura_pack_entry *e, const uint8_t *stored)
+/* The repository's reference reader, noting whether it failed. */
+typedef struct {
+	kura_blob_refs repo;
+	bool failed;
+} ck_refs;
+
+static int ck_fetch_ref(void *ctx, const uint8_t id[KURA_HASH_SIZE], uint8_t **out, size_t *out_len)
 {
-	kura_blob_refs refs;
+	ck_refs *r = ctx;
+	int err = r->repo.fetch(r->repo.ctx, id, out, out_len);
+
+	if (err < 0 && err != KURA_ENOMEM)
+		r->failed = true;
+	return err;
+}
+
+/*
+ * Decrypt and verify one blob in memory, into the worker's reused buffers.
+ * *ref_failed: it is stored against another blob, which could not be read
+ * (its own bytes authenticated before that blob was asked for).
+ */
+static int ck_blob_verify(ck_scratch *s, const uint8_t key[KURA_KEY_SIZE], kura_repo *repo,
+			  const kura_pack_entry *e, const uint8_t *stored, bool *ref_failed)
+{
+	ck_refs r = {.failed = false};
+	kura_blob_refs refs = {.fetch = ck_fetch_ref, .ctx = &r};
 	char hex[KURA_ID_HEX];
 	const uint8_t *plain;
 	size_t payload_len, plain_len;
 	int err;
 
+	*ref_failed = false;
 	kura_hex(hex, e->id, KURA_HASH_SIZE);
 	if ((err = kura_blob_sizes(e, &payload_len, &plain_len)) < 0 ||
 	    (err = grow_scratch(&s->payload, &s->payload_cap, payload_len ? payload_len : 1, hex)) <
@@ -152,15 +174,18 @@ static int ck_blob_verify(ck_scratch *s, const uint8_t key[KURA_KEY_SIZE], kura_
 	if (plain_len && !s->dctx && !(s->dctx = ZSTD_createDCtx()))
 		return kura_error_set(KURA_ENOMEM, "blob %s: out of memory", hex);
 	/* a blob stored against another is read with that one, from wherever it is stored */
-	kura_repo__refs(repo, &refs);
-	return kura_blob_decode_refs(&plain, s->payload, s->plain, s->dctx, key, repo->mac, e,
-				     stored, e->stored_len, &refs);
+	kura_repo__refs(repo, &r.repo);
+	err = kura_blob_decode_refs(&plain, s->payload, s->plain, s->dctx, key, repo->mac, e,
+				    stored, e->stored_len, &refs);
+	*ref_failed = err < 0 && r.failed;
+	return err;
 }
 
-/* Bounds, then the blob itself; 0 or the error. */
+/* Bounds, then the blob itself; 0 or the error (*ref_failed as ck_blob_verify says). */
 static int verify_blob(checker *ck, const uint8_t key[KURA_KEY_SIZE], const kura_pack_entry *e,
-		       const ck_job *job)
+		       const ck_job *job, bool *ref_failed)
 {
+	*ref_failed = false;
 	if ((uint64_t)e->offset + e->stored_len > job->len) {
 		char hex[KURA_ID_HEX];
 
@@ -169,7 +194,7 @@ static int verify_blob(checker *ck, const uint8_t key[KURA_KEY_SIZE], const kura
 				      "blob %s: %u bytes run past the end of the pack", hex,
 				      e->stored_len);
 	}
-	return ck_blob_verify(job->scratch, key, ck->repo, e, job->data + e->offset);
+	return ck_blob_verify(job->scratch, key, ck->repo, e, job->data + e->offset, ref_failed);
 }
 
 /*
@@ -238,7 +263,7 @@ static void pack_job(void *arg, void *ctx)
 	uint8_t hash[KURA_HASH_SIZE], key[KURA_KEY_SIZE];
 	uint8_t *matched = NULL;
 	uint64_t checked = 0;
-	bool have_key, prehashed, name_ok;
+	bool have_key, prehashed, name_ok, ref_failed;
 	char object[96], hex[KURA_ID_HEX];
 
 	/* At most `threads` jobs run at once, so there is always a scratch. */
@@ -298,13 +323,19 @@ static void pack_job(void *arg, void *ctx)
 		checked++;
 		if (h)
 			hash_to(h, job, &hashed, (uint64_t)cp->e.offset + cp->e.stored_len);
-		if (verify_blob(ck, key, &cp->e, job) < 0) {
+		if (verify_blob(ck, key, &cp->e, job, &ref_failed) == 0) {
+			cp->state = CK_GOOD;
+		} else if (ref_failed) {
+			/*
+			 * Its reference's damage, reported where that is stored (or,
+			 * if it is nowhere, by the walk, for the files that need it).
+			 */
+			cp->state = CK_REFLOST;
+		} else {
 			/* The decoder's message names the blob. */
 			ck_plist_add(lie ? &dl : &pl, object, "at offset %u: %s", cp->e.offset,
 				     kura_error_message());
 			cp->state = CK_BAD;
-		} else {
-			cp->state = CK_GOOD;
 		}
 	}
 	/* Blobs no index mentions are unreachable, but damage is still damage. */
@@ -315,7 +346,7 @@ static void pack_job(void *arg, void *ctx)
 		if (h)
 			hash_to(h, job, &hashed,
 				(uint64_t)entries[i].offset + entries[i].stored_len);
-		if (verify_blob(ck, key, &entries[i], job) < 0)
+		if (verify_blob(ck, key, &entries[i], job, &ref_failed) < 0 && !ref_failed)
 			ck_plist_add(&pl, object, "unindexed, at offset %u: %s", entries[i].offset,
 				     kura_error_message());
 	}

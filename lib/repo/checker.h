@@ -39,7 +39,12 @@
 #define CK_SMALL_FILE_MAX (1u << 16) /* config and key files are far smaller */
 #define CK_PROGRESS_INTERVAL 0.25
 
-enum { CK_UNCHECKED = 0, CK_GOOD = 1, CK_BAD = 2 };
+/*
+ * A copy's state after --read-data.  CK_REFLOST: stored against another
+ * blob, its own bytes authentic, but that other blob could not be read, so
+ * neither could it (the other blob's damage is reported, not this one's).
+ */
+enum { CK_UNCHECKED = 0, CK_GOOD = 1, CK_BAD = 2, CK_REFLOST = 3 };
 
 /* One pack known from the data listing or named by an index. */
 typedef struct {

@@ -251,6 +251,7 @@ static void job_decode(void *arg, void *ctx)
 		if (k == job->first || u->loc.offset != r->uses[k - 1].loc.offset ||
 		    memcmp(u->loc.id, r->uses[k - 1].loc.id, KURA_HASH_SIZE) != 0) {
 			size_t len = 0;
+			bool ref_failed = false;
 
 			free(plain);
 			plain = NULL;
@@ -258,11 +259,15 @@ static void job_decode(void *arg, void *ctx)
 			 * Index entries are hints: a blob not where it should be is
 			 * looked for.  When the span could not be read (a lying record
 			 * of another id may reach past the pack's end), this blob's
-			 * own location was not tried: it stays a candidate.
+			 * own location was not tried: it stays a candidate.  A blob
+			 * whose reference (the blob it is stored against) failed is
+			 * intact here: its files fail with the reference named, and
+			 * its pack is not looked past as if it were damaged.
 			 */
-			if ((err < 0 || kura_repo__decode_blob(r->repo, &u->loc,
-							       span + (u->loc.offset - job->start),
-							       &plain) < 0) &&
+			if ((err < 0 || kura_repo__decode_blob_noting(
+					    r->repo, &u->loc, span + (u->loc.offset - job->start),
+					    &plain, &ref_failed) < 0) &&
+			    !ref_failed &&
 			    (kura_repo__read_blob_any(r->repo, u->loc.id, err < 0 ? NULL : &u->loc,
 						      &plain, &len, NULL) < 0 ||
 			     len != u->len)) {
