@@ -30,7 +30,14 @@ typedef struct {
 	size_t len;
 	const uint8_t *old; /* its previous version, stored already; NULL: none */
 	size_t old_len;
+	int lie; /* REFSNAP_*: what the tree says of each reference */
 } refsnap_file;
+
+/*
+ * What a tree says of the blob a chunk is stored against: the truth, or
+ * what a hostile or broken writer could: nothing, or a blob no index holds.
+ */
+enum { REFSNAP_TRUE = 0, REFSNAP_OMIT = 1, REFSNAP_UNKNOWN = 2 };
 
 /* The extents of one file: its pieces stored, some against the old version's. */
 static inline int refsnap_store_file(kura_repo *repo, kura_blobstore *s, const refsnap_file *f,
@@ -70,8 +77,10 @@ static inline int refsnap_store_file(kura_repo *repo, kura_blobstore *s, const r
 		if (err < 0)
 			return err;
 		if (used) {
-			x[i].has_ref = 1;
+			x[i].has_ref = f->lie != REFSNAP_OMIT;
 			memcpy(x[i].ref, ref.id, KURA_HASH_SIZE);
+			if (f->lie == REFSNAP_UNKNOWN)
+				x[i].ref[0] ^= 0xff;
 			(*refs)++;
 		}
 		(*out_n)++;
