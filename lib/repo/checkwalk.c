@@ -257,9 +257,11 @@ static int load_tree_elsewhere(ck_walk *w, const uint8_t id[KURA_HASH_SIZE], con
 }
 
 /*
- * One chunk of a file: a usable copy of it and, when it is stored against
- * another blob, of that blob stored on its own, both in packs the snapshot
- * must list.  0 with `why` empty, or with the reason it is unreadable.
+ * One chunk of a file: a usable copy of it and, when its tree says it is
+ * stored against another blob, of that blob stored on its own, both in
+ * packs the snapshot must list (unless a copy of the chunk stored on its
+ * own is in a pack it lists).  0 with `why` empty, or with the reason it
+ * is unreadable.
  */
 static int walk_chunk(ck_walk *w, const kura_extent *x, ck_u32s *packs, char *why, size_t why_len)
 {
@@ -267,8 +269,12 @@ static int walk_chunk(ck_walk *w, const kura_extent *x, ck_u32s *packs, char *wh
 	char hex[KURA_ID_HEX], ref_why[160];
 	int err;
 
-	why[0] = '\0';
 	if (x->has_ref) {
+		/* a copy stored on its own, in a pack the snapshot lists, needs no reference */
+		cp = pick_copy(w, x->id, true, why, why_len);
+		why[0] = '\0';
+		if (cp && (w->pflags[cp->pack] & CK_LISTED))
+			return kura_check__u32s_push(packs, cp->pack);
 		ref = pick_copy(w, x->ref, true, ref_why, sizeof(ref_why));
 		if (!ref) {
 			kura_hex(hex, x->ref, KURA_HASH_SIZE);
@@ -277,6 +283,7 @@ static int walk_chunk(ck_walk *w, const kura_extent *x, ck_u32s *packs, char *wh
 		}
 	}
 	/* a chunk whose tree names no reference must be readable on its own */
+	why[0] = '\0';
 	if (!(cp = pick_copy(w, x->id, !x->has_ref, why, why_len))) {
 		if (!x->has_ref && strstr(why, "only against"))
 			snprintf(why + strlen(why), why_len - strlen(why),

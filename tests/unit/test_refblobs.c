@@ -8,7 +8,8 @@
  * --read-data blames the reference's pack, not the chunk's), and restore
  * fails that file alone with the reference named; a snapshot that does
  * not list the reference's pack, or whose tree names no reference or one
- * no index holds, is caught.
+ * no index holds, is caught.  A chunk also stored on its own in a pack
+ * the snapshot lists needs no reference.
  */
 #include "testutil.h"
 
@@ -222,6 +223,11 @@ static bool same_file(const char *dir, const char *name, const uint8_t *want, si
 	return same;
 }
 
+static int strcmp32(const void *a, const void *b)
+{
+	return memcmp(a, b, KURA_HASH_SIZE);
+}
+
 static void pack_path(const fixture *f, const char *name, char *out, size_t len)
 {
 	snprintf(out, len, "%s/data/%.2s/%s", f->repo, name, name);
@@ -323,40 +329,105 @@ static void test_reference_pack_damaged(void **state)
 	assert_true(same_file(target, "other", f->other, OTHER_LEN));
 }
 
+/*
+ * Store snapshot `id` again with its pack list changed: without pack
+ * `drop`, or with the packs of snapshot `add` too; the old one removed,
+ * the new one's id in `out`.
+ */
+static void relist(fixture *f, const char *id, const char *drop, const char *add,
+		   char out[KURA_ID_HEX])
+{
+	kura_backend *b = f->r->backend;
+	uint8_t *data = NULL, *more = NULL, *enc = NULL, newname[KURA_HASH_SIZE];
+	size_t len, more_len, enc_len, kept = 0;
+	kura_snapshot *s = NULL, *t = NULL;
+	char hex[KURA_ID_HEX];
+
+	assert_ok(b->get(b, KURA_FILE_SNAPSHOT, id, &data, &len));
+	assert_ok(kura_snapshot_decode(&s, &f->r->keys, data, len));
+	for (size_t i = 0; i < s->npacks; i++) {
+		kura_hex(hex, s->packs[i], KURA_HASH_SIZE);
+		if (!drop || strcmp(hex, drop) != 0)
+			memmove(s->packs[kept++], s->packs[i], KURA_HASH_SIZE);
+	}
+	assert_int_equal(kept, s->npacks - (drop ? 1 : 0));
+	s->npacks = kept;
+	if (add) {
+		uint8_t(*all)[KURA_HASH_SIZE];
+
+		assert_ok(b->get(b, KURA_FILE_SNAPSHOT, add, &more, &more_len));
+		assert_ok(kura_snapshot_decode(&t, &f->r->keys, more, more_len));
+		all = malloc((s->npacks + t->npacks) * KURA_HASH_SIZE);
+		assert_non_null(all);
+		memcpy(all, s->packs, s->npacks * KURA_HASH_SIZE);
+		memcpy(all + s->npacks, t->packs, t->npacks * KURA_HASH_SIZE);
+		/* sorted and unique, as a backup writes it */
+		qsort(all, s->npacks + t->npacks, KURA_HASH_SIZE, strcmp32);
+		kept = 0;
+		for (size_t i = 0; i < s->npacks + t->npacks; i++)
+			if (!kept || memcmp(all[kept - 1], all[i], KURA_HASH_SIZE) != 0)
+				memmove(all[kept++], all[i], KURA_HASH_SIZE);
+		free(s->packs);
+		s->packs = all;
+		s->npacks = kept;
+	}
+	assert_ok(kura_snapshot_encode(&enc, &enc_len, newname, &f->r->keys, s));
+	kura_hex(out, newname, KURA_HASH_SIZE);
+	assert_ok(b->put(b, KURA_FILE_SNAPSHOT, out, enc, enc_len));
+	assert_ok(kura_backend_remove(b, KURA_FILE_SNAPSHOT, id));
+	kura_snapshot_free(s);
+	kura_snapshot_free(t);
+	free(data);
+	free(more);
+	free(enc);
+}
+
 /* Snapshot s2 again without the reference's pack in its plaintext list. */
 static void test_reference_pack_unlisted(void **state)
 {
 	fixture *f = *state;
-	kura_backend *b = f->r->backend;
-	uint8_t *data = NULL, *out = NULL, newname[KURA_HASH_SIZE];
-	size_t len, out_len, kept = 0;
 	char hex[KURA_ID_HEX], want[300];
-	kura_snapshot *s = NULL;
 	problems p;
 
-	assert_ok(b->get(b, KURA_FILE_SNAPSHOT, f->s2, &data, &len));
-	assert_ok(kura_snapshot_decode(&s, &f->r->keys, data, len));
-	for (size_t i = 0; i < s->npacks; i++) {
-		kura_hex(hex, s->packs[i], KURA_HASH_SIZE);
-		if (strcmp(hex, f->ref_pack) != 0)
-			memmove(s->packs[kept++], s->packs[i], KURA_HASH_SIZE);
-	}
-	assert_int_equal(kept, s->npacks - 1);
-	s->npacks = kept;
-	assert_ok(kura_snapshot_encode(&out, &out_len, newname, &f->r->keys, s));
-	kura_hex(hex, newname, KURA_HASH_SIZE);
-	assert_ok(b->put(b, KURA_FILE_SNAPSHOT, hex, out, out_len));
-	assert_ok(kura_backend_remove(b, KURA_FILE_SNAPSHOT, f->s2));
-
+	relist(f, f->s2, f->ref_pack, NULL, hex);
 	assert_int_equal(run_check(f, false, &p), KURA_ECORRUPT);
 	snprintf(want, sizeof(want), "needs pack %s for blob %s, which chunk", f->ref_pack,
 		 f->ref_hex);
 	assert_non_null(strstr(p.messages, want));
 	snprintf(want, sizeof(want), "[%s /db]", hex);
 	assert_non_null(strstr(p.messages, want));
-	kura_snapshot_free(s);
-	free(data);
-	free(out);
+}
+
+/*
+ * The chunks are stored on their own too (a later backup that named no
+ * reference), in packs the snapshot lists: with the reference's pack gone
+ * the file still checks and restores, whichever copy the index offers
+ * first.
+ */
+static void test_chunk_also_stored_alone(void **state)
+{
+	fixture *f = *state;
+	refsnap_file plain = {.name = "db", .data = f->v2, .len = V1_LEN};
+	char s3[KURA_ID_HEX], s2[KURA_ID_HEX], path[256], target[160];
+	restore_problems rp;
+	kura_restore_result res;
+	unsigned refs = 0;
+	problems p;
+
+	write_snap(f, &plain, 1, s3, &refs);
+	assert_int_equal(refs, 0);
+	relist(f, f->s2, NULL, s3, s2);
+	pack_path(f, f->ref_pack, path, sizeof(path));
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(run_check(f, false, &p), KURA_ECORRUPT); /* s1 and s2 list it */
+	snprintf(path, sizeof(path), "[%s /db]", s2);
+	assert_null(strstr(p.messages, path));
+	snprintf(path, sizeof(path), "[%s /db]", s3);
+	assert_null(strstr(p.messages, path));
+	snprintf(target, sizeof(target), "%s/out", f->dir);
+	assert_ok(run_restore(f, s2, target, &rp, &res));
+	assert_true(same_file(target, "db", f->v2, V1_LEN));
+	assert_true(same_file(target, "other", f->other, OTHER_LEN));
 }
 
 /* A tree that hides or misnames what its chunks are stored against. */
@@ -398,6 +469,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reference_pack_missing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reference_pack_damaged, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reference_pack_unlisted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_chunk_also_stored_alone, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tree_lies_about_reference, setup, teardown),
 	};
 
