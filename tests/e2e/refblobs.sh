@@ -3,7 +3,7 @@
 # stored against another"), written by tests/tools/refsnap.c since no
 # backup makes them yet: a database file whose every 64 KiB piece changed
 # by a few bytes is stored against its previous version.
-#   - it restores byte for byte and checks clean, with --read-data too;
+#   - it restores byte for byte, checks clean (--read-data too) and drills;
 #   - forget + prune of the snapshot that stored the references keeps
 #     their pack while the later snapshot needs it: restore still works;
 #   - kura copy to a mirror restores byte for byte and checks clean there;
@@ -61,6 +61,11 @@ note "restores byte for byte; checks clean"
 restored_ok "$KURA_REPOSITORY" "$second" "$WORK/r1"
 expect_exit 0 kura check
 expect_exit 0 kura check --read-data
+
+note "a full drill restores and re-hashes it"
+expect_exit 0 kura --json drill "$second" --scratch "$WORK/drill"
+assert_eq "drill" passed "$(json_get "$OUT" 'd["result"]')"
+assert_eq "drill files" 2 "$(json_get "$OUT" 'd["files_verified"]')"
 
 note "forget + prune of the first snapshot keeps the references' pack"
 expect_exit 0 kura forget --prune --grace 0 "$first"
