@@ -266,6 +266,7 @@ static int load_tree_elsewhere(ck_walk *w, const uint8_t id[KURA_HASH_SIZE], con
 static int walk_chunk(ck_walk *w, const kura_extent *x, ck_u32s *packs, char *why, size_t why_len)
 {
 	const ck_copy *cp, *ref = NULL;
+	const uint8_t *named;
 	char hex[KURA_ID_HEX], ref_why[160];
 	int err;
 
@@ -288,6 +289,18 @@ static int walk_chunk(ck_walk *w, const kura_extent *x, ck_u32s *packs, char *wh
 		if (!x->has_ref && strstr(why, "only against"))
 			snprintf(why + strlen(why), why_len - strlen(why),
 				 ", and its tree names none");
+		return 0;
+	}
+	/* --read-data learnt which blob the stored chunk names: the tree must name it too */
+	if (ref && (cp->e.flags & KURA_BLOB_FLAG_REF) &&
+	    (named = kura_check__ref_named(w->ck, cp)) &&
+	    memcmp(named, x->ref, KURA_HASH_SIZE) != 0) {
+		char other[KURA_ID_HEX];
+
+		kura_hex(hex, named, KURA_HASH_SIZE);
+		kura_hex(other, x->ref, KURA_HASH_SIZE);
+		snprintf(why, why_len, "is stored against blob %s, but its tree names blob %s", hex,
+			 other);
 		return 0;
 	}
 	need_pack(w, cp->pack, NULL);

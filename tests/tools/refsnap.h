@@ -35,9 +35,10 @@ typedef struct {
 
 /*
  * What a tree says of the blob a chunk is stored against: the truth, or
- * what a hostile or broken writer could: nothing, or a blob no index holds.
+ * what a hostile or broken writer could: nothing, a blob no index holds,
+ * or another blob that is stored (the old version's next piece).
  */
-enum { REFSNAP_TRUE = 0, REFSNAP_OMIT = 1, REFSNAP_UNKNOWN = 2 };
+enum { REFSNAP_TRUE = 0, REFSNAP_OMIT = 1, REFSNAP_UNKNOWN = 2, REFSNAP_OTHER = 3 };
 
 /* The extents of one file: its pieces stored, some against the old version's. */
 static inline int refsnap_store_file(kura_repo *repo, kura_blobstore *s, const refsnap_file *f,
@@ -81,6 +82,11 @@ static inline int refsnap_store_file(kura_repo *repo, kura_blobstore *s, const r
 			memcpy(x[i].ref, ref.id, KURA_HASH_SIZE);
 			if (f->lie == REFSNAP_UNKNOWN)
 				x[i].ref[0] ^= 0xff;
+			if (f->lie == REFSNAP_OTHER &&
+			    (err = kura_mac_compute(repo->mac, x[i].ref,
+						    f->old + (at + REFSNAP_PIECE) % f->old_len,
+						    REFSNAP_PIECE)) < 0)
+				return err;
 			(*refs)++;
 		}
 		(*out_n)++;

@@ -8,7 +8,8 @@
  * --read-data blames the reference's pack, not the chunk's), and restore
  * fails that file alone with the reference named; a snapshot that does
  * not list the reference's pack, or whose tree names no reference or one
- * no index holds, is caught.  A chunk also stored on its own in a pack
+ * no index holds, is caught, and with --read-data one that names another
+ * blob than the chunk's own payload does.  A chunk also stored on its own in a pack
  * the snapshot lists needs no reference.
  */
 #include "testutil.h"
@@ -462,6 +463,33 @@ static void test_tree_lies_about_reference(void **state)
 	}
 }
 
+/* A tree naming another stored blob than the one its chunks are stored against. */
+static void test_tree_names_wrong_reference(void **state)
+{
+	fixture *f = *state;
+	refsnap_file one = {.name = "liar",
+			    .data = f->v2,
+			    .len = V1_LEN,
+			    .old = f->v1,
+			    .old_len = V1_LEN,
+			    .lie = REFSNAP_OTHER};
+	char snap[KURA_ID_HEX], want[300];
+	unsigned refs = 0;
+	problems p;
+
+	write_snap(f, &one, 1, snap, &refs);
+	assert_int_equal(refs, V1_LEN / REFSNAP_PIECE);
+	/* every blob it names is there: only the blobs' payloads tell */
+	assert_ok(run_check(f, false, &p));
+	assert_int_equal(run_check(f, true, &p), KURA_ECORRUPT);
+	snprintf(want, sizeof(want), "is stored against blob %s, but its tree names blob",
+		 f->ref_hex);
+	assert_non_null(strstr(p.messages, want));
+	snprintf(want, sizeof(want), "[%s /liar]", snap);
+	assert_non_null(strstr(p.messages, want));
+	assert_int_equal(p.count, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -471,6 +499,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reference_pack_unlisted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_chunk_also_stored_alone, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tree_lies_about_reference, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tree_names_wrong_reference, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
