@@ -127,8 +127,13 @@ $(BUILD)/tools/hostilesnap: tests/tools/hostilesnap.c $(BUILD)/libkura.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -o $@ $< $(BUILD)/libkura.a $(LIBS) $(LDFLAGS_ALL)
 
+# refsnap writes snapshots with chunks stored against others (tests/e2e/refblobs.sh).
+$(BUILD)/tools/refsnap: tests/tools/refsnap.c $(BUILD)/libkura.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -o $@ $< $(BUILD)/libkura.a $(LIBS) $(LDFLAGS_ALL)
+
 tests: $(BUILD)/kura $(BUILD)/kurad $(UNIT_BIN) $(REPLAY_BIN) $(BUILD)/bench/index_cost \
-	$(TOOL_BIN) $(BUILD)/tools/deepsnap $(BUILD)/tools/hostilesnap
+	$(TOOL_BIN) $(BUILD)/tools/deepsnap $(BUILD)/tools/hostilesnap $(BUILD)/tools/refsnap
 
 check: tests
 	BUILD=$(BUILD) QUICK=$(QUICK) tests/run.sh
@@ -154,4 +159,4 @@ clean:
 	rm -rf build
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SERVER_OBJ:.o=.d) $(UNIT_BIN:=.d) $(REPLAY_BIN:=.d) \
-	$(BUILD)/tools/deepsnap.d $(BUILD)/tools/hostilesnap.d
+	$(BUILD)/tools/deepsnap.d $(BUILD)/tools/hostilesnap.d $(BUILD)/tools/refsnap.d

@@ -133,16 +133,43 @@ static int grow_scratch(uint8_t **buf, size_t *cap, size_t need, const char *hex
 	return 0;
 }
 
-/* Decrypt and verify one blob in memory, into the worker's reused buffers. */
-static int ck_blob_verify(ck_scratch *s, const uint8_t key[KURA_KEY_SIZE], kura_repo *repo,
-			  const kura_pack_entry *e, const uint8_t *stored)
+/* The repository's reference reader, noting which blob was asked for and whether it failed. */
+typedef struct {
+	kura_blob_refs repo;
+	bool named, failed;
+	uint8_t id[KURA_HASH_SIZE];
+} ck_refs;
+
+static int ck_fetch_ref(void *ctx, const uint8_t id[KURA_HASH_SIZE], uint8_t **out, size_t *out_len)
 {
-	kura_blob_refs refs;
+	ck_refs *r = ctx;
+	int err;
+
+	r->named = true;
+	memcpy(r->id, id, KURA_HASH_SIZE);
+	err = r->repo.fetch(r->repo.ctx, id, out, out_len);
+
+	if (err < 0 && err != KURA_ENOMEM)
+		r->failed = true;
+	return err;
+}
+
+/*
+ * Decrypt and verify one blob in memory, into the worker's reused buffers.
+ * *r says which blob it names as its reference, if it is stored against
+ * another, and r->failed that this one could not be read (its own bytes
+ * authenticated before that blob was asked for).
+ */
+static int ck_blob_verify(ck_scratch *s, const uint8_t key[KURA_KEY_SIZE], kura_repo *repo,
+			  const kura_pack_entry *e, const uint8_t *stored, ck_refs *r)
+{
+	kura_blob_refs refs = {.fetch = ck_fetch_ref, .ctx = r};
 	char hex[KURA_ID_HEX];
 	const uint8_t *plain;
 	size_t payload_len, plain_len;
 	int err;
 
+	r->named = r->failed = false;
 	kura_hex(hex, e->id, KURA_HASH_SIZE);
 	if ((err = kura_blob_sizes(e, &payload_len, &plain_len)) < 0 ||
 	    (err = grow_scratch(&s->payload, &s->payload_cap, payload_len ? payload_len : 1, hex)) <
@@ -152,15 +179,18 @@ static int ck_blob_verify(ck_scratch *s, const uint8_t key[KURA_KEY_SIZE], kura_
 	if (plain_len && !s->dctx && !(s->dctx = ZSTD_createDCtx()))
 		return kura_error_set(KURA_ENOMEM, "blob %s: out of memory", hex);
 	/* a blob stored against another is read with that one, from wherever it is stored */
-	kura_repo__refs(repo, &refs);
-	return kura_blob_decode_refs(&plain, s->payload, s->plain, s->dctx, key, repo->mac, e,
-				     stored, e->stored_len, &refs);
+	kura_repo__refs(repo, &r->repo);
+	err = kura_blob_decode_refs(&plain, s->payload, s->plain, s->dctx, key, repo->mac, e,
+				    stored, e->stored_len, &refs);
+	r->failed = err < 0 && r->failed;
+	return err;
 }
 
-/* Bounds, then the blob itself; 0 or the error. */
+/* Bounds, then the blob itself; 0 or the error (*r as ck_blob_verify says). */
 static int verify_blob(checker *ck, const uint8_t key[KURA_KEY_SIZE], const kura_pack_entry *e,
-		       const ck_job *job)
+		       const ck_job *job, ck_refs *r)
 {
+	r->named = r->failed = false;
 	if ((uint64_t)e->offset + e->stored_len > job->len) {
 		char hex[KURA_ID_HEX];
 
@@ -169,7 +199,7 @@ static int verify_blob(checker *ck, const uint8_t key[KURA_KEY_SIZE], const kura
 				      "blob %s: %u bytes run past the end of the pack", hex,
 				      e->stored_len);
 	}
-	return ck_blob_verify(job->scratch, key, ck->repo, e, job->data + e->offset);
+	return ck_blob_verify(job->scratch, key, ck->repo, e, job->data + e->offset, r);
 }
 
 /*
@@ -223,6 +253,37 @@ static void report_lies(checker *ck, kura_msglist *pl, const ck_pack *p, uint32_
 	}
 }
 
+/* Keep what copy cp names as its reference, for the walk to compare with its tree's. */
+static void note_ref_named(checker *ck, const ck_copy *cp, const uint8_t ref[KURA_HASH_SIZE])
+{
+	pthread_mutex_lock(&ck->lock);
+	/* one lost is said after the pass: a check cannot pass by running out */
+	if (KURA_ARRAY_GROW(ck->refnames, ck->refnames_cap, ck->nrefnames + 1) < 0) {
+		ck->refnames_lost = true;
+	} else {
+		ck->refnames[ck->nrefnames].copy = (uint32_t)(cp - ck->copies);
+		memcpy(ck->refnames[ck->nrefnames++].ref, ref, KURA_HASH_SIZE);
+	}
+	pthread_mutex_unlock(&ck->lock);
+}
+
+static int cmp_refname(const void *a, const void *b)
+{
+	uint32_t x = ((const ck_refname *)a)->copy, y = ((const ck_refname *)b)->copy;
+
+	return x < y ? -1 : x > y;
+}
+
+const uint8_t *kura_check__ref_named(const checker *ck, const ck_copy *cp)
+{
+	ck_refname key = {.copy = (uint32_t)(cp - ck->copies)};
+	const ck_refname *hit =
+	    ck->nrefnames ? bsearch(&key, ck->refnames, ck->nrefnames, sizeof(key), cmp_refname)
+			  : NULL;
+
+	return hit ? hit->ref : NULL;
+}
+
 static void pack_job(void *arg, void *ctx)
 {
 	ck_reader *rd = ctx;
@@ -239,6 +300,7 @@ static void pack_job(void *arg, void *ctx)
 	uint8_t *matched = NULL;
 	uint64_t checked = 0;
 	bool have_key, prehashed, name_ok;
+	ck_refs refs;
 	char object[96], hex[KURA_ID_HEX];
 
 	/* At most `threads` jobs run at once, so there is always a scratch. */
@@ -298,13 +360,23 @@ static void pack_job(void *arg, void *ctx)
 		checked++;
 		if (h)
 			hash_to(h, job, &hashed, (uint64_t)cp->e.offset + cp->e.stored_len);
-		if (verify_blob(ck, key, &cp->e, job) < 0) {
+		if (verify_blob(ck, key, &cp->e, job, &refs) == 0)
+			cp->state = CK_GOOD;
+		if (refs.named)
+			note_ref_named(ck, cp, refs.id);
+		if (cp->state == CK_GOOD) {
+			/* verified */
+		} else if (refs.failed) {
+			/*
+			 * Its reference's damage, reported where that is stored (or,
+			 * if it is nowhere, by the walk, for the files that need it).
+			 */
+			cp->state = CK_REFLOST;
+		} else {
 			/* The decoder's message names the blob. */
 			ck_plist_add(lie ? &dl : &pl, object, "at offset %u: %s", cp->e.offset,
 				     kura_error_message());
 			cp->state = CK_BAD;
-		} else {
-			cp->state = CK_GOOD;
 		}
 	}
 	/* Blobs no index mentions are unreachable, but damage is still damage. */
@@ -315,7 +387,7 @@ static void pack_job(void *arg, void *ctx)
 		if (h)
 			hash_to(h, job, &hashed,
 				(uint64_t)entries[i].offset + entries[i].stored_len);
-		if (verify_blob(ck, key, &entries[i], job) < 0)
+		if (verify_blob(ck, key, &entries[i], job, &refs) < 0 && !refs.failed)
 			ck_plist_add(&pl, object, "unindexed, at offset %u: %s", entries[i].offset,
 				     kura_error_message());
 	}
@@ -498,6 +570,12 @@ int kura_check__read_packs(checker *ck)
 		ck_progress(ck, ck->bytes_read, total, packs_done, &last, false);
 	}
 	kura_pool_wait(pool);
+	if (ck->nrefnames)
+		qsort(ck->refnames, ck->nrefnames, sizeof(*ck->refnames), cmp_refname);
+	if (ck->refnames_lost)
+		kura_check__problem(ck, NULL, NULL, "check",
+				    "out of memory: not every reference a blob names was compared "
+				    "with its tree's");
 	ck_progress(ck, ck->bytes_read, total, packs_done, &last, true);
 	err = 0;
 done:

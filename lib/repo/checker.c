@@ -229,6 +229,7 @@ static void checker_free(checker *ck)
 	free(ck->packs);
 	free(ck->copies);
 	free(ck->by_pack);
+	free(ck->refnames);
 	for (size_t i = 0; i < ck->nmemos; i++)
 		free(ck->memos[i].packs);
 	free(ck->memos);

@@ -39,7 +39,12 @@
 #define CK_SMALL_FILE_MAX (1u << 16) /* config and key files are far smaller */
 #define CK_PROGRESS_INTERVAL 0.25
 
-enum { CK_UNCHECKED = 0, CK_GOOD = 1, CK_BAD = 2 };
+/*
+ * A copy's state after --read-data.  CK_REFLOST: stored against another
+ * blob, its own bytes authentic, but that other blob could not be read, so
+ * neither could it (the other blob's damage is reported, not this one's).
+ */
+enum { CK_UNCHECKED = 0, CK_GOOD = 1, CK_BAD = 2, CK_REFLOST = 3 };
 
 /* One pack known from the data listing or named by an index. */
 typedef struct {
@@ -80,6 +85,15 @@ typedef struct {
 	size_t n, cap;
 } ck_u32s;
 
+/*
+ * What a copy stored against another blob names as that blob, learnt by
+ * --read-data (its payload is encrypted): a tree must name the same one.
+ */
+typedef struct {
+	uint32_t copy; /* into ck->copies */
+	uint8_t ref[KURA_HASH_SIZE];
+} ck_refname;
+
 /* A tree already walked: clean ones carry the packs everything below needs. */
 typedef struct {
 	bool clean;
@@ -115,6 +129,9 @@ typedef struct {
 	kura_msgqueue pending;  /* the workers' problems, for the calling thread to report */
 	uint64_t lost_problems; /* problems without a message (no memory): the calling thread's */
 	uint64_t blobs_checked;
+	ck_refname *refnames; /* sorted by copy once the pass is over */
+	size_t nrefnames, refnames_cap;
+	bool refnames_lost; /* one could not be kept (no memory) */
 
 	uint64_t files_checked, bytes_read, trees, problems, unindexed_packs, pruned_packs;
 	struct ck_ahead *ahead; /* trees read ahead on a remote store (checkahead.c) */
@@ -162,6 +179,8 @@ void kura_check__snapshot_packs(checker *ck);
 
 /* checkdata.c */
 int kura_check__read_packs(checker *ck);
+/* The blob copy cp names as its reference, if --read-data learnt it; else NULL. */
+const uint8_t *kura_check__ref_named(const checker *ck, const ck_copy *cp);
 
 /* checkwalk.c */
 int kura_check__walk_snapshot(checker *ck, const ck_snap *sn, uint8_t *pflags);

@@ -48,14 +48,17 @@ static bool copy_usable(const checker *ck, const ck_copy *cp)
 
 /*
  * The copy of a blob this snapshot can use, preferring one in a pack the
- * snapshot lists; NULL with the reason in `why` if there is none.
+ * snapshot lists; NULL with the reason in `why` if there is none.  `own`:
+ * only a copy stored on its own, not against another blob (a reference
+ * must be one, and so must a chunk whose tree names no reference: nothing
+ * keeps what its stored form needs).
  */
-static const ck_copy *pick_copy(const ck_walk *w, const uint8_t id[KURA_HASH_SIZE], char *why,
-				size_t why_len)
+static const ck_copy *pick_copy(const ck_walk *w, const uint8_t id[KURA_HASH_SIZE], bool own,
+				char *why, size_t why_len)
 {
 	const checker *ck = w->ck;
 	const ck_copy *best = NULL;
-	size_t first, n = copies_of(ck, id, &first);
+	size_t first, n = copies_of(ck, id, &first), against = 0;
 	char hex[KURA_ID_HEX];
 
 	for (size_t i = 0; i < n; i++) {
@@ -63,6 +66,10 @@ static const ck_copy *pick_copy(const ck_walk *w, const uint8_t id[KURA_HASH_SIZ
 
 		if (!copy_usable(ck, cp))
 			continue;
+		if (own && (cp->e.flags & KURA_BLOB_FLAG_REF)) {
+			against++;
+			continue;
+		}
 		if (w->pflags[cp->pack] & CK_LISTED)
 			return cp;
 		if (!best)
@@ -74,9 +81,16 @@ static const ck_copy *pick_copy(const ck_walk *w, const uint8_t id[KURA_HASH_SIZ
 		snprintf(why, why_len, "is in no index");
 		return NULL;
 	}
+	if (against) {
+		snprintf(why, why_len, "is stored only against another blob");
+		return NULL;
+	}
 	kura_hex(hex, ck->packs[ck->copies[first].pack].name, KURA_HASH_SIZE);
 	if (!ck->packs[ck->copies[first].pack].present)
 		snprintf(why, why_len, "is in pack %s, which is missing", hex);
+	else if (ck->copies[first].state == CK_REFLOST)
+		snprintf(why, why_len, "is stored in pack %s against a blob that could not be read",
+			 hex);
 	else
 		snprintf(why, why_len, "is damaged in pack %s", hex);
 	return NULL;
@@ -87,19 +101,32 @@ static const char *walk_path(const ck_walk *w)
 	return w->path_len ? w->path : "/";
 }
 
-/* The snapshot needs pack `ord`: report once if its plaintext list lacks it. */
-static void need_pack(ck_walk *w, uint32_t ord)
+/*
+ * The snapshot needs pack `ord`: report once if its plaintext list lacks
+ * it.  `for_ref`: for the reference of a chunk (named in the report).
+ */
+static void need_pack(ck_walk *w, uint32_t ord, const kura_extent *for_ref)
 {
-	char object[96], hex[KURA_ID_HEX];
+	char object[96], hex[KURA_ID_HEX], ref[KURA_ID_HEX], chunk[KURA_ID_HEX];
 
 	if (w->pflags[ord] & (CK_LISTED | CK_REPORTED))
 		return;
 	w->pflags[ord] |= CK_REPORTED;
 	snprintf(object, sizeof(object), "snapshot %s", w->snap->id);
 	kura_hex(hex, w->ck->packs[ord].name, KURA_HASH_SIZE);
+	if (!for_ref) {
+		kura_check__problem(w->ck, w->snap->id, walk_path(w), object,
+				    "needs pack %s but does not list it: a keyless store could "
+				    "delete it",
+				    hex);
+		return;
+	}
+	kura_hex(ref, for_ref->ref, KURA_HASH_SIZE);
+	kura_hex(chunk, for_ref->id, KURA_HASH_SIZE);
 	kura_check__problem(w->ck, w->snap->id, walk_path(w), object,
-			    "needs pack %s but does not list it: a keyless store could delete it",
-			    hex);
+			    "needs pack %s for blob %s, which chunk %s is stored against, but "
+			    "does not list it: a keyless store could delete it",
+			    hex, ref, chunk);
 }
 
 static int path_push(ck_walk *w, const char *name, size_t *saved)
@@ -229,32 +256,84 @@ static int load_tree_elsewhere(ck_walk *w, const uint8_t id[KURA_HASH_SIZE], con
 	return KURA_ECORRUPT;
 }
 
+/*
+ * One chunk of a file: a usable copy of it and, when its tree says it is
+ * stored against another blob, of that blob stored on its own, both in
+ * packs the snapshot must list (unless a copy of the chunk stored on its
+ * own is in a pack it lists).  0 with `why` empty, or with the reason it
+ * is unreadable.
+ */
+static int walk_chunk(ck_walk *w, const kura_extent *x, ck_u32s *packs, char *why, size_t why_len)
+{
+	const ck_copy *cp, *ref = NULL;
+	const uint8_t *named;
+	char hex[KURA_ID_HEX], ref_why[160];
+	int err;
+
+	if (x->has_ref) {
+		/* a copy stored on its own, in a pack the snapshot lists, needs no reference */
+		cp = pick_copy(w, x->id, true, why, why_len);
+		why[0] = '\0';
+		if (cp && (w->pflags[cp->pack] & CK_LISTED))
+			return kura_check__u32s_push(packs, cp->pack);
+		ref = pick_copy(w, x->ref, true, ref_why, sizeof(ref_why));
+		if (!ref) {
+			kura_hex(hex, x->ref, KURA_HASH_SIZE);
+			snprintf(why, why_len, "is stored against blob %s, which %s", hex, ref_why);
+			return 0;
+		}
+	}
+	/* a chunk whose tree names no reference must be readable on its own */
+	why[0] = '\0';
+	if (!(cp = pick_copy(w, x->id, !x->has_ref, why, why_len))) {
+		if (!x->has_ref && strstr(why, "only against"))
+			snprintf(why + strlen(why), why_len - strlen(why),
+				 ", and its tree names none");
+		return 0;
+	}
+	/* --read-data learnt which blob the stored chunk names: the tree must name it too */
+	if (ref && (cp->e.flags & KURA_BLOB_FLAG_REF) &&
+	    (named = kura_check__ref_named(w->ck, cp)) &&
+	    memcmp(named, x->ref, KURA_HASH_SIZE) != 0) {
+		char other[KURA_ID_HEX];
+
+		kura_hex(hex, named, KURA_HASH_SIZE);
+		kura_hex(other, x->ref, KURA_HASH_SIZE);
+		snprintf(why, why_len, "is stored against blob %s, but its tree names blob %s", hex,
+			 other);
+		return 0;
+	}
+	need_pack(w, cp->pack, NULL);
+	if ((err = kura_check__u32s_push(packs, cp->pack)) < 0)
+		return err;
+	if (ref) {
+		need_pack(w, ref->pack, x);
+		if ((err = kura_check__u32s_push(packs, ref->pack)) < 0)
+			return err;
+	}
+	return 0;
+}
+
 /* Check every chunk of a file; one report per damaged file. */
 static int walk_file(ck_walk *w, const kura_node *node, ck_u32s *packs, bool *clean)
 {
 	uint64_t offset = 0, bad_offset = 0;
 	uint32_t nbad = 0, nchunks = 0;
 	uint8_t bad_id[KURA_HASH_SIZE];
-	char why[160] = "", bad_why[160] = "";
+	char why[320] = "", bad_why[320] = "";
 	int err;
 
 	for (uint32_t i = 0; i < node->nextents; i++) {
 		const kura_extent *x = &node->extents[i];
-		const ck_copy *cp;
 
 		if (x->kind == KURA_EXTENT_CHUNK) {
 			nchunks++;
-			cp = pick_copy(w, x->id, why, sizeof(why));
-			if (!cp) {
-				if (!nbad++) {
-					bad_offset = offset;
-					memcpy(bad_id, x->id, KURA_HASH_SIZE);
-					memcpy(bad_why, why, sizeof(why));
-				}
-			} else {
-				need_pack(w, cp->pack);
-				if ((err = kura_check__u32s_push(packs, cp->pack)) < 0)
-					return err;
+			if ((err = walk_chunk(w, x, packs, why, sizeof(why))) < 0)
+				return err;
+			if (why[0] && !nbad++) {
+				bad_offset = offset;
+				memcpy(bad_id, x->id, KURA_HASH_SIZE);
+				memcpy(bad_why, why, sizeof(why));
 			}
 		}
 		offset += x->len;
@@ -385,7 +464,7 @@ static int tree_enter(ck_walk *w, ck_frames *st, const uint8_t id[KURA_HASH_SIZE
 
 	snprintf(object, sizeof(object), "snapshot %s", w->snap->id);
 	kura_hex(hex, id, KURA_HASH_SIZE);
-	cp = pick_copy(w, id, why, sizeof(why));
+	cp = pick_copy(w, id, false, why, sizeof(why));
 	if (!cp) {
 		*clean = false;
 		kura_check__problem(ck, w->snap->id, walk_path(w), object,
@@ -406,7 +485,7 @@ static int tree_enter(ck_walk *w, ck_frames *st, const uint8_t id[KURA_HASH_SIZE
 				    kura_error_message());
 		return 0;
 	}
-	need_pack(w, cp->pack);
+	need_pack(w, cp->pack, NULL);
 	if ((err = KURA_ARRAY_GROW(st->v, st->cap, st->n + 1)) < 0) {
 		kura_tree_free(t);
 		return err;

@@ -892,14 +892,32 @@ int kura_repo__pack_key(kura_repo *repo, uint32_t pack, uint8_t out[KURA_KEY_SIZ
 	return 0;
 }
 
-int kura_repo__decode_blob(kura_repo *repo, const kura_blob_loc *loc, const uint8_t *stored,
-			   uint8_t **out)
+/* The repository's reference reader (kura_repo__refs), noting whether it failed. */
+typedef struct {
+	kura_blob_refs repo;
+	bool failed;
+} noting_refs;
+
+static int fetch_noting(void *ctx, const uint8_t id[KURA_HASH_SIZE], uint8_t **out, size_t *out_len)
+{
+	noting_refs *r = ctx;
+	int err = r->repo.fetch(r->repo.ctx, id, out, out_len);
+
+	if (err < 0 && err != KURA_ENOMEM)
+		r->failed = true;
+	return err;
+}
+
+int kura_repo__decode_blob_noting(kura_repo *repo, const kura_blob_loc *loc, const uint8_t *stored,
+				  uint8_t **out, bool *out_ref_failed)
 {
 	uint8_t key[KURA_KEY_SIZE];
-	kura_blob_refs refs;
+	noting_refs r = {.failed = false};
+	kura_blob_refs refs = {.fetch = fetch_noting, .ctx = &r};
 	kura_pack_entry e;
 	int err;
 
+	*out_ref_failed = false;
 	if ((err = kura_repo__pack_key(repo, loc->pack, key)) < 0)
 		return err;
 	e.type = loc->type;
@@ -908,10 +926,19 @@ int kura_repo__decode_blob(kura_repo *repo, const kura_blob_loc *loc, const uint
 	e.offset = loc->offset;
 	e.stored_len = loc->stored_len;
 	e.raw_len = loc->raw_len;
-	kura_repo__refs(repo, &refs);
+	kura_repo__refs(repo, &r.repo);
 	err = kura_blob_decode_with(out, key, repo->mac, &e, stored, loc->stored_len, &refs);
 	kura_wipe(key, sizeof(key));
+	*out_ref_failed = err < 0 && r.failed;
 	return err;
+}
+
+int kura_repo__decode_blob(kura_repo *repo, const kura_blob_loc *loc, const uint8_t *stored,
+			   uint8_t **out)
+{
+	bool ref_failed;
+
+	return kura_repo__decode_blob_noting(repo, loc, stored, out, &ref_failed);
 }
 
 int kura_repo__read_blob(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], uint8_t **out,

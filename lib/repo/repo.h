@@ -183,6 +183,15 @@ int kura_repo__pack_key(kura_repo *repo, uint32_t pack, uint8_t out[KURA_KEY_SIZ
 int kura_repo__decode_blob(kura_repo *repo, const kura_blob_loc *loc, const uint8_t *stored,
 			   uint8_t **out);
 
+/*
+ * kura_repo__decode_blob(), and *out_ref_failed true when the blob is
+ * stored against another that could not be read: its own bytes
+ * authenticated, and the message names that other blob, whose damage it
+ * is (a reader should not count it against this blob's pack).
+ */
+int kura_repo__decode_blob_noting(kura_repo *repo, const kura_blob_loc *loc, const uint8_t *stored,
+				  uint8_t **out, bool *out_ref_failed);
+
 /* Read one blob by id (fetches its byte range from the backend). */
 int kura_repo__read_blob(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], uint8_t **out,
 			 size_t *out_len);

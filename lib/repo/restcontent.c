@@ -235,6 +235,31 @@ static void span_read(rs *r, rs_job *job)
 						       job->start, job->len, job->span);
 }
 
+/*
+ * Whether blob loc->id has a location stored on its own besides loc: when
+ * the reference of loc (stored against it) cannot be read, that one may
+ * still be.
+ */
+static bool alone_elsewhere(kura_repo *repo, const kura_blob_loc *loc)
+{
+	const kura_blob_loc *alts;
+	kura_blob_loc entry;
+	bool found = false;
+	size_t n;
+
+	pthread_mutex_lock(&repo->lock);
+	if (repo->index && kura_idmap_get(&entry, repo->index, loc->id) &&
+	    entry.pack != KURA_PACK_PENDING && !(entry.flags & KURA_BLOB_FLAG_REF) &&
+	    !(entry.pack == loc->pack && entry.offset == loc->offset))
+		found = true;
+	n = kura_repo__alts(repo, loc->id, &alts);
+	for (size_t i = 0; i < n && !found; i++)
+		found = !(alts[i].flags & KURA_BLOB_FLAG_REF) &&
+			!(alts[i].pack == loc->pack && alts[i].offset == loc->offset);
+	pthread_mutex_unlock(&repo->lock);
+	return found;
+}
+
 /* Decode the blobs of a read span and write them where they are used; frees the job. */
 static void job_decode(void *arg, void *ctx)
 {
@@ -251,6 +276,7 @@ static void job_decode(void *arg, void *ctx)
 		if (k == job->first || u->loc.offset != r->uses[k - 1].loc.offset ||
 		    memcmp(u->loc.id, r->uses[k - 1].loc.id, KURA_HASH_SIZE) != 0) {
 			size_t len = 0;
+			bool ref_failed = false;
 
 			free(plain);
 			plain = NULL;
@@ -258,11 +284,16 @@ static void job_decode(void *arg, void *ctx)
 			 * Index entries are hints: a blob not where it should be is
 			 * looked for.  When the span could not be read (a lying record
 			 * of another id may reach past the pack's end), this blob's
-			 * own location was not tried: it stays a candidate.
+			 * own location was not tried: it stays a candidate.  A blob
+			 * whose reference (the blob it is stored against) failed is
+			 * intact here: unless it is also stored on its own elsewhere,
+			 * its files fail with the reference named, and its pack is not
+			 * looked past as if it were damaged.
 			 */
-			if ((err < 0 || kura_repo__decode_blob(r->repo, &u->loc,
-							       span + (u->loc.offset - job->start),
-							       &plain) < 0) &&
+			if ((err < 0 || kura_repo__decode_blob_noting(
+					    r->repo, &u->loc, span + (u->loc.offset - job->start),
+					    &plain, &ref_failed) < 0) &&
+			    (!ref_failed || alone_elsewhere(r->repo, &u->loc)) &&
 			    (kura_repo__read_blob_any(r->repo, u->loc.id, err < 0 ? NULL : &u->loc,
 						      &plain, &len, NULL) < 0 ||
 			     len != u->len)) {
