@@ -268,8 +268,8 @@ static int read_any(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], const kur
 	if (io.last[0])
 		snprintf(why, sizeof(why), " (last: %s)", io.last);
 	err = kura_error_set(nbefore || tried ? KURA_ECORRUPT : KURA_ENOTFOUND,
-			     nbefore || tried ? "blob %s: no location the index or the packs give "
-						"holds it intact%s%s"
+			     nbefore || tried ? "blob %s: no location%s the index or the packs give "
+						"holds it intact%s"
 					      : "blob %s is in no index and no pack%s%s",
 			     hex, own ? " stored on its own" : "", why);
 done:

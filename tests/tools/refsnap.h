@@ -3,7 +3,7 @@
  * refsnap.h - write snapshots whose file chunks are stored against other
  * blobs (docs/FORMAT.md, "Blobs stored against another"), as no backup
  * does yet: for tests/tools/refsnap.c (tests/e2e/refblobs.sh) and
- * tests/unit/test_refblobs.c.
+ * tests/unit/test_refcheck.c.
  *
  * A file is cut into fixed pieces of REFSNAP_PIECE bytes.  Given the
  * previous version of the file (already stored, by an earlier refsnap
@@ -71,7 +71,7 @@ static inline int refsnap_store_file(kura_repo *repo, kura_blobstore *s, const r
 			if ((err = kura_mac_compute(repo->mac, ref.id, ref.plain, ref.len)) < 0)
 				return err;
 			err = kura_blobstore_add_ref(s, KURA_BLOB_DATA, f->data + at, len, NULL,
-						     &ref, x[i].id, &stored, &used);
+						     &ref, x[i].id, 0, &stored, &used);
 		} else {
 			err = kura_blobstore_add(s, KURA_BLOB_DATA, f->data + at, len, x[i].id);
 		}

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * test_refblobs.c - snapshots whose chunks are stored against other blobs
+ * test_refcheck.c - snapshots whose chunks are stored against other blobs
  * (docs/FORMAT.md, "Blobs stored against another"), written by
  * tests/tools/refsnap.h into a real local repository: the file restores
  * byte for byte and checks clean; with the reference's pack gone or

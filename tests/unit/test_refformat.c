@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * test_refblob.c - blobs stored against another (docs/FORMAT.md, "Blobs
+ * test_refformat.c - blobs stored against another (docs/FORMAT.md, "Blobs
  * stored against another"): the codec, the entry rules, the index map's
  * flags, the tree extent that names a reference, and reading and storing
  * them through a real local repository.
