@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # refblobs.sh - chunks stored against another blob (docs/FORMAT.md, "Blobs
-# stored against another"), written by tests/tools/refsnap.c since no
-# backup makes them yet: a database file whose every 64 KiB piece changed
-# by a few bytes is stored against its previous version.
+# stored against another"), written by tests/tools/refsnap.c (which can
+# also write the lies a stolen key could; db_against.sh has the backup's
+# own): a database file whose every 64 KiB piece changed by a few bytes is
+# stored against its previous version.
 #   - it restores byte for byte, checks clean (--read-data too) and drills;
 #   - forget + prune of the snapshot that stored the references keeps
 #     their pack while the later snapshot needs it: restore still works;
