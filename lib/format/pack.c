@@ -83,6 +83,9 @@ struct kura_pack_writer {
 	ZSTD_CCtx *cctx, *sample_cctx;
 	uint8_t *comp;
 	size_t comp_cap;
+	/* the zstd frame of the last blob added on its own, in comp (kura_pack_writer_last_frame) */
+	const uint8_t *last_frame;
+	size_t last_frame_len;
 };
 
 /* -------------------------------------------------------------------- */
@@ -168,6 +171,8 @@ static int writer_begin(kura_pack_writer *w)
 	w->taken = 0;
 	w->count = 0;
 	w->finished = false;
+	w->last_frame = NULL;
+	w->last_frame_len = 0;
 	kura_random(w->data_key, sizeof(w->data_key));
 	kura_random(w->salt, sizeof(w->salt));
 	head[8] = PACK_VERSION;
@@ -273,6 +278,8 @@ int kura_pack_writer_add(kura_pack_writer *w, uint8_t type, uint8_t flags,
 	kura_pack_entry e;
 	int err;
 
+	w->last_frame = NULL;
+	w->last_frame_len = 0;
 	if ((err = writer_entry(w, &e, type, flags, id, stored_len, raw_len)) < 0)
 		return err;
 	if ((err = kura_buf_put(&w->buf, stored, stored_len)) < 0)
@@ -367,6 +374,8 @@ static int append_sealed(kura_pack_writer *w, uint8_t type, uint8_t flags,
 	kura_pack_entry e;
 	int err;
 
+	w->last_frame = flags == KURA_BLOB_FLAG_ZSTD ? payload : NULL;
+	w->last_frame_len = flags == KURA_BLOB_FLAG_ZSTD ? payload_len : 0;
 	if ((err = writer_entry(w, &e, type, flags, id, stored_len, (uint32_t)plain_len)) < 0 ||
 	    (err = kura_buf_reserve(&w->buf, stored_len)) < 0)
 		return err;
@@ -478,6 +487,12 @@ int kura_pack_writer_add_ref(kura_pack_writer *w, const uint8_t id[KURA_HASH_SIZ
 on_its_own:
 	return kura_pack_writer_add_hinted(w, KURA_BLOB_DATA, id, plain, plain_len, level, hint,
 					   out_stored_len);
+}
+
+const uint8_t *kura_pack_writer_last_frame(const kura_pack_writer *w, size_t *out_len)
+{
+	*out_len = w->last_frame_len;
+	return w->last_frame;
 }
 
 size_t kura_pack_writer_size(const kura_pack_writer *w)

@@ -193,6 +193,14 @@ int kura_pack_writer_add_ref(kura_pack_writer *w, const uint8_t id[KURA_HASH_SIZ
 			     const void *ref_plain, size_t ref_len, size_t max_payload, int level,
 			     const kura_comp_hint *hint, size_t *out_stored_len, int *out_used_ref);
 
+/*
+ * The zstd frame of the plaintext of the blob just added, when it was
+ * added on its own and compressed (else NULL): borrowed until the next
+ * call on w.  A caller that keeps a copy of the plaintext compressed
+ * (basestore.h) need not compress it again.
+ */
+const uint8_t *kura_pack_writer_last_frame(const kura_pack_writer *w, size_t *out_len);
+
 /* Bytes so far (taken or pending) and blobs so far. */
 size_t kura_pack_writer_size(const kura_pack_writer *w);
 size_t kura_pack_writer_count(const kura_pack_writer *w);

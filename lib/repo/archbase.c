@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/error.h"
 #include "repo/archiver.h"
 
@@ -27,6 +28,7 @@ int kura_backup__store_piece(archiver *a, file_state *f, uint64_t offset, const 
 {
 	uint64_t piece = offset / KURA_CHUNK_PAGES_SIZE;
 	kura_blobstore_ref ref = {.max_payload = SIZE_MAX};
+	kura_buf frame = KURA_BUF_INIT;
 	kura_base_slot slot;
 	uint8_t check[KURA_HASH_SIZE], *base = NULL;
 	bool have, same_base, same_last;
@@ -54,19 +56,28 @@ int kura_backup__store_piece(archiver *a, file_state *f, uint64_t offset, const 
 		}
 	}
 	err = kura_blobstore_add_ref(a->store, KURA_BLOB_DATA, data, len, hint,
-				     have && !same_base ? &ref : NULL, ext->id, 1, out_stored, &used);
+				     have && !same_base ? &ref : NULL, ext->id, 1, out_stored, &used,
+				     &frame);
 	if (base) {
 		kura_wipe(base, KURA_CHUNK_PAGES_SIZE);
 		free(base);
 	}
 	if (err < 0)
-		return err;
+		goto done;
 	if (used) {
 		ext->has_ref = 1;
 		memcpy(ext->ref, ref.id, KURA_HASH_SIZE);
 	}
-	/* the slot changes unless the piece is its base, or what was last stored against it */
+	/*
+	 * The slot changes unless the piece is its base, or what was last
+	 * stored against it; a new base keeps the frame the pack got, not a
+	 * second compression.
+	 */
 	if (used ? !same_last : !same_base)
-		return kura_basefile_put(f->bases, piece, ext->id, used, data, len);
-	return 0;
+		err = kura_basefile_put(f->bases, piece, ext->id, used, data, len,
+					frame.len ? frame.data : NULL, frame.len);
+done:
+	kura_wipe(frame.data, frame.cap);
+	kura_buf_free(&frame);
+	return err;
 }

@@ -293,21 +293,23 @@ int kura_basefile_get(kura_basefile *f, uint64_t piece, kura_base_slot *out, uin
 }
 
 int kura_basefile_put(kura_basefile *f, uint64_t piece, const uint8_t id[KURA_HASH_SIZE],
-		      int against, const uint8_t *plain, size_t len)
+		      int against, const uint8_t *plain, size_t len, const uint8_t *given,
+		      size_t given_len)
 {
-	uint8_t b[SLOT], *frame = NULL;
-	size_t cap, n = 0;
+	uint8_t b[SLOT], *own = NULL;
+	const uint8_t *frame = given;
+	size_t cap, n = given_len;
 	slot s;
 
-	if (piece >= MAX_PIECES || (!against && len > BASE_MAX))
+	if (piece >= MAX_PIECES || (!against && (len > BASE_MAX || n > BASE_MAX)))
 		return 0;
-	if (!against) {
+	if (!against && !frame) {
 		cap = ZSTD_compressBound(len);
-		if (!(frame = malloc(cap)))
+		if (!(frame = own = malloc(cap)))
 			return kura_error_set(KURA_ENOMEM, "out of memory");
-		n = ZSTD_compress(frame, cap, plain, len, LEVEL);
+		n = ZSTD_compress(own, cap, plain, len, LEVEL);
 		if (ZSTD_isError(n)) {
-			free(frame);
+			free(own);
 			return 0;
 		}
 	}
@@ -332,7 +334,7 @@ int kura_basefile_put(kura_basefile *f, uint64_t piece, const uint8_t id[KURA_HA
 		pwrite_all(f->idx, b, SLOT, IDX_HEAD + piece * SLOT);
 	}
 	pthread_mutex_unlock(&f->lock);
-	free(frame);
+	free(own);
 	return 0;
 }
 

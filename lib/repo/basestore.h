@@ -64,11 +64,14 @@ int kura_basefile_get(kura_basefile *f, uint64_t piece, kura_base_slot *out, uin
 /*
  * What was stored for piece `piece`: `id`, against the slot's base if
  * `against`; else `plain` (len bytes) was stored on its own and becomes
- * the piece's base.  A failure to write only loses the slot (0 or
- * KURA_ENOMEM).
+ * the piece's base.  `frame` (frame_len bytes, or NULL): a zstd frame of
+ * plain the caller has already (the one the repository stores), kept
+ * instead of compressing plain again.  A failure to write only loses the
+ * slot (0 or KURA_ENOMEM).
  */
 int kura_basefile_put(kura_basefile *f, uint64_t piece, const uint8_t id[KURA_HASH_SIZE],
-		      int against, const uint8_t *plain, size_t len);
+		      int against, const uint8_t *plain, size_t len, const uint8_t *frame,
+		      size_t frame_len);
 
 /* Close, first compacting the data file when most of it is old bases. */
 void kura_basefile_close(kura_basefile *f);

@@ -420,13 +420,13 @@ int kura_blobstore_add_sized(kura_blobstore *s, uint8_t type, const uint8_t *dat
 	int used_ref;
 
 	return kura_blobstore_add_ref(s, type, data, len, hint, NULL, out_id, 0, out_stored,
-				      &used_ref);
+				      &used_ref, NULL);
 }
 
 int kura_blobstore_add_ref(kura_blobstore *s, uint8_t type, const uint8_t *data, size_t len,
 			   const kura_comp_hint *hint, const kura_blobstore_ref *ref,
 			   uint8_t out_id[KURA_HASH_SIZE], int id_known, size_t *out_stored,
-			   int *out_used_ref)
+			   int *out_used_ref, kura_buf *out_frame)
 {
 	kura_repo *repo = s->repo;
 	pack_slot *p = NULL;
@@ -438,6 +438,8 @@ int kura_blobstore_add_ref(kura_blobstore *s, uint8_t type, const uint8_t *data,
 
 	*out_stored = 0;
 	*out_used_ref = 0;
+	if (out_frame)
+		out_frame->len = 0;
 	if (ref && type != KURA_BLOB_DATA)
 		return kura_error_set(KURA_EINVAL, "blobstore: only data blobs are stored against "
 						   "another");
@@ -475,6 +477,13 @@ int kura_blobstore_add_ref(kura_blobstore *s, uint8_t type, const uint8_t *data,
 						  &stored_len);
 	if (err < 0)
 		goto done;
+	if (out_frame) {
+		size_t frame_len;
+		const uint8_t *frame = kura_pack_writer_last_frame(p->w, &frame_len);
+
+		if (frame && (err = kura_buf_put(out_frame, frame, frame_len)) < 0)
+			goto done;
+	}
 	if (*out_used_ref) {
 		pthread_mutex_lock(&repo->lock);
 		err = mark_used_all(s, &base);

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "format/compchoice.h"
 #include "repo/repo.h"
 
@@ -72,12 +73,14 @@ typedef struct {
  * is otherwise stored again on its own: an index entry does not say which
  * other, and the snapshot must keep it.  ref is not used unless the index
  * holds it stored on its own.  id_known: out_id already holds the blob's
- * id (the caller computed it), so it is not computed again.
+ * id (the caller computed it), so it is not computed again.  out_frame
+ * (may be NULL) gets the zstd frame of the plaintext when the blob was
+ * stored now, on its own and compressed; else it is left empty.
  */
 int kura_blobstore_add_ref(kura_blobstore *s, uint8_t type, const uint8_t *data, size_t len,
 			   const kura_comp_hint *hint, const kura_blobstore_ref *ref,
 			   uint8_t out_id[KURA_HASH_SIZE], int id_known, size_t *out_stored,
-			   int *out_used_ref);
+			   int *out_used_ref, kura_buf *out_frame);
 
 /*
  * Note that the backup references an existing blob. KURA_ENOTFOUND if it

@@ -71,7 +71,7 @@ static inline int refsnap_store_file(kura_repo *repo, kura_blobstore *s, const r
 			if ((err = kura_mac_compute(repo->mac, ref.id, ref.plain, ref.len)) < 0)
 				return err;
 			err = kura_blobstore_add_ref(s, KURA_BLOB_DATA, f->data + at, len, NULL,
-						     &ref, x[i].id, 0, &stored, &used);
+						     &ref, x[i].id, 0, &stored, &used, NULL);
 		} else {
 			err = kura_blobstore_add(s, KURA_BLOB_DATA, f->data + at, len, x[i].id);
 		}

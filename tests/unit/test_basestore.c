@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "common/buf.h"
 #include "crypto/crypto.h"
@@ -98,7 +99,7 @@ static void test_slots_and_compaction(void **state)
 		assert_ok(kura_basefile_open(&b, f->s, "/db/base/1/2"));
 		for (unsigned k = 0; k < NPIECES; k++) {
 			piece(data, id, k, v);
-			assert_ok(kura_basefile_put(b, k, id, 0, data, PIECE));
+			assert_ok(kura_basefile_put(b, k, id, 0, data, PIECE, NULL, 0));
 		}
 		kura_basefile_close(b);
 	}
@@ -116,9 +117,23 @@ static void test_slots_and_compaction(void **state)
 		assert_memory_equal(got, data, PIECE);
 		assert_int_equal(slot.last_against, 0);
 	}
+	/* a base given as the frame the pack got: kept as it is, read back the same */
+	{
+		static uint8_t frame[PIECE + 1024];
+		size_t n;
+
+		memset(data, 'q', PIECE);
+		memset(id, 0x77, KURA_HASH_SIZE);
+		n = ZSTD_compress(frame, sizeof(frame), data, PIECE, 3);
+		assert_false(ZSTD_isError(n));
+		assert_ok(kura_basefile_put(b, 7, id, 0, data, PIECE, frame, n));
+		assert_int_equal(kura_basefile_get(b, 7, &slot, got, sizeof(got)), 1);
+		assert_memory_equal(slot.base_id, id, KURA_HASH_SIZE);
+		assert_memory_equal(got, data, PIECE);
+	}
 	/* a piece stored against its base: the base stays, the last id changes */
 	piece(data, id, 5, 9);
-	assert_ok(kura_basefile_put(b, 5, id, 1, NULL, 0));
+	assert_ok(kura_basefile_put(b, 5, id, 1, NULL, 0, NULL, 0));
 	assert_int_equal(kura_basefile_get(b, 5, &slot, NULL, 0), 1);
 	assert_int_equal(slot.last_against, 1);
 	assert_memory_equal(slot.last_id, id, KURA_HASH_SIZE);
@@ -131,7 +146,7 @@ static void test_slots_and_compaction(void **state)
 	assert_int_equal(kura_basefile_get(b, 1ull << 40, &slot, got, sizeof(got)), 0);
 	assert_int_equal(kura_basefile_get(b, 1, &slot, got, 100), 0);
 	/* against a slot that does not exist: nothing to keep */
-	assert_ok(kura_basefile_put(b, NPIECES + 3, id, 1, NULL, 0));
+	assert_ok(kura_basefile_put(b, NPIECES + 3, id, 1, NULL, 0, NULL, 0));
 	assert_int_equal(kura_basefile_get(b, NPIECES + 3, &slot, NULL, 0), 0);
 	kura_basefile_close(b);
 }
@@ -149,7 +164,7 @@ static void test_damage(void **state)
 	assert_ok(kura_basefile_open(&b, f->s, "/db/x"));
 	for (unsigned k = 0; k < 4; k++) {
 		piece(data, id, k, 0);
-		assert_ok(kura_basefile_put(b, k, id, 0, data, PIECE));
+		assert_ok(kura_basefile_put(b, k, id, 0, data, PIECE, NULL, 0));
 	}
 	kura_basefile_close(b);
 
@@ -181,7 +196,7 @@ static void test_sweep(void **state)
 
 	assert_ok(kura_basefile_open(&b, f->s, "/db/old"));
 	piece(data, id, 0, 0);
-	assert_ok(kura_basefile_put(b, 0, id, 0, data, PIECE));
+	assert_ok(kura_basefile_put(b, 0, id, 0, data, PIECE, NULL, 0));
 	kura_basefile_close(b);
 	assert_ok(kura_basefile_open(&b, f->s, "/db/new"));
 	kura_basefile_close(b);

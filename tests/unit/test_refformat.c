@@ -338,7 +338,7 @@ static int store(fixture *f, const uint8_t *data, const kura_blobstore_ref *ref,
 	assert_ok(kura_repo__load_index(f->r));
 	assert_ok(kura_blobstore_new(&s, f->r));
 	assert_ok(
-	    kura_blobstore_add_ref(s, KURA_BLOB_DATA, data, PIECE, NULL, ref, id, 0, &stored, &used));
+	    kura_blobstore_add_ref(s, KURA_BLOB_DATA, data, PIECE, NULL, ref, id, 0, &stored, &used, NULL));
 	assert_ok(kura_blobstore_flush(s));
 	assert_ok(kura_blobstore_packs(s, packs, npacks));
 	kura_blobstore_stats_get(s, &st);
