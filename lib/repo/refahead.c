@@ -139,8 +139,9 @@ static int plan(kura_repo *repo, ra_ref *refs, size_t n, ra_ref ***out, size_t *
 
 		if (!repo->index || !kura_idmap_get(l, repo->index, refs[i].id) ||
 		    l->pack == KURA_PACK_PENDING || l->pack >= repo->npacks ||
-		    (l->flags & KURA_BLOB_FLAG_REF) || l->type != KURA_BLOB_DATA)
-			continue;
+		    (l->flags & KURA_BLOB_FLAG_REF) || l->type != KURA_BLOB_DATA ||
+		    l->stored_len > RA_SPAN_MAX || l->raw_len > KURA_BLOB_MAX_RAW)
+			continue; /* a lying entry costs no more than the fetch's own read */
 		if (bytes + l->raw_len > KURA_REFAHEAD_BYTES)
 			break;
 		bytes += l->raw_len;
