@@ -15,11 +15,14 @@
 /* A batch: about 10 MiB of records and plan at most, and enough jobs to keep workers busy. */
 size_t kura_restore__batch_files = 32768;
 size_t kura_restore__batch_chunks = 65536;
+/* a batch's references fit the read-ahead, with room for the file that crosses the bound */
+size_t kura_restore__batch_ref_bytes = KURA_REFAHEAD_BYTES / 2;
 
 /* The files recorded so far are restored before more are: memory stays bounded. */
 bool kura_restore__batch_full(const rs *r)
 {
-	return r->nfiles >= kura_restore__batch_files || r->nuses >= kura_restore__batch_chunks;
+	return r->nfiles >= kura_restore__batch_files || r->nuses >= kura_restore__batch_chunks ||
+	       r->ref_bytes >= kura_restore__batch_ref_bytes;
 }
 
 /* -------------------------------------------------------------------- */
@@ -51,6 +54,7 @@ static int batch_free(rs *r)
 	r->nfiles = 0;
 	r->nuses = 0;
 	r->nrefs = 0;
+	r->ref_bytes = 0;
 	return err;
 }
 

@@ -341,8 +341,10 @@ static int add_file(rs *r, kura_node *n, size_t dir, bool strip_acls)
 			u->off = off;
 			/* out of memory: this reference is not read ahead, only fetched */
 			if (e->has_ref && r->repo->backend->read_parallel &&
-			    KURA_ARRAY_GROW(r->refs, r->refs_cap, r->nrefs + 1) == 0)
+			    KURA_ARRAY_GROW(r->refs, r->refs_cap, r->nrefs + 1) == 0) {
 				memcpy(r->refs[r->nrefs++], e->ref, KURA_HASH_SIZE);
+				r->ref_bytes += e->len;
+			}
 			chunks++;
 			r->bytes_total += e->len;
 			data_end = off + e->len;

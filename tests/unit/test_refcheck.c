@@ -25,6 +25,7 @@
 #include "kura/backend.h"
 #include "repo/refahead.h"
 #include "repo/repo.h"
+#include "repo/restorer.h"
 
 #define PASSPHRASE "correct horse battery staple vertically integrated marmalade"
 #define V1_LEN (1u << 20)
@@ -389,6 +390,16 @@ static void test_restore_reads_references_ahead(void **state)
 			    remote, f->refs);
 	assert_true(local >= f->refs);
 	assert_true(remote + f->refs / 2 <= local);
+
+	/* a batch a file (the references' bytes end each): still read ahead, still whole */
+	kura_restore__batch_ref_bytes = 1;
+	snprintf(target, sizeof(target), "%s/batches", f->dir);
+	assert_ok(run_restore(f, f->s2, target, &rp, &res));
+	kura_restore__batch_ref_bytes = KURA_REFAHEAD_BYTES / 2;
+	assert_int_equal(res.errors, 0);
+	assert_true(same_file(target, "db", f->v2, V1_LEN));
+	assert_true(same_file(target, "other", f->other, OTHER_LEN));
+	assert_true(atomic_load(&pack_reads) + f->refs / 2 <= local);
 }
 
 /*
