@@ -290,9 +290,14 @@ int kura_repo__read_blob_any(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE],
 	return read_any(repo, id, tried, false, out, out_len, out_loc);
 }
 
-/* kura_blob_refs.fetch: a reference is read only where it is stored on its own. */
+/*
+ * kura_blob_refs.fetch: a reference is read only where it is stored on its
+ * own; a restore batch's were read ahead so (refahead.h).
+ */
 static int fetch_ref(void *ctx, const uint8_t id[KURA_HASH_SIZE], uint8_t **out, size_t *out_len)
 {
+	if (kura_repo__refahead_take(ctx, id, out, out_len))
+		return 0;
 	return read_any(ctx, id, NULL, true, out, out_len, NULL);
 }
 

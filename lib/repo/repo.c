@@ -156,6 +156,7 @@ void kura_repo_free(kura_repo *repo)
 	if (repo->backend)
 		repo->backend->free(repo->backend);
 	kura_repo__treeahead_free(repo);
+	kura_repo__refahead_free(repo);
 	kura_mac_free(repo->mac);
 	kura_idmap_free(repo->index);
 	kura_idmap_free(repo->pack_ordinals);

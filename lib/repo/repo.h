@@ -79,6 +79,8 @@ struct kura_repo {
 
 	/* Trees read ahead for a walk on a remote store (treeahead.h), under lock. */
 	struct kura_treeahead *ahead;
+	/* References read ahead for a restore batch on a remote store (refahead.h), under lock. */
+	struct kura_refahead *refs_ahead;
 };
 
 /*
@@ -208,6 +210,18 @@ bool kura_repo__treeahead_take(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE]
 			       size_t *out_len);
 void kura_repo__treeahead_drop(kura_repo *repo);
 void kura_repo__treeahead_free(kura_repo *repo);
+
+/*
+ * References read ahead (refahead.c), as trees are: take the plaintext of
+ * blob `id` if it was read ahead as a reference (a copy while later chunks
+ * of the batch still name it), true and *out (malloc'd, the caller's) with
+ * *out_len bytes, false if not; thread-safe.  _drop frees what is still
+ * kept if the calling thread's call read it; _free whoever read it.
+ */
+bool kura_repo__refahead_take(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], uint8_t **out,
+			      size_t *out_len);
+void kura_repo__refahead_drop(kura_repo *repo);
+void kura_repo__refahead_free(kura_repo *repo);
 
 /* Read and decode a tree blob. */
 int kura_repo__load_tree(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], kura_tree **out);

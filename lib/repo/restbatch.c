@@ -8,17 +8,21 @@
  * that lets the walk run at local speed on a remote store.
  */
 #include "repo/restorer.h"
+#include "repo/refahead.h"
 #include "repo/restshared.h"
 #include "repo/treeahead.h"
 
 /* A batch: about 10 MiB of records and plan at most, and enough jobs to keep workers busy. */
 size_t kura_restore__batch_files = 32768;
 size_t kura_restore__batch_chunks = 65536;
+/* a batch's references fit the read-ahead, with room for the file that crosses the bound */
+size_t kura_restore__batch_ref_bytes = KURA_REFAHEAD_BYTES / 2;
 
 /* The files recorded so far are restored before more are: memory stays bounded. */
 bool kura_restore__batch_full(const rs *r)
 {
-	return r->nfiles >= kura_restore__batch_files || r->nuses >= kura_restore__batch_chunks;
+	return r->nfiles >= kura_restore__batch_files || r->nuses >= kura_restore__batch_chunks ||
+	       r->ref_bytes >= kura_restore__batch_ref_bytes;
 }
 
 /* -------------------------------------------------------------------- */
@@ -49,7 +53,24 @@ static int batch_free(rs *r)
 	}
 	r->nfiles = 0;
 	r->nuses = 0;
+	r->nrefs = 0;
+	r->ref_bytes = 0;
 	return err;
+}
+
+/*
+ * On a remote store, read the references the batch's chunks are stored
+ * against ahead, many at once, before the decoders fetch them one by one
+ * (refahead.h).  A local disk is read as it was.
+ */
+static int refs_ahead(rs *r)
+{
+	unsigned parallel = r->repo->backend->read_parallel;
+
+	return parallel && r->nrefs
+		   ? kura_repo__refahead(r->repo, (const uint8_t(*)[KURA_HASH_SIZE])r->refs,
+					 r->nrefs, (int)parallel)
+		   : 0;
 }
 
 /*
@@ -71,13 +92,14 @@ int kura_restore__run_batch(rs *r)
 	if ((err = kura_writeback_new(&r->wb, RS_WRITEBACK_BYTES, RS_WRITEBACK_RANGES)) < 0)
 		return err;
 	if ((err = kura_pool_new(&pool, threads, (size_t)threads * 2)) == 0 &&
-	    (err = kura_restore__content(r, pool)) == 0) {
+	    (err = refs_ahead(r)) == 0 && (err = kura_restore__content(r, pool)) == 0) {
 		kura_restore__meta_queue(r, pool, threads, 0, r->nfiles, false);
 		kura_restore__wait_jobs(r, 0);
 		kura_restore__commit(r); /* in place: temporaries renamed over their names */
 	}
 	kura_pool_free(pool);
-	kura_writeback_free(r->wb); /* waits for the batch's last writes */
+	kura_repo__refahead_drop(r->repo); /* what no chunk took */
+	kura_writeback_free(r->wb);	   /* waits for the batch's last writes */
 	r->wb = NULL;
 	/* what the workers were too quick for: all gone before any directory's mtime is set */
 	kura_restore__remove_doomed(r, SIZE_MAX);

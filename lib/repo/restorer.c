@@ -339,6 +339,12 @@ static int add_file(rs *r, kura_node *n, size_t dir, bool strip_acls)
 			u->file = (uint32_t)idx;
 			u->len = (uint32_t)e->len;
 			u->off = off;
+			/* out of memory: this reference is not read ahead, only fetched */
+			if (e->has_ref && r->repo->backend->read_parallel &&
+			    KURA_ARRAY_GROW(r->refs, r->refs_cap, r->nrefs + 1) == 0) {
+				memcpy(r->refs[r->nrefs++], e->ref, KURA_HASH_SIZE);
+				r->ref_bytes += e->len;
+			}
 			chunks++;
 			r->bytes_total += e->len;
 			data_end = off + e->len;
@@ -725,6 +731,7 @@ static void rs_free(rs *r)
 	free(r->dirs);
 	free(r->links);
 	free(r->uses);
+	free(r->refs);
 	free(r->inodes);
 	free(r->root_snap);
 	kura_tree_free(r->root_tree);

@@ -151,6 +151,9 @@ typedef struct {
 	size_t nlinks, links_cap;
 	rs_use *uses;
 	size_t nuses, uses_cap;
+	uint8_t (*refs)[KURA_HASH_SIZE]; /* the references the batch's trees name (refahead.h) */
+	size_t nrefs, refs_cap;
+	uint64_t ref_bytes;             /* the bytes of the chunks that name them */
 	rs_inode *inodes;               /* files created by earlier batches, for hard links */
 	size_t ninodes, inodes_cap;
 

@@ -15,6 +15,7 @@
 #include "testutil.h"
 
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,7 +23,9 @@
 #include "common/error.h"
 #include "format/snapshot.h"
 #include "kura/backend.h"
+#include "repo/refahead.h"
 #include "repo/repo.h"
+#include "repo/restorer.h"
 
 #define PASSPHRASE "correct horse battery staple vertically integrated marmalade"
 #define V1_LEN (1u << 20)
@@ -37,6 +40,7 @@ typedef struct {
 	char ref_hex[KURA_ID_HEX];    /* the reference of db's first chunk in s2 */
 	char ref_pack[KURA_ID_HEX];   /* the pack holding it */
 	char chunk_pack[KURA_ID_HEX]; /* the pack holding db's first chunk in s2 */
+	unsigned parallel;	      /* restores: the store's read_parallel (0: a local disk) */
 } fixture;
 
 typedef struct {
@@ -185,11 +189,29 @@ static void on_restore_problem(const kura_restore_problem *q, void *ctx)
 	snprintf(p->errors + m, sizeof(p->errors) - m, "%s\n", q->error);
 }
 
+/* get_range of the local backend, counted for pack files */
+static int (*real_get_range)(kura_backend *, kura_file_type, const char *, uint64_t, size_t,
+			     uint8_t *);
+static atomic_size_t pack_reads;
+
+static int counting_get_range(kura_backend *b, kura_file_type type, const char *name,
+			      uint64_t offset, size_t len, uint8_t *buf)
+{
+	if (type == KURA_FILE_PACK)
+		atomic_fetch_add(&pack_reads, 1);
+	return real_get_range(b, type, name, offset, len, buf);
+}
+
+/*
+ * A restore through a fresh handle, as on a remote store when f->parallel
+ * is set (references and trees read ahead); its pack reads in pack_reads.
+ */
 static int run_restore(fixture *f, const char *snap, const char *target, restore_problems *p,
 		       kura_restore_result *res)
 {
 	kura_restore_options o = KURA_RESTORE_OPTIONS_INIT;
 	kura_repo *r = NULL;
+	kura_backend *b;
 	int err;
 
 	memset(p, 0, sizeof(*p));
@@ -198,6 +220,11 @@ static int run_restore(fixture *f, const char *snap, const char *target, restore
 	o.problem = on_restore_problem;
 	o.problem_ctx = p;
 	assert_ok(kura_repo_open_passphrase(&r, f->repo, PASSPHRASE));
+	b = kura_repo_backend(r);
+	real_get_range = b->get_range;
+	b->get_range = counting_get_range;
+	b->read_parallel = f->parallel;
+	atomic_store(&pack_reads, 0);
 	err = kura_restore(r, snap, &o, res);
 	kura_repo_free(r);
 	return err;
@@ -322,12 +349,114 @@ static void test_reference_pack_damaged(void **state)
 	snprintf(want, sizeof(want), "[%s /db]", f->s2);
 	assert_non_null(strstr(p.messages, want));
 
-	snprintf(target, sizeof(target), "%s/out", f->dir);
-	assert_int_equal(run_restore(f, f->s2, target, &rp, &res), KURA_ECORRUPT);
-	assert_int_equal(res.errors, 1);
-	snprintf(want, sizeof(want), "is stored against blob %s", f->ref_hex);
-	assert_non_null(strstr(rp.errors, want));
+	/* on a local disk, and on a remote store with the references read ahead */
+	for (f->parallel = 0; f->parallel <= 4; f->parallel += 4) {
+		snprintf(target, sizeof(target), "%s/out%u", f->dir, f->parallel);
+		assert_int_equal(run_restore(f, f->s2, target, &rp, &res), KURA_ECORRUPT);
+		assert_int_equal(res.errors, 1);
+		snprintf(want, sizeof(want), "is stored against blob %s", f->ref_hex);
+		assert_non_null(strstr(rp.errors, want));
+		assert_true(same_file(target, "other", f->other, OTHER_LEN));
+	}
+}
+
+/*
+ * On a remote store a restore reads the references ahead: in merged
+ * ranged reads, not one per chunk stored against another, and the file
+ * comes back byte for byte.  On a local disk each is fetched alone.
+ */
+static void test_restore_reads_references_ahead(void **state)
+{
+	fixture *f = *state;
+	char target[160];
+	restore_problems rp;
+	kura_restore_result res;
+	size_t local, remote;
+
+	snprintf(target, sizeof(target), "%s/local", f->dir);
+	assert_ok(run_restore(f, f->s2, target, &rp, &res));
+	local = atomic_load(&pack_reads);
+	assert_true(same_file(target, "db", f->v2, V1_LEN));
+	f->parallel = 4;
+	snprintf(target, sizeof(target), "%s/remote", f->dir);
+	assert_ok(run_restore(f, f->s2, target, &rp, &res));
+	remote = atomic_load(&pack_reads);
+	assert_int_equal(res.errors, 0);
+	assert_true(same_file(target, "db", f->v2, V1_LEN));
 	assert_true(same_file(target, "other", f->other, OTHER_LEN));
+	/* a read a reference on the local disk; all of them in a span or two ahead */
+	if (!(local >= f->refs && remote + f->refs / 2 <= local))
+		print_error("%zu pack reads on a local disk, %zu ahead, %u references\n", local,
+			    remote, f->refs);
+	assert_true(local >= f->refs);
+	assert_true(remote + f->refs / 2 <= local);
+
+	/* a batch a file (the references' bytes end each): still read ahead, still whole */
+	kura_restore__batch_ref_bytes = 1;
+	snprintf(target, sizeof(target), "%s/batches", f->dir);
+	assert_ok(run_restore(f, f->s2, target, &rp, &res));
+	kura_restore__batch_ref_bytes = KURA_REFAHEAD_BYTES / 2;
+	assert_int_equal(res.errors, 0);
+	assert_true(same_file(target, "db", f->v2, V1_LEN));
+	assert_true(same_file(target, "other", f->other, OTHER_LEN));
+	assert_true(atomic_load(&pack_reads) + f->refs / 2 <= local);
+}
+
+/*
+ * The read-ahead itself: each reference read once however often it is
+ * named, given out as often as it was named (copies, then its own
+ * plaintext), then no more; one not read (unknown) is not given out.
+ */
+static void test_refahead_gives_each_as_named(void **state)
+{
+	fixture *f = *state;
+	size_t n = V1_LEN / REFSNAP_PIECE;
+	uint8_t(*ids)[KURA_HASH_SIZE] = calloc(2 * n + 1, KURA_HASH_SIZE);
+	kura_backend *b = kura_repo_backend(f->r);
+
+	assert_non_null(ids);
+	for (size_t i = 0; i < n; i++) {
+		assert_ok(
+		    kura_mac_compute(f->r->mac, ids[i], f->v1 + i * REFSNAP_PIECE, REFSNAP_PIECE));
+		memcpy(ids[n + i], ids[i], KURA_HASH_SIZE); /* each named twice */
+	}
+	memset(ids[2 * n], 0x5a, KURA_HASH_SIZE); /* in no index */
+	real_get_range = b->get_range;
+	b->get_range = counting_get_range;
+	atomic_store(&pack_reads, 0);
+	assert_ok(kura_repo__refahead(f->r, (const uint8_t(*)[KURA_HASH_SIZE])ids, 2 * n + 1, 4));
+	b->get_range = real_get_range;
+	/* one span of the references' pack, and its header for the key */
+	assert_true(atomic_load(&pack_reads) <= 2);
+	for (int round = 0; round < 3; round++)
+		for (size_t i = 0; i < n; i++) {
+			uint8_t *data = NULL;
+			size_t len = 0;
+			bool got = kura_repo__refahead_take(f->r, ids[i], &data, &len);
+
+			assert_int_equal(got, round < 2);
+			if (got) {
+				assert_int_equal(len, REFSNAP_PIECE);
+				assert_memory_equal(data, f->v1 + i * REFSNAP_PIECE, REFSNAP_PIECE);
+			}
+			free(data);
+		}
+	{
+		uint8_t *data = NULL;
+		size_t len = 0;
+
+		assert_false(kura_repo__refahead_take(f->r, ids[2 * n], &data, &len));
+	}
+	/* fewer than two requests at a time: nothing is read ahead */
+	assert_ok(kura_repo__refahead(f->r, (const uint8_t(*)[KURA_HASH_SIZE])ids, n, 1));
+	{
+		uint8_t *data = NULL;
+		size_t len = 0;
+
+		assert_false(kura_repo__refahead_take(f->r, ids[0], &data, &len));
+	}
+	kura_repo__refahead_drop(f->r);
+	free(ids);
 }
 
 /*
@@ -496,6 +625,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_restores_and_checks_clean, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reference_pack_missing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reference_pack_damaged, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_restore_reads_references_ahead, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refahead_gives_each_as_named, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reference_pack_unlisted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_chunk_also_stored_alone, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tree_lies_about_reference, setup, teardown),
