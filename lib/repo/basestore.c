@@ -36,6 +36,7 @@
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/fdio.h"
 #include "repo/filecache.h"
 
 #define IDX_MAGIC "KURABS01"
@@ -130,38 +131,12 @@ void kura_basestore_sweep(kura_basestore *s, unsigned max_age_days)
 
 static bool pread_all(int fd, void *buf, size_t len, uint64_t off)
 {
-	uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = pread(fd, p, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return true;
+	return kura_pread_all(fd, buf, len, off) == 0;
 }
 
 static bool pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 {
-	const uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return true;
+	return kura_pwrite_all(fd, buf, len, off) == 0;
 }
 
 /* Start both files afresh (a new file, or one whose header is not ours). */

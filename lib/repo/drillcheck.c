@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/fdio.h"
 #include "kura/drill.h"
 #include "repo/walk.h"
 
@@ -137,18 +138,7 @@ static bool all_zero(const uint8_t *p, size_t n)
 
 static int read_full(int fd, uint8_t *buf, size_t len, uint64_t off)
 {
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, buf + done, len - done, (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -ENODATA;
-		done += (size_t)n;
-	}
-	return 0;
+	return kura_pread_all(fd, buf, len, off) == 0 ? 0 : -errno;
 }
 
 #define HOLE_PIECE (1u << 20)

@@ -36,6 +36,7 @@
 
 #include <sys/random.h>
 
+#include "common/fdio.h"
 #include "crypto/crypto.h"
 #include "repo/repo.h"
 #include "repo/restplan.h"
@@ -181,18 +182,7 @@ bool kura_restore__same_kind(const kura_node *n, const struct stat *st)
 
 static bool read_all(int fd, uint8_t *buf, size_t len, uint64_t off)
 {
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, buf + done, len - done, (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		done += (size_t)n;
-	}
-	return true;
+	return kura_pread_all(fd, buf, len, off) == 0;
 }
 
 /* Whether the file `name` in dirfd holds exactly the node's content (its chunks' ids, zeros). */
