@@ -430,9 +430,9 @@ int kura_pack_writer_add_hinted(kura_pack_writer *w, uint8_t type, const uint8_t
 }
 
 int kura_pack_writer_add_ref(kura_pack_writer *w, const uint8_t id[KURA_HASH_SIZE],
-			     const void *plain, size_t plain_len, const uint8_t ref_id[KURA_HASH_SIZE],
-			     const void *ref_plain, size_t ref_len, size_t max_payload, int level,
-			     const kura_comp_hint *hint, size_t *out_stored_len, int *out_used_ref)
+			     const void *plain, size_t plain_len, const kura_pack_ref *ref,
+			     int level, const kura_comp_hint *hint, size_t *out_stored_len,
+			     int *out_used_ref)
 {
 	size_t n, alone, bound = ZSTD_compressBound(plain_len);
 	int err;
@@ -440,9 +440,9 @@ int kura_pack_writer_add_ref(kura_pack_writer *w, const uint8_t id[KURA_HASH_SIZ
 	*out_used_ref = 0;
 	if ((err = check_plain(KURA_BLOB_DATA, plain_len)) < 0)
 		return err;
-	if (ref_len > KURA_BLOB_MAX_RAW)
+	if (ref->len > KURA_BLOB_MAX_RAW)
 		return kura_error_set(KURA_EINVAL, "blob: reference of %zu bytes exceeds the limit %u",
-				      ref_len, KURA_BLOB_MAX_RAW);
+				      ref->len, KURA_BLOB_MAX_RAW);
 	if (plain_len <= KURA_HASH_SIZE + 1 || level <= 0)
 		goto on_its_own;
 	/* the frame against the reference after its id, then (maybe) the blob alone after that */
@@ -458,29 +458,36 @@ int kura_pack_writer_add_ref(kura_pack_writer *w, const uint8_t id[KURA_HASH_SIZ
 	ZSTD_CCtx_reset(w->cctx, ZSTD_reset_session_and_parameters);
 	n = ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, level);
 	if (!ZSTD_isError(n))
-		n = ZSTD_CCtx_refPrefix(w->cctx, ref_plain, ref_len);
+		n = ZSTD_CCtx_refPrefix(w->cctx, ref->plain, ref->len);
 	if (!ZSTD_isError(n))
 		n = ZSTD_compress2(w->cctx, w->comp + KURA_HASH_SIZE, bound, plain, plain_len);
 	ZSTD_CCtx_reset(w->cctx, ZSTD_reset_session_and_parameters);
-	if (ZSTD_isError(n) || KURA_HASH_SIZE + n >= plain_len || KURA_HASH_SIZE + n > max_payload)
+	if (ZSTD_isError(n) || KURA_HASH_SIZE + n >= plain_len ||
+	    KURA_HASH_SIZE + n > ref->max_payload)
 		goto on_its_own;
 	/*
 	 * Worth it when tiny beside the plaintext; otherwise only when at most
-	 * half of the blob compressed alone, or the next version would do
-	 * better against this one (the caller then makes it the new reference).
+	 * half of the blob compressed alone: else the blob does better as the
+	 * next version's reference (the caller then makes it so).
 	 */
 	if (KURA_HASH_SIZE + n > plain_len / 16) {
 		uint8_t *other = w->comp + KURA_HASH_SIZE + bound;
 
-		alone = ZSTD_compressCCtx(w->cctx, other, bound, plain, plain_len, level);
-		if (!ZSTD_isError(alone) && 2 * (KURA_HASH_SIZE + n) > alone) {
-			if (alone < plain_len)
-				return append_sealed(w, KURA_BLOB_DATA, KURA_BLOB_FLAG_ZSTD, id, other,
-						     alone, plain_len, out_stored_len);
-			goto on_its_own;
+		if (ref->alone_estimate) {
+			if (2 * (KURA_HASH_SIZE + n) > ref->alone_estimate)
+				goto on_its_own;
+		} else {
+			alone = ZSTD_compressCCtx(w->cctx, other, bound, plain, plain_len, level);
+			if (!ZSTD_isError(alone) && 2 * (KURA_HASH_SIZE + n) > alone) {
+				if (alone < plain_len)
+					return append_sealed(w, KURA_BLOB_DATA, KURA_BLOB_FLAG_ZSTD,
+							     id, other, alone, plain_len,
+							     out_stored_len);
+				goto on_its_own;
+			}
 		}
 	}
-	memcpy(w->comp, ref_id, KURA_HASH_SIZE);
+	memcpy(w->comp, ref->id, KURA_HASH_SIZE);
 	*out_used_ref = 1;
 	return append_sealed(w, KURA_BLOB_DATA, KURA_BLOB_FLAG_REF, id, w->comp, KURA_HASH_SIZE + n,
 			     plain_len, out_stored_len);

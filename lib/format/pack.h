@@ -179,19 +179,33 @@ int kura_pack_writer_add_hinted(kura_pack_writer *w, uint8_t type, const uint8_t
 				const kura_comp_hint *hint, size_t *out_stored_len);
 
 /*
- * Store a data blob against another whose plaintext the caller holds
- * (`ref_id`, `ref_plain`: the caller vouches that ref_plain hashes to
- * ref_id and that ref_id is stored without FLAG_REF).  The blob is stored
- * that way only when it pays: the payload (ref id included) is smaller
- * than the plaintext, at most `max_payload` bytes, and either at most a
- * sixteenth of the plaintext or at most half of the blob compressed alone.
+ * The blob a new one may be stored against, for kura_pack_writer_add_ref():
+ * its id and plaintext (the caller vouches that plain hashes to id and that
+ * id is stored without FLAG_REF), the most the new blob's payload may weigh
+ * that way (SIZE_MAX: no bound of the caller's), and what the new blob
+ * would weigh compressed on its own, if the caller can tell (0: it is
+ * compressed to find out, when that matters).
+ */
+typedef struct {
+	const uint8_t *id;
+	const void *plain;
+	size_t len;
+	size_t max_payload;
+	size_t alone_estimate;
+} kura_pack_ref;
+
+/*
+ * Store a data blob against `ref` when that pays: the payload (ref id
+ * included) is smaller than the plaintext and at most ref->max_payload
+ * bytes, and either at most a sixteenth of the plaintext or at most half
+ * of the blob compressed alone (ref->alone_estimate, or measured).
  * Otherwise it is stored on its own (compressed, if that is smaller) and
  * *out_used_ref is 0.  Either way *out_stored_len is set.
  */
 int kura_pack_writer_add_ref(kura_pack_writer *w, const uint8_t id[KURA_HASH_SIZE],
-			     const void *plain, size_t plain_len, const uint8_t ref_id[KURA_HASH_SIZE],
-			     const void *ref_plain, size_t ref_len, size_t max_payload, int level,
-			     const kura_comp_hint *hint, size_t *out_stored_len, int *out_used_ref);
+			     const void *plain, size_t plain_len, const kura_pack_ref *ref,
+			     int level, const kura_comp_hint *hint, size_t *out_stored_len,
+			     int *out_used_ref);
 
 /*
  * The zstd frame of the plaintext of the blob just added, when it was

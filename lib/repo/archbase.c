@@ -52,6 +52,8 @@ int kura_backup__store_piece(archiver *a, file_state *f, uint64_t offset, const 
 			    memcmp(check, slot.base_id, KURA_HASH_SIZE) == 0) {
 				ref.plain = base;
 				ref.len = slot.base_len;
+				/* a version of the same piece: it weighs about what the base does */
+				ref.alone_estimate = slot.frame_len;
 			}
 		}
 	}

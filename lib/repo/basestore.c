@@ -254,6 +254,7 @@ int kura_basefile_get(kura_basefile *f, uint64_t piece, kura_base_slot *out, uin
 	memcpy(out->base_id, s.base_id, KURA_HASH_SIZE);
 	memcpy(out->last_id, s.last_id, KURA_HASH_SIZE);
 	out->last_against = (s.flags & SLOT_AGAINST) != 0;
+	out->frame_len = s.comp_len;
 	if (!buf)
 		return 1;
 	/* a frame that says another size, or does not decompress to it, is damage */

@@ -48,6 +48,7 @@ int kura_basefile_open(kura_basefile **out, kura_basestore *s, const char *path)
 typedef struct {
 	uint8_t base_id[KURA_HASH_SIZE]; /* the base: stored on its own (as the caller last saw) */
 	size_t base_len;                 /* its plaintext, now in the caller's buffer */
+	size_t frame_len;                /* what it weighs compressed (this copy's frame) */
 	uint8_t last_id[KURA_HASH_SIZE]; /* what the caller stored for the piece last time */
 	int last_against;                /* ... against the base */
 } kura_base_slot;

@@ -468,10 +468,13 @@ int kura_blobstore_add_ref(kura_blobstore *s, uint8_t type, const uint8_t *data,
 		return err;
 	if (s->stream && (err = make_room(s, p, len)) < 0)
 		goto done;
-	if (against)
-		err = kura_pack_writer_add_ref(p->w, out_id, data, len, ref->id, ref->plain,
-					       ref->len, ref->max_payload, level, hint,
+	if (against) {
+		kura_pack_ref pr = {ref->id, ref->plain, ref->len, ref->max_payload,
+				    ref->alone_estimate};
+
+		err = kura_pack_writer_add_ref(p->w, out_id, data, len, &pr, level, hint,
 					       &stored_len, out_used_ref);
+	}
 	else
 		err = kura_pack_writer_add_hinted(p->w, type, out_id, data, len, level, hint,
 						  &stored_len);

@@ -59,6 +59,7 @@ typedef struct {
 	const uint8_t *plain;
 	size_t len;
 	size_t max_payload;
+	size_t alone_estimate; /* what the blob may weigh compressed alone; 0: unknown */
 	uint8_t last_id[KURA_HASH_SIZE];
 	int last_against;
 } kura_blobstore_ref;

@@ -7,6 +7,7 @@
  */
 #include "testutil.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -83,9 +84,14 @@ static int fake_fetch(void *ctx, const uint8_t id[KURA_HASH_SIZE], uint8_t **out
 	return 0;
 }
 
-/* One pack holding v2 stored against v1 (or on its own, if that does not pay). */
-static uint8_t *pack_with_v2(size_t *out_len, size_t max_payload, int *used, kura_pack_entry *e)
+/*
+ * One pack holding v2 stored against v1 (or on its own, if that does not
+ * pay, by the caller's bound or its estimate of v2 alone: 0, measure it).
+ */
+static uint8_t *pack_with_v2(size_t *out_len, size_t max_payload, size_t alone, int *used,
+			     kura_pack_entry *e)
 {
+	kura_pack_ref ref = {v1_id, v1, PIECE, max_payload, alone};
 	kura_pack_writer *w;
 	const kura_pack_entry *entries;
 	const uint8_t *data;
@@ -93,8 +99,7 @@ static uint8_t *pack_with_v2(size_t *out_len, size_t max_payload, int *used, kur
 	size_t stored, len, count;
 
 	assert_ok(kura_pack_writer_new(&w, &keys));
-	assert_ok(kura_pack_writer_add_ref(w, v2_id, v2, PIECE, v1_id, v1, PIECE, max_payload, 3,
-					   NULL, &stored, used));
+	assert_ok(kura_pack_writer_add_ref(w, v2_id, v2, PIECE, &ref, 3, NULL, &stored, used));
 	assert_ok(kura_pack_writer_finish(w, &data, &len, name, &entries, &count));
 	assert_int_equal(count, 1);
 	*e = entries[0];
@@ -116,7 +121,7 @@ static void test_roundtrip(void **state)
 	size_t len, count;
 	int used;
 
-	file = pack_with_v2(&len, PIECE, &used, &e);
+	file = pack_with_v2(&len, PIECE, 0, &used, &e);
 	assert_int_equal(used, 1);
 	assert_int_equal(e.flags, KURA_BLOB_FLAG_REF);
 	/* a few changed rows: a small fraction of what the piece weighs alone */
@@ -167,8 +172,32 @@ static void test_not_worth_it(void **state)
 	size_t len;
 	int used;
 
+	/* a frame of a few hundred bytes is kept whatever the estimate: tiny beside the plaintext */
+	free(pack_with_v2(&len, PIECE, 300, &used, &e));
+	assert_int_equal(used, 1);
+	/* a larger one only when at most half of what the blob alone is said to weigh */
+	{
+		static uint8_t big[PIECE];
+		uint8_t big_id[KURA_HASH_SIZE];
+		kura_pack_writer *w;
+		size_t stored;
+
+		memcpy(big, v1, PIECE);
+		fill(big + 1000, 6000, 9);
+		assert_ok(kura_mac_compute(mac, big_id, big, PIECE));
+		for (int fair = 0; fair < 2; fair++) {
+			kura_pack_ref ref = {v1_id, v1, PIECE, SIZE_MAX, fair ? PIECE : 2000};
+
+			assert_ok(kura_pack_writer_new(&w, &keys));
+			assert_ok(kura_pack_writer_add_ref(w, big_id, big, PIECE, &ref, 3, NULL,
+							   &stored, &used));
+			/* the frame is over 1 KiB (a sixteenth) and over 1,000 bytes */
+			assert_int_equal(used, fair);
+			kura_pack_writer_free(w);
+		}
+	}
 	/* the caller's bound is below what the frame weighs: stored on its own */
-	file = pack_with_v2(&len, 40, &used, &e);
+	file = pack_with_v2(&len, 40, 0, &used, &e);
 	assert_int_equal(used, 0);
 	assert_int_equal(e.flags, KURA_BLOB_FLAG_ZSTD);
 	assert_ok(kura_pack_open_key(key, &keys, file, len));
