@@ -720,6 +720,50 @@ static void test_side_table(void **state)
 	kura_repo_free(repo);
 }
 
+/*
+ * Index files that repeat one location (many liars telling the same lie,
+ * honest files repeating each other, the trailer scan adding what an index
+ * already gave) fill the side table with repeats, dropped when it is next
+ * sorted.  The lookup that sorts must search the shrunk table: the stale
+ * entries past its new end are not in order, and a search among them
+ * missed ids that were there, so a reader tried only the lying entry.
+ */
+static void test_side_table_repeats(void **state)
+{
+	kura_repo *repo = new_repo("repeats");
+	kura_blob_loc loc = {0}, entry;
+	const kura_blob_loc *alts;
+	enum { IDS = 10, REPEATS = 30 };
+
+	loc.stored_len = 100 + KURA_AEAD_OVERHEAD;
+	loc.raw_len = 100;
+	loc.type = KURA_BLOB_DATA;
+	pthread_mutex_lock(&repo->lock);
+	for (int i = 0; i < IDS; i++) {
+		loc.id[0] = (uint8_t)(16 * i + 1); /* ids in order: 0x01…, 0x11…, … 0x91… */
+		loc.offset = 124;		   /* the entry */
+		assert_ok(kura_idmap_put(repo->index, &loc));
+		loc.offset = 4096; /* another index's word */
+		assert_ok(kura_repo__add_loc(repo, &loc));
+	}
+	for (int i = IDS - 1; i >= 0; i--) {
+		/* the first id said again and again, then a lookup of id i sorts the table */
+		loc.id[0] = 1;
+		for (int k = 0; k < REPEATS; k++)
+			assert_ok(kura_repo__add_loc(repo, &loc));
+		assert_false(repo->alts_sorted);
+		loc.id[0] = (uint8_t)(16 * i + 1);
+		assert_int_equal(kura_repo__alts(repo, loc.id, &alts), 1);
+		assert_memory_equal(alts[0].id, loc.id, KURA_HASH_SIZE);
+		assert_int_equal(alts[0].offset, 4096);
+		assert_int_equal(repo->nalts, IDS);
+		assert_true(kura_idmap_get(&entry, repo->index, loc.id));
+		assert_int_equal(entry.offset, 124);
+	}
+	pthread_mutex_unlock(&repo->lock);
+	kura_repo_free(repo);
+}
+
 static int setup(void **state)
 {
 	snprintf(base, sizeof(base), "/tmp/kura-hostile-XXXXXX");
@@ -740,6 +784,7 @@ int main(void)
 	    cmocka_unit_test(test_garbage_tree),
 	    cmocka_unit_test(test_lying_index),
 	    cmocka_unit_test(test_side_table),
+	    cmocka_unit_test(test_side_table_repeats),
 	    cmocka_unit_test(test_shared_offset),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
