@@ -800,13 +800,15 @@ static void alts_sort(kura_repo *repo)
 size_t kura_repo__alts(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE],
 		       const kura_blob_loc **out)
 {
-	size_t lo = 0, hi = repo->nalts, n = 0;
+	size_t lo = 0, hi, n = 0;
 
 	*out = NULL;
 	if (!repo->nalts)
 		return 0;
 	if (!repo->alts_sorted)
 		alts_sort(repo);
+	/* after the sort, which drops repeats: past the new end lie stale entries, not sorted */
+	hi = repo->nalts;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 

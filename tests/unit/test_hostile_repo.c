@@ -45,8 +45,8 @@ static void put_node(kura_buf *b, uint8_t type, const char *name, const char *ta
 	kura_buf_put_u32(b, 0644);
 	kura_buf_put_u32(b, 0);
 	kura_buf_put_u32(b, 0);
-	kura_buf_put_u8(b, 0);  /* user */
-	kura_buf_put_u8(b, 0);  /* group */
+	kura_buf_put_u8(b, 0);	/* user */
+	kura_buf_put_u8(b, 0);	/* group */
 	kura_buf_put_u64(b, 0); /* mtime */
 	kura_buf_put_u32(b, 0);
 	if (type == KURA_NODE_SYMLINK) {
@@ -287,18 +287,100 @@ static int collect_loc(const kura_blob_loc *loc, void *ctx)
 	return 0;
 }
 
+/* Draws per index file in encode_ordered. */
+#define ORDER_DRAWS 64
+
+/*
+ * Encode idx ORDER_DRAWS times and keep the encoding whose name sorts
+ * lowest (or highest).  A name is the hash of the bytes, which hold a
+ * fresh random salt, so it cannot be chosen, only drawn.  Readers load
+ * index files in name order: the lowest of 64 draws sorts after the
+ * highest of another 64 only if the 64 lowest of the 128 are all the
+ * other file's, with probability 1 / C(128, 64) < 10^-37 whatever the
+ * names drawn.
+ */
+static void encode_ordered(uint8_t **out, size_t *out_len, char name[KURA_ID_HEX],
+			   const kura_keys *keys, const kura_indexfile *idx, bool lowest)
+{
+	*out = NULL;
+	for (int i = 0; i < ORDER_DRAWS; i++) {
+		uint8_t *data, id[32];
+		char hex[KURA_ID_HEX];
+		size_t len;
+
+		assert_ok(kura_indexfile_encode(&data, &len, id, keys, idx));
+		kura_hex(hex, id, 32);
+		if (*out && (strcmp(hex, name) < 0) != lowest) {
+			free(data);
+			continue;
+		}
+		free(*out);
+		*out = data;
+		*out_len = len;
+		memcpy(name, hex, KURA_ID_HEX);
+	}
+}
+
+typedef struct {
+	char (*v)[KURA_ID_HEX];
+	size_t n;
+} name_list;
+
+static int collect_name(const char *name, uint64_t size, void *ctx)
+{
+	name_list *l = ctx;
+
+	l->v = realloc(l->v, (l->n + 1) * sizeof(*l->v));
+	assert_non_null(l->v);
+	snprintf(l->v[l->n++], KURA_ID_HEX, "%s", name);
+	return 0;
+}
+
+/*
+ * Write each index file the backup wrote again, with the same records and
+ * the same keys, under the highest of ORDER_DRAWS names, and remove the
+ * original: an honest index that a lowest-drawn liar is sure to precede.
+ * `first` gets the lowest of their names.
+ */
+static void honest_last(kura_repo *repo, char first[KURA_ID_HEX])
+{
+	name_list l = {0};
+
+	first[0] = '\0';
+	assert_ok(repo->backend->list(repo->backend, KURA_FILE_INDEX, collect_name, &l));
+	assert_true(l.n > 0);
+	for (size_t i = 0; i < l.n; i++) {
+		kura_indexfile *idx = NULL;
+		uint8_t *data;
+		char hex[KURA_ID_HEX];
+		size_t len;
+
+		assert_ok(repo->backend->get(repo->backend, KURA_FILE_INDEX, l.v[i], &data, &len));
+		assert_ok(kura_indexfile_decode(&idx, &repo->keys, data, len));
+		free(data);
+		encode_ordered(&data, &len, hex, &repo->keys, idx, false);
+		assert_ok(repo->backend->put(repo->backend, KURA_FILE_INDEX, hex, data, len));
+		assert_ok(repo->backend->remove(repo->backend, KURA_FILE_INDEX, l.v[i]));
+		if (!first[0] || strcmp(hex, first) < 0)
+			snprintf(first, KURA_ID_HEX, "%s", hex);
+		free(data);
+		kura_indexfile_free(idx);
+	}
+	free(l.v);
+}
+
 /*
  * An index file that authenticates (made with the backup key alone) and
- * maps every blob of the repository to the pack `shift` places on, at the
- * offset of another blob, with the blob's own lengths and type.
+ * maps every blob of the repository to the next pack, at the offset of
+ * another blob, with the blob's own lengths and type; its name is the
+ * lowest of ORDER_DRAWS.
  */
-static void write_lying_index(kura_repo *repo, unsigned shift, char out[KURA_ID_HEX])
+static void write_lying_index(kura_repo *repo, char out[KURA_ID_HEX])
 {
 	kura_keys backup;
 	kura_indexfile idx = {0};
 	loc_list l = {0};
-	uint8_t *data, name[32];
-	char hex[KURA_ID_HEX];
+	uint8_t *data;
 	size_t len;
 
 	assert_ok(kura_repo__load_index(repo));
@@ -309,10 +391,10 @@ static void write_lying_index(kura_repo *repo, unsigned shift, char out[KURA_ID_
 	idx.records = calloc(l.n, sizeof(*idx.records));
 	assert_non_null(idx.records);
 	for (size_t i = 0; i < l.n; i++) {
-		const kura_blob_loc *a = &l.v[i], *b = &l.v[(i + shift) % l.n];
+		const kura_blob_loc *a = &l.v[i], *b = &l.v[(i + 1) % l.n];
 		kura_index_record *r = &idx.records[idx.nrecords++];
 
-		r->pack = (a->pack + shift) % (uint32_t)repo->npacks;
+		r->pack = (a->pack + 1) % (uint32_t)repo->npacks;
 		r->blob.type = a->type;
 		r->blob.flags = a->flags;
 		memcpy(r->blob.id, a->id, 32);
@@ -321,11 +403,9 @@ static void write_lying_index(kura_repo *repo, unsigned shift, char out[KURA_ID_
 		r->blob.raw_len = a->raw_len;
 	}
 	kura_keys_to_backup(&backup, &repo->keys);
-	assert_ok(kura_indexfile_encode(&data, &len, name, &backup, &idx));
+	encode_ordered(&data, &len, out, &backup, &idx, true);
 	kura_keys_wipe(&backup);
-	kura_hex(hex, name, 32);
-	assert_ok(repo->backend->put(repo->backend, KURA_FILE_INDEX, hex, data, len));
-	snprintf(out, KURA_ID_HEX, "%s", hex);
+	assert_ok(repo->backend->put(repo->backend, KURA_FILE_INDEX, out, data, len));
 	free(data);
 	free(idx.records);
 	free(l.v);
@@ -345,19 +425,6 @@ static void on_problem(const char *object, const char *message, const char *snap
 		p->lost++;
 		print_message("problem: %s: %s\n", object, message);
 	}
-}
-
-struct name_ctx {
-	char *min;
-};
-
-static int min_name(const char *name, uint64_t size, void *ctx)
-{
-	struct name_ctx *c = ctx;
-
-	if (!c->min[0] || strcmp(name, c->min) < 0)
-		snprintf(c->min, KURA_ID_HEX, "%s", name);
-	return 0;
 }
 
 static void same_file(const char *a, const char *b)
@@ -414,21 +481,14 @@ static void test_lying_index(void **state)
 	assert_ok(test_backup_dir(repo, src, cache, &br));
 	snprintf(snap1, sizeof(snap1), "%s", br.snapshot_id);
 	/*
-	 * Liars until one is read before every true index file (readers load
-	 * them in name order): then its lies are the blobs' entries.
+	 * One liar, read before every true index file (readers load them in
+	 * name order): then its lies are the blobs' entries.
 	 */
-	char first[KURA_ID_HEX] = "", liar[KURA_ID_HEX];
-	struct name_ctx nc = {first};
+	char first[KURA_ID_HEX], liar[KURA_ID_HEX];
 
-	assert_ok(repo->backend->list(repo->backend, KURA_FILE_INDEX, min_name, &nc));
-	for (unsigned shift = 1;; shift++) {
-		assert_true(shift < 400); /* a liar sorts first with p ~ 1/(index files + 1) each try */
-		write_lying_index(repo, shift, liar);
-		kura_repo_free(repo);
-		repo = open_repo("lying");
-		if (strcmp(liar, first) < 0)
-			break;
-	}
+	honest_last(repo, first);
+	write_lying_index(repo, liar);
+	assert_true(strcmp(liar, first) < 0);
 	kura_repo_free(repo);
 
 	/* the snapshot taken before the poisoning restores byte-identical */
@@ -720,6 +780,50 @@ static void test_side_table(void **state)
 	kura_repo_free(repo);
 }
 
+/*
+ * Index files that repeat one location (many liars telling the same lie,
+ * honest files repeating each other, the trailer scan adding what an index
+ * already gave) fill the side table with repeats, dropped when it is next
+ * sorted.  The lookup that sorts must search the shrunk table: the stale
+ * entries past its new end are not in order, and a search among them
+ * missed ids that were there, so a reader tried only the lying entry.
+ */
+static void test_side_table_repeats(void **state)
+{
+	kura_repo *repo = new_repo("repeats");
+	kura_blob_loc loc = {0}, entry;
+	const kura_blob_loc *alts;
+	enum { IDS = 10, REPEATS = 30 };
+
+	loc.stored_len = 100 + KURA_AEAD_OVERHEAD;
+	loc.raw_len = 100;
+	loc.type = KURA_BLOB_DATA;
+	pthread_mutex_lock(&repo->lock);
+	for (int i = 0; i < IDS; i++) {
+		loc.id[0] = (uint8_t)(16 * i + 1); /* ids in order: 0x01…, 0x11…, … 0x91… */
+		loc.offset = 124;		   /* the entry */
+		assert_ok(kura_idmap_put(repo->index, &loc));
+		loc.offset = 4096; /* another index's word */
+		assert_ok(kura_repo__add_loc(repo, &loc));
+	}
+	for (int i = IDS - 1; i >= 0; i--) {
+		/* the first id said again and again, then a lookup of id i sorts the table */
+		loc.id[0] = 1;
+		for (int k = 0; k < REPEATS; k++)
+			assert_ok(kura_repo__add_loc(repo, &loc));
+		assert_false(repo->alts_sorted);
+		loc.id[0] = (uint8_t)(16 * i + 1);
+		assert_int_equal(kura_repo__alts(repo, loc.id, &alts), 1);
+		assert_memory_equal(alts[0].id, loc.id, KURA_HASH_SIZE);
+		assert_int_equal(alts[0].offset, 4096);
+		assert_int_equal(repo->nalts, IDS);
+		assert_true(kura_idmap_get(&entry, repo->index, loc.id));
+		assert_int_equal(entry.offset, 124);
+	}
+	pthread_mutex_unlock(&repo->lock);
+	kura_repo_free(repo);
+}
+
 static int setup(void **state)
 {
 	snprintf(base, sizeof(base), "/tmp/kura-hostile-XXXXXX");
@@ -734,13 +838,10 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_dotdot_names),
-	    cmocka_unit_test(test_hardlink_escape),
-	    cmocka_unit_test(test_link_through_symlink),
-	    cmocka_unit_test(test_garbage_tree),
-	    cmocka_unit_test(test_lying_index),
-	    cmocka_unit_test(test_side_table),
-	    cmocka_unit_test(test_shared_offset),
+	    cmocka_unit_test(test_dotdot_names),	 cmocka_unit_test(test_hardlink_escape),
+	    cmocka_unit_test(test_link_through_symlink), cmocka_unit_test(test_garbage_tree),
+	    cmocka_unit_test(test_lying_index),		 cmocka_unit_test(test_side_table),
+	    cmocka_unit_test(test_side_table_repeats),	 cmocka_unit_test(test_shared_offset),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
