@@ -9,7 +9,7 @@
  * decoded and authenticated on its own.  Nothing here says what failed: a
  * reference not kept is fetched by the decoder, which says it.
  * Memory: only references whose plaintext adds up to KURA_REFAHEAD_BYTES
- * are planned, and at most `parallel` spans of RA_SPAN_MAX are read at once.
+ * are planned, and at most `parallel` spans of KURA_SPAN_MAX are read at once.
  */
 #include "repo/refahead.h"
 
@@ -35,10 +35,6 @@ struct kura_refahead {
 	size_t n;
 	pthread_t owner;
 };
-
-/* as treeahead.c: unneeded bytes worth reading to save a round trip; the most one span reads */
-#define RA_SPAN_GAP (1u << 20)
-#define RA_SPAN_MAX (4u << 20)
 
 /* One ranged read: references near each other in one pack (refs[0, n), by offset). */
 typedef struct {
@@ -140,7 +136,7 @@ static int plan(kura_repo *repo, ra_ref *refs, size_t n, ra_ref ***out, size_t *
 		if (!repo->index || !kura_idmap_get(l, repo->index, refs[i].id) ||
 		    l->pack == KURA_PACK_PENDING || l->pack >= repo->npacks ||
 		    (l->flags & KURA_BLOB_FLAG_REF) || l->type != KURA_BLOB_DATA ||
-		    l->stored_len > RA_SPAN_MAX || l->raw_len > KURA_BLOB_MAX_RAW)
+		    l->stored_len > KURA_SPAN_MAX || l->raw_len > KURA_BLOB_MAX_RAW)
 			continue; /* a lying entry costs no more than the fetch's own read */
 		if (bytes + l->raw_len > KURA_REFAHEAD_BYTES)
 			break;
@@ -155,7 +151,7 @@ static int plan(kura_repo *repo, ra_ref *refs, size_t n, ra_ref ***out, size_t *
 	return 0;
 }
 
-/* Cut the planned references (by pack and offset) into spans, as treeahead.c does. */
+/* Cut the planned references (by pack and offset) into spans (kura_repo__span_joins). */
 static int make_spans(kura_repo *repo, ra_ref **p, size_t n, ra_span **out, size_t *out_n)
 {
 	ra_span *spans = calloc(n ? n : 1, sizeof(*spans));
@@ -168,17 +164,10 @@ static int make_spans(kura_repo *repo, ra_ref **p, size_t n, ra_span **out, size
 		uint64_t start = first->offset, end = start + first->stored_len;
 		ra_span *sp = &spans[ns++];
 
-		for (j = i + 1; j < n && p[j]->loc.pack == first->pack; j++) {
-			const kura_blob_loc *l = &p[j]->loc;
-			uint64_t e = (uint64_t)l->offset + l->stored_len;
-
-			/* no shortcut for a repeated offset: a lying entry may be longer */
-			if (l->offset > end + RA_SPAN_GAP ||
-			    (e > end ? e : end) - start > RA_SPAN_MAX)
-				break;
-			if (e > end)
-				end = e;
-		}
+		j = i + 1;
+		while (j < n && p[j]->loc.pack == first->pack &&
+		       kura_repo__span_joins(start, &end, &p[j]->loc))
+			j++;
 		sp->repo = repo;
 		sp->refs = &p[i];
 		sp->n = j - i;

@@ -199,6 +199,27 @@ int kura_repo__read_blob(kura_repo *repo, const uint8_t id[KURA_HASH_SIZE], uint
 			 size_t *out_len);
 
 /*
+ * Merged ranged reads (treeahead.c, refahead.c): blobs of one pack read in
+ * one request when the bytes between them are at most KURA_SPAN_GAP (worth
+ * reading to save a round trip) and the request at most KURA_SPAN_MAX.
+ * Given a span [start, *end) and the next location of the same pack (by
+ * offset), true and *end extended if it joins the span.  No shortcut for a
+ * repeated offset: a lying entry may be longer.
+ */
+#define KURA_SPAN_GAP (1u << 20)
+#define KURA_SPAN_MAX (4u << 20)
+static inline bool kura_repo__span_joins(uint64_t start, uint64_t *end, const kura_blob_loc *l)
+{
+	uint64_t e = (uint64_t)l->offset + l->stored_len;
+
+	if (l->offset > *end + KURA_SPAN_GAP || (e > *end ? e : *end) - start > KURA_SPAN_MAX)
+		return false;
+	if (e > *end)
+		*end = e;
+	return true;
+}
+
+/*
  * Trees read ahead (treeahead.c): take the plaintext of tree `id` if it
  * was read ahead, true and *out (malloc'd, the caller's) with *out_len
  * bytes, false if not; each is given out once; thread-safe.  _drop frees

@@ -9,7 +9,7 @@
  * own; a tree whose span fails is read alone through the walk's path.
  * Memory: the kept plaintext stops growing at KURA_TREEAHEAD_BYTES (plus
  * the spans in flight when it was reached), and at most `parallel` spans
- * of TA_SPAN_MAX are read at once; what is beyond is read by the walk.
+ * of KURA_SPAN_MAX are read at once; what is beyond is read by the walk.
  */
 #include "repo/treeahead.h"
 
@@ -68,10 +68,6 @@ static bool claim(kura_repo *repo)
 	free(mine);
 	return ok;
 }
-
-/* unneeded bytes worth reading to save a round trip; the most one span reads */
-#define TA_SPAN_GAP (1u << 20)
-#define TA_SPAN_MAX (4u << 20)
 
 typedef struct {
 	ta_tree tree;
@@ -222,7 +218,7 @@ static void lookup_all(kura_repo *repo, ta_job *jobs, size_t n)
 
 /*
  * Cut the jobs (sorted by loc_cmp) into spans: trees of one pack whose
- * gaps are at most TA_SPAN_GAP, TA_SPAN_MAX at most a span (or one tree);
+ * gaps are at most KURA_SPAN_GAP, KURA_SPAN_MAX at most a span (or one tree);
  * a tree without an entry is a span of its own, read alone.
  */
 static int make_spans(kura_repo *repo, atomic_size_t *bytes, ta_job *jobs, size_t n, ta_span **out,
@@ -240,17 +236,9 @@ static int make_spans(kura_repo *repo, atomic_size_t *bytes, ta_job *jobs, size_
 
 		j = i + 1;
 		if (first->pack != KURA_PACK_PENDING)
-			for (; j < n && jobs[j].loc.pack == first->pack; j++) {
-				const kura_blob_loc *l = &jobs[j].loc;
-				uint64_t e = (uint64_t)l->offset + l->stored_len;
-
-				/* no shortcut for a repeated offset: a lying entry may be longer */
-				if (l->offset > end + TA_SPAN_GAP ||
-				    (e > end ? e : end) - start > TA_SPAN_MAX)
-					break;
-				if (e > end)
-					end = e;
-			}
+			while (j < n && jobs[j].loc.pack == first->pack &&
+			       kura_repo__span_joins(start, &end, &jobs[j].loc))
+				j++;
 		sp->repo = repo;
 		sp->bytes = bytes;
 		sp->jobs = &jobs[i];
