@@ -186,6 +186,34 @@ assert_not_contains() {
 $3"
 }
 
+# pg_relation FILE: a fake PostgreSQL relation segment (put it at base/DBOID/RELFILENODE), 2 MiB of
+# 8 KiB pages holding rows of text and numbers: compressible, like a table.
+pg_relation() {
+	python3 - "$1" <<'EOF'
+import random, sys
+r = random.Random(5)
+pages = []
+for p in range(256):
+    rows = b"".join(b"%08d|%s|%d\n" % (p * 100 + i, bytes(r.choice(b"abcdefghij") for _ in range(30)), r.randrange(10**6))
+                    for i in range(140))
+    pages.append((rows + bytes(8192))[:8192])
+open(sys.argv[1], "wb").write(b"".join(pages))
+EOF
+}
+
+# pg_update_rows FILE SEED N: one row of pg_relation's rewritten in place in each of N random pages
+pg_update_rows() {
+	python3 - "$@" <<'EOF'
+import random, sys
+path, seed, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+r = random.Random(seed)
+with open(path, "r+b") as f:
+    for p in r.sample(range(256), n):
+        f.seek(p * 8192 + 41 * r.randrange(100))
+        f.write(b"%08d|UPDATED %012d|" % (p, r.randrange(10**12)))
+EOF
+}
+
 gen_random() { # FILE BYTES SEED
 	python3 - "$1" "$2" "$3" <<'EOF'
 import random, sys

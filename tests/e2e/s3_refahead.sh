@@ -17,17 +17,7 @@ PROXIED=s3:http://127.0.0.1:$PPORT/$B/r
 SRC=$WORK/src
 REL=$SRC/base/16384/16385
 mkdir -p "$(dirname "$REL")"
-# 2 MiB of 8 KiB pages holding rows of text and numbers, as db_against.sh
-python3 - "$REL" <<'PY'
-import random, sys
-r = random.Random(5)
-pages = []
-for p in range(256):
-    rows = b"".join(b"%08d|%s|%d\n" % (p * 100 + i, bytes(r.choice(b"abcdefghij") for _ in range(30)), r.randrange(10**6))
-                    for i in range(140))
-    pages.append((rows + bytes(8192))[:8192])
-open(sys.argv[1], "wb").write(b"".join(pages))
-PY
+pg_relation "$REL"
 
 # data_bytes: the bytes of the repository's packs in the bucket
 data_bytes() {
@@ -51,14 +41,7 @@ cp "$REL" "$WORK/v1"
 before=$(data_bytes)
 
 note "one row rewritten in 60 pages: their pieces stored against their last version"
-python3 - "$REL" <<'PY'
-import random, sys
-r = random.Random(1)
-with open(sys.argv[1], "r+b") as f:
-    for p in r.sample(range(256), 60):
-        f.seek(p * 8192 + 41 * r.randrange(100))
-        f.write(b"%08d|UPDATED %012d|" % (p, r.randrange(10**12)))
-PY
+pg_update_rows "$REL" 1 60
 sleep 1.1 # a new mtime, so the file cache reads it again
 backup_json --no-detect "$SRC"
 snap2=$SNAP_ID
